@@ -1,0 +1,11 @@
+"""Navigation policies: what each robot does next to reach its sub-goal.
+
+Every navigator maps the fleet to ``(actions, preferences)`` in one call: ``actions`` is an int
+array ``(N,)`` and ``preferences`` an ``(N, A)`` float array (higher is better, ``-inf`` for
+masked actions) that a shield such as PIBT uses to pick alternatives.
+"""
+
+from .base import Navigator
+from .rule_based import RandomNavigator, RuleBasedNavigator
+
+__all__ = ["Navigator", "RandomNavigator", "RuleBasedNavigator"]

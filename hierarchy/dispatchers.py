@@ -1,0 +1,123 @@
+"""Classical dispatchers: decide which idle robot serves which open order.
+
+A dispatcher is called once per step with the simulation and acts only at events (an idle robot
+and an open order both exist); it writes its decisions through :meth:`Simulation.assign` and
+:meth:`Simulation.set_waypoints`. In ``goal_visit`` mode there is nothing to dispatch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+import numba
+import numpy as np
+
+if TYPE_CHECKING:
+    from warehouse.core import Simulation
+
+
+class Dispatcher(Protocol):
+    name: str
+
+    def reset(self, seed: int | None) -> None: ...
+
+    def dispatch(self, sim: Simulation) -> None: ...
+
+
+@numba.njit(cache=True)
+def greedy_match(cost: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """For each row (order, oldest first) take the cheapest unused column (robot).
+
+    Returns the chosen column per row, -1 when no column is left.
+    """
+    n_rows, n_cols = cost.shape
+    used = np.zeros(n_cols, dtype=np.bool_)
+    out = np.full(n_rows, -1, dtype=np.int64)
+    left = n_cols
+    for i in range(n_rows):
+        if left == 0:
+            break
+        best, arg = np.iinfo(np.int64).max, -1
+        for j in range(n_cols):
+            if not used[j] and cost[i, j] < best:
+                best, arg = cost[i, j], j
+        if arg >= 0:
+            used[arg] = True
+            out[i] = arg
+            left -= 1
+    return out
+
+
+class GreedyDispatcher:
+    """Oldest open order first, each to the nearest idle robot (travel steps on the floor)."""
+
+    name = "greedy"
+
+    def __init__(self, *, lookahead: int = 4) -> None:
+        self.lookahead = lookahead  #: consider at most lookahead × idle robots oldest orders
+
+    def reset(self, seed: int | None) -> None:
+        pass
+
+    def dispatch(self, sim: Simulation) -> None:
+        robots, orders = sim.idle_robots(), sim.open_orders()
+        if robots.size == 0 or orders.size == 0:
+            return
+        orders = orders[: self.lookahead * robots.size]
+        picks = sim.orders.pick[orders]
+        cost = sim.dist.lookup(picks[:, None], sim.state.pos[robots][None, :]).astype(np.int64)
+        choice = greedy_match(cost)
+        ok = choice >= 0
+        sim.assign(robots[choice[ok]], orders[ok])
+
+
+class FIFODispatcher:
+    """Oldest open order to the robot that has been idle longest (ties: lowest id)."""
+
+    name = "fifo"
+
+    def reset(self, seed: int | None) -> None:
+        pass
+
+    def dispatch(self, sim: Simulation) -> None:
+        robots, orders = sim.idle_robots(), sim.open_orders()
+        k = min(robots.size, orders.size)
+        if k == 0:
+            return
+        idle_for = sim.state.since_goal[robots]
+        order = np.lexsort((robots, -idle_for))
+        sim.assign(robots[order[:k]], orders[:k])
+
+
+class RandomDispatcher:
+    """Random idle robots to random open orders (its own RNG, seeded per run)."""
+
+    name = "random"
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, seed: int | None) -> None:
+        self.rng = np.random.default_rng(None if seed is None else [seed, 0xD15])
+
+    def dispatch(self, sim: Simulation) -> None:
+        robots, orders = sim.idle_robots(), sim.open_orders()
+        k = min(robots.size, orders.size)
+        if k == 0:
+            return
+        sim.assign(self.rng.permutation(robots)[:k], self.rng.permutation(orders)[:k])
+
+
+DISPATCHERS: dict[str, Callable[[], Dispatcher]] = {
+    "greedy": GreedyDispatcher,
+    "fifo": FIFODispatcher,
+    "random": RandomDispatcher,
+}
+
+
+def make_dispatcher(name: str) -> Dispatcher:
+    try:
+        return DISPATCHERS[name]()
+    except KeyError:
+        raise ValueError(f"unknown dispatcher {name!r}; known: {sorted(DISPATCHERS)}") from None

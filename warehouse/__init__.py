@@ -1,0 +1,42 @@
+"""warehouse: simulate, learn to run, watch and measure warehouse robot fleets.
+
+Flow of the package: scenario (``scenarios``) → floor (``warehouse.floor``) → core
+(``warehouse.core``) → env (``warehouse.env``) → policies (``agents``, ``hierarchy``) → KPIs
+(``warehouse.kpis``) → views (``visualize``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def make_env(
+    scenario: str | Path = "small",
+    *,
+    seed: int | None = None,
+    render_mode: str | None = None,
+    **overrides: Any,
+):
+    """Build the PettingZoo ParallelEnv of a built-in scenario name or a scenario/map file.
+
+    ``overrides`` are scenario settings, by short name (``robots=10``, ``steps=200``,
+    ``collisions="physical"``, ``tasks="goal_visit"``) or dotted path (``**{"fleet.robots": 10}``).
+    With ``seed`` the env is reset once with it, so the first ``reset()`` without a seed continues
+    that stream.
+    """
+    from scenarios import apply_overrides, build_floor, load_scenario
+
+    from .env import WarehouseEnv
+
+    sc, source = load_scenario(scenario)
+    sc = apply_overrides(sc, overrides, source)
+    env = WarehouseEnv(build_floor(sc, source), sc, render_mode=render_mode)
+    if seed is not None:
+        env.reset(seed=seed)
+    return env
+
+
+__all__ = ["__version__", "make_env"]

@@ -1,0 +1,108 @@
+"""Typed, validated settings of the simulation core.
+
+These pydantic models are the single definition of every knob: the scenario file schema
+(:mod:`scenarios.schema`) composes them, the core reads them, and they travel with every
+artifact (report, dataset, checkpoint) as JSON. Unknown keys are rejected; every field says its
+unit.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Section(BaseModel):
+    """Base: frozen, unknown keys rejected, strict-ish numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class FleetConfig(Section):
+    robots: int = Field(20, ge=1, le=100_000, description="Number of robots.")
+    start: Literal["random", "stations", "spread"] = Field(
+        "random",
+        description="Start placement: random free start cells, packed near stations, or evenly "
+        "spread over the floor (deterministic given the seed).",
+    )
+
+
+class TasksConfig(Section):
+    mode: Literal["pickup_delivery", "goal_visit"] = Field(
+        "pickup_delivery",
+        description="pickup_delivery: orders go pick location → station. goal_visit: lifelong "
+        "MAPF, each robot gets a new random goal on arrival.",
+    )
+    arrival_rate: float = Field(
+        0.5, ge=0.0, le=10_000.0, description="Order arrivals per second of simulated time (Poisson)."
+    )
+    popularity_skew: float = Field(
+        1.0,
+        ge=0.0,
+        le=5.0,
+        description="Zipf exponent of pick-location popularity (0 = uniform; 1 ≈ classic ABC "
+        "skew).",
+    )
+    pick_time: int = Field(2, ge=0, le=10_000, description="Steps spent picking at the shelf.")
+    drop_time: int = Field(1, ge=0, le=10_000, description="Steps spent dropping at the station.")
+    max_open_orders: int = Field(
+        10_000, ge=1, description="Backlog cap: arrivals beyond this many open orders are lost "
+        "(counted in `orders_lost`)."
+    )
+
+
+class PhysicsConfig(Section):
+    cell_size: float | None = Field(
+        None, gt=0.0, le=100.0, description="Metres per grid cell; default: the floor's own (1.0)."
+    )
+    step_seconds: float = Field(1.0, gt=0.0, le=3600.0, description="Seconds of simulated time per step.")
+    collisions: Literal["physical", "block", "pibt"] = Field(
+        "block",
+        description="physical: conflicting moves fail and count as collisions; block: a shield "
+        "turns conflicting moves into WAIT (lower robot id wins); pibt: the PIBT shield.",
+    )
+    energy_wh_per_metre: float = Field(
+        0.08, ge=0.0, description="Drive energy per metre travelled, watt-hours."
+    )
+    idle_power_w: float = Field(
+        60.0, ge=0.0, description="Base electrical load of a powered robot, watts (every step)."
+    )
+    stuck_after: int = Field(
+        30, ge=1, description="A robot with a task and no progress for this many steps is stuck."
+    )
+
+
+class RewardConfig(Section):
+    per_metre: float = Field(-1.0, description="Reward per metre travelled.")
+    delivery: float = Field(100.0, description="Reward per delivered order (or goal reached).")
+    collision: float = Field(-50.0, description="Reward per collision the robot is part of.")
+    per_step: float = Field(0.0, description="Reward per robot per step (e.g. a time penalty).")
+
+
+class FaultsConfig(Section):
+    breakdown_prob: float = Field(
+        0.0, ge=0.0, le=1.0, description="Per robot per step probability of breaking down."
+    )
+    breakdown_steps: int = Field(20, ge=1, description="Steps a broken-down robot stays stopped.")
+    closure_prob: float = Field(
+        0.0, ge=0.0, le=1.0, description="Per step probability that one aisle cell closes."
+    )
+    closure_steps: int = Field(50, ge=1, description="Steps a closed cell stays closed.")
+
+
+class ObservationConfig(Section):
+    radius: int = Field(
+        3, ge=1, le=10, description="Half-width of the egocentric window (window is 2r+1 cells)."
+    )
+
+
+class SimConfig(Section):
+    """Everything the core needs besides the floor."""
+
+    fleet: FleetConfig = FleetConfig()
+    tasks: TasksConfig = TasksConfig()
+    physics: PhysicsConfig = PhysicsConfig()
+    reward: RewardConfig = RewardConfig()
+    faults: FaultsConfig = FaultsConfig()
+    observation: ObservationConfig = ObservationConfig()

@@ -1,0 +1,367 @@
+"""The fleet simulation core: one numpy state, one RNG, one ``step``.
+
+This is the only implementation of the movement and task rules. The PettingZoo env, the Mesa
+model, data collection, training, evaluation and the visualizer all drive a :class:`Simulation`
+through its array API:
+
+>>> sim = Simulation(floor, SimConfig())
+>>> sim.reset(seed=0)
+>>> result = sim.step(actions)          # int array, one action per robot
+
+Randomness: :meth:`reset` builds one ``numpy.random.Generator`` from the seed and spawns
+independent child streams for order arrivals, goals, faults and start placement, so switching
+faults on does not change which orders arrive. Nothing else in the process draws from them.
+
+The core imports neither gymnasium, torch nor pygame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import SimConfig
+from ..floor import UNREACHABLE, CompiledFloor, DistanceCache, NodeKind
+from ..shield import Shield, make_shield
+from .physics import resolve_physical
+from .state import FleetState, OrderBook, Phase
+
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What happened in one step (per-robot arrays of length N)."""
+
+    reward: np.ndarray  #: float32
+    cost: np.ndarray  #: float32 safety cost (1 per collision the robot took part in)
+    moved_m: np.ndarray  #: float32 metres travelled this step
+    delivered: np.ndarray  #: bool, delivered an order / reached a goal this step
+    collided: np.ndarray  #: bool, its move failed by conflict
+    intervened: np.ndarray  #: bool, the shield changed its action
+    incidents: int  #: collision incidents this step
+    reached_waypoint: np.ndarray  #: bool, reached its dispatcher sub-goal this step
+    became_idle: np.ndarray  #: bool, finished its task this step
+    new_orders: int  #: orders that arrived this step
+
+
+class Simulation:
+    """Vectorized warehouse fleet (see module docstring)."""
+
+    def __init__(self, floor: CompiledFloor, config: SimConfig | None = None) -> None:
+        self.floor = floor
+        self.config = config or SimConfig()
+        self.dist = DistanceCache(floor)
+        self.n_robots = int(self.config.fleet.robots)
+        self.cell_size = float(self.config.physics.cell_size or floor.cell_size)
+        self._length_m = floor.length * (self.cell_size / floor.cell_size)
+        self.shield: Shield | None = make_shield(self.config.physics.collisions)
+        self._check_floor()
+        self.state = FleetState.empty(self.n_robots)
+        self.orders = OrderBook()
+        self.closed_until = np.zeros(floor.n_nodes, dtype=np.int64)
+        self.t = 0
+        self.incidents = 0  #: collision incidents so far
+        self.seed: int | None = None
+        self._seeded = False
+
+    # ------------------------------------------------------------------ setup
+    def _check_floor(self) -> None:
+        f, n = self.floor, self.n_robots
+        starts = int(f.start_ok.sum())
+        if n > starts:
+            raise ValueError(f"fleet.robots: must be ≤ free start cells ({starts})")
+        if self.config.tasks.mode == "pickup_delivery":
+            if f.picks.size == 0:
+                raise ValueError("layout: the floor has no pick locations")
+            if f.stations.size == 0:
+                raise ValueError("layout: the floor has no stations")
+        elif not f.goal_ok.any():
+            raise ValueError("layout: the floor has no goal cells")
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start a new episode. The only place the simulation's RNG is seeded."""
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.rng_orders, self.rng_goals, self.rng_faults, self.rng_start = self.rng.spawn(4)
+        self.state = FleetState.empty(self.n_robots)
+        self.orders = OrderBook()
+        self.closed_until[:] = 0
+        self.t = 0
+        self.incidents = 0
+        f = self.floor
+        tasks = self.config.tasks
+        # Pick-location popularity: Zipf weights over a seeded random ranking of shelves.
+        picks = f.picks
+        if picks.size:
+            ranks = self.rng_orders.permutation(picks.size) + 1
+            w = 1.0 / ranks.astype(np.float64) ** tasks.popularity_skew
+            self._pick_cdf = np.cumsum(w / w.sum())
+        self._goal_cells = np.flatnonzero(f.goal_ok).astype(np.int32)
+        self.state.pos[:] = self._start_positions()
+        if tasks.mode == "goal_visit":
+            robots = np.arange(self.n_robots)
+            self._new_goals(robots)
+        self._seeded = True
+        self._update_progress(np.ones(self.n_robots, dtype=bool))
+
+    def _start_positions(self) -> np.ndarray:
+        f, n = self.floor, self.n_robots
+        cand = np.flatnonzero(f.start_ok).astype(np.int32)
+        mode = self.config.fleet.start
+        if mode == "random":
+            return self.rng_start.choice(cand, size=n, replace=False).astype(np.int32)
+        if mode == "spread":
+            idx = np.linspace(0, cand.size - 1, n).round().astype(np.int64)
+            return cand[np.unique(idx)] if np.unique(idx).size == n else cand[:n]
+        # "stations": fill the cells closest to any station first.
+        stations = f.stations if f.stations.size else cand[:1]
+        d = self.dist.lookup(stations[:, None], cand[None, :]).min(axis=0)
+        order = np.lexsort((self.rng_start.random(cand.size), d))
+        return cand[order[:n]]
+
+    # ------------------------------------------------------------------ dispatcher API
+    def idle_robots(self) -> np.ndarray:
+        """Ids of robots with no task that are not broken down."""
+        s = self.state
+        return np.flatnonzero((s.phase == Phase.IDLE) & (s.broken == 0)).astype(np.int32)
+
+    def open_orders(self) -> np.ndarray:
+        """Ids of unassigned orders, oldest first."""
+        return self.orders.open_ids
+
+    def assign(self, robots: np.ndarray, orders: np.ndarray) -> None:
+        """Give each robot ``robots[i]`` the open order ``orders[i]`` (vectorized)."""
+        robots = np.asarray(robots, dtype=np.int32)
+        orders = np.asarray(orders, dtype=np.int32)
+        if robots.size == 0:
+            return
+        s, ob = self.state, self.orders
+        if robots.size != orders.size or np.unique(robots).size != robots.size:
+            raise ValueError("assign: robots and orders must pair up one to one")
+        if np.unique(orders).size != orders.size:
+            raise ValueError("assign: an order can go to one robot only")
+        if (s.phase[robots] != Phase.IDLE).any():
+            raise ValueError("assign: robots must be idle")
+        if not np.isin(orders, ob.open_ids).all():
+            raise ValueError("assign: orders must be open")
+        s.phase[robots] = Phase.TO_PICK
+        s.order[robots] = orders
+        s.task_goal[robots] = ob.pick[orders]
+        ob.robot[orders] = robots
+        ob.assigned[orders] = self.t
+        ob.open_ids = ob.open_ids[~np.isin(ob.open_ids, orders)]
+        self._update_progress(_mask(self.n_robots, robots))
+
+    def set_waypoints(self, robots: np.ndarray, nodes: np.ndarray) -> None:
+        """Route ``robots`` through sub-goal ``nodes`` (-1 clears) before their task goal."""
+        robots = np.asarray(robots, dtype=np.int32)
+        self.state.waypoint[robots] = np.asarray(nodes, dtype=np.int32)
+        self._update_progress(_mask(self.n_robots, robots))
+
+    # ------------------------------------------------------------------ queries
+    def action_mask(self) -> np.ndarray:
+        """``(N, A)`` bool: actions the floor allows each robot now (WAIT always)."""
+        s, f = self.state, self.floor
+        mask = f.mask[s.pos].copy()
+        if self.config.faults.closure_prob > 0:
+            mask &= ~(self.closed_until[f.nbr[s.pos]] > self.t)
+            mask[:, 0] = True
+        frozen = (s.broken > 0) | (s.phase == Phase.PICKING) | (s.phase == Phase.DROPPING)
+        mask[frozen, 1:] = False
+        return mask
+
+    def target_distance(self, nodes: np.ndarray | None = None) -> np.ndarray:
+        """Steps from ``nodes`` (default: each robot's node) to each robot's target.
+
+        Returns an int32 array (``UNREACHABLE`` where there is no path, 0 without target).
+        With ``nodes`` of shape ``(N, k)`` it returns distances for k candidate nodes per robot.
+        """
+        s = self.state
+        target = s.target
+        nodes = s.pos if nodes is None else nodes
+        has = target >= 0
+        out = np.zeros(np.shape(nodes), dtype=np.int32)
+        if has.any():
+            tg = target[has]
+            nd = nodes[has]
+            out[has] = self.dist.lookup(tg[:, None] if nd.ndim == 2 else tg, nd)
+        return out
+
+    def station_queues(self) -> np.ndarray:
+        """Robots heading to or working at each station (indexed like ``floor.stations``)."""
+        s = self.state
+        carrying = s.carrying
+        goal = s.task_goal[carrying]
+        idx = np.searchsorted(self.floor.stations, goal)
+        return np.bincount(idx, minlength=self.floor.stations.size)
+
+    # ------------------------------------------------------------------ the step
+    def step(self, actions: np.ndarray, preferences: np.ndarray | None = None) -> StepResult:
+        """Advance one step. ``actions``: int (N,); ``preferences``: optional (N, A) scores
+        (higher is better) the shield may use to pick alternatives."""
+        if not self._seeded:
+            raise RuntimeError("call reset() before step()")
+        s, f, cfg = self.state, self.floor, self.config
+        n = self.n_robots
+        actions = np.asarray(actions, dtype=np.int64).reshape(n)
+        mask = self.action_mask()
+        legal = (actions >= 0) & (actions < f.n_actions)
+        safe_a = np.where(legal, actions, 0)
+        legal &= mask[np.arange(n), safe_a]
+        actions = np.where(legal, actions, 0)
+
+        intervened = np.zeros(n, dtype=bool)
+        if self.shield is not None:
+            shielded = self.shield(self, actions, preferences, mask)
+            intervened = shielded != actions
+            actions = shielded
+
+        pos = s.pos
+        target = f.nbr[pos, actions]
+        res = resolve_physical(pos, target, f.n_nodes)
+        moved = res.final != pos
+        moved_m = np.where(moved, self._length_m[pos, actions], 0.0).astype(np.float32)
+
+        s.pos = res.final
+        s.distance_m += moved_m
+        s.moves += moved
+        s.collisions += res.failed
+        s.interventions += intervened
+        self.incidents += res.incidents
+
+        delivered, reached_wp, became_idle = self._advance_tasks()
+        self.t += 1
+        self._faults()
+        new_orders = self._arrivals()
+
+        has_task = s.phase != Phase.IDLE
+        s.busy_steps += has_task
+        s.waits += has_task & ~moved & (s.target >= 0)
+        s.since_goal += 1
+        s.since_goal[delivered | reached_wp] = 0
+        self._update_progress(delivered | reached_wp | became_idle)
+
+        rw = cfg.reward
+        reward = (rw.per_metre * moved_m + rw.delivery * delivered
+                  + rw.collision * res.failed + rw.per_step).astype(np.float32)
+        return StepResult(
+            reward=reward, cost=res.failed.astype(np.float32), moved_m=moved_m,
+            delivered=delivered, collided=res.failed, intervened=intervened,
+            incidents=res.incidents, reached_waypoint=reached_wp, became_idle=became_idle,
+            new_orders=new_orders,
+        )
+
+    def _advance_tasks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        s, ob, tasks = self.state, self.orders, self.config.tasks
+        working = s.broken == 0
+        # Count down work at shelves and stations.
+        timed = working & ((s.phase == Phase.PICKING) | (s.phase == Phase.DROPPING))
+        s.timer[timed] -= 1
+        # Reaching a dispatcher waypoint clears it.
+        reached_wp = (s.waypoint >= 0) & (s.pos == s.waypoint)
+        s.waypoint[reached_wp] = -1
+        at_goal = (s.waypoint < 0) & (s.pos == s.task_goal)
+        # Arrivals start work.
+        start_pick = at_goal & (s.phase == Phase.TO_PICK)
+        s.phase[start_pick] = Phase.PICKING
+        s.timer[start_pick] = tasks.pick_time
+        start_drop = at_goal & (s.phase == Phase.TO_DROP)
+        s.phase[start_drop] = Phase.DROPPING
+        s.timer[start_drop] = tasks.drop_time
+        # Finished picking: carry the order to its station.
+        done_pick = (s.phase == Phase.PICKING) & (s.timer <= 0)
+        s.phase[done_pick] = Phase.TO_DROP
+        s.task_goal[done_pick] = ob.station[s.order[done_pick]]
+        # A zero pick time with the station on the pick cell: fall through.
+        again = done_pick & (s.pos == s.task_goal)
+        s.phase[again] = Phase.DROPPING
+        s.timer[again] = tasks.drop_time
+        done_drop = (s.phase == Phase.DROPPING) & (s.timer <= 0)
+        delivered = done_drop.copy()
+        if done_drop.any():
+            ob.delivered[s.order[done_drop]] = self.t + 1
+            s.phase[done_drop] = Phase.IDLE
+            s.order[done_drop] = -1
+            s.task_goal[done_drop] = -1
+        # goal_visit: a reached goal counts as a delivery and a new goal is drawn.
+        reached = at_goal & (s.phase == Phase.TO_GOAL)
+        if reached.any():
+            delivered |= reached
+            self._new_goals(np.flatnonzero(reached))
+        s.deliveries += delivered
+        return delivered, reached_wp, done_drop
+
+    def _new_goals(self, robots: np.ndarray) -> None:
+        s = self.state
+        cells = self._goal_cells
+        goals = cells[self.rng_goals.integers(cells.size, size=robots.size)]
+        same = goals == s.pos[robots]  # never "arrive" without moving when there is a choice
+        if same.any() and cells.size > 1:
+            shift = self.rng_goals.integers(1, cells.size, size=int(same.sum()))
+            idx = (np.searchsorted(cells, goals[same]) + shift) % cells.size
+            goals[same] = cells[idx]
+        s.phase[robots] = Phase.TO_GOAL
+        s.task_goal[robots] = goals
+
+    def _arrivals(self) -> int:
+        tasks, f = self.config.tasks, self.floor
+        if tasks.mode != "pickup_delivery" or tasks.arrival_rate <= 0:
+            return 0
+        lam = tasks.arrival_rate * self.config.physics.step_seconds
+        k = int(self.rng_orders.poisson(lam))
+        if k == 0:
+            return 0
+        u = self.rng_orders.random(k)
+        picks = f.picks[np.minimum(np.searchsorted(self._pick_cdf, u), f.picks.size - 1)]
+        stations = f.stations[self.rng_orders.integers(f.stations.size, size=k)]
+        room = tasks.max_open_orders - self.orders.open_ids.size
+        if room < k:
+            self.orders.lost += k - max(room, 0)
+            picks, stations = picks[: max(room, 0)], stations[: max(room, 0)]
+        self.orders.add(picks, stations, self.t)
+        return int(picks.size)
+
+    def _faults(self) -> None:
+        fc, s = self.config.faults, self.state
+        if fc.breakdown_prob > 0:
+            s.broken[s.broken > 0] -= 1
+            fail = (self.rng_faults.random(self.n_robots) < fc.breakdown_prob) & (s.broken == 0)
+            s.broken[fail] = fc.breakdown_steps
+        if fc.closure_prob > 0 and self.rng_faults.random() < fc.closure_prob:
+            aisles = np.flatnonzero(self.floor.kind == NodeKind.AISLE)
+            if aisles.size:
+                node = aisles[self.rng_faults.integers(aisles.size)]
+                self.closed_until[node] = self.t + fc.closure_steps
+
+    def closed_nodes(self) -> np.ndarray:
+        """Node ids closed right now (faults)."""
+        return np.flatnonzero(self.closed_until > self.t)
+
+    def _update_progress(self, reset_mask: np.ndarray) -> None:
+        """Track closest approach to the target; robots with a task and no progress get stuck."""
+        s = self.state
+        d = self.target_distance()
+        d = np.where(s.target >= 0, d, 0)
+        improved = d < s.best_dist
+        s.best_dist = np.where(reset_mask | improved, d, s.best_dist).astype(np.int32)
+        has_task = (s.phase != Phase.IDLE) & (s.phase != Phase.PICKING) & (s.phase != Phase.DROPPING)
+        s.since_progress = np.where(
+            reset_mask | improved | ~has_task, 0, s.since_progress + 1
+        ).astype(np.int32)
+        self._dist_now = d
+
+    @property
+    def seconds(self) -> float:
+        """Simulated time so far."""
+        return self.t * self.config.physics.step_seconds
+
+
+def _mask(n: int, idx: np.ndarray) -> np.ndarray:
+    m = np.zeros(n, dtype=bool)
+    m[idx] = True
+    return m
+
+
+__all__ = ["UNREACHABLE", "Simulation", "StepResult"]

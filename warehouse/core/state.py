@@ -1,0 +1,113 @@
+"""Plain-numpy state of the fleet and of the order book. No behaviour beyond bookkeeping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+
+class Phase(IntEnum):
+    """What a robot is doing. ``broken`` is a separate timer on top of the phase."""
+
+    IDLE = 0  #: no task
+    TO_PICK = 1  #: driving to the order's pick location
+    PICKING = 2  #: at the shelf, ``pick_time`` steps
+    TO_DROP = 3  #: carrying the order to its station
+    DROPPING = 4  #: at the station, ``drop_time`` steps
+    TO_GOAL = 5  #: goal_visit mode: driving to the current goal
+
+
+N_PHASES = len(Phase)
+#: Phases in which the robot stands still doing work (its actions are ignored).
+BUSY_PHASES = (Phase.PICKING, Phase.DROPPING)
+
+
+@dataclass
+class FleetState:
+    """Per-robot arrays (length ``N``); node ids index the compiled floor."""
+
+    pos: np.ndarray  #: int32 current node
+    phase: np.ndarray  #: int8 :class:`Phase`
+    order: np.ndarray  #: int32 order being served, -1 for none
+    task_goal: np.ndarray  #: int32 node the task needs next (pick, station or goal), -1 for none
+    waypoint: np.ndarray  #: int32 dispatcher sub-goal visited before task_goal, -1 for none
+    timer: np.ndarray  #: int32 steps left picking / dropping
+    broken: np.ndarray  #: int32 steps left broken down (0 = working)
+    since_goal: np.ndarray  #: int32 steps since the robot last reached a sub-goal or goal
+    since_progress: np.ndarray  #: int32 steps with a task and no progress (for stuck robots)
+    best_dist: np.ndarray  #: int32 closest distance to the current target since it was set
+    # Cumulative counters (KPIs are pure functions of these).
+    distance_m: np.ndarray  #: float64 metres travelled
+    moves: np.ndarray  #: int64 steps in which the robot moved
+    deliveries: np.ndarray  #: int64 orders delivered / goals reached
+    collisions: np.ndarray  #: int64 steps in which the robot's move failed by collision
+    interventions: np.ndarray  #: int64 steps in which the shield changed the robot's action
+    busy_steps: np.ndarray  #: int64 steps spent with a task
+    waits: np.ndarray  #: int64 steps spent not moving while having a target
+
+    @classmethod
+    def empty(cls, n: int) -> FleetState:
+        i32 = lambda v=0: np.full(n, v, dtype=np.int32)  # noqa: E731
+        i64 = lambda: np.zeros(n, dtype=np.int64)  # noqa: E731
+        return cls(
+            pos=i32(), phase=np.zeros(n, np.int8), order=i32(-1), task_goal=i32(-1),
+            waypoint=i32(-1), timer=i32(), broken=i32(), since_goal=i32(),
+            since_progress=i32(), best_dist=i32(np.iinfo(np.int32).max),
+            distance_m=np.zeros(n), moves=i64(), deliveries=i64(), collisions=i64(),
+            interventions=i64(), busy_steps=i64(), waits=i64(),
+        )
+
+    @property
+    def n(self) -> int:
+        return int(self.pos.shape[0])
+
+    @property
+    def carrying(self) -> np.ndarray:
+        return (self.phase == Phase.TO_DROP) | (self.phase == Phase.DROPPING)
+
+    @property
+    def target(self) -> np.ndarray:
+        """Where the robot is driving now: its waypoint if any, else its task goal, else -1."""
+        return np.where(self.waypoint >= 0, self.waypoint, self.task_goal)
+
+
+@dataclass
+class OrderBook:
+    """Growable arrays of every order ever created; ``open_ids`` are the unassigned ones."""
+
+    pick: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    station: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    arrival: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  #: step created
+    assigned: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  #: step, -1
+    robot: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  #: -1 if none
+    delivered: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  #: step, -1
+    count: int = 0
+    lost: int = 0  #: arrivals dropped because the backlog cap was reached
+    open_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+
+    def add(self, pick: np.ndarray, station: np.ndarray, step: int) -> np.ndarray:
+        k = int(pick.size)
+        if self.count + k > self.pick.size:
+            self._grow(max(2 * self.pick.size, self.count + k, 256))
+        ids = np.arange(self.count, self.count + k, dtype=np.int32)
+        self.pick[ids] = pick
+        self.station[ids] = station
+        self.arrival[ids] = step
+        self.assigned[ids] = -1
+        self.robot[ids] = -1
+        self.delivered[ids] = -1
+        self.count += k
+        self.open_ids = np.concatenate([self.open_ids, ids])
+        return ids
+
+    def _grow(self, size: int) -> None:
+        for name in ("pick", "station", "arrival", "assigned", "robot", "delivered"):
+            old = getattr(self, name)
+            new = np.full(size, -1, dtype=old.dtype)
+            new[: old.size] = old
+            setattr(self, name, new)
+
+    def delivered_ids(self) -> np.ndarray:
+        return np.flatnonzero(self.delivered[: self.count] >= 0)

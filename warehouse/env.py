@@ -1,0 +1,175 @@
+"""PettingZoo ParallelEnv over the simulation core: one agent per robot.
+
+Agents are ``robot_0 … robot_{N-1}``; all of them act every step. The env is lifelong: nobody
+terminates, and every agent is truncated after ``episode.steps`` steps.
+
+Observation of each robot (:mod:`warehouse.core.observe` documents every entry)::
+
+    {"observation": Box(-1, 1, (4·(2r+1)² + 12,), float32),
+     "action_mask": Box(0, 1, (A,), int8)}
+
+=========  =====================================================================================
+window     channel 0 obstacle, 1 other robot, 2 robot carrying an order, 3 cost-to-go toward my
+           target, each ``(2r+1)²`` cells north-up around the robot
+features   target offset (row, col), steps to target, phase one-hot (idle, to_pick, picking,
+           to_drop, dropping, to_goal), broken, work timer, has waypoint
+=========  =====================================================================================
+
+Actions: ``Discrete(A)``. On grid floors ``A = 5``: 0 wait, 1 north, 2 east, 3 south, 4 west;
+on other floors 0 wait and 1..A-1 the neighbour slots of :mod:`warehouse.floor.compiled`. A
+masked action is refused (the robot waits).
+
+Reward (per robot, configurable in the scenario's ``reward`` section): −1 per metre travelled,
++100 per delivered order (or goal reached), −50 per collision. ``infos[agent]`` carries the safety
+``cost`` (1 per collision) and the step's counters for that robot.
+
+Sub-goals: without a dispatcher attached the env's greedy dispatcher assigns orders after every
+step. A dispatcher (or a training loop) can take over with :meth:`WarehouseEnv.set_dispatcher` and
+drive :meth:`Simulation.assign` / :meth:`Simulation.set_waypoints` on ``env.sim``.
+
+Beneath the dict API sits the array API used by training, benchmarks and the Mesa runner:
+:meth:`reset_arrays` and :meth:`step_arrays`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from .core import Observer, Simulation, StepResult
+from .floor import CompiledFloor
+
+
+class WarehouseEnv(ParallelEnv):
+    metadata = {"name": "warehouse_v0", "render_modes": ["human", "rgb_array"], "render_fps": 10}
+
+    def __init__(
+        self,
+        floor: CompiledFloor,
+        scenario: Any,
+        *,
+        render_mode: str | None = None,
+        dispatcher: Any | None = None,
+    ) -> None:
+        from hierarchy import make_dispatcher  # the default sub-goal source
+
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+        self.render_mode = render_mode
+        self.scenario = scenario
+        self.floor = floor
+        self.sim = Simulation(floor, scenario.sim_config())
+        self.observer = Observer(self.sim)
+        self.max_steps = int(scenario.episode.steps)
+        self.dispatcher = dispatcher or make_dispatcher(scenario.policies.dispatcher)
+        n = self.sim.n_robots
+        self.possible_agents = [f"robot_{i}" for i in range(n)]
+        self.agents: list[str] = []
+        self._obs_space = spaces.Dict(
+            {
+                "observation": spaces.Box(-1.0, 1.0, (self.observer.size,), np.float32),
+                "action_mask": spaces.Box(0, 1, (floor.n_actions,), np.int8),
+            }
+        )
+        self._act_space = spaces.Discrete(floor.n_actions)
+        self.last_result: StepResult | None = None
+        self._viewer: Any = None
+
+    # -- spaces (cached: the same object every call) ---------------------------------------
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - one entry per agent name, env-lifetime
+    def observation_space(self, agent: str) -> spaces.Dict:
+        return self._obs_space
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019
+    def action_space(self, agent: str) -> spaces.Discrete:
+        return self._act_space
+
+    # -- array API ------------------------------------------------------------------------
+    def set_dispatcher(self, dispatcher: Any | None) -> None:
+        """Attach the dispatcher called after every step (``None``: nobody assigns orders)."""
+        self.dispatcher = dispatcher
+
+    def reset_arrays(self, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Reset; return ``(observations (N, D) float32, action_mask (N, A) bool)``."""
+        self.sim.reset(seed)
+        if self.dispatcher is not None:
+            self.dispatcher.reset(seed)
+            self.dispatcher.dispatch(self.sim)
+        self.last_result = None
+        return self.observer(), self.sim.action_mask()
+
+    def step_arrays(
+        self, actions: np.ndarray, preferences: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, StepResult]:
+        """Step with an int array of actions; return ``(obs, mask, result)``."""
+        result = self.sim.step(actions, preferences)
+        if self.dispatcher is not None:
+            self.dispatcher.dispatch(self.sim)
+        self.last_result = result
+        return self.observer(), self.sim.action_mask(), result
+
+    # -- PettingZoo API -------------------------------------------------------------------
+    def reset(self, seed: int | None = None, options: dict | None = None):  # type: ignore[override]
+        obs, mask = self.reset_arrays(seed)
+        self.agents = list(self.possible_agents)
+        infos = {a: {} for a in self.agents}
+        return self._obs_dict(obs, mask), infos
+
+    def step(self, actions: dict[str, Any]):  # type: ignore[override]
+        if not self.agents:
+            raise RuntimeError("step() called after the episode ended; call reset()")
+        a = np.zeros(self.sim.n_robots, dtype=np.int64)
+        if actions:
+            idx = np.fromiter((int(k[6:]) for k in actions), dtype=np.int64, count=len(actions))
+            a[idx] = np.fromiter(actions.values(), dtype=np.int64, count=len(actions))
+        obs, mask, res = self.step_arrays(a)
+        agents = self.agents
+        truncated = self.sim.t >= self.max_steps
+        rewards = dict(zip(agents, res.reward.tolist(), strict=True))
+        terms = dict.fromkeys(agents, False)
+        truncs = dict.fromkeys(agents, truncated)
+        fleet = {"incidents": res.incidents, "new_orders": res.new_orders, "step": self.sim.t}
+        infos = {
+            a: {"cost": c, "moved_m": m, "delivered": d, "collided": k, "intervened": v,
+                "fleet": fleet}
+            for a, c, m, d, k, v in zip(
+                agents, res.cost.tolist(), res.moved_m.tolist(), res.delivered.tolist(),
+                res.collided.tolist(), res.intervened.tolist(), strict=True,
+            )
+        }
+        out = self._obs_dict(obs, mask)
+        if truncated:
+            self.agents = []
+        if self.render_mode == "human":
+            self.render()
+        return out, rewards, terms, truncs, infos
+
+    def _obs_dict(self, obs: np.ndarray, mask: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+        m8 = mask.astype(np.int8)
+        return {
+            a: {"observation": o, "action_mask": k}
+            for a, o, k in zip(self.possible_agents, obs, m8, strict=True)
+        }
+
+    def render(self):  # type: ignore[override]
+        if self.render_mode is None:
+            return None
+        from visualize import render_env  # lazy: pygame is an optional extra
+
+        return render_env(self)
+
+    def close(self) -> None:
+        if self._viewer is not None:
+            self._viewer.close()
+            self._viewer = None
+
+    def state(self) -> np.ndarray:
+        """Global state: the occupancy grid (1 robot, 2 carrying robot), float32 ``(H, W)``."""
+        s, f = self.sim.state, self.floor
+        grid = np.zeros(f.shape, dtype=np.float32)
+        grid[f.pos[s.pos, 0], f.pos[s.pos, 1]] = 1.0 + s.carrying
+        return grid

@@ -1,0 +1,92 @@
+"""Shortest-path distances *to* goal nodes, computed lazily and cached.
+
+Never all-pairs: a row (the distance from every node to one goal, in steps) is computed by one
+breadth-first search on the reversed graph the first time that goal is asked for, and kept in a
+bounded least-recently-used table. Rows are ``uint16``; :data:`UNREACHABLE` marks no path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse.csgraph import shortest_path
+
+from .compiled import CompiledFloor
+
+UNREACHABLE = np.iinfo(np.uint16).max
+
+
+class DistanceCache:
+    """Goal-indexed table of BFS distances with LRU eviction.
+
+    ``lookup(goals, nodes)`` returns ``dist(nodes[i] → goals[i])`` for whole arrays at once.
+    """
+
+    def __init__(self, floor: CompiledFloor, *, max_bytes: int = 512 * 2**20) -> None:
+        self.floor = floor
+        n = floor.n_nodes
+        self.capacity = max(16, min(n, max_bytes // max(1, 2 * n)))
+        self.table = np.full((min(self.capacity, 64), n), UNREACHABLE, dtype=np.uint16)
+        self.slot_of = np.full(n, -1, dtype=np.int32)  # goal node -> row in table
+        self.goal_in_slot = np.full(self.table.shape[0], -1, dtype=np.int32)
+        self.last_used = np.zeros(self.table.shape[0], dtype=np.int64)
+        self._clock = 0
+        self.computed = 0  #: rows computed so far (a cache-miss counter)
+
+    def slots(self, goals: np.ndarray) -> np.ndarray:
+        """Table rows for ``goals`` (node ids), computing the missing ones."""
+        goals = np.asarray(goals, dtype=np.int32)
+        self._clock += 1
+        s = self.slot_of[goals]
+        if (s < 0).any():
+            self._fill(np.unique(goals[s < 0]), keep=np.unique(goals))
+            s = self.slot_of[goals]
+        self.last_used[s] = self._clock
+        return s
+
+    def lookup(self, goals: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        """Distances (uint16, steps) from ``nodes`` to ``goals``; broadcasts like numpy."""
+        goals = np.asarray(goals)
+        slot = self.slots(goals.ravel()).reshape(goals.shape)
+        return self.table[slot, nodes]
+
+    def row(self, goal: int) -> np.ndarray:
+        """Distances from every node to ``goal``."""
+        return self.table[self.slots(np.array([goal]))[0]]
+
+    def _fill(self, missing: np.ndarray, keep: np.ndarray) -> None:
+        free = np.flatnonzero(self.goal_in_slot < 0)
+        need = missing.size - free.size
+        if need > 0 and self.table.shape[0] < self.capacity:
+            grow = min(self.capacity - self.table.shape[0], max(need, self.table.shape[0]))
+            self._grow(grow)
+            free = np.flatnonzero(self.goal_in_slot < 0)
+            need = missing.size - free.size
+        if need > 0:
+            protected = np.isin(self.goal_in_slot, keep)
+            order = np.argsort(np.where(protected, np.iinfo(np.int64).max, self.last_used))
+            victims = order[:need]
+            if protected[victims].any():
+                raise MemoryError(
+                    f"distance cache too small for {keep.size} simultaneous goals "
+                    f"({self.capacity} rows); raise max_bytes"
+                )
+            self.slot_of[self.goal_in_slot[victims]] = -1
+            self.goal_in_slot[victims] = -1
+            free = np.sort(np.concatenate([free, victims]))
+        targets = free[: missing.size]
+        rev = self.floor.reverse_csr()
+        for start in range(0, missing.size, 64):
+            chunk = missing[start : start + 64]
+            d = shortest_path(rev, unweighted=True, indices=chunk, directed=True)
+            d = np.where(np.isfinite(d), d, UNREACHABLE).astype(np.uint16)
+            rows = targets[start : start + 64]
+            self.table[rows] = d
+            self.goal_in_slot[rows] = chunk
+            self.slot_of[chunk] = rows
+        self.computed += int(missing.size)
+
+    def _grow(self, extra: int) -> None:
+        n = self.floor.n_nodes
+        self.table = np.vstack([self.table, np.full((extra, n), UNREACHABLE, dtype=np.uint16)])
+        self.goal_in_slot = np.concatenate([self.goal_in_slot, np.full(extra, -1, np.int32)])
+        self.last_used = np.concatenate([self.last_used, np.zeros(extra, np.int64)])

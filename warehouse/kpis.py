@@ -1,0 +1,130 @@
+"""Fleet KPIs: each a pure function of the simulation state, with stable names.
+
+==============================  =========================================================
+name                            definition
+==============================  =========================================================
+``deliveries``                  orders delivered (goal_visit: goals reached)
+``throughput_per_hour``         deliveries per hour of simulated time
+``throughput_per_step``         deliveries per step
+``collisions``                  collision incidents (vertex-conflict nodes + swapping pairs)
+``collisions_per_1k_robot_steps`` collisions × 1000 / (robots × steps)
+``shield_interventions``        robot-steps in which the shield changed the proposed action
+``cycle_time_p50`` / ``_p95``   order arrival → delivery, seconds (delivered orders only)
+``utilization``                 share of robot-steps spent with a task
+``distance_m``                  metres travelled by the whole fleet
+``energy_kwh``                  distance × ``energy_wh_per_metre`` + robots × time ×
+                                ``idle_power_w``, in kWh
+``stuck_robots``                robots with a task and no progress for ``stuck_after`` steps
+``steps``, ``robots``           run length and fleet size
+==============================  =========================================================
+
+Cycle times are ``None`` when nothing was delivered (and in goal_visit mode, which has no
+orders), so reports stay valid JSON.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .core import Simulation
+
+KPI_NAMES = (
+    "deliveries",
+    "throughput_per_hour",
+    "throughput_per_step",
+    "collisions",
+    "collisions_per_1k_robot_steps",
+    "shield_interventions",
+    "cycle_time_p50",
+    "cycle_time_p95",
+    "utilization",
+    "distance_m",
+    "energy_kwh",
+    "stuck_robots",
+    "steps",
+    "robots",
+)
+
+
+def deliveries(sim: Simulation) -> int:
+    return int(sim.state.deliveries.sum())
+
+
+def throughput_per_step(sim: Simulation) -> float:
+    return deliveries(sim) / sim.t if sim.t else 0.0
+
+
+def throughput_per_hour(sim: Simulation) -> float:
+    return deliveries(sim) * 3600.0 / sim.seconds if sim.t else 0.0
+
+
+def collisions(sim: Simulation) -> int:
+    return int(sim.incidents)
+
+
+def collisions_per_1k_robot_steps(sim: Simulation) -> float:
+    robot_steps = sim.n_robots * sim.t
+    return 1000.0 * sim.incidents / robot_steps if robot_steps else 0.0
+
+
+def shield_interventions(sim: Simulation) -> int:
+    return int(sim.state.interventions.sum())
+
+
+def cycle_times_s(sim: Simulation) -> np.ndarray:
+    """Arrival → delivery of every delivered order, seconds."""
+    ob = sim.orders
+    done = ob.delivered_ids()
+    return (ob.delivered[done] - ob.arrival[done]) * sim.config.physics.step_seconds
+
+
+def _percentile(sim: Simulation, q: float) -> float | None:
+    ct = cycle_times_s(sim)
+    return float(np.percentile(ct, q)) if ct.size else None
+
+
+def cycle_time_p50(sim: Simulation) -> float | None:
+    return _percentile(sim, 50)
+
+
+def cycle_time_p95(sim: Simulation) -> float | None:
+    return _percentile(sim, 95)
+
+
+def utilization(sim: Simulation) -> float:
+    robot_steps = sim.n_robots * sim.t
+    return float(sim.state.busy_steps.sum()) / robot_steps if robot_steps else 0.0
+
+
+def distance_m(sim: Simulation) -> float:
+    return float(sim.state.distance_m.sum())
+
+
+def energy_kwh(sim: Simulation) -> float:
+    p = sim.config.physics
+    drive_wh = distance_m(sim) * p.energy_wh_per_metre
+    base_wh = sim.n_robots * sim.seconds * p.idle_power_w / 3600.0
+    return (drive_wh + base_wh) / 1000.0
+
+
+def stuck_robots(sim: Simulation) -> int:
+    return int((sim.state.since_progress >= sim.config.physics.stuck_after).sum())
+
+
+def steps(sim: Simulation) -> int:
+    return int(sim.t)
+
+
+def robots(sim: Simulation) -> int:
+    return int(sim.n_robots)
+
+
+KPI_FUNCTIONS = {name: globals()[name] for name in KPI_NAMES}
+
+
+def compute_kpis(sim: Simulation) -> dict[str, float | int | None]:
+    """Every KPI of :data:`KPI_NAMES`, in that order."""
+    return {name: fn(sim) for name, fn in KPI_FUNCTIONS.items()}
