@@ -6,6 +6,7 @@ masked actions) that a shield such as PIBT uses to pick alternatives.
 """
 
 from .base import Navigator
+from .registry import NAVIGATORS, make_navigator
 from .rule_based import RandomNavigator, RuleBasedNavigator
 
-__all__ = ["Navigator", "RandomNavigator", "RuleBasedNavigator"]
+__all__ = ["NAVIGATORS", "Navigator", "RandomNavigator", "RuleBasedNavigator", "make_navigator"]

@@ -80,11 +80,11 @@ class WarehouseEnv(ParallelEnv):
         self._viewer: Any = None
 
     # -- spaces (cached: the same object every call) ---------------------------------------
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one entry per agent name, env-lifetime
+    @functools.cache  # noqa: B019 - one entry per agent name, env-lifetime
     def observation_space(self, agent: str) -> spaces.Dict:
         return self._obs_space
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> spaces.Discrete:
         return self._act_space
 

@@ -1,0 +1,24 @@
+"""Navigator names → factories. Learned navigators register here too (``cql``, ``bc``...)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .base import Navigator
+from .rule_based import RandomNavigator, RuleBasedNavigator
+
+#: name -> factory(**kwargs) -> Navigator. Factories accept ``checkpoint=`` and ``device=`` when
+#: they are learned; rule-based ones ignore unknown keywords.
+NAVIGATORS: dict[str, Callable[..., Navigator]] = {
+    "rule_based": lambda **kw: RuleBasedNavigator(),
+    "random": lambda **kw: RandomNavigator(),
+}
+
+
+def make_navigator(name: str, **kwargs: Any) -> Navigator:
+    try:
+        factory = NAVIGATORS[name]
+    except KeyError:
+        raise ValueError(f"unknown navigator {name!r}; known: {sorted(NAVIGATORS)}") from None
+    return factory(**kwargs)
