@@ -53,7 +53,9 @@ def validate_scenario(data: Any, source: Path | None) -> Scenario:
         raise InputError(source, field, err["msg"]) from None
 
 
-def apply_overrides(scenario: Scenario, overrides: dict[str, Any], source: Path | None = None) -> Scenario:
+def apply_overrides(
+    scenario: Scenario, overrides: dict[str, Any], source: Path | None = None
+) -> Scenario:
     """Return a copy with ``{"fleet.robots": 40, "steps": 100, ...}`` applied and re-validated."""
     if not overrides:
         return scenario

@@ -23,7 +23,9 @@ class GeneratorLayout(Section):
     block_length: int = Field(8, ge=1, le=200, description="Shelf cells per block along a row.")
     block_depth: int = Field(2, ge=1, le=20, description="Shelf rows per block.")
     aisle_width: int = Field(1, ge=1, le=10, description="Aisle width between blocks, cells.")
-    station_zone: int = Field(3, ge=1, le=50, description="Open zone depth at station walls, cells.")
+    station_zone: int = Field(
+        3, ge=1, le=50, description="Open zone depth at station walls, cells."
+    )
     station_walls: tuple[Literal["west", "east", "north", "south"], ...] = Field(
         ("west",), min_length=1, description="Walls that carry stations."
     )
@@ -59,8 +61,12 @@ class EpisodeConfig(Section):
 class PoliciesConfig(Section):
     dispatcher: str = Field("greedy", description="Dispatcher name (see `warehouse list`).")
     navigator: str = Field("rule_based", description="Navigator name.")
-    navigator_checkpoint: str | None = Field(None, description="Checkpoint for a learned navigator.")
-    dispatcher_checkpoint: str | None = Field(None, description="Checkpoint for a learned dispatcher.")
+    navigator_checkpoint: str | None = Field(
+        None, description="Checkpoint for a learned navigator."
+    )
+    dispatcher_checkpoint: str | None = Field(
+        None, description="Checkpoint for a learned dispatcher."
+    )
 
 
 class Scenario(SimConfig):

@@ -35,7 +35,10 @@ class TasksConfig(Section):
         "MAPF, each robot gets a new random goal on arrival.",
     )
     arrival_rate: float = Field(
-        0.5, ge=0.0, le=10_000.0, description="Order arrivals per second of simulated time (Poisson)."
+        0.5,
+        ge=0.0,
+        le=10_000.0,
+        description="Order arrivals per second of simulated time (Poisson).",
     )
     popularity_skew: float = Field(
         1.0,
@@ -47,8 +50,10 @@ class TasksConfig(Section):
     pick_time: int = Field(2, ge=0, le=10_000, description="Steps spent picking at the shelf.")
     drop_time: int = Field(1, ge=0, le=10_000, description="Steps spent dropping at the station.")
     max_open_orders: int = Field(
-        10_000, ge=1, description="Backlog cap: arrivals beyond this many open orders are lost "
-        "(counted in `orders_lost`)."
+        10_000,
+        ge=1,
+        description="Backlog cap: arrivals beyond this many open orders are lost "
+        "(counted in `orders_lost`).",
     )
 
 
@@ -56,7 +61,9 @@ class PhysicsConfig(Section):
     cell_size: float | None = Field(
         None, gt=0.0, le=100.0, description="Metres per grid cell; default: the floor's own (1.0)."
     )
-    step_seconds: float = Field(1.0, gt=0.0, le=3600.0, description="Seconds of simulated time per step.")
+    step_seconds: float = Field(
+        1.0, gt=0.0, le=3600.0, description="Seconds of simulated time per step."
+    )
     collisions: Literal["physical", "block", "pibt"] = Field(
         "block",
         description="physical: conflicting moves fail and count as collisions; block: a shield "

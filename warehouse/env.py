@@ -34,7 +34,7 @@ Beneath the dict API sits the array API used by training, benchmarks and the Mes
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
@@ -45,7 +45,11 @@ from .floor import CompiledFloor
 
 
 class WarehouseEnv(ParallelEnv):
-    metadata = {"name": "warehouse_v0", "render_modes": ["human", "rgb_array"], "render_fps": 10}
+    metadata: ClassVar[dict[str, Any]] = {
+        "name": "warehouse_v0",
+        "render_modes": ["human", "rgb_array"],
+        "render_fps": 10,
+    }
 
     def __init__(
         self,
@@ -134,11 +138,22 @@ class WarehouseEnv(ParallelEnv):
         truncs = dict.fromkeys(agents, truncated)
         fleet = {"incidents": res.incidents, "new_orders": res.new_orders, "step": self.sim.t}
         infos = {
-            a: {"cost": c, "moved_m": m, "delivered": d, "collided": k, "intervened": v,
-                "fleet": fleet}
+            a: {
+                "cost": c,
+                "moved_m": m,
+                "delivered": d,
+                "collided": k,
+                "intervened": v,
+                "fleet": fleet,
+            }
             for a, c, m, d, k, v in zip(
-                agents, res.cost.tolist(), res.moved_m.tolist(), res.delivered.tolist(),
-                res.collided.tolist(), res.intervened.tolist(), strict=True,
+                agents,
+                res.cost.tolist(),
+                res.moved_m.tolist(),
+                res.delivered.tolist(),
+                res.collided.tolist(),
+                res.intervened.tolist(),
+                strict=True,
             )
         }
         out = self._obs_dict(obs, mask)

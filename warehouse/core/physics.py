@@ -55,8 +55,9 @@ def resolve_physical(pos: np.ndarray, target: np.ndarray, n_nodes: int) -> Resol
             break
         contested[final[clash]] = True
         failed |= clash
-    return Resolution(final=final.astype(np.int32), failed=failed,
-                      incidents=incidents + int(contested.sum()))
+    return Resolution(
+        final=final.astype(np.int32), failed=failed, incidents=incidents + int(contested.sum())
+    )
 
 
 def resolve_block(pos: np.ndarray, target: np.ndarray, n_nodes: int) -> np.ndarray:

@@ -244,12 +244,22 @@ class Simulation:
         self._update_progress(delivered | reached_wp | became_idle)
 
         rw = cfg.reward
-        reward = (rw.per_metre * moved_m + rw.delivery * delivered
-                  + rw.collision * res.failed + rw.per_step).astype(np.float32)
+        reward = (
+            rw.per_metre * moved_m
+            + rw.delivery * delivered
+            + rw.collision * res.failed
+            + rw.per_step
+        ).astype(np.float32)
         return StepResult(
-            reward=reward, cost=res.failed.astype(np.float32), moved_m=moved_m,
-            delivered=delivered, collided=res.failed, intervened=intervened,
-            incidents=res.incidents, reached_waypoint=reached_wp, became_idle=became_idle,
+            reward=reward,
+            cost=res.failed.astype(np.float32),
+            moved_m=moved_m,
+            delivered=delivered,
+            collided=res.failed,
+            intervened=intervened,
+            incidents=res.incidents,
+            reached_waypoint=reached_wp,
+            became_idle=became_idle,
             new_orders=new_orders,
         )
 
@@ -346,7 +356,9 @@ class Simulation:
         d = np.where(s.target >= 0, d, 0)
         improved = d < s.best_dist
         s.best_dist = np.where(reset_mask | improved, d, s.best_dist).astype(np.int32)
-        has_task = (s.phase != Phase.IDLE) & (s.phase != Phase.PICKING) & (s.phase != Phase.DROPPING)
+        has_task = (
+            (s.phase != Phase.IDLE) & (s.phase != Phase.PICKING) & (s.phase != Phase.DROPPING)
+        )
         s.since_progress = np.where(
             reset_mask | improved | ~has_task, 0, s.since_progress + 1
         ).astype(np.int32)

@@ -52,11 +52,23 @@ class FleetState:
         i32 = lambda v=0: np.full(n, v, dtype=np.int32)  # noqa: E731
         i64 = lambda: np.zeros(n, dtype=np.int64)  # noqa: E731
         return cls(
-            pos=i32(), phase=np.zeros(n, np.int8), order=i32(-1), task_goal=i32(-1),
-            waypoint=i32(-1), timer=i32(), broken=i32(), since_goal=i32(),
-            since_progress=i32(), best_dist=i32(np.iinfo(np.int32).max),
-            distance_m=np.zeros(n), moves=i64(), deliveries=i64(), collisions=i64(),
-            interventions=i64(), busy_steps=i64(), waits=i64(),
+            pos=i32(),
+            phase=np.zeros(n, np.int8),
+            order=i32(-1),
+            task_goal=i32(-1),
+            waypoint=i32(-1),
+            timer=i32(),
+            broken=i32(),
+            since_goal=i32(),
+            since_progress=i32(),
+            best_dist=i32(np.iinfo(np.int32).max),
+            distance_m=np.zeros(n),
+            moves=i64(),
+            deliveries=i64(),
+            collisions=i64(),
+            interventions=i64(),
+            busy_steps=i64(),
+            waits=i64(),
         )
 
     @property

@@ -108,7 +108,9 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
         try:
             kinds_of[node] = int(NodeKind.parse(data.get("kind", "aisle")))
         except (KeyError, ValueError):
-            raise InputError(source, f"node {node!r}.kind", f"unknown kind {data.get('kind')!r}")
+            raise InputError(
+                source, f"node {node!r}.kind", f"unknown kind {data.get('kind')!r}"
+            ) from None
         if "pos" not in data:
             raise InputError(source, f"node {node!r}.pos", "missing (row, col) position")
     passable = [n for n in graph.nodes if kinds_of[n] != NodeKind.BLOCKED]
@@ -131,9 +133,7 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
                 f"{len(marked)} pick location(s)/station(s) unreachable from the rest of the "
                 f"floor (first: {kind_name} at {graph.nodes[marked[0]]['pos']})",
             )
-        notes.append(
-            f"{len(cut_off)} cell(s) cut off from the main floor are treated as blocked"
-        )
+        notes.append(f"{len(cut_off)} cell(s) cut off from the main floor are treated as blocked")
 
     nodes = sorted(main, key=lambda n: _sort_key(graph.nodes[n]["pos"], n))
     index = {n: i for i, n in enumerate(nodes)}
@@ -145,16 +145,20 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
     start_ok = np.array([bool(graph.nodes[v].get("start", True)) for v in nodes])
     goal_ok = np.array([bool(graph.nodes[v].get("goal", True)) for v in nodes])
 
-    edges = [(index[a], index[b], float(d.get("length", cell_size)))
-             for a, b, d in sub.edges(data=True) if a in index and b in index]
+    edges = [
+        (index[a], index[b], float(d.get("length", cell_size)))
+        for a, b, d in sub.edges(data=True)
+        if a in index and b in index
+    ]
     offsets = {(dr, dc): a for a, (dr, dc) in enumerate(GRID_OFFSETS) if a}
     is_grid = all(
         (int(pos[b, 0] - pos[a, 0]), int(pos[b, 1] - pos[a, 1])) in offsets for a, b, _ in edges
     )
     if is_grid:
         n_actions = len(GRID_OFFSETS)
-        slot_of = [offsets[(int(pos[b, 0] - pos[a, 0]), int(pos[b, 1] - pos[a, 1]))]
-                   for a, b, _ in edges]
+        slot_of = [
+            offsets[(int(pos[b, 0] - pos[a, 0]), int(pos[b, 1] - pos[a, 1]))] for a, b, _ in edges
+        ]
     else:
         out: list[list[int]] = [[] for _ in range(n)]
         for a, b, _ in edges:
@@ -180,13 +184,24 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
         length[src, slots] = lens
 
     shape = graph.graph.get("grid_shape")
-    height, width = (shape if shape else (int(pos[:, 0].max()) + 1, int(pos[:, 1].max()) + 1))
+    height, width = shape if shape else (int(pos[:, 0].max()) + 1, int(pos[:, 1].max()) + 1)
     cell_of = np.full((int(height), int(width)), -1, dtype=np.int32)
     cell_of[pos[:, 0], pos[:, 1]] = np.arange(n, dtype=np.int32)
     return CompiledFloor(
-        graph=graph, nodes=nodes, pos=pos, kind=kind, nbr=nbr, mask=mask, length=length,
-        cell_of=cell_of, start_ok=start_ok, goal_ok=goal_ok, is_grid=is_grid,
-        cell_size=cell_size, name=name, notes=notes,
+        graph=graph,
+        nodes=nodes,
+        pos=pos,
+        kind=kind,
+        nbr=nbr,
+        mask=mask,
+        length=length,
+        cell_of=cell_of,
+        start_ok=start_ok,
+        goal_ok=goal_ok,
+        is_grid=is_grid,
+        cell_size=cell_size,
+        name=name,
+        notes=notes,
     )
 
 

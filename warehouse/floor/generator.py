@@ -98,7 +98,9 @@ def generate_kinds(layout: WarehouseLayout) -> tuple[np.ndarray, dict[int, int],
     return kinds, row_dirs, col_dirs
 
 
-def generate_warehouse(layout: WarehouseLayout | None = None, *, name: str = "warehouse") -> nx.Graph:
+def generate_warehouse(
+    layout: WarehouseLayout | None = None, *, name: str = "warehouse"
+) -> nx.Graph:
     """Build the floor graph of a parametric warehouse (see module docstring)."""
     layout = layout or WarehouseLayout()
     kinds, row_dirs, col_dirs = generate_kinds(layout)

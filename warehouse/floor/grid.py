@@ -55,12 +55,15 @@ def graph_from_grid(
     goal = passable if goal_mask is None else (np.asarray(goal_mask, bool) & passable)
     rows, cols = np.indices(kinds.shape)
     graph.add_nodes_from(
-        ((int(r), int(c)), {
-            "pos": (int(r), int(c)),
-            "kind": _KIND_NAMES[int(k)],
-            "start": bool(s),
-            "goal": bool(g),
-        })
+        (
+            (int(r), int(c)),
+            {
+                "pos": (int(r), int(c)),
+                "kind": _KIND_NAMES[int(k)],
+                "start": bool(s),
+                "goal": bool(g),
+            },
+        )
         for r, c, k, s, g in zip(
             rows.ravel(), cols.ravel(), kinds.ravel(), start.ravel(), goal.ravel(), strict=True
         )
