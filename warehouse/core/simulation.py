@@ -34,6 +34,7 @@ _INT32_MAX = np.iinfo(np.int32).max
 class StepResult:
     """What happened in one step (per-robot arrays of length N)."""
 
+    actions: np.ndarray  #: int64 actions executed this step (after masking and the shield)
     reward: np.ndarray  #: float32
     cost: np.ndarray  #: float32 safety cost (1 per collision the robot took part in)
     moved_m: np.ndarray  #: float32 metres travelled this step
@@ -251,6 +252,7 @@ class Simulation:
             + rw.per_step
         ).astype(np.float32)
         return StepResult(
+            actions=actions,
             reward=reward,
             cost=res.failed.astype(np.float32),
             moved_m=moved_m,

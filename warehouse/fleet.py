@@ -1,0 +1,62 @@
+"""One fleet step: dispatcher → observation → navigator → shield and physics.
+
+:class:`Fleet` couples a :class:`~warehouse.core.Simulation` with a dispatcher and a navigator.
+The Mesa model, the visualizer, data collection and the benchmarks all step a fleet through it,
+so the order of the decision layers exists once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .core import Observer, Simulation, StepResult
+
+
+@dataclass(frozen=True)
+class FleetStep:
+    """Everything decided and observed in one step (for inspectors, loggers and datasets)."""
+
+    obs: np.ndarray | None  #: (N, D) observations the navigator saw (None if it needs none)
+    mask: np.ndarray  #: (N, A) action mask
+    proposed: np.ndarray  #: (N,) navigator actions before the shield
+    preferences: np.ndarray  #: (N, A) navigator scores
+    result: StepResult  #: what the simulation did (``result.actions`` after the shield)
+
+
+class Fleet:
+    """A simulation driven by a dispatcher (may be ``None``) and a navigator."""
+
+    def __init__(self, sim: Simulation, dispatcher: Any, navigator: Any) -> None:
+        self.sim = sim
+        self.dispatcher = dispatcher
+        self.navigator = navigator
+        self.observer = Observer(sim)
+        self.last: FleetStep | None = None
+
+    def reset(self, seed: int | None) -> None:
+        """Reset the simulation and re-seed the policies' own RNGs from ``seed``."""
+        self.sim.reset(seed)
+        self.navigator.reset(seed)
+        if self.dispatcher is not None:
+            self.dispatcher.reset(seed)
+        self.last = None
+
+    def step(self) -> FleetStep:
+        sim = self.sim
+        if self.dispatcher is not None:
+            self.dispatcher.dispatch(sim)
+        obs = self.observer() if self.navigator.needs_observation else None
+        mask = sim.action_mask()
+        actions, prefs = self.navigator.act(sim, obs, mask)
+        result = sim.step(actions, prefs)
+        self.last = FleetStep(
+            obs=obs, mask=mask, proposed=actions, preferences=prefs, result=result
+        )
+        return self.last
+
+    def run(self, steps: int) -> None:
+        for _ in range(steps):
+            self.step()
