@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .base import Navigator
+from .learned import bc_navigator, cql_navigator
 from .rule_based import RandomNavigator, RuleBasedNavigator
 
 #: name -> factory(**kwargs) -> Navigator. Factories accept ``checkpoint=`` and ``device=`` when
@@ -13,6 +14,8 @@ from .rule_based import RandomNavigator, RuleBasedNavigator
 NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     "rule_based": lambda **kw: RuleBasedNavigator(),
     "random": lambda **kw: RandomNavigator(),
+    "cql": cql_navigator,  # shipped weights in agents/weights/ unless checkpoint= is given
+    "bc": bc_navigator,
 }
 
 

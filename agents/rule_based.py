@@ -1,42 +1,248 @@
-"""Rule-based navigation: shortest paths on the floor graph, fully vectorized.
+"""Rule-based navigation: shortest paths on the floor graph, a few local traffic rules.
 
-:class:`RuleBasedNavigator` moves each robot to a neighbour on a shortest path to its target
-(preferring a free one when several are equally short) and waits when every such neighbour is
-taken. A robot that has made no progress for ``patience`` steps side-steps to a random free
-neighbour, which breaks the face-to-face deadlocks of single-lane aisles. Its preference scores
-(negative distance to target) rank every action for the PIBT shield.
+:class:`RuleBasedNavigator` is the baseline a learned navigator must beat. Each step, for the
+whole fleet at once (one compiled pass, robots taken in id order):
+
+1. **follow the shortest path**: a robot with a target wants a neighbour one step closer to it
+   (distances from :class:`~warehouse.floor.DistanceCache`), preferring a free one when several
+   are equally short (free = no robot on it and not already wanted by a lower id; ties: lowest
+   action index). Robots without a target, at their target or busy (picking, dropping, broken
+   down) wait.
+2. **escape** (deadlock rule): a robot that has waited ``patience`` steps in a row while having
+   a target backs off with probability 1/2 per step to a uniformly random free neighbour,
+   drawn from the navigator's own RNG.
+3. **yield**: when two robots want each other's nodes (head-on in a single-lane aisle) the one
+   whose *train* (itself and the robots queued behind it) holds the higher lowest id yields; an idle robot standing on a node a robot wants yields too. A yielding
+   robot moves to the free neighbour closest to its own target, else follows a neighbour that
+   is leaving, else pushes back a robot heading into it (which then yields in turn), else waits.
+   When the loser's side is boxed in, the winner's side backs off instead. Yielders and
+   winners go first: another robot that wants the node a yielder moves to, or
+   the node a winner moves to, waits.
+4. **wait when the next node is taken**: the joint plan goes through the ``block`` priority of
+   :func:`warehouse.core.physics.resolve_block`; moves it would stop become WAIT, so the plan
+   is conflict-free.
+
+The preference scores (negative distance to target, ``-inf`` for masked actions, see
+:func:`distance_preferences`) rank every action for shields such as PIBT.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-from warehouse.core import Simulation
+from warehouse.core import Phase, Simulation
+from warehouse.core.kernels import resolve_block_kernel
 from warehouse.floor import UNREACHABLE
 
-from .base import masked_argmax
+_FAR = np.float32(1e6)
+_WAIT_PENALTY = np.float32(1e-3)
 
 
 def distance_preferences(sim: Simulation, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(N, A)`` distance-to-target of every action's node and preference scores from it.
 
-    Robots without a target prefer WAIT. Masked actions score ``-inf``.
+    Robots without a target prefer WAIT (distance 0 for WAIT, 1 for moves); unreachable nodes
+    count as 1e6 steps. Scores are ``-distance``, minus 1e-3 for WAIT (so moving wins ties), and
+    ``-inf`` for masked actions.
     """
     f, s = sim.floor, sim.state
     cand = f.nbr[s.pos]  # (N, A)
     dist = sim.target_distance(cand).astype(np.float32)
-    dist[dist >= UNREACHABLE] = np.float32(1e6)
+    dist[dist >= UNREACHABLE] = _FAR
     no_target = s.target < 0
     dist[no_target] = 1.0
     dist[no_target, 0] = 0.0
-    # Tie-break: between equal distances prefer moving over waiting (progress) deterministically.
-    scores = -dist - np.float32(1e-3) * (np.arange(f.n_actions) == 0)
+    scores = -dist - _WAIT_PENALTY * (np.arange(f.n_actions) == 0)
     scores = np.where(mask, scores, -np.inf).astype(np.float32)
     return dist, scores
 
 
+@numba.njit(cache=True)
+def _yield(
+    y, avoid, pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding
+):  # pragma: no cover - compiled
+    """Robot ``y`` gets out of the way of the robot on node ``avoid`` (rule 3).
+
+    Pushing chains are followed iteratively. Returns False (and leaves the whole chain waiting)
+    when the chain ends with a robot that cannot move.
+    """
+    n_act = nbr.shape[1]
+    chain = [y]
+    r, av = y, avoid
+    while True:
+        yielding[r] = True
+        p = pos[r]
+        best_a, best_d = -1, 1 << 30
+        follow_a, push_a, push_k = -1, -1, -1
+        for a in range(1, n_act):
+            if not mask[r, a]:
+                continue
+            u = nbr[p, a]
+            if u == av:
+                continue
+            k = occ[u]
+            if k < 0:
+                if claimed[u]:
+                    continue
+                d = 0 if slot[r] < 0 else np.int64(table[slot[r], u])
+                if d < best_d:
+                    best_a, best_d = a, d
+            elif want[k] != u and want[k] != p:
+                if follow_a < 0:
+                    follow_a = a
+            elif want[k] == p and not frozen[k] and not yielding[k] and push_a < 0:
+                push_a, push_k = a, k
+        if best_a >= 0:
+            u = nbr[p, best_a]
+            claimed[u] = True
+            act[r], want[r] = best_a, u
+            return True
+        if follow_a >= 0:
+            act[r], want[r] = follow_a, nbr[p, follow_a]
+            return True
+        if push_a < 0:
+            for c in chain:  # nobody in the chain can make room
+                act[c], want[c] = 0, pos[c]
+            return False
+        act[r], want[r] = push_a, nbr[p, push_a]
+        chain.append(push_k)
+        r, av = push_k, p
+
+
+@numba.njit(cache=True)
+def _navigate(
+    pos, slot, table, nbr, mask, frozen, waited, patience, noise,
+    occ, claimed, resv, head, nxt, stop, act, want, prefs,
+):  # pragma: no cover - compiled
+    n = pos.size
+    n_act = nbr.shape[1]
+    far = np.float32(1e6)
+    penalty = np.float32(1e-3)
+    ninf = np.float32(-np.inf)
+    for i in range(n):
+        occ[pos[i]] = i
+    yielding = np.zeros(n, np.bool_)
+    # Rule 1: shortest-path intentions (and the preference scores).
+    for i in range(n):
+        p = pos[i]
+        s = slot[i]
+        act[i], want[i] = 0, p
+        if s < 0:
+            for a in range(n_act):
+                prefs[i, a] = (-penalty if a == 0 else np.float32(-1.0)) if mask[i, a] else ninf
+            continue
+        d0 = np.int64(table[s, p])
+        best_a, best_rank = -1, 3
+        for a in range(n_act):
+            u = nbr[p, a]
+            d = np.int64(table[s, u])
+            df = far if d >= 65535 else np.float32(d)
+            if not mask[i, a]:
+                prefs[i, a] = ninf
+                continue
+            prefs[i, a] = -df - penalty if a == 0 else -df
+            if a == 0 or frozen[i] or d0 >= 65535 or d != d0 - 1:
+                continue
+            rank = 2 if occ[u] >= 0 else (1 if claimed[u] else 0)
+            if rank < best_rank:
+                best_a, best_rank = a, rank
+        if best_a >= 0:
+            u = nbr[p, best_a]
+            act[i], want[i] = best_a, u
+            claimed[u] = True
+    # Rule 2: patient robots back off at random.
+    for i in range(n):
+        if slot[i] < 0 or frozen[i] or waited[i] < patience or noise[i] >= 0.5:
+            continue
+        p = pos[i]
+        free = 0
+        for a in range(1, n_act):
+            if mask[i, a] and occ[nbr[p, a]] < 0:
+                free += 1
+        if free == 0:
+            continue
+        pick = min(int(noise[i] * 2.0 * free), free - 1)
+        for a in range(1, n_act):
+            u = nbr[p, a]
+            if mask[i, a] and occ[u] < 0:
+                if pick == 0:
+                    act[i], want[i] = a, u
+                    claimed[u] = True
+                    break
+                pick -= 1
+    # Rule 3: head-on pairs and idle robots in the way yield. A pair is decided by the lowest id
+    # in each robot's train (itself and the robots queued behind it), so a long train is never
+    # turned back by a short one and the decision stays the same from step to step.
+    train = np.arange(n)
+    for k in range(n):  # ids ascending: every robot is lowered at most once
+        cur, m = k, train[k]
+        while act[cur] != 0:
+            r = occ[want[cur]]
+            if r < 0 or want[r] == pos[cur] or train[r] <= m:
+                break
+            train[r] = m
+            cur = r
+    for i in range(n):
+        if act[i] == 0:
+            continue
+        j = occ[want[i]]
+        if j < 0 or frozen[j] or yielding[j]:
+            continue
+        if slot[j] < 0:
+            if resv[pos[j]] < 0:
+                resv[pos[j]] = i
+            _yield(j, pos[i], pos, slot, table, nbr, mask, frozen, act, want, occ, claimed,
+                   yielding)
+        elif want[j] == pos[i]:
+            y, other = (j, i) if (train[j], j) > (train[i], i) else (i, j)
+            if yielding[y]:
+                continue
+            y_act = act[y]
+            if _yield(y, pos[other], pos, slot, table, nbr, mask, frozen, act, want, occ,
+                      claimed, yielding):
+                if resv[pos[y]] < 0:
+                    resv[pos[y]] = other
+            elif not yielding[other] and _yield(
+                other, pos[y], pos, slot, table, nbr, mask, frozen, act, want, occ, claimed,
+                yielding,
+            ):  # the loser is boxed in: the winner's side backs off instead
+                if resv[pos[other]] < 0:
+                    resv[pos[other]] = y
+                act[y], want[y] = y_act, pos[other]
+    # Yielders and the winners of head-on pairs go first: others wanting their node wait.
+    for i in range(n):
+        if yielding[i] and act[i] != 0 and resv[want[i]] < 0:
+            resv[want[i]] = i
+    for i in range(n):
+        if act[i] != 0 and resv[want[i]] >= 0 and resv[want[i]] != i:
+            act[i], want[i] = 0, pos[i]
+    for i in range(n):
+        for a in range(n_act):
+            resv[nbr[pos[i], a]] = -1
+    # Rule 4: conflicting moves wait (block priority), so the plan is conflict-free.
+    resolve_block_kernel(pos, want, occ_reset(pos, occ), head, nxt, stop)
+    for i in range(n):
+        if stop[i]:
+            act[i] = 0
+        for a in range(n_act):
+            claimed[nbr[pos[i], a]] = False
+        if slot[i] >= 0 and not frozen[i] and act[i] == 0:
+            waited[i] += 1
+        else:
+            waited[i] = 0
+
+
+@numba.njit(cache=True)
+def occ_reset(pos, occ):  # pragma: no cover - compiled
+    """Clear the occupant scratch (all -1) and return it."""
+    for i in range(pos.size):
+        occ[pos[i]] = -1
+    return occ
+
+
 class RuleBasedNavigator:
-    """Shortest-path follower that waits when its next node is taken (see module docstring)."""
+    """Shortest-path follower with local traffic rules (see module docstring)."""
 
     name = "rule_based"
     needs_observation = False
@@ -44,40 +250,49 @@ class RuleBasedNavigator:
     def __init__(self, *, patience: int = 8, seed: int | None = None) -> None:
         self.patience = patience
         self.rng = np.random.default_rng(seed)
+        self._waited = np.zeros(0, dtype=np.int32)
+        self._scratch_key: tuple[int, int] | None = None
 
     def reset(self, seed: int | None) -> None:
         self.rng = np.random.default_rng(None if seed is None else [seed, 0x5EED])
+        self._waited = np.zeros(0, dtype=np.int32)
+
+    def _scratch(self, n_nodes: int, n: int) -> None:
+        if self._scratch_key == (n_nodes, n):
+            return
+        self._scratch_key = (n_nodes, n)
+        self._occ = np.full(n_nodes, -1, dtype=np.int32)
+        self._head = np.full(n_nodes, -1, dtype=np.int32)
+        self._claimed = np.zeros(n_nodes, dtype=bool)
+        self._resv = np.full(n_nodes, -1, dtype=np.int32)
+        self._nxt = np.full(n, -1, dtype=np.int32)
+        self._stop = np.zeros(n, dtype=bool)
+        self._want = np.zeros(n, dtype=np.int32)
 
     def act(self, sim: Simulation, obs: np.ndarray | None, mask: np.ndarray):  # type: ignore[no-untyped-def]
         f, s = sim.floor, sim.state
         n = s.n
-        dist, scores = distance_preferences(sim, mask)
-        cand = f.nbr[s.pos]
-        best = np.where(mask, dist, np.inf).min(axis=1, keepdims=True)
-        on_path = mask & (dist == best)
-        # Pass 1 ignores other robots; robots whose best move is to stay hold their node.
-        first = masked_argmax(scores, on_path)
-        holding = np.zeros(f.n_nodes, dtype=bool)
-        holding[s.pos[first == 0]] = True
-        # Pass 2: avoid nodes held by robots that stay; following a robot that leaves is fine.
-        taken = holding[cand]
-        taken[:, 0] = False
-        free_on_path = on_path & ~taken
-        actions = masked_argmax(scores, free_on_path)
-        blocked = ~free_on_path.any(axis=1)
-        actions[blocked] = 0
-        # Deadlock escape: stuck robots take a random free allowed move.
-        stuck = blocked & (s.since_progress >= self.patience) & (s.target >= 0)
-        if stuck.any():
-            occupied = np.zeros(f.n_nodes, dtype=bool)
-            occupied[s.pos] = True
-            free = mask & ~occupied[cand]
-            free[:, 0] = False
-            noise = self.rng.random((n, f.n_actions))
-            pick = np.where(free, noise, -1.0).argmax(axis=1)
-            go = stuck & free.any(axis=1)
-            actions[go] = pick[go]
-        return actions.astype(np.int64), scores
+        self._scratch(f.n_nodes, n)
+        if self._waited.size != n:
+            self._waited = np.zeros(n, dtype=np.int32)
+        target = s.target
+        has = target >= 0
+        slot = np.full(n, -1, dtype=np.int64)
+        if has.any():
+            slot[has] = sim.dist.slots(target[has])
+        frozen = (s.broken > 0) | (s.phase == Phase.PICKING) | (s.phase == Phase.DROPPING)
+        if (self._waited >= self.patience).any():
+            noise = self.rng.random(n)
+        else:
+            noise = np.ones(n)
+        actions = np.empty(n, dtype=np.int64)
+        prefs = np.empty((n, f.n_actions), dtype=np.float32)
+        _navigate(
+            s.pos, slot, sim.dist.table, f.nbr, np.ascontiguousarray(mask, dtype=bool), frozen,
+            self._waited, self.patience, noise, self._occ, self._claimed, self._resv, self._head,
+            self._nxt, self._stop, actions, self._want, prefs,
+        )
+        return actions, prefs
 
 
 class RandomNavigator:

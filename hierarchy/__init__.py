@@ -1,4 +1,10 @@
-"""The high level of the hierarchy: dispatchers that assign orders and set sub-goals."""
+"""The high level of the hierarchy: dispatchers that assign orders and set sub-goals.
+
+Classical dispatchers live in :mod:`.dispatchers` and :mod:`.hungarian`; the learned PPO
+dispatcher in :mod:`.ppo_dispatcher` (features :mod:`.features`, network :mod:`.network`,
+semi-Markov layer :mod:`.smdp`, PPO :mod:`.ppo`, training :mod:`.train`), shadow mode in
+:mod:`.shadow`. Importing this package does not import torch.
+"""
 
 from .dispatchers import (
     DISPATCHERS,
@@ -8,12 +14,14 @@ from .dispatchers import (
     RandomDispatcher,
     make_dispatcher,
 )
+from .hungarian import HungarianDispatcher
 
 __all__ = [
     "DISPATCHERS",
     "Dispatcher",
     "FIFODispatcher",
     "GreedyDispatcher",
+    "HungarianDispatcher",
     "RandomDispatcher",
     "make_dispatcher",
 ]

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Protocol
 import numba
 import numpy as np
 
+from .factories import hungarian_factory, ppo_factory
+
 if TYPE_CHECKING:
     from warehouse.core import Simulation
 
@@ -113,6 +115,8 @@ DISPATCHERS: dict[str, Callable[[], Dispatcher]] = {
     "greedy": GreedyDispatcher,
     "fifo": FIFODispatcher,
     "random": RandomDispatcher,
+    "hungarian": hungarian_factory,
+    "ppo": ppo_factory,  # shipped weights: hierarchy/weights/ppo_dispatcher.{json,safetensors}
 }
 
 

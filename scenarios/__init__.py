@@ -1,7 +1,14 @@
 """Scenario files: schema, built-in registry and loading into a compiled floor."""
 
-from .load import apply_overrides, build_floor, load_scenario
-from .registry import builtin_names, builtin_path
+from .load import (
+    apply_overrides,
+    build_floor,
+    check_fits,
+    load_scenario,
+    parse_assignment,
+    validate_scenario,
+)
+from .registry import builtin_names, builtin_path, describe
 from .schema import Scenario
 
 __all__ = [
@@ -10,5 +17,9 @@ __all__ = [
     "build_floor",
     "builtin_names",
     "builtin_path",
+    "check_fits",
+    "describe",
     "load_scenario",
+    "parse_assignment",
+    "validate_scenario",
 ]

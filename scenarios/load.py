@@ -1,17 +1,29 @@
-"""Load a scenario (built-in name, YAML file or map file) and build its floor."""
+"""Load a scenario (built-in name, YAML file or map file) and build its floor.
+
+Every problem with the user's input ends as one :class:`~warehouse.errors.InputError` naming the
+file and the field: YAML errors and hostile documents (see :mod:`scenarios.safe_yaml`), schema
+violations (unknown keys, wrong types, out-of-range values), missing / malformed / escaping map
+files, and floors that cannot hold the scenario (more robots than free cells, no pick locations or
+stations, unreachable pick locations or stations).
+
+A target that is not a YAML file is a *map file*: it becomes the default :class:`Scenario` with
+``layout: {type: file, path: <absolute path>}``; pick locations and stations are then inferred
+by the floor parser's documented rule.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
+import numpy as np
+from pydantic import BaseModel, ValidationError
 
 from warehouse.errors import InputError
 from warehouse.floor import CompiledFloor, WarehouseLayout, compile_floor, generate_warehouse
 
 from .registry import builtin_path
+from .safe_yaml import parse_yaml, read_text, read_yaml
 from .schema import AsciiLayout, FileLayout, GeneratorLayout, Scenario
 
 #: Short override names accepted by :func:`apply_overrides` and ``make_env(**overrides)``.
@@ -28,29 +40,102 @@ SHORTCUTS = {
     "navigator": "policies.navigator",
 }
 
+#: File suffixes read as scenario files; anything else is a map file.
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+_LAYOUT_TAGS = ("generator", "ascii", "file")
+
 
 def load_scenario(target: str | Path) -> tuple[Scenario, Path | None]:
     """Resolve ``target`` and return the validated scenario and the file it came from."""
     path = builtin_path(str(target)) if isinstance(target, str) else None
-    path = path or Path(target)
+    path = path or Path(target).expanduser()
     if not path.exists():
         raise InputError(path, None, "no such built-in scenario or file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(path, None, f"cannot read YAML: {exc}") from None
+    if path.is_dir():
+        raise InputError(path, None, "is a folder, expected a scenario or map file")
+    if path.suffix.lower() not in SCENARIO_SUFFIXES:
+        return map_scenario(path), path.resolve()
+    data = read_yaml(path)
+    if _looks_like_pogema_yaml(data):
+        return map_scenario(path, fmt="pogema"), path.resolve()
     return validate_scenario(data, path), path
 
 
+def map_scenario(path: Path, fmt: str = "auto") -> Scenario:
+    """The default scenario on the floor of the map file ``path``."""
+    read_text(path, what="map file")  # fail early on missing, binary or empty files
+    layout = FileLayout(path=str(path.resolve()), format=fmt)  # type: ignore[arg-type]
+    return Scenario(name=path.stem, description=f"map file {path.name}", layout=layout)
+
+
+def _looks_like_pogema_yaml(data: Any) -> bool:
+    """A POGEMA map collection: ``{name: "multi-line grid"}`` with no scenario sections."""
+    return (
+        isinstance(data, dict)
+        and bool(data)
+        and not set(data) & set(Scenario.model_fields)
+        and all(isinstance(v, str) and "\n" in v for v in data.values())
+    )
+
+
 def validate_scenario(data: Any, source: Path | None) -> Scenario:
+    """Validate parsed YAML against the schema; the first problem becomes an InputError."""
+    if data is None:
+        raise InputError(source, None, "file is empty")
     if not isinstance(data, dict):
-        raise InputError(source, None, "expected a mapping of sections")
+        raise InputError(source, None, "expected a mapping of sections (layout:, fleet:, ...)")
+    bad = [k for k in data if not isinstance(k, str)]
+    if bad:
+        raise InputError(source, str(bad[0]), "keys must be text")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise InputError(source, field, err["msg"]) from None
+        raise _input_error(exc, data, source) from None
+
+
+def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputError:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    if len(loc) >= 2 and loc[0] == "layout" and loc[1] in _LAYOUT_TAGS:
+        del loc[1]
+    field = ".".join(loc) or None
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1], data)
+        msg = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    elif kind == "union_tag_invalid":
+        msg = f"unknown layout type; expected one of {', '.join(_LAYOUT_TAGS)}"
+        field = "layout.type"
+    else:
+        msg = err["msg"]
+        value = err.get("input")
+        if kind != "missing" and isinstance(value, str | int | float | bool) and value is not None:
+            shown = repr(value)
+            msg += f", got {shown[:40]}{'…' if len(shown) > 40 else ''}"
+    more = exc.error_count() - 1
+    if more:
+        msg += f" (+{more} more problem{'s' if more > 1 else ''})"
+    return InputError(source, field, msg)
+
+
+def _allowed_keys(loc: list[str], data: Any) -> list[str]:
+    """Field names of the model section at ``loc`` (for "unknown key" hints)."""
+    model: type[BaseModel] = Scenario
+    node = data
+    for part in loc:
+        node = node.get(part) if isinstance(node, dict) else None
+        if part == "layout":
+            tag = node.get("type", "generator") if isinstance(node, dict) else "generator"
+            model = {"generator": GeneratorLayout, "ascii": AsciiLayout, "file": FileLayout}.get(
+                tag, GeneratorLayout
+            )
+            continue
+        field = model.model_fields.get(part)
+        ann = getattr(field, "annotation", None)
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return []
+        model = ann
+    return list(model.model_fields)
 
 
 def apply_overrides(
@@ -67,19 +152,42 @@ def apply_overrides(
             if not isinstance(node.get(part), dict):
                 raise InputError(source, key, "unknown setting")
             node = node[part]
-        if dotted[-1] not in node and len(dotted) > 1:
-            raise InputError(source, key, "unknown setting")
+        if dotted[-1] not in node:
+            hint = f" (allowed: {', '.join(node)})" if len(dotted) > 1 else ""
+            raise InputError(source, key, f"unknown setting{hint}")
         node[dotted[-1]] = value
     return validate_scenario(data, source)
 
 
+def parse_assignment(text: str, source: Path | None = None) -> tuple[str, Any]:
+    """``"fleet.robots=40"`` → ``("fleet.robots", 40)``; the value is read as YAML."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise InputError(source, key or "--set", f"expected KEY=VALUE, got {text!r}")
+    return key, parse_value(raw, key, source)
+
+
+def parse_value(raw: str, key: str, source: Path | None = None) -> Any:
+    """One ``--set`` value as YAML (``40``, ``0.5``, ``[west, east]``, ``true``, ``text``)."""
+    try:
+        return parse_yaml(raw, source) if raw.strip() else ""
+    except InputError as exc:
+        raise InputError(source, key, f"cannot parse value {raw!r}: {exc.message}") from None
+
+
 def build_floor(scenario: Scenario, source: Path | None = None) -> CompiledFloor:
-    """Build and compile the scenario's floor graph."""
+    """Build and compile the scenario's floor graph and check that the scenario fits on it."""
     layout = scenario.layout
+    cell = scenario.physics.cell_size or 1.0
     if isinstance(layout, GeneratorLayout):
         params = layout.model_dump(exclude={"type"})
-        cell = scenario.physics.cell_size or 1.0
-        graph = generate_warehouse(WarehouseLayout(**params, cell_size=cell), name=scenario.name)
+        try:
+            graph = generate_warehouse(
+                WarehouseLayout(**params, cell_size=cell), name=scenario.name
+            )
+        except ValueError as exc:
+            raise InputError(source, "layout", str(exc)) from None
     elif isinstance(layout, AsciiLayout):
         from warehouse.floor.formats import parse_ascii
 
@@ -88,10 +196,33 @@ def build_floor(scenario: Scenario, source: Path | None = None) -> CompiledFloor
         from warehouse.floor.formats import load_map
 
         base = source.parent if source is not None else Path.cwd()
-        graph = load_map(resolve_map_path(layout.path, base, source), fmt=layout.format)
+        map_path = resolve_map_path(layout.path, base, source)
+        read_text(map_path, what="map file")
+        try:
+            graph = load_map(map_path, fmt=layout.format)
+        except InputError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise InputError(map_path, None, f"malformed map file: {exc}") from None
     else:  # pragma: no cover - the discriminated union guarantees one of the above
         raise InputError(source, "layout.type", "unknown layout")
-    return compile_floor(graph, source=source)
+    floor = compile_floor(graph, source=source)
+    check_fits(scenario, floor, source)
+    return floor
+
+
+def check_fits(scenario: Scenario, floor: CompiledFloor, source: Path | None) -> None:
+    """The scenario's fleet and tasks fit the floor (else an InputError naming the field)."""
+    free = int(np.count_nonzero(floor.start_ok))
+    if scenario.fleet.robots > free:
+        raise InputError(source, "fleet.robots", f"must be ≤ free cells ({free})")
+    if scenario.tasks.mode == "pickup_delivery":
+        if floor.picks.size == 0:
+            raise InputError(source, "layout", "the floor has no pick locations")
+        if floor.stations.size == 0:
+            raise InputError(source, "layout", "the floor has no stations")
+    elif not floor.goal_ok.any():
+        raise InputError(source, "layout", "the floor has no goal cells")
 
 
 def resolve_map_path(path: str, base: Path, source: Path | None) -> Path:

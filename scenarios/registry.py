@@ -1,7 +1,12 @@
-"""Built-in scenarios: the YAML files shipped in ``scenarios/builtin``."""
+"""Built-in scenarios: the YAML files shipped in ``scenarios/builtin``.
+
+Adding a built-in is adding a file there; :func:`builtin_names` lists them and
+:func:`describe` summarizes one for ``warehouse list``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
@@ -12,5 +17,36 @@ def builtin_names() -> list[str]:
 
 
 def builtin_path(name: str) -> Path | None:
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        return None
     path = BUILTIN_DIR / f"{name}.yaml"
     return path if path.is_file() else None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One line of ``warehouse list`` / ``warehouse validate``."""
+
+    name: str
+    robots: int
+    floor: str  #: "H×W" cells
+    free: int  #: traversable cells
+    tasks: str
+    description: str
+
+
+def describe(target: str | Path) -> Summary:
+    """Load, validate and build ``target`` and summarize it (raises InputError)."""
+    from .load import build_floor, load_scenario
+
+    sc, source = load_scenario(target)
+    floor = build_floor(sc, source)
+    h, w = floor.shape
+    return Summary(
+        name=sc.name,
+        robots=sc.fleet.robots,
+        floor=f"{h}×{w}",
+        free=floor.n_nodes,
+        tasks=sc.tasks.mode,
+        description=sc.description,
+    )

@@ -7,9 +7,9 @@ carries its unit in its description; unknown keys are errors.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from warehouse.config import Section, SimConfig
 
@@ -55,12 +55,20 @@ Layout = Annotated[GeneratorLayout | AsciiLayout | FileLayout, Field(discriminat
 
 class EpisodeConfig(Section):
     steps: int = Field(2000, ge=1, le=10_000_000, description="Steps per episode.")
-    seeds: list[int] = Field([0, 1, 2], min_length=1, max_length=10_000, description="Seeds run.")
+    seeds: list[int] = Field(
+        [0, 1, 2], min_length=1, max_length=10_000, description="Seeds run (one episode each)."
+    )
+    collect_every: int = Field(
+        10, ge=1, le=1_000_000, description="Record the KPI time series every N steps."
+    )
 
 
 class PoliciesConfig(Section):
     dispatcher: str = Field("greedy", description="Dispatcher name (see `warehouse list`).")
     navigator: str = Field("rule_based", description="Navigator name.")
+    shield: Literal["physical", "block", "pibt"] | None = Field(
+        None, description="Collision handling for this policy; default: physics.collisions."
+    )
     navigator_checkpoint: str | None = Field(
         None, description="Checkpoint for a learned navigator."
     )
@@ -77,6 +85,15 @@ class Scenario(SimConfig):
     layout: Layout = Field(default_factory=GeneratorLayout, description="The floor.")
     episode: EpisodeConfig = EpisodeConfig()
     policies: PoliciesConfig = PoliciesConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_layout_type(cls, data: Any) -> Any:
+        """A layout mapping without ``type`` is a generator layout."""
+        if isinstance(data, dict) and isinstance(data.get("layout"), dict):
+            if "type" not in data["layout"]:
+                data = {**data, "layout": {"type": "generator", **data["layout"]}}
+        return data
 
     def sim_config(self) -> SimConfig:
         """The part the core reads."""

@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..floor import UNREACHABLE
+from .kernels import observe_kernel
 from .simulation import Simulation
-from .state import N_PHASES
 
 N_CHANNELS = 4
 N_FEATURES = 12
@@ -64,52 +63,32 @@ class Observer:
         self._size = float(max(height, width))
         self._diam = float(height + width)
         self.size = observation_size(r)
+        tasks = sim.config.tasks
+        self._radius2 = np.float32(2 * r)
+        self._size = np.float32(self._size)
+        self._diam = np.float32(self._diam)
+        self._work = np.float32(max(tasks.pick_time, tasks.drop_time, 1))
+        # Kernel inputs: the window with the sentinel node n_nodes for "no node", per-node
+        # layers with one extra entry for the sentinel (robot layers are all-zero scratch).
+        self._window = np.where(self.window < 0, f.n_nodes, self.window).astype(np.int32)
+        self._obstacle = np.zeros(f.n_nodes + 1, dtype=np.float32)
+        self._obstacle[-1] = 1.0
+        self._robot_layer = np.zeros(f.n_nodes + 1, dtype=np.float32)
+        self._carry_layer = np.zeros(f.n_nodes + 1, dtype=np.float32)
 
     def __call__(self) -> np.ndarray:
+        """A fresh ``(N, observation_size)`` float32 array (never reused between calls)."""
         sim, s = self.sim, self.sim.state
-        f = sim.floor
-        n, k = s.n, self.side * self.side
-        win = self.window[s.pos]  # (N, K), -1 = none
-        out = np.empty((n, N_CHANNELS * k + N_FEATURES), dtype=np.float32)
-
-        blocked = np.ones(f.n_nodes + 1, dtype=np.float32)  # last entry: the -1 sentinel
-        blocked[:-1] = 0.0
-        closed = sim.closed_nodes()
-        blocked[closed] = 1.0
-        occ = np.zeros(f.n_nodes + 1, dtype=np.float32)
-        occ[s.pos] = 1.0
-        carry = np.zeros(f.n_nodes + 1, dtype=np.float32)
-        carry[s.pos[s.carrying]] = 1.0
-        out[:, 0:k] = blocked[win]
-        robots = occ[win]
-        robots[:, self.center] = 0.0
-        out[:, k : 2 * k] = robots
-        carried = carry[win]
-        carried[:, self.center] = 0.0
-        out[:, 2 * k : 3 * k] = carried
-
-        target = s.target
-        has = target >= 0
-        ctg = np.zeros((n, k), dtype=np.float32)
-        feats = np.zeros((n, N_FEATURES), dtype=np.float32)
-        if has.any():
-            tg = target[has]
-            w = win[has]
-            slots = sim.dist.slots(tg)
-            d = sim.dist.table[slots[:, None], np.maximum(w, 0)].astype(np.float32)
-            d0 = d[:, self.center : self.center + 1]
-            rel = np.clip((d - d0) / (2 * self.radius), -1.0, 1.0)
-            bad = (w < 0) | (d >= UNREACHABLE)
-            ctg[has] = np.where(bad, 1.0, rel)
-            delta = (f.pos[tg] - f.pos[s.pos[has]]).astype(np.float32)
-            feats[has, 0:2] = np.clip(delta / self._size, -1.0, 1.0)
-            steps = d0[:, 0]
-            feats[has, 2] = np.where(steps >= UNREACHABLE, 1.0, np.minimum(steps / self._diam, 1.0))
-        out[:, 3 * k : 4 * k] = ctg
-        feats[np.arange(n), 3 + s.phase.astype(np.int64)] = 1.0
-        feats[:, 3 + N_PHASES] = s.broken > 0
-        tasks = sim.config.tasks
-        feats[:, 10] = np.minimum(s.timer / max(tasks.pick_time, tasks.drop_time, 1), 1.0)
-        feats[:, 11] = s.waypoint >= 0
-        out[:, 4 * k :] = feats
+        out = np.empty((s.n, self.size), dtype=np.float32)
+        target, slot = sim.target_slots()
+        if sim.config.faults.closure_prob > 0:
+            obstacle = self._obstacle.copy()
+            obstacle[:-1] = sim.closed_until > sim.t
+        else:
+            obstacle = self._obstacle
+        observe_kernel(
+            s.pos, s.carrying, target, slot, sim.dist.table, self._window, obstacle, s.timer,
+            s.phase, s.broken, s.waypoint, sim.floor.pos, self._radius2, self._size, self._diam,
+            self._work, self._robot_layer, self._carry_layer, out,
+        )
         return out

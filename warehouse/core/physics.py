@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .kernels import resolve_block_kernel, resolve_physical_kernel
+
 
 @dataclass(frozen=True)
 class Resolution:
@@ -29,57 +31,45 @@ class Resolution:
     incidents: int  #: vertex-conflict nodes plus swapping pairs
 
 
-def _swaps(pos: np.ndarray, target: np.ndarray, n_nodes: int) -> np.ndarray:
-    """Bool mask of robots taking part in a swap."""
-    occupant = np.full(n_nodes, -1, dtype=np.int64)
-    occupant[pos] = np.arange(pos.size)
-    moving = target != pos
-    other = occupant[target]
-    has = moving & (other >= 0)
-    swap = np.zeros(pos.size, dtype=bool)
-    idx = np.flatnonzero(has)
-    swap[idx] = target[other[idx]] == pos[idx]
-    return swap
+class BlockScratch:
+    """Reusable node-sized scratch for :func:`resolve_block` (one per floor and fleet size)."""
+
+    def __init__(self, n_nodes: int, n_robots: int) -> None:
+        self.occ = np.full(n_nodes, -1, dtype=np.int32)
+        self.head = np.full(n_nodes, -1, dtype=np.int32)
+        self.nxt = np.full(n_robots, -1, dtype=np.int32)
+
+    def fits(self, n_nodes: int, n_robots: int) -> bool:
+        return self.occ.size == n_nodes and self.nxt.size == n_robots
 
 
 def resolve_physical(pos: np.ndarray, target: np.ndarray, n_nodes: int) -> Resolution:
-    """Execute a joint move; every robot in a conflict stays where it is."""
-    failed = _swaps(pos, target, n_nodes)
-    incidents = int(failed.sum()) // 2
-    contested = np.zeros(n_nodes, dtype=bool)
-    while True:
-        final = np.where(failed, pos, target)
-        count = np.bincount(final, minlength=n_nodes)
-        clash = (count[final] > 1) & (final != pos)
-        if not clash.any():
-            break
-        contested[final[clash]] = True
-        failed |= clash
-    return Resolution(
-        final=final.astype(np.int32), failed=failed, incidents=incidents + int(contested.sum())
-    )
+    """Execute a joint move; every robot in a conflict stays where it is.
+
+    A robot entering a node that ends up holding another robot fails too (it bumps into a
+    robot that stayed), so failures cascade back along trains. ``incidents`` counts every
+    swapping pair once and every node where robots clashed once.
+    """
+    pos = np.ascontiguousarray(pos, dtype=np.int32)
+    target = np.ascontiguousarray(target, dtype=np.int32)
+    final, failed, incidents = resolve_physical_kernel(pos, target, int(n_nodes))
+    return Resolution(final=final, failed=failed, incidents=int(incidents))
 
 
-def resolve_block(pos: np.ndarray, target: np.ndarray, n_nodes: int) -> np.ndarray:
+def resolve_block(
+    pos: np.ndarray, target: np.ndarray, n_nodes: int, *, scratch: BlockScratch | None = None
+) -> np.ndarray:
     """Fixed-priority shield: bool mask of robots whose move must become WAIT.
 
     Priority rule (documented, deterministic): swapping robots both wait; a robot that stays
-    keeps its node; among robots entering the same free node the lowest robot id goes and the
-    others wait; then waits cascade to robots that were following a robot that now waits.
+    keeps its node; among robots entering the same node the lowest robot id goes and the
+    others wait; then waits cascade to robots that were following a robot that now waits
+    (and a winner whose node's occupant ends up waiting waits as well).
     """
-    stop = _swaps(pos, target, n_nodes)
-    ids = np.arange(pos.size)
-    big = np.iinfo(np.int64).max
-    while True:
-        final = np.where(stop, pos, target)
-        movers = final != pos
-        count = np.bincount(final, minlength=n_nodes)
-        clash = movers & (count[final] > 1)
-        if not clash.any():
-            return stop
-        stayer_at = np.zeros(n_nodes, dtype=bool)
-        stayer_at[final[~movers]] = True
-        winner = np.full(n_nodes, big, dtype=np.int64)
-        np.minimum.at(winner, final[clash], ids[clash])
-        lose = clash & (stayer_at[final] | (winner[final] != ids))
-        stop |= lose
+    pos = np.ascontiguousarray(pos, dtype=np.int32)
+    target = np.ascontiguousarray(target, dtype=np.int32)
+    if scratch is None or not scratch.fits(int(n_nodes), pos.size):
+        scratch = BlockScratch(int(n_nodes), pos.size)
+    stop = np.empty(pos.size, dtype=bool)
+    resolve_block_kernel(pos, target, scratch.occ, scratch.head, scratch.nxt, stop)
+    return stop

@@ -24,6 +24,13 @@ import numpy as np
 from ..config import SimConfig
 from ..floor import UNREACHABLE, CompiledFloor, DistanceCache, NodeKind
 from ..shield import Shield, make_shield
+from .kernels import (
+    action_mask_kernel,
+    finish_step_kernel,
+    legal_actions_kernel,
+    move_and_advance_kernel,
+    progress_kernel,
+)
 from .physics import resolve_physical
 from .state import FleetState, OrderBook, Phase
 
@@ -64,6 +71,7 @@ class Simulation:
         self.closed_until = np.zeros(floor.n_nodes, dtype=np.int64)
         self.t = 0
         self.incidents = 0  #: collision incidents so far
+        self._dist_now = np.zeros(self.n_robots, dtype=np.int32)
         self.seed: int | None = None
         self._seeded = False
 
@@ -145,14 +153,14 @@ class Simulation:
             raise ValueError("assign: an order can go to one robot only")
         if (s.phase[robots] != Phase.IDLE).any():
             raise ValueError("assign: robots must be idle")
-        if not np.isin(orders, ob.open_ids).all():
+        if ((orders < 0) | (orders >= ob.count)).any() or (ob.assigned[orders] >= 0).any():
             raise ValueError("assign: orders must be open")
         s.phase[robots] = Phase.TO_PICK
         s.order[robots] = orders
         s.task_goal[robots] = ob.pick[orders]
         ob.robot[orders] = robots
         ob.assigned[orders] = self.t
-        ob.open_ids = ob.open_ids[~np.isin(ob.open_ids, orders)]
+        ob.open_ids = ob.open_ids[ob.assigned[ob.open_ids] < 0]
         self._update_progress(_mask(self.n_robots, robots))
 
     def set_waypoints(self, robots: np.ndarray, nodes: np.ndarray) -> None:
@@ -163,15 +171,28 @@ class Simulation:
 
     # ------------------------------------------------------------------ queries
     def action_mask(self) -> np.ndarray:
-        """``(N, A)`` bool: actions the floor allows each robot now (WAIT always)."""
+        """``(N, A)`` bool: actions the floor allows each robot now (WAIT always).
+
+        Moves along edges the floor lacks, into closed cells, and every move of a robot that is
+        broken down, picking or dropping are masked.
+        """
         s, f = self.state, self.floor
-        mask = f.mask[s.pos].copy()
-        if self.config.faults.closure_prob > 0:
-            mask &= ~(self.closed_until[f.nbr[s.pos]] > self.t)
-            mask[:, 0] = True
-        frozen = (s.broken > 0) | (s.phase == Phase.PICKING) | (s.phase == Phase.DROPPING)
-        mask[frozen, 1:] = False
-        return mask
+        out = np.empty((self.n_robots, f.n_actions), dtype=bool)
+        action_mask_kernel(
+            s.pos, f.mask, f.nbr, s.broken, s.phase, self.closed_until, self.t,
+            self.config.faults.closure_prob > 0, out,
+        )
+        return out
+
+    def target_slots(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(target, slot)``: each robot's target node (-1 none) and its row in ``dist.table``
+        (-1 none). Valid until the distance cache computes new rows."""
+        target = self.state.target
+        slot = np.full(self.n_robots, -1, dtype=np.int64)
+        has = target >= 0
+        if has.any():
+            slot[has] = self.dist.slots(target[has])
+        return target, slot
 
     def target_distance(self, nodes: np.ndarray | None = None) -> np.ndarray:
         """Steps from ``nodes`` (default: each robot's node) to each robot's target.
@@ -201,56 +222,69 @@ class Simulation:
     # ------------------------------------------------------------------ the step
     def step(self, actions: np.ndarray, preferences: np.ndarray | None = None) -> StepResult:
         """Advance one step. ``actions``: int (N,); ``preferences``: optional (N, A) scores
-        (higher is better) the shield may use to pick alternatives."""
+        (higher is better) the shield may use to pick alternatives.
+
+        Order of one step: masked or out-of-range actions become WAIT → the shield (collision
+        mode) → :func:`~warehouse.core.physics.resolve_physical` → task progress (arrivals at
+        waypoints, shelves and stations, work timers, deliveries, new goals) → the clock → faults
+        → order arrivals → counters and the reward.
+        """
         if not self._seeded:
             raise RuntimeError("call reset() before step()")
         s, f, cfg = self.state, self.floor, self.config
         n = self.n_robots
-        actions = np.asarray(actions, dtype=np.int64).reshape(n)
+        actions = np.asarray(actions).reshape(n)
+        if actions.dtype != np.int64:
+            actions = actions.astype(np.int64)
         mask = self.action_mask()
-        legal = (actions >= 0) & (actions < f.n_actions)
-        safe_a = np.where(legal, actions, 0)
-        legal &= mask[np.arange(n), safe_a]
-        actions = np.where(legal, actions, 0)
+        legal = np.empty(n, dtype=np.int64)
+        legal_actions_kernel(actions, mask, legal)
+        actions = legal
 
-        intervened = np.zeros(n, dtype=bool)
         if self.shield is not None:
-            shielded = self.shield(self, actions, preferences, mask)
+            shielded = np.asarray(self.shield(self, actions, preferences, mask), dtype=np.int64)
             intervened = shielded != actions
             actions = shielded
+        else:
+            intervened = np.zeros(n, dtype=bool)
 
         pos = s.pos
-        target = f.nbr[pos, actions]
-        res = resolve_physical(pos, target, f.n_nodes)
-        moved = res.final != pos
-        moved_m = np.where(moved, self._length_m[pos, actions], 0.0).astype(np.float32)
-
+        res = resolve_physical(pos, f.nbr[pos, actions], f.n_nodes)
+        moved_m = np.empty(n, dtype=np.float32)
+        moved = np.empty(n, dtype=bool)
+        delivered = np.empty(n, dtype=bool)
+        reached_wp = np.empty(n, dtype=bool)
+        became_idle = np.empty(n, dtype=bool)
+        reached_goal = np.empty(n, dtype=bool)
+        ob = self.orders
+        move_and_advance_kernel(
+            pos, res.final, actions, res.failed, intervened, self._length_m, s.distance_m,
+            s.moves, s.collisions, s.interventions, s.phase, s.timer, s.waypoint, s.task_goal,
+            s.order, s.broken, s.deliveries, ob.station, ob.delivered, self.t,
+            cfg.tasks.pick_time, cfg.tasks.drop_time, moved_m, moved, delivered, reached_wp,
+            became_idle, reached_goal,
+        )
         s.pos = res.final
-        s.distance_m += moved_m
-        s.moves += moved
-        s.collisions += res.failed
-        s.interventions += intervened
         self.incidents += res.incidents
-
-        delivered, reached_wp, became_idle = self._advance_tasks()
+        if reached_goal.any():  # goal_visit: a reached goal counts as a delivery, draw a new one
+            self._new_goals(np.flatnonzero(reached_goal))
         self.t += 1
         self._faults()
         new_orders = self._arrivals()
 
-        has_task = s.phase != Phase.IDLE
-        s.busy_steps += has_task
-        s.waits += has_task & ~moved & (s.target >= 0)
-        s.since_goal += 1
-        s.since_goal[delivered | reached_wp] = 0
-        self._update_progress(delivered | reached_wp | became_idle)
-
         rw = cfg.reward
-        reward = (
-            rw.per_metre * moved_m
-            + rw.delivery * delivered
-            + rw.collision * res.failed
-            + rw.per_step
-        ).astype(np.float32)
+        reward = np.empty(n, dtype=np.float32)
+        target, slot = self.target_slots()
+        finish_step_kernel(
+            s.phase, moved, target, delivered, reached_wp, s.busy_steps, s.waits, s.since_goal,
+            moved_m, res.failed, float(rw.per_metre), float(rw.delivery), float(rw.collision),
+            float(rw.per_step), reward,
+        )
+        reset = delivered | reached_wp | became_idle
+        progress_kernel(
+            slot, self.dist.table, s.pos, s.phase, reset, s.best_dist, s.since_progress,
+            self._dist_now,
+        )
         return StepResult(
             actions=actions,
             reward=reward,
@@ -264,46 +298,6 @@ class Simulation:
             became_idle=became_idle,
             new_orders=new_orders,
         )
-
-    def _advance_tasks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        s, ob, tasks = self.state, self.orders, self.config.tasks
-        working = s.broken == 0
-        # Count down work at shelves and stations.
-        timed = working & ((s.phase == Phase.PICKING) | (s.phase == Phase.DROPPING))
-        s.timer[timed] -= 1
-        # Reaching a dispatcher waypoint clears it.
-        reached_wp = (s.waypoint >= 0) & (s.pos == s.waypoint)
-        s.waypoint[reached_wp] = -1
-        at_goal = (s.waypoint < 0) & (s.pos == s.task_goal)
-        # Arrivals start work.
-        start_pick = at_goal & (s.phase == Phase.TO_PICK)
-        s.phase[start_pick] = Phase.PICKING
-        s.timer[start_pick] = tasks.pick_time
-        start_drop = at_goal & (s.phase == Phase.TO_DROP)
-        s.phase[start_drop] = Phase.DROPPING
-        s.timer[start_drop] = tasks.drop_time
-        # Finished picking: carry the order to its station.
-        done_pick = (s.phase == Phase.PICKING) & (s.timer <= 0)
-        s.phase[done_pick] = Phase.TO_DROP
-        s.task_goal[done_pick] = ob.station[s.order[done_pick]]
-        # A zero pick time with the station on the pick cell: fall through.
-        again = done_pick & (s.pos == s.task_goal)
-        s.phase[again] = Phase.DROPPING
-        s.timer[again] = tasks.drop_time
-        done_drop = (s.phase == Phase.DROPPING) & (s.timer <= 0)
-        delivered = done_drop.copy()
-        if done_drop.any():
-            ob.delivered[s.order[done_drop]] = self.t + 1
-            s.phase[done_drop] = Phase.IDLE
-            s.order[done_drop] = -1
-            s.task_goal[done_drop] = -1
-        # goal_visit: a reached goal counts as a delivery and a new goal is drawn.
-        reached = at_goal & (s.phase == Phase.TO_GOAL)
-        if reached.any():
-            delivered |= reached
-            self._new_goals(np.flatnonzero(reached))
-        s.deliveries += delivered
-        return delivered, reached_wp, done_drop
 
     def _new_goals(self, robots: np.ndarray) -> None:
         s = self.state
@@ -354,17 +348,13 @@ class Simulation:
     def _update_progress(self, reset_mask: np.ndarray) -> None:
         """Track closest approach to the target; robots with a task and no progress get stuck."""
         s = self.state
-        d = self.target_distance()
-        d = np.where(s.target >= 0, d, 0)
-        improved = d < s.best_dist
-        s.best_dist = np.where(reset_mask | improved, d, s.best_dist).astype(np.int32)
-        has_task = (
-            (s.phase != Phase.IDLE) & (s.phase != Phase.PICKING) & (s.phase != Phase.DROPPING)
+        _, slot = self.target_slots()
+        if self._dist_now.size != self.n_robots:
+            self._dist_now = np.zeros(self.n_robots, dtype=np.int32)
+        progress_kernel(
+            slot, self.dist.table, s.pos, s.phase, np.asarray(reset_mask, dtype=bool),
+            s.best_dist, s.since_progress, self._dist_now,
         )
-        s.since_progress = np.where(
-            reset_mask | improved | ~has_task, 0, s.since_progress + 1
-        ).astype(np.int32)
-        self._dist_now = d
 
     @property
     def seconds(self) -> float:

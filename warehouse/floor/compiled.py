@@ -24,6 +24,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from ..errors import InputError
 from .kinds import GRID_OFFSETS, NodeKind
@@ -62,11 +63,17 @@ class CompiledFloor:
 
     @property
     def picks(self) -> np.ndarray:
-        return np.flatnonzero(self.kind == NodeKind.PICK).astype(np.int32)
+        """Node ids of pick locations (cached; treat as read-only)."""
+        if self._picks is None:
+            self._picks = np.flatnonzero(self.kind == NodeKind.PICK).astype(np.int32)
+        return self._picks
 
     @property
     def stations(self) -> np.ndarray:
-        return np.flatnonzero(self.kind == NodeKind.STATION).astype(np.int32)
+        """Node ids of stations (cached; treat as read-only)."""
+        if self._stations is None:
+            self._stations = np.flatnonzero(self.kind == NodeKind.STATION).astype(np.int32)
+        return self._stations
 
     @property
     def blocked_cells(self) -> np.ndarray:
@@ -90,6 +97,8 @@ class CompiledFloor:
     def __post_init__(self) -> None:
         self._index = {node: i for i, node in enumerate(self.nodes)}
         self._rev: sp.csr_matrix | None = None
+        self._picks: np.ndarray | None = None
+        self._stations: np.ndarray | None = None
 
 
 def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> CompiledFloor:
@@ -101,7 +110,6 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
     """
     name = str(graph.graph.get("name", "floor"))
     cell_size = float(graph.graph.get("cell_size", 1.0))
-    digraph = graph if graph.is_directed() else graph.to_directed(as_view=True)
 
     kinds_of: dict[Any, int] = {}
     for node, data in graph.nodes(data=True):
@@ -118,10 +126,22 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
         raise InputError(source, "layout", "the floor has no traversable cell")
 
     notes: list[str] = []
-    sub = digraph.subgraph(passable)
-    components = sorted(nx.strongly_connected_components(sub), key=len, reverse=True)
-    main = components[0]
-    cut_off = [n for c in components[1:] for n in c]
+    # Strongly connected parts on index arrays (networkx subgraph views are slow on big floors).
+    local = {v: i for i, v in enumerate(passable)}
+    src_l, dst_l, len_l = [], [], []
+    two_way = not graph.is_directed()
+    for a, b, d in graph.edges(data="length", default=cell_size):
+        ia, ib = local.get(a), local.get(b)
+        if ia is not None and ib is not None:
+            src_l += [ia, ib] if two_way else [ia]
+            dst_l += [ib, ia] if two_way else [ib]
+            len_l += [float(d)] * (2 if two_way else 1)
+    m = len(passable)
+    adj = sp.csr_matrix((np.ones(len(src_l), dtype=np.int8), (src_l, dst_l)), shape=(m, m))
+    _, labels = connected_components(adj, directed=True, connection="strong")
+    in_main = labels == np.bincount(labels).argmax()
+    main = [v for v, keep in zip(passable, in_main.tolist(), strict=True) if keep]
+    cut_off = [v for v, keep in zip(passable, in_main.tolist(), strict=True) if not keep]
     if cut_off:
         explicit = bool(graph.graph.get("explicit_kinds", False))
         marked = [n for n in cut_off if kinds_of[n] in (NodeKind.PICK, NodeKind.STATION)]
@@ -135,53 +155,52 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
             )
         notes.append(f"{len(cut_off)} cell(s) cut off from the main floor are treated as blocked")
 
-    nodes = sorted(main, key=lambda n: _sort_key(graph.nodes[n]["pos"], n))
-    index = {n: i for i, n in enumerate(nodes)}
+    node_data = graph.nodes
+    nodes = sorted(main, key=lambda v: _sort_key(node_data[v]["pos"], v))
     n = len(nodes)
-    pos_f = np.array([graph.nodes[v]["pos"] for v in nodes], dtype=np.float64).reshape(n, 2)
+    pos_f = np.array([node_data[v]["pos"] for v in nodes], dtype=np.float64).reshape(n, 2)
     pos = np.rint(pos_f).astype(np.int32)
     pos -= pos.min(axis=0) if not graph.graph.get("grid_shape") else 0
     kind = np.array([kinds_of[v] for v in nodes], dtype=np.int8)
-    start_ok = np.array([bool(graph.nodes[v].get("start", True)) for v in nodes])
-    goal_ok = np.array([bool(graph.nodes[v].get("goal", True)) for v in nodes])
+    start_ok = np.array([bool(node_data[v].get("start", True)) for v in nodes])
+    goal_ok = np.array([bool(node_data[v].get("goal", True)) for v in nodes])
 
-    edges = [
-        (index[a], index[b], float(d.get("length", cell_size)))
-        for a, b, d in sub.edges(data=True)
-        if a in index and b in index
-    ]
-    offsets = {(dr, dc): a for a, (dr, dc) in enumerate(GRID_OFFSETS) if a}
-    is_grid = all(
-        (int(pos[b, 0] - pos[a, 0]), int(pos[b, 1] - pos[a, 1])) in offsets for a, b, _ in edges
-    )
+    new_of_local = np.full(m, -1, dtype=np.int64)
+    new_of_local[[local[v] for v in nodes]] = np.arange(n)
+    e_src = new_of_local[np.asarray(src_l, dtype=np.int64)]
+    e_dst = new_of_local[np.asarray(dst_l, dtype=np.int64)]
+    keep_e = (e_src >= 0) & (e_dst >= 0)
+    src = e_src[keep_e].astype(np.int32)
+    dst = e_dst[keep_e].astype(np.int32)
+    lens = np.asarray(len_l, dtype=np.float32)[keep_e]
+    # Grid action of each edge from its (d_row, d_col); -1 where the step is not a grid move.
+    step_action = np.full((3, 3), -1, dtype=np.int32)
+    for a, (dr, dc) in enumerate(GRID_OFFSETS):
+        if a:
+            step_action[dr + 1, dc + 1] = a
+    d = pos[dst] - pos[src]
+    inside = (np.abs(d) <= 1).all(axis=1)
+    grid_slot = np.full(src.size, -1, dtype=np.int32)
+    grid_slot[inside] = step_action[d[inside, 0] + 1, d[inside, 1] + 1]
+    is_grid = bool((grid_slot > 0).all())
     if is_grid:
         n_actions = len(GRID_OFFSETS)
-        slot_of = [
-            offsets[(int(pos[b, 0] - pos[a, 0]), int(pos[b, 1] - pos[a, 1]))] for a, b, _ in edges
-        ]
+        slots = grid_slot
     else:
-        out: list[list[int]] = [[] for _ in range(n)]
-        for a, b, _ in edges:
-            out[a].append(b)
-        rank = {}
-        for a, targets in enumerate(out):
-            for k, b in enumerate(sorted(targets)):
-                rank[(a, b)] = k + 1
-        n_actions = 1 + max((len(t) for t in out), default=0)
-        slot_of = [rank[(a, b)] for a, b, _ in edges]
+        # Slot k is the k-th out-neighbour in node-id order.
+        order = np.lexsort((dst, src))
+        src, dst, lens = src[order], dst[order], lens[order]
+        first = np.searchsorted(src, np.arange(n), side="left")
+        slots = (np.arange(src.size) - first[src] + 1).astype(np.int32)
+        n_actions = 1 + int(np.bincount(src, minlength=n).max(initial=0))
 
     nbr = np.repeat(np.arange(n, dtype=np.int32)[:, None], n_actions, axis=1)
     mask = np.zeros((n, n_actions), dtype=bool)
     length = np.zeros((n, n_actions), dtype=np.float32)
     mask[:, 0] = True
-    if edges:
-        src = np.array([e[0] for e in edges], dtype=np.int32)
-        dst = np.array([e[1] for e in edges], dtype=np.int32)
-        lens = np.array([e[2] for e in edges], dtype=np.float32)
-        slots = np.array(slot_of, dtype=np.int32)
-        nbr[src, slots] = dst
-        mask[src, slots] = True
-        length[src, slots] = lens
+    nbr[src, slots] = dst
+    mask[src, slots] = True
+    length[src, slots] = lens
 
     shape = graph.graph.get("grid_shape")
     height, width = shape if shape else (int(pos[:, 0].max()) + 1, int(pos[:, 1].max()) + 1)

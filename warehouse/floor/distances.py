@@ -7,8 +7,8 @@ bounded least-recently-used table. Rows are ``uint16``; :data:`UNREACHABLE` mark
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from scipy.sparse.csgraph import shortest_path
 
 from .compiled import CompiledFloor
 
@@ -62,27 +62,27 @@ class DistanceCache:
             free = np.flatnonzero(self.goal_in_slot < 0)
             need = missing.size - free.size
         if need > 0:
-            protected = np.isin(self.goal_in_slot, keep)
-            order = np.argsort(np.where(protected, np.iinfo(np.int64).max, self.last_used))
-            victims = order[:need]
-            if protected[victims].any():
+            # Evict the least recently used *occupied* rows this request does not need (a free
+            # row must never be a victim: it is already in ``free`` and would be handed out twice).
+            candidates = np.flatnonzero(
+                (self.goal_in_slot >= 0) & ~np.isin(self.goal_in_slot, keep)
+            )
+            if candidates.size < need:
                 raise MemoryError(
                     f"distance cache too small for {keep.size} simultaneous goals "
                     f"({self.capacity} rows); raise max_bytes"
                 )
+            victims = candidates[np.argsort(self.last_used[candidates], kind="stable")[:need]]
             self.slot_of[self.goal_in_slot[victims]] = -1
             self.goal_in_slot[victims] = -1
             free = np.sort(np.concatenate([free, victims]))
-        targets = free[: missing.size]
+        targets = free[: missing.size].astype(np.int64)
         rev = self.floor.reverse_csr()
-        for start in range(0, missing.size, 64):
-            chunk = missing[start : start + 64]
-            d = shortest_path(rev, unweighted=True, indices=chunk, directed=True)
-            d = np.where(np.isfinite(d), d, UNREACHABLE).astype(np.uint16)
-            rows = targets[start : start + 64]
-            self.table[rows] = d
-            self.goal_in_slot[rows] = chunk
-            self.slot_of[chunk] = rows
+        missing = missing.astype(np.int32)
+        _bfs_rows(rev.indptr.astype(np.int64), rev.indices.astype(np.int32), missing, targets,
+                  self.table)
+        self.goal_in_slot[targets] = missing
+        self.slot_of[missing] = targets
         self.computed += int(missing.size)
 
     def _grow(self, extra: int) -> None:
@@ -90,3 +90,26 @@ class DistanceCache:
         self.table = np.vstack([self.table, np.full((extra, n), UNREACHABLE, dtype=np.uint16)])
         self.goal_in_slot = np.concatenate([self.goal_in_slot, np.full(extra, -1, np.int32)])
         self.last_used = np.concatenate([self.last_used, np.zeros(extra, np.int64)])
+
+
+@numba.njit(cache=True)
+def _bfs_rows(indptr, indices, goals, rows, table):  # pragma: no cover - compiled
+    """Breadth-first search from each goal over the reversed graph into ``table[rows[i]]``."""
+    n = indptr.size - 1
+    queue = np.empty(n, np.int32)
+    for g in range(goals.size):
+        dist = table[rows[g]]
+        dist[:] = UNREACHABLE
+        dist[goals[g]] = 0
+        queue[0] = goals[g]
+        head, tail = 0, 1
+        while head < tail:
+            v = queue[head]
+            head += 1
+            dv = dist[v] + 1
+            for e in range(indptr[v], indptr[v + 1]):
+                u = indices[e]
+                if dist[u] == UNREACHABLE:
+                    dist[u] = dv
+                    queue[tail] = u
+                    tail += 1

@@ -1,0 +1,225 @@
+"""Checkpoints of learned navigators: safetensors weights + a JSON sidecar, no pickle.
+
+A checkpoint ``STEM`` is two files written atomically (temp file + ``os.replace``; the JSON last,
+so a JSON always describes a complete weights file)::
+
+    STEM.safetensors   tensors: model.* (online network), and for training checkpoints
+                       target.* (CQL target network) and optim.<param>.<key> (Adam state)
+    STEM.json          {"format": "warehouse-navigator", "format_version": 1, "algo": "cql"|"bc",
+                        "kind": "training"|"weights", "config": {... incl. "network"},
+                        "step": int, "optimizer": {"param_groups": [...]},
+                        "rng": {"torch": [bytes...], "sampler": numpy bit-generator state},
+                        "versions": {"warehouse", "torch", "safetensors"},
+                        "weights_sha256": sha256 of STEM.safetensors, "extra": {...}}
+
+A ``weights`` checkpoint (what ships in ``agents/weights/``) holds only ``model.*``. Any defect
+— missing or truncated file, garbled safetensors, bad JSON, unknown algo, missing keys, shape
+mismatch, a hash that does not match — raises :class:`~warehouse.errors.InputError`.
+``torch.load`` is never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from warehouse.errors import InputError
+
+FORMAT = "warehouse-navigator"
+FORMAT_VERSION = 1
+
+
+def algorithms() -> dict[str, tuple[Any, Any]]:
+    """algo name -> (config class, algorithm class)."""
+    from .bc import BC, BCConfig
+    from .cql import CQL, CQLConfig
+
+    return {"cql": (CQLConfig, CQL), "bc": (BCConfig, BC)}
+
+
+def resolve(path: str | Path) -> Path:
+    """The stem of a checkpoint given its stem, its ``.json`` or its ``.safetensors`` path."""
+    p = Path(path)
+    return p.with_suffix("") if p.suffix in (".json", ".safetensors") else p
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _versions() -> dict[str, str]:
+    import safetensors
+
+    import warehouse
+
+    return {
+        "warehouse": warehouse.__version__,
+        "torch": torch.__version__,
+        "safetensors": safetensors.__version__,
+    }
+
+
+# ------------------------------------------------------------------------------- saving
+def optimizer_tensors(optim: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list]:
+    """Flatten an optimiser's state into ``optim.<param>.<key>`` tensors + JSON param groups."""
+    sd = optim.state_dict()
+    tensors = {
+        f"optim.{idx}.{key}": torch.as_tensor(val).detach().cpu().contiguous()
+        for idx, st in sd["state"].items()
+        for key, val in st.items()
+    }
+    return tensors, sd["param_groups"]
+
+
+def save_checkpoint(
+    stem: str | Path,
+    algo: Any,
+    *,
+    step: int,
+    training: bool = True,
+    rng: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``stem.safetensors`` + ``stem.json`` for ``algo`` (a :class:`~agents.cql.CQL` or
+    :class:`~agents.bc.BC`). ``training=False`` keeps only the online network."""
+    from safetensors.torch import save
+
+    stem = resolve(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    mods = algo.modules() if training else {"model": algo.net}
+    tensors = {
+        f"{name}.{k}": v.detach().cpu().contiguous()
+        for name, mod in mods.items()
+        for k, v in mod.state_dict().items()
+    }
+    groups: list = []
+    if training:
+        opt, groups = optimizer_tensors(algo.optim)
+        tensors.update(opt)
+    blob = save(tensors)
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "algo": algo.name,
+        "kind": "training" if training else "weights",
+        "config": algo.config.to_json(),
+        "step": int(step),
+        "optimizer": {"param_groups": groups},
+        "rng": rng or {},
+        "versions": _versions(),
+        "weights_sha256": hashlib.sha256(blob).hexdigest(),
+        "extra": extra or {},
+    }
+    _atomic_write(stem.with_suffix(".safetensors"), blob)
+    _atomic_write(stem.with_suffix(".json"), json.dumps(meta, indent=1).encode())
+    return stem
+
+
+# ------------------------------------------------------------------------------- loading
+def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Validated ``(meta, tensors)`` of a checkpoint."""
+    from safetensors.torch import load
+
+    stem = resolve(path)
+    jpath, wpath = stem.with_suffix(".json"), stem.with_suffix(".safetensors")
+    for p in (jpath, wpath):
+        if not p.is_file():
+            raise InputError(p, None, "checkpoint file not found")
+    try:
+        meta = json.loads(jpath.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(jpath, None, f"cannot read JSON: {exc}") from None
+    if not isinstance(meta, dict):
+        raise InputError(jpath, None, "expected a JSON object")
+    if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
+        raise InputError(jpath, "format", f"not a {FORMAT} v{FORMAT_VERSION} checkpoint")
+    for key, typ in (("algo", str), ("kind", str), ("config", dict), ("step", int)):
+        if not isinstance(meta.get(key), typ):
+            raise InputError(jpath, key, "missing or wrong type")
+    if meta["algo"] not in algorithms():
+        raise InputError(jpath, "algo", f"unknown algorithm {meta['algo']!r}")
+    blob = wpath.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != meta.get("weights_sha256"):
+        raise InputError(wpath, "weights_sha256", "weights do not match the JSON (damaged file?)")
+    try:
+        tensors = load(blob)
+    except Exception as exc:  # safetensors raises its own error types on garbage
+        raise InputError(wpath, None, f"cannot read safetensors: {exc}") from None
+    return meta, tensors
+
+
+def _config(meta: dict[str, Any], source: Path) -> Any:
+    cfg_cls, _ = algorithms()[meta["algo"]]
+    try:
+        return cfg_cls.from_json(meta["config"])
+    except (TypeError, ValueError, KeyError) as exc:
+        raise InputError(source, "config", f"invalid configuration: {exc}") from None
+
+
+def _load_module(mod: torch.nn.Module, prefix: str, tensors: dict, source: Path) -> None:
+    sd = {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    want = mod.state_dict()
+    missing = sorted(set(want) - set(sd))
+    if missing:
+        raise InputError(source, f"{prefix}.{missing[0]}", "missing tensor")
+    extra = sorted(set(sd) - set(want))
+    if extra:
+        raise InputError(source, f"{prefix}.{extra[0]}", "unexpected tensor")
+    for k, v in sd.items():
+        if v.shape != want[k].shape or v.dtype != want[k].dtype:
+            raise InputError(
+                source, f"{prefix}.{k}", f"shape {tuple(v.shape)}, expected {tuple(want[k].shape)}"
+            )
+    mod.load_state_dict(sd)
+
+
+def load_algorithm(path: str | Path, *, device: str | torch.device = "cpu") -> tuple[Any, dict]:
+    """Rebuild a training algorithm (networks, target, optimiser) from a training checkpoint."""
+    meta, tensors = read_checkpoint(path)
+    stem = resolve(path)
+    src = stem.with_suffix(".safetensors")
+    if meta["kind"] != "training":
+        raise InputError(stem.with_suffix(".json"), "kind", "not a training checkpoint")
+    _, algo_cls = algorithms()[meta["algo"]]
+    algo = algo_cls(_config(meta, stem.with_suffix(".json")), device=device)
+    for name, mod in algo.modules().items():
+        _load_module(mod, name, tensors, src)
+    groups = meta.get("optimizer", {}).get("param_groups")
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for k, v in tensors.items():
+        if k.startswith("optim."):
+            _, idx, key = k.split(".", 2)
+            state.setdefault(int(idx), {})[key] = v.to(device) if key != "step" else v
+    try:
+        algo.optim.load_state_dict({"state": state, "param_groups": groups})
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise InputError(src, "optim", f"optimizer state does not fit: {exc}") from None
+    algo.updates = meta["step"]
+    return algo, meta
+
+
+def load_network(path: str | Path, *, device: str | torch.device = "cpu") -> tuple[Any, dict]:
+    """``(NavigatorNet in eval mode, meta)`` from any checkpoint (training or weights)."""
+    from .networks import NavigatorNet
+
+    meta, tensors = read_checkpoint(path)
+    stem = resolve(path)
+    cfg = _config(meta, stem.with_suffix(".json"))
+    net = NavigatorNet(cfg.network)
+    _load_module(net, "model", tensors, stem.with_suffix(".safetensors"))
+    return net.to(device).eval(), meta

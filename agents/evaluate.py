@@ -1,0 +1,126 @@
+"""Compare navigators on the same scenarios and seeds (the navigator results table).
+
+::
+
+    .venv/bin/python -m agents.evaluate --scenarios medium,faults --seeds 100,101,102 \\
+        --steps 500 --policies rule_based,behavior,bc,cql --collisions physical \\
+        [--checkpoint cql=RUN/model.json --checkpoint bc=RUN/model.json] [--json out.json]
+
+``behavior`` is the data-collection policy: the rule-based navigator with ε-random allowed moves
+(``--epsilon``, default 0.1). Every (scenario, seed, policy) runs through
+:class:`~warehouse.fleet.Fleet` with the scenario's dispatcher; the table shows per-scenario
+means over seeds of the KPIs of :mod:`warehouse.kpis`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+COLUMNS = ("deliveries", "throughput_per_hour", "collisions", "collisions_per_1k_robot_steps",
+           "stuck_robots")
+
+
+def make_policy(name: str, checkpoints: dict[str, str], epsilon: float, device: str) -> Any:
+    from .dataset import EpsilonGreedyNavigator
+    from .registry import make_navigator
+
+    if name == "behavior":
+        return EpsilonGreedyNavigator(make_navigator("rule_based"), epsilon)
+    if name in ("cql", "bc"):
+        return make_navigator(name, checkpoint=checkpoints.get(name), device=device)
+    return make_navigator(name)
+
+
+def run_one(target: str, seed: int, steps: int, collisions: str, policy: Any) -> dict[str, Any]:
+    from hierarchy import make_dispatcher
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.core import Simulation
+    from warehouse.fleet import Fleet
+    from warehouse.kpis import compute_kpis
+
+    sc, src = load_scenario(target)
+    sc = apply_overrides(sc, {"collisions": collisions}, src)
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    fleet = Fleet(sim, make_dispatcher(sc.policies.dispatcher), policy)
+    fleet.reset(seed)
+    fleet.run(steps)
+    return compute_kpis(sim)
+
+
+def compare(
+    scenarios: list[str],
+    seeds: list[int],
+    steps: int,
+    policies: list[str],
+    *,
+    collisions: str = "physical",
+    checkpoints: dict[str, str] | None = None,
+    epsilon: float = 0.1,
+    device: str = "cpu",
+) -> list[dict[str, Any]]:
+    """One row per (scenario, policy): KPI means over seeds (and the per-seed values)."""
+    rows = []
+    for target in scenarios:
+        for name in policies:
+            policy = make_policy(name, checkpoints or {}, epsilon, device)
+            runs = [run_one(target, s, steps, collisions, policy) for s in seeds]
+            row: dict[str, Any] = {"scenario": target, "policy": name, "seeds": seeds}
+            for col in COLUMNS:
+                row[col] = float(np.mean([r[col] for r in runs]))
+            row["per_seed"] = runs
+            rows.append(row)
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    head = "| scenario | policy | " + " | ".join(COLUMNS) + " |"
+    sep = "|" + "---|" * (len(COLUMNS) + 2)
+    lines = [head, sep]
+    for r in rows:
+        vals = " | ".join(f"{r[c]:.1f}" if c != "collisions_per_1k_robot_steps" else f"{r[c]:.2f}"
+                          for c in COLUMNS)
+        lines.append(f"| {r['scenario']} | {r['policy']} | {vals} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scenarios", default="medium,faults")
+    ap.add_argument("--seeds", default="100,101,102")
+    ap.add_argument("--steps", type=int, default=500)
+    ap.add_argument("--policies", default="rule_based,behavior,bc,cql")
+    ap.add_argument("--collisions", default="physical")
+    ap.add_argument("--epsilon", type=float, default=0.1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--checkpoint", action="append", default=[], help="algo=PATH")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    ckpts = dict(c.split("=", 1) for c in args.checkpoint)
+    t0 = time.perf_counter()
+    rows = compare(
+        [s for s in args.scenarios.split(",") if s],
+        [int(s) for s in args.seeds.split(",") if s],
+        args.steps,
+        [p for p in args.policies.split(",") if p],
+        collisions=args.collisions,
+        checkpoints=ckpts,
+        epsilon=args.epsilon,
+        device=args.device,
+    )
+    print(markdown(rows))
+    print(f"\n({time.perf_counter() - t0:.0f} s, collisions={args.collisions})")
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

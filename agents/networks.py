@@ -1,0 +1,113 @@
+"""The shared navigation network: egocentric window encoder + task features → one score per action.
+
+Input: the flat observation of :mod:`warehouse.core.observe`, ``C·(2r+1)² + F`` floats (``C`` = 4
+channels, ``F`` = 12 task features). The window part is reshaped to ``(C, 2r+1, 2r+1)`` and
+encoded either by
+
+* ``"mlp"`` (default): flatten → linear → ReLU — the fastest on a CPU at 10,000 robots, or
+* ``"conv"``: two 3×3 convolutions (32 channels, ReLU) → flatten → linear → ReLU,
+
+then the task features are concatenated and an MLP torso (``hidden``) produces ``heads × A``
+outputs: Q-values (CQL: two heads, the double Q-networks) or logits (BC: one head). Because the
+observation is egocentric, the same weights drive a fleet on any floor size; the radius (and so
+the input size) comes from the checkpoint's :class:`NetworkConfig`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from warehouse.core.observe import N_CHANNELS, N_FEATURES, observation_size
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkConfig:
+    """Shape of a :class:`NavigatorNet` (saved in every checkpoint)."""
+
+    radius: int = 3  #: observation radius r (window 2r+1)
+    n_actions: int = 5  #: A
+    heads: int = 1  #: 2 for double Q (CQL), 1 for logits (BC)
+    encoder: str = "mlp"  #: "mlp" | "conv"
+    window_dim: int = 64  #: width of the window encoding
+    hidden: tuple[int, ...] = (64,)  #: torso widths after the concatenation
+
+    @property
+    def obs_dim(self) -> int:
+        return observation_size(self.radius)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "hidden": list(self.hidden)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NetworkConfig:
+        data = dict(data)
+        data["hidden"] = tuple(data.get("hidden", (64,)))
+        return cls(**data)
+
+
+class NavigatorNet(nn.Module):
+    """``forward(obs (B, D)) -> (B, heads, A)``; :meth:`scores` averages the heads."""
+
+    def __init__(self, cfg: NetworkConfig) -> None:
+        super().__init__()
+        if cfg.encoder not in ("mlp", "conv"):
+            raise ValueError(f"unknown encoder {cfg.encoder!r}")
+        self.cfg = cfg
+        side = 2 * cfg.radius + 1
+        self.side = side
+        self.window_size = N_CHANNELS * side * side
+        if cfg.encoder == "conv":
+            self.encoder: nn.Module = nn.Sequential(
+                nn.Unflatten(1, (N_CHANNELS, side, side)),
+                nn.Conv2d(N_CHANNELS, 32, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(32, 32, 3, padding=1),
+                nn.ReLU(),
+                nn.Flatten(),
+                nn.Linear(32 * side * side, cfg.window_dim),
+                nn.ReLU(),
+            )
+        else:
+            self.encoder = nn.Sequential(nn.Linear(self.window_size, cfg.window_dim), nn.ReLU())
+        layers: list[nn.Module] = []
+        width = cfg.window_dim + N_FEATURES
+        for h in cfg.hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        layers.append(nn.Linear(width, cfg.heads * cfg.n_actions))
+        self.torso = nn.Sequential(*layers)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        window, feats = obs[:, : self.window_size], obs[:, self.window_size :]
+        z = torch.cat([self.encoder(window), feats], dim=1)
+        return self.torso(z).view(-1, self.cfg.heads, self.cfg.n_actions)
+
+    def scores(self, obs: torch.Tensor) -> torch.Tensor:
+        """``(B, A)`` action scores: the mean over heads."""
+        out = self.forward(obs)
+        return out[:, 0] if self.cfg.heads == 1 else out.mean(dim=1)
+
+
+MASKED = -1e9  #: score given to masked actions inside losses (finite, so gradients stay finite)
+
+
+def masked_fill(values: torch.Tensor, mask: torch.Tensor, fill: float = MASKED) -> torch.Tensor:
+    """``values`` (…, A) with disallowed actions (``mask`` False) set to ``fill``."""
+    return values.masked_fill(~mask, fill)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A minibatch of transitions as tensors (see :mod:`agents.dataset` for the fields)."""
+
+    obs: torch.Tensor  #: (B, D) float32
+    action: torch.Tensor  #: (B,) int64
+    reward: torch.Tensor  #: (B,) float32
+    next_obs: torch.Tensor  #: (B, D) float32
+    terminated: torch.Tensor  #: (B,) bool
+    mask: torch.Tensor  #: (B, A) bool
+    next_mask: torch.Tensor  #: (B, A) bool

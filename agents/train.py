@@ -1,0 +1,229 @@
+"""The offline training loop shared by CQL and BC (``warehouse train-navigator``).
+
+A run folder ``RUN`` holds::
+
+    RUN/checkpoints/step_00001000.{safetensors,json}   training checkpoints (every --ckpt-every)
+    RUN/model.{safetensors,json}                        final weights-only checkpoint
+    RUN/tb/                                             TensorBoard scalars
+
+Scalars: ``train/*`` (the algorithm's loss record, averaged over ``log_every`` updates: losses,
+Q statistics, action entropy) and ``eval/*`` (KPIs of a short evaluation run with the current
+network, every ``eval_every`` updates). ``resume=True`` restores the latest checkpoint — networks,
+Adam state, torch RNG and the minibatch sampler's RNG — so the continued run takes exactly the
+updates the uninterrupted one would have taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from warehouse.errors import InputError
+
+from .checkpoint import algorithms, load_algorithm, save_checkpoint
+from .dataset import MANIFEST, Dataset, load_dataset
+from .networks import Batch, NetworkConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """One training run (the CLI's options)."""
+
+    algo: str  #: "cql" | "bc"
+    data: Path
+    out: Path
+    steps: int  #: total gradient updates
+    alpha: float = 1.0  #: CQL conservative weight
+    batch_size: int = 256
+    lr: float = 3e-4
+    eval_every: int = 0  #: 0 = no periodic evaluation
+    ckpt_every: int = 1000
+    log_every: int = 50
+    resume: bool = False
+    device: str = "cpu"
+    threads: int = 1  #: torch CPU threads (small batches: more threads mostly contend)
+    seed: int = 0
+    encoder: str = "mlp"
+    hidden: tuple[int, ...] = (64,)
+    window_dim: int = 64
+    limit: int | None = None  #: use at most this many transitions
+    eval_scenario: str = "tiny"
+    eval_steps: int = 200
+    eval_seed: int = 1000
+
+
+class Sampler:
+    """Uniform minibatches with replacement from its own seeded numpy RNG (state saved)."""
+
+    def __init__(self, data: Dataset, batch_size: int, seed: int, device: torch.device) -> None:
+        self.data, self.batch_size, self.device = data, batch_size, device
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self) -> Batch:
+        d = self.data
+        idx = self.rng.integers(0, len(d), size=self.batch_size)
+
+        def t(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(a[idx])).to(self.device, dtype)
+
+        return Batch(
+            obs=t(d.obs, torch.float32),
+            action=t(d.action, torch.int64),
+            reward=t(d.reward, torch.float32),
+            next_obs=t(d.next_obs, torch.float32),
+            terminated=t(d.terminated, torch.bool),
+            mask=t(d.mask, torch.bool),
+            next_mask=t(d.next_mask, torch.bool),
+        )
+
+    def state(self) -> dict[str, Any]:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state
+
+
+def build_algorithm(cfg: TrainConfig, data: Dataset, device: torch.device) -> Any:
+    man = data.manifest
+    radius = int(man.get("radius", 3))
+    net = NetworkConfig(
+        radius=radius,
+        n_actions=int(man["n_actions"]),
+        heads=2 if cfg.algo == "cql" else 1,
+        encoder=cfg.encoder,
+        window_dim=cfg.window_dim,
+        hidden=tuple(cfg.hidden),
+    )
+    if net.obs_dim != man["obs_shape"][0]:
+        raise InputError(cfg.data / MANIFEST, "obs_shape", "does not match radius")
+    cfg_cls, algo_cls = algorithms()[cfg.algo]
+    kw: dict[str, Any] = {"lr": cfg.lr, "batch_size": cfg.batch_size, "network": net}
+    if cfg.algo == "cql":
+        kw["alpha"] = cfg.alpha
+    return algo_cls(cfg_cls(**kw), device=device)
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    found = sorted(folder.glob("step_*.json"))
+    return found[-1] if found else None
+
+
+def evaluate(net: torch.nn.Module, scenario: str, steps: int, seed: int) -> dict[str, Any]:
+    """KPIs of ``steps`` steps of ``scenario`` (physical collisions) driven by ``net``."""
+    from hierarchy import make_dispatcher
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.core import Simulation
+    from warehouse.fleet import Fleet
+    from warehouse.kpis import compute_kpis
+
+    from .batched import BatchedPolicy, NetworkScorer
+
+    sc, src = load_scenario(scenario)
+    sc = apply_overrides(sc, {"collisions": "physical"}, src)
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    was_training = net.training
+    device = next(net.parameters()).device
+    policy = BatchedPolicy(NetworkScorer(net, device=device), name="eval")
+    fleet = Fleet(sim, make_dispatcher(sc.policies.dispatcher), policy)
+    fleet.reset(seed)
+    fleet.run(steps)
+    net.train(was_training)
+    return compute_kpis(sim)
+
+
+def _data_id(folder: Path) -> str:
+    return hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()
+
+
+def train(cfg: TrainConfig, *, show_progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) training; returns ``{"step", "last": last loss record, "model"}``."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from torch.utils.tensorboard import SummaryWriter
+
+    from .batched import pick_device
+
+    device = pick_device(cfg.device)
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    if cfg.algo not in algorithms():
+        raise InputError(None, "--algo", f"unknown algorithm {cfg.algo!r}")
+    data = load_dataset(cfg.data, limit=cfg.limit)
+    data_id = _data_id(Path(cfg.data))
+    ckpt_dir = Path(cfg.out) / "checkpoints"
+    sampler = Sampler(data, cfg.batch_size, cfg.seed, device)
+    start = 0
+    if cfg.resume:
+        latest = latest_checkpoint(ckpt_dir)
+        if latest is None:
+            raise InputError(cfg.out, "--resume", "no checkpoint to resume from")
+        algo, meta = load_algorithm(latest, device=device)
+        if meta["algo"] != cfg.algo:
+            raise InputError(latest, "algo", f"checkpoint is {meta['algo']!r}, not {cfg.algo!r}")
+        if meta.get("extra", {}).get("data_id") != data_id:
+            raise InputError(latest, "extra.data_id", "checkpoint was trained on other data")
+        try:
+            torch.set_rng_state(torch.tensor(meta["rng"]["torch"], dtype=torch.uint8))
+            sampler.set_state(meta["rng"]["sampler"])
+            sampler.batch_size = int(meta["config"]["batch_size"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise InputError(latest, "rng", f"cannot restore RNG state: {exc}") from None
+        start = int(meta["step"])
+    else:
+        if latest_checkpoint(ckpt_dir) is not None:
+            raise InputError(cfg.out, None, "run folder has checkpoints; use --resume or new --out")
+        torch.manual_seed(cfg.seed)
+        algo = build_algorithm(cfg, data, device)
+
+    run_info = {"train": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()}}
+    extra = {"data_id": data_id, "data": data.manifest.get("scenarios"), **run_info}
+
+    def checkpoint(step: int) -> None:
+        rng = {"torch": torch.get_rng_state().tolist(), "sampler": sampler.state()}
+        save_checkpoint(ckpt_dir / f"step_{step:08d}", algo, step=step, rng=rng, extra=extra)
+
+    writer = SummaryWriter(str(Path(cfg.out) / "tb"))
+    sums: dict[str, float] = {}
+    last: dict[str, float] = {}
+    progress = Progress(
+        TextColumn(f"[bold]{cfg.algo}[/]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        disable=not show_progress,
+    )
+    try:
+        with progress:
+            task = progress.add_task("train", total=cfg.steps, completed=start, info="")
+            for step in range(start + 1, cfg.steps + 1):
+                rec = asdict(algo.update(sampler.sample()))
+                for k, v in rec.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                last = rec
+                if step % cfg.log_every == 0 or step == cfg.steps:
+                    n = cfg.log_every if step % cfg.log_every == 0 else step % cfg.log_every
+                    for k, v in sums.items():
+                        writer.add_scalar(f"train/{k}", v / n, step)
+                    sums = {}
+                    progress.update(task, info=f"loss {rec['loss']:.4f}")
+                if cfg.eval_every and step % cfg.eval_every == 0:
+                    kpis = evaluate(algo.net, cfg.eval_scenario, cfg.eval_steps, cfg.eval_seed)
+                    for k, v in kpis.items():
+                        if isinstance(v, int | float):
+                            writer.add_scalar(f"eval/{k}", v, step)
+                if step % cfg.ckpt_every == 0 or step == cfg.steps:
+                    checkpoint(step)
+                progress.update(task, advance=1)
+    finally:
+        writer.close()
+    model = save_checkpoint(
+        Path(cfg.out) / "model", algo, step=max(start, cfg.steps), training=False, extra=extra
+    )
+    if not all(np.isfinite(v) for v in last.values()):
+        raise RuntimeError(f"training diverged: {last}")
+    return {"step": max(start, cfg.steps), "last": last, "model": model}

@@ -1,0 +1,160 @@
+"""Evaluate dispatcher / navigator / shield combinations over scenarios × seeds.
+
+``python -m hierarchy.evaluate --out docs/results_hierarchy --seeds 10 --steps 400`` runs every
+configuration of :data:`CONFIGS` on every scenario of :data:`SCENARIOS` and writes
+``results.json`` (one row per run) and ``summary.md`` (means ± standard deviations, and the
+target ratios). ``NAV`` stands for the hierarchy's navigator: ``cql`` when its weights load,
+else ``rule_based`` (the table says which was used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warehouse.core import Simulation
+from warehouse.fleet import Fleet
+from warehouse.kpis import compute_kpis
+
+SHARED_MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"
+
+#: name, path or built-in, seen in training?
+SCENARIOS: list[tuple[str, str, bool]] = [
+    ("train_wide", str(Path(__file__).resolve().parent / "scenarios" / "train_wide.yaml"), True),
+    ("small", "small", False),
+    ("one_way_aisles", "one_way_aisles", False),
+    ("faults", "faults", False),
+    ("lorr_warehouse_small", str(SHARED_MAPS / "lorr" / "warehouse_small.map"), False),
+]
+
+#: label → (dispatcher, navigator, collisions); "NAV" = the hierarchy's navigator.
+CONFIGS: dict[str, tuple[str, str, str]] = {
+    "rule_based (physical)": ("greedy", "rule_based", "physical"),
+    "hierarchical (physical)": ("ppo", "NAV", "physical"),
+    "rule_based (block)": ("greedy", "rule_based", "block"),
+    "hierarchical (pibt)": ("ppo", "NAV", "pibt"),
+    "hungarian + NAV (pibt)": ("hungarian", "NAV", "pibt"),
+    "greedy + NAV (pibt)": ("greedy", "NAV", "pibt"),
+    "ppo + rule_based (pibt)": ("ppo", "rule_based", "pibt"),
+}
+
+METRICS = ("deliveries", "throughput_per_hour", "collisions", "energy_per_delivery_wh")
+
+
+def run_one(target: str, disp: str, nav: str, mode: str, seed: int, steps: int) -> dict[str, Any]:
+    from agents import make_navigator
+    from hierarchy import make_dispatcher
+    from scenarios import apply_overrides, build_floor, load_scenario
+
+    sc, src = load_scenario(target)
+    sc = apply_overrides(sc, {"physics.collisions": mode}, src)
+    sim = Simulation(_floor(target, sc, src, build_floor), sc.sim_config())
+    fleet = Fleet(sim, make_dispatcher(disp), make_navigator(nav))
+    fleet.reset(seed)
+    fleet.run(steps)
+    k = compute_kpis(sim)
+    k["energy_per_delivery_wh"] = 1000 * k["energy_kwh"] / max(1, k["deliveries"])
+    return k
+
+
+_FLOORS: dict[str, Any] = {}
+
+
+def _floor(target: str, sc: Any, src: Any, build: Any) -> Any:
+    if target not in _FLOORS:
+        _FLOORS[target] = build(sc, src)
+    return _FLOORS[target]
+
+
+def summarize(rows: list[dict[str, Any]], nav: str) -> str:
+    """Markdown: per scenario the mean ± std of every config, then the target ratios."""
+    lines = [f"NAV = `{nav}`. Mean ± std over seeds.", ""]
+    by = {}
+    for r in rows:
+        by.setdefault((r["scenario"], r["config"]), []).append(r)
+    scen = list(dict.fromkeys(r["scenario"] for r in rows))
+    confs = list(dict.fromkeys(r["config"] for r in rows))
+    for s in scen:
+        seen = rows[[r["scenario"] for r in rows].index(s)]["seen_in_training"]
+        lines += [f"### {s}{' (seen in training)' if seen else ' (never used in training)'}", ""]
+        lines += ["| config | seeds | " + " | ".join(METRICS) + " |"]
+        lines += ["|---" * (len(METRICS) + 2) + "|"]
+        for c in confs:
+            rs = by.get((s, c), [])
+            if not rs:
+                continue
+            cells = []
+            for m in METRICS:
+                v = np.array([r[m] for r in rs], dtype=float)
+                cells.append(f"{v.mean():.1f} ± {v.std():.1f}")
+            lines.append(f"| {c} | {len(rs)} | " + " | ".join(cells) + " |")
+        lines.append("")
+
+        def mean(c: str, m: str, s: str = s) -> float:
+            return float(np.mean([r[m] for r in by.get((s, c), [])] or [np.nan]))
+
+        hp, rp = "hierarchical (physical)", "rule_based (physical)"
+        ratios = {
+            "throughput hierarchical/rule_based (physical, target ≥ 1.22)": mean(hp, "deliveries")
+            / max(mean(rp, "deliveries"), 1e-9),
+            "collisions hierarchical/rule_based (physical, target ≤ 0.65)": mean(hp, "collisions")
+            / max(mean(rp, "collisions"), 1e-9),
+            "energy per delivery hierarchical/rule_based (physical, target < 1)": mean(
+                hp, "energy_per_delivery_wh"
+            )
+            / max(mean(rp, "energy_per_delivery_wh"), 1e-9),
+            "throughput hierarchical/rule_based, as deployed (pibt vs block)": mean(
+                "hierarchical (pibt)", "deliveries"
+            )
+            / max(mean("rule_based (block)", "deliveries"), 1e-9),
+            "throughput ppo/hungarian, same NAV + pibt (target ≥ 1.0)": mean(
+                "hierarchical (pibt)", "deliveries"
+            )
+            / max(mean("hungarian + NAV (pibt)", "deliveries"), 1e-9),
+        }
+        lines += ["| ratio | value |", "|---|---|"]
+        lines += [f"| {k} | {v:.3f} |" for k, v in ratios.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from hierarchy.shadow import hierarchical_parts
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--scenarios", default=",".join(s[0] for s in SCENARIOS))
+    p.add_argument("--configs", default=",".join(CONFIGS))
+    args = p.parse_args(argv)
+    nav = hierarchical_parts()[1]
+    wanted = set(args.scenarios.split(","))
+    confs = [c for c in args.configs.split(",") if c]
+    rows = []
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, target, seen in SCENARIOS:
+        if name not in wanted or (target.endswith(".map") and not Path(target).is_file()):
+            continue
+        for label in confs:
+            disp, navigator, mode = CONFIGS[label]
+            navigator = nav if navigator == "NAV" else navigator
+            t0 = time.time()
+            for seed in range(args.seeds):
+                k = run_one(target, disp, navigator, mode, seed, args.steps)
+                rows.append(
+                    {"scenario": name, "seen_in_training": seen, "config": label, "seed": seed,
+                     "dispatcher": disp, "navigator": navigator, "collisions": mode, **k}
+                )  # fmt: skip
+            print(f"{name:22s} {label:28s} {time.time() - t0:6.1f}s", flush=True)
+            (args.out / "results.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    (args.out / "summary.md").write_text(summarize(rows, nav), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""Dispatcher observations: per-candidate and global features, one vectorized pass.
+
+At a decision event every deciding robot (idle, not broken) gets the ``K`` open orders nearest to
+it (travel steps on the floor graph) among the oldest ``lookahead × robots`` open orders. Fewer
+than ``K`` open orders leave masked slots. Every feature is a float32 of order one.
+
+Candidate features (``N_CAND``), ``cand[r, k, :]`` for robot ``r`` and its ``k``-th candidate:
+
+==  ==========================================================================================
+0   steps robot → pick / (H + W)
+1   steps pick → the order's station / (H + W)
+2   order age: log1p(steps since arrival) / 6
+3   age rank among the considered open orders (0 = oldest) / their count
+4   this robot's distance rank of the candidate / K
+5   1 if this robot is the nearest deciding robot to the order's pick
+6   (my steps − the nearest deciding robot's steps) / (H + W)
+7   station queue (robots carrying to / working at the order's station) / robots per station
+8   robots already driving to the same pick cell (clipped at 3) / 3
+9   robots within 2 cells of the pick / 5 (congestion at the pick)
+10  robot density in the box spanned by robot and pick × 4 (congestion along the route)
+11  1 (a valid slot; padded slots are all zero and masked)
+==  ==========================================================================================
+
+Global features (``N_GLOBAL`` = 11 + P²), ``glob[:]``:
+
+==========  ====================================================================================
+0           log1p(open orders / robots)
+1-6         share of robots per phase (idle, to_pick, picking, to_drop, dropping, to_goal)
+7           share of robots broken down
+8           share of robots deciding now
+9           mean age of open orders: log1p(steps) / 6
+10          log1p(undelivered orders in progress / robots)
+11..        coarse congestion map: robots per cell of a P × P pooling of the floor × P² / robots
+==========  ====================================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from warehouse.core.state import N_PHASES, Phase
+from warehouse.floor import UNREACHABLE
+
+if TYPE_CHECKING:
+    from warehouse.core import Simulation
+
+N_CAND = 12
+POOL = 4
+N_GLOBAL = 11 + POOL * POOL
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureConfig:
+    candidates: int = 8  #: K: candidate orders per deciding robot (plus WAIT)
+    lookahead: int = 4  #: consider the oldest lookahead × deciding robots open orders (≥ K)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision event: who decides, among what, seen how."""
+
+    robots: np.ndarray  #: (R,) int32 deciding robots
+    orders: np.ndarray  #: (R, K) int32 candidate order ids (-1 in masked slots)
+    mask: np.ndarray  #: (R, K + 1) bool; the last column (WAIT) is always True
+    cand: np.ndarray  #: (R, K, N_CAND) float32
+    glob: np.ndarray  #: (N_GLOBAL,) float32
+    dist: np.ndarray  #: (R, K) float steps robot → pick (inf in masked slots)
+
+
+def global_features(sim: Simulation) -> np.ndarray:
+    """The ``N_GLOBAL`` global features of the floor now."""
+    s = sim.state
+    n = max(1, sim.n_robots)
+    out = np.zeros(N_GLOBAL, dtype=np.float32)
+    open_ids = sim.open_orders()
+    out[0] = np.log1p(open_ids.size / n)
+    out[1 : 1 + N_PHASES] = np.bincount(s.phase.astype(np.int64), minlength=N_PHASES) / n
+    out[7] = (s.broken > 0).mean() if s.n else 0.0
+    idle = (s.phase == Phase.IDLE) & (s.broken == 0)
+    out[8] = idle.mean() if s.n else 0.0
+    if open_ids.size:
+        out[9] = np.log1p((sim.t - sim.orders.arrival[open_ids]).mean()) / 6.0
+    busy = sim.orders.count - int(s.deliveries.sum()) - open_ids.size
+    out[10] = np.log1p(max(busy, 0) / n)
+    out[11:] = congestion_map(sim).ravel() * (POOL * POOL) / n
+    return out
+
+
+def congestion_map(sim: Simulation, pool: int = POOL) -> np.ndarray:
+    """``(pool, pool)`` robot counts over an even pooling of the floor's cells."""
+    h, w = sim.floor.shape
+    rc = sim.floor.pos[sim.state.pos]
+    bi = np.minimum(rc[:, 0] * pool // max(h, 1), pool - 1)
+    bj = np.minimum(rc[:, 1] * pool // max(w, 1), pool - 1)
+    return np.bincount(bi * pool + bj, minlength=pool * pool).reshape(pool, pool).astype(np.float32)
+
+
+def _integral(sim: Simulation) -> np.ndarray:
+    """Summed-area table of robot occupancy, shape ``(H + 1, W + 1)``."""
+    h, w = sim.floor.shape
+    occ = np.zeros((h, w), dtype=np.int64)
+    rc = sim.floor.pos[sim.state.pos]
+    np.add.at(occ, (rc[:, 0], rc[:, 1]), 1)
+    ii = np.zeros((h + 1, w + 1), dtype=np.int64)
+    ii[1:, 1:] = occ.cumsum(0).cumsum(1)
+    return ii
+
+
+def _box_sum(ii: np.ndarray, r0, c0, r1, c1) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Robots in the inclusive boxes ``[r0..r1] × [c0..c1]`` (arrays, clipped to the floor)."""
+    h, w = ii.shape[0] - 1, ii.shape[1] - 1
+    r0, r1 = np.clip(r0, 0, h - 1), np.clip(r1, 0, h - 1)
+    c0, c1 = np.clip(c0, 0, w - 1), np.clip(c1, 0, w - 1)
+    return ii[r1 + 1, c1 + 1] - ii[r0, c1 + 1] - ii[r1 + 1, c0] + ii[r0, c0]
+
+
+def candidate_set(
+    sim: Simulation, robots: np.ndarray, cfg: FeatureConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Considered orders ``(M,)``, each robot's top-K column indices ``(R, K)`` into them
+    (-1 where masked) and the ``(R, M)`` float distance matrix (inf = unreachable)."""
+    k = cfg.candidates
+    orders = sim.open_orders()[: max(cfg.lookahead * robots.size, k)]
+    picks = sim.orders.pick[orders]
+    d = sim.dist.lookup(picks[None, :], sim.state.pos[robots][:, None]).astype(np.float64)
+    d[d >= UNREACHABLE] = np.inf
+    m = orders.size
+    # Nearest first; ties go to the older order (smaller column = older).
+    key = d + np.arange(m)[None, :] * 1e-6
+    top = np.argsort(key, axis=1, kind="stable")[:, :k]
+    valid = np.isfinite(np.take_along_axis(d, top, axis=1))
+    top = np.where(valid, top, -1)
+    if top.shape[1] < k:
+        top = np.pad(top, ((0, 0), (0, k - top.shape[1])), constant_values=-1)
+    return orders, top, d
+
+
+def decision_features(sim: Simulation, robots: np.ndarray, cfg: FeatureConfig) -> Decision:
+    """Features of the decision of ``robots`` (all at once, no per-robot loop)."""
+    s, f, ob = sim.state, sim.floor, sim.orders
+    k = cfg.candidates
+    robots = np.asarray(robots, dtype=np.int32)
+    r = robots.size
+    glob = global_features(sim)
+    if r == 0 or sim.open_orders().size == 0:
+        mask = np.zeros((r, k + 1), dtype=bool)
+        mask[:, k] = True
+        return Decision(
+            robots=robots,
+            orders=np.full((r, k), -1, np.int32),
+            mask=mask,
+            cand=np.zeros((r, k, N_CAND), np.float32),
+            glob=glob,
+            dist=np.full((r, k), np.inf),
+        )
+    h, w = f.shape
+    scale = float(h + w)
+    orders, top, d = candidate_set(sim, robots, cfg)
+    m = orders.size
+    valid = top >= 0
+    col = np.where(valid, top, 0)
+    cand_orders = np.where(valid, orders[col], -1).astype(np.int32)
+    picks = ob.pick[orders]
+    stations = ob.station[orders]
+
+    my_d = np.take_along_axis(d, col, axis=1)  # (R, K)
+    best_d = d.min(axis=0)  # (M,) nearest deciding robot per order
+    nearest_robot = np.argmin(d, axis=0)  # ties: lowest row
+    drop = sim.dist.lookup(stations, picks).astype(np.float64)
+    drop[drop >= UNREACHABLE] = 4 * scale
+    age = (sim.t - ob.arrival[orders]).astype(np.float64)
+    queues = sim.station_queues()
+    st_idx = np.searchsorted(f.stations, stations)
+    per_station = max(1.0, sim.n_robots / max(1, f.stations.size))
+    targeting = np.bincount(s.target[s.target >= 0], minlength=f.n_nodes)
+    ii = _integral(sim)
+    prc = f.pos[picks]  # (M, 2)
+    near_pick = _box_sum(ii, prc[:, 0] - 2, prc[:, 1] - 2, prc[:, 0] + 2, prc[:, 1] + 2)
+    rrc = f.pos[s.pos[robots]]  # (R, 2)
+    pr, pc = prc[col, 0], prc[col, 1]  # (R, K)
+    r0 = np.minimum(rrc[:, None, 0], pr)
+    r1 = np.maximum(rrc[:, None, 0], pr)
+    c0 = np.minimum(rrc[:, None, 1], pc)
+    c1 = np.maximum(rrc[:, None, 1], pc)
+    area = (r1 - r0 + 1) * (c1 - c0 + 1)
+    route = _box_sum(ii, r0, c0, r1, c1) / area
+
+    finite_my = np.where(np.isfinite(my_d), my_d, 4 * scale)
+    per_order = np.stack(
+        [
+            drop / scale,
+            np.log1p(age) / 6.0,
+            np.arange(m) / max(m, 1),
+            np.minimum(targeting[picks], 3) / 3.0,
+            near_pick / 5.0,
+        ],
+        axis=1,
+    )[col]  # (R, K, 5)
+    cand = np.zeros((r, k, N_CAND), dtype=np.float32)
+    cand[..., 0] = finite_my / scale
+    cand[..., 1] = per_order[..., 0]
+    cand[..., 2] = per_order[..., 1]
+    cand[..., 3] = per_order[..., 2]
+    cand[..., 4] = np.arange(k)[None, :] / k
+    cand[..., 5] = nearest_robot[col] == np.arange(r)[:, None]
+    cand[..., 6] = (finite_my - best_d[col]) / scale
+    cand[..., 7] = queues[st_idx][col] / per_station
+    cand[..., 8] = per_order[..., 3]
+    cand[..., 9] = per_order[..., 4]
+    cand[..., 10] = route * 4.0
+    cand[..., 11] = 1.0
+    cand[~valid] = 0.0
+    mask = np.concatenate([valid, np.ones((r, 1), dtype=bool)], axis=1)
+    return Decision(
+        robots=robots,
+        orders=cand_orders,
+        mask=mask,
+        cand=cand,
+        glob=glob,
+        dist=np.where(valid, my_d, np.inf),
+    )
+
+
+def resolve_conflicts(decision: Decision, choice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Turn per-robot choices (``K`` = WAIT) into one-to-one ``(robots, orders)``.
+
+    Two robots choosing the same order: the nearer one gets it (ties: lower robot id); the
+    other waits until the next event.
+    """
+    k = decision.orders.shape[1]
+    choice = np.asarray(choice, dtype=np.int64)
+    go = np.flatnonzero(choice < k)
+    if go.size == 0:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    orders = decision.orders[go, choice[go]]
+    dist = decision.dist[go, choice[go]]
+    ok = orders >= 0
+    go, orders, dist = go[ok], orders[ok], dist[ok]
+    order = np.lexsort((decision.robots[go], dist, orders))
+    go, orders = go[order], orders[order]
+    first = np.ones(orders.size, dtype=bool)
+    first[1:] = orders[1:] != orders[:-1]
+    return decision.robots[go[first]], orders[first]

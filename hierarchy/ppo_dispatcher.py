@@ -1,0 +1,95 @@
+"""The learned dispatcher: the PPO candidate scorer behind the Dispatcher protocol.
+
+At each decision event of its :class:`~hierarchy.smdp.DecisionClock` every idle robot scores
+its ``K`` nearest candidate orders and WAIT; it takes the best (``deterministic=True``, the
+default for evaluation) or samples (its own seeded generator). Conflicts go to the nearer robot.
+
+``ppo`` in :data:`hierarchy.DISPATCHERS` loads the shipped weights
+``hierarchy/weights/ppo_dispatcher.{safetensors,json}``; pass ``checkpoint=`` for another policy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from .checkpoint import load_policy
+from .features import Decision, FeatureConfig, decision_features, resolve_conflicts
+from .network import CandidateScorer
+from .smdp import DecisionClock
+
+if TYPE_CHECKING:
+    from warehouse.core import Simulation
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "ppo_dispatcher.json"
+
+
+class PPODispatcher:
+    """Dispatch with a trained :class:`~hierarchy.network.CandidateScorer`."""
+
+    name = "ppo"
+
+    def __init__(
+        self,
+        net: CandidateScorer,
+        features: FeatureConfig,
+        *,
+        period: int = 10,
+        deterministic: bool = True,
+    ) -> None:
+        self.net = net.eval()
+        self.features = features
+        self.clock = DecisionClock(period)
+        self.deterministic = deterministic
+        self.gen = torch.Generator().manual_seed(0)
+
+    @classmethod
+    def load(cls, checkpoint: str | Path | None = None, **kw: bool) -> PPODispatcher:
+        net, features, period, _ = load_policy(checkpoint or DEFAULT_WEIGHTS)
+        return cls(net, features, period=period, **kw)
+
+    def reset(self, seed: int | None) -> None:
+        self.clock.reset()
+        self.gen = torch.Generator().manual_seed(0 if seed is None else (seed * 7919 + 0xD15))
+
+    def probabilities(self, sim: Simulation) -> tuple[Decision, np.ndarray]:
+        """The decision features and ``(R, K+1)`` action probabilities now (pure)."""
+        decision = decision_features(sim, sim.idle_robots(), self.features)
+        if decision.robots.size == 0:
+            return decision, np.zeros((0, self.features.candidates + 1), np.float32)
+        with torch.no_grad():
+            logits = self.net.logits(
+                torch.from_numpy(decision.cand),
+                torch.from_numpy(decision.glob)[None].expand(decision.robots.size, -1),
+                torch.from_numpy(decision.mask),
+            )
+            probs = torch.softmax(logits, dim=-1).numpy()
+        return decision, probs
+
+    def decide(self, sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
+        """The assignment ``(robots, orders)`` it would make now; does not touch ``sim``."""
+        decision, probs = self.probabilities(sim)
+        if decision.robots.size == 0 or sim.open_orders().size == 0:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32)
+        if self.deterministic:
+            choice = probs.argmax(axis=1)
+        else:
+            choice = torch.multinomial(torch.from_numpy(probs), 1, generator=self.gen)
+            choice = choice.squeeze(-1).numpy()
+        return resolve_conflicts(decision, choice)
+
+    def dispatch(self, sim: Simulation) -> None:
+        if not self.clock.due(sim):
+            return
+        robots, orders = self.decide(sim)
+        sim.assign(robots, orders)
+        self.clock.mark(sim)
+
+
+def make_ppo_dispatcher(checkpoint: str | Path | None = None, **kw: bool) -> PPODispatcher:
+    """Factory used by :data:`hierarchy.DISPATCHERS` (shipped weights by default)."""
+    return PPODispatcher.load(checkpoint, **kw)

@@ -1,0 +1,301 @@
+"""Shadow mode: the incumbent drives the floor, the candidate's decisions are computed and logged.
+
+Every step, on the very state the incumbent sees, the candidate's dispatcher computes the
+assignment it would make and the candidate's navigator the moves it would make. Nothing the
+candidate does reaches the simulation: dispatchers with a pure ``decide(sim)`` are asked
+directly; any other dispatcher runs on a throw-away copy of the order book and fleet state.
+
+Agreement is counted per robot and decision:
+
+* dispatch: every idle robot at a step where either side assigns something; agree when both
+  give it the same order or both leave it idle;
+* navigation: every robot with a target that may move; agree when the proposed moves match.
+
+Confidence is the candidate's action-probability margin (top-1 minus top-2 probability): its
+softmax over candidates + WAIT for the PPO dispatcher, the softmax of its preference scores for
+the navigator. Outputs in ``--out``: ``shadow.json`` (summary), ``divergences.csv`` (one row per
+diverging decision: step, kind, robot, row, col, incumbent, candidate, margin) and
+``divergence.png`` (divergence per floor cell for both kinds, and over time).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warehouse.core import Simulation
+from warehouse.fleet import Fleet
+
+#: The hierarchical policy's parts, best available first (learned navigator, PIBT shield).
+HIERARCHICAL = ("ppo", ("cql", "rule_based"), ("pibt", "block"))
+
+
+def hierarchical_parts() -> tuple[str, str, str]:
+    """``(dispatcher, navigator, collisions)`` of the hierarchical policy on this install:
+    the CQL navigator when its weights load (else ``rule_based``), PIBT when registered."""
+    from agents import NAVIGATORS, make_navigator
+    from warehouse.shield import make_shield
+
+    nav = "rule_based"
+    for name in HIERARCHICAL[1]:
+        if name not in NAVIGATORS:
+            continue
+        try:
+            make_navigator(name)
+        except Exception:  # missing or unreadable weights: fall back
+            continue
+        nav = name
+        break
+    shield = "block"
+    try:
+        make_shield("pibt")
+        shield = "pibt"
+    except (ValueError, ImportError, KeyError):
+        pass
+    return HIERARCHICAL[0], nav, shield
+
+
+def policy_parts(name: str, scenario: Any) -> tuple[str, str, str | None]:
+    """``(dispatcher, navigator, collisions or None)`` of a policy name.
+
+    Accepts :mod:`warehouse.policies` presets, ``hierarchical`` and ``DISPATCHER+NAVIGATOR``.
+    """
+    if "+" in name:
+        disp, nav = name.split("+", 1)
+        return disp, nav, None
+    from warehouse.policies import PRESETS, resolve_policy
+
+    if name == "hierarchical" and name not in PRESETS:
+        return hierarchical_parts()
+    spec = resolve_policy(name, scenario)
+    return spec.dispatcher, spec.navigator, spec.collisions
+
+
+def _softmax_margin(scores: np.ndarray) -> np.ndarray:
+    """Top-1 minus top-2 softmax probability per row (``-inf`` = masked; 1 with one option)."""
+    s = np.where(np.isfinite(scores), scores, -np.inf).astype(np.float64)
+    s = s - s.max(axis=1, keepdims=True)
+    p = np.exp(s)
+    p /= p.sum(axis=1, keepdims=True)
+    top = np.sort(p, axis=1)[:, ::-1]
+    return top[:, 0] - (top[:, 1] if top.shape[1] > 1 else 0.0)
+
+
+def _diff_assignment(before: np.ndarray, sim: Simulation, robots: np.ndarray) -> np.ndarray:
+    """Order each of ``robots`` received since ``before`` (their order ids), -1 for none."""
+    now = sim.state.order[robots]
+    return np.where(now != before[robots], now, -1)
+
+
+def decide_without_mutation(dispatcher: Any, sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
+    """``(robots, orders)`` the dispatcher would assign now; ``sim`` is left untouched."""
+    if hasattr(dispatcher, "decide"):
+        return dispatcher.decide(sim)
+    shadow = copy.copy(sim)  # shares the floor and the distance cache (read-only use)
+    shadow.state = copy.deepcopy(sim.state)
+    shadow.orders = copy.deepcopy(sim.orders)
+    before = shadow.state.order.copy()
+    idle = sim.idle_robots()
+    dispatcher.dispatch(shadow)
+    got = _diff_assignment(before, shadow, idle)
+    keep = got >= 0
+    return idle[keep], got[keep]
+
+
+@dataclass
+class ShadowLog:
+    steps: int = 0
+    dispatch_decisions: int = 0
+    dispatch_agree: int = 0
+    dispatch_margin: list[float] = field(default_factory=list)
+    nav_decisions: int = 0
+    nav_agree: int = 0
+    nav_margin: list[float] = field(default_factory=list)
+    rows: list[tuple[int, str, int, int, int, int, int, float]] = field(default_factory=list)
+    per_step: list[tuple[int, int, int, int]] = field(default_factory=list)  # t, d_n, d_div, n_div
+
+    def summary(self) -> dict[str, Any]:
+        def rate(a: int, n: int) -> float | None:
+            return a / n if n else None
+
+        def mean(xs: list[float]) -> float | None:
+            return float(np.mean(xs)) if xs else None
+
+        div = [r for r in self.rows if r[1] == "dispatch"]
+        return {
+            "steps": self.steps,
+            "dispatch": {
+                "decisions": self.dispatch_decisions,
+                "agreement": rate(self.dispatch_agree, self.dispatch_decisions),
+                "mean_margin": mean(self.dispatch_margin),
+                "mean_margin_when_diverging": mean([r[7] for r in div]),
+                "first_divergence_step": div[0][0] if div else None,
+            },
+            "navigation": {
+                "decisions": self.nav_decisions,
+                "agreement": rate(self.nav_agree, self.nav_decisions),
+                "mean_margin": mean(self.nav_margin),
+            },
+        }
+
+
+class _SpyDispatcher:
+    """Runs the incumbent dispatcher and logs the candidate's decision on the same state."""
+
+    def __init__(self, incumbent: Any, candidate: Any, log: ShadowLog) -> None:
+        self.incumbent, self.candidate, self.log = incumbent, candidate, log
+        self.name = getattr(incumbent, "name", "incumbent")
+
+    def reset(self, seed: int | None) -> None:
+        self.incumbent.reset(seed)
+        self.candidate.reset(seed)
+
+    def dispatch(self, sim: Simulation) -> None:
+        idle = sim.idle_robots()
+        margins = np.full(sim.n_robots, np.nan)
+        if hasattr(self.candidate, "probabilities"):
+            decision, probs = self.candidate.probabilities(sim)
+            if decision.robots.size:
+                top = np.sort(probs, axis=1)[:, ::-1]
+                margins[decision.robots] = top[:, 0] - top[:, 1]
+        c_robots, c_orders = decide_without_mutation(self.candidate, sim)
+        before = sim.state.order.copy()
+        self.incumbent.dispatch(sim)
+        inc = _diff_assignment(before, sim, idle)
+        cand = np.full(sim.n_robots, -1, dtype=np.int64)
+        cand[c_robots] = c_orders
+        cand = cand[idle]
+        if (inc >= 0).any() or (cand >= 0).any():
+            agree = inc == cand
+            log = self.log
+            log.dispatch_decisions += idle.size
+            log.dispatch_agree += int(agree.sum())
+            m = margins[idle]
+            log.dispatch_margin.extend(m[np.isfinite(m)].tolist())
+            rc = sim.floor.pos[sim.state.pos[idle]]
+            for i in np.flatnonzero(~agree):
+                log.rows.append(
+                    (sim.t, "dispatch", int(idle[i]), int(rc[i, 0]), int(rc[i, 1]),
+                     int(inc[i]), int(cand[i]), float(m[i]))
+                )  # fmt: skip
+            self.log.per_step.append((sim.t, idle.size, int((~agree).sum()), 0))
+
+
+class _SpyNavigator:
+    """Runs the incumbent navigator and logs the candidate's proposals on the same inputs."""
+
+    def __init__(self, incumbent: Any, candidate: Any, log: ShadowLog) -> None:
+        self.incumbent, self.candidate, self.log = incumbent, candidate, log
+        self.name = getattr(incumbent, "name", "incumbent")
+        self.needs_observation = bool(incumbent.needs_observation or candidate.needs_observation)
+
+    def reset(self, seed: int | None) -> None:
+        self.incumbent.reset(seed)
+        self.candidate.reset(seed)
+
+    def act(self, sim: Simulation, obs: np.ndarray | None, mask: np.ndarray):  # type: ignore[no-untyped-def]
+        actions, prefs = self.incumbent.act(sim, obs, mask)
+        c_actions, c_prefs = self.candidate.act(sim, obs, mask)
+        movable = (sim.state.target >= 0) & mask[:, 1:].any(axis=1)
+        idx = np.flatnonzero(movable)
+        log = self.log
+        if idx.size:
+            agree = actions[idx] == c_actions[idx]
+            margin = _softmax_margin(np.asarray(c_prefs)[idx])
+            log.nav_decisions += idx.size
+            log.nav_agree += int(agree.sum())
+            log.nav_margin.extend(margin.tolist())
+            rc = sim.floor.pos[sim.state.pos[idx]]
+            for i in np.flatnonzero(~agree):
+                log.rows.append(
+                    (sim.t, "navigation", int(idx[i]), int(rc[i, 0]), int(rc[i, 1]),
+                     int(actions[idx[i]]), int(c_actions[idx[i]]), float(margin[i]))
+                )  # fmt: skip
+            log.per_step.append((sim.t, 0, 0, int((~agree).sum())))
+        log.steps = sim.t + 1
+        return actions, prefs
+
+
+def run_shadow(
+    sim: Simulation,
+    incumbent: tuple[Any, Any],
+    candidate: tuple[Any, Any],
+    *,
+    steps: int,
+    seed: int | None,
+) -> ShadowLog:
+    """Drive ``sim`` with the incumbent ``(dispatcher, navigator)`` for ``steps`` steps."""
+    log = ShadowLog()
+    fleet = Fleet(
+        sim,
+        _SpyDispatcher(incumbent[0], candidate[0], log),
+        _SpyNavigator(incumbent[1], candidate[1], log),
+    )
+    fleet.reset(seed)
+    fleet.run(steps)
+    return log
+
+
+def write_report(log: ShadowLog, sim: Simulation, out: str | Path, meta: dict[str, Any]) -> dict:
+    """Write ``shadow.json``, ``divergences.csv`` and ``divergence.png`` into ``out``."""
+    import json
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {**meta, **log.summary()}
+    (out / "shadow.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    with (out / "divergences.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["step", "kind", "robot", "row", "col", "incumbent", "candidate", "margin"])
+        w.writerows(log.rows)
+    plot_divergence(log, sim, out / "divergence.png")
+    return summary
+
+
+def plot_divergence(log: ShadowLog, sim: Simulation, path: Path) -> None:
+    """Heat maps of divergences per floor cell (dispatch, navigation) and a time series."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h, w = sim.floor.shape
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    for ax, kind in zip(axes[:2], ("dispatch", "navigation"), strict=True):
+        grid = np.zeros((h, w))
+        rows = [r for r in log.rows if r[1] == kind]
+        if rows:
+            rc = np.array([(r[3], r[4]) for r in rows])
+            np.add.at(grid, (rc[:, 0], rc[:, 1]), 1)
+        shown = np.ma.masked_where(sim.floor.cell_of < 0, grid)
+        im = ax.imshow(shown, cmap="magma", interpolation="nearest")
+        ax.set_title(f"{kind} divergences per cell ({len(rows)})")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    ax = axes[2]
+    t = np.arange(max(log.steps, 1))
+    d = np.zeros(t.size)
+    n = np.zeros(t.size)
+    for step, _, d_div, n_div in log.per_step:
+        if step < t.size:
+            d[step] += d_div
+            n[step] += n_div
+    k = max(1, t.size // 50)
+    kernel = np.ones(k) / k
+    ax.plot(t, np.convolve(d, kernel, mode="same"), label="dispatch")
+    ax.plot(t, np.convolve(n, kernel, mode="same"), label="navigation")
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"divergences per step (mean over {k})")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+__all__ = ["ShadowLog", "asdict", "decide_without_mutation", "run_shadow", "write_report"]

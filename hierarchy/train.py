@@ -1,0 +1,433 @@
+"""Train the PPO dispatcher: rollouts over randomized floors, PPO updates, checkpoints, TensorBoard.
+
+One *iteration* runs ``n_envs`` episodes of ``horizon`` steps, each on a scenario drawn from
+``scenarios`` with domain randomization (fleet size, arrival rate, breakdowns), then one
+:func:`~hierarchy.ppo.ppo_update`. Every random draw of iteration ``i`` comes from generators
+seeded by ``(seed, i)``, so a run resumed from the checkpoint of iteration ``i`` continues
+exactly as an uninterrupted run would.
+
+Run folder layout::
+
+    RUN/config.json                 the TrainConfig
+    RUN/policy.{safetensors,json}   the latest policy (what `--dispatcher-checkpoint` takes)
+    RUN/checkpoint/                 resumable state (hierarchy.checkpoint)
+    RUN/tb/                         TensorBoard: rollout/*, train/*, eval/*
+    RUN/eval.json                   the last evaluation's KPIs
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from warehouse.core import Simulation
+from warehouse.errors import InputError
+from warehouse.fleet import Fleet
+from warehouse.kpis import compute_kpis
+
+from .checkpoint import load_training_state, save_policy, save_training_state
+from .features import Decision, FeatureConfig, global_features
+from .hungarian import HungarianDispatcher
+from .network import CandidateScorer, NetConfig
+from .ppo import Batch, PPOConfig, log_probs, ppo_update, sample_actions, smdp_gae
+from .ppo_dispatcher import PPODispatcher
+from .smdp import DispatchEnv, RewardWeights
+
+
+@dataclass(frozen=True, kw_only=True)
+class RandomizeConfig:
+    """Domain randomization, drawn per episode."""
+
+    robots: tuple[float, float] = (0.6, 1.4)  #: fleet size × U(lo, hi) of the scenario's
+    arrival: tuple[float, float] = (0.7, 2.0)  #: arrival rate × U(lo, hi)
+    breakdown_share: float = 0.3  #: share of episodes with breakdowns
+    breakdown_prob: float = 0.002  #: per robot per step, when on
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    scenarios: tuple[str, ...] = ("tiny",)  #: built-in names or scenario files
+    navigator: str = "rule_based"  #: navigator name, or a checkpoint path (cql)
+    collisions: str | None = None  #: override physics.collisions (None: the scenario's)
+    total_steps: int = 20_000  #: simulation steps over all env copies
+    n_envs: int = 4  #: episodes (env copies) per iteration
+    horizon: int = 200  #: steps per training episode
+    period: int = 10  #: K: decide at least every K steps while robots wait
+    seed: int = 0
+    hidden: int = 64
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    weights: RewardWeights = field(default_factory=RewardWeights)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    randomize: RandomizeConfig = field(default_factory=RandomizeConfig)
+    imitation_episodes: int = 8  #: warm start: episodes of Hungarian demonstrations (0: none)
+    imitation_epochs: int = 30  #: supervised epochs over the demonstrations
+    eval_every: int = 5  #: iterations between evaluations (0: only at the end)
+    eval_steps: int = 300
+    eval_seeds: tuple[int, ...] = (1000, 1001)
+
+    @property
+    def iterations(self) -> int:
+        return max(1, math.ceil(self.total_steps / (self.n_envs * self.horizon)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        nested = {
+            "features": FeatureConfig,
+            "weights": RewardWeights,
+            "ppo": PPOConfig,
+            "randomize": RandomizeConfig,
+        }
+        kw: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            if f.name in nested:
+                sub = nested[f.name]
+                value = sub(**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
+            elif isinstance(value, list):
+                value = tuple(value)
+            kw[f.name] = value
+        return cls(**kw)
+
+
+def resolve_navigator(spec: str) -> Any:
+    """A navigator from a registered name, ``NAME:CHECKPOINT`` or a checkpoint path (``cql``)."""
+    from agents import NAVIGATORS, make_navigator
+
+    if spec in NAVIGATORS:
+        return make_navigator(spec)
+    name, _, ckpt = spec.partition(":")
+    if ckpt and name in NAVIGATORS:
+        return make_navigator(name, checkpoint=ckpt)
+    if Path(spec).exists():
+        if "cql" not in NAVIGATORS:
+            raise InputError(spec, None, "a navigator checkpoint needs the 'cql' navigator")
+        return make_navigator("cql", checkpoint=spec)
+    raise InputError(None, "navigator", f"unknown navigator {spec!r}; known: {sorted(NAVIGATORS)}")
+
+
+class FloorPool:
+    """Scenarios, their compiled floors and shared distance caches, built once."""
+
+    def __init__(self, names: tuple[str, ...], collisions: str | None) -> None:
+        from scenarios import apply_overrides, build_floor, load_scenario
+
+        self.entries = []
+        for name in names:
+            sc, src = load_scenario(name)
+            if collisions:
+                sc = apply_overrides(sc, {"collisions": collisions}, src)
+            floor = build_floor(sc, src)
+            self.entries.append((sc, src, floor, None))
+
+    def make_sim(self, idx: int, overrides: dict[str, Any]) -> Simulation:
+        from scenarios import apply_overrides
+
+        sc, src, floor, dist = self.entries[idx]
+        sim = Simulation(floor, apply_overrides(sc, overrides, src).sim_config())
+        if dist is None:
+            self.entries[idx] = (sc, src, floor, sim.dist)
+        else:
+            sim.dist = dist  # distances depend on the floor only
+        return sim
+
+    def randomized(self, rng: np.random.Generator, cfg: RandomizeConfig) -> Simulation:
+        idx = int(rng.integers(len(self.entries)))
+        sc, _, floor, _ = self.entries[idx]
+        starts = int(floor.start_ok.sum())
+        robots = round(sc.fleet.robots * rng.uniform(*cfg.robots))
+        rate = float(sc.tasks.arrival_rate * rng.uniform(*cfg.arrival))
+        broken = cfg.breakdown_prob if rng.random() < cfg.breakdown_share else 0.0
+        return self.make_sim(
+            idx,
+            {
+                "fleet.robots": int(np.clip(robots, 1, starts)),
+                "tasks.arrival_rate": rate,
+                "faults.breakdown_prob": broken,
+            },
+        )
+
+
+@dataclass
+class Rollout:
+    cand: list[np.ndarray] = field(default_factory=list)
+    mask: list[np.ndarray] = field(default_factory=list)
+    row_event: list[np.ndarray] = field(default_factory=list)
+    actions: list[np.ndarray] = field(default_factory=list)
+    logp: list[np.ndarray] = field(default_factory=list)
+    glob: list[np.ndarray] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    advantages: list[np.ndarray] = field(default_factory=list)
+    returns: list[np.ndarray] = field(default_factory=list)
+    episode_returns: list[float] = field(default_factory=list)
+    deliveries: list[int] = field(default_factory=list)
+
+    def batch(self) -> Batch:
+        cat = lambda xs, dt: torch.as_tensor(np.concatenate(xs), dtype=dt)  # noqa: E731
+        return Batch(
+            cand=cat(self.cand, torch.float32),
+            mask=cat(self.mask, torch.bool),
+            row_event=cat(self.row_event, torch.int64),
+            actions=cat(self.actions, torch.int64),
+            logp=cat(self.logp, torch.float32),
+            glob=torch.as_tensor(np.stack(self.glob), dtype=torch.float32),
+            advantages=cat(self.advantages, torch.float32),
+            returns=cat(self.returns, torch.float32),
+            values=torch.as_tensor(np.array(self.values), dtype=torch.float32),
+        )
+
+
+def collect_episode(
+    env: DispatchEnv,
+    net: CandidateScorer,
+    seed: int,
+    gen: torch.Generator,
+    cfg: TrainConfig,
+    out: Rollout,
+) -> None:
+    """Run one episode with the sampling policy and append its events to ``out``."""
+    first_event = len(out.glob)
+    rewards, taus, raw = [], [], 0.0
+    alive = env.reset(seed)
+    while alive:
+        dec = env.observe()
+        r = dec.robots.size
+        cand, mask = torch.from_numpy(dec.cand), torch.from_numpy(dec.mask)
+        glob = torch.from_numpy(dec.glob)
+        with torch.no_grad():
+            logits = net.logits(cand, glob[None].expand(r, -1), mask)
+            actions = sample_actions(logits, gen)
+            logp = log_probs(logits, actions)
+            value = float(net.value(glob[None])[0])
+        out.cand.append(dec.cand)
+        out.mask.append(dec.mask)
+        out.row_event.append(np.full(r, len(out.glob), dtype=np.int64))
+        out.actions.append(actions.numpy())
+        out.logp.append(logp.numpy())
+        out.glob.append(dec.glob)
+        out.values.append(value)
+        env.apply(actions.numpy())
+        step = env.advance()
+        rewards.append(step.reward)
+        taus.append(step.tau)
+        raw += step.raw_reward
+        alive = not step.done
+    n = len(rewards)
+    if n:
+        with torch.no_grad():
+            end = torch.from_numpy(global_features(env.sim))[None]
+            last_value = float(net.value(end)[0])  # the horizon truncates: bootstrap
+        adv, ret = smdp_gae(
+            np.array(rewards),
+            np.array(out.values[first_event:]),
+            last_value,
+            np.array(taus),
+            np.zeros(n, dtype=bool),
+            cfg.ppo.gamma,
+            cfg.ppo.gae_lambda,
+        )
+        out.advantages.append(adv)
+        out.returns.append(ret)
+    out.episode_returns.append(raw)
+    out.deliveries.append(int(env.sim.state.deliveries.sum()))
+
+
+def teacher_choice(decision: Decision, robots: np.ndarray, orders: np.ndarray) -> np.ndarray:
+    """Per deciding robot, the candidate slot holding the teacher's order (``K`` = WAIT)."""
+    k = decision.orders.shape[1]
+    assigned = np.full(int(decision.robots.max(initial=-1)) + 1, -1, dtype=np.int64)
+    assigned[robots] = orders
+    want = assigned[decision.robots]
+    match = (decision.orders == want[:, None]) & (want[:, None] >= 0)
+    return np.where(match.any(axis=1), match.argmax(axis=1), k)
+
+
+def imitate(
+    net: CandidateScorer, pool: FloorPool, navigators: list[Any], cfg: TrainConfig
+) -> dict[str, float]:
+    """Warm start: clone the Hungarian dispatcher's choices and fit the value to its returns."""
+    teacher = HungarianDispatcher(lookahead=cfg.features.lookahead)
+    rng = np.random.default_rng(_iteration_seed(cfg.seed, _WARM, 1))
+    roll = Rollout()
+    for e in range(cfg.imitation_episodes):
+        env = DispatchEnv(
+            pool.randomized(rng, cfg.randomize),
+            navigators[e % len(navigators)],
+            features=cfg.features,
+            weights=cfg.weights,
+            period=cfg.period,
+            horizon=cfg.horizon,
+            gamma=cfg.ppo.gamma,
+        )
+        rewards, taus = [], []
+        alive = env.reset(_iteration_seed(cfg.seed, _WARM, 10 + e))
+        while alive:
+            dec = env.observe()
+            choice = teacher_choice(dec, *teacher.decide(env.sim))
+            roll.cand.append(dec.cand)
+            roll.mask.append(dec.mask)
+            roll.row_event.append(np.full(dec.robots.size, len(roll.glob), dtype=np.int64))
+            roll.actions.append(choice)
+            roll.glob.append(dec.glob)
+            roll.values.append(0.0)
+            env.apply(choice)
+            step = env.advance()
+            rewards.append(step.reward)
+            taus.append(step.tau)
+            alive = not step.done
+        n = len(rewards)
+        _, ret = smdp_gae(
+            np.array(rewards), np.zeros(n), 0.0, np.array(taus), np.zeros(n, bool),
+            cfg.ppo.gamma, 1.0,
+        )  # fmt: skip
+        roll.returns.append(ret)
+    if not roll.glob:
+        return {}
+    cand = torch.as_tensor(np.concatenate(roll.cand))
+    mask = torch.as_tensor(np.concatenate(roll.mask))
+    row_event = torch.as_tensor(np.concatenate(roll.row_event))
+    target = torch.as_tensor(np.concatenate(roll.actions), dtype=torch.int64)
+    glob = torch.as_tensor(np.stack(roll.glob))
+    returns = torch.as_tensor(np.concatenate(roll.returns), dtype=torch.float32)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    n_rows = target.shape[0]
+    for _ in range(cfg.imitation_epochs):
+        for mb in np.array_split(rng.permutation(n_rows), max(1, n_rows // 256)):
+            mb_t = torch.as_tensor(mb)
+            logits = net.logits(cand[mb_t], glob[row_event[mb_t]], mask[mb_t])
+            ce = -log_probs(logits, target[mb_t]).mean()
+            v_loss = ((net.value(glob) - returns) ** 2).mean()
+            opt.zero_grad()
+            (ce + 0.5 * v_loss).backward()
+            opt.step()
+    with torch.no_grad():
+        logits = net.logits(cand, glob[row_event], mask)
+        acc = float((logits.argmax(-1) == target).float().mean())
+    return {"imitation_accuracy": acc, "imitation_rows": float(n_rows)}
+
+
+def evaluate(
+    dispatcher: Any,
+    navigator: Any,
+    pool: FloorPool,
+    seeds: tuple[int, ...],
+    steps: int,
+) -> dict[str, float]:
+    """Mean KPIs of ``dispatcher`` over every pool scenario × seed (``steps`` each)."""
+    rows = []
+    for idx in range(len(pool.entries)):
+        for seed in seeds:
+            sim = pool.make_sim(idx, {})
+            fleet = Fleet(sim, dispatcher, navigator)
+            fleet.reset(seed)
+            fleet.run(steps)
+            k = compute_kpis(sim)
+            k["energy_per_delivery_kwh"] = k["energy_kwh"] / max(1, k["deliveries"])
+            rows.append(k)
+    keys = ("deliveries", "throughput_per_hour", "collisions", "energy_per_delivery_kwh")
+    return {k: float(np.mean([r[k] for r in rows])) for k in keys}
+
+
+_WARM = 2**31 - 1  # the iteration index of the imitation warm start
+
+
+def _iteration_seed(seed: int, it: int, stream: int) -> int:
+    return int(np.random.SeedSequence([seed, it, stream]).generate_state(1)[0])
+
+
+def train(
+    cfg: TrainConfig,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    on_iteration: Callable[[int, int, dict[str, float]], None] | None = None,
+    log_tensorboard: bool = True,
+) -> CandidateScorer:
+    """Train (or resume) into ``out``; returns the final network (module docstring)."""
+    out = Path(out)
+    ckpt = out / "checkpoint"
+    torch.manual_seed(cfg.seed)
+    net = CandidateScorer(NetConfig(hidden=cfg.hidden))
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.ppo.lr, eps=1e-5)
+    start = 0
+    if resume and (ckpt / "state.json").is_file():
+        state = load_training_state(ckpt, net, opt)
+        saved = TrainConfig.from_dict(state["config"])
+        if replace(saved, total_steps=cfg.total_steps) != cfg:
+            raise InputError(ckpt / "state.json", "config", "differs from this run's settings")
+        start = int(state["iteration"])
+    elif resume:
+        raise InputError(ckpt / "state.json", None, "nothing to resume")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2), encoding="utf-8")
+
+    pool = FloorPool(cfg.scenarios, cfg.collisions)
+    navigators = [resolve_navigator(cfg.navigator) for _ in range(cfg.n_envs)]
+    writer = None
+    if log_tensorboard:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(out / "tb"), purge_step=start if start else None)
+    warm: dict[str, float] = {}
+    if start == 0 and cfg.imitation_episodes > 0:
+        warm = imitate(net, pool, navigators, cfg)
+    for it in range(start, cfg.iterations):
+        stats = dict(warm) if it == 0 else {}
+        rng = np.random.default_rng(_iteration_seed(cfg.seed, it, 1))
+        gen = torch.Generator().manual_seed(_iteration_seed(cfg.seed, it, 2))
+        roll = Rollout()
+        net.eval()
+        for e in range(cfg.n_envs):
+            env = DispatchEnv(
+                pool.randomized(rng, cfg.randomize),
+                navigators[e],
+                features=cfg.features,
+                weights=cfg.weights,
+                period=cfg.period,
+                horizon=cfg.horizon,
+                gamma=cfg.ppo.gamma,
+            )
+            collect_episode(env, net, _iteration_seed(cfg.seed, it, 10 + e), gen, cfg, roll)
+        net.train()
+        if roll.glob:
+            stats.update(ppo_update(net, opt, roll.batch(), cfg.ppo, rng))
+        stats["episode_return"] = float(np.mean(roll.episode_returns))
+        stats["deliveries"] = float(np.mean(roll.deliveries))
+        stats["events"] = float(len(roll.glob))
+        done_it = it + 1
+        if cfg.eval_every and (done_it % cfg.eval_every == 0 or done_it == cfg.iterations):
+            net.eval()
+            disp = PPODispatcher(net, cfg.features, period=cfg.period)
+            ev = evaluate(disp, navigators[0], pool, cfg.eval_seeds, cfg.eval_steps)
+            stats.update({f"eval_{k}": v for k, v in ev.items()})
+            (out / "eval.json").write_text(json.dumps(ev, indent=2), encoding="utf-8")
+        if writer is not None:
+            step = done_it * cfg.n_envs * cfg.horizon
+            for key, value in stats.items():
+                group = "rollout" if key in ("episode_return", "deliveries", "events") else "train"
+                group = "eval" if key.startswith("eval_") else group
+                writer.add_scalar(f"{group}/{key.removeprefix('eval_')}", value, step)
+            writer.flush()
+        save_training_state(
+            ckpt, net, opt, {"iteration": done_it, "config": cfg.to_dict(), "stats": stats}
+        )
+        save_policy(
+            out / "policy", net, cfg.features, cfg.period, iteration=done_it, train=cfg.to_dict()
+        )
+        if on_iteration is not None:
+            on_iteration(done_it, cfg.iterations, stats)
+    if writer is not None:
+        writer.close()
+    net.eval()
+    return net

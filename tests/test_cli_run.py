@@ -1,0 +1,172 @@
+"""``warehouse run``, ``list`` and ``validate`` end to end (in-process)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scenarios import builtin_names
+from warehouse.cli.main import main
+from warehouse.kpis import KPI_NAMES
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def strip_timestamps(text: str) -> dict:
+    report = json.loads(text)
+    report.pop("created")
+    return report
+
+
+@pytest.fixture(scope="module")
+def two_policy_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "two"
+    argv = ["run", "tiny", "--policy", "rule_based,random", "--seeds", "0,1"]
+    main_ok([*argv, "--steps", "30", "--out", str(out)])
+    return out
+
+
+def main_ok(argv: list[str]) -> None:
+    try:
+        main(argv)
+    except SystemExit as exc:
+        assert exc.code in (0, None), exc.code
+
+
+def test_run_writes_report_of_the_documented_shape(two_policy_run: Path) -> None:
+    report = json.loads((two_policy_run / "report.json").read_text("utf-8"))
+    assert set(report) == {"scenario", "seeds", "steps", "robots", "versions", "runs", "created"}
+    assert report["scenario"] == "tiny"
+    assert report["seeds"] == [0, 1] and report["steps"] == 30 and report["robots"] == 6
+    assert {"python", "numpy", "mesa"} <= set(report["versions"])
+    assert [r["policy"] for r in report["runs"]] == ["rule_based", "random"]
+    for run in report["runs"]:
+        assert set(run) == {"policy", "kpis"}
+        assert list(run["kpis"]) == sorted(KPI_NAMES)
+        for summary in run["kpis"].values():
+            assert set(summary) == {"mean", "ci95", "per_seed"}
+            assert len(summary["per_seed"]) == 2
+        assert run["kpis"]["steps"]["per_seed"] == [30, 30]
+
+
+def test_run_writes_series_csv_and_plots(two_policy_run: Path) -> None:
+    series = pd.read_csv(two_policy_run / "kpis.csv")
+    assert list(series.columns[:3]) == ["policy", "seed", "step"]
+    assert set(KPI_NAMES) <= set(series.columns)
+    # tiny collects every 10 steps: 3 rows per (policy, seed)
+    assert series.groupby(["policy", "seed"]).size().tolist() == [3, 3, 3, 3]
+    for name in ("deliveries.png", "congestion.png"):
+        assert (two_policy_run / name).read_bytes().startswith(PNG)
+    assert not [p for p in two_policy_run.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_report_matches_per_robot_counters(two_policy_run: Path) -> None:
+    """Recompute KPIs by hand from robots.csv (a separate DataCollector path)."""
+    report = json.loads((two_policy_run / "report.json").read_text("utf-8"))
+    robots = pd.read_csv(two_policy_run / "robots.csv")
+    steps, n = report["steps"], report["robots"]
+    for run in report["runs"]:
+        final = robots[(robots["policy"] == run["policy"]) & (robots["step"] == steps)]
+        for i, seed in enumerate(report["seeds"]):
+            r = final[final["seed"] == seed]
+            assert len(r) == n
+            k = {name: v["per_seed"][i] for name, v in run["kpis"].items()}
+            assert k["deliveries"] == r["deliveries"].sum()
+            assert k["distance_m"] == pytest.approx(r["distance_m"].sum(), abs=1e-6)
+            assert k["utilization"] == pytest.approx(r["busy_steps"].sum() / (n * steps), abs=1e-6)
+            assert k["shield_interventions"] == r["interventions"].sum()
+            assert k["throughput_per_hour"] == pytest.approx(
+                r["deliveries"].sum() * 3600 / steps, abs=1e-6
+            )
+            energy = (r["distance_m"].sum() * 0.08 + n * steps * 60 / 3600) / 1000
+            assert k["energy_kwh"] == pytest.approx(energy, abs=1e-6)
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path, capsys) -> None:
+    texts = []
+    for name, seeds in (("a", "3"), ("b", "3"), ("c", "4")):
+        code, _, err = cli(
+            ["run", "tiny", "--seeds", seeds, "--steps", "60", "--out", str(tmp_path / name)],
+            capsys,
+        )
+        assert code == 0, err
+        texts.append((tmp_path / name / "report.json").read_text("utf-8"))
+    a, b, c = texts
+    strip = lambda t: "\n".join(ln for ln in t.splitlines() if '"created"' not in ln)  # noqa: E731
+    assert strip(a) == strip(b)
+    assert strip_timestamps(a) == strip_timestamps(b)
+    assert strip_timestamps(a)["runs"] != strip_timestamps(c)["runs"]
+
+
+def test_default_output_folder_under_runs(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(["run", "tiny", "--seeds", "0", "--steps", "10"], capsys)
+    assert code == 0, err
+    folders = list((tmp_path / "runs").iterdir())
+    assert len(folders) == 1 and folders[0].name.endswith("-tiny")
+    assert (folders[0] / "report.json").is_file()
+    assert "deliveries" in out and "rule_based" in out  # the printed KPI table
+
+
+def test_existing_out_folder_gets_the_files(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "existing"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me", "utf-8")
+    code, _, err = cli(["run", "tiny", "--seeds", "0", "--steps", "10", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert (out / "notes.txt").read_text("utf-8") == "keep me"
+    assert (out / "report.json").is_file()
+
+
+def test_tasks_and_set_flags(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "gv"
+    argv = ["run", "tiny", "--tasks", "goal_visit", "--robots", "4", "--seeds", "1"]
+    argv += ["--set", "physics.step_seconds=2", "--steps", "20", "--out", str(out)]
+    code, _, err = cli(argv, capsys)
+    assert code == 0, err
+    report = json.loads((out / "report.json").read_text("utf-8"))
+    assert report["robots"] == 4
+    kpis = report["runs"][0]["kpis"]
+    deliveries = kpis["deliveries"]["mean"]
+    assert kpis["throughput_per_hour"]["mean"] == pytest.approx(deliveries * 3600 / 40)
+    assert kpis["cycle_time_p50"]["mean"] is None  # goal_visit has no orders
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("warehouse.recording") is None, reason="no recorder module"
+)
+def test_record_option(tmp_path: Path, capsys) -> None:
+    from warehouse.recording import load_recording
+
+    rec = tmp_path / "episode.npz"
+    argv = ["run", "tiny", "--seeds", "2,3", "--steps", "12", "--out", str(tmp_path / "o")]
+    code, _, err = cli([*argv, "--record", str(rec)], capsys)
+    assert code == 0, err
+    recording = load_recording(rec)
+    assert recording.steps == 12
+    assert recording.meta["seed"] == 2
+
+
+def test_list_and_validate(tmp_path: Path, capsys) -> None:
+    code, out, _ = cli(["list"], capsys)
+    assert code == 0
+    for name in builtin_names():
+        assert name in out
+    code, out, _ = cli(["validate", "small"], capsys)
+    assert code == 0 and out.startswith("OK small: small: 30 robots")
+    code, out, _ = cli(["validate", "--schema"], capsys)
+    assert code == 0 and "| `fleet.robots` | int |" in out

@@ -1,0 +1,134 @@
+"""KPIs recomputed by hand on a tiny scripted run match the report."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import agents.registry
+import hierarchy.dispatchers
+from warehouse import policies
+from warehouse.kpis import KPI_NAMES
+from warehouse.report import build_report, summarize
+from warehouse.runner import prepare, run_experiment
+
+# Row 0: station, three aisle cells, pick location; row 1: free aisle for side-stepping.
+SCENARIO = """\
+name: scripted
+layout:
+  type: ascii
+  map: |
+    S...p
+    .....
+fleet: {robots: 2, start: spread}
+tasks: {arrival_rate: 0.0, pick_time: 1, drop_time: 1}
+physics: {collisions: physical, step_seconds: 2.0, cell_size: 1.5}
+episode: {steps: 10, seeds: [0, 1], collect_every: 1}
+"""
+WAIT, N, E, S, W = range(5)
+
+
+class ScriptedDispatcher:
+    """One order at t=0 (pick (0,4) → station (0,0)), given to robot 1."""
+
+    name = "scripted"
+
+    def reset(self, seed):
+        pass
+
+    def dispatch(self, sim):
+        if sim.t == 0:
+            f = sim.floor
+            pick, station = f.cell_of[0, 4], f.cell_of[0, 0]
+            assert f.picks.tolist() == [pick] and f.stations.tolist() == [station]
+            ids = sim.orders.add(np.array([pick], np.int32), np.array([station], np.int32), 0)
+            sim.assign(np.array([1]), ids)
+
+
+class ScriptedNavigator:
+    """Robot 0 leaves the station southwards at step 3; robot 1 goes N then W×4."""
+
+    name = "scripted"
+    needs_observation = False
+
+    def reset(self, seed):
+        pass
+
+    def act(self, sim, obs, mask):
+        t = sim.t  # steps done before this one
+        actions = np.zeros(sim.n_robots, dtype=np.int64)
+        if t == 2:
+            actions[0] = S
+        if t == 0:
+            actions[1] = N
+        if 2 <= t <= 5:
+            actions[1] = W
+        return actions, np.zeros(mask.shape, np.float32)
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setitem(agents.registry.NAVIGATORS, "scripted", lambda **kw: ScriptedNavigator())
+    monkeypatch.setitem(hierarchy.dispatchers.DISPATCHERS, "scripted", ScriptedDispatcher)
+    monkeypatch.setitem(policies.PRESETS, "scripted", ("scripted", "scripted", None))
+    path = tmp_path / "scripted.yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    return path
+
+
+def test_hand_computed_kpis_match_the_report(scripted: Path) -> None:
+    exp = prepare(scripted, policies=["scripted"])
+    results = run_experiment(exp)
+    report = build_report(results)
+    k = report["runs"][0]["kpis"]
+
+    # By hand. Robot 0 starts on the station (0,0), robot 1 on (1,4) ("spread" start).
+    # Step 1: robot 1 moves N onto the pick location and starts picking (1 step).
+    # Step 2: picking done, it now carries the order. Step 3: robot 0 steps S out of the way.
+    # Steps 3-6: robot 1 moves W four cells onto the station and starts dropping.
+    # Step 7: dropped, delivered; the order arrived at step 0 → cycle time 7 steps × 2 s.
+    steps, robots, step_s, cell_m = 10, 2, 2.0, 1.5
+    moves = 1 + 1 + 4
+    busy = 6  # robot 1 has its task after steps 1..6
+    distance = moves * cell_m
+    hand = {
+        "deliveries": 1,
+        "throughput_per_step": 1 / steps,
+        "throughput_per_hour": 1 * 3600 / (steps * step_s),
+        "collisions": 0,
+        "collisions_per_1k_robot_steps": 0.0,
+        "shield_interventions": 0,
+        "cycle_time_p50": 7 * step_s,
+        "cycle_time_p95": 7 * step_s,
+        "utilization": busy / (robots * steps),
+        "distance_m": distance,
+        "energy_kwh": (distance * 0.08 + robots * steps * step_s * 60.0 / 3600.0) / 1000.0,
+        "stuck_robots": 0,
+        "steps": steps,
+        "robots": robots,
+    }
+    assert set(hand) == set(KPI_NAMES)
+    for name, value in hand.items():
+        assert k[name]["per_seed"] == [pytest.approx(value, abs=1e-6)] * 2, name
+        assert k[name]["mean"] == pytest.approx(value, abs=1e-6), name
+        assert k[name]["ci95"] == 0.0, name
+    # The DataCollector series: the delivery shows up at step 7 and stays.
+    series = results.runs[0].series.set_index("step")
+    assert series.loc[:6, "deliveries"].eq(0).all()
+    assert series.loc[7:, "deliveries"].eq(1).all()
+
+
+def test_summary_statistics_by_hand() -> None:
+    s = summarize([1, 2, 3])
+    assert s["mean"] == 2.0
+    # sd = 1, t(0.975, 2) = 4.302653 → half-width 4.302653 / sqrt(3)
+    assert s["ci95"] == pytest.approx(4.302653 / math.sqrt(3), abs=1e-6)
+    assert s["per_seed"] == [1, 2, 3]
+    single = summarize([5.5])
+    assert single == {"mean": 5.5, "ci95": None, "per_seed": [5.5]}
+    gaps = summarize([None, 10.0, 20.0])
+    assert gaps["mean"] == 15.0 and gaps["per_seed"] == [None, 10.0, 20.0]
+    assert summarize([None, None]) == {"mean": None, "ci95": None, "per_seed": [None, None]}

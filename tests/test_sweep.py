@@ -1,0 +1,65 @@
+"""``warehouse sweep``: one row per (setting, seed) through mesa.batch_run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from warehouse.cli.main import main
+from warehouse.kpis import KPI_NAMES
+
+
+def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_sweep_one_row_per_setting_and_seed(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "sweep"
+    argv = ["sweep", "tiny", "--set", "fleet.robots=2,4,6", "--seeds", "0..1"]
+    code, printed, err = cli([*argv, "--steps", "15", "--out", str(out)], capsys)
+    assert code == 0, err
+    table = pd.read_csv(out / "sweep.csv")
+    assert len(table) == 6
+    assert list(table.columns[:2]) == ["fleet.robots", "seed"]
+    assert set(KPI_NAMES) <= set(table.columns)
+    pairs = list(zip(table["fleet.robots"], table["seed"], strict=True))
+    assert pairs == [(2, 0), (2, 1), (4, 0), (4, 1), (6, 0), (6, 1)]
+    assert (table["robots"] == table["fleet.robots"]).all()
+    assert (table["steps"] == 15).all()
+    assert "6 runs" in printed
+
+
+def test_sweep_grid_is_a_product(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "grid"
+    argv = [
+        "sweep",
+        "tiny",
+        "--set",
+        "fleet.robots=2,3",
+        "--set",
+        "layout.station_walls=[west],[west,east]",
+    ]
+    code, _, err = cli([*argv, "--seeds", "5", "--steps", "10", "--out", str(out)], capsys)
+    assert code == 0, err
+    table = pd.read_csv(out / "sweep.csv")
+    assert len(table) == 4
+    assert sorted(set(table["layout.station_walls"])) == ["[west,east]", "[west]"]
+    assert set(table["seed"]) == {5}
+
+
+def test_sweep_checks_every_combination_first(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(["sweep", "tiny", "--set", "fleet.robots=2,500", "--steps", "5"], capsys)
+    assert code == 2
+    assert err.strip() == "error: tiny.yaml: fleet.robots: must be ≤ free cells (59)"
+    assert list(tmp_path.iterdir()) == []
+    code, _, err = cli(["sweep", "tiny", "--set", "fleet.robots", "--steps", "5"], capsys)
+    assert code == 2 and "fleet.robots: expected KEY=V1,V2" in err

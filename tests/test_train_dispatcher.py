@@ -1,0 +1,182 @@
+"""Dispatcher training: checkpoints, exact resume, the CLI, and learning beats random."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agents import make_navigator
+from hierarchy import make_dispatcher
+from hierarchy.checkpoint import (
+    load_policy,
+    load_training_state,
+    save_policy,
+    save_training_state,
+)
+from hierarchy.features import FeatureConfig
+from hierarchy.network import CandidateScorer, NetConfig
+from hierarchy.ppo import PPOConfig
+from hierarchy.ppo_dispatcher import PPODispatcher
+from hierarchy.train import TrainConfig, train
+from scenarios import apply_overrides, build_floor, load_scenario
+from warehouse.cli.main import main
+from warehouse.core import Simulation
+from warehouse.errors import InputError
+from warehouse.fleet import Fleet
+
+TINY = TrainConfig(
+    scenarios=("tiny",),
+    collisions="pibt",
+    total_steps=3 * 60,
+    n_envs=1,
+    horizon=60,
+    hidden=16,
+    ppo=PPOConfig(epochs=2, minibatches=2),
+    imitation_episodes=1,
+    imitation_epochs=2,
+    eval_every=0,
+)
+
+
+def _params(net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in net.state_dict().items()}
+
+
+def test_policy_round_trip(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    net = CandidateScorer(NetConfig(hidden=8))
+    path = save_policy(tmp_path / "p", net, FeatureConfig(candidates=5, lookahead=3), 7, note="x")
+    loaded, features, period, meta = load_policy(path)
+    assert features == FeatureConfig(candidates=5, lookahead=3) and period == 7
+    assert meta["note"] == "x"
+    cand, glob = torch.randn(4, 5, net.cfg.n_cand), torch.randn(4, net.cfg.n_global)
+    mask = torch.ones(4, 6, dtype=torch.bool)
+    assert torch.equal(net.logits(cand, glob, mask), loaded.logits(cand, glob, mask))
+    # A tampered weights file is refused.
+    w = tmp_path / "p.safetensors"
+    data = bytearray(w.read_bytes())
+    data[-1] ^= 1
+    w.write_bytes(bytes(data))
+    with pytest.raises(InputError):
+        load_policy(path)
+
+
+def test_training_state_round_trip(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    net = CandidateScorer(NetConfig(hidden=8))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss = net.value(torch.randn(3, net.cfg.n_global)).sum()
+    loss.backward()
+    opt.step()
+    save_training_state(tmp_path, net, opt, {"iteration": 4, "config": {}})
+    net2 = CandidateScorer(NetConfig(hidden=8))
+    opt2 = torch.optim.Adam(net2.parameters(), lr=5.0)
+    state = load_training_state(tmp_path, net2, opt2)
+    assert state["iteration"] == 4
+    for a, b in zip(net.parameters(), net2.parameters(), strict=True):
+        assert torch.equal(a, b)
+    s1, s2 = opt.state_dict(), opt2.state_dict()
+    assert s2["param_groups"][0]["lr"] == 1e-3
+    for i in s1["state"]:
+        for key in ("exp_avg", "exp_avg_sq", "step"):
+            assert torch.equal(torch.as_tensor(s1["state"][i][key]), s2["state"][i][key])
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    full = train(TINY, tmp_path / "full", log_tensorboard=False)
+    train(replace(TINY, total_steps=2 * 60), tmp_path / "part", log_tensorboard=False)
+    resumed = train(TINY, tmp_path / "part", resume=True, log_tensorboard=False)
+    a, b = _params(full), _params(resumed)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    state = json.loads((tmp_path / "part" / "checkpoint" / "state.json").read_text())
+    assert state["iteration"] == 3
+
+
+def test_resume_refuses_other_settings(tmp_path: Path) -> None:
+    train(replace(TINY, total_steps=60), tmp_path, log_tensorboard=False)
+    with pytest.raises(InputError):
+        train(replace(TINY, seed=5), tmp_path, resume=True, log_tensorboard=False)
+
+
+def test_cli_smoke_run_and_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    args = ["train-dispatcher", "tiny", "--steps", "80", "--out", str(run), "--envs", "1",
+            "--horizon", "40", "--imitation", "1", "--hidden", "8", "--eval-every", "1",
+            "--eval-steps", "30", "--collisions", "pibt"]  # fmt: skip
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code in (0, None)
+    assert (run / "policy.json").is_file() and (run / "policy.safetensors").is_file()
+    assert any((run / "tb").iterdir())
+    ev = json.loads((run / "eval.json").read_text())
+    assert ev["deliveries"] >= 0 and "energy_per_delivery_kwh" in ev
+    with pytest.raises(SystemExit) as exc:
+        main(["train-dispatcher", "tiny", "--steps", "120", "--out", str(run), "--resume"])
+    assert exc.value.code in (0, None)
+    assert json.loads((run / "checkpoint" / "state.json").read_text())["iteration"] == 3
+    # The trained policy drives a fleet through the Dispatcher protocol.
+    disp = PPODispatcher.load(run / "policy.json")
+    sc, src = load_scenario("tiny")
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    fleet = Fleet(sim, disp, make_navigator("rule_based"))
+    fleet.reset(0)
+    fleet.run(50)
+    assert sim.orders.count > 0 and (sim.orders.assigned[: sim.orders.count] >= 0).any()
+
+
+def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["train-dispatcher", "tiny", "--steps", "10", "--out", str(tmp_path), "--resume"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
+
+
+def _deliveries(disp: object, seeds: range, steps: int) -> float:
+    sc, src = load_scenario("tiny")
+    sc = apply_overrides(sc, {"collisions": "pibt", "arrival_rate": 0.6}, src)
+    floor = build_floor(sc, src)
+    out = []
+    for seed in seeds:
+        sim = Simulation(floor, sc.sim_config())
+        fleet = Fleet(sim, disp, make_navigator("rule_based"))
+        fleet.reset(seed)
+        fleet.run(steps)
+        out.append(int(sim.state.deliveries.sum()))
+    return float(np.mean(out))
+
+
+@pytest.mark.slow
+def test_short_training_beats_random_dispatcher(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    cfg = replace(
+        TINY, total_steps=6 * 4 * 150, n_envs=4, horizon=150, hidden=32, imitation_episodes=0,
+        ppo=PPOConfig(lr=1e-3),
+    )  # fmt: skip
+    net = train(cfg, tmp_path, log_tensorboard=False)
+    learned = _deliveries(PPODispatcher(net, cfg.features, period=cfg.period), range(5), 300)
+    rand = _deliveries(make_dispatcher("random"), range(5), 300)
+    assert learned > rand
+
+
+@pytest.mark.parametrize(("target", "robots"), [("tiny", 3), ("tiny", 9)])
+def test_shipped_ppo_dispatcher_runs_on_any_fleet_size(target: str, robots: int) -> None:
+    disp = make_dispatcher("ppo")
+    sc, src = load_scenario(target)
+    sc = apply_overrides(sc, {"robots": robots, "collisions": "pibt", "arrival_rate": 0.6}, src)
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    fleet = Fleet(sim, disp, make_navigator("rule_based"))
+    fleet.reset(0)
+    fleet.run(150)
+    assigned = sim.orders.robot[: sim.orders.count]
+    assert (assigned >= 0).sum() >= robots  # it dispatches
+    assert int(sim.state.deliveries.sum()) > 0

@@ -1,0 +1,429 @@
+"""Visual debugger: pixel checks, inspector data, separation from the simulation, controls.
+
+Runs headless with SDL's dummy video driver.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pygame")
+
+from agents import make_navigator
+from hierarchy import make_dispatcher
+from scenarios import apply_overrides, build_floor, load_scenario
+from visualize import palette as pal
+from visualize.draw import Renderer
+from visualize.frame import Congestion, frame_from_sim, plan_paths
+from visualize.inspector import inspect_robot
+from visualize.viewer import LiveSource, Viewer, live_viewer
+from warehouse.core import Observer, Phase, Simulation
+from warehouse.fleet import Fleet
+from warehouse.floor import NodeKind
+from warehouse.kpis import compute_kpis
+
+
+def make_fleet(scenario: str = "tiny", navigator: str = "rule_based", **overrides) -> Fleet:
+    sc, src = load_scenario(scenario)
+    sc = apply_overrides(sc, overrides, src)
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    return Fleet(sim, make_dispatcher("greedy"), make_navigator(navigator))
+
+
+def pixel(surface, x: int, y: int) -> tuple[int, int, int]:
+    return tuple(surface.get_at((int(x), int(y))))[:3]
+
+
+@pytest.fixture
+def fleet():
+    f = make_fleet("tiny")
+    f.reset(3)
+    for _ in range(25):
+        f.step()
+    return f
+
+
+def test_import_without_pygame_names_the_extra():
+    code = (
+        "import sys, types; sys.modules['pygame'] = None\n"
+        "import visualize, visualize.viewer, visualize.replay, warehouse.core\n"
+        "env = types.SimpleNamespace(render_mode='rgb_array', _viewer=None)\n"
+        "try:\n"
+        "    visualize.render_env(env)\n"
+        "except ImportError as exc:\n"
+        "    print('ERR', exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "ERR" in out.stdout and 'pip install -e ".[render]"' in out.stdout
+
+
+def test_robot_colours_at_their_screen_positions(fleet):
+    sim = fleet.sim
+    r = Renderer(sim.floor, (200, 170))  # small cells: no id labels over the robots
+    assert 6 <= r.view.cell < 16
+    frame = frame_from_sim(sim, fleet.last)
+    canvas = r.draw(frame)
+    states = pal.robot_states(sim.state.phase, sim.state.broken)
+    on_station = sim.floor.kind[sim.state.pos] == NodeKind.STATION
+    checked = 0
+    for i in np.flatnonzero(~on_station):
+        x, y = r.robot_screen_center(frame, int(i))
+        assert pixel(canvas, x, y) == pal.STATE_COLORS[states[i]], f"robot {i}"
+        checked += 1
+    assert checked >= 4
+    assert len(set(states.tolist())) >= 2  # more than one state colour was checked
+
+
+def test_station_colour_at_station_position(fleet):
+    sim = fleet.sim
+    r = Renderer(sim.floor, (640, 400))
+    canvas = r.draw(frame_from_sim(sim, fleet.last))
+    for node in sim.floor.stations:
+        x, y = r.view.cell_to_screen(sim.floor.pos[node])
+        assert pixel(canvas, x + 2, y + 2) == pal.FLOOR[NodeKind.STATION]
+    shelf = np.argwhere(sim.floor.cell_of < 0)[0]
+    x, y = r.view.cell_to_screen(shelf)
+    assert pixel(canvas, x + 2, y + 2) == pal.FLOOR[NodeKind.BLOCKED]
+
+
+def test_many_robots_drawn_as_filled_cells_when_cells_are_tiny():
+    f = make_fleet("small", robots=200)
+    f.reset(0)
+    f.step()
+    r = Renderer(f.sim.floor, (200, 120))  # 2-3 px per cell
+    assert r.view.cell <= 3
+    frame = frame_from_sim(f.sim, f.last)
+    r.overlays.flashes = False
+    canvas = r.draw(frame)
+    states = pal.robot_states(frame.phase, frame.broken)
+    x, y = r.view.cell_to_screen(f.sim.floor.pos[frame.pos])
+    hits = [
+        pixel(canvas, xi, yi) == pal.STATE_COLORS[s] for xi, yi, s in zip(x, y, states, strict=True)
+    ]
+    assert all(hits)
+
+
+def test_heatmap_toggle_changes_only_congested_cells():
+    f = make_fleet("tiny", robots=12)
+    f.reset(1)
+    heat = Congestion(f.sim.floor.n_nodes)
+    for _ in range(40):
+        f.step()
+        frame = frame_from_sim(f.sim, f.last)
+        h = heat.update(frame)
+    assert h.max() > 0
+    r = Renderer(f.sim.floor, (640, 400))
+    off = r.draw(frame, heat=h).copy()
+    r.overlays.heatmap = True
+    on = r.draw(frame, heat=h)
+    a = np.asarray(__import__("pygame").surfarray.array3d(off))
+    b = np.asarray(__import__("pygame").surfarray.array3d(on))
+    assert (a != b).any()
+    hot = int(np.argmax(h))
+    x, y = r.view.cell_to_screen(f.sim.floor.pos[hot])
+    if hot not in frame.pos:  # the corner of a hot cell is tinted red
+        assert pixel(on, x + 1, y + 1) != pixel(off, x + 1, y + 1)
+    cold = np.flatnonzero(h == 0)
+    cold = cold[~np.isin(cold, frame.pos)][0]
+    x, y = r.view.cell_to_screen(f.sim.floor.pos[cold])
+    assert pixel(on, x + 2, y + 2) == pixel(off, x + 2, y + 2)
+
+
+def test_click_opens_inspector_matching_core_state(fleet):
+    sim = fleet.sim
+    src = LiveSource(fleet, 3)
+    for _ in range(25):
+        src.advance()
+    v = Viewer(src, size=(900, 600), headless=True)
+    frame = src.frame()
+    busy = np.flatnonzero(sim.state.target >= 0)
+    i = int(busy[0])
+    x, y = v.renderer.robot_screen_center(frame, i)
+    assert v.handle_click(x, y) == i
+    ins = v.inspection()
+    s, f, last = sim.state, sim.floor, fleet.last
+    assert ins.robot == i and ins.t == sim.t
+    assert ins.cell == tuple(f.pos[s.pos[i]])
+    assert ins.phase == Phase(int(s.phase[i])).name.lower()
+    assert ins.order == s.order[i]
+    assert ins.task_goal == tuple(f.pos[s.task_goal[i]])
+    assert ins.steps_to_target == int(sim.target_distance()[i])
+    assert ins.executed == last.result.actions[i] and ins.proposed == last.proposed[i]
+    assert np.array_equal(ins.preferences, last.preferences[i])
+    assert ins.intervened == bool(last.result.intervened[i])
+    side = 2 * sim.config.observation.radius + 1
+    expect = Observer(sim)()[i, : 4 * side * side].reshape(4, side, side)
+    assert np.array_equal(ins.window, expect)
+    # the planned path runs from the robot to its target over adjacent cells
+    assert tuple(ins.path[0]) == ins.cell and tuple(ins.path[-1]) == ins.target
+    assert len(ins.path) == ins.steps_to_target + 1
+    assert (np.abs(np.diff(ins.path, axis=0)).sum(axis=1) == 1).all()
+    # clicking empty floor closes the inspector
+    empty = np.argwhere(f.cell_of >= 0)
+    empty = next(c for c in empty if f.cell_of[tuple(c)] not in s.pos)
+    ex, ey = v.renderer.view.cell_center(*empty)
+    assert v.handle_click(ex, ey) is None and v.inspection() is None
+
+
+def test_inspector_reports_shield_changes():
+    f = make_fleet("tiny", "random", robots=12)  # random moves under the block shield
+    f.reset(2)
+    for _ in range(60):
+        f.step()
+        changed = np.flatnonzero(f.last.result.intervened)
+        if changed.size:
+            break
+    assert changed.size, "expected the block shield to intervene"
+    i = int(changed[0])
+    ins = inspect_robot(frame_from_sim(f.sim, f.last), i)
+    assert ins.intervened and ins.proposed != ins.executed
+    assert ins.shield_note == (
+        f"shield: {ins.action_names[ins.proposed]} -> {ins.action_names[ins.executed]}"
+    )
+
+
+def test_plan_paths_follow_decreasing_distance(fleet):
+    sim = fleet.sim
+    s = sim.state
+    routes = plan_paths(sim.floor, sim.dist, s.pos, s.target, 50)
+    has = s.target >= 0
+    d = sim.dist.lookup(np.where(has, s.target, 0)[:, None], routes)
+    steps = np.diff(d.astype(int), axis=1)
+    assert ((steps == -1) | (steps == 0))[has].all()
+    assert (routes[~has] == s.pos[~has, None]).all()
+
+
+def run_fleet(seed: int, steps: int, viewer: bool) -> tuple[dict, np.ndarray, dict]:
+    f = make_fleet("tiny", robots=10, **{"faults.breakdown_prob": 0.02})
+    if viewer:
+        v = Viewer(LiveSource(f, seed), size=(800, 500), headless=True)
+        ov = v.renderer.overlays
+        ov.heatmap = ov.paths = ov.subgoals = True
+        v.selected = 0
+        for _ in range(steps):
+            v.source.advance()
+            v.draw()
+    else:
+        f.reset(seed)
+        for _ in range(steps):
+            f.step()
+    return compute_kpis(f.sim), f.sim.state.pos.copy(), f.sim.rng.bit_generator.state
+
+
+def test_viewer_on_or_off_gives_identical_kpis():
+    k_on, pos_on, rng_on = run_fleet(5, 60, viewer=True)
+    k_off, pos_off, rng_off = run_fleet(5, 60, viewer=False)
+    assert k_on == k_off
+    assert np.array_equal(pos_on, pos_off)
+    assert rng_on == rng_off
+
+
+def test_keys_toggle_overlays_speed_and_restart_seeds(fleet):
+    v = Viewer(LiveSource(fleet, 3), headless=True, next_seed=100)
+    ov = v.renderer.overlays
+    for key, attr in (("h", "heatmap"), ("p", "paths"), ("g", "subgoals"), ("?", "help")):
+        before = getattr(ov, attr)
+        v.handle_key(key)
+        assert getattr(ov, attr) is (not before)
+    paused = v.paused
+    v.handle_key("space")
+    assert v.paused is (not paused)
+    speed = v.speed
+    v.handle_key("+")
+    assert v.speed > speed
+    v.handle_key("-")
+    v.handle_key("-")
+    assert v.speed < speed
+    t = fleet.sim.t
+    v.handle_key("right")
+    assert fleet.sim.t == t + 1 and v.paused
+    v.handle_key("r")
+    assert v.source.seed == 100 and fleet.sim.t == 0 and fleet.sim.seed == 100
+    v.handle_key("r")
+    assert v.source.seed == 101
+    v.handle_key("left")  # live runs cannot step back: a message, no change
+    assert fleet.sim.t == 0 and "replay" in v.renderer.message
+    v.paused = False
+    assert v.update(0.5) == v.speed // 2
+
+
+def test_screenshot_file_is_written(tmp_path):
+    pygame = pytest.importorskip("pygame")
+    v = live_viewer("tiny", seed=0, headless=True, out_dir=tmp_path, size=(700, 450))
+    for _ in range(10):
+        v.source.advance()
+    v.handle_key("s")
+    shots = list(tmp_path.glob("warehouse_*.png"))
+    assert len(shots) == 1 and "screenshot saved" in v.renderer.message
+    img = pygame.image.load(str(shots[0]))
+    assert img.get_size() == (700, 450)
+
+
+def test_gif_capture_writes_an_animation(tmp_path):
+    imageio = pytest.importorskip("imageio")
+    v = live_viewer("tiny", seed=0, headless=True, out_dir=tmp_path, size=(640, 400))
+    v.handle_key("v")
+    for _ in range(4):
+        v.source.advance()
+        v.draw()
+    v.handle_key("v")
+    files = list(tmp_path.glob("warehouse_*.*"))
+    assert len(files) == 1
+    frames = imageio.mimread(files[0]) if files[0].suffix == ".gif" else None
+    assert frames is None or len(frames) == 4  # one frame per drawn step
+
+
+def test_help_overlay_changes_the_image(fleet):
+    r = Renderer(fleet.sim.floor, (800, 600))
+    frame = frame_from_sim(fleet.sim, fleet.last)
+    a = r.rgb_array() if r.draw(frame) else None
+    r.overlays.help = True
+    r.draw(frame)
+    b = r.rgb_array()
+    assert a.shape == b.shape and (a != b).any()
+
+
+# ---------------------------------------------------------------------------------- CLI
+def cli(args: list[str]) -> int:
+    from warehouse.cli.main import main
+
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def test_cli_view_headless_frames(tmp_path, capsys):
+    out = tmp_path / "frames"
+    assert (
+        cli(
+            [
+                "view",
+                "tiny",
+                "--seed",
+                "2",
+                "--headless-frames",
+                str(out),
+                "--frames",
+                "3",
+                "--every",
+                "5",
+                "--select",
+                "1",
+                "--overlays",
+                "hpg",
+            ]
+        )
+        == 0
+    )
+    files = sorted(out.glob("frame_*.png"))
+    assert [f.name for f in files] == ["frame_0000.png", "frame_0001.png", "frame_0002.png"]
+    assert "wrote 3 frame(s)" in capsys.readouterr().out
+
+
+def test_cli_replay_of_a_recording(tmp_path):
+    from warehouse.recording import EpisodeRecorder
+
+    f = make_fleet("tiny")
+    f.reset(0)
+    rec = EpisodeRecorder(f.sim, meta={"scenario": "tiny", "seed": 0})
+    for _ in range(30):
+        rec.capture(f.sim, f.step())
+    rec.save(tmp_path / "run.npz")
+    out = tmp_path / "frames"
+    assert (
+        cli(
+            [
+                "replay",
+                str(tmp_path / "run.npz"),
+                "--start",
+                "10",
+                "--headless-frames",
+                str(out),
+                "--frames",
+                "2",
+                "--every",
+                "20",
+            ]
+        )
+        == 0
+    )
+    assert len(list(out.glob("frame_*.png"))) == 2
+
+
+def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys):
+    assert cli(["replay", str(tmp_path / "missing.npz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: missing.npz: no such file"]
+    out = tmp_path / "x"
+    assert cli(["view", "tiny", "--headless-frames", str(out), "--overlays", "z"]) == 2
+    assert "--overlays" in capsys.readouterr().err
+    assert cli(["view", "tiny", "--headless-frames", str(out), "--select", "99"]) == 2
+    assert "--select" in capsys.readouterr().err
+    assert cli(["view", "tiny", "--policy", "nope", "--headless-frames", str(out)]) == 2
+    assert "--policy" in capsys.readouterr().err
+    assert not out.exists()  # nothing written on bad input
+
+
+def test_replay_steps_both_ways_and_scrubs_the_timeline(tmp_path):
+    from visualize.replay import replay_viewer
+    from warehouse.recording import EpisodeRecorder, load_recording
+
+    f = make_fleet("tiny")
+    f.reset(1)
+    rec = EpisodeRecorder(f.sim, meta={"scenario": "tiny"})
+    for _ in range(40):
+        rec.capture(f.sim, f.step())
+    rec.save(tmp_path / "r.npz")
+    loaded = load_recording(tmp_path / "r.npz")
+    v = replay_viewer(loaded, headless=True, size=(800, 500))
+    src = v.source
+    assert v.paused and src.k == 0
+    for k in range(1, 41):  # forward: every frame shows the logged positions
+        v.handle_key("right")
+        assert src.k == k and np.array_equal(src.frame().pos, loaded.positions[k])
+    v.handle_key("right")  # at the end: stays
+    assert src.k == 40
+    v.handle_key("left")
+    v.handle_key("left")
+    assert src.k == 38 and np.array_equal(src.frame().pos, loaded.positions[38])
+    assert src.frame().kpis == compute_kpis(loaded.frame_sim(38))
+    # clicking the middle of the timeline bar seeks to the middle frame
+    x0, x1 = 10, v.renderer.size[0] - 150
+    v.handle_click((x0 + x1) // 2, v.renderer.size[1] - 15)
+    assert abs(src.k - 20) <= 1
+    v.renderer.overlays.heatmap = True
+    v.draw()  # heat rebuilt after the jump
+    assert src.congestion._t == src.k
+
+
+def test_window_loop_handles_events_and_quits():
+    pygame = pytest.importorskip("pygame")
+    v = live_viewer("tiny", seed=0, headless=True, size=(640, 400))
+    calls = []
+    update = v.update
+
+    def spy(dt: float) -> int:
+        calls.append(dt)
+        if len(calls) == 1:  # the window exists now: feed it a key and a click
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_h, unicode="h"))
+            pygame.event.post(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=1))
+        if len(calls) == 4:
+            pygame.event.post(pygame.event.Event(pygame.QUIT))
+        return update(dt)
+
+    v.update = spy
+    cell = v.renderer.view.cell
+    v.run()
+    assert len(calls) == 4
+    assert v.renderer.overlays.heatmap and v.renderer.view.cell > cell
+    assert not pygame.display.get_init()

@@ -1,0 +1,225 @@
+"""What the renderer draws: a read-only snapshot of one simulation frame.
+
+A :class:`Frame` is built either from a live :class:`~warehouse.core.Simulation` (with the last
+:class:`~warehouse.fleet.FleetStep` or :class:`~warehouse.core.StepResult`) or from frame ``k``
+of a :class:`~warehouse.recording.Recording`, so the viewer, ``env.render()`` and the replay
+draw with the same code. Building a frame only reads the simulation (arrays are copied); it
+never touches its RNG.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from warehouse.core.state import Phase
+from warehouse.floor import UNREACHABLE, CompiledFloor
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """The decision that led to the frame (per-robot arrays; ``None`` when unknown)."""
+
+    actions: np.ndarray  #: executed actions (after the shield)
+    proposed: np.ndarray | None = None  #: navigator actions before the shield
+    preferences: np.ndarray | None = None  #: (N, A) navigator scores
+    mask: np.ndarray | None = None  #: (N, A) action mask at decision time
+    intervened: np.ndarray | None = None
+    collided: np.ndarray | None = None
+
+    @classmethod
+    def from_fleet_step(cls, step: Any) -> StepInfo:
+        """From a :class:`~warehouse.fleet.FleetStep` or a bare ``StepResult``."""
+        result = getattr(step, "result", step)
+        return cls(
+            actions=np.asarray(result.actions),
+            proposed=getattr(step, "proposed", None),
+            preferences=getattr(step, "preferences", None),
+            mask=getattr(step, "mask", None),
+            intervened=np.asarray(result.intervened),
+            collided=np.asarray(result.collided),
+        )
+
+
+@dataclass(eq=False)
+class Frame:
+    """One frame: the fleet state plus what the HUD and inspector show."""
+
+    floor: CompiledFloor
+    sim: Any  #: the simulation, or a recording's stand-in (read only)
+    t: int
+    seconds: float
+    pos: np.ndarray
+    phase: np.ndarray
+    broken: np.ndarray
+    order: np.ndarray
+    task_goal: np.ndarray
+    waypoint: np.ndarray
+    timer: np.ndarray
+    open_picks: np.ndarray  #: pick node of every open order
+    closed: np.ndarray  #: closed node ids (faults)
+    kpis: dict[str, Any]
+    step: StepInfo | None = None
+    label: str = ""  #: e.g. the scenario and policy, shown in the HUD
+
+    @property
+    def n_robots(self) -> int:
+        return int(self.pos.shape[0])
+
+    @property
+    def carrying(self) -> np.ndarray:
+        return (self.phase == Phase.TO_DROP) | (self.phase == Phase.DROPPING)
+
+    @property
+    def target(self) -> np.ndarray:
+        return np.where(self.waypoint >= 0, self.waypoint, self.task_goal)
+
+    @property
+    def dist(self) -> Any:
+        return self.sim.dist
+
+    def station_queues(self) -> np.ndarray:
+        """Robots carrying an order to each station (indexed like ``floor.stations``)."""
+        stations = self.floor.stations
+        goal = self.task_goal[self.carrying]
+        idx = np.searchsorted(stations, goal)
+        return np.bincount(idx, minlength=stations.size)[: stations.size]
+
+
+def frame_from_sim(sim: Any, last: Any = None, *, label: str = "") -> Frame:
+    """Snapshot of a live simulation; ``last`` is the last FleetStep / StepResult (or None)."""
+    from warehouse.kpis import compute_kpis
+
+    s = sim.state
+    ob = sim.orders
+    return Frame(
+        floor=sim.floor,
+        sim=sim,
+        t=int(sim.t),
+        seconds=float(sim.seconds),
+        pos=s.pos.copy(),
+        phase=s.phase.copy(),
+        broken=s.broken.copy(),
+        order=s.order.copy(),
+        task_goal=s.task_goal.copy(),
+        waypoint=s.waypoint.copy(),
+        timer=s.timer.copy(),
+        open_picks=ob.pick[ob.open_ids].copy(),
+        closed=np.asarray(sim.closed_nodes()),
+        kpis=compute_kpis(sim),
+        step=None if last is None else StepInfo.from_fleet_step(last),
+        label=label,
+    )
+
+
+def frame_from_recording(rec: Any, k: int, *, label: str = "") -> Frame:
+    """Frame ``k`` of a :class:`~warehouse.recording.Recording`."""
+    from warehouse.kpis import compute_kpis
+
+    sim = rec.frame_sim(k)
+    s, ob = sim.state, sim.orders
+    step = None
+    if k > 0:
+        a = rec.arrays
+        step = StepInfo(
+            actions=a["actions"][k - 1].astype(np.int64),
+            proposed=a["proposed"][k - 1].astype(np.int64),
+            preferences=a["preferences"][k - 1] if rec.has_preferences else None,
+            mask=None,
+            intervened=a["intervened"][k - 1],
+            collided=a["collided"][k - 1],
+        )
+    return Frame(
+        floor=sim.floor,
+        sim=sim,
+        t=int(k),
+        seconds=float(sim.seconds),
+        pos=s.pos,
+        phase=s.phase,
+        broken=s.broken,
+        order=s.order,
+        task_goal=s.task_goal,
+        waypoint=s.waypoint,
+        timer=s.timer,
+        open_picks=ob.pick[ob.open_ids],
+        closed=np.zeros(0, dtype=np.int64),
+        kpis=compute_kpis(sim),
+        step=step,
+        label=label,
+    )
+
+
+# ---------------------------------------------------------------------------------- paths
+def plan_paths(
+    floor: CompiledFloor, dist: Any, pos: np.ndarray, target: np.ndarray, length: int
+) -> np.ndarray:
+    """Planned routes ``(len(pos), length + 1)`` of node ids, following strictly decreasing
+    distance-to-target on the floor (the rule-based plan); a route that has arrived (or has no
+    target / no path) repeats its last node. ``target`` < 0 means no target."""
+    pos = np.asarray(pos, dtype=np.int32)
+    target = np.asarray(target, dtype=np.int32)
+    out = np.empty((pos.size, length + 1), dtype=np.int32)
+    out[:, 0] = pos
+    has = target >= 0
+    if not has.any():
+        out[:] = pos[:, None]
+        return out
+    slots = np.zeros(pos.size, dtype=np.int64)
+    slots[has] = dist.slots(target[has])
+    table = dist.table
+    cur = pos.copy()
+    nbr, mask = floor.nbr, floor.mask
+    for i in range(1, length + 1):
+        cand = nbr[cur]  # (k, A)
+        d = table[slots[:, None], cand].astype(np.int64)
+        d = np.where(mask[cur], d, UNREACHABLE + 1)
+        best = d.argmin(axis=1)
+        here = table[slots, cur].astype(np.int64)
+        go = has & (d[np.arange(cur.size), best] < here)
+        cur = np.where(go, cand[np.arange(cur.size), best], cur).astype(np.int32)
+        out[:, i] = cur
+    return out
+
+
+def path_cells(floor: CompiledFloor, route: np.ndarray) -> np.ndarray:
+    """Cells of a single route with repeated trailing nodes removed: ``(k, 2)``."""
+    route = np.asarray(route)
+    keep = np.ones(route.size, dtype=bool)
+    keep[1:] = route[1:] != route[:-1]
+    return floor.pos[route[keep]]
+
+
+# ---------------------------------------------------------------------------------- heat
+class Congestion:
+    """Congestion heat per node: exponentially decayed count of robots that waited there
+    (had a target and did not move). Fed one frame at a time; a jump resets it."""
+
+    def __init__(self, n_nodes: int, *, decay: float = 0.95) -> None:
+        self.decay = decay
+        self.heat = np.zeros(n_nodes, dtype=np.float64)
+        self._t: int | None = None
+        self._pos: np.ndarray | None = None
+
+    def update(self, frame: Frame) -> np.ndarray:
+        if self._t is not None and frame.t == self._t:
+            return self.heat
+        if self._t is None or frame.t != self._t + 1 or self._pos is None:
+            self.heat[:] = 0.0
+        else:
+            waiting = (frame.pos == self._pos) & (frame.target >= 0)
+            self.heat *= self.decay
+            self.heat += np.bincount(frame.pos[waiting], minlength=self.heat.size)
+        self._t, self._pos = frame.t, frame.pos.copy()
+        return self.heat
+
+    def rebuild(self, positions: np.ndarray, targets: np.ndarray, k: int, window: int = 120):
+        """Heat at frame ``k`` from logged ``positions``/``targets`` (T+1, N) (replay seeks)."""
+        self.heat[:] = 0.0
+        for j in range(max(1, k - window + 1), k + 1):
+            waiting = (positions[j] == positions[j - 1]) & (targets[j] >= 0)
+            self.heat *= self.decay
+            self.heat += np.bincount(positions[j][waiting], minlength=self.heat.size)
+        self._t, self._pos = k, positions[k].copy()
+        return self.heat

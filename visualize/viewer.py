@@ -1,0 +1,397 @@
+"""The interactive visual debugger: a pygame window on a live fleet run or a recording.
+
+Controls (also on screen with ``?``):
+
+==============  ==========================================================
+space           pause / resume
+→ / ←           one step forward / back (back: replay only)
+``+`` / ``-``   faster / slower (steps per second)
+click           inspect the robot under the mouse (empty floor: close)
+h / p / g       congestion heatmap / planned paths / sub-goals and goals
+r               restart the live run with a new seed (the viewer's own counter)
+s               save a PNG screenshot
+v               start / stop capturing a GIF (MP4 when imageio-ffmpeg is installed)
+wheel / drag    zoom / pan;  f: fit the floor
+?               help overlay;  esc / q: quit
+==============  ==========================================================
+
+The viewer drives the simulation only through :class:`~warehouse.fleet.Fleet` (live) and reads
+state to draw it; seeds for restarts come from the viewer's own counter, never from the
+simulation's RNG. :meth:`Viewer.run_headless` renders frames to PNG files without a display.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .backend import require_imageio, require_pygame
+from .draw import PANEL_W, Renderer, Timeline
+from .frame import Congestion, Frame, frame_from_sim
+from .inspector import RobotInspection, inspect_robot, robot_at_cell
+
+SPEEDS = (1, 2, 5, 10, 20, 30, 60, 120, 240, 600)  #: steps per second
+MAX_STEPS_PER_DRAW = 60
+
+
+class LiveSource:
+    """A live run: a :class:`~warehouse.fleet.Fleet` stepped by the viewer."""
+
+    replay = False
+
+    def __init__(self, fleet: Any, seed: int | None, *, label: str = "", max_steps: int = 0):
+        self.fleet = fleet
+        self.label = label
+        self.max_steps = int(max_steps)
+        self.floor = fleet.sim.floor
+        self.congestion = Congestion(self.floor.n_nodes)
+        self.restart(seed)
+
+    @property
+    def t(self) -> int:
+        return int(self.fleet.sim.t)
+
+    def restart(self, seed: int | None) -> None:
+        self.seed = seed
+        self.fleet.reset(seed)
+        self._frame: Frame | None = None
+
+    def frame(self) -> Frame:
+        if self._frame is None or self._frame.t != self.t:
+            label = f"{self.label}  seed {self.seed}"
+            self._frame = frame_from_sim(self.fleet.sim, self.fleet.last, label=label)
+        return self._frame
+
+    def at_end(self) -> bool:
+        return self.max_steps > 0 and self.t >= self.max_steps
+
+    def advance(self) -> bool:
+        if self.at_end():
+            return False
+        self.fleet.step()
+        self.congestion.update(self.frame())
+        return True
+
+    def back(self) -> bool:
+        return False
+
+    def heat(self, frame: Frame) -> np.ndarray:
+        return self.congestion.update(frame)
+
+    def timeline(self) -> Timeline | None:
+        return None
+
+
+class Viewer:
+    """Interactive viewer over a live or replay source (see module docstring)."""
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        size: tuple[int, int] = (1280, 800),
+        headless: bool = False,
+        out_dir: str | Path = ".",
+        speed: int = 10,
+        next_seed: int = 1,
+    ) -> None:
+        self.pg = require_pygame(headless=headless)
+        self.source = source
+        self.headless = headless
+        self.out_dir = Path(out_dir)
+        self.renderer = Renderer(source.floor, size, timeline=source.replay)
+        self.speed_i = int(np.argmin(np.abs(np.asarray(SPEEDS) - speed)))
+        self.paused = source.replay
+        self.selected: int | None = None
+        self.running = True
+        self._next_seed = int(next_seed)  #: restarts draw seeds from here, never from the sim
+        self._budget = 0.0
+        self._capture: Any = None
+        self._capture_path: Path | None = None
+        self._captured_t: int | None = None
+        self._message_until = 0.0
+        self._drag: tuple[int, int] | None = None
+        self._dragged = False
+        self._shots = 0
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def speed(self) -> int:
+        return SPEEDS[self.speed_i]
+
+    def inspection(self) -> RobotInspection | None:
+        if self.selected is None:
+            return None
+        frame = self.source.frame()
+        if not 0 <= self.selected < frame.n_robots:
+            self.selected = None
+            return None
+        return inspect_robot(frame, self.selected)
+
+    def say(self, text: str, seconds: float = 3.0) -> None:
+        self.renderer.message = text
+        self._message_until = time.monotonic() + seconds
+
+    # -- input ---------------------------------------------------------------------------
+    def handle_key(self, key: str) -> None:
+        """Apply one key (names as in the module table: ``"space"``, ``"right"``, ``"h"``...)."""
+        ov = self.renderer.overlays
+        src = self.source
+        if key == "space":
+            self.paused = not self.paused
+        elif key == "right":
+            self.paused = True
+            src.advance()
+        elif key == "left":
+            self.paused = True
+            if not src.back():
+                self.say("stepping back works in replay only")
+        elif key in ("+", "=", "kp_plus"):
+            self.speed_i = min(self.speed_i + 1, len(SPEEDS) - 1)
+        elif key in ("-", "kp_minus"):
+            self.speed_i = max(self.speed_i - 1, 0)
+        elif key == "h":
+            ov.heatmap = not ov.heatmap
+        elif key == "p":
+            ov.paths = not ov.paths
+        elif key == "g":
+            ov.subgoals = not ov.subgoals
+        elif key == "f":
+            r = self.renderer
+            r.view.fit(r.free_rect() if self.selected is not None else None)
+        elif key == "r":
+            self.restart()
+        elif key == "s":
+            self.say(f"screenshot saved: {self.screenshot()}")
+        elif key == "v":
+            self.toggle_capture()
+        elif key == "?":
+            ov.help = not ov.help
+        elif key in ("escape", "q"):
+            self.running = False
+
+    def restart(self) -> None:
+        if self.source.replay:
+            self.source.seek(0)
+            return
+        seed = self._next_seed
+        self._next_seed += 1
+        self.source.restart(seed)
+        self.say(f"restarted with seed {seed}")
+
+    def handle_click(self, x: int, y: int) -> int | None:
+        """Select the robot under a screen point (or seek on the timeline); returns the robot."""
+        r = self.renderer
+        if self.source.replay and r.in_timeline(y):
+            self.source.seek(r.timeline_frame(x, self.source.n_frames))
+            return self.selected
+        if self.selected is not None and x >= r.size[0] - PANEL_W and y >= r.map_rect()[1]:
+            return self.selected  # a click on the inspector panel
+        if not r.view.contains(x, y):
+            return self.selected
+        row, col = r.view.screen_to_cell(x, y)
+        self.select(robot_at_cell(self.source.frame(), row, col))
+        return self.selected
+
+    def select(self, robot: int | None, *, fit: bool = False) -> None:
+        """Open the inspector on ``robot`` (``None`` closes it); keep the robot in view."""
+        self.selected = robot
+        if robot is None:
+            return
+        if fit:
+            self.renderer.view.fit(self.renderer.free_rect())
+        self.renderer.reveal(self.source.frame(), robot)
+
+    def handle_event(self, event: Any) -> None:
+        pg = self.pg
+        if event.type == pg.QUIT:
+            self.running = False
+        elif event.type == pg.KEYDOWN:
+            names = {
+                pg.K_SPACE: "space",
+                pg.K_RIGHT: "right",
+                pg.K_LEFT: "left",
+                pg.K_ESCAPE: "escape",
+                pg.K_KP_PLUS: "+",
+                pg.K_KP_MINUS: "-",
+            }
+            key = names.get(event.key) or event.unicode or pg.key.name(event.key)
+            self.handle_key(key)
+        elif event.type == pg.MOUSEWHEEL:
+            self.renderer.view.zoom(int(np.sign(event.y)), pg.mouse.get_pos())
+        elif event.type == pg.MOUSEBUTTONDOWN and event.button == 1:
+            self._drag, self._dragged = event.pos, False
+        elif event.type == pg.MOUSEMOTION and self._drag is not None:
+            dx, dy = event.pos[0] - self._drag[0], event.pos[1] - self._drag[1]
+            if self._dragged or abs(dx) + abs(dy) > 4:
+                if self.source.replay and self.renderer.in_timeline(self._drag[1]):
+                    self.source.seek(
+                        self.renderer.timeline_frame(event.pos[0], self.source.n_frames)
+                    )
+                else:
+                    self.renderer.view.pan(dx, dy)
+                self._drag, self._dragged = event.pos, True
+        elif event.type == pg.MOUSEBUTTONUP and event.button == 1:
+            if self._drag is not None and not self._dragged:
+                self.handle_click(*event.pos)
+            self._drag = None
+
+    # -- stepping and drawing ----------------------------------------------------------------
+    def update(self, dt: float) -> int:
+        """Advance the source by ``speed × dt`` steps unless paused; returns steps taken."""
+        if self.paused:
+            self._budget = 0.0
+            return 0
+        self._budget = min(self._budget + dt * self.speed, MAX_STEPS_PER_DRAW)
+        taken = 0
+        while self._budget >= 1.0:
+            self._budget -= 1.0
+            if not self.source.advance():
+                self.paused = True
+                self.say("end of run" if not self.source.replay else "end of recording")
+                break
+            taken += 1
+        return taken
+
+    def draw(self) -> Any:
+        r = self.renderer
+        frame = self.source.frame()
+        if r.message and time.monotonic() > self._message_until:
+            r.message = ""
+        state = "paused" if self.paused else f"{self.speed} steps/s"
+        if self._capture is not None:
+            state += "   ● REC"
+        r.status = f"{state}   ? help"
+        heat = self.source.heat(frame) if r.overlays.heatmap else None
+        canvas = r.draw(
+            frame,
+            heat=heat,
+            selected=self.selected,
+            inspection=self.inspection(),
+            timeline=self.source.timeline(),
+        )
+        if self._capture is not None and self._captured_t != frame.t:
+            self._capture.append_data(r.rgb_array())
+            self._captured_t = frame.t
+        return canvas
+
+    # -- outputs ---------------------------------------------------------------------------
+    def screenshot(self, path: str | Path | None = None) -> Path:
+        """Save the current canvas as PNG (default: ``out_dir/warehouse_<step>_<n>.png``)."""
+        if path is None:
+            self._shots += 1
+            path = self.out_dir / f"warehouse_{self.source.t:06d}_{self._shots}.png"
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.draw()
+        self.pg.image.save(self.renderer.canvas, str(path))
+        return path
+
+    def toggle_capture(self) -> Path | None:
+        """Start or stop capturing frames to an animation; returns the file when stopped."""
+        if self._capture is not None:
+            self._capture.close()
+            self._capture, path = None, self._capture_path
+            self.say(f"capture saved: {path}")
+            return path
+        try:
+            imageio = require_imageio()
+        except ImportError as exc:
+            self.say(str(exc), 5.0)
+            return None
+        try:
+            import imageio_ffmpeg  # noqa: F401
+
+            ext, kw = "mp4", {"fps": 20, "macro_block_size": 1}
+        except ImportError:
+            ext, kw = "gif", {"duration": 0.05, "loop": 0}
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._capture_path = self.out_dir / f"warehouse_{self.source.t:06d}.{ext}"
+        self._capture = imageio.get_writer(self._capture_path, mode="I", **kw)
+        self._captured_t = None
+        self.say(f"capturing to {self._capture_path} (v stops)")
+        return None
+
+    # -- loops -----------------------------------------------------------------------------
+    def run(self) -> None:
+        """Open the window and loop until the user quits."""
+        pg = self.pg
+        pg.display.init()
+        window = pg.display.set_mode(self.renderer.size, pg.RESIZABLE)
+        pg.display.set_caption("warehouse viewer")
+        clock = pg.time.Clock()
+        try:
+            while self.running:
+                for event in pg.event.get():
+                    if event.type == pg.VIDEORESIZE:
+                        self._resize(event.w, event.h)
+                        window = pg.display.get_surface()
+                    self.handle_event(event)
+                if not self.running:
+                    break
+                dt = clock.tick(60) / 1000.0
+                self.update(dt)
+                window.blit(self.draw(), (0, 0))
+                pg.display.flip()
+                self.renderer.fps = clock.get_fps()
+        finally:
+            if self._capture is not None:
+                self.toggle_capture()
+            pg.display.quit()
+
+    def _resize(self, w: int, h: int) -> None:
+        r = self.renderer
+        r.size = (max(w, 320), max(h, 240))
+        r.canvas = self.pg.Surface(r.size)
+        r.view.rect = r.map_rect()
+
+    def run_headless(
+        self, frames: int, out_dir: str | Path, *, steps_per_frame: int = 1
+    ) -> list[Path]:
+        """Advance ``steps_per_frame`` steps per frame and save ``frames`` PNGs to ``out_dir``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        t0 = time.perf_counter()
+        for i in range(frames):
+            if i:
+                for _ in range(steps_per_frame):
+                    self.source.advance()
+            self.renderer.fps = i / max(time.perf_counter() - t0, 1e-9)
+            paths.append(self.screenshot(out / f"frame_{i:04d}.png"))
+        return paths
+
+
+def live_viewer(
+    scenario: str | Path = "small",
+    *,
+    policy: str | None = None,
+    seed: int = 0,
+    steps: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    **viewer_kw: Any,
+) -> Viewer:
+    """A viewer on a live run of a scenario (built-in name or file) with a named policy."""
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.core import Simulation
+    from warehouse.fleet import Fleet
+    from warehouse.policies import build_policy, resolve_policy
+
+    sc, source = load_scenario(scenario)
+    sc = apply_overrides(sc, overrides or {}, source)
+    spec = resolve_policy(policy, sc)
+    config = sc.sim_config()
+    mode = spec.collisions_for(sc)
+    if mode != config.physics.collisions:
+        physics = config.physics.model_copy(update={"collisions": mode})
+        config = config.model_copy(update={"physics": physics})
+    sim = Simulation(build_floor(sc, source), config)
+    dispatcher, navigator = build_policy(spec, sc)
+    fleet = Fleet(sim, dispatcher, navigator)
+    label = f"{sc.name} | {spec.name}"
+    max_steps = sc.episode.steps if steps is None else steps
+    src = LiveSource(fleet, seed, label=label, max_steps=max_steps)
+    return Viewer(src, next_seed=seed + 1, **viewer_kw)

@@ -1,0 +1,175 @@
+"""``warehouse train-dispatcher`` (PPO dispatcher) and ``warehouse shadow`` (shadow mode)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import typer
+
+from warehouse.errors import InputError
+
+
+def _targets(text: str) -> tuple[str, ...]:
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not names:
+        raise InputError(None, "TARGET", "expected one or more scenarios, comma-separated")
+    return names
+
+
+def _ints(text: str, option: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise InputError(None, option, f"expected comma-separated integers, got {text!r}") from None
+
+
+def train_dispatcher_cmd(
+    target: str = typer.Argument(..., help="Training scenario(s), comma-separated."),
+    navigator: str = typer.Option(
+        "rule_based", help="Navigator name, NAME:CHECKPOINT, or a CQL checkpoint path."
+    ),
+    steps: int = typer.Option(..., min=1, help="Simulation steps in total (all env copies)."),
+    out: str = typer.Option(..., help="Run folder (policy, checkpoint, TensorBoard)."),
+    resume: bool = typer.Option(False, help="Continue the run in --out (its saved settings)."),
+    seed: int = typer.Option(0),
+    collisions: str | None = typer.Option(
+        None, help="Override the collision mode while training (physical, block, pibt)."
+    ),
+    envs: int = typer.Option(4, min=1, help="Episodes (env copies) per PPO iteration."),
+    horizon: int = typer.Option(300, min=10, help="Steps per training episode."),
+    period: int = typer.Option(10, min=1, help="Decide at least every K steps."),
+    imitation: int = typer.Option(8, min=0, help="Hungarian warm-start episodes (0: none)."),
+    lr: float = typer.Option(3e-4, min=0.0),
+    hidden: int = typer.Option(64, min=4),
+    eval_every: int = typer.Option(5, min=0, help="Evaluate every K iterations."),
+    eval_seeds: str = typer.Option("1000", help="Evaluation seeds, comma-separated."),
+    eval_steps: int = typer.Option(300, min=1),
+    tensorboard: bool = typer.Option(True, help="Write TensorBoard logs to RUN/tb."),
+) -> None:
+    """Train the PPO dispatcher over the navigator and shield (rich progress, TensorBoard)."""
+    import torch
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from hierarchy.ppo import PPOConfig
+    from hierarchy.train import TrainConfig, train
+
+    if collisions is not None and collisions not in ("physical", "block", "pibt"):
+        raise InputError(None, "--collisions", f"unknown mode {collisions!r}")
+    torch.set_num_threads(1)
+    run = Path(out)
+    state_path = run / "checkpoint" / "state.json"
+    if resume:
+        if not state_path.is_file():
+            raise InputError(state_path, None, "nothing to resume")
+        try:
+            saved = json.loads(state_path.read_text(encoding="utf-8"))["config"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(state_path, "config", f"unreadable: {exc}") from None
+        cfg = replace(TrainConfig.from_dict(saved), total_steps=steps)
+    else:
+        if state_path.is_file():
+            raise InputError(run, None, "holds a checkpoint already; pass --resume or a new --out")
+        cfg = TrainConfig(
+            scenarios=_targets(target),
+            navigator=navigator,
+            collisions=collisions,
+            total_steps=steps,
+            n_envs=envs,
+            horizon=horizon,
+            period=period,
+            seed=seed,
+            hidden=hidden,
+            ppo=PPOConfig(lr=lr),
+            imitation_episodes=imitation,
+            eval_every=eval_every,
+            eval_seeds=_ints(eval_seeds, "--eval-seeds"),
+            eval_steps=eval_steps,
+        )
+    columns = (
+        TextColumn("[bold]PPO[/]"), BarColumn(), TextColumn("{task.completed}/{task.total} it"),
+        TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
+    )  # fmt: skip
+    with Progress(*columns) as bar:
+        task = bar.add_task("train", total=cfg.iterations, info="")
+
+        def report(it: int, total: int, stats: dict[str, float]) -> None:
+            info = f"return {stats.get('episode_return', 0):.1f}"
+            info += f"  kl {stats.get('approx_kl', 0):.4f}"
+            if "eval_deliveries" in stats:
+                info += f"  eval deliveries {stats['eval_deliveries']:.1f}"
+            bar.update(task, completed=it, info=info)
+
+        train(cfg, run, resume=resume, on_iteration=report, log_tensorboard=tensorboard)
+    typer.echo(f"policy: {run / 'policy.json'}")
+
+
+def shadow_cmd(
+    target: str = typer.Argument(..., help="Scenario name, scenario file or map file."),
+    candidate: str = typer.Option(
+        "hierarchical", help="Policy whose decisions are only logged (or DISPATCHER+NAVIGATOR)."
+    ),
+    incumbent: str = typer.Option("rule_based", help="Policy that drives the floor."),
+    steps: int | None = typer.Option(None, min=1, help="Steps (default: the scenario's)."),
+    seed: int = typer.Option(0),
+    robots: int | None = typer.Option(None, min=1, help="Override the fleet size."),
+    collisions: str | None = typer.Option(None, help="Collision mode (default: incumbent's)."),
+    out: str = typer.Option("shadow", help="Output folder."),
+) -> None:
+    """Shadow mode: the incumbent drives, the candidate's decisions are computed and compared."""
+    from agents import make_navigator
+    from hierarchy import make_dispatcher
+    from hierarchy.shadow import policy_parts, run_shadow, write_report
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.core import Simulation
+
+    sc, src = load_scenario(target)
+    inc = policy_parts(incumbent, sc)
+    cand = policy_parts(candidate, sc)
+    overrides: dict[str, object] = {}
+    if robots is not None:
+        overrides["fleet.robots"] = robots
+    mode = collisions or inc[2]
+    if mode is not None:
+        overrides["physics.collisions"] = mode
+    sc = apply_overrides(sc, overrides, src)
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    n_steps = steps or sc.episode.steps
+    log = run_shadow(
+        sim,
+        (make_dispatcher(inc[0]), make_navigator(inc[1])),
+        (make_dispatcher(cand[0]), make_navigator(cand[1])),
+        steps=n_steps,
+        seed=seed,
+    )
+    meta = {
+        "target": str(target),
+        "seed": seed,
+        "collisions": sc.physics.collisions,
+        "incumbent": {"policy": incumbent, "dispatcher": inc[0], "navigator": inc[1]},
+        "candidate": {"policy": candidate, "dispatcher": cand[0], "navigator": cand[1]},
+    }
+    folder = Path(out)
+    summary = write_report(log, sim, folder, meta)
+    d, n = summary["dispatch"], summary["navigation"]
+
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{100 * x:.1f}%"
+
+    def num(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.3f}"
+
+    typer.echo(
+        f"shadow {candidate} vs {incumbent} on {target}, {n_steps} steps, seed {seed}\n"
+        f"  dispatch:   agreement {pct(d['agreement'])} over {d['decisions']} robot decisions, "
+        f"mean margin {num(d['mean_margin'])}"
+        f"\n  navigation: agreement {pct(n['agreement'])} over {n['decisions']} robot moves, "
+        f"mean margin {num(n['mean_margin'])}"
+        f"\n  wrote {folder}/shadow.json, divergences.csv, divergence.png"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train-dispatcher")(train_dispatcher_cmd)
+    app.command("shadow")(shadow_cmd)

@@ -1,0 +1,278 @@
+"""``warehouse run`` and ``warehouse sweep``.
+
+Both check every input first (scenario, overrides, policies, seeds, output path) and create
+their output folder only once the runs succeeded (see :func:`warehouse.report.staged_dir`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from warehouse.errors import InputError
+
+TargetArg = Annotated[
+    str,
+    typer.Argument(help="Built-in scenario name, scenario YAML file or map file."),
+]
+SeedsOpt = Annotated[
+    str | None,
+    typer.Option("--seeds", help="Seeds: 0,1,2 or 0..9 (inclusive). Default: the scenario's."),
+]
+StepsOpt = Annotated[
+    int | None, typer.Option("--steps", help="Steps per episode. Default: the scenario's.")
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", help="Output folder. Default: a new timestamped folder under runs/."),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Scenario setting KEY=VALUE (dotted key, YAML value); repeatable."),
+]
+
+
+def _default_out(kind: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{stamp}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', kind)}"
+    out, k = base, 1
+    while out.exists():
+        k += 1
+        out = base.with_name(f"{base.name}-{k}")
+    return out
+
+
+def _check_out(out: Path, flag: str = "--out") -> Path:
+    if out.exists() and not out.is_dir():
+        raise InputError(out, flag, "exists and is not a folder")
+    parent = next((p for p in [out, *out.parents] if p.exists()), Path("."))
+    if not os.access(parent, os.W_OK):
+        raise InputError(out, flag, f"cannot write into {str(parent)!r}")
+    return out
+
+
+def run(
+    target: TargetArg = "small",
+    policy: Annotated[
+        str | None,
+        typer.Option("--policy", help="Policies, comma separated (rule_based, random, ...)."),
+    ] = None,
+    seeds: SeedsOpt = None,
+    steps: StepsOpt = None,
+    robots: Annotated[int | None, typer.Option("--robots", help="Fleet size.")] = None,
+    tasks: Annotated[
+        str | None, typer.Option("--tasks", help="pickup_delivery or goal_visit.")
+    ] = None,
+    collisions: Annotated[
+        str | None, typer.Option("--collisions", help="physical, block or pibt.")
+    ] = None,
+    dispatcher: Annotated[
+        str | None, typer.Option("--dispatcher", help="Dispatcher for every policy.")
+    ] = None,
+    navigator: Annotated[
+        str | None, typer.Option("--navigator", help="Navigator for every policy.")
+    ] = None,
+    out: OutOpt = None,
+    record: Annotated[
+        Path | None,
+        typer.Option("--record", help="Record the first episode for replay into this file."),
+    ] = None,
+    sets: SetOpt = None,
+) -> None:
+    """Run a scenario with one or more policies on the same seeds; print and save KPIs."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from warehouse.report import (
+        build_report,
+        kpi_table,
+        now_iso,
+        staged_dir,
+        write_outputs,
+    )
+    from warehouse.runner import parse_seeds, prepare, run_experiment
+
+    policies = [p.strip() for p in policy.split(",")] if policy else None
+    if policies is not None and not all(policies):
+        raise InputError(None, "--policy", f"empty policy name in {policy!r}")
+    exp = prepare(
+        target,
+        policies=policies,
+        seeds=parse_seeds(seeds),
+        steps=steps,
+        robots=robots,
+        tasks=tasks,
+        collisions=collisions,
+        dispatcher=dispatcher,
+        navigator=navigator,
+        sets=sets or (),
+    )
+    if record is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("warehouse.recording") is None:
+            raise InputError(None, "--record", "recording is not available in this install")
+        if record.is_dir():
+            raise InputError(record, "--record", "is a folder, expected a file name")
+        if not record.parent.exists():
+            raise InputError(record, "--record", "its folder does not exist")
+    out = _check_out(out or _default_out(exp.scenario.name))
+
+    console = Console(stderr=True)
+    recorders: list[Any] = []
+    total = len(exp.policies) * len(exp.seeds) * exp.steps
+    with staged_dir(out) as stage:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} steps"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(f"{exp.scenario.name}", total=total)
+            results = run_experiment(
+                exp,
+                progress=lambda n: bar.advance(task, n),
+                record=record is not None,
+                on_recorder=recorders.append,
+            )
+        created = now_iso()
+        write_outputs(results, stage, created=created)
+        if record is not None and recorders:
+            _save_record(recorders[0], record)
+    report = build_report(results, created=created)
+    Console().print(kpi_table(report))
+    typer.echo(f"wrote {out}/ (report.json, kpis.csv, robots.csv, deliveries.png, congestion.png)")
+    if record is not None:
+        typer.echo(f"recorded seed {exp.seeds[0]} of {exp.policies[0].name} to {record}")
+
+
+def _save_record(recorder: Any, path: Path) -> None:
+    """Save the recording; remove a partial file if saving fails."""
+    try:
+        recorder.save(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+#: KPI → header of the printed sweep table (sweep.csv has every KPI).
+SWEEP_COLUMNS = {
+    "deliveries": "deliveries",
+    "throughput_per_hour": "per hour",
+    "collisions": "collisions",
+    "utilization": "util.",
+    "cycle_time_p50": "cycle p50 s",
+    "stuck_robots": "stuck",
+}
+
+
+def sweep(
+    target: TargetArg,
+    sets: SetOpt = None,
+    seeds: SeedsOpt = None,
+    steps: StepsOpt = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="Policy for every run (default: scenario's).")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Parallel processes.")] = 1,
+    out: OutOpt = None,
+) -> None:
+    """Run every combination of --set KEY=V1,V2,... on every seed via mesa.batch_run."""
+    import pandas as pd
+    from mesa.batchrunner import batch_run
+    from rich.console import Console
+    from rich.table import Table
+
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from scenarios.load import parse_value
+    from warehouse.kpis import KPI_NAMES
+    from warehouse.model import WarehouseModel
+    from warehouse.policies import resolve_policy
+    from warehouse.report import staged_dir, write_text_atomic
+    from warehouse.runner import parse_seeds, split_values
+
+    sc, source = load_scenario(target)
+    grid: dict[str, list[Any]] = {}
+    labels: dict[str, list[str]] = {}  # the values as typed, for the table
+    for item in sets or ():
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(source, key or "--set", f"expected KEY=V1,V2,..., got {item!r}")
+        if key in grid:
+            raise InputError(source, key, "set twice")
+        labels[key] = split_values(raw)
+        grid[key] = [parse_value(v, key, source) for v in labels[key]]
+    seed_list = parse_seeds(seeds) or list(sc.episode.seeds)
+    n_steps = steps or sc.episode.steps
+    base = apply_overrides(sc, {"episode.steps": n_steps}, source)
+    resolve_policy(policy, base)
+    # Check every combination now, so nothing runs (or is written) on bad input.
+    built: set[str] = set()
+    for combo in itertools.product(*grid.values()):
+        variant = apply_overrides(base, dict(zip(grid, combo, strict=True)), source)
+        key = variant.model_dump_json(include={"layout", "fleet", "tasks", "physics"})
+        if key not in built:
+            build_floor(variant, source)
+            built.add(key)
+    out = _check_out(out or _default_out(f"sweep-{sc.name}"))
+
+    scenario_arg = str(source) if source is not None else str(target)
+    params: dict[str, Any] = {k: v for k, v in grid.items()}
+    params.update(
+        scenario=scenario_arg,
+        seed=seed_list,
+        steps=n_steps,
+        policy=policy or "",
+        collect_every=1,
+        per_robot=False,
+    )
+    n_runs = len(seed_list) * max(1, len(list(itertools.product(*grid.values()))))
+    console = Console(stderr=True)
+    with staged_dir(out) as stage:
+        with console.status(f"sweep: {n_runs} runs of {n_steps} steps ({jobs} process(es))"):
+            rows = batch_run(
+                WarehouseModel,
+                parameters=params,
+                number_processes=jobs,
+                iterations=1,
+                max_steps=n_steps,
+                data_collection_period=-1,
+                display_progress=False,
+            )
+        table = pd.DataFrame(rows).sort_values("RunId")
+        keep = [*grid, "seed", *KPI_NAMES, "open_orders"]
+        table = table[keep].reset_index(drop=True)
+        for key, values in grid.items():
+            table[key] = [labels[key][values.index(v)] for v in table[key]]
+        write_text_atomic(stage / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
+    shown = Table(title=f"sweep of {sc.name}: {n_runs} runs × {n_steps} steps (final KPIs)")
+    for col in [*grid, "seed"]:
+        shown.add_column(col.rsplit(".", 1)[-1], justify="right")
+    for header in SWEEP_COLUMNS.values():
+        shown.add_column(header, justify="right")
+    for row in table.to_dict("records"):
+        shown.add_row(*(_cell(row[c]) for c in [*grid, "seed", *SWEEP_COLUMNS]))
+    Console().print(shown)
+    typer.echo(f"wrote {out}/sweep.csv ({len(table)} rows)")
+
+
+def _cell(x: Any) -> str:
+    if x is None or (isinstance(x, float) and x != x):
+        return "—"
+    if isinstance(x, float):
+        return f"{x:.3g}" if abs(x) < 100 else f"{x:,.0f}"
+    return str(x)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("sweep")(sweep)

@@ -1,0 +1,73 @@
+"""``warehouse list`` and ``warehouse validate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def list_scenarios() -> None:
+    """List the built-in scenarios and the policy names."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from agents import NAVIGATORS
+    from hierarchy import DISPATCHERS
+    from scenarios import builtin_names, describe
+    from warehouse.policies import PRESETS, policy_names
+
+    table = Table(title="built-in scenarios (warehouse run NAME)")
+    for col in ("name", "robots", "floor", "free cells", "description"):
+        table.add_column(
+            col,
+            justify="right" if col in ("robots", "free cells") else "left",
+            no_wrap=col != "description",
+        )
+    for name in builtin_names():
+        s = describe(name)
+        table.add_row(name, str(s.robots), s.floor, str(s.free), s.description)
+    console = Console()
+    console.print(table)
+    policies = Table(title="policies (warehouse run --policy NAME)")
+    for col in ("policy", "dispatcher", "navigator"):
+        policies.add_column(col, no_wrap=True)
+    for name in policy_names():
+        disp, nav, _ = PRESETS.get(name, ("greedy", name, None))
+        policies.add_row(name, disp, nav)
+    console.print(policies)
+    console.print(f"dispatchers: {', '.join(sorted(DISPATCHERS))}")
+    console.print(f"navigators: {', '.join(sorted(NAVIGATORS))}")
+
+
+def validate(
+    target: Annotated[
+        str | None, typer.Argument(help="Scenario file, built-in name or map file.")
+    ] = None,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print every scenario setting as a Markdown table.")
+    ] = False,
+) -> None:
+    """Check a scenario (schema, map, floor) and print a summary, or the one-line error."""
+    if schema:
+        from scenarios.docs import schema_markdown
+
+        typer.echo(schema_markdown())
+        if target is None:
+            return
+    if target is None:
+        raise typer.BadParameter("give a scenario file (or --schema)")
+    from scenarios import describe
+
+    s = describe(target)
+    label = Path(target).name if Path(target).exists() else target
+    typer.echo(
+        f"OK {label}: {s.name}: {s.robots} robots, floor {s.floor} ({s.free} free cells), "
+        f"{s.tasks}" + (f" — {s.description}" if s.description else "")
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_scenarios)
+    app.command("validate")(validate)

@@ -1,0 +1,173 @@
+"""``warehouse view`` (live run in the visual debugger) and ``warehouse replay`` (a recording).
+
+Both open a pygame window; ``--headless-frames DIR`` renders ``--frames`` PNG frames to ``DIR``
+instead, with SDL's dummy video driver (no display needed: tests, CI, README screenshots).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from warehouse.errors import InputError
+
+HeadlessOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--headless-frames",
+        help="Render PNG frames into this folder instead of opening a window.",
+    ),
+]
+FramesOpt = Annotated[int, typer.Option("--frames", min=1, help="Frames with --headless-frames.")]
+EveryOpt = Annotated[
+    int, typer.Option("--every", min=1, help="Steps between frames with --headless-frames.")
+]
+SelectOpt = Annotated[
+    int | None, typer.Option("--select", help="Open the inspector on this robot id.")
+]
+OverlayOpt = Annotated[
+    str,
+    typer.Option("--overlays", help="Overlays switched on at start: letters of h, p, g."),
+]
+SizeOpt = Annotated[str, typer.Option("--size", help="Window size WIDTHxHEIGHT in pixels.")]
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(None, "--size", f"expected WIDTHxHEIGHT, got {text!r}") from None
+    if not (320 <= w <= 8192 and 240 <= h <= 8192):
+        raise InputError(None, "--size", "between 320x240 and 8192x8192")
+    return w, h
+
+
+def _require_display(headless: Path | None) -> None:
+    if headless is not None:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        return
+    if (
+        sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and not os.environ.get("SDL_VIDEODRIVER")
+    ):
+        raise InputError(
+            None, "display", "no display found: use --headless-frames DIR, or run under Xvfb"
+        )
+
+
+def _setup(viewer: Any, select: int | None, overlays: str) -> None:
+    ov = viewer.renderer.overlays
+    for letter in overlays:
+        if letter not in "hpg":
+            raise InputError(None, "--overlays", f"unknown overlay {letter!r} (use h, p, g)")
+    ov.heatmap, ov.paths, ov.subgoals = "h" in overlays, "p" in overlays, "g" in overlays
+    if select is not None:
+        n = viewer.source.frame().n_robots
+        if not 0 <= select < n:
+            raise InputError(None, "--select", f"robot id must be in 0..{n - 1}")
+        viewer.select(select, fit=True)
+
+
+def _finish(viewer: Any, headless: Path | None, frames: int, every: int) -> None:
+    if headless is None:
+        viewer.run()
+        return
+    if headless.exists() and not headless.is_dir():
+        raise InputError(headless, "--headless-frames", "exists and is not a folder")
+    paths = viewer.run_headless(frames, headless, steps_per_frame=every)
+    typer.echo(f"wrote {len(paths)} frame(s) to {headless}")
+
+
+def _load_viewer_module() -> Any:
+    try:
+        from visualize import viewer
+        from visualize.backend import require_pygame
+
+        require_pygame()
+    except ImportError as exc:
+        raise InputError(None, "pygame", str(exc)) from None
+    return viewer
+
+
+def view(
+    target: Annotated[
+        str, typer.Argument(help="Built-in scenario name, scenario YAML file or map file.")
+    ] = "small",
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="Policy name (default: the scenario's).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the run.")] = 0,
+    steps: Annotated[
+        int | None, typer.Option("--steps", min=1, help="Stop after N steps (default: scenario's).")
+    ] = None,
+    robots: Annotated[int | None, typer.Option("--robots", min=1, help="Fleet size.")] = None,
+    headless_frames: HeadlessOpt = None,
+    frames: FramesOpt = 10,
+    every: EveryOpt = 1,
+    select: SelectOpt = None,
+    overlays: OverlayOpt = "",
+    size: SizeOpt = "1280x800",
+) -> None:
+    """Watch a live run: pause, step, click robots to inspect them (press ? for help)."""
+    _require_display(headless_frames)
+    viewer_mod = _load_viewer_module()
+    overrides: dict[str, Any] = {}
+    if robots is not None:
+        overrides["fleet.robots"] = robots
+    try:
+        viewer = viewer_mod.live_viewer(
+            target,
+            policy=policy,
+            seed=seed,
+            steps=steps,
+            overrides=overrides,
+            size=_size(size),
+            headless=headless_frames is not None,
+            out_dir=headless_frames or Path("."),
+        )
+    except ValueError as exc:  # e.g. more robots than start cells
+        raise InputError(None, target, str(exc)) from None
+    _setup(viewer, select, overlays)
+    _finish(viewer, headless_frames, frames, every)
+
+
+def replay(
+    file: Annotated[Path, typer.Argument(help="Recording written by `warehouse run --record`.")],
+    start: Annotated[int, typer.Option("--start", min=0, help="First frame shown.")] = 0,
+    headless_frames: HeadlessOpt = None,
+    frames: FramesOpt = 10,
+    every: EveryOpt = 1,
+    select: SelectOpt = None,
+    overlays: OverlayOpt = "",
+    size: SizeOpt = "1280x800",
+) -> None:
+    """Replay a recorded run with a timeline (←/→ step, click or drag the timeline to scrub)."""
+    from warehouse.recording import load_recording
+
+    rec = load_recording(file)
+    if start >= rec.n_frames:
+        raise InputError(file, "--start", f"the recording has frames 0..{rec.n_frames - 1}")
+    _require_display(headless_frames)
+    _load_viewer_module()
+    from visualize.replay import replay_viewer
+
+    viewer = replay_viewer(
+        rec,
+        start=start,
+        size=_size(size),
+        headless=headless_frames is not None,
+        out_dir=headless_frames or Path("."),
+    )
+    _setup(viewer, select, overlays)
+    _finish(viewer, headless_frames, frames, every)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("view")(view)
+    app.command("replay")(replay)

@@ -1,0 +1,356 @@
+"""Compiled inner loops of the core (numba ``@njit(cache=True)``).
+
+The rules live in the docstrings of :mod:`warehouse.core.physics` and
+:mod:`warehouse.core.observe`; these kernels are their single implementation. Every kernel is
+linear in the number of robots (plus the size of the touched scratch entries) and allocates
+nothing but its outputs.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+UNREACHABLE = 65535  # == warehouse.floor.UNREACHABLE (uint16 max)
+
+
+@numba.njit(cache=True)
+def _fill_occupant(pos: np.ndarray, occ: np.ndarray) -> None:  # pragma: no cover - compiled
+    for i in range(pos.size):
+        occ[pos[i]] = i
+
+
+@numba.njit(cache=True)
+def _clear_occupant(pos: np.ndarray, occ: np.ndarray) -> None:  # pragma: no cover - compiled
+    for i in range(pos.size):
+        occ[pos[i]] = -1
+
+
+@numba.njit(cache=True)
+def mark_swaps(pos, target, occ, out):  # pragma: no cover - compiled
+    """``out[i]`` = robot ``i`` moves onto the node of a robot moving onto ``i``'s node.
+
+    ``occ`` is node -> robot id scratch, all -1 on entry and on exit. Returns the pair count.
+    """
+    n = pos.size
+    _fill_occupant(pos, occ)
+    pairs = 0
+    for i in range(n):
+        out[i] = False
+    for i in range(n):
+        t = target[i]
+        if t != pos[i]:
+            j = occ[t]
+            if j >= 0 and target[j] == pos[i]:
+                out[i] = True
+                if j > i:
+                    pairs += 1
+    _clear_occupant(pos, occ)
+    return pairs
+
+
+@numba.njit(cache=True)
+def _mover_lists(pos, target, head, nxt):  # pragma: no cover - compiled
+    """Linked lists of the robots moving into each node (``head[node]``, ``nxt[robot]``)."""
+    for i in range(pos.size - 1, -1, -1):  # built backwards: each list is in id order
+        t = target[i]
+        if t != pos[i]:
+            nxt[i] = head[t]
+            head[t] = i
+
+
+@numba.njit(cache=True)
+def resolve_physical_kernel(pos, target, n_nodes):  # pragma: no cover - compiled
+    """See :func:`warehouse.core.physics.resolve_physical`; returns (final, failed, incidents)."""
+    n = pos.size
+    occ = np.full(n_nodes, -1, np.int32)
+    failed = np.zeros(n, np.bool_)
+    incidents = mark_swaps(pos, target, occ, failed)
+    count = np.zeros(n_nodes, np.int32)
+    head = np.full(n_nodes, -1, np.int32)
+    nxt = np.full(n, -1, np.int32)
+    _mover_lists(pos, target, head, nxt)
+    for i in range(n):
+        count[pos[i] if failed[i] else target[i]] += 1
+    stack = np.empty(n + n, np.int32)
+    top = 0
+    for i in range(n):
+        if target[i] != pos[i] and not failed[i] and count[target[i]] > 1:
+            stack[top] = target[i]
+            top += 1
+    contested = np.zeros(n_nodes, np.bool_)
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        if contested[v] or count[v] <= 1:
+            continue
+        contested[v] = True
+        incidents += 1
+        r = head[v]
+        while r >= 0:
+            if not failed[r]:  # every robot still entering v fails and stays home
+                failed[r] = True
+                count[v] -= 1
+                home = pos[r]
+                count[home] += 1
+                if count[home] > 1 and head[home] >= 0 and top < stack.size:
+                    stack[top] = home
+                    top += 1
+            r = nxt[r]
+    final = np.empty(n, np.int32)
+    for i in range(n):
+        final[i] = pos[i] if failed[i] else target[i]
+    return final, failed, incidents
+
+
+@numba.njit(cache=True)
+def resolve_block_kernel(pos, target, occ, head, nxt, stop):  # pragma: no cover - compiled
+    """See :func:`warehouse.core.physics.resolve_block`; writes the WAIT mask into ``stop``.
+
+    ``occ`` and ``head`` are node-sized int32 scratch, all -1 on entry and on exit.
+    """
+    n = pos.size
+    mark_swaps(pos, target, occ, stop)
+    _fill_occupant(pos, occ)
+    for i in range(n):
+        nxt[i] = -1
+    _mover_lists(pos, target, head, nxt)
+    # Each node with a mover is examined once at first, then again whenever its occupant stops.
+    stack = np.empty(2 * n, np.int32)
+    top = 0
+    for i in range(n):
+        t = target[i]
+        if t != pos[i] and head[t] == i:  # first mover of its node: push the node once
+            stack[top] = t
+            top += 1
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        owner = occ[v]
+        owner_stays = owner >= 0 and (target[owner] == v or stop[owner])
+        winner = -1
+        r = head[v]
+        while r >= 0:
+            if not stop[r]:
+                if owner_stays or winner >= 0:
+                    stop[r] = True  # lists are in id order: the first live mover wins
+                    home = pos[r]
+                    if head[home] >= 0 and top < stack.size:
+                        stack[top] = home
+                        top += 1
+                else:
+                    winner = r
+            r = nxt[r]
+    for i in range(n):
+        t = target[i]
+        if t != pos[i]:
+            head[t] = -1
+    _clear_occupant(pos, occ)
+
+
+@numba.njit(cache=True)
+def observe_kernel(
+    pos, carrying, target, target_slot, table, window, obstacle, timer, phase, broken, waypoint,
+    node_pos, radius2, size, diam, work, robot_layer, carry_layer, out,
+):  # pragma: no cover - compiled
+    """Fill ``out`` (N, 4K + 12) with the observation documented in :mod:`.observe`.
+
+    ``window[v]`` lists the node at each window cell around node ``v`` with ``n_nodes`` (the
+    sentinel) where there is none. ``obstacle``, ``robot_layer`` and ``carry_layer`` are float32
+    per node plus the sentinel; ``obstacle`` is 1 at the sentinel and at closed nodes, the two
+    robot layers are all 0 on entry and on exit.
+    """
+    n = pos.size
+    k = window.shape[1]
+    center = k // 2
+    sentinel = window.shape[0]
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    for i in range(n):
+        robot_layer[pos[i]] = one
+        if carrying[i]:
+            carry_layer[pos[i]] = one
+    for i in range(n):
+        p = pos[i]
+        slot = target_slot[i]
+        win = window[p]
+        for c in range(k):
+            v = win[c]
+            out[i, c] = obstacle[v]
+            out[i, k + c] = robot_layer[v]
+            out[i, 2 * k + c] = carry_layer[v]
+        out[i, k + center] = zero
+        out[i, 2 * k + center] = zero
+        d0 = np.int32(0)
+        if slot < 0:
+            for c in range(k):
+                out[i, 3 * k + c] = zero
+        else:
+            trow = table[slot]
+            d0 = np.int32(trow[p])
+            for c in range(k):
+                v = win[c]
+                if v == sentinel:
+                    out[i, 3 * k + c] = one
+                    continue
+                d = np.int32(trow[v])
+                if d >= UNREACHABLE:
+                    out[i, 3 * k + c] = one
+                else:
+                    rel = np.float32(d - d0) / radius2
+                    out[i, 3 * k + c] = min(max(rel, -one), one)
+        f = 4 * k
+        for q in range(12):
+            out[i, f + q] = zero
+        if slot >= 0:
+            t = target[i]
+            dr = np.float32(node_pos[t, 0] - node_pos[p, 0]) / size
+            dc = np.float32(node_pos[t, 1] - node_pos[p, 1]) / size
+            out[i, f] = min(max(dr, -one), one)
+            out[i, f + 1] = min(max(dc, -one), one)
+            if d0 >= UNREACHABLE:
+                out[i, f + 2] = one
+            else:
+                out[i, f + 2] = min(np.float32(d0) / diam, one)
+        out[i, f + 3 + phase[i]] = one
+        out[i, f + 9] = one if broken[i] > 0 else zero
+        out[i, f + 10] = min(np.float32(timer[i]) / work, one)
+        out[i, f + 11] = one if waypoint[i] >= 0 else zero
+    for i in range(n):
+        robot_layer[pos[i]] = zero
+        carry_layer[pos[i]] = zero
+
+
+# ---------------------------------------------------------------------- simulation step
+IDLE, TO_PICK, PICKING, TO_DROP, DROPPING, TO_GOAL = 0, 1, 2, 3, 4, 5
+
+
+@numba.njit(cache=True)
+def action_mask_kernel(
+    pos, fmask, nbr, broken, phase, closed_until, t, closures, out
+):  # pragma: no cover - compiled
+    """``out[i]`` = allowed actions of robot ``i`` (see :meth:`Simulation.action_mask`)."""
+    n_act = fmask.shape[1]
+    for i in range(pos.size):
+        p = pos[i]
+        frozen = broken[i] > 0 or phase[i] == PICKING or phase[i] == DROPPING
+        out[i, 0] = True
+        for a in range(1, n_act):
+            ok = fmask[p, a] and not frozen
+            if ok and closures and closed_until[nbr[p, a]] > t:
+                ok = False
+            out[i, a] = ok
+
+
+@numba.njit(cache=True)
+def legal_actions_kernel(actions, mask, out):  # pragma: no cover - compiled
+    """Copy ``actions`` into ``out`` with out-of-range or masked actions replaced by WAIT."""
+    n_act = mask.shape[1]
+    for i in range(actions.size):
+        a = actions[i]
+        out[i] = a if (a >= 0 and a < n_act and mask[i, a]) else 0
+
+
+@numba.njit(cache=True)
+def move_and_advance_kernel(
+    pos, final, actions, failed, intervened, length_m, state_distance, state_moves,
+    state_collisions, state_interventions, phase, timer, waypoint, task_goal, order, broken,
+    deliveries, order_station, order_delivered, t, pick_time, drop_time,
+    moved_m, moved, delivered, reached_wp, done_drop, reached_goal,
+):  # pragma: no cover - compiled
+    """Apply the resolved moves and advance every robot's task by one step.
+
+    Robots end on ``final``; task rules as documented in :mod:`warehouse.core.simulation`.
+    """
+    for i in range(pos.size):
+        p = pos[i]
+        mv = final[i] != p
+        moved[i] = mv
+        m = length_m[p, actions[i]] if mv else np.float32(0.0)
+        moved_m[i] = m
+        q = final[i]
+        state_distance[i] += m
+        if mv:
+            state_moves[i] += 1
+        if failed[i]:
+            state_collisions[i] += 1
+        if intervened[i]:
+            state_interventions[i] += 1
+        # Count down work at shelves and stations.
+        if broken[i] == 0 and (phase[i] == PICKING or phase[i] == DROPPING):
+            timer[i] -= 1
+        # Reaching a dispatcher waypoint clears it.
+        rw = waypoint[i] >= 0 and q == waypoint[i]
+        reached_wp[i] = rw
+        if rw:
+            waypoint[i] = -1
+        at_goal = waypoint[i] < 0 and q == task_goal[i]
+        if at_goal and phase[i] == TO_PICK:
+            phase[i] = PICKING
+            timer[i] = pick_time
+        if at_goal and phase[i] == TO_DROP:
+            phase[i] = DROPPING
+            timer[i] = drop_time
+        if phase[i] == PICKING and timer[i] <= 0:
+            phase[i] = TO_DROP
+            task_goal[i] = order_station[order[i]]
+            if q == task_goal[i]:  # zero pick time with the station on the pick cell
+                phase[i] = DROPPING
+                timer[i] = drop_time
+        dd = phase[i] == DROPPING and timer[i] <= 0
+        done_drop[i] = dd
+        if dd:
+            order_delivered[order[i]] = t + 1
+            phase[i] = IDLE
+            order[i] = -1
+            task_goal[i] = -1
+        rg = at_goal and phase[i] == TO_GOAL
+        reached_goal[i] = rg
+        delivered[i] = dd or rg
+        if dd or rg:
+            deliveries[i] += 1
+
+
+@numba.njit(cache=True)
+def progress_kernel(
+    slot, table, pos, phase, reset, best_dist, since_progress, dist_now
+):  # pragma: no cover - compiled
+    """Closest approach to the target and steps without progress (``_update_progress``)."""
+    big = np.int32(2147483647)
+    for i in range(pos.size):
+        d = np.int32(0)
+        if slot[i] >= 0:
+            d = np.int32(table[slot[i], pos[i]])
+        dist_now[i] = d
+        improved = d < best_dist[i]
+        if reset[i] or improved:
+            best_dist[i] = d
+        has_task = phase[i] != IDLE and phase[i] != PICKING and phase[i] != DROPPING
+        if reset[i] or improved or not has_task:
+            since_progress[i] = 0
+        elif since_progress[i] < big:
+            since_progress[i] += 1
+
+
+@numba.njit(cache=True)
+def finish_step_kernel(
+    phase, moved, target, delivered, reached_wp, busy_steps, waits, since_goal,
+    moved_m, failed, per_metre, delivery, collision, per_step, reward,
+):  # pragma: no cover - compiled
+    """Time counters and the reward of one step."""
+    for i in range(phase.size):
+        has_task = phase[i] != IDLE
+        if has_task:
+            busy_steps[i] += 1
+            if not moved[i] and target[i] >= 0:
+                waits[i] += 1
+        if delivered[i] or reached_wp[i]:
+            since_goal[i] = 0
+        else:
+            since_goal[i] += 1
+        r = per_metre * np.float64(moved_m[i]) + per_step
+        if delivered[i]:
+            r += delivery
+        if failed[i]:
+            r += collision
+        reward[i] = np.float32(r)

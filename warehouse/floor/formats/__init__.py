@@ -1,0 +1,33 @@
+"""Floor map readers and writers; every grid format goes through
+:func:`~warehouse.floor.grid.graph_from_grid`.
+
+* ASCII drawing — :func:`parse_ascii` (:mod:`.ascii`);
+* MovingAI / League of Robot Runners ``.map`` — :func:`parse_movingai` (:mod:`.movingai`);
+* POGEMA string map / YAML collection — :func:`parse_pogema`, :func:`parse_pogema_yaml`
+  (:mod:`.pogema`);
+* RHCR ``.map`` — :func:`parse_rhcr` (:mod:`.rhcr`);
+* networkx node-link JSON and GraphML (non-grid floors) — :func:`parse_node_link_json`,
+  :func:`parse_graphml`, and :func:`save_graph` to write them (:mod:`.graphio`);
+* any file — :func:`load_map`, with format detection (:mod:`.detect`).
+"""
+
+from .ascii import parse_ascii
+from .detect import FORMATS, detect_format, load_map
+from .graphio import parse_graphml, parse_node_link_json, save_graph
+from .movingai import parse_movingai
+from .pogema import parse_pogema, parse_pogema_yaml
+from .rhcr import parse_rhcr
+
+__all__ = [
+    "FORMATS",
+    "detect_format",
+    "load_map",
+    "parse_ascii",
+    "parse_graphml",
+    "parse_movingai",
+    "parse_node_link_json",
+    "parse_pogema",
+    "parse_pogema_yaml",
+    "parse_rhcr",
+    "save_graph",
+]

@@ -1,0 +1,106 @@
+"""Load a floor map file of any supported format, detecting the format when asked to.
+
+Detection (``fmt="auto"``), by extension first, then by content:
+
+=====================  ==================================================================
+``.json``              networkx node-link JSON
+``.graphml`` ``.xml``  GraphML
+``.yaml`` ``.yml``     POGEMA YAML map collection
+``.map``               MovingAI when the first line starts with ``type``; RHCR when it is
+                       ``rows,cols``; anything else is refused
+other (``.txt`` …)     JSON if the text starts with ``{``, GraphML with ``<``, MovingAI with
+                       ``type``, RHCR with ``rows,cols``; otherwise a drawn grid: POGEMA when
+                       it has ``$``, or both ``#`` and ``@`` and none of ASCII's own marks
+                       (``p S > < ^ v``); ASCII otherwise
+=====================  ==================================================================
+
+Unreadable, empty, binary (NUL bytes, not UTF-8) or oversized files (see
+:mod:`warehouse.floor.formats.common`) raise :class:`~warehouse.errors.InputError`, as does
+every malformed map; no other exception escapes for a bad file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+
+from ...errors import InputError
+from .ascii import ASCII_ONLY_CHARS, parse_ascii
+from .common import read_map_text
+from .graphio import parse_graphml, parse_node_link_json
+from .movingai import parse_movingai
+from .pogema import parse_pogema, parse_pogema_yaml
+from .rhcr import SHAPE_LINE, parse_rhcr
+
+FORMATS = ("auto", "movingai", "pogema", "rhcr", "ascii", "json", "graphml")
+YAML_EXTS = (".yaml", ".yml")
+
+
+def load_map(path: str | Path, *, fmt: str = "auto", map_name: str | None = None) -> nx.Graph:
+    """Read a floor map file into a floor graph (see module docstring).
+
+    ``map_name`` picks one map of a POGEMA YAML collection holding several.
+    """
+    path = Path(path)
+    if fmt not in FORMATS:
+        raise InputError(path, "format", f"unknown map format {fmt!r} (one of {FORMATS})")
+    text = read_map_text(path)
+    if fmt == "auto":
+        fmt = detect_format(path, text)
+    name = path.stem
+    try:
+        if fmt == "movingai":
+            return parse_movingai(text, source=path, name=name)
+        if fmt == "rhcr":
+            return parse_rhcr(text, source=path, name=name)
+        if fmt == "pogema":
+            if path.suffix.lower() in YAML_EXTS:
+                return parse_pogema_yaml(text, source=path, map_name=map_name)
+            return parse_pogema(text, source=path, name=name)
+        if fmt == "ascii":
+            return parse_ascii(text, source=path, name=name, field="")
+        if fmt == "json":
+            return parse_node_link_json(text, source=path, name=name)
+        return parse_graphml(text, source=path, name=name)
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError) as exc:
+        # Safety net: a parser bug must still reach the user as one line, not a traceback.
+        raise InputError(path, None, f"cannot read as {fmt}: {exc}") from None
+
+
+def detect_format(path: str | Path, text: str) -> str:
+    """The format of a map file (see module docstring)."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    first = next((line.strip() for line in text.split("\n") if line.strip()), "")
+    if ext == ".json":
+        return "json"
+    if ext in (".graphml", ".xml"):
+        return "graphml"
+    if ext in YAML_EXTS:
+        return "pogema"
+    if ext == ".map":
+        if first.lower().startswith("type"):
+            return "movingai"
+        if SHAPE_LINE.match(first):
+            return "rhcr"
+        raise InputError(
+            path,
+            "header",
+            f"line 1: unrecognised .map header {first[:40]!r}: expected 'type octile' "
+            "(MovingAI) or 'rows,cols' (RHCR)",
+        )
+    if first.startswith("{"):
+        return "json"
+    if first.startswith("<"):
+        return "graphml"
+    if first.lower().startswith("type "):
+        return "movingai"
+    if SHAPE_LINE.match(first):
+        return "rhcr"
+    chars = set(text)
+    if "$" in chars:
+        return "pogema"
+    if "#" in chars and "@" in chars and not chars & ASCII_ONLY_CHARS:
+        return "pogema"
+    return "ascii"

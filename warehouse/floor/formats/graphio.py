@@ -1,0 +1,379 @@
+"""Non-grid floors as networkx node-link JSON or GraphML, and :func:`save_graph`.
+
+Node attributes:
+
+* ``pos`` — ``[row, col]``, two finite numbers (a floor drawn on a grid of cells; fractional
+  positions are rounded to the cell used for observation windows and drawing, and no two nodes
+  may round to the same cell). GraphML has no tuples, so it carries numeric ``row`` and ``col``
+  attributes instead;
+* ``kind`` — ``aisle``, ``pick``, ``station`` or ``blocked``;
+* ``start`` / ``goal`` — optional booleans (default True).
+
+Edge attribute ``length`` (metres, positive; default the graph's ``cell_size``). A directed
+graph (``"directed": true`` / ``edgedefault="directed"``) keeps one-way edges; an undirected
+edge may be travelled both ways. Graph attributes (all optional): ``name``, ``cell_size``
+(metres per cell, default 1), ``grid_shape`` (``[H, W]``; GraphML: ``grid_rows`` and
+``grid_cols``) and ``explicit_kinds`` (default True: the kinds come from the file, so pick
+locations and stations must be reachable). Multigraphs and self-loops are refused.
+
+JSON edges may be listed under ``edges`` (networkx ≥ 3.6) or ``links`` (older networkx).
+Node ids that are ``[row, col]`` lists (JSON) or ``"(row, col)"`` strings equal to the node's
+position (GraphML) become ``(row, col)`` tuples, so grid floors round-trip exactly.
+GraphML files may not declare a DOCTYPE or entities. Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from ...errors import InputError
+from ..kinds import NodeKind
+from .common import MAX_CELLS, MAX_SIDE
+
+Source = str | Path | None
+_TUPLE_ID = re.compile(r"^\((-?\d+), (-?\d+)\)$")
+
+
+# ---------------------------------------------------------------------------------- reading
+def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph") -> nx.Graph:
+    """Floor graph of a networkx node-link JSON document (see module docstring)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(source, f"line {exc.lineno}", f"invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(source, None, "invalid JSON: nested too deeply") from None
+    if not isinstance(data, dict):
+        raise InputError(source, None, "expected a node-link JSON object with 'nodes'")
+    if data.get("multigraph", False):
+        raise InputError(source, "multigraph", "parallel edges (multigraphs) are not supported")
+    directed = data.get("directed", False)
+    if not isinstance(directed, bool):
+        raise InputError(source, "directed", "expected true or false")
+    nodes = data.get("nodes")
+    if not isinstance(nodes, list) or not nodes:
+        raise InputError(source, "nodes", "expected a non-empty list of nodes")
+    if len(nodes) > MAX_CELLS:
+        raise InputError(source, "nodes", f"{len(nodes)} nodes is too many (at most {MAX_CELLS})")
+    edge_key = "edges" if "edges" in data else "links"
+    edges = data.get(edge_key, [])
+    if not isinstance(edges, list):
+        raise InputError(source, edge_key, "expected a list of edges")
+    attrs = data.get("graph", {})
+    if not isinstance(attrs, dict):
+        raise InputError(source, "graph", "expected an object of graph attributes")
+
+    ids: dict[Any, int] = {}
+    clean_nodes = []
+    for i, node in enumerate(nodes):
+        if not isinstance(node, dict) or "id" not in node:
+            raise InputError(source, f"nodes[{i}]", "expected an object with an 'id'")
+        key = _hashable(node["id"], source, f"nodes[{i}].id")
+        if key in ids:
+            raise InputError(source, f"nodes[{i}].id", f"duplicate of nodes[{ids[key]}]")
+        ids[key] = i
+        clean_nodes.append({**node, "id": key})
+    clean_edges = []
+    for j, edge in enumerate(edges):
+        field = f"{edge_key}[{j}]"
+        if not isinstance(edge, dict):
+            raise InputError(source, field, "expected an object with 'source' and 'target'")
+        ends = []
+        for end in ("source", "target"):
+            if end not in edge:
+                raise InputError(source, f"{field}.{end}", "missing")
+            key = _hashable(edge[end], source, f"{field}.{end}")
+            if key not in ids:
+                raise InputError(source, f"{field}.{end}", f"unknown node {edge[end]!r}")
+            ends.append(key)
+        if ends[0] == ends[1]:
+            raise InputError(source, field, "self-loops are not allowed")
+        if "length" in edge:
+            _positive(edge["length"], source, f"{field}.length")
+        clean_edges.append({**edge, "source": ends[0], "target": ends[1]})
+
+    raw = {
+        "directed": directed,
+        "multigraph": False,
+        "graph": {},
+        "nodes": clean_nodes,
+        edge_key: clean_edges,
+    }
+    try:
+        graph = nx.node_link_graph(raw, directed=directed, multigraph=False, **_edges_kw(edge_key))
+    except (nx.NetworkXError, KeyError, TypeError, ValueError) as exc:  # pragma: no cover
+        raise InputError(source, None, f"invalid node-link graph: {exc}") from None
+    graph.graph.update(_graph_attrs(attrs, source, name, shape_key="grid_shape"), format="json")
+    for i, (_node, data_) in enumerate(graph.nodes(data=True)):
+        if "pos" not in data_:
+            raise InputError(source, f"nodes[{i}].pos", "missing (row, col) position")
+        data_["pos"] = _pair(data_["pos"], source, f"nodes[{i}].pos")
+    return _finish(graph, source, lambda i: f"nodes[{i}]", lambda u, v: None)
+
+
+def parse_graphml(text: str, *, source: Source = None, name: str = "graph") -> nx.Graph:
+    """Floor graph of a GraphML document (see module docstring)."""
+    head = text[:4096].upper()
+    if "<!DOCTYPE" in head or "<!ENTITY" in text.upper():
+        raise InputError(source, None, "GraphML files may not declare a DOCTYPE or entities")
+    try:
+        graph = nx.parse_graphml(text)
+    except ET.ParseError as exc:
+        line = exc.position[0] if getattr(exc, "position", None) else None
+        raise InputError(source, f"line {line}" if line else None, f"invalid XML: {exc}") from None
+    except (nx.NetworkXError, KeyError, TypeError, ValueError, IndexError) as exc:
+        raise InputError(source, None, f"invalid GraphML: {exc}") from None
+    if graph.is_multigraph():
+        if any(len(keys) > 1 for _, _, keys in _multi_pairs(graph)):
+            raise InputError(source, "edges", "parallel edges (multigraphs) are not supported")
+        graph = nx.DiGraph(graph) if graph.is_directed() else nx.Graph(graph)
+    if graph.number_of_nodes() == 0:
+        raise InputError(source, "nodes", "the graph has no nodes")
+    if graph.number_of_nodes() > MAX_CELLS:
+        raise InputError(source, "nodes", f"too many nodes (at most {MAX_CELLS})")
+    attrs = dict(graph.graph)
+    if "grid_rows" in attrs or "grid_cols" in attrs:
+        attrs["grid_shape"] = [attrs.pop("grid_rows", None), attrs.pop("grid_cols", None)]
+    graph.graph.clear()
+    graph.graph.update(_graph_attrs(attrs, source, name, shape_key="grid_shape"), format="graphml")
+    for i, (node, data) in enumerate(graph.nodes(data=True)):
+        for axis in ("row", "col"):
+            if axis not in data:
+                raise InputError(source, f"nodes[{i}].{axis}", f"node {node!r} has no {axis}")
+        data["pos"] = _pair(
+            [_number(data.pop(axis), source, f"nodes[{i}].{axis}") for axis in ("row", "col")],
+            source,
+            f"nodes[{i}].pos",
+        )
+        for flag in ("start", "goal"):
+            if isinstance(data.get(flag), str):
+                data[flag] = {"true": True, "false": False}.get(data[flag].lower(), data[flag])
+    for u, v in graph.edges:
+        if u == v:
+            raise InputError(source, f"edge {u}-{v}", "self-loops are not allowed")
+    graph = _tuple_ids(graph)
+    return _finish(graph, source, lambda i: f"nodes[{i}]", lambda u, v: f"edge {u}-{v}")
+
+
+def _finish(
+    graph: nx.Graph,
+    source: Source,
+    node_field: Callable[[int], str],
+    edge_field: Callable[[Any, Any], str | None],
+) -> nx.Graph:
+    """Check kinds, flags, positions and lengths; fill defaults."""
+    cells: dict[tuple[int, int], int] = {}
+    cell_size = graph.graph["cell_size"]
+    shape = graph.graph.get("grid_shape")
+    for i, (node, data) in enumerate(graph.nodes(data=True)):
+        field = node_field(i)
+        kind = data.get("kind")
+        try:
+            if not isinstance(kind, str):
+                raise KeyError(kind)
+            data["kind"] = NodeKind.parse(kind).name.lower()
+        except KeyError:
+            allowed = ", ".join(k.name.lower() for k in NodeKind)
+            what = "missing" if kind is None else f"unknown kind {kind!r}"
+            raise InputError(source, f"{field}.kind", f"{what} (one of: {allowed})") from None
+        for flag in ("start", "goal"):
+            value = data.setdefault(flag, True)
+            if not isinstance(value, bool | np.bool_):
+                raise InputError(
+                    source, f"{field}.{flag}", f"expected true or false, got {value!r}"
+                )
+            data[flag] = bool(value)
+        cell = (round(data["pos"][0]), round(data["pos"][1]))
+        if cell in cells:
+            raise InputError(
+                source,
+                f"{field}.pos",
+                f"node {node!r} lies in the same cell {cell} as {node_field(cells[cell])}",
+            )
+        cells[cell] = i
+        if shape is not None and not (0 <= cell[0] < shape[0] and 0 <= cell[1] < shape[1]):
+            raise InputError(source, f"{field}.pos", f"{cell} lies outside grid_shape {shape}")
+    rows = [c[0] for c in cells]
+    cols = [c[1] for c in cells]
+    height, width = max(rows) - min(rows) + 1, max(cols) - min(cols) + 1
+    if height > MAX_SIDE or width > MAX_SIDE or height * width > MAX_CELLS:
+        raise InputError(
+            source,
+            "nodes",
+            f"positions span {height}x{width} cells (at most {MAX_SIDE} per side and "
+            f"{MAX_CELLS} cells)",
+        )
+    for u, v, data in graph.edges(data=True):
+        field = edge_field(u, v)
+        if "length" in data:
+            if field is not None:
+                data["length"] = _positive(data["length"], source, f"{field}.length")
+            else:
+                data["length"] = float(data["length"])
+        else:
+            data["length"] = cell_size
+    return graph
+
+
+def _graph_attrs(attrs: dict[str, Any], source: Source, name: str, *, shape_key: str) -> dict:
+    out = {k: v for k, v in attrs.items() if isinstance(v, str | int | float | bool)}
+    out["name"] = str(attrs.get("name", name))
+    out["cell_size"] = _positive(attrs.get("cell_size", 1.0), source, "graph.cell_size")
+    explicit = attrs.get("explicit_kinds", True)
+    if not isinstance(explicit, bool):
+        raise InputError(source, "graph.explicit_kinds", "expected true or false")
+    out["explicit_kinds"] = explicit
+    shape = attrs.get(shape_key)
+    if shape is not None:
+        if (
+            not isinstance(shape, list | tuple)
+            or len(shape) != 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
+        ):
+            raise InputError(
+                source, f"graph.{shape_key}", "expected [rows, cols], two whole numbers > 0"
+            )
+        if shape[0] > MAX_SIDE or shape[1] > MAX_SIDE or shape[0] * shape[1] > MAX_CELLS:
+            raise InputError(source, f"graph.{shape_key}", f"{shape[0]}x{shape[1]} is too large")
+        out[shape_key] = (int(shape[0]), int(shape[1]))
+    return out
+
+
+def _hashable(value: Any, source: Source, field: str) -> Any:
+    if isinstance(value, list):
+        return tuple(_hashable(v, source, field) for v in value)
+    if isinstance(value, str | int | float | bool):
+        return value
+    raise InputError(source, field, f"node ids must be strings, numbers or lists, got {value!r}")
+
+
+def _number(value: Any, source: Source, field: str) -> float:
+    if isinstance(value, bool):
+        raise InputError(source, field, f"expected a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(source, field, f"expected a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise InputError(source, field, f"expected a finite number, got {value!r}")
+    return number
+
+
+def _positive(value: Any, source: Source, field: str) -> float:
+    number = _number(value, source, field)
+    if number <= 0:
+        raise InputError(source, field, f"must be > 0, got {value!r}")
+    return number
+
+
+def _pair(value: Any, source: Source, field: str) -> tuple[float, float] | tuple[int, int]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise InputError(source, field, f"expected [row, col], two numbers, got {value!r}")
+    row, col = (_number(v, source, field) for v in value)
+    if row.is_integer() and col.is_integer():
+        return (int(row), int(col))
+    return (row, col)
+
+
+def _multi_pairs(graph: nx.MultiGraph):
+    for u, nbrs in graph.adjacency():
+        for v, keys in nbrs.items():
+            yield u, v, keys
+
+
+def _tuple_ids(graph: nx.Graph) -> nx.Graph:
+    """Relabel ``"(r, c)"`` string ids to ``(r, c)`` when every id matches its own position."""
+    mapping = {}
+    for node, data in graph.nodes(data=True):
+        match = _TUPLE_ID.match(str(node))
+        key = (int(match[1]), int(match[2])) if match else None
+        if key is None or key != data["pos"]:
+            return graph
+        mapping[node] = key
+    return nx.relabel_nodes(graph, mapping, copy=True)
+
+
+def _edges_kw(edge_key: str) -> dict[str, str]:
+    """networkx renamed node-link's ``link=`` keyword to ``edges=`` (3.4); support both."""
+    params = inspect.signature(nx.node_link_graph).parameters
+    return {"edges": edge_key} if "edges" in params else {"link": edge_key}
+
+
+# ---------------------------------------------------------------------------------- writing
+def save_graph(graph: nx.Graph, path: str | Path) -> Path:
+    """Write ``graph`` as node-link JSON (``.json``) or GraphML (``.graphml``), atomically."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext == ".json":
+        payload = _node_link_text(graph)
+    elif ext in (".graphml", ".xml"):
+        payload = "\n".join(nx.generate_graphml(_graphml_ready(graph))) + "\n"
+    else:
+        raise InputError(
+            path, None, f"cannot save a floor as {ext or 'no extension'!r}: use .json or .graphml"
+        )
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(payload, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(path, None, f"cannot write: {exc.strerror or exc}") from None
+    return path
+
+
+def _node_link_text(graph: nx.Graph) -> str:
+    params = inspect.signature(nx.node_link_data).parameters
+    kw = {"edges": "edges"} if "edges" in params else {"link": "edges"}
+    data = nx.node_link_data(graph, **kw)
+    return json.dumps(data, indent=1, default=_json_default) + "\n"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"cannot store {type(value).__name__} in JSON")
+
+
+def _scalar(value: Any) -> Any:
+    value = value.item() if isinstance(value, np.generic) else value
+    return value if isinstance(value, str | int | float | bool) else None
+
+
+def _graphml_ready(graph: nx.Graph) -> nx.Graph:
+    """A copy with scalar attributes only: ``pos`` → ``row``/``col``, ``grid_shape`` →
+    ``grid_rows``/``grid_cols``, node ids as strings."""
+    out = nx.DiGraph() if graph.is_directed() else nx.Graph()
+    for key, value in graph.graph.items():
+        if key == "grid_shape" and value is not None:
+            out.graph["grid_rows"], out.graph["grid_cols"] = int(value[0]), int(value[1])
+        elif _scalar(value) is not None:
+            out.graph[key] = _scalar(value)
+    labels = {node: str(node) for node in graph.nodes}
+    if len(set(labels.values())) != len(labels):
+        labels = {node: f"n{i}" for i, node in enumerate(graph.nodes)}
+    for node, data in graph.nodes(data=True):
+        attrs = {k: _scalar(v) for k, v in data.items() if k != "pos"}
+        attrs = {k: v for k, v in attrs.items() if v is not None}
+        if "pos" in data:
+            attrs["row"], attrs["col"] = (_scalar(p) for p in data["pos"])
+        out.add_node(labels[node], **attrs)
+    for u, v, data in graph.edges(data=True):
+        attrs = {k: _scalar(x) for k, x in data.items()}
+        out.add_edge(labels[u], labels[v], **{k: x for k, x in attrs.items() if x is not None})
+    return out

@@ -1,0 +1,272 @@
+"""Mesa view of one run: :class:`WarehouseModel` steps a :class:`~warehouse.fleet.Fleet`.
+
+The model owns no movement rule. Each Mesa step is one :meth:`Fleet.step` (dispatcher →
+navigator → shield and physics inside the :class:`~warehouse.core.Simulation`). Robots and
+stations are Mesa agents whose attributes read the core's arrays; they never act.
+
+Randomness: the model seed is passed to ``fleet.reset(seed)``, which seeds the simulation and
+the policies. Mesa's own ``model.random`` / ``model.rng`` are seeded too but nothing draws from
+them.
+
+Data collection (``model.datacollector``):
+
+* model reporters: ``step`` plus every KPI of :data:`warehouse.kpis.KPI_NAMES` and
+  ``open_orders``, recorded after every ``collect_every``-th step and after the last step;
+* agent-type reporters (``per_robot=True``, same cadence): per robot ``robot`` (index) and the
+  counters ``deliveries``, ``distance_m``, ``collisions``, ``interventions``, ``busy_steps``,
+  ``waits``; per station ``station`` (index) and ``queue``.
+
+With ``collect_every=1`` entry ``i`` of the series is the state after step ``i + 1``, the
+indexing ``mesa.batch_run`` expects (``warehouse sweep`` uses this).
+
+The model also accumulates ``visits``: per floor node, robot-steps spent there (the congestion
+heatmap).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+
+from .core import Simulation
+from .fleet import Fleet
+from .kpis import KPI_FUNCTIONS
+from .policies import PolicySpec, build_policy, resolve_policy
+
+ROBOT_COUNTERS = ("deliveries", "distance_m", "collisions", "interventions", "busy_steps", "waits")
+
+
+class RobotAgent(mesa.Agent):
+    """One robot, a read-only view of row ``index`` of the fleet state."""
+
+    def __init__(self, model: WarehouseModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def robot(self) -> int:
+        return self.index
+
+    @property
+    def _state(self) -> Any:
+        return self.model.sim.state
+
+    @property
+    def node(self) -> int:
+        return int(self._state.pos[self.index])
+
+    @property
+    def cell(self) -> tuple[int, int]:
+        r, c = self.model.sim.floor.pos[self.node]
+        return int(r), int(c)
+
+    @property
+    def phase(self) -> int:
+        return int(self._state.phase[self.index])
+
+    @property
+    def deliveries(self) -> int:
+        return int(self._state.deliveries[self.index])
+
+    @property
+    def distance_m(self) -> float:
+        return float(self._state.distance_m[self.index])
+
+    @property
+    def collisions(self) -> int:
+        return int(self._state.collisions[self.index])
+
+    @property
+    def interventions(self) -> int:
+        return int(self._state.interventions[self.index])
+
+    @property
+    def busy_steps(self) -> int:
+        return int(self._state.busy_steps[self.index])
+
+    @property
+    def waits(self) -> int:
+        return int(self._state.waits[self.index])
+
+
+class StationAgent(mesa.Agent):
+    """One station (drop-off point), a read-only view of the core's station queues."""
+
+    def __init__(self, model: WarehouseModel, index: int, node: int) -> None:
+        super().__init__(model)
+        self.index = index
+        self.node = node
+
+    @property
+    def queue(self) -> int:
+        """Robots heading to or working at this station now."""
+        return int(self.model.station_queues()[self.index])
+
+
+def _kpi_reporter(name: str) -> Any:
+    fn = KPI_FUNCTIONS[name]
+    return lambda m: fn(m.sim)
+
+
+class WarehouseModel(mesa.Model):
+    """One run of a scenario with one policy and one seed (see module docstring).
+
+    ``scenario`` is a built-in name, a scenario or map file, or a loaded
+    :class:`~scenarios.Scenario` (then pass its ``source``). Extra keyword arguments are
+    scenario overrides (``robots=40``, ``**{"fleet.robots": 40}``), so ``mesa.batch_run`` can
+    sweep any setting. ``floor`` reuses an already built floor of the same scenario.
+    """
+
+    def __init__(
+        self,
+        scenario: Any = "small",
+        *,
+        seed: int = 0,
+        policy: str | PolicySpec | None = None,
+        dispatcher: str | None = None,
+        navigator: str | None = None,
+        collisions: str | None = None,
+        steps: int | None = None,
+        collect_every: int | None = None,
+        per_robot: bool = True,
+        source: Path | None = None,
+        floor: Any = None,
+        recorder: Any = None,
+        **overrides: Any,
+    ) -> None:
+        super().__init__(seed=seed)
+        from scenarios import Scenario, apply_overrides, build_floor, load_scenario
+
+        if isinstance(scenario, Scenario):
+            sc = scenario
+        else:
+            sc, source = load_scenario(scenario)
+        sc = apply_overrides(sc, overrides, source)
+        if isinstance(policy, PolicySpec):
+            spec = policy
+        else:
+            spec = resolve_policy(
+                policy or None,
+                sc,
+                dispatcher=dispatcher,
+                navigator=navigator,
+                collisions=collisions,
+            )
+        self.scenario = sc
+        self.policy = spec
+        self.seed = int(seed)
+        self.max_steps = int(steps or sc.episode.steps)
+        self.collect_every = int(collect_every or sc.episode.collect_every)
+
+        floor = floor if floor is not None else build_floor(sc, source)
+        config = sc.sim_config()
+        mode = spec.collisions_for(sc)
+        if mode != config.physics.collisions:
+            physics = config.physics.model_copy(update={"collisions": mode})
+            config = config.model_copy(update={"physics": physics})
+        self.sim = Simulation(floor, config)
+        dispatcher_obj, navigator_obj = build_policy(spec, sc)
+        self.fleet = Fleet(self.sim, dispatcher_obj, navigator_obj)
+        self.fleet.reset(self.seed)
+        self.recorder = self._make_recorder(recorder)
+        self.visits = np.zeros(floor.n_nodes, dtype=np.int64)
+
+        self.robots = [RobotAgent(self, i) for i in range(self.sim.n_robots)]
+        self.stations = [StationAgent(self, i, int(n)) for i, n in enumerate(floor.stations)]
+        self._queues_at = -1
+        self._queues = np.zeros(0, dtype=np.int64)
+
+        model_reporters: dict[str, Any] = {"step": lambda m: int(m.sim.t)}
+        model_reporters.update({name: _kpi_reporter(name) for name in KPI_FUNCTIONS})
+        model_reporters["open_orders"] = lambda m: int(m.sim.orders.open_ids.size)
+        per_type: dict[type, dict[str, Any]] | None = None
+        if per_robot:
+            per_type = {
+                RobotAgent: {name: name for name in ("robot", *ROBOT_COUNTERS)},
+                StationAgent: {"station": "index", "queue": "queue"},
+            }
+        self.datacollector = mesa.DataCollector(
+            model_reporters=model_reporters, agenttype_reporters=per_type
+        )
+        self.running = self.max_steps > 0
+
+    def _make_recorder(self, recorder: Any) -> Any:
+        """``True``: a :class:`warehouse.recording.EpisodeRecorder`; a callable: a factory
+        ``(sim, meta) -> recorder``; else the given object (or ``None``)."""
+        if recorder is None or recorder is False:
+            return None
+        meta = {
+            "scenario": self.scenario.name,
+            "policy": self.policy.name,
+            "seed": self.seed,
+            "steps": self.max_steps,
+        }
+        if recorder is True:
+            from .recording import EpisodeRecorder
+
+            return EpisodeRecorder(self.sim, meta=meta)
+        if callable(recorder) and not hasattr(recorder, "capture"):
+            return recorder(self.sim, meta)
+        return recorder
+
+    # ------------------------------------------------------------------ stepping
+    def step(self) -> None:
+        """One fleet step; collect data every ``collect_every`` steps and at the end."""
+        fleet_step = self.fleet.step()
+        self._count_visits()
+        if self.recorder is not None:
+            self.recorder.capture(self.sim, fleet_step)
+        t = self.sim.t
+        done = t >= self.max_steps
+        if t % self.collect_every == 0 or done:
+            self.datacollector.collect(self)
+        if done:
+            self.running = False
+
+    def run(self, progress: Any = None) -> dict[str, Any]:
+        """Step until the episode ends; ``progress(steps_done)`` is called now and then."""
+        every = max(1, self.max_steps // 100)
+        while self.running:
+            self.step()
+            if progress is not None and (self.sim.t % every == 0 or not self.running):
+                progress(self.sim.t)
+        return self.kpis()
+
+    def _count_visits(self) -> None:
+        """Add this step's robot positions (``visits.sum() == robots × steps``)."""
+        self.visits += np.bincount(self.sim.state.pos, minlength=self.visits.size)
+
+    # ------------------------------------------------------------------ views
+    def kpis(self) -> dict[str, Any]:
+        """Every KPI of the run so far."""
+        from .kpis import compute_kpis
+
+        return compute_kpis(self.sim)
+
+    def station_queues(self) -> np.ndarray:
+        if self._queues_at != self.sim.t:
+            self._queues = self.sim.station_queues()
+            self._queues_at = self.sim.t
+        return self._queues
+
+    def visits_grid(self) -> np.ndarray:
+        """``(H, W)`` float array of robot-steps per cell, NaN where there is no floor."""
+        floor = self.sim.floor
+        grid = np.full(floor.shape, np.nan)
+        grid[floor.pos[:, 0], floor.pos[:, 1]] = self.visits
+        return grid
+
+    def series(self) -> Any:
+        """The model-level time series as a pandas DataFrame (one row per collection)."""
+        return self.datacollector.get_model_vars_dataframe()
+
+    def robot_series(self) -> Any:
+        """Per-robot counters (columns ``step``, ``robot``, counters), or ``None``."""
+        if RobotAgent not in self.datacollector.agenttype_reporters:
+            return None
+        df = self.datacollector.get_agenttype_vars_dataframe(RobotAgent).reset_index()
+        df = df.drop(columns=["AgentID"]).rename(columns={"Step": "step"})
+        return df.reset_index(drop=True)

@@ -1,0 +1,115 @@
+"""Policy names of ``warehouse run --policy``: a dispatcher, a navigator and a shield.
+
+A *policy* couples a dispatcher (:mod:`hierarchy.dispatchers`), a navigator
+(:mod:`agents.registry`) and optionally a collision mode (``None`` keeps the scenario's
+``policies.shield`` or ``physics.collisions``). Presets live in :data:`PRESETS`; adding one is one
+dict entry. Any navigator name that is not a preset also works as a policy (greedy dispatcher
+plus that navigator). ``--dispatcher``, ``--navigator`` and ``--collisions`` override a policy's
+parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from scenarios import Scenario
+
+#: policy name → (dispatcher, navigator, collision mode or None for the scenario's)
+PRESETS: dict[str, tuple[str, str, str | None]] = {
+    "rule_based": ("greedy", "rule_based", None),
+    "random": ("random", "random", None),
+}
+
+COLLISION_MODES = ("physical", "block", "pibt")
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A named dispatcher + navigator (+ collision mode) combination."""
+
+    name: str
+    dispatcher: str
+    navigator: str
+    collisions: str | None = None
+
+    def collisions_for(self, scenario: Scenario) -> str:
+        return self.collisions or scenario.policies.shield or scenario.physics.collisions
+
+
+def policy_names() -> list[str]:
+    """Presets first, then every other registered navigator."""
+    from agents import NAVIGATORS
+
+    return list(PRESETS) + sorted(n for n in NAVIGATORS if n not in PRESETS)
+
+
+def scenario_policy(scenario: Scenario) -> PolicySpec:
+    """The policy a scenario file names in its ``policies`` section."""
+    p = scenario.policies
+    for name, (disp, nav, _) in PRESETS.items():
+        if (disp, nav) == (p.dispatcher, p.navigator):
+            return PolicySpec(name, disp, nav, None)
+    return PolicySpec(p.navigator, p.dispatcher, p.navigator, None)
+
+
+def resolve_policy(
+    name: str | None,
+    scenario: Scenario,
+    *,
+    dispatcher: str | None = None,
+    navigator: str | None = None,
+    collisions: str | None = None,
+) -> PolicySpec:
+    """Turn a policy name (``None``: the scenario's) and flag overrides into a checked spec."""
+    from agents import NAVIGATORS
+    from hierarchy import DISPATCHERS
+
+    if name is None:
+        spec = scenario_policy(scenario)
+    elif name in PRESETS:
+        spec = PolicySpec(name, *PRESETS[name])
+    elif name in NAVIGATORS:
+        spec = PolicySpec(name, "greedy", name, None)
+    else:
+        raise InputError(None, "--policy", f"unknown policy {name!r}; known: {policy_names()}")
+    if dispatcher:
+        spec = replace(spec, dispatcher=dispatcher)
+    if navigator:
+        spec = replace(spec, navigator=navigator)
+    if collisions:
+        spec = replace(spec, collisions=collisions)
+    if spec.dispatcher not in DISPATCHERS:
+        raise InputError(
+            None, "--dispatcher", f"unknown dispatcher {spec.dispatcher!r}; "
+            f"known: {sorted(DISPATCHERS)}"
+        )  # fmt: skip
+    if spec.navigator not in NAVIGATORS:
+        raise InputError(
+            None,
+            "--navigator",
+            f"unknown navigator {spec.navigator!r}; known: {sorted(NAVIGATORS)}",
+        )
+    if spec.collisions is not None and spec.collisions not in COLLISION_MODES:
+        raise InputError(
+            None,
+            "--collisions",
+            f"unknown mode {spec.collisions!r}; known: {list(COLLISION_MODES)}",
+        )
+    return spec
+
+
+def build_policy(spec: PolicySpec, scenario: Scenario) -> tuple[Any, Any]:
+    """Instantiate ``(dispatcher, navigator)``; learned ones get the scenario's checkpoints."""
+    from agents import make_navigator
+    from hierarchy import make_dispatcher
+
+    nav_kw: dict[str, Any] = {}
+    if scenario.policies.navigator_checkpoint:
+        nav_kw["checkpoint"] = scenario.policies.navigator_checkpoint
+    navigator = make_navigator(spec.navigator, **nav_kw)
+    dispatcher = make_dispatcher(spec.dispatcher)
+    return dispatcher, navigator

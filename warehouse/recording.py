@@ -1,0 +1,485 @@
+"""Episode logs: record a fleet run step by step, save it compactly, load it back and replay it.
+
+A recording is one ``.npz`` file (numpy arrays plus one JSON document, no pickle; read with
+``allow_pickle=False``). ``T`` is the number of recorded steps, ``N`` robots, ``A`` actions and
+``n`` floor nodes. Frame ``k`` is the state after ``k`` steps (frame 0: right after ``reset``).
+
+====================  ===============  ======================================================
+array                 shape, dtype     meaning
+====================  ===============  ======================================================
+``meta_json``         () str           JSON: ``format``, ``meta`` (caller's dict: scenario,
+                                       seed, policy...), ``config`` (the :class:`SimConfig`),
+                                       ``floor`` (name, is_grid, cell_size, nodes), ``final``
+                                       (the simulation's own counters at the last frame)
+``floor_pos``         (n, 2) int32     cell (row, col) of every node
+``floor_kind``        (n,) int8        :class:`~warehouse.floor.NodeKind` code
+``floor_nbr``         (n, A) int32     node reached by each action (compiled floor)
+``floor_mask``        (n, A) bool      allowed actions
+``floor_length``      (n, A) float32   metres per move
+``floor_cell_of``     (H, W) int32     node id per cell, -1 for none
+``floor_start_ok``    (n,) bool        start cells
+``floor_goal_ok``     (n,) bool        goal cells
+``pos``               (T+1, N) int32   node of every robot in every frame
+``phase``             (T+1, N) int8    :class:`~warehouse.core.Phase`
+``order``             (T+1, N) int32   order served (-1 none)
+``task_goal``         (T+1, N) int32   node the task needs next (-1 none)
+``waypoint``          (T+1, N) int32   dispatcher sub-goal (-1 none)
+``broken``            (T+1, N) int32   steps left broken down
+``timer``             (T+1, N) int32   steps left picking / dropping
+``since_progress``    (T+1, N) int32   steps with a task and no progress
+``proposed``          (T, N) int8      navigator actions before the shield
+``actions``           (T, N) int8      executed actions (after masking and the shield)
+``intervened``        (T, N) bool      the shield changed the action
+``collided``          (T, N) bool      the move failed by conflict
+``delivered``         (T, N) bool      delivered an order / reached a goal
+``moved_m``           (T, N) float32   metres travelled in the step
+``incidents``         (T,) int32       collision incidents of the step
+``new_orders``        (T,) int32       orders that arrived in the step
+``preferences``       (T, N, A) f32    navigator scores (optional; absent when not stored)
+``orders_*``          (M,)             the order book at the end: ``pick``, ``station``,
+                                       ``arrival``, ``assigned``, ``robot``, ``delivered``
+====================  ===============  ======================================================
+
+KPIs are recomputed from the log by rebuilding, for any frame, a read-only
+:class:`~warehouse.core.Simulation` holding that frame's state (cumulative counters are running
+sums of the per-step arrays) and calling the functions of :mod:`warehouse.kpis` on it:
+:func:`kpis_from_recording`.
+
+The conflict validator reads ``rec.positions`` (node ids per frame) with ``rec.graph()``, or
+``rec.cells()`` for (row, col) per frame.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+
+from .config import SimConfig
+from .core.state import FleetState, OrderBook, Phase
+from .errors import InputError
+from .floor import CompiledFloor, DistanceCache, NodeKind
+
+if TYPE_CHECKING:
+    from .core import Simulation
+    from .fleet import FleetStep
+
+FORMAT = "warehouse-recording/1"
+
+#: Per-frame state arrays copied from ``sim.state`` (T+1 rows).
+FRAME_FIELDS = (
+    "pos",
+    "phase",
+    "order",
+    "task_goal",
+    "waypoint",
+    "broken",
+    "timer",
+    "since_progress",
+)
+#: Per-step arrays taken from the :class:`~warehouse.fleet.FleetStep` (T rows).
+STEP_FIELDS = ("proposed", "actions", "intervened", "collided", "delivered", "moved_m")
+_STEP_DTYPES = {
+    "proposed": np.int8,
+    "actions": np.int8,
+    "intervened": np.bool_,
+    "collided": np.bool_,
+    "delivered": np.bool_,
+    "moved_m": np.float32,
+}
+_FLOOR_FIELDS = ("pos", "kind", "nbr", "mask", "length", "cell_of", "start_ok", "goal_ok")
+_ORDER_FIELDS = ("pick", "station", "arrival", "assigned", "robot", "delivered")
+#: Cumulative counters stored from the live simulation at the end, checked on load.
+_FINAL_COUNTERS = ("deliveries", "interventions", "busy_steps", "distance_m")
+
+
+class EpisodeRecorder:
+    """Collects one episode in memory; create it right after ``reset`` and call
+    :meth:`capture` after every step.
+
+    >>> fleet.reset(seed)
+    >>> rec = EpisodeRecorder(fleet.sim, meta={"scenario": "small", "seed": seed})
+    >>> for _ in range(steps):
+    ...     rec.capture(fleet.sim, fleet.step())
+    >>> rec.save("run.npz")
+    """
+
+    def __init__(
+        self, sim: Simulation, *, meta: dict[str, Any], store_preferences: bool = True
+    ) -> None:
+        if sim.t != 0:
+            raise ValueError("create the EpisodeRecorder right after sim.reset()")
+        self.meta = dict(meta)
+        self.store_preferences = store_preferences
+        self.floor = sim.floor
+        self.config = sim.config
+        self._frames: dict[str, list[np.ndarray]] = {k: [] for k in FRAME_FIELDS}
+        self._steps: dict[str, list[np.ndarray]] = {k: [] for k in STEP_FIELDS}
+        self._prefs: list[np.ndarray] = []
+        self._incidents: list[int] = []
+        self._new_orders: list[int] = []
+        self._sim = sim
+        self._frame(sim)
+
+    @property
+    def steps(self) -> int:
+        return len(self._incidents)
+
+    def _frame(self, sim: Simulation) -> None:
+        s = sim.state
+        for k in FRAME_FIELDS:
+            self._frames[k].append(getattr(s, k).copy())
+
+    def capture(self, sim: Simulation, fleet_step: FleetStep) -> None:
+        """Log the step just taken (``fleet_step`` is what :meth:`Fleet.step` returned)."""
+        if sim is not self._sim or sim.t != self.steps + 1:
+            raise ValueError("capture() must follow every step of the recorded simulation")
+        r = fleet_step.result
+        src = {
+            "proposed": fleet_step.proposed,
+            "actions": r.actions,
+            "intervened": r.intervened,
+            "collided": r.collided,
+            "delivered": r.delivered,
+            "moved_m": r.moved_m,
+        }
+        for k in STEP_FIELDS:
+            self._steps[k].append(np.asarray(src[k], dtype=_STEP_DTYPES[k]))
+        if self.store_preferences:
+            self._prefs.append(np.asarray(fleet_step.preferences, dtype=np.float32))
+        self._incidents.append(int(r.incidents))
+        self._new_orders.append(int(r.new_orders))
+        self._frame(sim)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Everything :meth:`save` writes, as arrays (``meta_json`` included)."""
+        sim, f = self._sim, self.floor
+        n = sim.n_robots
+        out: dict[str, np.ndarray] = {
+            f"floor_{k}": np.asarray(getattr(f, k)) for k in _FLOOR_FIELDS
+        }
+        for k in FRAME_FIELDS:
+            out[k] = np.stack(self._frames[k])
+        for k in STEP_FIELDS:
+            rows = self._steps[k]
+            out[k] = np.stack(rows) if rows else np.zeros((0, n), dtype=_STEP_DTYPES[k])
+        if self.store_preferences:
+            out["preferences"] = (
+                np.stack(self._prefs)
+                if self._prefs
+                else np.zeros((0, n, f.n_actions), dtype=np.float32)
+            )
+        out["incidents"] = np.asarray(self._incidents, dtype=np.int32)
+        out["new_orders"] = np.asarray(self._new_orders, dtype=np.int32)
+        ob = sim.orders
+        for k in _ORDER_FIELDS:
+            out[f"orders_{k}"] = np.asarray(getattr(ob, k)[: ob.count]).copy()
+        doc = {
+            "format": FORMAT,
+            "meta": self.meta,
+            "config": json.loads(self.config.model_dump_json()),
+            "floor": {
+                "name": f.name,
+                "is_grid": bool(f.is_grid),
+                "cell_size": float(f.cell_size),
+                "nodes": [_json_node(v) for v in f.nodes],
+            },
+            "final": {
+                "t": int(sim.t),
+                "incidents": int(sim.incidents),
+                "orders_lost": int(ob.lost),
+                **{k: getattr(sim.state, k).tolist() for k in _FINAL_COUNTERS},
+            },
+        }
+        out["meta_json"] = np.asarray(json.dumps(doc))
+        return out
+
+    def save(self, path: str | Path) -> Path:
+        """Write the recording atomically (temp file + rename) as a compressed ``.npz``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = self.arrays()
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez_compressed(fh, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def _json_node(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
+# ---------------------------------------------------------------------------------- loading
+@dataclass(eq=False)
+class Recording:
+    """A loaded episode log (see the module docstring for the arrays)."""
+
+    arrays: dict[str, np.ndarray]
+    doc: dict[str, Any]
+    source: Path | None = None
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        arrays = self.__dict__.get("arrays", {})
+        if name in arrays:
+            return arrays[name]
+        raise AttributeError(name)
+
+    # -- sizes --------------------------------------------------------------------------
+    @property
+    def steps(self) -> int:
+        return int(self.arrays["incidents"].shape[0])
+
+    @property
+    def n_frames(self) -> int:
+        return self.steps + 1
+
+    @property
+    def n_robots(self) -> int:
+        return int(self.arrays["pos"].shape[1])
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.doc["meta"]
+
+    @cached_property
+    def config(self) -> SimConfig:
+        return SimConfig.model_validate(self.doc["config"])
+
+    @property
+    def positions(self) -> np.ndarray:
+        """``(T+1, N)`` node id of every robot per frame (what the conflict validator reads)."""
+        return self.arrays["pos"]
+
+    def cells(self) -> np.ndarray:
+        """``(T+1, N, 2)`` (row, col) of every robot per frame."""
+        return self.arrays["floor_pos"][self.arrays["pos"]]
+
+    @property
+    def has_preferences(self) -> bool:
+        return "preferences" in self.arrays
+
+    # -- floor --------------------------------------------------------------------------
+    @cached_property
+    def floor(self) -> CompiledFloor:
+        """The compiled floor, with node ids identical to the recorded run."""
+        a, fd = self.arrays, self.doc["floor"]
+        nodes = [tuple(v) if isinstance(v, list) else v for v in fd["nodes"]]
+        return CompiledFloor(
+            graph=_graph_from_arrays(a, nodes, fd),
+            nodes=nodes,
+            **{k: a[f"floor_{k}"] for k in _FLOOR_FIELDS},
+            is_grid=bool(fd["is_grid"]),
+            cell_size=float(fd["cell_size"]),
+            name=str(fd["name"]),
+        )
+
+    def graph(self) -> nx.DiGraph:
+        """The floor as a networkx DiGraph (node keys and ``pos``/``kind`` as in the run)."""
+        return self.floor.graph
+
+    # -- per-frame views ------------------------------------------------------------------
+    @cached_property
+    def cumulative(self) -> dict[str, np.ndarray]:
+        """Running sums of the per-step arrays, one row per frame (row 0: zeros)."""
+        a = self.arrays
+        n = self.n_robots
+
+        def csum(x: np.ndarray) -> np.ndarray:
+            out = np.zeros((x.shape[0] + 1, *x.shape[1:]), dtype=np.int64)
+            np.cumsum(x, axis=0, dtype=np.int64, out=out[1:])
+            return out
+
+        distance = np.zeros((self.n_frames, n), dtype=np.float64)
+        for k, row in enumerate(a["moved_m"]):  # added step by step exactly as the core does
+            distance[k + 1] = distance[k] + row
+        return {
+            "deliveries": csum(a["delivered"]),
+            "interventions": csum(a["intervened"]),
+            "collisions": csum(a["collided"]),
+            "moves": csum(a["pos"][1:] != a["pos"][:-1]),
+            "busy_steps": csum(a["phase"][1:] != Phase.IDLE),
+            "distance_m": distance,
+            "incidents": csum(a["incidents"]),
+        }
+
+    @cached_property
+    def dist(self) -> DistanceCache:
+        """A distance cache on the recorded floor (for planned paths and observations)."""
+        return DistanceCache(self.floor)
+
+    def frame_state(self, k: int) -> FleetState:
+        """A :class:`FleetState` for frame ``k`` (cumulative counters rebuilt from the log)."""
+        k = self._check_frame(k)
+        a, cum = self.arrays, self.cumulative
+        s = FleetState.empty(self.n_robots)
+        for name in FRAME_FIELDS:
+            setattr(s, name, a[name][k].copy())
+        for name in ("deliveries", "interventions", "collisions", "moves", "busy_steps"):
+            setattr(s, name, cum[name][k].copy())
+        s.distance_m = cum["distance_m"][k].copy()
+        return s
+
+    def frame_orders(self, k: int) -> OrderBook:
+        """The order book as it was at frame ``k``."""
+        k = self._check_frame(k)
+        a = self.arrays
+        arrival = a["orders_arrival"]
+        m = int(np.searchsorted(arrival, k, side="right"))  # orders arrive in step order
+        ob = OrderBook()
+        for name in _ORDER_FIELDS:
+            setattr(ob, name, a[f"orders_{name}"][:m].copy())
+        ob.count = m
+        late_assign = ob.assigned >= k  # assigned by the dispatch that follows frame k
+        ob.assigned[late_assign] = -1
+        ob.robot[late_assign] = -1
+        ob.delivered[ob.delivered > k] = -1
+        ob.open_ids = np.flatnonzero(ob.assigned < 0).astype(np.int32)
+        return ob
+
+    @cached_property
+    def _shell(self) -> Simulation:
+        from .core import Simulation
+
+        sim = Simulation(self.floor, self.config)
+        sim.dist = self.dist
+        return sim
+
+    def frame_sim(self, k: int) -> Simulation:
+        """A :class:`Simulation` holding frame ``k``'s state, for reading only (the KPI
+        functions, the observer and the renderer). It was never reset, so it has no RNG and
+        refuses to step. Closed cells (faults) are not recorded: none are shown."""
+        k = self._check_frame(k)
+        sim = copy.copy(self._shell)
+        sim.state = self.frame_state(k)
+        sim.orders = self.frame_orders(k)
+        sim.t = k
+        sim.incidents = int(self.cumulative["incidents"][k])
+        sim.closed_until = np.zeros(self.floor.n_nodes, dtype=np.int64)
+        return sim
+
+    def _check_frame(self, k: int) -> int:
+        k = int(k)
+        if not 0 <= k < self.n_frames:
+            raise IndexError(f"frame {k} outside 0..{self.n_frames - 1}")
+        return k
+
+
+def _graph_from_arrays(a: dict[str, np.ndarray], nodes: list[Any], fd: dict) -> nx.DiGraph:
+    pos, kind, nbr, mask, length = (
+        a[f"floor_{k}"] for k in ("pos", "kind", "nbr", "mask", "length")
+    )
+    g = nx.DiGraph(
+        name=fd["name"],
+        cell_size=float(fd["cell_size"]),
+        grid_shape=tuple(int(x) for x in a["floor_cell_of"].shape),
+    )
+    names = {int(k): k.name.lower() for k in NodeKind}
+    for i, v in enumerate(nodes):
+        g.add_node(
+            v,
+            pos=(int(pos[i, 0]), int(pos[i, 1])),
+            kind=names[int(kind[i])],
+            start=bool(a["floor_start_ok"][i]),
+            goal=bool(a["floor_goal_ok"][i]),
+        )
+    src, slot = np.nonzero(mask[:, 1:])
+    dst = nbr[src, slot + 1]
+    for u, w, s in zip(src.tolist(), dst.tolist(), (slot + 1).tolist(), strict=True):
+        if u != w:
+            g.add_edge(nodes[u], nodes[w], length=float(length[u, s]))
+    return g
+
+
+def load_recording(path: str | Path) -> Recording:
+    """Read a recording written by :meth:`EpisodeRecorder.save`.
+
+    Raises :class:`InputError` for unreadable, foreign or inconsistent files.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise InputError(path, None, "no such file") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        why = "pickled data is refused" if "pickle" in str(exc) else str(exc)
+        raise InputError(path, None, f"not a readable .npz recording ({why})") from None
+    if "meta_json" not in arrays:
+        raise InputError(path, "meta_json", "missing: not a warehouse recording")
+    try:
+        doc = json.loads(str(arrays.pop("meta_json")))
+    except json.JSONDecodeError as exc:
+        raise InputError(path, "meta_json", f"invalid JSON ({exc.msg})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise InputError(path, "meta_json.format", f"expected {FORMAT!r}")
+    rec = Recording(arrays=arrays, doc=doc, source=path)
+    _check(rec, path)
+    return rec
+
+
+def _check(rec: Recording, path: Path) -> None:
+    a = rec.arrays
+    required = [f"floor_{k}" for k in _FLOOR_FIELDS] + [f"orders_{k}" for k in _ORDER_FIELDS]
+    required += [*FRAME_FIELDS, *STEP_FIELDS, "incidents", "new_orders"]
+    for k in required:
+        if k not in a:
+            raise InputError(path, k, "missing array")
+    n_nodes = a["floor_pos"].shape[0]
+    t1, n = a["pos"].shape if a["pos"].ndim == 2 else (-1, -1)
+    if t1 < 1:
+        raise InputError(path, "pos", "expected a (frames, robots) array with ≥ 1 frame")
+    for k in FRAME_FIELDS:
+        if a[k].shape != (t1, n):
+            raise InputError(path, k, f"shape {a[k].shape} != {(t1, n)}")
+    for k in STEP_FIELDS:
+        if a[k].shape != (t1 - 1, n):
+            raise InputError(path, k, f"shape {a[k].shape} != {(t1 - 1, n)}")
+    if a["incidents"].shape != (t1 - 1,):
+        raise InputError(path, "incidents", "one entry per step expected")
+    if a["pos"].size and (a["pos"].min() < 0 or a["pos"].max() >= n_nodes):
+        raise InputError(path, "pos", "node id outside the floor")
+    try:
+        config = rec.config
+        nodes = rec.doc["floor"]["nodes"]
+        final = rec.doc["final"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(path, "meta_json", f"malformed ({exc})") from None
+    if len(nodes) != n_nodes or config.fleet.robots != n:
+        raise InputError(path, "meta_json.floor", "does not match the arrays")
+    last = rec.frame_state(rec.steps)
+    for k in _FINAL_COUNTERS:
+        if not np.array_equal(getattr(last, k), np.asarray(final.get(k), dtype=np.float64)):
+            raise InputError(path, f"final.{k}", "per-step log does not add up to the counters")
+
+
+# ---------------------------------------------------------------------------------- KPIs
+def kpis_from_recording(rec: Recording, frame: int | None = None) -> dict[str, Any]:
+    """The KPIs of :func:`warehouse.kpis.compute_kpis` at ``frame`` (default: the last),
+    recomputed from the log with the same functions."""
+    from .kpis import compute_kpis
+
+    k = rec.steps if frame is None else frame
+    return compute_kpis(rec.frame_sim(k))
+
+
+__all__ = [
+    "FORMAT",
+    "EpisodeRecorder",
+    "Recording",
+    "kpis_from_recording",
+    "load_recording",
+]

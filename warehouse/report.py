@@ -1,0 +1,264 @@
+"""KPI reports of ``warehouse run``: ``report.json``, ``kpis.csv``, the printed table.
+
+``report.json`` (other tools read it; keys sorted, floats rounded to :data:`DIGITS` decimals,
+so the same seeds give byte-identical files apart from ``created``)::
+
+    {"scenario": "small", "seeds": [0, 1, 2], "steps": 2000, "robots": 30,
+     "versions": {"warehouse": "0.1.0", "python": "3.11.9", ...},
+     "runs": [{"policy": "rule_based",
+               "kpis": {"deliveries": {"mean": 812.3, "ci95": 10.2, "per_seed": [801, 815, 821]},
+                        ...}}],
+     "created": "2026-01-01T12:00:00+00:00"}
+
+``mean`` and ``ci95`` ignore seeds where a KPI is undefined (``null``, e.g. cycle times without
+deliveries); ``ci95`` is the half-width of the Student-t 95 % confidence interval of the mean
+over seeds (``null`` with fewer than two values).
+
+``kpis.csv``: the DataCollector time series of every run, columns ``policy, seed, step`` then
+every KPI and ``open_orders``. ``robots.csv``: per-robot counters, columns ``policy, seed, step,
+robot`` then the counters. Output folders are written through :func:`staged_dir`, so a failed
+or interrupted run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .kpis import KPI_NAMES
+
+if TYPE_CHECKING:
+    from .runner import Results
+
+DIGITS = 6  #: decimals kept for floats in report.json
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe, rounded value (NaN/inf → None, numpy scalars → Python)."""
+    if x is None:
+        return None
+    if hasattr(x, "item"):
+        x = x.item()
+    if isinstance(x, bool | int):
+        return int(x)
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    return round(x, DIGITS) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def summarize(values: Sequence[Any]) -> dict[str, Any]:
+    """``{"mean", "ci95", "per_seed"}`` of one KPI over seeds (see module docstring)."""
+    from scipy import stats
+
+    per_seed = [_clean(v) for v in values]
+    ok = [float(v) for v in per_seed if v is not None]
+    mean = sum(ok) / len(ok) if ok else None
+    ci = None
+    if len(ok) >= 2:
+        n = len(ok)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in ok) / (n - 1))  # type: ignore[operator]
+        ci = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    return {"mean": _clean(mean), "ci95": _clean(ci), "per_seed": per_seed}
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the packages that shape the numbers."""
+    out = {"python": platform.python_version()}
+    for dist in ("warehouse-fleet", "numpy", "mesa", "networkx", "scipy", "numba"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "unknown"
+    return out
+
+
+def build_report(results: Results, *, created: str | None = None) -> dict[str, Any]:
+    """The ``report.json`` object of a finished experiment."""
+    exp = results.experiment
+    runs = []
+    for spec in exp.policies:
+        per = results.by_policy(spec.name)
+        kpis = {name: summarize([r.kpis[name] for r in per]) for name in KPI_NAMES}
+        runs.append({"policy": spec.name, "kpis": kpis})
+    report: dict[str, Any] = {
+        "scenario": exp.scenario.name,
+        "seeds": list(exp.seeds),
+        "steps": int(exp.steps),
+        "robots": int(exp.robots),
+        "versions": versions(),
+        "runs": runs,
+    }
+    if created is not None:
+        report["created"] = created
+    return report
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def report_json(report: dict[str, Any]) -> str:
+    """Deterministic JSON text: sorted keys, two-space indent, newline at the end."""
+    return json.dumps(report, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def series_frame(results: Results) -> pd.DataFrame:
+    return pd.concat([r.series for r in results.runs], ignore_index=True)
+
+
+def robots_frame(results: Results) -> pd.DataFrame | None:
+    frames = [r.robots for r in results.runs if r.robots is not None]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    """The process umask (mkstemp/mkdtemp create private files; outputs should not be)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def staged_dir(final: Path) -> Iterator[Path]:
+    """Yield an empty staging folder next to ``final``; on success move its files into
+    ``final`` (created if needed), on any error or interrupt remove it.
+
+    Nothing appears at ``final`` unless the whole body succeeded.
+    """
+    final = Path(final)
+    parent = final.parent
+    created_parents = []
+    p = parent
+    while not p.exists():
+        created_parents.append(p)
+        p = p.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=parent, prefix=f".{final.name}.partial-"))
+    try:
+        os.chmod(stage, 0o777 & ~_umask())
+        yield stage
+        if not final.exists():
+            os.replace(stage, final)
+        else:
+            for item in sorted(stage.iterdir()):
+                os.replace(item, final / item.name)
+            stage.rmdir()
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        for p in created_parents:  # deepest first
+            with contextlib.suppress(OSError):
+                p.rmdir()
+        raise
+
+
+def write_outputs(results: Results, folder: Path, *, created: str | None = None) -> list[Path]:
+    """Write report.json, kpis.csv, robots.csv, scenario.yaml and the plots into ``folder``."""
+    import yaml
+
+    from .plots import plot_congestion, plot_deliveries
+
+    folder = Path(folder)
+    report = build_report(results, created=created)
+    written = [folder / "report.json"]
+    write_text_atomic(written[0], report_json(report))
+    series = series_frame(results)
+    written.append(folder / "kpis.csv")
+    write_text_atomic(written[-1], series.to_csv(index=False, lineterminator="\n"))
+    robots = robots_frame(results)
+    if robots is not None:
+        written.append(folder / "robots.csv")
+        write_text_atomic(written[-1], robots.to_csv(index=False, lineterminator="\n"))
+    scenario = results.experiment.scenario.model_dump(mode="json")
+    written.append(folder / "scenario.yaml")
+    write_text_atomic(written[-1], yaml.safe_dump(scenario, sort_keys=False))
+    written.append(plot_deliveries(series, folder / "deliveries.png"))
+    written.append(plot_congestion(results.visits, results.experiment, folder / "congestion.png"))
+    return written
+
+
+# ---------------------------------------------------------------------- printed table
+def format_cell(summary: dict[str, Any]) -> str:
+    """``"812.3 ± 10.2"`` (``"—"`` when undefined)."""
+    mean, ci = summary["mean"], summary["ci95"]
+    if mean is None:
+        return "—"
+    text = _fmt(mean)
+    return f"{text} ± {_fmt(ci)}" if ci is not None else text
+
+
+def _fmt(x: float) -> str:
+    ax = abs(x)
+    if float(x).is_integer():
+        return f"{int(x):,}"
+    if ax >= 1000:
+        return f"{x:,.0f}"
+    if ax >= 100:
+        return f"{x:.0f}"
+    if ax >= 10:
+        return f"{x:.1f}"
+    if ax >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3g}"
+
+
+def _seeds_text(seeds: list[int]) -> str:
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds {seeds[0]}..{seeds[-1]}"
+    return ("seed " if len(seeds) == 1 else "seeds ") + ",".join(map(str, seeds))
+
+
+def kpi_table(report: dict[str, Any]) -> Any:
+    """A rich Table: one row per KPI, one column per policy."""
+    from rich.table import Table
+
+    title = (
+        f"{report['scenario']}: {report['robots']} robots, {report['steps']} steps, "
+        + _seeds_text(report["seeds"])
+    )
+    table = Table(title=title, caption="mean ± 95% CI over seeds (Student t)")
+    table.add_column("KPI")
+    for run in report["runs"]:
+        table.add_column(run["policy"], justify="right")
+    for name in KPI_NAMES:
+        table.add_row(name, *(format_cell(run["kpis"][name]) for run in report["runs"]))
+    return table
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    """The KPI table as Markdown (README samples)."""
+    runs = report["runs"]
+    lines = [
+        "| KPI | " + " | ".join(r["policy"] for r in runs) + " |",
+        "| --- |" + " ---: |" * len(runs),
+    ]
+    for name in KPI_NAMES:
+        lines.append(f"| {name} | " + " | ".join(format_cell(r["kpis"][name]) for r in runs) + " |")
+    return "\n".join(lines)

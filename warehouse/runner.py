@@ -1,0 +1,211 @@
+"""Run a scenario with several policies on the same seeds (``warehouse run``).
+
+:func:`prepare` checks everything the user gave (scenario, overrides, policy names, seeds) and
+builds the floor once; it raises :class:`~warehouse.errors.InputError` before anything is
+written. :func:`run_experiment` then runs one :class:`~warehouse.model.WarehouseModel` per
+(policy, seed) and gathers final KPIs, the DataCollector series and the congestion counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .model import WarehouseModel
+from .policies import PolicySpec, resolve_policy
+
+MAX_SEEDS = 10_000
+
+
+def parse_seeds(text: str | None, flag: str = "--seeds") -> list[int] | None:
+    """``"0,1,2"`` / ``"0..9"`` (inclusive) / ``"3"`` / mixes like ``"0..2,7"``."""
+    if text is None:
+        return None
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        m = re.fullmatch(r"(-?\d+)\s*\.\.\s*(-?\d+)", part)
+        if m:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            if hi < lo or hi - lo >= MAX_SEEDS:
+                raise InputError(None, flag, f"bad range {part!r} (want LO..HI, LO ≤ HI)")
+            seeds.extend(range(lo, hi + 1))
+        elif re.fullmatch(r"-?\d+", part):
+            seeds.append(int(part))
+        else:
+            raise InputError(None, flag, f"cannot parse {part!r}; use 0,1,2 or 0..9")
+    if len(seeds) > MAX_SEEDS:
+        raise InputError(None, flag, f"at most {MAX_SEEDS} seeds")
+    if len(set(seeds)) != len(seeds):
+        raise InputError(None, flag, "seeds repeat")
+    return seeds
+
+
+def split_values(text: str) -> list[str]:
+    """Split ``"10,20,[west,east]"`` at top-level commas (brackets and quotes kept whole)."""
+    out, depth, quote, cur = [], 0, "", ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+            continue
+        cur += ch
+    out.append(cur)
+    return [v.strip() for v in out]
+
+
+@dataclass
+class Experiment:
+    """A checked run request: everything :func:`run_experiment` needs."""
+
+    target: str | Path
+    scenario: Any  #: scenarios.Scenario with every override applied
+    source: Path | None
+    floor: Any  #: CompiledFloor, built once
+    policies: list[PolicySpec]
+    seeds: list[int]
+    steps: int
+
+    @property
+    def robots(self) -> int:
+        return int(self.scenario.fleet.robots)
+
+
+def prepare(
+    target: str | Path = "small",
+    *,
+    policies: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+    steps: int | None = None,
+    robots: int | None = None,
+    tasks: str | None = None,
+    collisions: str | None = None,
+    dispatcher: str | None = None,
+    navigator: str | None = None,
+    sets: Sequence[str] = (),
+) -> Experiment:
+    """Load and check a run request (raises InputError; writes nothing)."""
+    from scenarios import apply_overrides, build_floor, load_scenario, parse_assignment
+
+    sc, source = load_scenario(target)
+    overrides: dict[str, Any] = dict(parse_assignment(s, source) for s in sets)
+    flags = {"fleet.robots": robots, "episode.steps": steps, "tasks.mode": tasks}
+    if seeds is not None:
+        flags["episode.seeds"] = list(seeds)
+    overrides.update({k: v for k, v in flags.items() if v is not None})
+    sc = apply_overrides(sc, overrides, source)
+    floor = build_floor(sc, source)
+    names: list[str | None] = list(policies) if policies else [None]
+    specs = [
+        resolve_policy(n, sc, dispatcher=dispatcher, navigator=navigator, collisions=collisions)
+        for n in names
+    ]
+    if dispatcher or navigator or collisions:
+        specs = [_renamed(s, n) for s, n in zip(specs, names, strict=True)]
+    if len({s.name for s in specs}) != len(specs):
+        raise InputError(None, "--policy", "policies repeat")
+    return Experiment(
+        target=target,
+        scenario=sc,
+        source=source,
+        floor=floor,
+        policies=specs,
+        seeds=list(sc.episode.seeds),
+        steps=int(sc.episode.steps),
+    )
+
+
+def _renamed(spec: PolicySpec, name: str | None) -> PolicySpec:
+    from dataclasses import replace
+
+    parts = f"{spec.dispatcher}+{spec.navigator}" + (
+        f"/{spec.collisions}" if spec.collisions else ""
+    )
+    return replace(spec, name=f"{name}:{parts}" if name else parts)
+
+
+@dataclass
+class RunResult:
+    """One (policy, seed) episode."""
+
+    policy: str
+    seed: int
+    kpis: dict[str, Any]
+    series: pd.DataFrame  #: model-level DataCollector series with policy/seed columns
+    robots: pd.DataFrame | None  #: per-robot counters series (may be None)
+
+
+@dataclass
+class Results:
+    experiment: Experiment
+    runs: list[RunResult] = field(default_factory=list)
+    visits: dict[str, np.ndarray] = field(default_factory=dict)  #: policy → (H, W) counts
+
+    def by_policy(self, policy: str) -> list[RunResult]:
+        return [r for r in self.runs if r.policy == policy]
+
+
+def run_experiment(
+    exp: Experiment,
+    *,
+    progress: Callable[[int], None] | None = None,
+    record: bool | Callable[..., Any] = False,
+    on_recorder: Callable[[Any], None] | None = None,
+) -> Results:
+    """Run every policy on every seed. ``progress(n)`` gets the steps done since its last call.
+
+    With ``record`` the first seed of the first policy is recorded; ``on_recorder(recorder)``
+    receives the recorder when that run ends.
+    """
+    results = Results(exp)
+    for p_idx, spec in enumerate(exp.policies):
+        visits = np.zeros(exp.floor.n_nodes, dtype=np.int64)
+        for s_idx, seed in enumerate(exp.seeds):
+            wants_record = bool(record) and p_idx == 0 and s_idx == 0
+            model = WarehouseModel(
+                exp.scenario,
+                source=exp.source,
+                floor=exp.floor,
+                seed=seed,
+                policy=spec,
+                steps=exp.steps,
+                recorder=record if wants_record else None,
+            )
+            done = 0
+
+            def tick(t: int) -> None:
+                nonlocal done
+                if progress is not None:
+                    progress(t - done)
+                done = t
+
+            kpis = model.run(tick)
+            visits += model.visits
+            series = model.series()
+            series.insert(0, "seed", seed)
+            series.insert(0, "policy", spec.name)
+            robots = model.robot_series()
+            if robots is not None:
+                robots.insert(0, "seed", seed)
+                robots.insert(0, "policy", spec.name)
+            results.runs.append(RunResult(spec.name, seed, kpis, series, robots))
+            if wants_record and on_recorder is not None and model.recorder is not None:
+                on_recorder(model.recorder)
+        grid = np.full(exp.floor.shape, np.nan)
+        grid[exp.floor.pos[:, 0], exp.floor.pos[:, 1]] = visits
+        results.visits[spec.name] = grid
+    return results

@@ -1,0 +1,190 @@
+"""PIBT safety shield: Priority Inheritance with Backtracking over ranked preferences.
+
+The shield follows CS-PIBT (Veerapaneni et al., ICAPS 2024, "Improving Learnt Local MAPF
+Policies with Heuristic Search"): each robot's candidate moves are its proposed action first,
+then the rest of its allowed actions by preference, and PIBT (Okumura et al., AIJ 2022,
+"Priority Inheritance with Backtracking for Iterative Multi-agent Path Finding") turns them into
+one joint move with no vertex or swap conflict under the rules of
+:mod:`warehouse.core.physics`.
+
+Minimal intervention. When :func:`~warehouse.core.physics.resolve_physical` finds no failing
+move, the proposal passes unchanged. Otherwise only two groups are planned by PIBT: the robots
+whose move would fail (conflicts plus the cascade of robots following them) and the robots that
+proposed WAIT (they may be pushed aside). Every other robot keeps its move: its target node is
+reserved. Robots that may only WAIT (busy, broken) are never pushed. The planned robots are
+visited in decreasing priority; a robot that proposed WAIT and was not pushed by a
+higher-priority one keeps waiting, so only conflicting robots and the robots they push change.
+
+Priorities. ``priority = since_goal + ε_id`` with ``since_goal`` the steps since the robot last
+reached its sub-goal or goal and ``ε_id ∈ [0, 1)`` a fixed golden-ratio hash of the robot id, so
+a robot that keeps losing gains priority every step until it wins (no RNG is used). Robots with
+no target (idle) rank below all others.
+
+Candidates. With ``preferences`` (``(N, A)``, higher is better, ``-inf``/NaN = never unless the
+mask allows it, then last) the order is: proposed action, then the other allowed actions by
+preference (ties by action index). Without preferences the other actions are ranked by
+``sim.target_distance`` of their node (WAIT last among equals).
+
+The recursion runs in :func:`pibt_plan`, a numba function with an explicit stack.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ..core.physics import resolve_physical
+from . import register_shield
+
+_GOLDEN = 0.6180339887498949
+
+
+def tie_break(n: int) -> np.ndarray:
+    """Deterministic per-robot fractions in ``[0, 1)`` (golden-ratio sequence of the ids)."""
+    return np.mod(np.arange(n, dtype=np.float64) * _GOLDEN, 1.0)
+
+
+def priorities(state) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """PIBT priority of each robot: ``since_goal + ε_id``; robots without a target come last."""
+    prio = np.asarray(state.since_goal, dtype=np.float64) + tie_break(state.pos.size)
+    target = getattr(state, "target", None)
+    if target is not None:
+        prio[np.asarray(target) < 0] -= 1e9
+    return prio
+
+
+@numba.njit(cache=True)
+def pibt_plan(
+    pos: np.ndarray,
+    nbr: np.ndarray,
+    cand: np.ndarray,
+    allowed: np.ndarray,
+    nxt: np.ndarray,
+    act: np.ndarray,
+    roots: np.ndarray,
+    n_nodes: int,
+) -> None:
+    """Plan the unplanned robots in place.
+
+    ``pos`` (N,) node ids; ``nbr`` (n_nodes, A); ``cand`` (N, A) actions in order of preference;
+    ``allowed`` (N, A) bool; ``nxt`` (N,) next node, ``-1`` for robots still to plan (fixed
+    robots carry their target); ``act`` (N,) action, filled for planned robots; ``roots`` robot
+    ids in decreasing priority. Unplanned robots that no root pushes end up waiting.
+    """
+    n = pos.shape[0]
+    n_act = cand.shape[1]
+    occ = np.full(n_nodes, -1, np.int64)  # robot on each node now
+    res = np.full(n_nodes, -1, np.int64)  # robot that will be on each node next
+    for i in range(n):
+        occ[pos[i]] = i
+        if nxt[i] >= 0:
+            res[nxt[i]] = i
+    ptr = np.zeros(n, np.int64)
+    parent = np.full(n, -1, np.int64)
+    stack = np.empty(n, np.int64)
+    for r in roots:
+        if nxt[r] >= 0:
+            continue  # already pushed by an earlier root
+        stack[0] = r
+        sp = 1
+        parent[r] = -1
+        ptr[r] = 0
+        ret = -1  # -1: no child answered; 1: child valid; 0: child invalid
+        while sp > 0:
+            i = stack[sp - 1]
+            if ret == 1:
+                sp -= 1  # the child moved away: i keeps its tentative move
+                continue
+            ret = -1
+            pushed = False
+            done = False
+            p = pos[i]
+            while ptr[i] < n_act:
+                a = cand[i, ptr[i]]
+                ptr[i] += 1
+                if not allowed[i, a]:
+                    continue
+                v = nbr[p, a]
+                if res[v] >= 0:
+                    continue  # someone ends there
+                k = occ[v]
+                if k >= 0 and k != i and nxt[k] >= 0 and nxt[k] == p:
+                    continue  # swap with a planned robot
+                par = parent[i]
+                if par >= 0 and v == pos[par]:
+                    continue  # swap with the robot pushing us
+                res[v] = i
+                nxt[i] = v
+                act[i] = a
+                if k >= 0 and k != i and nxt[k] < 0:
+                    parent[k] = i  # push the robot standing there (priority inheritance)
+                    ptr[k] = 0
+                    stack[sp] = k
+                    sp += 1
+                    pushed = True
+                else:
+                    done = True
+                break
+            if pushed:
+                continue
+            sp -= 1
+            if done:
+                ret = 1
+            else:  # no candidate left: stay; a pusher backtracks to its next candidate
+                if nxt[i] >= 0 and res[nxt[i]] == i:
+                    res[nxt[i]] = -1
+                nxt[i] = p
+                act[i] = 0
+                res[p] = i
+                ret = 0
+
+
+class PIBTShield:
+    """Collision shield of the ``pibt`` mode (see module docstring)."""
+
+    name = "pibt"
+
+    def __call__(self, sim, actions, preferences, mask):  # type: ignore[no-untyped-def]
+        nbr = sim.floor.nbr
+        pos = np.asarray(sim.state.pos, dtype=np.int64)
+        n, n_act = pos.size, nbr.shape[1]
+        mask = np.asarray(mask, dtype=bool).copy()
+        mask[:, 0] = True
+        actions = np.asarray(actions, dtype=np.int64).reshape(n)
+        ok = (actions >= 0) & (actions < n_act)
+        ok[ok] &= mask[np.flatnonzero(ok), actions[ok]]
+        actions = np.where(ok, actions, 0)
+        target = nbr[pos, actions].astype(np.int64)
+        failed = resolve_physical(pos, target, nbr.shape[0]).failed
+        if not failed.any():
+            return actions
+
+        staying = target == pos
+        frozen = ~mask[:, 1:].any(axis=1)
+        plan = failed | (staying & ~frozen)  # roots and pushable robots
+        nxt = np.where(plan, -1, target)
+        act = actions.copy()
+        roots = np.flatnonzero(plan)
+        roots = roots[np.argsort(-priorities(sim.state)[roots], kind="stable")]
+
+        idx = np.flatnonzero(plan)
+        key = self._scores(sim, preferences, idx, pos)
+        key[np.arange(idx.size), actions[idx]] = np.inf
+        cand = np.zeros((n, n_act), dtype=np.int64)
+        cand[idx] = np.argsort(-key, axis=1, kind="stable")
+        pibt_plan(pos, nbr, cand, mask, nxt, act, roots.astype(np.int64), nbr.shape[0])
+        return act
+
+    @staticmethod
+    def _scores(sim, preferences, idx: np.ndarray, pos: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """Finite ranking scores for robots ``idx`` (higher first)."""
+        if preferences is not None:
+            pref = np.asarray(preferences, dtype=np.float64)[idx]
+            big = np.finfo(np.float64).max / 4
+            return np.nan_to_num(pref, nan=-big, posinf=big, neginf=-big)
+        dist = sim.target_distance(sim.floor.nbr[pos]).astype(np.float64)[idx]
+        dist[:, 0] += 0.5  # WAIT last among equals
+        return -dist
+
+
+register_shield("pibt", PIBTShield)
