@@ -117,7 +117,8 @@ class ShardWriter:
         self.shards: list[dict[str, Any]] = []
         self.count = 0
         self._buf = {
-            k: np.zeros((shard_size, *self._row(kind)), dtype=dt) for k, (dt, kind) in FIELDS.items()
+            k: np.zeros((shard_size, *self._row(kind)), dtype=dt)
+            for k, (dt, kind) in FIELDS.items()
         }
         self._fill = 0
 

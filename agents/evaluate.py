@@ -22,8 +22,13 @@ from typing import Any
 
 import numpy as np
 
-COLUMNS = ("deliveries", "throughput_per_hour", "collisions", "collisions_per_1k_robot_steps",
-           "stuck_robots")
+COLUMNS = (
+    "deliveries",
+    "throughput_per_hour",
+    "collisions",
+    "collisions_per_1k_robot_steps",
+    "stuck_robots",
+)
 
 
 def make_policy(name: str, checkpoints: dict[str, str], epsilon: float, device: str) -> Any:
@@ -83,8 +88,10 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     sep = "|" + "---|" * (len(COLUMNS) + 2)
     lines = [head, sep]
     for r in rows:
-        vals = " | ".join(f"{r[c]:.1f}" if c != "collisions_per_1k_robot_steps" else f"{r[c]:.2f}"
-                          for c in COLUMNS)
+        vals = " | ".join(
+            f"{r[c]:.1f}" if c != "collisions_per_1k_robot_steps" else f"{r[c]:.2f}"
+            for c in COLUMNS
+        )
         lines.append(f"| {r['scenario']} | {r['policy']} | {vals} |")
     return "\n".join(lines)
 

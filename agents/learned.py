@@ -8,7 +8,6 @@ checkpoint instead, ``device=`` forces ``cpu`` or ``cuda`` (default: CUDA when a
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from warehouse.errors import InputError

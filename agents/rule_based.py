@@ -15,7 +15,8 @@ whole fleet at once (one compiled pass, robots taken in id order):
    whose *train* (itself and the robots queued behind it) holds the higher lowest id yields; an idle robot standing on a node a robot wants yields too. A yielding
    robot moves to the free neighbour closest to its own target, else follows a neighbour that
    is leaving, else pushes back a robot heading into it (which then yields in turn), else waits.
-   When the loser's side is boxed in, the winner's side backs off instead. Yielders and
+   When the loser's side is boxed in, the winner's side backs off instead, and the boxed-in
+   robot keeps the right of way for ``2 × patience`` steps so it can get past. Yielders and
    winners go first: another robot that wants the node a yielder moves to, or
    the node a winner moves to, waits.
 4. **wait when the next node is taken**: the joint plan goes through the ``block`` priority of
@@ -112,7 +113,7 @@ def _yield(
 
 @numba.njit(cache=True)
 def _navigate(
-    pos, slot, table, nbr, mask, frozen, waited, patience, noise,
+    pos, slot, table, nbr, mask, frozen, waited, boost, patience, boost_steps, noise,
     occ, claimed, resv, head, nxt, stop, act, want, prefs,
 ):  # pragma: no cover - compiled
     n = pos.size
@@ -195,7 +196,9 @@ def _navigate(
             _yield(j, pos[i], pos, slot, table, nbr, mask, frozen, act, want, occ, claimed,
                    yielding)
         elif want[j] == pos[i]:
-            y, other = (j, i) if (train[j], j) > (train[i], i) else (i, j)
+            key_i = (0 if boost[i] > 0 else 1, train[i], i)
+            key_j = (0 if boost[j] > 0 else 1, train[j], j)
+            y, other = (j, i) if key_j > key_i else (i, j)
             if yielding[y]:
                 continue
             y_act = act[y]
@@ -210,6 +213,7 @@ def _navigate(
                 if resv[pos[other]] < 0:
                     resv[pos[other]] = y
                 act[y], want[y] = y_act, pos[other]
+                boost[y] = boost_steps  # it keeps the right of way until it gets past
     # Yielders and the winners of head-on pairs go first: others wanting their node wait.
     for i in range(n):
         if yielding[i] and act[i] != 0 and resv[want[i]] < 0:
@@ -231,6 +235,8 @@ def _navigate(
             waited[i] += 1
         else:
             waited[i] = 0
+        if boost[i] > 0:
+            boost[i] -= 1
 
 
 @numba.njit(cache=True)
@@ -275,6 +281,7 @@ class RuleBasedNavigator:
         self._scratch(f.n_nodes, n)
         if self._waited.size != n:
             self._waited = np.zeros(n, dtype=np.int32)
+            self._boost = np.zeros(n, dtype=np.int32)
         target = s.target
         has = target >= 0
         slot = np.full(n, -1, dtype=np.int64)
@@ -289,7 +296,7 @@ class RuleBasedNavigator:
         prefs = np.empty((n, f.n_actions), dtype=np.float32)
         _navigate(
             s.pos, slot, sim.dist.table, f.nbr, np.ascontiguousarray(mask, dtype=bool), frozen,
-            self._waited, self.patience, noise, self._occ, self._claimed, self._resv, self._head,
+            self._waited, self._boost, self.patience, 2 * self.patience, noise, self._occ, self._claimed, self._resv, self._head,
             self._nxt, self._stop, actions, self._want, prefs,
         )
         return actions, prefs

@@ -51,8 +51,8 @@ def test_network_scorer_masked_argmax_and_preferences() -> None:
 
 
 def test_rule_based_backend_behaves_like_the_rule_based_navigator() -> None:
-    sim_a, make_a = _fleet()
-    sim_b, make_b = _fleet()
+    _, make_a = _fleet()
+    _, make_b = _fleet()
     fa = make_a(RuleBasedNavigator())
     fb = make_b(BatchedPolicy(RuleBasedScorer(), name="rule_based"))
     fa.reset(5)

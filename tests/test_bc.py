@@ -13,7 +13,7 @@ from agents.networks import Batch, NetworkConfig
 torch.set_num_threads(1)
 
 
-def _batch(obs, action, mask) -> Batch:  # noqa: ANN001
+def _batch(obs, action, mask) -> Batch:
     n = len(action)
     return Batch(
         obs=obs,

@@ -27,12 +27,8 @@ def _batch(**kw) -> Batch:
 
 def test_cql_loss_two_state_example_by_hand() -> None:
     # Two states, two heads, three actions. State 0 forbids action 2; state 1 is terminal.
-    q = torch.tensor(
-        [[[1.0, 2.0, 5.0], [0.0, 2.0, 3.0]], [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]]
-    )
-    q_next = torch.tensor(
-        [[[1.0, 9.0, 3.0], [2.0, 9.0, 1.0]], [[7.0, 7.0, 7.0], [7.0, 7.0, 7.0]]]
-    )
+    q = torch.tensor([[[1.0, 2.0, 5.0], [0.0, 2.0, 3.0]], [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]])
+    q_next = torch.tensor([[[1.0, 9.0, 3.0], [2.0, 9.0, 1.0]], [[7.0, 7.0, 7.0], [7.0, 7.0, 7.0]]])
     batch = _batch(
         action=[1, 0],
         reward=[1.0, -2.0],

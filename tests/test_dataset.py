@@ -92,18 +92,18 @@ def test_transitions_chain_and_match_the_simulation(dataset: Path) -> None:
     assert len(np.unique(steps)) > 1
 
     # Replaying the same episode reproduces the logged executed actions and rewards.
+    from agents.registry import make_navigator
     from hierarchy import make_dispatcher
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
     from warehouse.fleet import Fleet
 
-    from agents.registry import make_navigator
-
     sc, src = load_scenario("tiny")
     sc = apply_overrides(sc, {"collisions": "physical"}, src)
     sim = Simulation(build_floor(sc, src), sc.sim_config())
-    fleet = Fleet(sim, make_dispatcher("greedy"), EpsilonGreedyNavigator(
-        make_navigator("rule_based"), 0.3))
+    fleet = Fleet(
+        sim, make_dispatcher("greedy"), EpsilonGreedyNavigator(make_navigator("rule_based"), 0.3)
+    )
     fleet.reset(3)
     for t in range(STEPS):
         st = fleet.step()
@@ -116,19 +116,19 @@ def test_epsilon_greedy_uses_its_own_rng_and_only_allowed_moves() -> None:
     class Fixed:
         name = "fixed"
 
-        def reset(self, seed):  # noqa: ANN001
+        def reset(self, seed):
             pass
 
-        def act(self, sim, obs, mask):  # noqa: ANN001
+        def act(self, sim, obs, mask):
             return np.zeros(len(mask), np.int64), np.zeros(mask.shape, np.float32)
 
     mask = np.zeros((5000, 5), bool)
     mask[:, [0, 2]] = True
     nav = EpsilonGreedyNavigator(Fixed(), 0.5)
     nav.reset(7)
-    state = np.random.get_state()
+    state = np.random.get_state()  # noqa: NPY002 - checking the global RNG stays untouched
     a, _ = nav.act(None, None, mask)
-    assert np.random.get_state()[1].tolist() == state[1].tolist()  # global RNG untouched
+    assert np.random.get_state()[1].tolist() == state[1].tolist()  # noqa: NPY002
     assert set(np.unique(a)) == {0, 2}
     assert 0.2 < (a == 2).mean() < 0.3  # half explore, half of those pick the other move
     nav.reset(7)
@@ -190,7 +190,7 @@ def test_loader_rejects_nan(dataset: Path, tmp_path: Path) -> None:
         (lambda a: a["action"].__setitem__(0, 9), "action", "must lie in"),
     ],
 )
-def test_loader_rejects_malformed_arrays(dataset, tmp_path, change, field, message) -> None:  # noqa: ANN001
+def test_loader_rejects_malformed_arrays(dataset, tmp_path, change, field, message) -> None:
     folder = _copy(dataset, tmp_path)
     arrays = _shard0(folder)
     change(arrays)
@@ -219,7 +219,7 @@ def test_loader_rejects_schema_mismatch_and_bad_manifests(dataset: Path, tmp_pat
         load_dataset(folder)
 
 
-def test_cli_collect_and_exit_code_2_on_a_bad_manifest(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_cli_collect_and_exit_code_2_on_a_bad_manifest(tmp_path: Path, capsys) -> None:
     from warehouse.cli.main import main
 
     out = tmp_path / "ds"
@@ -229,8 +229,20 @@ def test_cli_collect_and_exit_code_2_on_a_bad_manifest(tmp_path: Path, capsys) -
     assert load_dataset(out).manifest["n_transitions"] == 24
     (out / MANIFEST).write_text(json.dumps({"schema_version": 99}))
     with pytest.raises(SystemExit) as ex:
-        main(["train-navigator", "--algo", "bc", "--data", str(out), "--steps", "2",
-              "--out", str(tmp_path / "run"), "--no-progress"])
+        main(
+            [
+                "train-navigator",
+                "--algo",
+                "bc",
+                "--data",
+                str(out),
+                "--steps",
+                "2",
+                "--out",
+                str(tmp_path / "run"),
+                "--no-progress",
+            ]
+        )
     assert ex.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: manifest.json: schema_version:")

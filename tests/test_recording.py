@@ -88,7 +88,9 @@ def test_logged_steps_match_the_simulation(recorded):
     assert int(a["incidents"].sum()) == fleet.sim.incidents
     assert np.array_equal(a["collided"].sum(axis=0), s.collisions)
     assert a["preferences"].shape == (150, 12, fleet.sim.floor.n_actions)
-    assert np.array_equal(rec.frame_state(150).moves, s.moves)  # rebuilt from positions
+    last = rec.frame_state(150)  # counters rebuilt from the per-step log
+    for name in ("moves", "waits", "busy_steps", "deliveries", "interventions", "distance_m"):
+        assert np.array_equal(getattr(last, name), getattr(s, name)), name
 
 
 def test_floor_and_graph_rebuilt_with_same_node_ids(recorded):
@@ -138,6 +140,8 @@ def test_recorder_must_start_at_reset_and_follow_steps():
     fleet.step()
     with pytest.raises(ValueError, match="every step"):
         rec.capture(fleet.sim, fleet.step())  # one step was skipped
+    with pytest.raises(ValueError, match="last capture"):
+        rec.arrays()  # the simulation moved on: its counters no longer match the log
 
 
 def _rewrite(src: Path, dst: Path, **changes) -> None:

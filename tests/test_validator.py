@@ -8,10 +8,13 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from test_pibt import situations
 
 import warehouse
 from agents import RandomNavigator, RuleBasedNavigator
 from hierarchy import GreedyDispatcher
+from warehouse.core.physics import resolve_physical
 from warehouse.fleet import Fleet
 from warehouse.floor import NodeKind, graph_from_grid
 from warehouse.validate import Violation, validate_trajectory
@@ -150,3 +153,24 @@ def test_shielded_executed_trajectories_are_clean(mode):
     assert sum(incidents) == 0
     assert validate_trajectory(sim.floor.graph, traj, sim.floor.nodes) == []
     assert (traj[1:] != traj[:-1]).any()  # robots did move
+
+
+def test_crossing_groups_report_every_opposite_pair():
+    g = grid(["..."])
+    a, b = (0, 0), (0, 1)
+    out = validate_trajectory(g, [[a, a, b], [b, b, a]])
+    swaps = [v.robots for v in out if v.kind == "swap"]
+    assert swaps == [(0, 2), (1, 2)]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(situations())
+def test_agrees_with_the_core_on_random_joint_moves(case):
+    """Conflicts in the intended move ⟺ the core counts incidents; executed moves are clean."""
+    floor, pos, _mask, _prefs, actions, _since = case
+    target = floor.nbr[pos, actions]
+    res = resolve_physical(pos, target, floor.n_nodes)
+    found = validate_trajectory(floor.graph, np.stack([pos, target]), floor.nodes)
+    assert all(v.kind in ("vertex", "swap") for v in found)
+    assert bool(found) == (res.incidents > 0)
+    assert validate_trajectory(floor.graph, np.stack([pos, res.final]), floor.nodes) == []

@@ -1,22 +1,24 @@
 """Fleet KPIs: each a pure function of the simulation state, with stable names.
 
-==============================  =========================================================
-name                            definition
-==============================  =========================================================
-``deliveries``                  orders delivered (goal_visit: goals reached)
-``throughput_per_hour``         deliveries per hour of simulated time
-``throughput_per_step``         deliveries per step
-``collisions``                  collision incidents (vertex-conflict nodes + swapping pairs)
-``collisions_per_1k_robot_steps`` collisions × 1000 / (robots × steps)
-``shield_interventions``        robot-steps in which the shield changed the proposed action
-``cycle_time_p50`` / ``_p95``   order arrival → delivery, seconds (delivered orders only)
-``utilization``                 share of robot-steps spent with a task
-``distance_m``                  metres travelled by the whole fleet
-``energy_kwh``                  distance × ``energy_wh_per_metre`` + robots × time ×
-                                ``idle_power_w``, in kWh
-``stuck_robots``                robots with a task and no progress for ``stuck_after`` steps
-``steps``, ``robots``           run length and fleet size
-==============================  =========================================================
+=================================  ============================================================
+name                               definition (unit)
+=================================  ============================================================
+``deliveries``                     orders delivered (goal_visit: goals reached)
+``throughput_per_hour``            deliveries per hour of simulated time (1/h)
+``throughput_per_step``            deliveries per step
+``collisions``                     collision incidents: vertex-conflict nodes + swapping pairs
+``collisions_per_1k_robot_steps``  collisions × 1000 / (robots × steps)
+``shield_interventions``           robot-steps in which the shield changed the proposed action
+``cycle_time_p50``                 median order arrival → delivery time, delivered orders (s)
+``cycle_time_p95``                 95th percentile of the same (s)
+``utilization``                    share of robot-steps spent with a task (0..1)
+``distance_m``                     metres travelled by the whole fleet (m)
+``energy_kwh``                     distance × ``physics.energy_wh_per_metre`` + robots × simulated
+                                   time × ``physics.idle_power_w`` (kWh)
+``stuck_robots``                   robots with a task and no progress towards its target for
+                                   ``physics.stuck_after`` steps, at the end of the run
+``steps``, ``robots``              run length (steps) and fleet size
+=================================  ============================================================
 
 Cycle times are ``None`` when nothing was delivered (and in goal_visit mode, which has no
 orders), so reports stay valid JSON.

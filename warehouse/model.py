@@ -168,7 +168,7 @@ class WarehouseModel(mesa.Model):
             physics = config.physics.model_copy(update={"collisions": mode})
             config = config.model_copy(update={"physics": physics})
         self.sim = Simulation(floor, config)
-        dispatcher_obj, navigator_obj = build_policy(spec, sc)
+        dispatcher_obj, navigator_obj = build_policy(spec, sc, source)
         self.fleet = Fleet(self.sim, dispatcher_obj, navigator_obj)
         self.fleet.reset(self.seed)
         self.recorder = self._make_recorder(recorder)

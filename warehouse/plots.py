@@ -3,7 +3,7 @@
 * ``deliveries.png``: cumulative deliveries over time, one line per policy (mean over seeds,
   shaded between the lowest and highest seed);
 * ``congestion.png``: one heatmap per policy of the floor; colour = share of the steps a robot
-  stood on the cell, averaged over seeds (grey: shelves and walls).
+  stood on the cell, averaged over seeds, on a square-root scale (grey: shelves and walls).
 """
 
 from __future__ import annotations
@@ -52,14 +52,21 @@ def plot_deliveries(series: pd.DataFrame, path: Path) -> Path:
 def plot_congestion(visits: dict[str, np.ndarray], exp: Experiment, path: Path) -> Path:
     """Heatmap per policy of the share of steps a robot occupied each cell."""
     plt = _pyplot()
+    from matplotlib.colors import PowerNorm
+
     n = len(visits)
-    cols = min(n, 2)
-    rows = math.ceil(n / cols)
     h, w = exp.floor.shape
-    panel_w = 7.0 if cols == 1 else 5.0
-    panel_h = max(1.5, panel_w * h / max(w, 1)) + 0.8
+    cols = 1 if w > 1.5 * h else min(n, 2)  # wide floors stack vertically
+    rows = math.ceil(n / cols)
+    panel_w = 9.0 if cols == 1 else 5.5
+    panel_h = max(1.5, panel_w * h / max(w, 1)) + 0.9
     fig, axes = plt.subplots(
-        rows, cols, figsize=(panel_w * cols, panel_h * rows), dpi=110, squeeze=False
+        rows,
+        cols,
+        figsize=(panel_w * cols, panel_h * rows),
+        dpi=110,
+        squeeze=False,
+        layout="constrained",
     )
     denom = max(1, len(exp.seeds) * exp.steps)
     cmap = plt.get_cmap("magma").with_extremes(bad="#9e9e9e")
@@ -67,8 +74,8 @@ def plot_congestion(visits: dict[str, np.ndarray], exp: Experiment, path: Path) 
     image = None
     for ax, (policy, grid) in zip(axes.flat, visits.items(), strict=False):
         image = ax.imshow(
-            np.ma.masked_invalid(grid / denom), cmap=cmap, vmin=0.0, vmax=vmax,
-            interpolation="nearest",
+            np.ma.masked_invalid(grid / denom), cmap=cmap,
+            norm=PowerNorm(0.5, vmin=0.0, vmax=vmax), interpolation="nearest",
         )  # fmt: skip
         ax.set_title(str(policy))
         ax.set_xticks([])
@@ -76,7 +83,7 @@ def plot_congestion(visits: dict[str, np.ndarray], exp: Experiment, path: Path) 
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     if image is not None:
-        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="occupancy")
+        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.9, label="occupancy (sqrt scale)")
     fig.suptitle("Congestion: share of steps a robot stood on each cell")
     fig.savefig(path)
     plt.close(fig)

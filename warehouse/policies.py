@@ -11,6 +11,7 @@ parts.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
@@ -102,14 +103,36 @@ def resolve_policy(
     return spec
 
 
-def build_policy(spec: PolicySpec, scenario: Scenario) -> tuple[Any, Any]:
-    """Instantiate ``(dispatcher, navigator)``; learned ones get the scenario's checkpoints."""
+def build_policy(
+    spec: PolicySpec, scenario: Scenario, source: Path | None = None
+) -> tuple[Any, Any]:
+    """Instantiate ``(dispatcher, navigator)``; learned ones get the scenario's checkpoints
+    (``policies.*_checkpoint``, relative paths resolved from the scenario file's folder)."""
     from agents import make_navigator
-    from hierarchy import make_dispatcher
+    from hierarchy import DISPATCHERS
 
+    p = scenario.policies
     nav_kw: dict[str, Any] = {}
-    if scenario.policies.navigator_checkpoint:
-        nav_kw["checkpoint"] = scenario.policies.navigator_checkpoint
+    if p.navigator_checkpoint:
+        nav_kw["checkpoint"] = _resolve(p.navigator_checkpoint, source)
     navigator = make_navigator(spec.navigator, **nav_kw)
-    dispatcher = make_dispatcher(spec.dispatcher)
+    factory = DISPATCHERS[spec.dispatcher]
+    if p.dispatcher_checkpoint:
+        try:
+            dispatcher = factory(checkpoint=_resolve(p.dispatcher_checkpoint, source))
+        except TypeError:
+            raise InputError(
+                source,
+                "policies.dispatcher_checkpoint",
+                f"dispatcher {spec.dispatcher!r} does not load checkpoints",
+            ) from None
+    else:
+        dispatcher = factory()
     return dispatcher, navigator
+
+
+def _resolve(path: str, source: Path | None) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_absolute() and source is not None:
+        p = source.parent / p
+    return p

@@ -155,7 +155,10 @@ class EpisodeRecorder:
         for k in STEP_FIELDS:
             self._steps[k].append(np.asarray(src[k], dtype=_STEP_DTYPES[k]))
         if self.store_preferences:
-            self._prefs.append(np.asarray(fleet_step.preferences, dtype=np.float32))
+            prefs = fleet_step.preferences
+            if prefs is None:  # a navigator without scores: NaN rows
+                prefs = np.full((sim.n_robots, sim.floor.n_actions), np.nan)
+            self._prefs.append(np.asarray(prefs, dtype=np.float32))
         self._incidents.append(int(r.incidents))
         self._new_orders.append(int(r.new_orders))
         self._frame(sim)
@@ -163,6 +166,11 @@ class EpisodeRecorder:
     def arrays(self) -> dict[str, np.ndarray]:
         """Everything :meth:`save` writes, as arrays (``meta_json`` included)."""
         sim, f = self._sim, self.floor
+        if sim.t != self.steps:
+            raise ValueError(
+                f"the simulation is at step {sim.t} but {self.steps} steps were captured; "
+                "save right after the last capture()"
+            )
         n = sim.n_robots
         out: dict[str, np.ndarray] = {
             f"floor_{k}": np.asarray(getattr(f, k)) for k in _FLOOR_FIELDS
@@ -312,6 +320,11 @@ class Recording:
             "collisions": csum(a["collided"]),
             "moves": csum(a["pos"][1:] != a["pos"][:-1]),
             "busy_steps": csum(a["phase"][1:] != Phase.IDLE),
+            "waits": csum(
+                (a["phase"][1:] != Phase.IDLE)
+                & (a["pos"][1:] == a["pos"][:-1])
+                & ((a["waypoint"][1:] >= 0) | (a["task_goal"][1:] >= 0))
+            ),
             "distance_m": distance,
             "incidents": csum(a["incidents"]),
         }
@@ -328,7 +341,7 @@ class Recording:
         s = FleetState.empty(self.n_robots)
         for name in FRAME_FIELDS:
             setattr(s, name, a[name][k].copy())
-        for name in ("deliveries", "interventions", "collisions", "moves", "busy_steps"):
+        for name in ("deliveries", "interventions", "collisions", "moves", "busy_steps", "waits"):
             setattr(s, name, cum[name][k].copy())
         s.distance_m = cum["distance_m"][k].copy()
         return s

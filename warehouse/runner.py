@@ -19,7 +19,7 @@ import pandas as pd
 
 from .errors import InputError
 from .model import WarehouseModel
-from .policies import PolicySpec, resolve_policy
+from .policies import PolicySpec, build_policy, resolve_policy
 
 MAX_SEEDS = 10_000
 
@@ -111,13 +111,18 @@ def prepare(
     floor = build_floor(sc, source)
     names: list[str | None] = list(policies) if policies else [None]
     specs = [
-        resolve_policy(n, sc, dispatcher=dispatcher, navigator=navigator, collisions=collisions)
+        _named(
+            resolve_policy(n, sc),
+            resolve_policy(
+                n, sc, dispatcher=dispatcher, navigator=navigator, collisions=collisions
+            ),
+        )
         for n in names
     ]
-    if dispatcher or navigator or collisions:
-        specs = [_renamed(s, n) for s, n in zip(specs, names, strict=True)]
     if len({s.name for s in specs}) != len(specs):
         raise InputError(None, "--policy", "policies repeat")
+    for spec in specs:  # load checkpoints now: a bad one fails before anything runs
+        build_policy(spec, sc, source)
     return Experiment(
         target=target,
         scenario=sc,
@@ -129,13 +134,16 @@ def prepare(
     )
 
 
-def _renamed(spec: PolicySpec, name: str | None) -> PolicySpec:
+def _named(base: PolicySpec, spec: PolicySpec) -> PolicySpec:
+    """Name a policy whose parts were changed by flags: ``rule_based:fifo+random/pibt``."""
     from dataclasses import replace
 
-    parts = f"{spec.dispatcher}+{spec.navigator}" + (
-        f"/{spec.collisions}" if spec.collisions else ""
-    )
-    return replace(spec, name=f"{name}:{parts}" if name else parts)
+    suffix = ""
+    if (spec.dispatcher, spec.navigator) != (base.dispatcher, base.navigator):
+        suffix += f":{spec.dispatcher}+{spec.navigator}"
+    if spec.collisions != base.collisions:
+        suffix += f"/{spec.collisions}"
+    return replace(spec, name=base.name + suffix)
 
 
 @dataclass

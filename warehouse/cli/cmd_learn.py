@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -19,16 +20,22 @@ def _int_list(text: str | None, option: str) -> tuple[int, ...] | None:
 
 
 def collect_cmd(
-    target: str = typer.Argument(..., help="Scenario name(s) or file(s), comma-separated."),
-    episodes: int = typer.Option(1, min=1, help="Episodes per scenario."),
-    behavior: str = typer.Option("rule_based", help="Behaviour navigator."),
-    epsilon: float = typer.Option(0.1, min=0.0, max=1.0, help="Random-move probability."),
-    out: Path = typer.Option(..., help="Dataset folder to create (must not exist)."),
-    steps: int | None = typer.Option(None, min=1, help="Steps per episode (default: scenario)."),
-    seeds: str | None = typer.Option(None, help="Episode seeds, comma-separated (default 0..)."),
-    robots: int | None = typer.Option(None, min=1, help="Override the fleet size."),
-    collisions: str = typer.Option("physical", help="Collision mode while collecting."),
-    shard_size: int = typer.Option(262_144, min=1, help="Transitions per shard."),
+    target: Annotated[str, typer.Argument(help="Scenario name(s) or file(s), comma-separated.")],
+    out: Annotated[Path, typer.Option(help="Dataset folder to create (must not exist).")],
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes per scenario.")] = 1,
+    behavior: Annotated[str, typer.Option(help="Behaviour navigator.")] = "rule_based",
+    epsilon: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Random-move probability.")
+    ] = 0.1,
+    steps: Annotated[
+        int | None, typer.Option(min=1, help="Steps per episode (default: scenario).")
+    ] = None,
+    seeds: Annotated[
+        str | None, typer.Option(help="Episode seeds, comma-separated (default 0..).")
+    ] = None,
+    robots: Annotated[int | None, typer.Option(min=1, help="Override the fleet size.")] = None,
+    collisions: Annotated[str, typer.Option(help="Collision mode while collecting.")] = "physical",
+    shard_size: Annotated[int, typer.Option(min=1, help="Transitions per shard.")] = 262_144,
 ) -> None:
     """Log per-robot transitions of an ε-greedy behaviour fleet into a sharded dataset."""
     from rich.progress import Progress
@@ -55,25 +62,35 @@ def collect_cmd(
 
 
 def train_cmd(
-    algo: str = typer.Option(..., help="cql or bc."),
-    data: Path = typer.Option(..., help="Dataset folder (warehouse collect)."),
-    steps: int = typer.Option(..., min=1, help="Gradient updates in total."),
-    out: Path = typer.Option(..., help="Run folder (checkpoints, TensorBoard, model)."),
-    alpha: float = typer.Option(1.0, min=0.0, max=100.0, help="CQL conservative weight α."),
-    batch_size: int = typer.Option(256, min=1),
-    lr: float = typer.Option(3e-4, min=0.0),
-    eval_every: int = typer.Option(0, min=0, help="Evaluate every K updates (0: never)."),
-    ckpt_every: int = typer.Option(1000, min=1, help="Checkpoint every K updates."),
-    resume: bool = typer.Option(False, help="Continue from the latest checkpoint in --out."),
-    device: str = typer.Option("auto", help="cpu, cuda or auto."),
-    seed: int = typer.Option(0),
-    threads: int = typer.Option(1, min=0, help="torch CPU threads (0: torch default)."),
-    encoder: str = typer.Option("mlp", help="Window encoder: mlp or conv."),
-    hidden: str = typer.Option("64", help="Torso widths, comma-separated."),
-    limit: int | None = typer.Option(None, min=1, help="Use at most this many transitions."),
-    eval_scenario: str = typer.Option("tiny", help="Scenario of the periodic evaluation."),
-    eval_steps: int = typer.Option(200, min=1),
-    progress: bool = typer.Option(True, help="Show a progress bar."),
+    algo: Annotated[str, typer.Option(help="cql or bc.")],
+    data: Annotated[Path, typer.Option(help="Dataset folder (warehouse collect).")],
+    steps: Annotated[int, typer.Option(min=1, help="Gradient updates in total.")],
+    out: Annotated[Path, typer.Option(help="Run folder (checkpoints, TensorBoard, model).")],
+    alpha: Annotated[
+        float, typer.Option(min=0.0, max=100.0, help="CQL conservative weight α.")
+    ] = 1.0,
+    batch_size: Annotated[int, typer.Option(min=1)] = 256,
+    lr: Annotated[float, typer.Option(min=0.0)] = 3e-4,
+    eval_every: Annotated[
+        int, typer.Option(min=0, help="Evaluate every K updates (0: never).")
+    ] = 0,
+    ckpt_every: Annotated[int, typer.Option(min=1, help="Checkpoint every K updates.")] = 1000,
+    resume: Annotated[
+        bool, typer.Option(help="Continue from the latest checkpoint in --out.")
+    ] = False,
+    device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
+    seed: Annotated[int, typer.Option()] = 0,
+    threads: Annotated[int, typer.Option(min=0, help="torch CPU threads (0: torch default).")] = 1,
+    encoder: Annotated[str, typer.Option(help="Window encoder: mlp or conv.")] = "mlp",
+    hidden: Annotated[str, typer.Option(help="Torso widths, comma-separated.")] = "64",
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Use at most this many transitions.")
+    ] = None,
+    eval_scenario: Annotated[
+        str, typer.Option(help="Scenario of the periodic evaluation.")
+    ] = "tiny",
+    eval_steps: Annotated[int, typer.Option(min=1)] = 200,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Train the shared navigation network offline (CQL or behaviour cloning)."""
     from agents.train import TrainConfig, train

@@ -331,8 +331,9 @@ class Simulation:
 
     def _faults(self) -> None:
         fc, s = self.config.faults, self.state
-        if fc.breakdown_prob > 0:
+        if fc.breakdown_prob > 0 or s.broken.any():
             s.broken[s.broken > 0] -= 1
+        if fc.breakdown_prob > 0:
             fail = (self.rng_faults.random(self.n_robots) < fc.breakdown_prob) & (s.broken == 0)
             s.broken[fail] = fc.breakdown_steps
         if fc.closure_prob > 0 and self.rng_faults.random() < fc.closure_prob:

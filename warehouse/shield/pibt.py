@@ -20,10 +20,11 @@ reached its sub-goal or goal and ``ε_id ∈ [0, 1)`` a fixed golden-ratio hash 
 a robot that keeps losing gains priority every step until it wins (no RNG is used). Robots with
 no target (idle) rank below all others.
 
-Candidates. With ``preferences`` (``(N, A)``, higher is better, ``-inf``/NaN = never unless the
-mask allows it, then last) the order is: proposed action, then the other allowed actions by
-preference (ties by action index). Without preferences the other actions are ranked by
-``sim.target_distance`` of their node (WAIT last among equals).
+Candidates. Only actions the mask allows are ever taken (a proposed action it forbids becomes
+WAIT). With ``preferences`` (``(N, A)``, higher is better) the order is: proposed action, then
+the other allowed actions by score (ties by action index; ``-inf`` or NaN scores last). Without
+preferences the other actions are ranked by ``sim.target_distance`` of their node (WAIT last
+among equals).
 
 The recursion runs in :func:`pibt_plan`, a numba function with an explicit stack.
 """

@@ -1,0 +1,153 @@
+"""Checkpoints: safetensors + JSON round trips, and every kind of damage is an InputError."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agents.batched import BatchedPolicy, NetworkScorer
+from agents.bc import BC, BCConfig
+from agents.checkpoint import load_algorithm, load_network, read_checkpoint, save_checkpoint
+from agents.cql import CQL, CQLConfig
+from agents.learned import load_learned_navigator
+from agents.networks import Batch, NetworkConfig
+from warehouse.errors import InputError
+
+torch.set_num_threads(1)
+NET = NetworkConfig(radius=2, heads=2, window_dim=16, hidden=(16,))
+
+
+def _trained_cql(updates: int = 3) -> CQL:
+    torch.manual_seed(0)
+    algo = CQL(CQLConfig(network=NET))
+    obs = torch.rand(8, NET.obs_dim)
+    batch = Batch(
+        obs=obs,
+        action=torch.arange(8) % 5,
+        reward=torch.ones(8),
+        next_obs=obs.flip(0),
+        terminated=torch.zeros(8, dtype=torch.bool),
+        mask=torch.ones(8, 5, dtype=torch.bool),
+        next_mask=torch.ones(8, 5, dtype=torch.bool),
+    )
+    for _ in range(updates):
+        algo.update(batch)
+    return algo
+
+
+def test_round_trip_gives_identical_actions(tmp_path: Path) -> None:
+    algo = _trained_cql()
+    stem = save_checkpoint(tmp_path / "ck", algo, step=3, rng={"sampler": {"x": 1}})
+    rng = np.random.default_rng(0)
+    obs = rng.uniform(-1, 1, (500, NET.obs_dim)).astype(np.float32)
+    mask = rng.random((500, 5)) < 0.6
+    mask[:, 0] = True
+    before = BatchedPolicy(NetworkScorer(algo.net, device="cpu"), name="a").act(None, obs, mask)
+    for path in (stem, tmp_path / "ck.json", tmp_path / "ck.safetensors"):
+        nav = load_learned_navigator("cql", path, device="cpu")
+        after = nav.act(None, obs, mask)
+        np.testing.assert_array_equal(before[0], after[0])
+        np.testing.assert_array_equal(before[1], after[1])
+    # Training state (target network, Adam moments) comes back bit for bit.
+    again, meta = load_algorithm(stem)
+    assert meta["step"] == 3 and meta["rng"] == {"sampler": {"x": 1}}
+    assert again.config == algo.config
+    for a, b in zip(again.target.parameters(), algo.target.parameters(), strict=True):
+        assert torch.equal(a, b)
+    sa, sb = again.optim.state_dict()["state"], algo.optim.state_dict()["state"]
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        for key in sa[k]:
+            assert torch.equal(torch.as_tensor(sa[k][key]), torch.as_tensor(sb[k][key]))
+
+
+def test_weights_only_checkpoint_is_small_and_loads(tmp_path: Path) -> None:
+    algo = _trained_cql()
+    save_checkpoint(tmp_path / "full", algo, step=3)
+    save_checkpoint(tmp_path / "w", algo, step=3, training=False)
+    meta, tensors = read_checkpoint(tmp_path / "w")
+    assert meta["kind"] == "weights"
+    assert all(k.startswith("model.") for k in tensors)
+    assert (tmp_path / "w.safetensors").stat().st_size * 3 < (
+        tmp_path / "full.safetensors"
+    ).stat().st_size
+    with pytest.raises(InputError, match="not a training checkpoint"):
+        load_algorithm(tmp_path / "w")
+    net, _ = load_network(tmp_path / "w")
+    assert not net.training
+    with pytest.raises(InputError, match="expected 'bc'"):
+        load_learned_navigator("bc", tmp_path / "w")
+
+
+def _damage(stem: Path, how: str) -> None:
+    w, j = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+    meta = json.loads(j.read_text())
+    if how == "truncated":
+        w.write_bytes(w.read_bytes()[:-40])
+    elif how == "garbled":
+        blob = b"\x00garbage" * 20
+        w.write_bytes(blob)
+        import hashlib
+
+        j.write_text(json.dumps({**meta, "weights_sha256": hashlib.sha256(blob).hexdigest()}))
+    elif how == "bad_json":
+        j.write_text("{'step': 3")
+    elif how == "missing_key":
+        del meta["config"]
+        j.write_text(json.dumps(meta))
+    elif how == "wrong_shape":
+        meta["config"]["network"]["hidden"] = [32]
+        j.write_text(json.dumps(meta))
+    elif how == "missing_file":
+        w.unlink()
+    elif how == "unknown_algo":
+        j.write_text(json.dumps({**meta, "algo": "ppo"}))
+
+
+@pytest.mark.parametrize(
+    ("how", "match"),
+    [
+        ("truncated", "do not match"),
+        ("garbled", "cannot read safetensors"),
+        ("bad_json", "cannot read JSON"),
+        ("missing_key", "config"),
+        ("wrong_shape", "shape"),
+        ("missing_file", "not found"),
+        ("unknown_algo", "unknown algorithm"),
+    ],
+)
+def test_damaged_checkpoint_is_an_input_error(tmp_path: Path, how: str, match: str) -> None:
+    stem = save_checkpoint(tmp_path / "ck", _trained_cql(1), step=1)
+    _damage(stem, how)
+    with pytest.raises(InputError, match=match):
+        load_algorithm(stem)
+    with pytest.raises(InputError):
+        load_network(stem)
+
+
+def test_bc_round_trip(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    algo = BC(BCConfig(network=NetworkConfig(radius=2, heads=1, window_dim=8, hidden=(8,))))
+    save_checkpoint(tmp_path / "bc", algo, step=0)
+    again, meta = load_algorithm(tmp_path / "bc")
+    assert meta["algo"] == "bc" and isinstance(again, BC)
+    for a, b in zip(again.net.parameters(), algo.net.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_shipped_weights_load_through_the_registry() -> None:
+    from agents.learned import DEFAULT_WEIGHTS
+    from agents.registry import make_navigator
+
+    for algo in ("cql", "bc"):
+        if not (DEFAULT_WEIGHTS / f"{algo}.json").is_file():
+            pytest.fail(f"shipped weights agents/weights/{algo}.json missing")
+        nav = make_navigator(algo, device="cpu")
+        assert nav.name == algo and nav.needs_observation
+        obs = np.zeros((3, nav.scorer.net.cfg.obs_dim), np.float32)
+        actions, prefs = nav.act(None, obs, np.ones((3, 5), bool))
+        assert actions.shape == (3,) and np.isfinite(prefs).all()

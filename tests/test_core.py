@@ -1,0 +1,223 @@
+"""Task flow of the simulation core: orders, work timers, deliveries, goals, faults, RNG."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from warehouse.config import FaultsConfig, FleetConfig, PhysicsConfig, SimConfig, TasksConfig
+from warehouse.core import Observer, Phase, Simulation
+from warehouse.floor import NodeKind, compile_floor, graph_from_grid
+from warehouse.kpis import cycle_times_s
+
+W, N, E, S, WEST = 0, 1, 2, 3, 4
+
+# A corridor: station at the west end, pick location at the east end.
+CORRIDOR = np.array([[NodeKind.STATION] + [NodeKind.AISLE] * 4 + [NodeKind.PICK]], np.int8)
+
+
+def corridor_sim(*, pick_time=3, drop_time=2, step_seconds=2.0, **kw) -> Simulation:
+    cfg = SimConfig(
+        fleet=FleetConfig(robots=1),
+        tasks=TasksConfig(arrival_rate=0.0, pick_time=pick_time, drop_time=drop_time, **kw),
+        physics=PhysicsConfig(step_seconds=step_seconds),
+    )
+    sim = Simulation(compile_floor(graph_from_grid(CORRIDOR)), cfg)
+    sim.reset(seed=0)
+    sim.state.pos[:] = sim.floor.cell_of[0, 2]
+    return sim
+
+
+@pytest.mark.parametrize(("pick_time", "drop_time"), [(3, 2), (1, 1), (0, 0), (5, 0)])
+def test_pickup_delivery_counts_work_exactly(pick_time, drop_time):
+    sim = corridor_sim(pick_time=pick_time, drop_time=drop_time)
+    f, s, ob = sim.floor, sim.state, sim.orders
+    pick, station = f.cell_of[0, 5], f.cell_of[0, 0]
+    ob.add(np.array([pick]), np.array([station]), step=0)
+    sim.assign(np.array([0]), np.array([0]))
+    assert s.phase[0] == Phase.TO_PICK and s.task_goal[0] == pick and ob.open_ids.size == 0
+    phases, delivered_at = [], None
+    for _ in range(40):
+        goal = s.target[0]
+        a = W if goal < 0 else (E if f.pos[goal, 1] > f.pos[s.pos[0], 1] else WEST)
+        if goal >= 0 and goal == s.pos[0]:
+            a = W
+        res = sim.step(np.array([a]))
+        phases.append(int(s.phase[0]))
+        if res.delivered[0]:
+            delivered_at = sim.t
+            assert res.became_idle[0] and res.reward[0] == pytest.approx(100.0 - res.moved_m[0])
+            break
+    assert phases.count(Phase.PICKING) == pick_time
+    assert phases.count(Phase.DROPPING) == drop_time
+    # 3 steps east, pick_time, 5 steps west, drop_time (zero times fall through).
+    assert delivered_at == 3 + pick_time + 5 + drop_time
+    assert ob.delivered[0] == delivered_at and s.deliveries[0] == 1
+    assert s.phase[0] == Phase.IDLE and s.order[0] == -1 and s.task_goal[0] == -1
+    np.testing.assert_array_equal(cycle_times_s(sim), [delivered_at * 2.0])
+
+
+def test_work_freezes_the_robot():
+    sim = corridor_sim(pick_time=4)
+    f = sim.floor
+    sim.orders.add(np.array([f.cell_of[0, 3]]), np.array([f.cell_of[0, 0]]), step=0)
+    sim.assign(np.array([0]), np.array([0]))
+    sim.step(np.array([E]))  # arrives at the pick location
+    assert sim.state.phase[0] == Phase.PICKING
+    assert sim.action_mask()[0].tolist() == [True, False, False, False, False]
+    sim.step(np.array([E]))
+    assert sim.floor.pos[sim.state.pos[0]].tolist() == [0, 3]
+
+
+def test_waypoint_is_visited_before_the_task_goal():
+    sim = corridor_sim()
+    f = sim.floor
+    sim.orders.add(np.array([f.cell_of[0, 5]]), np.array([f.cell_of[0, 0]]), step=0)
+    sim.assign(np.array([0]), np.array([0]))
+    sim.set_waypoints(np.array([0]), np.array([f.cell_of[0, 0]]))
+    assert sim.state.target[0] == f.cell_of[0, 0]
+    res = sim.step(np.array([WEST]))
+    assert not res.reached_waypoint[0]
+    res = sim.step(np.array([WEST]))
+    assert res.reached_waypoint[0] and sim.state.waypoint[0] == -1
+    assert sim.state.target[0] == f.cell_of[0, 5] and sim.state.since_goal[0] == 0
+
+
+def test_assign_rejects_bad_pairs():
+    sim = corridor_sim()
+    f = sim.floor
+    sim.orders.add(np.array([f.cell_of[0, 5]] * 2), np.array([f.cell_of[0, 0]] * 2), step=0)
+    with pytest.raises(ValueError, match="open"):
+        sim.assign(np.array([0]), np.array([5]))
+    sim.assign(np.array([0]), np.array([1]))
+    assert sim.open_orders().tolist() == [0]
+    with pytest.raises(ValueError, match="idle"):
+        sim.assign(np.array([0]), np.array([0]))
+
+
+def test_goal_visit_draws_a_new_goal_on_arrival():
+    cfg = SimConfig(fleet=FleetConfig(robots=1), tasks=TasksConfig(mode="goal_visit"))
+    sim = Simulation(compile_floor(graph_from_grid(CORRIDOR)), cfg)
+    sim.reset(seed=3)
+    s, f = sim.state, sim.floor
+    goal = int(s.task_goal[0])
+    assert s.phase[0] == Phase.TO_GOAL and goal != s.pos[0]
+    # Stand next to the goal and step onto it.
+    col = int(f.pos[goal, 1])
+    s.pos[:] = f.cell_of[0, col - 1] if col > 0 else f.cell_of[0, col + 1]
+    res = sim.step(np.array([E if col > 0 else WEST]))
+    assert res.delivered[0] and s.deliveries[0] == 1
+    assert s.phase[0] == Phase.TO_GOAL and s.task_goal[0] != s.pos[0]
+
+
+def test_orders_arrive_by_poisson_rate_and_backlog_cap():
+    cfg = SimConfig(fleet=FleetConfig(robots=1), tasks=TasksConfig(arrival_rate=2.0))
+    sim = Simulation(compile_floor(graph_from_grid(CORRIDOR)), cfg)
+    sim.reset(seed=0)
+    total = sum(sim.step(np.zeros(1, np.int64)).new_orders for _ in range(500))
+    assert total == sim.orders.count and 900 < total < 1100  # mean 2 per step
+    cfg = SimConfig(
+        fleet=FleetConfig(robots=1), tasks=TasksConfig(arrival_rate=2.0, max_open_orders=5)
+    )
+    sim = Simulation(compile_floor(graph_from_grid(CORRIDOR)), cfg)
+    sim.reset(seed=0)
+    for _ in range(50):
+        sim.step(np.zeros(1, np.int64))
+    assert sim.orders.open_ids.size == 5 and sim.orders.lost > 50
+
+
+def _fault_sim(**faults) -> Simulation:
+    cfg = SimConfig(
+        fleet=FleetConfig(robots=1),
+        tasks=TasksConfig(arrival_rate=0.0),
+        faults=FaultsConfig(**faults),
+    )
+    sim = Simulation(compile_floor(graph_from_grid(CORRIDOR)), cfg)
+    sim.reset(seed=0)
+    sim.state.pos[:] = sim.floor.cell_of[0, 1]
+    return sim
+
+
+def test_breakdown_stops_a_robot_for_n_steps():
+    sim = _fault_sim(breakdown_prob=1.0, breakdown_steps=4)
+    sim.step(np.array([E]))  # moves, then breaks down at the end of the step
+    assert sim.state.broken[0] == 4
+    sim.config = sim.config.model_copy(
+        update={"faults": FaultsConfig(breakdown_prob=0.0, breakdown_steps=4)}
+    )
+    cols = []
+    for _ in range(6):
+        assert sim.action_mask()[0, 1:].any() == (sim.state.broken[0] == 0)
+        sim.step(np.array([E]))
+        cols.append(int(sim.floor.pos[sim.state.pos[0], 1]))
+    assert cols == [2, 2, 2, 2, 3, 4]  # exactly 4 steps without moving
+
+
+def test_closed_cells_are_masked_and_observed():
+    sim = _fault_sim(closure_prob=1.0, closure_steps=1000)
+    sim.step(np.array([W]))
+    closed = sim.closed_nodes()
+    assert closed.size == 1 and sim.floor.kind[closed[0]] == NodeKind.AISLE
+    col = int(sim.floor.pos[closed[0], 1])
+    sim.state.pos[:] = sim.floor.cell_of[0, col - 1]
+    assert not sim.action_mask()[0, E]
+    obs = Observer(sim)()
+    side = 2 * sim.config.observation.radius + 1
+    window = obs[0, : side * side].reshape(side, side)
+    assert window[side // 2, side // 2 + 1] == 1.0  # the closed cell east of me is an obstacle
+    before = sim.state.pos.copy()
+    sim.step(np.array([E]))
+    assert (sim.state.pos == before).all()
+
+
+def test_observation_channels_on_a_hand_placed_fleet():
+    sim = corridor_sim()
+    f = sim.floor
+    cfg = sim.config.model_copy(update={"fleet": FleetConfig(robots=2)})
+    sim = Simulation(f, cfg)
+    sim.reset(seed=0)
+    sim.state.pos = np.array([f.cell_of[0, 2], f.cell_of[0, 4]], np.int32)
+    sim.orders.add(np.array([f.cell_of[0, 5]]), np.array([f.cell_of[0, 0]]), step=0)
+    sim.assign(np.array([0]), np.array([0]))
+    obs = Observer(sim)()
+    r = sim.config.observation.radius
+    side, k = 2 * r + 1, (2 * r + 1) ** 2
+    ch = obs[:, : 4 * k].reshape(2, 4, side, side)
+    c = r
+    assert obs.dtype == np.float32 and obs.shape == (2, 4 * k + 12)
+    assert ch[0, 0, c, c + 1] == 0 and ch[0, 0, c - 1, c] == 1  # aisle east, wall north
+    assert ch[0, 1, c, c + 2] == 1 and ch[0, 1, c, c] == 0  # the other robot, not me
+    assert ch[1, 1, c, c - 2] == 1
+    # Cost-to-go toward the pick location (3 steps east): east cells are closer.
+    assert ch[0, 3, c, c + 1] == pytest.approx(-1 / (2 * r))
+    assert ch[0, 3, c, c - 1] == pytest.approx(1 / (2 * r))
+    assert (ch[1, 3] == 0).all()  # robot 1 has no target
+    feats = obs[0, 4 * k :]
+    assert feats[1] == pytest.approx(3 / 6) and feats[0] == 0  # target 3 columns east
+    assert feats[3 + Phase.TO_PICK] == 1 and feats[3:9].sum() == 1
+    assert obs[1, 4 * k + 3 + Phase.IDLE] == 1
+    assert (np.abs(obs) <= 1).all()
+
+
+def test_reset_reseeds_and_streams_are_independent():
+    def orders(**faults):
+        cfg = SimConfig(
+            fleet=FleetConfig(robots=1),
+            tasks=TasksConfig(arrival_rate=1.0),
+            faults=FaultsConfig(**faults),
+        )
+        sim = Simulation(compile_floor(graph_from_grid(CORRIDOR)), cfg)
+        sim.reset(seed=11)
+        for _ in range(100):
+            sim.step(np.zeros(1, np.int64))
+        return sim.orders.pick[: sim.orders.count].tolist()
+
+    # Switching faults on does not change which orders arrive.
+    assert orders() == orders(breakdown_prob=0.3, closure_prob=0.3)
+
+
+def test_step_before_reset_raises():
+    floor = compile_floor(graph_from_grid(CORRIDOR))
+    sim = Simulation(floor, SimConfig(fleet=FleetConfig(robots=1)))
+    with pytest.raises(RuntimeError, match="reset"):
+        sim.step(np.zeros(1, np.int64))

@@ -1,0 +1,135 @@
+"""The PettingZoo ParallelEnv: official API checks, spaces, the array API beneath the dicts."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
+from pettingzoo.utils.conversions import parallel_to_aec
+
+import warehouse
+from warehouse.core import observation_size
+
+#: The two advisory warnings pettingzoo's own action-mask convention triggers.
+ADVISORY = (
+    "Observation space for each agent probably should be",
+    "Observation is not a NumPy array",
+)
+
+
+def _strict_warnings() -> None:
+    """Every warning is an error, except exactly the two advisory ones."""
+    warnings.simplefilter("error")
+    for message in ADVISORY:
+        warnings.filterwarnings("ignore", message=message)
+
+
+def test_parallel_api():
+    with warnings.catch_warnings():
+        _strict_warnings()
+        parallel_api_test(warehouse.make_env("tiny"), num_cycles=1000)
+
+
+def test_aec_api():
+    with warnings.catch_warnings():
+        _strict_warnings()
+        api_test(parallel_to_aec(warehouse.make_env("tiny")), num_cycles=1000)
+
+
+def test_parallel_seed():
+    with warnings.catch_warnings():
+        _strict_warnings()
+        parallel_seed_test(lambda: warehouse.make_env("tiny"), num_cycles=100)
+
+
+def test_agents_spaces_and_sizes():
+    env = warehouse.make_env("tiny")
+    obs, infos = env.reset(seed=0)
+    n = env.sim.n_robots
+    assert env.possible_agents == [f"robot_{i}" for i in range(n)] and env.agents == env.possible_agents
+    assert set(obs) == set(infos) == set(env.agents)
+    space = env.observation_space("robot_0")
+    assert space is env.observation_space("robot_0") is env.observation_space("robot_1")
+    assert env.action_space("robot_0") is env.action_space("robot_3")
+    assert env.action_space("robot_0").n == 5
+    size = observation_size(env.sim.config.observation.radius)
+    assert space["observation"].shape == (size,) and size == 4 * 7 * 7 + 12
+    o = obs["robot_0"]
+    assert o["observation"].dtype == np.float32 and o["action_mask"].dtype == np.int8
+    assert o["action_mask"][0] == 1
+
+
+def test_render_mode_is_fixed_at_construction():
+    with pytest.raises(ValueError, match="render_mode"):
+        warehouse.make_env("tiny", render_mode="bogus")
+    assert warehouse.make_env("tiny").render() is None
+
+
+def test_truncation_after_episode_steps_and_step_after_end():
+    env = warehouse.make_env("tiny", steps=5)
+    env.reset(seed=0)
+    for t in range(5):
+        _, rewards, terms, truncs, _ = env.step({a: 0 for a in env.agents})
+        assert not any(terms.values()) and all(v == (t == 4) for v in truncs.values())
+    assert env.agents == []
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step({})
+
+
+def test_dict_api_is_a_view_of_the_array_api():
+    a, b = warehouse.make_env("tiny"), warehouse.make_env("tiny")
+    obs_d, _ = a.reset(seed=4)
+    obs_a, mask_a = b.reset_arrays(seed=4)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        for i, agent in enumerate(a.possible_agents):
+            np.testing.assert_array_equal(obs_d[agent]["observation"], obs_a[i])
+            np.testing.assert_array_equal(obs_d[agent]["action_mask"], mask_a[i].astype(np.int8))
+        acts = np.where(mask_a, rng.random(mask_a.shape), -1).argmax(axis=1)
+        obs_d, rewards, _, _, infos = a.step(dict(zip(a.agents, acts.tolist(), strict=True)))
+        obs_a, mask_a, res = b.step_arrays(acts)
+        assert [rewards[x] for x in a.agents] == res.reward.tolist()
+        assert [infos[x]["cost"] for x in a.agents] == res.cost.tolist()
+        assert infos["robot_0"]["fleet"]["step"] == b.sim.t
+
+
+def test_random_masked_steps_stay_in_their_spaces():
+    """10,000 random masked steps (lifelong, re-reset at truncation) through the dict API."""
+    env = warehouse.make_env("tiny", **{"faults.breakdown_prob": 0.01, "faults.closure_prob": 0.05})
+    rng = np.random.default_rng(0)
+    obs, _ = env.reset(seed=0)
+    space = env.observation_space("robot_0")
+    previous = None
+    for _ in range(10_000):
+        for agent, o in obs.items():
+            assert space.contains(o), agent
+            assert o["observation"].dtype == np.float32
+            assert o["action_mask"].dtype == np.int8 and set(np.unique(o["action_mask"])) <= {0, 1}
+        first = obs["robot_0"]["observation"]
+        assert previous is None or not np.shares_memory(first, previous)  # fresh every step
+        previous = first
+        masks = np.stack([o["action_mask"] for o in obs.values()])
+        picks = np.where(masks == 1, rng.random(masks.shape), -1.0).argmax(axis=1)
+        obs, rewards, _, truncs, _ = env.step(dict(zip(obs, picks.tolist(), strict=True)))
+        assert all(np.isfinite(r) for r in rewards.values())
+        if any(truncs.values()):
+            obs, _ = env.reset()
+
+
+def test_state_is_the_occupancy_grid():
+    env = warehouse.make_env("tiny")
+    env.reset(seed=0)
+    grid = env.state()
+    assert grid.shape == env.floor.shape and grid.dtype == np.float32
+    assert int((grid > 0).sum()) == env.sim.n_robots
+
+
+def test_set_dispatcher_none_stops_assignments():
+    env = warehouse.make_env("tiny")
+    env.set_dispatcher(None)
+    env.reset_arrays(seed=0)
+    for _ in range(20):
+        env.step_arrays(np.zeros(env.sim.n_robots, np.int64))
+    assert (env.sim.state.order == -1).all() and env.sim.orders.count > 0

@@ -1,0 +1,139 @@
+"""``warehouse train-navigator``: smoke run through the CLI, exact resume, exit code 2."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agents.checkpoint import load_algorithm, read_checkpoint
+from agents.dataset import CollectConfig, collect
+from agents.train import TrainConfig, train
+from warehouse.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("nav") / "ds"
+    collect(CollectConfig(targets=("tiny",), episodes=1, steps=30, epsilon=0.2), out)
+    return out
+
+
+def _cli(args: list[str]) -> int:
+    with pytest.raises(SystemExit) as ex:
+        main(args)
+    return 0 if ex.value.code is None else int(ex.value.code)
+
+
+def test_cli_smoke_run(data: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    code = _cli(
+        [
+            "train-navigator",
+            "--algo",
+            "cql",
+            "--data",
+            str(data),
+            "--steps",
+            "6",
+            "--out",
+            str(run),
+            "--ckpt-every",
+            "3",
+            "--eval-every",
+            "3",
+            "--eval-steps",
+            "5",
+            "--batch-size",
+            "16",
+            "--device",
+            "cpu",
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "step 6:" in out and "td_loss" in out
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "step_00000003.json",
+        "step_00000003.safetensors",
+        "step_00000006.json",
+        "step_00000006.safetensors",
+    ]
+    algo, meta = load_algorithm(run / "checkpoints" / "step_00000006")
+    assert meta["step"] == 6 and meta["config"]["batch_size"] == 16
+    assert meta["versions"]["torch"] == torch.__version__
+    assert all(torch.isfinite(p).all() for p in algo.net.parameters())
+    assert any((run / "tb").iterdir())
+    model_meta, _ = read_checkpoint(run / "model")
+    assert model_meta["kind"] == "weights"
+    # Finite losses in the printed record.
+    record = out.split("step 6:")[1].splitlines()[0]
+    values = [float(part.split()[-1]) for part in record.split(",")]
+    assert len(values) == 6 and np.isfinite(values).all()
+
+
+def test_resume_matches_an_uninterrupted_run(data: Path, tmp_path: Path) -> None:
+    base = TrainConfig(
+        algo="cql",
+        data=data,
+        out=tmp_path / "a",
+        steps=8,
+        batch_size=32,
+        ckpt_every=4,
+        log_every=2,
+        seed=3,
+    )
+    train(base, show_progress=False)
+    part = replace(base, out=tmp_path / "b", steps=4)
+    train(part, show_progress=False)
+    train(replace(part, steps=8, resume=True), show_progress=False)
+    a, _ = load_algorithm(tmp_path / "a" / "checkpoints" / "step_00000008")
+    b, _ = load_algorithm(tmp_path / "b" / "checkpoints" / "step_00000008")
+    for name in ("net", "target"):
+        for pa, pb in zip(
+            getattr(a, name).parameters(), getattr(b, name).parameters(), strict=True
+        ):
+            assert torch.equal(pa, pb), name
+    # A second uninterrupted run from scratch with another seed differs (the check has teeth).
+    train(replace(base, out=tmp_path / "c", seed=4), show_progress=False)
+    c, _ = load_algorithm(tmp_path / "c" / "checkpoints" / "step_00000008")
+    assert not all(
+        torch.equal(x, y) for x, y in zip(a.net.parameters(), c.net.parameters(), strict=True)
+    )
+
+
+def test_bc_run_and_refusals(data: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "bc"
+    args = [
+        "train-navigator",
+        "--algo",
+        "bc",
+        "--data",
+        str(data),
+        "--steps",
+        "2",
+        "--out",
+        str(run),
+        "--ckpt-every",
+        "1",
+        "--batch-size",
+        "8",
+        "--no-progress",
+    ]
+    assert _cli(args) == 0
+    # Training into a run folder that has checkpoints without --resume is refused.
+    assert _cli(args) == 2
+    # A damaged latest checkpoint makes --resume fail cleanly.
+    ck = run / "checkpoints" / "step_00000002.safetensors"
+    ck.write_bytes(ck.read_bytes()[:100])
+    capsys.readouterr()
+    assert _cli([*args, "--steps", "4", "--resume"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: step_00000002.safetensors:")
+    # Resuming with the other algorithm is refused as well.
+    (run / "checkpoints" / "step_00000002.json").unlink()
+    assert _cli([*args, "--algo", "cql", "--steps", "4", "--resume"]) == 2
