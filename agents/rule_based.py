@@ -11,14 +11,15 @@ whole fleet at once (one compiled pass, robots taken in id order):
 2. **escape** (deadlock rule): a robot that has waited ``patience`` steps in a row while having
    a target backs off with probability 1/2 per step to a uniformly random free neighbour,
    drawn from the navigator's own RNG.
-3. **yield**: when two robots want each other's nodes (head-on in a single-lane aisle) the one
-   whose *train* (itself and the robots queued behind it) holds the higher lowest id yields; an idle robot standing on a node a robot wants yields too. A yielding
-   robot moves to the free neighbour closest to its own target, else follows a neighbour that
-   is leaving, else pushes back a robot heading into it (which then yields in turn), else waits.
-   When the loser's side is boxed in, the winner's side backs off instead, and the boxed-in
-   robot keeps the right of way for ``2 × patience`` steps so it can get past. Yielders and
-   winners go first: another robot that wants the node a yielder moves to, or
-   the node a winner moves to, waits.
+3. **yield**: when two robots want each other's nodes (head-on in a single-lane aisle), the
+   one whose *train* (itself and the robots queued behind it) holds the higher lowest id
+   yields, unless the other holds the right of way (below); an idle robot standing on a node
+   a robot wants yields too. A yielding robot moves to the free neighbour closest to its own
+   target, else follows a neighbour that is leaving, else pushes back a robot heading into it
+   (which then yields in turn), else waits. When the loser's side is boxed in (a dead end), the
+   winner's side backs off instead and the boxed-in robot holds the right of way for
+   ``2 × patience`` steps so that it gets past. Yielders and winners go first: any other robot
+   that wants the node a yielder or a winner moves to waits.
 4. **wait when the next node is taken**: the joint plan goes through the ``block`` priority of
    :func:`warehouse.core.physics.resolve_block`; moves it would stop become WAIT, so the plan
    is conflict-free.
@@ -32,7 +33,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from warehouse.core import Phase, Simulation
+from warehouse.core import Simulation
 from warehouse.core.kernels import resolve_block_kernel
 from warehouse.floor import UNREACHABLE
 
@@ -113,16 +114,39 @@ def _yield(
 
 @numba.njit(cache=True)
 def _navigate(
-    pos, slot, table, nbr, mask, frozen, waited, boost, patience, boost_steps, noise,
-    occ, claimed, resv, head, nxt, stop, act, want, prefs,
+    pos,
+    slot,
+    table,
+    nbr,
+    mask,
+    waited,
+    boost,
+    patience,
+    boost_steps,
+    noise,
+    occ,
+    claimed,
+    resv,
+    head,
+    nxt,
+    stop,
+    act,
+    want,
+    prefs,
 ):  # pragma: no cover - compiled
     n = pos.size
     n_act = nbr.shape[1]
     far = np.float32(1e6)
     penalty = np.float32(1e-3)
     ninf = np.float32(-np.inf)
+    frozen = np.zeros(n, np.bool_)  # no move allowed: busy, broken down or boxed in by closures
     for i in range(n):
         occ[pos[i]] = i
+        frozen[i] = True
+        for a in range(1, n_act):
+            if mask[i, a]:
+                frozen[i] = False
+                break
     yielding = np.zeros(n, np.bool_)
     # Rule 1: shortest-path intentions (and the preference scores).
     for i in range(n):
@@ -193,8 +217,9 @@ def _navigate(
         if slot[j] < 0:
             if resv[pos[j]] < 0:
                 resv[pos[j]] = i
-            _yield(j, pos[i], pos, slot, table, nbr, mask, frozen, act, want, occ, claimed,
-                   yielding)
+            _yield(
+                j, pos[i], pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding
+            )
         elif want[j] == pos[i]:
             key_i = (0 if boost[i] > 0 else 1, train[i], i)
             key_j = (0 if boost[j] > 0 else 1, train[j], j)
@@ -202,12 +227,36 @@ def _navigate(
             if yielding[y]:
                 continue
             y_act = act[y]
-            if _yield(y, pos[other], pos, slot, table, nbr, mask, frozen, act, want, occ,
-                      claimed, yielding):
+            if _yield(
+                y,
+                pos[other],
+                pos,
+                slot,
+                table,
+                nbr,
+                mask,
+                frozen,
+                act,
+                want,
+                occ,
+                claimed,
+                yielding,
+            ):
                 if resv[pos[y]] < 0:
                     resv[pos[y]] = other
             elif not yielding[other] and _yield(
-                other, pos[y], pos, slot, table, nbr, mask, frozen, act, want, occ, claimed,
+                other,
+                pos[y],
+                pos,
+                slot,
+                table,
+                nbr,
+                mask,
+                frozen,
+                act,
+                want,
+                occ,
+                claimed,
                 yielding,
             ):  # the loser is boxed in: the winner's side backs off instead
                 if resv[pos[other]] < 0:
@@ -282,12 +331,7 @@ class RuleBasedNavigator:
         if self._waited.size != n:
             self._waited = np.zeros(n, dtype=np.int32)
             self._boost = np.zeros(n, dtype=np.int32)
-        target = s.target
-        has = target >= 0
-        slot = np.full(n, -1, dtype=np.int64)
-        if has.any():
-            slot[has] = sim.dist.slots(target[has])
-        frozen = (s.broken > 0) | (s.phase == Phase.PICKING) | (s.phase == Phase.DROPPING)
+        _, slot = sim.target_slots()
         if (self._waited >= self.patience).any():
             noise = self.rng.random(n)
         else:
@@ -295,9 +339,25 @@ class RuleBasedNavigator:
         actions = np.empty(n, dtype=np.int64)
         prefs = np.empty((n, f.n_actions), dtype=np.float32)
         _navigate(
-            s.pos, slot, sim.dist.table, f.nbr, np.ascontiguousarray(mask, dtype=bool), frozen,
-            self._waited, self._boost, self.patience, 2 * self.patience, noise, self._occ, self._claimed, self._resv, self._head,
-            self._nxt, self._stop, actions, self._want, prefs,
+            s.pos,
+            slot,
+            sim.dist.table,
+            f.nbr,
+            np.ascontiguousarray(mask, dtype=bool),
+            self._waited,
+            self._boost,
+            self.patience,
+            2 * self.patience,
+            noise,
+            self._occ,
+            self._claimed,
+            self._resv,
+            self._head,
+            self._nxt,
+            self._stop,
+            actions,
+            self._want,
+            prefs,
         )
         return actions, prefs
 

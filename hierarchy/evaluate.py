@@ -41,6 +41,8 @@ CONFIGS: dict[str, tuple[str, str, str]] = {
     "hungarian + NAV (pibt)": ("hungarian", "NAV", "pibt"),
     "greedy + NAV (pibt)": ("greedy", "NAV", "pibt"),
     "ppo + rule_based (pibt)": ("ppo", "rule_based", "pibt"),
+    "hungarian + rule_based (pibt)": ("hungarian", "rule_based", "pibt"),
+    "ppo + rule_based (physical)": ("ppo", "rule_based", "physical"),
 }
 
 METRICS = ("deliveries", "throughput_per_hour", "collisions", "energy_per_delivery_wh")
@@ -116,6 +118,14 @@ def summarize(rows: list[dict[str, Any]], nav: str) -> str:
                 "hierarchical (pibt)", "deliveries"
             )
             / max(mean("hungarian + NAV (pibt)", "deliveries"), 1e-9),
+            "throughput ppo/hungarian, rule_based navigator + pibt": mean(
+                "ppo + rule_based (pibt)", "deliveries"
+            )
+            / max(mean("hungarian + rule_based (pibt)", "deliveries"), 1e-9),
+            "throughput ppo + rule_based / rule_based (both physical)": mean(
+                "ppo + rule_based (physical)", "deliveries"
+            )
+            / max(mean(rp, "deliveries"), 1e-9),
         }
         lines += ["| ratio | value |", "|---|---|"]
         lines += [f"| {k} | {v:.3f} |" for k, v in ratios.items()]
@@ -132,11 +142,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--scenarios", default=",".join(s[0] for s in SCENARIOS))
     p.add_argument("--configs", default=",".join(CONFIGS))
+    p.add_argument("--merge", type=Path, nargs="*", default=[], help="Earlier results.json to add.")
     args = p.parse_args(argv)
     nav = hierarchical_parts()[1]
     wanted = set(args.scenarios.split(","))
-    confs = [c for c in args.configs.split(",") if c]
-    rows = []
+    confs = [c for c in args.configs.split(",") if c and c != "none"]
+    rows: list[dict[str, Any]] = []
+    for path in args.merge:
+        rows += json.loads(path.read_text(encoding="utf-8"))
     args.out.mkdir(parents=True, exist_ok=True)
     for name, target, seen in SCENARIOS:
         if name not in wanted or (target.endswith(".map") and not Path(target).is_file()):

@@ -8,6 +8,7 @@
 * alias bombs ("billion laughs") are refused by counting the nodes the document would expand to
   (aliases counted at every use) before anything is constructed — at most :data:`MAX_NODES`;
   self-referencing aliases are refused too;
+* a key repeated in one mapping is refused (plain PyYAML keeps the last one silently);
 * empty, binary (NUL bytes / not UTF-8) and oversized (> :data:`MAX_BYTES`) files are refused.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from warehouse.errors import InputError
 
@@ -80,6 +81,8 @@ def expanded_size(root: Node, source: str | Path | None, limit: int = MAX_NODES)
             continue
         if key in on_path:
             raise InputError(source, _line(node.start_mark), "recursive alias")
+        if isinstance(node, MappingNode):
+            _check_duplicate_keys(node, source)
         on_path.add(key)
         stack.append((node, True))
         for child in _children(node):
@@ -88,6 +91,18 @@ def expanded_size(root: Node, source: str | Path | None, limit: int = MAX_NODES)
             if id(child) not in sizes:
                 stack.append((child, False))
     return sizes[id(root)]
+
+
+def _check_duplicate_keys(node: MappingNode, source: str | Path | None) -> None:
+    """``a: 1`` twice in one mapping is an error (PyYAML would silently keep the last)."""
+    seen: set[str] = set()
+    for key_node, _ in node.value:
+        if isinstance(key_node, ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            if key_node.value in seen:
+                raise InputError(
+                    source, _line(key_node.start_mark), f"duplicate key {key_node.value!r}"
+                )
+            seen.add(key_node.value)
 
 
 def _children(node: Node) -> list[Node]:

@@ -18,33 +18,53 @@ class GeneratorLayout(Section):
     """A parametric warehouse (see :mod:`warehouse.floor.generator`)."""
 
     type: Literal["generator"] = "generator"
-    shelf_rows: int = Field(4, ge=1, le=200, description="Shelf blocks stacked north-south.")
-    shelf_cols: int = Field(4, ge=1, le=200, description="Shelf blocks side by side east-west.")
-    block_length: int = Field(8, ge=1, le=200, description="Shelf cells per block along a row.")
-    block_depth: int = Field(2, ge=1, le=20, description="Shelf rows per block.")
-    aisle_width: int = Field(1, ge=1, le=10, description="Aisle width between blocks, cells.")
+    shelf_rows: int = Field(
+        4, ge=1, le=200, description="Shelf blocks stacked north-south (count)."
+    )
+    shelf_cols: int = Field(
+        4, ge=1, le=200, description="Shelf blocks side by side east-west (count)."
+    )
+    block_length: int = Field(
+        8, ge=1, le=200, description="Shelf length of a block along a row (cells)."
+    )
+    block_depth: int = Field(
+        2, ge=1, le=20, description="Shelf rows per block, north-south (cells)."
+    )
+    aisle_width: int = Field(1, ge=1, le=10, description="Aisle width between blocks (cells).")
     station_zone: int = Field(
-        3, ge=1, le=50, description="Open zone depth at station walls, cells."
+        3, ge=1, le=50, description="Depth of the open zone along a station wall (cells)."
     )
     station_walls: tuple[Literal["west", "east", "north", "south"], ...] = Field(
-        ("west",), min_length=1, description="Walls that carry stations."
+        ("west",), min_length=1, description="Walls that carry stations (west, east, north, south)."
     )
-    station_spacing: int = Field(3, ge=1, le=100, description="One station every N cells.")
-    one_way: bool = Field(False, description="Alternate one-way aisle directions.")
+    station_spacing: int = Field(
+        3, ge=1, le=100, description="Distance between stations along a wall (cells)."
+    )
+    one_way: bool = Field(
+        False, description="Alternate one-way aisle directions (Manhattan pattern)."
+    )
 
 
 class AsciiLayout(Section):
     """A floor drawn inline: ``.`` aisle, ``#``/``@`` shelf, ``p`` pick location, ``S`` station."""
 
     type: Literal["ascii"] = "ascii"
-    map: str = Field(..., min_length=1, description="Rows of the floor, one text line per row.")
+    map: str = Field(
+        ...,
+        min_length=1,
+        description="The floor drawing, one text line per row of cells (see README).",
+    )
 
 
 class FileLayout(Section):
     """A map file, resolved relative to the scenario file and kept inside its folder."""
 
     type: Literal["file"] = "file"
-    path: str = Field(..., min_length=1, description="Map file path (relative to the scenario).")
+    path: str = Field(
+        ...,
+        min_length=1,
+        description="Map file path, relative to the scenario file; may not leave its folder.",
+    )
     format: Literal["auto", "movingai", "pogema", "rhcr", "ascii", "json", "graphml"] = Field(
         "auto", description="File format; auto detects from the extension and header."
     )
@@ -54,33 +74,39 @@ Layout = Annotated[GeneratorLayout | AsciiLayout | FileLayout, Field(discriminat
 
 
 class EpisodeConfig(Section):
-    steps: int = Field(2000, ge=1, le=10_000_000, description="Steps per episode.")
+    steps: int = Field(2000, ge=1, le=10_000_000, description="Length of each episode (steps).")
     seeds: list[int] = Field(
-        [0, 1, 2], min_length=1, max_length=10_000, description="Seeds run (one episode each)."
+        [0, 1, 2],
+        min_length=1,
+        max_length=10_000,
+        description="Seeds; one episode per seed and policy.",
     )
     collect_every: int = Field(
-        10, ge=1, le=1_000_000, description="Record the KPI time series every N steps."
+        20, ge=1, le=1_000_000, description="Period of the KPI time series in kpis.csv (steps)."
     )
 
 
 class PoliciesConfig(Section):
-    dispatcher: str = Field("greedy", description="Dispatcher name (see `warehouse list`).")
-    navigator: str = Field("rule_based", description="Navigator name.")
+    dispatcher: str = Field("greedy", description="Dispatcher name (`warehouse list` shows them).")
+    navigator: str = Field(
+        "rule_based", description="Navigator name (`warehouse list` shows them)."
+    )
     shield: Literal["physical", "block", "pibt"] | None = Field(
         None, description="Collision handling for this policy; default: physics.collisions."
     )
     navigator_checkpoint: str | None = Field(
-        None, description="Checkpoint for a learned navigator."
+        None, description="Checkpoint of a learned navigator (path, relative to the scenario file)."
     )
     dispatcher_checkpoint: str | None = Field(
-        None, description="Checkpoint for a learned dispatcher."
+        None,
+        description="Checkpoint of a learned dispatcher (path, relative to the scenario file).",
     )
 
 
 class Scenario(SimConfig):
     """A whole run: floor layout, core settings, episode and policies."""
 
-    name: str = Field("scenario", description="Short name used in reports.")
+    name: str = Field("scenario", description="Short name used in reports and output folder names.")
     description: str = Field("", description="One line on what the scenario is for.")
     layout: Layout = Field(default_factory=GeneratorLayout, description="The floor.")
     episode: EpisodeConfig = EpisodeConfig()

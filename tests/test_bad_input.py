@@ -52,6 +52,12 @@ fleet: {robots: 2}
 CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
     "yaml_syntax": ({"s.yaml": "fleet: [robots: 3\nlayout: x\n"}, [], "s.yaml: line 2"),
     "unknown_key": ({"s.yaml": "fleet:\n  robotz: 3\n"}, [], "s.yaml: fleet.robotz: unknown key"),
+    "duplicate_key": (
+        {"s.yaml": "fleet:\n  robots: 3\n  robots: 4\n"},
+        [],
+        "s.yaml: line 3: duplicate",
+    ),
+    "folder_target": ({"s.yaml/x.txt": "not a scenario"}, [], "s.yaml: is a folder"),
     "unknown_section": ({"s.yaml": "flet:\n  robots: 3\n"}, [], "s.yaml: flet: unknown key"),
     "unknown_layout_key": (
         {"s.yaml": "layout: {type: generator, shelf_rowz: 3}\n"},
@@ -165,7 +171,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(
             path.write_bytes(content)
         else:
             path.write_text(content, encoding="utf-8")
-    scenario = next(p for p in files if p.endswith("s.yaml"))
+    scenario = next((p for p in files if p.endswith("s.yaml")), "s.yaml")
     monkeypatch.chdir(tmp_path)
     before = snapshot(tmp_path)
     start = time.perf_counter()

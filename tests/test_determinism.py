@@ -22,9 +22,7 @@ def rollout(seed: int, overrides: dict, steps: int = 500) -> list:
     obs, infos = env.reset(seed=seed)
     out = [(obs, infos)]
     for _ in range(steps):
-        actions = {
-            a: int(actor.choice(np.flatnonzero(o["action_mask"]))) for a, o in obs.items()
-        }
+        actions = {a: int(actor.choice(np.flatnonzero(o["action_mask"]))) for a, o in obs.items()}
         obs, rewards, terms, truncs, infos = env.step(actions)
         out.append((obs, rewards, terms, truncs, infos))
     return out

@@ -48,7 +48,10 @@ def test_agents_spaces_and_sizes():
     env = warehouse.make_env("tiny")
     obs, infos = env.reset(seed=0)
     n = env.sim.n_robots
-    assert env.possible_agents == [f"robot_{i}" for i in range(n)] and env.agents == env.possible_agents
+    assert (
+        env.possible_agents == [f"robot_{i}" for i in range(n)]
+        and env.agents == env.possible_agents
+    )
     assert set(obs) == set(infos) == set(env.agents)
     space = env.observation_space("robot_0")
     assert space is env.observation_space("robot_0") is env.observation_space("robot_1")
@@ -71,7 +74,7 @@ def test_truncation_after_episode_steps_and_step_after_end():
     env = warehouse.make_env("tiny", steps=5)
     env.reset(seed=0)
     for t in range(5):
-        _, rewards, terms, truncs, _ = env.step({a: 0 for a in env.agents})
+        _, _, terms, truncs, _ = env.step({a: 0 for a in env.agents})
         assert not any(terms.values()) and all(v == (t == 4) for v in truncs.values())
     assert env.agents == []
     with pytest.raises(RuntimeError, match="reset"):
@@ -133,3 +136,47 @@ def test_set_dispatcher_none_stops_assignments():
     for _ in range(20):
         env.step_arrays(np.zeros(env.sim.n_robots, np.int64))
     assert (env.sim.state.order == -1).all() and env.sim.orders.count > 0
+
+
+def _cli(argv, capsys):
+    from warehouse.cli.main import main
+
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_bench_command_writes_json(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "bench.json"
+    code, text, _ = _cli(
+        ["bench", "--robots", "5,12", "--steps", "3", "--api", "both", "--out", str(out)], capsys
+    )
+    assert code == 0 and "agent-steps/s" in text
+    data = json.loads(out.read_text())
+    rows = data["results"]
+    assert [(r["robots"], r["api"]) for r in rows] == [
+        (5, "array"),
+        (5, "pettingzoo"),
+        (12, "array"),
+        (12, "pettingzoo"),
+    ]
+    assert all(r["steps"] == 3 and r["agent_steps_per_s"] > 0 for r in rows)
+    # The same fleet, seed and floor give the same deliveries through both APIs.
+    assert rows[0]["deliveries"] == rows[1]["deliveries"]
+    assert {"cpu", "python", "numpy"} <= set(data["machine"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [(["--robots", "ten"], "--robots"), (["--robots", "0"], "--robots"), (["--api", "x"], "--api")],
+)
+def test_bench_command_rejects_bad_options(argv, field, capsys):
+    code, out, err = _cli(["bench", *argv], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {field}:") and err.count("\n") == 1

@@ -192,3 +192,12 @@ def test_alias_bomb_is_refused_without_expanding() -> None:
     with pytest.raises(InputError, match="alias bomb"):
         parse_yaml("\n".join(lines), "bomb.yaml")
     assert time.perf_counter() - start < 2
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    if not readme.is_file():
+        pytest.skip("no README.md")
+    text = readme.read_text(encoding="utf-8")
+    for row in schema_rows():
+        assert f"`{row[0]}`" in text, f"README lacks {row[0]} (warehouse validate --schema)"

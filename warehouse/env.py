@@ -1,34 +1,47 @@
 """PettingZoo ParallelEnv over the simulation core: one agent per robot.
 
-Agents are ``robot_0 … robot_{N-1}``; all of them act every step. The env is lifelong: nobody
-terminates, and every agent is truncated after ``episode.steps`` steps.
+=============  ===================================================================================
+agents         ``robot_0 … robot_{N-1}``; all act every step. Lifelong: nobody terminates; every
+               agent is truncated after ``episode.steps`` steps (then ``agents`` is empty).
+actions        ``Discrete(A)``. Grid floors: ``A = 5``, 0 wait, 1 north, 2 east, 3 south, 4 west.
+               Other floors: 0 wait, ``1..A-1`` the neighbour slots of
+               :mod:`warehouse.floor.compiled`. A masked or out-of-range action is refused (the
+               robot waits); the scenario's collision mode (``physical``, ``block``, ``pibt``)
+               then applies (:mod:`warehouse.core.physics`).
+observation    ``{"observation": Box(-1, 1, (4·(2r+1)² + 12,), float32),
+               "action_mask": Box(0, 1, (A,), int8)}``, ``r`` = ``observation.radius``; a fresh
+               array every step. Layout below; :mod:`warehouse.core.observe` is the reference.
+reward         per robot, the scenario's ``reward`` section; default −1 per metre travelled,
+               +100 per delivered order (goal_visit: per goal reached), −50 per collision the
+               robot took part in, + ``per_step`` (default 0).
+infos          per robot: ``cost`` (safety cost, 1.0 per collision), ``moved_m``, ``delivered``,
+               ``collided``, ``intervened`` (the shield changed its action) and ``fleet``
+               (shared: ``incidents`` and ``new_orders`` this step, ``step``).
+state()        the occupancy grid ``(H, W)`` float32: 1 robot, 2 robot carrying an order.
+=============  ===================================================================================
 
-Observation of each robot (:mod:`warehouse.core.observe` documents every entry)::
+Observation vector, in order (``K = (2r+1)²`` window cells, row-major, north up, me centre):
 
-    {"observation": Box(-1, 1, (4·(2r+1)² + 12,), float32),
-     "action_mask": Box(0, 1, (A,), int8)}
-
-=========  =====================================================================================
-window     channel 0 obstacle, 1 other robot, 2 robot carrying an order, 3 cost-to-go toward my
-           target, each ``(2r+1)²`` cells north-up around the robot
-features   target offset (row, col), steps to target, phase one-hot (idle, to_pick, picking,
-           to_drop, dropping, to_goal), broken, work timer, has waypoint
-=========  =====================================================================================
-
-Actions: ``Discrete(A)``. On grid floors ``A = 5``: 0 wait, 1 north, 2 east, 3 south, 4 west;
-on other floors 0 wait and 1..A-1 the neighbour slots of :mod:`warehouse.floor.compiled`. A
-masked action is refused (the robot waits).
-
-Reward (per robot, configurable in the scenario's ``reward`` section): −1 per metre travelled,
-+100 per delivered order (or goal reached), −50 per collision. ``infos[agent]`` carries the safety
-``cost`` (1 per collision) and the step's counters for that robot.
+============  ====================================================================================
+``[0, K)``    obstacle: 1 where no traversable node is (shelf, wall, outside) or the cell is closed
+``[K, 2K)``   another robot stands there (my own cell is 0)
+``[2K, 3K)``  that robot carries an order
+``[3K, 4K)``  cost-to-go: (steps from the cell to my target − steps from my cell) / 2r, clipped to
+              [-1, 1]; 1 for obstacles and cells with no path; all 0 when I have no target
+``4K + 0, 1`` target row / column offset ÷ max(H, W), clipped (0 without target)
+``4K + 2``    steps to target ÷ (H + W), clipped to 1 (1 if unreachable, 0 without target)
+``4K + 3…8``  phase one-hot: idle, to_pick, picking, to_drop, dropping, to_goal
+``4K + 9``    broken down
+``4K + 10``   work timer ÷ max(pick_time, drop_time), clipped to 1
+``4K + 11``   has a dispatcher waypoint
+============  ====================================================================================
 
 Sub-goals: without a dispatcher attached the env's greedy dispatcher assigns orders after every
 step. A dispatcher (or a training loop) can take over with :meth:`WarehouseEnv.set_dispatcher` and
 drive :meth:`Simulation.assign` / :meth:`Simulation.set_waypoints` on ``env.sim``.
 
 Beneath the dict API sits the array API used by training, benchmarks and the Mesa runner:
-:meth:`reset_arrays` and :meth:`step_arrays`.
+:meth:`reset_arrays` and :meth:`step_arrays`; the dict API is a view over it.
 """
 
 from __future__ import annotations
@@ -72,6 +85,7 @@ class WarehouseEnv(ParallelEnv):
         self.dispatcher = dispatcher or make_dispatcher(scenario.policies.dispatcher)
         n = self.sim.n_robots
         self.possible_agents = [f"robot_{i}" for i in range(n)]
+        self._agent_index = {a: i for i, a in enumerate(self.possible_agents)}
         self.agents: list[str] = []
         self._obs_space = spaces.Dict(
             {
@@ -126,10 +140,15 @@ class WarehouseEnv(ParallelEnv):
     def step(self, actions: dict[str, Any]):  # type: ignore[override]
         if not self.agents:
             raise RuntimeError("step() called after the episode ended; call reset()")
-        a = np.zeros(self.sim.n_robots, dtype=np.int64)
-        if actions:
-            idx = np.fromiter((int(k[6:]) for k in actions), dtype=np.int64, count=len(actions))
-            a[idx] = np.fromiter(actions.values(), dtype=np.int64, count=len(actions))
+        n = self.sim.n_robots
+        if len(actions) == n and list(actions) == self.possible_agents:  # the common case
+            a = np.fromiter(actions.values(), dtype=np.int64, count=n)
+        else:  # missing agents wait
+            a = np.zeros(n, dtype=np.int64)
+            if actions:
+                index = self._agent_index
+                idx = np.fromiter((index[k] for k in actions), dtype=np.int64, count=len(actions))
+                a[idx] = np.fromiter(actions.values(), dtype=np.int64, count=len(actions))
         obs, mask, res = self.step_arrays(a)
         agents = self.agents
         truncated = self.sim.t >= self.max_steps

@@ -34,6 +34,8 @@ def plot_deliveries(series: pd.DataFrame, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     for policy, df in series.groupby("policy", sort=False):
         wide = df.pivot_table(index="step", columns="seed", values="deliveries")
+        wide.loc[0] = 0  # nothing is delivered before the first step
+        wide = wide.sort_index()
         steps = wide.index.to_numpy()
         ax.plot(steps, wide.mean(axis=1).to_numpy(), label=str(policy))
         if wide.shape[1] > 1:

@@ -150,8 +150,25 @@ def resolve_block_kernel(pos, target, occ, head, nxt, stop):  # pragma: no cover
 
 @numba.njit(cache=True)
 def observe_kernel(
-    pos, carrying, target, target_slot, table, window, obstacle, timer, phase, broken, waypoint,
-    node_pos, radius2, size, diam, work, robot_layer, carry_layer, out,
+    pos,
+    carrying,
+    target,
+    target_slot,
+    table,
+    window,
+    obstacle,
+    timer,
+    phase,
+    broken,
+    waypoint,
+    node_pos,
+    radius2,
+    size,
+    diam,
+    work,
+    robot_layer,
+    carry_layer,
+    out,
 ):  # pragma: no cover - compiled
     """Fill ``out`` (N, 4K + 12) with the observation documented in :mod:`.observe`.
 
@@ -253,10 +270,34 @@ def legal_actions_kernel(actions, mask, out):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def move_and_advance_kernel(
-    pos, final, actions, failed, intervened, length_m, state_distance, state_moves,
-    state_collisions, state_interventions, phase, timer, waypoint, task_goal, order, broken,
-    deliveries, order_station, order_delivered, t, pick_time, drop_time,
-    moved_m, moved, delivered, reached_wp, done_drop, reached_goal,
+    pos,
+    final,
+    actions,
+    failed,
+    intervened,
+    length_m,
+    state_distance,
+    state_moves,
+    state_collisions,
+    state_interventions,
+    phase,
+    timer,
+    waypoint,
+    task_goal,
+    order,
+    broken,
+    deliveries,
+    order_station,
+    order_delivered,
+    t,
+    pick_time,
+    drop_time,
+    moved_m,
+    moved,
+    delivered,
+    reached_wp,
+    done_drop,
+    reached_goal,
 ):  # pragma: no cover - compiled
     """Apply the resolved moves and advance every robot's task by one step.
 
@@ -334,8 +375,21 @@ def progress_kernel(
 
 @numba.njit(cache=True)
 def finish_step_kernel(
-    phase, moved, target, delivered, reached_wp, busy_steps, waits, since_goal,
-    moved_m, failed, per_metre, delivery, collision, per_step, reward,
+    phase,
+    moved,
+    target,
+    delivered,
+    reached_wp,
+    busy_steps,
+    waits,
+    since_goal,
+    moved_m,
+    failed,
+    per_metre,
+    delivery,
+    collision,
+    per_step,
+    reward,
 ):  # pragma: no cover - compiled
     """Time counters and the reward of one step."""
     for i in range(phase.size):

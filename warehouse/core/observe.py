@@ -87,8 +87,24 @@ class Observer:
         else:
             obstacle = self._obstacle
         observe_kernel(
-            s.pos, s.carrying, target, slot, sim.dist.table, self._window, obstacle, s.timer,
-            s.phase, s.broken, s.waypoint, sim.floor.pos, self._radius2, self._size, self._diam,
-            self._work, self._robot_layer, self._carry_layer, out,
+            s.pos,
+            s.carrying,
+            target,
+            slot,
+            sim.dist.table,
+            self._window,
+            obstacle,
+            s.timer,
+            s.phase,
+            s.broken,
+            s.waypoint,
+            sim.floor.pos,
+            self._radius2,
+            self._size,
+            self._diam,
+            self._work,
+            self._robot_layer,
+            self._carry_layer,
+            out,
         )
         return out

@@ -179,8 +179,15 @@ class Simulation:
         s, f = self.state, self.floor
         out = np.empty((self.n_robots, f.n_actions), dtype=bool)
         action_mask_kernel(
-            s.pos, f.mask, f.nbr, s.broken, s.phase, self.closed_until, self.t,
-            self.config.faults.closure_prob > 0, out,
+            s.pos,
+            f.mask,
+            f.nbr,
+            s.broken,
+            s.phase,
+            self.closed_until,
+            self.t,
+            self.config.faults.closure_prob > 0,
+            out,
         )
         return out
 
@@ -258,11 +265,34 @@ class Simulation:
         reached_goal = np.empty(n, dtype=bool)
         ob = self.orders
         move_and_advance_kernel(
-            pos, res.final, actions, res.failed, intervened, self._length_m, s.distance_m,
-            s.moves, s.collisions, s.interventions, s.phase, s.timer, s.waypoint, s.task_goal,
-            s.order, s.broken, s.deliveries, ob.station, ob.delivered, self.t,
-            cfg.tasks.pick_time, cfg.tasks.drop_time, moved_m, moved, delivered, reached_wp,
-            became_idle, reached_goal,
+            pos,
+            res.final,
+            actions,
+            res.failed,
+            intervened,
+            self._length_m,
+            s.distance_m,
+            s.moves,
+            s.collisions,
+            s.interventions,
+            s.phase,
+            s.timer,
+            s.waypoint,
+            s.task_goal,
+            s.order,
+            s.broken,
+            s.deliveries,
+            ob.station,
+            ob.delivered,
+            self.t,
+            cfg.tasks.pick_time,
+            cfg.tasks.drop_time,
+            moved_m,
+            moved,
+            delivered,
+            reached_wp,
+            became_idle,
+            reached_goal,
         )
         s.pos = res.final
         self.incidents += res.incidents
@@ -276,13 +306,31 @@ class Simulation:
         reward = np.empty(n, dtype=np.float32)
         target, slot = self.target_slots()
         finish_step_kernel(
-            s.phase, moved, target, delivered, reached_wp, s.busy_steps, s.waits, s.since_goal,
-            moved_m, res.failed, float(rw.per_metre), float(rw.delivery), float(rw.collision),
-            float(rw.per_step), reward,
+            s.phase,
+            moved,
+            target,
+            delivered,
+            reached_wp,
+            s.busy_steps,
+            s.waits,
+            s.since_goal,
+            moved_m,
+            res.failed,
+            float(rw.per_metre),
+            float(rw.delivery),
+            float(rw.collision),
+            float(rw.per_step),
+            reward,
         )
         reset = delivered | reached_wp | became_idle
         progress_kernel(
-            slot, self.dist.table, s.pos, s.phase, reset, s.best_dist, s.since_progress,
+            slot,
+            self.dist.table,
+            s.pos,
+            s.phase,
+            reset,
+            s.best_dist,
+            s.since_progress,
             self._dist_now,
         )
         return StepResult(
@@ -353,8 +401,14 @@ class Simulation:
         if self._dist_now.size != self.n_robots:
             self._dist_now = np.zeros(self.n_robots, dtype=np.int32)
         progress_kernel(
-            slot, self.dist.table, s.pos, s.phase, np.asarray(reset_mask, dtype=bool),
-            s.best_dist, s.since_progress, self._dist_now,
+            slot,
+            self.dist.table,
+            s.pos,
+            s.phase,
+            np.asarray(reset_mask, dtype=bool),
+            s.best_dist,
+            s.since_progress,
+            self._dist_now,
         )
 
     @property

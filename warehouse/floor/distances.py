@@ -79,8 +79,9 @@ class DistanceCache:
         targets = free[: missing.size].astype(np.int64)
         rev = self.floor.reverse_csr()
         missing = missing.astype(np.int32)
-        _bfs_rows(rev.indptr.astype(np.int64), rev.indices.astype(np.int32), missing, targets,
-                  self.table)
+        _bfs_rows(
+            rev.indptr.astype(np.int64), rev.indices.astype(np.int32), missing, targets, self.table
+        )
         self.goal_in_slot[targets] = missing
         self.slot_of[missing] = targets
         self.computed += int(missing.size)

@@ -1,0 +1,85 @@
+"""``warehouse bench``: agent-steps per second of the core (see :mod:`warehouse.bench`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from warehouse.errors import InputError
+
+APIS = ("array", "pettingzoo")
+
+
+def _parse_robots(text: str) -> list[int]:
+    try:
+        robots = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InputError(
+            None, "--robots", f"expected comma-separated integers, got {text!r}"
+        ) from None
+    if not robots or any(r < 1 or r > 100_000 for r in robots):
+        raise InputError(None, "--robots", "each fleet size must be between 1 and 100000")
+    return robots
+
+
+def bench(
+    robots: Annotated[
+        str, typer.Option("--robots", help="Fleet sizes, comma-separated.")
+    ] = "10,100,1000,5000",
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Timed steps per size.")] = 200,
+    api: Annotated[str, typer.Option("--api", help="array, pettingzoo or both.")] = "both",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every run.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the results to this JSON file.")
+    ] = None,
+) -> None:
+    """Agent-steps per second with observations and the rule-based navigator, per fleet size."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from warehouse.bench import as_dict, machine_info, run_bench
+
+    sizes = _parse_robots(robots)
+    if api not in (*APIS, "both"):
+        raise InputError(None, "--api", f"must be array, pettingzoo or both, not {api!r}")
+    apis = APIS if api == "both" else (api,)
+    if out is not None and out.exists() and out.is_dir():
+        raise InputError(out, "--out", "is a folder; give a .json file path")
+    console = Console(stderr=True)
+    results = []
+    for n in sizes:
+        for which in apis:
+            with console.status(f"{n} robots, {which} API, {steps} steps…"):
+                results.append(run_bench(n, steps, which, seed=seed))
+    table = Table(title="warehouse bench: agent-steps per second")
+    for col in ("robots", "cells", "API", "steps", "wall s", "agent-steps/s", "CPU agent-steps/s"):
+        table.add_column(col, justify="right")
+    for r in results:
+        table.add_row(
+            str(r.robots),
+            str(r.nodes),
+            r.api,
+            str(r.steps),
+            f"{r.seconds:.2f}",
+            f"{r.agent_steps_per_s:,.0f}",
+            f"{r.cpu_agent_steps_per_s:,.0f}",
+        )
+    Console().print(table)
+    if out is not None:
+        payload = {
+            "command": " ".join(["warehouse", *sys.argv[1:]]),
+            "machine": machine_info(),
+            "results": [as_dict(r) for r in results],
+        }
+        try:
+            out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(out, "--out", f"cannot write: {exc.strerror}") from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bench")(bench)
