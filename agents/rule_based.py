@@ -286,6 +286,10 @@ def _navigate(
             waited[i] = 0
         if boost[i] > 0:
             boost[i] -= 1
+    for i in range(n):
+        if waited[i] >= patience:
+            return True  # the next call needs noise for the escape rule
+    return False
 
 
 @numba.njit(cache=True)
@@ -331,14 +335,13 @@ class RuleBasedNavigator:
         if self._waited.size != n:
             self._waited = np.zeros(n, dtype=np.int32)
             self._boost = np.zeros(n, dtype=np.int32)
+            self._no_noise = np.ones(n)
+            self._need_noise = False
         _, slot = sim.target_slots()
-        if (self._waited >= self.patience).any():
-            noise = self.rng.random(n)
-        else:
-            noise = np.ones(n)
+        noise = self.rng.random(n) if self._need_noise else self._no_noise
         actions = np.empty(n, dtype=np.int64)
         prefs = np.empty((n, f.n_actions), dtype=np.float32)
-        _navigate(
+        self._need_noise = _navigate(
             s.pos,
             slot,
             sim.dist.table,

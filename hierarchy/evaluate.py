@@ -22,14 +22,17 @@ from warehouse.fleet import Fleet
 from warehouse.kpis import compute_kpis
 
 SHARED_MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"
+TRAIN_WIDE = str(Path(__file__).resolve().parent / "scenarios" / "train_wide.yaml")
 
-#: name, path or built-in, seen in training?
-SCENARIOS: list[tuple[str, str, bool]] = [
-    ("train_wide", str(Path(__file__).resolve().parent / "scenarios" / "train_wide.yaml"), True),
-    ("small", "small", False),
-    ("one_way_aisles", "one_way_aisles", False),
-    ("faults", "faults", False),
-    ("lorr_warehouse_small", str(SHARED_MAPS / "lorr" / "warehouse_small.map"), False),
+#: name, path or built-in, seen in training?, overrides
+SCENARIOS: list[tuple[str, str, bool, dict[str, Any]]] = [
+    ("train_wide", TRAIN_WIDE, True, {}),
+    ("small", "small", False, {}),
+    ("one_way_aisles", "one_way_aisles", False, {}),
+    ("faults", "faults", False, {}),
+    ("lorr_warehouse_small", str(SHARED_MAPS / "lorr" / "warehouse_small.map"), False, {}),
+    # Peak hour: the small floor at 4x its arrival rate (saturated; dispatching matters).
+    ("small_peak", "small", False, {"tasks.arrival_rate": 1.0}),
 ]
 
 #: label → (dispatcher, navigator, collisions); "NAV" = the hierarchy's navigator.
@@ -48,13 +51,21 @@ CONFIGS: dict[str, tuple[str, str, str]] = {
 METRICS = ("deliveries", "throughput_per_hour", "collisions", "energy_per_delivery_wh")
 
 
-def run_one(target: str, disp: str, nav: str, mode: str, seed: int, steps: int) -> dict[str, Any]:
+def run_one(
+    target: str,
+    disp: str,
+    nav: str,
+    mode: str,
+    seed: int,
+    steps: int,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     from agents import make_navigator
     from hierarchy import make_dispatcher
     from scenarios import apply_overrides, build_floor, load_scenario
 
     sc, src = load_scenario(target)
-    sc = apply_overrides(sc, {"physics.collisions": mode}, src)
+    sc = apply_overrides(sc, {**(overrides or {}), "physics.collisions": mode}, src)
     sim = Simulation(_floor(target, sc, src, build_floor), sc.sim_config())
     fleet = Fleet(sim, make_dispatcher(disp), make_navigator(nav))
     fleet.reset(seed)
@@ -144,6 +155,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--configs", default=",".join(CONFIGS))
     p.add_argument("--merge", type=Path, nargs="*", default=[], help="Earlier results.json to add.")
     args = p.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)  # small per-step inference: threads only add overhead
     nav = hierarchical_parts()[1]
     wanted = set(args.scenarios.split(","))
     confs = [c for c in args.configs.split(",") if c and c != "none"]
@@ -151,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     for path in args.merge:
         rows += json.loads(path.read_text(encoding="utf-8"))
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, target, seen in SCENARIOS:
+    for name, target, seen, overrides in SCENARIOS:
         if name not in wanted or (target.endswith(".map") and not Path(target).is_file()):
             continue
         for label in confs:
@@ -159,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
             navigator = nav if navigator == "NAV" else navigator
             t0 = time.time()
             for seed in range(args.seeds):
-                k = run_one(target, disp, navigator, mode, seed, args.steps)
+                k = run_one(target, disp, navigator, mode, seed, args.steps, overrides)
                 rows.append(
                     {"scenario": name, "seen_in_training": seen, "config": label, "seed": seed,
                      "dispatcher": disp, "navigator": navigator, "collisions": mode, **k}

@@ -30,7 +30,7 @@ class PPOConfig:
     gamma: float = 0.995  #: discount per simulation step (events use γ^τ)
     gae_lambda: float = 0.95
     clip_eps: float = 0.2
-    ent_coef: float = 0.01
+    ent_coef: float = 0.003
     vf_coef: float = 0.5
     epochs: int = 4
     minibatches: int = 4

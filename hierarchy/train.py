@@ -59,6 +59,7 @@ class TrainConfig:
     total_steps: int = 20_000  #: simulation steps over all env copies
     n_envs: int = 4  #: episodes (env copies) per iteration
     horizon: int = 200  #: steps per training episode
+    reward_scale: float = 0.05  #: event rewards × this before GAE (keeps value targets O(1))
     period: int = 10  #: K: decide at least every K steps while robots wait
     seed: int = 0
     hidden: int = 64
@@ -219,7 +220,7 @@ def collect_episode(
         out.values.append(value)
         env.apply(actions.numpy())
         step = env.advance()
-        rewards.append(step.reward)
+        rewards.append(step.reward * cfg.reward_scale)
         taus.append(step.tau)
         raw += step.raw_reward
         alive = not step.done
@@ -283,7 +284,7 @@ def imitate(
             roll.values.append(0.0)
             env.apply(choice)
             step = env.advance()
-            rewards.append(step.reward)
+            rewards.append(step.reward * cfg.reward_scale)
             taus.append(step.tau)
             alive = not step.done
         n = len(rewards)

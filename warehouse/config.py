@@ -81,9 +81,11 @@ class PhysicsConfig(Section):
 
 
 class RewardConfig(Section):
-    per_metre: float = Field(-1.0, description="Reward per metre travelled.")
-    delivery: float = Field(100.0, description="Reward per delivered order (or goal reached).")
-    collision: float = Field(-50.0, description="Reward per collision the robot is part of.")
+    """Per-robot reward terms (reward units)."""
+
+    per_metre: float = Field(-1.0, description="Reward per metre travelled (per m).")
+    delivery: float = Field(100.0, description="Reward per delivered order or reached goal.")
+    collision: float = Field(-50.0, description="Reward per collision the robot takes part in.")
     per_step: float = Field(0.0, description="Reward per robot per step (e.g. a time penalty).")
 
 
@@ -100,7 +102,7 @@ class FaultsConfig(Section):
 
 class ObservationConfig(Section):
     radius: int = Field(
-        3, ge=1, le=10, description="Half-width of the egocentric window (window is 2r+1 cells)."
+        3, ge=1, le=10, description="Half-width r of the egocentric window, cells (window: 2r+1)."
     )
 
 

@@ -12,6 +12,7 @@ import numba
 import numpy as np
 
 UNREACHABLE = 65535  # == warehouse.floor.UNREACHABLE (uint16 max)
+IDLE, TO_PICK, PICKING, TO_DROP, DROPPING, TO_GOAL = 0, 1, 2, 3, 4, 5  # == state.Phase
 
 
 @numba.njit(cache=True)
@@ -151,14 +152,14 @@ def resolve_block_kernel(pos, target, occ, head, nxt, stop):  # pragma: no cover
 @numba.njit(cache=True)
 def observe_kernel(
     pos,
-    carrying,
+    phase,
     target,
     target_slot,
     table,
-    window,
+    padded,
+    side,
     obstacle,
     timer,
-    phase,
     broken,
     waypoint,
     node_pos,
@@ -167,79 +168,86 @@ def observe_kernel(
     diam,
     work,
     robot_layer,
-    carry_layer,
     out,
 ):  # pragma: no cover - compiled
     """Fill ``out`` (N, 4K + 12) with the observation documented in :mod:`.observe`.
 
-    ``window[v]`` lists the node at each window cell around node ``v`` with ``n_nodes`` (the
-    sentinel) where there is none. ``obstacle``, ``robot_layer`` and ``carry_layer`` are float32
-    per node plus the sentinel; ``obstacle`` is 1 at the sentinel and at closed nodes, the two
-    robot layers are all 0 on entry and on exit.
+    ``padded`` is the floor's ``cell_of`` grid padded by the radius on every side, with the
+    sentinel ``n_nodes`` wherever there is no node, so the window of a robot at ``(r, c)`` is
+    ``padded[r : r + side, c : c + side]``. ``obstacle`` is float32 per node plus the sentinel
+    (1 there and at closed nodes). ``robot_layer`` is int8 per node plus the sentinel, all 0 on
+    entry and on exit (1 robot, 2 robot carrying an order).
     """
     n = pos.size
-    k = window.shape[1]
+    k = side * side
     center = k // 2
-    sentinel = window.shape[0]
+    sentinel = obstacle.size - 1
     one = np.float32(1.0)
     zero = np.float32(0.0)
+    robot_of = np.array([0.0, 1.0, 1.0], np.float32)
+    carry_of = np.array([0.0, 0.0, 1.0], np.float32)
     for i in range(n):
-        robot_layer[pos[i]] = one
-        if carrying[i]:
-            carry_layer[pos[i]] = one
+        robot_layer[pos[i]] = 2 if (phase[i] == TO_DROP or phase[i] == DROPPING) else 1
     for i in range(n):
         p = pos[i]
         slot = target_slot[i]
-        win = window[p]
-        for c in range(k):
-            v = win[c]
-            out[i, c] = obstacle[v]
-            out[i, k + c] = robot_layer[v]
-            out[i, 2 * k + c] = carry_layer[v]
-        out[i, k + center] = zero
-        out[i, 2 * k + center] = zero
+        row = out[i]
+        r0 = node_pos[p, 0]
+        c0 = node_pos[p, 1]
+        for dr in range(side):
+            line = padded[r0 + dr]
+            base = dr * side
+            for dc in range(side):
+                v = line[c0 + dc]
+                code = robot_layer[v]
+                row[base + dc] = obstacle[v]
+                row[k + base + dc] = robot_of[code]
+                row[2 * k + base + dc] = carry_of[code]
+        row[k + center] = zero
+        row[2 * k + center] = zero
         d0 = np.int32(0)
         if slot < 0:
             for c in range(k):
-                out[i, 3 * k + c] = zero
+                row[3 * k + c] = zero
         else:
             trow = table[slot]
             d0 = np.int32(trow[p])
-            for c in range(k):
-                v = win[c]
-                if v == sentinel:
-                    out[i, 3 * k + c] = one
-                    continue
-                d = np.int32(trow[v])
-                if d >= UNREACHABLE:
-                    out[i, 3 * k + c] = one
-                else:
-                    rel = np.float32(d - d0) / radius2
-                    out[i, 3 * k + c] = min(max(rel, -one), one)
+            for dr in range(side):
+                line = padded[r0 + dr]
+                base = 3 * k + dr * side
+                for dc in range(side):
+                    v = line[c0 + dc]
+                    if v == sentinel:
+                        row[base + dc] = one
+                        continue
+                    d = np.int32(trow[v])
+                    if d >= UNREACHABLE:
+                        row[base + dc] = one
+                    else:
+                        rel = np.float32(d - d0) / radius2
+                        row[base + dc] = min(max(rel, -one), one)
         f = 4 * k
         for q in range(12):
-            out[i, f + q] = zero
+            row[f + q] = zero
         if slot >= 0:
             t = target[i]
-            dr = np.float32(node_pos[t, 0] - node_pos[p, 0]) / size
-            dc = np.float32(node_pos[t, 1] - node_pos[p, 1]) / size
-            out[i, f] = min(max(dr, -one), one)
-            out[i, f + 1] = min(max(dc, -one), one)
+            dr_ = np.float32(node_pos[t, 0] - r0) / size
+            dc_ = np.float32(node_pos[t, 1] - c0) / size
+            row[f] = min(max(dr_, -one), one)
+            row[f + 1] = min(max(dc_, -one), one)
             if d0 >= UNREACHABLE:
-                out[i, f + 2] = one
+                row[f + 2] = one
             else:
-                out[i, f + 2] = min(np.float32(d0) / diam, one)
-        out[i, f + 3 + phase[i]] = one
-        out[i, f + 9] = one if broken[i] > 0 else zero
-        out[i, f + 10] = min(np.float32(timer[i]) / work, one)
-        out[i, f + 11] = one if waypoint[i] >= 0 else zero
+                row[f + 2] = min(np.float32(d0) / diam, one)
+        row[f + 3 + phase[i]] = one
+        row[f + 9] = one if broken[i] > 0 else zero
+        row[f + 10] = min(np.float32(timer[i]) / work, one)
+        row[f + 11] = one if waypoint[i] >= 0 else zero
     for i in range(n):
-        robot_layer[pos[i]] = zero
-        carry_layer[pos[i]] = zero
+        robot_layer[pos[i]] = 0
 
 
 # ---------------------------------------------------------------------- simulation step
-IDLE, TO_PICK, PICKING, TO_DROP, DROPPING, TO_GOAL = 0, 1, 2, 3, 4, 5
 
 
 @numba.njit(cache=True)
@@ -385,14 +393,17 @@ def finish_step_kernel(
     since_goal,
     moved_m,
     failed,
+    became_idle,
     per_metre,
     delivery,
     collision,
     per_step,
     reward,
+    reset,
 ):  # pragma: no cover - compiled
-    """Time counters and the reward of one step."""
+    """Time counters, the reward and the progress-reset flags of one step."""
     for i in range(phase.size):
+        reset[i] = delivered[i] or reached_wp[i] or became_idle[i]
         has_task = phase[i] != IDLE
         if has_task:
             busy_steps[i] += 1
@@ -408,3 +419,44 @@ def finish_step_kernel(
         if failed[i]:
             r += collision
         reward[i] = np.float32(r)
+
+
+@numba.njit(cache=True)
+def target_slots_kernel(
+    waypoint, task_goal, slot_of, last_used, clock, target, slot
+):  # pragma: no cover - compiled
+    """``target`` = waypoint, else task goal, else -1; ``slot`` = its distance-table row.
+
+    Marks the rows used at ``clock`` (LRU). Returns how many targets have no row yet (their
+    ``slot`` is -1 then; the caller computes the rows and calls again).
+    """
+    missing = 0
+    for i in range(target.size):
+        t = waypoint[i] if waypoint[i] >= 0 else task_goal[i]
+        target[i] = t
+        if t < 0:
+            slot[i] = -1
+            continue
+        s = slot_of[t]
+        slot[i] = s
+        if s < 0:
+            missing += 1
+        else:
+            last_used[s] = clock
+    return missing
+
+
+@numba.njit(cache=True)
+def idle_kernel(phase, broken):  # pragma: no cover - compiled
+    """Ids (int32) of robots with no task that are not broken down."""
+    count = 0
+    for i in range(phase.size):
+        if phase[i] == IDLE and broken[i] == 0:
+            count += 1
+    out = np.empty(count, np.int32)
+    k = 0
+    for i in range(phase.size):
+        if phase[i] == IDLE and broken[i] == 0:
+            out[k] = i
+            k += 1
+    return out

@@ -28,6 +28,8 @@ Task features (``N_FEATURES`` = 12), after the window:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .kernels import observe_kernel
@@ -43,7 +45,7 @@ def observation_size(radius: int) -> int:
 
 
 class Observer:
-    """Builds observations for a :class:`Simulation` (window tables cached per floor)."""
+    """Builds observations for a :class:`Simulation` (per-floor tables built once)."""
 
     def __init__(self, sim: Simulation) -> None:
         self.sim = sim
@@ -52,29 +54,32 @@ class Observer:
         r = self.radius
         side = 2 * r + 1
         self.side = side
-        pad = np.pad(f.cell_of, r, constant_values=-1)
-        dr, dc = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
-        rows = f.pos[:, 0][:, None] + dr.ravel()[None, :]
-        cols = f.pos[:, 1][:, None] + dc.ravel()[None, :]
-        #: (n_nodes, K) node id at every window cell around every node, -1 where none.
-        self.window = pad[rows, cols].astype(np.int32)
         self.center = (side * side) // 2
         height, width = f.shape
-        self._size = float(max(height, width))
-        self._diam = float(height + width)
         self.size = observation_size(r)
         tasks = sim.config.tasks
         self._radius2 = np.float32(2 * r)
-        self._size = np.float32(self._size)
-        self._diam = np.float32(self._diam)
+        self._size = np.float32(max(height, width))
+        self._diam = np.float32(height + width)
         self._work = np.float32(max(tasks.pick_time, tasks.drop_time, 1))
-        # Kernel inputs: the window with the sentinel node n_nodes for "no node", per-node
-        # layers with one extra entry for the sentinel (robot layers are all-zero scratch).
-        self._window = np.where(self.window < 0, f.n_nodes, self.window).astype(np.int32)
+        # Kernel inputs: the padded cell grid with the sentinel node n_nodes where no node is,
+        # and per-node layers with one extra entry for the sentinel.
+        self._padded = np.pad(f.cell_of, r, constant_values=-1)
+        self._padded[self._padded < 0] = f.n_nodes
+        self._padded = self._padded.astype(np.int32)
         self._obstacle = np.zeros(f.n_nodes + 1, dtype=np.float32)
         self._obstacle[-1] = 1.0
-        self._robot_layer = np.zeros(f.n_nodes + 1, dtype=np.float32)
-        self._carry_layer = np.zeros(f.n_nodes + 1, dtype=np.float32)
+        self._robot_layer = np.zeros(f.n_nodes + 1, dtype=np.int8)  # all-zero scratch
+
+    @functools.cached_property
+    def window(self) -> np.ndarray:
+        """``(n_nodes, K)`` node id at every window cell around every node, -1 where none."""
+        f, side = self.sim.floor, self.side
+        pad = np.pad(f.cell_of, self.radius, constant_values=-1)
+        dr, dc = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+        rows = f.pos[:, 0][:, None] + dr.ravel()[None, :]
+        cols = f.pos[:, 1][:, None] + dc.ravel()[None, :]
+        return pad[rows, cols].astype(np.int32)
 
     def __call__(self) -> np.ndarray:
         """A fresh ``(N, observation_size)`` float32 array (never reused between calls)."""
@@ -88,14 +93,14 @@ class Observer:
             obstacle = self._obstacle
         observe_kernel(
             s.pos,
-            s.carrying,
+            s.phase,
             target,
             slot,
             sim.dist.table,
-            self._window,
+            self._padded,
+            self.side,
             obstacle,
             s.timer,
-            s.phase,
             s.broken,
             s.waypoint,
             sim.floor.pos,
@@ -104,7 +109,6 @@ class Observer:
             self._diam,
             self._work,
             self._robot_layer,
-            self._carry_layer,
             out,
         )
         return out

@@ -12,7 +12,23 @@ Randomness: :meth:`reset` builds one ``numpy.random.Generator`` from the seed an
 independent child streams for order arrivals, goals, faults and start placement, so switching
 faults on does not change which orders arrive. Nothing else in the process draws from them.
 
-The core imports neither gymnasium, torch nor pygame.
+Task rules, applied to every robot after the moves of a step:
+
+* a robot on its dispatcher waypoint clears it (``reached_waypoint``);
+* a robot with no waypoint on its task goal starts work: ``TO_PICK`` → ``PICKING`` for
+  ``pick_time`` steps, ``TO_DROP`` → ``DROPPING`` for ``drop_time`` steps; the work timer counts
+  down once per step while the robot is not broken down, and a robot at work cannot move;
+* picking done → ``TO_DROP`` toward the order's station; dropping done → the order is delivered
+  (``orders.delivered`` = the step count after this step), the robot is ``IDLE`` again; zero
+  work times fall through within the same step;
+* goal_visit: reaching the goal counts as a delivery and a new goal is drawn at once (never the
+  robot's own cell when another exists).
+
+Then the clock advances, faults are drawn (breakdowns stop a robot for ``breakdown_steps``;
+closed aisle cells are masked for ``closure_steps``) and new orders arrive.
+
+The inner loops are numba kernels (:mod:`warehouse.core.kernels`). The core imports neither
+gymnasium, torch nor pygame.
 """
 
 from __future__ import annotations
@@ -27,14 +43,18 @@ from ..shield import Shield, make_shield
 from .kernels import (
     action_mask_kernel,
     finish_step_kernel,
+    idle_kernel,
     legal_actions_kernel,
     move_and_advance_kernel,
     progress_kernel,
+    target_slots_kernel,
 )
 from .physics import resolve_physical
 from .state import FleetState, OrderBook, Phase
 
 _INT32_MAX = np.iinfo(np.int32).max
+# Plain ints: enum attribute lookups are slow on the hot path.
+_IDLE, _TO_PICK, _TO_GOAL = int(Phase.IDLE), int(Phase.TO_PICK), int(Phase.TO_GOAL)
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,7 @@ class Simulation:
         self.t = 0
         self.incidents = 0  #: collision incidents so far
         self._dist_now = np.zeros(self.n_robots, dtype=np.int32)
+        self._aisles = np.flatnonzero(floor.kind == NodeKind.AISLE)  # cells that may close
         self.seed: int | None = None
         self._seeded = False
 
@@ -134,7 +155,7 @@ class Simulation:
     def idle_robots(self) -> np.ndarray:
         """Ids of robots with no task that are not broken down."""
         s = self.state
-        return np.flatnonzero((s.phase == Phase.IDLE) & (s.broken == 0)).astype(np.int32)
+        return idle_kernel(s.phase, s.broken)
 
     def open_orders(self) -> np.ndarray:
         """Ids of unassigned orders, oldest first."""
@@ -151,11 +172,11 @@ class Simulation:
             raise ValueError("assign: robots and orders must pair up one to one")
         if np.unique(orders).size != orders.size:
             raise ValueError("assign: an order can go to one robot only")
-        if (s.phase[robots] != Phase.IDLE).any():
+        if (s.phase[robots] != _IDLE).any():
             raise ValueError("assign: robots must be idle")
         if ((orders < 0) | (orders >= ob.count)).any() or (ob.assigned[orders] >= 0).any():
             raise ValueError("assign: orders must be open")
-        s.phase[robots] = Phase.TO_PICK
+        s.phase[robots] = _TO_PICK
         s.order[robots] = orders
         s.task_goal[robots] = ob.pick[orders]
         ob.robot[orders] = robots
@@ -194,11 +215,15 @@ class Simulation:
     def target_slots(self) -> tuple[np.ndarray, np.ndarray]:
         """``(target, slot)``: each robot's target node (-1 none) and its row in ``dist.table``
         (-1 none). Valid until the distance cache computes new rows."""
-        target = self.state.target
-        slot = np.full(self.n_robots, -1, dtype=np.int64)
-        has = target >= 0
-        if has.any():
-            slot[has] = self.dist.slots(target[has])
+        s, dist = self.state, self.dist
+        n = self.n_robots
+        target = np.empty(n, dtype=np.int32)
+        slot = np.empty(n, dtype=np.int64)
+        dist._clock += 1
+        args = (s.waypoint, s.task_goal, dist.slot_of, dist.last_used, dist._clock, target, slot)
+        if target_slots_kernel(*args):  # some targets have no distance row yet
+            dist.slots(target[target >= 0])
+            target_slots_kernel(*args[:4], dist._clock, target, slot)
         return target, slot
 
     def target_distance(self, nodes: np.ndarray | None = None) -> np.ndarray:
@@ -304,6 +329,7 @@ class Simulation:
 
         rw = cfg.reward
         reward = np.empty(n, dtype=np.float32)
+        reset = np.empty(n, dtype=bool)
         target, slot = self.target_slots()
         finish_step_kernel(
             s.phase,
@@ -316,13 +342,14 @@ class Simulation:
             s.since_goal,
             moved_m,
             res.failed,
+            became_idle,
             float(rw.per_metre),
             float(rw.delivery),
             float(rw.collision),
             float(rw.per_step),
             reward,
+            reset,
         )
-        reset = delivered | reached_wp | became_idle
         progress_kernel(
             slot,
             self.dist.table,
@@ -356,7 +383,7 @@ class Simulation:
             shift = self.rng_goals.integers(1, cells.size, size=int(same.sum()))
             idx = (np.searchsorted(cells, goals[same]) + shift) % cells.size
             goals[same] = cells[idx]
-        s.phase[robots] = Phase.TO_GOAL
+        s.phase[robots] = _TO_GOAL
         s.task_goal[robots] = goals
 
     def _arrivals(self) -> int:
@@ -385,7 +412,7 @@ class Simulation:
             fail = (self.rng_faults.random(self.n_robots) < fc.breakdown_prob) & (s.broken == 0)
             s.broken[fail] = fc.breakdown_steps
         if fc.closure_prob > 0 and self.rng_faults.random() < fc.closure_prob:
-            aisles = np.flatnonzero(self.floor.kind == NodeKind.AISLE)
+            aisles = self._aisles
             if aisles.size:
                 node = aisles[self.rng_faults.integers(aisles.size)]
                 self.closed_until[node] = self.t + fc.closure_steps

@@ -22,6 +22,7 @@ class Phase(IntEnum):
 N_PHASES = len(Phase)
 #: Phases in which the robot stands still doing work (its actions are ignored).
 BUSY_PHASES = (Phase.PICKING, Phase.DROPPING)
+_TO_DROP, _DROPPING = int(Phase.TO_DROP), int(Phase.DROPPING)  # plain ints for the hot path
 
 
 @dataclass
@@ -77,7 +78,7 @@ class FleetState:
 
     @property
     def carrying(self) -> np.ndarray:
-        return (self.phase == Phase.TO_DROP) | (self.phase == Phase.DROPPING)
+        return (self.phase == _TO_DROP) | (self.phase == _DROPPING)
 
     @property
     def target(self) -> np.ndarray:

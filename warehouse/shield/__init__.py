@@ -41,13 +41,14 @@ class BlockShield:
         self._scratch = None  # node-sized work arrays, reused between steps
 
     def __call__(self, sim, actions, preferences, mask):  # type: ignore[no-untyped-def]
-        from ..core.physics import BlockScratch, resolve_block
-
         pos = sim.state.pos
         n_nodes = sim.floor.n_nodes
         if self._scratch is None or not self._scratch.fits(n_nodes, pos.size):
+            from ..core.physics import BlockScratch, resolve_block  # lazy: core imports us
+
+            self._resolve = resolve_block
             self._scratch = BlockScratch(n_nodes, pos.size)
-        stop = resolve_block(pos, sim.floor.nbr[pos, actions], n_nodes, scratch=self._scratch)
+        stop = self._resolve(pos, sim.floor.nbr[pos, actions], n_nodes, scratch=self._scratch)
         return np.where(stop, 0, actions)
 
 
