@@ -8,9 +8,10 @@ whole fleet at once (one compiled pass, robots taken in id order):
    are equally short (free = no robot on it and not already wanted by a lower id; ties: lowest
    action index). Robots without a target, at their target or busy (picking, dropping, broken
    down) wait.
-2. **escape** (deadlock rule): a robot that has waited ``patience`` steps in a row while having
-   a target backs off with probability 1/2 per step to a uniformly random free neighbour,
-   drawn from the navigator's own RNG.
+2. **escape** (deadlock and livelock rule): a robot that has waited ``patience`` steps in a row
+   while having a target, or has not come closer to its target for ``8 × patience`` steps
+   (``state.since_progress``: it is shuffling back and forth), moves with probability 1/2 per
+   step to a uniformly random free neighbour, drawn from the navigator's own RNG.
 3. **yield**: when two robots want each other's nodes (head-on in a single-lane aisle), the
    one whose *train* (itself and the robots queued behind it) holds the higher lowest id
    yields, unless the other holds the right of way (below); an idle robot standing on a node
@@ -120,6 +121,7 @@ def _navigate(
     nbr,
     mask,
     waited,
+    since_progress,
     boost,
     patience,
     boost_steps,
@@ -178,7 +180,8 @@ def _navigate(
             claimed[u] = True
     # Rule 2: patient robots back off at random.
     for i in range(n):
-        if slot[i] < 0 or frozen[i] or waited[i] < patience or noise[i] >= 0.5:
+        stalled = waited[i] >= patience or since_progress[i] >= 8 * patience
+        if slot[i] < 0 or frozen[i] or not stalled or noise[i] >= 0.5:
             continue
         p = pos[i]
         free = 0
@@ -338,7 +341,8 @@ class RuleBasedNavigator:
             self._no_noise = np.ones(n)
             self._need_noise = False
         _, slot = sim.target_slots()
-        noise = self.rng.random(n) if self._need_noise else self._no_noise
+        stalled = self._need_noise or bool((s.since_progress >= 8 * self.patience).any())
+        noise = self.rng.random(n) if stalled else self._no_noise
         actions = np.empty(n, dtype=np.int64)
         prefs = np.empty((n, f.n_actions), dtype=np.float32)
         self._need_noise = _navigate(
@@ -348,6 +352,7 @@ class RuleBasedNavigator:
             f.nbr,
             np.ascontiguousarray(mask, dtype=bool),
             self._waited,
+            s.since_progress,
             self._boost,
             self.patience,
             2 * self.patience,

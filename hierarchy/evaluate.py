@@ -84,6 +84,15 @@ def _floor(target: str, sc: Any, src: Any, build: Any) -> Any:
     return _FLOORS[target]
 
 
+def _ratio(a: float, b: float) -> str:
+    """``a / b`` as text; ``0 / 0`` and ``x / 0`` spelled out, missing data ``n/a``."""
+    if np.isnan(a) or np.isnan(b):
+        return "n/a"
+    if b == 0:
+        return "0 / 0 (both zero)" if a == 0 else f"{a:.1f} / 0"
+    return f"{a / b:.3f}"
+
+
 def summarize(rows: list[dict[str, Any]], nav: str) -> str:
     """Markdown: per scenario the mean ± std of every config, then the target ratios."""
     lines = [f"NAV = `{nav}`. Mean ± std over seeds.", ""]
@@ -112,34 +121,42 @@ def summarize(rows: list[dict[str, Any]], nav: str) -> str:
             return float(np.mean([r[m] for r in by.get((s, c), [])] or [np.nan]))
 
         hp, rp = "hierarchical (physical)", "rule_based (physical)"
-        ratios = {
-            "throughput hierarchical/rule_based (physical, target ≥ 1.22)": mean(hp, "deliveries")
-            / max(mean(rp, "deliveries"), 1e-9),
-            "collisions hierarchical/rule_based (physical, target ≤ 0.65)": mean(hp, "collisions")
-            / max(mean(rp, "collisions"), 1e-9),
-            "energy per delivery hierarchical/rule_based (physical, target < 1)": mean(
-                hp, "energy_per_delivery_wh"
-            )
-            / max(mean(rp, "energy_per_delivery_wh"), 1e-9),
-            "throughput hierarchical/rule_based, as deployed (pibt vs block)": mean(
-                "hierarchical (pibt)", "deliveries"
-            )
-            / max(mean("rule_based (block)", "deliveries"), 1e-9),
-            "throughput ppo/hungarian, same NAV + pibt (target ≥ 1.0)": mean(
-                "hierarchical (pibt)", "deliveries"
-            )
-            / max(mean("hungarian + NAV (pibt)", "deliveries"), 1e-9),
-            "throughput ppo/hungarian, rule_based navigator + pibt": mean(
-                "ppo + rule_based (pibt)", "deliveries"
-            )
-            / max(mean("hungarian + rule_based (pibt)", "deliveries"), 1e-9),
-            "throughput ppo + rule_based / rule_based (both physical)": mean(
-                "ppo + rule_based (physical)", "deliveries"
-            )
-            / max(mean(rp, "deliveries"), 1e-9),
+        hb, hh = "hierarchical (pibt)", "hungarian + NAV (pibt)"
+        pr, hr = "ppo + rule_based (pibt)", "hungarian + rule_based (pibt)"
+        pairs = {
+            "throughput hierarchical / rule_based (physical; ≥ 1.22)": (hp, rp, "deliveries"),
+            "collisions hierarchical / rule_based (physical; ≤ 0.65)": (hp, rp, "collisions"),
+            "energy per delivery hierarchical / rule_based (physical; target < 1)": (
+                hp,
+                rp,
+                "energy_per_delivery_wh",
+            ),
+            "throughput hierarchical (pibt) / rule_based (block), as deployed": (
+                hb,
+                "rule_based (block)",
+                "deliveries",
+            ),
+            "throughput ppo / hungarian, same NAV + pibt (target ≥ 1.0)": (hb, hh, "deliveries"),
+            "throughput ppo / hungarian, rule_based navigator + pibt": (pr, hr, "deliveries"),
+            "throughput ppo + rule_based / rule_based (both physical)": (
+                "ppo + rule_based (physical)",
+                rp,
+                "deliveries",
+            ),
+            "collisions ppo + rule_based / rule_based (both physical)": (
+                "ppo + rule_based (physical)",
+                rp,
+                "collisions",
+            ),
+            "energy per delivery ppo + rule_based / rule_based (both physical)": (
+                "ppo + rule_based (physical)",
+                rp,
+                "energy_per_delivery_wh",
+            ),
         }
+        ratios = {k: _ratio(mean(a, m), mean(b, m)) for k, (a, b, m) in pairs.items()}
         lines += ["| ratio | value |", "|---|---|"]
-        lines += [f"| {k} | {v:.3f} |" for k, v in ratios.items()]
+        lines += [f"| {k} | {v} |" for k, v in ratios.items() if v != "n/a"]
         lines.append("")
     return "\n".join(lines)
 

@@ -221,3 +221,24 @@ def test_step_before_reset_raises():
     sim = Simulation(floor, SimConfig(fleet=FleetConfig(robots=1)))
     with pytest.raises(RuntimeError, match="reset"):
         sim.step(np.zeros(1, np.int64))
+
+
+def test_target_slots_survive_the_distance_cache_growing(monkeypatch):
+    """More distinct targets than the cache's first 64 rows: rows are computed, the table grows,
+    and every robot's slot points at its own target's row (LRU stamps on the live arrays).
+
+    The kernel runs as plain Python here, so a write into a stale (smaller) array raises
+    IndexError instead of silently corrupting memory."""
+    import warehouse.core.simulation as simulation
+
+    monkeypatch.setattr(simulation, "target_slots_kernel", simulation.target_slots_kernel.py_func)
+    row = [NodeKind.STATION] + [NodeKind.AISLE] * 118 + [NodeKind.PICK]
+    floor = compile_floor(graph_from_grid(np.array([row, [NodeKind.AISLE] * 120], np.int8)))
+    cfg = SimConfig(fleet=FleetConfig(robots=150), tasks=TasksConfig(mode="goal_visit"))
+    sim = Simulation(floor, cfg)
+    sim.reset(seed=0)
+    target, slot = sim.target_slots()
+    assert np.unique(target).size > 64 and sim.dist.table.shape[0] > 64
+    assert (sim.dist.table[slot, target] == 0).all()
+    assert (sim.dist.goal_in_slot[slot] == target).all()
+    assert (sim.dist.last_used[slot] == sim.dist._clock).all()

@@ -91,8 +91,8 @@ def test_conservative_penalty_pushes_unseen_actions_below_seen() -> None:
     gaps = {}
     for alpha in (0.0, 1.0):
         torch.manual_seed(0)
-        algo = CQL(CQLConfig(alpha=alpha, lr=3e-3, network=net))
-        for _ in range(300):
+        algo = CQL(CQLConfig(alpha=alpha, lr=1e-2, network=net))
+        for _ in range(60):
             rec = algo.update(batch)
         with torch.no_grad():
             q = algo.net(obs).mean(dim=1)
@@ -102,8 +102,8 @@ def test_conservative_penalty_pushes_unseen_actions_below_seen() -> None:
         if alpha > 0:
             assert rec.q_data_mean > rec.q_all_mean
     # With the penalty the logged action clearly beats every other action; without it not.
-    assert gaps[1.0] > 0.5
-    assert gaps[1.0] > gaps[0.0] + 0.5
+    assert gaps[1.0] > 1.0
+    assert gaps[1.0] > gaps[0.0] + 1.0
 
 
 def test_target_network_follows_by_polyak_averaging() -> None:

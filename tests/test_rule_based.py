@@ -127,16 +127,20 @@ def test_deterministic_given_the_seed():
     assert np.array_equal(run(1), run(1))
 
 
-@pytest.mark.parametrize(("scenario", "minimum"), [("tiny", 60), ("small", 100)])
-def test_fleet_keeps_delivering(scenario, minimum):
-    """Regression guard against jams: 600 steps of the greedy + rule-based fleet."""
+@pytest.mark.parametrize("scenario", ["tiny", "small"])
+def test_fleet_keeps_delivering(scenario):
+    """Regression guard against jams: 600 steps of the greedy + rule-based fleet (the old
+    navigator delivered under 10 orders in 2,000 steps on both floors)."""
     env = warehouse.make_env(scenario)
     fleet = Fleet(env.sim, GreedyDispatcher(), RuleBasedNavigator())
     fleet.reset(0)
     fleet.run(300)
     first = int(env.sim.state.deliveries.sum())
     fleet.run(300)
-    assert first >= minimum // 2 and int(env.sim.state.deliveries.sum()) - first >= minimum // 2
+    second = int(env.sim.state.deliveries.sum()) - first
+    assert first >= 30 and second >= 30
+    if scenario == "small" and env.scenario.tasks.arrival_rate <= 0.3:
+        assert env.sim.open_orders().size <= 20  # 30 robots keep up with the orders
 
 
 def test_distance_preferences():
@@ -160,3 +164,18 @@ def test_random_navigator_respects_the_mask():
         actions, _ = rnd.act(env.sim, None, mask)
         assert mask[np.arange(actions.size), actions].all()
         env.step_arrays(actions)
+
+
+def test_dense_fleet_does_not_freeze():
+    """20 robots on the 59 cells of ``tiny`` (goal_visit): without the livelock escape whole
+    trains shuffle back and forth forever and deliveries stop after a few hundred steps."""
+    env = warehouse.make_env("tiny", tasks="goal_visit", robots=20)
+    fleet = Fleet(env.sim, GreedyDispatcher(), RuleBasedNavigator())
+    fleet.reset(0)
+    windows = []
+    for _ in range(3):
+        before = int(env.sim.state.deliveries.sum())
+        fleet.run(500)
+        windows.append(int(env.sim.state.deliveries.sum()) - before)
+    assert min(windows) >= 100, windows
+    assert env.sim.incidents == 0

@@ -141,9 +141,17 @@ def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     assert len(err) == 1 and err[0].startswith("error: ")
 
 
-def _deliveries(disp: object, seeds: range, steps: int) -> float:
-    sc, src = load_scenario("tiny")
-    sc = apply_overrides(sc, {"collisions": "pibt", "arrival_rate": 0.6}, src)
+SATURATED_TINY = """\
+name: tiny_long_saturated
+layout: {type: generator, shelf_rows: 2, shelf_cols: 4, block_length: 6}
+fleet: {robots: 4}
+tasks: {arrival_rate: 1.0}
+physics: {collisions: pibt}
+"""
+
+
+def _deliveries(scenario: Path, disp: object, seeds: range, steps: int) -> float:
+    sc, src = load_scenario(scenario)
     floor = build_floor(sc, src)
     out = []
     for seed in seeds:
@@ -157,14 +165,18 @@ def _deliveries(disp: object, seeds: range, steps: int) -> float:
 
 @pytest.mark.slow
 def test_short_training_beats_random_dispatcher(tmp_path: Path) -> None:
+    """On a small saturated floor (there, dispatching decides travel) a short run beats random."""
     torch.set_num_threads(1)
+    scenario = tmp_path / "tiny_saturated.yaml"
+    scenario.write_text(SATURATED_TINY, encoding="utf-8")
     cfg = replace(
-        TINY, total_steps=6 * 4 * 150, n_envs=4, horizon=150, hidden=32, imitation_episodes=0,
-        ppo=PPOConfig(lr=1e-3),
+        TINY, scenarios=(str(scenario),), collisions=None, total_steps=4 * 2 * 150, n_envs=2,
+        horizon=150, hidden=32, imitation_episodes=4, imitation_epochs=20,
     )  # fmt: skip
-    net = train(cfg, tmp_path, log_tensorboard=False)
-    learned = _deliveries(PPODispatcher(net, cfg.features, period=cfg.period), range(5), 300)
-    rand = _deliveries(make_dispatcher("random"), range(5), 300)
+    net = train(cfg, tmp_path / "run", log_tensorboard=False)
+    disp = PPODispatcher(net, cfg.features, period=cfg.period)
+    learned = _deliveries(scenario, disp, range(100, 112), 300)
+    rand = _deliveries(scenario, make_dispatcher("random"), range(100, 112), 300)
     assert learned > rand
 
 

@@ -220,10 +220,13 @@ class Simulation:
         target = np.empty(n, dtype=np.int32)
         slot = np.empty(n, dtype=np.int64)
         dist._clock += 1
-        args = (s.waypoint, s.task_goal, dist.slot_of, dist.last_used, dist._clock, target, slot)
-        if target_slots_kernel(*args):  # some targets have no distance row yet
+        if target_slots_kernel(
+            s.waypoint, s.task_goal, dist.slot_of, dist.last_used, dist._clock, target, slot
+        ):  # some targets have no distance row yet: compute them (the table may grow)
             dist.slots(target[target >= 0])
-            target_slots_kernel(*args[:4], dist._clock, target, slot)
+            target_slots_kernel(
+                s.waypoint, s.task_goal, dist.slot_of, dist.last_used, dist._clock, target, slot
+            )
         return target, slot
 
     def target_distance(self, nodes: np.ndarray | None = None) -> np.ndarray:
