@@ -17,7 +17,7 @@ It is exactly this pair of CLI steps (plus copying each run's ``model.*`` into
 
 Training is deterministic on the CPU (seed 0, one torch thread), so the command reproduces the
 shipped files. Scenarios and seeds used here stay out of the evaluation
-(docs/results_navigator.md).
+(docs/results.md).
 """
 
 from __future__ import annotations

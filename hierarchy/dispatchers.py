@@ -8,7 +8,7 @@ and an open order both exist); it writes its decisions through :meth:`Simulation
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numba
 import numpy as np
@@ -111,7 +111,8 @@ class RandomDispatcher:
         sim.assign(self.rng.permutation(robots)[:k], self.rng.permutation(orders)[:k])
 
 
-DISPATCHERS: dict[str, Callable[[], Dispatcher]] = {
+#: name -> factory(**kwargs); learned dispatchers accept ``checkpoint=``.
+DISPATCHERS: dict[str, Callable[..., Dispatcher]] = {
     "greedy": GreedyDispatcher,
     "fifo": FIFODispatcher,
     "random": RandomDispatcher,
@@ -120,8 +121,10 @@ DISPATCHERS: dict[str, Callable[[], Dispatcher]] = {
 }
 
 
-def make_dispatcher(name: str) -> Dispatcher:
+def make_dispatcher(name: str, **kwargs: Any) -> Dispatcher:
+    """Build a dispatcher by name; ``kwargs`` (e.g. ``checkpoint=``) go to its factory."""
     try:
-        return DISPATCHERS[name]()
+        factory = DISPATCHERS[name]
     except KeyError:
         raise ValueError(f"unknown dispatcher {name!r}; known: {sorted(DISPATCHERS)}") from None
+    return factory(**kwargs)

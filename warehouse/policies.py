@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 PRESETS: dict[str, tuple[str, str, str | None]] = {
     "rule_based": ("greedy", "rule_based", None),
     "random": ("random", "random", None),
+    # The learned hierarchy of issue 5: PPO dispatcher + CQL navigator + PIBT shield.
+    "hierarchical": ("ppo", "cql", "pibt"),
 }
 
 COLLISION_MODES = ("physical", "block", "pibt")
