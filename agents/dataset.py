@@ -40,7 +40,6 @@ Collection (:func:`collect`) steps a :class:`~warehouse.fleet.Fleet` whose navig
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -53,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from warehouse.atomic import sha256_file
 from warehouse.errors import InputError
 
 SCHEMA_VERSION = 1
@@ -100,12 +100,7 @@ class EpsilonGreedyNavigator:
 
 
 # --------------------------------------------------------------------------------- writer
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
+file_sha256 = sha256_file
 
 
 class ShardWriter:

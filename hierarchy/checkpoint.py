@@ -15,15 +15,14 @@ instead of resuming from a torn checkpoint.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from warehouse.atomic import atomic_path, sha256_file, write_text_atomic
 from warehouse.errors import InputError
 
 from .features import FeatureConfig
@@ -32,20 +31,16 @@ from .network import CandidateScorer, NetConfig
 POLICY_FORMAT = "warehouse-ppo-dispatcher/1"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+_sha256 = sha256_file
 
 
 def _atomic_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
 
 
 def _atomic_json(data: dict[str, Any], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def _read_json(path: Path) -> dict[str, Any]:

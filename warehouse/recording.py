@@ -53,8 +53,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -64,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
+from .atomic import atomic_path
 from .config import SimConfig
 from .core.state import FleetState, OrderBook, Phase
 from .errors import InputError
@@ -216,14 +215,8 @@ class EpisodeRecorder:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = self.arrays()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(fh, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
         return path
 
 

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .atomic import current_umask, write_text_atomic
 from .kpis import KPI_NAMES
 
 if TYPE_CHECKING:
@@ -124,28 +125,6 @@ def robots_frame(results: Results) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    """The process umask (mkstemp/mkdtemp create private files; outputs should not be)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 @contextlib.contextmanager
 def staged_dir(final: Path) -> Iterator[Path]:
     """Yield an empty staging folder next to ``final``; on success move its files into
@@ -163,7 +142,7 @@ def staged_dir(final: Path) -> Iterator[Path]:
     parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(dir=parent, prefix=f".{final.name}.partial-"))
     try:
-        os.chmod(stage, 0o777 & ~_umask())
+        os.chmod(stage, 0o777 & ~current_umask())
         yield stage
         if not final.exists():
             os.replace(stage, final)

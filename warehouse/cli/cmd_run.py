@@ -196,7 +196,8 @@ def sweep(
     from warehouse.kpis import KPI_NAMES
     from warehouse.model import WarehouseModel
     from warehouse.policies import resolve_policy
-    from warehouse.report import staged_dir, write_text_atomic
+    from warehouse.atomic import write_text_atomic
+    from warehouse.report import staged_dir
     from warehouse.runner import parse_seeds, split_values
 
     sc, source = load_scenario(target)

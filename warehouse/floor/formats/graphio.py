@@ -27,7 +27,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from ...atomic import write_text_atomic
 from ...errors import InputError
 from ..kinds import NodeKind
 from .common import MAX_CELLS, MAX_SIDE
@@ -323,12 +323,9 @@ def save_graph(graph: nx.Graph, path: str | Path) -> Path:
         raise InputError(
             path, None, f"cannot save a floor as {ext or 'no extension'!r}: use .json or .graphml"
         )
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(payload, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, payload)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InputError(path, None, f"cannot write: {exc.strerror or exc}") from None
     return path
 
