@@ -193,10 +193,10 @@ def sweep(
 
     from scenarios import apply_overrides, build_floor, load_scenario
     from scenarios.load import parse_value
+    from warehouse.atomic import write_text_atomic
     from warehouse.kpis import KPI_NAMES
     from warehouse.model import WarehouseModel
     from warehouse.policies import resolve_policy
-    from warehouse.atomic import write_text_atomic
     from warehouse.report import staged_dir
     from warehouse.runner import parse_seeds, split_values
 

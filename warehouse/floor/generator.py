@@ -10,7 +10,8 @@ Example (``shelf_rows=2, shelf_cols=3, block_length=4``, stations on the west wa
 ``@`` is shelf, ``S`` a station; the aisle cells directly above and below shelves are the pick
 locations. With ``one_way=True`` the horizontal aisles alternate eastbound / westbound and the
 vertical aisles between blocks alternate southbound / northbound (a Manhattan one-way pattern;
-vertical moves inside the station zones stay two-way and the outer ring circulates clockwise, which keeps the floor strongly connected).
+vertical moves inside the station zones stay two-way and the outer ring circulates clockwise,
+which keeps the floor strongly connected).
 """
 
 from __future__ import annotations
