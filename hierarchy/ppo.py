@@ -160,7 +160,5 @@ def ppo_update(
         if cfg.target_kl is not None and np.mean(epoch_kl) > cfg.target_kl:
             break
     out = {k: float(np.mean(v)) for k, v in stats.items()}
-    out["explained_variance"] = explained_variance(
-        batch.values.numpy(), batch.returns.numpy()
-    )
+    out["explained_variance"] = explained_variance(batch.values.numpy(), batch.returns.numpy())
     return out
