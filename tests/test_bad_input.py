@@ -10,20 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 
 from warehouse.cli.main import main
 
 TINY_LAYOUT = "layout: {type: generator, shelf_rows: 2, shelf_cols: 2, block_length: 4}\n"
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def snapshot(root: Path) -> set[str]:

@@ -8,22 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import run_cli as cli
 
 from scenarios import builtin_names
 from warehouse.cli.main import main
 from warehouse.kpis import KPI_NAMES
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def strip_timestamps(text: str) -> dict:

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from cli_helpers import run_cli as _cli
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
 from pettingzoo.utils.conversions import parallel_to_aec
 
@@ -136,18 +137,6 @@ def test_set_dispatcher_none_stops_assignments():
     for _ in range(20):
         env.step_arrays(np.zeros(env.sim.n_robots, np.int64))
     assert (env.sim.state.order == -1).all() and env.sim.orders.count > 0
-
-
-def _cli(argv, capsys):
-    from warehouse.cli.main import main
-
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_bench_command_writes_json(tmp_path, capsys):

@@ -5,20 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pytest
+from cli_helpers import run_cli as cli
 
-from warehouse.cli.main import main
 from warehouse.kpis import KPI_NAMES
-
-
-def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_sweep_one_row_per_setting_and_seed(tmp_path: Path, capsys) -> None:
