@@ -298,7 +298,7 @@ def test_pibt_shield_keeps_random_proposals_safe_in_the_simulation(seed):
 
 
 def test_benchmark_runs_on_a_small_floor():
-    """The benchmark helper (figures in docs/bench_shield.md) works and sees conflicts."""
+    """The benchmark helper (figures in docs/benchmarks.md) works and sees conflicts."""
     from warehouse.shield.bench_pibt import bench_shield
 
     r = bench_shield(robots=40, steps=20, warmup=2, shelf_rows=2, shelf_cols=2, navigator="greedy")

@@ -7,7 +7,7 @@
 * the slowdown of a fleet run when every step is recorded with
   :class:`~warehouse.recording.EpisodeRecorder`.
 
-Results are written up in ``docs/bench_render.md``.
+Results are written up in ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations

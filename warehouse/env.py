@@ -14,9 +14,11 @@ observation    ``{"observation": Box(-1, 1, (4·(2r+1)² + 12,), float32),
 reward         per robot, the scenario's ``reward`` section; default −1 per metre travelled,
                +100 per delivered order (goal_visit: per goal reached), −50 per collision the
                robot took part in, + ``per_step`` (default 0).
-infos          per robot: ``cost`` (safety cost, 1.0 per collision), ``moved_m``, ``delivered``,
-               ``collided``, ``intervened`` (the shield changed its action) and ``fleet``
-               (shared: ``incidents`` and ``new_orders`` this step, ``step``).
+infos          per robot: ``cost`` (safety cost, 1.0 per collision) and ``fleet`` (one dict
+               shared by all agents: ``incidents`` and ``new_orders`` this step, ``step``). The
+               per-robot arrays of the step (``moved_m``, ``delivered``, ``collided``,
+               ``intervened``: the shield changed the action, ...) are in ``env.last_result``
+               (:class:`~warehouse.core.StepResult`); kept out of the dicts for speed.
 state()        the occupancy grid ``(H, W)`` float32: 1 robot, 2 robot carrying an order.
 =============  ===================================================================================
 
@@ -156,24 +158,10 @@ class WarehouseEnv(ParallelEnv):
         terms = dict.fromkeys(agents, False)
         truncs = dict.fromkeys(agents, truncated)
         fleet = {"incidents": res.incidents, "new_orders": res.new_orders, "step": self.sim.t}
+        # Per agent only the safety cost and the shared fleet counters (cheap to build); the
+        # per-robot arrays of the step (moved_m, delivered, collided, ...) are in last_result.
         infos = {
-            a: {
-                "cost": c,
-                "moved_m": m,
-                "delivered": d,
-                "collided": k,
-                "intervened": v,
-                "fleet": fleet,
-            }
-            for a, c, m, d, k, v in zip(
-                agents,
-                res.cost.tolist(),
-                res.moved_m.tolist(),
-                res.delivered.tolist(),
-                res.collided.tolist(),
-                res.intervened.tolist(),
-                strict=True,
-            )
+            a: {"cost": c, "fleet": fleet} for a, c in zip(agents, res.cost.tolist(), strict=True)
         }
         out = self._obs_dict(obs, mask)
         if truncated:
@@ -183,10 +171,10 @@ class WarehouseEnv(ParallelEnv):
         return out, rewards, terms, truncs, infos
 
     def _obs_dict(self, obs: np.ndarray, mask: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-        m8 = mask.astype(np.int8)
+        m8 = mask.view(np.int8)  # the mask is fresh every step: a view is enough
         return {
             a: {"observation": o, "action_mask": k}
-            for a, o, k in zip(self.possible_agents, obs, m8, strict=True)
+            for a, o, k in zip(self.possible_agents, list(obs), list(m8), strict=True)
         }
 
     def render(self):  # type: ignore[override]

@@ -158,7 +158,8 @@ def observe_kernel(
     table,
     padded,
     side,
-    obstacle,
+    obst_grid,
+    robot_grid,
     timer,
     broken,
     waypoint,
@@ -167,27 +168,36 @@ def observe_kernel(
     size,
     diam,
     work,
-    robot_layer,
     out,
 ):  # pragma: no cover - compiled
     """Fill ``out`` (N, 4K + 12) with the observation documented in :mod:`.observe`.
 
     ``padded`` is the floor's ``cell_of`` grid padded by the radius on every side, with the
     sentinel ``n_nodes`` wherever there is no node, so the window of a robot at ``(r, c)`` is
-    ``padded[r : r + side, c : c + side]``. ``obstacle`` is float32 per node plus the sentinel
-    (1 there and at closed nodes). ``robot_layer`` is int8 per node plus the sentinel, all 0 on
-    entry and on exit (1 robot, 2 robot carrying an order).
+    ``padded[r : r + side, c : c + side]``. ``obst_grid`` is the same grid as float32 obstacle
+    values (1 at the sentinel and at closed nodes). ``robot_grid`` is an int8 grid of the same
+    shape, all 0 on entry and on exit (used as scratch: 1 robot, 2 robot carrying an order).
+    Windows are read as contiguous grid rows, without per-cell node-id indirection, except for
+    the cost-to-go channel, which needs the node ids to read the distance row.
     """
     n = pos.size
     k = side * side
     center = k // 2
-    sentinel = obstacle.size - 1
+    rad = side // 2
+    sentinel = table.shape[1]
     one = np.float32(1.0)
     zero = np.float32(0.0)
-    robot_of = np.array([0.0, 1.0, 1.0], np.float32)
-    carry_of = np.array([0.0, 0.0, 1.0], np.float32)
+    # Cost-to-go value of every step difference; beyond ±span it is clipped to ±1 anyway.
+    span = np.int32(side) + 1
+    ctg = np.empty(2 * span + 1, np.float32)
+    for j in range(2 * span + 1):
+        rel = np.float32(j - span) / radius2
+        ctg[j] = min(max(rel, -one), one)
     for i in range(n):
-        robot_layer[pos[i]] = 2 if (phase[i] == TO_DROP or phase[i] == DROPPING) else 1
+        p = pos[i]
+        robot_grid[node_pos[p, 0] + rad, node_pos[p, 1] + rad] = (
+            2 if (phase[i] == TO_DROP or phase[i] == DROPPING) else 1
+        )
     for i in range(n):
         p = pos[i]
         slot = target_slot[i]
@@ -195,14 +205,14 @@ def observe_kernel(
         r0 = node_pos[p, 0]
         c0 = node_pos[p, 1]
         for dr in range(side):
-            line = padded[r0 + dr]
+            orow = obst_grid[r0 + dr]
+            rrow = robot_grid[r0 + dr]
             base = dr * side
             for dc in range(side):
-                v = line[c0 + dc]
-                code = robot_layer[v]
-                row[base + dc] = obstacle[v]
-                row[k + base + dc] = robot_of[code]
-                row[2 * k + base + dc] = carry_of[code]
+                code = rrow[c0 + dc]
+                row[base + dc] = orow[c0 + dc]
+                row[k + base + dc] = one if code > 0 else zero
+                row[2 * k + base + dc] = one if code == 2 else zero
         row[k + center] = zero
         row[2 * k + center] = zero
         d0 = np.int32(0)
@@ -224,8 +234,8 @@ def observe_kernel(
                     if d >= UNREACHABLE:
                         row[base + dc] = one
                     else:
-                        rel = np.float32(d - d0) / radius2
-                        row[base + dc] = min(max(rel, -one), one)
+                        delta = min(max(d - d0, -span), span)
+                        row[base + dc] = ctg[delta + span]
         f = 4 * k
         for q in range(12):
             row[f + q] = zero
@@ -244,7 +254,8 @@ def observe_kernel(
         row[f + 10] = min(np.float32(timer[i]) / work, one)
         row[f + 11] = one if waypoint[i] >= 0 else zero
     for i in range(n):
-        robot_layer[pos[i]] = 0
+        p = pos[i]
+        robot_grid[node_pos[p, 0] + rad, node_pos[p, 1] + rad] = 0
 
 
 # ---------------------------------------------------------------------- simulation step

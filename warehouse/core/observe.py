@@ -62,14 +62,13 @@ class Observer:
         self._size = np.float32(max(height, width))
         self._diam = np.float32(height + width)
         self._work = np.float32(max(tasks.pick_time, tasks.drop_time, 1))
-        # Kernel inputs: the padded cell grid with the sentinel node n_nodes where no node is,
-        # and per-node layers with one extra entry for the sentinel.
+        # Kernel inputs: the padded cell grid with the sentinel node n_nodes where no node is.
         self._padded = np.pad(f.cell_of, r, constant_values=-1)
         self._padded[self._padded < 0] = f.n_nodes
         self._padded = self._padded.astype(np.int32)
-        self._obstacle = np.zeros(f.n_nodes + 1, dtype=np.float32)
-        self._obstacle[-1] = 1.0
-        self._robot_layer = np.zeros(f.n_nodes + 1, dtype=np.int8)  # all-zero scratch
+        # Obstacle values and a robot-code scratch grid in the same padded coordinates.
+        self._obst_grid = (self._padded == f.n_nodes).astype(np.float32)
+        self._robot_grid = np.zeros(self._padded.shape, dtype=np.int8)  # all-zero scratch
 
     @functools.cached_property
     def window(self) -> np.ndarray:
@@ -86,11 +85,13 @@ class Observer:
         sim, s = self.sim, self.sim.state
         out = np.empty((s.n, self.size), dtype=np.float32)
         target, slot = sim.target_slots()
+        obstacle = self._obst_grid
         if sim.config.faults.closure_prob > 0:
-            obstacle = self._obstacle.copy()
-            obstacle[:-1] = sim.closed_until > sim.t
-        else:
-            obstacle = self._obstacle
+            closed = sim.closed_nodes()
+            if closed.size:
+                obstacle = obstacle.copy()
+                rc = sim.floor.pos[closed] + self.radius
+                obstacle[rc[:, 0], rc[:, 1]] = 1.0
         observe_kernel(
             s.pos,
             s.phase,
@@ -100,6 +101,7 @@ class Observer:
             self._padded,
             self.side,
             obstacle,
+            self._robot_grid,
             s.timer,
             s.broken,
             s.waypoint,
@@ -108,7 +110,6 @@ class Observer:
             self._size,
             self._diam,
             self._work,
-            self._robot_layer,
             out,
         )
         return out
