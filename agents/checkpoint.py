@@ -29,6 +29,7 @@ import torch
 
 from warehouse.atomic import write_bytes_atomic
 from warehouse.errors import InputError
+from warehouse.jsonio import read_json_object
 
 FORMAT = "warehouse-navigator"
 FORMAT_VERSION = 1
@@ -130,12 +131,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
     for p in (jpath, wpath):
         if not p.is_file():
             raise InputError(p, None, "checkpoint file not found")
-    try:
-        meta = json.loads(jpath.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(jpath, None, f"cannot read JSON: {exc}") from None
-    if not isinstance(meta, dict):
-        raise InputError(jpath, None, "expected a JSON object")
+    meta = read_json_object(jpath)
     if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
         raise InputError(jpath, "format", f"not a {FORMAT} v{FORMAT_VERSION} checkpoint")
     for key, typ in (("algo", str), ("kind", str), ("config", dict), ("step", int)):

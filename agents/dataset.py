@@ -54,6 +54,7 @@ import numpy as np
 
 from warehouse.atomic import sha256_file
 from warehouse.errors import InputError
+from warehouse.jsonio import read_json_object
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -315,12 +316,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     path = Path(folder) / MANIFEST
     if not path.is_file():
         raise InputError(path, None, "no manifest.json in the dataset folder")
-    try:
-        man = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, None, f"cannot read JSON: {exc}") from None
-    if not isinstance(man, dict):
-        raise InputError(path, None, "expected a JSON object")
+    man = read_json_object(path)
     if man.get("schema_version") != SCHEMA_VERSION:
         raise InputError(
             path,

@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from warehouse.atomic import atomic_path, sha256_file, write_text_atomic
 from warehouse.errors import InputError
+from warehouse.jsonio import read_json_object
 
 from .features import FeatureConfig
 from .network import CandidateScorer, NetConfig
@@ -43,14 +44,7 @@ def _atomic_json(data: dict[str, Any], path: Path) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, None, f"cannot read JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InputError(path, None, "expected a JSON object")
-    return data
+_read_json = read_json_object
 
 
 def save_policy(
