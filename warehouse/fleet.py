@@ -33,7 +33,8 @@ class Fleet:
         self.sim = sim
         self.dispatcher = dispatcher
         self.navigator = navigator
-        self.observer = Observer(sim)
+        # A navigator may bring its own observation layout (``navigator.observation``).
+        self.observer = Observer(sim, getattr(navigator, "observation", None))
         self.last: FleetStep | None = None
 
     def reset(self, seed: int | None) -> None:

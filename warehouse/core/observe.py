@@ -32,6 +32,7 @@ import functools
 
 import numpy as np
 
+from ..config import ObservationConfig
 from .kernels import observe_kernel
 from .simulation import Simulation
 
@@ -45,11 +46,16 @@ def observation_size(radius: int) -> int:
 
 
 class Observer:
-    """Builds observations for a :class:`Simulation` (per-floor tables built once)."""
+    """Builds observations for a :class:`Simulation` (per-floor tables built once).
 
-    def __init__(self, sim: Simulation) -> None:
+    ``config`` overrides the scenario's ``observation`` section (a learned navigator brings the
+    observation layout it was trained on).
+    """
+
+    def __init__(self, sim: Simulation, config: ObservationConfig | None = None) -> None:
         self.sim = sim
-        self.radius = int(sim.config.observation.radius)
+        self.config = config if config is not None else sim.config.observation
+        self.radius = int(self.config.radius)
         f = sim.floor
         r = self.radius
         side = 2 * r + 1
