@@ -93,6 +93,51 @@ def test_assign_rejects_bad_pairs():
     assert sim.open_orders().tolist() == [0]
     with pytest.raises(ValueError, match="idle"):
         sim.assign(np.array([0]), np.array([0]))
+    with pytest.raises(ValueError, match="out of range"):
+        sim.assign(np.array([7]), np.array([0]))
+
+
+def test_assign_rejects_repeated_robots_and_orders():
+    cfg = SimConfig(fleet=FleetConfig(robots=2))
+    sim = Simulation(compile_floor(graph_from_grid(CORRIDOR)), cfg)
+    sim.reset(seed=0)
+    f = sim.floor
+    sim.orders.add(np.array([f.cell_of[0, 5]] * 2), np.array([f.cell_of[0, 0]] * 2), step=0)
+    with pytest.raises(ValueError, match="one to one"):
+        sim.assign(np.array([0, 0]), np.array([0, 1]))
+    with pytest.raises(ValueError, match="one robot only"):
+        sim.assign(np.array([0, 1]), np.array([1, 1]))
+    assert sim.open_orders().tolist() == [0, 1]  # nothing half-applied
+    sim.assign(np.array([1, 0]), np.array([0, 1]))  # the scratch was left clean
+    assert sim.state.order.tolist() == [1, 0]
+
+
+def test_cached_targets_follow_every_change():
+    """target_slots() is cached per step; assign, waypoints, steps and direct state edits
+    (with state_changed) must all show through, and slots must point at the right rows."""
+    cfg = SimConfig(fleet=FleetConfig(robots=2))
+    sim = Simulation(compile_floor(graph_from_grid(CORRIDOR)), cfg)
+    sim.reset(seed=0)
+    f = sim.floor
+
+    def check(expected):
+        target, slot = sim.target_slots()
+        assert target.tolist() == expected
+        for t, s in zip(target.tolist(), slot.tolist(), strict=True):
+            assert (s < 0) if t < 0 else (sim.dist.table[s, t] == 0)
+        assert not target.flags.writeable and not slot.flags.writeable
+
+    check([-1, -1])
+    sim.orders.add(np.array([f.cell_of[0, 5]]), np.array([f.cell_of[0, 0]]), step=0)
+    sim.assign(np.array([1]), np.array([0]))
+    check([-1, f.cell_of[0, 5]])
+    sim.set_waypoints(np.array([1]), np.array([f.cell_of[0, 3]]))
+    check([-1, f.cell_of[0, 3]])
+    sim.state.task_goal[0] = f.cell_of[0, 4]
+    sim.state_changed()
+    check([f.cell_of[0, 4], f.cell_of[0, 3]])
+    sim.step(np.zeros(2, dtype=np.int64))
+    check([f.cell_of[0, 4], f.cell_of[0, 3]])
 
 
 def test_goal_visit_draws_a_new_goal_on_arrival():

@@ -96,7 +96,9 @@ def test_dict_api_is_a_view_of_the_array_api():
         obs_a, mask_a, res = b.step_arrays(acts)
         assert [rewards[x] for x in a.agents] == res.reward.tolist()
         assert [infos[x]["cost"] for x in a.agents] == res.cost.tolist()
-        assert infos["robot_0"]["fleet"]["step"] == b.sim.t
+        assert all(infos[x]["step"] == b.sim.t for x in a.agents)
+        assert all(infos[x]["incidents"] == res.incidents for x in a.agents)
+        assert all(infos[x]["new_orders"] == res.new_orders for x in a.agents)
 
 
 def test_random_masked_steps_stay_in_their_spaces():
@@ -169,3 +171,26 @@ def test_bench_command_rejects_bad_options(argv, field, capsys):
     code, out, err = _cli(["bench", *argv], capsys)
     assert code == 2 and out == ""
     assert err.startswith(f"error: {field}:") and err.count("\n") == 1
+
+
+def test_infos_and_masks_in_physical_mode():
+    """Colliding robots get their own info dict with cost 1; masks are read-only int8 rows
+    equal to the array API's mask."""
+    env = warehouse.make_env("small", **{"physics.collisions": "physical"})
+    twin = warehouse.make_env("small", **{"physics.collisions": "physical"})
+    obs, _ = env.reset(seed=1)
+    _, mask = twin.reset_arrays(seed=1)
+    rng = np.random.default_rng(1)
+    hits = 0
+    for _ in range(40):
+        acts = np.where(mask, rng.random(mask.shape), -1).argmax(axis=1)
+        obs, _, _, _, infos = env.step(dict(zip(env.agents, acts.tolist(), strict=True)))
+        _, mask, res = twin.step_arrays(acts)
+        for i, agent in enumerate(env.possible_agents):
+            assert infos[agent]["cost"] == res.cost[i]
+            assert infos[agent]["incidents"] == res.incidents
+            m = obs[agent]["action_mask"]
+            assert m.dtype == np.int8 and not m.flags.writeable
+            assert m.tolist() == mask[i].astype(np.int8).tolist()
+        hits += int(res.cost.sum())
+    assert hits > 0  # random moves on a busy floor do collide

@@ -36,6 +36,7 @@ def setup(sim: Simulation, starts, goals) -> None:
     sim.state.pos = np.array([f.cell_of[r, c] for r, c in starts], dtype=np.int32)
     sim.state.task_goal[:] = [f.cell_of[r, c] if (r, c) != (-1, -1) else -1 for r, c in goals]
     sim.state.phase[:] = [Phase.TO_GOAL if g != (-1, -1) else Phase.IDLE for g in goals]
+    sim.state_changed()
 
 
 def nav() -> RuleBasedNavigator:

@@ -9,15 +9,19 @@ actions        ``Discrete(A)``. Grid floors: ``A = 5``, 0 wait, 1 north, 2 east,
                robot waits); the scenario's collision mode (``physical``, ``block``, ``pibt``)
                then applies (:mod:`warehouse.core.physics`).
 observation    ``{"observation": Box(-1, 1, (4·(2r+1)² + 12,), float32),
-               "action_mask": Box(0, 1, (A,), int8)}``, ``r`` = ``observation.radius``; a fresh
-               array every step. Layout below; :mod:`warehouse.core.observe` is the reference.
+               "action_mask": Box(0, 1, (A,), int8)}``, ``r`` = ``observation.radius``. The
+               observation is a fresh array every step; the action mask is one of a few cached
+               read-only arrays (one per mask pattern). Layout below;
+               :mod:`warehouse.core.observe` is the reference.
 reward         per robot, the scenario's ``reward`` section; default −1 per metre travelled,
                +100 per delivered order (goal_visit: per goal reached), −50 per collision the
                robot took part in, + ``per_step`` (default 0).
-infos          per robot: ``cost`` (safety cost, 1.0 per collision) and ``fleet`` (one dict
-               shared by all agents: ``incidents`` and ``new_orders`` this step, ``step``). The
-               per-robot arrays of the step (``moved_m``, ``delivered``, ``collided``,
-               ``intervened``: the shield changed the action, ...) are in ``env.last_result``
+infos          per robot, flat: ``cost`` (safety cost, 1.0 per collision the robot took part
+               in) and the fleet's counters of the step: ``incidents`` (collision incidents),
+               ``new_orders`` (orders that arrived) and ``step`` (the step count). Agents whose
+               infos are equal share one dict object: treat infos as read-only. The per-robot
+               arrays of the step (``moved_m``, ``delivered``, ``collided``, ``intervened``: the
+               shield changed the action, ...) are in ``env.last_result``
                (:class:`~warehouse.core.StepResult`); kept out of the dicts for speed.
 state()        the occupancy grid ``(H, W)`` float32: 1 robot, 2 robot carrying an order.
 =============  ===================================================================================
@@ -98,6 +102,8 @@ class WarehouseEnv(ParallelEnv):
         self._act_space = spaces.Discrete(floor.n_actions)
         self.last_result: StepResult | None = None
         self._viewer: Any = None
+        self._mask_bits = 1 << np.arange(floor.n_actions, dtype=np.int64)
+        self._mask_cache: dict[int, np.ndarray] = {}
 
     # -- spaces (cached: the same object every call) ---------------------------------------
     @functools.cache  # noqa: B019 - one entry per agent name, env-lifetime
@@ -157,12 +163,7 @@ class WarehouseEnv(ParallelEnv):
         rewards = dict(zip(agents, res.reward.tolist(), strict=True))
         terms = dict.fromkeys(agents, False)
         truncs = dict.fromkeys(agents, truncated)
-        fleet = {"incidents": res.incidents, "new_orders": res.new_orders, "step": self.sim.t}
-        # Per agent only the safety cost and the shared fleet counters (cheap to build); the
-        # per-robot arrays of the step (moved_m, delivered, collided, ...) are in last_result.
-        infos = {
-            a: {"cost": c, "fleet": fleet} for a, c in zip(agents, res.cost.tolist(), strict=True)
-        }
+        infos = self._infos(res)
         out = self._obs_dict(obs, mask)
         if truncated:
             self.agents = []
@@ -170,11 +171,34 @@ class WarehouseEnv(ParallelEnv):
             self.render()
         return out, rewards, terms, truncs, infos
 
+    def _infos(self, res: StepResult) -> dict[str, dict[str, Any]]:
+        """Flat per-agent infos; agents without a collision share one dict (cheap, untracked
+        by the garbage collector because it holds only numbers)."""
+        counters = {"incidents": res.incidents, "new_orders": res.new_orders, "step": self.sim.t}
+        infos = dict.fromkeys(self.agents, {"cost": 0.0, **counters})
+        hit = np.flatnonzero(res.cost)
+        if hit.size:
+            agents = self.agents
+            for i, c in zip(hit.tolist(), res.cost[hit].tolist(), strict=True):
+                infos[agents[i]] = {"cost": c, **counters}
+        return infos
+
+    def _mask_rows(self, mask: np.ndarray) -> list[np.ndarray]:
+        """One cached read-only int8 array per distinct mask pattern, listed per robot."""
+        codes = mask.astype(np.int64) @ self._mask_bits
+        cache = self._mask_cache
+        missing = set(np.unique(codes).tolist()) - cache.keys()
+        for code in missing:
+            row = ((code & self._mask_bits) > 0).astype(np.int8)
+            row.flags.writeable = False
+            cache[code] = row
+        get = cache.__getitem__
+        return [get(c) for c in codes.tolist()]
+
     def _obs_dict(self, obs: np.ndarray, mask: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-        m8 = mask.view(np.int8)  # the mask is fresh every step: a view is enough
         return {
             a: {"observation": o, "action_mask": k}
-            for a, o, k in zip(self.possible_agents, list(obs), list(m8), strict=True)
+            for a, o, k in zip(self.possible_agents, list(obs), self._mask_rows(mask), strict=True)
         }
 
     def render(self):  # type: ignore[override]

@@ -64,12 +64,34 @@ def _mover_lists(pos, target, head, nxt):  # pragma: no cover - compiled
 def resolve_physical_kernel(pos, target, n_nodes):  # pragma: no cover - compiled
     """See :func:`warehouse.core.physics.resolve_physical`; returns (final, failed, incidents)."""
     n = pos.size
-    occ = np.full(n_nodes, -1, np.int32)
-    failed = np.zeros(n, np.bool_)
+    final = np.empty(n, np.int32)
+    failed = np.empty(n, np.bool_)
+    incidents = resolve_physical_into(
+        pos,
+        target,
+        np.full(n_nodes, -1, np.int32),
+        np.zeros(n_nodes, np.int32),
+        np.full(n_nodes, -1, np.int32),
+        np.full(n, -1, np.int32),
+        np.zeros(n_nodes, np.bool_),
+        final,
+        failed,
+    )
+    return final, failed, incidents
+
+
+@numba.njit(cache=True)
+def resolve_physical_into(
+    pos, target, occ, count, head, nxt, contested, final, failed
+):  # pragma: no cover - compiled
+    """:func:`resolve_physical_kernel` on reusable scratch; returns the incident count.
+
+    ``occ`` and ``head`` are node-sized int32 scratch, all -1 on entry and on exit; ``count``
+    (int32) and ``contested`` (bool) are node-sized, all 0 on entry and on exit; ``nxt`` is
+    robot-sized int32 scratch. ``final`` and ``failed`` are written.
+    """
+    n = pos.size
     incidents = mark_swaps(pos, target, occ, failed)
-    count = np.zeros(n_nodes, np.int32)
-    head = np.full(n_nodes, -1, np.int32)
-    nxt = np.full(n, -1, np.int32)
     _mover_lists(pos, target, head, nxt)
     for i in range(n):
         count[pos[i] if failed[i] else target[i]] += 1
@@ -79,7 +101,6 @@ def resolve_physical_kernel(pos, target, n_nodes):  # pragma: no cover - compile
         if target[i] != pos[i] and not failed[i] and count[target[i]] > 1:
             stack[top] = target[i]
             top += 1
-    contested = np.zeros(n_nodes, np.bool_)
     while top > 0:
         top -= 1
         v = stack[top]
@@ -98,10 +119,49 @@ def resolve_physical_kernel(pos, target, n_nodes):  # pragma: no cover - compile
                     stack[top] = home
                     top += 1
             r = nxt[r]
-    final = np.empty(n, np.int32)
     for i in range(n):
         final[i] = pos[i] if failed[i] else target[i]
-    return final, failed, incidents
+    for i in range(n):  # leave the scratch as it was found (only touched entries)
+        p, t = pos[i], target[i]
+        count[p] = 0
+        count[t] = 0
+        contested[p] = False
+        contested[t] = False
+        head[t] = -1
+    return incidents
+
+
+@numba.njit(cache=True)
+def move_targets_kernel(
+    actions, pos, fmask, nbr, broken, phase, closed_until, t, closures, legal, target
+):  # pragma: no cover - compiled
+    """``legal``: ``actions`` with masked or out-of-range ones replaced by WAIT (the rules of
+    :meth:`Simulation.action_mask`, without building the mask); ``target``: the node each
+    robot's legal action leads to."""
+    n_act = fmask.shape[1]
+    for i in range(actions.size):
+        a = actions[i]
+        p = pos[i]
+        ok = a > 0 and a < n_act and fmask[p, a]
+        if ok and (broken[i] > 0 or phase[i] == PICKING or phase[i] == DROPPING):
+            ok = False
+        if ok and closures and closed_until[nbr[p, a]] > t:
+            ok = False
+        legal[i] = a if ok else 0
+        target[i] = nbr[p, a] if ok else p
+
+
+@numba.njit(cache=True)
+def block_shield_kernel(pos, actions, nbr, occ, head, nxt, stop, out):  # pragma: no cover
+    """The ``block`` shield in one pass: ``out`` = ``actions`` with the moves that
+    :func:`resolve_block_kernel` stops replaced by WAIT."""
+    n = pos.size
+    target = np.empty(n, np.int32)
+    for i in range(n):
+        target[i] = nbr[pos[i], actions[i]]
+    resolve_block_kernel(pos, target, occ, head, nxt, stop)
+    for i in range(n):
+        out[i] = 0 if stop[i] else actions[i]
 
 
 @numba.njit(cache=True)
@@ -175,10 +235,11 @@ def observe_kernel(
     ``padded`` is the floor's ``cell_of`` grid padded by the radius on every side, with the
     sentinel ``n_nodes`` wherever there is no node, so the window of a robot at ``(r, c)`` is
     ``padded[r : r + side, c : c + side]``. ``obst_grid`` is the same grid as float32 obstacle
-    values (1 at the sentinel and at closed nodes). ``robot_grid`` is an int8 grid of the same
-    shape, all 0 on entry and on exit (used as scratch: 1 robot, 2 robot carrying an order).
-    Windows are read as contiguous grid rows, without per-cell node-id indirection, except for
-    the cost-to-go channel, which needs the node ids to read the distance row.
+    values (1 at the sentinel and at closed nodes). ``robot_grid`` is float32 scratch of shape
+    ``(2, *padded.shape)``, all 0 on entry and on exit (layer 0: a robot stands there, layer 1:
+    it carries an order). Windows are copied as contiguous grid rows, without per-cell node-id
+    indirection, except for the cost-to-go channel, which needs the node ids to read the
+    distance row.
     """
     n = pos.size
     k = side * side
@@ -193,26 +254,27 @@ def observe_kernel(
     for j in range(2 * span + 1):
         rel = np.float32(j - span) / radius2
         ctg[j] = min(max(rel, -one), one)
+    # Robot and carrying layers on the padded grid (float32, written only at robot cells).
     for i in range(n):
         p = pos[i]
-        robot_grid[node_pos[p, 0] + rad, node_pos[p, 1] + rad] = (
-            2 if (phase[i] == TO_DROP or phase[i] == DROPPING) else 1
-        )
+        robot_grid[0, node_pos[p, 0] + rad, node_pos[p, 1] + rad] = one
+        if phase[i] == TO_DROP or phase[i] == DROPPING:
+            robot_grid[1, node_pos[p, 0] + rad, node_pos[p, 1] + rad] = one
+    rgrid = robot_grid[0]
+    cgrid = robot_grid[1]
     for i in range(n):
         p = pos[i]
         slot = target_slot[i]
         row = out[i]
         r0 = node_pos[p, 0]
         c0 = node_pos[p, 1]
-        for dr in range(side):
-            orow = obst_grid[r0 + dr]
-            rrow = robot_grid[r0 + dr]
+        for dr in range(side):  # three straight row copies per window row
             base = dr * side
+            gr = r0 + dr
             for dc in range(side):
-                code = rrow[c0 + dc]
-                row[base + dc] = orow[c0 + dc]
-                row[k + base + dc] = one if code > 0 else zero
-                row[2 * k + base + dc] = one if code == 2 else zero
+                row[base + dc] = obst_grid[gr, c0 + dc]
+                row[k + base + dc] = rgrid[gr, c0 + dc]
+                row[2 * k + base + dc] = cgrid[gr, c0 + dc]
         row[k + center] = zero
         row[2 * k + center] = zero
         d0 = np.int32(0)
@@ -255,7 +317,8 @@ def observe_kernel(
         row[f + 11] = one if waypoint[i] >= 0 else zero
     for i in range(n):
         p = pos[i]
-        robot_grid[node_pos[p, 0] + rad, node_pos[p, 1] + rad] = 0
+        robot_grid[0, node_pos[p, 0] + rad, node_pos[p, 1] + rad] = zero
+        robot_grid[1, node_pos[p, 0] + rad, node_pos[p, 1] + rad] = zero
 
 
 # ---------------------------------------------------------------------- simulation step
@@ -471,3 +534,33 @@ def idle_kernel(phase, broken):  # pragma: no cover - compiled
             out[k] = i
             k += 1
     return out
+
+
+@numba.njit(cache=True)
+def check_assign_kernel(robots, orders, phase, assigned, n_orders, seen):  # pragma: no cover
+    """Why ``Simulation.assign(robots, orders)`` must be refused: 0 fine, 1 robots repeat,
+    2 orders repeat, 3 a robot is not idle, 4 an order is not open. ``seen`` is robot-sized
+    bool scratch, all False on entry and on exit."""
+    code = 0
+    for i in range(robots.size):
+        r = robots[i]
+        if seen[r]:
+            code = 1
+            break
+        seen[r] = True
+    for i in range(robots.size):
+        seen[robots[i]] = False
+    if code:
+        return code
+    ordered = np.sort(orders)
+    for i in range(1, ordered.size):
+        if ordered[i] == ordered[i - 1]:
+            return 2
+    for i in range(robots.size):
+        if phase[robots[i]] != IDLE:
+            return 3
+    for i in range(orders.size):
+        o = orders[i]
+        if o < 0 or o >= n_orders or assigned[o] >= 0:
+            return 4
+    return 0

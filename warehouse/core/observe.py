@@ -74,7 +74,8 @@ class Observer:
         self._padded = self._padded.astype(np.int32)
         # Obstacle values and a robot-code scratch grid in the same padded coordinates.
         self._obst_grid = (self._padded == f.n_nodes).astype(np.float32)
-        self._robot_grid = np.zeros(self._padded.shape, dtype=np.int8)  # all-zero scratch
+        # Robot and carrying layers (float32, all-zero scratch of the kernel).
+        self._robot_grid = np.zeros((2, *self._padded.shape), dtype=np.float32)
 
     @functools.cached_property
     def window(self) -> np.ndarray:

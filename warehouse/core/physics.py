@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import resolve_block_kernel, resolve_physical_kernel
+from .kernels import resolve_block_kernel, resolve_physical_into, resolve_physical_kernel
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,26 @@ class Resolution:
     final: np.ndarray  #: int32 node each robot ends on
     failed: np.ndarray  #: bool, robot wanted to move and did not (conflict)
     incidents: int  #: vertex-conflict nodes plus swapping pairs
+
+
+class PhysicsScratch:
+    """Reusable node- and robot-sized scratch for :meth:`resolve` (one per simulation)."""
+
+    def __init__(self, n_nodes: int, n_robots: int) -> None:
+        self.occ = np.full(n_nodes, -1, dtype=np.int32)
+        self.head = np.full(n_nodes, -1, dtype=np.int32)
+        self.count = np.zeros(n_nodes, dtype=np.int32)
+        self.contested = np.zeros(n_nodes, dtype=bool)
+        self.nxt = np.full(n_robots, -1, dtype=np.int32)
+
+    def resolve(self, pos: np.ndarray, target: np.ndarray) -> Resolution:
+        """:func:`resolve_physical` without allocating node-sized arrays (int32 inputs)."""
+        final = np.empty(pos.size, dtype=np.int32)
+        failed = np.empty(pos.size, dtype=bool)
+        incidents = resolve_physical_into(
+            pos, target, self.occ, self.count, self.head, self.nxt, self.contested, final, failed
+        )
+        return Resolution(final=final, failed=failed, incidents=int(incidents))
 
 
 class BlockScratch:

@@ -42,14 +42,15 @@ from ..floor import UNREACHABLE, CompiledFloor, DistanceCache, NodeKind
 from ..shield import Shield, make_shield
 from .kernels import (
     action_mask_kernel,
+    check_assign_kernel,
     finish_step_kernel,
     idle_kernel,
-    legal_actions_kernel,
     move_and_advance_kernel,
+    move_targets_kernel,
     progress_kernel,
     target_slots_kernel,
 )
-from .physics import resolve_physical
+from .physics import PhysicsScratch
 from .state import FleetState, OrderBook, Phase
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -92,6 +93,10 @@ class Simulation:
         self.t = 0
         self.incidents = 0  #: collision incidents so far
         self._dist_now = np.zeros(self.n_robots, dtype=np.int32)
+        self._physics = PhysicsScratch(floor.n_nodes, self.n_robots)
+        self._seen = np.zeros(self.n_robots, dtype=bool)  # assign() scratch
+        self._targets: tuple[np.ndarray, np.ndarray] | None = None  # target_slots() cache
+        self._targets_key = (-1, -1)
         self._aisles = np.flatnonzero(floor.kind == NodeKind.AISLE)  # cells that may close
         self.seed: int | None = None
         self._seeded = False
@@ -120,6 +125,7 @@ class Simulation:
         self.closed_until[:] = 0
         self.t = 0
         self.incidents = 0
+        self._targets = None
         f = self.floor
         tasks = self.config.tasks
         # Pick-location popularity: Zipf weights over a seeded random ranking of shelves.
@@ -168,14 +174,14 @@ class Simulation:
         if robots.size == 0:
             return
         s, ob = self.state, self.orders
-        if robots.size != orders.size or np.unique(robots).size != robots.size:
+        if robots.size != orders.size:
             raise ValueError("assign: robots and orders must pair up one to one")
-        if np.unique(orders).size != orders.size:
-            raise ValueError("assign: an order can go to one robot only")
-        if (s.phase[robots] != _IDLE).any():
-            raise ValueError("assign: robots must be idle")
-        if ((orders < 0) | (orders >= ob.count)).any() or (ob.assigned[orders] >= 0).any():
-            raise ValueError("assign: orders must be open")
+        if robots.min() < 0 or robots.max() >= self.n_robots:
+            raise ValueError("assign: robot ids out of range")
+        code = check_assign_kernel(robots, orders, s.phase, ob.assigned, ob.count, self._seen)
+        if code:
+            raise ValueError(_ASSIGN_ERRORS[code])
+        self._targets = None
         s.phase[robots] = _TO_PICK
         s.order[robots] = orders
         s.task_goal[robots] = ob.pick[orders]
@@ -187,8 +193,14 @@ class Simulation:
     def set_waypoints(self, robots: np.ndarray, nodes: np.ndarray) -> None:
         """Route ``robots`` through sub-goal ``nodes`` (-1 clears) before their task goal."""
         robots = np.asarray(robots, dtype=np.int32)
+        self._targets = None
         self.state.waypoint[robots] = np.asarray(nodes, dtype=np.int32)
         self._update_progress(_mask(self.n_robots, robots))
+
+    def state_changed(self) -> None:
+        """Call after writing to :attr:`state` directly (tests, scripted scenes): drops the
+        cached per-robot targets so the next query sees the new waypoints and task goals."""
+        self._targets = None
 
     # ------------------------------------------------------------------ queries
     def action_mask(self) -> np.ndarray:
@@ -214,8 +226,11 @@ class Simulation:
 
     def target_slots(self) -> tuple[np.ndarray, np.ndarray]:
         """``(target, slot)``: each robot's target node (-1 none) and its row in ``dist.table``
-        (-1 none). Valid until the distance cache computes new rows."""
-        s, dist = self.state, self.dist
+        (-1 none), read-only. Cached until the targets or the distance table change."""
+        dist = self.dist
+        if self._targets is not None and self._targets_key == (dist.version, self.t):
+            return self._targets
+        s = self.state
         n = self.n_robots
         target = np.empty(n, dtype=np.int32)
         slot = np.empty(n, dtype=np.int64)
@@ -227,7 +242,11 @@ class Simulation:
             target_slots_kernel(
                 s.waypoint, s.task_goal, dist.slot_of, dist.last_used, dist._clock, target, slot
             )
-        return target, slot
+        target.flags.writeable = False
+        slot.flags.writeable = False
+        self._targets = (target, slot)
+        self._targets_key = (dist.version, self.t)
+        return self._targets
 
     def target_distance(self, nodes: np.ndarray | None = None) -> np.ndarray:
         """Steps from ``nodes`` (default: each robot's node) to each robot's target.
@@ -271,20 +290,28 @@ class Simulation:
         actions = np.asarray(actions).reshape(n)
         if actions.dtype != np.int64:
             actions = actions.astype(np.int64)
-        mask = self.action_mask()
         legal = np.empty(n, dtype=np.int64)
-        legal_actions_kernel(actions, mask, legal)
+        target = np.empty(n, dtype=np.int32)
+        pos = s.pos
+        closures = cfg.faults.closure_prob > 0
+        move_targets_kernel(
+            actions, pos, f.mask, f.nbr, s.broken, s.phase, self.closed_until, self.t, closures,
+            legal, target,
+        )
         actions = legal
 
-        if self.shield is not None:
-            shielded = np.asarray(self.shield(self, actions, preferences, mask), dtype=np.int64)
+        shield = self.shield
+        if shield is not None:
+            mask = self.action_mask() if getattr(shield, "needs_mask", True) else None
+            shielded = np.asarray(shield(self, actions, preferences, mask), dtype=np.int64)
             intervened = shielded != actions
             actions = shielded
+            target = np.ascontiguousarray(f.nbr[pos, actions], dtype=np.int32)
         else:
             intervened = np.zeros(n, dtype=bool)
 
-        pos = s.pos
-        res = resolve_physical(pos, f.nbr[pos, actions], f.n_nodes)
+        res = self._physics.resolve(pos, target)
+        self._targets = None  # tasks and goals change below
         moved_m = np.empty(n, dtype=np.float32)
         moved = np.empty(n, dtype=bool)
         delivered = np.empty(n, dtype=bool)
@@ -445,6 +472,14 @@ class Simulation:
     def seconds(self) -> float:
         """Simulated time so far."""
         return self.t * self.config.physics.step_seconds
+
+
+_ASSIGN_ERRORS = {
+    1: "assign: robots and orders must pair up one to one",
+    2: "assign: an order can go to one robot only",
+    3: "assign: robots must be idle",
+    4: "assign: orders must be open",
+}
 
 
 def _mask(n: int, idx: np.ndarray) -> np.ndarray:

@@ -104,14 +104,15 @@ class OrderBook:
         k = int(pick.size)
         if self.count + k > self.pick.size:
             self._grow(max(2 * self.pick.size, self.count + k, 256))
-        ids = np.arange(self.count, self.count + k, dtype=np.int32)
-        self.pick[ids] = pick
-        self.station[ids] = station
-        self.arrival[ids] = step
-        self.assigned[ids] = -1
-        self.robot[ids] = -1
-        self.delivered[ids] = -1
-        self.count += k
+        lo, hi = self.count, self.count + k
+        ids = np.arange(lo, hi, dtype=np.int32)
+        self.pick[lo:hi] = pick
+        self.station[lo:hi] = station
+        self.arrival[lo:hi] = step
+        self.assigned[lo:hi] = -1
+        self.robot[lo:hi] = -1
+        self.delivered[lo:hi] = -1
+        self.count = hi
         self.open_ids = np.concatenate([self.open_ids, ids])
         return ids
 

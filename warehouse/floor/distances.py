@@ -31,13 +31,14 @@ class DistanceCache:
         self.last_used = np.zeros(self.table.shape[0], dtype=np.int64)
         self._clock = 0
         self.computed = 0  #: rows computed so far (a cache-miss counter)
+        self.version = 0  #: bumped whenever rows are computed, evicted or the table grows
 
     def slots(self, goals: np.ndarray) -> np.ndarray:
         """Table rows for ``goals`` (node ids), computing the missing ones."""
         goals = np.asarray(goals, dtype=np.int32)
         self._clock += 1
         s = self.slot_of[goals]
-        if (s < 0).any():
+        if s.size and s.min() < 0:
             self._fill(np.unique(goals[s < 0]), keep=np.unique(goals))
             s = self.slot_of[goals]
         self.last_used[s] = self._clock
@@ -76,6 +77,7 @@ class DistanceCache:
             self.slot_of[self.goal_in_slot[victims]] = -1
             self.goal_in_slot[victims] = -1
             free = np.sort(np.concatenate([free, victims]))
+        self.version += 1
         targets = free[: missing.size].astype(np.int64)
         rev = self.floor.reverse_csr()
         missing = missing.astype(np.int32)
@@ -87,6 +89,7 @@ class DistanceCache:
         self.computed += int(missing.size)
 
     def _grow(self, extra: int) -> None:
+        self.version += 1
         n = self.floor.n_nodes
         self.table = np.vstack([self.table, np.full((extra, n), UNREACHABLE, dtype=np.uint16)])
         self.goal_in_slot = np.concatenate([self.goal_in_slot, np.full(extra, -1, np.int32)])

@@ -1,8 +1,10 @@
 """Safety shields: filters between what a navigator proposes and what reaches the floor.
 
 A shield is a callable ``shield(sim, actions, preferences, mask) -> actions`` that returns a
-joint action the physics can execute without conflicts. ``preferences`` is an optional ``(N, A)``
-array of scores (higher is better) from the navigator; ``mask`` is the ``(N, A)`` action mask.
+joint action the physics can execute without conflicts. ``actions`` are legal (masked moves
+already turned into WAIT); ``preferences`` is an optional ``(N, A)`` array of scores (higher is
+better) from the navigator; ``mask`` is the ``(N, A)`` action mask, or ``None`` for a shield whose
+``needs_mask`` attribute is False (the simulation then skips building it).
 
 Collision modes map to shields: ``physical`` (none: conflicts happen and are counted),
 ``block`` (:class:`BlockShield`) and ``pibt`` (:class:`~warehouse.shield.pibt.PIBTShield`).
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
 class Shield(Protocol):
     name: str
+    needs_mask: bool  #: optional attribute; a shield without it gets the mask
 
     def __call__(
         self,
@@ -33,23 +36,30 @@ class Shield(Protocol):
 
 class BlockShield:
     """Replace conflicting moves by WAIT with the fixed priority of
-    :func:`warehouse.core.physics.resolve_block`."""
+    :func:`warehouse.core.physics.resolve_block` (one compiled pass)."""
 
     name = "block"
+    needs_mask = False
 
     def __init__(self) -> None:
         self._scratch = None  # node-sized work arrays, reused between steps
 
     def __call__(self, sim, actions, preferences, mask):  # type: ignore[no-untyped-def]
+        from ..core.kernels import block_shield_kernel  # lazy: core imports us
+        from ..core.physics import BlockScratch
+
         pos = sim.state.pos
         n_nodes = sim.floor.n_nodes
         if self._scratch is None or not self._scratch.fits(n_nodes, pos.size):
-            from ..core.physics import BlockScratch, resolve_block  # lazy: core imports us
-
-            self._resolve = resolve_block
             self._scratch = BlockScratch(n_nodes, pos.size)
-        stop = self._resolve(pos, sim.floor.nbr[pos, actions], n_nodes, scratch=self._scratch)
-        return np.where(stop, 0, actions)
+            self._stop = np.empty(pos.size, dtype=bool)
+        sc = self._scratch
+        out = np.empty(pos.size, dtype=np.int64)
+        block_shield_kernel(
+            pos, np.asarray(actions, dtype=np.int64), sim.floor.nbr, sc.occ, sc.head, sc.nxt,
+            self._stop, out,
+        )
+        return out
 
 
 _REGISTRY: dict[str, Callable[[], Shield | None]] = {

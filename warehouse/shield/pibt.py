@@ -144,6 +144,7 @@ class PIBTShield:
     """Collision shield of the ``pibt`` mode (see module docstring)."""
 
     name = "pibt"
+    needs_mask = True
 
     def __call__(self, sim, actions, preferences, mask):  # type: ignore[no-untyped-def]
         nbr = sim.floor.nbr
