@@ -53,6 +53,7 @@ Beneath the dict API sits the array API used by training, benchmarks and the Mes
 from __future__ import annotations
 
 import functools
+import operator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -61,6 +62,9 @@ from pettingzoo import ParallelEnv
 
 from .core import Observer, Simulation, StepResult
 from .floor import CompiledFloor
+
+
+_MAX_CACHED_ACTIONS = 16  # action masks are cached per pattern up to this many actions
 
 
 class WarehouseEnv(ParallelEnv):
@@ -103,7 +107,9 @@ class WarehouseEnv(ParallelEnv):
         self.last_result: StepResult | None = None
         self._viewer: Any = None
         self._mask_bits = 1 << np.arange(floor.n_actions, dtype=np.int64)
-        self._mask_cache: dict[int, np.ndarray] = {}
+        patterns = 1 << min(floor.n_actions, _MAX_CACHED_ACTIONS)
+        self._mask_table: list[Any] = [None] * patterns  # mask pattern -> read-only int8 row
+        self._mask_known = np.zeros(patterns, dtype=bool)
 
     # -- spaces (cached: the same object every call) ---------------------------------------
     @functools.cache  # noqa: B019 - one entry per agent name, env-lifetime
@@ -183,17 +189,21 @@ class WarehouseEnv(ParallelEnv):
                 infos[agents[i]] = {"cost": c, **counters}
         return infos
 
-    def _mask_rows(self, mask: np.ndarray) -> list[np.ndarray]:
-        """One cached read-only int8 array per distinct mask pattern, listed per robot."""
+    def _mask_rows(self, mask: np.ndarray) -> tuple[np.ndarray, ...]:
+        """One cached read-only int8 array per distinct mask pattern, listed per robot (floors
+        with more than 16 actions: fresh views of the step's mask)."""
+        if self._mask_bits.size > _MAX_CACHED_ACTIONS:
+            return tuple(mask.view(np.int8))
         codes = mask.astype(np.int64) @ self._mask_bits
-        cache = self._mask_cache
-        missing = set(np.unique(codes).tolist()) - cache.keys()
-        for code in missing:
-            row = ((code & self._mask_bits) > 0).astype(np.int8)
-            row.flags.writeable = False
-            cache[code] = row
-        get = cache.__getitem__
-        return [get(c) for c in codes.tolist()]
+        if not self._mask_known[codes].all():
+            for code in np.unique(codes[~self._mask_known[codes]]).tolist():
+                row = ((code & self._mask_bits) > 0).astype(np.int8)
+                row.flags.writeable = False
+                self._mask_table[code] = row
+                self._mask_known[code] = True
+        if codes.size == 1:
+            return (self._mask_table[int(codes[0])],)
+        return operator.itemgetter(*codes.tolist())(self._mask_table)
 
     def _obs_dict(self, obs: np.ndarray, mask: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
         return {
