@@ -63,7 +63,6 @@ from pettingzoo import ParallelEnv
 from .core import Observer, Simulation, StepResult
 from .floor import CompiledFloor
 
-
 _MAX_CACHED_ACTIONS = 16  # action masks are cached per pattern up to this many actions
 
 
@@ -181,7 +180,7 @@ class WarehouseEnv(ParallelEnv):
         """Flat per-agent infos; agents without a collision share one dict (cheap, untracked
         by the garbage collector because it holds only numbers)."""
         counters = {"incidents": res.incidents, "new_orders": res.new_orders, "step": self.sim.t}
-        infos = dict.fromkeys(self.agents, {"cost": 0.0, **counters})
+        infos = dict.fromkeys(self.agents, {"cost": 0.0, **counters})  # noqa: RUF024 (shared)
         hit = np.flatnonzero(res.cost)
         if hit.size:
             agents = self.agents

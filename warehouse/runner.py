@@ -97,8 +97,14 @@ def prepare(
     dispatcher: str | None = None,
     navigator: str | None = None,
     sets: Sequence[str] = (),
+    default_policies: Sequence[str] | None = None,
 ) -> Experiment:
-    """Load and check a run request (raises InputError; writes nothing)."""
+    """Load and check a run request (raises InputError; writes nothing).
+
+    Without ``policies`` the scenario's own ``policies`` section runs; a scenario that has none
+    runs ``default_policies`` instead when given (``warehouse run``: the learned hierarchy beside
+    the rule-based fleet).
+    """
     from scenarios import apply_overrides, build_floor, load_scenario, parse_assignment
 
     sc, source = load_scenario(target)
@@ -107,9 +113,16 @@ def prepare(
     if seeds is not None:
         flags["episode.seeds"] = list(seeds)
     overrides.update({k: v for k, v in flags.items() if v is not None})
+    # Does the scenario (file or --set) name a policy of its own? (Checked before the overrides
+    # rebuild the model and mark every section as set.)
+    names_policy = "policies" in sc.model_fields_set or any(
+        k == "policies" or k.startswith("policies.") for k in overrides
+    )
     sc = apply_overrides(sc, overrides, source)
     floor = build_floor(sc, source)
     names: list[str | None] = list(policies) if policies else [None]
+    if not policies and default_policies and not names_policy:
+        names = list(default_policies)
     specs = [
         _named(
             resolve_policy(n, sc),

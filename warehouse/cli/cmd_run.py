@@ -57,6 +57,10 @@ def _check_out(out: Path, flag: str = "--out") -> Path:
     return out
 
 
+#: What ``warehouse run`` compares when neither ``--policy`` nor the scenario names a policy.
+DEFAULT_POLICIES = ("hierarchical", "rule_based")
+
+
 def run(
     target: TargetArg = "small",
     policy: Annotated[
@@ -85,7 +89,11 @@ def run(
     ] = None,
     sets: SetOpt = None,
 ) -> None:
-    """Run a scenario with one or more policies on the same seeds; print and save KPIs."""
+    """Run a scenario with one or more policies on the same seeds; print and save KPIs.
+
+    Without --policy: the scenario's policies section, or, when it has none, the learned
+    hierarchy (PPO dispatcher + CQL navigator + PIBT shield) beside the rule-based fleet.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -112,6 +120,9 @@ def run(
         dispatcher=dispatcher,
         navigator=navigator,
         sets=sets or (),
+        # A scenario without a policies section: the learned hierarchy beside the rule-based
+        # fleet, on the same seeds (unless --dispatcher/--navigator pick the parts).
+        default_policies=None if (dispatcher or navigator) else DEFAULT_POLICIES,
     )
     if record is not None:
         import importlib.util
