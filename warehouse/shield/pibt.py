@@ -26,6 +26,16 @@ the other allowed actions by score (ties by action index; ``-inf`` or NaN scores
 preferences the other actions are ranked by ``sim.target_distance`` of their node (WAIT last
 among equals).
 
+Stall rescue (liveness). A learned navigator's preferences carry no guarantee that a robot ever
+gets closer to its target: whole groups can wait for each other or shuffle in place, and a
+minimal-intervention shield would let them. So a robot that has a target, may move, and has not
+come closer to it for ``stall_steps`` steps (``state.since_progress``, default 16) has its
+proposal and preferences replaced by shortest-path ones for that step (its best allowed move,
+then the rest by distance, WAIT last among equals) and is planned by PIBT with the others, where
+it may push waiting robots aside. Stalled robots also hold the highest priorities (they have
+gone longest without reaching a goal), which is the setting of PIBT's reachability argument.
+``stall_steps=0`` switches the rescue off.
+
 The recursion runs in :func:`pibt_plan`, a numba function with an explicit stack.
 """
 
@@ -146,6 +156,9 @@ class PIBTShield:
     name = "pibt"
     needs_mask = True
 
+    def __init__(self, *, stall_steps: int = 16) -> None:
+        self.stall_steps = stall_steps  #: steps without progress before the rescue (0: off)
+
     def __call__(self, sim, actions, preferences, mask):  # type: ignore[no-untyped-def]
         nbr = sim.floor.nbr
         pos = np.asarray(sim.state.pos, dtype=np.int64)
@@ -156,13 +169,14 @@ class PIBTShield:
         ok = (actions >= 0) & (actions < n_act)
         ok[ok] &= mask[np.flatnonzero(ok), actions[ok]]
         actions = np.where(ok, actions, 0)
+        frozen = ~mask[:, 1:].any(axis=1)
+        actions, preferences = self._rescue(sim, actions, preferences, mask, frozen)
         target = nbr[pos, actions].astype(np.int64)
         failed = resolve_physical(pos, target, nbr.shape[0]).failed
         if not failed.any():
             return actions
 
         staying = target == pos
-        frozen = ~mask[:, 1:].any(axis=1)
         plan = failed | (staying & ~frozen)  # roots and pushable robots
         nxt = np.where(plan, -1, target)
         act = actions.copy()
@@ -176,6 +190,27 @@ class PIBTShield:
         cand[idx] = np.argsort(-key, axis=1, kind="stable")
         pibt_plan(pos, nbr, cand, mask, nxt, act, roots.astype(np.int64), nbr.shape[0])
         return act
+
+    def _rescue(self, sim, actions, preferences, mask, frozen):  # type: ignore[no-untyped-def]
+        """Shortest-path proposal and preferences for stalled robots (module docstring)."""
+        s = sim.state
+        if self.stall_steps <= 0:
+            return actions, preferences
+        stalled = (s.since_progress >= self.stall_steps) & (s.target >= 0) & ~frozen
+        if not stalled.any():
+            return actions, preferences
+        idx = np.flatnonzero(stalled)
+        dist = sim.target_distance(sim.floor.nbr[s.pos]).astype(np.float64)  # (N, A)
+        dist[:, 0] += 0.5  # WAIT last among equally short moves
+        score = np.where(mask, -dist, -np.inf)
+        actions = actions.copy()
+        actions[idx] = score[idx].argmax(axis=1)
+        if preferences is None:  # the others keep the distance ranking of _scores
+            pref = -dist
+        else:
+            pref = np.array(preferences, dtype=np.float64).reshape(score.shape)
+        pref[idx] = score[idx]
+        return actions, pref
 
     @staticmethod
     def _scores(sim, preferences, idx: np.ndarray, pos: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
