@@ -9,6 +9,7 @@ written. :func:`run_experiment` then runs one :class:`~warehouse.model.Warehouse
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,6 +181,16 @@ class Results:
         return [r for r in self.runs if r.policy == policy]
 
 
+def _one_torch_thread() -> None:
+    """Learned policies decide for one fleet per step (tens to a few thousand robots); torch's
+    intra-op threads cost more than they save at that size (a 30-robot hierarchical run was 6×
+    slower with two threads on a busy 2-core machine), so runs use one. Only if torch is loaded:
+    a run of rule-based policies never imports it."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
 def run_experiment(
     exp: Experiment,
     *,
@@ -192,6 +203,7 @@ def run_experiment(
     With ``record`` the first seed of the first policy is recorded; ``on_recorder(recorder)``
     receives the recorder when that run ends.
     """
+    _one_torch_thread()
     results = Results(exp)
     for p_idx, spec in enumerate(exp.policies):
         visits = np.zeros(exp.floor.n_nodes, dtype=np.int64)
