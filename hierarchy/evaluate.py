@@ -1,10 +1,11 @@
 """Evaluate dispatcher / navigator / shield combinations over scenarios × seeds.
 
-``python -m hierarchy.evaluate --out docs/results_hierarchy --seeds 10 --steps 400`` runs every
-configuration of :data:`CONFIGS` on every scenario of :data:`SCENARIOS` and writes
+``python -m hierarchy.evaluate --out docs/results_hierarchy --seeds 10 --steps 400 --jobs 2``
+runs every configuration of :data:`CONFIGS` on every scenario of :data:`SCENARIOS` and writes
 ``results.json`` (one row per run) and ``summary.md`` (means ± standard deviations, and the
-target ratios). ``NAV`` stands for the hierarchy's navigator: ``cql`` when its weights load,
-else ``rule_based`` (the table says which was used).
+target ratios). ``--jobs`` spreads the runs over processes; every run is deterministic given its
+seed, so the rows do not depend on it. ``NAV`` stands for the hierarchy's navigator: ``cql``
+when its weights load, else ``rule_based`` (the table says which was used).
 """
 
 from __future__ import annotations
@@ -161,6 +162,17 @@ def summarize(rows: list[dict[str, Any]], nav: str) -> str:
     return "\n".join(lines)
 
 
+def _task(task: tuple, steps: int) -> dict[str, Any]:
+    """One (scenario, config, seed) run as a result row (a worker-process entry point)."""
+    import torch
+
+    torch.set_num_threads(1)  # small per-step inference: threads only add overhead
+    name, target, seen, overrides, label, disp, navigator, mode, seed = task
+    k = run_one(target, disp, navigator, mode, seed, steps, overrides)
+    return {"scenario": name, "seen_in_training": seen, "config": label, "seed": seed,
+            "dispatcher": disp, "navigator": navigator, "collisions": mode, **k}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     from hierarchy.shadow import hierarchical_parts
 
@@ -171,6 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--scenarios", default=",".join(s[0] for s in SCENARIOS))
     p.add_argument("--configs", default=",".join(CONFIGS))
     p.add_argument("--merge", type=Path, nargs="*", default=[], help="Earlier results.json to add.")
+    p.add_argument("--jobs", type=int, default=1, help="Worker processes.")
     args = p.parse_args(argv)
     import torch
 
@@ -182,21 +195,34 @@ def main(argv: list[str] | None = None) -> None:
     for path in args.merge:
         rows += json.loads(path.read_text(encoding="utf-8"))
     args.out.mkdir(parents=True, exist_ok=True)
+    tasks = []
     for name, target, seen, overrides in SCENARIOS:
         if name not in wanted or (target.endswith(".map") and not Path(target).is_file()):
             continue
         for label in confs:
             disp, navigator, mode = CONFIGS[label]
             navigator = nav if navigator == "NAV" else navigator
-            t0 = time.time()
             for seed in range(args.seeds):
-                k = run_one(target, disp, navigator, mode, seed, args.steps, overrides)
-                rows.append(
-                    {"scenario": name, "seen_in_training": seen, "config": label, "seed": seed,
-                     "dispatcher": disp, "navigator": navigator, "collisions": mode, **k}
-                )  # fmt: skip
-            print(f"{name:22s} {label:28s} {time.time() - t0:6.1f}s", flush=True)
-            (args.out / "results.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+                tasks.append((name, target, seen, overrides, label, disp, navigator, mode, seed))
+    t0 = time.time()
+
+    def collect(found: Any) -> None:
+        for i, row in enumerate(found):
+            rows.append(row)
+            if (i + 1) % args.seeds == 0:
+                print(f"{row['scenario']:22s} {row['config']:28s} {time.time() - t0:7.1f}s",
+                      flush=True)  # fmt: skip
+
+    if args.jobs > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        # "spawn": workers start clean (no forked numba/torch thread state).
+        with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
+            collect(pool.map(_task, tasks, [args.steps] * len(tasks), chunksize=2))
+    else:
+        collect(_task(t, args.steps) for t in tasks)
+    (args.out / "results.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
     (args.out / "summary.md").write_text(summarize(rows, nav), encoding="utf-8")
 
 
