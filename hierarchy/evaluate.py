@@ -41,6 +41,7 @@ CONFIGS: dict[str, tuple[str, str, str]] = {
     "rule_based (physical)": ("greedy", "rule_based", "physical"),
     "hierarchical (physical)": ("ppo", "NAV", "physical"),
     "rule_based (block)": ("greedy", "rule_based", "block"),
+    "rule_based (pibt)": ("greedy", "rule_based", "pibt"),
     "hierarchical (pibt)": ("ppo", "NAV", "pibt"),
     "hungarian + NAV (pibt)": ("hungarian", "NAV", "pibt"),
     "greedy + NAV (pibt)": ("greedy", "NAV", "pibt"),
@@ -135,6 +136,11 @@ def summarize(rows: list[dict[str, Any]], nav: str) -> str:
             "throughput hierarchical (pibt) / rule_based (block), as deployed": (
                 hb,
                 "rule_based (block)",
+                "deliveries",
+            ),
+            "throughput hierarchical (pibt) / rule_based (pibt), same shield": (
+                hb,
+                "rule_based (pibt)",
                 "deliveries",
             ),
             "throughput ppo / hungarian, same NAV + pibt (target ≥ 1.0)": (hb, hh, "deliveries"),
