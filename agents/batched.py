@@ -49,13 +49,24 @@ class Scorer(Protocol):
 
 
 class NetworkScorer:
-    """Scores from a :class:`~agents.networks.NavigatorNet` (mean over its heads)."""
+    """Scores from a :class:`~agents.networks.NavigatorNet` (mean over its heads).
+
+    Observations must have the network's layout (``net.cfg.observation``); others raise an
+    :class:`~warehouse.errors.InputError` naming ``source`` (the checkpoint).
+    """
 
     needs_observation = True
 
-    def __init__(self, net: torch.nn.Module, *, device: str | torch.device | None = None) -> None:
+    def __init__(
+        self,
+        net: torch.nn.Module,
+        *,
+        device: str | torch.device | None = None,
+        source: Any = None,
+    ) -> None:
         self.device = pick_device(device)
         self.net = net.to(self.device).eval()
+        self.source = source
         self._host: torch.Tensor | None = None  # pinned staging buffer (CUDA only)
         self._host_mask: torch.Tensor | None = None
 
@@ -84,6 +95,17 @@ class NetworkScorer:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         if obs is None:
             raise ValueError("NetworkScorer needs observations")
+        cfg = getattr(self.net, "cfg", None)
+        if cfg is not None and obs.shape[1] != cfg.obs_dim:
+            from warehouse.errors import InputError
+
+            raise InputError(
+                self.source,
+                "observation",
+                f"the network reads {cfg.obs_dim}-wide observations (layout "
+                f"{cfg.observation.model_dump()}), got {obs.shape[1]}: build them with "
+                "Observer(sim, navigator.observation)",
+            )
         with torch.inference_mode():
             x, m = self._to_device(obs, mask)
             s = self.net.scores(x).masked_fill_(~m, -torch.inf)
@@ -112,10 +134,18 @@ class RuleBasedScorer:
 class BatchedPolicy:
     """A navigator that decides for every robot at once through a :class:`Scorer`."""
 
-    def __init__(self, scorer: Scorer, *, name: str) -> None:
+    def __init__(self, scorer: Scorer, *, name: str, observation: Any = None) -> None:
         self.scorer = scorer
         self.name = name
         self.needs_observation = scorer.needs_observation
+        #: the ObservationConfig the scorer reads (``Fleet`` builds its observer from it);
+        #: defaults to a network scorer's own layout, None (the scenario's) otherwise
+        net_cfg = getattr(getattr(scorer, "net", None), "cfg", None)
+        self.observation = (
+            observation
+            if observation is not None
+            else (net_cfg.observation if net_cfg is not None else None)
+        )
 
     @property
     def device(self) -> torch.device:

@@ -7,6 +7,8 @@ so a JSON always describes a complete weights file)::
                        target.* (CQL target network) and optim.<param>.<key> (Adam state)
     STEM.json          {"format": "warehouse-navigator", "format_version": 1, "algo": "cql"|"bc",
                         "kind": "training"|"weights", "config": {... incl. "network"},
+                        "observation": {"radius", "intent"} (the ObservationConfig the network
+                        reads; older checkpoints without it read the default layout),
                         "step": int, "optimizer": {"param_groups": [...]},
                         "rng": {"torch": [bytes...], "sampler": numpy bit-generator state},
                         "versions": {"warehouse", "torch", "safetensors"},
@@ -109,6 +111,7 @@ def save_checkpoint(
         "algo": algo.name,
         "kind": "training" if training else "weights",
         "config": algo.config.to_json(),
+        "observation": algo.config.network.observation.model_dump(),
         "step": int(step),
         "optimizer": {"param_groups": groups},
         "rng": rng or {},
@@ -174,6 +177,28 @@ def _load_module(mod: torch.nn.Module, prefix: str, tensors: dict, source: Path)
     mod.load_state_dict(sd)
 
 
+def _check_observation(meta: dict[str, Any], network: Any, source: Path) -> None:
+    """The recorded observation layout must be the one the network reads."""
+    from pydantic import ValidationError
+
+    from warehouse.config import ObservationConfig
+
+    if "observation" not in meta:
+        return  # written before layouts were recorded: the network config says it all
+    try:
+        recorded = ObservationConfig.model_validate(meta["observation"])
+    except ValidationError as exc:
+        msg = exc.errors()[0]["msg"]
+        raise InputError(source, "observation", f"invalid observation layout: {msg}") from None
+    if recorded != network.observation:
+        raise InputError(
+            source,
+            "observation",
+            f"layout {recorded.model_dump()} does not match the network "
+            f"{network.observation.model_dump()}",
+        )
+
+
 def load_algorithm(path: str | Path, *, device: str | torch.device = "cpu") -> tuple[Any, dict]:
     """Rebuild a training algorithm (networks, target, optimiser) from a training checkpoint."""
     meta, tensors = read_checkpoint(path)
@@ -183,6 +208,7 @@ def load_algorithm(path: str | Path, *, device: str | torch.device = "cpu") -> t
         raise InputError(stem.with_suffix(".json"), "kind", "not a training checkpoint")
     _, algo_cls = algorithms()[meta["algo"]]
     algo = algo_cls(_config(meta, stem.with_suffix(".json")), device=device)
+    _check_observation(meta, algo.config.network, stem.with_suffix(".json"))
     for name, mod in algo.modules().items():
         _load_module(mod, name, tensors, src)
     groups = meta.get("optimizer", {}).get("param_groups")
@@ -207,5 +233,6 @@ def load_network(path: str | Path, *, device: str | torch.device = "cpu") -> tup
     stem = resolve(path)
     cfg = _config(meta, stem.with_suffix(".json"))
     net = NavigatorNet(cfg.network)
+    _check_observation(meta, cfg.network, stem.with_suffix(".json"))
     _load_module(net, "model", tensors, stem.with_suffix(".safetensors"))
     return net.to(device).eval(), meta

@@ -28,10 +28,12 @@ training as float16 and batches are converted to float32 on the fly.
 
 ``manifest.json``: ``schema_version``, ``package_version``, ``scenarios``, ``seeds``,
 ``behavior``, ``epsilon``, ``episodes``, ``steps``, ``collisions``, ``n_transitions``,
-``obs_shape``, ``radius``, ``n_actions``, ``dtypes`` and ``shards`` (``file``, ``n``,
-``sha256``). The loader (:func:`load_dataset`) opens shards with ``allow_pickle=False``, checks
-every hash, and refuses a schema mismatch, missing or extra keys, wrong shapes or dtypes, object
-arrays and non-finite values with an :class:`~warehouse.errors.InputError`.
+``obs_shape``, ``radius``, ``observation`` (the :class:`~warehouse.config.ObservationConfig` the
+observations were built with: ``radius``, ``intent``), ``n_actions``, ``dtypes`` and ``shards``
+(``file``, ``n``, ``sha256``). The loader (:func:`load_dataset`) opens shards with
+``allow_pickle=False``, checks every hash, and refuses a schema mismatch, missing or extra keys,
+wrong shapes or dtypes, object arrays and non-finite values with an
+:class:`~warehouse.errors.InputError`.
 
 Collection (:func:`collect`) steps a :class:`~warehouse.fleet.Fleet` whose navigator is
 :class:`EpsilonGreedyNavigator`; every step yields ``N`` transitions as array slices.
@@ -80,10 +82,14 @@ class EpsilonGreedyNavigator:
 
     needs_observation = True  # the collector logs observations
 
-    def __init__(self, base: Any, epsilon: float, *, seed: int | None = None) -> None:
+    def __init__(
+        self, base: Any, epsilon: float, *, seed: int | None = None, observation: Any = None
+    ) -> None:
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError("epsilon must be in [0, 1]")
         self.base = base
+        #: observation layout to log (an ObservationConfig; None: the scenario's)
+        self.observation = observation
         self.epsilon = float(epsilon)
         self.name = f"{base.name}+eps{epsilon:g}"
         self.rng = np.random.default_rng(seed)
@@ -179,6 +185,10 @@ class CollectConfig:
     collisions: str = "physical"  #: physical keeps collisions (and their penalty) in the data
     robots: int | None = None  #: override the scenario's fleet size
     shard_size: int = DEFAULT_SHARD_SIZE
+    #: observation layout (``ObservationConfig``) to log; None: each scenario's own section
+    observation: Any = None
+    #: further scenario settings for every target (dotted keys, e.g. ``{"reward.collision": -250}``)
+    overrides: tuple[tuple[str, Any], ...] = ()
 
 
 def _episode_seeds(cfg: CollectConfig) -> list[int]:
@@ -211,18 +221,23 @@ def collect(
     fleets: list[tuple[str, Any, int]] = []
     for target in cfg.targets:
         sc, src = load_scenario(target)
-        over: dict[str, Any] = {"collisions": cfg.collisions}
+        over: dict[str, Any] = {"collisions": cfg.collisions, **dict(cfg.overrides)}
         if cfg.robots is not None:
             over["robots"] = cfg.robots
         sc = apply_overrides(sc, over, src)
         sim = Simulation(build_floor(sc, src), sc.sim_config())
-        nav = EpsilonGreedyNavigator(make_navigator(cfg.behavior), cfg.epsilon)
+        nav = EpsilonGreedyNavigator(
+            make_navigator(cfg.behavior), cfg.epsilon, observation=cfg.observation
+        )
         fleet = Fleet(sim, make_dispatcher(sc.policies.dispatcher), nav)
         fleets.append((target, fleet, int(cfg.steps or sc.episode.steps)))
-    dims = {(f.observer.size, f.sim.floor.n_actions, f.observer.radius) for _, f, _ in fleets}
+    dims = {
+        (f.observer.size, f.sim.floor.n_actions, f.observer.radius, f.observer.config.intent)
+        for _, f, _ in fleets
+    }
     if len(dims) != 1:
         raise InputError(None, "TARGET", f"scenarios disagree on observation/action size: {dims}")
-    obs_dim, n_actions, radius = dims.pop()
+    obs_dim, n_actions, radius, intent = dims.pop()
 
     with atomic_dir(out) as tmp:
         writer = ShardWriter(tmp, obs_dim, n_actions, cfg.shard_size)
@@ -240,10 +255,12 @@ def collect(
             "episodes": cfg.episodes,
             "steps": [s for _, _, s in fleets],
             "collisions": cfg.collisions,
+            "overrides": dict(cfg.overrides),
             "robots": [f.sim.n_robots for _, f, _ in fleets],
             "n_transitions": writer.count,
             "obs_shape": [obs_dim],
             "radius": radius,
+            "observation": {"radius": radius, "intent": intent},
             "n_actions": n_actions,
             "dtypes": {k: dt.name for k, (dt, _) in FIELDS.items()},
             "shards": writer.shards,

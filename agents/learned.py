@@ -42,7 +42,10 @@ def load_learned_navigator(
             "algo",
             f"checkpoint holds a {meta['algo']!r} network, expected {algo!r}",
         )
-    return BatchedPolicy(NetworkScorer(net, device=device), name=algo or meta["algo"])
+    scorer = NetworkScorer(net, device=device, source=resolve(checkpoint).with_suffix(".json"))
+    # The policy carries the observation layout it was trained on (Fleet builds its observer
+    # from ``policy.observation``).
+    return BatchedPolicy(scorer, name=algo or meta["algo"], observation=net.cfg.observation)
 
 
 def cql_navigator(*, checkpoint: str | Path | None = None, device: str | None = None, **_: object):

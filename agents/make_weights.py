@@ -1,23 +1,25 @@
 """Produce the shipped navigator weights ``agents/weights/{cql,bc}.{safetensors,json}``.
 
-One command (two single-threaded training runs side by side, about 20 CPU-minutes each;
-run it with ``nice``)::
+One command (one collection, then two single-threaded training runs side by side, about
+10 CPU-minutes each; run it with ``nice``)::
 
-    .venv/bin/python -m agents.make_weights --work runs/navigator
+    nice .venv/bin/python -m agents.make_weights --work runs/navigator
 
-It is exactly this pair of CLI steps (plus copying each run's ``model.*`` into
-``agents/weights/``)::
+It collects :data:`DATA` — the ε-greedy rule-based fleet (ε = 0.1, physical collisions) on
+``tiny``, ``small`` and ``one_way_aisles``, seeds 0–3, 1,000 steps each, observations with the
+neighbour-intention channels (``observation.intent``) and a collision reward of −150 instead of
+the scenarios' −50 (reward shaping for CQL; behaviour cloning ignores rewards) — then runs::
 
-    warehouse collect tiny,small,one_way_aisles --episodes 4 --steps 1000 --seeds 0,1,2,3 \\
-        --epsilon 0.1 --out runs/navigator/data
-    warehouse train-navigator --algo cql --alpha 1.0 --data runs/navigator/data --steps 20000 \\
-        --out runs/navigator/cql --ckpt-every 5000
+    warehouse train-navigator --algo cql --alpha 5.0 --data runs/navigator/data --steps 20000 \\
+        --out runs/navigator/cql --ckpt-every 5000 --device cpu
     warehouse train-navigator --algo bc --data runs/navigator/data --steps 20000 \\
-        --out runs/navigator/bc --ckpt-every 5000
+        --out runs/navigator/bc --ckpt-every 5000 --device cpu
 
-Training is deterministic on the CPU (seed 0, one torch thread), so the command reproduces the
-shipped files. Scenarios and seeds used here stay out of the evaluation
-(docs/results.md).
+and copies each run's ``model.*`` into ``agents/weights/``. (``warehouse collect`` has no option
+for the observation layout or reward overrides yet, so the collection step is the Python call
+``agents.dataset.collect(DATA, out)``.) Training is deterministic on the CPU (seed 0, one torch
+thread), so the command reproduces the shipped files for a fixed code version. Scenarios and
+seeds used here stay out of the evaluation (docs/results.md).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import argparse
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from warehouse.config import ObservationConfig
 
 from .dataset import CollectConfig, collect
 from .learned import DEFAULT_WEIGHTS
@@ -37,8 +41,11 @@ DATA = CollectConfig(
     seeds=(0, 1, 2, 3),
     steps=1000,
     epsilon=0.1,
+    observation=ObservationConfig(radius=3, intent=True),
+    overrides=(("reward.collision", -150.0),),
 )
 STEPS = 20_000
+ALPHA = 5.0  #: CQL α of the shipped weights (α sensitivity: docs/results.md)
 
 
 def _train_quietly(cfg: TrainConfig) -> dict:
@@ -49,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Collect data, train CQL and BC, ship the weights.")
     ap.add_argument("--work", type=Path, default=Path("runs/navigator"))
     ap.add_argument("--steps", type=int, default=STEPS)
-    ap.add_argument("--alpha", type=float, default=1.0)
+    ap.add_argument("--alpha", type=float, default=ALPHA)
     ap.add_argument("--dest", type=Path, default=DEFAULT_WEIGHTS)
     args = ap.parse_args(argv)
     data = args.work / "data"

@@ -1,8 +1,9 @@
 """The shared navigation network: egocentric window encoder + task features → one score per action.
 
 Input: the flat observation of :mod:`warehouse.core.observe`, ``C·(2r+1)² + F`` floats (``C`` = 4
-channels, ``F`` = 12 task features). The window part is reshaped to ``(C, 2r+1, 2r+1)`` and
-encoded either by
+channels, or 10 with the neighbour-intention channels of ``ObservationConfig.intent``, which come
+after the ``F`` = 12 task features). The window channels are gathered, reshaped to
+``(C, 2r+1, 2r+1)`` and encoded either by
 
 * ``"mlp"`` (default): flatten → linear → ReLU — the fastest on a CPU at 10,000 robots, or
 * ``"conv"``: two 3×3 convolutions (32 channels, ReLU) → flatten → linear → ReLU,
@@ -21,7 +22,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from warehouse.config import ObservationConfig
 from warehouse.core.observe import N_CHANNELS, N_FEATURES, observation_size
+from warehouse.core.observe_intent import N_INTENT_CHANNELS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +32,7 @@ class NetworkConfig:
     """Shape of a :class:`NavigatorNet` (saved in every checkpoint)."""
 
     radius: int = 3  #: observation radius r (window 2r+1)
+    intent: bool = False  #: observations carry the neighbour-intention channels
     n_actions: int = 5  #: A
     heads: int = 1  #: 2 for double Q (CQL), 1 for logits (BC)
     encoder: str = "mlp"  #: "mlp" | "conv"
@@ -37,7 +41,16 @@ class NetworkConfig:
 
     @property
     def obs_dim(self) -> int:
-        return observation_size(self.radius)
+        return observation_size(self.radius, self.intent)
+
+    @property
+    def channels(self) -> int:
+        return N_CHANNELS + (N_INTENT_CHANNELS if self.intent else 0)
+
+    @property
+    def observation(self) -> ObservationConfig:
+        """The observation layout this network reads."""
+        return ObservationConfig(radius=self.radius, intent=self.intent)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "hidden": list(self.hidden)}
@@ -59,11 +72,12 @@ class NavigatorNet(nn.Module):
         self.cfg = cfg
         side = 2 * cfg.radius + 1
         self.side = side
-        self.window_size = N_CHANNELS * side * side
+        self.base_size = N_CHANNELS * side * side  # window columns before the task features
+        self.window_size = cfg.channels * side * side
         if cfg.encoder == "conv":
             self.encoder: nn.Module = nn.Sequential(
-                nn.Unflatten(1, (N_CHANNELS, side, side)),
-                nn.Conv2d(N_CHANNELS, 32, 3, padding=1),
+                nn.Unflatten(1, (cfg.channels, side, side)),
+                nn.Conv2d(cfg.channels, 32, 3, padding=1),
                 nn.ReLU(),
                 nn.Conv2d(32, 32, 3, padding=1),
                 nn.ReLU(),
@@ -82,7 +96,12 @@ class NavigatorNet(nn.Module):
         self.torso = nn.Sequential(*layers)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        window, feats = obs[:, : self.window_size], obs[:, self.window_size :]
+        b = self.base_size
+        if self.cfg.intent:  # [base window | features | intent window]
+            window = torch.cat([obs[:, :b], obs[:, b + N_FEATURES :]], dim=1)
+            feats = obs[:, b : b + N_FEATURES]
+        else:
+            window, feats = obs[:, :b], obs[:, b:]
         z = torch.cat([self.encoder(window), feats], dim=1)
         return self.torso(z).view(-1, self.cfg.heads, self.cfg.n_actions)
 

@@ -90,9 +90,11 @@ class Sampler:
 
 def build_algorithm(cfg: TrainConfig, data: Dataset, device: torch.device) -> Any:
     man = data.manifest
-    radius = int(man.get("radius", 3))
+    layout = man.get("observation") or {}
+    radius = int(layout.get("radius", man.get("radius", 3)))
     net = NetworkConfig(
         radius=radius,
+        intent=bool(layout.get("intent", False)),
         n_actions=int(man["n_actions"]),
         heads=2 if cfg.algo == "cql" else 1,
         encoder=cfg.encoder,
@@ -100,7 +102,7 @@ def build_algorithm(cfg: TrainConfig, data: Dataset, device: torch.device) -> An
         hidden=tuple(cfg.hidden),
     )
     if net.obs_dim != man["obs_shape"][0]:
-        raise InputError(cfg.data / MANIFEST, "obs_shape", "does not match radius")
+        raise InputError(cfg.data / MANIFEST, "obs_shape", "does not match the observation layout")
     cfg_cls, algo_cls = algorithms()[cfg.algo]
     kw: dict[str, Any] = {"lr": cfg.lr, "batch_size": cfg.batch_size, "network": net}
     if cfg.algo == "cql":

@@ -151,3 +151,25 @@ def test_shipped_weights_load_through_the_registry() -> None:
         obs = np.zeros((3, nav.scorer.net.cfg.obs_dim), np.float32)
         actions, prefs = nav.act(None, obs, np.ones((3, 5), bool))
         assert actions.shape == (3,) and np.isfinite(prefs).all()
+
+
+def test_shipped_weights_bring_their_observation_layout() -> None:
+    """The shipped navigators record the layout they were trained on; a fleet built around
+    them observes with it, whatever the scenario's own ``observation`` section says."""
+    from agents.learned import DEFAULT_WEIGHTS
+    from agents.registry import make_navigator
+    from scenarios import build_floor, load_scenario
+    from warehouse.config import ObservationConfig
+    from warehouse.core import Simulation
+    from warehouse.fleet import Fleet
+
+    sc, src = load_scenario("tiny")
+    for algo in ("cql", "bc"):
+        meta = json.loads((DEFAULT_WEIGHTS / f"{algo}.json").read_text())
+        nav = make_navigator(algo, device="cpu")
+        assert nav.observation == ObservationConfig.model_validate(meta["observation"])
+        sim = Simulation(build_floor(sc, src), sc.sim_config())
+        fleet = Fleet(sim, None, nav)
+        fleet.reset(0)
+        step = fleet.step()
+        assert step.obs is not None and step.obs.shape[1] == nav.scorer.net.cfg.obs_dim

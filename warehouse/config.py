@@ -104,6 +104,13 @@ class ObservationConfig(Section):
     radius: int = Field(
         3, ge=1, le=10, description="Half-width r of the egocentric window, cells (window: 2r+1)."
     )
+    intent: bool = Field(
+        False,
+        description=(
+            "Append the neighbour-intention channels (intended moves, priority, claims, stall, go; "
+            "warehouse/core/observe_intent.py) after the task features."
+        ),
+    )
 
 
 class SimConfig(Section):

@@ -24,6 +24,15 @@ Task features (``N_FEATURES`` = 12), after the window:
 10  work timer / max(pick_time, drop_time)
 11  has a dispatcher waypoint
 ==  ================================================================================
+
+With ``ObservationConfig.intent`` on, ``N_INTENT_CHANNELS`` = 6 more window channels follow the
+task features (columns ``4K + 12`` on, ``K = (2r+1)²``): each visible robot's intended move
+(row and column step), its priority relative to me, the cells other robots intend to move into,
+how long each robot has been stalled and whether its intended move gets through under
+the lowest-id-first priority (table in :mod:`.observe_intent`). Columns
+``[0, 4K + 12)`` are the same either way, so the full layout is::
+
+    [ window channels 0-3 (4K) | task features (12) | intent channels 0-5 (6K, optional) ]
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ import numpy as np
 
 from ..config import ObservationConfig
 from .kernels import observe_kernel
+from .observe_intent import N_INTENT_CHANNELS, IntentChannels
 from .simulation import Simulation
 
 N_CHANNELS = 4
@@ -41,8 +51,10 @@ N_FEATURES = 12
 CHANNEL_NAMES = ("obstacle", "robot", "carrying", "cost_to_go")
 
 
-def observation_size(radius: int) -> int:
-    return N_CHANNELS * (2 * radius + 1) ** 2 + N_FEATURES
+def observation_size(radius: int, intent: bool = False) -> int:
+    """Length of one robot's observation (module docstring)."""
+    channels = N_CHANNELS + (N_INTENT_CHANNELS if intent else 0)
+    return channels * (2 * radius + 1) ** 2 + N_FEATURES
 
 
 class Observer:
@@ -62,7 +74,7 @@ class Observer:
         self.side = side
         self.center = (side * side) // 2
         height, width = f.shape
-        self.size = observation_size(r)
+        self.size = observation_size(r, self.config.intent)
         tasks = sim.config.tasks
         self._radius2 = np.float32(2 * r)
         self._size = np.float32(max(height, width))
@@ -76,6 +88,9 @@ class Observer:
         self._obst_grid = (self._padded == f.n_nodes).astype(np.float32)
         # Robot and carrying layers (float32, all-zero scratch of the kernel).
         self._robot_grid = np.zeros((2, *self._padded.shape), dtype=np.float32)
+        self._intent = (
+            IntentChannels(f.n_nodes, self._padded.shape, side) if self.config.intent else None
+        )
 
     @functools.cached_property
     def window(self) -> np.ndarray:
@@ -119,4 +134,6 @@ class Observer:
             self._work,
             out,
         )
+        if self._intent is not None:
+            self._intent.fill(sim, slot, out, N_CHANNELS * self.side * self.side + N_FEATURES)
         return out
