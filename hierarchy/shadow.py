@@ -193,14 +193,27 @@ class _SpyNavigator:
         self.incumbent, self.candidate, self.log = incumbent, candidate, log
         self.name = getattr(incumbent, "name", "incumbent")
         self.needs_observation = bool(incumbent.needs_observation or candidate.needs_observation)
+        self._observers: dict[tuple[int, int], Any] = {}  # navigators with their own layout
 
     def reset(self, seed: int | None) -> None:
         self.incumbent.reset(seed)
         self.candidate.reset(seed)
 
+    def _observe(self, nav: Any, sim: Simulation, obs: np.ndarray | None) -> np.ndarray | None:
+        """``obs`` (the scenario's layout), or ``nav``'s own layout when it brings one."""
+        layout = getattr(nav, "observation", None)
+        if not nav.needs_observation or layout is None or layout == sim.config.observation:
+            return obs
+        key = (id(nav), id(sim))
+        if key not in self._observers:
+            from warehouse.core import Observer
+
+            self._observers[key] = Observer(sim, layout)
+        return self._observers[key]()
+
     def act(self, sim: Simulation, obs: np.ndarray | None, mask: np.ndarray):  # type: ignore[no-untyped-def]
-        actions, prefs = self.incumbent.act(sim, obs, mask)
-        c_actions, c_prefs = self.candidate.act(sim, obs, mask)
+        actions, prefs = self.incumbent.act(sim, self._observe(self.incumbent, sim, obs), mask)
+        c_actions, c_prefs = self.candidate.act(sim, self._observe(self.candidate, sim, obs), mask)
         movable = (sim.state.target >= 0) & mask[:, 1:].any(axis=1)
         idx = np.flatnonzero(movable)
         log = self.log
