@@ -95,3 +95,16 @@ def test_shadow_cli_writes_report(tmp_path: Path) -> None:
     assert (out / "divergence.png").read_bytes()[:4] == b"\x89PNG"
     lines = (out / "divergences.csv").read_text().splitlines()
     assert lines[0].startswith("step,kind,robot")
+
+
+def test_shadow_learned_candidate_observes_in_its_own_layout(tmp_path: Path) -> None:
+    """The shipped CQL reads the intent layout while the scenario's is the base one: the shadow
+    must build the candidate's observations itself (it used to fail with a width mismatch)."""
+    out = tmp_path / "sh"
+    with pytest.raises(SystemExit) as exc:
+        main(["shadow", "tiny", "--candidate", "hierarchical", "--incumbent", "rule_based",
+              "--steps", "30", "--out", str(out)])  # fmt: skip
+    assert exc.value.code in (0, None)
+    summary = json.loads((out / "shadow.json").read_text())
+    assert summary["navigation"]["decisions"] > 0
+    assert 0.0 < summary["navigation"]["agreement"] <= 1.0
