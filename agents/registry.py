@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .base import Navigator
+from .finetune_nav import finetuned_navigator
 from .learned import bc_navigator, cql_navigator
 from .rule_based import RandomNavigator, RuleBasedNavigator
 
@@ -16,6 +17,8 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     "random": lambda **kw: RandomNavigator(),
     "cql": cql_navigator,  # shipped weights in agents/weights/ unless checkpoint= is given
     "bc": bc_navigator,
+    # samples softmax(Q/T) like PPO fine-tuning trained it (agents/finetune_nav.py)
+    "cql_ft": finetuned_navigator,
 }
 
 

@@ -1,4 +1,5 @@
-"""``warehouse collect`` (offline dataset) and ``warehouse train-navigator`` (CQL / BC)."""
+"""``warehouse collect`` (offline dataset) and ``warehouse train-navigator`` (CQL / BC offline,
+PPO online fine-tuning from a CQL checkpoint)."""
 
 from __future__ import annotations
 
@@ -62,19 +63,32 @@ def collect_cmd(
 
 
 def train_cmd(
-    algo: Annotated[str, typer.Option(help="cql or bc.")],
-    data: Annotated[Path, typer.Option(help="Dataset folder (warehouse collect).")],
-    steps: Annotated[int, typer.Option(min=1, help="Gradient updates in total.")],
+    algo: Annotated[
+        str, typer.Option(help="cql or bc (offline), ppo (online fine-tuning from --init).")
+    ],
+    steps: Annotated[
+        int, typer.Option(min=1, help="Gradient updates (cql/bc) or PPO iterations (ppo).")
+    ],
     out: Annotated[Path, typer.Option(help="Run folder (checkpoints, TensorBoard, model).")],
+    data: Annotated[
+        Path | None, typer.Option(help="Dataset folder (warehouse collect); cql/bc.")
+    ] = None,
+    init: Annotated[
+        Path | None, typer.Option(help="ppo: navigator checkpoint to start from (CQL).")
+    ] = None,
     alpha: Annotated[
         float, typer.Option(min=0.0, max=100.0, help="CQL conservative weight α.")
     ] = 1.0,
     batch_size: Annotated[int, typer.Option(min=1)] = 256,
-    lr: Annotated[float, typer.Option(min=0.0)] = 3e-4,
+    lr: Annotated[
+        float | None, typer.Option(min=0.0, help="Learning rate (cql/bc 3e-4, ppo actor 1e-4).")
+    ] = None,
     eval_every: Annotated[
         int, typer.Option(min=0, help="Evaluate every K updates (0: never).")
     ] = 0,
-    ckpt_every: Annotated[int, typer.Option(min=1, help="Checkpoint every K updates.")] = 1000,
+    ckpt_every: Annotated[
+        int | None, typer.Option(min=1, help="Checkpoint every K updates (cql/bc 1000, ppo 10).")
+    ] = None,
     resume: Annotated[
         bool, typer.Option(help="Continue from the latest checkpoint in --out.")
     ] = False,
@@ -87,18 +101,72 @@ def train_cmd(
         int | None, typer.Option(min=1, help="Use at most this many transitions.")
     ] = None,
     eval_scenario: Annotated[
-        str, typer.Option(help="Scenario of the periodic evaluation.")
-    ] = "tiny",
+        str | None,
+        typer.Option(help="Scenario of the periodic evaluation (cql/bc tiny, ppo small)."),
+    ] = None,
     eval_steps: Annotated[int, typer.Option(min=1)] = 200,
+    scenarios: Annotated[
+        str, typer.Option(help="ppo: training scenarios, comma-separated.")
+    ] = "tiny,small,one_way_aisles",
+    rollout_steps: Annotated[
+        int, typer.Option(min=1, help="ppo: steps per scenario per iteration.")
+    ] = 256,
+    collisions: Annotated[
+        str, typer.Option(help="ppo: collision mode while training.")
+    ] = "physical",
+    temperature: Annotated[
+        float, typer.Option(min=1e-6, help="ppo: policy = softmax(Q / temperature).")
+    ] = 1.0,
+    collision_limit: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="ppo: pause above this many collisions per 1k robot-steps."),
+    ] = None,
+    collision_rise: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="ppo: pause above this factor x the initial collision rate."),
+    ] = 1.5,
+    on_pause: Annotated[
+        str, typer.Option(help="ppo: stop (exit 3) or wait (for RUN/CONTINUE) when paused.")
+    ] = "stop",
+    pause_wait: Annotated[
+        float, typer.Option(min=0.0, help="ppo: seconds to wait for RUN/CONTINUE.")
+    ] = 600.0,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Train the shared navigation network offline (CQL or behaviour cloning)."""
+    """Train the shared navigation network offline (CQL or behaviour cloning), or fine-tune it
+    online from a checkpoint with shared-parameter PPO (``--algo ppo --init CKPT``)."""
     from agents.train import TrainConfig, train
 
-    if algo not in ("cql", "bc"):
-        raise InputError(None, "--algo", f"expected cql or bc, got {algo!r}")
+    if algo not in ("cql", "bc", "ppo"):
+        raise InputError(None, "--algo", f"expected cql, bc or ppo, got {algo!r}")
     if device not in ("cpu", "cuda", "auto"):
         raise InputError(None, "--device", f"expected cpu, cuda or auto, got {device!r}")
+    if algo == "ppo":
+        _finetune(
+            init=init,
+            out=out,
+            resume=resume,
+            progress=progress,
+            threads=threads,
+            updates=steps,
+            scenarios=tuple(t for t in scenarios.replace(" ", "").split(",") if t),
+            rollout_steps=rollout_steps,
+            collisions=collisions,
+            temperature=temperature,
+            collision_limit=collision_limit,
+            collision_rise=collision_rise,
+            on_pause=on_pause,
+            pause_wait_s=pause_wait,
+            seed=seed,
+            ckpt_every=ckpt_every or 10,
+            eval_every=eval_every,
+            eval_scenario=eval_scenario or "small",
+            eval_steps=eval_steps,
+            lr=lr,
+        )
+        return
+    if data is None:
+        raise InputError(None, "--data", f"--algo {algo} needs a dataset folder")
     cfg = TrainConfig(
         algo=algo,
         data=data,
@@ -106,9 +174,9 @@ def train_cmd(
         steps=steps,
         alpha=alpha,
         batch_size=batch_size,
-        lr=lr,
+        lr=3e-4 if lr is None else lr,
         eval_every=eval_every,
-        ckpt_every=ckpt_every,
+        ckpt_every=ckpt_every or 1000,
         resume=resume,
         device=device,
         threads=threads,
@@ -116,13 +184,59 @@ def train_cmd(
         encoder=encoder,
         hidden=_int_list(hidden, "--hidden") or (64,),
         limit=limit,
-        eval_scenario=eval_scenario,
+        eval_scenario=eval_scenario or "tiny",
         eval_steps=eval_steps,
     )
     res = train(cfg, show_progress=progress)
     last = ", ".join(f"{k} {v:.4g}" for k, v in res["last"].items())
     typer.echo(f"step {res['step']}: {last}")
     typer.echo(f"model: {res['model']}.safetensors")
+
+
+def _finetune(
+    *,
+    init: Path | None,
+    out: Path,
+    resume: bool,
+    progress: bool,
+    threads: int,
+    lr: float | None,
+    **kw: object,
+) -> None:
+    """``--algo ppo``: online fine-tuning (agents/finetune.py); exit 3 when the guard pauses."""
+    from dataclasses import replace
+
+    import torch
+
+    from agents.finetune import finetune
+    from agents.finetune_ppo import PAUSE_ACTIONS, FinetuneConfig
+
+    if init is None and not resume:
+        raise InputError(None, "--init", "--algo ppo needs the checkpoint to start from")
+    if kw["on_pause"] not in PAUSE_ACTIONS:
+        raise InputError(None, "--on-pause", f"expected stop or wait, got {kw['on_pause']!r}")
+    if kw["collisions"] not in ("physical", "block", "pibt"):
+        raise InputError(None, "--collisions", f"unknown collision mode {kw['collisions']!r}")
+    if not kw["scenarios"]:
+        raise InputError(None, "--scenarios", "give at least one scenario")
+    if threads > 0:
+        torch.set_num_threads(threads)
+    cfg = FinetuneConfig(**kw)  # type: ignore[arg-type]
+    if lr is not None:
+        cfg = replace(cfg, ppo=replace(cfg.ppo, lr=lr))
+    res = finetune(cfg, out, init=init, resume=resume, show_progress=progress, log=typer.echo)
+    last = ", ".join(f"{k} {v:.4g}" for k, v in res.last.items() if not k.startswith("eval_"))
+    if last:
+        typer.echo(f"iteration {res.iteration}: {last}")
+    if res.model is not None:
+        typer.echo(f"model: {res.model}.safetensors")
+    if res.paused is not None:
+        typer.echo(
+            f"training paused: {res.paused}; state saved in {out / 'checkpoints'}; "
+            "continue with --resume (guard settings come from the command line)",
+            err=True,
+        )
+        raise typer.Exit(3)
 
 
 def register(app: typer.Typer) -> None:

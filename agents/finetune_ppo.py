@@ -1,0 +1,282 @@
+"""Shared-parameter PPO for the navigator: config, sampling policy, GAE, one update.
+
+Every robot of every simulated floor is one PPO sample of the *same* network (parameter sharing,
+independent per-robot rewards, as in IPPO/MAPPO with a local critic):
+
+* **actor** — the CQL (or BC) :class:`~agents.networks.NavigatorNet` itself. Its logits are the
+  network's action scores (the mean of the two Q heads for CQL) divided by a temperature ``T``,
+  with masked actions set to ``-inf``: ``π(a|s) = softmax(Q̄(s, ·)/T)`` over the allowed actions.
+  The greedy policy — what ``warehouse run --policy cql`` executes — is unchanged by ``T``, so
+  the fine-tuned network loads and runs as an ordinary navigator.
+* **critic** — a separate small value network with the actor's architecture and one output
+  (``NavigatorNet`` with ``heads=1, n_actions=1``) on the same observation, trained from scratch;
+  the first ``critic_warmup`` updates train only the critic so the first policy gradients do not
+  follow a random baseline.
+
+The loss pieces (clipped surrogate, masked entropy, log-probabilities, sampling, explained
+variance) are those of the PPO dispatcher (:mod:`hierarchy.ppo`); GAE is the plain per-step form
+over a ``(T, N)`` array (one column per robot, vectorized over robots)::
+
+    δ_t = r_t + γ V(s_{t+1}) − V(s_t)        A_t = δ_t + γ λ A_{t+1}
+
+Reward of a robot for a step: ``reward_scale · (r + progress_reward · g)``, where ``r`` is the
+simulation's reward (delivery, collision, metres travelled; :class:`~warehouse.config.RewardConfig`)
+and ``g ∈ {−1, 0, 1}`` the steps of floor distance it gained toward the target it had when it
+decided. The shaping term pays for progress along a leg (a difference of potentials
+``−distance`` with the target held fixed), so it does not reward finishing a leg twice and does
+not punish the jump of the distance when a new target is set. Without it the sparse delivery
+reward loses to the immediate collision and travel costs and the policy learns to wait
+everywhere (measured: 0 deliveries after 20 iterations).
+
+The rollout is cut by time (no terminal states: the warehouse is lifelong), so the last step
+bootstraps from ``V(s_T)``. Loss per minibatch (CleanRL)::
+
+    L = L_clip(ρ, Â) − c_ent · H[π] + c_v · ½ (V − R)²
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from hierarchy.ppo import (
+    PPOConfig,
+    clipped_surrogate,
+    explained_variance,
+    log_probs,
+    masked_entropy,
+    sample_actions,
+)
+from warehouse.floor import UNREACHABLE
+
+from .networks import NavigatorNet
+
+PAUSE_ACTIONS = ("stop", "wait")
+
+
+def _navigator_ppo() -> PPOConfig:
+    return PPOConfig(lr=1e-4, gamma=0.99, ent_coef=0.01, minibatches=4, epochs=4, target_kl=0.03)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinetuneConfig:
+    """One online fine-tuning run (saved in every checkpoint's ``extra.finetune.config``)."""
+
+    updates: int = 100  #: PPO iterations (one rollout + minibatch epochs each)
+    scenarios: tuple[str, ...] = ("tiny", "small", "one_way_aisles")  #: training floors
+    rollout_steps: int = 256  #: simulation steps per floor per iteration (a fresh episode)
+    collisions: str = "physical"  #: collision mode while training
+    dispatcher: str = "greedy"
+    temperature: float = 1.0  #: T in softmax(Q/T)
+    reward_scale: float = 0.01  #: rewards are multiplied by this (delivery +100 → +1)
+    #: shaping: reward units per step of distance gained toward the robot's target (module doc)
+    progress_reward: float = 2.0
+    critic_lr: float = 3e-4
+    critic_warmup: int = 2  #: first iterations update only the critic
+    ppo: PPOConfig = field(default_factory=_navigator_ppo)
+    #: pause when a rollout's collisions per 1k robot-steps exceed this (physical mode only)
+    collision_limit: float | None = None
+    #: pause when they exceed this factor × those of the first rollout (the initial network)
+    collision_rise: float | None = 1.5
+    on_pause: str = "stop"  #: "stop": checkpoint and exit; "wait": wait for RUN/CONTINUE
+    pause_wait_s: float = 600.0  #: how long "wait" waits before stopping
+    seed: int = 0
+    ckpt_every: int = 10
+    eval_every: int = 0  #: greedy evaluation every K iterations (0: never)
+    eval_scenario: str = "small"
+    eval_steps: int = 200
+    eval_seed: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.updates < 1 or self.rollout_steps < 1 or not self.scenarios:
+            raise ValueError("updates, rollout_steps and scenarios must be positive/non-empty")
+        if self.temperature <= 0:
+            raise ValueError("temperature must be > 0")
+        if self.on_pause not in PAUSE_ACTIONS:
+            raise ValueError(f"on_pause must be one of {PAUSE_ACTIONS}")
+        if self.collision_rise is not None and self.collision_rise <= 0:
+            raise ValueError("collision_rise must be > 0")
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "scenarios": list(self.scenarios), "ppo": self.ppo.to_dict()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FinetuneConfig:
+        data = dict(data)
+        data["scenarios"] = tuple(data["scenarios"])
+        data["ppo"] = PPOConfig(**data["ppo"])
+        return cls(**data)
+
+
+def make_critic(actor: NavigatorNet) -> NavigatorNet:
+    """A value network with the actor's layout and a single output."""
+    return NavigatorNet(replace(actor.cfg, heads=1, n_actions=1))
+
+
+def value_of(critic: NavigatorNet, obs: torch.Tensor) -> torch.Tensor:
+    return critic(obs)[:, 0, 0]
+
+
+def policy_logits(
+    actor: NavigatorNet, obs: torch.Tensor, mask: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """``(B, A)`` logits ``scores/T`` with ``-inf`` at masked actions."""
+    return (actor.scores(obs) / temperature).masked_fill(~mask, -torch.inf)
+
+
+class SamplingNavigator:
+    """A navigator that samples every robot's action from the PPO policy (one forward pass)
+    and remembers the log-probabilities and values of its last call for the rollout buffer.
+
+    Its torch generator is seeded in :meth:`reset` (called by ``Fleet.reset(seed)``)."""
+
+    name = "ppo-sampling"
+    needs_observation = True
+
+    def __init__(
+        self, actor: NavigatorNet, critic: NavigatorNet, temperature: float, observation: Any
+    ) -> None:
+        self.actor, self.critic, self.temperature = actor, critic, temperature
+        self.observation = observation  # the init checkpoint's layout (Fleet reads it)
+        self.gen = torch.Generator()
+        self.last_logp: np.ndarray | None = None
+        self.last_value: np.ndarray | None = None
+        self.last_target: np.ndarray | None = None  #: targets when it decided (after dispatch)
+        self.last_pos: np.ndarray | None = None
+
+    def reset(self, seed: int | None) -> None:
+        self.gen.manual_seed(0 if seed is None else int(seed))
+
+    def act(self, sim: Any, obs: np.ndarray | None, mask: np.ndarray):  # type: ignore[no-untyped-def]
+        if obs is None:
+            raise ValueError("SamplingNavigator needs observations")
+        if sim is not None:
+            self.last_target = sim.state.target.copy()
+            self.last_pos = sim.state.pos.copy()
+        with torch.no_grad():
+            x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
+            m = torch.from_numpy(np.ascontiguousarray(mask, dtype=bool))
+            logits = policy_logits(self.actor, x, m, self.temperature)
+            a = sample_actions(logits, self.gen)
+            self.last_logp = log_probs(logits, a).numpy()
+            self.last_value = value_of(self.critic, x).numpy()
+            prefs = (logits * self.temperature).numpy()
+        return a.numpy().astype(np.int64), prefs
+
+
+def progress(sim: Any, target: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """Steps each robot came closer to the target it had when deciding, in ``[-1, 1]`` (0 for
+    robots without a target or with an unreachable one)."""
+    out = np.zeros(target.shape[0], dtype=np.float64)
+    has = target >= 0
+    if has.any():
+        d0 = sim.dist.lookup(target[has], before[has]).astype(np.int64)
+        d1 = sim.dist.lookup(target[has], sim.state.pos[has]).astype(np.int64)
+        ok = (d0 != UNREACHABLE) & (d1 != UNREACHABLE)
+        out[has] = np.where(ok, np.clip(d0 - d1, -1, 1), 0)
+    return out
+
+
+def gae(
+    rewards: np.ndarray, values: np.ndarray, last_value: np.ndarray, gamma: float, lam: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Advantages and returns for ``(T, N)`` rewards/values without terminals (module doc)."""
+    adv = np.zeros(rewards.shape, dtype=np.float64)
+    next_adv = np.zeros(rewards.shape[1], dtype=np.float64)
+    next_value = np.asarray(last_value, dtype=np.float64)
+    for t in range(rewards.shape[0] - 1, -1, -1):
+        delta = rewards[t] + gamma * next_value - values[t]
+        next_adv = delta + gamma * lam * next_adv
+        adv[t] = next_adv
+        next_value = values[t]
+    return adv, adv + values
+
+
+@dataclass
+class Samples:
+    """A rollout flattened over (step, robot) rows."""
+
+    obs: torch.Tensor  #: (M, D) float32
+    mask: torch.Tensor  #: (M, A) bool
+    actions: torch.Tensor  #: (M,) int64
+    logp: torch.Tensor  #: (M,) log-probabilities at collection time
+    advantages: torch.Tensor  #: (M,)
+    returns: torch.Tensor  #: (M,)
+    values: torch.Tensor  #: (M,) values at collection time
+
+
+def ppo_loss(
+    actor: NavigatorNet,
+    critic: NavigatorNet,
+    s: Samples,
+    idx: torch.Tensor,
+    cfg: FinetuneConfig,
+    *,
+    policy: bool = True,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The minibatch loss on rows ``idx`` (module docstring); ``policy=False``: value only."""
+    p = cfg.ppo
+    v_loss = 0.5 * ((value_of(critic, s.obs[idx]) - s.returns[idx]) ** 2).mean()
+    if not policy:
+        zero = torch.zeros(())
+        return p.vf_coef * v_loss, {"value_loss": v_loss, "policy_loss": zero}
+    logits = policy_logits(actor, s.obs[idx], s.mask[idx], cfg.temperature)
+    new_logp = log_probs(logits, s.actions[idx])
+    adv = s.advantages[idx]
+    if p.norm_adv and adv.numel() > 1:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    pg_loss, info = clipped_surrogate(new_logp, s.logp[idx], adv, p.clip_eps)
+    entropy = masked_entropy(logits).mean()
+    loss = pg_loss - p.ent_coef * entropy + p.vf_coef * v_loss
+    return loss, {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy, **info}
+
+
+def make_optimizer(
+    actor: NavigatorNet, critic: NavigatorNet, cfg: FinetuneConfig
+) -> torch.optim.Adam:
+    """Adam with two parameter groups: the actor (``ppo.lr``) and the critic (``critic_lr``)."""
+    return torch.optim.Adam(
+        [
+            {"params": list(actor.parameters()), "lr": cfg.ppo.lr},
+            {"params": list(critic.parameters()), "lr": cfg.critic_lr},
+        ],
+        eps=1e-5,
+    )
+
+
+def ppo_update(
+    actor: NavigatorNet,
+    critic: NavigatorNet,
+    opt: torch.optim.Optimizer,
+    s: Samples,
+    cfg: FinetuneConfig,
+    rng: np.random.Generator,
+    *,
+    policy: bool = True,
+) -> dict[str, float]:
+    """Minibatch epochs of PPO on one rollout; mean diagnostics over the minibatches run."""
+    p = cfg.ppo
+    n = s.actions.shape[0]
+    chunks = max(1, min(p.minibatches, n))
+    params = [*actor.parameters(), *critic.parameters()]
+    stats: dict[str, list[float]] = {}
+    for _epoch in range(p.epochs):
+        kl = []
+        for part in np.array_split(rng.permutation(n), chunks):
+            loss, info = ppo_loss(actor, critic, s, torch.as_tensor(part), cfg, policy=policy)
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, p.max_grad_norm)
+            opt.step()
+            for key, val in info.items():
+                stats.setdefault(key, []).append(float(val.detach()))
+            kl.append(float(info.get("approx_kl", torch.zeros(()))))
+        if policy and p.target_kl is not None and np.mean(kl) > p.target_kl:
+            break
+    out = {k: float(np.mean(v)) for k, v in stats.items()}
+    out["explained_variance"] = explained_variance(s.values.numpy(), s.returns.numpy())
+    return out
