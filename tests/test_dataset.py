@@ -247,3 +247,27 @@ def test_cli_collect_and_exit_code_2_on_a_bad_manifest(tmp_path: Path, capsys) -
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: manifest.json: schema_version:")
     assert not (tmp_path / "run").exists()
+
+
+def test_cli_collect_intent_layout_and_settings(tmp_path: Path, capsys) -> None:
+    """``--intent`` logs the wider layout and ``--set`` reaches every scenario (both recorded in
+    the manifest); an unknown setting is one line, exit 2, and no folder."""
+    from warehouse.cli.main import main
+    from warehouse.core.observe import observation_size
+
+    out = tmp_path / "ds"
+    argv = ["collect", "tiny", "--episodes", "1", "--steps", "4", "--intent"]
+    with pytest.raises(SystemExit) as ex:
+        main([*argv, "--set", "reward.collision=-150", "--out", str(out)])
+    assert ex.value.code in (0, None)
+    data = load_dataset(out)
+    assert data.manifest["obs_shape"] == [observation_size(3, intent=True)]
+    assert data.manifest["overrides"] == {"reward.collision": -150}
+    capsys.readouterr()
+    bad = tmp_path / "bad"
+    with pytest.raises(SystemExit) as ex:
+        main([*argv, "--set", "nosuch.key=1", "--out", str(bad)])
+    assert ex.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nosuch.key" in err[0]
+    assert not bad.exists()

@@ -37,11 +37,30 @@ def collect_cmd(
     robots: Annotated[int | None, typer.Option(min=1, help="Override the fleet size.")] = None,
     collisions: Annotated[str, typer.Option(help="Collision mode while collecting.")] = "physical",
     shard_size: Annotated[int, typer.Option(min=1, help="Transitions per shard.")] = 262_144,
+    intent: Annotated[
+        bool | None,
+        typer.Option(
+            "--intent/--no-intent",
+            help="Log the neighbour-intention observation (default: each scenario's layout).",
+        ),
+    ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="KEY=VALUE scenario setting for every target (repeatable)."),
+    ] = None,
 ) -> None:
     """Log per-robot transitions of an ε-greedy behaviour fleet into a sharded dataset."""
     from rich.progress import Progress
 
     from agents.dataset import CollectConfig, collect, parse_targets
+    from scenarios import parse_assignment
+    from warehouse.config import ObservationConfig
+
+    overrides = tuple(parse_assignment(text) for text in sets or ())
+    observation = None
+    if intent is not None:
+        radius = dict(overrides).get("observation.radius", ObservationConfig().radius)
+        observation = ObservationConfig(radius=radius, intent=intent)
 
     cfg = CollectConfig(
         targets=parse_targets(target),
@@ -53,6 +72,8 @@ def collect_cmd(
         collisions=collisions,
         robots=robots,
         shard_size=shard_size,
+        observation=observation,
+        overrides=overrides,
     )
     with Progress(transient=True) as bar:
         task = bar.add_task("collecting", total=None)
