@@ -194,3 +194,12 @@ def test_infos_and_masks_in_physical_mode():
             assert m.tolist() == mask[i].astype(np.int8).tolist()
         hits += int(res.cost.sum())
     assert hits > 0  # random moves on a busy floor do collide
+
+
+def test_reset_infos_have_the_step_layout():
+    env = warehouse.make_env("tiny")
+    _, infos = env.reset(seed=0)
+    assert set(infos) == set(env.agents)
+    assert infos["robot_0"] == {"cost": 0.0, "incidents": 0, "new_orders": 0, "step": 0}
+    _, _, _, _, step_infos = env.step({a: 0 for a in env.agents})
+    assert set(step_infos["robot_0"]) == set(infos["robot_0"])

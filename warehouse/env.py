@@ -147,7 +147,8 @@ class WarehouseEnv(ParallelEnv):
     def reset(self, seed: int | None = None, options: dict | None = None):  # type: ignore[override]
         obs, mask = self.reset_arrays(seed)
         self.agents = list(self.possible_agents)
-        infos = {a: {} for a in self.agents}
+        counters = {"cost": 0.0, "incidents": 0, "new_orders": 0, "step": self.sim.t}
+        infos = dict.fromkeys(self.agents, counters)  # one shared, read-only dict
         return self._obs_dict(obs, mask), infos
 
     def step(self, actions: dict[str, Any]):  # type: ignore[override]
