@@ -45,10 +45,9 @@ from torch import nn
 
 from hierarchy.ppo import (
     PPOConfig,
-    clipped_surrogate,
     explained_variance,
     log_probs,
-    masked_entropy,
+    policy_terms,
     sample_actions,
 )
 from warehouse.floor import UNREACHABLE
@@ -225,12 +224,10 @@ def ppo_loss(
         zero = torch.zeros(())
         return p.vf_coef * v_loss, {"value_loss": v_loss, "policy_loss": zero}
     logits = policy_logits(actor, s.obs[idx], s.mask[idx], cfg.temperature)
-    new_logp = log_probs(logits, s.actions[idx])
-    adv = s.advantages[idx]
-    if p.norm_adv and adv.numel() > 1:
-        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-    pg_loss, info = clipped_surrogate(new_logp, s.logp[idx], adv, p.clip_eps)
-    entropy = masked_entropy(logits).mean()
+    pg_loss, entropy, info = policy_terms(
+        logits, s.actions[idx], s.logp[idx], s.advantages[idx],
+        clip_eps=p.clip_eps, norm_adv=p.norm_adv,
+    )  # fmt: skip
     loss = pg_loss - p.ent_coef * entropy + p.vf_coef * v_loss
     return loss, {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy, **info}
 

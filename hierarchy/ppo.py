@@ -97,6 +97,24 @@ def clipped_surrogate(
     return loss, {"approx_kl": approx_kl, "clipfrac": clipfrac}
 
 
+def policy_terms(
+    logits: torch.Tensor,
+    actions: torch.Tensor,
+    old_logp: torch.Tensor,
+    adv: torch.Tensor,
+    *,
+    clip_eps: float,
+    norm_adv: bool,
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    """``(clipped surrogate loss, mean entropy, diagnostics)`` of one minibatch; advantages are
+    normalised first when ``norm_adv`` (and there are at least two)."""
+    new_logp = log_probs(logits, actions)
+    if norm_adv and adv.numel() > 1:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    pg_loss, info = clipped_surrogate(new_logp, old_logp, adv, clip_eps)
+    return pg_loss, masked_entropy(logits).mean(), info
+
+
 def explained_variance(pred: np.ndarray, target: np.ndarray) -> float:
     """``1 − Var(target − pred) / Var(target)`` (nan when the target is constant)."""
     var = float(np.var(target))
@@ -139,12 +157,10 @@ def ppo_update(
             eb = torch.as_tensor(events[i % ev_chunks])
             ev = batch.row_event[mb]
             logits = net.logits(batch.cand[mb], batch.glob[ev], batch.mask[mb])
-            new_logp = log_probs(logits, batch.actions[mb])
-            adv = batch.advantages[ev]
-            if cfg.norm_adv and adv.numel() > 1:
-                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-            pg_loss, info = clipped_surrogate(new_logp, batch.logp[mb], adv, cfg.clip_eps)
-            entropy = masked_entropy(logits).mean()
+            pg_loss, entropy, info = policy_terms(
+                logits, batch.actions[mb], batch.logp[mb], batch.advantages[ev],
+                clip_eps=cfg.clip_eps, norm_adv=cfg.norm_adv,
+            )  # fmt: skip
             v_loss = 0.5 * ((net.value(batch.glob[eb]) - batch.returns[eb]) ** 2).mean()
             loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
             opt.zero_grad()

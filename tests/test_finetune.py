@@ -69,7 +69,7 @@ def test_gae_hand_values_and_agrees_with_dispatcher_gae() -> None:
 
 def test_loss_pieces_are_the_dispatchers() -> None:
     # the hand-checked functions of tests/test_ppo.py, not a second copy
-    for name in ("clipped_surrogate", "log_probs", "masked_entropy", "sample_actions"):
+    for name in ("policy_terms", "log_probs", "sample_actions"):
         assert getattr(fp, name) is getattr(hppo, name)
 
 
