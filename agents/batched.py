@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from .networks import Workspace
 from .rule_based import RuleBasedNavigator
 
 
@@ -69,6 +70,7 @@ class NetworkScorer:
         self.source = source
         self._host: torch.Tensor | None = None  # pinned staging buffer (CUDA only)
         self._host_mask: torch.Tensor | None = None
+        self._workspace = Workspace()  # reused layer outputs: no fresh buffers per step
 
     def reset(self, seed: int | None) -> None:
         pass  # deterministic
@@ -108,9 +110,10 @@ class NetworkScorer:
             )
         with torch.inference_mode():
             x, m = self._to_device(obs, mask)
-            s = self.net.scores(x).masked_fill_(~m, -torch.inf)
+            s = self.net.scores(x, self._workspace).masked_fill_(~m, -torch.inf)
             a = s.argmax(dim=1)
-            return s.cpu().numpy(), a.cpu().numpy().astype(np.int64)
+            # a copy: the workspace buffer is overwritten by the next call
+            return s.cpu().numpy().copy(), a.cpu().numpy().astype(np.int64)
 
 
 class RuleBasedScorer:

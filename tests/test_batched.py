@@ -94,3 +94,71 @@ def test_cuda_matches_cpu() -> None:  # pragma: no cover - needs a GPU
     cpu = BatchedPolicy(NetworkScorer(net, device="cpu"), name="x").act(None, obs, mask)
     gpu = BatchedPolicy(NetworkScorer(_net(), device="cuda"), name="x").act(None, obs, mask)
     np.testing.assert_allclose(cpu[1], gpu[1], rtol=1e-4, atol=1e-5)
+
+
+def _reference_forward(net: NavigatorNet, obs: torch.Tensor) -> torch.Tensor:
+    """The network written the plain way: gather the window, concatenate, run the layers."""
+    from warehouse.core.observe import N_FEATURES
+
+    b = net.base_size
+    window, feats = obs[:, :b], obs[:, b : b + N_FEATURES]
+    if net.cfg.intent:
+        window = torch.cat([window, obs[:, b + N_FEATURES :]], dim=1)
+    return net.torso(torch.cat([net.encoder(window), feats], dim=1)).view(
+        -1, net.cfg.heads, net.cfg.n_actions
+    )
+
+
+@pytest.mark.parametrize(
+    ("encoder", "intent", "hidden"),
+    [
+        ("mlp", False, (16,)),
+        ("mlp", True, (16,)),
+        ("mlp", True, (16, 8)),
+        ("mlp", False, ()),
+        ("conv", True, (16,)),
+    ],
+)
+def test_fused_forward_and_workspace_scores_match_the_plain_network(
+    encoder: str, intent: bool, hidden: tuple[int, ...]
+) -> None:
+    torch.manual_seed(3)
+    cfg = NetworkConfig(
+        radius=2, intent=intent, heads=2, encoder=encoder, window_dim=16, hidden=hidden
+    )
+    net = NavigatorNet(cfg)
+    obs = torch.from_numpy(
+        np.random.default_rng(1).uniform(-1, 1, (64, cfg.obs_dim)).astype(np.float32)
+    )
+    want = _reference_forward(net, obs)
+    torch.testing.assert_close(net(obs), want, rtol=1e-5, atol=1e-5)
+    # Gradients flow through the fused layers exactly as through the plain ones.
+    net(obs).sum().backward()
+    fused = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    _reference_forward(net, obs).sum().backward()
+    for g, p in zip(fused, net.parameters(), strict=True):
+        torch.testing.assert_close(g, p.grad, rtol=1e-4, atol=1e-5)
+    from agents.networks import Workspace
+
+    ws = Workspace()
+    with torch.inference_mode():
+        first = net.scores(obs, ws).clone()
+        torch.testing.assert_close(first, want.mean(dim=1), rtol=1e-5, atol=1e-5)
+        # A second batch of another size reallocates; the same size reuses the buffer.
+        net.scores(obs[:10], ws)
+        again = net.scores(obs, ws)
+        assert again.data_ptr() == net.scores(obs, ws).data_ptr()
+        torch.testing.assert_close(again, first)
+
+
+def test_scorer_results_are_not_overwritten_by_the_next_call() -> None:
+    net = _net()
+    scorer = NetworkScorer(net, device="cpu")
+    rng = np.random.default_rng(2)
+    obs = rng.uniform(-1, 1, (2, 50, net.cfg.obs_dim)).astype(np.float32)
+    mask = np.ones((50, 5), dtype=bool)
+    s0, _ = scorer(None, obs[0], mask)
+    kept = s0.copy()
+    scorer(None, obs[1], mask)
+    np.testing.assert_array_equal(s0, kept)
