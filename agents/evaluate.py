@@ -37,8 +37,9 @@ def make_policy(name: str, checkpoints: dict[str, str], epsilon: float, device: 
 
     if name == "behavior":
         return EpsilonGreedyNavigator(make_navigator("rule_based"), epsilon)
-    if name in ("cql", "bc"):
-        return make_navigator(name, checkpoint=checkpoints.get(name), device=device)
+    if name in ("cql", "bc", "cql_sampled"):
+        ckpt = checkpoints.get(name, checkpoints.get("cql") if name == "cql_sampled" else None)
+        return make_navigator(name, checkpoint=ckpt, device=device)
     return make_navigator(name)
 
 

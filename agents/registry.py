@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .base import Navigator
-from .finetune_nav import finetuned_navigator
+from .finetune_nav import finetuned_navigator, sampled_cql_navigator
 from .learned import bc_navigator, cql_navigator
 from .rule_based import RandomNavigator, RuleBasedNavigator
 
@@ -19,6 +19,8 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     "bc": bc_navigator,
     # samples softmax(Q/T) like PPO fine-tuning trained it (agents/finetune_nav.py)
     "cql_ft": finetuned_navigator,
+    # the offline CQL network sampled at a fixed temperature (no retry loops without a shield)
+    "cql_sampled": sampled_cql_navigator,
 }
 
 

@@ -319,3 +319,28 @@ def test_sampled_navigator_masks_seeds_and_temperature(tmp_path: Path) -> None:
     run = tmp_path / "run"
     finetune(tiny_cfg(updates=1, temperature=0.5), run, init=INIT, show_progress=False, log=str)
     assert make_navigator("cql_ft", checkpoint=run / "model.json").temperature == 0.5
+
+
+def test_cql_sampled_is_the_offline_network_at_the_deploy_temperature(tmp_path: Path) -> None:
+    import shutil
+
+    from agents.evaluate import make_policy
+    from agents.finetune_nav import DEPLOY_TEMPERATURE, SampledPolicy
+
+    obs, _, _ = tiny_obs()
+    obs = np.repeat(obs, 200, axis=0)
+    mask = np.ones((obs.shape[0], 5), dtype=bool)
+    nav = make_navigator("cql_sampled", device="cpu")
+    assert isinstance(nav, SampledPolicy) and nav.name == "cql_sampled"
+    assert nav.temperature == DEPLOY_TEMPERATURE
+    greedy = make_navigator("cql", device="cpu")
+    nav.reset(1)
+    actions, prefs = nav.act(None, obs, mask)
+    g_actions, g_prefs = greedy.act(None, obs, mask)
+    np.testing.assert_array_equal(prefs, g_prefs)  # the shield sees the CQL preferences
+    assert (actions != g_actions).any() and (actions == g_actions).mean() > 0.3
+    # The evaluation hands it the CQL checkpoint it is given.
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(INIT.with_suffix(suffix), tmp_path / f"mine{suffix}")
+    other = make_policy("cql_sampled", {"cql": str(tmp_path / "mine.json")}, 0.0, "cpu")
+    assert "mine" in str(other.base.scorer.source)
