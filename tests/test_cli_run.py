@@ -120,13 +120,14 @@ def test_default_output_folder_under_runs(tmp_path: Path, monkeypatch, capsys) -
 def test_a_scenario_that_names_its_policy_runs_only_that(tmp_path: Path, capsys) -> None:
     scenario = tmp_path / "mine.yaml"
     scenario.write_text(
-        "name: mine\nlayout: {type: ascii, map: \"S....p\\n......\\n\"}\n"
+        'name: mine\nlayout: {type: ascii, map: "S....p\\n......\\n"}\n'
         "fleet: {robots: 2}\npolicies: {dispatcher: fifo, navigator: rule_based}\n",
         "utf-8",
     )
     out = tmp_path / "o"
-    code, _, err = cli(["run", str(scenario), "--seeds", "0", "--steps", "10", "--out", str(out)],
-                       capsys)
+    code, _, err = cli(
+        ["run", str(scenario), "--seeds", "0", "--steps", "10", "--out", str(out)], capsys
+    )
     assert code == 0, err
     report = json.loads((out / "report.json").read_text("utf-8"))
     assert [r["policy"] for r in report["runs"]] == ["rule_based"]

@@ -269,8 +269,9 @@ def test_a_stalled_robot_is_rescued_along_its_shortest_path():
     waits = np.array([WAIT, WAIT])
 
     def shield_out(stall_steps, since_progress):
-        sim = fake_sim(f, pos, since_goal=[20, 0], target=[goal, -1], dist=dist,
-                       since_progress=since_progress)
+        sim = fake_sim(
+            f, pos, since_goal=[20, 0], target=[goal, -1], dist=dist, since_progress=since_progress
+        )
         return PIBTShield(stall_steps=stall_steps)(sim, waits, prefs, mask).tolist()
 
     assert shield_out(16, [15, 0]) == [WAIT, WAIT]

@@ -295,8 +295,17 @@ class Simulation:
         pos = s.pos
         closures = cfg.faults.closure_prob > 0
         move_targets_kernel(
-            actions, pos, f.mask, f.nbr, s.broken, s.phase, self.closed_until, self.t, closures,
-            legal, target,
+            actions,
+            pos,
+            f.mask,
+            f.nbr,
+            s.broken,
+            s.phase,
+            self.closed_until,
+            self.t,
+            closures,
+            legal,
+            target,
         )
         actions = legal
 

@@ -56,8 +56,14 @@ class BlockShield:
         sc = self._scratch
         out = np.empty(pos.size, dtype=np.int64)
         block_shield_kernel(
-            pos, np.asarray(actions, dtype=np.int64), sim.floor.nbr, sc.occ, sc.head, sc.nxt,
-            self._stop, out,
+            pos,
+            np.asarray(actions, dtype=np.int64),
+            sim.floor.nbr,
+            sc.occ,
+            sc.head,
+            sc.nxt,
+            self._stop,
+            out,
         )
         return out
 
