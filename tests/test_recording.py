@@ -195,3 +195,42 @@ def test_kpis_from_log_equal_the_run_report(tmp_path):
     kpis = kpis_from_recording(load_recording(path))
     per_seed = {k: v["per_seed"][0] for k, v in report["runs"][0]["kpis"].items()}
     assert per_seed == {k: _clean(v) for k, v in kpis.items()}
+
+
+def test_closed_cells_are_logged_per_frame_and_replayed(tmp_path):
+    """faults closes cells at random: every frame's closed set comes back, the rebuilt
+    simulation masks moves into them, and older logs without the closure arrays still load."""
+    from visualize.frame import frame_from_recording
+
+    fleet = make_fleet("faults", robots=10)
+    fleet.reset(3)
+    rec = EpisodeRecorder(fleet.sim, meta={"scenario": "faults", "seed": 3})
+    live = [fleet.sim.closed_nodes()]
+    live_masks = [fleet.sim.action_mask()]
+    for _ in range(120):
+        rec.capture(fleet.sim, fleet.step())
+        live.append(fleet.sim.closed_nodes())
+        live_masks.append(fleet.sim.action_mask())
+    path = rec.save(tmp_path / "faults.npz")
+    assert sum(c.size for c in live) > 0  # the scenario did close cells
+    log = load_recording(path)
+    for k in range(log.n_frames):
+        np.testing.assert_array_equal(log.closed_at(k), live[k])
+        np.testing.assert_array_equal(log.frame_sim(k).action_mask(), live_masks[k])
+        np.testing.assert_array_equal(frame_from_recording(log, k).closed, live[k])
+    # A recording from before closures were logged: none shown, nothing else changes.
+    _rewrite(path, tmp_path / "old.npz", closed_nodes=None, closed_ptr=None)
+    old = load_recording(tmp_path / "old.npz")
+    assert all(old.closed_at(k).size == 0 for k in range(old.n_frames))
+    # Inconsistent closure arrays are refused with the field named.
+    with np.load(path, allow_pickle=False) as z:
+        ptr = z["closed_ptr"].copy()
+    _rewrite(path, tmp_path / "half.npz", closed_ptr=None)
+    with pytest.raises(InputError, match="closed_ptr"):
+        load_recording(tmp_path / "half.npz")
+    _rewrite(path, tmp_path / "ptr.npz", closed_ptr=ptr[:-1])
+    with pytest.raises(InputError, match="closed_ptr"):
+        load_recording(tmp_path / "ptr.npz")
+    _rewrite(path, tmp_path / "nodes.npz", closed_nodes=np.full(ptr[-1], 10**6, np.int32))
+    with pytest.raises(InputError, match="closed_nodes"):
+        load_recording(tmp_path / "nodes.npz")

@@ -144,7 +144,7 @@ def frame_from_recording(rec: Any, k: int, *, label: str = "") -> Frame:
         waypoint=s.waypoint,
         timer=s.timer,
         open_picks=ob.pick[ob.open_ids],
-        closed=np.zeros(0, dtype=np.int64),
+        closed=rec.closed_at(k),
         kpis=compute_kpis(sim),
         step=step,
         label=label,

@@ -36,6 +36,10 @@ array                 shape, dtype     meaning
 ``incidents``         (T,) int32       collision incidents of the step
 ``new_orders``        (T,) int32       orders that arrived in the step
 ``preferences``       (T, N, A) f32    navigator scores (optional; absent when not stored)
+``closed_nodes``      (K,) int32       closed nodes (faults) of every frame, concatenated
+``closed_ptr``        (T+2,) int64     frame ``k``'s closed nodes are
+                                       ``closed_nodes[closed_ptr[k]:closed_ptr[k+1]]``
+                                       (both optional: recordings without them show none)
 ``orders_*``          (M,)             the order book at the end: ``pick``, ``station``,
                                        ``arrival``, ``assigned``, ``robot``, ``delivered``
 ====================  ===============  ======================================================
@@ -124,6 +128,7 @@ class EpisodeRecorder:
         self._frames: dict[str, list[np.ndarray]] = {k: [] for k in FRAME_FIELDS}
         self._steps: dict[str, list[np.ndarray]] = {k: [] for k in STEP_FIELDS}
         self._prefs: list[np.ndarray] = []
+        self._closed: list[np.ndarray] = []
         self._incidents: list[int] = []
         self._new_orders: list[int] = []
         self._sim = sim
@@ -137,6 +142,7 @@ class EpisodeRecorder:
         s = sim.state
         for k in FRAME_FIELDS:
             self._frames[k].append(getattr(s, k).copy())
+        self._closed.append(sim.closed_nodes().astype(np.int32))
 
     def capture(self, sim: Simulation, fleet_step: FleetStep) -> None:
         """Log the step just taken (``fleet_step`` is what :meth:`Fleet.step` returned)."""
@@ -185,6 +191,8 @@ class EpisodeRecorder:
                 if self._prefs
                 else np.zeros((0, n, f.n_actions), dtype=np.float32)
             )
+        out["closed_nodes"] = np.concatenate(self._closed).astype(np.int32)
+        out["closed_ptr"] = np.concatenate([[0], np.cumsum([c.size for c in self._closed])])
         out["incidents"] = np.asarray(self._incidents, dtype=np.int32)
         out["new_orders"] = np.asarray(self._new_orders, dtype=np.int32)
         ob = sim.orders
@@ -367,7 +375,8 @@ class Recording:
     def frame_sim(self, k: int) -> Simulation:
         """A :class:`Simulation` holding frame ``k``'s state, for reading only (the KPI
         functions, the observer and the renderer). It was never reset, so it has no RNG and
-        refuses to step. Closed cells (faults) are not recorded: none are shown."""
+        refuses to step. Closed cells (faults) are those of the frame (none in recordings made
+        before they were logged)."""
         k = self._check_frame(k)
         sim = copy.copy(self._shell)
         sim.state = self.frame_state(k)
@@ -375,7 +384,16 @@ class Recording:
         sim.t = k
         sim.incidents = int(self.cumulative["incidents"][k])
         sim.closed_until = np.zeros(self.floor.n_nodes, dtype=np.int64)
+        sim.closed_until[self.closed_at(k)] = k + 1  # closed at step k, whatever the length
         return sim
+
+    def closed_at(self, k: int) -> np.ndarray:
+        """Node ids closed in frame ``k`` (empty for recordings without the closure log)."""
+        k = self._check_frame(k)
+        if "closed_ptr" not in self.arrays:
+            return np.zeros(0, dtype=np.int64)
+        ptr = self.arrays["closed_ptr"]
+        return self.arrays["closed_nodes"][ptr[k] : ptr[k + 1]].astype(np.int64)
 
     def _check_frame(self, k: int) -> int:
         k = int(k)
@@ -458,6 +476,16 @@ def _check(rec: Recording, path: Path) -> None:
         raise InputError(path, "incidents", "one entry per step expected")
     if a["pos"].size and (a["pos"].min() < 0 or a["pos"].max() >= n_nodes):
         raise InputError(path, "pos", "node id outside the floor")
+    if ("closed_ptr" in a) != ("closed_nodes" in a):
+        raise InputError(path, "closed_ptr", "closed_ptr and closed_nodes come together")
+    if "closed_ptr" in a:
+        ptr, closed = a["closed_ptr"], a["closed_nodes"]
+        if ptr.shape != (t1 + 1,) or ptr[0] != 0 or (np.diff(ptr) < 0).any():
+            raise InputError(path, "closed_ptr", f"expected {t1 + 1} non-decreasing offsets from 0")
+        if closed.ndim != 1 or ptr[-1] != closed.size:
+            raise InputError(path, "closed_nodes", "does not match closed_ptr")
+        if closed.size and (closed.min() < 0 or closed.max() >= n_nodes):
+            raise InputError(path, "closed_nodes", "node id outside the floor")
     try:
         config = rec.config
         nodes = rec.doc["floor"]["nodes"]
