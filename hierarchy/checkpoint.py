@@ -16,6 +16,7 @@ instead of resuming from a torn checkpoint.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ def save_policy(
     meta = {
         "format": POLICY_FORMAT,
         "net": net.cfg.to_dict(),
-        "features": {"candidates": features.candidates, "lookahead": features.lookahead},
+        "features": asdict(features),
         "period": int(period),
         "sha256": _sha256(weights),
         **extra,

@@ -32,22 +32,42 @@ Global features (``N_GLOBAL`` = 11 + P²), ``glob[:]``:
 10          log1p(undelivered orders in progress / robots)
 11..        coarse congestion map: robots per cell of a P × P pooling of the floor × P² / robots
 ==========  ====================================================================================
+
+**Waypoint routes** (``FeatureConfig.routes`` = M > 0). Every candidate order then fills ``1 + M``
+slots: the direct route, then the M *hubs* with the smallest detour through them. Hubs are the
+aisle nodes nearest the centres of a ``hub_grid × hub_grid`` grid over the floor (zone
+sub-goals). Choosing a hub slot assigns the order and routes the robot through the hub
+(:meth:`~warehouse.core.Simulation.set_waypoints`), so the dispatcher can send robots around
+congested aisles. Each slot carries the order's 12 features plus ``N_ROUTE`` route features:
+
+==  ==========================================================================================
+12  1 for a hub route, 0 for the direct one
+13  detour steps through the hub / (H + W) (0 for the direct route)
+14  robots within 2 cells of the hub / 5 (0 for the direct route)
+15  robot density in the boxes robot → hub and hub → pick × 4 (direct: feature 10)
+==  ==========================================================================================
+
+A hub slot is masked when its order's slot is, when the hub is the robot's or the pick's node,
+when the hub is unreachable, or when the detour exceeds ``max_detour`` × the direct distance
+(plus 4 steps).
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from warehouse.core.state import N_PHASES, Phase
-from warehouse.floor import UNREACHABLE
+from warehouse.floor import UNREACHABLE, NodeKind
 
 if TYPE_CHECKING:
     from warehouse.core import Simulation
 
 N_CAND = 12
+N_ROUTE = 4  #: route features appended to every slot when routes are on
 POOL = 4
 N_GLOBAL = 11 + POOL * POOL
 
@@ -56,6 +76,19 @@ N_GLOBAL = 11 + POOL * POOL
 class FeatureConfig:
     candidates: int = 8  #: K: candidate orders per deciding robot (plus WAIT)
     lookahead: int = 4  #: consider the oldest lookahead × deciding robots open orders (≥ K)
+    routes: int = 0  #: M: hub routes per candidate order (0: direct routes only)
+    hub_grid: int = 4  #: hubs: the aisle node nearest each cell centre of this grid
+    max_detour: float = 0.5  #: hub routes at most this share (+4 steps) longer than direct
+
+    @property
+    def n_cand(self) -> int:
+        """Features per slot."""
+        return N_CAND + (N_ROUTE if self.routes else 0)
+
+    @property
+    def slots(self) -> int:
+        """Action slots per deciding robot, WAIT excluded."""
+        return self.candidates * (1 + self.routes)
 
 
 @dataclass(frozen=True)
@@ -68,6 +101,9 @@ class Decision:
     cand: np.ndarray  #: (R, K, N_CAND) float32
     glob: np.ndarray  #: (N_GLOBAL,) float32
     dist: np.ndarray  #: (R, K) float steps robot → pick (inf in masked slots)
+    #: (R, K) int32 hub each slot routes through (-1: direct); None without routes. With routes
+    #: the K above is ``FeatureConfig.slots``.
+    waypoints: np.ndarray | None = None
 
 
 def global_features(sim: Simulation) -> np.ndarray:
@@ -146,15 +182,17 @@ def decision_features(sim: Simulation, robots: np.ndarray, cfg: FeatureConfig) -
     r = robots.size
     glob = global_features(sim)
     if r == 0 or sim.open_orders().size == 0:
-        mask = np.zeros((r, k + 1), dtype=bool)
-        mask[:, k] = True
+        n = cfg.slots
+        mask = np.zeros((r, n + 1), dtype=bool)
+        mask[:, n] = True
         return Decision(
             robots=robots,
-            orders=np.full((r, k), -1, np.int32),
+            orders=np.full((r, n), -1, np.int32),
             mask=mask,
-            cand=np.zeros((r, k, N_CAND), np.float32),
+            cand=np.zeros((r, n, cfg.n_cand), np.float32),
             glob=glob,
-            dist=np.full((r, k), np.inf),
+            dist=np.full((r, n), np.inf),
+            waypoints=np.full((r, n), -1, np.int32) if cfg.routes else None,
         )
     h, w = f.shape
     scale = float(h + w)
@@ -213,6 +251,13 @@ def decision_features(sim: Simulation, robots: np.ndarray, cfg: FeatureConfig) -
     cand[..., 10] = route * 4.0
     cand[..., 11] = 1.0
     cand[~valid] = 0.0
+    dist = np.where(valid, my_d, np.inf)
+    waypoints = None
+    if cfg.routes:
+        cand, valid, cand_orders, dist, waypoints = _hub_routes(
+            sim, s.pos[robots], rrc, pr, pc, ii, cfg, cand, valid, cand_orders, dist,
+            picks[col], scale,
+        )  # fmt: skip
     mask = np.concatenate([valid, np.ones((r, 1), dtype=bool)], axis=1)
     return Decision(
         robots=robots,
@@ -220,8 +265,110 @@ def decision_features(sim: Simulation, robots: np.ndarray, cfg: FeatureConfig) -
         mask=mask,
         cand=cand,
         glob=glob,
-        dist=np.where(valid, my_d, np.inf),
+        dist=dist,
+        waypoints=waypoints,
     )
+
+
+_HUBS: weakref.WeakKeyDictionary[Any, dict[int, np.ndarray]] = weakref.WeakKeyDictionary()
+
+
+def floor_hubs(floor: Any, grid: int) -> np.ndarray:
+    """Hub nodes: the aisle node nearest the centre of each cell of a ``grid × grid`` split of
+    the floor (duplicates removed; all nodes when the floor has no aisle kind). Cached per floor."""
+    cache = _HUBS.setdefault(floor, {})
+    if grid not in cache:
+        nodes = np.flatnonzero(floor.kind == NodeKind.AISLE)
+        if nodes.size == 0:
+            nodes = np.arange(floor.n_nodes)
+        h, w = floor.shape
+        cr, cc = np.meshgrid((np.arange(grid) + 0.5) * h / grid, (np.arange(grid) + 0.5) * w / grid)
+        centres = np.stack([cr.ravel(), cc.ravel()], axis=1)  # (grid², 2)
+        rc = floor.pos[nodes].astype(np.float64)
+        d2 = ((rc[None, :, :] - centres[:, None, :]) ** 2).sum(-1)
+        cache[grid] = np.unique(nodes[d2.argmin(axis=1)]).astype(np.int32)
+    return cache[grid]
+
+
+def _hub_routes(  # type: ignore[no-untyped-def]
+    sim, robot_nodes, rrc, pr, pc, ii, cfg, cand, valid, orders, dist, pick_nodes, scale
+):
+    """Expand every candidate order into its direct slot and ``cfg.routes`` hub slots
+    (``rrc``, ``pr``/``pc``: robot and pick cells; ``ii``: the occupancy summed-area table)."""
+    f, m = sim.floor, cfg.routes
+    r, k = valid.shape
+    hubs = floor_hubs(f, cfg.hub_grid)
+    to_hub = sim.dist.lookup(hubs[None, :], robot_nodes[:, None]).astype(np.float64)  # (R, H)
+    hub_to_pick = sim.dist.lookup(pick_nodes[:, :, None], hubs[None, None, :]).astype(np.float64)
+    via = to_hub[:, None, :] + hub_to_pick  # (R, K, H)
+    direct = np.where(valid, dist, np.inf)
+    detour = via - direct[:, :, None]
+    ok = (
+        valid[:, :, None]
+        & (to_hub[:, None, :] < UNREACHABLE)
+        & (hub_to_pick < UNREACHABLE)
+        & (hubs[None, None, :] != robot_nodes[:, None, None])
+        & (hubs[None, None, :] != pick_nodes[:, :, None])
+        & (detour <= cfg.max_detour * direct[:, :, None] + 4)
+    )
+    key = np.where(ok, detour, np.inf)
+    take = np.argsort(key, axis=2, kind="stable")[:, :, :m]  # (R, K, M') best hubs first
+    if take.shape[2] < m:  # fewer hubs than routes: pad with masked slots
+        take = np.pad(take, ((0, 0), (0, 0), (0, m - take.shape[2])))
+    hub_ok = np.take_along_axis(ok, take, axis=2) & (np.arange(m) < hubs.size)[None, None, :]
+    hub = hubs[take]  # (R, K, M)
+    hub_detour = np.take_along_axis(detour, take, axis=2)
+    hrc = f.pos[hub]  # (R, K, M, 2)
+    near_hub = _box_sum(ii, hrc[..., 0] - 2, hrc[..., 1] - 2, hrc[..., 0] + 2, hrc[..., 1] + 2)
+    leg1 = _box_density(ii, rrc[:, None, None, 0], rrc[:, None, None, 1], hrc[..., 0], hrc[..., 1])
+    leg2 = _box_density(ii, hrc[..., 0], hrc[..., 1], pr[..., None], pc[..., None])
+
+    n_cand = cfg.n_cand
+    out = np.zeros((r, k, 1 + m, n_cand), dtype=np.float32)
+    out[:, :, :, :N_CAND] = cand[:, :, None, :]
+    out[:, :, 0, N_CAND + 3] = cand[..., 10]  # direct route: its box density (feature 10)
+    out[:, :, 1:, N_CAND] = 1.0
+    out[:, :, 1:, N_CAND + 1] = np.where(hub_ok, hub_detour, 0.0) / scale
+    out[:, :, 1:, N_CAND + 2] = near_hub / 5.0
+    out[:, :, 1:, N_CAND + 3] = 0.5 * (leg1 + leg2) * 4.0
+    slot_ok = np.concatenate([valid[:, :, None], hub_ok], axis=2)  # (R, K, 1 + M)
+    out[~slot_ok] = 0.0
+    wp = np.concatenate([np.full((r, k, 1), -1, np.int64), hub], axis=2)
+    wp = np.where(slot_ok, wp, -1)
+    n = k * (1 + m)
+    return (
+        out.reshape(r, n, n_cand),
+        slot_ok.reshape(r, n),
+        np.where(slot_ok, orders[:, :, None], -1).reshape(r, n).astype(np.int32),
+        np.where(slot_ok, direct[:, :, None], np.inf).reshape(r, n),
+        wp.reshape(r, n).astype(np.int32),
+    )
+
+
+def _box_density(ii: np.ndarray, ra, ca, rb, cb) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Robots per cell in the box spanned by ``(ra, ca)`` and ``(rb, cb)`` (broadcasting)."""
+    r0, r1 = np.minimum(ra, rb), np.maximum(ra, rb)
+    c0, c1 = np.minimum(ca, cb), np.maximum(ca, cb)
+    return _box_sum(ii, r0, c0, r1, c1) / ((r1 - r0 + 1) * (c1 - c0 + 1))
+
+
+def _winners(decision: Decision, choice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and slots of the choices that win their order (see :func:`resolve_conflicts`)."""
+    k = decision.orders.shape[1]
+    choice = np.asarray(choice, dtype=np.int64)
+    go = np.flatnonzero(choice < k)
+    if go.size == 0:
+        return go, go
+    slot = choice[go]
+    orders = decision.orders[go, slot]
+    dist = decision.dist[go, slot]
+    ok = orders >= 0
+    go, slot, orders, dist = go[ok], slot[ok], orders[ok], dist[ok]
+    order = np.lexsort((decision.robots[go], dist, orders))
+    go, slot, orders = go[order], slot[order], orders[order]
+    first = np.ones(orders.size, dtype=bool)
+    first[1:] = orders[1:] != orders[:-1]
+    return go[first], slot[first]
 
 
 def resolve_conflicts(decision: Decision, choice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -230,17 +377,25 @@ def resolve_conflicts(decision: Decision, choice: np.ndarray) -> tuple[np.ndarra
     Two robots choosing the same order: the nearer one gets it (ties: lower robot id); the
     other waits until the next event.
     """
-    k = decision.orders.shape[1]
-    choice = np.asarray(choice, dtype=np.int64)
-    go = np.flatnonzero(choice < k)
-    if go.size == 0:
+    rows, slots = _winners(decision, choice)
+    if rows.size == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.int32)
-    orders = decision.orders[go, choice[go]]
-    dist = decision.dist[go, choice[go]]
-    ok = orders >= 0
-    go, orders, dist = go[ok], orders[ok], dist[ok]
-    order = np.lexsort((decision.robots[go], dist, orders))
-    go, orders = go[order], orders[order]
-    first = np.ones(orders.size, dtype=bool)
-    first[1:] = orders[1:] != orders[:-1]
-    return decision.robots[go[first]], orders[first]
+    return decision.robots[rows], decision.orders[rows, slots]
+
+
+def apply_decision(
+    sim: Simulation, decision: Decision, choice: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Assign the winning choices (:func:`resolve_conflicts`) and route the robots whose slot
+    goes through a hub via that hub; returns ``(robots, orders)``."""
+    rows, slots = _winners(decision, choice)
+    if rows.size == 0:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    robots, orders = decision.robots[rows], decision.orders[rows, slots]
+    sim.assign(robots, orders)
+    if decision.waypoints is not None:
+        hub = decision.waypoints[rows, slots]
+        via = hub >= 0
+        if via.any():
+            sim.set_waypoints(robots[via], hub[via])
+    return robots, orders

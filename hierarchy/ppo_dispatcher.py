@@ -17,7 +17,13 @@ import numpy as np
 import torch
 
 from .checkpoint import load_policy
-from .features import Decision, FeatureConfig, decision_features, resolve_conflicts
+from .features import (
+    Decision,
+    FeatureConfig,
+    apply_decision,
+    decision_features,
+    resolve_conflicts,
+)
 from .network import CandidateScorer
 from .smdp import DecisionClock
 
@@ -60,7 +66,7 @@ class PPODispatcher:
         """The decision features and ``(R, K+1)`` action probabilities now (pure)."""
         decision = decision_features(sim, sim.idle_robots(), self.features)
         if decision.robots.size == 0:
-            return decision, np.zeros((0, self.features.candidates + 1), np.float32)
+            return decision, np.zeros((0, self.features.slots + 1), np.float32)
         with torch.no_grad():
             logits = self.net.logits(
                 torch.from_numpy(decision.cand),
@@ -70,23 +76,29 @@ class PPODispatcher:
             probs = torch.softmax(logits, dim=-1).numpy()
         return decision, probs
 
-    def decide(self, sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
-        """The assignment ``(robots, orders)`` it would make now; does not touch ``sim``."""
+    def _choose(self, sim: Simulation) -> tuple[Decision, np.ndarray | None]:
         decision, probs = self.probabilities(sim)
         if decision.robots.size == 0 or sim.open_orders().size == 0:
-            return np.zeros(0, np.int32), np.zeros(0, np.int32)
+            return decision, None
         if self.deterministic:
-            choice = probs.argmax(axis=1)
-        else:
-            choice = torch.multinomial(torch.from_numpy(probs), 1, generator=self.gen)
-            choice = choice.squeeze(-1).numpy()
+            return decision, probs.argmax(axis=1)
+        choice = torch.multinomial(torch.from_numpy(probs), 1, generator=self.gen)
+        return decision, choice.squeeze(-1).numpy()
+
+    def decide(self, sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
+        """The assignment ``(robots, orders)`` it would make now (hub routes left out); does
+        not touch ``sim``."""
+        decision, choice = self._choose(sim)
+        if choice is None:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32)
         return resolve_conflicts(decision, choice)
 
     def dispatch(self, sim: Simulation) -> None:
         if not self.clock.due(sim):
             return
-        robots, orders = self.decide(sim)
-        sim.assign(robots, orders)
+        decision, choice = self._choose(sim)
+        if choice is not None:
+            apply_decision(sim, decision, choice)  # assigns, and routes hub choices
         self.clock.mark(sim)
 
 

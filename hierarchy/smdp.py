@@ -25,7 +25,7 @@ import numpy as np
 from warehouse.core import Simulation, StepResult
 from warehouse.fleet import Fleet
 
-from .features import Decision, FeatureConfig, decision_features, resolve_conflicts
+from .features import Decision, FeatureConfig, apply_decision, decision_features
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,8 +127,7 @@ class DispatchEnv:
         """Apply per-robot choices of the last :meth:`observe` (``K`` = WAIT)."""
         if self.decision is None:
             raise RuntimeError("observe() before apply()")
-        robots, orders = resolve_conflicts(self.decision, choice)
-        self.sim.assign(robots, orders)
+        robots, orders = apply_decision(self.sim, self.decision, choice)
         self.clock.mark(self.sim)
         self.decision = None
         return robots, orders

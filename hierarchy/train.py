@@ -359,7 +359,7 @@ def train(
     out = Path(out)
     ckpt = out / "checkpoint"
     torch.manual_seed(cfg.seed)
-    net = CandidateScorer(NetConfig(hidden=cfg.hidden))
+    net = CandidateScorer(NetConfig(n_cand=cfg.features.n_cand, hidden=cfg.hidden))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.ppo.lr, eps=1e-5)
     start = 0
     if resume and (ckpt / "state.json").is_file():

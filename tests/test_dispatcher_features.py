@@ -102,3 +102,74 @@ def test_unreachable_orders_are_never_candidates() -> None:
     sim.dist.lookup = fake  # type: ignore[method-assign]
     dec = decision_features(sim, sim.idle_robots(), FeatureConfig(candidates=2))
     assert (dec.orders[:, 0] == 1).all() and not dec.mask[:, 1].any()
+
+
+# ------------------------------------------------------------------ hub routes (waypoints)
+def _small_sim() -> Simulation:
+    sc, src = load_scenario("small")
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    sim.reset(0)
+    for _ in range(5):
+        sim.step(np.zeros(sim.n_robots, np.int64))
+    f = sim.floor
+    idx = np.arange(6) * (f.picks.size // 6)
+    sim.orders.add(f.picks[idx], f.stations[idx % f.stations.size], sim.t)
+    return sim
+
+
+def test_hub_routes_expand_each_order_into_direct_and_hub_slots() -> None:
+    from hierarchy.features import N_ROUTE, floor_hubs
+    from warehouse.floor import NodeKind
+
+    sim = _small_sim()
+    cfg = FeatureConfig(candidates=4, routes=2)
+    dec = decision_features(sim, sim.idle_robots(), cfg)
+    base = decision_features(sim, sim.idle_robots(), FeatureConfig(candidates=4))
+    r = dec.robots.size
+    assert dec.cand.shape == (r, 12, N_CAND + N_ROUTE) and dec.mask.shape == (r, 13)
+    group = dec.orders.reshape(r, 4, 3)
+    # Slot 0 of every group is the direct route of the same order as without routes.
+    np.testing.assert_array_equal(group[:, :, 0], base.orders)
+    np.testing.assert_array_equal(dec.cand.reshape(r, 4, 3, -1)[:, :, 0, :N_CAND], base.cand)
+    wp = dec.waypoints.reshape(r, 4, 3)
+    assert (wp[:, :, 0] == -1).all()
+    hubs = floor_hubs(sim.floor, cfg.hub_grid)
+    via = wp[:, :, 1:] >= 0
+    assert via.any() and np.isin(wp[:, :, 1:][via], hubs).all()
+    assert (sim.floor.kind[wp[:, :, 1:][via]] == NodeKind.AISLE).all()
+    # A hub slot is open only when its order is, and carries that order.
+    mask = dec.mask[:, :12].reshape(r, 4, 3)
+    assert not (mask[:, :, 1:] & ~mask[:, :, :1]).any()
+    assert (group[:, :, 1:][via] == np.repeat(group[:, :, :1], 2, axis=2)[via]).all()
+    # Its detour feature is the extra steps through the hub.
+    h, w = sim.floor.shape
+    ri, ki, mi = np.argwhere(via)[0]
+    robot, hub = sim.state.pos[dec.robots[ri]], wp[ri, ki, 1 + mi]
+    pick = sim.orders.pick[group[ri, ki, 0]]
+    steps = int(sim.dist.lookup(np.array([hub]), np.array([robot]))[0])
+    steps += int(sim.dist.lookup(np.array([pick]), np.array([hub]))[0])
+    direct = dec.dist[ri, ki * 3]
+    feat = dec.cand[ri, ki * 3 + 1 + mi]
+    assert feat[N_CAND] == 1 and feat[N_CAND + 1] == pytest.approx((steps - direct) / (h + w))
+
+
+def test_apply_decision_routes_hub_choices_and_assigns_direct_ones() -> None:
+    from hierarchy.features import apply_decision
+
+    sim = _small_sim()
+    dec = decision_features(sim, sim.idle_robots(), FeatureConfig(candidates=4, routes=2))
+    rows = np.flatnonzero(dec.waypoints[:, 1] >= 0)
+    assert rows.size >= 1
+    # Robot rows[0] takes its first order through its first hub; every other robot waits.
+    choice = np.full(dec.robots.size, dec.orders.shape[1])
+    choice[rows[0]] = 1
+    robots, orders = apply_decision(sim, dec, choice)
+    assert robots.tolist() == [dec.robots[rows[0]]] and orders.tolist() == [dec.orders[rows[0], 1]]
+    assert sim.state.waypoint[robots[0]] == dec.waypoints[rows[0], 1]
+    assert sim.state.order[robots[0]] == orders[0]
+    # A direct choice assigns without a waypoint.
+    dec2 = decision_features(sim, sim.idle_robots(), FeatureConfig(candidates=4, routes=2))
+    choice = np.full(dec2.robots.size, dec2.orders.shape[1])
+    choice[0] = 0
+    robots, _ = apply_decision(sim, dec2, choice)
+    assert robots.size == 1 and sim.state.waypoint[robots[0]] == -1

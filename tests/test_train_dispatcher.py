@@ -192,3 +192,42 @@ def test_shipped_ppo_dispatcher_runs_on_any_fleet_size(target: str, robots: int)
     assigned = sim.orders.robot[: sim.orders.count]
     assert (assigned >= 0).sum() >= robots  # it dispatches
     assert int(sim.state.deliveries.sum()) > 0
+
+
+def test_hub_route_policy_trains_round_trips_and_routes_robots(tmp_path: Path) -> None:
+    """--routes: the policy scores (order, hub) slots, saves its feature layout, and its
+    deployed choices set waypoints; a policy saved before routes existed loads direct-only."""
+    from dataclasses import replace
+
+    cfg = replace(TINY, features=FeatureConfig(candidates=4, routes=2))
+    train(cfg, tmp_path / "run", log_tensorboard=False)
+    disp = PPODispatcher.load(tmp_path / "run" / "policy.json")
+    assert disp.features.routes == 2 and disp.net.cfg.n_cand == cfg.features.n_cand
+    # The sampling policy (untrained enough to try hub slots) routes some robots via hubs.
+    disp = PPODispatcher.load(tmp_path / "run" / "policy.json", deterministic=False)
+    sc, src = load_scenario("small")
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    seen = []
+
+    class Spy:
+        def dispatch(self, s: Simulation) -> None:
+            before = s.state.waypoint.copy()
+            disp.dispatch(s)
+            seen.append(((s.state.waypoint >= 0) & (before < 0)).sum())
+
+        def reset(self, seed: int | None) -> None:
+            disp.reset(seed)
+
+    fleet = Fleet(sim, Spy(), make_navigator("rule_based"))
+    fleet.reset(0)
+    fleet.run(200)
+    assert sum(seen) > 0 and sim.state.deliveries.sum() > 0
+    # An old policy file (features without the route fields) loads as direct-only.
+    meta = json.loads((tmp_path / "run" / "policy.json").read_text())
+    net = CandidateScorer(NetConfig(hidden=8))
+    old = save_policy(tmp_path / "old", net, FeatureConfig(), 10)
+    data = json.loads(old.read_text())
+    data["features"] = {"candidates": 8, "lookahead": 4}
+    old.write_text(json.dumps(data))
+    _, features, _, _ = load_policy(old)
+    assert features.routes == 0 and meta["features"]["routes"] == 2

@@ -43,6 +43,9 @@ def train_dispatcher_cmd(
     imitation: int = typer.Option(8, min=0, help="Hungarian warm-start episodes (0: none)."),
     lr: float = typer.Option(3e-4, min=0.0),
     hidden: int = typer.Option(64, min=4),
+    routes: int = typer.Option(
+        0, min=0, help="Hub routes per candidate order (waypoint sub-goals; 0: direct only)."
+    ),
     eval_every: int = typer.Option(5, min=0, help="Evaluate every K iterations."),
     eval_seeds: str = typer.Option("1000", help="Evaluation seeds, comma-separated."),
     eval_steps: int = typer.Option(300, min=1),
@@ -52,6 +55,7 @@ def train_dispatcher_cmd(
     import torch
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from hierarchy.features import FeatureConfig
     from hierarchy.ppo import PPOConfig
     from hierarchy.train import TrainConfig, train
 
@@ -81,6 +85,7 @@ def train_dispatcher_cmd(
             period=period,
             seed=seed,
             hidden=hidden,
+            features=FeatureConfig(routes=routes),
             ppo=PPOConfig(lr=lr),
             imitation_episodes=imitation,
             eval_every=eval_every,
