@@ -160,7 +160,9 @@ def _config(meta: dict[str, Any], source: Path) -> Any:
         raise InputError(source, "config", f"invalid configuration: {exc}") from None
 
 
-def _load_module(mod: torch.nn.Module, prefix: str, tensors: dict, source: Path) -> None:
+def load_module(mod: torch.nn.Module, prefix: str, tensors: dict, source: Path) -> None:
+    """Load ``mod`` from the ``prefix.*`` entries of a checkpoint's ``tensors``; a missing,
+    unexpected or mis-shaped tensor is an :class:`InputError` naming it."""
     sd = {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
     want = mod.state_dict()
     missing = sorted(set(want) - set(sd))
@@ -210,7 +212,7 @@ def load_algorithm(path: str | Path, *, device: str | torch.device = "cpu") -> t
     algo = algo_cls(_config(meta, stem.with_suffix(".json")), device=device)
     _check_observation(meta, algo.config.network, stem.with_suffix(".json"))
     for name, mod in algo.modules().items():
-        _load_module(mod, name, tensors, src)
+        load_module(mod, name, tensors, src)
     groups = meta.get("optimizer", {}).get("param_groups")
     state: dict[int, dict[str, torch.Tensor]] = {}
     for k, v in tensors.items():
@@ -234,5 +236,5 @@ def load_network(path: str | Path, *, device: str | torch.device = "cpu") -> tup
     cfg = _config(meta, stem.with_suffix(".json"))
     net = NavigatorNet(cfg.network)
     _check_observation(meta, cfg.network, stem.with_suffix(".json"))
-    _load_module(net, "model", tensors, stem.with_suffix(".safetensors"))
+    load_module(net, "model", tensors, stem.with_suffix(".safetensors"))
     return net.to(device).eval(), meta

@@ -31,7 +31,7 @@ import torch
 from warehouse.atomic import write_bytes_atomic
 from warehouse.errors import InputError
 
-from .checkpoint import _load_module, optimizer_tensors, read_checkpoint, resolve
+from .checkpoint import load_module, optimizer_tensors, read_checkpoint, resolve
 
 KIND = "ppo-finetune"
 
@@ -101,8 +101,8 @@ def load_finetune_state(
     src = stem.with_suffix(".safetensors")
     if meta["kind"] != KIND or not isinstance(meta.get("extra", {}).get("finetune"), dict):
         raise InputError(stem.with_suffix(".json"), "kind", f"not a {KIND} checkpoint")
-    _load_module(actor, "model", tensors, src)
-    _load_module(critic, "critic", tensors, src)
+    load_module(actor, "model", tensors, src)
+    load_module(critic, "critic", tensors, src)
     state: dict[int, dict[str, torch.Tensor]] = {}
     for k, v in tensors.items():
         if k.startswith("optim."):
