@@ -84,6 +84,16 @@ def compare(
     return rows
 
 
+def report(
+    table: str, rows: list[dict[str, Any]], seconds: float, json_path: Path | None, note: str = ""
+) -> None:
+    """Print a results table and the elapsed time; also write ``rows`` to ``json_path``."""
+    print(table)
+    print(f"\n({seconds:.0f} s{note})")
+    if json_path is not None:
+        json_path.write_text(json.dumps(rows, indent=1))
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
     head = "| scenario | policy | " + " | ".join(COLUMNS) + " |"
     sep = "|" + "---|" * (len(COLUMNS) + 2)
@@ -124,10 +134,9 @@ def main(argv: list[str] | None = None) -> None:
         epsilon=args.epsilon,
         device=args.device,
     )
-    print(markdown(rows))
-    print(f"\n({time.perf_counter() - t0:.0f} s, collisions={args.collisions})")
-    if args.json is not None:
-        args.json.write_text(json.dumps(rows, indent=1))
+    report(
+        markdown(rows), rows, time.perf_counter() - t0, args.json, f", collisions={args.collisions}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

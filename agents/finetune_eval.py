@@ -21,12 +21,13 @@ Rows are means over seeds of the KPIs in :data:`COLUMNS`; per-seed values go to 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .evaluate import report
 
 COLUMNS = ("deliveries", "collisions", "collisions_per_1k_robot_steps", "stuck_robots")
 
@@ -124,10 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         args.steps,
         [m for m in args.collisions.split(",") if m],
     )
-    print(markdown(rows))
-    print(f"\n({time.perf_counter() - t0:.0f} s)")
-    if args.json is not None:
-        args.json.write_text(json.dumps(rows, indent=1))
+    report(markdown(rows), rows, time.perf_counter() - t0, args.json)
 
 
 if __name__ == "__main__":  # pragma: no cover
