@@ -69,6 +69,25 @@ def test_lookup_on_generated_floor(one_way: bool):
     assert not (got == UNREACHABLE).any()
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_outer_lookup_matches_fancy_indexing(dtype):
+    """The compiled (rows, 1) × (cols,) path returns what numpy's broadcasting gives."""
+    graph, floor = random_floor(3)
+    cache = DistanceCache(floor)
+    rng = np.random.default_rng(1)
+    goals = rng.integers(0, floor.n_nodes, size=9)
+    nodes = rng.integers(0, floor.n_nodes, size=5).astype(dtype)
+    truth = np.array([true_row(graph, floor, g)[nodes] for g in goals])
+    for got in (
+        cache.lookup(goals[:, None], nodes),
+        cache.lookup(goals[:, None], nodes[None, :]),
+        cache.lookup(goals[:, None], np.broadcast_to(nodes, (9, 5))),  # not the outer form
+    ):
+        assert got.dtype == np.uint16 and got.shape == (9, 5)
+        assert np.array_equal(got, truth)
+    assert cache.lookup(goals[:0, None], nodes).shape == (0, 5)
+
+
 def test_lru_eviction_keeps_answers_correct():
     graph = generate_warehouse(
         WarehouseLayout(shelf_rows=2, shelf_cols=2, block_length=4, one_way=True)

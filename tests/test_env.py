@@ -161,6 +161,21 @@ def test_bench_command_writes_json(tmp_path, capsys):
     # The same fleet, seed and floor give the same deliveries through both APIs.
     assert rows[0]["deliveries"] == rows[1]["deliveries"]
     assert {"cpu", "python", "numpy"} <= set(data["machine"])
+    assert data["threads"] == warehouse.get_threads()
+
+
+def test_bench_threads_option_is_recorded(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "bench.json"
+    before = warehouse.get_threads()
+    try:
+        argv = ["bench", "--robots", "5", "--steps", "2", "--api", "array", "--threads", "2"]
+        code, text, _ = _cli([*argv, "--out", str(out)], capsys)
+    finally:
+        warehouse.set_threads(before)
+    assert code == 0 and "2 thread(s)" in text
+    assert json.loads(out.read_text())["threads"] == 2
 
 
 @pytest.mark.parametrize(

@@ -39,4 +39,19 @@ def make_env(
     return env
 
 
-__all__ = ["__version__", "make_env"]
+def set_threads(n: int) -> None:
+    """Threads that build observations (:mod:`warehouse.core.threads`); 1 (the default unless
+    ``WAREHOUSE_THREADS`` is set) uses none but the caller's."""
+    from .core.threads import set_threads as _set
+
+    _set(n)
+
+
+def get_threads() -> int:
+    """The thread count set by :func:`set_threads` or ``WAREHOUSE_THREADS``."""
+    from .core.threads import get_threads as _get
+
+    return _get()
+
+
+__all__ = ["__version__", "get_threads", "make_env", "set_threads"]

@@ -64,6 +64,7 @@ from .core import Observer, Simulation, StepResult
 from .floor import CompiledFloor
 
 _MAX_CACHED_ACTIONS = 16  # action masks are cached per pattern up to this many actions
+_CALLER_SHARE = 0.3  # of the observation rows, computed by env.step after its dicts
 
 
 class WarehouseEnv(ParallelEnv):
@@ -139,11 +140,15 @@ class WarehouseEnv(ParallelEnv):
         self, actions: np.ndarray, preferences: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, StepResult]:
         """Step with an int array of actions; return ``(obs, mask, result)``."""
+        result = self._advance(actions, preferences)
+        return self.observer(), self.sim.action_mask(), result
+
+    def _advance(self, actions: np.ndarray, preferences: np.ndarray | None) -> StepResult:
         result = self.sim.step(actions, preferences)
         if self.dispatcher is not None:
             self.dispatcher.dispatch(self.sim)
         self.last_result = result
-        return self.observer(), self.sim.action_mask(), result
+        return result
 
     # -- PettingZoo API -------------------------------------------------------------------
     def reset(self, seed: int | None = None, options: dict | None = None):  # type: ignore[override]
@@ -151,7 +156,7 @@ class WarehouseEnv(ParallelEnv):
         self.agents = list(self.possible_agents)
         counters = {"cost": 0.0, "incidents": 0, "new_orders": 0, "step": self.sim.t}
         infos = dict.fromkeys(self.agents, counters)  # one shared, read-only dict
-        return self._obs_dict(obs, mask), infos
+        return self._obs_dict(obs, self._mask_rows(mask)), infos
 
     def step(self, actions: dict[str, Any]):  # type: ignore[override]
         if not self.agents:
@@ -165,14 +170,21 @@ class WarehouseEnv(ParallelEnv):
                 index = self._agent_index
                 idx = np.fromiter((index[k] for k in actions), dtype=np.int64, count=len(actions))
                 a[idx] = np.fromiter(actions.values(), dtype=np.int64, count=len(actions))
-        obs, mask, res = self.step_arrays(a)
-        agents = self.agents
-        truncated = self.sim.t >= self.max_steps
-        rewards = dict(zip(agents, res.reward.tolist(), strict=True))
-        terms = self._flags[False].copy()  # agents == possible_agents while the episode runs
-        truncs = self._flags[truncated].copy()
-        infos = self._infos(res)
-        out = self._obs_dict(obs, mask)
+        res = self._advance(a, None)
+        mask = self.sim.action_mask()
+        # Helper threads (warehouse.core.threads) build most rows while the dicts are made.
+        pending = self.observer.start(caller_share=_CALLER_SHARE)
+        try:
+            agents = self.agents
+            truncated = self.sim.t >= self.max_steps
+            rewards = dict(zip(agents, res.reward.tolist(), strict=True))
+            terms = self._flags[False].copy()  # agents == possible_agents while the episode runs
+            truncs = self._flags[truncated].copy()
+            infos = self._infos(res)
+            mask_rows = self._mask_rows(mask)
+        finally:
+            obs = pending.result()
+        out = self._obs_dict(obs, mask_rows)
         if truncated:
             self.agents = []
         if self.render_mode == "human":
@@ -207,10 +219,12 @@ class WarehouseEnv(ParallelEnv):
             return (self._mask_table[int(codes[0])],)
         return operator.itemgetter(*codes.tolist())(self._mask_table)
 
-    def _obs_dict(self, obs: np.ndarray, mask: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    def _obs_dict(
+        self, obs: np.ndarray, mask_rows: tuple[np.ndarray, ...]
+    ) -> dict[str, dict[str, np.ndarray]]:
         return {
             a: {"observation": o, "action_mask": k}
-            for a, o, k in zip(self.possible_agents, list(obs), self._mask_rows(mask), strict=True)
+            for a, o, k in zip(self.possible_agents, list(obs), mask_rows, strict=True)
         }
 
     def render(self):  # type: ignore[override]

@@ -209,8 +209,22 @@ def resolve_block_kernel(pos, target, occ, head, nxt, stop):  # pragma: no cover
     _clear_occupant(pos, occ)
 
 
-@numba.njit(cache=True)
-def observe_kernel(
+@numba.njit(cache=True, nogil=True)
+def robot_layers_kernel(pos, phase, node_pos, rad, robot_grid, value):  # pragma: no cover
+    """Write ``value`` at every robot's cell of the observation's robot layer (layer 0) and,
+    for robots carrying an order, of the carrying layer (layer 1); ``value`` 0 clears both."""
+    for i in range(pos.size):
+        r = node_pos[pos[i], 0] + rad
+        c = node_pos[pos[i], 1] + rad
+        robot_grid[0, r, c] = value
+        if value == 0 or phase[i] == TO_DROP or phase[i] == DROPPING:
+            robot_grid[1, r, c] = value
+
+
+@numba.njit(cache=True, nogil=True)
+def observe_rows_kernel(
+    lo,
+    hi,
     pos,
     phase,
     target,
@@ -230,21 +244,21 @@ def observe_kernel(
     work,
     out,
 ):  # pragma: no cover - compiled
-    """Fill ``out`` (N, 4K + 12) with the observation documented in :mod:`.observe`.
+    """Fill rows ``lo:hi`` of ``out`` (N, 4K + 12) with the observation documented in
+    :mod:`.observe` (the rows are independent: :func:`~.threads.split_rows` runs ranges on
+    several threads).
 
     ``padded`` is the floor's ``cell_of`` grid padded by the radius on every side, with the
     sentinel ``n_nodes`` wherever there is no node, so the window of a robot at ``(r, c)`` is
     ``padded[r : r + side, c : c + side]``. ``obst_grid`` is the same grid as float32 obstacle
     values (1 at the sentinel and at closed nodes). ``robot_grid`` is float32 scratch of shape
-    ``(2, *padded.shape)``, all 0 on entry and on exit (layer 0: a robot stands there, layer 1:
-    it carries an order). Windows are copied as contiguous grid rows, without per-cell node-id
-    indirection, except for the cost-to-go channel, which needs the node ids to read the
-    distance row.
+    ``(2, *padded.shape)`` holding the fleet's layers (:func:`robot_layers_kernel`; layer 0: a
+    robot stands there, layer 1: it carries an order). Windows are copied as contiguous grid
+    rows, without per-cell node-id indirection, except for the cost-to-go channel, which needs
+    the node ids to read the distance row.
     """
-    n = pos.size
     k = side * side
     center = k // 2
-    rad = side // 2
     sentinel = table.shape[1]
     one = np.float32(1.0)
     zero = np.float32(0.0)
@@ -254,15 +268,9 @@ def observe_kernel(
     for j in range(2 * span + 1):
         rel = np.float32(j - span) / radius2
         ctg[j] = min(max(rel, -one), one)
-    # Robot and carrying layers on the padded grid (float32, written only at robot cells).
-    for i in range(n):
-        p = pos[i]
-        robot_grid[0, node_pos[p, 0] + rad, node_pos[p, 1] + rad] = one
-        if phase[i] == TO_DROP or phase[i] == DROPPING:
-            robot_grid[1, node_pos[p, 0] + rad, node_pos[p, 1] + rad] = one
     rgrid = robot_grid[0]
     cgrid = robot_grid[1]
-    for i in range(n):
+    for i in range(lo, hi):
         p = pos[i]
         slot = target_slot[i]
         row = out[i]
@@ -315,13 +323,6 @@ def observe_kernel(
         row[f + 9] = one if broken[i] > 0 else zero
         row[f + 10] = min(np.float32(timer[i]) / work, one)
         row[f + 11] = one if waypoint[i] >= 0 else zero
-    for i in range(n):
-        p = pos[i]
-        robot_grid[0, node_pos[p, 0] + rad, node_pos[p, 1] + rad] = zero
-        robot_grid[1, node_pos[p, 0] + rad, node_pos[p, 1] + rad] = zero
-
-
-# ---------------------------------------------------------------------- simulation step
 
 
 @numba.njit(cache=True)

@@ -42,9 +42,10 @@ import functools
 import numpy as np
 
 from ..config import ObservationConfig
-from .kernels import observe_kernel
+from .kernels import observe_rows_kernel, robot_layers_kernel
 from .observe_intent import N_INTENT_CHANNELS, IntentChannels
 from .simulation import Simulation
+from .threads import RowJob, start_rows
 
 N_CHANNELS = 4
 N_FEATURES = 12
@@ -86,7 +87,7 @@ class Observer:
         self._padded = self._padded.astype(np.int32)
         # Obstacle values and a robot-code scratch grid in the same padded coordinates.
         self._obst_grid = (self._padded == f.n_nodes).astype(np.float32)
-        # Robot and carrying layers (float32, all-zero scratch of the kernel).
+        # Robot and carrying layers (float32 scratch, all zero between calls).
         self._robot_grid = np.zeros((2, *self._padded.shape), dtype=np.float32)
         self._intent = (
             IntentChannels(f.n_nodes, self._padded.shape, side) if self.config.intent else None
@@ -104,6 +105,13 @@ class Observer:
 
     def __call__(self) -> np.ndarray:
         """A fresh ``(N, observation_size)`` float32 array (never reused between calls)."""
+        return self.start().result()
+
+    def start(self, caller_share: float | None = None) -> PendingObservation:
+        """Start building the observation of the current state; with helper threads
+        (:mod:`.threads`) their rows are computed while the caller does other work (the
+        caller computes ``caller_share`` of the rows in :meth:`PendingObservation.result`).
+        The state must not change before ``result`` is called."""
         sim, s = self.sim, self.sim.state
         out = np.empty((s.n, self.size), dtype=np.float32)
         target, slot = sim.target_slots()
@@ -114,26 +122,63 @@ class Observer:
                 obstacle = obstacle.copy()
                 rc = sim.floor.pos[closed] + self.radius
                 obstacle[rc[:, 0], rc[:, 1]] = 1.0
-        observe_kernel(
-            s.pos,
-            s.phase,
-            target,
-            slot,
-            sim.dist.table,
-            self._padded,
-            self.side,
-            obstacle,
-            self._robot_grid,
-            s.timer,
-            s.broken,
-            s.waypoint,
-            sim.floor.pos,
-            self._radius2,
-            self._size,
-            self._diam,
-            self._work,
-            out,
-        )
+        robot_layers_kernel(s.pos, s.phase, sim.floor.pos, self.radius, self._robot_grid, 1.0)
+        try:
+            job = start_rows(
+                observe_rows_kernel,
+                s.n,
+                s.pos,
+                s.phase,
+                target,
+                slot,
+                sim.dist.table,
+                self._padded,
+                self.side,
+                obstacle,
+                self._robot_grid,
+                s.timer,
+                s.broken,
+                s.waypoint,
+                sim.floor.pos,
+                self._radius2,
+                self._size,
+                self._diam,
+                self._work,
+                out,
+                caller_share=caller_share,
+            )
+        except BaseException:
+            self._clear_layers()
+            raise
+        return PendingObservation(self, job, out, slot)
+
+    def _clear_layers(self) -> None:
+        s = self.sim.state
+        robot_layers_kernel(s.pos, s.phase, self.sim.floor.pos, self.radius, self._robot_grid, 0.0)
+
+    def _finish(self, job: RowJob, out: np.ndarray, slot: np.ndarray) -> np.ndarray:
+        try:
+            job.finish()
+        finally:  # the layers are shared scratch: always leave them clear
+            self._clear_layers()
         if self._intent is not None:
-            self._intent.fill(sim, slot, out, N_CHANNELS * self.side * self.side + N_FEATURES)
+            self._intent.fill(self.sim, slot, out, N_CHANNELS * self.side * self.side + N_FEATURES)
         return out
+
+
+class PendingObservation:
+    """An observation being built (:meth:`Observer.start`); :meth:`result` completes it."""
+
+    def __init__(self, observer: Observer, job: RowJob, out: np.ndarray, slot: np.ndarray):
+        self._observer, self._out, self._slot = observer, out, slot
+        self._job: RowJob | None = job
+        self._value: np.ndarray | None = None
+
+    def result(self) -> np.ndarray:
+        """The ``(N, observation_size)`` observation (computed once)."""
+        if self._value is None:
+            if self._job is None:
+                raise RuntimeError("this observation failed to build; call the observer again")
+            job, self._job = self._job, None
+            self._value = self._observer._finish(job, self._out, self._slot)
+        return self._value
