@@ -64,7 +64,6 @@ from .core import Observer, Simulation, StepResult
 from .floor import CompiledFloor
 
 _MAX_CACHED_ACTIONS = 16  # action masks are cached per pattern up to this many actions
-_CALLER_SHARE = 0.3  # of the observation rows, computed by env.step after its dicts
 
 
 class WarehouseEnv(ParallelEnv):
@@ -172,8 +171,9 @@ class WarehouseEnv(ParallelEnv):
                 a[idx] = np.fromiter(actions.values(), dtype=np.int64, count=len(actions))
         res = self._advance(a, None)
         mask = self.sim.action_mask()
-        # Helper threads (warehouse.core.threads) build most rows while the dicts are made.
-        pending = self.observer.start(caller_share=_CALLER_SHARE)
+        # Helper threads (warehouse.core.threads), when there are any, fill the observation
+        # rows while this thread builds the dicts (of views of the rows-to-be).
+        pending = self.observer.start(caller_share=0.0)
         try:
             agents = self.agents
             truncated = self.sim.t >= self.max_steps
@@ -181,10 +181,9 @@ class WarehouseEnv(ParallelEnv):
             terms = self._flags[False].copy()  # agents == possible_agents while the episode runs
             truncs = self._flags[truncated].copy()
             infos = self._infos(res)
-            mask_rows = self._mask_rows(mask)
+            out = self._obs_dict(pending.buffer, self._mask_rows(mask))
         finally:
-            obs = pending.result()
-        out = self._obs_dict(obs, mask_rows)
+            pending.result()
         if truncated:
             self.agents = []
         if self.render_mode == "human":

@@ -174,6 +174,12 @@ class PendingObservation:
         self._job: RowJob | None = job
         self._value: np.ndarray | None = None
 
+    @property
+    def buffer(self) -> np.ndarray:
+        """The array :meth:`result` returns, possibly still being filled: take views of it
+        (they see the rows once ``result`` returns), read nothing yet."""
+        return self._out
+
     def result(self) -> np.ndarray:
         """The ``(N, observation_size)`` observation (computed once)."""
         if self._value is None:
