@@ -15,9 +15,13 @@ the scenarios' −50 (reward shaping for CQL; behaviour cloning ignores rewards)
     warehouse train-navigator --algo bc --data runs/navigator/data --steps 20000 \\
         --out runs/navigator/bc --ckpt-every 5000 --device cpu
 
-and copies each run's ``model.*`` into ``agents/weights/``. (``warehouse collect`` has no option
-for the observation layout or reward overrides yet, so the collection step is the Python call
-``agents.dataset.collect(DATA, out)``.) Training is deterministic on the CPU (seed 0, one torch
+and copies each run's ``model.*`` into ``agents/weights/``. The collection step is the Python
+call ``agents.dataset.collect(DATA, out)``, which writes the same shards and manifest as::
+
+    warehouse collect tiny,small,one_way_aisles --episodes 4 --seeds 0,1,2,3 --steps 1000 \
+        --epsilon 0.1 --intent --set reward.collision=-150 --out runs/navigator/data
+
+Training is deterministic on the CPU (seed 0, one torch
 thread), so the command reproduces the shipped files for a fixed code version. Scenarios and
 seeds used here stay out of the evaluation (docs/results.md).
 """
