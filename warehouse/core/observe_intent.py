@@ -38,6 +38,7 @@ import numpy as np
 
 from .kernels import UNREACHABLE
 from .physics import BlockScratch, resolve_block
+from .threads import split_rows
 
 N_INTENT_CHANNELS = 6
 INTENT_CHANNEL_NAMES = ("intent_row", "intent_col", "priority", "claim", "stalled", "go")
@@ -83,21 +84,22 @@ def intended_nodes(pos, slot, table, nbr, mask, occ, want):  # pragma: no cover 
         occ[want[i]] = -1
 
 
-@numba.njit(cache=True)
-def intent_kernel(
-    pos, want, go, since_progress, stall_steps, node_pos, side, occ_grid, claim1, claim2, out, col0
-):  # pragma: no cover - compiled
-    """Write the intention channels of every robot into ``out[:, col0 : col0 + 6K]``.
-
-    ``occ_grid``, ``claim1`` and ``claim2`` are int32 grids in the observer's padded cell
-    coordinates (the floor padded by the radius), all -1 on entry and on exit: the robot on a
-    cell and the lowest two ids of robots intending to move into it.
-    """
+@numba.njit(cache=True, nogil=True)
+def intent_grids_kernel(
+    pos, want, node_pos, rad, occ_grid, claim1, claim2, clear
+):  # pragma: no cover
+    """Mark (``clear`` False) or clear (True) the int32 grids :func:`intent_rows_kernel` reads,
+    in the observer's padded cell coordinates: the robot on each cell and the lowest two ids of
+    robots intending to move into it (-1 where none; all -1 between calls)."""
     n = pos.size
-    k = side * side
-    rad = side // 2
-    one = np.float32(1.0)
-    zero = np.float32(0.0)
+    if clear:
+        for i in range(n):
+            occ_grid[node_pos[pos[i], 0] + rad, node_pos[pos[i], 1] + rad] = -1
+            r = node_pos[want[i], 0] + rad
+            c = node_pos[want[i], 1] + rad
+            claim1[r, c] = -1
+            claim2[r, c] = -1
+        return
     for i in range(n):
         occ_grid[node_pos[pos[i], 0] + rad, node_pos[pos[i], 1] + rad] = i
     for i in range(n):  # ascending ids: claim1 gets the lowest, claim2 the second lowest
@@ -109,7 +111,31 @@ def intent_kernel(
             claim1[r, c] = i
         elif claim2[r, c] < 0:
             claim2[r, c] = i
-    for i in range(n):
+
+
+@numba.njit(cache=True, nogil=True)
+def intent_rows_kernel(
+    lo,
+    hi,
+    pos,
+    want,
+    go,
+    since_progress,
+    stall_steps,
+    node_pos,
+    side,
+    occ_grid,
+    claim1,
+    claim2,
+    out,
+    col0,
+):  # pragma: no cover - compiled
+    """Write the intention channels of robots ``lo:hi`` into ``out[:, col0 : col0 + 6K]``
+    (grids marked by :func:`intent_grids_kernel`; rows are independent, see :mod:`.threads`)."""
+    k = side * side
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    for i in range(lo, hi):
         row = out[i]
         r0 = node_pos[pos[i], 0]
         c0 = node_pos[pos[i], 1]
@@ -147,16 +173,10 @@ def intent_kernel(
                 row[j + 3 * k] = cl
                 row[j + 4 * k] = st
                 row[j + 5 * k] = gq
-    for i in range(n):
-        occ_grid[node_pos[pos[i], 0] + rad, node_pos[pos[i], 1] + rad] = -1
-        r = node_pos[want[i], 0] + rad
-        c = node_pos[want[i], 1] + rad
-        claim1[r, c] = -1
-        claim2[r, c] = -1
 
 
 class IntentChannels:
-    """Per-floor scratch for :func:`intent_kernel` (built once per :class:`.observe.Observer`)."""
+    """Per-floor scratch of the intention kernels (built once per :class:`.observe.Observer`)."""
 
     def __init__(self, n_nodes: int, padded_shape: tuple[int, int], side: int) -> None:
         self.side = side
@@ -176,18 +196,29 @@ class IntentChannels:
         stop = resolve_block(s.pos, want, f.n_nodes, scratch=self._block)
         moving = want != s.pos
         go = np.where(moving, np.where(stop, -1.0, 1.0), 0.0).astype(np.float32)
-        intent_kernel(
-            s.pos,
-            want,
-            go,
-            s.since_progress,
-            np.float32(STALL_STEPS),
-            f.pos,
-            self.side,
-            self._occ_grid,
-            self._claim1,
-            self._claim2,
-            out,
-            col0,
+        rad = self.side // 2
+        intent_grids_kernel(
+            s.pos, want, f.pos, rad, self._occ_grid, self._claim1, self._claim2, False
         )
+        try:
+            split_rows(
+                intent_rows_kernel,
+                s.n,
+                s.pos,
+                want,
+                go,
+                s.since_progress,
+                np.float32(STALL_STEPS),
+                f.pos,
+                self.side,
+                self._occ_grid,
+                self._claim1,
+                self._claim2,
+                out,
+                col0,
+            )
+        finally:  # shared scratch: always leave it clear
+            intent_grids_kernel(
+                s.pos, want, f.pos, rad, self._occ_grid, self._claim1, self._claim2, True
+            )
         return want
