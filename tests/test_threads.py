@@ -11,6 +11,7 @@ import pytest
 import warehouse
 from agents import RuleBasedNavigator
 from warehouse.core import threads
+from warehouse.errors import InputError
 
 
 @pytest.fixture
@@ -131,7 +132,22 @@ def test_bad_thread_counts_are_refused(monkeypatch):
     with pytest.raises(ValueError, match="threads"):
         warehouse.set_threads(0)
     monkeypatch.setenv("WAREHOUSE_THREADS", "two")
-    with pytest.raises(ValueError, match="WAREHOUSE_THREADS"):
+    with pytest.raises(InputError, match="WAREHOUSE_THREADS"):
+        threads._threads_from_env()
+    monkeypatch.setenv("WAREHOUSE_THREADS", "0")
+    with pytest.raises(InputError, match="WAREHOUSE_THREADS"):
         threads._threads_from_env()
     monkeypatch.setenv("WAREHOUSE_THREADS", "2")
     assert threads._threads_from_env() == 2
+
+
+def test_a_bad_warehouse_threads_is_a_one_line_cli_error(monkeypatch, capsys):
+    from warehouse.cli.main import main
+
+    monkeypatch.setenv("WAREHOUSE_THREADS", "two")
+    monkeypatch.setattr(threads._POOL, "_threads", None)  # read the variable afresh
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--robots", "5", "--steps", "1"])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 2 and out == ""
+    assert err == "error: WAREHOUSE_THREADS: expected a positive integer, got 'two'\n"

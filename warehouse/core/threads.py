@@ -24,6 +24,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import InputError
+
 MIN_ROWS_PER_THREAD = 256
 
 
@@ -61,10 +63,20 @@ class _Helper:
 
 class _Pool:
     def __init__(self) -> None:
-        self.threads = _threads_from_env()
+        self._threads: int | None = None  # read from WAREHOUSE_THREADS at first use
         self.helpers: list[_Helper] = []
         self.pid = os.getpid()
         self.lock = threading.Lock()
+
+    @property
+    def threads(self) -> int:
+        if self._threads is None:
+            self._threads = _threads_from_env()
+        return self._threads
+
+    @threads.setter
+    def threads(self, n: int) -> None:
+        self._threads = n
 
     def after_fork(self) -> None:
         """A forked child has none of its parent's helper threads (and maybe a held lock)."""
@@ -80,9 +92,12 @@ class _Pool:
 def _threads_from_env() -> int:
     raw = os.environ.get("WAREHOUSE_THREADS", "1")
     try:
-        return max(1, int(raw))
+        n = int(raw)
     except ValueError:
-        raise ValueError(f"WAREHOUSE_THREADS: expected a positive integer, got {raw!r}") from None
+        n = 0
+    if n < 1:
+        raise InputError(None, "WAREHOUSE_THREADS", f"expected a positive integer, got {raw!r}")
+    return n
 
 
 _POOL = _Pool()
