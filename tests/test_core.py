@@ -95,6 +95,9 @@ def test_assign_rejects_bad_pairs():
         sim.assign(np.array([0]), np.array([0]))
     with pytest.raises(ValueError, match="out of range"):
         sim.assign(np.array([7]), np.array([0]))
+    with pytest.raises(ValueError, match="out of range"):
+        sim.assign(np.array([-1]), np.array([0]))
+    assert sim.open_orders().tolist() == [0]  # nothing half-applied
 
 
 def test_assign_rejects_repeated_robots_and_orders():

@@ -140,7 +140,12 @@ class WarehouseEnv(ParallelEnv):
     ) -> tuple[np.ndarray, np.ndarray, StepResult]:
         """Step with an int array of actions; return ``(obs, mask, result)``."""
         result = self._advance(actions, preferences)
-        return self.observer(), self.sim.action_mask(), result
+        pending = self.observer.start()  # helper threads, if any, fill rows during the mask
+        try:
+            mask = self.sim.action_mask()
+        finally:
+            obs = pending.result()
+        return obs, mask, result
 
     def _advance(self, actions: np.ndarray, preferences: np.ndarray | None) -> StepResult:
         result = self.sim.step(actions, preferences)

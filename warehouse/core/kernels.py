@@ -257,8 +257,10 @@ def observe_rows_kernel(
     rows, without per-cell node-id indirection, except for the cost-to-go channel, which needs
     the node ids to read the distance row.
     """
-    k = side * side
-    center = k // 2
+    u = np.uint64  # unsigned indices: numba then skips its negative-index wraparound checks
+    sd = u(side)
+    k = sd * sd
+    center = k // u(2)
     sentinel = table.shape[1]
     one = np.float32(1.0)
     zero = np.float32(0.0)
@@ -268,61 +270,67 @@ def observe_rows_kernel(
     for j in range(2 * span + 1):
         rel = np.float32(j - span) / radius2
         ctg[j] = min(max(rel, -one), one)
-    rgrid = robot_grid[0]
-    cgrid = robot_grid[1]
+    # The grids as flat arrays: window row dr of a robot at (r0, c0) starts at g0 + dr * width.
+    width = u(padded.shape[1])
+    cells = padded.ravel()
+    obst = obst_grid.ravel()
+    robots = robot_grid[0].ravel()
+    carrying = robot_grid[1].ravel()
     for i in range(lo, hi):
-        p = pos[i]
+        p = u(pos[i])
         slot = target_slot[i]
         row = out[i]
         r0 = node_pos[p, 0]
         c0 = node_pos[p, 1]
-        for dr in range(side):  # three straight row copies per window row
-            base = dr * side
-            gr = r0 + dr
-            for dc in range(side):
-                row[base + dc] = obst_grid[gr, c0 + dc]
-                row[k + base + dc] = rgrid[gr, c0 + dc]
-                row[2 * k + base + dc] = cgrid[gr, c0 + dc]
+        g0 = u(r0) * width + u(c0)
+        for dr in range(sd):  # three straight row copies per window row
+            base = dr * sd
+            g = g0 + dr * width
+            for dc in range(sd):
+                row[base + dc] = obst[g + dc]
+                row[k + base + dc] = robots[g + dc]
+                row[u(2) * k + base + dc] = carrying[g + dc]
         row[k + center] = zero
-        row[2 * k + center] = zero
+        row[u(2) * k + center] = zero
         d0 = np.int32(0)
+        ch3 = u(3) * k
         if slot < 0:
             for c in range(k):
-                row[3 * k + c] = zero
+                row[ch3 + c] = zero
         else:
             trow = table[slot]
             d0 = np.int32(trow[p])
-            for dr in range(side):
-                line = padded[r0 + dr]
-                base = 3 * k + dr * side
-                for dc in range(side):
-                    v = line[c0 + dc]
+            for dr in range(sd):
+                g = g0 + dr * width
+                base = ch3 + dr * sd
+                for dc in range(sd):
+                    v = cells[g + dc]
                     if v == sentinel:
                         row[base + dc] = one
                         continue
-                    d = np.int32(trow[v])
+                    d = np.int32(trow[u(v)])
                     if d >= UNREACHABLE:
                         row[base + dc] = one
                     else:
                         delta = min(max(d - d0, -span), span)
                         row[base + dc] = ctg[delta + span]
-        f = 4 * k
-        for q in range(12):
+        f = u(4) * k
+        for q in range(u(12)):
             row[f + q] = zero
         if slot >= 0:
             t = target[i]
             dr_ = np.float32(node_pos[t, 0] - r0) / size
             dc_ = np.float32(node_pos[t, 1] - c0) / size
             row[f] = min(max(dr_, -one), one)
-            row[f + 1] = min(max(dc_, -one), one)
+            row[f + u(1)] = min(max(dc_, -one), one)
             if d0 >= UNREACHABLE:
-                row[f + 2] = one
+                row[f + u(2)] = one
             else:
-                row[f + 2] = min(np.float32(d0) / diam, one)
-        row[f + 3 + phase[i]] = one
-        row[f + 9] = one if broken[i] > 0 else zero
-        row[f + 10] = min(np.float32(timer[i]) / work, one)
-        row[f + 11] = one if waypoint[i] >= 0 else zero
+                row[f + u(2)] = min(np.float32(d0) / diam, one)
+        row[f + u(3 + phase[i])] = one
+        row[f + u(9)] = one if broken[i] > 0 else zero
+        row[f + u(10)] = min(np.float32(timer[i]) / work, one)
+        row[f + u(11)] = one if waypoint[i] >= 0 else zero
 
 
 @numba.njit(cache=True)
@@ -522,6 +530,18 @@ def target_slots_kernel(
 
 
 @numba.njit(cache=True)
+def still_open_kernel(open_ids, assigned):  # pragma: no cover - compiled
+    """``open_ids[assigned[open_ids] < 0]`` (order is kept)."""
+    out = np.empty(open_ids.size, open_ids.dtype)
+    k = 0
+    for i in range(open_ids.size):
+        if assigned[open_ids[i]] < 0:
+            out[k] = open_ids[i]
+            k += 1
+    return out[:k].copy()
+
+
+@numba.njit(cache=True)
 def idle_kernel(phase, broken):  # pragma: no cover - compiled
     """Ids (int32) of robots with no task that are not broken down."""
     count = 0
@@ -540,8 +560,11 @@ def idle_kernel(phase, broken):  # pragma: no cover - compiled
 @numba.njit(cache=True)
 def check_assign_kernel(robots, orders, phase, assigned, n_orders, seen):  # pragma: no cover
     """Why ``Simulation.assign(robots, orders)`` must be refused: 0 fine, 1 robots repeat,
-    2 orders repeat, 3 a robot is not idle, 4 an order is not open. ``seen`` is robot-sized
-    bool scratch, all False on entry and on exit."""
+    2 orders repeat, 3 a robot is not idle, 4 an order is not open, 5 a robot id is out of
+    range. ``seen`` is robot-sized bool scratch, all False on entry and on exit."""
+    for i in range(robots.size):
+        if robots[i] < 0 or robots[i] >= seen.size:
+            return 5
     code = 0
     for i in range(robots.size):
         r = robots[i]

@@ -48,6 +48,7 @@ from .kernels import (
     move_and_advance_kernel,
     move_targets_kernel,
     progress_kernel,
+    still_open_kernel,
     target_slots_kernel,
 )
 from .physics import PhysicsScratch
@@ -176,8 +177,6 @@ class Simulation:
         s, ob = self.state, self.orders
         if robots.size != orders.size:
             raise ValueError("assign: robots and orders must pair up one to one")
-        if robots.min() < 0 or robots.max() >= self.n_robots:
-            raise ValueError("assign: robot ids out of range")
         code = check_assign_kernel(robots, orders, s.phase, ob.assigned, ob.count, self._seen)
         if code:
             raise ValueError(_ASSIGN_ERRORS[code])
@@ -187,7 +186,7 @@ class Simulation:
         s.task_goal[robots] = ob.pick[orders]
         ob.robot[orders] = robots
         ob.assigned[orders] = self.t
-        ob.open_ids = ob.open_ids[ob.assigned[ob.open_ids] < 0]
+        ob.open_ids = still_open_kernel(ob.open_ids, ob.assigned)
         self._update_progress(_mask(self.n_robots, robots))
 
     def set_waypoints(self, robots: np.ndarray, nodes: np.ndarray) -> None:
@@ -314,8 +313,9 @@ class Simulation:
             mask = self.action_mask() if getattr(shield, "needs_mask", True) else None
             shielded = np.asarray(shield(self, actions, preferences, mask), dtype=np.int64)
             intervened = shielded != actions
-            actions = shielded
-            target = np.ascontiguousarray(f.nbr[pos, actions], dtype=np.int32)
+            if intervened.any():  # the targets of the legal actions stand otherwise
+                actions = shielded
+                target = np.ascontiguousarray(f.nbr[pos, actions], dtype=np.int32)
         else:
             intervened = np.zeros(n, dtype=bool)
 
@@ -488,6 +488,7 @@ _ASSIGN_ERRORS = {
     2: "assign: an order can go to one robot only",
     3: "assign: robots must be idle",
     4: "assign: orders must be open",
+    5: "assign: robot ids out of range",
 }
 
 

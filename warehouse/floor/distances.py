@@ -37,11 +37,11 @@ class DistanceCache:
         """Table rows for ``goals`` (node ids), computing the missing ones."""
         goals = np.asarray(goals, dtype=np.int32)
         self._clock += 1
-        s = self.slot_of[goals]
-        if s.size and s.min() < 0:
+        s = np.empty(goals.shape, dtype=np.int32)
+        if _find_slots(self.slot_of, goals.reshape(-1), self.last_used, self._clock, s.reshape(-1)):
             self._fill(np.unique(goals[s < 0]), keep=np.unique(goals))
             s = self.slot_of[goals]
-        self.last_used[s] = self._clock
+            self.last_used[s] = self._clock
         return s
 
     def lookup(self, goals: np.ndarray, nodes: np.ndarray) -> np.ndarray:
@@ -98,6 +98,21 @@ class DistanceCache:
         self.table = np.vstack([self.table, np.full((extra, n), UNREACHABLE, dtype=np.uint16)])
         self.goal_in_slot = np.concatenate([self.goal_in_slot, np.full(extra, -1, np.int32)])
         self.last_used = np.concatenate([self.last_used, np.zeros(extra, np.int64)])
+
+
+@numba.njit(cache=True)
+def _find_slots(slot_of, goals, last_used, clock, out):  # pragma: no cover - compiled
+    """``out`` = ``slot_of[goals]``; returns how many are missing (-1). When none is, marks
+    every row used at ``clock`` (LRU); otherwise leaves ``last_used`` to the caller."""
+    missing = 0
+    for i in range(goals.size):
+        out[i] = slot_of[goals[i]]
+        if out[i] < 0:
+            missing += 1
+    if missing == 0:
+        for i in range(goals.size):
+            last_used[out[i]] = clock
+    return missing
 
 
 @numba.njit(cache=True)
