@@ -1,4 +1,5 @@
-"""Learned navigators (``cql``, ``bc``): a checkpoint's network behind a :class:`BatchedPolicy`.
+"""Learned navigators (``cql``, ``bc``, ``cql_pibt``, ``cql_tuned``): checkpoint networks behind
+:class:`BatchedPolicy`.
 
 ``make_navigator("cql")`` loads the shipped weights ``agents/weights/cql.{json,safetensors}``
 (produced by ``agents/make_weights.py``); ``checkpoint=`` points at any training or weights
@@ -50,6 +51,56 @@ def load_learned_navigator(
 
 def cql_navigator(*, checkpoint: str | Path | None = None, device: str | None = None, **_: object):
     return load_learned_navigator("cql", checkpoint, device=device)
+
+
+def cql_pibt_navigator(
+    *, checkpoint: str | Path | None = None, device: str | None = None, **_: object
+):
+    """The CQL network fine-tuned online with PPO under the PIBT shield, run greedily
+    (``agents/weights/cql_pibt.*``; docs/results_finetune.md)."""
+    return load_learned_navigator(
+        "cql", checkpoint or DEFAULT_WEIGHTS / "cql_pibt.json", device=device
+    )
+
+
+class ModeMatchedNavigator:
+    """One navigator per collision mode, chosen at every call from the floor's shield.
+
+    A network fine-tuned under one collision mode is worse than the frozen one in another
+    (docs/results_finetune.md), so the hierarchy's navigator (``cql_tuned``) uses the
+    PIBT-fine-tuned network under the PIBT shield and the offline CQL network otherwise. All
+    networks must read the same observation layout (the fleet builds one observer).
+    """
+
+    needs_observation = True
+
+    def __init__(self, by_mode: dict[str, BatchedPolicy], default: BatchedPolicy, *, name: str):
+        layouts = {repr(p.observation) for p in (*by_mode.values(), default)}
+        if len(layouts) != 1:
+            raise ValueError(f"{name}: the networks read different observations: {layouts}")
+        self.by_mode, self.default, self.name = by_mode, default, name
+        self.observation = default.observation
+
+    def policy_for(self, mode: str) -> BatchedPolicy:
+        """The network used under collision mode ``mode`` (a shield name or ``physical``)."""
+        return self.by_mode.get(mode, self.default)
+
+    def reset(self, seed: int | None) -> None:
+        for policy in (*self.by_mode.values(), self.default):
+            policy.reset(seed)
+
+    def act(self, sim, obs, mask):  # type: ignore[no-untyped-def]
+        mode = getattr(sim.shield, "name", "physical") if sim is not None else "physical"
+        return self.policy_for(mode).act(sim, obs, mask)
+
+
+def cql_tuned_navigator(*, device: str | None = None, **_: object) -> ModeMatchedNavigator:
+    """``cql_pibt`` under the PIBT shield, the offline ``cql`` network under any other mode."""
+    return ModeMatchedNavigator(
+        {"pibt": cql_pibt_navigator(device=device)},
+        cql_navigator(device=device),
+        name="cql_tuned",
+    )
 
 
 def bc_navigator(*, checkpoint: str | Path | None = None, device: str | None = None, **_: object):

@@ -1,4 +1,4 @@
-"""Produce the shipped navigator weights ``agents/weights/{cql,bc}.{safetensors,json}``.
+"""Produce the shipped navigator weights ``agents/weights/{cql,bc,cql_pibt}.{safetensors,json}``.
 
 One command (one collection, then two single-threaded training runs side by side, about
 10 CPU-minutes each; run it with ``nice``)::
@@ -15,7 +15,14 @@ the scenarios' −50 (reward shaping for CQL; behaviour cloning ignores rewards)
     warehouse train-navigator --algo bc --data runs/navigator/data --steps 20000 \\
         --out runs/navigator/bc --ckpt-every 5000 --device cpu
 
-and copies each run's ``model.*`` into ``agents/weights/``. The collection step is the Python
+and copies each run's ``model.*`` into ``agents/weights/``. Then it fine-tunes the new CQL
+network online with PPO under the PIBT shield (:data:`FINETUNE`, about 7 CPU-minutes) into
+``cql_pibt.*``, the hierarchy's navigator; the same as::
+
+    warehouse train-navigator --algo ppo --init agents/weights/cql.json --steps 100 --lr 3e-4 \
+        --collisions pibt --ckpt-every 25 --out runs/navigator/cql_pibt
+
+The collection step is the Python
 call ``agents.dataset.collect(DATA, out)``, which writes the same shards and manifest as::
 
     warehouse collect tiny,small,one_way_aisles --episodes 4 --seeds 0,1,2,3 --steps 1000 \
@@ -23,7 +30,12 @@ call ``agents.dataset.collect(DATA, out)``, which writes the same shards and man
 
 Training is deterministic on the CPU (seed 0, one torch
 thread), so the command reproduces the shipped files for a fixed code version. Scenarios and
-seeds used here stay out of the evaluation (docs/results.md).
+seeds used here stay out of the evaluation (docs/results.md). Version note: ``cql_pibt`` as
+shipped (weights sha256 ``da9ec314…``) was fine-tuned at commit a508b76 from ``cql`` as shipped
+(``c69a22a3…``); the fine-tuning command there reproduces it bit for bit. From commit 610527b on
+(batched-inference rewrite of ``agents/networks.py``) the network's float rounding differs by
+about 1e-7, the fine-tuning rollouts diverge after a few iterations, and the same command gives
+another network (``cdcb96bb…``; compared in docs/results.md).
 """
 
 from __future__ import annotations
@@ -31,11 +43,14 @@ from __future__ import annotations
 import argparse
 import shutil
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from warehouse.config import ObservationConfig
 
 from .dataset import CollectConfig, collect
+from .finetune import finetune
+from .finetune_ppo import FinetuneConfig
 from .learned import DEFAULT_WEIGHTS
 from .train import TrainConfig, train
 
@@ -50,6 +65,12 @@ DATA = CollectConfig(
 )
 STEPS = 20_000
 ALPHA = 5.0  #: CQL α of the shipped weights (α sensitivity: docs/results.md)
+_FT = FinetuneConfig()
+#: Online fine-tuning of ``cql_pibt`` (the CLI's ``--steps 100 --lr 3e-4 --collisions pibt
+#: --ckpt-every 25``; the shipped file records the same config in ``extra.finetune.config``).
+FINETUNE = replace(
+    _FT, updates=100, collisions="pibt", ckpt_every=25, ppo=replace(_FT.ppo, lr=3e-4)
+)
 
 
 def _train_quietly(cfg: TrainConfig) -> dict:
@@ -57,7 +78,7 @@ def _train_quietly(cfg: TrainConfig) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="Collect data, train CQL and BC, ship the weights.")
+    ap = argparse.ArgumentParser(description="Collect data, train CQL and BC, fine-tune, ship.")
     ap.add_argument("--work", type=Path, default=Path("runs/navigator"))
     ap.add_argument("--steps", type=int, default=STEPS)
     ap.add_argument("--alpha", type=float, default=ALPHA)
@@ -84,10 +105,20 @@ def main(argv: list[str] | None = None) -> None:
         for res in pool.map(_train_quietly, todo):
             print(f"trained {res['model']}")
     for algo in ("cql", "bc"):
-        run = args.work / algo
-        for ext in (".safetensors", ".json"):
-            shutil.copyfile(run / f"model{ext}", args.dest / f"{algo}{ext}")
-        print(f"{algo}: {args.dest / algo}.safetensors")
+        _ship(args.work / algo, args.dest / algo)
+    run = args.work / "cql_pibt"
+    if not (run / "model.json").is_file():
+        import torch
+
+        torch.set_num_threads(1)  # deterministic, as the CLI's default --threads 1
+        finetune(FINETUNE, run, init=args.dest / "cql.json", show_progress=False)
+    _ship(run, args.dest / "cql_pibt")
+
+
+def _ship(run: Path, dest: Path) -> None:
+    for ext in (".safetensors", ".json"):
+        shutil.copyfile(run / f"model{ext}", dest.with_suffix(ext))
+    print(f"{dest.name}: {dest}.safetensors")
 
 
 if __name__ == "__main__":  # pragma: no cover

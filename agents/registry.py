@@ -7,7 +7,7 @@ from typing import Any
 
 from .base import Navigator
 from .finetune_nav import finetuned_navigator, sampled_cql_navigator
-from .learned import bc_navigator, cql_navigator
+from .learned import bc_navigator, cql_navigator, cql_pibt_navigator, cql_tuned_navigator
 from .rule_based import RandomNavigator, RuleBasedNavigator
 
 #: name -> factory(**kwargs) -> Navigator. Factories accept ``checkpoint=`` and ``device=`` when
@@ -17,6 +17,10 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     "random": lambda **kw: RandomNavigator(),
     "cql": cql_navigator,  # shipped weights in agents/weights/ unless checkpoint= is given
     "bc": bc_navigator,
+    # the CQL network fine-tuned online under the PIBT shield
+    "cql_pibt": cql_pibt_navigator,
+    # the hierarchy's navigator: cql_pibt under the PIBT shield, cql in any other mode
+    "cql_tuned": cql_tuned_navigator,
     # samples softmax(Q/T) like PPO fine-tuning trained it (agents/finetune_nav.py)
     "cql_ft": finetuned_navigator,
     # the offline CQL network sampled at a fixed temperature (no retry loops without a shield)

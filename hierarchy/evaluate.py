@@ -4,8 +4,10 @@
 runs every configuration of :data:`CONFIGS` on every scenario of :data:`SCENARIOS` and writes
 ``results.json`` (one row per run) and ``summary.md`` (means ± standard deviations, and the
 target ratios). ``--jobs`` spreads the runs over processes; every run is deterministic given its
-seed, so the rows do not depend on it. ``NAV`` stands for the hierarchy's navigator: ``cql``
-when its weights load, else ``rule_based`` (the table says which was used).
+seed, so the rows do not depend on it. ``NAV`` stands for the hierarchy's navigator
+(:func:`hierarchy.shadow.hierarchical_parts`: ``cql_tuned`` when its weights load, i.e. the
+PIBT-fine-tuned network under PIBT and the offline CQL network in ``physical`` mode; the table
+says which was used).
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ CONFIGS: dict[str, tuple[str, str, str]] = {
     "ppo + rule_based (pibt)": ("ppo", "rule_based", "pibt"),
     "hungarian + rule_based (pibt)": ("hungarian", "rule_based", "pibt"),
     "ppo + rule_based (physical)": ("ppo", "rule_based", "physical"),
+    # Frozen vs fine-tuned navigator: the offline CQL network before online fine-tuning.
+    "ppo + cql frozen (pibt)": ("ppo", "cql", "pibt"),
+    "greedy + cql frozen (pibt)": ("greedy", "cql", "pibt"),
 }
 
 METRICS = ("deliveries", "throughput_per_hour", "collisions", "energy_per_delivery_wh")
@@ -158,7 +163,17 @@ def summarize(rows: list[dict[str, Any]], nav: str) -> str:
                 "rule_based (pibt)",
                 "deliveries",
             ),
+            "energy per delivery hierarchical (pibt) / rule_based (block), as deployed": (
+                hb,
+                "rule_based (block)",
+                "energy_per_delivery_wh",
+            ),
             "throughput ppo / hungarian, same NAV + pibt (target ≥ 1.0)": (hb, hh, "deliveries"),
+            "throughput hierarchical / ppo + cql frozen (pibt): online fine-tuning": (
+                hb,
+                "ppo + cql frozen (pibt)",
+                "deliveries",
+            ),
             "throughput ppo / hungarian, rule_based navigator + pibt": (pr, hr, "deliveries"),
             "throughput ppo + rule_based / rule_based (both physical)": (
                 "ppo + rule_based (physical)",

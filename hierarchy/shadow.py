@@ -32,12 +32,14 @@ from warehouse.core import Simulation
 from warehouse.fleet import Fleet
 
 #: The hierarchical policy's parts, best available first (learned navigator, PIBT shield).
-HIERARCHICAL = ("ppo", ("cql", "rule_based"), ("pibt", "block"))
+HIERARCHICAL = ("ppo", ("cql_tuned", "cql", "rule_based"), ("pibt", "block"))
 
 
 def hierarchical_parts() -> tuple[str, str, str]:
-    """``(dispatcher, navigator, collisions)`` of the hierarchical policy on this install:
-    the CQL navigator when its weights load (else ``rule_based``), PIBT when registered."""
+    """``(dispatcher, navigator, collisions)`` of the hierarchical policy on this install: the
+    first navigator of :data:`HIERARCHICAL` whose weights load (``cql_tuned``: the CQL network
+    fine-tuned for the PIBT shield under it, the offline one otherwise; else ``rule_based``),
+    PIBT when registered."""
     from agents import NAVIGATORS, make_navigator
     from warehouse.shield import make_shield
 

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 PRESETS: dict[str, tuple[str, str, str | None]] = {
     "rule_based": ("greedy", "rule_based", None),
     "random": ("random", "random", None),
-    # The learned hierarchy of issue 5: PPO dispatcher + CQL navigator + PIBT shield.
-    "hierarchical": ("ppo", "cql", "pibt"),
+    # The learned hierarchy of issue 5: PPO dispatcher + the CQL navigator (fine-tuned online
+    # for the PIBT shield when it runs under it) + the PIBT shield.
+    "hierarchical": ("ppo", "cql_tuned", "pibt"),
 }
 
 COLLISION_MODES = ("physical", "block", "pibt")

@@ -141,10 +141,14 @@ def shadow_cmd(
     sc = apply_overrides(sc, overrides, src)
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     n_steps = steps or sc.episode.steps
+    cand_nav = make_navigator(cand[1])
+    if cand[2] is not None and hasattr(cand_nav, "policy_for"):
+        # a navigator with one network per collision mode proposes as under its own shield
+        cand_nav = cand_nav.policy_for(cand[2])
     log = run_shadow(
         sim,
         (make_dispatcher(inc[0]), make_navigator(inc[1])),
-        (make_dispatcher(cand[0]), make_navigator(cand[1])),
+        (make_dispatcher(cand[0]), cand_nav),
         steps=n_steps,
         seed=seed,
     )
