@@ -63,15 +63,16 @@ def distance_preferences(sim: Simulation, mask: np.ndarray) -> tuple[np.ndarray,
 
 @numba.njit(cache=True)
 def _yield(
-    y, avoid, pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding
+    y, avoid, pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain
 ):  # pragma: no cover - compiled
     """Robot ``y`` gets out of the way of the robot on node ``avoid`` (rule 3).
 
     Pushing chains are followed iteratively. Returns False (and leaves the whole chain waiting)
-    when the chain ends with a robot that cannot move.
+    when the chain ends with a robot that cannot move. ``chain`` is robot-sized scratch.
     """
     n_act = nbr.shape[1]
-    chain = [y]
+    chain[0] = y
+    length = 1
     r, av = y, avoid
     while True:
         yielding[r] = True
@@ -105,11 +106,12 @@ def _yield(
             act[r], want[r] = follow_a, nbr[p, follow_a]
             return True
         if push_a < 0:
-            for c in chain:  # nobody in the chain can make room
+            for c in chain[:length]:  # nobody in the chain can make room
                 act[c], want[c] = 0, pos[c]
             return False
         act[r], want[r] = push_a, nbr[p, push_a]
-        chain.append(push_k)
+        chain[length] = push_k
+        length += 1
         r, av = push_k, p
 
 
@@ -150,6 +152,7 @@ def _navigate(
                 frozen[i] = False
                 break
     yielding = np.zeros(n, np.bool_)
+    chain = np.empty(n, np.int32)  # _yield's pushing chains
     # Rule 1: shortest-path intentions (and the preference scores).
     for i in range(n):
         p = pos[i]
@@ -221,7 +224,20 @@ def _navigate(
             if resv[pos[j]] < 0:
                 resv[pos[j]] = i
             _yield(
-                j, pos[i], pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding
+                j,
+                pos[i],
+                pos,
+                slot,
+                table,
+                nbr,
+                mask,
+                frozen,
+                act,
+                want,
+                occ,
+                claimed,
+                yielding,
+                chain,
             )
         elif want[j] == pos[i]:
             key_i = (0 if boost[i] > 0 else 1, train[i], i)
@@ -244,6 +260,7 @@ def _navigate(
                 occ,
                 claimed,
                 yielding,
+                chain,
             ):
                 if resv[pos[y]] < 0:
                     resv[pos[y]] = other
@@ -261,6 +278,7 @@ def _navigate(
                 occ,
                 claimed,
                 yielding,
+                chain,
             ):  # the loser is boxed in: the winner's side backs off instead
                 if resv[pos[other]] < 0:
                     resv[pos[other]] = y
