@@ -1,5 +1,5 @@
-"""Learned navigators (``cql``, ``bc``, ``cql_pibt``, ``cql_tuned``): checkpoint networks behind
-:class:`BatchedPolicy`.
+"""Learned navigators (``cql``, ``bc``, the fine-tuned ``cql_pibt`` / ``cql_physical`` and the
+hierarchy's ``cql_tuned``): checkpoint networks behind :class:`BatchedPolicy`.
 
 ``make_navigator("cql")`` loads the shipped weights ``agents/weights/cql.{json,safetensors}``
 (produced by ``agents/make_weights.py``); ``checkpoint=`` points at any training or weights
@@ -9,7 +9,7 @@ checkpoint instead, ``device=`` forces ``cpu`` or ``cuda`` (default: CUDA when a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from warehouse.errors import InputError
 
@@ -67,22 +67,22 @@ class ModeMatchedNavigator:
     """One navigator per collision mode, chosen at every call from the floor's shield.
 
     A network fine-tuned under one collision mode is worse than the frozen one in another
-    (docs/results_finetune.md), so the hierarchy's navigator (``cql_tuned``) uses the
-    PIBT-fine-tuned network under the PIBT shield and the offline CQL network otherwise. All
-    networks must read the same observation layout (the fleet builds one observer).
+    (docs/results_finetune.md), so the hierarchy's navigator (``cql_tuned``) runs the network
+    tuned for the mode at hand. All networks must read the same observation layout (the fleet
+    builds one observer).
     """
 
     needs_observation = True
 
-    def __init__(self, by_mode: dict[str, BatchedPolicy], default: BatchedPolicy, *, name: str):
+    def __init__(self, by_mode: dict[str, Any], default: Any, *, name: str):
         layouts = {repr(p.observation) for p in (*by_mode.values(), default)}
         if len(layouts) != 1:
             raise ValueError(f"{name}: the networks read different observations: {layouts}")
         self.by_mode, self.default, self.name = by_mode, default, name
         self.observation = default.observation
 
-    def policy_for(self, mode: str) -> BatchedPolicy:
-        """The network used under collision mode ``mode`` (a shield name or ``physical``)."""
+    def policy_for(self, mode: str) -> Any:
+        """The navigator used under collision mode ``mode`` (a shield name or ``physical``)."""
         return self.by_mode.get(mode, self.default)
 
     def reset(self, seed: int | None) -> None:
@@ -94,10 +94,27 @@ class ModeMatchedNavigator:
         return self.policy_for(mode).act(sim, obs, mask)
 
 
+def cql_physical_navigator(
+    *, checkpoint: str | Path | None = None, device: str | None = None, **_: object
+):
+    """The CQL network fine-tuned online with PPO without a shield (``physical``), sampling
+    its moves from softmax(Q) as PPO trained it (``agents/weights/cql_physical.*``)."""
+    from .finetune_nav import finetuned_navigator
+
+    path = checkpoint or DEFAULT_WEIGHTS / "cql_physical.json"
+    policy = finetuned_navigator(checkpoint=path, device=device)
+    policy.name = "cql_physical"
+    return policy
+
+
 def cql_tuned_navigator(*, device: str | None = None, **_: object) -> ModeMatchedNavigator:
-    """``cql_pibt`` under the PIBT shield, the offline ``cql`` network under any other mode."""
+    """The network fine-tuned for the floor's collision mode: ``cql_pibt`` under the PIBT
+    shield, ``cql_physical`` without a shield, the offline ``cql`` network otherwise."""
     return ModeMatchedNavigator(
-        {"pibt": cql_pibt_navigator(device=device)},
+        {
+            "pibt": cql_pibt_navigator(device=device),
+            "physical": cql_physical_navigator(device=device),
+        },
         cql_navigator(device=device),
         name="cql_tuned",
     )

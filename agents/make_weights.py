@@ -1,4 +1,4 @@
-"""Produce the shipped navigator weights ``agents/weights/{cql,bc,cql_pibt}.{safetensors,json}``.
+"""Produce the shipped navigator weights ``agents/weights/*.{safetensors,json}``.
 
 One command (one collection, then two single-threaded training runs side by side, about
 10 CPU-minutes each; run it with ``nice``)::
@@ -17,10 +17,13 @@ the scenarios' −50 (reward shaping for CQL; behaviour cloning ignores rewards)
 
 and copies each run's ``model.*`` into ``agents/weights/``. Then it fine-tunes the new CQL
 network online with PPO under the PIBT shield (:data:`FINETUNE`, about 7 CPU-minutes) into
-``cql_pibt.*``, the hierarchy's navigator; the same as::
+``cql_pibt.*`` and without a shield (:data:`FINETUNE_PHYSICAL`, about 10 CPU-minutes) into
+``cql_physical.*``, the networks of the hierarchy's navigator ``cql_tuned``; the same as::
 
-    warehouse train-navigator --algo ppo --init agents/weights/cql.json --steps 100 --lr 3e-4 \
+    warehouse train-navigator --algo ppo --init agents/weights/cql.json --steps 100 --lr 3e-4 \\
         --collisions pibt --ckpt-every 25 --out runs/navigator/cql_pibt
+    warehouse train-navigator --algo ppo --init agents/weights/cql.json --steps 150 --lr 3e-4 \\
+        --collisions physical --collision-rise 2 --ckpt-every 25 --out runs/navigator/cql_physical
 
 The collection step is the Python
 call ``agents.dataset.collect(DATA, out)``, which writes the same shards and manifest as::
@@ -30,9 +33,10 @@ call ``agents.dataset.collect(DATA, out)``, which writes the same shards and man
 
 Training is deterministic on the CPU (seed 0, one torch
 thread), so the command reproduces the shipped files for a fixed code version. Scenarios and
-seeds used here stay out of the evaluation (docs/results.md). Version note: ``cql_pibt`` as
-shipped (weights sha256 ``da9ec314…``) was fine-tuned at commit a508b76 from ``cql`` as shipped
-(``c69a22a3…``); the fine-tuning command there reproduces it bit for bit. From commit 610527b on
+seeds used here stay out of the evaluation (docs/results.md). Version note: ``cql_pibt`` and
+``cql_physical`` as shipped (weights sha256 ``da9ec314…`` and ``730451a8…``) were fine-tuned at
+commit a508b76 from ``cql`` as shipped (``c69a22a3…``); the fine-tuning command there reproduces
+``cql_pibt`` bit for bit. From commit 610527b on
 (batched-inference rewrite of ``agents/networks.py``) the network's float rounding differs by
 about 1e-7, the fine-tuning rollouts diverge after a few iterations, and the same command gives
 another network (``cdcb96bb…``; compared in docs/results.md).
@@ -71,6 +75,11 @@ _FT = FinetuneConfig()
 FINETUNE = replace(
     _FT, updates=100, collisions="pibt", ckpt_every=25, ppo=replace(_FT.ppo, lr=3e-4)
 )
+#: ... and of ``cql_physical`` (``--steps 150 --lr 3e-4 --collisions physical --collision-rise 2
+#: --ckpt-every 25``).
+FINETUNE_PHYSICAL = replace(FINETUNE, updates=150, collisions="physical", collision_rise=2.0)
+#: shipped name → fine-tuning config
+FINETUNED = {"cql_pibt": FINETUNE, "cql_physical": FINETUNE_PHYSICAL}
 
 
 def _train_quietly(cfg: TrainConfig) -> dict:
@@ -106,13 +115,14 @@ def main(argv: list[str] | None = None) -> None:
             print(f"trained {res['model']}")
     for algo in ("cql", "bc"):
         _ship(args.work / algo, args.dest / algo)
-    run = args.work / "cql_pibt"
-    if not (run / "model.json").is_file():
-        import torch
+    for name, cfg in FINETUNED.items():
+        run = args.work / name
+        if not (run / "model.json").is_file():
+            import torch
 
-        torch.set_num_threads(1)  # deterministic, as the CLI's default --threads 1
-        finetune(FINETUNE, run, init=args.dest / "cql.json", show_progress=False)
-    _ship(run, args.dest / "cql_pibt")
+            torch.set_num_threads(1)  # deterministic, as the CLI's default --threads 1
+            finetune(cfg, run, init=args.dest / "cql.json", show_progress=False)
+        _ship(run, args.dest / name)
 
 
 def _ship(run: Path, dest: Path) -> None:

@@ -7,7 +7,13 @@ from typing import Any
 
 from .base import Navigator
 from .finetune_nav import finetuned_navigator, sampled_cql_navigator
-from .learned import bc_navigator, cql_navigator, cql_pibt_navigator, cql_tuned_navigator
+from .learned import (
+    bc_navigator,
+    cql_navigator,
+    cql_physical_navigator,
+    cql_pibt_navigator,
+    cql_tuned_navigator,
+)
 from .rule_based import RandomNavigator, RuleBasedNavigator
 
 #: name -> factory(**kwargs) -> Navigator. Factories accept ``checkpoint=`` and ``device=`` when
@@ -19,7 +25,9 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     "bc": bc_navigator,
     # the CQL network fine-tuned online under the PIBT shield
     "cql_pibt": cql_pibt_navigator,
-    # the hierarchy's navigator: cql_pibt under the PIBT shield, cql in any other mode
+    # the CQL network fine-tuned online without a shield, sampled as PPO trained it
+    "cql_physical": cql_physical_navigator,
+    # the hierarchy's navigator: cql_pibt under PIBT, cql_physical without a shield, else cql
     "cql_tuned": cql_tuned_navigator,
     # samples softmax(Q/T) like PPO fine-tuning trained it (agents/finetune_nav.py)
     "cql_ft": finetuned_navigator,

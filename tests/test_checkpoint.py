@@ -143,12 +143,12 @@ def test_shipped_weights_load_through_the_registry() -> None:
     from agents.learned import DEFAULT_WEIGHTS
     from agents.registry import make_navigator
 
-    for name, algo in (("cql", "cql"), ("bc", "bc"), ("cql_pibt", "cql")):
+    for name, algo in (("cql", "cql"), ("bc", "bc"), ("cql_pibt", "cql"), ("cql_physical", None)):
         if not (DEFAULT_WEIGHTS / f"{name}.json").is_file():
             pytest.fail(f"shipped weights agents/weights/{name}.json missing")
         nav = make_navigator(name, device="cpu")
-        assert nav.name == algo and nav.needs_observation
-        obs = np.zeros((3, nav.scorer.net.cfg.obs_dim), np.float32)
+        assert nav.name == (algo or name) and nav.needs_observation
+        obs = np.zeros((3, getattr(nav, "base", nav).scorer.net.cfg.obs_dim), np.float32)
         actions, prefs = nav.act(None, obs, np.ones((3, 5), bool))
         assert actions.shape == (3,) and np.isfinite(prefs).all()
 
@@ -164,7 +164,7 @@ def test_shipped_weights_bring_their_observation_layout() -> None:
     from warehouse.fleet import Fleet
 
     sc, src = load_scenario("tiny")
-    for algo in ("cql", "bc", "cql_pibt"):
+    for algo in ("cql", "bc", "cql_pibt", "cql_physical"):
         meta = json.loads((DEFAULT_WEIGHTS / f"{algo}.json").read_text())
         nav = make_navigator(algo, device="cpu")
         assert nav.observation == ObservationConfig.model_validate(meta["observation"])
@@ -172,35 +172,41 @@ def test_shipped_weights_bring_their_observation_layout() -> None:
         fleet = Fleet(sim, None, nav)
         fleet.reset(0)
         step = fleet.step()
-        assert step.obs is not None and step.obs.shape[1] == nav.scorer.net.cfg.obs_dim
+        assert (
+            step.obs is not None
+            and step.obs.shape[1] == getattr(nav, "base", nav).scorer.net.cfg.obs_dim
+        )
 
 
-def test_shipped_finetuned_navigator_matches_its_recipe() -> None:
-    """``cql_pibt`` is the shipped CQL network fine-tuned under PIBT with the recipe that
-    ``agents.make_weights`` runs: its checkpoint records that init and that config, and its
+def test_shipped_finetuned_navigators_match_their_recipe() -> None:
+    """``cql_pibt`` and ``cql_physical`` are the shipped CQL network fine-tuned with the recipes
+    ``agents.make_weights`` runs: each checkpoint records that init and that config, and its
     weights differ from the init's (fine-tuning changed them)."""
     import hashlib
 
     from agents.finetune_ppo import FinetuneConfig
     from agents.learned import DEFAULT_WEIGHTS
-    from agents.make_weights import FINETUNE
+    from agents.make_weights import FINETUNED
 
-    meta = json.loads((DEFAULT_WEIGHTS / "cql_pibt.json").read_text())
-    ft = meta["extra"]["finetune"]
-    assert FinetuneConfig.from_json(ft["config"]) == FINETUNE
-    assert FINETUNE.collisions == "pibt"
     init_sha = hashlib.sha256((DEFAULT_WEIGHTS / "cql.safetensors").read_bytes()).hexdigest()
-    assert ft["init_sha256"] == init_sha
-    assert meta["weights_sha256"] != init_sha
-    assert (
-        meta["observation"] == json.loads((DEFAULT_WEIGHTS / "cql.json").read_text())["observation"]
-    )
+    init_layout = json.loads((DEFAULT_WEIGHTS / "cql.json").read_text())["observation"]
+    assert [cfg.collisions for cfg in FINETUNED.values()] == ["pibt", "physical"]
+    for name, cfg in FINETUNED.items():
+        meta = json.loads((DEFAULT_WEIGHTS / f"{name}.json").read_text())
+        ft = meta["extra"]["finetune"]
+        assert FinetuneConfig.from_json(ft["config"]) == cfg
+        assert ft["init_sha256"] == init_sha
+        assert meta["weights_sha256"] != init_sha
+        assert meta["observation"] == init_layout
 
 
-@pytest.mark.parametrize(("mode", "expected"), [("pibt", "cql_pibt"), ("physical", "cql")])
+@pytest.mark.parametrize(
+    ("mode", "expected"), [("pibt", "cql_pibt"), ("physical", "cql_physical"), ("block", "cql")]
+)
 def test_hierarchy_navigator_matches_the_collision_mode(mode: str, expected: str) -> None:
     """``cql_tuned`` acts exactly like the network tuned for the floor's shield: the
-    PIBT-fine-tuned one under PIBT, the offline CQL one without a shield."""
+    PIBT-fine-tuned one under PIBT, the one fine-tuned without a shield (sampled) in
+    ``physical`` mode, the offline CQL network under ``block``."""
     from agents.registry import make_navigator
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
@@ -210,17 +216,16 @@ def test_hierarchy_navigator_matches_the_collision_mode(mode: str, expected: str
     sc = apply_overrides(sc, {"physics.collisions": mode}, src)
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     sim.reset(seed=3)
-    tuned, alone, other = (
-        make_navigator(name, device="cpu")
-        for name in ("cql_tuned", expected, "cql" if expected == "cql_pibt" else "cql_pibt")
-    )
-    obs, mask = Observer(sim, tuned.observation)(), sim.action_mask()
     for _ in range(30):  # a few steps so robots have tasks and neighbours
         sim.step(np.zeros(sim.n_robots, dtype=np.int64))
-        obs, mask = Observer(sim, tuned.observation)(), sim.action_mask()
-    a, p = tuned.act(sim, obs, mask)
-    b, q = alone.act(sim, obs, mask)
-    _, r = other.act(sim, obs, mask)
-    np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(p, q)
-    assert not np.array_equal(p, r)  # the two networks do differ
+    tuned = make_navigator("cql_tuned", device="cpu")
+    obs, mask = Observer(sim, tuned.observation)(), sim.action_mask()
+    results = {}
+    for name in ("cql_tuned", "cql_pibt", "cql_physical", "cql"):
+        nav = tuned if name == "cql_tuned" else make_navigator(name, device="cpu")
+        nav.reset(7)  # the sampled navigator draws from its own seeded RNG
+        results[name] = nav.act(sim, obs, mask)
+    for got, want in zip(results["cql_tuned"], results[expected], strict=True):
+        np.testing.assert_array_equal(got, want)
+    others = [n for n in ("cql_pibt", "cql_physical", "cql") if n != expected]
+    assert all(not np.array_equal(results[n][1], results[expected][1]) for n in others)
