@@ -62,14 +62,14 @@ def distance_preferences(sim: Simulation, mask: np.ndarray) -> tuple[np.ndarray,
 
 
 @numba.njit(cache=True)
-def _yield(
-    y, avoid, pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain
-):  # pragma: no cover - compiled
+def _yield(y, avoid, scene):  # pragma: no cover - compiled
     """Robot ``y`` gets out of the way of the robot on node ``avoid`` (rule 3).
 
     Pushing chains are followed iteratively. Returns False (and leaves the whole chain waiting)
-    when the chain ends with a robot that cannot move. ``chain`` is robot-sized scratch.
+    when the chain ends with a robot that cannot move. ``scene`` holds the navigator's arrays
+    (see :func:`_navigate`); ``chain`` among them is robot-sized scratch.
     """
+    pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain = scene
     n_act = nbr.shape[1]
     chain[0] = y
     length = 1
@@ -153,6 +153,8 @@ def _navigate(
                 break
     yielding = np.zeros(n, np.bool_)
     chain = np.empty(n, np.int32)  # _yield's pushing chains
+    # everything _yield reads and writes, passed as one tuple
+    scene = (pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain)
     # Rule 1: shortest-path intentions (and the preference scores).
     for i in range(n):
         p = pos[i]
@@ -223,22 +225,7 @@ def _navigate(
         if slot[j] < 0:
             if resv[pos[j]] < 0:
                 resv[pos[j]] = i
-            _yield(
-                j,
-                pos[i],
-                pos,
-                slot,
-                table,
-                nbr,
-                mask,
-                frozen,
-                act,
-                want,
-                occ,
-                claimed,
-                yielding,
-                chain,
-            )
+            _yield(j, pos[i], scene)
         elif want[j] == pos[i]:
             key_i = (0 if boost[i] > 0 else 1, train[i], i)
             key_j = (0 if boost[j] > 0 else 1, train[j], j)
@@ -246,40 +233,11 @@ def _navigate(
             if yielding[y]:
                 continue
             y_act = act[y]
-            if _yield(
-                y,
-                pos[other],
-                pos,
-                slot,
-                table,
-                nbr,
-                mask,
-                frozen,
-                act,
-                want,
-                occ,
-                claimed,
-                yielding,
-                chain,
-            ):
+            if _yield(y, pos[other], scene):
                 if resv[pos[y]] < 0:
                     resv[pos[y]] = other
-            elif not yielding[other] and _yield(
-                other,
-                pos[y],
-                pos,
-                slot,
-                table,
-                nbr,
-                mask,
-                frozen,
-                act,
-                want,
-                occ,
-                claimed,
-                yielding,
-                chain,
-            ):  # the loser is boxed in: the winner's side backs off instead
+            elif not yielding[other] and _yield(other, pos[y], scene):
+                # the loser is boxed in: the winner's side backs off instead
                 if resv[pos[other]] < 0:
                     resv[pos[other]] = y
                 act[y], want[y] = y_act, pos[other]
