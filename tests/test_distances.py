@@ -139,3 +139,14 @@ def test_too_many_simultaneous_goals_is_a_clear_error():
     cache = DistanceCache(floor, max_bytes=1)
     with pytest.raises(MemoryError, match="max_bytes"):
         cache.lookup(np.arange(17), np.zeros(17, dtype=np.int64))
+
+
+@pytest.mark.parametrize("bad", [-1, 10**6])
+def test_goal_that_is_not_a_node_is_refused(bad: int):
+    _graph, floor = small_cache_floor()
+    cache = DistanceCache(floor)
+    before = cache.last_used.copy()
+    with pytest.raises(IndexError, match="goal node ids"):
+        cache.slots(np.array([0, bad]))
+    assert np.array_equal(cache.last_used, before)  # nothing marked on the way out
+    assert (cache.slots(np.array([0, 1])) >= 0).all()  # and the cache still works

@@ -38,7 +38,12 @@ class DistanceCache:
         goals = np.asarray(goals, dtype=np.int32)
         self._clock += 1
         s = np.empty(goals.shape, dtype=np.int32)
-        if _find_slots(self.slot_of, goals.reshape(-1), self.last_used, self._clock, s.reshape(-1)):
+        missing = _find_slots(
+            self.slot_of, goals.reshape(-1), self.last_used, self._clock, s.reshape(-1)
+        )
+        if missing < 0:
+            raise IndexError(f"goal node ids must lie in [0, {self.slot_of.size})")
+        if missing:
             self._fill(np.unique(goals[s < 0]), keep=np.unique(goals))
             s = self.slot_of[goals]
             self.last_used[s] = self._clock
@@ -102,10 +107,13 @@ class DistanceCache:
 
 @numba.njit(cache=True)
 def _find_slots(slot_of, goals, last_used, clock, out):  # pragma: no cover - compiled
-    """``out`` = ``slot_of[goals]``; returns how many are missing (-1). When none is, marks
-    every row used at ``clock`` (LRU); otherwise leaves ``last_used`` to the caller."""
+    """``out`` = ``slot_of[goals]``; returns how many are missing (-1), or -1 if a goal is not
+    a node id. When none is missing, marks every row used at ``clock`` (LRU); otherwise leaves
+    ``last_used`` to the caller."""
     missing = 0
     for i in range(goals.size):
+        if goals[i] < 0 or goals[i] >= slot_of.size:
+            return -1
         out[i] = slot_of[goals[i]]
         if out[i] < 0:
             missing += 1
