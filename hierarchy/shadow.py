@@ -78,6 +78,18 @@ def policy_parts(name: str, scenario: Any) -> tuple[str, str, str | None]:
     return spec.dispatcher, spec.navigator, spec.collisions
 
 
+def candidate_navigator(name: str, collisions: str | None) -> Any:
+    """The candidate's navigator. One with a network per collision mode (``policy_for``, like
+    ``cql_tuned``) proposes the moves of its network for the candidate's own shield
+    ``collisions``, not for the shield of the incumbent that drives the floor."""
+    from agents import make_navigator
+
+    nav = make_navigator(name)
+    if collisions is not None and hasattr(nav, "policy_for"):
+        return nav.policy_for(collisions)
+    return nav
+
+
 def _softmax_margin(scores: np.ndarray) -> np.ndarray:
     """Top-1 minus top-2 softmax probability per row (``-inf`` = masked; 1 with one option)."""
     s = np.where(np.isfinite(scores), scores, -np.inf).astype(np.float64)

@@ -84,6 +84,16 @@ def test_policy_parts() -> None:
     assert (disp, nav, shield) == ("ppo", "cql_tuned", "pibt")
 
 
+def test_candidate_navigator_proposes_for_its_own_shield() -> None:
+    from hierarchy.shadow import candidate_navigator
+
+    assert candidate_navigator("cql_tuned", "physical").name == "cql_physical"
+    pibt = candidate_navigator("cql_tuned", "pibt")
+    assert pibt.name == "cql" and pibt.scorer.source.name == "cql_pibt.json"
+    assert candidate_navigator("cql_tuned", None).name == "cql_tuned"  # no mode: it decides
+    assert candidate_navigator("rule_based", "pibt").name == "rule_based"
+
+
 def test_shadow_cli_writes_report(tmp_path: Path) -> None:
     out = tmp_path / "sh"
     with pytest.raises(SystemExit) as exc:

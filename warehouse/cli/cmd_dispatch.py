@@ -125,7 +125,7 @@ def shadow_cmd(
     """Shadow mode: the incumbent drives, the candidate's decisions are computed and compared."""
     from agents import make_navigator
     from hierarchy import make_dispatcher
-    from hierarchy.shadow import policy_parts, run_shadow, write_report
+    from hierarchy.shadow import candidate_navigator, policy_parts, run_shadow, write_report
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
 
@@ -141,14 +141,10 @@ def shadow_cmd(
     sc = apply_overrides(sc, overrides, src)
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     n_steps = steps or sc.episode.steps
-    cand_nav = make_navigator(cand[1])
-    if cand[2] is not None and hasattr(cand_nav, "policy_for"):
-        # a navigator with one network per collision mode proposes as under its own shield
-        cand_nav = cand_nav.policy_for(cand[2])
     log = run_shadow(
         sim,
         (make_dispatcher(inc[0]), make_navigator(inc[1])),
-        (make_dispatcher(cand[0]), cand_nav),
+        (make_dispatcher(cand[0]), candidate_navigator(cand[1], cand[2])),
         steps=n_steps,
         seed=seed,
     )
