@@ -33,13 +33,17 @@ call ``agents.dataset.collect(DATA, out)``, which writes the same shards and man
 
 Training is deterministic on the CPU (seed 0, one torch
 thread), so the command reproduces the shipped files for a fixed code version. Scenarios and
-seeds used here stay out of the evaluation (docs/results.md). Version note: ``cql_pibt`` and
-``cql_physical`` as shipped (weights sha256 ``da9ec314…`` and ``730451a8…``) were fine-tuned at
-commit a508b76 from ``cql`` as shipped (``c69a22a3…``); the fine-tuning command there reproduces
-``cql_pibt`` bit for bit. From commit 610527b on
-(batched-inference rewrite of ``agents/networks.py``) the network's float rounding differs by
-about 1e-7, the fine-tuning rollouts diverge after a few iterations, and the same command gives
-another network (``cdcb96bb…``; compared in docs/results.md).
+seeds used here stay out of the evaluation (docs/results.md).
+
+Version note: the shipped files were made with older code: ``cql`` and ``bc`` at commit 3327570,
+``cql_pibt`` and ``cql_physical`` (sha256 ``da9ec314…``, ``730451a8…``) at commit a508b76,
+fine-tuned from the shipped ``cql`` (``c69a22a3…``); there the fine-tuning command reproduces
+``cql_pibt`` bit for bit. At today's code this command writes the same dataset but other
+networks (``cql`` ``cd9c9c84…``; ``cql_pibt`` from the shipped ``cql``: ``cdcb96bb…``), all
+compared with the shipped ones in docs/results.md. The fine-tuning divergence was bisected to
+commit 610527b (the batched-inference rewrite of ``agents/networks.py``), which changed the
+network's float rounding by about 1e-7; the CQL/BC one most likely has the same cause (not
+bisected).
 """
 
 from __future__ import annotations
