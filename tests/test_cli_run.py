@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from cli_helpers import run_cli as cli
 
-from scenarios import builtin_names
+from scenarios import builtin_names, load_scenario
 from warehouse.cli.main import main
 from warehouse.kpis import KPI_NAMES
 
@@ -45,8 +45,11 @@ def test_run_writes_report_of_the_documented_shape(two_policy_run: Path) -> None
     assert report["seeds"] == [0, 1] and report["steps"] == 30 and report["robots"] == 6
     assert {"python", "numpy", "mesa"} <= set(report["versions"])
     assert [r["policy"] for r in report["runs"]] == ["rule_based", "random"]
+    parts = [(r["dispatcher"], r["navigator"], r["collisions"]) for r in report["runs"]]
+    mode = load_scenario("tiny")[0].physics.collisions
+    assert parts == [("greedy", "rule_based", mode), ("random", "random", mode)]
     for run in report["runs"]:
-        assert set(run) == {"policy", "kpis"}
+        assert set(run) == {"policy", "dispatcher", "navigator", "collisions", "kpis"}
         assert list(run["kpis"]) == sorted(KPI_NAMES)
         for summary in run["kpis"].values():
             assert set(summary) == {"mean", "ci95", "per_seed"}
@@ -114,6 +117,12 @@ def test_default_output_folder_under_runs(tmp_path: Path, monkeypatch, capsys) -
     # No --policy and no policies section: the learned hierarchy beside the rule-based fleet.
     report = json.loads((folders[0] / "report.json").read_text("utf-8"))
     assert [r["policy"] for r in report["runs"]] == ["hierarchical", "rule_based"]
+    hier = report["runs"][0]
+    assert (hier["dispatcher"], hier["navigator"], hier["collisions"]) == (
+        "ppo",
+        "cql_tuned",
+        "pibt",
+    )
     assert "hierarchical" in out
 
 

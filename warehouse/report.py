@@ -5,7 +5,8 @@ so the same seeds give byte-identical files apart from ``created``)::
 
     {"scenario": "small", "seeds": [0, 1, 2], "steps": 2000, "robots": 30,
      "versions": {"warehouse": "0.1.0", "python": "3.11.9", ...},
-     "runs": [{"policy": "rule_based",
+     "runs": [{"policy": "rule_based", "dispatcher": "greedy", "navigator": "rule_based",
+               "collisions": "block",
                "kpis": {"deliveries": {"mean": 812.3, "ci95": 10.2, "per_seed": [801, 815, 821]},
                         ...}}],
      "created": "2026-01-01T12:00:00+00:00"}
@@ -93,7 +94,15 @@ def build_report(results: Results, *, created: str | None = None) -> dict[str, A
     for spec in exp.policies:
         per = results.by_policy(spec.name)
         kpis = {name: summarize([r.kpis[name] for r in per]) for name in KPI_NAMES}
-        runs.append({"policy": spec.name, "kpis": kpis})
+        runs.append(
+            {
+                "policy": spec.name,
+                "dispatcher": spec.dispatcher,
+                "navigator": spec.navigator,
+                "collisions": spec.collisions_for(exp.scenario),
+                "kpis": kpis,
+            }
+        )
     report: dict[str, Any] = {
         "scenario": exp.scenario.name,
         "seeds": list(exp.seeds),
