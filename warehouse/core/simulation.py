@@ -208,20 +208,16 @@ class Simulation:
         Moves along edges the floor lacks, into closed cells, and every move of a robot that is
         broken down, picking or dropping are masked.
         """
-        s, f = self.state, self.floor
-        out = np.empty((self.n_robots, f.n_actions), dtype=bool)
-        action_mask_kernel(
-            s.pos,
-            f.mask,
-            f.nbr,
-            s.broken,
-            s.phase,
-            self.closed_until,
-            self.t,
-            self.config.faults.closure_prob > 0,
-            out,
-        )
+        out = np.empty((self.n_robots, self.floor.n_actions), dtype=bool)
+        action_mask_kernel(*self._move_rule_inputs(), out)
         return out
+
+    def _move_rule_inputs(self) -> tuple:
+        """What the move rule (:func:`~.kernels.move_allowed`) reads: positions, the floor's
+        edges, breakdowns, work phases and closures."""
+        s, f = self.state, self.floor
+        closures = self.config.faults.closure_prob > 0
+        return s.pos, f.mask, f.nbr, s.broken, s.phase, self.closed_until, self.t, closures
 
     def target_slots(self) -> tuple[np.ndarray, np.ndarray]:
         """``(target, slot)``: each robot's target node (-1 none) and its row in ``dist.table``
@@ -292,20 +288,7 @@ class Simulation:
         legal = np.empty(n, dtype=np.int64)
         target = np.empty(n, dtype=np.int32)
         pos = s.pos
-        closures = cfg.faults.closure_prob > 0
-        move_targets_kernel(
-            actions,
-            pos,
-            f.mask,
-            f.nbr,
-            s.broken,
-            s.phase,
-            self.closed_until,
-            self.t,
-            closures,
-            legal,
-            target,
-        )
+        move_targets_kernel(actions, *self._move_rule_inputs(), legal, target)
         actions = legal
 
         shield = self.shield
