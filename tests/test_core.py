@@ -290,3 +290,34 @@ def test_target_slots_survive_the_distance_cache_growing(monkeypatch):
     assert (sim.dist.table[slot, target] == 0).all()
     assert (sim.dist.goal_in_slot[slot] == target).all()
     assert (sim.dist.last_used[slot] == sim.dist._clock).all()
+
+
+def test_step_legality_and_action_mask_apply_one_rule():
+    """``move_targets_kernel`` (the step) and ``action_mask_kernel`` write the move rule twice
+    for speed; on a fleet with breakdowns, closed cells and robots at work they must agree on
+    every robot and action."""
+    from warehouse.core.kernels import move_targets_kernel
+
+    cfg = SimConfig(
+        fleet=FleetConfig(robots=8),
+        tasks=TasksConfig(arrival_rate=2.0, pick_time=4, drop_time=4),
+        faults=FaultsConfig(breakdown_prob=0.05, breakdown_steps=5, closure_prob=0.3),
+    )
+    grid = np.full((3, 6), NodeKind.AISLE, np.int8)
+    grid[:, 0], grid[:, -1], grid[1, 2] = NodeKind.STATION, NodeKind.PICK, NodeKind.BLOCKED
+    sim = Simulation(compile_floor(graph_from_grid(grid)), cfg)
+    sim.reset(seed=1)
+    rng = np.random.default_rng(0)
+    checked = 0
+    for _ in range(60):
+        mask = sim.action_mask()
+        inputs = sim._move_rule_inputs()
+        for a in range(sim.floor.n_actions):
+            actions = np.full(sim.n_robots, a, dtype=np.int64)
+            legal = np.empty(sim.n_robots, np.int64)
+            target = np.empty(sim.n_robots, np.int32)
+            move_targets_kernel(actions, *inputs, legal, target)
+            np.testing.assert_array_equal(legal == a, mask[:, a] | (a == 0))
+            checked += int((~mask[:, a]).sum())
+        sim.step(np.where(mask.any(axis=1), rng.integers(0, sim.floor.n_actions, sim.n_robots), 0))
+    assert checked > 100  # plenty of masked moves were compared, not only open floor
