@@ -1,7 +1,7 @@
 """Produce the shipped navigator weights ``agents/weights/*.{safetensors,json}``.
 
-One command (one collection, then two single-threaded training runs side by side, about
-10 CPU-minutes each; run it with ``nice``)::
+One command (one collection, two single-threaded training runs side by side, then two online
+fine-tunings; about 10 minutes wall on two CPU cores; run it with ``nice``)::
 
     nice .venv/bin/python -m agents.make_weights --work runs/navigator
 
@@ -16,8 +16,8 @@ the scenarios' −50 (reward shaping for CQL; behaviour cloning ignores rewards)
         --out runs/navigator/bc --ckpt-every 5000 --device cpu
 
 and copies each run's ``model.*`` into ``agents/weights/``. Then it fine-tunes the new CQL
-network online with PPO under the PIBT shield (:data:`FINETUNE`, about 7 CPU-minutes) into
-``cql_pibt.*`` and without a shield (:data:`FINETUNE_PHYSICAL`, about 10 CPU-minutes) into
+network online with PPO under the PIBT shield (:data:`FINETUNE`) into
+``cql_pibt.*`` and without a shield (:data:`FINETUNE_PHYSICAL`) into
 ``cql_physical.*``, the networks of the hierarchy's navigator ``cql_tuned``; the same as::
 
     warehouse train-navigator --algo ppo --init agents/weights/cql.json --steps 100 --lr 3e-4 \\
@@ -31,24 +31,24 @@ call ``agents.dataset.collect(DATA, out)``, which writes the same shards and man
     warehouse collect tiny,small,one_way_aisles --episodes 4 --seeds 0,1,2,3 --steps 1000 \
         --epsilon 0.1 --intent --set reward.collision=-150 --out runs/navigator/data
 
-Training is deterministic on the CPU (seed 0, one torch
-thread), so the command reproduces the shipped files for a fixed code version. Scenarios and
-seeds used here stay out of the evaluation (docs/results.md).
+Training is deterministic on the CPU (seed 0, one torch thread), so the command reproduces the
+shipped files bit for bit at the code version that shipped them (the sixth session's; checked).
+``--check`` rebuilds into ``--work`` and compares every network's sha256 and dataset id with the
+shipped files instead of replacing them (exit code 1 on any difference)::
 
-Version note: the shipped files were made with older code: ``cql`` and ``bc`` at commit 3327570,
-``cql_pibt`` and ``cql_physical`` (sha256 ``da9ec314…``, ``730451a8…``) at commit a508b76,
-fine-tuned from the shipped ``cql`` (``c69a22a3…``); there the fine-tuning command reproduces
-``cql_pibt`` bit for bit. At today's code this command writes the same dataset but other
-networks (``cql`` ``cd9c9c84…``; ``cql_pibt`` from the shipped ``cql``: ``cdcb96bb…``), all
-compared with the shipped ones in docs/results.md. The fine-tuning divergence was bisected to
-commit 610527b (the batched-inference rewrite of ``agents/networks.py``), which changed the
-network's float rounding by about 1e-7; the CQL/BC one most likely has the same cause (not
-bisected).
+    nice .venv/bin/python -m agents.make_weights --work runs/navigator_check --check
+
+A change to the behaviour policy, the observation kernels, the PIBT shield or the network's
+arithmetic changes the result (commit 610527b only reordered the network's float sums, and
+networks trained after it differ from those trained before). Scenarios and seeds used here
+stay out of the evaluation (docs/results.md). The PPO dispatcher has its own command:
+:mod:`hierarchy.make_weights`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -96,11 +96,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=STEPS)
     ap.add_argument("--alpha", type=float, default=ALPHA)
     ap.add_argument("--dest", type=Path, default=DEFAULT_WEIGHTS)
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="rebuild into --work and compare with the files in --dest instead of replacing "
+        "them; exit code 1 when any network differs",
+    )
     args = ap.parse_args(argv)
     data = args.work / "data"
     if not data.exists():
         collect(DATA, data)
-    args.dest.mkdir(parents=True, exist_ok=True)
+    if not args.check:
+        args.dest.mkdir(parents=True, exist_ok=True)
     todo = [
         TrainConfig(
             algo=algo,
@@ -117,16 +124,51 @@ def main(argv: list[str] | None = None) -> None:
     with ProcessPoolExecutor(max_workers=2) as pool:
         for res in pool.map(_train_quietly, todo):
             print(f"trained {res['model']}")
-    for algo in ("cql", "bc"):
-        _ship(args.work / algo, args.dest / algo)
+    if not args.check:
+        for algo in ("cql", "bc"):
+            _ship(args.work / algo, args.dest / algo)
+    # Fine-tune the CQL network just trained (in a normal run, its shipped copy).
+    init = args.work / "cql" / "model.json" if args.check else _relative(args.dest / "cql.json")
     for name, cfg in FINETUNED.items():
         run = args.work / name
         if not (run / "model.json").is_file():
             import torch
 
             torch.set_num_threads(1)  # deterministic, as the CLI's default --threads 1
-            finetune(cfg, run, init=args.dest / "cql.json", show_progress=False)
-        _ship(run, args.dest / name)
+            finetune(cfg, run, init=init, show_progress=False)
+        if not args.check:
+            _ship(run, args.dest / name)
+    if args.check:
+        runs = {"cql": "cql", "bc": "bc", **{name: name for name in FINETUNED}}
+        if not compare_with_shipped(args.work, args.dest, runs):
+            raise SystemExit(1)
+
+
+def compare_with_shipped(work: Path, dest: Path, runs: dict[str, str]) -> bool:
+    """Print, per shipped network, whether the rebuilt one in ``work/<run>/model.*`` has the
+    same weights (sha256 of the safetensors file) and was trained on the same dataset."""
+    same = True
+    for name, run in runs.items():
+        built = json.loads((work / run / "model.json").read_text(encoding="utf-8"))
+        shipped = json.loads((dest / f"{name}.json").read_text(encoding="utf-8"))
+        ok = built["weights_sha256"] == shipped["weights_sha256"]
+        data_ok = built["extra"].get("data_id") == shipped["extra"].get("data_id")
+        same = same and ok and data_ok
+        verdict = "identical" if ok and data_ok else "DIFFERS"
+        print(
+            f"{name:13s} {verdict:9s} built {built['weights_sha256'][:12]}  "
+            f"shipped {shipped['weights_sha256'][:12]}  data {'same' if data_ok else 'DIFFERS'}"
+        )
+    return same
+
+
+def _relative(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies below it (checkpoints record
+    their init's path; a relative one does not name this machine's folders)."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _ship(run: Path, dest: Path) -> None:

@@ -229,3 +229,27 @@ def test_hierarchy_navigator_matches_the_collision_mode(mode: str, expected: str
         np.testing.assert_array_equal(got, want)
     others = [n for n in ("cql_pibt", "cql_physical", "cql") if n != expected]
     assert all(not np.array_equal(results[n][1], results[expected][1]) for n in others)
+
+
+def test_make_weights_check_compares_weights_and_data(tmp_path, capsys) -> None:
+    """``make_weights --check`` passes only when every rebuilt network has the shipped weights'
+    sha256 and was trained on the shipped dataset."""
+    from agents.make_weights import compare_with_shipped
+
+    def write(path, sha: str, data: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"weights_sha256": sha, "extra": {"data_id": data}}))
+
+    write(tmp_path / "ship" / "cql.json", "a" * 64, "d1")
+    write(tmp_path / "ship" / "bc.json", "b" * 64, "d1")
+    write(tmp_path / "work" / "cql" / "model.json", "a" * 64, "d1")
+    write(tmp_path / "work" / "bc" / "model.json", "b" * 64, "d1")
+    runs = {"cql": "cql", "bc": "bc"}
+    assert compare_with_shipped(tmp_path / "work", tmp_path / "ship", runs)
+    assert "DIFFERS" not in capsys.readouterr().out
+    write(tmp_path / "work" / "bc" / "model.json", "c" * 64, "d1")  # other weights
+    assert not compare_with_shipped(tmp_path / "work", tmp_path / "ship", runs)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:2] == ["cql", "identical"] and out[1].split()[:2] == ["bc", "DIFFERS"]
+    write(tmp_path / "work" / "bc" / "model.json", "b" * 64, "d2")  # same weights, other data
+    assert not compare_with_shipped(tmp_path / "work", tmp_path / "ship", runs)

@@ -231,3 +231,36 @@ def test_hub_route_policy_trains_round_trips_and_routes_robots(tmp_path: Path) -
     old.write_text(json.dumps(data))
     _, features, _, _ = load_policy(old)
     assert features.routes == 0 and meta["features"]["routes"] == 2
+
+
+def test_shipped_ppo_dispatcher_records_the_make_weights_recipe() -> None:
+    """The shipped policy was trained with exactly ``hierarchy.make_weights.DISPATCHER`` (the
+    documented ``train-dispatcher`` command), and its JSON's sha256 is that of its weights."""
+    import hashlib
+
+    from hierarchy.make_weights import DISPATCHER
+    from hierarchy.ppo_dispatcher import DEFAULT_WEIGHTS
+
+    meta = json.loads(DEFAULT_WEIGHTS.read_text(encoding="utf-8"))
+    assert TrainConfig.from_dict(meta["train"]) == DISPATCHER
+    weights = DEFAULT_WEIGHTS.with_suffix(".safetensors").read_bytes()
+    assert meta["sha256"] == hashlib.sha256(weights).hexdigest()
+    assert meta["iteration"] == DISPATCHER.iterations
+
+
+def test_dispatcher_make_weights_check_reports_a_mismatch(tmp_path: Path, capsys) -> None:
+    """``--check`` compares a finished run with the shipped policy without touching it."""
+    from hierarchy.make_weights import main as make_weights
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "policy.json").write_text(json.dumps({"sha256": "a" * 64}))
+    shipped = tmp_path / "ship.json"
+    shipped.write_text(json.dumps({"sha256": "b" * 64}))
+    with pytest.raises(SystemExit) as exc:
+        make_weights(["--check", "--work", str(run), "--dest", str(shipped)])
+    assert exc.value.code == 1 and "DIFFERS" in capsys.readouterr().out
+    shipped.write_text(json.dumps({"sha256": "a" * 64}))
+    make_weights(["--check", "--work", str(run), "--dest", str(shipped)])
+    assert "identical" in capsys.readouterr().out
+    assert json.loads(shipped.read_text()) == {"sha256": "a" * 64}  # untouched
