@@ -55,7 +55,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
     write_bytes_atomic(path, data)
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
+    """Versions of the packages that shape a trained network's bits (recorded in checkpoints)."""
     import safetensors
 
     import warehouse
@@ -115,7 +116,7 @@ def save_checkpoint(
         "step": int(step),
         "optimizer": {"param_groups": groups},
         "rng": rng or {},
-        "versions": _versions(),
+        "versions": library_versions(),
         "weights_sha256": hashlib.sha256(blob).hexdigest(),
         "extra": extra or {},
     }

@@ -31,21 +31,15 @@ import torch
 from warehouse.atomic import write_bytes_atomic
 from warehouse.errors import InputError
 
-from .checkpoint import load_module, optimizer_tensors, read_checkpoint, resolve
+from .checkpoint import (
+    library_versions,
+    load_module,
+    optimizer_tensors,
+    read_checkpoint,
+    resolve,
+)
 
 KIND = "ppo-finetune"
-
-
-def _versions() -> dict[str, str]:
-    import safetensors
-
-    import warehouse
-
-    return {
-        "warehouse": warehouse.__version__,
-        "torch": torch.__version__,
-        "safetensors": safetensors.__version__,
-    }
 
 
 def save_finetune(
@@ -80,7 +74,7 @@ def save_finetune(
         step=int(step),
         optimizer={"param_groups": groups},
         rng={},
-        versions=_versions(),
+        versions=library_versions(),
         weights_sha256=hashlib.sha256(blob).hexdigest(),
         extra={**meta.get("extra", {}), "finetune": finetune},
     )

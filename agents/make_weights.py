@@ -32,7 +32,10 @@ call ``agents.dataset.collect(DATA, out)``, which writes the same shards and man
         --epsilon 0.1 --intent --set reward.collision=-150 --out runs/navigator/data
 
 Training is deterministic on the CPU (seed 0, one torch thread), so the command reproduces the
-shipped files bit for bit at the code version that shipped them (the sixth session's; checked).
+shipped files bit for bit at the code version and torch version that made them (the sixth
+session's code, torch 2.13; checked). With torch 2.15, CQL, BC and ``cql_physical`` still come
+out identical, ``cql_pibt`` does not (its rollouts rank actions by Q, and 1-ulp differences
+between torch builds reorder near-ties).
 ``--check`` rebuilds into ``--work`` and compares every network's sha256 and dataset id with the
 shipped files instead of replacing them (exit code 1 on any difference)::
 
@@ -158,8 +161,17 @@ def compare_with_shipped(work: Path, dest: Path, runs: dict[str, str]) -> bool:
         print(
             f"{name:13s} {verdict:9s} built {built['weights_sha256'][:12]}  "
             f"shipped {shipped['weights_sha256'][:12]}  data {'same' if data_ok else 'DIFFERS'}"
+            + torch_note(built, shipped)
         )
     return same
+
+
+def torch_note(built: dict, shipped: dict) -> str:
+    """Names both torch versions when they differ: floating-point results, and with them the
+    trained networks, may differ between torch builds."""
+    mine = built.get("versions", {}).get("torch")
+    theirs = shipped.get("versions", {}).get("torch")
+    return f"  (torch {mine}; shipped with {theirs})" if mine != theirs else ""
 
 
 def _relative(path: Path) -> Path:

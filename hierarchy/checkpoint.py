@@ -4,7 +4,8 @@ Policy (what the ``ppo`` dispatcher loads), two files side by side::
 
     NAME.safetensors   network parameters
     NAME.json          {"format": "warehouse-ppo-dispatcher/1", "net": {...}, "features": {...},
-                        "period": int, "sha256": hex digest of NAME.safetensors, ...}
+                        "period": int, "sha256": hex digest of NAME.safetensors,
+                        "versions": {"warehouse", "torch", "safetensors"}, ...}
 
 Training state (``RUN/checkpoint/``): ``model.safetensors``, ``optim.safetensors`` (Adam moments
 as ``state.<param>.<name>``), then ``state.json`` (iteration, config, optimizer hyper-parameters,
@@ -23,6 +24,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from agents.checkpoint import library_versions
 from warehouse.atomic import atomic_path, sha256_file, write_text_atomic
 from warehouse.errors import InputError
 from warehouse.jsonio import read_json_object
@@ -66,6 +68,7 @@ def save_policy(
         "features": asdict(features),
         "period": int(period),
         "sha256": _sha256(weights),
+        "versions": library_versions(),
         **extra,
     }
     _atomic_json(meta, stem.with_suffix(".json"))

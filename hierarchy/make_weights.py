@@ -27,6 +27,8 @@ import json
 import shutil
 from pathlib import Path
 
+from agents.make_weights import torch_note
+
 from .ppo import PPOConfig
 from .ppo_dispatcher import DEFAULT_WEIGHTS
 from .train import TrainConfig, train
@@ -68,12 +70,17 @@ def main(argv: list[str] | None = None) -> None:
 
         torch.set_num_threads(1)  # deterministic, as the CLI
         train(DISPATCHER, args.work)
-    built = json.loads(policy.read_text(encoding="utf-8"))["sha256"]
+    built_meta = json.loads(policy.read_text(encoding="utf-8"))
+    built = built_meta["sha256"]
     if args.check:
-        shipped = json.loads(args.dest.read_text(encoding="utf-8"))["sha256"]
+        shipped_meta = json.loads(args.dest.read_text(encoding="utf-8"))
+        shipped = shipped_meta["sha256"]
         same = built == shipped
         verdict = "identical" if same else "DIFFERS"
-        print(f"ppo_dispatcher {verdict}  built {built[:12]}  shipped {shipped[:12]}")
+        print(
+            f"ppo_dispatcher {verdict}  built {built[:12]}  shipped {shipped[:12]}"
+            + torch_note(built_meta, shipped_meta)
+        )
         if not same:
             raise SystemExit(1)
         return

@@ -253,3 +253,8 @@ def test_make_weights_check_compares_weights_and_data(tmp_path, capsys) -> None:
     assert out[0].split()[:2] == ["cql", "identical"] and out[1].split()[:2] == ["bc", "DIFFERS"]
     write(tmp_path / "work" / "bc" / "model.json", "b" * 64, "d2")  # same weights, other data
     assert not compare_with_shipped(tmp_path / "work", tmp_path / "ship", runs)
+    capsys.readouterr()
+    built = tmp_path / "work" / "cql" / "model.json"  # another torch build is named
+    built.write_text(json.dumps({**json.loads(built.read_text()), "versions": {"torch": "9.9"}}))
+    compare_with_shipped(tmp_path / "work", tmp_path / "ship", {"cql": "cql"})
+    assert "(torch 9.9; shipped with None)" in capsys.readouterr().out

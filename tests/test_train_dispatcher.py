@@ -246,6 +246,7 @@ def test_shipped_ppo_dispatcher_records_the_make_weights_recipe() -> None:
     weights = DEFAULT_WEIGHTS.with_suffix(".safetensors").read_bytes()
     assert meta["sha256"] == hashlib.sha256(weights).hexdigest()
     assert meta["iteration"] == DISPATCHER.iterations
+    assert meta["versions"]["torch"]  # the build it was made with (floats differ across builds)
 
 
 def test_dispatcher_make_weights_check_reports_a_mismatch(tmp_path: Path, capsys) -> None:
