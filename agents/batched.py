@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from .networks import Workspace
+from .networks import NavigatorNet, Workspace
 from .rule_based import RuleBasedNavigator
 
 
@@ -60,7 +60,7 @@ class NetworkScorer:
 
     def __init__(
         self,
-        net: torch.nn.Module,
+        net: NavigatorNet,
         *,
         device: str | torch.device | None = None,
         source: Any = None,

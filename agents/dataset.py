@@ -146,7 +146,8 @@ class ShardWriter:
             return
         name = f"shard_{len(self.shards):05d}.npz"
         path = self.folder / name
-        np.savez(path, **{k: v[: self._fill] for k, v in self._buf.items()})
+        # numpy's stubs match ``**arrays`` against savez's ``allow_pickle: bool`` parameter
+        np.savez(path, **{k: v[: self._fill] for k, v in self._buf.items()})  # type: ignore[arg-type]
         self.shards.append({"file": name, "n": self._fill, "sha256": file_sha256(path)})
         self.count += self._fill
         self._fill = 0
@@ -316,7 +317,7 @@ class Dataset:
         return int(self.action.shape[0])
 
 
-_MANIFEST_KEYS = {
+_MANIFEST_KEYS: dict[str, type | tuple[type, ...]] = {
     "schema_version": int,
     "scenarios": list,
     "seeds": list,

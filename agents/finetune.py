@@ -59,6 +59,7 @@ from .finetune_ppo import (
     progress,
     value_of,
 )
+from .networks import NavigatorNet
 
 #: settings a resumed run may change; every other one comes from the checkpoint
 RESUMABLE = (
@@ -85,7 +86,7 @@ def iteration_seed(seed: int, it: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, it, stream]).generate_state(1)[0])
 
 
-def load_init(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any], Any]:
+def load_init(path: str | Path) -> tuple[NavigatorNet, dict[str, Any], Any]:
     """``(network, JSON, observation layout)`` of a navigator checkpoint (InputError if bad)."""
     from .learned import load_learned_navigator
 
@@ -145,6 +146,11 @@ def rollout(floors: Floors, cfg: FinetuneConfig, it: int) -> tuple[Samples, dict
         rew = np.zeros((T, n), dtype=np.float64)
         for t in range(T):
             st = fleet.step()
+            # nav.act() ran inside fleet.step() with observations (it raises without them) and
+            # the simulation, so it set all four
+            assert st.obs is not None
+            assert nav.last_logp is not None and nav.last_value is not None
+            assert nav.last_target is not None and nav.last_pos is not None
             buf["obs"].append(st.obs)
             buf["mask"].append(st.mask)
             buf["act"].append(st.proposed)

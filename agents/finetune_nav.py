@@ -84,7 +84,7 @@ def finetuned_navigator(
     path = checkpoint if checkpoint is not None else DEFAULT_WEIGHTS / "cql.json"
     base = load_learned_navigator(None, path, device=device)
     if temperature is None:
-        meta, _ = read_checkpoint(path)
+        meta = read_checkpoint(path)[0]
         ft = meta.get("extra", {}).get("finetune") or {}
         temperature = float((ft.get("config") or {}).get("temperature", 1.0))
     return SampledPolicy(base, temperature)

@@ -19,7 +19,7 @@ the input size) comes from the checkpoint's :class:`NetworkConfig`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -77,7 +77,7 @@ class NavigatorNet(nn.Module):
         self.base_size = N_CHANNELS * side * side  # window columns before the task features
         self.window_size = cfg.channels * side * side
         if cfg.encoder == "conv":
-            self.encoder: nn.Module = nn.Sequential(
+            self.encoder: nn.Sequential = nn.Sequential(
                 nn.Unflatten(1, (cfg.channels, side, side)),
                 nn.Conv2d(cfg.channels, 32, 3, padding=1),
                 nn.ReLU(),
@@ -100,7 +100,7 @@ class NavigatorNet(nn.Module):
     def _window_weight(self) -> torch.Tensor:
         """The MLP window layer's weight laid out over the whole observation row: zero columns at
         the task features, so one matrix product reads ``obs`` as it is (no column gather)."""
-        w = self.encoder[0].weight
+        w = cast(nn.Linear, self.encoder[0]).weight
         b = self.base_size
         return torch.cat([w[:, :b], w.new_zeros(w.shape[0], N_FEATURES), w[:, b:]], dim=1)
 
@@ -115,7 +115,7 @@ class NavigatorNet(nn.Module):
         b, d = self.base_size, self.cfg.window_dim
         feats = obs[:, b : b + N_FEATURES]
         if self.cfg.encoder == "mlp":
-            lin = self.encoder[0]
+            lin = cast(nn.Linear, self.encoder[0])
             enc = _addmm(lin.bias, obs, self._window_weight().t(), ws, "enc").relu_()
         else:
             window = (
@@ -127,14 +127,17 @@ class NavigatorNet(nn.Module):
         layers = list(self.torso)[:-1]
         if not layers:  # no hidden layer: the output layer reads the concatenation
             return torch.cat([enc, feats], dim=1)
-        first, w = layers[0], layers[0].weight
+        first = cast(nn.Linear, layers[0])
+        w = first.weight
         z = _addmm(first.bias, enc, w[:, :d].t(), ws, "h0").addmm_(feats, w[:, d:].t()).relu_()
-        for i, layer in enumerate(layers[2::2], start=1):  # [Linear, ReLU] pairs
+        for i, layer in enumerate(cast(list[nn.Linear], layers[2::2]), start=1):  # [Linear, ReLU]
             z = _addmm(layer.bias, z, layer.weight.t(), ws, f"h{i}").relu_()
         return z
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.torso[-1](self._hidden(obs)).view(-1, self.cfg.heads, self.cfg.n_actions)
+        return cast(nn.Linear, self.torso[-1])(self._hidden(obs)).view(
+            -1, self.cfg.heads, self.cfg.n_actions
+        )
 
     def scores(self, obs: torch.Tensor, workspace: Workspace | None = None) -> torch.Tensor:
         """``(B, A)`` action scores: the mean over heads (folded into one output layer).
@@ -142,7 +145,7 @@ class NavigatorNet(nn.Module):
         With a ``workspace`` (under ``torch.inference_mode``) the result lives in a buffer that the
         next call overwrites.
         """
-        head = self.torso[-1]
+        head = cast(nn.Linear, self.torso[-1])
         h, a = self.cfg.heads, self.cfg.n_actions
         w = head.weight.view(h, a, -1).mean(dim=0)
         bias = head.bias.view(h, a).mean(dim=0)

@@ -16,6 +16,7 @@ updates the uninterrupted one would have taken.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from warehouse.errors import InputError
 
 from .checkpoint import algorithms, load_algorithm, save_checkpoint
 from .dataset import MANIFEST, Dataset, load_dataset
-from .networks import Batch, NetworkConfig
+from .networks import Batch, NavigatorNet, NetworkConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,7 +82,7 @@ class Sampler:
             next_mask=t(d.next_mask, torch.bool),
         )
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> Mapping[str, Any]:
         return self.rng.bit_generator.state
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -115,7 +116,7 @@ def latest_checkpoint(folder: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def evaluate(net: torch.nn.Module, scenario: str, steps: int, seed: int) -> dict[str, Any]:
+def evaluate(net: NavigatorNet, scenario: str, steps: int, seed: int) -> dict[str, Any]:
     """KPIs of ``steps`` steps of ``scenario`` (physical collisions) driven by ``net``."""
     from hierarchy import make_dispatcher
     from scenarios import apply_overrides, build_floor, load_scenario

@@ -16,7 +16,7 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -88,22 +88,27 @@ def run_one(
 
     sc, src = load_scenario(target)
     sc = apply_overrides(sc, {**(overrides or {}), "physics.collisions": mode}, src)
-    sim = Simulation(_floor(target, sc, src, build_floor), sc.sim_config())
+    sim = Simulation(_floor(sc, src, build_floor), sc.sim_config())
     fleet = Fleet(sim, make_dispatcher(disp), make_navigator(nav))
     fleet.reset(seed)
     fleet.run(steps)
     k = compute_kpis(sim)
-    k["energy_per_delivery_wh"] = 1000 * k["energy_kwh"] / max(1, k["deliveries"])
+    k["energy_per_delivery_wh"] = (
+        1000 * cast(float, k["energy_kwh"]) / max(1, cast(int, k["deliveries"]))
+    )
     return k
 
 
-_FLOORS: dict[str, Any] = {}
+_FLOORS: dict[tuple[str, str], Any] = {}
 
 
-def _floor(target: str, sc: Any, src: Any, build: Any) -> Any:
-    if target not in _FLOORS:
-        _FLOORS[target] = build(sc, src)
-    return _FLOORS[target]
+def _floor(sc: Any, src: Any, build: Any) -> Any:
+    """The compiled floor of scenario ``sc``, built once per process for each distinct scenario
+    (every override is part of the key, so one that changes the floor never reuses another's)."""
+    key = (str(src), sc.model_dump_json())
+    if key not in _FLOORS:
+        _FLOORS[key] = build(sc, src)
+    return _FLOORS[key]
 
 
 def _ratio(a: float, b: float) -> str:
@@ -118,7 +123,7 @@ def _ratio(a: float, b: float) -> str:
 def summarize(rows: list[dict[str, Any]], nav: str) -> str:
     """Markdown: per scenario the mean ± std of every config, then the target ratios."""
     lines = [f"NAV = `{nav}`. Mean ± std over seeds.", ""]
-    by = {}
+    by: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     for r in rows:
         by.setdefault((r["scenario"], r["config"]), []).append(r)
     scen = list(dict.fromkeys(r["scenario"] for r in rows))

@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -39,6 +39,10 @@ from .network import CandidateScorer, NetConfig
 from .ppo import Batch, PPOConfig, log_probs, ppo_update, sample_actions, smdp_gae
 from .ppo_dispatcher import PPODispatcher
 from .smdp import DispatchEnv, RewardWeights
+
+if TYPE_CHECKING:
+    from scenarios.schema import Scenario
+    from warehouse.floor import CompiledFloor, DistanceCache
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,7 +128,7 @@ class FloorPool:
     def __init__(self, names: tuple[str, ...], collisions: str | None) -> None:
         from scenarios import apply_overrides, build_floor, load_scenario
 
-        self.entries = []
+        self.entries: list[tuple[Scenario, Path | None, CompiledFloor, DistanceCache | None]] = []
         for name in names:
             sc, src = load_scenario(name)
             if collisions:
@@ -334,7 +338,9 @@ def evaluate(
             fleet.reset(seed)
             fleet.run(steps)
             k = compute_kpis(sim)
-            k["energy_per_delivery_kwh"] = k["energy_kwh"] / max(1, k["deliveries"])
+            k["energy_per_delivery_kwh"] = cast(float, k["energy_kwh"]) / max(
+                1, cast(int, k["deliveries"])
+            )
             rows.append(k)
     keys = ("deliveries", "throughput_per_hour", "collisions", "energy_per_delivery_kwh")
     return {k: float(np.mean([r[k] for r in rows])) for k in keys}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import types
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, TypeGuard, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -15,7 +15,7 @@ SECTION_ORDER = [
 ]  # fmt: skip
 
 
-def _is_model(ann: Any) -> bool:
+def _is_model(ann: Any) -> TypeGuard[type[BaseModel]]:
     return isinstance(ann, type) and issubclass(ann, BaseModel)
 
 

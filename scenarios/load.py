@@ -126,9 +126,12 @@ def _allowed_keys(loc: list[str], data: Any) -> list[str]:
         node = node.get(part) if isinstance(node, dict) else None
         if part == "layout":
             tag = node.get("type", "generator") if isinstance(node, dict) else "generator"
-            model = {"generator": GeneratorLayout, "ascii": AsciiLayout, "file": FileLayout}.get(
-                tag, GeneratorLayout
-            )
+            layouts: dict[str, type[BaseModel]] = {
+                "generator": GeneratorLayout,
+                "ascii": AsciiLayout,
+                "file": FileLayout,
+            }
+            model = layouts.get(tag, GeneratorLayout)
             continue
         field = model.model_fields.get(part)
         ann = getattr(field, "annotation", None)

@@ -302,6 +302,7 @@ class Viewer:
         except ImportError as exc:
             self.say(str(exc), 5.0)
             return None
+        kw: dict[str, Any]
         try:
             import imageio_ffmpeg  # noqa: F401
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import platform
 import time
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -67,16 +68,13 @@ def make_bench_env(robots: int, *, steps: int = 10**7):
     import warehouse
 
     params = bench_floor_params(robots)
+    layout: dict[str, Any] = {
+        "layout.shelf_rows": params["shelf_rows"],
+        "layout.shelf_cols": params["shelf_cols"],
+        "layout.station_walls": ["west", "east"],
+    }
     return warehouse.make_env(
-        "small",
-        robots=robots,
-        steps=steps,
-        arrival_rate=0.02 * robots,
-        **{
-            "layout.shelf_rows": params["shelf_rows"],
-            "layout.shelf_cols": params["shelf_cols"],
-            "layout.station_walls": ["west", "east"],
-        },
+        "small", robots=robots, steps=steps, arrival_rate=0.02 * robots, **layout
     )
 
 

@@ -224,7 +224,8 @@ class EpisodeRecorder:
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = self.arrays()
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+            # numpy's stubs match ``**arrays`` against the ``allow_pickle: bool`` parameter
+            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
         return path
 
 
@@ -287,10 +288,11 @@ class Recording:
         """The compiled floor, with node ids identical to the recorded run."""
         a, fd = self.arrays, self.doc["floor"]
         nodes = [tuple(v) if isinstance(v, list) else v for v in fd["nodes"]]
+        floor_arrays: dict[str, Any] = {k: a[f"floor_{k}"] for k in _FLOOR_FIELDS}
         return CompiledFloor(
             graph=_graph_from_arrays(a, nodes, fd),
             nodes=nodes,
-            **{k: a[f"floor_{k}"] for k in _FLOOR_FIELDS},
+            **floor_arrays,
             is_grid=bool(fd["is_grid"]),
             cell_size=float(fd["cell_size"]),
             name=str(fd["name"]),

@@ -71,7 +71,8 @@ def summarize(values: Sequence[Any]) -> dict[str, Any]:
     ci = None
     if len(ok) >= 2:
         n = len(ok)
-        sd = math.sqrt(sum((v - mean) ** 2 for v in ok) / (n - 1))  # type: ignore[operator]
+        assert mean is not None  # ok is not empty
+        sd = math.sqrt(sum((v - mean) ** 2 for v in ok) / (n - 1))
         ci = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
     return {"mean": _clean(mean), "ci95": _clean(ci), "per_seed": per_seed}
 

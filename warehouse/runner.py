@@ -110,7 +110,7 @@ def prepare(
 
     sc, source = load_scenario(target)
     overrides: dict[str, Any] = dict(parse_assignment(s, source) for s in sets)
-    flags = {"fleet.robots": robots, "episode.steps": steps, "tasks.mode": tasks}
+    flags: dict[str, Any] = {"fleet.robots": robots, "episode.steps": steps, "tasks.mode": tasks}
     if seeds is not None:
         flags["episode.seeds"] = list(seeds)
     overrides.update({k: v for k, v in flags.items() if v is not None})

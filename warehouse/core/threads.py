@@ -19,6 +19,7 @@ finds them busy with another thread's call runs its kernel alone instead of wait
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -138,7 +139,7 @@ class RowJob:
             bounds = [split * k // (parts - 1) for k in range(parts)]
             for k, helper in enumerate(_POOL.ensure(parts - 1)):
                 lo, hi = bounds[k], bounds[k + 1]
-                helper.start(lambda lo=lo, hi=hi: kernel(lo, hi, *args))
+                helper.start(functools.partial(kernel, lo, hi, *args))
                 self._helpers.append(helper)
             self._lo = split
         except BaseException:

@@ -49,6 +49,12 @@ class CompiledFloor:
     name: str
     notes: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self._index = {node: i for i, node in enumerate(self.nodes)}
+        self._rev: sp.csr_matrix | None = None
+        self._picks: np.ndarray | None = None
+        self._stations: np.ndarray | None = None
+
     @property
     def n_nodes(self) -> int:
         return len(self.nodes)
@@ -93,12 +99,6 @@ class CompiledFloor:
             data = np.ones(int(keep.sum()), dtype=np.float32)
             self._rev = sp.csr_matrix((data, (dst[keep], src[keep])), shape=(n, n))
         return self._rev
-
-    def __post_init__(self) -> None:
-        self._index = {node: i for i, node in enumerate(self.nodes)}
-        self._rev: sp.csr_matrix | None = None
-        self._picks: np.ndarray | None = None
-        self._stations: np.ndarray | None = None
 
 
 def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> CompiledFloor:

@@ -52,7 +52,7 @@ class DistanceCache:
     def lookup(self, goals: np.ndarray, nodes: np.ndarray) -> np.ndarray:
         """Distances (uint16, steps) from ``nodes`` to ``goals``; broadcasts like numpy."""
         goals = np.asarray(goals)
-        slot = self.slots(goals.ravel()).reshape(goals.shape)
+        slot: np.ndarray = self.slots(goals.ravel()).reshape(goals.shape)
         if slot.ndim == 2 and slot.shape[1] == 1 and np.ndim(nodes) in (1, 2):
             nodes = np.asarray(nodes)
             if nodes.ndim == 1 or nodes.shape[0] == 1:  # the (rows, 1) × (cols,) outer form

@@ -30,7 +30,7 @@ class Shield(Protocol):
         sim: Simulation,
         actions: np.ndarray,
         preferences: np.ndarray | None,
-        mask: np.ndarray,
+        mask: np.ndarray | None,
     ) -> np.ndarray: ...
 
 

@@ -58,13 +58,8 @@ def bench_shield(
     from ..core.physics import resolve_physical
     from ..fleet import Fleet
 
-    env = warehouse.make_env(
-        "small",
-        collisions="pibt",
-        robots=robots,
-        tasks=tasks,
-        **{"layout.shelf_rows": shelf_rows, "layout.shelf_cols": shelf_cols},
-    )
+    layout: dict[str, Any] = {"layout.shelf_rows": shelf_rows, "layout.shelf_cols": shelf_cols}
+    env = warehouse.make_env("small", collisions="pibt", robots=robots, tasks=tasks, **layout)
     sim = env.sim
     shield = sim.shield
     times: list[float] = []

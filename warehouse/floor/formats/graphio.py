@@ -215,10 +215,10 @@ def _finish(
             f"{MAX_CELLS} cells)",
         )
     for u, v, data in graph.edges(data=True):
-        field = edge_field(u, v)
+        efield = edge_field(u, v)
         if "length" in data:
-            if field is not None:
-                data["length"] = _positive(data["length"], source, f"{field}.length")
+            if efield is not None:
+                data["length"] = _positive(data["length"], source, f"{efield}.length")
             else:
                 data["length"] = float(data["length"])
         else:
@@ -227,7 +227,9 @@ def _finish(
 
 
 def _graph_attrs(attrs: dict[str, Any], source: Source, name: str, *, shape_key: str) -> dict:
-    out = {k: v for k, v in attrs.items() if isinstance(v, str | int | float | bool)}
+    out: dict[str, Any] = {
+        k: v for k, v in attrs.items() if isinstance(v, str | int | float | bool)
+    }
     out["name"] = str(attrs.get("name", name))
     out["cell_size"] = _positive(attrs.get("cell_size", 1.0), source, "graph.cell_size")
     explicit = attrs.get("explicit_kinds", True)
