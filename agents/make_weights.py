@@ -142,17 +142,17 @@ def main(argv: list[str] | None = None) -> None:
         if not args.check:
             _ship(run, args.dest / name)
     if args.check:
-        runs = {"cql": "cql", "bc": "bc", **{name: name for name in FINETUNED}}
-        if not compare_with_shipped(args.work, args.dest, runs):
+        if not compare_with_shipped(args.work, args.dest, ["cql", "bc", *FINETUNED]):
             raise SystemExit(1)
 
 
-def compare_with_shipped(work: Path, dest: Path, runs: dict[str, str]) -> bool:
-    """Print, per shipped network, whether the rebuilt one in ``work/<run>/model.*`` has the
-    same weights (sha256 of the safetensors file) and was trained on the same dataset."""
+def compare_with_shipped(work: Path, dest: Path, names: list[str]) -> bool:
+    """Print, per shipped network ``dest/<name>.*``, whether the rebuilt one in
+    ``work/<name>/model.*`` has the same weights (sha256 of the safetensors file) and was
+    trained on the same dataset."""
     same = True
-    for name, run in runs.items():
-        built = json.loads((work / run / "model.json").read_text(encoding="utf-8"))
+    for name in names:
+        built = json.loads((work / name / "model.json").read_text(encoding="utf-8"))
         shipped = json.loads((dest / f"{name}.json").read_text(encoding="utf-8"))
         ok = built["weights_sha256"] == shipped["weights_sha256"]
         data_ok = built["extra"].get("data_id") == shipped["extra"].get("data_id")

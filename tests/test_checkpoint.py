@@ -244,7 +244,7 @@ def test_make_weights_check_compares_weights_and_data(tmp_path, capsys) -> None:
     write(tmp_path / "ship" / "bc.json", "b" * 64, "d1")
     write(tmp_path / "work" / "cql" / "model.json", "a" * 64, "d1")
     write(tmp_path / "work" / "bc" / "model.json", "b" * 64, "d1")
-    runs = {"cql": "cql", "bc": "bc"}
+    runs = ["cql", "bc"]
     assert compare_with_shipped(tmp_path / "work", tmp_path / "ship", runs)
     assert "DIFFERS" not in capsys.readouterr().out
     write(tmp_path / "work" / "bc" / "model.json", "c" * 64, "d1")  # other weights
@@ -256,5 +256,5 @@ def test_make_weights_check_compares_weights_and_data(tmp_path, capsys) -> None:
     capsys.readouterr()
     built = tmp_path / "work" / "cql" / "model.json"  # another torch build is named
     built.write_text(json.dumps({**json.loads(built.read_text()), "versions": {"torch": "9.9"}}))
-    compare_with_shipped(tmp_path / "work", tmp_path / "ship", {"cql": "cql"})
+    compare_with_shipped(tmp_path / "work", tmp_path / "ship", ["cql"])
     assert "(torch 9.9; shipped with None)" in capsys.readouterr().out
