@@ -3,11 +3,13 @@
 ``python -m hierarchy.evaluate --out docs/results_hierarchy --seeds 10 --steps 400 --jobs 2``
 runs every configuration of :data:`CONFIGS` on every scenario of :data:`SCENARIOS` and writes
 ``results.json`` (one row per run) and ``summary.md`` (means ± standard deviations, and the
-target ratios). ``--jobs`` spreads the runs over processes; every run is deterministic given its
-seed, so the rows do not depend on it. ``NAV`` stands for the hierarchy's navigator
-(:func:`hierarchy.shadow.hierarchical_parts`: ``cql_tuned`` when its weights load, i.e. the
-PIBT-fine-tuned network under PIBT and the offline CQL network in ``physical`` mode; the table
-says which was used).
+target ratios). ``--lookahead N`` gives every dispatcher that takes one (greedy, Hungarian, PPO)
+an order pool of the oldest N × deciding robots open orders instead of their default 4 (the
+throughput vs order-age dial of docs/results.md). ``--jobs`` spreads the runs over processes;
+every run is deterministic given its seed, so the rows do not depend on it. ``NAV`` stands for
+the hierarchy's navigator (:func:`hierarchy.shadow.hierarchical_parts`: ``cql_tuned`` when its
+weights load: the network fine-tuned under PIBT in the ``pibt`` columns, the one fine-tuned
+without a shield in ``physical`` mode; the table says which was used).
 """
 
 from __future__ import annotations
@@ -70,7 +72,15 @@ CONFIGS: dict[str, tuple[str, str, str]] = {
     "greedy + cql frozen (pibt)": ("greedy", "cql", "pibt"),
 }
 
-METRICS = ("deliveries", "throughput_per_hour", "collisions", "energy_per_delivery_wh")
+METRICS = (
+    "deliveries",
+    "throughput_per_hour",
+    "collisions",
+    "energy_per_delivery_wh",
+    "oldest_open_order_s",
+)
+#: dispatchers with an order pool that ``--lookahead`` sets
+POOLED = ("greedy", "hungarian", "ppo")
 
 
 def run_one(
@@ -81,6 +91,7 @@ def run_one(
     seed: int,
     steps: int,
     overrides: dict[str, Any] | None = None,
+    lookahead: int | None = None,
 ) -> dict[str, Any]:
     from agents import make_navigator
     from hierarchy import make_dispatcher
@@ -89,7 +100,8 @@ def run_one(
     sc, src = load_scenario(target)
     sc = apply_overrides(sc, {**(overrides or {}), "physics.collisions": mode}, src)
     sim = Simulation(_floor(sc, src, build_floor), sc.sim_config())
-    fleet = Fleet(sim, make_dispatcher(disp), make_navigator(nav))
+    pool = {"lookahead": lookahead} if lookahead is not None and disp in POOLED else {}
+    fleet = Fleet(sim, make_dispatcher(disp, **pool), make_navigator(nav))
     fleet.reset(seed)
     fleet.run(steps)
     k = compute_kpis(sim)
@@ -123,6 +135,10 @@ def _ratio(a: float, b: float) -> str:
 def summarize(rows: list[dict[str, Any]], nav: str) -> str:
     """Markdown: per scenario the mean ± std of every config, then the target ratios."""
     lines = [f"NAV = `{nav}`. Mean ± std over seeds.", ""]
+    looks = sorted({r["lookahead"] for r in rows if r.get("lookahead") is not None})
+    if looks:
+        pools = ", ".join(map(str, looks))
+        lines[0] += f" Order pool of greedy, Hungarian and PPO: lookahead {pools} (default 4)."
     by: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     for r in rows:
         by.setdefault((r["scenario"], r["config"]), []).append(r)
@@ -139,7 +155,7 @@ def summarize(rows: list[dict[str, Any]], nav: str) -> str:
                 continue
             cells = []
             for m in METRICS:
-                v = np.array([r[m] for r in rs], dtype=float)
+                v = np.array([r.get(m) for r in rs], dtype=float)  # None (no data): nan
                 cells.append(f"{v.mean():.1f} ± {v.std():.1f}")
             lines.append(f"| {c} | {len(rs)} | " + " | ".join(cells) + " |")
         lines.append("")
@@ -208,10 +224,11 @@ def _task(task: tuple, steps: int) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)  # small per-step inference: threads only add overhead
-    name, target, seen, overrides, label, disp, navigator, mode, seed = task
-    k = run_one(target, disp, navigator, mode, seed, steps, overrides)
+    name, target, seen, overrides, label, disp, navigator, mode, seed, look = task
+    k = run_one(target, disp, navigator, mode, seed, steps, overrides, look)
     return {"scenario": name, "seen_in_training": seen, "config": label, "seed": seed,
-            "dispatcher": disp, "navigator": navigator, "collisions": mode, **k}  # fmt: skip
+            "dispatcher": disp, "navigator": navigator, "collisions": mode,
+            "lookahead": look, **k}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -225,6 +242,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--configs", default=",".join(CONFIGS))
     p.add_argument("--merge", type=Path, nargs="*", default=[], help="Earlier results.json to add.")
     p.add_argument("--jobs", type=int, default=1, help="Worker processes.")
+    p.add_argument(
+        "--lookahead", type=int, default=None, help="Order pool of greedy, Hungarian and PPO."
+    )
     args = p.parse_args(argv)
     import torch
 
@@ -244,7 +264,8 @@ def main(argv: list[str] | None = None) -> None:
             disp, navigator, mode = CONFIGS[label]
             navigator = nav if navigator == "NAV" else navigator
             for seed in range(args.seeds):
-                tasks.append((name, target, seen, overrides, label, disp, navigator, mode, seed))
+                task = (name, target, seen, overrides, label, disp, navigator, mode, seed)
+                tasks.append((*task, args.lookahead))
     t0 = time.time()
 
     def collect(found: Any) -> None:

@@ -10,6 +10,7 @@ default for evaluation) or samples (its own seeded generator). Conflicts go to t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,8 +55,16 @@ class PPODispatcher:
         self.gen = torch.Generator().manual_seed(0)
 
     @classmethod
-    def load(cls, checkpoint: str | Path | None = None, **kw: bool) -> PPODispatcher:
+    def load(
+        cls, checkpoint: str | Path | None = None, *, lookahead: int | None = None, **kw: bool
+    ) -> PPODispatcher:
+        """The policy of ``checkpoint`` (default: the shipped weights); ``lookahead`` replaces
+        its order pool (the oldest ``lookahead`` × deciding robots open orders)."""
         net, features, period, _ = load_policy(checkpoint or DEFAULT_WEIGHTS)
+        if lookahead is not None:
+            if lookahead < 1:
+                raise ValueError("lookahead must be ≥ 1")
+            features = replace(features, lookahead=int(lookahead))
         return cls(net, features, period=period, **kw)
 
     def reset(self, seed: int | None) -> None:
@@ -102,6 +111,8 @@ class PPODispatcher:
         self.clock.mark(sim)
 
 
-def make_ppo_dispatcher(checkpoint: str | Path | None = None, **kw: bool) -> PPODispatcher:
+def make_ppo_dispatcher(
+    checkpoint: str | Path | None = None, *, lookahead: int | None = None, **kw: bool
+) -> PPODispatcher:
     """Factory used by :data:`hierarchy.DISPATCHERS` (shipped weights by default)."""
-    return PPODispatcher.load(checkpoint, **kw)
+    return PPODispatcher.load(checkpoint, lookahead=lookahead, **kw)

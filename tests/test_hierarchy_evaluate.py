@@ -27,3 +27,55 @@ def test_run_one_is_deterministic_and_uses_its_overrides() -> None:
     assert ev.run_one("small", "greedy", "rule_based", "block", 0, 60, {}) == a
     more_robots = ev.run_one("small", "greedy", "rule_based", "block", 0, 60, {"robots": 40})
     assert (a["robots"], more_robots["robots"]) == (30, 40)
+
+
+def test_lookahead_sets_the_order_pool_of_the_pooled_dispatchers(monkeypatch) -> None:
+    """``--lookahead`` reaches greedy, Hungarian and PPO (their order pool), nobody else."""
+    import hierarchy.dispatchers as d
+    from hierarchy.ppo_dispatcher import PPODispatcher
+
+    made: dict[str, object] = {}
+    real = dict(d.DISPATCHERS)
+    for name in ("greedy", "ppo", "fifo"):
+
+        def spy(name=name, **kw):
+            disp = real[name](**kw)
+            made[name] = disp
+            return disp
+
+        monkeypatch.setitem(d.DISPATCHERS, name, spy)
+    for name in ("greedy", "ppo", "fifo"):
+        ev.run_one("tiny", name, "rule_based", "block", 0, 5, {}, lookahead=16)
+    assert made["greedy"].lookahead == 16
+    assert isinstance(made["ppo"], PPODispatcher) and made["ppo"].features.lookahead == 16
+    assert not hasattr(made["fifo"], "lookahead")
+    assert PPODispatcher.load().features.lookahead == 4  # the shipped pool
+
+
+def test_a_larger_pool_lets_ppo_choose_among_more_orders() -> None:
+    """With a backlog, the PPO dispatcher's candidates come from the oldest
+    lookahead × deciding robots open orders (at least K)."""
+    import numpy as np
+
+    from hierarchy.features import decision_features
+    from hierarchy.ppo_dispatcher import PPODispatcher
+    from warehouse.core import Simulation
+
+    sc, src = load_scenario("small")
+    sc = apply_overrides(sc, {"tasks.arrival_rate": 5.0}, src)
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    sim.reset(0)
+    for _ in range(30):  # a backlog builds up, nobody is dispatched
+        sim.step(np.zeros(sim.n_robots, np.int64))
+    robots = sim.idle_robots()[:2]
+    open_ids = sim.open_orders()
+    assert open_ids.size > 128  # more than the pool of 2 robots at lookahead 64
+    seen = {}
+    for look in (4, 64):
+        cfg = PPODispatcher.load(lookahead=look).features
+        dec = decision_features(sim, robots, cfg)
+        chosen = dec.orders[dec.orders >= 0]
+        pool = open_ids[: max(look * robots.size, cfg.candidates)]
+        assert np.isin(chosen, pool).all()
+        seen[look] = set(chosen.tolist())
+    assert not seen[64] <= set(open_ids[:8].tolist())  # reaches past the 8 oldest

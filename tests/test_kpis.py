@@ -107,6 +107,8 @@ def test_hand_computed_kpis_match_the_report(scripted: Path) -> None:
         "distance_m": distance,
         "energy_kwh": (distance * 0.08 + robots * steps * step_s * 60.0 / 3600.0) / 1000.0,
         "stuck_robots": 0,
+        "oldest_open_order_s": 0.0,  # the one order was assigned at once
+        "orders_lost": 0,
         "steps": steps,
         "robots": robots,
     }
@@ -119,6 +121,46 @@ def test_hand_computed_kpis_match_the_report(scripted: Path) -> None:
     series = results.runs[0].series.set_index("step")
     assert series.loc[:6, "deliveries"].eq(0).all()
     assert series.loc[7:, "deliveries"].eq(1).all()
+
+
+def _backlog_run(cap: int) -> tuple[dict, int, int]:
+    """Orders arrive on ``tiny`` and nobody serves them; returns the KPIs, the orders created
+    and the first step after which an order had arrived."""
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.core import Simulation
+    from warehouse.kpis import compute_kpis
+
+    sc, src = load_scenario("tiny")
+    sets = {"tasks.arrival_rate": 0.4, "tasks.max_open_orders": cap, "physics.step_seconds": 2.0}
+    sc = apply_overrides(sc, sets, src)
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    sim.reset(3)
+    first = None
+    for k in range(1, 41):
+        res = sim.step(np.zeros(sim.n_robots, np.int64))
+        if first is None and res.new_orders:
+            first = k
+    assert first is not None
+    return compute_kpis(sim), sim.orders.count, first
+
+
+def test_backlog_kpis_count_the_waiting_and_the_lost_orders() -> None:
+    free, created, first = _backlog_run(10_000)
+    capped, kept, first_capped = _backlog_run(5)
+    # Nobody is dispatched, so the first order still waits after 40 steps of 2 s.
+    assert free["oldest_open_order_s"] == capped["oldest_open_order_s"] == (40 - first) * 2.0
+    assert first_capped == first
+    # The cap drops every arrival beyond 5 open orders; the arrival stream is the same.
+    assert created > 5 and kept == 5
+    assert free["orders_lost"] == 0 and capped["orders_lost"] == created - 5
+    assert capped["deliveries"] == free["deliveries"] == 0
+
+
+def test_backlog_kpis_are_none_without_orders() -> None:
+    from warehouse.model import WarehouseModel
+
+    k = WarehouseModel("tiny", seed=0, steps=20, tasks="goal_visit").run()
+    assert k["oldest_open_order_s"] is None and k["orders_lost"] == 0
 
 
 def test_summary_statistics_by_hand() -> None:

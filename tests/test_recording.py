@@ -50,7 +50,11 @@ def recorded(tmp_path_factory):
         "random",
         robots=12,
         collisions="physical",
-        **{"faults.breakdown_prob": 0.01, "tasks.arrival_rate": 1.0},
+        **{
+            "faults.breakdown_prob": 0.01,
+            "tasks.arrival_rate": 1.0,
+            "tasks.max_open_orders": 6,  # the backlog fills: arrivals are lost
+        },
     )
     positions, kpis = record(fleet, seed=7, steps=150, path=path)
     return fleet, path, positions, kpis
@@ -73,6 +77,7 @@ def test_kpis_from_log_equal_compute_kpis_exactly(recorded):
     assert final == compute_kpis(fleet.sim)
     assert final["collisions"] > 0  # the physical mode produced collisions to count
     assert final["deliveries"] > 0
+    assert final["orders_lost"] > 0 and final["oldest_open_order_s"] > 0
     for k in (0, 1, 37, 149):  # every intermediate frame too
         assert kpis_from_recording(rec, k) == kpis[k]
 
@@ -178,6 +183,21 @@ def test_bad_files_raise_input_error(tmp_path, recorded):
     _rewrite(path, tmp_path / "short.npz", actions=np.zeros((3, 12), np.int8))
     with pytest.raises(InputError, match="actions"):
         load_recording(tmp_path / "short.npz")
+    with np.load(path, allow_pickle=False) as z:
+        lost = z["orders_lost"].copy()
+    lost[0] += 1
+    _rewrite(path, tmp_path / "lost.npz", orders_lost=lost)
+    with pytest.raises(InputError, match="orders_lost"):
+        load_recording(tmp_path / "lost.npz")
+
+
+def test_recordings_without_the_lost_log_still_load(tmp_path, recorded):
+    """Recordings made before ``orders_lost`` was logged per step: the final count only."""
+    fleet, path, _, _ = recorded
+    _rewrite(path, tmp_path / "old.npz", orders_lost=None)
+    rec = load_recording(tmp_path / "old.npz")
+    assert kpis_from_recording(rec)["orders_lost"] == fleet.sim.orders.lost > 0
+    assert kpis_from_recording(rec, 0)["orders_lost"] == 0
 
 
 def test_kpis_from_log_equal_the_run_report(tmp_path):

@@ -17,11 +17,15 @@ name                               definition (unit)
                                    time × ``physics.idle_power_w`` (kWh)
 ``stuck_robots``                   robots with a task and no progress towards its target for
                                    ``physics.stuck_after`` steps, at the end of the run
+``oldest_open_order_s``            age of the oldest order still waiting for a robot at the end
+                                   (s; 0 when none waits): the backlog's starvation, which
+                                   cycle times over *delivered* orders do not show
+``orders_lost``                    arrivals dropped because ``tasks.max_open_orders`` were open
 ``steps``, ``robots``              run length (steps) and fleet size
 =================================  ============================================================
 
-Cycle times are ``None`` when nothing was delivered (and in goal_visit mode, which has no
-orders), so reports stay valid JSON.
+Cycle times are ``None`` when nothing was delivered, and they and ``oldest_open_order_s`` are
+``None`` in goal_visit mode, which has no orders, so reports stay valid JSON.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ KPI_NAMES = (
     "distance_m",
     "energy_kwh",
     "stuck_robots",
+    "oldest_open_order_s",
+    "orders_lost",
     "steps",
     "robots",
 )
@@ -114,6 +120,21 @@ def energy_kwh(sim: Simulation) -> float:
 
 def stuck_robots(sim: Simulation) -> int:
     return int((sim.state.since_progress >= sim.config.physics.stuck_after).sum())
+
+
+def oldest_open_order_s(sim: Simulation) -> float | None:
+    if sim.config.tasks.mode == "goal_visit":
+        return None
+    ob = sim.orders
+    if ob.open_ids.size == 0:
+        return 0.0
+    # open_ids are oldest first, but stay correct for any order
+    age = sim.t - int(ob.arrival[ob.open_ids].min())
+    return float(age * sim.config.physics.step_seconds)
+
+
+def orders_lost(sim: Simulation) -> int:
+    return int(sim.orders.lost)
 
 
 def steps(sim: Simulation) -> int:

@@ -35,6 +35,8 @@ array                 shape, dtype     meaning
 ``moved_m``           (T, N) float32   metres travelled in the step
 ``incidents``         (T,) int32       collision incidents of the step
 ``new_orders``        (T,) int32       orders that arrived in the step
+``orders_lost``       (T,) int32       arrivals dropped in the step (``tasks.max_open_orders``;
+                                       optional: older recordings hold only the final count)
 ``preferences``       (T, N, A) f32    navigator scores (optional; absent when not stored)
 ``closed_nodes``      (K,) int32       closed nodes (faults) of every frame, concatenated
 ``closed_ptr``        (T+2,) int64     frame ``k``'s closed nodes are
@@ -131,6 +133,8 @@ class EpisodeRecorder:
         self._closed: list[np.ndarray] = []
         self._incidents: list[int] = []
         self._new_orders: list[int] = []
+        self._lost: list[int] = []
+        self._lost_before = int(sim.orders.lost)
         self._sim = sim
         self._frame(sim)
 
@@ -166,6 +170,9 @@ class EpisodeRecorder:
             self._prefs.append(np.asarray(prefs, dtype=np.float32))
         self._incidents.append(int(r.incidents))
         self._new_orders.append(int(r.new_orders))
+        lost = int(sim.orders.lost)
+        self._lost.append(lost - self._lost_before)
+        self._lost_before = lost
         self._frame(sim)
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -195,6 +202,7 @@ class EpisodeRecorder:
         out["closed_ptr"] = np.concatenate([[0], np.cumsum([c.size for c in self._closed])])
         out["incidents"] = np.asarray(self._incidents, dtype=np.int32)
         out["new_orders"] = np.asarray(self._new_orders, dtype=np.int32)
+        out["orders_lost"] = np.asarray(self._lost, dtype=np.int32)
         ob = sim.orders
         for k in _ORDER_FIELDS:
             out[f"orders_{k}"] = np.asarray(getattr(ob, k)[: ob.count]).copy()
@@ -330,7 +338,20 @@ class Recording:
             ),
             "distance_m": distance,
             "incidents": csum(a["incidents"]),
+            "orders_lost": self._lost_per_frame(),
         }
+
+    def _lost_per_frame(self) -> np.ndarray:
+        """Arrivals dropped so far, per frame. Recordings without the per-step log know only
+        the final count, which the last frame gets."""
+        a = self.arrays
+        if "orders_lost" in a:
+            out = np.zeros(self.n_frames, dtype=np.int64)
+            np.cumsum(a["orders_lost"], dtype=np.int64, out=out[1:])
+            return out
+        out = np.zeros(self.n_frames, dtype=np.int64)
+        out[-1] = int(self.doc["final"].get("orders_lost", 0))
+        return out
 
     @cached_property
     def dist(self) -> DistanceCache:
@@ -364,6 +385,7 @@ class Recording:
         ob.robot[late_assign] = -1
         ob.delivered[ob.delivered > k] = -1
         ob.open_ids = np.flatnonzero(ob.assigned < 0).astype(np.int32)
+        ob.lost = int(self.cumulative["orders_lost"][k])
         return ob
 
     @cached_property
@@ -476,6 +498,8 @@ def _check(rec: Recording, path: Path) -> None:
             raise InputError(path, k, f"shape {a[k].shape} != {(t1 - 1, n)}")
     if a["incidents"].shape != (t1 - 1,):
         raise InputError(path, "incidents", "one entry per step expected")
+    if "orders_lost" in a and (a["orders_lost"].shape != (t1 - 1,) or (a["orders_lost"] < 0).any()):
+        raise InputError(path, "orders_lost", "one non-negative entry per step expected")
     if a["pos"].size and (a["pos"].min() < 0 or a["pos"].max() >= n_nodes):
         raise InputError(path, "pos", "node id outside the floor")
     if ("closed_ptr" in a) != ("closed_nodes" in a):
@@ -500,6 +524,8 @@ def _check(rec: Recording, path: Path) -> None:
     for k in _FINAL_COUNTERS:
         if not np.array_equal(getattr(last, k), np.asarray(final.get(k), dtype=np.float64)):
             raise InputError(path, f"final.{k}", "per-step log does not add up to the counters")
+    if "orders_lost" in a and int(a["orders_lost"].sum()) != int(final.get("orders_lost", 0)):
+        raise InputError(path, "orders_lost", "per-step log does not add up to final.orders_lost")
 
 
 # ---------------------------------------------------------------------------------- KPIs
