@@ -13,8 +13,8 @@ optimises the sampled policy (measured in docs/results_finetune.md).
 
 The same wrapper deploys the *offline* CQL navigator as a Boltzmann policy: ``cql_sampled`` samples
 the shipped (or given) CQL network at :data:`DEPLOY_TEMPERATURE`. Without a shield this breaks
-the greedy network's retry loops: on held-out floors it collides 38–57 % less than ``cql`` at
-equal or higher throughput (docs/results.md). Under the PIBT shield it is the same as ``cql``.
+the greedy network's retry loops: on held-out floors it collides 20–51 % less than ``cql`` at
+higher throughput (docs/results.md). Under the PIBT shield it is about the same as ``cql``.
 """
 
 from __future__ import annotations

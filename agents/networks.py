@@ -41,6 +41,26 @@ class NetworkConfig:
     window_dim: int = 64  #: width of the window encoding
     hidden: tuple[int, ...] = (64,)  #: torso widths after the concatenation
 
+    def __post_init__(self) -> None:
+        """Reject shapes no network can have (a damaged or hand-edited checkpoint JSON)."""
+
+        def positive_int(name: str, value: Any, low: int = 1) -> None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"network.{name}: expected an integer ≥ {low}, got {value!r}")
+
+        positive_int("radius", self.radius)
+        positive_int("n_actions", self.n_actions)
+        positive_int("heads", self.heads)
+        positive_int("window_dim", self.window_dim)
+        if not isinstance(self.intent, bool):
+            raise ValueError(f"network.intent: expected true or false, got {self.intent!r}")
+        if self.encoder not in ("mlp", "conv"):
+            raise ValueError(f"network.encoder: expected 'mlp' or 'conv', got {self.encoder!r}")
+        if not isinstance(self.hidden, tuple):  # () is allowed: no torso layers
+            raise ValueError(f"network.hidden: expected a list of widths, got {self.hidden!r}")
+        for width in self.hidden:
+            positive_int("hidden", width)
+
     @property
     def obs_dim(self) -> int:
         return observation_size(self.radius, self.intent)
@@ -60,7 +80,10 @@ class NetworkConfig:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> NetworkConfig:
         data = dict(data)
-        data["hidden"] = tuple(data.get("hidden", (64,)))
+        hidden = data.get("hidden", (64,))
+        if not isinstance(hidden, list | tuple):
+            raise ValueError(f"network.hidden: expected a list of widths, got {hidden!r}")
+        data["hidden"] = tuple(hidden)
         return cls(**data)
 
 

@@ -107,7 +107,7 @@ def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputE
         msg = f"unknown layout type; expected one of {', '.join(_LAYOUT_TAGS)}"
         field = "layout.type"
     else:
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")  # our own validators' messages
         value = err.get("input")
         if kind != "missing" and isinstance(value, str | int | float | bool) and value is not None:
             shown = repr(value)
@@ -148,27 +148,53 @@ def apply_overrides(
     if not overrides:
         return scenario
     data = scenario.model_dump()
-    for key, value in overrides.items():
+    # The kind of floor first: it decides which other layout settings exist.
+    ordered = sorted(overrides.items(), key=lambda kv: SHORTCUTS.get(kv[0], kv[0]) != "layout.type")
+    for key, value in ordered:
         dotted = SHORTCUTS.get(key, key).split(".")
         node = data
         for part in dotted[:-1]:
             if not isinstance(node.get(part), dict):
                 raise InputError(source, key, "unknown setting")
             node = node[part]
-        if dotted[-1] not in node:
-            hint = f" (allowed: {', '.join(node)})" if len(dotted) > 1 else ""
+        known = list(node)
+        if dotted[:-1] == ["layout"]:  # every setting of this kind of floor, set or not
+            kinds: dict[str, type[BaseModel]] = {
+                "generator": GeneratorLayout,
+                "ascii": AsciiLayout,
+                "file": FileLayout,
+            }
+            known = list(kinds.get(str(node.get("type")), GeneratorLayout).model_fields)
+        if dotted[-1] not in known:
+            hint = f" (allowed: {', '.join(known)})" if len(dotted) > 1 else ""
             raise InputError(source, key, f"unknown setting{hint}")
+        if dotted == ["layout", "type"] and value != node["type"]:
+            node.clear()  # another kind of floor: the old kind's settings do not apply
         node[dotted[-1]] = value
     return validate_scenario(data, source)
 
 
+#: Settings holding a file path: relative to the scenario file when written in it, relative to
+#: the current folder when given on the command line (``--set``).
+PATH_KEYS = ("policies.navigator_checkpoint", "policies.dispatcher_checkpoint")
+
+
 def parse_assignment(text: str, source: Path | None = None) -> tuple[str, Any]:
-    """``"fleet.robots=40"`` → ``("fleet.robots", 40)``; the value is read as YAML."""
+    """``"fleet.robots=40"`` → ``("fleet.robots", 40)``; the value is read as YAML.
+
+    A relative path for one of :data:`PATH_KEYS` is made absolute from the current folder, so
+    ``--set policies.navigator_checkpoint=runs/ft/model.json`` names the file the user sees
+    (not one next to a built-in scenario's YAML file).
+    """
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
         raise InputError(source, key or "--set", f"expected KEY=VALUE, got {text!r}")
-    return key, parse_value(raw, key, source)
+    value = parse_value(raw, key, source)
+    if key in PATH_KEYS and isinstance(value, str) and value:
+        path = Path(value).expanduser()
+        value = str(path if path.is_absolute() else Path.cwd() / path)
+    return key, value
 
 
 def parse_value(raw: str, key: str, source: Path | None = None) -> Any:
@@ -233,6 +259,8 @@ def resolve_map_path(path: str, base: Path, source: Path | None) -> Path:
     full = (base / path).resolve()
     if not full.is_relative_to(base.resolve()):
         raise InputError(source, "layout.path", f"{path!r} escapes the scenario's folder")
+    if full.is_dir():
+        raise InputError(source, "layout.path", f"{path!r} is a folder, expected a map file")
     if not full.is_file():
         raise InputError(source, "layout.path", f"map file {path!r} not found")
     return full

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from warehouse.config import Section, SimConfig
 
@@ -85,6 +85,16 @@ class EpisodeConfig(Section):
         20, ge=1, le=1_000_000, description="Period of the KPI time series in kpis.csv (steps)."
     )
 
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_distinct_and_non_negative(cls, seeds: list[int]) -> list[int]:
+        """numpy seeds are non-negative; a repeated seed would count one episode twice."""
+        if any(s < 0 for s in seeds):
+            raise ValueError(f"seeds must be ≥ 0, got {min(seeds)}")
+        if len(set(seeds)) != len(seeds):
+            raise ValueError("seeds repeat")
+        return seeds
+
 
 class PoliciesConfig(Section):
     dispatcher: str = Field("greedy", description="Dispatcher name (`warehouse list` shows them).")
@@ -95,11 +105,14 @@ class PoliciesConfig(Section):
         None, description="Collision handling for this policy; default: physics.collisions."
     )
     navigator_checkpoint: str | None = Field(
-        None, description="Checkpoint of a learned navigator (path, relative to the scenario file)."
+        None,
+        description="Checkpoint of a learned navigator (path, relative to the scenario file; "
+        "given with --set, relative to the current folder).",
     )
     dispatcher_checkpoint: str | None = Field(
         None,
-        description="Checkpoint of a learned dispatcher (path, relative to the scenario file).",
+        description="Checkpoint of a learned dispatcher (path, relative to the scenario file; "
+        "given with --set, relative to the current folder).",
     )
 
 

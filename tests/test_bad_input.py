@@ -43,6 +43,16 @@ fleet: {robots: 2}
 CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
     "yaml_syntax": ({"s.yaml": "fleet: [robots: 3\nlayout: x\n"}, [], "s.yaml: line 2"),
     "unknown_key": ({"s.yaml": "fleet:\n  robotz: 3\n"}, [], "s.yaml: fleet.robotz: unknown key"),
+    "bool_as_number": (
+        {"s.yaml": "fleet:\n  robots: true\n"},
+        [],
+        "s.yaml: fleet: robots: expected a number, got true",
+    ),
+    "nan_reward": (
+        {"s.yaml": "reward:\n  delivery: .nan\n"},
+        [],
+        "s.yaml: reward.delivery: Input should be a finite number",
+    ),
     "duplicate_key": (
         {"s.yaml": "fleet:\n  robots: 3\n  robots: 4\n"},
         [],
@@ -144,6 +154,21 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
         "s.yaml: name: cannot parse value",
     ),
     "bad_seeds": ({"s.yaml": TINY_LAYOUT}, ["--seeds", "0..x"], "--seeds: cannot parse"),
+    "negative_seed_flag": (
+        {"s.yaml": TINY_LAYOUT},
+        ["--seeds", "-1"],
+        "s.yaml: episode.seeds: seeds must be ≥ 0, got -1",
+    ),
+    "negative_seed_file": (
+        {"s.yaml": TINY_LAYOUT + "episode: {seeds: [3, -2]}\n"},
+        [],
+        "s.yaml: episode.seeds: seeds must be ≥ 0, got -2",
+    ),
+    "repeated_seed_file": (
+        {"s.yaml": TINY_LAYOUT + "episode: {seeds: [1, 1]}\n"},
+        [],
+        "s.yaml: episode.seeds: seeds repeat",
+    ),
     "bad_policy": ({"s.yaml": TINY_LAYOUT}, ["--policy", "telepathy"], "--policy: unknown policy"),
     "bad_navigator": ({"s.yaml": TINY_LAYOUT}, ["--navigator", "nope"], "--navigator: unknown"),
     "bad_tasks": ({"s.yaml": TINY_LAYOUT}, ["--tasks", "juggling"], "s.yaml: tasks.mode"),

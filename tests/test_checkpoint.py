@@ -102,6 +102,15 @@ def _damage(stem: Path, how: str) -> None:
     elif how == "wrong_shape":
         meta["config"]["network"]["hidden"] = [32]
         j.write_text(json.dumps(meta))
+    elif how in ("negative_actions", "text_hidden", "bool_radius", "zero_width"):
+        key, value = {
+            "negative_actions": ("n_actions", -1),
+            "text_hidden": ("hidden", "abc"),
+            "bool_radius": ("radius", True),
+            "zero_width": ("hidden", [0]),
+        }[how]
+        meta["config"]["network"][key] = value
+        j.write_text(json.dumps(meta))
     elif how == "missing_file":
         w.unlink()
     elif how == "unknown_algo":
@@ -116,6 +125,10 @@ def _damage(stem: Path, how: str) -> None:
         ("bad_json", "cannot read JSON"),
         ("missing_key", "config"),
         ("wrong_shape", "shape"),
+        ("negative_actions", r"network\.n_actions"),
+        ("text_hidden", r"network\.hidden"),
+        ("bool_radius", r"network\.radius"),
+        ("zero_width", r"network\.hidden"),
         ("missing_file", "not found"),
         ("unknown_algo", "unknown algorithm"),
     ],

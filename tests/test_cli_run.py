@@ -190,3 +190,27 @@ def test_list_and_validate(tmp_path: Path, capsys) -> None:
     assert code == 0 and out.startswith("OK small: small: 30 robots")
     code, out, _ = cli(["validate", "--schema"], capsys)
     assert code == 0 and "| `fleet.robots` | int |" in out
+
+
+def test_written_scenario_reruns_the_same_policies(tmp_path: Path) -> None:
+    """A run of the default policies writes no ``policies`` section, so running the written
+    ``scenario.yaml`` compares the same policies again; a scenario that names its policy
+    keeps it."""
+    import yaml
+
+    out = tmp_path / "default"
+    main_ok(["run", "tiny", "--seeds", "0", "--steps", "5", "--out", str(out)])
+    written = yaml.safe_load((out / "scenario.yaml").read_text("utf-8"))
+    assert "policies" not in written
+    again = tmp_path / "again"
+    main_ok(["run", str(out / "scenario.yaml"), "--steps", "5", "--out", str(again)])
+    first = json.loads((out / "report.json").read_text("utf-8"))
+    second = json.loads((again / "report.json").read_text("utf-8"))
+    assert [r["policy"] for r in second["runs"]] == [r["policy"] for r in first["runs"]]
+    assert first["runs"] == second["runs"]  # and the same numbers
+
+    named = tmp_path / "named"
+    argv = ["run", "tiny", "--seeds", "0", "--steps", "5", "--out", str(named)]
+    main_ok([*argv, "--set", "policies.dispatcher=fifo"])
+    kept = yaml.safe_load((named / "scenario.yaml").read_text("utf-8"))
+    assert kept["policies"]["dispatcher"] == "fifo"

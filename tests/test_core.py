@@ -321,3 +321,30 @@ def test_step_legality_and_action_mask_apply_one_rule():
             checked += int((~mask[:, a]).sum())
         sim.step(np.where(mask.any(axis=1), rng.integers(0, sim.floor.n_actions, sim.n_robots), 0))
     assert checked > 100  # plenty of masked moves were compared, not only open floor
+
+
+def test_only_steps_count_steps_without_progress():
+    """``since_progress`` counts steps: assigning one robot an order (or a waypoint) restarts
+    that robot's count and leaves every other robot's alone."""
+    grid = np.full((3, 6), NodeKind.AISLE, np.int8)
+    grid[0, 0], grid[2, 5] = NodeKind.STATION, NodeKind.PICK
+    cfg = SimConfig(fleet=FleetConfig(robots=3), tasks=TasksConfig(arrival_rate=0.0))
+    sim = Simulation(compile_floor(graph_from_grid(grid)), cfg)
+    sim.reset(seed=0)
+    f, s, ob = sim.floor, sim.state, sim.orders
+    s.pos[:] = [f.cell_of[1, 1], f.cell_of[1, 3], f.cell_of[0, 5]]
+    sim.state_changed()
+    ob.add(np.full(3, f.cell_of[2, 5]), np.full(3, f.cell_of[0, 0]), step=0)
+    sim.assign(np.array([0]), np.array([0]))
+    for _ in range(5):  # robot 0 waits with a task: five steps without progress
+        sim.step(np.zeros(3, np.int64))
+    assert s.since_progress.tolist() == [5, 0, 0]
+    sim.assign(np.array([1]), np.array([1]))  # not a step: robot 0 keeps its count
+    assert s.since_progress.tolist() == [5, 0, 0]
+    assert s.best_dist[1] == sim.dist.lookup(np.array([f.cell_of[2, 5]]), s.pos[1:2])[0]
+    sim.set_waypoints(np.array([2]), np.array([f.cell_of[0, 4]]))
+    assert s.since_progress.tolist() == [5, 0, 0]
+    sim.step(np.zeros(3, np.int64))
+    assert s.since_progress.tolist() == [6, 1, 0]  # robot 2 has only a waypoint, no task
+    sim.set_waypoints(np.array([0]), np.array([f.cell_of[1, 0]]))
+    assert s.since_progress.tolist() == [0, 1, 0]

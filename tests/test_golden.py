@@ -16,9 +16,12 @@ from hierarchy import GreedyDispatcher
 from warehouse.fleet import Fleet
 
 # (navigator, collisions, tasks) -> (deliveries, collision incidents, interventions, metres)
+# Seventh session: 2427 → 2421 metres with the rule-based navigator, because assigning an order
+# no longer advances every other robot's steps-without-progress count (its escape rule fires
+# later); goal_visit and the random navigator do not read that count.
 GOLDEN = {
-    ("rule_based", "physical", "pickup_delivery"): (90, 0, 0, 2427.0),
-    ("rule_based", "block", "pickup_delivery"): (90, 0, 0, 2427.0),
+    ("rule_based", "physical", "pickup_delivery"): (90, 0, 0, 2421.0),
+    ("rule_based", "block", "pickup_delivery"): (90, 0, 0, 2421.0),
     ("rule_based", "physical", "goal_visit"): (315, 0, 0, 2895.0),
     ("rule_based", "block", "goal_visit"): (315, 0, 0, 2895.0),
     ("random", "physical", "pickup_delivery"): (0, 104, 0, 1944.0),

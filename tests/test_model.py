@@ -106,6 +106,23 @@ def test_policy_presets_and_navigator_fallback() -> None:
     assert default.name == "rule_based"  # the scenario's greedy + rule_based is the preset
 
 
+def test_unknown_policy_parts_name_their_origin(tmp_path) -> None:
+    """A bad part in the scenario file is reported against the file's field; a bad flag
+    against the flag."""
+    from scenarios import apply_overrides
+    from warehouse.errors import InputError
+
+    sc, _ = load_scenario("tiny")
+    bad = apply_overrides(sc, {"policies.navigator": "nope"})
+    src = tmp_path / "s.yaml"
+    with pytest.raises(InputError) as err:
+        resolve_policy(None, bad, source=src)
+    assert (err.value.source, err.value.field) == ("s.yaml", "policies.navigator")
+    with pytest.raises(InputError) as err:
+        resolve_policy(None, sc, dispatcher="nope", source=src)
+    assert (err.value.source, err.value.field) == (None, "--dispatcher")
+
+
 def test_batch_run_one_row_per_run() -> None:
     rows = mesa.batch_run(
         WarehouseModel,

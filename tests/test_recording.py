@@ -164,8 +164,14 @@ def test_bad_files_raise_input_error(tmp_path, recorded):
     with pytest.raises(InputError, match="no such file"):
         load_recording(tmp_path / "missing.npz")
     (tmp_path / "text.npz").write_text("not a zip")
-    with pytest.raises(InputError, match="not a readable"):
+    with pytest.raises(InputError, match="not a zip archive"):  # not "pickled data"
         load_recording(tmp_path / "text.npz")
+    np.save(tmp_path / "array.npy", np.zeros(3))  # a plain .npy renamed: not an archive
+    (tmp_path / "array.npy").rename(tmp_path / "array.npz")
+    with pytest.raises(InputError, match="not a zip archive"):
+        load_recording(tmp_path / "array.npz")
+    with pytest.raises(InputError, match="is a folder"):
+        load_recording(tmp_path)
     _rewrite(path, tmp_path / "nometa.npz", meta_json=None)
     with pytest.raises(InputError, match="meta_json"):
         load_recording(tmp_path / "nometa.npz")

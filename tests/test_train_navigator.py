@@ -137,3 +137,19 @@ def test_bc_run_and_refusals(data: Path, tmp_path: Path, capsys) -> None:
     # Resuming with the other algorithm is refused as well.
     (run / "checkpoints" / "step_00000002.json").unlink()
     assert _cli([*args, "--algo", "cql", "--steps", "4", "--resume"]) == 2
+
+
+def test_resume_refuses_settings_that_it_would_ignore(data: Path, tmp_path: Path, capsys) -> None:
+    """--resume keeps the run's own settings: repeating one is fine, a different value is an
+    error instead of being silently ignored."""
+    run = tmp_path / "r"
+    base = ["train-navigator", "--algo", "cql", "--data", str(data), "--out", str(run)]
+    opts = ["--batch-size", "16", "--ckpt-every", "2", "--device", "cpu", "--no-progress"]
+    assert _cli([*base, "--steps", "2", "--alpha", "2.0", *opts]) == 0
+    capsys.readouterr()
+    assert _cli([*base, "--steps", "4", "--alpha", "3.0", "--resume", *opts]) == 2
+    err = capsys.readouterr().err
+    assert "--alpha" in err and "2.0" in err and "Traceback" not in err
+    assert _cli([*base, "--steps", "4", "--alpha", "2.0", "--resume", *opts]) == 0  # same value
+    assert _cli([*base, "--steps", "6", "--resume", "--device", "cpu", "--no-progress"]) == 0
+    assert sorted(p.name for p in (run / "checkpoints").glob("*.json"))[-1] == "step_00000006.json"

@@ -8,15 +8,34 @@ unit.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+_NUMBERS = (int, float, int | None, float | None)
 
 
 class Section(BaseModel):
-    """Base: frozen, unknown keys rejected, strict-ish numbers."""
+    """Base: frozen, unknown keys rejected, strict-ish numbers (no NaN or infinity, and
+    ``true``/``false`` are not numbers)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                value = data.get(name)
+                if isinstance(value, bool) and field.annotation in _NUMBERS:
+                    raise PydanticCustomError(
+                        "bool_number", "{name}: expected a number, got {value}",
+                        {"name": name, "value": str(value).lower()},
+                    )  # fmt: skip
+        return data
 
 
 class FleetConfig(Section):

@@ -67,8 +67,12 @@ def resolve_policy(
     dispatcher: str | None = None,
     navigator: str | None = None,
     collisions: str | None = None,
+    source: Path | None = None,
 ) -> PolicySpec:
-    """Turn a policy name (``None``: the scenario's) and flag overrides into a checked spec."""
+    """Turn a policy name (``None``: the scenario's) and flag overrides into a checked spec.
+
+    An unknown part named by the scenario (``source``, its file) is reported against the
+    file's ``policies.*`` field, one named by a flag against the flag."""
     from agents import NAVIGATORS
     from hierarchy import DISPATCHERS
 
@@ -86,15 +90,18 @@ def resolve_policy(
         spec = replace(spec, navigator=navigator)
     if collisions:
         spec = replace(spec, collisions=collisions)
+
+    def where(flag: str, given: str | None, part: str) -> tuple[Path | None, str]:
+        return (source, f"policies.{part}") if name is None and not given else (None, flag)
+
     if spec.dispatcher not in DISPATCHERS:
         raise InputError(
-            None, "--dispatcher", f"unknown dispatcher {spec.dispatcher!r}; "
-            f"known: {sorted(DISPATCHERS)}"
-        )  # fmt: skip
+            *where("--dispatcher", dispatcher, "dispatcher"),
+            f"unknown dispatcher {spec.dispatcher!r}; known: {sorted(DISPATCHERS)}",
+        )
     if spec.navigator not in NAVIGATORS:
         raise InputError(
-            None,
-            "--navigator",
+            *where("--navigator", navigator, "navigator"),
             f"unknown navigator {spec.navigator!r}; known: {sorted(NAVIGATORS)}",
         )
     if spec.collisions is not None and spec.collisions not in COLLISION_MODES:

@@ -458,7 +458,13 @@ def load_recording(path: str | Path) -> Recording:
     Raises :class:`InputError` for unreadable, foreign or inconsistent files.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(path, None, "is a folder, expected a .npz recording")
+    if not path.exists():
+        raise InputError(path, None, "no such file")
     try:
+        if not zipfile.is_zipfile(path):  # np.load would try it as a pickle or a .npy array
+            raise InputError(path, None, "not a readable .npz recording (not a zip archive)")
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError:

@@ -186,6 +186,8 @@ def write_outputs(results: Results, folder: Path, *, created: str | None = None)
         written.append(folder / "robots.csv")
         write_text_atomic(written[-1], robots.to_csv(index=False, lineterminator="\n"))
     scenario = results.experiment.scenario.model_dump(mode="json")
+    if not results.experiment.names_policy:  # re-running the file compares the same policies
+        scenario.pop("policies", None)
     written.append(folder / "scenario.yaml")
     write_text_atomic(written[-1], yaml.safe_dump(scenario, sort_keys=False))
     written.append(plot_deliveries(series, folder / "deliveries.png"))

@@ -80,6 +80,9 @@ class Experiment:
     policies: list[PolicySpec]
     seeds: list[int]
     steps: int
+    #: whether the scenario (file or ``--set``) names its own policy; when not, the run used
+    #: the command's default policies and the written ``scenario.yaml`` leaves ``policies`` out
+    names_policy: bool = True
 
     @property
     def robots(self) -> int:
@@ -126,9 +129,14 @@ def prepare(
         names = list(default_policies)
     specs = [
         _named(
-            resolve_policy(n, sc),
+            resolve_policy(n, sc, source=source),
             resolve_policy(
-                n, sc, dispatcher=dispatcher, navigator=navigator, collisions=collisions
+                n,
+                sc,
+                dispatcher=dispatcher,
+                navigator=navigator,
+                collisions=collisions,
+                source=source,
             ),
         )
         for n in names
@@ -145,6 +153,7 @@ def prepare(
         policies=specs,
         seeds=list(sc.episode.seeds),
         steps=int(sc.episode.steps),
+        names_policy=names_policy,
     )
 
 

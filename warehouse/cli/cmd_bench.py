@@ -32,7 +32,7 @@ def bench(
     ] = "10,100,1000,5000",
     steps: Annotated[int, typer.Option("--steps", min=1, help="Timed steps per size.")] = 200,
     api: Annotated[str, typer.Option("--api", help="array, pettingzoo or both.")] = "both",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of every run.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every run.")] = 0,
     repeat: Annotated[
         int, typer.Option("--repeat", min=1, help="Runs per size and API; the fastest is kept.")
     ] = 1,
@@ -62,6 +62,8 @@ def bench(
     apis = APIS if api == "both" else (api,)
     if out is not None and out.exists() and out.is_dir():
         raise InputError(out, "--out", "is a folder; give a .json file path")
+    if out is not None and not out.parent.is_dir():  # fail now, not after the benchmark
+        raise InputError(out, "--out", f"{str(out.parent)!r} is not a folder")
     if threads is not None:
         set_threads(threads)
     console = Console(stderr=True)
@@ -97,6 +99,7 @@ def bench(
             out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         except OSError as exc:
             raise InputError(out, "--out", f"cannot write: {exc.strerror}") from None
+        typer.echo(f"wrote {out}")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -18,14 +19,8 @@ def _targets(text: str) -> tuple[str, ...]:
     return names
 
 
-def _ints(text: str, option: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
-    except ValueError:
-        raise InputError(None, option, f"expected comma-separated integers, got {text!r}") from None
-
-
 def train_dispatcher_cmd(
+    ctx: typer.Context,
     target: str = typer.Argument(..., help="Training scenario(s), comma-separated."),
     navigator: str = typer.Option(
         "rule_based", help="Navigator name, NAME:CHECKPOINT, or a CQL checkpoint path."
@@ -33,7 +28,7 @@ def train_dispatcher_cmd(
     steps: int = typer.Option(..., min=1, help="Simulation steps in total (all env copies)."),
     out: str = typer.Option(..., help="Run folder (policy, checkpoint, TensorBoard)."),
     resume: bool = typer.Option(False, help="Continue the run in --out (its saved settings)."),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, min=0, help="Seed of the network and the training episodes."),
     collisions: str | None = typer.Option(
         None, help="Override the collision mode while training (physical, block, pibt)."
     ),
@@ -41,14 +36,14 @@ def train_dispatcher_cmd(
     horizon: int = typer.Option(300, min=10, help="Steps per training episode."),
     period: int = typer.Option(10, min=1, help="Decide at least every K steps."),
     imitation: int = typer.Option(8, min=0, help="Hungarian warm-start episodes (0: none)."),
-    lr: float = typer.Option(3e-4, min=0.0),
-    hidden: int = typer.Option(64, min=4),
+    lr: float = typer.Option(3e-4, min=0.0, help="Adam learning rate."),
+    hidden: int = typer.Option(64, min=4, help="Width of the scoring network's hidden layers."),
     routes: int = typer.Option(
         0, min=0, help="Hub routes per candidate order (waypoint sub-goals; 0: direct only)."
     ),
     eval_every: int = typer.Option(5, min=0, help="Evaluate every K iterations."),
-    eval_seeds: str = typer.Option("1000", help="Evaluation seeds, comma-separated."),
-    eval_steps: int = typer.Option(300, min=1),
+    eval_seeds: str = typer.Option("1000", help="Evaluation seeds: 1000,1001 or 1000..1004."),
+    eval_steps: int = typer.Option(300, min=1, help="Steps per evaluation episode."),
     tensorboard: bool = typer.Option(True, help="Write TensorBoard logs to RUN/tb."),
 ) -> None:
     """Train the PPO dispatcher over the navigator and shield (rich progress, TensorBoard)."""
@@ -57,12 +52,15 @@ def train_dispatcher_cmd(
 
     from hierarchy.features import FeatureConfig
     from hierarchy.ppo import PPOConfig
-    from hierarchy.train import TrainConfig, train
+    from hierarchy.train import TrainConfig, resolve_navigator, train
+    from scenarios import describe
+
+    from .checks import check_out_folder, given, removed_on_input_error, seed_list
 
     if collisions is not None and collisions not in ("physical", "block", "pibt"):
         raise InputError(None, "--collisions", f"unknown mode {collisions!r}")
     torch.set_num_threads(1)
-    run = Path(out)
+    run = check_out_folder(Path(out))
     state_path = run / "checkpoint" / "state.json"
     if resume:
         if not state_path.is_file():
@@ -72,11 +70,42 @@ def train_dispatcher_cmd(
         except (OSError, ValueError, KeyError) as exc:
             raise InputError(state_path, "config", f"unreadable: {exc}") from None
         cfg = replace(TrainConfig.from_dict(saved), total_steps=steps)
+        asked = {
+            "navigator": navigator, "seed": seed, "collisions": collisions, "envs": envs,
+            "horizon": horizon, "period": period, "imitation": imitation, "lr": lr,
+            "hidden": hidden, "routes": routes, "eval_every": eval_every,
+            "eval_seeds": tuple(seed_list(eval_seeds, "--eval-seeds")), "eval_steps": eval_steps,
+        }  # fmt: skip
+        kept = {
+            "navigator": cfg.navigator, "seed": cfg.seed, "collisions": cfg.collisions,
+            "envs": cfg.n_envs, "horizon": cfg.horizon, "period": cfg.period,
+            "imitation": cfg.imitation_episodes, "lr": cfg.ppo.lr, "hidden": cfg.hidden,
+            "routes": cfg.features.routes, "eval_every": cfg.eval_every,
+            "eval_seeds": tuple(cfg.eval_seeds), "eval_steps": cfg.eval_steps,
+        }  # fmt: skip
+        for name, value in asked.items():  # a different value would be silently ignored
+            if given(ctx, name) and value != kept[name]:
+                raise InputError(
+                    None,
+                    "--" + name.replace("_", "-"),
+                    f"the resumed run keeps {kept[name]!r} (its saved setting), not {value!r}",
+                )
+        if _targets(target) != tuple(cfg.scenarios):
+            saved_targets = ",".join(cfg.scenarios)
+            raise InputError(None, "TARGET", f"the run in --out trains on {saved_targets}")
     else:
         if state_path.is_file():
             raise InputError(run, None, "holds a checkpoint already; pass --resume or a new --out")
+        targets = _targets(target)
+        for name in targets:  # bad scenarios and navigators fail before anything is written
+            describe(name)
+        try:
+            resolve_navigator(navigator)
+        except InputError as exc:
+            field = "--navigator" if exc.field == "navigator" else exc.field
+            raise InputError(exc.source, field, exc.message) from None
         cfg = TrainConfig(
-            scenarios=_targets(target),
+            scenarios=targets,
             navigator=navigator,
             collisions=collisions,
             total_steps=steps,
@@ -89,7 +118,7 @@ def train_dispatcher_cmd(
             ppo=PPOConfig(lr=lr),
             imitation_episodes=imitation,
             eval_every=eval_every,
-            eval_seeds=_ints(eval_seeds, "--eval-seeds"),
+            eval_seeds=tuple(seed_list(eval_seeds, "--eval-seeds")),
             eval_steps=eval_steps,
         )
     columns = (
@@ -106,7 +135,8 @@ def train_dispatcher_cmd(
                 info += f"  eval deliveries {stats['eval_deliveries']:.1f}"
             bar.update(task, completed=it, info=info)
 
-        train(cfg, run, resume=resume, on_iteration=report, log_tensorboard=tensorboard)
+        with removed_on_input_error(run):
+            train(cfg, run, resume=resume, on_iteration=report, log_tensorboard=tensorboard)
     typer.echo(f"policy: {run / 'policy.json'}")
 
 
@@ -117,7 +147,7 @@ def shadow_cmd(
     ),
     incumbent: str = typer.Option("rule_based", help="Policy that drives the floor."),
     steps: int | None = typer.Option(None, min=1, help="Steps (default: the scenario's)."),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, min=0, help="Seed of the episode."),
     robots: int | None = typer.Option(None, min=1, help="Override the fleet size."),
     collisions: str | None = typer.Option(None, help="Collision mode (default: incumbent's)."),
     out: str = typer.Option("shadow", help="Output folder."),
@@ -129,9 +159,12 @@ def shadow_cmd(
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
 
+    from .checks import check_out_folder
+
+    folder = check_out_folder(Path(out))
     sc, src = load_scenario(target)
-    inc = policy_parts(incumbent, sc)
-    cand = policy_parts(candidate, sc)
+    inc = _parts(policy_parts, incumbent, sc, "--incumbent")
+    cand = _parts(policy_parts, candidate, sc, "--candidate")
     overrides: dict[str, object] = {}
     if robots is not None:
         overrides["fleet.robots"] = robots
@@ -155,7 +188,6 @@ def shadow_cmd(
         "incumbent": {"policy": incumbent, "dispatcher": inc[0], "navigator": inc[1]},
         "candidate": {"policy": candidate, "dispatcher": cand[0], "navigator": cand[1]},
     }
-    folder = Path(out)
     summary = write_report(log, sim, folder, meta)
     d, n = summary["dispatch"], summary["navigation"]
 
@@ -173,6 +205,22 @@ def shadow_cmd(
         f"mean margin {num(n['mean_margin'])}"
         f"\n  wrote {folder}/shadow.json, divergences.csv, divergence.png"
     )
+
+
+def _parts(policy_parts: Any, name: str, scenario: Any, flag: str) -> Any:
+    """``policy_parts`` with its errors reported against ``flag`` (not ``--policy``)."""
+    from agents import NAVIGATORS
+    from hierarchy import DISPATCHERS
+
+    try:
+        disp, nav, mode = policy_parts(name, scenario)
+    except InputError as exc:
+        raise InputError(exc.source, flag, exc.message) from None
+    if disp not in DISPATCHERS:
+        raise InputError(None, flag, f"unknown dispatcher {disp!r}; known: {sorted(DISPATCHERS)}")
+    if nav not in NAVIGATORS:
+        raise InputError(None, flag, f"unknown navigator {nav!r}; known: {sorted(NAVIGATORS)}")
+    return disp, nav, mode
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,7 @@ def _int_list(text: str | None, option: str) -> tuple[int, ...] | None:
 
 
 def collect_cmd(
+    ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="Scenario name(s) or file(s), comma-separated.")],
     out: Annotated[Path, typer.Option(help="Dataset folder to create (must not exist).")],
     episodes: Annotated[int, typer.Option(min=1, help="Episodes per scenario.")] = 1,
@@ -32,7 +33,10 @@ def collect_cmd(
         int | None, typer.Option(min=1, help="Steps per episode (default: scenario).")
     ] = None,
     seeds: Annotated[
-        str | None, typer.Option(help="Episode seeds, comma-separated (default 0..).")
+        str | None,
+        typer.Option(
+            help="Episode seeds: 0,1,2 or 0..9 (default 0, 1, ...); sets --episodes if not given."
+        ),
     ] = None,
     robots: Annotated[int | None, typer.Option(min=1, help="Override the fleet size.")] = None,
     collisions: Annotated[str, typer.Option(help="Collision mode while collecting.")] = "physical",
@@ -50,22 +54,46 @@ def collect_cmd(
     ] = None,
 ) -> None:
     """Log per-robot transitions of an ε-greedy behaviour fleet into a sharded dataset."""
+    from pydantic import ValidationError
     from rich.progress import Progress
 
+    from agents import NAVIGATORS
     from agents.dataset import CollectConfig, collect, parse_targets
     from scenarios import parse_assignment
     from warehouse.config import ObservationConfig
 
+    from .checks import check_out_folder, given, seed_list
+
+    check_out_folder(out)
+    if collisions not in ("physical", "block", "pibt"):
+        raise InputError(
+            None, "--collisions", f"expected physical, block or pibt, got {collisions!r}"
+        )
+    if behavior not in NAVIGATORS:
+        raise InputError(
+            None, "--behavior", f"unknown navigator {behavior!r}; known: {sorted(NAVIGATORS)}"
+        )
+    seed_values = None if seeds is None else seed_list(seeds)
+    if seed_values is not None:
+        if given(ctx, "episodes") and len(seed_values) != episodes:
+            raise InputError(
+                None, "--seeds", f"{len(seed_values)} seed(s) for {episodes} episode(s)"
+            )
+        episodes = len(seed_values)
     overrides = tuple(parse_assignment(text) for text in sets or ())
     observation = None
     if intent is not None:
         radius = dict(overrides).get("observation.radius", ObservationConfig().radius)
-        observation = ObservationConfig(radius=radius, intent=intent)
+        try:
+            observation = ObservationConfig(radius=radius, intent=intent)
+        except ValidationError as exc:
+            msg = exc.errors()[0]["msg"]
+            raise InputError(None, "observation.radius", f"{msg}, got {radius!r}") from None
 
     cfg = CollectConfig(
         targets=parse_targets(target),
         episodes=episodes,
-        seeds=_int_list(seeds, "--seeds"),
+        seeds=None if seed_values is None else tuple(seed_values),
         steps=steps,
         behavior=behavior,
         epsilon=epsilon,
@@ -83,7 +111,43 @@ def collect_cmd(
     )
 
 
+#: Options that only one kind of training reads (a given one of the other kind is an error).
+OFFLINE_ONLY = ("data", "alpha", "batch_size", "encoder", "hidden", "limit")
+
+
+def _check_resume_settings(ctx: typer.Context, out: Path, **given_values: object) -> None:
+    """A resumed offline run keeps the settings it was started with (its checkpoint holds the
+    network, optimiser, batch size and RNG); an option given again must agree with them, so
+    that none is silently ignored."""
+    from agents.checkpoint import read_checkpoint
+    from agents.train import latest_checkpoint
+
+    from .checks import given
+
+    latest = latest_checkpoint(out / "checkpoints")
+    if latest is None:
+        return  # train() reports the missing checkpoint
+    recorded = read_checkpoint(latest)[0].get("extra", {}).get("train", {})
+    for name, value in given_values.items():
+        if name in recorded and given(ctx, name) and recorded[name] != value:
+            flag = "--" + name.replace("_", "-")
+            raise InputError(
+                latest, flag, f"the run was started with {recorded[name]!r}; --resume keeps it"
+            )
+
+
+PPO_ONLY = (
+    "init", "scenarios", "rollout_steps", "collisions", "temperature", "collision_limit",
+    "collision_rise", "on_pause", "pause_wait",
+)  # fmt: skip
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 def train_cmd(
+    ctx: typer.Context,
     algo: Annotated[
         str, typer.Option(help="cql or bc (offline), ppo (online fine-tuning from --init).")
     ],
@@ -100,7 +164,7 @@ def train_cmd(
     alpha: Annotated[
         float, typer.Option(min=0.0, max=100.0, help="CQL conservative weight α.")
     ] = 1.0,
-    batch_size: Annotated[int, typer.Option(min=1)] = 256,
+    batch_size: Annotated[int, typer.Option(min=1, help="cql/bc: transitions per update.")] = 256,
     lr: Annotated[
         float | None, typer.Option(min=0.0, help="Learning rate (cql/bc 3e-4, ppo actor 1e-4).")
     ] = None,
@@ -114,7 +178,7 @@ def train_cmd(
         bool, typer.Option(help="Continue from the latest checkpoint in --out.")
     ] = False,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
-    seed: Annotated[int, typer.Option()] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the network and the sampling.")] = 0,
     threads: Annotated[int, typer.Option(min=0, help="torch CPU threads (0: torch default).")] = 1,
     encoder: Annotated[str, typer.Option(help="Window encoder: mlp or conv.")] = "mlp",
     hidden: Annotated[str, typer.Option(help="Torso widths, comma-separated.")] = "64",
@@ -125,7 +189,7 @@ def train_cmd(
         str | None,
         typer.Option(help="Scenario of the periodic evaluation (cql/bc tiny, ppo small)."),
     ] = None,
-    eval_steps: Annotated[int, typer.Option(min=1)] = 200,
+    eval_steps: Annotated[int, typer.Option(min=1, help="Steps per evaluation episode.")] = 200,
     scenarios: Annotated[
         str, typer.Option(help="ppo: training scenarios, comma-separated.")
     ] = "tiny,small,one_way_aisles",
@@ -154,40 +218,61 @@ def train_cmd(
     ] = 600.0,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Train the shared navigation network offline (CQL or behaviour cloning), or fine-tune it
-    online from a checkpoint with shared-parameter PPO (``--algo ppo --init CKPT``)."""
+    """Train the shared navigation network offline (CQL or behaviour cloning), or fine-tune
+    it online from a checkpoint with shared-parameter PPO (--algo ppo --init CKPT)."""
     from agents.train import TrainConfig, train
+    from scenarios import describe
+
+    from .checks import check_out_folder, given, removed_on_input_error
 
     if algo not in ("cql", "bc", "ppo"):
         raise InputError(None, "--algo", f"expected cql, bc or ppo, got {algo!r}")
+    other = OFFLINE_ONLY if algo == "ppo" else PPO_ONLY
+    for name in other:
+        if given(ctx, name):
+            raise InputError(None, _option(name), f"does not apply to --algo {algo}")
     if device not in ("cpu", "cuda", "auto"):
         raise InputError(None, "--device", f"expected cpu, cuda or auto, got {device!r}")
+    if encoder not in ("mlp", "conv"):
+        raise InputError(None, "--encoder", f"expected mlp or conv, got {encoder!r}")
+    widths = _int_list(hidden, "--hidden")
+    if not widths or min(widths) < 1:
+        raise InputError(None, "--hidden", f"expected positive widths (64,64), got {hidden!r}")
+    check_out_folder(out)
+    if eval_scenario is not None:
+        describe(eval_scenario)  # a bad evaluation scenario fails now, not after training
     if algo == "ppo":
-        _finetune(
-            init=init,
-            out=out,
-            resume=resume,
-            progress=progress,
-            threads=threads,
-            updates=steps,
-            scenarios=tuple(t for t in scenarios.replace(" ", "").split(",") if t),
-            rollout_steps=rollout_steps,
-            collisions=collisions,
-            temperature=temperature,
-            collision_limit=collision_limit,
-            collision_rise=collision_rise,
-            on_pause=on_pause,
-            pause_wait_s=pause_wait,
-            seed=seed,
-            ckpt_every=ckpt_every or 10,
-            eval_every=eval_every,
-            eval_scenario=eval_scenario or "small",
-            eval_steps=eval_steps,
-            lr=lr,
-        )
+        with removed_on_input_error(out):
+            _finetune(
+                init=init,
+                out=out,
+                resume=resume,
+                progress=progress,
+                threads=threads,
+                updates=steps,
+                scenarios=tuple(t for t in scenarios.replace(" ", "").split(",") if t),
+                rollout_steps=rollout_steps,
+                collisions=collisions,
+                temperature=temperature,
+                collision_limit=collision_limit,
+                collision_rise=collision_rise,
+                on_pause=on_pause,
+                pause_wait_s=pause_wait,
+                seed=seed,
+                ckpt_every=ckpt_every or 10,
+                eval_every=eval_every,
+                eval_scenario=eval_scenario or "small",
+                eval_steps=eval_steps,
+                lr=lr,
+            )
         return
     if data is None:
         raise InputError(None, "--data", f"--algo {algo} needs a dataset folder")
+    if not data.is_dir():
+        raise InputError(data, "--data", "no such dataset folder (warehouse collect writes one)")
+    if resume:
+        _check_resume_settings(ctx, out, alpha=alpha, batch_size=batch_size, lr=lr, seed=seed,
+                               encoder=encoder, hidden=list(widths), limit=limit)  # fmt: skip
     cfg = TrainConfig(
         algo=algo,
         data=data,
@@ -203,14 +288,15 @@ def train_cmd(
         threads=threads,
         seed=seed,
         encoder=encoder,
-        hidden=_int_list(hidden, "--hidden") or (64,),
+        hidden=widths,
         limit=limit,
         eval_scenario=eval_scenario or "tiny",
         eval_steps=eval_steps,
     )
-    res = train(cfg, show_progress=progress)
+    with removed_on_input_error(out):
+        res = train(cfg, show_progress=progress)
     last = ", ".join(f"{k} {v:.4g}" for k, v in res["last"].items())
-    typer.echo(f"step {res['step']}: {last}")
+    typer.echo(f"step {res['step']}: {last or f'nothing to train (--steps {steps})'}")
     typer.echo(f"model: {res['model']}.safetensors")
 
 
@@ -247,8 +333,7 @@ def _finetune(
         cfg = replace(cfg, ppo=replace(cfg.ppo, lr=lr))
     res = finetune(cfg, out, init=init, resume=resume, show_progress=progress, log=typer.echo)
     last = ", ".join(f"{k} {v:.4g}" for k, v in res.last.items() if not k.startswith("eval_"))
-    if last:
-        typer.echo(f"iteration {res.iteration}: {last}")
+    typer.echo(f"iteration {res.iteration}: {last or 'nothing to train (--steps)'}")
     if res.model is not None:
         typer.echo(f"model: {res.model}.safetensors")
     if res.paused is not None:

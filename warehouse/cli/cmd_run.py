@@ -49,8 +49,9 @@ def _default_out(kind: str) -> Path:
 
 
 def _check_out(out: Path, flag: str = "--out") -> Path:
-    if out.exists() and not out.is_dir():
-        raise InputError(out, flag, "exists and is not a folder")
+    from .checks import check_out_folder
+
+    check_out_folder(out, flag)
     parent = next((p for p in [out, *out.parents] if p.exists()), Path("."))
     if not os.access(parent, os.W_OK):
         raise InputError(out, flag, f"cannot write into {str(parent)!r}")
@@ -109,6 +110,11 @@ def run(
     policies = [p.strip() for p in policy.split(",")] if policy else None
     if policies is not None and not all(policies):
         raise InputError(None, "--policy", f"empty policy name in {policy!r}")
+    for item in sets or ():
+        key = item.partition("=")[0].strip()
+        if policies and key in ("policies", "policies.dispatcher", "policies.navigator"):
+            # --policy decides the parts; the --set would be silently ignored.
+            raise InputError(None, key, "--policy picks the policies; use --dispatcher/--navigator")
     exp = prepare(
         target,
         policies=policies,
@@ -131,7 +137,7 @@ def run(
             raise InputError(None, "--record", "recording is not available in this install")
         if record.is_dir():
             raise InputError(record, "--record", "is a folder, expected a file name")
-        if not record.parent.exists():
+        if not record.parent.is_dir():
             raise InputError(record, "--record", "its folder does not exist")
     out = _check_out(out or _default_out(exp.scenario.name))
 
@@ -160,7 +166,10 @@ def run(
             _save_record(recorders[0], record)
     report = build_report(results, created=created)
     Console().print(kpi_table(report))
-    typer.echo(f"wrote {out}/ (report.json, kpis.csv, robots.csv, deliveries.png, congestion.png)")
+    typer.echo(
+        f"wrote {out}/ (report.json, kpis.csv, robots.csv, scenario.yaml, deliveries.png, "
+        "congestion.png)"
+    )
     if record is not None:
         typer.echo(f"recorded seed {exp.seeds[0]} of {exp.policies[0].name} to {record}")
 
@@ -221,11 +230,21 @@ def sweep(
             raise InputError(source, key or "--set", f"expected KEY=V1,V2,..., got {item!r}")
         if key in grid:
             raise InputError(source, key, "set twice")
+        if key == "episode" or key.startswith("episode."):
+            # Every sweep run gets --steps/--seeds; a swept episode setting would be ignored.
+            raise InputError(source, key, "cannot be swept; use --steps and --seeds")
+        if policy and key in ("policies", "policies.dispatcher", "policies.navigator"):
+            raise InputError(source, key, "--policy picks the policy of every run; drop one")
         labels[key] = split_values(raw)
         grid[key] = [parse_value(v, key, source) for v in labels[key]]
-    seed_list = parse_seeds(seeds) or list(sc.episode.seeds)
-    n_steps = steps or sc.episode.steps
-    base = apply_overrides(sc, {"episode.steps": n_steps}, source)
+        if len({repr(v) for v in grid[key]}) != len(grid[key]):
+            raise InputError(source, key, f"values repeat in {raw!r}")
+    parsed_seeds = parse_seeds(seeds)
+    episode: dict[str, Any] = {"episode.steps": sc.episode.steps if steps is None else steps}
+    if parsed_seeds is not None:
+        episode["episode.seeds"] = parsed_seeds
+    base = apply_overrides(sc, episode, source)  # checks --steps and --seeds like a scenario
+    seed_list, n_steps = list(base.episode.seeds), base.episode.steps
     resolve_policy(policy, base)
     # Check every combination now, so nothing runs (or is written) on bad input.
     built: set[str] = set()
@@ -278,11 +297,13 @@ def sweep(
 
 
 def _cell(x: Any) -> str:
+    from rich.markup import escape
+
     if x is None or (isinstance(x, float) and x != x):
         return "—"
     if isinstance(x, float):
         return f"{x:.3g}" if abs(x) < 100 else f"{x:,.0f}"
-    return str(x)
+    return escape(str(x))  # a swept value such as [north] is text, not rich markup
 
 
 def register(app: typer.Typer) -> None:

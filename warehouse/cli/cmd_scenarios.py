@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from warehouse.errors import InputError
+
+if TYPE_CHECKING:
+    from scenarios import Scenario
 
 
 def list_scenarios() -> None:
@@ -58,14 +63,27 @@ def validate(
             return
     if target is None:
         raise typer.BadParameter("give a scenario file (or --schema)")
-    from scenarios import describe
+    from scenarios import describe, load_scenario
 
     s = describe(target)
+    _check_policies(*load_scenario(target))
     label = Path(target).name if Path(target).exists() else target
     typer.echo(
         f"OK {label}: {s.name}: {s.robots} robots, floor {s.floor} ({s.free} free cells), "
         f"{s.tasks}" + (f" — {s.description}" if s.description else "")
     )
+
+
+def _check_policies(scenario: Scenario, source: Path | None) -> None:
+    """The ``policies`` section names registered parts and loadable checkpoints."""
+    from warehouse.policies import build_policy, resolve_policy
+
+    try:
+        spec = resolve_policy(None, scenario)
+    except InputError as exc:  # reported against the file's field, not a command-line flag
+        field = {"--dispatcher": "policies.dispatcher", "--navigator": "policies.navigator"}
+        raise InputError(source, field.get(exc.field or "", exc.field), exc.message) from None
+    build_policy(spec, scenario, source)
 
 
 def register(app: typer.Typer) -> None:

@@ -48,6 +48,9 @@ def _size(text: str) -> tuple[int, int]:
 
 def _require_display(headless: Path | None) -> None:
     if headless is not None:
+        from .checks import check_out_folder
+
+        check_out_folder(headless, "--headless-frames")
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         return
     if (
@@ -80,8 +83,22 @@ def _finish(viewer: Any, headless: Path | None, frames: int, every: int) -> None
         return
     if headless.exists() and not headless.is_dir():
         raise InputError(headless, "--headless-frames", "exists and is not a folder")
+    last = _last_step(viewer.source)
+    note = ""
+    if last is not None:
+        available = max(0, last - viewer.source.t) // every + 1
+        if frames > available:  # frames past the end would all show the last step
+            frames, note = available, f" (the run ends at step {last})"
     paths = viewer.run_headless(frames, headless, steps_per_frame=every)
-    typer.echo(f"wrote {len(paths)} frame(s) to {headless}")
+    typer.echo(f"wrote {len(paths)} frame(s) to {headless}{note}")
+
+
+def _last_step(source: Any) -> int | None:
+    """The last step a viewer source can show (None: a live run without a step limit)."""
+    if getattr(source, "replay", False):
+        return int(source.n_frames) - 1
+    max_steps = int(getattr(source, "max_steps", 0))
+    return max_steps if max_steps > 0 else None
 
 
 def _load_viewer_module() -> Any:
@@ -102,7 +119,7 @@ def view(
     policy: Annotated[
         str | None, typer.Option("--policy", help="Policy name (default: the scenario's).")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the run.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the run.")] = 0,
     steps: Annotated[
         int | None, typer.Option("--steps", min=1, help="Stop after N steps (default: scenario's).")
     ] = None,

@@ -141,7 +141,7 @@ class Simulation:
             robots = np.arange(self.n_robots)
             self._new_goals(robots)
         self._seeded = True
-        self._update_progress(np.ones(self.n_robots, dtype=bool))
+        self._reset_progress(np.arange(self.n_robots))
 
     def _start_positions(self) -> np.ndarray:
         f, n = self.floor, self.n_robots
@@ -187,14 +187,14 @@ class Simulation:
         ob.robot[orders] = robots
         ob.assigned[orders] = self.t
         ob.open_ids = still_open_kernel(ob.open_ids, ob.assigned)
-        self._update_progress(_mask(self.n_robots, robots))
+        self._reset_progress(robots)
 
     def set_waypoints(self, robots: np.ndarray, nodes: np.ndarray) -> None:
         """Route ``robots`` through sub-goal ``nodes`` (-1 clears) before their task goal."""
         robots = np.asarray(robots, dtype=np.int32)
         self._targets = None
         self.state.waypoint[robots] = np.asarray(nodes, dtype=np.int32)
-        self._update_progress(_mask(self.n_robots, robots))
+        self._reset_progress(robots)
 
     def state_changed(self) -> None:
         """Call after writing to :attr:`state` directly (tests, scripted scenes): drops the
@@ -443,22 +443,19 @@ class Simulation:
         """Node ids closed right now (faults)."""
         return np.flatnonzero(self.closed_until > self.t)
 
-    def _update_progress(self, reset_mask: np.ndarray) -> None:
-        """Track closest approach to the target; robots with a task and no progress get stuck."""
+    def _reset_progress(self, robots: np.ndarray) -> None:
+        """Robots with a new target start tracking their progress afresh: the closest approach
+        is where they stand, and no step without progress yet. The other robots keep their
+        counts (only :meth:`step` advances ``since_progress``)."""
         s = self.state
         _, slot = self.target_slots()
-        if self._dist_now.size != self.n_robots:
-            self._dist_now = np.zeros(self.n_robots, dtype=np.int32)
-        progress_kernel(
-            slot,
-            self.dist.table,
-            s.pos,
-            s.phase,
-            np.asarray(reset_mask, dtype=bool),
-            s.best_dist,
-            s.since_progress,
-            self._dist_now,
-        )
+        robots = np.asarray(robots, dtype=np.int64)
+        rows = slot[robots]
+        has = rows >= 0
+        best = np.zeros(robots.size, dtype=np.int32)
+        best[has] = self.dist.table[rows[has], s.pos[robots[has]]]
+        s.best_dist[robots] = best
+        s.since_progress[robots] = 0
 
     @property
     def seconds(self) -> float:
@@ -473,12 +470,6 @@ _ASSIGN_ERRORS = {
     4: "assign: orders must be open",
     5: "assign: robot ids out of range",
 }
-
-
-def _mask(n: int, idx: np.ndarray) -> np.ndarray:
-    m = np.zeros(n, dtype=bool)
-    m[idx] = True
-    return m
 
 
 __all__ = ["UNREACHABLE", "Simulation", "StepResult"]

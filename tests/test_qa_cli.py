@@ -1,0 +1,331 @@
+"""New-user QA of the ``warehouse`` command: bad input to every command ends as one line and
+exit code 2 with nothing written, options are not silently ignored, outputs are as announced."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cli_helpers import run_cli
+
+TINY_LAYOUT = "layout: {type: generator, shelf_rows: 2, shelf_cols: 2, block_length: 4}\n"
+
+
+def snapshot(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def fails_cleanly(argv: list[str], root: Path, capsys, expected: str) -> None:
+    """``warehouse ARGV`` exits 2 with one line starting ``error: EXPECTED``; ``root`` unchanged."""
+    before = snapshot(root)
+    code, out, err = run_cli(argv, capsys)
+    assert code == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"error: {expected}"), lines[0]
+    assert "Traceback" not in out + err
+    assert snapshot(root) == before
+
+
+# ------------------------------------------------------------------------------------ sweep
+SWEEP = ["sweep", "tiny", "--policy", "rule_based", "--seeds", "0", "--steps", "5"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--set", "fleet.robots=2", "--steps", "0"], "tiny.yaml: episode.steps: "),
+        (["--set", "fleet.robots=2", "--seeds", "-1"], "tiny.yaml: episode.seeds: seeds must be"),
+        (["--set", "episode.steps=5,10"], "tiny.yaml: episode.steps: cannot be swept"),
+        (["--set", "episode.seeds=[1],[2]"], "tiny.yaml: episode.seeds: cannot be swept"),
+        (["--set", "fleet.robots=2,2"], "tiny.yaml: fleet.robots: values repeat"),
+        (["--set", "policies.navigator=rule_based,random"], "tiny.yaml: policies.navigator: "),
+    ],
+)
+def test_sweep_rejects_ignored_or_bad_settings(extra, expected, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    fails_cleanly([*SWEEP, *extra, "--out", "o"], tmp_path, capsys, expected)
+
+
+def test_sweep_table_shows_list_values(tmp_path: Path, capsys) -> None:
+    """Swept values such as ``[north]`` are printed as text (rich would take them for markup)."""
+    argv = [*SWEEP, "--set", "layout.station_walls=[west],[north]", "--out", str(tmp_path / "o")]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0, err
+    assert "[west]" in out and "[north]" in out
+
+
+# -------------------------------------------------------------------------------------- run
+def test_run_names_every_file_it_writes(tmp_path: Path, capsys) -> None:
+    out_dir = tmp_path / "o"
+    argv = ["run", "tiny", "--policy", "rule_based", "--seeds", "0", "--steps", "5"]
+    code, out, err = run_cli([*argv, "--out", str(out_dir)], capsys)
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("wrote "))
+    named = set(line.split("(", 1)[1].rstrip(")").split(", "))
+    assert named == {p.name for p in out_dir.iterdir()}
+
+
+def test_set_layout_type_drops_the_old_layout_settings(tmp_path, monkeypatch, capsys) -> None:
+    """``--set layout.type=ascii`` on a generator floor names what is missing, not the
+    generator settings that no longer apply."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "tiny", "--policy", "rule_based", "--set", "layout.type=ascii", "--out", "o"]
+    code, _, err = run_cli(argv, capsys)
+    assert code == 2
+    assert err.strip() == "error: tiny.yaml: layout.map: Field required"
+    assert list(tmp_path.iterdir()) == []
+    # ... and the new kind's settings can follow.
+    argv[4:4] = ["--set", "layout.map=S..p", "--set", "fleet.robots=2", "--steps", "3"]
+    code, _, err = run_cli(argv, capsys)
+    assert code == 0, err
+    assert "map: S..p" in (tmp_path / "o" / "scenario.yaml").read_text("utf-8")
+
+
+def test_run_refuses_a_policy_set_that_policy_overrides(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "tiny", "--policy", "rule_based", "--set", "policies.navigator=random"]
+    fails_cleanly([*argv, "--out", "o"], tmp_path, capsys, "policies.navigator: --policy picks")
+
+
+# --------------------------------------------------------------------------------- validate
+@pytest.mark.parametrize(
+    ("policies", "expected"),
+    [
+        ("{navigator: nope}", "s.yaml: policies.navigator: unknown navigator 'nope'"),
+        ("{dispatcher: nope}", "s.yaml: policies.dispatcher: unknown dispatcher 'nope'"),
+        ("{navigator: cql, navigator_checkpoint: gone.json}", "gone.json: "),
+    ],
+)
+def test_validate_checks_the_policies_section(policies, expected, tmp_path, capsys) -> None:
+    (tmp_path / "s.yaml").write_text(f"{TINY_LAYOUT}policies: {policies}\n", "utf-8")
+    fails_cleanly(["validate", str(tmp_path / "s.yaml")], tmp_path, capsys, expected)
+
+
+def test_map_path_that_is_a_folder(tmp_path: Path, capsys) -> None:
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "s.yaml").write_text("layout: {type: file, path: maps}\n", "utf-8")
+    expected = "s.yaml: layout.path: 'maps' is a folder, expected a map file"
+    fails_cleanly(["validate", str(tmp_path / "s.yaml")], tmp_path, capsys, expected)
+
+
+# ---------------------------------------------------------------------------------- collect
+COLLECT = ["collect", "tiny", "--steps", "4", "--out", "d"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--seeds", "-1"], "--seeds: seeds must be ≥ 0"),
+        (["--seeds", "1,1"], "--seeds: seeds repeat"),
+        (["--seeds", "1,2", "--episodes", "3"], "--seeds: 2 seed(s) for 3 episode(s)"),
+        (["--behavior", "nope"], "--behavior: unknown navigator 'nope'"),
+        (["--collisions", "bounce"], "--collisions: expected physical, block or pibt"),
+        (["--intent", "--set", "observation.radius=0"], "observation.radius: "),
+    ],
+)
+def test_collect_bad_options(extra, expected, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    fails_cleanly([*COLLECT, *extra], tmp_path, capsys, expected)
+
+
+def test_collect_out_is_a_file(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d").write_text("a file", "utf-8")
+    fails_cleanly(COLLECT, tmp_path, capsys, "d: --out: exists and is not a folder")
+
+
+def test_collect_seed_range_sets_the_episodes(tmp_path: Path, capsys) -> None:
+    out_dir = tmp_path / "d"
+    code, _, err = run_cli([*COLLECT[:-1], str(out_dir), "--seeds", "3..5"], capsys)
+    assert code == 0, err
+    manifest = json.loads((out_dir / "manifest.json").read_text("utf-8"))
+    assert manifest["seeds"] == [3, 4, 5]
+    assert manifest["n_transitions"] == 3 * 4 * 6  # episodes x steps x robots
+
+
+# -------------------------------------------------------------------------- train-navigator
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--algo", "cql", "--data", "nodata"], "nodata: --data: no such dataset folder"),
+        (["--algo", "cql", "--data", ".", "--hidden", "0"], "--hidden: expected positive"),
+        (["--algo", "bc", "--data", ".", "--hidden", ","], "--hidden: expected positive"),
+        (["--algo", "cql", "--data", ".", "--encoder", "rnn"], "--encoder: expected mlp or conv"),
+        (["--algo", "cql", "--data", ".", "--init", "m.json"], "--init: does not apply"),
+        (["--algo", "ppo", "--init", "m.json", "--data", "."], "--data: does not apply"),
+        (["--algo", "cql", "--data", ".", "--eval-scenario", "nope"], "nope: no such built-in"),
+        (["--algo", "ppo", "--init", "m.json", "--eval-scenario", "nope"], "nope: no such"),
+    ],
+)
+def test_train_navigator_bad_options(extra, expected, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["train-navigator", "--steps", "1", "--out", "run", "--no-progress", *extra]
+    fails_cleanly(argv, tmp_path, capsys, expected)
+
+
+@pytest.mark.parametrize("algo", ["cql", "ppo"])
+def test_train_navigator_out_is_a_file(algo: str, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run").write_text("not a folder", "utf-8")
+    source = ["--data", "."] if algo == "cql" else ["--init", "m.json"]
+    argv = ["train-navigator", "--algo", algo, "--steps", "1", "--out", "run", *source]
+    fails_cleanly(argv, tmp_path, capsys, "run: --out: exists and is not a folder")
+
+
+def test_train_navigator_resume_past_steps_says_so(tmp_path: Path, capsys) -> None:
+    data, run = tmp_path / "d", tmp_path / "run"
+    assert run_cli(["collect", "tiny", "--steps", "4", "--out", str(data)], capsys)[0] == 0
+    argv = ["train-navigator", "--algo", "bc", "--data", str(data), "--out", str(run)]
+    argv += ["--batch-size", "8", "--ckpt-every", "1", "--no-progress"]
+    assert run_cli([*argv, "--steps", "2"], capsys)[0] == 0
+    code, out, err = run_cli([*argv, "--steps", "1", "--resume"], capsys)
+    assert code == 0, err
+    assert "step 2: nothing to train (--steps 1)" in out
+
+
+# ------------------------------------------------------------------- train-dispatcher, shadow
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["nope"], "nope: no such built-in scenario or file"),
+        (["tiny", "--navigator", "nope"], "--navigator: unknown navigator 'nope'"),
+        (["tiny", "--eval-seeds", "-1"], "--eval-seeds: seeds must be ≥ 0"),
+    ],
+)
+def test_train_dispatcher_bad_input_writes_nothing(extra, expected, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = ["train-dispatcher", "--steps", "50", "--out", "run", "--no-tensorboard", *extra]
+    fails_cleanly(argv, tmp_path, capsys, expected)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--candidate", "nope+rule_based"], "--candidate: unknown dispatcher 'nope'"),
+        (["--candidate", "greedy+nope"], "--candidate: unknown navigator 'nope'"),
+        (["--incumbent", "nope"], "--incumbent: unknown policy 'nope'"),
+    ],
+)
+def test_shadow_bad_policy_names_its_option(extra, expected, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    fails_cleanly(
+        ["shadow", "tiny", "--steps", "5", "--out", "sh", *extra], tmp_path, capsys, expected
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train-dispatcher", "tiny", "--steps", "50", "--out", "o"],
+        ["shadow", "tiny", "--steps", "5", "--out", "o"],
+        ["train-navigator", "--algo", "ppo", "--init", "m.json", "--steps", "1", "--out", "o"],
+    ],
+)
+def test_out_that_is_a_file(argv: list[str], tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "o").write_text("a file", "utf-8")
+    fails_cleanly(argv, tmp_path, capsys, "o: --out: exists and is not a folder")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["shadow", "tiny", "--steps", "5", "--out", "o"],
+        ["train-dispatcher", "tiny", "--steps", "50", "--out", "o"],
+        ["train-navigator", "--algo", "cql", "--data", ".", "--steps", "1", "--out", "o"],
+        ["view", "tiny", "--headless-frames", "o"],
+        ["bench", "--robots", "5", "--steps", "1"],
+    ],
+)
+def test_negative_seed_is_a_usage_error(argv: list[str], tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli([*argv, "--seed", "-1"], capsys)
+    assert code == 2
+    assert "--seed" in err and "Traceback" not in out + err
+    assert list(tmp_path.iterdir()) == []
+
+
+# -------------------------------------------------------------------------------- bench, view
+def test_bench_checks_out_before_running(tmp_path, monkeypatch, capsys) -> None:
+    import warehouse.bench
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the benchmark ran before --out was checked")
+
+    monkeypatch.setattr(warehouse.bench, "run_bench", must_not_run)
+    argv = ["bench", "--robots", "5", "--steps", "1", "--out", str(tmp_path / "no" / "b.json")]
+    fails_cleanly(argv, tmp_path, capsys, "b.json: --out: ")
+
+
+def test_headless_frames_stop_at_the_end_of_the_run(tmp_path, monkeypatch, capsys) -> None:
+    pytest.importorskip("pygame")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    frames = tmp_path / "frames"
+    argv = ["view", "tiny", "--policy", "rule_based", "--steps", "4", "--every", "2"]
+    code, out, err = run_cli([*argv, "--frames", "10", "--headless-frames", str(frames)], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in frames.iterdir()) == [f"frame_000{i}.png" for i in range(3)]
+    assert "wrote 3 frame(s)" in out and "ends at step 4" in out
+
+
+def test_set_checkpoint_path_is_relative_to_the_current_folder(tmp_path, monkeypatch, capsys):
+    """README: ``warehouse run faults --policy cql_ft --set policies.navigator_checkpoint=
+    runs/ft/model.json``; a built-in target must not resolve it next to its own YAML file."""
+    import shutil
+
+    import agents
+
+    weights = Path(agents.__file__).resolve().parent / "weights"
+    (tmp_path / "runs").mkdir()
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(weights / f"cql{suffix}", tmp_path / "runs" / f"model{suffix}")
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "tiny", "--policy", "cql_ft", "--seeds", "0", "--steps", "3", "--out", "o"]
+    code, _, err = run_cli(
+        [*argv, "--set", "policies.navigator_checkpoint=runs/model.json"], capsys
+    )
+    assert code == 0, err
+    effective = (tmp_path / "o" / "scenario.yaml").read_text("utf-8")
+    assert f"navigator_checkpoint: {tmp_path / 'runs' / 'model.json'}" in effective
+
+
+def test_train_dispatcher_resume_refuses_other_settings(tmp_path, monkeypatch, capsys) -> None:
+    """--resume continues with the run's saved settings: changing one is an error, not ignored."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["train-dispatcher", "tiny", "--steps", "40", "--out", "run", "--no-tensorboard"]
+    argv += ["--envs", "1", "--horizon", "20", "--imitation", "0", "--eval-every", "0"]
+    code, _, err = run_cli(argv, capsys)
+    assert code == 0, err
+    resume = ["train-dispatcher", "tiny", "--steps", "80", "--out", "run", "--resume"]
+    fails_cleanly([*resume, "--envs", "2"], tmp_path, capsys, "--envs: the resumed run keeps 1")
+    fails_cleanly([*resume[:1], "small", *resume[2:]], tmp_path, capsys, "TARGET: the run in")
+    # The same command again with --resume (the same settings) continues the run.
+    code, _, err = run_cli([*argv[:3], "80", *argv[4:], "--resume"], capsys)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["run", "tiny", "--steps", "3", "--out", "f/o"], "--out"),
+        (["sweep", "tiny", "--steps", "3", "--out", "f/o"], "--out"),
+        (["collect", "tiny", "--steps", "3", "--out", "f/o"], "--out"),
+        (
+            ["train-navigator", "--algo", "bc", "--data", ".", "--steps", "1", "--out", "f/o"],
+            "--out",
+        ),
+        (["shadow", "tiny", "--steps", "3", "--out", "f/o"], "--out"),
+        (["train-dispatcher", "tiny", "--steps", "40", "--out", "f/o"], "--out"),
+        (["view", "tiny", "--headless-frames", "f/o"], "--headless-frames"),
+        (["run", "tiny", "--steps", "3", "--out", "o", "--record", "f/r.npz"], "--record"),
+        (["bench", "--robots", "5", "--steps", "1", "--out", "f/b.json"], "--out"),
+    ],
+)
+def test_output_inside_a_file(argv: list[str], flag: str, tmp_path, monkeypatch, capsys) -> None:
+    """An output path below an existing file is bad input (it used to end in a traceback)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f").write_text("a file", "utf-8")
+    name = Path(argv[argv.index(flag) + 1]).name
+    fails_cleanly(argv, tmp_path, capsys, f"{name}: {flag}: ")

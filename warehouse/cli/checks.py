@@ -1,0 +1,53 @@
+"""Checks the commands share: seed lists, output paths, and removing a run folder that a
+command created itself when bad input stops it (no partial output left behind)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+
+from warehouse.errors import InputError
+
+
+def given(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` (its Python name) was given on the command line."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def seed_list(text: str, flag: str = "--seeds") -> list[int]:
+    """``"0,1,2"`` / ``"0..9"`` / mixes, distinct and non-negative (numpy seeds are ≥ 0)."""
+    from warehouse.runner import parse_seeds
+
+    seeds = parse_seeds(text, flag) or []
+    if not seeds:
+        raise InputError(None, flag, f"expected seeds such as 0,1,2 or 0..9, got {text!r}")
+    if min(seeds) < 0:
+        raise InputError(None, flag, f"seeds must be ≥ 0, got {min(seeds)}")
+    return seeds
+
+
+def check_out_folder(out: Path, flag: str = "--out") -> Path:
+    """``out`` may be a new or an existing folder, not an existing file nor inside one."""
+    if out.exists() and not out.is_dir():
+        raise InputError(out, flag, "exists and is not a folder")
+    above = next((p for p in out.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise InputError(out, flag, f"{str(above)!r} is a file, not a folder")
+    return out
+
+
+@contextmanager
+def removed_on_input_error(folder: Path) -> Iterator[None]:
+    """Delete ``folder`` if it did not exist before and an :class:`InputError` ends the block."""
+    existed = folder.exists()
+    try:
+        yield
+    except InputError:
+        if not existed:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
