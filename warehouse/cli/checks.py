@@ -51,3 +51,20 @@ def removed_on_input_error(folder: Path) -> Iterator[None]:
         if not existed:
             shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def refuse_changed_settings(
+    ctx: typer.Context,
+    asked: dict[str, object],
+    kept: dict[str, object],
+    source: Path | None = None,
+) -> None:
+    """On ``--resume`` a run keeps its saved settings: an option given again must agree with
+    them, or it would be silently ignored."""
+    for name, value in asked.items():
+        if name in kept and given(ctx, name) and value != kept[name]:
+            raise InputError(
+                source,
+                "--" + name.replace("_", "-"),
+                f"the resumed run keeps {kept[name]!r} (its saved setting), not {value!r}",
+            )

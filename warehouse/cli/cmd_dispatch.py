@@ -55,7 +55,7 @@ def train_dispatcher_cmd(
     from hierarchy.train import TrainConfig, resolve_navigator, train
     from scenarios import describe
 
-    from .checks import check_out_folder, given, removed_on_input_error, seed_list
+    from .checks import check_out_folder, refuse_changed_settings, removed_on_input_error, seed_list
 
     if collisions is not None and collisions not in ("physical", "block", "pibt"):
         raise InputError(None, "--collisions", f"unknown mode {collisions!r}")
@@ -83,13 +83,7 @@ def train_dispatcher_cmd(
             "routes": cfg.features.routes, "eval_every": cfg.eval_every,
             "eval_seeds": tuple(cfg.eval_seeds), "eval_steps": cfg.eval_steps,
         }  # fmt: skip
-        for name, value in asked.items():  # a different value would be silently ignored
-            if given(ctx, name) and value != kept[name]:
-                raise InputError(
-                    None,
-                    "--" + name.replace("_", "-"),
-                    f"the resumed run keeps {kept[name]!r} (its saved setting), not {value!r}",
-                )
+        refuse_changed_settings(ctx, asked, kept)
         if _targets(target) != tuple(cfg.scenarios):
             saved_targets = ",".join(cfg.scenarios)
             raise InputError(None, "TARGET", f"the run in --out trains on {saved_targets}")

@@ -122,18 +122,13 @@ def _check_resume_settings(ctx: typer.Context, out: Path, **given_values: object
     from agents.checkpoint import read_checkpoint
     from agents.train import latest_checkpoint
 
-    from .checks import given
+    from .checks import refuse_changed_settings
 
     latest = latest_checkpoint(out / "checkpoints")
     if latest is None:
         return  # train() reports the missing checkpoint
     recorded = read_checkpoint(latest)[0].get("extra", {}).get("train", {})
-    for name, value in given_values.items():
-        if name in recorded and given(ctx, name) and recorded[name] != value:
-            flag = "--" + name.replace("_", "-")
-            raise InputError(
-                latest, flag, f"the run was started with {recorded[name]!r}; --resume keeps it"
-            )
+    refuse_changed_settings(ctx, given_values, recorded, latest)
 
 
 PPO_ONLY = (
