@@ -32,9 +32,9 @@ call ``agents.dataset.collect(DATA, out)``, which writes the same shards and man
         --epsilon 0.1 --intent --set reward.collision=-150 --out runs/navigator/data
 
 Training is deterministic on the CPU (seed 0, one torch thread), so the command reproduces the
-shipped files bit for bit at the code version and torch version that made them (checked for
-the sixth session's build with torch 2.13; the seventh session rebuilt every network after a
-core fix). With torch 2.15 that build's CQL, BC and ``cql_physical`` came out identical,
+shipped files bit for bit at the code version and torch version that made them (checked with
+torch 2.13 for the sixth session's build and for the seventh session's rebuild after a core
+fix). With torch 2.15 the sixth session's CQL, BC and ``cql_physical`` came out identical,
 ``cql_pibt`` did not (its rollouts rank actions by Q, and 1-ulp differences between torch
 builds reorder near-ties).
 ``--check`` rebuilds into ``--work`` and compares every network's sha256 and dataset id with the
