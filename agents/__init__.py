@@ -6,7 +6,14 @@ masked actions) that a shield such as PIBT uses to pick alternatives.
 """
 
 from .base import Navigator
-from .registry import NAVIGATORS, make_navigator
+from .registry import LEARNED_NAVIGATORS, NAVIGATORS, make_navigator
 from .rule_based import RandomNavigator, RuleBasedNavigator
 
-__all__ = ["NAVIGATORS", "Navigator", "RandomNavigator", "RuleBasedNavigator", "make_navigator"]
+__all__ = [
+    "LEARNED_NAVIGATORS",
+    "NAVIGATORS",
+    "Navigator",
+    "RandomNavigator",
+    "RuleBasedNavigator",
+    "make_navigator",
+]

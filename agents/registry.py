@@ -36,6 +36,10 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
 }
 
 
+#: the navigators that load a network (``checkpoint=``); the others take no weights
+LEARNED_NAVIGATORS = frozenset(NAVIGATORS) - {"rule_based", "random"}
+
+
 def make_navigator(name: str, **kwargs: Any) -> Navigator:
     try:
         factory = NAVIGATORS[name]

@@ -8,6 +8,7 @@ semi-Markov layer :mod:`.smdp`, PPO :mod:`.ppo`, training :mod:`.train`), shadow
 
 from .dispatchers import (
     DISPATCHERS,
+    LEARNED_DISPATCHERS,
     Dispatcher,
     FIFODispatcher,
     GreedyDispatcher,
@@ -18,6 +19,7 @@ from .hungarian import HungarianDispatcher
 
 __all__ = [
     "DISPATCHERS",
+    "LEARNED_DISPATCHERS",
     "Dispatcher",
     "FIFODispatcher",
     "GreedyDispatcher",

@@ -120,6 +120,9 @@ DISPATCHERS: dict[str, Callable[..., Dispatcher]] = {
     "ppo": ppo_factory,  # shipped weights: hierarchy/weights/ppo_dispatcher.{json,safetensors}
 }
 
+#: the dispatchers that load a network (``checkpoint=``); the others take no weights
+LEARNED_DISPATCHERS = frozenset({"ppo"})
+
 
 def make_dispatcher(name: str, **kwargs: Any) -> Dispatcher:
     """Build a dispatcher by name; ``kwargs`` (e.g. ``checkpoint=``) go to its factory."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 from pathlib import Path
 
@@ -55,6 +56,31 @@ def test_run_writes_report_of_the_documented_shape(two_policy_run: Path) -> None
             assert set(summary) == {"mean", "ci95", "per_seed"}
             assert len(summary["per_seed"]) == 2
         assert run["kpis"]["steps"]["per_seed"] == [30, 30]
+
+
+def test_kpi_table_in_an_80_column_terminal_loses_nothing(two_policy_run: Path) -> None:
+    """Four policies at 80 columns: every KPI name and policy name is shown whole (wrapped,
+    never cut to "throughput_p…", which would name two rows alike)."""
+    from rich.console import Console
+
+    from warehouse.report import kpi_table
+
+    report = json.loads((two_policy_run / "report.json").read_text("utf-8"))
+    report["runs"] = [
+        {**run, "policy": name}
+        for run, name in zip(
+            report["runs"] * 2, ["rule_based", "hierarchical", "bc", "cql"], strict=True
+        )
+    ]
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(kpi_table(report))
+    text = console.export_text()
+    assert "…" not in text
+    assert max(map(len, text.splitlines())) <= 80
+    names = [line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│")]
+    assert [n for n in names if n] == list(KPI_NAMES)
+    header = "".join(line.replace("┃", " ") for line in text.splitlines() if "┃" in line)
+    assert "rule_base" in header and "hierarchi" in header  # folded, not truncated
 
 
 def test_run_writes_series_csv_and_plots(two_policy_run: Path) -> None:

@@ -89,6 +89,59 @@ def test_run_refuses_a_policy_set_that_policy_overrides(tmp_path, monkeypatch, c
     fails_cleanly([*argv, "--out", "o"], tmp_path, capsys, "policies.navigator: --policy picks")
 
 
+# ------------------------------------------------------------- checkpoints nobody would load
+SHIPPED_CQL = Path(__file__).resolve().parents[1] / "agents" / "weights" / "cql.json"
+SHIPPED_PPO = SHIPPED_CQL.parents[2] / "hierarchy" / "weights" / "ppo_dispatcher.json"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["run", "tiny", "--policy", "rule_based", "--set",
+             f"policies.navigator_checkpoint={SHIPPED_CQL}"],
+            "tiny.yaml: policies.navigator_checkpoint: no policy of this run has a learned "
+            "navigator (rule_based)",
+        ),
+        (
+            ["run", "tiny", "--policy", "rule_based,random", "--set",
+             f"policies.dispatcher_checkpoint={SHIPPED_PPO}"],
+            "tiny.yaml: policies.dispatcher_checkpoint: no policy of this run has a learned "
+            "dispatcher (greedy, random)",
+        ),
+        (
+            ["sweep", "tiny", "--policy", "rule_based", "--set", "fleet.robots=2,3", "--set",
+             f"policies.navigator_checkpoint={SHIPPED_CQL}"],
+            "tiny.yaml: policies.navigator_checkpoint: no policy",
+        ),
+    ],
+)  # fmt: skip
+def test_a_checkpoint_no_policy_loads_is_refused(argv, expected, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    fails_cleanly([*argv, "--seeds", "0", "--steps", "3", "--out", "o"], tmp_path, capsys, expected)
+
+
+def test_a_checkpoint_goes_to_the_policies_that_load_it(tmp_path, monkeypatch, capsys) -> None:
+    """Comparing ``cql`` with ``rule_based`` under another CQL checkpoint: the learned
+    navigator loads it, the rule-based one runs without it."""
+    from scenarios import apply_overrides, load_scenario
+    from warehouse.policies import PolicySpec, build_policy
+
+    sc, source = load_scenario("tiny")
+    sc = apply_overrides(sc, {"policies.navigator_checkpoint": str(SHIPPED_CQL)}, source)
+    _, rule = build_policy(PolicySpec("rule_based", "greedy", "rule_based"), sc, source)
+    _, learned = build_policy(PolicySpec("cql", "greedy", "cql"), sc, source)
+    assert type(rule).__name__ == "RuleBasedNavigator"
+    assert Path(learned.scorer.source).resolve() == SHIPPED_CQL.resolve()
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "tiny", "--policy", "rule_based,cql", "--seeds", "0", "--steps", "3",
+            "--set", f"policies.navigator_checkpoint={SHIPPED_CQL}", "--out", "o"]  # fmt: skip
+    code, _, err = run_cli(argv, capsys)
+    assert code == 0, err
+    report = json.loads((tmp_path / "o" / "report.json").read_text("utf-8"))
+    assert [r["policy"] for r in report["runs"]] == ["rule_based", "cql"]
+
+
 # --------------------------------------------------------------------------------- validate
 @pytest.mark.parametrize(
     ("policies", "expected"),
@@ -96,6 +149,10 @@ def test_run_refuses_a_policy_set_that_policy_overrides(tmp_path, monkeypatch, c
         ("{navigator: nope}", "s.yaml: policies.navigator: unknown navigator 'nope'"),
         ("{dispatcher: nope}", "s.yaml: policies.dispatcher: unknown dispatcher 'nope'"),
         ("{navigator: cql, navigator_checkpoint: gone.json}", "gone.json: "),
+        (
+            "{navigator: rule_based, navigator_checkpoint: x.json}",
+            "s.yaml: policies.navigator_checkpoint: no policy of this run has a learned",
+        ),
     ],
 )
 def test_validate_checks_the_policies_section(policies, expected, tmp_path, capsys) -> None:
@@ -157,6 +214,7 @@ def test_collect_seed_range_sets_the_episodes(tmp_path: Path, capsys) -> None:
         (["--algo", "ppo", "--init", "m.json", "--data", "."], "--data: does not apply"),
         (["--algo", "cql", "--data", ".", "--eval-scenario", "nope"], "nope: no such built-in"),
         (["--algo", "ppo", "--init", "m.json", "--eval-scenario", "nope"], "nope: no such"),
+        (["--algo", "ppo", "--init", "m.json", "--device", "cuda"], "--device: --algo ppo"),
     ],
 )
 def test_train_navigator_bad_options(extra, expected, tmp_path, monkeypatch, capsys) -> None:
@@ -329,3 +387,34 @@ def test_output_inside_a_file(argv: list[str], flag: str, tmp_path, monkeypatch,
     (tmp_path / "f").write_text("a file", "utf-8")
     name = Path(argv[argv.index(flag) + 1]).name
     fails_cleanly(argv, tmp_path, capsys, f"{name}: {flag}: ")
+
+
+# ------------------------------------------------------------------------------------ seeds
+@pytest.mark.parametrize(
+    ("text", "seeds"),
+    [("3", [3]), ("0..3", [0, 1, 2, 3]), ("0..2, 7", [0, 1, 2, 7]), ("5 .. 5", [5])],
+)
+def test_seed_lists(text: str, seeds: list[int]) -> None:
+    from warehouse.runner import parse_seeds
+
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("3..1", "bad range '3..1' (want LO..HI, LO ≤ HI)"),
+        ("0..20000", "range '0..20000' has more than 10000 seeds"),
+        ("0..9999,10000", "10001 seeds; at most 10000"),
+        ("1,2,1", "seeds repeat"),
+        ("1;2", "cannot parse '1;2'"),
+    ],
+)
+def test_seed_list_errors_say_what_is_wrong(text: str, message: str) -> None:
+    from warehouse.errors import InputError
+    from warehouse.runner import parse_seeds
+
+    with pytest.raises(InputError) as err:
+        parse_seeds(text)
+    assert err.value.field == "--seeds"
+    assert message in err.value.message

@@ -34,7 +34,7 @@ import numpy as np
 from .core import Simulation
 from .fleet import Fleet
 from .kpis import KPI_FUNCTIONS
-from .policies import PolicySpec, build_policy, resolve_policy
+from .policies import PolicySpec, build_policy, check_checkpoints_used, resolve_policy
 
 ROBOT_COUNTERS = ("deliveries", "distance_m", "collisions", "interventions", "busy_steps", "waits")
 
@@ -118,6 +118,8 @@ class WarehouseModel(mesa.Model):
     :class:`~scenarios.Scenario` (then pass its ``source``). Extra keyword arguments are
     scenario overrides (``robots=40``, ``**{"fleet.robots": 40}``), so ``mesa.batch_run`` can
     sweep any setting. ``floor`` reuses an already built floor of the same scenario.
+    ``check_checkpoints=False`` lets a ``policies.*_checkpoint`` that this policy does not load
+    pass (a sweep or comparison checks that some policy of the whole run loads it).
     """
 
     def __init__(
@@ -135,6 +137,7 @@ class WarehouseModel(mesa.Model):
         source: Path | None = None,
         floor: Any = None,
         recorder: Any = None,
+        check_checkpoints: bool = True,
         **overrides: Any,
     ) -> None:
         super().__init__(seed=seed)
@@ -168,6 +171,8 @@ class WarehouseModel(mesa.Model):
             physics = config.physics.model_copy(update={"collisions": mode})
             config = config.model_copy(update={"physics": physics})
         self.sim = Simulation(floor, config)
+        if check_checkpoints:
+            check_checkpoints_used([spec], sc, source)
         dispatcher_obj, navigator_obj = build_policy(spec, sc, source)
         self.fleet = Fleet(self.sim, dispatcher_obj, navigator_obj)
         self.fleet.reset(self.seed)

@@ -117,28 +117,47 @@ def build_policy(
     spec: PolicySpec, scenario: Scenario, source: Path | None = None
 ) -> tuple[Any, Any]:
     """Instantiate ``(dispatcher, navigator)``; learned ones get the scenario's checkpoints
-    (``policies.*_checkpoint``, relative paths resolved from the scenario file's folder)."""
-    from agents import make_navigator
-    from hierarchy import DISPATCHERS
+    (``policies.*_checkpoint``, relative paths resolved from the scenario file's folder).
+
+    A checkpoint goes to the learned parts only (a run comparing ``hierarchical`` with
+    ``rule_based`` gives it to the first); :func:`check_checkpoints_used` refuses one that no
+    policy of a run would load."""
+    from agents import LEARNED_NAVIGATORS, make_navigator
+    from hierarchy import DISPATCHERS, LEARNED_DISPATCHERS
 
     p = scenario.policies
     nav_kw: dict[str, Any] = {}
-    if p.navigator_checkpoint:
+    if p.navigator_checkpoint and spec.navigator in LEARNED_NAVIGATORS:
         nav_kw["checkpoint"] = _resolve(p.navigator_checkpoint, source)
     navigator = make_navigator(spec.navigator, **nav_kw)
     factory = DISPATCHERS[spec.dispatcher]
-    if p.dispatcher_checkpoint:
-        try:
-            dispatcher = factory(checkpoint=_resolve(p.dispatcher_checkpoint, source))
-        except TypeError:
-            raise InputError(
-                source,
-                "policies.dispatcher_checkpoint",
-                f"dispatcher {spec.dispatcher!r} does not load checkpoints",
-            ) from None
+    if p.dispatcher_checkpoint and spec.dispatcher in LEARNED_DISPATCHERS:
+        dispatcher = factory(checkpoint=_resolve(p.dispatcher_checkpoint, source))
     else:
         dispatcher = factory()
     return dispatcher, navigator
+
+
+def check_checkpoints_used(
+    specs: list[PolicySpec], scenario: Scenario, source: Path | None = None
+) -> None:
+    """Refuse a ``policies.*_checkpoint`` that none of ``specs`` loads (it would be ignored)."""
+    from agents import LEARNED_NAVIGATORS
+    from hierarchy import LEARNED_DISPATCHERS
+
+    p = scenario.policies
+    for part, path, learned in (
+        ("navigator", p.navigator_checkpoint, LEARNED_NAVIGATORS),
+        ("dispatcher", p.dispatcher_checkpoint, LEARNED_DISPATCHERS),
+    ):
+        used = [getattr(s, part) for s in specs]
+        if path and not any(u in learned for u in used):
+            raise InputError(
+                source,
+                f"policies.{part}_checkpoint",
+                f"no policy of this run has a learned {part} ({', '.join(sorted(set(used)))}); "
+                f"learned {part}s: {', '.join(sorted(learned))}",
+            )
 
 
 def _resolve(path: str, source: Path | None) -> Path:

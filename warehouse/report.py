@@ -235,9 +235,11 @@ def kpi_table(report: dict[str, Any]) -> Any:
         + _seeds_text(report["seeds"])
     )
     table = Table(title=title, caption="mean ± 95% CI over seeds (Student t)")
-    table.add_column("KPI")
+    # KPI names never shrink (two "throughput_p…" rows would be ambiguous); in a narrow
+    # terminal the value cells wrap at the "±" instead.
+    table.add_column("KPI", no_wrap=True, min_width=max(map(len, KPI_NAMES)))
     for run in report["runs"]:
-        table.add_column(run["policy"], justify="right")
+        table.add_column(run["policy"], justify="right", overflow="fold")
     for name in KPI_NAMES:
         table.add_row(name, *(format_cell(run["kpis"][name]) for run in report["runs"]))
     return table

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .errors import InputError
 from .model import WarehouseModel
-from .policies import PolicySpec, build_policy, resolve_policy
+from .policies import PolicySpec, build_policy, check_checkpoints_used, resolve_policy
 
 MAX_SEEDS = 10_000
 
@@ -34,15 +34,17 @@ def parse_seeds(text: str | None, flag: str = "--seeds") -> list[int] | None:
         m = re.fullmatch(r"(-?\d+)\s*\.\.\s*(-?\d+)", part)
         if m:
             lo, hi = int(m.group(1)), int(m.group(2))
-            if hi < lo or hi - lo >= MAX_SEEDS:
+            if hi < lo:
                 raise InputError(None, flag, f"bad range {part!r} (want LO..HI, LO ≤ HI)")
+            if hi - lo >= MAX_SEEDS:
+                raise InputError(None, flag, f"range {part!r} has more than {MAX_SEEDS} seeds")
             seeds.extend(range(lo, hi + 1))
         elif re.fullmatch(r"-?\d+", part):
             seeds.append(int(part))
         else:
             raise InputError(None, flag, f"cannot parse {part!r}; use 0,1,2 or 0..9")
     if len(seeds) > MAX_SEEDS:
-        raise InputError(None, flag, f"at most {MAX_SEEDS} seeds")
+        raise InputError(None, flag, f"{len(seeds)} seeds; at most {MAX_SEEDS}")
     if len(set(seeds)) != len(seeds):
         raise InputError(None, flag, "seeds repeat")
     return seeds
@@ -143,6 +145,7 @@ def prepare(
     ]
     if len({s.name for s in specs}) != len(specs):
         raise InputError(None, "--policy", "policies repeat")
+    check_checkpoints_used(specs, sc, source)
     for spec in specs:  # load checkpoints now: a bad one fails before anything runs
         build_policy(spec, sc, source)
     return Experiment(
@@ -226,6 +229,7 @@ def run_experiment(
                 policy=spec,
                 steps=exp.steps,
                 recorder=record if wants_record else None,
+                check_checkpoints=False,  # load_experiment checked them over all policies
             )
             done = 0
 

@@ -228,6 +228,12 @@ def train_cmd(
             raise InputError(None, _option(name), f"does not apply to --algo {algo}")
     if device not in ("cpu", "cuda", "auto"):
         raise InputError(None, "--device", f"expected cpu, cuda or auto, got {device!r}")
+    if algo == "ppo" and device == "cuda":  # not silently ignored
+        raise InputError(
+            None,
+            "--device",
+            "--algo ppo fine-tunes on the CPU (its cost is the simulator); use cpu or auto",
+        )
     if encoder not in ("mlp", "conv"):
         raise InputError(None, "--encoder", f"expected mlp or conv, got {encoder!r}")
     widths = _int_list(hidden, "--hidden")

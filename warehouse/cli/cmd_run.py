@@ -216,7 +216,7 @@ def sweep(
     from warehouse.atomic import write_text_atomic
     from warehouse.kpis import KPI_NAMES
     from warehouse.model import WarehouseModel
-    from warehouse.policies import resolve_policy
+    from warehouse.policies import check_checkpoints_used, resolve_policy
     from warehouse.report import staged_dir
     from warehouse.runner import parse_seeds, split_values
 
@@ -248,12 +248,17 @@ def sweep(
     resolve_policy(policy, base)
     # Check every combination now, so nothing runs (or is written) on bad input.
     built: set[str] = set()
+    variants = []
     for combo in itertools.product(*grid.values()):
         variant = apply_overrides(base, dict(zip(grid, combo, strict=True)), source)
+        variants.append(variant)
         key = variant.model_dump_json(include={"layout", "fleet", "tasks", "physics"})
         if key not in built:
             build_floor(variant, source)
             built.add(key)
+    specs = [resolve_policy(policy, v, source=source) for v in variants]
+    for variant in variants:  # a checkpoint must be loaded by some combination
+        check_checkpoints_used(specs, variant, source)
     out = _check_out(out or _default_out(f"sweep-{sc.name}"))
 
     scenario_arg = str(source) if source is not None else str(target)
@@ -265,6 +270,7 @@ def sweep(
         policy=policy or "",
         collect_every=1,
         per_robot=False,
+        check_checkpoints=False,
     )
     n_runs = len(seed_list) * max(1, len(list(itertools.product(*grid.values()))))
     console = Console(stderr=True)

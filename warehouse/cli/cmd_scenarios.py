@@ -76,13 +76,14 @@ def validate(
 
 def _check_policies(scenario: Scenario, source: Path | None) -> None:
     """The ``policies`` section names registered parts and loadable checkpoints."""
-    from warehouse.policies import build_policy, resolve_policy
+    from warehouse.policies import build_policy, check_checkpoints_used, resolve_policy
 
     try:
         spec = resolve_policy(None, scenario)
     except InputError as exc:  # reported against the file's field, not a command-line flag
         field = {"--dispatcher": "policies.dispatcher", "--navigator": "policies.navigator"}
         raise InputError(source, field.get(exc.field or "", exc.field), exc.message) from None
+    check_checkpoints_used([spec], scenario, source)
     build_policy(spec, scenario, source)
 
 
