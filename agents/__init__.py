@@ -6,11 +6,11 @@ masked actions) that a shield such as PIBT uses to pick alternatives.
 """
 
 from .base import Navigator
-from .registry import LEARNED_NAVIGATORS, NAVIGATORS, make_navigator
+from .registry import CHECKPOINT_NAVIGATORS, NAVIGATORS, make_navigator
 from .rule_based import RandomNavigator, RuleBasedNavigator
 
 __all__ = [
-    "LEARNED_NAVIGATORS",
+    "CHECKPOINT_NAVIGATORS",
     "NAVIGATORS",
     "Navigator",
     "RandomNavigator",

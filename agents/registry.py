@@ -36,8 +36,9 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
 }
 
 
-#: the navigators that load a network (``checkpoint=``); the others take no weights
-LEARNED_NAVIGATORS = frozenset(NAVIGATORS) - {"rule_based", "random"}
+#: the navigators that run the network of a ``checkpoint=`` (``policies.navigator_checkpoint``).
+#: The rule-based ones take no weights; ``cql_tuned`` runs the three shipped networks.
+CHECKPOINT_NAVIGATORS = frozenset(NAVIGATORS) - {"rule_based", "random", "cql_tuned"}
 
 
 def make_navigator(name: str, **kwargs: Any) -> Navigator:

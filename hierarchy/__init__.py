@@ -7,8 +7,8 @@ semi-Markov layer :mod:`.smdp`, PPO :mod:`.ppo`, training :mod:`.train`), shadow
 """
 
 from .dispatchers import (
+    CHECKPOINT_DISPATCHERS,
     DISPATCHERS,
-    LEARNED_DISPATCHERS,
     Dispatcher,
     FIFODispatcher,
     GreedyDispatcher,
@@ -18,8 +18,8 @@ from .dispatchers import (
 from .hungarian import HungarianDispatcher
 
 __all__ = [
+    "CHECKPOINT_DISPATCHERS",
     "DISPATCHERS",
-    "LEARNED_DISPATCHERS",
     "Dispatcher",
     "FIFODispatcher",
     "GreedyDispatcher",

@@ -120,8 +120,8 @@ DISPATCHERS: dict[str, Callable[..., Dispatcher]] = {
     "ppo": ppo_factory,  # shipped weights: hierarchy/weights/ppo_dispatcher.{json,safetensors}
 }
 
-#: the dispatchers that load a network (``checkpoint=``); the others take no weights
-LEARNED_DISPATCHERS = frozenset({"ppo"})
+#: the dispatchers that run the network of a ``checkpoint=`` (``policies.dispatcher_checkpoint``)
+CHECKPOINT_DISPATCHERS = frozenset({"ppo"})
 
 
 def make_dispatcher(name: str, **kwargs: Any) -> Dispatcher:

@@ -78,13 +78,14 @@ def policy_parts(name: str, scenario: Any) -> tuple[str, str, str | None]:
     return spec.dispatcher, spec.navigator, spec.collisions
 
 
-def candidate_navigator(name: str, collisions: str | None) -> Any:
-    """The candidate's navigator. One with a network per collision mode (``policy_for``, like
-    ``cql_tuned``) proposes the moves of its network for the candidate's own shield
-    ``collisions``, not for the shield of the incumbent that drives the floor."""
+def candidate_navigator(name: str, collisions: str | None, **kwargs: Any) -> Any:
+    """The candidate's navigator (``kwargs``, e.g. ``checkpoint=``, go to its factory). One with
+    a network per collision mode (``policy_for``, like ``cql_tuned``) proposes the moves of its
+    network for the candidate's own shield ``collisions``, not for the shield of the incumbent
+    that drives the floor."""
     from agents import make_navigator
 
-    nav = make_navigator(name)
+    nav = make_navigator(name, **kwargs)
     if collisions is not None and hasattr(nav, "policy_for"):
         return nav.policy_for(collisions)
     return nav

@@ -107,12 +107,15 @@ class PoliciesConfig(Section):
     navigator_checkpoint: str | None = Field(
         None,
         description="Checkpoint of a learned navigator (path, relative to the scenario file; "
-        "given with --set, relative to the current folder).",
+        "given with --set, relative to the current folder). The navigators that run one network "
+        "(cql, cql_sampled, cql_ft, cql_pibt, cql_physical, bc) load it; a run with none of "
+        "them refuses it.",
     )
     dispatcher_checkpoint: str | None = Field(
         None,
         description="Checkpoint of a learned dispatcher (path, relative to the scenario file; "
-        "given with --set, relative to the current folder).",
+        "given with --set, relative to the current folder). The ppo dispatcher loads it; a run "
+        "without it refuses it.",
     )
 
 

@@ -100,19 +100,25 @@ SHIPPED_PPO = SHIPPED_CQL.parents[2] / "hierarchy" / "weights" / "ppo_dispatcher
         (
             ["run", "tiny", "--policy", "rule_based", "--set",
              f"policies.navigator_checkpoint={SHIPPED_CQL}"],
-            "tiny.yaml: policies.navigator_checkpoint: no policy of this run has a learned "
-            "navigator (rule_based)",
+            "tiny.yaml: policies.navigator_checkpoint: no navigator of this run loads a "
+            "checkpoint (rule_based); those that do: bc, cql,",
         ),
         (
             ["run", "tiny", "--policy", "rule_based,random", "--set",
              f"policies.dispatcher_checkpoint={SHIPPED_PPO}"],
-            "tiny.yaml: policies.dispatcher_checkpoint: no policy of this run has a learned "
-            "dispatcher (greedy, random)",
+            "tiny.yaml: policies.dispatcher_checkpoint: no dispatcher of this run loads a "
+            "checkpoint (greedy, random); those that do: ppo",
         ),
         (
             ["sweep", "tiny", "--policy", "rule_based", "--set", "fleet.robots=2,3", "--set",
              f"policies.navigator_checkpoint={SHIPPED_CQL}"],
-            "tiny.yaml: policies.navigator_checkpoint: no policy",
+            "tiny.yaml: policies.navigator_checkpoint: no navigator",
+        ),
+        (  # the hierarchy's navigator runs its three shipped networks
+            ["run", "tiny", "--policy", "hierarchical", "--set",
+             f"policies.navigator_checkpoint={SHIPPED_CQL}"],
+            "tiny.yaml: policies.navigator_checkpoint: no navigator of this run loads a "
+            "checkpoint (cql_tuned)",
         ),
     ],
 )  # fmt: skip
@@ -142,6 +148,28 @@ def test_a_checkpoint_goes_to_the_policies_that_load_it(tmp_path, monkeypatch, c
     assert [r["policy"] for r in report["runs"]] == ["rule_based", "cql"]
 
 
+def test_shadow_gives_a_scenario_checkpoint_to_the_parts_that_load_it(tmp_path, capsys) -> None:
+    """``warehouse shadow`` on a scenario file with ``policies.navigator_checkpoint``: the
+    candidate ``cql`` loads it (a missing file is reported, not replaced by the shipped
+    weights); with only rule-based parts it is refused."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"{TINY_LAYOUT}policies: {{navigator_checkpoint: gone.json}}\n", "utf-8")
+    argv = ["shadow", str(scenario), "--steps", "3", "--out", str(tmp_path / "o")]
+    fails_cleanly([*argv, "--candidate", "greedy+cql"], tmp_path, capsys, "gone.json: ")
+    fails_cleanly(
+        [*argv, "--candidate", "rule_based"],
+        tmp_path,
+        capsys,
+        "s.yaml: policies.navigator_checkpoint: no navigator of this run loads a checkpoint",
+    )
+    scenario.write_text(
+        f"{TINY_LAYOUT}policies: {{navigator_checkpoint: {SHIPPED_CQL}}}\n", "utf-8"
+    )
+    code, out, err = run_cli([*argv, "--candidate", "greedy+cql"], capsys)
+    assert code == 0, err
+    assert "navigation: agreement" in out
+
+
 # --------------------------------------------------------------------------------- validate
 @pytest.mark.parametrize(
     ("policies", "expected"),
@@ -151,7 +179,7 @@ def test_a_checkpoint_goes_to_the_policies_that_load_it(tmp_path, monkeypatch, c
         ("{navigator: cql, navigator_checkpoint: gone.json}", "gone.json: "),
         (
             "{navigator: rule_based, navigator_checkpoint: x.json}",
-            "s.yaml: policies.navigator_checkpoint: no policy of this run has a learned",
+            "s.yaml: policies.navigator_checkpoint: no navigator of this run loads",
         ),
     ],
 )
@@ -418,3 +446,23 @@ def test_seed_list_errors_say_what_is_wrong(text: str, message: str) -> None:
         parse_seeds(text)
     assert err.value.field == "--seeds"
     assert message in err.value.message
+
+
+def test_checkpoint_fields_name_the_parts_that_load_them() -> None:
+    """The schema (and so the README table) lists exactly the parts that load a checkpoint."""
+    import re
+
+    from agents import CHECKPOINT_NAVIGATORS
+    from hierarchy import CHECKPOINT_DISPATCHERS
+    from scenarios.schema import PoliciesConfig
+
+    fields = PoliciesConfig.model_fields
+    for field, names in (
+        ("navigator_checkpoint", CHECKPOINT_NAVIGATORS),
+        ("dispatcher_checkpoint", CHECKPOINT_DISPATCHERS),
+    ):
+        listed = re.search(
+            r"(?:\(([a-z_, ]+)\)|The (\w+) dispatcher) load", fields[field].description
+        )
+        assert listed is not None, fields[field].description
+        assert set(re.split(r",\s*", listed.group(1) or listed.group(2))) == set(names)

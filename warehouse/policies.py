@@ -116,47 +116,53 @@ def resolve_policy(
 def build_policy(
     spec: PolicySpec, scenario: Scenario, source: Path | None = None
 ) -> tuple[Any, Any]:
-    """Instantiate ``(dispatcher, navigator)``; learned ones get the scenario's checkpoints
-    (``policies.*_checkpoint``, relative paths resolved from the scenario file's folder).
+    """Instantiate ``(dispatcher, navigator)``; the parts that load a network get the scenario's
+    checkpoints (:func:`checkpoint_kwargs`)."""
+    from agents import make_navigator
+    from hierarchy import make_dispatcher
 
-    A checkpoint goes to the learned parts only (a run comparing ``hierarchical`` with
-    ``rule_based`` gives it to the first); :func:`check_checkpoints_used` refuses one that no
-    policy of a run would load."""
-    from agents import LEARNED_NAVIGATORS, make_navigator
-    from hierarchy import DISPATCHERS, LEARNED_DISPATCHERS
-
-    p = scenario.policies
-    nav_kw: dict[str, Any] = {}
-    if p.navigator_checkpoint and spec.navigator in LEARNED_NAVIGATORS:
-        nav_kw["checkpoint"] = _resolve(p.navigator_checkpoint, source)
-    navigator = make_navigator(spec.navigator, **nav_kw)
-    factory = DISPATCHERS[spec.dispatcher]
-    if p.dispatcher_checkpoint and spec.dispatcher in LEARNED_DISPATCHERS:
-        dispatcher = factory(checkpoint=_resolve(p.dispatcher_checkpoint, source))
-    else:
-        dispatcher = factory()
+    dispatcher = make_dispatcher(
+        spec.dispatcher, **checkpoint_kwargs("dispatcher", spec.dispatcher, scenario, source)
+    )
+    navigator = make_navigator(
+        spec.navigator, **checkpoint_kwargs("navigator", spec.navigator, scenario, source)
+    )
     return dispatcher, navigator
+
+
+def checkpoint_kwargs(
+    part: str, name: str, scenario: Scenario, source: Path | None = None
+) -> dict[str, Path]:
+    """``{"checkpoint": path}`` when the scenario names a ``policies.<part>_checkpoint`` and the
+    ``part`` (``"navigator"`` or ``"dispatcher"``) called ``name`` runs a network from one; else
+    ``{}``. Relative paths count from the scenario file's folder. So a run comparing ``cql``
+    with ``rule_based`` gives the checkpoint to the first; :func:`check_checkpoints_used`
+    refuses one that no policy of a run would load."""
+    path = getattr(scenario.policies, f"{part}_checkpoint")
+    if path and name in _loaders(part):
+        return {"checkpoint": _resolve(path, source)}
+    return {}
+
+
+def _loaders(part: str) -> frozenset[str]:
+    from agents import CHECKPOINT_NAVIGATORS
+    from hierarchy import CHECKPOINT_DISPATCHERS
+
+    return CHECKPOINT_NAVIGATORS if part == "navigator" else CHECKPOINT_DISPATCHERS
 
 
 def check_checkpoints_used(
     specs: list[PolicySpec], scenario: Scenario, source: Path | None = None
 ) -> None:
     """Refuse a ``policies.*_checkpoint`` that none of ``specs`` loads (it would be ignored)."""
-    from agents import LEARNED_NAVIGATORS
-    from hierarchy import LEARNED_DISPATCHERS
-
-    p = scenario.policies
-    for part, path, learned in (
-        ("navigator", p.navigator_checkpoint, LEARNED_NAVIGATORS),
-        ("dispatcher", p.dispatcher_checkpoint, LEARNED_DISPATCHERS),
-    ):
-        used = [getattr(s, part) for s in specs]
-        if path and not any(u in learned for u in used):
+    for part in ("navigator", "dispatcher"):
+        used = sorted({getattr(s, part) for s in specs})
+        if getattr(scenario.policies, f"{part}_checkpoint") and not set(used) & _loaders(part):
             raise InputError(
                 source,
                 f"policies.{part}_checkpoint",
-                f"no policy of this run has a learned {part} ({', '.join(sorted(set(used)))}); "
-                f"learned {part}s: {', '.join(sorted(learned))}",
+                f"no {part} of this run loads a checkpoint ({', '.join(used)}); "
+                f"those that do: {', '.join(sorted(_loaders(part)))}",
             )
 
 

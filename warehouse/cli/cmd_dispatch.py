@@ -152,6 +152,7 @@ def shadow_cmd(
     from hierarchy.shadow import candidate_navigator, policy_parts, run_shadow, write_report
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
+    from warehouse.policies import PolicySpec, check_checkpoints_used, checkpoint_kwargs
 
     from .checks import check_out_folder
 
@@ -166,12 +167,25 @@ def shadow_cmd(
     if mode is not None:
         overrides["physics.collisions"] = mode
     sc = apply_overrides(sc, overrides, src)
+    # A scenario file's policies.*_checkpoint goes to the parts that load one, as in a run.
+    specs = [PolicySpec(incumbent, *inc[:2]), PolicySpec(candidate, *cand[:2])]
+    check_checkpoints_used(specs, sc, src)
+
+    def kw(part: str, name: str) -> dict:
+        return checkpoint_kwargs(part, name, sc, src)
+
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     n_steps = steps or sc.episode.steps
     log = run_shadow(
         sim,
-        (make_dispatcher(inc[0]), make_navigator(inc[1])),
-        (make_dispatcher(cand[0]), candidate_navigator(cand[1], cand[2])),
+        (
+            make_dispatcher(inc[0], **kw("dispatcher", inc[0])),
+            make_navigator(inc[1], **kw("navigator", inc[1])),
+        ),
+        (
+            make_dispatcher(cand[0], **kw("dispatcher", cand[0])),
+            candidate_navigator(cand[1], cand[2], **kw("navigator", cand[1])),
+        ),
         steps=n_steps,
         seed=seed,
     )
