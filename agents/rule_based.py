@@ -35,7 +35,7 @@ import numba
 import numpy as np
 
 from warehouse.core import Simulation
-from warehouse.core.kernels import resolve_block_kernel
+from warehouse.core.kernels import any_at_least, resolve_block_kernel
 from warehouse.floor import UNREACHABLE
 
 _FAR = np.float32(1e6)
@@ -317,7 +317,7 @@ class RuleBasedNavigator:
             self._no_noise = np.ones(n)
             self._need_noise = False
         _, slot = sim.target_slots()
-        stalled = self._need_noise or bool((s.since_progress >= 8 * self.patience).any())
+        stalled = self._need_noise or any_at_least(s.since_progress, 8 * self.patience)
         noise = self.rng.random(n) if stalled else self._no_noise
         actions = np.empty(n, dtype=np.int64)
         prefs = np.empty((n, f.n_actions), dtype=np.float32)

@@ -348,3 +348,34 @@ def test_only_steps_count_steps_without_progress():
     assert s.since_progress.tolist() == [6, 1, 0]  # robot 2 has only a waypoint, no task
     sim.set_waypoints(np.array([0]), np.array([f.cell_of[1, 0]]))
     assert s.since_progress.tolist() == [0, 1, 0]
+
+
+def test_a_shield_that_returns_an_action_out_of_range_is_refused():
+    class BadShield:
+        name = "bad"
+        needs_mask = False
+
+        def __call__(self, sim, actions, preferences, mask):
+            return np.full_like(actions, sim.floor.n_actions)
+
+    sim = corridor_sim()
+    sim.shield = BadShield()
+    with pytest.raises(ValueError, match="shield 'bad' returned an action out of range"):
+        sim.step(np.array([E]))
+
+
+def test_shield_changes_update_the_moves_that_reach_the_floor():
+    class EastShield:  # turns every WAIT into a move east
+        name = "east"
+        needs_mask = False
+
+        def __call__(self, sim, actions, preferences, mask):
+            return np.where(actions == W, E, actions)
+
+    sim = corridor_sim()
+    sim.shield = EastShield()
+    start = int(sim.floor.pos[sim.state.pos[0], 1])
+    result = sim.step(np.array([W]))
+    assert result.intervened.tolist() == [True] and result.actions.tolist() == [E]
+    assert int(sim.floor.pos[sim.state.pos[0], 1]) == start + 1
+    assert sim.state.interventions[0] == 1

@@ -8,6 +8,8 @@ nothing but its outputs.
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 
@@ -156,6 +158,21 @@ def move_targets_kernel(
 
 
 @numba.njit(cache=True)
+def shield_changes_kernel(pos, nbr, actions, shielded, changed, target):  # pragma: no cover
+    """``changed`` = ``shielded != actions``; the target node of every changed action is
+    recomputed in ``target``. Returns how many changed, or -1 if an action is out of range."""
+    count = 0
+    for i in range(pos.size):
+        changed[i] = shielded[i] != actions[i]
+        if changed[i]:
+            if shielded[i] < 0 or shielded[i] >= nbr.shape[1]:
+                return -1
+            target[i] = nbr[pos[i], shielded[i]]
+            count += 1
+    return count
+
+
+@numba.njit(cache=True)
 def block_shield_kernel(pos, actions, nbr, occ, head, nxt, stop, out):  # pragma: no cover
     """The ``block`` shield in one pass: ``out`` = ``actions`` with the moves that
     :func:`resolve_block_kernel` stops replaced by WAIT."""
@@ -225,8 +242,32 @@ def robot_layers_kernel(pos, phase, node_pos, rad, robot_grid, value):  # pragma
             robot_grid[1, r, c] = value
 
 
-@numba.njit(cache=True, nogil=True)
-def observe_rows_kernel(
+@functools.cache
+def observe_rows_kernel(side: int):  # type: ignore[no-untyped-def]
+    """The observation row kernel for windows of ``side × side`` cells (below).
+
+    ``side`` is a compile-time constant of the kernel (numba freezes closure variables), so the
+    window loops have a fixed trip count and are unrolled; one kernel is compiled and cached
+    per window size.
+    """
+    side = int(side)
+
+    @numba.njit(cache=True, nogil=True)
+    def kernel(
+        lo, hi, pos, phase, target, target_slot, table, padded, obst_grid, robot_grid,
+        timer, broken, waypoint, node_pos, radius2, size, diam, work, out,
+    ):  # fmt: skip  # pragma: no cover - compiled
+        _observe_rows(
+            side, lo, hi, pos, phase, target, target_slot, table, padded, obst_grid, robot_grid,
+            timer, broken, waypoint, node_pos, radius2, size, diam, work, out,
+        )  # fmt: skip
+
+    return kernel
+
+
+@numba.njit(inline="always", nogil=True)
+def _observe_rows(
+    side,
     lo,
     hi,
     pos,
@@ -235,7 +276,6 @@ def observe_rows_kernel(
     target_slot,
     table,
     padded,
-    side,
     obst_grid,
     robot_grid,
     timer,
@@ -397,7 +437,9 @@ def move_and_advance_kernel(
     """Apply the resolved moves and advance every robot's task by one step.
 
     Robots end on ``final``; task rules as documented in :mod:`warehouse.core.simulation`.
+    Returns how many robots reached their ``goal_visit`` goal.
     """
+    goals_reached = 0
     for i in range(pos.size):
         p = pos[i]
         mv = final[i] != p
@@ -442,9 +484,11 @@ def move_and_advance_kernel(
             task_goal[i] = -1
         rg = at_goal and phase[i] == TO_GOAL
         reached_goal[i] = rg
+        goals_reached += rg
         delivered[i] = dd or rg
         if dd or rg:
             deliveries[i] += 1
+    return goals_reached
 
 
 @numba.njit(cache=True)
@@ -534,6 +578,32 @@ def target_slots_kernel(
 
 
 @numba.njit(cache=True)
+def assign_kernel(
+    robots, orders, t, phase, order, task_goal, pick, robot, assigned, open_ids
+):  # pragma: no cover - compiled
+    """``Simulation.assign`` after its checks: robot ``robots[i]`` takes order ``orders[i]``
+    (heads for its pick location). Returns the open orders still unassigned (order kept)."""
+    for i in range(robots.size):
+        r, o = robots[i], orders[i]
+        phase[r] = TO_PICK
+        order[r] = o
+        task_goal[r] = pick[o]
+        robot[o] = r
+        assigned[o] = t
+    return still_open_kernel(open_ids, assigned)
+
+
+@numba.njit(cache=True)
+def reset_progress_kernel(robots, slot, table, pos, best_dist, since_progress):  # pragma: no cover
+    """Robots with a new target start tracking progress afresh: the closest approach is where
+    they stand (0 without a target) and no step without progress yet."""
+    for i in range(robots.size):
+        r = robots[i]
+        best_dist[r] = np.int32(table[slot[r], pos[r]]) if slot[r] >= 0 else np.int32(0)
+        since_progress[r] = 0
+
+
+@numba.njit(cache=True)
 def still_open_kernel(open_ids, assigned):  # pragma: no cover - compiled
     """``open_ids[assigned[open_ids] < 0]`` (order is kept)."""
     out = np.empty(open_ids.size, open_ids.dtype)
@@ -592,3 +662,12 @@ def check_assign_kernel(robots, orders, phase, assigned, n_orders, seen):  # pra
         if o < 0 or o >= n_orders or assigned[o] >= 0:
             return 4
     return 0
+
+
+@numba.njit(cache=True)
+def any_at_least(values, threshold):  # pragma: no cover - compiled
+    """``(values >= threshold).any()`` in one pass, without temporaries."""
+    for v in values:
+        if v >= threshold:
+            return True
+    return False

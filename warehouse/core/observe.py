@@ -89,6 +89,7 @@ class Observer:
         self._obst_grid = (self._padded == f.n_nodes).astype(np.float32)
         # Robot and carrying layers (float32 scratch, all zero between calls).
         self._robot_grid = np.zeros((2, *self._padded.shape), dtype=np.float32)
+        self._rows_kernel = observe_rows_kernel(side)
         self._intent = (
             IntentChannels(f.n_nodes, self._padded.shape, side) if self.config.intent else None
         )
@@ -125,7 +126,7 @@ class Observer:
         robot_layers_kernel(s.pos, s.phase, sim.floor.pos, self.radius, self._robot_grid, 1.0)
         try:
             job = start_rows(
-                observe_rows_kernel,
+                self._rows_kernel,
                 s.n,
                 s.pos,
                 s.phase,
@@ -133,7 +134,6 @@ class Observer:
                 slot,
                 sim.dist.table,
                 self._padded,
-                self.side,
                 obstacle,
                 self._robot_grid,
                 s.timer,

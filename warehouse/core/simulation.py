@@ -42,13 +42,16 @@ from ..floor import UNREACHABLE, CompiledFloor, DistanceCache, NodeKind
 from ..shield import Shield, make_shield
 from .kernels import (
     action_mask_kernel,
+    any_at_least,
+    assign_kernel,
     check_assign_kernel,
     finish_step_kernel,
     idle_kernel,
     move_and_advance_kernel,
     move_targets_kernel,
     progress_kernel,
-    still_open_kernel,
+    reset_progress_kernel,
+    shield_changes_kernel,
     target_slots_kernel,
 )
 from .physics import PhysicsScratch
@@ -181,12 +184,10 @@ class Simulation:
         if code:
             raise ValueError(_ASSIGN_ERRORS[code])
         self._targets = None
-        s.phase[robots] = _TO_PICK
-        s.order[robots] = orders
-        s.task_goal[robots] = ob.pick[orders]
-        ob.robot[orders] = robots
-        ob.assigned[orders] = self.t
-        ob.open_ids = still_open_kernel(ob.open_ids, ob.assigned)
+        ob.open_ids = assign_kernel(
+            robots, orders, self.t, s.phase, s.order, s.task_goal, ob.pick, ob.robot,
+            ob.assigned, ob.open_ids,
+        )  # fmt: skip
         self._reset_progress(robots)
 
     def set_waypoints(self, robots: np.ndarray, nodes: np.ndarray) -> None:
@@ -295,10 +296,12 @@ class Simulation:
         if shield is not None:
             mask = self.action_mask() if getattr(shield, "needs_mask", True) else None
             shielded = np.asarray(shield(self, actions, preferences, mask), dtype=np.int64)
-            intervened = shielded != actions
-            if intervened.any():  # the targets of the legal actions stand otherwise
-                actions = shielded
-                target = np.ascontiguousarray(f.nbr[pos, actions], dtype=np.int32)
+            intervened = np.empty(n, dtype=bool)
+            changed = shield_changes_kernel(pos, f.nbr, actions, shielded, intervened, target)
+            if changed < 0:
+                raise ValueError(f"shield {shield.name!r} returned an action out of range")
+            if changed:
+                actions = shielded  # the targets of the changed actions are updated too
         else:
             intervened = np.zeros(n, dtype=bool)
 
@@ -311,7 +314,7 @@ class Simulation:
         became_idle = np.empty(n, dtype=bool)
         reached_goal = np.empty(n, dtype=bool)
         ob = self.orders
-        move_and_advance_kernel(
+        goals_reached = move_and_advance_kernel(
             pos,
             res.final,
             actions,
@@ -343,7 +346,7 @@ class Simulation:
         )
         s.pos = res.final
         self.incidents += res.incidents
-        if reached_goal.any():  # goal_visit: a reached goal counts as a delivery, draw a new one
+        if goals_reached:  # goal_visit: a reached goal counts as a delivery, draw a new one
             self._new_goals(np.flatnonzero(reached_goal))
         self.t += 1
         self._faults()
@@ -428,7 +431,7 @@ class Simulation:
 
     def _faults(self) -> None:
         fc, s = self.config.faults, self.state
-        if fc.breakdown_prob > 0 or s.broken.any():
+        if fc.breakdown_prob > 0 or any_at_least(s.broken, 1):
             s.broken[s.broken > 0] -= 1
         if fc.breakdown_prob > 0:
             fail = (self.rng_faults.random(self.n_robots) < fc.breakdown_prob) & (s.broken == 0)
@@ -450,12 +453,7 @@ class Simulation:
         s = self.state
         _, slot = self.target_slots()
         robots = np.asarray(robots, dtype=np.int64)
-        rows = slot[robots]
-        has = rows >= 0
-        best = np.zeros(robots.size, dtype=np.int32)
-        best[has] = self.dist.table[rows[has], s.pos[robots[has]]]
-        s.best_dist[robots] = best
-        s.since_progress[robots] = 0
+        reset_progress_kernel(robots, slot, self.dist.table, s.pos, s.best_dist, s.since_progress)
 
     @property
     def seconds(self) -> float:

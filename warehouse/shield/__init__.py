@@ -42,20 +42,22 @@ class BlockShield:
     needs_mask = False
 
     def __init__(self) -> None:
-        self._scratch = None  # node-sized work arrays, reused between steps
-
-    def __call__(self, sim, actions, preferences, mask):  # type: ignore[no-untyped-def]
         from ..core.kernels import block_shield_kernel  # lazy: core imports us
         from ..core.physics import BlockScratch
 
+        self._kernel = block_shield_kernel
+        self._new_scratch = BlockScratch
+        self._scratch = None  # node-sized work arrays, reused between steps
+
+    def __call__(self, sim, actions, preferences, mask):  # type: ignore[no-untyped-def]
         pos = sim.state.pos
         n_nodes = sim.floor.n_nodes
         if self._scratch is None or not self._scratch.fits(n_nodes, pos.size):
-            self._scratch = BlockScratch(n_nodes, pos.size)
+            self._scratch = self._new_scratch(n_nodes, pos.size)
             self._stop = np.empty(pos.size, dtype=bool)
         sc = self._scratch
         out = np.empty(pos.size, dtype=np.int64)
-        block_shield_kernel(
+        self._kernel(
             pos,
             np.asarray(actions, dtype=np.int64),
             sim.floor.nbr,
