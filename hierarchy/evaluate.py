@@ -47,6 +47,8 @@ SCENARIOS: list[tuple[str, str, bool, dict[str, Any]]] = [
     # ``medium`` as shipped keeps up (1.0 orders/s: no order waits at the end, utilisation
     # 0.87 over 1,200 steps); at 2x its orders queue.
     ("medium_peak", "medium", False, {"tasks.arrival_rate": 2.0}),
+    # The built-in 1,200-robot floor as shipped (orders queue under every fleet).
+    ("large", "large", False, {}),
     # RHCR's kiva map (picks and stations inferred), 100 robots, orders queuing.
     (
         "kiva_peak",
