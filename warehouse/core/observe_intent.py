@@ -33,6 +33,8 @@ function of the state only, so a learned fleet sees the same quantities as the l
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 
@@ -113,8 +115,28 @@ def intent_grids_kernel(
             claim2[r, c] = i
 
 
-@numba.njit(cache=True, nogil=True)
-def intent_rows_kernel(
+@functools.cache
+def intent_rows_kernel(side: int):  # type: ignore[no-untyped-def]
+    """The intention row kernel for windows of ``side × side`` cells (:func:`_intent_rows`),
+    with ``side`` a compile-time constant (as :func:`.kernels.observe_rows_kernel`)."""
+    side = int(side)
+
+    @numba.njit(cache=True, nogil=True)
+    def kernel(
+        lo, hi, pos, want, go, since_progress, stall_steps, node_pos, occ_grid, claim1, claim2,
+        out, col0,
+    ):  # fmt: skip  # pragma: no cover - compiled
+        _intent_rows(
+            side, lo, hi, pos, want, go, since_progress, stall_steps, node_pos, occ_grid,
+            claim1, claim2, out, col0,
+        )  # fmt: skip
+
+    return kernel
+
+
+@numba.njit(inline="always", nogil=True)
+def _intent_rows(
+    side,
     lo,
     hi,
     pos,
@@ -123,7 +145,6 @@ def intent_rows_kernel(
     since_progress,
     stall_steps,
     node_pos,
-    side,
     occ_grid,
     claim1,
     claim2,
@@ -180,6 +201,7 @@ class IntentChannels:
 
     def __init__(self, n_nodes: int, padded_shape: tuple[int, int], side: int) -> None:
         self.side = side
+        self._rows_kernel = intent_rows_kernel(side)
         self._occ = np.full(n_nodes + 1, -1, dtype=np.int32)
         self._occ_grid = np.full(padded_shape, -1, dtype=np.int32)
         self._claim1 = np.full(padded_shape, -1, dtype=np.int32)
@@ -202,7 +224,7 @@ class IntentChannels:
         )
         try:
             split_rows(
-                intent_rows_kernel,
+                self._rows_kernel,
                 s.n,
                 s.pos,
                 want,
@@ -210,7 +232,6 @@ class IntentChannels:
                 s.since_progress,
                 np.float32(STALL_STEPS),
                 f.pos,
-                self.side,
                 self._occ_grid,
                 self._claim1,
                 self._claim2,
