@@ -36,7 +36,12 @@ wrong shapes or dtypes, object arrays and non-finite values with an
 :class:`~warehouse.errors.InputError`.
 
 Collection (:func:`collect`) steps a :class:`~warehouse.fleet.Fleet` whose navigator is
-:class:`EpsilonGreedyNavigator`; every step yields ``N`` transitions as array slices.
+:class:`EpsilonGreedyNavigator`; every step yields ``N`` transitions as array slices. With
+``learned`` set, the ε-greedy fleet's base is a :class:`~agents.mixed_behavior.MixedNavigator`
+(a learned network's moves mixed into the behaviour navigator's, DAgger-style), and the manifest
+records it under ``learned`` (``checkpoint`` relative to the dataset folder, its ``sha256``,
+``share``, ``temperature``).
+:func:`load_datasets` trains on the union of several folders.
 """
 
 from __future__ import annotations
@@ -190,6 +195,10 @@ class CollectConfig:
     observation: Any = None
     #: further scenario settings for every target (dotted keys, e.g. ``{"reward.collision": -250}``)
     overrides: tuple[tuple[str, Any], ...] = ()
+    #: a learned navigator checkpoint mixed into the behaviour fleet (agents/mixed_behavior.py)
+    learned: Path | None = None
+    learned_share: float = 0.0  #: per robot and step, the learned move with this probability
+    learned_temperature: float = 0.5  #: the learned moves are drawn from softmax(Q / T)
 
 
 def _episode_seeds(cfg: CollectConfig) -> list[int]:
@@ -219,6 +228,18 @@ def collect(
     from warehouse.fleet import Fleet
 
     seeds = _episode_seeds(cfg)
+    observation = cfg.observation
+    if cfg.learned is not None:
+        from .mixed_behavior import learned_behavior
+
+        learned = learned_behavior(cfg.learned, cfg.learned_temperature)
+        if observation is not None and observation != learned.observation:
+            raise InputError(
+                Path(cfg.learned).with_suffix(".json"),
+                "observation",
+                f"the network reads {learned.observation}, the collection asks for {observation}",
+            )
+        observation = learned.observation
     fleets: list[tuple[str, Any, int]] = []
     for target in cfg.targets:
         sc, src = load_scenario(target)
@@ -227,9 +248,13 @@ def collect(
             over["robots"] = cfg.robots
         sc = apply_overrides(sc, over, src)
         sim = Simulation(build_floor(sc, src), sc.sim_config())
-        nav = EpsilonGreedyNavigator(
-            make_navigator(cfg.behavior), cfg.epsilon, observation=cfg.observation
-        )
+        behavior = make_navigator(cfg.behavior)
+        if cfg.learned is not None:
+            from .mixed_behavior import MixedNavigator, learned_behavior
+
+            mixed = learned_behavior(cfg.learned, cfg.learned_temperature)
+            behavior = MixedNavigator(behavior, mixed, cfg.learned_share)
+        nav = EpsilonGreedyNavigator(behavior, cfg.epsilon, observation=observation)
         fleet = Fleet(sim, make_dispatcher(sc.policies.dispatcher), nav)
         fleets.append((target, fleet, int(cfg.steps or sc.episode.steps)))
     dims = {
@@ -266,6 +291,15 @@ def collect(
             "dtypes": {k: dt.name for k, (dt, _) in FIELDS.items()},
             "shards": writer.shards,
         }
+        if cfg.learned is not None:
+            ckpt = Path(cfg.learned).with_suffix(".safetensors")
+            manifest["learned"] = {
+                # relative to the dataset folder: the manifest does not name this machine's paths
+                "checkpoint": Path(os.path.relpath(Path(cfg.learned), Path(out))).as_posix(),
+                "sha256": sha256_file(ckpt),
+                "share": cfg.learned_share,
+                "temperature": cfg.learned_temperature,
+            }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest
 
@@ -403,24 +437,58 @@ def load_shard(path: Path, expected_sha: str, n: int, obs_dim: int, n_actions: i
 
 def load_dataset(folder: str | Path, *, limit: int | None = None) -> Dataset:
     """Load and verify a dataset folder (at most ``limit`` transitions, whole shards first)."""
-    folder = Path(folder)
-    man = read_manifest(folder)
-    obs_dim, n_actions = man["obs_shape"][0], man["n_actions"]
+    return load_datasets([folder], limit=limit)
+
+
+#: manifest entries that must agree between the folders of a union
+_LAYOUT_KEYS = ("obs_shape", "n_actions", "observation")
+
+
+def load_datasets(folders: Sequence[str | Path], *, limit: int | None = None) -> Dataset:
+    """Load, verify and concatenate one or several dataset folders (in the order given).
+
+    Every folder is checked as by :func:`load_dataset`, and all must share the observation
+    layout and action count. The manifest of a union is the first folder's with
+    ``n_transitions`` and ``scenarios`` of the whole, and ``parts``: each folder's manifest.
+    """
+    paths = [Path(f) for f in folders]
+    if not paths:
+        raise InputError(None, "--data", "give at least one dataset folder")
+    mans = [read_manifest(p) for p in paths]
+    for path, man in zip(paths[1:], mans[1:], strict=True):
+        for key in _LAYOUT_KEYS:
+            if man.get(key) != mans[0].get(key):
+                raise InputError(
+                    path / MANIFEST,
+                    key,
+                    f"{man.get(key)!r} in {path} differs from {mans[0].get(key)!r} in {paths[0]}",
+                )
+    obs_dim, n_actions = mans[0]["obs_shape"][0], mans[0]["n_actions"]
     parts: dict[str, list[np.ndarray]] = {k: [] for k in FIELDS}
     total = 0
-    for sh in man["shards"]:
-        if limit is not None and total >= limit:
-            break
-        arrays = load_shard(folder / sh["file"], sh["sha256"], sh["n"], obs_dim, n_actions)
-        for k, v in arrays.items():
-            parts[k].append(v)
-        total += sh["n"]
+    for path, man in zip(paths, mans, strict=True):
+        for sh in man["shards"]:
+            if limit is not None and total >= limit:
+                break
+            arrays = load_shard(path / sh["file"], sh["sha256"], sh["n"], obs_dim, n_actions)
+            for k, v in arrays.items():
+                parts[k].append(v)
+            total += sh["n"]
     if total == 0:
-        raise InputError(folder / MANIFEST, "shards", "the dataset holds no transitions")
+        raise InputError(paths[0] / MANIFEST, "shards", "the dataset holds no transitions")
     cat = {k: np.concatenate(v) for k, v in parts.items()}
     if limit is not None:
         cat = {k: v[:limit] for k, v in cat.items()}
-    return Dataset(**cat, manifest=man)
+    manifest = mans[0]
+    if len(paths) > 1:
+        scenarios = list(dict.fromkeys(s for m in mans for s in m["scenarios"]))
+        manifest = {
+            **mans[0],
+            "scenarios": scenarios,
+            "n_transitions": sum(m["n_transitions"] for m in mans),
+            "parts": [{"folder": str(p), "manifest": m} for p, m in zip(paths, mans, strict=True)],
+        }
+    return Dataset(**cat, manifest=manifest)
 
 
 def parse_targets(text: str | Sequence[str]) -> tuple[str, ...]:

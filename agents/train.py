@@ -27,7 +27,7 @@ import torch
 from warehouse.errors import InputError
 
 from .checkpoint import algorithms, load_algorithm, save_checkpoint
-from .dataset import MANIFEST, Dataset, load_dataset
+from .dataset import MANIFEST, Dataset, load_datasets
 from .networks import Batch, NavigatorNet, NetworkConfig
 
 
@@ -36,7 +36,7 @@ class TrainConfig:
     """One training run (the CLI's options)."""
 
     algo: str  #: "cql" | "bc"
-    data: Path
+    data: Path | tuple[Path, ...]  #: a dataset folder, or several trained on as one (union)
     out: Path
     steps: int  #: total gradient updates
     alpha: float = 1.0  #: CQL conservative weight
@@ -103,7 +103,8 @@ def build_algorithm(cfg: TrainConfig, data: Dataset, device: torch.device) -> An
         hidden=tuple(cfg.hidden),
     )
     if net.obs_dim != man["obs_shape"][0]:
-        raise InputError(cfg.data / MANIFEST, "obs_shape", "does not match the observation layout")
+        first = data_folders(cfg)[0]
+        raise InputError(first / MANIFEST, "obs_shape", "does not match the observation layout")
     cfg_cls, algo_cls = algorithms()[cfg.algo]
     kw: dict[str, Any] = {"lr": cfg.lr, "batch_size": cfg.batch_size, "network": net}
     if cfg.algo == "cql":
@@ -139,8 +140,23 @@ def evaluate(net: NavigatorNet, scenario: str, steps: int, seed: int) -> dict[st
     return compute_kpis(sim)
 
 
-def _data_id(folder: Path) -> str:
-    return hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()
+def data_folders(cfg: TrainConfig) -> tuple[Path, ...]:
+    """The dataset folders of a run (one, or the parts of a union)."""
+    return tuple(Path(p) for p in cfg.data) if isinstance(cfg.data, tuple) else (Path(cfg.data),)
+
+
+def _data_id(folders: tuple[Path, ...]) -> str:
+    """sha256 of the manifest (one folder), or of the parts' manifest hashes (a union)."""
+    ids = [hashlib.sha256((f / MANIFEST).read_bytes()).hexdigest() for f in folders]
+    return ids[0] if len(ids) == 1 else hashlib.sha256(" ".join(ids).encode()).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple) and any(isinstance(v, Path) for v in value):
+        return [str(v) for v in value]
+    return value
 
 
 def train(cfg: TrainConfig, *, show_progress: bool = True) -> dict[str, Any]:
@@ -155,8 +171,9 @@ def train(cfg: TrainConfig, *, show_progress: bool = True) -> dict[str, Any]:
         torch.set_num_threads(cfg.threads)
     if cfg.algo not in algorithms():
         raise InputError(None, "--algo", f"unknown algorithm {cfg.algo!r}")
-    data = load_dataset(cfg.data, limit=cfg.limit)
-    data_id = _data_id(Path(cfg.data))
+    folders = data_folders(cfg)
+    data = load_datasets(folders, limit=cfg.limit)
+    data_id = _data_id(folders)
     ckpt_dir = Path(cfg.out) / "checkpoints"
     sampler = Sampler(data, cfg.batch_size, cfg.seed, device)
     start = 0
@@ -182,7 +199,7 @@ def train(cfg: TrainConfig, *, show_progress: bool = True) -> dict[str, Any]:
         torch.manual_seed(cfg.seed)
         algo = build_algorithm(cfg, data, device)
 
-    run_info = {"train": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()}}
+    run_info = {"train": {k: _jsonable(v) for k, v in asdict(cfg).items()}}
     extra = {"data_id": data_id, "data": data.manifest.get("scenarios"), **run_info}
 
     def checkpoint(step: int) -> None:

@@ -44,6 +44,24 @@ def test_builtin_loads_validates_and_runs_50_steps(name: str) -> None:
     assert model.visits.sum() == 50 * sc.fleet.robots
 
 
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FLOORS = sorted(
+    [
+        *(ROOT / "agents" / "scenarios").glob("*.yaml"),
+        *(ROOT / "hierarchy" / "scenarios").glob("*.yaml"),
+    ]
+)
+
+
+@pytest.mark.parametrize("path", PROJECT_FLOORS, ids=lambda p: p.stem)
+def test_training_floors_load_and_run_20_steps(path: Path) -> None:
+    """The navigator's data floors and the dispatcher's training floors are valid scenarios."""
+    sc, _ = load_scenario(str(path))
+    assert sc.name == path.stem and sc.description
+    kpis = WarehouseModel(str(path), seed=0, steps=20).run()
+    assert kpis["steps"] == 20 and kpis["robots"] == sc.fleet.robots
+
+
 def test_builtin_fleet_sizes_match_their_names() -> None:
     robots = {n: load_scenario(n)[0].fleet.robots for n in REQUIRED}
     assert robots["tiny"] <= 10

@@ -52,8 +52,23 @@ def collect_cmd(
         list[str] | None,
         typer.Option("--set", help="KEY=VALUE scenario setting for every target (repeatable)."),
     ] = None,
+    learned: Annotated[
+        Path | None,
+        typer.Option(help="Navigator checkpoint (.json) whose moves are mixed into the fleet."),
+    ] = None,
+    learned_share: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="With --learned: share of moves that are learned."),
+    ] = None,
+    learned_temperature: Annotated[
+        float, typer.Option(min=1e-6, help="With --learned: sample softmax(Q / T).")
+    ] = 0.5,
 ) -> None:
-    """Log per-robot transitions of an ε-greedy behaviour fleet into a sharded dataset."""
+    """Log per-robot transitions of an ε-greedy behaviour fleet into a sharded dataset.
+
+    With --learned, per robot and step a learned network's move replaces the behaviour
+    navigator's with probability --learned-share (data from the learned fleet's own states,
+    DAgger-style; agents/mixed_behavior.py)."""
     from pydantic import ValidationError
     from rich.progress import Progress
 
@@ -73,6 +88,11 @@ def collect_cmd(
         raise InputError(
             None, "--behavior", f"unknown navigator {behavior!r}; known: {sorted(NAVIGATORS)}"
         )
+    if learned is None and (learned_share is not None or given(ctx, "learned_temperature")):
+        option = "--learned-share" if learned_share is not None else "--learned-temperature"
+        raise InputError(None, option, "needs --learned CHECKPOINT")
+    if learned is not None and learned_share is None:
+        raise InputError(None, "--learned-share", "give the share of learned moves (0 … 1)")
     seed_values = None if seeds is None else seed_list(seeds)
     if seed_values is not None:
         if given(ctx, "episodes") and len(seed_values) != episodes:
@@ -102,6 +122,9 @@ def collect_cmd(
         shard_size=shard_size,
         observation=observation,
         overrides=overrides,
+        learned=learned,
+        learned_share=learned_share or 0.0,
+        learned_temperature=learned_temperature,
     )
     with Progress(transient=True) as bar:
         task = bar.add_task("collecting", total=None)
@@ -151,7 +174,8 @@ def train_cmd(
     ],
     out: Annotated[Path, typer.Option(help="Run folder (checkpoints, TensorBoard, model).")],
     data: Annotated[
-        Path | None, typer.Option(help="Dataset folder (warehouse collect); cql/bc.")
+        str | None,
+        typer.Option(help="Dataset folder(s) (warehouse collect), comma-separated; cql/bc."),
     ] = None,
     init: Annotated[
         Path | None, typer.Option(help="ppo: navigator checkpoint to start from (CQL).")
@@ -269,14 +293,20 @@ def train_cmd(
         return
     if data is None:
         raise InputError(None, "--data", f"--algo {algo} needs a dataset folder")
-    if not data.is_dir():
-        raise InputError(data, "--data", "no such dataset folder (warehouse collect writes one)")
+    folders = tuple(Path(f) for f in data.split(",") if f.strip())
+    if not folders:
+        raise InputError(None, "--data", f"--algo {algo} needs a dataset folder")
+    for folder in folders:
+        if not folder.is_dir():
+            raise InputError(
+                folder, "--data", "no such dataset folder (warehouse collect writes one)"
+            )
     if resume:
         _check_resume_settings(ctx, out, alpha=alpha, batch_size=batch_size, lr=lr, seed=seed,
                                encoder=encoder, hidden=list(widths), limit=limit)  # fmt: skip
     cfg = TrainConfig(
         algo=algo,
-        data=data,
+        data=folders[0] if len(folders) == 1 else folders,
         out=out,
         steps=steps,
         alpha=alpha,

@@ -1,0 +1,123 @@
+"""DAgger-style data rounds for the offline navigator (``python -m agents.rounds``).
+
+Round 0 logs the ε-greedy rule-based fleet and trains CQL on it. Round ``k`` = 1 … R logs the
+same floors with new seeds from a *mixed* fleet (agents/mixed_behavior.py): per robot and step,
+round ``k − 1``'s network (sampled at T = 0.5) moves with probability ``share``, the rule-based
+navigator otherwise, with the ε-random moves on top. Round ``k``'s network trains on the union
+of rounds 0 … k. The final CQL network and a BC baseline train on the union of all rounds.
+Results and the reasoning: docs/results.md, "DAgger-style rounds" (issue 4)::
+
+    nice .venv/bin/python -m agents.rounds --work runs/rounds --recipe wide
+    python -m agents.evaluate --scenarios faults,medium --seeds 100,101,102,103,104 --steps 400 \\
+        --policies behavior,cql,cql_sampled,bc --collisions physical \\
+        --checkpoint cql=runs/rounds/cql/model.json --checkpoint bc=runs/rounds/bc/model.json
+
+Every step is the same as a CLI call (``warehouse collect [--learned CKPT --learned-share S]``,
+``warehouse train-navigator --data A,B,...``) and is skipped when its output exists, so an
+interrupted run continues. Deterministic on the CPU, like ``agents.make_weights``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .dataset import CollectConfig, collect
+from .finetune_nav import DEPLOY_TEMPERATURE
+from .make_weights import DATA
+from .train import TrainConfig, train
+
+#: navigator data floors beyond the built-in ones (paths from the repository root)
+DATA_WIDE = "agents/scenarios/data_wide.yaml"  #: two-lane aisles, 50 robots
+DATA_BIG = "agents/scenarios/data_big.yaml"  #: two-lane aisles, 100 robots
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoundsConfig:
+    """Round 0's collection and the round loop's settings."""
+
+    data: CollectConfig  #: round 0: the behaviour fleet alone (seeds: the first episodes)
+    rounds: int = 5
+    share: float = 0.7  #: share of learned moves in the mixed fleets
+    temperature: float = DEPLOY_TEMPERATURE  #: the learned moves are drawn from softmax(Q / T)
+    steps: int = 20_000  #: updates per network
+    alpha: float = 5.0
+
+
+_WIDE_DATA = replace(
+    DATA,
+    targets=(*DATA.targets, DATA_WIDE),
+    overrides=(("reward.collision", -100.0),),
+)
+#: named recipes of docs/results.md: the shipped data's floors plus a two-lane floor ("wide"),
+#: and also a 100-robot two-lane floor ("wide_big")
+RECIPES = {
+    "wide": RoundsConfig(data=_WIDE_DATA),
+    "wide_big": RoundsConfig(data=replace(_WIDE_DATA, targets=(*_WIDE_DATA.targets, DATA_BIG))),
+}
+
+
+def round_data(cfg: RoundsConfig, k: int, work: Path) -> CollectConfig:
+    """Round ``k`` ≥ 1: round 0's floors with the next seeds, the fleet mixing round
+    ``k − 1``'s network into the ε-greedy behaviour fleet."""
+    n = cfg.data.episodes
+    return replace(
+        cfg.data,
+        seeds=tuple(range(n * k, n * k + n)),
+        learned=work / f"cql_r{k - 1}" / "model.json",
+        learned_share=cfg.share,
+        learned_temperature=cfg.temperature,
+    )
+
+
+def data_folders(k: int, work: Path) -> tuple[Path, ...]:
+    """The union a round-``k`` network trains on: rounds 0 … k."""
+    return (work / "data", *(work / f"data_r{i}" for i in range(1, k + 1)))
+
+
+def train_config(cfg: RoundsConfig, algo: str, k: int, work: Path, out: Path) -> TrainConfig:
+    data = data_folders(k, work)
+    return TrainConfig(
+        algo=algo,
+        data=data[0] if len(data) == 1 else data,
+        out=out,
+        steps=cfg.steps,
+        alpha=cfg.alpha,
+        ckpt_every=5000,
+    )
+
+
+def run(cfg: RoundsConfig, work: Path, *, log=print) -> None:  # type: ignore[no-untyped-def]
+    """All rounds into ``work``: ``data``, ``data_r1`` …, ``cql_r0`` …, then ``cql`` and ``bc``
+    on the union of every round."""
+    import torch
+
+    torch.set_num_threads(1)  # deterministic, as the CLI's default --threads 1
+    for k in range(cfg.rounds + 1):
+        folder = work / ("data" if k == 0 else f"data_r{k}")
+        if not folder.exists():
+            collect(cfg.data if k == 0 else round_data(cfg, k, work), folder)
+        if k < cfg.rounds and not (work / f"cql_r{k}" / "model.json").is_file():
+            train(train_config(cfg, "cql", k, work, work / f"cql_r{k}"), show_progress=False)
+            log(f"round {k}: {work / f'cql_r{k}' / 'model.json'}")
+    for algo in ("cql", "bc"):  # one after the other: the union can take 10 GB of memory
+        if not (work / algo / "model.json").is_file():
+            res = train(train_config(cfg, algo, cfg.rounds, work, work / algo), show_progress=False)
+            log(f"{algo}: {res['model']}.json")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--recipe", choices=sorted(RECIPES), default="wide")
+    ap.add_argument("--rounds", type=int, default=None)
+    args = ap.parse_args(argv)
+    cfg = RECIPES[args.recipe]
+    if args.rounds is not None:
+        cfg = replace(cfg, rounds=args.rounds)
+    run(cfg, args.work)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
