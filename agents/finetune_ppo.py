@@ -113,7 +113,7 @@ class FinetuneConfig:
 
 def make_critic(actor: NavigatorNet) -> NavigatorNet:
     """A value network with the actor's layout and a single output."""
-    return NavigatorNet(replace(actor.cfg, heads=1, n_actions=1))
+    return NavigatorNet(replace(actor.cfg, heads=1, n_actions=1, members=1))
 
 
 def value_of(critic: NavigatorNet, obs: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ the input size) comes from the checkpoint's :class:`NetworkConfig`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, cast
 
 import torch
@@ -40,6 +40,8 @@ class NetworkConfig:
     encoder: str = "mlp"  #: "mlp" | "conv"
     window_dim: int = 64  #: width of the window encoding
     hidden: tuple[int, ...] = (64,)  #: torso widths after the concatenation
+    #: independently trained networks averaged into one (agents/ensemble.py); 1: a plain network
+    members: int = 1
 
     def __post_init__(self) -> None:
         """Reject shapes no network can have (a damaged or hand-edited checkpoint JSON)."""
@@ -52,6 +54,7 @@ class NetworkConfig:
         positive_int("n_actions", self.n_actions)
         positive_int("heads", self.heads)
         positive_int("window_dim", self.window_dim)
+        positive_int("members", self.members)
         if not isinstance(self.intent, bool):
             raise ValueError(f"network.intent: expected true or false, got {self.intent!r}")
         if self.encoder not in ("mlp", "conv"):
@@ -88,13 +91,23 @@ class NetworkConfig:
 
 
 class NavigatorNet(nn.Module):
-    """``forward(obs (B, D)) -> (B, heads, A)``; :meth:`scores` averages the heads."""
+    """``forward(obs (B, D)) -> (B, heads, A)``; :meth:`scores` averages the heads.
+
+    With ``cfg.members`` = K > 1 the network is an ensemble of K networks of the same shape
+    (``self.members``; built from trained ones by :mod:`agents.ensemble`): ``forward`` gives all
+    K × heads heads and :meth:`scores` is the mean of the members' scores.
+    """
 
     def __init__(self, cfg: NetworkConfig) -> None:
         super().__init__()
         if cfg.encoder not in ("mlp", "conv"):
             raise ValueError(f"unknown encoder {cfg.encoder!r}")
         self.cfg = cfg
+        if cfg.members > 1:
+            single = replace(cfg, members=1)
+            self.members = nn.ModuleList(NavigatorNet(single) for _ in range(cfg.members))
+            self._member_ws: list[Workspace] = [Workspace() for _ in range(cfg.members)]
+            return
         side = 2 * cfg.radius + 1
         self.side = side
         self.base_size = N_CHANNELS * side * side  # window columns before the task features
@@ -158,6 +171,8 @@ class NavigatorNet(nn.Module):
         return z
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.cfg.members > 1:
+            return torch.cat([m(obs) for m in self.members], dim=1)
         return cast(nn.Linear, self.torso[-1])(self._hidden(obs)).view(
             -1, self.cfg.heads, self.cfg.n_actions
         )
@@ -168,6 +183,15 @@ class NavigatorNet(nn.Module):
         With a ``workspace`` (under ``torch.inference_mode``) the result lives in a buffer that the
         next call overwrites.
         """
+        if self.cfg.members > 1:
+            # the same sum in the same order with or without buffers; with a workspace it builds
+            # up in the first member's buffer (overwritten by the next call)
+            nets = cast(list[NavigatorNet], list(self.members))
+            wss = self._member_ws if workspace is not None else [None] * len(nets)
+            total = nets[0].scores(obs, wss[0])
+            for m, ws in zip(nets[1:], wss[1:], strict=True):
+                total = total.add_(m.scores(obs, ws)) if ws is not None else total + m.scores(obs)
+            return total.div_(self.cfg.members) if workspace is not None else total / len(wss)
         head = cast(nn.Linear, self.torso[-1])
         h, a = self.cfg.heads, self.cfg.n_actions
         w = head.weight.view(h, a, -1).mean(dim=0)

@@ -20,6 +20,7 @@ interrupted run continues. Deterministic on the CPU, like ``agents.make_weights`
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def train_config(cfg: RoundsConfig, algo: str, k: int, work: Path, out: Path) ->
     )
 
 
-def run(cfg: RoundsConfig, work: Path, *, log=print) -> None:  # type: ignore[no-untyped-def]
+def run(cfg: RoundsConfig, work: Path, *, log: Callable[[str], None] = print) -> None:
     """All rounds into ``work``: ``data``, ``data_r1`` …, ``cql_r0`` …, then ``cql`` and ``bc``
     on the union of every round."""
     import torch

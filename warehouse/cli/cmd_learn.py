@@ -376,6 +376,23 @@ def _finetune(
         raise typer.Exit(3)
 
 
+def ensemble_cmd(
+    members: Annotated[list[Path], typer.Argument(help="Member checkpoints (.json), two or more.")],
+    out: Annotated[Path, typer.Option(help="Checkpoint stem to write (STEM.json, .safetensors).")],
+) -> None:
+    """Average independently trained navigator networks into one checkpoint (a Q-ensemble)."""
+    from agents.checkpoint import resolve
+    from agents.ensemble import build_ensemble
+
+    stem = resolve(out)
+    for suffix in (".json", ".safetensors"):
+        if stem.with_suffix(suffix).exists():
+            raise InputError(stem.with_suffix(suffix), "--out", "exists; choose another stem")
+    build_ensemble(list(members), stem)
+    typer.echo(f"ensemble of {len(members)} networks: {stem}.json")
+
+
 def register(app: typer.Typer) -> None:
     app.command("collect")(collect_cmd)
+    app.command("ensemble")(ensemble_cmd)
     app.command("train-navigator")(train_cmd)

@@ -1,0 +1,56 @@
+"""Q-ensembles: independently trained navigator networks averaged into one checkpoint.
+
+Networks of one recipe trained with different seeds differ enough that one may meet a target
+and the next miss it (docs/results.md, "DAgger-style rounds"). Averaging their Q-values removes
+much of that luck. :func:`build_ensemble` writes one ordinary ``weights`` checkpoint (safetensors +
+JSON) whose network has ``members`` = K (:class:`~agents.networks.NavigatorNet`): every
+navigator, ``warehouse run``, batched inference and fine-tuning load it like any other::
+
+    warehouse ensemble runs/a/model.json runs/b/model.json --out runs/ens/model
+    warehouse run faults --policy cql_sampled \\
+        --set policies.navigator_checkpoint=runs/ens/model.json
+
+The members must share algorithm, network shape and observation layout; plain networks only
+(an ensemble of ensembles is refused). The JSON records each member's checkpoint path and
+weights sha256 under ``extra.ensemble``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from warehouse.errors import InputError
+
+from .checkpoint import algorithms, load_network, resolve, save_checkpoint
+
+
+def build_ensemble(paths: list[str | Path], out: str | Path) -> Path:
+    """Write the ensemble of the networks in ``paths`` to ``out`` (a checkpoint stem)."""
+    from .checkpoint import _config
+
+    if len(paths) < 2:
+        raise InputError(None, "members", "an ensemble needs at least two checkpoints")
+    loaded = [load_network(p) for p in paths]
+    first_meta = loaded[0][1]
+    first_cfg = _config(first_meta, resolve(paths[0]).with_suffix(".json"))
+    for path, (net, meta) in zip(paths, loaded, strict=True):
+        source = resolve(path).with_suffix(".json")
+        if net.cfg.members != 1:
+            raise InputError(source, "config.network.members", "members must be plain networks")
+        if meta["algo"] != first_meta["algo"]:
+            first = first_meta["algo"]
+            raise InputError(source, "algo", f"{meta['algo']!r}, the first member is {first!r}")
+        if net.cfg != loaded[0][0].cfg:
+            raise InputError(source, "config.network", "differs from the first member's")
+    cfg = replace(first_cfg, network=replace(first_cfg.network, members=len(paths)))
+    _, algo_cls = algorithms()[first_meta["algo"]]
+    algo: Any = algo_cls(cfg, device="cpu")
+    for member, (net, _) in zip(algo.net.members, loaded, strict=True):
+        member.load_state_dict(net.state_dict())
+    members = [
+        {"checkpoint": str(resolve(p).with_suffix(".json")), "weights_sha256": m["weights_sha256"]}
+        for p, (_, m) in zip(paths, loaded, strict=True)
+    ]
+    return save_checkpoint(out, algo, step=0, training=False, extra={"ensemble": members})

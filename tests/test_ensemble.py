@@ -1,0 +1,111 @@
+"""Q-ensembles: one checkpoint whose scores are the mean of its members' scores."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agents.checkpoint import load_network, save_checkpoint
+from agents.cql import CQL, CQLConfig
+from agents.ensemble import build_ensemble
+from agents.finetune_ppo import make_critic
+from agents.networks import NavigatorNet, NetworkConfig, Workspace
+from warehouse.errors import InputError
+
+NET = NetworkConfig(radius=2, intent=True, heads=2, window_dim=16, hidden=(16,))
+
+
+def _member(path: Path, seed: int, network: NetworkConfig = NET) -> Path:
+    torch.manual_seed(seed)
+    algo = CQL(CQLConfig(network=network))
+    return save_checkpoint(path, algo, step=0, training=False)
+
+
+def _obs(n: int = 64) -> torch.Tensor:
+    return torch.rand(n, NET.obs_dim, generator=torch.Generator().manual_seed(5)) * 2 - 1
+
+
+def test_ensemble_scores_are_the_mean_of_its_members(tmp_path: Path) -> None:
+    stems = [_member(tmp_path / f"m{i}", seed=i) for i in range(3)]
+    out = build_ensemble([f"{s}.json" for s in stems], tmp_path / "ens")
+    ens, meta = load_network(f"{out}.json")
+    members = [load_network(f"{s}.json")[0] for s in stems]
+    x = _obs()
+    with torch.no_grad():
+        expected = (members[0].scores(x) + members[1].scores(x) + members[2].scores(x)) / 3
+        plain = ens.scores(x)
+        heads = ens(x)
+    with torch.inference_mode():
+        buffered = ens.scores(x, Workspace()).clone()
+    torch.testing.assert_close(plain, expected)
+    assert torch.equal(plain, buffered)  # the same sum in the same order with buffers
+    assert heads.shape == (64, 3 * NET.heads, NET.n_actions)
+    assert ens.cfg.members == 3 and meta["config"]["network"]["members"] == 3
+    recorded = meta["extra"]["ensemble"]
+    assert [m["checkpoint"] for m in recorded] == [f"{s}.json" for s in stems]
+    for m, s in zip(recorded, stems, strict=True):
+        assert m["weights_sha256"] == json.loads(Path(f"{s}.json").read_text())["weights_sha256"]
+
+
+def test_ensemble_drives_a_fleet_like_any_navigator(tmp_path: Path) -> None:
+    from agents.learned import load_learned_navigator
+    from scenarios import build_floor, load_scenario
+    from warehouse.core import Simulation
+    from warehouse.core.observe import Observer
+
+    stems = [_member(tmp_path / f"m{i}", seed=i) for i in range(2)]
+    out = build_ensemble([f"{s}.json" for s in stems], tmp_path / "ens")
+    nav = load_learned_navigator("cql", f"{out}.json", device="cpu")
+    sc, src = load_scenario("tiny")
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    sim.reset(seed=1)
+    obs = Observer(sim, nav.observation)()
+    actions, scores = nav.act(sim, obs, sim.action_mask())
+    members = [load_learned_navigator("cql", f"{s}.json", device="cpu") for s in stems]
+    mean = (members[0].act(sim, obs, sim.action_mask())[1] + members[1].act(
+        sim, obs, sim.action_mask())[1]) / 2  # fmt: skip
+    np.testing.assert_allclose(scores, mean, rtol=1e-6)
+    assert np.array_equal(actions, np.argmax(scores, axis=1))
+
+
+def test_ensemble_refuses_mismatched_or_too_few_members(tmp_path: Path) -> None:
+    a = _member(tmp_path / "a", seed=0)
+    wide = _member(tmp_path / "b", seed=1, network=replace(NET, hidden=(32,)))
+    with pytest.raises(InputError, match="network"):
+        build_ensemble([f"{a}.json", f"{wide}.json"], tmp_path / "ens")
+    with pytest.raises(InputError, match="at least two"):
+        build_ensemble([f"{a}.json"], tmp_path / "ens")
+    ens = build_ensemble([f"{a}.json", f"{a}.json"], tmp_path / "ens")
+    with pytest.raises(InputError, match="plain networks"):
+        build_ensemble([f"{ens}.json", f"{a}.json"], tmp_path / "ens2")
+    assert not (tmp_path / "ens2.json").exists()
+
+
+def test_ppo_critic_of_an_ensemble_is_one_network() -> None:
+    actor = NavigatorNet(replace(NET, members=2))
+    critic = make_critic(actor)
+    assert critic.cfg.members == 1 and critic(_obs(4)).shape == (4, 1, 1)
+
+
+def test_cli_ensemble_and_refusals(tmp_path: Path, capsys) -> None:
+    from warehouse.cli.main import main
+
+    a, b = _member(tmp_path / "a", seed=0), _member(tmp_path / "b", seed=1)
+
+    def cli(*args: str) -> int:
+        with pytest.raises(SystemExit) as ex:
+            main(["ensemble", *args])
+        return 0 if ex.value.code is None else int(ex.value.code)
+
+    assert cli(f"{a}.json", f"{b}.json", "--out", str(tmp_path / "e")) == 0
+    assert "ensemble of 2 networks" in capsys.readouterr().out
+    assert cli(f"{a}.json", f"{b}.json", "--out", str(tmp_path / "e")) == 2  # exists
+    assert cli(f"{a}.json", str(tmp_path / "nope.json"), "--out", str(tmp_path / "f")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("error: ") for line in err)
+    assert not (tmp_path / "f.json").exists()
