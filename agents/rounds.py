@@ -4,10 +4,11 @@ Round 0 logs the ε-greedy rule-based fleet and trains CQL on it. Round ``k`` = 
 same floors with new seeds from a *mixed* fleet (agents/mixed_behavior.py): per robot and step,
 round ``k − 1``'s network (sampled at T = 0.5) moves with probability ``share``, the rule-based
 navigator otherwise, with the ε-random moves on top. Round ``k``'s network trains on the union
-of rounds 0 … k. The final CQL network and a BC baseline train on the union of all rounds.
+of rounds 0 … k. The final CQL network and a BC baseline train on the union of all rounds
+(recipe ``wide_ens``: each a Q-ensemble of two training seeds, 40k updates each).
 Results and the reasoning: docs/results.md, "DAgger-style rounds" (issue 4)::
 
-    nice .venv/bin/python -m agents.rounds --work runs/rounds --recipe wide
+    nice .venv/bin/python -m agents.rounds --work runs/rounds --recipe wide_ens
     python -m agents.evaluate --scenarios faults,medium --seeds 100,101,102,103,104 --steps 400 \\
         --policies behavior,cql,cql_sampled,bc --collisions physical \\
         --checkpoint cql=runs/rounds/cql/model.json --checkpoint bc=runs/rounds/bc/model.json
@@ -25,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .dataset import CollectConfig, collect
+from .ensemble import build_ensemble
 from .finetune_nav import DEPLOY_TEMPERATURE
 from .make_weights import DATA
 from .train import TrainConfig, train
@@ -44,6 +46,9 @@ class RoundsConfig:
     temperature: float = DEPLOY_TEMPERATURE  #: the learned moves are drawn from softmax(Q / T)
     steps: int = 20_000  #: updates per network
     alpha: float = 5.0
+    #: the final CQL (and BC) network: a Q-ensemble of this many training seeds (agents/ensemble.py)
+    members: int = 1
+    final_steps: int | None = None  #: updates of the final networks (default: ``steps``)
 
 
 _WIDE_DATA = replace(
@@ -55,6 +60,8 @@ _WIDE_DATA = replace(
 #: and also a 100-robot two-lane floor ("wide_big")
 RECIPES = {
     "wide": RoundsConfig(data=_WIDE_DATA),
+    # the same rounds; the final CQL and BC networks are 2-seed ensembles of 40k updates each
+    "wide_ens": RoundsConfig(data=_WIDE_DATA, members=2, final_steps=40_000),
     "wide_big": RoundsConfig(data=replace(_WIDE_DATA, targets=(*_WIDE_DATA.targets, DATA_BIG))),
 }
 
@@ -77,15 +84,19 @@ def data_folders(k: int, work: Path) -> tuple[Path, ...]:
     return (work / "data", *(work / f"data_r{i}" for i in range(1, k + 1)))
 
 
-def train_config(cfg: RoundsConfig, algo: str, k: int, work: Path, out: Path) -> TrainConfig:
+def train_config(
+    cfg: RoundsConfig, algo: str, k: int, work: Path, out: Path, *, steps: int | None = None,
+    seed: int = 0,
+) -> TrainConfig:  # fmt: skip
     data = data_folders(k, work)
     return TrainConfig(
         algo=algo,
         data=data[0] if len(data) == 1 else data,
         out=out,
-        steps=cfg.steps,
+        steps=steps or cfg.steps,
         alpha=cfg.alpha,
         ckpt_every=5000,
+        seed=seed,
     )
 
 
@@ -103,9 +114,21 @@ def run(cfg: RoundsConfig, work: Path, *, log: Callable[[str], None] = print) ->
             train(train_config(cfg, "cql", k, work, work / f"cql_r{k}"), show_progress=False)
             log(f"round {k}: {work / f'cql_r{k}' / 'model.json'}")
     for algo in ("cql", "bc"):  # one after the other: the union can take 10 GB of memory
-        if not (work / algo / "model.json").is_file():
-            res = train(train_config(cfg, algo, cfg.rounds, work, work / algo), show_progress=False)
+        if (work / algo / "model.json").is_file():
+            continue
+        steps = cfg.final_steps or cfg.steps
+        if cfg.members == 1:
+            res = train(train_config(cfg, algo, cfg.rounds, work, work / algo, steps=steps),
+                        show_progress=False)  # fmt: skip
             log(f"{algo}: {res['model']}.json")
+            continue
+        runs = [work / f"{algo}_s{seed}" for seed in range(cfg.members)]
+        for seed, out in enumerate(runs):
+            if not (out / "model.json").is_file():
+                tc = train_config(cfg, algo, cfg.rounds, work, out, steps=steps, seed=seed)
+                train(tc, show_progress=False)
+        stem = build_ensemble([out / "model.json" for out in runs], work / algo / "model")
+        log(f"{algo}: {stem}.json (ensemble of {cfg.members})")
 
 
 def main(argv: list[str] | None = None) -> None:

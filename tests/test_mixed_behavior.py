@@ -193,3 +193,21 @@ def test_two_rounds_end_to_end(tmp_path: Path) -> None:
     assert len(lines) == 3
     run(cfg, tmp_path, log=lines.append)  # everything exists: nothing is redone
     assert len(lines) == 3
+
+
+def test_final_networks_as_ensembles(tmp_path: Path) -> None:
+    from agents.rounds import RoundsConfig, run
+
+    cfg = RoundsConfig(
+        data=replace(BASE, epsilon=0.1, episodes=1), rounds=1, steps=4, members=2, final_steps=6
+    )
+    run(cfg, tmp_path, log=lambda _: None)
+    for algo in ("cql", "bc"):
+        meta = json.loads((tmp_path / algo / "model.json").read_text())
+        assert meta["config"]["network"]["members"] == 2 and meta["algo"] == algo
+        seeds = []
+        for member in meta["extra"]["ensemble"]:
+            train = json.loads(Path(member["checkpoint"]).read_text())["extra"]["train"]
+            assert train["steps"] == 6 and len(train["data"]) == 2
+            seeds.append(train["seed"])
+        assert seeds == [0, 1]
