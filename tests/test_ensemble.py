@@ -109,3 +109,31 @@ def test_cli_ensemble_and_refusals(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("error: ") for line in err)
     assert not (tmp_path / "f.json").exists()
+
+
+def test_ppo_fine_tunes_an_ensemble_and_resumes(tmp_path: Path) -> None:
+    """Online fine-tuning starts from an ensemble like from any network: every member learns,
+    the result is an ensemble again, and a resumed run matches an uninterrupted one."""
+    from agents.finetune import finetune
+    from agents.finetune_ppo import FinetuneConfig
+
+    stems = [_member(tmp_path / f"m{i}", seed=i) for i in range(2)]
+    init = build_ensemble([f"{s}.json" for s in stems], tmp_path / "ens")
+    cfg = FinetuneConfig(
+        updates=2, scenarios=("tiny",), rollout_steps=16, critic_warmup=0, ckpt_every=1,
+        collision_rise=None,
+    )  # fmt: skip
+    full = finetune(cfg, tmp_path / "a", init=f"{init}.json", show_progress=False, log=str)
+    one = replace(cfg, updates=1)
+    finetune(one, tmp_path / "b", init=f"{init}.json", show_progress=False, log=str)
+    rest = finetune(cfg, tmp_path / "b", resume=True, show_progress=False, log=str)
+    tuned, _ = load_network(tmp_path / "a" / "model.json")
+    start, _ = load_network(f"{init}.json")
+    assert tuned.cfg.members == 2
+    for before, after in zip(start.members, tuned.members, strict=True):
+        pairs = zip(before.parameters(), after.parameters(), strict=True)
+        assert any(not torch.equal(p, q) for p, q in pairs)
+    again, _ = load_network(tmp_path / "b" / "model.json")
+    for p, q in zip(tuned.parameters(), again.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert full.last == rest.last
