@@ -228,18 +228,6 @@ def collect(
     from warehouse.fleet import Fleet
 
     seeds = _episode_seeds(cfg)
-    observation = cfg.observation
-    if cfg.learned is not None:
-        from .mixed_behavior import learned_behavior
-
-        learned = learned_behavior(cfg.learned, cfg.learned_temperature)
-        if observation is not None and observation != learned.observation:
-            raise InputError(
-                Path(cfg.learned).with_suffix(".json"),
-                "observation",
-                f"the network reads {learned.observation}, the collection asks for {observation}",
-            )
-        observation = learned.observation
     fleets: list[tuple[str, Any, int]] = []
     for target in cfg.targets:
         sc, src = load_scenario(target)
@@ -248,12 +236,10 @@ def collect(
             over["robots"] = cfg.robots
         sc = apply_overrides(sc, over, src)
         sim = Simulation(build_floor(sc, src), sc.sim_config())
-        behavior = make_navigator(cfg.behavior)
+        behavior, observation = make_navigator(cfg.behavior), cfg.observation
         if cfg.learned is not None:
-            from .mixed_behavior import MixedNavigator, learned_behavior
-
-            mixed = learned_behavior(cfg.learned, cfg.learned_temperature)
-            behavior = MixedNavigator(behavior, mixed, cfg.learned_share)
+            behavior = _mixed(cfg, behavior)
+            observation = behavior.observation  # the network's layout
         nav = EpsilonGreedyNavigator(behavior, cfg.epsilon, observation=observation)
         fleet = Fleet(sim, make_dispatcher(sc.policies.dispatcher), nav)
         fleets.append((target, fleet, int(cfg.steps or sc.episode.steps)))
@@ -302,6 +288,21 @@ def collect(
             }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest
+
+
+def _mixed(cfg: CollectConfig, behavior: Any) -> Any:
+    """``behavior`` with ``cfg.learned``'s network mixed in; refuses a layout the network does
+    not read."""
+    from .mixed_behavior import MixedNavigator, learned_behavior
+
+    learned = learned_behavior(cfg.learned, cfg.learned_temperature)  # type: ignore[arg-type]
+    if cfg.observation is not None and cfg.observation != learned.observation:
+        raise InputError(
+            Path(cfg.learned).with_suffix(".json"),  # type: ignore[arg-type]
+            "observation",
+            f"the network reads {learned.observation}, the collection asks for {cfg.observation}",
+        )
+    return MixedNavigator(behavior, learned, cfg.learned_share)
 
 
 def _run_episode(

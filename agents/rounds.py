@@ -85,9 +85,15 @@ def data_folders(k: int, work: Path) -> tuple[Path, ...]:
 
 
 def train_config(
-    cfg: RoundsConfig, algo: str, k: int, work: Path, out: Path, *, steps: int | None = None,
+    cfg: RoundsConfig,
+    algo: str,
+    k: int,
+    work: Path,
+    out: Path,
+    *,
+    steps: int | None = None,
     seed: int = 0,
-) -> TrainConfig:  # fmt: skip
+) -> TrainConfig:
     data = data_folders(k, work)
     return TrainConfig(
         algo=algo,
@@ -118,8 +124,8 @@ def run(cfg: RoundsConfig, work: Path, *, log: Callable[[str], None] = print) ->
             continue
         steps = cfg.final_steps or cfg.steps
         if cfg.members == 1:
-            res = train(train_config(cfg, algo, cfg.rounds, work, work / algo, steps=steps),
-                        show_progress=False)  # fmt: skip
+            tc = train_config(cfg, algo, cfg.rounds, work, work / algo, steps=steps)
+            res = train(tc, show_progress=False)
             log(f"{algo}: {res['model']}.json")
             continue
         runs = [work / f"{algo}_s{seed}" for seed in range(cfg.members)]
