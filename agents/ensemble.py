@@ -53,4 +53,8 @@ def build_ensemble(paths: list[str | Path], out: str | Path) -> Path:
         {"checkpoint": str(resolve(p).with_suffix(".json")), "weights_sha256": m["weights_sha256"]}
         for p, (_, m) in zip(paths, loaded, strict=True)
     ]
-    return save_checkpoint(out, algo, step=0, training=False, extra={"ensemble": members})
+    extra: dict[str, Any] = {"ensemble": members}
+    data_ids = {m.get("extra", {}).get("data_id") for _, m in loaded}
+    if len(data_ids) == 1 and None not in data_ids:  # trained on the same data: say which
+        extra["data_id"] = data_ids.pop()
+    return save_checkpoint(out, algo, step=0, training=False, extra=extra)

@@ -37,8 +37,9 @@ def make_policy(name: str, checkpoints: dict[str, str], epsilon: float, device: 
 
     if name == "behavior":
         return EpsilonGreedyNavigator(make_navigator("rule_based"), epsilon)
-    if name in ("cql", "bc", "cql_sampled"):
-        ckpt = checkpoints.get(name, checkpoints.get("cql") if name == "cql_sampled" else None)
+    if name in ("cql", "bc", "cql_sampled", "bc_sampled"):
+        # the sampled navigators run the network given for their greedy twin
+        ckpt = checkpoints.get(name, checkpoints.get(name.removesuffix("_sampled")))
         return make_navigator(name, checkpoint=ckpt, device=device)
     return make_navigator(name)
 

@@ -62,11 +62,29 @@ def sampled_cql_navigator(
 ) -> SampledPolicy:
     """Factory: the offline CQL network (shipped weights or ``checkpoint``) sampled from
     ``softmax(Q̄/temperature)``."""
+    return _sampled("cql", checkpoint, device, temperature)
+
+
+def sampled_bc_navigator(
+    *,
+    checkpoint: str | Path | None = None,
+    device: str | None = None,
+    temperature: float = DEPLOY_TEMPERATURE,
+    **_: object,
+) -> SampledPolicy:
+    """Factory: the BC network (shipped weights or ``checkpoint``) sampled from
+    ``softmax(logits/temperature)``, the baseline deployed like ``cql_sampled``."""
+    return _sampled("bc", checkpoint, device, temperature)
+
+
+def _sampled(
+    weights: str, checkpoint: str | Path | None, device: str | None, temperature: float
+) -> SampledPolicy:
     from .learned import DEFAULT_WEIGHTS, load_learned_navigator
 
-    path = checkpoint if checkpoint is not None else DEFAULT_WEIGHTS / "cql.json"
+    path = checkpoint if checkpoint is not None else DEFAULT_WEIGHTS / f"{weights}.json"
     base = load_learned_navigator(None, path, device=device)
-    return SampledPolicy(base, temperature, name="cql_sampled")
+    return SampledPolicy(base, temperature, name=f"{weights}_sampled")
 
 
 def finetuned_navigator(

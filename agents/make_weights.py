@@ -1,52 +1,45 @@
 """Produce the shipped navigator weights ``agents/weights/*.{safetensors,json}``.
 
-One command (one collection, two single-threaded training runs side by side, then two online
-fine-tunings; about 10 minutes wall on two CPU cores; run it with ``nice``)::
+One command (about 35 minutes wall on two CPU cores; run it with ``nice``)::
 
     nice .venv/bin/python -m agents.make_weights --work runs/navigator
 
-It collects :data:`DATA` — the ε-greedy rule-based fleet (ε = 0.1, physical collisions) on
-``tiny``, ``small`` and ``one_way_aisles``, seeds 0–3, 1,000 steps each, observations with the
-neighbour-intention channels (``observation.intent``) and a collision reward of −150 instead of
-the scenarios' −50 (reward shaping for CQL; behaviour cloning ignores rewards) — then runs::
+It runs the data rounds of :mod:`agents.rounds`, recipe ``wide_ens`` (:data:`RECIPE`), the same
+as ``python -m agents.rounds --work runs/navigator --recipe wide_ens``:
 
-    warehouse train-navigator --algo cql --alpha 5.0 --data runs/navigator/data --steps 20000 \\
-        --out runs/navigator/cql --ckpt-every 5000 --device cpu
-    warehouse train-navigator --algo bc --data runs/navigator/data --steps 20000 \\
-        --out runs/navigator/bc --ckpt-every 5000 --device cpu
+* round 0 logs the ε-greedy rule-based fleet (ε = 0.1, ``physical``) on ``tiny``, ``small``,
+  ``one_way_aisles`` and ``agents/scenarios/data_wide.yaml``, seeds 0–3, 1,000 steps each, with
+  the neighbour-intention channels and a collision reward of −100, and trains CQL (α 5, 20k
+  updates) on it;
+* rounds 1–5 log the same floors with seeds 4k … 4k+3 from a fleet in which the previous round's
+  network (sampled at T = 0.5) moves 70 % of the robots' steps, and train CQL on the union of
+  the rounds so far;
+* the final networks train on the union of all six datasets: CQL and, as its baseline, BC, each
+  a Q-ensemble of two training seeds with 40k updates each (``warehouse ensemble``).
 
-and copies each run's ``model.*`` into ``agents/weights/``. Then it fine-tunes the new CQL
-network online with PPO under the PIBT shield (:data:`FINETUNE`) into
-``cql_pibt.*`` and without a shield (:data:`FINETUNE_PHYSICAL`) into
-``cql_physical.*``, the networks of the hierarchy's navigator ``cql_tuned``; the same as::
+It copies the final ``cql`` and ``bc`` into ``agents/weights/``, then fine-tunes the CQL ensemble
+online with PPO under the PIBT shield (:data:`FINETUNE`) into ``cql_pibt.*`` and without a shield
+(:data:`FINETUNE_PHYSICAL`) into ``cql_physical.*``, side by side: the networks of the
+hierarchy's navigator ``cql_tuned``. The same as::
 
     warehouse train-navigator --algo ppo --init agents/weights/cql.json --steps 100 --lr 3e-4 \\
         --collisions pibt --ckpt-every 25 --out runs/navigator/cql_pibt
     warehouse train-navigator --algo ppo --init agents/weights/cql.json --steps 150 --lr 3e-4 \\
         --collisions physical --collision-rise 2 --ckpt-every 25 --out runs/navigator/cql_physical
 
-The collection step is the Python
-call ``agents.dataset.collect(DATA, out)``, which writes the same shards and manifest as::
-
-    warehouse collect tiny,small,one_way_aisles --episodes 4 --seeds 0,1,2,3 --steps 1000 \
-        --epsilon 0.1 --intent --set reward.collision=-150 --out runs/navigator/data
-
-Training is deterministic on the CPU (seed 0, one torch thread), so the command reproduces the
-shipped files bit for bit at the code version and torch version that made them (checked with
-torch 2.13 for the sixth session's build and for the seventh session's rebuild after a core
-fix). With torch 2.15 the sixth session's CQL, BC and ``cql_physical`` came out identical,
-``cql_pibt`` did not (its rollouts rank actions by Q, and 1-ulp differences between torch
-builds reorder near-ties).
+Every step is skipped when its output exists, so an interrupted run continues. Collection and
+training are deterministic on the CPU (seed 0, one torch thread per process), so the command
+reproduces the shipped files bit for bit at the code version and torch version that made them
+(torch 2.13; ``cql_pibt`` is the most fragile: its rollouts rank actions by Q, and 1-ulp
+differences between torch builds reorder near-ties).
 ``--check`` rebuilds into ``--work`` and compares every network's sha256 and dataset id with the
 shipped files instead of replacing them (exit code 1 on any difference)::
 
     nice .venv/bin/python -m agents.make_weights --work runs/navigator_check --check
 
 A change to the behaviour policy, the observation kernels, the PIBT shield or the network's
-arithmetic changes the result (commit 610527b only reordered the network's float sums, and
-networks trained after it differ from those trained before). Scenarios and seeds used here
-stay out of the evaluation (docs/results.md). The PPO dispatcher has its own command:
-:mod:`hierarchy.make_weights`.
+arithmetic changes the result. Scenarios and seeds used here stay out of the evaluation
+(docs/results.md). The PPO dispatcher has its own command: :mod:`hierarchy.make_weights`.
 """
 
 from __future__ import annotations
@@ -58,25 +51,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from warehouse.config import ObservationConfig
-
-from .dataset import CollectConfig, collect
 from .finetune import finetune
 from .finetune_ppo import FinetuneConfig
 from .learned import DEFAULT_WEIGHTS
-from .train import TrainConfig, train
+from .rounds import RECIPES, RoundsConfig
+from .rounds import run as run_rounds
 
-DATA = CollectConfig(
-    targets=("tiny", "small", "one_way_aisles"),
-    episodes=4,
-    seeds=(0, 1, 2, 3),
-    steps=1000,
-    epsilon=0.1,
-    observation=ObservationConfig(radius=3, intent=True),
-    overrides=(("reward.collision", -150.0),),
-)
-STEPS = 20_000
-ALPHA = 5.0  #: CQL α of the shipped weights (α sensitivity: docs/results.md)
+#: the data rounds and final networks of the shipped ``cql`` and ``bc`` (agents/rounds.py)
+RECIPE: RoundsConfig = RECIPES["wide_ens"]
 _FT = FinetuneConfig()
 #: Online fine-tuning of ``cql_pibt`` (the CLI's ``--steps 100 --lr 3e-4 --collisions pibt
 #: --ckpt-every 25``; the shipped file records the same config in ``extra.finetune.config``).
@@ -90,15 +72,17 @@ FINETUNE_PHYSICAL = replace(FINETUNE, updates=150, collisions="physical", collis
 FINETUNED = {"cql_pibt": FINETUNE, "cql_physical": FINETUNE_PHYSICAL}
 
 
-def _train_quietly(cfg: TrainConfig) -> dict:
-    return train(cfg, show_progress=False)
+def _finetune_quietly(cfg: FinetuneConfig, out: Path, init: Path) -> str:
+    import torch
+
+    torch.set_num_threads(1)  # deterministic, as the CLI's default --threads 1
+    finetune(cfg, out, init=init, show_progress=False)
+    return str(out / "model.json")
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="Collect data, train CQL and BC, fine-tune, ship.")
+    ap = argparse.ArgumentParser(description="Data rounds, CQL and BC, fine-tuning; ship.")
     ap.add_argument("--work", type=Path, default=Path("runs/navigator"))
-    ap.add_argument("--steps", type=int, default=STEPS)
-    ap.add_argument("--alpha", type=float, default=ALPHA)
     ap.add_argument("--dest", type=Path, default=DEFAULT_WEIGHTS)
     ap.add_argument(
         "--check",
@@ -107,42 +91,25 @@ def main(argv: list[str] | None = None) -> None:
         "them; exit code 1 when any network differs",
     )
     args = ap.parse_args(argv)
-    data = args.work / "data"
-    if not data.exists():
-        collect(DATA, data)
+    run_rounds(RECIPE, args.work)
     if not args.check:
         args.dest.mkdir(parents=True, exist_ok=True)
-    todo = [
-        TrainConfig(
-            algo=algo,
-            data=data,
-            out=args.work / algo,
-            steps=args.steps,
-            alpha=args.alpha,
-            ckpt_every=5000,
-        )
-        for algo in ("cql", "bc")
-        if not (args.work / algo / "model.json").is_file()
-    ]
-    # The two runs are independent and single-threaded: train them side by side.
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        for res in pool.map(_train_quietly, todo):
-            print(f"trained {res['model']}")
-    if not args.check:
         for algo in ("cql", "bc"):
             _ship(args.work / algo, args.dest / algo)
     # Fine-tune the CQL network just trained (in a normal run, its shipped copy).
     init = args.work / "cql" / "model.json" if args.check else _relative(args.dest / "cql.json")
-    for name, cfg in FINETUNED.items():
-        run = args.work / name
-        if not (run / "model.json").is_file():
-            import torch
-
-            torch.set_num_threads(1)  # deterministic, as the CLI's default --threads 1
-            finetune(cfg, run, init=init, show_progress=False)
-        if not args.check:
-            _ship(run, args.dest / name)
-    if args.check:
+    todo = [name for name in FINETUNED if not (args.work / name / "model.json").is_file()]
+    # The two fine-tunings are independent and single-threaded: run them side by side.
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        futures = [
+            pool.submit(_finetune_quietly, FINETUNED[name], args.work / name, init) for name in todo
+        ]
+        for future in futures:
+            print(f"fine-tuned {future.result()}")
+    if not args.check:
+        for name in FINETUNED:
+            _ship(args.work / name, args.dest / name)
+    else:
         if not compare_with_shipped(args.work, args.dest, ["cql", "bc", *FINETUNED]):
             raise SystemExit(1)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .base import Navigator
-from .finetune_nav import finetuned_navigator, sampled_cql_navigator
+from .finetune_nav import finetuned_navigator, sampled_bc_navigator, sampled_cql_navigator
 from .learned import (
     bc_navigator,
     cql_navigator,
@@ -33,6 +33,8 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     "cql_ft": finetuned_navigator,
     # the offline CQL network sampled at a fixed temperature (no retry loops without a shield)
     "cql_sampled": sampled_cql_navigator,
+    # the BC network sampled the same way: the baseline of cql_sampled
+    "bc_sampled": sampled_bc_navigator,
 }
 
 

@@ -25,10 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from warehouse.config import ObservationConfig
+
 from .dataset import CollectConfig, collect
 from .ensemble import build_ensemble
 from .finetune_nav import DEPLOY_TEMPERATURE
-from .make_weights import DATA
 from .train import TrainConfig, train
 
 #: navigator data floors beyond the built-in ones (paths from the repository root)
@@ -51,9 +52,21 @@ class RoundsConfig:
     final_steps: int | None = None  #: updates of the final networks (default: ``steps``)
 
 
+#: the ε-greedy rule-based fleet (ε = 0.1, physical collisions) on the built-in training floors,
+#: seeds 0–3, 1,000 steps each, observations with the neighbour-intention channels; the
+#: collision reward is shaped (reward shaping for CQL; behaviour cloning ignores rewards)
+BASE_DATA = CollectConfig(
+    targets=("tiny", "small", "one_way_aisles"),
+    episodes=4,
+    seeds=(0, 1, 2, 3),
+    steps=1000,
+    epsilon=0.1,
+    observation=ObservationConfig(radius=3, intent=True),
+    overrides=(("reward.collision", -150.0),),
+)
 _WIDE_DATA = replace(
-    DATA,
-    targets=(*DATA.targets, DATA_WIDE),
+    BASE_DATA,
+    targets=(*BASE_DATA.targets, DATA_WIDE),
     overrides=(("reward.collision", -100.0),),
 )
 #: named recipes of docs/results.md: the shipped data's floors plus a two-lane floor ("wide"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -262,15 +263,24 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(1)  # small per-step inference: threads only add overhead
     nav = hierarchical_parts()[1]
-    wanted = set(args.scenarios.split(","))
+    wanted = {s for s in args.scenarios.split(",") if s}
     confs = [c for c in args.configs.split(",") if c and c != "none"]
+    unknown = sorted(wanted - {name for name, *_ in SCENARIOS})
+    if unknown:
+        known = ", ".join(name for name, *_ in SCENARIOS)
+        p.error(f"--scenarios: unknown {', '.join(unknown)} (known: {known})")
+    if bad := [c for c in confs if c not in CONFIGS]:
+        p.error(f"--configs: unknown {', '.join(map(repr, bad))} (known: {', '.join(CONFIGS)})")
     rows: list[dict[str, Any]] = []
     for path in args.merge:
         rows += json.loads(path.read_text(encoding="utf-8"))
     args.out.mkdir(parents=True, exist_ok=True)
     tasks = []
     for name, target, seen, overrides in SCENARIOS:
-        if name not in wanted or (target.endswith(".map") and not Path(target).is_file()):
+        if name not in wanted:
+            continue
+        if target.endswith(".map") and not Path(target).is_file():
+            print(f"skipped {name}: map file {target} not found", file=sys.stderr)
             continue
         for label in confs:
             disp, navigator, mode = CONFIGS[label]

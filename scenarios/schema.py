@@ -108,8 +108,8 @@ class PoliciesConfig(Section):
         None,
         description="Checkpoint of a learned navigator (path, relative to the scenario file; "
         "given with --set, relative to the current folder). The navigators that run one network "
-        "(cql, cql_sampled, cql_ft, cql_pibt, cql_physical, bc) load it; a run with none of "
-        "them refuses it.",
+        "(cql, cql_sampled, cql_ft, cql_pibt, cql_physical, bc, bc_sampled) load it; a run with "
+        "none of them refuses it.",
     )
     dispatcher_checkpoint: str | None = Field(
         None,

@@ -213,6 +213,25 @@ def test_shipped_finetuned_navigators_match_their_recipe() -> None:
         assert meta["observation"] == init_layout
 
 
+def test_shipped_offline_networks_are_the_recipes_ensembles() -> None:
+    """``cql`` and ``bc`` are the ``agents.make_weights`` recipe's Q-ensembles (members trained
+    on one data union), and every shipped navigator names that union's data id."""
+    from agents.learned import DEFAULT_WEIGHTS
+    from agents.make_weights import FINETUNED, RECIPE
+
+    metas = {
+        name: json.loads((DEFAULT_WEIGHTS / f"{name}.json").read_text())
+        for name in ("cql", "bc", *FINETUNED)
+    }
+    assert RECIPE.members == 2
+    for name in ("cql", "bc"):
+        assert metas[name]["algo"] == name
+        assert metas[name]["config"]["network"]["members"] == RECIPE.members
+        assert len(metas[name]["extra"]["ensemble"]) == RECIPE.members
+    data_ids = {meta["extra"]["data_id"] for meta in metas.values()}
+    assert len(data_ids) == 1
+
+
 @pytest.mark.parametrize(
     ("mode", "expected"), [("pibt", "cql_pibt"), ("physical", "cql_physical"), ("block", "cql")]
 )

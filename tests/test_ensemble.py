@@ -20,10 +20,13 @@ from warehouse.errors import InputError
 NET = NetworkConfig(radius=2, intent=True, heads=2, window_dim=16, hidden=(16,))
 
 
-def _member(path: Path, seed: int, network: NetworkConfig = NET) -> Path:
+def _member(
+    path: Path, seed: int, network: NetworkConfig = NET, data_id: str | None = None
+) -> Path:
     torch.manual_seed(seed)
     algo = CQL(CQLConfig(network=network))
-    return save_checkpoint(path, algo, step=0, training=False)
+    extra = {} if data_id is None else {"data_id": data_id}
+    return save_checkpoint(path, algo, step=0, training=False, extra=extra)
 
 
 def _obs(n: int = 64) -> torch.Tensor:
@@ -50,6 +53,26 @@ def test_ensemble_scores_are_the_mean_of_its_members(tmp_path: Path) -> None:
     assert [m["checkpoint"] for m in recorded] == [f"{s}.json" for s in stems]
     for m, s in zip(recorded, stems, strict=True):
         assert m["weights_sha256"] == json.loads(Path(f"{s}.json").read_text())["weights_sha256"]
+
+
+def test_ensemble_records_its_members_shared_data_id(tmp_path: Path) -> None:
+    """Members trained on one dataset pass its id on (``make_weights --check`` compares it);
+    members of different data give the ensemble no data id."""
+    same = [_member(tmp_path / f"s{i}", seed=i, data_id="d1") for i in range(2)]
+    meta = json.loads(
+        build_ensemble([f"{s}.json" for s in same], tmp_path / "a").with_suffix(".json").read_text()
+    )
+    assert meta["extra"]["data_id"] == "d1"
+    mixed = [
+        _member(tmp_path / "m0", seed=0, data_id="d1"),
+        _member(tmp_path / "m1", seed=1, data_id="d2"),
+    ]
+    meta = json.loads(
+        build_ensemble([f"{s}.json" for s in mixed], tmp_path / "b")
+        .with_suffix(".json")
+        .read_text()
+    )
+    assert "data_id" not in meta["extra"]
 
 
 def test_ensemble_drives_a_fleet_like_any_navigator(tmp_path: Path) -> None:

@@ -262,6 +262,7 @@ def test_cli_pause_exits_3(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPat
     code, out, err = run_cli([*args, "--no-progress", "--collision-limit", "0"], capsys)
     assert code == 3
     assert "paused at iteration 0" in out and "training paused" in err
+    assert "nothing to train" not in out  # paused before any update: no misleading summary
 
 
 @pytest.mark.parametrize("content", [b"not json", None])
@@ -344,3 +345,23 @@ def test_cql_sampled_is_the_offline_network_at_the_deploy_temperature(tmp_path: 
         shutil.copy(INIT.with_suffix(suffix), tmp_path / f"mine{suffix}")
     other = make_policy("cql_sampled", {"cql": str(tmp_path / "mine.json")}, 0.0, "cpu")
     assert "mine" in str(other.base.scorer.source)
+
+
+def test_bc_sampled_samples_the_bc_network_like_cql_sampled() -> None:
+    """``bc_sampled``, the baseline of ``cql_sampled``, draws from softmax(BC logits / T) at the
+    same temperature; its preferences are the greedy BC network's scores."""
+    from agents.evaluate import make_policy
+    from agents.finetune_nav import DEPLOY_TEMPERATURE, SampledPolicy
+
+    obs, _, _ = tiny_obs()
+    obs = np.repeat(obs, 200, axis=0)
+    mask = np.ones((obs.shape[0], 5), dtype=bool)
+    nav = make_policy("bc_sampled", {}, 0.0, "cpu")
+    assert isinstance(nav, SampledPolicy) and nav.name == "bc_sampled"
+    assert nav.temperature == DEPLOY_TEMPERATURE
+    greedy = make_navigator("bc", device="cpu")
+    nav.reset(1)
+    actions, prefs = nav.act(None, obs, mask)
+    g_actions, g_prefs = greedy.act(None, obs, mask)
+    np.testing.assert_array_equal(prefs, g_prefs)
+    assert (actions != g_actions).any() and (actions == g_actions).mean() > 0.3

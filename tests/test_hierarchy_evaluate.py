@@ -79,3 +79,34 @@ def test_a_larger_pool_lets_ppo_choose_among_more_orders() -> None:
         assert np.isin(chosen, pool).all()
         seen[look] = set(chosen.tolist())
     assert not seen[64] <= set(open_ids[:8].tolist())  # reaches past the 8 oldest
+
+
+def test_unknown_scenarios_and_configs_are_refused_in_one_line(tmp_path, capsys) -> None:
+    """A typo in ``--scenarios`` or ``--configs`` is an error (exit 2, one line naming the
+    option), not a silently shorter table; nothing is written."""
+    import pytest
+
+    cases = [
+        ("--scenarios", "small,smal", "unknown smal "),
+        ("--configs", "rule_based (blok)", "blok"),
+    ]
+    for option, value, named in cases:
+        with pytest.raises(SystemExit) as exc:
+            ev.main(["--out", str(tmp_path / "out"), "--seeds", "1", "--steps", "5", option, value])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert f"error: {option}: " in err and named in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_input_errors_cross_process_boundaries_intact() -> None:
+    """Worker processes (``--jobs``) hand their errors back pickled: an ``InputError`` must come
+    back as the same one-line error, not break the process pool."""
+    import pickle
+
+    from warehouse.errors import InputError
+
+    err = InputError("runs/x/model.json", "weights_sha256", "does not match the file")
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is InputError and back.one_line() == err.one_line()
+    assert back.one_line() == "model.json: weights_sha256: does not match the file"

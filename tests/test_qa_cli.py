@@ -101,7 +101,7 @@ SHIPPED_PPO = SHIPPED_CQL.parents[2] / "hierarchy" / "weights" / "ppo_dispatcher
             ["run", "tiny", "--policy", "rule_based", "--set",
              f"policies.navigator_checkpoint={SHIPPED_CQL}"],
             "tiny.yaml: policies.navigator_checkpoint: no navigator of this run loads a "
-            "checkpoint (rule_based); those that do: bc, cql,",
+            "checkpoint (rule_based); those that do: bc, bc_sampled, cql,",
         ),
         (
             ["run", "tiny", "--policy", "rule_based,random", "--set",

@@ -18,6 +18,11 @@ class InputError(Exception):
         self.message = message.replace("\n", " ").strip()
         super().__init__(self.one_line())
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str | None, str | None, str]]:
+        """Rebuilt from its parts, so an error raised in a worker process (``--jobs``) reaches
+        the parent as the same one-line error instead of breaking the process pool."""
+        return (type(self), (self.source, self.field, self.message))
+
     def one_line(self) -> str:
         parts = [p for p in (self.source, self.field, self.message) if p]
         return ": ".join(parts)

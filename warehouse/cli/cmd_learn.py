@@ -364,7 +364,8 @@ def _finetune(
         cfg = replace(cfg, ppo=replace(cfg.ppo, lr=lr))
     res = finetune(cfg, out, init=init, resume=resume, show_progress=progress, log=typer.echo)
     last = ", ".join(f"{k} {v:.4g}" for k, v in res.last.items() if not k.startswith("eval_"))
-    typer.echo(f"iteration {res.iteration}: {last or 'nothing to train (--steps)'}")
+    if last or res.paused is None:  # a pause before the first update has nothing to report
+        typer.echo(f"iteration {res.iteration}: {last or 'nothing to train (--steps)'}")
     if res.model is not None:
         typer.echo(f"model: {res.model}.safetensors")
     if res.paused is not None:
