@@ -16,11 +16,24 @@ from .learned import (
 )
 from .rule_based import RandomNavigator, RuleBasedNavigator
 
+
+def _behavior_navigator(**_: object) -> Navigator:
+    """The ε-greedy rule-based fleet (ε = 0.1) that logs the offline datasets: the behaviour
+    policy the offline navigators are compared with (docs/results.md, part 1)."""
+    from .dataset import EpsilonGreedyNavigator
+
+    return EpsilonGreedyNavigator(RuleBasedNavigator(), BEHAVIOR_EPSILON)
+
+
+#: ε of the ``behavior`` navigator (and of the shipped datasets' behaviour fleet)
+BEHAVIOR_EPSILON = 0.1
+
 #: name -> factory(**kwargs) -> Navigator. Factories accept ``checkpoint=`` and ``device=`` when
 #: they are learned; rule-based ones ignore unknown keywords.
 NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     "rule_based": lambda **kw: RuleBasedNavigator(),
     "random": lambda **kw: RandomNavigator(),
+    "behavior": _behavior_navigator,
     "cql": cql_navigator,  # shipped weights in agents/weights/ unless checkpoint= is given
     "bc": bc_navigator,
     # the CQL network fine-tuned online under the PIBT shield
@@ -40,7 +53,7 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
 
 #: the navigators that run the network of a ``checkpoint=`` (``policies.navigator_checkpoint``).
 #: The rule-based ones take no weights; ``cql_tuned`` runs the three shipped networks.
-CHECKPOINT_NAVIGATORS = frozenset(NAVIGATORS) - {"rule_based", "random", "cql_tuned"}
+CHECKPOINT_NAVIGATORS = frozenset(NAVIGATORS) - {"rule_based", "random", "behavior", "cql_tuned"}
 
 
 def make_navigator(name: str, **kwargs: Any) -> Navigator:

@@ -365,3 +365,36 @@ def test_bc_sampled_samples_the_bc_network_like_cql_sampled() -> None:
     g_actions, g_prefs = greedy.act(None, obs, mask)
     np.testing.assert_array_equal(prefs, g_prefs)
     assert (actions != g_actions).any() and (actions == g_actions).mean() > 0.3
+
+
+def test_behavior_navigator_is_the_epsilon_greedy_rule_based_fleet() -> None:
+    """``behavior`` (a policy of ``warehouse run``) is the datasets' behaviour fleet: the
+    rule-based move, replaced by a random allowed one with probability 0.1, reproducible per seed,
+    and it takes no checkpoint."""
+    from agents.dataset import EpsilonGreedyNavigator
+    from agents.registry import BEHAVIOR_EPSILON, CHECKPOINT_NAVIGATORS
+    from scenarios import build_floor, load_scenario
+    from warehouse.core import Simulation
+    from warehouse.core.observe import Observer
+
+    nav = make_navigator("behavior")
+    assert isinstance(nav, EpsilonGreedyNavigator) and nav.epsilon == BEHAVIOR_EPSILON == 0.1
+    assert "behavior" not in CHECKPOINT_NAVIGATORS
+    sc, src = load_scenario("medium")
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    sim.reset(seed=1)
+    for _ in range(5):
+        sim.step(np.zeros(sim.n_robots, dtype=np.int64))
+    obs, mask = Observer(sim, None)(), sim.action_mask()
+    rule = make_navigator("rule_based")
+    rule.reset(3)
+    want, _ = rule.act(sim, obs, mask)
+    draws = []
+    for _ in range(2):
+        nav.reset(3)
+        got, _ = nav.act(sim, obs, mask)
+        draws.append(got)
+        assert mask[np.arange(len(got)), got].all()
+    np.testing.assert_array_equal(draws[0], draws[1])
+    share = (draws[0] != want).mean()
+    assert 0.0 < share < 0.2  # about ε minus the random draws that pick the rule's move
