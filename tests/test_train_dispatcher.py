@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -119,9 +120,12 @@ def test_cli_smoke_run_and_resume(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert any((run / "tb").iterdir())
     ev = json.loads((run / "eval.json").read_text())
     assert ev["deliveries"] >= 0 and "energy_per_delivery_kwh" in ev
+    assert re.search(r"\d+/\d+ it", capsys.readouterr().out)  # the progress bar
     with pytest.raises(SystemExit) as exc:
-        main(["train-dispatcher", "tiny", "--steps", "120", "--out", str(run), "--resume"])
+        main(["train-dispatcher", "tiny", "--steps", "120", "--out", str(run), "--resume",
+              "--no-progress"])  # fmt: skip
     assert exc.value.code in (0, None)
+    assert not re.search(r"\d+/\d+ it", capsys.readouterr().out)  # --no-progress: no bar
     assert json.loads((run / "checkpoint" / "state.json").read_text())["iteration"] == 3
     # The trained policy drives a fleet through the Dispatcher protocol.
     disp = PPODispatcher.load(run / "policy.json")

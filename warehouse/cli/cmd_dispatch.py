@@ -45,6 +45,7 @@ def train_dispatcher_cmd(
     eval_seeds: str = typer.Option("1000", help="Evaluation seeds: 1000,1001 or 1000..1004."),
     eval_steps: int = typer.Option(300, min=1, help="Steps per evaluation episode."),
     tensorboard: bool = typer.Option(True, help="Write TensorBoard logs to RUN/tb."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Train the PPO dispatcher over the navigator and shield (rich progress, TensorBoard)."""
     import torch
@@ -119,7 +120,7 @@ def train_dispatcher_cmd(
         TextColumn("[bold]PPO[/]"), BarColumn(), TextColumn("{task.completed}/{task.total} it"),
         TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
     )  # fmt: skip
-    with Progress(*columns) as bar:
+    with Progress(*columns, disable=not progress) as bar:
         task = bar.add_task("train", total=cfg.iterations, info="")
 
         def report(it: int, total: int, stats: dict[str, float]) -> None:
