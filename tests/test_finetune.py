@@ -322,49 +322,38 @@ def test_sampled_navigator_masks_seeds_and_temperature(tmp_path: Path) -> None:
     assert make_navigator("cql_ft", checkpoint=run / "model.json").temperature == 0.5
 
 
-def test_cql_sampled_is_the_offline_network_at_the_deploy_temperature(tmp_path: Path) -> None:
-    import shutil
-
+@pytest.mark.parametrize(("name", "greedy_name"), [("cql_sampled", "cql"), ("bc_sampled", "bc")])
+def test_sampled_navigators_sample_their_network_at_the_deploy_temperature(
+    name: str, greedy_name: str
+) -> None:
+    """``cql_sampled`` (and its baseline ``bc_sampled``) draw from softmax(scores / T) of the
+    offline network at the deploy temperature; the shield sees the greedy network's scores."""
     from agents.evaluate import make_policy
     from agents.finetune_nav import DEPLOY_TEMPERATURE, SampledPolicy
 
     obs, _, _ = tiny_obs()
     obs = np.repeat(obs, 200, axis=0)
     mask = np.ones((obs.shape[0], 5), dtype=bool)
-    nav = make_navigator("cql_sampled", device="cpu")
-    assert isinstance(nav, SampledPolicy) and nav.name == "cql_sampled"
+    nav = make_policy(name, {}, 0.0, "cpu")
+    assert isinstance(nav, SampledPolicy) and nav.name == name
     assert nav.temperature == DEPLOY_TEMPERATURE
-    greedy = make_navigator("cql", device="cpu")
-    nav.reset(1)
-    actions, prefs = nav.act(None, obs, mask)
-    g_actions, g_prefs = greedy.act(None, obs, mask)
-    np.testing.assert_array_equal(prefs, g_prefs)  # the shield sees the CQL preferences
-    assert (actions != g_actions).any() and (actions == g_actions).mean() > 0.3
-    # The evaluation hands it the CQL checkpoint it is given.
-    for suffix in (".json", ".safetensors"):
-        shutil.copy(INIT.with_suffix(suffix), tmp_path / f"mine{suffix}")
-    other = make_policy("cql_sampled", {"cql": str(tmp_path / "mine.json")}, 0.0, "cpu")
-    assert "mine" in str(other.base.scorer.source)
-
-
-def test_bc_sampled_samples_the_bc_network_like_cql_sampled() -> None:
-    """``bc_sampled``, the baseline of ``cql_sampled``, draws from softmax(BC logits / T) at the
-    same temperature; its preferences are the greedy BC network's scores."""
-    from agents.evaluate import make_policy
-    from agents.finetune_nav import DEPLOY_TEMPERATURE, SampledPolicy
-
-    obs, _, _ = tiny_obs()
-    obs = np.repeat(obs, 200, axis=0)
-    mask = np.ones((obs.shape[0], 5), dtype=bool)
-    nav = make_policy("bc_sampled", {}, 0.0, "cpu")
-    assert isinstance(nav, SampledPolicy) and nav.name == "bc_sampled"
-    assert nav.temperature == DEPLOY_TEMPERATURE
-    greedy = make_navigator("bc", device="cpu")
+    greedy = make_navigator(greedy_name, device="cpu")
     nav.reset(1)
     actions, prefs = nav.act(None, obs, mask)
     g_actions, g_prefs = greedy.act(None, obs, mask)
     np.testing.assert_array_equal(prefs, g_prefs)
     assert (actions != g_actions).any() and (actions == g_actions).mean() > 0.3
+
+
+def test_the_evaluation_hands_cql_sampled_the_given_cql_checkpoint(tmp_path: Path) -> None:
+    import shutil
+
+    from agents.evaluate import make_policy
+
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(INIT.with_suffix(suffix), tmp_path / f"mine{suffix}")
+    other = make_policy("cql_sampled", {"cql": str(tmp_path / "mine.json")}, 0.0, "cpu")
+    assert "mine" in str(other.base.scorer.source)
 
 
 def test_behavior_navigator_is_the_epsilon_greedy_rule_based_fleet() -> None:
