@@ -2,14 +2,16 @@
 
 ::
 
-    .venv/bin/python -m agents.evaluate --scenarios medium,faults --seeds 100,101,102 \\
-        --steps 500 --policies rule_based,behavior,bc,cql --collisions physical \\
+    .venv/bin/python -m agents.evaluate --collisions physical   # and pibt
+    .venv/bin/python -m agents.evaluate --scenarios faults,medium --seeds 100..109 --steps 400 \\
+        --policies rule_based,behavior,bc,bc_sampled,cql,cql_sampled --collisions physical \\
         [--checkpoint cql=RUN/model.json --checkpoint bc=RUN/model.json] [--json out.json]
 
-``behavior`` is the data-collection policy: the rule-based navigator with ε-random allowed moves
-(``--epsilon``, default 0.1). Every (scenario, seed, policy) runs through
-:class:`~warehouse.fleet.Fleet` with the scenario's dispatcher; the table shows per-scenario
-means over seeds of the KPIs of :mod:`warehouse.kpis`.
+The defaults are the held-out comparison of docs/results.md, part 1 (the second command spells
+them out). ``behavior`` is the data-collection policy: the rule-based navigator with ε-random
+allowed moves (``--epsilon``, default 0.1); ``*_sampled`` run the greedy twin's network.
+Every (scenario, seed, policy) runs through :class:`~warehouse.fleet.Fleet` with the scenario's
+dispatcher; the table shows per-scenario means over seeds of the KPIs of :mod:`warehouse.kpis`.
 """
 
 from __future__ import annotations
@@ -110,10 +112,10 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--scenarios", default="medium,faults")
-    ap.add_argument("--seeds", default="100,101,102")
-    ap.add_argument("--steps", type=int, default=500)
-    ap.add_argument("--policies", default="rule_based,behavior,bc,cql")
+    ap.add_argument("--scenarios", default="faults,medium")
+    ap.add_argument("--seeds", default="100..109", help="0,1,2 or 0..9")
+    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--policies", default="rule_based,behavior,bc,bc_sampled,cql,cql_sampled")
     ap.add_argument("--collisions", default="physical")
     ap.add_argument("--epsilon", type=float, default=0.1)
     ap.add_argument("--device", default="cpu")
@@ -122,19 +124,34 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     import torch
 
+    from warehouse.cli.checks import seed_list
+    from warehouse.errors import InputError
+
+    from .registry import NAVIGATORS
+
+    policies = [p for p in args.policies.split(",") if p]
+    if unknown := [p for p in policies if p != "behavior" and p not in NAVIGATORS]:
+        ap.error(
+            f"--policies: unknown {', '.join(unknown)} (known: behavior, {', '.join(NAVIGATORS)})"
+        )
+    if bad := [c for c in args.checkpoint if "=" not in c]:
+        ap.error(f"--checkpoint: expected ALGO=PATH, got {bad[0]!r}")
     torch.set_num_threads(1)
     ckpts = dict(c.split("=", 1) for c in args.checkpoint)
     t0 = time.perf_counter()
-    rows = compare(
-        [s for s in args.scenarios.split(",") if s],
-        [int(s) for s in args.seeds.split(",") if s],
-        args.steps,
-        [p for p in args.policies.split(",") if p],
-        collisions=args.collisions,
-        checkpoints=ckpts,
-        epsilon=args.epsilon,
-        device=args.device,
-    )
+    try:
+        rows = compare(
+            [s for s in args.scenarios.split(",") if s],
+            seed_list(args.seeds),
+            args.steps,
+            policies,
+            collisions=args.collisions,
+            checkpoints=ckpts,
+            epsilon=args.epsilon,
+            device=args.device,
+        )
+    except InputError as exc:  # a bad scenario, seed list or checkpoint: one line, exit 2
+        ap.exit(2, f"error: {exc.one_line()}\n")
     report(
         markdown(rows), rows, time.perf_counter() - t0, args.json, f", collisions={args.collisions}"
     )
