@@ -130,10 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     from .registry import NAVIGATORS
 
     policies = [p for p in args.policies.split(",") if p]
-    if unknown := [p for p in policies if p != "behavior" and p not in NAVIGATORS]:
-        ap.error(
-            f"--policies: unknown {', '.join(unknown)} (known: behavior, {', '.join(NAVIGATORS)})"
-        )
+    if unknown := [p for p in policies if p not in NAVIGATORS]:
+        ap.error(f"--policies: unknown {', '.join(unknown)} (known: {', '.join(NAVIGATORS)})")
     if bad := [c for c in args.checkpoint if "=" not in c]:
         ap.error(f"--checkpoint: expected ALGO=PATH, got {bad[0]!r}")
     torch.set_num_threads(1)

@@ -1,6 +1,6 @@
 """Produce the shipped navigator weights ``agents/weights/*.{safetensors,json}``.
 
-One command (about 35 minutes wall on two CPU cores; run it with ``nice``)::
+One command (about 30 minutes wall on two CPU cores; run it with ``nice``)::
 
     nice .venv/bin/python -m agents.make_weights --work runs/navigator
 

@@ -16,6 +16,9 @@ from .learned import (
 )
 from .rule_based import RandomNavigator, RuleBasedNavigator
 
+#: ε of the ``behavior`` navigator (and of the shipped datasets' behaviour fleet)
+BEHAVIOR_EPSILON = 0.1
+
 
 def _behavior_navigator(**_: object) -> Navigator:
     """The ε-greedy rule-based fleet (ε = 0.1) that logs the offline datasets: the behaviour
@@ -24,9 +27,6 @@ def _behavior_navigator(**_: object) -> Navigator:
 
     return EpsilonGreedyNavigator(RuleBasedNavigator(), BEHAVIOR_EPSILON)
 
-
-#: ε of the ``behavior`` navigator (and of the shipped datasets' behaviour fleet)
-BEHAVIOR_EPSILON = 0.1
 
 #: name -> factory(**kwargs) -> Navigator. Factories accept ``checkpoint=`` and ``device=`` when
 #: they are learned; rule-based ones ignore unknown keywords.
