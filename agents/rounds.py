@@ -5,13 +5,13 @@ same floors with new seeds from a *mixed* fleet (agents/mixed_behavior.py): per 
 round ``k − 1``'s network (sampled at T = 0.5) moves with probability ``share``, the rule-based
 navigator otherwise, with the ε-random moves on top. Round ``k``'s network trains on the union
 of rounds 0 … k. The final CQL network and a BC baseline train on the union of all rounds
-(recipe ``wide_ens``: each a Q-ensemble of two training seeds, 40k updates each).
-Results and the reasoning: docs/results.md, "DAgger-style rounds" (issue 4)::
+(recipe ``wide_ens``, the shipped networks' recipe, which ``agents.make_weights`` runs: each a
+Q-ensemble of two training seeds, 40k updates each). Results and the reasoning:
+docs/results.md, "Shipped navigator" and "DAgger-style rounds" (issue 4)::
 
     nice .venv/bin/python -m agents.rounds --work runs/rounds --recipe wide_ens
-    python -m agents.evaluate --scenarios faults,medium --seeds 100,101,102,103,104 --steps 400 \\
-        --policies behavior,cql,cql_sampled,bc --collisions physical \\
-        --checkpoint cql=runs/rounds/cql/model.json --checkpoint bc=runs/rounds/bc/model.json
+    python -m agents.evaluate --checkpoint cql=runs/rounds/cql/model.json \\
+        --checkpoint bc=runs/rounds/bc/model.json      # the held-out comparison
 
 Every step is the same as a CLI call (``warehouse collect [--learned CKPT --learned-share S]``,
 ``warehouse train-navigator --data A,B,...``) and is skipped when its output exists, so an
