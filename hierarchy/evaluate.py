@@ -105,16 +105,21 @@ def run_one(
     steps: int,
     overrides: dict[str, Any] | None = None,
     lookahead: int | None = None,
+    max_order_age: float | None = None,
 ) -> dict[str, Any]:
     from agents import make_navigator
     from hierarchy import make_dispatcher
+    from hierarchy.guard import AgeGuard
     from scenarios import apply_overrides, build_floor, load_scenario
 
     sc, src = load_scenario(target)
     sc = apply_overrides(sc, {**(overrides or {}), "physics.collisions": mode}, src)
     sim = Simulation(_floor(sc, src, build_floor), sc.sim_config())
     pool = {"lookahead": lookahead} if lookahead is not None and disp in POOLED else {}
-    fleet = Fleet(sim, make_dispatcher(disp, **pool), make_navigator(nav))
+    dispatcher = make_dispatcher(disp, **pool)
+    if max_order_age is not None:
+        dispatcher = AgeGuard(dispatcher, max_order_age)
+    fleet = Fleet(sim, dispatcher, make_navigator(nav))
     fleet.reset(seed)
     fleet.run(steps)
     k = compute_kpis(sim)
@@ -237,11 +242,12 @@ def _task(task: tuple, steps: int) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)  # small per-step inference: threads only add overhead
-    name, target, seen, overrides, label, disp, navigator, mode, seed, look = task
-    k = run_one(target, disp, navigator, mode, seed, steps, overrides, look)
+    name, target, seen, overrides, label, disp, navigator, mode, seed, look, max_age = task
+    k = run_one(target, disp, navigator, mode, seed, steps, overrides, look, max_age)
+    guard = {} if max_age is None else {"max_order_age": max_age}
     return {"scenario": name, "seen_in_training": seen, "config": label, "seed": seed,
             "dispatcher": disp, "navigator": navigator, "collisions": mode,
-            "lookahead": look, **k}  # fmt: skip
+            "lookahead": look, **guard, **k}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -257,6 +263,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--jobs", type=int, default=1, help="Worker processes.")
     p.add_argument(
         "--lookahead", type=int, default=None, help="Order pool of greedy, Hungarian and PPO."
+    )
+    p.add_argument(
+        "--max-order-age",
+        type=float,
+        default=None,
+        help="Starvation guard (s) around every dispatcher (hierarchy/guard.py).",
     )
     args = p.parse_args(argv)
     import torch
@@ -287,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
             navigator = nav if navigator == "NAV" else navigator
             for seed in range(args.seeds):
                 task = (name, target, seen, overrides, label, disp, navigator, mode, seed)
-                tasks.append((*task, args.lookahead))
+                tasks.append((*task, args.lookahead, args.max_order_age))
     t0 = time.time()
 
     def collect(found: Any) -> None:

@@ -104,6 +104,20 @@ class PoliciesConfig(Section):
     shield: Literal["physical", "block", "pibt"] | None = Field(
         None, description="Collision handling for this policy; default: physics.collisions."
     )
+    order_pool: int | None = Field(
+        None,
+        ge=1,
+        description="Order pool of the greedy, hungarian and ppo dispatchers: they choose among "
+        "the oldest order_pool × idle robots open orders. Larger pools deliver more when orders "
+        "queue and let old orders wait longer. Default: each dispatcher's own (4).",
+    )
+    max_order_age: float | None = Field(
+        None,
+        gt=0,
+        description="Starvation guard (s): before the dispatcher decides, the open orders older "
+        "than this, oldest first, each go to the nearest idle robot (hierarchy/guard.py). "
+        "Default: off.",
+    )
     navigator_checkpoint: str | None = Field(
         None,
         description="Checkpoint of a learned navigator (path, relative to the scenario file; "

@@ -33,16 +33,18 @@ BIG_LAYOUT = {
 
 def _fleet(scenario: str, overrides: dict[str, Any], seed: int) -> Any:
     from agents import make_navigator
-    from hierarchy import make_dispatcher
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
     from warehouse.fleet import Fleet
+    from warehouse.policies import scenario_dispatcher
 
     sc, src = load_scenario(scenario)
     sc = apply_overrides(sc, overrides, src)
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     fleet = Fleet(
-        sim, make_dispatcher(sc.policies.dispatcher), make_navigator(sc.policies.navigator)
+        sim,
+        scenario_dispatcher(sc.policies.dispatcher, sc, src, strict=True),
+        make_navigator(sc.policies.navigator),
     )
     fleet.reset(seed)
     return fleet

@@ -81,7 +81,7 @@ class WarehouseEnv(ParallelEnv):
         render_mode: str | None = None,
         dispatcher: Any | None = None,
     ) -> None:
-        from hierarchy import make_dispatcher  # the default sub-goal source
+        from .policies import scenario_dispatcher  # the default sub-goal source
 
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
@@ -91,7 +91,9 @@ class WarehouseEnv(ParallelEnv):
         self.sim = Simulation(floor, scenario.sim_config())
         self.observer = Observer(self.sim)
         self.max_steps = int(scenario.episode.steps)
-        self.dispatcher = dispatcher or make_dispatcher(scenario.policies.dispatcher)
+        self.dispatcher = dispatcher or scenario_dispatcher(
+            scenario.policies.dispatcher, scenario, strict=True
+        )
         n = self.sim.n_robots
         self.possible_agents = [f"robot_{i}" for i in range(n)]
         self._agent_index = {a: i for i, a in enumerate(self.possible_agents)}

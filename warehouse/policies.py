@@ -29,6 +29,8 @@ PRESETS: dict[str, tuple[str, str, str | None]] = {
 }
 
 COLLISION_MODES = ("physical", "block", "pibt")
+#: dispatchers with an order pool (``policies.order_pool``)
+POOLED_DISPATCHERS = frozenset({"greedy", "hungarian", "ppo"})
 
 
 @dataclass(frozen=True)
@@ -119,15 +121,39 @@ def build_policy(
     """Instantiate ``(dispatcher, navigator)``; the parts that load a network get the scenario's
     checkpoints (:func:`checkpoint_kwargs`)."""
     from agents import make_navigator
-    from hierarchy import make_dispatcher
 
-    dispatcher = make_dispatcher(
-        spec.dispatcher, **checkpoint_kwargs("dispatcher", spec.dispatcher, scenario, source)
-    )
+    dispatcher = scenario_dispatcher(spec.dispatcher, scenario, source)
     navigator = make_navigator(
         spec.navigator, **checkpoint_kwargs("navigator", spec.navigator, scenario, source)
     )
     return dispatcher, navigator
+
+
+def scenario_dispatcher(
+    name: str, scenario: Scenario, source: Path | None = None, *, strict: bool = False
+) -> Any:
+    """The dispatcher ``name`` with the scenario's ``policies`` settings: its checkpoint
+    (:func:`checkpoint_kwargs`), order pool and starvation guard (:mod:`hierarchy.guard`).
+
+    A pool applies to :data:`POOLED_DISPATCHERS` only; with ``strict`` (one dispatcher, no run
+    to check as a whole) a pool that does not apply is refused."""
+    from hierarchy import make_dispatcher
+    from hierarchy.guard import AgeGuard
+
+    p = scenario.policies
+    kwargs: dict[str, Any] = dict(checkpoint_kwargs("dispatcher", name, scenario, source))
+    if p.order_pool is not None:
+        if name in POOLED_DISPATCHERS:
+            kwargs["lookahead"] = p.order_pool
+        elif strict:
+            raise InputError(source, "policies.order_pool", _no_pool(name))
+    dispatcher = make_dispatcher(name, **kwargs)
+    return AgeGuard(dispatcher, p.max_order_age) if p.max_order_age is not None else dispatcher
+
+
+def _no_pool(used: str) -> str:
+    pooled = ", ".join(sorted(POOLED_DISPATCHERS))
+    return f"no dispatcher of this run has an order pool ({used}); those that do: {pooled}"
 
 
 def checkpoint_kwargs(
@@ -154,7 +180,11 @@ def _loaders(part: str) -> frozenset[str]:
 def check_checkpoints_used(
     specs: list[PolicySpec], scenario: Scenario, source: Path | None = None
 ) -> None:
-    """Refuse a ``policies.*_checkpoint`` that none of ``specs`` loads (it would be ignored)."""
+    """Refuse a ``policies.*_checkpoint`` that none of ``specs`` loads, or a
+    ``policies.order_pool`` that none of their dispatchers has (it would be ignored)."""
+    dispatchers = sorted({s.dispatcher for s in specs})
+    if scenario.policies.order_pool is not None and not set(dispatchers) & POOLED_DISPATCHERS:
+        raise InputError(source, "policies.order_pool", _no_pool(", ".join(dispatchers)))
     for part in ("navigator", "dispatcher"):
         used = sorted({getattr(s, part) for s in specs})
         if getattr(scenario.policies, f"{part}_checkpoint") and not set(used) & _loaders(part):

@@ -149,11 +149,15 @@ def shadow_cmd(
 ) -> None:
     """Shadow mode: the incumbent drives, the candidate's decisions are computed and compared."""
     from agents import make_navigator
-    from hierarchy import make_dispatcher
     from hierarchy.shadow import candidate_navigator, policy_parts, run_shadow, write_report
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
-    from warehouse.policies import PolicySpec, check_checkpoints_used, checkpoint_kwargs
+    from warehouse.policies import (
+        PolicySpec,
+        check_checkpoints_used,
+        checkpoint_kwargs,
+        scenario_dispatcher,
+    )
 
     from .checks import check_out_folder
 
@@ -180,11 +184,11 @@ def shadow_cmd(
     log = run_shadow(
         sim,
         (
-            make_dispatcher(inc[0], **kw("dispatcher", inc[0])),
+            scenario_dispatcher(inc[0], sc, src),
             make_navigator(inc[1], **kw("navigator", inc[1])),
         ),
         (
-            make_dispatcher(cand[0], **kw("dispatcher", cand[0])),
+            scenario_dispatcher(cand[0], sc, src),
             candidate_navigator(cand[1], cand[2], **kw("navigator", cand[1])),
         ),
         steps=n_steps,
