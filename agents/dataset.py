@@ -222,10 +222,10 @@ def collect(
     """
     import warehouse
     from agents.registry import make_navigator
-    from hierarchy import make_dispatcher
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
     from warehouse.fleet import Fleet
+    from warehouse.policies import scenario_dispatcher
 
     seeds = _episode_seeds(cfg)
     fleets: list[tuple[str, Any, int]] = []
@@ -241,7 +241,7 @@ def collect(
             behavior = _mixed(cfg, behavior)
             observation = behavior.observation  # the network's layout
         nav = EpsilonGreedyNavigator(behavior, cfg.epsilon, observation=observation)
-        fleet = Fleet(sim, make_dispatcher(sc.policies.dispatcher), nav)
+        fleet = Fleet(sim, scenario_dispatcher(sc.policies.dispatcher, sc, src, strict=True), nav)
         fleets.append((target, fleet, int(cfg.steps or sc.episode.steps)))
     dims = {
         (f.observer.size, f.sim.floor.n_actions, f.observer.radius, f.observer.config.intent)

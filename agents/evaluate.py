@@ -47,16 +47,16 @@ def make_policy(name: str, checkpoints: dict[str, str], epsilon: float, device: 
 
 
 def run_one(target: str, seed: int, steps: int, collisions: str, policy: Any) -> dict[str, Any]:
-    from hierarchy import make_dispatcher
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
     from warehouse.fleet import Fleet
     from warehouse.kpis import compute_kpis
+    from warehouse.policies import scenario_dispatcher
 
     sc, src = load_scenario(target)
     sc = apply_overrides(sc, {"collisions": collisions}, src)
     sim = Simulation(build_floor(sc, src), sc.sim_config())
-    fleet = Fleet(sim, make_dispatcher(sc.policies.dispatcher), policy)
+    fleet = Fleet(sim, scenario_dispatcher(sc.policies.dispatcher, sc, src, strict=True), policy)
     fleet.reset(seed)
     fleet.run(steps)
     return compute_kpis(sim)

@@ -119,11 +119,11 @@ def latest_checkpoint(folder: Path) -> Path | None:
 
 def evaluate(net: NavigatorNet, scenario: str, steps: int, seed: int) -> dict[str, Any]:
     """KPIs of ``steps`` steps of ``scenario`` (physical collisions) driven by ``net``."""
-    from hierarchy import make_dispatcher
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
     from warehouse.fleet import Fleet
     from warehouse.kpis import compute_kpis
+    from warehouse.policies import scenario_dispatcher
 
     from .batched import BatchedPolicy, NetworkScorer
 
@@ -133,7 +133,7 @@ def evaluate(net: NavigatorNet, scenario: str, steps: int, seed: int) -> dict[st
     was_training = net.training
     device = next(net.parameters()).device
     policy = BatchedPolicy(NetworkScorer(net, device=device), name="eval")
-    fleet = Fleet(sim, make_dispatcher(sc.policies.dispatcher), policy)
+    fleet = Fleet(sim, scenario_dispatcher(sc.policies.dispatcher, sc, src, strict=True), policy)
     fleet.reset(seed)
     fleet.run(steps)
     net.train(was_training)
