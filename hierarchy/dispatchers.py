@@ -66,12 +66,16 @@ class GreedyDispatcher:
         robots, orders = sim.idle_robots(), sim.open_orders()
         if robots.size == 0 or orders.size == 0:
             return
-        orders = orders[: self.lookahead * robots.size]
-        picks = sim.orders.pick[orders]
-        cost = sim.dist.lookup(picks[:, None], sim.state.pos[robots][None, :]).astype(np.int64)
-        choice = greedy_match(cost)
-        ok = choice >= 0
-        sim.assign(robots[choice[ok]], orders[ok])
+        assign_nearest(sim, robots, orders[: self.lookahead * robots.size])
+
+
+def assign_nearest(sim: Simulation, robots: np.ndarray, orders: np.ndarray) -> None:
+    """Each of ``orders`` in turn (oldest first) to the nearest of ``robots`` still free."""
+    picks = sim.orders.pick[orders]
+    cost = sim.dist.lookup(picks[:, None], sim.state.pos[robots][None, :]).astype(np.int64)
+    choice = greedy_match(cost)
+    ok = choice >= 0
+    sim.assign(robots[choice[ok]], orders[ok])
 
 
 class FIFODispatcher:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .dispatchers import greedy_match
+from .dispatchers import assign_nearest
 
 if TYPE_CHECKING:
     from warehouse.core import Simulation
@@ -45,10 +45,5 @@ class AgeGuard:
     def dispatch(self, sim: Simulation) -> None:
         robots, old = sim.idle_robots(), overdue_orders(sim, self.max_age_s)
         if robots.size and old.size:
-            old = old[: robots.size]  # the oldest ones: each takes a robot
-            picks = sim.orders.pick[old]
-            cost = sim.dist.lookup(picks[:, None], sim.state.pos[robots][None, :]).astype(np.int64)
-            choice = greedy_match(cost)
-            ok = choice >= 0
-            sim.assign(robots[choice[ok]], old[ok])
+            assign_nearest(sim, robots, old[: robots.size])  # the oldest take a robot each
         self.inner.dispatch(sim)
