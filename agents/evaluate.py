@@ -34,11 +34,10 @@ COLUMNS = (
 
 
 def make_policy(name: str, checkpoints: dict[str, str], epsilon: float, device: str) -> Any:
-    from .dataset import EpsilonGreedyNavigator
     from .registry import make_navigator
 
     if name == "behavior":
-        return EpsilonGreedyNavigator(make_navigator("rule_based"), epsilon)
+        return make_navigator("behavior", epsilon=epsilon)
     if name in ("cql", "bc", "cql_sampled", "bc_sampled"):
         # the sampled navigators run the network given for their greedy twin
         ckpt = checkpoints.get(name, checkpoints.get(name.removesuffix("_sampled")))

@@ -20,12 +20,12 @@ from .rule_based import RandomNavigator, RuleBasedNavigator
 BEHAVIOR_EPSILON = 0.1
 
 
-def _behavior_navigator(**_: object) -> Navigator:
+def _behavior_navigator(*, epsilon: float = BEHAVIOR_EPSILON, **_: object) -> Navigator:
     """The ε-greedy rule-based fleet (ε = 0.1) that logs the offline datasets: the behaviour
     policy the offline navigators are compared with (docs/results.md, part 1)."""
     from .dataset import EpsilonGreedyNavigator
 
-    return EpsilonGreedyNavigator(RuleBasedNavigator(), BEHAVIOR_EPSILON)
+    return EpsilonGreedyNavigator(RuleBasedNavigator(), epsilon)
 
 
 #: name -> factory(**kwargs) -> Navigator. Factories accept ``checkpoint=`` and ``device=`` when

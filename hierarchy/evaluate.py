@@ -92,8 +92,6 @@ METRICS = (
     "energy_per_delivery_wh",
     "oldest_open_order_s",
 )
-#: dispatchers with an order pool that ``--lookahead`` sets
-POOLED = ("greedy", "hungarian", "ppo")
 
 
 def run_one(
@@ -108,18 +106,17 @@ def run_one(
     max_order_age: float | None = None,
 ) -> dict[str, Any]:
     from agents import make_navigator
-    from hierarchy import make_dispatcher
-    from hierarchy.guard import AgeGuard
     from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.policies import scenario_dispatcher
 
     sc, src = load_scenario(target)
-    sc = apply_overrides(sc, {**(overrides or {}), "physics.collisions": mode}, src)
+    # the pool and the guard are scenario settings (policies.*), applied as in every run; the
+    # pool reaches the dispatchers that have one (greedy, hungarian, ppo)
+    dispatch = {"policies.order_pool": lookahead, "policies.max_order_age": max_order_age}
+    dispatch = {k: v for k, v in dispatch.items() if v is not None}
+    sc = apply_overrides(sc, {**(overrides or {}), **dispatch, "physics.collisions": mode}, src)
     sim = Simulation(_floor(sc, src, build_floor), sc.sim_config())
-    pool = {"lookahead": lookahead} if lookahead is not None and disp in POOLED else {}
-    dispatcher = make_dispatcher(disp, **pool)
-    if max_order_age is not None:
-        dispatcher = AgeGuard(dispatcher, max_order_age)
-    fleet = Fleet(sim, dispatcher, make_navigator(nav))
+    fleet = Fleet(sim, scenario_dispatcher(disp, sc, src), make_navigator(nav))
     fleet.reset(seed)
     fleet.run(steps)
     k = compute_kpis(sim)
