@@ -147,6 +147,35 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.3f}"
 
 
+def _time_table(groups: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
+    """Markdown: where each config's robot time goes, in robot-steps per delivery (pooled over
+    seeds). Loaded travel and handling are set by the orders served, so at saturation the
+    empty travel and the blocked steps are what a fleet can win. Empty for rows measured
+    before the time-share KPIs existed."""
+    keys = ("empty_travel_share", "loaded_travel_share", "handling_share", "blocked_share")
+    groups = [(c, rs) for c, rs in groups if all(r.get(k) is not None for r in rs for k in keys)]
+    if not groups:
+        return []
+    lines = [
+        "| config | empty travel / delivery | loaded travel + handling / delivery "
+        "| blocked / delivery (within the travel) | blocked share | idle share |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c, rs in groups:
+        done = max(1, sum(r["deliveries"] for r in rs))
+
+        def per(*ks: str, rs: list[dict[str, Any]] = rs, done: int = done) -> float:
+            return sum(r[k] * r["robots"] * r["steps"] for r in rs for k in ks) / done
+
+        idle = 1 - np.mean([sum(r[k] for k in keys[:3]) for r in rs])
+        blocked = np.mean([r["blocked_share"] for r in rs])
+        lines.append(
+            f"| {c} | {per(keys[0]):.1f} | {per(*keys[1:3]):.1f} | {per(keys[3]):.1f} "
+            f"| {blocked:.3f} | {idle:.3f} |"
+        )
+    return [*lines, ""]
+
+
 def summarize(rows: list[dict[str, Any]], nav: str) -> str:
     """Markdown: per scenario the mean ± std of every config, then the target ratios."""
     lines = [f"NAV = `{nav}`. Mean ± std over seeds.", ""]
@@ -174,6 +203,7 @@ def summarize(rows: list[dict[str, Any]], nav: str) -> str:
                 cells.append(f"{v.mean():.1f} ± {v.std():.1f}")
             lines.append(f"| {c} | {len(rs)} | " + " | ".join(cells) + " |")
         lines.append("")
+        lines += _time_table([(c, by[(s, c)]) for c in confs if by.get((s, c))])
 
         def mean(c: str, m: str, s: str = s) -> float:
             return float(np.mean([r[m] for r in by.get((s, c), [])] or [np.nan]))

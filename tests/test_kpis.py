@@ -104,6 +104,13 @@ def test_hand_computed_kpis_match_the_report(scripted: Path) -> None:
         "cycle_time_p50": 7 * step_s,
         "cycle_time_p95": 7 * step_s,
         "utilization": busy / (robots * steps),
+        # By what each robot does during a step: robot 1 drives to the pick in step 1, picks in
+        # step 2, carries in steps 3-6 and drops in step 7; robot 0 never has a task. No step
+        # begun driving ends without a move.
+        "empty_travel_share": 1 / (robots * steps),
+        "loaded_travel_share": 4 / (robots * steps),
+        "handling_share": 2 / (robots * steps),
+        "blocked_share": 0.0,
         "distance_m": distance,
         "energy_kwh": (distance * 0.08 + robots * steps * step_s * 60.0 / 3600.0) / 1000.0,
         "stuck_robots": 0,
@@ -174,3 +181,39 @@ def test_summary_statistics_by_hand() -> None:
     gaps = summarize([None, 10.0, 20.0])
     assert gaps["mean"] == 15.0 and gaps["per_seed"] == [None, 10.0, 20.0]
     assert summarize([None, None]) == {"mean": None, "ci95": None, "per_seed": [None, None]}
+
+
+def test_time_shares_count_what_robots_do_during_each_step() -> None:
+    """A robot given an order and told to wait is blocked while it should be driving; the shares
+    follow the phase each step began in, and goal_visit has no order shares."""
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.core import Simulation
+    from warehouse.kpis import compute_kpis
+
+    sc, src = load_scenario("tiny")
+    sc = apply_overrides(sc, {"tasks.arrival_rate": 0.0}, src)
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    sim.reset(0)
+    n, f = sim.n_robots, sim.floor
+    far = f.picks[np.argmax(sim.dist.lookup(f.picks, np.full(f.picks.size, sim.state.pos[0])))]
+    ids = sim.orders.add(np.array([far], np.int32), f.stations[:1].astype(np.int32), 0)
+    sim.assign(np.array([0]), ids)
+    for _ in range(3):
+        sim.step(np.zeros(n, np.int64))  # everyone waits
+    k = compute_kpis(sim)
+    assert k["empty_travel_share"] == pytest.approx(3 / (3 * n))
+    assert k["blocked_share"] == pytest.approx(3 / (3 * n))
+    assert k["loaded_travel_share"] == k["handling_share"] == 0.0
+    assert sim.state.phase_steps.tolist() == [3 * (n - 1), 3, 0, 0, 0, 0]  # the others idle
+    sim.step(sim.action_mask()[:, 1:].argmax(axis=1) + 1)  # robot 0 moves (every robot tries)
+    k = compute_kpis(sim)
+    assert k["empty_travel_share"] == pytest.approx(4 / (4 * n))
+    assert k["blocked_share"] == pytest.approx(3 / (4 * n))
+
+    sc = apply_overrides(sc, {"tasks.mode": "goal_visit"}, src)
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    sim.reset(0)
+    sim.step(np.zeros(n, np.int64))
+    k = compute_kpis(sim)
+    assert k["empty_travel_share"] is None and k["handling_share"] is None
+    assert k["blocked_share"] == 1.0  # every robot drives to a goal and none moved

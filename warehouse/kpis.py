@@ -12,6 +12,12 @@ name                               definition (unit)
 ``cycle_time_p50``                 median order arrival → delivery time, delivered orders (s)
 ``cycle_time_p95``                 95th percentile of the same (s)
 ``utilization``                    share of robot-steps spent with a task (0..1)
+``empty_travel_share``             share of robot-steps spent driving to a pick (0..1)
+``loaded_travel_share``            share of robot-steps spent carrying an order to its station
+``handling_share``                 share of robot-steps spent picking or dropping
+``blocked_share``                  share of robot-steps spent driving (to a pick, station or
+                                   goal) without moving: traffic, a waiting navigator, a
+                                   breakdown. Part of the two travel shares
 ``distance_m``                     metres travelled by the whole fleet (m)
 ``energy_kwh``                     distance × ``physics.energy_wh_per_metre`` + robots × simulated
                                    time × ``physics.idle_power_w`` (kWh)
@@ -24,8 +30,12 @@ name                               definition (unit)
 ``steps``, ``robots``              run length (steps) and fleet size
 =================================  ============================================================
 
-Cycle times are ``None`` when nothing was delivered, and they and ``oldest_open_order_s`` are
-``None`` in goal_visit mode, which has no orders, so reports stay valid JSON.
+Cycle times are ``None`` when nothing was delivered, and they, ``oldest_open_order_s`` and the
+order shares (empty travel, loaded travel, handling) are ``None`` in goal_visit mode, which has
+no orders, so reports stay valid JSON. The time shares count each robot-step by what the robot
+was doing when the step began; the robot-steps they leave out were idle. Loaded travel
+and handling are fixed by the orders served, so at saturation only the empty travel and the
+blocked steps are left for a dispatcher or a navigator to win (docs/results.md).
 """
 
 from __future__ import annotations
@@ -33,6 +43,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .core.state import Phase
 
 if TYPE_CHECKING:
     from .core import Simulation
@@ -47,6 +59,10 @@ KPI_NAMES = (
     "cycle_time_p50",
     "cycle_time_p95",
     "utilization",
+    "empty_travel_share",
+    "loaded_travel_share",
+    "handling_share",
+    "blocked_share",
     "distance_m",
     "energy_kwh",
     "stuck_robots",
@@ -105,6 +121,31 @@ def cycle_time_p95(sim: Simulation) -> float | None:
 def utilization(sim: Simulation) -> float:
     robot_steps = sim.n_robots * sim.t
     return float(sim.state.busy_steps.sum()) / robot_steps if robot_steps else 0.0
+
+
+def _phase_share(sim: Simulation, *phases: Phase) -> float | None:
+    if sim.config.tasks.mode == "goal_visit":
+        return None
+    robot_steps = sim.n_robots * sim.t
+    counted = int(sim.state.phase_steps[list(phases)].sum())
+    return counted / robot_steps if robot_steps else 0.0
+
+
+def empty_travel_share(sim: Simulation) -> float | None:
+    return _phase_share(sim, Phase.TO_PICK)
+
+
+def loaded_travel_share(sim: Simulation) -> float | None:
+    return _phase_share(sim, Phase.TO_DROP)
+
+
+def handling_share(sim: Simulation) -> float | None:
+    return _phase_share(sim, Phase.PICKING, Phase.DROPPING)
+
+
+def blocked_share(sim: Simulation) -> float:
+    robot_steps = sim.n_robots * sim.t
+    return float(sim.state.blocked_steps[0]) / robot_steps if robot_steps else 0.0
 
 
 def distance_m(sim: Simulation) -> float:

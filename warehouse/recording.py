@@ -70,7 +70,7 @@ import numpy as np
 
 from .atomic import atomic_path
 from .config import SimConfig
-from .core.state import FleetState, OrderBook, Phase
+from .core.state import N_PHASES, FleetState, OrderBook, Phase
 from .errors import InputError
 from .floor import CompiledFloor, DistanceCache, NodeKind
 
@@ -341,6 +341,28 @@ class Recording:
             "orders_lost": self._lost_per_frame(),
         }
 
+    @cached_property
+    def stepping_phase(self) -> np.ndarray:
+        """``(T, N)``: each robot's phase when step ``k + 1`` began, which the time-share counters
+        count by. It is frame ``k``'s phase except for the robots the dispatcher assigned before
+        the step (their orders' ``assigned`` step is ``k``)."""
+        a = self.arrays
+        stepping = a["phase"][:-1].copy()
+        assigned, robot = a["orders_assigned"], a["orders_robot"]
+        hit = (assigned >= 0) & (assigned < stepping.shape[0]) & (robot >= 0)
+        stepping[assigned[hit], robot[hit]] = Phase.TO_PICK
+        return stepping
+
+    def _time_counters(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The fleet's ``phase_steps`` ``(N_PHASES,)`` and ``blocked_steps`` ``(1,)`` after ``k``
+        steps."""
+        a = self.arrays
+        stepping = self.stepping_phase[:k]
+        phase_steps = np.bincount(stepping.ravel(), minlength=N_PHASES).astype(np.int64)
+        driving = np.isin(stepping, (Phase.TO_PICK, Phase.TO_DROP, Phase.TO_GOAL))
+        blocked = np.count_nonzero(driving & (a["pos"][1 : k + 1] == a["pos"][:k]))
+        return phase_steps, np.array([blocked], dtype=np.int64)
+
     def _lost_per_frame(self) -> np.ndarray:
         """Arrivals dropped so far, per frame. Recordings without the per-step log know only
         the final count, which the last frame gets."""
@@ -367,6 +389,7 @@ class Recording:
             setattr(s, name, a[name][k].copy())
         for name in ("deliveries", "interventions", "collisions", "moves", "busy_steps", "waits"):
             setattr(s, name, cum[name][k].copy())
+        s.phase_steps, s.blocked_steps = self._time_counters(k)
         s.distance_m = cum["distance_m"][k].copy()
         return s
 

@@ -433,17 +433,25 @@ def move_and_advance_kernel(
     reached_wp,
     done_drop,
     reached_goal,
+    phase_steps,
+    blocked_steps,
 ):  # pragma: no cover - compiled
     """Apply the resolved moves and advance every robot's task by one step.
 
     Robots end on ``final``; task rules as documented in :mod:`warehouse.core.simulation`.
-    Returns how many robots reached their ``goal_visit`` goal.
+    ``phase_steps`` and ``blocked_steps`` count, for the fleet, the phase each robot begins the
+    step in, and the robots that begin it driving and do not move. Returns how many robots
+    reached their ``goal_visit`` goal.
     """
     goals_reached = 0
     for i in range(pos.size):
         p = pos[i]
         mv = final[i] != p
         moved[i] = mv
+        ph = phase[i]
+        phase_steps[ph] += 1
+        if not mv and (ph == TO_PICK or ph == TO_DROP or ph == TO_GOAL):
+            blocked_steps[0] += 1
         m = length_m[p, actions[i]] if mv else np.float32(0.0)
         moved_m[i] = m
         q = final[i]

@@ -343,6 +343,8 @@ class Simulation:
             reached_wp,
             became_idle,
             reached_goal,
+            s.phase_steps,
+            s.blocked_steps,
         )
         s.pos = res.final
         self.incidents += res.incidents

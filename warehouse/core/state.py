@@ -47,6 +47,9 @@ class FleetState:
     interventions: np.ndarray  #: int64 steps in which the shield changed the robot's action
     busy_steps: np.ndarray  #: int64 steps spent with a task
     waits: np.ndarray  #: int64 steps spent not moving while having a target
+    # Fleet totals (not per robot) for the time-share KPIs, by the phase each step began in.
+    phase_steps: np.ndarray  #: int64 (N_PHASES,) robot-steps begun in each phase
+    blocked_steps: np.ndarray  #: int64 (1,) robot-steps begun driving that ended without a move
 
     @classmethod
     def empty(cls, n: int) -> FleetState:
@@ -70,6 +73,8 @@ class FleetState:
             interventions=i64(),
             busy_steps=i64(),
             waits=i64(),
+            phase_steps=np.zeros(N_PHASES, dtype=np.int64),
+            blocked_steps=np.zeros(1, dtype=np.int64),
         )
 
     @property
