@@ -350,6 +350,32 @@ def test_only_steps_count_steps_without_progress():
     assert s.since_progress.tolist() == [0, 1, 0]
 
 
+def test_the_loaded_leg_measures_progress_towards_the_station():
+    """Finishing a pick gives the robot a new target (the station) and restarts its progress
+    measure: driving steadily to the station is progress, never "stuck". (Before the twelfth
+    session the measure kept the distance to the shelf, 0, and counted every loaded step.)"""
+    grid = np.full((1, 8), NodeKind.AISLE, np.int8)
+    grid[0, 0], grid[0, 2] = NodeKind.STATION, NodeKind.PICK
+    cfg = SimConfig(fleet=FleetConfig(robots=1), tasks=TasksConfig(arrival_rate=0.0, pick_time=1))
+    sim = Simulation(compile_floor(graph_from_grid(grid)), cfg)
+    sim.reset(seed=0)
+    f, s = sim.floor, sim.state
+    s.pos[:] = [f.cell_of[0, 7]]
+    sim.state_changed()
+    sim.orders.add(np.array([f.cell_of[0, 2]]), np.array([f.cell_of[0, 0]]), step=0)
+    sim.assign(np.array([0]), np.array([0]))
+    west = int(np.flatnonzero(f.nbr[f.cell_of[0, 1]] == f.cell_of[0, 0])[0])  # the W action
+    seen = []
+    while s.phase[0] != Phase.IDLE:
+        sim.step(np.full(1, west if s.phase[0] in (Phase.TO_PICK, Phase.TO_DROP) else 0))
+        seen.append((int(s.phase[0]), int(s.since_progress[0])))
+        assert len(seen) < 20
+    assert (int(Phase.TO_DROP), 0) in seen  # the loaded leg was driven ...
+    assert all(sp == 0 for _, sp in seen)  # ... and every step of it was progress
+    sim.step(np.zeros(1, np.int64))  # idle: nothing to make progress on
+    assert s.since_progress[0] == 0
+
+
 def test_a_shield_that_returns_an_action_out_of_range_is_refused():
     class BadShield:
         name = "bad"

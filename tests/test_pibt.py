@@ -281,8 +281,9 @@ def test_a_stalled_robot_is_rescued_along_its_shortest_path():
 
 
 def test_pibt_keeps_an_always_waiting_fleet_alive():
-    """A navigator that always proposes WAIT still delivers under the pibt shield (stall rescue)
-    and never collides; under block it delivers nothing."""
+    """A navigator that always proposes WAIT still delivers under the pibt shield (stall rescue:
+    one shortest-path step after every 16 without progress) and never collides; under block it
+    delivers nothing."""
     from warehouse.kpis import compute_kpis
 
     class Idle:
@@ -305,7 +306,9 @@ def test_pibt_keeps_an_always_waiting_fleet_alive():
         k = compute_kpis(env.sim)
         assert k["collisions"] == 0
         delivered[mode] = k["deliveries"]
-    assert delivered["block"] == 0 and delivered["pibt"] >= 5
+    # 300 steps at one move per 17 steps is ~17 moves per robot: enough for a few deliveries
+    # on tiny, where picks and stations are a few cells apart
+    assert delivered["block"] == 0 and delivered["pibt"] >= 2
 
 
 def test_shield_is_registered_as_a_collision_mode():

@@ -433,6 +433,7 @@ def move_and_advance_kernel(
     reached_wp,
     done_drop,
     reached_goal,
+    picked,
     phase_steps,
     blocked_steps,
 ):  # pragma: no cover - compiled
@@ -440,8 +441,9 @@ def move_and_advance_kernel(
 
     Robots end on ``final``; task rules as documented in :mod:`warehouse.core.simulation`.
     ``phase_steps`` and ``blocked_steps`` count, for the fleet, the phase each robot begins the
-    step in, and the robots that begin it driving and do not move. Returns how many robots
-    reached their ``goal_visit`` goal.
+    step in, and the robots that begin it driving and do not move. ``picked`` flags the robots
+    that finished picking (their target became the station). Returns how many robots reached
+    their ``goal_visit`` goal.
     """
     goals_reached = 0
     for i in range(pos.size):
@@ -477,7 +479,9 @@ def move_and_advance_kernel(
         if at_goal and phase[i] == TO_DROP:
             phase[i] = DROPPING
             timer[i] = drop_time
-        if phase[i] == PICKING and timer[i] <= 0:
+        pk = phase[i] == PICKING and timer[i] <= 0
+        picked[i] = pk
+        if pk:
             phase[i] = TO_DROP
             task_goal[i] = order_station[order[i]]
             if q == task_goal[i]:  # zero pick time with the station on the pick cell
@@ -533,6 +537,7 @@ def finish_step_kernel(
     moved_m,
     failed,
     became_idle,
+    picked,
     per_metre,
     delivery,
     collision,
@@ -542,7 +547,9 @@ def finish_step_kernel(
 ):  # pragma: no cover - compiled
     """Time counters, the reward and the progress-reset flags of one step."""
     for i in range(phase.size):
-        reset[i] = delivered[i] or reached_wp[i] or became_idle[i]
+        # A new target (a waypoint reached, the order picked, the task done) restarts the
+        # progress measure: closeness to the old target says nothing about the new one.
+        reset[i] = delivered[i] or reached_wp[i] or became_idle[i] or picked[i]
         has_task = phase[i] != IDLE
         if has_task:
             busy_steps[i] += 1

@@ -313,6 +313,7 @@ class Simulation:
         reached_wp = np.empty(n, dtype=bool)
         became_idle = np.empty(n, dtype=bool)
         reached_goal = np.empty(n, dtype=bool)
+        picked = np.empty(n, dtype=bool)
         ob = self.orders
         goals_reached = move_and_advance_kernel(
             pos,
@@ -343,6 +344,7 @@ class Simulation:
             reached_wp,
             became_idle,
             reached_goal,
+            picked,
             s.phase_steps,
             s.blocked_steps,
         )
@@ -370,6 +372,7 @@ class Simulation:
             moved_m,
             res.failed,
             became_idle,
+            picked,
             float(rw.per_metre),
             float(rw.delivery),
             float(rw.collision),
