@@ -34,8 +34,8 @@ Cycle times are ``None`` when nothing was delivered, and they, ``oldest_open_ord
 order shares (empty travel, loaded travel, handling) are ``None`` in goal_visit mode, which has
 no orders, so reports stay valid JSON. The time shares count each robot-step by what the robot
 was doing when the step began; the robot-steps they leave out were idle. Loaded travel
-and handling are fixed by the orders served, so at saturation only the empty travel and the
-blocked steps are left for a dispatcher or a navigator to win (docs/results.md).
+and handling are set mostly by the orders served, so at saturation the empty travel and the
+blocked steps are most of what a dispatcher or a navigator can win (docs/results.md).
 """
 
 from __future__ import annotations
