@@ -5,11 +5,13 @@ runs every configuration of :data:`CONFIGS` on every scenario of :data:`SCENARIO
 ``results.json`` (one row per run) and ``summary.md`` (means ± standard deviations, and the
 target ratios). ``--lookahead N`` gives every dispatcher that takes one (greedy, Hungarian, PPO)
 an order pool of the oldest N × deciding robots open orders instead of their default 4 (the
-throughput vs order-age dial of docs/results.md). ``--jobs`` spreads the runs over processes;
-every run is deterministic given its seed, so the rows do not depend on it. ``NAV`` stands for
-the hierarchy's navigator (:func:`hierarchy.shadow.hierarchical_parts`: ``cql_tuned`` when its
-weights load: the network fine-tuned under PIBT in the ``pibt`` columns, the one fine-tuned
-without a shield in ``physical`` mode; the table says which was used).
+throughput vs order-age dial of docs/results.md); ``--max-order-age S`` wraps every dispatcher in
+the starvation guard and ``--task-swaps`` in task swaps (:mod:`hierarchy.swaps`). ``--jobs``
+spreads the runs over processes; every run is deterministic given its seed, so the rows do not
+depend on it. ``NAV`` stands for the hierarchy's navigator
+(:func:`hierarchy.shadow.hierarchical_parts`: ``cql_tuned`` when its weights load: the network
+fine-tuned under PIBT in the ``pibt`` columns, the one fine-tuned without a shield in
+``physical`` mode; the table says which was used).
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def run_one(
     overrides: dict[str, Any] | None = None,
     lookahead: int | None = None,
     max_order_age: float | None = None,
+    task_swaps: bool = False,
 ) -> dict[str, Any]:
     from agents import make_navigator
     from scenarios import apply_overrides, build_floor, load_scenario
@@ -112,7 +115,11 @@ def run_one(
     sc, src = load_scenario(target)
     # the pool and the guard are scenario settings (policies.*), applied as in every run; the
     # pool reaches the dispatchers that have one (greedy, hungarian, ppo)
-    dispatch = {"policies.order_pool": lookahead, "policies.max_order_age": max_order_age}
+    dispatch = {
+        "policies.order_pool": lookahead,
+        "policies.max_order_age": max_order_age,
+        "policies.task_swaps": task_swaps or None,
+    }
     dispatch = {k: v for k, v in dispatch.items() if v is not None}
     sc = apply_overrides(sc, {**(overrides or {}), **dispatch, "physics.collisions": mode}, src)
     sim = Simulation(_floor(sc, src, build_floor), sc.sim_config())
@@ -183,6 +190,11 @@ def summarize(rows: list[dict[str, Any]], nav: str) -> str:
     if looks:
         pools = ", ".join(map(str, looks))
         lines[0] += f" Order pool of greedy, Hungarian and PPO: lookahead {pools} (default 4)."
+    ages = sorted({r["max_order_age"] for r in rows if r.get("max_order_age") is not None})
+    if ages:
+        lines[0] += f" Starvation guard around every dispatcher: {', '.join(map(str, ages))} s."
+    if any(r.get("task_swaps") for r in rows):
+        lines[0] += " Task swaps around every dispatcher (`--task-swaps`)."
     by: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     for r in rows:
         by.setdefault((r["scenario"], r["config"]), []).append(r)
@@ -269,9 +281,10 @@ def _task(task: tuple, steps: int) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)  # small per-step inference: threads only add overhead
-    name, target, seen, overrides, label, disp, navigator, mode, seed, look, max_age = task
-    k = run_one(target, disp, navigator, mode, seed, steps, overrides, look, max_age)
+    name, target, seen, overrides, label, disp, navigator, mode, seed, look, max_age, swaps = task
+    k = run_one(target, disp, navigator, mode, seed, steps, overrides, look, max_age, swaps)
     guard = {} if max_age is None else {"max_order_age": max_age}
+    guard |= {"task_swaps": True} if swaps else {}
     return {"scenario": name, "seen_in_training": seen, "config": label, "seed": seed,
             "dispatcher": disp, "navigator": navigator, "collisions": mode,
             "lookahead": look, **guard, **k}  # fmt: skip
@@ -296,6 +309,11 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         default=None,
         help="Starvation guard (s) around every dispatcher (hierarchy/guard.py).",
+    )
+    p.add_argument(
+        "--task-swaps",
+        action="store_true",
+        help="Task swaps around every dispatcher (hierarchy/swaps.py).",
     )
     args = p.parse_args(argv)
     import torch
@@ -326,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
             navigator = nav if navigator == "NAV" else navigator
             for seed in range(args.seeds):
                 task = (name, target, seen, overrides, label, disp, navigator, mode, seed)
-                tasks.append((*task, args.lookahead, args.max_order_age))
+                tasks.append((*task, args.lookahead, args.max_order_age, args.task_swaps))
     t0 = time.time()
 
     def collect(found: Any) -> None:

@@ -118,6 +118,12 @@ class PoliciesConfig(Section):
         "than this, oldest first, each go to the nearest idle robot (hierarchy/guard.py). "
         "Default: off.",
     )
+    task_swaps: bool = Field(
+        False,
+        description="Task swaps (hierarchy/swaps.py): robots still driving empty to their picks "
+        "trade orders whenever that shortens the fleet's total drive; the set of orders served "
+        "does not change. Applies to every dispatcher of the run. Default: off.",
+    )
     navigator_checkpoint: str | None = Field(
         None,
         description="Checkpoint of a learned navigator (path, relative to the scenario file; "

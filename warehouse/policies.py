@@ -133,12 +133,14 @@ def scenario_dispatcher(
     name: str, scenario: Scenario, source: Path | None = None, *, strict: bool = False
 ) -> Any:
     """The dispatcher ``name`` with the scenario's ``policies`` settings: its checkpoint
-    (:func:`checkpoint_kwargs`), order pool and starvation guard (:mod:`hierarchy.guard`).
+    (:func:`checkpoint_kwargs`), order pool, starvation guard (:mod:`hierarchy.guard`) and task
+    swaps (:mod:`hierarchy.swaps`).
 
     A pool applies to :data:`POOLED_DISPATCHERS` only; with ``strict`` (one dispatcher, no run
     to check as a whole) a pool that does not apply is refused."""
     from hierarchy import make_dispatcher
     from hierarchy.guard import AgeGuard
+    from hierarchy.swaps import TaskSwaps
 
     p = scenario.policies
     kwargs: dict[str, Any] = dict(checkpoint_kwargs("dispatcher", name, scenario, source))
@@ -148,7 +150,9 @@ def scenario_dispatcher(
         elif strict:
             raise InputError(source, "policies.order_pool", _no_pool(name))
     dispatcher = make_dispatcher(name, **kwargs)
-    return AgeGuard(dispatcher, p.max_order_age) if p.max_order_age is not None else dispatcher
+    if p.max_order_age is not None:
+        dispatcher = AgeGuard(dispatcher, p.max_order_age)
+    return TaskSwaps(dispatcher) if p.task_swaps else dispatcher
 
 
 def _no_pool(used: str) -> str:

@@ -345,12 +345,11 @@ class Recording:
     def stepping_phase(self) -> np.ndarray:
         """``(T, N)``: each robot's phase when step ``k + 1`` began, which the time-share counters
         count by. It is frame ``k``'s phase except for the robots the dispatcher assigned before
-        the step (their orders' ``assigned`` step is ``k``)."""
+        the step: idle in frame ``k``, holding an order in frame ``k + 1``. (Read from the
+        frames, not from the order book's final holder, which task swaps may have changed.)"""
         a = self.arrays
         stepping = a["phase"][:-1].copy()
-        assigned, robot = a["orders_assigned"], a["orders_robot"]
-        hit = (assigned >= 0) & (assigned < stepping.shape[0]) & (robot >= 0)
-        stepping[assigned[hit], robot[hit]] = Phase.TO_PICK
+        stepping[(stepping == Phase.IDLE) & (a["order"][1:] >= 0)] = Phase.TO_PICK
         return stepping
 
     def _time_counters(self, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -406,6 +405,8 @@ class Recording:
         late_assign = ob.assigned >= k  # assigned by the dispatch that follows frame k
         ob.assigned[late_assign] = -1
         ob.robot[late_assign] = -1
+        held = a["order"][k]  # the holders of frame k (task swaps may have moved an order since)
+        ob.robot[held[held >= 0]] = np.flatnonzero(held >= 0)
         ob.delivered[ob.delivered > k] = -1
         ob.open_ids = np.flatnonzero(ob.assigned < 0).astype(np.int32)
         ob.lost = int(self.cumulative["orders_lost"][k])

@@ -190,6 +190,34 @@ class Simulation:
         )  # fmt: skip
         self._reset_progress(robots)
 
+    def exchange_orders(self, robots: np.ndarray, orders: np.ndarray) -> None:
+        """Task swaps: hand each robot ``robots[i]`` the order ``orders[i]``, where every robot
+        is still driving to its pick and ``orders`` are the orders those robots hold now, in
+        another arrangement. No order is opened or closed, and an order keeps the step it was
+        first assigned. Robots that change order drop their sub-goal and measure progress
+        afresh."""
+        robots = np.asarray(robots, dtype=np.int32)
+        orders = np.asarray(orders, dtype=np.int32)
+        s, ob = self.state, self.orders
+        if robots.size != orders.size or np.unique(robots).size != robots.size:
+            raise ValueError("exchange_orders: robots and orders must pair up one to one")
+        if robots.size and (robots.min() < 0 or robots.max() >= self.n_robots):
+            raise ValueError("exchange_orders: robot ids out of range")
+        if np.any(s.phase[robots] != Phase.TO_PICK):
+            raise ValueError("exchange_orders: robots must be driving to their pick")
+        if not np.array_equal(np.sort(s.order[robots]), np.sort(orders)):
+            raise ValueError("exchange_orders: orders must be the ones these robots hold")
+        moved = robots[s.order[robots] != orders]
+        if moved.size == 0:
+            return
+        new = orders[s.order[robots] != orders]
+        s.order[moved] = new
+        s.task_goal[moved] = ob.pick[new]
+        s.waypoint[moved] = -1
+        ob.robot[new] = moved
+        self._targets = None
+        self._reset_progress(moved)
+
     def set_waypoints(self, robots: np.ndarray, nodes: np.ndarray) -> None:
         """Route ``robots`` through sub-goal ``nodes`` (-1 clears) before their task goal."""
         robots = np.asarray(robots, dtype=np.int32)
