@@ -26,6 +26,7 @@ from warehouse.core import Simulation, StepResult
 from warehouse.fleet import Fleet
 
 from .features import Decision, FeatureConfig, apply_decision, decision_features
+from .swaps import TaskSwaps
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +82,18 @@ class DecisionClock:
         self._t = sim.t
 
 
+class NoDispatch:
+    """A dispatcher that assigns nothing (the caller of :class:`DispatchEnv` does)."""
+
+    name = "none"
+
+    def reset(self, seed: int | None) -> None:
+        pass
+
+    def dispatch(self, sim: Simulation) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class Advance:
     reward: float  #: discounted reward summed over the elapsed steps
@@ -102,9 +115,13 @@ class DispatchEnv:
         period: int = 10,
         horizon: int = 500,
         gamma: float = 0.995,
+        task_swaps: bool = False,
     ) -> None:
         self.sim = sim
-        self.fleet = Fleet(sim, None, navigator)
+        # with task swaps the fleet's own dispatcher only trades orders between robots (after
+        # each decision, and every ``period`` steps); the caller still makes every assignment
+        swaps = TaskSwaps(NoDispatch(), period=period) if task_swaps else None
+        self.fleet = Fleet(sim, swaps, navigator)
         self.features = features or FeatureConfig()
         self.weights = weights or RewardWeights()
         self.clock = DecisionClock(period)

@@ -39,6 +39,7 @@ from .network import CandidateScorer, NetConfig
 from .ppo import Batch, PPOConfig, log_probs, ppo_update, sample_actions, smdp_gae
 from .ppo_dispatcher import PPODispatcher
 from .smdp import DispatchEnv, RewardWeights
+from .swaps import TaskSwaps
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
@@ -71,6 +72,7 @@ class TrainConfig:
     weights: RewardWeights = field(default_factory=RewardWeights)
     ppo: PPOConfig = field(default_factory=PPOConfig)
     randomize: RandomizeConfig = field(default_factory=RandomizeConfig)
+    task_swaps: bool = False  #: robots driving to picks trade orders (hierarchy/swaps.py)
     imitation_episodes: int = 8  #: warm start: episodes of Hungarian demonstrations (0: none)
     imitation_epochs: int = 30  #: supervised epochs over the demonstrations
     eval_every: int = 5  #: iterations between evaluations (0: only at the end)
@@ -274,6 +276,7 @@ def imitate(
             period=cfg.period,
             horizon=cfg.horizon,
             gamma=cfg.ppo.gamma,
+            task_swaps=cfg.task_swaps,
         )
         rewards, taus = [], []
         alive = env.reset(_iteration_seed(cfg.seed, _WARM, 10 + e))
@@ -404,6 +407,7 @@ def train(
                 period=cfg.period,
                 horizon=cfg.horizon,
                 gamma=cfg.ppo.gamma,
+                task_swaps=cfg.task_swaps,
             )
             collect_episode(env, net, _iteration_seed(cfg.seed, it, 10 + e), gen, cfg, roll)
         net.train()
@@ -415,7 +419,8 @@ def train(
         done_it = it + 1
         if cfg.eval_every and (done_it % cfg.eval_every == 0 or done_it == cfg.iterations):
             net.eval()
-            disp = PPODispatcher(net, cfg.features, period=cfg.period)
+            disp: Any = PPODispatcher(net, cfg.features, period=cfg.period)
+            disp = TaskSwaps(disp, period=cfg.period) if cfg.task_swaps else disp
             ev = evaluate(disp, navigators[0], pool, cfg.eval_seeds, cfg.eval_steps)
             stats.update({f"eval_{k}": v for k, v in ev.items()})
             (out / "eval.json").write_text(json.dumps(ev, indent=2), encoding="utf-8")

@@ -212,3 +212,21 @@ def test_the_env_and_a_recording_see_the_swaps(tmp_path: Path) -> None:
         held = log.arrays["order"][k]
         robots = np.flatnonzero(held >= 0)
         assert (log.frame_orders(k).robot[held[robots]] == robots).all()  # the holder then
+
+
+def test_the_training_env_trades_orders_after_each_decision() -> None:
+    """``DispatchEnv(task_swaps=True)`` (``warehouse train-dispatcher --task-swaps``): the
+    caller's crossed assignment is traded before the robots move, as in a deployed fleet."""
+    from agents import make_navigator
+    from hierarchy.smdp import DispatchEnv
+
+    sim, _, _ = crossed_sim()
+    env = DispatchEnv(sim, make_navigator("rule_based"), horizon=50, task_swaps=True)
+    env.sim.assign(np.array([0, 1]), np.array([0, 1]))
+    env.fleet.step()
+    assert sim.state.order[:2].tolist() == [1, 0]
+    plain, _, _ = crossed_sim()
+    env = DispatchEnv(plain, make_navigator("rule_based"), horizon=50)
+    env.sim.assign(np.array([0, 1]), np.array([0, 1]))
+    env.fleet.step()
+    assert plain.state.order[:2].tolist() == [0, 1]

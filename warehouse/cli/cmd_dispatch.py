@@ -41,6 +41,9 @@ def train_dispatcher_cmd(
     routes: int = typer.Option(
         0, min=0, help="Hub routes per candidate order (waypoint sub-goals; 0: direct only)."
     ),
+    task_swaps: bool = typer.Option(
+        False, help="Train in a fleet with task swaps (policies.task_swaps; hierarchy/swaps.py)."
+    ),
     eval_every: int = typer.Option(5, min=0, help="Evaluate every K iterations."),
     eval_seeds: str = typer.Option("1000", help="Evaluation seeds: 1000,1001 or 1000..1004."),
     eval_steps: int = typer.Option(300, min=1, help="Steps per evaluation episode."),
@@ -76,6 +79,7 @@ def train_dispatcher_cmd(
             "horizon": horizon, "period": period, "imitation": imitation, "lr": lr,
             "hidden": hidden, "routes": routes, "eval_every": eval_every,
             "eval_seeds": tuple(seed_list(eval_seeds, "--eval-seeds")), "eval_steps": eval_steps,
+            "task_swaps": task_swaps,
         }  # fmt: skip
         kept = {
             "navigator": cfg.navigator, "seed": cfg.seed, "collisions": cfg.collisions,
@@ -83,6 +87,7 @@ def train_dispatcher_cmd(
             "imitation": cfg.imitation_episodes, "lr": cfg.ppo.lr, "hidden": cfg.hidden,
             "routes": cfg.features.routes, "eval_every": cfg.eval_every,
             "eval_seeds": tuple(cfg.eval_seeds), "eval_steps": cfg.eval_steps,
+            "task_swaps": cfg.task_swaps,
         }  # fmt: skip
         refuse_changed_settings(ctx, asked, kept)
         if _targets(target) != tuple(cfg.scenarios):
@@ -112,6 +117,7 @@ def train_dispatcher_cmd(
             features=FeatureConfig(routes=routes),
             ppo=PPOConfig(lr=lr),
             imitation_episodes=imitation,
+            task_swaps=task_swaps,
             eval_every=eval_every,
             eval_seeds=tuple(seed_list(eval_seeds, "--eval-seeds")),
             eval_steps=eval_steps,
