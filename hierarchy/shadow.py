@@ -173,8 +173,11 @@ class _SpyDispatcher:
     def dispatch(self, sim: Simulation) -> None:
         idle = sim.idle_robots()
         margins = np.full(sim.n_robots, np.nan)
-        if hasattr(self.candidate, "probabilities"):
-            decision, probs = self.candidate.probabilities(sim)
+        scorer = self.candidate
+        while hasattr(scorer, "inner"):  # a starvation guard or task swaps around the network
+            scorer = scorer.inner
+        if hasattr(scorer, "probabilities"):
+            decision, probs = scorer.probabilities(sim)
             if decision.robots.size:
                 top = np.sort(probs, axis=1)[:, ::-1]
                 margins[decision.robots] = top[:, 0] - top[:, 1]

@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from warehouse.core import Phase
-from warehouse.floor import UNREACHABLE
 
-from .hungarian import solve_assignment
+from .hungarian import assignment_costs, solve_assignment
 
 if TYPE_CHECKING:
     from warehouse.core import Simulation
@@ -38,15 +37,6 @@ def swap_candidates(sim: Simulation) -> np.ndarray:
     return np.flatnonzero((s.phase == Phase.TO_PICK) & (s.waypoint < 0)).astype(np.int32)
 
 
-def pick_costs(sim: Simulation, robots: np.ndarray, orders: np.ndarray) -> np.ndarray:
-    """``(R, O)`` float steps from each robot to each order's pick, ``inf`` where a pick is
-    unreachable."""
-    picks = sim.orders.pick[orders]
-    d = sim.dist.lookup(picks[None, :], sim.state.pos[robots][:, None]).astype(np.float64)
-    d[d >= UNREACHABLE] = np.inf
-    return d
-
-
 def best_exchange(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
     """``(robots, orders)``: the arrangement of the held orders over :func:`swap_candidates`
     with the fewest total steps to the picks. Empty when it is no shorter than the current one
@@ -56,7 +46,7 @@ def best_exchange(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
     if robots.size < 2:
         return none
     orders = sim.state.order[robots]
-    cost = pick_costs(sim, robots, orders)
+    cost = assignment_costs(sim, robots, orders)  # steps to each pick, inf where unreachable
     rows, cols = solve_assignment(cost)
     if rows.size != robots.size:  # some robot cannot reach any held pick: leave all as they are
         return none

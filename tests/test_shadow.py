@@ -76,6 +76,32 @@ def test_identical_policies_agree_everywhere() -> None:
     assert s["navigation"]["agreement"] == 1.0 and not log.rows
 
 
+def test_a_wrapped_learned_candidate_keeps_its_confidence_and_the_floor_is_untouched() -> None:
+    """A candidate with task swaps or a starvation guard around the PPO network: its margins
+    still come from the network, and trading orders on the shadow copy never reaches the
+    floor the incumbent drives."""
+    from hierarchy.guard import AgeGuard
+    from hierarchy.swaps import TaskSwaps
+
+    plain = _sim()
+    fleet = Fleet(plain, make_dispatcher("greedy"), make_navigator("rule_based"))
+    fleet.reset(3)
+    fleet.run(120)
+    for wrap in (lambda d: TaskSwaps(d), lambda d: AgeGuard(d, 30.0)):
+        shadowed = _sim()
+        log = run_shadow(
+            shadowed,
+            (make_dispatcher("greedy"), make_navigator("rule_based")),
+            (wrap(make_dispatcher("ppo")), make_navigator("rule_based")),
+            steps=120,
+            seed=3,
+        )
+        assert compute_kpis(plain) == compute_kpis(shadowed)
+        s = log.summary()
+        assert s["dispatch"]["decisions"] > 0 and len(log.dispatch_margin) > 0
+        assert all(0.0 <= m <= 1.0 for m in log.dispatch_margin)
+
+
 def test_policy_parts() -> None:
     sc, _ = load_scenario("tiny")
     assert policy_parts("hungarian+random", sc) == ("hungarian", "random", None)
