@@ -3,7 +3,8 @@
 Classical dispatchers live in :mod:`.dispatchers` and :mod:`.hungarian`; the learned PPO
 dispatcher in :mod:`.ppo_dispatcher` (features :mod:`.features`, network :mod:`.network`,
 semi-Markov layer :mod:`.smdp`, PPO :mod:`.ppo`, training :mod:`.train`), shadow mode in
-:mod:`.shadow`. Importing this package does not import torch.
+:mod:`.shadow`. Wrappers around any dispatcher: the starvation guard (:mod:`.guard`) and task
+swaps (:mod:`.swaps`). Importing this package does not import torch.
 """
 
 from .dispatchers import (

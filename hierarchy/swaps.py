@@ -1,17 +1,19 @@
-"""Task swaps: robots still driving to their picks trade orders when that shortens the drive.
+"""Task swaps: robots trade the orders they are driving to fetch, when that shortens the drive.
 
 A dispatcher decides for the robots that are idle now, so each robot keeps the order it was
 given when it became free, even when a robot that freed up later stands closer to that shelf.
-:class:`TaskSwaps` wraps any dispatcher, in the manner of the task swaps of Token Passing with
-Task Swaps (Ma et al., AAMAS 2017). After the inner dispatcher has decided, the robots driving
-empty to a pick and the orders they hold are matched again, by minimum total steps to the picks
-(:func:`scipy.optimize.linear_sum_assignment`). The set of orders being served does not change,
-so no order is put off to serve a younger one: only *who* fetches each order does.
+:class:`TaskSwaps` wraps any dispatcher with the task swaps of Token Passing with Task Swaps
+(Ma et al., AAMAS 2017). After the inner dispatcher has decided, the orders held by robots
+still driving empty to their picks are matched again, by minimum total steps to the picks
+(:func:`scipy.optimize.linear_sum_assignment`), over those robots *and* the idle ones. So
+robots driving to picks trade orders, and an idle robot takes an order over from a robot that
+would reach the shelf later; that robot becomes idle and the dispatcher gives it new work. The
+set of orders in work does not change, so no order is put off to serve a younger one: only
+*who* fetches each order does. A robot broken down counts its remaining repair time as steps.
 
-The matching is re-solved whenever a robot has started a new empty drive since the last
-solve, and at least every ``period`` steps. Robots routed through a sub-goal keep their order.
-(A robot broken down keeps its place in the matching: its repair time would add the same to
-every order it could hold, so it cannot change which arrangement is shortest.)
+The matching is re-solved whenever a robot has started a new empty drive or become idle since
+the last solve, and at least every ``period`` steps. Robots routed through a sub-goal keep their
+order.
 
 Scenario files turn it on with ``policies.task_swaps: true`` (off by default); it then applies
 to every dispatcher of the run.
@@ -31,55 +33,66 @@ if TYPE_CHECKING:
     from warehouse.core import Simulation
 
 
-def swap_candidates(sim: Simulation) -> np.ndarray:
-    """Robots that may trade orders: driving empty to a pick, with no sub-goal."""
+def swap_candidates(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
+    """``(robots, orders)`` that may be matched again: the orders held by robots driving empty to
+    a pick with no sub-goal, and those robots followed by the idle working ones."""
     s = sim.state
-    return np.flatnonzero((s.phase == Phase.TO_PICK) & (s.waypoint < 0)).astype(np.int32)
+    driving = np.flatnonzero((s.phase == Phase.TO_PICK) & (s.waypoint < 0)).astype(np.int32)
+    robots = np.concatenate([driving, sim.idle_robots()])
+    return robots, s.order[driving]
 
 
 def best_exchange(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
-    """``(robots, orders)``: the arrangement of the held orders over :func:`swap_candidates`
-    with the fewest total steps to the picks. Empty when it is no shorter than the current one
-    (so robots never trade for nothing). Pure: does not touch ``sim``."""
-    robots = swap_candidates(sim)
+    """``(robots, orders)``: who should fetch each order of :func:`swap_candidates`, with the
+    fewest total steps to the picks (remaining repair time included). Empty when that is no
+    shorter than the current arrangement (so robots never trade for nothing). Pure: does not
+    touch ``sim``."""
+    robots, orders = swap_candidates(sim)
     none = np.zeros(0, np.int32), np.zeros(0, np.int32)
-    if robots.size < 2:
+    if orders.size == 0 or robots.size < 2:
         return none
-    orders = sim.state.order[robots]
     cost = assignment_costs(sim, robots, orders)  # steps to each pick, inf where unreachable
+    cost += sim.state.broken[robots][:, None]
     rows, cols = solve_assignment(cost)
-    if rows.size != robots.size:  # some robot cannot reach any held pick: leave all as they are
+    if rows.size != orders.size:  # some order cannot be fetched: leave all as they are
         return none
-    now = np.trace(cost)  # robot i holds orders[i]
+    now = np.trace(cost[: orders.size])  # the driving robot i holds orders[i]
     if not cost[rows, cols].sum() < now:
         return none
     return robots[rows], orders[cols]
 
 
+def _roles(sim: Simulation) -> np.ndarray:
+    """``(2N,)`` bool: which robots drive to a pick, then which are idle and working."""
+    s = sim.state
+    return np.concatenate([s.phase == Phase.TO_PICK, (s.phase == Phase.IDLE) & (s.broken == 0)])
+
+
 class TaskSwaps:
-    """``inner``, with task swaps among the robots driving to their picks (module docstring)."""
+    """``inner``, with task swaps (module docstring)."""
 
     def __init__(self, inner: Any, *, period: int = 10) -> None:
         self.inner, self.period = inner, int(period)
         self.name = inner.name
-        self.swaps = 0  #: robots that changed order so far in the episode
-        self._driving = np.zeros(0, dtype=bool)
-        self._last = -(10**9)
+        self.swaps = 0  #: robots that took an order over so far in the episode
+        self._roles = np.zeros(0, dtype=bool)  #: :func:`_roles` after the last dispatch
+        self._last = -(10**9)  #: step of the last solve
 
     def reset(self, seed: int | None) -> None:
         self.inner.reset(seed)
         self.swaps = 0
-        self._driving = np.zeros(0, dtype=bool)
+        self._roles = np.zeros(0, dtype=bool)
         self._last = -(10**9)
 
     def dispatch(self, sim: Simulation) -> None:
         self.inner.dispatch(sim)
-        driving = sim.state.phase == Phase.TO_PICK
-        started = driving.size != self._driving.size or bool((driving & ~self._driving).any())
-        if started or sim.t - self._last >= self.period:
+        roles = _roles(sim)
+        new = roles.size != self._roles.size or bool((roles & ~self._roles).any())
+        if new or sim.t - self._last >= self.period:  # a new empty drive or a newly idle robot
             robots, orders = best_exchange(sim)
             if robots.size:
                 self.swaps += int((sim.state.order[robots] != orders).sum())
                 sim.exchange_orders(robots, orders)
+                roles = _roles(sim)
             self._last = sim.t
-        self._driving = sim.state.phase == Phase.TO_PICK
+        self._roles = roles

@@ -68,8 +68,41 @@ def test_no_trade_when_it_is_not_shorter() -> None:
     sim2, _, _ = crossed_sim()
     sim2.assign(np.array([0, 1]), np.array([0, 1]))
     sim2.set_waypoints(np.array([1]), np.array([sim2.floor.cell_of[2, 4]]))
-    assert swap_candidates(sim2).tolist() == [0]
+    robots, orders = swap_candidates(sim2)
+    assert robots.tolist() == [0] and orders.tolist() == [0]
     assert best_exchange(sim2)[0].size == 0
+
+
+def test_an_idle_robot_takes_an_order_over_from_a_farther_one() -> None:
+    """Robot 2 idles next to the west shelf while robot 0 drives there from the east end: robot
+    2 takes the order over and robot 0 becomes idle, free for new work."""
+    sim, picks, _ = crossed_sim(robots=3)
+    f, s = sim.floor, sim.state
+    s.pos[:] = [f.cell_of[1, 7], f.cell_of[0, 7], f.cell_of[1, 1]]
+    sim.state_changed()
+    sim.assign(np.array([0]), np.array([1]))  # the west order to the robot at the east end
+    robots, orders = best_exchange(sim)
+    assert dict(zip(robots.tolist(), orders.tolist(), strict=True)) == {2: 1}
+    sim.exchange_orders(robots, orders)
+    assert s.phase.tolist() == [Phase.IDLE, Phase.IDLE, Phase.TO_PICK]
+    assert s.order.tolist() == [-1, -1, 1] and s.task_goal.tolist() == [-1, -1, picks[1]]
+    assert sim.orders.robot[1] == 2 and sim.idle_robots().tolist() == [0, 1]
+    assert sim.open_orders().tolist() == [0]  # the other order is still open, untouched
+    assert best_exchange(sim)[0].size == 0
+
+
+def test_a_broken_down_robot_hands_its_order_to_an_idle_one() -> None:
+    """Repair time counts as steps: an idle robot farther from the shelf than a broken-down
+    holder takes the order over when the repair would take longer than its drive."""
+    sim, _, _ = crossed_sim(robots=3)
+    f, s = sim.floor, sim.state
+    s.pos[:] = [f.cell_of[1, 1], f.cell_of[0, 8], f.cell_of[1, 4]]
+    sim.state_changed()
+    sim.assign(np.array([0]), np.array([1]))  # robot 0: 1 step from the west shelf
+    assert best_exchange(sim)[0].size == 0  # robot 2 is 4 steps away
+    s.broken[0] = 10
+    robots, orders = best_exchange(sim)
+    assert dict(zip(robots.tolist(), orders.tolist(), strict=True)) == {2: 1}
 
 
 def test_exchange_orders_refuses_what_is_not_a_rearrangement() -> None:
@@ -78,16 +111,26 @@ def test_exchange_orders_refuses_what_is_not_a_rearrangement() -> None:
     sim.orders.add(np.array([f.cell_of[1, 8]]), station[:1], step=0)  # order 2 stays open
     sim.assign(np.array([0, 1]), np.array([0, 1]))
     before = sim.state.order.copy()
-    with pytest.raises(ValueError, match="driving to their pick"):
-        sim.exchange_orders(np.array([0, 2]), np.array([0, 1]))  # robot 2 is idle
-    with pytest.raises(ValueError, match="ones these robots hold"):
+    with pytest.raises(ValueError, match="held by robots"):
         sim.exchange_orders(np.array([0, 1]), np.array([0, 2]))  # order 2 is open
-    with pytest.raises(ValueError, match="ones these robots hold"):
+    with pytest.raises(ValueError, match="one to one"):
         sim.exchange_orders(np.array([0, 1]), np.array([1, 1]))
     with pytest.raises(ValueError, match="one to one"):
         sim.exchange_orders(np.array([0, 0]), np.array([1, 0]))
     with pytest.raises(ValueError, match="out of range"):
         sim.exchange_orders(np.array([0, 5]), np.array([1, 0]))
+    with pytest.raises(ValueError, match="out of range"):
+        sim.exchange_orders(np.array([0, 1]), np.array([1, 9]))
+    with pytest.raises(ValueError, match="hand its order on"):
+        sim.exchange_orders(np.array([0]), np.array([1]))  # robot 0 would drop order 0
+    sim.state.broken[2] = 5
+    with pytest.raises(ValueError, match="idle or driving"):
+        sim.exchange_orders(np.array([2]), np.array([0]))  # robot 2 is broken down
+    sim.state.broken[2] = 0
+    sim.state.phase[2] = Phase.DROPPING
+    with pytest.raises(ValueError, match="idle or driving"):
+        sim.exchange_orders(np.array([2]), np.array([0]))
+    sim.state.phase[2] = Phase.IDLE
     assert (sim.state.order == before).all()  # nothing half-applied
     assert sim.open_orders().tolist() == [2]
 
@@ -230,3 +273,50 @@ def test_the_training_env_trades_orders_after_each_decision() -> None:
     env.sim.assign(np.array([0, 1]), np.array([0, 1]))
     env.fleet.step()
     assert plain.state.order[:2].tolist() == [0, 1]
+
+
+class _FarFirst:
+    """Gives the west order to robot 0 (at the east end) on the first call, then nothing."""
+
+    name = "far_first"
+
+    def reset(self, seed: int | None) -> None:
+        self.done = False
+
+    def dispatch(self, sim: Simulation) -> None:
+        if not self.done:
+            sim.assign(np.array([0]), np.array([1]))
+            self.done = True
+
+
+def test_a_recording_replays_an_order_taken_over(tmp_path: Path) -> None:
+    """The robot whose order was taken over is idle from that step on, in the live counters and
+    in the ones rebuilt from the log."""
+    from agents import make_navigator
+    from warehouse.fleet import Fleet
+    from warehouse.kpis import compute_kpis
+    from warehouse.recording import EpisodeRecorder, kpis_from_recording, load_recording
+
+    sim, picks, station = crossed_sim(robots=3)
+    f = sim.floor
+    fleet = Fleet(sim, TaskSwaps(_FarFirst()), make_navigator("rule_based"))
+    fleet.reset(0)  # reset empties the floor: set the scene again
+    sim.state.pos[:] = [f.cell_of[1, 7], f.cell_of[0, 7], f.cell_of[1, 1]]
+    sim.orders.add(picks, station, step=0)
+    sim.state.broken[2] = 3  # robot 2 is under repair while robot 0 starts its drive
+    sim.state_changed()
+    rec = EpisodeRecorder(sim, meta={})
+    live = [compute_kpis(sim)]
+    phases = [sim.state.phase.copy()]
+    for _ in range(12):
+        rec.capture(sim, fleet.step())
+        live.append(compute_kpis(sim))
+        phases.append(sim.state.phase.copy())
+    assert fleet.dispatcher.swaps == 1 and sim.orders.robot[1] == 2
+    robot0 = [int(p[0]) for p in phases]
+    k = robot0.index(Phase.IDLE, 1)  # robot 0 drove, then its order was taken over
+    assert k > 1 and set(robot0[1:k]) == {Phase.TO_PICK}
+    rec.save(tmp_path / "run.npz")
+    log = load_recording(tmp_path / "run.npz")
+    for k in range(13):
+        assert kpis_from_recording(log, k) == live[k]

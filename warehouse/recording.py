@@ -344,12 +344,18 @@ class Recording:
     @cached_property
     def stepping_phase(self) -> np.ndarray:
         """``(T, N)``: each robot's phase when step ``k + 1`` began, which the time-share counters
-        count by. It is frame ``k``'s phase except for the robots the dispatcher assigned before
-        the step: idle in frame ``k``, holding an order in frame ``k + 1``. (Read from the
-        frames, not from the order book's final holder, which task swaps may have changed.)"""
+        count by. It is frame ``k``'s phase except for the robots the dispatch before the step
+        changed: idle in frame ``k`` and holding an order in frame ``k + 1`` (assigned, or took
+        an order over), or driving to a pick in frame ``k`` and idle in frame ``k + 1`` (another
+        robot took its order over: :mod:`hierarchy.swaps`). Read from the frames, not from the
+        order book's final holders, which task swaps may have changed."""
         a = self.arrays
         stepping = a["phase"][:-1].copy()
-        stepping[(stepping == Phase.IDLE) & (a["order"][1:] >= 0)] = Phase.TO_PICK
+        after = a["phase"][1:]
+        took = (stepping == Phase.IDLE) & (a["order"][1:] >= 0)
+        released = (stepping == Phase.TO_PICK) & (after == Phase.IDLE)
+        stepping[took] = Phase.TO_PICK
+        stepping[released] = Phase.IDLE
         return stepping
 
     def _time_counters(self, k: int) -> tuple[np.ndarray, np.ndarray]:

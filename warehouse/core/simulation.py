@@ -191,11 +191,13 @@ class Simulation:
         self._reset_progress(robots)
 
     def exchange_orders(self, robots: np.ndarray, orders: np.ndarray) -> None:
-        """Task swaps: hand each robot ``robots[i]`` the order ``orders[i]``, where every robot
-        is still driving to its pick and ``orders`` are the orders those robots hold now, in
-        another arrangement. No order is opened or closed, and an order keeps the step it was
-        first assigned. Robots that change order drop their sub-goal and measure progress
-        afresh."""
+        """Task swaps: hand each robot ``robots[i]`` the order ``orders[i]``.
+
+        ``orders`` are orders held by robots still driving to their picks; ``robots`` are such
+        robots or idle working ones. A robot that held one of ``orders`` and is not given one
+        becomes idle (another robot took its order over). No order is opened or closed, and an
+        order keeps the step it was first assigned. Robots that change order drop their sub-goal
+        and measure progress afresh."""
         robots = np.asarray(robots, dtype=np.int32)
         orders = np.asarray(orders, dtype=np.int32)
         s, ob = self.state, self.orders
@@ -203,20 +205,37 @@ class Simulation:
             raise ValueError("exchange_orders: robots and orders must pair up one to one")
         if robots.size and (robots.min() < 0 or robots.max() >= self.n_robots):
             raise ValueError("exchange_orders: robot ids out of range")
-        if np.any(s.phase[robots] != Phase.TO_PICK):
-            raise ValueError("exchange_orders: robots must be driving to their pick")
-        if not np.array_equal(np.sort(s.order[robots]), np.sort(orders)):
-            raise ValueError("exchange_orders: orders must be the ones these robots hold")
-        moved = robots[s.order[robots] != orders]
+        if orders.size and (orders.min() < 0 or orders.max() >= ob.count):
+            raise ValueError("exchange_orders: order ids out of range")
+        if np.unique(orders).size != orders.size:
+            raise ValueError("exchange_orders: robots and orders must pair up one to one")
+        holders = ob.robot[orders]
+        if np.any(holders < 0) or np.any(s.order[np.maximum(holders, 0)] != orders):
+            raise ValueError("exchange_orders: orders must be held by robots")
+        if np.any(s.phase[holders] != Phase.TO_PICK):
+            raise ValueError("exchange_orders: orders must be held by robots driving to the pick")
+        phase = s.phase[robots]
+        idle_ok = (phase == Phase.IDLE) & (s.broken[robots] == 0)
+        if np.any((phase != Phase.TO_PICK) & ~idle_ok):
+            raise ValueError("exchange_orders: robots must be idle or driving to their pick")
+        if np.any((phase == Phase.TO_PICK) & ~np.isin(s.order[robots], orders)):
+            raise ValueError("exchange_orders: a robot driving to its pick must hand its order on")
+        changed = s.order[robots] != orders
+        released = holders[~np.isin(holders, robots)]
+        moved, new = robots[changed], orders[changed]
         if moved.size == 0:
             return
-        new = orders[s.order[robots] != orders]
+        s.phase[released] = Phase.IDLE
+        s.order[released] = -1
+        s.task_goal[released] = -1
+        s.waypoint[released] = -1
+        s.phase[moved] = Phase.TO_PICK
         s.order[moved] = new
         s.task_goal[moved] = ob.pick[new]
         s.waypoint[moved] = -1
         ob.robot[new] = moved
         self._targets = None
-        self._reset_progress(moved)
+        self._reset_progress(np.concatenate([moved, released]))
 
     def set_waypoints(self, robots: np.ndarray, nodes: np.ndarray) -> None:
         """Route ``robots`` through sub-goal ``nodes`` (-1 clears) before their task goal."""
