@@ -1,0 +1,88 @@
+"""Time the dispatch layer: milliseconds per step spent deciding, with and without task swaps.
+
+``python -m hierarchy.bench_dispatch [--scenarios medium,large] [--steps 400]`` runs each
+dispatcher (greedy, Hungarian, PPO) over the rule-based navigator under the ``block`` shield,
+with and without :class:`~hierarchy.swaps.TaskSwaps`, and prints the mean and 95th-percentile
+wall time of one ``dispatch`` call per step (every step calls it; most steps decide nothing),
+after a short untimed run of the same setting.
+Results are recorded in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+
+#: name → (scenario, overrides): saturated floors, so dispatchers and swaps have work every step
+FLOORS: dict[str, tuple[str, dict[str, Any]]] = {
+    "small_peak": ("small", {"tasks.arrival_rate": 1.0}),
+    "medium_peak": ("medium", {"tasks.arrival_rate": 2.0}),
+    "large": ("large", {}),
+}
+
+
+class _Timed:
+    """Wraps a dispatcher and records the wall time of every ``dispatch`` call."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name = inner, inner.name
+        self.seconds: list[float] = []
+
+    def reset(self, seed: int | None) -> None:
+        self.inner.reset(seed)
+
+    def dispatch(self, sim: Any) -> None:
+        t0 = time.perf_counter()
+        self.inner.dispatch(sim)
+        self.seconds.append(time.perf_counter() - t0)
+
+
+def time_dispatch(floor: str, dispatcher: str, swaps: bool, steps: int, seed: int) -> np.ndarray:
+    """Seconds per ``dispatch`` call over one run."""
+    import torch
+
+    from agents import make_navigator
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.core import Simulation
+    from warehouse.fleet import Fleet
+    from warehouse.policies import scenario_dispatcher
+
+    torch.set_num_threads(1)
+    target, overrides = FLOORS[floor]
+    sc, src = load_scenario(target)
+    extra = {"physics.collisions": "block", "policies.task_swaps": swaps}
+    sc = apply_overrides(sc, {**overrides, **extra}, src)
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    timed = _Timed(scenario_dispatcher(dispatcher, sc, src))
+    fleet = Fleet(sim, timed, make_navigator("rule_based"))
+    fleet.reset(seed)
+    fleet.run(steps)
+    return np.array(timed.seconds)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scenarios", default=",".join(FLOORS), help=f"Of: {', '.join(FLOORS)}.")
+    p.add_argument("--dispatchers", default="greedy,hungarian,ppo")
+    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    floors = [f for f in args.scenarios.split(",") if f]
+    if bad := [f for f in floors if f not in FLOORS]:
+        p.error(f"--scenarios: unknown {', '.join(bad)} (known: {', '.join(FLOORS)})")
+    print("| floor | dispatcher | swaps | ms per step, mean | ms per step, p95 |")
+    print("|---|---|---|---:|---:|")
+    for floor in floors:
+        for name in args.dispatchers.split(","):
+            for swaps in (False, True):
+                time_dispatch(floor, name, swaps, 20, args.seed)  # warm up: compile, caches
+                s = time_dispatch(floor, name, swaps, args.steps, args.seed) * 1000
+                on = "on" if swaps else "off"
+                print(f"| {floor} | {name} | {on} | {s.mean():.3f} | {np.percentile(s, 95):.3f} |")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
