@@ -240,3 +240,26 @@ def test_written_scenario_reruns_the_same_policies(tmp_path: Path) -> None:
     main_ok([*argv, "--set", "policies.dispatcher=fifo"])
     kept = yaml.safe_load((named / "scenario.yaml").read_text("utf-8"))
     assert kept["policies"]["dispatcher"] == "fifo"
+
+
+def test_dispatch_settings_alone_keep_the_default_comparison(tmp_path: Path) -> None:
+    """``--set policies.task_swaps=true`` (or a pool, or the guard) says how dispatchers work,
+    not which policy runs: the learned hierarchy still runs beside the rule-based fleet, both
+    with the setting, and the written ``scenario.yaml`` keeps the setting so a re-run compares
+    the same."""
+    import yaml
+
+    out = tmp_path / "swaps"
+    argv = ["run", "tiny", "--seeds", "0", "--steps", "40", "--out", str(out)]
+    main_ok([*argv, "--set", "policies.task_swaps=true", "--set", "policies.order_pool=8"])
+    report = json.loads((out / "report.json").read_text("utf-8"))
+    assert [r["policy"] for r in report["runs"]] == ["hierarchical", "rule_based"]
+    written = yaml.safe_load((out / "scenario.yaml").read_text("utf-8"))
+    assert written["policies"] == {"order_pool": 8, "task_swaps": True}
+    again = tmp_path / "again"
+    main_ok(["run", str(out / "scenario.yaml"), "--out", str(again)])
+    assert json.loads((again / "report.json").read_text("utf-8"))["runs"] == report["runs"]
+    plain = tmp_path / "plain"
+    main_ok([*argv[:-1], str(plain)])
+    first = json.loads((plain / "report.json").read_text("utf-8"))["runs"]
+    assert first[1]["kpis"] != report["runs"][1]["kpis"]  # the setting reached the run

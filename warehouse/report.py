@@ -172,7 +172,10 @@ def write_outputs(results: Results, folder: Path, *, created: str | None = None)
     """Write report.json, kpis.csv, robots.csv, scenario.yaml and the plots into ``folder``."""
     import yaml
 
+    from scenarios.schema import PoliciesConfig
+
     from .plots import plot_congestion, plot_deliveries
+    from .runner import DISPATCH_SETTINGS
 
     folder = Path(folder)
     report = build_report(results, created=created)
@@ -187,7 +190,11 @@ def write_outputs(results: Results, folder: Path, *, created: str | None = None)
         write_text_atomic(written[-1], robots.to_csv(index=False, lineterminator="\n"))
     scenario = results.experiment.scenario.model_dump(mode="json")
     if not results.experiment.names_policy:  # re-running the file compares the same policies
-        scenario.pop("policies", None)
+        settings = scenario.pop("policies", None) or {}
+        unset = PoliciesConfig()
+        kept = {k: settings[k] for k in DISPATCH_SETTINGS if settings[k] != getattr(unset, k)}
+        if kept:  # ... with the same dispatch settings
+            scenario["policies"] = kept
     written.append(folder / "scenario.yaml")
     write_text_atomic(written[-1], yaml.safe_dump(scenario, sort_keys=False))
     written.append(plot_deliveries(series, folder / "deliveries.png"))
