@@ -54,7 +54,7 @@ from pathlib import Path
 from .finetune import finetune
 from .finetune_ppo import FinetuneConfig
 from .learned import DEFAULT_WEIGHTS
-from .rounds import RECIPES, RoundsConfig
+from .rounds import RECIPES, RoundsConfig, at_repository_root
 from .rounds import run as run_rounds
 
 #: the data rounds and final networks of the shipped ``cql`` and ``bc`` (agents/rounds.py)
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         "them; exit code 1 when any network differs",
     )
     args = ap.parse_args(argv)
+    args.work, args.dest = at_repository_root(args.work, args.dest)
     run_rounds(RECIPE, args.work)
     if not args.check:
         args.dest.mkdir(parents=True, exist_ok=True)

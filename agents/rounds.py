@@ -21,6 +21,7 @@ interrupted run continues. Deterministic on the CPU, like ``agents.make_weights`
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -150,12 +151,22 @@ def run(cfg: RoundsConfig, work: Path, *, log: Callable[[str], None] = print) ->
         log(f"{algo}: {stem}.json (ensemble of {cfg.members})")
 
 
+def at_repository_root(*paths: Path) -> tuple[Path, ...]:
+    """``paths`` made absolute, then the working directory moved to the repository root: the
+    recipes name their scenario files relative to it (``agents/scenarios/...``), and record
+    them so, whatever folder the command was started from."""
+    absolute = tuple(p.resolve() for p in paths)
+    os.chdir(Path(__file__).resolve().parents[1])
+    return absolute
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--recipe", choices=sorted(RECIPES), default="wide")
     ap.add_argument("--rounds", type=int, default=None)
     args = ap.parse_args(argv)
+    (args.work,) = at_repository_root(args.work)
     cfg = RECIPES[args.recipe]
     if args.rounds is not None:
         cfg = replace(cfg, rounds=args.rounds)

@@ -1,6 +1,6 @@
 """Produce the shipped PPO dispatcher ``hierarchy/weights/ppo_dispatcher.{safetensors,json}``.
 
-One command, run from the repository root (about 5–8 minutes on two CPU cores)::
+One command, from any folder (about 1 minute on two CPU cores)::
 
     nice .venv/bin/python -m hierarchy.make_weights --work runs/ppo_dispatcher
 
@@ -28,6 +28,7 @@ import shutil
 from pathlib import Path
 
 from agents.make_weights import torch_note
+from agents.rounds import at_repository_root
 
 from .ppo import PPOConfig
 from .ppo_dispatcher import DEFAULT_WEIGHTS
@@ -61,11 +62,12 @@ def main(argv: list[str] | None = None) -> None:
         help="compare the rebuilt policy with --dest instead of replacing it (exit 1: differs)",
     )
     args = ap.parse_args(argv)
+    args.work, args.dest = at_repository_root(args.work, args.dest)
     policy = args.work / "policy.json"
     if not policy.is_file():
         missing = [s for s in DISPATCHER.scenarios if s.endswith(".yaml") and not Path(s).is_file()]
         if missing:
-            raise SystemExit(f"error: {missing[0]} not found; run from the repository root")
+            raise SystemExit(f"error: {missing[0]} not found (the recipe's scenario files)")
         import torch
 
         torch.set_num_threads(1)  # deterministic, as the CLI

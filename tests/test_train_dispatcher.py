@@ -253,19 +253,29 @@ def test_shipped_ppo_dispatcher_records_the_make_weights_recipe() -> None:
     assert meta["versions"]["torch"]  # the build it was made with (floats differ across builds)
 
 
-def test_dispatcher_make_weights_check_reports_a_mismatch(tmp_path: Path, capsys) -> None:
-    """``--check`` compares a finished run with the shipped policy without touching it."""
+def test_dispatcher_make_weights_check_reports_a_mismatch(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """``--check`` compares a finished run with the shipped policy without touching it. Started
+    from another folder, relative paths count from there, and the recipe's scenario files are
+    found in the repository (the command moves there)."""
     from hierarchy.make_weights import main as make_weights
 
+    monkeypatch.chdir(tmp_path)  # restored afterwards
     run = tmp_path / "run"
     run.mkdir()
     (run / "policy.json").write_text(json.dumps({"sha256": "a" * 64}))
     shipped = tmp_path / "ship.json"
     shipped.write_text(json.dumps({"sha256": "b" * 64}))
     with pytest.raises(SystemExit) as exc:
-        make_weights(["--check", "--work", str(run), "--dest", str(shipped)])
+        make_weights(["--check", "--work", "run", "--dest", "ship.json"])
     assert exc.value.code == 1 and "DIFFERS" in capsys.readouterr().out
+    assert Path.cwd() == Path(__file__).resolve().parents[1]
+    assert Path(DISPATCHER_SCENARIO).is_file()
     shipped.write_text(json.dumps({"sha256": "a" * 64}))
     make_weights(["--check", "--work", str(run), "--dest", str(shipped)])
     assert "identical" in capsys.readouterr().out
     assert json.loads(shipped.read_text()) == {"sha256": "a" * 64}  # untouched
+
+
+DISPATCHER_SCENARIO = "hierarchy/scenarios/train_wide.yaml"  #: a recipe path, from the root
