@@ -201,14 +201,12 @@ class Simulation:
         robots = np.asarray(robots, dtype=np.int32)
         orders = np.asarray(orders, dtype=np.int32)
         s, ob = self.state, self.orders
-        if robots.size != orders.size or np.unique(robots).size != robots.size:
+        if robots.size != orders.size or any(np.unique(x).size != x.size for x in (robots, orders)):
             raise ValueError("exchange_orders: robots and orders must pair up one to one")
         if robots.size and (robots.min() < 0 or robots.max() >= self.n_robots):
             raise ValueError("exchange_orders: robot ids out of range")
         if orders.size and (orders.min() < 0 or orders.max() >= ob.count):
             raise ValueError("exchange_orders: order ids out of range")
-        if np.unique(orders).size != orders.size:
-            raise ValueError("exchange_orders: robots and orders must pair up one to one")
         holders = ob.robot[orders]
         if np.any(holders < 0) or np.any(s.order[np.maximum(holders, 0)] != orders):
             raise ValueError("exchange_orders: orders must be held by robots")
