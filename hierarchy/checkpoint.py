@@ -30,7 +30,7 @@ from warehouse.errors import InputError
 from warehouse.jsonio import read_json_object
 
 from .features import FeatureConfig
-from .network import CandidateScorer, NetConfig
+from .network import CandidateScorer, NetConfig, Scorer, make_scorer
 
 POLICY_FORMAT = "warehouse-ppo-dispatcher/1"
 
@@ -52,7 +52,7 @@ _read_json = read_json_object
 
 def save_policy(
     stem: str | Path,
-    net: CandidateScorer,
+    net: Scorer,
     features: FeatureConfig,
     period: int,
     **extra: Any,
@@ -75,8 +75,9 @@ def save_policy(
     return stem.with_suffix(".json")
 
 
-def load_policy(path: str | Path) -> tuple[CandidateScorer, FeatureConfig, int, dict[str, Any]]:
-    """Load a policy from its ``.json`` or ``.safetensors`` path (or the common stem)."""
+def load_policy(path: str | Path) -> tuple[Scorer, FeatureConfig, int, dict[str, Any]]:
+    """Load a policy from its ``.json`` or ``.safetensors`` path (or the common stem); a
+    ``net.members`` > 1 gives a :class:`~hierarchy.network.ScorerEnsemble`."""
     stem = Path(path)
     if stem.suffix in (".json", ".safetensors"):
         stem = stem.with_suffix("")
@@ -89,7 +90,7 @@ def load_policy(path: str | Path) -> tuple[CandidateScorer, FeatureConfig, int, 
     if meta.get("sha256") != _sha256(weights):
         raise InputError(weights, None, "sha256 does not match the policy's JSON")
     try:
-        net = CandidateScorer(NetConfig(**meta["net"]))
+        net = make_scorer(NetConfig(**meta["net"]))
         net.load_state_dict(load_file(str(weights)))
         features = FeatureConfig(**meta["features"])
         period = int(meta["period"])

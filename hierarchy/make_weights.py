@@ -1,35 +1,43 @@
 """Produce the shipped PPO dispatcher ``hierarchy/weights/ppo_dispatcher.{safetensors,json}``.
 
-One command, from any folder (about 1 minute on two CPU cores)::
+One command, from any folder (about 3 minutes on two CPU cores with ``--jobs 2``)::
 
-    nice .venv/bin/python -m hierarchy.make_weights --work runs/ppo_dispatcher
+    nice .venv/bin/python -m hierarchy.make_weights --work runs/ppo_dispatcher --jobs 2
 
-It trains :data:`DISPATCHER` and copies the run's ``policy.*`` into ``hierarchy/weights/``; the
-same as::
+It trains :data:`DISPATCHER` once per seed of :data:`SEEDS`, combines the five policies into one
+policy ensemble (mean logits, :mod:`hierarchy.ensemble`) and copies it into
+``hierarchy/weights/``; the same as, for ``S`` in 0 … 4::
 
     warehouse train-dispatcher \\
         tiny,hierarchy/scenarios/train_narrow.yaml,hierarchy/scenarios/train_wide.yaml \\
-        --collisions pibt --steps 48000 --out runs/ppo_dispatcher --seed 0 --envs 4 \\
+        --collisions pibt --steps 48000 --out runs/ppo_dispatcher/sS --seed S --envs 4 \\
         --horizon 300 --lr 5e-4
 
-followed by ``cp runs/ppo_dispatcher/policy.* hierarchy/weights/`` (renamed ``ppo_dispatcher.*``).
-The dispatcher trains over the rule-based navigator, so it does not depend on the navigator
-weights (``python -m agents.make_weights``). Training is deterministic on the CPU (one torch
-thread): ``--check`` rebuilds into ``--work`` and compares the weights' sha256 with the shipped
-file instead of replacing it (exit code 1 when they differ). A change to the simulation, the
-PIBT shield or the features changes the result.
+followed by ``warehouse ensemble runs/ppo_dispatcher/s{0,1,2,3,4}/policy.json --out
+runs/ppo_dispatcher/ensemble/policy`` and a copy of ``ensemble/policy.*`` to
+``hierarchy/weights/ppo_dispatcher.*``. Seed 0 alone is the single policy shipped until the
+fourteenth session. The dispatcher trains over the rule-based navigator, so it does not depend
+on the navigator weights (``python -m agents.make_weights``). Training is deterministic on the
+CPU (one torch thread): ``--check`` rebuilds into ``--work`` and compares the weights' sha256
+with the shipped file instead of replacing it (exit code 1 when they differ). A change to the
+simulation, the PIBT shield or the features changes the result.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
+import os
 import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from agents.make_weights import torch_note
 from agents.rounds import at_repository_root
 
+from .ensemble import build_ensemble
 from .ppo import PPOConfig
 from .ppo_dispatcher import DEFAULT_WEIGHTS
 from .train import TrainConfig, train
@@ -50,11 +58,59 @@ DISPATCHER = TrainConfig(
     ppo=PPOConfig(lr=5e-4),
     eval_seeds=(1000,),
 )
+#: The training seeds of the shipped ensemble's members.
+SEEDS = (0, 1, 2, 3, 4)
+
+
+def _train_member(seed: int, work: Path) -> Path:
+    """Train the recipe with ``seed`` into ``work/s{seed}``: a finished run of the same recipe
+    there is kept, an interrupted one resumed; a run of another recipe is refused."""
+    cfg, folder = replace(DISPATCHER, seed=seed), work / f"s{seed}"
+    policy = folder / "policy.json"
+    if policy.is_file():
+        meta = json.loads(policy.read_text(encoding="utf-8"))
+        if TrainConfig.from_dict(meta.get("train", {})) != cfg:
+            raise SystemExit(f"error: {policy} was trained with another recipe; use another --work")
+        if meta.get("iteration") == cfg.iterations:
+            return policy
+    import torch
+
+    torch.set_num_threads(1)  # deterministic, as the CLI
+    train(cfg, folder, resume=(folder / "checkpoint" / "state.json").is_file())
+    return policy
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working folder (the repository root) when inside it."""
+    return Path(os.path.relpath(path)) if path.is_relative_to(Path.cwd()) else path
+
+
+def build(work: Path, jobs: int = 1) -> Path:
+    """Train the members (``jobs`` at a time) and write their ensemble; returns its JSON."""
+    missing = [s for s in DISPATCHER.scenarios if s.endswith(".yaml") and not Path(s).is_file()]
+    if missing:
+        raise SystemExit(f"error: {missing[0]} not found (the recipe's scenario files)")
+    if jobs > 1:
+        ctx = mp.get_context("spawn")
+        with ProcessPoolExecutor(min(jobs, len(SEEDS)), mp_context=ctx) as ex:
+            members = list(ex.map(_train_member, SEEDS, [work] * len(SEEDS)))
+    else:
+        members = [_train_member(seed, work) for seed in SEEDS]
+    stem = work / "ensemble" / "policy"
+    for ext in (".json", ".safetensors"):
+        stem.with_suffix(ext).unlink(missing_ok=True)
+    recipe = {
+        "train": DISPATCHER.to_dict(),
+        "seeds": list(SEEDS),
+        "iteration": DISPATCHER.iterations,
+    }
+    return build_ensemble([_shown(m) for m in members], stem, **recipe)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Train the shipped PPO dispatcher and ship it.")
     ap.add_argument("--work", type=Path, default=Path("runs/ppo_dispatcher"))
+    ap.add_argument("--jobs", type=int, default=1, help="members trained at once (processes)")
     ap.add_argument("--dest", type=Path, default=DEFAULT_WEIGHTS)
     ap.add_argument(
         "--check",
@@ -63,15 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = ap.parse_args(argv)
     args.work, args.dest = at_repository_root(args.work, args.dest)
-    policy = args.work / "policy.json"
-    if not policy.is_file():
-        missing = [s for s in DISPATCHER.scenarios if s.endswith(".yaml") and not Path(s).is_file()]
-        if missing:
-            raise SystemExit(f"error: {missing[0]} not found (the recipe's scenario files)")
-        import torch
-
-        torch.set_num_threads(1)  # deterministic, as the CLI
-        train(DISPATCHER, args.work)
+    policy = build(args.work, args.jobs)
     built_meta = json.loads(policy.read_text(encoding="utf-8"))
     built = built_meta["sha256"]
     if args.check:

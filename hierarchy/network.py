@@ -9,11 +9,15 @@ For a deciding robot with candidate features ``c_k`` (``K`` slots) and global fe
 
 Masked slots get ``-inf`` logits (:func:`masked_logits`), so they are never sampled. Because
 scores are per candidate, the network is permutation-invariant and size-independent.
+
+:class:`ScorerEnsemble` averages the logits of independently trained scorers (a policy
+ensemble); :func:`make_scorer` builds either from a :class:`NetConfig`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import cast
 
 import torch
 from torch import nn
@@ -26,6 +30,7 @@ class NetConfig:
     n_cand: int = N_CAND
     n_global: int = N_GLOBAL
     hidden: int = 64
+    members: int = 1  #: > 1: a :class:`ScorerEnsemble` of that many scorers
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -50,6 +55,8 @@ class CandidateScorer(nn.Module):
         super().__init__()
         self.cfg = cfg or NetConfig()
         c = self.cfg
+        if c.members != 1:
+            raise ValueError("a CandidateScorer is one network; use ScorerEnsemble for members > 1")
         self.encoder = nn.Sequential(
             nn.Linear(c.n_cand + c.n_global, c.hidden), nn.Tanh(),
             nn.Linear(c.hidden, c.hidden), nn.Tanh(),
@@ -70,3 +77,37 @@ class CandidateScorer(nn.Module):
 
     def value(self, glob: torch.Tensor) -> torch.Tensor:
         return self.value_head(glob).squeeze(-1)
+
+
+class ScorerEnsemble(nn.Module):
+    """``members`` scorers of one shape; logits and values are their means.
+
+    The mean of the members' logits gives the same softmax as the mean of their log-probabilities
+    (each member's normaliser is a constant per row), so the ensemble's policy is the
+    renormalised geometric mean of the members' policies. Masked slots stay ``-inf``.
+    """
+
+    def __init__(self, cfg: NetConfig) -> None:
+        super().__init__()
+        if cfg.members < 2:
+            raise ValueError("an ensemble needs at least two members")
+        self.cfg = cfg
+        one = replace(cfg, members=1)
+        self.members = nn.ModuleList(CandidateScorer(one) for _ in range(cfg.members))
+
+    def scorers(self) -> list[CandidateScorer]:
+        return [cast(CandidateScorer, m) for m in self.members]
+
+    def logits(self, cand: torch.Tensor, glob: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m.logits(cand, glob, mask) for m in self.scorers()]).mean(dim=0)
+
+    def value(self, glob: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m.value(glob) for m in self.scorers()]).mean(dim=0)
+
+
+Scorer = CandidateScorer | ScorerEnsemble
+
+
+def make_scorer(cfg: NetConfig) -> Scorer:
+    """A :class:`CandidateScorer` for ``members == 1``, else a :class:`ScorerEnsemble`."""
+    return CandidateScorer(cfg) if cfg.members == 1 else ScorerEnsemble(cfg)

@@ -25,7 +25,7 @@ from .features import (
     decision_features,
     resolve_conflicts,
 )
-from .network import CandidateScorer
+from .network import Scorer
 from .smdp import DecisionClock
 
 if TYPE_CHECKING:
@@ -36,13 +36,13 @@ DEFAULT_WEIGHTS = WEIGHTS_DIR / "ppo_dispatcher.json"
 
 
 class PPODispatcher:
-    """Dispatch with a trained :class:`~hierarchy.network.CandidateScorer`."""
+    """Dispatch with a trained :class:`~hierarchy.network.CandidateScorer` (or an ensemble)."""
 
     name = "ppo"
 
     def __init__(
         self,
-        net: CandidateScorer,
+        net: Scorer,
         features: FeatureConfig,
         *,
         period: int = 10,

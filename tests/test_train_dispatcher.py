@@ -238,33 +238,55 @@ def test_hub_route_policy_trains_round_trips_and_routes_robots(tmp_path: Path) -
 
 
 def test_shipped_ppo_dispatcher_records_the_make_weights_recipe() -> None:
-    """The shipped policy was trained with exactly ``hierarchy.make_weights.DISPATCHER`` (the
-    documented ``train-dispatcher`` command), and its JSON's sha256 is that of its weights."""
+    """The shipped policy is the ensemble of ``hierarchy.make_weights.DISPATCHER`` trained with
+    each of ``SEEDS`` (the documented ``train-dispatcher`` commands), and its JSON's sha256 is
+    that of its weights."""
     import hashlib
 
-    from hierarchy.make_weights import DISPATCHER
+    from hierarchy.make_weights import DISPATCHER, SEEDS
     from hierarchy.ppo_dispatcher import DEFAULT_WEIGHTS
 
     meta = json.loads(DEFAULT_WEIGHTS.read_text(encoding="utf-8"))
     assert TrainConfig.from_dict(meta["train"]) == DISPATCHER
+    assert meta["seeds"] == list(SEEDS) and meta["net"]["members"] == len(SEEDS)
+    assert [m["policy"] for m in meta["ensemble"]] == [
+        f"runs/ppo_dispatcher/s{s}/policy.json" for s in SEEDS
+    ]
     weights = DEFAULT_WEIGHTS.with_suffix(".safetensors").read_bytes()
     assert meta["sha256"] == hashlib.sha256(weights).hexdigest()
     assert meta["iteration"] == DISPATCHER.iterations
     assert meta["versions"]["torch"]  # the build it was made with (floats differ across builds)
 
 
+def _fake_members(run: Path, seeds: tuple[int, ...]) -> None:
+    """Finished member runs of the recipe (small random networks, no training)."""
+    from hierarchy.make_weights import DISPATCHER
+
+    for seed in seeds:
+        torch.manual_seed(seed)
+        cfg = replace(DISPATCHER, seed=seed)
+        save_policy(
+            run / f"s{seed}" / "policy",
+            CandidateScorer(NetConfig(hidden=8)),
+            cfg.features,
+            cfg.period,
+            iteration=cfg.iterations,
+            train=cfg.to_dict(),
+        )
+
+
 def test_dispatcher_make_weights_check_reports_a_mismatch(
     tmp_path: Path, capsys, monkeypatch
 ) -> None:
-    """``--check`` compares a finished run with the shipped policy without touching it. Started
-    from another folder, relative paths count from there, and the recipe's scenario files are
-    found in the repository (the command moves there)."""
+    """``--check`` builds the ensemble of the finished member runs and compares it with the
+    shipped policy without touching it. Started from another folder, relative paths count from
+    there, and the recipe's scenario files are found in the repository (the command moves
+    there)."""
+    from hierarchy.make_weights import SEEDS
     from hierarchy.make_weights import main as make_weights
 
     monkeypatch.chdir(tmp_path)  # restored afterwards
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "policy.json").write_text(json.dumps({"sha256": "a" * 64}))
+    _fake_members(tmp_path / "run", SEEDS)
     shipped = tmp_path / "ship.json"
     shipped.write_text(json.dumps({"sha256": "b" * 64}))
     with pytest.raises(SystemExit) as exc:
@@ -272,10 +294,25 @@ def test_dispatcher_make_weights_check_reports_a_mismatch(
     assert exc.value.code == 1 and "DIFFERS" in capsys.readouterr().out
     assert Path.cwd() == Path(__file__).resolve().parents[1]
     assert Path(DISPATCHER_SCENARIO).is_file()
-    shipped.write_text(json.dumps({"sha256": "a" * 64}))
-    make_weights(["--check", "--work", str(run), "--dest", str(shipped)])
+    built = json.loads((tmp_path / "run" / "ensemble" / "policy.json").read_text())
+    assert built["net"]["members"] == len(SEEDS) and len(built["ensemble"]) == len(SEEDS)
+    shipped.write_text(json.dumps({"sha256": built["sha256"]}))
+    make_weights(["--check", "--work", str(tmp_path / "run"), "--dest", str(shipped)])
     assert "identical" in capsys.readouterr().out
-    assert json.loads(shipped.read_text()) == {"sha256": "a" * 64}  # untouched
+    assert json.loads(shipped.read_text()) == {"sha256": built["sha256"]}  # untouched
+
+
+def test_dispatcher_make_weights_refuses_a_member_of_another_recipe(tmp_path: Path) -> None:
+    from hierarchy.make_weights import SEEDS
+    from hierarchy.make_weights import main as make_weights
+
+    _fake_members(tmp_path / "run", SEEDS)
+    policy = tmp_path / "run" / "s1" / "policy.json"
+    meta = json.loads(policy.read_text())
+    meta["train"]["total_steps"] = 1
+    policy.write_text(json.dumps(meta))
+    with pytest.raises(SystemExit, match="another recipe"):
+        make_weights(["--check", "--work", str(tmp_path / "run"), "--dest", str(tmp_path / "x")])
 
 
 DISPATCHER_SCENARIO = "hierarchy/scenarios/train_wide.yaml"  #: a recipe path, from the root

@@ -378,17 +378,30 @@ def _finetune(
 
 
 def ensemble_cmd(
-    members: Annotated[list[Path], typer.Argument(help="Member checkpoints (.json), two or more.")],
-    out: Annotated[Path, typer.Option(help="Checkpoint stem to write (STEM.json, .safetensors).")],
+    members: Annotated[
+        list[Path],
+        typer.Argument(help="Member checkpoints or dispatcher policies (.json), two or more."),
+    ],
+    out: Annotated[Path, typer.Option(help="Stem to write (STEM.json, STEM.safetensors).")],
 ) -> None:
-    """Average independently trained navigator networks into one checkpoint (a Q-ensemble)."""
+    """Combine independently trained networks into one file: navigator checkpoints into a
+    Q-ensemble (mean Q-values), PPO dispatcher policies into a policy ensemble (mean logits)."""
     from agents.checkpoint import resolve
-    from agents.ensemble import build_ensemble
+    from hierarchy.checkpoint import POLICY_FORMAT
+    from hierarchy.ensemble import build_ensemble as build_dispatchers
+    from hierarchy.ensemble import policy_json
+    from warehouse.jsonio import read_json_object
 
     stem = resolve(out)
     for suffix in (".json", ".safetensors"):
         if stem.with_suffix(suffix).exists():
             raise InputError(stem.with_suffix(suffix), "--out", "exists; choose another stem")
+    if members and read_json_object(policy_json(members[0])).get("format") == POLICY_FORMAT:
+        build_dispatchers(list(members), stem)
+        typer.echo(f"ensemble of {len(members)} dispatcher policies: {stem}.json")
+        return
+    from agents.ensemble import build_ensemble
+
     build_ensemble(list(members), stem)
     typer.echo(f"ensemble of {len(members)} networks: {stem}.json")
 
