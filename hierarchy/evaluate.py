@@ -183,9 +183,32 @@ def _time_table(groups: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
     return [*lines, ""]
 
 
-def summarize(rows: list[dict[str, Any]], nav: str) -> str:
-    """Markdown: per scenario the mean ± std of every config, then the target ratios."""
+def shipped_weights() -> dict[str, str]:
+    """Name → first 12 hex digits of the sha256 of each shipped network this evaluation runs
+    (the PPO dispatcher, the navigator networks), read from their JSON files."""
+    from agents.learned import DEFAULT_WEIGHTS as NAV_WEIGHTS
+
+    from .ppo_dispatcher import DEFAULT_WEIGHTS
+
+    out: dict[str, str] = {}
+    files = {"ppo_dispatcher": DEFAULT_WEIGHTS}
+    files |= {n: NAV_WEIGHTS / f"{n}.json" for n in ("cql", "cql_pibt", "cql_physical")}
+    for name, path in files.items():
+        if path.is_file():
+            meta = json.loads(path.read_text(encoding="utf-8"))
+            digest = meta.get("sha256") or meta.get("weights_sha256") or "?"
+            members = meta.get("net", {}).get("members", 1)
+            out[name] = digest[:12] + (f" ({members} seeds)" if members > 1 else "")
+    return out
+
+
+def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | None = None) -> str:
+    """Markdown: per scenario the mean ± std of every config, then the target ratios.
+    ``weights`` (:func:`shipped_weights`) names the networks the rows were measured with."""
     lines = [f"NAV = `{nav}`. Mean ± std over seeds.", ""]
+    if weights:
+        used = ", ".join(f"{k} `{v}`" for k, v in weights.items())
+        lines[1:1] = ["", f"Shipped weights (sha256) when these rows were measured: {used}."]
     looks = sorted({r["lookahead"] for r in rows if r.get("lookahead") is not None})
     if looks:
         pools = ", ".join(map(str, looks))
@@ -364,7 +387,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         collect(_task(t, args.steps) for t in tasks)
     (args.out / "results.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    (args.out / "summary.md").write_text(summarize(rows, nav), encoding="utf-8")
+    weights = None if args.merge else shipped_weights()  # merged rows may be older
+    (args.out / "summary.md").write_text(summarize(rows, nav, weights), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -126,3 +126,34 @@ def test_task_swaps_reach_the_dispatcher_and_the_summary_says_so() -> None:
     head = ev.summarize([row], "cql_tuned").splitlines()[0]
     assert "lookahead 16" in head and "200.0 s" in head and "Task swaps" in head
     assert "Task swaps" not in ev.summarize([{**row, "task_swaps": False}], "x").splitlines()[0]
+
+
+def test_summary_names_the_shipped_weights_it_was_measured_with(tmp_path, monkeypatch) -> None:
+    """The summary records the sha256 of the shipped dispatcher (and its seed count) and of the
+    navigator networks, so a results folder says which networks made it; a run that merges
+    earlier rows makes no such claim."""
+    import json
+
+    from hierarchy.ppo_dispatcher import DEFAULT_WEIGHTS
+
+    weights = ev.shipped_weights()
+    meta = json.loads(DEFAULT_WEIGHTS.read_text(encoding="utf-8"))
+    members = meta["net"].get("members", 1)
+    assert weights["ppo_dispatcher"].startswith(meta["sha256"][:12])
+    assert (f"({members} seeds)" in weights["ppo_dispatcher"]) == (members > 1)
+    assert {"cql", "cql_pibt", "cql_physical"} <= weights.keys()
+    kpis = ev.run_one("small", "greedy", "rule_based", "block", 0, 30, {})
+    row = {"scenario": "small", "seen_in_training": False, "config": "rule_based (block)",
+           "seed": 0, **kpis}  # fmt: skip
+    text = ev.summarize([row], "cql_tuned", weights)
+    assert f"ppo_dispatcher `{weights['ppo_dispatcher']}`" in text.splitlines()[2]
+    assert "Shipped weights" not in ev.summarize([row], "cql_tuned")
+    # through the command: written for a fresh run, left out when rows are merged
+    monkeypatch.setattr(ev, "SCENARIOS", [("small", "small", False, {})])
+    ev.main(["--out", str(tmp_path / "a"), "--seeds", "1", "--steps", "20",
+             "--scenarios", "small", "--configs", "rule_based (block)"])  # fmt: skip
+    assert "Shipped weights" in (tmp_path / "a" / "summary.md").read_text(encoding="utf-8")
+    earlier = str(tmp_path / "a" / "results.json")
+    ev.main(["--out", str(tmp_path / "b"), "--seeds", "1", "--steps", "20", "--scenarios",
+             "small", "--configs", "none", "--merge", earlier])  # fmt: skip
+    assert "Shipped weights" not in (tmp_path / "b" / "summary.md").read_text(encoding="utf-8")
