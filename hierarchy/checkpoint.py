@@ -75,12 +75,16 @@ def save_policy(
     return stem.with_suffix(".json")
 
 
+def policy_stem(path: str | Path) -> Path:
+    """The common stem of a policy given by its ``.json``, its ``.safetensors`` or the stem."""
+    stem = Path(path)
+    return stem.with_suffix("") if stem.suffix in (".json", ".safetensors") else stem
+
+
 def load_policy(path: str | Path) -> tuple[Scorer, FeatureConfig, int, dict[str, Any]]:
     """Load a policy from its ``.json`` or ``.safetensors`` path (or the common stem); a
     ``net.members`` > 1 gives a :class:`~hierarchy.network.ScorerEnsemble`."""
-    stem = Path(path)
-    if stem.suffix in (".json", ".safetensors"):
-        stem = stem.with_suffix("")
+    stem = policy_stem(path)
     meta_path, weights = stem.with_suffix(".json"), stem.with_suffix(".safetensors")
     if not meta_path.is_file() or not weights.is_file():
         raise InputError(stem, None, "policy needs NAME.json and NAME.safetensors side by side")

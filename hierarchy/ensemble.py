@@ -22,14 +22,13 @@ from typing import Any
 
 from warehouse.errors import InputError
 
-from .checkpoint import load_policy, save_policy
+from .checkpoint import load_policy, policy_stem, save_policy
 from .network import CandidateScorer, ScorerEnsemble
 
 
 def policy_json(path: str | Path) -> Path:
     """The ``.json`` file of a policy given by its JSON, safetensors or stem path."""
-    p = Path(path)
-    return p.with_suffix(".json") if p.suffix in (".json", ".safetensors") else Path(f"{p}.json")
+    return policy_stem(path).with_suffix(".json")
 
 
 def build_ensemble(paths: list[str | Path], out: str | Path, **extra: Any) -> Path:
