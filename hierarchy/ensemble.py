@@ -38,16 +38,16 @@ def build_ensemble(paths: list[str | Path], out: str | Path, **extra: Any) -> Pa
         raise InputError(None, "members", "an ensemble needs at least two policies")
     loaded = [load_policy(p) for p in paths]
     first_net, features, period, _ = loaded[0]
-    for path, (net, feats, per, _) in zip(paths, loaded, strict=True):
-        source = policy_json(path)
+    for i, (path, (net, feats, per, _)) in enumerate(zip(paths, loaded, strict=True)):
+        source, which = policy_json(path), f"member {i + 1} of {len(paths)}"
         if not isinstance(net, CandidateScorer):
-            raise InputError(source, "net.members", "members must be plain policies")
+            raise InputError(source, "net.members", f"{which}: members must be plain policies")
         if net.cfg != first_net.cfg:
-            raise InputError(source, "net", "differs from the first member's")
+            raise InputError(source, "net", f"{which} differs from the first member's")
         if feats != features:
-            raise InputError(source, "features", "differ from the first member's")
+            raise InputError(source, "features", f"{which}: differ from the first member's")
         if per != period:
-            raise InputError(source, "period", f"{per}, the first member's is {period}")
+            raise InputError(source, "period", f"{which}: {per}, the first member's is {period}")
     ens = ScorerEnsemble(replace(first_net.cfg, members=len(paths)))
     for member, (net, *_rest) in zip(ens.members, loaded, strict=True):
         member.load_state_dict(net.state_dict())

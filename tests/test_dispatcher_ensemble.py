@@ -142,4 +142,5 @@ def test_cli_ensemble_of_dispatcher_policies(tmp_path: Path, capsys) -> None:
     assert cli(str(a), str(wide), "--out", str(tmp_path / "f")) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "w.json" in err[0]
+    assert "member 2 of 2" in err[0]  # which of several same-named policy.json files
     assert not (tmp_path / "f.json").exists() and not (tmp_path / "f.safetensors").exists()
