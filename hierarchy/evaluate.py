@@ -154,6 +154,20 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.3f}"
 
 
+def _paired(a: list[dict[str, Any]], b: list[dict[str, Any]], metric: str) -> str:
+    """Per-seed difference ``a − b`` of ``metric`` over the seeds both configs ran: its mean ±
+    the 95 % confidence half-width (Student t), as text; empty with fewer than two seeds."""
+    from warehouse.report import summarize as over_seeds
+
+    va = {r["seed"]: float(r[metric]) for r in a if r.get(metric) is not None}
+    vb = {r["seed"]: float(r[metric]) for r in b if r.get(metric) is not None}
+    seeds = sorted(va.keys() & vb.keys())
+    if len(seeds) < 2:
+        return ""
+    stat = over_seeds([va[k] - vb[k] for k in seeds])
+    return f"{stat['mean']:+.1f} ± {stat['ci95']:.1f}"
+
+
 def _time_table(groups: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
     """Markdown: where each config's robot time goes, in robot-steps per delivery (pooled over
     seeds). Loaded travel and handling are set by the orders served, so at saturation the
@@ -203,8 +217,9 @@ def shipped_weights() -> dict[str, str]:
 
 
 def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | None = None) -> str:
-    """Markdown: per scenario the mean ± std of every config, then the target ratios.
-    ``weights`` (:func:`shipped_weights`) names the networks the rows were measured with."""
+    """Markdown: per scenario the mean ± std of every config, then the target ratios with the
+    paired per-seed differences behind them. ``weights`` (:func:`shipped_weights`) names the
+    networks the rows were measured with."""
     lines = [f"NAV = `{nav}`. Mean ± std over seeds.", ""]
     if weights:
         used = ", ".join(f"{k} `{v}`" for k, v in weights.items())
@@ -292,9 +307,13 @@ def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | No
                 "energy_per_delivery_wh",
             ),
         }
-        ratios = {k: _ratio(mean(a, m), mean(b, m)) for k, (a, b, m) in pairs.items()}
-        lines += ["| ratio | value |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in ratios.items() if v != "n/a"]
+        lines += ["| ratio | value | difference per seed, paired (mean ± 95 % CI) |"]
+        lines += ["|---|---|---|"]
+        for k, (a, b, m) in pairs.items():
+            value = _ratio(mean(a, m), mean(b, m))
+            if value != "n/a":
+                diff = _paired(by.get((s, a), []), by.get((s, b), []), m)
+                lines.append(f"| {k} | {value} | {diff} |")
         lines.append("")
     return "\n".join(lines)
 

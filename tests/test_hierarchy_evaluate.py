@@ -157,3 +157,21 @@ def test_summary_names_the_shipped_weights_it_was_measured_with(tmp_path, monkey
     ev.main(["--out", str(tmp_path / "b"), "--seeds", "1", "--steps", "20", "--scenarios",
              "small", "--configs", "none", "--merge", earlier])  # fmt: skip
     assert "Shipped weights" not in (tmp_path / "b" / "summary.md").read_text(encoding="utf-8")
+
+
+def test_ratio_table_gives_the_paired_difference_per_seed() -> None:
+    """Next to each target ratio the summary gives the per-seed difference over the seeds both
+    configs ran, mean ± 95 % CI (Student t): here differences 1, 2, 3 → +2.0 ± 2.5
+    (t(0.975, 2) = 4.303, s.d. 1, √3); a seed only one config ran is left out."""
+    kpis = ev.run_one("small", "greedy", "rule_based", "block", 0, 20, {})
+
+    def row(config: str, seed: int, deliveries: int) -> dict:
+        return {**kpis, "scenario": "small", "seen_in_training": False, "config": config,
+                "seed": seed, "deliveries": deliveries}  # fmt: skip
+
+    ppo, hung = "hierarchical (pibt)", "hungarian + NAV (pibt)"
+    rows = [row(ppo, 0, 10), row(ppo, 1, 12), row(ppo, 2, 14), row(ppo, 3, 99)]
+    rows += [row(hung, 0, 9), row(hung, 1, 10), row(hung, 2, 11)]
+    line = next(x for x in ev.summarize(rows, "x").splitlines() if "ppo / hungarian, same" in x)
+    assert line.endswith("| +2.0 ± 2.5 |")
+    assert f"| {(10 + 12 + 14 + 99) / 4 / 10:.3f} |" in line  # the ratio of the means
