@@ -170,6 +170,40 @@ def test_shadow_gives_a_scenario_checkpoint_to_the_parts_that_load_it(tmp_path, 
     assert "navigation: agreement" in out
 
 
+def test_shadow_set_gives_the_candidate_another_dispatcher(tmp_path, capsys) -> None:
+    """``warehouse shadow --set policies.dispatcher_checkpoint=...``: the candidate's PPO
+    dispatcher runs that policy (its confidence margins differ from the shipped policy's); a
+    missing file and an unknown setting are one-line errors, and nothing is written."""
+    import torch
+
+    from hierarchy.checkpoint import save_policy
+    from hierarchy.features import FeatureConfig
+    from hierarchy.network import CandidateScorer, NetConfig
+
+    torch.manual_seed(3)
+    other = save_policy(
+        tmp_path / "other", CandidateScorer(NetConfig(hidden=8)), FeatureConfig(), 10
+    )
+    argv = ["shadow", "tiny", "--steps", "40", "--candidate", "ppo+rule_based"]
+    margins = []
+    for extra, out in (([], "a"), (["--set", f"policies.dispatcher_checkpoint={other}"], "b")):
+        code, _, err = run_cli([*argv, *extra, "--out", str(tmp_path / out)], capsys)
+        assert code == 0, err
+        report = json.loads((tmp_path / out / "shadow.json").read_text("utf-8"))
+        margins.append(report["dispatch"]["mean_margin"])
+    assert margins[0] != margins[1]
+    fails_cleanly(
+        [*argv, "--set", "policies.dispatcher_checkpoint=gone.json", "--out", "c"],
+        tmp_path, capsys, "gone: ",
+    )  # fmt: skip
+    fails_cleanly(
+        [*argv, "--set", "fleet.robotz=3", "--out", "d"],
+        tmp_path,
+        capsys,
+        "tiny.yaml: fleet.robotz",
+    )
+
+
 # --------------------------------------------------------------------------------- validate
 @pytest.mark.parametrize(
     ("policies", "expected"),

@@ -11,6 +11,8 @@ import typer
 
 from warehouse.errors import InputError
 
+from .cmd_run import SetOpt
+
 
 def _targets(text: str) -> tuple[str, ...]:
     names = tuple(t.strip() for t in text.split(",") if t.strip())
@@ -152,11 +154,12 @@ def shadow_cmd(
     robots: int | None = typer.Option(None, min=1, help="Override the fleet size."),
     collisions: str | None = typer.Option(None, help="Collision mode (default: incumbent's)."),
     out: str = typer.Option("shadow", help="Output folder."),
+    sets: SetOpt = None,
 ) -> None:
     """Shadow mode: the incumbent drives, the candidate's decisions are computed and compared."""
     from agents import make_navigator
     from hierarchy.shadow import candidate_navigator, policy_parts, run_shadow, write_report
-    from scenarios import apply_overrides, build_floor, load_scenario
+    from scenarios import apply_overrides, build_floor, load_scenario, parse_assignment
     from warehouse.core import Simulation
     from warehouse.policies import (
         PolicySpec,
@@ -171,7 +174,7 @@ def shadow_cmd(
     sc, src = load_scenario(target)
     inc = _parts(policy_parts, incumbent, sc, "--incumbent")
     cand = _parts(policy_parts, candidate, sc, "--candidate")
-    overrides: dict[str, object] = {}
+    overrides: dict[str, object] = dict(parse_assignment(text, src) for text in sets or ())
     if robots is not None:
         overrides["fleet.robots"] = robots
     mode = collisions or inc[2]
