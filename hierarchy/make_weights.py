@@ -1,6 +1,6 @@
 """Produce the shipped PPO dispatcher ``hierarchy/weights/ppo_dispatcher.{safetensors,json}``.
 
-One command, from any folder (about 3 minutes on two CPU cores with ``--jobs 2``)::
+One command, from any folder (about 2 minutes on two CPU cores with ``--jobs 2``)::
 
     nice .venv/bin/python -m hierarchy.make_weights --work runs/ppo_dispatcher --jobs 2
 
