@@ -201,6 +201,7 @@ def shipped_weights() -> dict[str, str]:
     """Name → first 12 hex digits of the sha256 of each shipped network this evaluation runs
     (the PPO dispatcher, the navigator networks), read from their JSON files."""
     from agents.learned import DEFAULT_WEIGHTS as NAV_WEIGHTS
+    from warehouse.jsonio import read_json_object
 
     from .ppo_dispatcher import DEFAULT_WEIGHTS
 
@@ -209,7 +210,7 @@ def shipped_weights() -> dict[str, str]:
     files |= {n: NAV_WEIGHTS / f"{n}.json" for n in ("cql", "cql_pibt", "cql_physical")}
     for name, path in files.items():
         if path.is_file():
-            meta = json.loads(path.read_text(encoding="utf-8"))
+            meta = read_json_object(path)
             digest = meta.get("sha256") or meta.get("weights_sha256") or "?"
             members = meta.get("net", {}).get("members", 1)
             out[name] = digest[:12] + (f" ({members} seeds)" if members > 1 else "")
