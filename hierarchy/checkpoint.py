@@ -86,8 +86,11 @@ def load_policy(path: str | Path) -> tuple[Scorer, FeatureConfig, int, dict[str,
     ``net.members`` > 1 gives a :class:`~hierarchy.network.ScorerEnsemble`."""
     stem = policy_stem(path)
     meta_path, weights = stem.with_suffix(".json"), stem.with_suffix(".safetensors")
-    if not meta_path.is_file() or not weights.is_file():
-        raise InputError(stem, None, "policy needs NAME.json and NAME.safetensors side by side")
+    for part in (meta_path, weights):
+        if not part.is_file():
+            raise InputError(
+                part, None, "policy file not found (NAME.json and NAME.safetensors side by side)"
+            )
     meta = _read_json(meta_path)
     if meta.get("format") != POLICY_FORMAT:
         raise InputError(meta_path, "format", f"expected {POLICY_FORMAT!r}")

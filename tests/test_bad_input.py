@@ -117,7 +117,7 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
     "escaping_path": (
         {"sc/s.yaml": "layout: {type: file, path: ../outside.map}\n", "outside.map": "...\n"},
         [],
-        "s.yaml: layout.path: '../outside.map' escapes the scenario's folder",
+        "sc/s.yaml: layout.path: '../outside.map' escapes the scenario's folder",
     ),
     "absolute_path": (
         {"s.yaml": "layout: {type: file, path: /etc/hostname}\n"},
@@ -208,7 +208,7 @@ def test_validate_reports_same_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     bad.write_text(TINY_LAYOUT + "fleet: {robots: 812}\n", encoding="utf-8")
     code, _, err = run_cli(["validate", str(bad)], capsys)
     assert code == 2
-    assert err.strip() == "error: small.yaml: fleet.robots: must be ≤ free cells (59)"
+    assert err.strip() == f"error: {bad}: fleet.robots: must be ≤ free cells (59)"
 
 
 def test_missing_target(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -240,6 +240,34 @@ def test_unreadable_map(tmp_path: Path, monkeypatch, capsys) -> None:
     assert code == 2
     assert err.startswith("error: m.map: ")
     assert not (tmp_path / "o").exists()
+
+
+def test_same_file_name_in_two_folders_is_told_apart(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Two runs' ``policy.json``: the error names the folder too, so the user knows which of
+    the two files is broken (the bare name ``policy.json`` would fit both)."""
+    import torch
+
+    from agents.checkpoint import save_checkpoint
+    from agents.cql import CQL, CQLConfig
+    from agents.networks import NetworkConfig
+
+    net = NetworkConfig(radius=2, intent=True, heads=2, window_dim=16, hidden=(16,))
+    for i in range(2):
+        torch.manual_seed(i)
+        (tmp_path / f"run{i}").mkdir()
+        stem = tmp_path / f"run{i}" / "policy"
+        save_checkpoint(stem, CQL(CQLConfig(network=net)), step=0, training=False)
+    (tmp_path / "run1" / "policy.json").write_text("{not json", "utf-8")
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+    argv = ["ensemble", "run0/policy.json", "run1/policy.json", "--out", "ens"]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: run1/policy.json: cannot read JSON: "), lines[0]
+    assert "Traceback" not in err + out
+    assert snapshot(tmp_path) == before  # no ens.json, no ens.safetensors
 
 
 def _entry_point() -> list[str]:

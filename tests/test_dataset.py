@@ -157,7 +157,7 @@ def test_loader_rejects_a_tampered_shard(dataset: Path, tmp_path: Path) -> None:
     path.write_bytes(bytes(raw))
     with pytest.raises(InputError, match="sha256") as err:
         load_dataset(folder)
-    assert err.value.source == "shard_00001.npz"
+    assert err.value.source == str(path)
 
 
 def test_loader_rejects_object_arrays(dataset: Path, tmp_path: Path) -> None:
@@ -245,7 +245,7 @@ def test_cli_collect_and_exit_code_2_on_a_bad_manifest(tmp_path: Path, capsys) -
         )
     assert ex.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("error: manifest.json: schema_version:")
+    assert err[-1].startswith(f"error: {out / MANIFEST}: schema_version:")
     assert not (tmp_path / "run").exists()
 
 

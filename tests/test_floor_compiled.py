@@ -104,7 +104,7 @@ def test_explicit_pick_cut_off_is_input_error():
     graph = parse_ascii("S...\n.###\n.#p#\n.###")
     with pytest.raises(InputError, match="unreachable") as info:
         compile_floor(graph, source="/a/b/floor.yaml")
-    assert info.value.field == "layout" and info.value.source == "floor.yaml"
+    assert info.value.field == "layout" and info.value.source == "/a/b/floor.yaml"
 
 
 def test_inferred_pick_cut_off_is_only_noted():

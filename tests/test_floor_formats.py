@@ -152,7 +152,7 @@ def test_ascii_at_sign_is_shelf_and_trailing_blank_lines_ignored():
 def test_ascii_bad_input(text, field, match):
     with raises(field, match=match) as info:
         parse_ascii(text, source="/x/scen.yaml")
-    assert info.value.source == "scen.yaml"
+    assert info.value.source == "/x/scen.yaml"
 
 
 # ---------------------------------------------------------------------------------- MovingAI
@@ -595,7 +595,7 @@ def test_load_map_ascii_errors_name_the_line(tmp_path: Path):
     path.write_text("S..\n..\np..\n", encoding="utf-8")
     with raises("line 2") as info:
         load_map(path)
-    assert info.value.one_line().startswith("floor.txt: line 2: ")
+    assert info.value.one_line().startswith(f"{path}: line 2: ")
 
 
 def test_load_map_bom_is_ignored(tmp_path: Path):
@@ -619,7 +619,7 @@ def test_load_map_unreadable_files(tmp_path: Path, name: str, data: bytes, match
     path.write_bytes(data)
     with raises(None, match=match) as info:
         load_map(path)
-    assert info.value.source == name
+    assert info.value.source == str(path)
 
 
 def test_load_map_missing_directory_and_format(tmp_path: Path):
@@ -719,7 +719,7 @@ def test_load_map_only_raises_input_error(tmp_path: Path, parts: list[str], ext:
     try:
         graph = load_map(path)
     except InputError as exc:
-        assert exc.source == path.name and "\n" not in exc.one_line()
+        assert exc.source == str(path) and "\n" not in exc.one_line()
     else:
         assert graph.number_of_nodes() > 0
 
@@ -734,6 +734,6 @@ def test_load_map_random_bytes(tmp_path: Path, data: bytes):
     try:
         graph = load_map(path)
     except InputError as exc:
-        assert exc.source == path.name
+        assert exc.source == str(path)
     else:  # only a well-formed RHCR / MovingAI map could get here
         assert graph.graph["format"] in ("rhcr", "movingai")

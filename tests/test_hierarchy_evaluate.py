@@ -109,7 +109,7 @@ def test_input_errors_cross_process_boundaries_intact() -> None:
     err = InputError("runs/x/model.json", "weights_sha256", "does not match the file")
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is InputError and back.one_line() == err.one_line()
-    assert back.one_line() == "model.json: weights_sha256: does not match the file"
+    assert back.one_line() == "runs/x/model.json: weights_sha256: does not match the file"
 
 
 def test_task_swaps_reach_the_dispatcher_and_the_summary_says_so() -> None:

@@ -117,7 +117,7 @@ def test_unknown_policy_parts_name_their_origin(tmp_path) -> None:
     src = tmp_path / "s.yaml"
     with pytest.raises(InputError) as err:
         resolve_policy(None, bad, source=src)
-    assert (err.value.source, err.value.field) == ("s.yaml", "policies.navigator")
+    assert (err.value.source, err.value.field) == (str(src), "policies.navigator")
     with pytest.raises(InputError) as err:
         resolve_policy(None, sc, dispatcher="nope", source=src)
     assert (err.value.source, err.value.field) == (None, "--dispatcher")

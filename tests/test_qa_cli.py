@@ -9,6 +9,11 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_cli
 
+from scenarios import builtin_path
+
+#: The built-in ``tiny`` scenario; from a working folder outside the repository (the tests
+#: that ``chdir`` into ``tmp_path``) its errors show this absolute path.
+TINY = builtin_path("tiny")
 TINY_LAYOUT = "layout: {type: generator, shelf_rows: 2, shelf_cols: 2, block_length: 4}\n"
 
 
@@ -35,12 +40,12 @@ SWEEP = ["sweep", "tiny", "--policy", "rule_based", "--seeds", "0", "--steps", "
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        (["--set", "fleet.robots=2", "--steps", "0"], "tiny.yaml: episode.steps: "),
-        (["--set", "fleet.robots=2", "--seeds", "-1"], "tiny.yaml: episode.seeds: seeds must be"),
-        (["--set", "episode.steps=5,10"], "tiny.yaml: episode.steps: cannot be swept"),
-        (["--set", "episode.seeds=[1],[2]"], "tiny.yaml: episode.seeds: cannot be swept"),
-        (["--set", "fleet.robots=2,2"], "tiny.yaml: fleet.robots: values repeat"),
-        (["--set", "policies.navigator=rule_based,random"], "tiny.yaml: policies.navigator: "),
+        (["--set", "fleet.robots=2", "--steps", "0"], f"{TINY}: episode.steps: "),
+        (["--set", "fleet.robots=2", "--seeds", "-1"], f"{TINY}: episode.seeds: seeds must be"),
+        (["--set", "episode.steps=5,10"], f"{TINY}: episode.steps: cannot be swept"),
+        (["--set", "episode.seeds=[1],[2]"], f"{TINY}: episode.seeds: cannot be swept"),
+        (["--set", "fleet.robots=2,2"], f"{TINY}: fleet.robots: values repeat"),
+        (["--set", "policies.navigator=rule_based,random"], f"{TINY}: policies.navigator: "),
     ],
 )
 def test_sweep_rejects_ignored_or_bad_settings(extra, expected, tmp_path, monkeypatch, capsys):
@@ -74,7 +79,7 @@ def test_set_layout_type_drops_the_old_layout_settings(tmp_path, monkeypatch, ca
     argv = ["run", "tiny", "--policy", "rule_based", "--set", "layout.type=ascii", "--out", "o"]
     code, _, err = run_cli(argv, capsys)
     assert code == 2
-    assert err.strip() == "error: tiny.yaml: layout.map: Field required"
+    assert err.strip() == f"error: {TINY}: layout.map: Field required"
     assert list(tmp_path.iterdir()) == []
     # ... and the new kind's settings can follow.
     argv[4:4] = ["--set", "layout.map=S..p", "--set", "fleet.robots=2", "--steps", "3"]
@@ -100,24 +105,24 @@ SHIPPED_PPO = SHIPPED_CQL.parents[2] / "hierarchy" / "weights" / "ppo_dispatcher
         (
             ["run", "tiny", "--policy", "rule_based", "--set",
              f"policies.navigator_checkpoint={SHIPPED_CQL}"],
-            "tiny.yaml: policies.navigator_checkpoint: no navigator of this run loads a "
+            f"{TINY}: policies.navigator_checkpoint: no navigator of this run loads a "
             "checkpoint (rule_based); those that do: bc, bc_sampled, cql,",
         ),
         (
             ["run", "tiny", "--policy", "rule_based,random", "--set",
              f"policies.dispatcher_checkpoint={SHIPPED_PPO}"],
-            "tiny.yaml: policies.dispatcher_checkpoint: no dispatcher of this run loads a "
+            f"{TINY}: policies.dispatcher_checkpoint: no dispatcher of this run loads a "
             "checkpoint (greedy, random); those that do: ppo",
         ),
         (
             ["sweep", "tiny", "--policy", "rule_based", "--set", "fleet.robots=2,3", "--set",
              f"policies.navigator_checkpoint={SHIPPED_CQL}"],
-            "tiny.yaml: policies.navigator_checkpoint: no navigator",
+            f"{TINY}: policies.navigator_checkpoint: no navigator",
         ),
         (  # the hierarchy's navigator runs its three shipped networks
             ["run", "tiny", "--policy", "hierarchical", "--set",
              f"policies.navigator_checkpoint={SHIPPED_CQL}"],
-            "tiny.yaml: policies.navigator_checkpoint: no navigator of this run loads a "
+            f"{TINY}: policies.navigator_checkpoint: no navigator of this run loads a "
             "checkpoint (cql_tuned)",
         ),
     ],
@@ -155,12 +160,13 @@ def test_shadow_gives_a_scenario_checkpoint_to_the_parts_that_load_it(tmp_path, 
     scenario = tmp_path / "s.yaml"
     scenario.write_text(f"{TINY_LAYOUT}policies: {{navigator_checkpoint: gone.json}}\n", "utf-8")
     argv = ["shadow", str(scenario), "--steps", "3", "--out", str(tmp_path / "o")]
-    fails_cleanly([*argv, "--candidate", "greedy+cql"], tmp_path, capsys, "gone.json: ")
+    gone = tmp_path / "gone.json"  # next to the scenario file
+    fails_cleanly([*argv, "--candidate", "greedy+cql"], tmp_path, capsys, f"{gone}: ")
     fails_cleanly(
         [*argv, "--candidate", "rule_based"],
         tmp_path,
         capsys,
-        "s.yaml: policies.navigator_checkpoint: no navigator of this run loads a checkpoint",
+        f"{scenario}: policies.navigator_checkpoint: no navigator of this run loads a checkpoint",
     )
     scenario.write_text(
         f"{TINY_LAYOUT}policies: {{navigator_checkpoint: {SHIPPED_CQL}}}\n", "utf-8"
@@ -170,7 +176,7 @@ def test_shadow_gives_a_scenario_checkpoint_to_the_parts_that_load_it(tmp_path, 
     assert "navigation: agreement" in out
 
 
-def test_shadow_set_gives_the_candidate_another_dispatcher(tmp_path, capsys) -> None:
+def test_shadow_set_gives_the_candidate_another_dispatcher(tmp_path, monkeypatch, capsys):
     """``warehouse shadow --set policies.dispatcher_checkpoint=...``: the candidate's PPO
     dispatcher runs that policy (its confidence margins differ from the shipped policy's); a
     missing file and an unknown setting are one-line errors, and nothing is written."""
@@ -192,40 +198,44 @@ def test_shadow_set_gives_the_candidate_another_dispatcher(tmp_path, capsys) -> 
         report = json.loads((tmp_path / out / "shadow.json").read_text("utf-8"))
         margins.append(report["dispatch"]["mean_margin"])
     assert margins[0] != margins[1]
+    monkeypatch.chdir(tmp_path)  # relative paths below; the built-in is shown absolute
     fails_cleanly(
         [*argv, "--set", "policies.dispatcher_checkpoint=gone.json", "--out", "c"],
-        tmp_path, capsys, "gone: ",
+        tmp_path, capsys, "gone.json: policy file not found",
     )  # fmt: skip
     fails_cleanly(
         [*argv, "--set", "fleet.robotz=3", "--out", "d"],
         tmp_path,
         capsys,
-        "tiny.yaml: fleet.robotz",
+        f"{TINY}: fleet.robotz",
     )
 
 
 # --------------------------------------------------------------------------------- validate
 @pytest.mark.parametrize(
-    ("policies", "expected"),
+    ("policies", "file", "expected"),
     [
-        ("{navigator: nope}", "s.yaml: policies.navigator: unknown navigator 'nope'"),
-        ("{dispatcher: nope}", "s.yaml: policies.dispatcher: unknown dispatcher 'nope'"),
-        ("{navigator: cql, navigator_checkpoint: gone.json}", "gone.json: "),
+        ("{navigator: nope}", "s.yaml", "policies.navigator: unknown navigator 'nope'"),
+        ("{dispatcher: nope}", "s.yaml", "policies.dispatcher: unknown dispatcher 'nope'"),
+        ("{navigator: cql, navigator_checkpoint: gone.json}", "gone.json", ""),
         (
             "{navigator: rule_based, navigator_checkpoint: x.json}",
-            "s.yaml: policies.navigator_checkpoint: no navigator of this run loads",
+            "s.yaml",
+            "policies.navigator_checkpoint: no navigator of this run loads",
         ),
     ],
 )
-def test_validate_checks_the_policies_section(policies, expected, tmp_path, capsys) -> None:
+def test_validate_checks_the_policies_section(policies, file, expected, tmp_path, capsys):
+    """``FILE: EXPECTED``, FILE (in ``tmp_path``, given absolute) shown as it was given."""
     (tmp_path / "s.yaml").write_text(f"{TINY_LAYOUT}policies: {policies}\n", "utf-8")
+    expected = f"{tmp_path / file}: {expected}"
     fails_cleanly(["validate", str(tmp_path / "s.yaml")], tmp_path, capsys, expected)
 
 
 def test_map_path_that_is_a_folder(tmp_path: Path, capsys) -> None:
     (tmp_path / "maps").mkdir()
     (tmp_path / "s.yaml").write_text("layout: {type: file, path: maps}\n", "utf-8")
-    expected = "s.yaml: layout.path: 'maps' is a folder, expected a map file"
+    expected = f"{tmp_path / 's.yaml'}: layout.path: 'maps' is a folder, expected a map file"
     fails_cleanly(["validate", str(tmp_path / "s.yaml")], tmp_path, capsys, expected)
 
 
@@ -376,7 +386,7 @@ def test_bench_checks_out_before_running(tmp_path, monkeypatch, capsys) -> None:
 
     monkeypatch.setattr(warehouse.bench, "run_bench", must_not_run)
     argv = ["bench", "--robots", "5", "--steps", "1", "--out", str(tmp_path / "no" / "b.json")]
-    fails_cleanly(argv, tmp_path, capsys, "b.json: --out: ")
+    fails_cleanly(argv, tmp_path, capsys, f"{tmp_path / 'no' / 'b.json'}: --out: ")
 
 
 def test_headless_frames_stop_at_the_end_of_the_run(tmp_path, monkeypatch, capsys) -> None:
@@ -447,8 +457,8 @@ def test_output_inside_a_file(argv: list[str], flag: str, tmp_path, monkeypatch,
     """An output path below an existing file is bad input (it used to end in a traceback)."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "f").write_text("a file", "utf-8")
-    name = Path(argv[argv.index(flag) + 1]).name
-    fails_cleanly(argv, tmp_path, capsys, f"{name}: {flag}: ")
+    given = argv[argv.index(flag) + 1]  # relative, e.g. f/o: shown as given
+    fails_cleanly(argv, tmp_path, capsys, f"{given}: {flag}: ")
 
 
 # ------------------------------------------------------------------------------------ seeds

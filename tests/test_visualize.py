@@ -363,7 +363,7 @@ def test_cli_replay_of_a_recording(tmp_path):
 def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys):
     assert cli(["replay", str(tmp_path / "missing.npz")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: missing.npz: no such file"]
+    assert err == [f"error: {tmp_path / 'missing.npz'}: no such file"]
     out = tmp_path / "x"
     assert cli(["view", "tiny", "--headless-frames", str(out), "--overlays", "z"]) == 2
     assert "--overlays" in capsys.readouterr().err

@@ -9,11 +9,23 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def display_path(source: str | Path) -> str:
+    """``source`` as the user would type it: relative to the working directory when it lies
+    below it, else as given. Several runs' ``policy.json`` files stay told apart."""
+    path = Path(source)
+    if path.is_absolute():
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+    return str(path)
+
+
 class InputError(Exception):
     """Bad user input, reported as ``FILE: FIELD: MESSAGE`` on one line."""
 
     def __init__(self, source: str | Path | None, field: str | None, message: str) -> None:
-        self.source = str(Path(source).name) if source is not None else None
+        self.source = display_path(source) if source is not None else None
         self.field = field
         self.message = message.replace("\n", " ").strip()
         super().__init__(self.one_line())
