@@ -50,7 +50,14 @@ def test_run_writes_report_of_the_documented_shape(two_policy_run: Path) -> None
     mode = load_scenario("tiny")[0].physics.collisions
     assert parts == [("greedy", "rule_based", mode), ("random", "random", mode)]
     for run in report["runs"]:
-        assert set(run) == {"policy", "dispatcher", "navigator", "collisions", "kpis"}
+        assert set(run) == {
+            "policy",
+            "dispatcher",
+            "navigator",
+            "collisions",
+            "gridlocked_seeds",
+            "kpis",
+        }
         assert list(run["kpis"]) == sorted(KPI_NAMES)
         for summary in run["kpis"].values():
             assert set(summary) == {"mean", "ci95", "per_seed"}

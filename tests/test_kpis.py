@@ -151,6 +151,31 @@ def _backlog_run(cap: int) -> tuple[dict, int, int]:
     return compute_kpis(sim), sim.orders.count, first
 
 
+def test_report_flags_the_seeds_that_end_gridlocked(
+    scripted: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A seed whose share of stuck robots reaches GRIDLOCK_SHARE is named in the report and in
+    one warning line; a seed just under it is not."""
+    import warehouse.report as report_mod
+
+    results = run_experiment(prepare(scripted, policies=["scripted"]))
+    assert build_report(results)["runs"][0]["gridlocked_seeds"] == []  # nobody stuck
+    assert report_mod.gridlock_warnings(build_report(results)) == []
+
+    monkeypatch.setattr(report_mod, "GRIDLOCK_SHARE", 0.75)  # 2 robots: 2 stuck count, 1 not
+    by_seed = {r.seed: r for r in results.runs}
+    by_seed[0].kpis["stuck_robots"] = 1
+    by_seed[1].kpis["stuck_robots"] = 2
+    report = build_report(results)
+    assert report["runs"][0]["gridlocked_seeds"] == [1]
+    (line,) = report_mod.gridlock_warnings(report)
+    assert line.startswith("warning: scripted (physical) ended gridlocked on 1 of 2 seeds (1): ")
+    assert "--collisions pibt" in line
+
+    by_seed[0].kpis["stuck_robots"] = 2
+    assert build_report(results)["runs"][0]["gridlocked_seeds"] == [0, 1]
+
+
 def test_backlog_kpis_count_the_waiting_and_the_lost_orders() -> None:
     free, created, first = _backlog_run(10_000)
     capped, kept, first_capped = _backlog_run(5)

@@ -6,7 +6,7 @@ so the same seeds give byte-identical files apart from ``created``)::
     {"scenario": "small", "seeds": [0, 1, 2], "steps": 2000, "robots": 30,
      "versions": {"warehouse": "0.1.0", "python": "3.11.9", ...},
      "runs": [{"policy": "rule_based", "dispatcher": "greedy", "navigator": "rule_based",
-               "collisions": "block",
+               "collisions": "block", "gridlocked_seeds": [],
                "kpis": {"deliveries": {"mean": 812.3, "ci95": 10.2, "per_seed": [801, 815, 821]},
                         ...}}],
      "created": "2026-01-01T12:00:00+00:00"}
@@ -14,6 +14,9 @@ so the same seeds give byte-identical files apart from ``created``)::
 ``mean`` and ``ci95`` ignore seeds where a KPI is undefined (``null``, e.g. cycle times without
 deliveries); ``ci95`` is the half-width of the Student-t 95 % confidence interval of the mean
 over seeds (``null`` with fewer than two values).
+
+``gridlocked_seeds`` lists the seeds that ended with at least :data:`GRIDLOCK_SHARE` of the
+fleet stuck (``stuck_robots``): a jam that the run's mean hides.
 
 ``kpis.csv``: the DataCollector time series of every run, columns ``policy, seed, step`` then
 every KPI and ``open_orders``. ``robots.csv``: per-robot counters, columns ``policy, seed, step,
@@ -88,6 +91,10 @@ def versions() -> dict[str, str]:
     return out
 
 
+#: A seed counts as gridlocked when at least this share of the fleet ends it stuck.
+GRIDLOCK_SHARE = 0.25
+
+
 def build_report(results: Results, *, created: str | None = None) -> dict[str, Any]:
     """The ``report.json`` object of a finished experiment."""
     exp = results.experiment
@@ -95,12 +102,14 @@ def build_report(results: Results, *, created: str | None = None) -> dict[str, A
     for spec in exp.policies:
         per = results.by_policy(spec.name)
         kpis = {name: summarize([r.kpis[name] for r in per]) for name in KPI_NAMES}
+        jammed = [r.seed for r in per if int(r.kpis["stuck_robots"]) >= GRIDLOCK_SHARE * exp.robots]
         runs.append(
             {
                 "policy": spec.name,
                 "dispatcher": spec.dispatcher,
                 "navigator": spec.navigator,
                 "collisions": spec.collisions_for(exp.scenario),
+                "gridlocked_seeds": jammed,
                 "kpis": kpis,
             }
         )
@@ -250,6 +259,24 @@ def kpi_table(report: dict[str, Any]) -> Any:
     for name in KPI_NAMES:
         table.add_row(name, *(format_cell(run["kpis"][name]) for run in report["runs"]))
     return table
+
+
+def gridlock_warnings(report: dict[str, Any]) -> list[str]:
+    """One line per policy with gridlocked seeds (see :data:`GRIDLOCK_SHARE`)."""
+    lines = []
+    for run in report["runs"]:
+        if jammed := run.get("gridlocked_seeds"):
+            seeds = ", ".join(map(str, jammed))
+            hint = "; the PIBT shield (--collisions pibt) resolves such jams" * (
+                run["collisions"] != "pibt"
+            )
+            lines.append(
+                f"warning: {run['policy']} ({run['collisions']}) ended gridlocked on "
+                f"{len(jammed)} of {len(report['seeds'])} seeds ({seeds}): ≥ "
+                f"{GRIDLOCK_SHARE:.0%} of the fleet stuck, so its means mix working and jammed "
+                f"runs{hint}"
+            )
+    return lines
 
 
 def markdown_table(report: dict[str, Any]) -> str:

@@ -100,6 +100,7 @@ def run(
 
     from warehouse.report import (
         build_report,
+        gridlock_warnings,
         kpi_table,
         now_iso,
         staged_dir,
@@ -166,6 +167,8 @@ def run(
             _save_record(recorders[0], record)
     report = build_report(results, created=created)
     Console().print(kpi_table(report))
+    for line in gridlock_warnings(report):
+        typer.echo(line, err=True)
     typer.echo(
         f"wrote {out}/ (report.json, kpis.csv, robots.csv, scenario.yaml, deliveries.png, "
         "congestion.png)"
