@@ -267,8 +267,10 @@ def gridlock_warnings(report: dict[str, Any]) -> list[str]:
     for run in report["runs"]:
         if jammed := run.get("gridlocked_seeds"):
             seeds = ", ".join(map(str, jammed))
-            hint = "; the PIBT shield (--collisions pibt) resolves such jams" * (
-                run["collisions"] != "pibt"
+            hint = (
+                ""
+                if run["collisions"] == "pibt"
+                else "; the PIBT shield (--collisions pibt) resolves such jams"
             )
             lines.append(
                 f"warning: {run['policy']} ({run['collisions']}) ended gridlocked on "
