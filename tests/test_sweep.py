@@ -27,6 +27,19 @@ def test_sweep_one_row_per_setting_and_seed(tmp_path: Path, capsys) -> None:
     assert "6 runs" in printed
 
 
+def test_sweep_flags_gridlocked_runs(tmp_path: Path, capsys) -> None:
+    """30 robots on tiny's 59 free cells jam within 200 steps; 2 robots do not."""
+    out = tmp_path / "jam"
+    argv = ["sweep", "tiny", "--set", "fleet.robots=2,30", "--seeds", "0", "--steps", "200"]
+    code, _, err = cli([*argv, "--out", str(out)], capsys)
+    assert code == 0, err
+    table = pd.read_csv(out / "sweep.csv")
+    assert table["gridlocked"].tolist() == [False, True]
+    stuck = table.set_index("fleet.robots")["stuck_robots"]
+    assert stuck[2] < 0.25 * 2 and stuck[30] >= 0.25 * 30
+    assert "warning: 1 of 2 runs ended gridlocked" in err
+
+
 def test_sweep_grid_is_a_product(tmp_path: Path, capsys) -> None:
     out = tmp_path / "grid"
     argv = [

@@ -95,6 +95,11 @@ def versions() -> dict[str, str]:
 GRIDLOCK_SHARE = 0.25
 
 
+def is_gridlocked(stuck_robots: float, robots: float) -> bool:
+    """Whether a run that ended with ``stuck_robots`` of ``robots`` stuck counts as gridlocked."""
+    return robots > 0 and int(stuck_robots) >= GRIDLOCK_SHARE * robots
+
+
 def build_report(results: Results, *, created: str | None = None) -> dict[str, Any]:
     """The ``report.json`` object of a finished experiment."""
     exp = results.experiment
@@ -102,7 +107,7 @@ def build_report(results: Results, *, created: str | None = None) -> dict[str, A
     for spec in exp.policies:
         per = results.by_policy(spec.name)
         kpis = {name: summarize([r.kpis[name] for r in per]) for name in KPI_NAMES}
-        jammed = [r.seed for r in per if int(r.kpis["stuck_robots"]) >= GRIDLOCK_SHARE * exp.robots]
+        jammed = [r.seed for r in per if is_gridlocked(r.kpis["stuck_robots"], exp.robots)]
         runs.append(
             {
                 "policy": spec.name,

@@ -220,7 +220,7 @@ def sweep(
     from warehouse.kpis import KPI_NAMES
     from warehouse.model import WarehouseModel
     from warehouse.policies import check_checkpoints_used, resolve_policy
-    from warehouse.report import staged_dir
+    from warehouse.report import GRIDLOCK_SHARE, is_gridlocked, staged_dir
     from warehouse.runner import parse_seeds, split_values
 
     sc, source = load_scenario(target)
@@ -293,6 +293,9 @@ def sweep(
         table = table[keep].reset_index(drop=True)
         for key, values in grid.items():
             table[key] = [labels[key][values.index(v)] for v in table[key]]
+        table["gridlocked"] = [
+            is_gridlocked(s, r) for s, r in zip(table["stuck_robots"], table["robots"], strict=True)
+        ]
         write_text_atomic(stage / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
     shown = Table(title=f"sweep of {sc.name}: {n_runs} runs × {n_steps} steps (final KPIs)")
     for col in [*grid, "seed"]:
@@ -302,6 +305,12 @@ def sweep(
     for row in table.to_dict("records"):
         shown.add_row(*(_cell(row[c]) for c in [*grid, "seed", *SWEEP_COLUMNS]))
     Console().print(shown)
+    if jammed := int(table["gridlocked"].sum()):
+        typer.echo(
+            f"warning: {jammed} of {len(table)} runs ended gridlocked (≥ {GRIDLOCK_SHARE:.0%} of "
+            "the fleet stuck): see the `gridlocked` column of sweep.csv",
+            err=True,
+        )
     typer.echo(f"wrote {out}/sweep.csv ({len(table)} rows)")
 
 
