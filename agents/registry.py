@@ -32,6 +32,8 @@ def _behavior_navigator(*, epsilon: float = BEHAVIOR_EPSILON, **_: object) -> Na
 #: they are learned; rule-based ones ignore unknown keywords.
 NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     "rule_based": lambda **kw: RuleBasedNavigator(),
+    # the same, but robots making way push chains of idle robots towards a free node
+    "rule_based_push": lambda **kw: RuleBasedNavigator(clear_idle=True),
     "random": lambda **kw: RandomNavigator(),
     "behavior": _behavior_navigator,
     "cql": cql_navigator,  # shipped weights in agents/weights/ unless checkpoint= is given
@@ -53,7 +55,13 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
 
 #: the navigators that run the network of a ``checkpoint=`` (``policies.navigator_checkpoint``).
 #: The rule-based ones take no weights; ``cql_tuned`` runs the three shipped networks.
-CHECKPOINT_NAVIGATORS = frozenset(NAVIGATORS) - {"rule_based", "random", "behavior", "cql_tuned"}
+CHECKPOINT_NAVIGATORS = frozenset(NAVIGATORS) - {
+    "rule_based",
+    "rule_based_push",
+    "random",
+    "behavior",
+    "cql_tuned",
+}
 
 
 def make_navigator(name: str, **kwargs: Any) -> Navigator:

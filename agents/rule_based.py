@@ -21,6 +21,14 @@ whole fleet at once (one compiled pass, robots taken in id order):
    winner's side backs off instead and the boxed-in robot holds the right of way for
    ``2 × patience`` steps so that it gets past. Yielders and winners go first: any other robot
    that wants the node a yielder or a winner moves to waits.
+
+   With ``clear_idle`` (the ``rule_based_push`` navigator) a yielding robot boxed in by idle
+   robots shifts them instead of waiting: along the shortest chain of idle robots that ends at
+   a free node (at most :data:`_CLEAR_SEARCH` nodes searched), every robot moves one node
+   (:func:`_clear_path`). Without it an idle robot yields only onto a free neighbour, so idle
+   robots packed around a station, where they finished their last order, can wall it off: the
+   slow jams of the ``rule_based`` fleet on arrival-capped floors such as ``medium``
+   (docs/results.md, sixteenth session).
 4. **wait when the next node is taken**: the joint plan goes through the ``block`` priority of
    :func:`warehouse.core.physics.resolve_block`; moves it would stop become WAIT, so the plan
    is conflict-free.
@@ -39,6 +47,8 @@ from warehouse.core.kernels import any_at_least, resolve_block_kernel
 from warehouse.floor import UNREACHABLE
 
 _FAR = np.float32(1e6)
+#: Most nodes :func:`_clear_path` searches for a free node behind idle robots.
+_CLEAR_SEARCH = 64
 _WAIT_PENALTY = np.float32(1e-3)
 
 
@@ -62,6 +72,63 @@ def distance_preferences(sim: Simulation, mask: np.ndarray) -> tuple[np.ndarray,
 
 
 @numba.njit(cache=True)
+def _clear_path(r, avoid, scene):  # pragma: no cover - compiled
+    """Robot ``r`` makes room by shifting idle robots towards the nearest free node.
+
+    Breadth-first search from ``r``'s node through nodes held by idle robots that are free to
+    move (no target, not frozen, not already moving) to a free, unclaimed node, at most
+    :data:`_CLEAR_SEARCH` nodes; ``avoid`` is never entered. When one is found, every robot on
+    the path moves one node along it (``r`` first) and the free node is claimed. Returns
+    whether a path was found.
+    """
+    pos, slot, _, nbr, mask, frozen, act, want, occ, claimed, yielding, _, bfs = scene
+    parent, via, queue = bfs
+    n_act = nbr.shape[1]
+    start = pos[r]
+    parent[start] = start
+    queue[0] = start
+    head, tail, goal = 0, 1, -1
+    while head < tail and goal < 0 and tail < _CLEAR_SEARCH:
+        x = queue[head]
+        head += 1
+        mover = r if x == start else occ[x]
+        for a in range(1, n_act):
+            if not mask[mover, a]:
+                continue
+            u = nbr[x, a]
+            if u == avoid or parent[u] >= 0:
+                continue
+            k = occ[u]
+            if k < 0:
+                if claimed[u]:
+                    continue
+                parent[u], via[u] = x, a
+                goal = u
+                break
+            if slot[k] >= 0 or frozen[k] or yielding[k] or act[k] != 0:
+                continue
+            parent[u], via[u] = x, a
+            queue[tail] = u
+            tail += 1
+            if tail >= _CLEAR_SEARCH:
+                break
+    if goal >= 0:
+        claimed[goal] = True
+        u = goal
+        while u != start:  # walk back: the robot on parent[u] moves to u
+            x = parent[u]
+            mover = r if x == start else occ[x]
+            act[mover], want[mover] = via[u], u
+            yielding[mover] = True
+            u = x
+    for i in range(tail):  # reset the scratch
+        parent[queue[i]] = -1
+    if goal >= 0:
+        parent[goal] = -1
+    return goal >= 0
+
+
+@numba.njit(cache=True)
 def _yield(y, avoid, scene):  # pragma: no cover - compiled
     """Robot ``y`` gets out of the way of the robot on node ``avoid`` (rule 3).
 
@@ -69,7 +136,7 @@ def _yield(y, avoid, scene):  # pragma: no cover - compiled
     when the chain ends with a robot that cannot move. ``scene`` holds the navigator's arrays
     (see :func:`_navigate`); ``chain`` among them is robot-sized scratch.
     """
-    pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain = scene
+    pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain, bfs = scene
     n_act = nbr.shape[1]
     chain[0] = y
     length = 1
@@ -105,6 +172,8 @@ def _yield(y, avoid, scene):  # pragma: no cover - compiled
         if follow_a >= 0:
             act[r], want[r] = follow_a, nbr[p, follow_a]
             return True
+        if push_a < 0 and bfs[0].size > 0 and _clear_path(r, av, scene):
+            return True  # idle robots in the way made room
         if push_a < 0:
             for c in chain[:length]:  # nobody in the chain can make room
                 act[c], want[c] = 0, pos[c]
@@ -128,6 +197,7 @@ def _navigate(
     patience,
     boost_steps,
     noise,
+    clear_idle,
     occ,
     claimed,
     resv,
@@ -154,7 +224,14 @@ def _navigate(
     yielding = np.zeros(n, np.bool_)
     chain = np.empty(n, np.int32)  # _yield's pushing chains
     # everything _yield reads and writes, passed as one tuple
-    scene = (pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain)
+    # breadth-first scratch of _clear_path (empty when idle robots are not pushed)
+    m = occ.size if clear_idle else 0
+    bfs = (
+        np.full(m, -1, np.int32),
+        np.zeros(m, np.int32),
+        np.empty(min(m, _CLEAR_SEARCH), np.int32),
+    )
+    scene = (pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain, bfs)
     # Rule 1: shortest-path intentions (and the preference scores).
     for i in range(n):
         p = pos[i]
@@ -285,8 +362,13 @@ class RuleBasedNavigator:
     name = "rule_based"
     needs_observation = False
 
-    def __init__(self, *, patience: int = 8, seed: int | None = None) -> None:
+    def __init__(
+        self, *, patience: int = 8, clear_idle: bool = False, seed: int | None = None
+    ) -> None:
         self.patience = patience
+        self.clear_idle = clear_idle
+        if clear_idle:
+            self.name = "rule_based_push"
         self.rng = np.random.default_rng(seed)
         self._waited = np.zeros(0, dtype=np.int32)
         self._scratch_key: tuple[int, int] | None = None
@@ -333,6 +415,7 @@ class RuleBasedNavigator:
             self.patience,
             2 * self.patience,
             noise,
+            self.clear_idle,
             self._occ,
             self._claimed,
             self._resv,

@@ -180,3 +180,47 @@ def test_dense_fleet_does_not_freeze():
         windows.append(int(env.sim.state.deliveries.sum()) - before)
     assert min(windows) >= 100, windows
     assert env.sim.incidents == 0
+
+
+@pytest.mark.parametrize("clear_idle", [False, True])
+def test_idle_robots_packed_in_a_lane_make_way_only_when_pushed(clear_idle):
+    """Four idle robots fill a one-lane corridor between a robot and its goal. The first one
+    cannot step aside on its own (its other neighbour is idle too): the plain navigator waits
+    for ever, ``rule_based_push`` shifts the whole chain east and the robot gets through."""
+    sim = goal_sim(["........."], 5)
+    idle = (-1, -1)
+    setup(sim, [(0, 0), (0, 1), (0, 2), (0, 3), (0, 4)], [(0, 4), idle, idle, idle, idle])
+    navigator = RuleBasedNavigator(clear_idle=clear_idle)
+    navigator.reset(0)
+    for _ in range(40):
+        actions, prefs = navigator.act(sim, None, sim.action_mask())
+        sim.step(actions, prefs)
+        if sim.state.deliveries[0]:
+            break
+    assert sim.incidents == 0
+    assert bool(sim.state.deliveries[0]) == clear_idle
+    if clear_idle:  # the idle robots were shifted along the lane, none of them off it
+        assert sorted(sim.floor.pos[sim.state.pos[1:], 1].tolist()) == [5, 6, 7, 8]
+
+
+def test_rule_based_push_ends_the_idle_jam_on_medium():
+    """On ``medium`` (arrival-capped, 150 robots) the plain rule-based fleet walls a station off
+    with idle robots within 1,000 steps of seed 0; with idle robots pushed it does not."""
+    from scenarios import build_floor, load_scenario
+    from warehouse.kpis import stuck_robots
+    from warehouse.policies import scenario_dispatcher
+    from warehouse.report import is_gridlocked
+
+    sc, src = load_scenario("medium")
+    stuck = {}
+    for clear_idle in (False, True):
+        sim = Simulation(build_floor(sc, src), sc.sim_config())
+        fleet = Fleet(
+            sim, scenario_dispatcher("greedy", sc, src), RuleBasedNavigator(clear_idle=clear_idle)
+        )
+        fleet.reset(0)
+        fleet.run(1000)
+        stuck[clear_idle] = stuck_robots(sim)
+        assert sim.incidents == 0
+    assert is_gridlocked(stuck[False], sc.fleet.robots)  # 74 of 150 stuck
+    assert stuck[True] <= 3  # a robot or two waiting a moment, no jam
