@@ -197,7 +197,7 @@ def _navigate(
     patience,
     boost_steps,
     noise,
-    clear_idle,
+    bfs,
     occ,
     claimed,
     resv,
@@ -224,13 +224,6 @@ def _navigate(
     yielding = np.zeros(n, np.bool_)
     chain = np.empty(n, np.int32)  # _yield's pushing chains
     # everything _yield reads and writes, passed as one tuple
-    # breadth-first scratch of _clear_path (empty when idle robots are not pushed)
-    m = occ.size if clear_idle else 0
-    bfs = (
-        np.full(m, -1, np.int32),
-        np.zeros(m, np.int32),
-        np.empty(min(m, _CLEAR_SEARCH), np.int32),
-    )
     scene = (pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain, bfs)
     # Rule 1: shortest-path intentions (and the preference scores).
     for i in range(n):
@@ -388,6 +381,13 @@ class RuleBasedNavigator:
         self._nxt = np.full(n, -1, dtype=np.int32)
         self._stop = np.zeros(n, dtype=bool)
         self._want = np.zeros(n, dtype=np.int32)
+        # _clear_path's breadth-first scratch (parent, action, queue); empty without clear_idle
+        m = n_nodes if self.clear_idle else 0
+        self._bfs = (
+            np.full(m, -1, dtype=np.int32),
+            np.zeros(m, dtype=np.int32),
+            np.empty(min(m, _CLEAR_SEARCH), dtype=np.int32),
+        )
 
     def act(self, sim: Simulation, obs: np.ndarray | None, mask: np.ndarray):  # type: ignore[no-untyped-def]
         f, s = sim.floor, sim.state
@@ -415,7 +415,7 @@ class RuleBasedNavigator:
             self.patience,
             2 * self.patience,
             noise,
-            self.clear_idle,
+            self._bfs,
             self._occ,
             self._claimed,
             self._resv,
