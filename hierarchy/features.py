@@ -80,6 +80,13 @@ class FeatureConfig:
     hub_grid: int = 4  #: hubs: the aisle node nearest each cell centre of this grid
     max_detour: float = 0.5  #: hub routes at most this share (+4 steps) longer than direct
 
+    def __post_init__(self) -> None:
+        for name in ("candidates", "lookahead", "hub_grid"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if self.routes < 0 or self.max_detour < 0:
+            raise ValueError("routes and max_detour must be ≥ 0")
+
     @property
     def n_cand(self) -> int:
         """Features per slot."""

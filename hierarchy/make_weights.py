@@ -11,7 +11,7 @@ policy ensemble (mean logits, :mod:`hierarchy.ensemble`) and copies it into
     warehouse train-dispatcher \\
         tiny,hierarchy/scenarios/train_narrow.yaml,hierarchy/scenarios/train_wide.yaml \\
         --collisions pibt --steps 48000 --out runs/ppo_dispatcher/sS --seed S --envs 4 \\
-        --horizon 300 --lr 5e-4
+        --horizon 300 --lr 5e-4 --set imitation_min_updates=0
 
 followed by ``warehouse ensemble runs/ppo_dispatcher/s{0,1,2,3,4}/policy.json --out
 runs/ppo_dispatcher/ensemble/policy`` and a copy of ``ensemble/policy.*`` to
@@ -56,6 +56,7 @@ DISPATCHER = TrainConfig(
     horizon=300,
     seed=0,
     ppo=PPOConfig(lr=5e-4),
+    imitation_min_updates=0,  # the warm start as it was when these weights were made
     eval_seeds=(1000,),
 )
 #: The training seeds of the shipped ensemble's members.

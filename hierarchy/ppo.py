@@ -38,6 +38,19 @@ class PPOConfig:
     norm_adv: bool = True
     target_kl: float | None = 0.05  #: stop the epochs early above this approximate KL
 
+    def __post_init__(self) -> None:
+        checks = {
+            "lr": self.lr >= 0, "gamma": 0 < self.gamma <= 1,
+            "gae_lambda": 0 <= self.gae_lambda <= 1, "clip_eps": 0 < self.clip_eps < 1,
+            "ent_coef": self.ent_coef >= 0, "vf_coef": self.vf_coef >= 0,
+            "epochs": self.epochs >= 1, "minibatches": self.minibatches >= 1,
+            "max_grad_norm": self.max_grad_norm > 0,
+            "target_kl": self.target_kl is None or self.target_kl > 0,
+        }  # fmt: skip
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"{bad[0]} out of range: {getattr(self, bad[0])}")
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -1,8 +1,9 @@
 """The semi-Markov decision layer: when the dispatcher decides, and what happens in between.
 
 :class:`DecisionClock` says when a decision is due: there is an idle (working) robot and an open
-order, and since the last decision a robot became idle (finished a task, or was repaired), an
-order arrived, or ``period`` steps passed. The learned dispatcher uses the same clock when it
+order, and since the last decision a robot became idle (finished a task, or was repaired), a
+robot reached its waypoint sub-goal (a hub route, ``--routes``), an order arrived, or ``period``
+steps passed. The learned dispatcher uses the same clock when it
 runs inside a :class:`~warehouse.fleet.Fleet`, so training and evaluation decide at the same
 moments.
 
@@ -17,6 +18,7 @@ decision is due (or the episode ends), summing the team reward with semi-Markov 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,6 +37,11 @@ class RewardWeights:
     delay: float = 0.001  #: per undelivered order per simulated second (order age)
     collision: float = 0.2  #: per collision incident
     energy: float = 0.002  #: per metre travelled by the fleet
+
+    def __post_init__(self) -> None:
+        for name, value in self.to_dict().items():
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"reward weight {name} must be a finite number ≥ 0, got {value}")
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -60,6 +67,7 @@ class DecisionClock:
 
     def reset(self) -> None:
         self._idle: np.ndarray | None = None
+        self._routed: np.ndarray | None = None
         self._orders = -1
         self._t = -(10**9)
 
@@ -71,6 +79,8 @@ class DecisionClock:
             return True
         if sim.orders.count != self._orders:
             return True
+        if self._routed is not None and (self._routed & (sim.state.waypoint < 0)).any():
+            return True  # a robot reached (or dropped) its waypoint sub-goal
         return bool((~self._idle[idle]).any())
 
     def mark(self, sim: Simulation) -> None:
@@ -78,6 +88,8 @@ class DecisionClock:
         idle = np.zeros(sim.n_robots, dtype=bool)
         idle[sim.idle_robots()] = True
         self._idle = idle
+        routed = sim.state.waypoint >= 0
+        self._routed = routed if routed.any() else None
         self._orders = sim.orders.count
         self._t = sim.t
 

@@ -55,6 +55,15 @@ class RandomizeConfig:
     breakdown_share: float = 0.3  #: share of episodes with breakdowns
     breakdown_prob: float = 0.002  #: per robot per step, when on
 
+    def __post_init__(self) -> None:
+        for name in ("robots", "arrival"):
+            lo, hi = getattr(self, name)
+            if not 0 < lo <= hi:
+                raise ValueError(f"{name} must be [lo, hi] with 0 < lo ≤ hi, got [{lo}, {hi}]")
+        for name in ("breakdown_share", "breakdown_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+
 
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
@@ -75,9 +84,24 @@ class TrainConfig:
     task_swaps: bool = False  #: robots driving to picks trade orders (hierarchy/swaps.py)
     imitation_episodes: int = 8  #: warm start: episodes of Hungarian demonstrations (0: none)
     imitation_epochs: int = 30  #: supervised epochs over the demonstrations
+    #: ... repeated until at least this many gradient steps (small floors give few rows);
+    #: a config saved before this field existed reads as 0 (:data:`LEGACY_DEFAULTS`)
+    imitation_min_updates: int = 600
     eval_every: int = 5  #: iterations between evaluations (0: only at the end)
     eval_steps: int = 300
     eval_seeds: tuple[int, ...] = (1000, 1001)
+
+    def __post_init__(self) -> None:
+        positive = ("total_steps", "n_envs", "horizon", "period", "hidden", "eval_steps")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        counts = ("imitation_episodes", "imitation_epochs", "imitation_min_updates", "eval_every")
+        for name in counts:
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be ≥ 0, got {getattr(self, name)}")
+        if not self.reward_scale > 0:
+            raise ValueError(f"reward_scale must be > 0, got {self.reward_scale}")
 
     @property
     def iterations(self) -> int:
@@ -97,6 +121,8 @@ class TrainConfig:
         kw: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in data:
+                if f.name in LEGACY_DEFAULTS:
+                    kw[f.name] = LEGACY_DEFAULTS[f.name]
                 continue
             value = data[f.name]
             if f.name in nested:
@@ -106,6 +132,10 @@ class TrainConfig:
                 value = tuple(value)
             kw[f.name] = value
         return cls(**kw)
+
+
+#: Fields added after runs were saved, with the value that reproduces those runs.
+LEGACY_DEFAULTS: dict[str, Any] = {"imitation_min_updates": 0}
 
 
 def resolve_navigator(spec: str) -> Any:
@@ -310,8 +340,10 @@ def imitate(
     returns = torch.as_tensor(np.concatenate(roll.returns), dtype=torch.float32)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     n_rows = target.shape[0]
-    for _ in range(cfg.imitation_epochs):
-        for mb in np.array_split(rng.permutation(n_rows), max(1, n_rows // 256)):
+    per_epoch = max(1, n_rows // 256)
+    epochs = max(cfg.imitation_epochs, math.ceil(cfg.imitation_min_updates / per_epoch))
+    for _ in range(epochs):
+        for mb in np.array_split(rng.permutation(n_rows), per_epoch):
             mb_t = torch.as_tensor(mb)
             logits = net.logits(cand[mb_t], glob[row_event[mb_t]], mask[mb_t])
             ce = -log_probs(logits, target[mb_t]).mean()
@@ -322,7 +354,11 @@ def imitate(
     with torch.no_grad():
         logits = net.logits(cand, glob[row_event], mask)
         acc = float((logits.argmax(-1) == target).float().mean())
-    return {"imitation_accuracy": acc, "imitation_rows": float(n_rows)}
+    return {
+        "imitation_accuracy": acc,
+        "imitation_rows": float(n_rows),
+        "imitation_updates": float(epochs * per_epoch),
+    }
 
 
 def evaluate(

@@ -85,3 +85,28 @@ def test_advance_stops_at_the_horizon() -> None:
     env = DispatchEnv(sim, make_navigator("rule_based"), period=10_000, horizon=30)
     assert not env.reset(0)  # no order ever arrives: the episode ends without a decision
     assert sim.t == 30
+
+
+def test_reaching_a_waypoint_sub_goal_is_an_event() -> None:
+    """A robot routed through a hub (``--routes``) makes a decision due when it gets there,
+    not before, even with the period far away."""
+    sim = _sim()
+    fleet = Fleet(sim, None, make_navigator("rule_based"))
+    fleet.reset(0)
+    clock = DecisionClock(period=10_000)
+    a, _ = _add_order(sim, 0), _add_order(sim, 5)  # robot 1 will wait for the second order
+    assert clock.due(sim)
+    sim.assign(np.array([0]), np.array([a]))
+    hub = int(sim.floor.picks[3])
+    sim.set_waypoints(np.array([0]), np.array([hub]))
+    clock.mark(sim)
+    due_at, reached_at = [], []
+    for _ in range(60):
+        result = fleet.step().result
+        if result.reached_waypoint[0]:
+            reached_at.append(sim.t)
+        if clock.due(sim):
+            due_at.append(sim.t)
+            clock.mark(sim)
+    assert len(reached_at) == 1 and due_at[:1] == reached_at
+    assert sim.state.waypoint[0] == -1 and sim.state.phase[1] == 0  # robot 1 still waits

@@ -40,6 +40,7 @@ TINY = TrainConfig(
     ppo=PPOConfig(epochs=2, minibatches=2),
     imitation_episodes=1,
     imitation_epochs=2,
+    imitation_min_updates=0,  # a smoke run; the warm start's fit is tested on its own
     eval_every=0,
 )
 
@@ -145,17 +146,10 @@ def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     assert len(err) == 1 and err[0].startswith("error: ")
 
 
-SATURATED_TINY = """\
-name: tiny_long_saturated
-layout: {type: generator, shelf_rows: 2, shelf_cols: 4, block_length: 6}
-fleet: {robots: 4}
-tasks: {arrival_rate: 1.0}
-physics: {collisions: pibt}
-"""
-
-
-def _deliveries(scenario: Path, disp: object, seeds: range, steps: int) -> float:
-    sc, src = load_scenario(scenario)
+def _deliveries(disp: object, seeds: range, steps: int) -> np.ndarray:
+    """Deliveries of ``disp`` over the rule-based navigator on the built-in ``tiny`` (PIBT)."""
+    sc, src = load_scenario("tiny")
+    sc = apply_overrides(sc, {"collisions": "pibt"}, src)
     floor = build_floor(sc, src)
     out = []
     for seed in seeds:
@@ -164,24 +158,45 @@ def _deliveries(scenario: Path, disp: object, seeds: range, steps: int) -> float
         fleet.reset(seed)
         fleet.run(steps)
         out.append(int(sim.state.deliveries.sum()))
-    return float(np.mean(out))
+    return np.array(out)
 
 
 @pytest.mark.slow
-def test_short_training_beats_random_dispatcher(tmp_path: Path) -> None:
-    """On a small saturated floor (there, dispatching decides travel) a short run beats random."""
+def test_short_training_beats_random_dispatcher_on_tiny(tmp_path: Path) -> None:
+    """On the built-in ``tiny`` a 20,000-step run (about 15 s, warm start included) delivers
+    more than the random dispatcher over 24 seeds, paired on the same order arrivals. On
+    ``tiny`` dispatching moves deliveries by a few per cent only (Hungarian: +2.4 %)."""
     torch.set_num_threads(1)
-    scenario = tmp_path / "tiny_saturated.yaml"
-    scenario.write_text(SATURATED_TINY, encoding="utf-8")
-    cfg = replace(
-        TINY, scenarios=(str(scenario),), collisions=None, total_steps=4 * 2 * 150, n_envs=2,
-        horizon=150, hidden=32, imitation_episodes=4, imitation_epochs=20,
+    cfg = TrainConfig(
+        scenarios=("tiny",), collisions="pibt", total_steps=20_000, n_envs=4, horizon=200,
+        hidden=32, eval_every=0,
     )  # fmt: skip
     net = train(cfg, tmp_path / "run", log_tensorboard=False)
-    disp = PPODispatcher(net, cfg.features, period=cfg.period)
-    learned = _deliveries(scenario, disp, range(100, 112), 300)
-    rand = _deliveries(scenario, make_dispatcher("random"), range(100, 112), 300)
-    assert learned > rand
+    seeds = range(100, 124)
+    learned = _deliveries(PPODispatcher(net, cfg.features, period=cfg.period), seeds, 500)
+    rand = _deliveries(make_dispatcher("random"), seeds, 500)
+    diff = learned - rand
+    assert diff.mean() > 0 and (diff > 0).sum() > (diff < 0).sum()
+
+
+def test_warm_start_fits_the_teacher_on_a_small_floor() -> None:
+    """``tiny`` gives a few hundred demonstration rows, so 30 epochs are a few dozen gradient
+    steps; ``imitation_min_updates`` repeats epochs until the clone fits the Hungarian teacher."""
+    from hierarchy.train import FloorPool, imitate, resolve_navigator
+
+    torch.set_num_threads(1)
+    accuracy = {}
+    for min_updates in (0, 600):
+        cfg = replace(TINY, horizon=150, imitation_episodes=4, imitation_epochs=30)
+        cfg = replace(cfg, imitation_min_updates=min_updates)
+        pool = FloorPool(cfg.scenarios, cfg.collisions)
+        torch.manual_seed(0)
+        net = CandidateScorer(NetConfig(n_cand=cfg.features.n_cand, hidden=16))
+        stats = imitate(net, pool, [resolve_navigator("rule_based")], cfg)
+        per_epoch = max(1, int(stats["imitation_rows"]) // 256)
+        assert stats["imitation_updates"] == max(cfg.imitation_epochs * per_epoch, min_updates)
+        accuracy[min_updates] = stats["imitation_accuracy"]
+    assert accuracy[600] > accuracy[0] + 0.05
 
 
 @pytest.mark.parametrize(("target", "robots"), [("tiny", 3), ("tiny", 9)])

@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from warehouse.errors import InputError
 
 from .cmd_run import SetOpt
+
+TrainSetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Training setting KEY=VALUE without a flag of its own (dotted, YAML value), e.g. "
+        "weights.delay=0.002, ppo.clip_eps=0.1, randomize.arrival=[0.5,2]; repeatable.",
+    ),
+]
 
 
 def _targets(text: str) -> tuple[str, ...]:
@@ -51,6 +60,7 @@ def train_dispatcher_cmd(
     eval_steps: int = typer.Option(300, min=1, help="Steps per evaluation episode."),
     tensorboard: bool = typer.Option(True, help="Write TensorBoard logs to RUN/tb."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
+    sets: TrainSetOpt = None,
 ) -> None:
     """Train the PPO dispatcher over the navigator and shield (rich progress, TensorBoard)."""
     import torch
@@ -58,13 +68,15 @@ def train_dispatcher_cmd(
 
     from hierarchy.features import FeatureConfig
     from hierarchy.ppo import PPOConfig
+    from hierarchy.settings import apply_settings
     from hierarchy.train import TrainConfig, resolve_navigator, train
-    from scenarios import describe
+    from scenarios import describe, parse_assignment
 
     from .checks import check_out_folder, refuse_changed_settings, removed_on_input_error, seed_list
 
     if collisions is not None and collisions not in ("physical", "block", "pibt"):
         raise InputError(None, "--collisions", f"unknown mode {collisions!r}")
+    settings = dict(parse_assignment(text) for text in sets or ())
     torch.set_num_threads(1)
     run = check_out_folder(Path(out))
     state_path = run / "checkpoint" / "state.json"
@@ -95,6 +107,9 @@ def train_dispatcher_cmd(
         if _targets(target) != tuple(cfg.scenarios):
             saved_targets = ",".join(cfg.scenarios)
             raise InputError(None, "TARGET", f"the run in --out trains on {saved_targets}")
+        for key, value in settings.items():
+            if apply_settings(cfg, {key: value}) != cfg:
+                raise InputError(None, f"--set {key}", "differs from the run in --out")
     else:
         if state_path.is_file():
             raise InputError(run, None, "holds a checkpoint already; pass --resume or a new --out")
@@ -124,6 +139,7 @@ def train_dispatcher_cmd(
             eval_seeds=tuple(seed_list(eval_seeds, "--eval-seeds")),
             eval_steps=eval_steps,
         )
+        cfg = apply_settings(cfg, settings)
     columns = (
         TextColumn("[bold]PPO[/]"), BarColumn(), TextColumn("{task.completed}/{task.total} it"),
         TextColumn("{task.fields[info]}"), TimeRemainingColumn(),

@@ -1,0 +1,80 @@
+"""``--set KEY=VALUE`` of dispatcher training: dotted keys into ``TrainConfig``.
+
+Every field without a flag of its own can be set, for example the reward weights
+(``weights.delay=0.002``), PPO's hyperparameters (``ppo.clip_eps=0.1``), the domain
+randomization (``randomize.arrival=[0.5, 2.0]``) or the candidate pool
+(``features.lookahead=8``). Values are read as YAML and checked against the field's type and
+range; a bad one is an :class:`~warehouse.errors.InputError` naming ``--set KEY``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from warehouse.errors import InputError
+
+#: Fields that have a flag of their own on ``warehouse train-dispatcher``.
+FLAGGED = {
+    "scenarios": "TARGET",
+    "navigator": "--navigator",
+    "collisions": "--collisions",
+    "total_steps": "--steps",
+    "n_envs": "--envs",
+    "horizon": "--horizon",
+    "period": "--period",
+    "seed": "--seed",
+    "hidden": "--hidden",
+    "features.routes": "--routes",
+    "ppo.lr": "--lr",
+    "imitation_episodes": "--imitation",
+    "task_swaps": "--task-swaps",
+    "eval_every": "--eval-every",
+    "eval_seeds": "--eval-seeds",
+    "eval_steps": "--eval-steps",
+}
+
+
+def settable_keys(cls: type) -> dict[str, Any]:
+    """``{dotted key: type}`` of every field of dataclass ``cls`` and its nested dataclasses."""
+    out: dict[str, Any] = {}
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            out.update({f"{f.name}.{k}": t for k, t in settable_keys(hint).items()})  # type: ignore[arg-type]
+        else:
+            out[f.name] = hint
+    return out
+
+
+def apply_settings(cfg: Any, items: dict[str, Any]) -> Any:
+    """``cfg`` (a frozen dataclass) with the dotted ``items`` replaced, type- and range-checked."""
+    keys = settable_keys(type(cfg))
+    for key, raw in items.items():
+        flag = f"--set {key}"
+        if key in FLAGGED:
+            raise InputError(None, flag, f"use {FLAGGED[key]} instead")
+        if key not in keys:
+            known = ", ".join(k for k in keys if k not in FLAGGED)
+            raise InputError(None, flag, f"unknown setting; known: {known}")
+        try:
+            value = TypeAdapter(keys[key]).validate_python(raw)
+        except ValidationError as exc:
+            msg = exc.errors()[0]["msg"]
+            raise InputError(None, flag, f"{raw!r}: {msg}") from None
+        try:
+            cfg = _replace_dotted(cfg, key.split("."), value)
+        except ValueError as exc:
+            raise InputError(None, flag, str(exc)) from None
+    return cfg
+
+
+def _replace_dotted(obj: Any, path: list[str], value: Any) -> Any:
+    if len(path) == 1:
+        return dataclasses.replace(obj, **{path[0]: value})
+    inner = _replace_dotted(getattr(obj, path[0]), path[1:], value)
+    return dataclasses.replace(obj, **{path[0]: inner})
