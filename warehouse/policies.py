@@ -200,6 +200,36 @@ def check_checkpoints_used(
             )
 
 
+#: ``policies.*`` settings that may differ between the two policies of ``warehouse shadow``
+#: (everything else describes the floor they share).
+SIDE_SETTINGS = (
+    "policies.dispatcher_checkpoint",
+    "policies.navigator_checkpoint",
+    "policies.order_pool",
+    "policies.max_order_age",
+    "policies.task_swaps",
+)
+
+
+def check_side_settings(spec: PolicySpec, keys: list[str], flag: str) -> None:
+    """Refuse a setting given to one policy only (``flag KEY``) that is not one of
+    :data:`SIDE_SETTINGS`, or that this policy would ignore (a checkpoint its part does not
+    load, an order pool its dispatcher does not have)."""
+    for key in keys:
+        if key not in SIDE_SETTINGS:
+            raise InputError(None, f"{flag} {key}", f"only {', '.join(SIDE_SETTINGS)} can differ")
+        part = key.removeprefix("policies.").removesuffix("_checkpoint")
+        if key.endswith("_checkpoint") and getattr(spec, part) not in _loaders(part):
+            raise InputError(
+                None,
+                f"{flag} {key}",
+                f"the {part} {getattr(spec, part)!r} of {spec.name!r} loads no checkpoint; "
+                f"those that do: {', '.join(sorted(_loaders(part)))}",
+            )
+        if key == "policies.order_pool" and spec.dispatcher not in POOLED_DISPATCHERS:
+            raise InputError(None, f"{flag} {key}", _no_pool(spec.dispatcher))
+
+
 def _resolve(path: str, source: Path | None) -> Path:
     p = Path(path).expanduser()
     if not p.is_absolute() and source is not None:

@@ -23,6 +23,16 @@ TrainSetOpt = Annotated[
 ]
 
 
+SideSetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--candidate-set",
+        help="policies.* setting KEY=VALUE for the candidate only (a checkpoint, order_pool, "
+        "max_order_age, task_swaps); repeatable.",
+    ),
+]
+
+
 def _targets(text: str) -> tuple[str, ...]:
     names = tuple(t.strip() for t in text.split(",") if t.strip())
     if not names:
@@ -171,8 +181,18 @@ def shadow_cmd(
     collisions: str | None = typer.Option(None, help="Collision mode (default: incumbent's)."),
     out: str = typer.Option("shadow", help="Output folder."),
     sets: SetOpt = None,
+    candidate_sets: SideSetOpt = None,
+    incumbent_sets: Annotated[
+        list[str] | None,
+        typer.Option("--incumbent-set", help="As --candidate-set, for the incumbent only."),
+    ] = None,
 ) -> None:
-    """Shadow mode: the incumbent drives, the candidate's decisions are computed and compared."""
+    """Shadow mode: the incumbent drives, the candidate's decisions are computed and compared.
+
+    --set applies to both policies (and the floor); --candidate-set and --incumbent-set give
+    one policy its own checkpoint, order pool, starvation guard or task swaps, so two trained
+    dispatchers can be compared: --candidate-set policies.dispatcher_checkpoint=RUN/policy.json
+    """
     from agents import make_navigator
     from hierarchy.shadow import candidate_navigator, policy_parts, run_shadow, write_report
     from scenarios import apply_overrides, build_floor, load_scenario, parse_assignment
@@ -180,6 +200,7 @@ def shadow_cmd(
     from warehouse.policies import (
         PolicySpec,
         check_checkpoints_used,
+        check_side_settings,
         checkpoint_kwargs,
         scenario_dispatcher,
     )
@@ -200,21 +221,33 @@ def shadow_cmd(
     # A scenario file's policies.*_checkpoint goes to the parts that load one, as in a run.
     specs = [PolicySpec(incumbent, *inc[:2]), PolicySpec(candidate, *cand[:2])]
     check_checkpoints_used(specs, sc, src)
+    # what one side alone is given (relative paths count from the current folder)
+    side_items = []
+    for spec, items, flag in zip(
+        specs, (incumbent_sets, candidate_sets), ("--incumbent-set", "--candidate-set"), strict=True
+    ):
+        given = dict(parse_assignment(text) for text in items or ())
+        check_side_settings(spec, list(given), flag)
+        try:
+            side_items.append(apply_overrides(sc, given, src))
+        except InputError as exc:
+            raise InputError(None, f"{flag} {exc.field}", exc.message) from None
+    sc_inc, sc_cand = side_items
 
-    def kw(part: str, name: str) -> dict:
-        return checkpoint_kwargs(part, name, sc, src)
+    def kw(side: Any, part: str, name: str) -> dict:
+        return checkpoint_kwargs(part, name, side, src)
 
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     n_steps = steps or sc.episode.steps
     log = run_shadow(
         sim,
         (
-            scenario_dispatcher(inc[0], sc, src),
-            make_navigator(inc[1], **kw("navigator", inc[1])),
+            scenario_dispatcher(inc[0], sc_inc, src),
+            make_navigator(inc[1], **kw(sc_inc, "navigator", inc[1])),
         ),
         (
-            scenario_dispatcher(cand[0], sc, src),
-            candidate_navigator(cand[1], cand[2], **kw("navigator", cand[1])),
+            scenario_dispatcher(cand[0], sc_cand, src),
+            candidate_navigator(cand[1], cand[2], **kw(sc_cand, "navigator", cand[1])),
         ),
         steps=n_steps,
         seed=seed,
@@ -223,8 +256,18 @@ def shadow_cmd(
         "target": str(target),
         "seed": seed,
         "collisions": sc.physics.collisions,
-        "incumbent": {"policy": incumbent, "dispatcher": inc[0], "navigator": inc[1]},
-        "candidate": {"policy": candidate, "dispatcher": cand[0], "navigator": cand[1]},
+        "incumbent": {
+            "policy": incumbent,
+            "dispatcher": inc[0],
+            "navigator": inc[1],
+            "settings": _side_settings(sc_inc),
+        },
+        "candidate": {
+            "policy": candidate,
+            "dispatcher": cand[0],
+            "navigator": cand[1],
+            "settings": _side_settings(sc_cand),
+        },
     }
     summary = write_report(log, sim, folder, meta)
     d, n = summary["dispatch"], summary["navigation"]
@@ -243,6 +286,13 @@ def shadow_cmd(
         f"mean margin {num(n['mean_margin'])}"
         f"\n  wrote {folder}/shadow.json, divergences.csv, divergence.png"
     )
+
+
+def _side_settings(scenario: Any) -> dict[str, Any]:
+    """The per-policy settings a side ran with (``None`` where unset)."""
+    from warehouse.policies import SIDE_SETTINGS
+
+    return {k: getattr(scenario.policies, k.removeprefix("policies.")) for k in SIDE_SETTINGS}
 
 
 def _parts(policy_parts: Any, name: str, scenario: Any, flag: str) -> Any:
