@@ -3,9 +3,8 @@
 :class:`DecisionClock` says when a decision is due: there is an idle (working) robot and an open
 order, and since the last decision a robot became idle (finished a task, or was repaired), a
 robot reached its waypoint sub-goal (a hub route, ``--routes``), an order arrived, or ``period``
-steps passed. The learned dispatcher uses the same clock when it
-runs inside a :class:`~warehouse.fleet.Fleet`, so training and evaluation decide at the same
-moments.
+steps passed. The learned dispatcher uses the same clock when it runs inside a
+:class:`~warehouse.fleet.Fleet`, so training and evaluation decide at the same moments.
 
 :class:`DispatchEnv` wraps a fleet with no dispatcher: the caller applies a decision, then
 :meth:`DispatchEnv.advance` lets the navigator and the shield run the floor until the next

@@ -23,13 +23,17 @@ TrainSetOpt = Annotated[
 ]
 
 
-SideSetOpt = Annotated[
+CandidateSetOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--candidate-set",
         help="policies.* setting KEY=VALUE for the candidate only (a checkpoint, order_pool, "
         "max_order_age, task_swaps); repeatable.",
     ),
+]
+IncumbentSetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--incumbent-set", help="As --candidate-set, for the incumbent only."),
 ]
 
 
@@ -181,11 +185,8 @@ def shadow_cmd(
     collisions: str | None = typer.Option(None, help="Collision mode (default: incumbent's)."),
     out: str = typer.Option("shadow", help="Output folder."),
     sets: SetOpt = None,
-    candidate_sets: SideSetOpt = None,
-    incumbent_sets: Annotated[
-        list[str] | None,
-        typer.Option("--incumbent-set", help="As --candidate-set, for the incumbent only."),
-    ] = None,
+    candidate_sets: CandidateSetOpt = None,
+    incumbent_sets: IncumbentSetOpt = None,
 ) -> None:
     """Shadow mode: the incumbent drives, the candidate's decisions are computed and compared.
 
