@@ -4,8 +4,9 @@ Classical dispatchers live in :mod:`.dispatchers` and :mod:`.hungarian`; the lea
 dispatcher in :mod:`.ppo_dispatcher` (features :mod:`.features`, network :mod:`.network`,
 semi-Markov layer :mod:`.smdp`, PPO :mod:`.ppo`, training :mod:`.train`, seed ensembles
 :mod:`.ensemble`), shadow mode in
-:mod:`.shadow`. Wrappers around any dispatcher: the starvation guard (:mod:`.guard`) and task
-swaps (:mod:`.swaps`). Importing this package does not import torch.
+:mod:`.shadow`. Wrappers around any dispatcher: the starvation guard (:mod:`.guard`), task
+swaps (:mod:`.swaps`) and parking for idle robots (:mod:`.parking`). Importing this package
+does not import torch.
 """
 
 from .dispatchers import (

@@ -288,13 +288,19 @@ def floor_hubs(floor: Any, grid: int) -> np.ndarray:
         nodes = np.flatnonzero(floor.kind == NodeKind.AISLE)
         if nodes.size == 0:
             nodes = np.arange(floor.n_nodes)
-        h, w = floor.shape
-        cr, cc = np.meshgrid((np.arange(grid) + 0.5) * h / grid, (np.arange(grid) + 0.5) * w / grid)
-        centres = np.stack([cr.ravel(), cc.ravel()], axis=1)  # (grid², 2)
-        rc = floor.pos[nodes].astype(np.float64)
-        d2 = ((rc[None, :, :] - centres[:, None, :]) ** 2).sum(-1)
-        cache[grid] = np.unique(nodes[d2.argmin(axis=1)]).astype(np.int32)
+        cache[grid] = grid_centre_nodes(floor, nodes, grid)
     return cache[grid]
+
+
+def grid_centre_nodes(floor: Any, nodes: np.ndarray, grid: int) -> np.ndarray:
+    """Of ``nodes``, the one nearest the centre of each cell of a ``grid × grid`` split of the
+    floor (int32, sorted, duplicates removed)."""
+    h, w = floor.shape
+    cr, cc = np.meshgrid((np.arange(grid) + 0.5) * h / grid, (np.arange(grid) + 0.5) * w / grid)
+    centres = np.stack([cr.ravel(), cc.ravel()], axis=1)  # (grid², 2)
+    rc = floor.pos[nodes].astype(np.float64)
+    d2 = ((rc[None, :, :] - centres[:, None, :]) ** 2).sum(-1)
+    return np.unique(nodes[d2.argmin(axis=1)]).astype(np.int32)
 
 
 def _hub_routes(  # type: ignore[no-untyped-def]

@@ -124,6 +124,14 @@ class PoliciesConfig(Section):
         "trade orders whenever that shortens the fleet's total drive; the set of orders served "
         "does not change. Applies to every dispatcher of the run. Default: off.",
     )
+    park_idle: float | None = Field(
+        None,
+        ge=0,
+        description="Parking (s; hierarchy/parking.py): robots idle this long with no sub-goal "
+        "drive to a free parking spot, pick cells spread over the floor, about two per robot, "
+        "instead of waiting where they finished. Applies to every dispatcher of the run. "
+        "Default: off.",
+    )
     navigator_checkpoint: str | None = Field(
         None,
         description="Checkpoint of a learned navigator (path, relative to the scenario file; "

@@ -133,13 +133,14 @@ def scenario_dispatcher(
     name: str, scenario: Scenario, source: Path | None = None, *, strict: bool = False
 ) -> Any:
     """The dispatcher ``name`` with the scenario's ``policies`` settings: its checkpoint
-    (:func:`checkpoint_kwargs`), order pool, starvation guard (:mod:`hierarchy.guard`) and task
-    swaps (:mod:`hierarchy.swaps`).
+    (:func:`checkpoint_kwargs`), order pool, starvation guard (:mod:`hierarchy.guard`), task
+    swaps (:mod:`hierarchy.swaps`) and parking (:mod:`hierarchy.parking`).
 
     A pool applies to :data:`POOLED_DISPATCHERS` only; with ``strict`` (one dispatcher, no run
     to check as a whole) a pool that does not apply is refused."""
     from hierarchy import make_dispatcher
     from hierarchy.guard import AgeGuard
+    from hierarchy.parking import IdleParking
     from hierarchy.swaps import TaskSwaps
 
     p = scenario.policies
@@ -152,7 +153,9 @@ def scenario_dispatcher(
     dispatcher = make_dispatcher(name, **kwargs)
     if p.max_order_age is not None:
         dispatcher = AgeGuard(dispatcher, p.max_order_age)
-    return TaskSwaps(dispatcher) if p.task_swaps else dispatcher
+    if p.task_swaps:
+        dispatcher = TaskSwaps(dispatcher)
+    return dispatcher if p.park_idle is None else IdleParking(dispatcher, p.park_idle)
 
 
 def _no_pool(used: str) -> str:
@@ -208,6 +211,7 @@ SIDE_SETTINGS = (
     "policies.order_pool",
     "policies.max_order_age",
     "policies.task_swaps",
+    "policies.park_idle",
 )
 
 

@@ -14,7 +14,8 @@ faults on does not change which orders arrive. Nothing else in the process draws
 
 Task rules, applied to every robot after the moves of a step:
 
-* a robot on its dispatcher waypoint clears it (``reached_waypoint``);
+* a robot on its dispatcher waypoint clears it (``reached_waypoint``); an idle robot may have one
+  too (a parking spot), and an order given to it drops it (:meth:`assign`);
 * a robot with no waypoint on its task goal starts work: ``TO_PICK`` → ``PICKING`` for
   ``pick_time`` steps, ``TO_DROP`` → ``DROPPING`` for ``drop_time`` steps; the work timer counts
   down once per step while the robot is not broken down, and a robot at work cannot move;
@@ -172,7 +173,8 @@ class Simulation:
         return self.orders.open_ids
 
     def assign(self, robots: np.ndarray, orders: np.ndarray) -> None:
-        """Give each robot ``robots[i]`` the open order ``orders[i]`` (vectorized)."""
+        """Give each robot ``robots[i]`` the open order ``orders[i]`` (vectorized). A sub-goal the
+        idle robot had (a parking spot) is dropped: the robot heads for the pick."""
         robots = np.asarray(robots, dtype=np.int32)
         orders = np.asarray(orders, dtype=np.int32)
         if robots.size == 0:
@@ -188,6 +190,7 @@ class Simulation:
             robots, orders, self.t, s.phase, s.order, s.task_goal, ob.pick, ob.robot,
             ob.assigned, ob.open_ids,
         )  # fmt: skip
+        s.waypoint[robots] = -1
         self._reset_progress(robots)
 
     def exchange_orders(self, robots: np.ndarray, orders: np.ndarray) -> None:

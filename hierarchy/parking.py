@@ -1,0 +1,106 @@
+"""Parking: idle robots wait at spots spread over the floor, not where they finished.
+
+A robot that delivers and gets no new order stays at the station. Where the arrival rate caps
+throughput, many robots are idle at once, so they gather along the station walls: the next
+order's shelf is then far from every idle robot, and idle robots packed around a station can
+wall it off (docs/results.md, sixteenth session). :class:`IdleParking` wraps any dispatcher:
+after it has assigned orders, every robot idle for ``after_s`` seconds or more, with no
+sub-goal and not on a parking spot, drives to a free parking spot. Robots and free spots are
+matched by fewest total steps (:func:`scipy.optimize.linear_sum_assignment`), one robot per
+spot. The spot is a waypoint sub-goal (:meth:`~warehouse.core.Simulation.set_waypoints`): the
+robot stays idle, so any dispatcher can give it an order on the way or once parked, and the
+order drops the sub-goal (:meth:`~warehouse.core.Simulation.assign`).
+
+Parking spots (:func:`parking_spots`) are pick cells spread evenly over the floor, about two per
+robot: the pick cell nearest the centre of each cell of a ``g × g`` grid, with ``g²`` about twice
+the fleet. Orders are picked there, so a parked robot waits where the next orders are likely to
+be. The wrapper draws no random numbers and keeps no state between steps ("idle for" is the
+core's ``since_goal``), so runs stay bit-identical for a seed.
+
+Scenario files turn it on with ``policies.park_idle`` (seconds; off by default)::
+
+    warehouse run small --set policies.park_idle=5
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from warehouse.core import Phase
+from warehouse.floor import UNREACHABLE, NodeKind
+
+from .features import grid_centre_nodes
+from .hungarian import solve_assignment
+
+if TYPE_CHECKING:
+    from warehouse.core import Simulation
+
+#: floor → {fleet size: spots}
+_SPOTS: weakref.WeakKeyDictionary[Any, dict[int, np.ndarray]] = weakref.WeakKeyDictionary()
+
+
+def parking_spots(floor: Any, n_robots: int) -> np.ndarray:
+    """Parking nodes for a fleet of ``n_robots``: the pick node nearest the centre of each cell
+    of a ``g × g`` grid over the floor, ``g = ceil(sqrt(2 n_robots))`` (duplicates removed; aisle
+    nodes when the floor has no pick nodes, all nodes when it has neither). Cached per floor."""
+    cache = _SPOTS.setdefault(floor, {})
+    if n_robots not in cache:
+        nodes = np.flatnonzero(floor.kind == NodeKind.PICK)
+        if nodes.size == 0:
+            nodes = np.flatnonzero(floor.kind == NodeKind.AISLE)
+        if nodes.size == 0:
+            nodes = np.arange(floor.n_nodes)
+        grid = max(1, math.ceil(math.sqrt(2 * n_robots)))
+        cache[n_robots] = grid_centre_nodes(floor, nodes, grid)
+    return cache[n_robots]
+
+
+def parking_moves(
+    sim: Simulation, after_steps: int, spots: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(robots, spots)`` to send parking now: idle robots (not broken down) with no sub-goal,
+    idle for ``after_steps`` or more and not on a spot, matched to free spots (no robot on them
+    and none driving to them) by fewest total steps. Pure: does not touch ``sim``."""
+    s = sim.state
+    none = np.zeros(0, np.int32), np.zeros(0, np.int32)
+    waiting = (
+        (s.phase == Phase.IDLE)
+        & (s.broken == 0)
+        & (s.waypoint < 0)
+        & (s.since_goal >= after_steps)
+        & ~np.isin(s.pos, spots)
+    )
+    robots = np.flatnonzero(waiting).astype(np.int32)
+    if robots.size == 0:
+        return none
+    free = spots[~np.isin(spots, s.pos) & ~np.isin(spots, s.waypoint)]
+    if free.size == 0:
+        return none
+    cost = sim.dist.lookup(free[None, :], s.pos[robots][:, None]).astype(np.float64)
+    cost[cost >= UNREACHABLE] = np.inf
+    rows, cols = solve_assignment(cost)
+    return robots[rows], free[cols].astype(np.int32)
+
+
+class IdleParking:
+    """``inner``, with idle robots sent to parking spots (module docstring)."""
+
+    def __init__(self, inner: Any, after_s: float) -> None:
+        if not after_s >= 0:
+            raise ValueError("after_s must be ≥ 0")
+        self.inner, self.after_s = inner, float(after_s)
+        self.name = inner.name
+
+    def reset(self, seed: int | None) -> None:
+        self.inner.reset(seed)
+
+    def dispatch(self, sim: Simulation) -> None:
+        self.inner.dispatch(sim)
+        after = math.ceil(self.after_s / sim.config.physics.step_seconds)
+        robots, spots = parking_moves(sim, after, parking_spots(sim.floor, sim.n_robots))
+        if robots.size:
+            sim.set_waypoints(robots, spots)
