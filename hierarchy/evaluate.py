@@ -112,6 +112,7 @@ def run_one(
     lookahead: int | None = None,
     max_order_age: float | None = None,
     task_swaps: bool = False,
+    park_idle: float | None = None,
 ) -> dict[str, Any]:
     from agents import make_navigator
     from scenarios import apply_overrides, build_floor, load_scenario
@@ -124,6 +125,7 @@ def run_one(
         "policies.order_pool": lookahead,
         "policies.max_order_age": max_order_age,
         "policies.task_swaps": task_swaps or None,
+        "policies.park_idle": park_idle,
     }
     dispatch = {k: v for k, v in dispatch.items() if v is not None}
     sc = apply_overrides(sc, {**(overrides or {}), **dispatch, "physics.collisions": mode}, src)
@@ -239,6 +241,9 @@ def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | No
         lines[0] += f" Starvation guard around every dispatcher: {', '.join(map(str, ages))} s."
     if any(r.get("task_swaps") for r in rows):
         lines[0] += " Task swaps around every dispatcher (`--task-swaps`)."
+    parks = sorted({r["park_idle"] for r in rows if r.get("park_idle") is not None})
+    if parks:
+        lines[0] += f" Parking around every dispatcher: after {', '.join(map(str, parks))} s idle."
     by: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     for r in rows:
         by.setdefault((r["scenario"], r["config"]), []).append(r)
@@ -329,10 +334,12 @@ def _task(task: tuple, steps: int) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)  # small per-step inference: threads only add overhead
-    name, target, seen, overrides, label, disp, navigator, mode, seed, look, max_age, swaps = task
-    k = run_one(target, disp, navigator, mode, seed, steps, overrides, look, max_age, swaps)
+    name, target, seen, overrides, label, disp, navigator, mode, seed, *dispatch = task
+    look, max_age, swaps, park = dispatch
+    k = run_one(target, disp, navigator, mode, seed, steps, overrides, look, max_age, swaps, park)
     guard = {} if max_age is None else {"max_order_age": max_age}
     guard |= {"task_swaps": True} if swaps else {}
+    guard |= {} if park is None else {"park_idle": park}
     return {"scenario": name, "seen_in_training": seen, "config": label, "seed": seed,
             "dispatcher": disp, "navigator": navigator, "collisions": mode,
             "lookahead": look, **guard, **k}  # fmt: skip
@@ -363,6 +370,13 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="Task swaps around every dispatcher (hierarchy/swaps.py).",
     )
+    p.add_argument(
+        "--park-idle",
+        type=float,
+        default=None,
+        help="Parking around every dispatcher: robots idle this many seconds drive to a "
+        "parking spot (hierarchy/parking.py).",
+    )
     args = p.parse_args(argv)
     import torch
 
@@ -392,7 +406,8 @@ def main(argv: list[str] | None = None) -> None:
             navigator = nav if navigator == "NAV" else navigator
             for seed in range(args.seeds):
                 task = (name, target, seen, overrides, label, disp, navigator, mode, seed)
-                tasks.append((*task, args.lookahead, args.max_order_age, args.task_swaps))
+                dispatch = (args.lookahead, args.max_order_age, args.task_swaps, args.park_idle)
+                tasks.append((*task, *dispatch))
     t0 = time.time()
 
     def collect(found: Any) -> None:

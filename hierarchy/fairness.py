@@ -9,7 +9,8 @@ rule-based fleet's, and reports the best throughput ratio among them. Choosing t
 several settings per floor, on the evaluation seeds, is an optimistic reading; it bounds what
 the budget allows rather than proposing a setting::
 
-    python -m hierarchy.fairness
+    python -m hierarchy.fairness                 # 400 steps from an idle start
+    python -m hierarchy.fairness --horizon hour  # one hour (3,600 steps): docs/results_lifelong
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ SETTINGS: dict[str, tuple[str, ...]] = {
 }
 #: the baseline and its folders (the plain rule-based fleet, as deployed)
 BASELINE = ("rule_based (block)", ("docs/results_hierarchy", "docs/results_hierarchy_peak"))
+#: the same over one hour of operation (eighteenth session)
+HOUR_SETTINGS: dict[str, tuple[str, ...]] = {
+    "pool 4 (shipped)": ("docs/results_lifelong",),
+    "pool 8": ("docs/results_lifelong/pool/L8",),
+    "pool 16": ("docs/results_lifelong/pool/L16",),
+    "pool 32": ("docs/results_lifelong/pool/L32",),
+}
+HOUR_BASELINE = ("docs/results_lifelong",)
 CANDIDATE = "hierarchical (pibt)"
 #: the floors where orders queue (docs/results.md, "Capacity regime")
 SATURATED = (
@@ -128,9 +137,18 @@ def table(choices: list[Choice]) -> str:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--target", type=float, default=1.22, help="Throughput ratio to count.")
+    ap.add_argument(
+        "--horizon",
+        choices=("400", "hour"),
+        default="400",
+        help="The evaluations over 400 steps (default) or over one hour.",
+    )
     args = ap.parse_args(argv)
-    settings = {name: load_rows(folders) for name, folders in SETTINGS.items()}
-    choices = best_under_budget(settings, load_rows(BASELINE[1]), SATURATED)
+    hour = args.horizon == "hour"
+    folders_of = HOUR_SETTINGS if hour else SETTINGS
+    settings = {name: load_rows(folders) for name, folders in folders_of.items()}
+    baseline = load_rows(HOUR_BASELINE if hour else BASELINE[1])
+    choices = best_under_budget(settings, baseline, SATURATED)
     print(table(choices))
     met = sum(c.setting is not None and c.ratio >= args.target for c in choices)
     print(f"\n≥ {args.target}× within the budget on {met} of {len(choices)} floors.")

@@ -35,10 +35,11 @@ def test_the_budget_is_the_baselines_oldest_waiting_order() -> None:
     assert "| b | 10 s | none |" in text
 
 
-def test_committed_folders_give_one_row_per_saturated_floor(capsys) -> None:
+@pytest.mark.parametrize("horizon", ["400", "hour"])
+def test_committed_folders_give_one_row_per_saturated_floor(horizon: str, capsys) -> None:
     if not (Path(__file__).resolve().parents[1] / "docs" / "results_hierarchy").is_dir():
         pytest.skip("no committed evaluation folders")
-    main([])
+    main(["--horizon", horizon])
     out = capsys.readouterr().out
     floors = [x for x in out.splitlines() if x.startswith("| ") and not x.startswith("| floor")]
     assert len(floors) == 8
