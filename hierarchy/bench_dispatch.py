@@ -1,10 +1,11 @@
 """Time the dispatch layer: milliseconds per step spent deciding, with and without task swaps.
 
-``python -m hierarchy.bench_dispatch [--scenarios medium,large] [--steps 400]`` runs each
+``python -m hierarchy.bench_dispatch [--scenarios medium_peak,large] [--steps 400]`` runs each
 dispatcher (greedy, Hungarian, PPO) over the rule-based navigator under the ``block`` shield,
 with and without :class:`~hierarchy.swaps.TaskSwaps`, and prints the mean and 95th-percentile
 wall time of one ``dispatch`` call per step (every step calls it; most steps decide nothing),
-after a short untimed run of the same setting.
+after a short untimed run of the same setting. ``--park-idle S`` adds parking
+(:mod:`hierarchy.parking`) to every row; ``medium`` is the floor with idle robots to park.
 Results are recorded in docs/benchmarks.md.
 """
 
@@ -21,6 +22,7 @@ FLOORS: dict[str, tuple[str, dict[str, Any]]] = {
     "small_peak": ("small", {"tasks.arrival_rate": 1.0}),
     "medium_peak": ("medium", {"tasks.arrival_rate": 2.0}),
     "large": ("large", {}),
+    "medium": ("medium", {}),  # arrival-capped: a third of the fleet idle (parking has work)
 }
 
 
@@ -40,8 +42,10 @@ class _Timed:
         self.seconds.append(time.perf_counter() - t0)
 
 
-def time_dispatch(floor: str, dispatcher: str, swaps: bool, steps: int, seed: int) -> np.ndarray:
-    """Seconds per ``dispatch`` call over one run."""
+def time_dispatch(
+    floor: str, dispatcher: str, swaps: bool, steps: int, seed: int, park: float | None = None
+) -> np.ndarray:
+    """Seconds per ``dispatch`` call over one run (``park``: ``policies.park_idle``)."""
     import torch
 
     from agents import make_navigator
@@ -54,6 +58,7 @@ def time_dispatch(floor: str, dispatcher: str, swaps: bool, steps: int, seed: in
     target, overrides = FLOORS[floor]
     sc, src = load_scenario(target)
     extra = {"physics.collisions": "block", "policies.task_swaps": swaps}
+    extra |= {"policies.park_idle": park}
     sc = apply_overrides(sc, {**overrides, **extra}, src)
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     timed = _Timed(scenario_dispatcher(dispatcher, sc, src))
@@ -69,17 +74,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dispatchers", default="greedy,hungarian,ppo")
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--park-idle", type=float, default=None, help="Parking after S seconds idle.")
     args = p.parse_args(argv)
     floors = [f for f in args.scenarios.split(",") if f]
     if bad := [f for f in floors if f not in FLOORS]:
         p.error(f"--scenarios: unknown {', '.join(bad)} (known: {', '.join(FLOORS)})")
+    if args.park_idle is not None:
+        print(f"Parking after {args.park_idle:g} s idle in every row.\n")
     print("| floor | dispatcher | swaps | ms per step, mean | ms per step, p95 |")
     print("|---|---|---|---:|---:|")
     for floor in floors:
         for name in args.dispatchers.split(","):
             for swaps in (False, True):
-                time_dispatch(floor, name, swaps, 20, args.seed)  # warm up: compile, caches
-                s = time_dispatch(floor, name, swaps, args.steps, args.seed) * 1000
+                park = args.park_idle
+                time_dispatch(floor, name, swaps, 20, args.seed, park)  # warm up: compile, caches
+                s = time_dispatch(floor, name, swaps, args.steps, args.seed, park) * 1000
                 on = "on" if swaps else "off"
                 print(f"| {floor} | {name} | {on} | {s.mean():.3f} | {np.percentile(s, 95):.3f} |")
 

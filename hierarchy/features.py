@@ -299,8 +299,12 @@ def grid_centre_nodes(floor: Any, nodes: np.ndarray, grid: int) -> np.ndarray:
     cr, cc = np.meshgrid((np.arange(grid) + 0.5) * h / grid, (np.arange(grid) + 0.5) * w / grid)
     centres = np.stack([cr.ravel(), cc.ravel()], axis=1)  # (grid², 2)
     rc = floor.pos[nodes].astype(np.float64)
-    d2 = ((rc[None, :, :] - centres[:, None, :]) ** 2).sum(-1)
-    return np.unique(nodes[d2.argmin(axis=1)]).astype(np.int32)
+    step = max(1, 2**22 // max(1, nodes.size))  # centres per chunk: about 32 MB of distances
+    nearest = np.concatenate([
+        ((rc[None, :, :] - centres[i : i + step, None, :]) ** 2).sum(-1).argmin(axis=1)
+        for i in range(0, len(centres), step)
+    ])  # fmt: skip
+    return np.unique(nodes[nearest]).astype(np.int32)
 
 
 def _hub_routes(  # type: ignore[no-untyped-def]

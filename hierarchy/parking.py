@@ -67,17 +67,22 @@ def parking_moves(
     and none driving to them) by fewest total steps. Pure: does not touch ``sim``."""
     s = sim.state
     none = np.zeros(0, np.int32), np.zeros(0, np.int32)
+    is_spot = np.zeros(sim.floor.n_nodes, dtype=bool)
+    is_spot[spots] = True
     waiting = (
         (s.phase == Phase.IDLE)
         & (s.broken == 0)
         & (s.waypoint < 0)
         & (s.since_goal >= after_steps)
-        & ~np.isin(s.pos, spots)
+        & ~is_spot[s.pos]
     )
     robots = np.flatnonzero(waiting).astype(np.int32)
     if robots.size == 0:
         return none
-    free = spots[~np.isin(spots, s.pos) & ~np.isin(spots, s.waypoint)]
+    taken = np.zeros(sim.floor.n_nodes, dtype=bool)
+    taken[s.pos] = True
+    taken[s.waypoint[s.waypoint >= 0]] = True
+    free = spots[~taken[spots]]
     if free.size == 0:
         return none
     cost = sim.dist.lookup(free[None, :], s.pos[robots][:, None]).astype(np.float64)
