@@ -174,3 +174,28 @@ def test_shadow_may_park_one_side_only() -> None:
     check_side_settings(spec, ["policies.park_idle"], "--candidate-set")
     with pytest.raises(InputError, match="can differ"):
         check_side_settings(spec, ["tasks.arrival_rate"], "--candidate-set")
+
+
+def test_the_env_with_parking_passes_the_api_checks_and_stays_in_its_spaces() -> None:
+    """Idle robots with a parking sub-goal are a new state for the env's observations; the
+    PettingZoo checker passes, and 2,000 random masked steps stay in the observation space."""
+    from pettingzoo.test import parallel_api_test
+
+    import warehouse
+
+    parallel_api_test(warehouse.make_env("tiny", **{"policies.park_idle": 0}), num_cycles=300)
+    env = warehouse.make_env("tiny", **{"policies.park_idle": 0})
+    rng = np.random.default_rng(0)
+    obs, _ = env.reset(seed=0)
+    space = env.observation_space("robot_0")
+    parked = 0
+    for _ in range(2000):
+        assert all(space.contains(o) for o in obs.values())
+        masks = np.stack([o["action_mask"] for o in obs.values()])
+        picks = np.where(masks == 1, rng.random(masks.shape), -1.0).argmax(axis=1)
+        obs, _, term, trunc, _ = env.step(dict(zip(env.agents, picks.tolist(), strict=True)))
+        s = env.sim.state
+        parked += int(((s.phase == Phase.IDLE) & (s.waypoint >= 0)).sum())
+        if any(term.values()) or any(trunc.values()):
+            obs, _ = env.reset()
+    assert parked > 0  # robots did drive to spots
