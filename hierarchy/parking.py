@@ -11,11 +11,16 @@ spot. The spot is a waypoint sub-goal (:meth:`~warehouse.core.Simulation.set_way
 robot stays idle, so any dispatcher can give it an order on the way or once parked, and the
 order drops the sub-goal (:meth:`~warehouse.core.Simulation.assign`).
 
-Parking spots (:func:`parking_spots`) are pick cells spread evenly over the floor, about two per
-robot: the pick cell nearest the centre of each cell of a ``g × g`` grid, with ``g²`` about twice
-the fleet. Orders are picked there, so a parked robot waits where the next orders are likely to
-be. The wrapper draws no random numbers and keeps no state between steps ("idle for" is the
-core's ``since_goal``), so runs stay bit-identical for a seed.
+Parking spots (:func:`parking_spots`) are the floor's parking cells when it has any (``P`` in
+ASCII drawings, ``kind="parking"`` on graph nodes). Otherwise they are pick cells spread evenly
+over the floor, about two per robot: the pick cell nearest the centre of each cell of a
+``g × g`` grid, with ``g²`` about twice the fleet. Orders are picked there, so a parked robot
+waits where the next orders are likely to be.
+
+A robot that makes way for others may be pushed onto the spot another robot is driving to;
+that robot then looks for another spot (:func:`parking_moves`). The wrapper draws no random
+numbers and keeps no state between steps ("idle for" is the core's ``since_goal``), so runs
+stay bit-identical for a seed.
 
 Scenario files turn it on with ``policies.park_idle`` (seconds; off by default)::
 
@@ -44,9 +49,13 @@ _SPOTS: weakref.WeakKeyDictionary[Any, dict[int, np.ndarray]] = weakref.WeakKeyD
 
 
 def parking_spots(floor: Any, n_robots: int) -> np.ndarray:
-    """Parking nodes for a fleet of ``n_robots``: the pick node nearest the centre of each cell
-    of a ``g × g`` grid over the floor, ``g = ceil(sqrt(2 n_robots))`` (duplicates removed; aisle
-    nodes when the floor has no pick nodes, all nodes when it has neither). Cached per floor."""
+    """Parking nodes for a fleet of ``n_robots``: the floor's ``parking`` nodes when it has any;
+    else the pick node nearest the centre of each cell of a ``g × g`` grid over the floor,
+    ``g = ceil(sqrt(2 n_robots))`` (duplicates removed; aisle nodes when the floor has no pick
+    nodes, all nodes when it has neither). Cached per floor."""
+    marked = np.flatnonzero(floor.kind == NodeKind.PARKING).astype(np.int32)
+    if marked.size:
+        return marked
     cache = _SPOTS.setdefault(floor, {})
     if n_robots not in cache:
         nodes = np.flatnonzero(floor.kind == NodeKind.PICK)
@@ -62,33 +71,46 @@ def parking_spots(floor: Any, n_robots: int) -> np.ndarray:
 def parking_moves(
     sim: Simulation, after_steps: int, spots: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(robots, spots)`` to send parking now: idle robots (not broken down) with no sub-goal,
-    idle for ``after_steps`` or more and not on a spot, matched to free spots (no robot on them
-    and none driving to them) by fewest total steps. Pure: does not touch ``sim``."""
+    """``(robots, spots)`` to send parking now (spot -1: drop the sub-goal). Pure: does not
+    touch ``sim``.
+
+    Idle robots (not broken down) idle for ``after_steps`` or more and not on a spot are
+    matched to free spots (no robot on them, none driving to them) by fewest total steps:
+    those with no sub-goal, and those whose spot another idle robot has taken meanwhile (it was
+    pushed there while making way). A robot of the second kind that gets no new spot drops its
+    sub-goal, so no robot waits for a spot that will not clear."""
     s = sim.state
+    n_nodes = sim.floor.n_nodes
     none = np.zeros(0, np.int32), np.zeros(0, np.int32)
-    is_spot = np.zeros(sim.floor.n_nodes, dtype=bool)
-    is_spot[spots] = True
-    waiting = (
-        (s.phase == Phase.IDLE)
-        & (s.broken == 0)
-        & (s.waypoint < 0)
-        & (s.since_goal >= after_steps)
-        & ~is_spot[s.pos]
+    idle = (s.phase == Phase.IDLE) & (s.broken == 0)
+    parked_on = np.full(n_nodes, -1, dtype=np.int64)  # node -> idle robot standing there
+    still = np.flatnonzero(idle & (s.waypoint < 0))
+    parked_on[s.pos[still]] = still
+    goal = np.maximum(s.waypoint, 0)
+    lost = (
+        idle
+        & (s.waypoint >= 0)
+        & (parked_on[goal] >= 0)
+        & (parked_on[goal] != np.arange(s.pos.size))
     )
+    is_spot = np.zeros(n_nodes, dtype=bool)
+    is_spot[spots] = True
+    waiting = idle & ((s.waypoint < 0) | lost) & (s.since_goal >= after_steps) & ~is_spot[s.pos]
     robots = np.flatnonzero(waiting).astype(np.int32)
     if robots.size == 0:
         return none
-    taken = np.zeros(sim.floor.n_nodes, dtype=bool)
+    taken = np.zeros(n_nodes, dtype=bool)
     taken[s.pos] = True
-    taken[s.waypoint[s.waypoint >= 0]] = True
+    taken[s.waypoint[(s.waypoint >= 0) & ~lost]] = True
     free = spots[~taken[spots]]
-    if free.size == 0:
-        return none
-    cost = sim.dist.lookup(free[None, :], s.pos[robots][:, None]).astype(np.float64)
-    cost[cost >= UNREACHABLE] = np.inf
-    rows, cols = solve_assignment(cost)
-    return robots[rows], free[cols].astype(np.int32)
+    to = np.full(robots.size, -1, dtype=np.int32)
+    if free.size:
+        cost = sim.dist.lookup(free[None, :], s.pos[robots][:, None]).astype(np.float64)
+        cost[cost >= UNREACHABLE] = np.inf
+        rows, cols = solve_assignment(cost)
+        to[rows] = free[cols]
+    keep = (to >= 0) | lost[robots]  # new spots, and lost spots dropped
+    return robots[keep], to[keep]
 
 
 class IdleParking:

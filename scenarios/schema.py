@@ -128,9 +128,9 @@ class PoliciesConfig(Section):
         None,
         ge=0,
         description="Parking (s; hierarchy/parking.py): robots idle this long with no sub-goal "
-        "drive to a free parking spot, pick cells spread over the floor, about two per robot, "
-        "instead of waiting where they finished. Applies to every dispatcher of the run. "
-        "Default: off.",
+        "drive to a free parking spot instead of waiting where they finished: the floor's "
+        "parking cells (P in ASCII maps) if it has any, else pick cells spread over the floor, "
+        "about two per robot. Applies to every dispatcher of the run. Default: off.",
     )
     navigator_checkpoint: str | None = Field(
         None,

@@ -199,3 +199,53 @@ def test_the_env_with_parking_passes_the_api_checks_and_stays_in_its_spaces() ->
         if any(term.values()) or any(trunc.values()):
             obs, _ = env.reset()
     assert parked > 0  # robots did drive to spots
+
+
+def test_parking_cells_drawn_on_the_map_are_the_spots(tmp_path: Path) -> None:
+    """``P`` in an ASCII drawing marks parking cells: they are the spots (no computed ones),
+    robots drive on them like aisles, and idle robots end up there."""
+    from scenarios import apply_overrides
+    from visualize.palette import floor_colors
+    from warehouse.floor.formats import load_map, parse_ascii, save_graph
+    from warehouse.policies import scenario_dispatcher
+
+    drawing = "S...pp....\n.##..PPP..\nS...pp....\n"
+    floor = compile_floor(parse_ascii(drawing))
+    parking = np.flatnonzero(floor.kind == NodeKind.PARKING)
+    assert [tuple(floor.pos[v].tolist()) for v in parking] == [(1, 5), (1, 6), (1, 7)]
+    assert parking_spots(floor, 30).tolist() == parking.tolist()
+    assert floor_colors(floor.kind).shape == (floor.n_nodes, 3)  # every kind has a colour
+    for ext in (".json", ".graphml"):  # the kind survives the graph file formats
+        back = compile_floor(load_map(save_graph(parse_ascii(drawing), tmp_path / f"f{ext}")))
+        assert np.array_equal(back.kind, floor.kind)
+    sc, src = load_scenario("tiny")
+    layout = {"type": "ascii", "map": drawing}
+    sc = apply_overrides(sc, {"layout": layout, "fleet.robots": 3, "tasks.arrival_rate": 0.0,
+                              "policies.park_idle": 0}, src)  # fmt: skip
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    fleet = Fleet(sim, scenario_dispatcher("greedy", sc, src), make_navigator("rule_based"))
+    fleet.reset(0)
+    fleet.run(40)
+    spots = np.flatnonzero(sim.floor.kind == NodeKind.PARKING)
+    assert sorted(sim.state.pos.tolist()) == spots.tolist()
+
+
+def test_a_robot_whose_spot_was_taken_looks_for_another() -> None:
+    """An idle robot pushed aside may stop on the spot another robot is driving to; that robot
+    is matched to another free spot, or drops its sub-goal when none is left."""
+    sim = hall(robots=3)
+    f, s = sim.floor, sim.state
+    spots = np.array([f.cell_of[0, 2], f.cell_of[2, 6], f.cell_of[0, 6]], np.int32)
+    s.since_goal[:] = 50
+    s.pos[2] = f.cell_of[2, 6]  # robot 2 stands (idle, no sub-goal) on robot 1's spot
+    s.waypoint[1] = f.cell_of[2, 6]
+    s.waypoint[0] = f.cell_of[0, 2]  # robot 0 drives to a free spot: left alone
+    sim.state_changed()
+    robots, to = parking_moves(sim, 0, spots)
+    assert dict(zip(robots.tolist(), to.tolist(), strict=True)) == {1: f.cell_of[0, 6]}
+    s.pos[0] = f.cell_of[0, 6]  # robot 0 parks on it first: with only the two spots taken,
+    s.waypoint[0] = -1
+    sim.state_changed()
+    robots, to = parking_moves(sim, 0, spots[1:])
+    # robot 1 drops its sub-goal; robot 0, on a spot already, stays
+    assert dict(zip(robots.tolist(), to.tolist(), strict=True)) == {1: -1}

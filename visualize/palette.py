@@ -36,6 +36,7 @@ FLOOR = {
     NodeKind.PICK: (226, 214, 184),
     NodeKind.STATION: (98, 186, 120),
     NodeKind.BLOCKED: (72, 60, 52),
+    NodeKind.PARKING: (176, 198, 226),
 }
 GRID_LINE: Color = (186, 189, 195)
 ARROW: Color = (128, 132, 142)

@@ -12,6 +12,7 @@ class NodeKind(IntEnum):
     PICK = 1  #: pick location: the aisle cell facing a shelf, where orders are picked
     STATION = 2  #: drop-off / packing station where orders are delivered
     BLOCKED = 3  #: shelf or obstacle; not traversable
+    PARKING = 4  #: free travel cell where idle robots wait (``policies.park_idle``)
 
     @classmethod
     def parse(cls, value: str | int) -> NodeKind:

@@ -7,6 +7,7 @@ One character per cell, one text line per row:
 ``#`` ``@``  shelf or obstacle (blocked)
 ``p``      pick location (an aisle cell where orders are picked)
 ``S``      station (drop-off / packing)
+``P``      parking (an aisle cell where idle robots wait, ``policies.park_idle``)
 ``>``      aisle cell whose *horizontal* moves are eastbound only
 ``<``      aisle cell whose horizontal moves are westbound only
 ``^``      aisle cell whose *vertical* moves are northbound only
@@ -48,13 +49,14 @@ LEGEND = {
     "@": NodeKind.BLOCKED,
     "p": NodeKind.PICK,
     "S": NodeKind.STATION,
+    "P": NodeKind.PARKING,
     ">": EAST_ONLY,
     "<": WEST_ONLY,
     "^": NORTH_ONLY,
     "v": SOUTH_ONLY,
 }
 #: Characters that only ASCII drawings use (for format detection).
-ASCII_ONLY_CHARS = frozenset("pS><^v")
+ASCII_ONLY_CHARS = frozenset("pSP><^v")
 
 
 def parse_ascii(

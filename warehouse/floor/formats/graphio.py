@@ -6,7 +6,7 @@ Node attributes:
   positions are rounded to the cell used for observation windows and drawing, and no two nodes
   may round to the same cell). GraphML has no tuples, so it carries numeric ``row`` and ``col``
   attributes instead;
-* ``kind`` — ``aisle``, ``pick``, ``station`` or ``blocked``;
+* ``kind`` — ``aisle``, ``pick``, ``station``, ``parking`` or ``blocked``;
 * ``start`` / ``goal`` — optional booleans (default True).
 
 Edge attribute ``length`` (metres, positive; default the graph's ``cell_size``). A directed
