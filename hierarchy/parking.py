@@ -53,18 +53,19 @@ def parking_spots(floor: Any, n_robots: int) -> np.ndarray:
     else the pick node nearest the centre of each cell of a ``g × g`` grid over the floor,
     ``g = ceil(sqrt(2 n_robots))`` (duplicates removed; aisle nodes when the floor has no pick
     nodes, all nodes when it has neither). Cached per floor."""
-    marked = np.flatnonzero(floor.kind == NodeKind.PARKING).astype(np.int32)
-    if marked.size:
-        return marked
     cache = _SPOTS.setdefault(floor, {})
     if n_robots not in cache:
-        nodes = np.flatnonzero(floor.kind == NodeKind.PICK)
-        if nodes.size == 0:
-            nodes = np.flatnonzero(floor.kind == NodeKind.AISLE)
-        if nodes.size == 0:
-            nodes = np.arange(floor.n_nodes)
-        grid = max(1, math.ceil(math.sqrt(2 * n_robots)))
-        cache[n_robots] = grid_centre_nodes(floor, nodes, grid)
+        marked = np.flatnonzero(floor.kind == NodeKind.PARKING).astype(np.int32)
+        if marked.size:
+            cache[n_robots] = marked
+        else:
+            nodes = np.flatnonzero(floor.kind == NodeKind.PICK)
+            if nodes.size == 0:
+                nodes = np.flatnonzero(floor.kind == NodeKind.AISLE)
+            if nodes.size == 0:
+                nodes = np.arange(floor.n_nodes)
+            grid = max(1, math.ceil(math.sqrt(2 * n_robots)))
+            cache[n_robots] = grid_centre_nodes(floor, nodes, grid)
     return cache[n_robots]
 
 
