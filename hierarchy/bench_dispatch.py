@@ -43,9 +43,16 @@ class _Timed:
 
 
 def time_dispatch(
-    floor: str, dispatcher: str, swaps: bool, steps: int, seed: int, park: float | None = None
+    floor: str,
+    dispatcher: str,
+    swaps: bool,
+    steps: int,
+    seed: int,
+    park: float | None = None,
+    anticipate: bool = False,
 ) -> np.ndarray:
-    """Seconds per ``dispatch`` call over one run (``park``: ``policies.park_idle``)."""
+    """Seconds per ``dispatch`` call over one run (``park``: ``policies.park_idle``;
+    ``anticipate``: ``policies.anticipate``, pooled dispatchers only)."""
     import torch
 
     from agents import make_navigator
@@ -58,7 +65,7 @@ def time_dispatch(
     target, overrides = FLOORS[floor]
     sc, src = load_scenario(target)
     extra = {"physics.collisions": "block", "policies.task_swaps": swaps}
-    extra |= {"policies.park_idle": park}
+    extra |= {"policies.park_idle": park, "policies.anticipate": anticipate}
     sc = apply_overrides(sc, {**overrides, **extra}, src)
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     timed = _Timed(scenario_dispatcher(dispatcher, sc, src))
@@ -75,20 +82,23 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--park-idle", type=float, default=None, help="Parking after S seconds idle.")
+    p.add_argument("--anticipate", action="store_true", help="Anticipation (pooled dispatchers).")
     args = p.parse_args(argv)
     floors = [f for f in args.scenarios.split(",") if f]
     if bad := [f for f in floors if f not in FLOORS]:
         p.error(f"--scenarios: unknown {', '.join(bad)} (known: {', '.join(FLOORS)})")
     if args.park_idle is not None:
         print(f"Parking after {args.park_idle:g} s idle in every row.\n")
+    if args.anticipate:
+        print("Anticipation in every row.\n")
     print("| floor | dispatcher | swaps | ms per step, mean | ms per step, p95 |")
     print("|---|---|---|---:|---:|")
     for floor in floors:
         for name in args.dispatchers.split(","):
             for swaps in (False, True):
-                park = args.park_idle
-                time_dispatch(floor, name, swaps, 20, args.seed, park)  # warm up: compile, caches
-                s = time_dispatch(floor, name, swaps, args.steps, args.seed, park) * 1000
+                opts = (args.park_idle, args.anticipate)
+                time_dispatch(floor, name, swaps, 20, args.seed, *opts)  # warm up: compile, caches
+                s = time_dispatch(floor, name, swaps, args.steps, args.seed, *opts) * 1000
                 on = "on" if swaps else "off"
                 print(f"| {floor} | {name} | {on} | {s.mean():.3f} | {np.percentile(s, 95):.3f} |")
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numba
 import numpy as np
 
+from .anticipation import order_pool
 from .factories import hungarian_factory, ppo_factory
 
 if TYPE_CHECKING:
@@ -56,8 +57,9 @@ class GreedyDispatcher:
 
     name = "greedy"
 
-    def __init__(self, *, lookahead: int = 4) -> None:
+    def __init__(self, *, lookahead: int = 4, anticipate: bool = False) -> None:
         self.lookahead = lookahead  #: consider at most lookahead × idle robots oldest orders
+        self.anticipate = anticipate  #: hold orders for finishing robots (hierarchy.anticipation)
 
     def reset(self, seed: int | None) -> None:
         pass
@@ -66,7 +68,9 @@ class GreedyDispatcher:
         robots, orders = sim.idle_robots(), sim.open_orders()
         if robots.size == 0 or orders.size == 0:
             return
-        assign_nearest(sim, robots, orders[: self.lookahead * robots.size])
+        pool = order_pool(sim, robots, self.lookahead * robots.size, anticipate=self.anticipate)
+        if pool.size:
+            assign_nearest(sim, robots, pool)
 
 
 def assign_nearest(sim: Simulation, robots: np.ndarray, orders: np.ndarray) -> None:

@@ -113,6 +113,7 @@ def run_one(
     max_order_age: float | None = None,
     task_swaps: bool = False,
     park_idle: float | None = None,
+    anticipate: bool = False,
 ) -> dict[str, Any]:
     from agents import make_navigator
     from scenarios import apply_overrides, build_floor, load_scenario
@@ -123,6 +124,7 @@ def run_one(
     # pool reaches the dispatchers that have one (greedy, hungarian, ppo)
     dispatch = {
         "policies.order_pool": lookahead,
+        "policies.anticipate": anticipate or None,
         "policies.max_order_age": max_order_age,
         "policies.task_swaps": task_swaps or None,
         "policies.park_idle": park_idle,
@@ -239,6 +241,8 @@ def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | No
     ages = sorted({r["max_order_age"] for r in rows if r.get("max_order_age") is not None})
     if ages:
         lines[0] += f" Starvation guard around every dispatcher: {', '.join(map(str, ages))} s."
+    if any(r.get("anticipate") for r in rows):
+        lines[0] += " Anticipation in greedy, Hungarian and PPO (`--anticipate`)."
     if any(r.get("task_swaps") for r in rows):
         lines[0] += " Task swaps around every dispatcher (`--task-swaps`)."
     parks = sorted({r["park_idle"] for r in rows if r.get("park_idle") is not None})
@@ -335,9 +339,13 @@ def _task(task: tuple, steps: int) -> dict[str, Any]:
 
     torch.set_num_threads(1)  # small per-step inference: threads only add overhead
     name, target, seen, overrides, label, disp, navigator, mode, seed, *dispatch = task
-    look, max_age, swaps, park = dispatch
-    k = run_one(target, disp, navigator, mode, seed, steps, overrides, look, max_age, swaps, park)
+    look, max_age, swaps, park, anticipate = dispatch
+    k = run_one(
+        target, disp, navigator, mode, seed, steps, overrides, look, max_age, swaps, park,
+        anticipate,
+    )  # fmt: skip
     guard = {} if max_age is None else {"max_order_age": max_age}
+    guard |= {"anticipate": True} if anticipate else {}
     guard |= {"task_swaps": True} if swaps else {}
     guard |= {} if park is None else {"park_idle": park}
     return {"scenario": name, "seen_in_training": seen, "config": label, "seed": seed,
@@ -358,6 +366,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--jobs", type=int, default=1, help="Worker processes.")
     p.add_argument(
         "--lookahead", type=int, default=None, help="Order pool of greedy, Hungarian and PPO."
+    )
+    p.add_argument(
+        "--anticipate",
+        action="store_true",
+        help="Greedy, Hungarian and PPO leave out the orders a robot finishing a delivery "
+        "reaches first (hierarchy/anticipation.py).",
     )
     p.add_argument(
         "--max-order-age",
@@ -406,7 +420,10 @@ def main(argv: list[str] | None = None) -> None:
             navigator = nav if navigator == "NAV" else navigator
             for seed in range(args.seeds):
                 task = (name, target, seen, overrides, label, disp, navigator, mode, seed)
-                dispatch = (args.lookahead, args.max_order_age, args.task_swaps, args.park_idle)
+                dispatch = (
+                    args.lookahead, args.max_order_age, args.task_swaps, args.park_idle,
+                    args.anticipate,
+                )  # fmt: skip
                 tasks.append((*task, *dispatch))
     t0 = time.time()
 

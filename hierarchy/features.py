@@ -2,7 +2,9 @@
 
 At a decision event every deciding robot (idle, not broken) gets the ``K`` open orders nearest to
 it (travel steps on the floor graph) among the oldest ``lookahead × robots`` open orders. Fewer
-than ``K`` open orders leave masked slots. Every feature is a float32 of order one.
+than ``K`` open orders leave masked slots. With ``anticipate`` the orders a robot finishing a
+delivery reaches first are left out (:mod:`hierarchy.anticipation`). Every feature is a float32
+of order one.
 
 Candidate features (``N_CAND``), ``cand[r, k, :]`` for robot ``r`` and its ``k``-th candidate:
 
@@ -62,6 +64,8 @@ import numpy as np
 
 from warehouse.core.state import N_PHASES, Phase
 from warehouse.floor import UNREACHABLE, NodeKind
+
+from .anticipation import order_pool
 
 if TYPE_CHECKING:
     from warehouse.core import Simulation
@@ -161,12 +165,13 @@ def _box_sum(ii: np.ndarray, r0, c0, r1, c1) -> np.ndarray:  # type: ignore[no-u
 
 
 def candidate_set(
-    sim: Simulation, robots: np.ndarray, cfg: FeatureConfig
+    sim: Simulation, robots: np.ndarray, cfg: FeatureConfig, *, anticipate: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Considered orders ``(M,)``, each robot's top-K column indices ``(R, K)`` into them
     (-1 where masked) and the ``(R, M)`` float distance matrix (inf = unreachable)."""
     k = cfg.candidates
-    orders = sim.open_orders()[: max(cfg.lookahead * robots.size, k)]
+    size = max(cfg.lookahead * robots.size, k)
+    orders = order_pool(sim, robots, size, anticipate=anticipate)
     picks = sim.orders.pick[orders]
     d = sim.dist.lookup(picks[None, :], sim.state.pos[robots][:, None]).astype(np.float64)
     d[d >= UNREACHABLE] = np.inf
@@ -181,14 +186,20 @@ def candidate_set(
     return orders, top, d
 
 
-def decision_features(sim: Simulation, robots: np.ndarray, cfg: FeatureConfig) -> Decision:
-    """Features of the decision of ``robots`` (all at once, no per-robot loop)."""
+def decision_features(
+    sim: Simulation, robots: np.ndarray, cfg: FeatureConfig, *, anticipate: bool = False
+) -> Decision:
+    """Features of the decision of ``robots`` (all at once, no per-robot loop); ``anticipate``
+    leaves out the orders held for robots finishing a delivery."""
     s, f, ob = sim.state, sim.floor, sim.orders
     k = cfg.candidates
     robots = np.asarray(robots, dtype=np.int32)
     r = robots.size
     glob = global_features(sim)
-    if r == 0 or sim.open_orders().size == 0:
+    orders = np.zeros(0, np.int32)
+    if r and sim.open_orders().size:
+        orders, top, d = candidate_set(sim, robots, cfg, anticipate=anticipate)
+    if orders.size == 0:  # no robot decides, or nothing to choose: WAIT only
         n = cfg.slots
         mask = np.zeros((r, n + 1), dtype=bool)
         mask[:, n] = True
@@ -203,7 +214,6 @@ def decision_features(sim: Simulation, robots: np.ndarray, cfg: FeatureConfig) -
         )
     h, w = f.shape
     scale = float(h + w)
-    orders, top, d = candidate_set(sim, robots, cfg)
     m = orders.size
     valid = top >= 0
     col = np.where(valid, top, 0)

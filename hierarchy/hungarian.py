@@ -6,7 +6,8 @@ Cost of robot ``r`` serving order ``o`` (steps on the floor graph)::
                  − age_weight · age[o]
 
 solved with :func:`scipy.optimize.linear_sum_assignment` over idle robots × the oldest
-``lookahead × robots`` open orders. Unreachable pairs are never assigned.
+``lookahead × robots`` open orders (less those held for robots finishing a delivery, with
+``anticipate``: :mod:`hierarchy.anticipation`). Unreachable pairs are never assigned.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from warehouse.floor import UNREACHABLE
 
+from .anticipation import order_pool
+from .matching import solve_assignment
+
 if TYPE_CHECKING:
     from warehouse.core import Simulation
-
-_BIG = 1e9
 
 
 def assignment_costs(
@@ -46,26 +47,21 @@ def assignment_costs(
     return d
 
 
-def solve_assignment(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows and columns of a minimum-cost matching of ``min(R, O)`` pairs; ``inf`` pairs dropped."""
-    if cost.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    finite = np.isfinite(cost)
-    safe = np.where(finite, cost, _BIG)
-    rows, cols = linear_sum_assignment(safe)
-    ok = finite[rows, cols]
-    return rows[ok], cols[ok]
-
-
 class HungarianDispatcher:
     """Optimal travel-time assignment of idle robots to open orders (see module docstring)."""
 
     name = "hungarian"
 
     def __init__(
-        self, *, lookahead: int = 4, with_delivery: bool = False, age_weight: float = 0.0
+        self,
+        *,
+        lookahead: int = 4,
+        with_delivery: bool = False,
+        age_weight: float = 0.0,
+        anticipate: bool = False,
     ) -> None:
         self.lookahead = lookahead
+        self.anticipate = anticipate
         self.with_delivery = with_delivery
         self.age_weight = age_weight
 
@@ -77,7 +73,7 @@ class HungarianDispatcher:
         robots, orders = sim.idle_robots(), sim.open_orders()
         if robots.size == 0 or orders.size == 0:
             return np.zeros(0, np.int32), np.zeros(0, np.int32)
-        orders = orders[: self.lookahead * robots.size]
+        orders = order_pool(sim, robots, self.lookahead * robots.size, anticipate=self.anticipate)
         cost = assignment_costs(
             sim, robots, orders, with_delivery=self.with_delivery, age_weight=self.age_weight
         )

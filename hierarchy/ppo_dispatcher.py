@@ -47,9 +47,11 @@ class PPODispatcher:
         *,
         period: int = 10,
         deterministic: bool = True,
+        anticipate: bool = False,
     ) -> None:
         self.net = net.eval()
         self.features = features
+        self.anticipate = anticipate  #: hold orders for finishing robots (hierarchy.anticipation)
         self.clock = DecisionClock(period)
         self.deterministic = deterministic
         self.gen = torch.Generator().manual_seed(0)
@@ -73,7 +75,9 @@ class PPODispatcher:
 
     def probabilities(self, sim: Simulation) -> tuple[Decision, np.ndarray]:
         """The decision features and ``(R, K+1)`` action probabilities now (pure)."""
-        decision = decision_features(sim, sim.idle_robots(), self.features)
+        decision = decision_features(
+            sim, sim.idle_robots(), self.features, anticipate=self.anticipate
+        )
         if decision.robots.size == 0:
             return decision, np.zeros((0, self.features.slots + 1), np.float32)
         with torch.no_grad():

@@ -118,6 +118,12 @@ class PoliciesConfig(Section):
         "than this, oldest first, each go to the nearest idle robot (hierarchy/guard.py). "
         "Default: off.",
     )
+    anticipate: bool = Field(
+        False,
+        description="Anticipation (hierarchy/anticipation.py): the greedy, hungarian and ppo "
+        "dispatchers leave out of their pool the orders a robot finishing a delivery would "
+        "reach before any idle robot, matched over both by steps to the picks. Default: off.",
+    )
     task_swaps: bool = Field(
         False,
         description="Task swaps (hierarchy/swaps.py): robots still driving empty to their picks "

@@ -29,7 +29,7 @@ PRESETS: dict[str, tuple[str, str, str | None]] = {
 }
 
 COLLISION_MODES = ("physical", "block", "pibt")
-#: dispatchers with an order pool (``policies.order_pool``)
+#: dispatchers with an order pool (``policies.order_pool``, ``policies.anticipate``)
 POOLED_DISPATCHERS = frozenset({"greedy", "hungarian", "ppo"})
 
 
@@ -133,11 +133,12 @@ def scenario_dispatcher(
     name: str, scenario: Scenario, source: Path | None = None, *, strict: bool = False
 ) -> Any:
     """The dispatcher ``name`` with the scenario's ``policies`` settings: its checkpoint
-    (:func:`checkpoint_kwargs`), order pool, starvation guard (:mod:`hierarchy.guard`), task
-    swaps (:mod:`hierarchy.swaps`) and parking (:mod:`hierarchy.parking`).
+    (:func:`checkpoint_kwargs`), order pool, anticipation (:mod:`hierarchy.anticipation`),
+    starvation guard (:mod:`hierarchy.guard`), task swaps (:mod:`hierarchy.swaps`) and parking
+    (:mod:`hierarchy.parking`).
 
-    A pool applies to :data:`POOLED_DISPATCHERS` only; with ``strict`` (one dispatcher, no run
-    to check as a whole) a pool that does not apply is refused."""
+    A pool and anticipation apply to :data:`POOLED_DISPATCHERS` only; with ``strict`` (one
+    dispatcher, no run to check as a whole) one that does not apply is refused."""
     from hierarchy import make_dispatcher
     from hierarchy.guard import AgeGuard
     from hierarchy.parking import IdleParking
@@ -145,17 +146,23 @@ def scenario_dispatcher(
 
     p = scenario.policies
     kwargs: dict[str, Any] = dict(checkpoint_kwargs("dispatcher", name, scenario, source))
-    if p.order_pool is not None:
+    for key, value in (("lookahead", p.order_pool), ("anticipate", p.anticipate or None)):
+        if value is None:
+            continue
         if name in POOLED_DISPATCHERS:
-            kwargs["lookahead"] = p.order_pool
+            kwargs[key] = value
         elif strict:
-            raise InputError(source, "policies.order_pool", _no_pool(name))
+            raise InputError(source, _POOL_SETTINGS[key], _no_pool(name))
     dispatcher = make_dispatcher(name, **kwargs)
     if p.max_order_age is not None:
         dispatcher = AgeGuard(dispatcher, p.max_order_age)
     if p.task_swaps:
         dispatcher = TaskSwaps(dispatcher)
     return dispatcher if p.park_idle is None else IdleParking(dispatcher, p.park_idle)
+
+
+#: dispatcher keyword → the ``policies`` setting that gives it (pooled dispatchers only)
+_POOL_SETTINGS = {"lookahead": "policies.order_pool", "anticipate": "policies.anticipate"}
 
 
 def _no_pool(used: str) -> str:
@@ -188,10 +195,13 @@ def check_checkpoints_used(
     specs: list[PolicySpec], scenario: Scenario, source: Path | None = None
 ) -> None:
     """Refuse a ``policies.*_checkpoint`` that none of ``specs`` loads, or a
-    ``policies.order_pool`` that none of their dispatchers has (it would be ignored)."""
+    ``policies.order_pool`` or ``policies.anticipate`` that none of their dispatchers has (it
+    would be ignored)."""
     dispatchers = sorted({s.dispatcher for s in specs})
-    if scenario.policies.order_pool is not None and not set(dispatchers) & POOLED_DISPATCHERS:
-        raise InputError(source, "policies.order_pool", _no_pool(", ".join(dispatchers)))
+    if not set(dispatchers) & POOLED_DISPATCHERS:
+        for key in _POOL_SETTINGS.values():
+            if getattr(scenario.policies, key.removeprefix("policies.")) not in (None, False):
+                raise InputError(source, key, _no_pool(", ".join(dispatchers)))
     for part in ("navigator", "dispatcher"):
         used = sorted({getattr(s, part) for s in specs})
         if getattr(scenario.policies, f"{part}_checkpoint") and not set(used) & _loaders(part):
@@ -209,6 +219,7 @@ SIDE_SETTINGS = (
     "policies.dispatcher_checkpoint",
     "policies.navigator_checkpoint",
     "policies.order_pool",
+    "policies.anticipate",
     "policies.max_order_age",
     "policies.task_swaps",
     "policies.park_idle",
@@ -230,7 +241,7 @@ def check_side_settings(spec: PolicySpec, keys: list[str], flag: str) -> None:
                 f"the {part} {getattr(spec, part)!r} of {spec.name!r} loads no checkpoint; "
                 f"those that do: {', '.join(sorted(_loaders(part)))}",
             )
-        if key == "policies.order_pool" and spec.dispatcher not in POOLED_DISPATCHERS:
+        if key in _POOL_SETTINGS.values() and spec.dispatcher not in POOLED_DISPATCHERS:
             raise InputError(None, f"{flag} {key}", _no_pool(spec.dispatcher))
 
 

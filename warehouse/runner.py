@@ -93,7 +93,7 @@ class Experiment:
 
 #: ``policies`` fields that say how the run's dispatchers work, not which policy runs: given
 #: alone (in the file or with ``--set``), the command's default policies still run, with them
-DISPATCH_SETTINGS = ("order_pool", "max_order_age", "task_swaps", "park_idle")
+DISPATCH_SETTINGS = ("order_pool", "anticipate", "max_order_age", "task_swaps", "park_idle")
 
 
 def _names_policy(sc: Any, overrides: dict[str, Any]) -> bool:

@@ -28,7 +28,7 @@ CandidateSetOpt = Annotated[
     typer.Option(
         "--candidate-set",
         help="policies.* setting KEY=VALUE for the candidate only (a checkpoint, order_pool, "
-        "max_order_age, task_swaps, park_idle); repeatable.",
+        "anticipate, max_order_age, task_swaps, park_idle); repeatable.",
     ),
 ]
 IncumbentSetOpt = Annotated[

@@ -1,0 +1,83 @@
+"""Anticipation: orders a robot finishing its delivery will reach sooner are held for it.
+
+A dispatcher decides for the robots that are idle now. At saturation they free up one or two at
+a time, so the nearest order in the pool goes to whoever is free first, even when a robot
+about to drop its load at a station beside that shelf would get there sooner. With
+anticipation on, the pool is matched first over the idle robots *and* the robots finishing a
+delivery (carrying an order or dropping it), by the fewest steps until each would reach each
+pick (:func:`scipy.optimize.linear_sum_assignment`). A finishing robot counts the steps to its
+station, the drop and any repair time left, then the drive from the station; one that has not
+got closer to its station for :data:`STALLED` steps (queued or jammed) is not counted, since its
+estimate would hold orders for a robot that is not coming. The orders the
+matching gives to finishing robots are taken out of the pool, so the dispatcher chooses among
+the rest; an idle robot whose every order is held waits for the next decision.
+
+Nothing is reserved between decisions: the matching is solved again each time, so the robot
+that freed up takes whatever is best then. The pool keeps its depth (the oldest ``order_pool``
+× idle robots orders), so no order older than before is passed over for a younger one.
+
+Scenario files turn it on with ``policies.anticipate: true`` (off by default); it applies to
+the dispatchers with an order pool (greedy, hungarian, ppo)::
+
+    warehouse run small --set tasks.arrival_rate=1.0 --set policies.anticipate=true
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from warehouse.core.state import Phase
+from warehouse.floor import UNREACHABLE
+
+from .matching import solve_assignment
+
+if TYPE_CHECKING:
+    from warehouse.core import Simulation
+
+#: steps without getting closer to its station after which a carrying robot holds no order
+STALLED = 10
+
+
+def finishing_robots(sim: Simulation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(robots, stations, steps)``: the robots carrying an order to its station (not stalled for
+    :data:`STALLED` steps) or dropping it, the station each will be free at, and the steps until
+    then (inf where the station cannot be reached)."""
+    s, ob = sim.state, sim.orders
+    carrying = (s.phase == Phase.TO_DROP) & (s.since_progress < STALLED)
+    robots = np.flatnonzero(carrying | (s.phase == Phase.DROPPING))
+    robots = robots.astype(np.int32)
+    stations = ob.station[s.order[robots]]
+    carrying = s.phase[robots] == Phase.TO_DROP
+    drive = sim.dist.lookup(stations, s.pos[robots]).astype(np.float64)
+    drive[drive >= UNREACHABLE] = np.inf
+    steps = np.where(carrying, drive + sim.config.tasks.drop_time, s.timer[robots])
+    return robots, stations, steps + s.broken[robots]
+
+
+def held_orders(sim: Simulation, idle: np.ndarray, orders: np.ndarray) -> np.ndarray:
+    """``(len(orders),)`` bool: the orders a finishing robot reaches first in the matching of
+    ``idle`` and the finishing robots to ``orders`` by steps to the picks. Pure."""
+    held = np.zeros(orders.size, dtype=bool)
+    busy, stations, wait = finishing_robots(sim)
+    if busy.size == 0 or orders.size == 0:
+        return held
+    start = np.concatenate([sim.state.pos[idle], stations])
+    delay = np.concatenate([np.zeros(idle.size), wait])
+    steps = sim.dist.lookup(sim.orders.pick[orders][None, :], start[:, None]).astype(np.float64)
+    steps[steps >= UNREACHABLE] = np.inf
+    rows, cols = solve_assignment(steps + delay[:, None])
+    held[cols[rows >= idle.size]] = True
+    return held
+
+
+def order_pool(
+    sim: Simulation, robots: np.ndarray, size: int, *, anticipate: bool = False
+) -> np.ndarray:
+    """The oldest ``size`` open orders for the deciding ``robots``; with ``anticipate``, less
+    those a finishing robot reaches first (:func:`held_orders`)."""
+    orders = sim.open_orders()[:size]
+    if anticipate and orders.size:
+        orders = orders[~held_orders(sim, robots, orders)]
+    return orders
