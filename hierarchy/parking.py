@@ -76,7 +76,8 @@ def parking_moves(
     touch ``sim``.
 
     Idle robots (not broken down) idle for ``after_steps`` or more and not on a spot are
-    matched to free spots (no robot on them, none driving to them) by fewest total steps:
+    matched to free spots (no robot on them, none driving to them, not closed) by fewest total
+    steps:
     those with no sub-goal, and those whose spot another idle robot has taken meanwhile (it was
     pushed there while making way). A robot of the second kind that gets no new spot drops its
     sub-goal, so no robot waits for a spot that will not clear."""
@@ -103,6 +104,7 @@ def parking_moves(
     taken = np.zeros(n_nodes, dtype=bool)
     taken[s.pos] = True
     taken[s.waypoint[(s.waypoint >= 0) & ~lost]] = True
+    taken[sim.closed_nodes()] = True  # a closed spot (faults) cannot be entered
     free = spots[~taken[spots]]
     to = np.full(robots.size, -1, dtype=np.int32)
     if free.size:

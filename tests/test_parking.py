@@ -249,3 +249,28 @@ def test_a_robot_whose_spot_was_taken_looks_for_another() -> None:
     robots, to = parking_moves(sim, 0, spots[1:])
     # robot 1 drops its sub-goal; robot 0, on a spot already, stays
     assert dict(zip(robots.tolist(), to.tolist(), strict=True)) == {1: -1}
+
+
+def test_parking_cells_may_close_and_a_closed_spot_is_not_free() -> None:
+    """Aisle closures (``faults.closure_prob``) also close parking cells, and no idle robot is
+    sent to a closed spot."""
+    from warehouse.floor.formats import parse_ascii
+
+    floor = compile_floor(parse_ascii("S...pp....\n.##..PPP..\nS...pp....\n"))
+    cfg = SimConfig(fleet=FleetConfig(robots=2), tasks=TasksConfig(arrival_rate=0.0))
+    cfg = cfg.model_copy(update={"faults": cfg.faults.model_copy(update={"closure_prob": 1.0})})
+    sim = Simulation(floor, cfg)
+    sim.reset(seed=0)
+    parking = np.flatnonzero(floor.kind == NodeKind.PARKING)
+    closed_parking = 0
+    for _ in range(100):
+        sim.step(np.zeros(2, np.int64))
+        closed_parking += int(np.isin(sim.closed_nodes(), parking).sum())
+    assert closed_parking > 0
+    sim = hall()
+    f, s = sim.floor, sim.state
+    spots = np.array([f.cell_of[0, 2], f.cell_of[2, 6]], np.int32)
+    s.since_goal[:] = 5
+    sim.closed_until[f.cell_of[2, 6]] = sim.t + 10
+    robots, to = parking_moves(sim, 5, spots)  # one open spot: the robot nearer to it
+    assert robots.tolist() == [0] and to.tolist() == [f.cell_of[0, 2]]

@@ -114,7 +114,10 @@ class FaultsConfig(Section):
     )
     breakdown_steps: int = Field(20, ge=1, description="Steps a broken-down robot stays stopped.")
     closure_prob: float = Field(
-        0.0, ge=0.0, le=1.0, description="Per step probability that one aisle cell closes."
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Per step probability that one aisle or parking cell closes.",
     )
     closure_steps: int = Field(50, ge=1, description="Steps a closed cell stays closed.")
 

@@ -26,7 +26,7 @@ Task rules, applied to every robot after the moves of a step:
   robot's own cell when another exists).
 
 Then the clock advances, faults are drawn (breakdowns stop a robot for ``breakdown_steps``;
-closed aisle cells are masked for ``closure_steps``) and new orders arrive.
+closed aisle and parking cells are masked for ``closure_steps``) and new orders arrive.
 
 The inner loops are numba kernels (:mod:`warehouse.core.kernels`). The core imports neither
 gymnasium, torch nor pygame.
@@ -102,7 +102,8 @@ class Simulation:
         self._seen = np.zeros(self.n_robots, dtype=bool)  # assign() scratch
         self._targets: tuple[np.ndarray, np.ndarray] | None = None  # target_slots() cache
         self._targets_key = (-1, -1)
-        self._aisles = np.flatnonzero(floor.kind == NodeKind.AISLE)  # cells that may close
+        closable = (floor.kind == NodeKind.AISLE) | (floor.kind == NodeKind.PARKING)
+        self._aisles = np.flatnonzero(closable)  # cells that may close: aisles and parking
         self.seed: int | None = None
         self._seeded = False
 
