@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
+from .plugins import load_plugins
 
 if TYPE_CHECKING:
     from scenarios import Scenario
@@ -50,6 +51,7 @@ def policy_names() -> list[str]:
     """Presets first, then every other registered navigator."""
     from agents import NAVIGATORS
 
+    load_plugins()
     return list(PRESETS) + sorted(n for n in NAVIGATORS if n not in PRESETS)
 
 
@@ -78,6 +80,7 @@ def resolve_policy(
     from agents import NAVIGATORS
     from hierarchy import DISPATCHERS
 
+    load_plugins()
     if name is None:
         spec = scenario_policy(scenario)
     elif name in PRESETS:
@@ -144,6 +147,7 @@ def scenario_dispatcher(
     from hierarchy.parking import IdleParking
     from hierarchy.swaps import TaskSwaps
 
+    load_plugins()
     p = scenario.policies
     kwargs: dict[str, Any] = dict(checkpoint_kwargs("dispatcher", name, scenario, source))
     for key, value in (("lookahead", p.order_pool), ("anticipate", p.anticipate or None)):

@@ -1,8 +1,10 @@
 """Entry point of the ``warehouse`` command.
 
 Sub-commands live in ``warehouse/cli/cmd_*.py``; each module defines ``register(app)`` and is
-discovered here, so adding a command never edits this file. Every :class:`InputError` (and any
-command's ``typer.Exit(2)``) ends as one line on stderr and exit code 2, with no traceback.
+discovered here, so adding a command never edits this file. Dispatchers and navigators of
+other installed packages are registered first (:mod:`warehouse.plugins`). Every
+:class:`InputError` (and any command's ``typer.Exit(2)``) ends as one line on stderr and exit
+code 2, with no traceback.
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ def _register_commands() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from warehouse.plugins import load_plugins
+
     _register_commands()
     try:
+        load_plugins()  # other packages' dispatchers and navigators (entry points)
         app(args=argv, standalone_mode=True)
     except InputError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
