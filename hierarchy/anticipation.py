@@ -14,7 +14,8 @@ the rest; an idle robot whose every order is held waits for the next decision.
 
 Nothing is reserved between decisions: the matching is solved again each time, so the robot
 that freed up takes whatever is best then. The pool keeps its depth (the oldest ``order_pool``
-× idle robots orders), so no order older than before is passed over for a younger one.
+× idle robots orders), so robots still choose among the same oldest orders; a held one waits
+only for the robot that frees up nearer to it.
 
 Scenario files turn it on with ``policies.anticipate: true`` (off by default); it applies to
 the dispatchers with an order pool (greedy, hungarian, ppo)::
