@@ -341,8 +341,8 @@ def _task(task: tuple, steps: int) -> dict[str, Any]:
     name, target, seen, overrides, label, disp, navigator, mode, seed, *dispatch = task
     look, max_age, swaps, park, anticipate = dispatch
     k = run_one(
-        target, disp, navigator, mode, seed, steps, overrides, look, max_age, swaps, park,
-        anticipate,
+        target, disp, navigator, mode, seed, steps, overrides, lookahead=look,
+        max_order_age=max_age, task_swaps=swaps, park_idle=park, anticipate=anticipate,
     )  # fmt: skip
     guard = {} if max_age is None else {"max_order_age": max_age}
     guard |= {"anticipate": True} if anticipate else {}

@@ -77,10 +77,9 @@ def parking_moves(
 
     Idle robots (not broken down) idle for ``after_steps`` or more and not on a spot are
     matched to free spots (no robot on them, none driving to them, not closed) by fewest total
-    steps:
-    those with no sub-goal, and those whose spot another idle robot has taken meanwhile (it was
-    pushed there while making way). A robot of the second kind that gets no new spot drops its
-    sub-goal, so no robot waits for a spot that will not clear."""
+    steps: those with no sub-goal, and those whose spot another idle robot has taken meanwhile
+    (it was pushed there while making way). A robot of the second kind that gets no new spot
+    drops its sub-goal, so no robot waits for a spot that will not clear."""
     s = sim.state
     n_nodes = sim.floor.n_nodes
     none = np.zeros(0, np.int32), np.zeros(0, np.int32)

@@ -103,7 +103,7 @@ class Simulation:
         self._targets: tuple[np.ndarray, np.ndarray] | None = None  # target_slots() cache
         self._targets_key = (-1, -1)
         closable = (floor.kind == NodeKind.AISLE) | (floor.kind == NodeKind.PARKING)
-        self._aisles = np.flatnonzero(closable)  # cells that may close: aisles and parking
+        self._closable = np.flatnonzero(closable)  # cells that may close: aisles and parking
         self.seed: int | None = None
         self._seeded = False
 
@@ -491,9 +491,9 @@ class Simulation:
             fail = (self.rng_faults.random(self.n_robots) < fc.breakdown_prob) & (s.broken == 0)
             s.broken[fail] = fc.breakdown_steps
         if fc.closure_prob > 0 and self.rng_faults.random() < fc.closure_prob:
-            aisles = self._aisles
-            if aisles.size:
-                node = aisles[self.rng_faults.integers(aisles.size)]
+            cells = self._closable
+            if cells.size:
+                node = cells[self.rng_faults.integers(cells.size)]
                 self.closed_until[node] = self.t + fc.closure_steps
 
     def closed_nodes(self) -> np.ndarray:
