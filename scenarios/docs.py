@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import types
-from typing import Any, Literal, TypeGuard, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeGuard, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -23,6 +23,8 @@ def _type_name(ann: Any) -> str:
     origin, args = get_origin(ann), get_args(ann)
     if ann is type(None):
         return "null"
+    if origin is Annotated:
+        return _type_name(args[0])
     if origin is Literal:
         return " / ".join(f"`{a}`" for a in args)
     if origin in (Union, types.UnionType):

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from warehouse.config import Section, SimConfig
+from warehouse.config import CollisionMode, Section, SimConfig
 
 
 class GeneratorLayout(Section):
@@ -101,8 +101,10 @@ class PoliciesConfig(Section):
     navigator: str = Field(
         "rule_based", description="Navigator name (`warehouse list` shows them)."
     )
-    shield: Literal["physical", "block", "pibt"] | None = Field(
-        None, description="Collision handling for this policy; default: physics.collisions."
+    shield: CollisionMode | None = Field(
+        None,
+        description="Collision mode for this policy (a value of physics.collisions); default: "
+        "physics.collisions.",
     )
     order_pool: int | None = Field(
         None,

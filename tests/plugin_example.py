@@ -8,6 +8,9 @@ A package ships parts like these and names them in its ``pyproject.toml``
 
     [project.entry-points."warehouse_fleet.navigators"]
     dawdler = "plugin_example:Dawdler"
+
+    [project.entry-points."warehouse_fleet.shields"]
+    loaded_first = "plugin_example:LoadedFirst"
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 from agents.rule_based import RuleBasedNavigator
 from hierarchy.matching import solve_assignment
 from warehouse.core import Simulation
+from warehouse.core.physics import resolve_block
 from warehouse.floor.kinds import WAIT
 
 
@@ -63,3 +67,25 @@ class Dawdler:
         actions, prefs = self.inner.act(sim, obs, mask)
         wait = self.rng.random(actions.size) < self.p
         return np.where(wait, WAIT, actions), prefs
+
+
+class LoadedFirst:
+    """The ``block`` shield's rule, but robots carrying an order win conflicts over empty ones
+    (then the lower robot id). Robots are put in priority order, resolved, and put back."""
+
+    name = "loaded_first"
+    needs_mask = False
+
+    def __call__(
+        self,
+        sim: Simulation,
+        actions: np.ndarray,
+        preferences: np.ndarray | None,
+        mask: np.ndarray | None,
+    ) -> np.ndarray:
+        order = np.argsort(~sim.state.carrying, kind="stable")  # loaded robots first
+        pos = sim.state.pos[order]
+        target = sim.floor.nbr[pos, actions[order]]
+        stop = np.empty(actions.size, dtype=bool)
+        stop[order] = resolve_block(pos, target, sim.floor.n_nodes)
+        return np.where(stop, WAIT, actions)

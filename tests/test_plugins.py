@@ -1,4 +1,4 @@
-"""Dispatchers and navigators of other packages, registered through entry points."""
+"""Dispatchers, navigators and shields of other packages, registered through entry points."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cli_helpers import run_cli
 
@@ -14,10 +15,12 @@ import warehouse.plugins as plugins
 from agents import NAVIGATORS
 from hierarchy import DISPATCHERS
 from warehouse.errors import InputError
+from warehouse.shield import SHIELDS, register_shield
 
 PARTS = {
     plugins.DISPATCHER_GROUP: [("closest_order", "plugin_example:ClosestOrder")],
     plugins.NAVIGATOR_GROUP: [("dawdler", "plugin_example:Dawdler")],
+    plugins.SHIELD_GROUP: [("loaded_first", "plugin_example:LoadedFirst")],
 }
 
 
@@ -32,9 +35,9 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[tuple[
 
     monkeypatch.setattr(plugins, "entry_points", entry_points)
     monkeypatch.setattr(plugins, "_loaded", False)
-    before = dict(DISPATCHERS), dict(NAVIGATORS)
+    before = dict(DISPATCHERS), dict(NAVIGATORS), dict(SHIELDS)
     yield parts
-    for registry, saved in zip((DISPATCHERS, NAVIGATORS), before, strict=True):
+    for registry, saved in zip((DISPATCHERS, NAVIGATORS, SHIELDS), before, strict=True):
         registry.clear()
         registry.update(saved)
 
@@ -82,3 +85,73 @@ def test_a_bad_entry_point_is_one_line_and_exit_2(installed, point, message, cap
     assert DISPATCHERS["greedy"].__name__ == "GreedyDispatcher"  # no built-in replaced
     with pytest.raises(InputError, match=message):
         plugins.load_plugins()  # the Python API reports it the same way
+
+
+def test_an_installed_shield_is_a_collision_mode(installed, tmp_path: Path, capsys) -> None:
+    code, out, err = run_cli(["list"], capsys)
+    assert code == 0, err
+    assert "collision modes (--collisions): physical, block, pibt, loaded_first" in out
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: s\nlayout: {type: generator}\nfleet: {robots: 30}\n"
+                        "physics: {collisions: loaded_first}\n", "utf-8")  # fmt: skip
+    code, out, err = run_cli(["validate", str(scenario)], capsys)
+    assert code == 0 and out.startswith("OK s.yaml"), err
+    code, _, err = run_cli(["run", str(scenario), "--policy", "random", "--seeds", "0",
+                            "--steps", "200", "--out", str(tmp_path / "r")], capsys)  # fmt: skip
+    assert code == 0, err
+    run = json.loads((tmp_path / "r" / "report.json").read_text())["runs"][0]
+    assert run["collisions"] == "loaded_first"
+    kpis = {k: v["mean"] for k, v in run["kpis"].items()}
+    # it resolved the random moves' conflicts and let none through (the physics counts those)
+    assert kpis["shield_interventions"] > 0 and kpis["collisions"] == 0
+
+
+def test_unknown_collision_mode_in_a_file_names_the_field(tmp_path: Path, capsys) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("physics: {collisions: loaded_first}\n", "utf-8")  # not installed here
+    code, out, err = run_cli(["validate", str(scenario)], capsys)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.strip() == (
+        f"error: {scenario}: physics.collisions: expected a collision mode: physical, block, "
+        "pibt, got 'loaded_first'"
+    )
+
+
+class PassThrough:
+    """A shield that changes nothing."""
+
+    name = "pass_through"
+    needs_mask = False
+
+    def __call__(self, sim, actions, preferences, mask):  # type: ignore[no-untyped-def]
+        return actions
+
+
+def test_a_shield_cannot_hide_a_collision() -> None:
+    """Whatever a shield returns goes through the physics: a pass-through shield's run is the
+    ``physical`` run, step for step, with the same collisions counted."""
+    from agents import make_navigator
+    from scenarios import build_floor, load_scenario
+    from warehouse.core import Simulation
+
+    register_shield("pass_through", PassThrough)
+    try:
+        sc, _ = load_scenario("small")
+        floor = build_floor(sc)
+        runs = []
+        for mode in ("physical", "pass_through"):
+            config = sc.sim_config().model_copy(update={"physics": sc.physics.model_copy(
+                update={"collisions": mode})})  # fmt: skip
+            sim, nav = Simulation(floor, config), make_navigator("random")
+            sim.reset(seed=3)
+            nav.reset(3)
+            trace = []
+            for _ in range(60):
+                actions, prefs = nav.act(sim, None, sim.action_mask())
+                sim.step(actions, prefs)
+                trace.append(sim.state.pos.copy())
+            runs.append((np.stack(trace), sim.state.collisions.sum()))
+        (a, hits_a), (b, hits_b) = runs
+        assert np.array_equal(a, b) and hits_a == hits_b > 0
+    finally:
+        SHIELDS.pop("pass_through", None)

@@ -250,7 +250,10 @@ COLLECT = ["collect", "tiny", "--steps", "4", "--out", "d"]
         (["--seeds", "1,1"], "--seeds: seeds repeat"),
         (["--seeds", "1,2", "--episodes", "3"], "--seeds: 2 seed(s) for 3 episode(s)"),
         (["--behavior", "nope"], "--behavior: unknown navigator 'nope'"),
-        (["--collisions", "bounce"], "--collisions: expected physical, block or pibt"),
+        (
+            ["--collisions", "bounce"],
+            "--collisions: unknown collision mode 'bounce'; known: physical, block, pibt",
+        ),
         (["--intent", "--set", "observation.radius=0"], "observation.radius: "),
     ],
 )

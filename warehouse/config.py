@@ -8,12 +8,25 @@ unit.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 _NUMBERS = (int, float, int | None, float | None)
+
+
+def _known_collision_mode(mode: str) -> str:
+    from .shield import collision_modes  # lazy: the shields import the core
+
+    known = collision_modes()
+    if mode not in known:
+        raise ValueError(f"expected a collision mode: {', '.join(known)}")
+    return mode
+
+
+#: ``physical``, ``block``, ``pibt`` or the name of a shield an installed package registers
+CollisionMode = Annotated[str, AfterValidator(_known_collision_mode)]
 
 
 class Section(BaseModel):
@@ -83,10 +96,11 @@ class PhysicsConfig(Section):
     step_seconds: float = Field(
         1.0, gt=0.0, le=3600.0, description="Seconds of simulated time per step."
     )
-    collisions: Literal["physical", "block", "pibt"] = Field(
+    collisions: CollisionMode = Field(
         "block",
         description="physical: conflicting moves fail and count as collisions; block: a shield "
-        "turns conflicting moves into WAIT (lower robot id wins); pibt: the PIBT shield.",
+        "turns conflicting moves into WAIT (lower robot id wins); pibt: the PIBT shield; or a "
+        "shield an installed package registers (`warehouse list`).",
     )
     energy_wh_per_metre: float = Field(
         0.08, ge=0.0, description="Drive energy per metre travelled, watt-hours."

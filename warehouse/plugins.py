@@ -1,4 +1,4 @@
-"""Dispatchers and navigators from other packages, registered through entry points.
+"""Dispatchers, navigators and shields from other packages, registered through entry points.
 
 A package makes its own parts available to every ``warehouse`` command, scenario file and
 :class:`~warehouse.model.WarehouseModel` by naming them in its ``pyproject.toml``::
@@ -9,12 +9,18 @@ A package makes its own parts available to every ``warehouse`` command, scenario
     [project.entry-points."warehouse_fleet.navigators"]
     careful = "my_fleet.navigate:make_careful"      # factory(**kwargs) -> Navigator
 
+    [project.entry-points."warehouse_fleet.shields"]
+    lacam = "my_fleet.shield:LaCAMShield"           # factory() -> Shield
+
 After ``pip install`` of that package, ``warehouse run --dispatcher nearest`` works and
 ``warehouse list`` shows the names. A dispatcher has ``name``, ``reset(seed)`` and
 ``dispatch(sim)`` (:class:`hierarchy.dispatchers.Dispatcher`); a navigator has ``name``,
 ``needs_observation``, ``reset(seed)`` and ``act(sim, obs, mask)``
-(:class:`agents.base.Navigator`). In a script, adding to :data:`hierarchy.DISPATCHERS` or
-:data:`agents.NAVIGATORS` does the same.
+(:class:`agents.base.Navigator`); a shield has ``name`` and ``__call__(sim, actions,
+preferences, mask)`` (:class:`warehouse.shield.Shield`), and its name becomes a collision mode
+(``--collisions lacam``, ``physics.collisions: lacam``). In a script, adding to
+:data:`hierarchy.DISPATCHERS`, :data:`agents.NAVIGATORS` or :data:`warehouse.shield.SHIELDS`
+does the same.
 
 Entry points are loaded once per process, when names are first resolved. A name that a
 built-in part already uses, or one that fails to load, is an :class:`InputError` naming the
@@ -31,6 +37,8 @@ from .errors import InputError
 
 DISPATCHER_GROUP = "warehouse_fleet.dispatchers"
 NAVIGATOR_GROUP = "warehouse_fleet.navigators"
+SHIELD_GROUP = "warehouse_fleet.shields"
+GROUPS = (DISPATCHER_GROUP, NAVIGATOR_GROUP, SHIELD_GROUP)
 
 _loaded = False
 
@@ -39,7 +47,9 @@ def _registries() -> dict[str, dict[str, Callable[..., Any]]]:
     from agents import NAVIGATORS
     from hierarchy import DISPATCHERS
 
-    return {DISPATCHER_GROUP: DISPATCHERS, NAVIGATOR_GROUP: NAVIGATORS}
+    from .shield import SHIELDS
+
+    return {DISPATCHER_GROUP: DISPATCHERS, NAVIGATOR_GROUP: NAVIGATORS, SHIELD_GROUP: SHIELDS}
 
 
 def _load(point: EntryPoint, registry: dict[str, Callable[..., Any]]) -> None:
@@ -56,11 +66,12 @@ def _load(point: EntryPoint, registry: dict[str, Callable[..., Any]]) -> None:
 
 
 def load_plugins() -> None:
-    """Register the installed packages' dispatchers and navigators (once per process)."""
+    """Register the installed packages' dispatchers, navigators and shields (once per
+    process)."""
     global _loaded
     if _loaded:
         return
-    found = {group: entry_points(group=group) for group in (DISPATCHER_GROUP, NAVIGATOR_GROUP)}
+    found = {group: entry_points(group=group) for group in GROUPS}
     if any(found.values()):
         registries = _registries()
         for group, points in found.items():

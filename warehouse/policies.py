@@ -29,7 +29,6 @@ PRESETS: dict[str, tuple[str, str, str | None]] = {
     "hierarchical": ("ppo", "cql_tuned", "pibt"),
 }
 
-COLLISION_MODES = ("physical", "block", "pibt")
 #: dispatchers with an order pool (``policies.order_pool``, ``policies.anticipate``)
 POOLED_DISPATCHERS = frozenset({"greedy", "hungarian", "ppo"})
 
@@ -109,12 +108,13 @@ def resolve_policy(
             *where("--navigator", navigator, "navigator"),
             f"unknown navigator {spec.navigator!r}; known: {sorted(NAVIGATORS)}",
         )
-    if spec.collisions is not None and spec.collisions not in COLLISION_MODES:
-        raise InputError(
-            None,
-            "--collisions",
-            f"unknown mode {spec.collisions!r}; known: {list(COLLISION_MODES)}",
-        )
+    if spec.collisions is not None:
+        from .shield import check_collision_mode
+
+        try:
+            check_collision_mode(spec.collisions)
+        except ValueError as exc:
+            raise InputError(None, "--collisions", str(exc)) from None
     return spec
 
 

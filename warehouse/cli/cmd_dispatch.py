@@ -86,10 +86,16 @@ def train_dispatcher_cmd(
     from hierarchy.train import TrainConfig, resolve_navigator, train
     from scenarios import describe, parse_assignment
 
-    from .checks import check_out_folder, refuse_changed_settings, removed_on_input_error, seed_list
+    from .checks import (
+        check_out_folder,
+        collision_mode,
+        refuse_changed_settings,
+        removed_on_input_error,
+        seed_list,
+    )
 
-    if collisions is not None and collisions not in ("physical", "block", "pibt"):
-        raise InputError(None, "--collisions", f"unknown mode {collisions!r}")
+    if collisions is not None:
+        collision_mode(collisions)
     settings = dict(parse_assignment(text) for text in sets or ())
     torch.set_num_threads(1)
     run = check_out_folder(Path(out))
@@ -206,7 +212,7 @@ def shadow_cmd(
         scenario_dispatcher,
     )
 
-    from .checks import check_out_folder
+    from .checks import check_out_folder, collision_mode
 
     folder = check_out_folder(Path(out))
     sc, src = load_scenario(target)
@@ -215,7 +221,7 @@ def shadow_cmd(
     overrides: dict[str, object] = dict(parse_assignment(text, src) for text in sets or ())
     if robots is not None:
         overrides["fleet.robots"] = robots
-    mode = collisions or inc[2]
+    mode = collision_mode(collisions) if collisions is not None else inc[2]
     if mode is not None:
         overrides["physics.collisions"] = mode
     sc = apply_overrides(sc, overrides, src)

@@ -75,7 +75,10 @@ def run(
         str | None, typer.Option("--tasks", help="pickup_delivery or goal_visit.")
     ] = None,
     collisions: Annotated[
-        str | None, typer.Option("--collisions", help="physical, block or pibt.")
+        str | None,
+        typer.Option(
+            "--collisions", help="physical, block, pibt or an installed shield (warehouse list)."
+        ),
     ] = None,
     dispatcher: Annotated[
         str | None, typer.Option("--dispatcher", help="Dispatcher for every policy.")

@@ -22,6 +22,7 @@ def list_scenarios() -> None:
     from hierarchy import DISPATCHERS
     from scenarios import builtin_names, describe
     from warehouse.policies import PRESETS, policy_names
+    from warehouse.shield import collision_modes
 
     table = Table(title="built-in scenarios (warehouse run NAME)")
     for col in ("name", "robots", "floor", "free cells", "description"):
@@ -44,6 +45,7 @@ def list_scenarios() -> None:
     console.print(policies)
     console.print(f"dispatchers: {', '.join(sorted(DISPATCHERS))}")
     console.print(f"navigators: {', '.join(sorted(NAVIGATORS))}")
+    console.print(f"collision modes (--collisions): {', '.join(collision_modes())}")
 
 
 def validate(

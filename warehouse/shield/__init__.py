@@ -8,6 +8,8 @@ better) from the navigator; ``mask`` is the ``(N, A)`` action mask, or ``None`` 
 
 Collision modes map to shields: ``physical`` (none: conflicts happen and are counted),
 ``block`` (:class:`BlockShield`) and ``pibt`` (:class:`~warehouse.shield.pibt.PIBTShield`).
+Whatever a shield returns still goes through the physics: a conflict it lets through fails and
+is counted as a collision, so a faulty shield cannot hide one.
 """
 
 from __future__ import annotations
@@ -70,21 +72,42 @@ class BlockShield:
         return out
 
 
-_REGISTRY: dict[str, Callable[[], Shield | None]] = {
+def _pibt() -> Shield:
+    from .pibt import PIBTShield  # lazy: numba compiles its kernels on first use
+
+    return PIBTShield()
+
+
+#: collision mode → factory of its shield (``None``: no shield). Installed packages add theirs
+#: through the ``warehouse_fleet.shields`` entry points (:mod:`warehouse.plugins`).
+SHIELDS: dict[str, Callable[[], Shield | None]] = {
     "physical": lambda: None,
     "block": BlockShield,
+    "pibt": _pibt,
 }
 
 
 def register_shield(name: str, factory: Callable[[], Shield | None]) -> None:
-    """Make a shield available as a collision mode."""
-    _REGISTRY[name] = factory
+    """Make a shield available as a collision mode (in a script; packages use entry points)."""
+    SHIELDS[name] = factory
+
+
+def collision_modes() -> list[str]:
+    """Every collision mode: the built-in ones, then the registered shields."""
+    from ..plugins import load_plugins
+
+    load_plugins()
+    return list(SHIELDS)
+
+
+def check_collision_mode(mode: str) -> str:
+    """``mode`` if it names a collision mode, else a ``ValueError`` listing the known ones."""
+    known = collision_modes()
+    if mode not in known:
+        raise ValueError(f"unknown collision mode {mode!r}; known: {', '.join(known)}")
+    return mode
 
 
 def make_shield(mode: str) -> Shield | None:
-    if mode == "pibt" and "pibt" not in _REGISTRY:
-        from . import pibt  # noqa: F401  (registers itself)
-    try:
-        return _REGISTRY[mode]()
-    except KeyError:
-        raise ValueError(f"unknown collision mode {mode!r}; known: {sorted(_REGISTRY)}") from None
+    """A fresh shield for ``mode`` (``None`` for ``physical``)."""
+    return SHIELDS[check_collision_mode(mode)]()

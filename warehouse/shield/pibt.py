@@ -45,7 +45,6 @@ import numba
 import numpy as np
 
 from ..core.physics import resolve_physical
-from . import register_shield
 
 _GOLDEN = 0.6180339887498949
 
@@ -222,6 +221,3 @@ class PIBTShield:
         dist = sim.target_distance(sim.floor.nbr[pos]).astype(np.float64)[idx]
         dist[:, 0] += 0.5  # WAIT last among equals
         return -dist
-
-
-register_shield("pibt", PIBTShield)
