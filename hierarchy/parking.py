@@ -15,7 +15,8 @@ Parking spots (:func:`parking_spots`) are the floor's parking cells when it has 
 ASCII drawings, ``kind="parking"`` on graph nodes). Otherwise they are pick cells spread evenly
 over the floor, about two per robot: the pick cell nearest the centre of each cell of a
 ``g × g`` grid, with ``g²`` about twice the fleet. Orders are picked there, so a parked robot
-waits where the next orders are likely to be.
+waits where the next orders are likely to be. Cells in dead ends are left out
+(:func:`dead_end_nodes`): a robot parked there could shut in the cells behind it.
 
 A robot that makes way for others may be pushed onto the spot another robot is driving to;
 that robot then looks for another spot (:func:`parking_moves`). The wrapper draws no random
@@ -33,6 +34,7 @@ import math
 import weakref
 from typing import TYPE_CHECKING, Any
 
+import networkx as nx
 import numpy as np
 
 from warehouse.core import Phase
@@ -48,11 +50,29 @@ if TYPE_CHECKING:
 _SPOTS: weakref.WeakKeyDictionary[Any, dict[int, np.ndarray]] = weakref.WeakKeyDictionary()
 
 
+def dead_end_nodes(floor: Any) -> np.ndarray:
+    """Bool per node: the node ends a dead end (one neighbour) or is a cut node, whose removal
+    splits the floor (moves in either direction count, as a parked robot blocks both)."""
+    n, slots = floor.nbr.shape
+    src = np.repeat(np.arange(n), slots - 1)
+    dst = floor.nbr[:, 1:].ravel()
+    keep = (dst >= 0) & (dst != src)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(zip(src[keep].tolist(), dst[keep].tolist(), strict=True))
+    out = np.zeros(n, dtype=bool)
+    out[list(nx.articulation_points(graph))] = True
+    degree = np.fromiter((d for _, d in graph.degree()), dtype=np.int64, count=n)
+    out[degree == 1] = True
+    return out
+
+
 def parking_spots(floor: Any, n_robots: int) -> np.ndarray:
     """Parking nodes for a fleet of ``n_robots``: the floor's ``parking`` nodes when it has any;
     else the pick node nearest the centre of each cell of a ``g × g`` grid over the floor,
     ``g = ceil(sqrt(2 n_robots))`` (duplicates removed; aisle nodes when the floor has no pick
-    nodes, all nodes when it has neither). Cached per floor."""
+    nodes, all nodes when it has neither), leaving out :func:`dead_end_nodes` unless nothing
+    else is left. Cached per floor."""
     cache = _SPOTS.setdefault(floor, {})
     if n_robots not in cache:
         marked = np.flatnonzero(floor.kind == NodeKind.PARKING).astype(np.int32)
@@ -64,6 +84,9 @@ def parking_spots(floor: Any, n_robots: int) -> np.ndarray:
                 nodes = np.flatnonzero(floor.kind == NodeKind.AISLE)
             if nodes.size == 0:
                 nodes = np.arange(floor.n_nodes)
+            open_nodes = nodes[~dead_end_nodes(floor)[nodes]]
+            if open_nodes.size:
+                nodes = open_nodes
             grid = max(1, math.ceil(math.sqrt(2 * n_robots)))
             cache[n_robots] = grid_centre_nodes(floor, nodes, grid)
     return cache[n_robots]

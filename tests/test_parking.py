@@ -11,7 +11,7 @@ from cli_helpers import run_cli
 
 from agents import make_navigator
 from hierarchy.dispatchers import GreedyDispatcher
-from hierarchy.parking import IdleParking, parking_moves, parking_spots
+from hierarchy.parking import IdleParking, dead_end_nodes, parking_moves, parking_spots
 from scenarios import build_floor, load_scenario
 from warehouse.config import FleetConfig, SimConfig, TasksConfig
 from warehouse.core import Phase, Simulation
@@ -115,6 +115,22 @@ def test_parking_spots_spread_over_the_pick_cells() -> None:
     # a robot on a spot is 2-3 steps from a typical pick; one at a station about 15
     assert to_spot.mean() < 0.25 * to_station.mean()
     assert parking_spots(floor, n) is spots  # cached per floor and fleet size
+
+
+def test_computed_spots_stay_out_of_dead_ends() -> None:
+    """A stub off the hall (rows 3-5 of column 3) holds pick cells; a robot parked in it or at
+    its mouth (2, 3) could shut in the cells behind it, so no computed spot lies there."""
+    from warehouse.floor.formats import parse_ascii
+
+    drawing = "S..p.p..\n.#.#.#..\nS..p.p..\n###p####\n###p####\n###p####\n"
+    floor = compile_floor(parse_ascii(drawing))
+    stub = [floor.cell_of[r, 3] for r in (2, 3, 4, 5)]
+    dead = dead_end_nodes(floor)
+    # rows 2-4 are cut nodes and row 5 the end; the hall around the shelves has loops
+    assert dead[stub].all() and dead.sum() == 4
+    spots = parking_spots(floor, 30)  # a grid fine enough to reach every pick cell
+    picks = np.flatnonzero(floor.kind == NodeKind.PICK)
+    assert set(spots.tolist()) == set(picks.tolist()) - set(stub)
 
 
 def _run(park: float | None, seed: int = 0, steps: int = 600) -> Simulation:
