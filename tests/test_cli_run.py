@@ -41,7 +41,9 @@ def main_ok(argv: list[str]) -> None:
 
 def test_run_writes_report_of_the_documented_shape(two_policy_run: Path) -> None:
     report = json.loads((two_policy_run / "report.json").read_text("utf-8"))
-    assert set(report) == {"scenario", "seeds", "steps", "robots", "versions", "runs", "created"}
+    assert set(report) == {
+        "scenario", "seeds", "steps", "robots", "versions", "runs", "paired", "created"
+    }  # fmt: skip
     assert report["scenario"] == "tiny"
     assert report["seeds"] == [0, 1] and report["steps"] == 30 and report["robots"] == 6
     assert {"python", "numpy", "mesa"} <= set(report["versions"])
@@ -63,6 +65,44 @@ def test_run_writes_report_of_the_documented_shape(two_policy_run: Path) -> None
             assert set(summary) == {"mean", "ci95", "per_seed"}
             assert len(summary["per_seed"]) == 2
         assert run["kpis"]["steps"]["per_seed"] == [30, 30]
+
+
+def test_paired_comparison_is_the_per_seed_difference(two_policy_run: Path) -> None:
+    """``paired`` compares every other policy with the baseline (rule_based here) seed by seed;
+    its interval is that of the differences, not of either policy's values."""
+    report = json.loads((two_policy_run / "report.json").read_text("utf-8"))
+    paired = report["paired"]
+    assert paired["baseline"] == "rule_based" and list(paired["runs"]) == ["random"]
+    base, other = (run["kpis"] for run in report["runs"])
+    for name in KPI_NAMES:
+        row = paired["runs"]["random"][name]
+        diffs = [a - b for a, b in zip(other[name]["per_seed"], base[name]["per_seed"],
+                                       strict=True) if a is not None and b is not None]  # fmt: skip
+        if not diffs:
+            assert row["diff"] is None
+            continue
+        assert row["diff"] == pytest.approx(sum(diffs) / len(diffs), abs=1e-6)
+        # two seeds: t(0.975, 1) × |d0 − d1| / 2
+        assert row["ci95"] == pytest.approx(12.7062 * abs(diffs[0] - diffs[1]) / 2, abs=1e-3)
+        if base[name]["mean"]:
+            assert row["ratio"] == pytest.approx(other[name]["mean"] / base[name]["mean"], 1e-5)
+    assert paired["runs"]["random"]["deliveries"]["diff"] < 0  # random moves deliver less
+    from warehouse.report import PAIRED_KPIS, markdown_paired
+
+    lines = markdown_paired(report).splitlines()
+    assert lines[0] == "| KPI | random − rule_based |" and len(lines) == 2 + len(PAIRED_KPIS)
+
+
+def test_baseline_flag_picks_the_reference(tmp_path: Path, capsys) -> None:
+    argv = ["run", "tiny", "--policy", "rule_based,random", "--seeds", "0,1", "--steps", "30"]
+    code, out, err = cli([*argv, "--baseline", "random", "--out", str(tmp_path / "r")], capsys)
+    assert code == 0, err
+    paired = json.loads((tmp_path / "r" / "report.json").read_text("utf-8"))["paired"]
+    assert paired["baseline"] == "random" and list(paired["runs"]) == ["rule_based"]
+    assert "each policy − random, paired over seeds 0,1" in out
+    code, out, err = cli([*argv, "--baseline", "bc", "--out", str(tmp_path / "s")], capsys)
+    assert code == 2 and out == "" and not (tmp_path / "s").exists()
+    assert err.strip() == "error: --baseline: 'bc' is not a policy of this run (rule_based, random)"
 
 
 def test_kpi_table_in_an_80_column_terminal_loses_nothing(two_policy_run: Path) -> None:

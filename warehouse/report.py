@@ -18,6 +18,18 @@ over seeds (``null`` with fewer than two values).
 ``gridlocked_seeds`` lists the seeds that ended with at least :data:`GRIDLOCK_SHARE` of the
 fleet stuck (``stuck_robots``): a jam that the run's mean hides.
 
+With two or more policies, ``paired`` compares each with a baseline policy seed by seed (the
+policies run on the same seeds, so the per-seed differences cancel most of the noise that the
+per-policy intervals carry)::
+
+    "paired": {"baseline": "rule_based",
+               "runs": {"hierarchical": {"deliveries": {"diff": 3.0, "ci95": 6.1,
+                                                        "ratio": 1.006}, ...}}}
+
+``diff`` is the mean over seeds of the policy's value minus the baseline's, ``ci95`` its
+Student-t half-width (``null`` with fewer than two seeds), ``ratio`` the policy's mean over the
+baseline's (``null`` when the baseline's is 0 or undefined).
+
 ``kpis.csv``: the DataCollector time series of every run, columns ``policy, seed, step`` then
 every KPI and ``open_orders``. ``robots.csv``: per-robot counters, columns ``policy, seed, step,
 robot`` then the counters. Output folders are written through :func:`staged_dir`, so a failed
@@ -100,8 +112,37 @@ def is_gridlocked(stuck_robots: float, robots: float) -> bool:
     return robots > 0 and int(stuck_robots) >= GRIDLOCK_SHARE * robots
 
 
-def build_report(results: Results, *, created: str | None = None) -> dict[str, Any]:
-    """The ``report.json`` object of a finished experiment."""
+def default_baseline(policies: Sequence[str]) -> str:
+    """The policy the others are compared with: ``rule_based`` when it ran, else the first."""
+    return "rule_based" if "rule_based" in policies else policies[0]
+
+
+def paired_comparison(runs: list[dict[str, Any]], baseline: str) -> dict[str, Any]:
+    """``{"baseline", "runs"}``: every other run's per-seed differences from ``baseline`` (see
+    the module docstring). ``runs`` are ``report.json`` runs over the same seeds."""
+    base = next(run for run in runs if run["policy"] == baseline)
+    out: dict[str, Any] = {}
+    for run in runs:
+        if run is base:
+            continue
+        rows = {}
+        for name in KPI_NAMES:
+            mine, theirs = run["kpis"][name], base["kpis"][name]
+            pairs = zip(mine["per_seed"], theirs["per_seed"], strict=True)
+            diff = summarize([a - b for a, b in pairs if a is not None and b is not None])
+            ratio = None
+            if mine["mean"] is not None and theirs["mean"]:
+                ratio = mine["mean"] / theirs["mean"]
+            rows[name] = {"diff": diff["mean"], "ci95": diff["ci95"], "ratio": _clean(ratio)}
+        out[run["policy"]] = rows
+    return {"baseline": baseline, "runs": out}
+
+
+def build_report(
+    results: Results, *, created: str | None = None, baseline: str | None = None
+) -> dict[str, Any]:
+    """The ``report.json`` object of a finished experiment; ``baseline``: the policy the others
+    are compared with (default: :func:`default_baseline`)."""
     exp = results.experiment
     runs = []
     for spec in exp.policies:
@@ -126,6 +167,9 @@ def build_report(results: Results, *, created: str | None = None) -> dict[str, A
         "versions": versions(),
         "runs": runs,
     }
+    if len(runs) > 1:
+        names = [str(run["policy"]) for run in runs]
+        report["paired"] = paired_comparison(runs, baseline or default_baseline(names))
     if created is not None:
         report["created"] = created
     return report
@@ -182,8 +226,9 @@ def staged_dir(final: Path) -> Iterator[Path]:
         raise
 
 
-def write_outputs(results: Results, folder: Path, *, created: str | None = None) -> list[Path]:
-    """Write report.json, kpis.csv, robots.csv, scenario.yaml and the plots into ``folder``."""
+def write_outputs(results: Results, folder: Path, report: dict[str, Any]) -> list[Path]:
+    """Write ``report`` (:func:`build_report` of ``results``) as report.json, and kpis.csv,
+    robots.csv, scenario.yaml and the plots, into ``folder``."""
     import yaml
 
     from scenarios.schema import PoliciesConfig
@@ -192,7 +237,6 @@ def write_outputs(results: Results, folder: Path, *, created: str | None = None)
     from .runner import DISPATCH_SETTINGS
 
     folder = Path(folder)
-    report = build_report(results, created=created)
     written = [folder / "report.json"]
     write_text_atomic(written[0], report_json(report))
     series = series_frame(results)
@@ -266,6 +310,51 @@ def kpi_table(report: dict[str, Any]) -> Any:
     return table
 
 
+#: KPIs of the printed paired comparison (``report.json`` has every KPI).
+PAIRED_KPIS = (
+    "deliveries",
+    "collisions",
+    "cycle_time_p50",
+    "cycle_time_p95",
+    "distance_m",
+    "energy_kwh",
+    "stuck_robots",
+    "oldest_open_order_s",
+)
+
+
+def format_paired(row: dict[str, Any]) -> str:
+    """``"+3.0 ± 6.1 (×1.006)"`` (``"—"`` when undefined)."""
+    diff, ci, ratio = row["diff"], row["ci95"], row["ratio"]
+    if diff is None:
+        return "—"
+    text = ("+" if diff > 0 else "") + _fmt(diff)
+    if ci is not None:
+        text += f" ± {_fmt(ci)}"
+    return text + (f" (×{ratio:.3f})" if ratio is not None else "")
+
+
+def paired_table(report: dict[str, Any]) -> Any:
+    """A rich Table of ``report["paired"]`` for :data:`PAIRED_KPIS`, or ``None`` with one
+    policy."""
+    from rich.table import Table
+
+    paired = report.get("paired")
+    if paired is None:
+        return None
+    seeds = _seeds_text(report["seeds"])
+    table = Table(
+        title=f"each policy − {paired['baseline']}, paired over {seeds}",
+        caption="mean ± 95% CI of per-seed differences (× ratio)",
+    )
+    table.add_column("KPI", no_wrap=True, min_width=max(map(len, PAIRED_KPIS)))
+    for name in paired["runs"]:
+        table.add_column(name, justify="right", overflow="fold")
+    for kpi in PAIRED_KPIS:
+        table.add_row(kpi, *(format_paired(rows[kpi]) for rows in paired["runs"].values()))
+    return table
+
+
 def gridlock_warnings(report: dict[str, Any]) -> list[str]:
     """One line per policy with gridlocked seeds (see :data:`GRIDLOCK_SHARE`)."""
     lines = []
@@ -295,4 +384,20 @@ def markdown_table(report: dict[str, Any]) -> str:
     ]
     for name in KPI_NAMES:
         lines.append(f"| {name} | " + " | ".join(format_cell(r["kpis"][name]) for r in runs) + " |")
+    return "\n".join(lines)
+
+
+def markdown_paired(report: dict[str, Any]) -> str:
+    """The paired comparison as Markdown (README samples); ``""`` with one policy."""
+    paired = report.get("paired")
+    if paired is None:
+        return ""
+    rows, base = paired["runs"], paired["baseline"]
+    lines = [
+        "| KPI | " + " | ".join(f"{name} − {base}" for name in rows) + " |",
+        "| --- |" + " ---: |" * len(rows),
+    ]
+    for kpi in PAIRED_KPIS:
+        cells = " | ".join(format_paired(r[kpi]) for r in rows.values())
+        lines.append(f"| {kpi} | {cells} |")
     return "\n".join(lines)

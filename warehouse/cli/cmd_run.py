@@ -92,6 +92,14 @@ def run(
         typer.Option("--record", help="Record the first episode for replay into this file."),
     ] = None,
     sets: SetOpt = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="Policy the others are compared with, seed by seed (default: rule_based if it "
+            "runs, else the first).",
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario with one or more policies on the same seeds; print and save KPIs.
 
@@ -106,6 +114,7 @@ def run(
         gridlock_warnings,
         kpi_table,
         now_iso,
+        paired_table,
         staged_dir,
         write_outputs,
     )
@@ -134,6 +143,11 @@ def run(
         # fleet, on the same seeds (unless --dispatcher/--navigator pick the parts).
         default_policies=None if (dispatcher or navigator) else DEFAULT_POLICIES,
     )
+    names = [spec.name for spec in exp.policies]
+    if baseline is not None and baseline not in names:
+        raise InputError(
+            None, "--baseline", f"{baseline!r} is not a policy of this run ({', '.join(names)})"
+        )
     if record is not None:
         import importlib.util
 
@@ -164,12 +178,13 @@ def run(
                 record=record is not None,
                 on_recorder=recorders.append,
             )
-        created = now_iso()
-        write_outputs(results, stage, created=created)
+        report = build_report(results, created=now_iso(), baseline=baseline)
+        write_outputs(results, stage, report)
         if record is not None and recorders:
             _save_record(recorders[0], record)
-    report = build_report(results, created=created)
     Console().print(kpi_table(report))
+    if (paired := paired_table(report)) is not None:
+        Console().print(paired)
     for line in gridlock_warnings(report):
         typer.echo(line, err=True)
     typer.echo(
