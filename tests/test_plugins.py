@@ -155,3 +155,34 @@ def test_a_shield_cannot_hide_a_collision() -> None:
         assert np.array_equal(a, b) and hits_a == hits_b > 0
     finally:
         SHIELDS.pop("pass_through", None)
+
+
+def test_a_really_installed_package_is_found(tmp_path: Path) -> None:
+    """No monkeypatching: a distribution's metadata on the path, as ``pip install`` leaves it,
+    read by a fresh interpreter. Importing the package's config must not load plugins that
+    import it back (a circular import)."""
+    import os
+    import subprocess
+    import sys
+
+    info = tmp_path / "demo_fleet-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo-fleet\nVersion: 0.1\n")
+    sections = [
+        f"[{group}]\n" + "".join(f"{name} = {value}\n" for name, value in points)
+        for group, points in PARTS.items()
+    ]
+    (info / "entry_points.txt").write_text("\n".join(sections))
+    tests = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(tests)])}
+    script = (
+        "import warehouse.config\n"
+        "from warehouse.cli.main import main\n"
+        f"main(['run', 'tiny', '--policy', 'random', '--dispatcher', 'closest_order', "
+        f"'--collisions', 'loaded_first', '--seeds', '0', '--steps', '40', "
+        f"'--out', {str(tmp_path / 'r')!r}])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    run = json.loads((tmp_path / "r" / "report.json").read_text())["runs"][0]
+    assert (run["dispatcher"], run["collisions"]) == ("closest_order", "loaded_first")
