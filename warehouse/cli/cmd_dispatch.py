@@ -55,7 +55,9 @@ def train_dispatcher_cmd(
     resume: bool = typer.Option(False, help="Continue the run in --out (its saved settings)."),
     seed: int = typer.Option(0, min=0, help="Seed of the network and the training episodes."),
     collisions: str | None = typer.Option(
-        None, help="Override the collision mode while training (physical, block, pibt)."
+        None,
+        help="Override the collision mode while training (physical, block, pibt or an "
+        "installed shield).",
     ),
     envs: int = typer.Option(4, min=1, help="Episodes (env copies) per PPO iteration."),
     horizon: int = typer.Option(300, min=10, help="Steps per training episode."),
