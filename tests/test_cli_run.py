@@ -103,6 +103,13 @@ def test_baseline_flag_picks_the_reference(tmp_path: Path, capsys) -> None:
     code, out, err = cli([*argv, "--baseline", "bc", "--out", str(tmp_path / "s")], capsys)
     assert code == 2 and out == "" and not (tmp_path / "s").exists()
     assert err.strip() == "error: --baseline: 'bc' is not a policy of this run (rule_based, random)"
+    # the rule-based fleet is the default baseline wherever it stands and whatever its shield
+    argv = ["run", "tiny", "--policy", "random,rule_based", "--collisions", "pibt", "--seeds", "0",
+            "--steps", "20", "--out", str(tmp_path / "t")]  # fmt: skip
+    code, out, err = cli(argv, capsys)
+    assert code == 0, err
+    paired = json.loads((tmp_path / "t" / "report.json").read_text("utf-8"))["paired"]
+    assert paired["baseline"] == "rule_based/pibt" and list(paired["runs"]) == ["random/pibt"]
 
 
 def test_kpi_table_in_an_80_column_terminal_loses_nothing(two_policy_run: Path) -> None:

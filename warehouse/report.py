@@ -112,9 +112,11 @@ def is_gridlocked(stuck_robots: float, robots: float) -> bool:
     return robots > 0 and int(stuck_robots) >= GRIDLOCK_SHARE * robots
 
 
-def default_baseline(policies: Sequence[str]) -> str:
-    """The policy the others are compared with: ``rule_based`` when it ran, else the first."""
-    return "rule_based" if "rule_based" in policies else policies[0]
+def default_baseline(runs: list[dict[str, Any]]) -> str:
+    """The policy the others are compared with: the rule-based fleet (greedy dispatcher and
+    rule-based navigator, whatever its name or shield) when it ran, else the first."""
+    rule_based = [r for r in runs if (r["dispatcher"], r["navigator"]) == ("greedy", "rule_based")]
+    return str((rule_based or runs)[0]["policy"])
 
 
 def paired_comparison(runs: list[dict[str, Any]], baseline: str) -> dict[str, Any]:
@@ -168,8 +170,7 @@ def build_report(
         "runs": runs,
     }
     if len(runs) > 1:
-        names = [str(run["policy"]) for run in runs]
-        report["paired"] = paired_comparison(runs, baseline or default_baseline(names))
+        report["paired"] = paired_comparison(runs, baseline or default_baseline(runs))
     if created is not None:
         report["created"] = created
     return report
@@ -343,9 +344,11 @@ def paired_table(report: dict[str, Any]) -> Any:
     if paired is None:
         return None
     seeds = _seeds_text(report["seeds"])
+    caption = "mean ± 95% CI of per-seed differences (× ratio of means)"
     table = Table(
         title=f"each policy − {paired['baseline']}, paired over {seeds}",
-        caption="mean ± 95% CI of per-seed differences (× ratio)",
+        caption=caption,
+        min_width=len(caption),
     )
     table.add_column("KPI", no_wrap=True, min_width=max(map(len, PAIRED_KPIS)))
     for name in paired["runs"]:

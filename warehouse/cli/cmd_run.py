@@ -96,8 +96,8 @@ def run(
         str | None,
         typer.Option(
             "--baseline",
-            help="Policy the others are compared with, seed by seed (default: rule_based if it "
-            "runs, else the first).",
+            help="Policy the others are compared with, seed by seed (default: the rule-based "
+            "fleet if it runs, else the first).",
         ),
     ] = None,
 ) -> None:
