@@ -12,11 +12,12 @@ robot stays idle, so any dispatcher can give it an order on the way or once park
 order drops the sub-goal (:meth:`~warehouse.core.Simulation.assign`).
 
 Parking spots (:func:`parking_spots`) are the floor's parking cells when it has any (``P`` in
-ASCII drawings, ``kind="parking"`` on graph nodes). Otherwise they are pick cells spread evenly
-over the floor, about two per robot: the pick cell nearest the centre of each cell of a
-``g × g`` grid, with ``g²`` about twice the fleet. Orders are picked there, so a parked robot
-waits where the next orders are likely to be. Cells in dead ends are left out
-(:func:`dead_end_nodes`): a robot parked there could shut in the cells behind it.
+ASCII drawings, the generator's ``parking_walls`` strips, ``kind="parking"`` on graph nodes).
+Otherwise they are pick cells spread evenly over the floor, about two per robot: the pick cell
+nearest the centre of each cell of a ``g × g`` grid, with ``g²`` about twice the fleet. Orders
+are picked there, so a parked robot waits where the next orders are likely to be. Cells in
+dead ends are left out (:func:`dead_end_nodes`): a robot parked there could shut in the cells
+behind it.
 
 A robot that makes way for others may be pushed onto the spot another robot is driving to;
 that robot then looks for another spot (:func:`parking_moves`). The wrapper draws no random

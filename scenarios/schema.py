@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from warehouse.config import CollisionMode, Section, SimConfig
 
@@ -43,6 +43,20 @@ class GeneratorLayout(Section):
     one_way: bool = Field(
         False, description="Alternate one-way aisle directions (Manhattan pattern)."
     )
+    parking_walls: tuple[Literal["west", "east", "north", "south"], ...] = Field(
+        (),
+        description="Walls without stations lined with a strip of parking cells, outside the "
+        "outer aisle, where idle robots wait (policies.park_idle).",
+    )
+
+    @field_validator("parking_walls")
+    @classmethod
+    def _parking_off_station_walls(
+        cls, walls: tuple[str, ...], info: ValidationInfo
+    ) -> tuple[str, ...]:
+        if both := sorted(set(walls) & set(info.data.get("station_walls", ()))):
+            raise ValueError(f"{', '.join(both)} carries stations; parking needs another wall")
+        return walls
 
 
 class AsciiLayout(Section):
@@ -137,8 +151,9 @@ class PoliciesConfig(Section):
         ge=0,
         description="Parking (s; hierarchy/parking.py): robots idle this long with no sub-goal "
         "drive to a free parking spot instead of waiting where they finished: the floor's "
-        "parking cells (P in ASCII maps) if it has any, else pick cells spread over the floor, "
-        "about two per robot. Applies to every dispatcher of the run. Default: off.",
+        "parking cells (P in ASCII maps, layout.parking_walls) if it has any, else pick cells "
+        "spread over the floor outside dead ends, about two per robot. Applies to every "
+        "dispatcher of the run. Default: off.",
     )
     navigator_checkpoint: str | None = Field(
         None,

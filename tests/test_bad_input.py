@@ -53,6 +53,17 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
         [],
         "s.yaml: reward.delivery: Input should be a finite number",
     ),
+    "parking_on_a_station_wall": (
+        {"s.yaml": "layout: {station_walls: [west, east], parking_walls: [north, east]}\n"},
+        [],
+        "s.yaml: layout.parking_walls: east carries stations; parking needs another wall",
+    ),
+    "unknown_collision_mode": (
+        {"s.yaml": "physics: {collisions: bounce}\n"},
+        [],
+        "s.yaml: physics.collisions: expected a collision mode: physical, block, pibt, got "
+        "'bounce'",
+    ),
     "duplicate_key": (
         {"s.yaml": "fleet:\n  robots: 3\n  robots: 4\n"},
         [],

@@ -139,8 +139,54 @@ def test_cell_size_and_name():
         {"station_spacing": 0},
         {"station_walls": ()},
         {"station_walls": ("up",)},
+        {"parking_walls": ("up",)},
+        {"parking_walls": ("west",)},  # the station wall
     ],
 )
 def test_invalid_layouts(kwargs):
     with pytest.raises(ValueError):
         generate_warehouse(WarehouseLayout(**kwargs))
+
+
+@pytest.mark.parametrize("one_way", [False, True])
+def test_parking_strips_line_the_walls_outside_the_aisles(one_way: bool) -> None:
+    """``parking_walls`` pads the floor with one strip of parking cells per wall; every other
+    cell keeps its kind and its edges, and moves into and out of a spot go both ways."""
+    base = WarehouseLayout(shelf_rows=2, shelf_cols=3, block_length=4, one_way=one_way)
+    g = generate_warehouse(replace(base, parking_walls=("north", "east")))
+    plain = generate_warehouse(base)
+    kinds, old = kind_grid(g), kind_grid(plain)
+    assert kinds.shape == (old.shape[0] + 1, old.shape[1] + 1)
+    assert (kinds[0, :] == NodeKind.PARKING).all() and (kinds[:, -1] == NodeKind.PARKING).all()
+    assert np.array_equal(kinds[1:, :-1], old)  # the rest, shifted one row down
+    assert (kinds == NodeKind.PARKING).sum() == kinds.shape[0] + kinds.shape[1] - 1
+    sub = passable_subgraph(g)
+    assert nx.is_strongly_connected(sub) if one_way else nx.is_connected(sub)
+    spots = [n for n, d in g.nodes(data=True) if d["kind"] == "parking"]
+    for spot in spots:
+        for other in set(g.successors(spot) if one_way else g.neighbors(spot)):
+            assert g.has_edge(other, spot) and g.has_edge(spot, other)
+    # the aisle edges are those of the plain floor, one row down
+    shift = {(u, v) for u, v in passable_subgraph(plain).edges}
+    moved = {((u[0] + 1, u[1]), (v[0] + 1, v[1])) for u, v in shift}
+    kept = {(u, v) for u, v in sub.edges if u not in spots and v not in spots}
+    assert (
+        kept == moved if one_way else {frozenset(e) for e in kept} == {frozenset(e) for e in moved}
+    )
+
+
+def test_idle_robots_park_in_the_strip() -> None:
+    """``policies.park_idle`` sends idle robots to the strip, the floor's marked spots."""
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.model import WarehouseModel
+
+    sc, src = load_scenario("small")
+    sc = apply_overrides(sc, {"layout.parking_walls": ["north", "south"], "policies.park_idle": 0,
+                              "tasks.arrival_rate": 0.05}, src)  # fmt: skip
+    floor = build_floor(sc, src)
+    model = WarehouseModel(sc, seed=0, steps=300)
+    model.run()
+    sim = model.fleet.sim
+    idle = sim.state.phase == 0
+    on_spot = floor.kind[sim.state.pos] == NodeKind.PARKING
+    assert idle.sum() >= 10 and on_spot[idle].mean() > 0.8

@@ -8,10 +8,12 @@ Example (``shelf_rows=2, shelf_cols=3, block_length=4``, stations on the west wa
     ........................
 
 ``@`` is shelf, ``S`` a station; the aisle cells directly above and below shelves are the pick
-locations. With ``one_way=True`` the horizontal aisles alternate eastbound / westbound and the
+locations. ``parking_walls`` adds a strip of parking cells (``P``) along other walls, outside
+the outer aisle, where idle robots wait off the traffic lanes (``policies.park_idle``). With
+``one_way=True`` the horizontal aisles alternate eastbound / westbound and the
 vertical aisles between blocks alternate southbound / northbound (a Manhattan one-way pattern;
 vertical moves inside the station zones stay two-way and the outer ring circulates clockwise,
-which keeps the floor strongly connected).
+which keeps the floor strongly connected; moves into and out of parking cells stay two-way).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class WarehouseLayout:
     station_walls: tuple[str, ...] = ("west",)  #: walls that carry stations
     station_spacing: int = 3  #: one station every this many cells along a station wall
     one_way: bool = False  #: alternate aisle directions
+    parking_walls: tuple[str, ...] = ()  #: walls (without stations) lined with parking cells
     cell_size: float = 1.0  #: metres per cell
 
 
@@ -96,7 +99,21 @@ def generate_kinds(layout: WarehouseLayout) -> tuple[np.ndarray, dict[int, int],
             col_dirs[0] = -1
         if width - 1 in col_dirs:
             col_dirs[width - 1] = 1
-    return kinds, row_dirs, col_dirs
+    return _with_parking(kinds, row_dirs, col_dirs, layout.parking_walls)
+
+
+def _with_parking(
+    kinds: np.ndarray, row_dirs: dict[int, int], col_dirs: dict[int, int], walls: tuple[str, ...]
+) -> tuple[np.ndarray, dict[int, int], dict[int, int]]:
+    """``kinds`` with a one-cell strip of parking cells outside each wall of ``walls``; the
+    one-way rows and columns move with the grid."""
+    north, south, west, east = (int(w in walls) for w in ("north", "south", "west", "east"))
+    kinds = np.pad(kinds, ((north, south), (west, east)), constant_values=NodeKind.PARKING)
+    return (
+        kinds,
+        {r + north: d for r, d in row_dirs.items()},
+        {c + west: d for c, d in col_dirs.items()},
+    )
 
 
 def generate_warehouse(
@@ -123,3 +140,7 @@ def _check(layout: WarehouseLayout) -> None:
     bad = [w for w in layout.station_walls if w not in WALLS]
     if bad or not layout.station_walls:
         raise ValueError(f"station_walls must be a non-empty subset of {WALLS}")
+    if any(w not in WALLS for w in layout.parking_walls):
+        raise ValueError(f"parking_walls must be a subset of {WALLS}")
+    if both := sorted(set(layout.parking_walls) & set(layout.station_walls)):
+        raise ValueError(f"parking_walls and station_walls share {', '.join(both)}")

@@ -38,7 +38,8 @@ def graph_from_grid(
 
     ``row_directions[r] = +1`` makes horizontal moves along row ``r`` eastbound only (``-1``
     westbound); ``col_directions[c] = +1`` makes vertical moves in column ``c`` southbound only
-    (``-1`` northbound). Edges whose row/column is not listed stay two-way.
+    (``-1`` northbound). Edges whose row/column is not listed, and edges to or from a parking
+    cell (a robot must be able to leave the spot it entered), stay two-way.
     """
     kinds = np.asarray(kinds, dtype=np.int8)
     if kinds.ndim != 2 or kinds.size == 0:
@@ -70,11 +71,12 @@ def graph_from_grid(
     )
 
     length = float(cell_size)
+    parking = kinds == NodeKind.PARKING
     # Horizontal neighbours: (r, c) -- (r, c + 1).
     hr, hc = np.nonzero(passable[:, :-1] & passable[:, 1:])
     for r, c in zip(hr.tolist(), hc.tolist(), strict=True):
         a, b = (r, c), (r, c + 1)
-        d = row_directions.get(r, 0)
+        d = 0 if parking[a] or parking[b] else row_directions.get(r, 0)
         if d >= 0:
             graph.add_edge(a, b, length=length)
         if d <= 0 and directed:
@@ -83,7 +85,7 @@ def graph_from_grid(
     vr, vc = np.nonzero(passable[:-1, :] & passable[1:, :])
     for r, c in zip(vr.tolist(), vc.tolist(), strict=True):
         a, b = (r, c), (r + 1, c)
-        d = col_directions.get(c, 0)
+        d = 0 if parking[a] or parking[b] else col_directions.get(c, 0)
         if d >= 0:
             graph.add_edge(a, b, length=length)
         if d <= 0 and directed:
