@@ -252,7 +252,7 @@ COLLECT = ["collect", "tiny", "--steps", "4", "--out", "d"]
         (["--behavior", "nope"], "--behavior: unknown navigator 'nope'"),
         (
             ["--collisions", "bounce"],
-            "--collisions: unknown collision mode 'bounce'; known: physical, block, pibt",
+            "--collisions: expected a collision mode: physical, block, pibt, got 'bounce'",
         ),
         (["--intent", "--set", "observation.radius=0"], "observation.radius: "),
     ],

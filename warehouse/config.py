@@ -17,14 +17,9 @@ _NUMBERS = (int, float, int | None, float | None)
 
 
 def _known_collision_mode(mode: str) -> str:
-    from .shield import SHIELDS, collision_modes  # lazy: the shields import the core
+    from .shield import check_collision_mode  # lazy: the shields import the core
 
-    if mode in SHIELDS:  # built-in or registered: no plugin lookup (configs built at import)
-        return mode
-    known = collision_modes()
-    if mode not in known:
-        raise ValueError(f"expected a collision mode: {', '.join(known)}")
-    return mode
+    return check_collision_mode(mode)
 
 
 #: ``physical``, ``block``, ``pibt`` or the name of a shield an installed package registers

@@ -109,13 +109,19 @@ def resolve_policy(
             f"unknown navigator {spec.navigator!r}; known: {sorted(NAVIGATORS)}",
         )
     if spec.collisions is not None:
-        from .shield import check_collision_mode
-
-        try:
-            check_collision_mode(spec.collisions)
-        except ValueError as exc:
-            raise InputError(None, "--collisions", str(exc)) from None
+        checked_collisions(spec.collisions)
     return spec
+
+
+def checked_collisions(mode: str, flag: str = "--collisions") -> str:
+    """``mode`` if it names a collision mode (a built-in or installed shield), else the one-line
+    error against ``flag``."""
+    from .shield import check_collision_mode
+
+    try:
+        return check_collision_mode(mode)
+    except ValueError as exc:
+        raise InputError(None, flag, f"{exc}, got {mode!r}") from None
 
 
 def build_policy(

@@ -31,16 +31,6 @@ def seed_list(text: str, flag: str = "--seeds") -> list[int]:
     return seeds
 
 
-def collision_mode(mode: str, flag: str = "--collisions") -> str:
-    """``mode`` if it names a built-in or registered shield, else the one-line error."""
-    from warehouse.shield import check_collision_mode
-
-    try:
-        return check_collision_mode(mode)
-    except ValueError as exc:
-        raise InputError(None, flag, str(exc)) from None
-
-
 def check_out_folder(out: Path, flag: str = "--out") -> Path:
     """``out`` may be a new or an existing folder, not an existing file nor inside one."""
     if out.exists() and not out.is_dir():

@@ -87,17 +87,12 @@ def train_dispatcher_cmd(
     from hierarchy.settings import apply_settings
     from hierarchy.train import TrainConfig, resolve_navigator, train
     from scenarios import describe, parse_assignment
+    from warehouse.policies import checked_collisions
 
-    from .checks import (
-        check_out_folder,
-        collision_mode,
-        refuse_changed_settings,
-        removed_on_input_error,
-        seed_list,
-    )
+    from .checks import check_out_folder, refuse_changed_settings, removed_on_input_error, seed_list
 
     if collisions is not None:
-        collision_mode(collisions)
+        checked_collisions(collisions)
     settings = dict(parse_assignment(text) for text in sets or ())
     torch.set_num_threads(1)
     run = check_out_folder(Path(out))
@@ -210,11 +205,12 @@ def shadow_cmd(
         PolicySpec,
         check_checkpoints_used,
         check_side_settings,
+        checked_collisions,
         checkpoint_kwargs,
         scenario_dispatcher,
     )
 
-    from .checks import check_out_folder, collision_mode
+    from .checks import check_out_folder
 
     folder = check_out_folder(Path(out))
     sc, src = load_scenario(target)
@@ -223,7 +219,7 @@ def shadow_cmd(
     overrides: dict[str, object] = dict(parse_assignment(text, src) for text in sets or ())
     if robots is not None:
         overrides["fleet.robots"] = robots
-    mode = collision_mode(collisions) if collisions is not None else inc[2]
+    mode = checked_collisions(collisions) if collisions is not None else inc[2]
     if mode is not None:
         overrides["physics.collisions"] = mode
     sc = apply_overrides(sc, overrides, src)

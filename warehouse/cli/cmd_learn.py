@@ -76,11 +76,12 @@ def collect_cmd(
     from agents.dataset import CollectConfig, collect, parse_targets
     from scenarios import parse_assignment
     from warehouse.config import ObservationConfig
+    from warehouse.policies import checked_collisions
 
-    from .checks import check_out_folder, collision_mode, given, seed_list
+    from .checks import check_out_folder, given, seed_list
 
     check_out_folder(out)
-    collision_mode(collisions)
+    checked_collisions(collisions)
     if behavior not in NAVIGATORS:
         raise InputError(
             None, "--behavior", f"unknown navigator {behavior!r}; known: {sorted(NAVIGATORS)}"
@@ -345,14 +346,13 @@ def _finetune(
 
     from agents.finetune import finetune
     from agents.finetune_ppo import PAUSE_ACTIONS, FinetuneConfig
-
-    from .checks import collision_mode
+    from warehouse.policies import checked_collisions
 
     if init is None and not resume:
         raise InputError(None, "--init", "--algo ppo needs the checkpoint to start from")
     if kw["on_pause"] not in PAUSE_ACTIONS:
         raise InputError(None, "--on-pause", f"expected stop or wait, got {kw['on_pause']!r}")
-    collision_mode(str(kw["collisions"]))
+    checked_collisions(str(kw["collisions"]))
     if not kw["scenarios"]:
         raise InputError(None, "--scenarios", "give at least one scenario")
     if threads > 0:

@@ -103,12 +103,13 @@ def collision_modes() -> list[str]:
 def check_collision_mode(mode: str) -> str:
     """``mode`` if it names a collision mode, else a ``ValueError`` listing the known ones.
     Installed packages' shields are looked up only for a name that is not registered yet, so
-    checking the built-in modes (as every config does) never imports a plugin."""
+    checking the built-in modes (as every config does, some at import) never imports a
+    plugin."""
     if mode in SHIELDS:
         return mode
     known = collision_modes()
     if mode not in known:
-        raise ValueError(f"unknown collision mode {mode!r}; known: {', '.join(known)}")
+        raise ValueError(f"expected a collision mode: {', '.join(known)}")
     return mode
 
 
