@@ -119,25 +119,29 @@ def default_baseline(runs: list[dict[str, Any]]) -> str:
     return str((rule_based or runs)[0]["policy"])
 
 
+def paired_rows(
+    mine: dict[str, Any], theirs: dict[str, Any], names: Sequence[str] = KPI_NAMES
+) -> dict[str, dict[str, Any]]:
+    """``{KPI: {"diff", "ci95", "ratio"}}`` of ``mine`` against ``theirs`` (two runs' ``kpis``
+    over the same seeds, see the module docstring), for the KPIs ``names``."""
+    rows = {}
+    for name in names:
+        a, b = mine[name], theirs[name]
+        pairs = zip(a["per_seed"], b["per_seed"], strict=True)
+        diff = summarize([x - y for x, y in pairs if x is not None and y is not None])
+        ratio = a["mean"] / b["mean"] if a["mean"] is not None and b["mean"] else None
+        rows[name] = {"diff": diff["mean"], "ci95": diff["ci95"], "ratio": _clean(ratio)}
+    return rows
+
+
 def paired_comparison(runs: list[dict[str, Any]], baseline: str) -> dict[str, Any]:
-    """``{"baseline", "runs"}``: every other run's per-seed differences from ``baseline`` (see
-    the module docstring). ``runs`` are ``report.json`` runs over the same seeds."""
+    """``{"baseline", "runs"}``: every other run's :func:`paired_rows` against ``baseline``.
+    ``runs`` are ``report.json`` runs over the same seeds."""
     base = next(run for run in runs if run["policy"] == baseline)
-    out: dict[str, Any] = {}
-    for run in runs:
-        if run is base:
-            continue
-        rows = {}
-        for name in KPI_NAMES:
-            mine, theirs = run["kpis"][name], base["kpis"][name]
-            pairs = zip(mine["per_seed"], theirs["per_seed"], strict=True)
-            diff = summarize([a - b for a, b in pairs if a is not None and b is not None])
-            ratio = None
-            if mine["mean"] is not None and theirs["mean"]:
-                ratio = mine["mean"] / theirs["mean"]
-            rows[name] = {"diff": diff["mean"], "ci95": diff["ci95"], "ratio": _clean(ratio)}
-        out[run["policy"]] = rows
-    return {"baseline": baseline, "runs": out}
+    rows = {
+        run["policy"]: paired_rows(run["kpis"], base["kpis"]) for run in runs if run is not base
+    }
+    return {"baseline": baseline, "runs": rows}
 
 
 def build_report(
@@ -286,7 +290,7 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _seeds_text(seeds: list[int]) -> str:
+def seeds_text(seeds: list[int]) -> str:
     if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
         return f"seeds {seeds[0]}..{seeds[-1]}"
     return ("seed " if len(seeds) == 1 else "seeds ") + ",".join(map(str, seeds))
@@ -298,7 +302,7 @@ def kpi_table(report: dict[str, Any]) -> Any:
 
     title = (
         f"{report['scenario']}: {report['robots']} robots, {report['steps']} steps, "
-        + _seeds_text(report["seeds"])
+        + seeds_text(report["seeds"])
     )
     table = Table(title=title, caption="mean ± 95% CI over seeds (Student t)")
     # KPI names never shrink (two "throughput_p…" rows would be ambiguous); in a narrow
@@ -338,23 +342,28 @@ def format_paired(row: dict[str, Any]) -> str:
 def paired_table(report: dict[str, Any]) -> Any:
     """A rich Table of ``report["paired"]`` for :data:`PAIRED_KPIS`, or ``None`` with one
     policy."""
-    from rich.table import Table
-
     paired = report.get("paired")
     if paired is None:
         return None
-    seeds = _seeds_text(report["seeds"])
+    title = f"each policy − {paired['baseline']}, paired over {seeds_text(report['seeds'])}"
+    return rows_table(title, paired["runs"])
+
+
+def rows_table(
+    title: str, columns: dict[str, dict[str, Any]], kpis: Sequence[str] = PAIRED_KPIS
+) -> Any:
+    """A rich Table with one column of :func:`paired_rows` per entry of ``columns`` (the KPIs of
+    ``kpis`` they have)."""
+    from rich.table import Table
+
     caption = "mean ± 95% CI of per-seed differences (× ratio of means)"
-    table = Table(
-        title=f"each policy − {paired['baseline']}, paired over {seeds}",
-        caption=caption,
-        min_width=len(caption),
-    )
-    table.add_column("KPI", no_wrap=True, min_width=max(map(len, PAIRED_KPIS)))
-    for name in paired["runs"]:
+    table = Table(title=title, caption=caption, min_width=len(caption))
+    table.add_column("KPI", no_wrap=True, min_width=max(map(len, kpis)))
+    for name in columns:
         table.add_column(name, justify="right", overflow="fold")
-    for kpi in PAIRED_KPIS:
-        table.add_row(kpi, *(format_paired(rows[kpi]) for rows in paired["runs"].values()))
+    for kpi in kpis:
+        if all(kpi in rows for rows in columns.values()):
+            table.add_row(kpi, *(format_paired(rows[kpi]) for rows in columns.values()))
     return table
 
 

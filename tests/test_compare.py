@@ -1,0 +1,121 @@
+"""``warehouse compare``: two runs over the same seeds, paired seed by seed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cli_helpers import run_cli
+
+from warehouse.kpis import KPI_NAMES
+from warehouse.report import PAIRED_KPIS
+
+RUN = ["run", "tiny", "--seeds", "0,1,2", "--steps", "60"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Runs on tiny: two policies with and without parking, single policies, another length,
+    other seeds, and two learned policies."""
+    from warehouse.cli.main import main
+
+    root = tmp_path_factory.mktemp("compare")
+    for name, extra in (
+        ("off", ["--policy", "rule_based,random"]),
+        ("park", ["--policy", "rule_based,random", "--set", "policies.park_idle=0"]),
+        ("random", ["--policy", "random"]),
+        ("rule", ["--policy", "rule_based"]),
+        ("short", ["--policy", "rule_based", "--steps", "30"]),
+        ("seeds", ["--policy", "rule_based", "--seeds", "0,1"]),
+        ("learned", ["--policy", "bc,cql"]),
+    ):
+        try:
+            main([*RUN, *extra, "--out", str(root / name)])
+        except SystemExit as exc:
+            assert exc.code in (0, None)
+    return root
+
+
+def test_a_setting_compared_seed_by_seed(runs: Path, capsys) -> None:
+    code, out, err = run_cli(["compare", str(runs / "off"), str(runs / "park"), "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert sorted(result["pairs"]) == ["random", "rule_based"] and result["seeds"] == [0, 1, 2]
+    base, other = (json.loads((runs / n / "report.json").read_text()) for n in ("off", "park"))
+    for i, policy in enumerate(("rule_based", "random")):
+        a, b = base["runs"][i]["kpis"], other["runs"][i]["kpis"]
+        for kpi in KPI_NAMES:
+            pairs = zip(b[kpi]["per_seed"], a[kpi]["per_seed"], strict=True)
+            diffs = [x - y for x, y in pairs if x is not None and y is not None]
+            row = result["pairs"][policy][kpi]
+            if diffs:
+                assert row["diff"] == pytest.approx(sum(diffs) / len(diffs), abs=1e-6)
+            else:
+                assert row["diff"] is None
+    # parking moves idle robots, so the two runs differ somewhere
+    assert any(row["diff"] for row in result["pairs"]["rule_based"].values())
+    code, out, err = run_cli(["compare", str(runs / "off"), str(runs / "park")], capsys)
+    assert code == 0, err
+    rows = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+    assert [r for r in rows if r] == list(PAIRED_KPIS) and "rule_based" in out and "0..2" in out
+    code, out, _ = run_cli(["compare", str(runs / "off"), str(runs / "park"), "--all"], capsys)
+    rows = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+    assert code == 0 and [r for r in rows if r] == list(KPI_NAMES)
+
+
+def test_one_policy_each_compares_across_names(runs: Path, capsys) -> None:
+    report = runs / "random" / "report.json"
+    code, out, err = run_cli(["compare", str(runs / "rule"), str(report), "--json"], capsys)
+    assert code == 0, err
+    pairs = json.loads(out)["pairs"]
+    assert list(pairs) == ["random vs rule_based"]
+    assert pairs["random vs rule_based"]["deliveries"]["diff"] < 0
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "message"),
+    [
+        (None, "short", "steps: 30 differ from"),
+        (None, "seeds", "seeds: [0, 1] differ from"),
+        (None, "learned", "runs: no policy in common with"),
+        ("not json", None, "cannot read JSON"),
+        ({"seeds": [0, 1, 2], "steps": 60, "runs": []}, None, "scenario: Field required"),
+        (
+            {"scenario": "t", "seeds": [0, 1, 2], "steps": 60, "runs": []},
+            None,
+            "runs: no run in the report",
+        ),
+        (
+            {
+                "scenario": "t",
+                "seeds": [0, 1, 2],
+                "steps": 60,
+                "runs": [{"policy": "x", "kpis": {"deliveries": {"mean": 1, "per_seed": [1]}}}],
+            },
+            None,
+            "runs.0.kpis.deliveries.per_seed: 1 values for 3 seeds",
+        ),
+    ],
+)
+def test_bad_reports_are_one_line_exit_2(runs: Path, tmp_path: Path, capsys, edit, field,
+                                         message) -> None:  # fmt: skip
+    if field == "learned":
+        other, base = runs / "learned", runs / "off"
+    elif field is not None:
+        other, base = runs / field, runs / "rule"
+    else:
+        other, base = tmp_path / "bad.json", runs / "rule"
+        other.write_text(edit if isinstance(edit, str) else json.dumps(edit))
+    code, out, err = run_cli(["compare", str(base), str(other)], capsys)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_a_missing_run_names_the_path(tmp_path: Path, capsys) -> None:
+    code, _, err = run_cli(["compare", str(tmp_path), str(tmp_path / "nope")], capsys)
+    assert code == 2
+    assert err.strip() == (
+        f"error: {tmp_path / 'report.json'}: no such file (expected a run folder or its "
+        "report.json)"
+    )

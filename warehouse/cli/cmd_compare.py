@@ -1,0 +1,41 @@
+"""``warehouse compare``: two finished runs, paired seed by seed."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+RunArg = Annotated[str, typer.Argument(help="Run folder of `warehouse run`, or its report.json.")]
+
+
+def compare(
+    base: RunArg,
+    other: RunArg,
+    all_kpis: Annotated[
+        bool, typer.Option("--all", help="Every KPI, not only the headline ones.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
+) -> None:
+    """Compare two runs over the same seeds: OTHER − BASE for each policy both ran.
+
+    For settings rather than policies: run the scenario twice with the same seeds, e.g. with
+    and without --set policies.park_idle=5, and compare the two folders.
+    """
+    from rich.console import Console
+
+    from warehouse.compare import compare_reports
+    from warehouse.kpis import KPI_NAMES
+    from warehouse.report import PAIRED_KPIS, rows_table, seeds_text
+
+    result = compare_reports(base, other)
+    if as_json:
+        typer.echo(json.dumps(result, indent=1, sort_keys=True))
+        return
+    title = f"{result['other']} − {result['base']}, paired over {seeds_text(result['seeds'])}"
+    Console().print(rows_table(title, result["pairs"], KPI_NAMES if all_kpis else PAIRED_KPIS))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compare")(compare)

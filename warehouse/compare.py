@@ -1,0 +1,121 @@
+"""Paired comparison of two finished runs (``warehouse compare BASE OTHER``).
+
+``warehouse run`` pairs the policies of one run. Comparing *settings* (parking on or off, a
+floor with more stations, another arrival rate) takes two runs over the same seeds; this module
+reads their ``report.json`` files and pairs them seed by seed, with the statistics of
+:func:`warehouse.report.paired_rows`.
+
+Policies are matched by name. When each run has exactly one policy, those two are compared
+whatever their names (``cql`` in one run against ``bc`` in the other).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from .errors import InputError, display_path
+from .jsonio import read_json_object
+from .report import paired_rows
+
+
+class _Summary(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    mean: float | None
+    per_seed: list[float | None]
+
+
+class _Run(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    policy: str
+    kpis: dict[str, _Summary]
+
+
+class _Report(BaseModel):
+    """The fields of ``report.json`` a comparison reads."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    scenario: str
+    seeds: list[int]
+    steps: int
+    runs: list[_Run]
+
+    @model_validator(mode="after")
+    def _one_value_per_seed(self) -> _Report:
+        for i, run in enumerate(self.runs):
+            for name, summary in run.kpis.items():
+                if len(summary.per_seed) != len(self.seeds):
+                    raise ValueError(
+                        f"runs.{i}.kpis.{name}.per_seed: {len(summary.per_seed)} values for "
+                        f"{len(self.seeds)} seeds"
+                    )
+        if not self.runs:
+            raise ValueError("runs: no run in the report")
+        return self
+
+
+def report_path(target: str | Path) -> Path:
+    """``target`` itself, or ``target/report.json`` for a run folder."""
+    path = Path(target)
+    return path / "report.json" if path.is_dir() else path
+
+
+def load_report(target: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The checked ``report.json`` of a run folder or file, as a dict."""
+    path = report_path(target)
+    if not path.exists():
+        raise InputError(path, None, "no such file (expected a run folder or its report.json)")
+    data = read_json_object(path)
+    try:
+        _Report.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or None
+        raise InputError(path, field, err["msg"].removeprefix("Value error, ")) from None
+    return path, data
+
+
+def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
+    """``{"base", "other", "seeds", "steps", "pairs": {"POLICY" or "A vs B": rows}}``: each
+    matched policy of ``other`` minus the same policy of ``base``, seed by seed."""
+    base_path, a = load_report(base)
+    other_path, b = load_report(other)
+    if b["seeds"] != a["seeds"]:
+        raise InputError(
+            other_path, "seeds", f"{b['seeds']} differ from {base_path}'s {a['seeds']}"
+        )
+    if b["steps"] != a["steps"]:
+        raise InputError(
+            other_path, "steps", f"{b['steps']} differ from {base_path}'s {a['steps']}"
+        )
+    runs_a = {run["policy"]: run for run in a["runs"]}
+    runs_b = {run["policy"]: run for run in b["runs"]}
+    if len(runs_a) == 1 and len(runs_b) == 1:
+        (name_a, run_a), (name_b, run_b) = next(iter(runs_a.items())), next(iter(runs_b.items()))
+        label = name_a if name_a == name_b else f"{name_b} vs {name_a}"
+        matched = [(label, run_a, run_b)]
+    else:
+        matched = [(name, runs_a[name], runs_b[name]) for name in runs_a if name in runs_b]
+    if not matched:
+        raise InputError(
+            other_path,
+            "runs",
+            f"no policy in common with {base_path} ({', '.join(runs_b)} against "
+            f"{', '.join(runs_a)})",
+        )
+    pairs = {}
+    for label, run_a, run_b in matched:
+        names = [k for k in run_b["kpis"] if k in run_a["kpis"]]
+        pairs[label] = paired_rows(run_b["kpis"], run_a["kpis"], names)
+    return {
+        "base": display_path(base_path),
+        "other": display_path(other_path),
+        "seeds": a["seeds"],
+        "steps": a["steps"],
+        "pairs": pairs,
+    }
