@@ -64,6 +64,22 @@ def test_a_setting_compared_seed_by_seed(runs: Path, capsys) -> None:
     assert code == 0 and [r for r in rows if r] == list(KPI_NAMES)
 
 
+def test_a_kpi_in_one_report_only_is_named(runs: Path, tmp_path: Path, capsys) -> None:
+    """A report from another version may lack a KPI: it is left out and said so."""
+    report = json.loads((runs / "rule" / "report.json").read_text())
+    del report["runs"][0]["kpis"]["blocked_share"]
+    (tmp_path / "old.json").write_text(json.dumps(report))
+    code, out, err = run_cli(["compare", str(tmp_path / "old.json"), str(runs / "rule")], capsys)
+    assert code == 0, err
+    assert out.strip().endswith("not compared (in one report only): blocked_share")
+    code, out, _ = run_cli(["compare", str(tmp_path / "old.json"), str(runs / "rule"), "--json"],
+                           capsys)  # fmt: skip
+    result = json.loads(out)
+    assert result["not_compared"] == ["blocked_share"]
+    assert "blocked_share" not in result["pairs"]["rule_based"]
+    assert result["pairs"]["rule_based"]["deliveries"]["diff"] == 0  # the same run
+
+
 def test_one_policy_each_compares_across_names(runs: Path, capsys) -> None:
     report = runs / "random" / "report.json"
     code, out, err = run_cli(["compare", str(runs / "rule"), str(report), "--json"], capsys)

@@ -81,8 +81,10 @@ def load_report(target: str | Path) -> tuple[Path, dict[str, Any]]:
 
 
 def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
-    """``{"base", "other", "seeds", "steps", "pairs": {"POLICY" or "A vs B": rows}}``: each
-    matched policy of ``other`` minus the same policy of ``base``, seed by seed."""
+    """``{"base", "other", "seeds", "steps", "pairs": {"POLICY" or "A vs B": rows},
+    "not_compared"}``: each matched policy of ``other`` minus the same policy of ``base``, seed
+    by seed. ``not_compared`` lists the KPIs only one report has (one written by another version
+    of the toolkit)."""
     base_path, a = load_report(base)
     other_path, b = load_report(other)
     if b["seeds"] != a["seeds"]:
@@ -108,9 +110,10 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
             f"no policy in common with {base_path} ({', '.join(runs_b)} against "
             f"{', '.join(runs_a)})",
         )
-    pairs = {}
+    pairs, one_sided = {}, set()
     for label, run_a, run_b in matched:
         names = [k for k in run_b["kpis"] if k in run_a["kpis"]]
+        one_sided |= set(run_a["kpis"]).symmetric_difference(run_b["kpis"])
         pairs[label] = paired_rows(run_b["kpis"], run_a["kpis"], names)
     return {
         "base": display_path(base_path),
@@ -118,4 +121,5 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
         "seeds": a["seeds"],
         "steps": a["steps"],
         "pairs": pairs,
+        "not_compared": sorted(one_sided),
     }

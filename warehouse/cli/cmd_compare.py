@@ -35,6 +35,8 @@ def compare(
         return
     title = f"{result['other']} − {result['base']}, paired over {seeds_text(result['seeds'])}"
     Console().print(rows_table(title, result["pairs"], KPI_NAMES if all_kpis else PAIRED_KPIS))
+    if result["not_compared"]:
+        typer.echo(f"not compared (in one report only): {', '.join(result['not_compared'])}")
 
 
 def register(app: typer.Typer) -> None:
