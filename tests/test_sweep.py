@@ -1,4 +1,5 @@
-"""``warehouse sweep``: one row per (setting, seed) through mesa.batch_run."""
+"""``warehouse sweep``: one row per (setting, seed) through mesa.batch_run in sweep.csv, one
+row per setting printed."""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ def test_sweep_one_row_per_setting_and_seed(tmp_path: Path, capsys) -> None:
     assert (table["robots"] == table["fleet.robots"]).all()
     assert (table["steps"] == 15).all()
     assert "6 runs" in printed
+    # the printed table: one row per setting, its seeds summarized
+    from warehouse.report import format_cell, summarize
+
+    rows = [line.split("│")[1:-1] for line in printed.splitlines() if line.startswith("│")]
+    assert [r[0].strip() for r in rows] == ["2", "4", "6"]
+    for row, (_, runs) in zip(rows, table.groupby("fleet.robots"), strict=True):
+        assert row[1].strip() == format_cell(summarize(runs["deliveries"].tolist()))
+        assert row[-1].strip() == f"{int(runs['gridlocked'].sum())}/2"
 
 
 def test_sweep_flags_gridlocked_runs(tmp_path: Path, capsys) -> None:

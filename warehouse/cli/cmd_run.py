@@ -204,13 +204,13 @@ def _save_record(recorder: Any, path: Path) -> None:
         raise
 
 
-#: KPI → header of the printed sweep table (sweep.csv has every KPI).
+#: KPI → header of the printed sweep table (sweep.csv has every KPI); deliveries with its
+#: 95 % CI, the others as means.
 SWEEP_COLUMNS = {
-    "deliveries": "deliveries",
-    "throughput_per_hour": "per hour",
-    "collisions": "collisions",
+    "deliveries": "deliv.",
+    "collisions": "coll.",
     "utilization": "util.",
-    "cycle_time_p50": "cycle p50 s",
+    "cycle_time_p50": "p50 s",
     "stuck_robots": "stuck",
 }
 
@@ -230,7 +230,6 @@ def sweep(
     import pandas as pd
     from mesa.batchrunner import batch_run
     from rich.console import Console
-    from rich.table import Table
 
     from scenarios import apply_overrides, build_floor, load_scenario
     from scenarios.load import parse_value
@@ -315,14 +314,7 @@ def sweep(
             is_gridlocked(s, r) for s, r in zip(table["stuck_robots"], table["robots"], strict=True)
         ]
         write_text_atomic(stage / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
-    shown = Table(title=f"sweep of {sc.name}: {n_runs} runs × {n_steps} steps (final KPIs)")
-    for col in [*grid, "seed"]:
-        shown.add_column(col.rsplit(".", 1)[-1], justify="right")
-    for header in SWEEP_COLUMNS.values():
-        shown.add_column(header, justify="right")
-    for row in table.to_dict("records"):
-        shown.add_row(*(_cell(row[c]) for c in [*grid, "seed", *SWEEP_COLUMNS]))
-    Console().print(shown)
+    Console().print(_sweep_table(table, list(grid), f"sweep of {sc.name}", n_runs, n_steps))
     if jammed := int(table["gridlocked"].sum()):
         typer.echo(
             f"warning: {jammed} of {len(table)} runs ended gridlocked (≥ {GRIDLOCK_SHARE:.0%} of "
@@ -330,6 +322,35 @@ def sweep(
             err=True,
         )
     typer.echo(f"wrote {out}/sweep.csv ({len(table)} rows)")
+
+
+def _sweep_table(table: Any, keys: list[str], title: str, n_runs: int, n_steps: int) -> Any:
+    """One row per combination of swept values: the :data:`SWEEP_COLUMNS` KPIs over its seeds,
+    and how many of its seeds ended gridlocked."""
+    from rich.table import Table
+
+    from warehouse.report import format_cell, summarize
+
+    n_seeds = int(table["seed"].nunique())
+    shown = Table(
+        title=f"{title}: {n_runs} runs × {n_steps} steps",
+        caption=f"final KPIs, means over {n_seeds} seed(s), deliveries ± 95% CI; collisions, "
+        "utilization, median cycle time (s), stuck robots, gridlocked seeds; every run in "
+        "sweep.csv",
+    )
+    for col in keys:
+        shown.add_column(col.rsplit(".", 1)[-1], justify="right", overflow="fold")
+    for header in SWEEP_COLUMNS.values():
+        shown.add_column(header, justify="right", min_width=len(header), overflow="fold")
+    shown.add_column("jammed", justify="right", min_width=6)
+    groups = table.groupby(keys, sort=False) if keys else [((), table)]
+    for values, rows in groups:
+        values = values if isinstance(values, tuple) else (values,)
+        stats = [summarize(rows[kpi].tolist()) for kpi in SWEEP_COLUMNS]
+        cells = [format_cell(stats[0]), *(_cell(s["mean"]) for s in stats[1:])]
+        jammed = f"{int(rows['gridlocked'].sum())}/{len(rows)}"
+        shown.add_row(*(_cell(v) for v in values), *cells, jammed)
+    return shown
 
 
 def _cell(x: Any) -> str:
