@@ -330,6 +330,31 @@ def test_cli_view_headless_frames(tmp_path, capsys):
     assert "wrote 3 frame(s)" in capsys.readouterr().out
 
 
+def test_cli_view_applies_scenario_settings(tmp_path, monkeypatch, capsys):
+    """``--set`` reaches the live run: parking strips widen the floor, parking fills them."""
+    from visualize import viewer as viewer_mod
+
+    made = []
+    real = viewer_mod.live_viewer
+
+    def spy(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(viewer_mod, "live_viewer", spy)
+    argv = ["view", "tiny", "--headless-frames", str(tmp_path / "f"), "--frames", "1"]
+    assert cli([*argv, "--set", "layout.parking_walls=[north]", "--set",
+                "policies.park_idle=0", "--robots", "3"]) == 0  # fmt: skip
+    assert cli([*argv[:3], str(tmp_path / "g"), "--frames", "1"]) == 0
+    with_strip, plain = (v.source.fleet.sim for v in made)
+    assert with_strip.floor.shape == (plain.floor.shape[0] + 1, plain.floor.shape[1])
+    assert with_strip.n_robots == 3 and type(made[0].source.fleet.dispatcher).__name__ == (
+        "IdleParking"
+    )
+    assert cli([*argv, "--set", "fleet.robots=-1"]) == 2
+    assert "fleet.robots" in capsys.readouterr().err
+
+
 def test_cli_replay_of_a_recording(tmp_path):
     from warehouse.recording import EpisodeRecorder
 

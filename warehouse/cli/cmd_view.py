@@ -15,6 +15,8 @@ import typer
 
 from warehouse.errors import InputError
 
+from .cmd_run import SetOpt
+
 HeadlessOpt = Annotated[
     Path | None,
     typer.Option(
@@ -130,13 +132,20 @@ def view(
     select: SelectOpt = None,
     overlays: OverlayOpt = "",
     size: SizeOpt = "1280x800",
+    sets: SetOpt = None,
 ) -> None:
-    """Watch a live run: pause, step, click robots to inspect them (press ? for help)."""
-    _require_display(headless_frames)
-    viewer_mod = _load_viewer_module()
-    overrides: dict[str, Any] = {}
+    """Watch a live run: pause, step, click robots to inspect them (press ? for help).
+
+    --set changes any scenario setting, as in `warehouse run` (e.g. --set policies.park_idle=5
+    --set 'layout.parking_walls=[north,south]').
+    """
+    from scenarios import parse_assignment
+
+    overrides: dict[str, Any] = dict(parse_assignment(text) for text in sets or ())
     if robots is not None:
         overrides["fleet.robots"] = robots
+    _require_display(headless_frames)
+    viewer_mod = _load_viewer_module()
     try:
         viewer = viewer_mod.live_viewer(
             target,
