@@ -248,6 +248,9 @@ def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | No
     parks = sorted({r["park_idle"] for r in rows if r.get("park_idle") is not None})
     if parks:
         lines[0] += f" Parking around every dispatcher: after {', '.join(map(str, parks))} s idle."
+    sets = sorted({json.dumps(r["settings"], sort_keys=True) for r in rows if r.get("settings")})
+    if sets:
+        lines[0] += f" Scenario settings (`--set`): {'; '.join(sets)}."
     by: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     for r in rows:
         by.setdefault((r["scenario"], r["config"]), []).append(r)
@@ -349,8 +352,15 @@ def _task(task: tuple, steps: int) -> dict[str, Any]:
     guard |= {"task_swaps": True} if swaps else {}
     guard |= {} if park is None else {"park_idle": park}
     return {"scenario": name, "seen_in_training": seen, "config": label, "seed": seed,
+            **({"settings": settings} if (settings := task_settings(name, overrides)) else {}),
             "dispatcher": disp, "navigator": navigator, "collisions": mode,
             "lookahead": look, **guard, **k}  # fmt: skip
+
+
+def task_settings(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The ``--set`` settings of a task: its overrides beyond (or unlike) the floor's own."""
+    own = next(o for n, _, _, o in SCENARIOS if n == name)
+    return {k: v for k, v in overrides.items() if k not in own or own[k] != v}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -391,7 +401,23 @@ def main(argv: list[str] | None = None) -> None:
         help="Parking around every dispatcher: robots idle this many seconds drive to a "
         "parking spot (hierarchy/parking.py).",
     )
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Scenario setting for every floor, after the floor's own (dotted key, YAML value; "
+        "repeatable), e.g. --set 'layout.parking_walls=[north,south]'.",
+    )
     args = p.parse_args(argv)
+    from scenarios import parse_assignment
+    from warehouse.errors import InputError
+
+    try:
+        sets = dict(parse_assignment(text) for text in args.sets)
+    except InputError as exc:
+        p.error(f"--set: {exc.one_line()}")
     import torch
 
     torch.set_num_threads(1)  # small per-step inference: threads only add overhead
@@ -404,6 +430,16 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"--scenarios: unknown {', '.join(unknown)} (known: {known})")
     if bad := [c for c in confs if c not in CONFIGS]:
         p.error(f"--configs: unknown {', '.join(map(repr, bad))} (known: {', '.join(CONFIGS)})")
+    for name, target, _, overrides in SCENARIOS if sets else ():
+        # check the settings on every floor now: not in a worker, and before writing anything
+        if name in wanted and not (target.endswith(".map") and not Path(target).is_file()):
+            from scenarios import apply_overrides, load_scenario
+
+            try:
+                sc, src = load_scenario(target)
+                apply_overrides(sc, {**overrides, **sets}, src)
+            except InputError as exc:
+                p.error(f"--set on {name}: {exc.one_line()}")
     rows: list[dict[str, Any]] = []
     for path in args.merge:
         rows += json.loads(path.read_text(encoding="utf-8"))
@@ -419,7 +455,17 @@ def main(argv: list[str] | None = None) -> None:
             disp, navigator, mode = CONFIGS[label]
             navigator = nav if navigator == "NAV" else navigator
             for seed in range(args.seeds):
-                task = (name, target, seen, overrides, label, disp, navigator, mode, seed)
+                task = (
+                    name,
+                    target,
+                    seen,
+                    {**overrides, **sets},
+                    label,
+                    disp,
+                    navigator,
+                    mode,
+                    seed,
+                )
                 dispatch = (
                     args.lookahead, args.max_order_age, args.task_swaps, args.park_idle,
                     args.anticipate,

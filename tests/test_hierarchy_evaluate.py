@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 import hierarchy.evaluate as ev
 from scenarios import apply_overrides, build_floor, load_scenario
 
@@ -175,3 +179,23 @@ def test_ratio_table_gives_the_paired_difference_per_seed() -> None:
     line = next(x for x in ev.summarize(rows, "x").splitlines() if "ppo / hungarian, same" in x)
     assert line.endswith("| +2.0 ± 2.5 |")
     assert f"| {(10 + 12 + 14 + 99) / 4 / 10:.3f} |" in line  # the ratio of the means
+
+
+def test_set_changes_every_floor_and_is_recorded(tmp_path, capsys) -> None:
+    """``--set`` reaches the runs (a strip of parking cells changes what robots do) and the rows
+    say which settings they ran with; a bad setting stops before any run, in one line."""
+    argv = ["--seeds", "2", "--steps", "150", "--scenarios", "small", "--configs",
+            "rule_based (block)", "--park-idle", "0"]  # fmt: skip
+    ev.main(["--out", str(tmp_path / "a"), *argv])
+    ev.main(["--out", str(tmp_path / "b"), *argv, "--set", "layout.parking_walls=[north,south]"])
+    plain, strips = (json.loads((tmp_path / n / "results.json").read_text()) for n in ("a", "b"))
+    assert "settings" not in plain[0]
+    assert all(r["settings"] == {"layout.parking_walls": ["north", "south"]} for r in strips)
+    assert [r["distance_m"] for r in plain] != [r["distance_m"] for r in strips]
+    summary = (tmp_path / "b" / "summary.md").read_text()
+    assert 'Scenario settings (`--set`): {"layout.parking_walls": ["north", "south"]}.' in summary
+    with pytest.raises(SystemExit) as exc:
+        ev.main(["--out", str(tmp_path / "c"), *argv, "--set", "layout.parking_walls=[west]"])
+    assert exc.value.code == 2 and not (tmp_path / "c").exists()
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith("layout.parking_walls: west carries stations; parking needs another wall")
