@@ -161,39 +161,35 @@ def _deliveries(disp: object, seeds: range, steps: int) -> np.ndarray:
     return np.array(out)
 
 
+def _gain_over_random(run: Path, total_steps: int, imitation_episodes: int) -> np.ndarray:
+    """Per-seed deliveries of a dispatcher trained on ``tiny`` minus the random dispatcher's,
+    over 24 seeds of 500 steps paired on the same order arrivals."""
+    torch.set_num_threads(1)
+    cfg = TrainConfig(
+        scenarios=("tiny",), collisions="pibt", total_steps=total_steps, n_envs=4, horizon=200,
+        hidden=32, eval_every=0, imitation_episodes=imitation_episodes,
+    )  # fmt: skip
+    net = train(cfg, run, log_tensorboard=False)
+    seeds = range(100, 124)
+    learned = _deliveries(PPODispatcher(net, cfg.features, period=cfg.period), seeds, 500)
+    return learned - _deliveries(make_dispatcher("random"), seeds, 500)
+
+
 @pytest.mark.slow
 def test_short_training_beats_random_dispatcher_on_tiny(tmp_path: Path) -> None:
     """On the built-in ``tiny`` a 20,000-step run (about 15 s, warm start included) delivers
-    more than the random dispatcher over 24 seeds, paired on the same order arrivals. On
-    ``tiny`` dispatching moves deliveries by a few per cent only (Hungarian: +2.4 %)."""
-    torch.set_num_threads(1)
-    cfg = TrainConfig(
-        scenarios=("tiny",), collisions="pibt", total_steps=20_000, n_envs=4, horizon=200,
-        hidden=32, eval_every=0,
-    )  # fmt: skip
-    net = train(cfg, tmp_path / "run", log_tensorboard=False)
-    seeds = range(100, 124)
-    learned = _deliveries(PPODispatcher(net, cfg.features, period=cfg.period), seeds, 500)
-    rand = _deliveries(make_dispatcher("random"), seeds, 500)
-    diff = learned - rand
+    more than the random dispatcher. On ``tiny`` dispatching moves deliveries by a few per cent
+    only (Hungarian: +2.4 %)."""
+    diff = _gain_over_random(tmp_path / "run", 20_000, TrainConfig().imitation_episodes)
     assert diff.mean() > 0 and (diff > 0).sum() > (diff < 0).sum()
 
 
 @pytest.mark.slow
 def test_ppo_from_scratch_learns_to_beat_random_on_tiny(tmp_path: Path) -> None:
-    """Without the warm start PPO alone must learn: 100,000 steps (about a minute) beat the
-    random dispatcher over 24 seeds. At 20,000 steps runs from scratch still fail or collapse
-    to WAIT (docs/results.md, twentieth session), which the warm start of the test above hides."""
-    torch.set_num_threads(1)
-    cfg = TrainConfig(
-        scenarios=("tiny",), collisions="pibt", total_steps=100_000, n_envs=4, horizon=200,
-        hidden=32, eval_every=0, imitation_episodes=0,
-    )  # fmt: skip
-    net = train(cfg, tmp_path / "run", log_tensorboard=False)
-    seeds = range(100, 124)
-    learned = _deliveries(PPODispatcher(net, cfg.features, period=cfg.period), seeds, 500)
-    rand = _deliveries(make_dispatcher("random"), seeds, 500)
-    diff = learned - rand
+    """Without the warm start PPO alone must learn: 100,000 steps (about 40 s) beat the random
+    dispatcher. At 20,000 steps runs from scratch still fail or collapse to WAIT
+    (docs/results.md, twentieth session), which the warm start of the test above hides."""
+    diff = _gain_over_random(tmp_path / "run", 100_000, 0)
     assert diff.mean() > 0 and (diff > 0).sum() > (diff < 0).sum()
 
 
