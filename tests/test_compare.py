@@ -29,6 +29,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("short", ["--policy", "rule_based", "--steps", "30"]),
         ("seeds", ["--policy", "rule_based", "--seeds", "0,1"]),
         ("learned", ["--policy", "bc,cql"]),
+        ("fleet", ["--policy", "rule_based", "--robots", "4"]),
     ):
         try:
             main([*RUN, *extra, "--out", str(root / name)])
@@ -85,6 +86,7 @@ def test_one_policy_each_compares_across_names(runs: Path, capsys) -> None:
     code, out, err = run_cli(["compare", str(runs / "rule"), str(report), "--json"], capsys)
     assert code == 0, err
     pairs = json.loads(out)["pairs"]
+    assert json.loads(out)["differ"] == {}  # same floor, same fleet
     assert list(pairs) == ["random vs rule_based"]
     assert pairs["random vs rule_based"]["deliveries"]["diff"] < 0
 
@@ -135,3 +137,11 @@ def test_a_missing_run_names_the_path(tmp_path: Path, capsys) -> None:
         f"error: {tmp_path / 'report.json'}: no such file (expected a run folder or its "
         "report.json)"
     )
+
+
+def test_runs_of_other_fleets_compare_and_say_so(runs: Path, capsys) -> None:
+    code, out, err = run_cli(["compare", str(runs / "rule"), str(runs / "fleet")], capsys)
+    assert code == 0, err
+    assert "robots 6 → 4" in " ".join(out.split())
+    code, out, _ = run_cli(["compare", str(runs / "rule"), str(runs / "fleet"), "--json"], capsys)
+    assert json.loads(out)["differ"] == {"robots": [6, 4]}

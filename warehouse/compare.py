@@ -43,6 +43,7 @@ class _Report(BaseModel):
     scenario: str
     seeds: list[int]
     steps: int
+    robots: int | None = None
     runs: list[_Run]
 
     @model_validator(mode="after")
@@ -81,10 +82,11 @@ def load_report(target: str | Path) -> tuple[Path, dict[str, Any]]:
 
 
 def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
-    """``{"base", "other", "seeds", "steps", "pairs": {"POLICY" or "A vs B": rows},
+    """``{"base", "other", "seeds", "steps", "differ", "pairs": {"POLICY" or "A vs B": rows},
     "not_compared"}``: each matched policy of ``other`` minus the same policy of ``base``, seed
-    by seed. ``not_compared`` lists the KPIs only one report has (one written by another version
-    of the toolkit)."""
+    by seed. ``differ`` gives the scenario name and fleet size where the two runs differ (as
+    ``[base, other]``); ``not_compared`` lists the KPIs only one report has (one written by
+    another version of the toolkit)."""
     base_path, a = load_report(base)
     other_path, b = load_report(other)
     if b["seeds"] != a["seeds"]:
@@ -120,6 +122,7 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
         "other": display_path(other_path),
         "seeds": a["seeds"],
         "steps": a["steps"],
+        "differ": {k: [a.get(k), b.get(k)] for k in ("scenario", "robots") if a.get(k) != b.get(k)},
         "pairs": pairs,
         "not_compared": sorted(one_sided),
     }

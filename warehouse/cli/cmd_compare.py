@@ -34,6 +34,8 @@ def compare(
         typer.echo(json.dumps(result, indent=1, sort_keys=True))
         return
     title = f"{result['other']} − {result['base']}, paired over {seeds_text(result['seeds'])}"
+    for key, (was, now) in result["differ"].items():
+        title += f"; {key} {was} → {now}"
     Console().print(rows_table(title, result["pairs"], KPI_NAMES if all_kpis else PAIRED_KPIS))
     if result["not_compared"]:
         typer.echo(f"not compared (in one report only): {', '.join(result['not_compared'])}")
