@@ -145,3 +145,13 @@ def test_runs_of_other_fleets_compare_and_say_so(runs: Path, capsys) -> None:
     assert "robots 6 → 4" in " ".join(out.split())
     code, out, _ = run_cli(["compare", str(runs / "rule"), str(runs / "fleet"), "--json"], capsys)
     assert json.loads(out)["differ"] == {"robots": [6, 4]}
+
+
+def test_policies_of_one_run_only_are_named(runs: Path, tmp_path: Path, capsys) -> None:
+    """Two runs with two policies each, one in common: that one is compared, the others named."""
+    report = json.loads((runs / "off" / "report.json").read_text())
+    report["runs"][1]["policy"] = "renamed"
+    (tmp_path / "other.json").write_text(json.dumps(report))
+    code, out, err = run_cli(["compare", str(runs / "off"), str(tmp_path / "other.json")], capsys)
+    assert code == 0, err
+    assert out.strip().endswith("not compared (policies of one run only): random, renamed")

@@ -86,16 +86,20 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
     "not_compared"}``: each matched policy of ``other`` minus the same policy of ``base``, seed
     by seed. ``differ`` gives the scenario name and fleet size where the two runs differ (as
     ``[base, other]``); ``not_compared`` lists the KPIs only one report has (one written by
-    another version of the toolkit)."""
+    another version of the toolkit), ``unmatched_policies`` the policies only one run has."""
     base_path, a = load_report(base)
     other_path, b = load_report(other)
     if b["seeds"] != a["seeds"]:
         raise InputError(
-            other_path, "seeds", f"{b['seeds']} differ from {base_path}'s {a['seeds']}"
+            other_path,
+            "seeds",
+            f"{b['seeds']} differ from {display_path(base_path)}'s {a['seeds']}",
         )
     if b["steps"] != a["steps"]:
         raise InputError(
-            other_path, "steps", f"{b['steps']} differ from {base_path}'s {a['steps']}"
+            other_path,
+            "steps",
+            f"{b['steps']} differ from {display_path(base_path)}'s {a['steps']}",
         )
     runs_a = {run["policy"]: run for run in a["runs"]}
     runs_b = {run["policy"]: run for run in b["runs"]}
@@ -109,9 +113,11 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
         raise InputError(
             other_path,
             "runs",
-            f"no policy in common with {base_path} ({', '.join(runs_b)} against "
+            f"no policy in common with {display_path(base_path)} ({', '.join(runs_b)} against "
             f"{', '.join(runs_a)})",
         )
+    paired_names = {run["policy"] for _, run_a, run_b in matched for run in (run_a, run_b)}
+    unmatched = sorted((set(runs_a) | set(runs_b)) - paired_names)
     pairs, one_sided = {}, set()
     for label, run_a, run_b in matched:
         names = [k for k in run_b["kpis"] if k in run_a["kpis"]]
@@ -125,4 +131,5 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
         "differ": {k: [a.get(k), b.get(k)] for k in ("scenario", "robots") if a.get(k) != b.get(k)},
         "pairs": pairs,
         "not_compared": sorted(one_sided),
+        "unmatched_policies": unmatched,
     }

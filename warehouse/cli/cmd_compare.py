@@ -37,6 +37,9 @@ def compare(
     for key, (was, now) in result["differ"].items():
         title += f"; {key} {was} → {now}"
     Console().print(rows_table(title, result["pairs"], KPI_NAMES if all_kpis else PAIRED_KPIS))
+    if result["unmatched_policies"]:
+        names = ", ".join(result["unmatched_policies"])
+        typer.echo(f"not compared (policies of one run only): {names}")
     if result["not_compared"]:
         typer.echo(f"not compared (in one report only): {', '.join(result['not_compared'])}")
 
