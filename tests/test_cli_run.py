@@ -317,3 +317,18 @@ def test_dispatch_settings_alone_keep_the_default_comparison(tmp_path: Path) -> 
     main_ok([*argv[:-1], str(plain)])
     first = json.loads((plain / "report.json").read_text("utf-8"))["runs"]
     assert first[1]["kpis"] != report["runs"][1]["kpis"]  # the setting reached the run
+
+
+def test_commands_are_registered_once_per_process(capsys) -> None:
+    """Each ``main()`` call must not register the commands again: typer rebuilds every
+    registered command on each call, so duplicates made every later call slower (the test suite,
+    which calls ``main`` hundreds of times, ran several times slower by its end)."""
+    from warehouse.cli.main import app
+
+    cli(["list"], capsys)
+    names = [c.name for c in app.registered_commands]
+    for _ in range(3):
+        code, _, err = cli(["list"], capsys)
+        assert code == 0, err
+    assert [c.name for c in app.registered_commands] == names
+    assert len(set(names)) == len(names) and {"run", "compare", "sweep", "view"} <= set(names)

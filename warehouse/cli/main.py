@@ -27,8 +27,13 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
+    """Add every ``cmd_*`` module's commands to :data:`app`, once per process: registering
+    them again on each :func:`main` call would multiply them, and typer rebuilds every
+    registered command on each call (a slowdown that grows with every call in one process)."""
     from warehouse import cli
 
+    if app.registered_commands:
+        return
     for info in sorted(pkgutil.iter_modules(cli.__path__), key=lambda m: m.name):
         if info.name.startswith("cmd_"):
             importlib.import_module(f"warehouse.cli.{info.name}").register(app)
