@@ -332,3 +332,22 @@ def test_commands_are_registered_once_per_process(capsys) -> None:
         assert code == 0, err
     assert [c.name for c in app.registered_commands] == names
     assert len(set(names)) == len(names) and {"run", "compare", "sweep", "view"} <= set(names)
+
+
+def test_a_run_uses_one_torch_thread_and_gives_the_count_back() -> None:
+    """Runs compute with one torch thread (warehouse/runner.py says why) and leave the caller's
+    thread count as it was."""
+    import torch
+
+    from warehouse.runner import prepare, run_experiment
+
+    seen = []
+    exp = prepare("tiny", policies=["cql"], seeds=[0], steps=5)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        run_experiment(exp, progress=lambda n: seen.append(torch.get_num_threads()))
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

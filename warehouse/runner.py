@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,14 +207,23 @@ class Results:
         return [r for r in self.runs if r.policy == policy]
 
 
-def _one_torch_thread() -> None:
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
     """Learned policies decide for one fleet per step (tens to a few thousand robots); torch's
     intra-op threads cost more than they save at that size (a 30-robot hierarchical run was 6×
-    slower with two threads on a busy 2-core machine), so runs use one. Only if torch is loaded:
-    a run of rule-based policies never imports it."""
+    slower with two threads on a busy 2-core machine), so runs use one, and the caller's count
+    comes back afterwards. Only if torch is loaded: a run of rule-based policies never imports
+    it."""
     torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(1)
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def run_experiment(
@@ -228,7 +238,16 @@ def run_experiment(
     With ``record`` the first seed of the first policy is recorded; ``on_recorder(recorder)``
     receives the recorder when that run ends.
     """
-    _one_torch_thread()
+    with _one_torch_thread():
+        return _run_policies(exp, progress, record, on_recorder)
+
+
+def _run_policies(
+    exp: Experiment,
+    progress: Callable[[int], None] | None,
+    record: bool | Callable[..., Any],
+    on_recorder: Callable[[Any], None] | None,
+) -> Results:
     results = Results(exp)
     for p_idx, spec in enumerate(exp.policies):
         visits = np.zeros(exp.floor.n_nodes, dtype=np.int64)
