@@ -430,14 +430,20 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"--scenarios: unknown {', '.join(unknown)} (known: {known})")
     if bad := [c for c in confs if c not in CONFIGS]:
         p.error(f"--configs: unknown {', '.join(map(repr, bad))} (known: {', '.join(CONFIGS)})")
-    for name, target, _, overrides in SCENARIOS if sets else ():
-        # check the settings on every floor now: not in a worker, and before writing anything
-        if name in wanted and not (target.endswith(".map") and not Path(target).is_file()):
+    # each floor's own overrides, then --set; checked on every floor now (not in a worker, and
+    # before anything is written)
+    floors = [
+        (name, target, seen, {**overrides, **sets})
+        for name, target, seen, overrides in SCENARIOS
+        if name in wanted
+    ]
+    for name, target, _, merged in floors if sets else ():
+        if not (target.endswith(".map") and not Path(target).is_file()):
             from scenarios import apply_overrides, load_scenario
 
             try:
                 sc, src = load_scenario(target)
-                apply_overrides(sc, {**overrides, **sets}, src)
+                apply_overrides(sc, merged, src)
             except InputError as exc:
                 p.error(f"--set on {name}: {exc.one_line()}")
     rows: list[dict[str, Any]] = []
@@ -445,9 +451,7 @@ def main(argv: list[str] | None = None) -> None:
         rows += json.loads(path.read_text(encoding="utf-8"))
     args.out.mkdir(parents=True, exist_ok=True)
     tasks = []
-    for name, target, seen, overrides in SCENARIOS:
-        if name not in wanted:
-            continue
+    for name, target, seen, overrides in floors:
         if target.endswith(".map") and not Path(target).is_file():
             print(f"skipped {name}: map file {target} not found", file=sys.stderr)
             continue
@@ -455,17 +459,7 @@ def main(argv: list[str] | None = None) -> None:
             disp, navigator, mode = CONFIGS[label]
             navigator = nav if navigator == "NAV" else navigator
             for seed in range(args.seeds):
-                task = (
-                    name,
-                    target,
-                    seen,
-                    {**overrides, **sets},
-                    label,
-                    disp,
-                    navigator,
-                    mode,
-                    seed,
-                )
+                task = (name, target, seen, overrides, label, disp, navigator, mode, seed)
                 dispatch = (
                     args.lookahead, args.max_order_age, args.task_swaps, args.park_idle,
                     args.anticipate,
