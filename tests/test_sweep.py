@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from cli_helpers import run_cli as cli
 
 from scenarios import builtin_path
@@ -76,3 +77,81 @@ def test_sweep_checks_every_combination_first(tmp_path: Path, monkeypatch, capsy
     assert list(tmp_path.iterdir()) == []
     code, _, err = cli(["sweep", "tiny", "--set", "fleet.robots", "--steps", "5"], capsys)
     assert code == 2 and "fleet.robots: expected KEY=V1,V2" in err
+
+
+def test_sweep_pairs_every_setting_with_the_first(tmp_path: Path, capsys) -> None:
+    """paired.csv and the Δ column: each setting minus the first one, seed by seed."""
+    from warehouse.report import format_paired, paired_rows, summarize
+
+    out = tmp_path / "paired"
+    argv = ["sweep", "tiny", "--set", "tasks.arrival_rate=0.05,0.2,0.4", "--seeds", "0..3"]
+    code, printed, err = cli([*argv, "--steps", "60", "--out", str(out)], capsys)
+    assert code == 0, err
+    table = pd.read_csv(out / "sweep.csv")
+    paired = pd.read_csv(out / "paired.csv")
+    assert list(paired.columns) == ["tasks.arrival_rate", "kpi", "diff", "ci95", "ratio"]
+    assert sorted(set(paired["tasks.arrival_rate"])) == [0.2, 0.4]  # not the baseline itself
+    assert set(paired["kpi"]) == set(KPI_NAMES)
+    runs = {rate: rows.sort_values("seed") for rate, rows in table.groupby("tasks.arrival_rate")}
+    base = {k: summarize(runs[0.05][k].tolist()) for k in KPI_NAMES}
+    for rate in (0.2, 0.4):
+        want = paired_rows({k: summarize(runs[rate][k].tolist()) for k in KPI_NAMES}, base)
+        got = paired[paired["tasks.arrival_rate"] == rate].set_index("kpi")
+        diffs = runs[rate]["deliveries"].to_numpy() - runs[0.05]["deliveries"].to_numpy()
+        assert got.loc["deliveries", "diff"] == pytest.approx(diffs.mean(), abs=1e-6)
+        assert got.loc["deliveries", "diff"] == pytest.approx(want["deliveries"]["diff"])
+        assert got.loc["cycle_time_p95", "ci95"] == pytest.approx(want["cycle_time_p95"]["ci95"])
+    assert paired.set_index(["tasks.arrival_rate", "kpi"]).loc[(0.4, "deliveries"), "diff"] > 0
+    rows = [line.split("│")[1:-1] for line in printed.splitlines() if line.startswith("│")]
+    assert len(rows) == 3 and rows[0][2].strip() == "base"
+    for row, rate in zip(rows[1:], (0.2, 0.4), strict=True):
+        d = paired.set_index(["tasks.arrival_rate", "kpi"]).loc[(rate, "deliveries")]
+        assert row[2].strip() == format_paired(
+            {"diff": d["diff"], "ci95": d["ci95"], "ratio": None}
+        )
+
+
+def test_sweep_with_one_setting_writes_no_comparison(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "one"
+    code, printed, err = cli(
+        ["sweep", "tiny", "--seeds", "0", "--steps", "5", "--out", str(out)], capsys
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["sweep.csv"]
+    assert "Δ" not in printed and "base" not in printed
+
+
+@pytest.mark.parametrize(
+    ("sets", "column"),
+    [(["robots=2,3"], "fleet.robots"), (["collisions=block,physical"], "physics.collisions")],
+)
+def test_sweep_shortcut_keys_are_written_out(sets, column, tmp_path: Path, capsys) -> None:
+    """A shortcut such as ``robots`` sweeps its setting and names the column by its dotted key, so
+    the run's own KPI of the same name (``robots``, ``collisions``) cannot overwrite it."""
+    out = tmp_path / "short"
+    argv = ["sweep", "tiny", "--set", *sets, "--seeds", "0", "--steps", "20", "--out", str(out)]
+    code, _, err = cli(argv, capsys)
+    assert code == 0, err
+    table = pd.read_csv(out / "sweep.csv")
+    assert len(table) == 2 and column in table.columns
+    if column == "fleet.robots":
+        assert table["fleet.robots"].tolist() == [2, 3] == table["robots"].tolist()
+    else:
+        assert table[column].tolist() == ["block", "physical"]
+
+
+@pytest.mark.parametrize(
+    ("sets", "expected"),
+    [
+        (["robots=2,3", "fleet.robots=4,5"], "fleet.robots: set twice"),
+        (["steps=5,10"], "episode.steps: cannot be swept; use --steps and --seeds"),
+    ],
+)
+def test_sweep_shortcuts_meet_the_same_checks(sets, expected, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = ["sweep", "tiny", "--steps", "5"]
+    for item in sets:
+        argv += ["--set", item]
+    code, _, err = cli(argv, capsys)
+    assert code == 2 and err.strip().endswith(expected), err
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,252 @@
+"""``warehouse sweep``: every combination of ``--set KEY=V1,V2,...`` on every seed.
+
+The runs go through ``mesa.batch_run`` (:class:`~warehouse.model.WarehouseModel`). Every input
+is checked first, every combination's floor built once, and the output folder is created only
+once the runs succeeded (:func:`warehouse.report.staged_dir`). It holds:
+
+* ``sweep.csv``: one row per combination and seed, every KPI, and whether the run ended
+  gridlocked;
+* ``paired.csv``: the **first combination** (each key's first value) is the baseline. Every
+  other combination is compared with it seed by seed, as ``warehouse run`` compares policies:
+  one row per combination and KPI with the mean per-seed difference, its 95 % CI and the
+  ratio of means.
+
+The printed table has one row per combination: its means over the seeds, deliveries ± 95 % CI,
+the paired difference in deliveries against the baseline, and its gridlocked seeds.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Annotated, Any
+
+import typer
+
+from warehouse.errors import InputError
+
+from .cmd_run import OutOpt, SeedsOpt, SetOpt, StepsOpt, TargetArg, _check_out, _default_out
+
+#: KPI → header of the printed table (sweep.csv has every KPI); deliveries with its 95 % CI and
+#: its paired difference, the others as means.
+SWEEP_COLUMNS = {
+    "deliveries": "deliv.",
+    "collisions": "coll.",
+    "cycle_time_p50": "p50 s",
+}
+
+
+def sweep(
+    target: TargetArg,
+    sets: SetOpt = None,
+    seeds: SeedsOpt = None,
+    steps: StepsOpt = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="Policy for every run (default: scenario's).")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Parallel processes.")] = 1,
+    out: OutOpt = None,
+) -> None:
+    """Run every combination of --set KEY=V1,V2,... on every seed via mesa.batch_run; compare
+    each combination with the first, seed by seed."""
+    import pandas as pd
+    from mesa.batchrunner import batch_run
+    from rich.console import Console
+
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.atomic import write_text_atomic
+    from warehouse.kpis import KPI_NAMES
+    from warehouse.model import WarehouseModel
+    from warehouse.policies import check_checkpoints_used, resolve_policy
+    from warehouse.report import GRIDLOCK_SHARE, is_gridlocked, staged_dir
+    from warehouse.runner import parse_seeds
+
+    sc, source = load_scenario(target)
+    grid, labels = _parse_grid(sets or (), source, policy)
+    parsed_seeds = parse_seeds(seeds)
+    episode: dict[str, Any] = {"episode.steps": sc.episode.steps if steps is None else steps}
+    if parsed_seeds is not None:
+        episode["episode.seeds"] = parsed_seeds
+    base = apply_overrides(sc, episode, source)  # checks --steps and --seeds like a scenario
+    seed_list, n_steps = list(base.episode.seeds), base.episode.steps
+    resolve_policy(policy, base)
+    # Check every combination now, so nothing runs (or is written) on bad input.
+    built: set[str] = set()
+    variants = []
+    for combo in itertools.product(*grid.values()):
+        variant = apply_overrides(base, dict(zip(grid, combo, strict=True)), source)
+        variants.append(variant)
+        key = variant.model_dump_json(include={"layout", "fleet", "tasks", "physics"})
+        if key not in built:
+            build_floor(variant, source)
+            built.add(key)
+    specs = [resolve_policy(policy, v, source=source) for v in variants]
+    for variant in variants:  # a checkpoint must be loaded by some combination
+        check_checkpoints_used(specs, variant, source)
+    out = _check_out(out or _default_out(f"sweep-{sc.name}"))
+
+    scenario_arg = str(source) if source is not None else str(target)
+    params: dict[str, Any] = {k: v for k, v in grid.items()}
+    params.update(
+        scenario=scenario_arg,
+        seed=seed_list,
+        steps=n_steps,
+        policy=policy or "",
+        collect_every=1,
+        per_robot=False,
+        check_checkpoints=False,
+    )
+    n_runs = len(seed_list) * len(variants)
+    console = Console(stderr=True)
+    with staged_dir(out) as stage:
+        with console.status(f"sweep: {n_runs} runs of {n_steps} steps ({jobs} process(es))"):
+            rows = batch_run(
+                WarehouseModel,
+                parameters=params,
+                number_processes=jobs,
+                iterations=1,
+                max_steps=n_steps,
+                data_collection_period=-1,
+                display_progress=False,
+            )
+        # Swept keys are dotted (fleet.robots), so no KPI column (robots) can overwrite them.
+        table = pd.DataFrame(rows).sort_values("RunId")
+        table = table[[*grid, "seed", *KPI_NAMES, "open_orders"]].reset_index(drop=True)
+        for key, values in grid.items():
+            table[key] = [labels[key][values.index(v)] for v in table[key]]
+        table["gridlocked"] = [
+            is_gridlocked(s, r) for s, r in zip(table["stuck_robots"], table["robots"], strict=True)
+        ]
+        paired = paired_frame(table, list(grid))
+        write_text_atomic(stage / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
+        if len(paired):
+            write_text_atomic(stage / "paired.csv", paired.to_csv(index=False, lineterminator="\n"))
+    title = f"sweep of {sc.name}: {n_runs} runs × {n_steps} steps"
+    Console().print(sweep_table(table, paired, list(grid), title))
+    if jammed := int(table["gridlocked"].sum()):
+        typer.echo(
+            f"warning: {jammed} of {len(table)} runs ended gridlocked (≥ {GRIDLOCK_SHARE:.0%} of "
+            "the fleet stuck): see the `gridlocked` column of sweep.csv",
+            err=True,
+        )
+    written = "sweep.csv" + (" and paired.csv" if len(paired) else "")
+    typer.echo(f"wrote {written} to {out} ({len(table)} runs)")
+
+
+def _parse_grid(
+    sets: Any, source: Any, policy: str | None
+) -> tuple[dict[str, list[Any]], dict[str, list[str]]]:
+    """``({dotted key: values}, {dotted key: values as typed})`` of the ``--set`` items.
+
+    Shortcuts become dotted keys (``robots`` → ``fleet.robots``), so a key cannot be given
+    twice under two names, nor collide with a run's own columns (the ``robots`` KPI, ``seed``).
+    """
+    from scenarios.load import SHORTCUTS, parse_value
+    from warehouse.runner import split_values
+
+    grid: dict[str, list[Any]] = {}
+    labels: dict[str, list[str]] = {}
+    for item in sets:
+        typed, sep, raw = item.partition("=")
+        typed = typed.strip()
+        if not sep or not typed:
+            raise InputError(source, typed or "--set", f"expected KEY=V1,V2,..., got {item!r}")
+        key = SHORTCUTS.get(typed, typed)
+        if key in grid:
+            raise InputError(source, key, "set twice")
+        if key == "episode" or key.startswith("episode."):
+            # Every sweep run gets --steps/--seeds; a swept episode setting would be ignored.
+            raise InputError(source, key, "cannot be swept; use --steps and --seeds")
+        if policy and key in ("policies", "policies.dispatcher", "policies.navigator"):
+            raise InputError(source, key, "--policy picks the policy of every run; drop one")
+        labels[key] = split_values(raw)
+        grid[key] = [parse_value(v, key, source) for v in labels[key]]
+        if len({repr(v) for v in grid[key]}) != len(grid[key]):
+            raise InputError(source, key, f"values repeat in {raw!r}")
+    return grid, labels
+
+
+def paired_frame(table: Any, keys: list[str]) -> Any:
+    """One row per combination after the first and KPI: the combination's
+    :func:`~warehouse.report.paired_rows` against the first one over the same seeds (an empty
+    frame with fewer than two combinations)."""
+    import pandas as pd
+
+    from warehouse.kpis import KPI_NAMES
+    from warehouse.report import paired_rows, summarize
+
+    groups = list(table.groupby(keys, sort=False)) if keys else []
+    if len(groups) < 2:
+        return pd.DataFrame(columns=[*keys, "kpi", "diff", "ci95", "ratio"])
+
+    def kpis(runs: Any) -> dict[str, Any]:
+        runs = runs.sort_values("seed")
+        return {name: summarize(runs[name].tolist()) for name in KPI_NAMES}
+
+    base = kpis(groups[0][1])
+    rows = []
+    for values, runs in groups[1:]:
+        values = values if isinstance(values, tuple) else (values,)
+        for kpi, row in paired_rows(kpis(runs), base).items():
+            rows.append({**dict(zip(keys, values, strict=True)), "kpi": kpi, **row})
+    return pd.DataFrame(rows)
+
+
+def sweep_table(table: Any, paired: Any, keys: list[str], title: str) -> Any:
+    """A rich Table, one row per combination of swept values: the :data:`SWEEP_COLUMNS` KPIs
+    over its seeds, its paired difference in deliveries against the first row, and how many
+    of its seeds ended gridlocked."""
+    from rich.table import Table
+
+    from warehouse.report import format_cell, summarize
+
+    n_seeds, compared = int(table["seed"].nunique()), len(paired) > 0
+    caption = [f"final KPIs, means over {n_seeds} seed(s), deliveries ± 95% CI"]
+    if compared:
+        caption.append("Δ: deliveries minus the first row's, paired by seed (± 95% CI)")
+    caption.append("collisions, median cycle time (s), gridlocked seeds")
+    caption.append("every KPI in sweep.csv" + (" and paired.csv" if compared else ""))
+    shown = Table(title=title, caption="; ".join(caption))
+    for col in keys:
+        shown.add_column(col.rsplit(".", 1)[-1], justify="right", overflow="fold")
+    headers = list(SWEEP_COLUMNS.values())
+    if compared:
+        headers.insert(1, "Δ")
+    for header in headers:
+        shown.add_column(header, justify="right", min_width=len(header), overflow="fold")
+    shown.add_column("jammed", justify="right", min_width=6)
+    deltas = paired[paired["kpi"] == "deliveries"] if compared else paired
+    groups = table.groupby(keys, sort=False) if keys else [((), table)]
+    for i, (values, rows) in enumerate(groups):
+        values = values if isinstance(values, tuple) else (values,)
+        stats = [summarize(rows[kpi].tolist()) for kpi in SWEEP_COLUMNS]
+        cells = [format_cell(stats[0]), *(_cell(s["mean"]) for s in stats[1:])]
+        if compared:
+            delta = deltas.iloc[i - 1] if i else None
+            cells.insert(1, "base" if delta is None else _delta(delta["diff"], delta["ci95"]))
+        jammed = f"{int(rows['gridlocked'].sum())}/{len(rows)}"
+        shown.add_row(*(_cell(v) for v in values), *cells, jammed)
+    return shown
+
+
+def _delta(diff: float | None, ci: float | None) -> str:
+    """``"+3.0 ± 6.1"`` from a paired.csv row (None or NaN: undefined)."""
+    from warehouse.report import format_paired
+
+    def known(x: float | None) -> float | None:
+        return None if x is None or x != x else float(x)
+
+    return format_paired({"diff": known(diff), "ci95": known(ci), "ratio": None})
+
+
+def _cell(x: Any) -> str:
+    from rich.markup import escape
+
+    if x is None or (isinstance(x, float) and x != x):
+        return "—"
+    if isinstance(x, float):
+        return f"{x:.3g}" if abs(x) < 100 else f"{x:,.0f}"
+    return escape(str(x))  # a swept value such as [north] is text, not rich markup
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep)
