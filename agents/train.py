@@ -160,15 +160,21 @@ def _jsonable(value: Any) -> Any:
 
 
 def train(cfg: TrainConfig, *, show_progress: bool = True) -> dict[str, Any]:
-    """Run (or resume) training; returns ``{"step", "last": last loss record, "model"}``."""
+    """Run (or resume) training; returns ``{"step", "last": last loss record, "model"}``.
+    torch runs on ``cfg.threads`` threads (0: as it is); the caller's count comes back after."""
+    from warehouse.threads import torch_threads
+
+    with torch_threads(cfg.threads):
+        return _train(cfg, show_progress=show_progress)
+
+
+def _train(cfg: TrainConfig, *, show_progress: bool) -> dict[str, Any]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
     from torch.utils.tensorboard import SummaryWriter
 
     from .batched import pick_device
 
     device = pick_device(cfg.device)
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
     if cfg.algo not in algorithms():
         raise InputError(None, "--algo", f"unknown algorithm {cfg.algo!r}")
     folders = data_folders(cfg)

@@ -19,8 +19,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import numpy as np
 
@@ -341,12 +342,19 @@ def _task(task: tuple, steps: int) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)  # small per-step inference: threads only add overhead
-    name, target, seen, overrides, label, disp, navigator, mode, seed, *dispatch = task
+    _, target, _, overrides, _, disp, navigator, mode, seed, *dispatch = task
     look, max_age, swaps, park, anticipate = dispatch
     k = run_one(
         target, disp, navigator, mode, seed, steps, overrides, lookahead=look,
         max_order_age=max_age, task_swaps=swaps, park_idle=park, anticipate=anticipate,
     )  # fmt: skip
+    return {**task_row(task), **k}
+
+
+def task_row(task: tuple) -> dict[str, Any]:
+    """What a result row records about its run before the KPIs: floor, config, seed and setup."""
+    name, _, seen, overrides, label, disp, navigator, mode, seed, *dispatch = task
+    look, max_age, swaps, park, anticipate = dispatch
     guard = {} if max_age is None else {"max_order_age": max_age}
     guard |= {"anticipate": True} if anticipate else {}
     guard |= {"task_swaps": True} if swaps else {}
@@ -354,7 +362,68 @@ def _task(task: tuple, steps: int) -> dict[str, Any]:
     return {"scenario": name, "seen_in_training": seen, "config": label, "seed": seed,
             **({"settings": settings} if (settings := task_settings(name, overrides)) else {}),
             "dispatcher": disp, "navigator": navigator, "collisions": mode,
-            "lookahead": look, **guard, **k}  # fmt: skip
+            "lookahead": look, **guard}  # fmt: skip
+
+
+#: Row fields that must agree between the seeds of one (scenario, config) for their mean to
+#: mean anything (a missing flag and an unset one are the same).
+SETUP_FIELDS = ("steps", "settings", "lookahead", "max_order_age", "anticipate", "task_swaps",
+                "park_idle")  # fmt: skip
+
+
+def row_setup(row: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`SETUP_FIELDS` of a result row, unset ones left out."""
+    return {k: row[k] for k in SETUP_FIELDS if row.get(k) not in (None, False, {})}
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of an earlier ``results.json``; a one-line :class:`InputError` if it cannot be
+    read or is not a list of result rows."""
+    from warehouse.errors import InputError
+
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(path, "file", f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "file", "not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"line {exc.lineno}", f"not JSON: {exc.msg}") from None
+    if not isinstance(rows, list):
+        raise InputError(path, "rows", "expected a list of result rows")
+    for i, row in enumerate(rows):
+        missing = [
+            k for k in ("scenario", "config", "seed") if not isinstance(row, dict) or k not in row
+        ]
+        if missing:
+            raise InputError(path, f"row {i}", f"not a result row (no {', '.join(missing)})")
+    return rows
+
+
+def check_mergeable(origins: list[tuple[str, list[dict[str, Any]]]]) -> None:
+    """Refuse rows that cannot share a table: a (scenario, config) run under two setups
+    (:func:`row_setup`: steps, ``--set`` settings, dispatch flags), or the same seed twice.
+    ``origins`` pairs where rows come from (a file, "this run") with the rows."""
+    from warehouse.errors import InputError
+
+    setups: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    seeds: dict[tuple[str, str, int], int] = {}  # → index into origins
+    for i, (origin, rows) in enumerate(origins):
+        for row in rows:
+            key, setup = (row["scenario"], row["config"]), row_setup(row)
+            first = setups.setdefault(key, (origin, setup))
+            if first[1] != setup:
+                raise InputError(origin, f"{key[0]} / {key[1]}", f"run with {_setup_text(setup)}, "
+                                 f"but {first[0]} has it with {_setup_text(first[1])}")  # fmt: skip
+            run = (key[0], key[1], row["seed"])
+            if (where := seeds.get(run)) is not None:
+                again = "appears twice" if where == i else f"is also in {origins[where][0]}"
+                raise InputError(origin, f"{key[0]} / {key[1]}", f"seed {row['seed']} {again}")
+            seeds[run] = i
+
+
+def _setup_text(setup: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {json.dumps(v, sort_keys=True)}" for k, v in setup.items()) or "no setup"
 
 
 def task_settings(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -364,7 +433,6 @@ def task_settings(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from hierarchy.shadow import hierarchical_parts
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True)
@@ -372,7 +440,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS))
     p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS))
-    p.add_argument("--merge", type=Path, nargs="*", default=[], help="Earlier results.json to add.")
+    p.add_argument(
+        "--merge",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="Earlier results.json to add: other configs or seeds. A config of a floor must keep "
+        "its steps, --set settings and dispatch flags, and no seed may come twice.",
+    )
     p.add_argument("--jobs", type=int, default=1, help="Worker processes.")
     p.add_argument(
         "--lookahead", type=int, default=None, help="Order pool of greedy, Hungarian and PPO."
@@ -418,18 +493,29 @@ def main(argv: list[str] | None = None) -> None:
         sets = dict(parse_assignment(text) for text in args.sets)
     except InputError as exc:
         p.error(f"--set: {exc.one_line()}")
-    import torch
+    from warehouse.threads import torch_threads
 
-    torch.set_num_threads(1)  # small per-step inference: threads only add overhead
+    with torch_threads(1):  # small per-step inference: threads only add overhead
+        evaluate(args, sets, p.error)
+
+
+def evaluate(
+    args: argparse.Namespace, sets: dict[str, Any], error: Callable[[str], NoReturn]
+) -> None:
+    """Run what :func:`main` parsed (``sets``: the ``--set`` settings); ``error`` reports bad input
+    (argparse's: one line, exit 2)."""
+    from hierarchy.shadow import hierarchical_parts
+    from warehouse.errors import InputError
+
     nav = hierarchical_parts()[1]
     wanted = {s for s in args.scenarios.split(",") if s}
     confs = [c for c in args.configs.split(",") if c and c != "none"]
     unknown = sorted(wanted - {name for name, *_ in SCENARIOS})
     if unknown:
         known = ", ".join(name for name, *_ in SCENARIOS)
-        p.error(f"--scenarios: unknown {', '.join(unknown)} (known: {known})")
+        error(f"--scenarios: unknown {', '.join(unknown)} (known: {known})")
     if bad := [c for c in confs if c not in CONFIGS]:
-        p.error(f"--configs: unknown {', '.join(map(repr, bad))} (known: {', '.join(CONFIGS)})")
+        error(f"--configs: unknown {', '.join(map(repr, bad))} (known: {', '.join(CONFIGS)})")
     # each floor's own overrides, then --set; checked on every floor now (not in a worker, and
     # before anything is written)
     floors = [
@@ -445,11 +531,16 @@ def main(argv: list[str] | None = None) -> None:
                 sc, src = load_scenario(target)
                 apply_overrides(sc, merged, src)
             except InputError as exc:
-                p.error(f"--set on {name}: {exc.one_line()}")
+                error(f"--set on {name}: {exc.one_line()}")
     rows: list[dict[str, Any]] = []
+    origins: list[tuple[str, list[dict[str, Any]]]] = []
     for path in args.merge:
-        rows += json.loads(path.read_text(encoding="utf-8"))
-    args.out.mkdir(parents=True, exist_ok=True)
+        try:
+            merged_rows = read_rows(path)
+        except InputError as exc:
+            error(f"--merge: {exc.one_line()}")
+        origins.append((str(path), merged_rows))
+        rows += merged_rows
     tasks = []
     for name, target, seen, overrides in floors:
         if target.endswith(".map") and not Path(target).is_file():
@@ -465,6 +556,13 @@ def main(argv: list[str] | None = None) -> None:
                     args.anticipate,
                 )  # fmt: skip
                 tasks.append((*task, *dispatch))
+    # rows this run will add, as far as the check needs them
+    planned = [{**task_row(t), "steps": args.steps} for t in tasks]
+    try:
+        check_mergeable([*origins, ("this run", planned)])
+    except InputError as exc:
+        error(f"--merge: {exc.one_line()}")
+    args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
 
     def collect(found: Any) -> None:

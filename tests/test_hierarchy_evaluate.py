@@ -199,3 +199,72 @@ def test_set_changes_every_floor_and_is_recorded(tmp_path, capsys) -> None:
     assert exc.value.code == 2 and not (tmp_path / "c").exists()
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.endswith("layout.parking_walls: west carries stations; parking needs another wall")
+
+
+def test_merge_refuses_rows_that_cannot_share_a_table(tmp_path, capsys) -> None:
+    """Merged rows add configs or seeds. A (scenario, config) measured under another setup
+    (steps, ``--set``, dispatch flags) or a seed given twice would be averaged into one row of
+    the table: refused in one line naming the file, exit 2, nothing written."""
+    argv = ["--seeds", "2", "--steps", "20", "--scenarios", "small"]
+    ev.main(["--out", str(tmp_path / "a"), *argv, "--configs", "rule_based (block)"])
+    earlier = str(tmp_path / "a" / "results.json")
+    # another config, the same setup: merged (the earlier rows come first)
+    ev.main(["--out", str(tmp_path / "b"), *argv, "--configs", "rule_based (pibt)",
+             "--merge", earlier])  # fmt: skip
+    rows = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert [(r["config"], r["seed"]) for r in rows] == [
+        ("rule_based (block)", 0), ("rule_based (block)", 1),
+        ("rule_based (pibt)", 0), ("rule_based (pibt)", 1),
+    ]  # fmt: skip
+    # more seeds of the same config and setup: refused, seeds 0 and 1 would count twice
+    cases = [
+        (["--configs", "rule_based (block)"], "small / rule_based (block): seed 0 is also in"),
+        (["--configs", "rule_based (block)", "--seeds", "1", "--steps", "30"],
+         "small / rule_based (block): run with steps 30, but"),
+        (["--configs", "rule_based (block)", "--task-swaps"], "run with steps 20, task_swaps true"),
+        (["--configs", "none", "--set", "fleet.robots=3"], None),  # no new rows: fine
+    ]  # fmt: skip
+    for extra, expected in cases:
+        out = tmp_path / "c"
+        call = ["--out", str(out), *argv, *extra, "--merge", earlier]
+        if expected is None:
+            ev.main(call)
+            assert out.exists()
+            continue
+        with pytest.raises(SystemExit) as exc:
+            ev.main(call)
+        assert exc.value.code == 2 and not out.exists()
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert "error: --merge: this run: " in err and expected in err, err
+    # the same file twice, a seed twice within one file
+    with pytest.raises(SystemExit):
+        ev.main(["--out", str(tmp_path / "d"), *argv, "--configs", "none",
+                 "--merge", earlier, earlier])  # fmt: skip
+    assert "seed 0 is also in" in capsys.readouterr().err
+    rows = json.loads((tmp_path / "a" / "results.json").read_text())
+    (tmp_path / "twice.json").write_text(json.dumps([rows[0], rows[0]]))
+    with pytest.raises(SystemExit):
+        ev.main(["--out", str(tmp_path / "d"), *argv, "--configs", "none",
+                 "--merge", str(tmp_path / "twice.json")])  # fmt: skip
+    assert "seed 0 appears twice" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, "file: cannot read: No such file or directory"),
+        ("{not json", "line 1: not JSON: "),
+        ('{"a": 1}', "rows: expected a list of result rows"),
+        ('[{"scenario": "small", "seed": 0}]', "row 0: not a result row (no config)"),
+    ],
+)
+def test_merge_reports_unreadable_files_in_one_line(text, expected, tmp_path, capsys) -> None:
+    path = tmp_path / "earlier.json"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(SystemExit) as exc:
+        ev.main(["--out", str(tmp_path / "o"), "--configs", "none", "--merge", str(path)])
+    assert exc.value.code == 2 and not (tmp_path / "o").exists()
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"error: --merge: {path}: {expected}" in err, err

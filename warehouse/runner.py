@@ -9,9 +9,7 @@ written. :func:`run_experiment` then runs one :class:`~warehouse.model.Warehouse
 from __future__ import annotations
 
 import re
-import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import pandas as pd
 from .errors import InputError
 from .model import WarehouseModel
 from .policies import PolicySpec, build_policy, check_checkpoints_used, resolve_policy
+from .threads import torch_threads
 
 MAX_SEEDS = 10_000
 
@@ -207,25 +206,6 @@ class Results:
         return [r for r in self.runs if r.policy == policy]
 
 
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """Learned policies decide for one fleet per step (tens to a few thousand robots); torch's
-    intra-op threads cost more than they save at that size (a 30-robot hierarchical run was 6×
-    slower with two threads on a busy 2-core machine), so runs use one, and the caller's count
-    comes back afterwards. Only if torch is loaded: a run of rule-based policies never imports
-    it."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def run_experiment(
     exp: Experiment,
     *,
@@ -238,7 +218,7 @@ def run_experiment(
     With ``record`` the first seed of the first policy is recorded; ``on_recorder(recorder)``
     receives the recorder when that run ends.
     """
-    with _one_torch_thread():
+    with torch_threads(1, only_if_loaded=True):  # see warehouse.threads
         return _run_policies(exp, progress, record, on_recorder)
 
 

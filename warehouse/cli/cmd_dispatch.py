@@ -79,7 +79,6 @@ def train_dispatcher_cmd(
     sets: TrainSetOpt = None,
 ) -> None:
     """Train the PPO dispatcher over the navigator and shield (rich progress, TensorBoard)."""
-    import torch
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from hierarchy.features import FeatureConfig
@@ -88,13 +87,13 @@ def train_dispatcher_cmd(
     from hierarchy.train import TrainConfig, resolve_navigator, train
     from scenarios import describe, parse_assignment
     from warehouse.policies import checked_collisions
+    from warehouse.threads import torch_threads
 
     from .checks import check_out_folder, refuse_changed_settings, removed_on_input_error, seed_list
 
     if collisions is not None:
         checked_collisions(collisions)
     settings = dict(parse_assignment(text) for text in sets or ())
-    torch.set_num_threads(1)
     run = check_out_folder(Path(out))
     state_path = run / "checkpoint" / "state.json"
     if resume:
@@ -171,7 +170,8 @@ def train_dispatcher_cmd(
                 info += f"  eval deliveries {stats['eval_deliveries']:.1f}"
             bar.update(task, completed=it, info=info)
 
-        with removed_on_input_error(run):
+        # one thread: small per-step inference; the caller's count comes back after
+        with removed_on_input_error(run), torch_threads(1):
             train(cfg, run, resume=resume, on_iteration=report, log_tensorboard=tensorboard)
     typer.echo(f"policy: {run / 'policy.json'}")
 

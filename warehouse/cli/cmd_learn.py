@@ -342,11 +342,10 @@ def _finetune(
     """``--algo ppo``: online fine-tuning (agents/finetune.py); exit 3 when the guard pauses."""
     from dataclasses import replace
 
-    import torch
-
     from agents.finetune import finetune
     from agents.finetune_ppo import PAUSE_ACTIONS, FinetuneConfig
     from warehouse.policies import checked_collisions
+    from warehouse.threads import torch_threads
 
     if init is None and not resume:
         raise InputError(None, "--init", "--algo ppo needs the checkpoint to start from")
@@ -355,12 +354,11 @@ def _finetune(
     checked_collisions(str(kw["collisions"]))
     if not kw["scenarios"]:
         raise InputError(None, "--scenarios", "give at least one scenario")
-    if threads > 0:
-        torch.set_num_threads(threads)
     cfg = FinetuneConfig(**kw)  # type: ignore[arg-type]
     if lr is not None:
         cfg = replace(cfg, ppo=replace(cfg.ppo, lr=lr))
-    res = finetune(cfg, out, init=init, resume=resume, show_progress=progress, log=typer.echo)
+    with torch_threads(threads):
+        res = finetune(cfg, out, init=init, resume=resume, show_progress=progress, log=typer.echo)
     last = ", ".join(f"{k} {v:.4g}" for k, v in res.last.items() if not k.startswith("eval_"))
     if last or res.paused is None:  # a pause before the first update has nothing to report
         typer.echo(f"iteration {res.iteration}: {last or 'nothing to train (--steps)'}")
