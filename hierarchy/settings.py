@@ -32,6 +32,7 @@ FLAGGED = {
     "ppo.lr": "--lr",
     "imitation_episodes": "--imitation",
     "task_swaps": "--task-swaps",
+    "anticipate": "--anticipate",
     "eval_every": "--eval-every",
     "eval_seeds": "--eval-seeds",
     "eval_steps": "--eval-steps",

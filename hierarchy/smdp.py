@@ -127,8 +127,12 @@ class DispatchEnv:
         horizon: int = 500,
         gamma: float = 0.995,
         task_swaps: bool = False,
+        anticipate: bool = False,
     ) -> None:
         self.sim = sim
+        #: candidates leave out the orders held for robots finishing a delivery, as the
+        #: dispatchers do with ``policies.anticipate`` (hierarchy/anticipation.py)
+        self.anticipate = anticipate
         # with task swaps the fleet's own dispatcher only trades orders between robots (after
         # each decision, and every ``period`` steps); the caller still makes every assignment
         swaps = TaskSwaps(NoDispatch(), period=period) if task_swaps else None
@@ -148,7 +152,9 @@ class DispatchEnv:
 
     def observe(self) -> Decision:
         """Features of the pending decision (every idle working robot decides)."""
-        self.decision = decision_features(self.sim, self.sim.idle_robots(), self.features)
+        self.decision = decision_features(
+            self.sim, self.sim.idle_robots(), self.features, anticipate=self.anticipate
+        )
         return self.decision
 
     def apply(self, choice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

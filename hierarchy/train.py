@@ -82,6 +82,8 @@ class TrainConfig:
     ppo: PPOConfig = field(default_factory=PPOConfig)
     randomize: RandomizeConfig = field(default_factory=RandomizeConfig)
     task_swaps: bool = False  #: robots driving to picks trade orders (hierarchy/swaps.py)
+    #: candidates leave out orders held for robots finishing a delivery (hierarchy/anticipation.py)
+    anticipate: bool = False
     imitation_episodes: int = 8  #: warm start: episodes of Hungarian demonstrations (0: none)
     imitation_epochs: int = 30  #: supervised epochs over the demonstrations
     #: ... repeated until at least this many gradient steps (small floors give few rows);
@@ -294,7 +296,7 @@ def imitate(
     net: CandidateScorer, pool: FloorPool, navigators: list[Any], cfg: TrainConfig
 ) -> dict[str, float]:
     """Warm start: clone the Hungarian dispatcher's choices and fit the value to its returns."""
-    teacher = HungarianDispatcher(lookahead=cfg.features.lookahead)
+    teacher = HungarianDispatcher(lookahead=cfg.features.lookahead, anticipate=cfg.anticipate)
     rng = np.random.default_rng(_iteration_seed(cfg.seed, _WARM, 1))
     roll = Rollout()
     for e in range(cfg.imitation_episodes):
@@ -307,6 +309,7 @@ def imitate(
             horizon=cfg.horizon,
             gamma=cfg.ppo.gamma,
             task_swaps=cfg.task_swaps,
+            anticipate=cfg.anticipate,
         )
         rewards, taus = [], []
         alive = env.reset(_iteration_seed(cfg.seed, _WARM, 10 + e))
@@ -444,6 +447,7 @@ def train(
                 horizon=cfg.horizon,
                 gamma=cfg.ppo.gamma,
                 task_swaps=cfg.task_swaps,
+                anticipate=cfg.anticipate,
             )
             collect_episode(env, net, _iteration_seed(cfg.seed, it, 10 + e), gen, cfg, roll)
         net.train()
@@ -455,7 +459,9 @@ def train(
         done_it = it + 1
         if cfg.eval_every and (done_it % cfg.eval_every == 0 or done_it == cfg.iterations):
             net.eval()
-            disp: Any = PPODispatcher(net, cfg.features, period=cfg.period)
+            disp: Any = PPODispatcher(
+                net, cfg.features, period=cfg.period, anticipate=cfg.anticipate
+            )
             disp = TaskSwaps(disp, period=cfg.period) if cfg.task_swaps else disp
             ev = evaluate(disp, navigators[0], pool, cfg.eval_seeds, cfg.eval_steps)
             stats.update({f"eval_{k}": v for k, v in ev.items()})

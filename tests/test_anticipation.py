@@ -168,3 +168,52 @@ def test_the_shipped_dispatcher_anticipates_when_asked() -> None:
             checked += int(held.size > 0)
         fleet.step()
     assert checked > 0  # some decisions did have held orders to avoid
+
+
+def test_the_training_env_offers_what_the_deployed_dispatcher_would() -> None:
+    """``DispatchEnv(anticipate=True)`` (``train-dispatcher --anticipate``): the decision's
+    candidates leave out the held order, as the deployed PPO dispatcher's do."""
+    from hierarchy.smdp import DispatchEnv
+
+    sim, (a, b) = hall()
+    env = DispatchEnv(sim, make_navigator("rule_based"), features=FeatureConfig(candidates=2))
+    assert set(env.observe().orders[0].tolist()) == {a, b}
+    env = DispatchEnv(
+        sim, make_navigator("rule_based"), features=FeatureConfig(candidates=2), anticipate=True
+    )
+    assert env.observe().orders[0].tolist() == [b, -1]
+
+
+def test_train_dispatcher_anticipate_reaches_the_run_and_its_resume(tmp_path, monkeypatch, capsys):
+    """``--anticipate`` trains with it: the env copies, the Hungarian warm start and the
+    evaluation all anticipate; it is saved in config.json and a resume cannot drop it."""
+    import hierarchy.train as ht
+
+    made: list[tuple[str, bool]] = []
+
+    def spy(name: str) -> None:
+        real = getattr(ht, name)
+
+        def make(*args, **kwargs):
+            made.append((name, kwargs.get("anticipate", False)))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(ht, name, make)
+
+    for name in ("DispatchEnv", "HungarianDispatcher", "PPODispatcher"):
+        spy(name)
+    monkeypatch.chdir(tmp_path)
+    argv = ["train-dispatcher", "tiny", "--steps", "40", "--out", "run", "--no-tensorboard"]
+    argv += ["--envs", "1", "--horizon", "20", "--imitation", "1", "--eval-every", "1"]
+    code, _, err = run_cli([*argv, "--anticipate", "--no-progress"], capsys)
+    assert code == 0, err
+    assert {kind for kind, _ in made} == {"DispatchEnv", "HungarianDispatcher", "PPODispatcher"}
+    assert all(on for _, on in made)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["anticipate"] is True
+    resume = [*argv[:3], "80", *argv[4:], "--resume", "--no-anticipate", "--no-progress"]
+    code, _, err = run_cli(resume, capsys)
+    assert code == 2 and "--anticipate" in err
+    code, _, err = run_cli(["train-dispatcher", "tiny", "--steps", "5", "--out", "x",
+                            "--set", "anticipate=true"], capsys)  # fmt: skip
+    assert code == 2 and "--set anticipate: use --anticipate instead" in err

@@ -71,6 +71,11 @@ def train_dispatcher_cmd(
     task_swaps: bool = typer.Option(
         False, help="Train in a fleet with task swaps (policies.task_swaps; hierarchy/swaps.py)."
     ),
+    anticipate: bool = typer.Option(
+        False,
+        help="Train with anticipation: candidates leave out orders held for robots finishing a "
+        "delivery (policies.anticipate; hierarchy/anticipation.py).",
+    ),
     eval_every: int = typer.Option(5, min=0, help="Evaluate every K iterations."),
     eval_seeds: str = typer.Option("1000", help="Evaluation seeds: 1000,1001 or 1000..1004."),
     eval_steps: int = typer.Option(300, min=1, help="Steps per evaluation episode."),
@@ -109,7 +114,7 @@ def train_dispatcher_cmd(
             "horizon": horizon, "period": period, "imitation": imitation, "lr": lr,
             "hidden": hidden, "routes": routes, "eval_every": eval_every,
             "eval_seeds": tuple(seed_list(eval_seeds, "--eval-seeds")), "eval_steps": eval_steps,
-            "task_swaps": task_swaps,
+            "task_swaps": task_swaps, "anticipate": anticipate,
         }  # fmt: skip
         kept = {
             "navigator": cfg.navigator, "seed": cfg.seed, "collisions": cfg.collisions,
@@ -117,7 +122,7 @@ def train_dispatcher_cmd(
             "imitation": cfg.imitation_episodes, "lr": cfg.ppo.lr, "hidden": cfg.hidden,
             "routes": cfg.features.routes, "eval_every": cfg.eval_every,
             "eval_seeds": tuple(cfg.eval_seeds), "eval_steps": cfg.eval_steps,
-            "task_swaps": cfg.task_swaps,
+            "task_swaps": cfg.task_swaps, "anticipate": cfg.anticipate,
         }  # fmt: skip
         refuse_changed_settings(ctx, asked, kept)
         if _targets(target) != tuple(cfg.scenarios):
@@ -151,6 +156,7 @@ def train_dispatcher_cmd(
             ppo=PPOConfig(lr=lr),
             imitation_episodes=imitation,
             task_swaps=task_swaps,
+            anticipate=anticipate,
             eval_every=eval_every,
             eval_seeds=tuple(seed_list(eval_seeds, "--eval-seeds")),
             eval_steps=eval_steps,
