@@ -26,6 +26,7 @@ from typing import Any, NoReturn, cast
 import numpy as np
 
 from warehouse.core import Simulation
+from warehouse.errors import display_path
 from warehouse.fleet import Fleet
 from warehouse.kpis import compute_kpis
 
@@ -207,24 +208,41 @@ def _time_table(groups: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
     return [*lines, ""]
 
 
-def shipped_weights() -> dict[str, str]:
-    """Name → first 12 hex digits of the sha256 of each shipped network this evaluation runs
-    (the PPO dispatcher, the navigator networks), read from their JSON files."""
+def shipped_weights(sets: dict[str, Any] | None = None) -> dict[str, str]:
+    """Name → first 12 hex digits of the sha256 of each network this evaluation runs (the PPO
+    dispatcher, the navigator networks), read from their JSON files: the shipped ones, or the
+    checkpoint that ``sets`` (``--set``) gives instead (``policies.dispatcher_checkpoint``
+    replaces the dispatcher, ``policies.navigator_checkpoint`` the navigator networks)."""
     from agents.learned import DEFAULT_WEIGHTS as NAV_WEIGHTS
-    from warehouse.jsonio import read_json_object
 
     from .ppo_dispatcher import DEFAULT_WEIGHTS
 
-    out: dict[str, str] = {}
     files = {"ppo_dispatcher": DEFAULT_WEIGHTS}
     files |= {n: NAV_WEIGHTS / f"{n}.json" for n in ("cql", "cql_pibt", "cql_physical")}
-    for name, path in files.items():
-        if path.is_file():
-            meta = read_json_object(path)
-            digest = meta.get("sha256") or meta.get("weights_sha256") or "?"
-            members = meta.get("net", {}).get("members", 1)
-            out[name] = digest[:12] + (f" ({members} seeds)" if members > 1 else "")
+    out = {name: digest for name, path in files.items() if (digest := _digest(path))}
+    replaced = {
+        "policies.dispatcher_checkpoint": ("ppo_dispatcher",),
+        "policies.navigator_checkpoint": ("cql", "cql_pibt", "cql_physical"),
+    }
+    for key, names in replaced.items():
+        if value := (sets or {}).get(key):
+            for name in names:
+                out.pop(name, None)
+            out[f"{key} {display_path(value)}"] = _digest(Path(value)) or "?"
     return out
+
+
+def _digest(path: Path) -> str | None:
+    """The first 12 hex digits of a network JSON's weights sha256, and its seed count when it
+    is an ensemble; None when the file is missing."""
+    from warehouse.jsonio import read_json_object
+
+    if not path.is_file():
+        return None
+    meta = read_json_object(path)
+    digest = meta.get("sha256") or meta.get("weights_sha256") or "?"
+    members = meta.get("net", {}).get("members", 1)
+    return str(digest)[:12] + (f" ({members} seeds)" if members > 1 else "")
 
 
 def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | None = None) -> str:
@@ -234,7 +252,7 @@ def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | No
     lines = [f"NAV = `{nav}`. Mean ± std over seeds.", ""]
     if weights:
         used = ", ".join(f"{k} `{v}`" for k, v in weights.items())
-        lines[1:1] = ["", f"Shipped weights (sha256) when these rows were measured: {used}."]
+        lines[1:1] = ["", f"Weights (sha256) these rows were measured with: {used}."]
     looks = sorted({r["lookahead"] for r in rows if r.get("lookahead") is not None})
     if looks:
         pools = ", ".join(map(str, looks))
@@ -582,7 +600,7 @@ def evaluate(
     else:
         collect(_task(t, args.steps) for t in tasks)
     (args.out / "results.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    weights = None if args.merge else shipped_weights()  # merged rows may be older
+    weights = None if args.merge else shipped_weights(sets)  # merged rows may be older
     (args.out / "summary.md").write_text(summarize(rows, nav, weights), encoding="utf-8")
 
 

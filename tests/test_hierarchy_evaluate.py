@@ -151,16 +151,16 @@ def test_summary_names_the_shipped_weights_it_was_measured_with(tmp_path, monkey
            "seed": 0, **kpis}  # fmt: skip
     text = ev.summarize([row], "cql_tuned", weights)
     assert f"ppo_dispatcher `{weights['ppo_dispatcher']}`" in text.splitlines()[2]
-    assert "Shipped weights" not in ev.summarize([row], "cql_tuned")
+    assert "Weights (sha256)" not in ev.summarize([row], "cql_tuned")
     # through the command: written for a fresh run, left out when rows are merged
     monkeypatch.setattr(ev, "SCENARIOS", [("small", "small", False, {})])
     ev.main(["--out", str(tmp_path / "a"), "--seeds", "1", "--steps", "20",
              "--scenarios", "small", "--configs", "rule_based (block)"])  # fmt: skip
-    assert "Shipped weights" in (tmp_path / "a" / "summary.md").read_text(encoding="utf-8")
+    assert "Weights (sha256)" in (tmp_path / "a" / "summary.md").read_text(encoding="utf-8")
     earlier = str(tmp_path / "a" / "results.json")
     ev.main(["--out", str(tmp_path / "b"), "--seeds", "1", "--steps", "20", "--scenarios",
              "small", "--configs", "none", "--merge", earlier])  # fmt: skip
-    assert "Shipped weights" not in (tmp_path / "b" / "summary.md").read_text(encoding="utf-8")
+    assert "Weights (sha256)" not in (tmp_path / "b" / "summary.md").read_text(encoding="utf-8")
 
 
 def test_ratio_table_gives_the_paired_difference_per_seed() -> None:
@@ -268,3 +268,26 @@ def test_merge_reports_unreadable_files_in_one_line(text, expected, tmp_path, ca
     assert exc.value.code == 2 and not (tmp_path / "o").exists()
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert f"error: --merge: {path}: {expected}" in err, err
+
+
+def test_summary_names_the_dispatcher_a_set_gives_instead_of_the_shipped_one(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """With ``--set policies.dispatcher_checkpoint=FILE`` the summary gives FILE's sha256, not
+    the shipped dispatcher's, which these rows did not run."""
+    from cli_helpers import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["train-dispatcher", "tiny", "--steps", "20", "--out", "d", "--no-tensorboard"]
+    argv += ["--envs", "1", "--horizon", "20", "--imitation", "0", "--eval-every", "0"]
+    code, _, err = run_cli([*argv, "--no-progress"], capsys)
+    assert code == 0, err
+    mine = json.loads((tmp_path / "d" / "policy.json").read_text())["sha256"][:12]
+    shipped = ev.shipped_weights()["ppo_dispatcher"]
+    assert not shipped.startswith(mine)
+    mine_set = ["--set", "policies.dispatcher_checkpoint=d/policy.json"]
+    ev.main(["--out", "e", "--seeds", "1", "--steps", "10", "--scenarios", "small",
+             "--configs", "hierarchical (pibt)", *mine_set])  # fmt: skip
+    line = (tmp_path / "e" / "summary.md").read_text().splitlines()[2]
+    assert f"policies.dispatcher_checkpoint d/policy.json `{mine}`" in line
+    assert "ppo_dispatcher" not in line and shipped not in line and "cql_pibt" in line
