@@ -114,6 +114,7 @@ def test_hand_computed_kpis_match_the_report(scripted: Path) -> None:
         "distance_m": distance,
         "energy_kwh": (distance * 0.08 + robots * steps * step_s * 60.0 / 3600.0) / 1000.0,
         "stuck_robots": 0,
+        "jammed_robots": 0,
         "oldest_open_order_s": 0.0,  # the one order was assigned at once
         "orders_lost": 0,
         "steps": steps,
@@ -154,26 +155,45 @@ def _backlog_run(cap: int) -> tuple[dict, int, int]:
 def test_report_flags_the_seeds_that_end_gridlocked(
     scripted: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A seed whose share of stuck robots reaches GRIDLOCK_SHARE is named in the report and in
-    one warning line; a seed just under it is not."""
+    """A seed whose share of jammed robots reaches GRIDLOCK_SHARE is named in the report and in
+    one warning line; a seed just under it is not, nor one whose robots are merely stuck."""
     import warehouse.report as report_mod
 
     results = run_experiment(prepare(scripted, policies=["scripted"]))
     assert build_report(results)["runs"][0]["gridlocked_seeds"] == []  # nobody stuck
     assert report_mod.gridlock_warnings(build_report(results)) == []
 
-    monkeypatch.setattr(report_mod, "GRIDLOCK_SHARE", 0.75)  # 2 robots: 2 stuck count, 1 not
+    monkeypatch.setattr(report_mod, "GRIDLOCK_SHARE", 0.75)  # 2 robots: 2 jammed count, 1 not
     by_seed = {r.seed: r for r in results.runs}
-    by_seed[0].kpis["stuck_robots"] = 1
-    by_seed[1].kpis["stuck_robots"] = 2
+    by_seed[0].kpis["jammed_robots"] = 1
+    by_seed[1].kpis["jammed_robots"] = 2
     report = build_report(results)
     assert report["runs"][0]["gridlocked_seeds"] == [1]
     (line,) = report_mod.gridlock_warnings(report)
     assert line.startswith("warning: scripted (physical) ended gridlocked on 1 of 2 seeds (1): ")
     assert "--collisions pibt" in line
 
-    by_seed[0].kpis["stuck_robots"] = 2
+    by_seed[0].kpis["jammed_robots"] = 2
     assert build_report(results)["runs"][0]["gridlocked_seeds"] == [0, 1]
+    for r in results.runs:  # stuck (traffic) without being jammed: no verdict
+        r.kpis["stuck_robots"], r.kpis["jammed_robots"] = 2, 0
+    assert build_report(results)["runs"][0]["gridlocked_seeds"] == []
+
+
+def test_stuck_and_jammed_robots_count_steps_without_progress() -> None:
+    """``stuck_robots`` counts robots with no progress for ``physics.stuck_after`` steps,
+    ``jammed_robots`` for ``physics.jam_after``; both follow the scenario's settings."""
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.core import Simulation
+    from warehouse.kpis import compute_kpis
+
+    sc, src = load_scenario("tiny")
+    sc = apply_overrides(sc, {"physics.stuck_after": 5, "physics.jam_after": 50}, src)
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    sim.reset(0)
+    sim.state.since_progress[:4] = [4, 5, 49, 50]
+    k = compute_kpis(sim)
+    assert (k["stuck_robots"], k["jammed_robots"]) == (3, 1)
 
 
 def test_backlog_kpis_count_the_waiting_and_the_lost_orders() -> None:

@@ -38,15 +38,16 @@ def test_sweep_one_row_per_setting_and_seed(tmp_path: Path, capsys) -> None:
 
 
 def test_sweep_flags_gridlocked_runs(tmp_path: Path, capsys) -> None:
-    """30 robots on tiny's 59 free cells jam within 200 steps; 2 robots do not."""
+    """30 robots on tiny's 59 free cells jam (14 deliveries in 800 steps, against 70 for 2
+    robots); 2 robots do not. Jammed: no progress for ``physics.jam_after`` steps (300)."""
     out = tmp_path / "jam"
-    argv = ["sweep", "tiny", "--set", "fleet.robots=2,30", "--seeds", "0", "--steps", "200"]
+    argv = ["sweep", "tiny", "--set", "fleet.robots=2,30", "--seeds", "1", "--steps", "800"]
     code, _, err = cli([*argv, "--out", str(out)], capsys)
     assert code == 0, err
     table = pd.read_csv(out / "sweep.csv")
     assert table["gridlocked"].tolist() == [False, True]
-    stuck = table.set_index("fleet.robots")["stuck_robots"]
-    assert stuck[2] < 0.25 * 2 and stuck[30] >= 0.25 * 30
+    jammed = table.set_index("fleet.robots")["jammed_robots"]
+    assert jammed[2] < 0.25 * 2 and jammed[30] >= 0.25 * 30
     assert "warning: 1 of 2 runs ended gridlocked" in err
 
 

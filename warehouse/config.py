@@ -108,6 +108,13 @@ class PhysicsConfig(Section):
     stuck_after: int = Field(
         30, ge=1, description="A robot with a task and no progress for this many steps is stuck."
     )
+    jam_after: int = Field(
+        300,
+        ge=1,
+        description="A robot with a task and no progress for this many steps is jammed: held by "
+        "a jam, not slowed by traffic. A run ending with a quarter of its fleet jammed is "
+        "gridlocked.",
+    )
 
 
 class RewardConfig(Section):

@@ -23,6 +23,9 @@ name                               definition (unit)
                                    time × ``physics.idle_power_w`` (kWh)
 ``stuck_robots``                   robots with a task and no progress towards its target for
                                    ``physics.stuck_after`` steps, at the end of the run
+``jammed_robots``                  the same for ``physics.jam_after`` steps (300 by default):
+                                   robots a jam holds, not traffic. A run that ends with a
+                                   quarter of its fleet jammed is gridlocked (warehouse.report)
 ``oldest_open_order_s``            age of the oldest order still waiting for a robot at the end
                                    (s; 0 when none waits): the backlog's starvation, which
                                    cycle times over *delivered* orders do not show
@@ -66,6 +69,7 @@ KPI_NAMES = (
     "distance_m",
     "energy_kwh",
     "stuck_robots",
+    "jammed_robots",
     "oldest_open_order_s",
     "orders_lost",
     "steps",
@@ -161,6 +165,10 @@ def energy_kwh(sim: Simulation) -> float:
 
 def stuck_robots(sim: Simulation) -> int:
     return int((sim.state.since_progress >= sim.config.physics.stuck_after).sum())
+
+
+def jammed_robots(sim: Simulation) -> int:
+    return int((sim.state.since_progress >= sim.config.physics.jam_after).sum())
 
 
 def oldest_open_order_s(sim: Simulation) -> float | None:

@@ -16,7 +16,11 @@ deliveries); ``ci95`` is the half-width of the Student-t 95 % confidence interva
 over seeds (``null`` with fewer than two values).
 
 ``gridlocked_seeds`` lists the seeds that ended with at least :data:`GRIDLOCK_SHARE` of the
-fleet stuck (``stuck_robots``): a jam that the run's mean hides.
+fleet jammed (``jammed_robots``: no progress for ``physics.jam_after`` steps, 300 by default): a
+jam that the run's mean hides. Robots merely *stuck* for ``physics.stuck_after`` steps do not
+decide it: in dense traffic their count swings around a quarter of the fleet while every
+station keeps delivering, so a snapshot of it at the last step named seeds at random
+(docs/results.md, twenty-first session).
 
 With two or more policies, ``paired`` compares each with a baseline policy seed by seed (the
 policies run on the same seeds, so the per-seed differences cancel most of the noise that the
@@ -103,13 +107,14 @@ def versions() -> dict[str, str]:
     return out
 
 
-#: A seed counts as gridlocked when at least this share of the fleet ends it stuck.
+#: A seed counts as gridlocked when at least this share of the fleet ends it jammed.
 GRIDLOCK_SHARE = 0.25
 
 
-def is_gridlocked(stuck_robots: float, robots: float) -> bool:
-    """Whether a run that ended with ``stuck_robots`` of ``robots`` stuck counts as gridlocked."""
-    return robots > 0 and int(stuck_robots) >= GRIDLOCK_SHARE * robots
+def is_gridlocked(jammed_robots: float, robots: float) -> bool:
+    """Whether a run that ended with ``jammed_robots`` of ``robots`` jammed (the KPI) counts as
+    gridlocked."""
+    return robots > 0 and int(jammed_robots) >= GRIDLOCK_SHARE * robots
 
 
 def default_baseline(runs: list[dict[str, Any]]) -> str:
@@ -154,7 +159,7 @@ def build_report(
     for spec in exp.policies:
         per = results.by_policy(spec.name)
         kpis = {name: summarize([r.kpis[name] for r in per]) for name in KPI_NAMES}
-        jammed = [r.seed for r in per if is_gridlocked(r.kpis["stuck_robots"], exp.robots)]
+        jammed = [r.seed for r in per if is_gridlocked(r.kpis["jammed_robots"], exp.robots)]
         runs.append(
             {
                 "policy": spec.name,
@@ -381,8 +386,8 @@ def gridlock_warnings(report: dict[str, Any]) -> list[str]:
             lines.append(
                 f"warning: {run['policy']} ({run['collisions']}) ended gridlocked on "
                 f"{len(jammed)} of {len(report['seeds'])} seeds ({seeds}): ≥ "
-                f"{GRIDLOCK_SHARE:.0%} of the fleet stuck, so its means mix working and jammed "
-                f"runs{hint}"
+                f"{GRIDLOCK_SHARE:.0%} of the fleet jammed (no progress for physics.jam_after "
+                f"steps), so its means mix working and jammed runs{hint}"
             )
     return lines
 

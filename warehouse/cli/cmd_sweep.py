@@ -113,9 +113,8 @@ def sweep(
         table = table[[*grid, "seed", *KPI_NAMES, "open_orders"]].reset_index(drop=True)
         for key, values in grid.items():
             table[key] = [labels[key][values.index(v)] for v in table[key]]
-        table["gridlocked"] = [
-            is_gridlocked(s, r) for s, r in zip(table["stuck_robots"], table["robots"], strict=True)
-        ]
+        jams = zip(table["jammed_robots"], table["robots"], strict=True)
+        table["gridlocked"] = [is_gridlocked(jammed, robots) for jammed, robots in jams]
         paired = paired_frame(table, list(grid))
         write_text_atomic(stage / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
         if len(paired):
@@ -125,7 +124,7 @@ def sweep(
     if jammed := int(table["gridlocked"].sum()):
         typer.echo(
             f"warning: {jammed} of {len(table)} runs ended gridlocked (≥ {GRIDLOCK_SHARE:.0%} of "
-            "the fleet stuck): see the `gridlocked` column of sweep.csv",
+            "the fleet jammed): see the `gridlocked` column of sweep.csv",
             err=True,
         )
     written = "sweep.csv" + (" and paired.csv" if len(paired) else "")
