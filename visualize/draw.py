@@ -483,10 +483,12 @@ class Renderer:
             head = f"{frame.label}   {head}"
         canvas.blit(self.text(head, 18), (8, 5))
         p50 = k.get("cycle_time_p50")
+        # recordings made before the jammed_robots KPI have no such entry
+        jammed = f" ({k['jammed_robots']} jammed)" if k.get("jammed_robots") else ""
         kpi = (
             f"delivered {k['deliveries']}   {k['throughput_per_hour']:.0f}/h   "
             f"collisions {k['collisions']}   shield {k['shield_interventions']}   "
-            f"util {k['utilization']:.0%}   stuck {k['stuck_robots']}   "
+            f"util {k['utilization']:.0%}   stuck {k['stuck_robots']}{jammed}   "
             f"open orders {frame.open_picks.size}   "
             f"cycle p50 {'-' if p50 is None else f'{p50:.0f}s'}   {k['distance_m']:.0f} m"
         )
