@@ -156,6 +156,17 @@ def _floor(sc: Any, src: Any, build: Any) -> Any:
     return _FLOORS[key]
 
 
+def _gridlocked(rows: list[dict[str, Any]]) -> str:
+    """``"k/n"``: how many of the rows ended gridlocked (:func:`warehouse.report.is_gridlocked`);
+    ``n/a`` for rows measured before the ``jammed_robots`` KPI existed."""
+    from warehouse.report import is_gridlocked
+
+    if any("jammed_robots" not in r for r in rows):
+        return "n/a"
+    jams = sum(is_gridlocked(r["jammed_robots"], r["robots"]) for r in rows)
+    return f"{jams}/{len(rows)}"
+
+
 def _ratio(a: float, b: float) -> str:
     """``a / b`` as text; ``0 / 0`` and ``x / 0`` spelled out, missing data ``n/a``."""
     if np.isnan(a) or np.isnan(b):
@@ -278,8 +289,8 @@ def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | No
     for s in scen:
         seen = rows[[r["scenario"] for r in rows].index(s)]["seen_in_training"]
         lines += [f"### {s}{' (seen in training)' if seen else ' (never used in training)'}", ""]
-        lines += ["| config | seeds | " + " | ".join(METRICS) + " |"]
-        lines += ["|---" * (len(METRICS) + 2) + "|"]
+        lines += ["| config | seeds | " + " | ".join(METRICS) + " | gridlocked |"]
+        lines += ["|---" * (len(METRICS) + 3) + "|"]
         for c in confs:
             rs = by.get((s, c), [])
             if not rs:
@@ -288,6 +299,7 @@ def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | No
             for m in METRICS:
                 v = np.array([r.get(m) for r in rs], dtype=float)  # None (no data): nan
                 cells.append(f"{v.mean():.1f} ± {v.std():.1f}")
+            cells.append(_gridlocked(rs))
             lines.append(f"| {c} | {len(rs)} | " + " | ".join(cells) + " |")
         lines.append("")
         lines += _time_table([(c, by[(s, c)]) for c in confs if by.get((s, c))])

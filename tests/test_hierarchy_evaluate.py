@@ -291,3 +291,28 @@ def test_summary_names_the_dispatcher_a_set_gives_instead_of_the_shipped_one(
     line = (tmp_path / "e" / "summary.md").read_text().splitlines()[2]
     assert f"policies.dispatcher_checkpoint d/policy.json `{mine}`" in line
     assert "ppo_dispatcher" not in line and shipped not in line and "cql_pibt" in line
+
+
+def test_summary_counts_the_gridlocked_seeds_of_each_config() -> None:
+    """The per-floor table counts the seeds that ended with a quarter of the fleet jammed
+    (``jammed_robots``), not merely stuck; rows from before that KPI say n/a."""
+    kpis = ev.run_one("small", "greedy", "rule_based", "block", 0, 20, {})
+
+    def row(config: str, seed: int, stuck: int, jammed: int | None) -> dict:
+        r = {**kpis, "scenario": "small", "seen_in_training": False, "config": config,
+             "seed": seed, "robots": 8, "stuck_robots": stuck, "jammed_robots": jammed}  # fmt: skip
+        if jammed is None:
+            del r["jammed_robots"]
+        return r
+
+    rows = [row("rule_based (block)", 0, 8, 2), row("rule_based (block)", 1, 8, 1),
+            row("rule_based (pibt)", 0, 8, 0), row("greedy + NAV (pibt)", 0, 8, None)]  # fmt: skip
+    table = {
+        line.split(" | ")[0].lstrip("| "): line.rstrip(" |").split(" | ")[-1]
+        for line in ev.summarize(rows, "x").splitlines()
+        if line.startswith("| ") and line.count("|") == 9
+    }
+    assert table["config"] == "gridlocked"
+    assert table["rule_based (block)"] == "1/2"  # a quarter of 8: 2 jammed count, 1 does not
+    assert table["rule_based (pibt)"] == "0/1"  # all 8 stuck, none jammed
+    assert table["greedy + NAV (pibt)"] == "n/a"
