@@ -156,6 +156,14 @@ def _floor(sc: Any, src: Any, build: Any) -> Any:
     return _FLOORS[key]
 
 
+def _shown(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with checkpoint paths as the user would type them (relative to the working
+    folder when below it); the rows keep the absolute paths they ran with."""
+    from scenarios.load import PATH_KEYS
+
+    return {k: display_path(v) if k in PATH_KEYS and v else v for k, v in settings.items()}
+
+
 def _gridlocked(rows: list[dict[str, Any]]) -> str:
     """``"k/n"``: how many of the rows ended gridlocked (:func:`warehouse.report.is_gridlocked`);
     ``n/a`` for rows measured before the ``jammed_robots`` KPI existed."""
@@ -278,7 +286,9 @@ def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | No
     parks = sorted({r["park_idle"] for r in rows if r.get("park_idle") is not None})
     if parks:
         lines[0] += f" Parking around every dispatcher: after {', '.join(map(str, parks))} s idle."
-    sets = sorted({json.dumps(r["settings"], sort_keys=True) for r in rows if r.get("settings")})
+    sets = sorted(
+        {json.dumps(_shown(r["settings"]), sort_keys=True) for r in rows if r.get("settings")}
+    )
     if sets:
         lines[0] += f" Scenario settings (`--set`): {'; '.join(sets)}."
     by: dict[tuple[Any, Any], list[dict[str, Any]]] = {}

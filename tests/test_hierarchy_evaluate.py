@@ -288,8 +288,14 @@ def test_summary_names_the_dispatcher_a_set_gives_instead_of_the_shipped_one(
     mine_set = ["--set", "policies.dispatcher_checkpoint=d/policy.json"]
     ev.main(["--out", "e", "--seeds", "1", "--steps", "10", "--scenarios", "small",
              "--configs", "hierarchical (pibt)", *mine_set])  # fmt: skip
-    line = (tmp_path / "e" / "summary.md").read_text().splitlines()[2]
+    head, _, line = (tmp_path / "e" / "summary.md").read_text().splitlines()[:3]
     assert f"policies.dispatcher_checkpoint d/policy.json `{mine}`" in line
+    # the rows keep the absolute path they ran with; the summary shows it as typed
+    rows = json.loads((tmp_path / "e" / "results.json").read_text())
+    assert rows[0]["settings"] == {
+        "policies.dispatcher_checkpoint": str(tmp_path / "d/policy.json")
+    }
+    assert '{"policies.dispatcher_checkpoint": "d/policy.json"}' in head
     assert "ppo_dispatcher" not in line and shipped not in line and "cql_pibt" in line
 
 
