@@ -26,7 +26,7 @@ from typing import Any, NoReturn, cast
 import numpy as np
 
 from warehouse.core import Simulation
-from warehouse.errors import display_path
+from warehouse.errors import InputError, display_path
 from warehouse.fleet import Fleet
 from warehouse.kpis import compute_kpis
 
@@ -227,7 +227,7 @@ def _time_table(groups: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
     return [*lines, ""]
 
 
-def shipped_weights(sets: dict[str, Any] | None = None) -> dict[str, str]:
+def weights_used(sets: dict[str, Any] | None = None) -> dict[str, str]:
     """Name → first 12 hex digits of the sha256 of each network this evaluation runs (the PPO
     dispatcher, the navigator networks), read from their JSON files: the shipped ones, or the
     checkpoint that ``sets`` (``--set``) gives instead (``policies.dispatcher_checkpoint``
@@ -266,7 +266,7 @@ def _digest(path: Path) -> str | None:
 
 def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | None = None) -> str:
     """Markdown: per scenario the mean ± std of every config, then the target ratios with the
-    paired per-seed differences behind them. ``weights`` (:func:`shipped_weights`) names the
+    paired per-seed differences behind them. ``weights`` (:func:`weights_used`) names the
     networks the rows were measured with."""
     lines = [f"NAV = `{nav}`. Mean ± std over seeds.", ""]
     if weights:
@@ -419,8 +419,6 @@ def row_setup(row: dict[str, Any]) -> dict[str, Any]:
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """The rows of an earlier ``results.json``; a one-line :class:`InputError` if it cannot be
     read or is not a list of result rows."""
-    from warehouse.errors import InputError
-
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -444,8 +442,6 @@ def check_mergeable(origins: list[tuple[str, list[dict[str, Any]]]]) -> None:
     """Refuse rows that cannot share a table: a (scenario, config) run under two setups
     (:func:`row_setup`: steps, ``--set`` settings, dispatch flags), or the same seed twice.
     ``origins`` pairs where rows come from (a file, "this run") with the rows."""
-    from warehouse.errors import InputError
-
     setups: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     seeds: dict[tuple[str, str, int], int] = {}  # → index into origins
     for i, (origin, rows) in enumerate(origins):
@@ -473,7 +469,6 @@ def task_settings(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seeds", type=int, default=10)
@@ -527,7 +522,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = p.parse_args(argv)
     from scenarios import parse_assignment
-    from warehouse.errors import InputError
 
     try:
         sets = dict(parse_assignment(text) for text in args.sets)
@@ -545,7 +539,6 @@ def evaluate(
     """Run what :func:`main` parsed (``sets``: the ``--set`` settings); ``error`` reports bad input
     (argparse's: one line, exit 2)."""
     from hierarchy.shadow import hierarchical_parts
-    from warehouse.errors import InputError
 
     nav = hierarchical_parts()[1]
     wanted = {s for s in args.scenarios.split(",") if s}
@@ -622,7 +615,7 @@ def evaluate(
     else:
         collect(_task(t, args.steps) for t in tasks)
     (args.out / "results.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    weights = None if args.merge else shipped_weights(sets)  # merged rows may be older
+    weights = None if args.merge else weights_used(sets)  # merged rows may be older
     (args.out / "summary.md").write_text(summarize(rows, nav, weights), encoding="utf-8")
 
 

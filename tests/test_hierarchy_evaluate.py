@@ -140,7 +140,7 @@ def test_summary_names_the_shipped_weights_it_was_measured_with(tmp_path, monkey
 
     from hierarchy.ppo_dispatcher import DEFAULT_WEIGHTS
 
-    weights = ev.shipped_weights()
+    weights = ev.weights_used()
     meta = json.loads(DEFAULT_WEIGHTS.read_text(encoding="utf-8"))
     members = meta["net"].get("members", 1)
     assert weights["ppo_dispatcher"].startswith(meta["sha256"][:12])
@@ -283,7 +283,7 @@ def test_summary_names_the_dispatcher_a_set_gives_instead_of_the_shipped_one(
     code, _, err = run_cli([*argv, "--no-progress"], capsys)
     assert code == 0, err
     mine = json.loads((tmp_path / "d" / "policy.json").read_text())["sha256"][:12]
-    shipped = ev.shipped_weights()["ppo_dispatcher"]
+    shipped = ev.weights_used()["ppo_dispatcher"]
     assert not shipped.startswith(mine)
     mine_set = ["--set", "policies.dispatcher_checkpoint=d/policy.json"]
     ev.main(["--out", "e", "--seeds", "1", "--steps", "10", "--scenarios", "small",
