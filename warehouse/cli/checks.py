@@ -3,9 +3,12 @@ command created itself when bad input stops it (no partial output left behind)."
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
@@ -38,6 +41,28 @@ def check_out_folder(out: Path, flag: str = "--out") -> Path:
     above = next((p for p in out.parents if p.exists()), None)
     if above is not None and not above.is_dir():
         raise InputError(out, flag, f"{str(above)!r} is a file, not a folder")
+    return out
+
+
+def writable_out_folder(out: Path, flag: str = "--out") -> Path:
+    """:func:`check_out_folder`, and the folder (or the nearest one above it that exists) is
+    writable."""
+    check_out_folder(out, flag)
+    parent = next((p for p in [out, *out.parents] if p.exists()), Path("."))
+    if not os.access(parent, os.W_OK):
+        raise InputError(out, flag, f"cannot write into {str(parent)!r}")
+    return out
+
+
+def new_run_folder(kind: str) -> Path:
+    """``runs/YYYYmmdd-HHMMSS-KIND`` (UTC; ``-2``, ``-3`` … when taken), for a run without
+    ``--out``."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{stamp}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', kind)}"
+    out, k = base, 1
+    while out.exists():
+        k += 1
+        out = base.with_name(f"{base.name}-{k}")
     return out
 
 

@@ -6,15 +6,14 @@ its output folder only once the runs succeeded (see :func:`warehouse.report.stag
 
 from __future__ import annotations
 
-import os
-import re
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from warehouse.errors import InputError
+
+from .checks import new_run_folder, writable_out_folder
 
 TargetArg = Annotated[
     str,
@@ -35,26 +34,6 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Scenario setting KEY=VALUE (dotted key, YAML value); repeatable."),
 ]
-
-
-def _default_out(kind: str) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    base = Path("runs") / f"{stamp}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', kind)}"
-    out, k = base, 1
-    while out.exists():
-        k += 1
-        out = base.with_name(f"{base.name}-{k}")
-    return out
-
-
-def _check_out(out: Path, flag: str = "--out") -> Path:
-    from .checks import check_out_folder
-
-    check_out_folder(out, flag)
-    parent = next((p for p in [out, *out.parents] if p.exists()), Path("."))
-    if not os.access(parent, os.W_OK):
-        raise InputError(out, flag, f"cannot write into {str(parent)!r}")
-    return out
 
 
 #: What ``warehouse run`` compares when neither ``--policy`` nor the scenario names a policy.
@@ -156,7 +135,7 @@ def run(
             raise InputError(record, "--record", "is a folder, expected a file name")
         if not record.parent.is_dir():
             raise InputError(record, "--record", "its folder does not exist")
-    out = _check_out(out or _default_out(exp.scenario.name))
+    out = writable_out_folder(out or new_run_folder(exp.scenario.name))
 
     console = Console(stderr=True)
     recorders: list[Any] = []

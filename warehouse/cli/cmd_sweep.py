@@ -24,7 +24,8 @@ import typer
 
 from warehouse.errors import InputError
 
-from .cmd_run import OutOpt, SeedsOpt, SetOpt, StepsOpt, TargetArg, _check_out, _default_out
+from .checks import new_run_folder, writable_out_folder
+from .cmd_run import OutOpt, SeedsOpt, SetOpt, StepsOpt, TargetArg
 
 #: KPI → header of the printed table (sweep.csv has every KPI); deliveries with its 95 % CI and
 #: its paired difference, the others as means.
@@ -82,7 +83,7 @@ def sweep(
     specs = [resolve_policy(policy, v, source=source) for v in variants]
     for variant in variants:  # a checkpoint must be loaded by some combination
         check_checkpoints_used(specs, variant, source)
-    out = _check_out(out or _default_out(f"sweep-{sc.name}"))
+    out = writable_out_folder(out or new_run_folder(f"sweep-{sc.name}"))
 
     scenario_arg = str(source) if source is not None else str(target)
     params: dict[str, Any] = {k: v for k, v in grid.items()}
