@@ -452,3 +452,33 @@ def test_window_loop_handles_events_and_quits():
     assert len(calls) == 4
     assert v.renderer.overlays.heatmap and v.renderer.view.cell > cell
     assert not pygame.display.get_init()
+
+
+def test_stuck_and_jammed_robots_are_marked_and_inspected(fleet):
+    """A robot with no progress for ``physics.stuck_after`` steps gets the stuck mark in its
+    cell's top-right corner, one past ``physics.jam_after`` the jammed mark, the others none;
+    the inspector says how long and which."""
+    sim = fleet.sim
+    p = sim.config.physics
+    sim.state.since_progress[:] = 0
+    sim.state.since_progress[:2] = [p.stuck_after, p.jam_after]
+    r = Renderer(sim.floor, (200, 170))
+    frame = frame_from_sim(sim, fleet.last)
+    canvas = r.draw(frame)
+    c = r.view.cell
+    margin = max(1, c // 8)
+    size = c - 2 * margin
+    k = max(2, size // 3)
+
+    def corner(i: int) -> tuple[int, int, int]:
+        x, y = r.view.cell_to_screen(sim.floor.pos[sim.state.pos[[i]]])
+        return pixel(canvas, x[0] + margin + size - k // 2 - 1, y[0] + margin + k // 2)
+
+    assert corner(0) == pal.STUCK and corner(1) == pal.JAMMED
+    assert all(corner(i) not in (pal.STUCK, pal.JAMMED) for i in range(2, sim.n_robots))
+    notes = [inspect_robot(frame, i) for i in range(3)]
+    assert [(n.since_progress, n.stall_note) for n in notes] == [
+        (p.stuck_after, " (stuck)"),
+        (p.jam_after, " (jammed)"),
+        (0, ""),
+    ]

@@ -386,6 +386,12 @@ class Renderer:
             kind = "disc" if size >= 6 else "sq"
             x, y = self._xy(nodes)
             paint(px, x + margin, y + margin, self._shape(kind, size), colors[vis], clip)
+            if size >= 5:  # stuck and jammed robots: a mark in the cell's top-right corner
+                k = max(2, size // 3)
+                for flag, color in zip(frame.stalled(), (pal.STUCK, pal.JAMMED), strict=True):
+                    hit = flag[vis]
+                    cx, cy = x[hit] + margin + size - k, y[hit] + margin
+                    paint(px, cx, cy, self._shape("sq", k), color, clip)
             if size >= 5 and f.is_grid and st is not None:
                 a = np.asarray(st.actions)[vis]
                 moving = (a > 0) & (a < len(GRID_OFFSETS))
@@ -504,6 +510,11 @@ class Renderer:
             surf = self.text(name, 16, pal.TEXT_DIM)
             canvas.blit(surf, (x + 15, 44))
             x += 15 + surf.get_width() + 12
+        for name, color in (("stuck", pal.STUCK), ("jammed", pal.JAMMED)):
+            pg.draw.rect(canvas, color, (x + 5, 45, 6, 6))
+            surf = self.text(name, 16, pal.TEXT_DIM)
+            canvas.blit(surf, (x + 15, 44))
+            x += 15 + surf.get_width() + 12
         for name, color in (("shield", pal.INTERVENTION), ("collision", pal.COLLISION)):
             pg.draw.rect(canvas, color, (x, 45, 11, 11), 2)
             surf = self.text(name, 16, pal.TEXT_DIM)
@@ -538,6 +549,8 @@ class Renderer:
         ]
         if ins.broken:
             lines.append(f"BROKEN: {ins.broken} steps left")
+        if ins.since_progress:
+            lines.append(f"no progress for {ins.since_progress} steps" + ins.stall_note)
         lines.append(ins.shield_note + ("   COLLIDED" if ins.collided else ""))
         for line in lines:
             hl = line.startswith("shield:") and ins.intervened

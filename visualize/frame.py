@@ -58,6 +58,7 @@ class Frame:
     task_goal: np.ndarray
     waypoint: np.ndarray
     timer: np.ndarray
+    since_progress: np.ndarray  #: steps with a task and no progress (stuck, jammed robots)
     open_picks: np.ndarray  #: pick node of every open order
     closed: np.ndarray  #: closed node ids (faults)
     kpis: dict[str, Any]
@@ -71,6 +72,12 @@ class Frame:
     @property
     def carrying(self) -> np.ndarray:
         return (self.phase == Phase.TO_DROP) | (self.phase == Phase.DROPPING)
+
+    def stalled(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(stuck, jammed)`` bool per robot: no progress for ``physics.stuck_after`` steps, and
+        for ``physics.jam_after`` (the ``stuck_robots`` and ``jammed_robots`` KPIs)."""
+        p = self.sim.config.physics
+        return self.since_progress >= p.stuck_after, self.since_progress >= p.jam_after
 
     @property
     def target(self) -> np.ndarray:
@@ -106,6 +113,7 @@ def frame_from_sim(sim: Any, last: Any = None, *, label: str = "") -> Frame:
         task_goal=s.task_goal.copy(),
         waypoint=s.waypoint.copy(),
         timer=s.timer.copy(),
+        since_progress=s.since_progress.copy(),
         open_picks=ob.pick[ob.open_ids].copy(),
         closed=np.asarray(sim.closed_nodes()),
         kpis=compute_kpis(sim),
@@ -143,6 +151,7 @@ def frame_from_recording(rec: Any, k: int, *, label: str = "") -> Frame:
         task_goal=s.task_goal,
         waypoint=s.waypoint,
         timer=s.timer,
+        since_progress=s.since_progress,
         open_picks=ob.pick[ob.open_ids],
         closed=rec.closed_at(k),
         kpis=compute_kpis(sim),

@@ -50,6 +50,8 @@ class RobotInspection:
     executed: int | None  #: action after the shield
     intervened: bool = False
     collided: bool = False
+    since_progress: int = 0  #: steps with a task and no progress towards its target
+    stall_note: str = ""  #: " (stuck)" or " (jammed)" past physics.stuck_after / jam_after
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -128,6 +130,7 @@ def inspect_robot(frame: Frame, robot: int) -> RobotInspection:
         intervened = bool(st.intervened[robot]) if st.intervened is not None else False
         collided = bool(st.collided[robot]) if st.collided is not None else False
     state = robot_states(frame.phase[robot : robot + 1], frame.broken[robot : robot + 1])[0]
+    stuck, jammed = (bool(flag[robot]) for flag in frame.stalled())
     return RobotInspection(
         robot=int(robot),
         t=frame.t,
@@ -152,6 +155,8 @@ def inspect_robot(frame: Frame, robot: int) -> RobotInspection:
         executed=executed,
         intervened=intervened,
         collided=collided,
+        since_progress=int(frame.since_progress[robot]),
+        stall_note=" (jammed)" if jammed else " (stuck)" if stuck else "",
     )
 
 
