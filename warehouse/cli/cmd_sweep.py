@@ -203,7 +203,7 @@ def sweep_table(table: Any, paired: Any, keys: list[str], title: str) -> Any:
     caption = [f"final KPIs, means over {n_seeds} seed(s), deliveries ± 95% CI"]
     if compared:
         caption.append("Δ: deliveries minus the first row's, paired by seed (± 95% CI)")
-    caption.append("collisions, median cycle time (s), gridlocked seeds")
+    caption.append("collisions, median cycle time (s); jams: seeds that ended gridlocked")
     caption.append("every KPI in sweep.csv" + (" and paired.csv" if compared else ""))
     shown = Table(title=title, caption="; ".join(caption))
     for col in keys:
@@ -213,7 +213,7 @@ def sweep_table(table: Any, paired: Any, keys: list[str], title: str) -> Any:
         headers.insert(1, "Δ")
     for header in headers:
         shown.add_column(header, justify="right", min_width=len(header), overflow="fold")
-    shown.add_column("jammed", justify="right", min_width=6)
+    shown.add_column("jams", justify="right", min_width=4)
     deltas = paired[paired["kpi"] == "deliveries"] if compared else paired
     groups = table.groupby(keys, sort=False) if keys else [((), table)]
     for i, (values, rows) in enumerate(groups):
@@ -223,8 +223,8 @@ def sweep_table(table: Any, paired: Any, keys: list[str], title: str) -> Any:
         if compared:
             delta = deltas.iloc[i - 1] if i else None
             cells.insert(1, "base" if delta is None else _delta(delta["diff"], delta["ci95"]))
-        jammed = f"{int(rows['gridlocked'].sum())}/{len(rows)}"
-        shown.add_row(*(_cell(v) for v in values), *cells, jammed)
+        jams = f"{int(rows['gridlocked'].sum())}/{len(rows)}"
+        shown.add_row(*(_cell(v) for v in values), *cells, jams)
     return shown
 
 
