@@ -34,6 +34,13 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     "rule_based": lambda **kw: RuleBasedNavigator(),
     # the same, but robots making way push chains of idle robots towards a free node
     "rule_based_push": lambda **kw: RuleBasedNavigator(clear_idle=True),
+    # the same as rule_based, but deadlocks between robots with orders come undone: a robot
+    # making way follows only a robot that really leaves, and cycles of robots turn
+    "rule_based_unlock": lambda **kw: RuleBasedNavigator(strict_follow=True, rotate=True),
+    # both of the above
+    "rule_based_push_unlock": lambda **kw: RuleBasedNavigator(
+        clear_idle=True, strict_follow=True, rotate=True
+    ),
     "random": lambda **kw: RandomNavigator(),
     "behavior": _behavior_navigator,
     "cql": cql_navigator,  # shipped weights in agents/weights/ unless checkpoint= is given
@@ -58,6 +65,8 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
 CHECKPOINT_NAVIGATORS = frozenset(NAVIGATORS) - {
     "rule_based",
     "rule_based_push",
+    "rule_based_unlock",
+    "rule_based_push_unlock",
     "random",
     "behavior",
     "cql_tuned",

@@ -29,6 +29,21 @@ whole fleet at once (one compiled pass, robots taken in id order):
    robots packed around a station, where they finished their last order, can wall it off: the
    slow jams of the ``rule_based`` fleet on arrival-capped floors such as ``medium``
    (docs/results.md, sixteenth session).
+   Two opt-in options (both on in the ``rule_based_unlock`` navigator, and with ``clear_idle``
+   in ``rule_based_push_unlock``) undo deadlocks between robots with orders on saturated
+   floors, where robots heading both ways fill a two-cell pick row and the plain rules wait
+   forever (docs/results.md, twenty-first session):
+
+   * ``strict_follow``: a yielding robot follows a neighbour only when that neighbour's
+     chain of wanted nodes ends at a free node (:func:`_leaves`), not at a waiting, busy or
+     head-on robot, nor back at the yielder's own node. Otherwise the follow is a false
+     success: the yielder never moves, and the winner's side never backs off.
+   * ``rotate``: robots on a cycle of three or more wanted nodes (each wants the node of the
+     next; two-cell pick rows make them in 2 × 2 squares) reserve their nodes, so that others
+     wanting them wait and the cycle turns (:func:`_reserve_cycles`). Without it a lower id
+     queued behind a robot of the cycle wins that node under the ``block`` priority, and
+     nothing moves.
+
 4. **wait when the next node is taken**: the joint plan goes through the ``block`` priority of
    :func:`warehouse.core.physics.resolve_block`; moves it would stop become WAIT, so the plan
    is conflict-free.
@@ -50,6 +65,10 @@ _FAR = np.float32(1e6)
 #: Most nodes :func:`_clear_path` searches for a free node behind idle robots.
 _CLEAR_SEARCH = 64
 _WAIT_PENALTY = np.float32(1e-3)
+#: Most robots :func:`_leaves` follows along a chain of wanted nodes.
+_FOLLOW_DEPTH = 32
+# bits of the navigator's ``mode`` (the options that change its rules)
+_CLEAR_IDLE, _STRICT_FOLLOW, _ROTATE = 1, 2, 4
 
 
 def distance_preferences(sim: Simulation, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +100,7 @@ def _clear_path(r, avoid, scene):  # pragma: no cover - compiled
     the path moves one node along it (``r`` first) and the free node is claimed. Returns
     whether a path was found.
     """
-    pos, slot, _, nbr, mask, frozen, act, want, occ, claimed, yielding, _, bfs = scene
+    pos, slot, _, nbr, mask, frozen, act, want, occ, claimed, yielding, _, bfs, _ = scene
     parent, via, queue = bfs
     n_act = nbr.shape[1]
     start = pos[r]
@@ -129,6 +148,70 @@ def _clear_path(r, avoid, scene):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _leaves(k, home, scene):  # pragma: no cover - compiled
+    """Whether robot ``k``'s move can go through: its chain of wanted nodes (``k`` wants the
+    node of a robot that wants the node of ...) ends at a free node, not at a robot that waits,
+    is frozen or is in a head-on pair, nor back at ``home`` (the follower's node, which the
+    robot it makes way for is to take). At most :data:`_FOLLOW_DEPTH` robots are looked at.
+    """
+    pos, _, _, _, _, frozen, act, want, occ, _, _, _, _, _ = scene
+    cur = k
+    for _ in range(_FOLLOW_DEPTH):
+        if frozen[cur] or act[cur] == 0 or want[cur] == pos[cur]:
+            return False
+        w = want[cur]
+        if w == home:
+            return False  # back to the follower's node, which the robot it makes way for takes
+        j = occ[w]
+        if j < 0:
+            return True
+        if want[j] == pos[cur]:
+            return False  # head-on: neither moves
+        cur = j
+    return False
+
+
+@numba.njit(cache=True)
+def _reserve_cycles(pos, act, want, occ, resv):  # pragma: no cover - compiled
+    """Robots on a cycle of wanted nodes (each wants the node of the next, three or more) go
+    first: unless a yielder or a winner has reserved one of its nodes, every robot of the cycle
+    reserves the node it wants, so that the others wanting them wait and the cycle turns.
+
+    Each robot wants at most one node, so every walk along "wants the node of" ends at a
+    free node, at a waiting robot, at a robot seen before, or closes a cycle; every robot is
+    walked over once.
+    """
+    n = pos.size
+    seen = np.full(n, -1, np.int32)  # the walk that reached the robot
+    for s0 in range(n):
+        if seen[s0] >= 0 or act[s0] == 0:
+            continue
+        cur = s0
+        while True:
+            seen[cur] = s0
+            nx = occ[want[cur]]
+            if nx < 0 or act[nx] == 0:
+                break
+            if seen[nx] == s0:  # a cycle: nx -> ... -> cur -> nx
+                length, c = 1, nx
+                while c != cur:
+                    c = occ[want[c]]
+                    length += 1
+                if length >= 3:
+                    free, c = True, nx
+                    for _ in range(length):
+                        free = free and resv[want[c]] < 0
+                        c = occ[want[c]]
+                    for _ in range(length if free else 0):
+                        resv[want[c]] = c
+                        c = occ[want[c]]
+                break
+            if seen[nx] >= 0:
+                break  # joins an earlier walk
+            cur = nx
+
+
+@numba.njit(cache=True)
 def _yield(y, avoid, scene):  # pragma: no cover - compiled
     """Robot ``y`` gets out of the way of the robot on node ``avoid`` (rule 3).
 
@@ -136,7 +219,7 @@ def _yield(y, avoid, scene):  # pragma: no cover - compiled
     when the chain ends with a robot that cannot move. ``scene`` holds the navigator's arrays
     (see :func:`_navigate`); ``chain`` among them is robot-sized scratch.
     """
-    pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain, bfs = scene
+    pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain, _, mode = scene
     n_act = nbr.shape[1]
     chain[0] = y
     length = 1
@@ -160,7 +243,7 @@ def _yield(y, avoid, scene):  # pragma: no cover - compiled
                 if d < best_d:
                     best_a, best_d = a, d
             elif want[k] != u and want[k] != p:
-                if follow_a < 0:
+                if follow_a < 0 and ((mode & _STRICT_FOLLOW) == 0 or _leaves(k, p, scene)):
                     follow_a = a
             elif want[k] == p and not frozen[k] and not yielding[k] and push_a < 0:
                 push_a, push_k = a, k
@@ -172,7 +255,7 @@ def _yield(y, avoid, scene):  # pragma: no cover - compiled
         if follow_a >= 0:
             act[r], want[r] = follow_a, nbr[p, follow_a]
             return True
-        if push_a < 0 and bfs[0].size > 0 and _clear_path(r, av, scene):
+        if push_a < 0 and (mode & _CLEAR_IDLE) != 0 and _clear_path(r, av, scene):
             return True  # idle robots in the way made room
         if push_a < 0:
             for c in chain[:length]:  # nobody in the chain can make room
@@ -198,6 +281,7 @@ def _navigate(
     boost_steps,
     noise,
     bfs,
+    mode,
     occ,
     claimed,
     resv,
@@ -224,7 +308,9 @@ def _navigate(
     yielding = np.zeros(n, np.bool_)
     chain = np.empty(n, np.int32)  # _yield's pushing chains
     # everything _yield reads and writes, passed as one tuple
-    scene = (pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain, bfs)
+    scene = (
+        pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain, bfs, mode
+    )  # fmt: skip
     # Rule 1: shortest-path intentions (and the preference scores).
     for i in range(n):
         p = pos[i]
@@ -316,6 +402,8 @@ def _navigate(
     for i in range(n):
         if yielding[i] and act[i] != 0 and resv[want[i]] < 0:
             resv[want[i]] = i
+    if (mode & _ROTATE) != 0:
+        _reserve_cycles(pos, act, want, occ, resv)
     for i in range(n):
         if act[i] != 0 and resv[want[i]] >= 0 and resv[want[i]] != i:
             act[i], want[i] = 0, pos[i]
@@ -356,12 +444,27 @@ class RuleBasedNavigator:
     needs_observation = False
 
     def __init__(
-        self, *, patience: int = 8, clear_idle: bool = False, seed: int | None = None
+        self,
+        *,
+        patience: int = 8,
+        clear_idle: bool = False,
+        strict_follow: bool = False,
+        rotate: bool = False,
+        seed: int | None = None,
     ) -> None:
         self.patience = patience
         self.clear_idle = clear_idle
-        if clear_idle:
-            self.name = "rule_based_push"
+        self.strict_follow = strict_follow
+        self.rotate = rotate
+        self.mode = _CLEAR_IDLE * clear_idle + _STRICT_FOLLOW * strict_follow + _ROTATE * rotate
+        # the registered names (rule_based, _push, _unlock, _push_unlock); one of the two unlock
+        # rules alone (an ablation) is named after it
+        parts = ["rule_based"] + ["push"] * clear_idle
+        if strict_follow and rotate:
+            parts.append("unlock")
+        else:
+            parts += ["strict_follow"] * strict_follow + ["rotate"] * rotate
+        self.name = "_".join(parts)
         self.rng = np.random.default_rng(seed)
         self._waited = np.zeros(0, dtype=np.int32)
         self._scratch_key: tuple[int, int] | None = None
@@ -416,6 +519,7 @@ class RuleBasedNavigator:
             2 * self.patience,
             noise,
             self._bfs,
+            self.mode,
             self._occ,
             self._claimed,
             self._resv,

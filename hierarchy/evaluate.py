@@ -90,9 +90,14 @@ CONFIGS: dict[str, tuple[str, str, str]] = {
     # not in the default set, so the default command reproduces docs/results_hierarchy/.
     "rule_based_push (block)": ("greedy", "rule_based_push", "block"),
     "rule_based_push (pibt)": ("greedy", "rule_based_push", "pibt"),
+    # ... and whose deadlocks between robots with orders come undone (twenty-first session)
+    "rule_based_unlock (block)": ("greedy", "rule_based_unlock", "block"),
+    "rule_based_push_unlock (block)": ("greedy", "rule_based_push_unlock", "block"),
 }
 #: what runs without ``--configs``
-DEFAULT_CONFIGS = tuple(c for c in CONFIGS if not c.startswith("rule_based_push"))
+DEFAULT_CONFIGS = tuple(
+    c for c in CONFIGS if not c.startswith(("rule_based_push", "rule_based_unlock"))
+)
 
 METRICS = (
     "deliveries",

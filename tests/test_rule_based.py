@@ -224,3 +224,56 @@ def test_rule_based_push_ends_the_idle_jam_on_medium():
         assert sim.incidents == 0
     assert is_gridlocked(stuck[False], sc.fleet.robots)  # 74 of 150 stuck
     assert stuck[True] <= 3  # a robot or two waiting a moment, no jam
+
+
+@pytest.mark.parametrize("rotate", [False, True])
+def test_a_cycle_turns_only_with_rotate(rotate):
+    """Four robots on a 2 × 2 square each want the next one's node (a cycle), and robot 0,
+    queued behind one of them, wants a node of the cycle too. Under the ``block`` priority
+    robot 0 wins that node and nothing moves; with ``rotate`` the cycle goes first and turns."""
+    sim = goal_sim(["...", "..."], 5)
+    # robot 0 at (0, 2) heads for (0, 0) through (0, 1); robots 1-4 go round the square
+    starts = [(0, 2), (0, 0), (0, 1), (1, 1), (1, 0)]
+    setup(sim, starts, [(0, 0), (0, 1), (1, 1), (1, 0), (0, 0)])
+    navigator = RuleBasedNavigator(rotate=rotate)
+    navigator.reset(0)
+    actions, prefs = navigator.act(sim, None, sim.action_mask())
+    assert actions.tolist() == ([W, E, S, WEST, N] if rotate else [W] * 5)
+    sim.step(actions, prefs)
+    assert sim.incidents == 0
+
+
+def test_rule_based_unlock_ends_the_deadlocks_on_medium_peak():
+    """On ``medium`` at 2 orders/s the rule-based fleet locks up in a two-cell pick row within
+    1,000 steps of seed 1 (robots with orders heading both ways), and most of the fleet is
+    jammed by step 1,500; ``rule_based_unlock`` does not lock (docs/results.md, twenty-first
+    session)."""
+    from warehouse.kpis import jammed_robots, stuck_robots
+    from warehouse.model import WarehouseModel
+    from warehouse.report import is_gridlocked
+    from warehouse.runner import prepare
+
+    stuck, jammed = {}, {}
+    for name in ("rule_based", "rule_based_unlock"):
+        exp = prepare("medium", policies=[name], seeds=[1], steps=1500,
+                      sets=["tasks.arrival_rate=2.0"])  # fmt: skip
+        m = WarehouseModel(exp.scenario, source=exp.source, floor=exp.floor, seed=1,
+                           policy=exp.policies[0], steps=1500, check_checkpoints=False)  # fmt: skip
+        assert m.fleet.navigator.name == name
+        while m.running:
+            m.step()
+        stuck[name], jammed[name] = stuck_robots(m.sim), jammed_robots(m.sim)
+        assert m.sim.incidents == 0
+    assert is_gridlocked(jammed["rule_based"], 150)  # 87 of 150 jammed, locked since step ~420
+    assert stuck["rule_based_unlock"] <= 5 and jammed["rule_based_unlock"] == 0
+
+
+def test_navigator_names_say_which_rules_are_on():
+    from agents import make_navigator
+
+    for name in ("rule_based", "rule_based_push", "rule_based_unlock", "rule_based_push_unlock"):
+        assert make_navigator(name).name == name
+    unlock = make_navigator("rule_based_unlock")
+    assert (unlock.clear_idle, unlock.strict_follow, unlock.rotate) == (False, True, True)
+    assert RuleBasedNavigator(strict_follow=True).name == "rule_based_strict_follow"
+    assert RuleBasedNavigator(clear_idle=True, rotate=True).name == "rule_based_push_rotate"
