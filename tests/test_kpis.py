@@ -172,6 +172,7 @@ def test_report_flags_the_seeds_that_end_gridlocked(
     (line,) = report_mod.gridlock_warnings(report)
     assert line.startswith("warning: scripted (physical) ended gridlocked on 1 of 2 seeds (1): ")
     assert "--collisions pibt" in line
+    assert "rule_based_push_unlock" not in line  # the scripted navigator is not rule-based
 
     by_seed[0].kpis["jammed_robots"] = 2
     assert build_report(results)["runs"][0]["gridlocked_seeds"] == [0, 1]
@@ -262,3 +263,23 @@ def test_time_shares_count_what_robots_do_during_each_step() -> None:
     k = compute_kpis(sim)
     assert k["empty_travel_share"] is None and k["handling_share"] is None
     assert k["blocked_share"] == 1.0  # every robot drives to a goal and none moved
+
+
+def test_gridlock_warning_names_the_fixes_that_apply() -> None:
+    """A rule-based fleet that jams under ``block`` is pointed to the PIBT shield and to the
+    navigator that undoes both kinds of jam; that navigator itself, only to PIBT; a fleet under
+    PIBT to neither."""
+    from warehouse.report import gridlock_warnings
+
+    def line(navigator: str, collisions: str) -> str:
+        run = {"policy": "p", "navigator": navigator, "collisions": collisions,
+               "gridlocked_seeds": [1]}  # fmt: skip
+        (text,) = gridlock_warnings({"seeds": [0, 1], "runs": [run]})
+        return text
+
+    assert line("rule_based", "block").endswith(
+        "the PIBT shield (--collisions pibt) resolves such jams, as does the "
+        "rule_based_push_unlock navigator"
+    )
+    assert line("rule_based_push_unlock", "block").endswith("resolves such jams")
+    assert "pibt" not in line("rule_based", "pibt").split("runs", 1)[1]

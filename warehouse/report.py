@@ -383,6 +383,8 @@ def gridlock_warnings(report: dict[str, Any]) -> list[str]:
                 if run["collisions"] == "pibt"
                 else "; the PIBT shield (--collisions pibt) resolves such jams"
             )
+            if hint and run["navigator"] in ("rule_based", "rule_based_push", "rule_based_unlock"):
+                hint += ", as does the rule_based_push_unlock navigator"
             lines.append(
                 f"warning: {run['policy']} ({run['collisions']}) ended gridlocked on "
                 f"{len(jammed)} of {len(report['seeds'])} seeds ({seeds}): ≥ "
