@@ -93,11 +93,10 @@ CONFIGS: dict[str, tuple[str, str, str]] = {
     # ... and whose deadlocks between robots with orders come undone (twenty-first session)
     "rule_based_unlock (block)": ("greedy", "rule_based_unlock", "block"),
     "rule_based_push_unlock (block)": ("greedy", "rule_based_push_unlock", "block"),
+    "ppo + rule_based_unlock (block)": ("ppo", "rule_based_unlock", "block"),
 }
 #: what runs without ``--configs``
-DEFAULT_CONFIGS = tuple(
-    c for c in CONFIGS if not c.startswith(("rule_based_push", "rule_based_unlock"))
-)
+DEFAULT_CONFIGS = tuple(c for c in CONFIGS if "_push" not in c and "_unlock" not in c)
 
 METRICS = (
     "deliveries",
