@@ -329,6 +329,7 @@ PAIRED_KPIS = (
     "distance_m",
     "energy_kwh",
     "stuck_robots",
+    "jammed_robots",
     "oldest_open_order_s",
 )
 
