@@ -207,6 +207,8 @@ def benchmark(
 
 
 def main(argv: list[str] | None = None) -> None:
+    from warehouse.threads import torch_threads
+
     from .learned import DEFAULT_WEIGHTS, load_learned_navigator
 
     ap = argparse.ArgumentParser(description="BatchedPolicy decisions per second")
@@ -214,17 +216,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     args = ap.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
     policy = load_learned_navigator(None, args.checkpoint, device=args.device)
     cfg = policy.scorer.net.cfg  # type: ignore[attr-defined]
-    print(f"device={policy.device} threads={torch.get_num_threads()} torch={torch.__version__}")
-    print(f"{'robots':>8} {'wall ms':>9} {'decisions/s':>14} {'cpu ms':>9} {'per cpu-s':>14}")
-    for r in benchmark(policy, cfg.obs_dim, cfg.n_actions):
-        print(
-            f"{r['robots']:>8} {r['ms_per_step']:>9.3f} {r['decisions_per_s']:>14,.0f}"
-            f" {r['cpu_ms_per_step']:>9.3f} {r['decisions_per_cpu_s']:>14,.0f}"
-        )
+    with torch_threads(args.threads):  # 0: torch's default
+        print(f"device={policy.device} threads={torch.get_num_threads()} torch={torch.__version__}")
+        print(f"{'robots':>8} {'wall ms':>9} {'decisions/s':>14} {'cpu ms':>9} {'per cpu-s':>14}")
+        for r in benchmark(policy, cfg.obs_dim, cfg.n_actions):
+            print(
+                f"{r['robots']:>8} {r['ms_per_step']:>9.3f} {r['decisions_per_s']:>14,.0f}"
+                f" {r['cpu_ms_per_step']:>9.3f} {r['decisions_per_cpu_s']:>14,.0f}"
+            )
 
 
 if __name__ == "__main__":  # pragma: no cover

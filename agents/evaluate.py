@@ -121,10 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--checkpoint", action="append", default=[], help="algo=PATH")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
-    import torch
-
     from warehouse.cli.checks import seed_list
     from warehouse.errors import InputError
+    from warehouse.threads import torch_threads
 
     from .registry import NAVIGATORS
 
@@ -133,20 +132,20 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"--policies: unknown {', '.join(unknown)} (known: {', '.join(NAVIGATORS)})")
     if bad := [c for c in args.checkpoint if "=" not in c]:
         ap.error(f"--checkpoint: expected ALGO=PATH, got {bad[0]!r}")
-    torch.set_num_threads(1)
     ckpts = dict(c.split("=", 1) for c in args.checkpoint)
     t0 = time.perf_counter()
     try:
-        rows = compare(
-            [s for s in args.scenarios.split(",") if s],
-            seed_list(args.seeds),
-            args.steps,
-            policies,
-            collisions=args.collisions,
-            checkpoints=ckpts,
-            epsilon=args.epsilon,
-            device=args.device,
-        )
+        with torch_threads(1):
+            rows = compare(
+                [s for s in args.scenarios.split(",") if s],
+                seed_list(args.seeds),
+                args.steps,
+                policies,
+                collisions=args.collisions,
+                checkpoints=ckpts,
+                epsilon=args.epsilon,
+                device=args.device,
+            )
     except InputError as exc:  # a bad scenario, seed list or checkpoint: one line, exit 2
         ap.exit(2, f"error: {exc.one_line()}\n")
     report(

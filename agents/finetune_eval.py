@@ -113,18 +113,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--collisions", default="physical,pibt")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
-    import torch
+    from warehouse.threads import torch_threads
 
-    torch.set_num_threads(1)
     t0 = time.perf_counter()
-    rows = compare(
-        args.init,
-        args.model,
-        [s for s in args.scenarios.split(",") if s],
-        _seeds(args.seeds),
-        args.steps,
-        [m for m in args.collisions.split(",") if m],
-    )
+    with torch_threads(1):
+        rows = compare(
+            args.init,
+            args.model,
+            [s for s in args.scenarios.split(",") if s],
+            _seeds(args.seeds),
+            args.steps,
+            [m for m in args.collisions.split(",") if m],
+        )
     report(markdown(rows), rows, time.perf_counter() - t0, args.json)
 
 

@@ -73,10 +73,10 @@ FINETUNED = {"cql_pibt": FINETUNE, "cql_physical": FINETUNE_PHYSICAL}
 
 
 def _finetune_quietly(cfg: FinetuneConfig, out: Path, init: Path) -> str:
-    import torch
+    from warehouse.threads import torch_threads
 
-    torch.set_num_threads(1)  # deterministic, as the CLI's default --threads 1
-    finetune(cfg, out, init=init, show_progress=False)
+    with torch_threads(1):  # deterministic, as the CLI's default --threads 1
+        finetune(cfg, out, init=init, show_progress=False)
     return str(out / "model.json")
 
 

@@ -123,9 +123,13 @@ def train_config(
 def run(cfg: RoundsConfig, work: Path, *, log: Callable[[str], None] = print) -> None:
     """All rounds into ``work``: ``data``, ``data_r1`` …, ``cql_r0`` …, then ``cql`` and ``bc``
     on the union of every round."""
-    import torch
+    from warehouse.threads import torch_threads
 
-    torch.set_num_threads(1)  # deterministic, as the CLI's default --threads 1
+    with torch_threads(1):  # deterministic, as the CLI's default --threads 1
+        _run(cfg, work, log)
+
+
+def _run(cfg: RoundsConfig, work: Path, log: Callable[[str], None]) -> None:
     for k in range(cfg.rounds + 1):
         folder = work / ("data" if k == 0 else f"data_r{k}")
         if not folder.exists():

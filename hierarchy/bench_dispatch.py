@@ -53,15 +53,13 @@ def time_dispatch(
 ) -> np.ndarray:
     """Seconds per ``dispatch`` call over one run (``park``: ``policies.park_idle``;
     ``anticipate``: ``policies.anticipate``, pooled dispatchers only)."""
-    import torch
-
     from agents import make_navigator
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
     from warehouse.fleet import Fleet
     from warehouse.policies import scenario_dispatcher
+    from warehouse.threads import torch_threads
 
-    torch.set_num_threads(1)
     target, overrides = FLOORS[floor]
     sc, src = load_scenario(target)
     extra = {"physics.collisions": "block", "policies.task_swaps": swaps}
@@ -70,8 +68,9 @@ def time_dispatch(
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     timed = _Timed(scenario_dispatcher(dispatcher, sc, src))
     fleet = Fleet(sim, timed, make_navigator("rule_based"))
-    fleet.reset(seed)
-    fleet.run(steps)
+    with torch_threads(1):  # one fleet's decisions per step, as in a run
+        fleet.reset(seed)
+        fleet.run(steps)
     return np.array(timed.seconds)
 
 

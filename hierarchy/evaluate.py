@@ -383,15 +383,15 @@ def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | No
 
 def _task(task: tuple, steps: int) -> dict[str, Any]:
     """One (scenario, config, seed) run as a result row (a worker-process entry point)."""
-    import torch
+    from warehouse.threads import torch_threads
 
-    torch.set_num_threads(1)  # small per-step inference: threads only add overhead
     _, target, _, overrides, _, disp, navigator, mode, seed, *dispatch = task
     look, max_age, swaps, park, anticipate = dispatch
-    k = run_one(
-        target, disp, navigator, mode, seed, steps, overrides, lookahead=look,
-        max_order_age=max_age, task_swaps=swaps, park_idle=park, anticipate=anticipate,
-    )  # fmt: skip
+    with torch_threads(1):  # small per-step inference: threads only add overhead
+        k = run_one(
+            target, disp, navigator, mode, seed, steps, overrides, lookahead=look,
+            max_order_age=max_age, task_swaps=swaps, park_idle=park, anticipate=anticipate,
+        )  # fmt: skip
     return {**task_row(task), **k}
 
 

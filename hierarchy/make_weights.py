@@ -74,10 +74,10 @@ def _train_member(seed: int, work: Path) -> Path:
             raise SystemExit(f"error: {policy} was trained with another recipe; use another --work")
         if meta.get("iteration") == cfg.iterations:
             return policy
-    import torch
+    from warehouse.threads import torch_threads
 
-    torch.set_num_threads(1)  # deterministic, as the CLI
-    train(cfg, folder, resume=(folder / "checkpoint" / "state.json").is_file())
+    with torch_threads(1):  # deterministic, as the CLI
+        train(cfg, folder, resume=(folder / "checkpoint" / "state.json").is_file())
     return policy
 
 

@@ -107,3 +107,76 @@ def test_evaluation_runner_gives_the_count_back(two_threads, tmp_path: Path, mon
              "--scenarios", "small", "--configs", "rule_based (block)"])  # fmt: skip
     assert seen == [1]
     assert torch.get_num_threads() == 2
+
+
+def _recorder(seen: list[int], result: Any = None) -> Callable[..., Any]:
+    """A stand-in for a long job: records torch's thread count when called, returns ``result``."""
+
+    def record(*args: Any, **kwargs: Any) -> Any:
+        seen.append(torch.get_num_threads())
+        return result
+
+    return record
+
+
+def test_navigator_recipe_rounds_give_the_count_back(
+    two_threads, tmp_path: Path, monkeypatch
+) -> None:
+    import agents.rounds as rounds
+
+    seen: list[int] = []
+    monkeypatch.setattr(rounds, "collect", _recorder(seen))
+    monkeypatch.setattr(rounds, "train", _recorder(seen, {"model": "m"}))
+    rounds.run(rounds.RoundsConfig(data=rounds.BASE_DATA, rounds=0), tmp_path, log=lambda _: None)
+    assert seen == [1, 1, 1]  # round 0's data, then CQL and BC
+    assert torch.get_num_threads() == 2
+
+
+def test_weight_recipes_train_on_one_thread_and_give_the_count_back(
+    two_threads, tmp_path: Path, monkeypatch
+) -> None:
+    import agents.make_weights as nav_weights
+    import hierarchy.make_weights as disp_weights
+
+    seen: list[int] = []
+    monkeypatch.setattr(nav_weights, "finetune", _recorder(seen))
+    nav_weights._finetune_quietly(nav_weights.FINETUNE, tmp_path / "ft", tmp_path / "init.json")
+    monkeypatch.setattr(disp_weights, "train", _recorder(seen))
+    disp_weights._train_member(0, tmp_path)
+    assert seen == [1, 1]
+    assert torch.get_num_threads() == 2
+
+
+def test_benchmark_and_comparison_scripts_give_the_count_back(
+    two_threads, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import agents.batched as batched
+    import agents.evaluate as nav_eval
+    import agents.finetune_eval as ft_eval
+    from hierarchy.bench_dispatch import time_dispatch
+    from warehouse.fleet import Fleet
+
+    seen = _spy(monkeypatch, Fleet, "run")
+    assert len(time_dispatch("small_peak", "greedy", False, steps=3, seed=0)) == 3
+    assert seen == [1]
+    assert torch.get_num_threads() == 2
+
+    seen = _spy(monkeypatch, nav_eval, "compare")
+    nav_eval.main(["--scenarios", "tiny", "--seeds", "0", "--steps", "3", "--policies",
+                   "rule_based", "--json", str(tmp_path / "nav.json")])  # fmt: skip
+    assert seen == [1]
+    assert torch.get_num_threads() == 2
+
+    seen = []
+    monkeypatch.setattr(ft_eval, "compare", _recorder(seen, []))
+    monkeypatch.setattr(ft_eval, "report", lambda *a, **k: None)
+    ft_eval.main(["--model", "m.json", "--seeds", "0"])
+    assert seen == [1]
+    assert torch.get_num_threads() == 2
+
+    seen = []
+    monkeypatch.setattr(batched, "benchmark", _recorder(seen, []))
+    batched.main(["--threads", "1"])
+    assert "threads=1" in capsys.readouterr().out
+    assert seen == [1]
+    assert torch.get_num_threads() == 2
