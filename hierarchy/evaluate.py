@@ -11,7 +11,9 @@ dispatcher in the starvation guard and ``--task-swaps`` in task swaps (:mod:`hie
 do not depend on it. ``NAV`` stands for the hierarchy's navigator
 (:func:`hierarchy.shadow.hierarchical_parts`: ``cql_tuned`` when its weights load: the network
 fine-tuned under PIBT in the ``pibt`` columns, the one fine-tuned without a shield in ``physical``
-mode; the table says which was used)."""
+mode; the table says which was used). Rows of configs with a network record the sha256 of the
+networks they loaded (``weights``); ``--merge FILE`` adds earlier rows to the table and refuses
+rows that cannot share it (another setup, other networks, a seed twice)."""
 
 from __future__ import annotations
 
@@ -268,14 +270,65 @@ def _digest(path: Path) -> str | None:
     return str(digest)[:12] + (f" ({members} seeds)" if members > 1 else "")
 
 
-def summarize(rows: list[dict[str, Any]], nav: str, weights: dict[str, str] | None = None) -> str:
+def _learned_parts(row: dict[str, Any]) -> set[str]:
+    """The parts of a result row's config that run a network: ``dispatcher`` (PPO) and
+    ``navigator`` (a learned one)."""
+    from agents.registry import CHECKPOINT_NAVIGATORS
+
+    parts = {"dispatcher"} if row.get("dispatcher") == "ppo" else set()
+    if row.get("navigator") in {*CHECKPOINT_NAVIGATORS, "cql_tuned"}:
+        parts.add("navigator")
+    return parts
+
+
+def with_weights(row: dict[str, Any], weights: dict[str, str]) -> dict[str, Any]:
+    """``row`` with the networks its config loads, out of those of its run
+    (:func:`weights_used`), so that rows merged into later tables still say what they measured.
+    Rows of configs without networks record none."""
+    parts = _learned_parts(row)
+    dispatcher = ("ppo_dispatcher", "policies.dispatcher_checkpoint")
+    used = {
+        k: v
+        for k, v in weights.items()
+        if ("dispatcher" if k.startswith(dispatcher) else "navigator") in parts
+    }
+    return {**row, "weights": used} if used else row
+
+
+def weights_line(rows: list[dict[str, Any]]) -> str | None:
+    """The summary's sentence on the networks behind ``rows``, from their ``weights`` records:
+    each network's sha256, with row counts where rows ran different ones, and how many rows of
+    learned configs record none (written before rows recorded them)."""
+    learned = [r for r in rows if _learned_parts(r)]
+    seen: dict[str, dict[str, int]] = {}  # network → digest → rows
+    for r in learned:
+        for name, digest in (r.get("weights") or {}).items():
+            counts = seen.setdefault(name, {})
+            counts[digest] = counts.get(digest, 0) + 1
+    unknown = sum(not r.get("weights") for r in learned)
+    if not seen:
+        return f"Weights: not recorded in {_rows(unknown)}." if unknown else None
+    named = [
+        f"{name} `{next(iter(counts))}`"
+        if len(counts) == 1
+        else f"{name} " + " or ".join(f"`{d}` ({_rows(n)})" for d, n in counts.items())
+        for name, counts in seen.items()
+    ]
+    line = f"Weights (sha256) these rows were measured with: {', '.join(named)}."
+    return line + (f" Not recorded in {_rows(unknown)} of learned configs." if unknown else "")
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" + "s" * (n != 1)
+
+
+def summarize(rows: list[dict[str, Any]], nav: str) -> str:
     """Markdown: per scenario the mean ± std of every config, then the target ratios with the
-    paired per-seed differences behind them. ``weights`` (:func:`weights_used`) names the
-    networks the rows were measured with."""
+    paired per-seed differences behind them. The networks the rows were measured with are named
+    from their records (:func:`weights_line`)."""
     lines = [f"NAV = `{nav}`. Mean ± std over seeds.", ""]
-    if weights:
-        used = ", ".join(f"{k} `{v}`" for k, v in weights.items())
-        lines[1:1] = ["", f"Weights (sha256) these rows were measured with: {used}."]
+    if used := weights_line(rows):
+        lines[1:1] = ["", used]
     looks = sorted({r["lookahead"] for r in rows if r.get("lookahead") is not None})
     if looks:
         pools = ", ".join(map(str, looks))
@@ -444,9 +497,11 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 
 def check_mergeable(origins: list[tuple[str, list[dict[str, Any]]]]) -> None:
     """Refuse rows that cannot share a table: a (scenario, config) run under two setups
-    (:func:`row_setup`: steps, ``--set`` settings, dispatch flags), or the same seed twice.
-    ``origins`` pairs where rows come from (a file, "this run") with the rows."""
+    (:func:`row_setup`: steps, ``--set`` settings, dispatch flags) or with two recorded sets of
+    networks (rows that record none pass), or the same seed twice. ``origins`` pairs where rows
+    come from (a file, "this run") with the rows."""
     setups: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    networks: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
     seeds: dict[tuple[str, str, int], int] = {}  # → index into origins
     for i, (origin, rows) in enumerate(origins):
         for row in rows:
@@ -455,11 +510,27 @@ def check_mergeable(origins: list[tuple[str, list[dict[str, Any]]]]) -> None:
             if first[1] != setup:
                 raise InputError(origin, f"{key[0]} / {key[1]}", f"run with {_setup_text(setup)}, "
                                  f"but {first[0]} has it with {_setup_text(first[1])}")  # fmt: skip
+            if row.get("weights"):
+                then = networks.setdefault(key, (origin, row["weights"]))
+                if then[1] != row["weights"]:
+                    now, was = _weights_diff(row["weights"], then[1])
+                    raise InputError(origin, f"{key[0]} / {key[1]}", f"measured with {now}, "
+                                     f"but {then[0]} has it with {was}")  # fmt: skip
             run = (key[0], key[1], row["seed"])
             if (where := seeds.get(run)) is not None:
                 again = "appears twice" if where == i else f"is also in {origins[where][0]}"
                 raise InputError(origin, f"{key[0]} / {key[1]}", f"seed {row['seed']} {again}")
             seeds[run] = i
+
+
+def _weights_diff(a: dict[str, str], b: dict[str, str]) -> tuple[str, str]:
+    """The entries where two ``weights`` records differ, as text for each side."""
+    keys = [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
+
+    def text(w: dict[str, str]) -> str:
+        return ", ".join(f"{k} `{w.get(k, 'none')}`" for k in keys)
+
+    return text(a), text(b)
 
 
 def _setup_text(setup: dict[str, Any]) -> str:
@@ -594,7 +665,8 @@ def evaluate(
                 )  # fmt: skip
                 tasks.append((*task, *dispatch))
     # rows this run will add, as far as the check needs them
-    planned = [{**task_row(t), "steps": args.steps} for t in tasks]
+    weights = weights_used(sets)
+    planned = [with_weights({**task_row(t), "steps": args.steps}, weights) for t in tasks]
     try:
         check_mergeable([*origins, ("this run", planned)])
     except InputError as exc:
@@ -604,7 +676,7 @@ def evaluate(
 
     def collect(found: Any) -> None:
         for i, row in enumerate(found):
-            rows.append(row)
+            rows.append(with_weights(row, weights))
             if (i + 1) % args.seeds == 0:
                 print(f"{row['scenario']:22s} {row['config']:28s} {time.time() - t0:7.1f}s",
                       flush=True)  # fmt: skip
@@ -619,8 +691,7 @@ def evaluate(
     else:
         collect(_task(t, args.steps) for t in tasks)
     (args.out / "results.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    weights = None if args.merge else weights_used(sets)  # merged rows may be older
-    (args.out / "summary.md").write_text(summarize(rows, nav, weights), encoding="utf-8")
+    (args.out / "summary.md").write_text(summarize(rows, nav), encoding="utf-8")
 
 
 if __name__ == "__main__":

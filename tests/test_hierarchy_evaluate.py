@@ -8,6 +8,7 @@ import pytest
 
 import hierarchy.evaluate as ev
 from scenarios import apply_overrides, build_floor, load_scenario
+from warehouse.errors import InputError
 
 
 def _scenario(overrides: dict):
@@ -132,12 +133,12 @@ def test_task_swaps_reach_the_dispatcher_and_the_summary_says_so() -> None:
     assert "Task swaps" not in ev.summarize([{**row, "task_swaps": False}], "x").splitlines()[0]
 
 
-def test_summary_names_the_shipped_weights_it_was_measured_with(tmp_path, monkeypatch) -> None:
-    """The summary records the sha256 of the shipped dispatcher (and its seed count) and of the
-    navigator networks, so a results folder says which networks made it; a run that merges
-    earlier rows makes no such claim."""
-    import json
-
+def test_rows_record_the_networks_they_ran_and_the_summary_names_them(
+    tmp_path, monkeypatch
+) -> None:
+    """Each row of a config with a network records the sha256 of the networks it loads (the
+    shipped dispatcher with its seed count, the navigator networks); rows of rule-based configs
+    record none. The summary names them from the rows, so a summary of merged rows does too."""
     from hierarchy.ppo_dispatcher import DEFAULT_WEIGHTS
 
     weights = ev.weights_used()
@@ -146,21 +147,47 @@ def test_summary_names_the_shipped_weights_it_was_measured_with(tmp_path, monkey
     assert weights["ppo_dispatcher"].startswith(meta["sha256"][:12])
     assert (f"({members} seeds)" in weights["ppo_dispatcher"]) == (members > 1)
     assert {"cql", "cql_pibt", "cql_physical"} <= weights.keys()
-    kpis = ev.run_one("small", "greedy", "rule_based", "block", 0, 30, {})
-    row = {"scenario": "small", "seen_in_training": False, "config": "rule_based (block)",
-           "seed": 0, **kpis}  # fmt: skip
-    text = ev.summarize([row], "cql_tuned", weights)
-    assert f"ppo_dispatcher `{weights['ppo_dispatcher']}`" in text.splitlines()[2]
-    assert "Weights (sha256)" not in ev.summarize([row], "cql_tuned")
-    # through the command: written for a fresh run, left out when rows are merged
     monkeypatch.setattr(ev, "SCENARIOS", [("small", "small", False, {})])
-    ev.main(["--out", str(tmp_path / "a"), "--seeds", "1", "--steps", "20",
-             "--scenarios", "small", "--configs", "rule_based (block)"])  # fmt: skip
-    assert "Weights (sha256)" in (tmp_path / "a" / "summary.md").read_text(encoding="utf-8")
+    argv = ["--seeds", "1", "--steps", "10", "--scenarios", "small"]
+    ev.main(["--out", str(tmp_path / "a"), *argv, "--configs",
+             "rule_based (block),ppo + rule_based (pibt),hierarchical (pibt)"])  # fmt: skip
+    rows = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert "weights" not in rows[0]  # rule-based: no network
+    assert rows[1]["weights"] == {"ppo_dispatcher": weights["ppo_dispatcher"]}
+    assert rows[2]["weights"] == weights
+    line = (tmp_path / "a" / "summary.md").read_text(encoding="utf-8").splitlines()[2]
+    assert f"ppo_dispatcher `{weights['ppo_dispatcher']}`" in line and "or" not in line
+    # merged into a run that adds nothing: still named
     earlier = str(tmp_path / "a" / "results.json")
-    ev.main(["--out", str(tmp_path / "b"), "--seeds", "1", "--steps", "20", "--scenarios",
-             "small", "--configs", "none", "--merge", earlier])  # fmt: skip
-    assert "Weights (sha256)" not in (tmp_path / "b" / "summary.md").read_text(encoding="utf-8")
+    ev.main(["--out", str(tmp_path / "b"), *argv, "--configs", "none", "--merge", earlier])
+    assert line in (tmp_path / "b" / "summary.md").read_text(encoding="utf-8")
+    # rows older than the record, and rows that ran another dispatcher, are counted apart
+    old = {k: v for k, v in rows[2].items() if k != "weights"}
+    other = {**rows[2], "seed": 1, "weights": {**weights, "ppo_dispatcher": "0123456789ab"}}
+    text = ev.weights_line([*rows, old, other])
+    shipped = weights["ppo_dispatcher"]
+    assert text is not None and text.endswith(" Not recorded in 1 row of learned configs.")
+    assert f"ppo_dispatcher `{shipped}` (2 rows) or `0123456789ab` (1 row), cql `" in text
+    assert ev.weights_line([old, old]) == "Weights: not recorded in 2 rows."
+    assert ev.weights_line([rows[0]]) is None
+
+
+def test_merge_refuses_a_config_measured_with_other_networks() -> None:
+    """Two rows of one (scenario, config) that record different networks cannot share a mean:
+    refused, naming the network that differs. A row that records none (older) passes."""
+    base = {"scenario": "small", "config": "hierarchical (pibt)", "dispatcher": "ppo",
+            "navigator": "cql_tuned", "steps": 20}  # fmt: skip
+    ours = {"ppo_dispatcher": "aaaaaaaaaaaa", "cql": "bbbbbbbbbbbb"}
+    theirs = {**ours, "ppo_dispatcher": "cccccccccccc"}
+    ev.check_mergeable([("a.json", [{**base, "seed": 0, "weights": ours}]),
+                        ("b.json", [{**base, "seed": 1}])])  # fmt: skip
+    with pytest.raises(InputError) as exc:
+        ev.check_mergeable([("a.json", [{**base, "seed": 0, "weights": ours}]),
+                            ("this run", [{**base, "seed": 1, "weights": theirs}])])  # fmt: skip
+    assert str(exc.value) == (
+        "this run: small / hierarchical (pibt): measured with ppo_dispatcher `cccccccccccc`, "
+        "but a.json has it with ppo_dispatcher `aaaaaaaaaaaa`"
+    )
 
 
 def test_ratio_table_gives_the_paired_difference_per_seed() -> None:
