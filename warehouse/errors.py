@@ -13,11 +13,13 @@ def display_path(source: str | Path) -> str:
     """``source`` as the user would type it: relative to the working directory when it lies
     below it, else as given. Several runs' ``policy.json`` files stay told apart."""
     path = Path(source)
-    if path.is_absolute():
-        try:
-            return str(path.relative_to(Path.cwd()))
-        except ValueError:
-            return str(path)
+    if not path.is_absolute():
+        return str(path)
+    cwd = Path.cwd()
+    # as written, then with links resolved (e.g. /tmp → /private/tmp)
+    for inside, folder in ((path, cwd), (path.resolve(), cwd.resolve())):
+        if inside.is_relative_to(folder):
+            return str(inside.relative_to(folder))
     return str(path)
 
 
