@@ -7,6 +7,8 @@ import json
 import pytest
 
 import hierarchy.evaluate as ev
+from hierarchy.evaluate_rows import check_mergeable, weights_used
+from hierarchy.evaluate_summary import summarize, weights_line
 from scenarios import apply_overrides, build_floor, load_scenario
 from warehouse.errors import InputError
 
@@ -128,9 +130,9 @@ def test_task_swaps_reach_the_dispatcher_and_the_summary_says_so() -> None:
     row = {"scenario": "small", "seen_in_training": False, "config": "rule_based (block)",
            "seed": 0, "lookahead": 16, "max_order_age": 200.0, "task_swaps": True,
            **swaps}  # fmt: skip
-    head = ev.summarize([row], "cql_tuned").splitlines()[0]
+    head = summarize([row], "cql_tuned").splitlines()[0]
     assert "lookahead 16" in head and "200.0 s" in head and "Task swaps" in head
-    assert "Task swaps" not in ev.summarize([{**row, "task_swaps": False}], "x").splitlines()[0]
+    assert "Task swaps" not in summarize([{**row, "task_swaps": False}], "x").splitlines()[0]
 
 
 def test_rows_record_the_networks_they_ran_and_the_summary_names_them(
@@ -141,7 +143,7 @@ def test_rows_record_the_networks_they_ran_and_the_summary_names_them(
     record none. The summary names them from the rows, so a summary of merged rows does too."""
     from hierarchy.ppo_dispatcher import DEFAULT_WEIGHTS
 
-    weights = ev.weights_used()
+    weights = weights_used()
     meta = json.loads(DEFAULT_WEIGHTS.read_text(encoding="utf-8"))
     members = meta["net"].get("members", 1)
     assert weights["ppo_dispatcher"].startswith(meta["sha256"][:12])
@@ -164,12 +166,12 @@ def test_rows_record_the_networks_they_ran_and_the_summary_names_them(
     # rows older than the record, and rows that ran another dispatcher, are counted apart
     old = {k: v for k, v in rows[2].items() if k != "weights"}
     other = {**rows[2], "seed": 1, "weights": {**weights, "ppo_dispatcher": "0123456789ab"}}
-    text = ev.weights_line([*rows, old, other])
+    text = weights_line([*rows, old, other])
     shipped = weights["ppo_dispatcher"]
     assert text is not None and text.endswith(" Not recorded in 1 row of learned configs.")
     assert f"ppo_dispatcher `{shipped}` (2 rows) or `0123456789ab` (1 row), cql `" in text
-    assert ev.weights_line([old, old]) == "Weights: not recorded in 2 rows."
-    assert ev.weights_line([rows[0]]) is None
+    assert weights_line([old, old]) == "Weights: not recorded in 2 rows."
+    assert weights_line([rows[0]]) is None
 
 
 def test_merge_refuses_a_config_measured_with_other_networks() -> None:
@@ -179,10 +181,10 @@ def test_merge_refuses_a_config_measured_with_other_networks() -> None:
             "navigator": "cql_tuned", "steps": 20}  # fmt: skip
     ours = {"ppo_dispatcher": "aaaaaaaaaaaa", "cql": "bbbbbbbbbbbb"}
     theirs = {**ours, "ppo_dispatcher": "cccccccccccc"}
-    ev.check_mergeable([("a.json", [{**base, "seed": 0, "weights": ours}]),
+    check_mergeable([("a.json", [{**base, "seed": 0, "weights": ours}]),
                         ("b.json", [{**base, "seed": 1}])])  # fmt: skip
     with pytest.raises(InputError) as exc:
-        ev.check_mergeable([("a.json", [{**base, "seed": 0, "weights": ours}]),
+        check_mergeable([("a.json", [{**base, "seed": 0, "weights": ours}]),
                             ("this run", [{**base, "seed": 1, "weights": theirs}])])  # fmt: skip
     assert str(exc.value) == (
         "this run: small / hierarchical (pibt): measured with ppo_dispatcher `cccccccccccc`, "
@@ -203,7 +205,7 @@ def test_ratio_table_gives_the_paired_difference_per_seed() -> None:
     ppo, hung = "hierarchical (pibt)", "hungarian + NAV (pibt)"
     rows = [row(ppo, 0, 10), row(ppo, 1, 12), row(ppo, 2, 14), row(ppo, 3, 99)]
     rows += [row(hung, 0, 9), row(hung, 1, 10), row(hung, 2, 11)]
-    line = next(x for x in ev.summarize(rows, "x").splitlines() if "ppo / hungarian, same" in x)
+    line = next(x for x in summarize(rows, "x").splitlines() if "ppo / hungarian, same" in x)
     assert line.endswith("| +2.0 ± 2.5 |")
     assert f"| {(10 + 12 + 14 + 99) / 4 / 10:.3f} |" in line  # the ratio of the means
 
@@ -310,7 +312,7 @@ def test_summary_names_the_dispatcher_a_set_gives_instead_of_the_shipped_one(
     code, _, err = run_cli([*argv, "--no-progress"], capsys)
     assert code == 0, err
     mine = json.loads((tmp_path / "d" / "policy.json").read_text())["sha256"][:12]
-    shipped = ev.weights_used()["ppo_dispatcher"]
+    shipped = weights_used()["ppo_dispatcher"]
     assert not shipped.startswith(mine)
     mine_set = ["--set", "policies.dispatcher_checkpoint=d/policy.json"]
     ev.main(["--out", "e", "--seeds", "1", "--steps", "10", "--scenarios", "small",
@@ -342,7 +344,7 @@ def test_summary_counts_the_gridlocked_seeds_of_each_config() -> None:
             row("rule_based (pibt)", 0, 8, 0), row("greedy + NAV (pibt)", 0, 8, None)]  # fmt: skip
     table = {
         line.split(" | ")[0].lstrip("| "): line.rstrip(" |").split(" | ")[-1]
-        for line in ev.summarize(rows, "x").splitlines()
+        for line in summarize(rows, "x").splitlines()
         if line.startswith("| ") and line.count("|") == 9
     }
     assert table["config"] == "gridlocked"

@@ -1,0 +1,147 @@
+"""The result rows of ``python -m hierarchy.evaluate``: the networks a row was measured with,
+and the checks before earlier rows (``--merge``) share a table with new ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from warehouse.errors import InputError, display_path
+
+
+def weights_used(sets: dict[str, Any] | None = None) -> dict[str, str]:
+    """Name → first 12 hex digits of the sha256 of each network this evaluation runs (the PPO
+    dispatcher, the navigator networks), read from their JSON files: the shipped ones, or the
+    checkpoint that ``sets`` (``--set``) gives instead (``policies.dispatcher_checkpoint``
+    replaces the dispatcher, ``policies.navigator_checkpoint`` the navigator networks)."""
+    from agents.learned import DEFAULT_WEIGHTS as NAV_WEIGHTS
+
+    from .ppo_dispatcher import DEFAULT_WEIGHTS
+
+    files = {"ppo_dispatcher": DEFAULT_WEIGHTS}
+    files |= {n: NAV_WEIGHTS / f"{n}.json" for n in ("cql", "cql_pibt", "cql_physical")}
+    out = {name: digest for name, path in files.items() if (digest := _digest(path))}
+    replaced = {
+        "policies.dispatcher_checkpoint": ("ppo_dispatcher",),
+        "policies.navigator_checkpoint": ("cql", "cql_pibt", "cql_physical"),
+    }
+    for key, names in replaced.items():
+        if value := (sets or {}).get(key):
+            for name in names:
+                out.pop(name, None)
+            out[f"{key} {display_path(value)}"] = _digest(Path(value)) or "?"
+    return out
+
+
+def _digest(path: Path) -> str | None:
+    """The first 12 hex digits of a network JSON's weights sha256, and its seed count when it
+    is an ensemble; None when the file is missing."""
+    from warehouse.jsonio import read_json_object
+
+    if not path.is_file():
+        return None
+    meta = read_json_object(path)
+    digest = meta.get("sha256") or meta.get("weights_sha256") or "?"
+    members = meta.get("net", {}).get("members", 1)
+    return str(digest)[:12] + (f" ({members} seeds)" if members > 1 else "")
+
+
+def learned_parts(row: dict[str, Any]) -> set[str]:
+    """The parts of a result row's config that run a network: ``dispatcher`` (PPO) and
+    ``navigator`` (a learned one)."""
+    from agents.registry import CHECKPOINT_NAVIGATORS
+
+    parts = {"dispatcher"} if row.get("dispatcher") == "ppo" else set()
+    if row.get("navigator") in {*CHECKPOINT_NAVIGATORS, "cql_tuned"}:
+        parts.add("navigator")
+    return parts
+
+
+def with_weights(row: dict[str, Any], weights: dict[str, str]) -> dict[str, Any]:
+    """``row`` with the networks its config loads, out of those of its run
+    (:func:`weights_used`), so that rows merged into later tables still say what they measured.
+    Rows of configs without networks record none."""
+    parts = learned_parts(row)
+    dispatcher = ("ppo_dispatcher", "policies.dispatcher_checkpoint")
+    used = {
+        k: v
+        for k, v in weights.items()
+        if ("dispatcher" if k.startswith(dispatcher) else "navigator") in parts
+    }
+    return {**row, "weights": used} if used else row
+
+
+#: Row fields that must agree between the seeds of one (scenario, config) for their mean to
+#: mean anything (a missing flag and an unset one are the same).
+SETUP_FIELDS = ("steps", "settings", "lookahead", "max_order_age", "anticipate", "task_swaps",
+                "park_idle")  # fmt: skip
+
+
+def row_setup(row: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`SETUP_FIELDS` of a result row, unset ones left out."""
+    return {k: row[k] for k in SETUP_FIELDS if row.get(k) not in (None, False, {})}
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of an earlier ``results.json``; a one-line :class:`InputError` if it cannot be
+    read or is not a list of result rows."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(path, "file", f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "file", "not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"line {exc.lineno}", f"not JSON: {exc.msg}") from None
+    if not isinstance(rows, list):
+        raise InputError(path, "rows", "expected a list of result rows")
+    for i, row in enumerate(rows):
+        missing = [
+            k for k in ("scenario", "config", "seed") if not isinstance(row, dict) or k not in row
+        ]
+        if missing:
+            raise InputError(path, f"row {i}", f"not a result row (no {', '.join(missing)})")
+    return rows
+
+
+def check_mergeable(origins: list[tuple[str, list[dict[str, Any]]]]) -> None:
+    """Refuse rows that cannot share a table: a (scenario, config) run under two setups
+    (:func:`row_setup`: steps, ``--set`` settings, dispatch flags) or with two recorded sets of
+    networks (rows that record none pass), or the same seed twice. ``origins`` pairs where rows
+    come from (a file, "this run") with the rows."""
+    setups: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    networks: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
+    seeds: dict[tuple[str, str, int], int] = {}  # → index into origins
+    for i, (origin, rows) in enumerate(origins):
+        for row in rows:
+            key, setup = (row["scenario"], row["config"]), row_setup(row)
+            first = setups.setdefault(key, (origin, setup))
+            if first[1] != setup:
+                raise InputError(origin, f"{key[0]} / {key[1]}", f"run with {_setup_text(setup)}, "
+                                 f"but {first[0]} has it with {_setup_text(first[1])}")  # fmt: skip
+            if row.get("weights"):
+                then = networks.setdefault(key, (origin, row["weights"]))
+                if then[1] != row["weights"]:
+                    now, was = _weights_diff(row["weights"], then[1])
+                    raise InputError(origin, f"{key[0]} / {key[1]}", f"measured with {now}, "
+                                     f"but {then[0]} has it with {was}")  # fmt: skip
+            run = (key[0], key[1], row["seed"])
+            if (where := seeds.get(run)) is not None:
+                again = "appears twice" if where == i else f"is also in {origins[where][0]}"
+                raise InputError(origin, f"{key[0]} / {key[1]}", f"seed {row['seed']} {again}")
+            seeds[run] = i
+
+
+def _weights_diff(a: dict[str, str], b: dict[str, str]) -> tuple[str, str]:
+    """The entries where two ``weights`` records differ, as text for each side."""
+    keys = [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
+
+    def text(w: dict[str, str]) -> str:
+        return ", ".join(f"{k} `{w.get(k, 'none')}`" for k in keys)
+
+    return text(a), text(b)
+
+
+def _setup_text(setup: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {json.dumps(v, sort_keys=True)}" for k, v in setup.items()) or "no setup"
