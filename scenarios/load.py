@@ -88,9 +88,15 @@ def validate_scenario(data: Any, source: Path | None) -> Scenario:
     if bad:
         raise InputError(source, str(bad[0]), "keys must be text")
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise _input_error(exc, data, source) from None
+    base = source.parent if source is not None else Path.cwd()
+    for key in PATH_KEYS:
+        value = getattr(scenario.policies, key.removeprefix("policies."))
+        if value and (base / Path(value).expanduser()).is_dir():
+            raise InputError(source, key, f"{value!r} is a folder, expected a checkpoint file")
+    return scenario
 
 
 def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputError:
@@ -194,6 +200,8 @@ def parse_assignment(text: str, source: Path | None = None) -> tuple[str, Any]:
     if key in PATH_KEYS and isinstance(value, str) and value:
         path = Path(value).expanduser()
         value = str(path if path.is_absolute() else Path.cwd() / path)
+        if Path(value).is_dir():
+            raise InputError(None, key, f"{raw.strip()!r} is a folder, expected a checkpoint file")
     return key, value
 
 

@@ -49,6 +49,14 @@ class GeneratorLayout(Section):
         "outer aisle, where idle robots wait (policies.park_idle).",
     )
 
+    @field_validator("station_walls", "parking_walls")
+    @classmethod
+    def _walls_distinct(cls, walls: tuple[str, ...]) -> tuple[str, ...]:
+        """A wall named twice is a typo, not a second row of stations or parking."""
+        if repeated := sorted({w for w in walls if walls.count(w) > 1}):
+            raise ValueError(f"{', '.join(repeated)} given twice")
+        return walls
+
     @field_validator("parking_walls")
     @classmethod
     def _parking_off_station_walls(

@@ -276,7 +276,7 @@ def test_same_file_name_in_two_folders_is_told_apart(tmp_path: Path, monkeypatch
     assert code == 2, (out, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith("error: run1/policy.json: cannot read JSON: "), lines[0]
+    assert lines[0].startswith("error: run1/policy.json: line 1: invalid JSON: "), lines[0]
     assert "Traceback" not in err + out
     assert snapshot(tmp_path) == before  # no ens.json, no ens.safetensors
 

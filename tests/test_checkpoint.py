@@ -96,6 +96,8 @@ def _damage(stem: Path, how: str) -> None:
         j.write_text(json.dumps({**meta, "weights_sha256": hashlib.sha256(blob).hexdigest()}))
     elif how == "bad_json":
         j.write_text("{'step': 3")
+    elif how == "repeated_key":  # plain json would keep the second value
+        j.write_text(json.dumps(meta)[:-1] + ', "weights_sha256": "0"}')
     elif how == "missing_key":
         del meta["config"]
         j.write_text(json.dumps(meta))
@@ -122,7 +124,8 @@ def _damage(stem: Path, how: str) -> None:
     [
         ("truncated", "do not match"),
         ("garbled", "cannot read safetensors"),
-        ("bad_json", "cannot read JSON"),
+        ("bad_json", "line 1: invalid JSON"),
+        ("repeated_key", "weights_sha256: key given twice"),
         ("missing_key", "config"),
         ("wrong_shape", "shape"),
         ("negative_actions", r"network\.n_actions"),

@@ -97,7 +97,7 @@ def test_one_policy_each_compares_across_names(runs: Path, capsys) -> None:
         (None, "short", "steps: 30 differ from"),
         (None, "seeds", "seeds: [0, 1] differ from"),
         (None, "learned", "runs: no policy in common with"),
-        ("not json", None, "cannot read JSON"),
+        ("not json", None, "bad.json: line 1: invalid JSON"),
         ({"seeds": [0, 1, 2], "steps": 60, "runs": []}, None, "scenario: Field required"),
         (
             {"scenario": "t", "seeds": [0, 1, 2], "steps": 60, "runs": []},

@@ -14,40 +14,53 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import InputError, display_path
 from .jsonio import read_json_object
 from .report import paired_rows
 
+#: ``report.json`` values are checked strictly: ``"30"`` is not the number 30, ``true`` not 1,
+#: and NaN or infinities are not measurements.
+_STRICT = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
+
 
 class _Summary(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = _STRICT
 
     mean: float | None
     per_seed: list[float | None]
 
 
 class _Run(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = _STRICT
 
-    policy: str
-    kpis: dict[str, _Summary]
+    policy: str = Field(min_length=1)
+    kpis: dict[str, _Summary] = Field(min_length=1)
 
 
 class _Report(BaseModel):
     """The fields of ``report.json`` a comparison reads."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = _STRICT
 
     scenario: str
-    seeds: list[int]
-    steps: int
-    robots: int | None = None
+    seeds: list[int] = Field(min_length=1)
+    steps: int = Field(ge=1)
+    robots: int | None = Field(None, ge=1)
     runs: list[_Run]
 
     @model_validator(mode="after")
     def _one_value_per_seed(self) -> _Report:
+        if min(self.seeds) < 0:
+            raise ValueError(f"seeds: seeds must be ≥ 0, got {min(self.seeds)}")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError("seeds: seeds repeat")
+        if not self.runs:
+            raise ValueError("runs: no run in the report")
+        policies = [run.policy for run in self.runs]
+        if repeated := sorted({p for p in policies if policies.count(p) > 1}):
+            raise ValueError(f"runs: policy {repeated[0]!r} appears twice")
         for i, run in enumerate(self.runs):
             for name, summary in run.kpis.items():
                 if len(summary.per_seed) != len(self.seeds):
@@ -55,8 +68,6 @@ class _Report(BaseModel):
                         f"runs.{i}.kpis.{name}.per_seed: {len(summary.per_seed)} values for "
                         f"{len(self.seeds)} seeds"
                     )
-        if not self.runs:
-            raise ValueError("runs: no run in the report")
         return self
 
 
@@ -71,13 +82,18 @@ def load_report(target: str | Path) -> tuple[Path, dict[str, Any]]:
     path = report_path(target)
     if not path.exists():
         raise InputError(path, None, "no such file (expected a run folder or its report.json)")
-    data = read_json_object(path)
+    if path.is_dir():
+        raise InputError(path, None, "is a folder, expected a report.json file")
+    data = read_json_object(path)  # (a key given twice is refused)
     try:
         _Report.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or None
-        raise InputError(path, field, err["msg"].removeprefix("Value error, ")) from None
+        msg = err["msg"].removeprefix("Value error, ")
+        if field is None and ": " in msg:  # the model's own checks name their field first
+            field, msg = msg.split(": ", 1)
+        raise InputError(path, field, msg) from None
     return path, data
 
 

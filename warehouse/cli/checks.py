@@ -34,20 +34,96 @@ def seed_list(text: str, flag: str = "--seeds") -> list[int]:
     return seeds
 
 
-def check_out_folder(out: Path, flag: str = "--out") -> Path:
-    """``out`` may be a new or an existing folder, not an existing file nor inside one."""
+def name_list(text: str, flag: str) -> list[str]:
+    """``"a,b"`` → ``["a", "b"]``: at least one name, none empty, none twice (a repeated
+    scenario or dataset would silently count twice)."""
+    names = [part.strip() for part in text.split(",")]
+    if not any(names):
+        raise InputError(None, flag, f"expected one or more names, comma-separated, got {text!r}")
+    if not all(names):
+        raise InputError(None, flag, f"empty name in {text!r}")
+    if repeated := sorted({n for n in names if names.count(n) > 1}):
+        raise InputError(None, flag, f"{', '.join(repeated)} given twice")
+    return names
+
+
+def distinct_files(paths: list[Path], flag: str) -> list[Path]:
+    """``paths`` with no file given twice (two spellings of one file count as the same)."""
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        key = path.resolve().with_suffix("")  # STEM, STEM.json and STEM.safetensors: one file
+        if key in seen:
+            raise InputError(path, flag, f"given twice (as {str(seen[key])!r} too)")
+        seen[key] = path
+    return paths
+
+
+def input_file(path: Path, flag: str, what: str = "file") -> Path:
+    """An input file given on the command line: not a folder (missing files are reported by
+    the reader, which knows what it expected)."""
+    if not path.name or path.is_dir():
+        raise InputError(path, flag, f"is a folder, expected a {what}")
+    return path
+
+
+#: The dotted scenario key each command-line flag sets (``--set`` may not set it too).
+FLAG_KEYS = {
+    "--robots": "fleet.robots",
+    "--steps": "episode.steps",
+    "--seeds": "episode.seeds",
+    "--tasks": "tasks.mode",
+    "--collisions": "physics.collisions",
+    "--dispatcher": "policies.dispatcher",
+    "--navigator": "policies.navigator",
+}
+
+
+def check_set_keys(
+    sets: list[str] | tuple[str, ...] | None,
+    flags: dict[str, object] | None = None,
+    option: str = "--set",
+) -> None:
+    """Each ``KEY=VALUE`` of ``sets`` names its key once, and no key that a flag given here
+    (``flags``: ``{"--robots": value or None}``) sets too: one of the two values would be
+    silently dropped. Shortcuts count as their dotted key (``robots`` = ``fleet.robots``)."""
+    from scenarios.load import SHORTCUTS
+
+    seen: dict[str, str] = {}
+    for item in sets or ():
+        typed = item.partition("=")[0].strip()
+        key = SHORTCUTS.get(typed, typed)
+        if key in seen:
+            raise InputError(None, f"{option} {typed}", f"given twice (also as {seen[key]!r})")
+        seen[key] = typed
+    for flag, value in (flags or {}).items():
+        key = FLAG_KEYS[flag]
+        if value is not None and key in seen:
+            raise InputError(None, f"{option} {seen[key]}", f"{flag} sets {key} too; give it once")
+
+
+def check_out_folder(out: Path | str, flag: str = "--out", writes: tuple[str, ...] = ()) -> Path:
+    """``out`` may be a new or an existing folder, not an existing file nor inside one, nor
+    ``""``; an existing folder may not hold any of the files ``writes`` names (an earlier
+    run's output, which would be silently replaced)."""
+    if not str(out).strip():
+        raise InputError(None, flag, "empty path")
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(out, flag, "exists and is not a folder")
     above = next((p for p in out.parents if p.exists()), None)
     if above is not None and not above.is_dir():
         raise InputError(out, flag, f"{str(above)!r} is a file, not a folder")
+    if out.is_dir() and (taken := [name for name in writes if (out / name).exists()]):
+        raise InputError(
+            out, flag, f"already holds {taken[0]} of an earlier run; choose another folder"
+        )
     return out
 
 
-def writable_out_folder(out: Path, flag: str = "--out") -> Path:
+def writable_out_folder(out: Path, flag: str = "--out", writes: tuple[str, ...] = ()) -> Path:
     """:func:`check_out_folder`, and the folder (or the nearest one above it that exists) is
     writable."""
-    check_out_folder(out, flag)
+    check_out_folder(out, flag, writes)
     parent = next((p for p in [out, *out.parents] if p.exists()), Path("."))
     if not os.access(parent, os.W_OK):
         raise InputError(out, flag, f"cannot write into {str(parent)!r}")

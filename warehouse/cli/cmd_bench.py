@@ -15,14 +15,18 @@ APIS = ("array", "pettingzoo")
 
 
 def _parse_robots(text: str) -> list[int]:
+    from .checks import name_list
+
     try:
-        robots = [int(part) for part in text.split(",") if part.strip()]
+        robots = [int(part) for part in name_list(text, "--robots")]
     except ValueError:
         raise InputError(
             None, "--robots", f"expected comma-separated integers, got {text!r}"
         ) from None
-    if not robots or any(r < 1 or r > 100_000 for r in robots):
+    if any(r < 1 or r > 100_000 for r in robots):
         raise InputError(None, "--robots", "each fleet size must be between 1 and 100000")
+    if len(set(robots)) != len(robots):
+        raise InputError(None, "--robots", f"fleet sizes repeat in {text!r}")
     return robots
 
 

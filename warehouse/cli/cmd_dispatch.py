@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -38,10 +37,9 @@ IncumbentSetOpt = Annotated[
 
 
 def _targets(text: str) -> tuple[str, ...]:
-    names = tuple(t.strip() for t in text.split(",") if t.strip())
-    if not names:
-        raise InputError(None, "TARGET", "expected one or more scenarios, comma-separated")
-    return names
+    from .checks import name_list
+
+    return tuple(name_list(text, "TARGET"))
 
 
 def train_dispatcher_cmd(
@@ -94,12 +92,19 @@ def train_dispatcher_cmd(
     from warehouse.policies import checked_collisions
     from warehouse.threads import torch_threads
 
-    from .checks import check_out_folder, refuse_changed_settings, removed_on_input_error, seed_list
+    from .checks import (
+        check_out_folder,
+        check_set_keys,
+        refuse_changed_settings,
+        removed_on_input_error,
+        seed_list,
+    )
 
     if collisions is not None:
         checked_collisions(collisions)
+    check_set_keys(sets)
     settings = dict(parse_assignment(text) for text in sets or ())
-    run = check_out_folder(Path(out))
+    run = check_out_folder(out)
     state_path = run / "checkpoint" / "state.json"
     if resume:
         if not state_path.is_file():
@@ -216,9 +221,12 @@ def shadow_cmd(
         scenario_dispatcher,
     )
 
-    from .checks import check_out_folder
+    from .checks import check_out_folder, check_set_keys
 
-    folder = check_out_folder(Path(out))
+    folder = check_out_folder(out, writes=("shadow.json", "divergences.csv", "divergence.png"))
+    check_set_keys(sets, {"--robots": robots, "--steps": steps, "--collisions": collisions})
+    check_set_keys(candidate_sets, option="--candidate-set")
+    check_set_keys(incumbent_sets, option="--incumbent-set")
     sc, src = load_scenario(target)
     inc = _parts(policy_parts, incumbent, sc, "--incumbent")
     cand = _parts(policy_parts, candidate, sc, "--candidate")

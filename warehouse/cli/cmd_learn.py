@@ -78,9 +78,13 @@ def collect_cmd(
     from warehouse.config import ObservationConfig
     from warehouse.policies import checked_collisions
 
-    from .checks import check_out_folder, given, seed_list
+    from .checks import check_out_folder, check_set_keys, given, input_file, name_list, seed_list
 
     check_out_folder(out)
+    targets = name_list(target, "TARGET")
+    check_set_keys(sets, {"--robots": robots, "--steps": steps})
+    if learned is not None:
+        input_file(learned, "--learned", "checkpoint file")
     checked_collisions(collisions)
     if behavior not in NAVIGATORS:
         raise InputError(
@@ -109,7 +113,7 @@ def collect_cmd(
             raise InputError(None, "observation.radius", f"{msg}, got {radius!r}") from None
 
     cfg = CollectConfig(
-        targets=parse_targets(target),
+        targets=parse_targets(targets),
         episodes=episodes,
         seeds=None if seed_values is None else tuple(seed_values),
         steps=steps,
@@ -240,7 +244,7 @@ def train_cmd(
     from agents.train import TrainConfig, train
     from scenarios import describe
 
-    from .checks import check_out_folder, given, removed_on_input_error
+    from .checks import check_out_folder, given, input_file, name_list, removed_on_input_error
 
     if algo not in ("cql", "bc", "ppo"):
         raise InputError(None, "--algo", f"expected cql, bc or ppo, got {algo!r}")
@@ -265,6 +269,9 @@ def train_cmd(
     if eval_scenario is not None:
         describe(eval_scenario)  # a bad evaluation scenario fails now, not after training
     if algo == "ppo":
+        if init is not None:
+            input_file(init, "--init", "checkpoint file")
+        names = name_list(scenarios, "--scenarios") if scenarios.strip(", ") else []
         with removed_on_input_error(out):
             _finetune(
                 init=init,
@@ -273,7 +280,7 @@ def train_cmd(
                 progress=progress,
                 threads=threads,
                 updates=steps,
-                scenarios=tuple(t for t in scenarios.replace(" ", "").split(",") if t),
+                scenarios=tuple(names),
                 rollout_steps=rollout_steps,
                 collisions=collisions,
                 temperature=temperature,
@@ -291,9 +298,7 @@ def train_cmd(
         return
     if data is None:
         raise InputError(None, "--data", f"--algo {algo} needs a dataset folder")
-    folders = tuple(Path(f) for f in data.split(",") if f.strip())
-    if not folders:
-        raise InputError(None, "--data", f"--algo {algo} needs a dataset folder")
+    folders = tuple(Path(f) for f in name_list(data, "--data"))
     for folder in folders:
         if not folder.is_dir():
             raise InputError(
@@ -388,7 +393,15 @@ def ensemble_cmd(
     from hierarchy.ensemble import policy_json
     from warehouse.jsonio import read_json_object
 
+    from .checks import check_out_folder, distinct_files, input_file
+
+    for member in members:
+        input_file(member, "MEMBERS", "checkpoint file")
+    distinct_files(members, "MEMBERS")
     stem = resolve(out)
+    if not stem.name or stem.name in (".", ".."):
+        raise InputError(out, "--out", "expected a file stem such as runs/ens/policy")
+    check_out_folder(stem.parent)
     for suffix in (".json", ".safetensors"):
         if stem.with_suffix(suffix).exists():
             raise InputError(stem.with_suffix(suffix), "--out", "exists; choose another stem")

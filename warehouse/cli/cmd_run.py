@@ -13,7 +13,7 @@ import typer
 
 from warehouse.errors import InputError
 
-from .checks import new_run_folder, writable_out_folder
+from .checks import check_set_keys, input_file, name_list, new_run_folder, writable_out_folder
 
 TargetArg = Annotated[
     str,
@@ -38,6 +38,10 @@ SetOpt = Annotated[
 
 #: What ``warehouse run`` compares when neither ``--policy`` nor the scenario names a policy.
 DEFAULT_POLICIES = ("hierarchical", "rule_based")
+#: The files ``warehouse run`` writes into its output folder.
+RUN_FILES = (
+    "report.json", "kpis.csv", "robots.csv", "scenario.yaml", "deliveries.png", "congestion.png"
+)  # fmt: skip
 
 
 def run(
@@ -98,9 +102,12 @@ def run(
     )
     from warehouse.runner import parse_seeds, prepare, run_experiment
 
-    policies = [p.strip() for p in policy.split(",")] if policy else None
-    if policies is not None and not all(policies):
-        raise InputError(None, "--policy", f"empty policy name in {policy!r}")
+    policies = name_list(policy, "--policy") if policy is not None else None
+    check_set_keys(
+        sets,
+        {"--robots": robots, "--steps": steps, "--seeds": seeds, "--tasks": tasks,
+         "--collisions": collisions, "--dispatcher": dispatcher, "--navigator": navigator},
+    )  # fmt: skip
     for item in sets or ():
         key = item.partition("=")[0].strip()
         if policies and key in ("policies", "policies.dispatcher", "policies.navigator"):
@@ -131,11 +138,10 @@ def run(
 
         if importlib.util.find_spec("warehouse.recording") is None:
             raise InputError(None, "--record", "recording is not available in this install")
-        if record.is_dir():
-            raise InputError(record, "--record", "is a folder, expected a file name")
+        input_file(record, "--record", "file name")
         if not record.parent.is_dir():
             raise InputError(record, "--record", "its folder does not exist")
-    out = writable_out_folder(out or new_run_folder(exp.scenario.name))
+    out = writable_out_folder(out or new_run_folder(exp.scenario.name), writes=RUN_FILES)
 
     console = Console(stderr=True)
     recorders: list[Any] = []

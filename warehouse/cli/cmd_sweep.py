@@ -83,7 +83,9 @@ def sweep(
     specs = [resolve_policy(policy, v, source=source) for v in variants]
     for variant in variants:  # a checkpoint must be loaded by some combination
         check_checkpoints_used(specs, variant, source)
-    out = writable_out_folder(out or new_run_folder(f"sweep-{sc.name}"))
+    out = writable_out_folder(
+        out or new_run_folder(f"sweep-{sc.name}"), writes=("sweep.csv", "paired.csv")
+    )
 
     scenario_arg = str(source) if source is not None else str(target)
     params: dict[str, Any] = {k: v for k, v in grid.items()}

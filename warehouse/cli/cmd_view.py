@@ -7,6 +7,7 @@ instead, with SDL's dummy video driver (no display needed: tests, CI, README scr
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -91,7 +92,13 @@ def _finish(viewer: Any, headless: Path | None, frames: int, every: int) -> None
         available = max(0, last - viewer.source.t) // every + 1
         if frames > available:  # frames past the end would all show the last step
             frames, note = available, f" (the run ends at step {last})"
-    paths = viewer.run_headless(frames, headless, steps_per_frame=every)
+    existed = headless.exists()
+    try:
+        paths = viewer.run_headless(frames, headless, steps_per_frame=every)
+    except BaseException:  # no partial frame folder is left behind
+        if not existed:
+            shutil.rmtree(headless, ignore_errors=True)
+        raise
     typer.echo(f"wrote {len(paths)} frame(s) to {headless}{note}")
 
 
@@ -141,6 +148,9 @@ def view(
     """
     from scenarios import parse_assignment
 
+    from .checks import check_set_keys
+
+    check_set_keys(sets, {"--robots": robots, "--steps": steps})
     overrides: dict[str, Any] = dict(parse_assignment(text) for text in sets or ())
     if robots is not None:
         overrides["fleet.robots"] = robots

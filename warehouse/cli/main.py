@@ -3,8 +3,9 @@
 Sub-commands live in ``warehouse/cli/cmd_*.py``; each module defines ``register(app)`` and is
 discovered here, so adding a command never edits this file. Dispatchers and navigators of
 other installed packages are registered first (:mod:`warehouse.plugins`). Every
-:class:`InputError` (and any command's ``typer.Exit(2)``) ends as one line on stderr and exit
-code 2, with no traceback.
+:class:`InputError`, every usage error of the command line (an unknown option, a value out of
+range or of the wrong type, a missing argument) and any command's ``typer.Exit(2)`` ends as one
+line on stderr and exit code 2, with no traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from types import ModuleType
+from typing import Any
 
 import typer
 
@@ -39,16 +42,64 @@ def _register_commands() -> None:
             importlib.import_module(f"warehouse.cli.{info.name}").register(app)
 
 
+#: Options naming a file or folder: an empty value would silently mean the current folder.
+PATH_OPTIONS = ("--out", "--record", "--headless-frames", "--init", "--learned", "--data")
+
+
+def _click_exceptions() -> ModuleType:
+    """click's exception classes (typer ≥ 0.20 vendors click as ``typer._click``)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - older typer depends on click itself
+        from click import exceptions  # type: ignore[no-redef]
+    return exceptions
+
+
+def _check_empty_paths(args: list[str]) -> None:
+    """``--out ""`` is refused: as a path it would be ``.``, the current folder."""
+    for i, arg in enumerate(args):
+        flag, eq, value = arg.partition("=")
+        if flag in PATH_OPTIONS and (value if eq else "".join(args[i + 1 : i + 2]) or "") == "":
+            if eq or i + 1 < len(args):  # (a flag without any value is click's to report)
+                raise InputError(None, flag, "empty path")
+
+
+def usage_line(exc: Any, exceptions: ModuleType) -> str:
+    """A click usage error on one line, as ``OPTION: MESSAGE`` where it names an option."""
+    param = getattr(exc, "param", None)
+    opts = [o for o in getattr(param, "opts", []) if o.startswith("-")]
+    if isinstance(exc, exceptions.BadParameter) and opts and exc.message:
+        return f"{opts[0]}: {' '.join(str(exc.message).split())}"
+    return " ".join(exc.format_message().split())
+
+
 def main(argv: list[str] | None = None) -> None:
     from warehouse.plugins import load_plugins
 
     _register_commands()
+    exceptions = _click_exceptions()
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
+        _check_empty_paths(args)
         load_plugins()  # other packages' dispatchers and navigators (entry points)
-        app(args=argv, standalone_mode=True)
+        code = app(args=args, standalone_mode=False)
     except InputError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         sys.exit(2)
+    except exceptions.NoArgsIsHelpError as exc:  # ``warehouse`` alone: the help text
+        typer.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        sys.exit(2)
+    except exceptions.UsageError as exc:
+        print(f"error: {usage_line(exc, exceptions)}", file=sys.stderr)
+        sys.exit(2)
+    except exceptions.ClickException as exc:
+        print(f"error: {' '.join(exc.format_message().split())}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    # As click's standalone mode: always exit, with a command's typer.Exit(N) code (3: paused).
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

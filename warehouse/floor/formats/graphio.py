@@ -38,6 +38,7 @@ import numpy as np
 
 from ...atomic import write_text_atomic
 from ...errors import InputError
+from ...jsonio import loads_json_strict
 from ..kinds import NodeKind
 from .common import MAX_CELLS, MAX_SIDE
 
@@ -48,12 +49,7 @@ _TUPLE_ID = re.compile(r"^\((-?\d+), (-?\d+)\)$")
 # ---------------------------------------------------------------------------------- reading
 def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph") -> nx.Graph:
     """Floor graph of a networkx node-link JSON document (see module docstring)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(source, f"line {exc.lineno}", f"invalid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise InputError(source, None, "invalid JSON: nested too deeply") from None
+    data = loads_json_strict(text, source)
     if not isinstance(data, dict):
         raise InputError(source, None, "expected a node-link JSON object with 'nodes'")
     if data.get("multigraph", False):
@@ -85,6 +81,7 @@ def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph
         ids[key] = i
         clean_nodes.append({**node, "id": key})
     clean_edges = []
+    seen_edges: dict[tuple[Any, ...], int] = {}
     for j, edge in enumerate(edges):
         field = f"{edge_key}[{j}]"
         if not isinstance(edge, dict):
@@ -101,6 +98,10 @@ def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph
             raise InputError(source, field, "self-loops are not allowed")
         if "length" in edge:
             _positive(edge["length"], source, f"{field}.length")
+        pair = tuple(ends) if directed else tuple(sorted(ends, key=repr))
+        if pair in seen_edges:
+            raise InputError(source, field, f"duplicate of {edge_key}[{seen_edges[pair]}]")
+        seen_edges[pair] = j
         clean_edges.append({**edge, "source": ends[0], "target": ends[1]})
 
     raw = {
@@ -128,6 +129,7 @@ def parse_graphml(text: str, *, source: Source = None, name: str = "graph") -> n
     if "<!DOCTYPE" in head or "<!ENTITY" in text.upper():
         raise InputError(source, None, "GraphML files may not declare a DOCTYPE or entities")
     try:
+        _check_graphml_ids(ET.fromstring(text), source)
         graph = nx.parse_graphml(text)
     except ET.ParseError as exc:
         line = exc.position[0] if getattr(exc, "position", None) else None
@@ -164,6 +166,30 @@ def parse_graphml(text: str, *, source: Source = None, name: str = "graph") -> n
             raise InputError(source, f"edge {u}-{v}", "self-loops are not allowed")
     graph = _tuple_ids(graph)
     return _finish(graph, source, lambda i: f"nodes[{i}]", lambda u, v: f"edge {u}-{v}")
+
+
+def _check_graphml_ids(root: ET.Element, source: Source) -> None:
+    """Refuse what networkx would silently merge: two ``<key>`` or two ``<node>`` elements with
+    one id, and one element holding two ``<data>`` values for one key."""
+    keys: set[str] = set()
+    nodes: dict[str, int] = {}
+    for elem in root.iter():
+        tag = elem.tag.rpartition("}")[2]
+        if tag == "key":
+            key = elem.get("id", "")
+            if key in keys:
+                raise InputError(source, f"key {key}", "declared twice")
+            keys.add(key)
+        elif tag == "node":
+            node = elem.get("id", "")
+            if node in nodes:
+                raise InputError(source, f"nodes[{len(nodes)}]", f"node id {node!r} repeats")
+            nodes[node] = len(nodes)
+        if tag in ("node", "edge", "graph"):
+            data = [d.get("key", "") for d in elem if d.tag.rpartition("}")[2] == "data"]
+            if repeated := sorted({k for k in data if data.count(k) > 1}):
+                where = f"node {elem.get('id')!r}" if tag == "node" else tag
+                raise InputError(source, f"{where}", f"two values for key {repeated[0]!r}")
 
 
 def _finish(
