@@ -319,6 +319,31 @@ def test_dispatch_settings_alone_keep_the_default_comparison(tmp_path: Path) -> 
     assert first[1]["kpis"] != report["runs"][1]["kpis"]  # the setting reached the run
 
 
+def test_a_checkpoint_setting_alone_keeps_the_default_comparison(tmp_path: Path, capsys) -> None:
+    """``--set policies.dispatcher_checkpoint=FILE`` says which network the learned dispatcher
+    loads, not which policy runs: the hierarchy (with FILE) runs beside the rule-based fleet.
+    The written ``scenario.yaml`` keeps the setting alone, is a valid scenario (it named the
+    greedy dispatcher beside the checkpoint, which ``validate`` and ``run`` refused), and runs
+    the same again."""
+    import yaml
+
+    from hierarchy.ppo_dispatcher import DEFAULT_WEIGHTS
+
+    out = tmp_path / "ckpt"
+    argv = ["run", "tiny", "--seeds", "0", "--steps", "20", "--out", str(out)]
+    main_ok([*argv, "--set", f"policies.dispatcher_checkpoint={DEFAULT_WEIGHTS}"])
+    report = json.loads((out / "report.json").read_text("utf-8"))
+    assert [r["policy"] for r in report["runs"]] == ["hierarchical", "rule_based"]
+    written = yaml.safe_load((out / "scenario.yaml").read_text("utf-8"))
+    assert written["policies"] == {"dispatcher_checkpoint": str(DEFAULT_WEIGHTS)}
+    capsys.readouterr()  # the run's tables
+    code, text, err = cli(["validate", str(out / "scenario.yaml")], capsys)
+    assert code == 0 and text.startswith("OK scenario.yaml: tiny"), err
+    again = tmp_path / "again"
+    main_ok(["run", str(out / "scenario.yaml"), "--out", str(again)])
+    assert json.loads((again / "report.json").read_text("utf-8"))["runs"] == report["runs"]
+
+
 def test_commands_are_registered_once_per_process(capsys) -> None:
     """Each ``main()`` call must not register the commands again: typer rebuilds every
     registered command on each call, so duplicates made every later call slower (the test suite,

@@ -244,7 +244,7 @@ def write_outputs(results: Results, folder: Path, report: dict[str, Any]) -> lis
     from scenarios.schema import PoliciesConfig
 
     from .plots import plot_congestion, plot_deliveries
-    from .runner import DISPATCH_SETTINGS
+    from .runner import PART_SETTINGS
 
     folder = Path(folder)
     written = [folder / "report.json"]
@@ -260,8 +260,8 @@ def write_outputs(results: Results, folder: Path, report: dict[str, Any]) -> lis
     if not results.experiment.names_policy:  # re-running the file compares the same policies
         settings = scenario.pop("policies", None) or {}
         unset = PoliciesConfig()
-        kept = {k: settings[k] for k in DISPATCH_SETTINGS if settings[k] != getattr(unset, k)}
-        if kept:  # ... with the same dispatch settings
+        kept = {k: settings[k] for k in PART_SETTINGS if settings[k] != getattr(unset, k)}
+        if kept:  # ... with the same dispatch settings and networks
             scenario["policies"] = kept
     written.append(folder / "scenario.yaml")
     write_text_atomic(written[-1], yaml.safe_dump(scenario, sort_keys=False))

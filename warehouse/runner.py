@@ -91,19 +91,23 @@ class Experiment:
         return int(self.scenario.fleet.robots)
 
 
-#: ``policies`` fields that say how the run's dispatchers work, not which policy runs: given
-#: alone (in the file or with ``--set``), the command's default policies still run, with them
-DISPATCH_SETTINGS = ("order_pool", "anticipate", "max_order_age", "task_swaps", "park_idle")
+#: ``policies`` fields that say how the run's parts work (the dispatch settings, the networks
+#: the learned parts load), not which policy runs: given alone (in the file or with ``--set``),
+#: the command's default policies still run, with them
+PART_SETTINGS = (
+    "order_pool", "anticipate", "max_order_age", "task_swaps", "park_idle",
+    "dispatcher_checkpoint", "navigator_checkpoint",
+)  # fmt: skip
 
 
-def _names_policy(sc: Any, overrides: dict[str, Any]) -> bool:
+def scenario_names_policy(sc: Any, overrides: dict[str, Any]) -> bool:
     """Whether the scenario file or the overrides choose a policy (any ``policies`` field but
-    :data:`DISPATCH_SETTINGS`)."""
+    :data:`PART_SETTINGS`)."""
     if "policies" in overrides:
         return True
     given = set(sc.policies.model_fields_set) if "policies" in sc.model_fields_set else set()
     given |= {k.removeprefix("policies.") for k in overrides if k.startswith("policies.")}
-    return bool(given - set(DISPATCH_SETTINGS))
+    return bool(given - set(PART_SETTINGS))
 
 
 def prepare(
@@ -136,7 +140,7 @@ def prepare(
     overrides.update({k: v for k, v in flags.items() if v is not None})
     # Does the scenario (file or --set) name a policy of its own? (Checked before the overrides
     # rebuild the model and mark every section as set.)
-    names_policy = _names_policy(sc, overrides)
+    names_policy = scenario_names_policy(sc, overrides)
     sc = apply_overrides(sc, overrides, source)
     floor = build_floor(sc, source)
     names: list[str | None] = list(policies) if policies else [None]

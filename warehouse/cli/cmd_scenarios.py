@@ -77,16 +77,23 @@ def validate(
 
 
 def _check_policies(scenario: Scenario, source: Path | None) -> None:
-    """The ``policies`` section names registered parts and loadable checkpoints."""
+    """The ``policies`` section names registered parts and checkpoints that load, for the
+    policies ``warehouse run FILE`` runs: the scenario's own, or, when it names none, the
+    command's default ones (with the section's settings, checkpoints included)."""
     from warehouse.policies import build_policy, check_checkpoints_used, resolve_policy
+    from warehouse.runner import scenario_names_policy
 
+    from .cmd_run import DEFAULT_POLICIES
+
+    names = [None] if scenario_names_policy(scenario, {}) else list(DEFAULT_POLICIES)
     try:
-        spec = resolve_policy(None, scenario)
+        specs = [resolve_policy(name, scenario) for name in names]
     except InputError as exc:  # reported against the file's field, not a command-line flag
         field = {"--dispatcher": "policies.dispatcher", "--navigator": "policies.navigator"}
         raise InputError(source, field.get(exc.field or "", exc.field), exc.message) from None
-    check_checkpoints_used([spec], scenario, source)
-    build_policy(spec, scenario, source)
+    check_checkpoints_used(specs, scenario, source)
+    for spec in specs:
+        build_policy(spec, scenario, source)
 
 
 def register(app: typer.Typer) -> None:
