@@ -83,7 +83,12 @@ def test_benchmark_reports_positive_rates() -> None:
         min_seconds=0.01,
     )
     assert [r["robots"] for r in rows] == [10, 100]
-    assert all(r["decisions_per_s"] > 0 for r in rows)
+    for r in rows:  # one decision per robot per step: the rates and step times agree
+        assert r["decisions_per_s"] > 0 and r["decisions_per_cpu_s"] > 0
+        assert r["decisions_per_s"] == pytest.approx(r["robots"] * 1e3 / r["ms_per_step"])
+        assert r["decisions_per_cpu_s"] == pytest.approx(
+            r["robots"] * 1e3 / r["cpu_ms_per_step"], rel=1e-3
+        )
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

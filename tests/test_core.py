@@ -248,20 +248,28 @@ def test_observation_channels_on_a_hand_placed_fleet():
 
 
 def test_reset_reseeds_and_streams_are_independent():
-    def orders(**faults):
+    def run(sim, seed):
+        sim.reset(seed=seed)
+        for _ in range(100):
+            sim.step(np.zeros(1, np.int64))
+        return sim.orders.arrival[: sim.orders.count].tolist()
+
+    def make(**faults):
         cfg = SimConfig(
             fleet=FleetConfig(robots=1),
             tasks=TasksConfig(arrival_rate=1.0),
             faults=FaultsConfig(**faults),
         )
-        sim = Simulation(compile_floor(graph_from_grid(CORRIDOR)), cfg)
-        sim.reset(seed=11)
-        for _ in range(100):
-            sim.step(np.zeros(1, np.int64))
-        return sim.orders.pick[: sim.orders.count].tolist()
+        return Simulation(compile_floor(graph_from_grid(CORRIDOR)), cfg)
 
-    # Switching faults on does not change which orders arrive.
-    assert orders() == orders(breakdown_prob=0.3, closure_prob=0.3)
+    sim = make()
+    first = run(sim, 11)
+    assert len(first) > 50
+    # A reset of the used simulation starts the streams again; another seed, other arrivals.
+    assert run(sim, 11) == first
+    assert run(sim, 12) != first
+    # Switching faults on does not change when orders arrive.
+    assert run(make(breakdown_prob=0.3, closure_prob=0.3), 11) == first
 
 
 def test_step_before_reset_raises():

@@ -125,11 +125,27 @@ def test_random_masked_steps_stay_in_their_spaces():
 
 
 def test_state_is_the_occupancy_grid():
+    """1 on a cell with an empty robot, 2 with a loaded one (driving to or at its station)."""
+    from agents import RuleBasedNavigator
+    from warehouse.core import Phase
+
     env = warehouse.make_env("tiny")
     env.reset(seed=0)
-    grid = env.state()
-    assert grid.shape == env.floor.shape and grid.dtype == np.float32
-    assert int((grid > 0).sum()) == env.sim.n_robots
+    nav = RuleBasedNavigator()
+    nav.reset(0)
+    seen_loaded = False
+    for _ in range(60):
+        s, f = env.sim.state, env.floor
+        grid = env.state()
+        assert grid.shape == f.shape and grid.dtype == np.float32
+        loaded = np.isin(s.phase, [Phase.TO_DROP, Phase.DROPPING])
+        want = np.zeros(f.shape, np.float32)
+        for node, heavy in zip(s.pos.tolist(), loaded.tolist(), strict=True):
+            want[tuple(f.pos[node])] = 2.0 if heavy else 1.0
+        np.testing.assert_array_equal(grid, want)
+        seen_loaded |= bool(loaded.any())
+        env.step_arrays(nav.act(env.sim, None, env.sim.action_mask())[0])
+    assert seen_loaded  # the value 2 was checked too
 
 
 def test_set_dispatcher_none_stops_assignments():

@@ -236,7 +236,12 @@ def test_cli_smoke_run(tmp_path: Path, capsys) -> None:
         "iter_000002.json",
     ]
     assert any((run / "tb").iterdir())
-    assert make_navigator("cql", checkpoint=run / "model.json").observation is not None
+    # the tuned network reads the layout its init was trained on, and a fleet observes with it
+    from warehouse.config import ObservationConfig
+
+    layout = ObservationConfig.model_validate(json.loads(INIT.read_text())["observation"])
+    assert json.loads((run / "model.json").read_text())["observation"] == layout.model_dump()
+    assert make_navigator("cql", checkpoint=run / "model.json").observation == layout
 
 
 @pytest.mark.slow  # `warehouse run` renders its plots

@@ -151,5 +151,8 @@ def test_ppo_update_moves_probability_toward_positive_advantage() -> None:
     with torch.no_grad():
         new = log_probs(net.logits(cand, glob, mask), actions)
     assert float((new - old)[::2].mean()) > 0
-    assert stats["approx_kl"] >= 0
-    assert 0.0 <= stats["clipfrac"] <= 1.0
+    # The statistics are means over every minibatch of every epoch: the first minibatch sees
+    # the old policy itself (ratio 1: no divergence, nothing clipped), the later ones a policy
+    # that has moved, so both are above zero; lr 1e-2 is not so large that every ratio clips.
+    assert stats["approx_kl"] > 0
+    assert 0.0 < stats["clipfrac"] < 1.0

@@ -127,11 +127,20 @@ def test_shadow_cli_writes_report(tmp_path: Path) -> None:
               "rule_based", "--steps", "80", "--out", str(out)])  # fmt: skip
     assert exc.value.code in (0, None)
     summary = json.loads((out / "shadow.json").read_text())
-    assert 0.0 <= summary["dispatch"]["agreement"] <= 1.0
     assert summary["candidate"]["dispatcher"] == "hungarian"
     assert (out / "divergence.png").read_bytes()[:4] == b"\x89PNG"
     lines = (out / "divergences.csv").read_text().splitlines()
     assert lines[0].startswith("step,kind,robot")
+    rows = [line.split(",") for line in lines[1:]]
+    # one CSV row per robot-decision on which the two sides differ: the agreement is the rest
+    d = summary["dispatch"]
+    dispatch_rows = [r for r in rows if r[1] == "dispatch"]
+    assert d["decisions"] > 0 and 0 < len(dispatch_rows) < d["decisions"]
+    assert d["agreement"] == pytest.approx(1 - len(dispatch_rows) / d["decisions"])
+    assert d["first_divergence_step"] == int(dispatch_rows[0][0])
+    # the same navigator on both sides never diverges
+    assert summary["navigation"]["decisions"] > 0 and summary["navigation"]["agreement"] == 1.0
+    assert all(r[1] == "dispatch" for r in rows)
 
 
 def test_shadow_learned_candidate_observes_in_its_own_layout(tmp_path: Path) -> None:

@@ -120,7 +120,13 @@ def test_cli_smoke_run_and_resume(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert (run / "policy.json").is_file() and (run / "policy.safetensors").is_file()
     assert any((run / "tb").iterdir())
     ev = json.loads((run / "eval.json").read_text())
-    assert ev["deliveries"] >= 0 and "energy_per_delivery_kwh" in ev
+    assert set(ev) == {"deliveries", "throughput_per_hour", "collisions",
+                       "energy_per_delivery_kwh"}  # fmt: skip
+    # --eval-steps 30 on tiny: the rate per hour is the deliveries over 30 steps of the floor's
+    # step length (means over seeds keep that ratio); the PIBT shield lets no collision through.
+    step_s = load_scenario("tiny")[0].physics.step_seconds
+    assert ev["deliveries"] > 0 and ev["collisions"] == 0
+    assert ev["throughput_per_hour"] == pytest.approx(ev["deliveries"] * 3600 / (30 * step_s))
     assert re.search(r"\d+/\d+ it", capsys.readouterr().out)  # the progress bar
     with pytest.raises(SystemExit) as exc:
         main(["train-dispatcher", "tiny", "--steps", "120", "--out", str(run), "--resume",

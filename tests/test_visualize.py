@@ -276,9 +276,10 @@ def test_gif_capture_writes_an_animation(tmp_path):
         v.draw()
     v.handle_key("v")
     files = list(tmp_path.glob("warehouse_*.*"))
-    assert len(files) == 1
-    frames = imageio.mimread(files[0]) if files[0].suffix == ".gif" else None
-    assert frames is None or len(frames) == 4  # one frame per drawn step
+    assert len(files) == 1 and files[0].suffix in (".gif", ".mp4")  # mp4 with imageio-ffmpeg
+    frames = imageio.mimread(files[0])  # the plugin that wrote the file reads it back
+    assert len(frames) == 4  # one frame per drawn step
+    assert all(f.shape[:2] == (400, 640) for f in frames)  # rows × columns of the window
 
 
 def test_help_overlay_changes_the_image(fleet):
