@@ -190,7 +190,9 @@ def task_settings(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from warehouse.cli.checks import OneLineParser
+
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--steps", type=int, default=400)

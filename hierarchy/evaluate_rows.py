@@ -4,6 +4,7 @@ and the checks before earlier rows (``--merge``) share a table with new ones."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -84,25 +85,45 @@ def row_setup(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of an earlier ``results.json``; a one-line :class:`InputError` if it cannot be
-    read or is not a list of result rows."""
+    """The rows of an earlier ``results.json``; a one-line :class:`InputError` naming the row and
+    field if it cannot be read or is not a list of result rows (:func:`check_row`)."""
+    from warehouse.jsonio import loads_json_strict
+
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(path, "file", f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise InputError(path, "file", "not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"line {exc.lineno}", f"not JSON: {exc.msg}") from None
-    if not isinstance(rows, list):
-        raise InputError(path, "rows", "expected a list of result rows")
+    rows = loads_json_strict(text, path)
+    if not isinstance(rows, list) or not rows:
+        raise InputError(path, "rows", "expected a non-empty list of result rows")
     for i, row in enumerate(rows):
-        missing = [
-            k for k in ("scenario", "config", "seed") if not isinstance(row, dict) or k not in row
-        ]
-        if missing:
-            raise InputError(path, f"row {i}", f"not a result row (no {', '.join(missing)})")
+        if problem := check_row(row):
+            field, message = problem
+            raise InputError(path, f"row {i}" + (f" {field}" if field else ""), message)
     return rows
+
+
+def check_row(row: Any) -> tuple[str | None, str] | None:
+    """What is wrong with a result row, as (field, message), or None: a row is an object with a
+    ``scenario`` and a ``config`` (text), a ``seed`` (a whole number ≥ 0) and, where given,
+    ``steps`` (a whole number ≥ 1); every number in it is finite."""
+    if not isinstance(row, dict):
+        return None, "not a result row (expected an object)"
+    if missing := [k for k in ("scenario", "config", "seed") if k not in row]:
+        return None, f"not a result row (no {', '.join(missing)})"
+    for key in ("scenario", "config"):
+        if not isinstance(row[key], str) or not row[key]:
+            return key, f"expected a name, got {row[key]!r}"
+    for key, low in (("seed", 0), ("steps", 1)):
+        value = row.get(key, low)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            return key, f"expected a whole number ≥ {low}, got {value!r}"
+    for key, value in row.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            return key, f"not a finite number: {value!r}"
+    return None
 
 
 def check_mergeable(origins: list[tuple[str, list[dict[str, Any]]]]) -> None:

@@ -283,9 +283,20 @@ def test_merge_refuses_rows_that_cannot_share_a_table(tmp_path, capsys) -> None:
     ("text", "expected"),
     [
         (None, "file: cannot read: No such file or directory"),
-        ("{not json", "line 1: not JSON: "),
-        ('{"a": 1}', "rows: expected a list of result rows"),
+        ("{not json", "line 1: invalid JSON: "),
+        ('{"a": 1}', "rows: expected a non-empty list of result rows"),
+        ("[]", "rows: expected a non-empty list of result rows"),
         ('[{"scenario": "small", "seed": 0}]', "row 0: not a result row (no config)"),
+        ('[{"scenario": "small", "config": "x", "seed": [1]}]', "row 0 seed: expected a whole"),
+        ('[{"scenario": "small", "config": "x", "seed": true}]', "row 0 seed: expected a whole"),
+        ('[{"scenario": "small", "config": "x", "seed": -1}]', "row 0 seed: expected a whole"),
+        ('[{"scenario": "", "config": "x", "seed": 0}]', "row 0 scenario: expected a name"),
+        ('[{"scenario": "s", "config": "x", "seed": 0, "steps": "400"}]', "row 0 steps: "),
+        (
+            '[{"scenario": "s", "config": "x", "seed": 0, "deliveries": NaN}]',
+            "row 0 deliveries: not a finite number",
+        ),
+        ('[{"scenario": "s", "config": "x", "seed": 0, "seed": 1}]', "seed: key given twice"),
     ],
 )
 def test_merge_reports_unreadable_files_in_one_line(text, expected, tmp_path, capsys) -> None:
@@ -351,3 +362,20 @@ def test_summary_counts_the_gridlocked_seeds_of_each_config() -> None:
     assert table["rule_based (block)"] == "1/2"  # a quarter of 8: 2 jammed count, 1 does not
     assert table["rule_based (pibt)"] == "0/1"  # all 8 stuck, none jammed
     assert table["greedy + NAV (pibt)"] == "n/a"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--seeds", "2"], "error: the following arguments are required: --out"),
+        (["--out", "o", "--seeds", "many"], "error: argument --seeds: invalid int value: 'many'"),
+        (["--out", "o", "--set", "fleet.robotz=3"], "error: --set on train_wide: "),
+    ],
+)
+def test_usage_errors_are_one_line(argv, expected, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        ev.main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1 and err.startswith(expected), err
+    assert not (tmp_path / "o").exists()

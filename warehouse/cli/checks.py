@@ -3,13 +3,16 @@ command created itself when bad input stops it (no partial output left behind)."
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
@@ -169,3 +172,12 @@ def refuse_changed_settings(
                 "--" + name.replace("_", "-"),
                 f"the resumed run keeps {kept[name]!r} (its saved setting), not {value!r}",
             )
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """``argparse`` for the ``python -m`` entry points that users run (evaluation): a usage
+    error is one line on stderr (``error: …``), exit code 2, like the ``warehouse`` command."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {' '.join(message.split())}", file=sys.stderr)
+        sys.exit(2)
