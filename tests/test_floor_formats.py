@@ -490,6 +490,32 @@ def test_graphml_bad_input(edit, field, match):
         parse_graphml(GRAPHML.replace(*edit), source="f.graphml")
 
 
+def test_other_attributes_load_but_typos_are_refused():
+    """Graphs from other tools carry attributes of their own (labels, weights): ignored. A name
+    one typo away from one the reader uses would be ignored too, silently: refused, naming it."""
+    data = diamond()
+    data["graph"]["creator"] = "some tool"
+    data["nodes"][0]["label"] = "dock 1"
+    data["edges"][0]["weight"] = 3
+    g = parse_node_link_json(json.dumps(data))
+    assert g.nodes["s"]["label"] == "dock 1" and g.edges["s", "a"]["length"] == 1.5
+    for where, i, typo, field in [
+        ("nodes", 2, "strat", "nodes[2].strat"),
+        ("edges", 1, "lenght", "edges[1].lenght"),
+    ]:
+        bad = diamond()
+        bad[where][i][typo] = 2
+        with raises(field, match="unknown attribute; did you mean"):
+            parse_node_link_json(json.dumps(bad), source="f.json")
+    bad = diamond()
+    bad["graph"]["cellsize"] = 2.0
+    with raises("graph.cellsize", match="did you mean 'cell_size'"):
+        parse_node_link_json(json.dumps(bad), source="f.json")
+    typo = GRAPHML.replace('attr.name="kind"', 'attr.name="knd"')
+    with raises("nodes[0].knd", match="did you mean 'kind'"):
+        parse_graphml(typo, source="f.graphml")
+
+
 def test_graphml_parallel_edges_refused():
     text = GRAPHML.replace('<edge source="p" target="q"/>', '<edge source="p" target="q"/>' * 2)
     with raises("edges", match="parallel"):

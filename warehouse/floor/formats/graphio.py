@@ -20,10 +20,15 @@ JSON edges may be listed under ``edges`` (networkx ≥ 3.6) or ``links`` (older 
 Node ids that are ``[row, col]`` lists (JSON) or ``"(row, col)"`` strings equal to the node's
 position (GraphML) become ``(row, col)`` tuples, so grid floors round-trip exactly.
 GraphML files may not declare a DOCTYPE or entities. Nothing is unpickled.
+
+Other attributes are ignored, so graphs written by other tools (labels, weights, coordinates)
+load; a name one typo away from one above (``strat``, ``lenght``, ``grid_col``) is refused
+instead of ignored.
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import json
 import math
@@ -43,6 +48,10 @@ from ..kinds import NodeKind
 from .common import MAX_CELLS, MAX_SIDE
 
 Source = str | Path | None
+#: the attributes read from nodes, edges and the graph (after GraphML's row/col become pos)
+NODE_ATTRS = ("pos", "kind", "start", "goal")
+EDGE_ATTRS = ("length",)
+GRAPH_ATTRS = ("name", "cell_size", "grid_shape", "grid_rows", "grid_cols", "explicit_kinds")
 _TUPLE_ID = re.compile(r"^\((-?\d+), (-?\d+)\)$")
 
 
@@ -204,6 +213,7 @@ def _finish(
     shape = graph.graph.get("grid_shape")
     for i, (node, data) in enumerate(graph.nodes(data=True)):
         field = node_field(i)
+        _refuse_typos(data, NODE_ATTRS, source, field)
         kind = data.get("kind")
         try:
             if not isinstance(kind, str):
@@ -240,8 +250,9 @@ def _finish(
             f"positions span {height}x{width} cells (at most {MAX_SIDE} per side and "
             f"{MAX_CELLS} cells)",
         )
-    for u, v, data in graph.edges(data=True):
+    for j, (u, v, data) in enumerate(graph.edges(data=True)):
         efield = edge_field(u, v)
+        _refuse_typos(data, EDGE_ATTRS, source, efield or f"edges[{j}]")
         if "length" in data:
             if efield is not None:
                 data["length"] = _positive(data["length"], source, f"{efield}.length")
@@ -252,7 +263,19 @@ def _finish(
     return graph
 
 
+def _refuse_typos(
+    attrs: dict[str, Any], known: tuple[str, ...], source: Source, field: str
+) -> None:
+    """An attribute name close to a known one but not it is a typo that would be ignored."""
+    for key in attrs:
+        if key not in known and (close := difflib.get_close_matches(str(key), known, 1, 0.75)):
+            raise InputError(
+                source, f"{field}.{key}", f"unknown attribute; did you mean {close[0]!r}?"
+            )
+
+
 def _graph_attrs(attrs: dict[str, Any], source: Source, name: str, *, shape_key: str) -> dict:
+    _refuse_typos(attrs, GRAPH_ATTRS, source, "graph")
     out: dict[str, Any] = {
         k: v for k, v in attrs.items() if isinstance(v, str | int | float | bool)
     }
