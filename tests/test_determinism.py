@@ -65,3 +65,55 @@ def test_reset_without_seed_continues_nothing_hidden():
     for _ in range(20):
         nav.act(env.sim, None, env.sim.action_mask())
     assert env.sim.rng_orders.bit_generator.state == state
+
+
+def _seedless_episodes(env, episodes: int = 3, steps: int = 60) -> list:
+    """Positions, orders and rewards of ``episodes`` episodes, each begun with ``reset()``
+    without a seed; actions come from a fixed RNG over each step's mask."""
+    actor = np.random.default_rng(5)
+    out = []
+    for _ in range(episodes):
+        obs, _ = env.reset()
+        for _ in range(steps):
+            actions = {
+                a: int(actor.choice(np.flatnonzero(o["action_mask"]))) for a, o in obs.items()
+            }
+            obs, rewards, *_ = env.step(actions)
+            out.append((env.sim.state.pos.copy(), rewards))
+        ob = env.sim.orders
+        out.append((ob.pick[: ob.count].copy(), env.sim.seed))
+    return out
+
+
+@pytest.mark.parametrize("variant", ["faults", "goal_visit"])
+def test_reset_without_seed_continues_the_seeded_stream(variant):
+    """Gymnasium's contract (and ``make_env(seed=...)``'s docstring): a seedless reset continues
+    the stream of the last seeded one, so the whole sequence of episodes repeats; the dispatcher
+    (here the random one) is re-seeded from the same stream."""
+    overrides = {**VARIANTS[variant], "policies.dispatcher": "random"}
+    runs = []
+    for _ in range(2):
+        env = warehouse.make_env("tiny", seed=11, steps=500, **overrides)
+        runs.append(_seedless_episodes(env))
+    assert identical(runs[0], runs[1])
+    other = warehouse.make_env("tiny", seed=12, steps=500, **overrides)
+    assert not identical(runs[0], _seedless_episodes(other))
+
+
+def test_fleet_reset_without_seed_reseeds_every_part_from_the_stream():
+    """``Fleet.reset(None)`` after a seeded reset: the simulation draws the episode's seed and
+    the dispatcher and navigator get that seed, so random parts repeat too."""
+    from warehouse.model import WarehouseModel
+
+    def episodes() -> list:
+        model = WarehouseModel("tiny", seed=4, policy="random", steps=50, per_robot=False)
+        out = []
+        for _ in range(3):
+            model.fleet.run(50)
+            out.append((model.sim.state.pos.copy(), model.sim.orders.count, model.sim.seed))
+            model.fleet.reset(None)
+        return out
+
+    first, second = episodes(), episodes()
+    assert identical(first, second)
+    assert first[1][2] != first[2][2]  # each seedless reset draws a new seed

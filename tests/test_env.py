@@ -234,3 +234,36 @@ def test_reset_infos_have_the_step_layout():
     assert infos["robot_0"] == {"cost": 0.0, "incidents": 0, "new_orders": 0, "step": 0}
     _, _, _, _, step_infos = env.step({a: 0 for a in env.agents})
     assert set(step_infos["robot_0"]) == set(infos["robot_0"])
+
+
+def test_env_loads_the_dispatcher_checkpoint_of_the_scenario_file(tmp_path, monkeypatch):
+    """A relative ``policies.dispatcher_checkpoint`` counts from the scenario file's folder, as
+    in ``warehouse run``, not from the current folder."""
+    import shutil
+
+    from agents import make_navigator
+    from hierarchy.ppo_dispatcher import WEIGHTS_DIR
+    from warehouse.model import WarehouseModel
+
+    scenario = tmp_path / "sc" / "floor.yaml"
+    (scenario.parent / "nets").mkdir(parents=True)
+    for suffix in (".json", ".safetensors"):
+        shutil.copyfile(
+            WEIGHTS_DIR / f"ppo_dispatcher{suffix}", scenario.parent / "nets" / f"d{suffix}"
+        )
+    scenario.write_text(
+        "layout: {type: generator, shelf_rows: 2, shelf_cols: 2, block_length: 4}\n"
+        "fleet: {robots: 6}\nepisode: {steps: 60}\ntasks: {arrival_rate: 1.0}\n"
+        "policies: {dispatcher: ppo, navigator: rule_based, dispatcher_checkpoint: nets/d.json}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    env = warehouse.make_env(scenario)
+    model = WarehouseModel(scenario, seed=2, per_robot=False)
+    navigator = make_navigator("rule_based")
+    navigator.reset(2)
+    env.reset_arrays(seed=2)
+    for _ in range(60):
+        model.step()
+        actions, prefs = navigator.act(env.sim, None, env.sim.action_mask())
+        env.step_arrays(actions, prefs)
+        assert np.array_equal(env.sim.state.pos, model.sim.state.pos)

@@ -6,8 +6,10 @@ Runs headless with SDL's dummy video driver.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
@@ -483,3 +485,34 @@ def test_stuck_and_jammed_robots_are_marked_and_inspected(fleet):
         (p.jam_after, " (jammed)"),
         (0, ""),
     ]
+
+
+def _copy_weights(name: str, to: Path) -> None:
+    from agents.learned import DEFAULT_WEIGHTS
+
+    to.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in (".json", ".safetensors"):
+        shutil.copyfile(DEFAULT_WEIGHTS / f"{name}{suffix}", to.with_suffix(suffix))
+
+
+def test_viewer_loads_the_checkpoint_of_the_scenario_file_like_a_run(tmp_path, monkeypatch):
+    """A relative ``policies.navigator_checkpoint`` counts from the scenario file's folder in
+    the viewer as in ``warehouse run``: the viewer runs the same network and trajectory, not a
+    file of that name under the current folder."""
+    from warehouse.model import WarehouseModel
+
+    scenario = tmp_path / "sc" / "floor.yaml"
+    _copy_weights("cql_pibt", scenario.parent / "nets" / "net.json")
+    _copy_weights("cql", tmp_path / "cwd" / "nets" / "net.json")  # another network
+    scenario.write_text(
+        "layout: {type: generator, shelf_rows: 2, shelf_cols: 2, block_length: 4}\n"
+        "fleet: {robots: 6}\nepisode: {steps: 40}\n"
+        "policies: {navigator: cql, navigator_checkpoint: nets/net.json}\n"
+    )
+    monkeypatch.chdir(tmp_path / "cwd")
+    model = WarehouseModel(scenario, seed=1, steps=40, per_robot=False)
+    v = live_viewer(scenario, seed=1, headless=True, size=(700, 450))
+    for _ in range(40):
+        model.step()
+        v.source.advance()
+        assert np.array_equal(v.source.fleet.sim.state.pos, model.sim.state.pos)

@@ -383,14 +383,15 @@ def live_viewer(
 
     sc, source = load_scenario(scenario)
     sc = apply_overrides(sc, overrides or {}, source)
-    spec = resolve_policy(policy, sc)
+    spec = resolve_policy(policy, sc, source=source)
     config = sc.sim_config()
     mode = spec.collisions_for(sc)
     if mode != config.physics.collisions:
         physics = config.physics.model_copy(update={"collisions": mode})
         config = config.model_copy(update={"physics": physics})
     sim = Simulation(build_floor(sc, source), config)
-    dispatcher, navigator = build_policy(spec, sc)
+    # relative checkpoint paths of a scenario file count from its folder, as in a run
+    dispatcher, navigator = build_policy(spec, sc, source)
     fleet = Fleet(sim, dispatcher, navigator)
     label = f"{sc.name} | {spec.name}"
     max_steps = sc.episode.steps if steps is None else steps

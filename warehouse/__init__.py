@@ -33,7 +33,7 @@ def make_env(
 
     sc, source = load_scenario(scenario)
     sc = apply_overrides(sc, overrides, source)
-    env = WarehouseEnv(build_floor(sc, source), sc, render_mode=render_mode)
+    env = WarehouseEnv(build_floor(sc, source), sc, render_mode=render_mode, source=source)
     if seed is not None:
         env.reset(seed=seed)
     return env

@@ -80,7 +80,10 @@ class WarehouseEnv(ParallelEnv):
         *,
         render_mode: str | None = None,
         dispatcher: Any | None = None,
+        source: Any = None,
     ) -> None:
+        """``source``: the scenario's file, if any; relative paths in it (the dispatcher's
+        ``policies.dispatcher_checkpoint``) count from its folder, as in ``warehouse run``."""
         from .policies import scenario_dispatcher  # the default sub-goal source
 
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -92,7 +95,7 @@ class WarehouseEnv(ParallelEnv):
         self.observer = Observer(self.sim)
         self.max_steps = int(scenario.episode.steps)
         self.dispatcher = dispatcher or scenario_dispatcher(
-            scenario.policies.dispatcher, scenario, strict=True
+            scenario.policies.dispatcher, scenario, source, strict=True
         )
         n = self.sim.n_robots
         self.possible_agents = [f"robot_{i}" for i in range(n)]
@@ -132,7 +135,7 @@ class WarehouseEnv(ParallelEnv):
         """Reset; return ``(observations (N, D) float32, action_mask (N, A) bool)``."""
         self.sim.reset(seed)
         if self.dispatcher is not None:
-            self.dispatcher.reset(seed)
+            self.dispatcher.reset(self.sim.seed)  # a seedless reset: the seed the sim drew
             self.dispatcher.dispatch(self.sim)
         self.last_result = None
         return self.observer(), self.sim.action_mask()

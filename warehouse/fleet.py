@@ -38,8 +38,10 @@ class Fleet:
         self.last: FleetStep | None = None
 
     def reset(self, seed: int | None) -> None:
-        """Reset the simulation and re-seed the policies' own RNGs from ``seed``."""
+        """Reset the simulation and re-seed the policies' own RNGs from ``seed`` (``None``:
+        from the seed the simulation drew, so a seedless reset continues every stream)."""
         self.sim.reset(seed)
+        seed = self.sim.seed
         self.navigator.reset(seed)
         if self.dispatcher is not None:
             self.dispatcher.reset(seed)

@@ -11,6 +11,9 @@ through its array API:
 Randomness: :meth:`reset` builds one ``numpy.random.Generator`` from the seed and spawns
 independent child streams for order arrivals, goals, faults and start placement, so switching
 faults on does not change which orders arrive. Nothing else in the process draws from them.
+A reset without a seed continues the stream of the previous reset (it draws the new episode's
+seed from it; the first one draws it from the OS), so ``reset(seed=s)`` followed by any number
+of seedless resets repeats exactly; :attr:`Simulation.seed` is the seed each episode ran with.
 
 Task rules, applied to every robot after the moves of a step:
 
@@ -59,6 +62,7 @@ from .physics import PhysicsScratch
 from .state import FleetState, OrderBook, Phase
 
 _INT32_MAX = np.iinfo(np.int32).max
+_SEED_BOUND = 2**31  #: seeds drawn for seedless resets are below this (any part's seed range)
 # Plain ints: enum attribute lookups are slow on the hot path.
 _IDLE, _TO_PICK, _TO_GOAL = int(Phase.IDLE), int(Phase.TO_PICK), int(Phase.TO_GOAL)
 
@@ -122,7 +126,17 @@ class Simulation:
             raise ValueError("layout: the floor has no goal cells")
 
     def reset(self, seed: int | None = None) -> None:
-        """Start a new episode. The only place the simulation's RNG is seeded."""
+        """Start a new episode. The only place the simulation's RNG is seeded.
+
+        Without ``seed`` the episode's seed is drawn from the previous episode's RNG (from the
+        OS on the first reset), as Gymnasium's ``reset()`` continues its stream; :attr:`seed`
+        holds it afterwards, so parts seeded alongside (dispatchers, navigators) get it too."""
+        if seed is None:
+            # The root generator only spawns the child streams (which reads its SeedSequence,
+            # not its bit generator), so this draw is independent of every episode's streams.
+            root = getattr(self, "rng", None)
+            seeder = root if root is not None else np.random.default_rng()
+            seed = int(seeder.integers(_SEED_BOUND))
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.rng_orders, self.rng_goals, self.rng_faults, self.rng_start = self.rng.spawn(4)
