@@ -344,6 +344,49 @@ def test_a_checkpoint_setting_alone_keeps_the_default_comparison(tmp_path: Path,
     assert json.loads((again / "report.json").read_text("utf-8"))["runs"] == report["runs"]
 
 
+def test_written_scenario_of_a_map_floor_loads_from_the_run_folder(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A scenario file naming its map and checkpoint relative to itself, and a map file given
+    as the target: the run folder's ``scenario.yaml`` loads from there (the map copied beside
+    it, the checkpoint path made absolute), from any working folder, and runs the same again."""
+    import shutil
+
+    import yaml
+
+    from agents.learned import DEFAULT_WEIGHTS
+
+    sc = tmp_path / "sc"
+    (sc / "maps").mkdir(parents=True)
+    (sc / "nets").mkdir()
+    for suffix in (".json", ".safetensors"):
+        shutil.copyfile(DEFAULT_WEIGHTS / f"cql{suffix}", sc / "nets" / f"n{suffix}")
+    (sc / "maps" / "m.txt").write_text("S....p\n......\n.p...S\n")
+    (sc / "floor.yaml").write_text(
+        "layout: {type: file, path: maps/m.txt}\nfleet: {robots: 2}\n"
+        "episode: {steps: 20, seeds: [0]}\n"
+        "policies: {navigator: cql, navigator_checkpoint: nets/n.json}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    for target, extra in ((sc / "floor.yaml", []), (sc / "maps" / "m.txt", ["--robots", "2"])):
+        out, again = tmp_path / f"o_{target.stem}", tmp_path / f"again_{target.stem}"
+        main_ok(["run", str(target), "--steps", "20", "--seeds", "0", "--out", str(out), *extra])
+        written = yaml.safe_load((out / "scenario.yaml").read_text("utf-8"))
+        assert written["layout"]["path"] == "scenario_map.txt"
+        assert (out / "scenario_map.txt").read_text() == (sc / "maps" / "m.txt").read_text()
+        if target.suffix == ".yaml":
+            net = str((sc / "nets" / "n.json").resolve())
+            assert written["policies"]["navigator_checkpoint"] == net
+        monkeypatch.chdir(out)  # another working folder
+        capsys.readouterr()
+        code, text, err = cli(["validate", "scenario.yaml"], capsys)
+        assert code == 0 and text.startswith("OK scenario.yaml"), err
+        main_ok(["run", "scenario.yaml", "--out", str(again)])
+        first = json.loads((out / "report.json").read_text("utf-8"))["runs"]
+        assert json.loads((again / "report.json").read_text("utf-8"))["runs"] == first
+        monkeypatch.chdir(tmp_path)
+
+
 def test_commands_are_registered_once_per_process(capsys) -> None:
     """Each ``main()`` call must not register the commands again: typer rebuilds every
     registered command on each call, so duplicates made every later call slower (the test suite,

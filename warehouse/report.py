@@ -239,12 +239,8 @@ def staged_dir(final: Path) -> Iterator[Path]:
 def write_outputs(results: Results, folder: Path, report: dict[str, Any]) -> list[Path]:
     """Write ``report`` (:func:`build_report` of ``results``) as report.json, and kpis.csv,
     robots.csv, scenario.yaml and the plots, into ``folder``."""
-    import yaml
-
-    from scenarios.schema import PoliciesConfig
-
     from .plots import plot_congestion, plot_deliveries
-    from .runner import PART_SETTINGS
+    from .rerun import write_rerun_scenario
 
     folder = Path(folder)
     written = [folder / "report.json"]
@@ -256,15 +252,7 @@ def write_outputs(results: Results, folder: Path, report: dict[str, Any]) -> lis
     if robots is not None:
         written.append(folder / "robots.csv")
         write_text_atomic(written[-1], robots.to_csv(index=False, lineterminator="\n"))
-    scenario = results.experiment.scenario.model_dump(mode="json")
-    if not results.experiment.names_policy:  # re-running the file compares the same policies
-        settings = scenario.pop("policies", None) or {}
-        unset = PoliciesConfig()
-        kept = {k: settings[k] for k in PART_SETTINGS if settings[k] != getattr(unset, k)}
-        if kept:  # ... with the same dispatch settings and networks
-            scenario["policies"] = kept
-    written.append(folder / "scenario.yaml")
-    write_text_atomic(written[-1], yaml.safe_dump(scenario, sort_keys=False))
+    written += write_rerun_scenario(results.experiment, folder)
     written.append(plot_deliveries(series, folder / "deliveries.png"))
     written.append(plot_congestion(results.visits, results.experiment, folder / "congestion.png"))
     return written

@@ -141,7 +141,10 @@ def run(
         input_file(record, "--record", "file name")
         if not record.parent.is_dir():
             raise InputError(record, "--record", "its folder does not exist")
-    out = writable_out_folder(out or new_run_folder(exp.scenario.name), writes=RUN_FILES)
+    from warehouse.rerun import map_copy_name
+
+    writes = (*RUN_FILES, *filter(None, [map_copy_name(exp.scenario)]))
+    out = writable_out_folder(out or new_run_folder(exp.scenario.name), writes=writes)
 
     console = Console(stderr=True)
     recorders: list[Any] = []
@@ -171,10 +174,7 @@ def run(
         Console().print(paired)
     for line in gridlock_warnings(report):
         typer.echo(line, err=True)
-    typer.echo(
-        f"wrote {out}/ (report.json, kpis.csv, robots.csv, scenario.yaml, deliveries.png, "
-        "congestion.png)"
-    )
+    typer.echo(f"wrote {out}/ ({', '.join(writes)})")
     if record is not None:
         typer.echo(f"recorded seed {exp.seeds[0]} of {exp.policies[0].name} to {record}")
 

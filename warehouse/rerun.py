@@ -1,0 +1,61 @@
+"""``scenario.yaml`` of a run folder: the effective scenario, written so that it loads from there.
+
+``warehouse run RUN/scenario.yaml`` runs the same again. The floor of a map-file layout is
+copied beside it (``scenario_map.EXT``: a scenario's map must lie in its folder), checkpoint
+paths relative to the original scenario file become absolute, and a run of the command's
+default policies leaves ``policies`` out but for the settings of the parts
+(:data:`warehouse.runner.PART_SETTINGS`), so the file compares the same policies.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_text_atomic
+
+#: the name of the copied map file, before its suffix
+MAP_STEM = "scenario_map"
+
+
+def map_copy_name(scenario: Any) -> str | None:
+    """The file name a run folder gives the map of ``scenario`` (None: no map file)."""
+    layout = scenario.layout
+    if getattr(layout, "type", None) != "file":
+        return None
+    return MAP_STEM + Path(layout.path).suffix.lower()
+
+
+def write_rerun_scenario(experiment: Any, folder: Path) -> list[Path]:
+    """Write ``scenario.yaml`` (and the map copy) of ``experiment`` into ``folder``; returns the
+    files written."""
+    import yaml
+
+    from scenarios.load import PATH_KEYS, resolve_map_path
+    from scenarios.schema import PoliciesConfig
+
+    from .runner import PART_SETTINGS
+
+    scenario = experiment.scenario.model_dump(mode="json")
+    source = experiment.source
+    base = source.parent if source is not None else Path.cwd()
+    written = []
+    if (name := map_copy_name(experiment.scenario)) is not None:
+        original = resolve_map_path(scenario["layout"]["path"], base, source)
+        written.append(folder / name)
+        shutil.copyfile(original, written[-1])
+        scenario["layout"]["path"] = name
+    settings = scenario.get("policies") or {}
+    for key in (k.removeprefix("policies.") for k in PATH_KEYS):
+        if settings.get(key):  # relative to the original file (given with --set: absolute)
+            settings[key] = str((base / Path(settings[key]).expanduser()).resolve())
+    if not experiment.names_policy:  # re-running the file compares the same policies
+        scenario.pop("policies", None)
+        unset = PoliciesConfig()
+        kept = {k: settings[k] for k in PART_SETTINGS if settings[k] != getattr(unset, k)}
+        if kept:  # ... with the same dispatch settings and networks
+            scenario["policies"] = kept
+    written.append(folder / "scenario.yaml")
+    write_text_atomic(written[-1], yaml.safe_dump(scenario, sort_keys=False))
+    return written
