@@ -483,7 +483,8 @@ class Renderer:
         pg.draw.line(canvas, pal.PANEL_EDGE, (0, HUD_H - 1), (w, HUD_H - 1))
         k = frame.kpis
         minutes, secs = divmod(frame.seconds, 60.0)
-        head = f"step {frame.t}   {int(minutes)}:{secs:04.1f} sim   {self.fps:4.0f} FPS   "
+        fps = f"{self.fps:4.0f} FPS   " if self.fps > 0 else ""  # none measured (headless)
+        head = f"step {frame.t}   {int(minutes)}:{secs:04.1f} sim   {fps}"
         head += f"{frame.n_robots} robots   {self.status}"
         if frame.label:
             head = f"{frame.label}   {head}"
