@@ -52,19 +52,20 @@ def test_other_seed_other_trajectory(variant):
     assert not identical(a, b)
 
 
-def test_reset_without_seed_continues_nothing_hidden():
-    """Policies and the simulation own separate RNGs: stepping a navigator does not move the
-    simulation's streams."""
-    from agents import RuleBasedNavigator
+@pytest.mark.parametrize("navigator", ["rule_based", "behavior", "random"])
+def test_a_navigator_draws_nothing_from_the_simulation(navigator):
+    """Policies and the simulation own separate generators: a navigator deciding (the ε-greedy
+    and random ones draw from their own every call) moves none of the simulation's streams."""
+    from agents import make_navigator
 
     env = warehouse.make_env("tiny", **VARIANTS["faults"])
     env.reset_arrays(seed=3)
-    nav = RuleBasedNavigator()
+    nav = make_navigator(navigator)
     nav.reset(99)
-    state = env.sim.rng_orders.bit_generator.state
+    state = env.sim.rng_states()
     for _ in range(20):
         nav.act(env.sim, None, env.sim.action_mask())
-    assert env.sim.rng_orders.bit_generator.state == state
+    assert env.sim.rng_states() == state
 
 
 def _seedless_episodes(env, episodes: int = 3, steps: int = 60) -> list:

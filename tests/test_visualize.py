@@ -217,7 +217,7 @@ def run_fleet(seed: int, steps: int, viewer: bool) -> tuple[dict, np.ndarray, di
         f.reset(seed)
         for _ in range(steps):
             f.step()
-    return compute_kpis(f.sim), f.sim.state.pos.copy(), f.sim.rng.bit_generator.state
+    return compute_kpis(f.sim), f.sim.state.pos.copy(), f.sim.rng_states()
 
 
 def test_viewer_on_or_off_gives_identical_kpis():

@@ -38,6 +38,7 @@ gymnasium, torch nor pygame.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -124,6 +125,12 @@ class Simulation:
                 raise ValueError("layout: the floor has no stations")
         elif not f.goal_ok.any():
             raise ValueError("layout: the floor has no goal cells")
+
+    def rng_states(self) -> dict[str, Any]:
+        """The state of every generator of the episode (the root and its four streams): equal
+        before and after a call means the call drew nothing from the simulation."""
+        names = ("rng", "rng_orders", "rng_goals", "rng_faults", "rng_start")
+        return {name: getattr(self, name).bit_generator.state for name in names}
 
     def reset(self, seed: int | None = None) -> None:
         """Start a new episode. The only place the simulation's RNG is seeded.
