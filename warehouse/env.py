@@ -44,7 +44,10 @@ Observation vector, in order (``K = (2r+1)²`` window cells, row-major, north up
 
 Sub-goals: without a dispatcher attached the env's greedy dispatcher assigns orders after every
 step. A dispatcher (or a training loop) can take over with :meth:`WarehouseEnv.set_dispatcher` and
-drive :meth:`Simulation.assign` / :meth:`Simulation.set_waypoints` on ``env.sim``.
+drive :meth:`Simulation.assign` / :meth:`Simulation.set_waypoints` on ``env.sim``. The fleet of
+``warehouse run`` dispatches at the start of each step instead, so the two give the same
+trajectory, but KPIs read from ``env.sim`` after a step already count that step's new
+assignments (``stuck_robots`` and ``oldest_open_order_s`` can differ from the run's last row).
 
 Beneath the dict API sits the array API used by training, benchmarks and the Mesa runner:
 :meth:`reset_arrays` and :meth:`step_arrays`; the dict API is a view over it.
