@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+from scenarios import builtin_path
+
+#: The built-in ``tiny`` scenario; from a working folder outside the repository (the tests
+#: that ``chdir`` into ``tmp_path``) its errors show this absolute path.
+TINY = builtin_path("tiny")
+TINY_LAYOUT = "layout: {type: generator, shelf_rows: 2, shelf_cols: 2, block_length: 4}\n"
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -16,3 +25,24 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         code = exc.code if isinstance(exc.code, int) else 1
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def snapshot(root: Path) -> set[str]:
+    """Every path below ``root``."""
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def fails_cleanly(
+    argv: list[str], root: Path, capsys: pytest.CaptureFixture[str], expected: str
+) -> str:
+    """``warehouse ARGV`` exits 2 with one line starting ``error: EXPECTED``, no traceback, and
+    ``root`` unchanged; returns the line."""
+    before = snapshot(root)
+    code, out, err = run_cli(argv, capsys)
+    assert code == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"error: {expected}"), lines[0]
+    assert "Traceback" not in out + err
+    assert snapshot(root) == before
+    return lines[0]

@@ -5,34 +5,11 @@ given twice, a folder where a file belongs, a damaged report or recording)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from cli_helpers import run_cli
-
-from scenarios import builtin_path
-
-TINY = builtin_path("tiny")
-TINY_LAYOUT = "layout: {type: generator, shelf_rows: 2, shelf_cols: 2, block_length: 4}\n"
-
-
-def snapshot(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*")}
-
-
-def fails_cleanly(argv: list[str], root: Path, capsys, expected: str) -> str:
-    """``warehouse ARGV`` exits 2 with one line starting ``error: EXPECTED``; ``root`` unchanged."""
-    before = snapshot(root)
-    code, out, err = run_cli(argv, capsys)
-    assert code == 2, (out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith(f"error: {expected}"), lines[0]
-    assert "Traceback" not in out + err
-    assert snapshot(root) == before
-    return lines[0]
+from cli_helpers import TINY_LAYOUT, fails_cleanly
 
 
 # ------------------------------------------------------------------ command-line usage errors

@@ -7,31 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
-
-from scenarios import builtin_path
-
-#: The built-in ``tiny`` scenario; from a working folder outside the repository (the tests
-#: that ``chdir`` into ``tmp_path``) its errors show this absolute path.
-TINY = builtin_path("tiny")
-TINY_LAYOUT = "layout: {type: generator, shelf_rows: 2, shelf_cols: 2, block_length: 4}\n"
-
-
-def snapshot(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*")}
-
-
-def fails_cleanly(argv: list[str], root: Path, capsys, expected: str) -> None:
-    """``warehouse ARGV`` exits 2 with one line starting ``error: EXPECTED``; ``root`` unchanged."""
-    before = snapshot(root)
-    code, out, err = run_cli(argv, capsys)
-    assert code == 2, (out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith(f"error: {expected}"), lines[0]
-    assert "Traceback" not in out + err
-    assert snapshot(root) == before
-
+from cli_helpers import TINY, TINY_LAYOUT, fails_cleanly, run_cli
 
 # ------------------------------------------------------------------------------------ sweep
 SWEEP = ["sweep", "tiny", "--policy", "rule_based", "--seeds", "0", "--steps", "5"]
