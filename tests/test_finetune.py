@@ -392,3 +392,22 @@ def test_behavior_navigator_is_the_epsilon_greedy_rule_based_fleet() -> None:
     np.testing.assert_array_equal(draws[0], draws[1])
     share = (draws[0] != want).mean()
     assert 0.0 < share < 0.2  # about ε minus the random draws that pick the rule's move
+
+
+def test_cli_exits_3_when_the_collision_guard_pauses(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A paused fine-tuning run ends with exit code 3 (not 0, not an error's 2) and says why and
+    how to go on; the guard's own decision is tested above (``collision_pause_reason``)."""
+    import agents.finetune
+    from agents.finetune import FinetuneResult
+
+    reason = "collisions 3.00 per 1k robot-steps exceed the limit 1"
+    monkeypatch.setattr(
+        agents.finetune,
+        "finetune",
+        lambda cfg, out, **kw: FinetuneResult(iteration=2, paused=reason, model=None),
+    )
+    argv = ["train-navigator", "--algo", "ppo", "--init", str(DEFAULT_WEIGHTS / "cql.json")]
+    argv += ["--steps", "5", "--out", str(tmp_path / "r"), "--scenarios", "tiny", "--no-progress"]
+    code, _, err = run_cli(argv, capsys)
+    assert code == 3, err
+    assert f"training paused: {reason}" in err and "continue with --resume" in err
