@@ -16,7 +16,6 @@ dispatcher; the table shows per-scenario means over seeds of the KPIs of :mod:`w
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -110,7 +109,11 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    from warehouse.cli.checks import OneLineParser, name_list, seed_list
+    from warehouse.errors import InputError
+    from warehouse.threads import torch_threads
+
+    ap = OneLineParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scenarios", default="faults,medium")
     ap.add_argument("--seeds", default="100..109", help="0,1,2 or 0..9")
     ap.add_argument("--steps", type=int, default=400)
@@ -121,13 +124,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--checkpoint", action="append", default=[], help="algo=PATH")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
-    from warehouse.cli.checks import seed_list
-    from warehouse.errors import InputError
-    from warehouse.threads import torch_threads
-
     from .registry import NAVIGATORS
 
-    policies = [p for p in args.policies.split(",") if p]
+    try:
+        policies = name_list(args.policies, "--policies")
+        scenarios = name_list(args.scenarios, "--scenarios")
+    except InputError as exc:
+        ap.error(exc.one_line())
     if unknown := [p for p in policies if p not in NAVIGATORS]:
         ap.error(f"--policies: unknown {', '.join(unknown)} (known: {', '.join(NAVIGATORS)})")
     if bad := [c for c in args.checkpoint if "=" not in c]:
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with torch_threads(1):
             rows = compare(
-                [s for s in args.scenarios.split(",") if s],
+                scenarios,
                 seed_list(args.seeds),
                 args.steps,
                 policies,

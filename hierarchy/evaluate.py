@@ -189,6 +189,13 @@ def task_settings(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in overrides.items() if k not in own or own[k] != v}
 
 
+#: the dispatch flags and the ``policies`` setting each stands for (``--set`` may not give it too)
+DISPATCH_FLAGS = {
+    "--lookahead": "order_pool", "--anticipate": "anticipate", "--max-order-age": "max_order_age",
+    "--task-swaps": "task_swaps", "--park-idle": "park_idle",
+}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     from warehouse.cli.checks import OneLineParser
 
@@ -245,11 +252,20 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = p.parse_args(argv)
     from scenarios import parse_assignment
+    from warehouse.cli.checks import check_set_keys
 
+    try:
+        check_set_keys(args.sets)  # a key given twice: one value would be dropped
+    except InputError as exc:
+        p.error(exc.one_line())
     try:
         sets = dict(parse_assignment(text) for text in args.sets)
     except InputError as exc:
         p.error(f"--set: {exc.one_line()}")
+    for flag, field in DISPATCH_FLAGS.items():
+        given = getattr(args, flag.removeprefix("--").replace("-", "_"))
+        if given not in (None, False) and f"policies.{field}" in sets:
+            p.error(f"--set policies.{field}: {flag} sets it too; give it once")
     from warehouse.threads import torch_threads
 
     with torch_threads(1):  # small per-step inference: threads only add overhead
@@ -264,8 +280,13 @@ def evaluate(
     from hierarchy.shadow import hierarchical_parts
 
     nav = hierarchical_parts()[1]
-    wanted = {s for s in args.scenarios.split(",") if s}
-    confs = [c for c in args.configs.split(",") if c and c != "none"]
+    from warehouse.cli.checks import name_list
+
+    try:
+        wanted = set(name_list(args.scenarios, "--scenarios"))
+        confs = [c for c in name_list(args.configs, "--configs") if c != "none"]
+    except InputError as exc:
+        error(exc.one_line())
     unknown = sorted(wanted - {name for name, *_ in SCENARIOS})
     if unknown:
         known = ", ".join(name for name, *_ in SCENARIOS)

@@ -370,6 +370,24 @@ def test_summary_counts_the_gridlocked_seeds_of_each_config() -> None:
         (["--seeds", "2"], "error: the following arguments are required: --out"),
         (["--out", "o", "--seeds", "many"], "error: argument --seeds: invalid int value: 'many'"),
         (["--out", "o", "--set", "fleet.robotz=3"], "error: --set on train_wide: "),
+        (["--out", "o", "--scenarios", "small,,faults"], "error: --scenarios: empty name"),
+        (["--out", "o", "--scenarios", "small,small"], "error: --scenarios: small given twice"),
+        (
+            ["--out", "o", "--configs", "rule_based (block),rule_based (block)"],
+            "error: --configs: rule_based (block) given twice",
+        ),
+        (
+            ["--out", "o", "--set", "policies.park_idle=5", "--set", "policies.park_idle=6"],
+            "error: --set policies.park_idle: given twice",
+        ),
+        (
+            ["--out", "o", "--park-idle", "5", "--set", "policies.park_idle=30"],
+            "error: --set policies.park_idle: --park-idle sets it too",
+        ),
+        (
+            ["--out", "o", "--task-swaps", "--set", "policies.task_swaps=true"],
+            "error: --set policies.task_swaps: --task-swaps sets it too",
+        ),
     ],
 )
 def test_usage_errors_are_one_line(argv, expected, tmp_path, monkeypatch, capsys) -> None:
