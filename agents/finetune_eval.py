@@ -20,7 +20,6 @@ Rows are means over seeds of the KPIs in :data:`COLUMNS`; per-seed values go to 
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 from typing import Any
@@ -102,9 +101,12 @@ def _seeds(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from warehouse.cli.checks import OneLineParser, name_list
+    from warehouse.errors import InputError
+
     from .learned import DEFAULT_WEIGHTS
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = OneLineParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, help="fine-tuned checkpoint (RUN/model.json)")
     ap.add_argument("--init", default=str(DEFAULT_WEIGHTS / "cql.json"))
     ap.add_argument("--scenarios", default="faults,medium")
@@ -115,15 +117,20 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     from warehouse.threads import torch_threads
 
+    try:
+        scenarios = name_list(args.scenarios, "--scenarios")
+        modes = name_list(args.collisions, "--collisions")
+    except InputError as exc:
+        ap.error(exc.one_line())
     t0 = time.perf_counter()
     with torch_threads(1):
         rows = compare(
             args.init,
             args.model,
-            [s for s in args.scenarios.split(",") if s],
+            scenarios,
             _seeds(args.seeds),
             args.steps,
-            [m for m in args.collisions.split(",") if m],
+            modes,
         )
     report(markdown(rows), rows, time.perf_counter() - t0, args.json)
 

@@ -11,7 +11,6 @@ Results are recorded in docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
@@ -75,7 +74,10 @@ def time_dispatch(
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from warehouse.cli.checks import OneLineParser, name_list
+    from warehouse.errors import InputError
+
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenarios", default=",".join(FLOORS), help=f"Of: {', '.join(FLOORS)}.")
     p.add_argument("--dispatchers", default="greedy,hungarian,ppo")
     p.add_argument("--steps", type=int, default=400)
@@ -83,7 +85,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--park-idle", type=float, default=None, help="Parking after S seconds idle.")
     p.add_argument("--anticipate", action="store_true", help="Anticipation (pooled dispatchers).")
     args = p.parse_args(argv)
-    floors = [f for f in args.scenarios.split(",") if f]
+    try:
+        floors = name_list(args.scenarios, "--scenarios")
+        dispatchers = name_list(args.dispatchers, "--dispatchers")
+    except InputError as exc:
+        p.error(exc.one_line())
     if bad := [f for f in floors if f not in FLOORS]:
         p.error(f"--scenarios: unknown {', '.join(bad)} (known: {', '.join(FLOORS)})")
     if args.park_idle is not None:
@@ -93,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     print("| floor | dispatcher | swaps | ms per step, mean | ms per step, p95 |")
     print("|---|---|---|---:|---:|")
     for floor in floors:
-        for name in args.dispatchers.split(","):
+        for name in dispatchers:
             for swaps in (False, True):
                 opts = (args.park_idle, args.anticipate)
                 time_dispatch(floor, name, swaps, 20, args.seed, *opts)  # warm up: compile, caches

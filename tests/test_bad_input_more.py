@@ -392,3 +392,42 @@ def test_an_untouched_recording_still_loads(recording, tmp_path) -> None:
 
     np.savez(tmp_path / "ok.npz", **recording)
     assert load_recording(tmp_path / "ok.npz").steps == 5
+
+
+# ----------------------------------------------------- result and benchmark scripts (python -m)
+@pytest.mark.parametrize(
+    ("module", "argv", "expected"),
+    [
+        (
+            "agents.finetune_eval",
+            ["--model", "m.json", "--scenarios", "faults,faults"],
+            "--scenarios: faults given twice",
+        ),
+        (
+            "agents.finetune_eval",
+            ["--model", "m.json", "--collisions", "pibt,"],
+            "--collisions: empty name",
+        ),
+        (
+            "hierarchy.bench_dispatch",
+            ["--scenarios", "medium,medium"],
+            "--scenarios: medium given twice",
+        ),
+        (
+            "hierarchy.bench_dispatch",
+            ["--dispatchers", "greedy,greedy"],
+            "--dispatchers: greedy given twice",
+        ),
+        ("warehouse.shield.bench_pibt", ["--robots", "100", "100"], "--robots: fleet sizes"),
+        ("warehouse.shield.bench_pibt", ["--robotz", "100"], "unrecognized arguments"),
+    ],
+)
+def test_scripts_refuse_repeats_in_one_line(module, argv, expected, capsys) -> None:
+    """A repeated floor, mode or fleet size would print its rows twice: refused, one line."""
+    import importlib
+
+    with pytest.raises(SystemExit) as exc:
+        importlib.import_module(module).main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"error: {expected}"), err

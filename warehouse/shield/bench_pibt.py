@@ -14,7 +14,6 @@ warm-up steps that are not timed. :func:`bench_shield` returns the figures as a 
 
 from __future__ import annotations
 
-import argparse
 import platform
 import time
 from typing import Any
@@ -115,7 +114,9 @@ def bench_shield(
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from warehouse.cli.checks import OneLineParser
+
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--robots", type=int, nargs="+", default=[1000])
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--navigator", default="rule_based")
@@ -125,6 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--shelf-rows", type=int, default=40)
     p.add_argument("--shelf-cols", type=int, default=20)
     args = p.parse_args(argv)
+    if len(set(args.robots)) != len(args.robots) or min(args.robots) < 1:
+        p.error(f"--robots: fleet sizes must be ≥ 1 and distinct, got {args.robots}")
     for n in args.robots:
         r = bench_shield(
             robots=n,
