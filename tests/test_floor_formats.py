@@ -516,6 +516,18 @@ def test_other_attributes_load_but_typos_are_refused():
         parse_graphml(typo, source="f.graphml")
 
 
+def test_a_floor_too_large_is_refused_in_a_short_line():
+    """Positions spanning more cells than a floor may hold: refused, and an absurd size is shown
+    as a float rather than in its 301 digits."""
+    data = diamond()
+    data["nodes"][1]["pos"] = [1e300, 1]
+    with raises("nodes", match=r"positions span 1\.0e\+300x3 cells \(at most"):
+        parse_node_link_json(json.dumps(data), source="f.json")
+    data["nodes"][1]["pos"] = [5000, 1]
+    with raises("nodes", match="positions span 5002x3 cells"):
+        parse_node_link_json(json.dumps(data), source="f.json")
+
+
 def test_graphml_parallel_edges_refused():
     text = GRAPHML.replace('<edge source="p" target="q"/>', '<edge source="p" target="q"/>' * 2)
     with raises("edges", match="parallel"):

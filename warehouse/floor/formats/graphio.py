@@ -247,7 +247,7 @@ def _finish(
         raise InputError(
             source,
             "nodes",
-            f"positions span {height}x{width} cells (at most {MAX_SIDE} per side and "
+            f"positions span {_size(height)}x{_size(width)} cells (at most {MAX_SIDE} per side and "
             f"{MAX_CELLS} cells)",
         )
     for j, (u, v, data) in enumerate(graph.edges(data=True)):
@@ -272,6 +272,11 @@ def _refuse_typos(
             raise InputError(
                 source, f"{field}.{key}", f"unknown attribute; did you mean {close[0]!r}?"
             )
+
+
+def _size(n: int) -> str:
+    """A cell count for a message: in full, or as ``1.0e+300`` where it is absurd."""
+    return str(n) if n < 10**9 else f"{float(n):.1e}"
 
 
 def _graph_attrs(attrs: dict[str, Any], source: Source, name: str, *, shape_key: str) -> dict:
