@@ -71,7 +71,10 @@ class CandidateScorer(nn.Module):
         g = glob[:, None, :].expand(b, k, glob.shape[-1])
         h = self.encoder(torch.cat([cand, g], dim=-1))  # (B, K, H)
         scores = self.score(h).squeeze(-1)
-        pooled = h.masked_fill(~mask[:, :k, None], -1.0).max(dim=1).values
+        masked = h.masked_fill(~mask[:, :k, None], -1.0)
+        # The same values either way; max's gradient goes to one maximum (training keeps it, so
+        # recipes rebuild bit for bit), amax is 3-4x faster where no gradient is needed.
+        pooled = masked.max(dim=1).values if torch.is_grad_enabled() else masked.amax(dim=1)
         wait = self.wait(torch.cat([glob, pooled], dim=-1))
         return masked_logits(torch.cat([scores, wait], dim=-1), mask)
 

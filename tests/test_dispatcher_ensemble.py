@@ -144,3 +144,26 @@ def test_cli_ensemble_of_dispatcher_policies(tmp_path: Path, capsys) -> None:
     assert len(err) == 1 and err[0].startswith("error: ") and "w.json" in err[0]
     assert "member 2 of 2" in err[0]  # which of several same-named policy.json files
     assert not (tmp_path / "f.json").exists() and not (tmp_path / "f.safetensors").exists()
+
+
+def test_scorer_gives_the_same_logits_with_and_without_gradients() -> None:
+    """Decisions (no gradient) pool candidates with ``amax``, training with ``max``: the logits
+    must be equal to the bit, also where two candidates tie (identical orders) and where a row
+    has every candidate masked; training's gradient still reaches the one pooled maximum."""
+    torch.manual_seed(0)
+    net = CandidateScorer(NetConfig())
+    cand = torch.randn(6, 12, net.cfg.n_cand)
+    cand[1, 3] = cand[1, 5]  # a tie
+    glob = torch.randn(6, net.cfg.n_global)
+    mask = torch.rand(6, 13) > 0.3
+    mask[:, -1] = True
+    mask[2, :12] = False  # only WAIT
+    with torch.no_grad():
+        deciding = net.logits(cand, glob, mask)
+    cand.requires_grad_(True)
+    training = net.logits(cand, glob, mask)
+    assert torch.equal(deciding, training.detach())
+    training[1, -1].backward()  # the WAIT logit reads the pooled candidates
+    assert cand.grad is not None and cand.grad[2].abs().sum() == 0  # masked: no gradient
+    tied = cand.grad[1, [3, 5]].abs().sum(dim=1)
+    assert (tied > 0).sum() <= 1  # max: at most one of the tied pair gets the gradient
