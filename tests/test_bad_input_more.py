@@ -23,6 +23,16 @@ from cli_helpers import TINY_LAYOUT, fails_cleanly
         (["compare", "a"], "Missing argument 'other'."),
         (["shadow", "tiny", "--seed", "-1"], "--seed: Input should be greater than or equal"),
         (["run", "tiny", "--collisions"], "Option '--collisions' requires an argument."),
+        # a range check would speak of the bound; NaN and infinities are named instead
+        (
+            ["train-dispatcher", "tiny", "--out", "r", "--lr", "nan"],
+            "--lr: expected a finite number, got nan",
+        ),
+        (
+            ["collect", "tiny", "--out", "d", "--epsilon=-inf"],
+            "--epsilon: expected a finite number, got -inf",
+        ),
+        (["collect", "tiny", "--out", "d", "--epsilon", "2"], "--epsilon: Input should be less"),
     ],
 )
 def test_usage_errors_are_one_line(argv, expected, tmp_path, monkeypatch, capsys) -> None:

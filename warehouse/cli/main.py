@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -64,13 +65,28 @@ def _check_empty_paths(args: list[str]) -> None:
                 raise InputError(None, flag, "empty path")
 
 
-def usage_line(exc: Any, exceptions: ModuleType) -> str:
-    """A click usage error on one line, as ``OPTION: MESSAGE`` where it names an option."""
+def usage_line(exc: Any, exceptions: ModuleType, args: Sequence[str] = ()) -> str:
+    """A click usage error on one line, as ``OPTION: MESSAGE`` where it names an option. A NaN
+    or infinite value fails a range check with a message about the bound; it is named instead
+    (``args``: the command line, where the value is read)."""
     param = getattr(exc, "param", None)
     opts = [o for o in getattr(param, "opts", []) if o.startswith("-")]
     if isinstance(exc, exceptions.BadParameter) and opts and exc.message:
+        if (value := _value_of(opts, list(args))) is not None:
+            if value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+                return f"{opts[0]}: expected a finite number, got {value}"
         return f"{opts[0]}: {' '.join(str(exc.message).split())}"
     return " ".join(exc.format_message().split())
+
+
+def _value_of(opts: list[str], args: list[str]) -> str | None:
+    """The value given to the option ``opts`` on the command line ``args`` (the last one)."""
+    found = None
+    for i, arg in enumerate(args):
+        flag, eq, value = arg.partition("=")
+        if flag in opts:
+            found = value if eq else (args[i + 1] if i + 1 < len(args) else None)
+    return found
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -90,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
         sys.exit(2)
     except exceptions.UsageError as exc:
-        print(f"error: {usage_line(exc, exceptions)}", file=sys.stderr)
+        print(f"error: {usage_line(exc, exceptions, args)}", file=sys.stderr)
         sys.exit(2)
     except exceptions.ClickException as exc:
         print(f"error: {' '.join(exc.format_message().split())}", file=sys.stderr)
