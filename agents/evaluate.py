@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
                 device=args.device,
             )
     except InputError as exc:  # a bad scenario, seed list or checkpoint: one line, exit 2
-        ap.exit(2, f"error: {exc.one_line()}\n")
+        ap.error(exc.one_line())
     report(
         markdown(rows), rows, time.perf_counter() - t0, args.json, f", collisions={args.collisions}"
     )
