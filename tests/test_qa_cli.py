@@ -489,3 +489,32 @@ def test_checkpoint_fields_name_the_parts_that_load_them() -> None:
         )
         assert listed is not None, fields[field].description
         assert set(re.split(r",\s*", listed.group(1) or listed.group(2))) == set(names)
+
+
+def _words(text: str) -> list[str]:
+    """The words of a help text, without the box drawing and the backticks markdown eats."""
+    import re
+
+    return re.findall(r"[^\s│╭╮╰╯─`]+", text.replace("`", ""))
+
+
+def test_help_shows_every_word_of_each_command_and_option(capsys, monkeypatch) -> None:
+    """Help text is markdown: ``[north,south]`` in a docstring used to vanish as a rich markup
+    tag. Each command's docstring and each option's help appear in its ``--help`` word for word.
+    """
+    import typer
+
+    from warehouse.cli.main import _register_commands, app
+
+    monkeypatch.setenv("COLUMNS", "200")
+    _register_commands()
+    group = typer.main.get_group(app)
+    assert group.commands, "no commands registered"
+    for name, command in group.commands.items():
+        code, out, _ = run_cli([name, "--help"], capsys)
+        assert code == 0, name
+        shown = " ".join(_words(out))
+        texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
+        for text in texts:
+            words = " ".join(_words(text))
+            assert words in shown, (name, words)

@@ -27,6 +27,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # markdown: docstring paragraphs are reflowed, and "[a,b]" is text, not a rich markup tag
+    rich_markup_mode="markdown",
 )
 
 
