@@ -28,11 +28,11 @@ whole fleet at once (one compiled pass, robots taken in id order):
    (:func:`_clear_path`). Without it an idle robot yields only onto a free neighbour, so idle
    robots packed around a station, where they finished their last order, can wall it off: the
    slow jams of the ``rule_based`` fleet on arrival-capped floors such as ``medium``
-   (docs/results.md, sixteenth session).
+   (docs/results_sessions.md, sixteenth session).
    Two opt-in options (both on in the ``rule_based_unlock`` navigator, and with ``clear_idle``
    in ``rule_based_push_unlock``) undo deadlocks between robots with orders on saturated
    floors, where robots heading both ways fill a two-cell pick row and the plain rules wait
-   forever (docs/results.md, twenty-first session):
+   forever (docs/results_sessions.md, twenty-first session):
 
    * ``strict_follow``: a yielding robot follows a neighbour only when that neighbour's
      chain of wanted nodes ends at a free node (:func:`_leaves`), not at a waiting, busy or

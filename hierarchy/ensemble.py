@@ -1,8 +1,9 @@
 """Dispatcher ensembles: PPO policies of one recipe, trained with different seeds, in one file.
 
 A single PPO run's result depends on its seed by about as much as PPO leads the Hungarian
-dispatcher (docs/results.md). :func:`build_ensemble` writes one ordinary policy (safetensors +
-JSON, ``net.members`` = K) whose logits are the mean of its members' logits
+dispatcher (docs/results_sessions.md, fourteenth session). :func:`build_ensemble` writes one
+ordinary policy (safetensors + JSON, ``net.members`` = K) whose logits are the mean of its
+members' logits
 (:class:`~hierarchy.network.ScorerEnsemble`). The ``ppo`` dispatcher, shadow mode and
 ``warehouse run`` load it like any other policy::
 

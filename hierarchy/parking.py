@@ -3,9 +3,9 @@
 A robot that delivers and gets no new order stays at the station. Where the arrival rate caps
 throughput, many robots are idle at once, so they gather along the station walls: the next
 order's shelf is then far from every idle robot, and idle robots packed around a station can
-wall it off (docs/results.md, sixteenth session). :class:`IdleParking` wraps any dispatcher:
-after it has assigned orders, every robot idle for ``after_s`` seconds or more, with no
-sub-goal and not on a parking spot, drives to a free parking spot. Robots and free spots are
+wall it off (docs/results_sessions.md, sixteenth session). :class:`IdleParking` wraps any
+dispatcher: after it has assigned orders, every robot idle for ``after_s`` seconds or more,
+with no sub-goal and not on a parking spot, drives to a free parking spot. Robots and free spots are
 matched by fewest total steps (:func:`scipy.optimize.linear_sum_assignment`), one robot per
 spot. The spot is a waypoint sub-goal (:meth:`~warehouse.core.Simulation.set_waypoints`): the
 robot stays idle, so any dispatcher can give it an order on the way or once parked, and the

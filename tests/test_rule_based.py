@@ -246,8 +246,8 @@ def test_a_cycle_turns_only_with_rotate(rotate):
 def test_rule_based_unlock_ends_the_deadlocks_on_medium_peak():
     """On ``medium`` at 2 orders/s the rule-based fleet locks up in a two-cell pick row within
     1,000 steps of seed 1 (robots with orders heading both ways), and most of the fleet is
-    jammed by step 1,500; ``rule_based_unlock`` does not lock (docs/results.md, twenty-first
-    session)."""
+    jammed by step 1,500; ``rule_based_unlock`` does not lock (docs/results_sessions.md,
+    twenty-first session)."""
     from warehouse.kpis import jammed_robots, stuck_robots
     from warehouse.model import WarehouseModel
     from warehouse.report import is_gridlocked

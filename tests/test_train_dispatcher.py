@@ -194,7 +194,7 @@ def test_short_training_beats_random_dispatcher_on_tiny(tmp_path: Path) -> None:
 def test_ppo_from_scratch_learns_to_beat_random_on_tiny(tmp_path: Path) -> None:
     """Without the warm start PPO alone must learn: 100,000 steps (about 40 s) beat the random
     dispatcher. At 20,000 steps runs from scratch still fail or collapse to WAIT
-    (docs/results.md, twentieth session), which the warm start of the test above hides."""
+    (docs/results_sessions.md, twentieth session), which the warm start of the test above hides."""
     diff = _gain_over_random(tmp_path / "run", 100_000, 0)
     assert diff.mean() > 0 and (diff > 0).sum() > (diff < 0).sum()
 

@@ -20,7 +20,7 @@ fleet jammed (``jammed_robots``: no progress for ``physics.jam_after`` steps, 30
 jam that the run's mean hides. Robots merely *stuck* for ``physics.stuck_after`` steps do not
 decide it: in dense traffic their count swings around a quarter of the fleet while every
 station keeps delivering, so a snapshot of it at the last step named seeds at random
-(docs/results.md, twenty-first session).
+(docs/results_sessions.md, twenty-first session).
 
 With two or more policies, ``paired`` compares each with a baseline policy seed by seed (the
 policies run on the same seeds, so the per-seed differences cancel most of the noise that the
