@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from cli_helpers import run_cli as cli
@@ -259,6 +260,49 @@ def test_record_option(tmp_path: Path, capsys) -> None:
     recording = load_recording(rec)
     assert recording.steps == 12
     assert recording.meta["seed"] == 2
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("warehouse.recording") is None, reason="no recorder module"
+)
+def test_jobs_give_the_same_files_as_one_process(tmp_path: Path, capsys, monkeypatch) -> None:
+    """``--jobs 2`` runs the episodes in worker processes (the recorded one here) and writes
+    the same report, series and recording as one process."""
+    from warehouse import runner
+    from warehouse.recording import load_recording
+
+    calls: list[int] = []
+    parallel = runner._run_parallel
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[-1])
+        return parallel(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "_run_parallel", spy)
+    argv = ["run", "tiny", "--policy", "rule_based,random", "--seeds", "0..2", "--steps", "40"]
+    outs = []
+    for jobs in ("1", "2"):
+        out, rec = tmp_path / f"j{jobs}", tmp_path / f"j{jobs}.npz"
+        code, _, err = cli([*argv, "--jobs", jobs, "--out", str(out), "--record", str(rec)], capsys)
+        assert code == 0, err
+        outs.append((out, rec))
+    assert calls == [2]
+    (one, rec_one), (two, rec_two) = outs
+    report_one = strip_timestamps((one / "report.json").read_text("utf-8"))
+    assert report_one == strip_timestamps((two / "report.json").read_text("utf-8"))
+    assert len(report_one["runs"][1]["kpis"]["deliveries"]["per_seed"]) == 3
+    for name in ("kpis.csv", "robots.csv", "scenario.yaml"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    a, b = load_recording(rec_one).arrays, load_recording(rec_two).arrays
+    assert a.keys() == b.keys()
+    for key in a:
+        assert np.array_equal(a[key], b[key]), key
+
+
+def test_jobs_must_be_positive(tmp_path: Path, capsys) -> None:
+    code, _, err = cli(["run", "tiny", "--jobs", "0", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "--jobs" in err, err
+    assert not (tmp_path / "o").exists()
 
 
 def test_list_and_validate(tmp_path: Path, capsys) -> None:

@@ -216,14 +216,78 @@ def run_experiment(
     progress: Callable[[int], None] | None = None,
     record: bool | Callable[..., Any] = False,
     on_recorder: Callable[[Any], None] | None = None,
+    jobs: int = 1,
 ) -> Results:
     """Run every policy on every seed. ``progress(n)`` gets the steps done since its last call.
 
     With ``record`` the first seed of the first policy is recorded; ``on_recorder(recorder)``
     receives the recorder when that run ends.
+
+    ``jobs`` > 1 spreads the episodes over that many processes (the recorded one runs in this
+    process, beside ``jobs`` − 1 workers). Each episode depends only on its policy and seed, so
+    the results are the same as with one process, in the same order; ``progress`` then advances
+    a whole episode at a time.
     """
     with torch_threads(1, only_if_loaded=True):  # see warehouse.threads
+        if jobs > 1:
+            return _run_parallel(exp, progress, record, on_recorder, jobs)
         return _run_policies(exp, progress, record, on_recorder)
+
+
+def _run_episode(
+    exp: Experiment,
+    p_idx: int,
+    seed: int,
+    progress: Callable[[int], None] | None = None,
+    record: bool | Callable[..., Any] = False,
+    on_recorder: Callable[[Any], None] | None = None,
+) -> tuple[RunResult, np.ndarray]:
+    """One (policy, seed) episode: its result and its per-node visit counts."""
+    spec = exp.policies[p_idx]
+    model = WarehouseModel(
+        exp.scenario,
+        source=exp.source,
+        floor=exp.floor,
+        seed=seed,
+        policy=spec,
+        steps=exp.steps,
+        recorder=record or None,
+        check_checkpoints=False,  # prepare checked them over all policies
+    )
+    done = 0
+
+    def tick(t: int) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(t - done)
+        done = t
+
+    kpis = model.run(tick)
+    series = model.series()
+    series.insert(0, "seed", seed)
+    series.insert(0, "policy", spec.name)
+    robots = model.robot_series()
+    if robots is not None:
+        robots.insert(0, "seed", seed)
+        robots.insert(0, "policy", spec.name)
+    if record and on_recorder is not None and model.recorder is not None:
+        on_recorder(model.recorder)
+    return RunResult(spec.name, seed, kpis, series, robots), model.visits
+
+
+def _gather(exp: Experiment, done: dict[tuple[int, int], tuple[RunResult, np.ndarray]]) -> Results:
+    """Results in policy-major, seed order, whatever order the episodes finished in."""
+    results = Results(exp)
+    for p_idx, spec in enumerate(exp.policies):
+        visits = np.zeros(exp.floor.n_nodes, dtype=np.int64)
+        for s_idx in range(len(exp.seeds)):
+            run, counts = done[p_idx, s_idx]
+            results.runs.append(run)
+            visits += counts
+        grid = np.full(exp.floor.shape, np.nan)
+        grid[exp.floor.pos[:, 0], exp.floor.pos[:, 1]] = visits
+        results.visits[spec.name] = grid
+    return results
 
 
 def _run_policies(
@@ -232,42 +296,68 @@ def _run_policies(
     record: bool | Callable[..., Any],
     on_recorder: Callable[[Any], None] | None,
 ) -> Results:
-    results = Results(exp)
-    for p_idx, spec in enumerate(exp.policies):
-        visits = np.zeros(exp.floor.n_nodes, dtype=np.int64)
+    done = {}
+    for p_idx in range(len(exp.policies)):
         for s_idx, seed in enumerate(exp.seeds):
-            wants_record = bool(record) and p_idx == 0 and s_idx == 0
-            model = WarehouseModel(
-                exp.scenario,
-                source=exp.source,
-                floor=exp.floor,
-                seed=seed,
-                policy=spec,
-                steps=exp.steps,
-                recorder=record if wants_record else None,
-                check_checkpoints=False,  # load_experiment checked them over all policies
-            )
-            done = 0
+            wants_record = record if p_idx == 0 and s_idx == 0 else False
+            done[p_idx, s_idx] = _run_episode(exp, p_idx, seed, progress, wants_record, on_recorder)
+    return _gather(exp, done)
 
-            def tick(t: int) -> None:
-                nonlocal done
-                if progress is not None:
-                    progress(t - done)
-                done = t
 
-            kpis = model.run(tick)
-            visits += model.visits
-            series = model.series()
-            series.insert(0, "seed", seed)
-            series.insert(0, "policy", spec.name)
-            robots = model.robot_series()
-            if robots is not None:
-                robots.insert(0, "seed", seed)
-                robots.insert(0, "policy", spec.name)
-            results.runs.append(RunResult(spec.name, seed, kpis, series, robots))
-            if wants_record and on_recorder is not None and model.recorder is not None:
-                on_recorder(model.recorder)
-        grid = np.full(exp.floor.shape, np.nan)
-        grid[exp.floor.pos[:, 0], exp.floor.pos[:, 1]] = visits
-        results.visits[spec.name] = grid
-    return results
+#: The experiment of a worker process of :func:`_run_parallel` (sent once, not per episode).
+_WORKER_EXPERIMENT: Experiment | None = None
+
+
+def _init_worker(exp: Experiment, uses_torch: bool) -> None:
+    global _WORKER_EXPERIMENT
+    _WORKER_EXPERIMENT = exp
+    if uses_torch:  # the parent runs learned policies on one torch thread: so do the workers
+        import torch
+
+        torch.set_num_threads(1)
+
+
+def _worker_episode(p_idx: int, seed: int) -> tuple[RunResult, np.ndarray]:
+    assert _WORKER_EXPERIMENT is not None
+    return _run_episode(_WORKER_EXPERIMENT, p_idx, seed)
+
+
+def _run_parallel(
+    exp: Experiment,
+    progress: Callable[[int], None] | None,
+    record: bool | Callable[..., Any],
+    on_recorder: Callable[[Any], None] | None,
+    jobs: int,
+) -> Results:
+    import multiprocessing as mp
+    import sys
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    episodes = [
+        (p_idx, s_idx) for p_idx in range(len(exp.policies)) for s_idx in range(len(exp.seeds))
+    ]
+    local = episodes[0] if record else None
+    remote = [e for e in episodes if e != local]
+    workers = min(jobs - (local is not None), len(remote))
+    done: dict[tuple[int, int], tuple[RunResult, np.ndarray]] = {}
+    if workers < 1:  # one episode in all, or one job left beside the recorded episode
+        return _run_policies(exp, progress, record, on_recorder)
+    # "spawn": workers start clean (no forked numba or torch thread state)
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=mp.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(exp, "torch" in sys.modules),
+    )
+    try:
+        futures = {pool.submit(_worker_episode, p, exp.seeds[s]): (p, s) for p, s in remote}
+        if local is not None:
+            p, s = local
+            done[local] = _run_episode(exp, p, exp.seeds[s], progress, record, on_recorder)
+        for future in as_completed(futures):
+            done[futures[future]] = future.result()
+            if progress is not None:
+                progress(exp.steps)
+    finally:  # on an error, the episodes not started yet are dropped, not run
+        pool.shutdown(wait=True, cancel_futures=True)
+    return _gather(exp, done)

@@ -82,6 +82,15 @@ def run(
             "fleet if it runs, else the first).",
         ),
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            min=1,
+            help="Processes to spread the (policy, seed) episodes over; the results are the "
+            "same as with one.",
+        ),
+    ] = 1,
 ) -> None:
     """Run a scenario with one or more policies on the same seeds; print and save KPIs.
 
@@ -164,6 +173,7 @@ def run(
                 progress=lambda n: bar.advance(task, n),
                 record=record is not None,
                 on_recorder=recorders.append,
+                jobs=jobs,
             )
         report = build_report(results, created=now_iso(), baseline=baseline)
         write_outputs(results, stage, report)
