@@ -220,7 +220,39 @@ def test_a_scenario_that_names_its_policy_runs_only_that(tmp_path: Path, capsys)
     )
     assert code == 0, err
     report = json.loads((out / "report.json").read_text("utf-8"))
-    assert [r["policy"] for r in report["runs"]] == ["rule_based"]
+    # labelled by what runs: the fifo dispatcher is not the rule-based fleet's greedy one
+    assert [(r["policy"], r["dispatcher"]) for r in report["runs"]] == [("fifo+rule_based", "fifo")]
+
+
+def test_policy_names_a_dispatcher_and_a_navigator(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "o"
+    argv = ["run", "tiny", "--seeds", "0", "--steps", "20", "--out", str(out)]
+    code, _, err = cli([*argv, "--policy", "hungarian+rule_based,rule_based"], capsys)
+    assert code == 0, err
+    report = json.loads((out / "report.json").read_text("utf-8"))
+    parts = [(r["policy"], r["dispatcher"], r["navigator"]) for r in report["runs"]]
+    assert parts == [
+        ("hungarian+rule_based", "hungarian", "rule_based"),
+        ("rule_based", "greedy", "rule_based"),
+    ]
+    # the pair of a preset is the preset: given twice, the policies repeat
+    code, _, err = cli([*argv, "--policy", "greedy+rule_based,rule_based"], capsys)
+    assert code == 2 and "policies repeat" in err, err
+
+
+@pytest.mark.parametrize(
+    "policy, expected",
+    [
+        ("nope+rule_based", "--policy: 'nope+rule_based': unknown dispatcher 'nope'"),
+        ("greedy+nope", "--policy: 'greedy+nope': unknown navigator 'nope'"),
+        ("nope", "--policy: unknown policy 'nope'"),
+    ],
+)
+def test_unknown_policy_parts_are_named(policy, expected, tmp_path: Path, capsys) -> None:
+    from cli_helpers import fails_cleanly
+
+    fails_cleanly(["run", "tiny", "--policy", policy, "--out", str(tmp_path / "o")], tmp_path,
+                  capsys, expected)  # fmt: skip
 
 
 def test_existing_out_folder_gets_the_files(tmp_path: Path, capsys) -> None:

@@ -30,6 +30,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("seeds", ["--policy", "rule_based", "--seeds", "0,1"]),
         ("learned", ["--policy", "bc,cql"]),
         ("fleet", ["--policy", "rule_based", "--robots", "4"]),
+        ("pibt", ["--policy", "rule_based", "--set", "physics.collisions=pibt"]),
     ):
         try:
             main([*RUN, *extra, "--out", str(root / name)])
@@ -86,7 +87,11 @@ def test_one_policy_each_compares_across_names(runs: Path, capsys) -> None:
     code, out, err = run_cli(["compare", str(runs / "rule"), str(report), "--json"], capsys)
     assert code == 0, err
     pairs = json.loads(out)["pairs"]
-    assert json.loads(out)["differ"] == {}  # same floor, same fleet
+    # same floor, same fleet; the parts of the two policies are named
+    assert json.loads(out)["differ"] == {
+        "random vs rule_based.dispatcher": ["greedy", "random"],
+        "random vs rule_based.navigator": ["rule_based", "random"],
+    }
     assert list(pairs) == ["random vs rule_based"]
     assert pairs["random vs rule_based"]["deliveries"]["diff"] < 0
 
@@ -155,3 +160,13 @@ def test_policies_of_one_run_only_are_named(runs: Path, tmp_path: Path, capsys) 
     code, out, err = run_cli(["compare", str(runs / "off"), str(tmp_path / "other.json")], capsys)
     assert code == 0, err
     assert out.strip().endswith("not compared (policies of one run only): random, renamed")
+
+
+def test_a_policy_run_with_other_parts_is_compared_and_said_so(runs: Path, capsys) -> None:
+    """The same label with another collision mode (a scenario setting, not a flag): the
+    comparison names the part that differs."""
+    code, out, err = run_cli(["compare", str(runs / "rule"), str(runs / "pibt")], capsys)
+    assert code == 0, err
+    assert "rule_based.collisions block → pibt" in " ".join(out.split())
+    code, out, _ = run_cli(["compare", str(runs / "rule"), str(runs / "pibt"), "--json"], capsys)
+    assert json.loads(out)["differ"] == {"rule_based.collisions": ["block", "pibt"]}

@@ -100,8 +100,9 @@ def load_report(target: str | Path) -> tuple[Path, dict[str, Any]]:
 def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
     """``{"base", "other", "seeds", "steps", "differ", "pairs": {"POLICY" or "A vs B": rows},
     "not_compared"}``: each matched policy of ``other`` minus the same policy of ``base``, seed
-    by seed. ``differ`` gives the scenario name and fleet size where the two runs differ (as
-    ``[base, other]``); ``not_compared`` lists the KPIs only one report has (one written by
+    by seed. ``differ`` gives the scenario name, fleet size and each compared policy's
+    dispatcher, navigator and collision mode (``POLICY.dispatcher``) where the two runs differ
+    (as ``[base, other]``); ``not_compared`` lists the KPIs only one report has (one written by
     another version of the toolkit), ``unmatched_policies`` the policies only one run has."""
     base_path, a = load_report(base)
     other_path, b = load_report(other)
@@ -132,6 +133,11 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
             f"no policy in common with {display_path(base_path)} ({', '.join(runs_b)} against "
             f"{', '.join(runs_a)})",
         )
+    differ = {k: [a.get(k), b.get(k)] for k in ("scenario", "robots") if a.get(k) != b.get(k)}
+    for label, run_a, run_b in matched:  # same label, other parts: say so (older reports: None)
+        for part in ("dispatcher", "navigator", "collisions"):
+            if run_a.get(part) != run_b.get(part):
+                differ[f"{label}.{part}"] = [run_a.get(part), run_b.get(part)]
     paired_names = {run["policy"] for _, run_a, run_b in matched for run in (run_a, run_b)}
     unmatched = sorted((set(runs_a) | set(runs_b)) - paired_names)
     pairs, one_sided = {}, set()
@@ -144,7 +150,7 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
         "other": display_path(other_path),
         "seeds": a["seeds"],
         "steps": a["steps"],
-        "differ": {k: [a.get(k), b.get(k)] for k in ("scenario", "robots") if a.get(k) != b.get(k)},
+        "differ": differ,
         "pairs": pairs,
         "not_compared": sorted(one_sided),
         "unmatched_policies": unmatched,

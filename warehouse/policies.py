@@ -4,8 +4,12 @@ A *policy* couples a dispatcher (:mod:`hierarchy.dispatchers`), a navigator
 (:mod:`agents.registry`) and optionally a collision mode (``None`` keeps the scenario's
 ``policies.shield`` or ``physics.collisions``). Presets live in :data:`PRESETS`; adding one is one
 dict entry. Any navigator name that is not a preset also works as a policy (greedy dispatcher
-plus that navigator). ``--dispatcher``, ``--navigator`` and ``--collisions`` override a policy's
-parts.
+plus that navigator), and so does ``DISPATCHER+NAVIGATOR`` (``hungarian+rule_based``).
+``--dispatcher``, ``--navigator`` and ``--collisions`` override a policy's parts.
+
+A policy's name says what runs: the preset's when its parts are a preset's, else the navigator's
+(greedy dispatcher), else ``DISPATCHER+NAVIGATOR``. Runs and comparisons label their columns
+with it, so two runs of different dispatchers never share a label.
 """
 
 from __future__ import annotations
@@ -54,13 +58,18 @@ def policy_names() -> list[str]:
     return list(PRESETS) + sorted(n for n in NAVIGATORS if n not in PRESETS)
 
 
+def policy_label(dispatcher: str, navigator: str) -> str:
+    """The name of a (dispatcher, navigator) pair (module docstring)."""
+    for name, (disp, nav, _) in PRESETS.items():
+        if (disp, nav) == (dispatcher, navigator):
+            return name
+    return navigator if dispatcher == "greedy" else f"{dispatcher}+{navigator}"
+
+
 def scenario_policy(scenario: Scenario) -> PolicySpec:
     """The policy a scenario file names in its ``policies`` section."""
     p = scenario.policies
-    for name, (disp, nav, _) in PRESETS.items():
-        if (disp, nav) == (p.dispatcher, p.navigator):
-            return PolicySpec(name, disp, nav, None)
-    return PolicySpec(p.navigator, p.dispatcher, p.navigator, None)
+    return PolicySpec(policy_label(p.dispatcher, p.navigator), p.dispatcher, p.navigator, None)
 
 
 def resolve_policy(
@@ -86,8 +95,21 @@ def resolve_policy(
         spec = PolicySpec(name, *PRESETS[name])
     elif name in NAVIGATORS:
         spec = PolicySpec(name, "greedy", name, None)
+    elif "+" in name:
+        disp, _, nav = name.partition("+")
+        for part, known in (("dispatcher", DISPATCHERS), ("navigator", NAVIGATORS)):
+            value = disp if part == "dispatcher" else nav
+            if value not in known:
+                raise InputError(
+                    None, "--policy", f"{name!r}: unknown {part} {value!r}; known: {sorted(known)}"
+                )
+        spec = PolicySpec(policy_label(disp, nav), disp, nav, None)
     else:
-        raise InputError(None, "--policy", f"unknown policy {name!r}; known: {policy_names()}")
+        raise InputError(
+            None,
+            "--policy",
+            f"unknown policy {name!r}; known: {policy_names()}, or DISPATCHER+NAVIGATOR",
+        )
     if dispatcher:
         spec = replace(spec, dispatcher=dispatcher)
     if navigator:
