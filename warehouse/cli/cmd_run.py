@@ -48,7 +48,11 @@ def run(
     target: TargetArg = "small",
     policy: Annotated[
         str | None,
-        typer.Option("--policy", help="Policies, comma separated (rule_based, random, ...)."),
+        typer.Option(
+            "--policy",
+            help="Policies, comma separated: rule_based, random, hierarchical, a navigator "
+            "(greedy dispatcher), or DISPATCHER+NAVIGATOR (see warehouse list).",
+        ),
     ] = None,
     seeds: SeedsOpt = None,
     steps: StepsOpt = None,
