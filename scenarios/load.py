@@ -99,6 +99,16 @@ def validate_scenario(data: Any, source: Path | None) -> Scenario:
     return scenario
 
 
+#: pydantic error types whose message names a Python type (tuple, dict, a model class)
+_PLAIN_WORDS = {
+    "tuple_type": "expected a list ([a, b])",
+    "list_type": "expected a list ([a, b])",
+    "dict_type": "expected a mapping (key: value)",
+    "model_type": "expected a mapping (key: value)",
+    "model_attributes_type": "expected a mapping (key: value)",
+}
+
+
 def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputError:
     err = exc.errors()[0]
     loc = [str(p) for p in err["loc"]]
@@ -112,6 +122,13 @@ def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputE
     elif kind == "union_tag_invalid":
         msg = f"unknown layout type; expected one of {', '.join(_LAYOUT_TAGS)}"
         field = "layout.type"
+    elif kind == "bool_number":  # Section's check names the field in its context
+        ctx = err.get("ctx", {})
+        field = ".".join([*loc, str(ctx.get("name"))])
+        msg = f"expected a number, got {ctx.get('value')}"
+    elif kind in _PLAIN_WORDS:  # pydantic's wording names Python types; say it in YAML terms
+        shown = repr(err.get("input"))
+        msg = f"{_PLAIN_WORDS[kind]}, got {shown[:40]}{'…' if len(shown) > 40 else ''}"
     else:
         msg = err["msg"].removeprefix("Value error, ")  # our own validators' messages
         value = err.get("input")
@@ -148,11 +165,19 @@ def _allowed_keys(loc: list[str], data: Any) -> list[str]:
 
 
 def apply_overrides(
-    scenario: Scenario, overrides: dict[str, Any], source: Path | None = None
+    scenario: Scenario,
+    overrides: dict[str, Any],
+    source: Path | None = None,
+    names: dict[str, str] | None = None,
 ) -> Scenario:
-    """Return a copy with ``{"fleet.robots": 40, "steps": 100, ...}`` applied and re-validated."""
+    """Return a copy with ``{"fleet.robots": 40, "steps": 100, ...}`` applied and re-validated.
+
+    A bad override is reported against the override, not against the scenario file (``source``):
+    by its key, or by ``names[key]`` where given (``--robots``, ``--set fleet.robots``).
+    """
     if not overrides:
         return scenario
+    names = names or {}
     data = scenario.model_dump()
     # The kind of floor first: it decides which other layout settings exist.
     ordered = sorted(overrides.items(), key=lambda kv: SHORTCUTS.get(kv[0], kv[0]) != "layout.type")
@@ -161,7 +186,7 @@ def apply_overrides(
         node = data
         for part in dotted[:-1]:
             if not isinstance(node.get(part), dict):
-                raise InputError(source, key, "unknown setting")
+                raise InputError(None, names.get(key, key), "unknown setting")
             node = node[part]
         known = list(node)
         if dotted[:-1] == ["layout"]:  # every setting of this kind of floor, set or not
@@ -173,11 +198,27 @@ def apply_overrides(
             known = list(kinds.get(str(node.get("type")), GeneratorLayout).model_fields)
         if dotted[-1] not in known:
             hint = f" (allowed: {', '.join(known)})" if len(dotted) > 1 else ""
-            raise InputError(source, key, f"unknown setting{hint}")
+            raise InputError(None, names.get(key, key), f"unknown setting{hint}")
         if dotted == ["layout", "type"] and value != node["type"]:
             node.clear()  # another kind of floor: the old kind's settings do not apply
         node[dotted[-1]] = value
-    return validate_scenario(data, source)
+    try:
+        return validate_scenario(data, source)
+    except InputError as exc:
+        raise _blame_override(exc, overrides, names) from None
+
+
+def _blame_override(
+    exc: InputError, overrides: dict[str, Any], names: dict[str, str]
+) -> InputError:
+    """An error in a setting an override changed names that override, not the scenario file:
+    the value came from the command line (or the caller), not from the file."""
+    field = exc.field or ""
+    for key in overrides:
+        dotted = SHORTCUTS.get(key, key)
+        if field == dotted or field.startswith(f"{dotted}.") or dotted.startswith(f"{field}."):
+            return InputError(None, names.get(key, key), exc.message)
+    return exc
 
 
 #: Settings holding a file path: relative to the scenario file when written in it, relative to
@@ -195,8 +236,8 @@ def parse_assignment(text: str, source: Path | None = None) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise InputError(source, key or "--set", f"expected KEY=VALUE, got {text!r}")
-    value = parse_value(raw, key, source)
+        raise InputError(None, "--set", f"expected KEY=VALUE, got {text!r}")
+    value = parse_value(raw, f"--set {key}", source)
     if key in PATH_KEYS and isinstance(value, str) and value:
         path = Path(value).expanduser()
         value = str(path if path.is_absolute() else Path.cwd() / path)
@@ -210,7 +251,7 @@ def parse_value(raw: str, key: str, source: Path | None = None) -> Any:
     try:
         return parse_yaml(raw, source) if raw.strip() else ""
     except InputError as exc:
-        raise InputError(source, key, f"cannot parse value {raw!r}: {exc.message}") from None
+        raise InputError(None, key, f"cannot parse value {raw!r}: {exc.message}") from None
 
 
 def build_floor(scenario: Scenario, source: Path | None = None) -> CompiledFloor:

@@ -46,7 +46,7 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
     "bool_as_number": (
         {"s.yaml": "fleet:\n  robots: true\n"},
         [],
-        "s.yaml: fleet: robots: expected a number, got true",
+        "s.yaml: fleet.robots: expected a number, got true",
     ),
     "nan_reward": (
         {"s.yaml": "reward:\n  delivery: .nan\n"},
@@ -146,29 +146,33 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
     "set_unparsable": (
         {"s.yaml": TINY_LAYOUT},
         ["--set", "fleet.robots=[1,"],
-        "s.yaml: fleet.robots",
+        "--set fleet.robots: cannot parse value",
     ),
     "set_wrong_type": (
         {"s.yaml": TINY_LAYOUT},
         ["--set", "fleet.robots=abc"],
-        "s.yaml: fleet.robots",
+        "--set fleet.robots: Input should be a valid integer",
     ),
     "set_unknown_key": (
         {"s.yaml": TINY_LAYOUT},
         ["--set", "fleet.robotz=3"],
-        "s.yaml: fleet.robotz",
+        "--set fleet.robotz: unknown setting",
     ),
-    "set_no_equals": ({"s.yaml": TINY_LAYOUT}, ["--set", "fleet.robots"], "s.yaml: fleet.robots"),
+    "set_no_equals": (
+        {"s.yaml": TINY_LAYOUT},
+        ["--set", "fleet.robots"],
+        "--set: expected KEY=VALUE",
+    ),
     "set_python_tag": (
         {"s.yaml": TINY_LAYOUT},
         ["--set", "name=!!python/name:os.system"],
-        "s.yaml: name: cannot parse value",
+        "--set name: cannot parse value",
     ),
     "bad_seeds": ({"s.yaml": TINY_LAYOUT}, ["--seeds", "0..x"], "--seeds: cannot parse"),
     "negative_seed_flag": (
         {"s.yaml": TINY_LAYOUT},
         ["--seeds", "-1"],
-        "s.yaml: episode.seeds: seeds must be ≥ 0, got -1",
+        "--seeds: seeds must be ≥ 0, got -1",
     ),
     "negative_seed_file": (
         {"s.yaml": TINY_LAYOUT + "episode: {seeds: [3, -2]}\n"},
@@ -182,7 +186,7 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
     ),
     "bad_policy": ({"s.yaml": TINY_LAYOUT}, ["--policy", "telepathy"], "--policy: unknown policy"),
     "bad_navigator": ({"s.yaml": TINY_LAYOUT}, ["--navigator", "nope"], "--navigator: unknown"),
-    "bad_tasks": ({"s.yaml": TINY_LAYOUT}, ["--tasks", "juggling"], "s.yaml: tasks.mode"),
+    "bad_tasks": ({"s.yaml": TINY_LAYOUT}, ["--tasks", "juggling"], "--tasks: Input should be"),
 }
 
 

@@ -23,6 +23,11 @@ from .policies import PolicySpec, build_policy, check_checkpoints_used, resolve_
 from .threads import torch_threads
 
 MAX_SEEDS = 10_000
+#: The scenario settings that ``warehouse run``'s own flags set, and the flags.
+FLAG_NAMES = {
+    "fleet.robots": "--robots", "episode.steps": "--steps", "tasks.mode": "--tasks",
+    "episode.seeds": "--seeds",
+}  # fmt: skip
 
 
 def parse_seeds(text: str | None, flag: str = "--seeds") -> list[int] | None:
@@ -134,18 +139,20 @@ def prepare(
 
     sc, source = load_scenario(target)
     overrides: dict[str, Any] = dict(parse_assignment(s, source) for s in sets)
+    names = {key: f"--set {key}" for key in overrides}
     flags: dict[str, Any] = {"fleet.robots": robots, "episode.steps": steps, "tasks.mode": tasks}
     if seeds is not None:
         flags["episode.seeds"] = list(seeds)
     overrides.update({k: v for k, v in flags.items() if v is not None})
+    names.update({k: FLAG_NAMES[k] for k, v in flags.items() if v is not None})
     # Does the scenario (file or --set) name a policy of its own? (Checked before the overrides
     # rebuild the model and mark every section as set.)
     names_policy = scenario_names_policy(sc, overrides)
-    sc = apply_overrides(sc, overrides, source)
+    sc = apply_overrides(sc, overrides, source, names)
     floor = build_floor(sc, source)
-    names: list[str | None] = list(policies) if policies else [None]
+    chosen: list[str | None] = list(policies) if policies else [None]
     if not policies and default_policies and not names_policy:
-        names = list(default_policies)
+        chosen = list(default_policies)
     specs = [
         _named(
             resolve_policy(n, sc, source=source),
@@ -158,7 +165,7 @@ def prepare(
                 source=source,
             ),
         )
-        for n in names
+        for n in chosen
     ]
     if len({s.name for s in specs}) != len(specs):
         raise InputError(None, "--policy", "policies repeat")

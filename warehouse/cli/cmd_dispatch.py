@@ -231,12 +231,13 @@ def shadow_cmd(
     inc = _parts(policy_parts, incumbent, sc, "--incumbent")
     cand = _parts(policy_parts, candidate, sc, "--candidate")
     overrides: dict[str, object] = dict(parse_assignment(text, src) for text in sets or ())
+    names = {key: f"--set {key}" for key in overrides}
     if robots is not None:
-        overrides["fleet.robots"] = robots
+        overrides["fleet.robots"], names["fleet.robots"] = robots, "--robots"
     mode = checked_collisions(collisions) if collisions is not None else inc[2]
     if mode is not None:
         overrides["physics.collisions"] = mode
-    sc = apply_overrides(sc, overrides, src)
+    sc = apply_overrides(sc, overrides, src, names)
     # A scenario file's policies.*_checkpoint goes to the parts that load one, as in a run.
     specs = [PolicySpec(incumbent, *inc[:2]), PolicySpec(candidate, *cand[:2])]
     check_checkpoints_used(specs, sc, src)

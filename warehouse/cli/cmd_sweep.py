@@ -59,7 +59,7 @@ def sweep(
     from warehouse.model import WarehouseModel
     from warehouse.policies import check_checkpoints_used, resolve_policy
     from warehouse.report import GRIDLOCK_SHARE, is_gridlocked, staged_dir
-    from warehouse.runner import parse_seeds
+    from warehouse.runner import FLAG_NAMES, parse_seeds
 
     sc, source = load_scenario(target)
     grid, labels = _parse_grid(sets or (), source, policy)
@@ -67,14 +67,16 @@ def sweep(
     episode: dict[str, Any] = {"episode.steps": sc.episode.steps if steps is None else steps}
     if parsed_seeds is not None:
         episode["episode.seeds"] = parsed_seeds
-    base = apply_overrides(sc, episode, source)  # checks --steps and --seeds like a scenario
+    # checks --steps and --seeds like a scenario
+    base = apply_overrides(sc, episode, source, {k: FLAG_NAMES[k] for k in episode})
     seed_list, n_steps = list(base.episode.seeds), base.episode.steps
     resolve_policy(policy, base)
     # Check every combination now, so nothing runs (or is written) on bad input.
     built: set[str] = set()
     variants = []
     for combo in itertools.product(*grid.values()):
-        variant = apply_overrides(base, dict(zip(grid, combo, strict=True)), source)
+        combination = dict(zip(grid, combo, strict=True))
+        variant = apply_overrides(base, combination, source, {k: f"--set {k}" for k in grid})
         variants.append(variant)
         key = variant.model_dump_json(include={"layout", "fleet", "tasks", "physics"})
         if key not in built:
