@@ -65,6 +65,44 @@ def test_agents_spaces_and_sizes():
     assert o["action_mask"][0] == 1
 
 
+def test_space_dicts_and_state_space():
+    """The space attributes training libraries read: one entry per agent, the same spaces as
+    the methods, and the state in ``state_space``."""
+    env = warehouse.make_env("tiny")
+    env.reset(seed=0)
+    assert list(env.observation_spaces) == list(env.action_spaces) == env.possible_agents
+    for agent in env.possible_agents:
+        assert env.observation_spaces[agent] is env.observation_space(agent)
+        assert env.action_spaces[agent] is env.action_space(agent)
+    for _ in range(30):
+        assert env.state_space.contains(env.state())
+        env.step({a: env.action_space(a).sample() for a in env.agents})
+
+
+def test_infos_are_one_dict_per_agent():
+    """A wrapper that adds a key to one agent's infos must not change another's."""
+    env = warehouse.make_env("tiny")
+    _, infos = env.reset(seed=0)
+    infos["robot_0"]["episode"] = 1
+    assert "episode" not in infos["robot_1"]
+    _, _, _, _, infos = env.step({a: 0 for a in env.agents})
+    infos["robot_0"]["episode"] = 1
+    assert "episode" not in infos["robot_1"]
+    assert len({id(d) for d in infos.values()}) == len(infos)
+
+
+def test_the_array_api_runs_on_and_says_when_the_episode_is_over():
+    env = warehouse.make_env("tiny", steps=3)
+    env.reset_arrays(seed=0)
+    done = []
+    for _ in range(5):
+        env.step_arrays(np.zeros(env.sim.n_robots, np.int64))
+        done.append(env.truncated)
+    assert done == [False, False, True, True, True] and env.sim.t == 5
+    env.reset_arrays(seed=0)
+    assert not env.truncated
+
+
 def test_render_mode_is_fixed_at_construction():
     with pytest.raises(ValueError, match="render_mode"):
         warehouse.make_env("tiny", render_mode="bogus")

@@ -18,12 +18,14 @@ reward         per robot, the scenario's ``reward`` section; default −1 per me
                robot took part in, + ``per_step`` (default 0).
 infos          per robot, flat: ``cost`` (safety cost, 1.0 per collision the robot took part
                in) and the fleet's counters of the step: ``incidents`` (collision incidents),
-               ``new_orders`` (orders that arrived) and ``step`` (the step count). Agents whose
-               infos are equal share one dict object: treat infos as read-only. The per-robot
+               ``new_orders`` (orders that arrived) and ``step`` (the step count). Each agent
+               has a dict of its own (wrappers may add keys per agent). The per-robot
                arrays of the step (``moved_m``, ``delivered``, ``collided``, ``intervened``: the
                shield changed the action, ...) are in ``env.last_result``
                (:class:`~warehouse.core.StepResult`); kept out of the dicts for speed.
-state()        the occupancy grid ``(H, W)`` float32: 1 robot, 2 robot carrying an order.
+state()        the occupancy grid ``(H, W)`` float32: 1 robot, 2 robot carrying an order
+               (``state_space``). ``observation_spaces`` and ``action_spaces`` map every
+               agent to its space.
 =============  ===================================================================================
 
 Observation vector, in order (``K = (2r+1)²`` window cells, row-major, north up, me centre):
@@ -50,7 +52,9 @@ trajectory, but KPIs read from ``env.sim`` after a step already count that step'
 assignments (``stuck_robots`` and ``oldest_open_order_s`` can differ from the run's last row).
 
 Beneath the dict API sits the array API used by training, benchmarks and the Mesa runner:
-:meth:`reset_arrays` and :meth:`step_arrays`; the dict API is a view over it.
+:meth:`reset_arrays` and :meth:`step_arrays`; the dict API is a view over it. The array API
+never ends an episode (a lifelong floor runs on); :attr:`WarehouseEnv.truncated` says when the
+scenario's ``episode.steps`` are done, where the dict API truncates every agent.
 """
 
 from __future__ import annotations
@@ -113,6 +117,9 @@ class WarehouseEnv(ParallelEnv):
             }
         )
         self._act_space = spaces.Discrete(floor.n_actions)
+        self.observation_spaces = dict.fromkeys(self.possible_agents, self._obs_space)
+        self.action_spaces = dict.fromkeys(self.possible_agents, self._act_space)
+        self.state_space = spaces.Box(0.0, 2.0, floor.shape, np.float32)
         self.last_result: StepResult | None = None
         self._viewer: Any = None
         self._mask_bits = 1 << np.arange(floor.n_actions, dtype=np.int64)
@@ -130,6 +137,11 @@ class WarehouseEnv(ParallelEnv):
         return self._act_space
 
     # -- array API ------------------------------------------------------------------------
+    @property
+    def truncated(self) -> bool:
+        """Whether the scenario's ``episode.steps`` steps have been taken since the reset."""
+        return self.sim.t >= self.max_steps
+
     def set_dispatcher(self, dispatcher: Any | None) -> None:
         """Attach the dispatcher called after every step (``None``: nobody assigns orders)."""
         self.dispatcher = dispatcher
@@ -167,7 +179,7 @@ class WarehouseEnv(ParallelEnv):
         obs, mask = self.reset_arrays(seed)
         self.agents = list(self.possible_agents)
         counters = {"cost": 0.0, "incidents": 0, "new_orders": 0, "step": self.sim.t}
-        infos = dict.fromkeys(self.agents, counters)  # one shared, read-only dict
+        infos = {a: counters.copy() for a in self.agents}
         return self._obs_dict(obs, self._mask_rows(mask)), infos
 
     def step(self, actions: dict[str, Any]):  # type: ignore[override]
@@ -204,15 +216,15 @@ class WarehouseEnv(ParallelEnv):
         return out, rewards, terms, truncs, infos
 
     def _infos(self, res: StepResult) -> dict[str, dict[str, Any]]:
-        """Flat per-agent infos; agents without a collision share one dict (cheap, untracked
-        by the garbage collector because it holds only numbers)."""
+        """Flat per-agent infos, a dict per agent."""
         counters = {"incidents": res.incidents, "new_orders": res.new_orders, "step": self.sim.t}
-        infos = dict.fromkeys(self.agents, {"cost": 0.0, **counters})  # noqa: RUF024 (shared)
+        template = {"cost": 0.0, **counters}
+        infos = {a: template.copy() for a in self.agents}
         hit = np.flatnonzero(res.cost)
         if hit.size:
             agents = self.agents
             for i, c in zip(hit.tolist(), res.cost[hit].tolist(), strict=True):
-                infos[agents[i]] = {"cost": c, **counters}
+                infos[agents[i]]["cost"] = c
         return infos
 
     def _mask_rows(self, mask: np.ndarray) -> tuple[np.ndarray, ...]:
