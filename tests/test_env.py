@@ -305,3 +305,39 @@ def test_env_loads_the_dispatcher_checkpoint_of_the_scenario_file(tmp_path, monk
         actions, prefs = navigator.act(env.sim, None, env.sim.action_mask())
         env.step_arrays(actions, prefs)
         assert np.array_equal(env.sim.state.pos, model.sim.state.pos)
+
+
+def test_progress_reward_counts_steps_closer_to_an_unchanged_target():
+    """``reward.progress``: +w per shortest-path step closer to the target, −w per step away,
+    0 when the target changed during the step (picked, delivered, newly assigned)."""
+    from agents import RuleBasedNavigator
+
+    w = 0.5
+    only = {"reward.per_metre": 0.0, "reward.delivery": 0.0, "reward.collision": 0.0}
+    env = warehouse.make_env("small", **only, **{"reward.progress": w})
+    env.reset_arrays(seed=3)
+    nav = RuleBasedNavigator()
+    nav.reset(3)
+    rng = np.random.default_rng(0)
+    seen = {"closer": 0, "away": 0, "changed": 0}
+    for _ in range(150):
+        sim = env.sim
+        goal = sim.state.target.copy()
+        before = sim.target_distance()
+        actions, _ = nav.act(sim, None, sim.action_mask())
+        wander = rng.random(actions.size) < 0.3  # some random moves, so some go away
+        actions = np.where(wander, rng.integers(0, 5, actions.size), actions)
+        _, _, res = env.step_arrays(actions)
+        # the env's dispatcher has run after the step: read the targets the step ended with
+        after_goal = sim.state.target  # assignments only go to idle robots, whose reward is 0
+        after = sim.target_distance()
+        for i in range(sim.n_robots):
+            if goal[i] < 0 or goal[i] != after_goal[i]:
+                expected = 0.0
+                seen["changed"] += goal[i] >= 0
+            else:
+                expected = w * (int(before[i]) - int(after[i]))
+                seen["closer"] += expected > 0
+                seen["away"] += expected < 0
+            assert res.reward[i] == pytest.approx(expected), i
+    assert seen["closer"] > 50 and seen["away"] > 5 and seen["changed"] > 5

@@ -124,6 +124,12 @@ class RewardConfig(Section):
     delivery: float = Field(100.0, description="Reward per delivered order or reached goal.")
     collision: float = Field(-50.0, description="Reward per collision the robot takes part in.")
     per_step: float = Field(0.0, description="Reward per robot per step (e.g. a time penalty).")
+    progress: float = Field(
+        0.0,
+        description="Reward per shortest-path step a robot comes closer to its target (negative "
+        "when it moves away; 0 on a step where its target changes). Shaping for learners "
+        "trained from scratch, where the delivery reward alone is too sparse.",
+    )
 
 
 class FaultsConfig(Section):

@@ -15,7 +15,9 @@ observation    ``{"observation": Box(-1, 1, (4·(2r+1)² + 12,), float32),
                :mod:`warehouse.core.observe` is the reference.
 reward         per robot, the scenario's ``reward`` section; default −1 per metre travelled,
                +100 per delivered order (goal_visit: per goal reached), −50 per collision the
-               robot took part in, + ``per_step`` (default 0).
+               robot took part in, + ``per_step`` (default 0), + ``progress`` (default 0) per
+               shortest-path step closer to the robot's target (shaping for learners trained
+               from scratch).
 infos          per robot, flat: ``cost`` (safety cost, 1.0 per collision the robot took part
                in) and the fleet's counters of the step: ``incidents`` (collision incidents),
                ``new_orders`` (orders that arrived) and ``step`` (the step count). Each agent

@@ -362,6 +362,11 @@ class Simulation:
         move_targets_kernel(actions, *self._move_rule_inputs(), legal, target)
         actions = legal
 
+        # reward.progress: the distance to each robot's target as the step begins
+        shaping = cfg.reward.progress != 0.0
+        if shaping:
+            goal_before, dist_before = self._target_and_distance()
+
         shield = self.shield
         if shield is not None:
             mask = self.action_mask() if getattr(shield, "needs_mask", True) else None
@@ -460,6 +465,12 @@ class Simulation:
             s.since_progress,
             self._dist_now,
         )
+        if shaping:
+            dist_after = self._dist_now
+            same = (target == goal_before) & (goal_before >= 0)
+            same &= (dist_before < UNREACHABLE) & (dist_after < UNREACHABLE)
+            closer = (dist_before - dist_after).astype(np.float64) * same
+            reward += (rw.progress * closer).astype(np.float32)
         return StepResult(
             actions=actions,
             reward=reward,
@@ -520,6 +531,12 @@ class Simulation:
     def closed_nodes(self) -> np.ndarray:
         """Node ids closed right now (faults)."""
         return np.flatnonzero(self.closed_until > self.t)
+
+    def _target_and_distance(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each robot's target (-1 for none) and its steps to it (0 without target)."""
+        target, slot = self.target_slots()
+        rows = self.dist.table[np.maximum(slot, 0), self.state.pos]
+        return target.copy(), np.where(slot >= 0, rows, 0).astype(np.int64)
 
     def _reset_progress(self, robots: np.ndarray) -> None:
         """Robots with a new target start tracking their progress afresh: the closest approach
