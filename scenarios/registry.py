@@ -33,6 +33,11 @@ class Summary:
     free: int  #: traversable cells
     tasks: str
     description: str
+    picks: int = 0  #: pick locations
+    stations: int = 0
+    #: the kinds a map file did not mark, inferred by the rule of :mod:`warehouse.floor.grid`
+    inferred: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  #: what building the floor changed (cells cut off, ...)
 
 
 def describe(target: str | Path) -> Summary:
@@ -49,4 +54,8 @@ def describe(target: str | Path) -> Summary:
         free=floor.n_nodes,
         tasks=sc.tasks.mode,
         description=sc.description,
+        picks=int(floor.picks.size),
+        stations=int(floor.stations.size),
+        inferred=tuple(floor.graph.graph.get("inferred_kinds", ())),
+        notes=tuple(floor.notes),
     )

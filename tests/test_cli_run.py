@@ -348,6 +348,26 @@ def test_list_and_validate(tmp_path: Path, capsys) -> None:
     assert code == 0 and "| `fleet.robots` | int |" in out
 
 
+@pytest.mark.parametrize(
+    ("drawing", "kinds", "inferred"),
+    [
+        ("S...p\\n.....\\n", "1 pick locations, 1 stations)", False),
+        ("....p\\n.....\\n", "stations inferred from the map)", True),
+    ],
+)
+def test_validate_counts_picks_and_stations_and_says_what_it_inferred(
+    drawing: str, kinds: str, inferred: bool, tmp_path: Path, capsys
+) -> None:
+    path = tmp_path / "s.yaml"
+    cut = "#####\\n..#..\\n"  # two cells under a wall, cut off from the floor
+    path.write_text(f'layout: {{type: ascii, map: "{drawing}{cut}"}}\nfleet: {{robots: 2}}\n')
+    code, out, err = cli(["validate", str(path)], capsys)
+    assert code == 0, err
+    first, note = out.splitlines()
+    assert kinds in first and ("inferred" in first) == inferred
+    assert note == "note: 4 cell(s) cut off from the main floor are treated as blocked"
+
+
 def test_written_scenario_reruns_the_same_policies(tmp_path: Path) -> None:
     """A run of the default policies writes no ``policies`` section, so running the written
     ``scenario.yaml`` compares the same policies again; a scenario that names its policy

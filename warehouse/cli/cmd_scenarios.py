@@ -70,10 +70,16 @@ def validate(
     s = describe(target)
     _check_policies(*load_scenario(target))
     label = Path(target).name if Path(target).exists() else target
+    kinds = f"{s.picks} pick locations, {s.stations} stations"
+    if s.inferred:  # a map that marks neither kind, or one only
+        names = {"pick": "pick locations", "station": "stations"}
+        kinds += f"; {' and '.join(names[k] for k in s.inferred)} inferred from the map"
     typer.echo(
-        f"OK {label}: {s.name}: {s.robots} robots, floor {s.floor} ({s.free} free cells), "
-        f"{s.tasks}" + (f" — {s.description}" if s.description else "")
+        f"OK {label}: {s.name}: {s.robots} robots, floor {s.floor} ({s.free} free cells; "
+        f"{kinds}), {s.tasks}" + (f" — {s.description}" if s.description else "")
     )
+    for note in s.notes:
+        typer.echo(f"note: {note}")
 
 
 def _check_policies(scenario: Scenario, source: Path | None) -> None:

@@ -74,11 +74,11 @@ def parse_ascii(
     codes = grid_codes(rows, LEGEND, source=source, prefix=field)
     one_way = codes >= EAST_ONLY
     kinds = np.where(one_way, NodeKind.AISLE, codes).astype(np.int8)
-    kinds, explicit = fill_missing_kinds(kinds)
+    kinds, explicit, inferred = fill_missing_kinds(kinds)
     graph = graph_from_grid(kinds, cell_size=cell_size, name=name)
     if one_way.any():
         graph = _restrict(graph.to_directed(), codes)
-    graph.graph.update(explicit_kinds=explicit, format="ascii")
+    graph.graph.update(explicit_kinds=explicit, inferred_kinds=inferred, format="ascii")
     return graph
 
 

@@ -114,19 +114,21 @@ def grid_codes(
     return out
 
 
-def fill_missing_kinds(kinds: np.ndarray) -> tuple[np.ndarray, bool]:
+def fill_missing_kinds(kinds: np.ndarray) -> tuple[np.ndarray, bool, list[str]]:
     """Apply :func:`~warehouse.floor.grid.infer_pick_and_station_cells` where a map marks none.
 
-    Returns the completed kinds grid and whether the map itself marked pick locations or
-    stations (``explicit_kinds``). A map that marks only one of the two gets the other from the
+    Returns the completed kinds grid, whether the map itself marked pick locations or
+    stations (``explicit_kinds``) and which of the two were inferred (``inferred_kinds``:
+    ``"pick"``, ``"station"``). A map that marks only one of the two gets the other from the
     inference rule; its own marks are kept.
     """
     from ..grid import infer_pick_and_station_cells
 
     has_pick = bool((kinds == NodeKind.PICK).any())
     has_station = bool((kinds == NodeKind.STATION).any())
+    missing = ["pick"] * (not has_pick) + ["station"] * (not has_station)
     if has_pick and has_station:
-        return kinds, True
+        return kinds, True, missing
     inferred = infer_pick_and_station_cells(kinds != NodeKind.BLOCKED)
     out = kinds.copy()
     free = out == NodeKind.AISLE
@@ -134,7 +136,7 @@ def fill_missing_kinds(kinds: np.ndarray) -> tuple[np.ndarray, bool]:
         out[free & (inferred == NodeKind.PICK)] = NodeKind.PICK
     if not has_station:
         out[free & (inferred == NodeKind.STATION)] = NodeKind.STATION
-    return out, has_pick or has_station
+    return out, has_pick or has_station, missing
 
 
 def text_rows(text: str) -> list[tuple[int, str]]:

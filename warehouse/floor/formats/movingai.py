@@ -83,9 +83,9 @@ def parse_movingai(
             f"says {height} rows but the map has {len(rows)} (at {where})",
         )
     codes = grid_codes(rows, LEGEND, source=source, prefix="", width=width)
-    kinds, explicit = fill_missing_kinds(codes.astype("int8"))
+    kinds, explicit, inferred = fill_missing_kinds(codes.astype("int8"))
     graph = graph_from_grid(kinds, cell_size=cell_size, name=name)
-    graph.graph.update(explicit_kinds=explicit, format="movingai")
+    graph.graph.update(explicit_kinds=explicit, inferred_kinds=inferred, format="movingai")
     return graph
 
 

@@ -49,11 +49,11 @@ def parse_pogema(
     kinds = codes.astype(np.int8)
     kinds[start_only] = NodeKind.PICK
     kinds[goal_only] = NodeKind.STATION
-    kinds, explicit = fill_missing_kinds(kinds)
+    kinds, explicit, inferred = fill_missing_kinds(kinds)
     graph = graph_from_grid(
         kinds, cell_size=cell_size, name=name, start_mask=~goal_only, goal_mask=~start_only
     )
-    graph.graph.update(explicit_kinds=explicit, format="pogema")
+    graph.graph.update(explicit_kinds=explicit, inferred_kinds=inferred, format="pogema")
     return graph
 
 

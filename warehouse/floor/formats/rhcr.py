@@ -62,10 +62,11 @@ def parse_rhcr(
             source, "header.rows", f"says {height} rows but the map has {len(rows)} (at {where})"
         )
     codes = grid_codes(rows, LEGEND, source=source, prefix="", width=width)
-    kinds, explicit = fill_missing_kinds(codes.astype("int8"))
+    kinds, explicit, inferred = fill_missing_kinds(codes.astype("int8"))
     graph = graph_from_grid(kinds, cell_size=cell_size, name=name)
     graph.graph.update(
         explicit_kinds=explicit,
+        inferred_kinds=inferred,
         format="rhcr",
         **{f"rhcr_{k}": v for k, v in counts.items()},
     )
