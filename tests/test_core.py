@@ -413,3 +413,41 @@ def test_shield_changes_update_the_moves_that_reach_the_floor():
     assert result.intervened.tolist() == [True] and result.actions.tolist() == [E]
     assert int(sim.floor.pos[sim.state.pos[0], 1]) == start + 1
     assert sim.state.interventions[0] == 1
+
+
+def test_step_refuses_actions_it_would_have_to_guess():
+    """A wrong count or a float array is an error, not a reshape failure or a silent 2.7 → 2."""
+    import warehouse
+
+    env = warehouse.make_env("tiny")
+    env.reset_arrays(seed=0)
+    n = env.sim.n_robots
+    with pytest.raises(
+        ValueError, match=rf"expected {n} actions, one per robot, got .*\({n - 1},\)"
+    ):
+        env.sim.step(np.zeros(n - 1, np.int64))
+    with pytest.raises(TypeError, match="actions must be integers, got dtype float64"):
+        env.sim.step(np.full(n, 2.7))
+    env.sim.step(np.zeros((n, 1), np.int32))  # any integer dtype and shape of n elements
+    assert env.sim.t == 1
+
+
+def test_a_navigator_returning_the_wrong_shapes_is_named():
+    from agents import RuleBasedNavigator
+    from warehouse.fleet import Fleet
+
+    class Short(RuleBasedNavigator):
+        def act(self, sim, obs, mask):  # type: ignore[no-untyped-def]
+            actions, prefs = super().act(sim, obs, mask)
+            return (actions[:-1], prefs) if self.cut == "actions" else (actions, prefs[:, :2])
+
+    import warehouse
+
+    env = warehouse.make_env("tiny")
+    for cut, what in (("actions", "actions of shape"), ("prefs", "preferences of shape")):
+        nav = Short()
+        nav.name, nav.cut = "short", cut
+        fleet = Fleet(env.sim, None, nav)
+        fleet.reset(0)
+        with pytest.raises(ValueError, match=f"navigator 'short' returned {what}"):
+            fleet.step()

@@ -54,6 +54,7 @@ class Fleet:
         obs = self.observer() if self.navigator.needs_observation else None
         mask = sim.action_mask()
         actions, prefs = self.navigator.act(sim, obs, mask)
+        _check_decision(self.navigator, actions, prefs, mask.shape)
         result = sim.step(actions, prefs)
         self.last = FleetStep(
             obs=obs, mask=mask, proposed=actions, preferences=prefs, result=result
@@ -63,3 +64,18 @@ class Fleet:
     def run(self, steps: int) -> None:
         for _ in range(steps):
             self.step()
+
+
+def _check_decision(navigator: Any, actions: Any, prefs: Any, shape: tuple[int, int]) -> None:
+    """A navigator's ``(actions (N,), preferences (N, A) or None)``, or an error naming it."""
+    name = getattr(navigator, "name", type(navigator).__name__)
+    if np.shape(actions) != shape[:1]:
+        raise ValueError(
+            f"navigator {name!r} returned actions of shape {np.shape(actions)}, expected "
+            f"{shape[:1]} (one per robot)"
+        )
+    if prefs is not None and np.shape(prefs) != shape:
+        raise ValueError(
+            f"navigator {name!r} returned preferences of shape {np.shape(prefs)}, expected "
+            f"{shape} (robots × actions) or None"
+        )

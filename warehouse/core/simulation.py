@@ -353,7 +353,14 @@ class Simulation:
             raise RuntimeError("call reset() before step()")
         s, f, cfg = self.state, self.floor, self.config
         n = self.n_robots
-        actions = np.asarray(actions).reshape(n)
+        actions = np.asarray(actions)
+        if actions.size != n:
+            raise ValueError(
+                f"step: expected {n} actions, one per robot, got an array of shape {actions.shape}"
+            )
+        if actions.dtype.kind not in "iu":  # 2.7 would silently become 2
+            raise TypeError(f"step: actions must be integers, got dtype {actions.dtype}")
+        actions = actions.reshape(n)
         if actions.dtype != np.int64:
             actions = actions.astype(np.int64)
         legal = np.empty(n, dtype=np.int64)
