@@ -74,3 +74,51 @@ def schema_markdown() -> str:
     for key, typ, default, desc in schema_rows():
         lines.append(f"| `{key}` | {typ} | {default} | {desc.replace('|', '/')} |")
     return "\n".join(lines)
+
+
+def _yaml_value(value: Any) -> str:
+    """One value in YAML flow style (JSON is YAML: numbers, strings, lists, null, true)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _comment(text: str, indent: str) -> list[str]:
+    import textwrap
+
+    width = 96 - len(indent)
+    return [f"{indent}# {line}" for line in textwrap.wrap(text, width)] if text else []
+
+
+def scenario_template() -> str:
+    """A scenario file with every setting at its default, each under its description
+    (``warehouse validate --template``); it loads to the defaults of :class:`Scenario`."""
+    data = Scenario().model_dump(mode="json")
+    lines = [
+        "# A scenario with every setting at its default (warehouse validate --template).",
+        "# Keep what you change and delete the rest; `warehouse validate FILE` checks it.",
+    ]
+    names = sorted(Scenario.model_fields, key=lambda n: SECTION_ORDER.index(n))
+    for name in names:
+        field = Scenario.model_fields[name]
+        lines.append("")
+        if name == "layout":
+            lines += _comment(
+                "The floor. type: generator (the parametric warehouse below), ascii (a drawing "
+                "in `map`) or file (a map file in `path`); `warehouse validate --schema` lists "
+                "the settings of each.",
+                "",
+            )
+            model: type[BaseModel] = GeneratorLayout
+        elif _is_model(field.annotation):
+            model = field.annotation
+            lines += _comment(field.description or (model.__doc__ or "").split("\n")[0], "")
+        else:
+            lines += _comment(field.description or "", "")
+            lines.append(f"{name}: {_yaml_value(data[name])}")
+            continue
+        lines.append(f"{name}:")
+        for sub, sub_field in model.model_fields.items():
+            lines += _comment(sub_field.description or "", "  ")
+            lines.append(f"  {sub}: {_yaml_value(data[name][sub])}")
+    return "\n".join(lines) + "\n"

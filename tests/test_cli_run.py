@@ -368,6 +368,27 @@ def test_validate_counts_picks_and_stations_and_says_what_it_inferred(
     assert note == "note: 4 cell(s) cut off from the main floor are treated as blocked"
 
 
+def test_validate_template_is_a_valid_scenario_of_every_default(tmp_path: Path, capsys) -> None:
+    from scenarios.docs import schema_rows
+    from scenarios.schema import Scenario
+
+    code, out, err = cli(["validate", "--template"], capsys)
+    assert code == 0, err
+    path = tmp_path / "mine.yaml"
+    path.write_text(out, "utf-8")
+    sc, _ = load_scenario(path)
+    assert sc == Scenario()
+    code, text, err = cli(["validate", str(path)], capsys)
+    assert code == 0 and text.startswith("OK mine.yaml: scenario: 20 robots"), err
+    # every setting of the generator floor and of the other sections is spelled out
+    for key, *_ in schema_rows():
+        if "(ascii)" not in key and "(file)" not in key:
+            leaf = key.split(" ")[0].rsplit(".", 1)[-1]
+            assert f"{leaf}: " in out, key
+    code, _, err = cli(["validate", "--template", "small"], capsys)
+    assert code == 2 and "--template: give it alone" in err
+
+
 def test_written_scenario_reruns_the_same_policies(tmp_path: Path) -> None:
     """A run of the default policies writes no ``policies`` section, so running the written
     ``scenario.yaml`` compares the same policies again; a scenario that names its policy

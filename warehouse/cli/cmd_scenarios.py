@@ -55,8 +55,23 @@ def validate(
     schema: Annotated[
         bool, typer.Option("--schema", help="Print every scenario setting as a Markdown table.")
     ] = False,
+    template: Annotated[
+        bool,
+        typer.Option(
+            "--template",
+            help="Print a scenario file with every setting at its default, each under its "
+            "description (a start for your own: warehouse validate --template > mine.yaml).",
+        ),
+    ] = False,
 ) -> None:
     """Check a scenario (schema, map, floor) and print a summary, or the one-line error."""
+    if template:
+        if schema or target is not None:
+            raise InputError(None, "--template", "give it alone (no FILE, no --schema)")
+        from scenarios.docs import scenario_template
+
+        typer.echo(scenario_template(), nl=False)
+        return
     if schema:
         from scenarios.docs import schema_markdown
 
