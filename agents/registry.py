@@ -28,19 +28,28 @@ def _behavior_navigator(*, epsilon: float = BEHAVIOR_EPSILON, **_: object) -> Na
     return EpsilonGreedyNavigator(RuleBasedNavigator(), epsilon)
 
 
+def _rule_based(**modes: bool) -> Callable[..., Navigator]:
+    """A rule-based navigator's factory: ``patience`` is its one setting
+    (``policies.navigator_args``); other keywords (a caller's ``device=``) are ignored."""
+
+    def factory(*, patience: int = 8, **_: object) -> Navigator:
+        return RuleBasedNavigator(patience=patience, **modes)
+
+    return factory
+
+
 #: name -> factory(**kwargs) -> Navigator. Factories accept ``checkpoint=`` and ``device=`` when
-#: they are learned; rule-based ones ignore unknown keywords.
+#: they are learned; rule-based ones ignore unknown keywords. The named keywords of a factory
+#: are what ``policies.navigator_args`` may set.
 NAVIGATORS: dict[str, Callable[..., Navigator]] = {
-    "rule_based": lambda **kw: RuleBasedNavigator(),
+    "rule_based": _rule_based(),
     # the same, but robots making way push chains of idle robots towards a free node
-    "rule_based_push": lambda **kw: RuleBasedNavigator(clear_idle=True),
+    "rule_based_push": _rule_based(clear_idle=True),
     # the same as rule_based, but deadlocks between robots with orders come undone: a robot
     # making way follows only a robot that really leaves, and cycles of robots turn
-    "rule_based_unlock": lambda **kw: RuleBasedNavigator(strict_follow=True, rotate=True),
+    "rule_based_unlock": _rule_based(strict_follow=True, rotate=True),
     # both of the above
-    "rule_based_push_unlock": lambda **kw: RuleBasedNavigator(
-        clear_idle=True, strict_follow=True, rotate=True
-    ),
+    "rule_based_push_unlock": _rule_based(clear_idle=True, strict_follow=True, rotate=True),
     "random": lambda **kw: RandomNavigator(),
     "behavior": _behavior_navigator,
     "cql": cql_navigator,  # shipped weights in agents/weights/ unless checkpoint= is given

@@ -452,6 +452,8 @@ class RuleBasedNavigator:
         rotate: bool = False,
         seed: int | None = None,
     ) -> None:
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"patience: expected a whole number of steps ≥ 1, got {patience!r}")
         self.patience = patience
         self.clear_idle = clear_idle
         self.strict_follow = strict_follow

@@ -36,7 +36,8 @@ def _type_name(ann: Any) -> str:
 
 def _default(field: Any) -> str:
     if field.default_factory is not None:
-        return "(see below)"
+        made = field.default_factory()
+        return f"`{made!r}`" if made in ({}, []) else "(see below)"
     value = field.get_default()
     if isinstance(value, tuple):
         value = list(value)

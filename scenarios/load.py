@@ -184,10 +184,17 @@ def apply_overrides(
     for key, value in ordered:
         dotted = SHORTCUTS.get(key, key).split(".")
         node = data
-        for part in dotted[:-1]:
+        # policies.navigator_args.NAME.KEY: any part name and keyword (checked when built)
+        free = len(dotted) > 2 and dotted[0] == "policies" and dotted[1] in PART_ARGS
+        for depth, part in enumerate(dotted[:-1]):
+            if free and depth >= 2 and part not in node:
+                node[part] = {}
             if not isinstance(node.get(part), dict):
                 raise InputError(None, names.get(key, key), "unknown setting")
             node = node[part]
+        if free:
+            node[dotted[-1]] = value
+            continue
         known = list(node)
         if dotted[:-1] == ["layout"]:  # every setting of this kind of floor, set or not
             kinds: dict[str, type[BaseModel]] = {
@@ -220,6 +227,9 @@ def _blame_override(
             return InputError(None, names.get(key, key), exc.message)
     return exc
 
+
+#: ``policies`` fields that map part names to keyword arguments (any keys below them).
+PART_ARGS = ("navigator_args", "dispatcher_args")
 
 #: Settings holding a file path: relative to the scenario file when written in it, relative to
 #: the current folder when given on the command line (``--set``).

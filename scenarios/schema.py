@@ -7,6 +7,7 @@ carries its unit in its description; unknown keys are errors.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -118,6 +119,29 @@ class EpisodeConfig(Section):
         return seeds
 
 
+def _check_part_args(args: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Keyword arguments of parts: YAML scalars (finite numbers, text, true/false, null) or lists
+    of them, under text keys."""
+
+    def scalar(v: Any) -> bool:
+        return (
+            v is None
+            or isinstance(v, bool | int | str)
+            or (isinstance(v, float) and math.isfinite(v))
+        )
+
+    for name, kwargs in args.items():
+        for key, value in kwargs.items():
+            if not isinstance(key, str) or not key.isidentifier():
+                raise ValueError(f"{name}: {key!r} is not a keyword name")
+            if not (scalar(value) or (isinstance(value, list) and all(map(scalar, value)))):
+                raise ValueError(
+                    f"{name}.{key}: expected a finite number, text, true/false, null or a list "
+                    f"of them, got {value!r}"
+                )
+    return args
+
+
 class PoliciesConfig(Section):
     dispatcher: str = Field("greedy", description="Dispatcher name (`warehouse list` shows them).")
     navigator: str = Field(
@@ -176,6 +200,19 @@ class PoliciesConfig(Section):
         "given with --set, relative to the current folder). The ppo dispatcher loads it; a run "
         "without it refuses it.",
     )
+    navigator_args: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Keyword arguments of navigators, by name: {rule_based: {patience: 4}} "
+        "(--set policies.navigator_args.rule_based.patience=4, sweepable). Every policy of a "
+        "run whose navigator has that name gets them, installed packages' navigators too; a run "
+        "where none has it refuses them.",
+    )
+    dispatcher_args: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Keyword arguments of dispatchers, by name, as navigator_args.",
+    )
+
+    _part_args = field_validator("navigator_args", "dispatcher_args")(_check_part_args)
 
 
 class Scenario(SimConfig):

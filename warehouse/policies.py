@@ -154,10 +154,59 @@ def build_policy(
     from agents import make_navigator
 
     dispatcher = scenario_dispatcher(spec.dispatcher, scenario, source)
-    navigator = make_navigator(
-        spec.navigator, **checkpoint_kwargs("navigator", spec.navigator, scenario, source)
-    )
+    kwargs = checkpoint_kwargs("navigator", spec.navigator, scenario, source)
+    args = part_args("navigator", spec.navigator, scenario)
+    navigator = _built("navigator", spec.navigator, args, make_navigator, {**kwargs, **args})
     return dispatcher, navigator
+
+
+#: keywords a run sets itself, so ``policies.*_args`` may not: where they come from instead
+_RESERVED_ARGS = {
+    "checkpoint": "policies.{part}_checkpoint",
+    "lookahead": "policies.order_pool",
+    "anticipate": "policies.anticipate",
+    "seed": "the run's seeds (the part is seeded through reset)",
+    "device": "the machine (learned parts use the GPU when there is one)",
+}
+
+
+def part_args(part: str, name: str, scenario: Scenario) -> dict[str, Any]:
+    """The ``policies.<part>_args`` of the part called ``name``, checked against the named
+    keywords of its factory (a keyword it would swallow or ignore is refused, not dropped)."""
+    import inspect
+
+    from agents import NAVIGATORS
+    from hierarchy import DISPATCHERS
+
+    args = dict(getattr(scenario.policies, f"{part}_args").get(name, {}))
+    if not args:
+        return {}
+    factory = (NAVIGATORS if part == "navigator" else DISPATCHERS)[name]
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        params = []  # type: ignore[assignment]
+    named = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - set(
+        _RESERVED_ARGS
+    )
+    for key in args:
+        field = f"policies.{part}_args.{name}.{key}"
+        if key in _RESERVED_ARGS:
+            raise InputError(None, field, f"set by {_RESERVED_ARGS[key].format(part=part)}")
+        if key not in named:
+            takes = f"it takes: {', '.join(sorted(named))}" if named else "it takes none"
+            raise InputError(None, field, f"the {part} {name!r} has no keyword {key!r} ({takes})")
+    return args
+
+
+def _built(part: str, name: str, args: dict[str, Any], make: Any, kwargs: dict[str, Any]) -> Any:
+    """``make(name, **kwargs)``; a value of ``args`` the part refuses is a one-line error."""
+    if not args:
+        return make(name, **kwargs)
+    try:
+        return make(name, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise InputError(None, f"policies.{part}_args.{name}", str(exc)) from None
 
 
 def scenario_dispatcher(
@@ -185,7 +234,8 @@ def scenario_dispatcher(
             kwargs[key] = value
         elif strict:
             raise InputError(source, _POOL_SETTINGS[key], _no_pool(name))
-    dispatcher = make_dispatcher(name, **kwargs)
+    args = part_args("dispatcher", name, scenario)
+    dispatcher = _built("dispatcher", name, args, make_dispatcher, {**kwargs, **args})
     if p.max_order_age is not None:
         dispatcher = AgeGuard(dispatcher, p.max_order_age)
     if p.task_swaps:
@@ -236,6 +286,13 @@ def check_checkpoints_used(
                 raise InputError(source, key, _no_pool(", ".join(dispatchers)))
     for part in ("navigator", "dispatcher"):
         used = sorted({getattr(s, part) for s in specs})
+        for name in getattr(scenario.policies, f"{part}_args"):
+            if name not in used:
+                raise InputError(
+                    None,
+                    f"policies.{part}_args.{name}",
+                    f"no policy of this run has the {part} {name!r} ({', '.join(used)})",
+                )
         if getattr(scenario.policies, f"{part}_checkpoint") and not set(used) & _loaders(part):
             raise InputError(
                 source,

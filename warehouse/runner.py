@@ -101,7 +101,7 @@ class Experiment:
 #: the command's default policies still run, with them
 PART_SETTINGS = (
     "order_pool", "anticipate", "max_order_age", "task_swaps", "park_idle",
-    "dispatcher_checkpoint", "navigator_checkpoint",
+    "dispatcher_checkpoint", "navigator_checkpoint", "dispatcher_args", "navigator_args",
 )  # fmt: skip
 
 

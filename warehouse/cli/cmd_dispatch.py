@@ -218,6 +218,7 @@ def shadow_cmd(
         check_side_settings,
         checked_collisions,
         checkpoint_kwargs,
+        part_args,
         scenario_dispatcher,
     )
 
@@ -255,7 +256,7 @@ def shadow_cmd(
     sc_inc, sc_cand = side_items
 
     def kw(side: Any, part: str, name: str) -> dict:
-        return checkpoint_kwargs(part, name, side, src)
+        return {**checkpoint_kwargs(part, name, side, src), **part_args(part, name, side)}
 
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     n_steps = steps or sc.episode.steps
