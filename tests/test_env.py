@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -341,3 +342,33 @@ def test_progress_reward_counts_steps_closer_to_an_unchanged_target():
                 seen["away"] += expected < 0
             assert res.reward[i] == pytest.approx(expected), i
     assert seen["closer"] > 50 and seen["away"] > 5 and seen["changed"] > 5
+
+
+def test_dict_actions_take_any_integer_form_and_refuse_the_rest():
+    import torch
+
+    env = warehouse.make_env("tiny")
+    twin = warehouse.make_env("tiny")
+    env.reset(seed=2)
+    twin.reset_arrays(seed=2)
+    forms = [
+        lambda a: a,
+        np.int32,
+        lambda a: np.array([a]),
+        torch.tensor,
+        lambda a: torch.tensor([a]),
+    ]
+    rng = np.random.default_rng(0)
+    for step in range(10):
+        acts = rng.integers(0, 5, env.sim.n_robots)
+        form = forms[step % len(forms)]
+        env.step({agent: form(int(a)) for agent, a in zip(env.agents, acts, strict=True)})
+        twin.step_arrays(acts)
+        assert np.array_equal(env.sim.state.pos, twin.sim.state.pos)
+    for bad, shown in ((2.7, "2.7"), (np.array([1, 2]), "array([1, 2])"), (True, "True")):
+        with pytest.raises(
+            ValueError, match=rf"action of 'robot_0' must be one integer, got {re.escape(shown)}"
+        ):
+            env.step({agent: bad for agent in env.agents})
+    with pytest.raises(KeyError, match="no agent 'robot_99'"):
+        env.step({"robot_99": 1})

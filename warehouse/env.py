@@ -7,7 +7,8 @@ actions        ``Discrete(A)``. Grid floors: ``A = 5``, 0 wait, 1 north, 2 east,
                Other floors: 0 wait, ``1..A-1`` the neighbour slots of
                :mod:`warehouse.floor.compiled`. A masked or out-of-range action is refused (the
                robot waits); the scenario's collision mode (``physical``, ``block``, ``pibt``)
-               then applies (:mod:`warehouse.core.physics`).
+               then applies (:mod:`warehouse.core.physics`). An action is one integer (an int,
+               a numpy or torch scalar, a one-element array); ``2.7`` or ``[1, 2]`` is an error.
 observation    ``{"observation": Box(-1, 1, (4·(2r+1)² + 12,), float32),
                "action_mask": Box(0, 1, (A,), int8)}``, ``r`` = ``observation.radius``. The
                observation is a fresh array every step; the action mask is one of a few cached
@@ -189,13 +190,18 @@ class WarehouseEnv(ParallelEnv):
             raise RuntimeError("step() called after the episode ended; call reset()")
         n = self.sim.n_robots
         if len(actions) == n and list(actions) == self.possible_agents:  # the common case
-            a = np.fromiter(actions.values(), dtype=np.int64, count=n)
+            a = self._action_array(actions, n)
         else:  # missing agents wait
             a = np.zeros(n, dtype=np.int64)
             if actions:
                 index = self._agent_index
+                unknown = [k for k in actions if k not in index]
+                if unknown:
+                    raise KeyError(
+                        f"step(): no agent {unknown[0]!r} (agents: robot_0 … robot_{n - 1})"
+                    )
                 idx = np.fromiter((index[k] for k in actions), dtype=np.int64, count=len(actions))
-                a[idx] = np.fromiter(actions.values(), dtype=np.int64, count=len(actions))
+                a[idx] = self._action_array(actions, len(actions))
         res = self._advance(a, None)
         mask = self.sim.action_mask()
         # Helper threads (warehouse.core.threads), when there are any, fill the observation
@@ -216,6 +222,26 @@ class WarehouseEnv(ParallelEnv):
         if self.render_mode == "human":
             self.render()
         return out, rewards, terms, truncs, infos
+
+    @staticmethod
+    def _action_array(actions: dict[str, Any], count: int) -> np.ndarray:
+        """The dict's actions as int64: ints, numpy or torch scalars, one-element arrays. A
+        float (2.7) or anything else is refused, not truncated."""
+        try:
+            arr = np.array(list(actions.values()))
+        except (TypeError, ValueError):  # ragged
+            arr = None
+        if arr is not None and arr.dtype.kind in "iu" and arr.size == count:
+            return arr.reshape(count).astype(np.int64, copy=False)
+        out = np.empty(count, dtype=np.int64)  # a mix of forms, or a value that is no action
+        for i, (agent, value) in enumerate(actions.items()):
+            v = np.asarray(value)
+            if v.size != 1 or v.dtype.kind not in "iu":
+                raise ValueError(
+                    f"step(): the action of {agent!r} must be one integer, got {value!r}"
+                )
+            out[i] = v.reshape(())
+        return out
 
     def _infos(self, res: StepResult) -> dict[str, dict[str, Any]]:
         """Flat per-agent infos, a dict per agent."""
