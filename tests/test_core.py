@@ -451,3 +451,24 @@ def test_a_navigator_returning_the_wrong_shapes_is_named():
         fleet.reset(0)
         with pytest.raises(ValueError, match=f"navigator 'short' returned {what}"):
             fleet.step()
+
+
+def test_step_result_marks_the_refused_actions():
+    """``refused``: exactly the actions the mask forbids or that are out of range."""
+    import warehouse
+
+    env = warehouse.make_env("small", robots=40)
+    _, mask = env.reset_arrays(seed=5)
+    rng = np.random.default_rng(5)
+    seen = 0
+    for _ in range(30):
+        acts = rng.integers(-1, 7, env.sim.n_robots)
+        _, next_mask, res = env.step_arrays(acts)
+        in_range = (acts >= 0) & (acts < mask.shape[1])
+        allowed = np.zeros(acts.size, bool)
+        allowed[in_range] = mask[np.flatnonzero(in_range), acts[in_range]]
+        expected = ~allowed & (acts != 0)
+        assert np.array_equal(res.refused, expected)
+        seen += int(expected.sum())
+        mask = next_mask
+    assert seen > 100

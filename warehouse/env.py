@@ -24,7 +24,8 @@ infos          per robot, flat: ``cost`` (safety cost, 1.0 per collision the rob
                ``new_orders`` (orders that arrived) and ``step`` (the step count). Each agent
                has a dict of its own (wrappers may add keys per agent). The per-robot
                arrays of the step (``moved_m``, ``delivered``, ``collided``, ``intervened``: the
-               shield changed the action, ...) are in ``env.last_result``
+               shield changed the action, ``refused``: the action was masked or out of range,
+               ...) are in ``env.last_result``
                (:class:`~warehouse.core.StepResult`); kept out of the dicts for speed.
 state()        the occupancy grid ``(H, W)`` float32: 1 robot, 2 robot carrying an order
                (``state_space``). ``observation_spaces`` and ``action_spaces`` map every

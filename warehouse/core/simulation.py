@@ -83,6 +83,8 @@ class StepResult:
     reached_waypoint: np.ndarray  #: bool, reached its dispatcher sub-goal this step
     became_idle: np.ndarray  #: bool, finished its task this step
     new_orders: int  #: orders that arrived this step
+    #: bool, the action asked for was masked or out of range and became WAIT (before the shield)
+    refused: np.ndarray | None = None
 
 
 class Simulation:
@@ -367,6 +369,7 @@ class Simulation:
         target = np.empty(n, dtype=np.int32)
         pos = s.pos
         move_targets_kernel(actions, *self._move_rule_inputs(), legal, target)
+        refused = legal != actions
         actions = legal
 
         # reward.progress: the distance to each robot's target as the step begins
@@ -490,6 +493,7 @@ class Simulation:
             reached_waypoint=reached_wp,
             became_idle=became_idle,
             new_orders=new_orders,
+            refused=refused,
         )
 
     def _new_goals(self, robots: np.ndarray) -> None:
