@@ -233,7 +233,8 @@ def run_experiment(
     ``jobs`` > 1 spreads the episodes over that many processes (the recorded one runs in this
     process, beside ``jobs`` − 1 workers). Each episode depends only on its policy and seed, so
     the results are the same as with one process, in the same order; ``progress`` then advances
-    a whole episode at a time.
+    a whole episode at a time. Workers start fresh: they see installed packages' parts (entry
+    points), not parts a script added to the registries.
     """
     with torch_threads(1, only_if_loaded=True):  # see warehouse.threads
         if jobs > 1:
