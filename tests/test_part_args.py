@@ -74,3 +74,13 @@ def test_dispatcher_args_and_a_sweep_over_navigator_args(tmp_path: Path, capsys)
          "--out", str(tmp_path / "r")],
         tmp_path, capsys, "policies.dispatcher_args.random.seed: set by the run's seeds",
     )  # fmt: skip
+
+
+def test_dispatcher_args_reach_the_built_in_dispatchers() -> None:
+    args = {"hungarian": {"with_delivery": True, "age_weight": 0.5}}
+    model = WarehouseModel(
+        "tiny", seed=0, policy="rule_based", dispatcher="hungarian", steps=5,
+        **{"policies.dispatcher_args": args},
+    )  # fmt: skip
+    dispatcher = model.fleet.dispatcher
+    assert dispatcher.with_delivery is True and dispatcher.age_weight == 0.5
