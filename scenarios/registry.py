@@ -42,6 +42,8 @@ class Summary:
 
 def describe(target: str | Path) -> Summary:
     """Load, validate and build ``target`` and summarize it (raises InputError)."""
+    from warehouse.floor.checks import floor_notes
+
     from .load import build_floor, load_scenario
 
     sc, source = load_scenario(target)
@@ -57,5 +59,5 @@ def describe(target: str | Path) -> Summary:
         picks=int(floor.picks.size),
         stations=int(floor.stations.size),
         inferred=tuple(floor.graph.graph.get("inferred_kinds", ())),
-        notes=tuple(floor.notes),
+        notes=tuple(floor_notes(floor)),
     )

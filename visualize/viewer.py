@@ -391,7 +391,7 @@ def live_viewer(
         config = config.model_copy(update={"physics": physics})
     sim = Simulation(build_floor(sc, source), config)
     # relative checkpoint paths of a scenario file count from its folder, as in a run
-    dispatcher, navigator = build_policy(spec, sc, source)
+    dispatcher, navigator = build_policy(spec, sc, source, sim.floor)
     fleet = Fleet(sim, dispatcher, navigator)
     label = f"{sc.name} | {spec.name}"
     max_steps = sc.episode.steps if steps is None else steps

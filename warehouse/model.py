@@ -173,7 +173,7 @@ class WarehouseModel(mesa.Model):
         self.sim = Simulation(floor, config)
         if check_checkpoints:
             check_checkpoints_used([spec], sc, source)
-        dispatcher_obj, navigator_obj = build_policy(spec, sc, source)
+        dispatcher_obj, navigator_obj = build_policy(spec, sc, source, floor)
         self.fleet = Fleet(self.sim, dispatcher_obj, navigator_obj)
         self.fleet.reset(self.seed)
         self.recorder = self._make_recorder(recorder)

@@ -147,17 +147,34 @@ def checked_collisions(mode: str, flag: str = "--collisions") -> str:
 
 
 def build_policy(
-    spec: PolicySpec, scenario: Scenario, source: Path | None = None
+    spec: PolicySpec, scenario: Scenario, source: Path | None = None, floor: Any = None
 ) -> tuple[Any, Any]:
     """Instantiate ``(dispatcher, navigator)``; the parts that load a network get the scenario's
-    checkpoints (:func:`checkpoint_kwargs`)."""
+    checkpoints (:func:`checkpoint_kwargs`). With the ``floor`` it will drive, a navigator that
+    cannot drive it is refused (:func:`check_fits_floor`)."""
     from agents import make_navigator
 
     dispatcher = scenario_dispatcher(spec.dispatcher, scenario, source)
     kwargs = checkpoint_kwargs("navigator", spec.navigator, scenario, source)
     args = part_args("navigator", spec.navigator, scenario)
     navigator = _built("navigator", spec.navigator, args, make_navigator, {**kwargs, **args})
+    if floor is not None:
+        check_fits_floor(spec, navigator, floor)
     return dispatcher, navigator
+
+
+def check_fits_floor(spec: PolicySpec, navigator: Any, floor: Any) -> None:
+    """A learned navigator reads an egocentric grid window and answers WAIT, N, E, S, W. On a
+    floor that is not a grid the actions are neighbour slots (:mod:`warehouse.floor.compiled`),
+    so its moves would mean other directions: refused, rather than measured."""
+    if getattr(navigator, "needs_observation", False) and not floor.is_grid:
+        raise InputError(
+            None,
+            "policy",
+            f"{spec.name!r}: its navigator {spec.navigator!r} was trained on grid floors (moves "
+            f"N, E, S, W), and the floor {floor.name!r} is not a grid (its moves are neighbour "
+            "slots); use a rule-based navigator, e.g. the policy rule_based",
+        )
 
 
 #: keywords a run sets itself, so ``policies.*_args`` may not: where they come from instead

@@ -171,7 +171,7 @@ def prepare(
         raise InputError(None, "--policy", "policies repeat")
     check_checkpoints_used(specs, sc, source)
     for spec in specs:  # load checkpoints now: a bad one fails before anything runs
-        build_policy(spec, sc, source)
+        build_policy(spec, sc, source, floor)
     return Experiment(
         target=target,
         scenario=sc,

@@ -215,6 +215,7 @@ def shadow_cmd(
     from warehouse.policies import (
         PolicySpec,
         check_checkpoints_used,
+        check_fits_floor,
         check_side_settings,
         checked_collisions,
         checkpoint_kwargs,
@@ -260,16 +261,14 @@ def shadow_cmd(
 
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     n_steps = steps or sc.episode.steps
+    inc_nav = make_navigator(inc[1], **kw(sc_inc, "navigator", inc[1]))
+    cand_nav = candidate_navigator(cand[1], cand[2], **kw(sc_cand, "navigator", cand[1]))
+    for spec, nav in zip(specs, (inc_nav, cand_nav), strict=True):
+        check_fits_floor(spec, nav, sim.floor)
     log = run_shadow(
         sim,
-        (
-            scenario_dispatcher(inc[0], sc_inc, src),
-            make_navigator(inc[1], **kw(sc_inc, "navigator", inc[1])),
-        ),
-        (
-            scenario_dispatcher(cand[0], sc_cand, src),
-            candidate_navigator(cand[1], cand[2], **kw(sc_cand, "navigator", cand[1])),
-        ),
+        (scenario_dispatcher(inc[0], sc_inc, src), inc_nav),
+        (scenario_dispatcher(cand[0], sc_cand, src), cand_nav),
         steps=n_steps,
         seed=seed,
     )

@@ -154,6 +154,11 @@ def run(
         input_file(record, "--record", "file name")
         if not record.parent.is_dir():
             raise InputError(record, "--record", "its folder does not exist")
+    from warehouse.floor.checks import dead_end_note
+
+    shielded = [s.name for s in exp.policies if s.collisions_for(exp.scenario) == "pibt"]
+    if shielded and (note := dead_end_note(exp.floor)):
+        typer.echo(f"warning: {', '.join(shielded)}: {note}", err=True)
     from warehouse.rerun import map_copy_name
 
     writes = (*RUN_FILES, *filter(None, [map_copy_name(exp.scenario)]))
