@@ -169,4 +169,23 @@ def test_a_policy_run_with_other_parts_is_compared_and_said_so(runs: Path, capsy
     assert code == 0, err
     assert "rule_based.collisions block → pibt" in " ".join(out.split())
     code, out, _ = run_cli(["compare", str(runs / "rule"), str(runs / "pibt"), "--json"], capsys)
-    assert json.loads(out)["differ"] == {"rule_based.collisions": ["block", "pibt"]}
+    assert json.loads(out)["differ"] == {
+        "rule_based.collisions": ["block", "pibt"],
+        "physics.collisions": ["block", "pibt"],  # the setting, from the runs' scenario.yaml
+    }
+
+
+def test_the_settings_that_differ_are_named(runs: Path, tmp_path: Path, capsys) -> None:
+    """From the ``scenario.yaml`` beside each ``report.json``; a report alone says none."""
+    code, out, err = run_cli(["compare", str(runs / "off"), str(runs / "park")], capsys)
+    assert code == 0, err
+    assert "policies.park_idle None → 0.0" in " ".join(out.split())
+    code, out, _ = run_cli(["compare", str(runs / "off"), str(runs / "park"), "--json"], capsys)
+    assert json.loads(out)["differ"] == {"policies.park_idle": [None, 0.0]}
+    files = [str(runs / "off" / "report.json"), str(runs / "park" / "report.json")]
+    code, out, _ = run_cli(["compare", *files, "--json"], capsys)
+    assert json.loads(out)["differ"] == {"policies.park_idle": [None, 0.0]}
+    alone = tmp_path / "report.json"
+    alone.write_bytes((runs / "park" / "report.json").read_bytes())
+    code, out, _ = run_cli(["compare", files[0], str(alone), "--json"], capsys)
+    assert code == 0 and json.loads(out)["differ"] == {}

@@ -97,6 +97,41 @@ def load_report(target: str | Path) -> tuple[Path, dict[str, Any]]:
     return path, data
 
 
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"faults.breakdown_prob": 0.01, ...}`` of a nested mapping."""
+    if not isinstance(data, dict):
+        return {prefix.removesuffix("."): data}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        out |= _flat(value, f"{prefix}{key}.")
+    return out
+
+
+def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
+    """The scenario settings in which the two runs differ, from the ``scenario.yaml`` beside each
+    ``report.json`` (``{}`` when either has none). The name and
+    the fleet size are reported from the reports themselves; a floor drawing or map path is
+    shown as ``(differs)``."""
+    import yaml
+
+    files = [path.parent / "scenario.yaml" for path in (base, other)]
+    if not all(f.is_file() for f in files):
+        return {}
+    try:
+        a, b = (_flat(yaml.safe_load(f.read_text("utf-8")) or {}) for f in files)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}  # the comparison of the reports stands without it
+    out: dict[str, list[Any]] = {}
+    for key in sorted(set(a) | set(b)):
+        if key in ("name", "description", "fleet.robots") or a.get(key) == b.get(key):
+            continue
+        was, now = a.get(key), b.get(key)
+        if key in ("layout.map", "layout.path"):
+            was, now = "(differs)", "(differs)"
+        out[key] = [was, now]
+    return out
+
+
 def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
     """``{"base", "other", "seeds", "steps", "differ", "pairs": {"POLICY" or "A vs B": rows},
     "not_compared"}``: each matched policy of ``other`` minus the same policy of ``base``, seed
@@ -134,6 +169,7 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
             f"{', '.join(runs_a)})",
         )
     differ = {k: [a.get(k), b.get(k)] for k in ("scenario", "robots") if a.get(k) != b.get(k)}
+    differ |= _settings_that_differ(base_path, other_path)
     for label, run_a, run_b in matched:  # same label, other parts: say so (older reports: None)
         for part in ("dispatcher", "navigator", "collisions"):
             if run_a.get(part) != run_b.get(part):
