@@ -3,6 +3,7 @@ row per setting printed."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -80,9 +81,11 @@ def test_sweep_checks_every_combination_first(tmp_path: Path, monkeypatch, capsy
     assert code == 2 and "fleet.robots: expected KEY=V1,V2" in err
 
 
-def test_sweep_pairs_every_setting_with_the_first(tmp_path: Path, capsys) -> None:
+def test_sweep_pairs_every_setting_with_the_first(tmp_path: Path, capsys, monkeypatch) -> None:
     """paired.csv and the Δ column: each setting minus the first one, seed by seed."""
     from warehouse.report import format_paired, paired_rows, summarize
+
+    monkeypatch.setenv("COLUMNS", "160")  # one line per table row
 
     out = tmp_path / "paired"
     argv = ["sweep", "tiny", "--set", "tasks.arrival_rate=0.05,0.2,0.4", "--seeds", "0..3"]
@@ -105,6 +108,11 @@ def test_sweep_pairs_every_setting_with_the_first(tmp_path: Path, capsys) -> Non
     assert paired.set_index(["tasks.arrival_rate", "kpi"]).loc[(0.4, "deliveries"), "diff"] > 0
     rows = [line.split("│")[1:-1] for line in printed.splitlines() if line.startswith("│")]
     assert len(rows) == 3 and rows[0][2].strip() == "base"
+    from warehouse.cli.cmd_sweep import _cell
+
+    for row, rate in zip(rows, (0.05, 0.2, 0.4), strict=True):  # per hour and the backlog
+        for col, kpi in ((3, "throughput_per_hour"), (4, "open_orders")):
+            assert row[col].strip() == _cell(float(runs[rate][kpi].mean())), (rate, kpi)
     for row, rate in zip(rows[1:], (0.2, 0.4), strict=True):
         d = paired.set_index(["tasks.arrival_rate", "kpi"]).loc[(rate, "deliveries")]
         assert row[2].strip() == format_paired(
@@ -119,7 +127,8 @@ def test_sweep_with_one_setting_writes_no_comparison(tmp_path: Path, capsys) -> 
     )
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == ["sweep.csv"]
-    assert "Δ" not in printed and "base" not in printed
+    assert "Δ" not in printed and not re.search(r"\bbase\b", printed)
+    assert "policy rule_based, collisions block" in " ".join(printed.split())
 
 
 @pytest.mark.parametrize(

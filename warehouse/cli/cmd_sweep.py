@@ -31,6 +31,8 @@ from .cmd_run import OutOpt, SeedsOpt, SetOpt, StepsOpt, TargetArg
 #: its paired difference, the others as means.
 SWEEP_COLUMNS = {
     "deliveries": "deliv.",
+    "throughput_per_hour": "per h",
+    "open_orders": "backlog",
     "collisions": "coll.",
     "cycle_time_p50": "p50 s",
 }
@@ -124,7 +126,13 @@ def sweep(
         write_text_atomic(stage / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
         if len(paired):
             write_text_atomic(stage / "paired.csv", paired.to_csv(index=False, lineterminator="\n"))
-    title = f"sweep of {sc.name}: {n_runs} runs × {n_steps} steps"
+    modes = sorted({spec.collisions_for(v) for spec, v in zip(specs, variants, strict=True)})
+    names = sorted({spec.name for spec in specs})
+    title = (
+        f"sweep of {sc.name}: {n_runs} runs × {n_steps} steps "
+        f"({n_steps * base.physics.step_seconds / 60:g} min); policy {', '.join(names)}, "
+        f"collisions {', '.join(modes)}"
+    )
     Console().print(sweep_table(table, paired, list(grid), title))
     if jammed := int(table["gridlocked"].sum()):
         typer.echo(
@@ -207,7 +215,10 @@ def sweep_table(table: Any, paired: Any, keys: list[str], title: str) -> Any:
     caption = [f"final KPIs, means over {n_seeds} seed(s), deliveries ± 95% CI"]
     if compared:
         caption.append("Δ: deliveries minus the first row's, paired by seed (± 95% CI)")
-    caption.append("collisions, median cycle time (s); jams: seeds that ended gridlocked")
+    caption.append(
+        "deliveries per hour of simulated time; backlog: open orders at the end; collisions, "
+        "median cycle time (s); jams: seeds that ended gridlocked"
+    )
     caption.append("every KPI in sweep.csv" + (" and paired.csv" if compared else ""))
     shown = Table(title=title, caption="; ".join(caption))
     for col in keys:
