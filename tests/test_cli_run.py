@@ -389,6 +389,24 @@ def test_validate_template_is_a_valid_scenario_of_every_default(tmp_path: Path, 
     assert code == 2 and "--template: give it alone" in err
 
 
+def test_written_scenario_keeps_a_drawing_as_drawn(tmp_path: Path, capsys) -> None:
+    drawing = "S....p\n.##.#.\n......\n"
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "layout:\n  type: ascii\n  map: |\n"
+        + "".join(f"    {row}\n" for row in drawing.split())
+        + "fleet: {robots: 2}\n",
+        "utf-8",
+    )
+    out = tmp_path / "o"
+    code, _, err = cli(["run", str(path), "--policy", "rule_based", "--steps", "5", "--seeds",
+                        "0", "--out", str(out)], capsys)  # fmt: skip
+    assert code == 0, err
+    text = (out / "scenario.yaml").read_text("utf-8")
+    assert "  map: |\n    S....p\n    .##.#.\n    ......\n" in text
+    assert load_scenario(out / "scenario.yaml")[0].layout == load_scenario(path)[0].layout
+
+
 def test_written_scenario_reruns_the_same_policies(tmp_path: Path) -> None:
     """A run of the default policies writes no ``policies`` section, so running the written
     ``scenario.yaml`` compares the same policies again; a scenario that names its policy

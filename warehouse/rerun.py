@@ -30,8 +30,6 @@ def map_copy_name(scenario: Any) -> str | None:
 def write_rerun_scenario(experiment: Any, folder: Path) -> list[Path]:
     """Write ``scenario.yaml`` (and the map copy) of ``experiment`` into ``folder``; returns the
     files written."""
-    import yaml
-
     from scenarios.load import PATH_KEYS, resolve_map_path
     from scenarios.schema import PoliciesConfig
 
@@ -57,5 +55,20 @@ def write_rerun_scenario(experiment: Any, folder: Path) -> list[Path]:
         if kept:  # ... with the same dispatch settings and networks
             scenario["policies"] = kept
     written.append(folder / "scenario.yaml")
-    write_text_atomic(written[-1], yaml.safe_dump(scenario, sort_keys=False))
+    write_text_atomic(written[-1], _dump(scenario))
     return written
+
+
+def _dump(data: dict[str, Any]) -> str:
+    """YAML with multi-line text (a floor drawing) as a ``|`` block, so it reads as drawn."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value and not value.startswith((" ", "\n")) else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True)
