@@ -28,21 +28,34 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot_deliveries(series: pd.DataFrame, path: Path) -> Path:
-    """Cumulative deliveries over simulated steps per policy (see module docstring)."""
+def _time_axis(last_step: int, step_seconds: float) -> tuple[float, str]:
+    """Seconds per unit and the unit's name for an x axis of simulated time."""
+    total = last_step * step_seconds
+    if total >= 3 * 3600:
+        return 3600.0, "h"
+    return (60.0, "min") if total >= 180 else (1.0, "s")
+
+
+def plot_deliveries(series: pd.DataFrame, path: Path, exp: Experiment | None = None) -> Path:
+    """Cumulative deliveries over simulated time per policy (see module docstring); ``exp``
+    gives the step length and the scenario's name (else the x axis counts steps)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    step_s = float(exp.scenario.physics.step_seconds) if exp is not None else None
+    unit_s, unit = _time_axis(int(series["step"].max()), step_s) if step_s else (1.0, "step")
     for policy, df in series.groupby("policy", sort=False):
         wide = df.pivot_table(index="step", columns="seed", values="deliveries")
         wide.loc[0] = 0  # nothing is delivered before the first step
         wide = wide.sort_index()
-        steps = wide.index.to_numpy()
-        ax.plot(steps, wide.mean(axis=1).to_numpy(), label=str(policy))
+        x = wide.index.to_numpy() * ((step_s or 1.0) / unit_s)
+        ax.plot(x, wide.mean(axis=1).to_numpy(), label=str(policy))
         if wide.shape[1] > 1:
-            ax.fill_between(steps, wide.min(axis=1), wide.max(axis=1), alpha=0.2)
-    ax.set_xlabel("step")
+            ax.fill_between(x, wide.min(axis=1), wide.max(axis=1), alpha=0.2)
+    ax.set_xlabel("step" if step_s is None else f"simulated time ({unit})")
     ax.set_ylabel("cumulative deliveries")
-    ax.set_title("Deliveries over time (mean; band: min–max over seeds)")
+    seeds = series["seed"].nunique()
+    where = f"{exp.scenario.name}, {exp.robots} robots: " if exp is not None else ""
+    ax.set_title(f"{where}deliveries (mean of {seeds} seed(s); band: min–max)")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
     fig.tight_layout()
@@ -79,6 +92,11 @@ def plot_congestion(visits: dict[str, np.ndarray], exp: Experiment, path: Path) 
             np.ma.masked_invalid(grid / denom), cmap=cmap,
             norm=PowerNorm(0.5, vmin=0.0, vmax=vmax), interpolation="nearest",
         )  # fmt: skip
+        f = exp.floor
+        ax.scatter(
+            f.pos[f.stations, 1], f.pos[f.stations, 0], s=14, marker="s", facecolors="none",
+            edgecolors="#00e5ff", linewidths=0.8, label="station",
+        )  # fmt: skip
         ax.set_title(str(policy))
         ax.set_xticks([])
         ax.set_yticks([])
@@ -86,7 +104,12 @@ def plot_congestion(visits: dict[str, np.ndarray], exp: Experiment, path: Path) 
         ax.axis("off")
     if image is not None:
         fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.9, label="occupancy (sqrt scale)")
-    fig.suptitle("Congestion: share of steps a robot stood on each cell")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", fontsize=8, frameon=False)
+    fig.suptitle(
+        f"{exp.scenario.name}: share of steps a robot stood on each cell "
+        f"(mean of {len(exp.seeds)} seed(s); grey: shelves and walls)"
+    )
     fig.savefig(path)
     plt.close(fig)
     return Path(path)

@@ -253,7 +253,7 @@ def write_outputs(results: Results, folder: Path, report: dict[str, Any]) -> lis
         written.append(folder / "robots.csv")
         write_text_atomic(written[-1], robots.to_csv(index=False, lineterminator="\n"))
     written += write_rerun_scenario(results.experiment, folder)
-    written.append(plot_deliveries(series, folder / "deliveries.png"))
+    written.append(plot_deliveries(series, folder / "deliveries.png", results.experiment))
     written.append(plot_congestion(results.visits, results.experiment, folder / "congestion.png"))
     return written
 
