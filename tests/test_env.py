@@ -372,3 +372,36 @@ def test_dict_actions_take_any_integer_form_and_refuse_the_rest():
             env.step({agent: bad for agent in env.agents})
     with pytest.raises(KeyError, match="no agent 'robot_99'"):
         env.step({"robot_99": 1})
+
+
+def test_channel_state_for_a_centralized_critic():
+    """``state="channels"``: robots, loaded robots, robots heading for the cell, open orders at
+    the cell, cells no robot can enter; checked against a per-robot count."""
+    from agents import RuleBasedNavigator
+
+    env = warehouse.make_env("faults", state="channels", **{"tasks.arrival_rate": 3.0})
+    env.reset_arrays(seed=1)
+    nav = RuleBasedNavigator()
+    nav.reset(1)
+    f = env.floor
+    for _ in range(80):
+        env.step_arrays(nav.act(env.sim, None, env.sim.action_mask())[0])
+    sim, s = env.sim, env.sim.state
+    got = env.state()
+    assert got.shape == (5, *f.shape) and env.state_space.contains(got)
+    want = np.zeros((5, *f.shape), np.float32)
+    want[4] = 1.0
+    for node, (r, c) in enumerate(f.pos.tolist()):
+        want[4, r, c] = 1.0 if node in set(sim.closed_nodes().tolist()) else 0.0
+    for i in range(sim.n_robots):
+        r, c = f.pos[s.pos[i]]
+        want[0, r, c] += 1
+        want[1, r, c] += float(s.carrying[i])
+        if s.target[i] >= 0:
+            want[2][tuple(f.pos[s.target[i]])] += 1
+    for order in sim.open_orders().tolist():
+        want[3][tuple(f.pos[sim.orders.pick[order]])] += 1
+    np.testing.assert_array_equal(got, want)
+    assert want[1].sum() > 0 and want[3].sum() > 0 and want[4].sum() > 0
+    with pytest.raises(ValueError, match="state must be 'grid' or 'channels'"):
+        warehouse.make_env("tiny", state="full")

@@ -18,6 +18,7 @@ def make_env(
     *,
     seed: int | None = None,
     render_mode: str | None = None,
+    state: str = "grid",
     **overrides: Any,
 ):
     """Build the PettingZoo ParallelEnv of a built-in scenario name or a scenario/map file.
@@ -25,7 +26,8 @@ def make_env(
     ``overrides`` are scenario settings, by short name (``robots=10``, ``steps=200``,
     ``collisions="physical"``, ``tasks="goal_visit"``) or dotted path (``**{"fleet.robots": 10}``).
     With ``seed`` the env is reset once with it, so the first ``reset()`` without a seed continues
-    that stream.
+    that stream. ``state``: what ``env.state()`` returns, ``"grid"`` (the occupancy grid) or
+    ``"channels"`` (five channels for a centralized critic; :class:`~warehouse.env.WarehouseEnv`).
     """
     from scenarios import apply_overrides, build_floor, load_scenario
 
@@ -33,7 +35,9 @@ def make_env(
 
     sc, source = load_scenario(scenario)
     sc = apply_overrides(sc, overrides, source)
-    env = WarehouseEnv(build_floor(sc, source), sc, render_mode=render_mode, source=source)
+    env = WarehouseEnv(
+        build_floor(sc, source), sc, render_mode=render_mode, source=source, state=state
+    )
     if seed is not None:
         env.reset(seed=seed)
     return env

@@ -28,8 +28,11 @@ infos          per robot, flat: ``cost`` (safety cost, 1.0 per collision the rob
                ...) are in ``env.last_result``
                (:class:`~warehouse.core.StepResult`); kept out of the dicts for speed.
 state()        the occupancy grid ``(H, W)`` float32: 1 robot, 2 robot carrying an order
-               (``state_space``). ``observation_spaces`` and ``action_spaces`` map every
-               agent to its space.
+               (``state_space``). With ``state="channels"``, ``(5, H, W)`` float32 for a
+               centralized critic: robots; robots carrying an order; how many robots head for
+               the cell (their current target); open orders waiting at the cell's shelf; cells a
+               robot cannot enter now (no node, or closed). ``observation_spaces`` and
+               ``action_spaces`` map every agent to its space.
 =============  ===================================================================================
 
 Observation vector, in order (``K = (2r+1)²`` window cells, row-major, north up, me centre):
@@ -92,9 +95,11 @@ class WarehouseEnv(ParallelEnv):
         render_mode: str | None = None,
         dispatcher: Any | None = None,
         source: Any = None,
+        state: str = "grid",
     ) -> None:
         """``source``: the scenario's file, if any; relative paths in it (the dispatcher's
-        ``policies.dispatcher_checkpoint``) count from its folder, as in ``warehouse run``."""
+        ``policies.dispatcher_checkpoint``) count from its folder, as in ``warehouse run``.
+        ``state``: ``"grid"`` or ``"channels"`` (what :meth:`state` returns)."""
         from .policies import scenario_dispatcher  # the default sub-goal source
 
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -123,7 +128,17 @@ class WarehouseEnv(ParallelEnv):
         self._act_space = spaces.Discrete(floor.n_actions)
         self.observation_spaces = dict.fromkeys(self.possible_agents, self._obs_space)
         self.action_spaces = dict.fromkeys(self.possible_agents, self._act_space)
-        self.state_space = spaces.Box(0.0, 2.0, floor.shape, np.float32)
+        if state not in ("grid", "channels"):
+            raise ValueError(f"state must be 'grid' or 'channels', got {state!r}")
+        self._state_kind = state
+        if state == "grid":
+            self.state_space = spaces.Box(0.0, 2.0, floor.shape, np.float32)
+        else:
+            h, w = floor.shape
+            high = np.ones((5, h, w), np.float32)
+            high[2] = self.sim.n_robots
+            high[3] = scenario.tasks.max_open_orders
+            self.state_space = spaces.Box(np.zeros_like(high), high, dtype=np.float32)
         self.last_result: StepResult | None = None
         self._viewer: Any = None
         self._mask_bits = 1 << np.arange(floor.n_actions, dtype=np.int64)
@@ -293,8 +308,24 @@ class WarehouseEnv(ParallelEnv):
             self._viewer = None
 
     def state(self) -> np.ndarray:
-        """Global state: the occupancy grid (1 robot, 2 carrying robot), float32 ``(H, W)``."""
+        """Global state: the occupancy grid (1 robot, 2 carrying robot), float32 ``(H, W)``; with
+        ``state="channels"`` the five channels of the module docstring, ``(5, H, W)``."""
         s, f = self.sim.state, self.floor
-        grid = np.zeros(f.shape, dtype=np.float32)
-        grid[f.pos[s.pos, 0], f.pos[s.pos, 1]] = 1.0 + s.carrying
-        return grid
+        if self._state_kind == "grid":
+            grid = np.zeros(f.shape, dtype=np.float32)
+            grid[f.pos[s.pos, 0], f.pos[s.pos, 1]] = 1.0 + s.carrying
+            return grid
+        h, w = f.shape
+        cells = h * w
+        cell = f.pos[:, 0] * w + f.pos[:, 1]  # node -> flat cell
+        out = np.zeros((5, cells), dtype=np.float32)
+        out[0] = np.bincount(cell[s.pos], minlength=cells)
+        out[1] = np.bincount(cell[s.pos], weights=s.carrying, minlength=cells)
+        target = s.target
+        out[2] = np.bincount(cell[target[target >= 0]], minlength=cells)
+        open_ids = self.sim.open_orders()
+        out[3] = np.bincount(cell[self.sim.orders.pick[open_ids]], minlength=cells)
+        out[4] = 1.0
+        out[4, cell] = 0.0
+        out[4, cell[self.sim.closed_nodes()]] = 1.0
+        return out.reshape(5, h, w)
