@@ -23,11 +23,6 @@ from .policies import PolicySpec, build_policy, check_checkpoints_used, resolve_
 from .threads import torch_threads
 
 MAX_SEEDS = 10_000
-#: The scenario settings that ``warehouse run``'s own flags set, and the flags.
-FLAG_NAMES = {
-    "fleet.robots": "--robots", "episode.steps": "--steps", "tasks.mode": "--tasks",
-    "episode.seeds": "--seeds",
-}  # fmt: skip
 
 
 def parse_seeds(text: str | None, flag: str = "--seeds") -> list[int] | None:
@@ -137,6 +132,8 @@ def prepare(
     """
     from scenarios import apply_overrides, build_floor, load_scenario, parse_assignment
 
+    from .cli.checks import FLAG_OF
+
     sc, source = load_scenario(target)
     overrides: dict[str, Any] = dict(parse_assignment(s, source) for s in sets)
     names = {key: f"--set {key}" for key in overrides}
@@ -144,7 +141,7 @@ def prepare(
     if seeds is not None:
         flags["episode.seeds"] = list(seeds)
     overrides.update({k: v for k, v in flags.items() if v is not None})
-    names.update({k: FLAG_NAMES[k] for k, v in flags.items() if v is not None})
+    names.update({k: FLAG_OF[k] for k, v in flags.items() if v is not None})
     # Does the scenario (file or --set) name a policy of its own? (Checked before the overrides
     # rebuild the model and mark every section as set.)
     names_policy = scenario_names_policy(sc, overrides)

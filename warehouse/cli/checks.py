@@ -79,6 +79,8 @@ FLAG_KEYS = {
     "--dispatcher": "policies.dispatcher",
     "--navigator": "policies.navigator",
 }
+#: The flag that sets each of those keys (errors in a flag's value name the flag).
+FLAG_OF = {key: flag for flag, key in FLAG_KEYS.items()}
 
 
 def check_set_keys(

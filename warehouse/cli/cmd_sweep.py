@@ -61,7 +61,9 @@ def sweep(
     from warehouse.model import WarehouseModel
     from warehouse.policies import check_checkpoints_used, resolve_policy
     from warehouse.report import GRIDLOCK_SHARE, is_gridlocked, staged_dir
-    from warehouse.runner import FLAG_NAMES, parse_seeds
+    from warehouse.runner import parse_seeds
+
+    from .checks import FLAG_OF
 
     sc, source = load_scenario(target)
     grid, labels = _parse_grid(sets or (), source, policy)
@@ -70,7 +72,7 @@ def sweep(
     if parsed_seeds is not None:
         episode["episode.seeds"] = parsed_seeds
     # checks --steps and --seeds like a scenario
-    base = apply_overrides(sc, episode, source, {k: FLAG_NAMES[k] for k in episode})
+    base = apply_overrides(sc, episode, source, {k: FLAG_OF[k] for k in episode})
     seed_list, n_steps = list(base.episode.seeds), base.episode.steps
     resolve_policy(policy, base)
     # Check every combination now, so nothing runs (or is written) on bad input.
