@@ -203,9 +203,8 @@ def part_args(part: str, name: str, scenario: Scenario) -> dict[str, Any]:
         params = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
         params = []  # type: ignore[assignment]
-    named = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - set(
-        _RESERVED_ARGS
-    )
+    keywords = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    named = {p.name for p in params if p.kind in keywords} - set(_RESERVED_ARGS)
     for key in args:
         field = f"policies.{part}_args.{name}.{key}"
         if key in _RESERVED_ARGS:
@@ -218,11 +217,11 @@ def part_args(part: str, name: str, scenario: Scenario) -> dict[str, Any]:
 
 def _built(part: str, name: str, args: dict[str, Any], make: Any, kwargs: dict[str, Any]) -> Any:
     """``make(name, **kwargs)``; a value of ``args`` the part refuses is a one-line error."""
-    if not args:
-        return make(name, **kwargs)
     try:
         return make(name, **kwargs)
     except (TypeError, ValueError) as exc:
+        if not args:
+            raise
         raise InputError(None, f"policies.{part}_args.{name}", str(exc)) from None
 
 
