@@ -116,6 +116,7 @@ def test_hand_computed_kpis_match_the_report(scripted: Path) -> None:
         "stuck_robots": 0,
         "jammed_robots": 0,
         "oldest_open_order_s": 0.0,  # the one order was assigned at once
+        "orders_arrived": 1,  # the scripted one (arrival_rate 0: no others)
         "orders_lost": 0,
         "steps": steps,
         "robots": robots,
@@ -283,3 +284,20 @@ def test_gridlock_warning_names_the_fixes_that_apply() -> None:
     )
     assert line("rule_based_push_unlock", "block").endswith("resolves such jams")
     assert line("rule_based", "pibt").endswith("so its means mix working and jammed runs")
+
+
+def test_orders_arrived_counts_the_lost_ones_too() -> None:
+    """``orders_arrived`` is the demand: the orders kept plus those the backlog cap dropped."""
+    import warehouse
+    from warehouse.kpis import orders_arrived, orders_lost
+
+    env = warehouse.make_env("tiny", **{"tasks.arrival_rate": 5.0, "tasks.max_open_orders": 8})
+    env.set_dispatcher(None)  # nobody takes orders: the backlog fills and arrivals are lost
+    env.reset_arrays(seed=0)
+    arrived = 0
+    for _ in range(40):
+        arrived += env.step_arrays(np.zeros(env.sim.n_robots, np.int64))[2].new_orders
+    lost = orders_lost(env.sim)
+    assert lost > 0 and env.sim.orders.count == 8
+    assert orders_arrived(env.sim) == 8 + lost
+    assert arrived == 8  # the step counter counts kept arrivals only

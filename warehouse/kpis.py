@@ -71,6 +71,7 @@ KPI_NAMES = (
     "stuck_robots",
     "jammed_robots",
     "oldest_open_order_s",
+    "orders_arrived",
     "orders_lost",
     "steps",
     "robots",
@@ -180,6 +181,11 @@ def oldest_open_order_s(sim: Simulation) -> float | None:
     # open_ids are oldest first, but stay correct for any order
     age = sim.t - int(ob.arrival[ob.open_ids].min())
     return float(age * sim.config.physics.step_seconds)
+
+
+def orders_arrived(sim: Simulation) -> int:
+    """Orders that arrived during the run (the demand), those lost to the backlog cap too."""
+    return int(sim.orders.count + sim.orders.lost)
 
 
 def orders_lost(sim: Simulation) -> int:
