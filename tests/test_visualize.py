@@ -516,3 +516,34 @@ def test_viewer_loads_the_checkpoint_of_the_scenario_file_like_a_run(tmp_path, m
         model.step()
         v.source.advance()
         assert np.array_equal(v.source.fleet.sim.state.pos, model.sim.state.pos)
+
+
+def test_the_edges_of_a_floor_that_is_not_a_grid_are_drawn(tmp_path: Path):
+    """A waypoint graph's moves are not implied by its cells: the line of a diagonal edge
+    crosses a wall cell, and a one-way edge gets its head; a grid floor draws none."""
+    import json
+
+    nodes = [{"id": f"a{i}", "pos": [0, i], "kind": "aisle"} for i in range(4)]
+    nodes += [
+        {"id": "s", "pos": [2, 0], "kind": "station"},
+        {"id": "p", "pos": [2, 2], "kind": "pick"},
+    ]
+    nodes.append({"id": "x", "pos": [1, 0], "kind": "aisle"})
+    edges = [{"source": f"a{i}", "target": f"a{i + 1}"} for i in range(3)]
+    edges += [{"source": "a0", "target": "x"}, {"source": "x", "target": "s"}]
+    edges += [{"source": "s", "target": "p"}, {"source": "a3", "target": "p"}]  # p: a diagonal
+    (tmp_path / "g.json").write_text(json.dumps(
+        {"directed": False, "graph": {"name": "g"}, "nodes": nodes, "edges": edges}
+    ))  # fmt: skip
+    sc, src = load_scenario(tmp_path / "g.json")
+    sc = apply_overrides(sc, {"fleet.robots": 1}, src)
+    floor = build_floor(sc, src)
+    assert not floor.is_grid
+    r = Renderer(floor, (640, 400))
+    canvas = r.draw(frame_from_sim(Simulation(floor, sc.sim_config())))
+    (x0, y0), (x1, y1) = (r.view.cell_center(*floor.pos[floor.index_of(n)]) for n in ("a3", "p"))
+    mid = ((x0 + x1) // 2, (y0 + y1) // 2)  # the middle of the diagonal a3-p: cell (1, 2.5)
+    assert floor.cell_of[1, 2] < 0 and floor.cell_of[1, 3] < 0  # under it: walls
+    assert pixel(canvas, *mid) == pal.ARROW
+    grid = make_fleet("tiny").sim.floor
+    assert len(Renderer(grid, (640, 400))._edges) == 0

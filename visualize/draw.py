@@ -156,6 +156,22 @@ def _one_way_moves(floor: CompiledFloor) -> np.ndarray:
     return np.concatenate(rows) if rows else np.zeros((0, 3), dtype=np.int64)
 
 
+def _graph_edges(floor: CompiledFloor) -> np.ndarray:
+    """``(k, 3)`` rows (node, node, one-way) of the moves of a floor that is not a grid (its
+    edges are not implied by the cells, so they are drawn); each two-way edge once."""
+    if floor.is_grid:
+        return np.zeros((0, 3), dtype=np.int64)
+    n, n_actions = floor.nbr.shape
+    src = np.repeat(np.arange(n), n_actions - 1)
+    dst = floor.nbr[:, 1:].ravel()
+    ok = floor.mask[:, 1:].ravel() & (dst != src)
+    pairs = {(int(a), int(b)) for a, b in zip(src[ok], dst[ok], strict=True)}
+    rows = [
+        (a, b, int((b, a) not in pairs)) for a, b in sorted(pairs) if a < b or (b, a) not in pairs
+    ]
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
 # ---------------------------------------------------------------------------------- renderer
 class Renderer:
     """Draws frames of one floor onto an offscreen canvas of ``size`` pixels."""
@@ -180,6 +196,7 @@ class Renderer:
         img[floor.pos[:, 0], floor.pos[:, 1]] = pal.floor_colors(floor.kind)
         self._cell_rgb = img
         self._one_way = _one_way_moves(floor)
+        self._edges = _graph_edges(floor)
         self._static: tuple[int, Any] | None = None
         self._fonts: dict[int, Any] = {}
         self._texts: dict[tuple[str, int, tuple[int, int, int]], Any] = {}
@@ -247,8 +264,26 @@ class Renderer:
                     pg.draw.line(layer, pal.GRID_LINE, (col * c, 0), (col * c, height * c))
             if c >= 10:
                 self._draw_arrows(layer, c)
+            if c >= 4 and len(self._edges):
+                self._draw_edges(layer, c)
         self._static = (c, layer)
         return layer
+
+    def _draw_edges(self, layer: Any, c: int) -> None:
+        """The moves of a floor that is not a grid: a line per edge, a head on one-way ones."""
+        pg, pos = self.pg, self.floor.pos.astype(np.float64)
+        centre = pos[:, ::-1] * c + c / 2  # (x, y) per node
+        for a, b, one_way in self._edges.tolist():
+            (x0, y0), (x1, y1) = centre[a], centre[b]
+            pg.draw.line(layer, pal.ARROW, (x0, y0), (x1, y1), max(1, c // 8))
+            if one_way:
+                mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+                length = max(1e-9, ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5)
+                ux, uy, h = (x1 - x0) / length, (y1 - y0) / length, c * 0.3
+                tip = (mx + ux * h, my + uy * h)
+                left = (mx - ux * h * 0.6 - uy * h * 0.7, my - uy * h * 0.6 + ux * h * 0.7)
+                right = (mx - ux * h * 0.6 + uy * h * 0.7, my - uy * h * 0.6 - ux * h * 0.7)
+                pg.draw.polygon(layer, pal.ARROW, (tip, left, right))
 
     def _draw_arrows(self, layer: Any, c: int) -> None:
         pg, pos = self.pg, self.floor.pos
