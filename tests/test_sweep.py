@@ -111,8 +111,14 @@ def test_sweep_pairs_every_setting_with_the_first(tmp_path: Path, capsys, monkey
     from warehouse.cli.cmd_sweep import _cell
 
     for row, rate in zip(rows, (0.05, 0.2, 0.4), strict=True):  # per hour and the backlog
-        for col, kpi in ((3, "throughput_per_hour"), (4, "open_orders")):
+        for col, kpi in ((4, "throughput_per_hour"), (5, "open_orders")):
             assert row[col].strip() == _cell(float(runs[rate][kpi].mean())), (rate, kpi)
+    # Δ prev: each row against the one before, seed by seed
+    assert rows[0][3].strip() == "—"
+    for row, (prev, rate) in zip(rows[1:], ((0.05, 0.2), (0.2, 0.4)), strict=True):
+        step = runs[rate]["deliveries"].to_numpy() - runs[prev]["deliveries"].to_numpy()
+        shown = row[3].strip().split(" ± ")[0]
+        assert float(shown) == pytest.approx(step.mean(), abs=0.051), (prev, rate, shown)
     for row, rate in zip(rows[1:], (0.2, 0.4), strict=True):
         d = paired.set_index(["tasks.arrival_rate", "kpi"]).loc[(rate, "deliveries")]
         assert row[2].strip() == format_paired(

@@ -214,9 +214,14 @@ def sweep_table(table: Any, paired: Any, keys: list[str], title: str) -> Any:
     from warehouse.report import format_cell, summarize
 
     n_seeds, compared = int(table["seed"].nunique()), len(paired) > 0
+    groups = list(table.groupby(keys, sort=False)) if keys else [((), table)]
+    # one swept setting with three values or more: each row against the one before too
+    stepwise = compared and len(keys) == 1 and len(groups) >= 3
     caption = [f"final KPIs, means over {n_seeds} seed(s), deliveries ± 95% CI"]
     if compared:
         caption.append("Δ: deliveries minus the first row's, paired by seed (± 95% CI)")
+    if stepwise:
+        caption.append("Δ prev: minus the row before's, paired the same way")
     caption.append(
         "deliveries per hour of simulated time; backlog: open orders at the end; collisions, "
         "median cycle time (s); jams: seeds that ended gridlocked"
@@ -228,11 +233,12 @@ def sweep_table(table: Any, paired: Any, keys: list[str], title: str) -> Any:
     headers = list(SWEEP_COLUMNS.values())
     if compared:
         headers.insert(1, "Δ")
+    if stepwise:
+        headers.insert(2, "Δ prev")
     for header in headers:
         shown.add_column(header, justify="right", min_width=len(header), overflow="fold")
     shown.add_column("jams", justify="right", min_width=4)
     deltas = paired[paired["kpi"] == "deliveries"] if compared else paired
-    groups = table.groupby(keys, sort=False) if keys else [((), table)]
     for i, (values, rows) in enumerate(groups):
         values = values if isinstance(values, tuple) else (values,)
         stats = [summarize(rows[kpi].tolist()) for kpi in SWEEP_COLUMNS]
@@ -240,9 +246,22 @@ def sweep_table(table: Any, paired: Any, keys: list[str], title: str) -> Any:
         if compared:
             delta = deltas.iloc[i - 1] if i else None
             cells.insert(1, "base" if delta is None else _delta(delta["diff"], delta["ci95"]))
+        if stepwise:
+            cells.insert(2, "—" if i == 0 else _step_delta(groups[i - 1][1], rows))
         jams = f"{int(rows['gridlocked'].sum())}/{len(rows)}"
         shown.add_row(*(_cell(v) for v in values), *cells, jams)
     return shown
+
+
+def _step_delta(before: Any, rows: Any) -> str:
+    """Deliveries of ``rows`` minus those of ``before``, paired by seed (± 95% CI)."""
+    from warehouse.report import paired_rows, summarize
+
+    def kpi(runs: Any) -> dict[str, Any]:
+        return {"deliveries": summarize(runs.sort_values("seed")["deliveries"].tolist())}
+
+    row = paired_rows(kpi(rows), kpi(before), ["deliveries"])["deliveries"]
+    return _delta(row["diff"], row["ci95"])
 
 
 def _delta(diff: float | None, ci: float | None) -> str:
