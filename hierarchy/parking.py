@@ -54,13 +54,11 @@ _SPOTS: weakref.WeakKeyDictionary[Any, dict[int, np.ndarray]] = weakref.WeakKeyD
 def dead_end_nodes(floor: Any) -> np.ndarray:
     """Bool per node: the node ends a dead end (one neighbour) or is a cut node, whose removal
     splits the floor (moves in either direction count, as a parked robot blocks both)."""
-    n, slots = floor.nbr.shape
-    src = np.repeat(np.arange(n), slots - 1)
-    dst = floor.nbr[:, 1:].ravel()
-    keep = (dst >= 0) & (dst != src)
+    n = floor.n_nodes
+    src, dst = floor.moves()
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
-    graph.add_edges_from(zip(src[keep].tolist(), dst[keep].tolist(), strict=True))
+    graph.add_edges_from(zip(src.tolist(), dst.tolist(), strict=True))
     out = np.zeros(n, dtype=bool)
     out[list(nx.articulation_points(graph))] = True
     degree = np.fromiter((d for _, d in graph.degree()), dtype=np.int64, count=n)

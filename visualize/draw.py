@@ -161,11 +161,7 @@ def _graph_edges(floor: CompiledFloor) -> np.ndarray:
     edges are not implied by the cells, so they are drawn); each two-way edge once."""
     if floor.is_grid:
         return np.zeros((0, 3), dtype=np.int64)
-    n, n_actions = floor.nbr.shape
-    src = np.repeat(np.arange(n), n_actions - 1)
-    dst = floor.nbr[:, 1:].ravel()
-    ok = floor.mask[:, 1:].ravel() & (dst != src)
-    pairs = {(int(a), int(b)) for a, b in zip(src[ok], dst[ok], strict=True)}
+    pairs = set(zip(*(m.tolist() for m in floor.moves()), strict=True))
     rows = [
         (a, b, int((b, a) not in pairs)) for a, b in sorted(pairs) if a < b or (b, a) not in pairs
     ]

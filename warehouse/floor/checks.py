@@ -19,12 +19,9 @@ from .compiled import CompiledFloor
 
 def _degrees(floor: CompiledFloor) -> np.ndarray:
     """Distinct neighbours of every node, either direction of travel."""
-    n, n_actions = floor.nbr.shape
-    src = np.repeat(np.arange(n), n_actions - 1)
-    dst = floor.nbr[:, 1:].ravel()
-    ok = floor.mask[:, 1:].ravel() & (dst != src)
-    pairs = np.unique(np.sort(np.stack([src[ok], dst[ok]], axis=1), axis=1), axis=0)
-    return np.bincount(pairs.ravel(), minlength=n)
+    src, dst = floor.moves()
+    pairs = np.unique(np.sort(np.stack([src, dst], axis=1), axis=1), axis=0)
+    return np.bincount(pairs.ravel(), minlength=floor.n_nodes)
 
 
 def dead_end_targets(floor: CompiledFloor) -> tuple[int, int]:

@@ -89,6 +89,14 @@ class CompiledFloor:
     def index_of(self, node: Any) -> int:
         return self._index[node]
 
+    def moves(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(from, to)`` node ids of every allowed move (WAIT and moves onto itself left out)."""
+        n, n_actions = self.nbr.shape
+        src = np.repeat(np.arange(n), n_actions - 1)
+        dst = self.nbr[:, 1:].ravel()
+        keep = self.mask[:, 1:].ravel() & (dst != src)
+        return src[keep], dst[keep]
+
     def reverse_csr(self) -> sp.csr_matrix:
         """Sparse adjacency of the reversed graph (row = to, col = from), for distances to goals."""
         if self._rev is None:
