@@ -11,8 +11,13 @@ once the runs succeeded (:func:`warehouse.report.staged_dir`). It holds:
   one row per combination and KPI with the mean per-seed difference, its 95 % CI and the
   ratio of means.
 
+* ``target.json`` (with ``--target``): every setting judged against the targets, and the
+  answer (:func:`warehouse.targets.decide`).
+
 The printed table has one row per combination: its means over the seeds, deliveries ± 95 % CI,
-the paired difference in deliveries against the baseline, and its gridlocked seeds.
+the paired difference in deliveries against the baseline, and its gridlocked seeds. With
+``--target KPI>=VALUE`` / ``KPI<=VALUE`` (repeatable, all must hold) the lines after it name the
+smallest swept value that meets every target with 95 % confidence (:mod:`warehouse.targets`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from warehouse.errors import InputError
 
 from .checks import new_run_folder, writable_out_folder
 from .cmd_run import OutOpt, SeedsOpt, SetOpt, StepsOpt, TargetArg
+
+#: The files a sweep may write into its output folder (an earlier sweep's are not replaced).
+SWEEP_FILES = ("sweep.csv", "paired.csv", "target.json")
 
 #: KPI → header of the printed table (sweep.csv has every KPI); deliveries with its 95 % CI and
 #: its paired difference, the others as means.
@@ -48,9 +56,19 @@ def sweep(
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Parallel processes.")] = 1,
     out: OutOpt = None,
+    targets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            help="KPI target KPI>=VALUE or KPI<=VALUE, any KPI of sweep.csv, e.g. "
+            "throughput_per_hour>=400; repeatable, all must hold.",
+        ),
+    ] = None,
 ) -> None:
     """Run every combination of --set KEY=V1,V2,... on every seed via mesa.batch_run; compare
-    each combination with the first, seed by seed."""
+    each combination with the first, seed by seed. With --target: the smallest value of the
+    swept key (numerically) that meets every target with 95% confidence, in target.json
+    too."""
     import pandas as pd
     from mesa.batchrunner import batch_run
     from rich.console import Console
@@ -60,11 +78,13 @@ def sweep(
     from warehouse.kpis import KPI_NAMES
     from warehouse.model import WarehouseModel
     from warehouse.policies import check_checkpoints_used, resolve_policy
-    from warehouse.report import GRIDLOCK_SHARE, is_gridlocked, staged_dir
+    from warehouse.report import GRIDLOCK_SHARE, is_gridlocked, report_json, staged_dir
     from warehouse.runner import parse_seeds
+    from warehouse.targets import decide, parse_target, summary_lines
 
     from .checks import FLAG_OF
 
+    goals = [parse_target(text) for text in targets or ()]
     sc, source = load_scenario(target)
     grid, labels = _parse_grid(sets or (), source, policy)
     parsed_seeds = parse_seeds(seeds)
@@ -89,9 +109,8 @@ def sweep(
     specs = [resolve_policy(policy, v, source=source) for v in variants]
     for variant in variants:  # a checkpoint must be loaded by some combination
         check_checkpoints_used(specs, variant, source)
-    out = writable_out_folder(
-        out or new_run_folder(f"sweep-{sc.name}"), writes=("sweep.csv", "paired.csv")
-    )
+    check_targets_defined(goals, {v.tasks.mode for v in variants})
+    out = writable_out_folder(out or new_run_folder(f"sweep-{sc.name}"), writes=SWEEP_FILES)
 
     scenario_arg = str(source) if source is not None else str(target)
     params: dict[str, Any] = {k: v for k, v in grid.items()}
@@ -128,6 +147,11 @@ def sweep(
         write_text_atomic(stage / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
         if len(paired):
             write_text_atomic(stage / "paired.csv", paired.to_csv(index=False, lineterminator="\n"))
+        answer = None
+        if goals:
+            answer = decide(target_settings(table, grid, labels, goals), goals)
+            answer.update(scenario=sc.name, seeds=seed_list, steps=n_steps)
+            write_text_atomic(stage / "target.json", report_json(answer))
     modes = sorted({spec.collisions_for(v) for spec, v in zip(specs, variants, strict=True)})
     names = sorted({spec.name for spec in specs})
     title = (
@@ -142,8 +166,60 @@ def sweep(
             "the fleet jammed): see the `gridlocked` column of sweep.csv",
             err=True,
         )
-    written = "sweep.csv" + (" and paired.csv" if len(paired) else "")
+    if answer is not None:
+        for line in summary_lines(answer, goals):
+            typer.echo(line)
+    files = [
+        "sweep.csv",
+        *(["paired.csv"] if len(paired) else []),
+        *(["target.json"] * bool(goals)),
+    ]
+    written = ", ".join(files[:-1]) + " and " + files[-1] if len(files) > 1 else files[0]
     typer.echo(f"wrote {written} to {out} ({len(table)} runs)")
+
+
+def check_targets_defined(goals: list[Any], modes: set[str]) -> None:
+    """A target on a KPI that a run in one of ``modes`` (``tasks.mode``) never defines is
+    refused before anything runs."""
+    from warehouse.targets import UNDEFINED_IN_MODE
+
+    for goal in goals:
+        for mode in sorted(modes):
+            if goal.kpi in UNDEFINED_IN_MODE.get(mode, ()):
+                raise InputError(
+                    None,
+                    "--target",
+                    f"{goal.kpi} is undefined in {mode} mode (no orders): {goal.text!r}",
+                )
+
+
+def target_settings(
+    table: Any, grid: dict[str, list[Any]], labels: dict[str, list[str]], goals: list[Any]
+) -> list[tuple[dict[str, Any], dict[str, list[Any]]]]:
+    """``(setting, {KPI: per-seed values})`` of every combination of ``table`` (sweep.csv,
+    swept values as typed) in the sweep's order, for :func:`warehouse.targets.decide`. A target
+    KPI undefined on every run (e.g. cycle times when nothing was delivered) is an
+    :class:`InputError`: no setting can be judged on it."""
+    from warehouse.report import summarize
+
+    keys = list(grid)
+    groups = list(table.groupby(keys, sort=False)) if keys else [((), table)]
+    settings = []
+    for values, runs in groups:
+        values = values if isinstance(values, tuple) else (values,)
+        setting = {k: grid[k][labels[k].index(v)] for k, v in zip(keys, values, strict=True)}
+        runs = runs.sort_values("seed")
+        kpis = {g.kpi: summarize(runs[g.kpi].tolist())["per_seed"] for g in goals}
+        settings.append((setting, kpis))
+    for goal in goals:
+        if all(v is None for _, kpis in settings for v in kpis[goal.kpi]):
+            raise InputError(
+                None,
+                "--target",
+                f"{goal.kpi} is undefined on every run of this sweep (nothing delivered?): "
+                f"{goal.text!r}",
+            )
+    return settings
 
 
 def _parse_grid(
