@@ -86,7 +86,8 @@ class ModeMatchedNavigator:
         return self.by_mode.get(mode, self.default)
 
     def reset(self, seed: int | None) -> None:
-        for policy in (*self.by_mode.values(), self.default):
+        policies = {id(p): p for p in (*self.by_mode.values(), self.default)}  # shared: once
+        for policy in policies.values():
             policy.reset(seed)
 
     def act(self, sim, obs, mask):  # type: ignore[no-untyped-def]
@@ -109,10 +110,13 @@ def cql_physical_navigator(
 
 def cql_tuned_navigator(*, device: str | None = None, **_: object) -> ModeMatchedNavigator:
     """The network fine-tuned for the floor's collision mode: ``cql_pibt`` under the PIBT
-    shield, ``cql_physical`` without a shield, the offline ``cql`` network otherwise."""
+    shields (``pibt`` and ``pibt_swap``, which is PIBT plus the swap manoeuvre), ``cql_physical``
+    without a shield, the offline ``cql`` network otherwise."""
+    pibt = cql_pibt_navigator(device=device)
     return ModeMatchedNavigator(
         {
-            "pibt": cql_pibt_navigator(device=device),
+            "pibt": pibt,
+            "pibt_swap": pibt,
             "physical": cql_physical_navigator(device=device),
         },
         cql_navigator(device=device),

@@ -7,7 +7,9 @@ better) from the navigator; ``mask`` is the ``(N, A)`` action mask, or ``None`` 
 ``needs_mask`` attribute is False (the simulation then skips building it).
 
 Collision modes map to shields: ``physical`` (none: conflicts happen and are counted),
-``block`` (:class:`BlockShield`) and ``pibt`` (:class:`~warehouse.shield.pibt.PIBTShield`).
+``block`` (:class:`BlockShield`), ``pibt`` (:class:`~warehouse.shield.pibt.PIBTShield`) and
+``pibt_swap`` (:class:`~warehouse.shield.pibt_swap.PIBTSwapShield`: PIBT plus LaCAM*'s swap,
+which lets two robots pass each other in a corridor or a dead end).
 Whatever a shield returns still goes through the physics: a conflict it lets through fails and
 is counted as a collision, so a faulty shield cannot hide one.
 """
@@ -78,12 +80,19 @@ def _pibt() -> Shield:
     return PIBTShield()
 
 
+def _pibt_swap() -> Shield:
+    from .pibt_swap import PIBTSwapShield  # lazy, as _pibt
+
+    return PIBTSwapShield()
+
+
 #: collision mode → factory of its shield (``None``: no shield). Installed packages add theirs
 #: through the ``warehouse_fleet.shields`` entry points (:mod:`warehouse.plugins`).
 SHIELDS: dict[str, Callable[[], Shield | None]] = {
     "physical": lambda: None,
     "block": BlockShield,
     "pibt": _pibt,
+    "pibt_swap": _pibt_swap,
 }
 
 

@@ -187,8 +187,13 @@ class PIBTShield:
         key[np.arange(idx.size), actions[idx]] = np.inf
         cand = np.zeros((n, n_act), dtype=np.int64)
         cand[idx] = np.argsort(-key, axis=1, kind="stable")
-        pibt_plan(pos, nbr, cand, mask, nxt, act, roots.astype(np.int64), nbr.shape[0])
+        self._plan(sim, pos, cand, mask, nxt, act, roots.astype(np.int64), frozen)
         return act
+
+    def _plan(self, sim, pos, cand, mask, nxt, act, roots, frozen):  # type: ignore[no-untyped-def]
+        """Run PIBT over the unplanned robots (``nxt == -1``), in place (:func:`pibt_plan`)."""
+        nbr = sim.floor.nbr
+        pibt_plan(pos, nbr, cand, mask, nxt, act, roots, nbr.shape[0])
 
     def _rescue(self, sim, actions, preferences, mask, frozen):  # type: ignore[no-untyped-def]
         """Shortest-path proposal and preferences for stalled robots (module docstring)."""
