@@ -149,6 +149,16 @@ def test_decide_takes_the_numerically_smallest_that_meets() -> None:
     json.dumps(result, allow_nan=False)  # target.json holds it as it is
 
 
+def test_decide_says_when_a_larger_value_misses_again() -> None:
+    """A fleet past saturation: 4 robots meet the target, 6 jam and do not."""
+    target = Target("throughput_per_hour", ">=", 500.0)
+    result = decide(_sweep({2: [300] * 3, 4: [600, 610, 605], 6: [450, 520, 480]}), [target])
+    assert result["smallest"] == {"fleet.robots": 4} and result["meets"] == [{"fleet.robots": 4}]
+    assert "but fleet.robots = 6 above it does not, with 95% confidence" in summary_lines(
+        result, [target]
+    )
+
+
 def test_decide_every_target_must_hold() -> None:
     fast = Target("throughput_per_hour", ">=", 500.0)
     quick = Target("cycle_time_p95", "<=", 300.0)
@@ -189,8 +199,14 @@ def test_decide_when_none_meets_reads_the_trend() -> None:
     assert summary_lines(falling, [high])[-1].startswith(
         "the trend does not point to a larger fleet.robots"
     )
-    # an upper target: falling is towards it
+    # no deliveries at 2 robots: no trend to read
     fast = Target("cycle_time_p95", "<=", 100.0)
+    unknown = decide(_sweep({2: [None, None], 4: [300, 310]}, "cycle_time_p95"), [fast])
+    assert unknown["larger_may_meet"] is None and unknown["trend"][0]["towards"] is None
+    assert summary_lines(unknown, [fast])[-1] == (
+        "the trend cannot be read: cycle_time_p95 went from undefined at 2 to 305 at 4"
+    )
+    # an upper target: falling is towards it
     down = decide(_sweep({2: [400] * 2, 4: [300] * 2}, "cycle_time_p95"), [fast])
     assert down["larger_may_meet"] is True
 

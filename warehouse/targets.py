@@ -18,9 +18,10 @@ nothing) does not meet the target on that seed, and keeps its setting from ``mee
 
 With one swept key whose values are all numbers, the settings are taken in numeric order and
 the answer is the smallest that ``meets`` (and the smallest that meets in the mean, when that
-one is smaller); when none does, the two largest values' means say whether the trend points to a
-larger value. With several swept keys or a non-numeric one there is no "smallest": every
-setting is judged, in the sweep's order, and those that meet are listed.
+one is smaller); when none does and the largest fails even in the mean, the two largest values'
+means say whether the trend points to a larger value. With several swept keys or a non-numeric
+one there is no "smallest": every setting is judged, in the sweep's order, and those that meet
+are listed.
 """
 
 from __future__ import annotations
@@ -112,8 +113,9 @@ def parse_target(text: str, kpis: Sequence[str] | None = None, flag: str = "--ta
 
 
 def judge(target: Target, per_seed: Sequence[float | None]) -> dict[str, Any]:
-    """One target on one setting's per-seed values: ``{"kpi", "mean", "ci95", "bound",
-    "seeds", "seeds_met", "every_seed", "verdict"}`` (see the module docstring)."""
+    """One target on one setting's per-seed values: ``{"target", "kpi", "op", "value", "mean",
+    "ci95", "bound", "seeds", "seeds_met", "every_seed", "verdict"}`` (see the module
+    docstring)."""
     from .report import summarize
 
     summary = summarize(list(per_seed))
@@ -163,8 +165,8 @@ def decide(
       ``smallest`` or none meets (else ``None``);
     * ``larger_may_meet``: in numeric order with two values or more, when no setting meets and
       the largest fails even in the mean: whether every target it misses moved towards it from
-      the value before (``trend``: those moves, ``{"kpi", "from", "to", "towards"}``); else
-      ``None``.
+      the value before (``trend``: those moves, ``{"kpi", "from", "to", "towards"}``); else,
+      or when a mean of the two is undefined, ``None``.
     """
     keys = list(settings[0][0]) if settings else []
     numeric = len(keys) == 1 and all(_is_number(s[keys[0]]) for s, _ in settings)
@@ -196,7 +198,8 @@ def decide(
                 trend.append(
                     {"kpi": target.kpi, "from": prev["mean"], "to": now["mean"], "towards": towards}
                 )
-            larger_may_meet = all(t["towards"] for t in trend)
+            if all(t["towards"] is not None for t in trend):
+                larger_may_meet = all(t["towards"] for t in trend)
     return {
         "targets": [t.to_json() for t in targets],
         "keys": keys,
@@ -256,7 +259,7 @@ def summary_lines(result: dict[str, Any], targets: Sequence[Target]) -> list[str
                     f"{largest['setting'][key]}:"
                 )
                 lines += _evidence(largest)
-            if result["larger_may_meet"] is not None:
+            if result["trend"]:
                 x0, x1 = (j["setting"][key] for j in result["settings"][-2:])
                 moves = "; ".join(
                     f"{m['kpi']} {_moved(m)} from {_num_or(m['from'])} at {x0} "
@@ -265,6 +268,8 @@ def summary_lines(result: dict[str, Any], targets: Sequence[Target]) -> list[str
                 )
                 if result["larger_may_meet"]:
                     lines.append(f"a larger {key} may meet {it}: {moves}")
+                elif result["larger_may_meet"] is None:
+                    lines.append(f"the trend cannot be read: {moves}")
                 else:
                     lines.append(f"the trend does not point to a larger {key}: {moves}")
         return lines
@@ -306,7 +311,7 @@ def _evidence(judged: dict[str, Any]) -> list[str]:
 
 def _moved(move: dict[str, Any]) -> str:
     if move["from"] is None or move["to"] is None:
-        return "undefined"
+        return "went"
     return (
         "rose" if move["to"] > move["from"] else "fell" if move["to"] < move["from"] else "stayed"
     )
