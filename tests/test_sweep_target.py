@@ -186,25 +186,45 @@ def test_decide_when_none_meets_reads_the_trend() -> None:
     assert rising["meets"] == [] and rising["mean_only"] == []
     assert rising["larger_may_meet"] is True
     assert rising["trend"] == [
-        {"kpi": "throughput_per_hour", "from": 505.0, "to": 705.0, "towards": True}
+        {
+            "kpi": "throughput_per_hour",
+            "from": 505.0,
+            "to": 705.0,
+            "diff": 200.0,
+            "ci95": 0.0,
+            "towards": True,
+        }
     ]
     lines = summary_lines(rising, [high])
     assert "no swept fleet.robots meets it, not even in the mean; the largest, 6:" in lines
     assert lines[-1] == (
-        "a larger fleet.robots may meet it: throughput_per_hour rose from 505 at 4 to 705 at 6"
+        "a larger fleet.robots may meet it: throughput_per_hour rose from 505 at 4 to 705 at 6 "
+        "(paired by seed: +200 ± 0)"
     )
     # a saturated fleet: throughput falls from 4 to 6 robots
     falling = decide(_sweep({2: [300] * 2, 4: [505] * 2, 6: [480] * 2}), [high])
     assert falling["larger_may_meet"] is False
     assert summary_lines(falling, [high])[-1].startswith(
-        "the trend does not point to a larger fleet.robots"
+        "no clear trend towards a larger fleet.robots: throughput_per_hour fell from 505"
     )
+    # demand-bound: the mean rises, but the paired step's 95 % CI includes no change
+    # (steps 20, -20, 60: mean 20, CI ± 99.4)
+    flat = decide(_sweep({4: [500, 600, 700], 6: [520, 580, 760]}), [high])
+    assert flat["trend"][0]["diff"] == 20 and flat["trend"][0]["ci95"] > 20
+    assert flat["larger_may_meet"] is False
+    assert summary_lines(flat, [high])[-1].startswith(
+        "no clear trend towards a larger fleet.robots: throughput_per_hour rose from 600 at 4"
+    )
+    # one seed: nothing to pair with confidence
+    one = decide(_sweep({4: [500], 6: [700]}), [high])
+    assert one["larger_may_meet"] is None and one["trend"][0]["towards"] is None
     # no deliveries at 2 robots: no trend to read
     fast = Target("cycle_time_p95", "<=", 100.0)
     unknown = decide(_sweep({2: [None, None], 4: [300, 310]}, "cycle_time_p95"), [fast])
     assert unknown["larger_may_meet"] is None and unknown["trend"][0]["towards"] is None
     assert summary_lines(unknown, [fast])[-1] == (
-        "the trend cannot be read: cycle_time_p95 went from undefined at 2 to 305 at 4"
+        "the trend cannot be read: cycle_time_p95 went from undefined at 2 to 305 at 4 "
+        "(paired by seed: —)"
     )
     # an upper target: falling is towards it
     down = decide(_sweep({2: [400] * 2, 4: [300] * 2}, "cycle_time_p95"), [fast])
@@ -279,12 +299,15 @@ def test_sweep_target_end_to_end(tmp_path: Path, capsys) -> None:
 
 def test_sweep_target_none_meets(tmp_path: Path, capsys) -> None:
     out = tmp_path / "short"
-    argv = ["sweep", "tiny", "--set", "robots=2,4", "--seeds", "0..1", "--steps", "200"]
+    argv = ["sweep", "tiny", "--set", "robots=2,4", "--seeds", "0..2", "--steps", "200"]
     code, printed, err = cli([*argv, "--target", "deliveries>=1000", "--out", str(out)], capsys)
     assert code == 0, err
     answer = json.loads((out / "target.json").read_text())
     assert answer["smallest"] is None and answer["meets"] == [] and answer["mean_only"] == []
-    assert answer["larger_may_meet"] is True  # 4 robots deliver more than 2
+    assert answer["larger_may_meet"] is True  # 4 robots deliver more than 2 on every seed
+    table = pd.read_csv(out / "sweep.csv").set_index(["fleet.robots", "seed"])["deliveries"]
+    steps = [table[4, s] - table[2, s] for s in (0, 1, 2)]
+    assert answer["trend"][0]["diff"] == pytest.approx(sum(steps) / 3)
     assert "no swept fleet.robots meets it, not even in the mean" in printed
     assert "a larger fleet.robots may meet it: deliveries rose" in printed
 

@@ -165,8 +165,12 @@ def decide(
       ``smallest`` or none meets (else ``None``);
     * ``larger_may_meet``: in numeric order with two values or more, when no setting meets and
       the largest fails even in the mean: whether every target it misses moved towards it from
-      the value before (``trend``: those moves, ``{"kpi", "from", "to", "towards"}``); else,
-      or when a mean of the two is undefined, ``None``.
+      the value before, paired by seed with 95 % confidence (the CI of the mean per-seed
+      difference excludes 0 on the target's side); ``trend``: those moves, ``{"kpi", "from",
+      "to", "diff", "ci95", "towards"}``. ``None`` when not asked, or when a move cannot be
+      read (a mean undefined, or fewer than two seeds to pair).
+
+    Every setting's per-seed values are over the same seeds, in the same order.
     """
     keys = list(settings[0][0]) if settings else []
     numeric = len(keys) == 1 and all(_is_number(s[keys[0]]) for s, _ in settings)
@@ -187,17 +191,10 @@ def decide(
         if first is not None and first["verdict"] == "mean_only":
             smallest_in_mean = first["setting"]
         if not meets and len(judged) >= 2 and judged[-1]["verdict"] == "fails":
-            last, before = judged[-1], judged[-2]
-            for target, now, prev in zip(targets, last["targets"], before["targets"], strict=True):
-                if now["verdict"] == "meets":
-                    continue
-                towards = None
-                if now["mean"] is not None and prev["mean"] is not None:
-                    step = now["mean"] - prev["mean"]
-                    towards = step > 0 if target.op == ">=" else step < 0
-                trend.append(
-                    {"kpi": target.kpi, "from": prev["mean"], "to": now["mean"], "towards": towards}
-                )
+            last, before = ordered[-1][1], ordered[-2][1]
+            for target, now in zip(targets, judged[-1]["targets"], strict=True):
+                if now["verdict"] != "meets":
+                    trend.append(_move(target, before[target.kpi], last[target.kpi]))
             if all(t["towards"] is not None for t in trend):
                 larger_may_meet = all(t["towards"] for t in trend)
     return {
@@ -211,6 +208,30 @@ def decide(
         "smallest_in_mean": smallest_in_mean,
         "larger_may_meet": larger_may_meet,
         "trend": trend,
+    }
+
+
+def _move(
+    target: Target, before: Sequence[float | None], after: Sequence[float | None]
+) -> dict[str, Any]:
+    """How ``target.kpi`` moved from one setting to the next, paired by seed, and whether it
+    moved towards the target with 95 % confidence (``None``: cannot be read)."""
+    from .report import summarize
+
+    start, end = summarize(list(before))["mean"], summarize(list(after))["mean"]
+    pairs = zip(before, after, strict=True)
+    diff = summarize([b - a for a, b in pairs if a is not None and b is not None])
+    towards = None
+    if start is not None and end is not None and diff["ci95"] is not None:
+        low, high = diff["mean"] - diff["ci95"], diff["mean"] + diff["ci95"]
+        towards = low > 0 if target.op == ">=" else high < 0
+    return {
+        "kpi": target.kpi,
+        "from": start,
+        "to": end,
+        "diff": diff["mean"],
+        "ci95": diff["ci95"],
+        "towards": towards,
     }
 
 
@@ -263,7 +284,7 @@ def summary_lines(result: dict[str, Any], targets: Sequence[Target]) -> list[str
                 x0, x1 = (j["setting"][key] for j in result["settings"][-2:])
                 moves = "; ".join(
                     f"{m['kpi']} {_moved(m)} from {_num_or(m['from'])} at {x0} "
-                    f"to {_num_or(m['to'])} at {x1}"
+                    f"to {_num_or(m['to'])} at {x1} (paired by seed: {_paired(m)})"
                     for m in result["trend"]
                 )
                 if result["larger_may_meet"]:
@@ -271,7 +292,7 @@ def summary_lines(result: dict[str, Any], targets: Sequence[Target]) -> list[str
                 elif result["larger_may_meet"] is None:
                     lines.append(f"the trend cannot be read: {moves}")
                 else:
-                    lines.append(f"the trend does not point to a larger {key}: {moves}")
+                    lines.append(f"no clear trend towards a larger {key}: {moves}")
         return lines
     why = "several swept keys" if len(keys) > 1 else "a non-numeric swept key" if keys else ""
     if why:
@@ -315,6 +336,12 @@ def _moved(move: dict[str, Any]) -> str:
     return (
         "rose" if move["to"] > move["from"] else "fell" if move["to"] < move["from"] else "stayed"
     )
+
+
+def _paired(move: dict[str, Any]) -> str:
+    from .report import format_paired
+
+    return format_paired({"diff": move["diff"], "ci95": move["ci95"], "ratio": None})
 
 
 def _label(setting: dict[str, Any]) -> str:
