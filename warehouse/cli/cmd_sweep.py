@@ -60,8 +60,8 @@ def sweep(
         list[str] | None,
         typer.Option(
             "--target",
-            help="KPI target KPI>=VALUE or KPI<=VALUE, any KPI of sweep.csv, e.g. "
-            "throughput_per_hour>=400; repeatable, all must hold.",
+            help="A target KPI>=VALUE or KPI<=VALUE on any KPI of sweep.csv (e.g. "
+            "throughput_per_hour>=400); repeatable, all must hold.",
         ),
     ] = None,
 ) -> None:
