@@ -12,12 +12,12 @@ once the runs succeeded (:func:`warehouse.report.staged_dir`). It holds:
   ratio of means.
 
 * ``target.json`` (with ``--target``): every setting judged against the targets, and the
-  answer (:func:`warehouse.targets.decide`).
+  answer (:func:`warehouse.kpi_targets.decide`).
 
 The printed table has one row per combination: its means over the seeds, deliveries ± 95 % CI,
 the paired difference in deliveries against the baseline, and its gridlocked seeds. With
 ``--target KPI>=VALUE`` / ``KPI<=VALUE`` (repeatable, all must hold) the lines after it name the
-smallest swept value that meets every target with 95 % confidence (:mod:`warehouse.targets`).
+smallest swept value that meets every target with 95 % confidence (:mod:`warehouse.kpi_targets`).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def sweep(
     from warehouse.policies import check_checkpoints_used, resolve_policy
     from warehouse.report import GRIDLOCK_SHARE, is_gridlocked, report_json, staged_dir
     from warehouse.runner import parse_seeds
-    from warehouse.targets import decide, parse_target, summary_lines
+    from warehouse.kpi_targets import decide, parse_target, summary_lines
 
     from .checks import FLAG_OF
 
@@ -181,7 +181,7 @@ def sweep(
 def check_targets_defined(goals: list[Any], modes: set[str]) -> None:
     """A target on a KPI that a run in one of ``modes`` (``tasks.mode``) never defines is
     refused before anything runs."""
-    from warehouse.targets import UNDEFINED_IN_MODE
+    from warehouse.kpi_targets import UNDEFINED_IN_MODE
 
     for goal in goals:
         for mode in sorted(modes):
@@ -197,7 +197,7 @@ def target_settings(
     table: Any, grid: dict[str, list[Any]], labels: dict[str, list[str]], goals: list[Any]
 ) -> list[tuple[dict[str, Any], dict[str, list[Any]]]]:
     """``(setting, {KPI: per-seed values})`` of every combination of ``table`` (sweep.csv,
-    swept values as typed) in the sweep's order, for :func:`warehouse.targets.decide`. A target
+    swept values as typed) in the sweep's order, for :func:`warehouse.kpi_targets.decide`. A target
     KPI undefined on every run (e.g. cycle times when nothing was delivered) is an
     :class:`InputError`: no setting can be judged on it."""
     from warehouse.report import summarize
