@@ -13,8 +13,8 @@ from cli_helpers import fails_cleanly
 from cli_helpers import run_cli as cli
 
 from warehouse.errors import InputError
-from warehouse.kpis import KPI_NAMES
 from warehouse.kpi_targets import Target, decide, judge, parse_target, summary_lines
+from warehouse.kpis import KPI_NAMES
 
 T975_2 = 4.302652729911275  # Student t, 97.5 % quantile, 2 degrees of freedom (3 seeds)
 

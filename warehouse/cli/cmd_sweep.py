@@ -75,12 +75,12 @@ def sweep(
 
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.atomic import write_text_atomic
+    from warehouse.kpi_targets import decide, parse_target, summary_lines
     from warehouse.kpis import KPI_NAMES
     from warehouse.model import WarehouseModel
     from warehouse.policies import check_checkpoints_used, resolve_policy
     from warehouse.report import GRIDLOCK_SHARE, is_gridlocked, report_json, staged_dir
     from warehouse.runner import parse_seeds
-    from warehouse.kpi_targets import decide, parse_target, summary_lines
 
     from .checks import FLAG_OF
 
