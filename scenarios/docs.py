@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import types
 from typing import Annotated, Any, Literal, TypeGuard, Union, get_args, get_origin
 
@@ -29,8 +30,12 @@ def _type_name(ann: Any) -> str:
         return " / ".join(f"`{a}`" for a in args)
     if origin in (Union, types.UnionType):
         return " or ".join(_type_name(a) for a in args)
+    if origin is tuple and args and Ellipsis not in args:  # a fixed pair: [row, col]
+        return "[" + ", ".join(_type_name(a) for a in args) + "]"
     if origin in (list, tuple):
         return f"list of {_type_name(args[0])}" if args else "list"
+    if _is_model(ann):
+        return "mapping"
     return getattr(ann, "__name__", str(ann))
 
 
@@ -67,6 +72,9 @@ def schema_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[tup
             rows.extend(schema_rows(field.annotation, f"{key}."))
             continue
         rows.append((key, _type_name(field.annotation), _default(field), field.description or ""))
+        entry = get_args(field.annotation)[0] if get_origin(field.annotation) is tuple else None
+        if _is_model(entry):  # a list of sections (faults.closures): each entry's keys
+            rows.extend(schema_rows(entry, f"{key}[]."))
     return rows
 
 
@@ -85,8 +93,6 @@ def _yaml_value(value: Any) -> str:
 
 
 def _comment(text: str, indent: str) -> list[str]:
-    import textwrap
-
     width = 96 - len(indent)
     return [f"{indent}# {line}" for line in textwrap.wrap(text, width)] if text else []
 
@@ -122,4 +128,18 @@ def scenario_template() -> str:
         for sub, sub_field in model.model_fields.items():
             lines += _comment(sub_field.description or "", "  ")
             lines.append(f"  {sub}: {_yaml_value(data[name][sub])}")
+            lines += _entry_keys(sub, sub_field.annotation)
     return "\n".join(lines) + "\n"
+
+
+def _entry_keys(name: str, ann: Any) -> list[str]:
+    """For a list of sections (``faults.closures``): the keys of an entry, commented out."""
+    entry = get_args(ann)[0] if get_origin(ann) is tuple else None
+    if not _is_model(entry):
+        return []
+    lines = [f"  # Each entry of {name} has these keys:"]
+    for key, field in entry.model_fields.items():
+        shown = "(required)" if field.is_required() else _yaml_value(field.get_default())
+        text = f"{field.alias or key}: {shown} — {field.description or ''}"
+        lines += [f"  #   {line}" for line in textwrap.wrap(text, 90)]
+    return lines

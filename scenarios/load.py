@@ -13,8 +13,9 @@ by the floor parser's documented rule.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -109,12 +110,21 @@ _PLAIN_WORDS = {
 }
 
 
+def field_path(loc: Sequence[Any]) -> str:
+    """``("faults", "closures", 1, "cells", 0)`` → ``faults.closures[1].cells[0]``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out
+
+
 def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputError:
     err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"]]
-    if len(loc) >= 2 and loc[0] == "layout" and loc[1] in _LAYOUT_TAGS:
-        del loc[1]
-    field = ".".join(loc) or None
+    raw = list(err["loc"])
+    if len(raw) >= 2 and raw[0] == "layout" and raw[1] in _LAYOUT_TAGS:
+        del raw[1]
+    loc = [str(p) for p in raw]
+    field = field_path(raw) or None
     kind = err["type"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1], data)
@@ -124,7 +134,7 @@ def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputE
         field = "layout.type"
     elif kind == "bool_number":  # Section's check names the field in its context
         ctx = err.get("ctx", {})
-        field = ".".join([*loc, str(ctx.get("name"))])
+        field = field_path([*raw, str(ctx.get("name"))])
         msg = f"expected a number, got {ctx.get('value')}"
     elif kind in _PLAIN_WORDS:  # pydantic's wording names Python types; say it in YAML terms
         shown = repr(err.get("input"))
@@ -132,7 +142,8 @@ def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputE
     else:
         msg = err["msg"].removeprefix("Value error, ")  # our own validators' messages
         value = err.get("input")
-        if kind != "missing" and isinstance(value, str | int | float | bool) and value is not None:
+        quiet = kind in ("missing", "cell")  # no value to show; a cell's message shows it
+        if not quiet and isinstance(value, str | int | float | bool) and value is not None:
             shown = repr(value)
             msg += f", got {shown[:40]}{'…' if len(shown) > 40 else ''}"
     more = exc.error_count() - 1
@@ -142,10 +153,14 @@ def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputE
 
 
 def _allowed_keys(loc: list[str], data: Any) -> list[str]:
-    """Field names of the model section at ``loc`` (for "unknown key" hints)."""
+    """Field names of the model section at ``loc`` (for "unknown key" hints), by their names in
+    the file (``from``, not ``from_``)."""
     model: type[BaseModel] = Scenario
     node = data
     for part in loc:
+        if part.isdigit():  # an entry of a list of sections (faults.closures[1])
+            node = node[int(part)] if isinstance(node, list) and int(part) < len(node) else None
+            continue
         node = node.get(part) if isinstance(node, dict) else None
         if part == "layout":
             tag = node.get("type", "generator") if isinstance(node, dict) else "generator"
@@ -156,12 +171,17 @@ def _allowed_keys(loc: list[str], data: Any) -> list[str]:
             }
             model = layouts.get(tag, GeneratorLayout)
             continue
-        field = model.model_fields.get(part)
+        field = next(
+            (f for name, f in model.model_fields.items() if (f.alias or name) == part), None
+        )
         ann = getattr(field, "annotation", None)
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+        for inner in (ann, *get_args(ann)):  # X, X | None, tuple[X, ...]
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                model = inner
+                break
+        else:
             return []
-        model = ann
-    return list(model.model_fields)
+    return [f.alias or name for name, f in model.model_fields.items()]
 
 
 def apply_overrides(
@@ -225,6 +245,8 @@ def _blame_override(
         dotted = SHORTCUTS.get(key, key)
         if field == dotted or field.startswith(f"{dotted}.") or dotted.startswith(f"{field}."):
             return InputError(None, names.get(key, key), exc.message)
+        if field.startswith(f"{dotted}["):  # an entry of a list given whole: say which
+            return InputError(None, names.get(key, key), f"{field[len(dotted) :]}: {exc.message}")
     return exc
 
 
@@ -311,6 +333,10 @@ def check_fits(scenario: Scenario, floor: CompiledFloor, source: Path | None) ->
             raise InputError(source, "layout", "the floor has no stations")
     elif not floor.goal_ok.any():
         raise InputError(source, "layout", "the floor has no goal cells")
+    if scenario.faults.closures:  # every closed cell lies on the floor, every closure holds a step
+        from warehouse.core.closures import resolve_closures  # (imports the core: only here)
+
+        resolve_closures(floor, scenario.faults, scenario.physics.step_seconds, source)
 
 
 def resolve_map_path(path: str, base: Path, source: Path | None) -> Path:

@@ -38,6 +38,8 @@ class Summary:
     #: the kinds a map file did not mark, inferred by the rule of :mod:`warehouse.floor.grid`
     inferred: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  #: what building the floor changed (cells cut off, ...)
+    #: the scheduled closures (``faults.closures``), one line each
+    closures: tuple[str, ...] = ()
 
 
 def describe(target: str | Path) -> Summary:
@@ -48,6 +50,13 @@ def describe(target: str | Path) -> Summary:
 
     sc, source = load_scenario(target)
     floor = build_floor(sc, source)
+    closures: list[str] = []
+    if sc.faults.closures:
+        from warehouse.core.closures import describe_closures
+
+        closures = describe_closures(
+            floor, sc.faults, sc.physics.step_seconds, sc.episode.steps, source
+        )
     h, w = floor.shape
     return Summary(
         name=sc.name,
@@ -60,4 +69,5 @@ def describe(target: str | Path) -> Summary:
         stations=int(floor.stations.size),
         inferred=tuple(floor.graph.graph.get("inferred_kinds", ())),
         notes=tuple(floor_notes(floor)),
+        closures=tuple(closures),
     )

@@ -111,6 +111,8 @@ def test_hand_computed_kpis_match_the_report(scripted: Path) -> None:
         "loaded_travel_share": 4 / (robots * steps),
         "handling_share": 2 / (robots * steps),
         "blocked_share": 0.0,
+        "breakdowns": 0,  # faults off
+        "breakdown_share": 0.0,
         "distance_m": distance,
         "energy_kwh": (distance * 0.08 + robots * steps * step_s * 60.0 / 3600.0) / 1000.0,
         "stuck_robots": 0,

@@ -8,9 +8,19 @@ unit.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 _NUMBERS = (int, float, int | None, float | None)
@@ -132,6 +142,93 @@ class RewardConfig(Section):
     )
 
 
+def _cell(value: Any) -> tuple[int, int]:
+    """``[row, col]``: two whole numbers (not true/false, not 4.0)."""
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        return (int(value[0]), int(value[1]))
+    shown = json.dumps(value, default=repr)
+    raise PydanticCustomError(
+        "cell",
+        "expected [row, col], two whole numbers, got {value}",
+        {"value": shown[:40] + ("…" if len(shown) > 40 else "")},
+    )
+
+
+#: A floor cell ``[row, col]`` as the floor drawing, a map file or a graph's node ``pos`` gives it
+Cell = Annotated[tuple[int, int], BeforeValidator(_cell)]
+
+
+def _node_name(value: Any) -> str | int:
+    """A waypoint graph's node id: text or a whole number (not true/false)."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    shown = json.dumps(value, default=repr)
+    raise PydanticCustomError(
+        "cell",
+        "expected a node id (text or a whole number), got {value}",
+        {"value": shown[:40] + ("…" if len(shown) > 40 else "")},
+    )
+
+
+NodeName = Annotated[str | int, BeforeValidator(_node_name)]
+
+
+class CellArea(Section):
+    """A rectangle of cells, both corners included: ``{from: [4, 2], to: [4, 9]}``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+        allow_inf_nan=False,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
+
+    from_: Cell = Field(alias="from", description="One corner [row, col].")
+    to: Cell = Field(description="The opposite corner [row, col].")
+
+
+class ClosureConfig(Section):
+    """A scheduled closure: cells closed from ``start_s`` to ``end_s`` (see README)."""
+
+    cells: tuple[Cell, ...] = Field((), description="Cells [row, col] to close.")
+    area: CellArea | None = Field(
+        None, description="A rectangle {from: [row, col], to: [row, col]} to close, corners "
+        "included; its shelf and wall cells are left out."
+    )  # fmt: skip
+    nodes: tuple[NodeName, ...] = Field(
+        (), description="Nodes to close by id, on waypoint graphs whose nodes have names."
+    )
+    start_s: float = Field(
+        ..., ge=0.0, description="When the cells close, seconds of simulated time."
+    )
+    end_s: float | None = Field(
+        None,
+        gt=0.0,
+        description="When they reopen (s, after start_s); null: at the end of the run.",
+    )
+
+    @field_validator("end_s")
+    @classmethod
+    def _ends_after_start(cls, end: float | None, info: ValidationInfo) -> float | None:
+        start = info.data.get("start_s")
+        if end is not None and start is not None and end <= start:
+            raise ValueError(f"must be after start_s ({start:g})")
+        return end
+
+    @model_validator(mode="after")
+    def _closes_something(self) -> ClosureConfig:
+        if not (self.cells or self.area or self.nodes):
+            raise ValueError("give the cells to close: cells, area or nodes")
+        return self
+
+
 class FaultsConfig(Section):
     breakdown_prob: float = Field(
         0.0, ge=0.0, le=1.0, description="Per robot per step probability of breaking down."
@@ -144,6 +241,13 @@ class FaultsConfig(Section):
         description="Per step probability that one aisle or parking cell closes.",
     )
     closure_steps: int = Field(50, ge=1, description="Steps a closed cell stays closed.")
+    closures: tuple[ClosureConfig, ...] = Field(
+        (),
+        description="Scheduled closures, each a mapping of the keys below: the cells it closes "
+        "(cells, area, nodes; any of them together) and when. A closed cell works as a random "
+        "closure: no robot enters it; one standing on it as it closes may stay or leave; orders "
+        "for a closed pick location or station wait (README: scheduled closures).",
+    )
 
 
 class ObservationConfig(Section):

@@ -18,6 +18,10 @@ name                               definition (unit)
 ``blocked_share``                  share of robot-steps spent driving (to a pick, station or
                                    goal) without moving: traffic, a waiting navigator, a
                                    breakdown. Part of the two travel shares
+``breakdowns``                     breakdown events (``faults.breakdown_prob``) in the run
+``breakdown_share``                share of robot-steps begun broken down (0..1): the robot-time
+                                   breakdowns cost. Overlaps the phase shares (a robot keeps
+                                   its task while broken down) and ``blocked_share``
 ``distance_m``                     metres travelled by the whole fleet (m)
 ``energy_kwh``                     distance × ``physics.energy_wh_per_metre`` + robots × simulated
                                    time × ``physics.idle_power_w`` (kWh)
@@ -29,6 +33,8 @@ name                               definition (unit)
 ``oldest_open_order_s``            age of the oldest order still waiting for a robot at the end
                                    (s; 0 when none waits): the backlog's starvation, which
                                    cycle times over *delivered* orders do not show
+``orders_arrived``                 orders that arrived during the run (the demand), lost ones
+                                   included
 ``orders_lost``                    arrivals dropped because ``tasks.max_open_orders`` were open
 ``steps``, ``robots``              run length (steps) and fleet size
 =================================  ============================================================
@@ -66,6 +72,8 @@ KPI_NAMES = (
     "loaded_travel_share",
     "handling_share",
     "blocked_share",
+    "breakdowns",
+    "breakdown_share",
     "distance_m",
     "energy_kwh",
     "stuck_robots",
@@ -151,6 +159,17 @@ def handling_share(sim: Simulation) -> float | None:
 def blocked_share(sim: Simulation) -> float:
     robot_steps = sim.n_robots * sim.t
     return float(sim.state.blocked_steps[0]) / robot_steps if robot_steps else 0.0
+
+
+def breakdowns(sim: Simulation) -> int:
+    return int(sim.state.breakdowns.sum())
+
+
+def breakdown_share(sim: Simulation) -> float:
+    """Robot-steps begun broken down over all robot-steps: a breakdown of ``breakdown_steps``
+    steps costs that many robot-steps (fewer when the run ends first)."""
+    robot_steps = sim.n_robots * sim.t
+    return float(sim.state.broken_steps.sum()) / robot_steps if robot_steps else 0.0
 
 
 def distance_m(sim: Simulation) -> float:

@@ -14,7 +14,7 @@ Data collection (``model.datacollector``):
   ``open_orders``, recorded after every ``collect_every``-th step and after the last step;
 * agent-type reporters (``per_robot=True``, same cadence): per robot ``robot`` (index) and the
   counters ``deliveries``, ``distance_m``, ``collisions``, ``interventions``, ``busy_steps``,
-  ``waits``; per station ``station`` (index) and ``queue``.
+  ``waits``, ``breakdowns``, ``broken_steps``; per station ``station`` (index) and ``queue``.
 
 With ``collect_every=1`` entry ``i`` of the series is the state after step ``i + 1``, the
 indexing ``mesa.batch_run`` expects (``warehouse sweep`` uses this).
@@ -36,7 +36,16 @@ from .fleet import Fleet
 from .kpis import KPI_FUNCTIONS
 from .policies import PolicySpec, build_policy, check_checkpoints_used, resolve_policy
 
-ROBOT_COUNTERS = ("deliveries", "distance_m", "collisions", "interventions", "busy_steps", "waits")
+ROBOT_COUNTERS = (
+    "deliveries",
+    "distance_m",
+    "collisions",
+    "interventions",
+    "busy_steps",
+    "waits",
+    "breakdowns",
+    "broken_steps",
+)
 
 
 class RobotAgent(mesa.Agent):
@@ -90,6 +99,14 @@ class RobotAgent(mesa.Agent):
     @property
     def waits(self) -> int:
         return int(self._state.waits[self.index])
+
+    @property
+    def breakdowns(self) -> int:
+        return int(self._state.breakdowns[self.index])
+
+    @property
+    def broken_steps(self) -> int:
+        return int(self._state.broken_steps[self.index])
 
 
 class StationAgent(mesa.Agent):

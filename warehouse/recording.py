@@ -338,6 +338,9 @@ class Recording:
                 & ((a["waypoint"][1:] >= 0) | (a["task_goal"][1:] >= 0))
             ),
             "distance_m": distance,
+            # broken down as step k + 1 began; a breakdown sets the timer above its countdown
+            "broken_steps": csum(a["broken"][:-1] > 0),
+            "breakdowns": csum(a["broken"][1:] > np.maximum(a["broken"][:-1] - 1, 0)),
             "incidents": csum(a["incidents"]),
             "orders_lost": self._lost_per_frame(),
         }
@@ -393,7 +396,9 @@ class Recording:
         s = FleetState.empty(self.n_robots)
         for name in FRAME_FIELDS:
             setattr(s, name, a[name][k].copy())
-        for name in ("deliveries", "interventions", "collisions", "moves", "busy_steps", "waits"):
+        counters = ("deliveries", "interventions", "collisions", "moves", "busy_steps", "waits",
+                    "breakdowns", "broken_steps")  # fmt: skip
+        for name in counters:
             setattr(s, name, cum[name][k].copy())
         s.phase_steps, s.blocked_steps = self._time_counters(k)
         s.distance_m = cum["distance_m"][k].copy()

@@ -60,7 +60,8 @@ def write_rerun_scenario(experiment: Any, folder: Path) -> list[Path]:
 
 
 def _dump(data: dict[str, Any]) -> str:
-    """YAML with multi-line text (a floor drawing) as a ``|`` block, so it reads as drawn."""
+    """YAML with multi-line text (a floor drawing) as a ``|`` block, so it reads as drawn, and
+    lists of plain values (cells, walls, seeds) on one line."""
     import yaml
 
     class Dumper(yaml.SafeDumper):
@@ -70,5 +71,13 @@ def _dump(data: dict[str, Any]) -> str:
         style = "|" if "\n" in value and not value.startswith((" ", "\n")) else None
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
+    def flow(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
+        """A list of plain values on one line: ``[4, 2]``, ``[west, east]``, ``[0, 1, 2]``."""
+        flat = all(isinstance(v, int | float | bool) or v is None for v in value) or all(
+            isinstance(v, str) and "\n" not in v for v in value
+        )
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flat)
+
     Dumper.add_representer(str, text)
+    Dumper.add_representer(list, flow)
     return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True)

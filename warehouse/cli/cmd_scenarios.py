@@ -93,6 +93,8 @@ def validate(
         f"OK {label}: {s.name}: {s.robots} robots, floor {s.floor} ({s.free} free cells; "
         f"{kinds}), {s.tasks}" + (f" — {s.description}" if s.description else "")
     )
+    for line in s.closures:
+        typer.echo(f"closure: {line}")
     for note in s.notes:
         typer.echo(f"note: {note}")
 

@@ -117,7 +117,7 @@ class Observer:
         out = np.empty((s.n, self.size), dtype=np.float32)
         target, slot = sim.target_slots()
         obstacle = self._obst_grid
-        if sim.config.faults.closure_prob > 0:
+        if sim.closures_possible:
             closed = sim.closed_nodes()
             if closed.size:
                 obstacle = obstacle.copy()

@@ -29,7 +29,16 @@ Task rules, applied to every robot after the moves of a step:
   robot's own cell when another exists).
 
 Then the clock advances, faults are drawn (breakdowns stop a robot for ``breakdown_steps``;
-closed aisle and parking cells are masked for ``closure_steps``) and new orders arrive.
+closed aisle and parking cells are masked for ``closure_steps``), the scheduled closures that
+begin at the new clock close their cells (``faults.closures``, :mod:`.closures`; no draw) and new
+orders arrive.
+
+Closures, random and scheduled, write one array, ``closed_until`` (a node is closed while it
+exceeds the clock), and the move rule reads only that: no robot moves into a closed cell. A robot
+standing on a cell when it closes is not moved: it may stay, work (pick, drop) and leave into an
+open neighbour. Orders keep their pick cell and station when these close: the robot serving one
+drives as far as it can and waits, and new orders for them still arrive (random closures never
+close pick cells or stations; scheduled ones may).
 
 The inner loops are numba kernels (:mod:`warehouse.core.kernels`). The core imports neither
 gymnasium, torch nor pygame.
@@ -45,6 +54,7 @@ import numpy as np
 from ..config import SimConfig
 from ..floor import UNREACHABLE, CompiledFloor, DistanceCache, NodeKind
 from ..shield import Shield, make_shield
+from .closures import closure_events, resolve_closures
 from .kernels import (
     action_mask_kernel,
     any_at_least,
@@ -102,6 +112,9 @@ class Simulation:
         self.state = FleetState.empty(self.n_robots)
         self.orders = OrderBook()
         self.closed_until = np.zeros(floor.n_nodes, dtype=np.int64)
+        #: scheduled closures by the clock they begin at (:meth:`reset` resolves them)
+        self._schedule: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._schedule_key: tuple | None = None
         self.t = 0
         self.incidents = 0  #: collision incidents so far
         self._dist_now = np.zeros(self.n_robots, dtype=np.int32)
@@ -155,6 +168,8 @@ class Simulation:
         self.t = 0
         self.incidents = 0
         self._targets = None
+        self._resolve_schedule()
+        self._scheduled_closures()
         f = self.floor
         tasks = self.config.tasks
         # Pick-location popularity: Zipf weights over a seeded random ranking of shelves.
@@ -170,6 +185,22 @@ class Simulation:
             self._new_goals(robots)
         self._seeded = True
         self._reset_progress(np.arange(self.n_robots))
+
+    def _resolve_schedule(self) -> None:
+        """``faults.closures`` as node ids and steps on this floor, once per setting (a run's
+        every reset reuses them). Raises :class:`~warehouse.errors.InputError` for a cell not on
+        the floor (scenario files are checked when loaded, :func:`scenarios.check_fits`)."""
+        fc, dt = self.config.faults, self.config.physics.step_seconds
+        key = (fc.closures, dt)
+        if key != self._schedule_key:
+            self._schedule = closure_events(resolve_closures(self.floor, fc, dt))
+            self._schedule_key = key
+
+    def _scheduled_closures(self) -> None:
+        """Close the cells of the scheduled closures that begin at the current clock."""
+        event = self._schedule.get(self.t) if self._schedule else None
+        if event is not None:
+            np.maximum.at(self.closed_until, event[0], event[1])
 
     def _start_positions(self) -> np.ndarray:
         f, n = self.floor, self.n_robots
@@ -289,7 +320,7 @@ class Simulation:
         """What the move rule (:func:`~.kernels.move_allowed`) reads: positions, the floor's
         edges, breakdowns, work phases and closures."""
         s, f = self.state, self.floor
-        closures = self.config.faults.closure_prob > 0
+        closures = self.closures_possible
         return s.pos, f.mask, f.nbr, s.broken, s.phase, self.closed_until, self.t, closures
 
     def target_slots(self) -> tuple[np.ndarray, np.ndarray]:
@@ -529,18 +560,29 @@ class Simulation:
     def _faults(self) -> None:
         fc, s = self.config.faults, self.state
         if fc.breakdown_prob > 0 or any_at_least(s.broken, 1):
-            s.broken[s.broken > 0] -= 1
+            down = s.broken > 0  # broken down as the step began
+            s.broken_steps += down
+            s.broken[down] -= 1
         if fc.breakdown_prob > 0:
             fail = (self.rng_faults.random(self.n_robots) < fc.breakdown_prob) & (s.broken == 0)
             s.broken[fail] = fc.breakdown_steps
+            s.breakdowns += fail
         if fc.closure_prob > 0 and self.rng_faults.random() < fc.closure_prob:
             cells = self._closable
             if cells.size:
                 node = cells[self.rng_faults.integers(cells.size)]
-                self.closed_until[node] = self.t + fc.closure_steps
+                # never shortens a longer closure (a scheduled one) of the same cell
+                self.closed_until[node] = max(self.closed_until[node], self.t + fc.closure_steps)
+        self._scheduled_closures()
+
+    @property
+    def closures_possible(self) -> bool:
+        """Whether cells may close in this run: random closures or a schedule."""
+        fc = self.config.faults
+        return fc.closure_prob > 0 or bool(fc.closures)
 
     def closed_nodes(self) -> np.ndarray:
-        """Node ids closed right now (faults)."""
+        """Node ids closed right now (faults: random and scheduled closures)."""
         return np.flatnonzero(self.closed_until > self.t)
 
     def _target_and_distance(self) -> tuple[np.ndarray, np.ndarray]:

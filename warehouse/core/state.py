@@ -47,6 +47,8 @@ class FleetState:
     interventions: np.ndarray  #: int64 steps in which the shield changed the robot's action
     busy_steps: np.ndarray  #: int64 steps spent with a task
     waits: np.ndarray  #: int64 steps spent not moving while having a target
+    breakdowns: np.ndarray  #: int64 times the robot broke down
+    broken_steps: np.ndarray  #: int64 steps begun broken down
     # Fleet totals (not per robot) for the time-share KPIs, by the phase each step began in.
     phase_steps: np.ndarray  #: int64 (N_PHASES,) robot-steps begun in each phase
     blocked_steps: np.ndarray  #: int64 (1,) robot-steps begun driving that ended without a move
@@ -73,6 +75,8 @@ class FleetState:
             interventions=i64(),
             busy_steps=i64(),
             waits=i64(),
+            breakdowns=i64(),
+            broken_steps=i64(),
             phase_steps=np.zeros(N_PHASES, dtype=np.int64),
             blocked_steps=np.zeros(1, dtype=np.int64),
         )
