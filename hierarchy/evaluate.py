@@ -10,10 +10,10 @@ dispatcher in the starvation guard and ``--task-swaps`` in task swaps (:mod:`hie
 ``--jobs`` spreads the runs over processes; every run is deterministic given its seed, so the rows
 do not depend on it. ``NAV`` stands for the hierarchy's navigator
 (:func:`hierarchy.shadow.hierarchical_parts`: ``cql_tuned`` when its weights load: the network
-fine-tuned under PIBT in the ``pibt`` columns, the one fine-tuned without a shield in ``physical``
-mode; the table says which was used). Rows of configs with a network record the sha256 of the
-networks they loaded (``weights``); ``--merge FILE`` adds earlier rows to the table and refuses
-rows that cannot share it (another setup, other networks, a seed twice)."""
+fine-tuned under PIBT in the ``pibt`` and ``pibt_swap`` columns, the one fine-tuned without a
+shield in ``physical`` mode; the table says which was used). Rows of configs with a network
+record the sha256 of the networks they loaded (``weights``); ``--merge FILE`` adds earlier rows to
+the table and refuses rows that cannot share it (another setup, other networks, a seed twice)."""
 
 from __future__ import annotations
 
@@ -97,9 +97,14 @@ CONFIGS: dict[str, tuple[str, str, str]] = {
     "rule_based_unlock (block)": ("greedy", "rule_based_unlock", "block"),
     "rule_based_push_unlock (block)": ("greedy", "rule_based_push_unlock", "block"),
     "ppo + rule_based_unlock (block)": ("ppo", "rule_based_unlock", "block"),
+    # PIBT with LaCAM*'s swap (docs/results_swap.md); NAV runs the network tuned under PIBT
+    "hierarchical (pibt_swap)": ("ppo", "NAV", "pibt_swap"),
+    "rule_based (pibt_swap)": ("greedy", "rule_based", "pibt_swap"),
 }
 #: what runs without ``--configs``
-DEFAULT_CONFIGS = tuple(c for c in CONFIGS if "_push" not in c and "_unlock" not in c)
+DEFAULT_CONFIGS = tuple(
+    c for c in CONFIGS if "_push" not in c and "_unlock" not in c and "pibt_swap" not in c
+)
 
 
 def run_one(

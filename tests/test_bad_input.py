@@ -61,8 +61,8 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
     "unknown_collision_mode": (
         {"s.yaml": "physics: {collisions: bounce}\n"},
         [],
-        "s.yaml: physics.collisions: expected a collision mode: physical, block, pibt, got "
-        "'bounce'",
+        "s.yaml: physics.collisions: expected a collision mode: physical, block, pibt, "
+        "pibt_swap, got 'bounce'",
     ),
     "duplicate_key": (
         {"s.yaml": "fleet:\n  robots: 3\n  robots: 4\n"},

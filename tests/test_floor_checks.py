@@ -29,7 +29,7 @@ def test_dead_end_stations_are_counted(tmp_path: Path) -> None:
         assert dead_end_targets(build_floor(sc, src)) == expected
 
 
-def test_validate_notes_and_run_warns_only_under_pibt(tmp_path: Path, capsys) -> None:
+def test_validate_notes_and_run_warns_only_under_plain_pibt(tmp_path: Path, capsys) -> None:
     path = _scenario(tmp_path, SPUR)
     code, out, err = run_cli(["validate", str(path)], capsys)
     assert code == 0, err
@@ -37,7 +37,12 @@ def test_validate_notes_and_run_warns_only_under_pibt(tmp_path: Path, capsys) ->
     argv = ["run", str(path), "--policy", "rule_based", "--steps", "5", "--seeds", "0"]
     code, _, err = run_cli([*argv, "--collisions", "pibt", "--out", str(tmp_path / "a")], capsys)
     assert code == 0 and "warning: rule_based/pibt: 3 stations are dead ends" in err
+    assert "--collisions pibt_swap (PIBT that lets two robots swap places" in err
     code, _, err = run_cli([*argv, "--collisions", "block", "--out", str(tmp_path / "b")], capsys)
+    assert code == 0 and "dead ends" not in err
+    # pibt_swap gets robots past dead ends (docs/results_swap.md): no warning
+    out_c = str(tmp_path / "c")
+    code, _, err = run_cli([*argv, "--collisions", "pibt_swap", "--out", out_c], capsys)
     assert code == 0 and "dead ends" not in err
     code, out, _ = run_cli(["validate", str(_scenario(tmp_path, OPEN))], capsys)
     assert code == 0 and "note:" not in out

@@ -369,7 +369,7 @@ def gridlock_warnings(report: dict[str, Any]) -> list[str]:
             seeds = ", ".join(map(str, jammed))
             hint = (
                 ""
-                if run["collisions"] == "pibt"
+                if run["collisions"] in ("pibt", "pibt_swap")
                 else "; the PIBT shield (--collisions pibt) resolves such jams"
             )
             if hint and run["navigator"] in ("rule_based", "rule_based_push", "rule_based_unlock"):

@@ -63,7 +63,8 @@ def run(
     collisions: Annotated[
         str | None,
         typer.Option(
-            "--collisions", help="physical, block, pibt or an installed shield (warehouse list)."
+            "--collisions",
+            help="physical, block, pibt, pibt_swap or an installed shield (warehouse list).",
         ),
     ] = None,
     dispatcher: Annotated[
@@ -156,6 +157,7 @@ def run(
             raise InputError(record, "--record", "its folder does not exist")
     from warehouse.floor.checks import dead_end_note
 
+    # only plain pibt: pibt_swap gets robots past dead ends (docs/results_swap.md)
     shielded = [s.name for s in exp.policies if s.collisions_for(exp.scenario) == "pibt"]
     if shielded and (note := dead_end_note(exp.floor)):
         typer.echo(f"warning: {', '.join(shielded)}: {note}", err=True)

@@ -3,9 +3,10 @@
 ``warehouse validate`` prints these as notes, and ``warehouse run`` warns about the ones that
 concern its policies:
 
-* :func:`dead_end_targets`: stations and pick locations with a single neighbour. The PIBT
+* :func:`dead_end_targets`: stations and pick locations with a single neighbour. The ``pibt``
   shield never swaps two robots, so a robot leaving such a cell and one queued to enter it can
-  hold each other for good; the ``block`` shield's traffic rules get them past.
+  hold each other for good; ``pibt_swap`` (PIBT with LaCAM*'s swap) and the ``block`` shield's
+  traffic rules get them past (docs/results_swap.md).
 * :func:`edge_length_note`: edges of different lengths. Every edge takes one step whatever its
   length; the length sets the metres travelled (distance and energy), not the time.
 """
@@ -31,7 +32,7 @@ def dead_end_targets(floor: CompiledFloor) -> tuple[int, int]:
 
 
 def dead_end_note(floor: CompiledFloor) -> str | None:
-    """The PIBT caveat of :func:`dead_end_targets`, or ``None`` when there is none."""
+    """The ``pibt`` caveat of :func:`dead_end_targets`, or ``None`` when there is none."""
     stations, picks = dead_end_targets(floor)
     if not stations and not picks:
         return None
@@ -41,7 +42,8 @@ def dead_end_note(floor: CompiledFloor) -> str | None:
     return (
         f"{what} are dead ends (one neighbour): under the PIBT shield (--collisions pibt, and "
         "the hierarchical policy) a robot leaving one and a robot queued to enter it can lock "
-        "for good; the block shield's traffic rules get them past"
+        "for good; --collisions pibt_swap (PIBT that lets two robots swap places, for every "
+        "policy) gets them past, as do the block shield's traffic rules"
     )
 
 
