@@ -158,6 +158,94 @@ def test_a_scenario_checkpoint_that_is_a_folder(tmp_path, capsys) -> None:
     fails_cleanly(["validate", str(scenario)], tmp_path, capsys, expected)
 
 
+#: faults.closures entries (tiny's floor: 7×13 cells; row 3 is an aisle, (1, 3) a shelf) and
+#: the one-line error of each
+BAD_CLOSURES = [
+    (
+        "[{cells: [[3, 3]], start_s: 1}, {cells: [[40, 3]], start_s: 1}]",
+        "faults.closures[1].cells[0]: (40, 3) is not a floor cell: outside the floor (rows 0..6, "
+        "cols 0..12)",
+    ),
+    (
+        "[{cells: [[3, 3], [1, 3]], start_s: 1}]",
+        "faults.closures[0].cells[1]: (1, 3) is not a floor cell: a shelf, wall or cell cut off",
+    ),
+    (
+        "[{cells: [[3, 3], [3, 3]], start_s: 1}]",
+        "faults.closures[0].cells[1]: (3, 3) is given twice",
+    ),
+    (
+        "[{cells: [[3, 3]], start_s: 30, end_s: 30}]",
+        "faults.closures[0].end_s: must be after start_s",
+    ),
+    (
+        "[{cells: [[3, 3]], start_s: 30, end_s: 10}]",
+        "faults.closures[0].end_s: must be after start_s",
+    ),
+    (
+        "[{cells: [[3, 3]], start_s: -5}]",
+        "faults.closures[0].start_s: Input should be greater than or equal to 0, got -5",
+    ),
+    ("[{cells: [[3, 3]], start_s: 1, end_s: -1}]", "faults.closures[0].end_s: Input should be"),
+    ("[{cells: [[3, 3]], start_s: .nan}]", "faults.closures[0].start_s: Input should be a finite"),
+    (
+        "[{cells: [[3, 3]], start_s: true}]",
+        "faults.closures[0].start_s: expected a number, got true",
+    ),
+    ("[{cells: [[3, 3]]}]", "faults.closures[0].start_s: Field required"),
+    ("[{start_s: 1}]", "faults.closures[0]: give the cells to close: cells, area or nodes"),
+    ("[{cells: [[3]], start_s: 1}]", "faults.closures[0].cells[0]: expected [row, col], two whole"),
+    ("[{cells: [3, 3], start_s: 1}]", "faults.closures[0].cells[0]: expected [row, col]"),
+    ("[{cells: [[3, 2.5]], start_s: 1}]", "faults.closures[0].cells[0]: expected [row, col]"),
+    (
+        "[{cell: [[3, 3]], start_s: 1}]",
+        "faults.closures[0].cell: unknown key (allowed: cells, area",
+    ),
+    ("[7]", "faults.closures[0]: expected a mapping"),
+    ("{cells: [[3, 3]], start_s: 1}", "faults.closures: expected a list"),
+    (
+        "[{area: {from: [1, 3], to: [2, 6]}, start_s: 1}]",
+        "faults.closures[0].area: (1, 3) to (2, 6) covers no floor cell",
+    ),
+    (
+        "[{area: {from: [0, 0], to: [9, 0]}, start_s: 1}]",
+        "faults.closures[0].area.to: (9, 0) lies outside the floor",
+    ),
+    (
+        "[{area: {from: [0, 0], to: [1, 1], x: 1}, start_s: 1}]",
+        "faults.closures[0].area.x: unknown key (allowed: from, to)",
+    ),
+    (
+        "[{nodes: [a1], start_s: 1}]",
+        "faults.closures[0].nodes[0]: 'a1' is not a floor node: this floor's nodes have no names",
+    ),
+    ("[{nodes: [true], start_s: 1}]", "faults.closures[0].nodes[0]: expected a node id"),
+    (
+        "[{cells: [[3, 3]], start_s: 0.2, end_s: 0.7}]",
+        "faults.closures[0].end_s: 0.2 s to 0.7 s holds no step: steps begin every 1 s",
+    ),
+]
+
+
+@pytest.mark.parametrize(("closures", "expected"), BAD_CLOSURES)
+def test_bad_scheduled_closures(closures, expected, tmp_path, monkeypatch, capsys) -> None:
+    """A bad ``faults.closures`` entry: the file and the entry's field on one line, exit 2,
+    nothing written, from ``run`` and from ``validate``."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text(f"{TINY_LAYOUT}faults:\n  closures: {closures}\n", "utf-8")
+    run = ["run", "s.yaml", "--steps", "5", "--seeds", "0", "--out", "out"]
+    fails_cleanly(run, tmp_path, capsys, f"s.yaml: {expected}")
+    fails_cleanly(["validate", "s.yaml"], tmp_path, capsys, f"s.yaml: {expected}")
+
+
+def test_bad_closures_given_with_set_name_the_option(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text(TINY_LAYOUT, "utf-8")
+    bad = "faults.closures=[{cells: [[3, 3]], start_s: 3, end_s: 1}]"
+    run = ["run", "s.yaml", "--steps", "5", "--seeds", "0", "--out", "out", "--set", bad]
+    fails_cleanly(run, tmp_path, capsys, "--set faults.closures: [0].end_s: must be after start_s")
+
+
 def test_ensemble_checks_its_members_and_out(tmp_path, monkeypatch, capsys) -> None:
     """The same member twice used to average a network with itself; ``--out`` below a file or
     empty used to end in a traceback."""

@@ -303,3 +303,112 @@ def test_orders_arrived_counts_the_lost_ones_too() -> None:
     assert lost > 0 and env.sim.orders.count == 8
     assert orders_arrived(env.sim) == 8 + lost
     assert arrived == 8  # the step counter counts kept arrivals only
+
+
+def test_breakdown_kpis_by_hand() -> None:
+    """breakdown_prob 1 and breakdown_steps 4: each robot breaks down at the end of step 1, and
+    again at the end of steps 5 and 9 (as soon as it works again); it begins steps 2..10 broken
+    down. Two robots, 10 steps: 6 breakdowns, 18 of 20 robot-steps lost."""
+    from warehouse.config import FaultsConfig, FleetConfig, SimConfig, TasksConfig
+    from warehouse.core import Simulation
+    from warehouse.floor import NodeKind, compile_floor, graph_from_grid
+    from warehouse.kpis import breakdown_share, breakdowns, compute_kpis
+
+    grid = np.array([[NodeKind.STATION] + [NodeKind.AISLE] * 4 + [NodeKind.PICK]], np.int8)
+    cfg = SimConfig(
+        fleet=FleetConfig(robots=2),
+        tasks=TasksConfig(arrival_rate=0.0),
+        faults=FaultsConfig(breakdown_prob=1.0, breakdown_steps=4),
+    )
+    sim = Simulation(compile_floor(graph_from_grid(grid)), cfg)
+    sim.reset(seed=0)
+    assert breakdowns(sim) == 0 and breakdown_share(sim) == 0.0  # no step yet
+    counts = []
+    for _ in range(10):
+        sim.step(np.zeros(2, np.int64))
+        counts.append(breakdowns(sim))
+    assert counts == [2, 2, 2, 2, 4, 4, 4, 4, 6, 6]
+    assert breakdown_share(sim) == pytest.approx(18 / 20)
+    assert sim.state.breakdowns.tolist() == [3, 3] and sim.state.broken_steps.tolist() == [9, 9]
+    k = compute_kpis(sim)
+    assert (k["breakdowns"], k["breakdown_share"]) == (6, pytest.approx(0.9))
+    sim.reset(seed=0)  # counters start again
+    assert breakdowns(sim) == 0 and sim.state.broken_steps.sum() == 0
+
+
+def test_breakdown_kpis_count_what_the_state_shows() -> None:
+    """A seeded fleet with random breakdowns: the KPIs equal counts taken from the broken-down
+    timers step by step (a breakdown sets the timer to breakdown_steps from 0 or 1)."""
+    import warehouse
+    from agents import RuleBasedNavigator
+    from hierarchy import GreedyDispatcher
+    from warehouse.fleet import Fleet
+    from warehouse.kpis import compute_kpis
+
+    env = warehouse.make_env("tiny", **{"faults.breakdown_prob": 0.03, "faults.breakdown_steps": 7})
+    fleet = Fleet(env.sim, GreedyDispatcher(), RuleBasedNavigator())
+    fleet.reset(4)
+    sim = fleet.sim
+    events = lost = 0
+    for _ in range(300):
+        before = sim.state.broken.copy()
+        fleet.step()
+        after = sim.state.broken
+        lost += int((before > 0).sum())
+        events += int(((after == 7) & (before <= 1)).sum())
+    k = compute_kpis(sim)
+    assert events > 10  # the run did break down
+    assert k["breakdowns"] == events
+    assert k["breakdown_share"] == pytest.approx(lost / (sim.n_robots * 300))
+    assert 0 < k["breakdown_share"] < 1
+
+
+def test_breakdown_kpis_in_the_report_and_the_model_series(tmp_path: Path) -> None:
+    """The report and the Mesa DataCollector carry the new KPIs (the per-robot counters too),
+    and an older report without them still compares (they are named as one-sided)."""
+    import json
+
+    from warehouse.compare import compare_reports
+    from warehouse.model import WarehouseModel
+    from warehouse.report import kpi_table, markdown_table
+
+    model = WarehouseModel(
+        "tiny", policy="rule_based", seed=1, steps=60, collect_every=10,
+        **{"faults.breakdown_prob": 0.05},
+    )  # fmt: skip
+    final = model.run()
+    series = model.series()
+    assert series["breakdowns"].iloc[-1] == final["breakdowns"] > 0
+    assert series["breakdown_share"].iloc[-1] == final["breakdown_share"] > 0
+    assert series["breakdowns"].is_monotonic_increasing
+    robots = model.robot_series()
+    at_end = robots[robots["step"] == 60]
+    assert at_end["breakdowns"].sum() == final["breakdowns"]
+    assert at_end["broken_steps"].sum() == pytest.approx(
+        final["breakdown_share"] * 60 * len(at_end)
+    )
+
+    exp = prepare_faults(tmp_path)
+    report = build_report(run_experiment(exp))
+    kpis = report["runs"][0]["kpis"]
+    assert kpis["breakdowns"]["per_seed"][0] > 0 and 0 < kpis["breakdown_share"]["mean"] < 1
+    assert "breakdown_share" in markdown_table(report)
+    assert kpi_table(report).row_count == len(KPI_NAMES)
+    new = tmp_path / "new.json"
+    new.write_text(json.dumps(report))
+    old = json.loads(new.read_text())
+    for name in ("breakdowns", "breakdown_share"):
+        del old["runs"][0]["kpis"][name]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    result = compare_reports(tmp_path / "old.json", new)
+    assert result["not_compared"] == ["breakdown_share", "breakdowns"]
+    assert result["pairs"]["rule_based"]["deliveries"]["diff"] == 0.0
+
+
+def prepare_faults(tmp_path: Path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "faults.yaml"
+    path.write_text(
+        "layout: {type: generator, shelf_rows: 2, shelf_cols: 2, block_length: 4}\n"
+        "fleet: {robots: 4}\nfaults: {breakdown_prob: 0.05}\nepisode: {steps: 60, seeds: [0, 1]}\n"
+    )
+    return prepare(path, policies=["rule_based"])
