@@ -32,7 +32,7 @@ def _known_collision_mode(mode: str) -> str:
     return check_collision_mode(mode)
 
 
-#: ``physical``, ``block``, ``pibt`` or the name of a shield an installed package registers
+#: ``physical``, ``block``, ``pibt``, ``pibt_swap`` or the name of a shield an installed package registers
 CollisionMode = Annotated[str, AfterValidator(_known_collision_mode)]
 
 
@@ -106,8 +106,9 @@ class PhysicsConfig(Section):
     collisions: CollisionMode = Field(
         "block",
         description="physical: conflicting moves fail and count as collisions; block: a shield "
-        "turns conflicting moves into WAIT (lower robot id wins); pibt: the PIBT shield; or a "
-        "shield an installed package registers (`warehouse list`).",
+        "turns conflicting moves into WAIT (lower robot id wins); pibt: the PIBT shield; "
+        "pibt_swap: PIBT plus the swap manoeuvre, for floors with dead-end stations or picks; or "
+        "a shield an installed package registers (`warehouse list`).",
     )
     energy_wh_per_metre: float = Field(
         0.08, ge=0.0, description="Drive energy per metre travelled, watt-hours."
