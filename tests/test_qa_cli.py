@@ -519,3 +519,20 @@ def test_help_shows_every_word_of_each_command_and_option(capsys, monkeypatch) -
         for text in texts:
             words = " ".join(_words(text))
             assert words in shown, (name, words)
+
+
+def test_top_level_help_groups_the_commands_in_the_flow_of_work(capsys) -> None:
+    """Every command has a panel of its own in ``warehouse --help`` (none falls into "Other"),
+    and the panels and commands come in the order of HELP_PANELS."""
+    from warehouse.cli.main import HELP_PANELS, _register_commands, app
+
+    _register_commands()
+    registered = [c.name for c in app.registered_commands]
+    listed = [name for names in HELP_PANELS.values() for name in names]
+    assert registered == listed
+    code, out, _ = run_cli(["--help"], capsys)
+    assert code == 0
+    where = [out.index(f"─ {panel} ─") for panel in HELP_PANELS]
+    assert where == sorted(where)
+    commands = [out.index(f"│ {name} ") for name in listed]
+    assert commands == sorted(commands)

@@ -43,6 +43,28 @@ def _register_commands() -> None:
     for info in sorted(pkgutil.iter_modules(cli.__path__), key=lambda m: m.name):
         if info.name.startswith("cmd_"):
             importlib.import_module(f"warehouse.cli.{info.name}").register(app)
+    _group_commands(app)
+
+
+#: ``warehouse --help`` lists the commands in these panels, in this order: the flow of a user's
+#: work. A command missing here goes to a last panel, "Other", in the order it was registered.
+HELP_PANELS: dict[str, tuple[str, ...]] = {
+    "Run and measure": ("run", "sweep", "compare", "validate", "list"),
+    "Watch": ("view", "replay"),
+    "Learn": ("collect", "train-navigator", "train-dispatcher", "ensemble", "shadow"),
+    "Speed": ("bench",),
+}
+
+
+def _group_commands(app: typer.Typer) -> None:
+    """Give every registered command its :data:`HELP_PANELS` panel and sort them to match."""
+    order = [name for names in HELP_PANELS.values() for name in names]
+    panel_of = {name: panel for panel, names in HELP_PANELS.items() for name in names}
+    for cmd in app.registered_commands:
+        if not isinstance(cmd.rich_help_panel, str):  # typer's placeholder: no panel chosen
+            cmd.rich_help_panel = panel_of.get(cmd.name or "", "Other")
+    rank = {name: i for i, name in enumerate(order)}
+    app.registered_commands.sort(key=lambda c: rank.get(c.name or "", len(order)))
 
 
 #: Options naming a file or folder: an empty value would silently mean the current folder.
