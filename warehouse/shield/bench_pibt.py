@@ -1,15 +1,15 @@
 """Benchmark of the PIBT shield: milliseconds per step on a generated warehouse.
 
 Run ``python -m warehouse.shield.bench_pibt [--robots 1000] [--steps 200] [--navigator
-rule_based|greedy|random]`` (``greedy``: the argmax of the rule-based preferences, so every
-conflict reaches the shield; ``random``: a stress test with many conflicts). The floor is the
-``small`` scenario's generator layout scaled to ``shelf_rows x shelf_cols`` blocks (40 x 20
-gives 9,585 free cells, ~10 % density at 1,000 robots), with ``goal_visit`` tasks by default
-so every robot is always driving. The shield is timed inside real fleet steps (greedy
-dispatcher, the chosen navigator's preferences), in wall-clock and in thread CPU time (the
-latter is not inflated by other processes on a shared machine); numba compilation happens in
-warm-up steps that are not timed. :func:`bench_shield` returns the figures as a dict for
-``warehouse bench``.
+rule_based|greedy|random] [--collisions pibt|pibt_swap]`` (``greedy``: the argmax of the
+rule-based preferences, so every conflict reaches the shield; ``random``: a stress test with
+many conflicts). The floor is the ``small`` scenario's generator layout scaled to
+``shelf_rows x shelf_cols`` blocks (40 x 20 gives 9,585 free cells, ~10 % density at 1,000
+robots), with ``goal_visit`` tasks by default so every robot is always driving. The shield is
+timed inside real fleet steps (greedy dispatcher, the chosen navigator's preferences), in
+wall-clock and in thread CPU time (the latter is not inflated by other processes on a shared
+machine); numba compilation happens in warm-up steps that are not timed. :func:`bench_shield`
+returns the figures as a dict for ``warehouse bench``.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def bench_shield(
     navigator: str = "rule_based",
     tasks: str = "goal_visit",
     seed: int = 0,
+    collisions: str = "pibt",
 ) -> dict[str, Any]:
     """Time ``steps`` shield calls (after ``warmup`` untimed steps); see module docstring."""
     import warehouse
@@ -58,7 +59,7 @@ def bench_shield(
     from ..fleet import Fleet
 
     layout: dict[str, Any] = {"layout.shelf_rows": shelf_rows, "layout.shelf_cols": shelf_cols}
-    env = warehouse.make_env("small", collisions="pibt", robots=robots, tasks=tasks, **layout)
+    env = warehouse.make_env("small", collisions=collisions, robots=robots, tasks=tasks, **layout)
     sim = env.sim
     shield = sim.shield
     times: list[float] = []
@@ -97,6 +98,7 @@ def bench_shield(
         "nodes": sim.floor.n_nodes,
         "density": robots / sim.floor.n_nodes,
         "navigator": navigator,
+        "shield": collisions,
         "tasks": tasks,
         "steps": steps,
         "shield_ms_mean": float(ms.mean()),
@@ -123,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--tasks", default="goal_visit", help="goal_visit (all robots busy) or pickup_delivery"
     )
+    p.add_argument("--collisions", choices=("pibt", "pibt_swap"), default="pibt")
     p.add_argument("--shelf-rows", type=int, default=40)
     p.add_argument("--shelf-cols", type=int, default=20)
     args = p.parse_args(argv)
@@ -134,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
             steps=args.steps,
             navigator=args.navigator,
             tasks=args.tasks,
+            collisions=args.collisions,
             shelf_rows=args.shelf_rows,
             shelf_cols=args.shelf_cols,
         )
