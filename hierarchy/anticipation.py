@@ -76,9 +76,10 @@ def held_orders(sim: Simulation, idle: np.ndarray, orders: np.ndarray) -> np.nda
 def order_pool(
     sim: Simulation, robots: np.ndarray, size: int, *, anticipate: bool = False
 ) -> np.ndarray:
-    """The oldest ``size`` open orders for the deciding ``robots``; with ``anticipate``, less
-    those a finishing robot reaches first (:func:`held_orders`)."""
-    orders = sim.open_orders()[:size]
+    """The oldest ``size`` dispatchable orders (open, pick location and station not closed:
+    :meth:`~warehouse.core.Simulation.dispatchable_orders`) for the deciding ``robots``; with
+    ``anticipate``, less those a finishing robot reaches first (:func:`held_orders`)."""
+    orders = sim.dispatchable_orders()[:size]
     if anticipate and orders.size:
         orders = orders[~held_orders(sim, robots, orders)]
     return orders

@@ -3,6 +3,10 @@
 A dispatcher is called once per step with the simulation and acts only at events (an idle robot
 and an open order both exist); it writes its decisions through :meth:`Simulation.assign` and
 :meth:`Simulation.set_waypoints`. In ``goal_visit`` mode there is nothing to dispatch.
+
+Every dispatcher chooses among :meth:`Simulation.dispatchable_orders`: the open orders less those
+whose pick location or station is closed now (``faults.closures``), which wait for their cells
+to reopen. Without such closures these are all the open orders (:meth:`Simulation.open_orders`).
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ class GreedyDispatcher:
         pass
 
     def dispatch(self, sim: Simulation) -> None:
-        robots, orders = sim.idle_robots(), sim.open_orders()
+        robots, orders = sim.idle_robots(), sim.dispatchable_orders()
         if robots.size == 0 or orders.size == 0:
             return
         pool = order_pool(sim, robots, self.lookahead * robots.size, anticipate=self.anticipate)
@@ -91,7 +95,7 @@ class FIFODispatcher:
         pass
 
     def dispatch(self, sim: Simulation) -> None:
-        robots, orders = sim.idle_robots(), sim.open_orders()
+        robots, orders = sim.idle_robots(), sim.dispatchable_orders()
         k = min(robots.size, orders.size)
         if k == 0:
             return
@@ -112,7 +116,7 @@ class RandomDispatcher:
         self.rng = np.random.default_rng(None if seed is None else [seed, 0xD15])
 
     def dispatch(self, sim: Simulation) -> None:
-        robots, orders = sim.idle_robots(), sim.open_orders()
+        robots, orders = sim.idle_robots(), sim.dispatchable_orders()
         k = min(robots.size, orders.size)
         if k == 0:
             return

@@ -1,10 +1,13 @@
 """Dispatcher observations: per-candidate and global features, one vectorized pass.
 
-At a decision event every deciding robot (idle, not broken) gets the ``K`` open orders nearest to
-it (travel steps on the floor graph) among the oldest ``lookahead × robots`` open orders. Fewer
-than ``K`` open orders leave masked slots. With ``anticipate`` the orders a robot finishing a
-delivery reaches first are left out (:mod:`hierarchy.anticipation`). Every feature is a float32
-of order one.
+At a decision event every deciding robot (idle, not broken) gets the ``K`` orders nearest to it
+(travel steps on the floor graph) among the oldest ``lookahead × robots`` dispatchable orders:
+the open orders less those whose pick location or station is closed now
+(:meth:`~warehouse.core.Simulation.dispatchable_orders`), which are never candidates. Fewer than
+``K`` of them leave masked slots. With ``anticipate`` the orders a robot finishing a delivery
+reaches first are left out too (:mod:`hierarchy.anticipation`). The global features measure the
+backlog: their open orders (0, 9, 10) include the held ones. Every feature is a float32 of
+order one.
 
 Candidate features (``N_CAND``), ``cand[r, k, :]`` for robot ``r`` and its ``k``-th candidate:
 
@@ -197,7 +200,7 @@ def decision_features(
     r = robots.size
     glob = global_features(sim)
     orders = np.zeros(0, np.int32)
-    if r and sim.open_orders().size:
+    if r and sim.dispatchable_orders().size:
         orders, top, d = candidate_set(sim, robots, cfg, anticipate=anticipate)
     if orders.size == 0:  # no robot decides, or nothing to choose: WAIT only
         n = cfg.slots

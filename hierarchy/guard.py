@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 
 def overdue_orders(sim: Simulation, max_age_s: float) -> np.ndarray:
-    """Open orders (oldest first) that have waited longer than ``max_age_s`` seconds."""
-    orders = sim.open_orders()
+    """Dispatchable orders (oldest first) that have waited longer than ``max_age_s`` seconds;
+    an order whose pick location or station is closed waits for it to reopen, however old."""
+    orders = sim.dispatchable_orders()
     age_s = (sim.t - sim.orders.arrival[orders]) * sim.config.physics.step_seconds
     return orders[age_s > max_age_s]
 

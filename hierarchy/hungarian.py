@@ -6,8 +6,10 @@ Cost of robot ``r`` serving order ``o`` (steps on the floor graph)::
                  − age_weight · age[o]
 
 solved with :func:`scipy.optimize.linear_sum_assignment` over idle robots × the oldest
-``lookahead × robots`` open orders (less those held for robots finishing a delivery, with
-``anticipate``: :mod:`hierarchy.anticipation`). Unreachable pairs are never assigned.
+``lookahead × robots`` dispatchable orders (open, pick and station not closed:
+:meth:`~warehouse.core.Simulation.dispatchable_orders`; less those held for robots finishing a
+delivery, with ``anticipate``: :mod:`hierarchy.anticipation`). Unreachable pairs are never
+assigned.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class HungarianDispatcher:
 
     def decide(self, sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
         """The assignment ``(robots, orders)`` it would make now; does not touch ``sim``."""
-        robots, orders = sim.idle_robots(), sim.open_orders()
+        robots, orders = sim.idle_robots(), sim.dispatchable_orders()
         if robots.size == 0 or orders.size == 0:
             return np.zeros(0, np.int32), np.zeros(0, np.int32)
         orders = order_pool(sim, robots, self.lookahead * robots.size, anticipate=self.anticipate)

@@ -91,7 +91,7 @@ class PPODispatcher:
 
     def _choose(self, sim: Simulation) -> tuple[Decision, np.ndarray | None]:
         decision, probs = self.probabilities(sim)
-        if decision.robots.size == 0 or sim.open_orders().size == 0:
+        if decision.robots.size == 0 or sim.dispatchable_orders().size == 0:
             return decision, None
         if self.deterministic:
             return decision, probs.argmax(axis=1)

@@ -1,10 +1,12 @@
 """The semi-Markov decision layer: when the dispatcher decides, and what happens in between.
 
 :class:`DecisionClock` says when a decision is due: there is an idle (working) robot and an open
-order, and since the last decision a robot became idle (finished a task, or was repaired), a
-robot reached its waypoint sub-goal (a hub route, ``--routes``), an order arrived, or ``period``
-steps passed. The learned dispatcher uses the same clock when it runs inside a
-:class:`~warehouse.fleet.Fleet`, so training and evaluation decide at the same moments.
+order it may take (:meth:`~warehouse.core.Simulation.dispatchable_orders`: not one whose pick
+location or station is closed), and since the last decision a robot became idle (finished a
+task, or was repaired), a robot reached its waypoint sub-goal (a hub route, ``--routes``), an
+order arrived, or ``period`` steps passed. The learned dispatcher uses the same clock when it
+runs inside a :class:`~warehouse.fleet.Fleet`, so training and evaluation decide at the same
+moments.
 
 :class:`DispatchEnv` wraps a fleet with no dispatcher: the caller applies a decision, then
 :meth:`DispatchEnv.advance` lets the navigator and the shield run the floor until the next
@@ -72,7 +74,7 @@ class DecisionClock:
 
     def due(self, sim: Simulation) -> bool:
         idle = sim.idle_robots()
-        if idle.size == 0 or sim.open_orders().size == 0:
+        if idle.size == 0 or sim.dispatchable_orders().size == 0:
             return False
         if self._idle is None or sim.t - self._t >= self.period:
             return True

@@ -10,6 +10,7 @@ robots driving to picks trade orders, and an idle robot takes an order over from
 would reach the shelf later; that robot becomes idle and the dispatcher gives it new work. The
 set of orders in work does not change, so no order is put off to serve a younger one: only
 *who* fetches each order does. A robot broken down counts its remaining repair time as steps.
+An order whose pick location or station is closed (``faults.closures``) stays with its robot.
 
 The matching is re-solved whenever a robot has started a new empty drive or become idle since
 the last solve, and at least every ``period`` steps. Robots routed through a sub-goal keep their
@@ -35,9 +36,14 @@ if TYPE_CHECKING:
 
 def swap_candidates(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
     """``(robots, orders)`` that may be matched again: the orders held by robots driving empty to
-    a pick with no sub-goal, and those robots followed by the idle working ones."""
+    a pick with no sub-goal, and those robots followed by the idle working ones. A robot whose
+    order's pick location or station is closed now keeps it and is left out, so no robot takes
+    over an order that waits for its cells to reopen (as dispatchers hold such orders:
+    :meth:`~warehouse.core.Simulation.dispatchable_orders`)."""
     s = sim.state
     driving = np.flatnonzero((s.phase == Phase.TO_PICK) & (s.waypoint < 0)).astype(np.int32)
+    if sim.order_closures_possible:
+        driving = driving[~sim.orders_on_hold(s.order[driving])]
     robots = np.concatenate([driving, sim.idle_robots()])
     return robots, s.order[driving]
 

@@ -36,9 +36,12 @@ orders arrive.
 Closures, random and scheduled, write one array, ``closed_until`` (a node is closed while it
 exceeds the clock), and the move rule reads only that: no robot moves into a closed cell. A robot
 standing on a cell when it closes is not moved: it may stay, work (pick, drop) and leave into an
-open neighbour. Orders keep their pick cell and station when these close: the robot serving one
-drives as far as it can and waits, and new orders for them still arrive (random closures never
-close pick cells or stations; scheduled ones may).
+open neighbour. Orders keep their pick cell and station when these close, and new orders for
+them still arrive (random closures never close pick cells or stations; scheduled ones may). An
+open order whose pick or station is closed is *held*: :meth:`Simulation.dispatchable_orders`
+leaves it out, so dispatchers choose among the others and serve it once its cells reopen; it
+still counts as open (:meth:`Simulation.open_orders`, the KPIs). A robot given an order before
+its cell closed keeps it: it drives as far as it can and waits.
 
 The inner loops are numba kernels (:mod:`warehouse.core.kernels`). The core imports neither
 gymnasium, torch nor pygame.
@@ -124,6 +127,8 @@ class Simulation:
         self._targets_key = (-1, -1)
         closable = (floor.kind == NodeKind.AISLE) | (floor.kind == NodeKind.PARKING)
         self._closable = np.flatnonzero(closable)  # cells that may close: aisles and parking
+        #: pick and station nodes that may close in this run (:meth:`dispatchable_orders`)
+        self._order_cells = np.zeros(0, dtype=np.int64)
         self.seed: int | None = None
         self._seeded = False
 
@@ -195,6 +200,15 @@ class Simulation:
         if key != self._schedule_key:
             self._schedule = closure_events(resolve_closures(self.floor, fc, dt))
             self._schedule_key = key
+            self._order_cells = self._closable_order_cells()
+
+    def _closable_order_cells(self) -> np.ndarray:
+        """The pick and station nodes that random or scheduled closures may close: in effect
+        the schedule's, as random closures close aisle and parking cells only."""
+        f = self.floor
+        nodes = [self._closable, *(event[0] for event in self._schedule.values())]
+        may_close = np.unique(np.concatenate(nodes).astype(np.int64))
+        return may_close[np.isin(may_close, f.picks) | np.isin(may_close, f.stations)]
 
     def _scheduled_closures(self) -> None:
         """Close the cells of the scheduled closures that begin at the current clock."""
@@ -226,6 +240,25 @@ class Simulation:
     def open_orders(self) -> np.ndarray:
         """Ids of unassigned orders, oldest first."""
         return self.orders.open_ids
+
+    def dispatchable_orders(self) -> np.ndarray:
+        """Ids of the open orders a dispatcher may choose now, oldest first: those whose pick
+        location and station are open (the others are held until their cells reopen; see the
+        module docstring). :meth:`open_orders` itself, the same array, when no pick location or
+        station can close in this run or none is closed now."""
+        ids = self.orders.open_ids
+        cells = self._order_cells
+        if cells.size == 0 or ids.size == 0:
+            return ids  # the fast path: no order can be held in this run
+        if not any_at_least(self.closed_until[cells], self.t + 1):
+            return ids
+        held = self.orders_on_hold(ids)
+        return ids[~held] if held.any() else ids
+
+    def orders_on_hold(self, orders: np.ndarray) -> np.ndarray:
+        """``(len(orders),)`` bool: whose pick location or station is closed now."""
+        ob, closed_until, t = self.orders, self.closed_until, self.t
+        return (closed_until[ob.pick[orders]] > t) | (closed_until[ob.station[orders]] > t)
 
     def assign(self, robots: np.ndarray, orders: np.ndarray) -> None:
         """Give each robot ``robots[i]`` the open order ``orders[i]`` (vectorized). A sub-goal the
@@ -580,6 +613,12 @@ class Simulation:
         """Whether cells may close in this run: random closures or a schedule."""
         fc = self.config.faults
         return fc.closure_prob > 0 or bool(fc.closures)
+
+    @property
+    def order_closures_possible(self) -> bool:
+        """Whether a pick location or station may close in this run (set by :meth:`reset`):
+        only then can an order be held (:meth:`dispatchable_orders`)."""
+        return self._order_cells.size > 0
 
     def closed_nodes(self) -> np.ndarray:
         """Node ids closed right now (faults: random and scheduled closures)."""
