@@ -79,10 +79,10 @@ def parking_spots(floor: Any, n_robots: int) -> np.ndarray:
             cache[n_robots] = marked
         else:
             nodes = np.flatnonzero(floor.kind == NodeKind.PICK)
+            if nodes.size == 0:  # never a transit node of a long edge (physics.speed_m_s)
+                nodes = np.flatnonzero((floor.kind == NodeKind.AISLE) & ~floor.transit)
             if nodes.size == 0:
-                nodes = np.flatnonzero(floor.kind == NodeKind.AISLE)
-            if nodes.size == 0:
-                nodes = np.arange(floor.n_nodes)
+                nodes = np.flatnonzero(~floor.transit)
             open_nodes = nodes[~dead_end_nodes(floor)[nodes]]
             if open_nodes.size:
                 nodes = open_nodes

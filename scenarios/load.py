@@ -316,9 +316,25 @@ def build_floor(scenario: Scenario, source: Path | None = None) -> CompiledFloor
             raise InputError(map_path, None, f"malformed map file: {exc}") from None
     else:  # pragma: no cover - the discriminated union guarantees one of the above
         raise InputError(source, "layout.type", "unknown layout")
+    speed = scenario.physics.speed_m_s
+    if speed is not None:  # travel time follows edge length: long edges become chains
+        from warehouse.floor.transit import split_long_edges
+
+        graph = split_long_edges(
+            graph, speed, scenario.physics.step_seconds, source=source, what=_floor_kind(layout)
+        )
     floor = compile_floor(graph, source=source)
     check_fits(scenario, floor, source)
     return floor
+
+
+def _floor_kind(layout: GeneratorLayout | AsciiLayout | FileLayout) -> str:
+    """The kind of grid floor, for the message refusing a speed below one cell per step."""
+    if isinstance(layout, GeneratorLayout):
+        return "generated grid floor"
+    if isinstance(layout, AsciiLayout):
+        return "drawn grid floor (layout.type: ascii)"
+    return f"grid floor read from a map file (layout.path: {layout.path})"
 
 
 def check_fits(scenario: Scenario, floor: CompiledFloor, source: Path | None) -> None:

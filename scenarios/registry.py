@@ -62,7 +62,7 @@ def describe(target: str | Path) -> Summary:
         name=sc.name,
         robots=sc.fleet.robots,
         floor=f"{h}×{w}",
-        free=floor.n_nodes,
+        free=floor.n_nodes - int(floor.transit.sum()),  # the floor's own; transit nodes: a note
         tasks=sc.tasks.mode,
         description=sc.description,
         picks=int(floor.picks.size),

@@ -32,7 +32,8 @@ def _known_collision_mode(mode: str) -> str:
     return check_collision_mode(mode)
 
 
-#: ``physical``, ``block``, ``pibt``, ``pibt_swap`` or the name of a shield an installed package registers
+#: ``physical``, ``block``, ``pibt``, ``pibt_swap`` or the name of a shield an installed package
+#: registers
 CollisionMode = Annotated[str, AfterValidator(_known_collision_mode)]
 
 
@@ -102,6 +103,16 @@ class PhysicsConfig(Section):
     )
     step_seconds: float = Field(
         1.0, gt=0.0, le=3600.0, description="Seconds of simulated time per step."
+    )
+    speed_m_s: float | None = Field(
+        None,
+        gt=0.0,
+        le=1000.0,
+        description="Travel time that follows edge length, on waypoint graphs (json, graphml): "
+        "a robot drives this many metres per second, so an edge of length L takes "
+        "max(1, ceil(L / (speed_m_s × step_seconds))) steps (README: edge lengths); long edges "
+        "become chains of transit nodes. Default: every edge takes one step whatever its length. "
+        "Grid floors move one cell per step: a speed that needs more is refused.",
     )
     collisions: CollisionMode = Field(
         "block",

@@ -12,6 +12,11 @@ An entry names cells in any of three forms, together or alone:
 * ``nodes: [name, ...]``: nodes by id, for waypoint graphs whose nodes have names (JSON ``id``,
   GraphML ``id``). Grid floors and graphs whose ids are ``[row, col]`` have none: use ``cells``.
 
+On a floor whose long edges ``physics.speed_m_s`` split into transit nodes
+(:mod:`warehouse.floor.transit`), a cell closes every node drawn in it: the waypoint and the
+transit nodes whose position rounds to it. A named node closes that node alone (transit nodes
+have no name a closure can give): robots on the long edges that lead to it queue at their ends.
+
 The cells are closed while ``start_s ≤ t × physics.step_seconds < end_s`` holds for the clock
 ``t`` (steps taken so far): the moves of step ``k`` (the one from clock ``k`` to ``k + 1``)
 cannot enter them when ``start_s ≤ k × step_seconds < end_s``. ``end_s: null`` keeps them
@@ -83,6 +88,7 @@ def resolve_closures(
             found.append(_node_at(floor, cell, source, f"{where}.cells[{j}]"))
         if entry.area is not None:
             found += _area_nodes(floor, entry.area.from_, entry.area.to, source, f"{where}.area")
+        by_cell = list(found)
         named: dict[Any, int] = {}
         for j, name in enumerate(entry.nodes):
             if name in named:
@@ -101,6 +107,8 @@ def resolve_closures(
                 f"{step_seconds:g} s (physics.step_seconds)",
             )
         nodes = np.unique(np.asarray(found, dtype=np.int64))
+        if by_cell and floor.transit.any():  # the transit nodes that share the cells
+            nodes = np.union1d(nodes, _cell_mates(floor, nodes[np.isin(nodes, by_cell)]))
         out.append(ScheduledClosure(index=i, nodes=nodes, start=start, end=end))
     return out
 
@@ -137,8 +145,19 @@ def describe_closures(
     for c, entry in zip(
         resolve_closures(floor, faults, step_seconds, source), faults.closures, strict=True
     ):
-        cells = [_label(floor, int(v)) for v in c.nodes]
+        cells = [_label(floor, int(v)) for v in c.nodes if not floor.transit[v]]
+        lane = c.nodes[floor.transit[c.nodes]]
+        if lane.size:  # cells that hold only transit nodes of long edges (physics.speed_m_s)
+            seen = {tuple(floor.pos[v].tolist()) for v in c.nodes if not floor.transit[v]}
+            for v in lane.tolist():
+                if (key := tuple(floor.pos[v].tolist())) not in seen:
+                    seen.add(key)
+                    cells.append(_cell(tuple(_user_cell(floor, v).tolist())))
         shown = ", ".join(cells[:4]) + (", …" if len(cells) > 4 else "")
+        if lane.size:
+            shown += (
+                f" (with {lane.size} transit node{'s' if lane.size != 1 else ''} of long edges)"
+            )
         until = "the end of the run" if entry.end_s is None else f"{entry.end_s:g} s"
         last = ".." if c.end is None else f"..{c.end - 1}"
         counts = [
@@ -230,13 +249,25 @@ def _area_nodes(
     return [int(v) for v in nodes]
 
 
+def _cell_mates(floor: CompiledFloor, nodes: np.ndarray) -> np.ndarray:
+    """The transit nodes in the cells of ``nodes``."""
+    width = floor.shape[1]
+    flat = floor.pos[:, 0].astype(np.int64) * width + floor.pos[:, 1]
+    return np.flatnonzero(floor.transit & np.isin(flat, flat[nodes])).astype(np.int64)
+
+
 def _named_node(floor: CompiledFloor, name: str | int, source: Any, field: str) -> int:
     for key in (name, str(name)):
         try:
-            return floor.index_of(key)
+            node = floor.index_of(key)
         except (KeyError, TypeError):
             continue
-    if not any(isinstance(v, str | int) for v in floor.nodes[:1000]):
+        if not floor.transit[node]:
+            return node
+        why = "it is a transit node of a long edge (physics.speed_m_s): close its cell instead"
+        raise InputError(source, field, f"{name!r} is not a floor node: {why}")
+    own = [v for v, t in zip(floor.nodes[:1000], floor.transit[:1000], strict=True) if not t]
+    if not any(isinstance(v, str | int) for v in own):
         why = "this floor's nodes have no names (they are cells): use cells: [[row, col], ...]"
     elif name in floor.graph:
         why = "it is a shelf, a wall or cut off from the floor"

@@ -8,7 +8,9 @@ concern its policies:
   hold each other for good; ``pibt_swap`` (PIBT with LaCAM*'s swap) and the ``block`` shield's
   traffic rules get them past (docs/results_swap.md).
 * :func:`edge_length_note`: edges of different lengths. Every edge takes one step whatever its
-  length; the length sets the metres travelled (distance and energy), not the time.
+  length; the length sets the metres travelled (distance and energy), not the time, unless
+  ``physics.speed_m_s`` is set: then :func:`travel_time_note` says how long edges take
+  (:mod:`warehouse.floor.transit`) and this note is not given.
 """
 
 from __future__ import annotations
@@ -48,18 +50,30 @@ def dead_end_note(floor: CompiledFloor) -> str | None:
 
 
 def edge_length_note(floor: CompiledFloor) -> str | None:
-    """A note when edges differ in length by more than half, else ``None``."""
+    """A note when edges differ in length by more than half, else ``None`` (also when
+    ``physics.speed_m_s`` makes travel time follow the length)."""
+    if floor.edge_split is not None:
+        return None
     moves = floor.length[:, 1:][floor.mask[:, 1:]]
     if moves.size == 0 or moves.max() <= 1.5 * moves.min():
         return None
     return (
         f"edges are {moves.min():g}–{moves.max():g} m long, but every edge takes one step: the "
         "length sets the metres travelled (distance, energy), not the travel time; split long "
-        "edges into several to model it"
+        "edges into several, or set physics.speed_m_s, to model it"
     )
 
 
+def travel_time_note(floor: CompiledFloor) -> str | None:
+    """How long edges take under ``physics.speed_m_s`` and the transit nodes that made it so,
+    or ``None`` without the setting."""
+    from .transit import travel_note
+
+    split = floor.edge_split
+    return None if split is None else travel_note(split)
+
+
 def floor_notes(floor: CompiledFloor) -> list[str]:
-    """Every note: the floor's own (cells cut off) and the two above."""
-    extra = [dead_end_note(floor), edge_length_note(floor)]
+    """Every note: the floor's own (cells cut off) and the three above."""
+    extra = [dead_end_note(floor), edge_length_note(floor), travel_time_note(floor)]
     return [*floor.notes, *(note for note in extra if note)]

@@ -7,7 +7,10 @@ A :class:`CompiledFloor` holds, for the ``n`` traversable nodes (indexed ``0..n-
   the metres travelled;
 * ``pos[v]``: the integer (row, col) cell used for egocentric observation windows and drawing;
 * ``kind[v]``: :class:`~warehouse.floor.kinds.NodeKind` code; ``picks`` and ``stations``: node ids;
-* ``cell_of[row, col]``: node id at a cell, ``-1`` where there is none (shelf, wall, outside).
+* ``cell_of[row, col]``: node id at a cell, ``-1`` where there is none (shelf, wall, outside);
+* ``transit[v]``: whether ``v`` is a transit node of a long edge split by ``physics.speed_m_s``
+  (:mod:`warehouse.floor.transit`). Several nodes may then share a cell: ``cell_of`` gives the
+  waypoint there, else the first transit node.
 
 On grid floors (every edge joins 4-neighbour cells) the actions are WAIT, N, E, S, W. On other
 floors they are WAIT plus neighbour *slots*: slot ``k`` is the ``k``-th out-neighbour in node-id
@@ -48,8 +51,11 @@ class CompiledFloor:
     cell_size: float
     name: str
     notes: list[str] = field(default_factory=list)
+    transit: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __post_init__(self) -> None:
+        if self.transit.size != len(self.nodes):
+            self.transit = np.zeros(len(self.nodes), dtype=bool)
         self._index = {node: i for i, node in enumerate(self.nodes)}
         self._rev: sp.csr_matrix | None = None
         self._picks: np.ndarray | None = None
@@ -80,6 +86,12 @@ class CompiledFloor:
         if self._stations is None:
             self._stations = np.flatnonzero(self.kind == NodeKind.STATION).astype(np.int32)
         return self._stations
+
+    @property
+    def edge_split(self) -> Any:
+        """The :class:`~warehouse.floor.transit.EdgeSplit` of a floor built with
+        ``physics.speed_m_s``, else ``None``."""
+        return self.graph.graph.get("edge_split")
 
     @property
     def blocked_cells(self) -> np.ndarray:
@@ -171,6 +183,8 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
     pos -= pos.min(axis=0) if not graph.graph.get("grid_shape") else 0
     kind = np.array([kinds_of[v] for v in nodes], dtype=np.int8)
     start_ok = np.array([bool(node_data[v].get("start", True)) for v in nodes])
+    transit_ids = graph.graph.get("transit_nodes") or frozenset()
+    transit = np.array([v in transit_ids for v in nodes], dtype=bool).reshape(n)
     goal_ok = np.array([bool(node_data[v].get("goal", True)) for v in nodes])
 
     new_of_local = np.full(m, -1, dtype=np.int64)
@@ -213,7 +227,17 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
     shape = graph.graph.get("grid_shape")
     height, width = shape if shape else (int(pos[:, 0].max()) + 1, int(pos[:, 1].max()) + 1)
     cell_of = np.full((int(height), int(width)), -1, dtype=np.int32)
-    cell_of[pos[:, 0], pos[:, 1]] = np.arange(n, dtype=np.int32)
+    if transit.any():  # waypoints keep their cells; a transit node takes a cell none holds
+        own = np.flatnonzero(~transit).astype(np.int32)
+        cell_of[pos[own, 0], pos[own, 1]] = own
+        lane = np.flatnonzero(transit).astype(np.int32)
+        flat = pos[lane, 0].astype(np.int64) * int(width) + pos[lane, 1]
+        _, first = np.unique(flat, return_index=True)
+        lane = lane[np.sort(first)]
+        lane = lane[cell_of[pos[lane, 0], pos[lane, 1]] < 0]
+        cell_of[pos[lane, 0], pos[lane, 1]] = lane
+    else:
+        cell_of[pos[:, 0], pos[:, 1]] = np.arange(n, dtype=np.int32)
     return CompiledFloor(
         graph=graph,
         nodes=nodes,
@@ -229,6 +253,7 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
         cell_size=cell_size,
         name=name,
         notes=notes,
+        transit=transit,
     )
 
 
