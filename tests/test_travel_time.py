@@ -439,3 +439,15 @@ def test_run_records_and_replays_a_split_floor(corridor, tmp_path, capsys) -> No
     assert np.array_equal(loaded.floor.nbr, floor.nbr)
     assert np.isin(loaded.positions, np.flatnonzero(floor.transit)).any()
     assert compute_kpis(loaded.frame_sim(60))["distance_m"] > 0
+
+
+def test_a_split_graph_can_be_saved(tmp_path: Path) -> None:
+    """The summary rides on the graph as plain data: save_graph writes the split floor (its
+    transit nodes as plain aisle nodes) in both formats."""
+    from warehouse.floor.formats import save_graph
+
+    g = split(graph_text(LINE), speed=1.0)
+    save_graph(g, tmp_path / "g.json")
+    save_graph(g, tmp_path / "g.graphml")
+    again = parse_node_link_json((tmp_path / "g.json").read_text())
+    assert again.number_of_nodes() == 6 and again.nodes["a1~a2#1"]["start"] is False

@@ -31,6 +31,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ..errors import InputError
 from .kinds import GRID_OFFSETS, NodeKind
+from .transit import SPLIT_KEY, TRANSIT_KEY, EdgeSplit
 
 
 @dataclass(eq=False)
@@ -88,10 +89,11 @@ class CompiledFloor:
         return self._stations
 
     @property
-    def edge_split(self) -> Any:
+    def edge_split(self) -> EdgeSplit | None:
         """The :class:`~warehouse.floor.transit.EdgeSplit` of a floor built with
         ``physics.speed_m_s``, else ``None``."""
-        return self.graph.graph.get("edge_split")
+        split = self.graph.graph.get(SPLIT_KEY)
+        return EdgeSplit(**split) if isinstance(split, dict) else None
 
     @property
     def blocked_cells(self) -> np.ndarray:
@@ -183,7 +185,7 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
     pos -= pos.min(axis=0) if not graph.graph.get("grid_shape") else 0
     kind = np.array([kinds_of[v] for v in nodes], dtype=np.int8)
     start_ok = np.array([bool(node_data[v].get("start", True)) for v in nodes])
-    transit_ids = graph.graph.get("transit_nodes") or frozenset()
+    transit_ids = graph.graph.get(TRANSIT_KEY) or frozenset()
     transit = np.array([v in transit_ids for v in nodes], dtype=bool).reshape(n)
     goal_ok = np.array([bool(node_data[v].get("goal", True)) for v in nodes])
 

@@ -34,7 +34,7 @@ slower robot on a grid is a longer ``physics.step_seconds``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,8 @@ import numpy as np
 
 from ..errors import InputError
 
-#: graph attribute holding the :class:`EdgeSplit` summary of a split floor
+#: graph attribute holding the :class:`EdgeSplit` summary of a split floor, as a plain dict (so
+#: :func:`~warehouse.floor.formats.save_graph` can write the graph)
 SPLIT_KEY = "edge_split"
 #: graph attribute holding the frozenset of transit node ids
 TRANSIT_KEY = "transit_nodes"
@@ -161,7 +162,7 @@ def split_long_edges(
         max_steps=max(steps, default=1),
     )
     if not transit:
-        graph.graph.update({SPLIT_KEY: summary, TRANSIT_KEY: frozenset()})
+        graph.graph.update({SPLIT_KEY: asdict(summary), TRANSIT_KEY: frozenset()})
         return graph
 
     out = graph.__class__()
@@ -193,7 +194,7 @@ def split_long_edges(
             back = segment_lengths(b, k)
             for i in range(k):
                 out.add_edge(chain[k - i], chain[k - i - 1], length=back[i])
-    out.graph.update({SPLIT_KEY: summary, TRANSIT_KEY: frozenset(names)})
+    out.graph.update({SPLIT_KEY: asdict(summary), TRANSIT_KEY: frozenset(names)})
     return out
 
 
