@@ -9,7 +9,9 @@ Node attributes:
 * ``kind`` — ``aisle``, ``pick``, ``station``, ``parking`` or ``blocked``;
 * ``start`` / ``goal`` — optional booleans (default True).
 
-Edge attribute ``length`` (metres, positive; default the graph's ``cell_size``). A directed
+Edge attribute ``length`` (metres, positive; default the graph's ``cell_size``): the metres a
+move travels, and its travel time with ``physics.speed_m_s`` (:mod:`warehouse.floor.transit`
+splits long edges when the floor is built; without it every edge takes one step). A directed
 graph (``"directed": true`` / ``edgedefault="directed"``) keeps one-way edges; an undirected
 edge may be travelled both ways. Graph attributes (all optional): ``name``, ``cell_size``
 (metres per cell, default 1), ``grid_shape`` (``[H, W]``; GraphML: ``grid_rows`` and
