@@ -175,10 +175,12 @@ class FloorPool:
 
         sc, src, floor, dist = self.entries[idx]
         sim = Simulation(floor, apply_overrides(sc, overrides, src).sim_config())
+        if sim.config.faults.closures:
+            return sim  # its distances follow its own closure schedule: a cache of its own
         if dist is None:
             self.entries[idx] = (sc, src, floor, sim.dist)
         else:
-            sim.dist = dist  # distances depend on the floor only
+            sim.dist = dist  # without scheduled closures distances depend on the floor only
         return sim
 
     def randomized(self, rng: np.random.Generator, cfg: RandomizeConfig) -> Simulation:

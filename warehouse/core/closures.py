@@ -130,6 +130,23 @@ def closure_events(closures: list[ScheduledClosure]) -> dict[int, tuple[np.ndarr
     return events
 
 
+def closed_sets(closures: list[ScheduledClosure]) -> dict[int, np.ndarray]:
+    """``{clock: nodes}``: from each clock at which the set of scheduled-closed nodes changes
+    (a closure begins or ends), the nodes closed then (sorted, int64; empty when none). The
+    distances the fleet routes by follow these sets (``DistanceCache.set_closed``)."""
+    live = [c for c in closures if c.nodes.size and (c.end is None or c.end > c.start)]
+    times = sorted({c.start for c in live} | {c.end for c in live if c.end is not None})
+    out: dict[int, np.ndarray] = {}
+    prev = np.zeros(0, dtype=np.int64)
+    for t in times:
+        active = [c.nodes for c in live if c.start <= t and (c.end is None or t < c.end)]
+        now = np.unique(np.concatenate(active)) if active else np.zeros(0, dtype=np.int64)
+        if not np.array_equal(now, prev):
+            out[t] = now.astype(np.int64)
+        prev = now
+    return out
+
+
 def describe_closures(
     floor: CompiledFloor,
     faults: FaultsConfig,

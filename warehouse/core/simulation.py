@@ -43,6 +43,15 @@ leaves it out, so dispatchers choose among the others and serve it once its cell
 still counts as open (:meth:`Simulation.open_orders`, the KPIs). A robot given an order before
 its cell closed keeps it: it drives as far as it can and waits.
 
+Routing around scheduled closures: while a scheduled closure is active, the distances the fleet
+reads (:attr:`Simulation.dist`: navigators, shields, dispatchers, observations, progress) treat
+its cells as closed (:meth:`~warehouse.floor.DistanceCache.set_closed`: they can be left, not
+entered), so robots take detours. The closed set changes only at the schedule's event times (a
+closure begins or ends), known at reset: the cached rows are recomputed then and only then, and
+the robots whose distance to their target changed start tracking progress afresh. Random
+closures (``faults.closure_prob``) are unannounced obstacles the robots discover on the spot:
+they do not change distances, and a run without a schedule never recomputes a row.
+
 The inner loops are numba kernels (:mod:`warehouse.core.kernels`). The core imports neither
 gymnasium, torch nor pygame.
 """
@@ -57,7 +66,7 @@ import numpy as np
 from ..config import SimConfig
 from ..floor import UNREACHABLE, CompiledFloor, DistanceCache, NodeKind
 from ..shield import Shield, make_shield
-from .closures import closure_events, resolve_closures
+from .closures import closed_sets, closure_events, resolve_closures
 from .kernels import (
     action_mask_kernel,
     any_at_least,
@@ -118,6 +127,9 @@ class Simulation:
         #: scheduled closures by the clock they begin at (:meth:`reset` resolves them)
         self._schedule: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._schedule_key: tuple | None = None
+        #: the scheduled-closed nodes from each clock at which that set changes (distances)
+        self._routes: dict[int, np.ndarray] = {}
+        self._rerouted: np.ndarray | None = None  # robots whose distance changed this step
         self.t = 0
         self.incidents = 0  #: collision incidents so far
         self._dist_now = np.zeros(self.n_robots, dtype=np.int32)
@@ -174,6 +186,7 @@ class Simulation:
         self.incidents = 0
         self._targets = None
         self._resolve_schedule()
+        self.dist.set_closed(np.zeros(0, dtype=np.int64))  # (free unless a closure was on)
         self._scheduled_closures()
         f = self.floor
         tasks = self.config.tasks
@@ -198,7 +211,9 @@ class Simulation:
         fc, dt = self.config.faults, self.config.physics.step_seconds
         key = (fc.closures, dt)
         if key != self._schedule_key:
-            self._schedule = closure_events(resolve_closures(self.floor, fc, dt))
+            closures = resolve_closures(self.floor, fc, dt)
+            self._schedule = closure_events(closures)
+            self._routes = closed_sets(closures)
             self._schedule_key = key
             self._order_cells = self._closable_order_cells()
 
@@ -211,10 +226,26 @@ class Simulation:
         return may_close[np.isin(may_close, f.picks) | np.isin(may_close, f.stations)]
 
     def _scheduled_closures(self) -> None:
-        """Close the cells of the scheduled closures that begin at the current clock."""
+        """Close the cells of the scheduled closures that begin at the current clock, and
+        route around the scheduled-closed cells when their set changes."""
         event = self._schedule.get(self.t) if self._schedule else None
         if event is not None:
             np.maximum.at(self.closed_until, event[0], event[1])
+        route = self._routes.get(self.t) if self._routes else None
+        if route is not None:
+            self._reroute(route)
+
+    def _reroute(self, closed: np.ndarray) -> None:
+        """Distances around ``closed`` (the scheduled-closed nodes from now on); robots whose
+        distance to their target changed start tracking progress afresh."""
+        _, before = self._target_and_distance()
+        if not self.dist.set_closed(closed):
+            return
+        _, after = self._target_and_distance()
+        changed = np.flatnonzero(before != after)
+        self._rerouted = changed
+        if changed.size:
+            self._reset_progress(changed)
 
     def _start_positions(self) -> np.ndarray:
         f, n = self.floor, self.n_robots
@@ -502,6 +533,7 @@ class Simulation:
         if goals_reached:  # goal_visit: a reached goal counts as a delivery, draw a new one
             self._new_goals(np.flatnonzero(reached_goal))
         self.t += 1
+        self._rerouted = None
         self._faults()
         new_orders = self._arrivals()
 
@@ -543,6 +575,8 @@ class Simulation:
             dist_after = self._dist_now
             same = (target == goal_before) & (goal_before >= 0)
             same &= (dist_before < UNREACHABLE) & (dist_after < UNREACHABLE)
+            if self._rerouted is not None:  # distances changed under them (a closure event)
+                same[self._rerouted] = False
             closer = (dist_before - dist_after).astype(np.float64) * same
             reward += (rw.progress * closer).astype(np.float32)
         return StepResult(

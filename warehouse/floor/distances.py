@@ -3,6 +3,17 @@
 Never all-pairs: a row (the distance from every node to one goal, in steps) is computed by one
 breadth-first search on the reversed graph the first time that goal is asked for, and kept in a
 bounded least-recently-used table. Rows are ``uint16``; :data:`UNREACHABLE` marks no path.
+
+Closed nodes (:meth:`DistanceCache.set_closed`; the simulation passes the cells of the scheduled
+closures active now, ``faults.closures``): a closed node can be *left* but not *entered*. It gets
+a distance (a robot standing on it may leave), but no path passes through it; the goal is the
+search's source, so a closed goal keeps finite distances from its surroundings (its robot drives
+as close as it can and waits). A node that reaches the goal only through closed nodes gets
+``M + 1 + s``: ``M`` the largest distance of the row's nodes that reach the goal around the
+closures, ``s`` its distance without closures (capped at ``UNREACHABLE - 1``). It ranks after
+every node that reaches the goal around them, and a robot on it follows its path without
+closures to the edge of the closed cells and waits there until they reopen. ``UNREACHABLE``
+keeps its meaning: no path even without closures.
 """
 
 from __future__ import annotations
@@ -32,6 +43,11 @@ class DistanceCache:
         self._clock = 0
         self.computed = 0  #: rows computed so far (a cache-miss counter)
         self.version = 0  #: bumped whenever rows are computed, evicted or the table grows
+        #: nodes that can be left but not entered (:meth:`set_closed`)
+        self.closed = np.zeros(n, dtype=bool)
+        self._closed_any = False
+        self.rebuilds = 0  #: times :meth:`set_closed` changed the closed set and recomputed rows
+        self._scratch = np.empty(0, dtype=np.uint16)  # distances without closures (_bfs_rows)
 
     def slots(self, goals: np.ndarray) -> np.ndarray:
         """Table rows for ``goals`` (node ids), computing the missing ones."""
@@ -63,6 +79,41 @@ class DistanceCache:
         """Distances from every node to ``goal``."""
         return self.table[self.slots(np.array([goal]))[0]]
 
+    def set_closed(self, nodes: np.ndarray) -> bool:
+        """Make ``nodes`` (ids) the closed set: every cached row is recomputed with them (one
+        compiled pass) and :attr:`version` is bumped. Returns whether the set changed; an
+        unchanged set costs nothing (no version bump, no search)."""
+        nodes = np.asarray(nodes, dtype=np.int64)
+        if not self._closed_any and nodes.size == 0:
+            return False
+        closed = np.zeros_like(self.closed)
+        closed[nodes] = True
+        if np.array_equal(closed, self.closed):
+            return False
+        self.closed = closed
+        self._closed_any = bool(nodes.size)
+        self.version += 1
+        self.rebuilds += 1
+        rows = np.flatnonzero(self.goal_in_slot >= 0)
+        if rows.size:
+            self._bfs(self.goal_in_slot[rows].astype(np.int32), rows.astype(np.int64))
+        return True
+
+    def _bfs(self, goals: np.ndarray, rows: np.ndarray) -> None:
+        rev = self.floor.reverse_csr()
+        if self._closed_any and self._scratch.size != self.closed.size:
+            self._scratch = np.empty(self.closed.size, dtype=np.uint16)
+        _bfs_rows(
+            rev.indptr.astype(np.int64),
+            rev.indices.astype(np.int32),
+            goals,
+            rows,
+            self.table,
+            self.closed,
+            self._closed_any,
+            self._scratch,
+        )
+
     def _fill(self, missing: np.ndarray, keep: np.ndarray) -> None:
         free = np.flatnonzero(self.goal_in_slot < 0)
         need = missing.size - free.size
@@ -88,11 +139,8 @@ class DistanceCache:
             free = np.sort(np.concatenate([free, victims]))
         self.version += 1
         targets = free[: missing.size].astype(np.int64)
-        rev = self.floor.reverse_csr()
         missing = missing.astype(np.int32)
-        _bfs_rows(
-            rev.indptr.astype(np.int64), rev.indices.astype(np.int32), missing, targets, self.table
-        )
+        self._bfs(missing, targets)
         self.goal_in_slot[targets] = missing
         self.slot_of[missing] = targets
         self.computed += int(missing.size)
@@ -136,23 +184,47 @@ def _gather_outer(table, slot, nodes):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _bfs_rows(indptr, indices, goals, rows, table):  # pragma: no cover - compiled
-    """Breadth-first search from each goal over the reversed graph into ``table[rows[i]]``."""
+def _bfs_into(indptr, indices, goal, dist, queue, closed, use_closed):  # pragma: no cover
+    """Breadth-first search from ``goal`` over the reversed graph into ``dist``; with
+    ``use_closed`` a closed node other than the goal gets a distance but is not expanded (it
+    can be left, not entered). Returns the largest finite distance."""
+    dist[:] = UNREACHABLE
+    dist[goal] = 0
+    queue[0] = goal
+    head, tail = 0, 1
+    far = 0
+    while head < tail:
+        v = queue[head]
+        head += 1
+        if dist[v] > far:
+            far = dist[v]
+        if use_closed and closed[v] and v != goal:
+            continue
+        dv = dist[v] + 1
+        for e in range(indptr[v], indptr[v + 1]):
+            u = indices[e]
+            if dist[u] == UNREACHABLE:
+                dist[u] = dv
+                queue[tail] = u
+                tail += 1
+    return far
+
+
+@numba.njit(cache=True)
+def _bfs_rows(
+    indptr, indices, goals, rows, table, closed, use_closed, scratch
+):  # pragma: no cover - compiled
+    """Distances to each goal into ``table[rows[i]]`` (see the module docstring for closed
+    nodes; ``scratch`` holds the distances without closures)."""
     n = indptr.size - 1
     queue = np.empty(n, np.int32)
+    cap = np.int64(UNREACHABLE - 1)
     for g in range(goals.size):
         dist = table[rows[g]]
-        dist[:] = UNREACHABLE
-        dist[goals[g]] = 0
-        queue[0] = goals[g]
-        head, tail = 0, 1
-        while head < tail:
-            v = queue[head]
-            head += 1
-            dv = dist[v] + 1
-            for e in range(indptr[v], indptr[v + 1]):
-                u = indices[e]
-                if dist[u] == UNREACHABLE:
-                    dist[u] = dv
-                    queue[tail] = u
-                    tail += 1
+        far = _bfs_into(indptr, indices, goals[g], dist, queue, closed, use_closed)
+        if not use_closed:
+            continue
+        _bfs_into(indptr, indices, goals[g], scratch, queue, closed, False)
+        for u in range(n):
+            if dist[u] == UNREACHABLE and scratch[u] != UNREACHABLE:
+                dist[u] = min(np.int64(far) + 1 + np.int64(scratch[u]), cap)
