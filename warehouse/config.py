@@ -258,7 +258,8 @@ class FaultsConfig(Section):
         description="Scheduled closures, each a mapping of the keys below: the cells it closes "
         "(cells, area, nodes; any of them together) and when. A closed cell works as a random "
         "closure: no robot enters it; one standing on it as it closes may stay or leave; orders "
-        "for a closed pick location or station wait (README: scheduled closures).",
+        "for a closed pick location or station wait; unlike random closures, the fleet's "
+        "distances route around it while it lasts (README: scheduled closures).",
     )
 
 

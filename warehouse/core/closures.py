@@ -23,7 +23,9 @@ cannot enter them when ``start_s ≤ k × step_seconds < end_s``. ``end_s: null`
 closed to the end of the run. The simulation applies an entry by raising ``closed_until`` of
 its nodes at the clock its closure begins, the array random closures write too, so the move
 rule, the action mask, observations, the viewer and recordings treat both alike. Nothing is
-drawn from the random streams.
+drawn from the random streams. Unlike random closures, scheduled ones are known in advance: the
+distances the fleet routes by treat their cells as closed while they last (:func:`closed_sets`
+gives the clocks at which that set changes; ``DistanceCache.set_closed`` applies it).
 
 Errors are :class:`~warehouse.errors.InputError` naming the entry's field
 (``faults.closures[1].cells[0]: (40, 3) is not a floor cell ...``).
