@@ -36,7 +36,8 @@ it may push waiting robots aside. Stalled robots also hold the highest prioritie
 gone longest without reaching a goal), which is the setting of PIBT's reachability argument.
 ``stall_steps=0`` switches the rescue off.
 
-The recursion runs in :func:`pibt_plan`, a numba function with an explicit stack.
+The recursion runs in :func:`pibt_search`, a numba function with an explicit stack; the
+``pibt_swap`` shield runs the same search with the swap (:mod:`warehouse.shield.pibt_swap`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import numba
 import numpy as np
 
 from ..core.physics import resolve_physical
+from .swap_rules import pull_partner, swap_agent
 
 _GOLDEN = 0.6180339887498949
 
@@ -73,15 +75,51 @@ def pibt_plan(
     act: np.ndarray,
     roots: np.ndarray,
     n_nodes: int,
-) -> None:
+) -> None:  # pragma: no cover - compiled
+    """Plan the unplanned robots in place, without the swap (:func:`pibt_search`)."""
+    no_nodes = np.zeros((0, 0), np.bool_)
+    no_robots = np.zeros(0, np.int64)
+    pibt_search(
+        pos, nbr, cand, allowed, nxt, act, roots, False, no_nodes, no_robots, no_robots,
+        np.zeros((0, 0), np.uint16), no_robots, np.zeros(0, np.bool_),
+    )  # fmt: skip
+
+
+@numba.njit(cache=True)
+def pibt_search(
+    pos: np.ndarray,
+    nbr: np.ndarray,
+    cand: np.ndarray,
+    allowed: np.ndarray,
+    nxt: np.ndarray,
+    act: np.ndarray,
+    roots: np.ndarray,
+    swap: bool,
+    fmask: np.ndarray,
+    outdeg: np.ndarray,
+    slot: np.ndarray,
+    table: np.ndarray,
+    target: np.ndarray,
+    frozen: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     """Plan the unplanned robots in place.
 
     ``pos`` (N,) node ids; ``nbr`` (n_nodes, A); ``cand`` (N, A) actions in order of preference;
     ``allowed`` (N, A) bool; ``nxt`` (N,) next node, ``-1`` for robots still to plan (fixed
     robots carry their target); ``act`` (N,) action, filled for planned robots; ``roots`` robot
     ids in decreasing priority. Unplanned robots that no root pushes end up waiting.
+
+    With ``swap`` (the ``pibt_swap`` shield, :mod:`warehouse.shield.pibt_swap`) a robot whose
+    best move needs a swap (:func:`~warehouse.shield.swap_rules.swap_agent`) takes its
+    candidates in the swap's order and, once it has moved, pulls its partner
+    (:func:`~warehouse.shield.swap_rules.pull_partner`). The swap reads ``fmask`` (n_nodes, A)
+    the floor's moves, ``outdeg`` (n_nodes,) its moves out of each node, ``slot`` (N,) each
+    robot's row of the distance ``table`` (-1: no target), ``target`` (N,) each robot's target
+    node (-1: none) and ``frozen`` (N,) the robots that may only WAIT; without ``swap`` they are
+    not read.
     """
     n = pos.shape[0]
+    n_nodes = nbr.shape[0]
     n_act = cand.shape[1]
     occ = np.full(n_nodes, -1, np.int64)  # robot on each node now
     res = np.full(n_nodes, -1, np.int64)  # robot that will be on each node next
@@ -92,6 +130,10 @@ def pibt_plan(
     ptr = np.zeros(n, np.int64)
     parent = np.full(n, -1, np.int64)
     stack = np.empty(n, np.int64)
+    order = np.empty_like(cand) if swap else cand  # each robot's candidates as tried
+    seen = np.zeros(n, np.bool_)  # swap checked (once per robot and step)
+    pull = np.full(n, -1, np.int64)  # robot each robot pulls on success (-1: none)
+    pull_act = np.zeros(n, np.int64)
     for r in roots:
         if nxt[r] >= 0:
             continue  # already pushed by an earlier root
@@ -102,15 +144,25 @@ def pibt_plan(
         ret = -1  # -1: no child answered; 1: child valid; 0: child invalid
         while sp > 0:
             i = stack[sp - 1]
-            if ret == 1:
-                sp -= 1  # the child moved away: i keeps its tentative move
+            if ret == 1:  # the child moved away: i keeps its tentative move
+                sp -= 1
+                if swap:
+                    pull_partner(i, pos, nxt, act, res, pull, pull_act)
                 continue
             ret = -1
+            if swap and not seen[i]:
+                seen[i] = True
+                j, back = swap_agent(
+                    i, pos, nbr, cand, allowed, nxt, occ, slot, table, fmask, target, frozen,
+                    outdeg, order,
+                )  # fmt: skip
+                pull[i] = j
+                pull_act[i] = back
             pushed = False
             done = False
             p = pos[i]
             while ptr[i] < n_act:
-                a = cand[i, ptr[i]]
+                a = order[i, ptr[i]]
                 ptr[i] += 1
                 if not allowed[i, a]:
                     continue
@@ -139,6 +191,8 @@ def pibt_plan(
                 continue
             sp -= 1
             if done:
+                if swap:
+                    pull_partner(i, pos, nxt, act, res, pull, pull_act)
                 ret = 1
             else:  # no candidate left: stay; a pusher backtracks to its next candidate
                 if nxt[i] >= 0 and res[nxt[i]] == i:

@@ -1,0 +1,136 @@
+"""The swap rules of LaCAM*'s PIBT (Okumura, IJCAI 2023), compiled: when must two robots
+exchange places, is there room to, and the pull that follows. The search that uses them is
+:func:`warehouse.shield.pibt.pibt_search` (``swap=True``); the rules and their adaptation to
+this project's floors are described in :mod:`warehouse.shield.pibt_swap`.
+"""
+
+from __future__ import annotations
+
+import numba
+
+
+@numba.njit(cache=True, inline="always")
+def _no_way(u, occ, target, frozen, outdeg):  # pragma: no cover - compiled
+    """A node a pull or a push cannot use: it holds a robot that may only WAIT, or a robot on
+    its own target in a cell with a single way out."""
+    k = occ[u]
+    if k < 0:
+        return False
+    return frozen[k] or (outdeg[u] == 1 and target[k] == u)
+
+
+@numba.njit(cache=True)
+def _ways_on(v, came_from, fnbr, fmask, occ, target, frozen, outdeg):  # pragma: no cover
+    """``(count, last)``: the floor's moves out of ``v`` to another node than ``came_from``
+    that are usable (:func:`_no_way`), and the last such node."""
+    count = 0
+    last = -1
+    for a in range(1, fnbr.shape[1]):
+        if not fmask[v, a]:
+            continue
+        u = fnbr[v, a]
+        if u == v or u == came_from or _no_way(u, occ, target, frozen, outdeg):
+            continue
+        count += 1
+        last = u
+    return count, last
+
+
+@numba.njit(cache=True)
+def swap_required(
+    pusher, puller, v_pusher, v_puller, slot, table, fnbr, fmask, occ, target, frozen, outdeg
+):  # pragma: no cover - compiled
+    """Must ``pusher`` (at ``v_pusher``) and ``puller`` (at ``v_puller``) exchange places?
+    (module docstring)."""
+    sp = slot[pusher]
+    if sp < 0:
+        return False
+    sq = slot[puller]
+    for _ in range(fnbr.shape[0]):  # the distance falls at every node: bounded anyway
+        if not table[sp, v_puller] < table[sp, v_pusher]:
+            break
+        count, last = _ways_on(v_puller, v_pusher, fnbr, fmask, occ, target, frozen, outdeg)
+        if count >= 2:
+            return False  # the puller can be pushed aside there
+        if count == 0:
+            break
+        v_pusher, v_puller = v_puller, last
+    if sq >= 0 and not table[sq, v_pusher] < table[sq, v_puller]:
+        return False  # the puller does not want to come back
+    return table[sp, v_pusher] == 0 or table[sp, v_puller] < table[sp, v_pusher]
+
+
+@numba.njit(cache=True)
+def swap_possible(
+    v_pusher, v_puller, fnbr, fmask, occ, target, frozen, outdeg
+):  # pragma: no cover - compiled
+    """Is there room to step aside behind ``v_puller``, walking away from ``v_pusher``?"""
+    origin = v_pusher
+    for _ in range(fnbr.shape[0]):
+        if v_puller == origin:
+            return False  # went round a loop
+        count, last = _ways_on(v_puller, v_pusher, fnbr, fmask, occ, target, frozen, outdeg)
+        if count >= 2:
+            return True
+        if count == 0:
+            return False
+        v_pusher, v_puller = v_puller, last
+    return False
+
+
+@numba.njit(cache=True)
+def swap_agent(
+    i, pos, nbr, cand, allowed, nxt, occ, slot, table, fmask, target, frozen, outdeg, order
+):  # pragma: no cover - compiled
+    """Set ``order[i]`` (``i``'s candidates) and return ``(j, action)``: the robot ``i`` will
+    pull and ``j``'s move into ``i``'s node, or ``(-1, 0)`` without a swap."""
+    n_act = cand.shape[1]
+    for c in range(n_act):
+        order[i, c] = cand[i, c]
+    p = pos[i]
+    first = -1
+    for c in range(n_act):
+        if allowed[i, cand[i, c]]:
+            first = cand[i, c]
+            break
+    if first <= 0:
+        return -1, 0
+    v = nbr[p, first]
+    j = occ[v]
+    if v == p or j < 0 or j == i or nxt[j] >= 0:
+        return -1, 0
+    back = -1  # j's move into i's node
+    for a in range(1, n_act):
+        if allowed[j, a] and nbr[v, a] == p:
+            back = a
+            break
+    if back < 0:
+        return -1, 0
+    if not swap_required(i, j, p, v, slot, table, nbr, fmask, occ, target, frozen, outdeg):
+        return -1, 0
+    if not swap_possible(v, p, nbr, fmask, occ, target, frozen, outdeg):
+        return -1, 0
+    # moves away in reversed preference order, then WAIT, then the blocked move
+    k = 0
+    for c in range(n_act - 1, -1, -1):
+        a = cand[i, c]
+        if a != 0 and a != first:
+            order[i, k] = a
+            k += 1
+    order[i, k] = 0
+    order[i, k + 1] = first
+    return j, back
+
+
+@numba.njit(cache=True, inline="always")
+def pull_partner(i, pos, nxt, act, res, pull, pull_act):  # pragma: no cover - compiled
+    """After ``i`` has secured its move: pull its swap partner into the node it leaves."""
+    j = pull[i]
+    if j < 0 or nxt[j] >= 0:
+        return
+    p = pos[i]
+    if nxt[i] == p or nxt[i] == pos[j] or res[p] >= 0:
+        return
+    nxt[j] = p
+    act[j] = pull_act[i]
+    res[p] = j
