@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import networkx as nx
 import numpy as np
 import pytest
+from test_pibt import check_safe
 
 import warehouse
 from agents import RuleBasedNavigator
@@ -99,16 +100,6 @@ class MiniSim:
         arrived = self.state.pos == self.state.target
         self.state.since_goal = np.where(arrived, 0, self.state.since_goal + 1).astype(np.int32)
         return out
-
-
-def check_safe(floor, pos, out, mask):
-    """Only allowed moves, and no vertex or swap conflict (core rules and the validator)."""
-    pos = np.asarray(pos)
-    assert mask[np.arange(pos.size), out].all(), "a robot took a masked action"
-    target = floor.nbr[pos, out]
-    res = resolve_physical(pos, target, floor.n_nodes)
-    assert not res.failed.any() and res.incidents == 0
-    assert validate_trajectory(floor.graph, np.stack([pos, target]), floor.nodes) == []
 
 
 def first_arrivals(sim, shield, steps):
