@@ -20,9 +20,17 @@ dead ends are left out (:func:`dead_end_nodes`): a robot parked there could shut
 behind it.
 
 A robot that makes way for others may be pushed onto the spot another robot is driving to;
-that robot then looks for another spot (:func:`parking_moves`). The wrapper draws no random
-numbers and keeps no state between steps ("idle for" is the core's ``since_goal``), so runs
-stay bit-identical for a seed.
+that robot then looks for another spot (:func:`parking_moves`).
+
+Scheduled closures (``faults.closures``) are announced, so parking plans around them while they
+last: a spot they close, or one a robot reaches only through their cells
+(:meth:`~warehouse.floor.DistanceCache.reaches`), is not chosen, and a robot driving to a spot
+that such a closure closes or cuts off looks for another (or drops its sub-goal). A robot parked
+on a spot that closes may stay. Random closures (``faults.closure_prob``) are not announced:
+a spot closed by one is not chosen while closed, but no robot already driving to it reacts.
+
+The wrapper draws no random numbers and keeps no state between steps ("idle for" is the core's
+``since_goal``), so runs stay bit-identical for a seed.
 
 Scenario files turn it on with ``policies.park_idle`` (seconds; off by default)::
 
@@ -100,8 +108,10 @@ def parking_moves(
     Idle robots (not broken down) idle for ``after_steps`` or more and not on a spot are
     matched to free spots (no robot on them, none driving to them, not closed) by fewest total
     steps: those with no sub-goal, and those whose spot another idle robot has taken meanwhile
-    (it was pushed there while making way). A robot of the second kind that gets no new spot
-    drops its sub-goal, so no robot waits for a spot that will not clear."""
+    (it was pushed there while making way) or, while a scheduled closure lasts, that it closed
+    or cut off from the robot. A robot of the second kind that gets no new spot drops its
+    sub-goal, so no robot waits for a spot that will not clear. While a scheduled closure lasts
+    a spot the robot reaches only through its cells counts as unreachable."""
     s = sim.state
     n_nodes = sim.floor.n_nodes
     none = np.zeros(0, np.int32), np.zeros(0, np.int32)
@@ -118,6 +128,13 @@ def parking_moves(
     )
     is_spot = np.zeros(n_nodes, dtype=bool)
     is_spot[spots] = True
+    around = sim.dist.closed_any  # scheduled closures active now: plan around them
+    if around:  # spots closed, or cut off from their robot, since they were chosen
+        heading = np.flatnonzero(idle & (s.waypoint >= 0) & is_spot[goal] & ~lost)
+        if heading.size:
+            to_goal = goal[heading]
+            cut = sim.dist.closed[to_goal] | ~sim.dist.reaches(to_goal, s.pos[heading])
+            lost[heading[cut]] = True
     waiting = idle & ((s.waypoint < 0) | lost) & (s.since_goal >= after_steps) & ~is_spot[s.pos]
     robots = np.flatnonzero(waiting).astype(np.int32)
     if robots.size == 0:
@@ -131,6 +148,8 @@ def parking_moves(
     if free.size:
         cost = sim.dist.lookup(free[None, :], s.pos[robots][:, None]).astype(np.float64)
         cost[cost >= UNREACHABLE] = np.inf
+        if around:  # spots reached only through scheduled-closed cells
+            cost[~sim.dist.reaches(free[None, :], s.pos[robots][:, None])] = np.inf
         rows, cols = solve_assignment(cost)
         to[rows] = free[cols]
     keep = (to >= 0) | lost[robots]  # new spots, and lost spots dropped

@@ -4,9 +4,10 @@
 order it may take (:meth:`~warehouse.core.Simulation.dispatchable_orders`: not one whose pick
 location or station is closed), and since the last decision a robot became idle (finished a
 task, or was repaired), a robot reached its waypoint sub-goal (a hub route, ``--routes``), an
-order arrived, or ``period`` steps passed. The learned dispatcher uses the same clock when it
-runs inside a :class:`~warehouse.fleet.Fleet`, so training and evaluation decide at the same
-moments.
+order arrived, an order held because its pick location or station was closed became
+dispatchable (its cells reopened: ``faults.closures``), or ``period`` steps passed. The learned
+dispatcher uses the same clock when it runs inside a :class:`~warehouse.fleet.Fleet`, so
+training and evaluation decide at the same moments.
 
 :class:`DispatchEnv` wraps a fleet with no dispatcher: the caller applies a decision, then
 :meth:`DispatchEnv.advance` lets the navigator and the shield run the floor until the next
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from warehouse.core import Simulation, StepResult
+from warehouse.core.closures import open_since
 from warehouse.fleet import Fleet
 
 from .features import Decision, FeatureConfig, apply_decision, decision_features
@@ -74,12 +76,15 @@ class DecisionClock:
 
     def due(self, sim: Simulation) -> bool:
         idle = sim.idle_robots()
-        if idle.size == 0 or sim.dispatchable_orders().size == 0:
+        orders = sim.dispatchable_orders()
+        if idle.size == 0 or orders.size == 0:
             return False
         if self._idle is None or sim.t - self._t >= self.period:
             return True
         if sim.orders.count != self._orders:
             return True
+        if sim.order_closures_possible and (open_since(sim, orders) > self._t).any():
+            return True  # held orders became dispatchable: their cells reopened (like arrivals)
         if self._routed is not None and (self._routed & (sim.state.waypoint < 0)).any():
             return True  # a robot reached (or dropped) its waypoint sub-goal
         return bool((~self._idle[idle]).any())

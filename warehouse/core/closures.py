@@ -45,6 +45,7 @@ from ..errors import InputError
 if TYPE_CHECKING:
     from ..config import FaultsConfig
     from ..floor import CompiledFloor
+    from .simulation import Simulation
 
 #: ``closed_until`` of a cell closed to the end of the run
 NEVER = int(np.iinfo(np.int64).max)
@@ -147,6 +148,16 @@ def closed_sets(closures: list[ScheduledClosure]) -> dict[int, np.ndarray]:
             out[t] = now.astype(np.int64)
         prev = now
     return out
+
+
+def open_since(sim: Simulation, orders: np.ndarray) -> np.ndarray:
+    """For orders that are not held now (:meth:`Simulation.dispatchable_orders`): the clock
+    from which their pick location and station have both been open (int64; 0 when neither was
+    ever closed). An order held at clock ``t0`` and dispatchable now has ``open_since > t0``:
+    the PPO decision clock (:class:`hierarchy.smdp.DecisionClock`) counts that as an event."""
+    orders = np.asarray(orders, dtype=np.int64)
+    ob, closed_until = sim.orders, sim.closed_until
+    return np.maximum(closed_until[ob.pick[orders]], closed_until[ob.station[orders]])
 
 
 def describe_closures(

@@ -13,7 +13,8 @@ as close as it can and waits). A node that reaches the goal only through closed 
 closures, ``s`` its distance without closures (capped at ``UNREACHABLE - 1``). It ranks after
 every node that reaches the goal around them, and a robot on it follows its path without
 closures to the edge of the closed cells and waits there until they reopen. ``UNREACHABLE``
-keeps its meaning: no path even without closures.
+keeps its meaning: no path even without closures. :meth:`DistanceCache.reaches` tells the two
+apart (each row keeps its ``M``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class DistanceCache:
         self.slot_of = np.full(n, -1, dtype=np.int32)  # goal node -> row in table
         self.goal_in_slot = np.full(self.table.shape[0], -1, dtype=np.int32)
         self.last_used = np.zeros(self.table.shape[0], dtype=np.int64)
+        #: per row: the largest distance of a node that reaches its goal around the closed nodes
+        self.far = np.zeros(self.table.shape[0], dtype=np.int64)
         self._clock = 0
         self.computed = 0  #: rows computed so far (a cache-miss counter)
         self.version = 0  #: bumped whenever rows are computed, evicted or the table grows
@@ -74,6 +77,19 @@ class DistanceCache:
             if nodes.ndim == 1 or nodes.shape[0] == 1:  # the (rows, 1) × (cols,) outer form
                 return _gather_outer(self.table, slot[:, 0], nodes.reshape(-1))
         return self.table[slot, nodes]
+
+    def reaches(self, goals: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        """Bool, broadcast like :meth:`lookup`: whether ``nodes`` reach ``goals`` around the
+        closed nodes (:meth:`set_closed`). Without closed nodes: whether they reach them at all
+        (``lookup(...) < UNREACHABLE``)."""
+        goals = np.asarray(goals)
+        slot = self.slots(goals.ravel()).reshape(goals.shape)
+        return self.table[slot, nodes].astype(np.int64) <= self.far[slot]
+
+    @property
+    def closed_any(self) -> bool:
+        """Whether any node is closed (:meth:`set_closed`)."""
+        return self._closed_any
 
     def row(self, goal: int) -> np.ndarray:
         """Distances from every node to ``goal``."""
@@ -112,6 +128,7 @@ class DistanceCache:
             self.closed,
             self._closed_any,
             self._scratch,
+            self.far,
         )
 
     def _fill(self, missing: np.ndarray, keep: np.ndarray) -> None:
@@ -151,6 +168,7 @@ class DistanceCache:
         self.table = np.vstack([self.table, np.full((extra, n), UNREACHABLE, dtype=np.uint16)])
         self.goal_in_slot = np.concatenate([self.goal_in_slot, np.full(extra, -1, np.int32)])
         self.last_used = np.concatenate([self.last_used, np.zeros(extra, np.int64)])
+        self.far = np.concatenate([self.far, np.zeros(extra, np.int64)])
 
 
 @numba.njit(cache=True)
@@ -212,16 +230,18 @@ def _bfs_into(indptr, indices, goal, dist, queue, closed, use_closed):  # pragma
 
 @numba.njit(cache=True)
 def _bfs_rows(
-    indptr, indices, goals, rows, table, closed, use_closed, scratch
+    indptr, indices, goals, rows, table, closed, use_closed, scratch, far_out
 ):  # pragma: no cover - compiled
     """Distances to each goal into ``table[rows[i]]`` (see the module docstring for closed
-    nodes; ``scratch`` holds the distances without closures)."""
+    nodes; ``scratch`` holds the distances without closures), the row's ``M`` (the largest
+    distance around the closed nodes) into ``far_out[rows[i]]``."""
     n = indptr.size - 1
     queue = np.empty(n, np.int32)
     cap = np.int64(UNREACHABLE - 1)
     for g in range(goals.size):
         dist = table[rows[g]]
         far = _bfs_into(indptr, indices, goals[g], dist, queue, closed, use_closed)
+        far_out[rows[g]] = far
         if not use_closed:
             continue
         _bfs_into(indptr, indices, goals[g], scratch, queue, closed, False)
