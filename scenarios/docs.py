@@ -12,7 +12,7 @@ from .schema import AsciiLayout, FileLayout, GeneratorLayout, Scenario
 
 SECTION_ORDER = [
     "name", "description", "layout", "fleet", "tasks", "physics", "reward", "faults",
-    "observation", "episode", "policies",
+    "observation", "battery", "episode", "policies",
 ]  # fmt: skip
 
 

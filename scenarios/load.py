@@ -353,6 +353,10 @@ def check_fits(scenario: Scenario, floor: CompiledFloor, source: Path | None) ->
         from warehouse.core.closures import resolve_closures  # (imports the core: only here)
 
         resolve_closures(floor, scenario.faults, scenario.physics.step_seconds, source)
+    if scenario.battery.capacity_wh is not None:  # chargers on floor cells, settings that run
+        from warehouse.core.battery import resolve_chargers
+
+        resolve_chargers(floor, scenario, source)
 
 
 def resolve_map_path(path: str, base: Path, source: Path | None) -> Path:

@@ -40,6 +40,8 @@ class Summary:
     notes: tuple[str, ...] = ()  #: what building the floor changed (cells cut off, ...)
     #: the scheduled closures (``faults.closures``), one line each
     closures: tuple[str, ...] = ()
+    #: the battery model and its chargers (``battery``), a line each; empty while it is off
+    battery: tuple[str, ...] = ()
 
 
 def describe(target: str | Path) -> Summary:
@@ -57,6 +59,11 @@ def describe(target: str | Path) -> Summary:
         closures = describe_closures(
             floor, sc.faults, sc.physics.step_seconds, sc.episode.steps, source
         )
+    battery: list[str] = []
+    if sc.battery.capacity_wh is not None:
+        from warehouse.core.battery import describe_battery
+
+        battery = describe_battery(floor, sc, source)
     h, w = floor.shape
     return Summary(
         name=sc.name,
@@ -70,4 +77,5 @@ def describe(target: str | Path) -> Summary:
         inferred=tuple(floor.graph.graph.get("inferred_kinds", ())),
         notes=tuple(floor_notes(floor)),
         closures=tuple(closures),
+        battery=tuple(battery),
     )

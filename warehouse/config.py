@@ -263,6 +263,76 @@ class FaultsConfig(Section):
     )
 
 
+class BatteryConfig(Section):
+    """Opt-in battery and charging model (README: batteries). ``capacity_wh: null`` (the
+    default) switches it off: no robot ever charges and nothing else changes."""
+
+    capacity_wh: float | None = Field(
+        None,
+        gt=0.0,
+        le=1_000_000.0,
+        description="Usable battery capacity per robot, watt-hours; null: no battery model. The "
+        "charge drops by the energy model's use (physics.energy_wh_per_metre per metre moved, "
+        "physics.idle_power_w every second), the same figures energy_kwh sums.",
+    )
+    initial_soc: float = Field(
+        1.0, gt=0.0, le=1.0, description="State of charge at the start, a fraction of capacity."
+    )
+    initial_soc_min: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="If given, each robot's starting charge is drawn uniformly between this "
+        "and initial_soc (a seeded stream of its own: the other draws do not change).",
+    )
+    recharge_below: float = Field(
+        0.2,
+        ge=0.0,
+        lt=1.0,
+        description="A robot with no task and a charge below this fraction heads to the nearest "
+        "free charger (or waits for one); dispatchers do not see it until it is full again.",
+    )
+    charge_w: float = Field(
+        1000.0,
+        gt=0.0,
+        le=1_000_000.0,
+        description="Charging power, watts (more than physics.idle_power_w, which a charging "
+        "robot still draws).",
+    )
+    chargers: tuple[Cell, ...] = Field(
+        (),
+        description="Charger cells [row, col] (as faults.closures cells): aisle or parking "
+        "cells, one robot at a time. Required when capacity_wh is set.",
+    )
+    rescue_s: float | None = Field(
+        600.0,
+        gt=0.0,
+        description="A robot whose charge reaches 0 stops where it stands; this many seconds "
+        "later its battery is swapped (full charge) and it carries on. null: it stays stopped.",
+    )
+
+    @field_validator("initial_soc_min")
+    @classmethod
+    def _min_below_initial(cls, low: float | None, info: ValidationInfo) -> float | None:
+        high = info.data.get("initial_soc")
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"must not exceed initial_soc ({high:g})")
+        return low
+
+    @field_validator("chargers")
+    @classmethod
+    def _chargers_given(
+        cls, cells: tuple[tuple[int, int], ...], info: ValidationInfo
+    ) -> tuple[tuple[int, int], ...]:
+        if info.data.get("capacity_wh") is not None and not cells:
+            raise ValueError("the battery model (capacity_wh) needs at least one charger cell")
+        return cells
+
+    @property
+    def enabled(self) -> bool:
+        return self.capacity_wh is not None
+
+
 class ObservationConfig(Section):
     radius: int = Field(
         3, ge=1, le=10, description="Half-width r of the egocentric window, cells (window: 2r+1)."
@@ -285,3 +355,4 @@ class SimConfig(Section):
     reward: RewardConfig = RewardConfig()
     faults: FaultsConfig = FaultsConfig()
     observation: ObservationConfig = ObservationConfig()
+    battery: BatteryConfig = BatteryConfig()

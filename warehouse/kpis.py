@@ -22,6 +22,13 @@ name                               definition (unit)
 ``breakdown_share``                share of robot-steps begun broken down (0..1): the robot-time
                                    breakdowns cost. Overlaps the phase shares (a robot keeps
                                    its task while broken down) and ``blocked_share``
+``charging_share``                 share of robot-steps begun queued for, driving to or at a
+                                   charger (0..1; ``battery``): the robot-time charging costs.
+                                   ``None`` without the battery model
+``battery_depletions``             times a robot's charge reached 0 (it stops until rescued:
+                                   ``battery.rescue_s``); ``None`` without the battery model
+``min_soc``                        lowest state of charge any robot reached (fraction of
+                                   capacity); ``None`` without the battery model
 ``distance_m``                     metres travelled by the whole fleet (m)
 ``energy_kwh``                     distance × ``physics.energy_wh_per_metre`` + robots × simulated
                                    time × ``physics.idle_power_w`` (kWh)
@@ -74,6 +81,9 @@ KPI_NAMES = (
     "blocked_share",
     "breakdowns",
     "breakdown_share",
+    "charging_share",
+    "battery_depletions",
+    "min_soc",
     "distance_m",
     "energy_kwh",
     "stuck_robots",
@@ -170,6 +180,28 @@ def breakdown_share(sim: Simulation) -> float:
     steps costs that many robot-steps (fewer when the run ends first)."""
     robot_steps = sim.n_robots * sim.t
     return float(sim.state.broken_steps.sum()) / robot_steps if robot_steps else 0.0
+
+
+def charging_share(sim: Simulation) -> float | None:
+    """Robot-steps begun queued for, driving to or at a charger over all robot-steps."""
+    if sim.config.battery.capacity_wh is None:
+        return None
+    robot_steps = sim.n_robots * sim.t
+    return float(sim.state.charge_steps.sum()) / robot_steps if robot_steps else 0.0
+
+
+def battery_depletions(sim: Simulation) -> int | None:
+    if sim.config.battery.capacity_wh is None:
+        return None
+    return int(sim.state.depletions.sum())
+
+
+def min_soc(sim: Simulation) -> float | None:
+    capacity = sim.config.battery.capacity_wh
+    if capacity is None:
+        return None
+    low = sim.state.soc_min_wh
+    return float(low.min()) / capacity if low.size else None
 
 
 def distance_m(sim: Simulation) -> float:

@@ -42,6 +42,8 @@ array                 shape, dtype     meaning
 ``closed_ptr``        (T+2,) int64     frame ``k``'s closed nodes are
                                        ``closed_nodes[closed_ptr[k]:closed_ptr[k+1]]``
                                        (both optional: recordings without them show none)
+``battery_soc``       (T+1, N) f64     charge left, Wh (only with the battery model on)
+``battery_charge``    (T+1, N) int8    :class:`~warehouse.core.state.Charge` (the same)
 ``orders_*``          (M,)             the order book at the end: ``pick``, ``station``,
                                        ``arrival``, ``assigned``, ``robot``, ``delivered``
 ====================  ===============  ======================================================
@@ -132,6 +134,9 @@ class EpisodeRecorder:
         self._steps: dict[str, list[np.ndarray]] = {k: [] for k in STEP_FIELDS}
         self._prefs: list[np.ndarray] = []
         self._closed: list[np.ndarray] = []
+        #: the battery model's charge and state per frame (``battery``; empty while it is off)
+        self._soc: list[np.ndarray] = []
+        self._charge: list[np.ndarray] = []
         self._incidents: list[int] = []
         self._new_orders: list[int] = []
         self._lost: list[int] = []
@@ -148,6 +153,9 @@ class EpisodeRecorder:
         for k in FRAME_FIELDS:
             self._frames[k].append(getattr(s, k).copy())
         self._closed.append(sim.closed_nodes().astype(np.int32))
+        if sim.battery is not None:
+            self._soc.append(s.soc_wh.copy())
+            self._charge.append(s.charge.copy())
 
     def capture(self, sim: Simulation, fleet_step: FleetStep) -> None:
         """Log the step just taken (``fleet_step`` is what :meth:`Fleet.step` returned)."""
@@ -201,6 +209,9 @@ class EpisodeRecorder:
             )
         out["closed_nodes"] = np.concatenate(self._closed).astype(np.int32)
         out["closed_ptr"] = np.concatenate([[0], np.cumsum([c.size for c in self._closed])])
+        if self._soc:
+            out["battery_soc"] = np.stack(self._soc)
+            out["battery_charge"] = np.stack(self._charge)
         out["incidents"] = np.asarray(self._incidents, dtype=np.int32)
         out["new_orders"] = np.asarray(self._new_orders, dtype=np.int32)
         out["orders_lost"] = np.asarray(self._lost, dtype=np.int32)
@@ -400,6 +411,18 @@ class Recording:
                     "breakdowns", "broken_steps")  # fmt: skip
         for name in counters:
             setattr(s, name, cum[name][k].copy())
+        if "battery_soc" in a:  # the battery model's counters (kpis.charging_share, ...)
+            from .core.state import Charge
+
+            charge, soc = a["battery_charge"], a["battery_soc"]
+            s.soc_wh = soc[k].copy()
+            s.charge = charge[k].copy()
+            s.soc_min_wh = soc[: k + 1].min(axis=0)
+            began = charge[:k]
+            counted = (began == Charge.QUEUED) | (began == Charge.TO_CHARGER)
+            s.charge_steps = (counted | (began == Charge.CHARGING)).sum(axis=0).astype(np.int64)
+            dead = (charge[1 : k + 1] == Charge.DEPLETED) & (began != Charge.DEPLETED)
+            s.depletions = dead.sum(axis=0).astype(np.int64)
         s.phase_steps, s.blocked_steps = self._time_counters(k)
         s.distance_m = cum["distance_m"][k].copy()
         return s

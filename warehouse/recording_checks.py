@@ -29,7 +29,7 @@ _KINDS = {
     **dict.fromkeys(FRAME_FIELDS, "i"),
     "proposed": "i", "actions": "i", "intervened": "b", "collided": "b", "delivered": "b",
     "moved_m": "f", "preferences": "f", "incidents": "i", "new_orders": "i", "orders_lost": "i",
-    "closed_nodes": "i", "closed_ptr": "i",
+    "closed_nodes": "i", "closed_ptr": "i", "battery_soc": "f", "battery_charge": "i",
     **{f"orders_{k}": "i" for k in _ORDER_FIELDS},
 }  # fmt: skip
 
@@ -107,6 +107,16 @@ def check_recording(rec: Recording, path: Path) -> None:
         raise InputError(path, "orders_lost", "one non-negative entry per step expected")
     if "preferences" in a:
         shape("preferences", (t1 - 1, n, n_actions))
+    if ("battery_soc" in a) != ("battery_charge" in a):
+        missing = "battery_charge" if "battery_soc" in a else "battery_soc"
+        raise InputError(path, missing, "missing array (the battery log has two)")
+    if "battery_soc" in a:
+        from .core.state import Charge
+
+        shape("battery_soc", (t1, n))
+        shape("battery_charge", (t1, n))
+        within("battery_soc", 0, np.inf)
+        within("battery_charge", 0, len(Charge))
     m = a["orders_pick"].shape
     if len(m) != 1:
         raise InputError(path, "orders_pick", "expected one entry per order")

@@ -95,6 +95,8 @@ def validate(
     )
     for line in s.closures:
         typer.echo(f"closure: {line}")
+    for line in s.battery:
+        typer.echo(f"battery: {line}")
     for note in s.notes:
         typer.echo(f"note: {note}")
 

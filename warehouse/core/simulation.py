@@ -66,6 +66,7 @@ import numpy as np
 from ..config import SimConfig
 from ..floor import UNREACHABLE, CompiledFloor, DistanceCache, NodeKind
 from ..shield import Shield, make_shield
+from .battery import Battery
 from .closures import closed_sets, closure_events, resolve_closures
 from .kernels import (
     action_mask_kernel,
@@ -82,7 +83,7 @@ from .kernels import (
     target_slots_kernel,
 )
 from .physics import PhysicsScratch
-from .state import FleetState, OrderBook, Phase
+from .state import Charge, FleetState, OrderBook, Phase
 
 _INT32_MAX = np.iinfo(np.int32).max
 _SEED_BOUND = 2**31  #: seeds drawn for seedless resets are below this (any part's seed range)
@@ -143,6 +144,9 @@ class Simulation:
         self._order_cells = np.zeros(0, dtype=np.int64)
         self.seed: int | None = None
         self._seeded = False
+        #: the battery model (``battery``; :mod:`.battery`), None while it is off
+        self.battery: Battery | None = None
+        self._battery_key: tuple | None = None
 
     # ------------------------------------------------------------------ setup
     def _check_floor(self) -> None:
@@ -159,9 +163,9 @@ class Simulation:
             raise ValueError("layout: the floor has no goal cells")
 
     def rng_states(self) -> dict[str, Any]:
-        """The state of every generator of the episode (the root and its four streams): equal
+        """The state of every generator of the episode (the root and its five streams): equal
         before and after a call means the call drew nothing from the simulation."""
-        names = ("rng", "rng_orders", "rng_goals", "rng_faults", "rng_start")
+        names = ("rng", "rng_orders", "rng_goals", "rng_faults", "rng_start", "rng_battery")
         return {name: getattr(self, name).bit_generator.state for name in names}
 
     def reset(self, seed: int | None = None) -> None:
@@ -179,6 +183,8 @@ class Simulation:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.rng_orders, self.rng_goals, self.rng_faults, self.rng_start = self.rng.spawn(4)
+        # a fifth child: the four above are the same with or without it (SeedSequence.spawn)
+        (self.rng_battery,) = self.rng.spawn(1)
         self.state = FleetState.empty(self.n_robots)
         self.orders = OrderBook()
         self.closed_until[:] = 0
@@ -201,8 +207,19 @@ class Simulation:
         if tasks.mode == "goal_visit":
             robots = np.arange(self.n_robots)
             self._new_goals(robots)
+        self._reset_battery()
         self._seeded = True
         self._reset_progress(np.arange(self.n_robots))
+
+    def _reset_battery(self) -> None:
+        """The battery model of ``battery`` (None while it is off) and the starting charge."""
+        b = self.config.battery
+        key = (b, self.config.physics, self.config.tasks.mode)
+        if key != self._battery_key:
+            self.battery = Battery(self.floor, self.config) if b.enabled else None
+            self._battery_key = key
+        if self.battery is not None:
+            self.battery.reset(self.state, self.rng_battery)
 
     def _resolve_schedule(self) -> None:
         """``faults.closures`` as node ids and steps on this floor, once per setting (a run's
@@ -264,8 +281,11 @@ class Simulation:
 
     # ------------------------------------------------------------------ dispatcher API
     def idle_robots(self) -> np.ndarray:
-        """Ids of robots with no task that are not broken down."""
+        """Ids of robots with no task that are not broken down, nor queued for, driving to or
+        at a charger, nor depleted (``battery``): the robots a dispatcher may give orders."""
         s = self.state
+        if self.battery is not None:
+            return idle_kernel(s.phase, np.where(s.charge != Charge.NONE, 1, s.broken))
         return idle_kernel(s.phase, s.broken)
 
     def open_orders(self) -> np.ndarray:
@@ -304,6 +324,8 @@ class Simulation:
         code = check_assign_kernel(robots, orders, s.phase, ob.assigned, ob.count, self._seen)
         if code:
             raise ValueError(_ASSIGN_ERRORS[code])
+        if self.battery is not None and np.any(s.charge[robots] != Charge.NONE):
+            raise ValueError("assign: robots must not be charging (battery)")
         self._targets = None
         ob.open_ids = assign_kernel(
             robots, orders, self.t, s.phase, s.order, s.task_goal, ob.pick, ob.robot,
@@ -336,6 +358,8 @@ class Simulation:
             raise ValueError("exchange_orders: orders must be held by robots driving to the pick")
         phase = s.phase[robots]
         idle_ok = (phase == Phase.IDLE) & (s.broken[robots] == 0)
+        if self.battery is not None:
+            idle_ok &= s.charge[robots] == Charge.NONE
         if np.any((phase != Phase.TO_PICK) & ~idle_ok):
             raise ValueError("exchange_orders: robots must be idle or driving to their pick")
         if np.any((phase == Phase.TO_PICK) & ~np.isin(s.order[robots], orders)):
@@ -360,8 +384,13 @@ class Simulation:
     def set_waypoints(self, robots: np.ndarray, nodes: np.ndarray) -> None:
         """Route ``robots`` through sub-goal ``nodes`` (-1 clears) before their task goal."""
         robots = np.asarray(robots, dtype=np.int32)
+        nodes = np.asarray(nodes, dtype=np.int32)
+        if self.battery is not None:  # a charger (or standing still, depleted) comes first
+            keep = self.state.charge[robots] == Charge.NONE
+            if not keep.all():
+                robots, nodes = robots[keep], np.broadcast_to(nodes, keep.shape)[keep]
         self._targets = None
-        self.state.waypoint[robots] = np.asarray(nodes, dtype=np.int32)
+        self.state.waypoint[robots] = nodes
         self._reset_progress(robots)
 
     def state_changed(self) -> None:
@@ -385,7 +414,8 @@ class Simulation:
         edges, breakdowns, work phases and closures."""
         s, f = self.state, self.floor
         closures = self.closures_possible
-        return s.pos, f.mask, f.nbr, s.broken, s.phase, self.closed_until, self.t, closures
+        broken = s.broken if self.battery is None else self.battery.frozen(s)
+        return s.pos, f.mask, f.nbr, broken, s.phase, self.closed_until, self.t, closures
 
     def target_slots(self) -> tuple[np.ndarray, np.ndarray]:
         """``(target, slot)``: each robot's target node (-1 none) and its row in ``dist.table``
@@ -511,7 +541,7 @@ class Simulation:
             s.waypoint,
             s.task_goal,
             s.order,
-            s.broken,
+            s.broken if self.battery is None else self.battery.frozen(s),
             s.deliveries,
             ob.station,
             ob.delivered,
@@ -534,6 +564,11 @@ class Simulation:
             self._new_goals(np.flatnonzero(reached_goal))
         self.t += 1
         self._rerouted = None
+        if self.battery is not None:
+            sent = self.battery.step(s, moved_m, self.t, self.dist)
+            if sent.size:
+                self._targets = None
+                self._reset_progress(sent)
         self._faults()
         new_orders = self._arrivals()
 

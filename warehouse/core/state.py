@@ -20,6 +20,21 @@ class Phase(IntEnum):
 
 
 N_PHASES = len(Phase)
+
+
+class Charge(IntEnum):
+    """A robot's battery state (``FleetState.charge``), beside its :class:`Phase`: a robot
+    queued for, driving to or at a charger is ``IDLE`` (no task) and not available to
+    dispatchers (:meth:`~warehouse.core.Simulation.idle_robots`). A separate array, so the
+    phase codes, observations and features keep their shapes."""
+
+    NONE = 0  #: no battery business (or no battery model)
+    QUEUED = 1  #: needs a charger, none free: waits where it is
+    TO_CHARGER = 2  #: driving to its charger (its waypoint)
+    CHARGING = 3  #: on its charger, charging; it cannot move
+    DEPLETED = 4  #: charge reached 0: stopped where it stands until rescued
+
+
 #: Phases in which the robot stands still doing work (its actions are ignored).
 BUSY_PHASES = (Phase.PICKING, Phase.DROPPING)
 _TO_DROP, _DROPPING = int(Phase.TO_DROP), int(Phase.DROPPING)  # plain ints for the hot path
@@ -52,6 +67,13 @@ class FleetState:
     # Fleet totals (not per robot) for the time-share KPIs, by the phase each step began in.
     phase_steps: np.ndarray  #: int64 (N_PHASES,) robot-steps begun in each phase
     blocked_steps: np.ndarray  #: int64 (1,) robot-steps begun driving that ended without a move
+    # Battery (``battery``, :mod:`.battery`; all zero while the model is off).
+    soc_wh: np.ndarray  #: float64 charge left, watt-hours
+    charge: np.ndarray  #: int8 :class:`Charge`: queued for, driving to, at a charger; depleted
+    soc_min_wh: np.ndarray  #: float64 lowest charge so far
+    charge_steps: np.ndarray  #: int64 steps begun queued for, driving to or at a charger
+    depletions: np.ndarray  #: int64 times the charge reached 0
+    charged_wh: np.ndarray  #: float64 energy taken from chargers
 
     @classmethod
     def empty(cls, n: int) -> FleetState:
@@ -79,6 +101,12 @@ class FleetState:
             broken_steps=i64(),
             phase_steps=np.zeros(N_PHASES, dtype=np.int64),
             blocked_steps=np.zeros(1, dtype=np.int64),
+            soc_wh=np.zeros(n),
+            charge=np.zeros(n, np.int8),
+            soc_min_wh=np.zeros(n),
+            charge_steps=i64(),
+            depletions=i64(),
+            charged_wh=np.zeros(n),
         )
 
     @property

@@ -1,0 +1,280 @@
+"""The battery and charging model (``battery``; off unless ``battery.capacity_wh`` is set).
+
+Every robot has a charge (``FleetState.soc_wh``). Each step it drops by the energy the robot
+used, by the figures :func:`warehouse.kpis.energy_kwh` sums: ``physics.energy_wh_per_metre``
+per metre moved plus ``physics.idle_power_w`` × ``physics.step_seconds`` (every robot, every
+step, charging or not), so the fleet's energy use equals its loss of charge plus what the
+chargers gave (``charged_wh``), until a robot runs flat.
+
+A robot's battery state (``FleetState.charge``, :class:`~.state.Charge`) sits beside its phase:
+
+* a robot with no task (``IDLE``), not broken down, whose charge is below
+  ``recharge_below`` × capacity as a step ends is ``QUEUED``;
+* queued robots are given free chargers, first come first served (ties: lower id): the nearest
+  charger (by the fleet's distances) that no robot claims and none stands on. A queued robot
+  standing on a free charger takes it at once. A robot given a charger drives to it as to a
+  waypoint (``TO_CHARGER``); the others wait where they are (a parking sub-goal they had stays);
+* on its charger it is ``CHARGING``: it cannot move, and each step adds ``charge_w`` ×
+  ``step_seconds`` (it still draws ``idle_power_w``). The step its charge reaches capacity it is
+  ``NONE`` again and steps off its charger: its waypoint is the nearest free aisle or parking
+  cell that is not a charger (by the distance to the charger), so the charger frees for the
+  next in line; it is available to dispatchers from then on (an order drops that waypoint);
+* a robot whose charge reaches 0 (with a task or not) is ``DEPLETED``: it stops where it
+  stands, keeps its task and draws nothing more; ``rescue_s`` seconds later its battery is
+  swapped (full charge) and it carries on (``rescue_s: null``: never).
+
+Robots queued, driving to or at a charger and depleted ones are not
+:meth:`~warehouse.core.Simulation.idle_robots`, so no dispatcher gives them an order, and
+:meth:`~warehouse.core.Simulation.set_waypoints` leaves their sub-goals alone. Charging and
+depleted robots are frozen for the move rule as broken-down ones are (shields do not push them).
+
+Vectorized over the fleet; the only loop runs over the queued robots while free chargers
+remain, i.e. only at the steps a charger is handed out.
+
+Chargers are cells ``[row, col]`` as ``faults.closures`` gives them (:mod:`.closures`): aisle,
+parking or other free cells, not shelves, walls, pick locations or stations.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import InputError
+from ..floor.distances import UNREACHABLE
+from .closures import _label, _node_at, step_at
+from .state import Charge, FleetState, Phase
+
+if TYPE_CHECKING:
+    from ..config import SimConfig
+    from ..floor import CompiledFloor, DistanceCache
+
+_NONE, _QUEUED, _TO = int(Charge.NONE), int(Charge.QUEUED), int(Charge.TO_CHARGER)
+_CHARGING, _DEPLETED = int(Charge.CHARGING), int(Charge.DEPLETED)
+_NEVER = int(np.iinfo(np.int64).max)
+
+
+def resolve_chargers(
+    floor: CompiledFloor, config: SimConfig, source: str | Path | None = None
+) -> np.ndarray:
+    """The charger nodes (int64, in the order given) of ``battery.chargers`` on ``floor``.
+    Raises :class:`InputError` naming the field for a cell off the floor, on a shelf or wall,
+    on a pick location or station, or given twice, and for settings the model cannot run."""
+    from ..floor import NodeKind
+
+    b = config.battery
+    if b.capacity_wh is None:
+        return np.zeros(0, dtype=np.int64)
+    if config.tasks.mode != "pickup_delivery":
+        raise InputError(
+            source,
+            "battery.capacity_wh",
+            "the battery model needs tasks.mode pickup_delivery (goal_visit robots always have "
+            "a goal, so none would ever go charging)",
+        )
+    idle_w = config.physics.idle_power_w
+    if b.charge_w <= idle_w:
+        raise InputError(
+            source,
+            "battery.charge_w",
+            f"{b.charge_w:g} W does not exceed physics.idle_power_w ({idle_w:g} W), which a "
+            "charging robot still draws: it would never fill up",
+        )
+    nodes: list[int] = []
+    seen: dict[int, int] = {}
+    for j, cell in enumerate(b.chargers):
+        field = f"battery.chargers[{j}]"
+        node = _node_at(floor, cell, source, field)
+        kind = int(floor.kind[node])
+        if kind in (int(NodeKind.PICK), int(NodeKind.STATION)):
+            what = "a pick location" if kind == int(NodeKind.PICK) else "a station"
+            raise InputError(
+                source, field, f"({cell[0]}, {cell[1]}) is {what}: a charging robot would block it"
+            )
+        if node in seen:
+            raise InputError(source, field, f"the same cell as battery.chargers[{seen[node]}]")
+        seen[node] = j
+        nodes.append(node)
+    return np.asarray(nodes, dtype=np.int64)
+
+
+def describe_battery(
+    floor: CompiledFloor, config: SimConfig, source: str | Path | None = None
+) -> list[str]:
+    """Lines for ``warehouse validate``: the battery settings and the charger cells."""
+    b, p = config.battery, config.physics
+    if b.capacity_wh is None:
+        return []
+    nodes = resolve_chargers(floor, config, source)
+    cells = [_label(floor, int(v)) for v in nodes]
+    shown = ", ".join(cells[:6]) + (", …" if len(cells) > 6 else "")
+    idle_h = b.capacity_wh / p.idle_power_w if p.idle_power_w > 0 else math.inf
+    fill_h = b.capacity_wh / (b.charge_w - p.idle_power_w)
+    rescue = "never" if b.rescue_s is None else f"after {b.rescue_s:g} s"
+    return [
+        f"{b.capacity_wh:g} Wh per robot, recharge below {b.recharge_below:.0%}, "
+        f"{b.charge_w:g} W chargers (empty to full in {fill_h * 60:.0f} min; standing idle "
+        f"a full battery lasts {idle_h * 60:.0f} min); depleted robots rescued {rescue}",
+        f"{len(cells)} charger{'s' if len(cells) != 1 else ''}: {shown}",
+    ]
+
+
+class Battery:
+    """The per-step battery rule of one simulation (see the module docstring)."""
+
+    def __init__(self, floor: CompiledFloor, config: SimConfig) -> None:
+        b, p = config.battery, config.physics
+        assert b.capacity_wh is not None
+        self.chargers = resolve_chargers(floor, config)
+        self.capacity = float(b.capacity_wh)
+        self.threshold = float(b.recharge_below) * self.capacity
+        dt_h = p.step_seconds / 3600.0
+        self.idle_wh = float(p.idle_power_w) * dt_h  #: drawn by every robot every step
+        self.wh_per_m = float(p.energy_wh_per_metre)
+        self.charge_wh = float(b.charge_w) * dt_h  #: put in per charging step
+        rescue = b.rescue_s
+        self.rescue_steps = _NEVER if rescue is None else max(1, step_at(rescue, p.step_seconds))
+        self.initial = (float(b.initial_soc), b.initial_soc_min)
+        self.n_nodes = floor.n_nodes
+        from ..floor import NodeKind
+
+        self.kind = floor.kind
+        self.aisle, self.parking = int(NodeKind.AISLE), int(NodeKind.PARKING)
+        self._exits: dict[int, np.ndarray] | None = None  # charger -> nearest cells to step off to
+
+    def reset(self, s: FleetState, rng: np.random.Generator) -> None:
+        """Starting charge (drawn from ``rng``, the battery's own stream, only for a range)."""
+        n = s.pos.size
+        high, low = self.initial
+        soc = np.full(n, high) if low is None else rng.uniform(low, high, size=n)
+        s.soc_wh[:] = soc * self.capacity
+        s.soc_min_wh[:] = s.soc_wh
+        #: per robot: the charger node it claims (-1 none), when it queued, when it is rescued
+        self.claim = np.full(n, -1, dtype=np.int64)
+        self.queued_at = np.zeros(n, dtype=np.int64)
+        self.rescue_at = np.full(n, _NEVER, dtype=np.int64)
+
+    def frozen(self, s: FleetState) -> np.ndarray:
+        """``broken`` as the move rule reads it: charging and depleted robots count as broken."""
+        stop = (s.charge == _CHARGING) | (s.charge == _DEPLETED)
+        return np.where(stop & (s.broken == 0), 1, s.broken).astype(s.broken.dtype)
+
+    def step(self, s: FleetState, moved_m: np.ndarray, t: int, dist: DistanceCache) -> np.ndarray:
+        """Apply one step (``t``: the clock after it). Returns the robots given a charger as
+        their new waypoint (their progress restarts)."""
+        began = s.charge.copy()  # the state as the step began
+        s.charge_steps += (began == _QUEUED) | (began == _TO) | (began == _CHARGING)
+        alive = began != _DEPLETED
+        s.soc_wh -= np.where(alive, moved_m.astype(np.float64) * self.wh_per_m + self.idle_wh, 0.0)
+        charging = began == _CHARGING
+        if charging.any():
+            s.soc_wh[charging] += self.charge_wh
+            s.charged_wh[charging] += self.charge_wh
+            full = charging & (s.soc_wh >= self.capacity)
+            s.charged_wh[full] -= s.soc_wh[full] - self.capacity  # what did not fit
+            s.soc_wh[full] = self.capacity
+            s.charge[full] = _NONE
+            self.claim[full] = -1
+            left = self._step_off(s, np.flatnonzero(full), dist)
+        else:
+            left = np.zeros(0, dtype=np.int64)
+        dead = alive & (s.soc_wh <= 0.0)
+        if dead.any():
+            s.soc_wh[dead] = 0.0
+            s.waypoint[dead & (began == _TO)] = -1  # its charger goes to the next in line
+            s.charge[dead] = _DEPLETED
+            s.depletions += dead
+            self.claim[dead] = -1
+            self.rescue_at[dead] = t + self.rescue_steps if self.rescue_steps != _NEVER else _NEVER
+        np.minimum(s.soc_min_wh, s.soc_wh, out=s.soc_min_wh)
+        back = (s.charge == _DEPLETED) & (self.rescue_at <= t)
+        if back.any():
+            s.soc_wh[back] = self.capacity
+            s.charge[back] = _NONE
+            self.rescue_at[back] = _NEVER
+        arrived = (s.charge == _TO) & (s.pos == self.claim)
+        s.charge[arrived] = _CHARGING
+        s.waypoint[arrived] = -1
+        needy = (s.charge == _NONE) & (s.phase == Phase.IDLE) & (s.broken == 0)
+        needy &= s.soc_wh < self.threshold
+        if needy.any():
+            s.charge[needy] = _QUEUED
+            self.queued_at[needy] = t
+        return np.concatenate([left, self._hand_out(s, dist)])
+
+    def _step_off(self, s: FleetState, robots: np.ndarray, dist: DistanceCache) -> np.ndarray:
+        """Robots just charged full get the nearest free aisle or parking cell that is not a
+        charger as their waypoint, so the charger frees for the next in line (an idle robot
+        would otherwise stand on it until it gets an order). Returns those that got one."""
+        if robots.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if self._exits is None:
+            kind = self.kind
+            ok = (kind == self.aisle) | (kind == self.parking)
+            ok[self.chargers] = False
+            cand = np.flatnonzero(ok)
+            steps = dist.lookup(self.chargers[:, None], cand[None, :]).astype(np.int64)
+            order = np.argsort(steps, axis=1, kind="stable")[:, :16]
+            self._exits = {
+                int(c): cand[row][steps[i, row] < UNREACHABLE]
+                for i, (c, row) in enumerate(zip(self.chargers, order, strict=True))
+            }
+        taken = np.zeros(self.n_nodes, dtype=bool)
+        taken[s.pos] = True
+        taken[s.waypoint[s.waypoint >= 0]] = True
+        sent = []
+        for r in robots.tolist():
+            exits = self._exits.get(int(s.pos[r]), np.zeros(0, dtype=np.int64))
+            free = exits[~taken[exits]]
+            if free.size:
+                s.waypoint[r] = free[0]
+                taken[free[0]] = True
+                sent.append(r)
+        return np.asarray(sent, dtype=np.int64)
+
+    def _hand_out(self, s: FleetState, dist: DistanceCache) -> np.ndarray:
+        """Give free chargers to queued robots, first come first served, nearest first."""
+        queued = np.flatnonzero(s.charge == _QUEUED)
+        none = np.zeros(0, dtype=np.int64)
+        if queued.size == 0:
+            return none
+        chargers = self.chargers
+        taken = np.zeros(self.n_nodes, dtype=bool)
+        taken[self.claim[self.claim >= 0]] = True
+        standing = np.full(self.n_nodes, -1, dtype=np.int64)
+        standing[s.pos] = np.arange(s.pos.size)
+        on = standing[chargers]
+        # a queued robot standing on an unclaimed charger takes it at once
+        mine = (on >= 0) & ~taken[chargers] & (s.charge[np.maximum(on, 0)] == _QUEUED)
+        given = []
+        for c, r in zip(chargers[mine].tolist(), on[mine].tolist(), strict=True):
+            self.claim[r] = c
+            s.charge[r] = _CHARGING
+            s.waypoint[r] = -1
+            taken[c] = True
+            given.append(r)
+        free = chargers[~taken[chargers] & (on < 0)]
+        if free.size:
+            queued = np.flatnonzero(s.charge == _QUEUED)
+            queued = queued[np.lexsort((queued, self.queued_at[queued]))]
+            steps = dist.lookup(free[None, :], s.pos[queued][:, None]).astype(np.int64)
+            left = np.ones(free.size, dtype=bool)
+            for i, r in enumerate(queued.tolist()):
+                if not left.any():
+                    break
+                row = np.where(left & (steps[i] < UNREACHABLE), steps[i], _NEVER)
+                j = int(np.argmin(row))
+                if row[j] == _NEVER:
+                    continue  # no free charger it can reach: it waits
+                left[j] = False
+                self.claim[r] = free[j]
+                s.charge[r] = _TO
+                s.waypoint[r] = free[j]
+                given.append(r)
+        return np.asarray(given, dtype=np.int64) if given else none
+
+
+__all__ = ["Battery", "describe_battery", "resolve_chargers"]
