@@ -9,7 +9,8 @@ array                 shape, dtype     meaning
 ====================  ===============  ======================================================
 ``meta_json``         () str           JSON: ``format``, ``meta`` (caller's dict: scenario,
                                        seed, policy...), ``config`` (the :class:`SimConfig`),
-                                       ``floor`` (name, is_grid, cell_size, nodes), ``final``
+                                       ``floor`` (name, is_grid, cell_size, nodes and, on a
+                                       split floor, ``edge_split``), ``final``
                                        (the simulation's own counters at the last frame)
 ``floor_pos``         (n, 2) int32     cell (row, col) of every node
 ``floor_kind``        (n,) int8        :class:`~warehouse.floor.NodeKind` code
@@ -19,6 +20,9 @@ array                 shape, dtype     meaning
 ``floor_cell_of``     (H, W) int32     node id per cell, -1 for none
 ``floor_start_ok``    (n,) bool        start cells
 ``floor_goal_ok``     (n,) bool        goal cells
+``floor_transit``     (n,) bool        transit nodes of long edges (only on floors built with
+                                       ``physics.speed_m_s``, whose ``floor.edge_split`` the
+                                       JSON keeps; older recordings: none)
 ``pos``               (T+1, N) int32   node of every robot in every frame
 ``phase``             (T+1, N) int8    :class:`~warehouse.core.Phase`
 ``order``             (T+1, N) int32   order served (-1 none)
@@ -42,6 +46,12 @@ array                 shape, dtype     meaning
 ``closed_ptr``        (T+2,) int64     frame ``k``'s closed nodes are
                                        ``closed_nodes[closed_ptr[k]:closed_ptr[k+1]]``
                                        (both optional: recordings without them show none)
+``route_clock``       (E,) int64       clocks at which the scheduled-closed set that the
+                                       distances route around changes (only with
+                                       ``faults.closures``, from ``closures.closed_sets``);
+                                       set ``i`` holds from its clock on
+``route_ptr``         (E+1,) int64     set ``i`` is ``route_nodes[route_ptr[i]:route_ptr[i+1]]``
+``route_nodes``       (R,) int32       (the three come together; older recordings: none)
 ``battery_soc``       (T+1, N) f64     charge left, Wh (only with the battery model on)
 ``battery_charge``    (T+1, N) int8    :class:`~warehouse.core.state.Charge` (the same)
 ``orders_*``          (M,)             the order book at the end: ``pick``, ``station``,
@@ -60,6 +70,7 @@ The conflict validator reads ``rec.positions`` (node ids per frame) with ``rec.g
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import zipfile
 from dataclasses import dataclass
@@ -75,6 +86,7 @@ from .config import SimConfig
 from .core.state import N_PHASES, FleetState, OrderBook, Phase
 from .errors import InputError, display_path
 from .floor import CompiledFloor, DistanceCache, NodeKind
+from .floor.transit import SPLIT_KEY, TRANSIT_KEY
 from .jsonio import loads_json_strict
 
 if TYPE_CHECKING:
@@ -82,6 +94,8 @@ if TYPE_CHECKING:
     from .fleet import FleetStep
 
 FORMAT = "warehouse-recording/1"
+#: distinct closed sets whose distance caches a loaded recording keeps (:meth:`Recording._dist_for`)
+_MAX_ROUTE_CACHES = 16
 
 #: Per-frame state arrays copied from ``sim.state`` (T+1 rows).
 FRAME_FIELDS = (
@@ -105,6 +119,8 @@ _STEP_DTYPES = {
     "moved_m": np.float32,
 }
 _FLOOR_FIELDS = ("pos", "kind", "nbr", "mask", "length", "cell_of", "start_ok", "goal_ok")
+#: The scheduled-closed sets the distances route around (``faults.closures``).
+ROUTE_FIELDS = ("route_clock", "route_ptr", "route_nodes")
 _ORDER_FIELDS = ("pick", "station", "arrival", "assigned", "robot", "delivered")
 #: Cumulative counters stored from the live simulation at the end, checked on load.
 _FINAL_COUNTERS = ("deliveries", "interventions", "busy_steps", "distance_m")
@@ -142,6 +158,7 @@ class EpisodeRecorder:
         self._lost: list[int] = []
         self._lost_before = int(sim.orders.lost)
         self._sim = sim
+        self._routes = _routes(sim)
         self._frame(sim)
 
     @property
@@ -196,6 +213,9 @@ class EpisodeRecorder:
         out: dict[str, np.ndarray] = {
             f"floor_{k}": np.asarray(getattr(f, k)) for k in _FLOOR_FIELDS
         }
+        split = f.edge_split  # a floor built with physics.speed_m_s (none: nothing written)
+        if split is not None:
+            out["floor_transit"] = np.asarray(f.transit, dtype=np.bool_)
         for k in FRAME_FIELDS:
             out[k] = np.stack(self._frames[k])
         for k in STEP_FIELDS:
@@ -209,6 +229,12 @@ class EpisodeRecorder:
             )
         out["closed_nodes"] = np.concatenate(self._closed).astype(np.int32)
         out["closed_ptr"] = np.concatenate([[0], np.cumsum([c.size for c in self._closed])])
+        if self._routes:
+            sets = list(self._routes.values())
+            out["route_clock"] = np.asarray(list(self._routes), dtype=np.int64)
+            out["route_ptr"] = np.concatenate([[0], np.cumsum([c.size for c in sets])])
+            out["route_ptr"] = out["route_ptr"].astype(np.int64)
+            out["route_nodes"] = np.concatenate(sets).astype(np.int32)
         if self._soc:
             out["battery_soc"] = np.stack(self._soc)
             out["battery_charge"] = np.stack(self._charge)
@@ -227,6 +253,7 @@ class EpisodeRecorder:
                 "is_grid": bool(f.is_grid),
                 "cell_size": float(f.cell_size),
                 "nodes": [_json_node(v) for v in f.nodes],
+                **({} if split is None else {"edge_split": dataclasses.asdict(split)}),
             },
             "final": {
                 "t": int(sim.t),
@@ -251,6 +278,19 @@ class EpisodeRecorder:
 
 def _json_node(v: Any) -> Any:
     return list(v) if isinstance(v, tuple) else v
+
+
+def _routes(sim: Simulation) -> dict[int, np.ndarray]:
+    """``{clock: nodes}``: the scheduled-closed sets the simulation's distances route around,
+    from the clock each takes effect (empty without ``faults.closures``), resolved on the live
+    floor exactly as :meth:`Simulation.reset` does."""
+    faults = sim.config.faults
+    if not faults.closures:
+        return {}
+    from .core.closures import closed_sets, resolve_closures
+
+    closures = resolve_closures(sim.floor, faults, sim.config.physics.step_seconds)
+    return {int(t): nodes for t, nodes in sorted(closed_sets(closures).items())}
 
 
 # ---------------------------------------------------------------------------------- loading
@@ -309,13 +349,20 @@ class Recording:
         a, fd = self.arrays, self.doc["floor"]
         nodes = [tuple(v) if isinstance(v, list) else v for v in fd["nodes"]]
         floor_arrays: dict[str, Any] = {k: a[f"floor_{k}"] for k in _FLOOR_FIELDS}
+        # older recordings and floors without physics.speed_m_s: no transit node, no split
+        transit = a.get("floor_transit", np.zeros(len(nodes), dtype=np.bool_)).astype(np.bool_)
+        graph = _graph_from_arrays(a, nodes, fd)
+        if isinstance(fd.get("edge_split"), dict):  # as split_long_edges left the live graph
+            graph.graph[SPLIT_KEY] = dict(fd["edge_split"])
+            graph.graph[TRANSIT_KEY] = frozenset(nodes[i] for i in np.flatnonzero(transit))
         return CompiledFloor(
-            graph=_graph_from_arrays(a, nodes, fd),
+            graph=graph,
             nodes=nodes,
             **floor_arrays,
             is_grid=bool(fd["is_grid"]),
             cell_size=float(fd["cell_size"]),
             name=str(fd["name"]),
+            transit=transit,
         )
 
     def graph(self) -> nx.DiGraph:
@@ -397,8 +444,47 @@ class Recording:
 
     @cached_property
     def dist(self) -> DistanceCache:
-        """A distance cache on the recorded floor (for planned paths and observations)."""
+        """A distance cache on the recorded floor without closed nodes (frames outside
+        scheduled closures read it: :meth:`frame_sim`)."""
         return DistanceCache(self.floor)
+
+    def route_closed_at(self, k: int) -> np.ndarray:
+        """Node ids the distances of frame ``k`` route around: the scheduled closures
+        (``faults.closures``) in effect at clock ``k``, as the live simulation's
+        ``DistanceCache.set_closed`` had them. Recordings made before these sets were logged
+        (``route_*`` arrays) but with a schedule fall back on the frame's closed cells, which
+        is exact without random closures (``faults.closure_prob``: 0); without a schedule the
+        set is empty."""
+        k = self._check_frame(k)
+        a = self.arrays
+        if "route_clock" in a:
+            i = int(np.searchsorted(a["route_clock"], k, side="right")) - 1
+            if i < 0:
+                return np.zeros(0, dtype=np.int64)
+            ptr = a["route_ptr"]
+            return a["route_nodes"][ptr[i] : ptr[i + 1]].astype(np.int64)
+        if self.config.faults.closures:
+            return self.closed_at(k)
+        return np.zeros(0, dtype=np.int64)
+
+    def _dist_for(self, closed: np.ndarray) -> DistanceCache:
+        """A distance cache around ``closed`` (one per distinct set, kept: a frame's cache is
+        never changed by reading another frame)."""
+        if not closed.size:
+            return self.dist
+        key = closed.astype(np.int64).tobytes()
+        cache = self._route_dists.get(key)
+        if cache is None:
+            if len(self._route_dists) >= _MAX_ROUTE_CACHES:  # (old logs with random closures)
+                self._route_dists.pop(next(iter(self._route_dists)))
+            cache = DistanceCache(self.floor)
+            cache.set_closed(closed)
+            self._route_dists[key] = cache
+        return cache
+
+    @cached_property
+    def _route_dists(self) -> dict[bytes, DistanceCache]:
+        return {}
 
     def frame_state(self, k: int) -> FleetState:
         """A :class:`FleetState` for frame ``k`` (cumulative counters rebuilt from the log)."""
@@ -459,7 +545,8 @@ class Recording:
         """A :class:`Simulation` holding frame ``k``'s state, for reading only (the KPI
         functions, the observer and the renderer). It was never reset, so it has no RNG and
         refuses to step. Closed cells (faults) are those of the frame (none in recordings made
-        before they were logged)."""
+        before they were logged), and its distances route around the scheduled closures in
+        effect then (:meth:`route_closed_at`), as the live run's did."""
         k = self._check_frame(k)
         sim = copy.copy(self._shell)
         sim.state = self.frame_state(k)
@@ -468,6 +555,7 @@ class Recording:
         sim.incidents = int(self.cumulative["incidents"][k])
         sim.closed_until = np.zeros(self.floor.n_nodes, dtype=np.int64)
         sim.closed_until[self.closed_at(k)] = k + 1  # closed at step k, whatever the length
+        sim.dist = self._dist_for(self.route_closed_at(k))
         return sim
 
     def closed_at(self, k: int) -> np.ndarray:

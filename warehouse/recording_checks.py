@@ -4,6 +4,7 @@ foreign or edited file is refused on loading, not in the middle of a replay."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,13 @@ from pydantic import ValidationError
 from .core.state import N_PHASES
 from .errors import InputError
 from .floor import NodeKind
+from .floor.transit import EdgeSplit
 from .recording import (
     _FINAL_COUNTERS,
     _FLOOR_FIELDS,
     _ORDER_FIELDS,
     FRAME_FIELDS,
+    ROUTE_FIELDS,
     STEP_FIELDS,
     Recording,
 )
@@ -24,12 +27,13 @@ from .recording import (
 #: dtype kind of every array: ``i`` whole numbers, ``b`` booleans, ``f`` floating point.
 _KINDS = {
     **{f"floor_{k}": "i" for k in ("pos", "kind", "nbr", "cell_of")},
-    **{f"floor_{k}": "b" for k in ("mask", "start_ok", "goal_ok")},
+    **{f"floor_{k}": "b" for k in ("mask", "start_ok", "goal_ok", "transit")},
     "floor_length": "f",
     **dict.fromkeys(FRAME_FIELDS, "i"),
     "proposed": "i", "actions": "i", "intervened": "b", "collided": "b", "delivered": "b",
     "moved_m": "f", "preferences": "f", "incidents": "i", "new_orders": "i", "orders_lost": "i",
     "closed_nodes": "i", "closed_ptr": "i", "battery_soc": "f", "battery_charge": "i",
+    **dict.fromkeys(ROUTE_FIELDS, "i"),
     **{f"orders_{k}": "i" for k in _ORDER_FIELDS},
 }  # fmt: skip
 
@@ -149,7 +153,14 @@ def check_recording(rec: Recording, path: Path) -> None:
         if closed.ndim != 1 or ptr[-1] != closed.size:
             raise InputError(path, "closed_nodes", "does not match closed_ptr")
         within("closed_nodes", 0, n_nodes)
+        if closed.size > 1:  # (sorted within a frame: the route check below counts on it)
+            step_ok = np.diff(closed) > 0
+            step_ok[ptr[1:-1][(ptr[1:-1] > 0) & (ptr[1:-1] < closed.size)] - 1] = True
+            if not step_ok.all():
+                raise InputError(path, "closed_nodes", "not sorted without repeats in a frame")
     _check_doc(rec, path, n_nodes, n, t1)
+    _check_transit(rec, path, n_nodes)
+    _check_routes(rec, path, n_nodes, t1)
     last = rec.frame_state(rec.steps)
     final = rec.doc["final"]
     for k in _FINAL_COUNTERS:
@@ -157,6 +168,86 @@ def check_recording(rec: Recording, path: Path) -> None:
             raise InputError(path, f"final.{k}", "per-step log does not add up to the counters")
     if "orders_lost" in a and int(a["orders_lost"].sum()) != int(final.get("orders_lost", 0)):
         raise InputError(path, "orders_lost", "per-step log does not add up to final.orders_lost")
+
+
+def _check_transit(rec: Recording, path: Path, n_nodes: int) -> None:
+    """``floor_transit`` and ``meta_json.floor.edge_split`` (a floor built with
+    ``physics.speed_m_s``): both or neither, and they agree with the floor arrays."""
+    a, fd = rec.arrays, rec.doc["floor"]
+    has_split = "edge_split" in fd
+    if has_split != ("floor_transit" in a):
+        missing = "floor_transit" if has_split else "meta_json.floor.edge_split"
+        raise InputError(path, missing, "missing (the transit mask and edge_split come together)")
+    if not has_split:
+        return
+    split = fd["edge_split"]
+    names = [f.name for f in dataclasses.fields(EdgeSplit)]
+    if not isinstance(split, dict) or sorted(split) != sorted(names):
+        raise InputError(
+            path, "meta_json.floor.edge_split", f"expected an object with {', '.join(names)}"
+        )
+    for key in ("speed_m_s", "metres_per_step"):
+        x = split[key]
+        if isinstance(x, bool) or not isinstance(x, int | float) or not 0 < x < np.inf:
+            raise InputError(path, f"meta_json.floor.edge_split.{key}", "expected a number > 0")
+    for key in ("edges", "split", "transit", "min_steps", "max_steps"):
+        x = split[key]
+        if isinstance(x, bool) or not isinstance(x, int) or x < 0:
+            raise InputError(path, f"meta_json.floor.edge_split.{key}", "expected a count ≥ 0")
+    if not 1 <= split["min_steps"] <= split["max_steps"] or split["split"] > split["edges"]:
+        raise InputError(path, "meta_json.floor.edge_split", "inconsistent counts")
+    transit = a["floor_transit"]
+    if transit.shape != (n_nodes,):
+        raise InputError(path, "floor_transit", f"shape {transit.shape} != ({n_nodes},)")
+    count = int(np.count_nonzero(transit))
+    if count > split["transit"]:
+        says = f"edge_split.transit says {split['transit']}"
+        raise InputError(path, "floor_transit", f"{count} transit nodes, {says}")
+    odd = transit & ((a["floor_kind"] != NodeKind.AISLE) | a["floor_start_ok"] | a["floor_goal_ok"])
+    if odd.any():
+        raise InputError(
+            path, "floor_transit", "a transit node must be an aisle node without start or goal"
+        )
+
+
+def _check_routes(rec: Recording, path: Path, n_nodes: int, t1: int) -> None:
+    """``route_*``: the scheduled-closed sets the distances route around. Each set is closed in
+    every recorded frame it covers (a scheduled closure closes its cells while it lasts)."""
+    a = rec.arrays
+    present = [k in a for k in ROUTE_FIELDS]
+    if not any(present):
+        return
+    if not all(present):
+        missing = ROUTE_FIELDS[present.index(False)]
+        raise InputError(path, missing, "missing array (route_clock, route_ptr and route_nodes)")
+    if not rec.config.faults.closures:
+        raise InputError(path, "route_clock", "a schedule's sets, but faults.closures is empty")
+    clock, ptr, nodes = (a[k] for k in ROUTE_FIELDS)
+    if clock.ndim != 1 or not clock.size or clock[0] < 0 or (np.diff(clock) <= 0).any():
+        raise InputError(path, "route_clock", "expected increasing clocks ≥ 0")
+    e = clock.size
+    if ptr.shape != (e + 1,) or ptr[0] != 0 or (np.diff(ptr) < 0).any():
+        raise InputError(path, "route_ptr", f"expected {e + 1} non-decreasing offsets from 0")
+    if nodes.ndim != 1 or ptr[-1] != nodes.size:
+        raise InputError(path, "route_nodes", "does not match route_ptr")
+    if nodes.size and (nodes.min() < 0 or nodes.max() >= n_nodes):
+        raise InputError(path, "route_nodes", f"values outside 0..{n_nodes - 1}")
+    if "closed_ptr" not in a:
+        return
+    cptr, closed = a["closed_ptr"], a["closed_nodes"]
+    ends = np.append(clock[1:], t1)
+    for i in range(e):
+        first, stop = int(clock[i]), int(min(ends[i], t1))
+        if first >= stop:
+            continue
+        group = nodes[ptr[i] : ptr[i + 1]]
+        if np.unique(group).size != group.size:
+            raise InputError(path, "route_nodes", f"set {i} repeats a node")
+        seen = np.count_nonzero(np.isin(closed[cptr[first] : cptr[stop]], group))
+        if seen != group.size * (stop - first):
+            raise InputError(
+                path, "route_nodes", f"set {i} holds nodes not closed in frames {first}..{stop - 1}"
+            )
 
 
 def _check_doc(rec: Recording, path: Path, n_nodes: int, n: int, t1: int) -> None:
