@@ -5,9 +5,11 @@ Layers, bottom to top:
 1. the static floor (node kinds, grid lines, one-way arrows), cached as one Surface per zoom
    level (or scaled from a one-pixel-per-cell image for floors too large to cache);
 2. the congestion heatmap (a per-cell alpha image scaled to the zoom);
-3. markers painted with numpy straight into the canvas pixels, all robots at once: open orders,
-   closed cells, sub-goals, planned paths, collision / shield flashes, robots (filled cells or
-   discs by state colour) and their headings. No per-robot Python loop on this path;
+3. markers painted with numpy straight into the canvas pixels, all robots at once: chargers
+   (battery model on), closed cells, open orders, sub-goals, planned paths, collision / shield
+   flashes, robots (filled cells or discs by state colour, or by charge with the ``battery``
+   overlay), their headings and corner marks (stuck / jammed; charging, waiting for a charger,
+   depleted). No per-robot Python loop on this path;
 4. text and lines only where they stay cheap: robot ids when zoomed in, station queues, the
    selected robot's path, targets and observation window;
 5. the HUD bar (step, time, FPS, live KPIs, legend), the inspector panel, the replay timeline,
@@ -44,6 +46,7 @@ HELP_LINES = (
     ("h", "congestion heatmap"),
     ("p", "planned paths"),
     ("g", "sub-goals and goals"),
+    ("b", "robots coloured by charge (battery)"),
     ("r", "restart with a new seed (live)"),
     ("s", "screenshot (PNG)"),
     ("v", "start / stop GIF or MP4 capture"),
@@ -60,6 +63,7 @@ class Overlays:
     heatmap: bool = False
     paths: bool = False
     subgoals: bool = False
+    battery: bool = False  #: robots coloured by state of charge (battery model on only)
     flashes: bool = True
     help: bool = False
 
@@ -385,6 +389,14 @@ class Renderer:
         colors = pal.STATE_RGB[states]
         px = Pixels(pg, self.canvas)
         try:
+            if frame.chargers.size:  # the battery model is on: a lime cell with a dark plug
+                x, y = self._xy(frame.chargers)
+                d = 1 if c >= 8 else 0  # keep the grid lines
+                paint(px, x + d, y + d, self._shape("sq", c - d), pal.CHARGER, clip)
+                if c >= 8:
+                    k = max(2, c // 5)
+                    x, y = self._centered(frame.chargers, k)
+                    paint(px, x, y, self._shape("sq", k), pal.HEADING, clip)
             if frame.closed.size:
                 x, y = self._xy(frame.closed)
                 paint(px, x, y, self._shape("sq", c), pal.CLOSED, clip)
@@ -416,13 +428,24 @@ class Renderer:
                     paint(px, x + d, y + d, self._shape("sq", ring), color, clip)
             kind = "disc" if size >= 6 else "sq"
             x, y = self._xy(nodes)
-            paint(px, x + margin, y + margin, self._shape(kind, size), colors[vis], clip)
+            fill = colors[vis]
+            if ov.battery and frame.battery:
+                fill = pal.soc_colors(frame.soc[vis])
+            paint(px, x + margin, y + margin, self._shape(kind, size), fill, clip)
             if size >= 5:  # stuck and jammed robots: a mark in the cell's top-right corner
                 k = max(2, size // 3)
                 for flag, color in zip(frame.stalled(), (pal.STUCK, pal.JAMMED), strict=True):
                     hit = flag[vis]
                     cx, cy = x[hit] + margin + size - k, y[hit] + margin
                     paint(px, cx, cy, self._shape("sq", k), color, clip)
+                if frame.charge is not None:  # battery: a mark in the bottom-left corner
+                    code = frame.charge[vis]
+                    for value, mark in enumerate(pal.CHARGE_MARKS):
+                        hit = code == value
+                        if mark is None or not hit.any():
+                            continue
+                        cx, cy = x[hit] + margin, y[hit] + margin + size - k
+                        paint(px, cx, cy, self._shape("sq", k), mark, clip)
             if size >= 5 and f.is_grid and st is not None:
                 a = np.asarray(st.actions)[vis]
                 moving = (a > 0) & (a < len(GRID_OFFSETS))
@@ -516,7 +539,13 @@ class Renderer:
         minutes, secs = divmod(frame.seconds, 60.0)
         fps = f"{self.fps:4.0f} FPS   " if self.fps > 0 else ""  # none measured (headless)
         head = f"step {frame.t}   {int(minutes)}:{secs:04.1f} sim   {fps}"
-        head += f"{frame.n_robots} robots   {self.status}"
+        head += f"{frame.n_robots} robots   "
+        if frame.charge is not None:  # the battery model is on
+            n = np.bincount(frame.charge.astype(np.int64), minlength=len(pal.CHARGE_NAMES))
+            head += f"charging {n[3]}  to charger {n[1] + n[2]}  depleted {n[4]}   "
+        if frame.closed.size:  # random or scheduled closures (faults)
+            head += f"{frame.closed.size} cell{'s' if frame.closed.size != 1 else ''} closed   "
+        head += self.status
         if frame.label:
             head = f"{frame.label}   {head}"
         canvas.blit(self.text(head, 18), (8, 5))
@@ -552,6 +581,29 @@ class Renderer:
             surf = self.text(name, 16, pal.TEXT_DIM)
             canvas.blit(surf, (x + 15, 44))
             x += 15 + surf.get_width() + 12
+        if frame.battery:
+            self._draw_battery_legend(x)
+
+    def _draw_battery_legend(self, x: int) -> None:
+        """Legend entries of the battery model: the charger cell, the corner marks and, with
+        the ``battery`` overlay, the charge colour scale."""
+        pg, canvas = self.pg, self.canvas
+        pg.draw.rect(canvas, pal.CHARGER, (x, 45, 11, 11))
+        pg.draw.rect(canvas, pal.HEADING, (x + 4, 49, 3, 3))
+        surf = self.text("charger", 16, pal.TEXT_DIM)
+        canvas.blit(surf, (x + 15, 44))
+        x += 15 + surf.get_width() + 12
+        marks = (("charging", pal.CHARGER), ("to charger", pal.CHARGE_WAIT))
+        for name, color in (*marks, ("depleted", pal.DEPLETED)):
+            pg.draw.rect(canvas, color, (x, 50, 6, 6))
+            surf = self.text(name, 16, pal.TEXT_DIM)
+            canvas.blit(surf, (x + 10, 44))
+            x += 10 + surf.get_width() + 12
+        if self.overlays.battery:
+            scale = pal.soc_colors(np.linspace(0.0, 1.0, 40))
+            for i, color in enumerate(scale.tolist()):
+                pg.draw.line(canvas, color, (x + i, 45), (x + i, 55))
+            canvas.blit(self.text("0-100% charge", 16, pal.TEXT_DIM), (x + 44, 44))
 
     def _draw_inspector(self, ins: RobotInspection) -> None:
         pg, canvas = self.pg, self.canvas
@@ -583,6 +635,10 @@ class Renderer:
             lines.append(f"BROKEN: {ins.broken} steps left")
         if ins.since_progress:
             lines.append(f"no progress for {ins.since_progress} steps" + ins.stall_note)
+        if ins.battery_note:
+            lines.append(ins.battery_note)
+        if ins.closed_note:
+            lines.append(ins.closed_note)
         lines.append(ins.shield_note + ("   COLLIDED" if ins.collided else ""))
         for line in lines:
             hl = line.startswith("shield:") and ins.intervened

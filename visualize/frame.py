@@ -9,7 +9,7 @@ never touches its RNG.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,23 @@ class Frame:
     kpis: dict[str, Any]
     step: StepInfo | None = None
     label: str = ""  #: e.g. the scenario and policy, shown in the HUD
+    #: the battery model (``battery``): charger nodes, charge (Wh) and
+    #: :class:`~warehouse.core.state.Charge` per robot, capacity; empty / None while it is off
+    chargers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    soc_wh: np.ndarray | None = None
+    charge: np.ndarray | None = None
+    capacity_wh: float | None = None
+
+    @property
+    def battery(self) -> bool:
+        """Whether the battery model is on (the frame has a charge per robot)."""
+        return self.soc_wh is not None and self.charge is not None and bool(self.capacity_wh)
+
+    @property
+    def soc(self) -> np.ndarray:
+        """State of charge per robot, a fraction of capacity (battery on only)."""
+        assert self.soc_wh is not None and self.capacity_wh
+        return self.soc_wh / self.capacity_wh
 
     @property
     def n_robots(self) -> int:
@@ -101,6 +118,8 @@ def frame_from_sim(sim: Any, last: Any = None, *, label: str = "") -> Frame:
 
     s = sim.state
     ob = sim.orders
+    battery: Any = getattr(sim, "battery", None)
+    on = battery is not None
     return Frame(
         floor=sim.floor,
         sim=sim,
@@ -119,11 +138,27 @@ def frame_from_sim(sim: Any, last: Any = None, *, label: str = "") -> Frame:
         kpis=compute_kpis(sim),
         step=None if last is None else StepInfo.from_fleet_step(last),
         label=label,
+        chargers=battery.chargers.copy() if on else np.zeros(0, dtype=np.int64),
+        soc_wh=s.soc_wh.copy() if on else None,
+        charge=s.charge.copy() if on else None,
+        capacity_wh=float(battery.capacity) if on else None,
     )
 
 
-def frame_from_recording(rec: Any, k: int, *, label: str = "") -> Frame:
-    """Frame ``k`` of a :class:`~warehouse.recording.Recording`."""
+def recorded_chargers(rec: Any) -> np.ndarray | None:
+    """The charger nodes of a recording made with the battery model on (None: off)."""
+    if "battery_soc" not in rec.arrays:
+        return None
+    from warehouse.core.battery import resolve_chargers
+
+    return resolve_chargers(rec.floor, rec.config)
+
+
+def frame_from_recording(
+    rec: Any, k: int, *, label: str = "", chargers: np.ndarray | None = None
+) -> Frame:
+    """Frame ``k`` of a :class:`~warehouse.recording.Recording` (``chargers``: those of
+    :func:`recorded_chargers`, when the caller keeps them; found here otherwise)."""
     from warehouse.kpis import compute_kpis
 
     sim = rec.frame_sim(k)
@@ -139,7 +174,7 @@ def frame_from_recording(rec: Any, k: int, *, label: str = "") -> Frame:
             intervened=a["intervened"][k - 1],
             collided=a["collided"][k - 1],
         )
-    return Frame(
+    frame = Frame(
         floor=sim.floor,
         sim=sim,
         t=int(k),
@@ -158,6 +193,12 @@ def frame_from_recording(rec: Any, k: int, *, label: str = "") -> Frame:
         step=step,
         label=label,
     )
+    if "battery_soc" in rec.arrays:  # frame_sim's state holds the logged charge
+        found = recorded_chargers(rec) if chargers is None else chargers
+        frame.chargers = np.zeros(0, dtype=np.int64) if found is None else found
+        frame.soc_wh, frame.charge = s.soc_wh, s.charge
+        frame.capacity_wh = float(rec.config.battery.capacity_wh)
+    return frame
 
 
 # ---------------------------------------------------------------------------------- paths

@@ -18,7 +18,7 @@ from warehouse.core import CHANNEL_NAMES, N_CHANNELS, Observer, Phase
 from warehouse.floor import ACTION_NAMES, UNREACHABLE, CompiledFloor
 
 from .frame import Frame, path_cells, plan_paths
-from .palette import STATE_NAMES, robot_states
+from .palette import CHARGE_NAMES, STATE_NAMES, robot_states
 
 MAX_PATH = 400
 
@@ -52,6 +52,10 @@ class RobotInspection:
     collided: bool = False
     since_progress: int = 0  #: steps with a task and no progress towards its target
     stall_note: str = ""  #: " (stuck)" or " (jammed)" past physics.stuck_after / jam_after
+    soc: float | None = None  #: state of charge, a fraction of capacity (None: no battery model)
+    soc_wh: float | None = None  #: charge left, Wh
+    battery: str = ""  #: battery state (palette.CHARGE_NAMES): "none", "queued", ... "depleted"
+    closed_note: str = ""  #: what closed cells (faults) do to this robot, if anything
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -63,6 +67,14 @@ class RobotInspection:
         if self.intervened and self.proposed is not None:
             return f"shield: {names[self.proposed]} -> {names[self.executed]}"
         return f"shield: kept {names[self.executed]}"
+
+    @property
+    def battery_note(self) -> str:
+        """One line on the robot's battery ("" with the battery model off)."""
+        if self.soc is None:
+            return ""
+        state = "" if self.battery == "none" else f"   {self.battery}"
+        return f"battery {self.soc:.0%} ({self.soc_wh:.1f} Wh){state}"
 
 
 def action_names(floor: CompiledFloor) -> tuple[str, ...]:
@@ -131,6 +143,14 @@ def inspect_robot(frame: Frame, robot: int) -> RobotInspection:
         collided = bool(st.collided[robot]) if st.collided is not None else False
     state = robot_states(frame.phase[robot : robot + 1], frame.broken[robot : robot + 1])[0]
     stuck, jammed = (bool(flag[robot]) for flag in frame.stalled())
+    battery: dict[str, Any] = {}
+    if frame.battery:
+        assert frame.soc_wh is not None and frame.charge is not None
+        battery = {
+            "soc": float(frame.soc[robot]),
+            "soc_wh": float(frame.soc_wh[robot]),
+            "battery": CHARGE_NAMES[int(frame.charge[robot])],
+        }
     return RobotInspection(
         robot=int(robot),
         t=frame.t,
@@ -157,7 +177,19 @@ def inspect_robot(frame: Frame, robot: int) -> RobotInspection:
         collided=collided,
         since_progress=int(frame.since_progress[robot]),
         stall_note=" (jammed)" if jammed else " (stuck)" if stuck else "",
+        closed_note=_closed_note(frame, node, target),
+        **battery,
     )
+
+
+def _closed_note(frame: Frame, node: int, target: int) -> str:
+    """What closed cells (faults) do to the robot: it stands on one, its target is one."""
+    if frame.closed.size == 0:
+        return ""
+    closed = np.isin([node, target], frame.closed)
+    if closed[0]:
+        return "stands on a closed cell"
+    return "its target is closed" if target >= 0 and closed[1] else ""
 
 
 def robot_at_cell(frame: Frame, row: int, col: int) -> int | None:

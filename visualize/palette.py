@@ -78,11 +78,30 @@ HEAT: Color = (230, 30, 30)
 QUEUE: Color = (20, 90, 40)
 TIMELINE: Color = (70, 140, 240)
 
+# -- the battery model (``battery``; drawn only while it is on) ------------------------------
+CHARGER: Color = (150, 240, 60)  #: charger cells (lime); also the corner mark of a charging robot
+CHARGE_WAIT: Color = (215, 250, 180)  #: corner mark: queued for or driving to a charger
+DEPLETED: Color = (110, 10, 10)  #: corner mark: ran flat, stopped until rescued
+#: :class:`~warehouse.core.state.Charge` code → name (the inspector)
+CHARGE_NAMES = ("none", "queued", "driving to a charger", "charging", "depleted")
+#: corner-mark colour per Charge code (none: no mark)
+CHARGE_MARKS: tuple[Color | None, ...] = (None, CHARGE_WAIT, CHARGE_WAIT, CHARGER, DEPLETED)
+_SOC_STOPS = np.array([[220, 40, 40], [240, 210, 40], [40, 190, 70]], dtype=np.float64)
+_SOC_LUT = np.stack(
+    [np.interp(np.linspace(0.0, 2.0, 101), [0, 1, 2], _SOC_STOPS[:, ch]) for ch in range(3)], 1
+).astype(np.uint8)
+
 
 def robot_states(phase: np.ndarray, broken: np.ndarray) -> np.ndarray:
     """Display state code (see module table) per robot."""
     states = _PHASE_TO_STATE[np.asarray(phase, dtype=np.int64)]
     return np.where(np.asarray(broken) > 0, BROKEN, states).astype(np.int8)
+
+
+def soc_colors(soc: np.ndarray) -> np.ndarray:
+    """``(n, 3)`` uint8 colour per state of charge (fraction 0..1): red, yellow, green."""
+    idx = np.rint(np.clip(np.asarray(soc, dtype=np.float64), 0.0, 1.0) * 100.0).astype(np.int64)
+    return _SOC_LUT[idx]
 
 
 def floor_colors(kind: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .draw import Timeline
-from .frame import Congestion, Frame, frame_from_recording
+from .frame import Congestion, Frame, frame_from_recording, recorded_chargers
 
 
 class ReplaySource:
@@ -39,6 +39,7 @@ class ReplaySource:
         self._targets = np.where(a["waypoint"] >= 0, a["waypoint"], a["task_goal"])
         self._events = np.flatnonzero(a["incidents"] > 0)
         self._frame: Frame | None = None
+        self._chargers = recorded_chargers(rec)  #: None: recorded with the battery off
 
     @property
     def n_frames(self) -> int:
@@ -68,7 +69,9 @@ class ReplaySource:
 
     def frame(self) -> Frame:
         if self._frame is None or self._frame.t != self.k:
-            self._frame = frame_from_recording(self.rec, self.k, label=self.label)
+            self._frame = frame_from_recording(
+                self.rec, self.k, label=self.label, chargers=self._chargers
+            )
         return self._frame
 
     def heat(self, frame: Frame) -> np.ndarray:

@@ -8,6 +8,7 @@ space           pause / resume
 ``+`` / ``-``   faster / slower (steps per second)
 click           inspect the robot under the mouse (empty floor: close)
 h / p / g       congestion heatmap / planned paths / sub-goals and goals
+b               robots coloured by state of charge (battery model on)
 r               restart the live run with a new seed (the viewer's own counter)
 s               save a PNG screenshot
 v               start / stop capturing a GIF (MP4 when imageio-ffmpeg is installed)
@@ -159,6 +160,10 @@ class Viewer:
             ov.paths = not ov.paths
         elif key == "g":
             ov.subgoals = not ov.subgoals
+        elif key == "b":
+            ov.battery = not ov.battery
+            if ov.battery and not self.source.frame().battery:
+                self.say("no battery model in this run (battery.capacity_wh)")
         elif key == "f":
             r = self.renderer
             r.view.fit(r.free_rect() if self.selected is not None else None)
