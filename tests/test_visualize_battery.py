@@ -215,3 +215,17 @@ def test_scheduled_closures_are_drawn_as_random_ones_live_and_in_replay(tmp_path
         assert (set(frame_from_recording(rec, k).closed.tolist()) >= set(nodes)) == seen.get(
             k, False
         ), k
+
+
+@pytest.mark.parametrize(("letters", "on"), [("b", True), ("hg", False), ("hpgb", True)])
+def test_view_overlays_option_switches_the_charge_overlay(letters: str, on: bool) -> None:
+    """``warehouse view --overlays b`` starts with robots coloured by charge."""
+    from types import SimpleNamespace
+
+    from visualize.draw import Overlays
+    from warehouse.cli.cmd_view import _setup
+
+    viewer = SimpleNamespace(renderer=SimpleNamespace(overlays=Overlays()))
+    _setup(viewer, None, letters)
+    assert viewer.renderer.overlays.battery is on
+    assert viewer.renderer.overlays.heatmap is ("h" in letters)

@@ -34,7 +34,10 @@ SelectOpt = Annotated[
 ]
 OverlayOpt = Annotated[
     str,
-    typer.Option("--overlays", help="Overlays switched on at start: letters of h, p, g."),
+    typer.Option(
+        "--overlays",
+        help="Overlays switched on at start: letters of h, p, g, b (b: robots by charge).",
+    ),
 ]
 SizeOpt = Annotated[str, typer.Option("--size", help="Window size WIDTHxHEIGHT in pixels.")]
 
@@ -70,9 +73,10 @@ def _require_display(headless: Path | None) -> None:
 def _setup(viewer: Any, select: int | None, overlays: str) -> None:
     ov = viewer.renderer.overlays
     for letter in overlays:
-        if letter not in "hpg":
-            raise InputError(None, "--overlays", f"unknown overlay {letter!r} (use h, p, g)")
+        if letter not in "hpgb":
+            raise InputError(None, "--overlays", f"unknown overlay {letter!r} (use h, p, g, b)")
     ov.heatmap, ov.paths, ov.subgoals = "h" in overlays, "p" in overlays, "g" in overlays
+    ov.battery = "b" in overlays
     if select is not None:
         n = viewer.source.frame().n_robots
         if not 0 <= select < n:
