@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from warehouse.core.state import N_PHASES, Phase
+from warehouse.core.state import N_PHASES
 from warehouse.floor import UNREACHABLE, NodeKind
 
 from .anticipation import order_pool
@@ -129,8 +129,9 @@ def global_features(sim: Simulation) -> np.ndarray:
     out[0] = np.log1p(open_ids.size / n)
     out[1 : 1 + N_PHASES] = np.bincount(s.phase.astype(np.int64), minlength=N_PHASES) / n
     out[7] = (s.broken > 0).mean() if s.n else 0.0
-    idle = (s.phase == Phase.IDLE) & (s.broken == 0)
-    out[8] = idle.mean() if s.n else 0.0
+    # robots a dispatcher may use: no task, not broken down, no battery business (``battery``:
+    # charging robots are not counted; without the battery model the same as phase IDLE)
+    out[8] = sim.idle_robots().size / s.n if s.n else 0.0
     if open_ids.size:
         out[9] = np.log1p((sim.t - sim.orders.arrival[open_ids]).mean()) / 6.0
     busy = sim.orders.count - int(s.deliveries.sum()) - open_ids.size

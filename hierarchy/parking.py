@@ -46,7 +46,6 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
-from warehouse.core import Phase
 from warehouse.floor import UNREACHABLE, NodeKind
 
 from .features import grid_centre_nodes
@@ -115,7 +114,8 @@ def parking_moves(
     s = sim.state
     n_nodes = sim.floor.n_nodes
     none = np.zeros(0, np.int32), np.zeros(0, np.int32)
-    idle = (s.phase == Phase.IDLE) & (s.broken == 0)
+    idle = np.zeros(s.pos.size, dtype=bool)  # no task, not broken down, no battery business
+    idle[sim.idle_robots()] = True
     parked_on = np.full(n_nodes, -1, dtype=np.int64)  # node -> idle robot standing there
     still = np.flatnonzero(idle & (s.waypoint < 0))
     parked_on[s.pos[still]] = still

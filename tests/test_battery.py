@@ -256,3 +256,91 @@ def test_validate_lists_the_chargers(capsys):
     assert code == 0
     assert "battery: 150 Wh per robot, recharge below 30%" in out
     assert "battery: 6 chargers: (0, 0), (6, 0), (12, 0), (0, 58), (6, 58), (12, 58)" in out
+
+
+#: a one-lane aisle from a station to a pick location, a charger in a pocket off it at (1, 3)
+X = NodeKind.BLOCKED
+LANE = np.array([[S, A, A, A, A, P], [X, X, X, A, X, X]], np.int8)
+
+
+def lane_scene() -> Simulation:
+    """Robot 0 (low) at (0, 2), sent to the charger; robot 1 (full) at (0, 1) with an order to
+    pick at (0, 5): it must pass robot 0. Robot 0 holds the higher PIBT priority (it has gone
+    longer without reaching a goal), as the robots driving to chargers did in the gridlocks of
+    docs/results_battery.md."""
+    cfg = SimConfig(
+        fleet=FleetConfig(robots=2),
+        tasks=TasksConfig(arrival_rate=0.0),
+        physics=PhysicsConfig(energy_wh_per_metre=0.1, idle_power_w=360.0, collisions="pibt"),
+        battery=BatteryConfig(
+            capacity_wh=10.0,
+            charge_w=5400.0,
+            initial_soc=0.4,
+            recharge_below=0.5,
+            chargers=[[1, 3]],
+            rescue_s=None,
+        ),
+    )
+    sim = Simulation(compile_floor(graph_from_grid(LANE)), cfg)
+    sim.reset(seed=0)
+    place(sim, (0, 2), (0, 1))
+    s, f = sim.state, sim.floor
+    s.soc_wh[1] = 10.0
+    order = sim.orders.add(np.array([f.cell_of[0, 5]]), np.array([f.cell_of[0, 0]]), 0)
+    sim.assign(np.array([1]), order)
+    s.since_goal[0] = 1000
+    return sim
+
+
+def run_waiting_navigator(sim: Simulation, steps: int) -> tuple[int, int]:
+    """Step with a navigator that always proposes WAIT (the learned navigator did so for robots
+    driving to a charger): only the shield's stall rescue moves anyone. Returns the steps at
+    which robot 0 began charging and robot 1 reached its pick location (-1: never)."""
+    s, f = sim.state, sim.floor
+    charging = picked = -1
+    for _ in range(steps):
+        sim.step(np.zeros(2, dtype=np.int64))
+        if charging < 0 and s.charge[0] == Charge.CHARGING:
+            charging = sim.t
+        if picked < 0 and s.pos[1] == f.cell_of[0, 5]:
+            picked = sim.t
+    return charging, picked
+
+
+def test_a_robot_driving_to_its_charger_is_moved_by_the_stall_rescue():
+    sim = lane_scene()
+    charging, picked = run_waiting_navigator(sim, 100)
+    s = sim.state
+    assert s.pos[0] == sim.floor.cell_of[1, 3] and s.charge_steps[0] > 0
+    # one rescued move per 17 steps (16 without progress, then the rescue): 2 moves to the
+    # charger; robot 1 follows through the freed lane, 4 moves
+    assert charging == 34 and 34 < picked <= 4 * 17 + 1
+    assert s.depletions[0] == 0  # it reached the charger in time
+
+
+def test_without_counting_its_stall_the_robot_to_the_charger_locks_the_lane(monkeypatch):
+    """The mechanism of the gridlocks: a robot driving to its charger is IDLE, so its
+    ``since_progress`` stayed 0 and the stall rescue never took it over; the highest-priority
+    robot there, it kept its WAIT, and the robot behind it never passed (until it ran flat)."""
+    from warehouse.core.battery import Battery
+
+    monkeypatch.setattr(Battery, "progress_phase", lambda self, s: s.phase)
+    sim = lane_scene()
+    charging, picked = run_waiting_navigator(sim, 100)
+    s = sim.state
+    assert charging == picked == -1
+    assert s.pos[0] == sim.floor.cell_of[0, 2] and s.charge[0] == Charge.DEPLETED
+    assert s.since_progress[1] > 50
+
+
+def test_idle_fraction_and_parking_leave_out_robots_with_battery_business():
+    from hierarchy.features import global_features
+    from hierarchy.parking import parking_moves
+
+    sim = lane_scene()
+    sim.step(np.zeros(2, dtype=np.int64))
+    s = sim.state
+    assert s.phase[0] == Phase.IDLE and s.charge[0] == Charge.TO_CHARGER
+    assert global_features(sim)[8] == 0.0  # robot 0 is IDLE, but not available
+    robots, _ = parking_moves(sim, 0, np.array([sim.floor.cell_of[0, 4]]))
+    assert robots.size == 0  # nor sent parking (set_waypoints would refuse it anyway)

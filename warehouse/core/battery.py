@@ -13,7 +13,9 @@ A robot's battery state (``FleetState.charge``, :class:`~.state.Charge`) sits be
 * queued robots are given free chargers, first come first served (ties: lower id): the nearest
   charger (by the fleet's distances) that no robot claims and none stands on. A queued robot
   standing on a free charger takes it at once. A robot given a charger drives to it as to a
-  waypoint (``TO_CHARGER``); the others wait where they are (a parking sub-goal they had stays);
+  waypoint (``TO_CHARGER``; its steps without getting closer count in ``since_progress`` as a
+  robot's with a task do, so shields' stall rescue moves it); the others wait where they are
+  (a parking sub-goal they had stays);
 * on its charger it is ``CHARGING``: it cannot move, and each step adds ``charge_w`` ×
   ``step_seconds`` (it still draws ``idle_power_w``). The step its charge reaches capacity it is
   ``NONE`` again and steps off its charger: its waypoint is the nearest free aisle or parking
@@ -161,6 +163,14 @@ class Battery:
         """``broken`` as the move rule reads it: charging and depleted robots count as broken."""
         stop = (s.charge == _CHARGING) | (s.charge == _DEPLETED)
         return np.where(stop & (s.broken == 0), 1, s.broken).astype(s.broken.dtype)
+
+    def progress_phase(self, s: FleetState) -> np.ndarray:
+        """``phase`` as the progress count reads it: a robot driving to its charger counts its
+        steps without getting closer as a robot with a task does (``since_progress``), so the
+        shields' stall rescue (PIBT) moves it when its navigator keeps it waiting. (An ``IDLE``
+        robot's count stays 0: without this, a robot on its way to a charger that its navigator
+        parks in a lane, the highest-priority robot there, is never moved.)"""
+        return np.where(s.charge == _TO, np.int8(Phase.TO_PICK), s.phase).astype(s.phase.dtype)
 
     def step(self, s: FleetState, moved_m: np.ndarray, t: int, dist: DistanceCache) -> np.ndarray:
         """Apply one step (``t``: the clock after it). Returns the robots given a charger as

@@ -600,7 +600,7 @@ class Simulation:
             slot,
             self.dist.table,
             s.pos,
-            s.phase,
+            s.phase if self.battery is None else self.battery.progress_phase(s),
             reset,
             s.best_dist,
             s.since_progress,
