@@ -396,7 +396,10 @@ def test_breakdown_kpis_in_the_report_and_the_model_series(tmp_path: Path) -> No
     kpis = report["runs"][0]["kpis"]
     assert kpis["breakdowns"]["per_seed"][0] > 0 and 0 < kpis["breakdown_share"]["mean"] < 1
     assert "breakdown_share" in markdown_table(report)
-    assert kpi_table(report).row_count == len(KPI_NAMES)
+    # every KPI but the battery's (undefined without a battery model) is printed
+    battery = {"charging_share", "battery_depletions", "min_soc"}
+    assert kpi_table(report).row_count == len(KPI_NAMES) - len(battery)
+    assert not any(f"| {name} |" in markdown_table(report) for name in battery)
     new = tmp_path / "new.json"
     new.write_text(json.dumps(report))
     old = json.loads(new.read_text())
@@ -415,3 +418,25 @@ def prepare_faults(tmp_path: Path):  # type: ignore[no-untyped-def]
         "fleet: {robots: 4}\nfaults: {breakdown_prob: 0.05}\nepisode: {steps: 60, seeds: [0, 1]}\n"
     )
     return prepare(path, policies=["rule_based"])
+
+
+def test_printed_tables_leave_out_kpis_no_policy_defines() -> None:
+    """A KPI undefined for every policy (None: cycle times in goal_visit mode, the battery's
+    without a battery model) is not printed; one that a single policy defines is."""
+    from warehouse.report import kpi_table, markdown_table, shown_kpis
+
+    def cell(mean):
+        return {"mean": mean, "ci95": None if mean is None else 0.0, "per_seed": [mean]}
+
+    runs = [{"policy": p, "kpis": {n: cell(1.0) for n in KPI_NAMES}} for p in ("a", "b")]
+    for run in runs:
+        run["kpis"]["cycle_time_p50"] = cell(None)
+    runs[1]["kpis"]["min_soc"] = cell(None)
+    runs[0]["kpis"]["min_soc"] = cell(0.5)
+    report = {"scenario": "s", "robots": 2, "steps": 10, "seeds": [0], "runs": runs}
+    shown = shown_kpis(report)
+    assert "cycle_time_p50" not in shown and "min_soc" in shown
+    assert shown == [n for n in KPI_NAMES if n != "cycle_time_p50"]
+    assert kpi_table(report).row_count == len(KPI_NAMES) - 1
+    assert "| cycle_time_p50 |" not in markdown_table(report)
+    assert "| min_soc | 0.5 ± 0 | — |" in markdown_table(report)

@@ -289,8 +289,18 @@ def seeds_text(seeds: list[int]) -> str:
     return ("seed " if len(seeds) == 1 else "seeds ") + ",".join(map(str, seeds))
 
 
+def shown_kpis(report: dict[str, Any]) -> list[str]:
+    """The KPIs the printed tables show: those some policy of the run defines. A KPI undefined
+    in every run (the battery's without a battery model, cycle times in goal_visit mode) is
+    left out; ``report.json`` keeps it as ``null``."""
+    runs = report["runs"]
+    return [
+        n for n in KPI_NAMES if any((r["kpis"].get(n) or {}).get("mean") is not None for r in runs)
+    ]
+
+
 def kpi_table(report: dict[str, Any]) -> Any:
-    """A rich Table: one row per KPI, one column per policy."""
+    """A rich Table: one row per KPI (:func:`shown_kpis`), one column per policy."""
     from rich.table import Table
 
     title = (
@@ -303,7 +313,7 @@ def kpi_table(report: dict[str, Any]) -> Any:
     table.add_column("KPI", no_wrap=True, min_width=max(map(len, KPI_NAMES)))
     for run in report["runs"]:
         table.add_column(run["policy"], justify="right", overflow="fold")
-    for name in KPI_NAMES:
+    for name in shown_kpis(report):
         table.add_row(name, *(format_cell(run["kpis"][name]) for run in report["runs"]))
     return table
 
@@ -390,7 +400,7 @@ def markdown_table(report: dict[str, Any]) -> str:
         "| KPI | " + " | ".join(r["policy"] for r in runs) + " |",
         "| --- |" + " ---: |" * len(runs),
     ]
-    for name in KPI_NAMES:
+    for name in shown_kpis(report):
         lines.append(f"| {name} | " + " | ".join(format_cell(r["kpis"][name]) for r in runs) + " |")
     return "\n".join(lines)
 
