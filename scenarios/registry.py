@@ -40,7 +40,8 @@ class Summary:
     notes: tuple[str, ...] = ()  #: what building the floor changed (cells cut off, ...)
     #: the scheduled closures (``faults.closures``), one line each
     closures: tuple[str, ...] = ()
-    #: the battery model and its chargers (``battery``), a line each; empty while it is off
+    #: the battery model and its chargers (``battery``), a line each; while it is off only a
+    #: line on the floor's drawn chargers, if it has any
     battery: tuple[str, ...] = ()
 
 
@@ -59,11 +60,16 @@ def describe(target: str | Path) -> Summary:
         closures = describe_closures(
             floor, sc.faults, sc.physics.step_seconds, sc.episode.steps, source
         )
-    battery: list[str] = []
-    if sc.battery.capacity_wh is not None:
-        from warehouse.core.battery import describe_battery
+    from warehouse.core.battery import describe_battery
 
-        battery = describe_battery(floor, sc, source)
+    battery = describe_battery(floor, sc, source)  # (battery off: only a floor's drawn chargers)
+    notes = floor_notes(floor)
+    if sc.battery.capacity_wh is not None:
+        from warehouse.core.battery import resolve_chargers
+        from warehouse.floor.checks import charger_thoroughfare_note
+
+        if note := charger_thoroughfare_note(floor, resolve_chargers(floor, sc, source)):
+            notes.append(note)
     h, w = floor.shape
     return Summary(
         name=sc.name,
@@ -75,7 +81,7 @@ def describe(target: str | Path) -> Summary:
         picks=int(floor.picks.size),
         stations=int(floor.stations.size),
         inferred=tuple(floor.graph.graph.get("inferred_kinds", ())),
-        notes=tuple(floor_notes(floor)),
+        notes=tuple(notes),
         closures=tuple(closures),
         battery=tuple(battery),
     )

@@ -302,7 +302,9 @@ class BatteryConfig(Section):
     chargers: tuple[Cell, ...] = Field(
         (),
         description="Charger cells [row, col] (as faults.closures cells): aisle or parking "
-        "cells, one robot at a time. Required when capacity_wh is set.",
+        "cells, one robot at a time. Empty: the floor's drawn chargers (C in ASCII maps, "
+        "charger: true graph nodes); when listed, only these (the drawn ones are not used). "
+        "The battery model needs at least one.",
     )
     rescue_s: float | None = Field(
         600.0,
@@ -318,15 +320,6 @@ class BatteryConfig(Section):
         if low is not None and high is not None and low > high:
             raise ValueError(f"must not exceed initial_soc ({high:g})")
         return low
-
-    @field_validator("chargers")
-    @classmethod
-    def _chargers_given(
-        cls, cells: tuple[tuple[int, int], ...], info: ValidationInfo
-    ) -> tuple[tuple[int, int], ...]:
-        if info.data.get("capacity_wh") is not None and not cells:
-            raise ValueError("the battery model (capacity_wh) needs at least one charger cell")
-        return cells
 
     @property
     def enabled(self) -> bool:

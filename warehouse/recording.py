@@ -23,6 +23,8 @@ array                 shape, dtype     meaning
 ``floor_transit``     (n,) bool        transit nodes of long edges (only on floors built with
                                        ``physics.speed_m_s``, whose ``floor.edge_split`` the
                                        JSON keeps; older recordings: none)
+``floor_charger``     (n,) bool        charger marks of the floor (``C`` cells; only when it
+                                       has any: the chargers ``battery.chargers`` defaults to)
 ``pos``               (T+1, N) int32   node of every robot in every frame
 ``phase``             (T+1, N) int8    :class:`~warehouse.core.Phase`
 ``order``             (T+1, N) int32   order served (-1 none)
@@ -216,6 +218,8 @@ class EpisodeRecorder:
         split = f.edge_split  # a floor built with physics.speed_m_s (none: nothing written)
         if split is not None:
             out["floor_transit"] = np.asarray(f.transit, dtype=np.bool_)
+        if f.charger.any():  # drawn chargers (none: nothing written, as before)
+            out["floor_charger"] = np.asarray(f.charger, dtype=np.bool_)
         for k in FRAME_FIELDS:
             out[k] = np.stack(self._frames[k])
         for k in STEP_FIELDS:
@@ -363,6 +367,7 @@ class Recording:
             cell_size=float(fd["cell_size"]),
             name=str(fd["name"]),
             transit=transit,
+            charger=a.get("floor_charger", np.zeros(len(nodes), dtype=np.bool_)).astype(np.bool_),
         )
 
     def graph(self) -> nx.DiGraph:

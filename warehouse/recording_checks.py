@@ -27,7 +27,7 @@ from .recording import (
 #: dtype kind of every array: ``i`` whole numbers, ``b`` booleans, ``f`` floating point.
 _KINDS = {
     **{f"floor_{k}": "i" for k in ("pos", "kind", "nbr", "cell_of")},
-    **{f"floor_{k}": "b" for k in ("mask", "start_ok", "goal_ok", "transit")},
+    **{f"floor_{k}": "b" for k in ("mask", "start_ok", "goal_ok", "transit", "charger")},
     "floor_length": "f",
     **dict.fromkeys(FRAME_FIELDS, "i"),
     "proposed": "i", "actions": "i", "intervened": "b", "collided": "b", "delivered": "b",
@@ -160,6 +160,8 @@ def check_recording(rec: Recording, path: Path) -> None:
                 raise InputError(path, "closed_nodes", "not sorted without repeats in a frame")
     _check_doc(rec, path, n_nodes, n, t1)
     _check_transit(rec, path, n_nodes)
+    if "floor_charger" in a:
+        shape("floor_charger", (n_nodes,))
     _check_routes(rec, path, n_nodes, t1)
     last = rec.frame_state(rec.steps)
     final = rec.doc["final"]

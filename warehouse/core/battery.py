@@ -34,7 +34,10 @@ Vectorized over the fleet; the only loop runs over the queued robots while free 
 remain, i.e. only at the steps a charger is handed out.
 
 Chargers are cells ``[row, col]`` as ``faults.closures`` gives them (:mod:`.closures`): aisle,
-parking or other free cells, not shelves, walls, pick locations or stations.
+parking or other free cells, not shelves, walls, pick locations or stations. When
+``battery.chargers`` lists none they are the floor's charger marks
+(:attr:`~warehouse.floor.CompiledFloor.charger`: ``C`` in an ASCII drawing, ``charger: true``
+graph nodes), in node order; a list replaces the marks (they are not added to it).
 """
 
 from __future__ import annotations
@@ -62,9 +65,10 @@ _NEVER = int(np.iinfo(np.int64).max)
 def resolve_chargers(
     floor: CompiledFloor, config: SimConfig, source: str | Path | None = None
 ) -> np.ndarray:
-    """The charger nodes (int64, in the order given) of ``battery.chargers`` on ``floor``.
-    Raises :class:`InputError` naming the field for a cell off the floor, on a shelf or wall,
-    on a pick location or station, or given twice, and for settings the model cannot run."""
+    """The charger nodes (int64, in the order given) of ``battery.chargers`` on ``floor``, or
+    the floor's charger marks (in node order) when it lists none. Raises :class:`InputError`
+    naming the field for a cell off the floor, on a shelf or wall, on a pick location or
+    station, or given twice, for no charger at all, and for settings the model cannot run."""
     from ..floor import NodeKind
 
     b = config.battery
@@ -85,6 +89,24 @@ def resolve_chargers(
             f"{b.charge_w:g} W does not exceed physics.idle_power_w ({idle_w:g} W), which a "
             "charging robot still draws: it would never fill up",
         )
+    if not b.chargers:
+        drawn = np.flatnonzero(floor.charger).astype(np.int64)
+        if drawn.size == 0:
+            raise InputError(
+                source,
+                "battery.chargers",
+                "the battery model (capacity_wh) needs at least one charger cell: list them "
+                "here or mark them on the floor (C in an ASCII drawing)",
+            )
+        bad = drawn[np.isin(floor.kind[drawn], (int(NodeKind.PICK), int(NodeKind.STATION)))]
+        if bad.size:
+            raise InputError(
+                source,
+                "layout",
+                f"the charger at {_label(floor, int(bad[0]))} is a pick location or station: "
+                "a charging robot would block it",
+            )
+        return drawn
     nodes: list[int] = []
     seen: dict[int, int] = {}
     for j, cell in enumerate(b.chargers):
@@ -106,13 +128,26 @@ def resolve_chargers(
 def describe_battery(
     floor: CompiledFloor, config: SimConfig, source: str | Path | None = None
 ) -> list[str]:
-    """Lines for ``warehouse validate``: the battery settings and the charger cells."""
+    """Lines for ``warehouse validate``: the battery settings and the charger cells (with the
+    battery off, a line on the floor's drawn chargers, which then go unused)."""
     b, p = config.battery, config.physics
+    drawn = int(np.count_nonzero(floor.charger))
     if b.capacity_wh is None:
-        return []
+        if not drawn:
+            return []
+        return [
+            f"the floor marks {drawn} charger{'s' if drawn != 1 else ''}, unused: the battery "
+            "model is off (battery.capacity_wh)"
+        ]
     nodes = resolve_chargers(floor, config, source)
     cells = [_label(floor, int(v)) for v in nodes]
     shown = ", ".join(cells[:6]) + (", …" if len(cells) > 6 else "")
+    if not b.chargers:
+        where = " (drawn on the floor)"
+    elif drawn:
+        where = f" (battery.chargers; the floor's {drawn} drawn are not used)"
+    else:
+        where = ""
     idle_h = b.capacity_wh / p.idle_power_w if p.idle_power_w > 0 else math.inf
     fill_h = b.capacity_wh / (b.charge_w - p.idle_power_w)
     rescue = "never" if b.rescue_s is None else f"after {b.rescue_s:g} s"
@@ -120,7 +155,7 @@ def describe_battery(
         f"{b.capacity_wh:g} Wh per robot, recharge below {b.recharge_below:.0%}, "
         f"{b.charge_w:g} W chargers (empty to full in {fill_h * 60:.0f} min; standing idle "
         f"a full battery lasts {idle_h * 60:.0f} min); depleted robots rescued {rescue}",
-        f"{len(cells)} charger{'s' if len(cells) != 1 else ''}: {shown}",
+        f"{len(cells)} charger{'s' if len(cells) != 1 else ''}{where}: {shown}",
     ]
 
 

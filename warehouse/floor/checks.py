@@ -11,6 +11,9 @@ concern its policies:
   length; the length sets the metres travelled (distance and energy), not the time, unless
   ``physics.speed_m_s`` is set: then :func:`travel_time_note` says how long edges take
   (:mod:`warehouse.floor.transit`) and this note is not given.
+* :func:`charger_thoroughfare_note` (given only with the battery model on, for its chargers):
+  chargers on cells robots need to pass through (:func:`thoroughfare_chargers`). A charging
+  robot cannot move and is not pushed aside, so such a charger blocks the way while it charges.
 """
 
 from __future__ import annotations
@@ -46,6 +49,62 @@ def dead_end_note(floor: CompiledFloor) -> str | None:
         "the hierarchical policy) a robot leaving one and a robot queued to enter it can lock "
         "for good; --collisions pibt_swap (PIBT that lets two robots swap places, for every "
         "policy) gets them past, as do the block shield's traffic rules"
+    )
+
+
+#: A charger is a thoroughfare when two of its neighbours are more than this many steps apart
+#: once its cell is taken out: around the block of a two-lane aisle it is 4, around a corner 2.
+DETOUR_STEPS = 4
+
+
+def thoroughfare_chargers(floor: CompiledFloor, chargers: np.ndarray) -> np.ndarray:
+    """The chargers (a subset of ``chargers``, node ids) robots need to pass through: a charger
+    with two or more neighbours (either direction of travel), two of which are more than
+    :data:`DETOUR_STEPS` steps apart (moves taken both ways) once the charger's cell is taken
+    out, or no longer joined at all. That is a cell whose removal cuts the floor apart (the only
+    way to something) and a cell of a one-lane aisle, but not a dead end (one neighbour), a
+    pocket beside an aisle, or a cell at the side of an aisle two or more lanes wide. Cost: a
+    search of at most :data:`DETOUR_STEPS` steps from each neighbour of each charger."""
+    chargers = np.asarray(chargers, dtype=np.int64)
+    if chargers.size == 0:
+        return chargers
+    src, dst = floor.moves()
+    both_src = np.concatenate([src, dst])
+    both_dst = np.concatenate([dst, src])
+    order = np.argsort(both_src, kind="stable")
+    both_src, both_dst = both_src[order], both_dst[order]
+    start = np.searchsorted(both_src, np.arange(floor.n_nodes + 1))
+
+    def around(v: int) -> list[int]:
+        return sorted(set(both_dst[start[v] : start[v + 1]].tolist()))
+
+    out = []
+    for c in chargers.tolist():
+        nbrs = around(c)
+        if len(nbrs) < 2:
+            continue
+        for a in nbrs[:-1]:  # breadth-first from a, at most DETOUR_STEPS steps, c taken out
+            seen, frontier = {a, c}, [a]
+            for _ in range(DETOUR_STEPS):
+                frontier = [w for v in frontier for w in around(v) if w not in seen]
+                seen.update(frontier)
+            if not seen.issuperset(nbrs):
+                out.append(c)
+                break
+    return np.asarray(out, dtype=np.int64)
+
+
+def charger_thoroughfare_note(floor: CompiledFloor, chargers: np.ndarray) -> str | None:
+    """The caveat of :func:`thoroughfare_chargers`, or ``None`` when no charger is one."""
+    through = thoroughfare_chargers(floor, chargers)
+    if through.size == 0:
+        return None
+    k, total = int(through.size), int(np.asarray(chargers).size)
+    first = ", ".join(f"({r}, {c})" for r, c in floor.pos[through[:3]].tolist())
+    return (
+        f"{k} of {total} chargers sit on cells robots need to pass through (first: {first}): "
+        "a charging robot cannot move and blocks the way until it is full; put chargers in "
+        "pockets off the aisles, and use --collisions pibt_swap if the pockets are dead ends"
     )
 
 

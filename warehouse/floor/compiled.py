@@ -11,6 +11,9 @@ A :class:`CompiledFloor` holds, for the ``n`` traversable nodes (indexed ``0..n-
 * ``transit[v]``: whether ``v`` is a transit node of a long edge split by ``physics.speed_m_s``
   (:mod:`warehouse.floor.transit`). Several nodes may then share a cell: ``cell_of`` gives the
   waypoint there, else the first transit node.
+* ``charger[v]``: whether ``v`` carries a charger mark (node attribute ``charger=True``: ``C`` in an
+  ASCII drawing, ``"charger": true`` in a waypoint graph), the chargers ``battery.chargers``
+  defaults to. A mark, not a kind: the node keeps its kind (aisle or parking).
 
 On grid floors (every edge joins 4-neighbour cells) the actions are WAIT, N, E, S, W. On other
 floors they are WAIT plus neighbour *slots*: slot ``k`` is the ``k``-th out-neighbour in node-id
@@ -53,10 +56,13 @@ class CompiledFloor:
     name: str
     notes: list[str] = field(default_factory=list)
     transit: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    charger: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __post_init__(self) -> None:
         if self.transit.size != len(self.nodes):
             self.transit = np.zeros(len(self.nodes), dtype=bool)
+        if self.charger.size != len(self.nodes):
+            self.charger = np.zeros(len(self.nodes), dtype=bool)
         self._index = {node: i for i, node in enumerate(self.nodes)}
         self._rev: sp.csr_matrix | None = None
         self._picks: np.ndarray | None = None
@@ -188,6 +194,7 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
     transit_ids = graph.graph.get(TRANSIT_KEY) or frozenset()
     transit = np.array([v in transit_ids for v in nodes], dtype=bool).reshape(n)
     goal_ok = np.array([bool(node_data[v].get("goal", True)) for v in nodes])
+    charger = np.array([bool(node_data[v].get("charger", False)) for v in nodes], dtype=bool)
 
     new_of_local = np.full(m, -1, dtype=np.int64)
     new_of_local[[local[v] for v in nodes]] = np.arange(n)
@@ -256,6 +263,7 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
         name=name,
         notes=notes,
         transit=transit,
+        charger=charger.reshape(n),
     )
 
 

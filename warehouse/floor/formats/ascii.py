@@ -8,6 +8,7 @@ One character per cell, one text line per row:
 ``p``      pick location (an aisle cell where orders are picked)
 ``S``      station (drop-off / packing)
 ``P``      parking (an aisle cell where idle robots wait, ``policies.park_idle``)
+``C``      charger (an aisle cell with a charger of the battery model, ``battery``)
 ``>``      aisle cell whose *horizontal* moves are eastbound only
 ``<``      aisle cell whose horizontal moves are westbound only
 ``^``      aisle cell whose *vertical* moves are northbound only
@@ -24,6 +25,12 @@ Pick locations and stations: when the drawing marks neither, both come from
 :func:`~warehouse.floor.grid.infer_pick_and_station_cells`; when it marks only one kind, the
 other is inferred. The graph attribute ``explicit_kinds`` is True when the drawing marked any,
 so :func:`~warehouse.floor.compiled.compile_floor` insists they are reachable.
+
+Chargers: a ``C`` cell is an aisle cell for movement (no kind of its own; the inference of pick
+locations and stations leaves it an aisle) whose graph node carries ``charger=True``
+(:attr:`~warehouse.floor.compiled.CompiledFloor.charger`). ``battery.chargers`` defaults to
+these cells when it lists none (:func:`~warehouse.core.battery.resolve_chargers`). A drawing
+without ``C`` gives the graph it gave before.
 
 Trailing whitespace and blank lines before / after the drawing are ignored. Errors name the line
 (``layout.map line 3``).
@@ -43,6 +50,8 @@ from .common import fill_missing_kinds, grid_codes, text_rows
 
 #: One-way codes used only while parsing (turned into aisles with edge directions).
 EAST_ONLY, WEST_ONLY, NORTH_ONLY, SOUTH_ONLY = 10, 11, 12, 13
+#: Charger code used only while parsing (an aisle cell whose node gets ``charger=True``).
+CHARGER = 20
 LEGEND = {
     ".": NodeKind.AISLE,
     "#": NodeKind.BLOCKED,
@@ -50,13 +59,14 @@ LEGEND = {
     "p": NodeKind.PICK,
     "S": NodeKind.STATION,
     "P": NodeKind.PARKING,
+    "C": CHARGER,
     ">": EAST_ONLY,
     "<": WEST_ONLY,
     "^": NORTH_ONLY,
     "v": SOUTH_ONLY,
 }
 #: Characters that only ASCII drawings use (for format detection).
-ASCII_ONLY_CHARS = frozenset("pSP><^v")
+ASCII_ONLY_CHARS = frozenset("pSPC><^v")
 
 
 def parse_ascii(
@@ -72,10 +82,13 @@ def parse_ascii(
     if not rows:
         raise InputError(source, field or None, "the map is empty")
     codes = grid_codes(rows, LEGEND, source=source, prefix=field)
-    one_way = codes >= EAST_ONLY
-    kinds = np.where(one_way, NodeKind.AISLE, codes).astype(np.int8)
-    kinds, explicit, inferred = fill_missing_kinds(kinds)
+    one_way = (codes >= EAST_ONLY) & (codes <= SOUTH_ONLY)
+    charger = codes == CHARGER
+    kinds = np.where(one_way | charger, NodeKind.AISLE, codes).astype(np.int8)
+    kinds, explicit, inferred = fill_missing_kinds(kinds, keep=charger if charger.any() else None)
     graph = graph_from_grid(kinds, cell_size=cell_size, name=name)
+    for r, c in zip(*np.nonzero(charger), strict=True):
+        graph.nodes[(int(r), int(c))]["charger"] = True
     if one_way.any():
         graph = _restrict(graph.to_directed(), codes)
     graph.graph.update(explicit_kinds=explicit, inferred_kinds=inferred, format="ascii")

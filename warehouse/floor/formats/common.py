@@ -114,13 +114,16 @@ def grid_codes(
     return out
 
 
-def fill_missing_kinds(kinds: np.ndarray) -> tuple[np.ndarray, bool, list[str]]:
+def fill_missing_kinds(
+    kinds: np.ndarray, keep: np.ndarray | None = None
+) -> tuple[np.ndarray, bool, list[str]]:
     """Apply :func:`~warehouse.floor.grid.infer_pick_and_station_cells` where a map marks none.
 
     Returns the completed kinds grid, whether the map itself marked pick locations or
     stations (``explicit_kinds``) and which of the two were inferred (``inferred_kinds``:
     ``"pick"``, ``"station"``). A map that marks only one of the two gets the other from the
-    inference rule; its own marks are kept.
+    inference rule; its own marks are kept. Cells where ``keep`` is True (an ASCII drawing's
+    chargers) stay as they are.
     """
     from ..grid import infer_pick_and_station_cells
 
@@ -132,6 +135,8 @@ def fill_missing_kinds(kinds: np.ndarray) -> tuple[np.ndarray, bool, list[str]]:
     inferred = infer_pick_and_station_cells(kinds != NodeKind.BLOCKED)
     out = kinds.copy()
     free = out == NodeKind.AISLE
+    if keep is not None:
+        free &= ~keep
     if not has_pick:
         out[free & (inferred == NodeKind.PICK)] = NodeKind.PICK
     if not has_station:

@@ -11,7 +11,7 @@ Detection (``fmt="auto"``), by extension first, then by content:
 other (``.txt`` …)     JSON if the text starts with ``{``, GraphML with ``<``, MovingAI with
                        ``type``, RHCR with ``rows,cols``; otherwise a drawn grid: POGEMA when
                        it has ``$``, or both ``#`` and ``@`` and none of ASCII's own marks
-                       (``p S > < ^ v``); ASCII otherwise
+                       (``p S P C > < ^ v``); ASCII otherwise
 =====================  ==================================================================
 
 Unreadable, empty, binary (NUL bytes, not UTF-8) or oversized files (see

@@ -7,7 +7,9 @@ Node attributes:
   may round to the same cell). GraphML has no tuples, so it carries numeric ``row`` and ``col``
   attributes instead;
 * ``kind`` — ``aisle``, ``pick``, ``station``, ``parking`` or ``blocked``;
-* ``start`` / ``goal`` — optional booleans (default True).
+* ``start`` / ``goal`` — optional booleans (default True);
+* ``charger`` — optional boolean (default False): a charger of the battery model on an
+  ``aisle`` or ``parking`` node (``battery.chargers`` defaults to the marked nodes).
 
 Edge attribute ``length`` (metres, positive; default the graph's ``cell_size``): the metres a
 move travels, and its travel time with ``physics.speed_m_s`` (:mod:`warehouse.floor.transit`
@@ -51,7 +53,7 @@ from .common import MAX_CELLS, MAX_SIDE
 
 Source = str | Path | None
 #: the attributes read from nodes, edges and the graph (after GraphML's row/col become pos)
-NODE_ATTRS = ("pos", "kind", "start", "goal")
+NODE_ATTRS = ("pos", "kind", "start", "goal", "charger")
 EDGE_ATTRS = ("length",)
 GRAPH_ATTRS = ("name", "cell_size", "grid_shape", "grid_rows", "grid_cols", "explicit_kinds")
 _TUPLE_ID = re.compile(r"^\((-?\d+), (-?\d+)\)$")
@@ -169,7 +171,7 @@ def parse_graphml(text: str, *, source: Source = None, name: str = "graph") -> n
             source,
             f"nodes[{i}].pos",
         )
-        for flag in ("start", "goal"):
+        for flag in ("start", "goal", "charger"):
             if isinstance(data.get(flag), str):
                 data[flag] = {"true": True, "false": False}.get(data[flag].lower(), data[flag])
     for u, v in graph.edges:
@@ -232,6 +234,19 @@ def _finish(
                     source, f"{field}.{flag}", f"expected true or false, got {value!r}"
                 )
             data[flag] = bool(value)
+        if "charger" in data:
+            value = data["charger"]
+            if not isinstance(value, bool | np.bool_):
+                raise InputError(
+                    source, f"{field}.charger", f"expected true or false, got {value!r}"
+                )
+            data["charger"] = bool(value)
+            if data["charger"] and data["kind"] not in ("aisle", "parking"):
+                raise InputError(
+                    source,
+                    f"{field}.charger",
+                    f"a charger must be an aisle or parking node, not {data['kind']}",
+                )
         cell = (round(data["pos"][0]), round(data["pos"][1]))
         if cell in cells:
             raise InputError(
