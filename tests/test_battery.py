@@ -311,7 +311,7 @@ def test_a_robot_driving_to_its_charger_is_moved_by_the_stall_rescue():
     sim = lane_scene()
     charging, picked = run_waiting_navigator(sim, 100)
     s = sim.state
-    assert s.pos[0] == sim.floor.cell_of[1, 3] and s.charge_steps[0] > 0
+    assert s.charged_wh[0] > 0 and s.charge_steps[0] > 0  # charged (and stepped off again)
     # one rescued move per 17 steps (16 without progress, then the rescue): 2 moves to the
     # charger; robot 1 follows through the freed lane, 4 moves
     assert charging == 34 and 34 < picked <= 4 * 17 + 1
@@ -344,3 +344,76 @@ def test_idle_fraction_and_parking_leave_out_robots_with_battery_business():
     assert global_features(sim)[8] == 0.0  # robot 0 is IDLE, but not available
     robots, _ = parking_moves(sim, 0, np.array([sim.floor.cell_of[0, 4]]))
     assert robots.size == 0  # nor sent parking (set_waypoints would refuse it anyway)
+
+
+#: the one-lane aisle with the charger at (1, 3) in a nook of two cells: it has two neighbours
+NOOK = np.array([[S, A, A, A, A, P], [X, X, X, A, A, X]], np.int8)
+
+
+def charger_queue_scene() -> Simulation:
+    """Robot 0 on the charger at (1, 3), robot 1 at (0, 5) in the one-lane aisle,
+    both low: robot 0 takes the charger it stands on, robot 1 queues for it. Idle robots draw
+    little (0.01 Wh a step), so the full robot 0 stays above the threshold for 500 steps."""
+    cfg = SimConfig(
+        fleet=FleetConfig(robots=2),
+        tasks=TasksConfig(arrival_rate=0.0),
+        physics=PhysicsConfig(energy_wh_per_metre=0.1, idle_power_w=36.0, collisions="pibt"),
+        battery=BatteryConfig(
+            capacity_wh=10.0,
+            charge_w=5400.0,
+            initial_soc=0.45,
+            recharge_below=0.5,
+            chargers=[[1, 3]],
+            rescue_s=None,
+        ),
+    )
+    sim = Simulation(compile_floor(graph_from_grid(NOOK)), cfg)
+    sim.reset(seed=0)
+    place(sim, (1, 3), (0, 5))
+    return sim
+
+
+def run_queue(sim: Simulation, steps: int) -> tuple[int, int]:
+    """Always WAIT; returns the steps at which robot 0 left the charger and robot 1 began
+    charging (-1: never)."""
+    s, f = sim.state, sim.floor
+    left = charging = -1
+    for _ in range(steps):
+        sim.step(np.zeros(2, dtype=np.int64))
+        if left < 0 and s.pos[0] != f.cell_of[1, 3]:
+            left = sim.t
+        if charging < 0 and s.charge[1] == Charge.CHARGING:
+            charging = sim.t
+    return left, charging
+
+
+def test_a_full_robot_steps_off_its_charger_though_its_navigator_waits():
+    sim = charger_queue_scene()
+    s = sim.state
+    sim.step(np.zeros(2, dtype=np.int64))
+    assert s.charge[0] == Charge.CHARGING and s.charge[1] == Charge.QUEUED
+    left, charging = run_queue(sim, 100)
+    # full after 4 charging steps, then 16 steps without progress and the rescue's move
+    assert 0 < left <= 4 + 17 + 1
+    assert s.since_progress[0] == 0 and s.phase[0] == Phase.IDLE  # off it: plain idle again
+    # robot 1 is handed the freed charger and the rescue takes it there (3 moves)
+    assert left < charging <= left + 3 * 17 + 1
+    assert s.charged_wh[1] > 0 and s.depletions.sum() == 0
+
+
+def test_without_counting_its_stall_the_full_robot_blocks_its_charger(monkeypatch):
+    """The gap this closes: a robot charged full is IDLE with a waypoint off the charger, its
+    ``since_progress`` stayed 0, so a navigator that waits left it on the charger for good and
+    the robot queued behind it waited (until it ran flat)."""
+    from warehouse.core.battery import Battery
+
+    def old(self, s):
+        return np.where(s.charge == Charge.TO_CHARGER, np.int8(Phase.TO_PICK), s.phase)
+
+    monkeypatch.setattr(Battery, "progress_phase", old)
+    sim = charger_queue_scene()
+    left, charging = run_queue(sim, 300)
+    s = sim.state
+    assert left == charging == -1
+    assert s.pos[0] == sim.floor.cell_of[1, 3] and s.charge[0] == Charge.NONE
+    assert s.charge[1] == Charge.QUEUED and s.since_progress[0] == 0

@@ -20,7 +20,12 @@ A robot's battery state (``FleetState.charge``, :class:`~.state.Charge`) sits be
   ``step_seconds`` (it still draws ``idle_power_w``). The step its charge reaches capacity it is
   ``NONE`` again and steps off its charger: its waypoint is the nearest free aisle or parking
   cell that is not a charger (by the distance to the charger), so the charger frees for the
-  next in line; it is available to dispatchers from then on (an order drops that waypoint);
+  next in line; it is available to dispatchers from then on (an order drops that waypoint).
+  Until it has left the charger cell (or is given an order) its steps without getting closer
+  count in ``since_progress`` as for ``TO_CHARGER``, so the stall rescue moves it off even
+  when its navigator keeps it waiting. Any other idle robot found on a charger (pushed there
+  by PIBT, or started there) steps off the same way when another robot claims that charger
+  or while robots queue;
 * a robot whose charge reaches 0 (with a task or not) is ``DEPLETED``: it stops where it
   stands, keeps its task and draws nothing more; ``rescue_s`` seconds later its battery is
   swapped (full charge) and it carries on (``rescue_s: null``: never).
@@ -181,6 +186,8 @@ class Battery:
         self.kind = floor.kind
         self.aisle, self.parking = int(NodeKind.AISLE), int(NodeKind.PARKING)
         self._exits: dict[int, np.ndarray] | None = None  # charger -> nearest cells to step off to
+        self.is_charger = np.zeros(floor.n_nodes, dtype=bool)
+        self.is_charger[self.chargers] = True
 
     def reset(self, s: FleetState, rng: np.random.Generator) -> None:
         """Starting charge (drawn from ``rng``, the battery's own stream, only for a range)."""
@@ -193,6 +200,8 @@ class Battery:
         self.claim = np.full(n, -1, dtype=np.int64)
         self.queued_at = np.zeros(n, dtype=np.int64)
         self.rescue_at = np.full(n, _NEVER, dtype=np.int64)
+        #: per robot: the charger it is stepping off (full, idle, not yet off the cell; -1 none)
+        self.off_from = np.full(n, -1, dtype=np.int64)
 
     def frozen(self, s: FleetState) -> np.ndarray:
         """``broken`` as the move rule reads it: charging and depleted robots count as broken."""
@@ -200,17 +209,25 @@ class Battery:
         return np.where(stop & (s.broken == 0), 1, s.broken).astype(s.broken.dtype)
 
     def progress_phase(self, s: FleetState) -> np.ndarray:
-        """``phase`` as the progress count reads it: a robot driving to its charger counts its
-        steps without getting closer as a robot with a task does (``since_progress``), so the
-        shields' stall rescue (PIBT) moves it when its navigator keeps it waiting. (An ``IDLE``
-        robot's count stays 0: without this, a robot on its way to a charger that its navigator
-        parks in a lane, the highest-priority robot there, is never moved.)"""
-        return np.where(s.charge == _TO, np.int8(Phase.TO_PICK), s.phase).astype(s.phase.dtype)
+        """``phase`` as the progress count reads it: a robot driving to its charger, and one
+        stepping off its charger (charged full, still on the charger cell, idle, with the
+        waypoint it was given or a later one), counts its steps without getting closer as a
+        robot with a task does (``since_progress``), so the shields' stall rescue (PIBT) moves
+        it when its navigator keeps it waiting. (An ``IDLE`` robot's count stays 0: without
+        this, a robot on its way to a charger that its navigator parks in a lane, the
+        highest-priority robot there, is never moved, and a full robot whose navigator waits
+        stands on its charger, the next in line queued behind it.)"""
+        busy = (s.charge == _TO) | (self.off_from >= 0)
+        return np.where(busy, np.int8(Phase.TO_PICK), s.phase).astype(s.phase.dtype)
 
     def step(self, s: FleetState, moved_m: np.ndarray, t: int, dist: DistanceCache) -> np.ndarray:
         """Apply one step (``t``: the clock after it). Returns the robots given a charger as
         their new waypoint (their progress restarts)."""
         began = s.charge.copy()  # the state as the step began
+        off = self.off_from >= 0
+        if off.any():  # off the charger, given an order, or no waypoint left: done stepping off
+            done = off & ((s.pos != self.off_from) | (s.phase != Phase.IDLE) | (s.waypoint < 0))
+            self.off_from[done] = -1
         s.charge_steps += (began == _QUEUED) | (began == _TO) | (began == _CHARGING)
         alive = began != _DEPLETED
         s.soc_wh -= np.where(alive, moved_m.astype(np.float64) * self.wh_per_m + self.idle_wh, 0.0)
@@ -223,9 +240,6 @@ class Battery:
             s.soc_wh[full] = self.capacity
             s.charge[full] = _NONE
             self.claim[full] = -1
-            left = self._step_off(s, np.flatnonzero(full), dist)
-        else:
-            left = np.zeros(0, dtype=np.int64)
         dead = alive & (s.soc_wh <= 0.0)
         if dead.any():
             s.soc_wh[dead] = 0.0
@@ -248,6 +262,18 @@ class Battery:
         if needy.any():
             s.charge[needy] = _QUEUED
             self.queued_at[needy] = t
+        # idle robots on a charger step off it when they just filled up, when another robot
+        # claims it (PIBT may push an idle robot onto it) or while robots queue for one
+        stay = (s.charge == _NONE) & (s.phase == Phase.IDLE) & (s.broken == 0)
+        stay &= self.is_charger[s.pos] & (self.off_from < 0)
+        if stay.any():
+            claimed = np.zeros(self.n_nodes, dtype=bool)
+            claimed[self.claim[self.claim >= 0]] = True
+            queued = bool(np.any(s.charge == _QUEUED))
+            stay &= (charging & (s.charge == _NONE)) | claimed[s.pos] | queued
+            left = self._step_off(s, np.flatnonzero(stay), dist)
+        else:
+            left = np.zeros(0, dtype=np.int64)
         return np.concatenate([left, self._hand_out(s, dist)])
 
     def _step_off(self, s: FleetState, robots: np.ndarray, dist: DistanceCache) -> np.ndarray:
@@ -276,6 +302,7 @@ class Battery:
             free = exits[~taken[exits]]
             if free.size:
                 s.waypoint[r] = free[0]
+                self.off_from[r] = s.pos[r]
                 taken[free[0]] = True
                 sent.append(r)
         return np.asarray(sent, dtype=np.int64)
