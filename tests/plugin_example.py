@@ -27,7 +27,8 @@ from warehouse.floor.kinds import WAIT
 
 
 class ClosestOrder:
-    """Idle robots and the oldest 64 open orders, matched by fewest total steps to the picks."""
+    """Idle robots and the oldest 64 orders a dispatcher may give out now (open, pick and
+    station not closed), matched by fewest total steps to the picks."""
 
     name = "closest_order"
 
@@ -38,7 +39,7 @@ class ClosestOrder:
         pass
 
     def dispatch(self, sim: Simulation) -> None:
-        robots, orders = sim.idle_robots(), sim.open_orders()[:64]
+        robots, orders = sim.idle_robots(), sim.dispatchable_orders()[:64]
         if robots.size == 0 or orders.size == 0:
             return
         steps = sim.dist.lookup(sim.orders.pick[orders][None, :], sim.state.pos[robots][:, None])

@@ -256,11 +256,15 @@ def summary_lines(result: dict[str, Any], targets: Sequence[Target]) -> list[str
             lines.append(f"smallest {key} that meets {it}: {smallest[key]}")
             lines += _evidence(by_setting[_key(smallest)])
             above = [j for j in result["settings"] if j["setting"][key] > smallest[key]]
-            if misses := [j["setting"][key] for j in above if j["verdict"] != "meets"]:
-                lines.append(
-                    f"but {key} = {', '.join(map(str, misses))} above it "
-                    f"do{'es' if len(misses) == 1 else ''} not, with 95% confidence"
-                )
+            for verdict, what in (
+                ("fails", "miss{s} it, even in the mean"),
+                ("mean_only", "meet{s} it in the mean only, not with 95% confidence"),
+            ):
+                if values := [j["setting"][key] for j in above if j["verdict"] == verdict]:
+                    verb = what.format(s="es" if verdict == "fails" else "s")
+                    if len(values) > 1:
+                        verb = what.format(s="")
+                    lines.append(f"but {key} = {', '.join(map(str, values))} above it {verb}")
         if in_mean is not None and smallest is not None:
             lines.append(
                 f"{key} = {in_mean[key]} meets {it} in the mean but not with 95% confidence"
