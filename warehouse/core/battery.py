@@ -35,8 +35,9 @@ Robots queued, driving to or at a charger and depleted ones are not
 :meth:`~warehouse.core.Simulation.set_waypoints` leaves their sub-goals alone. Charging and
 depleted robots are frozen for the move rule as broken-down ones are (shields do not push them).
 
-Vectorized over the fleet; the only loop runs over the queued robots while free chargers
-remain, i.e. only at the steps a charger is handed out.
+Vectorized over the fleet; the two greedy choices that must go robot by robot (chargers to the
+queue, first come first served; exit cells to robots stepping off) are compiled
+(:func:`_greedy_chargers`, :func:`_first_free_exits`).
 
 Chargers are cells ``[row, col]`` as ``faults.closures`` gives them (:mod:`.closures`): aisle,
 parking or other free cells, not shelves, walls, pick locations or stations. When
@@ -51,11 +52,12 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 from ..errors import InputError
 from ..floor.distances import UNREACHABLE
-from .closures import _label, _node_at, step_at
+from .closures import node_at_cell, node_label, step_at
 from .state import Charge, FleetState, Phase
 
 if TYPE_CHECKING:
@@ -108,7 +110,7 @@ def resolve_chargers(
             raise InputError(
                 source,
                 "layout",
-                f"the charger at {_label(floor, int(bad[0]))} is a pick location or station: "
+                f"the charger at {node_label(floor, int(bad[0]))} is a pick location or station: "
                 "a charging robot would block it",
             )
         return drawn
@@ -116,7 +118,7 @@ def resolve_chargers(
     seen: dict[int, int] = {}
     for j, cell in enumerate(b.chargers):
         field = f"battery.chargers[{j}]"
-        node = _node_at(floor, cell, source, field)
+        node = node_at_cell(floor, cell, source, field)
         kind = int(floor.kind[node])
         if kind in (int(NodeKind.PICK), int(NodeKind.STATION)):
             what = "a pick location" if kind == int(NodeKind.PICK) else "a station"
@@ -145,7 +147,7 @@ def describe_battery(
             "model is off (battery.capacity_wh)"
         ]
     nodes = resolve_chargers(floor, config, source)
-    cells = [_label(floor, int(v)) for v in nodes]
+    cells = [node_label(floor, int(v)) for v in nodes]
     shown = ", ".join(cells[:6]) + (", …" if len(cells) > 6 else "")
     if not b.chargers:
         where = " (drawn on the floor)"
@@ -185,7 +187,10 @@ class Battery:
 
         self.kind = floor.kind
         self.aisle, self.parking = int(NodeKind.AISLE), int(NodeKind.PARKING)
-        self._exits: dict[int, np.ndarray] | None = None  # charger -> nearest cells to step off to
+        #: per charger (row of ``chargers``): the nearest cells to step off to (-1 padded)
+        self._exits: np.ndarray | None = None
+        self._charger_row = np.full(floor.n_nodes, -1, dtype=np.int64)
+        self._charger_row[self.chargers] = np.arange(self.chargers.size)
         self.is_charger = np.zeros(floor.n_nodes, dtype=bool)
         self.is_charger[self.chargers] = True
 
@@ -289,23 +294,17 @@ class Battery:
             cand = np.flatnonzero(ok)
             steps = dist.lookup(self.chargers[:, None], cand[None, :]).astype(np.int64)
             order = np.argsort(steps, axis=1, kind="stable")[:, :16]
-            self._exits = {
-                int(c): cand[row][steps[i, row] < UNREACHABLE]
-                for i, (c, row) in enumerate(zip(self.chargers, order, strict=True))
-            }
+            near = steps[np.arange(order.shape[0])[:, None], order] < UNREACHABLE
+            self._exits = np.where(near, cand[order], -1).astype(np.int64)
         taken = np.zeros(self.n_nodes, dtype=bool)
         taken[s.pos] = True
         taken[s.waypoint[s.waypoint >= 0]] = True
-        sent = []
-        for r in robots.tolist():
-            exits = self._exits.get(int(s.pos[r]), np.zeros(0, dtype=np.int64))
-            free = exits[~taken[exits]]
-            if free.size:
-                s.waypoint[r] = free[0]
-                self.off_from[r] = s.pos[r]
-                taken[free[0]] = True
-                sent.append(r)
-        return np.asarray(sent, dtype=np.int64)
+        rows = self._charger_row[s.pos[robots]]
+        exit_to = _first_free_exits(rows, self._exits, taken)
+        sent = robots[exit_to >= 0]
+        s.waypoint[sent] = exit_to[exit_to >= 0]
+        self.off_from[sent] = s.pos[sent]
+        return sent.astype(np.int64)
 
     def _hand_out(self, s: FleetState, dist: DistanceCache) -> np.ndarray:
         """Give free chargers to queued robots, first come first served, nearest first."""
@@ -321,32 +320,66 @@ class Battery:
         on = standing[chargers]
         # a queued robot standing on an unclaimed charger takes it at once
         mine = (on >= 0) & ~taken[chargers] & (s.charge[np.maximum(on, 0)] == _QUEUED)
-        given = []
-        for c, r in zip(chargers[mine].tolist(), on[mine].tolist(), strict=True):
-            self.claim[r] = c
-            s.charge[r] = _CHARGING
-            s.waypoint[r] = -1
-            taken[c] = True
-            given.append(r)
+        at_once = on[mine]  # each stands on its own charger: no two want the same one
+        self.claim[at_once] = chargers[mine]
+        s.charge[at_once] = _CHARGING
+        s.waypoint[at_once] = -1
+        taken[chargers[mine]] = True
+        given = [at_once.astype(np.int64)]
         free = chargers[~taken[chargers] & (on < 0)]
         if free.size:
             queued = np.flatnonzero(s.charge == _QUEUED)
             queued = queued[np.lexsort((queued, self.queued_at[queued]))]
             steps = dist.lookup(free[None, :], s.pos[queued][:, None]).astype(np.int64)
-            left = np.ones(free.size, dtype=bool)
-            for i, r in enumerate(queued.tolist()):
-                if not left.any():
-                    break
-                row = np.where(left & (steps[i] < UNREACHABLE), steps[i], _NEVER)
-                j = int(np.argmin(row))
-                if row[j] == _NEVER:
-                    continue  # no free charger it can reach: it waits
-                left[j] = False
-                self.claim[r] = free[j]
-                s.charge[r] = _TO
-                s.waypoint[r] = free[j]
-                given.append(r)
-        return np.asarray(given, dtype=np.int64) if given else none
+            pick = _greedy_chargers(steps)
+            sent, to = queued[pick >= 0], free[pick[pick >= 0]]
+            self.claim[sent] = to
+            s.charge[sent] = _TO
+            s.waypoint[sent] = to
+            given.append(sent.astype(np.int64))
+        out = np.concatenate(given)
+        return out if out.size else none
+
+
+@numba.njit(cache=True)
+def _greedy_chargers(steps: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Free chargers to queued robots in queue order (rows of ``steps``: each robot's steps to
+    each free charger): each takes the nearest charger not yet taken (ties: the first), until
+    none is left; one that reaches none waits. Returns each robot's charger column (-1)."""
+    n, m = steps.shape
+    pick = np.full(n, -1, np.int64)
+    left = np.ones(m, np.bool_)
+    remaining = m
+    for i in range(n):
+        if remaining == 0:
+            break
+        best, best_steps = -1, UNREACHABLE
+        for j in range(m):
+            if left[j] and steps[i, j] < best_steps:
+                best, best_steps = j, steps[i, j]
+        if best >= 0:
+            left[best] = False
+            remaining -= 1
+            pick[i] = best
+    return pick
+
+
+@numba.njit(cache=True)
+def _first_free_exits(rows: np.ndarray, exits: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """For each robot (``rows``: its charger's row of ``exits``, -1 none), in order, the first
+    exit cell not ``taken`` (then taken); -1 when none is free."""
+    out = np.full(rows.size, -1, np.int64)
+    for i in range(rows.size):
+        if rows[i] < 0:
+            continue
+        for e in exits[rows[i]]:
+            if e < 0:
+                break
+            if not taken[e]:
+                taken[e] = True
+                out[i] = e
+                break
+    return out
 
 
 __all__ = ["Battery", "describe_battery", "resolve_chargers"]

@@ -88,7 +88,7 @@ def resolve_closures(
                 twice = f"{_cell(cell)} is given twice (cells[{seen[cell]}])"
                 raise InputError(source, f"{where}.cells[{j}]", twice)
             seen[cell] = j
-            found.append(_node_at(floor, cell, source, f"{where}.cells[{j}]"))
+            found.append(node_at_cell(floor, cell, source, f"{where}.cells[{j}]"))
         if entry.area is not None:
             found += _area_nodes(floor, entry.area.from_, entry.area.to, source, f"{where}.area")
         by_cell = list(found)
@@ -175,7 +175,7 @@ def describe_closures(
     for c, entry in zip(
         resolve_closures(floor, faults, step_seconds, source), faults.closures, strict=True
     ):
-        cells = [_label(floor, int(v)) for v in c.nodes if not floor.transit[v]]
+        cells = [node_label(floor, int(v)) for v in c.nodes if not floor.transit[v]]
         lane = c.nodes[floor.transit[c.nodes]]
         if lane.size:  # cells that hold only transit nodes of long edges (physics.speed_m_s)
             seen = {tuple(floor.pos[v].tolist()) for v in c.nodes if not floor.transit[v]}
@@ -212,7 +212,7 @@ def _cell(cell: tuple[int, int]) -> str:
     return f"({cell[0]}, {cell[1]})"
 
 
-def _label(floor: CompiledFloor, node: int) -> str:
+def node_label(floor: CompiledFloor, node: int) -> str:
     """A node as ``(row, col)``, after its id where the floor names its nodes."""
     r, c = (int(x) for x in _user_cell(floor, node))
     key = floor.nodes[node]
@@ -247,7 +247,7 @@ def _inside(floor: CompiledFloor, cell: tuple[int, int]) -> tuple[int, int] | No
     return (r, c) if 0 <= r < h and 0 <= c < w else None
 
 
-def _node_at(floor: CompiledFloor, cell: tuple[int, int], source: Any, field: str) -> int:
+def node_at_cell(floor: CompiledFloor, cell: tuple[int, int], source: Any, field: str) -> int:
     rc = _inside(floor, cell)
     if rc is None:
         why = f"outside the floor ({_extent(floor)})"
