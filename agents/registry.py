@@ -46,10 +46,13 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     # the same, but robots making way push chains of idle robots towards a free node
     "rule_based_push": _rule_based(clear_idle=True),
     # the same as rule_based, but deadlocks between robots with orders come undone: a robot
-    # making way follows only a robot that really leaves, and cycles of robots turn
-    "rule_based_unlock": _rule_based(strict_follow=True, rotate=True),
+    # making way follows only a robot that really leaves, tries every robot it could push back,
+    # and cycles of robots turn
+    "rule_based_unlock": _rule_based(strict_follow=True, rotate=True, retry_push=True),
     # both of the above
-    "rule_based_push_unlock": _rule_based(clear_idle=True, strict_follow=True, rotate=True),
+    "rule_based_push_unlock": _rule_based(
+        clear_idle=True, strict_follow=True, rotate=True, retry_push=True
+    ),
     "random": lambda **kw: RandomNavigator(),
     "behavior": _behavior_navigator,
     "cql": cql_navigator,  # shipped weights in agents/weights/ unless checkpoint= is given

@@ -29,7 +29,7 @@ whole fleet at once (one compiled pass, robots taken in id order):
    robots packed around a station, where they finished their last order, can wall it off: the
    slow jams of the ``rule_based`` fleet on arrival-capped floors such as ``medium``
    (docs/results_sessions.md, sixteenth session).
-   Two opt-in options (both on in the ``rule_based_unlock`` navigator, and with ``clear_idle``
+   Three opt-in options (all on in the ``rule_based_unlock`` navigator, and with ``clear_idle``
    in ``rule_based_push_unlock``) undo deadlocks between robots with orders on saturated
    floors, where robots heading both ways fill a two-cell pick row and the plain rules wait
    forever (docs/results_sessions.md, twenty-first session):
@@ -43,6 +43,12 @@ whole fleet at once (one compiled pass, robots taken in id order):
      wanting them wait and the cycle turns (:func:`_reserve_cycles`). Without it a lower id
      queued behind a robot of the cycle wins that node under the ``block`` priority, and
      nothing moves.
+   * ``retry_push`` (on in both unlock navigators since the twenty-fifth session): a yielding
+     robot whose push chain ends with a robot that cannot move pushes back its next robot
+     heading into it instead (a depth-first search over the push chains). Without it only the
+     first one (lowest action index) is tried: in a packed two-cell pick row the push into the
+     other lane fails, the push along the lane towards a free cell is never tried, and the
+     row stays packed (``medium_peak`` seed 4, docs/results_unlock/retry_push.md).
 
 4. **wait when the next node is taken**: the joint plan goes through the ``block`` priority of
    :func:`warehouse.core.physics.resolve_block`; moves it would stop become WAIT, so the plan
@@ -68,7 +74,7 @@ _WAIT_PENALTY = np.float32(1e-3)
 #: Most robots :func:`_leaves` follows along a chain of wanted nodes.
 _FOLLOW_DEPTH = 32
 # bits of the navigator's ``mode`` (the options that change its rules)
-_CLEAR_IDLE, _STRICT_FOLLOW, _ROTATE = 1, 2, 4
+_CLEAR_IDLE, _STRICT_FOLLOW, _ROTATE, _RETRY_PUSH = 1, 2, 4, 8
 
 
 def distance_preferences(sim: Simulation, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -216,14 +222,18 @@ def _yield(y, avoid, scene):  # pragma: no cover - compiled
     """Robot ``y`` gets out of the way of the robot on node ``avoid`` (rule 3).
 
     Pushing chains are followed iteratively. Returns False (and leaves the whole chain waiting)
-    when the chain ends with a robot that cannot move. ``scene`` holds the navigator's arrays
-    (see :func:`_navigate`); ``chain`` among them is robot-sized scratch.
+    when the chain ends with a robot that cannot move. With ``retry_push`` a robot whose push
+    chain ends so tries its next pushable neighbour (a depth-first search; the robots of a
+    failed chain wait and are not pushed again). ``scene`` holds the navigator's arrays (see
+    :func:`_navigate`); ``chain`` among them is robot-sized scratch: the robots of the chain
+    and the push each of them makes.
     """
     pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain, _, mode = scene
     n_act = nbr.shape[1]
-    chain[0] = y
+    chain[0, 0] = y
     length = 1
     r, av = y, avoid
+    first = 1  # the first action whose push is tried (later ones after a backtrack)
     while True:
         yielding[r] = True
         p = pos[r]
@@ -245,7 +255,7 @@ def _yield(y, avoid, scene):  # pragma: no cover - compiled
             elif want[k] != u and want[k] != p:
                 if follow_a < 0 and ((mode & _STRICT_FOLLOW) == 0 or _leaves(k, p, scene)):
                     follow_a = a
-            elif want[k] == p and not frozen[k] and not yielding[k] and push_a < 0:
+            elif want[k] == p and not frozen[k] and not yielding[k] and push_a < 0 and a >= first:
                 push_a, push_k = a, k
         if best_a >= 0:
             u = nbr[p, best_a]
@@ -257,14 +267,23 @@ def _yield(y, avoid, scene):  # pragma: no cover - compiled
             return True
         if push_a < 0 and (mode & _CLEAR_IDLE) != 0 and _clear_path(r, av, scene):
             return True  # idle robots in the way made room
+        if push_a < 0 and (mode & _RETRY_PUSH) != 0 and length > 1:
+            # r cannot make room: it waits, and the robot that pushed it tries its next push
+            act[r], want[r] = 0, pos[r]
+            length -= 1
+            r = chain[0, length - 1]
+            first = chain[1, length - 1] + 1
+            av = avoid if length == 1 else pos[chain[0, length - 2]]
+            continue
         if push_a < 0:
-            for c in chain[:length]:  # nobody in the chain can make room
+            for c in chain[0, :length]:  # nobody in the chain can make room
                 act[c], want[c] = 0, pos[c]
             return False
         act[r], want[r] = push_a, nbr[p, push_a]
-        chain[length] = push_k
+        chain[1, length - 1] = push_a
+        chain[0, length] = push_k
         length += 1
-        r, av = push_k, p
+        r, av, first = push_k, p, 1
 
 
 @numba.njit(cache=True)
@@ -306,7 +325,7 @@ def _navigate(
                 frozen[i] = False
                 break
     yielding = np.zeros(n, np.bool_)
-    chain = np.empty(n, np.int32)  # _yield's pushing chains
+    chain = np.empty((2, n), np.int32)  # _yield's pushing chains (robots, their pushes)
     # everything _yield reads and writes, passed as one tuple
     scene = (
         pos, slot, table, nbr, mask, frozen, act, want, occ, claimed, yielding, chain, bfs, mode
@@ -450,6 +469,7 @@ class RuleBasedNavigator:
         clear_idle: bool = False,
         strict_follow: bool = False,
         rotate: bool = False,
+        retry_push: bool = False,
         seed: int | None = None,
     ) -> None:
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
@@ -458,14 +478,21 @@ class RuleBasedNavigator:
         self.clear_idle = clear_idle
         self.strict_follow = strict_follow
         self.rotate = rotate
-        self.mode = _CLEAR_IDLE * clear_idle + _STRICT_FOLLOW * strict_follow + _ROTATE * rotate
-        # the registered names (rule_based, _push, _unlock, _push_unlock); one of the two unlock
-        # rules alone (an ablation) is named after it
+        self.retry_push = retry_push
+        self.mode = (
+            _CLEAR_IDLE * clear_idle
+            + _STRICT_FOLLOW * strict_follow
+            + _ROTATE * rotate
+            + _RETRY_PUSH * retry_push
+        )
+        # the registered names (rule_based, _push, _unlock, _push_unlock); the unlock rules
+        # alone or in part (ablations) are named after them
         parts = ["rule_based"] + ["push"] * clear_idle
-        if strict_follow and rotate:
+        if strict_follow and rotate and retry_push:
             parts.append("unlock")
         else:
             parts += ["strict_follow"] * strict_follow + ["rotate"] * rotate
+            parts += ["retry_push"] * retry_push
         self.name = "_".join(parts)
         self.rng = np.random.default_rng(seed)
         self._waited = np.zeros(0, dtype=np.int32)

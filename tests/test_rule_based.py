@@ -274,6 +274,55 @@ def test_navigator_names_say_which_rules_are_on():
     for name in ("rule_based", "rule_based_push", "rule_based_unlock", "rule_based_push_unlock"):
         assert make_navigator(name).name == name
     unlock = make_navigator("rule_based_unlock")
-    assert (unlock.clear_idle, unlock.strict_follow, unlock.rotate) == (False, True, True)
+    rules = (unlock.clear_idle, unlock.strict_follow, unlock.rotate, unlock.retry_push)
+    assert rules == (False, True, True, True)
+    assert make_navigator("rule_based_push_unlock").retry_push
+    assert not make_navigator("rule_based").retry_push
+    assert not make_navigator("rule_based_push").retry_push
     assert RuleBasedNavigator(strict_follow=True).name == "rule_based_strict_follow"
     assert RuleBasedNavigator(clear_idle=True, rotate=True).name == "rule_based_push_rotate"
+    # the twenty-first session's unlock (no retry) is an ablation now, named after its rules
+    old = RuleBasedNavigator(clear_idle=True, strict_follow=True, rotate=True)
+    assert old.name == "rule_based_push_strict_follow_rotate"
+
+
+@pytest.mark.parametrize("retry_push", [False, True])
+def test_a_yielding_robot_tries_its_next_push_only_with_retry_push(retry_push):
+    """Robot 1 loses a head-on pair to robot 0, which is boxed in (a dead end east of it).
+    Robot 1 can push back robot 2 (north, boxed in too) or robot 3 (west, with a free cell
+    behind). Without ``retry_push`` it tries robot 2 only, fails, and all four wait; with it,
+    it pushes robot 3 and robot 0 gets through."""
+    sim = goal_sim(["##.##", "....#"], 4)
+    setup(sim, [(1, 3), (1, 2), (0, 2), (1, 1)], [(1, 0), (1, 3), (1, 0), (1, 3)])
+    navigator = RuleBasedNavigator(strict_follow=True, rotate=True, retry_push=retry_push)
+    navigator.reset(0)
+    actions, prefs = navigator.act(sim, None, sim.action_mask())
+    assert actions.tolist() == ([WEST, WEST, W, WEST] if retry_push else [W] * 4)
+    sim.step(actions, prefs)
+    assert sim.incidents == 0
+
+
+def test_retry_push_ends_the_jam_of_rule_based_push_unlock_on_medium_peak():
+    """Seed 4 of ``medium_peak`` jammed the twenty-first session's ``rule_based_push_unlock``
+    (no ``retry_push``): from step 848 a two-cell pick row stays packed behind a head-on pair
+    whose loser tried to push back only its first pushable neighbour (docs/results_unlock/)."""
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.kpis import stuck_robots
+    from warehouse.policies import scenario_dispatcher
+
+    sc, src = load_scenario("medium")
+    sc = apply_overrides(sc, {"tasks.arrival_rate": 2.0}, src)
+    floor = build_floor(sc, src)
+    stuck = {}
+    for retry_push in (False, True):
+        sim = Simulation(floor, sc.sim_config())
+        rules = RuleBasedNavigator(
+            clear_idle=True, strict_follow=True, rotate=True, retry_push=retry_push
+        )
+        fleet = Fleet(sim, scenario_dispatcher("greedy", sc, src), rules)
+        fleet.reset(4)
+        fleet.run(1200)
+        stuck[retry_push] = stuck_robots(sim)
+        assert sim.incidents == 0
+    assert stuck[False] >= 60  # 80 of 150 stuck at step 1,200
+    assert stuck[True] <= 5

@@ -19,10 +19,15 @@ the swap added (:func:`~warehouse.shield.pibt.pibt_search` with ``swap=True``; t
 * **Swap required** (``i`` pushes, ``j`` would be pulled; ``D(r, v)`` is robot ``r``'s
   distance from ``v`` to its own target, ``sim.dist.table[slot, v]``): while ``i`` wants to go
   through ``j``'s node, walk on from ``j`` away from ``i``; a node with two or more ways on
-  means ``j`` can be pushed aside (no swap). Where the walk stops, a swap is required when ``j``
-  wants to come back towards ``i`` (``D(j, behind) < D(j, ahead)``; a robot without a target
-  has no distance and never objects) and ``i`` wants to go on (it stands on its target or
-  ``D(i, ahead) < D(i, behind)``). A pusher without a target never swaps.
+  means ``j`` can be pushed aside (no swap). Only a walk that ends with no way on (a dead end,
+  or ways held by robots that may only WAIT) can require a swap: there a swap is required when
+  ``j`` wants to come back towards ``i`` (``D(j, behind) < D(j, ahead)``; a robot without a
+  target has no distance and never objects). A walk that stops because ``i``'s own way stops
+  (its target, or its path leaving the line) while the line goes on requires none: ``j`` can be
+  pushed on. LaCAM* swaps there too, for a pusher that will stand on its goal for good; here a
+  robot leaves its pick after ``tasks.pick_time`` steps, and those swaps cost the learned
+  navigator 3 % on ``small_peak`` (docs/results_swap.md, part 3). A pusher without a target
+  never swaps.
 * **Swap possible**: walk back from ``i`` away from ``j`` (the pull ``i`` would lead); it is
   possible at the first node with two or more ways on, impossible at a dead end.
 * **Neighbours** are the floor's moves out of a node (``floor.mask``/``floor.nbr``: one-way

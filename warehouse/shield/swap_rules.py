@@ -41,14 +41,18 @@ def swap_required(
     pusher, puller, v_pusher, v_puller, slot, table, fnbr, fmask, occ, target, frozen, outdeg
 ):  # pragma: no cover - compiled
     """Must ``pusher`` (at ``v_pusher``) and ``puller`` (at ``v_puller``) exchange places?
-    (module docstring)."""
+    (:mod:`warehouse.shield.pibt_swap`). Only where the walk ahead of the pusher ends with no
+    way on: where it ends because the pusher's own way stops (its target, or its path leaving
+    the line) while the line goes on, the puller can be pushed on instead (LaCAM* swaps there
+    too, for a pusher that stays on its goal for good; here a robot leaves its target within
+    ``pick_time`` steps)."""
     sp = slot[pusher]
     if sp < 0:
         return False
     sq = slot[puller]
     for _ in range(fnbr.shape[0]):  # the distance falls at every node: bounded anyway
         if not table[sp, v_puller] < table[sp, v_pusher]:
-            break
+            return False  # the line goes on past the pusher's way: push the puller on
         count, last = _ways_on(v_puller, v_pusher, fnbr, fmask, occ, target, frozen, outdeg)
         if count >= 2:
             return False  # the puller can be pushed aside there
