@@ -5,6 +5,8 @@ array ``(N,)`` and ``preferences`` an ``(N, A)`` float array (higher is better, 
 masked actions) that a shield such as PIBT uses to pick alternatives.
 """
 
+import warehouse  # noqa: F401  (first: it points numba's cache at these sources)
+
 from .base import Navigator
 from .registry import CHECKPOINT_NAVIGATORS, NAVIGATORS, make_navigator
 from .rule_based import RandomNavigator, RuleBasedNavigator

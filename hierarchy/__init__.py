@@ -9,6 +9,8 @@ swaps (:mod:`.swaps`) and parking for idle robots (:mod:`.parking`). Importing t
 does not import torch.
 """
 
+import warehouse  # noqa: F401  (first: it points numba's cache at these sources)
+
 from .dispatchers import (
     CHECKPOINT_DISPATCHERS,
     DISPATCHERS,

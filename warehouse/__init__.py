@@ -10,7 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .jit_cache import configure as _configure_jit_cache
+
 __version__ = "0.1.0"
+
+_configure_jit_cache()  # before any numba kernel is compiled (warehouse.jit_cache)
 
 
 def make_env(
