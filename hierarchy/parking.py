@@ -26,8 +26,10 @@ Scheduled closures (``faults.closures``) are announced, so parking plans around 
 last: a spot they close, or one a robot reaches only through their cells
 (:meth:`~warehouse.floor.DistanceCache.reaches`), is not chosen, and a robot driving to a spot
 that such a closure closes or cuts off looks for another (or drops its sub-goal). A robot parked
-on a spot that closes may stay. Random closures (``faults.closure_prob``) are not announced:
-a spot closed by one is not chosen while closed, but no robot already driving to it reacts.
+on a spot that closes is sent out by the simulation (to the nearest open cell, as every idle
+robot inside a scheduled closure: :func:`warehouse.core.closures.closure_duties`). Random
+closures (``faults.closure_prob``) are not announced: a spot closed by one is not chosen while
+closed, but no robot already driving to it reacts.
 
 The wrapper draws no random numbers and keeps no state between steps ("idle for" is the core's
 ``since_goal``), so runs stay bit-identical for a seed.

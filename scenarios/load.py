@@ -13,7 +13,7 @@ by the floor parser's documented rule.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_args
 
@@ -286,8 +286,24 @@ def parse_value(raw: str, key: str, source: Path | None = None) -> Any:
         raise InputError(None, key, f"cannot parse value {raw!r}: {exc.message}") from None
 
 
-def build_floor(scenario: Scenario, source: Path | None = None) -> CompiledFloor:
-    """Build and compile the scenario's floor graph and check that the scenario fits on it."""
+def build_floor(
+    scenario: Scenario, source: Path | None = None, overrides: Mapping[str, str] | None = None
+) -> CompiledFloor:
+    """Build and compile the scenario's floor graph and check that the scenario fits on it.
+
+    ``overrides``: the settings the command line changed (:func:`apply_overrides`' keys), each
+    with the option that set it (``--set faults.closures``, ``--robots``). A setting that fits
+    the schema but not this floor (a closed cell off the floor, more robots than free cells)
+    is then reported against that option, not against the scenario file."""
+    if not overrides:
+        return _build_floor(scenario, source)
+    try:
+        return _build_floor(scenario, source)
+    except InputError as exc:
+        raise _blame_override(exc, dict(overrides), dict(overrides)) from None
+
+
+def _build_floor(scenario: Scenario, source: Path | None) -> CompiledFloor:
     layout = scenario.layout
     cell = scenario.physics.cell_size or 1.0
     if isinstance(layout, GeneratorLayout):

@@ -66,10 +66,12 @@ def describe(target: str | Path) -> Summary:
     notes = floor_notes(floor)
     if sc.battery.capacity_wh is not None:
         from warehouse.core.battery import resolve_chargers
-        from warehouse.floor.checks import charger_thoroughfare_note
+        from warehouse.floor.checks import charger_dead_end_note, charger_thoroughfare_note
 
-        if note := charger_thoroughfare_note(floor, resolve_chargers(floor, sc, source)):
-            notes.append(note)
+        chargers = resolve_chargers(floor, sc, source)
+        for check in (charger_thoroughfare_note, charger_dead_end_note):
+            if note := check(floor, chargers):
+                notes.append(note)
     h, w = floor.shape
     return Summary(
         name=sc.name,

@@ -87,7 +87,12 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
         [],
         "s.yaml: fleet.robots: must be ≤ free cells (59)",
     ),
-    "too_many_robots_flag": ({"s.yaml": TINY_LAYOUT}, ["--robots", "60"], "s.yaml: fleet.robots"),
+    # a value the schema takes but the floor refuses names the flag, not the file
+    "too_many_robots_flag": (
+        {"s.yaml": TINY_LAYOUT},
+        ["--robots", "60"],
+        "--robots: must be ≤ free cells (59)",
+    ),
     "unreachable_station": ({"s.yaml": UNREACHABLE}, [], "s.yaml: layout: 1 pick location"),
     "missing_map": (
         {"s.yaml": "layout: {type: file, path: nope.map}\n"},

@@ -92,50 +92,81 @@ def test_no_robot_enters_a_closed_cell() -> None:
     assert refused == [False, True, True, True, True, True, False, False, False]
 
 
-def test_a_robot_on_a_closing_cell_may_leave_but_not_go_deeper() -> None:
-    """Robot 0 stands on (0, 4) as cols 3..5 close: it stays (no move is open), robot 1 on
-    (0, 5) at the stretch's end may leave east. Neither is moved by the closure."""
+def test_a_robot_on_a_closing_cell_may_leave_outward_but_not_go_deeper() -> None:
+    """Robot 0 stands on (0, 4), the middle of cols 3..5, as they close; robot 1 on (0, 5) at
+    the stretch's end. Neither is moved by the closure itself: each may step onto a closed cell
+    nearer the open ones (robot 0: either way) or an open one, never deeper; both are sent to
+    the nearest open cells, one each (robot 1 to (0, 6), robot 0 to (0, 2))."""
     sim = corridor({"area": {"from": [0, 3], "to": [0, 5]}, "start_s": 2, "end_s": 5}, robots=2)
-    f = sim.floor
-    sim.state.pos[:] = [f.cell_of[0, 4], f.cell_of[0, 5]]
+    f, s = sim.floor, sim.state
+    s.pos[:] = [f.cell_of[0, 4], f.cell_of[0, 5]]
+    sim.state_changed()
     sim.step(np.array([WAIT, WAIT]))
     sim.step(np.array([WAIT, WAIT]))  # the cells close at the end of this step (clock 2)
     assert cols(sim, sim.closed_nodes()) == [3, 4, 5]
-    assert cols(sim, sim.state.pos) == [4, 5]  # nobody was moved off
+    assert cols(sim, s.pos) == [4, 5]  # nobody was moved off
+    assert cols(sim, s.waypoint) == [2, 6] and s.waypoint[1] == f.cell_of[0, 6]
+    assert sim.dist.leave[f.cell_of[0, 3:6]].tolist() == [1, 2, 1]
     mask = sim.action_mask()
-    assert mask[0].tolist() == [True, False, False, False, False]  # both neighbours closed
-    assert mask[1, E] and not mask[1, W]  # east is open, west is closed
+    assert mask[0].tolist() == [True, False, True, False, True]  # outward both ways
+    assert mask[1, E] and not mask[1, W]  # east is open, west is deeper
     sim.step(np.array([W, E]))
-    assert [int(f.pos[p, 1]) for p in sim.state.pos] == [4, 6]
+    assert [int(f.pos[p, 1]) for p in s.pos] == [3, 6]
+    assert not sim.action_mask()[0, E]  # back in: deeper
+    sim.step(np.array([E, WAIT]))
+    assert int(f.pos[s.pos[0], 1]) == 3  # refused
     sim.step(np.array([W, WAIT]))
-    sim.step(np.array([W, WAIT]))  # clock 4: still closed
-    assert int(f.pos[sim.state.pos[0], 1]) == 4 and sim.t == 5
-    assert sim.closed_nodes().size == 0
-    sim.step(np.array([W, WAIT]))  # reopened as this step began
-    assert int(f.pos[sim.state.pos[0], 1]) == 3
+    assert [int(f.pos[p, 1]) for p in s.pos] == [2, 6] and (s.waypoint < 0).all()
+    assert sim.closed_nodes().size == 0 and sim.t == 5
+    sim.step(np.array([E, W]))  # reopened: any way
+    assert [int(f.pos[p, 1]) for p in s.pos] == [3, 5]
 
 
-def test_an_order_on_a_closed_pick_waits_for_it_to_reopen() -> None:
-    """The order keeps its pick location; the robot drives next to it, waits while it is
-    closed, and picks and delivers after it reopens (the wait counts as blocked)."""
-    sim = corridor({"cells": [[0, 7]], "start_s": 0, "end_s": 12})
-    f, s = sim.floor, sim.state
-    s.pos[:] = f.cell_of[0, 4]
+def test_an_order_whose_pick_closes_goes_back_to_the_pool_and_waits_for_it_to_reopen() -> None:
+    """The robot driving to the pick hands the order back as the pick closes (clock 2): the
+    order keeps its pick location, is open again and held; given again once the pick reopens,
+    it is picked and delivered."""
+    sim = corridor({"cells": [[0, 7]], "start_s": 2, "end_s": 12})
+    f, s, ob = sim.floor, sim.state, sim.orders
+    s.pos[:] = f.cell_of[0, 3]
     pick, station = f.cell_of[0, 7], f.cell_of[0, 0]
     sim.orders.add(np.array([pick]), np.array([station]), step=0)
     sim.assign(np.array([0]), np.array([0]))
-    picked_at = None
-    for _ in range(30):
-        toward = E if s.phase[0] == Phase.TO_PICK else W
-        closed = pick in sim.closed_nodes()
-        sim.step(np.array([toward]))
-        if closed:
-            assert s.pos[0] != pick
-        if picked_at is None and s.phase[0] != Phase.TO_PICK:
-            picked_at = sim.t
-    assert picked_at == 13  # moved onto the pick in the step that began at clock 12
+    sim.step(np.array([E]))
+    sim.step(np.array([E]))
+    assert s.phase[0] == Phase.IDLE and s.order[0] == -1 and s.target[0] == -1
+    assert ob.assigned[0] == -1 and ob.robot[0] == -1 and ob.pick[0] == pick
+    assert sim.open_orders().tolist() == [0] and sim.dispatchable_orders().size == 0
+    while sim.t < 12:
+        sim.step(np.array([E]))
+        assert s.pos[0] != pick
+    assert sim.dispatchable_orders().tolist() == [0]
+    sim.assign(np.array([0]), np.array([0]))
+    for _ in range(12):
+        sim.step(np.array([E if s.phase[0] == Phase.TO_PICK else W]))
     assert s.deliveries[0] == 1
-    assert sim.state.blocked_steps[0] == 12 - 2  # 2 steps to the cell before the pick, then wait
+
+
+def test_a_loaded_robot_keeps_its_delivery_and_waits_outside_a_closed_station() -> None:
+    """The robot carries an order to the station (col 0) when cols 0..2 close (clock 4): it
+    keeps the order, is sent nowhere (it is outside), waits at the edge and delivers after the
+    reopening."""
+    sim = corridor({"area": {"from": [0, 0], "to": [0, 2]}, "start_s": 4, "end_s": 30})
+    f, s = sim.floor, sim.state
+    s.pos[:] = f.cell_of[0, 6]
+    sim.state_changed()
+    sim.orders.add(np.array([f.cell_of[0, 7]]), np.array([f.cell_of[0, 0]]), step=0)
+    sim.assign(np.array([0]), np.array([0]))
+    sim.step(np.array([E]))  # onto the pick: picking (1 step) ...
+    sim.step(np.array([WAIT]))  # ... carrying
+    assert s.phase[0] == Phase.TO_DROP
+    while sim.t < 30:
+        sim.step(np.array([W]))
+        assert s.phase[0] == Phase.TO_DROP and s.order[0] == 0 and s.waypoint[0] == -1
+    assert s.pos[0] == f.cell_of[0, 3]
+    for _ in range(5):
+        sim.step(np.array([W]))
+    assert s.deliveries[0] == 1
 
 
 def test_random_closures_never_shorten_a_scheduled_one() -> None:

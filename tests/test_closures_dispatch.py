@@ -1,7 +1,7 @@
 """Dispatching around scheduled closures: an open order whose pick location or station is closed
 is held (``Simulation.dispatchable_orders``) by every dispatcher, served once its cells reopen,
-and never a PPO candidate; a robot that already has such an order keeps it; and without pick or
-station closures the dispatchers see exactly the open orders, as before."""
+and never a PPO candidate; a robot driving to such an order's pick hands it back; and without
+pick or station closures the dispatchers see exactly the open orders, as before."""
 
 from __future__ import annotations
 
@@ -223,10 +223,11 @@ class _RouteScorer:
         return torch.where(mask, raw, torch.tensor(-1e9))
 
 
-def test_a_robot_keeps_an_order_whose_pick_closes_and_no_swap_takes_it() -> None:
+def test_a_robot_hands_back_an_order_whose_pick_closes_and_no_swap_takes_it() -> None:
     """Robot 0 drives to the east pick from the west end; robot 2 idles next to that pick. A
     task swap would hand the order to robot 2 while the pick is open; once it closes robot 0
-    keeps it (no swap) and waits, and the swap comes back when the pick reopens."""
+    hands the order back (it is held: no swap nor dispatcher gives it), and the swap comes
+    back when the pick reopens and a dispatcher gives it again."""
     sim = hall(start_s=2)
     f, s = sim.floor, sim.state
     s.pos[:] = [f.cell_of[1, 1], f.cell_of[0, 0], f.cell_of[1, 7]]
@@ -237,15 +238,21 @@ def test_a_robot_keeps_an_order_whose_pick_closes_and_no_swap_takes_it() -> None
     assert dict(zip(robots.tolist(), orders.tolist(), strict=True)) == {2: 0}
     wait(sim, 2)
     assert f.cell_of[1, 8] in sim.closed_nodes()
-    assert s.order[0] == 0 and s.phase[0] == Phase.TO_PICK  # kept
+    assert s.order.tolist() == [-1, -1, -1] and s.phase[0] == Phase.IDLE  # handed back
+    assert 0 in sim.open_orders() and 0 not in sim.dispatchable_orders()
     assert best_exchange(sim)[0].size == 0
+    greedy = GreedyDispatcher()
+    greedy.dispatch(sim)  # gives the open order 2, never 0
+    assert sorted(s.order.tolist()) == [-1, -1, 2]
     swaps = TaskSwaps(NoDispatch())
     swaps.dispatch(sim)
-    assert s.order.tolist() == [0, -1, -1] and swaps.swaps == 0
+    assert 0 not in s.order and swaps.swaps == 0
     wait(sim, END_S - 2)
-    assert sim.closed_nodes().size == 0
+    assert sim.closed_nodes().size == 0 and 0 in sim.dispatchable_orders()
+    far = int(np.flatnonzero(s.pos == f.cell_of[0, 0])[0])  # robot 1, at the west end
+    sim.assign(np.array([far]), np.array([0]))
     robots, orders = best_exchange(sim)
-    assert dict(zip(robots.tolist(), orders.tolist(), strict=True)) == {2: 0}
+    assert 0 in orders.tolist()  # a robot nearer the east pick may take it over
 
 
 @pytest.mark.parametrize(

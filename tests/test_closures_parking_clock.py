@@ -1,17 +1,18 @@
 """Parking and the PPO decision clock around scheduled closures (``faults.closures``).
 
 Parking chooses among spots that are open and reachable around the active scheduled closures,
-re-matches a robot whose chosen spot such a closure closes or cuts off, and lets robots parked
-on a closing spot stay; random closures are not reacted to. The decision clock fires on the step
-a held order becomes dispatchable (its cells reopen), and nowhere else; without a schedule its
-decision steps are those of the clock before the event existed."""
+re-matches a robot whose chosen spot such a closure closes or cuts off, and leaves robots parked
+on a closing spot to the simulation (which sends them out); random closures are not reacted
+to. The decision clock fires on the step a held order becomes dispatchable (its cells reopen),
+and nowhere else; without a schedule its decision steps are those of the clock before the event
+existed."""
 
 from __future__ import annotations
 
 import networkx as nx
 import numpy as np
 import pytest
-from test_closure_routing import floor_digraph
+from test_closure_routing import cut_graph, floor_digraph
 from test_distances import random_floor
 
 from agents import make_navigator
@@ -79,13 +80,12 @@ def test_reaches_tells_paths_around_the_closed_nodes_from_cut_off_ones(seed: int
     assert np.array_equal(static, cache.lookup(goals[:, None], nodes[None, :]) < 65535)
     closed = np.flatnonzero(np.random.default_rng(seed).random(floor.n_nodes) < 0.3)
     cache.set_closed(closed)
-    cut = g.copy()
-    cut.remove_edges_from([(u, v) for u, v in g.edges if v in set(closed.tolist())])
+    mask = np.zeros(floor.n_nodes, dtype=bool)
+    mask[closed] = True
     for goal in range(floor.n_nodes):
-        # the goal's own in-edges stay: a closed goal is still reached from around it
-        keep = cut.copy()
-        keep.add_edges_from([(u, goal) for u in g.predecessors(goal)])
-        around = nx.ancestors(keep, goal) | {goal}
+        # the goal's own in-edges stay: a closed goal is still reached from around it; robots
+        # inside the closed nodes reach it by moving outward through them
+        around = nx.ancestors(cut_graph(g, mask, goal), goal) | {goal}
         want = np.isin(nodes, list(around))
         assert np.array_equal(cache.reaches(np.full(nodes.size, goal), nodes), want), goal
 
@@ -120,7 +120,7 @@ def test_spots_cut_off_by_a_closure_are_not_chosen() -> None:
     assert moves(sim, spots_of(sim, spots)) == {0: B, 1: (0, 1)}
 
 
-def test_a_robot_whose_spot_closes_on_the_way_looks_for_another_one_parked_there_stays() -> None:
+def test_a_robot_whose_spot_closes_on_the_way_looks_for_another_one_parked_there_leaves() -> None:
     closure = [{"cells": [list(A), list(B)], "start_s": 3, "end_s": 20}]
     sim = hall(closure, robots=3, cells=((1, 1), (1, 8), B))  # robot 2 parked on B
     f, s = sim.floor, sim.state
@@ -130,7 +130,10 @@ def test_a_robot_whose_spot_closes_on_the_way_looks_for_another_one_parked_there
     wait(sim, 3)  # A and B close (robots do not move: all WAIT)
     s.since_goal[:] = 50
     assert s.pos[2] == f.cell_of[B] and s.waypoint[0] == f.cell_of[A]
-    # robot 0 leaves A for C (robot 1, farther, gets none); robot 2 stays on its closed spot
+    # robot 2, parked on B as it closed, is sent to the nearest open cell (the simulation's
+    # evacuation), not to a spot; robot 0 leaves A for C (robot 1, farther, gets none)
+    assert s.waypoint[2] >= 0 and not sim.dist.closed[s.waypoint[2]]
+    assert sim.dist.lookup(np.array([s.waypoint[2]]), np.array([s.pos[2]]))[0] == 1
     assert moves(sim, spots_of(sim)) == {0: C}
     sim.set_waypoints(np.array([0]), np.array([f.cell_of[C]]))
     s.waypoint[1] = f.cell_of[A]  # no open spot left for a robot heading to a closed one:

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from cli_helpers import run_cli as cli
 
-from scenarios import builtin_path
 from warehouse.kpis import KPI_NAMES
 
 
@@ -74,8 +73,8 @@ def test_sweep_checks_every_combination_first(tmp_path: Path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     code, _, err = cli(["sweep", "tiny", "--set", "fleet.robots=2,500", "--steps", "5"], capsys)
     assert code == 2
-    tiny = builtin_path("tiny")  # absolute, outside the working folder: shown as it is
-    assert err.strip() == f"error: {tiny}: fleet.robots: must be ≤ free cells (59)"
+    # the floor refuses a value the schema takes: the error names the --set, not the file
+    assert err.strip() == "error: --set fleet.robots: must be ≤ free cells (59)"
     assert list(tmp_path.iterdir()) == []
     code, _, err = cli(["sweep", "tiny", "--set", "fleet.robots", "--steps", "5"], capsys)
     assert code == 2 and "fleet.robots: expected KEY=V1,V2" in err

@@ -137,17 +137,19 @@ def test_the_split_is_the_hand_split_floor() -> None:
         assert np.array_equal(getattr(auto, k), getattr(hand, k)), k
 
 
-def test_positions_are_interpolated_and_cells_shared_with_the_ends() -> None:
-    """Two cells apart, 6 m long: five transit nodes, rounded into the cells along the edge; the
-    cell grid keeps each waypoint and gives a free cell to the first transit node in it."""
+def test_positions_are_interpolated_and_every_node_has_its_own_cell() -> None:
+    """Two cells apart, 6 m long: five transit nodes placed along the edge; each waypoint keeps
+    its cell, and each transit node has a cell of its own (tests/test_transit_cells.py)."""
     nodes = [{"id": "s", "pos": [0, 0], "kind": "station"},
              {"id": "p", "pos": [2, 0], "kind": "pick"}]  # fmt: skip
     g = split(graph_text([E("s", "p", 6.0)], nodes=nodes), speed=1.0)
     floor = compile_floor(g)
     rows = [g.nodes[f"s~p#{i}"]["pos"][0] for i in range(1, 6)]
     assert rows == pytest.approx([2 / 6, 4 / 6, 1.0, 8 / 6, 10 / 6])
-    assert floor.cell_of[0, 0] == floor.index_of("s") and floor.cell_of[2, 0] == floor.index_of("p")
-    assert floor.transit[floor.cell_of[1, 0]]
+    s, p = floor.pos[floor.index_of("s")], floor.pos[floor.index_of("p")]
+    assert (p - s).tolist() == [2, 0]
+    assert len({tuple(c) for c in floor.pos.tolist()}) == floor.n_nodes == 7
+    assert floor.transit[floor.cell_of[s[0] + 1, s[1]]]  # the first in the cell between
 
 
 def test_with_the_setting_off_or_never_needed_the_floor_is_unchanged() -> None:
@@ -334,8 +336,8 @@ def test_validate_reports_the_split_and_drops_the_edge_length_note(corridor, cap
 
 
 def test_closures_of_cells_and_named_nodes(tmp_path: Path, monkeypatch, capsys) -> None:
-    """A cell closes every node drawn in it (the waypoint and the transit nodes rounded into
-    it); a named node closes that node alone; a transit node has no name a closure can give."""
+    """A cell closes the node drawn in it (each transit node has a cell of its own); a named
+    node closes that node alone; a transit node has no name a closure can give."""
     from warehouse.core.closures import resolve_closures
 
     nodes = [{"id": "s", "pos": [0, 0], "kind": "station"}, {"id": "a", "pos": [2, 0],
@@ -345,8 +347,8 @@ def test_closures_of_cells_and_named_nodes(tmp_path: Path, monkeypatch, capsys) 
     path.write_text(
         "layout: {type: file, path: g.json}\nfleet: {robots: 1}\nphysics: {speed_m_s: 1.0}\n"
         "faults:\n  closures:\n"
-        "    - {cells: [[0, 0]], start_s: 0}\n"  # s and s~a#1 (row 1/3)
-        "    - {cells: [[1, 0]], start_s: 0}\n"  # no waypoint: the three transit nodes there
+        "    - {cells: [[0, 0]], start_s: 0}\n"  # s alone (s~a#1, at row 1/3, is drawn aside)
+        "    - {cells: [[1, 0], [1, 1]], start_s: 0}\n"  # no waypoint: two transit nodes
         "    - {nodes: [s], start_s: 0, end_s: 5}\n"
     )
     sc, src = load_scenario(path)
@@ -354,16 +356,16 @@ def test_closures_of_cells_and_named_nodes(tmp_path: Path, monkeypatch, capsys) 
     names = [
         sorted(floor.nodes[v] for v in c.nodes) for c in resolve_closures(floor, sc.faults, 1.0)
     ]
-    assert names == [["s", "s~a#1"], ["s~a#2", "s~a#3", "s~a#4"], ["s"]]
+    assert names == [["s"], ["s~a#2", "s~a#4"], ["s"]]
     monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(["validate", "s.yaml"], capsys)
     assert code == 0, err
     assert (
-        "faults.closures[0]: 1 cell closed from 0 s to the end of the run (steps 0..): s (0, 0) "
-        "(with 1 transit node of long edges)"
+        "faults.closures[0]: 1 cell closed from 0 s to the end of the run (steps 0..): s (0, 0)"
+        "; 1 station among them"
     ) in out
-    assert "faults.closures[1]: 1 cell closed" in out
-    assert "(steps 0..): (1, 0) (with 3 transit nodes of long edges)" in out
+    assert "faults.closures[1]: 2 cells closed" in out
+    assert "(steps 0..): (1, 0), (1, 1) (with 2 transit nodes of long edges)" in out
     path.write_text(path.read_text().replace("nodes: [s]", "nodes: ['s~a#2']"))
     fails_cleanly(
         ["validate", "s.yaml"],

@@ -378,23 +378,27 @@ def live_viewer(
     seed: int = 0,
     steps: int | None = None,
     overrides: dict[str, Any] | None = None,
+    names: dict[str, str] | None = None,
     **viewer_kw: Any,
 ) -> Viewer:
-    """A viewer on a live run of a scenario (built-in name or file) with a named policy."""
+    """A viewer on a live run of a scenario (built-in name or file) with a named policy.
+    ``names``: the command-line option that set each of ``overrides`` (``--set KEY``,
+    ``--robots``), which a bad value's error names instead of the scenario file."""
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
     from warehouse.fleet import Fleet
     from warehouse.policies import build_policy, resolve_policy
 
     sc, source = load_scenario(scenario)
-    sc = apply_overrides(sc, overrides or {}, source)
+    sc = apply_overrides(sc, overrides or {}, source, names)
     spec = resolve_policy(policy, sc, source=source)
     config = sc.sim_config()
     mode = spec.collisions_for(sc)
     if mode != config.physics.collisions:
         physics = config.physics.model_copy(update={"collisions": mode})
         config = config.model_copy(update={"physics": physics})
-    sim = Simulation(build_floor(sc, source), config)
+    named = {key: (names or {}).get(key, key) for key in overrides or {}}
+    sim = Simulation(build_floor(sc, source, named), config)
     # relative checkpoint paths of a scenario file count from its folder, as in a run
     dispatcher, navigator = build_policy(spec, sc, source, sim.floor)
     fleet = Fleet(sim, dispatcher, navigator)

@@ -215,7 +215,9 @@ class ClosureConfig(Section):
         "included; its shelf and wall cells are left out."
     )  # fmt: skip
     nodes: tuple[NodeName, ...] = Field(
-        (), description="Nodes to close by id, on waypoint graphs whose nodes have names."
+        (),
+        description="Nodes to close by id, on waypoint graphs whose nodes have names; 3 and "
+        '"3" both name the node 3 or the node "3" (an error where the graph has both).',
     )
     start_s: float = Field(
         ..., ge=0.0, description="When the cells close, seconds of simulated time."
@@ -250,16 +252,19 @@ class FaultsConfig(Section):
         0.0,
         ge=0.0,
         le=1.0,
-        description="Per step probability that one aisle or parking cell closes.",
+        description="Per step probability that one aisle or parking cell closes (one of the "
+        "floor's own: never a transit node of a long edge, physics.speed_m_s).",
     )
     closure_steps: int = Field(50, ge=1, description="Steps a closed cell stays closed.")
     closures: tuple[ClosureConfig, ...] = Field(
         (),
         description="Scheduled closures, each a mapping of the keys below: the cells it closes "
-        "(cells, area, nodes; any of them together) and when. A closed cell works as a random "
-        "closure: no robot enters it; one standing on it as it closes may stay or leave; orders "
-        "for a closed pick location or station wait; unlike random closures, the fleet's "
-        "distances route around it while it lasts (README: scheduled closures).",
+        "(cells, area, nodes; any of them together) and when. No robot enters a closed cell; "
+        "robots inside as it closes are sent out (idle ones to the nearest open cells; a loaded "
+        "one keeps its order and waits outside); a robot not yet at the pick of an order whose "
+        "pick location or station closes hands it back; orders for a closed pick location or "
+        "station wait; unlike random closures, the fleet's distances route around it while it "
+        "lasts (README: scheduled closures).",
     )
 
 
@@ -290,7 +295,30 @@ class BatteryConfig(Section):
         ge=0.0,
         lt=1.0,
         description="A robot with no task and a charge below this fraction heads to the nearest "
-        "free charger (or waits for one); dispatchers do not see it until it is full again.",
+        "free charger (or, when none is free, waits for one: see waiting_cells); dispatchers do "
+        "not see it until it has charged (charge_to).",
+    )
+    waiting_cells: bool = Field(
+        False,
+        description="Robots queued for a busy charger wait at a waiting cell near the nearest "
+        "charger: the nearest free aisle or parking cell that is not a thoroughfare (the "
+        "chargers' floor note test) nor beside a charger, station or pick location. false: "
+        "where they stand (pushed aside under PIBT).",
+    )
+    opportunity_below: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="Opportunity charging: a robot with no task and a charge below this "
+        "fraction (above recharge_below) takes a charger only when one is free that no robot "
+        "queues for; it never queues. Charging, it is not dispatched until charge_to. null: off.",
+    )
+    charge_to: float = Field(
+        1.0,
+        gt=0.0,
+        le=1.0,
+        description="A robot on a charger charges until this fraction of capacity (1.0: full), "
+        "then steps off; above recharge_below and opportunity_below.",
     )
     charge_w: float = Field(
         1000.0,
@@ -320,6 +348,23 @@ class BatteryConfig(Section):
         if low is not None and high is not None and low > high:
             raise ValueError(f"must not exceed initial_soc ({high:g})")
         return low
+
+    @field_validator("opportunity_below")
+    @classmethod
+    def _opportunity_above_recharge(cls, value: float | None, info: ValidationInfo) -> float | None:
+        low = info.data.get("recharge_below")
+        if value is not None and low is not None and value <= low:
+            raise ValueError(f"must exceed recharge_below ({low:g})")
+        return value
+
+    @field_validator("charge_to")
+    @classmethod
+    def _charge_to_above_thresholds(cls, value: float, info: ValidationInfo) -> float:
+        for name in ("recharge_below", "opportunity_below"):
+            low = info.data.get(name)
+            if low is not None and value <= low:
+                raise ValueError(f"must exceed {name} ({low:g})")
+        return value
 
     @property
     def enabled(self) -> bool:

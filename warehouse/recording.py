@@ -533,6 +533,10 @@ class Recording:
         ob.robot[late_assign] = -1
         held = a["order"][k]  # the holders of frame k (task swaps may have moved an order since)
         ob.robot[held[held >= 0]] = np.flatnonzero(held >= 0)
+        # an order handed back later (a scheduled closure) and not given again logs no
+        # assignment: it was assigned by frame k, as its holder shows (the step is not kept)
+        late = held[held >= 0][ob.assigned[held[held >= 0]] < 0]
+        ob.assigned[late] = k - 1
         ob.delivered[ob.delivered > k] = -1
         ob.open_ids = np.flatnonzero(ob.assigned < 0).astype(np.int32)
         ob.lost = int(self.cumulative["orders_lost"][k])

@@ -146,7 +146,7 @@ def prepare(
     # rebuild the model and mark every section as set.)
     names_policy = scenario_names_policy(sc, overrides)
     sc = apply_overrides(sc, overrides, source, names)
-    floor = build_floor(sc, source)
+    floor = build_floor(sc, source, names)  # a floor check names the flag that failed it
     chosen: list[str | None] = list(policies) if policies else [None]
     if not policies and default_policies and not names_policy:
         chosen = list(default_policies)

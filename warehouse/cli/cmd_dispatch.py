@@ -259,7 +259,7 @@ def shadow_cmd(
     def kw(side: Any, part: str, name: str) -> dict:
         return {**checkpoint_kwargs(part, name, side, src), **part_args(part, name, side)}
 
-    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    sim = Simulation(build_floor(sc, src, names), sc.sim_config())
     n_steps = steps or sc.episode.steps
     inc_nav = make_navigator(inc[1], **kw(sc_inc, "navigator", inc[1]))
     cand_nav = candidate_navigator(cand[1], cand[2], **kw(sc_cand, "navigator", cand[1]))

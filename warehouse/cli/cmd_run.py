@@ -163,11 +163,13 @@ def run(
         typer.echo(f"warning: {', '.join(shielded)}: {note}", err=True)
     if exp.scenario.battery.capacity_wh is not None:
         from warehouse.core.battery import resolve_chargers
-        from warehouse.floor.checks import charger_thoroughfare_note
+        from warehouse.floor.checks import charger_dead_end_note, charger_thoroughfare_note
 
         chargers = resolve_chargers(exp.floor, exp.scenario)
         if note := charger_thoroughfare_note(exp.floor, chargers):
             typer.echo(f"warning: {note}", err=True)
+        if shielded and (note := charger_dead_end_note(exp.floor, chargers)):
+            typer.echo(f"warning: {', '.join(shielded)}: {note}", err=True)
     from warehouse.rerun import map_copy_name
 
     writes = (*RUN_FILES, *filter(None, [map_copy_name(exp.scenario)]))

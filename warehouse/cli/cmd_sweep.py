@@ -100,11 +100,14 @@ def sweep(
     variants = []
     for combo in itertools.product(*grid.values()):
         combination = dict(zip(grid, combo, strict=True))
-        variant = apply_overrides(base, combination, source, {k: f"--set {k}" for k in grid})
+        named = {k: f"--set {k}" for k in grid}
+        variant = apply_overrides(base, combination, source, named)
         variants.append(variant)
-        key = variant.model_dump_json(include={"layout", "fleet", "tasks", "physics"})
+        key = variant.model_dump_json(
+            include={"layout", "fleet", "tasks", "physics", "faults", "battery"}
+        )
         if key not in built:
-            build_floor(variant, source)
+            build_floor(variant, source, named)  # a floor check names the --set that failed it
             built.add(key)
     specs = [resolve_policy(policy, v, source=source) for v in variants]
     for variant in variants:  # a checkpoint must be loaded by some combination

@@ -156,8 +156,9 @@ def view(
 
     check_set_keys(sets, {"--robots": robots, "--steps": steps})
     overrides: dict[str, Any] = dict(parse_assignment(text) for text in sets or ())
+    names = {key: f"--set {key}" for key in overrides}  # a bad value's error names its option
     if robots is not None:
-        overrides["fleet.robots"] = robots
+        overrides["fleet.robots"], names["fleet.robots"] = robots, "--robots"
     _require_display(headless_frames)
     viewer_mod = _load_viewer_module()
     try:
@@ -167,6 +168,7 @@ def view(
             seed=seed,
             steps=steps,
             overrides=overrides,
+            names=names,
             size=_size(size),
             headless=headless_frames is not None,
             out_dir=headless_frames or Path("."),

@@ -14,13 +14,27 @@ A robot's battery state (``FleetState.charge``, :class:`~.state.Charge`) sits be
   charger (by the fleet's distances) that no robot claims and none stands on. A queued robot
   standing on a free charger takes it at once. A robot given a charger drives to it as to a
   waypoint (``TO_CHARGER``; its steps without getting closer count in ``since_progress`` as a
-  robot's with a task do, so shields' stall rescue moves it); the others wait where they are
-  (a parking sub-goal they had stays);
+  robot's with a task do, so shields' stall rescue moves it);
+* the others wait where they stand (under PIBT they rank lowest and are pushed aside; a
+  parking sub-goal they had stays), or, with ``waiting_cells``, at a waiting cell
+  (:meth:`Battery.waiting_cells`): an aisle or parking cell that is not a charger, not beside
+  a charger, station or pick location, and not a thoroughfare
+  (:func:`~warehouse.floor.checks.thoroughfares`, the test of the chargers' floor note). A
+  queued robot standing on a waiting cell no other robot holds waits there; the others take
+  the first free one near their nearest charger (in queue order), else near the next charger,
+  and drive there as to a waypoint (their stalled steps count as above). Pushed off it onto
+  another waiting cell nobody holds, a robot waits there; pushed elsewhere, it is sent back,
+  until a charger frees. With no free waiting cell it waits where it stands until one frees
+  (docs/results_battery.md measures both);
+* opportunity charging (``opportunity_below``, off by default): a robot with no task and a
+  charge below that fraction (not below ``recharge_below``) is given a charger left free once
+  the queued robots have theirs, lowest charge first, nearest charger first; it never queues;
 * on its charger it is ``CHARGING``: it cannot move, and each step adds ``charge_w`` ×
-  ``step_seconds`` (it still draws ``idle_power_w``). The step its charge reaches capacity it is
-  ``NONE`` again and steps off its charger: its waypoint is the nearest free aisle or parking
-  cell that is not a charger (by the distance to the charger), so the charger frees for the
-  next in line; it is available to dispatchers from then on (an order drops that waypoint).
+  ``step_seconds`` (it still draws ``idle_power_w``). The step its charge reaches ``charge_to``
+  × capacity (1.0: full) it is ``NONE`` again and steps off its charger: its waypoint is the
+  nearest free aisle or parking cell that is not a charger (by the distance to the charger), so
+  the charger frees for the next in line; it is available to dispatchers from then on (an
+  order drops that waypoint).
   Until it has left the charger cell (or is given an order) its steps without getting closer
   count in ``since_progress`` as for ``TO_CHARGER``, so the stall rescue moves it off even
   when its navigator keeps it waiting. Any other idle robot found on a charger (pushed there
@@ -35,9 +49,10 @@ Robots queued, driving to or at a charger and depleted ones are not
 :meth:`~warehouse.core.Simulation.set_waypoints` leaves their sub-goals alone. Charging and
 depleted robots are frozen for the move rule as broken-down ones are (shields do not push them).
 
-Vectorized over the fleet; the two greedy choices that must go robot by robot (chargers to the
-queue, first come first served; exit cells to robots stepping off) are compiled
-(:func:`_greedy_chargers`, :func:`_first_free_exits`).
+Vectorized over the fleet; the greedy choices that must go robot by robot (chargers to the
+queue, first come first served; exit cells to robots stepping off; waiting cells to queued
+robots) are compiled (:func:`_greedy_chargers`, :func:`_first_free_exits`,
+:func:`_first_free_waits`).
 
 Chargers are cells ``[row, col]`` as ``faults.closures`` gives them (:mod:`.closures`): aisle,
 parking or other free cells, not shelves, walls, pick locations or stations. When
@@ -67,6 +82,8 @@ if TYPE_CHECKING:
 _NONE, _QUEUED, _TO = int(Charge.NONE), int(Charge.QUEUED), int(Charge.TO_CHARGER)
 _CHARGING, _DEPLETED = int(Charge.CHARGING), int(Charge.DEPLETED)
 _NEVER = int(np.iinfo(np.int64).max)
+#: waiting cells kept per charger, and the nearest cells searched for them
+_WAITS, _WAIT_SEARCH = 16, 48
 
 
 def resolve_chargers(
@@ -158,8 +175,15 @@ def describe_battery(
     idle_h = b.capacity_wh / p.idle_power_w if p.idle_power_w > 0 else math.inf
     fill_h = b.capacity_wh / (b.charge_w - p.idle_power_w)
     rescue = "never" if b.rescue_s is None else f"after {b.rescue_s:g} s"
+    policy = f"recharge below {b.recharge_below:.0%}"
+    if b.opportunity_below is not None:
+        policy += f" (below {b.opportunity_below:.0%} when a charger is free)"
+    if b.charge_to < 1.0:
+        policy += f" to {b.charge_to:.0%}"
+    if b.waiting_cells:
+        policy += " (queued at waiting cells)"
     return [
-        f"{b.capacity_wh:g} Wh per robot, recharge below {b.recharge_below:.0%}, "
+        f"{b.capacity_wh:g} Wh per robot, {policy}, "
         f"{b.charge_w:g} W chargers (empty to full in {fill_h * 60:.0f} min; standing idle "
         f"a full battery lasts {idle_h * 60:.0f} min); depleted robots rescued {rescue}",
         f"{len(cells)} charger{'s' if len(cells) != 1 else ''}{where}: {shown}",
@@ -175,6 +199,12 @@ class Battery:
         self.chargers = resolve_chargers(floor, config)
         self.capacity = float(b.capacity_wh)
         self.threshold = float(b.recharge_below) * self.capacity
+        #: opportunity charging below this (Wh; None: off), and where charging stops
+        self.opportunity = (
+            None if b.opportunity_below is None else float(b.opportunity_below) * self.capacity
+        )
+        self.stop_wh = float(b.charge_to) * self.capacity
+        self.use_waits = bool(b.waiting_cells)  #: queued robots go to waiting cells
         dt_h = p.step_seconds / 3600.0
         self.idle_wh = float(p.idle_power_w) * dt_h  #: drawn by every robot every step
         self.wh_per_m = float(p.energy_wh_per_metre)
@@ -183,12 +213,16 @@ class Battery:
         self.rescue_steps = _NEVER if rescue is None else max(1, step_at(rescue, p.step_seconds))
         self.initial = (float(b.initial_soc), b.initial_soc_min)
         self.n_nodes = floor.n_nodes
+        self.floor = floor
         from ..floor import NodeKind
 
         self.kind = floor.kind
         self.aisle, self.parking = int(NodeKind.AISLE), int(NodeKind.PARKING)
         #: per charger (row of ``chargers``): the nearest cells to step off to (-1 padded)
         self._exits: np.ndarray | None = None
+        #: per charger: its waiting cells, nearest first (-1 padded; :meth:`waiting_cells`)
+        self._waits: np.ndarray | None = None
+        self._wait_mask: np.ndarray | None = None
         self._charger_row = np.full(floor.n_nodes, -1, dtype=np.int64)
         self._charger_row[self.chargers] = np.arange(self.chargers.size)
         self.is_charger = np.zeros(floor.n_nodes, dtype=bool)
@@ -207,6 +241,12 @@ class Battery:
         self.rescue_at = np.full(n, _NEVER, dtype=np.int64)
         #: per robot: the charger it is stepping off (full, idle, not yet off the cell; -1 none)
         self.off_from = np.full(n, -1, dtype=np.int64)
+        #: per robot: the waiting cell it holds while queued (-1 none)
+        self.wait_at = np.full(n, -1, dtype=np.int64)
+        self._ids = np.arange(n)
+        # exit and waiting cells are chosen by distances, which closures change: each episode
+        # chooses them afresh (at its first need), so no episode depends on the one before
+        self._exits = self._waits = self._wait_mask = None
 
     def frozen(self, s: FleetState) -> np.ndarray:
         """``broken`` as the move rule reads it: charging and depleted robots count as broken."""
@@ -221,8 +261,11 @@ class Battery:
         it when its navigator keeps it waiting. (An ``IDLE`` robot's count stays 0: without
         this, a robot on its way to a charger that its navigator parks in a lane, the
         highest-priority robot there, is never moved, and a full robot whose navigator waits
-        stands on its charger, the next in line queued behind it.)"""
+        stands on its charger, the next in line queued behind it.) A queued robot driving to its
+        waiting cell counts the same way."""
         busy = (s.charge == _TO) | (self.off_from >= 0)
+        if self.use_waits:
+            busy |= (s.charge == _QUEUED) & (s.waypoint >= 0)
         return np.where(busy, np.int8(Phase.TO_PICK), s.phase).astype(s.phase.dtype)
 
     def step(self, s: FleetState, moved_m: np.ndarray, t: int, dist: DistanceCache) -> np.ndarray:
@@ -240,15 +283,19 @@ class Battery:
         if charging.any():
             s.soc_wh[charging] += self.charge_wh
             s.charged_wh[charging] += self.charge_wh
-            full = charging & (s.soc_wh >= self.capacity)
-            s.charged_wh[full] -= s.soc_wh[full] - self.capacity  # what did not fit
-            s.soc_wh[full] = self.capacity
+            full = charging & (s.soc_wh >= self.stop_wh)
+            over = charging & (s.soc_wh >= self.capacity)
+            s.charged_wh[over] -= s.soc_wh[over] - self.capacity  # what did not fit
+            s.soc_wh[over] = self.capacity
             s.charge[full] = _NONE
             self.claim[full] = -1
         dead = alive & (s.soc_wh <= 0.0)
         if dead.any():
             s.soc_wh[dead] = 0.0
             s.waypoint[dead & (began == _TO)] = -1  # its charger goes to the next in line
+            waiting = dead & (self.wait_at >= 0)
+            s.waypoint[waiting & (s.waypoint == self.wait_at)] = -1
+            self.wait_at[waiting] = -1
             s.charge[dead] = _DEPLETED
             s.depletions += dead
             self.claim[dead] = -1
@@ -274,12 +321,26 @@ class Battery:
         if stay.any():
             claimed = np.zeros(self.n_nodes, dtype=bool)
             claimed[self.claim[self.claim >= 0]] = True
-            queued = bool(np.any(s.charge == _QUEUED))
-            stay &= (charging & (s.charge == _NONE)) | claimed[s.pos] | queued
+            queue = bool(np.any(s.charge == _QUEUED))
+            stay &= (charging & (s.charge == _NONE)) | claimed[s.pos] | queue
             left = self._step_off(s, np.flatnonzero(stay), dist)
         else:
             left = np.zeros(0, dtype=np.int64)
-        return np.concatenate([left, self._hand_out(s, dist)])
+        sent = [left]
+        queued = np.flatnonzero(s.charge == _QUEUED)
+        if queued.size:
+            queued = queued[np.lexsort((queued, self.queued_at[queued]))]
+            sent.append(self._hand_out(s, dist, queued))
+            if self.use_waits:
+                sent.append(self._wait(s, dist))
+        if self.opportunity is not None:
+            low = (s.charge == _NONE) & (s.phase == Phase.IDLE) & (s.broken == 0)
+            low &= (s.soc_wh < self.opportunity) & (self.off_from < 0)
+            if low.any():
+                chance = np.flatnonzero(low)
+                chance = chance[np.lexsort((chance, s.soc_wh[chance]))]  # lowest charge first
+                sent.append(self._hand_out(s, dist, chance))
+        return np.concatenate(sent)
 
     def _step_off(self, s: FleetState, robots: np.ndarray, dist: DistanceCache) -> np.ndarray:
         """Robots just charged full get the nearest free aisle or parking cell that is not a
@@ -299,6 +360,7 @@ class Battery:
         taken = np.zeros(self.n_nodes, dtype=bool)
         taken[s.pos] = True
         taken[s.waypoint[s.waypoint >= 0]] = True
+        taken[self.wait_at[self.wait_at >= 0]] = True
         rows = self._charger_row[s.pos[robots]]
         exit_to = _first_free_exits(rows, self._exits, taken)
         sent = robots[exit_to >= 0]
@@ -306,20 +368,21 @@ class Battery:
         self.off_from[sent] = s.pos[sent]
         return sent.astype(np.int64)
 
-    def _hand_out(self, s: FleetState, dist: DistanceCache) -> np.ndarray:
-        """Give free chargers to queued robots, first come first served, nearest first."""
-        queued = np.flatnonzero(s.charge == _QUEUED)
+    def _hand_out(self, s: FleetState, dist: DistanceCache, robots: np.ndarray) -> np.ndarray:
+        """Give free chargers to ``robots`` (queued ones first come first served, or opportunity
+        chargers lowest charge first), in that order, each the nearest free one; a robot
+        standing on a free charger takes it at once. Returns the robots given one."""
         none = np.zeros(0, dtype=np.int64)
-        if queued.size == 0:
-            return none
         chargers = self.chargers
         taken = np.zeros(self.n_nodes, dtype=bool)
         taken[self.claim[self.claim >= 0]] = True
         standing = np.full(self.n_nodes, -1, dtype=np.int64)
         standing[s.pos] = np.arange(s.pos.size)
         on = standing[chargers]
-        # a queued robot standing on an unclaimed charger takes it at once
-        mine = (on >= 0) & ~taken[chargers] & (s.charge[np.maximum(on, 0)] == _QUEUED)
+        # a robot standing on an unclaimed charger takes it at once
+        wants = np.zeros(s.pos.size, dtype=bool)
+        wants[robots] = True
+        mine = (on >= 0) & ~taken[chargers] & wants[np.maximum(on, 0)]
         at_once = on[mine]  # each stands on its own charger: no two want the same one
         self.claim[at_once] = chargers[mine]
         s.charge[at_once] = _CHARGING
@@ -327,18 +390,111 @@ class Battery:
         taken[chargers[mine]] = True
         given = [at_once.astype(np.int64)]
         free = chargers[~taken[chargers] & (on < 0)]
-        if free.size:
-            queued = np.flatnonzero(s.charge == _QUEUED)
-            queued = queued[np.lexsort((queued, self.queued_at[queued]))]
-            steps = dist.lookup(free[None, :], s.pos[queued][:, None]).astype(np.int64)
+        self.wait_at[at_once] = -1
+        rest = robots[s.charge[robots] != _CHARGING]
+        if free.size and rest.size:
+            steps = dist.lookup(free[None, :], s.pos[rest][:, None]).astype(np.int64)
             pick = _greedy_chargers(steps)
-            sent, to = queued[pick >= 0], free[pick[pick >= 0]]
+            sent, to = rest[pick >= 0], free[pick[pick >= 0]]
             self.claim[sent] = to
             s.charge[sent] = _TO
             s.waypoint[sent] = to
+            self.wait_at[sent] = -1
             given.append(sent.astype(np.int64))
         out = np.concatenate(given)
         return out if out.size else none
+
+    def waiting_cells(self, dist: DistanceCache) -> np.ndarray:
+        """Per charger (rows of :attr:`chargers`): up to 16 cells where robots queued for it
+        wait, nearest first (-1 padded): aisle or parking cells, not transit nodes, not
+        chargers, not beside a charger, station or pick location, not thoroughfares
+        (:func:`~warehouse.floor.checks.thoroughfares`), among the 48 nearest such cells
+        without the last test. Computed once."""
+        if self._waits is None:
+            from ..floor import NodeKind
+            from ..floor.checks import neighbour_pairs, thoroughfares
+
+            floor, kind = self.floor, self.kind
+            ok = (kind == self.aisle) | (kind == self.parking)
+            if floor.transit.size == self.n_nodes:
+                ok &= ~floor.transit
+            served = (kind == int(NodeKind.PICK)) | (kind == int(NodeKind.STATION))
+            served[self.chargers] = True
+            pairs = neighbour_pairs(floor)
+            beside = np.zeros(self.n_nodes, dtype=bool)
+            beside[pairs[:, 0][served[pairs[:, 1]]]] = True
+            beside[pairs[:, 1][served[pairs[:, 0]]]] = True
+            ok &= ~served & ~beside
+            cand = np.flatnonzero(ok)
+            waits = np.full((self.chargers.size, _WAITS), -1, dtype=np.int64)
+            if cand.size:
+                steps = dist.lookup(self.chargers[:, None], cand[None, :]).astype(np.int64)
+                order = np.argsort(steps, axis=1, kind="stable")[:, :_WAIT_SEARCH]
+                near = steps[np.arange(order.shape[0])[:, None], order] < UNREACHABLE
+                rows = np.where(near, cand[order], -1)
+                seen = np.unique(rows[rows >= 0])
+                ok[thoroughfares(floor, seen)] = False
+                keep = (rows >= 0) & ok[np.maximum(rows, 0)]
+                # each row's kept cells, in order, to the front
+                front = np.argsort(~keep, axis=1, kind="stable")[:, :_WAITS]
+                picked = np.take_along_axis(rows, front, axis=1)
+                kept = np.take_along_axis(keep, front, axis=1)
+                waits[:, : picked.shape[1]] = np.where(kept, picked, -1)
+            self._waits = waits
+        return self._waits
+
+    def _wait(self, s: FleetState, dist: DistanceCache) -> np.ndarray:
+        """Queued robots without a waiting cell get one (in queue order): the one they stand
+        on, when it is a waiting cell no other robot holds, else the first free one near the
+        nearest charger. One pushed off its waiting cell onto another that no robot holds
+        waits there instead; pushed elsewhere, it is sent back. Returns the robots given a new
+        waypoint."""
+        queued = s.charge == _QUEUED
+        is_wait = self._is_wait(dist)
+        held = queued & (self.wait_at >= 0)
+        holder = np.full(self.n_nodes, -1, dtype=np.int64)
+        holder[self.wait_at[held]] = np.flatnonzero(held)
+        # on a waiting cell nobody else holds (just queued, or pushed there, not on its way
+        # to its own): wait there
+        here = queued & is_wait[s.pos] & ((holder[s.pos] < 0) | (holder[s.pos] == self._ids))
+        here &= ~dist.closed[s.pos] & ((self.wait_at < 0) | (s.waypoint != self.wait_at))
+        if here.any():
+            self.wait_at[here] = s.pos[here]
+        new = queued & (self.wait_at < 0)
+        if new.any():
+            robots = np.flatnonzero(new)
+            robots = robots[np.lexsort((robots, self.queued_at[robots]))]
+            steps = dist.lookup(self.chargers[None, :], s.pos[robots][:, None]).astype(np.int64)
+            order = np.argsort(steps, axis=1, kind="stable")
+            reach = np.take_along_axis(steps, order, axis=1) < UNREACHABLE
+            order = np.where(reach, order, -1)
+            taken = np.zeros(self.n_nodes, dtype=bool)
+            taken[s.pos] = True
+            mine = np.zeros(s.pos.size, dtype=bool)
+            mine[robots] = True
+            taken[s.waypoint[(s.waypoint >= 0) & ~mine]] = True
+            taken[self.wait_at[self.wait_at >= 0]] = True
+            taken |= dist.closed  # scheduled closures active now
+            cell = _first_free_waits(order, self.waiting_cells(dist), taken)
+            got = cell >= 0
+            self.wait_at[robots[got]] = cell[got]
+        held = queued & (self.wait_at >= 0)
+        there = held & (s.pos == self.wait_at)
+        s.waypoint[there] = -1  # it waits there (a parking sub-goal it had is dropped)
+        back = held & ~there & (s.waypoint != self.wait_at)
+        if not back.any():
+            return np.zeros(0, dtype=np.int64)
+        robots = np.flatnonzero(back)
+        s.waypoint[robots] = self.wait_at[robots]
+        return robots.astype(np.int64)
+
+    def _is_wait(self, dist: DistanceCache) -> np.ndarray:
+        """Bool per node: a waiting cell of some charger (:meth:`waiting_cells`)."""
+        waits = self.waiting_cells(dist)
+        if self._wait_mask is None:
+            self._wait_mask = np.zeros(self.n_nodes, dtype=bool)
+            self._wait_mask[waits[waits >= 0]] = True
+        return self._wait_mask
 
 
 @numba.njit(cache=True)
@@ -378,6 +534,31 @@ def _first_free_exits(rows: np.ndarray, exits: np.ndarray, taken: np.ndarray) ->
             if not taken[e]:
                 taken[e] = True
                 out[i] = e
+                break
+    return out
+
+
+@numba.njit(cache=True)
+def _first_free_waits(
+    order: np.ndarray, waits: np.ndarray, taken: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Waiting cells for queued robots, in queue order (``order``: each one's chargers nearest
+    first, -1 unreachable; ``waits``: each charger's waiting cells, nearest first, -1 padded):
+    the first cell not ``taken`` (then taken), charger by charger. Returns each one's cell
+    (-1: none free)."""
+    out = np.full(order.shape[0], -1, np.int64)
+    for i in range(order.shape[0]):
+        for c in order[i]:
+            if c < 0:
+                break
+            for e in waits[c]:
+                if e < 0:
+                    break
+                if not taken[e]:
+                    taken[e] = True
+                    out[i] = e
+                    break
+            if out[i] >= 0:
                 break
     return out
 

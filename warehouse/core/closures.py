@@ -11,11 +11,14 @@ An entry names cells in any of three forms, together or alone:
   must cover at least one floor cell, and both corners must lie within the floor's extent;
 * ``nodes: [name, ...]``: nodes by id, for waypoint graphs whose nodes have names (JSON ``id``,
   GraphML ``id``). Grid floors and graphs whose ids are ``[row, col]`` have none: use ``cells``.
+  YAML tells ``3`` from ``"3"`` by quotes that are easy to miss, so either spelling names the
+  node ``3`` or the node ``"3"`` (only the plain decimal form: ``"03"`` is text); a graph that
+  has both makes the entry ambiguous (an error: close the one meant by its cell).
 
 On a floor whose long edges ``physics.speed_m_s`` split into transit nodes
-(:mod:`warehouse.floor.transit`), a cell closes every node drawn in it: the waypoint and the
-transit nodes whose position rounds to it. A named node closes that node alone (transit nodes
-have no name a closure can give): robots on the long edges that lead to it queue at their ends.
+(:mod:`warehouse.floor.transit`), every node has a cell of its own, transit nodes too, and a
+cell closes the node drawn in it. A named node closes that node alone (transit nodes have no
+name a closure can give): robots on the long edges that lead to it queue at their ends.
 
 The cells are closed while ``start_s ≤ t × physics.step_seconds < end_s`` holds for the clock
 ``t`` (steps taken so far): the moves of step ``k`` (the one from clock ``k`` to ``k + 1``)
@@ -25,7 +28,12 @@ its nodes at the clock its closure begins, the array random closures write too, 
 rule, the action mask, observations, the viewer and recordings treat both alike. Nothing is
 drawn from the random streams. Unlike random closures, scheduled ones are known in advance: the
 distances the fleet routes by treat their cells as closed while they last (:func:`closed_sets`
-gives the clocks at which that set changes; ``DistanceCache.set_closed`` applies it).
+gives the clocks at which that set changes; ``DistanceCache.set_closed`` applies it), and
+robots inside one leave it: each may step onto a closed cell nearer its edge
+(``DistanceCache.leave``), and while it lasts :func:`closure_duties` hands back the orders of
+robots bound for a closed pick location or station (not yet picked) and sends robots with
+nothing to do inside to the nearest open cells (waypoints, as parking gives; the navigators and
+shields drive them). A loaded robot keeps its order and waits outside a closed station.
 
 Errors are :class:`~warehouse.errors.InputError` naming the entry's field
 (``faults.closures[1].cells[0]: (40, 3) is not a floor cell ...``).
@@ -38,9 +46,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 
 from ..errors import InputError
+from ..floor import NodeKind
+from .state import Charge, Phase
 
 if TYPE_CHECKING:
     from ..config import FaultsConfig
@@ -91,15 +102,17 @@ def resolve_closures(
             found.append(node_at_cell(floor, cell, source, f"{where}.cells[{j}]"))
         if entry.area is not None:
             found += _area_nodes(floor, entry.area.from_, entry.area.to, source, f"{where}.area")
-        by_cell = list(found)
-        named: dict[Any, int] = {}
+        named: dict[int, int] = {}  # node -> its first entry
         for j, name in enumerate(entry.nodes):
-            if name in named:
+            node = _named_node(floor, name, source, f"{where}.nodes[{j}]")
+            if node in named:
+                k = named[node]
+                also = "" if entry.nodes[k] == name else f" as {entry.nodes[k]!r}"
                 raise InputError(
-                    source, f"{where}.nodes[{j}]", f"{name!r} is given twice (nodes[{named[name]}])"
+                    source, f"{where}.nodes[{j}]", f"{name!r} is given twice (nodes[{k}]{also})"
                 )
-            named[name] = j
-            found.append(_named_node(floor, name, source, f"{where}.nodes[{j}]"))
+            named[node] = j
+            found.append(node)
         start = step_at(entry.start_s, step_seconds)
         end = None if entry.end_s is None else step_at(entry.end_s, step_seconds)
         if end is not None and end <= start:
@@ -110,8 +123,6 @@ def resolve_closures(
                 f"{step_seconds:g} s (physics.step_seconds)",
             )
         nodes = np.unique(np.asarray(found, dtype=np.int64))
-        if by_cell and floor.transit.any():  # the transit nodes that share the cells
-            nodes = np.union1d(nodes, _cell_mates(floor, nodes[np.isin(nodes, by_cell)]))
         out.append(ScheduledClosure(index=i, nodes=nodes, start=start, end=end))
     return out
 
@@ -160,6 +171,118 @@ def open_since(sim: Simulation, orders: np.ndarray) -> np.ndarray:
     return np.maximum(closed_until[ob.pick[orders]], closed_until[ob.station[orders]])
 
 
+def closure_duties(sim: Simulation) -> None:
+    """While a scheduled closure lasts (called after each step's faults and at reset): robots
+    driving to a pick whose pick location or station it closes hand their order back (it is
+    held, :meth:`Simulation.release_orders`), and robots inside it that have nothing to do
+    there are sent out (:func:`evacuation_moves`). Vectorized; the search for exits runs only on
+    the steps some robot needs one (a closure begins, or a robot's work inside ends)."""
+    closed = sim.dist.closed
+    s, ob = sim.state, sim.orders
+    driving = np.flatnonzero(s.phase == Phase.TO_PICK)
+    if driving.size:
+        order = s.order[driving]
+        gone = closed[ob.pick[order]] | closed[ob.station[order]]
+        if gone.any():
+            sim.release_orders(driving[gone])
+    robots = robots_to_evacuate(sim)
+    if robots.size:
+        robots, cells = evacuation_moves(sim, robots)
+        if robots.size:
+            sim.set_waypoints(robots, cells)
+
+
+def robots_to_evacuate(sim: Simulation) -> np.ndarray:
+    """Robots standing inside an active scheduled closure that have nothing to do there: not
+    at work (picking, dropping), not on battery business, and heading for no cell outside it
+    (idle with no sub-goal, or a target inside it: a closed station, goal or parking spot), or
+    whose sub-goal another idle robot now stands on for good."""
+    s = sim.state
+    closed = sim.dist.closed
+    inside = closed[s.pos]
+    if not inside.any():
+        return np.zeros(0, dtype=np.int32)
+    free = (s.phase != Phase.PICKING) & (s.phase != Phase.DROPPING)
+    free &= s.charge == Charge.NONE
+    target = s.target
+    aimless = target < 0
+    aimless |= closed[np.maximum(target, 0)] & ~aimless
+    # a sub-goal outside that an idle robot with no sub-goal of its own has taken meanwhile
+    still = (s.phase == Phase.IDLE) & (s.waypoint < 0)
+    holder = np.full(sim.floor.n_nodes, -1, dtype=np.int64)
+    holder[s.pos[still]] = np.flatnonzero(still)
+    wp = np.maximum(s.waypoint, 0)
+    taken = (s.waypoint >= 0) & (holder[wp] >= 0) & (holder[wp] != np.arange(s.pos.size))
+    return np.flatnonzero(inside & free & (aimless | taken)).astype(np.int32)
+
+
+def evacuation_moves(sim: Simulation, robots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(robots, cells)``: for robots inside a scheduled closure, the open cells to wait at:
+    the nearest ones they reach (through the closure outward, then around any closed cell), one
+    robot per cell, matched by fewest total steps (:func:`scipy.optimize.linear_sum_assignment`).
+    A cell is open, not a station nor a transit node, and no robot stands on it or is headed
+    for it. Robots that reach no such cell get none (they are asked again the next step)."""
+    from scipy.optimize import linear_sum_assignment
+
+    s, f = sim.state, sim.floor
+    robots = np.asarray(robots, dtype=np.int32)
+    blocked = sim.closed_until > sim.t
+    ok = ~blocked & ~f.transit & (f.kind != NodeKind.STATION)
+    ok[s.pos] = False
+    others = np.ones(s.pos.size, dtype=bool)
+    others[robots] = False
+    ok[s.waypoint[others & (s.waypoint >= 0)]] = False
+    k = int(robots.size)
+    cells = np.full((k, k), -1, dtype=np.int32)
+    steps = np.zeros((k, k), dtype=np.int32)
+    _nearest_open(s.pos[robots], f.nbr, f.mask, blocked, sim.dist.leave, ok, cells, steps)
+    found = cells >= 0
+    if not found.any():
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    choices, col = np.unique(cells[found], return_inverse=True)
+    big = float(f.n_nodes + 1)
+    cost = np.full((k, choices.size), big)
+    cost[np.nonzero(found)[0], col] = steps[found]
+    rows, cols = linear_sum_assignment(cost)
+    keep = cost[rows, cols] < big
+    return robots[rows[keep]], choices[cols[keep]].astype(np.int32)
+
+
+@numba.njit(cache=True)
+def _nearest_open(starts, nbr, fmask, blocked, leave, ok, cells, steps):  # pragma: no cover
+    """For each start, the ``cells.shape[1]`` nearest ``ok`` nodes into ``cells`` (-1 past the
+    last found) and their steps, by breadth-first search over the moves the move rule allows a
+    robot there: never into a closed node, unless it stands on a scheduled-closed one and the
+    closed node lies nearer the open ones (``0 < leave[q] < leave[p]``)."""
+    n, k = nbr.shape[0], cells.shape[1]
+    seen = np.full(n, -1, np.int64)
+    dist = np.zeros(n, np.int32)
+    queue = np.empty(n, np.int32)
+    for i in range(starts.size):
+        found = 0
+        head, tail = 0, 1
+        queue[0] = starts[i]
+        seen[starts[i]] = i
+        dist[starts[i]] = 0
+        while head < tail and found < k:
+            v = queue[head]
+            head += 1
+            if ok[v]:
+                cells[i, found] = v
+                steps[i, found] = dist[v]
+                found += 1
+            for a in range(1, nbr.shape[1]):
+                u = nbr[v, a]
+                if not fmask[v, a] or u == v or seen[u] == i:
+                    continue
+                if blocked[u] and not (leave[u] > 0 and leave[u] < leave[v]):
+                    continue
+                seen[u] = i
+                dist[u] = dist[v] + 1
+                queue[tail] = u
+                tail += 1
+
+
 def describe_closures(
     floor: CompiledFloor,
     faults: FaultsConfig,
@@ -169,8 +292,6 @@ def describe_closures(
 ) -> list[str]:
     """One line per scheduled closure (``warehouse validate``): the cells and the time span, in
     seconds and steps, and whether the episode of ``steps`` steps reaches it."""
-    from ..floor import NodeKind
-
     lines = []
     for c, entry in zip(
         resolve_closures(floor, faults, step_seconds, source), faults.closures, strict=True
@@ -223,10 +344,12 @@ def _offset(floor: CompiledFloor) -> tuple[int, int]:
     """User cell minus compiled cell: a waypoint graph without ``grid_shape`` is shifted so its
     top-left node sits at (0, 0); users address cells as their file writes them."""
     node = floor.nodes[0]
-    pos = floor.graph.nodes[node].get("pos") if node in floor.graph else None
-    if pos is None:
+    data = floor.graph.nodes[node] if node in floor.graph else {}
+    if data.get("pos") is None:
         return (0, 0)
-    return (round(pos[0]) - int(floor.pos[0, 0]), round(pos[1]) - int(floor.pos[0, 1]))
+    # (a transit node moved aside by the split is drawn in its `cell`: warehouse.floor.transit)
+    row, col = data.get("cell") or (round(data["pos"][0]), round(data["pos"][1]))
+    return (int(row) - int(floor.pos[0, 0]), int(col) - int(floor.pos[0, 1]))
 
 
 def _user_cell(floor: CompiledFloor, node: int) -> np.ndarray:
@@ -279,19 +402,20 @@ def _area_nodes(
     return [int(v) for v in nodes]
 
 
-def _cell_mates(floor: CompiledFloor, nodes: np.ndarray) -> np.ndarray:
-    """The transit nodes in the cells of ``nodes``."""
-    width = floor.shape[1]
-    flat = floor.pos[:, 0].astype(np.int64) * width + floor.pos[:, 1]
-    return np.flatnonzero(floor.transit & np.isin(flat, flat[nodes])).astype(np.int64)
-
-
 def _named_node(floor: CompiledFloor, name: str | int, source: Any, field: str) -> int:
-    for key in (name, str(name)):
-        try:
-            node = floor.index_of(key)
-        except (KeyError, TypeError):
-            continue
+    """The node ``name`` names (:func:`named_candidates`), or an :class:`InputError`."""
+    found = named_candidates(floor, name)
+    if len(found) > 1:
+        a, b = (floor.nodes[v] for v in found)
+        raise InputError(
+            source,
+            field,
+            f"{name!r} is ambiguous: the floor has a node {a!r} {_cell(_rc(floor, found[0]))} "
+            f"and a node {b!r} {_cell(_rc(floor, found[1]))}; close the one you mean by its "
+            "cell (cells: [[row, col]])",
+        )
+    if found:
+        node = found[0]
         if not floor.transit[node]:
             return node
         why = "it is a transit node of a long edge (physics.speed_m_s): close its cell instead"
@@ -299,8 +423,41 @@ def _named_node(floor: CompiledFloor, name: str | int, source: Any, field: str) 
     own = [v for v, t in zip(floor.nodes[:1000], floor.transit[:1000], strict=True) if not t]
     if not any(isinstance(v, str | int) for v in own):
         why = "this floor's nodes have no names (they are cells): use cells: [[row, col], ...]"
-    elif name in floor.graph:
+    elif any(key in floor.graph for key in _spellings(name)):
         why = "it is a shelf, a wall or cut off from the floor"
     else:
         why = "no node of the floor has this id"
     raise InputError(source, field, f"{name!r} is not a floor node: {why}")
+
+
+def _spellings(name: str | int) -> list[str | int]:
+    """The ids ``name`` may mean: itself, and its other spelling where it has one: the text
+    ``"3"`` for the whole number 3 and back (only the plain decimal form: not ``"03"``)."""
+    if isinstance(name, bool):  # (the schema refuses booleans; never a spelling of 0 or 1)
+        return [name]
+    if isinstance(name, int):
+        return [name, str(name)]
+    try:
+        number = int(name)
+    except ValueError:
+        return [name]
+    return [name, number] if str(number) == name else [name]
+
+
+def named_candidates(floor: CompiledFloor, name: str | int) -> list[int]:
+    """The floor nodes a closure's ``nodes`` entry may mean, as a user means it (YAML writes
+    ``3`` and ``"3"`` alike to the eye): the node whose id is ``name`` and the one whose id is
+    its other spelling (:func:`_spellings`). One node: the match; none: no such node; two: the
+    floor has both ``3`` and ``"3"``, and the entry is ambiguous."""
+    found = []
+    for key in _spellings(name):
+        try:
+            found.append(int(floor.index_of(key)))
+        except (KeyError, TypeError):
+            continue
+    return found
+
+
+def _rc(floor: CompiledFloor, node: int) -> tuple[int, int]:
+    r, c = (int(x) for x in _user_cell(floor, node))
+    return (r, c)

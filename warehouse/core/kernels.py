@@ -135,7 +135,7 @@ def resolve_physical_into(
 
 @numba.njit(cache=True)
 def move_targets_kernel(
-    actions, pos, fmask, nbr, broken, phase, closed_until, t, closures, legal, target
+    actions, pos, fmask, nbr, broken, phase, closed_until, t, closures, leave, legal, target
 ):  # pragma: no cover - compiled
     """``legal``: ``actions`` with masked or out-of-range ones replaced by WAIT (the rules of
     :meth:`Simulation.action_mask`, without building the mask); ``target``: the node each
@@ -152,7 +152,8 @@ def move_targets_kernel(
         if ok and (broken[i] > 0 or phase[i] == PICKING or phase[i] == DROPPING):
             ok = False
         if ok and closures and closed_until[nbr[p, a]] > t:
-            ok = False
+            q = leave[nbr[p, a]]  # a robot inside a scheduled closure may move outward
+            ok = q > 0 and q < leave[p]
         legal[i] = a if ok else 0
         target[i] = nbr[p, a] if ok else p
 
@@ -379,7 +380,7 @@ def _observe_rows(
 
 @numba.njit(cache=True)
 def action_mask_kernel(
-    pos, fmask, nbr, broken, phase, closed_until, t, closures, out
+    pos, fmask, nbr, broken, phase, closed_until, t, closures, leave, out
 ):  # pragma: no cover - compiled
     """``out[i]`` = allowed actions of robot ``i`` (see :meth:`Simulation.action_mask`)."""
     n_act = fmask.shape[1]
@@ -390,7 +391,8 @@ def action_mask_kernel(
         for a in range(1, n_act):
             ok = fmask[p, a] and not frozen
             if ok and closures and closed_until[nbr[p, a]] > t:
-                ok = False
+                q = leave[nbr[p, a]]  # a robot inside a scheduled closure may move outward
+                ok = q > 0 and q < leave[p]
             out[i, a] = ok
 
 

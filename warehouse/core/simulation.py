@@ -34,14 +34,23 @@ begin at the new clock close their cells (``faults.closures``, :mod:`.closures`;
 orders arrive.
 
 Closures, random and scheduled, write one array, ``closed_until`` (a node is closed while it
-exceeds the clock), and the move rule reads only that: no robot moves into a closed cell. A robot
-standing on a cell when it closes is not moved: it may stay, work (pick, drop) and leave into an
-open neighbour. Orders keep their pick cell and station when these close, and new orders for
-them still arrive (random closures never close pick cells or stations; scheduled ones may). An
-open order whose pick or station is closed is *held*: :meth:`Simulation.dispatchable_orders`
-leaves it out, so dispatchers choose among the others and serve it once its cells reopen; it
-still counts as open (:meth:`Simulation.open_orders`, the KPIs). A robot given an order before
-its cell closed keeps it: it drives as far as it can and waits.
+exceeds the clock), and the move rule reads that: no robot moves into a closed cell, except a robot
+inside an active scheduled closure stepping onto a closed cell nearer its edge
+(:attr:`~warehouse.floor.DistanceCache.leave`). A robot standing on a cell when it closes is not
+moved by the closure: it may stay, work (pick, drop) and leave. Random closures draw among the
+floor's own aisle and parking nodes, never a transit node of a long edge (``physics.speed_m_s``):
+the same draws close the same waypoints as on the unsplit floor, and a robot on a long edge into a
+closed waypoint waits at the chain's end. Orders keep their pick cell and station when these close,
+and new orders for them still arrive (random closures never close pick cells or stations; scheduled
+ones may). An open order whose pick or station is closed is *held*:
+:meth:`Simulation.dispatchable_orders` leaves it out, so dispatchers choose among the others and
+serve it once its cells reopen; it still counts as open (:meth:`Simulation.open_orders`, the KPIs).
+While a scheduled closure lasts, after each step's faults (and at reset)
+:func:`~.closures.closure_duties` clears it as an operator would: a robot driving to the pick of an
+order whose pick or station it closes hands the order back (:meth:`Simulation.release_orders`; the
+order is held), and robots inside with nothing to do there (idle, or bound for a closed station,
+goal or spot) get the nearest open cell outside as a waypoint; a loaded robot keeps its order and
+waits outside. Random closures do neither.
 
 Routing around scheduled closures: while a scheduled closure is active, the distances the fleet
 reads (:attr:`Simulation.dist`: navigators, shields, dispatchers, observations, progress) treat
@@ -67,7 +76,7 @@ from ..config import SimConfig
 from ..floor import UNREACHABLE, CompiledFloor, DistanceCache, NodeKind
 from ..shield import Shield, make_shield
 from .battery import Battery
-from .closures import closed_sets, closure_events, resolve_closures
+from .closures import closed_sets, closure_duties, closure_events, resolve_closures
 from .kernels import (
     action_mask_kernel,
     any_at_least,
@@ -139,7 +148,9 @@ class Simulation:
         self._targets: tuple[np.ndarray, np.ndarray] | None = None  # target_slots() cache
         self._targets_key = (-1, -1)
         closable = (floor.kind == NodeKind.AISLE) | (floor.kind == NodeKind.PARKING)
-        self._closable = np.flatnonzero(closable)  # cells that may close: aisles and parking
+        # cells that may close: aisles and parking, the floor's own (a long edge split into
+        # transit nodes by physics.speed_m_s closes no more often than it did unsplit)
+        self._closable = np.flatnonzero(closable & ~floor.transit)
         #: pick and station nodes that may close in this run (:meth:`dispatchable_orders`)
         self._order_cells = np.zeros(0, dtype=np.int64)
         self.seed: int | None = None
@@ -209,6 +220,8 @@ class Simulation:
             self._new_goals(robots)
         self._reset_battery()
         self._seeded = True
+        if self.dist.closed_any:  # a scheduled closure from time 0: robots start inside
+            closure_duties(self)
         self._reset_progress(np.arange(self.n_robots))
 
     def _reset_battery(self) -> None:
@@ -381,6 +394,30 @@ class Simulation:
         self._targets = None
         self._reset_progress(np.concatenate([moved, released]))
 
+    def release_orders(self, robots: np.ndarray) -> None:
+        """Robots driving to their picks (``TO_PICK``) hand their orders back: the orders are
+        open again (unassigned, in arrival order) and the robots idle, with no sub-goal. The
+        simulation does this when a scheduled closure closes an order's pick location or
+        station (:func:`~.closures.closure_duties`): the order is then held until they reopen."""
+        robots = np.unique(np.asarray(robots, dtype=np.int32))
+        if robots.size == 0:
+            return
+        s, ob = self.state, self.orders
+        if robots.min() < 0 or robots.max() >= self.n_robots:
+            raise ValueError("release_orders: robot ids out of range")
+        if np.any(s.phase[robots] != Phase.TO_PICK):
+            raise ValueError("release_orders: robots must be driving to their pick")
+        orders = s.order[robots]
+        ob.assigned[orders] = -1
+        ob.robot[orders] = -1
+        ob.open_ids = np.union1d(ob.open_ids, orders).astype(np.int32)
+        s.phase[robots] = Phase.IDLE
+        s.order[robots] = -1
+        s.task_goal[robots] = -1
+        s.waypoint[robots] = -1
+        self._targets = None
+        self._reset_progress(robots)
+
     def set_waypoints(self, robots: np.ndarray, nodes: np.ndarray) -> None:
         """Route ``robots`` through sub-goal ``nodes`` (-1 clears) before their task goal."""
         robots = np.asarray(robots, dtype=np.int32)
@@ -411,11 +448,13 @@ class Simulation:
 
     def _move_rule_inputs(self) -> tuple:
         """What the move rule (:func:`~.kernels.move_allowed`) reads: positions, the floor's
-        edges, breakdowns, work phases and closures."""
+        edges, breakdowns, work phases and closures (a closed cell is entered only by a robot
+        inside a scheduled closure moving outward, :attr:`DistanceCache.leave`)."""
         s, f = self.state, self.floor
         closures = self.closures_possible
         broken = s.broken if self.battery is None else self.battery.frozen(s)
-        return s.pos, f.mask, f.nbr, broken, s.phase, self.closed_until, self.t, closures
+        leave = self.dist.leave  # robots inside a scheduled closure may move outward
+        return s.pos, f.mask, f.nbr, broken, s.phase, self.closed_until, self.t, closures, leave
 
     def target_slots(self) -> tuple[np.ndarray, np.ndarray]:
         """``(target, slot)``: each robot's target node (-1 none) and its row in ``dist.table``
@@ -570,6 +609,8 @@ class Simulation:
                 self._targets = None
                 self._reset_progress(sent)
         self._faults()
+        if self.dist.closed_any:  # a scheduled closure lasts: orders given back, robots out
+            closure_duties(self)
         new_orders = self._arrivals()
 
         rw = cfg.reward

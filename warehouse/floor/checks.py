@@ -12,8 +12,13 @@ concern its policies:
   ``physics.speed_m_s`` is set: then :func:`travel_time_note` says how long edges take
   (:mod:`warehouse.floor.transit`) and this note is not given.
 * :func:`charger_thoroughfare_note` (given only with the battery model on, for its chargers):
-  chargers on cells robots need to pass through (:func:`thoroughfare_chargers`). A charging
+  chargers on cells robots need to pass through (:func:`thoroughfares`). A charging
   robot cannot move and is not pushed aside, so such a charger blocks the way while it charges.
+  The battery's waiting cells (robots queued for a charger) are cells that are not
+  thoroughfares, by the same test (:mod:`warehouse.core.battery`).
+* :func:`charger_dead_end_note` (battery model on): chargers with a single neighbour. As at a
+  dead-end station, under ``pibt`` a robot leaving the charger and the robot coming to it can
+  hold each other for good (``pibt_swap`` and ``block`` get them past).
 """
 
 from __future__ import annotations
@@ -23,11 +28,16 @@ import numpy as np
 from .compiled import CompiledFloor
 
 
+def neighbour_pairs(floor: CompiledFloor) -> np.ndarray:
+    """``(k, 2)``: every pair of neighbouring nodes once (either direction of travel), the
+    lower id first."""
+    src, dst = floor.moves()
+    return np.unique(np.sort(np.stack([src, dst], axis=1), axis=1), axis=0)
+
+
 def _degrees(floor: CompiledFloor) -> np.ndarray:
     """Distinct neighbours of every node, either direction of travel."""
-    src, dst = floor.moves()
-    pairs = np.unique(np.sort(np.stack([src, dst], axis=1), axis=1), axis=0)
-    return np.bincount(pairs.ravel(), minlength=floor.n_nodes)
+    return np.bincount(neighbour_pairs(floor).ravel(), minlength=floor.n_nodes)
 
 
 def dead_end_targets(floor: CompiledFloor) -> tuple[int, int]:
@@ -57,17 +67,17 @@ def dead_end_note(floor: CompiledFloor) -> str | None:
 DETOUR_STEPS = 4
 
 
-def thoroughfare_chargers(floor: CompiledFloor, chargers: np.ndarray) -> np.ndarray:
-    """The chargers (a subset of ``chargers``, node ids) robots need to pass through: a charger
-    with two or more neighbours (either direction of travel), two of which are more than
-    :data:`DETOUR_STEPS` steps apart (moves taken both ways) once the charger's cell is taken
-    out, or no longer joined at all. That is a cell whose removal cuts the floor apart (the only
-    way to something) and a cell of a one-lane aisle, but not a dead end (one neighbour), a
-    pocket beside an aisle, or a cell at the side of an aisle two or more lanes wide. Cost: a
-    search of at most :data:`DETOUR_STEPS` steps from each neighbour of each charger."""
-    chargers = np.asarray(chargers, dtype=np.int64)
-    if chargers.size == 0:
-        return chargers
+def thoroughfares(floor: CompiledFloor, nodes: np.ndarray) -> np.ndarray:
+    """The cells of ``nodes`` (a subset, node ids, in their order) robots need to pass through:
+    a cell with two or more neighbours (either direction of travel), two of which are more than
+    :data:`DETOUR_STEPS` steps apart (moves taken both ways) once the cell is taken out, or no
+    longer joined at all. That is a cell whose removal cuts the floor apart (the only way to
+    something) and a cell of a one-lane aisle, but not a dead end (one neighbour), a pocket
+    beside an aisle, or a cell at the side of an aisle two or more lanes wide. Cost: a search of
+    at most :data:`DETOUR_STEPS` steps from each neighbour of each cell."""
+    cells = np.asarray(nodes, dtype=np.int64)
+    if cells.size == 0:
+        return cells
     src, dst = floor.moves()
     both_src = np.concatenate([src, dst])
     both_dst = np.concatenate([dst, src])
@@ -79,7 +89,7 @@ def thoroughfare_chargers(floor: CompiledFloor, chargers: np.ndarray) -> np.ndar
         return sorted(set(both_dst[start[v] : start[v + 1]].tolist()))
 
     out = []
-    for c in chargers.tolist():
+    for c in cells.tolist():
         nbrs = around(c)
         if len(nbrs) < 2:
             continue
@@ -94,9 +104,13 @@ def thoroughfare_chargers(floor: CompiledFloor, chargers: np.ndarray) -> np.ndar
     return np.asarray(out, dtype=np.int64)
 
 
+#: The chargers robots need to pass through (:func:`thoroughfares` of the charger cells).
+thoroughfare_chargers = thoroughfares
+
+
 def charger_thoroughfare_note(floor: CompiledFloor, chargers: np.ndarray) -> str | None:
     """The caveat of :func:`thoroughfare_chargers`, or ``None`` when no charger is one."""
-    through = thoroughfare_chargers(floor, chargers)
+    through = thoroughfares(floor, chargers)
     if through.size == 0:
         return None
     k, total = int(through.size), int(np.asarray(chargers).size)
@@ -105,6 +119,28 @@ def charger_thoroughfare_note(floor: CompiledFloor, chargers: np.ndarray) -> str
         f"{k} of {total} chargers sit on cells robots need to pass through (first: {first}): "
         "a charging robot cannot move and blocks the way until it is full; put chargers in "
         "pockets off the aisles, and use --collisions pibt_swap if the pockets are dead ends"
+    )
+
+
+def dead_end_chargers(floor: CompiledFloor, chargers: np.ndarray) -> np.ndarray:
+    """The chargers (a subset of ``chargers``, node ids, in their order) with a single
+    neighbour (either direction of travel)."""
+    chargers = np.asarray(chargers, dtype=np.int64)
+    return chargers[_degrees(floor)[chargers] <= 1]
+
+
+def charger_dead_end_note(floor: CompiledFloor, chargers: np.ndarray) -> str | None:
+    """The ``pibt`` caveat of :func:`dead_end_chargers`, or ``None`` when no charger is one."""
+    dead = dead_end_chargers(floor, chargers)
+    if dead.size == 0:
+        return None
+    k, total = int(dead.size), int(np.asarray(chargers).size)
+    first = ", ".join(f"({r}, {c})" for r, c in floor.pos[dead[:3]].tolist())
+    return (
+        f"{k} of {total} chargers are dead ends (one neighbour; first: {first}): under the "
+        "PIBT shield (--collisions pibt, and the hierarchical policy) a robot leaving one and "
+        "the robot coming to it can lock for good; --collisions pibt_swap gets them past, as "
+        "do the block shield's traffic rules"
     )
 
 
@@ -126,10 +162,13 @@ def edge_length_note(floor: CompiledFloor) -> str | None:
 def travel_time_note(floor: CompiledFloor) -> str | None:
     """How long edges take under ``physics.speed_m_s`` and the transit nodes that made it so,
     or ``None`` without the setting."""
-    from .transit import travel_note
+    from .transit import off_edge, travel_note
 
     split = floor.edge_split
-    return None if split is None else travel_note(split)
+    if split is None:
+        return None
+    lane = [floor.nodes[v] for v in np.flatnonzero(floor.transit).tolist()]
+    return travel_note(split, off_edge(floor.graph, lane))
 
 
 def floor_notes(floor: CompiledFloor) -> list[str]:

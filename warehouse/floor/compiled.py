@@ -5,12 +5,13 @@ A :class:`CompiledFloor` holds, for the ``n`` traversable nodes (indexed ``0..n-
 * ``nbr[v, a]``: the node reached from ``v`` by action ``a`` (``v`` itself for WAIT and for
   actions the floor does not allow), ``mask[v, a]`` whether ``a`` is allowed, and ``length[v, a]``
   the metres travelled;
-* ``pos[v]``: the integer (row, col) cell used for egocentric observation windows and drawing;
+* ``pos[v]``: the integer (row, col) cell used for egocentric observation windows and drawing:
+  the node's ``cell`` attribute where it has one, else its ``pos`` rounded;
 * ``kind[v]``: :class:`~warehouse.floor.kinds.NodeKind` code; ``picks`` and ``stations``: node ids;
 * ``cell_of[row, col]``: node id at a cell, ``-1`` where there is none (shelf, wall, outside);
 * ``transit[v]``: whether ``v`` is a transit node of a long edge split by ``physics.speed_m_s``
-  (:mod:`warehouse.floor.transit`). Several nodes may then share a cell: ``cell_of`` gives the
-  waypoint there, else the first transit node.
+  (:mod:`warehouse.floor.transit`). Each has a cell of its own, as every node has: the cell its
+  position rounds to, or the free cell the split chose (node attribute ``cell``).
 * ``charger[v]``: whether ``v`` carries a charger mark (node attribute ``charger=True``: ``C`` in an
   ASCII drawing, ``"charger": true`` in a waypoint graph), the chargers ``battery.chargers``
   defaults to. A mark, not a kind: the node keeps its kind (aisle or parking).
@@ -140,7 +141,10 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
     cell_size = float(graph.graph.get("cell_size", 1.0))
 
     kinds_of: dict[Any, int] = {}
+    drawn: dict[Any, Any] = {}  # nodes drawn away from their rounded pos (warehouse.floor.transit)
     for node, data in graph.nodes(data=True):
+        if "cell" in data:
+            drawn[node] = data["cell"]
         try:
             kinds_of[node] = int(NodeKind.parse(data.get("kind", "aisle")))
         except (KeyError, ValueError):
@@ -188,6 +192,8 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
     n = len(nodes)
     pos_f = np.array([node_data[v]["pos"] for v in nodes], dtype=np.float64).reshape(n, 2)
     pos = np.rint(pos_f).astype(np.int32)
+    if drawn and (moved := [i for i, v in enumerate(nodes) if v in drawn]):
+        pos[moved] = [drawn[nodes[i]] for i in moved]
     pos -= pos.min(axis=0) if not graph.graph.get("grid_shape") else 0
     kind = np.array([kinds_of[v] for v in nodes], dtype=np.int8)
     start_ok = np.array([bool(node_data[v].get("start", True)) for v in nodes])
@@ -236,17 +242,7 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
     shape = graph.graph.get("grid_shape")
     height, width = shape if shape else (int(pos[:, 0].max()) + 1, int(pos[:, 1].max()) + 1)
     cell_of = np.full((int(height), int(width)), -1, dtype=np.int32)
-    if transit.any():  # waypoints keep their cells; a transit node takes a cell none holds
-        own = np.flatnonzero(~transit).astype(np.int32)
-        cell_of[pos[own, 0], pos[own, 1]] = own
-        lane = np.flatnonzero(transit).astype(np.int32)
-        flat = pos[lane, 0].astype(np.int64) * int(width) + pos[lane, 1]
-        _, first = np.unique(flat, return_index=True)
-        lane = lane[np.sort(first)]
-        lane = lane[cell_of[pos[lane, 0], pos[lane, 1]] < 0]
-        cell_of[pos[lane, 0], pos[lane, 1]] = lane
-    else:
-        cell_of[pos[:, 0], pos[:, 1]] = np.arange(n, dtype=np.int32)
+    cell_of[pos[:, 0], pos[:, 1]] = np.arange(n, dtype=np.int32)
     return CompiledFloor(
         graph=graph,
         nodes=nodes,

@@ -5,10 +5,13 @@ breadth-first search on the reversed graph the first time that goal is asked for
 bounded least-recently-used table. Rows are ``uint16``; :data:`UNREACHABLE` marks no path.
 
 Closed nodes (:meth:`DistanceCache.set_closed`; the simulation passes the cells of the scheduled
-closures active now, ``faults.closures``): a closed node can be *left* but not *entered*. It gets
-a distance (a robot standing on it may leave), but no path passes through it; the goal is the
-search's source, so a closed goal keeps finite distances from its surroundings (its robot drives
-as close as it can and waits). A node that reaches the goal only through closed nodes gets
+closures active now, ``faults.closures``): a closed node can be *left* but not *entered* from
+outside. It gets a distance (a robot standing on it may leave), and no path from an open node
+passes through it. A robot inside a stretch of closed nodes leaves it outward: it may step onto
+a closed node nearer the open ones (:attr:`DistanceCache.leave`, the steps out through closed
+nodes), so paths from closed nodes may run through closed nodes that lead outward. The goal is
+the search's source, so a closed goal keeps finite distances from its surroundings (its robot
+drives as close as it can and waits). A node that reaches the goal only through closed nodes gets
 ``M + 1 + s``: ``M`` the largest distance of the row's nodes that reach the goal around the
 closures, ``s`` its distance without closures (capped at ``UNREACHABLE - 1``). It ranks after
 every node that reaches the goal around them, and a robot on it follows its path without
@@ -25,6 +28,8 @@ import numpy as np
 from .compiled import CompiledFloor
 
 UNREACHABLE = np.iinfo(np.uint16).max
+#: :attr:`DistanceCache.leave` of a closed node with no way out through closed nodes
+NO_WAY_OUT = np.iinfo(np.int32).max
 
 
 class DistanceCache:
@@ -48,6 +53,11 @@ class DistanceCache:
         self.version = 0  #: bumped whenever rows are computed, evicted or the table grows
         #: nodes that can be left but not entered (:meth:`set_closed`)
         self.closed = np.zeros(n, dtype=bool)
+        #: per node: 0 if open; if closed, the fewest moves out to an open node, each onto a
+        #: closed node nearer the open ones or an open one (:data:`NO_WAY_OUT`: none). A robot
+        #: inside may step from closed ``p`` to closed ``q`` only when ``0 < leave[q] <
+        #: leave[p]`` (the move rule, :mod:`warehouse.core.kernels`).
+        self.leave = np.zeros(n, dtype=np.int32)
         self._closed_any = False
         self.rebuilds = 0  #: times :meth:`set_closed` changed the closed set and recomputed rows
         self._scratch = np.empty(0, dtype=np.uint16)  # distances without closures (_bfs_rows)
@@ -108,6 +118,12 @@ class DistanceCache:
             return False
         self.closed = closed
         self._closed_any = bool(nodes.size)
+        rev = self.floor.reverse_csr()
+        self.leave = np.zeros(closed.size, dtype=np.int32)
+        if self._closed_any:
+            _leave_steps(
+                rev.indptr.astype(np.int64), rev.indices.astype(np.int32), closed, self.leave
+            )
         self.version += 1
         self.rebuilds += 1
         rows = np.flatnonzero(self.goal_in_slot >= 0)
@@ -126,6 +142,7 @@ class DistanceCache:
             rows,
             self.table,
             self.closed,
+            self.leave,
             self._closed_any,
             self._scratch,
             self.far,
@@ -202,10 +219,42 @@ def _gather_outer(table, slot, nodes):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _bfs_into(indptr, indices, goal, dist, queue, closed, use_closed):  # pragma: no cover
+def _leave_steps(indptr, indices, closed, out):  # pragma: no cover - compiled
+    """:attr:`DistanceCache.leave` into ``out`` (zeros on entry): a breadth-first search over
+    the reversed graph from the open nodes into the closed ones."""
+    n = closed.size
+    queue = np.empty(n, np.int32)
+    tail = 0
+    for v in range(n):
+        if closed[v]:
+            out[v] = NO_WAY_OUT
+    for v in range(n):
+        if closed[v]:
+            continue
+        for e in range(indptr[v], indptr[v + 1]):
+            u = indices[e]
+            if closed[u] and out[u] == NO_WAY_OUT:
+                out[u] = 1
+                queue[tail] = u
+                tail += 1
+    head = 0
+    while head < tail:
+        v = queue[head]
+        head += 1
+        for e in range(indptr[v], indptr[v + 1]):
+            u = indices[e]
+            if closed[u] and out[u] == NO_WAY_OUT:
+                out[u] = out[v] + 1
+                queue[tail] = u
+                tail += 1
+
+
+@numba.njit(cache=True)
+def _bfs_into(indptr, indices, goal, dist, queue, closed, leave, use_closed):  # pragma: no cover
     """Breadth-first search from ``goal`` over the reversed graph into ``dist``; with
-    ``use_closed`` a closed node other than the goal gets a distance but is not expanded (it
-    can be left, not entered). Returns the largest finite distance."""
+    ``use_closed`` a closed node other than the goal gets a distance but is entered only from
+    the closed nodes behind it (``leave`` larger: they leave through it). Returns the largest
+    finite distance."""
     dist[:] = UNREACHABLE
     dist[goal] = 0
     queue[0] = goal
@@ -216,11 +265,12 @@ def _bfs_into(indptr, indices, goal, dist, queue, closed, use_closed):  # pragma
         head += 1
         if dist[v] > far:
             far = dist[v]
-        if use_closed and closed[v] and v != goal:
-            continue
+        inner = use_closed and closed[v] and v != goal
         dv = dist[v] + 1
         for e in range(indptr[v], indptr[v + 1]):
             u = indices[e]
+            if inner and leave[u] <= leave[v]:  # (an open u has leave 0)
+                continue
             if dist[u] == UNREACHABLE:
                 dist[u] = dv
                 queue[tail] = u
@@ -230,7 +280,7 @@ def _bfs_into(indptr, indices, goal, dist, queue, closed, use_closed):  # pragma
 
 @numba.njit(cache=True)
 def _bfs_rows(
-    indptr, indices, goals, rows, table, closed, use_closed, scratch, far_out
+    indptr, indices, goals, rows, table, closed, leave, use_closed, scratch, far_out
 ):  # pragma: no cover - compiled
     """Distances to each goal into ``table[rows[i]]`` (see the module docstring for closed
     nodes; ``scratch`` holds the distances without closures), the row's ``M`` (the largest
@@ -240,11 +290,11 @@ def _bfs_rows(
     cap = np.int64(UNREACHABLE - 1)
     for g in range(goals.size):
         dist = table[rows[g]]
-        far = _bfs_into(indptr, indices, goals[g], dist, queue, closed, use_closed)
+        far = _bfs_into(indptr, indices, goals[g], dist, queue, closed, leave, use_closed)
         far_out[rows[g]] = far
         if not use_closed:
             continue
-        _bfs_into(indptr, indices, goals[g], scratch, queue, closed, False)
+        _bfs_into(indptr, indices, goals[g], scratch, queue, closed, leave, False)
         for u in range(n):
             if dist[u] == UNREACHABLE and scratch[u] != UNREACHABLE:
                 dist[u] = min(np.int64(far) + 1 + np.int64(scratch[u]), cap)

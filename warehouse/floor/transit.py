@@ -14,9 +14,20 @@ shielded exactly as anywhere else. Transit nodes
 * are ``aisle`` nodes with ``start`` and ``goal`` false (no pick, station, parking or start
   role); their ids are ``"u~v#i"`` (``i = 1 .. k−1`` from ``u``; a ``'`` is added while the
   name is taken); a scenario's ``faults.closures[].nodes`` cannot name them;
-* lie at ``pos(u) + (pos(v) − pos(u)) × i / k``, so the viewer draws them on the edge (in the
-  cell that position rounds to, which may be an end's cell: one cell then holds several nodes,
-  and the cell grid ``cell_of`` keeps the waypoint or the first transit node);
+* lie at ``pos(u) + (pos(v) − pos(u)) × i / k`` (their ``pos``, in the file's cells: the metres
+  along the edge), and each has a cell of its own, so the viewer draws every one, a closure's
+  ``cells`` closes it alone and the compiled floor keeps one node per cell
+  (:func:`place_transit`): the cell its position rounds to where no waypoint or earlier transit
+  node holds it, else the nearest free cell (``cell`` node attribute). Waypoints keep their
+  cells, so the cells a user gives (closures, chargers) mean what they mean without the setting;
+  where an edge is drawn shorter than its travel time (fewer cells than steps), some of its
+  transit nodes are drawn beside it rather than on it (``warehouse validate`` counts them). A
+  finer cell grid for the whole split floor would draw every chain on its edge, but it would
+  change every cell a user gives, the observation windows and the grid's size; a file drawn
+  finer (more cells per metre) gets that, explicitly;
+* are never closed by random closures (``faults.closure_prob``), which draw among the floor's
+  own aisle and parking nodes: a long edge closes no more often than a short one, and a seed
+  closes the same waypoints as on the unsplit floor;
 * split the length: each segment is ``L / k`` metres (the last one takes the float rounding),
   so a trip over the edge travels exactly ``L`` metres: distance and energy do not change.
 
@@ -39,9 +50,11 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import numba
 import numpy as np
 
 from ..errors import InputError
+from .formats.common import MAX_SIDE
 
 #: graph attribute holding the :class:`EdgeSplit` summary of a split floor, as a plain dict (so
 #: :func:`~warehouse.floor.formats.save_graph` can write the graph)
@@ -169,6 +182,10 @@ def split_long_edges(
     out.graph.update(graph.graph)
     out.add_nodes_from(graph.nodes(data=True))
     names: set[Any] = set()
+    order: list[Any] = []  # the transit nodes, chain by chain, each chain from its u
+    where: list[tuple[float, float]] = []  # their positions
+    first: list[int] = []  # each chain's first transit node (its index in order)
+    ends: list[Any] = []  # each chain's u
     for (u, v, a, b), k in zip(pairs, steps, strict=True):
         if k == 1:
             out.add_edge(u, v, **graph.edges[u, v])
@@ -177,6 +194,8 @@ def split_long_edges(
             continue
         pu = np.asarray(graph.nodes[u]["pos"], dtype=np.float64)
         pv = np.asarray(graph.nodes[v]["pos"], dtype=np.float64)
+        first.append(len(order))
+        ends.append(u)
         chain = [u]
         for i in range(1, k):
             name = f"{u}~{v}#{i}"
@@ -186,6 +205,8 @@ def split_long_edges(
             row, col = (pu + (pv - pu) * (i / k)).tolist()
             out.add_node(name, pos=(row, col), kind="aisle", start=False, goal=False)
             chain.append(name)
+            order.append(name)
+            where.append((row, col))
         chain.append(v)
         ahead = segment_lengths(a, k)
         for i in range(k):
@@ -194,15 +215,173 @@ def split_long_edges(
             back = segment_lengths(b, k)
             for i in range(k):
                 out.add_edge(chain[k - i], chain[k - i - 1], length=back[i])
+    for j, cell in place_transit(graph, np.asarray(where), first, ends, source=source).items():
+        out.nodes[order[j]]["cell"] = cell
     out.graph.update({SPLIT_KEY: asdict(summary), TRANSIT_KEY: frozenset(names)})
     return out
 
 
-def travel_note(split: EdgeSplit) -> str:
-    """``warehouse validate``'s line on a split floor."""
+def node_cell(data: dict[str, Any]) -> tuple[int, int]:
+    """The cell a node of a floor graph is drawn in: its ``cell`` attribute where it has one
+    (a transit node :func:`place_transit` moved), else the cell its ``pos`` rounds to (halves
+    to even, as :func:`numpy.rint`)."""
+    cell = data.get("cell")
+    if cell is not None:
+        return (int(cell[0]), int(cell[1]))
+    return (round(float(data["pos"][0])), round(float(data["pos"][1])))
+
+
+def place_transit(
+    graph: nx.Graph,
+    where: np.ndarray,
+    first: list[int],
+    ends: list[Any],
+    *,
+    source: str | Path | None = None,
+) -> dict[int, tuple[int, int]]:
+    """Cells for the transit nodes about to join ``graph``, one each that no other node has:
+    ``{j: (row, col)}`` for the transit nodes ``j`` (rows of ``where``, their positions, chain
+    by chain) that do not get the cell their position rounds to; chain ``c`` starts at row
+    ``first[c]``, after the waypoint ``ends[c]``.
+
+    First every transit node whose rounded cell no node of ``graph`` holds gets it (the first in
+    order where several round to one cell): a floor whose transit nodes fit keeps the cells it
+    had. Each of the others, in order, takes the free cell nearest its position in the first
+    ring of cells around its rounded cell that has one (ties: nearest the cell of the node
+    before it in its chain, then by row and column). Cells stay within ``grid_shape`` where the
+    graph has one, else within :data:`~warehouse.floor.formats.common.MAX_SIDE` cells a side
+    around the floor (raises :class:`InputError` naming ``physics.speed_m_s`` when full).
+    """
+    total = int(where.shape[0])
+    if total == 0:
+        return {}
+    want = np.rint(where).astype(np.int64)
+    data = [d for _, d in graph.nodes(data=True)]
+    own = np.rint(np.array([d["pos"] for d in data], dtype=np.float64)).astype(np.int64)
+    if drawn := [i for i, d in enumerate(data) if "cell" in d]:  # (a floor split before)
+        own[drawn] = [data[i]["cell"] for i in drawn]
+    lo = np.minimum(own.min(axis=0), want.min(axis=0))  # (own holds the chains' ends)
+    hi = np.maximum(own.max(axis=0), want.max(axis=0))
+    width = int(hi[1] - lo[1] + 1)
+    flat_own = (own[:, 0] - lo[0]) * width + (own[:, 1] - lo[1])
+    flat_want = (want[:, 0] - lo[0]) * width + (want[:, 1] - lo[1])
+    keep = np.zeros(total, dtype=bool)
+    keep[np.unique(flat_want, return_index=True)[1]] = True
+    keep &= ~np.isin(flat_want, flat_own)
+    moved = np.flatnonzero(~keep)
+    if moved.size == 0:
+        return {}
+
+    shape = graph.graph.get("grid_shape")
+    if shape:
+        origin = np.zeros(2, dtype=np.int64)
+        size = np.array([int(shape[0]), int(shape[1])], dtype=np.int64)
+        room = f"within grid_shape {int(shape[0])}x{int(shape[1])}"
+    else:  # room around the floor for every moved node, at most MAX_SIDE cells a side
+        extent = hi - lo + 1
+        pad = np.minimum(math.isqrt(int(moved.size)) + 1, np.maximum(0, (MAX_SIDE - extent) // 2))
+        origin, size = lo - pad, extent + 2 * pad
+        room = f"within {MAX_SIDE} cells a side"
+    occ = np.zeros((int(size[0]), int(size[1])), dtype=np.uint8)
+    occ[own[:, 0] - origin[0], own[:, 1] - origin[1]] = 1
+    occ[want[keep, 0] - origin[0], want[keep, 1] - origin[1]] = 1
+    if occ.size - int(np.count_nonzero(occ)) < moved.size:
+        raise InputError(
+            source,
+            FIELD,
+            f"the {total:,} transit nodes of the long edges need a cell each, and "
+            f"{moved.size:,} of them find no free cell {room}",
+        )
+    # the cell before each transit node in its chain: known (the chain's waypoint, a transit
+    # node that kept its rounded cell) or that of a moved node (ref: its index in `moved`)
+    is_first = np.zeros(total, dtype=bool)
+    is_first[first] = True
+    chain = np.cumsum(is_first) - 1
+    start_cells = np.array([node_cell(graph.nodes[u]) for u in ends], dtype=np.int64)
+    before = np.arange(total) - 1
+    known = np.where(is_first[:, None], start_cells[chain], want[before])
+    slot = np.full(total, -1, dtype=np.int64)
+    slot[moved] = np.arange(moved.size)
+    ref = np.where(is_first | keep[before], -1, slot[before])
+    cells = np.zeros((moved.size, 2), dtype=np.int64)
+    failed = _nearest_free(
+        occ,
+        np.zeros(occ.shape, dtype=np.int32),
+        want[moved] - origin,
+        where[moved] - origin,
+        ref[moved],
+        known[moved] - origin,
+        cells,
+    )
+    assert failed < 0, "a free cell was counted but not found"
+    cells += origin
+    return dict(zip(moved.tolist(), map(tuple, cells.tolist()), strict=True))
+
+
+@numba.njit(cache=True)
+def _nearest_free(occ, start, want, pos, prev_ref, prev_cell, out):  # pragma: no cover - compiled
+    """:func:`place_transit`'s second pass: for each ``j`` in order, the free cell of ``occ``
+    nearest ``pos[j]`` in the first ring around ``want[j]`` that has one (ties: nearest the
+    previous cell, then row, column), marked taken and written to ``out[j]``. ``start`` (zeros,
+    the shape of ``occ``) remembers per cell the first ring that still had a free cell: cells
+    only fill, so a later search from that cell starts there, and one from a neighbouring cell
+    a ring further in (the rings inside are full). Returns -1, or the first ``j`` that found no
+    free cell."""
+    height, width = occ.shape
+    limit = max(height, width)
+    for j in range(want.shape[0]):
+        r0, c0 = want[j, 0], want[j, 1]
+        if prev_ref[j] >= 0:
+            pr, pc = out[prev_ref[j], 0], out[prev_ref[j], 1]
+        else:
+            pr, pc = prev_cell[j, 0], prev_cell[j, 1]
+        ring = start[r0, c0]
+        for nr in range(max(r0 - 1, 0), min(r0 + 2, height)):  # a neighbour's full rings, less
+            for nc in range(max(c0 - 1, 0), min(c0 + 2, width)):  # one, are full around here
+                ring = max(ring, start[nr, nc] - 1)
+        found = False
+        best_d, best_e, br, bc = 0.0, 0, 0, 0
+        while not found and ring <= limit:
+            for dr in range(-ring, ring + 1):
+                r = r0 + dr
+                if r < 0 or r >= height:
+                    continue
+                step = 1 if (dr == -ring or dr == ring or ring == 0) else 2 * ring
+                for dc in range(-ring, ring + 1, step):
+                    c = c0 + dc
+                    if c < 0 or c >= width or occ[r, c]:
+                        continue
+                    d = (r - pos[j, 0]) ** 2 + (c - pos[j, 1]) ** 2
+                    e = (r - pr) ** 2 + (c - pc) ** 2
+                    if (
+                        not found
+                        or d < best_d
+                        or (d == best_d and e < best_e)
+                        or (d == best_d and e == best_e and (r < br or (r == br and c < bc)))
+                    ):
+                        found, best_d, best_e, br, bc = True, d, e, r, c
+            if not found:
+                ring += 1
+        start[r0, c0] = ring
+        if not found:
+            return j
+        occ[br, bc] = 1
+        out[j, 0], out[j, 1] = br, bc
+    return -1
+
+
+def off_edge(graph: nx.Graph, transit: Any) -> int:
+    """How many of the ``transit`` nodes of ``graph`` :func:`place_transit` drew off their edge
+    (those with a ``cell`` attribute)."""
+    nodes = graph.nodes
+    return sum(1 for v in transit if v in nodes and "cell" in nodes[v])
+
+
+def travel_note(split: EdgeSplit, off: int = 0) -> str:
+    """``warehouse validate``'s line on a split floor (``off``: :func:`off_edge`)."""
     steps = (
-        f"{split.min_steps} step"
-        if split.min_steps == split.max_steps == 1
+        f"{split.min_steps} step{'s' if split.min_steps != 1 else ''}"
+        if split.min_steps == split.max_steps
         else f"{split.min_steps}–{split.max_steps} steps"
     )
     line = (
@@ -214,5 +393,11 @@ def travel_note(split: EdgeSplit) -> str:
             f"; {split.split} of {split.edges} edges are split into chains through "
             f"{split.transit} transit node{'s' if split.transit != 1 else ''} in all, where "
             "robots queue and meet as on any aisle"
+        )
+    if off:
+        line += (
+            f"; {off} of them are drawn in the nearest free cell, off their edge (one drawn "
+            "shorter than its travel time, fewer cells than steps, or across another node: a "
+            "finer drawing, more cells per metre, gives them room on it)"
         )
     return line

@@ -4,8 +4,13 @@ Node attributes:
 
 * ``pos`` — ``[row, col]``, two finite numbers (a floor drawn on a grid of cells; fractional
   positions are rounded to the cell used for observation windows and drawing, and no two nodes
-  may round to the same cell). GraphML has no tuples, so it carries numeric ``row`` and ``col``
-  attributes instead;
+  may share a cell: see ``cell``). GraphML has no tuples, so it carries numeric ``row`` and
+  ``col`` attributes instead;
+* ``cell`` — optional ``[row, col]``, two whole numbers: the cell the node is drawn in where it
+  is not the one ``pos`` rounds to (GraphML: ``cell_row`` and ``cell_col``). No two nodes may
+  have the same cell. A floor split by ``physics.speed_m_s`` gives it to the transit nodes that
+  found their rounded cell taken (:mod:`warehouse.floor.transit`), so :func:`save_graph` writes
+  such a floor and it reads back to the same cells;
 * ``kind`` — ``aisle``, ``pick``, ``station``, ``parking`` or ``blocked``;
 * ``start`` / ``goal`` — optional booleans (default True);
 * ``charger`` — optional boolean (default False): a charger of the battery model on an
@@ -53,7 +58,7 @@ from .common import MAX_CELLS, MAX_SIDE
 
 Source = str | Path | None
 #: the attributes read from nodes, edges and the graph (after GraphML's row/col become pos)
-NODE_ATTRS = ("pos", "kind", "start", "goal", "charger")
+NODE_ATTRS = ("pos", "kind", "start", "goal", "charger", "cell")
 EDGE_ATTRS = ("length",)
 GRAPH_ATTRS = ("name", "cell_size", "grid_shape", "grid_rows", "grid_cols", "explicit_kinds")
 _TUPLE_ID = re.compile(r"^\((-?\d+), (-?\d+)\)$")
@@ -133,6 +138,8 @@ def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph
         if "pos" not in data_:
             raise InputError(source, f"nodes[{i}].pos", "missing (row, col) position")
         data_["pos"] = _pair(data_["pos"], source, f"nodes[{i}].pos")
+        if "cell" in data_:
+            data_["cell"] = _whole_pair(data_["cell"], source, f"nodes[{i}].cell")
     return _finish(graph, source, lambda i: f"nodes[{i}]", lambda u, v: None)
 
 
@@ -171,6 +178,12 @@ def parse_graphml(text: str, *, source: Source = None, name: str = "graph") -> n
             source,
             f"nodes[{i}].pos",
         )
+        if "cell_row" in data or "cell_col" in data:
+            data["cell"] = _whole_pair(
+                [data.pop("cell_row", None), data.pop("cell_col", None)],
+                source,
+                f"nodes[{i}].cell_row/cell_col",
+            )
         for flag in ("start", "goal", "charger"):
             if isinstance(data.get(flag), str):
                 data[flag] = {"true": True, "false": False}.get(data[flag].lower(), data[flag])
@@ -247,7 +260,7 @@ def _finish(
                     f"{field}.charger",
                     f"a charger must be an aisle or parking node, not {data['kind']}",
                 )
-        cell = (round(data["pos"][0]), round(data["pos"][1]))
+        cell = data.get("cell") or (round(data["pos"][0]), round(data["pos"][1]))
         if cell in cells:
             raise InputError(
                 source,
@@ -359,6 +372,16 @@ def _pair(value: Any, source: Source, field: str) -> tuple[float, float] | tuple
     return (row, col)
 
 
+def _whole_pair(value: Any, source: Source, field: str) -> tuple[int, int]:
+    """A ``cell``: ``[row, col]``, two whole numbers (``2.0`` is 2)."""
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise InputError(source, field, f"expected [row, col], two whole numbers, got {value!r}")
+    numbers = [_number(v, source, field) for v in value]
+    if not all(x.is_integer() for x in numbers):
+        raise InputError(source, field, f"expected [row, col], two whole numbers, got {value!r}")
+    return (int(numbers[0]), int(numbers[1]))
+
+
 def _multi_pairs(graph: nx.MultiGraph):
     for u, nbrs in graph.adjacency():
         for v, keys in nbrs.items():
@@ -426,8 +449,9 @@ def _scalar(value: Any) -> Any:
 
 
 def _graphml_ready(graph: nx.Graph) -> nx.Graph:
-    """A copy with scalar attributes only: ``pos`` → ``row``/``col``, ``grid_shape`` →
-    ``grid_rows``/``grid_cols``, node ids as strings."""
+    """A copy with scalar attributes only: ``pos`` → ``row``/``col``, ``cell`` →
+    ``cell_row``/``cell_col``, ``grid_shape`` → ``grid_rows``/``grid_cols``, node ids as
+    strings."""
     out = nx.DiGraph() if graph.is_directed() else nx.Graph()
     for key, value in graph.graph.items():
         if key == "grid_shape" and value is not None:
@@ -438,10 +462,12 @@ def _graphml_ready(graph: nx.Graph) -> nx.Graph:
     if len(set(labels.values())) != len(labels):
         labels = {node: f"n{i}" for i, node in enumerate(graph.nodes)}
     for node, data in graph.nodes(data=True):
-        attrs = {k: _scalar(v) for k, v in data.items() if k != "pos"}
+        attrs = {k: _scalar(v) for k, v in data.items() if k not in ("pos", "cell")}
         attrs = {k: v for k, v in attrs.items() if v is not None}
         if "pos" in data:
             attrs["row"], attrs["col"] = (_scalar(p) for p in data["pos"])
+        if data.get("cell") is not None:
+            attrs["cell_row"], attrs["cell_col"] = (int(p) for p in data["cell"])
         out.add_node(labels[node], **attrs)
     for u, v, data in graph.edges(data=True):
         attrs = {k: _scalar(x) for k, x in data.items()}
