@@ -230,6 +230,10 @@ def test_replayed_kpis_equal_live_kpis(tmp_path):
         ("{capacity_wh: 0, chargers: [[0, 0]]}", "battery.capacity_wh", ""),
         ("{initial_soc: 0.5, initial_soc_min: 0.6}", "battery.initial_soc_min", "initial_soc"),
         ("{chargers: [[0, 0, 1]]}", "battery.chargers[0]", "[row, col]"),
+        ("{recharge_below: 0.3, opportunity_below: 0.3}", "battery.opportunity_below", "exceed"),
+        ("{recharge_below: 0.3, charge_to: 0.25}", "battery.charge_to", "recharge_below"),
+        ("{opportunity_below: 0.6, charge_to: 0.5}", "battery.charge_to", "opportunity_below"),
+        ("{charge_to: 1.2}", "battery.charge_to", ""),
     ],
 )
 def test_bad_battery_settings_fail_in_one_line(tmp_path, capsys, battery, field, message):

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 from cli_helpers import run_cli
 
 from agents import make_navigator
@@ -259,25 +258,6 @@ def test_waiting_robots_under_pibt_reach_the_charger_in_turn():
         waiting = (s.charge == Charge.QUEUED) & (sim.battery.wait_at >= 0)
         assert thoroughfares(sim.floor, sim.battery.wait_at[waiting]).size == 0
     assert charged == {0, 1, 2} and s.depletions.sum() == 0
-
-
-@pytest.mark.parametrize(
-    ("battery", "field", "message"),
-    [
-        ("{recharge_below: 0.3, opportunity_below: 0.3}", "battery.opportunity_below", "exceed"),
-        ("{recharge_below: 0.3, charge_to: 0.25}", "battery.charge_to", "recharge_below"),
-        ("{opportunity_below: 0.6, charge_to: 0.5}", "battery.charge_to", "opportunity_below"),
-        ("{charge_to: 1.2}", "battery.charge_to", ""),
-    ],
-)
-def test_bad_policy_settings_fail_in_one_line(tmp_path, capsys, battery, field, message):
-    path = tmp_path / "bad.yaml"
-    path.write_text(f"name: bad\nbattery: {battery}\n")
-    code, out, err = run_cli(["validate", str(path)], capsys)
-    assert code == 2 and out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: {field}: ")
-    assert message in lines[0]
 
 
 #: a charger in a dead-end pocket at (1, 2) and one in a pocket with two ways in at (1, 4)
