@@ -32,9 +32,9 @@ A robot's battery state (``FleetState.charge``, :class:`~.state.Charge`) sits be
 * on its charger it is ``CHARGING``: it cannot move, and each step adds ``charge_w`` ×
   ``step_seconds`` (it still draws ``idle_power_w``). The step its charge reaches ``charge_to``
   × capacity (1.0: full) it is ``NONE`` again and steps off its charger: its waypoint is the
-  nearest free aisle or parking cell that is not a charger (by the distance to the charger), so
-  the charger frees for the next in line; it is available to dispatchers from then on (an
-  order drops that waypoint).
+  nearest free aisle or parking cell that is not a charger (by the distance to the charger)
+  and that no scheduled closure closes now, so the charger frees for the next in line; it is
+  available to dispatchers from then on (an order drops that waypoint).
   Until it has left the charger cell (or is given an order) its steps without getting closer
   count in ``since_progress`` as for ``TO_CHARGER``, so the stall rescue moves it off even
   when its navigator keeps it waiting. Any other idle robot found on a charger (pushed there
@@ -43,6 +43,18 @@ A robot's battery state (``FleetState.charge``, :class:`~.state.Charge`) sits be
 * a robot whose charge reaches 0 (with a task or not) is ``DEPLETED``: it stops where it
   stands, keeps its task and draws nothing more; ``rescue_s`` seconds later its battery is
   swapped (full charge) and it carries on (``rescue_s: null``: never).
+
+Scheduled closures (``faults.closures``, :mod:`.closures`): a charger inside an active one is
+not handed out (to queued robots nor for opportunity charging) and is again from the step after
+it reopens. When a closure begins over a charger (:meth:`Battery.close_chargers`, called by
+:func:`~.closures.closure_duties`), the robot driving to it and the robot charging on it lose
+it: below ``recharge_below`` they are queued again, keeping their place in the queue (when they
+queued; for an opportunity charger, when it was given), and are given an open charger as the
+queue's order allows; otherwise they are available again (``NONE``). A robot that stops
+charging keeps the charge it has and, standing inside the closure, is evacuated as an idle
+robot is; a queued one (with ``waiting_cells``) gives up a waiting cell the closure covers.
+Queued robots inside a closure with nowhere outside to go (no waiting cell held) are evacuated
+too (:func:`~.closures.robots_to_evacuate`).
 
 Robots queued, driving to or at a charger and depleted ones are not
 :meth:`~warehouse.core.Simulation.idle_robots`, so no dispatcher gives them an order, and
@@ -339,13 +351,16 @@ class Battery:
             if low.any():
                 chance = np.flatnonzero(low)
                 chance = chance[np.lexsort((chance, s.soc_wh[chance]))]  # lowest charge first
-                sent.append(self._hand_out(s, dist, chance))
+                given = self._hand_out(s, dist, chance)
+                self.queued_at[given] = t  # its place, should its charger close (queued again)
+                sent.append(given)
         return np.concatenate(sent)
 
     def _step_off(self, s: FleetState, robots: np.ndarray, dist: DistanceCache) -> np.ndarray:
         """Robots just charged full get the nearest free aisle or parking cell that is not a
-        charger as their waypoint, so the charger frees for the next in line (an idle robot
-        would otherwise stand on it until it gets an order). Returns those that got one."""
+        charger and not closed by a scheduled closure as their waypoint, so the charger frees
+        for the next in line (an idle robot would otherwise stand on it until it gets an
+        order). Returns those that got one."""
         if robots.size == 0:
             return np.zeros(0, dtype=np.int64)
         if self._exits is None:
@@ -357,7 +372,7 @@ class Battery:
             order = np.argsort(steps, axis=1, kind="stable")[:, :16]
             near = steps[np.arange(order.shape[0])[:, None], order] < UNREACHABLE
             self._exits = np.where(near, cand[order], -1).astype(np.int64)
-        taken = np.zeros(self.n_nodes, dtype=bool)
+        taken = dist.closed.copy()  # never into a scheduled closure
         taken[s.pos] = True
         taken[s.waypoint[s.waypoint >= 0]] = True
         taken[self.wait_at[self.wait_at >= 0]] = True
@@ -374,7 +389,7 @@ class Battery:
         standing on a free charger takes it at once. Returns the robots given one."""
         none = np.zeros(0, dtype=np.int64)
         chargers = self.chargers
-        taken = np.zeros(self.n_nodes, dtype=bool)
+        taken = dist.closed.copy()  # a charger a scheduled closure closes now is not handed out
         taken[self.claim[self.claim >= 0]] = True
         standing = np.full(self.n_nodes, -1, dtype=np.int64)
         standing[s.pos] = np.arange(s.pos.size)
@@ -403,6 +418,26 @@ class Battery:
             given.append(sent.astype(np.int64))
         out = np.concatenate(given)
         return out if out.size else none
+
+    def close_chargers(self, s: FleetState, dist: DistanceCache) -> np.ndarray:
+        """While a scheduled closure lasts (``dist.closed``, after the step's closures apply):
+        robots driving to or charging on a charger it closes lose it (below ``recharge_below``
+        queued again in their old place, else available), and queued robots give up a waiting
+        cell it closes (and the waypoint to it). Returns the robots whose waypoint changed."""
+        closed = dist.closed
+        lost = ((s.charge == _TO) | (s.charge == _CHARGING)) & (self.claim >= 0)
+        lost &= closed[np.maximum(self.claim, 0)]
+        driving = lost & (s.charge == _TO)
+        s.waypoint[driving] = -1  # (the charger was its waypoint)
+        low = s.soc_wh < self.threshold
+        s.charge[lost & low] = _QUEUED  # its place: queued_at, kept
+        s.charge[lost & ~low] = _NONE
+        self.claim[lost] = -1
+        gone = (s.charge == _QUEUED) & (self.wait_at >= 0)
+        gone &= closed[np.maximum(self.wait_at, 0)]
+        s.waypoint[gone & (s.waypoint == self.wait_at)] = -1
+        self.wait_at[gone] = -1
+        return np.flatnonzero(driving | gone)
 
     def waiting_cells(self, dist: DistanceCache) -> np.ndarray:
         """Per charger (rows of :attr:`chargers`): up to 16 cells where robots queued for it

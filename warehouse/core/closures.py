@@ -34,6 +34,9 @@ robots inside one leave it: each may step onto a closed cell nearer its edge
 robots bound for a closed pick location or station (not yet picked) and sends robots with
 nothing to do inside to the nearest open cells (waypoints, as parking gives; the navigators and
 shields drive them). A loaded robot keeps its order and waits outside a closed station.
+With the battery model on (:mod:`.battery`), a closed charger is not handed out, the robots
+driving to or charging on a charger a closure closes lose it (:meth:`.Battery.close_chargers`),
+and robots queued for a charger inside a closure are sent out as idle ones are.
 
 Errors are :class:`~warehouse.errors.InputError` naming the entry's field
 (``faults.closures[1].cells[0]: (40, 3) is not a floor cell ...``).
@@ -175,10 +178,17 @@ def closure_duties(sim: Simulation) -> None:
     """While a scheduled closure lasts (called after each step's faults and at reset): robots
     driving to a pick whose pick location or station it closes hand their order back (it is
     held, :meth:`Simulation.release_orders`), and robots inside it that have nothing to do
-    there are sent out (:func:`evacuation_moves`). Vectorized; the search for exits runs only on
+    there are sent out (:func:`evacuation_moves`). With the battery model on, robots first lose
+    a charger it closes, and queued robots a waiting cell it closes
+    (:meth:`~.battery.Battery.close_chargers`). Vectorized; the search for exits runs only on
     the steps some robot needs one (a closure begins, or a robot's work inside ends)."""
     closed = sim.dist.closed
     s, ob = sim.state, sim.orders
+    if sim.battery is not None:
+        lost = sim.battery.close_chargers(s, sim.dist)
+        if lost.size:
+            sim.state_changed()
+            sim._reset_progress(lost)
     driving = np.flatnonzero(s.phase == Phase.TO_PICK)
     if driving.size:
         order = s.order[driving]
@@ -188,22 +198,32 @@ def closure_duties(sim: Simulation) -> None:
     robots = robots_to_evacuate(sim)
     if robots.size:
         robots, cells = evacuation_moves(sim, robots)
+        queued = s.charge[robots] == Charge.QUEUED
+        if queued.any():  # (set_waypoints leaves robots on battery business alone)
+            s.waypoint[robots[queued]] = cells[queued]
+            sim.state_changed()
+            sim._reset_progress(robots[queued])
+            robots, cells = robots[~queued], cells[~queued]
         if robots.size:
             sim.set_waypoints(robots, cells)
 
 
 def robots_to_evacuate(sim: Simulation) -> np.ndarray:
     """Robots standing inside an active scheduled closure that have nothing to do there: not
-    at work (picking, dropping), not on battery business, and heading for no cell outside it
-    (idle with no sub-goal, or a target inside it: a closed station, goal or parking spot), or
-    whose sub-goal another idle robot now stands on for good."""
+    at work (picking, dropping), not driving to a charger, charging or depleted, nor queued
+    for a charger holding a waiting cell (outside: it goes there), and heading for no cell
+    outside it (idle with no sub-goal, or a target inside it: a closed station, goal or
+    parking spot), or whose sub-goal another idle robot now stands on for good."""
     s = sim.state
     closed = sim.dist.closed
     inside = closed[s.pos]
     if not inside.any():
         return np.zeros(0, dtype=np.int32)
     free = (s.phase != Phase.PICKING) & (s.phase != Phase.DROPPING)
-    free &= s.charge == Charge.NONE
+    queued = s.charge == Charge.QUEUED
+    if queued.any() and sim.battery is not None:  # one holding a waiting cell goes there
+        queued &= sim.battery.wait_at < 0
+    free &= (s.charge == Charge.NONE) | queued
     target = s.target
     aimless = target < 0
     aimless |= closed[np.maximum(target, 0)] & ~aimless
