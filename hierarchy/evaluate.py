@@ -305,15 +305,18 @@ def evaluate(
         for name, target, seen, overrides in SCENARIOS
         if name in wanted
     ]
+    # a value wrong for a floor (a closed cell off it, too many robots) names its --set option,
+    # as `warehouse run --set` does, not the floor's scenario file
+    names = {key: f"--set {key}" for key in sets}
     for name, target, _, merged in floors if sets else ():
         if not (target.endswith(".map") and not Path(target).is_file()):
-            from scenarios import apply_overrides, load_scenario
+            from scenarios import apply_overrides, build_floor, load_scenario
 
             try:
                 sc, src = load_scenario(target)
-                apply_overrides(sc, merged, src)
+                build_floor(apply_overrides(sc, merged, src, names), src, names)
             except InputError as exc:
-                error(f"--set on {name}: {exc.one_line()}")
+                error(f"{exc.one_line()} (on {name})")
     rows: list[dict[str, Any]] = []
     origins: list[tuple[str, list[dict[str, Any]]]] = []
     for path in args.merge:

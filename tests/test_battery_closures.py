@@ -64,11 +64,31 @@ def test_a_closed_charger_is_not_handed_out_until_it_reopens():
     )
     place(sim, (1, 4))  # beside the only charger, which is closed from 0 s to 4 s
     s, f = sim.state, sim.floor
-    for _ in range(4):
+    for _ in range(3):
         wait(sim)
         assert s.charge[0] == Charge.QUEUED and s.waypoint[0] == -1
-    wait(sim)  # clock 5: it reopened at clock 4, so the queue has it now
+    wait(sim)  # clock 4: it reopens, and the queue has it in the same step
     assert s.charge[0] == Charge.TO_CHARGER and s.waypoint[0] == f.cell_of[1, 5]
+
+
+def test_a_reopened_charger_goes_to_the_first_in_the_queue():
+    """Two robots queue while the only charger is closed; when it reopens, the one that
+    queued first (tie: the lower id) is given it, the other keeps waiting."""
+    sim = scene(
+        [{"cells": [[1, 5]], "start_s": 0, "end_s": 3}],
+        robots=2,
+        initial_soc=0.4,
+        recharge_below=0.9,
+        chargers=[[1, 5]],
+    )
+    place(sim, (1, 0), (1, 4))
+    s, f = sim.state, sim.floor
+    for _ in range(2):
+        wait(sim)
+        assert list(s.charge) == [Charge.QUEUED, Charge.QUEUED]
+    wait(sim)  # clock 3: it reopens
+    assert list(s.charge) == [Charge.TO_CHARGER, Charge.QUEUED]
+    assert s.waypoint[0] == f.cell_of[1, 5] and s.waypoint[1] == -1
 
 
 def test_a_queued_robot_takes_the_open_charger_not_the_nearer_closed_one():
@@ -95,11 +115,9 @@ def test_a_robot_driving_to_a_charger_that_closes_is_sent_to_an_open_one():
     s, f = sim.state, sim.floor
     wait(sim)  # queued and given the nearer charger
     assert s.charge[0] == Charge.TO_CHARGER and s.waypoint[0] == f.cell_of[1, 5]
-    wait(sim)  # clock 2: it closes; the robot is queued again, ahead of later ones
-    assert s.charge[0] == Charge.QUEUED and s.waypoint[0] == -1
-    assert sim.battery is not None and sim.battery.claim[0] == -1
-    wait(sim)
+    wait(sim)  # clock 2: it closes; the robot is given the open one in the same step
     assert s.charge[0] == Charge.TO_CHARGER and s.waypoint[0] == f.cell_of[1, 0]
+    assert sim.battery is not None and sim.battery.claim[0] == f.cell_of[1, 0]
 
 
 def test_a_robot_charging_when_its_charger_closes_stops_and_leaves():
@@ -121,7 +139,11 @@ def test_a_robot_charging_when_its_charger_closes_stops_and_leaves():
         assert s.charge[0] == Charge.CHARGING and s.pos[0] == f.cell_of[1, 5]
         fleet.step()
         fleet.step()  # clock 3: the closure begins
-        assert s.charge[0] == (Charge.QUEUED if queued else Charge.NONE)
+        # queued again in its old place (clock 1), or available and given the open charger
+        # for opportunity charging (its place: now), in the same step
+        assert sim.battery is not None and sim.battery.claim[0] == f.cell_of[1, 0]
+        assert s.charge[0] == Charge.TO_CHARGER
+        assert sim.battery.queued_at[0] == (1 if queued else 3)
         before = s.charged_wh[0]
         left, charged_at = False, []
         for _ in range(40):
@@ -181,9 +203,7 @@ def test_a_queued_robot_gives_up_a_waiting_cell_that_closes():
     assert f.cell_of[1, 4] in waits[0]
     wait(sim)  # robot 1 waits where it stands, a waiting cell
     assert sim.battery.wait_at[1] == f.cell_of[1, 4]
-    wait(sim)  # clock 2: its cell closes
-    assert sim.battery.wait_at[1] == -1
-    wait(sim)  # it is given another, open one
+    wait(sim)  # clock 2: its cell closes, and it is given another, open one in the same step
     held = sim.battery.wait_at[1]
     assert held >= 0 and held != f.cell_of[1, 4] and not sim.dist.closed[held]
     assert s.waypoint[1] == held

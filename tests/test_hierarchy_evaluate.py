@@ -227,7 +227,10 @@ def test_set_changes_every_floor_and_is_recorded(tmp_path, capsys) -> None:
         ev.main(["--out", str(tmp_path / "c"), *argv, "--set", "layout.parking_walls=[west]"])
     assert exc.value.code == 2 and not (tmp_path / "c").exists()
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.endswith("layout.parking_walls: west carries stations; parking needs another wall")
+    assert err == (
+        "error: --set layout.parking_walls: west carries stations; parking needs another wall "
+        "(on small)"
+    )
 
 
 def test_merge_refuses_rows_that_cannot_share_a_table(tmp_path, capsys) -> None:
@@ -369,7 +372,23 @@ def test_summary_counts_the_gridlocked_seeds_of_each_config() -> None:
     [
         (["--seeds", "2"], "error: the following arguments are required: --out"),
         (["--out", "o", "--seeds", "many"], "error: argument --seeds: invalid int value: 'many'"),
-        (["--out", "o", "--set", "fleet.robotz=3"], "error: --set on train_wide: "),
+        (
+            ["--out", "o", "--set", "fleet.robotz=3"],
+            "error: --set fleet.robotz: unknown setting (allowed: robots, start) (on train_wide)",
+        ),
+        # fits the schema, not the floor: the option is named, not the floor's scenario file
+        (
+            ["--out", "o", "--scenarios", "small", "--set", "fleet.robots=5000"],
+            "error: --set fleet.robots: must be ≤ free cells (383) (on small)",
+        ),
+        (
+            [
+                *("--out", "o", "--scenarios", "small,faults", "--set", "fleet.robots=3"),
+                *("--set", "faults.closures=[{cells: [[99, 99]], start_s: 0}]"),
+            ],
+            "error: --set faults.closures: [0].cells[0]: (99, 99) is not a floor cell: "
+            "outside the floor (rows 0..12, cols 0..58) (on small)",
+        ),
         (["--out", "o", "--scenarios", "small,,faults"], "error: --scenarios: empty name"),
         (["--out", "o", "--scenarios", "small,small"], "error: --scenarios: small given twice"),
         (

@@ -45,16 +45,17 @@ A robot's battery state (``FleetState.charge``, :class:`~.state.Charge`) sits be
   swapped (full charge) and it carries on (``rescue_s: null``: never).
 
 Scheduled closures (``faults.closures``, :mod:`.closures`): a charger inside an active one is
-not handed out (to queued robots nor for opportunity charging) and is again from the step after
-it reopens. When a closure begins over a charger (:meth:`Battery.close_chargers`, called by
+not handed out (to queued robots nor for opportunity charging) and is again from the step it
+reopens (:meth:`Battery.give_chargers` runs again at each closure event). When a closure
+begins over a charger (:meth:`Battery.close_chargers`, called by
 :func:`~.closures.closure_duties`), the robot driving to it and the robot charging on it lose
 it: below ``recharge_below`` they are queued again, keeping their place in the queue (when they
 queued; for an opportunity charger, when it was given), and are given an open charger as the
-queue's order allows; otherwise they are available again (``NONE``). A robot that stops
-charging keeps the charge it has and, standing inside the closure, is evacuated as an idle
-robot is; a queued one (with ``waiting_cells``) gives up a waiting cell the closure covers.
-Queued robots inside a closure with nowhere outside to go (no waiting cell held) are evacuated
-too (:func:`~.closures.robots_to_evacuate`).
+queue's order allows, in the same step; otherwise they are available again (``NONE``). A
+robot that stops charging keeps the charge it has and, standing inside the closure, is
+evacuated as an idle robot is; a queued one (with ``waiting_cells``) gives up a waiting cell
+the closure covers. Queued robots inside a closure with nowhere outside to go (no waiting cell
+held) are evacuated too (:func:`~.closures.robots_to_evacuate`).
 
 Robots queued, driving to or at a charger and depleted ones are not
 :meth:`~warehouse.core.Simulation.idle_robots`, so no dispatcher gives them an order, and
@@ -338,7 +339,15 @@ class Battery:
             left = self._step_off(s, np.flatnonzero(stay), dist)
         else:
             left = np.zeros(0, dtype=np.int64)
-        sent = [left]
+        return np.concatenate([left, self.give_chargers(s, dist, t)])
+
+    def give_chargers(self, s: FleetState, dist: DistanceCache, t: int) -> np.ndarray:
+        """Hand free chargers to the queue (first come first served), waiting cells to the
+        queued robots left without one (``waiting_cells``) and opportunity chargers (``t``: the
+        clock). The last part of :meth:`step`; the simulation calls it again after a scheduled
+        closure begins or ends, so a robot whose charger closed gets an open one, and a charger
+        that reopens is handed out, in the same step. Returns the robots given a new waypoint."""
+        sent = [np.zeros(0, dtype=np.int64)]
         queued = np.flatnonzero(s.charge == _QUEUED)
         if queued.size:
             queued = queued[np.lexsort((queued, self.queued_at[queued]))]

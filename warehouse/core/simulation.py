@@ -50,7 +50,10 @@ While a scheduled closure lasts, after each step's faults (and at reset)
 order whose pick or station it closes hands the order back (:meth:`Simulation.release_orders`; the
 order is held), and robots inside with nothing to do there (idle, or bound for a closed station,
 goal or spot) get the nearest open cell outside as a waypoint; a loaded robot keeps its order and
-waits outside. Random closures do neither.
+waits outside. Random closures do neither. With the battery model on, the chargers are handed out
+again after the duties of a step at which a scheduled closure begins or ends
+(:meth:`~.battery.Battery.give_chargers`), so a robot whose charger closed gets an open one, and
+a reopened charger is given, in that step.
 
 Routing around scheduled closures: while a scheduled closure is active, the distances the fleet
 reads (:attr:`Simulation.dist`: navigators, shields, dispatchers, observations, progress) treat
@@ -611,6 +614,12 @@ class Simulation:
         self._faults()
         if self.dist.closed_any:  # a scheduled closure lasts: orders given back, robots out
             closure_duties(self)
+        if self.battery is not None and self._routes and self.t in self._routes:
+            # a closure began or ended: chargers it closed or reopened go to the queue now
+            sent = self.battery.give_chargers(s, self.dist, self.t)
+            if sent.size:
+                self._targets = None
+                self._reset_progress(sent)
         new_orders = self._arrivals()
 
         rw = cfg.reward
