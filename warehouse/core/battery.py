@@ -565,20 +565,25 @@ def _greedy_chargers(steps: np.ndarray) -> np.ndarray:  # pragma: no cover - com
 
 
 @numba.njit(cache=True)
+def _take_first_free(cells: np.ndarray, taken: np.ndarray) -> int:  # pragma: no cover - compiled
+    """The first of ``cells`` (-1 padded) not ``taken``, then taken; -1 when none is free."""
+    for e in cells:
+        if e < 0:
+            break
+        if not taken[e]:
+            taken[e] = True
+            return e
+    return -1
+
+
+@numba.njit(cache=True)
 def _first_free_exits(rows: np.ndarray, exits: np.ndarray, taken: np.ndarray) -> np.ndarray:
     """For each robot (``rows``: its charger's row of ``exits``, -1 none), in order, the first
     exit cell not ``taken`` (then taken); -1 when none is free."""
     out = np.full(rows.size, -1, np.int64)
     for i in range(rows.size):
-        if rows[i] < 0:
-            continue
-        for e in exits[rows[i]]:
-            if e < 0:
-                break
-            if not taken[e]:
-                taken[e] = True
-                out[i] = e
-                break
+        if rows[i] >= 0:
+            out[i] = _take_first_free(exits[rows[i]], taken)
     return out
 
 
@@ -595,13 +600,7 @@ def _first_free_waits(
         for c in order[i]:
             if c < 0:
                 break
-            for e in waits[c]:
-                if e < 0:
-                    break
-                if not taken[e]:
-                    taken[e] = True
-                    out[i] = e
-                    break
+            out[i] = _take_first_free(waits[c], taken)
             if out[i] >= 0:
                 break
     return out
