@@ -75,3 +75,18 @@ def test_a_fresh_process_and_its_workers_share_one_folder_under_the_users_root(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == [str(tmp_path / jit_cache.source_digest())] * 2
+
+
+def test_an_unwritable_root_falls_back_to_the_temporary_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    env = {k: v for k, v in os.environ.items() if "NUMBA_CACHE" not in k}
+    env["NUMBA_CACHE_DIR"] = str(blocker / "cache")  # cannot be made: a file is in the way
+    env["TMPDIR"] = str(tmp_path / "tmp")
+    (tmp_path / "tmp").mkdir()
+    code = "import os, warehouse; print(os.environ['NUMBA_CACHE_DIR'])"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert Path(out).parent.parent == tmp_path / "tmp"
+    assert Path(out).name == jit_cache.source_digest() and Path(out).is_dir()

@@ -10,7 +10,8 @@ So the cache lives in a folder named after a hash of every source file of the pr
 uses numba, plus the numba and Python versions: any change to any of them starts a fresh
 folder, and unchanged sources reuse theirs. The root is ``$NUMBA_CACHE_DIR`` when the user set
 it, else the user's cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``) under
-``warehouse-fleet/numba``. Folders not used for :data:`KEEP_DAYS` days are removed.
+``warehouse-fleet/numba``; where that cannot be written, a folder in the temporary directory.
+Folders not used for :data:`KEEP_DAYS` days are removed.
 
 :func:`configure` runs once when :mod:`warehouse` is imported (``agents`` and ``hierarchy``
 import it first), before any kernel is compiled.
@@ -22,6 +23,7 @@ import hashlib
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -101,13 +103,19 @@ def configure(root: Path | None = None) -> Path:
     global _configured
     if _configured is not None and root is None:
         return _configured
-    cache_root = default_root() if root is None else root
-    folder = cache_root / source_digest()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        os.utime(folder)  # marks it used, for prune()
-    except OSError:
-        pass  # numba falls back to its own locations when this one is not writable
+    digest = source_digest()
+    user = os.getuid() if hasattr(os, "getuid") else "user"
+    fallback = Path(tempfile.gettempdir()) / f"warehouse-fleet-numba-{user}"
+    for cache_root in (default_root() if root is None else root, fallback):
+        folder = cache_root / digest
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            os.utime(folder)  # marks it used, for prune()
+            break
+        except OSError:
+            continue  # not writable (a read-only home): the temporary folder instead
+    else:
+        return folder  # neither is writable: numba keeps its own locations
     os.environ.setdefault(_ENV_ROOT, str(cache_root))
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
     if (numba := sys.modules.get("numba")) is not None:
