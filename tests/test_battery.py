@@ -234,6 +234,7 @@ def test_replayed_kpis_equal_live_kpis(tmp_path):
         ("{recharge_below: 0.3, charge_to: 0.25}", "battery.charge_to", "recharge_below"),
         ("{opportunity_below: 0.6, charge_to: 0.5}", "battery.charge_to", "opportunity_below"),
         ("{charge_to: 1.2}", "battery.charge_to", ""),
+        ("{interruptible: true}", "battery.interruptible", "opportunity_below"),
     ],
 )
 def test_bad_battery_settings_fail_in_one_line(tmp_path, capsys, battery, field, message):

@@ -221,6 +221,69 @@ def test_opportunity_charging_takes_a_free_charger_at_once_and_is_off_by_default
         assert charge == (Charge.TO_CHARGER if sent else Charge.NONE), opportunity
 
 
+def add_orders(sim: Simulation, k: int) -> None:
+    """``k`` open orders from the pick location (0, 8) to the station (0, 0)."""
+    f = sim.floor
+    sim.orders.add(np.full(k, f.cell_of[0, 8]), np.full(k, f.cell_of[0, 0]), step=sim.t)
+
+
+def interrupt_scene(**battery) -> Simulation:
+    """Two chargers, (1, 5) and (3, 5); robots 0 and 1 stand on them with 5 and 4 Wh (between
+    recharge_below 0.2 and opportunity_below 0.6) and take them by opportunity; robot 2 idle at
+    (0, 2) with 9 Wh; no orders."""
+    sim = room_scene(
+        robots=3,
+        **{"recharge_below": 0.2, "opportunity_below": 0.6, "chargers": [[1, 5], [3, 5]]},
+        **battery,
+    )
+    place(sim, (1, 5), (3, 5), (0, 2))
+    sim.state.soc_wh[:] = [5.0, 4.0, 9.0]
+    sim.step(np.zeros(3, dtype=np.int64))
+    assert list(sim.state.charge[:2]) == [Charge.CHARGING] * 2 and sim.battery.by_chance[:2].all()
+    return sim
+
+
+def test_interruptible_opportunity_charging_gives_way_to_waiting_orders():
+    sim = interrupt_scene(interruptible=True)
+    s, chargers = sim.state, [sim.floor.cell_of[1, 5], sim.floor.cell_of[3, 5]]
+    add_orders(sim, 1)  # one order, one idle robot (2): nobody is interrupted
+    sim.step(np.zeros(3, dtype=np.int64))
+    assert list(s.charge[:2]) == [Charge.CHARGING] * 2 and list(sim.idle_robots()) == [2]
+    add_orders(sim, 1)  # two orders, one idle robot: the higher charged (0) gives way
+    sim.step(np.zeros(3, dtype=np.int64))
+    assert s.charge[0] == Charge.NONE and s.charge[1] == Charge.CHARGING
+    assert sorted(sim.idle_robots()) == [0, 2] and sim.battery.claim[0] == -1
+    assert s.waypoint[0] >= 0 and not sim.battery.is_charger[s.waypoint[0]]  # stepping off
+    assert sim.battery.off_from[0] == chargers[0]
+    fleet = Fleet(sim, make_dispatcher("greedy"), make_navigator("rule_based"))
+    fleet.step()  # the dispatcher gives it an order: it leaves the charger
+    for _ in range(5):
+        fleet.step()
+    assert s.pos[0] != chargers[0] and s.phase[0] != 0 and s.charge[1] == Charge.CHARGING
+
+
+def test_interruptible_is_off_by_default_and_never_interrupts_the_queue():
+    for battery in ({}, {"interruptible": False}):
+        sim = interrupt_scene(**battery)
+        add_orders(sim, 5)
+        for _ in range(3):
+            sim.step(np.zeros(3, dtype=np.int64))
+        assert list(sim.state.charge[:2]) == [Charge.CHARGING] * 2
+    # robot 0 queued below recharge_below (2 Wh) and got its charger from the queue: charged
+    # past recharge_below it still is not interrupted, however many orders wait
+    sim = interrupt_scene(interruptible=True)
+    s = sim.state
+    s.soc_wh[0] = 1.0  # robot 0 stops charging with 1 Wh: it queues, takes its charger again
+    s.charge[0], sim.battery.claim[0] = Charge.NONE, -1
+    for _ in range(10):
+        sim.step(np.zeros(3, dtype=np.int64))
+    assert s.charge[0] == Charge.CHARGING and not sim.battery.by_chance[0]
+    assert s.soc_wh[0] > sim.battery.threshold
+    add_orders(sim, 5)
+    sim.step(np.zeros(3, dtype=np.int64))
+    assert s.charge[0] == Charge.CHARGING and s.charge[1] == Charge.NONE  # only 1 gives way
+
+
 def test_charging_stops_at_charge_to():
     sim = room_scene(robots=1, charge_to=0.6)
     place(sim, (1, 5))

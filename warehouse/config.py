@@ -313,6 +313,14 @@ class BatteryConfig(Section):
         "fraction (above recharge_below) takes a charger only when one is free that no robot "
         "queues for; it never queues. Charging, it is not dispatched until charge_to. null: off.",
     )
+    interruptible: bool = Field(
+        False,
+        description="Opportunity charging gives way to orders: while more orders can be "
+        "dispatched than robots are idle, that many robots charging by opportunity (at or above "
+        "recharge_below; highest charge first) stop and step off their chargers as when full, "
+        "available to dispatchers. Robots that queued below recharge_below are never "
+        "interrupted. Needs opportunity_below.",
+    )
     charge_to: float = Field(
         1.0,
         gt=0.0,
@@ -355,6 +363,13 @@ class BatteryConfig(Section):
         low = info.data.get("recharge_below")
         if value is not None and low is not None and value <= low:
             raise ValueError(f"must exceed recharge_below ({low:g})")
+        return value
+
+    @field_validator("interruptible")
+    @classmethod
+    def _interruptible_needs_opportunity(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("opportunity_below", 0.0) is None:
+            raise ValueError("needs opportunity_below (opportunity charging is off)")
         return value
 
     @field_validator("charge_to")

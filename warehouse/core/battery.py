@@ -28,7 +28,13 @@ A robot's battery state (``FleetState.charge``, :class:`~.state.Charge`) sits be
   (docs/results_battery.md measures both);
 * opportunity charging (``opportunity_below``, off by default): a robot with no task and a
   charge below that fraction (not below ``recharge_below``) is given a charger left free once
-  the queued robots have theirs, lowest charge first, nearest charger first; it never queues;
+  the queued robots have theirs, lowest charge first, nearest charger first; it never queues.
+  With ``interruptible`` (off by default) such robots give way to orders
+  (:meth:`Battery.interrupt`, after the step's closures, before new orders arrive): while more
+  orders are dispatchable than robots are idle, as many robots charging by opportunity (on
+  their charger, at or above ``recharge_below``; highest charge first, ties: lower id) stop
+  and step off as a robot charged full does (below). A robot given its charger from the queue
+  is never interrupted, whatever its charge;
 * on its charger it is ``CHARGING``: it cannot move, and each step adds ``charge_w`` ×
   ``step_seconds`` (it still draws ``idle_power_w``). The step its charge reaches ``charge_to``
   × capacity (1.0: full) it is ``NONE`` again and steps off its charger: its waypoint is the
@@ -218,6 +224,7 @@ class Battery:
         )
         self.stop_wh = float(b.charge_to) * self.capacity
         self.use_waits = bool(b.waiting_cells)  #: queued robots go to waiting cells
+        self.interruptible = bool(b.interruptible)  #: opportunity charging gives way to orders
         dt_h = p.step_seconds / 3600.0
         self.idle_wh = float(p.idle_power_w) * dt_h  #: drawn by every robot every step
         self.wh_per_m = float(p.energy_wh_per_metre)
@@ -256,6 +263,8 @@ class Battery:
         self.off_from = np.full(n, -1, dtype=np.int64)
         #: per robot: the waiting cell it holds while queued (-1 none)
         self.wait_at = np.full(n, -1, dtype=np.int64)
+        #: per robot: its charger (claimed) was given for opportunity charging, not from the queue
+        self.by_chance = np.zeros(n, dtype=bool)
         self._ids = np.arange(n)
         # exit and waiting cells are chosen by distances, which closures change: each episode
         # chooses them afresh (at its first need), so no episode depends on the one before
@@ -351,7 +360,9 @@ class Battery:
         queued = np.flatnonzero(s.charge == _QUEUED)
         if queued.size:
             queued = queued[np.lexsort((queued, self.queued_at[queued]))]
-            sent.append(self._hand_out(s, dist, queued))
+            from_queue = self._hand_out(s, dist, queued)
+            self.by_chance[from_queue] = False
+            sent.append(from_queue)
             if self.use_waits:
                 sent.append(self._wait(s, dist))
         if self.opportunity is not None:
@@ -362,8 +373,26 @@ class Battery:
                 chance = chance[np.lexsort((chance, s.soc_wh[chance]))]  # lowest charge first
                 given = self._hand_out(s, dist, chance)
                 self.queued_at[given] = t  # its place, should its charger close (queued again)
+                self.by_chance[given] = True
                 sent.append(given)
         return np.concatenate(sent)
+
+    def interrupt(self, s: FleetState, waiting: int, dist: DistanceCache) -> np.ndarray:
+        """``interruptible``: up to ``waiting`` robots (the dispatchable orders no idle robot can
+        take: their count less the idle robots') charging on an opportunity charger, at or above
+        ``recharge_below``, stop charging, highest charge first (ties: lower id), and step off as
+        robots charged full do. Returns those given a waypoint off their charger."""
+        if waiting <= 0:
+            return np.zeros(0, dtype=np.int64)
+        able = (s.charge == _CHARGING) & self.by_chance & (s.soc_wh >= self.threshold)
+        if not able.any():
+            return np.zeros(0, dtype=np.int64)
+        robots = np.flatnonzero(able)
+        robots = robots[np.lexsort((robots, -s.soc_wh[robots]))][:waiting]
+        s.charge[robots] = _NONE
+        self.claim[robots] = -1
+        self.by_chance[robots] = False
+        return self._step_off(s, robots, dist)
 
     def _step_off(self, s: FleetState, robots: np.ndarray, dist: DistanceCache) -> np.ndarray:
         """Robots just charged full get the nearest free aisle or parking cell that is not a

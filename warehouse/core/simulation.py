@@ -620,6 +620,13 @@ class Simulation:
             if sent.size:
                 self._targets = None
                 self._reset_progress(sent)
+        if self.battery is not None and self.battery.interruptible:
+            # orders waiting that no idle robot can take: opportunity charging gives way
+            waiting = self.dispatchable_orders().size - self.idle_robots().size
+            sent = self.battery.interrupt(s, waiting, self.dist)
+            if sent.size:
+                self._targets = None
+                self._reset_progress(sent)
         new_orders = self._arrivals()
 
         rw = cfg.reward
