@@ -116,9 +116,9 @@ def pibt_search(
     the floor's moves, ``outdeg`` (n_nodes,) its moves out of each node, ``slot`` (N,) each
     robot's row of the distance ``table`` (-1: no target), ``target`` (N,) each robot's target
     node (-1: none) and ``frozen`` (N,) the robots that may only WAIT; without ``swap`` they are
-    not read. numba compiles the swap rules into this function and caches it by this file
-    only: a change to :mod:`warehouse.shield.swap_rules` reaches a cached build when this file
-    changes too (or ``__pycache__`` is cleared).
+    not read. numba compiles the swap rules into this function; its cache folder follows
+    every kernel source (:mod:`warehouse.jit_cache`), so a change to
+    :mod:`warehouse.shield.swap_rules` alone reaches it.
     """
     n = pos.shape[0]
     n_nodes = nbr.shape[0]
