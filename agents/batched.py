@@ -5,7 +5,8 @@
 * :class:`NetworkScorer` — a CQL or BC :class:`~agents.networks.NavigatorNet`. Every robot's
   observation is stacked into one tensor (zero-copy on the CPU; through a reused pinned host
   buffer and a non-blocking copy on CUDA) and scored in a single ``torch.inference_mode``
-  forward pass;
+  forward pass; robots in long north-south single lanes are scored in the mirrored frame
+  (:mod:`agents.lane_view`), in the same pass;
 * :class:`RuleBasedScorer` — the rule-based navigator's shortest-path preferences (and its own
   action choice, so it behaves exactly like :class:`~agents.rule_based.RuleBasedNavigator`).
 
@@ -26,6 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from .lane_view import LaneView
 from .networks import NavigatorNet, Workspace
 from .rule_based import RuleBasedNavigator
 
@@ -64,10 +66,13 @@ class NetworkScorer:
         *,
         device: str | torch.device | None = None,
         source: Any = None,
+        lane_view: LaneView | None = None,
     ) -> None:
         self.device = pick_device(device)
         self.net = net.to(self.device).eval()
         self.source = source
+        #: robots in long north-south single lanes decided in the mirrored frame (None: off)
+        self.lane_view = lane_view
         self._host: torch.Tensor | None = None  # pinned staging buffer (CUDA only)
         self._host_mask: torch.Tensor | None = None
         self._workspace = Workspace()  # reused layer outputs: no fresh buffers per step
@@ -108,12 +113,18 @@ class NetworkScorer:
                 f"{cfg.observation.model_dump()}), got {obs.shape[1]}: build them with "
                 "Observer(sim, navigator.observation)",
             )
+        mirrored = self.lane_view.robots(sim) if self.lane_view is not None else None
+        if mirrored is not None:
+            obs, mask = self.lane_view.mirror(obs, mask, mirrored)  # type: ignore[union-attr]
         with torch.inference_mode():
             x, m = self._to_device(obs, mask)
             s = self.net.scores(x, self._workspace).masked_fill_(~m, -torch.inf)
             a = s.argmax(dim=1)
             # a copy: the workspace buffer is overwritten by the next call
-            return s.cpu().numpy().copy(), a.cpu().numpy().astype(np.int64)
+            scores, actions = s.cpu().numpy().copy(), a.cpu().numpy().astype(np.int64)
+        if mirrored is not None:
+            LaneView.unmirror(scores, actions, mirrored)
+        return scores, actions
 
 
 class RuleBasedScorer:

@@ -58,11 +58,12 @@ def sampled_cql_navigator(
     checkpoint: str | Path | None = None,
     device: str | None = None,
     temperature: float = DEPLOY_TEMPERATURE,
+    lane_view: bool = True,
     **_: object,
 ) -> SampledPolicy:
     """Factory: the offline CQL network (shipped weights or ``checkpoint``) sampled from
     ``softmax(Q̄/temperature)``."""
-    return _sampled("cql", checkpoint, device, temperature)
+    return _sampled("cql", checkpoint, device, temperature, lane_view)
 
 
 def sampled_bc_navigator(
@@ -70,20 +71,25 @@ def sampled_bc_navigator(
     checkpoint: str | Path | None = None,
     device: str | None = None,
     temperature: float = DEPLOY_TEMPERATURE,
+    lane_view: bool = True,
     **_: object,
 ) -> SampledPolicy:
     """Factory: the BC network (shipped weights or ``checkpoint``) sampled from
     ``softmax(logits/temperature)``, the baseline deployed like ``cql_sampled``."""
-    return _sampled("bc", checkpoint, device, temperature)
+    return _sampled("bc", checkpoint, device, temperature, lane_view)
 
 
 def _sampled(
-    weights: str, checkpoint: str | Path | None, device: str | None, temperature: float
+    weights: str,
+    checkpoint: str | Path | None,
+    device: str | None,
+    temperature: float,
+    lane_view: bool,
 ) -> SampledPolicy:
     from .learned import DEFAULT_WEIGHTS, load_learned_navigator
 
     path = checkpoint if checkpoint is not None else DEFAULT_WEIGHTS / f"{weights}.json"
-    base = load_learned_navigator(None, path, device=device)
+    base = load_learned_navigator(None, path, device=device, lane_view=lane_view)
     return SampledPolicy(base, temperature, name=f"{weights}_sampled")
 
 
@@ -92,6 +98,7 @@ def finetuned_navigator(
     checkpoint: str | Path | None = None,
     device: str | None = None,
     temperature: float | None = None,
+    lane_view: bool = True,
     **_: object,
 ) -> SampledPolicy:
     """Factory: the shipped CQL weights or ``checkpoint``, sampled at the checkpoint's
@@ -100,7 +107,7 @@ def finetuned_navigator(
     from .learned import DEFAULT_WEIGHTS, load_learned_navigator
 
     path = checkpoint if checkpoint is not None else DEFAULT_WEIGHTS / "cql.json"
-    base = load_learned_navigator(None, path, device=device)
+    base = load_learned_navigator(None, path, device=device, lane_view=lane_view)
     if temperature is None:
         meta = read_checkpoint(path)[0]
         ft = meta.get("extra", {}).get("finetune") or {}

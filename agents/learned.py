@@ -4,6 +4,9 @@ hierarchy's ``cql_tuned``): checkpoint networks behind :class:`BatchedPolicy`.
 ``make_navigator("cql")`` loads the shipped weights ``agents/weights/cql.{json,safetensors}``
 (produced by ``agents/make_weights.py``); ``checkpoint=`` points at any training or weights
 checkpoint instead, ``device=`` forces ``cpu`` or ``cuda`` (default: CUDA when available).
+``lane_view=False`` (``policies.navigator_args.NAME.lane_view``) turns off the lane-aligned
+view (:mod:`agents.lane_view`): robots in long north-south single lanes are then decided in the
+floor's own frame, which the networks were not trained for.
 """
 
 from __future__ import annotations
@@ -24,13 +27,16 @@ def load_learned_navigator(
     checkpoint: str | Path | None = None,
     *,
     device: str | None = None,
+    lane_view: bool = True,
 ) -> BatchedPolicy:
     """A :class:`BatchedPolicy` over the network of ``checkpoint`` (default: shipped weights).
 
     ``algo`` (``"cql"``/``"bc"``, or ``None`` for any) must match the checkpoint's algorithm.
+    ``lane_view``: decide robots in long north-south single lanes in the mirrored frame.
     """
     from .batched import BatchedPolicy, NetworkScorer
     from .checkpoint import load_network, resolve
+    from .lane_view import LaneView
 
     if checkpoint is None:
         if algo is None:
@@ -43,24 +49,35 @@ def load_learned_navigator(
             "algo",
             f"checkpoint holds a {meta['algo']!r} network, expected {algo!r}",
         )
-    scorer = NetworkScorer(net, device=device, source=resolve(checkpoint).with_suffix(".json"))
+    view = LaneView(net.cfg.observation) if lane_view else None
+    source = resolve(checkpoint).with_suffix(".json")
+    scorer = NetworkScorer(net, device=device, source=source, lane_view=view)
     # The policy carries the observation layout it was trained on (Fleet builds its observer
     # from ``policy.observation``).
     return BatchedPolicy(scorer, name=algo or meta["algo"], observation=net.cfg.observation)
 
 
-def cql_navigator(*, checkpoint: str | Path | None = None, device: str | None = None, **_: object):
-    return load_learned_navigator("cql", checkpoint, device=device)
+def cql_navigator(
+    *,
+    checkpoint: str | Path | None = None,
+    device: str | None = None,
+    lane_view: bool = True,
+    **_: object,
+):
+    return load_learned_navigator("cql", checkpoint, device=device, lane_view=lane_view)
 
 
 def cql_pibt_navigator(
-    *, checkpoint: str | Path | None = None, device: str | None = None, **_: object
+    *,
+    checkpoint: str | Path | None = None,
+    device: str | None = None,
+    lane_view: bool = True,
+    **_: object,
 ):
     """The CQL network fine-tuned online with PPO under the PIBT shield, run greedily
     (``agents/weights/cql_pibt.*``; docs/results_finetune.md)."""
-    return load_learned_navigator(
-        "cql", checkpoint or DEFAULT_WEIGHTS / "cql_pibt.json", device=device
-    )
+    path = checkpoint or DEFAULT_WEIGHTS / "cql_pibt.json"
+    return load_learned_navigator("cql", path, device=device, lane_view=lane_view)
 
 
 class ModeMatchedNavigator:
@@ -96,33 +113,45 @@ class ModeMatchedNavigator:
 
 
 def cql_physical_navigator(
-    *, checkpoint: str | Path | None = None, device: str | None = None, **_: object
+    *,
+    checkpoint: str | Path | None = None,
+    device: str | None = None,
+    lane_view: bool = True,
+    **_: object,
 ):
     """The CQL network fine-tuned online with PPO without a shield (``physical``), sampling
     its moves from softmax(Q) as PPO trained it (``agents/weights/cql_physical.*``)."""
     from .finetune_nav import finetuned_navigator
 
     path = checkpoint or DEFAULT_WEIGHTS / "cql_physical.json"
-    policy = finetuned_navigator(checkpoint=path, device=device)
+    policy = finetuned_navigator(checkpoint=path, device=device, lane_view=lane_view)
     policy.name = "cql_physical"
     return policy
 
 
-def cql_tuned_navigator(*, device: str | None = None, **_: object) -> ModeMatchedNavigator:
+def cql_tuned_navigator(
+    *, device: str | None = None, lane_view: bool = True, **_: object
+) -> ModeMatchedNavigator:
     """The network fine-tuned for the floor's collision mode: ``cql_pibt`` under the PIBT
     shields (``pibt`` and ``pibt_swap``, which is PIBT plus the swap manoeuvre), ``cql_physical``
     without a shield, the offline ``cql`` network otherwise."""
-    pibt = cql_pibt_navigator(device=device)
+    pibt = cql_pibt_navigator(device=device, lane_view=lane_view)
     return ModeMatchedNavigator(
         {
             "pibt": pibt,
             "pibt_swap": pibt,
-            "physical": cql_physical_navigator(device=device),
+            "physical": cql_physical_navigator(device=device, lane_view=lane_view),
         },
-        cql_navigator(device=device),
+        cql_navigator(device=device, lane_view=lane_view),
         name="cql_tuned",
     )
 
 
-def bc_navigator(*, checkpoint: str | Path | None = None, device: str | None = None, **_: object):
-    return load_learned_navigator("bc", checkpoint, device=device)
+def bc_navigator(
+    *,
+    checkpoint: str | Path | None = None,
+    device: str | None = None,
+    lane_view: bool = True,
+    **_: object,
+):
+    return load_learned_navigator("bc", checkpoint, device=device, lane_view=lane_view)
