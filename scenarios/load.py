@@ -247,6 +247,10 @@ def _blame_override(
             return InputError(None, names.get(key, key), exc.message)
         if field.startswith(f"{dotted}["):  # an entry of a list given whole: say which
             return InputError(None, names.get(key, key), f"{field[len(dotted) :]}: {exc.message}")
+    for key in overrides:  # a setting the failed one depends on (the step a closure needs)
+        if SHORTCUTS.get(key, key) in getattr(exc, "depends_on", ()):
+            where = f"{field} ({exc.source})" if exc.source else field
+            return InputError(None, names.get(key, key), f"{where}: {exc.message}")
     return exc
 
 

@@ -193,7 +193,10 @@ BAD_CLOSURES = [
         "faults.closures[0].start_s: expected a number, got true",
     ),
     ("[{cells: [[3, 3]]}]", "faults.closures[0].start_s: Field required"),
-    ("[{start_s: 1}]", "faults.closures[0]: give the cells to close: cells, area or nodes"),
+    (
+        "[{start_s: 1}]",
+        "faults.closures[0]: give the cells or edges to close: cells, area, nodes or edges",
+    ),
     ("[{cells: [[3]], start_s: 1}]", "faults.closures[0].cells[0]: expected [row, col], two whole"),
     ("[{cells: [3, 3], start_s: 1}]", "faults.closures[0].cells[0]: expected [row, col]"),
     ("[{cells: [[3, 2.5]], start_s: 1}]", "faults.closures[0].cells[0]: expected [row, col]"),

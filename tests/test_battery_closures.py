@@ -245,3 +245,32 @@ def test_with_no_closure_it_steps_off_to_the_nearest_free_cell():
         if s.charge[0] == Charge.NONE and s.waypoint[0] >= 0:
             break
     assert tuple(sim.floor.pos[s.waypoint[0]].tolist()) == (0, 2)
+
+
+def test_a_robot_stepping_off_towards_a_cell_that_closes_is_given_an_open_one():
+    """The full robot steps off towards the nearest free cell; a closure of that cell begins
+    the step after, the robot still on its charger (its navigator waits): it is given the
+    next open cell, in the same step, and still counts as stepping off."""
+    t0 = 0
+    sim = scene([], initial_soc=0.7, recharge_below=0.8, chargers=[[0, 3]])
+    place(sim, (0, 3))
+    while not (sim.state.charge[0] == Charge.NONE and sim.state.waypoint[0] >= 0):
+        wait(sim)
+        t0 = sim.t
+    first = tuple(sim.floor.pos[sim.state.waypoint[0]].tolist())
+    sim = scene(
+        [{"cells": [list(first)], "start_s": t0 + 1}],
+        initial_soc=0.7,
+        recharge_below=0.8,
+        chargers=[[0, 3]],
+    )
+    place(sim, (0, 3))
+    s, f = sim.state, sim.floor
+    for _ in range(t0):
+        wait(sim)
+    assert s.waypoint[0] == f.cell_of[first]  # on its way off, the cell still open
+    wait(sim)  # the closure begins
+    assert sim.dist.closed[f.cell_of[first]] and s.pos[0] == f.cell_of[0, 3]
+    assert s.waypoint[0] >= 0 and not sim.dist.closed[s.waypoint[0]]
+    assert abs(f.pos[s.waypoint[0]] - f.pos[f.cell_of[0, 3]]).sum() == 1  # the next nearest
+    assert sim.battery is not None and sim.battery.off_from[0] == f.cell_of[0, 3]

@@ -284,6 +284,117 @@ def test_interruptible_is_off_by_default_and_never_interrupts_the_queue():
     assert s.charge[0] == Charge.CHARGING and s.charge[1] == Charge.NONE  # only 1 gives way
 
 
+def zeros(sim: Simulation) -> np.ndarray:
+    return np.zeros(sim.n_robots, dtype=np.int64)
+
+
+def test_interruptible_releases_a_robot_driving_to_an_opportunity_charger():
+    """Robot 0 (5 Wh) was sent to the free charger (1, 5) by opportunity; robot 1 (9 Wh) is
+    idle. Two orders for one idle robot: robot 0 gives up its charger on the way (off by
+    default: it drives on)."""
+    for interruptible in (True, False):
+        sim = room_scene(recharge_below=0.2, opportunity_below=0.6, interruptible=interruptible)
+        place(sim, (0, 2), (3, 4))
+        s, b = sim.state, sim.battery
+        assert b is not None
+        s.soc_wh[:] = [5.0, 9.0]
+        sim.step(zeros(sim))  # no orders: robot 0 takes the free charger by opportunity
+        assert s.charge[0] == Charge.TO_CHARGER and b.by_chance[0]
+        add_orders(sim, 2)
+        sim.step(zeros(sim))
+        if interruptible:
+            assert s.charge[0] == Charge.NONE and s.waypoint[0] == -1 and b.claim[0] == -1
+            assert sorted(sim.idle_robots()) == [0, 1] and b.held[0]
+        else:
+            assert s.charge[0] == Charge.TO_CHARGER and b.claim[0] == sim.floor.cell_of[1, 5]
+
+
+def test_interruptible_opportunity_charging_does_not_start_while_orders_wait():
+    """Robots 0 (5 Wh) and 1 (4 Wh), both below opportunity_below, idle beside two free
+    chargers: only the idle robots no order waits for take one, lowest charge first."""
+    for orders, interruptible, sent in (
+        (0, True, [1, 0]),
+        (1, True, [1]),
+        (2, True, []),
+        (2, False, [1, 0]),  # off (the default): they take them whatever waits
+    ):
+        sim = room_scene(
+            recharge_below=0.2,
+            opportunity_below=0.6,
+            interruptible=interruptible,
+            chargers=[[1, 5], [3, 5]],
+        )
+        place(sim, (0, 2), (2, 4))
+        sim.state.soc_wh[:] = [5.0, 4.0]
+        add_orders(sim, orders)
+        sim.step(zeros(sim))
+        going = np.flatnonzero(sim.state.charge == Charge.TO_CHARGER)
+        assert sorted(going.tolist()) == sorted(sent), (orders, interruptible)
+
+
+def hold_scene() -> Simulation:
+    """The interrupt scene with a fourth robot (9 Wh, at (0, 6)) broken down for 3 steps:
+    two orders for one idle robot (2), so robot 0 (5 Wh, the higher) gives way; it is moved
+    off its charger by hand."""
+    sim = room_scene(
+        robots=4,
+        recharge_below=0.2,
+        opportunity_below=0.6,
+        interruptible=True,
+        chargers=[[1, 5], [3, 5]],
+    )
+    place(sim, (1, 5), (3, 5), (0, 2), (0, 6))
+    s = sim.state
+    s.soc_wh[:] = [5.0, 4.0, 9.0, 9.0]
+    s.broken[3] = 3
+    sim.step(zeros(sim))
+    assert list(s.charge[:2]) == [Charge.CHARGING] * 2
+    add_orders(sim, 2)
+    sim.step(zeros(sim))
+    assert s.charge[0] == Charge.NONE and sim.battery is not None and sim.battery.held[0]
+    s.pos[0] = s.waypoint[0]  # stepped off
+    sim.state_changed()
+    return sim
+
+
+def test_an_interrupted_robot_no_dispatcher_takes_does_not_go_straight_back():
+    """Robot 3 is repaired: three idle robots for two orders, the charger (1, 5) free and
+    robot 0 still below opportunity_below. Held, it does not take it (without the hold it
+    would: the ping-pong); given an order, it may charge by opportunity again."""
+    sim = hold_scene()
+    s, b, charger = sim.state, sim.battery, sim.floor.cell_of[1, 5]
+    assert b is not None
+    for _ in range(6):
+        sim.step(zeros(sim))
+        assert s.charge[0] == Charge.NONE and b.claim[0] == -1
+    assert s.broken[3] == 0 and sorted(sim.idle_robots()) == [0, 2, 3]
+    assert s.soc_wh[0] < b.opportunity and b.held[0] and b.claim[1] != charger
+    unheld = hold_scene()
+    for _ in range(6):
+        unheld.battery.held[0] = False  # type: ignore[union-attr]
+        unheld.step(zeros(unheld))
+    assert unheld.state.charge[0] == Charge.TO_CHARGER
+    assert unheld.battery.claim[0] == charger  # type: ignore[union-attr]
+    # an order clears the hold
+    sim.assign(np.array([0]), sim.dispatchable_orders()[:1])
+    sim.step(zeros(sim))
+    assert not b.held[0]
+
+
+def test_the_hold_never_delays_charging_below_recharge_below():
+    """Held robot 0 drops below recharge_below (2 Wh): it queues and is given the free
+    charger in the same step, as without the hold."""
+    sim = hold_scene()
+    s, b = sim.state, sim.battery
+    assert b is not None
+    sim.step(zeros(sim))
+    assert b.held[0] and s.charge[0] == Charge.NONE
+    s.soc_wh[0] = 1.5
+    sim.step(zeros(sim))
+    assert s.charge[0] == Charge.TO_CHARGER and s.waypoint[0] == sim.floor.cell_of[1, 5]
+    assert not b.by_chance[0] and not b.held[0]
+
+
 def test_charging_stops_at_charge_to():
     sim = room_scene(robots=1, charge_to=0.6)
     place(sim, (1, 5))

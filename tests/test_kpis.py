@@ -119,6 +119,7 @@ def test_hand_computed_kpis_match_the_report(scripted: Path) -> None:
         "distance_m": distance,
         "energy_kwh": (distance * 0.08 + robots * steps * step_s * 60.0 / 3600.0) / 1000.0,
         "stuck_robots": 0,
+        "stuck_robot_share": 0.0,  # never 30 steps without progress
         "jammed_robots": 0,
         "oldest_open_order_s": 0.0,  # the one order was assigned at once
         "orders_arrived": 1,  # the scripted one (arrival_rate 0: no others)
@@ -440,3 +441,64 @@ def test_printed_tables_leave_out_kpis_no_policy_defines() -> None:
     assert kpi_table(report).row_count == len(KPI_NAMES) - 1
     assert "| cycle_time_p50 |" not in markdown_table(report)
     assert "| min_soc | 0.5 ± 0 | — |" in markdown_table(report)
+
+
+def test_stuck_robot_share_is_the_stuck_snapshot_over_every_step(tmp_path: Path) -> None:
+    """``stuck_robot_share``: robot-steps that ended stuck (the ``stuck_robots`` rule, counted
+    by hand after every step here) over all robot-steps; ``stuck_robots`` stays the last step's
+    count. A recording recomputes the share at any frame from its ``since_progress`` frames."""
+    import warehouse
+    from agents import RuleBasedNavigator
+    from hierarchy import GreedyDispatcher
+    from warehouse.fleet import Fleet
+    from warehouse.kpis import compute_kpis
+    from warehouse.recording import EpisodeRecorder, kpis_from_recording, load_recording
+
+    env = warehouse.make_env("tiny", **{"physics.stuck_after": 3})
+    fleet = Fleet(env.sim, GreedyDispatcher(), RuleBasedNavigator())
+    fleet.reset(2)
+    sim = fleet.sim
+    assert compute_kpis(sim)["stuck_robot_share"] == 0.0  # no step yet
+    rec = EpisodeRecorder(sim, meta={"seed": 2})
+    counts = []
+    for _ in range(200):
+        rec.capture(sim, fleet.step())
+        counts.append(int((sim.state.since_progress >= 3).sum()))
+    k = compute_kpis(sim)
+    n = sim.n_robots
+    assert k["stuck_robot_share"] == pytest.approx(sum(counts) / (n * 200), abs=1e-12)
+    assert 0 < k["stuck_robot_share"] < 1 and len(set(counts)) > 2  # stuck some of the time
+    assert k["stuck_robots"] == counts[-1]
+    assert k["stuck_robot_share"] != pytest.approx(counts[-1] / n)  # not the snapshot
+    log = load_recording(rec.save(tmp_path / "r.npz"))
+    assert kpis_from_recording(log) == k
+    assert kpis_from_recording(log, 120)["stuck_robot_share"] == pytest.approx(
+        sum(counts[:120]) / (n * 120), abs=1e-12
+    )
+
+
+def test_results_without_stuck_robot_share_still_compare_and_target(tmp_path: Path, capsys) -> None:
+    """A run folder written before the KPI (its report.json without it) compares against a new
+    one (``warehouse compare``: named as one-sided, the other KPIs paired), and a sweep target
+    may name the new KPI."""
+    import json
+
+    from cli_helpers import run_cli
+
+    from warehouse.kpi_targets import parse_target
+    from warehouse.report import markdown_table
+
+    report = build_report(run_experiment(prepare_faults(tmp_path)))
+    assert "| stuck_robot_share |" in markdown_table(report)
+    for name, data in (("new", report), ("old", json.loads(json.dumps(report)))):
+        if name == "old":
+            for run in data["runs"]:
+                del run["kpis"]["stuck_robot_share"]
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "report.json").write_text(json.dumps(data))
+    code, out, err = run_cli(["compare", str(tmp_path / "old"), str(tmp_path / "new")], capsys)
+    assert code == 0, err
+    assert "not compared (in one report only): stuck_robot_share" in out
+    assert "deliveries" in out
+    target = parse_target("stuck_robot_share<=0.05")
+    assert target.kpi == "stuck_robot_share"

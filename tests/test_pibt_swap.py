@@ -267,6 +267,20 @@ def test_random_floors_swap_is_safe_follows_the_mask_and_keeps_frozen_robots():
     assert changed >= 10, f"the swap changed only {changed} of 2000 joint moves"
 
 
+def test_a_shield_reused_from_step_to_step_decides_like_a_fresh_one():
+    """The node-sized work arrays are kept between calls (PIBTScratch): each call must leave
+    them all -1, whatever the search wrote (pushes, backtracks, swaps, pulls)."""
+    rng = np.random.default_rng(11)
+    kept = {PIBTShield: PIBTShield(), PIBTSwapShield: PIBTSwapShield()}
+    for _ in range(1000):
+        floor, sim, actions, prefs, mask = random_case(rng)
+        for cls, shield in kept.items():
+            out = shield(sim, actions, prefs, mask)
+            np.testing.assert_array_equal(out, cls()(sim, actions, prefs, mask))
+            sc = shield.scratch(floor.n_nodes, actions.size)
+            assert (sc.occ == -1).all() and (sc.res == -1).all()
+
+
 # ---------------------------------------------------------------- the simulation
 SPUR_FLOOR = "#.pppp..\nS.####..\n#.pppp..\nS.......\n#.pppp..\nS.####..\n#.pppp..\n"
 

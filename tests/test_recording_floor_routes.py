@@ -212,9 +212,6 @@ def _corrupt(path: Path, tmp_path: Path) -> list[tuple[Path, str]]:
     station[np.flatnonzero(kind == NodeKind.STATION)[:1]] = True
     out.append((_rewrite(path, tmp_path / "d.npz", floor_transit=station), "floor_transit"))
     out.append((_rewrite(path, tmp_path / "e.npz", floor_transit=None), "floor_transit"))
-    doc = _doc(path)
-    del doc["floor"]["edge_split"]
-    out.append((_rewrite(path, tmp_path / "f.npz", doc), "meta_json.floor.edge_split"))
     out.append((_rewrite(path, tmp_path / "g.npz", route_ptr=None), "route_ptr"))
     out.append((_rewrite(path, tmp_path / "h.npz", route_clock=clock[::-1].copy()), "route_clock"))
     wrong = nodes.copy()
@@ -242,3 +239,30 @@ def test_corrupted_new_fields_are_refused_on_one_line(split_run, tmp_path, capsy
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and bad.name in err and field in err, err
+
+
+def test_a_loaded_recording_keeps_the_floors_notes(tmp_path):
+    """The live floor's notes (cells cut off) come back on the loaded floor, so the notes
+    ``warehouse validate`` prints read the same from the log (the dead-end chargers among them,
+    recomputed from the arrays); a recording without them (older ones) loads with none, and a
+    malformed list is refused naming the field."""
+    from warehouse.config import FleetConfig, SimConfig
+    from warehouse.floor import compile_floor
+    from warehouse.floor.checks import floor_notes
+    from warehouse.floor.formats import parse_ascii
+
+    floor = compile_floor(parse_ascii("S...p\n.C...\n#####\n..#..\n"))
+    assert floor.notes == ["4 cell(s) cut off from the main floor are treated as blocked"]
+    sim = Simulation(floor, SimConfig(fleet=FleetConfig(robots=2)))
+    path = tmp_path / "notes.npz"
+    run_recorded(sim, 0, 10, path)
+    loaded = load_recording(path).floor
+    assert loaded.notes == floor.notes and loaded.notes is not floor.notes
+    assert floor_notes(loaded) == floor_notes(floor) and len(floor_notes(floor)) >= 1
+    doc = _doc(path)
+    del doc["floor"]["notes"]
+    assert load_recording(_rewrite(path, tmp_path / "old.npz", doc)).floor.notes == []
+    doc["floor"]["notes"] = "4 cells"
+    with pytest.raises(InputError) as err:
+        load_recording(_rewrite(path, tmp_path / "bad.npz", doc))
+    assert err.value.field == "meta_json.floor.notes"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -137,9 +138,10 @@ def test_the_split_is_still_the_hand_split_floor() -> None:
 # ------------------------------------------------------------------------------ saved, read back
 @pytest.mark.parametrize("ext", ["json", "graphml"])
 def test_a_saved_split_floor_reads_back_to_the_same_floor(tmp_path: Path, ext: str) -> None:
-    """save_graph writes the moved nodes' cells; the file reads back (it was refused while
-    transit nodes shared cells) and compiles to the same nodes, order, cells, moves and metres;
-    read with the same speed, nothing is split again."""
+    """save_graph writes the moved nodes' cells and the transit marks; the file reads back (it
+    was refused while transit nodes shared cells) and compiles to the same nodes, order, cells,
+    moves, metres and transit nodes; read with the same speed, nothing is split again and the
+    summary is the first split's; at half the speed every segment is split again."""
     nodes = json.loads(SHORT)["nodes"] + [{"id": "q", "pos": [2, 1], "kind": "aisle"},
                                           {"id": "r", "pos": [0, 9], "kind": "aisle"}]  # fmt: skip
     text = doc(nodes, [("s", "p", 6.0), ("p", "q"), ("q", "r", 12.5)], directed=False)
@@ -151,17 +153,22 @@ def test_a_saved_split_floor_reads_back_to_the_same_floor(tmp_path: Path, ext: s
     assert back.nodes == live.nodes and back.is_grid == live.is_grid
     for k in ARRAYS:
         assert np.array_equal(getattr(back, k), getattr(live, k)), k
-    assert back.shape == live.shape and not back.transit.any()  # (the setting marks transit)
+    assert back.shape == live.shape and np.array_equal(back.transit, live.transit)
+    assert int(live.transit.sum()) == 5 + 12
     resplit = split_long_edges(again, 1.0, 1.0)
-    assert resplit.graph["edge_split"]["transit"] == 0
+    assert resplit.graph["edge_split"] == g.graph["edge_split"]
+    assert resplit.graph["transit_nodes"] == g.graph["transit_nodes"]
     assert np.array_equal(compile_floor(resplit).cell_of, live.cell_of)
     slower = split_long_edges(again, 0.5, 1.0)  # new transit nodes keep off the drawn cells
-    assert slower.graph["edge_split"]["transit"] == live.n_nodes - 1  # one a segment (a path)
+    new = slower.graph["transit_nodes"] - g.graph["transit_nodes"]
+    assert len(new) == live.n_nodes - 1  # one a segment (a path)
+    assert slower.graph["edge_split"]["transit"] == len(slower.graph["transit_nodes"])
     assert_one_node_per_cell(compile_floor(slower))
 
 
 def test_a_scenario_on_a_saved_split_floor_runs_and_records(tmp_path: Path, capsys) -> None:
-    """The saved floor is a layout like any other: it validates, runs and records its cells."""
+    """The saved floor is a layout like any other: it validates, runs and records its cells and
+    its transit nodes (without physics.speed_m_s: the mask alone, no edge_split)."""
     from warehouse.recording import load_recording
 
     save_graph(split(SHORT), tmp_path / "g.json")
@@ -177,6 +184,9 @@ def test_a_scenario_on_a_saved_split_floor_runs_and_records(tmp_path: Path, caps
     floor = build_floor(sc, src)
     loaded = load_recording(rec).floor
     assert np.array_equal(loaded.cell_of, floor.cell_of) and loaded.nodes == floor.nodes
+    assert floor.transit.sum() == 5 and np.array_equal(loaded.transit, floor.transit)
+    assert floor.edge_split is None and loaded.edge_split is None
+    assert loaded.graph.graph["transit_nodes"] == floor.graph.graph["transit_nodes"]
 
 
 @pytest.mark.parametrize(
@@ -209,16 +219,22 @@ def test_graphml_cells_come_in_pairs(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ closures
-def closed_names(speed: float | None, steps: int, seed: int = 3) -> tuple[list[str], Simulation]:
-    """One random closure a step (closure_prob 1, one step long) on the corridor floor: the
-    closed node's id at every step."""
-    nodes = [
+CORRIDOR = doc(
+    [
         {"id": "S1", "pos": [0, 1], "kind": "station"}, {"id": "X", "pos": [1, 1], "kind": "aisle"},
         {"id": "L", "pos": [1, 0], "kind": "parking"}, {"id": "Y", "pos": [1, 3], "kind": "aisle"},
         {"id": "R", "pos": [1, 4], "kind": "aisle"}, {"id": "P1", "pos": [0, 3], "kind": "pick"},
-    ]  # fmt: skip
-    edges = [("S1", "X"), ("L", "X"), ("X", "Y", 8.0), ("Y", "R"), ("Y", "P1")]
-    g = parse_node_link_json(doc(nodes, edges))
+    ],
+    [("S1", "X"), ("L", "X"), ("X", "Y", 8.0), ("Y", "R"), ("Y", "P1")],
+)  # fmt: skip
+
+
+def closed_names(
+    speed: float | None, steps: int, seed: int = 3, graph: Any = None
+) -> tuple[list[str], Simulation]:
+    """One random closure a step (closure_prob 1, one step long) on the corridor floor (or on
+    ``graph``, split again at ``speed`` when given): the closed node's id at every step."""
+    g = parse_node_link_json(CORRIDOR) if graph is None else graph
     if speed is not None:
         g = split_long_edges(g, speed, 1.0)
     cfg = SimConfig(
@@ -290,3 +306,115 @@ def test_a_cell_closes_the_one_node_drawn_in_it(tmp_path: Path, monkeypatch, cap
         "s.yaml: faults.closures[0].cells[0]: (3, 0) is not a floor cell: outside the floor "
         "(rows 0..2, cols -1..1)",
     )
+
+
+# ------------------------------------------------------------------------------ transit marks
+@pytest.mark.parametrize("ext", ["json", "graphml"])
+@pytest.mark.parametrize("speed", [None, 1.0])
+def test_a_reloaded_split_floor_closes_what_the_live_one_closes(
+    tmp_path: Path, ext: str, speed: float | None
+) -> None:
+    """save_graph marks the transit nodes (``transit: true``), so the floor read back (as it is,
+    or split again at the same speed) draws its random closures among the same four waypoints
+    as the live floor: the same seed closes the same nodes at the same steps. Without the marks
+    the reloaded floor's transit nodes are plain aisles, and closures land on them."""
+    live = split_long_edges(parse_node_link_json(CORRIDOR), 1.0, 1.0)
+    path = save_graph(live, tmp_path / f"floor.{ext}")
+    text = path.read_text()
+    assert ('"transit": true' in text) if ext == "json" else ('attr.name="transit"' in text)
+    read = parse_node_link_json if ext == "json" else parse_graphml
+    back = read(text)
+    assert back.graph["transit_nodes"] == live.graph["transit_nodes"]
+    assert all(not back.nodes[v]["start"] and not back.nodes[v]["goal"] for v in back.graph[
+        "transit_nodes"])  # fmt: skip
+    live_run, live_sim = closed_names(None, 300, graph=live)
+    back_run, back_sim = closed_names(speed, 300, graph=back)
+    assert back_run == live_run and set(live_run) == {"X", "L", "Y", "R"}
+    assert np.array_equal(back_sim.floor.transit, live_sim.floor.transit)
+    assert back_sim.rng_faults.bit_generator.state == live_sim.rng_faults.bit_generator.state
+    del back.graph["transit_nodes"]  # as files were read before the mark
+    unmarked, _ = closed_names(None, 300, graph=back)
+    assert unmarked != live_run and any("~" in v for v in unmarked)
+
+
+def test_transit_marks_are_checked_and_older_json_files_list_them(tmp_path: Path) -> None:
+    """A mark is true or false on an aisle node (one-line errors naming the node's field), and a
+    JSON floor saved before the mark (its graph attribute ``transit_nodes``) reads back with
+    them; with ``[row, col]`` ids a GraphML file keeps the tuple ids beside the transit names."""
+    nodes = [{"id": "a", "pos": [0, 0], "kind": "station"},
+             {"id": "b", "pos": [0, 3], "kind": "pick", "transit": True}]  # fmt: skip
+    with pytest.raises(InputError, match=r"nodes\[1\]\.transit: a transit node is an aisle "
+                       r"node, not pick$"):  # fmt: skip
+        parse_node_link_json(doc(nodes, [("a", "b")]))
+    nodes[1].update(kind="aisle", transit="yes")
+    with pytest.raises(InputError, match=r"nodes\[1\]\.transit: expected true or false, got 'yes'"):
+        parse_node_link_json(doc(nodes, [("a", "b")]))
+    nodes[1]["transit"] = False
+    assert "transit_nodes" not in parse_node_link_json(doc(nodes, [("a", "b")])).graph
+
+    live = split(SHORT)
+    data = json.loads(save_graph(live, tmp_path / "g.json").read_text())
+    for node in data["nodes"]:
+        assert node.pop("transit", False) == (node["id"] in live.graph["transit_nodes"])
+    data["graph"]["transit_nodes"] = sorted(live.graph["transit_nodes"])  # the old writer's list
+    old = parse_node_link_json(json.dumps(data))
+    assert old.graph["transit_nodes"] == live.graph["transit_nodes"]
+
+    grid = [{"id": [0, c], "pos": [0, c], "kind": k} for c, k in ((0, "station"), (4, "pick"))]
+    g = split_long_edges(parse_node_link_json(doc(grid, [([0, 0], [0, 4], 4.0)])), 1.0, 1.0)
+    back = parse_graphml(save_graph(g, tmp_path / "g.graphml").read_text())
+    assert sorted(map(str, back.nodes)) == sorted(map(str, g.nodes))
+    assert (0, 0) in back and back.graph["transit_nodes"] == g.graph["transit_nodes"]
+    assert "(0, 0)~(0, 4)#1" in back.graph["transit_nodes"]
+
+
+# ------------------------------------------------------------------------------ split again
+# 3.3 m and 6.6 m at 1.1 m per step take 3 and 6 steps; their float32 segments are 1.1000000238
+# m, more than 1.1 by more than the 1e-9 rounding rule allows: read back, each segment alone
+# takes 2 steps.
+ROUNDING = doc(
+    [{"id": "a", "pos": [0, 0], "kind": "station"}, {"id": "b", "pos": [0, 3], "kind": "pick"},
+     {"id": "c", "pos": [3, 3], "kind": "aisle"}, {"id": "d", "pos": [3, 0], "kind": "aisle"}],
+    [("a", "b", 3.3), ("b", "c", 6.6), ("c", "d"), ("d", "a", 2.2)],
+    directed=False,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("ext", ["json", "graphml"])
+@pytest.mark.parametrize("directed", [False, True])
+def test_splitting_a_saved_floor_again_changes_nothing(
+    tmp_path: Path, ext: str, directed: bool
+) -> None:
+    """save -> load -> split at the same speed gives the first split's compiled floor and summary
+    on a floor whose float32 segment lengths exceed the metres per step (the chains fit within
+    the float32 rounding; two-way chains of a directed graph too). At a slower speed the chains
+    no longer fit and every segment is split (a faster one keeps them)."""
+    from warehouse.floor.transit import edge_steps
+
+    text = ROUNDING.replace('"directed": false', '"directed": true') if directed else ROUNDING
+    data = json.loads(text)
+    if directed:  # every edge both ways, b->c a little shorter back
+        back_edges = [{**e, "source": e["target"], "target": e["source"]} for e in data["edges"]]
+        back_edges[1]["length"] = 6.5
+        data["edges"] += back_edges
+        data["directed"] = True
+    g = split_long_edges(parse_node_link_json(json.dumps(data)), 1.1, 1.0)
+    first = compile_floor(g)
+    assert g.is_directed() == directed and g.graph["edge_split"]["transit"] == 2 + 5 + 1
+    path = save_graph(g, tmp_path / f"f.{ext}")
+    again = (parse_node_link_json if ext == "json" else parse_graphml)(path.read_text())
+    segments = [length for *_, length in again.edges(data="length")]
+    assert max(edge_steps(x, 1.1) for x in segments) == 2  # the rounding the split must absorb
+    resplit = split_long_edges(again, 1.1, 1.0)
+    assert resplit.graph["edge_split"] == g.graph["edge_split"]
+    assert resplit.graph["transit_nodes"] == g.graph["transit_nodes"]
+    floor = compile_floor(resplit)
+    assert floor.nodes == first.nodes
+    for k in (*ARRAYS, "transit"):
+        assert np.array_equal(getattr(floor, k), getattr(first, k)), k
+    faster = split_long_edges(again, 2.0, 1.0)
+    assert faster.graph["edge_split"]["transit"] == 8 and faster.number_of_nodes() == 12
+    slower = split_long_edges(again, 0.6, 1.0)
+    new = slower.graph["transit_nodes"] - g.graph["transit_nodes"]
+    assert len(new) == 3 + 6 + 2 + 1  # every segment of 1.1 m (and c-d, 1 m) takes 2 steps
+    assert slower.graph["edge_split"]["transit"] == 8 + len(new)

@@ -189,6 +189,38 @@ def _node_name(value: Any) -> str | int:
 NodeName = Annotated[str | int, BeforeValidator(_node_name)]
 
 
+def _edge_end(value: Any) -> tuple[int, int] | str | int:
+    """One end of a closed edge: a cell ``[row, col]`` or a node id (text or a whole number)."""
+    if isinstance(value, list | tuple):
+        return _cell(value)
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    shown = json.dumps(value, default=repr)
+    raise PydanticCustomError(
+        "edge",
+        "expected a cell [row, col] or a node id, got {value}",
+        {"value": shown[:40] + ("…" if len(shown) > 40 else "")},
+    )
+
+
+def _edge(value: Any) -> tuple[Any, Any]:
+    """``[u, v]``: the two ends of a floor edge, each a cell ``[row, col]`` or a node id."""
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        shown = json.dumps(value, default=repr)
+        raise PydanticCustomError(
+            "edge",
+            "expected [u, v], the two ends of an edge (cells [row, col] or node ids), got {value}",
+            {"value": shown[:40] + ("…" if len(shown) > 40 else "")},
+        )
+    return (_edge_end(value[0]), _edge_end(value[1]))
+
+
+#: An edge ``[u, v]`` of the floor: its two ends, each a cell ``[row, col]`` or a node id
+Edge = Annotated[
+    tuple[tuple[int, int] | str | int, tuple[int, int] | str | int], BeforeValidator(_edge)
+]
+
+
 class CellArea(Section):
     """A rectangle of cells, both corners included: ``{from: [4, 2], to: [4, 9]}``."""
 
@@ -219,6 +251,13 @@ class ClosureConfig(Section):
         description="Nodes to close by id, on waypoint graphs whose nodes have names; 3 and "
         '"3" both name the node 3 or the node "3" (an error where the graph has both).',
     )
+    edges: tuple[Edge, ...] = Field(
+        (),
+        description="Edges [u, v] to close (an aisle segment, a door) without closing their "
+        "cells: no robot moves between u and v, in either direction the floor allows (a "
+        "one-way aisle's one); each end a cell [row, col] or a node id (as nodes). A long edge "
+        "split by physics.speed_m_s closes where robots enter it (robots on it leave).",
+    )
     start_s: float = Field(
         ..., ge=0.0, description="When the cells close, seconds of simulated time."
     )
@@ -238,8 +277,8 @@ class ClosureConfig(Section):
 
     @model_validator(mode="after")
     def _closes_something(self) -> ClosureConfig:
-        if not (self.cells or self.area or self.nodes):
-            raise ValueError("give the cells to close: cells, area or nodes")
+        if not (self.cells or self.area or self.nodes or self.edges):
+            raise ValueError("give the cells or edges to close: cells, area, nodes or edges")
         return self
 
 
@@ -259,12 +298,13 @@ class FaultsConfig(Section):
     closures: tuple[ClosureConfig, ...] = Field(
         (),
         description="Scheduled closures, each a mapping of the keys below: the cells it closes "
-        "(cells, area, nodes; any of them together) and when. No robot enters a closed cell; "
+        "(cells, area, nodes; any of them together), the edges (edges) and when. No robot "
+        "enters a closed cell or moves along a closed edge; "
         "robots inside as it closes are sent out (idle ones to the nearest open cells; a loaded "
         "one keeps its order and waits outside); a robot not yet at the pick of an order whose "
         "pick location or station closes hands it back; orders for a closed pick location or "
-        "station wait; unlike random closures, the fleet's distances route around it while it "
-        "lasts (README: scheduled closures).",
+        "station (or one closed edges cut off) wait; unlike random closures, the fleet's "
+        "distances route around it while it lasts (README: scheduled closures).",
     )
 
 
@@ -316,10 +356,11 @@ class BatteryConfig(Section):
     interruptible: bool = Field(
         False,
         description="Opportunity charging gives way to orders: while more orders can be "
-        "dispatched than robots are idle, that many robots charging by opportunity (at or above "
-        "recharge_below; highest charge first) stop and step off their chargers as when full, "
-        "available to dispatchers. Robots that queued below recharge_below are never "
-        "interrupted. Needs opportunity_below.",
+        "dispatched than robots are idle, that many robots charging on or driving to an "
+        "opportunity charger (at or above recharge_below; highest charge first) give it up, "
+        "available to dispatchers, and take none by opportunity again until given an order; "
+        "opportunity charging starts only for the idle robots no order waits for. Robots that "
+        "queued below recharge_below are never interrupted. Needs opportunity_below.",
     )
     charge_to: float = Field(
         1.0,

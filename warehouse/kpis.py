@@ -34,6 +34,10 @@ name                               definition (unit)
                                    time × ``physics.idle_power_w`` (kWh)
 ``stuck_robots``                   robots with a task and no progress towards its target for
                                    ``physics.stuck_after`` steps, at the end of the run
+``stuck_robot_share``              share of robot-steps that ended with the robot stuck, as
+                                   ``stuck_robots`` counts it after every step (0..1): the
+                                   robot-time stuck over the whole run, where ``stuck_robots``
+                                   is its last step alone
 ``jammed_robots``                  the same for ``physics.jam_after`` steps (300 by default):
                                    robots a jam holds, not traffic. A run that ends with a
                                    quarter of its fleet jammed is gridlocked (warehouse.report)
@@ -87,6 +91,7 @@ KPI_NAMES = (
     "distance_m",
     "energy_kwh",
     "stuck_robots",
+    "stuck_robot_share",
     "jammed_robots",
     "oldest_open_order_s",
     "orders_arrived",
@@ -217,6 +222,13 @@ def energy_kwh(sim: Simulation) -> float:
 
 def stuck_robots(sim: Simulation) -> int:
     return int((sim.state.since_progress >= sim.config.physics.stuck_after).sum())
+
+
+def stuck_robot_share(sim: Simulation) -> float:
+    """Robot-steps that ended stuck (:func:`stuck_robots`, counted after every step) over all
+    robot-steps: ``stuck_robots / robots`` averaged over the steps."""
+    robot_steps = sim.n_robots * sim.t
+    return float(sim.state.stuck_steps.sum()) / robot_steps if robot_steps else 0.0
 
 
 def jammed_robots(sim: Simulation) -> int:

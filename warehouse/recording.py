@@ -10,7 +10,8 @@ array                 shape, dtype     meaning
 ``meta_json``         () str           JSON: ``format``, ``meta`` (caller's dict: scenario,
                                        seed, policy...), ``config`` (the :class:`SimConfig`),
                                        ``floor`` (name, is_grid, cell_size, nodes and, on a
-                                       split floor, ``edge_split``), ``final``
+                                       split floor, ``edge_split``; ``notes``, the compiled
+                                       floor's notes, where it has any), ``final``
                                        (the simulation's own counters at the last frame)
 ``floor_pos``         (n, 2) int32     cell (row, col) of every node
 ``floor_kind``        (n,) int8        :class:`~warehouse.floor.NodeKind` code
@@ -22,7 +23,8 @@ array                 shape, dtype     meaning
 ``floor_goal_ok``     (n,) bool        goal cells
 ``floor_transit``     (n,) bool        transit nodes of long edges (only on floors built with
                                        ``physics.speed_m_s``, whose ``floor.edge_split`` the
-                                       JSON keeps; older recordings: none)
+                                       JSON keeps, and on saved split floors, whose nodes are
+                                       marked transit; older recordings: none)
 ``floor_charger``     (n,) bool        charger marks of the floor (``C`` cells; only when it
                                        has any: the chargers ``battery.chargers`` defaults to)
 ``pos``               (T+1, N) int32   node of every robot in every frame
@@ -216,7 +218,7 @@ class EpisodeRecorder:
             f"floor_{k}": np.asarray(getattr(f, k)) for k in _FLOOR_FIELDS
         }
         split = f.edge_split  # a floor built with physics.speed_m_s (none: nothing written)
-        if split is not None:
+        if split is not None or f.transit.any():  # (or a saved split floor, run without it)
             out["floor_transit"] = np.asarray(f.transit, dtype=np.bool_)
         if f.charger.any():  # drawn chargers (none: nothing written, as before)
             out["floor_charger"] = np.asarray(f.charger, dtype=np.bool_)
@@ -258,6 +260,7 @@ class EpisodeRecorder:
                 "cell_size": float(f.cell_size),
                 "nodes": [_json_node(v) for v in f.nodes],
                 **({} if split is None else {"edge_split": dataclasses.asdict(split)}),
+                **({"notes": [str(x) for x in f.notes]} if f.notes else {}),
             },
             "final": {
                 "t": int(sim.t),
@@ -358,6 +361,7 @@ class Recording:
         graph = _graph_from_arrays(a, nodes, fd)
         if isinstance(fd.get("edge_split"), dict):  # as split_long_edges left the live graph
             graph.graph[SPLIT_KEY] = dict(fd["edge_split"])
+        if isinstance(fd.get("edge_split"), dict) or transit.any():
             graph.graph[TRANSIT_KEY] = frozenset(nodes[i] for i in np.flatnonzero(transit))
         return CompiledFloor(
             graph=graph,
@@ -366,6 +370,7 @@ class Recording:
             is_grid=bool(fd["is_grid"]),
             cell_size=float(fd["cell_size"]),
             name=str(fd["name"]),
+            notes=list(fd.get("notes", [])),  # (older recordings: none)
             transit=transit,
             charger=a.get("floor_charger", np.zeros(len(nodes), dtype=np.bool_)).astype(np.bool_),
         )
@@ -403,6 +408,8 @@ class Recording:
             "distance_m": distance,
             # broken down as step k + 1 began; a breakdown sets the timer above its countdown
             "broken_steps": csum(a["broken"][:-1] > 0),
+            # stuck as each step ended (kpis.stuck_robot_share), what the live counter adds
+            "stuck_steps": csum(a["since_progress"][1:] >= self.config.physics.stuck_after),
             "breakdowns": csum(a["broken"][1:] > np.maximum(a["broken"][:-1] - 1, 0)),
             "incidents": csum(a["incidents"]),
             "orders_lost": self._lost_per_frame(),
@@ -499,7 +506,7 @@ class Recording:
         for name in FRAME_FIELDS:
             setattr(s, name, a[name][k].copy())
         counters = ("deliveries", "interventions", "collisions", "moves", "busy_steps", "waits",
-                    "breakdowns", "broken_steps")  # fmt: skip
+                    "breakdowns", "broken_steps", "stuck_steps")  # fmt: skip
         for name in counters:
             setattr(s, name, cum[name][k].copy())
         if "battery_soc" in a:  # the battery model's counters (kpis.charging_share, ...)

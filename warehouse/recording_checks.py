@@ -174,12 +174,22 @@ def check_recording(rec: Recording, path: Path) -> None:
 
 def _check_transit(rec: Recording, path: Path, n_nodes: int) -> None:
     """``floor_transit`` and ``meta_json.floor.edge_split`` (a floor built with
-    ``physics.speed_m_s``): both or neither, and they agree with the floor arrays."""
+    ``physics.speed_m_s``): the split comes with the mask, and they agree with the floor arrays.
+    The mask alone is a saved split floor run without the setting (its nodes marked transit)."""
     a, fd = rec.arrays, rec.doc["floor"]
     has_split = "edge_split" in fd
-    if has_split != ("floor_transit" in a):
-        missing = "floor_transit" if has_split else "meta_json.floor.edge_split"
-        raise InputError(path, missing, "missing (the transit mask and edge_split come together)")
+    if has_split and "floor_transit" not in a:
+        raise InputError(path, "floor_transit", "missing (edge_split comes with the transit mask)")
+    if "floor_transit" not in a:
+        return
+    transit = a["floor_transit"]
+    if transit.shape != (n_nodes,):
+        raise InputError(path, "floor_transit", f"shape {transit.shape} != ({n_nodes},)")
+    odd = transit & ((a["floor_kind"] != NodeKind.AISLE) | a["floor_start_ok"] | a["floor_goal_ok"])
+    if odd.any():
+        raise InputError(
+            path, "floor_transit", "a transit node must be an aisle node without start or goal"
+        )
     if not has_split:
         return
     split = fd["edge_split"]
@@ -198,18 +208,10 @@ def _check_transit(rec: Recording, path: Path, n_nodes: int) -> None:
             raise InputError(path, f"meta_json.floor.edge_split.{key}", "expected a count ≥ 0")
     if not 1 <= split["min_steps"] <= split["max_steps"] or split["split"] > split["edges"]:
         raise InputError(path, "meta_json.floor.edge_split", "inconsistent counts")
-    transit = a["floor_transit"]
-    if transit.shape != (n_nodes,):
-        raise InputError(path, "floor_transit", f"shape {transit.shape} != ({n_nodes},)")
     count = int(np.count_nonzero(transit))
     if count > split["transit"]:
         says = f"edge_split.transit says {split['transit']}"
         raise InputError(path, "floor_transit", f"{count} transit nodes, {says}")
-    odd = transit & ((a["floor_kind"] != NodeKind.AISLE) | a["floor_start_ok"] | a["floor_goal_ok"])
-    if odd.any():
-        raise InputError(
-            path, "floor_transit", "a transit node must be an aisle node without start or goal"
-        )
 
 
 def _check_routes(rec: Recording, path: Path, n_nodes: int, t1: int) -> None:
@@ -272,6 +274,9 @@ def _check_doc(rec: Recording, path: Path, n_nodes: int, n: int, t1: int) -> Non
     cell = fd.get("cell_size")
     if isinstance(cell, bool) or not isinstance(cell, int | float) or not 0 < cell < np.inf:
         raise InputError(path, "meta_json.floor.cell_size", "expected a finite number > 0")
+    notes = fd.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(x, str) for x in notes):
+        raise InputError(path, "meta_json.floor.notes", "expected a list of texts")
     nodes = fd.get("nodes")
     if not isinstance(nodes, list) or len(nodes) != n_nodes or config.fleet.robots != n:
         raise InputError(path, "meta_json.floor", "does not match the arrays")

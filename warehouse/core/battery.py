@@ -31,15 +31,19 @@ A robot's battery state (``FleetState.charge``, :class:`~.state.Charge`) sits be
   the queued robots have theirs, lowest charge first, nearest charger first; it never queues.
   With ``interruptible`` (off by default) such robots give way to orders
   (:meth:`Battery.interrupt`, after the step's closures, before new orders arrive): while more
-  orders are dispatchable than robots are idle, as many robots charging by opportunity (on
-  their charger, at or above ``recharge_below``; highest charge first, ties: lower id) stop
-  and step off as a robot charged full does (below). A robot given its charger from the queue
-  is never interrupted, whatever its charge;
+  orders are dispatchable than robots are idle, as many robots on opportunity business
+  (charging on or driving to their charger, at or above ``recharge_below``; highest charge
+  first, ties: lower id) give up their charger, those on it stepping off as a robot charged
+  full does (below); an interrupted robot takes no opportunity charger again until it is given
+  an order (charging below ``recharge_below`` is never held back). Opportunity chargers then
+  go only to the idle robots beyond the dispatchable orders, so none is taken while orders
+  wait. A robot given its charger from the queue is never interrupted, whatever its charge;
 * on its charger it is ``CHARGING``: it cannot move, and each step adds ``charge_w`` ×
   ``step_seconds`` (it still draws ``idle_power_w``). The step its charge reaches ``charge_to``
   × capacity (1.0: full) it is ``NONE`` again and steps off its charger: its waypoint is the
   nearest free aisle or parking cell that is not a charger (by the distance to the charger)
-  and that no scheduled closure closes now, so the charger frees for the next in line; it is
+  and that no scheduled closure closes now (one that closes later, while the robot is still on
+  the charger, gets it the next free one), so the charger frees for the next in line; it is
   available to dispatchers from then on (an order drops that waypoint).
   Until it has left the charger cell (or is given an order) its steps without getting closer
   count in ``since_progress`` as for ``TO_CHARGER``, so the stall rescue moves it off even
@@ -265,6 +269,10 @@ class Battery:
         self.wait_at = np.full(n, -1, dtype=np.int64)
         #: per robot: its charger (claimed) was given for opportunity charging, not from the queue
         self.by_chance = np.zeros(n, dtype=bool)
+        #: per robot: interrupted (``interruptible``): no opportunity charging until it is given
+        #: an order or goes charging again (queued below ``recharge_below``)
+        self.held = np.zeros(n, dtype=bool)
+        self.t = 0  #: the clock of the last :meth:`step`
         self._ids = np.arange(n)
         # exit and waiting cells are chosen by distances, which closures change: each episode
         # chooses them afresh (at its first need), so no episode depends on the one before
@@ -293,7 +301,10 @@ class Battery:
     def step(self, s: FleetState, moved_m: np.ndarray, t: int, dist: DistanceCache) -> np.ndarray:
         """Apply one step (``t``: the clock after it). Returns the robots given a charger as
         their new waypoint (their progress restarts)."""
+        self.t = t
         began = s.charge.copy()  # the state as the step began
+        if self.interruptible:  # given an order: it may charge by opportunity again
+            self.held &= s.phase == Phase.IDLE
         off = self.off_from >= 0
         if off.any():  # off the charger, given an order, or no waypoint left: done stepping off
             done = off & ((s.pos != self.off_from) | (s.phase != Phase.IDLE) | (s.waypoint < 0))
@@ -336,6 +347,7 @@ class Battery:
         if needy.any():
             s.charge[needy] = _QUEUED
             self.queued_at[needy] = t
+            self.held[needy] = False  # (the hold never delays this)
         # idle robots on a charger step off it when they just filled up, when another robot
         # claims it (PIBT may push an idle robot onto it) or while robots queue for one
         stay = (s.charge == _NONE) & (s.phase == Phase.IDLE) & (s.broken == 0)
@@ -353,9 +365,10 @@ class Battery:
     def give_chargers(self, s: FleetState, dist: DistanceCache, t: int) -> np.ndarray:
         """Hand free chargers to the queue (first come first served), waiting cells to the
         queued robots left without one (``waiting_cells``) and opportunity chargers (``t``: the
-        clock). The last part of :meth:`step`; the simulation calls it again after a scheduled
-        closure begins or ends, so a robot whose charger closed gets an open one, and a charger
-        that reopens is handed out, in the same step. Returns the robots given a new waypoint."""
+        clock; with ``interruptible`` :meth:`interrupt` hands out the opportunity chargers). The
+        last part of :meth:`step`; the simulation calls it again after a scheduled closure
+        begins or ends, so a robot whose charger closed gets an open one, and a charger that
+        reopens is handed out, in the same step. Returns the robots given a new waypoint."""
         sent = [np.zeros(0, dtype=np.int64)]
         queued = np.flatnonzero(s.charge == _QUEUED)
         if queued.size:
@@ -365,34 +378,53 @@ class Battery:
             sent.append(from_queue)
             if self.use_waits:
                 sent.append(self._wait(s, dist))
-        if self.opportunity is not None:
-            low = (s.charge == _NONE) & (s.phase == Phase.IDLE) & (s.broken == 0)
-            low &= (s.soc_wh < self.opportunity) & (self.off_from < 0)
-            if low.any():
-                chance = np.flatnonzero(low)
-                chance = chance[np.lexsort((chance, s.soc_wh[chance]))]  # lowest charge first
-                given = self._hand_out(s, dist, chance)
-                self.queued_at[given] = t  # its place, should its charger close (queued again)
-                self.by_chance[given] = True
-                sent.append(given)
+        if self.opportunity is not None and not self.interruptible:
+            sent.append(self._by_chance(s, dist, t, s.pos.size))
         return np.concatenate(sent)
 
-    def interrupt(self, s: FleetState, waiting: int, dist: DistanceCache) -> np.ndarray:
-        """``interruptible``: up to ``waiting`` robots (the dispatchable orders no idle robot can
-        take: their count less the idle robots') charging on an opportunity charger, at or above
-        ``recharge_below``, stop charging, highest charge first (ties: lower id), and step off as
-        robots charged full do. Returns those given a waypoint off their charger."""
-        if waiting <= 0:
+    def _by_chance(self, s: FleetState, dist: DistanceCache, t: int, most: int) -> np.ndarray:
+        """Opportunity chargers left free by the queue to at most ``most`` idle robots below
+        ``opportunity_below`` (not stepping off a charger, not :attr:`held`), lowest charge
+        first (ties: lower id). Returns those given one."""
+        low = (s.charge == _NONE) & (s.phase == Phase.IDLE) & (s.broken == 0)
+        low &= (s.soc_wh < self.opportunity) & (self.off_from < 0) & ~self.held
+        if most <= 0 or not low.any():
             return np.zeros(0, dtype=np.int64)
-        able = (s.charge == _CHARGING) & self.by_chance & (s.soc_wh >= self.threshold)
+        chance = np.flatnonzero(low)
+        chance = chance[np.lexsort((chance, s.soc_wh[chance]))][:most]  # lowest charge first
+        given = self._hand_out(s, dist, chance)
+        self.queued_at[given] = t  # its place, should its charger close (queued again)
+        self.by_chance[given] = True
+        return given
+
+    def interrupt(self, s: FleetState, waiting: int, dist: DistanceCache) -> np.ndarray:
+        """``interruptible``, once a step after the queue has its chargers (``waiting``: the
+        dispatchable orders less the idle robots). While orders wait (``waiting`` > 0), up to
+        that many robots on opportunity business at or above ``recharge_below``, charging on or
+        driving to their charger, give it up, highest charge first (ties: lower id): those on
+        it step off as robots charged full do, and all are :attr:`held` (no opportunity
+        charging until they are given an order), so one that no dispatcher takes does not go
+        straight back. Otherwise opportunity chargers go to at most ``-waiting`` idle robots
+        (those no order waits for), so opportunity charging never starts while orders wait.
+        Returns the robots whose waypoint changed."""
+        if waiting <= 0:
+            if self.opportunity is None:
+                return np.zeros(0, dtype=np.int64)
+            return self._by_chance(s, dist, self.t, -waiting)
+        able = (s.charge == _CHARGING) | (s.charge == _TO)
+        able &= self.by_chance & (s.soc_wh >= self.threshold)
         if not able.any():
             return np.zeros(0, dtype=np.int64)
         robots = np.flatnonzero(able)
         robots = robots[np.lexsort((robots, -s.soc_wh[robots]))][:waiting]
+        driving = robots[s.charge[robots] == _TO]
+        on = robots[s.charge[robots] == _CHARGING]
+        s.waypoint[driving] = -1  # (its charger was its waypoint)
         s.charge[robots] = _NONE
         self.claim[robots] = -1
         self.by_chance[robots] = False
-        return self._step_off(s, robots, dist)
+        self.held[robots] = True
+        return np.concatenate([driving.astype(np.int64), self._step_off(s, on, dist)])
 
     def _step_off(self, s: FleetState, robots: np.ndarray, dist: DistanceCache) -> np.ndarray:
         """Robots just charged full get the nearest free aisle or parking cell that is not a
@@ -460,8 +492,9 @@ class Battery:
     def close_chargers(self, s: FleetState, dist: DistanceCache) -> np.ndarray:
         """While a scheduled closure lasts (``dist.closed``, after the step's closures apply):
         robots driving to or charging on a charger it closes lose it (below ``recharge_below``
-        queued again in their old place, else available), and queued robots give up a waiting
-        cell it closes (and the waypoint to it). Returns the robots whose waypoint changed."""
+        queued again in their old place, else available), queued robots give up a waiting cell
+        it closes (and the waypoint to it), and a robot stepping off a charger towards a cell
+        it closes is given the next free exit. Returns the robots whose waypoint changed."""
         closed = dist.closed
         lost = ((s.charge == _TO) | (s.charge == _CHARGING)) & (self.claim >= 0)
         lost &= closed[np.maximum(self.claim, 0)]
@@ -475,7 +508,15 @@ class Battery:
         gone &= closed[np.maximum(self.wait_at, 0)]
         s.waypoint[gone & (s.waypoint == self.wait_at)] = -1
         self.wait_at[gone] = -1
-        return np.flatnonzero(driving | gone)
+        # a robot stepping off a charger towards a cell closed since: the next free exit
+        off = (self.off_from >= 0) & (s.waypoint >= 0)
+        off &= closed[np.maximum(s.waypoint, 0)]
+        if off.any():
+            again = np.flatnonzero(off)
+            s.waypoint[again] = -1
+            self.off_from[again] = -1
+            self._step_off(s, again, dist)  # (none free: retried while the charger is wanted)
+        return np.flatnonzero(driving | gone | off)
 
     def waiting_cells(self, dist: DistanceCache) -> np.ndarray:
         """Per charger (rows of :attr:`chargers`): up to 16 cells where robots queued for it

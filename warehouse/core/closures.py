@@ -15,6 +15,16 @@ An entry names cells in any of three forms, together or alone:
   node ``3`` or the node ``"3"`` (only the plain decimal form: ``"03"`` is text); a graph that
   has both makes the entry ambiguous (an error: close the one meant by its cell).
 
+An entry may also close edges without closing their cells (``edges: [[u, v], ...]``, each end a
+cell or a node id as above): the floor's moves u → v and v → u (the one a one-way aisle has),
+or, for a long edge split into transit nodes, the moves from u and from v onto its chain
+(:func:`_edge_moves`). While it lasts those moves are out of the move mask the move rule reads
+(``DistanceCache.mask``) and out of the fleet's distances; pick locations and stations that
+closed edges cut off from the rest of the floor (:func:`cut_off`: outside its largest strongly
+connected part) have their orders held as closed ones do (:func:`cut_off_events`,
+``Simulation.cut_until``), and robots shut in there (``Simulation.shut_in``) get no new orders
+and hand back those they have not picked.
+
 On a floor whose long edges ``physics.speed_m_s`` split into transit nodes
 (:mod:`warehouse.floor.transit`), every node has a cell of its own, transit nodes too, and a
 cell closes the node drawn in it. A named node closes that node alone (transit nodes have no
@@ -46,6 +56,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from dataclasses import field as _field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +65,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..floor import NodeKind
+from ..floor.distances import open_moves
 from .state import Charge, Phase
 
 if TYPE_CHECKING:
@@ -73,6 +85,8 @@ class ScheduledClosure:
     nodes: np.ndarray  #: int64 node ids it closes, sorted
     start: int  #: first clock value (steps taken) at which the nodes are closed
     end: int | None  #: clock value at which they reopen; None: never
+    #: ``(k, 2)`` int64 moves ``(from, to)`` its ``edges`` close, sorted (none: shape (0, 2))
+    moves: np.ndarray = _field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
     def field(self) -> str:
         return f"faults.closures[{self.index}]"
@@ -116,18 +130,103 @@ def resolve_closures(
                 )
             named[node] = j
             found.append(node)
+        moves = _edge_moves(floor, entry.edges, source, where)
         start = step_at(entry.start_s, step_seconds)
         end = None if entry.end_s is None else step_at(entry.end_s, step_seconds)
         if end is not None and end <= start:
-            raise InputError(
+            exc = InputError(
                 source,
                 f"{where}.end_s",
                 f"{entry.start_s:g} s to {entry.end_s:g} s holds no step: steps begin every "
                 f"{step_seconds:g} s (physics.step_seconds)",
             )
+            # a --set physics.step_seconds that empties the span is blamed, not the file
+            exc.depends_on = ("physics.step_seconds",)  # type: ignore[attr-defined]
+            raise exc
         nodes = np.unique(np.asarray(found, dtype=np.int64))
-        out.append(ScheduledClosure(index=i, nodes=nodes, start=start, end=end))
+        out.append(ScheduledClosure(index=i, nodes=nodes, start=start, end=end, moves=moves))
     return out
+
+
+def _edge_moves(
+    floor: CompiledFloor, edges: tuple[tuple[Any, Any], ...], source: Any, where: str
+) -> np.ndarray:
+    """The moves ``(from, to)`` that closing ``edges`` (``faults.closures[i].edges``) takes
+    away: for ``[u, v]`` the floor's moves u → v and v → u (one of them on a one-way aisle);
+    where a long edge is split into transit nodes (``physics.speed_m_s``), the moves from u and
+    from v into its chain (a robot on the chain leaves it). Sorted, unique, int64 ``(k, 2)``."""
+    found: list[tuple[int, int]] = []
+    seen: dict[frozenset[int], int] = {}
+    for j, (a, b) in enumerate(edges):
+        field = f"{where}.edges[{j}]"
+        u, v = (_edge_end(floor, end, source, field, k) for k, end in enumerate((a, b)))
+        shown = f"{_end(floor, u)}–{_end(floor, v)}"
+        if u == v:
+            raise InputError(source, field, f"{shown} is not an edge: both ends are one node")
+        key = frozenset((u, v))
+        if key in seen:
+            raise InputError(source, field, f"{shown} is given twice (edges[{seen[key]}])")
+        seen[key] = j
+        moves = _moves_between(floor, u, v)
+        if not moves:
+            raise InputError(
+                source, field, f"{shown} is not an edge of the floor: no move joins the two"
+            )
+        found += moves
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    return np.unique(np.asarray(found, dtype=np.int64), axis=0)
+
+
+def _edge_end(floor: CompiledFloor, end: Any, source: Any, field: str, k: int) -> int:
+    """The node one end of an edge names: a cell ``[row, col]`` or a node id (as ``nodes``)."""
+    which = ("first", "second")[k]
+    try:
+        if isinstance(end, tuple):
+            return node_at_cell(floor, end, source, field)
+        return _named_node(floor, end, source, field)
+    except InputError as exc:
+        why = exc.message.replace(
+            "use cells: [[row, col], ...]", "give each end as a cell: [[row, col], [row, col]]"
+        )
+        raise InputError(source, field, f"its {which} end: {why}") from None
+
+
+def _end(floor: CompiledFloor, node: int) -> str:
+    key = floor.nodes[node]
+    return repr(key) if isinstance(key, str | int) else _cell(_rc(floor, node))
+
+
+def _moves_between(floor: CompiledFloor, u: int, v: int) -> list[tuple[int, int]]:
+    """The floor's moves u → v and v → u, or, where the edge was split into a chain of transit
+    nodes, the moves from u and from v into that chain."""
+    nbr, mask, transit = floor.nbr, floor.mask, floor.transit
+    out: list[tuple[int, int]] = []
+    for p, q in ((u, v), (v, u)):
+        if (mask[p] & (nbr[p] == q) & (np.arange(nbr.shape[1]) > 0)).any():
+            out.append((p, q))
+    if out:
+        return out
+    for p, q in ((u, v), (v, u)):  # a chain of transit nodes from p to q, entered at p
+        for a in range(1, nbr.shape[1]):
+            first = int(nbr[p, a])
+            if mask[p, a] and first != p and transit[first] and _chain_ends(floor, p, first) == q:
+                out.append((p, first))
+    return out
+
+
+def _chain_ends(floor: CompiledFloor, start: int, first: int) -> int:
+    """The waypoint a chain of transit nodes entered from ``start`` at ``first`` leads to (each
+    transit node has two neighbours, the chain's previous and next node), -1 if none."""
+    prev, here = start, first
+    for _ in range(floor.n_nodes):
+        if not floor.transit[here]:
+            return here
+        nxt = [int(x) for x in floor.nbr[here][floor.mask[here]] if int(x) not in (here, prev)]
+        if len(nxt) != 1:
+            return -1
+        prev, here = here, nxt[0]
+    return -1
 
 
 def closure_events(closures: list[ScheduledClosure]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -164,14 +263,84 @@ def closed_sets(closures: list[ScheduledClosure]) -> dict[int, np.ndarray]:
     return out
 
 
+def route_sets(closures: list[ScheduledClosure]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """``{clock: (nodes, moves)}``: from each clock at which the scheduled-closed nodes or the
+    moves closed edges take away change, both then (as :func:`closed_sets`; ``moves`` a sorted
+    int64 ``(k, 2)`` array of ``(from, to)``). The fleet's distances and the move rule follow
+    them (``DistanceCache.set_closed``). Without ``edges`` the clocks and nodes are
+    :func:`closed_sets`' and every ``moves`` is empty."""
+    live = [
+        c for c in closures if (c.nodes.size or c.moves.size) and (c.end is None or c.end > c.start)
+    ]
+    times = sorted({c.start for c in live} | {c.end for c in live if c.end is not None})
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    none = np.zeros(0, dtype=np.int64)
+    prev = (none, np.zeros((0, 2), dtype=np.int64))
+    for t in times:
+        active = [c for c in live if c.start <= t and (c.end is None or t < c.end)]
+        nodes = [c.nodes for c in active if c.nodes.size]
+        moves = [c.moves for c in active if c.moves.size]
+        now = (
+            np.unique(np.concatenate(nodes)).astype(np.int64) if nodes else none,
+            np.unique(np.concatenate(moves), axis=0).astype(np.int64)
+            if moves
+            else np.zeros((0, 2), dtype=np.int64),
+        )
+        if not (np.array_equal(now[0], prev[0]) and np.array_equal(now[1], prev[1])):
+            out[t] = now
+        prev = now
+    return out
+
+
+def cut_off(floor: CompiledFloor, mask: np.ndarray) -> np.ndarray:
+    """Bool per node: outside the largest strongly connected part of the floor with the moves
+    ``mask`` allows (closed edges cut it off from the rest, in one direction at least)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = floor.n_nodes
+    src = np.repeat(np.arange(n), mask.shape[1])
+    dst = floor.nbr.ravel()
+    keep = mask.ravel() & (src != dst)
+    adj = csr_matrix((np.ones(int(keep.sum()), np.int8), (src[keep], dst[keep])), shape=(n, n))
+    _, labels = connected_components(adj, directed=True, connection="strong")
+    return labels != np.bincount(labels).argmax()
+
+
+def cut_off_events(
+    floor: CompiledFloor, routes: dict[int, tuple[np.ndarray, np.ndarray]]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """``{clock: (nodes, until)}`` as :func:`closure_events` gives, for the pick locations and
+    stations that closed edges cut off from the rest of the floor (:func:`cut_off`): from that
+    clock to ``until`` their orders are held, as a closed one's are. Empty when no edge closes
+    or nothing is cut off."""
+    if not any(moves.size for _, moves in routes.values()):
+        return {}
+    times = sorted(routes)
+    order_cell = (floor.kind == NodeKind.PICK) | (floor.kind == NodeKind.STATION)
+    cuts = [cut_off(floor, open_moves(floor, routes[t][1])) & order_cell for t in times]
+    events: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for k, t in enumerate(times):
+        new = cuts[k] & ~(cuts[k - 1] if k else np.zeros_like(cuts[k]))
+        if not new.any():
+            continue
+        nodes = np.flatnonzero(new).astype(np.int64)
+        until = np.full(nodes.size, NEVER, np.int64)
+        for m in range(k + 1, len(times)):  # the clock each is no longer cut off
+            ends = (until == NEVER) & ~cuts[m][nodes]
+            until[ends] = times[m]
+        events[t] = (nodes, until)
+    return events
+
+
 def open_since(sim: Simulation, orders: np.ndarray) -> np.ndarray:
     """For orders that are not held now (:meth:`Simulation.dispatchable_orders`): the clock
     from which their pick location and station have both been open (int64; 0 when neither was
     ever closed). An order held at clock ``t0`` and dispatchable now has ``open_since > t0``:
     the PPO decision clock (:class:`hierarchy.smdp.DecisionClock`) counts that as an event."""
     orders = np.asarray(orders, dtype=np.int64)
-    ob, closed_until = sim.orders, sim.closed_until
-    return np.maximum(closed_until[ob.pick[orders]], closed_until[ob.station[orders]])
+    ob = sim.orders
+    return np.maximum(sim.held_until(ob.pick[orders]), sim.held_until(ob.station[orders]))
 
 
 def closure_duties(sim: Simulation) -> None:
@@ -193,6 +362,12 @@ def closure_duties(sim: Simulation) -> None:
     if driving.size:
         order = s.order[driving]
         gone = closed[ob.pick[order]] | closed[ob.station[order]]
+        if sim.cut_until is not None:  # cut off by closed edges: held as if closed
+            gone |= (sim.cut_until[ob.pick[order]] > sim.t) | (
+                sim.cut_until[ob.station[order]] > sim.t
+            )
+        if sim.shut_in is not None:  # shut in by closed edges: another robot takes it
+            gone |= sim.shut_in[s.pos[driving]]
         if gone.any():
             sim.release_orders(driving[gone])
     robots = robots_to_evacuate(sim)
@@ -255,7 +430,7 @@ def evacuation_moves(sim: Simulation, robots: np.ndarray) -> tuple[np.ndarray, n
     k = int(robots.size)
     cells = np.full((k, k), -1, dtype=np.int32)
     steps = np.zeros((k, k), dtype=np.int32)
-    _nearest_open(s.pos[robots], f.nbr, f.mask, blocked, sim.dist.leave, ok, cells, steps)
+    _nearest_open(s.pos[robots], f.nbr, sim.dist.mask, blocked, sim.dist.leave, ok, cells, steps)
     found = cells >= 0
     if not found.any():
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
@@ -336,12 +511,31 @@ def describe_closures(
             for kind, what in ((NodeKind.PICK, "pick location"), (NodeKind.STATION, "station"))
         ]
         kinds = [f"{n} {what}{'s' if n != 1 else ''}" for n, what in counts if n]
+        what, items = [], []
+        if cells:
+            what.append(f"{len(cells)} cell{'s' if len(cells) != 1 else ''}")
+            items.append(shown)
+        if entry.edges:
+            k = len(entry.edges)
+            what.append(f"{k} edge{'s' if k != 1 else ''}")
+            ends = [tuple(int(v) for v in m) for m in c.moves.tolist()]
+            pairs = list(dict.fromkeys(tuple(sorted(m)) for m in ends))
+            edges = [f"{_end(floor, u)}–{_end(floor, v)}" for u, v in pairs]
+            items.append(", ".join(edges[:4]) + (", …" if len(edges) > 4 else ""))
         line = (
-            f"{c.field()}: {len(cells)} cell{'s' if len(cells) != 1 else ''} closed from "
-            f"{entry.start_s:g} s to {until} (steps {c.start}{last}): {shown}"
+            f"{c.field()}: {' and '.join(what)} closed from "
+            f"{entry.start_s:g} s to {until} (steps {c.start}{last}): {'; '.join(items)}"
         )
         if kinds:
             line += f"; {' and '.join(kinds)} among them (their orders wait)"
+        if c.moves.size:  # pick locations and stations its edges alone cut off
+            cut = cut_off(floor, open_moves(floor, c.moves))
+            counts = [
+                (int(np.count_nonzero(cut & (floor.kind == kind))), what)
+                for kind, what in ((NodeKind.PICK, "pick location"), (NodeKind.STATION, "station"))
+            ]
+            if off := [f"{n} {what}{'s' if n != 1 else ''}" for n, what in counts if n]:
+                line += f"; its edges cut off {' and '.join(off)} (their orders wait)"
         if steps is not None and c.start >= steps:
             line += f"; begins after the episode's {steps} steps, so it never closes"
         lines.append(line)

@@ -507,9 +507,11 @@ def move_and_advance_kernel(
 
 @numba.njit(cache=True)
 def progress_kernel(
-    slot, table, pos, phase, reset, best_dist, since_progress, dist_now
+    slot, table, pos, phase, reset, best_dist, since_progress, dist_now, stuck_after, stuck_steps
 ):  # pragma: no cover - compiled
-    """Closest approach to the target and steps without progress (``_update_progress``)."""
+    """Closest approach to the target and steps without progress (``_update_progress``), and
+    ``stuck_steps[i] += 1`` for robots that end the step stuck (``since_progress ≥
+    stuck_after``, the rule of ``kpis.stuck_robots``)."""
     big = np.int32(2147483647)
     for i in range(pos.size):
         d = np.int32(0)
@@ -524,6 +526,8 @@ def progress_kernel(
             since_progress[i] = 0
         elif since_progress[i] < big:
             since_progress[i] += 1
+        if since_progress[i] >= stuck_after:
+            stuck_steps[i] += 1
 
 
 @numba.njit(cache=True)

@@ -58,8 +58,12 @@ a reopened charger is given, in that step.
 Routing around scheduled closures: while a scheduled closure is active, the distances the fleet
 reads (:attr:`Simulation.dist`: navigators, shields, dispatchers, observations, progress) treat
 its cells as closed (:meth:`~warehouse.floor.DistanceCache.set_closed`: they can be left, not
-entered), so robots take detours. The closed set changes only at the schedule's event times (a
-closure begins or ends), known at reset: the cached rows are recomputed then and only then, and
+entered), so robots take detours. Closed edges (``faults.closures[].edges``) are taken out
+of the move mask the move rule reads (``dist.mask``) and out of the distances alike; the pick
+locations and stations they cut off are held (:attr:`Simulation.cut_until`), and robots they
+shut in get no orders (:attr:`Simulation.shut_in`). The closed set changes only at the
+schedule's event times (a closure begins or ends), known at reset: the cached rows are
+recomputed then and only then, and
 the robots whose distance to their target changed start tracking progress afresh. Random
 closures (``faults.closure_prob``) are unannounced obstacles the robots discover on the spot:
 they do not change distances, and a run without a schedule never recomputes a row.
@@ -79,7 +83,14 @@ from ..config import SimConfig
 from ..floor import UNREACHABLE, CompiledFloor, DistanceCache, NodeKind
 from ..shield import Shield, make_shield
 from .battery import Battery
-from .closures import closed_sets, closure_duties, closure_events, resolve_closures
+from .closures import (
+    closure_duties,
+    closure_events,
+    cut_off,
+    cut_off_events,
+    resolve_closures,
+    route_sets,
+)
 from .kernels import (
     action_mask_kernel,
     any_at_least,
@@ -140,8 +151,17 @@ class Simulation:
         #: scheduled closures by the clock they begin at (:meth:`reset` resolves them)
         self._schedule: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._schedule_key: tuple | None = None
-        #: the scheduled-closed nodes from each clock at which that set changes (distances)
-        self._routes: dict[int, np.ndarray] = {}
+        #: the scheduled-closed nodes and the moves closed edges take away, from each clock at
+        #: which they change (distances and the move rule: ``dist.set_closed``)
+        self._routes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        #: pick locations and stations closed edges cut off, by the clock it begins at
+        self._cut_events: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        #: per node, the clock until which closed edges cut it off from the rest of the floor
+        #: (its orders are held, as a closed one's); None when no edge closure cuts any off
+        self.cut_until: np.ndarray | None = None
+        #: per node, whether closed edges cut it off from the rest of the floor now (robots
+        #: there are shut in: no new orders); None while no edge closure cuts any node off
+        self.shut_in: np.ndarray | None = None
         self._rerouted: np.ndarray | None = None  # robots whose distance changed this step
         self.t = 0
         self.incidents = 0  #: collision incidents so far
@@ -206,6 +226,9 @@ class Simulation:
         self.incidents = 0
         self._targets = None
         self._resolve_schedule()
+        if self.cut_until is not None:
+            self.cut_until[:] = 0
+        self.shut_in = None
         self.dist.set_closed(np.zeros(0, dtype=np.int64))  # (free unless a closure was on)
         self._scheduled_closures()
         f = self.floor
@@ -246,7 +269,10 @@ class Simulation:
         if key != self._schedule_key:
             closures = resolve_closures(self.floor, fc, dt)
             self._schedule = closure_events(closures)
-            self._routes = closed_sets(closures)
+            self._routes = route_sets(closures)
+            self._cut_events = cut_off_events(self.floor, self._routes)
+            n = self.floor.n_nodes
+            self.cut_until = np.zeros(n, dtype=np.int64) if self._cut_events else None
             self._schedule_key = key
             self._order_cells = self._closable_order_cells()
 
@@ -255,6 +281,7 @@ class Simulation:
         the schedule's, as random closures close aisle and parking cells only."""
         f = self.floor
         nodes = [self._closable, *(event[0] for event in self._schedule.values())]
+        nodes += [event[0] for event in self._cut_events.values()]
         may_close = np.unique(np.concatenate(nodes).astype(np.int64))
         return may_close[np.isin(may_close, f.picks) | np.isin(may_close, f.stations)]
 
@@ -264,16 +291,23 @@ class Simulation:
         event = self._schedule.get(self.t) if self._schedule else None
         if event is not None:
             np.maximum.at(self.closed_until, event[0], event[1])
+        cut = self._cut_events.get(self.t) if self._cut_events else None
+        if cut is not None and self.cut_until is not None:
+            np.maximum.at(self.cut_until, cut[0], cut[1])
         route = self._routes.get(self.t) if self._routes else None
         if route is not None:
-            self._reroute(route)
+            self._reroute(*route)
 
-    def _reroute(self, closed: np.ndarray) -> None:
-        """Distances around ``closed`` (the scheduled-closed nodes from now on); robots whose
-        distance to their target changed start tracking progress afresh."""
+    def _reroute(self, closed: np.ndarray, moves: np.ndarray) -> None:
+        """Distances around ``closed`` (the scheduled-closed nodes from now on) and without
+        ``moves`` (those closed edges take away); robots whose distance to their target changed
+        start tracking progress afresh."""
         _, before = self._target_and_distance()
-        if not self.dist.set_closed(closed):
+        if not self.dist.set_closed(closed, moves):
             return
+        if moves.size or self.shut_in is not None:
+            shut = cut_off(self.floor, self.dist.mask) if moves.size else None
+            self.shut_in = shut if shut is not None and shut.any() else None
         _, after = self._target_and_distance()
         changed = np.flatnonzero(before != after)
         self._rerouted = changed
@@ -298,11 +332,15 @@ class Simulation:
     # ------------------------------------------------------------------ dispatcher API
     def idle_robots(self) -> np.ndarray:
         """Ids of robots with no task that are not broken down, nor queued for, driving to or
-        at a charger, nor depleted (``battery``): the robots a dispatcher may give orders."""
+        at a charger, nor depleted (``battery``), nor shut in by closed edges (:attr:`shut_in`):
+        the robots a dispatcher may give orders."""
         s = self.state
+        busy = s.broken
+        if self.shut_in is not None:
+            busy = np.where(self.shut_in[s.pos], 1, busy)
         if self.battery is not None:
-            return idle_kernel(s.phase, np.where(s.charge != Charge.NONE, 1, s.broken))
-        return idle_kernel(s.phase, s.broken)
+            return idle_kernel(s.phase, np.where(s.charge != Charge.NONE, 1, busy))
+        return idle_kernel(s.phase, busy)
 
     def open_orders(self) -> np.ndarray:
         """Ids of unassigned orders, oldest first."""
@@ -317,15 +355,24 @@ class Simulation:
         cells = self._order_cells
         if cells.size == 0 or ids.size == 0:
             return ids  # the fast path: no order can be held in this run
-        if not any_at_least(self.closed_until[cells], self.t + 1):
+        if not any_at_least(self.closed_until[cells], self.t + 1) and (
+            self.cut_until is None or not any_at_least(self.cut_until[cells], self.t + 1)
+        ):
             return ids
         held = self.orders_on_hold(ids)
         return ids[~held] if held.any() else ids
 
     def orders_on_hold(self, orders: np.ndarray) -> np.ndarray:
-        """``(len(orders),)`` bool: whose pick location or station is closed now."""
-        ob, closed_until, t = self.orders, self.closed_until, self.t
-        return (closed_until[ob.pick[orders]] > t) | (closed_until[ob.station[orders]] > t)
+        """``(len(orders),)`` bool: whose pick location or station is closed now (or cut off
+        from the rest of the floor by closed edges)."""
+        ob, t = self.orders, self.t
+        return (self.held_until(ob.pick[orders]) > t) | (self.held_until(ob.station[orders]) > t)
+
+    def held_until(self, nodes: np.ndarray) -> np.ndarray:
+        """Per node, the clock until which orders for it are held: ``closed_until``, or later
+        where closed edges cut it off from the rest of the floor (:attr:`cut_until`)."""
+        until = self.closed_until[nodes]
+        return until if self.cut_until is None else np.maximum(until, self.cut_until[nodes])
 
     def assign(self, robots: np.ndarray, orders: np.ndarray) -> None:
         """Give each robot ``robots[i]`` the open order ``orders[i]`` (vectorized). A sub-goal the
@@ -457,7 +504,8 @@ class Simulation:
         closures = self.closures_possible
         broken = s.broken if self.battery is None else self.battery.frozen(s)
         leave = self.dist.leave  # robots inside a scheduled closure may move outward
-        return s.pos, f.mask, f.nbr, broken, s.phase, self.closed_until, self.t, closures, leave
+        mask = self.dist.mask  # the floor's moves, less those closed edges take away
+        return s.pos, mask, f.nbr, broken, s.phase, self.closed_until, self.t, closures, leave
 
     def target_slots(self) -> tuple[np.ndarray, np.ndarray]:
         """``(target, slot)``: each robot's target node (-1 none) and its row in ``dist.table``
@@ -662,6 +710,8 @@ class Simulation:
             s.best_dist,
             s.since_progress,
             self._dist_now,
+            cfg.physics.stuck_after,
+            s.stuck_steps,  # (kpis.stuck_robot_share)
         )
         if shaping:
             dist_after = self._dist_now

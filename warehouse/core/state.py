@@ -64,6 +64,7 @@ class FleetState:
     waits: np.ndarray  #: int64 steps spent not moving while having a target
     breakdowns: np.ndarray  #: int64 times the robot broke down
     broken_steps: np.ndarray  #: int64 steps begun broken down
+    stuck_steps: np.ndarray  #: int64 steps that ended stuck (``physics.stuck_after``)
     # Fleet totals (not per robot) for the time-share KPIs, by the phase each step began in.
     phase_steps: np.ndarray  #: int64 (N_PHASES,) robot-steps begun in each phase
     blocked_steps: np.ndarray  #: int64 (1,) robot-steps begun driving that ended without a move
@@ -99,6 +100,7 @@ class FleetState:
             waits=i64(),
             breakdowns=i64(),
             broken_steps=i64(),
+            stuck_steps=i64(),
             phase_steps=np.zeros(N_PHASES, dtype=np.int64),
             blocked_steps=np.zeros(1, dtype=np.int64),
             soc_wh=np.zeros(n),

@@ -18,6 +18,14 @@ every node that reaches the goal around them, and a robot on it follows its path
 closures to the edge of the closed cells and waits there until they reopen. ``UNREACHABLE``
 keeps its meaning: no path even without closures. :meth:`DistanceCache.reaches` tells the two
 apart (each row keeps its ``M``).
+
+Closed moves (``set_closed(nodes, moves)``; the edges a scheduled closure closes,
+``faults.closures[].edges``): the moves ``(from, to)`` are taken out of the floor while they are
+closed. :attr:`DistanceCache.mask` is the floor's move mask less them, the one the move rule reads
+(:meth:`warehouse.core.Simulation.action_mask`), and the searches run on it, so no path uses a
+closed move; a node that reaches the goal only through one ranks as one behind closed nodes does
+(``M + 1 + s``, ``s`` its distance on the whole floor): its robot drives to the closed edge and
+waits there.
 """
 
 from __future__ import annotations
@@ -59,6 +67,10 @@ class DistanceCache:
         #: leave[p]`` (the move rule, :mod:`warehouse.core.kernels`).
         self.leave = np.zeros(n, dtype=np.int32)
         self._closed_any = False
+        #: the moves open now: ``floor.mask`` less the moves closed edges take away
+        #: (:meth:`set_closed`); ``floor.mask`` itself while none is closed. Read-only.
+        self.mask: np.ndarray = floor.mask
+        self._rev = None  # the reversed graph of ``mask`` while moves are closed
         self.rebuilds = 0  #: times :meth:`set_closed` changed the closed set and recomputed rows
         self._scratch = np.empty(0, dtype=np.uint16)  # distances without closures (_bfs_rows)
 
@@ -98,27 +110,33 @@ class DistanceCache:
 
     @property
     def closed_any(self) -> bool:
-        """Whether any node is closed (:meth:`set_closed`)."""
+        """Whether any node or move is closed (:meth:`set_closed`)."""
         return self._closed_any
 
     def row(self, goal: int) -> np.ndarray:
         """Distances from every node to ``goal``."""
         return self.table[self.slots(np.array([goal]))[0]]
 
-    def set_closed(self, nodes: np.ndarray) -> bool:
-        """Make ``nodes`` (ids) the closed set: every cached row is recomputed with them (one
-        compiled pass) and :attr:`version` is bumped. Returns whether the set changed; an
-        unchanged set costs nothing (no version bump, no search)."""
+    def set_closed(self, nodes: np.ndarray, moves: np.ndarray | None = None) -> bool:
+        """Make ``nodes`` (ids) the closed nodes and ``moves`` (``(k, 2)`` ``(from, to)``, the
+        floor's moves that closed edges take away; none by default) the closed moves: every
+        cached row is recomputed with them (one compiled pass) and :attr:`version` is bumped.
+        Returns whether anything changed; an unchanged set costs nothing (no version bump, no
+        search)."""
         nodes = np.asarray(nodes, dtype=np.int64)
-        if not self._closed_any and nodes.size == 0:
+        moves = np.zeros((0, 2), np.int64) if moves is None else np.asarray(moves, np.int64)
+        if not self._closed_any and nodes.size == 0 and moves.size == 0:
             return False
         closed = np.zeros_like(self.closed)
         closed[nodes] = True
-        if np.array_equal(closed, self.closed):
+        mask = open_moves(self.floor, moves.reshape(-1, 2))
+        if np.array_equal(closed, self.closed) and np.array_equal(mask, self.mask):
             return False
         self.closed = closed
-        self._closed_any = bool(nodes.size)
-        rev = self.floor.reverse_csr()
+        self.mask = mask
+        self._rev = None if mask is self.floor.mask else _reverse_csr(self.floor, mask)
+        self._closed_any = bool(nodes.size) or mask is not self.floor.mask
+        rev = self._reversed()
         self.leave = np.zeros(closed.size, dtype=np.int32)
         if self._closed_any:
             _leave_steps(
@@ -131,13 +149,26 @@ class DistanceCache:
             self._bfs(self.goal_in_slot[rows].astype(np.int32), rows.astype(np.int64))
         return True
 
+    def _reversed(self):  # type: ignore[no-untyped-def]
+        """The reversed graph the searches run on: the floor's, less the closed moves."""
+        return self.floor.reverse_csr() if self._rev is None else self._rev
+
     def _bfs(self, goals: np.ndarray, rows: np.ndarray) -> None:
-        rev = self.floor.reverse_csr()
+        whole = self.floor.reverse_csr()
+        indptr, indices = whole.indptr.astype(np.int64), whole.indices.astype(np.int32)
+        open_ptr, open_idx = indptr, indices  # (the floor's own while no move is closed)
+        if self._rev is not None:
+            open_ptr, open_idx = (
+                self._rev.indptr.astype(np.int64),
+                self._rev.indices.astype(np.int32),
+            )
         if self._closed_any and self._scratch.size != self.closed.size:
             self._scratch = np.empty(self.closed.size, dtype=np.uint16)
         _bfs_rows(
-            rev.indptr.astype(np.int64),
-            rev.indices.astype(np.int32),
+            open_ptr,
+            open_idx,
+            indptr,
+            indices,
             goals,
             rows,
             self.table,
@@ -186,6 +217,33 @@ class DistanceCache:
         self.goal_in_slot = np.concatenate([self.goal_in_slot, np.full(extra, -1, np.int32)])
         self.last_used = np.concatenate([self.last_used, np.zeros(extra, np.int64)])
         self.far = np.concatenate([self.far, np.zeros(extra, np.int64)])
+
+
+def open_moves(floor: CompiledFloor, moves: np.ndarray) -> np.ndarray:
+    """The floor's move mask (``floor.mask``) less ``moves`` (``(k, 2)`` ``(from, to)``):
+    ``floor.mask`` itself when there are none (read-only), else a new array."""
+    if moves.size == 0:
+        return floor.mask
+    mask = floor.mask.copy()
+    src, dst = moves[:, 0], moves[:, 1]
+    hit = (floor.nbr[src] == dst[:, None]) & mask[src]
+    hit[:, 0] = False
+    rows, slots = np.nonzero(hit)
+    mask[src[rows], slots] = False
+    return mask
+
+
+def _reverse_csr(floor: CompiledFloor, mask: np.ndarray):  # type: ignore[no-untyped-def]
+    """The reversed graph (row = to, col = from) of the moves ``mask`` allows on ``floor``, as
+    :meth:`CompiledFloor.reverse_csr` builds it from ``floor.mask``."""
+    import scipy.sparse as sp
+
+    n = floor.n_nodes
+    src = np.repeat(np.arange(n, dtype=np.int32), floor.n_actions)
+    dst = floor.nbr.ravel()
+    keep = mask.ravel() & (src != dst)
+    data = np.ones(int(keep.sum()), dtype=np.float32)
+    return sp.csr_matrix((data, (dst[keep], src[keep])), shape=(n, n))
 
 
 @numba.njit(cache=True)
@@ -280,11 +338,23 @@ def _bfs_into(indptr, indices, goal, dist, queue, closed, leave, use_closed):  #
 
 @numba.njit(cache=True)
 def _bfs_rows(
-    indptr, indices, goals, rows, table, closed, leave, use_closed, scratch, far_out
+    indptr,
+    indices,
+    all_ptr,
+    all_idx,
+    goals,
+    rows,
+    table,
+    closed,
+    leave,
+    use_closed,
+    scratch,
+    far_out,
 ):  # pragma: no cover - compiled
-    """Distances to each goal into ``table[rows[i]]`` (see the module docstring for closed
-    nodes; ``scratch`` holds the distances without closures), the row's ``M`` (the largest
-    distance around the closed nodes) into ``far_out[rows[i]]``."""
+    """Distances to each goal into ``table[rows[i]]`` over the reversed graph ``indptr``,
+    ``indices`` (the open moves; see the module docstring for closed nodes; ``scratch`` holds
+    the distances without closures, over the whole floor's ``all_ptr``, ``all_idx``), the row's
+    ``M`` (the largest distance around the closed nodes) into ``far_out[rows[i]]``."""
     n = indptr.size - 1
     queue = np.empty(n, np.int32)
     cap = np.int64(UNREACHABLE - 1)
@@ -294,7 +364,7 @@ def _bfs_rows(
         far_out[rows[g]] = far
         if not use_closed:
             continue
-        _bfs_into(indptr, indices, goals[g], scratch, queue, closed, leave, False)
+        _bfs_into(all_ptr, all_idx, goals[g], scratch, queue, closed, leave, False)
         for u in range(n):
             if dist[u] == UNREACHABLE and scratch[u] != UNREACHABLE:
                 dist[u] = min(np.int64(far) + 1 + np.int64(scratch[u]), cap)

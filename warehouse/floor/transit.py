@@ -29,7 +29,12 @@ shielded exactly as anywhere else. Transit nodes
   own aisle and parking nodes: a long edge closes no more often than a short one, and a seed
   closes the same waypoints as on the unsplit floor;
 * split the length: each segment is ``L / k`` metres (the last one takes the float rounding),
-  so a trip over the edge travels exactly ``L`` metres: distance and energy do not change.
+  so a trip over the edge travels exactly ``L`` metres: distance and energy do not change;
+* are marked ``transit: true`` in the file :func:`~warehouse.floor.formats.save_graph` writes,
+  and read back as transit nodes (:data:`TRANSIT_KEY`), so the saved floor behaves as the live
+  one, with or without the setting. Split again, a saved floor keeps each chain whose length
+  still takes no more steps than it has segments (:func:`saved_chains`, within the float32
+  rounding of the saved segment lengths): at the same speed the split changes nothing.
 
 A two-way edge (an undirected edge, or a directed graph's edge listed both ways) becomes one
 two-way chain, so robots meeting head-on on it are a corridor conflict like any other; when the
@@ -44,6 +49,7 @@ slower robot on a grid is a longer ``physics.step_seconds``).
 
 from __future__ import annotations
 
+import collections
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,13 +60,11 @@ import numba
 import numpy as np
 
 from ..errors import InputError
-from .formats.common import MAX_SIDE
+from .formats.common import MAX_SIDE, TRANSIT_KEY
 
 #: graph attribute holding the :class:`EdgeSplit` summary of a split floor, as a plain dict (so
 #: :func:`~warehouse.floor.formats.save_graph` can write the graph)
 SPLIT_KEY = "edge_split"
-#: graph attribute holding the frozenset of transit node ids
-TRANSIT_KEY = "transit_nodes"
 #: the most transit nodes one floor may get
 MAX_TRANSIT = 1_000_000
 #: ``L / m`` this close (relative) to a whole number counts as that number
@@ -132,6 +136,10 @@ def split_long_edges(
     nodes (module docstring); ``graph`` itself when no edge is. Either way the result carries
     :data:`SPLIT_KEY` (an :class:`EdgeSplit`) and :data:`TRANSIT_KEY` graph attributes.
 
+    A floor split before and saved (its transit nodes marked, :data:`TRANSIT_KEY`) is not split
+    again where a chain still fits (:func:`saved_chains`): splitting it at the same speed gives
+    the floor of the first split, the same :class:`EdgeSplit` included.
+
     Raises :class:`InputError` naming ``physics.speed_m_s`` on a grid floor that a speed would
     slow below one cell per step, and when the split would add more than :data:`MAX_TRANSIT`
     nodes. ``what`` names the kind of grid floor in that message.
@@ -139,9 +147,13 @@ def split_long_edges(
     metres = float(speed_m_s) * float(step_seconds)
     cell_size = float(graph.graph.get("cell_size", 1.0))
     pairs = _pairs(graph, cell_size)
+    marked = frozenset(v for v in graph.graph.get(TRANSIT_KEY) or () if v in graph)
+    chains = saved_chains(pairs, marked, metres)
     steps = [
-        max(edge_steps(a, metres), edge_steps(b, metres) if b is not None else 1)
-        for _u, _v, a, b in pairs
+        1
+        if i in chains
+        else max(edge_steps(a, metres), edge_steps(b, metres) if b is not None else 1)
+        for i, (_u, _v, a, b) in enumerate(pairs)
     ]
     transit = sum(k - 1 for k in steps)
     longest = max(range(len(pairs)), key=steps.__getitem__, default=None)
@@ -165,17 +177,21 @@ def split_long_edges(
             f"{transit:,} transit nodes (at most {MAX_TRANSIT:,}); the longest, {u}–{v} "
             f"({max(a, b or 0):g} m), would take {steps[longest]:,} steps",
         )
+    # a kept chain counts as the one edge it was split from, of as many steps as segments;
+    # the transit nodes of the file count with the new ones (they are transit nodes still)
+    whole = [k for i, k in enumerate(steps) if i not in chains]
+    sizes = list(collections.Counter(chains.values()).values())
     summary = EdgeSplit(
         speed_m_s=float(speed_m_s),
         metres_per_step=metres,
-        edges=len(pairs),
-        split=sum(k > 1 for k in steps),
-        transit=transit,
-        min_steps=min(steps, default=1),
-        max_steps=max(steps, default=1),
+        edges=len(whole) + len(sizes),
+        split=sum(k > 1 for k in whole) + len(sizes),
+        transit=transit + len(marked),
+        min_steps=min(whole + sizes, default=1),
+        max_steps=max(whole + sizes, default=1),
     )
     if not transit:
-        graph.graph.update({SPLIT_KEY: asdict(summary), TRANSIT_KEY: frozenset()})
+        graph.graph.update({SPLIT_KEY: asdict(summary), TRANSIT_KEY: marked})
         return graph
 
     out = graph.__class__()
@@ -217,8 +233,97 @@ def split_long_edges(
                 out.add_edge(chain[k - i], chain[k - i - 1], length=back[i])
     for j, cell in place_transit(graph, np.asarray(where), first, ends, source=source).items():
         out.nodes[order[j]]["cell"] = cell
-    out.graph.update({SPLIT_KEY: asdict(summary), TRANSIT_KEY: frozenset(names)})
+    out.graph.update({SPLIT_KEY: asdict(summary), TRANSIT_KEY: frozenset(names) | marked})
     return out
+
+
+def saved_chains(
+    pairs: list[tuple[Any, Any, float, float | None]], marked: frozenset[Any], metres: float
+) -> dict[int, int]:
+    """``{pair index: chain}`` for the edges of the chains of ``marked`` transit nodes (a floor
+    split before and saved) that fit ``metres`` per step as they are, which a split keeps.
+
+    A chain is a path of transit nodes between two waypoints (``k`` segments, ``k − 1`` nodes).
+    It fits when, each way it can be driven, its length takes at most ``k`` steps and no
+    segment takes more than one, both within :data:`CHAIN_TOLERANCE` × ``k`` (relative): a saved
+    floor keeps the float32 segment lengths of :func:`segment_lengths`, whose sum is the float32
+    length, so a segment of ``L / k`` metres can exceed the metres per step by a few float32
+    units where ``L / k`` equals it. A chain that does not fit (a slower speed) is split segment
+    by segment like any edge; so are marked nodes that form no such path.
+    """
+    if not marked:
+        return {}
+    touching: dict[Any, list[int]] = collections.defaultdict(list)
+    for i, (u, v, _a, _b) in enumerate(pairs):
+        if u in marked or v in marked:
+            touching[u].append(i)
+            touching[v].append(i)
+    out: dict[int, int] = {}
+    seen: set[Any] = set()
+    for node in marked:
+        if node in seen:
+            continue
+        # walk both ways from `node` to the waypoints at the chain's ends
+        chain_pairs: list[int] = []
+        in_chain: set[int] = set()
+        stack, members, valid = [node], set(), True
+        while stack:
+            t = stack.pop()
+            if t in members:
+                continue
+            members.add(t)
+            if len(touching[t]) != 2:
+                valid = False
+            for i in touching[t]:
+                if i not in in_chain:
+                    in_chain.add(i)
+                    chain_pairs.append(i)
+                u, v = pairs[i][:2]
+                far = v if u == t else u
+                if far in marked and far not in members:
+                    stack.append(far)
+        seen |= members
+        k = len(chain_pairs)
+        ends = [x for i in chain_pairs for x in pairs[i][:2] if x not in marked]
+        if not valid or k != len(members) + 1 or len(ends) != 2 or ends[0] == ends[1]:
+            continue
+        if all(_fits(run, k, metres) for run in _ways(pairs, chain_pairs, ends[0])):
+            out.update(dict.fromkeys(chain_pairs, len(out)))
+    return out
+
+
+#: a saved chain's segments and length over the metres per step may exceed 1 and ``k`` by this
+#: much × ``k`` (relative) and still count as one step each (:func:`saved_chains`)
+CHAIN_TOLERANCE = 2.0**-20
+
+
+def _ways(
+    pairs: list[tuple[Any, Any, float, float | None]], chain: list[int], start: Any
+) -> list[list[float]]:
+    """The segment lengths of a chain each way it can be driven from ``start`` (none for a way
+    one of its segments does not allow)."""
+    where: dict[Any, list[int]] = collections.defaultdict(list)
+    for i in chain:
+        where[pairs[i][0]].append(i)
+        where[pairs[i][1]].append(i)
+    ahead: list[float | None] = []
+    back: list[float | None] = []
+    node, used = start, set[int]()
+    while len(used) < len(chain):
+        i = next(j for j in where[node] if j not in used)
+        used.add(i)
+        u, v, a, b = pairs[i]
+        forward = (a, b) if u == node else (b, a)
+        ahead.append(forward[0])
+        back.append(forward[1])
+        node = v if u == node else u
+    return [[x for x in run if x is not None] for run in (ahead, back) if None not in run]
+
+
+def _fits(run: list[float], k: int, metres: float) -> bool:
+    """Whether the segments ``run`` of a saved chain of ``k`` take one step each."""
+    slack = 1.0 + CHAIN_TOLERANCE * k
+    return sum(run) <= k * metres * slack and max(run) <= metres * slack
 
 
 def node_cell(data: dict[str, Any]) -> tuple[int, int]:

@@ -45,7 +45,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..core.physics import resolve_physical
+from ..core.physics import PhysicsScratch
 from .swap_rules import pull_partner, swap_agent
 
 _GOLDEN = 0.6180339887498949
@@ -74,13 +74,14 @@ def pibt_plan(
     nxt: np.ndarray,
     act: np.ndarray,
     roots: np.ndarray,
-    n_nodes: int,
+    occ: np.ndarray,
+    res: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """Plan the unplanned robots in place, without the swap (:func:`pibt_search`)."""
     no_nodes = np.zeros((0, 0), np.bool_)
     no_robots = np.zeros(0, np.int64)
     pibt_search(
-        pos, nbr, cand, allowed, nxt, act, roots, False, no_nodes, no_robots, no_robots,
+        pos, nbr, cand, allowed, nxt, act, roots, occ, res, False, no_nodes, no_robots, no_robots,
         np.zeros((0, 0), np.uint16), no_robots, np.zeros(0, np.bool_),
     )  # fmt: skip
 
@@ -94,6 +95,8 @@ def pibt_search(
     nxt: np.ndarray,
     act: np.ndarray,
     roots: np.ndarray,
+    occ: np.ndarray,
+    res: np.ndarray,
     swap: bool,
     fmask: np.ndarray,
     outdeg: np.ndarray,
@@ -107,7 +110,9 @@ def pibt_search(
     ``pos`` (N,) node ids; ``nbr`` (n_nodes, A); ``cand`` (N, A) actions in order of preference;
     ``allowed`` (N, A) bool; ``nxt`` (N,) next node, ``-1`` for robots still to plan (fixed
     robots carry their target); ``act`` (N,) action, filled for planned robots; ``roots`` robot
-    ids in decreasing priority. Unplanned robots that no root pushes end up waiting.
+    ids in decreasing priority. Unplanned robots that no root pushes end up waiting. ``occ`` and
+    ``res`` are node-sized int64 scratch (:class:`PIBTScratch`), all -1 on entry and on exit:
+    the search only writes at the robots' nodes and their neighbours, and clears those.
 
     With ``swap`` (the ``pibt_swap`` shield, :mod:`warehouse.shield.pibt_swap`) a robot whose
     best move needs a swap (:func:`~warehouse.shield.swap_rules.swap_agent`) takes its
@@ -121,10 +126,8 @@ def pibt_search(
     :mod:`warehouse.shield.swap_rules` alone reaches it.
     """
     n = pos.shape[0]
-    n_nodes = nbr.shape[0]
     n_act = cand.shape[1]
-    occ = np.full(n_nodes, -1, np.int64)  # robot on each node now
-    res = np.full(n_nodes, -1, np.int64)  # robot that will be on each node next
+    # occ: robot on each node now; res: robot that will be on each node next
     for i in range(n):
         occ[pos[i]] = i
         if nxt[i] >= 0:
@@ -203,6 +206,26 @@ def pibt_search(
                 act[i] = 0
                 res[p] = i
                 ret = 0
+    for i in range(n):  # every write above was at a robot's node or a neighbour of it
+        p = pos[i]
+        occ[p] = -1
+        for a in range(n_act):
+            res[nbr[p, a]] = -1
+
+
+class PIBTScratch:
+    """Node-sized work arrays of one shield, reused from step to step: the conflict check's
+    (:class:`~warehouse.core.physics.PhysicsScratch`) and :func:`pibt_search`'s ``occ`` and
+    ``res`` (all -1 between calls). Rebuilt when the floor or the fleet size changes."""
+
+    def __init__(self, n_nodes: int, n_robots: int) -> None:
+        self.physics = PhysicsScratch(n_nodes, n_robots)
+        self.occ = np.full(n_nodes, -1, dtype=np.int64)
+        self.res = np.full(n_nodes, -1, dtype=np.int64)
+        self.n_robots = n_robots
+
+    def fits(self, n_nodes: int, n_robots: int) -> bool:
+        return self.occ.size == n_nodes and self.n_robots == n_robots
 
 
 class PIBTShield:
@@ -213,11 +236,20 @@ class PIBTShield:
 
     def __init__(self, *, stall_steps: int = 16) -> None:
         self.stall_steps = stall_steps  #: steps without progress before the rescue (0: off)
+        self._scratch: PIBTScratch | None = None
+
+    def scratch(self, n_nodes: int, n_robots: int) -> PIBTScratch:
+        """This shield's work arrays for a floor of ``n_nodes`` and ``n_robots`` robots."""
+        if self._scratch is None or not self._scratch.fits(n_nodes, n_robots):
+            self._scratch = PIBTScratch(n_nodes, n_robots)
+        return self._scratch
 
     def __call__(self, sim, actions, preferences, mask):  # type: ignore[no-untyped-def]
         nbr = sim.floor.nbr
-        pos = np.asarray(sim.state.pos, dtype=np.int64)
+        pos32 = np.ascontiguousarray(sim.state.pos, dtype=np.int32)
+        pos = pos32.astype(np.int64)
         n, n_act = pos.size, nbr.shape[1]
+        scratch = self.scratch(nbr.shape[0], n)
         mask = np.asarray(mask, dtype=bool).copy()
         mask[:, 0] = True
         actions = np.asarray(actions, dtype=np.int64).reshape(n)
@@ -226,14 +258,14 @@ class PIBTShield:
         actions = np.where(ok, actions, 0)
         frozen = ~mask[:, 1:].any(axis=1)
         actions, preferences = self._rescue(sim, actions, preferences, mask, frozen)
-        target = nbr[pos, actions].astype(np.int64)
-        failed = resolve_physical(pos, target, nbr.shape[0]).failed
+        target = nbr[pos, actions].astype(np.int32, copy=False)
+        failed = scratch.physics.resolve(pos32, target).failed
         if not failed.any():
             return actions
 
         staying = target == pos
         plan = failed | (staying & ~frozen)  # roots and pushable robots
-        nxt = np.where(plan, -1, target)
+        nxt = np.where(plan, -1, target).astype(np.int64)
         act = actions.copy()
         roots = np.flatnonzero(plan)
         roots = roots[np.argsort(-priorities(sim.state)[roots], kind="stable")]
@@ -249,7 +281,8 @@ class PIBTShield:
     def _plan(self, sim, pos, cand, mask, nxt, act, roots, frozen):  # type: ignore[no-untyped-def]
         """Run PIBT over the unplanned robots (``nxt == -1``), in place (:func:`pibt_plan`)."""
         nbr = sim.floor.nbr
-        pibt_plan(pos, nbr, cand, mask, nxt, act, roots, nbr.shape[0])
+        sc = self.scratch(nbr.shape[0], pos.size)
+        pibt_plan(pos, nbr, cand, mask, nxt, act, roots, sc.occ, sc.res)
 
     def _rescue(self, sim, actions, preferences, mask, frozen):  # type: ignore[no-untyped-def]
         """Shortest-path proposal and preferences for stalled robots (module docstring)."""

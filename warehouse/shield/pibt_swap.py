@@ -69,6 +69,7 @@ class PIBTSwapShield(PIBTShield):
             self._outdeg = moves.sum(axis=1).astype(np.int64)
             self._floor = floor
         target, slot = sim.target_slots()
+        sc = self.scratch(floor.n_nodes, pos.size)
         pibt_search(
             pos,
             floor.nbr,
@@ -77,6 +78,8 @@ class PIBTSwapShield(PIBTShield):
             nxt,
             act,
             roots,
+            sc.occ,
+            sc.res,
             True,
             floor.mask,
             self._outdeg,

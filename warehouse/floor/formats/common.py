@@ -20,6 +20,9 @@ from ..kinds import NodeKind
 MAX_FILE_BYTES = 50 * 2**20
 MAX_SIDE = 4096
 MAX_CELLS = 2**22
+#: graph attribute holding the frozenset of transit node ids of a floor split by
+#: ``physics.speed_m_s`` (:mod:`warehouse.floor.transit`; files mark them ``transit: true``)
+TRANSIT_KEY = "transit_nodes"
 
 
 def read_map_text(path: str | Path) -> str:

@@ -14,7 +14,13 @@ Node attributes:
 * ``kind`` — ``aisle``, ``pick``, ``station``, ``parking`` or ``blocked``;
 * ``start`` / ``goal`` — optional booleans (default True);
 * ``charger`` — optional boolean (default False): a charger of the battery model on an
-  ``aisle`` or ``parking`` node (``battery.chargers`` defaults to the marked nodes).
+  ``aisle`` or ``parking`` node (``battery.chargers`` defaults to the marked nodes);
+* ``transit`` — optional boolean (default False): a transit node of a long edge split by
+  ``physics.speed_m_s`` (:mod:`warehouse.floor.transit`): an ``aisle`` node, never a start or
+  a goal. :func:`save_graph` marks them on a split floor, so the floor read back treats them as
+  the live one did: random closures and parking pass them over, closures cannot name them, and
+  splitting it again at the same speed keeps their chains. (JSON files saved before the mark
+  list them in the graph attribute ``transit_nodes``, read where no node has the mark.)
 
 Edge attribute ``length`` (metres, positive; default the graph's ``cell_size``): the metres a
 move travels, and its travel time with ``physics.speed_m_s`` (:mod:`warehouse.floor.transit`
@@ -54,11 +60,11 @@ from ...atomic import write_text_atomic
 from ...errors import InputError
 from ...jsonio import loads_json_strict
 from ..kinds import NodeKind
-from .common import MAX_CELLS, MAX_SIDE
+from .common import MAX_CELLS, MAX_SIDE, TRANSIT_KEY
 
 Source = str | Path | None
 #: the attributes read from nodes, edges and the graph (after GraphML's row/col become pos)
-NODE_ATTRS = ("pos", "kind", "start", "goal", "charger", "cell")
+NODE_ATTRS = ("pos", "kind", "start", "goal", "charger", "cell", "transit")
 EDGE_ATTRS = ("length",)
 GRAPH_ATTRS = ("name", "cell_size", "grid_shape", "grid_rows", "grid_cols", "explicit_kinds")
 _TUPLE_ID = re.compile(r"^\((-?\d+), (-?\d+)\)$")
@@ -134,6 +140,12 @@ def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph
     except (nx.NetworkXError, KeyError, TypeError, ValueError) as exc:  # pragma: no cover
         raise InputError(source, None, f"invalid node-link graph: {exc}") from None
     graph.graph.update(_graph_attrs(attrs, source, name, shape_key="grid_shape"), format="json")
+    listed = attrs.get(TRANSIT_KEY)  # saved before nodes carried the transit mark
+    if isinstance(listed, list) and not any("transit" in d for _, d in graph.nodes(data=True)):
+        for node in listed:
+            key = _hashable(node, source, f"graph.{TRANSIT_KEY}")
+            if key in graph:
+                graph.nodes[key]["transit"] = True
     for i, (_node, data_) in enumerate(graph.nodes(data=True)):
         if "pos" not in data_:
             raise InputError(source, f"nodes[{i}].pos", "missing (row, col) position")
@@ -184,7 +196,7 @@ def parse_graphml(text: str, *, source: Source = None, name: str = "graph") -> n
                 source,
                 f"nodes[{i}].cell_row/cell_col",
             )
-        for flag in ("start", "goal", "charger"):
+        for flag in ("start", "goal", "charger", "transit"):
             if isinstance(data.get(flag), str):
                 data[flag] = {"true": True, "false": False}.get(data[flag].lower(), data[flag])
     for u, v in graph.edges:
@@ -226,6 +238,7 @@ def _finish(
 ) -> nx.Graph:
     """Check kinds, flags, positions and lengths; fill defaults."""
     cells: dict[tuple[int, int], int] = {}
+    transit: list[Any] = []
     cell_size = graph.graph["cell_size"]
     shape = graph.graph.get("grid_shape")
     for i, (node, data) in enumerate(graph.nodes(data=True)):
@@ -260,6 +273,21 @@ def _finish(
                     f"{field}.charger",
                     f"a charger must be an aisle or parking node, not {data['kind']}",
                 )
+        if "transit" in data:
+            value = data.pop("transit")
+            if not isinstance(value, bool | np.bool_):
+                raise InputError(
+                    source, f"{field}.transit", f"expected true or false, got {value!r}"
+                )
+            if value and data["kind"] != "aisle":
+                raise InputError(
+                    source,
+                    f"{field}.transit",
+                    f"a transit node is an aisle node, not {data['kind']}",
+                )
+            if value:  # never a start or a goal, as split_long_edges makes them
+                data["start"] = data["goal"] = False
+                transit.append(node)
         cell = data.get("cell") or (round(data["pos"][0]), round(data["pos"][1]))
         if cell in cells:
             raise InputError(
@@ -290,6 +318,8 @@ def _finish(
                 data["length"] = float(data["length"])
         else:
             data["length"] = cell_size
+    if transit:  # as split_long_edges leaves a floor (the node mark is not kept)
+        graph.graph[TRANSIT_KEY] = frozenset(transit)
     return graph
 
 
@@ -389,9 +419,12 @@ def _multi_pairs(graph: nx.MultiGraph):
 
 
 def _tuple_ids(graph: nx.Graph) -> nx.Graph:
-    """Relabel ``"(r, c)"`` string ids to ``(r, c)`` when every id matches its own position."""
+    """Relabel ``"(r, c)"`` string ids to ``(r, c)`` when every id matches its own position
+    (transit nodes aside: they keep their names, ``"(r, c)~(r, c)#i"``)."""
     mapping = {}
     for node, data in graph.nodes(data=True):
+        if data.get("transit") is True:
+            continue
         match = _TUPLE_ID.match(str(node))
         key = (int(match[1]), int(match[2])) if match else None
         if key is None or key != data["pos"]:
@@ -429,6 +462,13 @@ def save_graph(graph: nx.Graph, path: str | Path) -> Path:
 def _node_link_text(graph: nx.Graph) -> str:
     params = inspect.signature(nx.node_link_data).parameters
     kw = {"edges": "edges"} if "edges" in params else {"link": "edges"}
+    transit = graph.graph.get(TRANSIT_KEY)
+    if transit is not None:  # the mark on the nodes instead of a list in the graph
+        graph = graph.copy()
+        del graph.graph[TRANSIT_KEY]
+        for node in transit:
+            if node in graph:
+                graph.nodes[node]["transit"] = True
     data = nx.node_link_data(graph, **kw)
     return json.dumps(data, indent=1, default=_json_default) + "\n"
 
@@ -450,8 +490,9 @@ def _scalar(value: Any) -> Any:
 
 def _graphml_ready(graph: nx.Graph) -> nx.Graph:
     """A copy with scalar attributes only: ``pos`` → ``row``/``col``, ``cell`` →
-    ``cell_row``/``cell_col``, ``grid_shape`` → ``grid_rows``/``grid_cols``, node ids as
-    strings."""
+    ``cell_row``/``cell_col``, ``grid_shape`` → ``grid_rows``/``grid_cols``, transit nodes
+    marked ``transit``, node ids as strings."""
+    transit = graph.graph.get(TRANSIT_KEY) or frozenset()
     out = nx.DiGraph() if graph.is_directed() else nx.Graph()
     for key, value in graph.graph.items():
         if key == "grid_shape" and value is not None:
@@ -468,6 +509,8 @@ def _graphml_ready(graph: nx.Graph) -> nx.Graph:
             attrs["row"], attrs["col"] = (_scalar(p) for p in data["pos"])
         if data.get("cell") is not None:
             attrs["cell_row"], attrs["cell_col"] = (int(p) for p in data["cell"])
+        if node in transit:
+            attrs["transit"] = True
         out.add_node(labels[node], **attrs)
     for u, v, data in graph.edges(data=True):
         attrs = {k: _scalar(x) for k, x in data.items()}
