@@ -11,6 +11,11 @@ Q statistics, action entropy) and ``eval/*`` (KPIs of a short evaluation run wit
 network, every ``eval_every`` updates). ``resume=True`` restores the latest checkpoint — networks,
 Adam state, torch RNG and the minibatch sampler's RNG — so the continued run takes exactly the
 updates the uninterrupted one would have taken.
+
+``augment="mirror"`` (opt-in; the CLI's ``--augment mirror``) trains on the data and its
+diagonal mirror (agents/lane_view.py): the sampler draws uniformly from twice the dataset, the
+second half being every transition mirrored (observation, next observation, action, both
+action masks; reward unchanged), built per minibatch instead of stored.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from warehouse.errors import InputError
 
 from .checkpoint import algorithms, load_algorithm, save_checkpoint
 from .dataset import MANIFEST, Dataset, load_datasets
+from .lane_view import MIRROR, LaneView
 from .networks import Batch, NavigatorNet, NetworkConfig
 
 
@@ -56,30 +62,73 @@ class TrainConfig:
     eval_scenario: str = "tiny"
     eval_steps: int = 200
     eval_seed: int = 1000
+    #: "none", or "mirror": each transition also as its diagonal mirror (see the module doc)
+    augment: str = "none"
+
+
+#: the values of ``TrainConfig.augment``
+AUGMENTS = ("none", "mirror")
 
 
 class Sampler:
-    """Uniform minibatches with replacement from its own seeded numpy RNG (state saved)."""
+    """Uniform minibatches with replacement from its own seeded numpy RNG (state saved).
 
-    def __init__(self, data: Dataset, batch_size: int, seed: int, device: torch.device) -> None:
+    ``augment="mirror"``: indices are drawn from ``[0, 2n)``; index ``n + i`` is transition
+    ``i`` in the mirrored frame (:meth:`~agents.lane_view.LaneView.mirror`, actions by
+    :data:`~agents.lane_view.MIRROR`).
+    """
+
+    def __init__(
+        self,
+        data: Dataset,
+        batch_size: int,
+        seed: int,
+        device: torch.device,
+        augment: str = "none",
+    ) -> None:
+        if augment not in AUGMENTS:
+            raise InputError(None, "augment", f"expected one of {', '.join(AUGMENTS)}")
         self.data, self.batch_size, self.device = data, batch_size, device
         self.rng = np.random.default_rng(seed)
+        self.view: LaneView | None = None
+        if augment == "mirror":
+            self.view = LaneView(_observation_layout(data.manifest))
+
+    def draw(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The next minibatch's rows and (with ``augment="mirror"``) its positions to mirror."""
+        n = len(self.data)
+        if self.view is None:
+            return self.rng.integers(0, n, size=self.batch_size), None
+        drawn = self.rng.integers(0, 2 * n, size=self.batch_size)
+        return drawn % n, np.flatnonzero(drawn >= n)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The next minibatch as numpy arrays (the dataset's dtypes), mirrored rows mirrored."""
+        d = self.data
+        idx, flip = self.draw()
+        out = {k: getattr(d, k)[idx] for k in _BATCH_KEYS}
+        if flip is not None and flip.size and self.view is not None:
+            out["obs"], out["mask"] = self.view.mirror(out["obs"], out["mask"], flip)
+            out["next_obs"], out["next_mask"] = self.view.mirror(
+                out["next_obs"], out["next_mask"], flip
+            )
+            out["action"][flip] = MIRROR[out["action"][flip]].astype(out["action"].dtype)
+        return out
 
     def sample(self) -> Batch:
-        d = self.data
-        idx = self.rng.integers(0, len(d), size=self.batch_size)
+        a = self.arrays()
 
-        def t(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(a[idx])).to(self.device, dtype)
+        def t(key: str, dtype: torch.dtype) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(a[key])).to(self.device, dtype)
 
         return Batch(
-            obs=t(d.obs, torch.float32),
-            action=t(d.action, torch.int64),
-            reward=t(d.reward, torch.float32),
-            next_obs=t(d.next_obs, torch.float32),
-            terminated=t(d.terminated, torch.bool),
-            mask=t(d.mask, torch.bool),
-            next_mask=t(d.next_mask, torch.bool),
+            obs=t("obs", torch.float32),
+            action=t("action", torch.int64),
+            reward=t("reward", torch.float32),
+            next_obs=t("next_obs", torch.float32),
+            terminated=t("terminated", torch.bool),
+            mask=t("mask", torch.bool),
+            next_mask=t("next_mask", torch.bool),
         )
 
     def state(self) -> Mapping[str, Any]:
@@ -89,13 +138,26 @@ class Sampler:
         self.rng.bit_generator.state = state
 
 
+_BATCH_KEYS = ("obs", "action", "reward", "next_obs", "terminated", "mask", "next_mask")
+
+
+def _observation_layout(man: Mapping[str, Any]) -> Any:
+    """The dataset's :class:`~warehouse.config.ObservationConfig` (radius, intent channels)."""
+    from warehouse.config import ObservationConfig
+
+    layout = man.get("observation") or {}
+    return ObservationConfig(
+        radius=int(layout.get("radius", man.get("radius", 3))),
+        intent=bool(layout.get("intent", False)),
+    )
+
+
 def build_algorithm(cfg: TrainConfig, data: Dataset, device: torch.device) -> Any:
     man = data.manifest
-    layout = man.get("observation") or {}
-    radius = int(layout.get("radius", man.get("radius", 3)))
+    layout = _observation_layout(man)
     net = NetworkConfig(
-        radius=radius,
-        intent=bool(layout.get("intent", False)),
+        radius=layout.radius,
+        intent=layout.intent,
         n_actions=int(man["n_actions"]),
         heads=2 if cfg.algo == "cql" else 1,
         encoder=cfg.encoder,
@@ -181,7 +243,7 @@ def _train(cfg: TrainConfig, *, show_progress: bool) -> dict[str, Any]:
     data = load_datasets(folders, limit=cfg.limit)
     data_id = _data_id(folders)
     ckpt_dir = Path(cfg.out) / "checkpoints"
-    sampler = Sampler(data, cfg.batch_size, cfg.seed, device)
+    sampler = Sampler(data, cfg.batch_size, cfg.seed, device, augment=cfg.augment)
     start = 0
     if cfg.resume:
         latest = latest_checkpoint(ckpt_dir)
@@ -192,6 +254,9 @@ def _train(cfg: TrainConfig, *, show_progress: bool) -> dict[str, Any]:
             raise InputError(latest, "algo", f"checkpoint is {meta['algo']!r}, not {cfg.algo!r}")
         if meta.get("extra", {}).get("data_id") != data_id:
             raise InputError(latest, "extra.data_id", "checkpoint was trained on other data")
+        kept = meta.get("extra", {}).get("train", {}).get("augment", "none")
+        if kept != cfg.augment:
+            raise InputError(latest, "augment", f"the resumed run keeps {kept!r}")
         try:
             torch.set_rng_state(torch.tensor(meta["rng"]["torch"], dtype=torch.uint8))
             sampler.set_state(meta["rng"]["sampler"])
@@ -205,7 +270,10 @@ def _train(cfg: TrainConfig, *, show_progress: bool) -> dict[str, Any]:
         torch.manual_seed(cfg.seed)
         algo = build_algorithm(cfg, data, device)
 
-    run_info = {"train": {k: _jsonable(v) for k, v in asdict(cfg).items()}}
+    recorded = asdict(cfg)
+    if cfg.augment == "none":  # recorded only when set: default runs record what they did
+        del recorded["augment"]
+    run_info = {"train": {k: _jsonable(v) for k, v in recorded.items()}}
     extra = {"data_id": data_id, "data": data.manifest.get("scenarios"), **run_info}
 
     def checkpoint(step: int) -> None:

@@ -67,19 +67,80 @@ class CandidateScorer(nn.Module):
 
     def logits(self, cand: torch.Tensor, glob: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``cand (B, K, F)``, ``glob (B, G)``, ``mask (B, K+1)`` → masked logits ``(B, K+1)``."""
-        b, k, _ = cand.shape
-        g = glob[:, None, :].expand(b, k, glob.shape[-1])
-        h = self.encoder(torch.cat([cand, g], dim=-1))  # (B, K, H)
+        if not torch.is_grad_enabled():
+            return self.infer(encoder_input(cand, glob), glob, mask, valid_prefix(mask))
+        k = cand.shape[1]
+        h = self.encoder(encoder_input(cand, glob))  # (B, K, H)
         scores = self.score(h).squeeze(-1)
         masked = h.masked_fill(~mask[:, :k, None], -1.0)
-        # The same values either way; max's gradient goes to one maximum (training keeps it, so
-        # recipes rebuild bit for bit), amax is 3-4x faster where no gradient is needed.
-        pooled = masked.max(dim=1).values if torch.is_grad_enabled() else masked.amax(dim=1)
+        # max's gradient goes to one maximum (training keeps it, so recipes rebuild bit for bit);
+        # without gradients :meth:`infer` takes amax (the same values, 3-4x faster)
+        pooled = masked.max(dim=1).values
         wait = self.wait(torch.cat([glob, pooled], dim=-1))
+        return masked_logits(torch.cat([scores, wait], dim=-1), mask)
+
+    def infer(
+        self, x: torch.Tensor, glob: torch.Tensor, mask: torch.Tensor, prefix: int | None
+    ) -> torch.Tensor:
+        """:meth:`logits` without gradients, bit for bit, from the encoder input ``x (B, K, F+G)``
+        (:func:`encoder_input`, shared by an ensemble's members) and ``prefix``
+        (:func:`valid_prefix`).
+
+        The products run over every slot as in :meth:`logits` (a product's rows depend on how
+        many rows it has), but ``tanh`` (elementwise, half the time of a forward pass) only over
+        the valid slots when they are each row's first ``prefix``: the dispatcher's case, where
+        masked slots are padding. Their outputs are masked either way, so nothing else changes.
+        Buffers are written in place (no copy for the pooling's mask).
+        """
+        b, k, _ = x.shape
+        first, second = cast(nn.Linear, self.encoder[0]), cast(nn.Linear, self.encoder[2])
+        h = torch.addmm(first.bias, x.reshape(b * k, -1), first.weight.t())
+        _tanh_slots(h, b, k, prefix)
+        h = torch.addmm(second.bias, h, second.weight.t())
+        _tanh_slots(h, b, k, prefix)
+        scores = torch.addmm(self.score.bias, h, self.score.weight.t()).view(b, k)
+        hk = h.view(b, k, -1)
+        if prefix is None:
+            hk.masked_fill_(~mask[:, :k, None], -1.0)
+        elif prefix < k:
+            hk[:, prefix:].fill_(-1.0)
+        wait = self.wait(torch.cat([glob, hk.amax(dim=1)], dim=-1))
         return masked_logits(torch.cat([scores, wait], dim=-1), mask)
 
     def value(self, glob: torch.Tensor) -> torch.Tensor:
         return self.value_head(glob).squeeze(-1)
+
+
+def encoder_input(cand: torch.Tensor, glob: torch.Tensor) -> torch.Tensor:
+    """``[c_k, g]`` for every slot: ``(B, K, F + G)``."""
+    b, k, _ = cand.shape
+    return torch.cat([cand, glob[:, None, :].expand(b, k, glob.shape[-1])], dim=-1)
+
+
+def valid_prefix(mask: torch.Tensor) -> int | None:
+    """``v`` when the valid slots of every row of ``mask (B, K+1)`` are exactly its first ``v``
+    (the dispatcher's decisions: every robot sees the same number of reachable orders, nearest
+    first), else None."""
+    valid = mask[:, :-1]
+    counts = valid.sum(dim=1)
+    v = int(counts[0]) if counts.numel() else 0
+    if bool((counts == v).all()) and bool(valid[:, :v].all()):
+        return v
+    return None
+
+
+def _tanh_slots(h: torch.Tensor, b: int, k: int, prefix: int | None) -> None:
+    """``tanh`` in place over the rows of ``h (B·K, H)`` of the first ``prefix`` slots of each
+    of the ``B`` rows (all of them when ``prefix`` is None or ``K``).
+
+    Only for ``H`` a multiple of 64: torch computes ``tanh`` with vector instructions in runs of
+    up to 64 floats and the remainder of a contiguous run one value at a time, which may round
+    differently; with such an ``H`` no value of either the whole tensor or a slot range is left
+    to the remainder, so every value is rounded the same way (the shipped width is 64)."""
+    if prefix is None or prefix >= k or h.shape[1] % 64:
+        h.tanh_()
+    elif prefix > 0:
+        h.view(b, k, -1)[:, :prefix].tanh_()
 
 
 class ScorerEnsemble(nn.Module):
@@ -102,7 +163,11 @@ class ScorerEnsemble(nn.Module):
         return [cast(CandidateScorer, m) for m in self.members]
 
     def logits(self, cand: torch.Tensor, glob: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return torch.stack([m.logits(cand, glob, mask) for m in self.scorers()]).mean(dim=0)
+        if torch.is_grad_enabled():
+            return torch.stack([m.logits(cand, glob, mask) for m in self.scorers()]).mean(dim=0)
+        # without gradients: one encoder input and one mask check for all members
+        x, prefix = encoder_input(cand, glob), valid_prefix(mask)
+        return torch.stack([m.infer(x, glob, mask, prefix) for m in self.scorers()]).mean(dim=0)
 
     def value(self, glob: torch.Tensor) -> torch.Tensor:
         return torch.stack([m.value(glob) for m in self.scorers()]).mean(dim=0)

@@ -37,7 +37,15 @@ def fake_sim(floor, pos, since_goal=None, target=None, dist=None, since_progress
             np.zeros(n, np.int32) if since_progress is None else np.asarray(since_progress)
         ),
     )
-    return SimpleNamespace(floor=floor, state=state, target_distance=dist)
+
+    def target_distance(nodes, rows=None):  # rows: Simulation.target_distance's, over dist
+        if rows is None:
+            return dist(nodes)
+        full = floor.nbr[pos].copy()
+        full[rows] = nodes
+        return dist(full)[rows]
+
+    return SimpleNamespace(floor=floor, state=state, target_distance=target_distance)
 
 
 def check_safe(floor, pos, out, mask):
@@ -278,6 +286,51 @@ def test_a_stalled_robot_is_rescued_along_its_shortest_path():
     assert shield_out(0, [99, 0]) == [WAIT, WAIT]
     out = shield_out(16, [16, 0])
     assert out[0] == E and out[1] in (S, E)  # robot 1 is pushed out of the way
+
+
+def test_the_rescue_looks_up_the_stalled_robots_only():
+    """The stall rescue asks for the distances of the stalled robot alone (not the fleet's),
+    and moves it as before."""
+    f = compile_floor(graph_from_grid(np.zeros((2, 4), dtype=np.int8)))
+    pos = [f.cell_of[0, 1], f.cell_of[0, 2], f.cell_of[1, 0]]
+    goal = f.cell_of[0, 3]
+
+    def dist(nodes):
+        return np.array([[abs(3 - f.pos[v, 1]) + f.pos[v, 0] for v in row] for row in nodes])
+
+    mask = f.mask[np.asarray(pos)]
+    prefs = np.where(mask, 0.0, -np.inf)
+    prefs[:, 0] = 1.0
+    sim = fake_sim(
+        f, pos, since_goal=[20, 0, 0], target=[goal, goal, -1], dist=dist,
+        since_progress=[16, 0, 0],
+    )  # fmt: skip
+    asked = []
+    lookup = sim.target_distance
+
+    def spy(nodes, rows=None):
+        asked.append(None if rows is None else np.asarray(rows).tolist())
+        return lookup(nodes, rows)
+
+    sim.target_distance = spy
+    out = PIBTShield()(sim, np.array([WAIT, WAIT, WAIT]), prefs, mask)
+    assert out[0] == E and asked == [[0]]
+
+
+def test_target_distance_of_some_robots_equals_the_fleets_rows():
+    env = warehouse.make_env("small")
+    env.reset_arrays(seed=1)
+    nav = RuleBasedNavigator()
+    for _ in range(60):
+        env.step_arrays(nav.act(env.sim, None, env.sim.action_mask())[0])
+    sim = env.sim
+    has = np.flatnonzero(sim.state.target >= 0)
+    rows = np.concatenate([has[::-3], np.flatnonzero(sim.state.target < 0)[:2]])
+    nodes = sim.floor.nbr[sim.state.pos]
+    full = sim.target_distance(nodes)
+    assert has.size >= 3 and (full[rows] > 0).any() and (sim.state.target[rows] < 0).any()
+    np.testing.assert_array_equal(sim.target_distance(nodes[rows], rows=rows), full[rows])
+    np.testing.assert_array_equal(sim.target_distance(rows=rows), sim.target_distance()[rows])
 
 
 def test_pibt_keeps_an_always_waiting_fleet_alive():

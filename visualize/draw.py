@@ -6,10 +6,10 @@ Layers, bottom to top:
    level (or scaled from a one-pixel-per-cell image for floors too large to cache);
 2. the congestion heatmap (a per-cell alpha image scaled to the zoom);
 3. markers painted with numpy straight into the canvas pixels, all robots at once: chargers
-   (battery model on), closed cells, open orders, sub-goals, planned paths, collision / shield
-   flashes, robots (filled cells or discs by state colour, or by charge with the ``battery``
-   overlay), their headings and corner marks (stuck / jammed; charging, waiting for a charger,
-   depleted). No per-robot Python loop on this path;
+   (battery model on), closed cells, closed edges (a bar across), open orders, sub-goals,
+   planned paths, collision / shield flashes, robots (filled cells or discs by state colour,
+   or by charge with the ``battery`` overlay), their headings and corner marks (stuck /
+   jammed; charging, waiting for a charger, depleted). No per-robot Python loop on this path;
 4. text and lines only where they stay cheap: robot ids when zoomed in, station queues, the
    selected robot's path, targets and observation window;
 5. the HUD bar (step, time, FPS, live KPIs, legend), the inspector panel, the replay timeline,
@@ -81,6 +81,12 @@ class Timeline:
 def _square(size: int) -> np.ndarray:
     d = np.arange(size)
     return np.stack(np.meshgrid(d, d, indexing="ij"), axis=-1).reshape(-1, 2)
+
+
+def _rect(width: int, height: int) -> np.ndarray:
+    """Pixel offsets ``(dx, dy)`` of a ``width`` × ``height`` rectangle."""
+    dx, dy = np.meshgrid(np.arange(width), np.arange(height), indexing="ij")
+    return np.stack([dx, dy], axis=-1).reshape(-1, 2)
 
 
 def _disc(size: int) -> np.ndarray:
@@ -400,6 +406,8 @@ class Renderer:
             if frame.closed.size:
                 x, y = self._xy(frame.closed)
                 paint(px, x, y, self._shape("sq", c), pal.CLOSED, clip)
+            if frame.closed_edges.size:
+                self._paint_closed_edges(px, frame.closed_edges, clip)
             if frame.open_picks.size:
                 picks = np.unique(frame.open_picks)
                 k = max(2, c // 3)
@@ -457,6 +465,33 @@ class Renderer:
                 paint(px, cx, cy, self._shape("sq", k), pal.HEADING, clip)
         finally:
             px.release()
+
+    def _paint_closed_edges(self, px: Pixels, moves: np.ndarray, clip) -> None:
+        """A bar in the closed colour across each closed edge (``faults.closures[].edges``),
+        at the middle between its two cells: across the shared side of two neighbouring cells,
+        a square half a cell wide for other moves (diagonal, or into a long edge)."""
+        c = self.view.cell
+        pairs = np.unique(np.sort(np.asarray(moves, dtype=np.int64), axis=1), axis=0)
+        a, b = self.floor.pos[pairs[:, 0]], self.floor.pos[pairs[:, 1]]
+        xa, ya = self.view.cell_to_screen(a)
+        xb, yb = self.view.cell_to_screen(b)
+        cx, cy = (xa + xb + c) // 2, (ya + yb + c) // 2  # the middle between the two centres
+        d = b - a
+        thick = max(2, c // 4)
+        across = max(2, c - 2 * max(1, c // 8)) if c >= 6 else c
+        kinds = (
+            (d[:, 0] == 0) & (np.abs(d[:, 1]) == 1),  # side by side: a vertical bar
+            (d[:, 1] == 0) & (np.abs(d[:, 0]) == 1),  # one above the other: a horizontal bar
+        )
+        other = ~(kinds[0] | kinds[1])
+        for hit, w, h in ((kinds[0], thick, across), (kinds[1], across, thick)):
+            if hit.any():
+                paint(px, cx[hit] - w // 2, cy[hit] - h // 2, _rect(w, h), pal.CLOSED, clip)
+        if other.any():
+            k = max(2, c // 2)
+            paint(
+                px, cx[other] - k // 2, cy[other] - k // 2, self._shape("sq", k), pal.CLOSED, clip
+            )
 
     def _paint_paths(self, px: Pixels, frame: Frame, colors: np.ndarray, clip) -> None:
         c = self.view.cell
@@ -545,6 +580,9 @@ class Renderer:
             head += f"charging {n[3]}  to charger {n[1] + n[2]}  depleted {n[4]}   "
         if frame.closed.size:  # random or scheduled closures (faults)
             head += f"{frame.closed.size} cell{'s' if frame.closed.size != 1 else ''} closed   "
+        if frame.closed_edges.size:  # closed edges (faults.closures[].edges)
+            m = int(np.unique(np.sort(frame.closed_edges, axis=1), axis=0).shape[0])
+            head += f"{m} edge{'s' if m != 1 else ''} closed   "
         head += self.status
         if frame.label:
             head = f"{frame.label}   {head}"

@@ -70,6 +70,9 @@ class Frame:
     soc_wh: np.ndarray | None = None
     charge: np.ndarray | None = None
     capacity_wh: float | None = None
+    #: ``(m, 2)`` int64 moves ``(from, to)`` closed edges take away now
+    #: (``faults.closures[].edges``); empty while none is closed
+    closed_edges: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
     @property
     def battery(self) -> bool:
@@ -112,6 +115,17 @@ class Frame:
         return np.bincount(idx, minlength=stations.size)[: stations.size]
 
 
+def closed_moves(floor: CompiledFloor, mask: np.ndarray) -> np.ndarray:
+    """``(m, 2)`` int64 moves ``(from, to)`` of ``floor`` that ``mask`` (a move mask such as
+    ``DistanceCache.mask``) takes away; empty when it is the floor's own."""
+    if mask is floor.mask or mask.shape != floor.mask.shape:
+        return np.zeros((0, 2), dtype=np.int64)
+    gone = floor.mask & ~mask
+    gone[:, 0] = False  # (WAIT)
+    rows, slots = np.nonzero(gone)
+    return np.stack([rows, floor.nbr[rows, slots]], axis=1).astype(np.int64)
+
+
 def frame_from_sim(sim: Any, last: Any = None, *, label: str = "") -> Frame:
     """Snapshot of a live simulation; ``last`` is the last FleetStep / StepResult (or None)."""
     from warehouse.kpis import compute_kpis
@@ -142,6 +156,7 @@ def frame_from_sim(sim: Any, last: Any = None, *, label: str = "") -> Frame:
         soc_wh=s.soc_wh.copy() if on else None,
         charge=s.charge.copy() if on else None,
         capacity_wh=float(battery.capacity) if on else None,
+        closed_edges=closed_moves(sim.floor, sim.dist.mask),
     )
 
 
@@ -192,6 +207,7 @@ def frame_from_recording(
         kpis=compute_kpis(sim),
         step=step,
         label=label,
+        closed_edges=rec.closed_moves_at(k),
     )
     if "battery_soc" in rec.arrays:  # frame_sim's state holds the logged charge
         found = recorded_chargers(rec) if chargers is None else chargers

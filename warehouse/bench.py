@@ -17,6 +17,11 @@ compilation).
 Floors are generated warehouses sized to the fleet (:func:`bench_floor_params`: about 12 % of
 the traversable cells hold a robot); orders arrive at 0.02 per robot per second, as in the
 ``small`` scenario.
+
+:func:`run_policy_bench` times a whole fleet step of a named policy on a named scenario instead
+(``warehouse bench --scenario large --policy hierarchical``): :meth:`Fleet.step
+<warehouse.fleet.Fleet.step>` with the policy's dispatcher, navigator and shield, what
+``warehouse run`` pays per step less its KPI collection. torch runs on one thread, as in runs.
 """
 
 from __future__ import annotations
@@ -135,6 +140,68 @@ def run_bench(robots: int, steps: int, api: str, *, seed: int = 0, warmup: int =
     )
 
 
+@dataclass(frozen=True)
+class PolicyBenchResult:
+    scenario: str
+    policy: str
+    robots: int
+    nodes: int
+    steps: int
+    seconds: float  #: wall-clock time of the timed steps
+    cpu_seconds: float  #: CPU time of this process over the same steps
+    ms_per_step: float  #: 1000 × seconds / steps
+    cpu_ms_per_step: float  #: 1000 × cpu_seconds / steps
+    agent_steps_per_s: float  #: robots × steps / seconds
+    cpu_agent_steps_per_s: float  #: robots × steps / cpu_seconds
+    deliveries: int
+
+
+def run_policy_bench(
+    exp: Any, policy: int, steps: int, *, seed: int = 0, warmup: int = 20
+) -> PolicyBenchResult:
+    """Time ``steps`` fleet steps of ``exp.policies[policy]`` on ``exp``'s scenario and floor
+    (a :class:`warehouse.runner.Experiment` from :func:`warehouse.runner.prepare`) after
+    ``warmup`` untimed steps (numba compilation, the first distance rows)."""
+    from .model import WarehouseModel
+    from .threads import torch_threads
+
+    spec = exp.policies[policy]
+    model = WarehouseModel(
+        exp.scenario,
+        source=exp.source,
+        floor=exp.floor,
+        seed=seed,
+        policy=spec,
+        steps=warmup + steps,
+        per_robot=False,
+        check_checkpoints=False,  # prepare checked them
+    )
+    fleet, sim = model.fleet, model.sim
+    with torch_threads(1, only_if_loaded=True):  # as in runs (warehouse.threads)
+        for _ in range(warmup):
+            fleet.step()
+        start_deliveries = int(sim.state.deliveries.sum())
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(steps):
+            fleet.step()
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+    robots = sim.n_robots
+    return PolicyBenchResult(
+        scenario=str(exp.scenario.name),
+        policy=spec.name,
+        robots=robots,
+        nodes=exp.floor.n_nodes,
+        steps=steps,
+        seconds=dt,
+        cpu_seconds=dc,
+        ms_per_step=1e3 * dt / steps,
+        cpu_ms_per_step=1e3 * dc / steps,
+        agent_steps_per_s=robots * steps / dt,
+        cpu_agent_steps_per_s=robots * steps / max(dc, 1e-9),
+        deliveries=int(sim.state.deliveries.sum()) - start_deliveries,
+    )
+
+
 def machine_info() -> dict[str, str]:
     """Versions and CPU of this machine, recorded with every benchmark."""
     import os
@@ -162,15 +229,17 @@ def machine_info() -> dict[str, str]:
     }
 
 
-def as_dict(result: BenchResult) -> dict:
+def as_dict(result: BenchResult | PolicyBenchResult) -> dict:
     return asdict(result)
 
 
 __all__ = [
     "BenchResult",
+    "PolicyBenchResult",
     "as_dict",
     "bench_floor_params",
     "machine_info",
     "make_bench_env",
     "run_bench",
+    "run_policy_bench",
 ]

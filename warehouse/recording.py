@@ -56,6 +56,12 @@ array                 shape, dtype     meaning
                                        set ``i`` holds from its clock on
 ``route_ptr``         (E+1,) int64     set ``i`` is ``route_nodes[route_ptr[i]:route_ptr[i+1]]``
 ``route_nodes``       (R,) int32       (the three come together; older recordings: none)
+``edge_clock``        (F,) int64       clocks at which the moves closed edges take away change
+                                       (only when ``faults.closures`` closes ``edges``, from
+                                       ``closures.route_sets``); set ``i`` holds from its clock
+``edge_ptr``          (F+1,) int64     set ``i`` is ``edge_moves[edge_ptr[i]:edge_ptr[i+1]]``
+``edge_moves``        (Q, 2) int32     closed moves ``(from, to)`` (the three come together;
+                                       recordings without closed edges: none)
 ``battery_soc``       (T+1, N) f64     charge left, Wh (only with the battery model on)
 ``battery_charge``    (T+1, N) int8    :class:`~warehouse.core.state.Charge` (the same)
 ``orders_*``          (M,)             the order book at the end: ``pick``, ``station``,
@@ -125,6 +131,8 @@ _STEP_DTYPES = {
 _FLOOR_FIELDS = ("pos", "kind", "nbr", "mask", "length", "cell_of", "start_ok", "goal_ok")
 #: The scheduled-closed sets the distances route around (``faults.closures``).
 ROUTE_FIELDS = ("route_clock", "route_ptr", "route_nodes")
+#: The moves closed edges take away (``faults.closures[].edges``).
+EDGE_FIELDS = ("edge_clock", "edge_ptr", "edge_moves")
 _ORDER_FIELDS = ("pick", "station", "arrival", "assigned", "robot", "delivered")
 #: Cumulative counters stored from the live simulation at the end, checked on load.
 _FINAL_COUNTERS = ("deliveries", "interventions", "busy_steps", "distance_m")
@@ -163,6 +171,7 @@ class EpisodeRecorder:
         self._lost_before = int(sim.orders.lost)
         self._sim = sim
         self._routes = _routes(sim)
+        self._edges = _edge_routes(sim)
         self._frame(sim)
 
     @property
@@ -241,6 +250,12 @@ class EpisodeRecorder:
             out["route_ptr"] = np.concatenate([[0], np.cumsum([c.size for c in sets])])
             out["route_ptr"] = out["route_ptr"].astype(np.int64)
             out["route_nodes"] = np.concatenate(sets).astype(np.int32)
+        if self._edges:  # (none without closed edges: nothing written, as before)
+            moves = list(self._edges.values())
+            out["edge_clock"] = np.asarray(list(self._edges), dtype=np.int64)
+            ptr = np.concatenate([[0], np.cumsum([m.shape[0] for m in moves])])
+            out["edge_ptr"] = ptr.astype(np.int64)
+            out["edge_moves"] = np.concatenate(moves).reshape(-1, 2).astype(np.int32)
         if self._soc:
             out["battery_soc"] = np.stack(self._soc)
             out["battery_charge"] = np.stack(self._charge)
@@ -253,7 +268,7 @@ class EpisodeRecorder:
         doc = {
             "format": FORMAT,
             "meta": self.meta,
-            "config": json.loads(self.config.model_dump_json()),
+            "config": _config_doc(self.config),
             "floor": {
                 "name": f.name,
                 "is_grid": bool(f.is_grid),
@@ -283,6 +298,17 @@ class EpisodeRecorder:
         return path
 
 
+def _config_doc(config: SimConfig) -> dict[str, Any]:
+    """The configuration as the JSON document keeps it: an entry of ``faults.closures`` that
+    closes no edge leaves ``edges`` out (its default), so recordings without closed edges are
+    written as before edges existed, byte for byte."""
+    doc = json.loads(config.model_dump_json())
+    for entry in doc.get("faults", {}).get("closures", []):
+        if entry.get("edges") == []:
+            del entry["edges"]
+    return doc
+
+
 def _json_node(v: Any) -> Any:
     return list(v) if isinstance(v, tuple) else v
 
@@ -298,6 +324,23 @@ def _routes(sim: Simulation) -> dict[int, np.ndarray]:
 
     closures = resolve_closures(sim.floor, faults, sim.config.physics.step_seconds)
     return {int(t): nodes for t, nodes in sorted(closed_sets(closures).items())}
+
+
+def _edge_routes(sim: Simulation) -> dict[int, np.ndarray]:
+    """``{clock: moves}``: the moves ``(from, to)`` closed edges take away, from each clock at
+    which the scheduled closures change (``closures.route_sets``), resolved on the live floor
+    as :meth:`Simulation.reset` does; empty when no closure closes an edge."""
+    return _edge_sets(sim.floor, sim.config)
+
+
+def _edge_sets(floor: CompiledFloor, config: SimConfig) -> dict[int, np.ndarray]:
+    faults = config.faults
+    if not any(c.edges for c in faults.closures):
+        return {}
+    from .core.closures import resolve_closures, route_sets
+
+    closures = resolve_closures(floor, faults, config.physics.step_seconds)
+    return {int(t): moves for t, (_, moves) in sorted(route_sets(closures).items())}
 
 
 # ---------------------------------------------------------------------------------- loading
@@ -479,18 +522,45 @@ class Recording:
             return self.closed_at(k)
         return np.zeros(0, dtype=np.int64)
 
-    def _dist_for(self, closed: np.ndarray) -> DistanceCache:
-        """A distance cache around ``closed`` (one per distinct set, kept: a frame's cache is
-        never changed by reading another frame)."""
-        if not closed.size:
+    def closed_moves_at(self, k: int) -> np.ndarray:
+        """``(m, 2)`` int64: the moves ``(from, to)`` closed edges (``faults.closures[].edges``)
+        take away in frame ``k``, as the live simulation's move rule and distances had them
+        (``DistanceCache.set_closed``). Recordings made before these were logged (``edge_*``
+        arrays) resolve them from their configuration; none without closed edges."""
+        k = self._check_frame(k)
+        a = self.arrays
+        if "edge_clock" in a:
+            i = int(np.searchsorted(a["edge_clock"], k, side="right")) - 1
+            if i < 0:
+                return np.zeros((0, 2), dtype=np.int64)
+            ptr = a["edge_ptr"]
+            return a["edge_moves"][ptr[i] : ptr[i + 1]].reshape(-1, 2).astype(np.int64)
+        sets = self._edge_sets
+        clocks = [t for t in sets if t <= k]
+        return sets[clocks[-1]] if clocks else np.zeros((0, 2), dtype=np.int64)
+
+    @cached_property
+    def _edge_sets(self) -> dict[int, np.ndarray]:
+        try:
+            return _edge_sets(self.floor, self.config)
+        except InputError:  # (a floor the configuration's edges no longer fit: none shown)
+            return {}
+
+    def _dist_for(self, closed: np.ndarray, moves: np.ndarray | None = None) -> DistanceCache:
+        """A distance cache around ``closed`` and without the closed ``moves`` (one per
+        distinct pair, kept: a frame's cache is never changed by reading another frame)."""
+        moves = np.zeros((0, 2), np.int64) if moves is None else moves
+        if not closed.size and not moves.size:
             return self.dist
         key = closed.astype(np.int64).tobytes()
+        if moves.size:
+            key += b"|" + moves.astype(np.int64).tobytes()
         cache = self._route_dists.get(key)
         if cache is None:
             if len(self._route_dists) >= _MAX_ROUTE_CACHES:  # (old logs with random closures)
                 self._route_dists.pop(next(iter(self._route_dists)))
             cache = DistanceCache(self.floor)
-            cache.set_closed(closed)
+            cache.set_closed(closed, moves)
             self._route_dists[key] = cache
         return cache
 
@@ -562,7 +632,7 @@ class Recording:
         functions, the observer and the renderer). It was never reset, so it has no RNG and
         refuses to step. Closed cells (faults) are those of the frame (none in recordings made
         before they were logged), and its distances route around the scheduled closures in
-        effect then (:meth:`route_closed_at`), as the live run's did."""
+        effect then (:meth:`route_closed_at`, :meth:`closed_moves_at`), as the live run's did."""
         k = self._check_frame(k)
         sim = copy.copy(self._shell)
         sim.state = self.frame_state(k)
@@ -571,7 +641,7 @@ class Recording:
         sim.incidents = int(self.cumulative["incidents"][k])
         sim.closed_until = np.zeros(self.floor.n_nodes, dtype=np.int64)
         sim.closed_until[self.closed_at(k)] = k + 1  # closed at step k, whatever the length
-        sim.dist = self._dist_for(self.route_closed_at(k))
+        sim.dist = self._dist_for(self.route_closed_at(k), self.closed_moves_at(k))
         return sim
 
     def closed_at(self, k: int) -> np.ndarray:

@@ -18,6 +18,7 @@ from .recording import (
     _FINAL_COUNTERS,
     _FLOOR_FIELDS,
     _ORDER_FIELDS,
+    EDGE_FIELDS,
     FRAME_FIELDS,
     ROUTE_FIELDS,
     STEP_FIELDS,
@@ -34,6 +35,7 @@ _KINDS = {
     "moved_m": "f", "preferences": "f", "incidents": "i", "new_orders": "i", "orders_lost": "i",
     "closed_nodes": "i", "closed_ptr": "i", "battery_soc": "f", "battery_charge": "i",
     **dict.fromkeys(ROUTE_FIELDS, "i"),
+    **dict.fromkeys(EDGE_FIELDS, "i"),
     **{f"orders_{k}": "i" for k in _ORDER_FIELDS},
 }  # fmt: skip
 
@@ -163,6 +165,7 @@ def check_recording(rec: Recording, path: Path) -> None:
     if "floor_charger" in a:
         shape("floor_charger", (n_nodes,))
     _check_routes(rec, path, n_nodes, t1)
+    _check_edges(rec, path, n_nodes)
     last = rec.frame_state(rec.steps)
     final = rec.doc["final"]
     for k in _FINAL_COUNTERS:
@@ -252,6 +255,35 @@ def _check_routes(rec: Recording, path: Path, n_nodes: int, t1: int) -> None:
             raise InputError(
                 path, "route_nodes", f"set {i} holds nodes not closed in frames {first}..{stop - 1}"
             )
+
+
+def _check_edges(rec: Recording, path: Path, n_nodes: int) -> None:
+    """``edge_*``: the moves closed edges take away, by the clock they change at; each a
+    move of the recorded floor."""
+    a = rec.arrays
+    present = [k in a for k in EDGE_FIELDS]
+    if not any(present):
+        return
+    if not all(present):
+        missing = EDGE_FIELDS[present.index(False)]
+        raise InputError(path, missing, "missing array (edge_clock, edge_ptr and edge_moves)")
+    if not any(c.edges for c in rec.config.faults.closures):
+        raise InputError(path, "edge_clock", "closed edges, but faults.closures closes none")
+    clock, ptr, moves = (a[k] for k in EDGE_FIELDS)
+    if clock.ndim != 1 or not clock.size or clock[0] < 0 or (np.diff(clock) <= 0).any():
+        raise InputError(path, "edge_clock", "expected increasing clocks ≥ 0")
+    e = clock.size
+    if ptr.shape != (e + 1,) or ptr[0] != 0 or (np.diff(ptr) < 0).any():
+        raise InputError(path, "edge_ptr", f"expected {e + 1} non-decreasing offsets from 0")
+    if moves.ndim != 2 or moves.shape[1:] != (2,) or ptr[-1] != moves.shape[0]:
+        raise InputError(path, "edge_moves", "expected (moves, 2) matching edge_ptr")
+    if moves.size and (moves.min() < 0 or moves.max() >= n_nodes):
+        raise InputError(path, "edge_moves", f"values outside 0..{n_nodes - 1}")
+    if moves.size:
+        nbr, mask = a["floor_nbr"], a["floor_mask"]
+        src, dst = moves[:, 0].astype(np.int64), moves[:, 1].astype(np.int64)
+        if not ((nbr[src] == dst[:, None]) & mask[src]).any(axis=1).all():
+            raise InputError(path, "edge_moves", "holds a move the floor does not have")
 
 
 def _check_doc(rec: Recording, path: Path, n_nodes: int, n: int, t1: int) -> None:

@@ -1,11 +1,12 @@
-"""``warehouse bench``: agent-steps per second of the core (see :mod:`warehouse.bench`)."""
+"""``warehouse bench``: agent-steps per second of the core, or of a policy's whole fleet step on a
+scenario (``--scenario``/``--policy``; see :mod:`warehouse.bench`)."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,9 +32,25 @@ def _parse_robots(text: str) -> list[int]:
 
 
 def bench(
+    ctx: typer.Context,
     robots: Annotated[
         str, typer.Option("--robots", help="Fleet sizes, comma-separated.")
     ] = "10,100,1000,5000",
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario",
+            help="Time a policy's whole fleet step on this scenario (built-in name, scenario or "
+            "map file) instead of the core; default with --policy: small.",
+        ),
+    ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--policy",
+            help="Policies to time on --scenario, comma-separated; default: the scenario's.",
+        ),
+    ] = None,
     steps: Annotated[int, typer.Option("--steps", min=1, help="Timed steps per size.")] = 200,
     api: Annotated[str, typer.Option("--api", help="array, pettingzoo or both.")] = "both",
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every run.")] = 0,
@@ -53,14 +70,25 @@ def bench(
         Path | None, typer.Option("--out", help="Also write the results to this JSON file.")
     ] = None,
 ) -> None:
-    """Agent-steps per second with observations and the rule-based navigator, per fleet size."""
+    """Agent-steps per second with observations and the rule-based navigator, per fleet size;
+    with --scenario/--policy, milliseconds per whole fleet step of each policy on the scenario."""
     from rich.console import Console
-    from rich.table import Table
 
     from warehouse import get_threads, set_threads
-    from warehouse.bench import as_dict, machine_info, run_bench
+    from warehouse.bench import as_dict, machine_info
 
-    sizes = _parse_robots(robots)
+    from .checks import given
+
+    policy_mode = scenario is not None or policy is not None
+    if policy_mode:
+        for flag, name in (("--robots", "robots"), ("--api", "api")):
+            if given(ctx, name):
+                raise InputError(
+                    None, flag, "not with --scenario/--policy (the scenario sets the fleet)"
+                )
+        sizes: list[int] = []
+    else:
+        sizes = _parse_robots(robots)
     if api not in (*APIS, "both"):
         raise InputError(None, "--api", f"must be array, pettingzoo or both, not {api!r}")
     apis = APIS if api == "both" else (api,)
@@ -71,25 +99,12 @@ def bench(
     if threads is not None:
         set_threads(threads)
     console = Console(stderr=True)
-    results = []
-    for n in sizes:
-        for which in apis:
-            with console.status(f"{n} robots, {which} API, {steps} steps…"):
-                runs = [run_bench(n, steps, which, seed=seed) for _ in range(repeat)]
-            results.append(max(runs, key=lambda r: r.agent_steps_per_s))  # wall, like timeit
-    table = Table(title=f"warehouse bench: agent-steps per second ({get_threads()} thread(s))")
-    for col in ("robots", "cells", "API", "steps", "wall s", "agent-steps/s", "CPU agent-steps/s"):
-        table.add_column(col, justify="right")
-    for r in results:
-        table.add_row(
-            str(r.robots),
-            str(r.nodes),
-            r.api,
-            str(r.steps),
-            f"{r.seconds:.2f}",
-            f"{r.agent_steps_per_s:,.0f}",
-            f"{r.cpu_agent_steps_per_s:,.0f}",
-        )
+    if policy_mode:
+        results: list[Any] = _bench_policies(scenario or "small", policy, steps, seed, repeat)
+        table = _policy_table(results, get_threads())
+    else:
+        results = _bench_core(sizes, apis, steps, seed, repeat, console)
+        table = _core_table(results, get_threads())
     Console().print(table)
     if out is not None:
         payload = {
@@ -104,6 +119,85 @@ def bench(
         except OSError as exc:
             raise InputError(out, "--out", f"cannot write: {exc.strerror}") from None
         typer.echo(f"wrote {out}")
+
+
+def _bench_core(
+    sizes: list[int], apis: tuple[str, ...], steps: int, seed: int, repeat: int, console: Any
+) -> list[Any]:
+    """The core benchmark of every fleet size and API (the fastest of ``repeat`` runs)."""
+    from warehouse.bench import run_bench
+
+    results = []
+    for n in sizes:
+        for which in apis:
+            with console.status(f"{n} robots, {which} API, {steps} steps…"):
+                runs = [run_bench(n, steps, which, seed=seed) for _ in range(repeat)]
+            results.append(max(runs, key=lambda r: r.agent_steps_per_s))  # wall, like timeit
+    return results
+
+
+def _core_table(results: list[Any], threads: int) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"warehouse bench: agent-steps per second ({threads} thread(s))")
+    for col in ("robots", "cells", "API", "steps", "wall s", "agent-steps/s", "CPU agent-steps/s"):
+        table.add_column(col, justify="right")
+    for r in results:
+        table.add_row(
+            str(r.robots),
+            str(r.nodes),
+            r.api,
+            str(r.steps),
+            f"{r.seconds:.2f}",
+            f"{r.agent_steps_per_s:,.0f}",
+            f"{r.cpu_agent_steps_per_s:,.0f}",
+        )
+    return table
+
+
+def _bench_policies(
+    scenario: str, policy: str | None, steps: int, seed: int, repeat: int
+) -> list[Any]:
+    """Every policy of ``policy`` (comma-separated; None: the scenario's) on ``scenario``, the
+    fastest of ``repeat`` runs each; all input is checked before the first run."""
+    from rich.console import Console
+
+    from warehouse.bench import run_policy_bench
+    from warehouse.runner import prepare
+
+    from .checks import name_list
+
+    names = name_list(policy, "--policy") if policy is not None else None
+    exp = prepare(scenario, policies=names)  # one-line errors for the scenario and policies
+    console = Console(stderr=True)
+    results = []
+    for i, spec in enumerate(exp.policies):
+        with console.status(f"{spec.name} on {exp.scenario.name}, {steps} steps…"):
+            runs = [run_policy_bench(exp, i, steps, seed=seed) for _ in range(repeat)]
+        results.append(max(runs, key=lambda r: r.agent_steps_per_s))  # wall, like the core's
+    return results
+
+
+def _policy_table(results: list[Any], threads: int) -> Any:
+    from rich.table import Table
+
+    first = results[0]
+    table = Table(
+        title=f"warehouse bench: whole fleet step, {first.scenario} ({first.robots} robots, "
+        f"{first.nodes} cells; {threads} thread(s))"
+    )
+    for col in ("policy", "steps", "ms/step", "CPU ms/step", "agent-steps/s", "CPU agent-steps/s"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for r in results:
+        table.add_row(
+            r.policy,
+            str(r.steps),
+            f"{r.ms_per_step:.2f}",
+            f"{r.cpu_ms_per_step:.2f}",
+            f"{r.agent_steps_per_s:,.0f}",
+            f"{r.cpu_agent_steps_per_s:,.0f}",
+        )
+    return table
 
 
 def register(app: typer.Typer) -> None:

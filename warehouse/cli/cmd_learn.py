@@ -137,7 +137,7 @@ def collect_cmd(
 
 
 #: Options that only one kind of training reads (a given one of the other kind is an error).
-OFFLINE_ONLY = ("data", "alpha", "batch_size", "encoder", "hidden", "limit")
+OFFLINE_ONLY = ("data", "alpha", "batch_size", "encoder", "hidden", "limit", "augment")
 
 
 def _check_resume_settings(ctx: typer.Context, out: Path, **given_values: object) -> None:
@@ -154,6 +154,17 @@ def _check_resume_settings(ctx: typer.Context, out: Path, **given_values: object
         return  # train() reports the missing checkpoint
     recorded = read_checkpoint(latest)[0].get("extra", {}).get("train", {})
     refuse_changed_settings(ctx, given_values, recorded, latest)
+
+
+def _recorded_augment(out: Path) -> str:
+    """The ``augment`` setting of the run in ``out`` (its latest checkpoint; "none" if unset)."""
+    from agents.checkpoint import read_checkpoint
+    from agents.train import latest_checkpoint
+
+    latest = latest_checkpoint(out / "checkpoints")
+    if latest is None:
+        return "none"
+    return str(read_checkpoint(latest)[0].get("extra", {}).get("train", {}).get("augment", "none"))
 
 
 PPO_ONLY = (
@@ -211,6 +222,13 @@ def train_cmd(
         typer.Option(help="Scenario of the periodic evaluation (cql/bc tiny, ppo small)."),
     ] = None,
     eval_steps: Annotated[int, typer.Option(min=1, help="Steps per evaluation episode.")] = 200,
+    augment: Annotated[
+        str,
+        typer.Option(
+            help="cql/bc: none, or mirror (each transition also as its diagonal mirror; "
+            "agents/lane_view.py)."
+        ),
+    ] = "none",
     scenarios: Annotated[
         str, typer.Option(help="ppo: training scenarios, comma-separated.")
     ] = "tiny,small,one_way_aisles",
@@ -260,6 +278,8 @@ def train_cmd(
             "--device",
             "--algo ppo fine-tunes on the CPU (its cost is the simulator); use cpu or auto",
         )
+    if augment not in ("none", "mirror"):
+        raise InputError(None, "--augment", f"expected none or mirror, got {augment!r}")
     if encoder not in ("mlp", "conv"):
         raise InputError(None, "--encoder", f"expected mlp or conv, got {encoder!r}")
     widths = _int_list(hidden, "--hidden")
@@ -306,7 +326,10 @@ def train_cmd(
             )
     if resume:
         _check_resume_settings(ctx, out, alpha=alpha, batch_size=batch_size, lr=lr, seed=seed,
-                               encoder=encoder, hidden=list(widths), limit=limit)  # fmt: skip
+                               encoder=encoder, hidden=list(widths), limit=limit,
+                               augment=augment)  # fmt: skip
+        if not given(ctx, "augment"):  # the resumed run keeps its augmentation
+            augment = _recorded_augment(out)
     cfg = TrainConfig(
         algo=algo,
         data=folders[0] if len(folders) == 1 else folders,
@@ -326,6 +349,7 @@ def train_cmd(
         limit=limit,
         eval_scenario=eval_scenario or "tiny",
         eval_steps=eval_steps,
+        augment=augment,
     )
     with removed_on_input_error(out):
         res = train(cfg, show_progress=progress)

@@ -54,12 +54,15 @@ A robot's battery state (``FleetState.charge``, :class:`~.state.Charge`) sits be
   stands, keeps its task and draws nothing more; ``rescue_s`` seconds later its battery is
   swapped (full charge) and it carries on (``rescue_s: null``: never).
 
-Scheduled closures (``faults.closures``, :mod:`.closures`): a charger inside an active one is
-not handed out (to queued robots nor for opportunity charging) and is again from the step it
-reopens (:meth:`Battery.give_chargers` runs again at each closure event). When a closure
-begins over a charger (:meth:`Battery.close_chargers`, called by
-:func:`~.closures.closure_duties`), the robot driving to it and the robot charging on it lose
-it: below ``recharge_below`` they are queued again, keeping their place in the queue (when they
+Scheduled closures (``faults.closures``, :mod:`.closures`): a charger inside an active one, or
+one its closed edges cut off from the rest of the floor (:attr:`Battery.cut`, the simulation's
+``shut_in``), is not handed out (to queued robots nor for opportunity charging) and is again
+from the step it reopens (:meth:`Battery.give_chargers` runs again at each closure event);
+exit and waiting cells there are not chosen either. When a closure begins over a charger or
+cuts it off (:meth:`Battery.close_chargers`, called by :func:`~.closures.closure_duties`), the
+robot driving to it and the robot charging on it lose it, as does a robot shut in on its way
+to any charger (shut-in robots are given no charger nor waiting cell until the cut ends):
+below ``recharge_below`` they are queued again, keeping their place in the queue (when they
 queued; for an opportunity charger, when it was given), and are given an open charger as the
 queue's order allows, in the same step; otherwise they are available again (``NONE``). A
 robot that stops charging keeps the charge it has and, standing inside the closure, is
@@ -251,6 +254,15 @@ class Battery:
         self._charger_row[self.chargers] = np.arange(self.chargers.size)
         self.is_charger = np.zeros(floor.n_nodes, dtype=bool)
         self.is_charger[self.chargers] = True
+        #: per node, cut off from the rest of the floor by closed edges now (the simulation's
+        #: ``shut_in``, kept in step by it); None while no edge closure cuts any node off
+        self.cut: np.ndarray | None = None
+
+    def shut(self, dist: DistanceCache) -> np.ndarray:
+        """Bool per node: closed by a scheduled closure now (``dist.closed``) or cut off from
+        the rest of the floor by closed edges (:attr:`cut`). Chargers, exit and waiting cells
+        there are not handed out, and robots lose those that become so."""
+        return dist.closed if self.cut is None else dist.closed | self.cut
 
     def reset(self, s: FleetState, rng: np.random.Generator) -> None:
         """Starting charge (drawn from ``rng``, the battery's own stream, only for a range)."""
@@ -442,7 +454,7 @@ class Battery:
             order = np.argsort(steps, axis=1, kind="stable")[:, :16]
             near = steps[np.arange(order.shape[0])[:, None], order] < UNREACHABLE
             self._exits = np.where(near, cand[order], -1).astype(np.int64)
-        taken = dist.closed.copy()  # never into a scheduled closure
+        taken = self.shut(dist).copy()  # never into a scheduled closure (nor a cut-off part)
         taken[s.pos] = True
         taken[s.waypoint[s.waypoint >= 0]] = True
         taken[self.wait_at[self.wait_at >= 0]] = True
@@ -459,8 +471,11 @@ class Battery:
         standing on a free charger takes it at once. Returns the robots given one."""
         none = np.zeros(0, dtype=np.int64)
         chargers = self.chargers
-        taken = dist.closed.copy()  # a charger a scheduled closure closes now is not handed out
+        # a charger a scheduled closure closes or closed edges cut off now is not handed out
+        taken = self.shut(dist).copy()
         taken[self.claim[self.claim >= 0]] = True
+        if self.cut is not None:  # robots shut in by closed edges wait (their place is kept)
+            robots = robots[~self.cut[s.pos[robots]]]
         standing = np.full(self.n_nodes, -1, dtype=np.int64)
         standing[s.pos] = np.arange(s.pos.size)
         on = standing[chargers]
@@ -490,14 +505,18 @@ class Battery:
         return out if out.size else none
 
     def close_chargers(self, s: FleetState, dist: DistanceCache) -> np.ndarray:
-        """While a scheduled closure lasts (``dist.closed``, after the step's closures apply):
-        robots driving to or charging on a charger it closes lose it (below ``recharge_below``
-        queued again in their old place, else available), queued robots give up a waiting cell
-        it closes (and the waypoint to it), and a robot stepping off a charger towards a cell
-        it closes is given the next free exit. Returns the robots whose waypoint changed."""
-        closed = dist.closed
+        """While a scheduled closure lasts (``dist.closed``, after the step's closures apply;
+        a cell its closed edges cut off from the rest of the floor, :attr:`cut`, counts as
+        closed): robots driving to or charging on a charger it closes lose it (below
+        ``recharge_below`` queued again in their old place, else available), as do robots it
+        shuts in on their way to one, queued robots give up a waiting cell it closes (and the
+        waypoint to it), and a robot stepping off a charger towards a cell it closes is given
+        the next free exit. Returns the robots whose waypoint changed."""
+        closed = self.shut(dist)
         lost = ((s.charge == _TO) | (s.charge == _CHARGING)) & (self.claim >= 0)
         lost &= closed[np.maximum(self.claim, 0)]
+        if self.cut is not None:  # shut in by closed edges on its way: it cannot get there
+            lost |= (s.charge == _TO) & (self.claim >= 0) & self.cut[s.pos]
         driving = lost & (s.charge == _TO)
         s.waypoint[driving] = -1  # (the charger was its waypoint)
         low = s.soc_wh < self.threshold
@@ -571,10 +590,12 @@ class Battery:
         # on a waiting cell nobody else holds (just queued, or pushed there, not on its way
         # to its own): wait there
         here = queued & is_wait[s.pos] & ((holder[s.pos] < 0) | (holder[s.pos] == self._ids))
-        here &= ~dist.closed[s.pos] & ((self.wait_at < 0) | (s.waypoint != self.wait_at))
+        here &= ~self.shut(dist)[s.pos] & ((self.wait_at < 0) | (s.waypoint != self.wait_at))
         if here.any():
             self.wait_at[here] = s.pos[here]
         new = queued & (self.wait_at < 0)
+        if self.cut is not None:  # shut in by closed edges: it waits where it stands
+            new &= ~self.cut[s.pos]
         if new.any():
             robots = np.flatnonzero(new)
             robots = robots[np.lexsort((robots, self.queued_at[robots]))]
@@ -588,7 +609,7 @@ class Battery:
             mine[robots] = True
             taken[s.waypoint[(s.waypoint >= 0) & ~mine]] = True
             taken[self.wait_at[self.wait_at >= 0]] = True
-            taken |= dist.closed  # scheduled closures active now
+            taken |= self.shut(dist)  # scheduled closures active now, cut-off parts
             cell = _first_free_waits(order, self.waiting_cells(dist), taken)
             got = cell >= 0
             self.wait_at[robots[got]] = cell[got]

@@ -43,10 +43,14 @@ robots inside one leave it: each may step onto a closed cell nearer its edge
 (``DistanceCache.leave``), and while it lasts :func:`closure_duties` hands back the orders of
 robots bound for a closed pick location or station (not yet picked) and sends robots with
 nothing to do inside to the nearest open cells (waypoints, as parking gives; the navigators and
-shields drive them). A loaded robot keeps its order and waits outside a closed station.
-With the battery model on (:mod:`.battery`), a closed charger is not handed out, the robots
-driving to or charging on a charger a closure closes lose it (:meth:`.Battery.close_chargers`),
-and robots queued for a charger inside a closure are sent out as idle ones are.
+shields drive them; never into a part closed edges cut off, unless the robot stands in one). A
+loaded robot keeps its order and waits outside a closed station. At each closure event (the
+clocks of :func:`route_sets`), idle robots drop a waypoint a closure that began since closes or
+cuts off (:func:`stale_waypoints`): those inside are then sent out, the others wait or park
+anew. With the battery model on (:mod:`.battery`), a closed charger, or one closed edges cut
+off (``Battery.cut``), is not handed out, the robots driving to or charging on a charger a
+closure closes or cuts off lose it (:meth:`.Battery.close_chargers`), and robots queued for a
+charger inside a closure are sent out as idle ones are.
 
 Errors are :class:`~warehouse.errors.InputError` naming the entry's field
 (``faults.closures[1].cells[0]: (40, 3) is not a floor cell ...``).
@@ -346,8 +350,9 @@ def open_since(sim: Simulation, orders: np.ndarray) -> np.ndarray:
 def closure_duties(sim: Simulation) -> None:
     """While a scheduled closure lasts (called after each step's faults and at reset): robots
     driving to a pick whose pick location or station it closes hand their order back (it is
-    held, :meth:`Simulation.release_orders`), and robots inside it that have nothing to do
-    there are sent out (:func:`evacuation_moves`). With the battery model on, robots first lose
+    held, :meth:`Simulation.release_orders`), at a closure event idle robots drop waypoints it
+    took (:func:`stale_waypoints`), and robots inside it that have nothing to do there are
+    sent out (:func:`evacuation_moves`). With the battery model on, robots first lose
     a charger it closes, and queued robots a waiting cell it closes
     (:meth:`~.battery.Battery.close_chargers`). Vectorized; the search for exits runs only on
     the steps some robot needs one (a closure begins, or a robot's work inside ends)."""
@@ -370,6 +375,10 @@ def closure_duties(sim: Simulation) -> None:
             gone |= sim.shut_in[s.pos[driving]]
         if gone.any():
             sim.release_orders(driving[gone])
+    if sim._routes and sim.t in sim._routes:  # a closure began or ended: waypoints it took
+        stale = stale_waypoints(sim)
+        if stale.size:  # those inside are sent out below, the others wait or park again
+            sim.set_waypoints(stale, np.full(stale.size, -1, dtype=np.int32))
     robots = robots_to_evacuate(sim)
     if robots.size:
         robots, cells = evacuation_moves(sim, robots)
@@ -383,12 +392,35 @@ def closure_duties(sim: Simulation) -> None:
             sim.set_waypoints(robots, cells)
 
 
+def stale_waypoints(sim: Simulation) -> np.ndarray:
+    """Idle robots with no battery business whose waypoint (a parking spot, a cell an
+    evacuation sent them to, a dispatcher's sub-goal) a scheduled closure now closes, or its
+    closed edges cut off from where the robot stands (:attr:`Simulation.shut_in`): a closure
+    that began after the waypoint was set. :func:`closure_duties` drops these waypoints at
+    each closure event, so robots inside are sent out (:func:`robots_to_evacuate`) and the
+    others wait where they stand or are given a new spot (``policies.park_idle``). Robots
+    on battery business have their cells checked by :meth:`.Battery.close_chargers`."""
+    s = sim.state
+    wp = s.waypoint
+    heading = (wp >= 0) & (s.phase == Phase.IDLE)
+    if sim.battery is not None:
+        heading &= s.charge == Charge.NONE
+    if not heading.any():
+        return np.zeros(0, dtype=np.int32)
+    to = np.maximum(wp, 0)
+    lost = sim.dist.closed[to]
+    if sim.shut_in is not None:
+        lost |= sim.shut_in[to] & ~sim.shut_in[s.pos]
+    return np.flatnonzero(heading & lost).astype(np.int32)
+
+
 def robots_to_evacuate(sim: Simulation) -> np.ndarray:
     """Robots standing inside an active scheduled closure that have nothing to do there: not
     at work (picking, dropping), not driving to a charger, charging or depleted, nor queued
     for a charger holding a waiting cell (outside: it goes there), and heading for no cell
     outside it (idle with no sub-goal, or a target inside it: a closed station, goal or
-    parking spot), or whose sub-goal another idle robot now stands on for good."""
+    parking spot, or one closed edges cut off), or whose sub-goal another idle robot now
+    stands on for good."""
     s = sim.state
     closed = sim.dist.closed
     inside = closed[s.pos]
@@ -402,6 +434,8 @@ def robots_to_evacuate(sim: Simulation) -> np.ndarray:
     target = s.target
     aimless = target < 0
     aimless |= closed[np.maximum(target, 0)] & ~aimless
+    if sim.shut_in is not None:  # a target closed edges cut off
+        aimless |= sim.shut_in[np.maximum(target, 0)] & ~sim.shut_in[s.pos] & (target >= 0)
     # a sub-goal outside that an idle robot with no sub-goal of its own has taken meanwhile
     still = (s.phase == Phase.IDLE) & (s.waypoint < 0)
     holder = np.full(sim.floor.n_nodes, -1, dtype=np.int64)
@@ -415,8 +449,9 @@ def evacuation_moves(sim: Simulation, robots: np.ndarray) -> tuple[np.ndarray, n
     """``(robots, cells)``: for robots inside a scheduled closure, the open cells to wait at:
     the nearest ones they reach (through the closure outward, then around any closed cell), one
     robot per cell, matched by fewest total steps (:func:`scipy.optimize.linear_sum_assignment`).
-    A cell is open, not a station nor a transit node, and no robot stands on it or is headed
-    for it. Robots that reach no such cell get none (they are asked again the next step)."""
+    A cell is open, not a station nor a transit node, not cut off by closed edges (unless the
+    robot stands where they cut off), and no robot stands on it or is headed for it. Robots
+    that reach no such cell get none (they are asked again the next step)."""
     from scipy.optimize import linear_sum_assignment
 
     s, f = sim.state, sim.floor
@@ -430,7 +465,16 @@ def evacuation_moves(sim: Simulation, robots: np.ndarray) -> tuple[np.ndarray, n
     k = int(robots.size)
     cells = np.full((k, k), -1, dtype=np.int32)
     steps = np.zeros((k, k), dtype=np.int32)
-    _nearest_open(s.pos[robots], f.nbr, sim.dist.mask, blocked, sim.dist.leave, ok, cells, steps)
+    args = (f.nbr, sim.dist.mask, blocked, sim.dist.leave)
+    if sim.shut_in is None:
+        _nearest_open(s.pos[robots], *args, ok, cells, steps)
+    else:  # never into a part closed edges cut off, unless the robot stands in one
+        shut = sim.shut_in[s.pos[robots]]
+        for rows, fine in ((~shut, ok & ~sim.shut_in), (shut, ok)):
+            if rows.any():
+                part_cells, part_steps = cells[rows], steps[rows]
+                _nearest_open(s.pos[robots[rows]], *args, fine, part_cells, part_steps)
+                cells[rows], steps[rows] = part_cells, part_steps
     found = cells >= 0
     if not found.any():
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)

@@ -60,8 +60,9 @@ reads (:attr:`Simulation.dist`: navigators, shields, dispatchers, observations, 
 its cells as closed (:meth:`~warehouse.floor.DistanceCache.set_closed`: they can be left, not
 entered), so robots take detours. Closed edges (``faults.closures[].edges``) are taken out
 of the move mask the move rule reads (``dist.mask``) and out of the distances alike; the pick
-locations and stations they cut off are held (:attr:`Simulation.cut_until`), and robots they
-shut in get no orders (:attr:`Simulation.shut_in`). The closed set changes only at the
+locations and stations they cut off are held (:attr:`Simulation.cut_until`), robots they
+shut in get no orders (:attr:`Simulation.shut_in`), and chargers they cut off are treated as
+closed ones (``battery.cut``). The closed set changes only at the
 schedule's event times (a closure begins or ends), known at reset: the cached rows are
 recomputed then and only then, and
 the robots whose distance to their target changed start tracking progress afresh. Random
@@ -259,6 +260,7 @@ class Simulation:
             self._battery_key = key
         if self.battery is not None:
             self.battery.reset(self.state, self.rng_battery)
+            self.battery.cut = self.shut_in  # (closed edges from time 0)
 
     def _resolve_schedule(self) -> None:
         """``faults.closures`` as node ids and steps on this floor, once per setting (a run's
@@ -308,6 +310,8 @@ class Simulation:
         if moves.size or self.shut_in is not None:
             shut = cut_off(self.floor, self.dist.mask) if moves.size else None
             self.shut_in = shut if shut is not None and shut.any() else None
+            if self.battery is not None:  # a cut-off charger is not handed out
+                self.battery.cut = self.shut_in
         _, after = self._target_and_distance()
         changed = np.flatnonzero(before != after)
         self._rerouted = changed
@@ -531,15 +535,20 @@ class Simulation:
         self._targets_key = (dist.version, self.t)
         return self._targets
 
-    def target_distance(self, nodes: np.ndarray | None = None) -> np.ndarray:
+    def target_distance(
+        self, nodes: np.ndarray | None = None, rows: np.ndarray | None = None
+    ) -> np.ndarray:
         """Steps from ``nodes`` (default: each robot's node) to each robot's target.
 
         Returns an int32 array (``UNREACHABLE`` where there is no path, 0 without target).
         With ``nodes`` of shape ``(N, k)`` it returns distances for k candidate nodes per robot.
+        With ``rows`` (robot ids) only those robots are looked up: ``nodes`` then has one row
+        per id (default: their nodes).
         """
         s = self.state
-        target = s.target
-        nodes = s.pos if nodes is None else nodes
+        target = s.target if rows is None else s.target[rows]
+        if nodes is None:
+            nodes = s.pos if rows is None else s.pos[rows]
         has = target >= 0
         out = np.zeros(np.shape(nodes), dtype=np.int32)
         if has.any():

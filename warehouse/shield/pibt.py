@@ -257,7 +257,7 @@ class PIBTShield:
         ok[ok] &= mask[np.flatnonzero(ok), actions[ok]]
         actions = np.where(ok, actions, 0)
         frozen = ~mask[:, 1:].any(axis=1)
-        actions, preferences = self._rescue(sim, actions, preferences, mask, frozen)
+        actions, rescued = self._rescue(sim, actions, mask, frozen)
         target = nbr[pos, actions].astype(np.int32, copy=False)
         failed = scratch.physics.resolve(pos32, target).failed
         if not failed.any():
@@ -272,6 +272,11 @@ class PIBTShield:
 
         idx = np.flatnonzero(plan)
         key = self._scores(sim, preferences, idx, pos)
+        if rescued is not None:  # stalled robots rank by their shortest-path scores
+            stalled, score = rescued
+            at = np.searchsorted(idx, stalled)
+            planned = (at < idx.size) & (idx[np.minimum(at, idx.size - 1)] == stalled)
+            key[at[planned]] = _finite(score[planned])
         key[np.arange(idx.size), actions[idx]] = np.inf
         cand = np.zeros((n, n_act), dtype=np.int64)
         cand[idx] = np.argsort(-key, axis=1, kind="stable")
@@ -284,34 +289,42 @@ class PIBTShield:
         sc = self.scratch(nbr.shape[0], pos.size)
         pibt_plan(pos, nbr, cand, mask, nxt, act, roots, sc.occ, sc.res)
 
-    def _rescue(self, sim, actions, preferences, mask, frozen):  # type: ignore[no-untyped-def]
-        """Shortest-path proposal and preferences for stalled robots (module docstring)."""
+    def _rescue(self, sim, actions, mask, frozen):  # type: ignore[no-untyped-def]
+        """Shortest-path proposals for stalled robots (module docstring): the new actions and
+        ``(stalled robots, their (k, A) scores)`` (None when no robot stalled). Distances are
+        looked up for the stalled robots only."""
         s = sim.state
         if self.stall_steps <= 0:
-            return actions, preferences
+            return actions, None
         stalled = (s.since_progress >= self.stall_steps) & (s.target >= 0) & ~frozen
         if not stalled.any():
-            return actions, preferences
+            return actions, None
         idx = np.flatnonzero(stalled)
-        dist = sim.target_distance(sim.floor.nbr[s.pos]).astype(np.float64)  # (N, A)
+        dist = _target_distance(sim, idx).astype(np.float64)  # (k, A)
         dist[:, 0] += 0.5  # WAIT last among equally short moves
-        score = np.where(mask, -dist, -np.inf)
+        score = np.where(mask[idx], -dist, -np.inf)
         actions = actions.copy()
-        actions[idx] = score[idx].argmax(axis=1)
-        if preferences is None:  # the others keep the distance ranking of _scores
-            pref = -dist
-        else:
-            pref = np.array(preferences, dtype=np.float64).reshape(score.shape)
-        pref[idx] = score[idx]
-        return actions, pref
+        actions[idx] = score.argmax(axis=1)
+        return actions, (idx, score)
 
     @staticmethod
     def _scores(sim, preferences, idx: np.ndarray, pos: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
         """Finite ranking scores for robots ``idx`` (higher first)."""
         if preferences is not None:
-            pref = np.asarray(preferences, dtype=np.float64)[idx]
-            big = np.finfo(np.float64).max / 4
-            return np.nan_to_num(pref, nan=-big, posinf=big, neginf=-big)
-        dist = sim.target_distance(sim.floor.nbr[pos]).astype(np.float64)[idx]
+            pref = np.asarray(preferences, dtype=np.float64).reshape(pos.size, -1)[idx]
+            return _finite(pref)
+        dist = _target_distance(sim, idx).astype(np.float64)
         dist[:, 0] += 0.5  # WAIT last among equals
         return -dist
+
+
+def _finite(scores: np.ndarray) -> np.ndarray:
+    """``scores`` with NaN and ``-inf`` ranked last and ``+inf`` first, all finite."""
+    big = np.finfo(np.float64).max / 4
+    return np.nan_to_num(scores, nan=-big, posinf=big, neginf=-big)
+
+
+def _target_distance(sim, rows: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """``sim.target_distance(sim.floor.nbr[sim.state.pos])[rows]``, looked up for ``rows`` only:
+    steps from each neighbour of those robots to their target (0 without a target)."""
+    return sim.target_distance(sim.floor.nbr[sim.state.pos[rows]], rows=rows)
