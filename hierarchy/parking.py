@@ -27,7 +27,10 @@ last: a spot they close, or one a robot reaches only through their cells
 (:meth:`~warehouse.floor.DistanceCache.reaches`), is not chosen, and a robot driving to a spot
 that such a closure closes or cuts off looks for another (or drops its sub-goal). A robot parked
 on a spot that closes is sent out by the simulation (to the nearest open cell, as every idle
-robot inside a scheduled closure: :func:`warehouse.core.closures.closure_duties`). Random
+robot inside a scheduled closure: :func:`warehouse.core.closures.closure_duties`); at the
+step a closure begins, the simulation already drops the sub-goal of an idle robot bound for a
+spot it closes or cuts off (:func:`warehouse.core.closures.stale_waypoints`), and parking gives
+that robot another spot at its next call. Random
 closures (``faults.closure_prob``) are not announced: a spot closed by one is not chosen while
 closed, but no robot already driving to it reacts.
 

@@ -53,22 +53,25 @@ def describe(target: str | Path) -> Summary:
 
     sc, source = load_scenario(target)
     floor = build_floor(sc, source)
+    chargers = None
+    if sc.battery.capacity_wh is not None:
+        from warehouse.core.battery import resolve_chargers
+
+        chargers = resolve_chargers(floor, sc, source)
     closures: list[str] = []
     if sc.faults.closures:
         from warehouse.core.closures import describe_closures
 
         closures = describe_closures(
-            floor, sc.faults, sc.physics.step_seconds, sc.episode.steps, source
+            floor, sc.faults, sc.physics.step_seconds, sc.episode.steps, source, chargers
         )
     from warehouse.core.battery import describe_battery
 
     battery = describe_battery(floor, sc, source)  # (battery off: only a floor's drawn chargers)
     notes = floor_notes(floor)
-    if sc.battery.capacity_wh is not None:
-        from warehouse.core.battery import resolve_chargers
+    if chargers is not None:
         from warehouse.floor.checks import charger_dead_end_note, charger_thoroughfare_note
 
-        chargers = resolve_chargers(floor, sc, source)
         for check in (charger_thoroughfare_note, charger_dead_end_note):
             if note := check(floor, chargers):
                 notes.append(note)

@@ -176,3 +176,16 @@ def test_a_robot_shut_in_and_inside_a_closure_is_sent_to_an_open_cell_of_its_own
     assert s.waypoint[0] == f.cell_of[1, 7]
     assert s.waypoint[1] >= 0 and not sim.dist.closed[s.waypoint[1]]
     assert sim.shut_in is not None and not sim.shut_in[s.waypoint[1]]
+
+
+def test_validate_names_the_chargers_a_closure_closes_or_cuts_off():
+    """``warehouse validate`` says which chargers a closure closes or its edges cut off."""
+    from pathlib import Path
+
+    from scenarios import describe
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "results_battery"
+    (cut,) = describe(docs / "small_battery_cut_chargers.yaml").closures
+    assert cut.endswith("; its edges cut off 2 chargers (not given out meanwhile)")
+    (closed,) = describe(docs / "small_battery_closed_chargers.yaml").closures
+    assert closed.endswith("; 3 chargers among them (not given out meanwhile)")

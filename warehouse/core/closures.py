@@ -528,10 +528,15 @@ def describe_closures(
     step_seconds: float,
     steps: int | None = None,
     source: str | Path | None = None,
+    chargers: np.ndarray | None = None,
 ) -> list[str]:
     """One line per scheduled closure (``warehouse validate``): the cells and the time span, in
-    seconds and steps, and whether the episode of ``steps`` steps reaches it."""
+    seconds and steps, whether the episode of ``steps`` steps reaches it, and which of
+    ``chargers`` (the battery model's charger nodes) it closes or its edges cut off."""
     lines = []
+    is_charger = np.zeros(floor.n_nodes, dtype=bool)
+    if chargers is not None:
+        is_charger[chargers] = True
     for c, entry in zip(
         resolve_closures(floor, faults, step_seconds, source), faults.closures, strict=True
     ):
@@ -572,7 +577,9 @@ def describe_closures(
         )
         if kinds:
             line += f"; {' and '.join(kinds)} among them (their orders wait)"
-        if c.moves.size:  # pick locations and stations its edges alone cut off
+        if closed := _chargers(is_charger[c.nodes]):
+            line += f"; {closed} among them (not given out meanwhile)"
+        if c.moves.size:  # pick locations, stations and chargers its edges alone cut off
             cut = cut_off(floor, open_moves(floor, c.moves))
             counts = [
                 (int(np.count_nonzero(cut & (floor.kind == kind))), what)
@@ -580,6 +587,8 @@ def describe_closures(
             ]
             if off := [f"{n} {what}{'s' if n != 1 else ''}" for n, what in counts if n]:
                 line += f"; its edges cut off {' and '.join(off)} (their orders wait)"
+            if off_chargers := _chargers(cut & is_charger):
+                line += f"; its edges cut off {off_chargers} (not given out meanwhile)"
         if steps is not None and c.start >= steps:
             line += f"; begins after the episode's {steps} steps, so it never closes"
         lines.append(line)
@@ -587,6 +596,12 @@ def describe_closures(
 
 
 # ------------------------------------------------------------------------------ helpers
+def _chargers(marked: np.ndarray) -> str:
+    """``"N charger(s)"`` for the chargers ``marked`` (bool), or ``""`` for none."""
+    n = int(np.count_nonzero(marked))
+    return f"{n} charger{'s' if n != 1 else ''}" if n else ""
+
+
 def _cell(cell: tuple[int, int]) -> str:
     return f"({cell[0]}, {cell[1]})"
 
