@@ -341,7 +341,12 @@ def _build_floor(scenario: Scenario, source: Path | None) -> CompiledFloor:
         from warehouse.floor.transit import split_long_edges
 
         graph = split_long_edges(
-            graph, speed, scenario.physics.step_seconds, source=source, what=_floor_kind(layout)
+            graph,
+            speed,
+            scenario.physics.step_seconds,
+            source=source,
+            what=_floor_kind(layout),
+            cell_size=scenario.physics.cell_size,
         )
     floor = compile_floor(graph, source=source)
     check_fits(scenario, floor, source)

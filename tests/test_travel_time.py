@@ -426,6 +426,37 @@ def test_grid_floors_refuse_a_speed_below_a_cell_per_step(tmp_path, monkeypatch,
     assert "an edge takes 1 step" in out and "transit" not in out
 
 
+def test_physics_cell_size_rescales_travel_time_with_the_lengths(corridor: Path) -> None:
+    """``physics.cell_size`` rescales every length of the file (the metres a robot is credited
+    with), and the split follows: at 2 m per cell the 8 m aisle is 16 m, 16 steps at 1 m/s, and
+    each of the six 1 m edges 2 m, 2 steps: every move is then 1 m, one step at 1 m/s."""
+    sc, src = load_scenario(corridor)
+    plain = build_floor(sc, src)
+    scaled_sc = apply_overrides(sc, {"physics.cell_size": 2.0}, src)
+    scaled = build_floor(scaled_sc, src)
+    assert int(plain.transit.sum()) == 7 and int(scaled.transit.sum()) == 15 + 6
+    sim = Simulation(scaled, scaled_sc.sim_config())
+    real = scaled.mask & (scaled.nbr != np.arange(scaled.n_nodes)[:, None])  # moves, not waits
+    np.testing.assert_allclose(sim._length_m[real], 1.0)
+    same = build_floor(apply_overrides(sc, {"physics.cell_size": 1.0}, src), src)
+    assert same.nodes == plain.nodes
+
+
+def test_a_drawn_floor_scaled_up_refuses_a_speed_below_its_cell(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text(
+        'layout: {type: ascii, map: "S...p\\n.....\\n"}\nfleet: {robots: 2}\n'
+        "physics: {speed_m_s: 1.5, step_seconds: 1.0, cell_size: 2.0}\n"
+    )
+    fails_cleanly(
+        ["validate", "s.yaml"],
+        tmp_path,
+        capsys,
+        "s.yaml: physics.speed_m_s: 1.5 m/s at 1 s per step drives 1.5 m per step, so a 2 m cell "
+        "would take 2 steps",
+    )
+
+
 # ------------------------------------------------------------------------------ run, record
 def test_run_records_and_replays_a_split_floor(corridor, tmp_path, capsys) -> None:
     from warehouse.recording import load_recording

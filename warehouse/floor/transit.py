@@ -131,10 +131,15 @@ def split_long_edges(
     *,
     source: str | Path | None = None,
     what: str = "grid floor",
+    cell_size: float | None = None,
 ) -> nx.Graph:
     """The floor of ``graph`` with every edge longer than one step split into a chain of transit
     nodes (module docstring); ``graph`` itself when no edge is. Either way the result carries
     :data:`SPLIT_KEY` (an :class:`EdgeSplit`) and :data:`TRANSIT_KEY` graph attributes.
+
+    ``cell_size`` (``physics.cell_size``) rescales the floor as the simulation does: every
+    length of the file times ``cell_size`` / the graph's ``cell_size``, so travel time follows
+    the metres a robot is credited with.
 
     A floor split before and saved (its transit nodes marked, :data:`TRANSIT_KEY`) is not split
     again where a chain still fits (:func:`saved_chains`): splitting it at the same speed gives
@@ -145,16 +150,17 @@ def split_long_edges(
     nodes. ``what`` names the kind of grid floor in that message.
     """
     metres = float(speed_m_s) * float(step_seconds)
-    cell_size = float(graph.graph.get("cell_size", 1.0))
-    pairs = _pairs(graph, cell_size)
+    drawn = float(graph.graph.get("cell_size", 1.0))  # the file's metres per cell
+    scale = 1.0 if cell_size is None else float(cell_size) / drawn
+    unit = metres / scale  # metres per step in the file's lengths
+    pairs = _pairs(graph, drawn)
     marked = frozenset(v for v in graph.graph.get(TRANSIT_KEY) or () if v in graph)
-    chains = saved_chains(pairs, marked, metres)
+    chains = saved_chains(pairs, marked, unit)
     steps = [
-        1
-        if i in chains
-        else max(edge_steps(a, metres), edge_steps(b, metres) if b is not None else 1)
+        1 if i in chains else max(edge_steps(a, unit), edge_steps(b, unit) if b is not None else 1)
         for i, (_u, _v, a, b) in enumerate(pairs)
     ]
+    cell_m = drawn if cell_size is None else float(cell_size)  # metres per cell in the run
     transit = sum(k - 1 for k in steps)
     longest = max(range(len(pairs)), key=steps.__getitem__, default=None)
     if transit and graph.graph.get("format") not in WAYPOINT_FORMATS:
@@ -163,8 +169,8 @@ def split_long_edges(
             source,
             FIELD,
             f"{speed_m_s:g} m/s at {step_seconds:g} s per step drives {metres:g} m per step, so "
-            f"a {cell_size:g} m cell would take {per_cell} steps; on a {what} every move is one "
-            f"cell in one step: use physics.step_seconds: {cell_size / speed_m_s:g} (one cell at "
+            f"a {cell_m:g} m cell would take {per_cell} steps; on a {what} every move is one "
+            f"cell in one step: use physics.step_seconds: {cell_m / speed_m_s:g} (one cell at "
             f"{speed_m_s:g} m/s) or a waypoint graph (json, graphml)",
         )
     if transit > MAX_TRANSIT:
@@ -175,7 +181,7 @@ def split_long_edges(
             FIELD,
             f"{speed_m_s:g} m/s ({metres:g} m per step) would split the edges into "
             f"{transit:,} transit nodes (at most {MAX_TRANSIT:,}); the longest, {u}–{v} "
-            f"({max(a, b or 0):g} m), would take {steps[longest]:,} steps",
+            f"({max(a, b or 0) * scale:g} m), would take {steps[longest]:,} steps",
         )
     # a kept chain counts as the one edge it was split from, of as many steps as segments;
     # the transit nodes of the file count with the new ones (they are transit nodes still)
