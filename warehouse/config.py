@@ -154,6 +154,12 @@ class RewardConfig(Section):
     )
 
 
+def _shown(value: Any) -> str:
+    """A bad value as an error message shows it: JSON, cut at 40 characters."""
+    shown = json.dumps(value, default=repr)
+    return shown[:40] + ("…" if len(shown) > 40 else "")
+
+
 def _cell(value: Any) -> tuple[int, int]:
     """``[row, col]``: two whole numbers (not true/false, not 4.0)."""
     if (
@@ -162,11 +168,10 @@ def _cell(value: Any) -> tuple[int, int]:
         and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     ):
         return (int(value[0]), int(value[1]))
-    shown = json.dumps(value, default=repr)
     raise PydanticCustomError(
         "cell",
         "expected [row, col], two whole numbers, got {value}",
-        {"value": shown[:40] + ("…" if len(shown) > 40 else "")},
+        {"value": _shown(value)},
     )
 
 
@@ -178,11 +183,10 @@ def _node_name(value: Any) -> str | int:
     """A waypoint graph's node id: text or a whole number (not true/false)."""
     if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
         return value
-    shown = json.dumps(value, default=repr)
     raise PydanticCustomError(
         "cell",
         "expected a node id (text or a whole number), got {value}",
-        {"value": shown[:40] + ("…" if len(shown) > 40 else "")},
+        {"value": _shown(value)},
     )
 
 
@@ -195,22 +199,20 @@ def _edge_end(value: Any) -> tuple[int, int] | str | int:
         return _cell(value)
     if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
         return value
-    shown = json.dumps(value, default=repr)
     raise PydanticCustomError(
         "edge",
         "expected a cell [row, col] or a node id, got {value}",
-        {"value": shown[:40] + ("…" if len(shown) > 40 else "")},
+        {"value": _shown(value)},
     )
 
 
 def _edge(value: Any) -> tuple[Any, Any]:
     """``[u, v]``: the two ends of a floor edge, each a cell ``[row, col]`` or a node id."""
     if not isinstance(value, list | tuple) or len(value) != 2:
-        shown = json.dumps(value, default=repr)
         raise PydanticCustomError(
             "edge",
             "expected [u, v], the two ends of an edge (cells [row, col] or node ids), got {value}",
-            {"value": shown[:40] + ("…" if len(shown) > 40 else "")},
+            {"value": _shown(value)},
         )
     return (_edge_end(value[0]), _edge_end(value[1]))
 
