@@ -311,7 +311,7 @@ def _build_floor(scenario: Scenario, source: Path | None) -> CompiledFloor:
     layout = scenario.layout
     cell = scenario.physics.cell_size or 1.0
     if isinstance(layout, GeneratorLayout):
-        params = layout.model_dump(exclude={"type"})
+        params = layout.model_dump(exclude={"type", "transpose"})
         try:
             graph = generate_warehouse(
                 WarehouseLayout(**params, cell_size=cell), name=scenario.name
@@ -336,6 +336,10 @@ def _build_floor(scenario: Scenario, source: Path | None) -> CompiledFloor:
             raise InputError(map_path, None, f"malformed map file: {exc}") from None
     else:  # pragma: no cover - the discriminated union guarantees one of the above
         raise InputError(source, "layout.type", "unknown layout")
+    if layout.transpose:
+        from warehouse.floor.transform import transpose_floor
+
+        graph = transpose_floor(graph)
     speed = scenario.physics.speed_m_s
     if speed is not None:  # travel time follows edge length: long edges become chains
         from warehouse.floor.transit import split_long_edges

@@ -15,7 +15,18 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from warehouse.config import CollisionMode, Section, SimConfig
 
 
-class GeneratorLayout(Section):
+class FloorLayout(Section):
+    """What every kind of floor accepts (see :mod:`warehouse.floor.transform`)."""
+
+    transpose: bool = Field(
+        False,
+        description="Swap rows and columns (mirror the floor about its main diagonal): "
+        "north-south aisles run east-west, the west wall becomes the north wall. Cells named "
+        "elsewhere in the scenario (closures, chargers) are those of the turned floor.",
+    )
+
+
+class GeneratorLayout(FloorLayout):
     """A parametric warehouse (see :mod:`warehouse.floor.generator`)."""
 
     type: Literal["generator"] = "generator"
@@ -68,7 +79,7 @@ class GeneratorLayout(Section):
         return walls
 
 
-class AsciiLayout(Section):
+class AsciiLayout(FloorLayout):
     """A floor drawn inline: ``.`` aisle, ``#``/``@`` shelf, ``p`` pick location, ``S`` station."""
 
     type: Literal["ascii"] = "ascii"
@@ -79,7 +90,7 @@ class AsciiLayout(Section):
     )
 
 
-class FileLayout(Section):
+class FileLayout(FloorLayout):
     """A map file, resolved relative to the scenario file and kept inside its folder."""
 
     type: Literal["file"] = "file"
