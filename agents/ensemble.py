@@ -10,9 +10,11 @@ navigator, ``warehouse run``, batched inference and fine-tuning load it like any
     warehouse run faults --policy cql_sampled \\
         --set policies.navigator_checkpoint=runs/ens/model.json
 
-The members must share algorithm, network shape and observation layout; plain networks only
-(an ensemble of ensembles is refused). The JSON records each member's checkpoint path and
-weights sha256 under ``extra.ensemble``.
+The members must share algorithm, network shape and observation layout. A member that is itself
+an ensemble (a fine-tuned Q-ensemble, say) brings its own members, so the result averages
+every network with the same weight when the given checkpoints have the same number of members.
+The JSON records each given checkpoint's path, weights sha256 and member count under
+``extra.ensemble``.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from warehouse.errors import InputError
 from .checkpoint import algorithms, load_network, resolve, save_checkpoint
 
 
-def build_ensemble(paths: list[str | Path], out: str | Path) -> Path:
-    """Write the ensemble of the networks in ``paths`` to ``out`` (a checkpoint stem)."""
+def build_ensemble(
+    paths: list[str | Path], out: str | Path, *, extra: dict[str, Any] | None = None
+) -> Path:
+    """Write the ensemble of the networks in ``paths`` to ``out`` (a checkpoint stem);
+    ``extra`` adds keys to the JSON's ``extra`` (how the members were made, say)."""
     from .checkpoint import _config
 
     if len(paths) < 2:
@@ -35,25 +40,29 @@ def build_ensemble(paths: list[str | Path], out: str | Path) -> Path:
     loaded = [load_network(p) for p in paths]
     first_meta = loaded[0][1]
     first_cfg = _config(first_meta, resolve(paths[0]).with_suffix(".json"))
+    single = replace(loaded[0][0].cfg, members=1)
     for path, (net, meta) in zip(paths, loaded, strict=True):
         source = resolve(path).with_suffix(".json")
-        if net.cfg.members != 1:
-            raise InputError(source, "config.network.members", "members must be plain networks")
         if meta["algo"] != first_meta["algo"]:
             first = first_meta["algo"]
             raise InputError(source, "algo", f"{meta['algo']!r}, the first member is {first!r}")
-        if net.cfg != loaded[0][0].cfg:
+        if replace(net.cfg, members=1) != single:
             raise InputError(source, "config.network", "differs from the first member's")
-    cfg = replace(first_cfg, network=replace(first_cfg.network, members=len(paths)))
+    plain = [m for net, _ in loaded for m in (net.members if net.cfg.members > 1 else [net])]
+    cfg = replace(first_cfg, network=replace(first_cfg.network, members=len(plain)))
     _, algo_cls = algorithms()[first_meta["algo"]]
     algo: Any = algo_cls(cfg, device="cpu")
-    for member, (net, _) in zip(algo.net.members, loaded, strict=True):
+    for member, net in zip(algo.net.members, plain, strict=True):
         member.load_state_dict(net.state_dict())
     members = [
-        {"checkpoint": str(resolve(p).with_suffix(".json")), "weights_sha256": m["weights_sha256"]}
-        for p, (_, m) in zip(paths, loaded, strict=True)
+        {
+            "checkpoint": str(resolve(p).with_suffix(".json")),
+            "weights_sha256": m["weights_sha256"],
+            "members": net.cfg.members,
+        }
+        for p, (net, m) in zip(paths, loaded, strict=True)
     ]
-    extra: dict[str, Any] = {"ensemble": members}
+    extra = {**(extra or {}), "ensemble": members}
     data_ids = {m.get("extra", {}).get("data_id") for _, m in loaded}
     if len(data_ids) == 1 and None not in data_ids:  # trained on the same data: say which
         extra["data_id"] = data_ids.pop()

@@ -126,7 +126,9 @@ class Floors:
         for target in cfg.scenarios:
             sc, src = load_scenario(target)
             sc = apply_overrides(sc, {"collisions": cfg.collisions}, src)
-            nav = SamplingNavigator(actor, critic, cfg.temperature, observation)
+            nav = SamplingNavigator(
+                actor, critic, cfg.temperature, observation, lane_view=cfg.lane_view
+            )
             sim = Simulation(build_floor(sc, src), sc.sim_config())
             self.fleets.append(Fleet(sim, make_dispatcher(cfg.dispatcher), nav))
             self.navs.append(nav)
@@ -147,13 +149,18 @@ def rollout(floors: Floors, cfg: FinetuneConfig, it: int) -> tuple[Samples, dict
         for t in range(T):
             st = fleet.step()
             # nav.act() ran inside fleet.step() with observations (it raises without them) and
-            # the simulation, so it set all four
+            # the simulation, so it set all of these
             assert st.obs is not None
             assert nav.last_logp is not None and nav.last_value is not None
             assert nav.last_target is not None and nav.last_pos is not None
-            buf["obs"].append(st.obs)
-            buf["mask"].append(st.mask)
-            buf["act"].append(st.proposed)
+            assert nav.last_obs is not None and nav.last_mask is not None
+            assert nav.last_act is not None
+            # in the frame the network decided in: the floor's, or the mirrored one for robots
+            # in long north-south lanes (cfg.lane_view); equal to st.obs, st.mask, st.proposed
+            # where nothing is mirrored
+            buf["obs"].append(nav.last_obs)
+            buf["mask"].append(nav.last_mask)
+            buf["act"].append(nav.last_act)
             buf["logp"].append(nav.last_logp)
             buf["val"].append(nav.last_value)
             gain = progress(fleet.sim, nav.last_target, nav.last_pos)

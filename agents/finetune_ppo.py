@@ -89,6 +89,9 @@ class FinetuneConfig:
     eval_scenario: str = "small"
     eval_steps: int = 200
     eval_seed: int = 1000
+    #: decide robots in long north-south single lanes in the mirrored frame, as the deployed
+    #: navigators do (agents/lane_view.py); samples are kept in the frame the network saw
+    lane_view: bool = False
 
     def __post_init__(self) -> None:
         if self.updates < 1 or self.rollout_steps < 1 or not self.scenarios:
@@ -137,11 +140,25 @@ class SamplingNavigator:
     needs_observation = True
 
     def __init__(
-        self, actor: NavigatorNet, critic: NavigatorNet, temperature: float, observation: Any
+        self,
+        actor: NavigatorNet,
+        critic: NavigatorNet,
+        temperature: float,
+        observation: Any,
+        *,
+        lane_view: bool = False,
     ) -> None:
+        from .lane_view import LaneView
+
         self.actor, self.critic, self.temperature = actor, critic, temperature
         self.observation = observation  # the init checkpoint's layout (Fleet reads it)
+        self.lane_view = LaneView(observation) if lane_view else None
         self.gen = torch.Generator()
+        #: the last call's observations, masks and actions in the frame the network saw (the
+        #: mirrored one for robots in long north-south lanes), for the rollout buffer
+        self.last_obs: np.ndarray | None = None
+        self.last_mask: np.ndarray | None = None
+        self.last_act: np.ndarray | None = None
         self.last_logp: np.ndarray | None = None
         self.last_value: np.ndarray | None = None
         self.last_target: np.ndarray | None = None  #: targets when it decided (after dispatch)
@@ -156,6 +173,9 @@ class SamplingNavigator:
         if sim is not None:
             self.last_target = sim.state.target.copy()
             self.last_pos = sim.state.pos.copy()
+        mirrored = self.lane_view.robots(sim) if self.lane_view is not None else None
+        if mirrored is not None:
+            obs, mask = self.lane_view.mirror(obs, mask, mirrored)  # type: ignore[union-attr]
         with torch.no_grad():
             x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
             m = torch.from_numpy(np.ascontiguousarray(mask, dtype=bool))
@@ -164,7 +184,11 @@ class SamplingNavigator:
             self.last_logp = log_probs(logits, a).numpy()
             self.last_value = value_of(self.critic, x).numpy()
             prefs = (logits * self.temperature).numpy()
-        return a.numpy().astype(np.int64), prefs
+        actions = a.numpy().astype(np.int64)
+        self.last_obs, self.last_mask, self.last_act = obs, mask, actions.copy()
+        if mirrored is not None:
+            self.lane_view.unmirror(prefs, actions, mirrored)  # type: ignore[union-attr]
+        return actions, prefs
 
 
 def progress(sim: Any, target: np.ndarray, before: np.ndarray) -> np.ndarray:

@@ -104,9 +104,24 @@ def test_ensemble_refuses_mismatched_or_too_few_members(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="at least two"):
         build_ensemble([f"{a}.json"], tmp_path / "ens")
     ens = build_ensemble([f"{a}.json", f"{a}.json"], tmp_path / "ens")
-    with pytest.raises(InputError, match="plain networks"):
-        build_ensemble([f"{ens}.json", f"{a}.json"], tmp_path / "ens2")
+    with pytest.raises(InputError, match="network"):
+        build_ensemble([f"{ens}.json", f"{wide}.json"], tmp_path / "ens2")
     assert not (tmp_path / "ens2.json").exists()
+
+
+def test_ensembles_of_ensembles_average_every_network(tmp_path: Path) -> None:
+    """Members that are ensembles bring their own members: the result scores the mean of all."""
+    nets = [_member(tmp_path / f"m{i}", seed=i) for i in range(4)]
+    ab = build_ensemble([f"{nets[0]}.json", f"{nets[1]}.json"], tmp_path / "ab")
+    cd = build_ensemble([f"{nets[2]}.json", f"{nets[3]}.json"], tmp_path / "cd")
+    nested = build_ensemble([f"{ab}.json", f"{cd}.json"], tmp_path / "abcd")
+    flat = build_ensemble([f"{n}.json" for n in nets], tmp_path / "flat")
+    x = _obs(16)
+    a, meta = load_network(f"{nested}.json")
+    b, _ = load_network(f"{flat}.json")
+    assert a.cfg.members == b.cfg.members == 4
+    torch.testing.assert_close(a.scores(x), b.scores(x), rtol=0, atol=0)
+    assert [m["members"] for m in meta["extra"]["ensemble"]] == [2, 2]
 
 
 def test_ppo_critic_of_an_ensemble_is_one_network() -> None:
@@ -126,7 +141,7 @@ def test_cli_ensemble_and_refusals(tmp_path: Path, capsys) -> None:
         return 0 if ex.value.code is None else int(ex.value.code)
 
     assert cli(f"{a}.json", f"{b}.json", "--out", str(tmp_path / "e")) == 0
-    assert "ensemble of 2 networks" in capsys.readouterr().out
+    assert "ensemble of 2 networks from 2 checkpoints" in capsys.readouterr().out
     assert cli(f"{a}.json", f"{b}.json", "--out", str(tmp_path / "e")) == 2  # exists
     assert cli(f"{a}.json", str(tmp_path / "nope.json"), "--out", str(tmp_path / "f")) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -169,7 +169,7 @@ def _recorded_augment(out: Path) -> str:
 
 PPO_ONLY = (
     "init", "scenarios", "rollout_steps", "collisions", "temperature", "collision_limit",
-    "collision_rise", "on_pause", "pause_wait",
+    "collision_rise", "on_pause", "pause_wait", "lane_view",
 )  # fmt: skip
 
 
@@ -255,6 +255,13 @@ def train_cmd(
     pause_wait: Annotated[
         float, typer.Option(min=0.0, help="ppo: seconds to wait for RUN/CONTINUE.")
     ] = 600.0,
+    lane_view: Annotated[
+        bool,
+        typer.Option(
+            help="ppo: decide robots in long north-south single lanes in the mirrored frame, "
+            "as deployed (agents/lane_view.py)."
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Train the shared navigation network offline (CQL or behaviour cloning), or fine-tune
@@ -308,6 +315,7 @@ def train_cmd(
                 collision_rise=collision_rise,
                 on_pause=on_pause,
                 pause_wait_s=pause_wait,
+                lane_view=lane_view,
                 seed=seed,
                 ckpt_every=ckpt_every or 10,
                 eval_every=eval_every,
@@ -433,10 +441,12 @@ def ensemble_cmd(
         build_dispatchers(list(members), stem)
         typer.echo(f"ensemble of {len(members)} dispatcher policies: {stem}.json")
         return
+    from agents.checkpoint import read_checkpoint
     from agents.ensemble import build_ensemble
 
-    build_ensemble(list(members), stem)
-    typer.echo(f"ensemble of {len(members)} networks: {stem}.json")
+    out = build_ensemble(list(members), stem)
+    total = read_checkpoint(out.with_suffix(".json"))[0]["config"]["network"]["members"]
+    typer.echo(f"ensemble of {total} networks from {len(members)} checkpoints: {stem}.json")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,73 @@
+"""PPO fine-tuning with the lane-aligned view (``train-navigator --algo ppo --lane-view``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from agents import finetune_ppo as fp
+from agents.finetune import Floors, load_init, rollout
+from agents.finetune_ppo import FinetuneConfig, SamplingNavigator
+from agents.lane_view import MIRROR, LaneView, north_south_lanes
+from agents.learned import DEFAULT_WEIGHTS
+from hierarchy import make_dispatcher
+from hierarchy.ppo import log_probs
+from scenarios import apply_overrides, build_floor, load_scenario
+from warehouse.core import Simulation
+from warehouse.fleet import Fleet
+
+INIT = DEFAULT_WEIGHTS / "cql.json"
+
+
+def turned_tiny_fleet(nav) -> Fleet:  # type: ignore[no-untyped-def]
+    """``tiny`` turned about its diagonal: its 4-cell east-west aisles run north-south."""
+    sc, src = load_scenario("tiny")
+    sc = apply_overrides(sc, {"layout.transpose": True, "physics.collisions": "pibt"}, src)
+    return Fleet(Simulation(build_floor(sc, src), sc.sim_config()), make_dispatcher("greedy"), nav)
+
+
+def test_samples_are_kept_in_the_frame_the_network_decided_in() -> None:
+    actor, _, observation = load_init(INIT)
+    critic = fp.make_critic(actor)
+    nav = SamplingNavigator(actor, critic, 1.0, observation, lane_view=True)
+    fleet = turned_tiny_fleet(nav)
+    fleet.reset(5)
+    view = LaneView(observation)
+    lanes = north_south_lanes(fleet.sim.floor)
+    seen = 0
+    for _ in range(60):
+        step = fleet.step()
+        sel = np.flatnonzero(lanes[nav.last_pos])  # where the robots stood when deciding
+        if not sel.size:
+            assert np.array_equal(nav.last_obs, step.obs)
+            continue
+        seen += sel.size
+        obs, mask = view.mirror(step.obs, step.mask, sel)
+        assert np.array_equal(nav.last_obs, obs) and np.array_equal(nav.last_mask, mask)
+        assert not np.array_equal(nav.last_obs[sel], step.obs[sel])  # really mirrored
+        # the floor got the mirrored-frame action mapped back; other robots are untouched
+        expected = nav.last_act.copy()
+        expected[sel] = MIRROR[expected[sel]]
+        assert np.array_equal(step.proposed, expected)
+        # the stored log-probabilities are those of the stored actions in the stored frame
+        logits = fp.policy_logits(actor, torch.from_numpy(obs).float(), torch.from_numpy(mask), 1.0)
+        logp = log_probs(logits, torch.from_numpy(nav.last_act)).detach().numpy()
+        np.testing.assert_allclose(logp, nav.last_logp, rtol=1e-6, atol=1e-6)
+    assert seen > 20  # robots did stand in the lanes
+
+
+def test_the_option_changes_nothing_on_floors_without_long_north_south_lanes() -> None:
+    actor, critic, observation = load_init(INIT)
+    critic = fp.make_critic(actor)
+    base = FinetuneConfig(scenarios=("tiny",), rollout_steps=30, updates=1)
+    off, _ = rollout(Floors(base, actor, critic, observation), base, 0)
+    with_view = FinetuneConfig(scenarios=("tiny",), rollout_steps=30, updates=1, lane_view=True)
+    on, _ = rollout(Floors(with_view, actor, critic, observation), with_view, 0)
+    for name in ("obs", "mask", "actions", "logp", "advantages"):
+        assert torch.equal(getattr(off, name), getattr(on, name)), name
+
+
+def test_config_without_the_field_reads_as_off() -> None:
+    data = FinetuneConfig().to_json()
+    del data["lane_view"]  # a checkpoint written before the option existed
+    assert FinetuneConfig.from_json(data).lane_view is False
