@@ -18,12 +18,26 @@ as ``python -m agents.rounds --work runs/navigator --recipe wide_ens``:
   a Q-ensemble of two training seeds with 40k updates each (``warehouse ensemble``).
 
 It copies the final ``cql`` and ``bc`` into ``agents/weights/``, then fine-tunes the CQL ensemble
-online with PPO under the PIBT shield (:data:`FINETUNE`) into ``cql_pibt.*`` and without a shield
-(:data:`FINETUNE_PHYSICAL`) into ``cql_physical.*``, side by side: the networks of the
-hierarchy's navigator ``cql_tuned``. The same as::
+online with PPO, two processes side by side: the networks of the hierarchy's navigator
+``cql_tuned``.
 
-    warehouse train-navigator --algo ppo --init agents/weights/cql.json --steps 100 --lr 3e-4 \\
-        --collisions pibt --ckpt-every 25 --out runs/navigator/cql_pibt
+* ``cql_pibt.*``: under the PIBT shield (:data:`FINETUNE`) on the three training floors and
+  the same floors turned about their diagonal (``agents/scenarios/*_T.yaml``, whose long
+  single lanes run north-south), with seeds 0, 1 and 2 (:data:`FINETUNE_SEEDS`); the shipped
+  network is the Q-ensemble of the three (docs/results_transfer.md says why both);
+* ``cql_physical.*``: without a shield (:data:`FINETUNE_PHYSICAL`), seed 0.
+
+The same as::
+
+    T=agents/scenarios
+    FLOORS=tiny,small,one_way_aisles,$T/tiny_T.yaml,$T/small_T.yaml,$T/one_way_aisles_T.yaml
+    for SEED in 0 1 2; do
+      warehouse train-navigator --algo ppo --init agents/weights/cql.json --steps 100 --lr 3e-4 \\
+          --collisions pibt --ckpt-every 25 --scenarios $FLOORS --seed $SEED \\
+          --out runs/navigator/cql_pibt_seed$SEED
+    done
+    warehouse ensemble runs/navigator/cql_pibt_seed{0,1,2}/model.json \\
+        --out runs/navigator/cql_pibt/model
     warehouse train-navigator --algo ppo --init agents/weights/cql.json --steps 150 --lr 3e-4 \\
         --collisions physical --collision-rise 2 --ckpt-every 25 --out runs/navigator/cql_physical
 
@@ -60,16 +74,32 @@ from .rounds import run as run_rounds
 #: the data rounds and final networks of the shipped ``cql`` and ``bc`` (agents/rounds.py)
 RECIPE: RoundsConfig = RECIPES["wide_ens"]
 _FT = FinetuneConfig()
+#: the navigator's training floors turned about their diagonal (``layout.transpose``)
+TRANSPOSED = tuple(f"agents/scenarios/{name}_T.yaml" for name in _FT.scenarios)
 #: Online fine-tuning of ``cql_pibt`` (the CLI's ``--steps 100 --lr 3e-4 --collisions pibt
-#: --ckpt-every 25``; the shipped file records the same config in ``extra.finetune.config``).
+#: --ckpt-every 25 --scenarios`` the training floors and their transposes), once per seed of
+#: :data:`FINETUNE_SEEDS`; the shipped file records it in ``extra.finetune``.
 FINETUNE = replace(
-    _FT, updates=100, collisions="pibt", ckpt_every=25, ppo=replace(_FT.ppo, lr=3e-4)
+    _FT,
+    updates=100,
+    collisions="pibt",
+    ckpt_every=25,
+    ppo=replace(_FT.ppo, lr=3e-4),
+    scenarios=(*_FT.scenarios, *TRANSPOSED),
 )
+#: the seeds of ``cql_pibt``'s fine-tunings; it ships as their Q-ensemble
+FINETUNE_SEEDS = (0, 1, 2)
 #: ... and of ``cql_physical`` (``--steps 150 --lr 3e-4 --collisions physical --collision-rise 2
-#: --ckpt-every 25``).
-FINETUNE_PHYSICAL = replace(FINETUNE, updates=150, collisions="physical", collision_rise=2.0)
-#: shipped name → fine-tuning config
-FINETUNED = {"cql_pibt": FINETUNE, "cql_physical": FINETUNE_PHYSICAL}
+#: --ckpt-every 25``, the training floors as they are), seed 0.
+FINETUNE_PHYSICAL = replace(
+    FINETUNE, updates=150, collisions="physical", collision_rise=2.0, scenarios=_FT.scenarios
+)
+#: shipped name → (fine-tuning config, seeds): one seed ships its network, several their
+#: Q-ensemble
+FINETUNED = {
+    "cql_pibt": (FINETUNE, FINETUNE_SEEDS),
+    "cql_physical": (FINETUNE_PHYSICAL, (0,)),
+}
 
 
 def _finetune_quietly(cfg: FinetuneConfig, out: Path, init: Path) -> str:
@@ -99,20 +129,47 @@ def main(argv: list[str] | None = None) -> None:
             _ship(args.work / algo, args.dest / algo)
     # Fine-tune the CQL network just trained (in a normal run, its shipped copy).
     init = args.work / "cql" / "model.json" if args.check else _relative(args.dest / "cql.json")
-    todo = [name for name in FINETUNED if not (args.work / name / "model.json").is_file()]
-    # The two fine-tunings are independent and single-threaded: run them side by side.
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        futures = [
-            pool.submit(_finetune_quietly, FINETUNED[name], args.work / name, init) for name in todo
-        ]
-        for future in futures:
-            print(f"fine-tuned {future.result()}")
+    finetune_all(args.work, init)
     if not args.check:
         for name in FINETUNED:
             _ship(args.work / name, args.dest / name)
     else:
         if not compare_with_shipped(args.work, args.dest, ["cql", "bc", *FINETUNED]):
             raise SystemExit(1)
+
+
+def _runs(name: str) -> list[tuple[Path, FinetuneConfig]]:
+    """The fine-tuning runs of shipped network ``name``: ``(folder name, config)``."""
+    cfg, seeds = FINETUNED[name]
+    if len(seeds) == 1:
+        return [(Path(name), replace(cfg, seed=seeds[0]))]
+    return [(Path(f"{name}_seed{seed}"), replace(cfg, seed=seed)) for seed in seeds]
+
+
+def finetune_all(work: Path, init: Path) -> None:
+    """Every fine-tuning run of :data:`FINETUNED` not yet in ``work``, two side by side
+    (independent and single-threaded), then the ensembles of the seeded ones."""
+    from .ensemble import build_ensemble
+
+    todo = [
+        (work / folder, cfg)
+        for name in FINETUNED
+        for folder, cfg in _runs(name)
+        if not (work / folder / "model.json").is_file()
+    ]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(_finetune_quietly, cfg, out, init) for out, cfg in todo]
+        for future in futures:
+            print(f"fine-tuned {future.result()}")
+    for name, (cfg, seeds) in FINETUNED.items():
+        if len(seeds) == 1 or (work / name / "model.json").is_file():
+            continue
+        members: list[str | Path] = [work / folder / "model.json" for folder, _ in _runs(name)]
+        first = json.loads(Path(members[0]).read_text(encoding="utf-8"))["extra"]["finetune"]
+        record = {"config": cfg.to_json(), "seeds": list(seeds)}
+        record["init"], record["init_sha256"] = first["init"], first["init_sha256"]
+        build_ensemble(members, work / name / "model", extra={"finetune": record})
+        print(f"ensemble of {len(seeds)} fine-tunings: {work / name / 'model.json'}")
 
 
 def compare_with_shipped(work: Path, dest: Path, names: list[str]) -> bool:

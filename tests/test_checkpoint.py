@@ -206,14 +206,21 @@ def test_shipped_finetuned_navigators_match_their_recipe() -> None:
 
     init_sha = hashlib.sha256((DEFAULT_WEIGHTS / "cql.safetensors").read_bytes()).hexdigest()
     init_layout = json.loads((DEFAULT_WEIGHTS / "cql.json").read_text())["observation"]
-    assert [cfg.collisions for cfg in FINETUNED.values()] == ["pibt", "physical"]
-    for name, cfg in FINETUNED.items():
+    init_members = json.loads((DEFAULT_WEIGHTS / "cql.json").read_text())["config"]["network"]
+    assert [cfg.collisions for cfg, _ in FINETUNED.values()] == ["pibt", "physical"]
+    for name, (cfg, seeds) in FINETUNED.items():
         meta = json.loads((DEFAULT_WEIGHTS / f"{name}.json").read_text())
         ft = meta["extra"]["finetune"]
         assert FinetuneConfig.from_json(ft["config"]) == cfg
         assert ft["init_sha256"] == init_sha
         assert meta["weights_sha256"] != init_sha
         assert meta["observation"] == init_layout
+        # several seeds ship as their Q-ensemble: every fine-tuned member network in one file
+        members = meta["config"]["network"]["members"]
+        assert members == init_members["members"] * len(seeds)
+        if len(seeds) > 1:
+            assert ft["seeds"] == list(seeds)
+            assert len(meta["extra"]["ensemble"]) == len(seeds)
 
 
 def test_shipped_offline_networks_are_the_recipes_ensembles() -> None:
