@@ -92,3 +92,28 @@ def test_unknown_value_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         load_scenario(str(tmp_path / "s.yaml"))
     assert err.value.field == "layout.transpose"
+
+
+def test_a_run_on_a_turned_floor_writes_a_scenario_that_turns_it_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--set layout.transpose=true`` reaches the run's ``scenario.yaml`` (the kind of floor
+    first, the setting after the kind's own), and that file builds the same turned floor."""
+    from cli_helpers import run_cli
+
+    from scenarios.safe_yaml import parse_yaml
+
+    out = tmp_path / "run"
+    argv = ["run", "tiny", "--policy", "rule_based", "--steps", "5", "--seeds", "0",
+            "--set", "layout.transpose=true", "--out", str(out)]  # fmt: skip
+    code, _, err = run_cli(argv, capsys)
+    assert code == 0, err
+    layout = parse_yaml((out / "scenario.yaml").read_text(), None)["layout"]
+    keys = list(layout)
+    assert (keys[0], keys[-1]) == ("type", "transpose")
+    assert layout["transpose"] is True
+    sc, src = load_scenario(str(out / "scenario.yaml"))
+    plain_sc, plain_src = load_scenario("tiny")
+    turned, plain = build_floor(sc, src), build_floor(plain_sc, plain_src)
+    assert turned.shape == plain.shape[::-1]
+    assert np.array_equal(turned.pos[turned.stations][:, ::-1], plain.pos[plain.stations])
