@@ -175,3 +175,65 @@ def test_ppo_fine_tunes_an_ensemble_and_resumes(tmp_path: Path) -> None:
     for p, q in zip(tuned.parameters(), again.parameters(), strict=True):
         assert torch.equal(p, q)
     assert full.last == rest.last
+
+
+def test_make_weights_ships_the_seeded_fine_tunings_as_one_ensemble(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``agents.make_weights.finetune_all`` runs every seed of every shipped fine-tuning once
+    (skipping runs already there) and writes the seeded ones' Q-ensemble, recording the recipe."""
+    import agents.make_weights as mw
+
+    calls: list[tuple[str, int]] = []
+
+    def fake_finetune(cfg, out: Path, init: Path) -> str:  # type: ignore[no-untyped-def]
+        calls.append((out.name, cfg.seed))
+        stem = _member(out / "model", seed=100 + cfg.seed)  # a distinct network per seed
+        meta = json.loads(Path(f"{stem}.json").read_text())
+        meta["extra"]["finetune"] = {"config": cfg.to_json(), "init": str(init),
+                                     "init_sha256": "ab" * 32}  # fmt: skip
+        Path(f"{stem}.json").write_text(json.dumps(meta))
+        return str(out / "model.json")
+
+    monkeypatch.setattr(mw, "_finetune_quietly", fake_finetune)
+    monkeypatch.setattr(mw, "ProcessPoolExecutor", _InlinePool)
+    _member(tmp_path / "cql_pibt_seed1" / "model", seed=101)  # already there: not run again
+    src = json.loads((tmp_path / "cql_pibt_seed1" / "model.json").read_text())
+    src["extra"]["finetune"] = {"config": {}, "init": "x", "init_sha256": "ab" * 32}
+    (tmp_path / "cql_pibt_seed1" / "model.json").write_text(json.dumps(src))
+    mw.finetune_all(tmp_path, tmp_path / "init.json")
+
+    cfg, seeds = mw.FINETUNED["cql_pibt"]
+    assert sorted(calls) == sorted(
+        [(f"cql_pibt_seed{s}", s) for s in seeds if s != 1] + [("cql_physical", 0)]
+    )
+    net, meta = load_network(tmp_path / "cql_pibt" / "model.json")
+    assert net.cfg.members == len(seeds)  # one (plain, here) network per seed
+    assert meta["extra"]["finetune"]["seeds"] == list(seeds)
+    assert meta["extra"]["finetune"]["config"] == cfg.to_json()
+    assert [e["checkpoint"] for e in meta["extra"]["ensemble"]] == [
+        str(tmp_path / f"cql_pibt_seed{s}" / "model.json") for s in seeds
+    ]
+    # the transposed floors are part of the shipped recipe, and they exist
+    assert all(Path(f).is_file() for f in mw.TRANSPOSED)
+    assert set(mw.TRANSPOSED) <= set(cfg.scenarios)
+
+
+class _InlinePool:
+    """A stand-in for ProcessPoolExecutor that runs each task when submitted."""
+
+    def __init__(self, max_workers: int) -> None:
+        pass
+
+    def __enter__(self) -> _InlinePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def submit(self, fn, *args):  # type: ignore[no-untyped-def]
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
