@@ -8,7 +8,14 @@ from typing import Annotated, Any, Literal, TypeGuard, Union, get_args, get_orig
 
 from pydantic import BaseModel
 
-from .schema import AsciiLayout, FileLayout, FloorLayout, GeneratorLayout, Scenario
+from .schema import (
+    AsciiLayout,
+    FileLayout,
+    FloorLayout,
+    GeneratorLayout,
+    Scenario,
+    floor_wide_last,
+)
 
 SECTION_ORDER = [
     "name", "description", "layout", "fleet", "tasks", "physics", "reward", "faults",
@@ -49,10 +56,6 @@ def _default(field: Any) -> str:
     return "required" if field.is_required() else f"`{value!r}`".replace("'", "")
 
 
-#: layout settings of every kind of floor (listed after the kind's own)
-FLOOR_WIDE = frozenset(FloorLayout.model_fields)
-
-
 def schema_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[tuple[str, ...]]:
     """``(key, type, default, description)`` for every leaf field, dotted keys."""
     rows: list[tuple[str, ...]] = []
@@ -69,7 +72,7 @@ def schema_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[tup
             for layout in (GeneratorLayout, AsciiLayout, FileLayout):
                 tag = layout.model_fields["type"].default
                 for row in schema_rows(layout, "layout."):
-                    if row[0] != "layout.type" and row[0][7:] not in FLOOR_WIDE:
+                    if row[0] != "layout.type" and row[0][7:] not in FloorLayout.model_fields:
                         rows.append((f"{row[0]} ({tag})", *row[1:]))
             rows.extend(schema_rows(FloorLayout, "layout."))  # every kind of floor: once
             continue
@@ -130,8 +133,7 @@ def scenario_template() -> str:
             lines.append(f"{name}: {_yaml_value(data[name])}")
             continue
         lines.append(f"{name}:")
-        shared_last = sorted(model.model_fields.items(), key=lambda kv: kv[0] in FLOOR_WIDE)
-        for sub, sub_field in shared_last:
+        for sub, sub_field in floor_wide_last(model.model_fields.items()):
             lines += _comment(sub_field.description or "", "  ")
             lines.append(f"  {sub}: {_yaml_value(data[name][sub])}")
             lines += _entry_keys(sub, sub_field.annotation)

@@ -8,11 +8,14 @@ carries its unit in its description; unknown keys are errors.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from warehouse.config import CollisionMode, Section, SimConfig
+
+T = TypeVar("T")
 
 
 class FloorLayout(Section):
@@ -24,6 +27,13 @@ class FloorLayout(Section):
         "north-south aisles run east-west, the west wall becomes the north wall. Cells named "
         "elsewhere in the scenario (closures, chargers) are those of the turned floor.",
     )
+
+
+def floor_wide_last(items: Iterable[tuple[str, T]]) -> list[tuple[str, T]]:
+    """``(name, value)`` pairs of a layout with the settings every kind of floor has
+    (:class:`FloorLayout`) after the kind's own, the order the template and a run's
+    ``scenario.yaml`` list them in."""
+    return sorted(items, key=lambda kv: kv[0] in FloorLayout.model_fields)
 
 
 class GeneratorLayout(FloorLayout):

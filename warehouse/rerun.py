@@ -31,16 +31,13 @@ def write_rerun_scenario(experiment: Any, folder: Path) -> list[Path]:
     """Write ``scenario.yaml`` (and the map copy) of ``experiment`` into ``folder``; returns the
     files written."""
     from scenarios.load import PATH_KEYS, resolve_map_path
-    from scenarios.schema import FloorLayout, PoliciesConfig
+    from scenarios.schema import PoliciesConfig, floor_wide_last
 
     from .runner import PART_SETTINGS
 
     scenario = experiment.scenario.model_dump(mode="json")
     # the kind of floor first, the settings every kind has (layout.transpose) after its own
-    layout = scenario["layout"]
-    scenario["layout"] = dict(
-        sorted(layout.items(), key=lambda kv: kv[0] in FloorLayout.model_fields)
-    )
+    scenario["layout"] = dict(floor_wide_last(scenario["layout"].items()))
     source = experiment.source
     base = source.parent if source is not None else Path.cwd()
     written = []
