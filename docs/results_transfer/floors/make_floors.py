@@ -1,11 +1,14 @@
 """Build the floors of docs/results_transfer.md in this folder: ``python make_floors.py``.
 
 ``user_graph`` (a grid waypoint graph), ``vertical`` (a drawing with north-south single-lane
-pick aisles), ``open_hall`` (shelf pods on an open floor), and the transposes ``user_graph_T``
-and ``vertical_T`` (rows and columns swapped). The MovingAI floor of the page is a map target
-of ../shared/maps, not a file here.
+pick aisles), ``open_hall`` (shelf pods on an open floor), ``ladder`` (a second corridor graph,
+added in the twenty-eighth session after the navigator was fine-tuned on
+``agents/scenarios/corridors.json``, to test that fine-tuning on a floor it never saw), and the
+transposes ``user_graph_T``, ``vertical_T`` and ``ladder_T`` (rows and columns swapped). The
+MovingAI floor of the page is a map target of ../shared/maps, not a file here.
 """
 
+import itertools
 import json
 from pathlib import Path
 
@@ -85,12 +88,49 @@ for r in range(1, H3 - 1, 3):
 (HERE / "open_hall.txt").write_text("\n".join("".join(r) for r in g3) + "\n")
 
 
+# --- F4: a second grid waypoint graph: four east-west corridors, single-lane rungs carrying the
+# picks at staggered columns (those between the middle pair offset from the others), stations on
+# little loops at both ends of the top three corridors. Only corridor cells are nodes.
+W4, CORR4 = 37, (1, 7, 13, 19)
+RUNGS4 = ((2, 7, 11, 16, 20, 25, 29, 34, 36), (2, 5, 9, 14, 18, 23, 27, 32, 36))
+nodes4: dict[tuple[int, int], str] = {}
+for r in CORR4:
+    for c in range(2, W4):
+        nodes4[(r, c)] = "aisle"
+for i, (top, bottom) in enumerate(itertools.pairwise(CORR4)):
+    for c in RUNGS4[i % 2]:
+        for r in range(top + 1, bottom):
+            nodes4[(r, c)] = "pick" if c not in (2, W4 - 1) else "aisle"
+for r in CORR4[:-1]:
+    nodes4.update({(r, 1): "aisle", (r, 0): "station", (r + 1, 0): "aisle", (r + 1, 1): "aisle"})
+    nodes4.update({(r, W4): "station", (r + 1, W4): "aisle"})
+edges4 = sorted(
+    ((r, c), (r + dr, c + dc))
+    for r, c in nodes4
+    for dr, dc in ((0, 1), (1, 0))
+    if (r + dr, c + dc) in nodes4
+)
+g4 = {
+    "directed": False,
+    "graph": {"name": "ladder", "cell_size": 1.0},
+    "nodes": [
+        {"id": f"n{r}_{c}", "pos": [r, c], "kind": k} for (r, c), k in sorted(nodes4.items())
+    ],
+    "edges": [{"source": f"n{a[0]}_{a[1]}", "target": f"n{b[0]}_{b[1]}"} for a, b in edges4],
+}
+(HERE / "ladder.json").write_text(json.dumps(g4))
+
 # --- the transposes: rows and columns swapped (node ids kept)
 t = json.loads((HERE / "user_graph.json").read_text())
 t["graph"]["name"] = "user_graph_T"
 for n in t["nodes"]:
     n["pos"] = n["pos"][::-1]
 (HERE / "user_graph_T.json").write_text(json.dumps(t))
+t4 = json.loads((HERE / "ladder.json").read_text())
+t4["graph"]["name"] = "ladder_T"
+for n in t4["nodes"]:
+    n["pos"] = n["pos"][::-1]
+(HERE / "ladder_T.json").write_text(json.dumps(t4))
 drawn = (HERE / "vertical.txt").read_text().splitlines()
 turned = ["".join(row[i] for row in drawn) for i in range(len(drawn[0]))]
 (HERE / "vertical_T.txt").write_text("\n".join(turned) + "\n")
