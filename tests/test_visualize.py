@@ -547,3 +547,29 @@ def test_the_edges_of_a_floor_that_is_not_a_grid_are_drawn(tmp_path: Path):
     assert pixel(canvas, *mid) == pal.ARROW
     grid = make_fleet("tiny").sim.floor
     assert len(Renderer(grid, (640, 400))._edges) == 0
+
+
+def test_cli_view_zoom_centres_on_the_selected_robot_and_follows_it(tmp_path, monkeypatch):
+    """``--zoom N`` zooms in around the ``--select`` robot, and headless frames keep that robot
+    inside the map area left of the inspector while it drives (without it, it leaves the view)."""
+    from visualize import viewer as viewer_mod
+
+    made = []
+    real = viewer_mod.live_viewer
+
+    def spy(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(viewer_mod, "live_viewer", spy)
+    base = ["view", "small", "--policy", "rule_based", "--size", "640x400", "--select", "4"]
+    frames = ["--frames", "6", "--every", "40"]
+    assert cli([*base, "--headless-frames", str(tmp_path / "a"), *frames]) == 0
+    assert cli([*base, "--zoom", "4", "--headless-frames", str(tmp_path / "b"), *frames]) == 0
+    fitted, zoomed = made
+    assert zoomed.renderer.view.cell > fitted.renderer.view.cell
+    r = zoomed.renderer
+    x, y = r.robot_screen_center(zoomed.source.frame(), 4)
+    fx, fy, fw, fh = r.free_rect()
+    assert fx <= x < fx + fw and fy <= y < fy + fh
+    assert zoomed.source.t == 200 and len(list((tmp_path / "b").glob("*.png"))) == 6

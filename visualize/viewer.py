@@ -210,6 +210,19 @@ class Viewer:
             self.renderer.view.fit(self.renderer.free_rect())
         self.renderer.reveal(self.source.frame(), robot)
 
+    def zoom_in(self, steps: int) -> None:
+        """Zoom in ``steps`` wheel steps around the selected robot (else the middle of the map),
+        keeping the selected robot in view."""
+        r = self.renderer
+        if self.selected is not None:
+            anchor = r.robot_screen_center(self.source.frame(), self.selected)
+        else:
+            x, y, w, h = r.free_rect()
+            anchor = (x + w // 2, y + h // 2)
+        r.view.zoom(steps, anchor)
+        if self.selected is not None:
+            r.reveal(self.source.frame(), self.selected)
+
     def handle_event(self, event: Any) -> None:
         pg = self.pg
         if event.type == pg.QUIT:
@@ -366,6 +379,8 @@ class Viewer:
             if i:
                 for _ in range(steps_per_frame):
                     self.source.advance()
+            if i and self.selected is not None:  # follow the inspected robot
+                self.renderer.reveal(self.source.frame(), self.selected)
             self.renderer.fps = i / max(time.perf_counter() - t0, 1e-9)
             paths.append(self.screenshot(out / f"frame_{i:04d}.png"))
         return paths

@@ -32,6 +32,15 @@ EveryOpt = Annotated[
 SelectOpt = Annotated[
     int | None, typer.Option("--select", help="Open the inspector on this robot id.")
 ]
+ZoomOpt = Annotated[
+    int,
+    typer.Option(
+        "--zoom",
+        min=0,
+        help="Zoom in N mouse-wheel steps at the start, around the --select robot (else the "
+        "middle of the floor). Headless frames keep the selected robot in view.",
+    ),
+]
 OverlayOpt = Annotated[
     str,
     typer.Option(
@@ -70,7 +79,7 @@ def _require_display(headless: Path | None) -> None:
         )
 
 
-def _setup(viewer: Any, select: int | None, overlays: str) -> None:
+def _setup(viewer: Any, select: int | None, overlays: str, zoom: int = 0) -> None:
     ov = viewer.renderer.overlays
     for letter in overlays:
         if letter not in "hpgb":
@@ -82,6 +91,8 @@ def _setup(viewer: Any, select: int | None, overlays: str) -> None:
         if not 0 <= select < n:
             raise InputError(None, "--select", f"robot id must be in 0..{n - 1}")
         viewer.select(select, fit=True)
+    if zoom:
+        viewer.zoom_in(zoom)
 
 
 def _finish(viewer: Any, headless: Path | None, frames: int, every: int) -> None:
@@ -141,6 +152,7 @@ def view(
     frames: FramesOpt = 10,
     every: EveryOpt = 1,
     select: SelectOpt = None,
+    zoom: ZoomOpt = 0,
     overlays: OverlayOpt = "",
     size: SizeOpt = "1280x800",
     sets: SetOpt = None,
@@ -175,7 +187,7 @@ def view(
         )
     except ValueError as exc:  # e.g. more robots than start cells
         raise InputError(None, target, str(exc)) from None
-    _setup(viewer, select, overlays)
+    _setup(viewer, select, overlays, zoom)
     _finish(viewer, headless_frames, frames, every)
 
 
@@ -186,6 +198,7 @@ def replay(
     frames: FramesOpt = 10,
     every: EveryOpt = 1,
     select: SelectOpt = None,
+    zoom: ZoomOpt = 0,
     overlays: OverlayOpt = "",
     size: SizeOpt = "1280x800",
 ) -> None:
@@ -206,7 +219,7 @@ def replay(
         headless=headless_frames is not None,
         out_dir=headless_frames or Path("."),
     )
-    _setup(viewer, select, overlays)
+    _setup(viewer, select, overlays, zoom)
     _finish(viewer, headless_frames, frames, every)
 
 
