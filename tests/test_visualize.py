@@ -333,8 +333,9 @@ def test_cli_view_headless_frames(tmp_path, capsys):
     assert "wrote 3 frame(s)" in capsys.readouterr().out
 
 
-def test_cli_view_applies_scenario_settings(tmp_path, monkeypatch, capsys):
-    """``--set`` reaches the live run: parking strips widen the floor, parking fills them."""
+@pytest.fixture
+def made_viewers(monkeypatch):
+    """The viewers ``warehouse view`` builds in this test, in order."""
     from visualize import viewer as viewer_mod
 
     made = []
@@ -345,6 +346,12 @@ def test_cli_view_applies_scenario_settings(tmp_path, monkeypatch, capsys):
         return made[-1]
 
     monkeypatch.setattr(viewer_mod, "live_viewer", spy)
+    return made
+
+
+def test_cli_view_applies_scenario_settings(tmp_path, made_viewers, capsys):
+    """``--set`` reaches the live run: parking strips widen the floor, parking fills them."""
+    made = made_viewers
     argv = ["view", "tiny", "--headless-frames", str(tmp_path / "f"), "--frames", "1"]
     assert cli([*argv, "--set", "layout.parking_walls=[north]", "--set",
                 "policies.park_idle=0", "--robots", "3"]) == 0  # fmt: skip
@@ -549,24 +556,14 @@ def test_the_edges_of_a_floor_that_is_not_a_grid_are_drawn(tmp_path: Path):
     assert len(Renderer(grid, (640, 400))._edges) == 0
 
 
-def test_cli_view_zoom_centres_on_the_selected_robot_and_follows_it(tmp_path, monkeypatch):
+def test_cli_view_zoom_centres_on_the_selected_robot_and_follows_it(tmp_path, made_viewers):
     """``--zoom N`` zooms in around the ``--select`` robot, and headless frames keep that robot
     inside the map area left of the inspector while it drives (without it, it leaves the view)."""
-    from visualize import viewer as viewer_mod
-
-    made = []
-    real = viewer_mod.live_viewer
-
-    def spy(*args, **kwargs):
-        made.append(real(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(viewer_mod, "live_viewer", spy)
     base = ["view", "small", "--policy", "rule_based", "--size", "640x400", "--select", "4"]
     frames = ["--frames", "6", "--every", "40"]
     assert cli([*base, "--headless-frames", str(tmp_path / "a"), *frames]) == 0
     assert cli([*base, "--zoom", "4", "--headless-frames", str(tmp_path / "b"), *frames]) == 0
-    fitted, zoomed = made
+    fitted, zoomed = made_viewers
     assert zoomed.renderer.view.cell > fitted.renderer.view.cell
     r = zoomed.renderer
     x, y = r.robot_screen_center(zoomed.source.frame(), 4)
