@@ -385,12 +385,28 @@ class BatteryConfig(Section):
         "charger: true graph nodes); when listed, only these (the drawn ones are not used). "
         "The battery model needs at least one.",
     )
+    auto_chargers: int | None = Field(
+        None,
+        ge=1,
+        description="Place this many chargers automatically instead of listing them (the "
+        "floor's drawn chargers are then not used): aisle or parking cells robots need not pass "
+        "through, not dead ends, not beside a pick location, on the floor's outer edge when it "
+        "has room, spread out (the first nearest a station, each next the farthest in steps "
+        "from those placed). null: battery.chargers or the drawn ones.",
+    )
     rescue_s: float | None = Field(
         600.0,
         gt=0.0,
         description="A robot whose charge reaches 0 stops where it stands; this many seconds "
         "later its battery is swapped (full charge) and it carries on. null: it stays stopped.",
     )
+
+    @field_validator("auto_chargers")
+    @classmethod
+    def _not_with_listed_chargers(cls, n: int | None, info: ValidationInfo) -> int | None:
+        if n is not None and info.data.get("chargers"):
+            raise ValueError("give battery.chargers or battery.auto_chargers, not both")
+        return n
 
     @field_validator("initial_soc_min")
     @classmethod

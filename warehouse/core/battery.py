@@ -84,7 +84,8 @@ Chargers are cells ``[row, col]`` as ``faults.closures`` gives them (:mod:`.clos
 parking or other free cells, not shelves, walls, pick locations or stations. When
 ``battery.chargers`` lists none they are the floor's charger marks
 (:attr:`~warehouse.floor.CompiledFloor.charger`: ``C`` in an ASCII drawing, ``charger: true``
-graph nodes), in node order; a list replaces the marks (they are not added to it).
+graph nodes), in node order; a list replaces the marks (they are not added to it), and so
+do chargers placed by ``battery.auto_chargers`` (:mod:`warehouse.floor.chargers`).
 """
 
 from __future__ import annotations
@@ -139,6 +140,13 @@ def resolve_chargers(
             f"{b.charge_w:g} W does not exceed physics.idle_power_w ({idle_w:g} W), which a "
             "charging robot still draws: it would never fill up",
         )
+    if b.auto_chargers is not None:
+        from ..floor.chargers import place_chargers
+
+        try:
+            return place_chargers(floor, b.auto_chargers)
+        except ValueError as exc:
+            raise InputError(source, "battery.auto_chargers", str(exc)) from None
     if not b.chargers:
         drawn = np.flatnonzero(floor.charger).astype(np.int64)
         if drawn.size == 0:
@@ -146,7 +154,8 @@ def resolve_chargers(
                 source,
                 "battery.chargers",
                 "the battery model (capacity_wh) needs at least one charger cell: list them "
-                "here or mark them on the floor (C in an ASCII drawing)",
+                "here, mark them on the floor (C in an ASCII drawing) or set "
+                "battery.auto_chargers",
             )
         bad = drawn[np.isin(floor.kind[drawn], (int(NodeKind.PICK), int(NodeKind.STATION)))]
         if bad.size:
@@ -192,7 +201,11 @@ def describe_battery(
     nodes = resolve_chargers(floor, config, source)
     cells = [node_label(floor, int(v)) for v in nodes]
     shown = ", ".join(cells[:6]) + (", …" if len(cells) > 6 else "")
-    if not b.chargers:
+    if b.auto_chargers is not None:
+        where = " (placed automatically, battery.auto_chargers" + (
+            f"; the floor's {drawn} drawn are not used)" if drawn else ")"
+        )
+    elif not b.chargers:
         where = " (drawn on the floor)"
     elif drawn:
         where = f" (battery.chargers; the floor's {drawn} drawn are not used)"
