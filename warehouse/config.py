@@ -392,7 +392,8 @@ class BatteryConfig(Section):
         "floor's drawn chargers are then not used): aisle or parking cells robots need not pass "
         "through, not dead ends, not beside a pick location, on the floor's outer edge when it "
         "has room, spread out (the first nearest a station, each next the farthest in steps "
-        "from those placed). null: battery.chargers or the drawn ones.",
+        "from those placed, corners and pockets first). null: battery.chargers or the drawn "
+        "ones.",
     )
     rescue_s: float | None = Field(
         600.0,
