@@ -48,6 +48,11 @@ def test_placed_chargers_block_nothing_robots_need() -> None:
     assert np.isin(kinds, (int(NodeKind.AISLE), int(NodeKind.PARKING))).all()
     assert (_steps(floor, nodes, floor.picks) >= 2).all()  # not on nor beside a pick location
     assert on_outer_edge(floor, nodes).all()  # small's walls have room for six
+    # corners first: the four corners of the floor (two neighbours each) are among the six,
+    # not the cells beside them on the turns robots drive
+    h, w = floor.shape
+    corners = {(0, 0), (0, w - 1), (h - 1, 0), (h - 1, w - 1)}
+    assert corners <= {tuple(int(x) for x in floor.pos[v]) for v in nodes}
     assert dead_end_chargers(floor, nodes).size == 0
     assert thoroughfares(floor, nodes).size == 0
     assert np.array_equal(nodes, place_chargers(floor, 6))  # a function of the floor alone
