@@ -558,7 +558,7 @@ class Battery:
         without the last test. Computed once."""
         if self._waits is None:
             from ..floor import NodeKind
-            from ..floor.checks import neighbour_pairs, thoroughfares
+            from ..floor.checks import beside, thoroughfares
 
             floor, kind = self.floor, self.kind
             ok = (kind == self.aisle) | (kind == self.parking)
@@ -566,11 +566,7 @@ class Battery:
                 ok &= ~floor.transit
             served = (kind == int(NodeKind.PICK)) | (kind == int(NodeKind.STATION))
             served[self.chargers] = True
-            pairs = neighbour_pairs(floor)
-            beside = np.zeros(self.n_nodes, dtype=bool)
-            beside[pairs[:, 0][served[pairs[:, 1]]]] = True
-            beside[pairs[:, 1][served[pairs[:, 0]]]] = True
-            ok &= ~served & ~beside
+            ok &= ~served & ~beside(floor, served)
             cand = np.flatnonzero(ok)
             waits = np.full((self.chargers.size, _WAITS), -1, dtype=np.int64)
             if cand.size:

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import shortest_path
 
-from .checks import dead_end_chargers, neighbour_pairs, thoroughfares
+from .checks import beside, dead_end_chargers, neighbour_pairs, thoroughfares
 from .compiled import CompiledFloor
 from .kinds import NodeKind
 
@@ -34,12 +34,7 @@ def charger_candidates(floor: CompiledFloor) -> np.ndarray:
     kind = floor.kind
     ok = (kind == int(NodeKind.AISLE)) | (kind == int(NodeKind.PARKING))
     ok &= ~floor.transit
-    pick = kind == int(NodeKind.PICK)
-    pairs = neighbour_pairs(floor)
-    beside = np.zeros(floor.n_nodes, dtype=bool)
-    beside[pairs[:, 0][pick[pairs[:, 1]]]] = True
-    beside[pairs[:, 1][pick[pairs[:, 0]]]] = True
-    cand = np.flatnonzero(ok & ~beside).astype(np.int64)
+    cand = np.flatnonzero(ok & ~beside(floor, kind == int(NodeKind.PICK))).astype(np.int64)
     return np.setdiff1d(cand, dead_end_chargers(floor, cand))
 
 

@@ -35,6 +35,16 @@ def neighbour_pairs(floor: CompiledFloor) -> np.ndarray:
     return np.unique(np.sort(np.stack([src, dst], axis=1), axis=1), axis=0)
 
 
+def beside(floor: CompiledFloor, marked: np.ndarray) -> np.ndarray:
+    """Bool per node: a neighbour (either direction of travel) of a node ``marked`` (bool per
+    node) is."""
+    pairs = neighbour_pairs(floor)
+    out = np.zeros(floor.n_nodes, dtype=bool)
+    out[pairs[:, 0][marked[pairs[:, 1]]]] = True
+    out[pairs[:, 1][marked[pairs[:, 0]]]] = True
+    return out
+
+
 def _degrees(floor: CompiledFloor) -> np.ndarray:
     """Distinct neighbours of every node, either direction of travel."""
     return np.bincount(neighbour_pairs(floor).ravel(), minlength=floor.n_nodes)
