@@ -291,7 +291,10 @@ def test_a_cell_closes_the_one_node_drawn_in_it(tmp_path: Path, monkeypatch, cap
         "faults.closures[0]: 1 cell closed from 0 s to the end of the run (steps 0..): s (0, 0);"
         in out
     )
-    assert "(steps 0..): (0, -1), (1, 1) (with 2 transit nodes of long edges)\n" in out
+    assert (
+        "(steps 0..): (0, -1), (1, 1) (with 2 transit nodes of long edges); its cells cut off 1 "
+        "station (their orders wait)\n"  # (the pick is on the other side of them)
+    ) in out
     assert (
         "an edge takes 6 steps; 1 of 1 edges are split into chains through 5 transit nodes in "
         "all, where robots queue and meet as on any aisle; 4 of them are drawn in the nearest "

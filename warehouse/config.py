@@ -305,7 +305,7 @@ class FaultsConfig(Section):
         "robots inside as it closes are sent out (idle ones to the nearest open cells; a loaded "
         "one keeps its order and waits outside); a robot not yet at the pick of an order whose "
         "pick location or station closes hands it back; orders for a closed pick location or "
-        "station (or one closed edges cut off) wait; unlike random closures, the fleet's "
+        "station (or one the closures cut off) wait; unlike random closures, the fleet's "
         "distances route around it while it lasts (README: scheduled closures).",
     )
 

@@ -55,7 +55,7 @@ A robot's battery state (``FleetState.charge``, :class:`~.state.Charge`) sits be
   swapped (full charge) and it carries on (``rescue_s: null``: never).
 
 Scheduled closures (``faults.closures``, :mod:`.closures`): a charger inside an active one, or
-one its closed edges cut off from the rest of the floor (:attr:`Battery.cut`, the simulation's
+one the closures cut off from the rest of the floor (:attr:`Battery.cut`, the simulation's
 ``shut_in``), is not handed out (to queued robots nor for opportunity charging) and is again
 from the step it reopens (:meth:`Battery.give_chargers` runs again at each closure event);
 exit and waiting cells there are not chosen either. When a closure begins over a charger or
@@ -267,13 +267,13 @@ class Battery:
         self._charger_row[self.chargers] = np.arange(self.chargers.size)
         self.is_charger = np.zeros(floor.n_nodes, dtype=bool)
         self.is_charger[self.chargers] = True
-        #: per node, cut off from the rest of the floor by closed edges now (the simulation's
-        #: ``shut_in``, kept in step by it); None while no edge closure cuts any node off
+        #: per node, cut off from the rest of the floor by closed edges and cells now (the
+        #: simulation's ``shut_in``, kept in step by it); None while no closure cuts any off
         self.cut: np.ndarray | None = None
 
     def shut(self, dist: DistanceCache) -> np.ndarray:
         """Bool per node: closed by a scheduled closure now (``dist.closed``) or cut off from
-        the rest of the floor by closed edges (:attr:`cut`). Chargers, exit and waiting cells
+        the rest of the floor by the closures (:attr:`cut`). Chargers, exit and waiting cells
         there are not handed out, and robots lose those that become so."""
         return dist.closed if self.cut is None else dist.closed | self.cut
 
@@ -484,10 +484,10 @@ class Battery:
         standing on a free charger takes it at once. Returns the robots given one."""
         none = np.zeros(0, dtype=np.int64)
         chargers = self.chargers
-        # a charger a scheduled closure closes or closed edges cut off now is not handed out
+        # a charger a scheduled closure closes or the closures cut off now is not handed out
         taken = self.shut(dist).copy()
         taken[self.claim[self.claim >= 0]] = True
-        if self.cut is not None:  # robots shut in by closed edges wait (their place is kept)
+        if self.cut is not None:  # robots shut in by the closures wait (their place is kept)
             robots = robots[~self.cut[s.pos[robots]]]
         standing = np.full(self.n_nodes, -1, dtype=np.int64)
         standing[s.pos] = np.arange(s.pos.size)
@@ -519,7 +519,7 @@ class Battery:
 
     def close_chargers(self, s: FleetState, dist: DistanceCache) -> np.ndarray:
         """While a scheduled closure lasts (``dist.closed``, after the step's closures apply;
-        a cell its closed edges cut off from the rest of the floor, :attr:`cut`, counts as
+        a cell the closures cut off from the rest of the floor, :attr:`cut`, counts as
         closed): robots driving to or charging on a charger it closes lose it (below
         ``recharge_below`` queued again in their old place, else available), as do robots it
         shuts in on their way to one, queued robots give up a waiting cell it closes (and the
@@ -528,7 +528,7 @@ class Battery:
         closed = self.shut(dist)
         lost = ((s.charge == _TO) | (s.charge == _CHARGING)) & (self.claim >= 0)
         lost &= closed[np.maximum(self.claim, 0)]
-        if self.cut is not None:  # shut in by closed edges on its way: it cannot get there
+        if self.cut is not None:  # shut in by the closures on its way: it cannot get there
             lost |= (s.charge == _TO) & (self.claim >= 0) & self.cut[s.pos]
         driving = lost & (s.charge == _TO)
         s.waypoint[driving] = -1  # (the charger was its waypoint)
@@ -603,7 +603,7 @@ class Battery:
         if here.any():
             self.wait_at[here] = s.pos[here]
         new = queued & (self.wait_at < 0)
-        if self.cut is not None:  # shut in by closed edges: it waits where it stands
+        if self.cut is not None:  # shut in by the closures: it waits where it stands
             new &= ~self.cut[s.pos]
         if new.any():
             robots = np.flatnonzero(new)

@@ -19,11 +19,11 @@ An entry may also close edges without closing their cells (``edges: [[u, v], ...
 cell or a node id as above): the floor's moves u → v and v → u (the one a one-way aisle has),
 or, for a long edge split into transit nodes, the moves from u and from v onto its chain
 (:func:`_edge_moves`). While it lasts those moves are out of the move mask the move rule reads
-(``DistanceCache.mask``) and out of the fleet's distances; pick locations and stations that
-closed edges cut off from the rest of the floor (:func:`cut_off`: outside its largest strongly
-connected part) have their orders held as closed ones do (:func:`cut_off_events`,
-``Simulation.cut_until``), and robots shut in there (``Simulation.shut_in``) get no new orders
-and hand back those they have not picked.
+(``DistanceCache.mask``) and out of the fleet's distances. Pick locations and stations that
+closed edges, closed cells or both together cut off from the rest of the floor (:func:`cut_off`:
+open nodes outside its largest strongly connected part) have their orders held as closed ones
+do (:func:`cut_off_events`, ``Simulation.cut_until``), and robots shut in there
+(``Simulation.shut_in``) get no new orders and hand back those they have not picked.
 
 On a floor whose long edges ``physics.speed_m_s`` split into transit nodes
 (:mod:`warehouse.floor.transit`), every node has a cell of its own, transit nodes too, and a
@@ -43,11 +43,11 @@ robots inside one leave it: each may step onto a closed cell nearer its edge
 (``DistanceCache.leave``), and while it lasts :func:`closure_duties` hands back the orders of
 robots bound for a closed pick location or station (not yet picked) and sends robots with
 nothing to do inside to the nearest open cells (waypoints, as parking gives; the navigators and
-shields drive them; never into a part closed edges cut off, unless the robot stands in one). A
+shields drive them; never into a part the closures cut off, unless the robot stands in one). A
 loaded robot keeps its order and waits outside a closed station. At each closure event (the
 clocks of :func:`route_sets`), idle robots drop a waypoint a closure that began since closes or
 cuts off (:func:`stale_waypoints`): those inside are then sent out, the others wait or park
-anew. With the battery model on (:mod:`.battery`), a closed charger, or one closed edges cut
+anew. With the battery model on (:mod:`.battery`), a closed charger, or one the closures cut
 off (``Battery.cut``), is not handed out, the robots driving to or charging on a charger a
 closure closes or cuts off lose it (:meth:`.Battery.close_chargers`), and robots queued for a
 charger inside a closure are sent out as idle ones are.
@@ -296,33 +296,51 @@ def route_sets(closures: list[ScheduledClosure]) -> dict[int, tuple[np.ndarray, 
     return out
 
 
-def cut_off(floor: CompiledFloor, mask: np.ndarray) -> np.ndarray:
-    """Bool per node: outside the largest strongly connected part of the floor with the moves
-    ``mask`` allows (closed edges cut it off from the rest, in one direction at least)."""
+def cut_off(floor: CompiledFloor, mask: np.ndarray, closed: np.ndarray | None = None) -> np.ndarray:
+    """Bool per node: an open node outside the main strongly connected part of the floor with
+    the moves ``mask`` allows and no move into a ``closed`` node (bool per node, or node ids):
+    closed edges, closed cells or both together cut it off from the rest, in one direction at
+    least. The main part is the one where most orders can be done: the most pick locations ×
+    stations, then the most of both, then the most nodes. Closed nodes themselves are never
+    marked (their robots leave them, ``DistanceCache.leave``)."""
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
     n = floor.n_nodes
+    shut = np.zeros(n, dtype=bool)
+    if closed is not None:
+        shut[closed] = True
     src = np.repeat(np.arange(n), mask.shape[1])
     dst = floor.nbr.ravel()
-    keep = mask.ravel() & (src != dst)
+    keep = mask.ravel() & (src != dst) & ~shut[dst]
     adj = csr_matrix((np.ones(int(keep.sum()), np.int8), (src[keep], dst[keep])), shape=(n, n))
-    _, labels = connected_components(adj, directed=True, connection="strong")
-    return labels != np.bincount(labels).argmax()
+    parts, labels = connected_components(adj, directed=True, connection="strong")
+    if shut.all():
+        return ~shut
+    open_ = ~shut
+    picks, stations, nodes = (
+        np.bincount(labels[open_ & which], minlength=parts).astype(np.int64)
+        for which in (floor.kind == NodeKind.PICK, floor.kind == NodeKind.STATION, open_)
+    )
+    main = np.lexsort((nodes, picks + stations, picks * stations))[-1]
+    return (labels != main) & open_
 
 
 def cut_off_events(
     floor: CompiledFloor, routes: dict[int, tuple[np.ndarray, np.ndarray]]
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """``{clock: (nodes, until)}`` as :func:`closure_events` gives, for the pick locations and
-    stations that closed edges cut off from the rest of the floor (:func:`cut_off`): from that
-    clock to ``until`` their orders are held, as a closed one's are. Empty when no edge closes
-    or nothing is cut off."""
-    if not any(moves.size for _, moves in routes.values()):
+    """``{clock: (nodes, until)}`` as :func:`closure_events` gives, for the open pick locations
+    and stations that closed edges and closed cells cut off from the rest of the floor
+    (:func:`cut_off`): from that clock to ``until`` their orders are held, as a closed one's
+    are. Empty when nothing is ever cut off."""
+    if not routes:
         return {}
     times = sorted(routes)
     order_cell = (floor.kind == NodeKind.PICK) | (floor.kind == NodeKind.STATION)
-    cuts = [cut_off(floor, open_moves(floor, routes[t][1])) & order_cell for t in times]
+    cuts = []
+    for t in times:
+        nodes, moves = routes[t]
+        cuts.append(cut_off(floor, open_moves(floor, moves), nodes) & order_cell)
     events: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for k, t in enumerate(times):
         new = cuts[k] & ~(cuts[k - 1] if k else np.zeros_like(cuts[k]))
@@ -367,11 +385,11 @@ def closure_duties(sim: Simulation) -> None:
     if driving.size:
         order = s.order[driving]
         gone = closed[ob.pick[order]] | closed[ob.station[order]]
-        if sim.cut_until is not None:  # cut off by closed edges: held as if closed
+        if sim.cut_until is not None:  # cut off by the closures: held as if closed
             gone |= (sim.cut_until[ob.pick[order]] > sim.t) | (
                 sim.cut_until[ob.station[order]] > sim.t
             )
-        if sim.shut_in is not None:  # shut in by closed edges: another robot takes it
+        if sim.shut_in is not None:  # shut in by the closures: another robot takes it
             gone |= sim.shut_in[s.pos[driving]]
         if gone.any():
             sim.release_orders(driving[gone])
@@ -394,8 +412,8 @@ def closure_duties(sim: Simulation) -> None:
 
 def stale_waypoints(sim: Simulation) -> np.ndarray:
     """Idle robots with no battery business whose waypoint (a parking spot, a cell an
-    evacuation sent them to, a dispatcher's sub-goal) a scheduled closure now closes, or its
-    closed edges cut off from where the robot stands (:attr:`Simulation.shut_in`): a closure
+    evacuation sent them to, a dispatcher's sub-goal) a scheduled closure now closes, or the
+    closures cut off from where the robot stands (:attr:`Simulation.shut_in`): a closure
     that began after the waypoint was set. :func:`closure_duties` drops these waypoints at
     each closure event, so robots inside are sent out (:func:`robots_to_evacuate`) and the
     others wait where they stand or are given a new spot (``policies.park_idle``). Robots
@@ -419,7 +437,7 @@ def robots_to_evacuate(sim: Simulation) -> np.ndarray:
     at work (picking, dropping), not driving to a charger, charging or depleted, nor queued
     for a charger holding a waiting cell (outside: it goes there), and heading for no cell
     outside it (idle with no sub-goal, or a target inside it: a closed station, goal or
-    parking spot, or one closed edges cut off), or whose sub-goal another idle robot now
+    parking spot, or one the closures cut off), or whose sub-goal another idle robot now
     stands on for good."""
     s = sim.state
     closed = sim.dist.closed
@@ -434,7 +452,7 @@ def robots_to_evacuate(sim: Simulation) -> np.ndarray:
     target = s.target
     aimless = target < 0
     aimless |= closed[np.maximum(target, 0)] & ~aimless
-    if sim.shut_in is not None:  # a target closed edges cut off
+    if sim.shut_in is not None:  # a target the closures cut off
         aimless |= sim.shut_in[np.maximum(target, 0)] & ~sim.shut_in[s.pos] & (target >= 0)
     # a sub-goal outside that an idle robot with no sub-goal of its own has taken meanwhile
     still = (s.phase == Phase.IDLE) & (s.waypoint < 0)
@@ -449,9 +467,10 @@ def evacuation_moves(sim: Simulation, robots: np.ndarray) -> tuple[np.ndarray, n
     """``(robots, cells)``: for robots inside a scheduled closure, the open cells to wait at:
     the nearest ones they reach (through the closure outward, then around any closed cell), one
     robot per cell, matched by fewest total steps (:func:`scipy.optimize.linear_sum_assignment`).
-    A cell is open, not a station nor a transit node, not cut off by closed edges (unless the
-    robot stands where they cut off), and no robot stands on it or is headed for it. Robots
-    that reach no such cell get none (they are asked again the next step)."""
+    A cell is open, not a station nor a transit node, not cut off by the closures (unless the
+    robot stands where they cut off, or its only way out of the closure leads there), and no
+    robot stands on it or is headed for it. Robots that reach no such cell get none (they are
+    asked again the next step)."""
     from scipy.optimize import linear_sum_assignment
 
     s, f = sim.state, sim.floor
@@ -468,13 +487,15 @@ def evacuation_moves(sim: Simulation, robots: np.ndarray) -> tuple[np.ndarray, n
     args = (f.nbr, sim.dist.mask, blocked, sim.dist.leave)
     if sim.shut_in is None:
         _nearest_open(s.pos[robots], *args, ok, cells, steps)
-    else:  # never into a part closed edges cut off, unless the robot stands in one
+    else:  # never into a part the closures cut off, unless the robot stands in one
         shut = sim.shut_in[s.pos[robots]]
         for rows, fine in ((~shut, ok & ~sim.shut_in), (shut, ok)):
             if rows.any():
-                part_cells, part_steps = cells[rows], steps[rows]
-                _nearest_open(s.pos[robots[rows]], *args, fine, part_cells, part_steps)
-                cells[rows], steps[rows] = part_cells, part_steps
+                _nearest_into(s.pos[robots], rows, args, fine, cells, steps)
+        # a robot on a closed cell whose way out leads only into a cut-off part goes there
+        stranded = ~shut & (cells < 0).all(axis=1)
+        if stranded.any():
+            _nearest_into(s.pos[robots], stranded, args, ok, cells, steps)
     found = cells >= 0
     if not found.any():
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
@@ -485,6 +506,13 @@ def evacuation_moves(sim: Simulation, robots: np.ndarray) -> tuple[np.ndarray, n
     rows, cols = linear_sum_assignment(cost)
     keep = cost[rows, cols] < big
     return robots[rows[keep]], choices[cols[keep]].astype(np.int32)
+
+
+def _nearest_into(starts, rows, args, ok, cells, steps) -> None:  # type: ignore[no-untyped-def]
+    """:func:`_nearest_open` for the ``rows`` (bool) of ``starts``, ``cells`` and ``steps``."""
+    part_cells, part_steps = cells[rows], steps[rows]
+    _nearest_open(starts[rows], *args, ok, part_cells, part_steps)
+    cells[rows], steps[rows] = part_cells, part_steps
 
 
 @numba.njit(cache=True)
@@ -579,16 +607,17 @@ def describe_closures(
             line += f"; {' and '.join(kinds)} among them (their orders wait)"
         if closed := _chargers(is_charger[c.nodes]):
             line += f"; {closed} among them (not given out meanwhile)"
-        if c.moves.size:  # pick locations, stations and chargers its edges alone cut off
-            cut = cut_off(floor, open_moves(floor, c.moves))
-            counts = [
-                (int(np.count_nonzero(cut & (floor.kind == kind))), what)
-                for kind, what in ((NodeKind.PICK, "pick location"), (NodeKind.STATION, "station"))
-            ]
-            if off := [f"{n} {what}{'s' if n != 1 else ''}" for n, what in counts if n]:
-                line += f"; its edges cut off {' and '.join(off)} (their orders wait)"
-            if off_chargers := _chargers(cut & is_charger):
-                line += f"; its edges cut off {off_chargers} (not given out meanwhile)"
+        # open pick locations, stations and chargers the entry alone cuts off
+        cut = cut_off(floor, open_moves(floor, c.moves), c.nodes)
+        by = "its edges" if not cells else "its cells and edges" if entry.edges else "its cells"
+        counts = [
+            (int(np.count_nonzero(cut & (floor.kind == kind))), what)
+            for kind, what in ((NodeKind.PICK, "pick location"), (NodeKind.STATION, "station"))
+        ]
+        if off := [f"{n} {what}{'s' if n != 1 else ''}" for n, what in counts if n]:
+            line += f"; {by} cut off {' and '.join(off)} (their orders wait)"
+        if off_chargers := _chargers(cut & is_charger):
+            line += f"; {by} cut off {off_chargers} (not given out meanwhile)"
         if steps is not None and c.start >= steps:
             line += f"; begins after the episode's {steps} steps, so it never closes"
         lines.append(line)

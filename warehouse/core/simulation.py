@@ -60,14 +60,14 @@ reads (:attr:`Simulation.dist`: navigators, shields, dispatchers, observations, 
 its cells as closed (:meth:`~warehouse.floor.DistanceCache.set_closed`: they can be left, not
 entered), so robots take detours. Closed edges (``faults.closures[].edges``) are taken out
 of the move mask the move rule reads (``dist.mask``) and out of the distances alike; the pick
-locations and stations they cut off are held (:attr:`Simulation.cut_until`), robots they
-shut in get no orders (:attr:`Simulation.shut_in`), and chargers they cut off are treated as
-closed ones (``battery.cut``). The closed set changes only at the
-schedule's event times (a closure begins or ends), known at reset: the cached rows are
-recomputed then and only then, and
-the robots whose distance to their target changed start tracking progress afresh. Random
-closures (``faults.closure_prob``) are unannounced obstacles the robots discover on the spot:
-they do not change distances, and a run without a schedule never recomputes a row.
+locations and stations that closed edges, closed cells or both together cut off from the rest
+of the floor are held (:attr:`Simulation.cut_until`), robots shut in there get no orders
+(:attr:`Simulation.shut_in`), and chargers there are treated as closed ones (``battery.cut``).
+The closed set changes only at the schedule's event times (a closure begins or ends), known at
+reset: the cached rows are recomputed then and only then, and the robots whose distance to
+their target changed start tracking progress afresh. Random closures (``faults.closure_prob``)
+are unannounced obstacles the robots discover on the spot: they do not change distances, and a
+run without a schedule never recomputes a row.
 
 The inner loops are numba kernels (:mod:`warehouse.core.kernels`). The core imports neither
 gymnasium, torch nor pygame.
@@ -155,13 +155,13 @@ class Simulation:
         #: the scheduled-closed nodes and the moves closed edges take away, from each clock at
         #: which they change (distances and the move rule: ``dist.set_closed``)
         self._routes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        #: pick locations and stations closed edges cut off, by the clock it begins at
+        #: pick locations and stations the closures cut off, by the clock it begins at
         self._cut_events: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        #: per node, the clock until which closed edges cut it off from the rest of the floor
-        #: (its orders are held, as a closed one's); None when no edge closure cuts any off
+        #: per node, the clock until which closed edges and cells cut it off from the rest of
+        #: the floor (its orders are held, as a closed one's); None when no closure cuts any off
         self.cut_until: np.ndarray | None = None
-        #: per node, whether closed edges cut it off from the rest of the floor now (robots
-        #: there are shut in: no new orders); None while no edge closure cuts any node off
+        #: per node, whether closed edges and cells cut this open node off from the rest of the
+        #: floor now (robots there are shut in: no new orders); None while none is cut off
         self.shut_in: np.ndarray | None = None
         self._rerouted: np.ndarray | None = None  # robots whose distance changed this step
         self.t = 0
@@ -260,7 +260,7 @@ class Simulation:
             self._battery_key = key
         if self.battery is not None:
             self.battery.reset(self.state, self.rng_battery)
-            self.battery.cut = self.shut_in  # (closed edges from time 0)
+            self.battery.cut = self.shut_in  # (closures from time 0)
 
     def _resolve_schedule(self) -> None:
         """``faults.closures`` as node ids and steps on this floor, once per setting (a run's
@@ -307,11 +307,12 @@ class Simulation:
         _, before = self._target_and_distance()
         if not self.dist.set_closed(closed, moves):
             return
-        if moves.size or self.shut_in is not None:
-            shut = cut_off(self.floor, self.dist.mask) if moves.size else None
-            self.shut_in = shut if shut is not None and shut.any() else None
-            if self.battery is not None:  # a cut-off charger is not handed out
-                self.battery.cut = self.shut_in
+        shut = None  # open nodes closed cells and edges cut off from the rest of the floor
+        if moves.size or closed.size:
+            shut = cut_off(self.floor, self.dist.mask, self.dist.closed)
+        self.shut_in = shut if shut is not None and shut.any() else None
+        if self.battery is not None:  # a cut-off charger is not handed out
+            self.battery.cut = self.shut_in
         _, after = self._target_and_distance()
         changed = np.flatnonzero(before != after)
         self._rerouted = changed
@@ -336,7 +337,7 @@ class Simulation:
     # ------------------------------------------------------------------ dispatcher API
     def idle_robots(self) -> np.ndarray:
         """Ids of robots with no task that are not broken down, nor queued for, driving to or
-        at a charger, nor depleted (``battery``), nor shut in by closed edges (:attr:`shut_in`):
+        at a charger, nor depleted (``battery``), nor shut in by the closures (:attr:`shut_in`):
         the robots a dispatcher may give orders."""
         s = self.state
         busy = s.broken
@@ -368,13 +369,13 @@ class Simulation:
 
     def orders_on_hold(self, orders: np.ndarray) -> np.ndarray:
         """``(len(orders),)`` bool: whose pick location or station is closed now (or cut off
-        from the rest of the floor by closed edges)."""
+        from the rest of the floor by the closures)."""
         ob, t = self.orders, self.t
         return (self.held_until(ob.pick[orders]) > t) | (self.held_until(ob.station[orders]) > t)
 
     def held_until(self, nodes: np.ndarray) -> np.ndarray:
         """Per node, the clock until which orders for it are held: ``closed_until``, or later
-        where closed edges cut it off from the rest of the floor (:attr:`cut_until`)."""
+        where the closures cut it off from the rest of the floor (:attr:`cut_until`)."""
         until = self.closed_until[nodes]
         return until if self.cut_until is None else np.maximum(until, self.cut_until[nodes])
 
