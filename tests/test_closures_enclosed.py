@@ -203,3 +203,25 @@ def test_a_closure_that_splits_the_floor_holds_the_orders_no_part_can_complete()
     assigned = ob.assigned[: ob.count][during]  # (-1: still open at the end, saturated)
     assert ((assigned >= 150) | (assigned < 0)).all() and (assigned >= 150).any()
     assert (ob.delivered[: ob.count][during] >= 0).mean() > 0.5
+
+
+def test_validate_says_what_closures_cut_off_together(tmp_path, capsys, monkeypatch) -> None:
+    """A cell at one end of a pick row and an edge at its other end: neither cuts the row off
+    alone; ``validate`` names the span in which they do together."""
+    (tmp_path / "s.yaml").write_text(
+        "layout: {type: generator, shelf_rows: 2, shelf_cols: 2, block_length: 4}\n"
+        "fleet: {robots: 2}\n"
+        "faults:\n  closures:\n    - {cells: [[3, 2]], start_s: 5, end_s: 50}\n"
+        "    - {edges: [[[3, 6], [3, 7]]], start_s: 20, end_s: 80}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_cli(["validate", "s.yaml"], capsys)
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.startswith("closure:")]
+    assert lines == [
+        "closure: faults.closures[0]: 1 cell closed from 5 s to 50 s (steps 5..49): (3, 2)",
+        "closure: faults.closures[1]: 1 edge closed from 20 s to 80 s (steps 20..79): "
+        "(3, 6)–(3, 7)",
+        "closure: faults.closures[0] and faults.closures[1] together, from 20 s to 50 s (steps "
+        "20..49): they cut off 4 pick locations (their orders wait)",
+    ]
