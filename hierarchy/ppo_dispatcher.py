@@ -3,6 +3,9 @@
 At each decision event of its :class:`~hierarchy.smdp.DecisionClock` every idle robot scores
 its ``K`` nearest candidate orders and WAIT; it takes the best (``deterministic=True``, the
 default for evaluation) or samples (its own seeded generator). Conflicts go to the nearer robot.
+Taking the best, the network scores only the robots whose choice can win an order
+(:mod:`hierarchy.winners`): the same assignments, for a fraction of the robots on a big floor
+with few open orders.
 
 ``ppo`` in :data:`hierarchy.DISPATCHERS` loads the shipped weights
 ``hierarchy/weights/ppo_dispatcher.{safetensors,json}``; pass ``checkpoint=`` for another policy.
@@ -27,6 +30,7 @@ from .features import (
 )
 from .network import Scorer
 from .smdp import DecisionClock
+from .winners import greedy_choices, padded
 
 if TYPE_CHECKING:
     from warehouse.core import Simulation
@@ -75,26 +79,36 @@ class PPODispatcher:
 
     def probabilities(self, sim: Simulation) -> tuple[Decision, np.ndarray]:
         """The decision features and ``(R, K+1)`` action probabilities now (pure)."""
-        decision = decision_features(
-            sim, sim.idle_robots(), self.features, anticipate=self.anticipate
-        )
+        decision = self._features(sim)
         if decision.robots.size == 0:
             return decision, np.zeros((0, self.features.slots + 1), np.float32)
+        return decision, self._probs(decision, np.arange(decision.robots.size))
+
+    def _features(self, sim: Simulation) -> Decision:
+        return decision_features(sim, sim.idle_robots(), self.features, anticipate=self.anticipate)
+
+    def _probs(self, decision: Decision, rows: np.ndarray) -> np.ndarray:
+        """``(len(rows), K+1)`` action probabilities of the deciding robots ``rows``."""
         with torch.no_grad():
             logits = self.net.logits(
-                torch.from_numpy(decision.cand),
-                torch.from_numpy(decision.glob)[None].expand(decision.robots.size, -1),
-                torch.from_numpy(decision.mask),
+                torch.from_numpy(decision.cand[rows]),
+                torch.from_numpy(decision.glob)[None].expand(rows.size, -1),
+                torch.from_numpy(decision.mask[rows]),
             )
-            probs = torch.softmax(logits, dim=-1).numpy()
-        return decision, probs
+            return torch.softmax(logits, dim=-1).numpy()
+
+    def _best_slots(self, decision: Decision, rows: np.ndarray) -> np.ndarray:
+        """The most probable slot of each of the deciding robots ``rows`` (scored in a set of
+        at least :data:`~hierarchy.winners.MIN_ROWS` rows, as :mod:`hierarchy.winners` needs)."""
+        return self._probs(decision, padded(rows)).argmax(axis=1)[: rows.size]
 
     def _choose(self, sim: Simulation) -> tuple[Decision, np.ndarray | None]:
-        decision, probs = self.probabilities(sim)
+        decision = self._features(sim)
         if decision.robots.size == 0 or sim.dispatchable_orders().size == 0:
             return decision, None
-        if self.deterministic:
-            return decision, probs.argmax(axis=1)
+        if self.deterministic:  # only the robots whose choice can win an order are scored
+            return decision, greedy_choices(decision, lambda rows: self._best_slots(decision, rows))
+        probs = self._probs(decision, np.arange(decision.robots.size))
         choice = torch.multinomial(torch.from_numpy(probs), 1, generator=self.gen)
         return decision, choice.squeeze(-1).numpy()
 
