@@ -379,7 +379,7 @@ def check_fits(scenario: Scenario, floor: CompiledFloor, source: Path | None) ->
     elif not floor.goal_ok.any():
         raise InputError(source, "layout", "the floor has no goal cells")
     if scenario.faults.closures:  # every closed cell lies on the floor, every closure holds a step
-        from warehouse.core.closures import resolve_closures  # (imports the core: only here)
+        from warehouse.core.closure_entries import resolve_closures  # (imports the core: only here)
 
         resolve_closures(floor, scenario.faults, scenario.physics.step_seconds, source)
     if scenario.battery.capacity_wh is not None:  # chargers on floor cells, settings that run

@@ -60,7 +60,7 @@ def describe(target: str | Path) -> Summary:
         chargers = resolve_chargers(floor, sc, source)
     closures: list[str] = []
     if sc.faults.closures:
-        from warehouse.core.closures import describe_closures
+        from warehouse.core.closure_report import describe_closures
 
         closures = describe_closures(
             floor, sc.faults, sc.physics.step_seconds, sc.episode.steps, source, chargers

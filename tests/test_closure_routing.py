@@ -14,7 +14,8 @@ from agents import RuleBasedNavigator
 from hierarchy import make_dispatcher
 from warehouse.config import FaultsConfig, FleetConfig, PhysicsConfig, SimConfig, TasksConfig
 from warehouse.core import Simulation
-from warehouse.core.closures import closed_sets, resolve_closures
+from warehouse.core.closure_entries import resolve_closures
+from warehouse.core.closures import closed_sets
 from warehouse.fleet import Fleet
 from warehouse.floor import (
     NO_WAY_OUT,

@@ -16,7 +16,8 @@ import warehouse
 from scenarios import build_floor, load_scenario
 from warehouse.config import FaultsConfig, FleetConfig, PhysicsConfig, SimConfig, TasksConfig
 from warehouse.core import Observer, Phase, Simulation
-from warehouse.core.closures import NEVER, resolve_closures
+from warehouse.core.closure_entries import resolve_closures
+from warehouse.core.closures import NEVER
 from warehouse.errors import InputError
 from warehouse.floor import NodeKind, compile_floor, graph_from_grid
 

@@ -21,7 +21,7 @@ from hierarchy.dispatchers import GreedyDispatcher
 from scenarios import build_floor, load_scenario
 from warehouse.config import FaultsConfig, FleetConfig, PhysicsConfig, SimConfig, TasksConfig
 from warehouse.core import Phase, Simulation
-from warehouse.core.closures import resolve_closures
+from warehouse.core.closure_entries import resolve_closures
 from warehouse.errors import InputError
 from warehouse.fleet import Fleet
 from warehouse.floor import UNREACHABLE, DistanceCache, NodeKind, compile_floor, graph_from_grid

@@ -270,7 +270,7 @@ def test_random_closures_close_the_waypoints_the_unsplit_floor_closes() -> None:
 def test_a_cell_closes_the_one_node_drawn_in_it(tmp_path: Path, monkeypatch, capsys) -> None:
     """A scheduled closure's cell closes the node drawn there, a moved transit node too; the
     waypoint's cell no longer closes the transit nodes whose position rounds to it."""
-    from warehouse.core.closures import resolve_closures
+    from warehouse.core.closure_entries import resolve_closures
 
     (tmp_path / "g.json").write_text(SHORT)
     path = tmp_path / "s.yaml"

@@ -338,7 +338,7 @@ def test_validate_reports_the_split_and_drops_the_edge_length_note(corridor, cap
 def test_closures_of_cells_and_named_nodes(tmp_path: Path, monkeypatch, capsys) -> None:
     """A cell closes the node drawn in it (each transit node has a cell of its own); a named
     node closes that node alone; a transit node has no name a closure can give."""
-    from warehouse.core.closures import resolve_closures
+    from warehouse.core.closure_entries import resolve_closures
 
     nodes = [{"id": "s", "pos": [0, 0], "kind": "station"}, {"id": "a", "pos": [2, 0],
              "kind": "aisle"}, {"id": "p", "pos": [2, 1], "kind": "pick"}]  # fmt: skip

@@ -320,7 +320,8 @@ def _routes(sim: Simulation) -> dict[int, np.ndarray]:
     faults = sim.config.faults
     if not faults.closures:
         return {}
-    from .core.closures import closed_sets, resolve_closures
+    from .core.closure_entries import resolve_closures
+    from .core.closures import closed_sets
 
     closures = resolve_closures(sim.floor, faults, sim.config.physics.step_seconds)
     return {int(t): nodes for t, nodes in sorted(closed_sets(closures).items())}
@@ -337,7 +338,8 @@ def _edge_sets(floor: CompiledFloor, config: SimConfig) -> dict[int, np.ndarray]
     faults = config.faults
     if not any(c.edges for c in faults.closures):
         return {}
-    from .core.closures import resolve_closures, route_sets
+    from .core.closure_entries import resolve_closures
+    from .core.closures import route_sets
 
     closures = resolve_closures(floor, faults, config.physics.step_seconds)
     return {int(t): moves for t, (_, moves) in sorted(route_sets(closures).items())}

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from scenarios import build_floor, load_scenario
-from warehouse.core.closures import resolve_closures
+from warehouse.core.closure_entries import resolve_closures
 from warehouse.model import WarehouseModel
 from warehouse.runner import parse_seeds
 

@@ -80,8 +80,9 @@ queue, first come first served; exit cells to robots stepping off; waiting cells
 robots) are compiled (:func:`_greedy_chargers`, :func:`_first_free_exits`,
 :func:`_first_free_waits`).
 
-Chargers are cells ``[row, col]`` as ``faults.closures`` gives them (:mod:`.closures`): aisle,
-parking or other free cells, not shelves, walls, pick locations or stations. When
+Chargers are cells ``[row, col]`` as ``faults.closures`` gives them
+(:mod:`.closure_entries`): aisle, parking or other free cells, not shelves, walls, pick
+locations or stations. When
 ``battery.chargers`` lists none they are the floor's charger marks
 (:attr:`~warehouse.floor.CompiledFloor.charger`: ``C`` in an ASCII drawing, ``charger: true``
 graph nodes), in node order; a list replaces the marks (they are not added to it), and so
@@ -99,7 +100,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..floor.distances import UNREACHABLE
-from .closures import node_at_cell, node_label, step_at
+from .closure_entries import node_at_cell, node_label, step_at
 from .state import Charge, FleetState, Phase
 
 if TYPE_CHECKING:

@@ -84,12 +84,12 @@ from ..config import SimConfig
 from ..floor import UNREACHABLE, CompiledFloor, DistanceCache, NodeKind
 from ..shield import Shield, make_shield
 from .battery import Battery
+from .closure_entries import resolve_closures
 from .closures import (
     closure_duties,
     closure_events,
     cut_off,
     cut_off_events,
-    resolve_closures,
     route_sets,
 )
 from .kernels import (
