@@ -148,19 +148,25 @@ def test_a_closed_cell_and_a_closed_edge_together_hold_the_pocket_only_while_bot
     assert [t for t, h in enumerate(held) if h] == list(range(5, 12))
 
 
-def test_validate_says_what_closed_cells_cut_off(tmp_path, capsys, monkeypatch) -> None:
+def closure_lines(faults: str, tmp_path, capsys, monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+    """The ``closure:`` lines of ``warehouse validate`` on a small generated floor whose
+    ``faults`` section is the YAML ``faults``."""
     (tmp_path / "s.yaml").write_text(
         "layout: {type: generator, shelf_rows: 2, shelf_cols: 2, block_length: 4}\n"
-        "fleet: {robots: 2}\n"
-        "faults: {closures: [{cells: [[3, 2], [3, 7]], start_s: 5, end_s: 50}]}\n"
+        f"fleet: {{robots: 2}}\nfaults:\n{faults}"
     )
     monkeypatch.chdir(tmp_path)
     code, out, _ = run_cli(["validate", "s.yaml"], capsys)
     assert code == 0
-    assert (
+    return [line for line in out.splitlines() if line.startswith("closure:")]
+
+
+def test_validate_says_what_closed_cells_cut_off(tmp_path, capsys, monkeypatch) -> None:
+    faults = "  closures: [{cells: [[3, 2], [3, 7]], start_s: 5, end_s: 50}]\n"
+    assert closure_lines(faults, tmp_path, capsys, monkeypatch) == [
         "closure: faults.closures[0]: 2 cells closed from 5 s to 50 s (steps 5..49): (3, 2), "
         "(3, 7); its cells cut off 4 pick locations (their orders wait)"
-    ) in out
+    ]
 
 
 def test_no_robot_is_sent_into_a_pick_row_closed_cells_enclose_on_small() -> None:
@@ -208,17 +214,11 @@ def test_a_closure_that_splits_the_floor_holds_the_orders_no_part_can_complete()
 def test_validate_says_what_closures_cut_off_together(tmp_path, capsys, monkeypatch) -> None:
     """A cell at one end of a pick row and an edge at its other end: neither cuts the row off
     alone; ``validate`` names the span in which they do together."""
-    (tmp_path / "s.yaml").write_text(
-        "layout: {type: generator, shelf_rows: 2, shelf_cols: 2, block_length: 4}\n"
-        "fleet: {robots: 2}\n"
-        "faults:\n  closures:\n    - {cells: [[3, 2]], start_s: 5, end_s: 50}\n"
+    faults = (
+        "  closures:\n    - {cells: [[3, 2]], start_s: 5, end_s: 50}\n"
         "    - {edges: [[[3, 6], [3, 7]]], start_s: 20, end_s: 80}\n"
     )
-    monkeypatch.chdir(tmp_path)
-    code, out, _ = run_cli(["validate", "s.yaml"], capsys)
-    assert code == 0
-    lines = [line for line in out.splitlines() if line.startswith("closure:")]
-    assert lines == [
+    assert closure_lines(faults, tmp_path, capsys, monkeypatch) == [
         "closure: faults.closures[0]: 1 cell closed from 5 s to 50 s (steps 5..49): (3, 2)",
         "closure: faults.closures[1]: 1 edge closed from 20 s to 80 s (steps 20..79): "
         "(3, 6)–(3, 7)",
