@@ -6,10 +6,11 @@ Layers, bottom to top:
    level (or scaled from a one-pixel-per-cell image for floors too large to cache);
 2. the congestion heatmap (a per-cell alpha image scaled to the zoom);
 3. markers painted with numpy straight into the canvas pixels, all robots at once: chargers
-   (battery model on), closed cells, closed edges (a bar across), open orders, sub-goals,
-   planned paths, collision / shield flashes, robots (filled cells or discs by state colour,
-   or by charge with the ``battery`` overlay), their headings and corner marks (stuck /
-   jammed; charging, waiting for a charger, depleted). No per-robot Python loop on this path;
+   (battery model on), cells the closures cut off (grey), closed cells, closed edges (a bar
+   across), open orders, sub-goals, planned paths, collision / shield flashes, robots (filled
+   cells or discs by state colour, or by charge with the ``battery`` overlay), their headings
+   and corner marks (stuck / jammed; charging, waiting for a charger, depleted). No per-robot
+   Python loop on this path;
 4. text and lines only where they stay cheap: robot ids when zoomed in, station queues, the
    selected robot's path, targets and observation window;
 5. the HUD bar (step, time, FPS, live KPIs, legend), the inspector panel, the replay timeline,
@@ -403,6 +404,9 @@ class Renderer:
                     k = max(2, c // 5)
                     x, y = self._centered(frame.chargers, k)
                     paint(px, x, y, self._shape("sq", k), pal.HEADING, clip)
+            if frame.cut_off.size:
+                x, y = self._xy(frame.cut_off)
+                paint(px, x, y, self._shape("sq", c), pal.CUT_OFF, clip)
             if frame.closed.size:
                 x, y = self._xy(frame.closed)
                 paint(px, x, y, self._shape("sq", c), pal.CLOSED, clip)
@@ -583,6 +587,9 @@ class Renderer:
         if frame.closed_edges.size:  # closed edges (faults.closures[].edges)
             m = int(np.unique(np.sort(frame.closed_edges, axis=1), axis=0).shape[0])
             head += f"{m} edge{'s' if m != 1 else ''} closed   "
+        if frame.cut_off.size:  # open cells the scheduled closures cut off
+            cut = frame.cut_off.size
+            head += f"{cut} cell{'s' if cut != 1 else ''} cut off   "
         head += self.status
         if frame.label:
             head = f"{frame.label}   {head}"

@@ -73,6 +73,9 @@ class Frame:
     #: ``(m, 2)`` int64 moves ``(from, to)`` closed edges take away now
     #: (``faults.closures[].edges``); empty while none is closed
     closed_edges: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    #: open node ids the scheduled closures cut off from the rest of the floor now (orders there
+    #: held, robots there shut in: ``Simulation.shut_in``); empty while none is
+    cut_off: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def battery(self) -> bool:
@@ -157,7 +160,14 @@ def frame_from_sim(sim: Any, last: Any = None, *, label: str = "") -> Frame:
         charge=s.charge.copy() if on else None,
         capacity_wh=float(battery.capacity) if on else None,
         closed_edges=closed_moves(sim.floor, sim.dist.mask),
+        cut_off=cut_off_nodes(sim),
     )
+
+
+def cut_off_nodes(sim: Any) -> np.ndarray:
+    """Node ids the scheduled closures cut off now (``Simulation.shut_in``), int64."""
+    shut = getattr(sim, "shut_in", None)
+    return np.zeros(0, dtype=np.int64) if shut is None else np.flatnonzero(shut)
 
 
 def recorded_chargers(rec: Any) -> np.ndarray | None:
@@ -208,6 +218,7 @@ def frame_from_recording(
         step=step,
         label=label,
         closed_edges=rec.closed_moves_at(k),
+        cut_off=rec.cut_off_at(k),
     )
     if "battery_soc" in rec.arrays:  # frame_sim's state holds the logged charge
         found = recorded_chargers(rec) if chargers is None else chargers

@@ -183,13 +183,17 @@ def inspect_robot(frame: Frame, robot: int) -> RobotInspection:
 
 
 def _closed_note(frame: Frame, node: int, target: int) -> str:
-    """What closed cells (faults) do to the robot: it stands on one, its target is one."""
-    if frame.closed.size == 0:
-        return ""
+    """What closures (faults) do to the robot: it stands on a closed cell or in a part they
+    cut off (shut in), its target is closed or cut off."""
     closed = np.isin([node, target], frame.closed)
+    cut = np.isin([node, target], frame.cut_off)
     if closed[0]:
         return "stands on a closed cell"
-    return "its target is closed" if target >= 0 and closed[1] else ""
+    if cut[0]:
+        return "shut in: the closures cut its part of the floor off"
+    if target >= 0 and closed[1]:
+        return "its target is closed"
+    return "its target is cut off by the closures" if target >= 0 and cut[1] else ""
 
 
 def robot_at_cell(frame: Frame, row: int, col: int) -> int | None:

@@ -41,6 +41,7 @@ FLOOR = {
 GRID_LINE: Color = (186, 189, 195)
 ARROW: Color = (128, 132, 142)
 CLOSED: Color = (40, 40, 40)
+CUT_OFF: Color = (118, 118, 118)  #: open cells the scheduled closures cut off from the floor
 
 STATE_NAMES = ("idle", "to_pick", "picking", "carrying", "dropping", "broken")
 STATE_COLORS: tuple[Color, ...] = (

@@ -345,6 +345,24 @@ def _edge_sets(floor: CompiledFloor, config: SimConfig) -> dict[int, np.ndarray]
     return {int(t): moves for t, (_, moves) in sorted(route_sets(closures).items())}
 
 
+def _cut_sets(floor: CompiledFloor, config: SimConfig) -> dict[int, np.ndarray]:
+    """``{clock: nodes}``: the open nodes the scheduled closures cut off from the rest of the
+    floor (``closures.cut_off``, the live simulation's ``shut_in``), from each clock at which
+    the closures change; empty without ``faults.closures``."""
+    faults = config.faults
+    if not faults.closures:
+        return {}
+    from .core.closure_entries import resolve_closures
+    from .core.closures import cut_off, route_sets
+    from .floor.distances import open_moves
+
+    closures = resolve_closures(floor, faults, config.physics.step_seconds)
+    return {
+        int(t): np.flatnonzero(cut_off(floor, open_moves(floor, moves), nodes))
+        for t, (nodes, moves) in sorted(route_sets(closures).items())
+    }
+
+
 # ---------------------------------------------------------------------------------- loading
 @dataclass(eq=False)
 class Recording:
@@ -546,6 +564,21 @@ class Recording:
         try:
             return _edge_sets(self.floor, self.config)
         except InputError:  # (a floor the configuration's edges no longer fit: none shown)
+            return {}
+
+    def cut_off_at(self, k: int) -> np.ndarray:
+        """Node ids the scheduled closures cut off from the rest of the floor in frame ``k``
+        (their orders were held and robots there shut in), resolved from the configuration as
+        the live simulation did; empty without closures."""
+        k = self._check_frame(k)
+        clocks = [t for t in self._cut_sets if t <= k]
+        return self._cut_sets[clocks[-1]] if clocks else np.zeros(0, dtype=np.int64)
+
+    @cached_property
+    def _cut_sets(self) -> dict[int, np.ndarray]:
+        try:
+            return _cut_sets(self.floor, self.config)
+        except InputError:  # (a floor the configuration's closures no longer fit: none shown)
             return {}
 
     def _dist_for(self, closed: np.ndarray, moves: np.ndarray | None = None) -> DistanceCache:
