@@ -71,3 +71,21 @@ def test_the_inspector_says_a_robot_is_shut_in() -> None:
         notes.append(inspect_robot(frame_from_sim(sim), 0).closed_note)
     shut = "shut in: the closures cut its part of the floor off"
     assert notes == [""] + [shut] * 6 + ["", ""]
+
+
+def test_the_legend_names_closed_and_cut_off_cells_only_when_there_are_closures() -> None:
+    """The HUD's legend row (y 45..55) holds the cut-off swatch once a closure has begun."""
+    f = make_fleet("tiny", **{"faults.closures": [CLOSURE], "tasks.arrival_rate": 0.0})
+    f.reset(0)
+    r = Renderer(f.sim.floor, (900, 400))
+
+    def swatch_pixels() -> int:
+        canvas = r.draw(frame_from_sim(f.sim, f.last))
+        band = [pixel(canvas, x, y) for x in range(900) for y in range(46, 55)]
+        return sum(p == pal.CUT_OFF for p in band)
+
+    f.step()
+    assert swatch_pixels() == 0  # (before the closure: no closed cell in the run yet)
+    for _ in range(3):
+        f.step()
+    assert swatch_pixels() >= 99  # the swatch's 11 columns over the 9 rows looked at

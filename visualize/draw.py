@@ -606,28 +606,31 @@ class Renderer:
         )
         canvas.blit(self.text(kpi, 18, pal.TEXT_DIM), (8, 24))
         x = 8
-        for name, color in zip(pal.STATE_NAMES, pal.STATE_COLORS, strict=True):
-            pg.draw.rect(canvas, color, (x, 45, 11, 11))
-            surf = self.text(name, 16, pal.TEXT_DIM)
-            canvas.blit(surf, (x + 15, 44))
-            x += 15 + surf.get_width() + 12
-        for name, color in (("order", pal.ORDER), ("sub-goal", pal.SUBGOAL)):
-            pg.draw.rect(canvas, color, (x, 45, 11, 11))
-            surf = self.text(name, 16, pal.TEXT_DIM)
-            canvas.blit(surf, (x + 15, 44))
-            x += 15 + surf.get_width() + 12
+        filled = [*zip(pal.STATE_NAMES, pal.STATE_COLORS, strict=True)]
+        filled += [("order", pal.ORDER), ("sub-goal", pal.SUBGOAL)]
+        for name, color in filled:
+            x = self._legend_entry(x, name, color, (0, 0, 11, 11))
         for name, color in (("stuck", pal.STUCK), ("jammed", pal.JAMMED)):
-            pg.draw.rect(canvas, color, (x + 5, 45, 6, 6))
-            surf = self.text(name, 16, pal.TEXT_DIM)
-            canvas.blit(surf, (x + 15, 44))
-            x += 15 + surf.get_width() + 12
+            x = self._legend_entry(x, name, color, (5, 0, 6, 6))
         for name, color in (("shield", pal.INTERVENTION), ("collision", pal.COLLISION)):
-            pg.draw.rect(canvas, color, (x, 45, 11, 11), 2)
-            surf = self.text(name, 16, pal.TEXT_DIM)
-            canvas.blit(surf, (x + 15, 44))
-            x += 15 + surf.get_width() + 12
+            x = self._legend_entry(x, name, color, (0, 0, 11, 11), width=2)
+        if frame.closed.size or frame.closed_edges.size or frame.cut_off.size:
+            self.pg.draw.rect(canvas, pal.PANEL_EDGE, (x - 1, 44, 13, 13))  # (closed: dark)
+            for name, color in (("closed", pal.CLOSED), ("cut off", pal.CUT_OFF)):
+                x = self._legend_entry(x, name, color, (0, 0, 11, 11))
         if frame.battery:
             self._draw_battery_legend(x)
+
+    def _legend_entry(
+        self, x: int, name: str, color: pal.Color, box: tuple[int, int, int, int], width: int = 0
+    ) -> int:
+        """One legend entry of the HUD at ``x``: a swatch (``box`` relative to the entry, an
+        outline of ``width`` when > 0) and its name; returns where the next one starts."""
+        dx, dy, w, h = box
+        self.pg.draw.rect(self.canvas, color, (x + dx, 45 + dy, w, h), width)
+        surf = self.text(name, 16, pal.TEXT_DIM)
+        self.canvas.blit(surf, (x + 15, 44))
+        return x + 15 + surf.get_width() + 12
 
     def _draw_battery_legend(self, x: int) -> None:
         """Legend entries of the battery model: the charger cell, the corner marks and, with
