@@ -29,8 +29,6 @@ from .features import Decision
 
 #: fewest rows scored at once (smaller sets are padded by repeating their rows)
 MIN_ROWS = 16
-#: rivals scored per undecided order grow by this factor each round (1, 8, 64, ...)
-GROWTH = 1000
 
 
 def padded(rows: np.ndarray, least: int = MIN_ROWS) -> np.ndarray:
