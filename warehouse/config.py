@@ -308,6 +308,12 @@ class FaultsConfig(Section):
         "station (or one the closures cut off) wait; unlike random closures, the fleet's "
         "distances route around it while it lasts (README: scheduled closures).",
     )
+    redirect_loaded: bool = Field(
+        False,
+        description="A robot carrying an order to a station a scheduled closure closes or cuts "
+        "off delivers it to the open station nearest it instead (the order's station changes). "
+        "Off: it keeps its order and waits for the station to reopen.",
+    )
 
 
 class BatteryConfig(Section):

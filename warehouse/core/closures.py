@@ -22,7 +22,8 @@ While a closure lasts :func:`closure_duties` hands back the orders of robots bou
 pick location or station (not yet picked) and sends robots with nothing to do inside to the
 nearest open cells (waypoints, as parking gives; the navigators and shields drive them; never
 into a part the closures cut off, unless the robot stands in one). A loaded robot keeps its
-order and waits outside a closed station. At each closure event (the clocks of
+order and waits outside a closed station, or, with ``faults.redirect_loaded``, takes it to the
+nearest open station (:func:`redirect_loaded`). At each closure event (the clocks of
 :func:`route_sets`), idle robots drop a waypoint a closure that began since closes or cuts off
 (:func:`stale_waypoints`): those inside are then sent out, the others wait or park anew. With
 the battery model on (:mod:`.battery`), a closed charger, or one the closures cut off
@@ -186,7 +187,9 @@ def open_since(sim: Simulation, orders: np.ndarray) -> np.ndarray:
 def closure_duties(sim: Simulation) -> None:
     """While a scheduled closure lasts (called after each step's faults and at reset): robots
     driving to a pick whose pick location or station it closes hand their order back (it is
-    held, :meth:`Simulation.release_orders`), at a closure event idle robots drop waypoints it
+    held, :meth:`Simulation.release_orders`), with ``faults.redirect_loaded`` robots carrying
+    an order to a closed or cut-off station take it to the nearest open one
+    (:func:`redirect_loaded`), at a closure event idle robots drop waypoints it
     took (:func:`stale_waypoints`), and robots inside it that have nothing to do there are
     sent out (:func:`evacuation_moves`). With the battery model on, robots first lose
     a charger it closes, and queued robots a waiting cell it closes
@@ -211,6 +214,8 @@ def closure_duties(sim: Simulation) -> None:
             gone |= sim.shut_in[s.pos[driving]]
         if gone.any():
             sim.release_orders(driving[gone])
+    if sim.config.faults.redirect_loaded:
+        redirect_loaded(sim)
     if sim._routes and sim.t in sim._routes:  # a closure began or ended: waypoints it took
         stale = stale_waypoints(sim)
         if stale.size:  # those inside are sent out below, the others wait or park again
@@ -226,6 +231,36 @@ def closure_duties(sim: Simulation) -> None:
             robots, cells = robots[~queued], cells[~queued]
         if robots.size:
             sim.set_waypoints(robots, cells)
+
+
+def redirect_loaded(sim: Simulation) -> None:
+    """``faults.redirect_loaded``: robots carrying an order to a station that is closed or cut
+    off now deliver it to the open station nearest them (reached around the closures; ties to
+    the lower node id) instead, and the order's station becomes that one. Robots shut in a
+    part the closures cut off, and those that reach no open station, keep theirs."""
+    s, f = sim.state, sim.floor
+    carrying = np.flatnonzero(s.phase == Phase.TO_DROP)
+    if carrying.size == 0:
+        return
+    held = sim.held_until(s.task_goal[carrying]) > sim.t
+    if sim.shut_in is not None:
+        held &= ~sim.shut_in[s.pos[carrying]]
+    robots = carrying[held]
+    stations = f.stations[sim.held_until(f.stations) <= sim.t]
+    if robots.size == 0 or stations.size == 0:
+        return
+    pos = s.pos[robots]
+    steps = sim.dist.lookup(stations[None, :], pos[:, None]).astype(np.int64)
+    steps[~sim.dist.reaches(stations[None, :], pos[:, None])] = np.iinfo(np.int64).max
+    best = np.argmin(steps, axis=1)
+    ok = steps[np.arange(robots.size), best] < np.iinfo(np.int64).max
+    if not ok.any():
+        return
+    robots, goal = robots[ok], stations[best[ok]]
+    sim.orders.station[s.order[robots]] = goal
+    s.task_goal[robots] = goal
+    sim.state_changed()
+    sim._reset_progress(robots)
 
 
 def stale_waypoints(sim: Simulation) -> np.ndarray:

@@ -1,0 +1,83 @@
+"""``faults.redirect_loaded``: a robot carrying an order to a station a scheduled closure
+closes (or cuts off) delivers it to the open station nearest it instead; off, it keeps the
+order and waits for its station to reopen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from warehouse.config import FaultsConfig, FleetConfig, SimConfig, TasksConfig
+from warehouse.core import Phase, Simulation
+from warehouse.floor import NodeKind, compile_floor, graph_from_grid
+
+S, A, P, X = NodeKind.STATION, NodeKind.AISLE, NodeKind.PICK, NodeKind.BLOCKED
+
+
+def corridor(redirect: bool, closures: list[dict], grid: np.ndarray | None = None) -> Simulation:
+    """``S A A P A A A S`` plus a third station (2, 4) below the corridor; the robot stands at
+    the pick (0, 3) carrying an order to the west station (0, 0)."""
+    if grid is None:
+        grid = np.array([[S, A, A, P, A, A, A, S], [X, X, X, X, A, X, X, X],
+                         [X, X, X, X, S, X, X, X]], np.int8)  # fmt: skip
+    cfg = SimConfig(
+        fleet=FleetConfig(robots=1),
+        tasks=TasksConfig(arrival_rate=0.0, pick_time=1, drop_time=1),
+        faults=FaultsConfig.model_validate({"closures": closures, "redirect_loaded": redirect}),
+    )
+    sim = Simulation(compile_floor(graph_from_grid(grid)), cfg)
+    sim.reset(seed=0)
+    f = sim.floor
+    sim.state.pos[0] = f.cell_of[0, 3]
+    sim.state_changed()
+    sim.orders.add(np.array([f.cell_of[0, 3]]), np.array([f.cell_of[0, 0]]), step=0)
+    sim.assign(np.array([0]), np.array([0]))
+    return sim
+
+
+def west(sim: Simulation) -> int:
+    return int(sim.floor.cell_of[0, 0])
+
+
+def drive(sim: Simulation, steps: int) -> None:
+    """Steps with the robot taking the first move its distance row says gets closer."""
+    f, s = sim.floor, sim.state
+    for _ in range(steps):
+        target, _slot = sim.target_slots()
+        if target[0] < 0:  # delivered: nothing to do
+            sim.step(np.zeros(1, dtype=np.int64))
+            continue
+        mask = sim.action_mask()[0]
+        here = s.pos[0]
+        best, act = sim.dist.lookup(np.array([target[0]]), np.array([here]))[0], 0
+        for a in np.flatnonzero(mask):
+            d = sim.dist.lookup(np.array([target[0]]), np.array([f.nbr[here, a]]))[0]
+            if d < best:
+                best, act = d, int(a)
+        sim.step(np.array([act]))
+
+
+@pytest.mark.parametrize("redirect", [False, True])
+def test_a_loaded_robot_whose_station_closes_goes_to_the_nearest_open_one(redirect) -> None:
+    sim = corridor(redirect, [{"cells": [[0, 0]], "start_s": 2, "end_s": 60}])
+    drive(sim, 4)  # picks (1 step), then the station closes at clock 2
+    s, ob, f = sim.state, sim.orders, sim.floor
+    assert s.phase[0] in (Phase.TO_DROP, Phase.DROPPING)
+    # the south station (2, 4) is 3 steps from the pick, the east one (0, 7) 4
+    want = int(f.cell_of[2, 4]) if redirect else west(sim)
+    assert s.task_goal[0] == want and ob.station[0] == want
+    drive(sim, 20)
+    assert (ob.delivered[0] >= 0) == redirect  # off: waits until 60 s
+    if redirect:
+        assert s.deliveries[0] == 1 and sim.t < 60
+
+
+def test_a_robot_shut_in_keeps_its_station() -> None:
+    """The pick's stretch (0, 2..3) cut off by its two closed neighbours (0, 1) and (0, 4):
+    the robot cannot reach any station, so nothing changes."""
+    closures = [{"cells": [[0, 0], [0, 1], [0, 4]], "start_s": 2, "end_s": 60}]
+    sim = corridor(True, closures)
+    drive(sim, 6)
+    s = sim.state
+    assert sim.shut_in is not None and sim.shut_in[s.pos[0]]
+    assert s.task_goal[0] == west(sim) and sim.orders.station[0] == west(sim)
