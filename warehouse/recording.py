@@ -363,6 +363,13 @@ def _cut_sets(floor: CompiledFloor, config: SimConfig) -> dict[int, np.ndarray]:
     }
 
 
+def _in_force(sets: dict[int, np.ndarray], k: int, empty: np.ndarray) -> np.ndarray:
+    """The set of ``sets`` (``{clock: array}``, clocks ascending) in force at frame ``k``:
+    the one of the last clock at or before it, ``empty`` before the first."""
+    clocks = [t for t in sets if t <= k]
+    return sets[clocks[-1]] if clocks else empty
+
+
 # ---------------------------------------------------------------------------------- loading
 @dataclass(eq=False)
 class Recording:
@@ -555,9 +562,7 @@ class Recording:
                 return np.zeros((0, 2), dtype=np.int64)
             ptr = a["edge_ptr"]
             return a["edge_moves"][ptr[i] : ptr[i + 1]].reshape(-1, 2).astype(np.int64)
-        sets = self._edge_sets
-        clocks = [t for t in sets if t <= k]
-        return sets[clocks[-1]] if clocks else np.zeros((0, 2), dtype=np.int64)
+        return _in_force(self._edge_sets, k, np.zeros((0, 2), dtype=np.int64))
 
     @cached_property
     def _edge_sets(self) -> dict[int, np.ndarray]:
@@ -570,9 +575,7 @@ class Recording:
         """Node ids the scheduled closures cut off from the rest of the floor in frame ``k``
         (their orders were held and robots there shut in), resolved from the configuration as
         the live simulation did; empty without closures."""
-        k = self._check_frame(k)
-        clocks = [t for t in self._cut_sets if t <= k]
-        return self._cut_sets[clocks[-1]] if clocks else np.zeros(0, dtype=np.int64)
+        return _in_force(self._cut_sets, self._check_frame(k), np.zeros(0, dtype=np.int64))
 
     @cached_property
     def _cut_sets(self) -> dict[int, np.ndarray]:
