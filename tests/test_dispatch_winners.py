@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
+from test_closures_dispatch import _RouteScorer
 
 import warehouse
 from agents import RuleBasedNavigator
@@ -100,13 +103,23 @@ class _BothWays(PPODispatcher):
         return decision, choice
 
 
-@pytest.mark.parametrize(("scenario", "threads"), [("medium", 1), ("medium", 2), ("small", 1)])
-def test_the_shipped_dispatcher_assigns_as_when_scoring_every_robot(scenario, threads) -> None:
+@pytest.mark.parametrize(
+    ("scenario", "threads", "routes"),
+    [("medium", 1, False), ("medium", 2, False), ("small", 1, False), ("medium", 1, True)],
+)
+def test_the_shipped_dispatcher_assigns_as_when_scoring_every_robot(
+    scenario, threads, routes
+) -> None:
+    """``routes``: two hub routes per order, so an order fills three slots of a robot (scored
+    by the hand-made scorer of ``test_closures_dispatch``: the shipped network has none)."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         env = warehouse.make_env(scenario, collisions="pibt")
         disp = _BothWays.load()
+        if routes:
+            disp.features = replace(disp.features, routes=2)
+            disp.net = _RouteScorer(disp.net)
         _BothWays.events = _BothWays.lazy_events = 0
         fleet = Fleet(env.sim, disp, RuleBasedNavigator())
         fleet.reset(1)
