@@ -95,6 +95,13 @@ class TasksConfig(Section):
         description="Backlog cap: arrivals beyond this many open orders are lost "
         "(counted in `orders_lost`).",
     )
+    station_limit: int | None = Field(
+        None,
+        ge=1,
+        description="At most this many orders in progress (given to a robot, not yet "
+        "delivered) per station: every dispatcher holds a station's other open orders until "
+        "one is delivered, and gives the oldest first. None: no limit.",
+    )
 
 
 class PhysicsConfig(Section):

@@ -354,8 +354,15 @@ class Simulation:
     def dispatchable_orders(self) -> np.ndarray:
         """Ids of the open orders a dispatcher may choose now, oldest first: those whose pick
         location and station are open (the others are held until their cells reopen; see the
-        module docstring). :meth:`open_orders` itself, the same array, when no pick location or
-        station can close in this run or none is closed now."""
+        module docstring) and, with ``tasks.station_limit``, whose station has room for another
+        order in progress (:meth:`_within_station_limit`). :meth:`open_orders` itself, the same
+        array, when nothing is held."""
+        ids = self._open_cells_orders()
+        limit = self.config.tasks.station_limit
+        return ids if limit is None or ids.size == 0 else self._within_station_limit(ids, limit)
+
+    def _open_cells_orders(self) -> np.ndarray:
+        """The open orders whose pick location and station are open now, oldest first."""
         ids = self.orders.open_ids
         cells = self._order_cells
         if cells.size == 0 or ids.size == 0:
@@ -366,6 +373,22 @@ class Simulation:
             return ids
         held = self.orders_on_hold(ids)
         return ids[~held] if held.any() else ids
+
+    def _within_station_limit(self, ids: np.ndarray, limit: int) -> np.ndarray:
+        """Of ``ids`` (open orders, oldest first), the oldest ``limit`` − *in progress* of
+        each station, *in progress* its orders given to a robot and not yet delivered: however
+        many a dispatcher gives out at once, no station gets more than ``limit``."""
+        s, ob, stations = self.state, self.orders, self.floor.stations
+        taken = s.order[s.order >= 0]
+        load = np.bincount(np.searchsorted(stations, ob.station[taken]), minlength=stations.size)
+        room = np.maximum(limit - load, 0)
+        idx = np.searchsorted(stations, ob.station[ids])
+        by_station = np.argsort(idx, kind="stable")  # oldest first within each station
+        grouped = idx[by_station]
+        rank = np.empty(ids.size, dtype=np.int64)
+        rank[by_station] = np.arange(ids.size) - np.searchsorted(grouped, grouped, side="left")
+        keep = rank < room[idx]
+        return ids if keep.all() else ids[keep]
 
     def orders_on_hold(self, orders: np.ndarray) -> np.ndarray:
         """``(len(orders),)`` bool: whose pick location or station is closed now (or cut off
