@@ -81,3 +81,34 @@ def test_a_robot_shut_in_keeps_its_station() -> None:
     s = sim.state
     assert sim.shut_in is not None and sim.shut_in[s.pos[0]]
     assert s.task_goal[0] == west(sim) and sim.orders.station[0] == west(sim)
+
+
+def test_with_a_station_limit_each_open_station_takes_only_the_robots_it_has_room_for() -> None:
+    """Two robots carry orders to the west station when it closes; ``tasks.station_limit: 1``:
+    both are nearest the south station, which has room for one: the nearer takes it, the other
+    the east station, and no open station ever has two orders in progress."""
+    grid = np.array([[S, A, A, P, A, A, A, S], [X, X, X, X, A, X, X, X],
+                     [X, X, X, X, S, X, X, X]], np.int8)  # fmt: skip
+    cfg = SimConfig(
+        fleet=FleetConfig(robots=2),
+        tasks=TasksConfig(arrival_rate=0.0, pick_time=1, drop_time=1, station_limit=1),
+        faults=FaultsConfig.model_validate(
+            {"closures": [{"cells": [[0, 0]], "start_s": 1, "end_s": 60}], "redirect_loaded": True}
+        ),
+    )
+    sim = Simulation(compile_floor(graph_from_grid(grid)), cfg)
+    sim.reset(seed=0)
+    f, s = sim.floor, sim.state
+    sim.orders.add(np.array([f.cell_of[0, 3], f.cell_of[0, 3]]), np.full(2, west(sim)), step=0)
+    sim.assign(np.array([0, 1]), np.array([0, 1]))
+    s.pos[:] = [f.cell_of[0, 3], f.cell_of[0, 2]]  # both loaded: 3 and 4 steps from the south
+    s.phase[:] = Phase.TO_DROP
+    s.task_goal[:] = west(sim)
+    sim.state_changed()
+    south, east = int(f.cell_of[2, 4]), int(f.cell_of[0, 7])
+    others = np.searchsorted(f.stations, [south, east])
+    for _ in range(3):
+        sim.step(np.zeros(2, dtype=np.int64))
+        assert sim.orders_in_progress()[others].max() <= 1
+    assert s.task_goal.tolist() == [south, east]
+    assert sim.orders.station[:2].tolist() == [south, east]

@@ -236,8 +236,10 @@ def closure_duties(sim: Simulation) -> None:
 def redirect_loaded(sim: Simulation) -> None:
     """``faults.redirect_loaded``: robots carrying an order to a station that is closed or cut
     off now deliver it to the open station nearest them (reached around the closures; ties to
-    the lower node id) instead, and the order's station becomes that one. Robots shut in a
-    part the closures cut off, and those that reach no open station, keep theirs."""
+    the lower node id) instead, and the order's station becomes that one. With
+    ``tasks.station_limit`` only stations with room are chosen, nearest robots first; the
+    others wait and are redirected once some has room. Robots shut in a part the closures cut
+    off, and those that reach no such station, keep theirs."""
     s, f = sim.state, sim.floor
     carrying = np.flatnonzero(s.phase == Phase.TO_DROP)
     if carrying.size == 0:
@@ -246,14 +248,27 @@ def redirect_loaded(sim: Simulation) -> None:
     if sim.shut_in is not None:
         held &= ~sim.shut_in[s.pos[carrying]]
     robots = carrying[held]
-    stations = f.stations[sim.held_until(f.stations) <= sim.t]
+    usable = sim.held_until(f.stations) <= sim.t
+    limit = sim.config.tasks.station_limit
+    room = np.maximum(limit - sim.orders_in_progress(), 0) if limit is not None else None
+    if room is not None:
+        usable &= room > 0
+    stations = f.stations[usable]
     if robots.size == 0 or stations.size == 0:
         return
     pos = s.pos[robots]
+    never = np.iinfo(np.int64).max
     steps = sim.dist.lookup(stations[None, :], pos[:, None]).astype(np.int64)
-    steps[~sim.dist.reaches(stations[None, :], pos[:, None])] = np.iinfo(np.int64).max
+    steps[~sim.dist.reaches(stations[None, :], pos[:, None])] = never
     best = np.argmin(steps, axis=1)
-    ok = steps[np.arange(robots.size), best] < np.iinfo(np.int64).max
+    near = steps[np.arange(robots.size), best]
+    ok = near < never
+    if room is not None:  # each station takes its nearest robots, as many as it has room for
+        by = np.lexsort((robots, near, best))
+        grouped = best[by]
+        rank = np.empty(robots.size, dtype=np.int64)
+        rank[by] = np.arange(robots.size) - np.searchsorted(grouped, grouped, side="left")
+        ok &= rank < room[usable][best]
     if not ok.any():
         return
     robots, goal = robots[ok], stations[best[ok]]

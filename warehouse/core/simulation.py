@@ -378,17 +378,22 @@ class Simulation:
         """Of ``ids`` (open orders, oldest first), the oldest ``limit`` − *in progress* of
         each station, *in progress* its orders given to a robot and not yet delivered: however
         many a dispatcher gives out at once, no station gets more than ``limit``."""
-        s, ob, stations = self.state, self.orders, self.floor.stations
-        taken = s.order[s.order >= 0]
-        load = np.bincount(np.searchsorted(stations, ob.station[taken]), minlength=stations.size)
-        room = np.maximum(limit - load, 0)
-        idx = np.searchsorted(stations, ob.station[ids])
+        stations = self.floor.stations
+        room = np.maximum(limit - self.orders_in_progress(), 0)
+        idx = np.searchsorted(stations, self.orders.station[ids])
         by_station = np.argsort(idx, kind="stable")  # oldest first within each station
         grouped = idx[by_station]
         rank = np.empty(ids.size, dtype=np.int64)
         rank[by_station] = np.arange(ids.size) - np.searchsorted(grouped, grouped, side="left")
         keep = rank < room[idx]
         return ids if keep.all() else ids[keep]
+
+    def orders_in_progress(self) -> np.ndarray:
+        """Per station (indexed like ``floor.stations``), its orders given to a robot and not
+        yet delivered."""
+        s, stations = self.state, self.floor.stations
+        taken = self.orders.station[s.order[s.order >= 0]]
+        return np.bincount(np.searchsorted(stations, taken), minlength=stations.size)
 
     def orders_on_hold(self, orders: np.ndarray) -> np.ndarray:
         """``(len(orders),)`` bool: whose pick location or station is closed now (or cut off
