@@ -112,3 +112,69 @@ def test_with_a_station_limit_each_open_station_takes_only_the_robots_it_has_roo
         assert sim.orders_in_progress()[others].max() <= 1
     assert s.task_goal.tolist() == [south, east]
     assert sim.orders.station[:2].tolist() == [south, east]
+
+
+def open_order(closures: list[dict], redirect: bool) -> Simulation:
+    """The corridor floor, one idle robot at (0, 5) and an open order from the pick (0, 3) to
+    the west station (0, 0)."""
+    grid = np.array([[S, A, A, P, A, A, A, S], [X, X, X, X, A, X, X, X],
+                     [X, X, X, X, S, X, X, X]], np.int8)  # fmt: skip
+    cfg = SimConfig(
+        fleet=FleetConfig(robots=1),
+        tasks=TasksConfig(arrival_rate=0.0, pick_time=1, drop_time=1),
+        faults=FaultsConfig.model_validate({"closures": closures, "redirect_loaded": redirect}),
+    )
+    sim = Simulation(compile_floor(graph_from_grid(grid)), cfg)
+    sim.reset(seed=0)
+    f = sim.floor
+    sim.state.pos[0] = f.cell_of[0, 5]
+    sim.state_changed()
+    sim.orders.add(np.array([f.cell_of[0, 3]]), np.array([west(sim)]), step=0)
+    return sim
+
+
+@pytest.mark.parametrize("redirect", [False, True])
+def test_an_order_for_a_closed_station_is_held_only_without_redirect(redirect) -> None:
+    """With the setting on, the order's station does not hold it while another station is
+    open: it is dispatched, picked and delivered to the nearest open station."""
+    sim = open_order([{"cells": [[0, 0]], "start_s": 0, "end_s": 60}], redirect)
+    assert sim.dispatchable_orders().tolist() == ([0] if redirect else [])
+    if not redirect:
+        return
+    sim.assign(np.array([0]), np.array([0]))
+    drive(sim, 12)
+    south = int(sim.floor.cell_of[2, 4])
+    assert sim.orders.station[0] == south and sim.orders.delivered[0] >= 0 and sim.t < 60
+
+
+def test_with_every_station_closed_the_order_is_held_until_the_first_reopens() -> None:
+    """All three stations closed, the west one until 20 s, the others until 40 s: held even
+    with the setting on, and dispatchable (``open_since`` 20) from 20 s."""
+    from warehouse.core.closures import open_since
+
+    closures = [
+        {"cells": [[0, 0]], "start_s": 0, "end_s": 20},
+        {"cells": [[0, 7], [2, 4]], "start_s": 0, "end_s": 40},
+    ]
+    sim = open_order(closures, True)
+    seen = []
+    for _ in range(25):
+        seen.append(sim.dispatchable_orders().size)
+        sim.step(np.zeros(1, dtype=np.int64))
+    assert seen[:20] == [0] * 20 and seen[20:] == [1] * 5
+    assert open_since(sim, np.array([0])).tolist() == [20]
+
+
+@pytest.mark.parametrize("redirect", [False, True])
+def test_a_robot_driving_to_the_pick_keeps_its_order_when_its_station_closes(redirect) -> None:
+    """Off, the order goes back (held); on, the robot keeps it, picks, and delivers it to the
+    open station nearest it."""
+    sim = open_order([{"cells": [[0, 0]], "start_s": 1, "end_s": 60}], redirect)
+    sim.assign(np.array([0]), np.array([0]))
+    drive(sim, 2)  # the closure begins at clock 1
+    s = sim.state
+    assert s.order[0] == (0 if redirect else -1)
+    assert (sim.orders.robot[0] == 0) == redirect
+    if redirect:
+        drive(sim, 12)
+        assert sim.orders.delivered[0] >= 0 and sim.orders.station[0] == sim.floor.cell_of[2, 4]

@@ -318,8 +318,9 @@ class FaultsConfig(Section):
     redirect_loaded: bool = Field(
         False,
         description="A robot carrying an order to a station a scheduled closure closes or cuts "
-        "off delivers it to the open station nearest it instead (the order's station changes). "
-        "Off: it keeps its order and waits for the station to reopen.",
+        "off delivers it to the open station nearest it instead (the order's station changes), "
+        "and such a station holds no order while another is open. Off: the robot keeps its "
+        "order and waits for the station to reopen, and its orders are held.",
     )
 
 

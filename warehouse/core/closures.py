@@ -42,6 +42,7 @@ import numpy as np
 from ..floor import NodeKind
 from ..floor.distances import open_moves
 from .closure_entries import ScheduledClosure
+from .ranks import rank_within_groups
 from .state import Charge, Phase
 
 if TYPE_CHECKING:
@@ -181,17 +182,18 @@ def open_since(sim: Simulation, orders: np.ndarray) -> np.ndarray:
     the PPO decision clock (:class:`hierarchy.smdp.DecisionClock`) counts that as an event."""
     orders = np.asarray(orders, dtype=np.int64)
     ob = sim.orders
-    return np.maximum(sim.held_until(ob.pick[orders]), sim.held_until(ob.station[orders]))
+    return np.maximum(sim.held_until(ob.pick[orders]), sim.station_held_until(ob.station[orders]))
 
 
 def closure_duties(sim: Simulation) -> None:
     """While a scheduled closure lasts (called after each step's faults and at reset): robots
     driving to a pick whose pick location or station it closes hand their order back (it is
-    held, :meth:`Simulation.release_orders`), with ``faults.redirect_loaded`` robots carrying
-    an order to a closed or cut-off station take it to the nearest open one
-    (:func:`redirect_loaded`), at a closure event idle robots drop waypoints it
-    took (:func:`stale_waypoints`), and robots inside it that have nothing to do there are
-    sent out (:func:`evacuation_moves`). With the battery model on, robots first lose
+    held, :meth:`Simulation.release_orders`; with ``faults.redirect_loaded`` a closed station
+    holds no order while another is open, :meth:`Simulation.station_held_until`), with
+    ``faults.redirect_loaded`` robots carrying an order to a closed or cut-off station take it
+    to the nearest open one (:func:`redirect_loaded`), at a closure event idle robots drop
+    waypoints it took (:func:`stale_waypoints`), and robots inside it that have nothing to do
+    there are sent out (:func:`evacuation_moves`). With the battery model on, robots first lose
     a charger it closes, and queued robots a waiting cell it closes
     (:meth:`~.battery.Battery.close_chargers`). Vectorized; the search for exits runs only on
     the steps some robot needs one (a closure begins, or a robot's work inside ends)."""
@@ -205,11 +207,9 @@ def closure_duties(sim: Simulation) -> None:
     driving = np.flatnonzero(s.phase == Phase.TO_PICK)
     if driving.size:
         order = s.order[driving]
-        gone = closed[ob.pick[order]] | closed[ob.station[order]]
+        gone = closed[ob.pick[order]] | (sim.station_held_until(ob.station[order]) > sim.t)
         if sim.cut_until is not None:  # cut off by the closures: held as if closed
-            gone |= (sim.cut_until[ob.pick[order]] > sim.t) | (
-                sim.cut_until[ob.station[order]] > sim.t
-            )
+            gone |= sim.cut_until[ob.pick[order]] > sim.t
         if sim.shut_in is not None:  # shut in by the closures: another robot takes it
             gone |= sim.shut_in[s.pos[driving]]
         if gone.any():
@@ -264,10 +264,7 @@ def redirect_loaded(sim: Simulation) -> None:
     near = steps[np.arange(robots.size), best]
     ok = near < never
     if room is not None:  # each station takes its nearest robots, as many as it has room for
-        by = np.lexsort((robots, near, best))
-        grouped = best[by]
-        rank = np.empty(robots.size, dtype=np.int64)
-        rank[by] = np.arange(robots.size) - np.searchsorted(grouped, grouped, side="left")
+        rank = rank_within_groups(best, np.lexsort((robots, near, best)))
         ok &= rank < room[usable][best]
     if not ok.any():
         return

@@ -45,6 +45,8 @@ and new orders for them still arrive (random closures never close pick cells or 
 ones may). An open order whose pick or station is closed is *held*:
 :meth:`Simulation.dispatchable_orders` leaves it out, so dispatchers choose among the others and
 serve it once its cells reopen; it still counts as open (:meth:`Simulation.open_orders`, the KPIs).
+With ``faults.redirect_loaded`` a closed station holds none while another station is open
+(:meth:`Simulation.station_held_until`): its robot takes it to the open station nearest it.
 While a scheduled closure lasts, after each step's faults (and at reset)
 :func:`~.closures.closure_duties` clears it as an operator would: a robot driving to the pick of an
 order whose pick or station it closes hands the order back (:meth:`Simulation.release_orders`; the
@@ -107,6 +109,7 @@ from .kernels import (
     target_slots_kernel,
 )
 from .physics import PhysicsScratch
+from .ranks import rank_within_groups
 from .state import Charge, FleetState, OrderBook, Phase
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -381,10 +384,7 @@ class Simulation:
         stations = self.floor.stations
         room = np.maximum(limit - self.orders_in_progress(), 0)
         idx = np.searchsorted(stations, self.orders.station[ids])
-        by_station = np.argsort(idx, kind="stable")  # oldest first within each station
-        grouped = idx[by_station]
-        rank = np.empty(ids.size, dtype=np.int64)
-        rank[by_station] = np.arange(ids.size) - np.searchsorted(grouped, grouped, side="left")
+        rank = rank_within_groups(idx, np.argsort(idx, kind="stable"))  # oldest first
         keep = rank < room[idx]
         return ids if keep.all() else ids[keep]
 
@@ -399,7 +399,19 @@ class Simulation:
         """``(len(orders),)`` bool: whose pick location or station is closed now (or cut off
         from the rest of the floor by the closures)."""
         ob, t = self.orders, self.t
-        return (self.held_until(ob.pick[orders]) > t) | (self.held_until(ob.station[orders]) > t)
+        return (self.held_until(ob.pick[orders]) > t) | (
+            self.station_held_until(ob.station[orders]) > t
+        )
+
+    def station_held_until(self, stations: np.ndarray) -> np.ndarray:
+        """Per station node, the clock until which orders for it are held on its account:
+        :meth:`held_until`; with ``faults.redirect_loaded`` at most until the first station
+        reopens, as the robot that picks such an order takes it to the open station nearest it
+        if its own is still closed (:func:`~.closures.redirect_loaded`)."""
+        until = self.held_until(stations)
+        if not self.config.faults.redirect_loaded:
+            return until
+        return np.minimum(until, self.held_until(self.floor.stations).min())
 
     def held_until(self, nodes: np.ndarray) -> np.ndarray:
         """Per node, the clock until which orders for it are held: ``closed_until``, or later
