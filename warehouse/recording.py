@@ -83,6 +83,7 @@ import copy
 import dataclasses
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -363,6 +364,29 @@ def _cut_sets(floor: CompiledFloor, config: SimConfig) -> dict[int, np.ndarray]:
     }
 
 
+def _resolved_or_none(
+    resolve: Callable[[CompiledFloor, SimConfig], dict[int, np.ndarray]],
+    floor: CompiledFloor,
+    config: SimConfig,
+) -> dict[int, np.ndarray]:
+    """``resolve(floor, config)`` (:func:`_edge_sets`, :func:`_cut_sets`), or none where the
+    floor no longer fits the configuration's closures (nothing shown)."""
+    try:
+        return resolve(floor, config)
+    except InputError:
+        return {}
+
+
+def _logged_in_force(a: dict[str, np.ndarray], prefix: str, values: str, k: int) -> np.ndarray:
+    """The logged set (``{prefix}_clock``, ``{prefix}_ptr`` into ``values``) in force at frame
+    ``k``: the one of the last clock at or before it, empty before the first."""
+    i = int(np.searchsorted(a[f"{prefix}_clock"], k, side="right")) - 1
+    if i < 0:
+        return a[values][:0]
+    ptr = a[f"{prefix}_ptr"]
+    return a[values][ptr[i] : ptr[i + 1]]
+
+
 def _in_force(sets: dict[int, np.ndarray], k: int, empty: np.ndarray) -> np.ndarray:
     """The set of ``sets`` (``{clock: array}``, clocks ascending) in force at frame ``k``:
     the one of the last clock at or before it, ``empty`` before the first."""
@@ -540,11 +564,7 @@ class Recording:
         k = self._check_frame(k)
         a = self.arrays
         if "route_clock" in a:
-            i = int(np.searchsorted(a["route_clock"], k, side="right")) - 1
-            if i < 0:
-                return np.zeros(0, dtype=np.int64)
-            ptr = a["route_ptr"]
-            return a["route_nodes"][ptr[i] : ptr[i + 1]].astype(np.int64)
+            return _logged_in_force(a, "route", "route_nodes", k).astype(np.int64)
         if self.config.faults.closures:
             return self.closed_at(k)
         return np.zeros(0, dtype=np.int64)
@@ -557,19 +577,12 @@ class Recording:
         k = self._check_frame(k)
         a = self.arrays
         if "edge_clock" in a:
-            i = int(np.searchsorted(a["edge_clock"], k, side="right")) - 1
-            if i < 0:
-                return np.zeros((0, 2), dtype=np.int64)
-            ptr = a["edge_ptr"]
-            return a["edge_moves"][ptr[i] : ptr[i + 1]].reshape(-1, 2).astype(np.int64)
+            return _logged_in_force(a, "edge", "edge_moves", k).reshape(-1, 2).astype(np.int64)
         return _in_force(self._edge_sets, k, np.zeros((0, 2), dtype=np.int64))
 
     @cached_property
     def _edge_sets(self) -> dict[int, np.ndarray]:
-        try:
-            return _edge_sets(self.floor, self.config)
-        except InputError:  # (a floor the configuration's edges no longer fit: none shown)
-            return {}
+        return _resolved_or_none(_edge_sets, self.floor, self.config)
 
     def cut_off_at(self, k: int) -> np.ndarray:
         """Node ids the scheduled closures cut off from the rest of the floor in frame ``k``
@@ -579,10 +592,7 @@ class Recording:
 
     @cached_property
     def _cut_sets(self) -> dict[int, np.ndarray]:
-        try:
-            return _cut_sets(self.floor, self.config)
-        except InputError:  # (a floor the configuration's closures no longer fit: none shown)
-            return {}
+        return _resolved_or_none(_cut_sets, self.floor, self.config)
 
     def _dist_for(self, closed: np.ndarray, moves: np.ndarray | None = None) -> DistanceCache:
         """A distance cache around ``closed`` and without the closed ``moves`` (one per
