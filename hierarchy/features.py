@@ -13,7 +13,8 @@ Candidate features (``N_CAND``), ``cand[r, k, :]`` for robot ``r`` and its ``k``
 
 ==  ==========================================================================================
 0   steps robot → pick / (H + W)
-1   steps pick → the order's station / (H + W)
+1   steps pick → the order's station / (H + W) (``faults.redirect_loaded``: the open one nearest
+    the pick while its own is closed, :func:`~warehouse.core.closures.drop_steps`)
 2   order age: log1p(steps since arrival) / 6
 3   age rank among the considered open orders (0 = oldest) / their count
 4   this robot's distance rank of the candidate / K
@@ -65,6 +66,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from warehouse.core.closures import drop_steps
 from warehouse.core.state import N_PHASES
 from warehouse.floor import UNREACHABLE, NodeKind
 
@@ -228,7 +230,7 @@ def decision_features(
     my_d = np.take_along_axis(d, col, axis=1)  # (R, K)
     best_d = d.min(axis=0)  # (M,) nearest deciding robot per order
     nearest_robot = np.argmin(d, axis=0)  # ties: lowest row
-    drop = sim.dist.lookup(stations, picks).astype(np.float64)
+    drop = drop_steps(sim, picks, stations)
     drop[drop >= UNREACHABLE] = 4 * scale
     age = (sim.t - ob.arrival[orders]).astype(np.float64)
     queues = sim.station_queues()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from warehouse.core.closures import drop_steps
 from warehouse.floor import UNREACHABLE
 
 from .anticipation import order_pool
@@ -41,7 +42,7 @@ def assignment_costs(
     d = sim.dist.lookup(picks[None, :], sim.state.pos[robots][:, None]).astype(np.float64)
     d[d >= UNREACHABLE] = np.inf
     if with_delivery:
-        drop = sim.dist.lookup(ob.station[orders], picks).astype(np.float64)
+        drop = drop_steps(sim, picks, ob.station[orders])
         drop[drop >= UNREACHABLE] = np.inf
         d = d + drop[None, :]
     if age_weight:

@@ -178,3 +178,21 @@ def test_a_robot_driving_to_the_pick_keeps_its_order_when_its_station_closes(red
     if redirect:
         drive(sim, 12)
         assert sim.orders.delivered[0] >= 0 and sim.orders.station[0] == sim.floor.cell_of[2, 4]
+
+
+@pytest.mark.parametrize("redirect", [False, True])
+def test_the_dispatchers_read_the_drop_to_the_station_the_order_will_reach(redirect) -> None:
+    """``drop_steps`` (the PPO dispatcher's feature 1, Hungarian ``with_delivery``), the order
+    bound for the east station (0, 7), 4 steps from the pick, closed: with the setting, the 3
+    steps to the nearest open station (west or south); without it, the distance to its own."""
+    from hierarchy.hungarian import assignment_costs
+    from warehouse.core.closures import drop_steps
+
+    sim = open_order([{"cells": [[0, 7]], "start_s": 0, "end_s": 60}], redirect)
+    sim.orders.station[0] = sim.floor.cell_of[0, 7]
+    pick, station = sim.orders.pick[:1], sim.orders.station[:1]
+    got = drop_steps(sim, pick, station)
+    assert got.tolist() == [3.0 if redirect else float(sim.dist.lookup(station, pick)[0])]
+    assert got[0] >= 4 or redirect
+    cost = assignment_costs(sim, np.array([0]), np.array([0]), with_delivery=True)
+    assert cost[0, 0] == 2 + got[0]  # (0, 5) → (0, 3), then the drop

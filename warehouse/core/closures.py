@@ -275,6 +275,21 @@ def redirect_loaded(sim: Simulation) -> None:
     sim._reset_progress(robots)
 
 
+def drop_steps(sim: Simulation, picks: np.ndarray, stations: np.ndarray) -> np.ndarray:
+    """Steps from each pick to the station the order will be delivered at: its own, or with
+    ``faults.redirect_loaded`` the open station nearest the pick while its own is closed or cut
+    off (where the robot that picks it will take it: :func:`redirect_loaded`)."""
+    drop = sim.dist.lookup(stations, picks).astype(np.float64)
+    if not (sim.config.faults.redirect_loaded and sim.order_closures_possible):
+        return drop
+    held = sim.held_until(stations) > sim.t
+    usable = sim.floor.stations[sim.held_until(sim.floor.stations) <= sim.t]
+    if held.any() and usable.size:
+        near = sim.dist.lookup(usable[None, :], picks[held][:, None]).min(axis=1)
+        drop[held] = near
+    return drop
+
+
 def stale_waypoints(sim: Simulation) -> np.ndarray:
     """Idle robots with no battery business whose waypoint (a parking spot, a cell an
     evacuation sent them to, a dispatcher's sub-goal) a scheduled closure now closes, or the
