@@ -132,10 +132,11 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
 
     stem = resolve(path)
     jpath, wpath = stem.with_suffix(".json"), stem.with_suffix(".safetensors")
-    for p in (jpath, wpath):
-        if not p.is_file():
-            raise InputError(p, None, "checkpoint file not found")
-    meta = read_json_object(jpath)
+    if not jpath.is_file():
+        raise InputError(jpath, None, "checkpoint file not found")
+    meta = read_json_object(jpath)  # (a damaged .json is named before a missing companion)
+    if not wpath.is_file():
+        raise InputError(wpath, None, f"checkpoint weights not found (beside {jpath.name})")
     if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
         raise InputError(jpath, "format", f"not a {FORMAT} v{FORMAT_VERSION} checkpoint")
     for key, typ in (("algo", str), ("kind", str), ("config", dict), ("step", int)):

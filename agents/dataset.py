@@ -234,8 +234,10 @@ def collect(
         over: dict[str, Any] = {"collisions": cfg.collisions, **dict(cfg.overrides)}
         if cfg.robots is not None:
             over["robots"] = cfg.robots
-        sc = apply_overrides(sc, over, src)
-        sim = Simulation(build_floor(sc, src), sc.sim_config())
+        names = {key: f"--set {key}" for key, _ in cfg.overrides}  # an error names its option
+        names.update({"collisions": "--collisions", "robots": "--robots"})
+        sc = apply_overrides(sc, over, src, names)
+        sim = Simulation(build_floor(sc, src, names), sc.sim_config())
         behavior, observation = make_navigator(cfg.behavior), cfg.observation
         if cfg.learned is not None:
             behavior = _mixed(cfg, behavior)

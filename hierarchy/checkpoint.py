@@ -86,12 +86,12 @@ def load_policy(path: str | Path) -> tuple[Scorer, FeatureConfig, int, dict[str,
     ``net.members`` > 1 gives a :class:`~hierarchy.network.ScorerEnsemble`."""
     stem = policy_stem(path)
     meta_path, weights = stem.with_suffix(".json"), stem.with_suffix(".safetensors")
-    for part in (meta_path, weights):
-        if not part.is_file():
-            raise InputError(
-                part, None, "policy file not found (NAME.json and NAME.safetensors side by side)"
-            )
-    meta = _read_json(meta_path)
+    missing = "policy file not found (NAME.json and NAME.safetensors side by side)"
+    if not meta_path.is_file():
+        raise InputError(meta_path, None, missing)
+    meta = _read_json(meta_path)  # (a damaged .json is named before a missing companion)
+    if not weights.is_file():
+        raise InputError(weights, None, missing)
     if meta.get("format") != POLICY_FORMAT:
         raise InputError(meta_path, "format", f"expected {POLICY_FORMAT!r}")
     if meta.get("sha256") != _sha256(weights):

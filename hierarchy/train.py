@@ -153,6 +153,8 @@ def resolve_navigator(spec: str) -> Any:
         if "cql" not in NAVIGATORS:
             raise InputError(spec, None, "a navigator checkpoint needs the 'cql' navigator")
         return make_navigator("cql", checkpoint=spec)
+    if Path(spec).suffix in (".json", ".safetensors") or "/" in spec:  # meant as a checkpoint
+        raise InputError(spec, "navigator", "checkpoint file not found")
     raise InputError(None, "navigator", f"unknown navigator {spec!r}; known: {sorted(NAVIGATORS)}")
 
 

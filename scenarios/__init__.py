@@ -2,6 +2,7 @@
 
 from .load import (
     apply_overrides,
+    blame_override,
     build_floor,
     check_fits,
     load_scenario,
@@ -14,6 +15,7 @@ from .schema import Scenario
 __all__ = [
     "Scenario",
     "apply_overrides",
+    "blame_override",
     "build_floor",
     "builtin_names",
     "builtin_path",

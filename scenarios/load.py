@@ -232,12 +232,10 @@ def apply_overrides(
     try:
         return validate_scenario(data, source)
     except InputError as exc:
-        raise _blame_override(exc, overrides, names) from None
+        raise blame_override(exc, overrides, names) from None
 
 
-def _blame_override(
-    exc: InputError, overrides: dict[str, Any], names: dict[str, str]
-) -> InputError:
+def blame_override(exc: InputError, overrides: dict[str, Any], names: dict[str, str]) -> InputError:
     """An error in a setting an override changed names that override, not the scenario file:
     the value came from the command line (or the caller), not from the file."""
     field = exc.field or ""
@@ -304,7 +302,7 @@ def build_floor(
     try:
         return _build_floor(scenario, source)
     except InputError as exc:
-        raise _blame_override(exc, dict(overrides), dict(overrides)) from None
+        raise blame_override(exc, dict(overrides), dict(overrides)) from None
 
 
 def _build_floor(scenario: Scenario, source: Path | None) -> CompiledFloor:

@@ -6,8 +6,13 @@ Adding a built-in is adding a file there; :func:`builtin_names` lists them and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .schema import Scenario
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 
@@ -45,14 +50,30 @@ class Summary:
     battery: tuple[str, ...] = ()
 
 
-def describe(target: str | Path) -> Summary:
-    """Load, validate and build ``target`` and summarize it (raises InputError)."""
-    from warehouse.floor.checks import floor_notes
-
-    from .load import build_floor, load_scenario
+def load_with_sets(
+    target: str | Path, sets: Sequence[str] = ()
+) -> tuple[Scenario, Path | None, dict[str, str]]:
+    """``(scenario, source, names)``: ``target`` with the ``--set KEY=VALUE`` items applied,
+    and ``{key: "--set KEY"}`` so that a floor check blames the option, not the file."""
+    from .load import apply_overrides, load_scenario, parse_assignment
 
     sc, source = load_scenario(target)
-    floor = build_floor(sc, source)
+    overrides = dict(parse_assignment(item, source) for item in sets)
+    names = {key: f"--set {key}" for key in overrides}
+    if overrides:
+        sc = apply_overrides(sc, overrides, source, names)
+    return sc, source, names
+
+
+def describe(target: str | Path, sets: Sequence[str] = ()) -> Summary:
+    """Load, validate and build ``target`` (with the ``--set`` items ``sets``) and summarize
+    it (raises InputError)."""
+    from warehouse.floor.checks import floor_notes
+
+    from .load import build_floor
+
+    sc, source, names = load_with_sets(target, sets)
+    floor = build_floor(sc, source, names)
     chargers = None
     if sc.battery.capacity_wh is not None:
         from warehouse.core.battery import resolve_chargers

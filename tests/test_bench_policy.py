@@ -43,6 +43,11 @@ def test_policy_bench_defaults_to_small_and_the_scenarios_policy(tmp_path, capsy
     code, _, err = run_cli(
         ["bench", "--scenario", "tiny", "--steps", "2", "--out", str(out)], capsys
     )
+    assert code == 2 and "b.json: --out: already exists" in err  # (never replaced)
+    out = tmp_path / "c.json"
+    code, _, err = run_cli(
+        ["bench", "--scenario", "tiny", "--steps", "2", "--out", str(out)], capsys
+    )
     assert code == 0, err
     (row,) = json.loads(out.read_text())["results"]
     from scenarios import load_scenario

@@ -351,7 +351,7 @@ def test_list_and_validate(tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize(
     ("drawing", "kinds", "inferred"),
     [
-        ("S...p\\n.....\\n", "1 pick locations, 1 stations)", False),
+        ("S...p\\n.....\\n", "1 pick location, 1 station)", False),
         ("....p\\n.....\\n", "stations inferred from the map)", True),
     ],
 )

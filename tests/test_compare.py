@@ -179,7 +179,7 @@ def test_the_settings_that_differ_are_named(runs: Path, tmp_path: Path, capsys) 
     """From the ``scenario.yaml`` beside each ``report.json``; a report alone says none."""
     code, out, err = run_cli(["compare", str(runs / "off"), str(runs / "park")], capsys)
     assert code == 0, err
-    assert "policies.park_idle None → 0.0" in " ".join(out.split())
+    assert "policies.park_idle null → 0.0" in " ".join(out.split())
     code, out, _ = run_cli(["compare", str(runs / "off"), str(runs / "park"), "--json"], capsys)
     assert json.loads(out)["differ"] == {"policies.park_idle": [None, 0.0]}
     files = [str(runs / "off" / "report.json"), str(runs / "park" / "report.json")]

@@ -42,11 +42,12 @@ def test_a_script_registered_navigator_gets_its_named_keyword(monkeypatch) -> No
 @pytest.mark.parametrize(
     ("setting", "expected"),
     [
-        ("rule_based.nope=2", f"{ARGS}.rule_based.nope: the navigator 'rule_based' has no keyword"),
-        ("rule_based.patience=0", f"{ARGS}.rule_based: patience: expected a whole number"),
+        # every one names the --set it came from, not the built-in scenario file
+        ("rule_based.nope=2", f"--set {ARGS}.rule_based.nope: the navigator 'rule_based' has no"),
+        ("rule_based.patience=0", f"--set {ARGS}.rule_based.patience: patience: expected a whole"),
         ("rule_based.patience=.nan", f"--set {ARGS}.rule_based.patience: rule_based.patience: "),
-        ("rule_based.checkpoint=x", f"{ARGS}.rule_based.checkpoint: set by policies.navigator_"),
-        ("cql.temperature=2", f"{ARGS}.cql: no policy of this run has the navigator 'cql'"),
+        ("rule_based.checkpoint=x", f"--set {ARGS}.rule_based.checkpoint: set by policies.navig"),
+        ("cql.temperature=2", f"--set {ARGS}.cql.temperature: no policy of this run has the navi"),
         ("rule_based=3", f"--set {ARGS}.rule_based: expected a mapping"),
     ],
 )
@@ -64,7 +65,7 @@ def test_dispatcher_args_and_a_sweep_over_navigator_args(tmp_path: Path, capsys)
     )  # fmt: skip
     assert code == 0, err
     assert "patience" in text and (out / "sweep.csv").is_file()
-    expected = "policies.dispatcher_args.fifo: no policy of this run has the dispatcher 'fifo'"
+    expected = "--set policies.dispatcher_args.fifo.x: no policy of this run has the dispatcher"
     fails_cleanly(
         ["run", "tiny", "--set", "policies.dispatcher_args.fifo.x=1", "--out", str(tmp_path / "d")],
         tmp_path, capsys, expected,
@@ -72,7 +73,7 @@ def test_dispatcher_args_and_a_sweep_over_navigator_args(tmp_path: Path, capsys)
     fails_cleanly(
         ["run", "tiny", "--policy", "random", "--set", "policies.dispatcher_args.random.seed=1",
          "--out", str(tmp_path / "r")],
-        tmp_path, capsys, "policies.dispatcher_args.random.seed: set by the run's seeds",
+        tmp_path, capsys, "--set policies.dispatcher_args.random.seed: set by the run's seeds",
     )  # fmt: skip
 
 

@@ -18,10 +18,10 @@ SWEEP = ["sweep", "tiny", "--policy", "rule_based", "--seeds", "0", "--steps", "
     [
         (["--set", "fleet.robots=2", "--steps", "0"], "--steps: "),
         (["--set", "fleet.robots=2", "--seeds", "-1"], "--seeds: seeds must be"),
-        (["--set", "episode.steps=5,10"], f"{TINY}: episode.steps: cannot be swept"),
-        (["--set", "episode.seeds=[1],[2]"], f"{TINY}: episode.seeds: cannot be swept"),
-        (["--set", "fleet.robots=2,2"], f"{TINY}: fleet.robots: values repeat"),
-        (["--set", "policies.navigator=rule_based,random"], f"{TINY}: policies.navigator: "),
+        (["--set", "episode.steps=5,10"], "--set episode.steps: cannot be swept"),
+        (["--set", "episode.seeds=[1],[2]"], "--set episode.seeds: cannot be swept"),
+        (["--set", "fleet.robots=2,2"], "--set fleet.robots: values repeat"),
+        (["--set", "policies.navigator=rule_based,random"], "--set policies.navigator: "),
     ],
 )
 def test_sweep_rejects_ignored_or_bad_settings(extra, expected, tmp_path, monkeypatch, capsys):
@@ -81,24 +81,24 @@ SHIPPED_PPO = SHIPPED_CQL.parents[2] / "hierarchy" / "weights" / "ppo_dispatcher
         (
             ["run", "tiny", "--policy", "rule_based", "--set",
              f"policies.navigator_checkpoint={SHIPPED_CQL}"],
-            f"{TINY}: policies.navigator_checkpoint: no navigator of this run loads a "
+            "--set policies.navigator_checkpoint: no navigator of this run loads a "
             "checkpoint (rule_based); those that do: bc, bc_sampled, cql,",
         ),
         (
             ["run", "tiny", "--policy", "rule_based,random", "--set",
              f"policies.dispatcher_checkpoint={SHIPPED_PPO}"],
-            f"{TINY}: policies.dispatcher_checkpoint: no dispatcher of this run loads a "
+            "--set policies.dispatcher_checkpoint: no dispatcher of this run loads a "
             "checkpoint (greedy, random); those that do: ppo",
         ),
         (
             ["sweep", "tiny", "--policy", "rule_based", "--set", "fleet.robots=2,3", "--set",
              f"policies.navigator_checkpoint={SHIPPED_CQL}"],
-            f"{TINY}: policies.navigator_checkpoint: no navigator",
+            "--set policies.navigator_checkpoint: no navigator",
         ),
         (  # the hierarchy's navigator runs its three shipped networks
             ["run", "tiny", "--policy", "hierarchical", "--set",
              f"policies.navigator_checkpoint={SHIPPED_CQL}"],
-            f"{TINY}: policies.navigator_checkpoint: no navigator of this run loads a "
+            "--set policies.navigator_checkpoint: no navigator of this run loads a "
             "checkpoint (cql_tuned)",
         ),
     ],

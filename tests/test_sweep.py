@@ -77,7 +77,7 @@ def test_sweep_checks_every_combination_first(tmp_path: Path, monkeypatch, capsy
     assert err.strip() == "error: --set fleet.robots: must be ≤ free cells (59)"
     assert list(tmp_path.iterdir()) == []
     code, _, err = cli(["sweep", "tiny", "--set", "fleet.robots", "--steps", "5"], capsys)
-    assert code == 2 and "fleet.robots: expected KEY=V1,V2" in err
+    assert code == 2 and "--set: expected KEY=V1,V2,..., got 'fleet.robots'" in err
 
 
 def test_sweep_pairs_every_setting_with_the_first(tmp_path: Path, capsys, monkeypatch) -> None:

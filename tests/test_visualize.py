@@ -361,7 +361,7 @@ def test_cli_view_applies_scenario_settings(tmp_path, made_viewers, capsys):
     assert with_strip.n_robots == 3 and type(made[0].source.fleet.dispatcher).__name__ == (
         "IdleParking"
     )
-    assert cli([*argv, "--set", "fleet.robots=-1"]) == 2
+    assert cli([*argv[:3], str(tmp_path / "h"), "--set", "fleet.robots=-1"]) == 2
     assert "fleet.robots" in capsys.readouterr().err
 
 

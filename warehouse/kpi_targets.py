@@ -45,6 +45,7 @@ UNDEFINED_IN_MODE = {
         "loaded_travel_share",
         "handling_share",
         "oldest_open_order_s",
+        "open_orders",
     )
 }
 

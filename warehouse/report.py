@@ -344,13 +344,14 @@ def format_paired(row: dict[str, Any]) -> str:
 
 
 def paired_table(report: dict[str, Any]) -> Any:
-    """A rich Table of ``report["paired"]`` for :data:`PAIRED_KPIS`, or ``None`` with one
-    policy."""
+    """A rich Table of ``report["paired"]`` for :data:`PAIRED_KPIS` (those the run defines:
+    :func:`shown_kpis`), or ``None`` with one policy."""
     paired = report.get("paired")
     if paired is None:
         return None
     title = f"each policy − {paired['baseline']}, paired over {seeds_text(report['seeds'])}"
-    return rows_table(title, paired["runs"])
+    shown = set(shown_kpis(report))
+    return rows_table(title, paired["runs"], [k for k in PAIRED_KPIS if k in shown])
 
 
 def rows_table(

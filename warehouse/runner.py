@@ -150,6 +150,50 @@ def prepare(
     chosen: list[str | None] = list(policies) if policies else [None]
     if not policies and default_policies and not names_policy:
         chosen = list(default_policies)
+    try:
+        specs = _checked_policies(
+            chosen, sc, source, floor, dispatcher=dispatcher, navigator=navigator,
+            collisions=collisions,
+        )  # fmt: skip
+    except InputError as exc:  # a setting the command line gave names its option
+        raise _blamed(exc, overrides, names, source) from None
+    return Experiment(
+        target=target,
+        scenario=sc,
+        source=source,
+        floor=floor,
+        policies=specs,
+        seeds=list(sc.episode.seeds),
+        steps=int(sc.episode.steps),
+        names_policy=names_policy,
+    )
+
+
+def _blamed(
+    exc: InputError, overrides: dict[str, Any], names: dict[str, str], source: Path | None
+) -> InputError:
+    """``exc`` naming the option that set its field (``--set policies.navigator_args...``), or
+    the scenario file where a ``policies`` field of the file failed without naming one."""
+    from scenarios import blame_override
+
+    blamed = blame_override(exc, overrides, names)
+    if blamed is exc and exc.source is None and (exc.field or "").startswith("policies."):
+        return InputError(source, exc.field, exc.message)
+    return blamed
+
+
+def _checked_policies(
+    chosen: list[str | None],
+    sc: Any,
+    source: Path | None,
+    floor: Any,
+    *,
+    dispatcher: str | None,
+    navigator: str | None,
+    collisions: str | None,
+) -> list[PolicySpec]:
+    """The run's policies, their settings checked and their checkpoints loaded (so a bad one
+    fails before anything runs)."""
     specs = [
         _named(
             resolve_policy(n, sc, source=source),
@@ -167,18 +211,9 @@ def prepare(
     if len({s.name for s in specs}) != len(specs):
         raise InputError(None, "--policy", "policies repeat")
     check_checkpoints_used(specs, sc, source)
-    for spec in specs:  # load checkpoints now: a bad one fails before anything runs
+    for spec in specs:
         build_policy(spec, sc, source, floor)
-    return Experiment(
-        target=target,
-        scenario=sc,
-        source=source,
-        floor=floor,
-        policies=specs,
-        seeds=list(sc.episode.seeds),
-        steps=int(sc.episode.steps),
-        names_policy=names_policy,
-    )
+    return specs
 
 
 def _named(base: PolicySpec, spec: PolicySpec) -> PolicySpec:

@@ -61,6 +61,11 @@ def distinct_files(paths: list[Path], flag: str) -> list[Path]:
     return paths
 
 
+def counted(n: int, noun: str) -> str:
+    """``"1 robot"``, ``"3 robots"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def input_file(path: Path, flag: str, what: str = "file") -> Path:
     """An input file given on the command line: not a folder (missing files are reported by
     the reader, which knows what it expected)."""
@@ -123,6 +128,17 @@ def check_out_folder(out: Path | str, flag: str = "--out", writes: tuple[str, ..
             out, flag, f"already holds {taken[0]} of an earlier run; choose another folder"
         )
     return out
+
+
+def new_output_file(path: Path, flag: str, what: str = "file") -> Path:
+    """An output file given on the command line: not a folder, in a folder that exists, and
+    not there yet (an earlier output would be silently replaced)."""
+    input_file(path, flag, what)
+    if path.exists():
+        raise InputError(path, flag, "already exists; choose another name")
+    if not path.parent.is_dir():
+        raise InputError(path, flag, f"{str(path.parent)!r} is not a folder")
+    return path
 
 
 def writable_out_folder(out: Path, flag: str = "--out", writes: tuple[str, ...] = ()) -> Path:

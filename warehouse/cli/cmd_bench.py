@@ -12,6 +12,8 @@ import typer
 
 from warehouse.errors import InputError
 
+from .checks import new_output_file
+
 APIS = ("array", "pettingzoo")
 
 
@@ -94,8 +96,8 @@ def bench(
     apis = APIS if api == "both" else (api,)
     if out is not None and out.exists() and out.is_dir():
         raise InputError(out, "--out", "is a folder; give a .json file path")
-    if out is not None and not out.parent.is_dir():  # fail now, not after the benchmark
-        raise InputError(out, "--out", f"{str(out.parent)!r} is not a folder")
+    if out is not None:  # fail now, not after the benchmark
+        new_output_file(out, "--out", ".json file path")
     if threads is not None:
         set_threads(threads)
     console = Console(stderr=True)

@@ -34,8 +34,8 @@ def compare(
         typer.echo(json.dumps(result, indent=1, sort_keys=True))
         return
     title = f"{result['other']} − {result['base']}, paired over {seeds_text(result['seeds'])}"
-    for key, (was, now) in result["differ"].items():
-        title += f"; {key} {was} → {now}"
+    for key, (was, now) in result["differ"].items():  # (values as the scenario files say them)
+        title += f"; {key} {_yaml_word(was)} → {_yaml_word(now)}"
     Console().print(rows_table(title, result["pairs"], KPI_NAMES if all_kpis else PAIRED_KPIS))
     if result["unmatched_policies"]:
         names = ", ".join(result["unmatched_policies"])
@@ -46,3 +46,11 @@ def compare(
 
 def register(app: typer.Typer) -> None:
     app.command("compare")(compare)
+
+
+def _yaml_word(value: object) -> str:
+    """A setting's value as YAML writes it: ``null``, ``true``, ``5.0``, ``[west, east]``."""
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, width=1000)
+    return text.strip().removesuffix("...").strip()

@@ -13,7 +13,13 @@ import typer
 
 from warehouse.errors import InputError
 
-from .checks import check_set_keys, input_file, name_list, new_run_folder, writable_out_folder
+from .checks import (
+    check_set_keys,
+    name_list,
+    new_output_file,
+    new_run_folder,
+    writable_out_folder,
+)
 
 TargetArg = Annotated[
     str,
@@ -142,19 +148,14 @@ def run(
         # fleet, on the same seeds (unless --dispatcher/--navigator pick the parts).
         default_policies=None if (dispatcher or navigator) else DEFAULT_POLICIES,
     )
-    names = [spec.name for spec in exp.policies]
-    if baseline is not None and baseline not in names:
-        raise InputError(
-            None, "--baseline", f"{baseline!r} is not a policy of this run ({', '.join(names)})"
-        )
+    if baseline is not None:
+        baseline = _baseline_name(baseline, [spec.name for spec in exp.policies])
     if record is not None:
         import importlib.util
 
         if importlib.util.find_spec("warehouse.recording") is None:
             raise InputError(None, "--record", "recording is not available in this install")
-        input_file(record, "--record", "file name")
-        if not record.parent.is_dir():
-            raise InputError(record, "--record", "its folder does not exist")
+        new_output_file(record, "--record", "file name")
     from warehouse.floor.checks import dead_end_note
 
     # only plain pibt: pibt_swap gets robots past dead ends (docs/results_swap.md)
@@ -220,3 +221,16 @@ def _save_record(recorder: Any, path: Path) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
+
+
+def _baseline_name(baseline: str, names: list[str]) -> str:
+    """The run's policy ``--baseline`` names: its full name (``rule_based/pibt``), or the
+    name as given to ``--policy`` when one policy of the run has it (``rule_based``)."""
+    if baseline in names:
+        return baseline
+    given = [name for name in names if name.partition("/")[0] == baseline]
+    if len(given) == 1:
+        return given[0]
+    raise InputError(
+        None, "--baseline", f"{baseline!r} is not a policy of this run ({', '.join(names)})"
+    )

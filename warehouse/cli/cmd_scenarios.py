@@ -9,6 +9,9 @@ import typer
 
 from warehouse.errors import InputError
 
+from .checks import counted
+from .cmd_run import SetOpt
+
 if TYPE_CHECKING:
     from scenarios import Scenario
 
@@ -63,11 +66,15 @@ def validate(
             "description (a start for your own: warehouse validate --template > mine.yaml).",
         ),
     ] = False,
+    sets: SetOpt = None,
 ) -> None:
-    """Check a scenario (schema, map, floor) and print a summary, or the one-line error."""
+    """Check a scenario (schema, map, floor) and print a summary, or the one-line error.
+
+    --set checks it as `warehouse run FILE --set ...` would run it (a map file with a fleet
+    of its size: --set fleet.robots=4)."""
     if template:
-        if schema or target is not None:
-            raise InputError(None, "--template", "give it alone (no FILE, no --schema)")
+        if schema or target is not None or sets:
+            raise InputError(None, "--template", "give it alone (no FILE, no --schema, no --set)")
         from scenarios.docs import scenario_template
 
         typer.echo(scenario_template(), nl=False)
@@ -80,17 +87,18 @@ def validate(
             return
     if target is None:
         raise typer.BadParameter("give a scenario file (or --schema)")
-    from scenarios import describe, load_scenario
+    from scenarios.registry import describe, load_with_sets
 
-    s = describe(target)
-    _check_policies(*load_scenario(target))
+    s = describe(target, sets or ())
+    _check_policies(*load_with_sets(target, sets or ())[:2])
     label = Path(target).name if Path(target).exists() else target
-    kinds = f"{s.picks} pick locations, {s.stations} stations"
+    kinds = f"{counted(s.picks, 'pick location')}, {counted(s.stations, 'station')}"
     if s.inferred:  # a map that marks neither kind, or one only
         names = {"pick": "pick locations", "station": "stations"}
         kinds += f"; {' and '.join(names[k] for k in s.inferred)} inferred from the map"
     typer.echo(
-        f"OK {label}: {s.name}: {s.robots} robots, floor {s.floor} ({s.free} free cells; "
+        f"OK {label}: {s.name}: {counted(s.robots, 'robot')}, floor {s.floor} "
+        f"({counted(s.free, 'free cell')}; "
         f"{kinds}), {s.tasks}" + (f" — {s.description}" if s.description else "")
     )
     for line in s.closures:
@@ -116,9 +124,14 @@ def _check_policies(scenario: Scenario, source: Path | None) -> None:
     except InputError as exc:  # reported against the file's field, not a command-line flag
         field = {"--dispatcher": "policies.dispatcher", "--navigator": "policies.navigator"}
         raise InputError(source, field.get(exc.field or "", exc.field), exc.message) from None
-    check_checkpoints_used(specs, scenario, source)
-    for spec in specs:
-        build_policy(spec, scenario, source)
+    try:
+        check_checkpoints_used(specs, scenario, source)
+        for spec in specs:
+            build_policy(spec, scenario, source)
+    except InputError as exc:  # a field of the file's policies section names the file
+        if exc.source is None and (exc.field or "").startswith("policies."):
+            raise InputError(source, exc.field, exc.message) from None
+        raise
 
 
 def register(app: typer.Typer) -> None:

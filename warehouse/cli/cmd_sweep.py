@@ -73,10 +73,9 @@ def sweep(
     from mesa.batchrunner import batch_run
     from rich.console import Console
 
-    from scenarios import apply_overrides, build_floor, load_scenario
+    from scenarios import apply_overrides, blame_override, build_floor, load_scenario
     from warehouse.atomic import write_text_atomic
     from warehouse.kpi_targets import decide, parse_target, summary_lines
-    from warehouse.kpis import KPI_NAMES
     from warehouse.model import WarehouseModel
     from warehouse.policies import check_checkpoints_used, resolve_policy
     from warehouse.report import GRIDLOCK_SHARE, is_gridlocked, report_json, staged_dir
@@ -84,9 +83,9 @@ def sweep(
 
     from .checks import FLAG_OF
 
-    goals = [parse_target(text) for text in targets or ()]
+    goals = [parse_target(text, sweep_kpis()) for text in targets or ()]
     sc, source = load_scenario(target)
-    grid, labels = _parse_grid(sets or (), source, policy)
+    grid, labels = _parse_grid(sets or (), policy)
     parsed_seeds = parse_seeds(seeds)
     episode: dict[str, Any] = {"episode.steps": sc.episode.steps if steps is None else steps}
     if parsed_seeds is not None:
@@ -109,9 +108,12 @@ def sweep(
         if key not in built:
             build_floor(variant, source, named)  # a floor check names the --set that failed it
             built.add(key)
-    specs = [resolve_policy(policy, v, source=source) for v in variants]
-    for variant in variants:  # a checkpoint must be loaded by some combination
-        check_checkpoints_used(specs, variant, source)
+    try:
+        specs = [resolve_policy(policy, v, source=source) for v in variants]
+        for variant in variants:  # a checkpoint must be loaded by some combination
+            check_checkpoints_used(specs, variant, source)
+    except InputError as exc:  # a setting a --set gave names that option
+        raise blame_override(exc, grid, {k: f"--set {k}" for k in grid}) from None
     check_targets_defined(goals, {v.tasks.mode for v in variants})
     out = writable_out_folder(out or new_run_folder(f"sweep-{sc.name}"), writes=SWEEP_FILES)
 
@@ -141,7 +143,7 @@ def sweep(
             )
         # Swept keys are dotted (fleet.robots), so no KPI column (robots) can overwrite them.
         table = pd.DataFrame(rows).sort_values("RunId")
-        table = table[[*grid, "seed", *KPI_NAMES, "open_orders"]].reset_index(drop=True)
+        table = table[[*grid, "seed", *sweep_kpis()]].reset_index(drop=True)
         for key, values in grid.items():
             table[key] = [labels[key][values.index(v)] for v in table[key]]
         jams = zip(table["jammed_robots"], table["robots"], strict=True)
@@ -179,6 +181,14 @@ def sweep(
     ]
     written = ", ".join(files[:-1]) + " and " + files[-1] if len(files) > 1 else files[0]
     typer.echo(f"wrote {written} to {out} ({len(table)} runs)")
+
+
+def sweep_kpis() -> tuple[str, ...]:
+    """The KPI columns of sweep.csv, each a possible ``--target``: every KPI and the backlog of
+    open orders at the end."""
+    from warehouse.kpis import KPI_NAMES
+
+    return (*KPI_NAMES, "open_orders")
 
 
 def check_targets_defined(goals: list[Any], modes: set[str]) -> None:
@@ -225,9 +235,7 @@ def target_settings(
     return settings
 
 
-def _parse_grid(
-    sets: Any, source: Any, policy: str | None
-) -> tuple[dict[str, list[Any]], dict[str, list[str]]]:
+def _parse_grid(sets: Any, policy: str | None) -> tuple[dict[str, list[Any]], dict[str, list[str]]]:
     """``({dotted key: values}, {dotted key: values as typed})`` of the ``--set`` items.
 
     Shortcuts become dotted keys (``robots`` → ``fleet.robots``), so a key cannot be given
@@ -242,19 +250,20 @@ def _parse_grid(
         typed, sep, raw = item.partition("=")
         typed = typed.strip()
         if not sep or not typed:
-            raise InputError(source, typed or "--set", f"expected KEY=V1,V2,..., got {item!r}")
+            raise InputError(None, "--set", f"expected KEY=V1,V2,..., got {item!r}")
         key = SHORTCUTS.get(typed, typed)
+        option = f"--set {key}"  # (the command line's, not the scenario file's)
         if key in grid:
-            raise InputError(source, key, "set twice")
+            raise InputError(None, option, "set twice")
         if key == "episode" or key.startswith("episode."):
             # Every sweep run gets --steps/--seeds; a swept episode setting would be ignored.
-            raise InputError(source, key, "cannot be swept; use --steps and --seeds")
+            raise InputError(None, option, "cannot be swept; use --steps and --seeds")
         if policy and key in ("policies", "policies.dispatcher", "policies.navigator"):
-            raise InputError(source, key, "--policy picks the policy of every run; drop one")
+            raise InputError(None, option, "--policy picks the policy of every run; drop one")
         labels[key] = split_values(raw)
-        grid[key] = [parse_value(v, key, source) for v in labels[key]]
+        grid[key] = [parse_value(v, option, None) for v in labels[key]]
         if len({repr(v) for v in grid[key]}) != len(grid[key]):
-            raise InputError(source, key, f"values repeat in {raw!r}")
+            raise InputError(None, option, f"values repeat in {raw!r}")
     return grid, labels
 
 

@@ -66,6 +66,12 @@ def _require_display(headless: Path | None) -> None:
         from .checks import check_out_folder
 
         check_out_folder(headless, "--headless-frames")
+        if headless.is_dir() and (old := sorted(headless.glob("frame_*.png"))):
+            raise InputError(
+                headless,
+                "--headless-frames",
+                f"already holds {old[0].name} of an earlier run; choose another folder",
+            )
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         return
     if (

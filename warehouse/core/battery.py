@@ -127,12 +127,14 @@ def resolve_chargers(
     if b.capacity_wh is None:
         return np.zeros(0, dtype=np.int64)
     if config.tasks.mode != "pickup_delivery":
-        raise InputError(
+        exc = InputError(
             source,
             "battery.capacity_wh",
             "the battery model needs tasks.mode pickup_delivery (goal_visit robots always have "
             "a goal, so none would ever go charging)",
         )
+        exc.depends_on = ("tasks.mode",)  # type: ignore[attr-defined]  # (--tasks named)
+        raise exc
     idle_w = config.physics.idle_power_w
     if b.charge_w <= idle_w:
         raise InputError(
