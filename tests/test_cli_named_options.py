@@ -138,3 +138,16 @@ def test_compare_titles_settings_as_yaml(tmp_path, monkeypatch, capsys) -> None:
     code, out, err = run_cli(["compare", "a", "b"], capsys)
     assert code == 0, err
     assert "policies.park_idle null → 5.0" in " ".join(out.split())
+
+
+def test_shadow_without_out_writes_a_new_runs_folder_each_time(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = ["shadow", "tiny", "--steps", "5", "--candidate", "rule_based"]
+    for _ in range(2):
+        code, _, err = run_cli(argv, capsys)
+        assert code == 0, err
+    folders = sorted((tmp_path / "runs").iterdir())
+    assert len(folders) == 2 and all(
+        f.name.split("-", 2)[2].startswith("shadow-tiny") for f in folders
+    )
+    assert all((f / "shadow.json").is_file() for f in folders)

@@ -197,7 +197,9 @@ def shadow_cmd(
     seed: int = typer.Option(0, min=0, help="Seed of the episode."),
     robots: int | None = typer.Option(None, min=1, help="Override the fleet size."),
     collisions: str | None = typer.Option(None, help="Collision mode (default: incumbent's)."),
-    out: str = typer.Option("shadow", help="Output folder."),
+    out: str | None = typer.Option(
+        None, help="Output folder (default: runs/YYYYmmdd-HHMMSS-shadow-SCENARIO)."
+    ),
     sets: SetOpt = None,
     candidate_sets: CandidateSetOpt = None,
     incumbent_sets: IncumbentSetOpt = None,
@@ -223,13 +225,16 @@ def shadow_cmd(
         scenario_dispatcher,
     )
 
-    from .checks import check_out_folder, check_set_keys
+    from .checks import check_out_folder, check_set_keys, new_run_folder
 
-    folder = check_out_folder(out, writes=("shadow.json", "divergences.csv", "divergence.png"))
+    writes = ("shadow.json", "divergences.csv", "divergence.png")
+    if out is not None:
+        check_out_folder(out, writes=writes)
     check_set_keys(sets, {"--robots": robots, "--steps": steps, "--collisions": collisions})
     check_set_keys(candidate_sets, option="--candidate-set")
     check_set_keys(incumbent_sets, option="--incumbent-set")
     sc, src = load_scenario(target)
+    folder = check_out_folder(out or new_run_folder(f"shadow-{sc.name}"), writes=writes)
     inc = _parts(policy_parts, incumbent, sc, "--incumbent")
     cand = _parts(policy_parts, candidate, sc, "--candidate")
     overrides: dict[str, object] = dict(parse_assignment(text, src) for text in sets or ())
