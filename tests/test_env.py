@@ -372,6 +372,29 @@ def test_dict_actions_take_any_integer_form_and_refuse_the_rest():
             env.step({agent: bad for agent in env.agents})
     with pytest.raises(KeyError, match="no agent 'robot_99'"):
         env.step({"robot_99": 1})
+    zeros = dict.fromkeys(env.agents, 0)
+    for one_bool in (True, np.bool_(False)):  # refused among integers too (numpy reads 0/1)
+        with pytest.raises(ValueError, match="action of 'robot_1' must be one integer"):
+            env.step({**zeros, "robot_1": one_bool})
+
+
+def test_a_whole_number_beyond_int64_is_refused_like_any_out_of_range_action():
+    env = warehouse.make_env("tiny")
+    env.reset(seed=0)
+    for huge in (2**64, -(2**63) - 1, 2**63):
+        env.step({**dict.fromkeys(env.agents, 0), "robot_0": huge})
+        assert env.last_result.refused[0]
+
+
+def test_step_state_and_render_need_a_reset_first():
+    env = warehouse.make_env("tiny", render_mode="rgb_array")
+    calls = [(lambda: env.step({}), "step"), (env.state, "state"), (env.render, "render"),
+             (lambda: env.step_arrays(np.zeros(2)), "step")]  # fmt: skip
+    for call, what in calls:
+        with pytest.raises(RuntimeError, match=rf"{what}\(\) called before reset\(\)"):
+            call()
+    env.reset(seed=0)
+    assert env.state().shape == env.floor.shape
 
 
 def test_channel_state_for_a_centralized_critic():

@@ -78,6 +78,8 @@ from .core import Observer, Simulation, StepResult
 from .floor import CompiledFloor
 
 _MAX_CACHED_ACTIONS = 16  # action masks are cached per pattern up to this many actions
+_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+_BOOLS = frozenset({bool, np.bool_})
 
 
 class WarehouseEnv(ParallelEnv):
@@ -119,6 +121,7 @@ class WarehouseEnv(ParallelEnv):
         # Constant per-agent flags: copying a template dict is ~10× cheaper than rebuilding it.
         self._flags = {v: dict.fromkeys(self.possible_agents, v) for v in (False, True)}
         self.agents: list[str] = []
+        self._was_reset = False  # (step, render and state need a reset first)
         self._obs_space = spaces.Dict(
             {
                 "observation": spaces.Box(-1.0, 1.0, (self.observer.size,), np.float32),
@@ -168,6 +171,7 @@ class WarehouseEnv(ParallelEnv):
     def reset_arrays(self, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Reset; return ``(observations (N, D) float32, action_mask (N, A) bool)``."""
         self.sim.reset(seed)
+        self._was_reset = True
         if self.dispatcher is not None:
             self.dispatcher.reset(self.sim.seed)  # a seedless reset: the seed the sim drew
             self.dispatcher.dispatch(self.sim)
@@ -187,6 +191,7 @@ class WarehouseEnv(ParallelEnv):
         return obs, mask, result
 
     def _advance(self, actions: np.ndarray, preferences: np.ndarray | None) -> StepResult:
+        self._require_reset("step()")
         result = self.sim.step(actions, preferences)
         if self.dispatcher is not None:
             self.dispatcher.dispatch(self.sim)
@@ -201,7 +206,12 @@ class WarehouseEnv(ParallelEnv):
         infos = {a: counters.copy() for a in self.agents}
         return self._obs_dict(obs, self._mask_rows(mask)), infos
 
+    def _require_reset(self, what: str) -> None:
+        if not self._was_reset:
+            raise RuntimeError(f"{what} called before reset()")
+
     def step(self, actions: dict[str, Any]):  # type: ignore[override]
+        self._require_reset("step()")
         if not self.agents:
             raise RuntimeError("step() called after the episode ended; call reset()")
         n = self.sim.n_robots
@@ -242,15 +252,25 @@ class WarehouseEnv(ParallelEnv):
     @staticmethod
     def _action_array(actions: dict[str, Any], count: int) -> np.ndarray:
         """The dict's actions as int64: ints, numpy or torch scalars, one-element arrays. A
-        float (2.7) or anything else is refused, not truncated."""
+        float (2.7), a bool (never an action index) or anything else is refused, not
+        truncated; a whole number out of range is refused by the move rule (the robot waits)."""
+        values = list(actions.values())
         try:
-            arr = np.array(list(actions.values()))
+            arr = np.array(values)
         except (TypeError, ValueError):  # ragged
             arr = None
-        if arr is not None and arr.dtype.kind in "iu" and arr.size == count:
+        if (
+            arr is not None
+            and arr.dtype.kind in "iu"
+            and arr.size == count
+            and not _BOOLS.intersection(map(type, values))  # (numpy reads [0, True] as ints)
+        ):
             return arr.reshape(count).astype(np.int64, copy=False)
         out = np.empty(count, dtype=np.int64)  # a mix of forms, or a value that is no action
         for i, (agent, value) in enumerate(actions.items()):
+            if type(value) is int and not _INT64_MIN <= value <= _INT64_MAX:
+                out[i] = -1  # a whole number beyond int64: out of range, refused like -1
+                continue
             v = np.asarray(value)
             if v.size != 1 or v.dtype.kind not in "iu":
                 raise ValueError(
@@ -298,6 +318,7 @@ class WarehouseEnv(ParallelEnv):
     def render(self):  # type: ignore[override]
         if self.render_mode is None:
             return None
+        self._require_reset("render()")
         from visualize import render_env  # lazy: pygame is an optional extra
 
         return render_env(self)
@@ -310,6 +331,7 @@ class WarehouseEnv(ParallelEnv):
     def state(self) -> np.ndarray:
         """Global state: the occupancy grid (1 robot, 2 carrying robot), float32 ``(H, W)``; with
         ``state="channels"`` the five channels of the module docstring, ``(5, H, W)``."""
+        self._require_reset("state()")
         s, f = self.sim.state, self.floor
         if self._state_kind == "grid":
             grid = np.zeros(f.shape, dtype=np.float32)
