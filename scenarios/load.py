@@ -241,8 +241,11 @@ def blame_override(exc: InputError, overrides: dict[str, Any], names: dict[str, 
     field = exc.field or ""
     for key in overrides:
         dotted = SHORTCUTS.get(key, key)
-        if field == dotted or field.startswith(f"{dotted}.") or dotted.startswith(f"{field}."):
+        if field == dotted or field.startswith(f"{dotted}."):
             return InputError(None, names.get(key, key), exc.message)
+        if dotted.startswith(f"{field}."):  # the message may name the rest: said once
+            rest = f"{dotted[len(field) + 1 :]}: "
+            return InputError(None, names.get(key, key), exc.message.removeprefix(rest))
         if field.startswith(f"{dotted}["):  # an entry of a list given whole: say which
             return InputError(None, names.get(key, key), f"{field[len(dotted) :]}: {exc.message}")
     for key in overrides:  # a setting the failed one depends on (the step a closure needs)

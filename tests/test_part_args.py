@@ -44,8 +44,8 @@ def test_a_script_registered_navigator_gets_its_named_keyword(monkeypatch) -> No
     [
         # every one names the --set it came from, not the built-in scenario file
         ("rule_based.nope=2", f"--set {ARGS}.rule_based.nope: the navigator 'rule_based' has no"),
-        ("rule_based.patience=0", f"--set {ARGS}.rule_based.patience: patience: expected a whole"),
-        ("rule_based.patience=.nan", f"--set {ARGS}.rule_based.patience: rule_based.patience: "),
+        ("rule_based.patience=0", f"--set {ARGS}.rule_based.patience: expected a whole number"),
+        ("rule_based.patience=.nan", f"--set {ARGS}.rule_based.patience: expected a finite"),
         ("rule_based.checkpoint=x", f"--set {ARGS}.rule_based.checkpoint: set by policies.navig"),
         ("cql.temperature=2", f"--set {ARGS}.cql.temperature: no policy of this run has the navi"),
         ("rule_based=3", f"--set {ARGS}.rule_based: expected a mapping"),
