@@ -284,6 +284,74 @@ def test_gif_capture_writes_an_animation(tmp_path):
     assert all(f.shape[:2] == (400, 640) for f in frames)  # rows × columns of the window
 
 
+def test_a_capture_keeps_its_even_size_when_the_window_is_resized(tmp_path):
+    """Video encoders want one even frame size: a capture started at 641×401 writes 640×400
+    frames, and after a resize to 801×601 still 640×400 (cropped or padded)."""
+    imageio = pytest.importorskip("imageio")
+    v = live_viewer("tiny", seed=0, headless=True, out_dir=tmp_path, size=(641, 401))
+    v.handle_key("v")
+    for size in ((641, 401), (801, 601), (500, 300)):
+        v._resize(*size)
+        v.source.advance()
+        v.draw()
+    v.handle_key("v")
+    (path,) = tmp_path.glob("warehouse_*.*")
+    frames = imageio.mimread(path)
+    assert len(frames) == 3 and all(f.shape[:2] == (400, 640) for f in frames)
+
+
+def test_screenshots_and_captures_never_replace_a_file(tmp_path):
+    pytest.importorskip("imageio")
+    first = tmp_path / "warehouse_000000.png"
+    first.write_bytes(b"an earlier screenshot")
+    v = live_viewer("tiny", seed=0, headless=True, out_dir=tmp_path, size=(400, 300))
+    shots = [v.screenshot() for _ in range(2)]
+    assert [p.name for p in shots] == ["warehouse_000000-2.png", "warehouse_000000-3.png"]
+    assert first.read_bytes() == b"an earlier screenshot"
+    names = []
+    for _ in range(2):  # two captures started at the same step
+        v.handle_key("v")
+        v.draw()
+        names.append(v.toggle_capture().name)
+    assert names[0] != names[1]
+
+
+def test_the_wheel_and_a_drag_act_on_the_map_only(monkeypatch):
+    pygame = pytest.importorskip("pygame")
+    v = live_viewer("tiny", seed=0, headless=True, size=(640, 400))
+    view = v.renderer.view
+    cell = view.cell
+    pointer = [(320, 10)]  # over the HUD
+    monkeypatch.setattr(pygame.mouse, "get_pos", lambda: pointer[0])
+    v.handle_event(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=1))
+    assert view.cell == cell
+    v.select(0)  # the inspector panel opens on the right (and may pan to show robot 0)
+    origin = (view.ox, view.oy)
+    drag = [(pygame.MOUSEBUTTONDOWN, (630, 200)), (pygame.MOUSEMOTION, (560, 150)),
+            (pygame.MOUSEMOTION, (500, 120)), (pygame.MOUSEBUTTONUP, (500, 120))]  # fmt: skip
+    for kind, pos in drag:  # a drag that starts on the panel
+        v.handle_event(pygame.event.Event(kind, pos=pos, button=1, rel=(0, 0), buttons=(1, 0, 0)))
+    assert (view.ox, view.oy) == origin and v.selected == 0
+    pointer[0] = (100, 200)  # over the map
+    v.handle_event(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=1))
+    assert view.cell > cell
+
+
+def test_left_at_the_first_frame_of_a_replay_says_so(tmp_path):
+    from visualize.replay import replay_viewer
+    from warehouse.recording import EpisodeRecorder, load_recording
+
+    f = make_fleet("tiny")
+    f.reset(1)
+    rec = EpisodeRecorder(f.sim, meta={"scenario": "tiny"})
+    for _ in range(5):
+        rec.capture(f.sim, f.step())
+    rec.save(tmp_path / "r.npz")
+    v = replay_viewer(load_recording(tmp_path / "r.npz"), headless=True)
+    v.handle_key("left")
+    assert v.source.k == 0 and v.renderer.message == "at the first frame"
+
+
 def test_help_overlay_changes_the_image(fleet):
     r = Renderer(fleet.sim.floor, (800, 600))
     frame = frame_from_sim(fleet.sim, fleet.last)
@@ -450,7 +518,8 @@ def test_window_loop_handles_events_and_quits():
     def spy(dt: float) -> int:
         calls.append(dt)
         if len(calls) == 1:  # the window exists now: feed it a key and a click
-            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_h, unicode="h"))
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_h, unicode="H"))
+            pygame.mouse.set_pos((320, 200))  # over the map (on the HUD the wheel zooms nothing)
             pygame.event.post(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=1))
         if len(calls) == 4:
             pygame.event.post(pygame.event.Event(pygame.QUIT))

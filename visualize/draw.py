@@ -42,13 +42,14 @@ HELP_LINES = (
     ("space", "pause / resume"),
     ("right", "one step (paused)"),
     ("left", "one step back (replay)"),
-    ("+ / -", "speed"),
+    ("+ / -", "speed (also = and the keypad)"),
     ("click", "inspect a robot (click empty floor: close)"),
+    ("timeline", "click / drag: go to a frame (replay)"),
     ("h", "congestion heatmap"),
     ("p", "planned paths"),
     ("g", "sub-goals and goals"),
     ("b", "robots coloured by charge (battery)"),
-    ("r", "restart with a new seed (live)"),
+    ("r", "restart: a new seed (live), frame 0 (replay)"),
     ("s", "screenshot (PNG)"),
     ("v", "start / stop GIF or MP4 capture"),
     ("wheel / drag", "zoom / pan    f: fit"),
@@ -785,10 +786,16 @@ class Renderer:
     def in_timeline(self, y: float) -> bool:
         return self.timeline and y >= self.size[1] - TIMELINE_H
 
+    def on_map(self, x: float, y: float, panel: bool) -> bool:
+        """Whether a screen point lies on the map, not on the HUD, the timeline or (``panel``:
+        the inspector is open) its panel: where the wheel zooms and a drag pans."""
+        mx, my, mw, mh = self.free_rect() if panel else self.map_rect()
+        return mx <= x < mx + mw and my <= y < my + mh
+
     def _draw_help(self) -> None:
         pg, canvas = self.pg, self.canvas
         w, h = self.size
-        bw, bh = 440, 28 + 20 * len(HELP_LINES)
+        bw, bh = min(440, w - 8), 28 + 20 * len(HELP_LINES)  # (narrow windows: clipped)
         box = pg.Rect((w - bw) // 2, max(HUD_H + 8, (h - bh) // 2), bw, bh)
         shade = pg.Surface(box.size, pg.SRCALPHA)
         shade.fill((*pal.PANEL, 235))

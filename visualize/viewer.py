@@ -5,13 +5,15 @@ Controls (also on screen with ``?``):
 ==============  ==========================================================
 space           pause / resume
 → / ←           one step forward / back (back: replay only)
-``+`` / ``-``   faster / slower (steps per second)
+``+`` / ``-``   faster / slower (steps per second; also ``=`` and the keypad)
 click           inspect the robot under the mouse (empty floor: close)
+timeline        click / drag: go to that frame (replay)
 h / p / g       congestion heatmap / planned paths / sub-goals and goals
 b               robots coloured by state of charge (battery model on)
-r               restart the live run with a new seed (the viewer's own counter)
-s               save a PNG screenshot
-v               start / stop capturing a GIF (MP4 when imageio-ffmpeg is installed)
+r               restart the live run with a new seed (the viewer's own counter); replay: frame 0
+s               save a PNG screenshot (a new file: never one that exists)
+v               start / stop capturing a GIF (MP4 when imageio-ffmpeg is installed), at the
+                window's size when it starts
 wheel / drag    zoom / pan;  f: fit the floor
 ?               help overlay;  esc / q: quit
 ==============  ==========================================================
@@ -36,6 +38,29 @@ from .inspector import RobotInspection, inspect_robot, robot_at_cell
 
 SPEEDS = (1, 2, 5, 10, 20, 30, 60, 120, 240, 600)  #: steps per second
 MAX_STEPS_PER_DRAW = 60
+MIN_SIZE = (320, 240)  #: the smallest window (its HUD, panel and timeline fit)
+
+
+def unused_path(path: Path) -> Path:
+    """``path``, or ``NAME-2.EXT``, ``NAME-3.EXT`` … when it exists (never replace a file)."""
+    k = 1
+    candidate = path
+    while candidate.exists():
+        k += 1
+        candidate = path.with_name(f"{path.stem}-{k}{path.suffix}")
+    return candidate
+
+
+def fit_frame(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``rgb`` (H, W, 3) cropped or padded (black) to ``size`` (W, H): a capture keeps the size it
+    started with when the window is resized."""
+    w, h = size
+    if rgb.shape[:2] == (h, w):
+        return rgb
+    out = np.zeros((h, w, 3), dtype=np.uint8)
+    hh, ww = min(h, rgb.shape[0]), min(w, rgb.shape[1])
+    out[:hh, :ww] = rgb[:hh, :ww]
+    return out
 
 
 class LiveSource:
@@ -116,7 +141,7 @@ class Viewer:
         self._message_until = 0.0
         self._drag: tuple[int, int] | None = None
         self._dragged = False
-        self._shots = 0
+        self._capture_size = (0, 0)  #: (W, H) of the frames of the capture running now
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -149,7 +174,7 @@ class Viewer:
         elif key == "left":
             self.paused = True
             if not src.back():
-                self.say("stepping back works in replay only")
+                self.say("at the first frame" if src.replay else "stepping back: replay only")
         elif key in ("+", "=", "kp_plus"):
             self.speed_i = min(self.speed_i + 1, len(SPEEDS) - 1)
         elif key in ("-", "kp_minus"):
@@ -237,9 +262,11 @@ class Viewer:
                 pg.K_KP_MINUS: "-",
             }
             key = names.get(event.key) or event.unicode or pg.key.name(event.key)
-            self.handle_key(key)
+            self.handle_key(key.lower() if key.isalpha() else key)  # (Caps Lock, Shift)
         elif event.type == pg.MOUSEWHEEL:
-            self.renderer.view.zoom(int(np.sign(event.y)), pg.mouse.get_pos())
+            at = pg.mouse.get_pos()
+            if self.renderer.on_map(at[0], at[1], panel=self.selected is not None):
+                self.renderer.view.zoom(int(np.sign(event.y)), at)
         elif event.type == pg.MOUSEBUTTONDOWN and event.button == 1:
             self._drag, self._dragged = event.pos, False
         elif event.type == pg.MOUSEMOTION and self._drag is not None:
@@ -249,8 +276,13 @@ class Viewer:
                     self.source.seek(
                         self.renderer.timeline_frame(event.pos[0], self.source.n_frames)
                     )
-                else:
+                elif self._dragged or self.renderer.on_map(
+                    self._drag[0], self._drag[1], panel=self.selected is not None
+                ):  # a drag that starts on the HUD or the panel pans nothing
                     self.renderer.view.pan(dx, dy)
+                else:
+                    self._drag = None
+                    return
                 self._drag, self._dragged = event.pos, True
         elif event.type == pg.MOUSEBUTTONUP and event.button == 1:
             if self._drag is not None and not self._dragged:
@@ -292,16 +324,16 @@ class Viewer:
             timeline=self.source.timeline(),
         )
         if self._capture is not None and self._captured_t != frame.t:
-            self._capture.append_data(r.rgb_array())
+            self._capture.append_data(fit_frame(r.rgb_array(), self._capture_size))
             self._captured_t = frame.t
         return canvas
 
     # -- outputs ---------------------------------------------------------------------------
     def screenshot(self, path: str | Path | None = None) -> Path:
-        """Save the current canvas as PNG (default: ``out_dir/warehouse_<step>_<n>.png``)."""
+        """Save the current canvas as PNG (default: ``out_dir/warehouse_<step>.png``, or with
+        ``-2``, ``-3`` … when taken: :func:`unused_path`)."""
         if path is None:
-            self._shots += 1
-            path = self.out_dir / f"warehouse_{self.source.t:06d}_{self._shots}.png"
+            path = unused_path(self.out_dir / f"warehouse_{self.source.t:06d}.png")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.draw()
@@ -328,7 +360,9 @@ class Viewer:
         except ImportError:
             ext, kw = "gif", {"duration": 0.05, "loop": 0}
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._capture_path = self.out_dir / f"warehouse_{self.source.t:06d}.{ext}"
+        self._capture_path = unused_path(self.out_dir / f"warehouse_{self.source.t:06d}.{ext}")
+        w, h = self.renderer.size  # every frame at this size (video encoders want even sides)
+        self._capture_size = (w - w % 2, h - h % 2)
         self._capture = imageio.get_writer(self._capture_path, mode="I", **kw)
         self._captured_t = None
         self.say(f"capturing to {self._capture_path} (v stops)")
@@ -363,9 +397,11 @@ class Viewer:
 
     def _resize(self, w: int, h: int) -> None:
         r = self.renderer
-        r.size = (max(w, 320), max(h, 240))
+        r.size = (max(w, MIN_SIZE[0]), max(h, MIN_SIZE[1]))
         r.canvas = self.pg.Surface(r.size)
         r.view.rect = r.map_rect()
+        if (w, h) != r.size and self.pg.display.get_init() and self.pg.display.get_surface():
+            self.pg.display.set_mode(r.size, self.pg.RESIZABLE)  # no smaller than the canvas
 
     def run_headless(
         self, frames: int, out_dir: str | Path, *, steps_per_frame: int = 1
