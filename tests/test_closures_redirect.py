@@ -14,19 +14,26 @@ from warehouse.floor import NodeKind, compile_floor, graph_from_grid
 S, A, P, X = NodeKind.STATION, NodeKind.AISLE, NodeKind.PICK, NodeKind.BLOCKED
 
 
-def corridor(redirect: bool, closures: list[dict], grid: np.ndarray | None = None) -> Simulation:
-    """``S A A P A A A S`` plus a third station (2, 4) below the corridor; the robot stands at
-    the pick (0, 3) carrying an order to the west station (0, 0)."""
-    if grid is None:
-        grid = np.array([[S, A, A, P, A, A, A, S], [X, X, X, X, A, X, X, X],
-                         [X, X, X, X, S, X, X, X]], np.int8)  # fmt: skip
+#: ``S A A P A A A S`` plus a third station (2, 4) below the corridor
+CORRIDOR = np.array([[S, A, A, P, A, A, A, S], [X, X, X, X, A, X, X, X],
+                     [X, X, X, X, S, X, X, X]], np.int8)  # fmt: skip
+
+
+def corridor_sim(redirect: bool, closures: list[dict], robots: int = 1, **tasks) -> Simulation:
+    """The corridor floor, reset, no order yet (``tasks``: more :class:`TasksConfig` fields)."""
     cfg = SimConfig(
-        fleet=FleetConfig(robots=1),
-        tasks=TasksConfig(arrival_rate=0.0, pick_time=1, drop_time=1),
+        fleet=FleetConfig(robots=robots),
+        tasks=TasksConfig(arrival_rate=0.0, pick_time=1, drop_time=1, **tasks),
         faults=FaultsConfig.model_validate({"closures": closures, "redirect_loaded": redirect}),
     )
-    sim = Simulation(compile_floor(graph_from_grid(grid)), cfg)
+    sim = Simulation(compile_floor(graph_from_grid(CORRIDOR)), cfg)
     sim.reset(seed=0)
+    return sim
+
+
+def corridor(redirect: bool, closures: list[dict]) -> Simulation:
+    """The robot stands at the pick (0, 3) carrying an order to the west station (0, 0)."""
+    sim = corridor_sim(redirect, closures)
     f = sim.floor
     sim.state.pos[0] = f.cell_of[0, 3]
     sim.state_changed()
@@ -87,17 +94,8 @@ def test_with_a_station_limit_each_open_station_takes_only_the_robots_it_has_roo
     """Two robots carry orders to the west station when it closes; ``tasks.station_limit: 1``:
     both are nearest the south station, which has room for one: the nearer takes it, the other
     the east station, and no open station ever has two orders in progress."""
-    grid = np.array([[S, A, A, P, A, A, A, S], [X, X, X, X, A, X, X, X],
-                     [X, X, X, X, S, X, X, X]], np.int8)  # fmt: skip
-    cfg = SimConfig(
-        fleet=FleetConfig(robots=2),
-        tasks=TasksConfig(arrival_rate=0.0, pick_time=1, drop_time=1, station_limit=1),
-        faults=FaultsConfig.model_validate(
-            {"closures": [{"cells": [[0, 0]], "start_s": 1, "end_s": 60}], "redirect_loaded": True}
-        ),
-    )
-    sim = Simulation(compile_floor(graph_from_grid(grid)), cfg)
-    sim.reset(seed=0)
+    closures = [{"cells": [[0, 0]], "start_s": 1, "end_s": 60}]
+    sim = corridor_sim(True, closures, robots=2, station_limit=1)
     f, s = sim.floor, sim.state
     sim.orders.add(np.array([f.cell_of[0, 3], f.cell_of[0, 3]]), np.full(2, west(sim)), step=0)
     sim.assign(np.array([0, 1]), np.array([0, 1]))
@@ -117,15 +115,7 @@ def test_with_a_station_limit_each_open_station_takes_only_the_robots_it_has_roo
 def open_order(closures: list[dict], redirect: bool) -> Simulation:
     """The corridor floor, one idle robot at (0, 5) and an open order from the pick (0, 3) to
     the west station (0, 0)."""
-    grid = np.array([[S, A, A, P, A, A, A, S], [X, X, X, X, A, X, X, X],
-                     [X, X, X, X, S, X, X, X]], np.int8)  # fmt: skip
-    cfg = SimConfig(
-        fleet=FleetConfig(robots=1),
-        tasks=TasksConfig(arrival_rate=0.0, pick_time=1, drop_time=1),
-        faults=FaultsConfig.model_validate({"closures": closures, "redirect_loaded": redirect}),
-    )
-    sim = Simulation(compile_floor(graph_from_grid(grid)), cfg)
-    sim.reset(seed=0)
+    sim = corridor_sim(redirect, closures)
     f = sim.floor
     sim.state.pos[0] = f.cell_of[0, 5]
     sim.state_changed()

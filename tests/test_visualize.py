@@ -337,17 +337,23 @@ def test_the_wheel_and_a_drag_act_on_the_map_only(monkeypatch):
     assert view.cell > cell
 
 
-def test_left_at_the_first_frame_of_a_replay_says_so(tmp_path):
-    from visualize.replay import replay_viewer
+def recorded_tiny(path: Path, steps: int):
+    """A recording of ``steps`` steps of ``tiny`` (seed 1), saved at ``path`` and loaded."""
     from warehouse.recording import EpisodeRecorder, load_recording
 
     f = make_fleet("tiny")
     f.reset(1)
     rec = EpisodeRecorder(f.sim, meta={"scenario": "tiny"})
-    for _ in range(5):
+    for _ in range(steps):
         rec.capture(f.sim, f.step())
-    rec.save(tmp_path / "r.npz")
-    v = replay_viewer(load_recording(tmp_path / "r.npz"), headless=True)
+    rec.save(path)
+    return load_recording(path)
+
+
+def test_left_at_the_first_frame_of_a_replay_says_so(tmp_path):
+    from visualize.replay import replay_viewer
+
+    v = replay_viewer(recorded_tiny(tmp_path / "r.npz", 5), headless=True)
     v.handle_key("left")
     assert v.source.k == 0 and v.renderer.message == "at the first frame"
 
@@ -479,15 +485,8 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys):
 
 def test_replay_steps_both_ways_and_scrubs_the_timeline(tmp_path):
     from visualize.replay import replay_viewer
-    from warehouse.recording import EpisodeRecorder, load_recording
 
-    f = make_fleet("tiny")
-    f.reset(1)
-    rec = EpisodeRecorder(f.sim, meta={"scenario": "tiny"})
-    for _ in range(40):
-        rec.capture(f.sim, f.step())
-    rec.save(tmp_path / "r.npz")
-    loaded = load_recording(tmp_path / "r.npz")
+    loaded = recorded_tiny(tmp_path / "r.npz", 40)
     v = replay_viewer(loaded, headless=True, size=(800, 500))
     src = v.source
     assert v.paused and src.k == 0
