@@ -329,8 +329,11 @@ def _build_floor(scenario: Scenario, source: Path | None) -> CompiledFloor:
         base = source.parent if source is not None else Path.cwd()
         map_path = resolve_map_path(layout.path, base, source)
         read_text(map_path, what="map file")
+        if layout.map_name is not None and map_path.suffix.lower() not in (".yaml", ".yml"):
+            what = f"picks a map of a POGEMA YAML file, not of {layout.path}"
+            raise InputError(source, "layout.map_name", what)
         try:
-            graph = load_map(map_path, fmt=layout.format)
+            graph = load_map(map_path, fmt=layout.format, map_name=layout.map_name)
         except InputError:
             raise
         except (OSError, ValueError) as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .schema import Scenario
@@ -48,6 +48,8 @@ class Summary:
     #: the battery model and its chargers (``battery``), a line each; while it is off only a
     #: line on the floor's drawn chargers, if it has any
     battery: tuple[str, ...] = ()
+    parking: int = 0  #: parking cells (``P``, ``layout.parking_walls``)
+    one_way: int = 0  #: moves whose reverse is not allowed (one-way aisles and edges)
 
 
 def load_with_sets(
@@ -69,6 +71,7 @@ def describe(target: str | Path, sets: Sequence[str] = ()) -> Summary:
     """Load, validate and build ``target`` (with the ``--set`` items ``sets``) and summarize
     it (raises InputError)."""
     from warehouse.floor.checks import floor_notes
+    from warehouse.floor.kinds import NodeKind
 
     from .load import build_floor
 
@@ -110,4 +113,18 @@ def describe(target: str | Path, sets: Sequence[str] = ()) -> Summary:
         notes=tuple(notes),
         closures=tuple(closures),
         battery=tuple(battery),
+        parking=int((floor.kind == NodeKind.PARKING).sum()),
+        one_way=one_way_moves(floor),
     )
+
+
+def one_way_moves(floor: Any) -> int:
+    """How many of the floor's moves between two nodes have no move back."""
+    import numpy as np
+
+    src, act = np.nonzero(floor.mask[:, 1:])
+    dst = floor.nbr[src, act + 1]
+    moving = dst != src
+    src, dst = src[moving].astype(np.int64), dst[moving].astype(np.int64)
+    n = floor.n_nodes
+    return int(np.count_nonzero(~np.isin(dst * n + src, src * n + dst)))

@@ -110,7 +110,15 @@ class FileLayout(FloorLayout):
         description="Map file path, relative to the scenario file; may not leave its folder.",
     )
     format: Literal["auto", "movingai", "pogema", "rhcr", "ascii", "json", "graphml"] = Field(
-        "auto", description="File format; auto detects from the extension and header."
+        "auto",
+        description="File format; auto detects from the extension and header, then from the "
+        "drawing (a .txt with # and @ and no ASCII mark is POGEMA, whose @ are pick faces; "
+        "ascii reads @ as shelves). validate notes which it chose.",
+    )
+    map_name: str | None = Field(
+        None,
+        min_length=1,
+        description="The map to use of a POGEMA YAML file holding several (their names).",
     )
 
 

@@ -77,26 +77,17 @@ def test_edge_lengths_that_are_not_travel_times_are_noted(tmp_path: Path) -> Non
 
 
 def test_a_learned_navigator_is_refused_on_a_floor_that_is_not_a_grid(tmp_path, capsys) -> None:
+    """Asked for by --policy: refused. The default pair: rule_based runs alone, with a warning."""
     path = _graph(tmp_path, 1.0, diagonal=True)
     expected = (
-        "policy: 'hierarchical': its navigator 'cql_tuned' was trained on grid floors (moves N, "
-        "E, S, W), and the floor 'ladder' is not a grid"
+        "--policy: 'hierarchical': its navigator 'cql_tuned' was trained on grid floors (moves "
+        "N, E, S, W), and the floor 'ladder' is not a grid"
     )
-    out = str(tmp_path / "o")
-    fails_cleanly(["run", str(path), "--robots", "2", "--out", out], tmp_path, capsys, expected)
-    code, _, err = run_cli(
-        [
-            "run",
-            str(path),
-            "--robots",
-            "2",
-            "--policy",
-            "rule_based",
-            "--steps",
-            "20",
-            "--out",
-            out,
-        ],
-        capsys,
-    )
+    base = ["run", str(path), "--robots", "2", "--steps", "20", "--seeds", "0"]
+    fails_cleanly([*base, "--policy", "hierarchical", "--out", str(tmp_path / "x")], tmp_path,
+                  capsys, expected)  # fmt: skip
+    code, _, err = run_cli([*base, "--out", str(tmp_path / "o")], capsys)
     assert code == 0, err
+    assert "warning: the floor 'ladder' is not a grid" in err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert [run["policy"] for run in report["runs"]] == ["rule_based"]

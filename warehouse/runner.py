@@ -85,6 +85,8 @@ class Experiment:
     #: whether the scenario (file or ``--set``) names its own policy; when not, the run used
     #: the command's default policies and the written ``scenario.yaml`` leaves ``policies`` out
     names_policy: bool = True
+    #: what the request changed that the user should hear of (printed as warnings)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def robots(self) -> int:
@@ -148,14 +150,26 @@ def prepare(
     sc = apply_overrides(sc, overrides, source, names)
     floor = build_floor(sc, source, names)  # a floor check names the flag that failed it
     chosen: list[str | None] = list(policies) if policies else [None]
+    notes: list[str] = []
     if not policies and default_policies and not names_policy:
         chosen = list(default_policies)
+        if not floor.is_grid and "rule_based" in chosen and len(chosen) > 1:
+            learned = ", ".join(str(p) for p in chosen if p != "rule_based")
+            chosen = ["rule_based"]
+            notes.append(
+                f"the floor {floor.name!r} is not a grid, and the learned navigators were trained "
+                f"on grids: the default {learned} is left out, rule_based runs alone"
+            )
     try:
         specs = _checked_policies(
             chosen, sc, source, floor, dispatcher=dispatcher, navigator=navigator,
             collisions=collisions,
         )  # fmt: skip
     except InputError as exc:  # a setting the command line gave names its option
+        if exc.field == "policy":  # a policy that does not fit the floor: who chose it
+            by_file = not policies and names_policy
+            where = (source, "policies") if by_file else (None, "--policy")
+            raise InputError(*where, exc.message) from None
         raise _blamed(exc, overrides, names, source) from None
     return Experiment(
         target=target,
@@ -166,6 +180,7 @@ def prepare(
         seeds=list(sc.episode.seeds),
         steps=int(sc.episode.steps),
         names_policy=names_policy,
+        notes=notes,
     )
 
 

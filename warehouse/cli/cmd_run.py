@@ -150,6 +150,8 @@ def run(
     )
     if baseline is not None:
         baseline = _baseline_name(baseline, [spec.name for spec in exp.policies])
+    for changed in exp.notes:
+        typer.echo(f"warning: {changed}", err=True)
     if record is not None:
         import importlib.util
 
@@ -171,6 +173,12 @@ def run(
             typer.echo(f"warning: {note}", err=True)
         if shielded and (note := charger_dead_end_note(exp.floor, chargers)):
             typer.echo(f"warning: {', '.join(shielded)}: {note}", err=True)
+    if exp.scenario.faults.closures:
+        from warehouse.core.closure_report import late_closures
+
+        physics = exp.scenario.physics
+        for line in late_closures(exp.floor, exp.scenario.faults, physics.step_seconds, exp.steps):
+            typer.echo(f"warning: {line}", err=True)
     from warehouse.rerun import map_copy_name
 
     writes = (*RUN_FILES, *filter(None, [map_copy_name(exp.scenario)]))

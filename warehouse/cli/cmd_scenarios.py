@@ -93,6 +93,10 @@ def validate(
     _check_policies(*load_with_sets(target, sets or ())[:2])
     label = Path(target).name if Path(target).exists() else target
     kinds = f"{counted(s.picks, 'pick location')}, {counted(s.stations, 'station')}"
+    if s.parking:
+        kinds += f", {counted(s.parking, 'parking cell')}"
+    if s.one_way:
+        kinds += f", {counted(s.one_way, 'one-way move')}"
     if s.inferred:  # a map that marks neither kind, or one only
         names = {"pick": "pick locations", "station": "stations"}
         kinds += f"; {' and '.join(names[k] for k in s.inferred)} inferred from the map"

@@ -147,3 +147,17 @@ def _chargers(marked: np.ndarray) -> str:
     """``"N charger(s)"`` for the chargers ``marked`` (bool), or ``""`` for none."""
     n = int(np.count_nonzero(marked))
     return f"{n} charger{'s' if n != 1 else ''}" if n else ""
+
+
+def late_closures(
+    floor: CompiledFloor, faults: FaultsConfig, step_seconds: float, steps: int
+) -> list[str]:
+    """One warning per scheduled closure that begins after the episode's ``steps`` (a typo in
+    ``start_s`` or a short run: it never closes)."""
+    closures = resolve_closures(floor, faults, step_seconds)
+    return [
+        f"faults.closures[{i}] begins at step {c.start}, after the episode's {steps} steps, "
+        "so it never closes"
+        for i, c in enumerate(closures)
+        if c.start >= steps
+    ]

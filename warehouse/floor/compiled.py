@@ -157,7 +157,7 @@ def compile_floor(graph: nx.Graph, *, source: str | Path | None = None) -> Compi
     if not passable:
         raise InputError(source, "layout", "the floor has no traversable cell")
 
-    notes: list[str] = []
+    notes: list[str] = list(graph.graph.get("reader_notes", []))  # (the format a reader chose)
     # Strongly connected parts on index arrays (networkx subgraph views are slow on big floors).
     local = {v: i for i, v in enumerate(passable)}
     src_l, dst_l, len_l = [], [], []

@@ -46,8 +46,22 @@ def load_map(path: str | Path, *, fmt: str = "auto", map_name: str | None = None
     if fmt not in FORMATS:
         raise InputError(path, "format", f"unknown map format {fmt!r} (one of {FORMATS})")
     text = read_map_text(path)
-    if fmt == "auto":
+    guessed = fmt == "auto"
+    if guessed:
         fmt = detect_format(path, text)
+    if map_name is not None and not (fmt == "pogema" and path.suffix.lower() in YAML_EXTS):
+        raise InputError(path, "map_name", f"picks a map of a POGEMA YAML file; this is {fmt}")
+    graph = _parse(path, text, fmt, map_name)
+    if guessed and fmt == "pogema" and path.suffix.lower() not in YAML_EXTS and "$" not in text:
+        graph.graph["reader_notes"] = [
+            "read as a POGEMA map (# and @, no ASCII mark): its @ cells are pick faces, not "
+            "shelves; layout.format: ascii reads @ as shelves"
+        ]
+    return graph
+
+
+def _parse(path: Path, text: str, fmt: str, map_name: str | None) -> nx.Graph:
+    """The floor graph of ``text`` read as ``fmt``."""
     name = path.stem
     try:
         if fmt == "movingai":

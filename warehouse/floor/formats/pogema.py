@@ -82,7 +82,8 @@ def parse_pogema_yaml(
             raise InputError(
                 source,
                 None,
-                f"the file holds {len(names)} maps ({', '.join(names[:5])}); choose one by name",
+                f"the file holds {len(names)} maps ({', '.join(names[:5])}); choose one by "
+                "name (a scenario's layout.map_name)",
             )
         key = names[0]
     elif map_name not in maps:
