@@ -134,11 +134,11 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
     jpath, wpath = stem.with_suffix(".json"), stem.with_suffix(".safetensors")
     if not jpath.is_file():
         raise InputError(jpath, None, "checkpoint file not found")
-    meta = read_json_object(jpath)  # (a damaged .json is named before a missing companion)
-    if not wpath.is_file():
-        raise InputError(wpath, None, f"checkpoint weights not found (beside {jpath.name})")
+    meta = read_json_object(jpath)  # (a damaged or other .json is named before its companion)
     if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
         raise InputError(jpath, "format", f"not a {FORMAT} v{FORMAT_VERSION} checkpoint")
+    if not wpath.is_file():
+        raise InputError(wpath, None, f"checkpoint weights not found (beside {jpath.name})")
     for key, typ in (("algo", str), ("kind", str), ("config", dict), ("step", int)):
         if not isinstance(meta.get(key), typ):
             raise InputError(jpath, key, "missing or wrong type")

@@ -394,6 +394,11 @@ def read_manifest(folder: Path) -> dict[str, Any]:
             raise InputError(path, f"shards.{i}.file", "shard files must lie in the dataset folder")
     if sum(sh["n"] for sh in man["shards"]) != man["n_transitions"]:
         raise InputError(path, "n_transitions", "does not match the shard counts")
+    listed = {sh["file"] for sh in man["shards"]}
+    if extra := sorted(p.name for p in Path(folder).glob("*.npz") if p.name not in listed):
+        raise InputError(  # (a shard of another collection would be silently left out)
+            Path(folder) / extra[0], None, "a shard not listed in manifest.json"
+        )
     return man
 
 

@@ -45,6 +45,7 @@ import torch
 
 from warehouse.atomic import write_text_atomic
 from warehouse.errors import InputError
+from warehouse.jsonio import read_json_object
 
 from .checkpoint import read_checkpoint, resolve
 from .finetune_ckpt import load_finetune_state, save_finetune
@@ -225,6 +226,20 @@ def _latest(folder: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def saved_run(out: str | Path) -> tuple[Path, FinetuneConfig, dict[str, Any]] | None:
+    """``(latest checkpoint, its run's settings, its init and init_sha256)`` of the fine-tuning
+    run in ``out`` (what ``--resume`` keeps), or None when it has no checkpoint."""
+    latest = _latest(Path(out) / "checkpoints")
+    if latest is None:
+        return None
+    ft = read_json_object(latest).get("extra", {}).get("finetune")
+    try:
+        saved = FinetuneConfig.from_json(ft["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(latest, "extra.finetune.config", f"invalid: {exc}") from None
+    return latest, saved, {k: ft.get(k) for k in ("init", "init_sha256")}
+
+
 def _wait_for_continue(out: Path, seconds: float, poll: float = 1.0) -> bool:
     flag = out / "CONTINUE"
     deadline = time.monotonic() + seconds
@@ -256,7 +271,9 @@ def finetune(
     if resume:
         latest = _latest(ckpt_dir)
         if latest is None:
-            raise InputError(out, "--resume", "no checkpoint to resume from")
+            other = any(ckpt_dir.glob("step_*.json"))  # an offline run's checkpoints
+            why = "it holds an offline (cql/bc) run" if other else "no checkpoint to resume from"
+            raise InputError(out, "--resume", why)
         actor, meta, observation = load_init(latest)
         ft = meta.get("extra", {}).get("finetune")
         try:
@@ -285,6 +302,7 @@ def finetune(
         }
     floors = Floors(cfg, actor, critic, observation)  # bad scenario names fail here
     out.mkdir(parents=True, exist_ok=True)
+    (out / "PAUSED.json").unlink(missing_ok=True)  # (a resumed pause: it is written again if so)
 
     def info(it: int, paused: str | None = None) -> dict[str, Any]:
         return {

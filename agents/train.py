@@ -248,7 +248,13 @@ def _train(cfg: TrainConfig, *, show_progress: bool) -> dict[str, Any]:
     if cfg.resume:
         latest = latest_checkpoint(ckpt_dir)
         if latest is None:
-            raise InputError(cfg.out, "--resume", "no checkpoint to resume from")
+            other = any((Path(cfg.out) / "checkpoints").glob("iter_*.json"))  # fine-tuning's
+            why = (
+                "it holds a fine-tuning (--algo ppo) run"
+                if other
+                else "no checkpoint to resume from"
+            )
+            raise InputError(cfg.out, "--resume", why)
         algo, meta = load_algorithm(latest, device=device)
         if meta["algo"] != cfg.algo:
             raise InputError(latest, "algo", f"checkpoint is {meta['algo']!r}, not {cfg.algo!r}")
@@ -280,7 +286,8 @@ def _train(cfg: TrainConfig, *, show_progress: bool) -> dict[str, Any]:
         rng = {"torch": torch.get_rng_state().tolist(), "sampler": sampler.state()}
         save_checkpoint(ckpt_dir / f"step_{step:08d}", algo, step=step, rng=rng, extra=extra)
 
-    writer = SummaryWriter(str(Path(cfg.out) / "tb"))
+    # a resumed run drops the events a killed run logged after its last checkpoint
+    writer = SummaryWriter(str(Path(cfg.out) / "tb"), purge_step=start + 1 if start else None)
     sums: dict[str, float] = {}
     last: dict[str, float] = {}
     progress = Progress(

@@ -89,11 +89,11 @@ def load_policy(path: str | Path) -> tuple[Scorer, FeatureConfig, int, dict[str,
     missing = "policy file not found (NAME.json and NAME.safetensors side by side)"
     if not meta_path.is_file():
         raise InputError(meta_path, None, missing)
-    meta = _read_json(meta_path)  # (a damaged .json is named before a missing companion)
-    if not weights.is_file():
-        raise InputError(weights, None, missing)
+    meta = _read_json(meta_path)  # (a damaged or other .json is named before its companion)
     if meta.get("format") != POLICY_FORMAT:
         raise InputError(meta_path, "format", f"expected {POLICY_FORMAT!r}")
+    if not weights.is_file():
+        raise InputError(weights, None, missing)
     if meta.get("sha256") != _sha256(weights):
         raise InputError(weights, None, "sha256 does not match the policy's JSON")
     try:

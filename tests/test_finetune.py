@@ -170,6 +170,7 @@ def test_guard_pauses_a_scripted_run(tmp_path: Path, monkeypatch: pytest.MonkeyP
     cfg = tiny_cfg(updates=4, collision_rise=5.0)
     res2 = finetune(cfg, run, resume=True, show_progress=False, log=str)
     assert res2.paused is None and res2.iteration == 4 and res2.model is not None
+    assert not (run / "PAUSED.json").exists()  # the pause it resumed from is over
 
 
 def test_guard_wait_accepts_continue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -226,6 +227,27 @@ def _cli_train(run: Path, capsys) -> None:
     code, out, err = run_cli([*args, "--ckpt-every", "1", "--device", "cpu"], capsys)
     assert code == 0, err
     assert "iteration 2:" in out and "model:" in out
+
+
+def test_cli_resume_refuses_settings_it_would_ignore(tmp_path: Path, capsys) -> None:
+    """``--resume`` keeps the run's settings and its init: one given again must agree."""
+    from cli_helpers import fails_cleanly
+
+    run = tmp_path / "run"
+    _cli_train(run, capsys)
+    resume = ["train-navigator", "--algo", "ppo", "--steps", "3", "--out", str(run), "--resume",
+              "--no-progress", "--device", "cpu"]  # fmt: skip
+    latest = f"{run}/checkpoints/iter_000002.json"
+    for extra, expected in (
+        (["--seed", "7"], "--seed: the resumed run keeps 0 (its saved setting), not 7"),
+        (["--scenarios", "small"], "--scenarios: the resumed run keeps ('tiny',)"),
+        (["--rollout-steps", "16"], "--rollout-steps: the resumed run keeps 8"),
+        (["--init", str(DEFAULT_WEIGHTS / "bc.json")], "--init: the resumed run started from"),
+    ):
+        fails_cleanly([*resume, *extra], tmp_path, capsys, f"{latest}: {expected}")
+    code, out, err = run_cli([*resume, "--init", str(INIT), "--scenarios", "tiny"], capsys)
+    assert code == 0, err  # the same settings given again: fine
+    assert "iteration 3:" in out
 
 
 def test_cli_smoke_run(tmp_path: Path, capsys) -> None:

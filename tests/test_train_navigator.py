@@ -76,6 +76,29 @@ def test_cli_smoke_run(data: Path, tmp_path: Path, capsys) -> None:
     assert len(values) == 6 and np.isfinite(values).all()
 
 
+def test_a_resumed_run_drops_the_events_logged_after_its_last_checkpoint(
+    data: Path, tmp_path: Path
+) -> None:
+    """A run "killed" at step 6 with its last checkpoint at 4 (the checkpoint of 6 removed)
+    and resumed to 8 logs each step once, as an uninterrupted run does."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def steps_logged(run: Path) -> list[int]:
+        acc = EventAccumulator(str(run / "tb"))
+        acc.Reload()
+        return sorted(e.step for e in acc.Scalars("train/loss"))
+
+    cfg = TrainConfig(algo="bc", data=data, out=tmp_path / "a", steps=8, batch_size=16,
+                      ckpt_every=4, log_every=2, seed=3)  # fmt: skip
+    train(cfg, show_progress=False)
+    killed = replace(cfg, out=tmp_path / "b", steps=6)
+    train(killed, show_progress=False)
+    for part in (tmp_path / "b" / "checkpoints").glob("step_00000006.*"):
+        part.unlink()
+    train(replace(killed, steps=8, resume=True), show_progress=False)
+    assert steps_logged(tmp_path / "b") == steps_logged(tmp_path / "a") == [2, 4, 6, 8]
+
+
 def test_resume_matches_an_uninterrupted_run(data: Path, tmp_path: Path) -> None:
     base = TrainConfig(
         algo="cql",
@@ -153,3 +176,39 @@ def test_resume_refuses_settings_that_it_would_ignore(data: Path, tmp_path: Path
     assert _cli([*base, "--steps", "4", "--alpha", "2.0", "--resume", *opts]) == 0  # same value
     assert _cli([*base, "--steps", "6", "--resume", "--device", "cpu", "--no-progress"]) == 0
     assert sorted(p.name for p in (run / "checkpoints").glob("*.json"))[-1] == "step_00000006.json"
+
+
+def test_training_runs_stay_in_their_own_folders(data: Path, tmp_path: Path, capsys) -> None:
+    """A navigator and a dispatcher run never train into one folder, and --resume on the other
+    kind of navigator run says what the folder holds."""
+    from cli_helpers import fails_cleanly
+
+    nav = tmp_path / "nav"
+    offline = ["train-navigator", "--algo", "bc", "--data", str(data), "--steps", "2",
+               "--batch-size", "8", "--device", "cpu", "--no-progress"]  # fmt: skip
+    assert _cli([*offline, "--out", str(nav)]) == 0
+    fails_cleanly(["train-dispatcher", "tiny", "--steps", "100", "--out", str(nav)], tmp_path,
+                  capsys, f"{nav}: --out: already holds model.json of an earlier run")  # fmt: skip
+    ppo = ["train-navigator", "--algo", "ppo", "--steps", "2", "--out", str(nav), "--resume",
+           "--scenarios", "tiny", "--no-progress", "--device", "cpu"]  # fmt: skip
+    fails_cleanly(ppo, tmp_path, capsys, f"{nav}: --resume: it holds an offline (cql/bc) run")
+    disp = tmp_path / "disp"
+    (disp / "checkpoint").mkdir(parents=True)
+    (disp / "policy.json").write_text("{}")
+    fails_cleanly([*offline, "--out", str(disp)], tmp_path, capsys,
+                  f"{disp}: --out: already holds policy.json of an earlier run")  # fmt: skip
+
+
+def test_a_shard_the_manifest_does_not_list_is_refused(data: Path, tmp_path: Path, capsys):
+    import shutil
+
+    from cli_helpers import fails_cleanly
+
+    copy = tmp_path / "ds"
+    shutil.copytree(data, copy)
+    shard = next(copy.glob("*.npz"))
+    shutil.copy(shard, copy / "shard_99999.npz")
+    argv = ["train-navigator", "--algo", "bc", "--data", str(copy), "--steps", "2",
+            "--out", str(tmp_path / "run"), "--device", "cpu", "--no-progress"]  # fmt: skip
+    fails_cleanly(argv, tmp_path, capsys,
+                  f"{copy / 'shard_99999.npz'}: a shard not listed in manifest.json")  # fmt: skip

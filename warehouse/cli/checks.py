@@ -141,6 +141,12 @@ def new_output_file(path: Path, flag: str, what: str = "file") -> Path:
     return path
 
 
+#: What ``train-dispatcher`` writes into its run folder, and what ``train-navigator`` (offline
+#: and fine-tuning) writes into its own: neither trains into the other's folder.
+DISPATCHER_RUN_FILES = ("policy.json", "checkpoint")
+NAVIGATOR_RUN_FILES = ("model.json", "checkpoints")
+
+
 def writable_out_folder(out: Path, flag: str = "--out", writes: tuple[str, ...] = ()) -> Path:
     """:func:`check_out_folder`, and the folder (or the nearest one above it that exists) is
     writable."""
@@ -185,10 +191,11 @@ def refuse_changed_settings(
     them, or it would be silently ignored."""
     for name, value in asked.items():
         if name in kept and given(ctx, name) and value != kept[name]:
+            saved = "no value (the default)" if kept[name] is None else repr(kept[name])
             raise InputError(
                 source,
                 "--" + name.replace("_", "-"),
-                f"the resumed run keeps {kept[name]!r} (its saved setting), not {value!r}",
+                f"the resumed run keeps {saved} (its saved setting), not {value!r}",
             )
 
 

@@ -93,6 +93,7 @@ def train_dispatcher_cmd(
     from warehouse.threads import torch_threads
 
     from .checks import (
+        NAVIGATOR_RUN_FILES,
         check_out_folder,
         check_set_keys,
         refuse_changed_settings,
@@ -104,7 +105,7 @@ def train_dispatcher_cmd(
         checked_collisions(collisions)
     check_set_keys(sets)
     settings = dict(parse_assignment(text) for text in sets or ())
-    run = check_out_folder(out)
+    run = check_out_folder(out, writes=NAVIGATOR_RUN_FILES)  # (not a navigator run folder)
     state_path = run / "checkpoint" / "state.json"
     if resume:
         if not state_path.is_file():

@@ -70,6 +70,7 @@ def collect_cmd(
     navigator's with probability --learned-share (data from the learned fleet's own states,
     DAgger-style; agents/mixed_behavior.py)."""
     from pydantic import ValidationError
+    from rich.console import Console
     from rich.progress import Progress
 
     from agents import NAVIGATORS
@@ -128,7 +129,7 @@ def collect_cmd(
         learned_share=learned_share or 0.0,
         learned_temperature=learned_temperature,
     )
-    with Progress(transient=True) as bar:
+    with Progress(transient=True, console=Console(stderr=True)) as bar:  # (stdout: the result)
         task = bar.add_task("collecting", total=None)
         man = collect(cfg, out, progress=lambda n: bar.advance(task, n))
     typer.echo(
@@ -269,7 +270,14 @@ def train_cmd(
     from agents.train import TrainConfig, train
     from scenarios import describe
 
-    from .checks import check_out_folder, given, input_file, name_list, removed_on_input_error
+    from .checks import (
+        DISPATCHER_RUN_FILES,
+        check_out_folder,
+        given,
+        input_file,
+        name_list,
+        removed_on_input_error,
+    )
 
     if algo not in ("cql", "bc", "ppo"):
         raise InputError(None, "--algo", f"expected cql, bc or ppo, got {algo!r}")
@@ -292,13 +300,19 @@ def train_cmd(
     widths = _int_list(hidden, "--hidden")
     if not widths or min(widths) < 1:
         raise InputError(None, "--hidden", f"expected positive widths (64,64), got {hidden!r}")
-    check_out_folder(out)
+    check_out_folder(out, writes=DISPATCHER_RUN_FILES)  # (not a dispatcher run folder)
     if eval_scenario is not None:
         describe(eval_scenario)  # a bad evaluation scenario fails now, not after training
     if algo == "ppo":
         if init is not None:
             input_file(init, "--init", "checkpoint file")
         names = name_list(scenarios, "--scenarios") if scenarios.strip(", ") else []
+        if resume:
+            _check_finetune_resume(
+                ctx, out, init, scenarios=tuple(names), lr=lr, seed=seed,
+                rollout_steps=rollout_steps, collisions=collisions, temperature=temperature,
+                lane_view=lane_view, eval_scenario=eval_scenario or "small", eval_steps=eval_steps,
+            )  # fmt: skip
         with removed_on_input_error(out):
             _finetune(
                 init=init,
@@ -363,7 +377,39 @@ def train_cmd(
         res = train(cfg, show_progress=progress)
     last = ", ".join(f"{k} {v:.4g}" for k, v in res["last"].items())
     typer.echo(f"step {res['step']}: {last or f'nothing to train (--steps {steps})'}")
-    typer.echo(f"model: {res['model']}.safetensors")
+    typer.echo(f"model: {res['model']}.json (and .safetensors)")
+
+
+def _check_finetune_resume(
+    ctx: typer.Context, out: Path, init: Path | None, **asked: object
+) -> None:
+    """A resumed fine-tuning run keeps the settings it was started with (all but its length,
+    checkpoint and evaluation periods and the collision guard): an option given again must
+    agree with them, and ``--init`` must be the checkpoint it started from, or it would be
+    silently ignored."""
+    import hashlib
+
+    from agents.checkpoint import resolve
+    from agents.finetune import saved_run
+
+    from .checks import refuse_changed_settings
+
+    found = saved_run(out)
+    if found is None:
+        return  # finetune() reports the missing checkpoint
+    latest, saved, started = found
+    kept = {name: getattr(saved, name) for name in asked if name != "lr"}
+    kept["lr"] = saved.ppo.lr
+    refuse_changed_settings(ctx, asked, kept, latest)
+    if init is not None:
+        weights = resolve(init).with_suffix(".safetensors")
+        digest = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.is_file() else None
+        if digest != started.get("init_sha256"):
+            raise InputError(
+                latest,
+                "--init",
+                f"the resumed run started from {started.get('init')} (other weights)",
+            )
 
 
 def _finetune(
@@ -400,7 +446,7 @@ def _finetune(
     if last or res.paused is None:  # a pause before the first update has nothing to report
         typer.echo(f"iteration {res.iteration}: {last or 'nothing to train (--steps)'}")
     if res.model is not None:
-        typer.echo(f"model: {res.model}.safetensors")
+        typer.echo(f"model: {res.model}.json (and .safetensors)")
     if res.paused is not None:
         typer.echo(
             f"training paused: {res.paused}; state saved in {out / 'checkpoints'}; "
