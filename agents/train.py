@@ -248,7 +248,7 @@ def _train(cfg: TrainConfig, *, show_progress: bool) -> dict[str, Any]:
     if cfg.resume:
         latest = latest_checkpoint(ckpt_dir)
         if latest is None:
-            other = any((Path(cfg.out) / "checkpoints").glob("iter_*.json"))  # fine-tuning's
+            other = any(ckpt_dir.glob("iter_*.json"))  # a fine-tuning run's checkpoints
             why = (
                 "it holds a fine-tuning (--algo ppo) run"
                 if other

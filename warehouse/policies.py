@@ -163,6 +163,14 @@ def build_policy(
     return dispatcher, navigator
 
 
+def from_file(exc: InputError, source: Path | None) -> InputError:
+    """``exc`` naming the scenario file when it is about a ``policies.*`` field and names no
+    file (the checks of a policy's parts know the field, not where it was written)."""
+    if exc.source is None and (exc.field or "").startswith("policies."):
+        return InputError(source, exc.field, exc.message)
+    return exc
+
+
 def check_fits_floor(spec: PolicySpec, navigator: Any, floor: Any) -> None:
     """A learned navigator reads an egocentric grid window and answers WAIT, N, E, S, W. On a
     floor that is not a grid the actions are neighbour slots (:mod:`warehouse.floor.compiled`),

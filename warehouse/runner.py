@@ -19,7 +19,13 @@ import pandas as pd
 
 from .errors import InputError
 from .model import WarehouseModel
-from .policies import PolicySpec, build_policy, check_checkpoints_used, resolve_policy
+from .policies import (
+    PolicySpec,
+    build_policy,
+    check_checkpoints_used,
+    from_file,
+    resolve_policy,
+)
 from .threads import torch_threads
 
 MAX_SEEDS = 10_000
@@ -192,9 +198,7 @@ def _blamed(
     from scenarios import blame_override
 
     blamed = blame_override(exc, overrides, names)
-    if blamed is exc and exc.source is None and (exc.field or "").startswith("policies."):
-        return InputError(source, exc.field, exc.message)
-    return blamed
+    return from_file(exc, source) if blamed is exc else blamed
 
 
 def _checked_policies(

@@ -117,7 +117,7 @@ def _check_policies(scenario: Scenario, source: Path | None) -> None:
     """The ``policies`` section names registered parts and checkpoints that load, for the
     policies ``warehouse run FILE`` runs: the scenario's own, or, when it names none, the
     command's default ones (with the section's settings, checkpoints included)."""
-    from warehouse.policies import build_policy, check_checkpoints_used, resolve_policy
+    from warehouse.policies import build_policy, check_checkpoints_used, from_file, resolve_policy
     from warehouse.runner import scenario_names_policy
 
     from .cmd_run import DEFAULT_POLICIES
@@ -133,9 +133,7 @@ def _check_policies(scenario: Scenario, source: Path | None) -> None:
         for spec in specs:
             build_policy(spec, scenario, source)
     except InputError as exc:  # a field of the file's policies section names the file
-        if exc.source is None and (exc.field or "").startswith("policies."):
-            raise InputError(source, exc.field, exc.message) from None
-        raise
+        raise from_file(exc, source) from None
 
 
 def register(app: typer.Typer) -> None:
