@@ -92,7 +92,7 @@ def test_hand_computed_kpis_match_the_report(scripted: Path) -> None:
     # Step 7: dropped, delivered; the order arrived at step 0 → cycle time 7 steps × 2 s.
     steps, robots, step_s, cell_m = 10, 2, 2.0, 1.5
     moves = 1 + 1 + 4
-    busy = 6  # robot 1 has its task after steps 1..6
+    busy = 7  # robot 1 spends steps 1..7 on its task (the drop of step 7 included)
     distance = moves * cell_m
     hand = {
         "deliveries": 1,
@@ -502,3 +502,18 @@ def test_results_without_stuck_robot_share_still_compare_and_target(tmp_path: Pa
     assert "deliveries" in out
     target = parse_target("stuck_robot_share<=0.05")
     assert target.kpi == "stuck_robot_share"
+
+
+def test_utilization_is_the_sum_of_the_phase_shares() -> None:
+    """A robot's time with a task is its time driving empty, driving loaded and at the shelf or
+    station, the step that ends its drop included (it was left out before)."""
+    from warehouse.kpis import compute_kpis
+    from warehouse.model import WarehouseModel
+
+    model = WarehouseModel("small", seed=0, policy="rule_based", steps=400)
+    while model.running:
+        model.step()
+    k = compute_kpis(model.sim)
+    assert k["deliveries"] > 50
+    shares = k["empty_travel_share"] + k["loaded_travel_share"] + k["handling_share"]
+    assert k["utilization"] == pytest.approx(shares, abs=1e-12)

@@ -11,7 +11,9 @@ name                               definition (unit)
 ``shield_interventions``           robot-steps in which the shield changed the proposed action
 ``cycle_time_p50``                 median order arrival → delivery time, delivered orders (s)
 ``cycle_time_p95``                 95th percentile of the same (s)
-``utilization``                    share of robot-steps spent with a task (0..1)
+``utilization``                    share of robot-steps spent with a task, the step that ends
+                                   one included (0..1): in ``pickup_delivery`` the sum of the
+                                   three phase shares below
 ``empty_travel_share``             share of robot-steps spent driving to a pick (0..1)
 ``loaded_travel_share``            share of robot-steps spent carrying an order to its station
 ``handling_share``                 share of robot-steps spent picking or dropping

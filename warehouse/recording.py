@@ -493,7 +493,8 @@ class Recording:
             "interventions": csum(a["intervened"]),
             "collisions": csum(a["collided"]),
             "moves": csum(a["pos"][1:] != a["pos"][:-1]),
-            "busy_steps": csum(a["phase"][1:] != Phase.IDLE),
+            # with a task after the step, or ended one in it (as the core counts)
+            "busy_steps": csum((a["phase"][1:] != Phase.IDLE) | (a["delivered"] > 0)),
             "waits": csum(
                 (a["phase"][1:] != Phase.IDLE)
                 & (a["pos"][1:] == a["pos"][:-1])

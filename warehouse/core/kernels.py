@@ -557,10 +557,10 @@ def finish_step_kernel(
         # progress measure: closeness to the old target says nothing about the new one.
         reset[i] = delivered[i] or reached_wp[i] or became_idle[i] or picked[i]
         has_task = phase[i] != IDLE
-        if has_task:
+        if has_task or delivered[i]:  # (the step that ends a task counts: it began with one)
             busy_steps[i] += 1
-            if not moved[i] and target[i] >= 0:
-                waits[i] += 1
+        if has_task and not moved[i] and target[i] >= 0:
+            waits[i] += 1
         if delivered[i] or reached_wp[i]:
             since_goal[i] = 0
         else:

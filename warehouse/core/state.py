@@ -60,7 +60,7 @@ class FleetState:
     deliveries: np.ndarray  #: int64 orders delivered / goals reached
     collisions: np.ndarray  #: int64 steps in which the robot's move failed by collision
     interventions: np.ndarray  #: int64 steps in which the shield changed the robot's action
-    busy_steps: np.ndarray  #: int64 steps spent with a task
+    busy_steps: np.ndarray  #: int64 steps spent with a task (the step that ends one counts)
     waits: np.ndarray  #: int64 steps spent not moving while having a target
     breakdowns: np.ndarray  #: int64 times the robot broke down
     broken_steps: np.ndarray  #: int64 steps begun broken down
