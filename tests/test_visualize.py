@@ -84,6 +84,28 @@ def test_robot_colours_at_their_screen_positions(fleet):
     assert len(set(states.tolist())) >= 2  # more than one state colour was checked
 
 
+def test_a_robot_on_a_station_keeps_its_id_visible_when_ids_are_drawn():
+    """Zoomed in (ids drawn), a station's queue count sits in the cell's corner, not over the
+    robot standing on it: the cell's centre shows the robot, the corner the count."""
+    f = make_fleet("tiny")
+    f.reset(0)
+    on = np.zeros(0, dtype=np.int64)
+    while on.size == 0:
+        f.step()
+        on = np.flatnonzero(f.sim.floor.kind[f.sim.state.pos] == NodeKind.STATION)
+    r = Renderer(f.sim.floor, (640, 400))
+    assert r.view.cell >= 16
+    frame = frame_from_sim(f.sim, f.last)
+    canvas = r.draw(frame)
+    i = int(on[0])
+    x, y = r.robot_screen_center(frame, i)
+    c = r.view.cell
+    centre = {pixel(canvas, x + dx, y + dy) for dx in (-2, 0, 2) for dy in (-2, 0, 2)}
+    assert pal.QUEUE not in centre
+    corner = {pixel(canvas, x + c // 2 - k, y + c // 2 - k) for k in range(3, 8)}
+    assert pal.QUEUE in corner
+
+
 def test_station_colour_at_station_position(fleet):
     sim = fleet.sim
     r = Renderer(sim.floor, (640, 400))

@@ -538,6 +538,8 @@ class Renderer:
                 surf = self.text(str(q), size, pal.TEXT)
                 cx, cy = self.view.cell_center(*self.floor.pos[node])
                 box = surf.get_rect(center=(cx, cy))
+                if c >= 16:  # robot ids are drawn: the count goes to a corner, off the id
+                    box.bottomright = (cx + (c + 1) // 2 - 3, cy + (c + 1) // 2 - 2)
                 pg.draw.rect(canvas, pal.QUEUE, box.inflate(4, 2))
                 canvas.blit(surf, box)
         if c >= 16:
