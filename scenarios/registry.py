@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .schema import Scenario
@@ -70,7 +70,7 @@ def load_with_sets(
 def describe(target: str | Path, sets: Sequence[str] = ()) -> Summary:
     """Load, validate and build ``target`` (with the ``--set`` items ``sets``) and summarize
     it (raises InputError)."""
-    from warehouse.floor.checks import floor_notes
+    from warehouse.floor.checks import floor_notes, one_way_moves
     from warehouse.floor.kinds import NodeKind
 
     from .load import build_floor
@@ -114,17 +114,5 @@ def describe(target: str | Path, sets: Sequence[str] = ()) -> Summary:
         closures=tuple(closures),
         battery=tuple(battery),
         parking=int((floor.kind == NodeKind.PARKING).sum()),
-        one_way=one_way_moves(floor),
+        one_way=int(one_way_moves(floor)[0].size),
     )
-
-
-def one_way_moves(floor: Any) -> int:
-    """How many of the floor's moves between two nodes have no move back."""
-    import numpy as np
-
-    src, act = np.nonzero(floor.mask[:, 1:])
-    dst = floor.nbr[src, act + 1]
-    moving = dst != src
-    src, dst = src[moving].astype(np.int64), dst[moving].astype(np.int64)
-    n = floor.n_nodes
-    return int(np.count_nonzero(~np.isin(dst * n + src, src * n + dst)))

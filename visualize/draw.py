@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from warehouse.floor import GRID_OFFSETS, CompiledFloor
+from warehouse.floor.checks import one_way_moves
 
 from . import palette as pal
 from .backend import require_pygame
@@ -156,16 +157,9 @@ def _one_way_moves(floor: CompiledFloor) -> np.ndarray:
     """``(k, 3)`` rows (node, d_row, d_col) of grid moves whose reverse is not allowed."""
     if not floor.is_grid:
         return np.zeros((0, 3), dtype=np.int64)
-    rows = []
-    opposite = {1: 3, 2: 4, 3: 1, 4: 2}
-    for a in range(1, floor.n_actions):
-        src = np.flatnonzero(floor.mask[:, a])
-        dst = floor.nbr[src, a]
-        back = floor.mask[dst, opposite[a]] & (floor.nbr[dst, opposite[a]] == src)
-        one = src[~back]
-        dr, dc = GRID_OFFSETS[a]
-        rows.append(np.stack([one, np.full_like(one, dr), np.full_like(one, dc)], axis=1))
-    return np.concatenate(rows) if rows else np.zeros((0, 3), dtype=np.int64)
+    nodes, actions = one_way_moves(floor)
+    offsets = np.array(GRID_OFFSETS, dtype=np.int64).reshape(-1, 2)[actions]
+    return np.column_stack([nodes, offsets]).astype(np.int64)
 
 
 def _graph_edges(floor: CompiledFloor) -> np.ndarray:

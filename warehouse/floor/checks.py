@@ -35,6 +35,20 @@ def neighbour_pairs(floor: CompiledFloor) -> np.ndarray:
     return np.unique(np.sort(np.stack([src, dst], axis=1), axis=1), axis=0)
 
 
+def one_way_moves(floor: CompiledFloor) -> tuple[np.ndarray, np.ndarray]:
+    """``(nodes, actions)`` of the floor's moves between two nodes that have no move back
+    (one-way aisles and edges), ordered by action, then node."""
+    src, act = np.nonzero(floor.mask[:, 1:])
+    act = act + 1
+    dst = floor.nbr[src, act]
+    moving = dst != src
+    src, act, dst = src[moving].astype(np.int64), act[moving], dst[moving].astype(np.int64)
+    n = floor.n_nodes
+    one = ~np.isin(dst * n + src, src * n + dst)
+    order = np.lexsort((src[one], act[one]))
+    return src[one][order], act[one][order]
+
+
 def beside(floor: CompiledFloor, marked: np.ndarray) -> np.ndarray:
     """Bool per node: a neighbour (either direction of travel) of a node ``marked`` (bool per
     node) is."""
