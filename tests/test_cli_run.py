@@ -77,21 +77,36 @@ def test_paired_comparison_is_the_per_seed_difference(two_policy_run: Path) -> N
     base, other = (run["kpis"] for run in report["runs"])
     for name in KPI_NAMES:
         row = paired["runs"]["random"][name]
-        diffs = [a - b for a, b in zip(other[name]["per_seed"], base[name]["per_seed"],
-                                       strict=True) if a is not None and b is not None]  # fmt: skip
+        both = zip(other[name]["per_seed"], base[name]["per_seed"], strict=True)
+        pairs = [(a, b) for a, b in both if a is not None and b is not None]
+        diffs = [a - b for a, b in pairs]
         if not diffs:
             assert row["diff"] is None
             continue
         assert row["diff"] == pytest.approx(sum(diffs) / len(diffs), abs=1e-6)
         # two seeds: t(0.975, 1) × |d0 − d1| / 2
         assert row["ci95"] == pytest.approx(12.7062 * abs(diffs[0] - diffs[1]) / 2, abs=1e-3)
-        if base[name]["mean"]:
-            assert row["ratio"] == pytest.approx(other[name]["mean"] / base[name]["mean"], 1e-5)
+        if sum(b for _, b in pairs):
+            want = sum(a for a, _ in pairs) / sum(b for _, b in pairs)
+            assert row["ratio"] == pytest.approx(want, 1e-5)
     assert paired["runs"]["random"]["deliveries"]["diff"] < 0  # random moves deliver less
     from warehouse.report import PAIRED_KPIS, markdown_paired
 
     lines = markdown_paired(report).splitlines()
     assert lines[0] == "| KPI | random − rule_based |" and len(lines) == 2 + len(PAIRED_KPIS)
+
+
+def test_paired_ratio_uses_the_seeds_defined_for_both() -> None:
+    """A KPI undefined on one policy's seed (a cycle time without deliveries) leaves that seed
+    out of the ratio too, as it does of the difference: the ratio compares the same seeds."""
+    from warehouse.report import paired_rows
+
+    mine = {"cycle_time_p50": {"mean": 20.0, "ci95": None, "per_seed": [None, 20.0, 20.0]}}
+    theirs = {"cycle_time_p50": {"mean": 30.0, "ci95": None, "per_seed": [50.0, 20.0, 20.0]}}
+    row = paired_rows(mine, theirs, ["cycle_time_p50"])["cycle_time_p50"]
+    assert row["diff"] == 0.0 and row["ratio"] == 1.0  # not 20 / 30
+    none = {"cycle_time_p50": {"mean": None, "ci95": None, "per_seed": [None, None, None]}}
+    assert paired_rows(none, theirs, ["cycle_time_p50"])["cycle_time_p50"]["ratio"] is None
 
 
 def test_baseline_flag_picks_the_reference(tmp_path: Path, capsys) -> None:

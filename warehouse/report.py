@@ -32,7 +32,8 @@ per-policy intervals carry)::
 
 ``diff`` is the mean over seeds of the policy's value minus the baseline's, ``ci95`` its
 Student-t half-width (``null`` with fewer than two seeds), ``ratio`` the policy's mean over the
-baseline's (``null`` when the baseline's is 0 or undefined).
+baseline's (``null`` when the baseline's is 0 or undefined). All three use the same seeds: those
+where the KPI is defined for both policies (a cycle time without deliveries is not).
 
 ``kpis.csv``: the DataCollector time series of every run, columns ``policy, seed, step`` then
 every KPI and ``open_orders``. ``robots.csv``: per-robot counters, columns ``policy, seed, step,
@@ -132,9 +133,14 @@ def paired_rows(
     rows = {}
     for name in names:
         a, b = mine[name], theirs[name]
-        pairs = zip(a["per_seed"], b["per_seed"], strict=True)
-        diff = summarize([x - y for x, y in pairs if x is not None and y is not None])
-        ratio = a["mean"] / b["mean"] if a["mean"] is not None and b["mean"] else None
+        pairs = [
+            (x, y)
+            for x, y in zip(a["per_seed"], b["per_seed"], strict=True)
+            if x is not None and y is not None
+        ]
+        diff = summarize([x - y for x, y in pairs])
+        mine_sum, theirs_sum = sum(x for x, _ in pairs), sum(y for _, y in pairs)
+        ratio = mine_sum / theirs_sum if pairs and theirs_sum else None
         rows[name] = {"diff": diff["mean"], "ci95": diff["ci95"], "ratio": _clean(ratio)}
     return rows
 
