@@ -322,7 +322,8 @@ def finetune(
     def save_model(it: int) -> Path:
         return save_finetune(out / "model", meta, actor, step=it, finetune=info(it))
 
-    writer = SummaryWriter(str(out / "tb"), purge_step=start if start else None)
+    # the update that made the checkpoint logged at step `start`: its point stays
+    writer = SummaryWriter(str(out / "tb"), purge_step=start + 1 if start else None)
     progress = Progress(
         TextColumn("[bold]ppo[/]"),
         BarColumn(),
@@ -343,12 +344,13 @@ def finetune(
                 if baseline is None and cfg.collisions == "physical":
                     baseline = rate
                 reason = collision_pause_reason(rate, baseline, cfg)
-                writer.add_scalar("guard/paused", float(reason is not None), it)
+                # (at it + 1, the step the rollout's other scalars are logged at)
+                writer.add_scalar("guard/paused", float(reason is not None), it + 1)
                 if reason is not None:
                     save_state(it, reason)
                     record = {"iteration": it, "reason": reason, **stats}
                     write_text_atomic(out / "PAUSED.json", json.dumps(record, indent=1) + "\n")
-                    writer.add_text("guard/reason", reason, it)
+                    writer.add_text("guard/reason", reason, it + 1)
                     log(f"paused at iteration {it}: {reason}")
                     if cfg.on_pause == "wait":
                         log(f"waiting up to {cfg.pause_wait_s:g} s for {out / 'CONTINUE'}")

@@ -431,7 +431,9 @@ def train(
     if log_tensorboard:
         from torch.utils.tensorboard import SummaryWriter
 
-        writer = SummaryWriter(str(out / "tb"), purge_step=start if start else None)
+        # steps are environment steps; the checkpointed iteration's point stays
+        purge = start * cfg.n_envs * cfg.horizon + 1 if start else None
+        writer = SummaryWriter(str(out / "tb"), purge_step=purge)
     warm: dict[str, float] = {}
     if start == 0 and cfg.imitation_episodes > 0:
         warm = imitate(net, pool, navigators, cfg)

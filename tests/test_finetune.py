@@ -173,6 +173,38 @@ def test_guard_pauses_a_scripted_run(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert not (run / "PAUSED.json").exists()  # the pause it resumed from is over
 
 
+def test_guard_is_logged_beside_the_rollout_it_judged(tmp_path: Path, monkeypatch) -> None:
+    """``guard/paused`` of a rollout sits at the TensorBoard step of that rollout's collision
+    rate, so the two curves line up; the pausing rollout's flag is the last point."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    script_collisions(monkeypatch, [10.0, 12.0, 40.0])
+    run = tmp_path / "run"
+    finetune(tiny_cfg(updates=4, collision_rise=1.5), run, init=INIT, show_progress=False, log=str)
+    acc = EventAccumulator(str(run / "tb"))
+    acc.Reload()
+    guard = {e.step: e.value for e in acc.Scalars("guard/paused")}
+    rate = {e.step: e.value for e in acc.Scalars("rollout/collisions_per_1k")}
+    assert rate == {1: 10.0, 2: 12.0}
+    assert guard == {1: 0.0, 2: 0.0, 3: 1.0}
+
+
+def test_a_resumed_fine_tuning_keeps_the_point_of_its_checkpoint(tmp_path: Path) -> None:
+    """Resuming from the checkpoint of iteration 2 keeps the scalars of the update that made
+    it (logged at step 2) and logs each later step once, as an uninterrupted run does."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def steps_logged(run: Path) -> list[int]:
+        acc = EventAccumulator(str(run / "tb"))
+        acc.Reload()
+        return [e.step for e in acc.Scalars("rollout/deliveries")]
+
+    finetune(tiny_cfg(updates=3), tmp_path / "a", init=INIT, show_progress=False, log=str)
+    finetune(tiny_cfg(updates=2), tmp_path / "b", init=INIT, show_progress=False, log=str)
+    finetune(tiny_cfg(updates=3), tmp_path / "b", resume=True, show_progress=False, log=str)
+    assert steps_logged(tmp_path / "b") == steps_logged(tmp_path / "a") == [1, 2, 3]
+
+
 def test_guard_wait_accepts_continue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     script_collisions(monkeypatch, [10.0, 0.0])
     run = tmp_path / "run"

@@ -103,6 +103,23 @@ def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
     assert state["iteration"] == 3
 
 
+def test_a_resumed_run_keeps_the_curve_it_resumed_from(tmp_path: Path) -> None:
+    """TensorBoard steps are environment steps, so resuming at iteration 2 must not purge the
+    points logged before it: the resumed curve is that of an uninterrupted run."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def steps_logged(run: Path) -> list[int]:
+        acc = EventAccumulator(str(run / "tb"))
+        acc.Reload()
+        return [e.step for e in acc.Scalars("rollout/deliveries")]
+
+    torch.set_num_threads(1)
+    train(TINY, tmp_path / "full")
+    train(replace(TINY, total_steps=2 * 60), tmp_path / "part")
+    train(TINY, tmp_path / "part", resume=True)
+    assert steps_logged(tmp_path / "part") == steps_logged(tmp_path / "full") == [60, 120, 180]
+
+
 def test_resume_refuses_other_settings(tmp_path: Path) -> None:
     train(replace(TINY, total_steps=60), tmp_path, log_tensorboard=False)
     with pytest.raises(InputError):
