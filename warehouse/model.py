@@ -15,6 +15,9 @@ Data collection (``model.datacollector``):
 * agent-type reporters (``per_robot=True``, same cadence): per robot ``robot`` (index) and the
   counters ``deliveries``, ``distance_m``, ``collisions``, ``interventions``, ``busy_steps``,
   ``waits``, ``breakdowns``, ``broken_steps``; per station ``station`` (index) and ``queue``.
+  A robot's ``collisions`` counts the steps in which its own move failed by a collision (one
+  collision of two moving robots counts on both), so it does not sum to the ``collisions`` KPI,
+  which counts incidents.
 
 With ``collect_every=1`` entry ``i`` of the series is the state after step ``i + 1``, the
 indexing ``mesa.batch_run`` expects (``warehouse sweep`` uses this).
