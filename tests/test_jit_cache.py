@@ -90,3 +90,15 @@ def test_an_unwritable_root_falls_back_to_the_temporary_folder(tmp_path: Path) -
     ).stdout.strip()
     assert Path(out).parent.parent == tmp_path / "tmp"
     assert Path(out).name == jit_cache.source_digest() and Path(out).is_dir()
+
+
+def test_cold_until_some_kernel_is_compiled(tmp_path: Path) -> None:
+    assert jit_cache.cold(tmp_path)
+    (tmp_path / "warehouse_core").mkdir()
+    (tmp_path / "warehouse_core" / "kernels.step-12.py311.nbi").write_bytes(b"")
+    assert not jit_cache.cold(tmp_path)
+    # this test process has run kernels by now, or loaded them from the folder
+    import warehouse
+
+    warehouse.make_env("tiny", seed=0)
+    assert not jit_cache.cold()

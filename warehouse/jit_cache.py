@@ -123,3 +123,14 @@ def configure(root: Path | None = None) -> Path:
     prune(cache_root, folder)
     _configured = folder
     return folder
+
+
+def cold(folder: Path | None = None) -> bool:
+    """Whether no kernel of these sources is compiled yet (``folder``, by default that of
+    :func:`configure`, holds no numba index): the first run of a version compiles them all,
+    about a minute on two cores."""
+    folder = configure() if folder is None else folder
+    try:
+        return not any(folder.rglob("*.nbi"))
+    except OSError:
+        return False

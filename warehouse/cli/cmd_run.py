@@ -185,6 +185,10 @@ def run(
     out = writable_out_folder(out or new_run_folder(exp.scenario.name), writes=writes)
 
     console = Console(stderr=True)
+    from warehouse.jit_cache import cold
+
+    name = exp.scenario.name  # (on the bar while the first run of a version compiles)
+    first = f"{name}: compiling the kernels, once per version" if cold() else name
     recorders: list[Any] = []
     total = len(exp.policies) * len(exp.seeds) * exp.steps
     with staged_dir(out) as stage:
@@ -196,10 +200,10 @@ def run(
             console=console,
             transient=True,
         ) as bar:
-            task = bar.add_task(f"{exp.scenario.name}", total=total)
+            task = bar.add_task(first, total=total)
             results = run_experiment(
                 exp,
-                progress=lambda n: bar.advance(task, n),
+                progress=lambda n: bar.update(task, advance=n, description=name),
                 record=record is not None,
                 on_recorder=recorders.append,
                 jobs=jobs,
