@@ -140,6 +140,10 @@ class WarehouseModel(mesa.Model):
     sweep any setting. ``floor`` reuses an already built floor of the same scenario.
     ``check_checkpoints=False`` lets a ``policies.*_checkpoint`` that this policy does not load
     pass (a sweep or comparison checks that some policy of the whole run loads it).
+    ``last_only=True`` (with ``collect_every=1``, as ``warehouse sweep`` runs it) computes the
+    model reporters after the last step only; the earlier entries of the series are ``None``,
+    so entry ``i`` is still step ``i + 1``, the entry ``mesa.batch_run`` reads (every KPI after
+    every step made a sweep 4 to 6 times slower).
     """
 
     def __init__(
@@ -154,6 +158,7 @@ class WarehouseModel(mesa.Model):
         steps: int | None = None,
         collect_every: int | None = None,
         per_robot: bool = True,
+        last_only: bool = False,
         source: Path | None = None,
         floor: Any = None,
         recorder: Any = None,
@@ -183,6 +188,7 @@ class WarehouseModel(mesa.Model):
         self.seed = int(seed)
         self.max_steps = int(steps or sc.episode.steps)
         self.collect_every = int(collect_every or sc.episode.collect_every)
+        self.last_only = bool(last_only)
 
         floor = floor if floor is not None else build_floor(sc, source)
         config = sc.sim_config()
@@ -246,8 +252,11 @@ class WarehouseModel(mesa.Model):
             self.recorder.capture(self.sim, fleet_step)
         t = self.sim.t
         done = t >= self.max_steps
-        if t % self.collect_every == 0 or done:
+        if done or (t % self.collect_every == 0 and not self.last_only):
             self.datacollector.collect(self)
+        elif self.last_only and t % self.collect_every == 0:  # keep entry i at step i + 1
+            for values in self.datacollector.model_vars.values():
+                values.append(None)
         if done:
             self.running = False
 

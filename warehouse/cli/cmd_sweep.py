@@ -1,8 +1,10 @@
 """``warehouse sweep``: every combination of ``--set KEY=V1,V2,...`` on every seed.
 
 The runs go through ``mesa.batch_run`` (:class:`~warehouse.model.WarehouseModel`). Every input
-is checked first, every combination's floor built once, and the output folder is created only
-once the runs succeeded (:func:`warehouse.report.staged_dir`). It holds:
+is checked first, every combination's floor and policy built once (two values that give the same
+setting, or a swept collision mode that the policy overrides, are refused), and the output folder
+is created only once the runs succeeded (:func:`warehouse.report.staged_dir`; checked again
+then, so a sweep that finished meanwhile is not overwritten). It holds:
 
 * ``sweep.csv``: one row per combination and seed, every KPI, and whether the run ended
   gridlocked;
@@ -23,7 +25,8 @@ smallest swept value that meets every target with 95 % confidence (:mod:`warehou
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Any
+import sys
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -73,13 +76,13 @@ def sweep(
     from mesa.batchrunner import batch_run
     from rich.console import Console
 
-    from scenarios import apply_overrides, blame_override, build_floor, load_scenario
+    from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.atomic import write_text_atomic
     from warehouse.kpi_targets import decide, parse_target, summary_lines
-    from warehouse.model import WarehouseModel
-    from warehouse.policies import check_checkpoints_used, resolve_policy
+    from warehouse.policies import build_policy, check_checkpoints_used, resolve_policy
     from warehouse.report import GRIDLOCK_SHARE, is_gridlocked, report_json, staged_dir
     from warehouse.runner import parse_seeds
+    from warehouse.threads import torch_threads
 
     from .checks import FLAG_OF
 
@@ -95,26 +98,34 @@ def sweep(
     seed_list, n_steps = list(base.episode.seeds), base.episode.steps
     resolve_policy(policy, base)
     # Check every combination now, so nothing runs (or is written) on bad input.
-    built: set[str] = set()
-    variants = []
+    named = {k: f"--set {k}" for k in grid}
+    built: dict[str, Any] = {}
+    variants, floors = [], []
     for combo in itertools.product(*grid.values()):
         combination = dict(zip(grid, combo, strict=True))
-        named = {k: f"--set {k}" for k in grid}
         variant = apply_overrides(base, combination, source, named)
         variants.append(variant)
         key = variant.model_dump_json(
             include={"layout", "fleet", "tasks", "physics", "faults", "battery"}
         )
         if key not in built:
-            build_floor(variant, source, named)  # a floor check names the --set that failed it
-            built.add(key)
+            # a floor check names the --set that failed it
+            built[key] = build_floor(variant, source, named)
+        floors.append(built[key])
+    check_distinct(grid, labels, variants)
     try:
         specs = [resolve_policy(policy, v, source=source) for v in variants]
         for variant in variants:  # a checkpoint must be loaded by some combination
             check_checkpoints_used(specs, variant, source)
+        # build every combination's policy (its parts' settings, its checkpoints) as `warehouse
+        # run` does: a bad --set value fails here, not after the combinations before it ran
+        for spec, variant, floor in zip(specs, variants, floors, strict=True):
+            build_policy(spec, variant, source, floor)
     except InputError as exc:  # a setting a --set gave names that option
-        raise blame_override(exc, grid, {k: f"--set {k}" for k in grid}) from None
+        raise _blamed(exc, grid, named, source, policy) from None
+    check_collisions_swept(grid, specs, variants)
     check_targets_defined(goals, {v.tasks.mode for v in variants})
+    chosen_out = out
     out = writable_out_folder(out or new_run_folder(f"sweep-{sc.name}"), writes=SWEEP_FILES)
 
     scenario_arg = str(source) if source is not None else str(target)
@@ -125,30 +136,44 @@ def sweep(
         steps=n_steps,
         policy=policy or "",
         collect_every=1,
+        last_only=True,
         per_robot=False,
         check_checkpoints=False,
     )
     n_runs = len(seed_list) * len(variants)
+    jobs = min(jobs, n_runs)  # no idle worker processes
     console = Console(stderr=True)
+    # torch on one thread, in this process and in the workers (_sweep_model), as `warehouse run`
+    with (
+        console.status(f"sweep: {n_runs} runs of {n_steps} steps ({jobs} process(es))"),
+        torch_threads(1, only_if_loaded=True),
+    ):
+        rows = batch_run(
+            cast(Any, _sweep_model),
+            parameters=params,
+            number_processes=jobs,
+            iterations=1,
+            max_steps=n_steps,
+            data_collection_period=-1,
+            display_progress=False,
+        )
+    # Each run's swept values as typed, found by repr (1 == 1.0 == True), before pandas turns a
+    # column of 0.5 and 1 into floats.
+    typed = {key: [repr(v) for v in values] for key, values in grid.items()}
+    for row in rows:
+        row.update({key: labels[key][typed[key].index(repr(row[key]))] for key in grid})
+    # Swept keys are dotted (fleet.robots), so no KPI column (robots) can overwrite them.
+    table = pd.DataFrame(rows).sort_values("RunId")
+    table = table[[*grid, "seed", *sweep_kpis()]].reset_index(drop=True)
+    jams = zip(table["jammed_robots"], table["robots"], strict=True)
+    table["gridlocked"] = [is_gridlocked(jammed, robots) for jammed, robots in jams]
+    paired = paired_frame(table, list(grid))
+    # The runs took a while: another sweep may have written into the folder since it was
+    # checked. A default folder is then chosen anew; a given one is refused, not overwritten.
+    if chosen_out is None and out.exists():
+        out = new_run_folder(f"sweep-{sc.name}")
+    out = writable_out_folder(out, writes=SWEEP_FILES)
     with staged_dir(out) as stage:
-        with console.status(f"sweep: {n_runs} runs of {n_steps} steps ({jobs} process(es))"):
-            rows = batch_run(
-                WarehouseModel,
-                parameters=params,
-                number_processes=jobs,
-                iterations=1,
-                max_steps=n_steps,
-                data_collection_period=-1,
-                display_progress=False,
-            )
-        # Swept keys are dotted (fleet.robots), so no KPI column (robots) can overwrite them.
-        table = pd.DataFrame(rows).sort_values("RunId")
-        table = table[[*grid, "seed", *sweep_kpis()]].reset_index(drop=True)
-        for key, values in grid.items():
-            table[key] = [labels[key][values.index(v)] for v in table[key]]
-        jams = zip(table["jammed_robots"], table["robots"], strict=True)
-        table["gridlocked"] = [is_gridlocked(jammed, robots) for jammed, robots in jams]
-        paired = paired_frame(table, list(grid))
         write_text_atomic(stage / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
         if len(paired):
             write_text_atomic(stage / "paired.csv", paired.to_csv(index=False, lineterminator="\n"))
@@ -159,10 +184,11 @@ def sweep(
             write_text_atomic(stage / "target.json", report_json(answer))
     modes = sorted({spec.collisions_for(v) for spec, v in zip(specs, variants, strict=True)})
     names = sorted({spec.name for spec in specs})
+    minutes = sorted({n_steps * v.physics.step_seconds / 60 for v in variants})
+    span = f"{minutes[0]:g}" + (f"–{minutes[-1]:g}" if len(minutes) > 1 else "")
     title = (
         f"sweep of {sc.name}: {n_runs} runs × {n_steps} steps "
-        f"({n_steps * base.physics.step_seconds / 60:g} min); policy {', '.join(names)}, "
-        f"collisions {', '.join(modes)}"
+        f"({span} min); policy {', '.join(names)}, collisions {', '.join(modes)}"
     )
     Console().print(sweep_table(table, paired, list(grid), title))
     if jammed := int(table["gridlocked"].sum()):
@@ -181,6 +207,87 @@ def sweep(
     ]
     written = ", ".join(files[:-1]) + " and " + files[-1] if len(files) > 1 else files[0]
     typer.echo(f"wrote {written} to {out} ({len(table)} runs)")
+
+
+def _sweep_model(**kwargs: Any) -> Any:
+    """One run of ``mesa.batch_run``: a :class:`~warehouse.model.WarehouseModel` whose learned
+    parts run torch on one thread, as in ``warehouse run`` (in a worker process too; many
+    threads on a fleet's small batches are several times slower, see
+    :mod:`warehouse.threads`)."""
+    from warehouse.model import WarehouseModel
+
+    model = WarehouseModel(**kwargs)
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(1)
+    return model
+
+
+def _blamed(
+    exc: InputError,
+    grid: dict[str, list[Any]],
+    named: dict[str, str],
+    source: Any,
+    policy: str | None,
+) -> InputError:
+    """``exc`` (a policy's check) naming the ``--set`` that gave the failed setting, or the
+    option or scenario file that chose the policy (as ``warehouse run`` names them)."""
+    from scenarios import blame_override
+    from warehouse.policies import from_file
+
+    if exc.field == "policy":  # a policy that does not fit the floor: who chose it
+        if policy:
+            return InputError(None, "--policy", exc.message)
+        swept = next((k for k in grid if k == "policies" or k.startswith("policies.")), None)
+        if swept is not None:
+            return InputError(None, named[swept], exc.message)
+        return InputError(source, "policies", exc.message)
+    blamed = blame_override(exc, grid, named)
+    return from_file(exc, source) if blamed is exc else blamed
+
+
+def check_distinct(
+    grid: dict[str, list[Any]], labels: dict[str, list[str]], variants: list[Any]
+) -> None:
+    """Two combinations that give the same scenario (``robots=4,4.0``) would be one setting
+    run twice, its seeds counted twice in one row: refused, naming the swept key."""
+    indices = list(itertools.product(*(range(len(v)) for v in grid.values())))
+    seen: dict[str, tuple[int, ...]] = {}
+    for index, variant in zip(indices, variants, strict=True):
+        dump = variant.model_dump_json()
+        if dump in seen:
+            other = seen[dump]
+            i = next(i for i, (a, b) in enumerate(zip(other, index, strict=True)) if a != b)
+            key = list(grid)[i]
+            first, second = labels[key][other[i]], labels[key][index[i]]
+            raise InputError(
+                None, f"--set {key}", f"{first!r} and {second!r} give the same setting"
+            )
+        seen[dump] = index
+
+
+def check_collisions_swept(
+    grid: dict[str, list[Any]], specs: list[Any], variants: list[Any]
+) -> None:
+    """A swept ``physics.collisions`` (or ``policies.shield``) that the policy's own collision
+    mode overrides would run every value the same: refused, naming the ``--set``."""
+    for field in ("physics.collisions", "policies.shield"):
+        section, name = field.split(".")
+        keys = [k for k in grid if k in (field, section)]
+        if not keys or len({getattr(getattr(v, section), name) for v in variants}) < 2:
+            continue
+        for spec, variant in zip(specs, variants, strict=True):
+            if spec.collisions:
+                why = f"the policy {spec.name} runs under {spec.collisions} whatever it says"
+            elif field == "physics.collisions" and variant.policies.shield:
+                why = (
+                    f"policies.shield ({variant.policies.shield}) sets the collision mode "
+                    "instead; sweep policies.shield"
+                )
+            else:
+                continue
+            raise InputError(None, f"--set {keys[0]}", f"its values would be ignored: {why}")
 
 
 def sweep_kpis() -> tuple[str, ...]:
@@ -241,7 +348,7 @@ def _parse_grid(sets: Any, policy: str | None) -> tuple[dict[str, list[Any]], di
     Shortcuts become dotted keys (``robots`` → ``fleet.robots``), so a key cannot be given
     twice under two names, nor collide with a run's own columns (the ``robots`` KPI, ``seed``).
     """
-    from scenarios.load import SHORTCUTS, parse_value
+    from scenarios.load import PATH_KEYS, SHORTCUTS, parse_assignment, parse_value
     from warehouse.runner import split_values
 
     grid: dict[str, list[Any]] = {}
@@ -262,6 +369,8 @@ def _parse_grid(sets: Any, policy: str | None) -> tuple[dict[str, list[Any]], di
             raise InputError(None, option, "--policy picks the policy of every run; drop one")
         labels[key] = split_values(raw)
         grid[key] = [parse_value(v, option, None) for v in labels[key]]
+        if key in PATH_KEYS:  # relative to the current folder, as `warehouse run --set` reads it
+            grid[key] = [parse_assignment(f"{key}={v}")[1] for v in labels[key]]
         if len({repr(v) for v in grid[key]}) != len(grid[key]):
             raise InputError(None, option, f"values repeat in {raw!r}")
     return grid, labels
