@@ -797,6 +797,9 @@ class Simulation:
             goals[same] = cells[idx]
         s.phase[robots] = _TO_GOAL
         s.task_goal[robots] = goals
+        # new targets: drop the cached ones (at reset a closure event at clock 0 has cached
+        # them before the first goals were drawn, with the same key, :meth:`target_slots`)
+        self._targets = None
 
     def _arrivals(self) -> int:
         tasks, f = self.config.tasks, self.floor
