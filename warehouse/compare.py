@@ -37,6 +37,10 @@ class _Run(BaseModel):
 
     policy: str = Field(min_length=1)
     kpis: dict[str, _Summary] = Field(min_length=1)
+    #: the parts the title names where they differ (older reports: none)
+    dispatcher: str | None = None
+    navigator: str | None = None
+    collisions: str | None = None
 
 
 class _Report(BaseModel):
@@ -111,7 +115,8 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
     """The scenario settings in which the two runs differ, from the ``scenario.yaml`` beside each
     ``report.json`` (``{}`` when either has none). The name and
     the fleet size are reported from the reports themselves; a floor drawing or map path is
-    shown as ``(differs)``."""
+    shown as ``(differs)``, as are two map files of the same name (each run folder's copy) whose
+    contents differ."""
     import yaml
 
     files = [path.parent / "scenario.yaml" for path in (base, other)]
@@ -123,13 +128,29 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
         return {}  # the comparison of the reports stands without it
     out: dict[str, list[Any]] = {}
     for key in sorted(set(a) | set(b)):
-        if key in ("name", "description", "fleet.robots") or a.get(key) == b.get(key):
+        if key in ("name", "description", "fleet.robots"):
+            continue
+        same = a.get(key) == b.get(key)
+        if same and key == "layout.path" and isinstance(name := a.get(key), str):
+            # each run folder holds its own copy of the map (rerun.MAP_STEM): same name, and
+            # maybe another floor (a copy missing from either folder: taken as the same)
+            first, second = (_file_bytes(f.parent / Path(name).expanduser()) for f in files)
+            same = first is None or second is None or first == second
+        if same:
             continue
         was, now = a.get(key), b.get(key)
         if key in ("layout.map", "layout.path"):
             was, now = "(differs)", "(differs)"
         out[key] = [was, now]
     return out
+
+
+def _file_bytes(path: Path) -> bytes | None:
+    """The contents of ``path`` (None: unreadable)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:

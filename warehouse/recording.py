@@ -756,6 +756,9 @@ def load_recording(path: str | Path) -> Recording:
         raise InputError(path, None, f"not a readable .npz recording ({why})") from None
     if "meta_json" not in arrays:
         raise InputError(path, "meta_json", "missing: not a warehouse recording")
+    for name, value in arrays.items():  # (np.load hands back a member that is no .npy as bytes)
+        if not isinstance(value, np.ndarray):
+            raise InputError(path, name, "not a numpy array")
     meta_json = arrays.pop("meta_json")
     if meta_json.shape != () or meta_json.dtype.kind != "U":
         raise InputError(path, "meta_json", "expected one JSON text")

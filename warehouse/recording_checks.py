@@ -97,6 +97,10 @@ def check_recording(rec: Recording, path: Path) -> None:
     cells = a["floor_pos"]
     if (cells < 0).any() or (cells[:, 0] >= height).any() or (cells[:, 1] >= width).any():
         raise InputError(path, "floor_pos", f"cells outside the {height}x{width} floor")
+    cell_of = np.full((height, width), -1, dtype=np.int64)  # as the floor compiler builds it
+    cell_of[cells[:, 0], cells[:, 1]] = np.arange(n_nodes)
+    if not np.array_equal(cell_of, a["floor_cell_of"]):
+        raise InputError(path, "floor_cell_of", "does not match the node cells of floor_pos")
 
     t1, n = a["pos"].shape if a["pos"].ndim == 2 else (-1, -1)
     if t1 < 1:
@@ -146,6 +150,9 @@ def check_recording(rec: Recording, path: Path) -> None:
     within("orders_robot", -1, n)
     if (np.diff(a["orders_arrival"]) < 0).any():
         raise InputError(path, "orders_arrival", "orders must come in the order they arrived")
+    frames, robots = np.nonzero(a["order"] >= 0)
+    if (a["orders_arrival"][a["order"][frames, robots]] > frames).any():
+        raise InputError(path, "order", "a robot holds an order before it arrived")
     if ("closed_ptr" in a) != ("closed_nodes" in a):
         raise InputError(path, "closed_ptr", "closed_ptr and closed_nodes come together")
     if "closed_ptr" in a:
@@ -164,6 +171,8 @@ def check_recording(rec: Recording, path: Path) -> None:
     _check_transit(rec, path, n_nodes)
     if "floor_charger" in a:
         shape("floor_charger", (n_nodes,))
+    _check_battery(rec, path)
+    _check_simulation(rec, path)
     _check_routes(rec, path, n_nodes, t1)
     _check_edges(rec, path, n_nodes)
     last = rec.frame_state(rec.steps)
@@ -171,8 +180,47 @@ def check_recording(rec: Recording, path: Path) -> None:
     for k in _FINAL_COUNTERS:
         if not np.array_equal(getattr(last, k), np.asarray(final[k], dtype=np.float64)):
             raise InputError(path, f"final.{k}", "per-step log does not add up to the counters")
+    if "incidents" in final and int(a["incidents"].sum(dtype=np.int64)) != final["incidents"]:
+        raise InputError(path, "incidents", "per-step log does not add up to final.incidents")
     if "orders_lost" in a and int(a["orders_lost"].sum()) != int(final.get("orders_lost", 0)):
         raise InputError(path, "orders_lost", "per-step log does not add up to final.orders_lost")
+
+
+def _check_simulation(rec: Recording, path: Path) -> None:
+    """The recorded floor and configuration make a simulation (the frames are read through
+    one, :meth:`Recording.frame_sim`): enough start cells for the fleet, pick locations and
+    stations (or goal cells)."""
+    try:
+        rec._shell  # noqa: B018  (built, and kept, here)
+    except ValueError as exc:
+        setting, _, why = str(exc).partition(": ")
+        field = "floor_kind"
+        if setting == "fleet.robots":
+            starts = int(np.count_nonzero(rec.arrays["floor_start_ok"]))
+            field, why = "floor_start_ok", f"{starts} start cells for {rec.n_robots} robots"
+        elif "goal" in why:
+            field = "floor_goal_ok"
+        raise InputError(path, field, why or str(exc)) from None
+
+
+def _check_battery(rec: Recording, path: Path) -> None:
+    """The battery log (``battery_*``) comes with the battery model on (``battery.capacity_wh``)
+    and only then, and the configuration's chargers lie on the recorded floor (the replay
+    draws them)."""
+    logged, on = "battery_soc" in rec.arrays, rec.config.battery.capacity_wh is not None
+    if logged and not on:
+        raise InputError(
+            path, "meta_json.config.battery.capacity_wh", "null, but the file logs the charge"
+        )
+    if on and not logged:
+        raise InputError(path, "battery_soc", "missing array (the battery model was on)")
+    if on:
+        from .core.battery import resolve_chargers
+
+        try:
+            resolve_chargers(rec.floor, rec.config)
+        except InputError as exc:
+            raise InputError(path, f"meta_json.config.{exc.field}", exc.message) from None
 
 
 def _check_transit(rec: Recording, path: Path, n_nodes: int) -> None:
@@ -310,15 +358,25 @@ def _check_doc(rec: Recording, path: Path, n_nodes: int, n: int, t1: int) -> Non
     if not isinstance(notes, list) or not all(isinstance(x, str) for x in notes):
         raise InputError(path, "meta_json.floor.notes", "expected a list of texts")
     nodes = fd.get("nodes")
-    if not isinstance(nodes, list) or len(nodes) != n_nodes or config.fleet.robots != n:
-        raise InputError(path, "meta_json.floor", "does not match the arrays")
+    if not isinstance(nodes, list) or len(nodes) != n_nodes:
+        raise InputError(path, "meta_json.floor.nodes", f"expected {n_nodes} nodes, as floor_pos")
+    if config.fleet.robots != n:
+        raise InputError(
+            path, "meta_json.config.fleet.robots", f"{config.fleet.robots}, but pos logs {n} robots"
+        )
     try:
         keys = {tuple(v) if isinstance(v, list) else v for v in nodes}
     except TypeError:
         raise InputError(path, "meta_json.floor.nodes", "expected node ids or [row, col]") from None
+    if None in keys:  # (no graph node may be None)
+        raise InputError(path, "meta_json.floor.nodes", "expected node ids or [row, col], not null")
     if len(keys) != n_nodes:
         raise InputError(path, "meta_json.floor.nodes", "node ids repeat")
     final = doc["final"]
+    for k in ("incidents", "orders_lost"):  # (older recordings: no orders_lost)
+        count = final.get(k, 0)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise InputError(path, f"final.{k}", "expected a count ≥ 0")
     for k in _FINAL_COUNTERS:
         values = final.get(k)
         if (

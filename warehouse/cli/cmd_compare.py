@@ -24,6 +24,7 @@ def compare(
     and without --set policies.park_idle=5, and compare the two folders.
     """
     from rich.console import Console
+    from rich.markup import escape
 
     from warehouse.compare import compare_reports
     from warehouse.kpis import KPI_NAMES
@@ -36,7 +37,9 @@ def compare(
     title = f"{result['other']} − {result['base']}, paired over {seeds_text(result['seeds'])}"
     for key, (was, now) in result["differ"].items():  # (values as the scenario files say them)
         title += f"; {key} {_yaml_word(was)} → {_yaml_word(now)}"
-    Console().print(rows_table(title, result["pairs"], KPI_NAMES if all_kpis else PAIRED_KPIS))
+    # (the table reads its title and column names as rich markup: "[north]" would vanish)
+    pairs = {escape(label): rows for label, rows in result["pairs"].items()}
+    Console().print(rows_table(escape(title), pairs, KPI_NAMES if all_kpis else PAIRED_KPIS))
     if result["unmatched_policies"]:
         names = ", ".join(result["unmatched_policies"])
         typer.echo(f"not compared (policies of one run only): {names}")
