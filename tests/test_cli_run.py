@@ -569,3 +569,25 @@ def test_a_run_uses_one_torch_thread_and_gives_the_count_back() -> None:
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_staged_folder_replaces_nothing_written_meanwhile(tmp_path: Path) -> None:
+    """A run checks its folder first and publishes at the end: a file another run wrote there
+    meanwhile stops the move, the moved files are taken back, and nothing is replaced."""
+    from warehouse.errors import InputError
+    from warehouse.report import staged_dir
+
+    out = tmp_path / "out"
+    with staged_dir(out) as stage:  # a new folder: the staged one becomes it
+        (stage / "a.txt").write_text("first")
+    assert (out / "a.txt").read_text() == "first"
+    with staged_dir(out) as stage:  # an existing folder: new names join it
+        (stage / "b.txt").write_text("second")
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt"]
+    with pytest.raises(InputError, match=r"b\.txt was written there meanwhile"):
+        with staged_dir(out) as stage:
+            (stage / "0.txt").write_text("mine")
+            (stage / "b.txt").write_text("mine")
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt"]
+    assert (out / "b.txt").read_text() == "second"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left

@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .atomic import current_umask, write_text_atomic
+from .errors import InputError
 from .kpis import KPI_NAMES
 
 if TYPE_CHECKING:
@@ -214,7 +215,10 @@ def staged_dir(final: Path) -> Iterator[Path]:
     """Yield an empty staging folder next to ``final``; on success move its files into
     ``final`` (created if needed), on any error or interrupt remove it.
 
-    Nothing appears at ``final`` unless the whole body succeeded.
+    Nothing appears at ``final`` unless the whole body succeeded, and nothing there is replaced:
+    a file that another run wrote there meanwhile (the caller checked the folder before a long
+    run) stops the move, the files already moved are taken back, and an :class:`InputError`
+    names it.
     """
     final = Path(final)
     parent = final.parent
@@ -228,11 +232,12 @@ def staged_dir(final: Path) -> Iterator[Path]:
     try:
         os.chmod(stage, 0o777 & ~current_umask())
         yield stage
-        if not final.exists():
-            os.replace(stage, final)
-        else:
-            for item in sorted(stage.iterdir()):
-                os.replace(item, final / item.name)
+        try:
+            os.rename(stage, final)  # fails if the folder exists and holds files
+        except OSError:
+            if not final.is_dir():
+                raise
+            _publish_into(stage, final)
             stage.rmdir()
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
@@ -240,6 +245,47 @@ def staged_dir(final: Path) -> Iterator[Path]:
             with contextlib.suppress(OSError):
                 p.rmdir()
         raise
+
+
+def _publish_into(stage: Path, final: Path) -> None:
+    """Move the files of ``stage`` into the existing folder ``final`` without replacing any:
+    a hard link fails on a name that exists (folders move by rename, which fails the same way
+    onto a folder that holds files). On a name taken, the files already moved are removed."""
+    moved: list[Path] = []
+    try:
+        for item in sorted(stage.iterdir()):
+            dest = final / item.name
+            if item.is_dir():
+                if dest.exists():
+                    raise FileExistsError(dest)
+                os.rename(item, dest)
+            else:
+                _link_or_move(item, dest)
+            moved.append(dest)
+    except FileExistsError:
+        for done in moved:
+            if done.is_dir():
+                shutil.rmtree(done, ignore_errors=True)
+            else:
+                done.unlink(missing_ok=True)
+        raise InputError(
+            final, None, f"{dest.name} was written there meanwhile by another run; nothing replaced"
+        ) from None
+
+
+def _link_or_move(item: Path, dest: Path) -> None:
+    """Move the file ``item`` to ``dest``, raising :class:`FileExistsError` if ``dest`` exists
+    (atomically where the file system has hard links)."""
+    try:
+        os.link(item, dest)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here: check, then move
+        if dest.exists():
+            raise FileExistsError(dest) from None
+        os.replace(item, dest)
+        return
+    item.unlink()
 
 
 def write_outputs(results: Results, folder: Path, report: dict[str, Any]) -> list[Path]:
