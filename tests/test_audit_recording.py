@@ -231,3 +231,20 @@ def test_compare_shows_a_setting_in_brackets_in_its_title(tmp_path, monkeypatch,
     code, out, err = run_cli(["compare", "a", "b"], capsys)
     assert code == 0, err
     assert "layout.parking_walls [] → [north]" in out, out
+
+
+def test_a_replay_counts_the_step_of_an_order_handed_back_to_a_closure(tmp_path: Path) -> None:
+    """A robot that drove to its pick and then handed its order back to a closure began the
+    step driving: the replay's time counters say so, as the core's do (they took it for a robot
+    whose order was taken over before the step). Task swaps on, so both kinds occur."""
+    from warehouse.model import WarehouseModel
+
+    scenario = Path(__file__).resolve().parent.parent / "docs/results_closures/small_pockets.yaml"
+    model = WarehouseModel(scenario, seed=0, steps=900, policy="rule_based", recorder=True,
+                           **{"policies.task_swaps": True})  # fmt: skip
+    model.run()
+    rec = load_recording(model.recorder.save(tmp_path / "run.npz"))
+    assert rec._handed_back.sum() == 2  # this run's two hand-backs
+    last, s = rec.frame_state(rec.steps), model.sim.state
+    np.testing.assert_array_equal(last.phase_steps, s.phase_steps)
+    np.testing.assert_array_equal(last.busy_steps, s.busy_steps)

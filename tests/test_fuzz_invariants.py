@@ -458,13 +458,9 @@ def test_utilization_is_the_sum_of_the_phase_shares_without_scheduled_closures()
     assert checked >= 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: the step in which a scheduled closure makes a robot hand its order back "
-    "(closure_duties → release_orders) counts in phase_steps (TO_PICK) but not in busy_steps; "
-    "a fix must change warehouse.recording's replay of busy_steps alike",
-)
 def test_utilization_counts_the_step_in_which_an_order_is_handed_back():
+    """The step in which a scheduled closure makes a robot hand its order back began with a task
+    (phase_steps counts it as TO_PICK), so it is busy too."""
     corridor = np.array([[NodeKind.STATION] + [NodeKind.AISLE] * 6 + [NodeKind.PICK]], np.int8)
     cfg = SimConfig(
         fleet=FleetConfig(robots=1),

@@ -493,8 +493,11 @@ class Recording:
             "interventions": csum(a["intervened"]),
             "collisions": csum(a["collided"]),
             "moves": csum(a["pos"][1:] != a["pos"][:-1]),
-            # with a task after the step, or ended one in it (as the core counts)
-            "busy_steps": csum((a["phase"][1:] != Phase.IDLE) | (a["delivered"] > 0)),
+            # with a task after the step, or ended one in it, or handed its order back to a
+            # closure after driving (as the core counts)
+            "busy_steps": csum(
+                (a["phase"][1:] != Phase.IDLE) | (a["delivered"] > 0) | self._handed_back
+            ),
             "waits": csum(
                 (a["phase"][1:] != Phase.IDLE)
                 & (a["pos"][1:] == a["pos"][:-1])
@@ -515,17 +518,39 @@ class Recording:
         """``(T, N)``: each robot's phase when step ``k + 1`` began, which the time-share counters
         count by. It is frame ``k``'s phase except for the robots the dispatch before the step
         changed: idle in frame ``k`` and holding an order in frame ``k + 1`` (assigned, or took
-        an order over), or driving to a pick in frame ``k`` and idle in frame ``k + 1`` (another
-        robot took its order over: :mod:`hierarchy.swaps`). Read from the frames, not from the
+        an order over), or driving to a pick in frame ``k`` and idle in frame ``k + 1`` with its
+        order held by another robot (who took it over: :mod:`hierarchy.swaps`). A robot whose
+        order no robot holds after the step handed it back to a closure after driving
+        (:attr:`_handed_back`): it began the step driving. Read from the frames, not from the
         order book's final holders, which task swaps may have changed."""
         a = self.arrays
         stepping = a["phase"][:-1].copy()
-        after = a["phase"][1:]
         took = (stepping == Phase.IDLE) & (a["order"][1:] >= 0)
-        released = (stepping == Phase.TO_PICK) & (after == Phase.IDLE)
+        given_up = (stepping == Phase.TO_PICK) & (a["phase"][1:] == Phase.IDLE)
         stepping[took] = Phase.TO_PICK
-        stepping[released] = Phase.IDLE
+        stepping[given_up & ~self._handed_back] = Phase.IDLE
         return stepping
+
+    @cached_property
+    def _handed_back(self) -> np.ndarray:
+        """``(T, N)``: robots that drove to a pick in step ``k + 1`` and then handed their order
+        back to a closure (:func:`~warehouse.core.closures.closure_duties`): driving in frame
+        ``k``, idle in frame ``k + 1``, and no robot holds their order then (an order taken
+        over by task swaps is held by the robot that took it)."""
+        a = self.arrays
+        order = a["order"]
+        given_up = (order[:-1] >= 0) & (a["phase"][:-1] == Phase.TO_PICK)
+        given_up &= a["phase"][1:] == Phase.IDLE
+        frames, robots = np.nonzero(given_up)
+        out = np.zeros(given_up.shape, dtype=bool)
+        if frames.size:
+            span = np.int64(max(int(order.max()) + 1, 1))
+            held_k, held_r = np.nonzero(order[1:] >= 0)
+            held = held_k.astype(np.int64) * span + order[1:][held_k, held_r]
+            mine = frames.astype(np.int64) * span + order[:-1][frames, robots]
+            free = ~np.isin(mine, held)
+            out[frames[free], robots[free]] = True
+        return out
 
     def _time_counters(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The fleet's ``phase_steps`` ``(N_PHASES,)`` and ``blocked_steps`` ``(1,)`` after ``k``

@@ -710,8 +710,11 @@ class Simulation:
                 self._targets = None
                 self._reset_progress(sent)
         self._faults()
+        handed_back = None  # robots a closure made hand their order back after this step's move
         if self.dist.closed_any:  # a scheduled closure lasts: orders given back, robots out
+            driving = s.phase == Phase.TO_PICK
             closure_duties(self)
+            handed_back = driving & (s.phase == Phase.IDLE)
         if self.battery is not None and self._routes and self.t in self._routes:
             # a closure began or ended: chargers it closed or reopened go to the queue now
             sent = self.battery.give_chargers(s, self.dist, self.t)
@@ -751,6 +754,8 @@ class Simulation:
             reward,
             reset,
         )
+        if handed_back is not None:  # their step began with a task: it counts (as phase_steps)
+            s.busy_steps[handed_back] += 1
         progress_kernel(
             slot,
             self.dist.table,
