@@ -65,6 +65,16 @@ def test_an_existing_record_file_is_refused(tmp_path, monkeypatch, capsys) -> No
     assert (tmp_path / "r.npz").read_bytes() == b"an earlier recording"
 
 
+def test_a_recording_named_as_a_file_of_the_run_folder_is_refused(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """``--record o/report.json --out o``: the run's report would take the recording's place."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "o").mkdir()
+    expected = "o/report.json: --record: report.json is a file the run writes there"
+    fails_cleanly([*RUN, "--out", "o", "--record", "o/report.json"], tmp_path, capsys, expected)
+
+
 def test_a_frames_folder_of_an_earlier_run_is_refused(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     argv = ["view", "tiny", "--headless-frames", "f", "--frames", "1"]

@@ -183,6 +183,8 @@ def run(
 
     writes = (*RUN_FILES, *filter(None, [map_copy_name(exp.scenario)]))
     out = writable_out_folder(out or new_run_folder(exp.scenario.name), writes=writes)
+    if record is not None and record.name in writes and record.resolve().parent == out.resolve():
+        raise InputError(record, "--record", f"{record.name} is a file the run writes there")
 
     console = Console(stderr=True)
     from warehouse.jit_cache import cold
