@@ -134,3 +134,11 @@ def test_more_chargers_than_cells_is_a_clear_error() -> None:
     with pytest.raises(InputError, match=r"battery\.auto_chargers") as info:
         Simulation(build_floor(sc, src), sc.sim_config())
     assert "qualify for a charger" in str(info.value)
+
+
+def test_a_floor_without_a_candidate_cell_says_so() -> None:
+    """No aisle or parking cell at all: the same clear error, not numpy's about an empty max."""
+    P, S = NodeKind.PICK, NodeKind.STATION
+    floor = compile_floor(graph_from_grid(np.array([[S, P, P, S]], np.int8)))
+    with pytest.raises(ValueError, match="only 0 cells qualify for a charger"):
+        place_chargers(floor, 1)

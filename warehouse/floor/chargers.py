@@ -70,7 +70,7 @@ def place_chargers(floor: CompiledFloor, n: int) -> np.ndarray:
         key = near_station
         chosen: list[int] = []
         alive = np.ones(cand.size, dtype=bool)
-        while len(chosen) < n:
+        while len(chosen) < n and alive.any():
             score = np.where(alive & np.isfinite(key[cand]), key[cand], -np.inf)
             if not np.isfinite(score.max()):
                 break
