@@ -75,6 +75,17 @@ def test_a_recording_named_as_a_file_of_the_run_folder_is_refused(
     fails_cleanly([*RUN, "--out", "o", "--record", "o/report.json"], tmp_path, capsys, expected)
 
 
+def test_a_record_file_in_a_missing_folder_says_the_folder_does_not_exist(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    fails_cleanly([*RUN, "--out", "o", "--record", "nowhere/r.npz"], tmp_path, capsys,
+                  "nowhere/r.npz: --record: 'nowhere' does not exist")  # fmt: skip
+    (tmp_path / "f").write_text("a file")
+    fails_cleanly([*RUN, "--out", "o", "--record", "f/r.npz"], tmp_path, capsys,
+                  "f/r.npz: --record: 'f' is not a folder")  # fmt: skip
+
+
 def test_a_frames_folder_of_an_earlier_run_is_refused(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     argv = ["view", "tiny", "--headless-frames", "f", "--frames", "1"]

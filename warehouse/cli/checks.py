@@ -137,7 +137,8 @@ def new_output_file(path: Path, flag: str, what: str = "file") -> Path:
     if path.exists():
         raise InputError(path, flag, "already exists; choose another name")
     if not path.parent.is_dir():
-        raise InputError(path, flag, f"{str(path.parent)!r} is not a folder")
+        why = "is not a folder" if path.parent.exists() else "does not exist"
+        raise InputError(path, flag, f"{str(path.parent)!r} {why}")
     return path
 
 
