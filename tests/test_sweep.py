@@ -170,3 +170,12 @@ def test_sweep_shortcuts_meet_the_same_checks(sets, expected, tmp_path, monkeypa
     code, _, err = cli(argv, capsys)
     assert code == 2 and err.strip().endswith(expected), err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_values_split_at_top_level_commas_only() -> None:
+    from warehouse.runner import split_values
+
+    assert split_values("10, 20,[west,east],{a: 1, b: 2},'x,y'") == [
+        "10", "20", "[west,east]", "{a: 1, b: 2}", "'x,y'"
+    ]  # fmt: skip
+    assert split_values("a],b") == ["a]", "b"]  # a stray bracket does not swallow the rest

@@ -67,7 +67,7 @@ def split_values(text: str) -> list[str]:
         elif ch in "[{":
             depth += 1
         elif ch in "]}":
-            depth -= 1
+            depth = max(depth - 1, 0)  # (a stray closing bracket does not stop the splitting)
         elif ch == "," and depth == 0:
             out.append(cur)
             cur = ""
