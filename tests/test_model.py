@@ -150,3 +150,9 @@ def test_recorder_captures_every_step() -> None:
     model.run()
     assert model.recorder.steps == 15
     assert model.recorder.meta["seed"] == 0
+
+
+@pytest.mark.parametrize("setting", ["steps", "collect_every"])
+def test_zero_steps_or_cadence_is_refused_not_read_as_the_scenarios(setting: str) -> None:
+    with pytest.raises(ValueError, match=f"{setting} must be at least 1"):
+        WarehouseModel("tiny", **{setting: 0})

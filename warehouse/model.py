@@ -186,6 +186,9 @@ class WarehouseModel(mesa.Model):
         self.scenario = sc
         self.policy = spec
         self.seed = int(seed)
+        for name, value in (("steps", steps), ("collect_every", collect_every)):
+            if value is not None and int(value) < 1:  # (0 used to mean the scenario's value)
+                raise ValueError(f"{name} must be at least 1 (None: the scenario's), got {value}")
         self.max_steps = int(steps or sc.episode.steps)
         self.collect_every = int(collect_every or sc.episode.collect_every)
         self.last_only = bool(last_only)
