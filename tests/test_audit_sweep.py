@@ -220,3 +220,14 @@ def test_a_navigator_that_does_not_fit_the_floor_names_its_option(tmp_path: Path
         capsys,
         "--policy: 'cql': its navigator 'cql' was trained on grid floors",
     )
+
+
+def test_sweep_csv_names_the_policy_and_collision_mode_of_each_row(tmp_path: Path, capsys) -> None:
+    argv = ["sweep", "tiny", "--set", "policies.shield=block,pibt", "--seeds", "0", "--steps", "5"]
+    code, _, err = cli([*argv, "--policy", "greedy+rule_based", "--out", str(tmp_path / "o")],
+                       capsys)  # fmt: skip
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "o" / "sweep.csv")
+    assert list(table.columns[:4]) == ["policies.shield", "policy", "collision_mode", "seed"]
+    assert table["collision_mode"].tolist() == ["block", "pibt"]
+    assert set(table["policy"]) == {"rule_based"}  # (the preset of that pair)

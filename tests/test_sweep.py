@@ -20,7 +20,7 @@ def test_sweep_one_row_per_setting_and_seed(tmp_path: Path, capsys) -> None:
     assert code == 0, err
     table = pd.read_csv(out / "sweep.csv")
     assert len(table) == 6
-    assert list(table.columns[:2]) == ["fleet.robots", "seed"]
+    assert list(table.columns[:4]) == ["fleet.robots", "policy", "collision_mode", "seed"]
     assert set(KPI_NAMES) <= set(table.columns)
     pairs = list(zip(table["fleet.robots"], table["seed"], strict=True))
     assert pairs == [(2, 0), (2, 1), (4, 0), (4, 1), (6, 0), (6, 1)]

@@ -6,8 +6,8 @@ setting, or a swept collision mode that the policy overrides, are refused), and 
 is created only once the runs succeeded (:func:`warehouse.report.staged_dir`; checked again
 then, so a sweep that finished meanwhile is not overwritten). It holds:
 
-* ``sweep.csv``: one row per combination and seed, every KPI, and whether the run ended
-  gridlocked;
+* ``sweep.csv``: one row per combination and seed, the policy and collision mode that ran it,
+  every KPI, and whether the run ended gridlocked;
 * ``paired.csv``: the **first combination** (each key's first value) is the baseline. Every
   other combination is compared with it seed by seed, as ``warehouse run`` compares policies:
   one row per combination and KPI with the mean per-seed difference, its 95 % CI and the
@@ -165,6 +165,16 @@ def sweep(
     # Swept keys are dotted (fleet.robots), so no KPI column (robots) can overwrite them.
     table = pd.DataFrame(rows).sort_values("RunId")
     table = table[[*grid, "seed", *sweep_kpis()]].reset_index(drop=True)
+    # which policy ran each row, and under which collision mode (the file says it, not the title)
+    ran = {
+        combo: (spec.name, spec.collisions_for(variant))
+        for combo, spec, variant in zip(
+            itertools.product(*labels.values()), specs, variants, strict=True
+        )
+    }
+    combos = list(zip(*(table[key] for key in grid), strict=True)) if grid else [()] * len(table)
+    table.insert(len(grid), "policy", [ran[c][0] for c in combos])
+    table.insert(len(grid) + 1, "collision_mode", [ran[c][1] for c in combos])
     jams = zip(table["jammed_robots"], table["robots"], strict=True)
     table["gridlocked"] = [is_gridlocked(jammed, robots) for jammed, robots in jams]
     paired = paired_frame(table, list(grid))
