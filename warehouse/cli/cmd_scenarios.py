@@ -86,7 +86,7 @@ def validate(
         if target is None:
             return
     if target is None:
-        raise typer.BadParameter("give a scenario file (or --schema)")
+        raise typer.BadParameter("give a scenario file (or --schema, or --template)")
     from scenarios.registry import describe, load_with_sets
 
     s = describe(target, sets or ())
