@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_helpers import run_cli
+from recording_helpers import rewrite_recording
 
 import warehouse
 from agents import make_navigator
@@ -47,18 +48,7 @@ def battery(tmp_path_factory) -> Path:
 
 
 def _rewrite(src: Path, dst: Path, edit_doc=None, **changes) -> Path:
-    with np.load(src, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    if edit_doc is not None:
-        doc = json.loads(str(arrays["meta_json"]))
-        edit_doc(doc)
-        arrays["meta_json"] = np.asarray(json.dumps(doc))
-    arrays.update(changes)
-    for k, v in list(arrays.items()):
-        if v is None:
-            del arrays[k]
-    np.savez(dst, **arrays)
-    return dst
+    return rewrite_recording(src, dst, edit_doc=edit_doc, **changes)
 
 
 def _setting(*keys: str | int, value: object):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from recording_helpers import rewrite_recording
 
 import warehouse
 from agents import RuleBasedNavigator
@@ -37,17 +38,7 @@ EDGES = [("S1", "X"), ("S2", "X"), ("L", "X"), ("Y", "P1"), ("Y", "P2"), ("Y", "
 LONG = [("X", "Y", 8.0), ("U", "V", 12.0)]  # the corridor and a longer detour over the top
 
 
-def _rewrite(src: Path, dst: Path, doc: dict | None = None, **changes) -> Path:
-    with np.load(src, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    if doc is not None:
-        changes["meta_json"] = np.asarray(json.dumps(doc))
-    arrays.update(changes)
-    for k, v in list(arrays.items()):
-        if v is None:
-            del arrays[k]
-    np.savez(dst, **arrays)
-    return dst
+_rewrite = rewrite_recording
 
 
 def _doc(path: Path) -> dict:
