@@ -159,7 +159,9 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
     by seed. ``differ`` gives the scenario name, fleet size and each compared policy's
     dispatcher, navigator and collision mode (``POLICY.dispatcher``) where the two runs differ
     (as ``[base, other]``); ``not_compared`` lists the KPIs only one report has (one written by
-    another version of the toolkit), ``unmatched_policies`` the policies only one run has."""
+    another version of the toolkit), ``undefined`` those no compared run defines (the battery's
+    without a battery model: the printed table leaves them out), ``unmatched_policies`` the
+    policies only one run has."""
     base_path, a = load_report(base)
     other_path, b = load_report(other)
     if b["seeds"] != a["seeds"]:
@@ -198,10 +200,12 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
     paired_names = {run["policy"] for _, run_a, run_b in matched for run in (run_a, run_b)}
     unmatched = sorted((set(runs_a) | set(runs_b)) - paired_names)
     pairs, one_sided = {}, set()
+    defined: set[str] = set()  # KPIs some run of a pair defines (the printed table's rows)
     for label, run_a, run_b in matched:
         names = [k for k in run_b["kpis"] if k in run_a["kpis"]]
         one_sided |= set(run_a["kpis"]).symmetric_difference(run_b["kpis"])
         pairs[label] = paired_rows(run_b["kpis"], run_a["kpis"], names)
+        defined |= {k for k in names for r in (run_a, run_b) if r["kpis"][k]["mean"] is not None}
     return {
         "base": display_path(base_path),
         "other": display_path(other_path),
@@ -210,5 +214,6 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
         "differ": differ,
         "pairs": pairs,
         "not_compared": sorted(one_sided),
+        "undefined": sorted({k for rows in pairs.values() for k in rows} - defined),
         "unmatched_policies": unmatched,
     }

@@ -39,7 +39,8 @@ def compare(
         title += f"; {key} {_yaml_word(was)} → {_yaml_word(now)}"
     # (the table reads its title and column names as rich markup: "[north]" would vanish)
     pairs = {escape(label): rows for label, rows in result["pairs"].items()}
-    Console().print(rows_table(escape(title), pairs, KPI_NAMES if all_kpis else PAIRED_KPIS))
+    shown = [k for k in (KPI_NAMES if all_kpis else PAIRED_KPIS) if k not in result["undefined"]]
+    Console().print(rows_table(escape(title), pairs, shown))
     if result["unmatched_policies"]:
         names = ", ".join(result["unmatched_policies"])
         typer.echo(f"not compared (policies of one run only): {names}")
