@@ -57,10 +57,10 @@ def test_policy_settings_are_checked_before_any_run(tmp_path: Path, capsys, monk
 def test_checkpoint_paths_count_from_the_current_folder(tmp_path: Path, monkeypatch) -> None:
     """As ``warehouse run --set policies.navigator_checkpoint=...`` (README), not from the
     built-in scenario's folder."""
-    from warehouse.cli.cmd_sweep import _parse_grid
+    from warehouse.cli.sweep_inputs import parse_grid
 
     monkeypatch.chdir(tmp_path)
-    grid, labels = _parse_grid(["policies.navigator_checkpoint=a/one.json,two.json"], None)
+    grid, labels = parse_grid(["policies.navigator_checkpoint=a/one.json,two.json"], None)
     assert grid["policies.navigator_checkpoint"] == [
         str(tmp_path / "a" / "one.json"),
         str(tmp_path / "two.json"),

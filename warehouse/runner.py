@@ -176,7 +176,7 @@ def prepare(
             by_file = not policies and names_policy
             where = (source, "policies") if by_file else (None, "--policy")
             raise InputError(*where, exc.message) from None
-        raise _blamed(exc, overrides, names, source) from None
+        raise blame_setting(exc, overrides, names, source) from None
     return Experiment(
         target=target,
         scenario=sc,
@@ -190,7 +190,7 @@ def prepare(
     )
 
 
-def _blamed(
+def blame_setting(
     exc: InputError, overrides: dict[str, Any], names: dict[str, str], source: Path | None
 ) -> InputError:
     """``exc`` naming the option that set its field (``--set policies.navigator_args...``), or

@@ -85,10 +85,17 @@ def sweep(
     from warehouse.threads import torch_threads
 
     from .checks import FLAG_OF
+    from .sweep_inputs import (
+        blamed,
+        check_collisions_swept,
+        check_distinct,
+        check_targets_defined,
+        parse_grid,
+    )
 
     goals = [parse_target(text, sweep_kpis()) for text in targets or ()]
     sc, source = load_scenario(target)
-    grid, labels = _parse_grid(sets or (), policy)
+    grid, labels = parse_grid(sets or (), policy)
     parsed_seeds = parse_seeds(seeds)
     episode: dict[str, Any] = {"episode.steps": sc.episode.steps if steps is None else steps}
     if parsed_seeds is not None:
@@ -122,7 +129,7 @@ def sweep(
         for spec, variant, floor in zip(specs, variants, floors, strict=True):
             build_policy(spec, variant, source, floor)
     except InputError as exc:  # a setting a --set gave names that option
-        raise _blamed(exc, grid, named, source, policy) from None
+        raise blamed(exc, grid, named, source, policy) from None
     check_collisions_swept(grid, specs, variants)
     check_targets_defined(goals, {v.tasks.mode for v in variants})
     chosen_out = out
@@ -234,93 +241,12 @@ def _sweep_model(**kwargs: Any) -> Any:
     return model
 
 
-def _blamed(
-    exc: InputError,
-    grid: dict[str, list[Any]],
-    named: dict[str, str],
-    source: Any,
-    policy: str | None,
-) -> InputError:
-    """``exc`` (a policy's check) naming the ``--set`` that gave the failed setting, or the
-    option or scenario file that chose the policy (as ``warehouse run`` names them)."""
-    from scenarios import blame_override
-    from warehouse.policies import from_file
-
-    if exc.field == "policy":  # a policy that does not fit the floor: who chose it
-        if policy:
-            return InputError(None, "--policy", exc.message)
-        swept = next((k for k in grid if k == "policies" or k.startswith("policies.")), None)
-        if swept is not None:
-            return InputError(None, named[swept], exc.message)
-        return InputError(source, "policies", exc.message)
-    blamed = blame_override(exc, grid, named)
-    return from_file(exc, source) if blamed is exc else blamed
-
-
-def check_distinct(
-    grid: dict[str, list[Any]], labels: dict[str, list[str]], variants: list[Any]
-) -> None:
-    """Two combinations that give the same scenario (``robots=4,4.0``) would be one setting
-    run twice, its seeds counted twice in one row: refused, naming the swept key."""
-    indices = list(itertools.product(*(range(len(v)) for v in grid.values())))
-    seen: dict[str, tuple[int, ...]] = {}
-    for index, variant in zip(indices, variants, strict=True):
-        dump = variant.model_dump_json()
-        if dump in seen:
-            other = seen[dump]
-            i = next(i for i, (a, b) in enumerate(zip(other, index, strict=True)) if a != b)
-            key = list(grid)[i]
-            first, second = labels[key][other[i]], labels[key][index[i]]
-            raise InputError(
-                None, f"--set {key}", f"{first!r} and {second!r} give the same setting"
-            )
-        seen[dump] = index
-
-
-def check_collisions_swept(
-    grid: dict[str, list[Any]], specs: list[Any], variants: list[Any]
-) -> None:
-    """A swept ``physics.collisions`` (or ``policies.shield``) that the policy's own collision
-    mode overrides would run every value the same: refused, naming the ``--set``."""
-    for field in ("physics.collisions", "policies.shield"):
-        section, name = field.split(".")
-        keys = [k for k in grid if k in (field, section)]
-        if not keys or len({getattr(getattr(v, section), name) for v in variants}) < 2:
-            continue
-        for spec, variant in zip(specs, variants, strict=True):
-            if spec.collisions:
-                why = f"the policy {spec.name} runs under {spec.collisions} whatever it says"
-            elif field == "physics.collisions" and variant.policies.shield:
-                why = (
-                    f"policies.shield ({variant.policies.shield}) sets the collision mode "
-                    "instead; sweep policies.shield"
-                )
-            else:
-                continue
-            raise InputError(None, f"--set {keys[0]}", f"its values would be ignored: {why}")
-
-
 def sweep_kpis() -> tuple[str, ...]:
     """The KPI columns of sweep.csv, each a possible ``--target``: every KPI and the backlog of
     open orders at the end."""
     from warehouse.kpis import KPI_NAMES
 
     return (*KPI_NAMES, "open_orders")
-
-
-def check_targets_defined(goals: list[Any], modes: set[str]) -> None:
-    """A target on a KPI that a run in one of ``modes`` (``tasks.mode``) never defines is
-    refused before anything runs."""
-    from warehouse.kpi_targets import UNDEFINED_IN_MODE
-
-    for goal in goals:
-        for mode in sorted(modes):
-            if goal.kpi in UNDEFINED_IN_MODE.get(mode, ()):
-                raise InputError(
-                    None,
-                    "--target",
-                    f"{goal.kpi} is undefined in {mode} mode (no orders): {goal.text!r}",
-                )
 
 
 def target_settings(
@@ -350,40 +276,6 @@ def target_settings(
                 f"{goal.text!r}",
             )
     return settings
-
-
-def _parse_grid(sets: Any, policy: str | None) -> tuple[dict[str, list[Any]], dict[str, list[str]]]:
-    """``({dotted key: values}, {dotted key: values as typed})`` of the ``--set`` items.
-
-    Shortcuts become dotted keys (``robots`` → ``fleet.robots``), so a key cannot be given
-    twice under two names, nor collide with a run's own columns (the ``robots`` KPI, ``seed``).
-    """
-    from scenarios.load import PATH_KEYS, SHORTCUTS, parse_assignment, parse_value
-    from warehouse.runner import split_values
-
-    grid: dict[str, list[Any]] = {}
-    labels: dict[str, list[str]] = {}
-    for item in sets:
-        typed, sep, raw = item.partition("=")
-        typed = typed.strip()
-        if not sep or not typed:
-            raise InputError(None, "--set", f"expected KEY=V1,V2,..., got {item!r}")
-        key = SHORTCUTS.get(typed, typed)
-        option = f"--set {key}"  # (the command line's, not the scenario file's)
-        if key in grid:
-            raise InputError(None, option, "set twice")
-        if key == "episode" or key.startswith("episode."):
-            # Every sweep run gets --steps/--seeds; a swept episode setting would be ignored.
-            raise InputError(None, option, "cannot be swept; use --steps and --seeds")
-        if policy and key in ("policies", "policies.dispatcher", "policies.navigator"):
-            raise InputError(None, option, "--policy picks the policy of every run; drop one")
-        labels[key] = split_values(raw)
-        grid[key] = [parse_value(v, option, None) for v in labels[key]]
-        if key in PATH_KEYS:  # relative to the current folder, as `warehouse run --set` reads it
-            grid[key] = [parse_assignment(f"{key}={v}")[1] for v in labels[key]]
-        if len({repr(v) for v in grid[key]}) != len(grid[key]):
-            raise InputError(None, option, f"values repeat in {raw!r}")
-    return grid, labels
 
 
 def paired_frame(table: Any, keys: list[str]) -> Any:

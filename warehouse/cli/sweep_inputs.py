@@ -1,0 +1,123 @@
+"""What ``warehouse sweep`` checks before any run: the ``--set`` grid, combinations that would
+run the same setting twice or ignore a swept value, targets the runs can judge, and which option
+or file an error of a combination's policy names."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from warehouse.errors import InputError
+
+
+def parse_grid(sets: Any, policy: str | None) -> tuple[dict[str, list[Any]], dict[str, list[str]]]:
+    """``({dotted key: values}, {dotted key: values as typed})`` of the ``--set`` items.
+
+    Shortcuts become dotted keys (``robots`` → ``fleet.robots``), so a key cannot be given
+    twice under two names, nor collide with a run's own columns (the ``robots`` KPI, ``seed``).
+    """
+    from scenarios.load import PATH_KEYS, SHORTCUTS, parse_assignment, parse_value
+    from warehouse.runner import split_values
+
+    grid: dict[str, list[Any]] = {}
+    labels: dict[str, list[str]] = {}
+    for item in sets:
+        typed, sep, raw = item.partition("=")
+        typed = typed.strip()
+        if not sep or not typed:
+            raise InputError(None, "--set", f"expected KEY=V1,V2,..., got {item!r}")
+        key = SHORTCUTS.get(typed, typed)
+        option = f"--set {key}"  # (the command line's, not the scenario file's)
+        if key in grid:
+            raise InputError(None, option, "set twice")
+        if key == "episode" or key.startswith("episode."):
+            # Every sweep run gets --steps/--seeds; a swept episode setting would be ignored.
+            raise InputError(None, option, "cannot be swept; use --steps and --seeds")
+        if policy and key in ("policies", "policies.dispatcher", "policies.navigator"):
+            raise InputError(None, option, "--policy picks the policy of every run; drop one")
+        labels[key] = split_values(raw)
+        grid[key] = [parse_value(v, option, None) for v in labels[key]]
+        if key in PATH_KEYS:  # relative to the current folder, as `warehouse run --set` reads it
+            grid[key] = [parse_assignment(f"{key}={v}")[1] for v in labels[key]]
+        if len({repr(v) for v in grid[key]}) != len(grid[key]):
+            raise InputError(None, option, f"values repeat in {raw!r}")
+    return grid, labels
+
+
+def blamed(
+    exc: InputError,
+    grid: dict[str, list[Any]],
+    named: dict[str, str],
+    source: Any,
+    policy: str | None,
+) -> InputError:
+    """``exc`` (a policy's check) naming the ``--set`` that gave the failed setting, or the
+    option or scenario file that chose the policy (as ``warehouse run`` names them)."""
+    from warehouse.runner import blame_setting
+
+    if exc.field == "policy":  # a policy that does not fit the floor: who chose it
+        if policy:
+            return InputError(None, "--policy", exc.message)
+        swept = next((k for k in grid if k == "policies" or k.startswith("policies.")), None)
+        if swept is not None:
+            return InputError(None, named[swept], exc.message)
+        return InputError(source, "policies", exc.message)
+    return blame_setting(exc, grid, named, source)
+
+
+def check_distinct(
+    grid: dict[str, list[Any]], labels: dict[str, list[str]], variants: list[Any]
+) -> None:
+    """Two combinations that give the same scenario (``robots=4,4.0``) would be one setting
+    run twice, its seeds counted twice in one row: refused, naming the swept key."""
+    indices = list(itertools.product(*(range(len(v)) for v in grid.values())))
+    seen: dict[str, tuple[int, ...]] = {}
+    for index, variant in zip(indices, variants, strict=True):
+        dump = variant.model_dump_json()
+        if dump in seen:
+            other = seen[dump]
+            i = next(i for i, (a, b) in enumerate(zip(other, index, strict=True)) if a != b)
+            key = list(grid)[i]
+            first, second = labels[key][other[i]], labels[key][index[i]]
+            raise InputError(
+                None, f"--set {key}", f"{first!r} and {second!r} give the same setting"
+            )
+        seen[dump] = index
+
+
+def check_collisions_swept(
+    grid: dict[str, list[Any]], specs: list[Any], variants: list[Any]
+) -> None:
+    """A swept ``physics.collisions`` (or ``policies.shield``) that the policy's own collision
+    mode overrides would run every value the same: refused, naming the ``--set``."""
+    for field in ("physics.collisions", "policies.shield"):
+        section, name = field.split(".")
+        keys = [k for k in grid if k in (field, section)]
+        if not keys or len({getattr(getattr(v, section), name) for v in variants}) < 2:
+            continue
+        for spec, variant in zip(specs, variants, strict=True):
+            if spec.collisions:
+                why = f"the policy {spec.name} runs under {spec.collisions} whatever it says"
+            elif field == "physics.collisions" and variant.policies.shield:
+                why = (
+                    f"policies.shield ({variant.policies.shield}) sets the collision mode "
+                    "instead; sweep policies.shield"
+                )
+            else:
+                continue
+            raise InputError(None, f"--set {keys[0]}", f"its values would be ignored: {why}")
+
+
+def check_targets_defined(goals: list[Any], modes: set[str]) -> None:
+    """A target on a KPI that a run in one of ``modes`` (``tasks.mode``) never defines is
+    refused before anything runs."""
+    from warehouse.kpi_targets import UNDEFINED_IN_MODE
+
+    for goal in goals:
+        for mode in sorted(modes):
+            if goal.kpi in UNDEFINED_IN_MODE.get(mode, ()):
+                raise InputError(
+                    None,
+                    "--target",
+                    f"{goal.kpi} is undefined in {mode} mode (no orders): {goal.text!r}",
+                )
