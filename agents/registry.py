@@ -86,8 +86,14 @@ CHECKPOINT_NAVIGATORS = frozenset(NAVIGATORS) - {
 
 
 def make_navigator(name: str, **kwargs: Any) -> Navigator:
+    """The navigator ``name`` built with ``kwargs``. One that lacks what a fleet calls, or an
+    installed package's whose factory raises, is a one-line ``InputError``
+    (:mod:`warehouse.plugins`)."""
+    from warehouse.plugins import NAVIGATOR_GROUP, build_part, check_part
+
     try:
         factory = NAVIGATORS[name]
     except KeyError:
         raise ValueError(f"unknown navigator {name!r}; known: {sorted(NAVIGATORS)}") from None
-    return factory(**kwargs)
+    navigator = build_part(NAVIGATOR_GROUP, name, factory, kwargs)
+    return check_part("navigator", name, navigator)  # type: ignore[no-any-return]

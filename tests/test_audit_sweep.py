@@ -50,7 +50,8 @@ def test_policy_settings_are_checked_before_any_run(tmp_path: Path, capsys, monk
         [*argv, "--seeds", "0", "--steps", "5", "--out", str(tmp_path / "out")],
         tmp_path,
         capsys,
-        "--set policies.navigator_args.rule_based.patience: expected a whole number",
+        "--set policies.navigator_args.rule_based.patience: the navigator 'rule_based' takes "
+        "patience as int, got 'abc'",
     )
 
 

@@ -86,6 +86,23 @@ def test_a_record_file_in_a_missing_folder_says_the_folder_does_not_exist(
                   "f/r.npz: --record: 'f' is not a folder")  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("policies.navigator_checkpoint=agents/weights/cql.json",
+         "--set policies.navigator_checkpoint: no navigator of this run loads a checkpoint"),
+        ("policies.navigator_args.rule_based.zz=1",
+         "--set policies.navigator_args.rule_based.zz: the navigator 'rule_based' has no keyword"),
+    ],
+)  # fmt: skip
+def test_view_checks_the_policy_settings_as_run_does(
+    setting, expected, tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["view", "tiny", "--policy", "rule_based", "--set", setting]
+    fails_cleanly([*argv, "--headless-frames", "f", "--frames", "1"], tmp_path, capsys, expected)
+
+
 def test_a_frames_folder_of_an_earlier_run_is_refused(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     argv = ["view", "tiny", "--headless-frames", "f", "--frames", "1"]

@@ -7,6 +7,7 @@ import pytest
 
 from warehouse.config import FaultsConfig, FleetConfig, PhysicsConfig, SimConfig, TasksConfig
 from warehouse.core import Observer, Phase, Simulation
+from warehouse.errors import InputError
 from warehouse.floor import NodeKind, compile_floor, graph_from_grid
 from warehouse.kpis import cycle_times_s
 
@@ -394,7 +395,23 @@ def test_a_shield_that_returns_an_action_out_of_range_is_refused():
 
     sim = corridor_sim()
     sim.shield = BadShield()
-    with pytest.raises(ValueError, match="shield 'bad' returned an action out of range"):
+    with pytest.raises(ValueError, match="shield 'bad': returned an action out of range"):
+        sim.step(np.array([E]))
+
+
+def test_a_shield_that_returns_too_few_actions_is_refused():
+    """(The compiled kernel would read past the end of what it returned.)"""
+
+    class ShortShield:
+        name = "short"
+        needs_mask = False
+
+        def __call__(self, sim, actions, preferences, mask):
+            return actions[:-1]
+
+    sim = corridor_sim()
+    sim.shield = ShortShield()
+    with pytest.raises(InputError, match=r"shield 'short': returned actions of shape \(0,\)"):
         sim.step(np.array([E]))
 
 
@@ -449,7 +466,7 @@ def test_a_navigator_returning_the_wrong_shapes_is_named():
         nav.name, nav.cut = "short", cut
         fleet = Fleet(env.sim, None, nav)
         fleet.reset(0)
-        with pytest.raises(ValueError, match=f"navigator 'short' returned {what}"):
+        with pytest.raises(ValueError, match=f"navigator 'short': returned {what}"):
             fleet.step()
 
 

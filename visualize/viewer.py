@@ -437,8 +437,10 @@ def live_viewer(
     ``--robots``), which a bad value's error names instead of the scenario file."""
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
+    from warehouse.errors import InputError
     from warehouse.fleet import Fleet
-    from warehouse.policies import build_policy, resolve_policy
+    from warehouse.policies import build_policy, check_checkpoints_used, resolve_policy
+    from warehouse.runner import blame_setting
 
     sc, source = load_scenario(scenario)
     sc = apply_overrides(sc, overrides or {}, source, names)
@@ -450,8 +452,13 @@ def live_viewer(
         config = config.model_copy(update={"physics": physics})
     named = {key: (names or {}).get(key, key) for key in overrides or {}}
     sim = Simulation(build_floor(sc, source, named), config)
-    # relative checkpoint paths of a scenario file count from its folder, as in a run
-    dispatcher, navigator = build_policy(spec, sc, source, sim.floor)
+    # relative checkpoint paths of a scenario file count from its folder, as in a run; a
+    # setting the policy does not use, or refuses, names the option that gave it (as run does)
+    try:
+        check_checkpoints_used([spec], sc, source)
+        dispatcher, navigator = build_policy(spec, sc, source, sim.floor)
+    except InputError as exc:
+        raise blame_setting(exc, overrides or {}, names or {}, source) from None
     fleet = Fleet(sim, dispatcher, navigator)
     label = f"{sc.name} | {spec.name}"
     max_steps = sc.episode.steps if steps is None else steps

@@ -40,3 +40,14 @@ class InputError(Exception):
     def one_line(self) -> str:
         parts = [p for p in (self.source, self.field, self.message) if p]
         return ": ".join(parts)
+
+
+class PartError(InputError, ValueError):
+    """A part (a navigator, dispatcher or shield, often another package's) gave an answer a step
+    cannot take: the one-line error naming the part, and a ``ValueError`` for scripts."""
+
+    def __init__(self, part: str, message: str) -> None:
+        super().__init__(None, part, message)
+
+    def __reduce__(self) -> tuple[type[PartError], tuple[str, str]]:  # type: ignore[override]
+        return (type(self), (self.field or "", self.message))

@@ -13,6 +13,10 @@ from typing import Any
 import numpy as np
 
 from .core import Observer, Simulation, StepResult
+from .errors import PartError
+
+#: a navigator's decision a step cannot take (wrong shape or type)
+DecisionError = PartError
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,9 @@ class Fleet:
             self.dispatcher.dispatch(sim)
         obs = self.observer() if self.navigator.needs_observation else None
         mask = sim.action_mask()
-        actions, prefs = self.navigator.act(sim, obs, mask)
-        _check_decision(self.navigator, actions, prefs, mask.shape)
+        actions, prefs = _check_decision(
+            self.navigator, self.navigator.act(sim, obs, mask), mask.shape
+        )
         result = sim.step(actions, prefs)
         self.last = FleetStep(
             obs=obs, mask=mask, proposed=actions, preferences=prefs, result=result
@@ -66,16 +71,33 @@ class Fleet:
             self.step()
 
 
-def _check_decision(navigator: Any, actions: Any, prefs: Any, shape: tuple[int, int]) -> None:
-    """A navigator's ``(actions (N,), preferences (N, A) or None)``, or an error naming it."""
+def _check_decision(navigator: Any, decision: Any, shape: tuple[int, int]) -> tuple[Any, Any]:
+    """A navigator's ``(actions (N,) of integers, preferences (N, A) or None)``, or the one-line
+    :class:`DecisionError` naming it."""
     name = getattr(navigator, "name", type(navigator).__name__)
+    where = f"navigator {name!r}"
+    if not isinstance(decision, tuple | list) or len(decision) != 2:
+        raise DecisionError(
+            where,
+            f"act(sim, obs, mask) returned {type(decision).__name__}, expected a pair "
+            "(actions, preferences or None)",
+        )
+    actions, prefs = decision
     if np.shape(actions) != shape[:1]:
-        raise ValueError(
-            f"navigator {name!r} returned actions of shape {np.shape(actions)}, expected "
-            f"{shape[:1]} (one per robot)"
+        raise DecisionError(
+            where,
+            f"returned actions of shape {np.shape(actions)}, expected {shape[:1]} (one per robot)",
+        )
+    if np.size(actions) and np.asarray(actions).dtype.kind not in "iu":
+        raise DecisionError(
+            where,
+            f"returned actions of dtype {np.asarray(actions).dtype}, expected integers "
+            "(action indices)",
         )
     if prefs is not None and np.shape(prefs) != shape:
-        raise ValueError(
-            f"navigator {name!r} returned preferences of shape {np.shape(prefs)}, expected "
-            f"{shape} (robots × actions) or None"
+        raise DecisionError(
+            where,
+            f"returned preferences of shape {np.shape(prefs)}, expected {shape} (robots × "
+            "actions) or None",
         )
+    return actions, prefs

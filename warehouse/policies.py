@@ -58,18 +58,24 @@ def policy_names() -> list[str]:
     return list(PRESETS) + sorted(n for n in NAVIGATORS if n not in PRESETS)
 
 
-def policy_label(dispatcher: str, navigator: str) -> str:
-    """The name of a (dispatcher, navigator) pair (module docstring)."""
-    for name, (disp, nav, _) in PRESETS.items():
-        if (disp, nav) == (dispatcher, navigator):
+def policy_label(dispatcher: str, navigator: str, collisions: str | None = None) -> str:
+    """The name of a (dispatcher, navigator) pair running under the collision mode
+    ``collisions`` (``None``: any) (module docstring). A preset's name says all it runs: a pair
+    of its parts under another collision mode (``ppo+cql_tuned`` without PIBT), or a navigator
+    named like a preset with other parts (``greedy`` + ``random``), is ``DISPATCHER+NAVIGATOR``."""
+    for name, (disp, nav, mode) in PRESETS.items():
+        if (disp, nav) == (dispatcher, navigator) and collisions in (None, mode or collisions):
             return name
-    return navigator if dispatcher == "greedy" else f"{dispatcher}+{navigator}"
+    if dispatcher == "greedy" and navigator not in PRESETS:
+        return navigator
+    return f"{dispatcher}+{navigator}"
 
 
 def scenario_policy(scenario: Scenario) -> PolicySpec:
     """The policy a scenario file names in its ``policies`` section."""
     p = scenario.policies
-    return PolicySpec(policy_label(p.dispatcher, p.navigator), p.dispatcher, p.navigator, None)
+    mode = p.shield or scenario.physics.collisions
+    return PolicySpec(policy_label(p.dispatcher, p.navigator, mode), p.dispatcher, p.navigator)
 
 
 def resolve_policy(
@@ -103,19 +109,22 @@ def resolve_policy(
                 raise InputError(
                     None, "--policy", f"{name!r}: unknown {part} {value!r}; known: {sorted(known)}"
                 )
-        spec = PolicySpec(policy_label(disp, nav), disp, nav, None)
+        mode = scenario.policies.shield or scenario.physics.collisions
+        spec = PolicySpec(policy_label(disp, nav, mode), disp, nav, None)
     else:
         raise InputError(
             None,
             "--policy",
             f"unknown policy {name!r}; known: {policy_names()}, or DISPATCHER+NAVIGATOR",
         )
+    base = spec
     if dispatcher:
         spec = replace(spec, dispatcher=dispatcher)
     if navigator:
         spec = replace(spec, navigator=navigator)
     if collisions:
         spec = replace(spec, collisions=collisions)
+    spec = replace(spec, name=overridden_name(base, spec))
 
     def where(flag: str, given: str | None, part: str) -> tuple[Path | None, str]:
         return (source, f"policies.{part}") if name is None and not given else (None, flag)
@@ -133,6 +142,17 @@ def resolve_policy(
     if spec.collisions is not None:
         checked_collisions(spec.collisions)
     return spec
+
+
+def overridden_name(base: PolicySpec, spec: PolicySpec) -> str:
+    """The name of ``base`` with the parts of ``spec`` (flags changed them), as runs label their
+    columns: ``rule_based:fifo+random/pibt``; ``base``'s own name when nothing changed."""
+    suffix = ""
+    if (spec.dispatcher, spec.navigator) != (base.dispatcher, base.navigator):
+        suffix += f":{spec.dispatcher}+{spec.navigator}"
+    if spec.collisions != base.collisions:
+        suffix += f"/{spec.collisions}"
+    return base.name + suffix
 
 
 def checked_collisions(mode: str, flag: str = "--collisions") -> str:
@@ -212,25 +232,107 @@ def part_args(part: str, name: str, scenario: Scenario) -> dict[str, Any]:
     except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
         params = []  # type: ignore[assignment]
     keywords = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    named = {p.name for p in params if p.kind in keywords} - set(_RESERVED_ARGS)
-    for key in args:
+    by_name = {p.name: p for p in params if p.kind in keywords}
+    named = set(by_name) - set(_RESERVED_ARGS)
+    for key, value in args.items():
         field = f"policies.{part}_args.{name}.{key}"
         if key in _RESERVED_ARGS:
             raise InputError(None, field, f"set by {_RESERVED_ARGS[key].format(part=part)}")
         if key not in named:
             takes = f"it takes: {', '.join(sorted(named))}" if named else "it takes none"
             raise InputError(None, field, f"the {part} {name!r} has no keyword {key!r} ({takes})")
+        expected = _expected_type(factory, by_name[key])
+        if expected is not None and _fits(value, expected[0]) is False:
+            raise InputError(
+                None,
+                field,
+                f"the {part} {name!r} takes {key} as {expected[1]}, got {value!r}",
+            )
     return args
 
 
+def _expected_type(factory: Any, param: Any) -> tuple[Any, str] | None:
+    """``(type, how to say it)`` of a factory's keyword: its annotation when it can be read
+    (``p: float``), else the type of a number, text or true/false default (``p=0.2``); ``None``
+    when neither says."""
+    import inspect
+    import typing
+
+    annotation = param.annotation
+    if isinstance(annotation, str):  # ``from __future__ import annotations``
+        target = factory.__init__ if inspect.isclass(factory) else factory
+        try:
+            hints = typing.get_type_hints(inspect.unwrap(target))
+        except Exception:  # a name the factory's module does not define: say nothing
+            hints = {}
+        annotation = hints.get(param.name, inspect.Parameter.empty)
+    if annotation is not inspect.Parameter.empty:
+        shown = getattr(annotation, "__name__", None) or str(annotation)
+        return annotation, str(param.annotation) if isinstance(param.annotation, str) else shown
+    default = param.default
+    if isinstance(default, bool):
+        return bool, "true/false (its default is " + str(default).lower() + ")"
+    if isinstance(default, int | float):
+        return float, f"a number (its default is {default})"
+    if isinstance(default, str):
+        return str, f"text (its default is {default!r})"
+    return None
+
+
+def _fits(value: Any, expected: Any) -> bool | None:
+    """Whether a YAML value fits a type: True, False, or ``None`` when the type says too little
+    to tell (a class of the part's own, ``Any``, a container of those)."""
+    import collections.abc
+    import types
+    import typing
+
+    if expected is Any:
+        return None
+    if expected is None or expected is type(None):
+        return value is None
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if expected is str:
+        return isinstance(value, str)
+    origin, members = typing.get_origin(expected), typing.get_args(expected)
+    if origin is typing.Union or origin is types.UnionType:
+        fits = [_fits(value, member) for member in members]
+        return True if True in fits else (None if None in fits else False)
+    if origin is typing.Literal:
+        return any(value == m and type(value) is type(m) for m in members)
+    if origin in (list, tuple, collections.abc.Sequence) or expected in (list, tuple):
+        if not isinstance(value, list):
+            return False
+        if len(members) == 1 or (len(members) == 2 and members[1] is Ellipsis):
+            fits = [_fits(v, members[0]) for v in value]
+            return False if False in fits else (None if None in fits else True)
+        return None
+    return None
+
+
 def _built(part: str, name: str, args: dict[str, Any], make: Any, kwargs: dict[str, Any]) -> Any:
-    """``make(name, **kwargs)``; a value of ``args`` the part refuses is a one-line error."""
+    """``make(name, **kwargs)``, checked (:func:`warehouse.plugins.check_part`); a value of
+    ``args`` the part refuses is a one-line error, and so is an installed part's factory that
+    raises (:func:`warehouse.plugins.build_part`)."""
+    from .plugins import DISPATCHER_GROUP, NAVIGATOR_GROUP, build_part, check_part
+
+    group = DISPATCHER_GROUP if part == "dispatcher" else NAVIGATOR_GROUP
     try:
-        return make(name, **kwargs)
+        built = build_part(group, name, lambda **kw: make(name, **kw), kwargs)
     except (TypeError, ValueError) as exc:
         if not args:
             raise
         raise InputError(None, f"policies.{part}_args.{name}", str(exc)) from None
+    except InputError as exc:
+        cause = exc.__cause__  # an installed part's refusal of its arguments
+        if args and isinstance(cause, TypeError | ValueError):
+            raise InputError(None, f"policies.{part}_args.{name}", str(cause)) from None
+        raise
+    return check_part(part, name, built)
 
 
 def scenario_dispatcher(
@@ -291,10 +393,29 @@ def checkpoint_kwargs(
 
 
 def _loaders(part: str) -> frozenset[str]:
-    from agents import CHECKPOINT_NAVIGATORS
-    from hierarchy import CHECKPOINT_DISPATCHERS
+    """The ``part``s that load a ``policies.<part>_checkpoint``: the built-in ones that run a
+    network, and any other registered part (an installed package's) whose factory names a
+    ``checkpoint`` keyword, which ``policies.<part>_args`` may not set."""
+    import inspect
 
-    return CHECKPOINT_NAVIGATORS if part == "navigator" else CHECKPOINT_DISPATCHERS
+    from agents import CHECKPOINT_NAVIGATORS, NAVIGATORS
+    from hierarchy import CHECKPOINT_DISPATCHERS, DISPATCHERS
+
+    load_plugins()
+    if part == "navigator":
+        fixed, registry = CHECKPOINT_NAVIGATORS, NAVIGATORS
+    else:
+        fixed, registry = CHECKPOINT_DISPATCHERS, DISPATCHERS  # type: ignore[assignment]
+    keywords = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+    def takes_checkpoint(factory: Any) -> bool:
+        try:
+            param = inspect.signature(factory).parameters.get("checkpoint")
+        except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+            return False
+        return param is not None and param.kind in keywords
+
+    return fixed | {n for n, f in registry.items() if n not in fixed and takes_checkpoint(f)}
 
 
 def check_checkpoints_used(

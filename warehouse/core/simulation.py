@@ -83,6 +83,7 @@ from typing import Any
 import numpy as np
 
 from ..config import SimConfig
+from ..errors import PartError
 from ..floor import UNREACHABLE, CompiledFloor, DistanceCache, NodeKind
 from ..shield import Shield, make_shield
 from .battery import Battery
@@ -646,10 +647,15 @@ class Simulation:
         if shield is not None:
             mask = self.action_mask() if getattr(shield, "needs_mask", True) else None
             shielded = np.asarray(shield(self, actions, preferences, mask), dtype=np.int64)
+            if shielded.shape != (n,):  # (the kernel below reads one action per robot)
+                raise PartError(
+                    f"shield {shield.name!r}",
+                    f"returned actions of shape {shielded.shape}, expected ({n},)",
+                )
             intervened = np.empty(n, dtype=bool)
             changed = shield_changes_kernel(pos, f.nbr, actions, shielded, intervened, target)
             if changed < 0:
-                raise ValueError(f"shield {shield.name!r} returned an action out of range")
+                raise PartError(f"shield {shield.name!r}", "returned an action out of range")
             if changed:
                 actions = shielded  # the targets of the changed actions are updated too
         else:

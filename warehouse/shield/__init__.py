@@ -124,4 +124,7 @@ def check_collision_mode(mode: str) -> str:
 
 def make_shield(mode: str) -> Shield | None:
     """A fresh shield for ``mode`` (``None`` for ``physical``)."""
-    return SHIELDS[check_collision_mode(mode)]()
+    from warehouse.plugins import SHIELD_GROUP, build_part
+
+    mode = check_collision_mode(mode)
+    return build_part(SHIELD_GROUP, mode, SHIELDS[mode], {})  # type: ignore[no-any-return]
