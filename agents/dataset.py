@@ -162,16 +162,24 @@ class ShardWriter:
 def atomic_dir(out: Path):
     """Yield a temporary sibling folder that becomes ``out`` on success and vanishes on error."""
     out = Path(out)
-    if out.exists():
+    if out.exists() or out.is_symlink():  # (a dangling link too: the rename would fail last)
         raise InputError(out, None, "output folder already exists; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise InputError(out, None, f"cannot create the folder: {exc.strerror}") from None
     try:
         yield tmp
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; give it normal permissions
-        os.rename(tmp, out)
+        if out.exists() or out.is_symlink():  # appeared meanwhile (rename replaces an empty one)
+            raise InputError(out, None, "output folder already exists; choose another --out")
+        try:
+            os.rename(tmp, out)
+        except OSError as exc:
+            raise InputError(out, None, f"cannot create the folder: {exc.strerror}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -229,6 +237,7 @@ def collect(
 
     seeds = _episode_seeds(cfg)
     fleets: list[tuple[str, Any, int]] = []
+    modes: set[str] = set()  # the collision mode the fleets ran (a --set may have changed it)
     for target in cfg.targets:
         sc, src = load_scenario(target)
         over: dict[str, Any] = {"collisions": cfg.collisions, **dict(cfg.overrides)}
@@ -242,6 +251,17 @@ def collect(
         if cfg.learned is not None:
             behavior = _mixed(cfg, behavior)
             observation = behavior.observation  # the network's layout
+        elif (own := getattr(behavior, "observation", None)) is not None:
+            # a network behaviour reads its own layout (as in ``warehouse run``), so log that one
+            if cfg.observation is not None and cfg.observation != own:
+                raise InputError(
+                    None,
+                    "--intent",
+                    f"navigator {cfg.behavior!r} reads {own}, the collection asks for "
+                    f"{cfg.observation}",
+                )
+            observation = own
+        modes.add(str(sc.physics.collisions))
         nav = EpsilonGreedyNavigator(behavior, cfg.epsilon, observation=observation)
         fleet = Fleet(sim, scenario_dispatcher(sc.policies.dispatcher, sc, src, strict=True), nav)
         fleets.append((target, fleet, int(cfg.steps or sc.episode.steps)))
@@ -253,8 +273,16 @@ def collect(
         raise InputError(None, "TARGET", f"scenarios disagree on observation/action size: {dims}")
     obs_dim, n_actions, radius, intent = dims.pop()
 
+    # the buffer holds one shard, or the whole dataset when that is smaller (the same files)
+    total = sum(steps * f.sim.n_robots for _, f, steps in fleets) * len(seeds)
+    rows = max(1, min(cfg.shard_size, total))
     with atomic_dir(out) as tmp:
-        writer = ShardWriter(tmp, obs_dim, n_actions, cfg.shard_size)
+        try:
+            writer = ShardWriter(tmp, obs_dim, n_actions, rows)
+        except MemoryError:
+            raise InputError(
+                None, "--shard-size", f"a shard of {rows:,} transitions does not fit in memory"
+            ) from None
         for _, fleet, steps in fleets:
             for seed in seeds:
                 _run_episode(fleet, seed, steps, writer, progress)
@@ -268,7 +296,7 @@ def collect(
             "epsilon": cfg.epsilon,
             "episodes": cfg.episodes,
             "steps": [s for _, _, s in fleets],
-            "collisions": cfg.collisions,
+            "collisions": modes.pop() if len(modes) == 1 else sorted(modes),
             "overrides": dict(cfg.overrides),
             "robots": [f.sim.n_robots for _, f, _ in fleets],
             "n_transitions": writer.count,
@@ -383,15 +411,26 @@ def read_manifest(folder: Path) -> dict[str, Any]:
             raise InputError(path, key, "missing")
         if not isinstance(man[key], typ) or isinstance(man[key], bool):
             raise InputError(path, key, "wrong type")
-    if len(man["obs_shape"]) != 1 or not all(isinstance(v, int) for v in man["obs_shape"]):
+    if len(man["obs_shape"]) != 1 or not all(_is_int(v) and v > 0 for v in man["obs_shape"]):
         raise InputError(path, "obs_shape", "expected [D]")
+    if not all(isinstance(v, str) for v in man["scenarios"]):
+        raise InputError(path, "scenarios", "expected a list of scenario names")
+    if not all(_is_int(v) for v in man["seeds"]):
+        raise InputError(path, "seeds", "expected a list of integers")
+    if not 0.0 <= man["epsilon"] <= 1.0:  # (NaN fails too)
+        raise InputError(path, "epsilon", f"expected a number in [0, 1], got {man['epsilon']!r}")
+    _check_layout(path, man)
+    seen: set[str] = set()
     for i, sh in enumerate(man["shards"]):
         ok = isinstance(sh, dict) and isinstance(sh.get("file"), str)
-        ok = ok and isinstance(sh.get("sha256"), str) and isinstance(sh.get("n"), int)
+        ok = ok and isinstance(sh.get("sha256"), str) and _is_int(sh.get("n")) and sh["n"] >= 0
         if not ok:
             raise InputError(path, f"shards.{i}", "expected {file, n, sha256}")
         if Path(sh["file"]).name != sh["file"]:
             raise InputError(path, f"shards.{i}.file", "shard files must lie in the dataset folder")
+        if sh["file"] in seen:  # its transitions would be loaded twice
+            raise InputError(path, f"shards.{i}.file", f"{sh['file']} is listed twice")
+        seen.add(sh["file"])
     if sum(sh["n"] for sh in man["shards"]) != man["n_transitions"]:
         raise InputError(path, "n_transitions", "does not match the shard counts")
     listed = {sh["file"] for sh in man["shards"]}
@@ -400,6 +439,65 @@ def read_manifest(folder: Path) -> dict[str, Any]:
             Path(folder) / extra[0], None, "a shard not listed in manifest.json"
         )
     return man
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_layout(path: Path, man: dict[str, Any]) -> None:
+    """``radius`` and ``observation`` (``{radius, intent}``; older datasets lack it) must
+    describe a valid observation layout (training builds its network from them)."""
+    from pydantic import ValidationError
+
+    from warehouse.config import ObservationConfig
+
+    if "radius" in man and not _is_int(man["radius"]):
+        raise InputError(path, "radius", "expected an integer")
+    layout = man.get("observation")
+    if layout is None:
+        return
+    if not isinstance(layout, dict) or set(layout) - {"radius", "intent"}:
+        raise InputError(path, "observation", "expected {radius, intent}")
+    if not _is_int(layout.get("radius", 3)):
+        raise InputError(path, "observation.radius", "expected an integer")
+    if not isinstance(layout.get("intent", False), bool):
+        raise InputError(path, "observation.intent", "expected true or false")
+    try:
+        ObservationConfig(**layout)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(["observation", *map(str, err["loc"])])
+        raise InputError(path, where, f"{err['msg']}, got {err.get('input')!r}") from None
+
+
+def _layout_of(man: dict[str, Any]) -> dict[str, Any]:
+    """A manifest's observation layout (an older one without ``observation``: its ``radius``
+    and no intent channels, as training reads it)."""
+    layout = man.get("observation") or {}
+    return {
+        "radius": layout.get("radius", man.get("radius", 3)),
+        "intent": layout.get("intent", False),
+    }
+
+
+def _npy_header(path: Path, z: Any, key: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of the archive member ``key`` from its ``.npy`` header (data unread)."""
+    fmt = np.lib.format
+    names = z.zip.namelist()
+    name = f"{key}.npy" if f"{key}.npy" in names else key
+    try:
+        with z.zip.open(name) as fh:
+            version = fmt.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = fmt.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                shape, _, dtype = fmt.read_array_header_2_0(fh)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+    except ValueError as exc:
+        raise InputError(path, key, f"not a .npy array: {exc}") from None
+    return tuple(shape), np.dtype(dtype)
 
 
 def load_shard(path: Path, expected_sha: str, n: int, obs_dim: int, n_actions: int):
@@ -411,7 +509,13 @@ def load_shard(path: Path, expected_sha: str, n: int, obs_dim: int, n_actions: i
     rows = {"obs": (obs_dim,), "mask": (n_actions,), "": ()}
     out: dict[str, np.ndarray] = {}
     try:
-        with np.load(path, allow_pickle=False) as z:
+        try:
+            z = np.load(path, allow_pickle=False)
+        except ValueError:  # not a zip archive: numpy took it for a pickle
+            raise InputError(path, None, "not an .npz archive") from None
+        if not isinstance(z, np.lib.npyio.NpzFile):  # a bare .npy file
+            raise InputError(path, None, "not an .npz archive")
+        with z:
             keys = set(z.files)
             extra = sorted(keys - set(FIELDS))
             if extra:
@@ -419,6 +523,14 @@ def load_shard(path: Path, expected_sha: str, n: int, obs_dim: int, n_actions: i
             for key, (dtype, kind) in FIELDS.items():
                 if key not in keys:
                     raise InputError(path, key, "missing")
+                # the header first: a decompression bomb or a pickled array is refused unread
+                shape, found = _npy_header(path, z, key)
+                if found.hasobject:
+                    raise InputError(path, key, "object arrays are not allowed (pickled data)")
+                if found != dtype:
+                    raise InputError(path, key, f"dtype {found}, expected {dtype}")
+                if shape != (n, *rows[kind]):
+                    raise InputError(path, key, f"shape {shape}, expected {(n, *rows[kind])}")
                 try:
                     arr = z[key]
                 except ValueError as exc:  # object arrays need pickle
@@ -433,6 +545,9 @@ def load_shard(path: Path, expected_sha: str, n: int, obs_dim: int, n_actions: i
     for key in FINITE_FIELDS:
         if not np.isfinite(out[key]).all():
             raise InputError(path, key, "non-finite values (NaN or inf)")
+    for key in ("obs", "next_obs"):  # observations are built in [-1, 1] (core/observe.py)
+        if out[key].size and np.abs(out[key]).max() > 1:
+            raise InputError(path, key, "observation values outside [-1, 1]")
     act = out["action"].astype(np.int64)
     if act.size and (act.min() < 0 or act.max() >= n_actions):
         raise InputError(path, "action", f"actions must lie in [0, {n_actions})")
@@ -465,11 +580,14 @@ def load_datasets(folders: Sequence[str | Path], *, limit: int | None = None) ->
     mans = [read_manifest(p) for p in paths]
     for path, man in zip(paths[1:], mans[1:], strict=True):
         for key in _LAYOUT_KEYS:
-            if man.get(key) != mans[0].get(key):
+            mine, first = (
+                _layout_of(m) if key == "observation" else m.get(key) for m in (man, mans[0])
+            )
+            if mine != first:
                 raise InputError(
                     path / MANIFEST,
                     key,
-                    f"{man.get(key)!r} in {path} differs from {mans[0].get(key)!r} in {paths[0]}",
+                    f"{mine!r} in {path} differs from {first!r} in {paths[0]}",
                 )
     obs_dim, n_actions = mans[0]["obs_shape"][0], mans[0]["n_actions"]
     # whole shards up to ``limit``, copied into arrays allocated once (no concatenation: the
@@ -485,7 +603,12 @@ def load_datasets(folders: Sequence[str | Path], *, limit: int | None = None) ->
         raise InputError(paths[0] / MANIFEST, "shards", "the dataset holds no transitions")
     rows = min(total, limit) if limit is not None else total
     shapes = {"obs": (obs_dim,), "mask": (n_actions,), "": ()}
-    cat = {k: np.empty((rows, *shapes[kind]), dtype=dt) for k, (dt, kind) in FIELDS.items()}
+    try:
+        cat = {k: np.empty((rows, *shapes[kind]), dtype=dt) for k, (dt, kind) in FIELDS.items()}
+    except MemoryError:  # (the shards, checked later, may not hold that many)
+        raise InputError(
+            paths[0] / MANIFEST, "n_transitions", f"{rows:,} transitions do not fit in memory"
+        ) from None
     start = 0
     for path, sh in todo:
         arrays = load_shard(path / sh["file"], sh["sha256"], sh["n"], obs_dim, n_actions)

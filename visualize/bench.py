@@ -115,10 +115,21 @@ def bench_recording(*, steps: int = 300, seed: int = 0, robots: int = 1000) -> d
     }
 
 
+def _positive(text: str) -> int:
+    """An argparse type: an integer ≥ 1 (a rate over zero frames or steps divides by zero)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--frames", type=int, default=60)
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--frames", type=_positive, default=60, help="timed frames (≥ 1)")
+    p.add_argument("--steps", type=_positive, default=300, help="timed fleet steps (≥ 1)")
     args = p.parse_args(argv)
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "

@@ -116,8 +116,11 @@ def bench(
             "machine": machine_info(),
             "results": [as_dict(r) for r in results],
         }
-        try:
-            out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        try:  # "x": a file that appeared while the benchmark ran is not replaced
+            with out.open("x", encoding="utf-8") as fh:
+                fh.write(json.dumps(payload, indent=2) + "\n")
+        except FileExistsError:
+            raise InputError(out, "--out", "already exists; choose another name") from None
         except OSError as exc:
             raise InputError(out, "--out", f"cannot write: {exc.strerror}") from None
         typer.echo(f"wrote {out}")

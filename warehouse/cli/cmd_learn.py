@@ -3,6 +3,10 @@ PPO online fine-tuning from a CQL checkpoint)."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +22,62 @@ def _int_list(text: str | None, option: str) -> tuple[int, ...] | None:
         return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
     except ValueError:
         raise InputError(None, option, f"expected comma-separated integers, got {text!r}") from None
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM (a scheduler's time limit, ``kill``) exits with 143 through Python, so the
+    half-written dataset's staging folder is removed as on Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _check_collect_sets(sets: list[str] | None, intent: bool | None) -> None:
+    """``--set`` keys that collection would silently drop: the episode seeds (``--seeds``
+    decides them) and ``observation.intent`` beside ``--intent/--no-intent``."""
+    from scenarios.load import SHORTCUTS
+
+    for item in sets or ():
+        typed = item.partition("=")[0].strip()
+        key = SHORTCUTS.get(typed, typed)
+        if key == "episode.seeds":
+            raise InputError(None, f"--set {typed}", "collect takes its seeds from --seeds")
+        if intent is not None and key in ("observation", "observation.intent"):
+            raise InputError(
+                None,
+                f"--set {typed}",
+                "--intent/--no-intent sets observation.intent too; give it once",
+            )
+
+
+def _collect_radius(targets: list[str], overrides: tuple[tuple[str, object], ...]) -> object:
+    """The observation radius ``--intent/--no-intent`` keeps: ``--set observation.radius`` (or
+    ``radius``), else the targets' own (which must agree)."""
+    from scenarios import load_scenario
+    from scenarios.load import SHORTCUTS
+
+    over = {SHORTCUTS.get(k, k): v for k, v in overrides}
+    if "observation.radius" in over:
+        return over["observation.radius"]
+    radii = sorted({load_scenario(t)[0].observation.radius for t in targets})
+    if len(radii) > 1:
+        raise InputError(
+            None,
+            "TARGET",
+            f"the scenarios' observation radii differ ({radii}); "
+            "give --set observation.radius=R with --intent/--no-intent",
+        )
+    return radii[0]
 
 
 def collect_cmd(
@@ -83,7 +143,15 @@ def collect_cmd(
 
     check_out_folder(out)
     targets = name_list(target, "TARGET")
-    check_set_keys(sets, {"--robots": robots, "--steps": steps})
+    check_set_keys(
+        sets,
+        {
+            "--robots": robots,
+            "--steps": steps,
+            "--collisions": collisions if given(ctx, "collisions") else None,
+        },
+    )
+    _check_collect_sets(sets, intent)
     if learned is not None:
         input_file(learned, "--learned", "checkpoint file")
     checked_collisions(collisions)
@@ -106,7 +174,7 @@ def collect_cmd(
     overrides = tuple(parse_assignment(text) for text in sets or ())
     observation = None
     if intent is not None:
-        radius = dict(overrides).get("observation.radius", ObservationConfig().radius)
+        radius = _collect_radius(targets, overrides)
         try:
             observation = ObservationConfig(radius=radius, intent=intent)
         except ValidationError as exc:
@@ -129,7 +197,10 @@ def collect_cmd(
         learned_share=learned_share or 0.0,
         learned_temperature=learned_temperature,
     )
-    with Progress(transient=True, console=Console(stderr=True)) as bar:  # (stdout: the result)
+    with (
+        _terminate_as_exit(),
+        Progress(transient=True, console=Console(stderr=True)) as bar,  # (stdout: the result)
+    ):
         task = bar.add_task("collecting", total=None)
         man = collect(cfg, out, progress=lambda n: bar.advance(task, n))
     typer.echo(
