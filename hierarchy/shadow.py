@@ -14,8 +14,11 @@ Agreement is counted per robot and decision:
 Confidence is the candidate's action-probability margin (top-1 minus top-2 probability): its
 softmax over candidates + WAIT for the PPO dispatcher, the softmax of its preference scores for
 the navigator. Outputs in ``--out``: ``shadow.json`` (summary), ``divergences.csv`` (one row per
-diverging decision: step, kind, robot, row, col, incumbent, candidate, margin) and
-``divergence.png`` (divergence per floor cell for both kinds, and over time).
+diverging decision: step, kind, robot, row, col, incumbent, candidate, margin; ``incumbent``
+and ``candidate`` are order ids for dispatch, -1 for none, and action indices for navigation, 0
+WAIT; ``margin`` is empty where the candidate gives no probabilities or scores, and such
+decisions are left out of the mean margins) and ``divergence.png`` (divergence per floor cell
+for both kinds, and over time).
 """
 
 from __future__ import annotations
@@ -85,18 +88,26 @@ def candidate_navigator(name: str, collisions: str | None, **kwargs: Any) -> Any
     that drives the floor."""
     from agents import make_navigator
 
-    nav = make_navigator(name, **kwargs)
+    return for_shield(make_navigator(name, **kwargs), collisions)
+
+
+def for_shield(nav: Any, collisions: str | None) -> Any:
+    """``nav``, or the network it runs under the shield ``collisions`` when it has one per
+    collision mode (``policy_for``); ``None``: ``nav`` itself (it picks by the floor's mode)."""
     if collisions is not None and hasattr(nav, "policy_for"):
         return nav.policy_for(collisions)
     return nav
 
 
 def _softmax_margin(scores: np.ndarray) -> np.ndarray:
-    """Top-1 minus top-2 softmax probability per row (``-inf`` = masked; 1 with one option)."""
+    """Top-1 minus top-2 softmax probability per row (``-inf`` = masked; 1 with one option;
+    NaN for a row with no finite score)."""
     s = np.where(np.isfinite(scores), scores, -np.inf).astype(np.float64)
-    s = s - s.max(axis=1, keepdims=True)
+    top1 = s.max(axis=1, keepdims=True)
+    s = s - np.where(np.isfinite(top1), top1, 0.0)
     p = np.exp(s)
-    p /= p.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p /= p.sum(axis=1, keepdims=True)
     top = np.sort(p, axis=1)[:, ::-1]
     return top[:, 0] - (top[:, 1] if top.shape[1] > 1 else 0.0)
 
@@ -139,9 +150,11 @@ class ShadowLog:
             return a / n if n else None
 
         def mean(xs: list[float]) -> float | None:
-            return float(np.mean(xs)) if xs else None
+            known = [x for x in xs if np.isfinite(x)]  # NaN: a side without probabilities
+            return float(np.mean(known)) if known else None
 
         div = [r for r in self.rows if r[1] == "dispatch"]
+        nav = [r for r in self.rows if r[1] == "navigation"]
         return {
             "steps": self.steps,
             "dispatch": {
@@ -155,6 +168,8 @@ class ShadowLog:
                 "decisions": self.nav_decisions,
                 "agreement": rate(self.nav_agree, self.nav_decisions),
                 "mean_margin": mean(self.nav_margin),
+                "mean_margin_when_diverging": mean([r[7] for r in nav]),
+                "first_divergence_step": nav[0][0] if nav else None,
             },
         }
 
@@ -237,10 +252,13 @@ class _SpyNavigator:
         log = self.log
         if idx.size:
             agree = actions[idx] == c_actions[idx]
-            margin = _softmax_margin(np.asarray(c_prefs)[idx])
+            if c_prefs is None:  # a navigator without scores: its confidence is unknown
+                margin = np.full(idx.size, np.nan)
+            else:
+                margin = _softmax_margin(np.asarray(c_prefs, dtype=np.float64)[idx])
             log.nav_decisions += idx.size
             log.nav_agree += int(agree.sum())
-            log.nav_margin.extend(margin.tolist())
+            log.nav_margin.extend(margin[np.isfinite(margin)].tolist())
             rc = sim.floor.pos[sim.state.pos[idx]]
             for i in np.flatnonzero(~agree):
                 log.rows.append(
@@ -283,7 +301,8 @@ def write_report(log: ShadowLog, sim: Simulation, out: str | Path, meta: dict[st
     with (out / "divergences.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["step", "kind", "robot", "row", "col", "incumbent", "candidate", "margin"])
-        w.writerows(log.rows)
+        # an unknown margin (a side without probabilities) is an empty cell, not "nan"
+        w.writerows((*r[:7], r[7] if np.isfinite(r[7]) else "") for r in log.rows)
     plot_divergence(log, sim, out / "divergence.png")
     return summary
 

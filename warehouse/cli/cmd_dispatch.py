@@ -210,20 +210,25 @@ def shadow_cmd(
     --set applies to both policies (and the floor); --candidate-set and --incumbent-set give
     one policy its own checkpoint, order pool, starvation guard or task swaps, so two trained
     dispatchers can be compared: --candidate-set policies.dispatcher_checkpoint=RUN/policy.json
+
+    The floor runs under the incumbent's collision mode (--collisions sets both sides').
+    Writes shadow.json (per kind: decisions, agreement, mean margin, mean margin when
+    diverging, first divergence step), divergences.csv (one row per diverging robot decision:
+    step, kind, robot, row, col, incumbent, candidate, margin; incumbent/candidate are order ids
+    for dispatch, -1 none, and action indices for navigation, 0 WAIT; margin is empty for a
+    side without probabilities) and divergence.png.
     """
-    from agents import make_navigator
-    from hierarchy.shadow import candidate_navigator, policy_parts, run_shadow, write_report
+    from hierarchy.shadow import for_shield, policy_parts, run_shadow, write_report
     from scenarios import apply_overrides, build_floor, load_scenario, parse_assignment
+    from scenarios.load import SHORTCUTS, blame_override
     from warehouse.core import Simulation
     from warehouse.policies import (
         PolicySpec,
+        build_policy,
         check_checkpoints_used,
-        check_fits_floor,
         check_side_settings,
         checked_collisions,
-        checkpoint_kwargs,
-        part_args,
-        scenario_dispatcher,
+        from_file,
     )
 
     from .checks import check_out_folder, check_set_keys, new_run_folder
@@ -234,6 +239,11 @@ def shadow_cmd(
     check_set_keys(sets, {"--robots": robots, "--steps": steps, "--collisions": collisions})
     check_set_keys(candidate_sets, option="--candidate-set")
     check_set_keys(incumbent_sets, option="--incumbent-set")
+    for item in sets or ():
+        key = item.partition("=")[0].strip()
+        if SHORTCUTS.get(key, key) in ("policies", "policies.dispatcher", "policies.navigator"):
+            # --incumbent and --candidate pick the parts; the --set would be silently ignored
+            raise InputError(None, f"--set {key}", "--incumbent and --candidate pick the policies")
     sc, src = load_scenario(target)
     folder = check_out_folder(out or new_run_folder(f"shadow-{sc.name}"), writes=writes)
     inc = _parts(policy_parts, incumbent, sc, "--incumbent")
@@ -242,39 +252,63 @@ def shadow_cmd(
     names = {key: f"--set {key}" for key in overrides}
     if robots is not None:
         overrides["fleet.robots"], names["fleet.robots"] = robots, "--robots"
-    mode = checked_collisions(collisions) if collisions is not None else inc[2]
-    if mode is not None:
+    # The floor's collision mode is the one the incumbent runs under alone (``warehouse run``):
+    # --collisions, else its own shield, else the scenario's policies.shield, else its physics.
+    as_set = apply_overrides(sc, overrides, src, names)
+    mode = (
+        checked_collisions(collisions)
+        if collisions is not None
+        else PolicySpec(incumbent, *inc).collisions_for(as_set)
+    )
+    if mode != as_set.physics.collisions:
         overrides["physics.collisions"] = mode
-    sc = apply_overrides(sc, overrides, src, names)
+        names.setdefault("physics.collisions", "--collisions")
+        sc = apply_overrides(sc, overrides, src, names)
+    else:
+        sc = as_set
     # A scenario file's policies.*_checkpoint goes to the parts that load one, as in a run.
     specs = [PolicySpec(incumbent, *inc[:2]), PolicySpec(candidate, *cand[:2])]
     check_checkpoints_used(specs, sc, src)
     # what one side alone is given (relative paths count from the current folder)
-    side_items = []
-    for spec, items, flag in zip(
-        specs, (incumbent_sets, candidate_sets), ("--incumbent-set", "--candidate-set"), strict=True
-    ):
-        given = dict(parse_assignment(text) for text in items or ())
+    side_items, side_given = [], []
+    flags = ("--incumbent-set", "--candidate-set")
+    for spec, items, flag in zip(specs, (incumbent_sets, candidate_sets), flags, strict=True):
+        given = dict(_side_assignment(text, flag) for text in items or ())
         check_side_settings(spec, list(given), flag)
         try:
             side_items.append(apply_overrides(sc, given, src))
         except InputError as exc:
             raise InputError(None, f"{flag} {exc.field}", exc.message) from None
+        side_given.append(given)
     sc_inc, sc_cand = side_items
-
-    def kw(side: Any, part: str, name: str) -> dict:
-        return {**checkpoint_kwargs(part, name, side, src), **part_args(part, name, side)}
 
     sim = Simulation(build_floor(sc, src, names), sc.sim_config())
     n_steps = steps or sc.episode.steps
-    inc_nav = make_navigator(inc[1], **kw(sc_inc, "navigator", inc[1]))
-    cand_nav = candidate_navigator(cand[1], cand[2], **kw(sc_cand, "navigator", cand[1]))
-    for spec, nav in zip(specs, (inc_nav, cand_nav), strict=True):
-        check_fits_floor(spec, nav, sim.floor)
+    # Each side's parts as ``warehouse run`` builds them (checkpoints, part arguments, order
+    # pool, guard, swaps, parking; refused arguments and floors are one-line errors).
+    built = []
+    for spec, side, given, flag in zip(specs, side_items, side_given, flags, strict=True):
+        try:
+            built.append(build_policy(spec, side, src, sim.floor))
+        except InputError as exc:  # a setting the command line gave names its option
+            if exc.source is None and exc.field in given:
+                raise InputError(None, f"{flag} {exc.field}", exc.message) from None
+            blamed = blame_override(exc, overrides, names)
+            raise (from_file(exc, src) if blamed is exc else blamed) from None
+    (inc_disp, inc_nav), (cand_disp, cand_nav) = built
+    # --collisions sets the mode of both policies (as in ``warehouse run``); otherwise the
+    # candidate proposes for its own shield
+    cand_nav = for_shield(cand_nav, mode if collisions is not None else cand[2])
+    if sc.faults.closures:  # as ``warehouse run`` warns: a closure this run never reaches
+        from warehouse.core.closure_report import late_closures
+
+        step_s = sc.physics.step_seconds
+        for line in late_closures(sim.floor, sc.faults, step_s, n_steps):
+            typer.echo(f"warning: {line}", err=True)
     log = run_shadow(
         sim,
-        (scenario_dispatcher(inc[0], sc_inc, src), inc_nav),
-        (scenario_dispatcher(cand[0], sc_cand, src), cand_nav),
+        (inc_disp, inc_nav),
+        (cand_disp, cand_nav),
         steps=n_steps,
         seed=seed,
     )
@@ -312,6 +346,18 @@ def shadow_cmd(
         f"mean margin {num(n['mean_margin'])}"
         f"\n  wrote {folder}/shadow.json, divergences.csv, divergence.png"
     )
+
+
+def _side_assignment(text: str, flag: str) -> tuple[str, Any]:
+    """``parse_assignment`` with its errors reported against ``flag`` (not ``--set``)."""
+    from scenarios import parse_assignment
+
+    try:
+        return parse_assignment(text)
+    except InputError as exc:
+        field = exc.field or ""
+        named = flag + field.removeprefix("--set") if field.startswith("--set") else None
+        raise InputError(None, named or f"{flag} {field}".strip(), exc.message) from None
 
 
 def _side_settings(scenario: Any) -> dict[str, Any]:
