@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from warehouse.core import Simulation
-from warehouse.fleet import Fleet
+from warehouse.fleet import Fleet, check_decision
 
 #: The hierarchical policy's parts, best available first (learned navigator, PIBT shield).
 HIERARCHICAL = ("ppo", ("cql_tuned", "cql", "rule_based"), ("pibt", "block"))
@@ -246,7 +246,10 @@ class _SpyNavigator:
 
     def act(self, sim: Simulation, obs: np.ndarray | None, mask: np.ndarray):  # type: ignore[no-untyped-def]
         actions, prefs = self.incumbent.act(sim, self._observe(self.incumbent, sim, obs), mask)
-        c_actions, c_prefs = self.candidate.act(sim, self._observe(self.candidate, sim, obs), mask)
+        c_actions, c_prefs = check_decision(  # a wrong answer is named, as the incumbent's is
+            self.candidate, self.candidate.act(sim, self._observe(self.candidate, sim, obs), mask),
+            mask.shape,
+        )  # fmt: skip
         movable = (sim.state.target >= 0) & mask[:, 1:].any(axis=1)
         idx = np.flatnonzero(movable)
         log = self.log

@@ -78,6 +78,32 @@ def test_a_navigator_without_scores_is_shadowed() -> None:
     assert nav["decisions"] > 0 and nav["agreement"] == 1.0 and nav["mean_margin"] is None
 
 
+class _Short(_NoScores):
+    """A candidate navigator that answers for one robot fewer than the fleet."""
+
+    name = "short"
+
+    def act(self, sim: Any, obs: Any, mask: np.ndarray) -> tuple[np.ndarray, None]:
+        return np.zeros(sim.n_robots - 1, dtype=np.int64), None
+
+
+def test_a_candidates_wrong_answer_is_named_like_an_incumbents() -> None:
+    from hierarchy.shadow import run_shadow
+    from scenarios import build_floor, load_scenario
+    from warehouse.core import Simulation
+    from warehouse.errors import InputError
+
+    sc, src = load_scenario("tiny")
+    with pytest.raises(InputError, match=r"navigator 'short': returned actions of shape \(5,\)"):
+        run_shadow(
+            Simulation(build_floor(sc, src), sc.sim_config()),
+            (make_dispatcher("greedy"), make_navigator("rule_based")),
+            (make_dispatcher("greedy"), _Short()),
+            steps=5,
+            seed=0,
+        )
+
+
 def test_the_scenarios_shield_drives_the_floor_as_in_a_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

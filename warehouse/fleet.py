@@ -57,7 +57,7 @@ class Fleet:
             self.dispatcher.dispatch(sim)
         obs = self.observer() if self.navigator.needs_observation else None
         mask = sim.action_mask()
-        actions, prefs = _check_decision(
+        actions, prefs = check_decision(
             self.navigator, self.navigator.act(sim, obs, mask), mask.shape
         )
         result = sim.step(actions, prefs)
@@ -71,7 +71,7 @@ class Fleet:
             self.step()
 
 
-def _check_decision(navigator: Any, decision: Any, shape: tuple[int, int]) -> tuple[Any, Any]:
+def check_decision(navigator: Any, decision: Any, shape: tuple[int, int]) -> tuple[Any, Any]:
     """A navigator's ``(actions (N,) of integers, preferences (N, A) or None)``, or the one-line
     :class:`DecisionError` naming it."""
     name = getattr(navigator, "name", type(navigator).__name__)
