@@ -103,6 +103,14 @@ def test_view_checks_the_policy_settings_as_run_does(
     fails_cleanly([*argv, "--headless-frames", "f", "--frames", "1"], tmp_path, capsys, expected)
 
 
+@pytest.mark.parametrize("key", ["navigator", "policies.navigator", "dispatcher"])
+def test_a_set_policy_part_beside_policy_is_refused(key, tmp_path, monkeypatch, capsys) -> None:
+    """``--policy cql --set navigator=random`` would run cql and drop the --set."""
+    monkeypatch.chdir(tmp_path)
+    argv = [*RUN, "--policy", "cql", "--out", "o", "--set", f"{key}=random"]
+    fails_cleanly(argv, tmp_path, capsys, f"--set {key}: --policy picks the policies")
+
+
 def test_a_frames_folder_of_an_earlier_run_is_refused(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     argv = ["view", "tiny", "--headless-frames", "f", "--frames", "1"]

@@ -128,11 +128,16 @@ def run(
         {"--robots": robots, "--steps": steps, "--seeds": seeds, "--tasks": tasks,
          "--collisions": collisions, "--dispatcher": dispatcher, "--navigator": navigator},
     )  # fmt: skip
+    from scenarios.load import SHORTCUTS
+
     for item in sets or ():
         key = item.partition("=")[0].strip()
-        if policies and key in ("policies", "policies.dispatcher", "policies.navigator"):
+        full = SHORTCUTS.get(key, key)  # (`navigator` is `policies.navigator`)
+        if policies and full in ("policies", "policies.dispatcher", "policies.navigator"):
             # --policy decides the parts; the --set would be silently ignored.
-            raise InputError(None, key, "--policy picks the policies; use --dispatcher/--navigator")
+            raise InputError(
+                None, f"--set {key}", "--policy picks the policies; use --dispatcher/--navigator"
+            )
     exp = prepare(
         target,
         policies=policies,
