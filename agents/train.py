@@ -289,6 +289,7 @@ def _train(cfg: TrainConfig, *, show_progress: bool) -> dict[str, Any]:
     # a resumed run drops the events a killed run logged after its last checkpoint
     writer = SummaryWriter(str(Path(cfg.out) / "tb"), purge_step=start + 1 if start else None)
     sums: dict[str, float] = {}
+    summed = 0  # updates in sums (after a resume the first window may be shorter)
     last: dict[str, float] = {}
     progress = Progress(
         TextColumn(f"[bold]{cfg.algo}[/]"),
@@ -305,12 +306,12 @@ def _train(cfg: TrainConfig, *, show_progress: bool) -> dict[str, Any]:
                 rec = asdict(algo.update(sampler.sample()))
                 for k, v in rec.items():
                     sums[k] = sums.get(k, 0.0) + v
+                summed += 1
                 last = rec
                 if step % cfg.log_every == 0 or step == cfg.steps:
-                    n = cfg.log_every if step % cfg.log_every == 0 else step % cfg.log_every
                     for k, v in sums.items():
-                        writer.add_scalar(f"train/{k}", v / n, step)
-                    sums = {}
+                        writer.add_scalar(f"train/{k}", v / summed, step)
+                    sums, summed = {}, 0
                     progress.update(task, info=f"loss {rec['loss']:.4f}")
                 if cfg.eval_every and step % cfg.eval_every == 0:
                     kpis = evaluate(algo.net, cfg.eval_scenario, cfg.eval_steps, cfg.eval_seed)

@@ -156,7 +156,8 @@ def ppo_update(
     cfg: PPOConfig,
     rng: np.random.Generator,
 ) -> dict[str, float]:
-    """Minibatch epochs of PPO on one rollout; returns the last epoch's mean diagnostics."""
+    """Minibatch epochs of PPO on one rollout; returns the diagnostics' means over every
+    minibatch of every epoch run (an early stop on KL ends the epochs)."""
     n_rows, n_events = batch.actions.shape[0], batch.glob.shape[0]
     row_chunks = max(1, min(cfg.minibatches, n_rows))
     ev_chunks = max(1, min(cfg.minibatches, n_events))

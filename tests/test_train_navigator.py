@@ -99,6 +99,29 @@ def test_a_resumed_run_drops_the_events_logged_after_its_last_checkpoint(
     assert steps_logged(tmp_path / "b") == steps_logged(tmp_path / "a") == [2, 4, 6, 8]
 
 
+def test_the_first_window_after_a_resume_is_averaged_over_its_own_updates(
+    data: Path, tmp_path: Path
+) -> None:
+    """Resumed at step 3 with a log every 2 steps, the point at step 4 is the mean of update 4
+    alone (it was update 4's loss halved: the sum of one update over the window's length)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = TrainConfig(algo="bc", data=data, out=tmp_path / "b", steps=3, batch_size=16,
+                      ckpt_every=3, log_every=2, seed=3)  # fmt: skip
+    train(cfg, show_progress=False)
+    train(replace(cfg, steps=4, resume=True), show_progress=False)
+    acc = EventAccumulator(str(tmp_path / "b" / "tb"))
+    acc.Reload()
+    at_4 = [e.value for e in acc.Scalars("train/accuracy") if e.step == 4]
+    assert len(at_4) == 1 and 0.0 < at_4[0] <= 1.0
+    full = TrainConfig(algo="bc", data=data, out=tmp_path / "a", steps=4, batch_size=16,
+                       ckpt_every=4, log_every=1, seed=3)  # fmt: skip
+    train(full, show_progress=False)
+    acc = EventAccumulator(str(tmp_path / "a" / "tb"))
+    acc.Reload()
+    assert at_4[0] == pytest.approx([e.value for e in acc.Scalars("train/accuracy")][3])
+
+
 def test_resume_matches_an_uninterrupted_run(data: Path, tmp_path: Path) -> None:
     base = TrainConfig(
         algo="cql",
