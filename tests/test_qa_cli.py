@@ -67,7 +67,8 @@ def test_set_layout_type_drops_the_old_layout_settings(tmp_path, monkeypatch, ca
 def test_run_refuses_a_policy_set_that_policy_overrides(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     argv = ["run", "tiny", "--policy", "rule_based", "--set", "policies.navigator=random"]
-    fails_cleanly([*argv, "--out", "o"], tmp_path, capsys, "--set policies.navigator: --policy picks")
+    expected = "--set policies.navigator: --policy picks"
+    fails_cleanly([*argv, "--out", "o"], tmp_path, capsys, expected)
 
 
 # ------------------------------------------------------------- checkpoints nobody would load
