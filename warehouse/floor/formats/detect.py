@@ -108,7 +108,7 @@ def detect_format(path: str | Path, text: str) -> str:
         return "json"
     if first.startswith("<"):
         return "graphml"
-    if first.lower().startswith("type "):
+    if first.lower().split(maxsplit=1)[:1] == ["type"]:  # 'type octile', 'type\toctile'
         return "movingai"
     if SHAPE_LINE.match(first):
         return "rhcr"

@@ -36,6 +36,12 @@ Node ids that are ``[row, col]`` lists (JSON) or ``"(row, col)"`` strings equal 
 position (GraphML) become ``(row, col)`` tuples, so grid floors round-trip exactly.
 GraphML files may not declare a DOCTYPE or entities. Nothing is unpickled.
 
+Numbers are JSON numbers in a JSON file (``"2"`` for a length is refused; GraphML values are
+text, converted by their key's ``attr.type``). A GraphML file holds one ``<graph>`` (a second
+or nested one is refused) whose edges join declared nodes; no edge may touch a ``blocked`` node.
+Graph attributes the readers set themselves (``format``, ``transit_nodes``, ``edge_split``,
+``reader_notes``, ``inferred_kinds``) are not taken from a file as text or numbers.
+
 Other attributes are ignored, so graphs written by other tools (labels, weights, coordinates)
 load; a name one typo away from one above (``strat``, ``lenght``, ``grid_col``) is refused
 instead of ignored.
@@ -48,6 +54,7 @@ import inspect
 import json
 import math
 import re
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +74,10 @@ Source = str | Path | None
 NODE_ATTRS = ("pos", "kind", "start", "goal", "charger", "cell", "transit")
 EDGE_ATTRS = ("length",)
 GRAPH_ATTRS = ("name", "cell_size", "grid_shape", "grid_rows", "grid_cols", "explicit_kinds")
+#: graph attributes the readers and the floor builder set themselves: a file's own value of one
+#: is not passed through (a string ``transit_nodes`` would make every node a transit node, a
+#: string ``reader_notes`` a note per letter)
+RESERVED_GRAPH_ATTRS = (TRANSIT_KEY, "edge_split", "reader_notes", "inferred_kinds", "format")
 _TUPLE_ID = re.compile(r"^\((-?\d+), (-?\d+)\)$")
 
 
@@ -76,7 +87,10 @@ def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph
     data = loads_json_strict(text, source)
     if not isinstance(data, dict):
         raise InputError(source, None, "expected a node-link JSON object with 'nodes'")
-    if data.get("multigraph", False):
+    multigraph = data.get("multigraph", False)
+    if not isinstance(multigraph, bool):
+        raise InputError(source, "multigraph", "expected true or false")
+    if multigraph:
         raise InputError(source, "multigraph", "parallel edges (multigraphs) are not supported")
     directed = data.get("directed", False)
     if not isinstance(directed, bool):
@@ -86,6 +100,10 @@ def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph
         raise InputError(source, "nodes", "expected a non-empty list of nodes")
     if len(nodes) > MAX_CELLS:
         raise InputError(source, "nodes", f"{len(nodes)} nodes is too many (at most {MAX_CELLS})")
+    if "edges" in data and "links" in data:
+        raise InputError(
+            source, "links", "given beside 'edges': list the edges under one of the two"
+        )
     edge_key = "edges" if "edges" in data else "links"
     edges = data.get(edge_key, [])
     if not isinstance(edges, list):
@@ -121,7 +139,7 @@ def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph
         if ends[0] == ends[1]:
             raise InputError(source, field, "self-loops are not allowed")
         if "length" in edge:
-            _positive(edge["length"], source, f"{field}.length")
+            _positive(edge["length"], source, f"{field}.length", text_ok=False)
         pair = tuple(ends) if directed else tuple(sorted(ends, key=repr))
         if pair in seen_edges:
             raise InputError(source, field, f"duplicate of {edge_key}[{seen_edges[pair]}]")
@@ -139,8 +157,12 @@ def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph
         graph = nx.node_link_graph(raw, directed=directed, multigraph=False, **_edges_kw(edge_key))
     except (nx.NetworkXError, KeyError, TypeError, ValueError) as exc:  # pragma: no cover
         raise InputError(source, None, f"invalid node-link graph: {exc}") from None
-    graph.graph.update(_graph_attrs(attrs, source, name, shape_key="grid_shape"), format="json")
+    graph.graph.update(
+        _graph_attrs(attrs, source, name, shape_key="grid_shape", text_ok=False), format="json"
+    )
     listed = attrs.get(TRANSIT_KEY)  # saved before nodes carried the transit mark
+    if listed is not None and not isinstance(listed, list):
+        raise InputError(source, f"graph.{TRANSIT_KEY}", "expected a list of node ids")
     if isinstance(listed, list) and not any("transit" in d for _, d in graph.nodes(data=True)):
         for node in listed:
             key = _hashable(node, source, f"graph.{TRANSIT_KEY}")
@@ -149,9 +171,9 @@ def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph
     for i, (_node, data_) in enumerate(graph.nodes(data=True)):
         if "pos" not in data_:
             raise InputError(source, f"nodes[{i}].pos", "missing (row, col) position")
-        data_["pos"] = _pair(data_["pos"], source, f"nodes[{i}].pos")
+        data_["pos"] = _pair(data_["pos"], source, f"nodes[{i}].pos", text_ok=False)
         if "cell" in data_:
-            data_["cell"] = _whole_pair(data_["cell"], source, f"nodes[{i}].cell")
+            data_["cell"] = _whole_pair(data_["cell"], source, f"nodes[{i}].cell", text_ok=False)
     return _finish(graph, source, lambda i: f"nodes[{i}]", lambda u, v: None)
 
 
@@ -162,7 +184,9 @@ def parse_graphml(text: str, *, source: Source = None, name: str = "graph") -> n
         raise InputError(source, None, "GraphML files may not declare a DOCTYPE or entities")
     try:
         _check_graphml_ids(ET.fromstring(text), source)
-        graph = nx.parse_graphml(text)
+        with warnings.catch_warnings():  # a key without attr.type is a string (GraphML's rule)
+            warnings.filterwarnings("ignore", "No key type for id", UserWarning)
+            graph = nx.parse_graphml(text)
     except ET.ParseError as exc:
         line = exc.position[0] if getattr(exc, "position", None) else None
         raise InputError(source, f"line {line}" if line else None, f"invalid XML: {exc}") from None
@@ -207,12 +231,31 @@ def parse_graphml(text: str, *, source: Source = None, name: str = "graph") -> n
 
 
 def _check_graphml_ids(root: ET.Element, source: Source) -> None:
-    """Refuse what networkx would silently merge: two ``<key>`` or two ``<node>`` elements with
-    one id, and one element holding two ``<data>`` values for one key."""
+    """Refuse what networkx would silently merge, drop or invent: two ``<key>`` or two
+    ``<node>`` elements with one id, one element holding two ``<data>`` values for one key, a
+    second or nested ``<graph>`` (networkx reads the first graph's own nodes only) and an edge
+    to a node the file does not declare (networkx would add it)."""
     keys: set[str] = set()
     nodes: dict[str, int] = {}
+    graphs = 0
+    types = {
+        elem.get("id", ""): (elem.get("attr.name") or "", elem.get("attr.type") or "string")
+        for elem in root.iter()
+        if elem.tag.rpartition("}")[2] == "key"
+    }
+    edges: list[ET.Element] = []
     for elem in root.iter():
         tag = elem.tag.rpartition("}")[2]
+        if tag == "graph":
+            graphs += 1
+            if graphs > 1:
+                raise InputError(
+                    source,
+                    f"graph {elem.get('id')!r}" if elem.get("id") else "graph",
+                    "a second or nested <graph>: a floor file holds one graph",
+                )
+        elif tag == "edge":
+            edges.append(elem)
         if tag == "key":
             key = elem.get("id", "")
             if key in keys:
@@ -225,9 +268,56 @@ def _check_graphml_ids(root: ET.Element, source: Source) -> None:
             nodes[node] = len(nodes)
         if tag in ("node", "edge", "graph"):
             data = [d.get("key", "") for d in elem if d.tag.rpartition("}")[2] == "data"]
+            where = f"node {elem.get('id')!r}" if tag == "node" else tag
             if repeated := sorted({k for k in data if data.count(k) > 1}):
-                where = f"node {elem.get('id')!r}" if tag == "node" else tag
                 raise InputError(source, f"{where}", f"two values for key {repeated[0]!r}")
+            if tag == "edge":
+                where = f"edges[{len(edges) - 1}]"
+            _check_typed_data(elem, types, source, where)
+    for j, edge in enumerate(edges):
+        for end in ("source", "target"):
+            ref = edge.get(end)
+            if ref is None:
+                raise InputError(source, f"edges[{j}].{end}", "missing")
+            if ref not in nodes:
+                raise InputError(source, f"edges[{j}].{end}", f"unknown node {ref!r}")
+
+
+#: GraphML ``attr.type`` values networkx converts, and how (booleans: ``true``/``false``/1/0)
+_GRAPHML_NUMBERS: dict[str, Callable[[str], Any]] = {
+    "int": int,
+    "integer": int,
+    "long": int,
+    "float": float,
+    "double": float,
+}
+
+
+def _check_typed_data(
+    elem: ET.Element, types: dict[str, tuple[str, str]], source: Source, where: str
+) -> None:
+    """A ``<data>`` value networkx cannot convert to its key's ``attr.type`` is named here
+    (networkx's own error names neither the element nor the attribute)."""
+    for child in elem:
+        if child.tag.rpartition("}")[2] != "data" or child.text is None or len(child):
+            continue
+        name, kind = types.get(child.get("key", ""), ("", "string"))
+        text = child.text
+        try:
+            if kind == "boolean":
+                ok = text.lower() in ("true", "false", "0", "1")
+            else:
+                _GRAPHML_NUMBERS.get(kind, str)(text)
+                ok = True
+        except ValueError:
+            ok = False
+        if not ok:  # (no field of its own: the message names the element and attribute)
+            raise InputError(
+                source,
+                None,
+                f"invalid GraphML: {where}.{name or child.get('key')}: expected {kind}, "
+                f"got {text!r}",
+            )
 
 
 def _finish(
@@ -311,6 +401,13 @@ def _finish(
     for j, (u, v, data) in enumerate(graph.edges(data=True)):
         efield = edge_field(u, v)
         _refuse_typos(data, EDGE_ATTRS, source, efield or f"edges[{j}]")
+        for end in (u, v):  # the floor would drop it: a shelf is no place to drive to
+            if graph.nodes[end]["kind"] == "blocked":
+                raise InputError(
+                    source,
+                    efield or f"edge {u}-{v}",
+                    f"joins the blocked node {end!r} (blocked nodes have no edges)",
+                )
         if "length" in data:
             if efield is not None:
                 data["length"] = _positive(data["length"], source, f"{efield}.length")
@@ -339,13 +436,19 @@ def _size(n: int) -> str:
     return str(n) if n < 10**9 else f"{float(n):.1e}"
 
 
-def _graph_attrs(attrs: dict[str, Any], source: Source, name: str, *, shape_key: str) -> dict:
+def _graph_attrs(
+    attrs: dict[str, Any], source: Source, name: str, *, shape_key: str, text_ok: bool = True
+) -> dict:
     _refuse_typos(attrs, GRAPH_ATTRS, source, "graph")
     out: dict[str, Any] = {
-        k: v for k, v in attrs.items() if isinstance(v, str | int | float | bool)
+        k: v
+        for k, v in attrs.items()
+        if isinstance(v, str | int | float | bool) and k not in RESERVED_GRAPH_ATTRS
     }
     out["name"] = str(attrs.get("name", name))
-    out["cell_size"] = _positive(attrs.get("cell_size", 1.0), source, "graph.cell_size")
+    out["cell_size"] = _positive(
+        attrs.get("cell_size", 1.0), source, "graph.cell_size", text_ok=text_ok
+    )
     explicit = attrs.get("explicit_kinds", True)
     if not isinstance(explicit, bool):
         raise InputError(source, "graph.explicit_kinds", "expected true or false")
@@ -374,8 +477,9 @@ def _hashable(value: Any, source: Source, field: str) -> Any:
     raise InputError(source, field, f"node ids must be strings, numbers or lists, got {value!r}")
 
 
-def _number(value: Any, source: Source, field: str) -> float:
-    if isinstance(value, bool):
+def _number(value: Any, source: Source, field: str, *, text_ok: bool = True) -> float:
+    """A finite number; ``text_ok=False`` (JSON, which has numbers of its own) refuses text."""
+    if isinstance(value, bool) or (not text_ok and isinstance(value, str)):
         raise InputError(source, field, f"expected a number, got {value!r}")
     try:
         number = float(value)
@@ -386,27 +490,29 @@ def _number(value: Any, source: Source, field: str) -> float:
     return number
 
 
-def _positive(value: Any, source: Source, field: str) -> float:
-    number = _number(value, source, field)
+def _positive(value: Any, source: Source, field: str, *, text_ok: bool = True) -> float:
+    number = _number(value, source, field, text_ok=text_ok)
     if number <= 0:
         raise InputError(source, field, f"must be > 0, got {value!r}")
     return number
 
 
-def _pair(value: Any, source: Source, field: str) -> tuple[float, float] | tuple[int, int]:
+def _pair(
+    value: Any, source: Source, field: str, *, text_ok: bool = True
+) -> tuple[float, float] | tuple[int, int]:
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise InputError(source, field, f"expected [row, col], two numbers, got {value!r}")
-    row, col = (_number(v, source, field) for v in value)
+    row, col = (_number(v, source, field, text_ok=text_ok) for v in value)
     if row.is_integer() and col.is_integer():
         return (int(row), int(col))
     return (row, col)
 
 
-def _whole_pair(value: Any, source: Source, field: str) -> tuple[int, int]:
+def _whole_pair(value: Any, source: Source, field: str, *, text_ok: bool = True) -> tuple[int, int]:
     """A ``cell``: ``[row, col]``, two whole numbers (``2.0`` is 2)."""
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise InputError(source, field, f"expected [row, col], two whole numbers, got {value!r}")
-    numbers = [_number(v, source, field) for v in value]
+    numbers = [_number(v, source, field, text_ok=text_ok) for v in value]
     if not all(x.is_integer() for x in numbers):
         raise InputError(source, field, f"expected [row, col], two whole numbers, got {value!r}")
     return (int(numbers[0]), int(numbers[1]))

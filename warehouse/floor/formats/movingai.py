@@ -32,6 +32,8 @@ from .common import check_size, fill_missing_kinds, grid_codes, split_lines
 
 PASSABLE = ".GSE"
 BLOCKED = "@OTW"
+#: digits read of a header number (more is refused as too large)
+MAX_DIGITS = 12
 LEGEND = {**dict.fromkeys(PASSABLE, NodeKind.AISLE), **dict.fromkeys(BLOCKED, NodeKind.BLOCKED)}
 
 
@@ -91,10 +93,12 @@ def parse_movingai(
 
 def _positive_int(entry: tuple[int, str], field: str, source: str | Path | None) -> int:
     lineno, value = entry
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
+    # plain digits only: int() would also take '0_3', '+3' and non-ASCII digits (and refuse
+    # more than 4300 digits with a ValueError of its own)
+    digits = value.isascii() and value.isdigit()
+    number = int(value[-MAX_DIGITS:]) if digits else 0
+    if digits and len(value.lstrip("0")) > MAX_DIGITS:
+        raise InputError(source, field, f"line {lineno}: {value[:20]}… is too large")
     if number < 1:
         raise InputError(
             source, field, f"line {lineno}: expected a positive whole number, got {value!r}"

@@ -66,11 +66,18 @@ def parse_pogema_yaml(
 ) -> nx.Graph:
     """Floor graph of one entry of a POGEMA YAML map collection (``name: map string``)."""
     try:
-        data = yaml.safe_load(text)
+        for _event in yaml.parse(text, Loader=yaml.SafeLoader):  # syntax first, as before
+            pass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
         raise InputError(source, where, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    # then the bounded reading of scenario files: a key given twice is refused (plain PyYAML
+    # keeps the last, so map_name could pick a map the file does not show under that name),
+    # as are alias bombs, deep nesting and !!python tags
+    from scenarios.safe_yaml import parse_yaml
+
+    data = parse_yaml(text, source)
     if not isinstance(data, dict) or not data:
         raise InputError(source, None, "expected a mapping of map names to map strings")
     maps = {str(k): _map_string(v) for k, v in data.items()}

@@ -30,8 +30,10 @@ from ..kinds import NodeKind
 from .common import check_size, fill_missing_kinds, grid_codes, split_lines
 
 LEGEND = {".": NodeKind.AISLE, "@": NodeKind.BLOCKED, "e": NodeKind.PICK, "r": NodeKind.STATION}
-SHAPE_LINE = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*$")
+SHAPE_LINE = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*$", re.ASCII)
 COUNTS = ("endpoints", "agents", "max_time")
+#: digits read of a header number (more is refused as too large; int() refuses > 4300 itself)
+MAX_DIGITS = 18
 
 
 def parse_rhcr(
@@ -43,6 +45,8 @@ def parse_rhcr(
     if match is None:
         got = lines[0].strip()[:40] if lines else ""
         raise InputError(source, "header.rows", f"line 1: expected 'rows,cols', got {got!r}")
+    if max(len(match[1].lstrip("0")), len(match[2].lstrip("0"))) > MAX_DIGITS:
+        raise InputError(source, "header.rows", f"line 1: {lines[0].strip()[:20]}… is too large")
     height, width = int(match[1]), int(match[2])
     check_size(source, "header.rows", height, width)
     counts = {}
@@ -52,6 +56,8 @@ def parse_rhcr(
             raise InputError(
                 source, f"header.{key}", f"line {i + 1}: expected a whole number, got {value!r}"
             )
+        if len(value.lstrip("0")) > MAX_DIGITS:
+            raise InputError(source, f"header.{key}", f"line {i + 1}: {value[:20]}… is too large")
         counts[key] = int(value)
     rows = [(i + 1, line.rstrip()) for i, line in enumerate(lines[4:], 4)]
     while rows and not rows[-1][1]:
