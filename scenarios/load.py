@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from warehouse.errors import InputError
 from warehouse.floor import CompiledFloor, WarehouseLayout, compile_floor, generate_warehouse
+from warehouse.floor.formats.common import MAX_FILE_BYTES  # (a map file's limit)
 
 from .registry import builtin_path
 from .safe_yaml import parse_yaml, read_text, read_yaml
@@ -64,7 +65,7 @@ def load_scenario(target: str | Path) -> tuple[Scenario, Path | None]:
 
 def map_scenario(path: Path, fmt: str = "auto") -> Scenario:
     """The default scenario on the floor of the map file ``path``."""
-    read_text(path, what="map file")  # fail early on missing, binary or empty files
+    read_text(path, what="map file", max_bytes=MAX_FILE_BYTES)  # fail early: missing, binary, empty
     layout = FileLayout(path=str(path.resolve()), format=fmt)  # type: ignore[arg-type]
     return Scenario(name=path.stem, description=f"map file {path.name}", layout=layout)
 
@@ -328,7 +329,7 @@ def _build_floor(scenario: Scenario, source: Path | None) -> CompiledFloor:
 
         base = source.parent if source is not None else Path.cwd()
         map_path = resolve_map_path(layout.path, base, source)
-        read_text(map_path, what="map file")
+        read_text(map_path, what="map file", max_bytes=MAX_FILE_BYTES)
         if layout.map_name is not None and map_path.suffix.lower() not in (".yaml", ".yml"):
             what = f"picks a map of a POGEMA YAML file, not of {layout.path}"
             raise InputError(source, "layout.map_name", what)

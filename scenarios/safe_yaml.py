@@ -113,13 +113,14 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-def read_text(path: Path, *, what: str = "file") -> str:
-    """UTF-8 text of a user file; missing, unreadable, binary, empty or huge files refused."""
+def read_text(path: Path, *, what: str = "file", max_bytes: int = MAX_BYTES) -> str:
+    """UTF-8 text of a user file; missing, unreadable, binary, empty or huge (``max_bytes``)
+    files refused."""
     try:
         if not path.is_file():
             raise InputError(path, None, f"{what} not found")
-        if path.stat().st_size > MAX_BYTES:
-            raise InputError(path, None, f"{what} is larger than {MAX_BYTES // 2**20} MiB")
+        if path.stat().st_size > max_bytes:
+            raise InputError(path, None, f"{what} is larger than {max_bytes // 2**20} MiB")
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(path, None, f"cannot read {what}: {exc.strerror or exc}") from None

@@ -222,3 +222,22 @@ def test_movingai_header_with_a_tab_in_a_txt_file(tmp_path: Path):
     path = tmp_path / "m.txt"
     path.write_text("type\toctile\nheight 1\nwidth 2\nmap\n..\n")
     assert load_map(path).graph["format"] == "movingai"
+
+
+def test_a_map_file_over_16_mib_reaches_its_reader(tmp_path: Path) -> None:
+    """Map files may be up to 50 MiB (the readers' limit); the scenario loader capped them at
+    the 16 MiB of a scenario file."""
+    from scenarios import build_floor, load_scenario
+
+    big = tmp_path / "big.map"
+    with big.open("w") as fh:  # a broken header, then 17 MiB of rows
+        fh.write("type octile\nheight x\nwidth 4\nmap\n")
+        fh.write("....\n" * (17 * 2**20 // 5))
+    with pytest.raises(InputError) as caught:
+        build_floor(*load_scenario(big))
+    assert "larger than" not in str(caught.value) and "height" in str(caught.value)
+    huge = tmp_path / "huge.map"
+    with huge.open("wb") as fh:
+        fh.truncate(51 * 2**20)
+    with pytest.raises(InputError, match="larger than 50 MiB"):
+        load_scenario(huge)
