@@ -71,12 +71,19 @@ def map_scenario(path: Path, fmt: str = "auto") -> Scenario:
 
 
 def _looks_like_pogema_yaml(data: Any) -> bool:
-    """A POGEMA map collection: ``{name: "multi-line grid"}`` with no scenario sections."""
+    """A POGEMA map collection: ``{name: "multi-line grid"}`` (or ``{name: [row, ...]}``, the
+    list-of-rows form the reader takes) with no scenario sections."""
+
+    def is_map(v: Any) -> bool:
+        if isinstance(v, list):
+            return bool(v) and all(isinstance(row, str) for row in v)
+        return isinstance(v, str) and "\n" in v
+
     return (
         isinstance(data, dict)
         and bool(data)
         and not set(data) & set(Scenario.model_fields)
-        and all(isinstance(v, str) and "\n" in v for v in data.values())
+        and all(is_map(v) for v in data.values())
     )
 
 

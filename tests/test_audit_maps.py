@@ -241,3 +241,14 @@ def test_a_map_file_over_16_mib_reaches_its_reader(tmp_path: Path) -> None:
         fh.truncate(51 * 2**20)
     with pytest.raises(InputError, match="larger than 50 MiB"):
         load_scenario(huge)
+
+
+def test_the_list_of_rows_pogema_form_is_read_as_a_map(tmp_path: Path) -> None:
+    """The POGEMA reader takes rows as a list of strings; the loader took such a file for a
+    scenario ("a: unknown key")."""
+    from scenarios import load_scenario
+
+    path = tmp_path / "m.yaml"
+    path.write_text("a:\n  - '....'\n  - '@..$'\n")
+    sc, _ = load_scenario(path)
+    assert sc.layout.type == "file" and sc.layout.format == "pogema"
