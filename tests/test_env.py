@@ -219,6 +219,17 @@ def test_bench_command_writes_json(tmp_path, capsys):
     assert data["threads"] == warehouse.get_threads()
 
 
+def test_bench_records_its_command_as_a_shell_reads_it(tmp_path, capsys, monkeypatch):
+    import json
+    import shlex
+
+    out = tmp_path / "a b.json"  # (a space: quoted, so the command can be pasted back)
+    argv = ["bench", "--robots", "5", "--steps", "2", "--api", "array", "--out", str(out)]
+    monkeypatch.setattr("sys.argv", ["warehouse", *argv])
+    assert _cli(argv, capsys)[0] == 0
+    assert shlex.split(json.loads(out.read_text())["command"]) == ["warehouse", *argv]
+
+
 def test_bench_threads_option_is_recorded(tmp_path, capsys):
     import json
 

@@ -4,6 +4,7 @@ scenario (``--scenario``/``--policy``; see :mod:`warehouse.bench`)."""
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -110,7 +111,7 @@ def bench(
     Console().print(table)
     if out is not None:
         payload = {
-            "command": " ".join(["warehouse", *sys.argv[1:]]),
+            "command": shlex.join(["warehouse", *sys.argv[1:]]),  # (as a shell reads it)
             "repeat": repeat,
             "threads": get_threads(),
             "machine": machine_info(),
