@@ -232,3 +232,14 @@ def test_sweep_csv_names_the_policy_and_collision_mode_of_each_row(tmp_path: Pat
     assert list(table.columns[:4]) == ["policies.shield", "policy", "collision_mode", "seed"]
     assert table["collision_mode"].tolist() == ["block", "pibt"]
     assert set(table["policy"]) == {"rule_based"}  # (the preset of that pair)
+
+
+def test_a_swept_setting_that_changes_nothing_is_warned(tmp_path: Path, capsys) -> None:
+    """A reward weight changes no run (only training reads it): every value gives the same
+    runs, and the sweep says so; a setting that matters is not named."""
+    argv = ["sweep", "tiny", "--set", "reward.delivery=10,100", "--set", "robots=3,6"]
+    code, _, err = cli([*argv, "--seeds", "0,1", "--steps", "30", "--out", str(tmp_path / "o")],
+                       capsys)  # fmt: skip
+    assert code == 0, err
+    assert "warning: --set reward.delivery: every value gave identical runs" in err
+    assert "--set fleet.robots: every value" not in err

@@ -214,6 +214,12 @@ def sweep(
             "the fleet jammed): see the `gridlocked` column of sweep.csv",
             err=True,
         )
+    for key in no_effect(table, list(grid)):
+        typer.echo(
+            f"warning: --set {key}: every value gave identical runs; does the policy "
+            f"({', '.join(names)}) read it in {n_steps} steps?",
+            err=True,
+        )
     if answer is not None:
         for line in summary_lines(answer, goals):
             typer.echo(line)
@@ -224,6 +230,21 @@ def sweep(
     ]
     written = ", ".join(files[:-1]) + " and " + files[-1] if len(files) > 1 else files[0]
     typer.echo(f"wrote {written} to {out} ({len(table)} runs)")
+
+
+def no_effect(table: Any, keys: list[str]) -> list[str]:
+    """The swept keys whose values gave identical final KPIs on every seed and every setting of
+    the other keys (a setting the policy never reads, such as ``reward.*`` for ``rule_based``)."""
+    kpis = [c for c in sweep_kpis() if c in table.columns]
+    out = []
+    for key in keys:
+        others = [k for k in keys if k != key] + ["seed"]
+        runs = table[[key, *others, *kpis]].astype(str)
+        if runs[key].nunique() > 1 and all(
+            len(group[kpis].drop_duplicates()) == 1 for _, group in runs.groupby(others)
+        ):
+            out.append(key)
+    return out
 
 
 def _sweep_model(**kwargs: Any) -> Any:
