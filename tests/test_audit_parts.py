@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterator
-from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from cli_helpers import fails_cleanly, run_cli
+from entry_point_helpers import installed_parts
 
 import warehouse.plugins as plugins
 from agents import NAVIGATORS, RuleBasedNavigator
-from hierarchy import DISPATCHERS
 from scenarios import load_scenario
 from warehouse.errors import InputError
 from warehouse.model import WarehouseModel
 from warehouse.policies import resolve_policy, scenario_policy
-from warehouse.shield import SHIELDS
 
 NAV = plugins.NAVIGATOR_GROUP
 DISP = plugins.DISPATCHER_GROUP
@@ -77,20 +75,8 @@ class Weighted(RuleBasedNavigator):
 
 @pytest.fixture
 def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[tuple[str, str]]]]:
-    """Entry points as an installed package declares them (tests/test_plugins.py); the
-    registries and the loader's state are restored afterwards."""
-    parts: dict[str, list[tuple[str, str]]] = {NAV: [], DISP: []}
-
-    def entry_points(*, group: str) -> list[EntryPoint]:
-        return [EntryPoint(name, value, group) for name, value in parts.get(group, [])]
-
-    monkeypatch.setattr(plugins, "entry_points", entry_points)
-    monkeypatch.setattr(plugins, "_loaded", False)
-    before = dict(DISPATCHERS), dict(NAVIGATORS), dict(SHIELDS)
-    yield parts
-    for registry, saved in zip((DISPATCHERS, NAVIGATORS, SHIELDS), before, strict=True):
-        registry.clear()
-        registry.update(saved)
+    """No installed parts until a test adds some (tests/entry_point_helpers.py)."""
+    yield from installed_parts(monkeypatch, {NAV: [], DISP: []})
 
 
 def _run(tmp_path: Path, *args: str) -> list[str]:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import numpy as np
 import pytest
 from cli_helpers import run_cli
+from entry_point_helpers import installed_parts
 
 import warehouse.plugins as plugins
-from agents import NAVIGATORS
 from hierarchy import DISPATCHERS
 from warehouse.errors import InputError
 from warehouse.shield import SHIELDS, register_shield
@@ -26,20 +25,8 @@ PARTS = {
 
 @pytest.fixture
 def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[tuple[str, str]]]]:
-    """Entry points as an installed package would declare them; the registries and the
-    loader's once-per-process flag are restored afterwards."""
-    parts = {group: list(points) for group, points in PARTS.items()}
-
-    def entry_points(*, group: str) -> list[EntryPoint]:
-        return [EntryPoint(name, value, group) for name, value in parts.get(group, [])]
-
-    monkeypatch.setattr(plugins, "entry_points", entry_points)
-    monkeypatch.setattr(plugins, "_loaded", False)
-    before = dict(DISPATCHERS), dict(NAVIGATORS), dict(SHIELDS)
-    yield parts
-    for registry, saved in zip((DISPATCHERS, NAVIGATORS, SHIELDS), before, strict=True):
-        registry.clear()
-        registry.update(saved)
+    """The example package's entry points (tests/entry_point_helpers.py)."""
+    yield from installed_parts(monkeypatch, {g: list(points) for g, points in PARTS.items()})
 
 
 def test_installed_parts_run_from_the_command_line(installed, tmp_path: Path, capsys) -> None:
