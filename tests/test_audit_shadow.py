@@ -145,31 +145,6 @@ def test_collisions_flag_sets_the_mode_of_both_policies(tmp_path: Path) -> None:
     assert summary["navigation"]["decisions"] > 0 and summary["navigation"]["agreement"] == 1.0
 
 
-@pytest.mark.parametrize(
-    ("extra", "message"),
-    [
-        # a side's KEY=VALUE that does not parse names that side's option, not --set
-        (["--candidate-set", "noequals"], "--candidate-set: expected KEY=VALUE"),
-        (["--incumbent-set", "policies.order_pool=["], "--incumbent-set policies.order_pool: "),
-        # --incumbent and --candidate pick the parts: a --set of them was silently ignored
-        (["--set", "policies.navigator=random"], "--set policies.navigator: --incumbent and"),
-        (["--set", "dispatcher=fifo"], "--set dispatcher: --incumbent and --candidate"),
-        # a part argument the part refuses: one line naming the --set (it was a traceback)
-        (["--set", "policies.navigator_args.rule_based.patience=-5"],
-         "--set policies.navigator_args.rule_based.patience: expected a whole number"),
-    ],
-)  # fmt: skip
-def test_shadow_bad_settings_name_their_option(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
-) -> None:
-    out = tmp_path / "sh"
-    with pytest.raises(SystemExit) as exc:
-        main(["shadow", "tiny", "--steps", "10", "--out", str(out), *extra])
-    assert exc.value.code == 2 and not out.exists()
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith(f"error: {message}"), err
-
-
 def test_a_closure_the_shadow_never_reaches_is_warned(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

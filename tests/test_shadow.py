@@ -189,6 +189,15 @@ def test_shadow_compares_two_checkpoints_of_one_dispatcher(tmp_path: Path) -> No
          "--incumbent-set policies.dispatcher_checkpoint: the dispatcher 'greedy' of "
          "'rule_based' loads no checkpoint"),
         (["--candidate-set", "policies.order_pool=0"], "--candidate-set policies.order_pool: "),
+        # a side's KEY=VALUE that does not parse names that side's option, not --set
+        (["--candidate-set", "noequals"], "--candidate-set: expected KEY=VALUE"),
+        (["--incumbent-set", "policies.order_pool=["], "--incumbent-set policies.order_pool: "),
+        # --incumbent and --candidate pick the parts: a --set of them was silently ignored
+        (["--set", "policies.navigator=random"], "--set policies.navigator: --incumbent and"),
+        (["--set", "dispatcher=fifo"], "--set dispatcher: --incumbent and --candidate"),
+        # a part argument the part refuses: one line naming the --set (it was a traceback)
+        (["--set", "policies.navigator_args.rule_based.patience=-5"],
+         "--set policies.navigator_args.rule_based.patience: expected a whole number"),
     ],
 )  # fmt: skip
 def test_shadow_side_settings_are_checked(
