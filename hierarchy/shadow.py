@@ -8,14 +8,19 @@ directly; any other dispatcher runs on a throw-away copy of the order book and f
 Agreement is counted per robot and decision:
 
 * dispatch: every idle robot at a step where either side assigns something; agree when both
-  give it the same order or both leave it idle;
+  give it the same order or both leave it idle. Where robots outnumber orders most of them are
+  left idle by both sides, so ``assignment_agreement`` also counts only the robots that at
+  least one side gave an order (agree: both gave the same one);
 * navigation: every robot with a target that may move; agree when the proposed moves match.
 
 Confidence is the candidate's action-probability margin (top-1 minus top-2 probability): its
-softmax over candidates + WAIT for the PPO dispatcher, the softmax of its preference scores for
-the navigator. Outputs in ``--out``: ``shadow.json`` (summary), ``divergences.csv`` (one row per
-diverging decision: step, kind, robot, row, col, incumbent, candidate, margin; ``incumbent``
-and ``candidate`` are order ids for dispatch, -1 for none, and action indices for navigation, 0
+softmax over candidates + WAIT for the PPO dispatcher (at steps its decision clock is due; at
+other steps it decides nothing, as on the floor), the softmax of its preference scores for the
+navigator (divided by its temperature when it samples its moves, as ``cql_ft`` does).
+
+Outputs in ``--out``: ``shadow.json`` (summary), ``divergences.csv`` (one row per diverging
+decision: step, kind, robot, row, col, incumbent, candidate, margin; ``incumbent`` and
+``candidate`` are order ids for dispatch, -1 for none, and action indices for navigation, 0
 WAIT; ``margin`` is empty where the candidate gives no probabilities or scores, and such
 decisions are left out of the mean margins) and ``divergence.png`` (divergence per floor cell
 for both kinds, and over time).
@@ -119,8 +124,12 @@ def _diff_assignment(before: np.ndarray, sim: Simulation, robots: np.ndarray) ->
 
 
 def decide_without_mutation(dispatcher: Any, sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
-    """``(robots, orders)`` the dispatcher would assign now; ``sim`` is left untouched."""
-    if hasattr(dispatcher, "decide"):
+    """``(robots, orders)`` the dispatcher would assign now; ``sim`` is left untouched.
+
+    A dispatcher with a decision clock (the PPO dispatcher) runs its ``dispatch`` on the copy,
+    so that it decides only when its clock is due and its clock advances as it would on the
+    floor; its pure ``decide`` would answer at every step."""
+    if hasattr(dispatcher, "decide") and not hasattr(dispatcher, "clock"):
         return dispatcher.decide(sim)
     shadow = copy.copy(sim)  # shares the floor and the distance cache (read-only use)
     shadow.state = copy.deepcopy(sim.state)
@@ -139,6 +148,8 @@ class ShadowLog:
     dispatch_decisions: int = 0
     dispatch_agree: int = 0
     dispatch_margin: list[float] = field(default_factory=list)
+    assignments: int = 0  #: idle robots that at least one side gave an order
+    assignments_agree: int = 0  #: … and that both gave the same order
     nav_decisions: int = 0
     nav_agree: int = 0
     nav_margin: list[float] = field(default_factory=list)
@@ -160,6 +171,8 @@ class ShadowLog:
             "dispatch": {
                 "decisions": self.dispatch_decisions,
                 "agreement": rate(self.dispatch_agree, self.dispatch_decisions),
+                "assignments": self.assignments,
+                "assignment_agreement": rate(self.assignments_agree, self.assignments),
                 "mean_margin": mean(self.dispatch_margin),
                 "mean_margin_when_diverging": mean([r[7] for r in div]),
                 "first_divergence_step": div[0][0] if div else None,
@@ -191,7 +204,9 @@ class _SpyDispatcher:
         scorer = self.candidate
         while hasattr(scorer, "inner"):  # a starvation guard or task swaps around the network
             scorer = scorer.inner
-        if hasattr(scorer, "probabilities"):
+        clock = getattr(scorer, "clock", None)
+        deciding = clock is None or clock.due(sim)  # waiting for its clock: it decides nothing
+        if deciding and hasattr(scorer, "probabilities"):
             decision, probs = scorer.probabilities(sim)
             if decision.robots.size:
                 top = np.sort(probs, axis=1)[:, ::-1]
@@ -208,6 +223,9 @@ class _SpyDispatcher:
             log = self.log
             log.dispatch_decisions += idle.size
             log.dispatch_agree += int(agree.sum())
+            assigned = (inc >= 0) | (cand >= 0)
+            log.assignments += int(assigned.sum())
+            log.assignments_agree += int((agree & assigned).sum())
             m = margins[idle]
             log.dispatch_margin.extend(m[np.isfinite(m)].tolist())
             rc = sim.floor.pos[sim.state.pos[idle]]
@@ -227,6 +245,8 @@ class _SpyNavigator:
         self.name = getattr(incumbent, "name", "incumbent")
         self.needs_observation = bool(incumbent.needs_observation or candidate.needs_observation)
         self._observers: dict[tuple[int, int], Any] = {}  # navigators with their own layout
+        #: a sampling candidate draws from softmax(scores / T): its margin is taken at that T
+        self._temperature = float(getattr(candidate, "temperature", 1.0))
 
     def reset(self, seed: int | None) -> None:
         self.incumbent.reset(seed)
@@ -258,7 +278,8 @@ class _SpyNavigator:
             if c_prefs is None:  # a navigator without scores: its confidence is unknown
                 margin = np.full(idx.size, np.nan)
             else:
-                margin = _softmax_margin(np.asarray(c_prefs, dtype=np.float64)[idx])
+                scores = np.asarray(c_prefs, dtype=np.float64)[idx] / self._temperature
+                margin = _softmax_margin(scores)
             log.nav_decisions += idx.size
             log.nav_agree += int(agree.sum())
             log.nav_margin.extend(margin[np.isfinite(margin)].tolist())

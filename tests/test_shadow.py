@@ -76,6 +76,70 @@ def test_identical_policies_agree_everywhere() -> None:
     assert s["navigation"]["agreement"] == 1.0 and not log.rows
 
 
+def test_a_ppo_candidate_decides_only_when_its_clock_is_due() -> None:
+    """The PPO dispatcher decides at events or every K steps. Shadowed against itself it must
+    agree on every robot; asked at every step it once assigned robots it had left waiting."""
+    sc, src = load_scenario("tiny")
+    sc = apply_overrides(sc, {"collisions": "pibt"}, src)
+    for seed in (0, 1, 2):
+        sim = Simulation(build_floor(sc, src), sc.sim_config())
+        log = run_shadow(
+            sim,
+            (make_dispatcher("ppo"), make_navigator("rule_based")),
+            (make_dispatcher("ppo"), make_navigator("rule_based")),
+            steps=200,
+            seed=seed,
+        )
+        d = log.summary()["dispatch"]
+        assert d["decisions"] > 0 and d["agreement"] == 1.0, seed
+        assert d["assignments"] > 0 and d["assignment_agreement"] == 1.0, seed
+
+
+def test_assignment_agreement_counts_only_robots_given_an_order() -> None:
+    log = run_shadow(
+        _sim(),
+        (make_dispatcher("greedy"), make_navigator("rule_based")),
+        (make_dispatcher("hungarian"), make_navigator("rule_based")),
+        steps=150,
+        seed=2,
+    )
+    d = log.summary()["dispatch"]
+    diverged = sum(1 for r in log.rows if r[1] == "dispatch")
+    assert diverged > 0 and d["assignments"] - log.assignments_agree == diverged
+    assert d["assignments"] < d["decisions"]  # most idle robots are left idle by both sides
+    assert d["assignment_agreement"] < d["agreement"]
+
+
+def test_a_sampling_candidate_navigator_margin_is_taken_at_its_temperature() -> None:
+    """A navigator sampling softmax(scores / T) is that sure of its move: with scores 0 and
+    ln 3 the margin is 0.5 at T = 1 and 0.8 at T = 0.5."""
+
+    class Sampler:
+        needs_observation = False
+        name = "sampler"
+
+        def __init__(self, temperature: float) -> None:
+            self.temperature = temperature
+
+        def reset(self, seed: int | None) -> None:
+            pass
+
+        def act(self, sim: Simulation, obs: object, mask: np.ndarray) -> tuple:
+            prefs = np.full(mask.shape, -np.inf)
+            prefs[:, 0], prefs[:, 1] = 0.0, np.log(3.0)
+            return np.zeros(mask.shape[0], np.int64), prefs
+
+    for temperature, margin in ((1.0, 0.5), (0.5, 0.8)):
+        log = run_shadow(
+            _sim(),
+            (make_dispatcher("greedy"), make_navigator("rule_based")),
+            (make_dispatcher("greedy"), Sampler(temperature)),
+            steps=40,
+            seed=0,
+        )
+        assert log.nav_margin and np.allclose(log.nav_margin, margin)
+
+
 def test_a_wrapped_learned_candidate_keeps_its_confidence_and_the_floor_is_untouched() -> None:
     """A candidate with task swaps or a starvation guard around the PPO network: its margins
     still come from the network, and trading orders on the shadow copy never reaches the

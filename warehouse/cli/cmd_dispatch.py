@@ -341,7 +341,8 @@ def shadow_cmd(
     typer.echo(
         f"shadow {candidate} vs {incumbent} on {target}, {n_steps} steps, seed {seed}\n"
         f"  dispatch:   agreement {pct(d['agreement'])} over {d['decisions']} robot decisions, "
-        f"mean margin {num(d['mean_margin'])}"
+        f"mean margin {num(d['mean_margin'])}; {pct(d['assignment_agreement'])} of "
+        f"{d['assignments']} robots either side gave an order"
         f"\n  navigation: agreement {pct(n['agreement'])} over {n['decisions']} robot moves, "
         f"mean margin {num(n['mean_margin'])}"
         f"\n  wrote {folder}/shadow.json, divergences.csv, divergence.png"
