@@ -63,6 +63,10 @@ class HungarianDispatcher:
         age_weight: float = 0.0,
         anticipate: bool = False,
     ) -> None:
+        if lookahead < 1:
+            raise ValueError(f"lookahead must be ≥ 1, got {lookahead}")
+        if not 0.0 <= age_weight < float("inf"):  # a negative weight would favour new orders
+            raise ValueError(f"age_weight must be a finite number ≥ 0, got {age_weight}")
         self.lookahead = lookahead
         self.anticipate = anticipate
         self.with_delivery = with_delivery

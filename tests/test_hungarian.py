@@ -92,3 +92,22 @@ def test_hungarian_total_travel_not_worse_than_greedy() -> None:
 def test_registered() -> None:
     assert "hungarian" in DISPATCHERS and "ppo" in DISPATCHERS
     assert make_dispatcher("hungarian").name == "hungarian"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [("age_weight", "-5", "age_weight must be a finite number ≥ 0"), ("lookahead", "0", "")],
+)
+def test_bad_hungarian_arguments_are_refused_before_any_run(
+    key: str, value: str, says: str, tmp_path, capsys
+) -> None:
+    """A negative age weight would favour the newest orders; it used to run silently."""
+    from cli_helpers import fails_cleanly
+
+    out = tmp_path / "out"
+    argv = ["run", "tiny", "--policy", "hungarian+rule_based", "--seeds", "1", "--steps", "20"]
+    argv += ["--set", f"policies.dispatcher_args.hungarian.{key}={value}", "--out", str(out)]
+    line = fails_cleanly(argv, tmp_path, capsys, f"--set policies.dispatcher_args.hungarian.{key}")
+    assert says in line
+    with pytest.raises(ValueError, match=key):
+        HungarianDispatcher(**{key: int(value)})

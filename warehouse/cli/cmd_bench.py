@@ -4,8 +4,6 @@ scenario (``--scenario``/``--policy``; see :mod:`warehouse.bench`)."""
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -110,8 +108,10 @@ def bench(
         table = _core_table(results, get_threads())
     Console().print(table)
     if out is not None:
+        from .main import invoked_command
+
         payload = {
-            "command": shlex.join(["warehouse", *sys.argv[1:]]),  # (as a shell reads it)
+            "command": invoked_command(),  # (as a shell reads it)
             "repeat": repeat,
             "threads": get_threads(),
             "machine": machine_info(),

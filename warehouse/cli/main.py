@@ -113,6 +113,17 @@ def _value_of(opts: list[str], args: list[str]) -> str | None:
     return found
 
 
+#: the arguments of the ``main`` call running now (in-process calls do not set ``sys.argv``)
+_INVOKED: list[str] = []
+
+
+def invoked_command() -> str:
+    """The ``warehouse ...`` command line being run, shell-quoted."""
+    import shlex
+
+    return shlex.join(["warehouse", *(_INVOKED or sys.argv[1:])])
+
+
 def main(argv: list[str] | None = None) -> None:
     from warehouse.plugins import load_plugins
 
@@ -122,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         _check_empty_paths(args)
         load_plugins()  # other packages' dispatchers and navigators (entry points)
+        _INVOKED[:] = args  # (invoked_command)
         code = app(args=args, standalone_mode=False)
     except InputError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
