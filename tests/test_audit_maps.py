@@ -252,3 +252,47 @@ def test_the_list_of_rows_pogema_form_is_read_as_a_map(tmp_path: Path) -> None:
     path.write_text("a:\n  - '....'\n  - '@..$'\n")
     sc, _ = load_scenario(path)
     assert sc.layout.type == "file" and sc.layout.format == "pogema"
+
+
+def test_graphml_key_default_of_the_wrong_type_names_the_key(tmp_path: Path) -> None:
+    # networkx's own message named neither: "could not convert string to float: 'abc'"
+    path = tmp_path / "g.graphml"
+    path.write_text(
+        graphml().replace(
+            'attr.name="length" attr.type="double"/>',
+            'attr.name="length" attr.type="double"><default>abc</default></key>',
+        )
+    )
+    err = read_error(path)
+    assert err.field == "key length" and "<default> expected double, got 'abc'" in err.message
+
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n"])
+@pytest.mark.parametrize(
+    ("suffix", "text"),
+    [
+        (".map", "type octile\nheight 2\nwidth 4\nmap\n@..T\n....\n"),  # MovingAI
+        (".map", "2,4\n1\n1\n10\n@..e\n...r\n"),  # RHCR
+        (".txt", "@..$\n....\n"),  # POGEMA text
+    ],
+)
+def test_old_mac_and_windows_line_endings_read_as_unix_ones(
+    tmp_path: Path, suffix: str, text: str, ending: str
+) -> None:
+    """A lone CR ended lines in old Mac files; it was refused as an unknown map character."""
+    unix, other = tmp_path / f"u{suffix}", tmp_path / f"o{suffix}"
+    unix.write_text(text)
+    other.write_bytes(text.replace("\n", ending).encode())
+    a, b = load_map(unix), load_map(other)
+    assert sorted(a.nodes(data="pos")) == sorted(b.nodes(data="pos"))
+    assert sorted(a.edges) == sorted(b.edges) and a.number_of_nodes() >= 6
+
+
+def test_a_pogema_yaml_entry_that_is_not_a_map_is_not_passed_over(tmp_path: Path) -> None:
+    """With one map in the file and no map name, an entry beside it that is not a map string
+    was silently skipped."""
+    path = tmp_path / "m.yaml"
+    path.write_text("wh: |-\n  @..$\n  ....\nnotes: 5\n")
+    err = read_error(path)
+    assert err.field == "notes" and "expected a map string" in err.message
+    assert load_map(path, map_name="wh").number_of_nodes() == 8  # chosen by name: read

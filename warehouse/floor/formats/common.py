@@ -51,8 +51,9 @@ def read_map_text(path: str | Path) -> str:
 
 
 def split_lines(text: str) -> list[str]:
-    """Lines of ``text`` without their ``\\n`` / ``\\r\\n`` endings (only ``\\n`` splits)."""
-    return [line.rstrip("\r") for line in text.split("\n")]
+    """Lines of ``text`` without their endings: ``\\n``, ``\\r\\n`` or a lone ``\\r`` (old Mac
+    files), as Python's universal newlines read them."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def line_field(prefix: str, lineno: int) -> str:

@@ -27,7 +27,7 @@ import networkx as nx
 
 from ...errors import InputError
 from .ascii import ASCII_ONLY_CHARS, parse_ascii
-from .common import read_map_text
+from .common import read_map_text, split_lines
 from .graphio import parse_graphml, parse_node_link_json
 from .movingai import parse_movingai
 from .pogema import parse_pogema, parse_pogema_yaml
@@ -86,7 +86,7 @@ def detect_format(path: str | Path, text: str) -> str:
     """The format of a map file (see module docstring)."""
     path = Path(path)
     ext = path.suffix.lower()
-    first = next((line.strip() for line in text.split("\n") if line.strip()), "")
+    first = next((line.strip() for line in split_lines(text) if line.strip()), "")
     if ext == ".json":
         return "json"
     if ext in (".graphml", ".xml"):

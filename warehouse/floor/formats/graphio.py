@@ -261,6 +261,7 @@ def _check_graphml_ids(root: ET.Element, source: Source) -> None:
             if key in keys:
                 raise InputError(source, f"key {key}", "declared twice")
             keys.add(key)
+            _check_key_default(elem, source)
         elif tag == "node":
             node = elem.get("id", "")
             if node in nodes:
@@ -302,22 +303,37 @@ def _check_typed_data(
         if child.tag.rpartition("}")[2] != "data" or child.text is None or len(child):
             continue
         name, kind = types.get(child.get("key", ""), ("", "string"))
-        text = child.text
-        try:
-            if kind == "boolean":
-                ok = text.lower() in ("true", "false", "0", "1")
-            else:
-                _GRAPHML_NUMBERS.get(kind, str)(text)
-                ok = True
-        except ValueError:
-            ok = False
-        if not ok:  # (no field of its own: the message names the element and attribute)
+        if not _typed_ok(kind, child.text):  # (the message names the element and attribute)
             raise InputError(
                 source,
                 None,
                 f"invalid GraphML: {where}.{name or child.get('key')}: expected {kind}, "
-                f"got {text!r}",
+                f"got {child.text!r}",
             )
+
+
+def _check_key_default(elem: ET.Element, source: Source) -> None:
+    """A key's ``<default>`` that its ``attr.type`` cannot read is named here, as data are."""
+    kind = elem.get("attr.type") or "string"
+    for child in elem:
+        if child.tag.rpartition("}")[2] == "default" and child.text is not None:
+            if not _typed_ok(kind, child.text):
+                raise InputError(
+                    source,
+                    f"key {elem.get('id', '')}",
+                    f"invalid GraphML: <default> expected {kind}, got {child.text!r}",
+                )
+
+
+def _typed_ok(kind: str, text: str) -> bool:
+    """Whether networkx reads ``text`` as a GraphML value of ``attr.type`` ``kind``."""
+    if kind == "boolean":
+        return text.lower() in ("true", "false", "0", "1")
+    try:
+        _GRAPHML_NUMBERS.get(kind, str)(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _finish(

@@ -85,6 +85,9 @@ def parse_pogema_yaml(
     if map_name is None:
         if not names:
             raise InputError(source, None, "no map strings found (expected name: map string)")
+        other = next((k for k, v in maps.items() if v is None), None)
+        if other is not None:  # not silently passed over: the file may not be what it seems
+            raise InputError(source, other, "expected a map string (rows separated by newlines)")
         if len(names) > 1:
             raise InputError(
                 source,
