@@ -165,7 +165,7 @@ class SamplingNavigator:
         self.last_pos: np.ndarray | None = None
 
     def reset(self, seed: int | None) -> None:
-        self.gen.manual_seed(0 if seed is None else int(seed))
+        self.gen.manual_seed(0 if seed is None else int(seed) % 2**63)  # (torch: < 2**63)
 
     def act(self, sim: Any, obs: np.ndarray | None, mask: np.ndarray):  # type: ignore[no-untyped-def]
         if obs is None:

@@ -75,7 +75,9 @@ class PPODispatcher:
 
     def reset(self, seed: int | None) -> None:
         self.clock.reset()
-        self.gen = torch.Generator().manual_seed(0 if seed is None else (seed * 7919 + 0xD15))
+        # (torch seeds are below 2**63; any whole seed the simulation takes is fine here)
+        seed = 0 if seed is None else (int(seed) * 7919 + 0xD15) % 2**63
+        self.gen = torch.Generator().manual_seed(seed)
 
     def probabilities(self, sim: Simulation) -> tuple[Decision, np.ndarray]:
         """The decision features and ``(R, K+1)`` action probabilities now (pure)."""

@@ -89,3 +89,19 @@ def test_make_dispatcher():
     assert make_dispatcher("fifo").name == "fifo"
     with pytest.raises(ValueError, match="unknown dispatcher"):
         make_dispatcher("nope")
+
+
+def test_the_ppo_dispatcher_takes_any_seed_the_simulation_takes() -> None:
+    """``seed * 7919 + 0xD15`` overflowed torch's seed for seeds above about 1.2e15 (after the
+    simulation had already reset); ordinary seeds keep their streams."""
+    import torch
+
+    from hierarchy.ppo_dispatcher import PPODispatcher
+
+    d = make_dispatcher("ppo")
+    assert isinstance(d, PPODispatcher)
+    d.reset(2**70)
+    d.reset(5)
+    assert torch.equal(
+        d.gen.get_state(), torch.Generator().manual_seed(5 * 7919 + 0xD15).get_state()
+    )

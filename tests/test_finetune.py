@@ -106,6 +106,14 @@ def test_ppo_loss_hand_values() -> None:
     assert float(loss.detach()) == pytest.approx(pg - 0.1 * float(ent) + 0.5 * 1.0, abs=1e-5)
 
 
+def test_the_sampling_navigator_takes_any_seed_the_simulation_takes() -> None:
+    """torch seeds stop at 2**63; the simulation takes any whole seed."""
+    actor, _, observation = load_init(INIT)
+    nav = SamplingNavigator(actor, fp.make_critic(actor), 1.0, observation)
+    nav.reset(2**64 + 3)
+    assert torch.equal(nav.gen.get_state(), torch.Generator().manual_seed(3).get_state())
+
+
 def test_masked_actions_never_sampled() -> None:
     actor, _, observation = load_init(INIT)
     critic = fp.make_critic(actor)
