@@ -9,11 +9,14 @@ actions        ``Discrete(A)``. Grid floors: ``A = 5``, 0 wait, 1 north, 2 east,
                robot waits); the scenario's collision mode (``physical``, ``block``, ``pibt``)
                then applies (:mod:`warehouse.core.physics`). An action is one integer (an int,
                a numpy or torch scalar, a one-element array); ``2.7`` or ``[1, 2]`` is an error.
+               ``step`` takes a dict of agent -> action; an agent left out of the dict waits (0),
+               an unknown agent is an error.
 observation    ``{"observation": Box(-1, 1, (4·(2r+1)² + 12,), float32),
-               "action_mask": Box(0, 1, (A,), int8)}``, ``r`` = ``observation.radius``. The
-               observation is a fresh array every step; the action mask is one of a few cached
-               read-only arrays (one per mask pattern). Layout below;
-               :mod:`warehouse.core.observe` is the reference.
+               "action_mask": Box(0, 1, (A,), int8)}``, ``r`` = ``observation.radius``; with
+               ``observation.intent``, ``(10·(2r+1)² + 12,)`` (:mod:`warehouse.core.observe`).
+               The observation is a fresh array every step; the action mask is a read-only
+               array (one of a few cached ones, one per mask pattern, up to 16 actions). Layout
+               below; :mod:`warehouse.core.observe` is the reference.
 reward         per robot, the scenario's ``reward`` section; default −1 per metre travelled,
                +100 per delivered order (goal_visit: per goal reached), −50 per collision the
                robot took part in, + ``per_step`` (default 0), + ``progress`` (default 0) per
@@ -33,6 +36,12 @@ state()        the occupancy grid ``(H, W)`` float32: 1 robot, 2 robot carrying 
                the cell (their current target); open orders waiting at the cell's shelf; cells a
                robot cannot enter now (no node, or closed). ``observation_spaces`` and
                ``action_spaces`` map every agent to its space.
+reset()        ``seed``: a non-negative integer, or ``None`` (continue the last seed's stream);
+               ``options`` is accepted (PettingZoo's API) and read by nothing.
+render()       ``render_mode`` ``"rgb_array"`` (a frame) or ``"human"`` (a window, drawn on every
+               reset and step): needs pygame-ce (the ``render`` extra), checked when the env is
+               made. Rendering draws nothing from the simulation's RNG
+               (:mod:`visualize.env_render`).
 =============  ===================================================================================
 
 Observation vector, in order (``K = (2r+1)²`` window cells, row-major, north up, me centre):
@@ -66,8 +75,8 @@ scenario's ``episode.steps`` are done, where the dict API truncates every agent.
 
 from __future__ import annotations
 
-import functools
 import operator
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -106,6 +115,10 @@ class WarehouseEnv(ParallelEnv):
 
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+        if render_mode is not None:  # fail here, not in the middle of a (human mode) step
+            from visualize.backend import require_pygame
+
+            require_pygame()
         self.render_mode = render_mode
         self.scenario = scenario
         self.floor = floor
@@ -149,14 +162,19 @@ class WarehouseEnv(ParallelEnv):
         self._mask_table: list[Any] = [None] * patterns  # mask pattern -> read-only int8 row
         self._mask_known = np.zeros(patterns, dtype=bool)
 
-    # -- spaces (cached: the same object every call) ---------------------------------------
-    @functools.cache  # noqa: B019 - one entry per agent name, env-lifetime
+    # -- spaces (the same object every call) -----------------------------------------------
     def observation_space(self, agent: str) -> spaces.Dict:
+        if agent not in self._agent_index:
+            raise KeyError(self._no_agent(agent))
         return self._obs_space
 
-    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> spaces.Discrete:
+        if agent not in self._agent_index:
+            raise KeyError(self._no_agent(agent))
         return self._act_space
+
+    def _no_agent(self, agent: Any) -> str:
+        return f"no agent {agent!r} (agents: robot_0 … robot_{self.sim.n_robots - 1})"
 
     # -- array API ------------------------------------------------------------------------
     @property
@@ -204,6 +222,8 @@ class WarehouseEnv(ParallelEnv):
         self.agents = list(self.possible_agents)
         counters = {"cost": 0.0, "incidents": 0, "new_orders": 0, "step": self.sim.t}
         infos = {a: counters.copy() for a in self.agents}
+        if self.render_mode == "human":
+            self.render()
         return self._obs_dict(obs, self._mask_rows(mask)), infos
 
     def _require_reset(self, what: str) -> None:
@@ -214,6 +234,10 @@ class WarehouseEnv(ParallelEnv):
         self._require_reset("step()")
         if not self.agents:
             raise RuntimeError("step() called after the episode ended; call reset()")
+        if not isinstance(actions, Mapping):
+            raise TypeError(
+                f"step(): actions must be a dict of agent -> action, got {type(actions).__name__}"
+            )
         n = self.sim.n_robots
         if len(actions) == n and list(actions) == self.possible_agents:  # the common case
             a = self._action_array(actions, n)
@@ -223,9 +247,7 @@ class WarehouseEnv(ParallelEnv):
                 index = self._agent_index
                 unknown = [k for k in actions if k not in index]
                 if unknown:
-                    raise KeyError(
-                        f"step(): no agent {unknown[0]!r} (agents: robot_0 … robot_{n - 1})"
-                    )
+                    raise KeyError(f"step(): {self._no_agent(unknown[0])}")
                 idx = np.fromiter((index[k] for k in actions), dtype=np.int64, count=len(actions))
                 a[idx] = self._action_array(actions, len(actions))
         res = self._advance(a, None)
@@ -293,9 +315,11 @@ class WarehouseEnv(ParallelEnv):
 
     def _mask_rows(self, mask: np.ndarray) -> tuple[np.ndarray, ...]:
         """One cached read-only int8 array per distinct mask pattern, listed per robot (floors
-        with more than 16 actions: fresh views of the step's mask)."""
+        with more than 16 actions: fresh read-only views of the step's mask)."""
         if self._mask_bits.size > _MAX_CACHED_ACTIONS:
-            return tuple(mask.view(np.int8))
+            rows = mask.view(np.int8)
+            rows.flags.writeable = False  # (read-only like the cached rows)
+            return tuple(rows)
         codes = mask.astype(np.int64) @ self._mask_bits
         if not self._mask_known[codes].all():
             for code in np.unique(codes[~self._mask_known[codes]]).tolist():

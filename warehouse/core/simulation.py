@@ -119,6 +119,26 @@ _SEED_BOUND = 2**31  #: seeds drawn for seedless resets are below this (any part
 _IDLE, _TO_PICK, _TO_GOAL = int(Phase.IDLE), int(Phase.TO_PICK), int(Phase.TO_GOAL)
 
 
+def _check_seed(seed: Any) -> int:
+    """``seed`` as an ``int``; TypeError/ValueError unless it is a non-negative whole number."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def _check_preferences(preferences: Any, n: int, n_actions: int) -> np.ndarray:
+    """``preferences`` as an array; ValueError unless it holds ``(n, n_actions)`` numbers."""
+    prefs = np.asarray(preferences)
+    if prefs.shape != (n, n_actions) or prefs.dtype.kind not in "biuf":
+        raise ValueError(
+            f"step: preferences must be ({n}, {n_actions}) numbers, one score per robot and "
+            f"action, got an array of shape {prefs.shape} and dtype {prefs.dtype}"
+        )
+    return prefs
+
+
 @dataclass(frozen=True)
 class StepResult:
     """What happened in one step (per-robot arrays of length N)."""
@@ -212,7 +232,11 @@ class Simulation:
 
         Without ``seed`` the episode's seed is drawn from the previous episode's RNG (from the
         OS on the first reset), as Gymnasium's ``reset()`` continues its stream; :attr:`seed`
-        holds it afterwards, so parts seeded alongside (dispatchers, navigators) get it too."""
+        holds it afterwards, so parts seeded alongside (dispatchers, navigators) get it too.
+        A seed is a non-negative whole number (a numpy integer too, kept as an ``int``); anything
+        else is refused before the episode changes."""
+        if seed is not None:
+            seed = _check_seed(seed)
         if seed is None:
             # The root generator only spawns the child streams (which reads its SeedSequence,
             # not its bit generator), so this draw is independent of every episode's streams.
@@ -628,6 +652,8 @@ class Simulation:
             )
         if actions.dtype.kind not in "iu":  # 2.7 would silently become 2
             raise TypeError(f"step: actions must be integers, got dtype {actions.dtype}")
+        if preferences is not None:
+            preferences = _check_preferences(preferences, n, self.floor.n_actions)
         actions = actions.reshape(n)
         if actions.dtype != np.int64:
             actions = actions.astype(np.int64)
