@@ -318,14 +318,14 @@ def _evidence(judged: dict[str, Any]) -> list[str]:
     for row in judged["targets"]:
         kpi, op, value = row["kpi"], row["op"], row["value"]
         sym = "≥" if op == ">=" else "≤"
-        mean = "undefined" if row["mean"] is None else _num(row["mean"])
+        mean = "undefined" if row["mean"] is None else _num_beside(row["mean"], value)
         side = "lower" if op == ">=" else "upper"
         if row["bound"] is None:
             bound = "no 95% bound (fewer than 2 seeds with a value)"
         else:
             holds = (row["bound"] >= value) if op == ">=" else (row["bound"] <= value)
             rel = sym if holds else ("<" if op == ">=" else ">")
-            bound = f"95% {side} bound {_num(row['bound'])} {rel} {_exact(value)}"
+            bound = f"95% {side} bound {_num_beside(row['bound'], value)} {rel} {_exact(value)}"
         seeds = (
             f"{sym} {_exact(value)} on every seed ({row['seeds_met']}/{row['seeds']})"
             if row["every_seed"]
@@ -387,3 +387,15 @@ def _num(x: float) -> str:
     from .report import format_cell
 
     return format_cell({"mean": x, "ci95": None})
+
+
+def _num_beside(x: float, target: float) -> str:
+    """:func:`_num` of ``x``, with more decimals where it would read as ``target`` (or as past
+    it) though ``x`` is on the other side: ``399.96`` beside a target of 400, not ``400``."""
+    text = _num(x)
+    for decimals in range(1, 16):
+        shown = float(text.replace(",", ""))
+        if (shown > target) - (shown < target) == (x > target) - (x < target):
+            break
+        text = f"{x:,.{decimals}f}"
+    return text

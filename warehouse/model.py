@@ -11,7 +11,8 @@ them.
 Data collection (``model.datacollector``):
 
 * model reporters: ``step`` plus every KPI of :data:`warehouse.kpis.KPI_NAMES` and
-  ``open_orders``, recorded after every ``collect_every``-th step and after the last step;
+  ``open_orders``, recorded after every ``collect_every``-th step and after the last step
+  (``None`` after the other steps; :meth:`WarehouseModel.series` leaves those out);
 * agent-type reporters (``per_robot=True``, same cadence): per robot ``robot`` (index) and the
   counters ``deliveries``, ``distance_m``, ``collisions``, ``interventions``, ``busy_steps``,
   ``waits``, ``breakdowns``, ``broken_steps``; per station ``station`` (index) and ``queue``.
@@ -19,8 +20,9 @@ Data collection (``model.datacollector``):
   collision of two moving robots counts on both), so it does not sum to the ``collisions`` KPI,
   which counts incidents.
 
-With ``collect_every=1`` entry ``i`` of the series is the state after step ``i + 1``, the
-indexing ``mesa.batch_run`` expects (``warehouse sweep`` uses this).
+Entry ``i`` of ``datacollector.model_vars`` is the state after step ``i + 1`` (``None`` where
+nothing was collected), the indexing ``mesa.batch_run`` expects, whatever ``collect_every``
+(``warehouse sweep`` uses this).
 
 The model also accumulates ``visits``: per floor node, robot-steps spent there (the congestion
 heatmap).
@@ -140,10 +142,10 @@ class WarehouseModel(mesa.Model):
     sweep any setting. ``floor`` reuses an already built floor of the same scenario.
     ``check_checkpoints=False`` lets a ``policies.*_checkpoint`` that this policy does not load
     pass (a sweep or comparison checks that some policy of the whole run loads it).
-    ``last_only=True`` (with ``collect_every=1``, as ``warehouse sweep`` runs it) computes the
-    model reporters after the last step only; the earlier entries of the series are ``None``,
-    so entry ``i`` is still step ``i + 1``, the entry ``mesa.batch_run`` reads (every KPI after
-    every step made a sweep 4 to 6 times slower).
+    ``last_only=True`` (as ``warehouse sweep`` runs it) computes the model reporters after the
+    last step only; the earlier entries of ``datacollector.model_vars`` are ``None``, so entry
+    ``i`` is still step ``i + 1``, the entry ``mesa.batch_run`` reads (every KPI after every
+    step made a sweep 4 to 6 times slower).
     """
 
     def __init__(
@@ -257,7 +259,7 @@ class WarehouseModel(mesa.Model):
         done = t >= self.max_steps
         if done or (t % self.collect_every == 0 and not self.last_only):
             self.datacollector.collect(self)
-        elif self.last_only and t % self.collect_every == 0:  # keep entry i at step i + 1
+        else:  # keep entry i at step i + 1, which mesa.batch_run reads
             for values in self.datacollector.model_vars.values():
                 values.append(None)
         if done:
@@ -297,8 +299,15 @@ class WarehouseModel(mesa.Model):
         return grid
 
     def series(self) -> Any:
-        """The model-level time series as a pandas DataFrame (one row per collection)."""
-        return self.datacollector.get_model_vars_dataframe()
+        """The model-level time series as a pandas DataFrame, one row per collection (the
+        ``None`` entries of the steps between collections left out)."""
+        import pandas as pd
+
+        model_vars = self.datacollector.model_vars
+        kept = [i for i, step in enumerate(model_vars["step"]) if step is not None]
+        return pd.DataFrame(
+            {name: [column[i] for i in kept] for name, column in model_vars.items()}
+        )
 
     def robot_series(self) -> Any:
         """Per-robot counters (columns ``step``, ``robot``, counters), or ``None``."""

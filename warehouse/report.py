@@ -211,28 +211,34 @@ def robots_frame(results: Results) -> pd.DataFrame | None:
 
 
 @contextlib.contextmanager
-def staged_dir(final: Path) -> Iterator[Path]:
+def staged_dir(final: Path, flag: str = "--out") -> Iterator[Path]:
     """Yield an empty staging folder next to ``final``; on success move its files into
     ``final`` (created if needed), on any error or interrupt remove it.
 
     Nothing appears at ``final`` unless the whole body succeeded, and nothing there is replaced:
     a file that another run wrote there meanwhile (the caller checked the folder before a long
     run) stops the move, the files already moved are taken back, and an :class:`InputError`
-    names it.
+    names it. A staging folder that cannot be made is an :class:`InputError` naming ``flag``
+    (the folders above ``final`` made for it are removed again); where only the folder above an
+    existing ``final`` cannot be written, the staging folder goes inside ``final``.
     """
     final = Path(final)
-    parent = final.parent
     created_parents = []
-    p = parent
-    while not p.exists():
-        created_parents.append(p)
-        p = p.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=parent, prefix=f".{final.name}.partial-"))
+    above = final.parent
+    while not above.exists():
+        created_parents.append(above)
+        above = above.parent
+    try:
+        stage = _make_stage(final, above, flag)
+    except BaseException:
+        _remove_folders(created_parents)
+        raise
     try:
         os.chmod(stage, 0o777 & ~current_umask())
         yield stage
         try:
+            if stage.parent.resolve() == final.resolve():
+                raise IsADirectoryError(final)  # (staged inside it: moved file by file)
             os.rename(stage, final)  # fails if the folder exists and holds files
         except OSError:
             if not final.is_dir():
@@ -241,10 +247,32 @@ def staged_dir(final: Path) -> Iterator[Path]:
             stage.rmdir()
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
-        for p in created_parents:  # deepest first
-            with contextlib.suppress(OSError):
-                p.rmdir()
+        _remove_folders(created_parents)
         raise
+
+
+def _make_stage(final: Path, above: Path, flag: str) -> Path:
+    """A new hidden staging folder beside ``final`` (its parents made as needed) or, where that
+    cannot be written, inside ``final`` when it is an existing folder. ``above``: the nearest
+    folder above ``final`` that exists."""
+    prefix = f".{final.name}.partial-"
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=final.parent, prefix=prefix))
+    except OSError as exc:
+        if final.is_dir():
+            with contextlib.suppress(OSError):
+                return Path(tempfile.mkdtemp(dir=final, prefix=prefix))
+        where = Path(exc.filename).parent if exc.filename else above
+        why = exc.strerror or type(exc).__name__
+        raise InputError(final, flag, f"cannot write into {str(where)!r} ({why})") from None
+
+
+def _remove_folders(folders: list[Path]) -> None:
+    """Remove the given folders, deepest first, where they are empty."""
+    for p in folders:
+        with contextlib.suppress(OSError):
+            p.rmdir()
 
 
 def _publish_into(stage: Path, final: Path) -> None:
@@ -320,19 +348,22 @@ def format_cell(summary: dict[str, Any]) -> str:
     return f"{text} ± {_fmt(ci)}" if ci is not None else text
 
 
+#: Formats of :func:`_fmt` by magnitude: below each bound, the format before it is used.
+_MAGNITUDES = ((1.0, ".2f"), (10.0, ".1f"), (100.0, ".0f"), (1000.0, ",.0f"))
+
+
 def _fmt(x: float) -> str:
-    ax = abs(x)
+    """Three significant figures (all digits from 100 on, thousands separated); a value that
+    rounds up into the next magnitude is shown in that one's format (999.7 → ``1,000``, not
+    ``1000``; 9.996 → ``10.0``, not ``10.00``)."""
     if float(x).is_integer():
         return f"{int(x):,}"
-    if ax >= 1000:
-        return f"{x:,.0f}"
-    if ax >= 100:
-        return f"{x:.0f}"
-    if ax >= 10:
-        return f"{x:.1f}"
-    if ax >= 1:
-        return f"{x:.2f}"
-    return f"{x:.3g}"
+    text = f"{x:.3g}"
+    for bound, spec in _MAGNITUDES:
+        if abs(float(text.replace(",", ""))) < bound:
+            break
+        text = f"{x:{spec}}"
+    return text
 
 
 def seeds_text(seeds: list[int]) -> str:
@@ -459,7 +490,8 @@ def markdown_table(report: dict[str, Any]) -> str:
 
 
 def markdown_paired(report: dict[str, Any]) -> str:
-    """The paired comparison as Markdown (README samples); ``""`` with one policy."""
+    """The paired comparison as Markdown (README samples), the rows of :func:`paired_table`;
+    ``""`` with one policy."""
     paired = report.get("paired")
     if paired is None:
         return ""
@@ -468,7 +500,8 @@ def markdown_paired(report: dict[str, Any]) -> str:
         "| KPI | " + " | ".join(f"{name} − {base}" for name in rows) + " |",
         "| --- |" + " ---: |" * len(rows),
     ]
-    for kpi in PAIRED_KPIS:
+    shown = set(shown_kpis(report))
+    for kpi in (k for k in PAIRED_KPIS if k in shown):
         cells = " | ".join(format_paired(r[kpi]) for r in rows.values())
         lines.append(f"| {kpi} | {cells} |")
     return "\n".join(lines)
