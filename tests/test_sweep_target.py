@@ -340,6 +340,15 @@ def test_sweep_target_none_meets(tmp_path: Path, capsys) -> None:
             ],
             "--target: handling_share is undefined in goal_visit mode",
         ),
+        (  # known before the runs: it used to be refused after them ("nothing delivered?")
+            ["tiny", "--target", "min_soc>=0.2"],
+            "--target: min_soc is undefined without the battery model",
+        ),
+        (  # one swept value turns the battery off
+            ["tiny", "--set", "battery.capacity_wh=500,null", "--set", "battery.auto_chargers=2"]
+            + ["--target", "battery_depletions<=0"],
+            "--target: battery_depletions is undefined without the battery model",
+        ),
         # known only once the runs are done: nothing delivered in 3 steps, still nothing written
         (
             ["tiny", "--target", "cycle_time_p50<=60"],

@@ -49,6 +49,9 @@ UNDEFINED_IN_MODE = {
     )
 }
 
+#: KPIs that a run without the battery model (``battery.capacity_wh: null``) never defines.
+BATTERY_KPIS = ("charging_share", "battery_depletions", "min_soc")
+
 #: The verdicts, worst first.
 VERDICTS = ("fails", "mean_only", "meets")
 

@@ -131,7 +131,7 @@ def sweep(
     except InputError as exc:  # a setting a --set gave names that option
         raise blamed(exc, grid, named, source, policy) from None
     check_collisions_swept(grid, specs, variants)
-    check_targets_defined(goals, {v.tasks.mode for v in variants})
+    check_targets_defined(goals, variants)
     chosen_out = out
     out = writable_out_folder(out or new_run_folder(f"sweep-{sc.name}"), writes=SWEEP_FILES)
 

@@ -108,16 +108,23 @@ def check_collisions_swept(
             raise InputError(None, f"--set {keys[0]}", f"its values would be ignored: {why}")
 
 
-def check_targets_defined(goals: list[Any], modes: set[str]) -> None:
-    """A target on a KPI that a run in one of ``modes`` (``tasks.mode``) never defines is
-    refused before anything runs."""
-    from warehouse.kpi_targets import UNDEFINED_IN_MODE
+def check_targets_defined(goals: list[Any], variants: list[Any]) -> None:
+    """A target on a KPI that one of the swept scenarios ``variants`` never defines is refused
+    before anything runs: order KPIs in goal_visit mode, battery KPIs without a battery."""
+    from warehouse.kpi_targets import BATTERY_KPIS, UNDEFINED_IN_MODE
 
     for goal in goals:
-        for mode in sorted(modes):
+        for mode in sorted({v.tasks.mode for v in variants}):
             if goal.kpi in UNDEFINED_IN_MODE.get(mode, ()):
                 raise InputError(
                     None,
                     "--target",
                     f"{goal.kpi} is undefined in {mode} mode (no orders): {goal.text!r}",
                 )
+        if goal.kpi in BATTERY_KPIS and not all(v.battery.enabled for v in variants):
+            raise InputError(
+                None,
+                "--target",
+                f"{goal.kpi} is undefined without the battery model (battery.capacity_wh): "
+                f"{goal.text!r}",
+            )
