@@ -349,7 +349,8 @@ class Renderer:
         self._blit_floor()
         if self.overlays.heatmap and heat is not None:
             self._blit_heat(heat)
-        self._paint_markers(frame, (mx, my, mx + mw, my + mh))
+        w, h = canvas.get_size()  # (a map area that runs past a small canvas is cut to it)
+        self._paint_markers(frame, (mx, my, min(mx + mw, w), min(my + mh, h)))
         self._draw_labels(frame)
         if selected is not None and 0 <= selected < frame.n_robots:
             self._draw_selected(frame, selected, inspection)
@@ -557,7 +558,7 @@ class Renderer:
             if node >= 0:
                 x, y = v.cell_to_screen(self.floor.pos[node])
                 pg.draw.rect(canvas, color, (int(x) - 2, int(y) - 2, c + 4, c + 4), 3)
-        radius = int(frame.sim.config.observation.radius)
+        radius = int(frame.observation_config.radius)
         r, col = self.floor.pos[frame.pos[robot]]
         x, y = v.cell_to_screen(np.array([r - radius, col - radius]))
         side = (2 * radius + 1) * c

@@ -76,6 +76,15 @@ class Frame:
     #: open node ids the scheduled closures cut off from the rest of the floor now (orders there
     #: held, robots there shut in: ``Simulation.shut_in``); empty while none is
     cut_off: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: the observation layout (``ObservationConfig``) the robots' navigator reads: a learned
+    #: one brings its own (``Fleet.observer``); None: the scenario's ``observation`` section
+    observation: Any = None
+
+    @property
+    def observation_config(self) -> Any:
+        """The observation layout the inspector shows (:attr:`observation`, else the
+        scenario's)."""
+        return self.sim.config.observation if self.observation is None else self.observation
 
     @property
     def battery(self) -> bool:
@@ -129,8 +138,11 @@ def closed_moves(floor: CompiledFloor, mask: np.ndarray) -> np.ndarray:
     return np.stack([rows, floor.nbr[rows, slots]], axis=1).astype(np.int64)
 
 
-def frame_from_sim(sim: Any, last: Any = None, *, label: str = "") -> Frame:
-    """Snapshot of a live simulation; ``last`` is the last FleetStep / StepResult (or None)."""
+def frame_from_sim(
+    sim: Any, last: Any = None, *, label: str = "", observation: Any = None
+) -> Frame:
+    """Snapshot of a live simulation; ``last`` is the last FleetStep / StepResult (or None);
+    ``observation``: the layout the navigator reads (:attr:`Frame.observation`)."""
     from warehouse.kpis import compute_kpis
 
     s = sim.state
@@ -161,6 +173,7 @@ def frame_from_sim(sim: Any, last: Any = None, *, label: str = "") -> Frame:
         capacity_wh=float(battery.capacity) if on else None,
         closed_edges=closed_moves(sim.floor, sim.dist.mask),
         cut_off=cut_off_nodes(sim),
+        observation=observation,
     )
 
 
@@ -271,13 +284,21 @@ def path_cells(floor: CompiledFloor, route: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------- heat
 class Congestion:
     """Congestion heat per node: exponentially decayed count of robots that waited there
-    (had a target and did not move). Fed one frame at a time; a jump resets it."""
+    (had a target and did not move). Fed one frame at a time; a jump resets it (a replay
+    rebuilds it from the log: :meth:`rebuild`)."""
+
+    #: memory for the heat arrays :meth:`rebuild` keeps (every ``_every``-th frame of a log;
+    #: 8 to 200 of them)
+    MARK_BYTES = 32 * 2**20
 
     def __init__(self, n_nodes: int, *, decay: float = 0.95) -> None:
         self.decay = decay
         self.heat = np.zeros(n_nodes, dtype=np.float64)
         self._t: int | None = None
         self._pos: np.ndarray | None = None
+        self._log: np.ndarray | None = None  #: the positions :attr:`_marks` belong to
+        self._marks: list[np.ndarray] = []  #: heat at frames 0, _every, 2·_every, ...
+        self._every = 1
 
     def update(self, frame: Frame) -> np.ndarray:
         if self._t is not None and frame.t == self._t:
@@ -291,12 +312,24 @@ class Congestion:
         self._t, self._pos = frame.t, frame.pos.copy()
         return self.heat
 
-    def rebuild(self, positions: np.ndarray, targets: np.ndarray, k: int, window: int = 120):
-        """Heat at frame ``k`` from logged ``positions``/``targets`` (T+1, N) (replay seeks)."""
-        self.heat[:] = 0.0
-        for j in range(max(1, k - window + 1), k + 1):
+    def rebuild(self, positions: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
+        """Heat at frame ``k`` from logged ``positions``/``targets`` (T+1, N) (replay seeks):
+        bit for bit what :meth:`update` gives fed frames 0..k in order (the live run's), so a
+        frame looks the same however the timeline reached it. The heat of every ``_every``-th
+        frame is kept (:data:`MARK_BYTES`), so a seek replays fewer steps than that from the
+        nearest one at or before ``k`` once the log was played up to there."""
+        if self._log is not positions:
+            self._log, self._marks = positions, [np.zeros_like(self.heat)]
+            marks = int(np.clip(self.MARK_BYTES // max(self.heat.nbytes, 1), 8, 200))
+            self._every = max(1, -(-(positions.shape[0] - 1) // marks))
+        every = self._every
+        start = min(k // every, len(self._marks) - 1) * every
+        self.heat[:] = self._marks[start // every]
+        for j in range(start + 1, k + 1):  # the same operations in the same order as update()
             waiting = (positions[j] == positions[j - 1]) & (targets[j] >= 0)
             self.heat *= self.decay
             self.heat += np.bincount(positions[j][waiting], minlength=self.heat.size)
+            if j % every == 0 and j // every == len(self._marks):
+                self._marks.append(self.heat.copy())
         self._t, self._pos = k, positions[k].copy()
         return self.heat

@@ -85,7 +85,8 @@ def action_names(floor: CompiledFloor) -> tuple[str, ...]:
 
 class _ObserverCache:
     """One :class:`Observer` per floor (its window tables are the expensive part), pointed at
-    the frame's simulation (live, or a recording's read-only stand-in) when asked."""
+    the frame's simulation (live, or a recording's read-only stand-in) when asked. Its window
+    is the navigator's (:attr:`Frame.observation_config`: a learned one brings its radius)."""
 
     def __init__(self) -> None:
         self._key: tuple[int, int] | None = None
@@ -93,9 +94,11 @@ class _ObserverCache:
 
     def window(self, frame: Frame, robot: int) -> np.ndarray:
         sim = frame.sim
-        key = (id(frame.floor), int(sim.config.observation.radius))
+        layout = frame.observation_config
+        key = (id(frame.floor), int(layout.radius))
         if self._obs is None or self._key != key:
-            self._obs = Observer(sim)
+            # the window channels come first whether or not the intent channels follow
+            self._obs = Observer(sim, layout.model_copy(update={"intent": False}))
             self._key = key
         obs = self._obs
         obs.sim = sim  # the observer only reads the simulation

@@ -5,7 +5,8 @@
 
 Frames come from :meth:`Recording.frame_sim`, so the HUD's KPIs are recomputed from the log
 with the functions of :mod:`warehouse.kpis`; the heatmap is rebuilt from the logged positions
-when the timeline jumps.
+when the timeline jumps, equal to the one of the run played up to that frame (so a frame looks
+the same however the timeline reached it: :meth:`~visualize.frame.Congestion.rebuild`).
 """
 
 from __future__ import annotations

@@ -20,7 +20,9 @@ wheel / drag    zoom / pan;  f: fit the floor
 
 The viewer drives the simulation only through :class:`~warehouse.fleet.Fleet` (live) and reads
 state to draw it; seeds for restarts come from the viewer's own counter, never from the
-simulation's RNG. :meth:`Viewer.run_headless` renders frames to PNG files without a display.
+simulation's RNG, and the fleet steps on one torch thread, as in ``warehouse run``
+(:mod:`warehouse.threads`), so a viewed run is the run's. :meth:`Viewer.run_headless` renders
+frames to PNG files without a display.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from warehouse.threads import torch_threads
 
 from .backend import require_imageio, require_pygame
 from .draw import PANEL_W, Renderer, Timeline
@@ -64,7 +68,9 @@ def fit_frame(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 class LiveSource:
-    """A live run: a :class:`~warehouse.fleet.Fleet` stepped by the viewer."""
+    """A live run: a :class:`~warehouse.fleet.Fleet` stepped by the viewer on one torch thread,
+    as ``warehouse run`` steps it (a learned policy's scores, and so its trajectory, depend on
+    torch's thread count in their last bits)."""
 
     replay = False
 
@@ -82,13 +88,19 @@ class LiveSource:
 
     def restart(self, seed: int | None) -> None:
         self.seed = seed
-        self.fleet.reset(seed)
+        with torch_threads(1, only_if_loaded=True):
+            self.fleet.reset(seed)
         self._frame: Frame | None = None
 
     def frame(self) -> Frame:
         if self._frame is None or self._frame.t != self.t:
             label = f"{self.label}  seed {self.seed}"
-            self._frame = frame_from_sim(self.fleet.sim, self.fleet.last, label=label)
+            self._frame = frame_from_sim(
+                self.fleet.sim,
+                self.fleet.last,
+                label=label,
+                observation=self.fleet.observer.config,  # (a learned navigator's own layout)
+            )
         return self._frame
 
     def at_end(self) -> bool:
@@ -97,7 +109,8 @@ class LiveSource:
     def advance(self) -> bool:
         if self.at_end():
             return False
-        self.fleet.step()
+        with torch_threads(1, only_if_loaded=True):
+            self.fleet.step()
         self.congestion.update(self.frame())
         return True
 
@@ -112,7 +125,8 @@ class LiveSource:
 
 
 class Viewer:
-    """Interactive viewer over a live or replay source (see module docstring)."""
+    """Interactive viewer over a live or replay source (see module docstring); ``size`` is the
+    window's, at least :data:`MIN_SIZE`."""
 
     def __init__(
         self,
@@ -128,6 +142,7 @@ class Viewer:
         self.source = source
         self.headless = headless
         self.out_dir = Path(out_dir)
+        size = (max(int(size[0]), MIN_SIZE[0]), max(int(size[1]), MIN_SIZE[1]))
         self.renderer = Renderer(source.floor, size, timeline=source.replay)
         self.speed_i = int(np.argmin(np.abs(np.asarray(SPEEDS) - speed)))
         self.paused = source.replay
@@ -141,6 +156,9 @@ class Viewer:
         self._message_until = 0.0
         self._drag: tuple[int, int] | None = None
         self._dragged = False
+        #: what the drag under way does, chosen where it started: "timeline" (scrub, replay),
+        #: "map" (pan) or None (started on the HUD or the inspector panel: nothing)
+        self._drag_kind: str | None = None
         self._capture_size = (0, 0)  #: (W, H) of the frames of the capture running now
 
     # -- state ---------------------------------------------------------------------------
@@ -269,18 +287,19 @@ class Viewer:
                 self.renderer.view.zoom(int(np.sign(event.y)), at)
         elif event.type == pg.MOUSEBUTTONDOWN and event.button == 1:
             self._drag, self._dragged = event.pos, False
+            self._drag_kind = self._drag_target(*event.pos)
         elif event.type == pg.MOUSEMOTION and self._drag is not None:
             dx, dy = event.pos[0] - self._drag[0], event.pos[1] - self._drag[1]
             if self._dragged or abs(dx) + abs(dy) > 4:
-                if self.source.replay and self.renderer.in_timeline(self._drag[1]):
+                # a drag keeps doing what it started with wherever it wanders (a pan that
+                # crosses the timeline scrubs nothing, a scrub that leaves the bar pans nothing)
+                if self._drag_kind == "timeline":
                     self.source.seek(
                         self.renderer.timeline_frame(event.pos[0], self.source.n_frames)
                     )
-                elif self._dragged or self.renderer.on_map(
-                    self._drag[0], self._drag[1], panel=self.selected is not None
-                ):  # a drag that starts on the HUD or the panel pans nothing
+                elif self._drag_kind == "map":
                     self.renderer.view.pan(dx, dy)
-                else:
+                else:  # a drag that starts on the HUD or the panel does nothing
                     self._drag = None
                     return
                 self._drag, self._dragged = event.pos, True
@@ -288,6 +307,13 @@ class Viewer:
             if self._drag is not None and not self._dragged:
                 self.handle_click(*event.pos)
             self._drag = None
+
+    def _drag_target(self, x: int, y: int) -> str | None:
+        """What a drag that starts at ``(x, y)`` does (see ``_drag_kind``)."""
+        r = self.renderer
+        if self.source.replay and r.in_timeline(y):
+            return "timeline"
+        return "map" if r.on_map(x, y, panel=self.selected is not None) else None
 
     # -- stepping and drawing ----------------------------------------------------------------
     def update(self, dt: float) -> int:
