@@ -9,7 +9,8 @@ still driving empty to their picks are matched again, by minimum total steps to 
 robots driving to picks trade orders, and an idle robot takes an order over from a robot that
 would reach the shelf later; that robot becomes idle and the dispatcher gives it new work. The
 set of orders in work does not change, so no order is put off to serve a younger one: only
-*who* fetches each order does. A robot broken down counts its remaining repair time as steps.
+*who* fetches each order does. A robot broken down counts its remaining repair time as steps,
+a depleted one (``battery``) the time until its battery is swapped (``rescue_s``).
 An order whose pick location or station is closed (``faults.closures``) stays with its robot.
 
 The matching is re-solved whenever a robot has started a new empty drive or become idle since
@@ -59,6 +60,8 @@ def best_exchange(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
         return none
     cost = assignment_costs(sim, robots, orders)  # steps to each pick, inf where unreachable
     cost += sim.state.broken[robots][:, None]
+    if sim.battery is not None:  # a depleted robot stands until its battery is swapped
+        cost += sim.battery.stopped_steps(sim.state, sim.t)[robots][:, None]
     rows, cols = solve_assignment(cost)
     if rows.size != orders.size:  # some order cannot be fetched: leave all as they are
         return none

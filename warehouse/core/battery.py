@@ -41,7 +41,7 @@ A robot's battery state (``FleetState.charge``, :class:`~.state.Charge`) sits be
 * on its charger it is ``CHARGING``: it cannot move, and each step adds ``charge_w`` ×
   ``step_seconds`` (it still draws ``idle_power_w``). The step its charge reaches ``charge_to``
   × capacity (1.0: full) it is ``NONE`` again and steps off its charger: its waypoint is the
-  nearest free aisle or parking cell that is not a charger (by the distance to the charger)
+  nearest free aisle or parking cell that is not a charger (by the steps from the charger)
   and that no scheduled closure closes now (one that closes later, while the robot is still on
   the charger, gets it the next free one), so the charger frees for the next in line; it is
   available to dispatchers from then on (an order drops that waypoint).
@@ -110,6 +110,9 @@ if TYPE_CHECKING:
 _NONE, _QUEUED, _TO = int(Charge.NONE), int(Charge.QUEUED), int(Charge.TO_CHARGER)
 _CHARGING, _DEPLETED = int(Charge.CHARGING), int(Charge.DEPLETED)
 _NEVER = int(np.iinfo(np.int64).max)
+#: :meth:`Battery.stopped_steps` of a depleted robot never rescued (``rescue_s: null``): large,
+#: yet exact in sums of float64 costs
+STOPPED_CAP = 10**9
 #: waiting cells kept per charger, and the nearest cells searched for them
 _WAITS, _WAIT_SEARCH = 16, 48
 
@@ -270,6 +273,10 @@ class Battery:
         self._charger_row[self.chargers] = np.arange(self.chargers.size)
         self.is_charger = np.zeros(floor.n_nodes, dtype=bool)
         self.is_charger[self.chargers] = True
+        from ..floor.checks import one_way_moves
+
+        #: the floor has one-way moves: steps from a charger differ from steps to it
+        self.one_way = bool(one_way_moves(floor)[0].size)
         #: per node, cut off from the rest of the floor by closed edges and cells now (the
         #: simulation's ``shut_in``, kept in step by it); None while no closure cuts any off
         self.cut: np.ndarray | None = None
@@ -310,6 +317,13 @@ class Battery:
         """``broken`` as the move rule reads it: charging and depleted robots count as broken."""
         stop = (s.charge == _CHARGING) | (s.charge == _DEPLETED)
         return np.where(stop & (s.broken == 0), 1, s.broken).astype(s.broken.dtype)
+
+    def stopped_steps(self, s: FleetState, t: int) -> np.ndarray:
+        """Per robot (int64), the steps from the clock ``t`` until a depleted robot moves again
+        (``rescue_s``), 0 for the others; at most :data:`STOPPED_CAP` (one never rescued counts
+        as that). Task swaps count them as they count a breakdown's repair time."""
+        left = np.minimum(self.rescue_at - t, STOPPED_CAP)
+        return np.where(s.charge == _DEPLETED, np.maximum(left, 0), 0).astype(np.int64)
 
     def progress_phase(self, s: FleetState) -> np.ndarray:
         """``phase`` as the progress count reads it: a robot driving to its charger, and one
@@ -360,7 +374,7 @@ class Battery:
             s.charge[dead] = _DEPLETED
             s.depletions += dead
             self.claim[dead] = -1
-            self.rescue_at[dead] = t + self.rescue_steps if self.rescue_steps != _NEVER else _NEVER
+            self.rescue_at[dead] = min(t + self.rescue_steps, _NEVER)  # (_NEVER: never)
         np.minimum(s.soc_min_wh, s.soc_wh, out=s.soc_min_wh)
         back = (s.charge == _DEPLETED) & (self.rescue_at <= t)
         if back.any():
@@ -370,12 +384,7 @@ class Battery:
         arrived = (s.charge == _TO) & (s.pos == self.claim)
         s.charge[arrived] = _CHARGING
         s.waypoint[arrived] = -1
-        needy = (s.charge == _NONE) & (s.phase == Phase.IDLE) & (s.broken == 0)
-        needy &= s.soc_wh < self.threshold
-        if needy.any():
-            s.charge[needy] = _QUEUED
-            self.queued_at[needy] = t
-            self.held[needy] = False  # (the hold never delays this)
+        self.queue_needy(s, t)
         # idle robots on a charger step off it when they just filled up, when another robot
         # claims it (PIBT may push an idle robot onto it) or while robots queue for one
         stay = (s.charge == _NONE) & (s.phase == Phase.IDLE) & (s.broken == 0)
@@ -389,6 +398,21 @@ class Battery:
         else:
             left = np.zeros(0, dtype=np.int64)
         return np.concatenate([left, self.give_chargers(s, dist, t)])
+
+    def queue_needy(self, s: FleetState, t: int) -> bool:
+        """Queue the robots with no task, not broken down and no battery business whose
+        charge is below ``recharge_below`` (``t``: the clock). Part of :meth:`step`; the
+        simulation calls it again once the step's faults and closure duties are done, for the
+        robots they made idle and available (a breakdown repaired, an order handed back), so no
+        dispatcher sees a robot that must charge. Returns whether any robot was queued."""
+        needy = (s.charge == _NONE) & (s.phase == Phase.IDLE) & (s.broken == 0)
+        needy &= s.soc_wh < self.threshold
+        if not needy.any():
+            return False
+        s.charge[needy] = _QUEUED
+        self.queued_at[needy] = t
+        self.held[needy] = False  # (the hold never delays this)
+        return True
 
     def give_chargers(self, s: FleetState, dist: DistanceCache, t: int) -> np.ndarray:
         """Hand free chargers to the queue (first come first served), waiting cells to the
@@ -455,10 +479,10 @@ class Battery:
         return np.concatenate([driving.astype(np.int64), self._step_off(s, on, dist)])
 
     def _step_off(self, s: FleetState, robots: np.ndarray, dist: DistanceCache) -> np.ndarray:
-        """Robots just charged full get the nearest free aisle or parking cell that is not a
-        charger and not closed by a scheduled closure as their waypoint, so the charger frees
-        for the next in line (an idle robot would otherwise stand on it until it gets an
-        order). Returns those that got one."""
+        """Robots just charged full get the nearest free aisle or parking cell (in steps from
+        the charger: on a one-way floor, forward) that is not a charger and not closed by a
+        scheduled closure as their waypoint, so the charger frees for the next in line (an idle
+        robot would otherwise stand on it until it gets an order). Returns those that got one."""
         if robots.size == 0:
             return np.zeros(0, dtype=np.int64)
         if self._exits is None:
@@ -466,7 +490,10 @@ class Battery:
             ok = (kind == self.aisle) | (kind == self.parking)
             ok[self.chargers] = False
             cand = np.flatnonzero(ok)
-            steps = dist.lookup(self.chargers[:, None], cand[None, :]).astype(np.int64)
+            if self.one_way:  # the robot drives from its charger: steps that way round
+                steps = self._steps_from(self.chargers, dist)[:, cand]
+            else:  # (the same both ways)
+                steps = dist.lookup(self.chargers[:, None], cand[None, :]).astype(np.int64)
             order = np.argsort(steps, axis=1, kind="stable")[:, :16]
             near = steps[np.arange(order.shape[0])[:, None], order] < UNREACHABLE
             self._exits = np.where(near, cand[order], -1).astype(np.int64)
@@ -480,6 +507,24 @@ class Battery:
         s.waypoint[sent] = exit_to[exit_to >= 0]
         self.off_from[sent] = s.pos[sent]
         return sent.astype(np.int64)
+
+    def _steps_from(self, sources: np.ndarray, dist: DistanceCache) -> np.ndarray:
+        """``(len(sources), n_nodes)`` int64 steps from each of ``sources`` to every node over
+        the moves the fleet may take now (``dist.mask``, never into a closed node), as the
+        fleet's distances count them the other way round; ``UNREACHABLE`` where none leads."""
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import shortest_path
+
+        f, n = self.floor, self.n_nodes
+        src = np.repeat(np.arange(n), f.nbr.shape[1])
+        dst = f.nbr.ravel().astype(np.int64)
+        keep = dist.mask.ravel() & (src != dst) & ~dist.closed[dst]
+        graph = csr_matrix(
+            (np.ones(int(keep.sum()), np.int8), (src[keep], dst[keep])), shape=(n, n)
+        )
+        steps = shortest_path(graph, directed=True, unweighted=True, indices=sources)
+        steps = np.atleast_2d(steps)
+        return np.where(np.isfinite(steps), steps, UNREACHABLE).astype(np.int64)
 
     def _hand_out(self, s: FleetState, dist: DistanceCache, robots: np.ndarray) -> np.ndarray:
         """Give free chargers to ``robots`` (queued ones first come first served, or opportunity

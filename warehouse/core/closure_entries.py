@@ -67,11 +67,18 @@ class ScheduledClosure:
         return f"faults.closures[{self.index}]"
 
 
+#: the largest clock value (int64); :func:`step_at` gives it for any time beyond it
+LAST_CLOCK = int(np.iinfo(np.int64).max)
+
+
 def step_at(seconds: float, step_seconds: float) -> int:
     """The first clock value ``t`` with ``t × step_seconds ≥ seconds`` (a step that begins at
-    or after ``seconds``), forgiving float noise (0.3 s at 0.1 s per step is step 3)."""
+    or after ``seconds``), forgiving float noise (0.3 s at 0.1 s per step is step 3); at most
+    :data:`LAST_CLOCK` (a time no run reaches: clocks are int64)."""
     x = seconds / step_seconds
-    return max(0, math.ceil(x - 1e-9 * max(1.0, abs(x))))
+    if x >= LAST_CLOCK:
+        return LAST_CLOCK
+    return min(LAST_CLOCK, max(0, math.ceil(x - 1e-9 * max(1.0, abs(x)))))
 
 
 def resolve_closures(
@@ -108,6 +115,8 @@ def resolve_closures(
         moves = _edge_moves(floor, entry.edges, source, where)
         start = step_at(entry.start_s, step_seconds)
         end = None if entry.end_s is None else step_at(entry.end_s, step_seconds)
+        if end == LAST_CLOCK:  # reopens after any clock a run reaches: closed to its end
+            end = None
         if end is not None and end <= start:
             exc = InputError(
                 source,

@@ -81,19 +81,38 @@ def describe_closures(
             f"{entry.start_s:g} s to {until} (steps {c.start}{last}): {'; '.join(items)}"
         )
         if kinds:
-            line += f"; {' and '.join(kinds)} among them (their orders wait)"
+            wait = _orders_wait(counts[0][0], counts[1][0], faults.redirect_loaded)
+            line += f"; {' and '.join(kinds)} among them {wait}"
         if closed := _chargers(is_charger[c.nodes]):
             line += f"; {closed} among them (not given out meanwhile)"
         # open pick locations, stations and chargers the entry alone cuts off
         by = "its edges" if not cells else "its cells and edges" if entry.edges else "its cells"
-        line += _cut_phrase(floor, cut, is_charger, by)
+        line += _cut_phrase(floor, cut, is_charger, by, faults.redirect_loaded)
         if steps is not None and c.start >= steps:
             line += f"; begins after the episode's {steps} steps, so it never closes"
         lines.append(line)
-    return lines + _cut_together(floor, closures, alone, is_charger, step_seconds)
+    together = _cut_together(
+        floor, closures, alone, is_charger, step_seconds, faults.redirect_loaded
+    )
+    return lines + together
 
 
-def _cut_phrase(floor: CompiledFloor, cut: np.ndarray, is_charger: np.ndarray, by: str) -> str:
+def _orders_wait(picks: int, stations: int, redirect: bool) -> str:
+    """What happens to the orders of ``picks`` pick locations and ``stations`` stations that
+    are closed or cut off: they wait, except, with ``faults.redirect_loaded``, a station's
+    (a robot carrying one delivers it at an open station: ``Simulation.station_held_until``)."""
+    if not (redirect and stations):
+        return "(their orders wait)"
+    them = "the station" if stations == 1 else "the stations"
+    moved = f"for {them} are delivered at an open one: faults.redirect_loaded)"
+    if not picks:
+        return f"(orders {moved}"
+    return f"(orders for the pick location{'s' if picks != 1 else ''} wait, those {moved}"
+
+
+def _cut_phrase(
+    floor: CompiledFloor, cut: np.ndarray, is_charger: np.ndarray, by: str, redirect: bool
+) -> str:
     """``"; BY cut off 2 pick locations (their orders wait)"`` and the like for the nodes
     ``cut`` marks, or ``""`` when it marks no pick location, station nor charger."""
     counts = [
@@ -102,7 +121,8 @@ def _cut_phrase(floor: CompiledFloor, cut: np.ndarray, is_charger: np.ndarray, b
     ]
     phrase = ""
     if off := [f"{n} {what}{'s' if n != 1 else ''}" for n, what in counts if n]:
-        phrase += f"; {by} cut off {' and '.join(off)} (their orders wait)"
+        wait = _orders_wait(counts[0][0], counts[1][0], redirect)
+        phrase += f"; {by} cut off {' and '.join(off)} {wait}"
     if off_chargers := _chargers(cut & is_charger):
         phrase += f"; {by} cut off {off_chargers} (not given out meanwhile)"
     return phrase
@@ -114,6 +134,7 @@ def _cut_together(
     alone: list[np.ndarray],
     is_charger: np.ndarray,
     step_seconds: float,
+    redirect: bool,
 ) -> list[str]:
     """One line per span of the schedule in which closures active together cut off pick
     locations, stations or chargers that none of them cuts off alone (:func:`cut_off`)."""
@@ -129,7 +150,7 @@ def _cut_together(
         nodes, moves = routes[t]
         extra = cut_off(floor, open_moves(floor, moves), nodes)
         extra &= ~np.logical_or.reduce([alone[i] for i in active])
-        phrase = _cut_phrase(floor, extra, is_charger, "they")
+        phrase = _cut_phrase(floor, extra, is_charger, "they", redirect)
         if not phrase:
             continue
         names = " and ".join(closures[i].field() for i in active)

@@ -55,7 +55,9 @@ goal or spot) get the nearest open cell outside as a waypoint; a loaded robot ke
 waits outside. Random closures do neither. With the battery model on, the chargers are handed out
 again after the duties of a step at which a scheduled closure begins or ends
 (:meth:`~.battery.Battery.give_chargers`), so a robot whose charger closed gets an open one, and
-a reopened charger is given, in that step.
+a reopened charger is given, in that step; and a robot that the step's faults or duties made
+idle and available (repaired, its order handed back) with a charge below ``recharge_below``
+queues then (:meth:`~.battery.Battery.queue_needy`), so no dispatcher gives it an order.
 
 Routing around scheduled closures: while a scheduled closure is active, the distances the fleet
 reads (:attr:`Simulation.dist`: navigators, shields, dispatchers, observations, progress) treat
@@ -747,12 +749,16 @@ class Simulation:
             driving = s.phase == Phase.TO_PICK
             closure_duties(self)
             handed_back = driving & (s.phase == Phase.IDLE)
-        if self.battery is not None and self._routes and self.t in self._routes:
-            # a closure began or ended: chargers it closed or reopened go to the queue now
-            sent = self.battery.give_chargers(s, self.dist, self.t)
-            if sent.size:
-                self._targets = None
-                self._reset_progress(sent)
+        if self.battery is not None:
+            # robots the faults and closure duties made idle (repaired, an order handed back)
+            # that must charge queue now; and when a closure began or ended, the chargers it
+            # closed or reopened go to the queue now
+            queued = self.battery.queue_needy(s, self.t)
+            if queued or (self._routes and self.t in self._routes):
+                sent = self.battery.give_chargers(s, self.dist, self.t)
+                if sent.size:
+                    self._targets = None
+                    self._reset_progress(sent)
         if self.battery is not None and self.battery.interruptible:
             # orders waiting that no idle robot can take: opportunity charging gives way
             waiting = self.dispatchable_orders().size - self.idle_robots().size
