@@ -46,14 +46,27 @@ def _type_name(ann: Any) -> str:
     return getattr(ann, "__name__", str(ann))
 
 
+def _yaml_scalar(value: Any) -> str:
+    """``value`` as a scenario file writes it: ``null``, ``false``, ``[west, east]``; text bare
+    where YAML reads it back as that text, else quoted (``""``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        import yaml
+
+        return value if value and yaml.safe_load(value) == value else _yaml_value(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_yaml_scalar(v) for v in value) + "]"
+    return repr(value)
+
+
 def _default(field: Any) -> str:
     if field.default_factory is not None:
         made = field.default_factory()
         return f"`{made!r}`" if made in ({}, []) else "(see below)"
-    value = field.get_default()
-    if isinstance(value, tuple):
-        value = list(value)
-    return "required" if field.is_required() else f"`{value!r}`".replace("'", "")
+    return "required" if field.is_required() else f"`{_yaml_scalar(field.get_default())}`"
 
 
 def schema_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[tuple[str, ...]]:
@@ -102,7 +115,8 @@ def _yaml_value(value: Any) -> str:
 
 def _comment(text: str, indent: str) -> list[str]:
     width = 96 - len(indent)
-    return [f"{indent}# {line}" for line in textwrap.wrap(text, width)] if text else []
+    lines = textwrap.wrap(text, width, break_on_hyphens=False)
+    return [f"{indent}# {line}" for line in lines] if text else []
 
 
 def scenario_template() -> str:
@@ -149,5 +163,5 @@ def _entry_keys(name: str, ann: Any) -> list[str]:
     for key, field in entry.model_fields.items():
         shown = "(required)" if field.is_required() else _yaml_value(field.get_default())
         text = f"{field.alias or key}: {shown} — {field.description or ''}"
-        lines += [f"  #   {line}" for line in textwrap.wrap(text, 90)]
+        lines += [f"  #   {line}" for line in textwrap.wrap(text, 90, break_on_hyphens=False)]
     return lines

@@ -93,9 +93,9 @@ def validate_scenario(data: Any, source: Path | None) -> Scenario:
         raise InputError(source, None, "file is empty")
     if not isinstance(data, dict):
         raise InputError(source, None, "expected a mapping of sections (layout:, fleet:, ...)")
-    bad = [k for k in data if not isinstance(k, str)]
-    if bad:
-        raise InputError(source, str(bad[0]), "keys must be text")
+    if (bad := _non_text_key(data)) is not None:
+        where, key = bad
+        raise InputError(source, field_path(where) or None, f"keys must be text, got {key}")
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -106,6 +106,25 @@ def validate_scenario(data: Any, source: Path | None) -> Scenario:
         if value and (base / Path(value).expanduser()).is_dir():
             raise InputError(source, key, f"{value!r} is a folder, expected a checkpoint file")
     return scenario
+
+
+def _non_text_key(data: Any, loc: tuple[str | int, ...] = ()) -> tuple[list[Any], str] | None:
+    """``(path of the mapping, the key as YAML writes it)`` of the first mapping key anywhere in
+    ``data`` that is not text (``1:``, ``true:``, ``~:``), else ``None``. Every mapping of a
+    scenario is a section or keyword arguments, whose keys are names."""
+    import json
+
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                return list(loc), json.dumps(key, default=str)
+            if (bad := _non_text_key(value, (*loc, key))) is not None:
+                return bad
+    elif isinstance(data, list | tuple):
+        for i, value in enumerate(data):
+            if (bad := _non_text_key(value, (*loc, i))) is not None:
+                return bad
+    return None
 
 
 #: pydantic error types whose message names a Python type (tuple, dict, a model class)
@@ -206,6 +225,16 @@ def apply_overrides(
     if not overrides:
         return scenario
     names = names or {}
+    dotted_of = {key: SHORTCUTS.get(key, key) for key in overrides}
+    for key, full in dotted_of.items():  # fleet.robots beside fleet: one of them was dropped
+        for other, whole in dotted_of.items():
+            if full.startswith(f"{whole}."):
+                raise InputError(
+                    None,
+                    names.get(key, key),
+                    f"given beside {names.get(other, other)}, which sets all of {whole}: "
+                    "give one of them",
+                )
     data = scenario.model_dump()
     # The kind of floor first: it decides which other layout settings exist.
     ordered = sorted(overrides.items(), key=lambda kv: SHORTCUTS.get(kv[0], kv[0]) != "layout.type")
@@ -382,7 +411,14 @@ def check_fits(scenario: Scenario, floor: CompiledFloor, source: Path | None) ->
     """The scenario's fleet and tasks fit the floor (else an InputError naming the field)."""
     free = int(np.count_nonzero(floor.start_ok))
     if scenario.fleet.robots > free:
-        raise InputError(source, "fleet.robots", f"must be ≤ free cells ({free})")
+        cells = floor.n_nodes - int(floor.transit.sum())  # as `warehouse validate` counts them
+        what = (
+            f"free cells ({free})"
+            if free == cells
+            else f"start cells ({free}; the map lets no robot start on the other "
+            f"{cells - free} of its {cells} free cells)"
+        )
+        raise InputError(source, "fleet.robots", f"must be ≤ {what}")
     if scenario.tasks.mode == "pickup_delivery":
         if floor.picks.size == 0:
             raise InputError(source, "layout", "the floor has no pick locations")

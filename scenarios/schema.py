@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from warehouse.config import CollisionMode, Section, SimConfig
+from warehouse.config import MAX_COUNT, CollisionMode, Section, SimConfig
 
 T = TypeVar("T")
 
@@ -60,7 +60,11 @@ class GeneratorLayout(FloorLayout):
         ("west",), min_length=1, description="Walls that carry stations (west, east, north, south)."
     )
     station_spacing: int = Field(
-        3, ge=1, le=100, description="Distance between stations along a wall (cells)."
+        3,
+        ge=1,
+        le=100,
+        description="Distance between stations along a wall (cells); the first sits half of it "
+        "(rounded down) from the wall's north or west end, and every station wall needs one.",
     )
     one_way: bool = Field(
         False, description="Alternate one-way aisle directions (Manhattan pattern)."
@@ -184,6 +188,7 @@ class PoliciesConfig(Section):
     order_pool: int | None = Field(
         None,
         ge=1,
+        le=MAX_COUNT,
         description="Order pool of the greedy, hungarian and ppo dispatchers: they choose among "
         "the oldest order_pool × idle robots open orders. Larger pools deliver more when orders "
         "queue and let old orders wait longer. Default: each dispatcher's own (4).",

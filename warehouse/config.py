@@ -24,6 +24,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 _NUMBERS = (int, float, int | None, float | None)
+_NUMBER_LISTS = (list[int], tuple[int, ...], list[float], tuple[float, ...])
+#: the largest count of steps, orders or cells a setting may give (as ``episode.steps``): the
+#: core keeps such counts in int32/int64 arrays, and a larger one would overflow them
+MAX_COUNT = 10_000_000
 
 
 def _known_collision_mode(mode: str) -> str:
@@ -56,6 +60,13 @@ class Section(BaseModel):
                         "bool_number", "{name}: expected a number, got {value}",
                         {"name": name, "value": str(value).lower()},
                     )  # fmt: skip
+                if isinstance(value, list | tuple) and field.annotation in _NUMBER_LISTS:
+                    for i, item in enumerate(value):  # seeds: [true] is not seed 1
+                        if isinstance(item, bool):
+                            raise PydanticCustomError(
+                                "bool_number", "{name}: expected a number, got {value}",
+                                {"name": f"{name}[{i}]", "value": str(item).lower()},
+                            )  # fmt: skip
         return data
 
 
@@ -92,15 +103,17 @@ class TasksConfig(Section):
     max_open_orders: int = Field(
         10_000,
         ge=1,
+        le=MAX_COUNT,
         description="Backlog cap: arrivals beyond this many open orders are lost "
         "(counted in `orders_lost`).",
     )
     station_limit: int | None = Field(
         None,
         ge=1,
+        le=MAX_COUNT,
         description="At most this many orders in progress (given to a robot, not yet "
         "delivered) per station: every dispatcher holds a station's other open orders until "
-        "one is delivered, and gives the oldest first. None: no limit.",
+        "one is delivered, and gives the oldest first. null: no limit.",
     )
 
 
@@ -129,17 +142,24 @@ class PhysicsConfig(Section):
         "a shield an installed package registers (`warehouse list`).",
     )
     energy_wh_per_metre: float = Field(
-        0.08, ge=0.0, description="Drive energy per metre travelled, watt-hours."
+        0.08, ge=0.0, le=1_000.0, description="Drive energy per metre travelled, watt-hours."
     )
     idle_power_w: float = Field(
-        60.0, ge=0.0, description="Base electrical load of a powered robot, watts (every step)."
+        60.0,
+        ge=0.0,
+        le=1_000_000.0,
+        description="Base electrical load of a powered robot, watts (every step).",
     )
     stuck_after: int = Field(
-        30, ge=1, description="A robot with a task and no progress for this many steps is stuck."
+        30,
+        ge=1,
+        le=MAX_COUNT,
+        description="A robot with a task and no progress for this many steps is stuck.",
     )
     jam_after: int = Field(
         300,
         ge=1,
+        le=MAX_COUNT,
         description="A robot with a task and no progress for this many steps is jammed: held by "
         "a jam, not slowed by traffic. A run ending with a quarter of its fleet jammed is "
         "gridlocked.",
@@ -295,7 +315,9 @@ class FaultsConfig(Section):
     breakdown_prob: float = Field(
         0.0, ge=0.0, le=1.0, description="Per robot per step probability of breaking down."
     )
-    breakdown_steps: int = Field(20, ge=1, description="Steps a broken-down robot stays stopped.")
+    breakdown_steps: int = Field(
+        20, ge=1, le=MAX_COUNT, description="Steps a broken-down robot stays stopped."
+    )
     closure_prob: float = Field(
         0.0,
         ge=0.0,
@@ -303,7 +325,9 @@ class FaultsConfig(Section):
         description="Per step probability that one aisle or parking cell closes (one of the "
         "floor's own: never a transit node of a long edge, physics.speed_m_s).",
     )
-    closure_steps: int = Field(50, ge=1, description="Steps a closed cell stays closed.")
+    closure_steps: int = Field(
+        50, ge=1, le=MAX_COUNT, description="Steps a closed cell stays closed."
+    )
     closures: tuple[ClosureConfig, ...] = Field(
         (),
         description="Scheduled closures, each a mapping of the keys below: the cells it closes "
@@ -402,6 +426,7 @@ class BatteryConfig(Section):
     auto_chargers: int | None = Field(
         None,
         ge=1,
+        le=MAX_COUNT,
         description="Place this many chargers automatically instead of listing them (the "
         "floor's drawn chargers are then not used): aisle or parking cells robots need not pass "
         "through, not dead ends, not beside a pick location, on the floor's outer edge when it "

@@ -75,11 +75,11 @@ def dead_end_note(floor: CompiledFloor) -> str | None:
     stations, picks = dead_end_targets(floor)
     if not stations and not picks:
         return None
-    what = " and ".join(
-        f"{k} {name}" for k, name in ((stations, "stations"), (picks, "pick locations")) if k
-    )
+    kinds = (stations, "station"), (picks, "pick location")
+    what = " and ".join(f"{k} {name}{'s' if k > 1 else ''}" for k, name in kinds if k)
+    verb = "is a dead end" if stations + picks == 1 else "are dead ends"
     return (
-        f"{what} are dead ends (one neighbour): under the PIBT shield (--collisions pibt, and "
+        f"{what} {verb} (one neighbour): under the PIBT shield (--collisions pibt, and "
         "the hierarchical policy) a robot leaving one and a robot queued to enter it can lock "
         "for good; --collisions pibt_swap (PIBT that lets two robots swap places, for every "
         "policy) gets them past, as do the block shield's traffic rules"

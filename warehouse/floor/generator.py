@@ -2,18 +2,26 @@
 
 Example (``shelf_rows=2, shelf_cols=3, block_length=4``, stations on the west wall)::
 
-    S.......................
-    ..@@@@.@@@@.@@@@........
-    S.@@@@.@@@@.@@@@........
-    ........................
+    ...pppp.pppp.pppp.
+    S..@@@@.@@@@.@@@@.
+    ...@@@@.@@@@.@@@@.
+    ...pppp.pppp.pppp.
+    S..@@@@.@@@@.@@@@.
+    ...@@@@.@@@@.@@@@.
+    ...pppp.pppp.pppp.
 
-``@`` is shelf, ``S`` a station; the aisle cells directly above and below shelves are the pick
-locations. ``parking_walls`` adds a strip of parking cells (``P``) along other walls, outside
-the outer aisle, where idle robots wait off the traffic lanes (``policies.park_idle``). With
-``one_way=True`` the horizontal aisles alternate eastbound / westbound and the
-vertical aisles between blocks alternate southbound / northbound (a Manhattan one-way pattern;
-vertical moves inside the station zones stay two-way and the outer ring circulates clockwise,
-which keeps the floor strongly connected; moves into and out of parking cells stay two-way).
+``@`` is shelf, ``S`` a station, ``p`` a pick location: the aisle cells directly above and
+below shelves (an ASCII drawing of the same floor, ``layout.type: ascii``). The floor is held to
+the map files' size limits (:data:`~warehouse.floor.formats.common.MAX_SIDE` cells a side,
+:data:`~warehouse.floor.formats.common.MAX_CELLS` cells), and every station wall gets at least
+one station (``station_spacing`` at most twice the wall's length less one).
+
+``parking_walls`` adds a strip of parking cells (``P``) along other walls, outside the outer
+aisle, where idle robots wait off the traffic lanes (``policies.park_idle``). With
+``one_way=True`` the horizontal aisles alternate eastbound / westbound and the vertical aisles
+between blocks alternate southbound / northbound (a Manhattan one-way pattern; vertical moves
+inside the station zones stay two-way and the outer ring circulates clockwise, which keeps the
+floor strongly connected; moves into and out of parking cells stay two-way).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from .formats.common import MAX_CELLS, MAX_SIDE
 from .grid import graph_from_grid
 from .kinds import NodeKind
 
@@ -57,6 +66,8 @@ def generate_kinds(layout: WarehouseLayout) -> tuple[np.ndarray, dict[int, int],
     core_w = layout.shelf_cols * layout.block_length + (layout.shelf_cols - 1) * aisle
     core_h = layout.shelf_rows * layout.block_depth + (layout.shelf_rows - 1) * aisle
     height, width = north + core_h + south, west + core_w + east
+    _check_size(height + sum(w in layout.parking_walls for w in ("north", "south")),
+                width + sum(w in layout.parking_walls for w in ("west", "east")))  # fmt: skip
     kinds = np.full((height, width), NodeKind.AISLE, dtype=np.int8)
 
     block_row0 = [north + i * (layout.block_depth + aisle) for i in range(layout.shelf_rows)]
@@ -78,6 +89,13 @@ def generate_kinds(layout: WarehouseLayout) -> tuple[np.ndarray, dict[int, int],
         kinds[0, spacing // 2 :: spacing] = NodeKind.STATION
     if "south" in layout.station_walls:
         kinds[height - 1, spacing // 2 :: spacing] = NodeKind.STATION
+    for wall in layout.station_walls:  # the first station sits spacing // 2 cells along it
+        length = height if wall in ("west", "east") else width
+        if spacing // 2 >= length:
+            raise ValueError(
+                f"station_spacing {spacing} leaves the {wall} wall ({length} cells) without a "
+                f"station: at most {2 * length - 1} on this floor"
+            )
 
     row_dirs: dict[int, int] = {}
     col_dirs: dict[int, int] = {}
@@ -129,6 +147,16 @@ def generate_warehouse(
         row_directions=row_dirs,
         col_directions=col_dirs,
     )
+
+
+def _check_size(height: int, width: int) -> None:
+    """The map files' limits (:func:`~warehouse.floor.formats.common.check_size`), before a
+    cell is allocated."""
+    if height > MAX_SIDE or width > MAX_SIDE or height * width > MAX_CELLS:
+        raise ValueError(
+            f"the floor would be {height}×{width} cells, too large (at most {MAX_SIDE} per side "
+            f"and {MAX_CELLS:,} cells): fewer or smaller shelf blocks"
+        )
 
 
 def _check(layout: WarehouseLayout) -> None:
