@@ -357,6 +357,10 @@ def test_list_and_validate(tmp_path: Path, capsys) -> None:
     assert code == 0
     for name in builtin_names():
         assert name in out
+    # each preset's collision mode: hierarchical runs under PIBT whatever the scenario says
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") > 4}
+    assert rows["hierarchical"].split("│")[4].strip() == "pibt"
+    assert rows["rule_based"].split("│")[4].strip() == "scenario"
     code, out, _ = cli(["validate", "small"], capsys)
     assert code == 0 and out.startswith("OK small: small: 30 robots")
     code, out, _ = cli(["validate", "--schema"], capsys)

@@ -40,11 +40,11 @@ def list_scenarios() -> None:
     console = Console()
     console.print(table)
     policies = Table(title="policies (warehouse run --policy NAME)")
-    for col in ("policy", "dispatcher", "navigator"):
+    for col in ("policy", "dispatcher", "navigator", "collisions"):
         policies.add_column(col, no_wrap=True)
     for name in policy_names():
-        disp, nav, _ = PRESETS.get(name, ("greedy", name, None))
-        policies.add_row(name, disp, nav)
+        disp, nav, mode = PRESETS.get(name, ("greedy", name, None))
+        policies.add_row(name, disp, nav, mode or "scenario")  # (a preset may fix the mode)
     console.print(policies)
     console.print(f"dispatchers: {', '.join(sorted(DISPATCHERS))}")
     console.print(f"navigators: {', '.join(sorted(NAVIGATORS))}")
