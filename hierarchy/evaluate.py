@@ -142,8 +142,9 @@ def run_one(
     fleet.reset(seed)
     fleet.run(steps)
     k = compute_kpis(sim)
+    delivered = cast(int, k["deliveries"])  # nothing delivered: undefined, not the total
     k["energy_per_delivery_wh"] = (
-        1000 * cast(float, k["energy_kwh"]) / max(1, cast(int, k["deliveries"]))
+        1000 * cast(float, k["energy_kwh"]) / delivered if delivered else None
     )
     return k
 

@@ -162,16 +162,17 @@ def summarize(rows: list[dict[str, Any]], nav: str) -> str:
             if not rs:
                 continue
             cells = []
-            for m in METRICS:
-                v = np.array([r.get(m) for r in rs], dtype=float)  # None (no data): nan
-                cells.append(f"{v.mean():.1f} ± {v.std():.1f}")
+            for m in METRICS:  # over the seeds that define it (None: no data, or undefined)
+                v = np.array([r[m] for r in rs if r.get(m) is not None], dtype=float)
+                cells.append(f"{v.mean():.1f} ± {v.std():.1f}" if v.size else "n/a")
             cells.append(_gridlocked(rs))
             lines.append(f"| {c} | {len(rs)} | " + " | ".join(cells) + " |")
         lines.append("")
         lines += _time_table([(c, by[(s, c)]) for c in confs if by.get((s, c))])
 
         def mean(c: str, m: str, s: str = s) -> float:
-            return float(np.mean([r[m] for r in by.get((s, c), [])] or [np.nan]))
+            known = [r[m] for r in by.get((s, c), []) if r.get(m) is not None]
+            return float(np.mean(known or [np.nan]))
 
         hp, rp = "hierarchical (physical)", "rule_based (physical)"
         hb, hh = "hierarchical (pibt)", "hungarian + NAV (pibt)"

@@ -416,3 +416,26 @@ def test_usage_errors_are_one_line(argv, expected, tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err.count("\n") == 1 and err.startswith(expected), err
     assert not (tmp_path / "o").exists()
+
+
+def test_energy_per_delivery_is_undefined_when_nothing_was_delivered() -> None:
+    """It was the whole run's energy over max(1, deliveries), so a fleet that delivered nothing
+    looked as frugal as one that delivered once; the summary averages the seeds that define it."""
+    kpis = ev.run_one("tiny", "greedy", "rule_based", "block", 0, 3, {})
+    assert kpis["deliveries"] == 0 and kpis["energy_kwh"] > 0
+    assert kpis["energy_per_delivery_wh"] is None
+    done = ev.run_one("tiny", "greedy", "rule_based", "block", 0, 120, {})
+    assert done["energy_per_delivery_wh"] == 1000 * done["energy_kwh"] / done["deliveries"]
+
+    def row(seed: int, k: dict) -> dict:
+        return {**k, "scenario": "tiny", "seen_in_training": False, "seed": seed,
+                "config": "rule_based (physical)"}  # fmt: skip
+
+    lines = summarize([row(0, kpis), row(1, done)], "x").splitlines()
+    cells = next(x for x in lines if x.startswith("| rule_based (physical) | 2 |")).split(" | ")
+    assert cells[5] == f"{done['energy_per_delivery_wh']:.1f} ± 0.0"  # seed 1 only
+    lines = summarize([row(0, kpis)], "x").splitlines()
+    assert (
+        next(x for x in lines if x.startswith("| rule_based (physical) | 1 |")).split(" | ")[5]
+        == "n/a"
+    )
