@@ -345,8 +345,15 @@ def test_sweep_target_none_meets(tmp_path: Path, capsys) -> None:
             "--target: min_soc is undefined without the battery model",
         ),
         (  # one swept value turns the battery off
-            ["tiny", "--set", "battery.capacity_wh=500,null", "--set", "battery.auto_chargers=2"]
-            + ["--target", "battery_depletions<=0"],
+            [
+                "tiny",
+                "--set",
+                "battery.capacity_wh=500,null",
+                "--set",
+                "battery.auto_chargers=2",
+                "--target",
+                "battery_depletions<=0",
+            ],
             "--target: battery_depletions is undefined without the battery model",
         ),
         # known only once the runs are done: nothing delivered in 3 steps, still nothing written
