@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .networks import Batch, NavigatorNet, NetworkConfig, masked_fill
+from .networks import Batch, NavigatorNet, NetworkConfig, check_numbers, masked_fill
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,6 +28,9 @@ class BCConfig:
     network: NetworkConfig = field(default_factory=lambda: NetworkConfig(heads=1))
 
     def __post_init__(self) -> None:
+        check_numbers(self, ("lr", "grad_clip"), ("batch_size",))
+        if self.lr < 0 or self.grad_clip <= 0:
+            raise ValueError("lr must be ≥ 0 and grad_clip > 0")
         if self.network.heads != 1:
             raise ValueError("BC uses one logit head")
 

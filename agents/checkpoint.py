@@ -15,8 +15,9 @@ so a JSON always describes a complete weights file)::
                         "weights_sha256": sha256 of STEM.safetensors, "extra": {...}}
 
 A ``weights`` checkpoint (what ships in ``agents/weights/``) holds only ``model.*``. Any defect
-— missing or truncated file, garbled safetensors, bad JSON, unknown algo, missing keys, shape
-mismatch, a hash that does not match — raises :class:`~warehouse.errors.InputError`.
+— missing or truncated file, garbled safetensors, bad JSON, unknown algo, missing keys, a
+config value of the wrong type, a tensor of another shape or dtype, an Adam state that does not
+fit the network, a hash that does not match — raises :class:`~warehouse.errors.InputError`.
 ``torch.load`` is never used.
 """
 
@@ -140,8 +141,10 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
     if not wpath.is_file():
         raise InputError(wpath, None, f"checkpoint weights not found (beside {jpath.name})")
     for key, typ in (("algo", str), ("kind", str), ("config", dict), ("step", int)):
-        if not isinstance(meta.get(key), typ):
+        if not isinstance(meta.get(key), typ) or isinstance(meta.get(key), bool):
             raise InputError(jpath, key, "missing or wrong type")
+    if meta["step"] < 0:
+        raise InputError(jpath, "step", f"expected a count ≥ 0, got {meta['step']}")
     if meta["algo"] not in algorithms():
         raise InputError(jpath, "algo", f"unknown algorithm {meta['algo']!r}")
     blob = wpath.read_bytes()
@@ -163,22 +166,95 @@ def _config(meta: dict[str, Any], source: Path) -> Any:
 
 
 def load_module(mod: torch.nn.Module, prefix: str, tensors: dict, source: Path) -> None:
-    """Load ``mod`` from the ``prefix.*`` entries of a checkpoint's ``tensors``; a missing,
-    unexpected or mis-shaped tensor is an :class:`InputError` naming it."""
-    sd = {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    """Load ``mod`` from the ``prefix.*`` entries of a checkpoint's ``tensors`` (all of them for
+    ``prefix=""``); a missing, unexpected, mis-shaped or other-dtype tensor is an
+    :class:`InputError` naming it."""
+    head = f"{prefix}." if prefix else ""
+    sd = {k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)}
     want = mod.state_dict()
     missing = sorted(set(want) - set(sd))
     if missing:
-        raise InputError(source, f"{prefix}.{missing[0]}", "missing tensor")
+        raise InputError(source, f"{head}{missing[0]}", "missing tensor")
     extra = sorted(set(sd) - set(want))
     if extra:
-        raise InputError(source, f"{prefix}.{extra[0]}", "unexpected tensor")
+        raise InputError(source, f"{head}{extra[0]}", "unexpected tensor")
     for k, v in sd.items():
-        if v.shape != want[k].shape or v.dtype != want[k].dtype:
-            raise InputError(
-                source, f"{prefix}.{k}", f"shape {tuple(v.shape)}, expected {tuple(want[k].shape)}"
-            )
+        _check_tensor(v, want[k].shape, want[k].dtype, source, f"{head}{k}")
     mod.load_state_dict(sd)
+
+
+def _check_tensor(
+    value: torch.Tensor, shape: tuple[int, ...], dtype: torch.dtype, source: Path, name: str
+) -> None:
+    """A tensor of a checkpoint must have exactly the shape and dtype it is loaded into (torch
+    would silently convert another dtype)."""
+    if value.shape != shape:
+        raise InputError(source, name, f"shape {tuple(value.shape)}, expected {tuple(shape)}")
+    if value.dtype != dtype:
+        raise InputError(source, name, f"dtype {value.dtype}, expected {dtype}")
+
+
+def load_optimizer(
+    optim: torch.optim.Optimizer,
+    tensors: dict[str, torch.Tensor],
+    prefix: str,
+    groups: Any,
+    source: Path,
+    meta_path: Path,
+    groups_field: str = "optimizer.param_groups",
+) -> None:
+    """Restore an Adam optimiser from the ``prefix.<param>.<key>`` entries of ``tensors`` (see
+    :func:`optimizer_tensors`) and the parameter ``groups`` (``groups_field``) of its JSON
+    ``meta_path``. A state
+    that does not fit the parameters (unknown, missing or mis-shaped tensors, hyper-parameters
+    of the wrong type) is an :class:`InputError` naming it, not a failure at the first update."""
+    params = [p for group in optim.param_groups for p in group["params"]]
+    fresh = optim.state_dict()["param_groups"]
+    if not isinstance(groups, list) or len(groups) != len(fresh):
+        raise InputError(meta_path, groups_field, f"expected {len(fresh)} group(s)")
+    for i, (got, want) in enumerate(zip(groups, fresh, strict=True)):
+        if not isinstance(got, dict):
+            raise InputError(meta_path, f"{groups_field}.{i}", "expected an object")
+        for key in sorted(set(got) & set(want) - {"params"}):  # (torch fills in missing ones)
+            if not _same_kind(got[key], want[key]):
+                field = f"{groups_field}.{i}.{key}"
+                raise InputError(meta_path, field, f"{got[key]!r}, expected {want[key]!r}")
+    amsgrad = any(group.get("amsgrad") for group in groups)
+    keys = {"step", "exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"} if amsgrad else set())
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in tensors.items():
+        if not name.startswith(prefix + "."):
+            continue
+        idx, _, key = name[len(prefix) + 1 :].partition(".")
+        if not idx.isdigit() or int(idx) >= len(params) or key not in keys:
+            raise InputError(source, name, "unexpected tensor")
+        param = params[int(idx)]
+        shape, dtype = ((), value.dtype) if key == "step" else (param.shape, param.dtype)
+        _check_tensor(value, shape, dtype, source, name)
+        state.setdefault(int(idx), {})[key] = value.to(param.device) if key != "step" else value
+    for number, entries in sorted(state.items()):
+        if missing := sorted(keys - set(entries)):
+            raise InputError(source, f"{prefix}.{number}.{missing[0]}", "missing tensor")
+    try:
+        optim.load_state_dict({"state": state, "param_groups": groups})
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise InputError(source, prefix, f"optimizer state does not fit: {exc}") from None
+
+
+def _same_kind(got: Any, want: Any) -> bool:
+    """A JSON value ``got`` can stand for the optimiser's own setting ``want``: a number for a
+    number, a flag for a flag (or an unset flag), a list of as many such for a pair."""
+    if isinstance(want, bool) or want is None:
+        return got is None or isinstance(got, bool)
+    if isinstance(want, int | float):
+        return isinstance(got, int | float) and not isinstance(got, bool)
+    if isinstance(want, tuple | list):
+        return (
+            isinstance(got, list | tuple)
+            and len(got) == len(want)
+            and all(_same_kind(g, w) for g, w in zip(got, want, strict=True))
+        )
+    return True
 
 
 def _check_observation(meta: dict[str, Any], network: Any, source: Path) -> None:
@@ -215,16 +291,9 @@ def load_algorithm(path: str | Path, *, device: str | torch.device = "cpu") -> t
     _check_observation(meta, algo.config.network, stem.with_suffix(".json"))
     for name, mod in algo.modules().items():
         load_module(mod, name, tensors, src)
-    groups = meta.get("optimizer", {}).get("param_groups")
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for k, v in tensors.items():
-        if k.startswith("optim."):
-            _, idx, key = k.split(".", 2)
-            state.setdefault(int(idx), {})[key] = v.to(device) if key != "step" else v
-    try:
-        algo.optim.load_state_dict({"state": state, "param_groups": groups})
-    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise InputError(src, "optim", f"optimizer state does not fit: {exc}") from None
+    optimizer = meta.get("optimizer")
+    groups = optimizer.get("param_groups") if isinstance(optimizer, dict) else None
+    load_optimizer(algo.optim, tensors, "optim", groups, src, stem.with_suffix(".json"))
     algo.updates = meta["step"]
     return algo, meta
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .networks import Batch, NavigatorNet, NetworkConfig, masked_fill
+from .networks import Batch, NavigatorNet, NetworkConfig, check_numbers, masked_fill
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +53,10 @@ class CQLConfig:
     network: NetworkConfig = field(default_factory=lambda: NetworkConfig(heads=2))
 
     def __post_init__(self) -> None:
+        numbers = ("alpha", "gamma", "tau", "lr", "grad_clip", "reward_scale")
+        check_numbers(self, numbers, ("batch_size",))
+        if self.lr < 0 or self.grad_clip <= 0:
+            raise ValueError("lr must be ≥ 0 and grad_clip > 0")
         if not 0.0 <= self.alpha <= 100.0:
             raise ValueError("alpha must be in [0, 100]")
         if not 0.0 < self.gamma < 1.0 or not 0.0 < self.tau <= 1.0:

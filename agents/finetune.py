@@ -232,12 +232,18 @@ def saved_run(out: str | Path) -> tuple[Path, FinetuneConfig, dict[str, Any]] | 
     latest = _latest(Path(out) / "checkpoints")
     if latest is None:
         return None
-    ft = read_json_object(latest).get("extra", {}).get("finetune")
-    try:
-        saved = FinetuneConfig.from_json(ft["config"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(latest, "extra.finetune.config", f"invalid: {exc}") from None
+    ft = _finetune_info(read_json_object(latest), latest)
+    saved = FinetuneConfig.from_json(ft.get("config"), latest)
     return latest, saved, {k: ft.get(k) for k in ("init", "init_sha256")}
+
+
+def _finetune_info(meta: dict[str, Any], source: Path) -> dict[str, Any]:
+    """The ``extra.finetune`` object of a fine-tuning checkpoint's JSON."""
+    extra = meta.get("extra")
+    ft = extra.get("finetune") if isinstance(extra, dict) else None
+    if not isinstance(ft, dict):
+        raise InputError(source, "extra.finetune", "missing: not a fine-tuning checkpoint")
+    return ft
 
 
 def _wait_for_continue(out: Path, seconds: float, poll: float = 1.0) -> bool:
@@ -275,16 +281,18 @@ def finetune(
             why = "it holds an offline (cql/bc) run" if other else "no checkpoint to resume from"
             raise InputError(out, "--resume", why)
         actor, meta, observation = load_init(latest)
-        ft = meta.get("extra", {}).get("finetune")
-        try:
-            saved = FinetuneConfig.from_json(ft["config"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(latest, "extra.finetune.config", f"invalid: {exc}") from None
+        ft = _finetune_info(meta, latest)
+        saved = FinetuneConfig.from_json(ft.get("config"), latest)
         cfg = replace(saved, **{k: getattr(cfg, k) for k in RESUMABLE})
         critic = make_critic(actor)
         opt = make_optimizer(actor, critic, cfg)
         load_finetune_state(latest, actor, critic, opt)
         start, baseline = int(meta["step"]), ft.get("baseline_collisions_per_1k")
+        if baseline is not None and (
+            isinstance(baseline, bool) or not isinstance(baseline, int | float)
+        ):
+            field = "extra.finetune.baseline_collisions_per_1k"
+            raise InputError(latest, field, f"expected a number or null, got {baseline!r}")
         init_info = {k: ft.get(k) for k in ("init", "init_sha256")}
     else:
         if init is None:

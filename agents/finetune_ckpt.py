@@ -34,6 +34,7 @@ from warehouse.errors import InputError
 from .checkpoint import (
     library_versions,
     load_module,
+    load_optimizer,
     optimizer_tensors,
     read_checkpoint,
     resolve,
@@ -97,13 +98,7 @@ def load_finetune_state(
         raise InputError(stem.with_suffix(".json"), "kind", f"not a {KIND} checkpoint")
     load_module(actor, "model", tensors, src)
     load_module(critic, "critic", tensors, src)
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for k, v in tensors.items():
-        if k.startswith("optim."):
-            _, idx, key = k.split(".", 2)
-            state.setdefault(int(idx), {})[key] = v
-    try:
-        optim.load_state_dict({"state": state, "param_groups": meta["optimizer"]["param_groups"]})
-    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise InputError(src, "optim", f"optimizer state does not fit: {exc}") from None
+    optimizer = meta.get("optimizer")
+    groups = optimizer.get("param_groups") if isinstance(optimizer, dict) else None
+    load_optimizer(optim, tensors, "optim", groups, src, stem.with_suffix(".json"))
     return meta

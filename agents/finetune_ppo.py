@@ -37,7 +37,8 @@ bootstraps from ``V(s_T)``. Loss per minibatch (CleanRL)::
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -107,11 +108,14 @@ class FinetuneConfig:
         return {**asdict(self), "scenarios": list(self.scenarios), "ppo": self.ppo.to_dict()}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> FinetuneConfig:
-        data = dict(data)
-        data["scenarios"] = tuple(data["scenarios"])
-        data["ppo"] = PPOConfig(**data["ppo"])
-        return cls(**data)
+    def from_json(cls, data: Any, source: str | Path | None = None) -> FinetuneConfig:
+        """The config :meth:`to_json` saved (in ``source``); a field it lacks reads as the
+        default. An unknown key, a value of the wrong type or out of range is an
+        :class:`~warehouse.errors.InputError` naming ``extra.finetune.config.KEY``."""
+        from hierarchy.settings import checked_dataclass
+
+        found = checked_dataclass(cls, data, source, "extra.finetune.config")
+        return cast(FinetuneConfig, found)
 
 
 def make_critic(actor: NavigatorNet) -> NavigatorNet:

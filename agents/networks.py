@@ -19,6 +19,7 @@ the input size) comes from the checkpoint's :class:`NetworkConfig`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from math import isfinite
 from typing import Any, cast
 
 import torch
@@ -88,6 +89,19 @@ class NetworkConfig:
             raise ValueError(f"network.hidden: expected a list of widths, got {hidden!r}")
         data["hidden"] = tuple(hidden)
         return cls(**data)
+
+
+def check_numbers(cfg: Any, numbers: tuple[str, ...], counts: tuple[str, ...] = ()) -> None:
+    """The fields ``numbers`` of ``cfg`` are finite numbers and ``counts`` integers ≥ 1 (a
+    damaged or hand-edited checkpoint JSON fails here, not at the first update)."""
+    for name in numbers:
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not isfinite(value):
+            raise ValueError(f"{name}: expected a number, got {value!r}")
+    for name in counts:
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}: expected an integer ≥ 1, got {value!r}")
 
 
 class NavigatorNet(nn.Module):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -276,7 +276,8 @@ def _train(cfg: TrainConfig, *, show_progress: bool) -> dict[str, Any]:
         torch.manual_seed(cfg.seed)
         algo = build_algorithm(cfg, data, device)
 
-    recorded = asdict(cfg)
+    # a resume past its --steps trains nothing: the model it writes is from step `start`
+    recorded = asdict(replace(cfg, steps=max(start, cfg.steps)))
     if cfg.augment == "none":  # recorded only when set: default runs record what they did
         del recorded["augment"]
     run_info = {"train": {k: _jsonable(v) for k, v in recorded.items()}}

@@ -12,25 +12,31 @@ as ``state.<param>.<name>``), then ``state.json`` (iteration, config, optimizer 
 sha256 of both tensor files). Every file is written to a temporary name and moved into place;
 ``state.json`` goes last and its hashes are checked on load, so a crash mid-write is detected
 instead of resuming from a torn checkpoint.
+
+Loading checks every part against what it is loaded into (a tensor of another shape or dtype,
+a missing or stray tensor, an Adam state that does not fit, a ``net``/``features``/``period``
+of the wrong type or inconsistent with each other): each is an
+:class:`~warehouse.errors.InputError` naming the file and field.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save
 
-from agents.checkpoint import library_versions
-from warehouse.atomic import atomic_path, sha256_file, write_text_atomic
+from agents.checkpoint import library_versions, load_module, load_optimizer
+from warehouse.atomic import sha256_file, write_bytes_atomic, write_text_atomic
 from warehouse.errors import InputError
 from warehouse.jsonio import read_json_object
 
-from .features import FeatureConfig
+from .features import N_GLOBAL, FeatureConfig
 from .network import CandidateScorer, NetConfig, Scorer, make_scorer
+from .settings import checked_dataclass
 
 POLICY_FORMAT = "warehouse-ppo-dispatcher/1"
 
@@ -39,8 +45,32 @@ _sha256 = sha256_file
 
 
 def _atomic_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    with atomic_path(path) as tmp:
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
+    write_bytes_atomic(path, save({k: v.detach().contiguous().cpu() for k, v in tensors.items()}))
+
+
+def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; an unreadable one is an :class:`InputError`."""
+    try:
+        return load(path.read_bytes())
+    except Exception as exc:  # safetensors raises its own error types on garbage
+        raise InputError(path, None, f"cannot read safetensors: {exc}") from None
+
+
+def _net_config(meta: dict[str, Any], source: Path) -> NetConfig:
+    """The policy's ``net`` section: positive integer sizes, ``n_global`` the features'."""
+    data = meta.get("net")
+    if not isinstance(data, dict):
+        raise InputError(source, "net", "missing or not an object")
+    names = {f.name for f in fields(NetConfig)}
+    if unknown := sorted(set(data) - names):
+        raise InputError(source, f"net.{unknown[0]}", "unknown setting")
+    for key, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(source, f"net.{key}", f"expected an integer ≥ 1, got {value!r}")
+    cfg = NetConfig(**data)
+    if cfg.n_global != N_GLOBAL:
+        raise InputError(source, "net.n_global", f"{cfg.n_global}, the features have {N_GLOBAL}")
+    return cfg
 
 
 def _atomic_json(data: dict[str, Any], path: Path) -> None:
@@ -96,13 +126,17 @@ def load_policy(path: str | Path) -> tuple[Scorer, FeatureConfig, int, dict[str,
         raise InputError(weights, None, missing)
     if meta.get("sha256") != _sha256(weights):
         raise InputError(weights, None, "sha256 does not match the policy's JSON")
-    try:
-        net = make_scorer(NetConfig(**meta["net"]))
-        net.load_state_dict(load_file(str(weights)))
-        features = FeatureConfig(**meta["features"])
-        period = int(meta["period"])
-    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
-        raise InputError(meta_path, None, f"inconsistent policy: {exc}") from None
+    cfg = _net_config(meta, meta_path)
+    features = checked_dataclass(FeatureConfig, meta.get("features"), meta_path, "features")
+    if features.n_cand != cfg.n_cand:
+        raise InputError(
+            meta_path, "net.n_cand", f"{cfg.n_cand}, the features give {features.n_cand}"
+        )
+    period = meta.get("period")
+    if isinstance(period, bool) or not isinstance(period, int) or period < 1:
+        raise InputError(meta_path, "period", f"expected an integer ≥ 1, got {period!r}")
+    net = make_scorer(cfg)
+    load_module(net, "", _read_tensors(weights), weights)
     net.eval()
     return net, features, period, meta
 
@@ -137,14 +171,19 @@ def load_training_state(
     """Restore ``net`` and ``opt`` in place; returns the JSON state."""
     folder = Path(folder)
     state = _read_json(folder / "state.json")
-    for name, digest in state.get("sha256", {}).items():
-        if not (folder / name).is_file() or _sha256(folder / name) != digest:
+    digests = state.get("sha256")
+    files = ("model.safetensors", "optim.safetensors")
+    if not isinstance(digests, dict) or sorted(digests) != sorted(files):
+        raise InputError(folder / "state.json", "sha256", f"expected the hashes of {files}")
+    for name in files:
+        if not (folder / name).is_file() or _sha256(folder / name) != digests[name]:
             raise InputError(folder / name, None, "missing or torn checkpoint file")
-    net.load_state_dict(load_file(str(folder / "model.safetensors")))
-    flat = load_file(str(folder / "optim.safetensors"))
-    per_param: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in flat.items():
-        _, idx, name = key.split(".", 2)
-        per_param.setdefault(int(idx), {})[name] = value
-    opt.load_state_dict({"state": per_param, "param_groups": state["param_groups"]})
+    model = folder / "model.safetensors"
+    load_module(net, "", _read_tensors(model), model)
+    optim = folder / "optim.safetensors"
+    moments = _read_tensors(optim)
+    if stray := sorted(k for k in moments if not k.startswith("state.")):
+        raise InputError(optim, stray[0], "unexpected tensor")
+    groups = state.get("param_groups")
+    load_optimizer(opt, moments, "state", groups, optim, folder / "state.json", "param_groups")
     return state

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -79,3 +81,43 @@ def _replace_dotted(obj: Any, path: list[str], value: Any) -> Any:
         return dataclasses.replace(obj, **{path[0]: value})
     inner = _replace_dotted(getattr(obj, path[0]), path[1:], value)
     return dataclasses.replace(obj, **{path[0]: inner})
+
+
+def checked_dataclass(
+    cls: type,
+    data: Any,
+    source: str | Path | None,
+    field: str,
+    missing: Mapping[str, Any] | None = None,
+) -> Any:
+    """A ``cls`` (a frozen dataclass, nested ones included) from the JSON object ``data`` of
+    ``source`` (a saved config), every value checked against its field's type (strictly: no
+    text for numbers, no numbers for flags) and range. A field ``data`` lacks takes its value
+    from ``missing``, else the default; an unknown key, a wrong type or a value out of range
+    is an :class:`~warehouse.errors.InputError` naming ``field.KEY``."""
+    if not isinstance(data, dict):
+        raise InputError(source, field, f"expected an object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    if unknown := [key for key in data if key not in names]:
+        raise InputError(source, f"{field}.{unknown[0]}", "unknown setting")
+    kw: dict[str, Any] = {}
+    for name in names:
+        if name not in data:
+            if missing and name in missing:
+                kw[name] = missing[name]
+            continue
+        hint, raw = hints[name], data[name]
+        if dataclasses.is_dataclass(hint):
+            kw[name] = checked_dataclass(hint, raw, source, f"{field}.{name}")  # type: ignore[arg-type]
+            continue
+        try:
+            value = raw if not isinstance(raw, list) else tuple(raw)  # (JSON has no tuples)
+            kw[name] = TypeAdapter(hint).validate_python(value, strict=True)
+        except ValidationError as exc:
+            msg = exc.errors()[0]["msg"]
+            raise InputError(source, f"{field}.{name}", f"{raw!r}: {msg}") from None
+    try:
+        return cls(**kw)
+    except (ValueError, TypeError) as exc:
+        raise InputError(source, field, str(exc)) from None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -89,7 +89,7 @@ class TrainConfig:
     #: ... repeated until at least this many gradient steps (small floors give few rows);
     #: a config saved before this field existed reads as 0 (:data:`LEGACY_DEFAULTS`)
     imitation_min_updates: int = 600
-    eval_every: int = 5  #: iterations between evaluations (0: only at the end)
+    eval_every: int = 5  #: iterations between evaluations, and after the last (0: never)
     eval_steps: int = 300
     eval_seeds: tuple[int, ...] = (1000, 1001)
 
@@ -113,27 +113,13 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        nested = {
-            "features": FeatureConfig,
-            "weights": RewardWeights,
-            "ppo": PPOConfig,
-            "randomize": RandomizeConfig,
-        }
-        kw: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in data:
-                if f.name in LEGACY_DEFAULTS:
-                    kw[f.name] = LEGACY_DEFAULTS[f.name]
-                continue
-            value = data[f.name]
-            if f.name in nested:
-                sub = nested[f.name]
-                value = sub(**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
-            elif isinstance(value, list):
-                value = tuple(value)
-            kw[f.name] = value
-        return cls(**kw)
+    def from_dict(cls, data: Any, source: str | Path | None = None) -> TrainConfig:
+        """The config :meth:`to_dict` saved (in ``source``); a field it lacks reads as
+        :data:`LEGACY_DEFAULTS` says, else as the default. An unknown key, a value of the wrong
+        type or out of range is an :class:`~warehouse.errors.InputError` naming ``config.KEY``."""
+        from .settings import checked_dataclass
+
+        return cast(TrainConfig, checked_dataclass(cls, data, source, "config", LEGACY_DEFAULTS))
 
 
 #: Fields added after runs were saved, with the value that reproduces those runs.
@@ -416,10 +402,14 @@ def train(
     start = 0
     if resume and (ckpt / "state.json").is_file():
         state = load_training_state(ckpt, net, opt)
-        saved = TrainConfig.from_dict(state["config"])
+        saved = TrainConfig.from_dict(state.get("config"), ckpt / "state.json")
         if replace(saved, total_steps=cfg.total_steps) != cfg:
             raise InputError(ckpt / "state.json", "config", "differs from this run's settings")
-        start = int(state["iteration"])
+        done = state.get("iteration")
+        if isinstance(done, bool) or not isinstance(done, int) or done < 0:
+            why = f"expected a count ≥ 0, got {done!r}"
+            raise InputError(ckpt / "state.json", "iteration", why)
+        start = done
     elif resume:
         raise InputError(ckpt / "state.json", None, "nothing to resume")
     out.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -89,10 +88,12 @@ def train_dispatcher_cmd(
     from hierarchy.settings import apply_settings
     from hierarchy.train import TrainConfig, resolve_navigator, train
     from scenarios import describe, parse_assignment
+    from warehouse.jsonio import read_json_object
     from warehouse.policies import checked_collisions
     from warehouse.threads import torch_threads
 
     from .checks import (
+        DISPATCHER_RUN_FILES,
         NAVIGATOR_RUN_FILES,
         check_out_folder,
         check_set_keys,
@@ -110,11 +111,10 @@ def train_dispatcher_cmd(
     if resume:
         if not state_path.is_file():
             raise InputError(state_path, None, "nothing to resume")
-        try:
-            saved = json.loads(state_path.read_text(encoding="utf-8"))["config"]
-        except (OSError, ValueError, KeyError) as exc:
-            raise InputError(state_path, "config", f"unreadable: {exc}") from None
-        cfg = replace(TrainConfig.from_dict(saved), total_steps=steps)
+        state = read_json_object(state_path)
+        cfg = replace(TrainConfig.from_dict(state.get("config"), state_path), total_steps=steps)
+        done = state.get("iteration")  # (train() checks it; the progress bar starts there)
+        start = min(done, cfg.iterations) if isinstance(done, int) and done > 0 else 0
         asked = {
             "navigator": navigator, "seed": seed, "collisions": collisions, "envs": envs,
             "horizon": horizon, "period": period, "imitation": imitation, "lr": lr,
@@ -138,8 +138,10 @@ def train_dispatcher_cmd(
             if apply_settings(cfg, {key: value}) != cfg:
                 raise InputError(None, f"--set {key}", "differs from the run in --out")
     else:
+        start = 0
         if state_path.is_file():
             raise InputError(run, None, "holds a checkpoint already; pass --resume or a new --out")
+        check_out_folder(run, writes=DISPATCHER_RUN_FILES)  # nor an earlier run's policy
         targets = _targets(target)
         for name in targets:  # bad scenarios and navigators fail before anything is written
             describe(name)
@@ -173,7 +175,7 @@ def train_dispatcher_cmd(
         TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
     )  # fmt: skip
     with Progress(*columns, disable=not progress) as bar:
-        task = bar.add_task("train", total=cfg.iterations, info="")
+        task = bar.add_task("train", total=cfg.iterations, completed=start, info="")
 
         def report(it: int, total: int, stats: dict[str, float]) -> None:
             info = f"return {stats.get('episode_return', 0):.1f}"

@@ -343,6 +343,7 @@ def train_cmd(
 
     from .checks import (
         DISPATCHER_RUN_FILES,
+        NAVIGATOR_RUN_FILES,
         check_out_folder,
         given,
         input_file,
@@ -372,6 +373,8 @@ def train_cmd(
     if not widths or min(widths) < 1:
         raise InputError(None, "--hidden", f"expected positive widths (64,64), got {hidden!r}")
     check_out_folder(out, writes=DISPATCHER_RUN_FILES)  # (not a dispatcher run folder)
+    if not resume:  # nor an earlier navigator run's, of either kind (--resume continues one)
+        check_out_folder(out, writes=NAVIGATOR_RUN_FILES)
     if eval_scenario is not None:
         describe(eval_scenario)  # a bad evaluation scenario fails now, not after training
     if algo == "ppo":
