@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from cli_helpers import TINY_LAYOUT, run_cli
+from sim_helpers import place, wait
 
 from hierarchy import make_dispatcher
 from warehouse.config import (
@@ -46,15 +47,6 @@ def scene(
     sim = Simulation(compile_floor(graph_from_grid(FLOOR)), cfg)
     sim.reset(seed=0)
     return sim
-
-
-def place(sim: Simulation, *cells: tuple[int, int]) -> None:
-    sim.state.pos[:] = [sim.floor.cell_of[c] for c in cells]
-    sim.state_changed()
-
-
-def wait(sim: Simulation) -> None:
-    sim.step(np.full(sim.n_robots, WAIT))
 
 
 def add_order(sim: Simulation, pick: tuple[int, int]) -> None:

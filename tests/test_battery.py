@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_helpers import run_cli
+from sim_helpers import place
 
 from agents import make_navigator
 from hierarchy import make_dispatcher
@@ -44,11 +45,6 @@ def scene(robots: int = 1, **battery) -> Simulation:
     sim = Simulation(compile_floor(graph_from_grid(FLOOR)), cfg)
     sim.reset(seed=0)
     return sim
-
-
-def place(sim: Simulation, *cells: tuple[int, int]) -> None:
-    sim.state.pos[:] = [sim.floor.cell_of[c] for c in cells]
-    sim.state_changed()
 
 
 def test_drain_follows_the_energy_model_and_agrees_with_energy_kwh():

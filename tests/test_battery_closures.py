@@ -7,6 +7,7 @@ never steps into a closure."""
 from __future__ import annotations
 
 import numpy as np
+from sim_helpers import place, wait
 
 from agents import make_navigator
 from hierarchy import make_dispatcher
@@ -44,15 +45,6 @@ def scene(
     sim = Simulation(compile_floor(graph_from_grid(floor)), cfg)
     sim.reset(seed=0)
     return sim
-
-
-def place(sim: Simulation, *cells: tuple[int, int]) -> None:
-    sim.state.pos[:] = [sim.floor.cell_of[c] for c in cells]
-    sim.state_changed()
-
-
-def wait(sim: Simulation) -> None:
-    sim.step(np.full(sim.n_robots, WAIT))
 
 
 def test_a_closed_charger_is_not_handed_out_until_it_reopens():

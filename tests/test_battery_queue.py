@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from cli_helpers import run_cli
+from sim_helpers import place
 
 from agents import make_navigator
 from hierarchy import make_dispatcher
@@ -61,11 +62,6 @@ def room_scene(robots: int = 2, collisions: str = "block", **battery) -> Simulat
     sim = Simulation(compile_floor(graph_from_grid(ROOM)), cfg)
     sim.reset(seed=0)
     return sim
-
-
-def place(sim: Simulation, *cells: tuple[int, int]) -> None:
-    sim.state.pos[:] = [sim.floor.cell_of[c] for c in cells]
-    sim.state_changed()
 
 
 def cell(sim: Simulation, node: int) -> tuple[int, int] | None:

@@ -6,6 +6,7 @@ at the closure event (then park elsewhere, or wait where they stand)."""
 from __future__ import annotations
 
 import numpy as np
+from sim_helpers import place
 
 from agents import make_navigator
 from hierarchy import make_dispatcher
@@ -45,11 +46,6 @@ def scene(
     sim = Simulation(compile_floor(graph_from_grid(floor)), cfg)
     sim.reset(seed=0)
     return sim
-
-
-def place(sim: Simulation, *cells: tuple[int, int]) -> None:
-    sim.state.pos[:] = [sim.floor.cell_of[c] for c in cells]
-    sim.state_changed()
 
 
 def wait(sim: Simulation, steps: int = 1) -> None:
