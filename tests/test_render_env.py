@@ -71,3 +71,33 @@ def test_no_render_mode_renders_nothing():
 
 def test_pettingzoo_render_test():
     render_test(lambda render_mode=None: parallel_to_aec(make_env("tiny", render_mode=render_mode)))
+
+
+def test_congestion_heat_does_not_carry_over_a_reset():
+    """Rendered at step k, reset, stepped k + 1 times unrendered: the heat of the episode
+    before was taken for this one's (the renderer compared step counters only)."""
+    from hierarchy import make_dispatcher
+
+    def env_with_heatmap(seed: int):
+        env = make_env("tiny", render_mode="rgb_array", seed=seed)
+        env.set_dispatcher(make_dispatcher("greedy"))  # robots with targets that wait: heat
+        env.reset(seed=seed)
+        env.render()
+        env._viewer.renderer.overlays.heatmap = True
+        return env
+
+    def wait(env) -> None:
+        env.step({a: 0 for a in env.agents})
+
+    used = env_with_heatmap(0)
+    for _ in range(30):  # rendered every step: the heat builds up
+        wait(used)
+        used.render()
+    assert used._viewer.congestion.heat.sum() > 0
+    used.reset(seed=1)
+    fresh = env_with_heatmap(1)
+    for _ in range(31):
+        wait(used)
+        wait(fresh)
+    assert np.array_equal(used.render(), fresh.render())
+    assert np.array_equal(used._viewer.congestion.heat, fresh._viewer.congestion.heat)

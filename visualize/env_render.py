@@ -59,6 +59,10 @@ class EnvRenderer:
         self.renderer.fps = self.clock.get_fps()
         return None
 
+    def new_episode(self) -> None:
+        """Forget the congestion heat of the episode before (called by the env's reset)."""
+        self.congestion = Congestion(self.congestion.heat.size)
+
     def close(self) -> None:
         if self.window is not None:
             self.renderer.pg.display.quit()

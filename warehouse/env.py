@@ -190,6 +190,8 @@ class WarehouseEnv(ParallelEnv):
         """Reset; return ``(observations (N, D) float32, action_mask (N, A) bool)``."""
         self.sim.reset(seed)
         self._was_reset = True
+        if self._viewer is not None:  # its congestion heat belongs to the episode before
+            self._viewer.new_episode()
         if self.dispatcher is not None:
             self.dispatcher.reset(self.sim.seed)  # a seedless reset: the seed the sim drew
             self.dispatcher.dispatch(self.sim)
