@@ -101,3 +101,20 @@ def test_congestion_heat_does_not_carry_over_a_reset():
         wait(fresh)
     assert np.array_equal(used.render(), fresh.render())
     assert np.array_equal(used._viewer.congestion.heat, fresh._viewer.congestion.heat)
+
+
+@pytest.mark.parametrize("shape", [(6, 9), (700, 3), (1000, 3), (3, 2000)])
+def test_the_canvas_shows_every_row_and_column_of_the_floor(shape):
+    """A floor taller than the canvas's 800 pixels had its top and bottom rows cut off (the
+    width grew to one pixel per cell; the height stopped at 800)."""
+    from warehouse.floor import compile_floor, graph_from_grid
+
+    floor = compile_floor(graph_from_grid(np.full(shape, NodeKind.AISLE, np.int8)))
+    r = Renderer(floor, canvas_size(shape))
+    x, y, w, h = r.map_rect()
+    view = r.view
+    assert view.ox >= x and view.oy >= y
+    assert view.ox + shape[1] * view.cell <= x + w and view.oy + shape[0] * view.cell <= y + h
+    if max(shape) < 700:  # small floors keep within the stated maximum
+        width, height = canvas_size(shape)
+        assert width <= 1280 and height <= 800

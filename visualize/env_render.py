@@ -22,11 +22,13 @@ MIN_WIDTH = 720
 
 
 def canvas_size(shape: tuple[int, int], max_size: tuple[int, int] = MAX_SIZE) -> tuple[int, int]:
-    """Canvas pixels for a ``(H, W)`` floor: whole cells up to 24 px, at most ``max_size``."""
+    """Canvas pixels for a ``(H, W)`` floor: whole cells up to 24 px, at most ``max_size``;
+    a floor with more cells along a side than that has pixels gets one pixel per cell, so the
+    frame still shows all of it."""
     height, width = shape
     avail_h = max_size[1] - HUD_H
     cell = int(np.clip(min(max_size[0] // width, avail_h // height), 1, 24))
-    return max(MIN_WIDTH, width * cell), min(max_size[1], height * cell + HUD_H)
+    return max(MIN_WIDTH, width * cell), height * cell + HUD_H
 
 
 class EnvRenderer:
