@@ -100,4 +100,10 @@ def check_decision(navigator: Any, decision: Any, shape: tuple[int, int]) -> tup
             f"returned preferences of shape {np.shape(prefs)}, expected {shape} (robots × "
             "actions) or None",
         )
+    if prefs is not None and np.asarray(prefs).dtype.kind not in "biuf":
+        raise DecisionError(
+            where,
+            f"returned preferences of dtype {np.asarray(prefs).dtype}, expected numbers "
+            "(one score per robot and action)",
+        )
     return actions, prefs

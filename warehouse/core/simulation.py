@@ -685,7 +685,18 @@ class Simulation:
             if changed < 0:
                 raise PartError(f"shield {shield.name!r}", "returned an action out of range")
             if changed:
-                actions = shielded  # the targets of the changed actions are updated too
+                # the move rule holds for the shield's moves as for the navigator's (a broken or
+                # working robot, a closed cell, an edge the floor lacks): one it breaks is named
+                allowed = np.empty(n, dtype=np.int64)
+                move_targets_kernel(shielded, *self._move_rule_inputs(), allowed, target)
+                if (bad := np.flatnonzero(allowed != shielded)).size:
+                    i = int(bad[0])
+                    raise PartError(
+                        f"shield {shield.name!r}",
+                        f"returned a move the action mask forbids (robot {i}, action "
+                        f"{int(shielded[i])}; {bad.size} robot(s) in all)",
+                    )
+                actions = shielded  # (and ``target`` holds the nodes of its moves)
         else:
             intervened = np.zeros(n, dtype=bool)
 

@@ -2,7 +2,10 @@
 
 Never all-pairs: a row (the distance from every node to one goal, in steps) is computed by one
 breadth-first search on the reversed graph the first time that goal is asked for, and kept in a
-bounded least-recently-used table. Rows are ``uint16``; :data:`UNREACHABLE` marks no path.
+bounded least-recently-used table. Rows are ``uint16``; :data:`UNREACHABLE` marks no path, so
+a distance is at most :data:`MAX_STEPS` (65,534) steps: a floor with a longer shortest path (a
+long edge split into many transit nodes, ``physics.speed_m_s``) is refused with an
+:class:`~warehouse.errors.InputError` when the first row that needs one is computed.
 
 Closed nodes (:meth:`DistanceCache.set_closed`; the simulation passes the cells of the scheduled
 closures active now, ``faults.closures``): a closed node can be *left* but not *entered* from
@@ -33,9 +36,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..errors import InputError
 from .compiled import CompiledFloor
 
 UNREACHABLE = np.iinfo(np.uint16).max
+#: the longest distance a row holds (steps); a floor with a longer shortest path is refused
+MAX_STEPS = int(UNREACHABLE) - 1
 #: :attr:`DistanceCache.leave` of a closed node with no way out through closed nodes
 NO_WAY_OUT = np.iinfo(np.int32).max
 
@@ -164,7 +170,7 @@ class DistanceCache:
             )
         if self._closed_any and self._scratch.size != self.closed.size:
             self._scratch = np.empty(self.closed.size, dtype=np.uint16)
-        _bfs_rows(
+        too_far = _bfs_rows(
             open_ptr,
             open_idx,
             indptr,
@@ -178,6 +184,21 @@ class DistanceCache:
             self._scratch,
             self.far,
         )
+        if too_far >= 0:
+            row = int(rows[too_far])
+            if self.goal_in_slot[row] >= 0:  # (a row being recomputed: drop it, incomplete)
+                self.slot_of[self.goal_in_slot[row]] = -1
+                self.goal_in_slot[row] = -1
+                self.version += 1
+            goal = self.floor.nodes[int(goals[too_far])]
+            raise InputError(
+                None,
+                "layout",
+                f"floor {self.floor.name!r}: a shortest path to node {goal!r} is longer than "
+                f"{MAX_STEPS:,} steps, the most the distance tables hold; use a smaller floor, "
+                "or fewer transit nodes on its long edges (a faster physics.speed_m_s or a "
+                "longer physics.step_seconds)",
+            )
 
     def _fill(self, missing: np.ndarray, keep: np.ndarray) -> None:
         free = np.flatnonzero(self.goal_in_slot < 0)
@@ -312,7 +333,8 @@ def _bfs_into(indptr, indices, goal, dist, queue, closed, leave, use_closed):  #
     """Breadth-first search from ``goal`` over the reversed graph into ``dist``; with
     ``use_closed`` a closed node other than the goal gets a distance but is entered only from
     the closed nodes behind it (``leave`` larger: they leave through it). Returns the largest
-    finite distance."""
+    finite distance, or -1 when a node lies :data:`MAX_STEPS` + 1 or more steps from the goal
+    (the row is then incomplete: uint16 holds no such distance)."""
     dist[:] = UNREACHABLE
     dist[goal] = 0
     queue[0] = goal
@@ -324,12 +346,14 @@ def _bfs_into(indptr, indices, goal, dist, queue, closed, leave, use_closed):  #
         if dist[v] > far:
             far = dist[v]
         inner = use_closed and closed[v] and v != goal
-        dv = dist[v] + 1
+        dv = np.int64(dist[v]) + 1
         for e in range(indptr[v], indptr[v + 1]):
             u = indices[e]
             if inner and leave[u] <= leave[v]:  # (an open u has leave 0)
                 continue
             if dist[u] == UNREACHABLE:
+                if dv > MAX_STEPS:
+                    return -1
                 dist[u] = dv
                 queue[tail] = u
                 tail += 1
@@ -354,17 +378,23 @@ def _bfs_rows(
     """Distances to each goal into ``table[rows[i]]`` over the reversed graph ``indptr``,
     ``indices`` (the open moves; see the module docstring for closed nodes; ``scratch`` holds
     the distances without closures, over the whole floor's ``all_ptr``, ``all_idx``), the row's
-    ``M`` (the largest distance around the closed nodes) into ``far_out[rows[i]]``."""
+    ``M`` (the largest distance around the closed nodes) into ``far_out[rows[i]]``. Returns
+    -1, or the first ``i`` whose goal some node lies more than :data:`MAX_STEPS` steps from
+    (its row is incomplete)."""
     n = indptr.size - 1
     queue = np.empty(n, np.int32)
-    cap = np.int64(UNREACHABLE - 1)
+    cap = np.int64(MAX_STEPS)
     for g in range(goals.size):
         dist = table[rows[g]]
         far = _bfs_into(indptr, indices, goals[g], dist, queue, closed, leave, use_closed)
         far_out[rows[g]] = far
+        if far < 0:
+            return g
         if not use_closed:
             continue
-        _bfs_into(all_ptr, all_idx, goals[g], scratch, queue, closed, leave, False)
+        if _bfs_into(all_ptr, all_idx, goals[g], scratch, queue, closed, leave, False) < 0:
+            return g
         for u in range(n):
             if dist[u] == UNREACHABLE and scratch[u] != UNREACHABLE:
                 dist[u] = min(np.int64(far) + 1 + np.int64(scratch[u]), cap)
+    return -1

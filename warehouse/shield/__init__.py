@@ -11,7 +11,10 @@ Collision modes map to shields: ``physical`` (none: conflicts happen and are cou
 ``pibt_swap`` (:class:`~warehouse.shield.pibt_swap.PIBTSwapShield`: PIBT plus LaCAM*'s swap,
 which lets two robots pass each other in a corridor or a dead end).
 Whatever a shield returns still goes through the physics: a conflict it lets through fails and
-is counted as a collision, so a faulty shield cannot hide one.
+is counted as a collision, so a faulty shield cannot hide one. The move rule holds for its actions
+as for the navigator's: an action out of range or one the action mask forbids (a broken-down or
+working robot's move, a closed cell, an edge the floor lacks) is refused with a one-line
+:class:`~warehouse.errors.PartError` naming the shield.
 """
 
 from __future__ import annotations
