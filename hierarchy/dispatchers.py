@@ -62,6 +62,8 @@ class GreedyDispatcher:
     name = "greedy"
 
     def __init__(self, *, lookahead: int = 4, anticipate: bool = False) -> None:
+        if lookahead < 1:
+            raise ValueError(f"lookahead must be ≥ 1, got {lookahead}")
         self.lookahead = lookahead  #: consider at most lookahead × idle robots oldest orders
         self.anticipate = anticipate  #: hold orders for finishing robots (hierarchy.anticipation)
 

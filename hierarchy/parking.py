@@ -17,7 +17,9 @@ Otherwise they are pick cells spread evenly over the floor, about two per robot:
 nearest the centre of each cell of a ``g × g`` grid, with ``g²`` about twice the fleet. Orders
 are picked there, so a parked robot waits where the next orders are likely to be. Cells in
 dead ends are left out (:func:`dead_end_nodes`): a robot parked there could shut in the cells
-behind it.
+behind it. With the battery model, its chargers (which may be parking cells) are never spots:
+a robot parked on one would stand in the way of the next robot that needs it, as the battery
+model keeps idle robots off chargers too (:mod:`warehouse.core.battery`).
 
 A robot that makes way for others may be pushed onto the spot another robot is driving to;
 that robot then looks for another spot (:func:`parking_moves`).
@@ -110,15 +112,18 @@ def parking_moves(
     touch ``sim``.
 
     Idle robots (not broken down) idle for ``after_steps`` or more and not on a spot are
-    matched to free spots (no robot on them, none driving to them, not closed) by fewest total
-    steps: those with no sub-goal, and those whose spot another idle robot has taken meanwhile
-    (it was pushed there while making way) or, while a scheduled closure lasts, that it closed
-    or cut off from the robot. A robot of the second kind that gets no new spot drops its
-    sub-goal, so no robot waits for a spot that will not clear. While a scheduled closure lasts
-    a spot the robot reaches only through its cells counts as unreachable."""
+    matched to free spots (no robot on them, none driving to them, not closed, not one of the
+    battery model's chargers) by fewest total steps: those with no sub-goal, and those whose
+    spot another idle robot has taken meanwhile (it was pushed there while making way) or,
+    while a scheduled closure lasts, that it closed or cut off from the robot. A robot of the
+    second kind that gets no new spot drops its sub-goal, so no robot waits for a spot that
+    will not clear. While a scheduled closure lasts a spot the robot reaches only through its
+    cells counts as unreachable."""
     s = sim.state
     n_nodes = sim.floor.n_nodes
     none = np.zeros(0, np.int32), np.zeros(0, np.int32)
+    if sim.battery is not None:  # a charger is for charging: never a spot (module docstring)
+        spots = spots[~sim.battery.is_charger[spots]]
     idle = np.zeros(s.pos.size, dtype=bool)  # no task, not broken down, no battery business
     idle[sim.idle_robots()] = True
     parked_on = np.full(n_nodes, -1, dtype=np.int64)  # node -> idle robot standing there

@@ -65,6 +65,8 @@ class DecisionClock:
     """Decides *when* to dispatch (module docstring)."""
 
     def __init__(self, period: int = 10) -> None:
+        if period < 1:  # with 0 a decision would be due again before any step ran
+            raise ValueError(f"period must be ≥ 1, got {period}")
         self.period = int(period)
         self.reset()
 
