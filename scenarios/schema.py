@@ -189,9 +189,11 @@ class PoliciesConfig(Section):
         None,
         ge=1,
         le=MAX_COUNT,
-        description="Order pool of the greedy, hungarian and ppo dispatchers: they choose among "
-        "the oldest order_pool × idle robots open orders. Larger pools deliver more when orders "
-        "queue and let old orders wait longer. Default: each dispatcher's own (4).",
+        description="Order pool of the hungarian and ppo dispatchers: they choose among the "
+        "oldest order_pool × idle robots open orders. Larger pools deliver more when orders "
+        "queue and let old orders wait longer. Default: each dispatcher's own (4). greedy "
+        "(rule_based) gives the oldest orders out first, one per idle robot, so its pool changes "
+        "nothing unless policies.anticipate holds orders back.",
     )
     max_order_age: float | None = Field(
         None,

@@ -105,3 +105,23 @@ def test_the_ppo_dispatcher_takes_any_seed_the_simulation_takes() -> None:
     assert torch.equal(
         d.gen.get_state(), torch.Generator().manual_seed(5 * 7919 + 0xD15).get_state()
     )
+
+
+def test_greedy_order_pool_changes_nothing_without_anticipation() -> None:
+    """Greedy gives the oldest orders out first, one per idle robot: the oldest R of any pool
+    of at least R orders are the same orders (the settings table says so)."""
+    from agents import make_navigator
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.fleet import Fleet
+
+    sc, src = load_scenario("tiny")
+    sc = apply_overrides(sc, {"tasks.arrival_rate": 1.5}, src)  # orders queue
+    runs = []
+    for pool in (1, 16):
+        sim = Simulation(build_floor(sc, src), sc.sim_config())
+        fleet = Fleet(sim, GreedyDispatcher(lookahead=pool), make_navigator("rule_based"))
+        fleet.reset(3)
+        fleet.run(150)
+        assert sim.open_orders().size > sim.n_robots  # a backlog deeper than the fleet
+        runs.append((sim.state.pos.copy(), sim.state.order.copy(), sim.orders.count))
+    assert all(np.array_equal(a, b) for a, b in zip(*runs, strict=True))
