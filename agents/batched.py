@@ -20,7 +20,6 @@ Benchmark (decisions per second at several fleet sizes)::
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any, Protocol
 
@@ -32,11 +31,33 @@ from .networks import NavigatorNet, Workspace
 from .rule_based import RuleBasedNavigator
 
 
-def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """``None``/``"auto"``: CUDA when available, else the CPU."""
+def pick_device(device: str | torch.device | None = None, *, field: str = "device") -> torch.device:
+    """``None``/``"auto"``: CUDA when available, else the CPU; ``"cpu"``, ``"cuda"`` or
+    ``"cuda:N"`` (a :class:`torch.device` too) as given. Any other value, or CUDA on a machine
+    without it, is an :class:`~warehouse.errors.InputError` naming ``field``."""
+    from warehouse.errors import InputError
+
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    picked = None
+    if isinstance(device, str | torch.device):
+        try:
+            picked = torch.device(device)
+        except (RuntimeError, TypeError, ValueError):
+            pass
+    if picked is None or picked.type not in ("cpu", "cuda"):
+        raise InputError(None, field, f"expected cpu, cuda, cuda:N or auto, got {device!r}")
+    if picked.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise InputError(
+                None, field, f"{device!r}: no CUDA device on this machine; use cpu or auto"
+            )
+        if picked.index is not None and picked.index >= count:
+            raise InputError(
+                None, field, f"{device!r}: this machine has {count} CUDA device(s), 0..{count - 1}"
+            )
+    return picked
 
 
 class Scorer(Protocol):
@@ -218,16 +239,22 @@ def benchmark(
 
 
 def main(argv: list[str] | None = None) -> None:
+    from warehouse.cli.checks import OneLineParser
+    from warehouse.errors import InputError
     from warehouse.threads import torch_threads
 
     from .learned import DEFAULT_WEIGHTS, load_learned_navigator
 
-    ap = argparse.ArgumentParser(description="BatchedPolicy decisions per second")
+    ap = OneLineParser(description="BatchedPolicy decisions per second")
     ap.add_argument("--checkpoint", default=str(DEFAULT_WEIGHTS / "cql.json"))
-    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     args = ap.parse_args(argv)
-    policy = load_learned_navigator(None, args.checkpoint, device=args.device)
+    try:  # a bad device or checkpoint: one line, exit 2
+        pick_device(args.device, field="--device")
+        policy = load_learned_navigator(None, args.checkpoint, device=args.device)
+    except InputError as exc:
+        ap.error(exc.one_line())
     cfg = policy.scorer.net.cfg  # type: ignore[attr-defined]
     with torch_threads(args.threads):  # 0: torch's default
         print(f"device={policy.device} threads={torch.get_num_threads()} torch={torch.__version__}")

@@ -16,6 +16,7 @@ dispatcher; the table shows per-scenario means over seeds of the KPIs of :mod:`w
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -23,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+#: the policies that run a network (``--checkpoint``); the sampled ones their greedy twin's
+NETWORKS = ("cql", "bc", "cql_sampled", "bc_sampled")
 COLUMNS = (
     "deliveries",
     "throughput_per_hour",
@@ -33,14 +36,16 @@ COLUMNS = (
 
 
 def make_policy(name: str, checkpoints: dict[str, str], epsilon: float, device: str) -> Any:
-    from .registry import make_navigator
+    from .registry import CHECKPOINT_NAVIGATORS, make_navigator
 
     if name == "behavior":
         return make_navigator("behavior", epsilon=epsilon)
-    if name in ("cql", "bc", "cql_sampled", "bc_sampled"):
+    if name in NETWORKS:
         # the sampled navigators run the network given for their greedy twin
         ckpt = checkpoints.get(name, checkpoints.get(name.removesuffix("_sampled")))
         return make_navigator(name, checkpoint=ckpt, device=device)
+    if name in CHECKPOINT_NAVIGATORS or name == "cql_tuned":  # the built-in learned ones
+        return make_navigator(name, device=device)
     return make_navigator(name)
 
 
@@ -58,6 +63,45 @@ def run_one(target: str, seed: int, steps: int, collisions: str, policy: Any) ->
     fleet.reset(seed)
     fleet.run(steps)
     return compute_kpis(sim)
+
+
+def checkpoint_options(
+    ap: argparse.ArgumentParser, given: list[str], policies: list[str]
+) -> dict[str, str]:
+    """``--checkpoint ALGO=PATH`` options as ``{algo: path}``: each algorithm once, and only one
+    that a policy of the run loads (``cql`` for ``cql`` and ``cql_sampled``); anything else
+    would be silently dropped."""
+    loads = {n for p in policies if p in NETWORKS for n in (p, p.removesuffix("_sampled"))}
+    out: dict[str, str] = {}
+    for text in given:
+        algo, eq, path = text.partition("=")
+        if not eq or not algo or not path:
+            ap.error(f"--checkpoint: expected ALGO=PATH, got {text!r}")
+        if algo in out:
+            ap.error(f"--checkpoint {algo}: given twice")
+        if algo not in loads:
+            ap.error(
+                f"--checkpoint {algo}: no policy of this run loads it "
+                f"(those that do: {', '.join(sorted(loads)) or 'none'})"
+            )
+        out[algo] = path
+    return out
+
+
+def network_record(name: str, checkpoints: dict[str, str]) -> dict[str, Any]:
+    """What a row records of policy ``name``'s network: the checkpoint it loaded (``None``: the
+    shipped one) and the sha256 of its weights; nothing for a policy without one."""
+    if name not in NETWORKS:
+        return {}
+    from warehouse.jsonio import read_json_object
+
+    from .learned import DEFAULT_WEIGHTS
+
+    algo = name.removesuffix("_sampled")
+    given = checkpoints.get(name, checkpoints.get(algo))
+    path = Path(given) if given else DEFAULT_WEIGHTS / f"{algo}.json"
+    meta = read_json_object(path.with_suffix(".json"))
+    return {"checkpoint": given, "weights_sha256": meta.get("weights_sha256")}
 
 
 def compare(
@@ -78,6 +122,10 @@ def compare(
             policy = make_policy(name, checkpoints or {}, epsilon, device)
             runs = [run_one(target, s, steps, collisions, policy) for s in seeds]
             row: dict[str, Any] = {"scenario": target, "policy": name, "seeds": seeds}
+            # what reproduces the row: the run's length and shield, the policy's settings
+            row |= {"steps": steps, "collisions_mode": collisions}
+            row |= {"epsilon": epsilon} if name == "behavior" else {}
+            row |= network_record(name, checkpoints or {})
             for col in COLUMNS:
                 row[col] = float(np.mean([r[col] for r in runs]))
             row["per_seed"] = runs
@@ -108,10 +156,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    from warehouse.cli.checks import OneLineParser, name_list, seed_list
-    from warehouse.errors import InputError
-    from warehouse.threads import torch_threads
+def parser() -> argparse.ArgumentParser:
+    """The command line of :func:`main` (one-line usage errors, exit code 2)."""
+    from warehouse.cli.checks import OneLineParser
 
     ap = OneLineParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scenarios", default="faults,medium")
@@ -122,20 +169,39 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epsilon", type=float, default=0.1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--checkpoint", action="append", default=[], help="algo=PATH")
-    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--json", type=Path, default=None, help="a new file for the rows")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> None:
+    from warehouse.cli.checks import name_list, new_output_file, seed_list
+    from warehouse.errors import InputError
+    from warehouse.threads import torch_threads
+
+    ap = parser()
     args = ap.parse_args(argv)
     from .registry import NAVIGATORS
 
     try:
         policies = name_list(args.policies, "--policies")
         scenarios = name_list(args.scenarios, "--scenarios")
+        if args.json is not None:  # checked before the runs, not after them
+            new_output_file(args.json, "--json")
     except InputError as exc:
         ap.error(exc.one_line())
     if unknown := [p for p in policies if p not in NAVIGATORS]:
         ap.error(f"--policies: unknown {', '.join(unknown)} (known: {', '.join(NAVIGATORS)})")
-    if bad := [c for c in args.checkpoint if "=" not in c]:
-        ap.error(f"--checkpoint: expected ALGO=PATH, got {bad[0]!r}")
-    ckpts = dict(c.split("=", 1) for c in args.checkpoint)
+    if args.steps < 1:
+        ap.error(f"--steps: expected a whole number ≥ 1, got {args.steps}")
+    if not 0 <= args.epsilon <= 1:
+        ap.error(f"--epsilon: expected a probability in [0, 1], got {args.epsilon}")
+    ckpts = checkpoint_options(ap, args.checkpoint, policies)
+    from .batched import pick_device
+
+    try:
+        pick_device(args.device, field="--device")
+    except InputError as exc:  # cuda without a GPU, or no device at all
+        ap.error(exc.one_line())
     t0 = time.perf_counter()
     try:
         with torch_threads(1):

@@ -20,6 +20,8 @@ Rows are means over seeds of the KPIs in :data:`COLUMNS`; per-seed values go to 
 
 from __future__ import annotations
 
+import argparse
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,8 @@ def compare(
             for name, nav in navs.items():
                 runs = [run_one(target, s, steps, mode, nav) for s in seeds]
                 row: dict[str, Any] = {"scenario": target, "collisions_mode": mode, "policy": name}
+                # what reproduces the row: the networks, the seeds and the run's length
+                row |= {"init": init, "model": model, "seeds": seeds, "steps": steps}
                 row.update({c: float(np.mean([r[c] for r in runs])) for c in COLUMNS})
                 row["deliveries_sd"] = float(np.std([r["deliveries"] for r in runs]))
                 row["per_seed"] = [{c: r[c] for c in COLUMNS} for r in runs]
@@ -94,15 +98,18 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def _seeds(text: str) -> list[int]:
-    if "-" in text and "," not in text:
-        lo, hi = (int(v) for v in text.split("-"))
-        return list(range(lo, hi + 1))
-    return [int(v) for v in text.split(",") if v]
+    """``100-109`` (inclusive), or a seed list as ``warehouse run`` takes it (``0,1,2``,
+    ``0..9``); anything else is a one-line :class:`InputError` naming ``--seeds``."""
+    from warehouse.cli.checks import seed_list
+
+    if m := re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", text):
+        text = f"{m[1]}..{m[2]}"
+    return seed_list(text)
 
 
-def main(argv: list[str] | None = None) -> None:
-    from warehouse.cli.checks import OneLineParser, name_list
-    from warehouse.errors import InputError
+def parser() -> argparse.ArgumentParser:
+    """The command line of :func:`main` (one-line usage errors, exit code 2)."""
+    from warehouse.cli.checks import OneLineParser
 
     from .learned import DEFAULT_WEIGHTS
 
@@ -113,25 +120,34 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", default="100-109")
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--collisions", default="physical,pibt")
-    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--json", type=Path, default=None, help="a new file for the rows")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> None:
+    from warehouse.cli.checks import name_list, new_output_file
+    from warehouse.errors import InputError
+
+    ap = parser()
     args = ap.parse_args(argv)
     from warehouse.threads import torch_threads
 
+    if args.steps < 1:
+        ap.error(f"--steps: expected a whole number ≥ 1, got {args.steps}")
     try:
         scenarios = name_list(args.scenarios, "--scenarios")
         modes = name_list(args.collisions, "--collisions")
+        seeds = _seeds(args.seeds)
+        if args.json is not None:  # checked before the runs, not after them
+            new_output_file(args.json, "--json")
     except InputError as exc:
         ap.error(exc.one_line())
     t0 = time.perf_counter()
-    with torch_threads(1):
-        rows = compare(
-            args.init,
-            args.model,
-            scenarios,
-            _seeds(args.seeds),
-            args.steps,
-            modes,
-        )
+    try:
+        with torch_threads(1):
+            rows = compare(args.init, args.model, scenarios, seeds, args.steps, modes)
+    except InputError as exc:  # a missing or damaged network, a bad floor or mode
+        ap.error(exc.one_line())
     report(markdown(rows), rows, time.perf_counter() - t0, args.json)
 
 

@@ -19,10 +19,22 @@ higher throughput (docs/results.md). Under the PIBT shield it is about the same 
 
 from __future__ import annotations
 
+import math
+import numbers
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+
+def _finite_positive(value: object) -> bool:
+    """Whether ``value`` is a number (not a bool), finite and > 0."""
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and float(value) > 0
+    )
 
 
 class SampledPolicy:
@@ -31,8 +43,9 @@ class SampledPolicy:
     needs_observation = True
 
     def __init__(self, base: Any, temperature: float, *, name: str = "cql_ft") -> None:
-        if temperature <= 0:
-            raise ValueError("temperature must be > 0")
+        if not _finite_positive(temperature):
+            # inf would turn masked actions' -inf into NaN, which argmax picks; NaN, every WAIT
+            raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
         self.base, self.temperature, self.name = base, float(temperature), name
         self.observation = getattr(base, "observation", None)
         self.rng = np.random.default_rng(0)
@@ -109,7 +122,32 @@ def finetuned_navigator(
     path = checkpoint if checkpoint is not None else DEFAULT_WEIGHTS / "cql.json"
     base = load_learned_navigator(None, path, device=device, lane_view=lane_view)
     if temperature is None:
-        meta = read_checkpoint(path)[0]
-        ft = meta.get("extra", {}).get("finetune") or {}
-        temperature = float((ft.get("config") or {}).get("temperature", 1.0))
+        temperature = finetuning_temperature(path, read_checkpoint(path)[0])
     return SampledPolicy(base, temperature)
+
+
+def finetuning_temperature(path: str | Path, meta: dict[str, Any]) -> float:
+    """The temperature a checkpoint was fine-tuned with (``extra.finetune.config.temperature``;
+    1.0 for one that was not fine-tuned); a value no policy can sample at is an
+    :class:`~warehouse.errors.InputError` naming the checkpoint and the field."""
+    from warehouse.errors import InputError
+
+    from .checkpoint import resolve
+
+    source = resolve(path).with_suffix(".json")
+    section: Any = meta
+    keys: list[str] = []
+    for key in ("extra", "finetune", "config"):
+        section = section.get(key)
+        keys.append(key)
+        if section is None:
+            return 1.0  # not fine-tuned: softmax(Q)
+        if not isinstance(section, dict):
+            raise InputError(source, ".".join(keys), f"expected an object, got {section!r}")
+    field = ".".join(keys)
+    value = section.get("temperature", 1.0)
+    if not _finite_positive(value):
+        raise InputError(
+            source, f"{field}.temperature", f"expected a finite number > 0, got {value!r}"
+        )
+    return float(value)

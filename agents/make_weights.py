@@ -64,6 +64,9 @@ import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+from warehouse.errors import InputError
 
 from .finetune import finetune
 from .finetune_ppo import FinetuneConfig
@@ -110,8 +113,11 @@ def _finetune_quietly(cfg: FinetuneConfig, out: Path, init: Path) -> str:
     return str(out / "model.json")
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="Data rounds, CQL and BC, fine-tuning; ship.")
+def parser() -> argparse.ArgumentParser:
+    """The command line of :func:`main` (one-line usage errors, exit code 2)."""
+    from warehouse.cli.checks import OneLineParser
+
+    ap = OneLineParser(description="Data rounds, CQL and BC, fine-tuning; ship.")
     ap.add_argument("--work", type=Path, default=Path("runs/navigator"))
     ap.add_argument("--dest", type=Path, default=DEFAULT_WEIGHTS)
     ap.add_argument(
@@ -120,8 +126,18 @@ def main(argv: list[str] | None = None) -> None:
         help="rebuild into --work and compare with the files in --dest instead of replacing "
         "them; exit code 1 when any network differs",
     )
+    return ap
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = parser()
     args = ap.parse_args(argv)
     args.work, args.dest = at_repository_root(args.work, args.dest)
+    if args.check:  # what it compares with must be there before the rebuild, not after it
+        for name in ["cql", "bc", *FINETUNED]:
+            for ext in (".json", ".safetensors"):
+                if not (args.dest / f"{name}{ext}").is_file():
+                    ap.error(f"{args.dest / name}{ext}: --dest: not found (nothing to compare)")
     run_rounds(RECIPE, args.work)
     if not args.check:
         args.dest.mkdir(parents=True, exist_ok=True)
@@ -134,7 +150,11 @@ def main(argv: list[str] | None = None) -> None:
         for name in FINETUNED:
             _ship(args.work / name, args.dest / name)
     else:
-        if not compare_with_shipped(args.work, args.dest, ["cql", "bc", *FINETUNED]):
+        try:
+            same = compare_with_shipped(args.work, args.dest, ["cql", "bc", *FINETUNED])
+        except InputError as exc:
+            ap.error(exc.one_line())
+        if not same:
             raise SystemExit(1)
 
 
@@ -174,29 +194,48 @@ def finetune_all(work: Path, init: Path) -> None:
 
 def compare_with_shipped(work: Path, dest: Path, names: list[str]) -> bool:
     """Print, per shipped network ``dest/<name>.*``, whether the rebuilt one in
-    ``work/<name>/model.*`` has the same weights (sha256 of the safetensors file) and was
-    trained on the same dataset."""
+    ``work/<name>/model.*`` has the same weights (sha256 of the safetensors files themselves,
+    not the digests their JSON files record) and was trained on the same dataset. A file that
+    is missing or unreadable is an :class:`InputError`."""
     same = True
     for name in names:
-        built = json.loads((work / name / "model.json").read_text(encoding="utf-8"))
-        shipped = json.loads((dest / f"{name}.json").read_text(encoding="utf-8"))
-        ok = built["weights_sha256"] == shipped["weights_sha256"]
-        data_ok = built["extra"].get("data_id") == shipped["extra"].get("data_id")
+        built, built_sha = network_files(work / name / "model.json")
+        shipped, shipped_sha = network_files(dest / f"{name}.json")
+        ok = built_sha == shipped_sha
+        data_ok = _extra(built).get("data_id") == _extra(shipped).get("data_id")
         same = same and ok and data_ok
         verdict = "identical" if ok and data_ok else "DIFFERS"
         print(
-            f"{name:13s} {verdict:9s} built {built['weights_sha256'][:12]}  "
-            f"shipped {shipped['weights_sha256'][:12]}  data {'same' if data_ok else 'DIFFERS'}"
+            f"{name:13s} {verdict:9s} built {built_sha[:12]}  "
+            f"shipped {shipped_sha[:12]}  data {'same' if data_ok else 'DIFFERS'}"
             + torch_note(built, shipped)
         )
     return same
 
 
+def network_files(meta_path: Path) -> tuple[dict[str, Any], str]:
+    """A network's JSON and the sha256 of its ``.safetensors`` file beside it."""
+    from warehouse.atomic import sha256_file
+    from warehouse.jsonio import read_json_object
+
+    weights = meta_path.with_suffix(".safetensors")
+    meta = read_json_object(meta_path)
+    try:
+        return meta, sha256_file(weights)
+    except OSError as exc:
+        raise InputError(weights, None, f"cannot read: {exc.strerror or exc}") from None
+
+
+def _extra(meta: dict[str, Any]) -> dict[str, Any]:
+    extra = meta.get("extra")
+    return extra if isinstance(extra, dict) else {}
+
+
 def torch_note(built: dict, shipped: dict) -> str:
     """Names both torch versions when they differ: floating-point results, and with them the
     trained networks, may differ between torch builds."""
-    mine = built.get("versions", {}).get("torch")
-    theirs = shipped.get("versions", {}).get("torch")
+    mine = (built.get("versions") or {}).get("torch")
+    theirs = (shipped.get("versions") or {}).get("torch")
     return f"  (torch {mine}; shipped with {theirs})" if mine != theirs else ""
 
 

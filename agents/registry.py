@@ -25,7 +25,11 @@ def _behavior_navigator(*, epsilon: float = BEHAVIOR_EPSILON, **_: object) -> Na
     policy the offline navigators are compared with (docs/results.md, part 1)."""
     from .dataset import EpsilonGreedyNavigator
 
-    return EpsilonGreedyNavigator(RuleBasedNavigator(), epsilon)
+    navigator = EpsilonGreedyNavigator(RuleBasedNavigator(), epsilon)
+    # It decides without observations (the collector's own ε-greedy wrapper logs them): a run
+    # computes none, and floors that are not grids are open to it like to rule_based.
+    navigator.needs_observation = False
+    return navigator
 
 
 def _rule_based(**modes: bool) -> Callable[..., Navigator]:

@@ -236,7 +236,7 @@ def _train(cfg: TrainConfig, *, show_progress: bool) -> dict[str, Any]:
 
     from .batched import pick_device
 
-    device = pick_device(cfg.device)
+    device = pick_device(cfg.device, field="--device")
     if cfg.algo not in algorithms():
         raise InputError(None, "--algo", f"unknown algorithm {cfg.algo!r}")
     folders = data_folders(cfg)

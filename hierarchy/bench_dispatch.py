@@ -11,6 +11,7 @@ Results are recorded in docs/benchmarks.md.
 
 from __future__ import annotations
 
+import argparse
 import time
 from typing import Any
 
@@ -41,6 +42,19 @@ class _Timed:
         self.seconds.append(time.perf_counter() - t0)
 
 
+def _scenario(floor: str, swaps: bool, park: float | None, anticipate: bool) -> tuple[Any, Any]:
+    """The scenario of ``floor`` under the ``block`` shield with the given dispatch settings
+    (``--park-idle``, ``--anticipate``: named as the flags when wrong)."""
+    from scenarios import apply_overrides, load_scenario
+
+    target, overrides = FLOORS[floor]
+    sc, src = load_scenario(target)
+    extra = {"physics.collisions": "block", "policies.task_swaps": swaps}
+    extra |= {"policies.park_idle": park, "policies.anticipate": anticipate}
+    names = {"policies.park_idle": "--park-idle", "policies.anticipate": "--anticipate"}
+    return apply_overrides(sc, {**overrides, **extra}, src, names), src
+
+
 def time_dispatch(
     floor: str,
     dispatcher: str,
@@ -53,17 +67,13 @@ def time_dispatch(
     """Seconds per ``dispatch`` call over one run (``park``: ``policies.park_idle``;
     ``anticipate``: ``policies.anticipate``, pooled dispatchers only)."""
     from agents import make_navigator
-    from scenarios import apply_overrides, build_floor, load_scenario
+    from scenarios import build_floor
     from warehouse.core import Simulation
     from warehouse.fleet import Fleet
     from warehouse.policies import scenario_dispatcher
     from warehouse.threads import torch_threads
 
-    target, overrides = FLOORS[floor]
-    sc, src = load_scenario(target)
-    extra = {"physics.collisions": "block", "policies.task_swaps": swaps}
-    extra |= {"policies.park_idle": park, "policies.anticipate": anticipate}
-    sc = apply_overrides(sc, {**overrides, **extra}, src)
+    sc, src = _scenario(floor, swaps, park, anticipate)
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     timed = _Timed(scenario_dispatcher(dispatcher, sc, src))
     fleet = Fleet(sim, timed, make_navigator("rule_based"))
@@ -73,9 +83,9 @@ def time_dispatch(
     return np.array(timed.seconds)
 
 
-def main(argv: list[str] | None = None) -> None:
-    from warehouse.cli.checks import OneLineParser, name_list
-    from warehouse.errors import InputError
+def parser() -> argparse.ArgumentParser:
+    """The command line of :func:`main` (one-line usage errors, exit code 2)."""
+    from warehouse.cli.checks import OneLineParser
 
     p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenarios", default=",".join(FLOORS), help=f"Of: {', '.join(FLOORS)}.")
@@ -84,6 +94,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--park-idle", type=float, default=None, help="Parking after S seconds idle.")
     p.add_argument("--anticipate", action="store_true", help="Anticipation (pooled dispatchers).")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    from hierarchy import DISPATCHERS
+    from warehouse.cli.checks import name_list
+    from warehouse.errors import InputError
+    from warehouse.policies import scenario_dispatcher
+
+    p = parser()
     args = p.parse_args(argv)
     try:
         floors = name_list(args.scenarios, "--scenarios")
@@ -92,6 +112,20 @@ def main(argv: list[str] | None = None) -> None:
         p.error(exc.one_line())
     if bad := [f for f in floors if f not in FLOORS]:
         p.error(f"--scenarios: unknown {', '.join(bad)} (known: {', '.join(FLOORS)})")
+    if bad := [d for d in dispatchers if d not in DISPATCHERS]:
+        p.error(f"--dispatchers: unknown {', '.join(bad)} (known: {', '.join(DISPATCHERS)})")
+    for flag, value, low in (("--steps", args.steps, 1), ("--seed", args.seed, 0)):
+        if value < low:
+            p.error(f"{flag}: expected a whole number ≥ {low}, got {value}")
+    try:  # a bad --park-idle, or --anticipate with a dispatcher without an order pool
+        for floor in floors:
+            sc, src = _scenario(floor, True, args.park_idle, args.anticipate)
+            for name in dispatchers:
+                scenario_dispatcher(name, sc, src, strict=True)
+    except InputError as exc:
+        if exc.field == "policies.anticipate":  # the flag set it, not the floor's file
+            exc = InputError(None, "--anticipate", exc.message)
+        p.error(exc.one_line())
     if args.park_idle is not None:
         print(f"Parking after {args.park_idle:g} s idle in every row.\n")
     if args.anticipate:

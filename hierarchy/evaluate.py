@@ -121,24 +121,16 @@ def run_one(
     park_idle: float | None = None,
     anticipate: bool = False,
 ) -> dict[str, Any]:
-    from agents import make_navigator
     from scenarios import apply_overrides, build_floor, load_scenario
-    from warehouse.policies import scenario_dispatcher
+    from warehouse.policies import PolicySpec, build_policy
 
     sc, src = load_scenario(target)
-    # the pool and the guard are scenario settings (policies.*), applied as in every run; the
-    # pool reaches the dispatchers that have one (greedy, hungarian, ppo)
-    dispatch = {
-        "policies.order_pool": lookahead,
-        "policies.anticipate": anticipate or None,
-        "policies.max_order_age": max_order_age,
-        "policies.task_swaps": task_swaps or None,
-        "policies.park_idle": park_idle,
-    }
-    dispatch = {k: v for k, v in dispatch.items() if v is not None}
+    dispatch = dispatch_settings(lookahead, max_order_age, task_swaps, park_idle, anticipate)
     sc = apply_overrides(sc, {**(overrides or {}), **dispatch, "physics.collisions": mode}, src)
     sim = Simulation(_floor(sc, src, build_floor), sc.sim_config())
-    fleet = Fleet(sim, scenario_dispatcher(disp, sc, src), make_navigator(nav))
+    # the parts as every run builds them: a policies.*_checkpoint reaches the part that loads one
+    dispatcher, navigator = build_policy(PolicySpec(f"{disp}+{nav}", disp, nav), sc, src)
+    fleet = Fleet(sim, dispatcher, navigator)
     fleet.reset(seed)
     fleet.run(steps)
     k = compute_kpis(sim)
@@ -147,6 +139,26 @@ def run_one(
         1000 * cast(float, k["energy_kwh"]) / delivered if delivered else None
     )
     return k
+
+
+def dispatch_settings(
+    lookahead: int | None = None,
+    max_order_age: float | None = None,
+    task_swaps: bool = False,
+    park_idle: float | None = None,
+    anticipate: bool = False,
+) -> dict[str, Any]:
+    """The scenario settings (``policies.*``) of the dispatch flags that are set. The pool and
+    the guard are applied as in every run; the pool reaches the dispatchers that have one
+    (greedy, hungarian, ppo)."""
+    dispatch = {
+        "policies.order_pool": lookahead,
+        "policies.anticipate": anticipate or None,
+        "policies.max_order_age": max_order_age,
+        "policies.task_swaps": task_swaps or None,
+        "policies.park_idle": park_idle,
+    }
+    return {k: v for k, v in dispatch.items() if v is not None}
 
 
 _FLOORS: dict[tuple[str, str], Any] = {}
@@ -165,13 +177,17 @@ def _task(task: tuple, steps: int) -> dict[str, Any]:
     """One (scenario, config, seed) run as a result row (a worker-process entry point)."""
     from warehouse.threads import torch_threads
 
-    _, target, _, overrides, _, disp, navigator, mode, seed, *dispatch = task
+    name, target, _, overrides, label, disp, navigator, mode, seed, *dispatch = task
     look, max_age, swaps, park, anticipate = dispatch
-    with torch_threads(1):  # small per-step inference: threads only add overhead
-        k = run_one(
-            target, disp, navigator, mode, seed, steps, overrides, lookahead=look,
-            max_order_age=max_age, task_swaps=swaps, park_idle=park, anticipate=anticipate,
-        )  # fmt: skip
+    try:
+        with torch_threads(1):  # small per-step inference: threads only add overhead
+            k = run_one(
+                target, disp, navigator, mode, seed, steps, overrides, lookahead=look,
+                max_order_age=max_age, task_swaps=swaps, park_idle=park, anticipate=anticipate,
+            )  # fmt: skip
+    except InputError as exc:  # which run it stopped (it crosses process boundaries intact)
+        where = f"{exc.message} ({name}, {label}, seed {seed})"
+        raise InputError(exc.source, exc.field, where) from None
     return {**task_row(task), **k}
 
 
@@ -202,7 +218,8 @@ DISPATCH_FLAGS = {
 }  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> None:
+def parser() -> argparse.ArgumentParser:
+    """The command line of :func:`main` (one-line usage errors, exit code 2)."""
     from warehouse.cli.checks import OneLineParser
 
     p = OneLineParser(description=__doc__.splitlines()[0])
@@ -256,11 +273,21 @@ def main(argv: list[str] | None = None) -> None:
         help="Scenario setting for every floor, after the floor's own (dotted key, YAML value; "
         "repeatable), e.g. --set 'layout.parking_walls=[north,south]'.",
     )
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser()
     args = p.parse_args(argv)
     from scenarios import parse_assignment
-    from warehouse.cli.checks import check_set_keys
+    from warehouse.cli.checks import check_set_keys, writable_out_folder
 
+    for flag in ("--seeds", "--steps", "--jobs"):
+        if (value := getattr(args, flag[2:])) < 1:
+            p.error(f"{flag}: expected a whole number ≥ 1, got {value}")
     try:
+        # an existing folder is fine (docs/results_* are written again); a file is not
+        writable_out_folder(args.out)
         check_set_keys(args.sets)  # a key given twice: one value would be dropped
     except InputError as exc:
         p.error(exc.one_line())
@@ -307,15 +334,34 @@ def evaluate(
         if name in wanted
     ]
     # a value wrong for a floor (a closed cell off it, too many robots) names its --set option,
-    # as `warehouse run --set` does, not the floor's scenario file
+    # as `warehouse run --set` does, not the floor's scenario file; a dispatch flag's value
+    # (--lookahead 0) names the flag
+    flagged = dispatch_settings(
+        args.lookahead, args.max_order_age, args.task_swaps, args.park_idle, args.anticipate
+    )
     names = {key: f"--set {key}" for key in sets}
-    for name, target, _, merged in floors if sets else ():
+    names |= {f"policies.{field}": flag for flag, field in DISPATCH_FLAGS.items()}
+    from warehouse.policies import PolicySpec, check_checkpoints_used
+
+    specs = []
+    for label in confs:
+        disp, navigator, _ = CONFIGS[label]
+        specs.append(PolicySpec(label, disp, nav if navigator == "NAV" else navigator))
+    for name, target, _, merged in floors if sets or flagged else ():
         if not (target.endswith(".map") and not Path(target).is_file()):
             from scenarios import apply_overrides, build_floor, load_scenario
 
             try:
                 sc, src = load_scenario(target)
-                build_floor(apply_overrides(sc, merged, src, names), src, names)
+                sc = apply_overrides(sc, {**merged, **flagged}, src, names)
+                if sets:  # (the dispatch settings do not change the floor)
+                    build_floor(sc, src, names)
+                if specs:  # a checkpoint no config loads would be ignored: refused
+                    try:
+                        check_checkpoints_used(specs, sc)
+                    except InputError as exc:
+                        field = exc.field or ""
+                        raise InputError(None, names.get(field, field), exc.message) from None
             except InputError as exc:
                 error(f"{exc.one_line()} (on {name})")
     rows: list[dict[str, Any]] = []
@@ -343,13 +389,15 @@ def evaluate(
                 )  # fmt: skip
                 tasks.append((*task, *dispatch))
     # rows this run will add, as far as the check needs them
-    weights = weights_used(sets)
+    try:
+        weights = weights_used(sets)
+    except InputError as exc:  # a --set checkpoint that cannot be read
+        error(exc.one_line())
     planned = [with_weights({**task_row(t), "steps": args.steps}, weights) for t in tasks]
     try:
         check_mergeable([*origins, ("this run", planned)])
     except InputError as exc:
         error(f"--merge: {exc.one_line()}")
-    args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
 
     def collect(found: Any) -> None:
@@ -359,17 +407,27 @@ def evaluate(
                 print(f"{row['scenario']:22s} {row['config']:28s} {time.time() - t0:7.1f}s",
                       flush=True)  # fmt: skip
 
-    if args.jobs > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+    try:
+        if args.jobs > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
 
-        # "spawn": workers start clean (no forked numba/torch thread state).
-        with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
-            collect(pool.map(_task, tasks, [args.steps] * len(tasks), chunksize=2))
-    else:
-        collect(_task(t, args.steps) for t in tasks)
-    (args.out / "results.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    (args.out / "summary.md").write_text(summarize(rows, nav), encoding="utf-8")
+            # "spawn": workers start clean (no forked numba/torch thread state).
+            with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
+                try:
+                    collect(pool.map(_task, tasks, [args.steps] * len(tasks), chunksize=2))
+                except BaseException:  # the runs not started yet would still run
+                    pool.shutdown(cancel_futures=True)
+                    raise
+        else:
+            collect(_task(t, args.steps) for t in tasks)
+    except InputError as exc:  # a run's input (a checkpoint, a part), from any process
+        error(exc.one_line())
+    # written only now, and both at once: a run that failed leaves no results behind
+    text, summary = json.dumps(rows, indent=1), summarize(rows, nav)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(text, encoding="utf-8")
+    (args.out / "summary.md").write_text(summary, encoding="utf-8")
 
 
 if __name__ == "__main__":

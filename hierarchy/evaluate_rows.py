@@ -10,27 +10,25 @@ from typing import Any
 
 from warehouse.errors import InputError, display_path
 
+#: the shipped networks each part of a config may run
+SHIPPED = {"dispatcher": ("ppo_dispatcher",), "navigator": ("cql", "cql_pibt", "cql_physical")}
+
 
 def weights_used(sets: dict[str, Any] | None = None) -> dict[str, str]:
-    """Name → first 12 hex digits of the sha256 of each network this evaluation runs (the PPO
-    dispatcher, the navigator networks), read from their JSON files: the shipped ones, or the
-    checkpoint that ``sets`` (``--set``) gives instead (``policies.dispatcher_checkpoint``
-    replaces the dispatcher, ``policies.navigator_checkpoint`` the navigator networks)."""
+    """Name → first 12 hex digits of the sha256 of each network this evaluation may run (the PPO
+    dispatcher, the navigator networks), read from their JSON files: the shipped ones, and the
+    checkpoints that ``sets`` (``--set``) give (``policies.dispatcher_checkpoint``,
+    ``policies.navigator_checkpoint``), which the parts that load one run instead
+    (:func:`with_weights`)."""
     from agents.learned import DEFAULT_WEIGHTS as NAV_WEIGHTS
 
     from .ppo_dispatcher import DEFAULT_WEIGHTS
 
     files = {"ppo_dispatcher": DEFAULT_WEIGHTS}
-    files |= {n: NAV_WEIGHTS / f"{n}.json" for n in ("cql", "cql_pibt", "cql_physical")}
+    files |= {n: NAV_WEIGHTS / f"{n}.json" for n in SHIPPED["navigator"]}
     out = {name: digest for name, path in files.items() if (digest := _digest(path))}
-    replaced = {
-        "policies.dispatcher_checkpoint": ("ppo_dispatcher",),
-        "policies.navigator_checkpoint": ("cql", "cql_pibt", "cql_physical"),
-    }
-    for key, names in replaced.items():
-        if value := (sets or {}).get(key):
-            for name in names:
-                out.pop(name, None)
+    for part in SHIPPED:
+        if value := (sets or {}).get(key := f"policies.{part}_checkpoint"):
             out[f"{key} {display_path(value)}"] = _digest(Path(value)) or "?"
     return out
 
@@ -59,17 +57,28 @@ def learned_parts(row: dict[str, Any]) -> set[str]:
     return parts
 
 
+def checkpoint_parts(row: dict[str, Any]) -> set[str]:
+    """The parts of a result row's config that load a ``policies.<part>_checkpoint`` when one
+    is given (``cql_tuned`` runs its shipped networks regardless)."""
+    from agents.registry import CHECKPOINT_NAVIGATORS
+
+    parts = {"dispatcher"} if row.get("dispatcher") == "ppo" else set()
+    return parts | ({"navigator"} if row.get("navigator") in CHECKPOINT_NAVIGATORS else set())
+
+
 def with_weights(row: dict[str, Any], weights: dict[str, str]) -> dict[str, Any]:
     """``row`` with the networks its config loads, out of those of its run
-    (:func:`weights_used`), so that rows merged into later tables still say what they measured.
-    Rows of configs without networks record none."""
-    parts = learned_parts(row)
-    dispatcher = ("ppo_dispatcher", "policies.dispatcher_checkpoint")
-    used = {
-        k: v
-        for k, v in weights.items()
-        if ("dispatcher" if k.startswith(dispatcher) else "navigator") in parts
-    }
+    (:func:`weights_used`): a part that loads a checkpoint given with ``--set`` records that
+    one, other learned parts the shipped networks; so rows merged into later tables still say
+    what they measured. Rows of configs without networks record none."""
+    learned, loads = learned_parts(row), checkpoint_parts(row)
+    given = {p for p in SHIPPED if any(k.startswith(f"policies.{p}_") for k in weights)}
+    used = {}
+    for key, digest in weights.items():
+        part = next(p for p in SHIPPED if key in SHIPPED[p] or key.startswith(f"policies.{p}_"))
+        checkpoint = key.startswith("policies.")
+        if part in learned and (checkpoint if part in given & loads else not checkpoint):
+            used[key] = digest
     return {**row, "weights": used} if used else row
 
 
@@ -105,24 +114,48 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+#: Result-row fields that are not numbers: names, flags, and the ``--set`` settings and networks
+#: (objects). Every other field is a KPI or a dispatch setting: a number, or null.
+TEXT_FIELDS = ("scenario", "config", "dispatcher", "navigator")
+FLAG_FIELDS = ("seen_in_training", "anticipate", "task_swaps")
+OBJECT_FIELDS = ("settings", "weights")
+
+
 def check_row(row: Any) -> tuple[str | None, str] | None:
     """What is wrong with a result row, as (field, message), or None: a row is an object with a
-    ``scenario`` and a ``config`` (text), a ``seed`` (a whole number ≥ 0) and, where given,
-    ``steps`` (a whole number ≥ 1); every number in it is finite."""
+    ``scenario`` and a ``config`` (text), a ``seed`` (a whole number ≥ 0), ``seen_in_training``
+    (true or false) and, where given, ``steps`` (a whole number ≥ 1); the other fields are
+    what :data:`TEXT_FIELDS`, :data:`FLAG_FIELDS` and :data:`OBJECT_FIELDS` say, or finite
+    numbers or null (what the summary reads)."""
     if not isinstance(row, dict):
         return None, "not a result row (expected an object)"
     if missing := [k for k in ("scenario", "config", "seed") if k not in row]:
         return None, f"not a result row (no {', '.join(missing)})"
-    for key in ("scenario", "config"):
-        if not isinstance(row[key], str) or not row[key]:
+    for key in TEXT_FIELDS:
+        if key in row and (not isinstance(row[key], str) or not row[key]):
             return key, f"expected a name, got {row[key]!r}"
     for key, low in (("seed", 0), ("steps", 1)):
         value = row.get(key, low)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             return key, f"expected a whole number ≥ {low}, got {value!r}"
     for key, value in row.items():
-        if isinstance(value, float) and not math.isfinite(value):
+        if key in TEXT_FIELDS:
+            continue
+        if key in FLAG_FIELDS:
+            if not isinstance(value, bool):
+                return key, f"expected true or false, got {value!r}"
+        elif key in OBJECT_FIELDS:
+            if not isinstance(value, dict) or (key == "weights" and not all(
+                isinstance(v, str) for v in value.values()
+            )):  # fmt: skip
+                what = "networks and their sha256" if key == "weights" else "settings"
+                return key, f"expected an object of {what}, got {value!r}"
+        elif value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return key, f"expected a number or null, got {value!r}"
+        elif isinstance(value, float) and not math.isfinite(value):
             return key, f"not a finite number: {value!r}"
+    if "seen_in_training" not in row:  # (every row has it; the summary's headings read it)
+        return "seen_in_training", "missing (expected true or false)"
     return None
 
 

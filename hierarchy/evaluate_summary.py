@@ -80,15 +80,17 @@ def _time_table(groups: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for c, rs in groups:
-        done = max(1, sum(r["deliveries"] for r in rs))
+        done = sum(r["deliveries"] for r in rs)
 
-        def per(*ks: str, rs: list[dict[str, Any]] = rs, done: int = done) -> float:
-            return sum(r[k] * r["robots"] * r["steps"] for r in rs for k in ks) / done
+        def per(*ks: str, rs: list[dict[str, Any]] = rs, done: int = done) -> str:
+            """Robot-steps per delivery; undefined (n/a) when nothing was delivered."""
+            steps = sum(r[k] * r["robots"] * r["steps"] for r in rs for k in ks)
+            return f"{steps / done:.1f}" if done else "n/a"
 
         idle = 1 - np.mean([sum(r[k] for k in keys[:3]) for r in rs])
         blocked = np.mean([r["blocked_share"] for r in rs])
         lines.append(
-            f"| {c} | {per(keys[0]):.1f} | {per(*keys[1:3]):.1f} | {per(keys[3]):.1f} "
+            f"| {c} | {per(keys[0])} | {per(*keys[1:3])} | {per(keys[3])} "
             f"| {blocked:.3f} | {idle:.3f} |"
         )
     return [*lines, ""]

@@ -34,8 +34,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from agents.make_weights import torch_note
+from agents.make_weights import network_files, torch_note
 from agents.rounds import at_repository_root
+from warehouse.errors import InputError
 
 from .ensemble import build_ensemble
 from .ppo import PPOConfig
@@ -108,8 +109,11 @@ def build(work: Path, jobs: int = 1) -> Path:
     return build_ensemble([_shown(m) for m in members], stem, **recipe)
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="Train the shipped PPO dispatcher and ship it.")
+def parser() -> argparse.ArgumentParser:
+    """The command line of :func:`main` (one-line usage errors, exit code 2)."""
+    from warehouse.cli.checks import OneLineParser
+
+    ap = OneLineParser(description="Train the shipped PPO dispatcher and ship it.")
     ap.add_argument("--work", type=Path, default=Path("runs/ppo_dispatcher"))
     ap.add_argument("--jobs", type=int, default=1, help="members trained at once (processes)")
     ap.add_argument("--dest", type=Path, default=DEFAULT_WEIGHTS)
@@ -118,23 +122,44 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="compare the rebuilt policy with --dest instead of replacing it (exit 1: differs)",
     )
+    return ap
+
+
+def compare_with_shipped(policy: Path, dest: Path) -> bool:
+    """Print whether the rebuilt ``policy`` (its JSON) has the same weights as the shipped
+    ``dest``: the sha256 of the two ``.safetensors`` files themselves, not the digests their
+    JSON files record."""
+    built_meta, built = network_files(policy)
+    shipped_meta, shipped = network_files(dest.with_suffix(".json"))
+    same = built == shipped
+    verdict = "identical" if same else "DIFFERS"
+    print(
+        f"ppo_dispatcher {verdict}  built {built[:12]}  shipped {shipped[:12]}"
+        + torch_note(built_meta, shipped_meta)
+    )
+    return same
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = parser()
     args = ap.parse_args(argv)
+    if args.jobs < 1:
+        ap.error(f"--jobs: expected a whole number ≥ 1, got {args.jobs}")
     args.work, args.dest = at_repository_root(args.work, args.dest)
+    if args.check:  # what it compares with must be there before the rebuild, not after it
+        for ext in (".json", ".safetensors"):
+            if not args.dest.with_suffix(ext).is_file():
+                ap.error(f"{args.dest.with_suffix(ext)}: --dest: not found (nothing to compare)")
     policy = build(args.work, args.jobs)
-    built_meta = json.loads(policy.read_text(encoding="utf-8"))
-    built = built_meta["sha256"]
     if args.check:
-        shipped_meta = json.loads(args.dest.read_text(encoding="utf-8"))
-        shipped = shipped_meta["sha256"]
-        same = built == shipped
-        verdict = "identical" if same else "DIFFERS"
-        print(
-            f"ppo_dispatcher {verdict}  built {built[:12]}  shipped {shipped[:12]}"
-            + torch_note(built_meta, shipped_meta)
-        )
+        try:
+            same = compare_with_shipped(policy, args.dest)
+        except InputError as exc:
+            ap.error(exc.one_line())
         if not same:
             raise SystemExit(1)
         return
+    built = json.loads(policy.read_text(encoding="utf-8"))["sha256"]
     args.dest.parent.mkdir(parents=True, exist_ok=True)
     for ext in (".safetensors", ".json"):
         shutil.copyfile(policy.with_suffix(ext), args.dest.with_suffix(ext))

@@ -281,6 +281,7 @@ def test_make_weights_check_compares_weights_and_data(tmp_path, capsys) -> None:
     def write(path, sha: str, data: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"weights_sha256": sha, "extra": {"data_id": data}}))
+        path.with_suffix(".safetensors").write_text(sha)  # (--check hashes the file itself)
 
     write(tmp_path / "ship" / "cql.json", "a" * 64, "d1")
     write(tmp_path / "ship" / "bc.json", "b" * 64, "d1")

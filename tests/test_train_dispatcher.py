@@ -345,6 +345,7 @@ def test_dispatcher_make_weights_check_reports_a_mismatch(
     _fake_members(tmp_path / "run", SEEDS)
     shipped = tmp_path / "ship.json"
     shipped.write_text(json.dumps({"sha256": "b" * 64}))
+    shipped.with_suffix(".safetensors").write_bytes(b"other")  # (--check hashes the file)
     with pytest.raises(SystemExit) as exc:
         make_weights(["--check", "--work", "run", "--dest", "ship.json"])
     assert exc.value.code == 1 and "DIFFERS" in capsys.readouterr().out
@@ -353,6 +354,8 @@ def test_dispatcher_make_weights_check_reports_a_mismatch(
     built = json.loads((tmp_path / "run" / "ensemble" / "policy.json").read_text())
     assert built["net"]["members"] == len(SEEDS) and len(built["ensemble"]) == len(SEEDS)
     shipped.write_text(json.dumps({"sha256": built["sha256"]}))
+    weights = (tmp_path / "run" / "ensemble" / "policy.safetensors").read_bytes()
+    shipped.with_suffix(".safetensors").write_bytes(weights)
     make_weights(["--check", "--work", str(tmp_path / "run"), "--dest", str(shipped)])
     assert "identical" in capsys.readouterr().out
     assert json.loads(shipped.read_text()) == {"sha256": built["sha256"]}  # untouched
@@ -367,6 +370,8 @@ def test_dispatcher_make_weights_refuses_a_member_of_another_recipe(tmp_path: Pa
     meta = json.loads(policy.read_text())
     meta["train"]["total_steps"] = 1
     policy.write_text(json.dumps(meta))
+    for ext in (".json", ".safetensors"):  # a shipped policy to compare with
+        (tmp_path / "x").with_suffix(ext).write_text("{}")
     with pytest.raises(SystemExit, match="another recipe"):
         make_weights(["--check", "--work", str(tmp_path / "run"), "--dest", str(tmp_path / "x")])
 
