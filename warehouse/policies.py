@@ -118,16 +118,17 @@ def resolve_policy(
             f"unknown policy {name!r}; known: {policy_names()}, or DISPATCHER+NAVIGATOR",
         )
     base = spec
-    if dispatcher:
+    # (an empty name given is no part: refused below, not taken for "not given")
+    if dispatcher is not None:
         spec = replace(spec, dispatcher=dispatcher)
-    if navigator:
+    if navigator is not None:
         spec = replace(spec, navigator=navigator)
-    if collisions:
+    if collisions is not None:
         spec = replace(spec, collisions=collisions)
     spec = replace(spec, name=overridden_name(base, spec))
 
     def where(flag: str, given: str | None, part: str) -> tuple[Path | None, str]:
-        return (source, f"policies.{part}") if name is None and not given else (None, flag)
+        return (source, f"policies.{part}") if name is None and given is None else (None, flag)
 
     if spec.dispatcher not in DISPATCHERS:
         raise InputError(

@@ -8,8 +8,9 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NoReturn
@@ -17,6 +18,9 @@ from typing import NoReturn
 import typer
 
 from warehouse.errors import InputError
+
+#: The largest seed of a training run: torch seeds its generator from 64 bits.
+MAX_TRAIN_SEED = 2**64 - 1
 
 
 def given(ctx: typer.Context, name: str) -> bool:
@@ -48,6 +52,35 @@ def name_list(text: str, flag: str) -> list[str]:
     if repeated := sorted({n for n in names if names.count(n) > 1}):
         raise InputError(None, flag, f"{', '.join(repeated)} given twice")
     return names
+
+
+def episode_steps(steps: int | None, flag: str = "--steps") -> int | None:
+    """``steps`` (None: the scenario's) within the bounds of a scenario's ``episode.steps``, as
+    ``run`` and ``sweep`` check ``--steps`` through the scenario."""
+    if steps is None:
+        return None
+    from pydantic import ValidationError
+
+    from scenarios.schema import EpisodeConfig
+
+    try:
+        EpisodeConfig(steps=steps)
+    except ValidationError as exc:
+        raise InputError(None, flag, f"{exc.errors()[0]['msg']}, got {steps}") from None
+    return steps
+
+
+def one_policy(text: str, flag: str) -> str:
+    """The one policy name of ``flag``, stripped as the names of ``run --policy A,B`` are; a list
+    is refused (only ``warehouse run`` compares several policies)."""
+    name = text.strip()
+    if "," in name:
+        raise InputError(
+            None, flag, f"takes one policy, got {text!r} (warehouse run --policy A,B runs several)"
+        )
+    if not name:
+        raise InputError(None, flag, f"expected a policy name, got {text!r}")
+    return name
 
 
 def distinct_files(paths: list[Path], flag: str) -> list[Path]:
@@ -139,7 +172,21 @@ def new_output_file(path: Path, flag: str, what: str = "file") -> Path:
     if not path.parent.is_dir():
         why = "is not a folder" if path.parent.exists() else "does not exist"
         raise InputError(path, flag, f"{str(path.parent)!r} {why}")
+    check_can_write(path.parent, path, flag)
     return path
+
+
+def check_can_write(folder: Path, out: Path, flag: str) -> None:
+    """A file can be made in the existing ``folder`` (for the output ``out`` of ``flag``): one is
+    made and removed again. ``os.access`` does not tell: root passes it on a read-only file
+    system or in ``/proc``, where the output would fail after the whole run."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".warehouse-probe-")
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise InputError(out, flag, f"cannot write into {str(folder)!r} ({why})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 #: What ``train-dispatcher`` writes into its run folder, and what ``train-navigator`` (offline
@@ -151,10 +198,9 @@ NAVIGATOR_RUN_FILES = ("model.json", "checkpoints")
 def writable_out_folder(out: Path, flag: str = "--out", writes: tuple[str, ...] = ()) -> Path:
     """:func:`check_out_folder`, and the folder (or the nearest one above it that exists) is
     writable."""
-    check_out_folder(out, flag, writes)
+    out = check_out_folder(out, flag, writes)
     parent = next((p for p in [out, *out.parents] if p.exists()), Path("."))
-    if not os.access(parent, os.W_OK):
-        raise InputError(out, flag, f"cannot write into {str(parent)!r}")
+    check_can_write(parent, out, flag)
     return out
 
 
@@ -168,6 +214,39 @@ def new_run_folder(kind: str) -> Path:
         k += 1
         out = base.with_name(f"{base.name}-{k}")
     return out
+
+
+@contextmanager
+def final_out_folder(
+    out: Path, given: bool, anew: Callable[[], Path], writes: tuple[str, ...]
+) -> Iterator[Path]:
+    """Yield the folder a command writes into once its runs are done: they took a while, and
+    another command may have written into ``out`` since it was checked. A given one is checked
+    again, so that it is refused rather than overwritten. A default one (``given`` False:
+    :func:`new_run_folder`, named after the second the run started, which another run started
+    then shares) is made now, empty, so that of two runs ending together only one gets it (the
+    other chooses ``anew()``); it is removed again, with the folders made above it, if the
+    block fails while it is still empty."""
+    if given:
+        yield writable_out_folder(out, writes=writes)
+        return
+    while True:
+        made = [p for p in reversed(out.parents) if not p.exists()]
+        try:
+            out.mkdir(parents=True)  # (atomic: fails where another run made it first)
+            break
+        except FileExistsError:
+            out = anew()
+        except OSError:  # (the one-line error of a folder that cannot be made)
+            writable_out_folder(out, writes=writes)
+            raise
+    try:
+        yield out
+    except BaseException:
+        for folder in [out, *reversed(made)]:  # (left alone where anything was written)
+            with suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 @contextmanager

@@ -101,7 +101,8 @@ def bench(
         set_threads(threads)
     console = Console(stderr=True)
     if policy_mode:
-        results: list[Any] = _bench_policies(scenario or "small", policy, steps, seed, repeat)
+        where = "small" if scenario is None else scenario  # ("" is refused, not small)
+        results: list[Any] = _bench_policies(where, policy, steps, seed, repeat)
         table = _policy_table(results, get_threads())
     else:
         results = _bench_core(sizes, apis, steps, seed, repeat, console)

@@ -14,7 +14,10 @@ def compare(
     base: RunArg,
     other: RunArg,
     all_kpis: Annotated[
-        bool, typer.Option("--all", help="Every KPI, not only the headline ones.")
+        bool,
+        typer.Option(
+            "--all", help="Every KPI in the table, not only the headline ones (--json has all)."
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
 ) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from warehouse.errors import InputError
 
+from .checks import MAX_TRAIN_SEED
 from .cmd_run import SetOpt
 
 TrainSetOpt = Annotated[
@@ -50,7 +53,9 @@ def train_dispatcher_cmd(
     steps: int = typer.Option(..., min=1, help="Simulation steps in total (all env copies)."),
     out: str = typer.Option(..., help="Run folder (policy, checkpoint, TensorBoard)."),
     resume: bool = typer.Option(False, help="Continue the run in --out (its saved settings)."),
-    seed: int = typer.Option(0, min=0, help="Seed of the network and the training episodes."),
+    seed: int = typer.Option(
+        0, min=0, max=MAX_TRAIN_SEED, help="Seed of the network and the training episodes."
+    ),
     collisions: str | None = typer.Option(
         None,
         help="Override the collision mode while training (physical, block, pibt or an "
@@ -100,13 +105,18 @@ def train_dispatcher_cmd(
         refuse_changed_settings,
         removed_on_input_error,
         seed_list,
+        writable_out_folder,
     )
 
     if collisions is not None:
         checked_collisions(collisions)
+    if not navigator.strip():  # (as a path, "" would be the current folder)
+        raise InputError(
+            None, "--navigator", f"expected a navigator name or checkpoint, got {navigator!r}"
+        )
     check_set_keys(sets)
     settings = dict(parse_assignment(text) for text in sets or ())
-    run = check_out_folder(out, writes=NAVIGATOR_RUN_FILES)  # (not a navigator run folder)
+    run = writable_out_folder(Path(out), writes=NAVIGATOR_RUN_FILES)  # (not a navigator run's)
     state_path = run / "checkpoint" / "state.json"
     if resume:
         if not state_path.is_file():
@@ -233,11 +243,22 @@ def shadow_cmd(
         from_file,
     )
 
-    from .checks import check_out_folder, check_set_keys, new_run_folder
+    from .checks import (
+        check_set_keys,
+        episode_steps,
+        final_out_folder,
+        new_run_folder,
+        one_policy,
+        writable_out_folder,
+    )
+
+    candidate = one_policy(candidate, "--candidate")
+    incumbent = one_policy(incumbent, "--incumbent")
+    episode_steps(steps)
 
     writes = ("shadow.json", "divergences.csv", "divergence.png")
     if out is not None:
-        check_out_folder(out, writes=writes)
+        writable_out_folder(Path(out), writes=writes)
     check_set_keys(sets, {"--robots": robots, "--steps": steps, "--collisions": collisions})
     check_set_keys(candidate_sets, option="--candidate-set")
     check_set_keys(incumbent_sets, option="--incumbent-set")
@@ -247,7 +268,9 @@ def shadow_cmd(
             # --incumbent and --candidate pick the parts; the --set would be silently ignored
             raise InputError(None, f"--set {key}", "--incumbent and --candidate pick the policies")
     sc, src = load_scenario(target)
-    folder = check_out_folder(out or new_run_folder(f"shadow-{sc.name}"), writes=writes)
+    folder = writable_out_folder(
+        Path(out) if out is not None else new_run_folder(f"shadow-{sc.name}"), writes=writes
+    )
     inc = _parts(policy_parts, incumbent, sc, "--incumbent")
     cand = _parts(policy_parts, candidate, sc, "--candidate")
     overrides: dict[str, object] = dict(parse_assignment(text, src) for text in sets or ())
@@ -331,7 +354,14 @@ def shadow_cmd(
             "settings": _side_settings(sc_cand),
         },
     }
-    summary = write_report(log, sim, folder, meta)
+    from warehouse.report import staged_dir
+
+    # (nothing half-written is left, and a shadow run started in the same second that took the
+    # default folder meanwhile keeps its files)
+    anew = functools.partial(new_run_folder, f"shadow-{sc.name}")
+    chosen = out is not None
+    with final_out_folder(folder, chosen, anew, writes) as folder, staged_dir(folder) as stage:
+        summary = write_report(log, sim, stage, meta)
     d, n = summary["dispatch"], summary["navigation"]
 
     def pct(x: float | None) -> str:

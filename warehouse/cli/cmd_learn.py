@@ -14,6 +14,8 @@ import typer
 
 from warehouse.errors import InputError
 
+from .checks import MAX_TRAIN_SEED
+
 
 def _int_list(text: str | None, option: str) -> tuple[int, ...] | None:
     if text is None:
@@ -139,9 +141,18 @@ def collect_cmd(
     from warehouse.config import ObservationConfig
     from warehouse.policies import checked_collisions
 
-    from .checks import check_out_folder, check_set_keys, given, input_file, name_list, seed_list
+    from .checks import (
+        check_out_folder,
+        check_set_keys,
+        episode_steps,
+        given,
+        input_file,
+        name_list,
+        seed_list,
+    )
 
     check_out_folder(out)
+    episode_steps(steps)
     targets = name_list(target, "TARGET")
     check_set_keys(
         sets,
@@ -282,7 +293,10 @@ def train_cmd(
         bool, typer.Option(help="Continue from the latest checkpoint in --out.")
     ] = False,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the network and the sampling.")] = 0,
+    seed: Annotated[
+        int,
+        typer.Option(min=0, max=MAX_TRAIN_SEED, help="Seed of the network and the sampling."),
+    ] = 0,
     threads: Annotated[int, typer.Option(min=0, help="torch CPU threads (0: torch default).")] = 1,
     encoder: Annotated[str, typer.Option(help="Window encoder: mlp or conv.")] = "mlp",
     hidden: Annotated[str, typer.Option(help="Torso widths, comma-separated.")] = "64",
@@ -349,6 +363,7 @@ def train_cmd(
         input_file,
         name_list,
         removed_on_input_error,
+        writable_out_folder,
     )
 
     if algo not in ("cql", "bc", "ppo"):
@@ -372,7 +387,7 @@ def train_cmd(
     widths = _int_list(hidden, "--hidden")
     if not widths or min(widths) < 1:
         raise InputError(None, "--hidden", f"expected positive widths (64,64), got {hidden!r}")
-    check_out_folder(out, writes=DISPATCHER_RUN_FILES)  # (not a dispatcher run folder)
+    writable_out_folder(out, writes=DISPATCHER_RUN_FILES)  # (not a dispatcher run folder)
     if not resume:  # nor an earlier navigator run's, of either kind (--resume continues one)
         check_out_folder(out, writes=NAVIGATOR_RUN_FILES)
     if eval_scenario is not None:
@@ -545,7 +560,7 @@ def ensemble_cmd(
     from hierarchy.ensemble import policy_json
     from warehouse.jsonio import read_json_object
 
-    from .checks import check_out_folder, distinct_files, input_file
+    from .checks import distinct_files, input_file, writable_out_folder
 
     for member in members:
         input_file(member, "MEMBERS", "checkpoint file")
@@ -553,7 +568,7 @@ def ensemble_cmd(
     stem = resolve(out)
     if not stem.name or stem.name in (".", ".."):
         raise InputError(out, "--out", "expected a file stem such as runs/ens/policy")
-    check_out_folder(stem.parent)
+    writable_out_folder(stem.parent)
     for suffix in (".json", ".safetensors"):
         if stem.with_suffix(suffix).exists():
             raise InputError(stem.with_suffix(suffix), "--out", "exists; choose another stem")

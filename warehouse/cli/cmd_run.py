@@ -6,6 +6,7 @@ its output folder only once the runs succeeded (see :func:`warehouse.report.stag
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from warehouse.errors import InputError
 
 from .checks import (
     check_set_keys,
+    final_out_folder,
     name_list,
     new_output_file,
     new_run_folder,
@@ -151,7 +153,7 @@ def run(
         sets=sets or (),
         # A scenario without a policies section: the learned hierarchy beside the rule-based
         # fleet, on the same seeds (unless --dispatcher/--navigator pick the parts).
-        default_policies=None if (dispatcher or navigator) else DEFAULT_POLICIES,
+        default_policies=DEFAULT_POLICIES if dispatcher is None and navigator is None else None,
     )
     if baseline is not None:
         baseline = _baseline_name(baseline, [spec.name for spec in exp.policies])
@@ -187,6 +189,7 @@ def run(
     from warehouse.rerun import map_copy_name
 
     writes = (*RUN_FILES, *filter(None, [map_copy_name(exp.scenario)]))
+    given = out is not None
     out = writable_out_folder(out or new_run_folder(exp.scenario.name), writes=writes)
     if record is not None and record.name in writes and record.resolve().parent == out.resolve():
         raise InputError(record, "--record", f"{record.name} is a file the run writes there")
@@ -198,24 +201,26 @@ def run(
     first = f"{name}: compiling the kernels, once per version" if cold() else name
     recorders: list[Any] = []
     total = len(exp.policies) * len(exp.seeds) * exp.steps
-    with staged_dir(out) as stage:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,} steps"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task(first, total=total)
-            results = run_experiment(
-                exp,
-                progress=lambda n: bar.update(task, advance=n, description=name),
-                record=record is not None,
-                on_recorder=recorders.append,
-                jobs=jobs,
-            )
-        report = build_report(results, created=now_iso(), baseline=baseline)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} steps"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(first, total=total)
+        results = run_experiment(
+            exp,
+            progress=lambda n: bar.update(task, advance=n, description=name),
+            record=record is not None,
+            on_recorder=recorders.append,
+            jobs=jobs,
+        )
+    report = build_report(results, created=now_iso(), baseline=baseline)
+    # (a run started in the same second may have taken the default folder meanwhile)
+    anew = functools.partial(new_run_folder, exp.scenario.name)
+    with final_out_folder(out, given, anew, writes) as out, staged_dir(out) as stage:
         write_outputs(results, stage, report)
         if record is not None and recorders:
             _save_record(recorders[0], record)

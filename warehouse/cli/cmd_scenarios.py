@@ -9,7 +9,7 @@ import typer
 
 from warehouse.errors import InputError
 
-from .checks import counted
+from .checks import check_set_keys, counted
 from .cmd_run import SetOpt
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ def validate(
 
         typer.echo(scenario_template(), nl=False)
         return
+    check_set_keys(sets)  # (a key given twice: one value would be silently dropped)
     if schema:
         from scenarios.docs import schema_markdown
 

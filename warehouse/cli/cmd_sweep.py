@@ -24,6 +24,7 @@ smallest swept value that meets every target with 95 % confidence (:mod:`warehou
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 from typing import Annotated, Any, cast
@@ -32,8 +33,17 @@ import typer
 
 from warehouse.errors import InputError
 
-from .checks import new_run_folder, writable_out_folder
-from .cmd_run import OutOpt, SeedsOpt, SetOpt, StepsOpt, TargetArg
+from .checks import final_out_folder, new_run_folder, one_policy, writable_out_folder
+from .cmd_run import OutOpt, SeedsOpt, StepsOpt, TargetArg
+
+SweepSetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Scenario setting KEY=V1,V2,... (dotted key, YAML values; lists in brackets stay "
+        "whole) to sweep, or KEY=VALUE to fix; repeatable: every combination runs.",
+    ),
+]
 
 #: The files a sweep may write into its output folder (an earlier sweep's are not replaced).
 SWEEP_FILES = ("sweep.csv", "paired.csv", "target.json")
@@ -51,7 +61,7 @@ SWEEP_COLUMNS = {
 
 def sweep(
     target: TargetArg,
-    sets: SetOpt = None,
+    sets: SweepSetOpt = None,
     seeds: SeedsOpt = None,
     steps: StepsOpt = None,
     policy: Annotated[
@@ -93,6 +103,7 @@ def sweep(
         parse_grid,
     )
 
+    policy = None if policy is None else one_policy(policy, "--policy")
     goals = [parse_target(text, sweep_kpis()) for text in targets or ()]
     sc, source = load_scenario(target)
     grid, labels = parse_grid(sets or (), policy)
@@ -185,12 +196,9 @@ def sweep(
     jams = zip(table["jammed_robots"], table["robots"], strict=True)
     table["gridlocked"] = [is_gridlocked(jammed, robots) for jammed, robots in jams]
     paired = paired_frame(table, list(grid))
-    # The runs took a while: another sweep may have written into the folder since it was
-    # checked. A default folder is then chosen anew; a given one is refused, not overwritten.
-    if chosen_out is None and out.exists():
-        out = new_run_folder(f"sweep-{sc.name}")
-    out = writable_out_folder(out, writes=SWEEP_FILES)
-    with staged_dir(out) as stage:
+    anew = functools.partial(new_run_folder, f"sweep-{sc.name}")
+    given = chosen_out is not None
+    with final_out_folder(out, given, anew, SWEEP_FILES) as out, staged_dir(out) as stage:
         write_text_atomic(stage / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
         if len(paired):
             write_text_atomic(stage / "paired.csv", paired.to_csv(index=False, lineterminator="\n"))

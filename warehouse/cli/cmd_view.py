@@ -61,11 +61,22 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _check_frame_options(ctx: typer.Context, headless: Path | None) -> None:
+    """``--frames`` and ``--every`` only say what ``--headless-frames`` renders: in a window
+    they would be silently ignored."""
+    from .checks import given
+
+    if headless is None:
+        for name in ("frames", "every"):
+            if given(ctx, name):
+                raise InputError(None, f"--{name}", "only with --headless-frames DIR")
+
+
 def _require_display(headless: Path | None) -> None:
     if headless is not None:
-        from .checks import check_out_folder
+        from .checks import writable_out_folder
 
-        check_out_folder(headless, "--headless-frames")
+        writable_out_folder(headless, "--headless-frames")
         if headless.is_dir() and (old := sorted(headless.glob("frame_*.png"))):
             raise InputError(
                 headless,
@@ -143,6 +154,7 @@ def _load_viewer_module() -> Any:
 
 
 def view(
+    ctx: typer.Context,
     target: Annotated[
         str, typer.Argument(help="Built-in scenario name, scenario YAML file or map file.")
     ] = "small",
@@ -170,8 +182,11 @@ def view(
     """
     from scenarios import parse_assignment
 
-    from .checks import check_set_keys
+    from .checks import check_set_keys, episode_steps, one_policy
 
+    policy = None if policy is None else one_policy(policy, "--policy")
+    episode_steps(steps)
+    _check_frame_options(ctx, headless_frames)
     check_set_keys(sets, {"--robots": robots, "--steps": steps})
     overrides: dict[str, Any] = dict(parse_assignment(text) for text in sets or ())
     names = {key: f"--set {key}" for key in overrides}  # a bad value's error names its option
@@ -198,6 +213,7 @@ def view(
 
 
 def replay(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Recording written by `warehouse run --record`.")],
     start: Annotated[int, typer.Option("--start", min=0, help="First frame shown.")] = 0,
     headless_frames: HeadlessOpt = None,
@@ -211,6 +227,7 @@ def replay(
     """Replay a recorded run with a timeline (←/→ step, click or drag the timeline to scrub)."""
     from warehouse.recording import load_recording
 
+    _check_frame_options(ctx, headless_frames)
     rec = load_recording(file)
     if start >= rec.n_frames:
         raise InputError(file, "--start", f"the recording has frames 0..{rec.n_frames - 1}")
