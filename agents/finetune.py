@@ -58,7 +58,6 @@ from .finetune_ppo import (
     make_optimizer,
     ppo_update,
     progress,
-    value_of,
 )
 from .networks import NavigatorNet
 
@@ -170,8 +169,7 @@ def rollout(floors: Floors, cfg: FinetuneConfig, it: int) -> tuple[Samples, dict
             deliveries += int(st.result.delivered.sum())
         robot_steps += T * n
         reward_sum += float(rew.sum())
-        with torch.no_grad():
-            last = value_of(nav.critic, torch.from_numpy(fleet.observer()).float()).numpy()
+        last = nav.value(fleet.sim, fleet.observer())  # (in the frame the robots decided in)
         values = np.stack(buf["val"]).astype(np.float64)
         adv, ret = gae(rew, values, last, p.gamma, p.gae_lambda)
         for k, v in buf.items():

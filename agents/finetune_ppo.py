@@ -194,6 +194,16 @@ class SamplingNavigator:
             self.lane_view.unmirror(prefs, actions, mirrored)  # type: ignore[union-attr]
         return actions, prefs
 
+    def value(self, sim: Any, obs: np.ndarray) -> np.ndarray:
+        """The critic's values of ``obs``, read in the frame the robots decide in (mirrored
+        in north-south lanes with ``lane_view``), as :meth:`act` records them."""
+        mirrored = self.lane_view.robots(sim) if self.lane_view is not None else None
+        if mirrored is not None:
+            obs, _ = self.lane_view.mirror(obs, sim.action_mask(), mirrored)  # type: ignore[union-attr]
+        with torch.no_grad():
+            x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
+            return value_of(self.critic, x).numpy()
+
 
 def progress(sim: Any, target: np.ndarray, before: np.ndarray) -> np.ndarray:
     """Steps each robot came closer to the target it had when deciding, in ``[-1, 1]`` (0 for

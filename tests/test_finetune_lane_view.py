@@ -71,3 +71,49 @@ def test_config_without_the_field_reads_as_off() -> None:
     data = FinetuneConfig().to_json()
     del data["lane_view"]  # a checkpoint written before the option existed
     assert FinetuneConfig.from_json(data).lane_view is False
+
+
+def test_the_bootstrap_value_is_read_in_the_frame_the_robots_decide_in(tmp_path, monkeypatch):
+    """The rollout's last value (GAE's bootstrap) read the unmirrored observation, while every
+    value before it was read in the mirrored frame of the robots in north-south lanes."""
+    from scenarios import builtin_path
+
+    turned = tmp_path / "turned.yaml"
+    turned.write_text(
+        builtin_path("tiny")
+        .read_text()
+        .replace("block_length: 4", "block_length: 4\n  transpose: true")
+    )
+    actor, _, observation = load_init(INIT)
+    torch.manual_seed(0)
+    critic = fp.make_critic(actor)
+    cfg = FinetuneConfig(scenarios=(str(turned),), rollout_steps=30, updates=1, lane_view=True)
+
+    def run(read_value):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(SamplingNavigator, "value", read_value)
+        floors = Floors(cfg, actor, critic, observation)
+        samples, _ = rollout(floors, cfg, 0)
+        return samples, floors
+
+    in_frame = SamplingNavigator.value
+    new, floors = run(in_frame)
+
+    def unmirrored(self, sim, obs):  # type: ignore[no-untyped-def]
+        with torch.no_grad():
+            return fp.value_of(self.critic, torch.from_numpy(obs).float()).numpy()
+
+    old, _ = run(unmirrored)
+    fleet, nav = floors.fleets[0], floors.navs[0]
+    obs = fleet.observer()
+    sel = np.flatnonzero(north_south_lanes(fleet.sim.floor)[fleet.sim.state.pos])
+    assert sel.size  # robots stand in the lanes at the end
+    mirrored, _ = LaneView(observation).mirror(obs, fleet.sim.action_mask(), sel)
+    with torch.no_grad():
+        expected = fp.value_of(critic, torch.from_numpy(mirrored).float()).numpy()
+    np.testing.assert_allclose(in_frame(nav, fleet.sim, obs), expected, rtol=0, atol=0)
+    # the last step's returns move by γ × the change of the bootstrap, lane robots only
+    n = fleet.sim.n_robots
+    delta = (new.returns[-n:] - old.returns[-n:]).numpy()
+    gap = cfg.ppo.gamma * (expected - unmirrored(nav, fleet.sim, obs))
+    np.testing.assert_allclose(delta, gap, atol=1e-5)
+    assert np.abs(delta[sel]).max() > 0 and np.all(np.delete(delta, sel) == 0)
