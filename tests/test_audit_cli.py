@@ -11,6 +11,9 @@ from cli_helpers import fails_cleanly, run_cli
 ROOT = Path(__file__).resolve().parents[1]
 CQL = str(ROOT / "agents" / "weights" / "cql.json")
 PPO = str(ROOT / "hierarchy" / "weights" / "ppo_dispatcher.json")
+#: a one-iteration fine-tuning of the shipped CQL network on tiny, less its --out value
+FINETUNE_TINY = ["train-navigator", "--algo", "ppo", "--init", CQL, "--steps", "1"]
+FINETUNE_TINY += ["--rollout-steps", "4", "--scenarios", "tiny", "--no-progress", "--out"]
 
 #: a folder that exists and where nothing can be made, even by root (Linux)
 UNWRITABLE = Path("/proc")
@@ -41,19 +44,7 @@ needs_proc = pytest.mark.skipif(not (UNWRITABLE / "self").exists(), reason="need
         ),
         (
             [
-                "train-navigator",
-                "--algo",
-                "ppo",
-                "--init",
-                CQL,
-                "--steps",
-                "1",
-                "--rollout-steps",
-                "4",
-                "--scenarios",
-                "tiny",
-                "--no-progress",
-                "--out",
+                *FINETUNE_TINY,
                 "OUT",
             ],
             "--out",
@@ -210,19 +201,7 @@ def test_steps_past_the_scenario_bound_are_refused_by_every_command(
             "o",
         ],
         [
-            "train-navigator",
-            "--algo",
-            "ppo",
-            "--init",
-            CQL,
-            "--steps",
-            "1",
-            "--rollout-steps",
-            "4",
-            "--scenarios",
-            "tiny",
-            "--no-progress",
-            "--out",
+            *FINETUNE_TINY,
             "o",
         ],
     ],

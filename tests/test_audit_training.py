@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 import torch
 from cli_helpers import fails_cleanly, run_cli
+from learner_helpers import trained_cql
 from safetensors.torch import load, save
 
 from agents.checkpoint import load_algorithm, load_network, save_checkpoint
-from agents.cql import CQL, CQLConfig
+from agents.cql import CQL
 from agents.networks import Batch, NetworkConfig
 from hierarchy.checkpoint import load_policy, save_policy
 from hierarchy.features import FeatureConfig
@@ -32,22 +33,7 @@ NET = NetworkConfig(radius=2, heads=2, window_dim=8, hidden=(8,))
 
 # ------------------------------------------------------------------------------ helpers
 def _cql(updates: int = 2) -> CQL:
-    """A small CQL learner after ``updates`` updates (Adam has state for every parameter)."""
-    torch.manual_seed(0)
-    algo = CQL(CQLConfig(network=NET))
-    obs = torch.rand(8, NET.obs_dim)
-    batch = Batch(
-        obs=obs,
-        action=torch.arange(8) % 5,
-        reward=torch.ones(8),
-        next_obs=obs.flip(0),
-        terminated=torch.zeros(8, dtype=torch.bool),
-        mask=torch.ones(8, 5, dtype=torch.bool),
-        next_mask=torch.ones(8, 5, dtype=torch.bool),
-    )
-    for _ in range(updates):
-        algo.update(batch)
-    return algo
+    return trained_cql(NET, updates)
 
 
 def _edit_navigator(stem: Path, tensors: Callable[[dict], None] | None = None,

@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from learner_helpers import trained_cql
 
 from agents.batched import BatchedPolicy, NetworkScorer
 from agents.bc import BC, BCConfig
 from agents.checkpoint import load_algorithm, load_network, read_checkpoint, save_checkpoint
-from agents.cql import CQL, CQLConfig
+from agents.cql import CQL
 from agents.learned import load_learned_navigator
-from agents.networks import Batch, NetworkConfig
+from agents.networks import NetworkConfig
 from warehouse.errors import InputError
 
 torch.set_num_threads(1)
@@ -22,21 +23,7 @@ NET = NetworkConfig(radius=2, heads=2, window_dim=16, hidden=(16,))
 
 
 def _trained_cql(updates: int = 3) -> CQL:
-    torch.manual_seed(0)
-    algo = CQL(CQLConfig(network=NET))
-    obs = torch.rand(8, NET.obs_dim)
-    batch = Batch(
-        obs=obs,
-        action=torch.arange(8) % 5,
-        reward=torch.ones(8),
-        next_obs=obs.flip(0),
-        terminated=torch.zeros(8, dtype=torch.bool),
-        mask=torch.ones(8, 5, dtype=torch.bool),
-        next_mask=torch.ones(8, 5, dtype=torch.bool),
-    )
-    for _ in range(updates):
-        algo.update(batch)
-    return algo
+    return trained_cql(NET, updates)
 
 
 def test_round_trip_gives_identical_actions(tmp_path: Path) -> None:
