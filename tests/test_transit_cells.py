@@ -421,3 +421,16 @@ def test_splitting_a_saved_floor_again_changes_nothing(
     new = slower.graph["transit_nodes"] - g.graph["transit_nodes"]
     assert len(new) == 3 + 6 + 2 + 1  # every segment of 1.1 m (and c-d, 1 m) takes 2 steps
     assert slower.graph["edge_split"]["transit"] == 8 + len(new)
+
+
+def test_an_edge_longer_than_the_distance_tables_hold_is_refused_at_load() -> None:
+    """70 km at 1 m per step is 70,000 steps: it fit the transit-node budget, and the floor
+    was only refused at its first distance row (65,534 steps at most)."""
+    far = doc(
+        [{"id": "s", "pos": [0, 0], "kind": "station"}, {"id": "p", "pos": [2, 0], "kind": "pick"}],
+        [("s", "p", 70_000.0)],
+    )
+    with pytest.raises(InputError, match="70,000 steps long") as info:
+        split(far)
+    assert info.value.field == "physics.speed_m_s" and "65,534" in info.value.message
+    assert split(far, speed=2.0).number_of_nodes() == 35_001  # at 2 m per step it fits

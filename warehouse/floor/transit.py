@@ -146,8 +146,9 @@ def split_long_edges(
     the floor of the first split, the same :class:`EdgeSplit` included.
 
     Raises :class:`InputError` naming ``physics.speed_m_s`` on a grid floor that a speed would
-    slow below one cell per step, and when the split would add more than :data:`MAX_TRANSIT`
-    nodes. ``what`` names the kind of grid floor in that message.
+    slow below one cell per step, when one edge would take more steps than the distance tables
+    hold (:data:`~warehouse.floor.distances.MAX_STEPS`), and when the split would add more than
+    :data:`MAX_TRANSIT` nodes. ``what`` names the kind of grid floor in that message.
     """
     metres = float(speed_m_s) * float(step_seconds)
     drawn = float(graph.graph.get("cell_size", 1.0))  # the file's metres per cell
@@ -182,6 +183,17 @@ def split_long_edges(
             f"{speed_m_s:g} m/s ({metres:g} m per step) would split the edges into "
             f"{transit:,} transit nodes (at most {MAX_TRANSIT:,}); the longest, {u}–{v} "
             f"({max(a, b or 0) * scale:g} m), would take {steps[longest]:,} steps",
+        )
+    from .distances import MAX_STEPS  # (distances reads compiled floors, which read this)
+
+    if longest is not None and steps[longest] > MAX_STEPS:  # (no distance table holds it)
+        u, v, a, b = pairs[longest]
+        raise InputError(
+            source,
+            FIELD,
+            f"{speed_m_s:g} m/s ({metres:g} m per step) makes the edge {u}–{v} "
+            f"({max(a, b or 0) * scale:g} m) {steps[longest]:,} steps long; the distance tables "
+            f"hold paths of at most {MAX_STEPS:,} steps: a higher speed or longer steps",
         )
     # a kept chain counts as the one edge it was split from, of as many steps as segments;
     # the transit nodes of the file count with the new ones (they are transit nodes still)
