@@ -444,5 +444,6 @@ def resolve_map_path(path: str, base: Path, source: Path | None) -> Path:
     if full.is_dir():
         raise InputError(source, "layout.path", f"{path!r} is a folder, expected a map file")
     if not full.is_file():
-        raise InputError(source, "layout.path", f"map file {path!r} not found")
+        why = "is not a regular file" if full.exists() else "not found"
+        raise InputError(source, "layout.path", f"map file {path!r} {why}")
     return full

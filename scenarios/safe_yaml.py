@@ -118,7 +118,8 @@ def read_text(path: Path, *, what: str = "file", max_bytes: int = MAX_BYTES) -> 
     files refused."""
     try:
         if not path.is_file():
-            raise InputError(path, None, f"{what} not found")
+            why = "is not a regular file" if path.exists() else "not found"
+            raise InputError(path, None, f"{what} {why}")
         if path.stat().st_size > max_bytes:
             raise InputError(path, None, f"{what} is larger than {max_bytes // 2**20} MiB")
         raw = path.read_bytes()

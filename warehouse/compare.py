@@ -117,14 +117,14 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
     the fleet size are reported from the reports themselves; a floor drawing or map path is
     shown as ``(differs)``, as are two map files of the same name (each run folder's copy) whose
     contents differ."""
-    import yaml
+    from scenarios.safe_yaml import read_yaml  # (bounded: no alias bomb, no deep nesting)
 
     files = [path.parent / "scenario.yaml" for path in (base, other)]
     if not all(f.is_file() for f in files):
         return {}
     try:
-        a, b = (_flat(yaml.safe_load(f.read_text("utf-8")) or {}) for f in files)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        a, b = (_flat(read_yaml(f) or {}) for f in files)
+    except InputError:
         return {}  # the comparison of the reports stands without it
     out: dict[str, list[Any]] = {}
     for key in sorted(set(a) | set(b)):
@@ -146,8 +146,13 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
 
 
 def _file_bytes(path: Path) -> bytes | None:
-    """The contents of ``path`` (None: unreadable)."""
+    """The contents of ``path`` (None: unreadable, not a regular file or larger than a map file
+    may be: a device such as ``/dev/zero`` or a FIFO is never read)."""
+    from .floor.formats.common import MAX_FILE_BYTES
+
     try:
+        if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+            return None
         return path.read_bytes()
     except OSError:
         return None

@@ -82,6 +82,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -759,6 +760,35 @@ def _graph_from_arrays(a: dict[str, np.ndarray], nodes: list[Any], fd: dict) -> 
     return g
 
 
+def _check_member_sizes(path: Path, archive: zipfile.ZipFile) -> None:
+    """Each ``.npy`` member's header describes no more data than the member holds: ``np.load``
+    allocates the array its header claims before reading a byte (a 200-byte file claiming
+    terabytes would raise MemoryError)."""
+    fmt = np.lib.format
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy"):
+            continue  # (np.load hands those back as bytes: refused below)
+        with archive.open(info) as fh:
+            if fh.read(len(fmt.MAGIC_PREFIX)) != fmt.MAGIC_PREFIX:
+                continue  # (no .npy data: np.load hands it back as bytes, refused below)
+            fh.seek(0)
+            version = fmt.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = fmt.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                shape, _, dtype = fmt.read_array_header_2_0(fh)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+        if dtype.hasobject:
+            continue  # (refused unread by allow_pickle=False)
+        claimed = math.prod(shape) * dtype.itemsize
+        if claimed > info.file_size:
+            name = info.filename.removesuffix(".npy")
+            raise InputError(
+                path, name, f"header claims {claimed:,} bytes, the member holds {info.file_size:,}"
+            )
+
+
 def load_recording(path: str | Path) -> Recording:
     """Read a recording written by :meth:`EpisodeRecorder.save`.
 
@@ -772,6 +802,8 @@ def load_recording(path: str | Path) -> Recording:
     try:
         if not zipfile.is_zipfile(path):  # np.load would try it as a pickle or a .npy array
             raise InputError(path, None, "not a readable .npz recording (not a zip archive)")
+        with zipfile.ZipFile(path) as archive:
+            _check_member_sizes(path, archive)
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError:

@@ -156,7 +156,8 @@ def check_out_folder(out: Path | str, flag: str = "--out", writes: tuple[str, ..
     above = next((p for p in out.parents if p.exists()), None)
     if above is not None and not above.is_dir():
         raise InputError(out, flag, f"{str(above)!r} is a file, not a folder")
-    if out.is_dir() and (taken := [name for name in writes if (out / name).exists()]):
+    taken = [name for name in writes if os.path.lexists(out / name)]  # (a dangling link too)
+    if out.is_dir() and taken:
         raise InputError(
             out, flag, f"already holds {taken[0]} of an earlier run; choose another folder"
         )
@@ -167,7 +168,7 @@ def new_output_file(path: Path, flag: str, what: str = "file") -> Path:
     """An output file given on the command line: not a folder, in a folder that exists, and
     not there yet (an earlier output would be silently replaced)."""
     input_file(path, flag, what)
-    if path.exists():
+    if os.path.lexists(path):  # (a link to a file not there yet too: it would be replaced)
         raise InputError(path, flag, "already exists; choose another name")
     if not path.parent.is_dir():
         why = "is not a folder" if path.parent.exists() else "does not exist"

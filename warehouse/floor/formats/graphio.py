@@ -179,8 +179,8 @@ def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph
 
 def parse_graphml(text: str, *, source: Source = None, name: str = "graph") -> nx.Graph:
     """Floor graph of a GraphML document (see module docstring)."""
-    head = text[:4096].upper()
-    if "<!DOCTYPE" in head or "<!ENTITY" in text.upper():
+    upper = text.upper()
+    if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
         raise InputError(source, None, "GraphML files may not declare a DOCTYPE or entities")
     try:
         _check_graphml_ids(ET.fromstring(text), source)
