@@ -483,21 +483,15 @@ def _layout_of(man: dict[str, Any]) -> dict[str, Any]:
 
 def _npy_header(path: Path, z: Any, key: str) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype of the archive member ``key`` from its ``.npy`` header (data unread)."""
-    fmt = np.lib.format
+    from warehouse.npy_header import read_npy_header
+
     names = z.zip.namelist()
     name = f"{key}.npy" if f"{key}.npy" in names else key
     try:
         with z.zip.open(name) as fh:
-            version = fmt.read_magic(fh)
-            if version == (1, 0):
-                shape, _, dtype = fmt.read_array_header_1_0(fh)
-            elif version == (2, 0):
-                shape, _, dtype = fmt.read_array_header_2_0(fh)
-            else:
-                raise ValueError(f"unsupported .npy version {version}")
+            return read_npy_header(fh)
     except ValueError as exc:
         raise InputError(path, key, f"not a .npy array: {exc}") from None
-    return tuple(shape), np.dtype(dtype)
 
 
 def load_shard(path: Path, expected_sha: str, n: int, obs_dim: int, n_actions: int):

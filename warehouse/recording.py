@@ -764,21 +764,16 @@ def _check_member_sizes(path: Path, archive: zipfile.ZipFile) -> None:
     """Each ``.npy`` member's header describes no more data than the member holds: ``np.load``
     allocates the array its header claims before reading a byte (a 200-byte file claiming
     terabytes would raise MemoryError)."""
-    fmt = np.lib.format
+    from .npy_header import read_npy_header
+
     for info in archive.infolist():
         if not info.filename.endswith(".npy"):
             continue  # (np.load hands those back as bytes: refused below)
         with archive.open(info) as fh:
-            if fh.read(len(fmt.MAGIC_PREFIX)) != fmt.MAGIC_PREFIX:
+            if fh.read(len(np.lib.format.MAGIC_PREFIX)) != np.lib.format.MAGIC_PREFIX:
                 continue  # (no .npy data: np.load hands it back as bytes, refused below)
             fh.seek(0)
-            version = fmt.read_magic(fh)
-            if version == (1, 0):
-                shape, _, dtype = fmt.read_array_header_1_0(fh)
-            elif version == (2, 0):
-                shape, _, dtype = fmt.read_array_header_2_0(fh)
-            else:
-                raise ValueError(f"unsupported .npy version {version}")
+            shape, dtype = read_npy_header(fh)
         if dtype.hasobject:
             continue  # (refused unread by allow_pickle=False)
         claimed = math.prod(shape) * dtype.itemsize
