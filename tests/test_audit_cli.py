@@ -14,6 +14,9 @@ PPO = str(ROOT / "hierarchy" / "weights" / "ppo_dispatcher.json")
 #: a one-iteration fine-tuning of the shipped CQL network on tiny, less its --out value
 FINETUNE_TINY = ["train-navigator", "--algo", "ppo", "--init", CQL, "--steps", "1"]
 FINETUNE_TINY += ["--rollout-steps", "4", "--scenarios", "tiny", "--no-progress", "--out"]
+#: a five-step dispatcher training on tiny without warm start, less its --out value
+DISPATCHER_TINY = ["train-dispatcher", "tiny", "--steps", "5", "--imitation", "0"]
+DISPATCHER_TINY += ["--eval-every", "0", "--no-tensorboard", "--no-progress", "--out"]
 
 #: a folder that exists and where nothing can be made, even by root (Linux)
 UNWRITABLE = Path("/proc")
@@ -27,17 +30,7 @@ needs_proc = pytest.mark.skipif(not (UNWRITABLE / "self").exists(), reason="need
         (["shadow", "tiny", "--steps", "3", "--out", "OUT"], "--out"),
         (
             [
-                "train-dispatcher",
-                "tiny",
-                "--steps",
-                "5",
-                "--imitation",
-                "0",
-                "--eval-every",
-                "0",
-                "--no-tensorboard",
-                "--no-progress",
-                "--out",
+                *DISPATCHER_TINY,
                 "OUT",
             ],
             "--out",
@@ -187,17 +180,7 @@ def test_steps_past_the_scenario_bound_are_refused_by_every_command(
     "argv",
     [
         [
-            "train-dispatcher",
-            "tiny",
-            "--steps",
-            "5",
-            "--imitation",
-            "0",
-            "--eval-every",
-            "0",
-            "--no-tensorboard",
-            "--no-progress",
-            "--out",
+            *DISPATCHER_TINY,
             "o",
         ],
         [
