@@ -47,6 +47,8 @@ records it under ``learned`` (``checkpoint`` relative to the dataset folder, its
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -158,12 +160,26 @@ class ShardWriter:
         self._fill = 0
 
 
+def _taken(out: Path) -> str | None:
+    """Why the dataset cannot be made at ``out``, or None where it is missing or an empty folder
+    (a link, even a dangling one, is refused: the rename would fail last)."""
+    if out.is_symlink():
+        return "is a link; choose another --out"
+    if out.exists() and not out.is_dir():
+        return "exists and is not a folder; choose another --out"
+    if out.is_dir() and any(out.iterdir()):
+        return "output folder already exists and is not empty; choose another --out"
+    return None
+
+
 @contextlib.contextmanager
 def atomic_dir(out: Path):
-    """Yield a temporary sibling folder that becomes ``out`` on success and vanishes on error."""
+    """Yield a temporary sibling folder that becomes ``out`` on success and vanishes on error.
+    ``out`` may be missing or an empty folder (the rename replaces it), as other commands'
+    ``--out``."""
     out = Path(out)
-    if out.exists() or out.is_symlink():  # (a dangling link too: the rename would fail last)
-        raise InputError(out, None, "output folder already exists; choose another --out")
+    if why := _taken(out):
+        raise InputError(out, None, why)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -174,8 +190,8 @@ def atomic_dir(out: Path):
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; give it normal permissions
-        if out.exists() or out.is_symlink():  # appeared meanwhile (rename replaces an empty one)
-            raise InputError(out, None, "output folder already exists; choose another --out")
+        if why := _taken(out):  # filled meanwhile (the rename replaces an empty folder)
+            raise InputError(out, None, why)
         try:
             os.rename(tmp, out)
         except OSError as exc:
@@ -494,17 +510,42 @@ def _npy_header(path: Path, z: Any, key: str) -> tuple[tuple[int, ...], np.dtype
         raise InputError(path, key, f"not a .npy array: {exc}") from None
 
 
+def row_bytes(obs_dim: int, n_actions: int) -> int:
+    """Bytes of one transition's arrays (an ``np.savez`` shard of ``n`` rows holds ``n`` times
+    this, plus its headers)."""
+    rows = {"obs": obs_dim, "mask": n_actions, "": 1}
+    return sum(dt.itemsize * rows[kind] for dt, kind in FIELDS.values())
+
+
+def _short_of_room(n: int, size: int, obs_dim: int, n_actions: int) -> str | None:
+    """Why a shard file of ``size`` bytes cannot hold the ``n`` rows its manifest lists (shards
+    are stored uncompressed), or None: checked before anything is allocated for them."""
+    need = n * row_bytes(obs_dim, n_actions)
+    return (
+        f"{n:,} transitions need {need:,} bytes, the file holds {size:,}" if need > size else None
+    )
+
+
 def load_shard(path: Path, expected_sha: str, n: int, obs_dim: int, n_actions: int):
-    """Verified arrays of one shard (dict key -> array)."""
+    """Verified arrays of one shard (dict key -> array). The file is read once: the bytes
+    hashed are the bytes loaded (a file changed after the check is never loaded)."""
     if not path.is_file():
         raise InputError(path, None, "shard listed in the manifest is missing")
-    if file_sha256(path) != expected_sha:
+    if why := _short_of_room(n, path.stat().st_size, obs_dim, n_actions):
+        raise InputError(path, None, why)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, None, f"cannot read shard: {exc}") from None
+    if hashlib.sha256(data).hexdigest() != expected_sha:
         raise InputError(path, "sha256", "hash does not match the manifest (file changed?)")
+    if why := _short_of_room(n, len(data), obs_dim, n_actions):
+        raise InputError(path, None, why)
     rows = {"obs": (obs_dim,), "mask": (n_actions,), "": ()}
     out: dict[str, np.ndarray] = {}
     try:
         try:
-            z = np.load(path, allow_pickle=False)
+            z = np.load(io.BytesIO(data), allow_pickle=False)
         except ValueError:  # not a zip archive: numpy took it for a pickle
             raise InputError(path, None, "not an .npz archive") from None
         if not isinstance(z, np.lib.npyio.NpzFile):  # a bare .npy file
@@ -549,6 +590,13 @@ def load_shard(path: Path, expected_sha: str, n: int, obs_dim: int, n_actions: i
         raise InputError(path, "mask", "masks must be 0/1")
     if act.size and not out["mask"][np.arange(act.size), act].all():
         raise InputError(path, "action", "a logged action is not allowed by its mask")
+    if not out["next_mask"].any(axis=1).all():  # (CQL's target maxes over the allowed moves)
+        raise InputError(path, "next_mask", "a row allows no action (WAIT is always allowed)")
+    for key in ("terminated", "truncated"):  # (a bool array's bytes may hold any value)
+        if out[key].view(np.uint8).max(initial=0) > 1:
+            raise InputError(path, key, "flags must be stored as 0/1")
+    if out["terminated"].any():  # (CQL would stop bootstrapping there)
+        raise InputError(path, "terminated", "must be false: the warehouse is lifelong")
     return out
 
 
@@ -585,7 +633,7 @@ def load_datasets(folders: Sequence[str | Path], *, limit: int | None = None) ->
                 )
     obs_dim, n_actions = mans[0]["obs_shape"][0], mans[0]["n_actions"]
     # whole shards up to ``limit``, copied into arrays allocated once (no concatenation: the
-    # peak memory is the dataset plus one shard)
+    # peak memory is the dataset plus one shard, read and loaded)
     todo = [(p, sh) for p, m in zip(paths, mans, strict=True) for sh in m["shards"]]
     total = 0
     for i, (_, sh) in enumerate(todo):
@@ -595,6 +643,18 @@ def load_datasets(folders: Sequence[str | Path], *, limit: int | None = None) ->
         total += sh["n"]
     if total == 0:
         raise InputError(paths[0] / MANIFEST, "shards", "the dataset holds no transitions")
+    for path, man in zip(paths, mans, strict=True):  # (a missing shard is named when loaded)
+        there = [(sh, (path / sh["file"]).stat().st_size) for sh in man["shards"]
+                 if (path / sh["file"]).is_file()]  # fmt: skip
+        n, size = sum(sh["n"] for sh, _ in there), sum(size for _, size in there)
+        if why := _short_of_room(n, size, obs_dim, n_actions):
+            short = next(  # (one shard at least is short when all together are)
+                f"{sh['file']}: {sh['n']:,} in {held:,} bytes"
+                for sh, held in there
+                if _short_of_room(sh["n"], held, obs_dim, n_actions)
+            )
+            why = f"{why.replace('the file holds', 'the shards hold')} ({short})"
+            raise InputError(path / MANIFEST, "n_transitions", why)
     rows = min(total, limit) if limit is not None else total
     shapes = {"obs": (obs_dim,), "mask": (n_actions,), "": ()}
     try:

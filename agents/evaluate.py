@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from warehouse.atomic import write_text_atomic
+
 #: the policies that run a network (``--checkpoint``); the sampled ones their greedy twin's
 NETWORKS = ("cql", "bc", "cql_sampled", "bc_sampled")
 COLUMNS = (
@@ -57,7 +59,7 @@ def run_one(target: str, seed: int, steps: int, collisions: str, policy: Any) ->
     from warehouse.policies import scenario_dispatcher
 
     sc, src = load_scenario(target)
-    sc = apply_overrides(sc, {"collisions": collisions}, src)
+    sc = apply_overrides(sc, {"collisions": collisions}, src, {"collisions": "--collisions"})
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     fleet = Fleet(sim, scenario_dispatcher(sc.policies.dispatcher, sc, src, strict=True), policy)
     fleet.reset(seed)
@@ -140,7 +142,7 @@ def report(
     print(table)
     print(f"\n({seconds:.0f} s{note})")
     if json_path is not None:
-        json_path.write_text(json.dumps(rows, indent=1))
+        write_text_atomic(json_path, json.dumps(rows, indent=1))
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -176,6 +178,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     from warehouse.cli.checks import name_list, new_output_file, seed_list
     from warehouse.errors import InputError
+    from warehouse.policies import checked_collisions
     from warehouse.threads import torch_threads
 
     ap = parser()
@@ -185,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         policies = name_list(args.policies, "--policies")
         scenarios = name_list(args.scenarios, "--scenarios")
+        checked_collisions(args.collisions)  # (before loading any network)
         if args.json is not None:  # checked before the runs, not after them
             new_output_file(args.json, "--json")
     except InputError as exc:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
+from warehouse.atomic import write_text_atomic
 from warehouse.core import Simulation
 from warehouse.errors import InputError
 from warehouse.fleet import Fleet
@@ -426,8 +427,12 @@ def evaluate(
     # written only now, and both at once: a run that failed leaves no results behind
     text, summary = json.dumps(rows, indent=1), summarize(rows, nav)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(text, encoding="utf-8")
-    (args.out / "summary.md").write_text(summary, encoding="utf-8")
+    # Regenerating a results folder (docs/results_*) replaces its files: said, not silent.
+    earlier = [n for n in ("results.json", "summary.md") if (args.out / n).exists()]
+    write_text_atomic(args.out / "results.json", text)
+    write_text_atomic(args.out / "summary.md", summary)
+    replaced = f" (replaced the earlier {' and '.join(earlier)})" if earlier else ""
+    print(f"wrote results.json and summary.md to {args.out}{replaced}", flush=True)
 
 
 if __name__ == "__main__":

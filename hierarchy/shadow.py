@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from warehouse.atomic import save_figure_atomic, write_text_atomic
 from warehouse.core import Simulation
 from warehouse.fleet import Fleet, check_decision
 
@@ -321,12 +323,13 @@ def write_report(log: ShadowLog, sim: Simulation, out: str | Path, meta: dict[st
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = {**meta, **log.summary()}
-    (out / "shadow.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    with (out / "divergences.csv").open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["step", "kind", "robot", "row", "col", "incumbent", "candidate", "margin"])
-        # an unknown margin (a side without probabilities) is an empty cell, not "nan"
-        w.writerows((*r[:7], r[7] if np.isfinite(r[7]) else "") for r in log.rows)
+    write_text_atomic(out / "shadow.json", json.dumps(summary, indent=2))
+    table = io.StringIO(newline="")
+    w = csv.writer(table)
+    w.writerow(["step", "kind", "robot", "row", "col", "incumbent", "candidate", "margin"])
+    # an unknown margin (a side without probabilities) is an empty cell, not "nan"
+    w.writerows((*r[:7], r[7] if np.isfinite(r[7]) else "") for r in log.rows)
+    write_text_atomic(out / "divergences.csv", table.getvalue())
     plot_divergence(log, sim, out / "divergence.png")
     return summary
 
@@ -368,7 +371,7 @@ def plot_divergence(log: ShadowLog, sim: Simulation, path: Path) -> None:
     ax.set_ylabel(f"divergences per step (mean over {k})")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure_atomic(fig, path, dpi=100)
     plt.close(fig)
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import torch
 
+from warehouse.atomic import write_text_atomic
 from warehouse.core import Simulation
 from warehouse.errors import InputError
 from warehouse.fleet import Fleet
@@ -413,7 +414,7 @@ def train(
     elif resume:
         raise InputError(ckpt / "state.json", None, "nothing to resume")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2), encoding="utf-8")
+    write_text_atomic(out / "config.json", json.dumps(cfg.to_dict(), indent=2))
 
     pool = FloorPool(cfg.scenarios, cfg.collisions)
     navigators = [resolve_navigator(cfg.navigator) for _ in range(cfg.n_envs)]
@@ -461,7 +462,7 @@ def train(
             disp = TaskSwaps(disp, period=cfg.period) if cfg.task_swaps else disp
             ev = evaluate(disp, navigators[0], pool, cfg.eval_seeds, cfg.eval_steps)
             stats.update({f"eval_{k}": v for k, v in ev.items()})
-            (out / "eval.json").write_text(json.dumps(ev, indent=2), encoding="utf-8")
+            write_text_atomic(out / "eval.json", json.dumps(ev, indent=2))
         if writer is not None:
             step = done_it * cfg.n_envs * cfg.horizon
             for key, value in stats.items():

@@ -42,6 +42,9 @@ SHORTCUTS = {
     "navigator": "policies.navigator",
 }
 
+#: What a scenario argument names.
+EXPECTED_TARGET = "expected a built-in scenario name, a scenario file or a map file"
+
 #: File suffixes read as scenario files; anything else is a map file.
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 _LAYOUT_TAGS = ("generator", "ascii", "file")
@@ -49,6 +52,8 @@ _LAYOUT_TAGS = ("generator", "ascii", "file")
 
 def load_scenario(target: str | Path) -> tuple[Scenario, Path | None]:
     """Resolve ``target`` and return the validated scenario and the file it came from."""
+    if not str(target).strip():  # (as a path, "" would be ".", the current folder)
+        raise InputError(None, None, f"empty target {str(target)!r}: {EXPECTED_TARGET}")
     path = builtin_path(str(target)) if isinstance(target, str) else None
     path = path or Path(target).expanduser()
     if not path.exists():

@@ -158,7 +158,7 @@ def test_sweep_shortcut_keys_are_written_out(sets, column, tmp_path: Path, capsy
 @pytest.mark.parametrize(
     ("sets", "expected"),
     [
-        (["robots=2,3", "fleet.robots=4,5"], "fleet.robots: set twice"),
+        (["robots=2,3", "fleet.robots=4,5"], "fleet.robots: given twice (also as 'robots')"),
         (["steps=5,10"], "episode.steps: cannot be swept; use --steps and --seeds"),
     ],
 )

@@ -10,6 +10,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def current_umask() -> int:
@@ -48,6 +49,14 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write UTF-8 ``text`` (``\\n`` line endings) to ``path`` atomically."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def save_figure_atomic(fig: Any, path: str | Path, **kwargs: Any) -> None:
+    """``fig.savefig(path)`` atomically (a matplotlib figure; the format follows the suffix of
+    ``path``, PNG without one): a link at ``path`` is replaced, never written through."""
+    kwargs.setdefault("format", Path(path).suffix.removeprefix(".") or "png")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, **kwargs)
 
 
 def sha256_file(path: str | Path) -> str:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .atomic import save_figure_atomic
+
 if TYPE_CHECKING:
     from .runner import Experiment
 
@@ -59,7 +61,7 @@ def plot_deliveries(series: pd.DataFrame, path: Path, exp: Experiment | None = N
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure_atomic(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -110,6 +112,6 @@ def plot_congestion(visits: dict[str, np.ndarray], exp: Experiment, path: Path) 
         f"{exp.scenario.name}: share of steps a robot stood on each cell "
         f"(mean of {len(exp.seeds)} seed(s); grey: shelves and walls)"
     )
-    fig.savefig(path)
+    save_figure_atomic(fig, path)
     plt.close(fig)
     return Path(path)

@@ -109,6 +109,11 @@ FORMAT = "warehouse-recording/1"
 #: distinct closed sets whose distance caches a loaded recording keeps (:meth:`Recording._dist_for`)
 _MAX_ROUTE_CACHES = 16
 
+#: The most a recording's arrays may inflate to when loaded, whatever their shapes (4 GiB).
+MAX_RECORDING_BYTES = 1 << 32
+#: Room for what does not grow with the run (``meta_json``'s settings, the caller's ``meta``).
+_FIXED_BYTES = 16 << 20
+
 #: Per-frame state arrays copied from ``sim.state`` (T+1 rows).
 FRAME_FIELDS = (
     "pos",
@@ -761,12 +766,20 @@ def _graph_from_arrays(a: dict[str, np.ndarray], nodes: list[Any], fd: dict) -> 
 
 
 def _check_member_sizes(path: Path, archive: zipfile.ZipFile) -> None:
-    """Each ``.npy`` member's header describes no more data than the member holds: ``np.load``
-    allocates the array its header claims before reading a byte (a 200-byte file claiming
-    terabytes would raise MemoryError)."""
+    """Refuse, before inflating any data, an archive that would inflate to more than it can
+    hold. Each ``.npy`` member's header describes no more data than the member holds
+    (``np.load`` allocates the array its header claims before reading a byte: a 200-byte file
+    claiming terabytes would raise MemoryError), and all members together inflate to no more
+    than a recording of their steps, robots and floor holds (:func:`_size_bound`: a few
+    kilobytes of deflated zeros honestly inflate to gigabytes), nor to more than
+    :data:`MAX_RECORDING_BYTES`."""
     from .npy_header import read_npy_header
 
+    sizes: dict[str, int] = {}  # member -> the bytes loading it inflates
+    shapes: dict[str, tuple[int, ...]] = {}
     for info in archive.infolist():
+        name = info.filename.removesuffix(".npy")
+        sizes[name] = info.file_size  # (a member without .npy data is read whole, as bytes)
         if not info.filename.endswith(".npy"):
             continue  # (np.load hands those back as bytes: refused below)
         with archive.open(info) as fh:
@@ -775,13 +788,48 @@ def _check_member_sizes(path: Path, archive: zipfile.ZipFile) -> None:
             fh.seek(0)
             shape, dtype = read_npy_header(fh)
         if dtype.hasobject:
+            sizes[name] = 0
             continue  # (refused unread by allow_pickle=False)
         claimed = math.prod(shape) * dtype.itemsize
         if claimed > info.file_size:
-            name = info.filename.removesuffix(".npy")
             raise InputError(
                 path, name, f"header claims {claimed:,} bytes, the member holds {info.file_size:,}"
             )
+        sizes[name], shapes[name] = claimed, shape
+    total = sum(sizes.values())
+    largest = max(sizes, key=sizes.__getitem__, default=None)
+    if total > MAX_RECORDING_BYTES:
+        why = (
+            f"the arrays inflate to {total:,} bytes; at most {MAX_RECORDING_BYTES:,} bytes are read"
+        )
+        raise InputError(path, largest, why)
+    limit, what = _size_bound(shapes)
+    if total > limit:
+        why = f"the arrays inflate to {total:,} bytes, more than {what} holds ({limit:,})"
+        raise InputError(path, largest, why)
+
+
+def _size_bound(shapes: dict[str, tuple[int, ...]]) -> tuple[int, str]:
+    """The most a recording's arrays inflate to (8 bytes an entry, the widest dtype), from its
+    steps ``T`` and robots ``N`` (``pos``: ``(T+1, N)``), floor nodes ``n`` and actions ``A``
+    (``floor_nbr``: ``(n, A)``) and grid cells (``floor_cell_of``), as the headers claim; and
+    what that is, in words. Per frame: every per-robot array with the preferences, the closed
+    nodes and the closure schedule's sets, an order per robot and room for 40 more; once: the
+    floor and ``meta_json`` (4 bytes a character: the nodes, the robots' counters, the floor's
+    text)."""
+
+    def dims(name: str) -> tuple[int, int]:
+        shape = shapes.get(name, ())
+        return (shape[0], shape[1]) if len(shape) == 2 else (0, 0)
+
+    frames, robots = dims("pos")
+    nodes, actions = dims("floor_nbr")
+    cells = math.prod(dims("floor_cell_of"))
+    per_frame = robots * (actions + 22) + 2 * nodes * (actions + 1) + 256
+    entries = (frames + 1) * per_frame + nodes * (3 * actions + 8) + cells
+    text = 4 * (64 * nodes + 32 * robots + 4 * cells)
+    what = f"a recording of {max(frames - 1, 0)} steps, {robots} robots and {nodes} nodes"
+    return 8 * entries + text + _FIXED_BYTES, what
 
 
 def load_recording(path: str | Path) -> Recording:

@@ -392,6 +392,8 @@ def _run_parallel(
     import sys
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from warehouse.interrupt import stop_workers, workers_ignore_ctrl_c
+
     episodes = [
         (p_idx, s_idx) for p_idx in range(len(exp.policies)) for s_idx in range(len(exp.seeds))
     ]
@@ -409,7 +411,8 @@ def _run_parallel(
         initargs=(exp, "torch" in sys.modules),
     )
     try:
-        futures = {pool.submit(_worker_episode, p, exp.seeds[s]): (p, s) for p, s in remote}
+        with workers_ignore_ctrl_c():  # (submit starts the workers)
+            futures = {pool.submit(_worker_episode, p, exp.seeds[s]): (p, s) for p, s in remote}
         if local is not None:
             p, s = local
             done[local] = _run_episode(exp, p, exp.seeds[s], progress, record, on_recorder)
@@ -417,6 +420,9 @@ def _run_parallel(
             done[futures[future]] = future.result()
             if progress is not None:
                 progress(exp.steps)
+    except KeyboardInterrupt:  # the workers ignore Ctrl-C: stopped, not waited for
+        stop_workers(pool)
+        raise
     finally:  # on an error, the episodes not started yet are dropped, not run
         pool.shutdown(wait=True, cancel_futures=True)
     return _gather(exp, done)

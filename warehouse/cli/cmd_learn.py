@@ -85,7 +85,7 @@ def _collect_radius(targets: list[str], overrides: tuple[tuple[str, object], ...
 def collect_cmd(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="Scenario name(s) or file(s), comma-separated.")],
-    out: Annotated[Path, typer.Option(help="Dataset folder to create (must not exist).")],
+    out: Annotated[Path, typer.Option(help="Dataset folder to create (new or empty).")],
     episodes: Annotated[int, typer.Option(min=1, help="Episodes per scenario.")] = 1,
     behavior: Annotated[str, typer.Option(help="Behaviour navigator.")] = "rule_based",
     epsilon: Annotated[

@@ -17,6 +17,7 @@ from warehouse.errors import InputError
 from .checks import (
     check_set_keys,
     final_out_folder,
+    input_file,
     name_list,
     new_output_file,
     new_run_folder,
@@ -159,12 +160,16 @@ def run(
         baseline = _baseline_name(baseline, [spec.name for spec in exp.policies])
     for changed in exp.notes:
         typer.echo(f"warning: {changed}", err=True)
+    into_out = False  # whether --record names a file straight in --out
     if record is not None:
         import importlib.util
 
         if importlib.util.find_spec("warehouse.recording") is None:
             raise InputError(None, "--record", "recording is not available in this install")
-        new_output_file(record, "--record", "file name")
+        if into_out := out is not None and _inside(record, out):
+            input_file(record, "--record", "file name")  # (the run makes --out, checked below)
+        else:
+            new_output_file(record, "--record", "file name")
     from warehouse.floor.checks import dead_end_note
 
     # only plain pibt: pibt_swap gets robots past dead ends (docs/results_swap.md)
@@ -190,9 +195,11 @@ def run(
 
     writes = (*RUN_FILES, *filter(None, [map_copy_name(exp.scenario)]))
     given = out is not None
-    out = writable_out_folder(out or new_run_folder(exp.scenario.name), writes=writes)
-    if record is not None and record.name in writes and record.resolve().parent == out.resolve():
+    if record is not None and record.name in writes and out is not None and _inside(record, out):
         raise InputError(record, "--record", f"{record.name} is a file the run writes there")
+    # a recording into --out is published with the run's files (and may not replace one there)
+    kept = (*writes, record.name) if record is not None and into_out else writes
+    out = writable_out_folder(out or new_run_folder(exp.scenario.name), writes=kept)
 
     console = Console(stderr=True)
     from warehouse.jit_cache import cold
@@ -220,10 +227,10 @@ def run(
     report = build_report(results, created=now_iso(), baseline=baseline)
     # (a run started in the same second may have taken the default folder meanwhile)
     anew = functools.partial(new_run_folder, exp.scenario.name)
-    with final_out_folder(out, given, anew, writes) as out, staged_dir(out) as stage:
+    with final_out_folder(out, given, anew, kept) as out, staged_dir(out) as stage:
         write_outputs(results, stage, report)
         if record is not None and recorders:
-            _save_record(recorders[0], record)
+            _save_record(recorders[0], stage / record.name if into_out else record)
     Console().print(kpi_table(report))
     if (paired := paired_table(report)) is not None:
         Console().print(paired)
@@ -232,6 +239,11 @@ def run(
     typer.echo(f"wrote {out}/ ({', '.join(writes)})")
     if record is not None:
         typer.echo(f"recorded seed {exp.seeds[0]} of {exp.policies[0].name} to {record}")
+
+
+def _inside(record: Path, out: Path) -> bool:
+    """Whether the file ``record`` goes straight into the folder ``out`` (made or not yet)."""
+    return record.resolve().parent == Path(out).resolve()
 
 
 def _save_record(recorder: Any, path: Path) -> None:

@@ -24,9 +24,11 @@ smallest swept value that meets every target with 95 % confidence (:mod:`warehou
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import sys
+from collections.abc import Iterator
 from typing import Annotated, Any, cast
 
 import typer
@@ -165,6 +167,7 @@ def sweep(
     with (
         console.status(f"sweep: {n_runs} runs of {n_steps} steps ({jobs} process(es))"),
         torch_threads(1, only_if_loaded=True),
+        _quiet_workers(),
     ):
         rows = batch_run(
             cast(Any, _sweep_model),
@@ -268,6 +271,23 @@ def _sweep_model(**kwargs: Any) -> Any:
 
         torch.set_num_threads(1)
     return model
+
+
+@contextlib.contextmanager
+def _quiet_workers() -> Iterator[None]:
+    """``mesa.batch_run``'s worker processes, made in the block, ignore Ctrl-C: this process
+    stops them (its pool's ``terminate``) and says it was interrupted on one line, where each
+    worker would print its own traceback (:mod:`warehouse.interrupt`)."""
+    import mesa.batchrunner
+
+    from warehouse.interrupt import quiet_pool
+
+    make_pool = mesa.batchrunner.Pool
+    mesa.batchrunner.Pool = quiet_pool(make_pool)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        mesa.batchrunner.Pool = make_pool  # type: ignore[assignment]
 
 
 def sweep_kpis() -> tuple[str, ...]:

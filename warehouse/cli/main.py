@@ -5,7 +5,8 @@ discovered here, so adding a command never edits this file. Dispatchers and navi
 other installed packages are registered first (:mod:`warehouse.plugins`). Every
 :class:`InputError`, every usage error of the command line (an unknown option, a value out of
 range or of the wrong type, a missing argument) and any command's ``typer.Exit(2)`` ends as one
-line on stderr and exit code 2, with no traceback.
+line on stderr and exit code 2, with no traceback. Ctrl-C ends as ``interrupted`` on stderr,
+exit code 130 (worker processes keep quiet: :mod:`warehouse.interrupt`).
 """
 
 from __future__ import annotations
@@ -113,6 +114,9 @@ def _value_of(opts: list[str], args: list[str]) -> str | None:
     return found
 
 
+#: The exit code of a command stopped by Ctrl-C (128 + SIGINT), as typer gives it.
+INTERRUPTED = 130
+
 #: the arguments of the ``main`` call running now (in-process calls do not set ``sys.argv``)
 _INVOKED: list[str] = []
 
@@ -149,7 +153,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         print("aborted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
+    except KeyboardInterrupt:  # (before or after the command: typer turns one in it into 130)
+        code = INTERRUPTED
+    if code == INTERRUPTED:  # Ctrl-C: one line, no traceback (typer swallowed it silently)
+        print("interrupted", file=sys.stderr)
     # As click's standalone mode: always exit, with a command's typer.Exit(N) code (3: paused).
     sys.exit(code if isinstance(code, int) else 0)
 

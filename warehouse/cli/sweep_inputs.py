@@ -21,6 +21,7 @@ def parse_grid(sets: Any, policy: str | None) -> tuple[dict[str, list[Any]], dic
 
     grid: dict[str, list[Any]] = {}
     labels: dict[str, list[str]] = {}
+    typed_as: dict[str, str] = {}  # key → the name the first --set gave it
     for item in sets:
         typed, sep, raw = item.partition("=")
         typed = typed.strip()
@@ -28,8 +29,9 @@ def parse_grid(sets: Any, policy: str | None) -> tuple[dict[str, list[Any]], dic
             raise InputError(None, "--set", f"expected KEY=V1,V2,..., got {item!r}")
         key = SHORTCUTS.get(typed, typed)
         option = f"--set {key}"  # (the command line's, not the scenario file's)
-        if key in grid:
-            raise InputError(None, option, "set twice")
+        if key in grid:  # (as check_set_keys words it for the other commands)
+            raise InputError(None, option, f"given twice (also as {typed_as[key]!r})")
+        typed_as[key] = typed
         if key == "episode" or key.startswith("episode."):
             # Every sweep run gets --steps/--seeds; a swept episode setting would be ignored.
             raise InputError(None, option, "cannot be swept; use --steps and --seeds")

@@ -1,0 +1,55 @@
+"""Ctrl-C and worker processes.
+
+A terminal sends Ctrl-C (SIGINT) to every process of the foreground group: to a command's
+worker processes (``--jobs``) as well. Each would raise KeyboardInterrupt and print a
+traceback, or ``Process SpawnPoolWorker-1:``, over the command's one-line message. Workers
+started inside :func:`workers_ignore_ctrl_c` do not see it: they start with SIGINT blocked (the
+signal mask is inherited through fork and exec), and the command, which does see it, stops
+them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+
+@contextlib.contextmanager
+def workers_ignore_ctrl_c() -> Iterator[None]:
+    """Block SIGINT in this thread for the block, where worker processes (and the threads that
+    start more of them, such as a pool's) are started; a Ctrl-C that arrives meanwhile is
+    delivered here when the block ends. Does nothing outside the main thread or where signal
+    masks do not exist."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def quiet_pool(make_pool: Callable[..., Any]) -> Callable[..., Any]:
+    """``make_pool`` (``multiprocessing.Pool``) whose workers ignore Ctrl-C
+    (:func:`workers_ignore_ctrl_c`); the pool's ``terminate`` (its ``with`` block's end) stops
+    them."""
+
+    def pool(*args: Any, **kwargs: Any) -> Any:
+        with workers_ignore_ctrl_c():
+            return make_pool(*args, **kwargs)
+
+    return pool
+
+
+def stop_workers(executor: Any) -> None:
+    """Terminate the worker processes of a ``ProcessPoolExecutor`` whose workers ignore Ctrl-C:
+    on an interrupt, ``shutdown`` would wait for their episodes to end."""
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            process.terminate()
