@@ -67,6 +67,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.errors import InputError
+from warehouse.interrupt import stops_on_ctrl_c, workers_ignore_ctrl_c
 
 from .finetune import finetune
 from .finetune_ppo import FinetuneConfig
@@ -177,8 +178,9 @@ def finetune_all(work: Path, init: Path) -> None:
         for folder, cfg in _runs(name)
         if not (work / folder / "model.json").is_file()
     ]
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(_finetune_quietly, cfg, out, init) for out, cfg in todo]
+    with ProcessPoolExecutor(max_workers=2) as pool, stops_on_ctrl_c(pool):
+        with workers_ignore_ctrl_c():  # (submit starts the workers)
+            futures = [pool.submit(_finetune_quietly, cfg, out, init) for out, cfg in todo]
         for future in futures:
             print(f"fine-tuned {future.result()}")
     for name, (cfg, seeds) in FINETUNED.items():
@@ -255,4 +257,6 @@ def _ship(run: Path, dest: Path) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    from warehouse.interrupt import run_main
+
+    run_main(main)

@@ -126,4 +126,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from warehouse.interrupt import run_main
+
+    run_main(main)

@@ -413,10 +413,15 @@ def evaluate(
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
+            from warehouse.interrupt import stops_on_ctrl_c, workers_ignore_ctrl_c
+
             # "spawn": workers start clean (no forked numba/torch thread state).
             with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
                 try:
-                    collect(pool.map(_task, tasks, [args.steps] * len(tasks), chunksize=2))
+                    with stops_on_ctrl_c(pool):
+                        with workers_ignore_ctrl_c():  # (map submits every task: workers start)
+                            found = pool.map(_task, tasks, [args.steps] * len(tasks), chunksize=2)
+                        collect(found)
                 except BaseException:  # the runs not started yet would still run
                     pool.shutdown(cancel_futures=True)
                     raise
@@ -436,4 +441,6 @@ def evaluate(
 
 
 if __name__ == "__main__":
-    main()
+    from warehouse.interrupt import run_main
+
+    run_main(main)

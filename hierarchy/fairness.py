@@ -155,4 +155,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    from warehouse.interrupt import run_main
+
+    run_main(main)

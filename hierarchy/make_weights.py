@@ -37,6 +37,7 @@ from pathlib import Path
 from agents.make_weights import network_files, torch_note
 from agents.rounds import at_repository_root
 from warehouse.errors import InputError
+from warehouse.interrupt import stops_on_ctrl_c, workers_ignore_ctrl_c
 
 from .ensemble import build_ensemble
 from .ppo import PPOConfig
@@ -94,8 +95,10 @@ def build(work: Path, jobs: int = 1) -> Path:
         raise SystemExit(f"error: {missing[0]} not found (the recipe's scenario files)")
     if jobs > 1:
         ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(min(jobs, len(SEEDS)), mp_context=ctx) as ex:
-            members = list(ex.map(_train_member, SEEDS, [work] * len(SEEDS)))
+        with ProcessPoolExecutor(min(jobs, len(SEEDS)), mp_context=ctx) as ex, stops_on_ctrl_c(ex):
+            with workers_ignore_ctrl_c():  # (map submits every member: the workers start)
+                found = ex.map(_train_member, SEEDS, [work] * len(SEEDS))
+            members = list(found)
     else:
         members = [_train_member(seed, work) for seed in SEEDS]
     stem = work / "ensemble" / "policy"
@@ -167,4 +170,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    from warehouse.interrupt import run_main
+
+    run_main(main)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -45,6 +46,32 @@ def quiet_pool(make_pool: Callable[..., Any]) -> Callable[..., Any]:
             return make_pool(*args, **kwargs)
 
     return pool
+
+
+@contextlib.contextmanager
+def stops_on_ctrl_c(executor: Any) -> Iterator[None]:
+    """Inside, a Ctrl-C terminates the executor's workers (started inside
+    :func:`workers_ignore_ctrl_c`) and drops the work not begun, then goes on up."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        stop_workers(executor)
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+
+
+#: the exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it
+INTERRUPTED = 130
+
+
+def run_main(main: Callable[[], Any]) -> None:
+    """Run a ``python -m`` entry point: Ctrl-C prints one line, ``interrupted``, and exits
+    :data:`INTERRUPTED`, with no traceback (as the ``warehouse`` command does)."""
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr, flush=True)
+        sys.exit(INTERRUPTED)
 
 
 def stop_workers(executor: Any) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import typer
 
 from warehouse.errors import InputError
+from warehouse.interrupt import INTERRUPTED
 
 app = typer.Typer(
     name="warehouse",
@@ -113,9 +114,6 @@ def _value_of(opts: list[str], args: list[str]) -> str | None:
             found = value if eq else (args[i + 1] if i + 1 < len(args) else None)
     return found
 
-
-#: The exit code of a command stopped by Ctrl-C (128 + SIGINT), as typer gives it.
-INTERRUPTED = 130
 
 #: the arguments of the ``main`` call running now (in-process calls do not set ``sys.argv``)
 _INVOKED: list[str] = []
