@@ -56,6 +56,13 @@ def greedy_match(cost: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     return out
 
 
+def busy_count(sim: Simulation) -> np.ndarray:
+    """``(N,)`` int64 per robot: steps with a task, broken down or on battery business, and
+    depletions so far. A robot idle at two moments was busy in between iff its count changed."""
+    s = sim.state
+    return s.busy_steps + s.broken_steps + s.charge_steps + s.depletions
+
+
 class GreedyDispatcher:
     """Oldest open order first, each to the nearest idle robot (travel steps on the floor)."""
 
@@ -89,20 +96,44 @@ def assign_nearest(sim: Simulation, robots: np.ndarray, orders: np.ndarray) -> N
 
 
 class FIFODispatcher:
-    """Oldest open order to the robot that has been idle longest (ties: lowest id)."""
+    """Oldest open order to the robot that has been idle longest (ties: lowest id).
+
+    *Idle* counts from when the robot last became available to dispatchers: its task done,
+    repaired, back from charging. It watches the fleet at every call, so reaching a sub-goal
+    while idle (a parking spot, an evacuation) does not restart it, as it restarts
+    ``since_goal``. A robot idle when first seen (a new episode) counts from its last goal."""
 
     name = "fifo"
 
+    def __init__(self) -> None:
+        self.reset(None)
+
     def reset(self, seed: int | None) -> None:
-        pass
+        self._since = np.zeros(0, dtype=np.int64)  #: per robot: idle since this step
+        self._idle = np.zeros(0, dtype=bool)  #: per robot: idle at the last call
+        self._busy = np.zeros(0, dtype=np.int64)  #: :func:`busy_count` at the last call
+        self._t = -1  #: the clock of the last call
+
+    def idle_since(self, sim: Simulation) -> np.ndarray:
+        """``(N,)`` int64: the step since which each robot has been idle (watching ``sim``);
+        meaningless for robots not idle now."""
+        idle = np.zeros(sim.n_robots, dtype=bool)
+        idle[sim.idle_robots()] = True
+        busy = busy_count(sim)
+        if self._since.size != sim.n_robots or sim.t < self._t:  # first sight: its last goal
+            self._since = sim.t - sim.state.since_goal.astype(np.int64)
+        else:  # newly idle, or busy and idle again since the last call
+            self._since[idle & (~self._idle | (busy != self._busy))] = sim.t
+        self._idle, self._busy, self._t = idle, busy, sim.t
+        return self._since
 
     def dispatch(self, sim: Simulation) -> None:
+        since = self.idle_since(sim)
         robots, orders = sim.idle_robots(), sim.dispatchable_orders()
         k = min(robots.size, orders.size)
         if k == 0:
             return
-        idle_for = sim.state.since_goal[robots]
-        order = np.lexsort((robots, -idle_for))
+        order = np.lexsort((robots, since[robots]))
         sim.assign(robots[order[:k]], orders[:k])
 
 

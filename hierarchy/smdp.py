@@ -3,7 +3,9 @@
 :class:`DecisionClock` says when a decision is due: there is an idle (working) robot and an open
 order it may take (:meth:`~warehouse.core.Simulation.dispatchable_orders`: not one whose pick
 location or station is closed), and since the last decision a robot became idle (finished a
-task, or was repaired), a robot reached its waypoint sub-goal (a hub route, ``--routes``), an
+task, or was repaired; also one idle at the last decision that was busy in between on another
+part's account: an order from the starvation guard or a task swap, a breakdown, a charge), a
+robot reached its waypoint sub-goal (a hub route, ``--routes``), an
 order arrived, an order held because its pick location or station was closed became
 dispatchable (its cells reopened: ``faults.closures``), or ``period`` steps passed. The learned
 dispatcher uses the same clock when it runs inside a :class:`~warehouse.fleet.Fleet`, so
@@ -30,6 +32,7 @@ from warehouse.core import Simulation, StepResult
 from warehouse.core.closures import open_since
 from warehouse.fleet import Fleet
 
+from .dispatchers import busy_count
 from .features import Decision, FeatureConfig, apply_decision, decision_features
 from .swaps import TaskSwaps
 
@@ -72,6 +75,7 @@ class DecisionClock:
 
     def reset(self) -> None:
         self._idle: np.ndarray | None = None
+        self._busy: np.ndarray | None = None
         self._routed: np.ndarray | None = None
         self._orders = -1
         self._t = -(10**9)
@@ -89,13 +93,17 @@ class DecisionClock:
             return True  # held orders became dispatchable: their cells reopened (like arrivals)
         if self._routed is not None and (self._routed & (sim.state.waypoint < 0)).any():
             return True  # a robot reached (or dropped) its waypoint sub-goal
-        return bool((~self._idle[idle]).any())
+        if (~self._idle[idle]).any():
+            return True
+        # idle at the last decision, busy in between (not on the dispatcher's account), idle again
+        return self._busy is not None and bool((busy_count(sim)[idle] != self._busy[idle]).any())
 
     def mark(self, sim: Simulation) -> None:
         """Record that a decision was just applied (robots still idle chose to wait)."""
         idle = np.zeros(sim.n_robots, dtype=bool)
         idle[sim.idle_robots()] = True
         self._idle = idle
+        self._busy = busy_count(sim)
         routed = sim.state.waypoint >= 0
         self._routed = routed if routed.any() else None
         self._orders = sim.orders.count

@@ -84,6 +84,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from .core import Observer, Simulation, StepResult
+from .fleet import run_dispatcher
 from .floor import CompiledFloor
 
 _MAX_CACHED_ACTIONS = 16  # action masks are cached per pattern up to this many actions
@@ -194,7 +195,7 @@ class WarehouseEnv(ParallelEnv):
             self._viewer.new_episode()
         if self.dispatcher is not None:
             self.dispatcher.reset(self.sim.seed)  # a seedless reset: the seed the sim drew
-            self.dispatcher.dispatch(self.sim)
+            run_dispatcher(self.dispatcher, self.sim)
         self.last_result = None
         return self.observer(), self.sim.action_mask()
 
@@ -214,7 +215,7 @@ class WarehouseEnv(ParallelEnv):
         self._require_reset("step()")
         result = self.sim.step(actions, preferences)
         if self.dispatcher is not None:
-            self.dispatcher.dispatch(self.sim)
+            run_dispatcher(self.dispatcher, self.sim)
         self.last_result = result
         return result
 

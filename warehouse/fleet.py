@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .core import Observer, Simulation, StepResult
+from .core.simulation import AssignError
 from .errors import PartError
 
 #: a navigator's decision a step cannot take (wrong shape or type)
@@ -54,7 +55,7 @@ class Fleet:
     def step(self) -> FleetStep:
         sim = self.sim
         if self.dispatcher is not None:
-            self.dispatcher.dispatch(sim)
+            run_dispatcher(self.dispatcher, sim)
         obs = self.observer() if self.navigator.needs_observation else None
         mask = sim.action_mask()
         actions, prefs = check_decision(
@@ -69,6 +70,17 @@ class Fleet:
     def run(self, steps: int) -> None:
         for _ in range(steps):
             self.step()
+
+
+def run_dispatcher(dispatcher: Any, sim: Simulation) -> None:
+    """``dispatcher.dispatch(sim)``; an assignment the simulation refuses (an order given
+    twice, a busy robot, ids that are not integers) is the one-line :class:`PartError` naming
+    the dispatcher (its ``__cause__`` the simulation's :class:`AssignError`)."""
+    try:
+        dispatcher.dispatch(sim)
+    except AssignError as exc:
+        name = getattr(dispatcher, "name", type(dispatcher).__name__)
+        raise PartError(f"dispatcher {name!r}", str(exc)) from exc
 
 
 def check_decision(navigator: Any, decision: Any, shape: tuple[int, int]) -> tuple[Any, Any]:

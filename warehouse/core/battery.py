@@ -71,7 +71,8 @@ the closure covers. Queued robots inside a closure with nowhere outside to go (n
 held) are evacuated too (:func:`~.closures.robots_to_evacuate`).
 
 Robots queued, driving to or at a charger and depleted ones are not
-:meth:`~warehouse.core.Simulation.idle_robots`, so no dispatcher gives them an order, and
+:meth:`~warehouse.core.Simulation.idle_robots`, nor are robots that start below
+``recharge_below`` (they queue as the first step ends), so no dispatcher gives them an order, and
 :meth:`~warehouse.core.Simulation.set_waypoints` leaves their sub-goals alone. Charging and
 depleted robots are frozen for the move rule as broken-down ones are (shields do not push them).
 

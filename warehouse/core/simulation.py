@@ -141,6 +141,39 @@ def _check_preferences(preferences: Any, n: int, n_actions: int) -> np.ndarray:
     return prefs
 
 
+class AssignError(ValueError):
+    """An assignment the simulation refuses (:meth:`Simulation.assign`, ``exchange_orders``,
+    ``release_orders``): a fleet names the dispatcher that asked for it
+    (:func:`warehouse.fleet.run_dispatcher`)."""
+
+
+def _ids(method: str, kind: str, ids: Any) -> np.ndarray:
+    """``ids`` as int32, or an :class:`AssignError`: robot and order ids must be integers
+    (``1.9`` is not the robot 1)."""
+    arr = np.asarray(ids)
+    if arr.size and arr.dtype.kind not in "iu":
+        raise AssignError(f"{method}: {kind} ids must be integers, got dtype {arr.dtype}")
+    return arr.astype(np.int32, copy=False)
+
+
+def _shield_actions(shield: Shield, answer: Any, n: int) -> np.ndarray:
+    """A shield's answer as ``(n,)`` int64 actions, or the one-line :class:`PartError` naming
+    it: ``None``, a wrong shape or anything but integers (``2.7`` is not the action 2, nor
+    ``True`` the action 1) is refused, as the navigator's actions are."""
+    where = f"shield {shield.name!r}"
+    if answer is None:
+        raise PartError(where, f"returned None, expected an integer array of shape ({n},)")
+    shielded = np.asarray(answer)
+    if shielded.shape != (n,):  # (the kernel below reads one action per robot)
+        raise PartError(where, f"returned actions of shape {shielded.shape}, expected ({n},)")
+    if n and shielded.dtype.kind not in "iu":
+        raise PartError(
+            where,
+            f"returned actions of dtype {shielded.dtype}, expected integers (action indices)",
+        )
+    return shielded if shielded.dtype == np.int64 else shielded.astype(np.int64)
+
+
 @dataclass(frozen=True)
 class StepResult:
     """What happened in one step (per-robot arrays of length N)."""
@@ -367,14 +400,18 @@ class Simulation:
     # ------------------------------------------------------------------ dispatcher API
     def idle_robots(self) -> np.ndarray:
         """Ids of robots with no task that are not broken down, nor queued for, driving to or
-        at a charger, nor depleted (``battery``), nor shut in by the closures (:attr:`shut_in`):
-        the robots a dispatcher may give orders."""
+        at a charger, nor depleted, nor below ``recharge_below`` (``battery``: a robot that starts
+        so queues as the first step ends), nor shut in by the closures (:attr:`shut_in`): the
+        robots a dispatcher may give orders."""
         s = self.state
         busy = s.broken
         if self.shut_in is not None:
             busy = np.where(self.shut_in[s.pos], 1, busy)
         if self.battery is not None:
-            return idle_kernel(s.phase, np.where(s.charge != Charge.NONE, 1, busy))
+            # below recharge_below with no battery business yet (only a robot that starts so:
+            # after any step it is queued), it queues as the step ends; no order before
+            needy = (s.charge != Charge.NONE) | (s.soc_wh < self.battery.threshold)
+            return idle_kernel(s.phase, np.where(needy, 1, busy))
         return idle_kernel(s.phase, busy)
 
     def open_orders(self) -> np.ndarray:
@@ -449,18 +486,17 @@ class Simulation:
     def assign(self, robots: np.ndarray, orders: np.ndarray) -> None:
         """Give each robot ``robots[i]`` the open order ``orders[i]`` (vectorized). A sub-goal the
         idle robot had (a parking spot) is dropped: the robot heads for the pick."""
-        robots = np.asarray(robots, dtype=np.int32)
-        orders = np.asarray(orders, dtype=np.int32)
+        robots, orders = _ids("assign", "robot", robots), _ids("assign", "order", orders)
         if robots.size == 0:
             return
         s, ob = self.state, self.orders
         if robots.size != orders.size:
-            raise ValueError("assign: robots and orders must pair up one to one")
+            raise AssignError("assign: robots and orders must pair up one to one")
         code = check_assign_kernel(robots, orders, s.phase, ob.assigned, ob.count, self._seen)
         if code:
-            raise ValueError(_ASSIGN_ERRORS[code])
+            raise AssignError(_ASSIGN_ERRORS[code])
         if self.battery is not None and np.any(s.charge[robots] != Charge.NONE):
-            raise ValueError("assign: robots must not be charging (battery)")
+            raise AssignError("assign: robots must not be charging (battery)")
         self._targets = None
         ob.open_ids = assign_kernel(
             robots, orders, self.t, s.phase, s.order, s.task_goal, ob.pick, ob.robot,
@@ -477,28 +513,28 @@ class Simulation:
         becomes idle (another robot took its order over). No order is opened or closed, and an
         order keeps the step it was first assigned. Robots that change order drop their sub-goal
         and measure progress afresh."""
-        robots = np.asarray(robots, dtype=np.int32)
-        orders = np.asarray(orders, dtype=np.int32)
+        robots = _ids("exchange_orders", "robot", robots)
+        orders = _ids("exchange_orders", "order", orders)
         s, ob = self.state, self.orders
         if robots.size != orders.size or any(np.unique(x).size != x.size for x in (robots, orders)):
-            raise ValueError("exchange_orders: robots and orders must pair up one to one")
+            raise AssignError("exchange_orders: robots and orders must pair up one to one")
         if robots.size and (robots.min() < 0 or robots.max() >= self.n_robots):
-            raise ValueError("exchange_orders: robot ids out of range")
+            raise AssignError("exchange_orders: robot ids out of range")
         if orders.size and (orders.min() < 0 or orders.max() >= ob.count):
-            raise ValueError("exchange_orders: order ids out of range")
+            raise AssignError("exchange_orders: order ids out of range")
         holders = ob.robot[orders]
         if np.any(holders < 0) or np.any(s.order[np.maximum(holders, 0)] != orders):
-            raise ValueError("exchange_orders: orders must be held by robots")
+            raise AssignError("exchange_orders: orders must be held by robots")
         if np.any(s.phase[holders] != Phase.TO_PICK):
-            raise ValueError("exchange_orders: orders must be held by robots driving to the pick")
+            raise AssignError("exchange_orders: orders must be held by robots driving to the pick")
         phase = s.phase[robots]
         idle_ok = (phase == Phase.IDLE) & (s.broken[robots] == 0)
         if self.battery is not None:
             idle_ok &= s.charge[robots] == Charge.NONE
         if np.any((phase != Phase.TO_PICK) & ~idle_ok):
-            raise ValueError("exchange_orders: robots must be idle or driving to their pick")
+            raise AssignError("exchange_orders: robots must be idle or driving to their pick")
         if np.any((phase == Phase.TO_PICK) & ~np.isin(s.order[robots], orders)):
-            raise ValueError("exchange_orders: a robot driving to its pick must hand its order on")
+            raise AssignError("exchange_orders: a robot driving to its pick must hand its order on")
         changed = s.order[robots] != orders
         released = holders[~np.isin(holders, robots)]
         moved, new = robots[changed], orders[changed]
@@ -521,14 +557,14 @@ class Simulation:
         open again (unassigned, in arrival order) and the robots idle, with no sub-goal. The
         simulation does this when a scheduled closure closes an order's pick location or
         station (:func:`~.closures.closure_duties`): the order is then held until they reopen."""
-        robots = np.unique(np.asarray(robots, dtype=np.int32))
+        robots = np.unique(_ids("release_orders", "robot", robots))
         if robots.size == 0:
             return
         s, ob = self.state, self.orders
         if robots.min() < 0 or robots.max() >= self.n_robots:
-            raise ValueError("release_orders: robot ids out of range")
+            raise AssignError("release_orders: robot ids out of range")
         if np.any(s.phase[robots] != Phase.TO_PICK):
-            raise ValueError("release_orders: robots must be driving to their pick")
+            raise AssignError("release_orders: robots must be driving to their pick")
         orders = s.order[robots]
         ob.assigned[orders] = -1
         ob.robot[orders] = -1
@@ -674,12 +710,7 @@ class Simulation:
         shield = self.shield
         if shield is not None:
             mask = self.action_mask() if getattr(shield, "needs_mask", True) else None
-            shielded = np.asarray(shield(self, actions, preferences, mask), dtype=np.int64)
-            if shielded.shape != (n,):  # (the kernel below reads one action per robot)
-                raise PartError(
-                    f"shield {shield.name!r}",
-                    f"returned actions of shape {shielded.shape}, expected ({n},)",
-                )
+            shielded = _shield_actions(shield, shield(self, actions, preferences, mask), n)
             intervened = np.empty(n, dtype=bool)
             changed = shield_changes_kernel(pos, f.nbr, actions, shielded, intervened, target)
             if changed < 0:
