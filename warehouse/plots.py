@@ -55,9 +55,12 @@ def plot_deliveries(series: pd.DataFrame, path: Path, exp: Experiment | None = N
             ax.fill_between(x, wide.min(axis=1), wide.max(axis=1), alpha=0.2)
     ax.set_xlabel("step" if step_s is None else f"simulated time ({unit})")
     ax.set_ylabel("cumulative deliveries")
+    if not series["deliveries"].gt(0).any():  # nothing delivered: 0 to 1, not ±0.04
+        ax.set_ylim(0.0, 1.0)
     seeds = series["seed"].nunique()
     where = f"{exp.scenario.name}, {exp.robots} robots: " if exp is not None else ""
-    ax.set_title(f"{where}deliveries (mean of {seeds} seed(s); band: min–max)")
+    band = "; band: min–max" if seeds > 1 else ""  # (one seed draws no band)
+    ax.set_title(f"{where}deliveries (mean of {seeds} seed(s){band})")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
     fig.tight_layout()
@@ -87,7 +90,8 @@ def plot_congestion(visits: dict[str, np.ndarray], exp: Experiment, path: Path) 
     )
     denom = max(1, len(exp.seeds) * exp.steps)
     cmap = plt.get_cmap("magma").with_extremes(bad="#9e9e9e")
-    vmax = max((np.nanmax(g) for g in visits.values()), default=1.0) / denom or 1.0
+    peaks = [float(np.nanmax(g)) for g in visits.values() if np.isfinite(g).any()]
+    vmax = max(peaks, default=0.0) / denom or 1.0  # (no visited cell at all: a 0 to 1 scale)
     image = None
     for ax, (policy, grid) in zip(axes.flat, visits.items(), strict=False):
         image = ax.imshow(
