@@ -28,9 +28,11 @@ for both kinds, and over time).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +127,19 @@ def _diff_assignment(before: np.ndarray, sim: Simulation, robots: np.ndarray) ->
     return np.where(now != before[robots], now, -1)
 
 
+@contextlib.contextmanager
+def floor_generators_kept(sim: Simulation) -> Iterator[None]:
+    """The simulation's generators leave the block as they entered it: a candidate that draws
+    from them (against the rule that a part draws from its own) cannot change the orders,
+    faults or goals of the incumbent's floor."""
+    saved = sim.rng_states()
+    try:
+        yield
+    finally:
+        for name, state in saved.items():
+            getattr(sim, name).bit_generator.state = state
+
+
 def decide_without_mutation(dispatcher: Any, sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
     """``(robots, orders)`` the dispatcher would assign now; ``sim`` is left untouched.
 
@@ -208,12 +223,13 @@ class _SpyDispatcher:
             scorer = scorer.inner
         clock = getattr(scorer, "clock", None)
         deciding = clock is None or clock.due(sim)  # waiting for its clock: it decides nothing
-        if deciding and hasattr(scorer, "probabilities"):
-            decision, probs = scorer.probabilities(sim)
-            if decision.robots.size:
-                top = np.sort(probs, axis=1)[:, ::-1]
-                margins[decision.robots] = top[:, 0] - top[:, 1]
-        c_robots, c_orders = decide_without_mutation(self.candidate, sim)
+        with floor_generators_kept(sim):
+            if deciding and hasattr(scorer, "probabilities"):
+                decision, probs = scorer.probabilities(sim)
+                if decision.robots.size:
+                    top = np.sort(probs, axis=1)[:, ::-1]
+                    margins[decision.robots] = top[:, 0] - top[:, 1]
+            c_robots, c_orders = decide_without_mutation(self.candidate, sim)
         before = sim.state.order.copy()
         self.incumbent.dispatch(sim)
         inc = _diff_assignment(before, sim, idle)
@@ -268,10 +284,10 @@ class _SpyNavigator:
 
     def act(self, sim: Simulation, obs: np.ndarray | None, mask: np.ndarray):  # type: ignore[no-untyped-def]
         actions, prefs = self.incumbent.act(sim, self._observe(self.incumbent, sim, obs), mask)
-        c_actions, c_prefs = check_decision(  # a wrong answer is named, as the incumbent's is
-            self.candidate, self.candidate.act(sim, self._observe(self.candidate, sim, obs), mask),
-            mask.shape,
-        )  # fmt: skip
+        with floor_generators_kept(sim):
+            answer = self.candidate.act(sim, self._observe(self.candidate, sim, obs), mask)
+        # a wrong answer is named, as the incumbent's is
+        c_actions, c_prefs = check_decision(self.candidate, answer, mask.shape)
         movable = (sim.state.target >= 0) & mask[:, 1:].any(axis=1)
         idx = np.flatnonzero(movable)
         log = self.log
@@ -375,4 +391,11 @@ def plot_divergence(log: ShadowLog, sim: Simulation, path: Path) -> None:
     plt.close(fig)
 
 
-__all__ = ["ShadowLog", "asdict", "decide_without_mutation", "run_shadow", "write_report"]
+__all__ = [
+    "ShadowLog",
+    "asdict",
+    "decide_without_mutation",
+    "floor_generators_kept",
+    "run_shadow",
+    "write_report",
+]

@@ -273,3 +273,51 @@ def test_shadow_side_settings_are_checked(
     assert exc.value.code == 2 and not out.exists()
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {message}")
+
+
+class _Greedy:
+    """Greedy that also draws from the simulation's order and fault streams (a plug-in breaking
+    the rule that parts draw from their own generator)."""
+
+    name = "rude"
+
+    def reset(self, seed: int | None) -> None:
+        self.inner = make_dispatcher("greedy")
+        self.inner.reset(seed)
+        self.nav = make_navigator("rule_based")
+        self.nav.reset(seed)
+        self.needs_observation = self.nav.needs_observation
+
+    def dispatch(self, sim: Simulation) -> None:
+        sim.rng_orders.random(3), sim.rng_faults.random(5)
+        self.inner.dispatch(sim)
+
+    def act(self, sim: Simulation, obs, mask):  # type: ignore[no-untyped-def]
+        sim.rng_goals.integers(9, size=4), sim.rng_orders.poisson(2.0)
+        return self.nav.act(sim, obs, mask)
+
+
+def test_a_candidate_drawing_from_the_floor_s_generators_does_not_change_the_floor() -> None:
+    def scenario() -> Simulation:
+        sc, src = load_scenario("tiny")
+        sc = apply_overrides(sc, {"collisions": "pibt", "faults.breakdown_prob": 0.02}, src)
+        return Simulation(build_floor(sc, src), sc.sim_config())
+
+    plain = scenario()
+    fleet = Fleet(plain, make_dispatcher("greedy"), make_navigator("rule_based"))
+    fleet.reset(5)
+    fleet.run(150)
+    shadowed = scenario()
+    rude = _Greedy()
+    rude.reset(5)
+    run_shadow(
+        shadowed,
+        (make_dispatcher("greedy"), make_navigator("rule_based")),
+        (rude, rude),
+        steps=150,
+        seed=5,
+    )
+    assert compute_kpis(plain) == compute_kpis(shadowed)
+    assert plain.orders.count == shadowed.orders.count
+    assert plain.rng_states() == shadowed.rng_states()
+    assert np.array_equal(plain.state.pos, shadowed.state.pos)
