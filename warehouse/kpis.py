@@ -10,7 +10,8 @@ name                               definition (unit)
 ``collisions_per_1k_robot_steps``  collisions × 1000 / (robots × steps)
 ``shield_interventions``           robot-steps in which the shield changed the proposed action
 ``cycle_time_p50``                 median order arrival → delivery time, delivered orders (s)
-``cycle_time_p95``                 95th percentile of the same (s)
+``cycle_time_p95``                 95th percentile of the same (s); both interpolate linearly
+                                   between the closest ranks (``numpy.percentile``'s default)
 ``utilization``                    share of robot-steps spent with a task, the step that ends
                                    one included (0..1): in ``pickup_delivery`` the sum of the
                                    three phase shares below
@@ -35,7 +36,9 @@ name                               definition (unit)
 ``energy_kwh``                     distance × ``physics.energy_wh_per_metre`` + robots × simulated
                                    time × ``physics.idle_power_w`` (kWh)
 ``stuck_robots``                   robots with a task and no progress towards its target for
-                                   ``physics.stuck_after`` steps, at the end of the run
+                                   ``physics.stuck_after`` steps, at the end of the run (a robot
+                                   driving to or stepping off its charger counts as one with a
+                                   task: ``Battery.progress_phase``)
 ``stuck_robot_share``              share of robot-steps that ended with the robot stuck, as
                                    ``stuck_robots`` counts it after every step (0..1): the
                                    robot-time stuck over the whole run, where ``stuck_robots``
