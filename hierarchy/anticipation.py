@@ -6,9 +6,12 @@ about to drop its load at a station beside that shelf would get there sooner. Wi
 anticipation on, the pool is matched first over the idle robots *and* the robots finishing a
 delivery (carrying an order or dropping it), by the fewest steps until each would reach each
 pick (:func:`scipy.optimize.linear_sum_assignment`). A finishing robot counts the steps to its
-station, the drop and any repair time left, then the drive from the station; one that has not
-got closer to its station for :data:`STALLED` steps (queued or jammed) is not counted, since its
-estimate would hold orders for a robot that is not coming. The orders the
+station, the drop and any repair time left (with ``battery``, the time until a depleted one's
+battery is swapped: ``rescue_s``), then the drive from the station; one that has not got closer
+to its station for :data:`STALLED` steps (queued or jammed), and one whose charge is below
+``battery.recharge_below`` (it queues for a charger once it has dropped its load, so no
+dispatcher sees it) are not counted, since their estimate would hold orders for a robot that is
+not coming. The orders the
 matching gives to finishing robots are taken out of the pool, so the dispatcher chooses among
 the rest; an idle robot whose every order is held waits for the next decision.
 
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from warehouse.core.battery import STOPPED_CAP
 from warehouse.core.state import Phase
 from warehouse.floor import UNREACHABLE
 
@@ -43,18 +47,25 @@ STALLED = 10
 
 def finishing_robots(sim: Simulation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(robots, stations, steps)``: the robots carrying an order to its station (not stalled for
-    :data:`STALLED` steps) or dropping it, the station each will be free at, and the steps until
-    then (inf where the station cannot be reached)."""
+    :data:`STALLED` steps) or dropping it, and with ``battery`` not below ``recharge_below`` (they
+    charge next), the station each will be free at, and the steps until then (inf where the
+    station cannot be reached or a depleted robot is never rescued)."""
     s, ob = sim.state, sim.orders
     carrying = (s.phase == Phase.TO_DROP) & (s.since_progress < STALLED)
-    robots = np.flatnonzero(carrying | (s.phase == Phase.DROPPING))
-    robots = robots.astype(np.int32)
+    finishing = carrying | (s.phase == Phase.DROPPING)
+    if sim.battery is not None:  # below recharge_below it queues for a charger, not for orders
+        finishing &= s.soc_wh >= sim.battery.threshold
+    robots = np.flatnonzero(finishing).astype(np.int32)
     stations = ob.station[s.order[robots]]
     carrying = s.phase[robots] == Phase.TO_DROP
     drive = sim.dist.lookup(stations, s.pos[robots]).astype(np.float64)
     drive[drive >= UNREACHABLE] = np.inf
     steps = np.where(carrying, drive + sim.config.tasks.drop_time, s.timer[robots])
-    return robots, stations, steps + s.broken[robots]
+    steps += s.broken[robots]
+    if sim.battery is not None:  # a depleted robot stands until its battery is swapped
+        stopped = sim.battery.stopped_steps(s, sim.t)[robots]
+        steps += np.where(stopped >= STOPPED_CAP, np.inf, stopped)
+    return robots, stations, steps
 
 
 def held_orders(sim: Simulation, idle: np.ndarray, orders: np.ndarray) -> np.ndarray:

@@ -170,8 +170,8 @@ class IdleParking:
     """``inner``, with idle robots sent to parking spots (module docstring)."""
 
     def __init__(self, inner: Any, after_s: float) -> None:
-        if not after_s >= 0:
-            raise ValueError("after_s must be ≥ 0")
+        if not 0 <= after_s < math.inf:  # (inf: ceil() of it fails at the first dispatch)
+            raise ValueError(f"after_s must be a finite number ≥ 0, got {after_s}")
         self.inner, self.after_s = inner, float(after_s)
         self.name = inner.name
 

@@ -205,8 +205,9 @@ class PoliciesConfig(Section):
     anticipate: bool = Field(
         False,
         description="Anticipation (hierarchy/anticipation.py): the greedy, hungarian and ppo "
-        "dispatchers leave out of their pool the orders a robot finishing a delivery would "
-        "reach before any idle robot, matched over both by steps to the picks. Default: off.",
+        "dispatchers leave out of their pool the orders that a matching of the idle robots and "
+        "the robots finishing a delivery to the pool, by fewest total steps to the picks, gives "
+        "to a finishing robot. Default: off.",
     )
     task_swaps: bool = Field(
         False,
