@@ -86,7 +86,7 @@ def test_every_entry_point_gives_the_same_kpis(policy: str, tmp_path: Path, caps
         argv += ["--steps", str(STEPS), "--jobs", j, "--out", str(out), "--record", str(rec)]
         code, _, err = run_cli(argv, capsys)
         assert code == 0, err
-        rows = pd.read_csv(out / "kpis.csv")
+        rows = pd.read_csv(out / "kpis.csv", float_precision="round_trip")  # (bit for bit)
         final = rows[(rows["seed"] == SEED) & (rows["step"] == STEPS)]
         assert len(final) == 1
         same_kpis(final.iloc[0].to_dict(), model)
@@ -97,7 +97,8 @@ def test_every_entry_point_gives_the_same_kpis(policy: str, tmp_path: Path, caps
     argv += ["--steps", str(STEPS), "--policy", policy, "--out", str(out)]
     code, _, err = run_cli(argv, capsys)
     assert code == 0, err
-    same_kpis(pd.read_csv(out / "sweep.csv").iloc[0].to_dict(), model)
+    sweep = pd.read_csv(out / "sweep.csv", float_precision="round_trip")
+    same_kpis(sweep.iloc[0].to_dict(), model)
 
     dispatcher, navigator, mode = PRESETS[policy]
     same_kpis(run_one("tiny", dispatcher, navigator, mode or "block", SEED, STEPS), model)

@@ -30,7 +30,7 @@ def goal_sim(rows: list[str], robots: int, mode: str = "block") -> Simulation:
     return sim
 
 
-def setup(sim: Simulation, starts, goals) -> None:
+def place_robots(sim: Simulation, starts, goals) -> None:
     """Place robots and give them fixed goals (goal_visit draws a new one on arrival)."""
     f = sim.floor
     sim.state.pos = np.array([f.cell_of[r, c] for r, c in starts], dtype=np.int32)
@@ -47,7 +47,7 @@ def nav() -> RuleBasedNavigator:
 
 def test_follows_the_shortest_path():
     sim = goal_sim(["......", "......"], 1)
-    setup(sim, [(0, 0)], [(1, 4)])
+    place_robots(sim, [(0, 0)], [(1, 4)])
     navigator, steps = nav(), 0
     while sim.state.pos[0] != sim.floor.cell_of[1, 4]:
         actions, prefs = navigator.act(sim, None, sim.action_mask())
@@ -59,7 +59,7 @@ def test_follows_the_shortest_path():
 
 def test_waits_behind_a_robot_that_stays():
     sim = goal_sim(["#####.", "S....p"], 2)
-    setup(sim, [(1, 1), (1, 2)], [(1, 4), (-1, -1)])
+    place_robots(sim, [(1, 1), (1, 2)], [(1, 4), (-1, -1)])
     sim.state.broken[1] = 10  # robot 1 cannot move
     actions, _ = nav().act(sim, None, sim.action_mask())
     assert actions.tolist() == [W, W]
@@ -67,7 +67,7 @@ def test_waits_behind_a_robot_that_stays():
 
 def test_prefers_a_free_equally_short_neighbour():
     sim = goal_sim(["...", "...", "..."], 2)
-    setup(sim, [(0, 0), (0, 1)], [(2, 2), (-1, -1)])  # east is taken, south is as short
+    place_robots(sim, [(0, 0), (0, 1)], [(2, 2), (-1, -1)])  # east is taken, south is as short
     sim.state.broken[1] = 10
     actions, _ = nav().act(sim, None, sim.action_mask())
     assert actions[0] == S
@@ -75,7 +75,7 @@ def test_prefers_a_free_equally_short_neighbour():
 
 def test_idle_robot_in_the_way_steps_aside():
     sim = goal_sim(["#.##", "....", "#.##"], 2)
-    setup(sim, [(1, 0), (1, 1)], [(1, 3), (-1, -1)])  # robot 1 is idle at the junction
+    place_robots(sim, [(1, 0), (1, 1)], [(1, 3), (-1, -1)])  # robot 1 is idle at the junction
     navigator, steps = nav(), 0
     while sim.state.deliveries[0] == 0 and steps < 10:
         actions, prefs = navigator.act(sim, None, sim.action_mask())
@@ -88,7 +88,7 @@ def test_idle_robot_in_the_way_steps_aside():
 def test_head_on_in_a_single_lane_corridor_resolves():
     """Two robots meet face to face in a one-lane corridor with a pocket: both get through."""
     sim = goal_sim(["###.###", "S.....p"], 2)
-    setup(sim, [(1, 1), (1, 5)], [(1, 6), (1, 0)])
+    place_robots(sim, [(1, 1), (1, 5)], [(1, 6), (1, 0)])
     navigator = nav()
     for _ in range(30):
         actions, prefs = navigator.act(sim, None, sim.action_mask())
@@ -146,7 +146,7 @@ def test_fleet_keeps_delivering(scenario):
 
 def test_distance_preferences():
     sim = goal_sim(["...", "...", "..."], 2)
-    setup(sim, [(1, 1), (0, 0)], [(1, 2), (-1, -1)])
+    place_robots(sim, [(1, 1), (0, 0)], [(1, 2), (-1, -1)])
     mask = sim.action_mask()
     dist, scores = distance_preferences(sim, mask)
     assert dist[0].tolist() == [1, 2, 0, 2, 2]
@@ -189,7 +189,7 @@ def test_idle_robots_packed_in_a_lane_make_way_only_when_pushed(clear_idle):
     for ever, ``rule_based_push`` shifts the whole chain east and the robot gets through."""
     sim = goal_sim(["........."], 5)
     idle = (-1, -1)
-    setup(sim, [(0, 0), (0, 1), (0, 2), (0, 3), (0, 4)], [(0, 4), idle, idle, idle, idle])
+    place_robots(sim, [(0, 0), (0, 1), (0, 2), (0, 3), (0, 4)], [(0, 4), idle, idle, idle, idle])
     navigator = RuleBasedNavigator(clear_idle=clear_idle)
     navigator.reset(0)
     for _ in range(40):
@@ -234,7 +234,7 @@ def test_a_cycle_turns_only_with_rotate(rotate):
     sim = goal_sim(["...", "..."], 5)
     # robot 0 at (0, 2) heads for (0, 0) through (0, 1); robots 1-4 go round the square
     starts = [(0, 2), (0, 0), (0, 1), (1, 1), (1, 0)]
-    setup(sim, starts, [(0, 0), (0, 1), (1, 1), (1, 0), (0, 0)])
+    place_robots(sim, starts, [(0, 0), (0, 1), (1, 1), (1, 0), (0, 0)])
     navigator = RuleBasedNavigator(rotate=rotate)
     navigator.reset(0)
     actions, prefs = navigator.act(sim, None, sim.action_mask())
@@ -293,7 +293,7 @@ def test_a_yielding_robot_tries_its_next_push_only_with_retry_push(retry_push):
     behind). Without ``retry_push`` it tries robot 2 only, fails, and all four wait; with it,
     it pushes robot 3 and robot 0 gets through."""
     sim = goal_sim(["##.##", "....#"], 4)
-    setup(sim, [(1, 3), (1, 2), (0, 2), (1, 1)], [(1, 0), (1, 3), (1, 0), (1, 3)])
+    place_robots(sim, [(1, 3), (1, 2), (0, 2), (1, 1)], [(1, 0), (1, 3), (1, 0), (1, 3)])
     navigator = RuleBasedNavigator(strict_follow=True, rotate=True, retry_push=retry_push)
     navigator.reset(0)
     actions, prefs = navigator.act(sim, None, sim.action_mask())
