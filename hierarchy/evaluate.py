@@ -419,9 +419,11 @@ def evaluate(
             with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
                 try:
                     with stops_on_ctrl_c(pool):
-                        with workers_ignore_ctrl_c():  # (map submits every task: workers start)
-                            found = pool.map(_task, tasks, [args.steps] * len(tasks), chunksize=2)
-                        collect(found)
+                        with workers_ignore_ctrl_c():  # (submit starts the workers)
+                            futures = [pool.submit(_task, t, args.steps) for t in tasks]
+                        # (not pool.map: its results cancel the pending futures on a Ctrl-C,
+                        # and the pool's thread then fails to fail them, with a traceback)
+                        collect(future.result() for future in futures)
                 except BaseException:  # the runs not started yet would still run
                     pool.shutdown(cancel_futures=True)
                     raise

@@ -96,9 +96,9 @@ def build(work: Path, jobs: int = 1) -> Path:
     if jobs > 1:
         ctx = mp.get_context("spawn")
         with ProcessPoolExecutor(min(jobs, len(SEEDS)), mp_context=ctx) as ex, stops_on_ctrl_c(ex):
-            with workers_ignore_ctrl_c():  # (map submits every member: the workers start)
-                found = ex.map(_train_member, SEEDS, [work] * len(SEEDS))
-            members = list(found)
+            with workers_ignore_ctrl_c():  # (submit starts the workers; no map: see evaluate)
+                found = [ex.submit(_train_member, seed, work) for seed in SEEDS]
+            members = [future.result() for future in found]
     else:
         members = [_train_member(seed, work) for seed in SEEDS]
     stem = work / "ensemble" / "policy"

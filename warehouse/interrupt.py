@@ -56,7 +56,6 @@ def stops_on_ctrl_c(executor: Any) -> Iterator[None]:
         yield
     except KeyboardInterrupt:
         stop_workers(executor)
-        executor.shutdown(wait=False, cancel_futures=True)
         raise
 
 
@@ -75,8 +74,12 @@ def run_main(main: Callable[[], Any]) -> None:
 
 
 def stop_workers(executor: Any) -> None:
-    """Terminate the worker processes of a ``ProcessPoolExecutor`` whose workers ignore Ctrl-C:
-    on an interrupt, ``shutdown`` would wait for their episodes to end."""
+    """Stop a ``ProcessPoolExecutor`` whose workers ignore Ctrl-C: on an interrupt,
+    ``shutdown`` would wait for their episodes to end. Its workers are terminated, then its
+    manager thread is let finish: it fails the pending futures as broken. Cancelling them
+    first (``cancel_futures``) races that thread, which then prints an ``InvalidStateError``
+    traceback for each future it can no longer fail."""
     for process in list((getattr(executor, "_processes", None) or {}).values()):
         with contextlib.suppress(Exception):
             process.terminate()
+    executor.shutdown(wait=True)

@@ -160,7 +160,7 @@ def _shield_actions(shield: Shield, answer: Any, n: int) -> np.ndarray:
     """A shield's answer as ``(n,)`` int64 actions, or the one-line :class:`PartError` naming
     it: ``None``, a wrong shape or anything but integers (``2.7`` is not the action 2, nor
     ``True`` the action 1) is refused, as the navigator's actions are."""
-    where = f"shield {shield.name!r}"
+    where = f"shield {getattr(shield, 'name', shield)!r}"  # (a bare function has no name)
     if answer is None:
         raise PartError(where, f"returned None, expected an integer array of shape ({n},)")
     shielded = np.asarray(answer)
