@@ -171,7 +171,11 @@ class RewardConfig(Section):
 
     per_metre: float = Field(-1.0, description="Reward per metre travelled (per m).")
     delivery: float = Field(100.0, description="Reward per delivered order or reached goal.")
-    collision: float = Field(-50.0, description="Reward per collision the robot takes part in.")
+    collision: float = Field(
+        -50.0,
+        description="Reward per step in which the robot's own move fails by collision (a robot "
+        "that stands still is not charged when another runs into it).",
+    )
     per_step: float = Field(0.0, description="Reward per robot per step (e.g. a time penalty).")
     progress: float = Field(
         0.0,
