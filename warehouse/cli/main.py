@@ -74,11 +74,10 @@ PATH_OPTIONS = ("--out", "--record", "--headless-frames", "--init", "--learned",
 
 
 def _click_exceptions() -> ModuleType:
-    """click's exception classes (typer ≥ 0.20 vendors click as ``typer._click``)."""
-    try:
-        from typer._click import exceptions
-    except ImportError:  # pragma: no cover - older typer depends on click itself
-        from click import exceptions  # type: ignore[no-redef]
+    """click's exception classes (typer, from the 0.29 floor on, vendors click as
+    ``typer._click``)."""
+    from typer._click import exceptions
+
     return exceptions
 
 
