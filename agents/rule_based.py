@@ -14,7 +14,10 @@ whole fleet at once (one compiled pass, robots taken in id order):
    step to a uniformly random free neighbour, drawn from the navigator's own RNG.
 3. **yield**: when two robots want each other's nodes (head-on in a single-lane aisle), the
    one whose *train* (itself and the robots queued behind it) holds the higher lowest id
-   yields, unless the other holds the right of way (below); an idle robot standing on a node
+   yields, unless the other holds the right of way (below) or only one of the two is on an
+   errand (an order, a charger): then the idle one, driving to a sub-goal such as a parking
+   spot, yields (else a robot parked in a one-lane aisle that made way for a loaded robot and
+   is sent back to its spot turns it back, over and over); an idle robot standing on a node
    a robot wants yields too. A yielding robot moves to the free neighbour closest to its own
    target, else follows a neighbour that is leaving, else pushes back a robot heading into it
    (which then yields in turn), else waits. When the loser's side is boxed in (a dead end), the
@@ -65,6 +68,7 @@ import numpy as np
 
 from warehouse.core import Simulation
 from warehouse.core.kernels import any_at_least, resolve_block_kernel
+from warehouse.core.state import Charge, Phase
 from warehouse.floor import UNREACHABLE
 
 _FAR = np.float32(1e6)
@@ -310,6 +314,7 @@ def _navigate(
     act,
     want,
     prefs,
+    errand,
 ):  # pragma: no cover - compiled
     n = pos.size
     n_act = nbr.shape[1]
@@ -402,8 +407,11 @@ def _navigate(
                 resv[pos[j]] = i
             _yield(j, pos[i], scene)
         elif want[j] == pos[i]:
-            key_i = (0 if boost[i] > 0 else 1, train[i], i)
-            key_j = (0 if boost[j] > 0 else 1, train[j], j)
+            # a robot on an errand (an order, a charger) goes before an idle one driving to a
+            # sub-goal (a parking spot, a zone): an idle robot that made way for a loaded one
+            # and is sent back past it must not turn it back
+            key_i = (0 if boost[i] > 0 else 1, 0 if errand[i] else 1, train[i], i)
+            key_j = (0 if boost[j] > 0 else 1, 0 if errand[j] else 1, train[j], j)
             y, other = (j, i) if key_j > key_i else (i, j)
             if yielding[y]:
                 continue
@@ -558,6 +566,7 @@ class RuleBasedNavigator:
             actions,
             self._want,
             prefs,
+            (s.phase != Phase.IDLE) | (s.charge != Charge.NONE),
         )
         return actions, prefs
 
