@@ -112,21 +112,27 @@ def test_a_parked_robot_given_an_order_frees_its_spot_for_the_next() -> None:
     assert robots.tolist() == [1] and to.tolist() == [c[0, 4]]  # the nearer spot, free again
 
 
-def _all_on(seed: int, steps: int, rate: float) -> tuple[Simulation, list[str]]:
-    """``small`` with the guard, anticipation, swaps and parking all on around greedy, checking
-    after every dispatch that no order is lost or held twice and that no two idle robots head
-    for one spot."""
+def _small_with_every_add_on(name: str, rate: float, *, max_order_age: float):
+    """``small`` at ``rate`` with anticipation, the guard, task swaps and parking (at once)
+    around the dispatcher ``name``: the simulation and the wrapped dispatcher."""
     sc, src = load_scenario("small")
     overrides = {
         "tasks.arrival_rate": rate,
         "policies.anticipate": True,
-        "policies.max_order_age": 20,
+        "policies.max_order_age": max_order_age,
         "policies.task_swaps": True,
         "policies.park_idle": 0,
     }
     sc = apply_overrides(sc, overrides, src)
     sim = Simulation(build_floor(sc, src), sc.sim_config())
-    dispatcher = scenario_dispatcher("greedy", sc, src)
+    return sim, scenario_dispatcher(name, sc, src)
+
+
+def _all_on(seed: int, steps: int, rate: float) -> tuple[Simulation, list[str]]:
+    """``small`` with the guard, anticipation, swaps and parking all on around greedy, checking
+    after every dispatch that no order is lost or held twice and that no two idle robots head
+    for one spot."""
+    sim, dispatcher = _small_with_every_add_on("greedy", rate, max_order_age=20)
     chain = [type(d).__name__ for d in (dispatcher, dispatcher.inner, dispatcher.inner.inner)]
     chain.append(type(dispatcher.inner.inner.inner).__name__)
     fleet = Fleet(sim, dispatcher, make_navigator("rule_based"))
@@ -181,17 +187,7 @@ class _Checked:
 def test_the_guard_serves_every_overdue_order_an_idle_robot_can_take() -> None:
     """With anticipation, swaps and parking around it, after every dispatch no order older than
     the limit is left open while a robot is idle (``small``, a light load)."""
-    sc, src = load_scenario("small")
-    overrides = {
-        "tasks.arrival_rate": 0.5,
-        "policies.anticipate": True,
-        "policies.max_order_age": 5,
-        "policies.task_swaps": True,
-        "policies.park_idle": 0,
-    }
-    sc = apply_overrides(sc, overrides, src)
-    sim = Simulation(build_floor(sc, src), sc.sim_config())
-    wrapped = scenario_dispatcher("hungarian", sc, src)
+    sim, wrapped = _small_with_every_add_on("hungarian", 0.5, max_order_age=5)
     assert isinstance(wrapped.inner.inner, AgeGuard) and isinstance(wrapped.inner, TaskSwaps)
     checked = _Checked(wrapped, 5.0)
     fleet = Fleet(sim, checked, make_navigator("rule_based"))

@@ -4,56 +4,14 @@ round: Ctrl-C, output folders, and one-line errors that name what the user typed
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from cli_helpers import TINY, fails_cleanly, run_cli, snapshot
+from interrupt_helpers import children, press_ctrl_c
 
 WAREHOUSE = [sys.executable, "-c", "from warehouse.cli.main import main; main()"]
-
-
-def _children(pid: int) -> list[int]:
-    """The child processes of ``pid`` (Linux)."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
-
-def _interrupt(argv: list[str], cwd: Path, workers: int) -> tuple[int, str, str]:
-    """Start ``warehouse ARGV`` in its own process group, wait until it runs ``workers`` worker
-    processes (and they have had a moment to start), then press Ctrl-C: SIGINT to the whole
-    group, as a terminal sends it. Returns ``(exit code, stdout, stderr)``."""
-    proc = subprocess.Popen(
-        [*WAREHOUSE, *argv],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        # a guard against a hang only, not a timing the test asserts
-        deadline = time.monotonic() + 300
-        while len(_children(proc.pid)) < workers and proc.poll() is None:
-            if time.monotonic() > deadline:
-                pytest.fail("the workers never started")
-            time.sleep(0.1)
-        time.sleep(1.0)  # the workers are booting (imports) or running: both must stay quiet
-        assert proc.poll() is None, proc.communicate()
-        os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-    return proc.returncode, out, err
 
 
 LONG = ["--steps", "1000000", "--seeds", "0..3"]
@@ -73,7 +31,9 @@ def test_ctrl_c_with_worker_processes_is_one_line_and_leaves_nothing(
     """Ctrl-C reaches the worker processes too (one process group): they stay quiet (no
     "Process SpawnPoolWorker-1:" nor their tracebacks), the command says it was interrupted
     on one line, exits 130 and leaves no output folder."""
-    code, out, err = _interrupt(argv, tmp_path, workers=2)
+    argv = [*WAREHOUSE, *argv]
+    # the workers are booting (imports) or running once there: both must stay quiet
+    code, out, err = press_ctrl_c(argv, tmp_path, lambda p: len(children(p.pid)) >= 2, settle_s=1)
     assert code == 130, (out, err)
     assert err.strip() == "interrupted", err
     assert "Traceback" not in out + err
@@ -83,29 +43,9 @@ def test_ctrl_c_with_worker_processes_is_one_line_and_leaves_nothing(
 def test_ctrl_c_of_collect_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
     """``collect`` (no workers) interrupted: one line, exit 130, no dataset nor staging folder."""
     argv = ["collect", str(TINY), "--out", "data", "--steps", "1000000", "--episodes", "50"]
-    proc = subprocess.Popen(
-        [*WAREHOUSE, *argv],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 300  # (a guard against a hang only)
-        # collecting has begun once its staging folder is there
-        while not any(tmp_path.iterdir()) and proc.poll() is None:
-            if time.monotonic() > deadline:
-                pytest.fail("collection never started")
-            time.sleep(0.1)
-        assert proc.poll() is None, proc.communicate()
-        os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-    assert proc.returncode == 130, (out, err)
+    # collecting has begun once its staging folder is there
+    code, out, err = press_ctrl_c([*WAREHOUSE, *argv], tmp_path, lambda p: any(tmp_path.iterdir()))
+    assert code == 130, (out, err)
     assert err.strip() == "interrupted", err
     assert snapshot(tmp_path) == set()
 

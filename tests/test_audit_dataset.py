@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from cli_helpers import TINY, run_cli
+from dataset_helpers import collect_tiny, copy_dataset
 
 from agents.dataset import MANIFEST, CollectConfig, collect, file_sha256, load_datasets
 from warehouse.errors import InputError
@@ -18,14 +18,7 @@ from warehouse.errors import InputError
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("data") / "ds"
-    collect(CollectConfig(targets=("tiny",), episodes=1, steps=4, shard_size=10), out)
-    return out
-
-
-def _copy(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    return dst
+    return collect_tiny(tmp_path_factory.mktemp("data") / "ds")
 
 
 def _edit(folder: Path, **changes: object) -> None:
@@ -54,13 +47,13 @@ def _refused(folder: Path, file: str, field: str | None) -> str:
 )
 def test_a_broken_observation_layout_is_refused_by_the_loader(dataset, tmp_path, layout, field):
     # (training built its network from it: AttributeError / ValueError / ValidationError)
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     _edit(folder, observation=layout)
     _refused(folder, MANIFEST, field)
 
 
 def test_a_shard_listed_twice_is_refused(dataset, tmp_path):
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     man = json.loads((folder / MANIFEST).read_text())
     first = man["shards"][0]
     _edit(folder, shards=[*man["shards"], first], n_transitions=man["n_transitions"] + first["n"])
@@ -69,7 +62,7 @@ def test_a_shard_listed_twice_is_refused(dataset, tmp_path):
 
 @pytest.mark.parametrize("content", [b"not a zip", b"npy"])
 def test_a_shard_that_is_not_an_npz_archive_is_refused(dataset, tmp_path, content):
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     man = json.loads((folder / MANIFEST).read_text())
     path = folder / man["shards"][0]["file"]
     if content == b"npy":
@@ -91,20 +84,20 @@ def test_a_shard_that_is_not_an_npz_archive_is_refused(dataset, tmp_path, conten
     ],
 )
 def test_manifest_entries_of_the_wrong_kind_are_refused(dataset, tmp_path, changes, field):
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     _edit(folder, **changes)
     _refused(folder, MANIFEST, field)
 
 
 def test_a_manifest_epsilon_of_nan_is_refused(dataset, tmp_path):
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     text = (folder / MANIFEST).read_text()
     (folder / MANIFEST).write_text(text.replace('"epsilon": 0.1', '"epsilon": NaN'))
     _refused(folder, MANIFEST, "epsilon")
 
 
 def test_an_older_dataset_without_observation_joins_a_union(dataset, tmp_path):
-    old = _copy(dataset, tmp_path / "old")
+    old = copy_dataset(dataset, tmp_path / "old")
     man = json.loads((old / MANIFEST).read_text())
     del man["observation"]  # datasets written before the intent channels
     (old / MANIFEST).write_text(json.dumps(man))
@@ -226,7 +219,7 @@ def _rezip(folder: Path, key: str, member: str, data: bytes) -> str:
 
 def test_an_archive_member_that_is_not_an_array_is_refused(dataset, tmp_path):
     # (numpy hands back the member's bytes: AttributeError on .dtype)
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     name = _rezip(folder, "reward", "reward", b"just some bytes")
     _refused(folder, name, "reward")
 
@@ -235,7 +228,7 @@ def test_a_shard_declaring_a_huge_array_is_refused_unread(dataset, tmp_path):
     # a deflated member whose header claims 2**40 rows: refused by its header, not allocated
     import io
 
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     buf = io.BytesIO()
     np.lib.format.write_array_header_1_0(
         buf, {"descr": "|i1", "fortran_order": False, "shape": (2**40,)}
@@ -246,7 +239,7 @@ def test_a_shard_declaring_a_huge_array_is_refused_unread(dataset, tmp_path):
 
 
 def test_a_manifest_too_large_for_memory_is_one_line(dataset, tmp_path):
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     man = json.loads((folder / MANIFEST).read_text())
     man["shards"][0]["n"] = 10**13
     _edit(folder, shards=man["shards"], n_transitions=sum(s["n"] for s in man["shards"]))
@@ -305,7 +298,7 @@ def test_a_shard_too_large_for_memory_is_one_line(tmp_path):
 
 def test_observations_outside_their_range_are_refused(dataset, tmp_path):
     # (finite but absurd values, e.g. 60000, were trained on)
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     man = json.loads((folder / MANIFEST).read_text())
     path = folder / man["shards"][0]["file"]
     with np.load(path) as z:

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_helpers import collect_tiny, copy_dataset
 
 import warehouse
-from agents.dataset import MANIFEST, CollectConfig, collect, file_sha256, load_datasets
+from agents.dataset import MANIFEST, file_sha256, load_datasets
 from hierarchy import GreedyDispatcher
 from warehouse.errors import InputError
 from warehouse.fleet import Fleet
@@ -160,14 +161,7 @@ def test_a_recording_over_the_global_cap_is_refused(small_recording: Path, monke
 # --------------------------------------------------------------------------- leads 3-5: datasets
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data") / "ds"
-    collect(CollectConfig(targets=("tiny",), episodes=1, steps=4, shard_size=10), out)
-    return out
-
-
-def _copy(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    return dst
+    return collect_tiny(tmp_path_factory.mktemp("data") / "ds")
 
 
 def _refused(folder: Path, file: str, field: str) -> str:
@@ -183,7 +177,7 @@ def test_a_manifest_claiming_more_rows_than_the_shard_holds_is_refused_before_al
 ) -> None:
     import agents.dataset as ds
 
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     man = json.loads((folder / MANIFEST).read_text())
     man["shards"][0]["n"] += 10**12
     man["n_transitions"] += 10**12
@@ -204,7 +198,7 @@ def test_a_shard_holding_fewer_rows_than_listed_is_refused_before_loading(
 ) -> None:
     from agents.dataset import load_shard
 
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     sh = json.loads((folder / MANIFEST).read_text())["shards"][0]
     monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("read"))
     with pytest.raises(InputError) as info:
@@ -217,7 +211,7 @@ def test_the_bytes_hashed_are_the_bytes_loaded(dataset: Path, tmp_path: Path, mo
     never loaded: the bytes hashed are the bytes loaded."""
     import agents.dataset as ds
 
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     first = folder / json.loads((folder / MANIFEST).read_text())["shards"][0]["file"]
     with np.load(first) as z:
         arrays = {k: z[k] for k in z.files}
@@ -250,7 +244,7 @@ def _edit_shard(folder: Path, **changes: np.ndarray) -> str:
 def test_a_terminated_transition_is_refused(dataset: Path, tmp_path: Path) -> None:
     # the format says terminated is always False (the warehouse is lifelong); a True would
     # silently stop CQL's bootstrapping there
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     with np.load(folder / "shard_00000.npz") as z:
         terminated = z["terminated"].copy()
     terminated[0] = True
@@ -260,7 +254,7 @@ def test_a_terminated_transition_is_refused(dataset: Path, tmp_path: Path) -> No
 
 @pytest.mark.parametrize("key", ["terminated", "truncated"])
 def test_a_flag_byte_other_than_0_or_1_is_refused(dataset: Path, tmp_path: Path, key) -> None:
-    folder = _copy(dataset, tmp_path / "d")
+    folder = copy_dataset(dataset, tmp_path / "d")
     with np.load(folder / "shard_00000.npz") as z:
         raw = z[key].view(np.uint8).copy()
     raw[1] = 7

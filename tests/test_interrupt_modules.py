@@ -8,13 +8,11 @@ processes, which a terminal's Ctrl-C reaches too).
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from interrupt_helpers import children, press_ctrl_c
 
 from warehouse.interrupt import INTERRUPTED, run_main
 
@@ -40,13 +38,6 @@ def test_run_main_leaves_other_exits_alone() -> None:
     assert stop.value.code == 2
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
 def test_hierarchy_evaluate_with_jobs_interrupted_is_one_line(tmp_path: Path) -> None:
     argv = [
@@ -55,25 +46,11 @@ def test_hierarchy_evaluate_with_jobs_interrupted_is_one_line(tmp_path: Path) ->
         "--seeds", "4", "--steps", "100000", "--jobs", "2",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 300  # a guard against a hang, not a timing asserted
-        while len(_children(proc.pid)) < 2 and proc.poll() is None:
-            if time.monotonic() > deadline:
-                pytest.fail("the workers never started")
-            time.sleep(0.1)
-        time.sleep(1.0)  # the workers are importing or running: both must stay quiet
-        assert proc.poll() is None, proc.communicate()
-        os.killpg(proc.pid, signal.SIGINT)  # as a terminal sends Ctrl-C: to the whole group
-        out, err = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-    assert proc.returncode == INTERRUPTED, (out, err)
+    # the workers are importing or running once there: both must stay quiet
+    code, out, err = press_ctrl_c(
+        argv, tmp_path, lambda p: len(children(p.pid)) >= 2, settle_s=1, env=env
+    )
+    assert code == INTERRUPTED, (out, err)
     assert err.strip() == "interrupted", err
     assert "Traceback" not in out + err
     assert not (tmp_path / "out").exists()  # a run that did not finish leaves no results
