@@ -182,12 +182,13 @@ def test_warehouse_run_and_the_env_take_the_setting(tmp_path: Path, capsys) -> N
 
 
 def test_shadow_may_park_one_side_only() -> None:
-    """``warehouse shadow --candidate-set policies.park_idle=...``: a per-side setting."""
+    """``policies.park_idle`` is a per-side setting (``warehouse shadow --incumbent-set``; the
+    command refuses it for the candidate, whose waypoints never reach the floor)."""
     from warehouse.errors import InputError
     from warehouse.policies import PolicySpec, check_side_settings
 
     spec = PolicySpec("rule_based", "greedy", "rule_based")
-    check_side_settings(spec, ["policies.park_idle"], "--candidate-set")
+    check_side_settings(spec, ["policies.park_idle"], "--incumbent-set")
     with pytest.raises(InputError, match="can differ"):
         check_side_settings(spec, ["tasks.arrival_rate"], "--candidate-set")
 

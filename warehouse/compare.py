@@ -131,6 +131,8 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
         if key in ("name", "description", "fleet.robots"):
             continue
         same = a.get(key) == b.get(key)
+        if key == "episode.seeds" and not same:  # the same seeds in another order: paired
+            same = _same_items(a.get(key), b.get(key))
         if same and key == "layout.path" and isinstance(name := a.get(key), str):
             # each run folder holds its own copy of the map (rerun.MAP_STEM): same name, and
             # maybe another floor (a copy missing from either folder: taken as the same)
@@ -143,6 +145,13 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
             was, now = "(differs)", "(differs)"
         out[key] = [was, now]
     return out
+
+
+def _same_items(first: Any, second: Any) -> bool:
+    """Whether two lists hold the same items, in any order."""
+    if not (isinstance(first, list) and isinstance(second, list)):
+        return False
+    return sorted(map(repr, first)) == sorted(map(repr, second))
 
 
 def _file_bytes(path: Path) -> bytes | None:
@@ -158,23 +167,44 @@ def _file_bytes(path: Path) -> bytes | None:
         return None
 
 
+def _in_seed_order(report: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
+    """``report`` with its seeds, and every KPI's per-seed values, in the order ``seeds``
+    gives (the same seeds as the report's, in another order)."""
+    at = {seed: i for i, seed in enumerate(report["seeds"])}
+    order = [at[seed] for seed in seeds]
+    runs = [
+        {
+            **run,
+            "kpis": {
+                name: {**summary, "per_seed": [summary["per_seed"][i] for i in order]}
+                for name, summary in run["kpis"].items()
+            },
+        }
+        for run in report["runs"]
+    ]
+    return {**report, "seeds": list(seeds), "runs": runs}
+
+
 def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
     """``{"base", "other", "seeds", "steps", "differ", "pairs": {"POLICY" or "A vs B": rows},
     "not_compared"}``: each matched policy of ``other`` minus the same policy of ``base``, seed
-    by seed. ``differ`` gives the scenario name, fleet size and each compared policy's
-    dispatcher, navigator and collision mode (``POLICY.dispatcher``) where the two runs differ
-    (as ``[base, other]``); ``not_compared`` lists the KPIs only one report has (one written by
-    another version of the toolkit), ``undefined`` those no compared run defines (the battery's
-    without a battery model: the printed table leaves them out), ``unmatched_policies`` the
-    policies only one run has."""
+    by seed (each seed with itself, in ``base``'s order of the seeds). ``differ`` gives the
+    scenario name, fleet size and each compared policy's dispatcher, navigator and collision
+    mode (``POLICY.dispatcher``) where the two runs differ (as ``[base, other]``);
+    ``not_compared`` lists the KPIs only one report has (one written by another version of the
+    toolkit), ``undefined`` those no compared run defines (the battery's without a battery
+    model: the printed table leaves them out), ``unmatched_policies`` the policies only one run
+    has."""
     base_path, a = load_report(base)
     other_path, b = load_report(other)
-    if b["seeds"] != a["seeds"]:
+    if sorted(b["seeds"]) != sorted(a["seeds"]):
         raise InputError(
             other_path,
             "seeds",
             f"{b['seeds']} differ from {display_path(base_path)}'s {a['seeds']}",
         )
+    if b["seeds"] != a["seeds"]:  # the same seeds in another order: each paired with itself
+        b = _in_seed_order(b, a["seeds"])
     if b["steps"] != a["steps"]:
         raise InputError(
             other_path,

@@ -29,12 +29,15 @@ CandidateSetOpt = Annotated[
     typer.Option(
         "--candidate-set",
         help="policies.* setting KEY=VALUE for the candidate only (a checkpoint, order_pool, "
-        "anticipate, max_order_age, task_swaps, park_idle); repeatable.",
+        "anticipate, max_order_age, task_swaps); repeatable.",
     ),
 ]
 IncumbentSetOpt = Annotated[
     list[str] | None,
-    typer.Option("--incumbent-set", help="As --candidate-set, for the incumbent only."),
+    typer.Option(
+        "--incumbent-set",
+        help="As --candidate-set, for the incumbent only; park_idle too (parks the fleet).",
+    ),
 ]
 
 
@@ -220,8 +223,9 @@ def shadow_cmd(
     """Shadow mode: the incumbent drives, the candidate's decisions are computed and compared.
 
     --set applies to both policies (and the floor); --candidate-set and --incumbent-set give
-    one policy its own checkpoint, order pool, starvation guard or task swaps, so two trained
-    dispatchers can be compared: --candidate-set policies.dispatcher_checkpoint=RUN/policy.json
+    one policy its own checkpoint, order pool, starvation guard or task swaps (and the
+    incumbent its parking), so two trained dispatchers can be compared: --candidate-set
+    policies.dispatcher_checkpoint=RUN/policy.json
 
     The floor runs under the incumbent's collision mode (--collisions sets both sides').
     Writes shadow.json (per kind: decisions, agreement, mean margin, mean margin when
@@ -300,6 +304,16 @@ def shadow_cmd(
     for spec, items, flag in zip(specs, (incumbent_sets, candidate_sets), flags, strict=True):
         given = dict(_side_assignment(text, flag) for text in items or ())
         check_side_settings(spec, list(given), flag)
+        if flag == "--candidate-set" and "policies.park_idle" in given:
+            # parking sets waypoints; shadow compares orders and moves, on the floor the
+            # incumbent's: the candidate's parking would change nothing it reports
+            raise InputError(
+                None,
+                f"{flag} policies.park_idle",
+                "the candidate's parking is never compared (shadow compares the orders idle "
+                "robots are given and the moves, and the incumbent parks the fleet): give it "
+                "with --incumbent-set or --set",
+            )
         try:
             side_items.append(apply_overrides(sc, given, src))
         except InputError as exc:

@@ -41,10 +41,11 @@ A robot's battery state (``FleetState.charge``, :class:`~.state.Charge`) sits be
 * on its charger it is ``CHARGING``: it cannot move, and each step adds ``charge_w`` ×
   ``step_seconds`` (it still draws ``idle_power_w``). The step its charge reaches ``charge_to``
   × capacity (1.0: full) it is ``NONE`` again and steps off its charger: its waypoint is the
-  nearest free aisle or parking cell that is not a charger (by the steps from the charger)
-  and that no scheduled closure closes now (one that closes later, while the robot is still on
-  the charger, gets it the next free one), so the charger frees for the next in line; it is
-  available to dispatchers from then on (an order drops that waypoint).
+  nearest free aisle or parking cell that is not a charger nor a transit node (by the steps
+  from the charger) and that no scheduled closure closes now (one that closes later, while
+  the robot is still on the charger, gets it the next free one), so the charger frees for
+  the next in line; it is available to dispatchers from then on (an order drops that
+  waypoint).
   Until it has left the charger cell (or is given an order) its steps without getting closer
   count in ``since_progress`` as for ``TO_CHARGER``, so the stall rescue moves it off even
   when its navigator keeps it waiting. Any other idle robot found on a charger (pushed there
@@ -481,7 +482,8 @@ class Battery:
 
     def _step_off(self, s: FleetState, robots: np.ndarray, dist: DistanceCache) -> np.ndarray:
         """Robots just charged full get the nearest free aisle or parking cell (in steps from
-        the charger: on a one-way floor, forward) that is not a charger and not closed by a
+        the charger: on a one-way floor, forward) that is not a charger, not a transit node of
+        a long edge (``physics.speed_m_s``: no robot is sent to one) and not closed by a
         scheduled closure as their waypoint, so the charger frees for the next in line (an idle
         robot would otherwise stand on it until it gets an order). Returns those that got one."""
         if robots.size == 0:
@@ -489,6 +491,7 @@ class Battery:
         if self._exits is None:
             kind = self.kind
             ok = (kind == self.aisle) | (kind == self.parking)
+            ok &= ~self.floor.transit
             ok[self.chargers] = False
             cand = np.flatnonzero(ok)
             if self.one_way:  # the robot drives from its charger: steps that way round
