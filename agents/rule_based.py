@@ -72,6 +72,7 @@ from warehouse.core.state import Charge, Phase
 from warehouse.floor import UNREACHABLE
 
 _FAR = np.float32(1e6)
+_IDLE, _NO_CHARGE = int(Phase.IDLE), int(Charge.NONE)  # plain ints for the compiled pass
 #: Most nodes :func:`_clear_path` searches for a free node behind idle robots.
 _CLEAR_SEARCH = 64
 _WAIT_PENALTY = np.float32(1e-3)
@@ -314,7 +315,8 @@ def _navigate(
     act,
     want,
     prefs,
-    errand,
+    phase,
+    charge,
 ):  # pragma: no cover - compiled
     n = pos.size
     n_act = nbr.shape[1]
@@ -410,8 +412,10 @@ def _navigate(
             # a robot on an errand (an order, a charger) goes before an idle one driving to a
             # sub-goal (a parking spot, a zone): an idle robot that made way for a loaded one
             # and is sent back past it must not turn it back
-            key_i = (0 if boost[i] > 0 else 1, 0 if errand[i] else 1, train[i], i)
-            key_j = (0 if boost[j] > 0 else 1, 0 if errand[j] else 1, train[j], j)
+            idle_i = phase[i] == _IDLE and charge[i] == _NO_CHARGE
+            idle_j = phase[j] == _IDLE and charge[j] == _NO_CHARGE
+            key_i = (0 if boost[i] > 0 else 1, 1 if idle_i else 0, train[i], i)
+            key_j = (0 if boost[j] > 0 else 1, 1 if idle_j else 0, train[j], j)
             y, other = (j, i) if key_j > key_i else (i, j)
             if yielding[y]:
                 continue
@@ -566,7 +570,8 @@ class RuleBasedNavigator:
             actions,
             self._want,
             prefs,
-            (s.phase != Phase.IDLE) | (s.charge != Charge.NONE),
+            s.phase,
+            s.charge,
         )
         return actions, prefs
 
