@@ -321,3 +321,26 @@ def test_a_candidate_drawing_from_the_floor_s_generators_does_not_change_the_flo
     assert plain.orders.count == shadowed.orders.count
     assert plain.rng_states() == shadowed.rng_states()
     assert np.array_equal(plain.state.pos, shadowed.state.pos)
+
+
+def test_a_shadow_folder_says_how_to_run_it_again(tmp_path: Path) -> None:
+    """``shadow.json`` records the command, steps and fleet size, and ``scenario.yaml`` the
+    floor's scenario with every ``--set`` applied: shadowing that file again gives the same
+    agreement, decision by decision."""
+    first, again = tmp_path / "first", tmp_path / "again"
+    parts = ["--candidate", "hungarian+rule_based", "--incumbent", "rule_based", "--steps", "80"]
+    argv = ["shadow", "tiny", *parts, "--set", "fleet.robots=5", "--set", "arrival_rate=0.5"]
+    for args in ([*argv, "--out", str(first)], ["shadow", str(first / "scenario.yaml"), *parts,
+                                                   "--out", str(again)]):  # fmt: skip
+        with pytest.raises(SystemExit) as exc:
+            main(args)
+        assert exc.value.code in (0, None)
+    one, two = (json.loads((d / "shadow.json").read_text()) for d in (first, again))
+    assert (
+        one["command"].startswith("warehouse shadow tiny ") and "fleet.robots=5" in one["command"]
+    )
+    assert (one["steps"], one["robots"]) == (two["steps"], two["robots"]) == (80, 5)
+    assert one["dispatch"]["decisions"] > 0
+    for key in ("dispatch", "navigation"):
+        assert one[key] == two[key]
+    assert (first / "divergences.csv").read_bytes() == (again / "divergences.csv").read_bytes()

@@ -260,7 +260,8 @@ def shadow_cmd(
     incumbent = one_policy(incumbent, "--incumbent")
     episode_steps(steps)
 
-    writes = ("shadow.json", "divergences.csv", "divergence.png")
+    # scenario.yaml: the floor's scenario, as `warehouse run` writes it (shadow it again from there)
+    writes: tuple[str, ...] = ("shadow.json", "divergences.csv", "divergence.png", "scenario.yaml")
     if out is not None:
         writable_out_folder(Path(out), writes=writes)
     check_set_keys(sets, {"--robots": robots, "--steps": steps, "--collisions": collisions})
@@ -272,6 +273,9 @@ def shadow_cmd(
             # --incumbent and --candidate pick the parts; the --set would be silently ignored
             raise InputError(None, f"--set {key}", "--incumbent and --candidate pick the policies")
     sc, src = load_scenario(target)
+    from warehouse.rerun import map_copy_name
+
+    writes = (*writes, *filter(None, [map_copy_name(sc)]))
     folder = writable_out_folder(
         Path(out) if out is not None else new_run_folder(f"shadow-{sc.name}"), writes=writes
     )
@@ -351,9 +355,14 @@ def shadow_cmd(
         steps=n_steps,
         seed=seed,
     )
+    from .main import invoked_command
+
     meta = {
+        "command": invoked_command(),  # (as a shell reads it)
         "target": str(target),
         "seed": seed,
+        "steps": n_steps,
+        "robots": sc.fleet.robots,
         "collisions": sc.physics.collisions,
         "incumbent": {
             "policy": incumbent,
@@ -374,8 +383,16 @@ def shadow_cmd(
     # default folder meanwhile keeps its files)
     anew = functools.partial(new_run_folder, f"shadow-{sc.name}")
     chosen = out is not None
+    from types import SimpleNamespace
+
+    from warehouse.rerun import write_rerun_scenario
+
+    # the floor's scenario (every --set and --robots applied; the sides' own settings are in
+    # shadow.json), policies left out: --incumbent and --candidate pick them
+    floor_run = SimpleNamespace(scenario=sc, source=src, names_policy=False)
     with final_out_folder(folder, chosen, anew, writes) as folder, staged_dir(folder) as stage:
         summary = write_report(log, sim, stage, meta)
+        written = write_rerun_scenario(floor_run, stage)
     d, n = summary["dispatch"], summary["navigation"]
 
     def pct(x: float | None) -> str:
@@ -391,7 +408,8 @@ def shadow_cmd(
         f"{d['assignments']} robots either side gave an order"
         f"\n  navigation: agreement {pct(n['agreement'])} over {n['decisions']} robot moves, "
         f"mean margin {num(n['mean_margin'])}"
-        f"\n  wrote {folder}/shadow.json, divergences.csv, divergence.png"
+        f"\n  wrote {folder}/shadow.json, divergences.csv, divergence.png, "
+        + ", ".join(path.name for path in written)
     )
 
 
