@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from sim_helpers import place
+from sim_helpers import parking_hall, place
 
 from agents import make_navigator
 from hierarchy.anticipation import finishing_robots, held_orders
@@ -92,12 +92,7 @@ def test_a_parked_robot_given_an_order_frees_its_spot_for_the_next() -> None:
     """Two parking cells, two idle robots: robot 0 parks on the nearer one; once it has an
     order and has left, that spot is free again and robot 1 is sent there, never onto a spot
     robot 0 still holds, nor onto the station or the pick cell."""
-    grid = np.full((3, 9), NodeKind.AISLE, np.int8)
-    grid[0, 4] = grid[2, 6] = NodeKind.PARKING
-    grid[0, 8], grid[1, 0] = NodeKind.PICK, NodeKind.STATION
-    cfg = SimConfig(fleet=FleetConfig(robots=2), tasks=TasksConfig(arrival_rate=0.0))
-    sim = Simulation(compile_floor(graph_from_grid(grid)), cfg)
-    sim.reset(seed=0)
+    sim = parking_hall(((0, 4), (2, 6)), robots=2)
     c = sim.floor.cell_of
     place(sim, (0, 4), (1, 1))  # robot 0 parked on (0, 4)
     sim.state.since_goal[:] = 100

@@ -8,6 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
+from sim_helpers import parking_hall
 
 from agents import make_navigator
 from hierarchy.anticipation import held_orders
@@ -278,17 +279,8 @@ def test_anticipation_holds_nothing_when_no_robot_finishes_a_delivery() -> None:
 def _charger_hall(chargers: list[tuple[int, int]]) -> Simulation:
     """A 3 × 9 hall with two parking cells, (0, 4) and (2, 4), a pick cell at (0, 8) and a
     station at (1, 0); the battery model's chargers at ``chargers``. One robot, idle at (1, 1)."""
-    grid = np.full((3, 9), NodeKind.AISLE, np.int8)
-    grid[0, 4] = grid[2, 4] = NodeKind.PARKING
-    grid[0, 8] = NodeKind.PICK
-    grid[1, 0] = NodeKind.STATION
-    cfg = SimConfig(
-        fleet=FleetConfig(robots=1),
-        tasks=TasksConfig(arrival_rate=0.0),
-        battery=BatteryConfig(capacity_wh=100.0, chargers=chargers),
-    )
-    sim = Simulation(compile_floor(graph_from_grid(grid)), cfg)
-    sim.reset(seed=0)
+    battery = BatteryConfig(capacity_wh=100.0, chargers=chargers)
+    sim = parking_hall(((0, 4), (2, 4)), battery=battery)
     sim.state.pos[:] = [sim.floor.cell_of[1, 1]]
     sim.state.since_goal[:] = 100
     sim.state_changed()
@@ -316,12 +308,7 @@ def test_parking_never_sends_idle_robots_onto_chargers() -> None:
 
 
 def test_parking_without_a_battery_still_uses_every_spot() -> None:
-    grid = np.full((3, 9), NodeKind.AISLE, np.int8)
-    grid[0, 4] = grid[2, 4] = NodeKind.PARKING
-    grid[0, 8], grid[1, 0] = NodeKind.PICK, NodeKind.STATION
-    cfg = SimConfig(fleet=FleetConfig(robots=1), tasks=TasksConfig(arrival_rate=0.0))
-    sim = Simulation(compile_floor(graph_from_grid(grid)), cfg)
-    sim.reset(seed=0)
+    sim = parking_hall(((0, 4), (2, 4)))
     sim.state.pos[:] = [sim.floor.cell_of[1, 3]]
     sim.state.since_goal[:] = 100
     sim.state_changed()

@@ -101,6 +101,18 @@ def _alias_bomb() -> str:
     return "\n".join(lines) + "\nname: t\n"
 
 
+def _compare_two_runs_of(tmp_path, text: str, capsys) -> str:
+    """``warehouse compare`` of two run folders whose ``scenario.yaml`` is ``text``, under a
+    memory cap: it succeeds without a traceback; returns what it printed."""
+    base = _run_folder(tmp_path, "a", text)
+    other = _run_folder(tmp_path, "b", text, value=2.0)
+    with capped_memory():
+        code, out, err = run_cli(["compare", str(base), str(other)], capsys)
+    assert code == 0, err
+    assert "Traceback" not in out + err
+    return out
+
+
 @pytest.mark.parametrize(
     "text",
     [_alias_bomb(), "[" * 5000 + "]" * 5000 + "\n"],
@@ -110,25 +122,14 @@ def test_compare_ignores_hostile_scenario_yaml(tmp_path, capsys, text):
     """The ``scenario.yaml`` beside each report is read with the bounded YAML reader: an alias
     bomb or deep nesting leaves the settings out of the comparison instead of flattening a
     billion keys or raising RecursionError."""
-    base = _run_folder(tmp_path, "a", text)
-    other = _run_folder(tmp_path, "b", text, value=2.0)
-    with capped_memory():
-        code, out, err = run_cli(["compare", str(base), str(other)], capsys)
-    assert code == 0, err
-    assert "Traceback" not in out + err
+    out = _compare_two_runs_of(tmp_path, text, capsys)
     assert "per-seed differences" in out
 
 
 def test_compare_does_not_read_a_device_named_as_map(tmp_path, capsys):
     """Two scenario.yaml files naming the same ``layout.path`` have their map copies compared;
     a path naming ``/dev/zero`` is not read (it never ends)."""
-    text = "name: t\nlayout: {type: file, path: /dev/zero}\n"
-    base = _run_folder(tmp_path, "a", text)
-    other = _run_folder(tmp_path, "b", text, value=2.0)
-    with capped_memory():
-        code, out, err = run_cli(["compare", str(base), str(other)], capsys)
-    assert code == 0, err
-    assert "Traceback" not in out + err
+    _compare_two_runs_of(tmp_path, "name: t\nlayout: {type: file, path: /dev/zero}\n", capsys)
 
 
 def test_compare_still_names_a_map_that_differs(tmp_path, capsys):
