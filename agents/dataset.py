@@ -180,12 +180,17 @@ def atomic_dir(out: Path):
     out = Path(out)
     if why := _taken(out):
         raise InputError(out, None, why)
+    from warehouse.interrupt import ctrl_c_deferred
+
+    tmp: Path | None = None
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    except OSError as exc:
-        raise InputError(out, None, f"cannot create the folder: {exc.strerror}") from None
-    try:
+        with ctrl_c_deferred():  # a Ctrl-C while it is made arrives once `tmp` names it
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+            except OSError as exc:
+                why = f"cannot create the folder: {exc.strerror}"
+                raise InputError(out, None, why) from None
         yield tmp
         umask = os.umask(0)
         os.umask(umask)
@@ -197,7 +202,8 @@ def atomic_dir(out: Path):
         except OSError as exc:
             raise InputError(out, None, f"cannot create the folder: {exc.strerror}") from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

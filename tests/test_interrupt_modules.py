@@ -54,3 +54,47 @@ def test_hierarchy_evaluate_with_jobs_interrupted_is_one_line(tmp_path: Path) ->
     assert err.strip() == "interrupted", err
     assert "Traceback" not in out + err
     assert not (tmp_path / "out").exists()  # a run that did not finish leaves no results
+
+
+def test_a_ctrl_c_inside_ctrl_c_deferred_arrives_when_the_block_ends() -> None:
+    import signal
+
+    from warehouse.interrupt import ctrl_c_deferred
+
+    finished = False
+    with pytest.raises(KeyboardInterrupt):
+        with ctrl_c_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            finished = True  # the block runs to its end first
+    assert finished
+
+
+def _mkdtemp_then_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``tempfile.mkdtemp`` that makes its folder, then receives a Ctrl-C before it returns: the
+    moment between making a staging folder and taking note of it."""
+    import signal
+    import tempfile
+
+    real = tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):  # type: ignore[no-untyped-def]
+        made = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return made
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+
+
+@pytest.mark.parametrize("kind", ["run staging", "dataset"])
+def test_a_ctrl_c_as_the_staging_folder_is_made_leaves_nothing(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents.dataset import atomic_dir
+    from warehouse.report import staged_dir
+
+    _mkdtemp_then_ctrl_c(monkeypatch)
+    make = staged_dir if kind == "run staging" else atomic_dir
+    with pytest.raises(KeyboardInterrupt):
+        with make(tmp_path / "out"):
+            pass
+    assert list(tmp_path.iterdir()) == []

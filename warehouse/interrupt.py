@@ -19,11 +19,11 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def workers_ignore_ctrl_c() -> Iterator[None]:
-    """Block SIGINT in this thread for the block, where worker processes (and the threads that
-    start more of them, such as a pool's) are started; a Ctrl-C that arrives meanwhile is
-    delivered here when the block ends. Does nothing outside the main thread or where signal
-    masks do not exist."""
+def ctrl_c_deferred() -> Iterator[None]:
+    """Block SIGINT in this thread for the block; a Ctrl-C that arrives meanwhile is delivered
+    when the block ends. For steps that must not be cut in two: making a staging folder and
+    taking note of it, so that the clean-up sees every folder made. Does nothing outside the
+    main thread or where signal masks do not exist."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(
         signal, "pthread_sigmask"
     ):
@@ -34,6 +34,13 @@ def workers_ignore_ctrl_c() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def workers_ignore_ctrl_c() -> contextlib.AbstractContextManager[None]:
+    """:func:`ctrl_c_deferred` where worker processes (and the threads that start more of them,
+    such as a pool's) are started: they inherit the blocked SIGINT, so a Ctrl-C reaches only
+    the command, which stops them."""
+    return ctrl_c_deferred()
 
 
 def quiet_pool(make_pool: Callable[..., Any]) -> Callable[..., Any]:

@@ -228,12 +228,12 @@ def staged_dir(final: Path, flag: str = "--out") -> Iterator[Path]:
     while not above.exists():
         created_parents.append(above)
         above = above.parent
+    from .interrupt import ctrl_c_deferred
+
+    stage: Path | None = None
     try:
-        stage = _make_stage(final, above, flag)
-    except BaseException:
-        _remove_folders(created_parents)
-        raise
-    try:
+        with ctrl_c_deferred():  # a Ctrl-C while it is made arrives once `stage` names it
+            stage = _make_stage(final, above, flag)
         os.chmod(stage, 0o777 & ~current_umask())
         yield stage
         try:
@@ -246,7 +246,8 @@ def staged_dir(final: Path, flag: str = "--out") -> Iterator[Path]:
             _publish_into(stage, final)
             stage.rmdir()
     except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
         _remove_folders(created_parents)
         raise
 
