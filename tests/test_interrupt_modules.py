@@ -8,6 +8,7 @@ processes, which a terminal's Ctrl-C reaches too).
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,45 +57,56 @@ def test_hierarchy_evaluate_with_jobs_interrupted_is_one_line(tmp_path: Path) ->
     assert not (tmp_path / "out").exists()  # a run that did not finish leaves no results
 
 
-def test_a_ctrl_c_inside_ctrl_c_deferred_arrives_when_the_block_ends() -> None:
-    import signal
-
-    from warehouse.interrupt import ctrl_c_deferred
-
-    finished = False
-    with pytest.raises(KeyboardInterrupt):
-        with ctrl_c_deferred():
-            os.kill(os.getpid(), signal.SIGINT)
-            finished = True  # the block runs to its end first
-    assert finished
-
-
-def _mkdtemp_then_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``tempfile.mkdtemp`` that makes its folder, then receives a Ctrl-C before it returns: the
-    moment between making a staging folder and taking note of it."""
-    import signal
-    import tempfile
-
-    real = tempfile.mkdtemp
-
-    def mkdtemp(*args, **kwargs):  # type: ignore[no-untyped-def]
-        made = real(*args, **kwargs)
+# Signals reach only a process's main thread, where pytest-xdist does not run tests: these run
+# their scene in a fresh interpreter.
+_DEFERRED = """
+import os, signal
+from warehouse.interrupt import ctrl_c_deferred
+finished = False
+try:
+    with ctrl_c_deferred():
         os.kill(os.getpid(), signal.SIGINT)
-        return made
+        finished = True  # the block runs to its end first
+except KeyboardInterrupt:
+    print("interrupted after the block" if finished else "interrupted inside")
+"""
 
-    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+# tempfile.mkdtemp makes its folder, then a Ctrl-C arrives before it returns: the moment
+# between making a staging folder and taking note of it
+_STAGING = """
+import os, signal, sys, tempfile
+from pathlib import Path
+from agents.dataset import atomic_dir
+from warehouse.report import staged_dir
+real = tempfile.mkdtemp
+def mkdtemp(*args, **kwargs):
+    made = real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGINT)
+    return made
+tempfile.mkdtemp = mkdtemp
+root = Path(sys.argv[1])
+make = staged_dir if sys.argv[2] == "run staging" else atomic_dir
+try:
+    with make(root / "out"):
+        pass
+except KeyboardInterrupt:
+    print("left:", sorted(p.name for p in root.iterdir()))
+"""
+
+
+def _scene(code: str, *args: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_a_ctrl_c_inside_ctrl_c_deferred_arrives_when_the_block_ends() -> None:
+    assert _scene(_DEFERRED) == "interrupted after the block"
 
 
 @pytest.mark.parametrize("kind", ["run staging", "dataset"])
-def test_a_ctrl_c_as_the_staging_folder_is_made_leaves_nothing(
-    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from agents.dataset import atomic_dir
-    from warehouse.report import staged_dir
-
-    _mkdtemp_then_ctrl_c(monkeypatch)
-    make = staged_dir if kind == "run staging" else atomic_dir
-    with pytest.raises(KeyboardInterrupt):
-        with make(tmp_path / "out"):
-            pass
-    assert list(tmp_path.iterdir()) == []
+def test_a_ctrl_c_as_the_staging_folder_is_made_leaves_nothing(kind: str, tmp_path: Path) -> None:
+    assert _scene(_STAGING, str(tmp_path), kind) == "left: []"

@@ -20,10 +20,31 @@ from typing import Any
 
 @contextlib.contextmanager
 def ctrl_c_deferred() -> Iterator[None]:
-    """Block SIGINT in this thread for the block; a Ctrl-C that arrives meanwhile is delivered
-    when the block ends. For steps that must not be cut in two: making a staging folder and
-    taking note of it, so that the clean-up sees every folder made. Does nothing outside the
-    main thread or where signal masks do not exist."""
+    """A Ctrl-C during the block is held back and raised when the block ends. For steps that
+    must not be cut in two: making a staging folder and taking note of it, so that the
+    clean-up sees every folder made. Python runs signal handlers in the main thread whichever
+    thread the signal reached, so this swaps the handler rather than a thread's signal mask
+    (torch and numba threads would take the signal instead). Does nothing outside the main
+    thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:  # as the previous handler would have had it (KeyboardInterrupt by default)
+            signal.raise_signal(signal.SIGINT)
+
+
+@contextlib.contextmanager
+def workers_ignore_ctrl_c() -> Iterator[None]:
+    """Block SIGINT in this thread for the block, where worker processes (and the threads that
+    start more of them, such as a pool's) are started: they inherit the blocked signal, so a
+    Ctrl-C reaches only the command, which stops them. Does nothing outside the main thread or
+    where signal masks do not exist."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(
         signal, "pthread_sigmask"
     ):
@@ -34,13 +55,6 @@ def ctrl_c_deferred() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def workers_ignore_ctrl_c() -> contextlib.AbstractContextManager[None]:
-    """:func:`ctrl_c_deferred` where worker processes (and the threads that start more of them,
-    such as a pool's) are started: they inherit the blocked SIGINT, so a Ctrl-C reaches only
-    the command, which stops them."""
-    return ctrl_c_deferred()
 
 
 def quiet_pool(make_pool: Callable[..., Any]) -> Callable[..., Any]:
