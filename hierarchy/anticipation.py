@@ -8,7 +8,8 @@ delivery (carrying an order or dropping it), by the fewest steps until each woul
 pick (:func:`scipy.optimize.linear_sum_assignment`). A finishing robot counts the steps to its
 station, the drop and any repair time left (with ``battery``, the time until a depleted one's
 battery is swapped: ``rescue_s``), then the drive from the station; one that has not got closer
-to its station for :data:`STALLED` steps (queued or jammed), and one whose charge is below
+to its station for :data:`STALLED` steps (queued or jammed), one bound for a station closed or
+cut off by the closures now (``faults.closures``), and one whose charge is below
 ``battery.recharge_below`` (it queues for a charger once it has dropped its load, so no
 dispatcher sees it) are not counted, since their estimate would hold orders for a robot that is
 not coming. The orders the
@@ -34,9 +35,8 @@ import numpy as np
 
 from warehouse.core.battery import STOPPED_CAP
 from warehouse.core.state import Phase
-from warehouse.floor import UNREACHABLE
 
-from .matching import solve_assignment
+from .matching import solve_assignment, travel_steps
 
 if TYPE_CHECKING:
     from warehouse.core import Simulation
@@ -47,9 +47,10 @@ STALLED = 10
 
 def finishing_robots(sim: Simulation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(robots, stations, steps)``: the robots carrying an order to its station (not stalled for
-    :data:`STALLED` steps) or dropping it, and with ``battery`` not below ``recharge_below`` (they
-    charge next), the station each will be free at, and the steps until then (inf where the
-    station cannot be reached or a depleted robot is never rescued)."""
+    :data:`STALLED` steps, nor bound for a station closed or cut off now: it waits for it to
+    reopen) or dropping it, and with ``battery`` not below ``recharge_below`` (they charge next),
+    the station each will be free at, and the steps until then (inf where the station cannot be
+    reached, around the closures, or a depleted robot is never rescued)."""
     s, ob = sim.state, sim.orders
     carrying = (s.phase == Phase.TO_DROP) & (s.since_progress < STALLED)
     finishing = carrying | (s.phase == Phase.DROPPING)
@@ -58,8 +59,10 @@ def finishing_robots(sim: Simulation) -> tuple[np.ndarray, np.ndarray, np.ndarra
     robots = np.flatnonzero(finishing).astype(np.int32)
     stations = ob.station[s.order[robots]]
     carrying = s.phase[robots] == Phase.TO_DROP
-    drive = sim.dist.lookup(stations, s.pos[robots]).astype(np.float64)
-    drive[drive >= UNREACHABLE] = np.inf
+    if sim.order_closures_possible:  # one bound for a closed (or cut-off) station waits there
+        bound = carrying & (sim.held_until(stations) > sim.t)
+        robots, stations, carrying = robots[~bound], stations[~bound], carrying[~bound]
+    drive = travel_steps(sim, stations, s.pos[robots])
     steps = np.where(carrying, drive + sim.config.tasks.drop_time, s.timer[robots])
     steps += s.broken[robots]
     if sim.battery is not None:  # a depleted robot stands until its battery is swapped
@@ -77,8 +80,7 @@ def held_orders(sim: Simulation, idle: np.ndarray, orders: np.ndarray) -> np.nda
         return held
     start = np.concatenate([sim.state.pos[idle], stations])
     delay = np.concatenate([np.zeros(idle.size), wait])
-    steps = sim.dist.lookup(sim.orders.pick[orders][None, :], start[:, None]).astype(np.float64)
-    steps[steps >= UNREACHABLE] = np.inf
+    steps = travel_steps(sim, sim.orders.pick[orders][None, :], start[:, None])
     rows, cols = solve_assignment(steps + delay[:, None])
     held[cols[rows >= idle.size]] = True
     return held

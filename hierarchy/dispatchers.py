@@ -19,6 +19,7 @@ import numpy as np
 
 from .anticipation import order_pool
 from .factories import hungarian_factory, ppo_factory
+from .matching import travel_steps
 
 if TYPE_CHECKING:
     from warehouse.core import Simulation
@@ -87,16 +88,22 @@ class GreedyDispatcher:
 
 
 def assign_nearest(sim: Simulation, robots: np.ndarray, orders: np.ndarray) -> None:
-    """Each of ``orders`` in turn (oldest first) to the nearest of ``robots`` still free."""
+    """Each of ``orders`` in turn (oldest first) to the nearest of ``robots`` still free that
+    reaches its pick (:func:`~hierarchy.matching.travel_steps`); an order none reaches stays
+    open."""
     picks = sim.orders.pick[orders]
-    cost = sim.dist.lookup(picks[:, None], sim.state.pos[robots][None, :]).astype(np.int64)
+    steps = travel_steps(sim, picks[:, None], sim.state.pos[robots][None, :])
+    reach = np.isfinite(steps)
+    cost = np.full(steps.shape, np.iinfo(np.int64).max)  # greedy_match never takes these
+    cost[reach] = steps[reach]
     choice = greedy_match(cost)
     ok = choice >= 0
     sim.assign(robots[choice[ok]], orders[ok])
 
 
 class FIFODispatcher:
-    """Oldest open order to the robot that has been idle longest (ties: lowest id).
+    """Oldest open order to the robot that has been idle longest (ties: lowest id); while
+    closures are in force, the longest idle that reaches its pick around them.
 
     *Idle* counts from when the robot last became available to dispatchers: its task done,
     repaired, back from charging. It watches the fleet at every call, so reaching a sub-goal
@@ -133,8 +140,17 @@ class FIFODispatcher:
         k = min(robots.size, orders.size)
         if k == 0:
             return
-        order = np.lexsort((robots, since[robots]))
-        sim.assign(robots[order[:k]], orders[:k])
+        ranked = robots[np.lexsort((robots, since[robots]))]
+        if not sim.dist.closed_any:
+            sim.assign(ranked[:k], orders[:k])
+            return
+        # closures may cut pairs off: each order in turn to the robot idle longest that reaches it
+        steps = travel_steps(sim, sim.orders.pick[orders][:, None], sim.state.pos[ranked][None, :])
+        cost = np.broadcast_to(np.arange(ranked.size, dtype=np.int64), steps.shape).copy()
+        cost[~np.isfinite(steps)] = np.iinfo(np.int64).max  # greedy_match never takes these
+        choice = greedy_match(cost)
+        ok = choice >= 0
+        sim.assign(ranked[choice[ok]], orders[ok])
 
 
 class RandomDispatcher:

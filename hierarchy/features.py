@@ -71,6 +71,7 @@ from warehouse.core.state import N_PHASES
 from warehouse.floor import UNREACHABLE, NodeKind
 
 from .anticipation import order_pool
+from .matching import travel_steps
 
 if TYPE_CHECKING:
     from warehouse.core import Simulation
@@ -174,13 +175,13 @@ def candidate_set(
     sim: Simulation, robots: np.ndarray, cfg: FeatureConfig, *, anticipate: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Considered orders ``(M,)``, each robot's top-K column indices ``(R, K)`` into them
-    (-1 where masked) and the ``(R, M)`` float distance matrix (inf = unreachable)."""
+    (-1 where masked) and the ``(R, M)`` float distance matrix (inf = unreachable, or reached
+    only through closed cells: :func:`~hierarchy.matching.travel_steps`)."""
     k = cfg.candidates
     size = max(cfg.lookahead * robots.size, k)
     orders = order_pool(sim, robots, size, anticipate=anticipate)
     picks = sim.orders.pick[orders]
-    d = sim.dist.lookup(picks[None, :], sim.state.pos[robots][:, None]).astype(np.float64)
-    d[d >= UNREACHABLE] = np.inf
+    d = travel_steps(sim, picks[None, :], sim.state.pos[robots][:, None])
     m = orders.size
     # Nearest first; ties go to the older order (smaller column = older).
     key = d + np.arange(m)[None, :] * 1e-6

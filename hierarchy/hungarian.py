@@ -9,7 +9,8 @@ solved with :func:`scipy.optimize.linear_sum_assignment` over idle robots × the
 ``lookahead × robots`` dispatchable orders (open, pick and station not closed:
 :meth:`~warehouse.core.Simulation.dispatchable_orders`; less those held for robots finishing a
 delivery, with ``anticipate``: :mod:`hierarchy.anticipation`). Unreachable pairs are never
-assigned.
+assigned, nor pairs the robot reaches only through closed cells or edges (they wait for them to
+reopen).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from warehouse.core.closures import drop_steps
 from warehouse.floor import UNREACHABLE
 
 from .anticipation import order_pool
-from .matching import solve_assignment
+from .matching import solve_assignment, travel_steps
 
 if TYPE_CHECKING:
     from warehouse.core import Simulation
@@ -36,11 +37,11 @@ def assignment_costs(
     with_delivery: bool = False,
     age_weight: float = 0.0,
 ) -> np.ndarray:
-    """``(R, O)`` float travel-time costs (``inf`` where a pick is unreachable)."""
+    """``(R, O)`` float travel-time costs (``inf`` where a pick is unreachable, or reached only
+    through closed cells: :func:`~hierarchy.matching.travel_steps`)."""
     ob = sim.orders
     picks = ob.pick[orders]
-    d = sim.dist.lookup(picks[None, :], sim.state.pos[robots][:, None]).astype(np.float64)
-    d[d >= UNREACHABLE] = np.inf
+    d = travel_steps(sim, picks[None, :], sim.state.pos[robots][:, None])
     if with_delivery:
         drop = drop_steps(sim, picks, ob.station[orders])
         drop[drop >= UNREACHABLE] = np.inf

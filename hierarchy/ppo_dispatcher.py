@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .checkpoint import load_policy
+from .checkpoint import load_policy, policy_stem
 from .features import (
     Decision,
     FeatureConfig,
@@ -59,6 +59,7 @@ class PPODispatcher:
         self.clock = DecisionClock(period)
         self.deterministic = deterministic
         self.gen = torch.Generator().manual_seed(0)
+        self.source: Path | None = None  #: the policy JSON (set by :meth:`load`)
 
     @classmethod
     def load(
@@ -71,7 +72,10 @@ class PPODispatcher:
             if lookahead < 1:
                 raise ValueError("lookahead must be ≥ 1")
             features = replace(features, lookahead=int(lookahead))
-        return cls(net, features, period=period, **kw)
+        policy = cls(net, features, period=period, **kw)
+        #: the policy JSON it was loaded from (reports name the weights they ran)
+        policy.source = policy_stem(checkpoint or DEFAULT_WEIGHTS).with_suffix(".json")
+        return policy
 
     def reset(self, seed: int | None) -> None:
         self.clock.reset()

@@ -4,12 +4,12 @@
 order it may take (:meth:`~warehouse.core.Simulation.dispatchable_orders`: not one whose pick
 location or station is closed), and since the last decision a robot became idle (finished a
 task, or was repaired; also one idle at the last decision that was busy in between on another
-part's account: an order from the starvation guard or a task swap, a breakdown, a charge), a
-robot reached its waypoint sub-goal (a hub route, ``--routes``), an
-order arrived, an order held because its pick location or station was closed became
-dispatchable (its cells reopened: ``faults.closures``), or ``period`` steps passed. The learned
-dispatcher uses the same clock when it runs inside a :class:`~warehouse.fleet.Fleet`, so
-training and evaluation decide at the same moments.
+part's account: an order from the starvation guard or a task swap, a breakdown, a charge, or
+shut in by the closures: ``Simulation.shut_in``), a robot reached its waypoint sub-goal (a hub
+route, ``--routes``), an order arrived, an order held because its pick location or station was
+closed became dispatchable (its cells reopened: ``faults.closures``), or ``period`` steps
+passed. The learned dispatcher uses the same clock when it runs inside a
+:class:`~warehouse.fleet.Fleet`, so training and evaluation decide at the same moments.
 
 :class:`DispatchEnv` wraps a fleet with no dispatcher: the caller applies a decision, then
 :meth:`DispatchEnv.advance` lets the navigator and the shield run the floor until the next
@@ -76,11 +76,17 @@ class DecisionClock:
     def reset(self) -> None:
         self._idle: np.ndarray | None = None
         self._busy: np.ndarray | None = None
+        self._shut: np.ndarray | None = None
         self._routed: np.ndarray | None = None
         self._orders = -1
         self._t = -(10**9)
 
     def due(self, sim: Simulation) -> bool:
+        """Whether a decision is due now (module docstring). Asked after every step: it also
+        notes the robots shut in by the closures (``Simulation.shut_in``) since the last
+        decision, which no counter records."""
+        if self._shut is not None and sim.shut_in is not None:
+            self._shut |= sim.shut_in[sim.state.pos]
         idle = sim.idle_robots()
         orders = sim.dispatchable_orders()
         if idle.size == 0 or orders.size == 0:
@@ -95,6 +101,8 @@ class DecisionClock:
             return True  # a robot reached (or dropped) its waypoint sub-goal
         if (~self._idle[idle]).any():
             return True
+        if self._shut is not None and self._shut[idle].any():
+            return True  # idle at the last decision, shut in by the closures since, let out
         # idle at the last decision, busy in between (not on the dispatcher's account), idle again
         return self._busy is not None and bool((busy_count(sim)[idle] != self._busy[idle]).any())
 
@@ -104,6 +112,7 @@ class DecisionClock:
         idle[sim.idle_robots()] = True
         self._idle = idle
         self._busy = busy_count(sim)
+        self._shut = np.zeros(sim.n_robots, dtype=bool)
         routed = sim.state.waypoint >= 0
         self._routed = routed if routed.any() else None
         self._orders = sim.orders.count

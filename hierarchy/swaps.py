@@ -72,9 +72,12 @@ def best_exchange(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _roles(sim: Simulation) -> np.ndarray:
-    """``(2N,)`` bool: which robots drive to a pick, then which are idle and working."""
-    s = sim.state
-    return np.concatenate([s.phase == Phase.TO_PICK, (s.phase == Phase.IDLE) & (s.broken == 0)])
+    """``(2N,)`` bool: which robots drive to a pick, then which a dispatcher may give orders
+    (:meth:`~warehouse.core.Simulation.idle_robots`: so a robot back from charging, or let out
+    of a part the closures cut off, is newly idle too)."""
+    idle = np.zeros(sim.n_robots, dtype=bool)
+    idle[sim.idle_robots()] = True
+    return np.concatenate([sim.state.phase == Phase.TO_PICK, idle])
 
 
 class TaskSwaps:

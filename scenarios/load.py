@@ -169,19 +169,27 @@ def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputE
         field = field_path([*raw, str(ctx.get("name"))])
         msg = f"expected a number, got {ctx.get('value')}"
     elif kind in _PLAIN_WORDS:  # pydantic's wording names Python types; say it in YAML terms
-        shown = repr(err.get("input"))
-        msg = f"{_PLAIN_WORDS[kind]}, got {shown[:40]}{'…' if len(shown) > 40 else ''}"
+        msg = f"{_PLAIN_WORDS[kind]}, got {_as_yaml(err.get('input'))}"
     else:
         msg = err["msg"].removeprefix("Value error, ")  # our own validators' messages
         value = err.get("input")
         quiet = kind in ("missing", "cell")  # no value to show; a cell's message shows it
-        if not quiet and isinstance(value, str | int | float | bool) and value is not None:
-            shown = repr(value)
-            msg += f", got {shown[:40]}{'…' if len(shown) > 40 else ''}"
+        if not quiet and (value is None or isinstance(value, str | int | float | bool)):
+            msg += f", got {_as_yaml(value)}"
     more = exc.error_count() - 1
     if more:
         msg += f" (+{more} more problem{'s' if more > 1 else ''})"
     return InputError(source, field, msg)
+
+
+def _as_yaml(value: Any) -> str:
+    """A bad value as the file spells it (``null``, ``true``; text and numbers as Python shows
+    them), cut at 40 characters."""
+    if value is None or isinstance(value, bool):
+        shown = "null" if value is None else str(value).lower()
+    else:
+        shown = repr(value)
+    return f"{shown[:40]}{'…' if len(shown) > 40 else ''}"
 
 
 def _allowed_keys(loc: list[str], data: Any) -> list[str]:

@@ -27,12 +27,14 @@ frames to PNG files without a display.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from warehouse.atomic import atomic_path
 from warehouse.threads import torch_threads
 
 from .backend import require_imageio, require_pygame
@@ -151,6 +153,8 @@ class Viewer:
         self._next_seed = int(next_seed)  #: restarts draw seeds from here, never from the sim
         self._budget = 0.0
         self._capture: Any = None
+        #: moves the capture's temporary file under ``_capture_path`` when it closes
+        self._capture_publish: contextlib.ExitStack | None = None
         self._capture_path: Path | None = None
         self._captured_t: int | None = None
         self._message_until = 0.0
@@ -350,9 +354,23 @@ class Viewer:
             timeline=self.source.timeline(),
         )
         if self._capture is not None and self._captured_t != frame.t:
-            self._capture.append_data(fit_frame(r.rgb_array(), self._capture_size))
+            try:
+                self._capture.append_data(fit_frame(r.rgb_array(), self._capture_size))
+            except BaseException as exc:
+                self._abort_capture(exc)
+                raise
             self._captured_t = frame.t
         return canvas
+
+    def _abort_capture(self, exc: BaseException) -> None:
+        """End the capture under way after ``exc``: its temporary file is removed, nothing is
+        left under its name."""
+        writer, publish = self._capture, self._capture_publish
+        self._capture = self._capture_publish = None
+        with contextlib.suppress(Exception):
+            writer.close()
+        if publish is not None:
+            publish.__exit__(type(exc), exc, exc.__traceback__)
 
     # -- outputs ---------------------------------------------------------------------------
     def screenshot(self, path: str | Path | None = None) -> Path:
@@ -363,14 +381,21 @@ class Viewer:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.draw()
-        self.pg.image.save(self.renderer.canvas, str(path))
+        # whole or not at all: a failed save leaves nothing under the name (warehouse.atomic);
+        # the format follows the name's suffix, not the temporary file's
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            self.pg.image.save(self.renderer.canvas, fh, path.name)
         return path
 
     def toggle_capture(self) -> Path | None:
         """Start or stop capturing frames to an animation; returns the file when stopped."""
         if self._capture is not None:
-            self._capture.close()
-            self._capture, path = None, self._capture_path
+            writer, publish = self._capture, self._capture_publish
+            self._capture = self._capture_publish = None
+            assert publish is not None  # (set with the writer)
+            with publish:  # a capture that fails to close leaves nothing under its name
+                writer.close()
+            path = self._capture_path
             self.say(f"capture saved: {path}")
             return path
         try:
@@ -389,7 +414,16 @@ class Viewer:
         self._capture_path = unused_path(self.out_dir / f"warehouse_{self.source.t:06d}.{ext}")
         w, h = self.renderer.size  # every frame at this size (video encoders want even sides)
         self._capture_size = (w - w % 2, h - h % 2)
-        self._capture = imageio.get_writer(self._capture_path, mode="I", **kw)
+        # frames go to a temporary file, moved under the name when the capture stops (so an
+        # interrupted or failed one never leaves a partial animation there: warehouse.atomic)
+        publish = contextlib.ExitStack()
+        tmp = publish.enter_context(atomic_path(self._capture_path))
+        try:
+            self._capture = imageio.get_writer(tmp, format=f".{ext}", mode="I", **kw)
+        except BaseException as exc:
+            publish.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._capture_publish = publish
         self._captured_t = None
         self.say(f"capturing to {self._capture_path} (v stops)")
         return None

@@ -187,10 +187,11 @@ def _in_seed_order(report: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
 
 def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
     """``{"base", "other", "seeds", "steps", "differ", "pairs": {"POLICY" or "A vs B": rows},
-    "not_compared"}``: each matched policy of ``other`` minus the same policy of ``base``, seed
-    by seed (each seed with itself, in ``base``'s order of the seeds). ``differ`` gives the
-    scenario name, fleet size and each compared policy's dispatcher, navigator and collision
-    mode (``POLICY.dispatcher``) where the two runs differ (as ``[base, other]``);
+    "not_compared"}``: ``base`` and ``other`` name the runs as given (a run folder or a
+    ``report.json``); ``pairs`` holds each matched policy of ``other`` minus the same policy of
+    ``base``, seed by seed (each seed with itself, in ``base``'s order of the seeds). ``differ``
+    gives the scenario name, fleet size and each compared policy's dispatcher, navigator and
+    collision mode (``POLICY.dispatcher``) where the two runs differ (as ``[base, other]``);
     ``not_compared`` lists the KPIs only one report has (one written by another version of the
     toolkit), ``undefined`` those no compared run defines (the battery's without a battery
     model: the printed table leaves them out), ``unmatched_policies`` the policies only one run
@@ -242,8 +243,8 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
         pairs[label] = paired_rows(run_b["kpis"], run_a["kpis"], names)
         defined |= {k for k in names for r in (run_a, run_b) if r["kpis"][k]["mean"] is not None}
     return {
-        "base": display_path(base_path),
-        "other": display_path(other_path),
+        "base": display_path(base),  # (what the user named, not the report.json read in it)
+        "other": display_path(other),
         "seeds": a["seeds"],
         "steps": a["steps"],
         "differ": differ,

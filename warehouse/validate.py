@@ -55,7 +55,8 @@ def validate_trajectory(
     """Every vertex, swap, edge and node violation in ``positions``, sorted by step.
 
     ``nodes`` maps integer positions to graph node keys; without it ``positions`` holds node
-    keys. Returns ``[]`` for a clean trajectory.
+    keys. Returns ``[]`` for a clean trajectory. Raises ValueError for ``positions`` not of
+    shape ``(T + 1, N)``, or (with ``nodes``) not integer ids.
     """
     keys = list(graph.nodes)
     index = {k: i for i, k in enumerate(keys)}
@@ -158,9 +159,12 @@ def _to_ids(
 ) -> np.ndarray:
     """``(T + 1, N)`` graph indices (``-1`` for keys missing from the graph)."""
     if nodes is not None:
-        arr = np.asarray(positions, dtype=np.int64)
-        if arr.ndim != 2:
+        raw = np.asarray(positions)
+        if raw.ndim != 2:
             raise ValueError("positions must have shape (T + 1, N)")
+        if raw.size and raw.dtype.kind not in "iu":  # 1.9 is not the node 1
+            raise ValueError(f"positions must be integer node ids, got dtype {raw.dtype}")
+        arr = raw.astype(np.int64)
         lut = np.array([index.get(k, -1) for k in nodes] + [-1], dtype=np.int64)
         bad = (arr < 0) | (arr >= len(nodes))
         return lut[np.where(bad, len(nodes), arr)]

@@ -229,12 +229,13 @@ def shadow_cmd(
 
     The floor runs under the incumbent's collision mode (--collisions sets both sides').
     Writes shadow.json (per kind: decisions, agreement, mean margin, mean margin when
-    diverging, first divergence step), divergences.csv (one row per diverging robot decision:
+    diverging, first divergence step; per side: the checkpoint file and sha256 of each network
+    it ran), divergences.csv (one row per diverging robot decision:
     step, kind, robot, row, col, incumbent, candidate, margin; incumbent/candidate are order ids
     for dispatch, -1 none, and action indices for navigation, 0 WAIT; margin is empty for a
     side without probabilities) and divergence.png.
     """
-    from hierarchy.shadow import for_shield, policy_parts, run_shadow, write_report
+    from hierarchy.shadow import for_shield, parts_weights, policy_parts, run_shadow, write_report
     from scenarios import apply_overrides, build_floor, load_scenario, parse_assignment
     from scenarios.load import SHORTCUTS, blame_override
     from warehouse.core import Simulation
@@ -369,12 +370,15 @@ def shadow_cmd(
             "dispatcher": inc[0],
             "navigator": inc[1],
             "settings": _side_settings(sc_inc),
+            # the checkpoint files of the networks each side ran, with their sha256
+            "weights": parts_weights((inc_disp, inc_nav), sc.physics.collisions),
         },
         "candidate": {
             "policy": candidate,
             "dispatcher": cand[0],
             "navigator": cand[1],
             "settings": _side_settings(sc_cand),
+            "weights": parts_weights((cand_disp, cand_nav), sc.physics.collisions),
         },
     }
     from warehouse.report import staged_dir

@@ -119,6 +119,13 @@ STOPPED_CAP = 10**9
 _WAITS, _WAIT_SEARCH = 16, 48
 
 
+#: why a charger may not sit on a transit node of a long edge (``physics.speed_m_s``)
+_TRANSIT = (
+    "of a long edge (physics.speed_m_s): robots only pass through it, and a charging robot "
+    "would block the edge; put the charger on a waypoint"
+)
+
+
 def resolve_chargers(
     floor: CompiledFloor, config: SimConfig, source: str | Path | None = None
 ) -> np.ndarray:
@@ -173,6 +180,9 @@ def resolve_chargers(
                 f"the charger at {node_label(floor, int(bad[0]))} is a pick location or station: "
                 "a charging robot would block it",
             )
+        if (bad := drawn[floor.transit[drawn]]).size:
+            where = f"the charger at {node_label(floor, int(bad[0]))} is a transit node"
+            raise InputError(source, "layout", f"{where} {_TRANSIT}")
         return drawn
     nodes: list[int] = []
     seen: dict[int, int] = {}
@@ -185,6 +195,9 @@ def resolve_chargers(
             raise InputError(
                 source, field, f"({cell[0]}, {cell[1]}) is {what}: a charging robot would block it"
             )
+        if floor.transit[node]:
+            where = f"({cell[0]}, {cell[1]}) is the transit node {floor.nodes[node]}"
+            raise InputError(source, field, f"{where} {_TRANSIT}")
         if node in seen:
             raise InputError(source, field, f"the same cell as battery.chargers[{seen[node]}]")
         seen[node] = j

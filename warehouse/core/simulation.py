@@ -131,7 +131,8 @@ def _check_seed(seed: Any) -> int:
 
 
 def _check_preferences(preferences: Any, n: int, n_actions: int) -> np.ndarray:
-    """``preferences`` as an array; ValueError unless it holds ``(n, n_actions)`` numbers."""
+    """``preferences`` as an array; ValueError unless it holds ``(n, n_actions)`` numbers.
+    ``-inf`` and NaN are scores too: no score, ranked last (the PIBT shields)."""
     prefs = np.asarray(preferences)
     if prefs.shape != (n, n_actions) or prefs.dtype.kind not in "biuf":
         raise ValueError(
@@ -149,10 +150,14 @@ class AssignError(ValueError):
 
 def _ids(method: str, kind: str, ids: Any) -> np.ndarray:
     """``ids`` as int32, or an :class:`AssignError`: robot and order ids must be integers
-    (``1.9`` is not the robot 1)."""
+    (``1.9`` is not the robot 1) within int32 (``2**32`` is not the robot 0)."""
     arr = np.asarray(ids)
+    if arr.ndim != 1:  # (the compiled checks take lists only)
+        raise AssignError(f"{method}: {kind} ids must be a list (1-D), got shape {arr.shape}")
     if arr.size and arr.dtype.kind not in "iu":
         raise AssignError(f"{method}: {kind} ids must be integers, got dtype {arr.dtype}")
+    if arr.size and arr.dtype.itemsize >= 4 and (arr.min() < -_INT32_MAX or arr.max() > _INT32_MAX):
+        raise AssignError(f"{method}: {kind} ids out of range")
     return arr.astype(np.int32, copy=False)
 
 
@@ -577,9 +582,17 @@ class Simulation:
         self._reset_progress(robots)
 
     def set_waypoints(self, robots: np.ndarray, nodes: np.ndarray) -> None:
-        """Route ``robots`` through sub-goal ``nodes`` (-1 clears) before their task goal."""
-        robots = np.asarray(robots, dtype=np.int32)
-        nodes = np.asarray(nodes, dtype=np.int32)
+        """Route ``robots`` through sub-goal ``nodes`` (-1 clears) before their task goal: one
+        node per robot, or one for all. Ids that are not integers or lie out of range are an
+        :class:`AssignError`."""
+        robots = _ids("set_waypoints", "robot", robots)
+        nodes = _ids("set_waypoints", "node", np.asarray(nodes).reshape(-1))
+        if nodes.size != robots.size and nodes.size != 1:
+            raise AssignError("set_waypoints: robots and nodes must pair up one to one")
+        if robots.size and (robots.min() < 0 or robots.max() >= self.n_robots):
+            raise AssignError("set_waypoints: robot ids out of range")
+        if nodes.size and (nodes.min() < -1 or nodes.max() >= self.floor.n_nodes):
+            raise AssignError("set_waypoints: nodes out of range (-1 clears a waypoint)")
         if self.battery is not None:  # a charger (or standing still, depleted) comes first
             keep = self.state.charge[robots] == Charge.NONE
             if not keep.all():
