@@ -20,7 +20,7 @@ from warehouse.floor import NodeKind, compile_floor, graph_from_grid
 from warehouse.kpis import KPI_NAMES, compute_kpis
 
 WAIT, N, E, S, W = range(5)
-A, P, T = NodeKind.AISLE, NodeKind.PICK, NodeKind.STATION
+A, P, T, X = NodeKind.AISLE, NodeKind.PICK, NodeKind.STATION, NodeKind.BLOCKED
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -261,12 +261,6 @@ def test_a_robot_stalled_on_its_way_to_a_charger_counts_as_stuck() -> None:
     assert "charger" in readme_kpi_row("stuck_robots")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: a target set after the moves of a step (a charger handed out, closure "
-    "duties, a reroute) restarts since_progress before the step's own no-progress count, so "
-    "that step counts; fixing it changes PIBT's stall rescue (see the audit report)",
-)
 def test_stuck_counts_only_the_steps_begun_with_the_target() -> None:
     """A robot given an order before step 1 that then waits is stuck after ``stuck_after``
     steps; one sent to a charger as step 1 ends begins driving to it with step 2, so it should
@@ -293,3 +287,39 @@ def test_stuck_counts_only_the_steps_begun_with_the_target() -> None:
     wait(sim)
     assert compute_kpis(sim)["stuck_robots"] == 1
     assert math.isfinite(compute_kpis(sim)["stuck_robot_share"])
+
+
+#: a ring: the short way from (0, 0) to the pick at (0, 4) runs along row 0, the long one round
+RING = [[A, A, A, A, P], [A, X, X, X, A], [A, A, A, A, T]]
+
+
+def test_stuck_counts_from_the_step_after_a_closure_reroutes_the_robot() -> None:
+    """A scheduled closure that begins as step 1 ends lengthens the robot's way to its pick (the
+    simulation restarts its progress): like the charger above, the step it was rerouted in does
+    not count, and a robot that then waits is stuck ``stuck_after`` steps later, not one before."""
+    from warehouse.config import ClosureConfig, FaultsConfig
+
+    after = 4
+    cfg = SimConfig(
+        fleet=FleetConfig(robots=1),
+        tasks=TasksConfig(arrival_rate=0.0, pick_time=1, drop_time=1),
+        physics=PhysicsConfig(stuck_after=after),
+        faults=FaultsConfig(closures=(ClosureConfig(cells=((0, 2),), start_s=1, end_s=500),)),
+    )
+    sim = Simulation(compile_floor(graph_from_grid(np.array(RING, np.int8))), cfg)
+    sim.reset(seed=0)
+    place(sim, (0, 0))
+    f = sim.floor
+    ids = sim.orders.add(
+        np.array([f.cell_of[0, 4]], np.int32), np.array([f.cell_of[2, 4]], np.int32), 0
+    )
+    sim.assign(np.array([0]), ids)
+    before = int(sim.dist.lookup(f.cell_of[0, 4], f.cell_of[0, 0]))
+    wait(sim)  # step 1: the closure begins as it ends
+    assert int(sim.dist.lookup(f.cell_of[0, 4], f.cell_of[0, 0])) > before  # rerouted
+    assert sim.state.since_progress[0] == 0
+    for _ in range(after - 1):
+        wait(sim)
+    assert compute_kpis(sim)["stuck_robots"] == 0  # three steps begun on the new route
+    wait(sim)
+    assert compute_kpis(sim)["stuck_robots"] == 1

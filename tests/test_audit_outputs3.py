@@ -11,6 +11,7 @@ from pathlib import Path
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
+import numpy as np
 import pytest
 from cli_helpers import run_cli
 
@@ -78,6 +79,7 @@ def test_shadow_json_records_the_weights_each_side_loaded(
     assert list(inc) == ["navigator"]
     shipped = ROOT / "agents" / "weights" / "cql.safetensors"
     assert inc["navigator"]["sha256"] == sha256_file(shipped)
+    assert summary["versions"]["numpy"] == np.__version__  # (as report.json)
 
     # rule-based parts load no weights
     out2 = tmp_path / "shadow2"

@@ -313,9 +313,10 @@ def test_a_robot_driving_to_its_charger_is_moved_by_the_stall_rescue():
     charging, picked = run_waiting_navigator(sim, 100)
     s = sim.state
     assert s.charged_wh[0] > 0 and s.charge_steps[0] > 0  # charged (and stepped off again)
-    # one rescued move per 17 steps (16 without progress, then the rescue): 2 moves to the
-    # charger; robot 1 follows through the freed lane, 4 moves
-    assert charging == 34 and 34 < picked <= 4 * 17 + 1
+    # sent to the charger as step 1 ends, its count begins with step 2; then one rescued move
+    # per 17 steps (16 without progress, then the rescue): 2 moves to the charger, at steps
+    # 18 and 35; robot 1 follows through the freed lane, 4 moves
+    assert charging == 35 and 35 < picked <= 4 * 17 + 2
     assert s.depletions[0] == 0  # it reached the charger in time
 
 

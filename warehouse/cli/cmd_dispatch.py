@@ -381,7 +381,9 @@ def shadow_cmd(
             "weights": parts_weights((cand_disp, cand_nav), sc.physics.collisions),
         },
     }
-    from warehouse.report import staged_dir
+    from warehouse.report import staged_dir, versions
+
+    meta["versions"] = versions()  # (as report.json: what shapes the numbers)
 
     # (nothing half-written is left, and a shadow run started in the same second that took the
     # default folder meanwhile keeps its files)

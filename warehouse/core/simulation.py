@@ -228,6 +228,9 @@ class Simulation:
         #: floor now (robots there are shut in: no new orders); None while none is cut off
         self.shut_in: np.ndarray | None = None
         self._rerouted: np.ndarray | None = None  # robots whose distance changed this step
+        # robots given a new target after this step's moves (set by _reset_progress while
+        # the step runs): their progress count starts with the next step, not this one
+        self._restarted: np.ndarray | None = None
         self.t = 0
         self.incidents = 0  #: collision incidents so far
         self._dist_now = np.zeros(self.n_robots, dtype=np.int32)
@@ -789,6 +792,7 @@ class Simulation:
         )
         s.pos = res.final
         self.incidents += res.incidents
+        self._restarted = np.zeros(n, dtype=bool)
         if goals_reached:  # goal_visit: a reached goal counts as a delivery, draw a new one
             self._new_goals(np.flatnonzero(reached_goal))
         self.t += 1
@@ -849,12 +853,13 @@ class Simulation:
         )
         if handed_back is not None:  # their step began with a task: it counts (as phase_steps)
             s.busy_steps[handed_back] += 1
+        restarted, self._restarted = self._restarted, None
         progress_kernel(
             slot,
             self.dist.table,
             s.pos,
             s.phase if self.battery is None else self.battery.progress_phase(s),
-            reset,
+            reset | restarted,
             s.best_dist,
             s.since_progress,
             self._dist_now,
@@ -965,6 +970,8 @@ class Simulation:
         _, slot = self.target_slots()
         robots = np.asarray(robots, dtype=np.int64)
         reset_progress_kernel(robots, slot, self.dist.table, s.pos, s.best_dist, s.since_progress)
+        if self._restarted is not None:  # after this step's moves: the step does not count
+            self._restarted[robots] = True
 
     @property
     def seconds(self) -> float:
