@@ -92,10 +92,13 @@ def assign_nearest(sim: Simulation, robots: np.ndarray, orders: np.ndarray) -> N
     reaches its pick (:func:`~hierarchy.matching.travel_steps`); an order none reaches stays
     open."""
     picks = sim.orders.pick[orders]
-    steps = travel_steps(sim, picks[:, None], sim.state.pos[robots][None, :])
-    reach = np.isfinite(steps)
-    cost = np.full(steps.shape, np.iinfo(np.int64).max)  # greedy_match never takes these
-    cost[reach] = steps[reach]
+    if sim.dist.closed_any:
+        steps = travel_steps(sim, picks[:, None], sim.state.pos[robots][None, :])
+        cost = np.full(steps.shape, np.iinfo(np.int64).max)  # greedy_match never takes these
+        reach = np.isfinite(steps)
+        cost[reach] = steps[reach]
+    else:  # (the hot path: compiled floors are connected, every pair is reached)
+        cost = sim.dist.lookup(picks[:, None], sim.state.pos[robots][None, :]).astype(np.int64)
     choice = greedy_match(cost)
     ok = choice >= 0
     sim.assign(robots[choice[ok]], orders[ok])

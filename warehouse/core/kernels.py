@@ -653,6 +653,16 @@ def idle_kernel(phase, broken):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def fits_int32(ids):  # pragma: no cover - compiled
+    """Whether every integer of ``ids`` lies in int32's range (one pass, no temporaries)."""
+    lo, hi = -2147483648, 2147483647
+    for i in range(ids.size):
+        if ids[i] < lo or ids[i] > hi:
+            return False
+    return True
+
+
+@numba.njit(cache=True)
 def check_assign_kernel(robots, orders, phase, assigned, n_orders, seen):  # pragma: no cover
     """Why ``Simulation.assign(robots, orders)`` must be refused: 0 fine, 1 robots repeat,
     2 orders repeat, 3 a robot is not idle, 4 an order is not open, 5 a robot id is out of

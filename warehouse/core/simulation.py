@@ -103,6 +103,7 @@ from .kernels import (
     assign_kernel,
     check_assign_kernel,
     finish_step_kernel,
+    fits_int32,
     idle_kernel,
     move_and_advance_kernel,
     move_targets_kernel,
@@ -115,7 +116,6 @@ from .physics import PhysicsScratch
 from .ranks import rank_within_groups
 from .state import Charge, FleetState, OrderBook, Phase
 
-_INT32_MAX = np.iinfo(np.int32).max
 _SEED_BOUND = 2**31  #: seeds drawn for seedless resets are below this (any part's seed range)
 # Plain ints: enum attribute lookups are slow on the hot path.
 _IDLE, _TO_PICK, _TO_GOAL = int(Phase.IDLE), int(Phase.TO_PICK), int(Phase.TO_GOAL)
@@ -156,7 +156,7 @@ def _ids(method: str, kind: str, ids: Any) -> np.ndarray:
         raise AssignError(f"{method}: {kind} ids must be a list (1-D), got shape {arr.shape}")
     if arr.size and arr.dtype.kind not in "iu":
         raise AssignError(f"{method}: {kind} ids must be integers, got dtype {arr.dtype}")
-    if arr.size and arr.dtype.itemsize >= 4 and (arr.min() < -_INT32_MAX or arr.max() > _INT32_MAX):
+    if arr.size and arr.dtype.itemsize >= 4 and not fits_int32(arr):
         raise AssignError(f"{method}: {kind} ids out of range")
     return arr.astype(np.int32, copy=False)
 
@@ -228,8 +228,9 @@ class Simulation:
         #: floor now (robots there are shut in: no new orders); None while none is cut off
         self.shut_in: np.ndarray | None = None
         self._rerouted: np.ndarray | None = None  # robots whose distance changed this step
-        # robots given a new target after this step's moves (set by _reset_progress while
-        # the step runs): their progress count starts with the next step, not this one
+        # robots given a new target after this step's moves (marked by _reset_progress while
+        # _after_moves): their progress count starts with the next step, not this one
+        self._after_moves = False
         self._restarted: np.ndarray | None = None
         self.t = 0
         self.incidents = 0  #: collision incidents so far
@@ -792,7 +793,7 @@ class Simulation:
         )
         s.pos = res.final
         self.incidents += res.incidents
-        self._restarted = np.zeros(n, dtype=bool)
+        self._after_moves, self._restarted = True, None
         if goals_reached:  # goal_visit: a reached goal counts as a delivery, draw a new one
             self._new_goals(np.flatnonzero(reached_goal))
         self.t += 1
@@ -853,13 +854,15 @@ class Simulation:
         )
         if handed_back is not None:  # their step began with a task: it counts (as phase_steps)
             s.busy_steps[handed_back] += 1
-        restarted, self._restarted = self._restarted, None
+        if self._restarted is not None:
+            reset |= self._restarted
+        self._after_moves, self._restarted = False, None
         progress_kernel(
             slot,
             self.dist.table,
             s.pos,
             s.phase if self.battery is None else self.battery.progress_phase(s),
-            reset | restarted,
+            reset,
             s.best_dist,
             s.since_progress,
             self._dist_now,
@@ -970,7 +973,9 @@ class Simulation:
         _, slot = self.target_slots()
         robots = np.asarray(robots, dtype=np.int64)
         reset_progress_kernel(robots, slot, self.dist.table, s.pos, s.best_dist, s.since_progress)
-        if self._restarted is not None:  # after this step's moves: the step does not count
+        if self._after_moves:  # a new target after this step's moves: the step does not count
+            if self._restarted is None:
+                self._restarted = np.zeros(self.n_robots, dtype=bool)
             self._restarted[robots] = True
 
     @property
