@@ -21,6 +21,13 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
+def _sigint_default() -> None:
+    """In the child before it runs: Ctrl-C's default disposition. A shell starts background
+    jobs with SIGINT ignored, and Python then installs no KeyboardInterrupt handler, so a test
+    run from such a job (``cmd &`` in a script) would press a Ctrl-C nobody hears."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def press_ctrl_c(
     argv: Sequence[str],
     cwd: Path,
@@ -34,7 +41,7 @@ def press_ctrl_c(
     stdout, stderr)``. The deadlines guard against a hang only; no timing is asserted."""
     proc = subprocess.Popen(
         list(argv), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=_sigint_default,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 300
