@@ -427,7 +427,6 @@ def plot_divergence(log: ShadowLog, sim: Simulation, path: Path) -> None:
     ax.legend()
     fig.tight_layout()
     save_figure_atomic(fig, path, dpi=100)
-    plt.close(fig)
 
 
 __all__ = [

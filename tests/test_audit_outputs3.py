@@ -157,3 +157,25 @@ def test_a_running_capture_is_not_under_its_final_name(tmp_path: Path) -> None:
         v.draw()
     assert v._capture is None
     assert sorted(p.name for p in tmp_path.iterdir()) == [name.name]
+
+
+def test_a_figure_is_closed_even_when_saving_it_fails(tmp_path: Path) -> None:
+    """``save_figure_atomic`` (every plot of run, compare and shadow): pyplot keeps each open
+    figure, so one whose save failed stayed open for the rest of the process; now it is closed
+    either way, and nothing is left under the name."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from warehouse.atomic import save_figure_atomic
+
+    plt.close("all")
+    fig, _ = plt.subplots()
+    save_figure_atomic(fig, tmp_path / "ok.png")
+    assert (tmp_path / "ok.png").stat().st_size > 0 and plt.get_fignums() == []
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError):
+        save_figure_atomic(fig, tmp_path / "bad.png", format="no-such-format")
+    assert plt.get_fignums() == [] and not (tmp_path / "bad.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.png"]

@@ -53,10 +53,16 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 def save_figure_atomic(fig: Any, path: str | Path, **kwargs: Any) -> None:
     """``fig.savefig(path)`` atomically (a matplotlib figure; the format follows the suffix of
-    ``path``, PNG without one): a link at ``path`` is replaced, never written through."""
+    ``path``, PNG without one): a link at ``path`` is replaced, never written through. The
+    figure is closed afterwards, also when saving fails (pyplot keeps every open figure)."""
+    import matplotlib.pyplot as plt
+
     kwargs.setdefault("format", Path(path).suffix.removeprefix(".") or "png")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, **kwargs)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, **kwargs)
+    finally:
+        plt.close(fig)
 
 
 def sha256_file(path: str | Path) -> str:

@@ -65,7 +65,6 @@ def plot_deliveries(series: pd.DataFrame, path: Path, exp: Experiment | None = N
     ax.legend(loc="upper left")
     fig.tight_layout()
     save_figure_atomic(fig, path)
-    plt.close(fig)
     return Path(path)
 
 
@@ -117,5 +116,4 @@ def plot_congestion(visits: dict[str, np.ndarray], exp: Experiment, path: Path) 
         f"(mean of {len(exp.seeds)} seed(s); grey: shelves and walls)"
     )
     save_figure_atomic(fig, path)
-    plt.close(fig)
     return Path(path)
