@@ -87,6 +87,15 @@ class GreedyDispatcher:
             assign_nearest(sim, robots, pool)
 
 
+def never_where_unreached(cost: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """``cost`` as int64, with the pairs ``steps`` cannot reach (``inf``:
+    :func:`~hierarchy.matching.travel_steps`) at a cost :func:`greedy_match` never takes."""
+    reach = np.isfinite(steps)
+    out = np.where(reach, cost, 0).astype(np.int64)
+    out[~reach] = np.iinfo(np.int64).max
+    return out
+
+
 def assign_nearest(sim: Simulation, robots: np.ndarray, orders: np.ndarray) -> None:
     """Each of ``orders`` in turn (oldest first) to the nearest of ``robots`` still free that
     reaches its pick (:func:`~hierarchy.matching.travel_steps`); an order none reaches stays
@@ -94,9 +103,7 @@ def assign_nearest(sim: Simulation, robots: np.ndarray, orders: np.ndarray) -> N
     picks = sim.orders.pick[orders]
     if sim.dist.closed_any:
         steps = travel_steps(sim, picks[:, None], sim.state.pos[robots][None, :])
-        cost = np.full(steps.shape, np.iinfo(np.int64).max)  # greedy_match never takes these
-        reach = np.isfinite(steps)
-        cost[reach] = steps[reach]
+        cost = never_where_unreached(steps, steps)
     else:  # (the hot path: compiled floors are connected, every pair is reached)
         cost = sim.dist.lookup(picks[:, None], sim.state.pos[robots][None, :]).astype(np.int64)
     choice = greedy_match(cost)
@@ -149,8 +156,7 @@ class FIFODispatcher:
             return
         # closures may cut pairs off: each order in turn to the robot idle longest that reaches it
         steps = travel_steps(sim, sim.orders.pick[orders][:, None], sim.state.pos[ranked][None, :])
-        cost = np.broadcast_to(np.arange(ranked.size, dtype=np.int64), steps.shape).copy()
-        cost[~np.isfinite(steps)] = np.iinfo(np.int64).max  # greedy_match never takes these
+        cost = never_where_unreached(np.arange(ranked.size)[None, :], steps)  # idle rank
         choice = greedy_match(cost)
         ok = choice >= 0
         sim.assign(ranked[choice[ok]], orders[ok])
