@@ -182,8 +182,10 @@ class PoliciesConfig(Section):
     )
     shield: CollisionMode | None = Field(
         None,
-        description="Collision mode for this policy (a value of physics.collisions); default: "
-        "physics.collisions.",
+        description="Collision mode of the scenario's fleets (a value of physics.collisions): "
+        "of `warehouse run`'s policies that set none of their own (`hierarchical` sets pibt) and "
+        "of the PettingZoo env; `--collisions` (`collisions=` of make_env) overrides it; "
+        "default: physics.collisions.",
     )
     order_pool: int | None = Field(
         None,
@@ -270,6 +272,11 @@ class Scenario(SimConfig):
                 data = {**data, "layout": {"type": "generator", **data["layout"]}}
         return data
 
-    def sim_config(self) -> SimConfig:
-        """The part the core reads."""
-        return SimConfig(**{k: getattr(self, k) for k in SimConfig.model_fields})
+    def sim_config(self, collisions: str | None = None) -> SimConfig:
+        """The part the core reads; with ``collisions``, under that collision mode instead of
+        ``physics.collisions`` (a policy's own mode, or ``policies.shield``)."""
+        config = SimConfig(**{k: getattr(self, k) for k in SimConfig.model_fields})
+        if collisions is None or collisions == config.physics.collisions:
+            return config
+        physics = config.physics.model_copy(update={"collisions": collisions})
+        return config.model_copy(update={"physics": physics})

@@ -505,11 +505,7 @@ def live_viewer(
     sc, source = load_scenario(scenario)
     sc = apply_overrides(sc, overrides or {}, source, names)
     spec = resolve_policy(policy, sc, source=source)
-    config = sc.sim_config()
-    mode = spec.collisions_for(sc)
-    if mode != config.physics.collisions:
-        physics = config.physics.model_copy(update={"collisions": mode})
-        config = config.model_copy(update={"physics": physics})
+    config = sc.sim_config(spec.collisions_for(sc))
     named = {key: (names or {}).get(key, key) for key in overrides or {}}
     sim = Simulation(build_floor(sc, source, named), config)
     # relative checkpoint paths of a scenario file count from its folder, as in a run; a

@@ -29,6 +29,8 @@ def make_env(
 
     ``overrides`` are scenario settings, by short name (``robots=10``, ``steps=200``,
     ``collisions="physical"``, ``tasks="goal_visit"``) or dotted path (``**{"fleet.robots": 10}``).
+    The env runs the collision mode ``collisions=`` names; without it the scenario's
+    ``policies.shield``, else its ``physics.collisions`` (as ``warehouse run --collisions``).
     With ``seed`` the env is reset once with it, so the first ``reset()`` without a seed continues
     that stream. ``state``: what ``env.state()`` returns, ``"grid"`` (the occupancy grid) or
     ``"channels"`` (five channels for a centralized critic; :class:`~warehouse.env.WarehouseEnv`).
@@ -38,6 +40,8 @@ def make_env(
     from .env import WarehouseEnv
 
     sc, source = load_scenario(scenario)
+    if "collisions" in overrides:  # the env's mode, also over a scenario's policies.shield
+        overrides = {**overrides, "policies.shield": None}
     sc = apply_overrides(sc, overrides, source)
     env = WarehouseEnv(
         build_floor(sc, source), sc, render_mode=render_mode, source=source, state=state

@@ -7,8 +7,10 @@ actions        ``Discrete(A)``. Grid floors: ``A = 5``, 0 wait, 1 north, 2 east,
                Other floors: 0 wait, ``1..A-1`` the neighbour slots of
                :mod:`warehouse.floor.compiled`. A masked or out-of-range action is refused (the
                robot waits); the scenario's collision mode (``physical``, ``block``, ``pibt``)
-               then applies (:mod:`warehouse.core.physics`). An action is one integer (an int,
-               a numpy or torch scalar, a one-element array); ``2.7`` or ``[1, 2]`` is an error.
+               then applies (:mod:`warehouse.core.physics`): ``policies.shield`` when the
+               scenario names one, else ``physics.collisions``, as for ``warehouse run``. An
+               action is one integer (an int, a numpy or torch scalar, a one-element array);
+               ``2.7`` or ``[1, 2]`` is an error.
                ``step`` takes a dict of agent -> action; an agent left out of the dict waits (0),
                an unknown agent is an error.
 observation    ``{"observation": Box(-1, 1, (4·(2r+1)² + 12,), float32),
@@ -123,7 +125,8 @@ class WarehouseEnv(ParallelEnv):
         self.render_mode = render_mode
         self.scenario = scenario
         self.floor = floor
-        self.sim = Simulation(floor, scenario.sim_config())
+        # the collision mode the scenario's fleet runs under (policies.shield, else physics)
+        self.sim = Simulation(floor, scenario.sim_config(scenario.policies.shield))
         self.observer = Observer(self.sim)
         self.max_steps = int(scenario.episode.steps)
         self.dispatcher = dispatcher or scenario_dispatcher(

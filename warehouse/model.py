@@ -196,11 +196,7 @@ class WarehouseModel(mesa.Model):
         self.last_only = bool(last_only)
 
         floor = floor if floor is not None else build_floor(sc, source)
-        config = sc.sim_config()
-        mode = spec.collisions_for(sc)
-        if mode != config.physics.collisions:
-            physics = config.physics.model_copy(update={"collisions": mode})
-            config = config.model_copy(update={"physics": physics})
+        config = sc.sim_config(spec.collisions_for(sc))
         self.sim = Simulation(floor, config)
         if check_checkpoints:
             check_checkpoints_used([spec], sc, source)
