@@ -163,7 +163,8 @@ class FIFODispatcher:
 
 
 class RandomDispatcher:
-    """Random idle robots to random open orders (its own RNG, seeded per run)."""
+    """Random idle robots to random open orders (its own RNG, seeded per run); while closures
+    are in force, at random among the pairs that reach their pick around them."""
 
     name = "random"
 
@@ -178,7 +179,17 @@ class RandomDispatcher:
         k = min(robots.size, orders.size)
         if k == 0:
             return
-        sim.assign(self.rng.permutation(robots)[:k], self.rng.permutation(orders)[:k])
+        robots, orders = self.rng.permutation(robots), self.rng.permutation(orders)
+        if not sim.dist.closed_any:
+            sim.assign(robots[:k], orders[:k])
+            return
+        # closures may cut pairs off: each order in turn to the first robot left that reaches
+        # it (the same pairs as above where every pair is reached)
+        steps = travel_steps(sim, sim.orders.pick[orders][:, None], sim.state.pos[robots][None, :])
+        cost = never_where_unreached(np.arange(robots.size)[None, :], steps)
+        choice = greedy_match(cost)
+        ok = choice >= 0
+        sim.assign(robots[choice[ok]], orders[ok])
 
 
 #: name -> factory(**kwargs); learned dispatchers accept ``checkpoint=``.

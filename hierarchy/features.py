@@ -55,7 +55,9 @@ congested aisles. Each slot carries the order's 12 features plus ``N_ROUTE`` rou
 
 A hub slot is masked when its order's slot is, when the hub is the robot's or the pick's node,
 when the hub is unreachable, or when the detour exceeds ``max_detour`` × the direct distance
-(plus 4 steps).
+(plus 4 steps). While scheduled closures are in force, a hub they close, or a leg (robot → hub,
+hub → pick) reached only through closed cells (:meth:`~warehouse.floor.DistanceCache.reaches`),
+masks it too. Hubs are never transit nodes of long edges (``physics.speed_m_s``).
 """
 
 from __future__ import annotations
@@ -299,12 +301,14 @@ _HUBS: weakref.WeakKeyDictionary[Any, dict[int, np.ndarray]] = weakref.WeakKeyDi
 
 def floor_hubs(floor: Any, grid: int) -> np.ndarray:
     """Hub nodes: the aisle node nearest the centre of each cell of a ``grid × grid`` split of
-    the floor (duplicates removed; all nodes when the floor has no aisle kind). Cached per floor."""
+    the floor (duplicates removed; all nodes when the floor has no aisle kind), never a transit
+    node of a long edge (``physics.speed_m_s``), so a split floor has the hubs of the unsplit
+    one. Cached per floor."""
     cache = _HUBS.setdefault(floor, {})
     if grid not in cache:
-        nodes = np.flatnonzero(floor.kind == NodeKind.AISLE)
+        nodes = np.flatnonzero((floor.kind == NodeKind.AISLE) & ~floor.transit)
         if nodes.size == 0:
-            nodes = np.arange(floor.n_nodes)
+            nodes = np.flatnonzero(~floor.transit)
         cache[grid] = grid_centre_nodes(floor, nodes, grid)
     return cache[grid]
 
@@ -337,10 +341,16 @@ def _hub_routes(  # type: ignore[no-untyped-def]
     via = to_hub[:, None, :] + hub_to_pick  # (R, K, H)
     direct = np.where(valid, dist, np.inf)
     detour = via - direct[:, :, None]
+    if sim.dist.closed_any:  # legs reached only through closed cells, or a closed hub, wait
+        reach_hub = sim.dist.reaches(hubs[None, :], robot_nodes[:, None])
+        reach_hub &= ~sim.dist.closed[hubs][None, :]
+        reach_pick = sim.dist.reaches(pick_nodes[:, :, None], hubs[None, None, :])
+    else:
+        reach_hub, reach_pick = to_hub < UNREACHABLE, hub_to_pick < UNREACHABLE
     ok = (
         valid[:, :, None]
-        & (to_hub[:, None, :] < UNREACHABLE)
-        & (hub_to_pick < UNREACHABLE)
+        & reach_hub[:, None, :]
+        & reach_pick
         & (hubs[None, None, :] != robot_nodes[:, None, None])
         & (hubs[None, None, :] != pick_nodes[:, :, None])
         & (detour <= cfg.max_detour * direct[:, :, None] + 4)
