@@ -12,7 +12,8 @@ do not depend on it. ``NAV`` stands for the hierarchy's navigator
 (:func:`hierarchy.shadow.hierarchical_parts`: ``cql_tuned`` when its weights load: the network
 fine-tuned under PIBT in the ``pibt`` and ``pibt_swap`` columns, the one fine-tuned without a
 shield in ``physical`` mode; the table says which was used). Rows of configs with a network
-record the sha256 of the networks they loaded (``weights``); ``--merge FILE`` adds earlier rows to
+record the files their parts loaded, with their sha256 (``weights``, :mod:`warehouse.provenance`);
+``--merge FILE`` adds earlier rows to
 the table and refuses rows that cannot share it (another setup, other networks, a seed twice)."""
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from warehouse.errors import InputError
 from warehouse.fleet import Fleet
 from warehouse.kpis import compute_kpis
 
-from .evaluate_rows import check_mergeable, read_rows, weights_used, with_weights
+from .evaluate_rows import check_mergeable, read_rows
 from .evaluate_summary import summarize
 
 SHARED_MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"
@@ -122,15 +123,36 @@ def run_one(
     park_idle: float | None = None,
     anticipate: bool = False,
 ) -> dict[str, Any]:
-    from scenarios import apply_overrides, build_floor, load_scenario
-    from warehouse.policies import PolicySpec, build_policy
+    """The KPIs of one run (:func:`run_recorded` without the weights' record)."""
+    return run_recorded(
+        target, disp, nav, mode, seed, steps, overrides, lookahead, max_order_age, task_swaps,
+        park_idle, anticipate,
+    )[0]  # fmt: skip
 
-    sc, src = load_scenario(target)
-    dispatch = dispatch_settings(lookahead, max_order_age, task_swaps, park_idle, anticipate)
-    sc = apply_overrides(sc, {**(overrides or {}), **dispatch, "physics.collisions": mode}, src)
+
+def run_recorded(
+    target: str,
+    disp: str,
+    nav: str,
+    mode: str,
+    seed: int,
+    steps: int,
+    overrides: dict[str, Any] | None = None,
+    lookahead: int | None = None,
+    max_order_age: float | None = None,
+    task_swaps: bool = False,
+    park_idle: float | None = None,
+    anticipate: bool = False,
+) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+    """``(KPIs, weights)`` of one run: its KPIs, and the network files its parts loaded
+    (:mod:`warehouse.provenance`)."""
+    sc, src, (dispatcher, navigator), weights = _parts(
+        target, disp, nav, mode, overrides, lookahead, max_order_age, task_swaps, park_idle,
+        anticipate,
+    )  # fmt: skip
+    from scenarios import build_floor
+
     sim = Simulation(_floor(sc, src, build_floor), sc.sim_config())
-    # the parts as every run builds them: a policies.*_checkpoint reaches the part that loads one
-    dispatcher, navigator = build_policy(PolicySpec(f"{disp}+{nav}", disp, nav), sc, src)
     fleet = Fleet(sim, dispatcher, navigator)
     fleet.reset(seed)
     fleet.run(steps)
@@ -139,7 +161,31 @@ def run_one(
     k["energy_per_delivery_wh"] = (
         1000 * cast(float, k["energy_kwh"]) / delivered if delivered else None
     )
-    return k
+    return k, weights
+
+
+def _parts(
+    target: str,
+    disp: str,
+    nav: str,
+    mode: str,
+    overrides: dict[str, Any] | None,
+    *dispatch: Any,
+) -> tuple[Any, Any, tuple[Any, Any], dict[str, dict[str, str]]]:
+    """``(scenario, its file, (dispatcher, navigator), weights)`` of a run: the floor's scenario
+    with the overrides, the dispatch flags (``dispatch``: :func:`dispatch_settings`' arguments)
+    and the collision mode applied, its parts, and the network files they loaded."""
+    from scenarios import apply_overrides, load_scenario
+    from warehouse.policies import PolicySpec, build_policy
+    from warehouse.provenance import given_checkpoints, parts_weights
+
+    sc, src = load_scenario(target)
+    flags = dispatch_settings(*dispatch)
+    sc = apply_overrides(sc, {**(overrides or {}), **flags, "physics.collisions": mode}, src)
+    # the parts as every run builds them: a policies.*_checkpoint reaches the part that loads one
+    spec = PolicySpec(f"{disp}+{nav}", disp, nav)
+    parts = build_policy(spec, sc, src)
+    return sc, src, parts, parts_weights(parts, mode, given_checkpoints(spec, sc, src))
 
 
 def dispatch_settings(
@@ -182,14 +228,27 @@ def _task(task: tuple, steps: int) -> dict[str, Any]:
     look, max_age, swaps, park, anticipate = dispatch
     try:
         with torch_threads(1):  # small per-step inference: threads only add overhead
-            k = run_one(
+            k, weights = run_recorded(
                 target, disp, navigator, mode, seed, steps, overrides, lookahead=look,
                 max_order_age=max_age, task_swaps=swaps, park_idle=park, anticipate=anticipate,
             )  # fmt: skip
     except InputError as exc:  # which run it stopped (it crosses process boundaries intact)
         where = f"{exc.message} ({name}, {label}, seed {seed})"
         raise InputError(exc.source, exc.field, where) from None
-    return {**task_row(task), **k}
+    # the network files its parts loaded, with their sha256 (rows without networks: none)
+    return {**task_row(task), **k, **({"weights": weights} if weights else {})}
+
+
+def planned_weights(task: tuple) -> dict[str, dict[str, str]]:
+    """The network files a task's parts will load (:func:`_parts`, built without running), so
+    that ``--merge`` can check the rows of a run before it starts; one InputError names the
+    task's run as a run's does."""
+    name, target, _, overrides, label, disp, navigator, mode, seed, *dispatch = task
+    try:
+        return _parts(target, disp, navigator, mode, overrides, *dispatch)[3]
+    except InputError as exc:
+        where = f"{exc.message} ({name}, {label}, seed {seed})"
+        raise InputError(exc.source, exc.field, where) from None
 
 
 def task_row(task: tuple) -> dict[str, Any]:
@@ -389,12 +448,19 @@ def evaluate(
                     args.anticipate,
                 )  # fmt: skip
                 tasks.append((*task, *dispatch))
-    # rows this run will add, as far as the check needs them
-    try:
-        weights = weights_used(sets)
-    except InputError as exc:  # a --set checkpoint that cannot be read
-        error(exc.one_line())
-    planned = [with_weights({**task_row(t), "steps": args.steps}, weights) for t in tasks]
+    # rows this run will add, as far as the check needs them (with the networks their parts
+    # load: built once per floor and config, only when there are rows to check them against)
+    planned = [{**task_row(t), "steps": args.steps} for t in tasks]
+    if origins:
+        built: dict[tuple, dict[str, dict[str, str]]] = {}
+        for row, planned_task in zip(planned, tasks, strict=True):
+            key = (planned_task[0], planned_task[4])  # (floor, config)
+            try:
+                weights = built[key] if key in built else planned_weights(planned_task)
+            except InputError as exc:  # a checkpoint that cannot be loaded
+                error(exc.one_line())
+            built[key] = weights
+            row |= {"weights": weights} if weights else {}
     try:
         check_mergeable([*origins, ("this run", planned)])
     except InputError as exc:
@@ -403,7 +469,7 @@ def evaluate(
 
     def collect(found: Any) -> None:
         for i, row in enumerate(found):
-            rows.append(with_weights(row, weights))
+            rows.append(row)
             if (i + 1) % args.seeds == 0:
                 print(f"{row['scenario']:22s} {row['config']:28s} {time.time() - t0:7.1f}s",
                       flush=True)  # fmt: skip

@@ -1,5 +1,11 @@
 """The result rows of ``python -m hierarchy.evaluate``: the networks a row was measured with,
-and the checks before earlier rows (``--merge``) share a table with new ones."""
+and the checks before earlier rows (``--merge``) share a table with new ones.
+
+A row of a config that runs a network records, under ``weights``, the files its parts loaded
+(:mod:`warehouse.provenance`: by part, the checkpoint file and the full sha256 of its weights
+and of its JSON). Rows written before that record name → the first 12 hex digits of the sha256
+of every network the config might run (:func:`is_short_record`); they still merge with new
+rows of the same networks (:func:`same_networks`)."""
 
 from __future__ import annotations
 
@@ -8,42 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from warehouse.errors import InputError, display_path
-
-#: the shipped networks each part of a config may run
-SHIPPED = {"dispatcher": ("ppo_dispatcher",), "navigator": ("cql", "cql_pibt", "cql_physical")}
-
-
-def weights_used(sets: dict[str, Any] | None = None) -> dict[str, str]:
-    """Name → first 12 hex digits of the sha256 of each network this evaluation may run (the PPO
-    dispatcher, the navigator networks), read from their JSON files: the shipped ones, and the
-    checkpoints that ``sets`` (``--set``) give (``policies.dispatcher_checkpoint``,
-    ``policies.navigator_checkpoint``), which the parts that load one run instead
-    (:func:`with_weights`)."""
-    from agents.learned import DEFAULT_WEIGHTS as NAV_WEIGHTS
-
-    from .ppo_dispatcher import DEFAULT_WEIGHTS
-
-    files = {"ppo_dispatcher": DEFAULT_WEIGHTS}
-    files |= {n: NAV_WEIGHTS / f"{n}.json" for n in SHIPPED["navigator"]}
-    out = {name: digest for name, path in files.items() if (digest := _digest(path))}
-    for part in SHIPPED:
-        if value := (sets or {}).get(key := f"policies.{part}_checkpoint"):
-            out[f"{key} {display_path(value)}"] = _digest(Path(value)) or "?"
-    return out
-
-
-def _digest(path: Path) -> str | None:
-    """The first 12 hex digits of a network JSON's weights sha256, and its seed count when it
-    is an ensemble; None when the file is missing."""
-    from warehouse.jsonio import read_json_object
-
-    if not path.is_file():
-        return None
-    meta = read_json_object(path)
-    digest = meta.get("sha256") or meta.get("weights_sha256") or "?"
-    members = meta.get("net", {}).get("members", 1)
-    return str(digest)[:12] + (f" ({members} seeds)" if members > 1 else "")
+from warehouse.errors import InputError
 
 
 def learned_parts(row: dict[str, Any]) -> set[str]:
@@ -55,31 +26,6 @@ def learned_parts(row: dict[str, Any]) -> set[str]:
     if row.get("navigator") in {*CHECKPOINT_NAVIGATORS, "cql_tuned"}:
         parts.add("navigator")
     return parts
-
-
-def checkpoint_parts(row: dict[str, Any]) -> set[str]:
-    """The parts of a result row's config that load a ``policies.<part>_checkpoint`` when one
-    is given (``cql_tuned`` runs its shipped networks regardless)."""
-    from agents.registry import CHECKPOINT_NAVIGATORS
-
-    parts = {"dispatcher"} if row.get("dispatcher") == "ppo" else set()
-    return parts | ({"navigator"} if row.get("navigator") in CHECKPOINT_NAVIGATORS else set())
-
-
-def with_weights(row: dict[str, Any], weights: dict[str, str]) -> dict[str, Any]:
-    """``row`` with the networks its config loads, out of those of its run
-    (:func:`weights_used`): a part that loads a checkpoint given with ``--set`` records that
-    one, other learned parts the shipped networks; so rows merged into later tables still say
-    what they measured. Rows of configs without networks record none."""
-    learned, loads = learned_parts(row), checkpoint_parts(row)
-    given = {p for p in SHIPPED if any(k.startswith(f"policies.{p}_") for k in weights)}
-    used = {}
-    for key, digest in weights.items():
-        part = next(p for p in SHIPPED if key in SHIPPED[p] or key.startswith(f"policies.{p}_"))
-        checkpoint = key.startswith("policies.")
-        if part in learned and (checkpoint if part in given & loads else not checkpoint):
-            used[key] = digest
-    return {**row, "weights": used} if used else row
 
 
 #: Row fields that must agree between the seeds of one (scenario, config) for their mean to
@@ -145,9 +91,7 @@ def check_row(row: Any) -> tuple[str | None, str] | None:
             if not isinstance(value, bool):
                 return key, f"expected true or false, got {value!r}"
         elif key in OBJECT_FIELDS:
-            if not isinstance(value, dict) or (key == "weights" and not all(
-                isinstance(v, str) for v in value.values()
-            )):  # fmt: skip
+            if not isinstance(value, dict) or (key == "weights" and not _weights_record(value)):
                 what = "networks and their sha256" if key == "weights" else "settings"
                 return key, f"expected an object of {what}, got {value!r}"
         elif value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
@@ -157,6 +101,47 @@ def check_row(row: Any) -> tuple[str | None, str] | None:
     if "seen_in_training" not in row:  # (every row has it; the summary's headings read it)
         return "seen_in_training", "missing (expected true or false)"
     return None
+
+
+def _weights_record(value: dict[str, Any]) -> bool:
+    """Whether ``value`` is a ``weights`` record: by part, an object of texts (file and
+    sha256), or, in older rows, network name → digest text."""
+    return all(isinstance(v, str) for v in value.values()) or all(
+        isinstance(v, dict) and all(isinstance(x, str) for x in v.values()) for v in value.values()
+    )
+
+
+def is_short_record(weights: dict[str, Any]) -> bool:
+    """Whether a row's ``weights`` is of the older form: network name → the first 12 hex digits
+    of its sha256 (and `` (K seeds)`` for an ensemble)."""
+    return all(isinstance(v, str) for v in weights.values())
+
+
+def network_digest(record: Any) -> str:
+    """The sha256 a ``weights`` entry gives: of the weights a part loaded, of the checkpoint
+    given to a part that does not say what it loaded, or an older row's digest text."""
+    if isinstance(record, str):
+        return record
+    return str(record.get("sha256") or record.get("checkpoint_sha256") or "?")
+
+
+def network_name(part: str, record: Any) -> str:
+    """How the summary and the errors name a ``weights`` entry: the part and its file (an
+    older row's entries are named by network)."""
+    if isinstance(record, str):
+        return part
+    return f"{part} {record.get('file') or record.get('checkpoint') or '?'}"
+
+
+def same_networks(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two rows' ``weights`` records say the same networks: equal records; or, with one
+    of the older form (:func:`is_short_record`), every network of the newer one among its
+    digests (it named every network the config might run)."""
+    if is_short_record(a) == is_short_record(b):
+        return a == b
+    old, new = (a, b) if is_short_record(a) else (b, a)
+    digests = {v[:12] for v in old.values()}
+    return all(network_digest(r)[:12] in digests for r in new.values())
 
 
 def check_mergeable(origins: list[tuple[str, list[dict[str, Any]]]]) -> None:
@@ -176,7 +161,7 @@ def check_mergeable(origins: list[tuple[str, list[dict[str, Any]]]]) -> None:
                                  f"but {first[0]} has it with {_setup_text(first[1])}")  # fmt: skip
             if row.get("weights"):
                 then = networks.setdefault(key, (origin, row["weights"]))
-                if then[1] != row["weights"]:
+                if not same_networks(then[1], row["weights"]):
                     now, was = _weights_diff(row["weights"], then[1])
                     raise InputError(origin, f"{key[0]} / {key[1]}", f"measured with {now}, "
                                      f"but {then[0]} has it with {was}")  # fmt: skip
@@ -187,12 +172,17 @@ def check_mergeable(origins: list[tuple[str, list[dict[str, Any]]]]) -> None:
             seeds[run] = i
 
 
-def _weights_diff(a: dict[str, str], b: dict[str, str]) -> tuple[str, str]:
-    """The entries where two ``weights`` records differ, as text for each side."""
+def _weights_diff(a: dict[str, Any], b: dict[str, Any]) -> tuple[str, str]:
+    """The entries where two ``weights`` records differ, as text for each side (all of them
+    where one record is of the older form)."""
     keys = [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
 
-    def text(w: dict[str, str]) -> str:
-        return ", ".join(f"{k} `{w.get(k, 'none')}`" for k in keys)
+    def text(w: dict[str, Any]) -> str:
+        shown = [k for k in keys if k in w] if is_short_record(a) != is_short_record(b) else keys
+        return ", ".join(
+            f"{network_name(k, w[k])} `{network_digest(w[k])}`" if k in w else f"{k} `none`"
+            for k in shown
+        )
 
     return text(a), text(b)
 

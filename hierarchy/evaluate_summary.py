@@ -11,7 +11,7 @@ import numpy as np
 
 from warehouse.errors import display_path
 
-from .evaluate_rows import learned_parts
+from .evaluate_rows import learned_parts, network_digest, network_name
 
 #: the KPIs of the per-floor tables
 METRICS = (
@@ -51,17 +51,34 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.3f}"
 
 
+def _common(
+    a: list[dict[str, Any]], b: list[dict[str, Any]], metric: str
+) -> tuple[list[float], list[float]]:
+    """``metric`` of ``a`` and of ``b`` on the seeds both define, in seed order."""
+    va = {r["seed"]: float(r[metric]) for r in a if r.get(metric) is not None}
+    vb = {r["seed"]: float(r[metric]) for r in b if r.get(metric) is not None}
+    seeds = sorted(va.keys() & vb.keys())
+    return [va[k] for k in seeds], [vb[k] for k in seeds]
+
+
+def _paired_ratio(a: list[dict[str, Any]], b: list[dict[str, Any]], metric: str) -> str:
+    """The ratio of the means of ``metric`` of ``a`` over ``b`` on the seeds both define (the
+    seeds of :func:`_paired`, as ``report.json``'s ``paired`` ratio); ``n/a`` without one."""
+    xa, xb = _common(a, b, metric)
+    if not xa:
+        return "n/a"
+    return _ratio(float(np.mean(xa)), float(np.mean(xb)))
+
+
 def _paired(a: list[dict[str, Any]], b: list[dict[str, Any]], metric: str) -> str:
     """Per-seed difference ``a − b`` of ``metric`` over the seeds both configs ran: its mean ±
     the 95 % confidence half-width (Student t), as text; empty with fewer than two seeds."""
     from warehouse.report import summarize as over_seeds
 
-    va = {r["seed"]: float(r[metric]) for r in a if r.get(metric) is not None}
-    vb = {r["seed"]: float(r[metric]) for r in b if r.get(metric) is not None}
-    seeds = sorted(va.keys() & vb.keys())
-    if len(seeds) < 2:
+    xa, xb = _common(a, b, metric)
+    if len(xa) < 2:
         return ""
-    stat = over_seeds([va[k] - vb[k] for k in seeds])
+    stat = over_seeds([x - y for x, y in zip(xa, xb, strict=True)])
     return f"{stat['mean']:+.1f} ± {stat['ci95']:.1f}"
 
 
@@ -98,12 +115,14 @@ def _time_table(groups: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
 
 def weights_line(rows: list[dict[str, Any]]) -> str | None:
     """The summary's sentence on the networks behind ``rows``, from their ``weights`` records:
-    each network's sha256, with row counts where rows ran different ones, and how many rows of
-    learned configs record none (written before rows recorded them)."""
-    learned = [r for r in rows if learned_parts(r)]
+    each network's file and sha256 (:func:`~hierarchy.evaluate_rows.network_name`), with row
+    counts where rows ran different ones, and how many rows of learned configs record none
+    (written before rows recorded them)."""
+    learned = [r for r in rows if learned_parts(r) or r.get("weights")]
     seen: dict[str, dict[str, int]] = {}  # network → digest → rows
     for r in learned:
-        for name, digest in (r.get("weights") or {}).items():
+        for part, record in (r.get("weights") or {}).items():
+            name, digest = network_name(part, record), network_digest(record)
             counts = seen.setdefault(name, {})
             counts[digest] = counts.get(digest, 0) + 1
     unknown = sum(not r.get("weights") for r in learned)
@@ -124,9 +143,10 @@ def _rows(n: int) -> str:
 
 
 def summarize(rows: list[dict[str, Any]], nav: str) -> str:
-    """Markdown: per scenario the mean ± std of every config, then the target ratios with the
-    paired per-seed differences behind them. The networks the rows were measured with are named
-    from their records (:func:`weights_line`)."""
+    """Markdown: per scenario the mean ± std of every config, then the target ratios (of the
+    means over the seeds both configs define) with the paired per-seed differences behind them.
+    The networks the rows were measured with are named from their records
+    (:func:`weights_line`)."""
     lines = [f"NAV = `{nav}`. Mean ± std over seeds.", ""]
     if used := weights_line(rows):
         lines[1:1] = ["", used]
@@ -171,10 +191,6 @@ def summarize(rows: list[dict[str, Any]], nav: str) -> str:
             lines.append(f"| {c} | {len(rs)} | " + " | ".join(cells) + " |")
         lines.append("")
         lines += _time_table([(c, by[(s, c)]) for c in confs if by.get((s, c))])
-
-        def mean(c: str, m: str, s: str = s) -> float:
-            known = [r[m] for r in by.get((s, c), []) if r.get(m) is not None]
-            return float(np.mean(known or [np.nan]))
 
         hp, rp = "hierarchical (physical)", "rule_based (physical)"
         hb, hh = "hierarchical (pibt)", "hungarian + NAV (pibt)"
@@ -228,9 +244,10 @@ def summarize(rows: list[dict[str, Any]], nav: str) -> str:
         lines += ["| ratio | value | difference per seed, paired (mean ± 95 % CI) |"]
         lines += ["|---|---|---|"]
         for k, (a, b, m) in pairs.items():
-            value = _ratio(mean(a, m), mean(b, m))
+            rows_a, rows_b = by.get((s, a), []), by.get((s, b), [])
+            value = _paired_ratio(rows_a, rows_b, m)
             if value != "n/a":
-                diff = _paired(by.get((s, a), []), by.get((s, b), []), m)
+                diff = _paired(rows_a, rows_b, m)
                 lines.append(f"| {k} | {value} | {diff} |")
         lines.append("")
     return "\n".join(lines)

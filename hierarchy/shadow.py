@@ -42,6 +42,7 @@ import numpy as np
 from warehouse.atomic import save_figure_atomic, write_text_atomic
 from warehouse.core import Simulation
 from warehouse.fleet import Fleet, check_decision
+from warehouse.provenance import loaded_weights, parts_weights
 
 #: The hierarchical policy's parts, best available first (learned navigator, PIBT shield).
 HIERARCHICAL = ("ppo", ("cql_tuned", "cql", "rule_based"), ("pibt", "block"))
@@ -106,45 +107,6 @@ def for_shield(nav: Any, collisions: str | None) -> Any:
     if collisions is not None and hasattr(nav, "policy_for"):
         return nav.policy_for(collisions)
     return nav
-
-
-def loaded_weights(part: Any, collisions: str) -> dict[str, str] | None:
-    """``{"file", "sha256", "json_sha256"}`` of the network checkpoint a dispatcher or navigator
-    runs on a floor under ``collisions`` (``sha256``: of its ``.safetensors`` weights, the digest
-    its JSON records; ``json_sha256``: of the JSON), found through its wrappers (a starvation
-    guard, task swaps or parking: ``inner``; a sampling navigator: ``base``; a batched one:
-    ``scorer``; one network per collision mode: ``policy_for``); ``None`` for a part that runs
-    no network (or does not say which)."""
-    from warehouse.atomic import sha256_file
-    from warehouse.errors import display_path
-
-    node, seen = part, set()
-    while node is not None and id(node) not in seen:
-        seen.add(id(node))
-        if hasattr(node, "policy_for"):
-            node = node.policy_for(collisions)
-            continue
-        if (source := getattr(node, "source", None)) is not None:
-            json_path = Path(source)
-            return {
-                "file": display_path(json_path),
-                "sha256": sha256_file(json_path.with_suffix(".safetensors")),
-                "json_sha256": sha256_file(json_path),
-            }
-        node = next(
-            (getattr(node, a) for a in ("inner", "base", "scorer") if hasattr(node, a)), None
-        )
-    return None
-
-
-def parts_weights(parts: tuple[Any, Any], collisions: str) -> dict[str, dict[str, str]]:
-    """:func:`loaded_weights` of a ``(dispatcher, navigator)`` pair, by part; parts without a
-    network left out."""
-    found = {
-        name: loaded_weights(p, collisions)
-        for name, p in zip(("dispatcher", "navigator"), parts, strict=True)
-    }
-    return {name: w for name, w in found.items() if w is not None}
 
 
 def _softmax_margin(scores: np.ndarray) -> np.ndarray:
@@ -434,6 +396,8 @@ __all__ = [
     "asdict",
     "decide_without_mutation",
     "floor_generators_kept",
+    "loaded_weights",
+    "parts_weights",
     "run_shadow",
     "write_report",
 ]

@@ -15,7 +15,7 @@ import pytest
 from cli_helpers import snapshot
 
 import hierarchy.evaluate as ev
-from hierarchy.evaluate_rows import read_rows, weights_used, with_weights
+from hierarchy.evaluate_rows import read_rows
 from hierarchy.evaluate_summary import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,18 +146,17 @@ def test_evaluate_a_navigator_checkpoint_reaches_the_navigator(monkeypatch) -> N
 
 def test_rows_record_the_networks_their_parts_ran() -> None:
     """A part that loads a ``--set`` checkpoint records it; ``cql_tuned`` (which loads none)
-    records the shipped networks it runs, not the checkpoint."""
-    pibt = str(ROOT / "agents" / "weights" / "cql_pibt.json")
-    weights = weights_used({"policies.navigator_checkpoint": pibt})
-    shipped = weights_used()
-    key = next(k for k in weights if k.startswith("policies.navigator_checkpoint "))
-    frozen = with_weights({"dispatcher": "greedy", "navigator": "cql"}, weights)
-    assert frozen["weights"] == {key: shipped["cql_pibt"]}
-    tuned = with_weights({"dispatcher": "ppo", "navigator": "cql_tuned"}, weights)
-    assert tuned["weights"] == shipped  # the PPO dispatcher and the three shipped networks
-    assert "weights" not in with_weights(
-        {"dispatcher": "greedy", "navigator": "rule_based"}, weights
-    )
+    records the shipped network it runs, not the checkpoint."""
+    from warehouse.errors import display_path
+
+    pibt = ROOT / "agents" / "weights" / "cql_pibt.json"
+    given = {"policies.navigator_checkpoint": str(pibt)}
+    _, frozen = ev.run_recorded("tiny", "greedy", "cql", "block", 0, 2, given)
+    assert frozen["navigator"]["file"] == display_path(pibt)
+    _, tuned = ev.run_recorded("tiny", "ppo", "cql_tuned", "block", 0, 2, given)
+    assert set(tuned) == {"dispatcher", "navigator"}  # the PPO dispatcher and one network
+    assert tuned["navigator"]["file"] == display_path(ROOT / "agents" / "weights" / "cql.json")
+    assert ev.run_recorded("tiny", "greedy", "rule_based", "block", 0, 2, given)[1] == {}
 
 
 def test_evaluate_rows_repeat_and_do_not_depend_on_jobs(tmp_path) -> None:

@@ -60,7 +60,9 @@ def test_run_writes_report_of_the_documented_shape(two_policy_run: Path) -> None
             "collisions",
             "gridlocked_seeds",
             "kpis",
+            "weights",  # the network files its parts loaded: none here
         }
+        assert run["weights"] == {}
         assert list(run["kpis"]) == sorted(KPI_NAMES)
         for summary in run["kpis"].values():
             assert set(summary) == {"mean", "ci95", "per_seed"}
@@ -537,7 +539,13 @@ def test_written_scenario_of_a_map_floor_loads_from_the_run_folder(
         assert code == 0 and text.startswith("OK scenario.yaml"), err
         main_ok(["run", "scenario.yaml", "--out", str(again)])
         first = json.loads((out / "report.json").read_text("utf-8"))["runs"]
-        assert json.loads((again / "report.json").read_text("utf-8"))["runs"] == first
+        second = json.loads((again / "report.json").read_text("utf-8"))["runs"]
+        # the same networks, named from another working folder
+        for runs, named in ((first, "sc/nets/n.json"), (second, net)):
+            for run in runs:
+                files = [record.pop("file") for record in run["weights"].values()]
+                assert target.suffix != ".yaml" or files == [named]
+        assert second == first
         monkeypatch.chdir(tmp_path)
 
 

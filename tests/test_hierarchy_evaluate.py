@@ -7,7 +7,7 @@ import json
 import pytest
 
 import hierarchy.evaluate as ev
-from hierarchy.evaluate_rows import check_mergeable, weights_used
+from hierarchy.evaluate_rows import check_mergeable
 from hierarchy.evaluate_summary import summarize, weights_line
 from scenarios import apply_overrides, build_floor, load_scenario
 from warehouse.errors import InputError
@@ -138,38 +138,37 @@ def test_task_swaps_reach_the_dispatcher_and_the_summary_says_so() -> None:
 def test_rows_record_the_networks_they_ran_and_the_summary_names_them(
     tmp_path, monkeypatch
 ) -> None:
-    """Each row of a config with a network records the sha256 of the networks it loads (the
-    shipped dispatcher with its seed count, the navigator networks); rows of rule-based configs
-    record none. The summary names them from the rows, so a summary of merged rows does too."""
+    """Each row of a config with a network records the files its parts loaded, with their full
+    sha256 (:mod:`warehouse.provenance`); rows of rule-based configs record none. The summary
+    names them from the rows, so a summary of merged rows does too."""
     from hierarchy.ppo_dispatcher import DEFAULT_WEIGHTS
+    from warehouse.atomic import sha256_file
 
-    weights = weights_used()
-    meta = json.loads(DEFAULT_WEIGHTS.read_text(encoding="utf-8"))
-    members = meta["net"].get("members", 1)
-    assert weights["ppo_dispatcher"].startswith(meta["sha256"][:12])
-    assert (f"({members} seeds)" in weights["ppo_dispatcher"]) == (members > 1)
-    assert {"cql", "cql_pibt", "cql_physical"} <= weights.keys()
+    ppo = sha256_file(DEFAULT_WEIGHTS.with_suffix(".safetensors"))
     monkeypatch.setattr(ev, "SCENARIOS", [("small", "small", False, {})])
     argv = ["--seeds", "1", "--steps", "10", "--scenarios", "small"]
     ev.main(["--out", str(tmp_path / "a"), *argv, "--configs",
              "rule_based (block),ppo + rule_based (pibt),hierarchical (pibt)"])  # fmt: skip
     rows = json.loads((tmp_path / "a" / "results.json").read_text())
     assert "weights" not in rows[0]  # rule-based: no network
-    assert rows[1]["weights"] == {"ppo_dispatcher": weights["ppo_dispatcher"]}
-    assert rows[2]["weights"] == weights
+    assert set(rows[1]["weights"]) == {"dispatcher"}
+    assert rows[1]["weights"]["dispatcher"]["sha256"] == ppo
+    assert rows[2]["weights"]["dispatcher"] == rows[1]["weights"]["dispatcher"]
+    assert rows[2]["weights"]["navigator"]["file"].endswith("cql_pibt.json")
     line = (tmp_path / "a" / "summary.md").read_text(encoding="utf-8").splitlines()[2]
-    assert f"ppo_dispatcher `{weights['ppo_dispatcher']}`" in line and "or" not in line
+    name = f"dispatcher {rows[1]['weights']['dispatcher']['file']}"
+    assert f"{name} `{ppo}`" in line and " or `" not in line
     # merged into a run that adds nothing: still named
     earlier = str(tmp_path / "a" / "results.json")
     ev.main(["--out", str(tmp_path / "b"), *argv, "--configs", "none", "--merge", earlier])
     assert line in (tmp_path / "b" / "summary.md").read_text(encoding="utf-8")
     # rows older than the record, and rows that ran another dispatcher, are counted apart
     old = {k: v for k, v in rows[2].items() if k != "weights"}
-    other = {**rows[2], "seed": 1, "weights": {**weights, "ppo_dispatcher": "0123456789ab"}}
+    mine = {**rows[2]["weights"]["dispatcher"], "sha256": "0123456789ab"}
+    other = {**rows[2], "seed": 1, "weights": {**rows[2]["weights"], "dispatcher": mine}}
     text = weights_line([*rows, old, other])
-    shipped = weights["ppo_dispatcher"]
     assert text is not None and text.endswith(" Not recorded in 1 row of learned configs.")
-    assert f"ppo_dispatcher `{shipped}` (2 rows) or `0123456789ab` (1 row), cql `" in text
+    assert f"{name} `{ppo}` (2 rows) or `0123456789ab` (1 row), navigator " in text
     assert weights_line([old, old]) == "Weights: not recorded in 2 rows."
     assert weights_line([rows[0]]) is None
 
@@ -207,7 +206,7 @@ def test_ratio_table_gives_the_paired_difference_per_seed() -> None:
     rows += [row(hung, 0, 9), row(hung, 1, 10), row(hung, 2, 11)]
     line = next(x for x in summarize(rows, "x").splitlines() if "ppo / hungarian, same" in x)
     assert line.endswith("| +2.0 ± 2.5 |")
-    assert f"| {(10 + 12 + 14 + 99) / 4 / 10:.3f} |" in line  # the ratio of the means
+    assert f"| {(10 + 12 + 14) / (9 + 10 + 11):.3f} |" in line  # ratio of means, same seeds
 
 
 def test_set_changes_every_floor_and_is_recorded(tmp_path, capsys) -> None:
@@ -325,14 +324,16 @@ def test_summary_names_the_dispatcher_a_set_gives_instead_of_the_shipped_one(
     argv += ["--envs", "1", "--horizon", "20", "--imitation", "0", "--eval-every", "0"]
     code, _, err = run_cli([*argv, "--no-progress"], capsys)
     assert code == 0, err
-    mine = json.loads((tmp_path / "d" / "policy.json").read_text())["sha256"][:12]
-    shipped = weights_used()["ppo_dispatcher"]
-    assert not shipped.startswith(mine)
+    mine = json.loads((tmp_path / "d" / "policy.json").read_text())["sha256"]
+    from hierarchy.ppo_dispatcher import DEFAULT_WEIGHTS
+
+    shipped = json.loads(DEFAULT_WEIGHTS.read_text(encoding="utf-8"))["sha256"]
+    assert shipped != mine
     mine_set = ["--set", "policies.dispatcher_checkpoint=d/policy.json"]
     ev.main(["--out", "e", "--seeds", "1", "--steps", "10", "--scenarios", "small",
              "--configs", "hierarchical (pibt)", *mine_set])  # fmt: skip
     head, _, line = (tmp_path / "e" / "summary.md").read_text().splitlines()[:3]
-    assert f"policies.dispatcher_checkpoint d/policy.json `{mine}`" in line
+    assert f"dispatcher d/policy.json `{mine}`" in line
     # the rows keep the absolute path they ran with; the summary shows it as typed
     rows = json.loads((tmp_path / "e" / "results.json").read_text())
     assert rows[0]["settings"] == {

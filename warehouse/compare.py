@@ -147,6 +147,54 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
     return out
 
 
+def _weights_that_differ(label: str, run_a: Any, run_b: Any) -> dict[str, list[Any]]:
+    """``{"LABEL.weights.PART": [base, other]}`` for each part whose recorded network differs
+    between two runs (:mod:`warehouse.provenance`): the files, or where the files have the same
+    name, the first 12 hex digits of their weights' sha256 (``None``: no network). Reports
+    that record no weights (older ones) are not compared."""
+    weights_a, weights_b = run_a.get("weights"), run_b.get("weights")
+    if not (isinstance(weights_a, dict) and isinstance(weights_b, dict)):
+        return {}
+    out: dict[str, list[Any]] = {}
+    for part in sorted(set(weights_a) | set(weights_b)):
+        was, now = weights_a.get(part), weights_b.get(part)
+        if was == now:
+            continue
+        shown = [_network_name(w) for w in (was, now)]
+        if shown[0] == shown[1]:  # the same file name, other contents
+            shown = [_network_digest(w) for w in (was, now)]
+        out[f"{label}.weights.{part}"] = shown
+    return out
+
+
+def _network_name(record: Any) -> Any:
+    """The file a ``weights`` record names (``None``: no network)."""
+    if not isinstance(record, dict):
+        return record
+    return record.get("file", record.get("checkpoint"))
+
+
+def _network_digest(record: Any) -> Any:
+    """The first 12 hex digits of a ``weights`` record's sha256 (``None``: no network)."""
+    if not isinstance(record, dict):
+        return record
+    digest = record.get("sha256", record.get("checkpoint_sha256", record.get("json_sha256")))
+    return digest[:12] if isinstance(digest, str) else digest
+
+
+def _versions_that_differ(a: dict[str, Any], b: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{"versions.PACKAGE": [base, other]}`` for each package (or Python) whose version
+    differs between the two reports (those without ``versions`` are not compared)."""
+    was, now = a.get("versions"), b.get("versions")
+    if not (isinstance(was, dict) and isinstance(now, dict)):
+        return {}
+    return {
+        f"versions.{name}": [was.get(name), now.get(name)]
+        for name in sorted(set(was) | set(now))
+        if was.get(name) != now.get(name)
+    }
+
+
 def _same_items(first: Any, second: Any) -> bool:
     """Whether two lists hold the same items, in any order."""
     if not (isinstance(first, list) and isinstance(second, list)):
@@ -190,8 +238,9 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
     "not_compared"}``: ``base`` and ``other`` name the runs as given (a run folder or a
     ``report.json``); ``pairs`` holds each matched policy of ``other`` minus the same policy of
     ``base``, seed by seed (each seed with itself, in ``base``'s order of the seeds). ``differ``
-    gives the scenario name, fleet size and each compared policy's dispatcher, navigator and
-    collision mode (``POLICY.dispatcher``) where the two runs differ (as ``[base, other]``);
+    gives the scenario name, fleet size, each compared policy's dispatcher, navigator,
+    collision mode (``POLICY.dispatcher``) and networks (``POLICY.weights.PART``) and the
+    package versions (``versions.numpy``) where the two runs differ (as ``[base, other]``);
     ``not_compared`` lists the KPIs only one report has (one written by another version of the
     toolkit), ``undefined`` those no compared run defines (the battery's without a battery
     model: the printed table leaves them out), ``unmatched_policies`` the policies only one run
@@ -233,6 +282,8 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
         for part in ("dispatcher", "navigator", "collisions"):
             if run_a.get(part) != run_b.get(part):
                 differ[f"{label}.{part}"] = [run_a.get(part), run_b.get(part)]
+        differ |= _weights_that_differ(label, run_a, run_b)
+    differ |= _versions_that_differ(a, b)
     paired_names = {run["policy"] for _, run_a, run_b in matched for run in (run_a, run_b)}
     unmatched = sorted((set(runs_a) | set(runs_b)) - paired_names)
     pairs, one_sided = {}, set()

@@ -8,7 +8,10 @@ values, for all targets at once (every one must hold):
   seeds on the side that matters (``mean - ci95`` for ``>=``, ``mean + ci95`` for ``<=``; the
   ``±`` of the sweep's table, :func:`warehouse.report.summarize`) is on the target's side of
   it, or on it (the bound ``>= 400`` meets ``>= 400``). That needs two seeds or more and the KPI
-  defined on every seed;
+  defined on every seed. With three targets or more each bound is widened to the
+  one-sided ``1 − 0.05/k`` Student-t bound of the ``k`` targets (Bonferroni), so that all of them
+  hold together with 95 % confidence, as the end of each two-sided 95 % interval (wrong with
+  probability 2.5 %) already gives for one or two (:func:`joint_scale`);
 * ``mean_only``: not that, but every target's mean is on its side: more seeds (or a larger
   margin) may show it meets;
 * ``fails``: some target's mean is not (or the KPI is undefined on every seed).
@@ -79,11 +82,13 @@ class Target:
             return False
         return x >= self.value if self.op == ">=" else x <= self.value
 
-    def bound(self, mean: float | None, ci95: float | None) -> float | None:
-        """The end of the 95 % confidence interval on the side that matters."""
+    def bound(self, mean: float | None, ci95: float | None, scale: float = 1.0) -> float | None:
+        """The end of the 95 % confidence interval on the side that matters, its half-width
+        ``ci95`` times ``scale`` (:func:`joint_scale`)."""
         if mean is None or ci95 is None:
             return None
-        return _round(mean - ci95 if self.op == ">=" else mean + ci95)
+        half = ci95 * scale
+        return _round(mean - half if self.op == ">=" else mean + half)
 
     def to_json(self) -> dict[str, Any]:
         return {"kpi": self.kpi, "op": self.op, "value": self.value, "text": self.text}
@@ -116,15 +121,30 @@ def parse_target(text: str, kpis: Sequence[str] | None = None, flag: str = "--ta
     return Target(kpi, op, value + 0.0)
 
 
-def judge(target: Target, per_seed: Sequence[float | None]) -> dict[str, Any]:
+def joint_scale(targets: int, values: int) -> float:
+    """The factor from the half-width of a two-sided 95 % Student-t interval over ``values``
+    seeds to the one-sided bound that ``targets`` targets need to hold together with 95 %
+    confidence (Bonferroni: each wrong with probability 0.05/``targets``): 1 for one or two
+    targets, whose interval ends are each wrong with probability 2.5 %."""
+    if targets <= 2 or values < 2:
+        return 1.0
+    from scipy import stats
+
+    dof = values - 1
+    return float(stats.t.ppf(1 - 0.05 / targets, dof) / stats.t.ppf(0.975, dof))
+
+
+def judge(target: Target, per_seed: Sequence[float | None], targets: int = 1) -> dict[str, Any]:
     """One target on one setting's per-seed values: ``{"target", "kpi", "op", "value", "mean",
     "ci95", "bound", "seeds", "seeds_met", "every_seed", "verdict"}`` (see the module
-    docstring)."""
+    docstring). ``targets``: how many targets must hold together (:func:`joint_scale` widens
+    ``bound`` from three on; ``ci95`` stays the table's ``±``)."""
     from .report import summarize
 
     summary = summarize(list(per_seed))
     mean, ci95 = summary["mean"], summary["ci95"]
-    bound = target.bound(mean, ci95)
+    defined_values = sum(v is not None for v in summary["per_seed"])
+    bound = target.bound(mean, ci95, joint_scale(targets, defined_values))
     met = sum(target.holds(v) for v in summary["per_seed"])
     defined = all(v is not None for v in summary["per_seed"])
     if defined and bound is not None and target.holds(bound):
@@ -181,7 +201,7 @@ def decide(
     ordered = sorted(settings, key=lambda s: s[0][keys[0]]) if numeric else list(settings)
     judged = []
     for setting, kpis in ordered:
-        rows = [judge(t, kpis[t.kpi]) for t in targets]
+        rows = [judge(t, kpis[t.kpi], len(targets)) for t in targets]
         verdict = min((r["verdict"] for r in rows), key=VERDICTS.index, default="meets")
         judged.append({"setting": dict(setting), "verdict": verdict, "targets": rows})
     meets = [j["setting"] for j in judged if j["verdict"] == "meets"]
@@ -251,6 +271,12 @@ def summary_lines(result: dict[str, Any], targets: Sequence[Target]) -> list[str
         + ", ".join(t.shown for t in targets)
         + ("" if n_targets == 1 else " (all must hold)")
         + f"; meets: the 95% CI of the mean over {seeds} seed(s) lies on the target's side"
+        + (
+            ""
+            if n_targets <= 2
+            else f", each CI widened to a one-sided {1 - 0.05 / n_targets:.1%} bound "
+            f"(Bonferroni) so that all {n_targets} hold together with 95% confidence"
+        )
     ]
     by_setting = {_key(j["setting"]): j for j in result["settings"]}
     if result["order"] == "numeric":
@@ -323,6 +349,8 @@ def _evidence(judged: dict[str, Any]) -> list[str]:
         sym = "≥" if op == ">=" else "≤"
         mean = "undefined" if row["mean"] is None else _num_beside(row["mean"], value)
         side = "lower" if op == ">=" else "upper"
+        if len(judged["targets"]) > 2:  # (widened: all targets hold together)
+            side = f"joint {side}"
         if row["bound"] is None:
             bound = "no 95% bound (fewer than 2 seeds with a value)"
         else:

@@ -8,8 +8,14 @@ so the same seeds give byte-identical files apart from ``created``)::
      "runs": [{"policy": "rule_based", "dispatcher": "greedy", "navigator": "rule_based",
                "collisions": "block", "gridlocked_seeds": [],
                "kpis": {"deliveries": {"mean": 812.3, "ci95": 10.2, "per_seed": [801, 815, 821]},
-                        ...}}],
+                        ...},
+               "weights": {}}],
      "created": "2026-01-01T12:00:00+00:00"}
+
+``weights`` gives, per part that runs a network, the checkpoint file it loaded and the sha256
+of its weights and of its JSON (:mod:`warehouse.provenance`), e.g. ``{"navigator": {"file":
+"agents/weights/cql_pibt.json", "sha256": "...", "json_sha256": "..."}}``; ``{}`` for a policy
+without networks.
 
 ``mean`` and ``ci95`` ignore seeds where a KPI is undefined (``null``, e.g. cycle times without
 deliveries); ``ci95`` is the half-width of the Student-t 95 % confidence interval of the mean
@@ -175,6 +181,8 @@ def build_report(
                 "collisions": spec.collisions_for(exp.scenario),
                 "gridlocked_seeds": jammed,
                 "kpis": kpis,
+                # the network files its parts loaded ({}: none), with their sha256
+                "weights": exp.weights.get(spec.name, {}),
             }
         )
     report: dict[str, Any] = {

@@ -93,6 +93,8 @@ class Experiment:
     names_policy: bool = True
     #: what the request changed that the user should hear of (printed as warnings)
     notes: list[str] = field(default_factory=list)
+    #: policy → the network files its parts loaded (:mod:`warehouse.provenance`)
+    weights: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
     @property
     def robots(self) -> int:
@@ -167,7 +169,7 @@ def prepare(
                 f"on grids: the default {learned} is left out, rule_based runs alone"
             )
     try:
-        specs = _checked_policies(
+        specs, weights = _checked_policies(
             chosen, sc, source, floor, dispatcher=dispatcher, navigator=navigator,
             collisions=collisions,
         )  # fmt: skip
@@ -187,6 +189,7 @@ def prepare(
         steps=int(sc.episode.steps),
         names_policy=names_policy,
         notes=notes,
+        weights=weights,
     )
 
 
@@ -210,9 +213,12 @@ def _checked_policies(
     dispatcher: str | None,
     navigator: str | None,
     collisions: str | None,
-) -> list[PolicySpec]:
+) -> tuple[list[PolicySpec], dict[str, dict[str, dict[str, str]]]]:
     """The run's policies, their settings checked and their checkpoints loaded (so a bad one
-    fails before anything runs)."""
+    fails before anything runs), and the network files each one's parts loaded, by policy
+    (:func:`warehouse.provenance.policy_weights`)."""
+    from .provenance import policy_weights
+
     specs = [
         _named(
             resolve_policy(n, sc, source=source),
@@ -230,9 +236,11 @@ def _checked_policies(
     if len({s.name for s in specs}) != len(specs):
         raise InputError(None, "--policy", "policies repeat")
     check_checkpoints_used(specs, sc, source)
+    weights = {}
     for spec in specs:
-        build_policy(spec, sc, source, floor)
-    return specs
+        parts = build_policy(spec, sc, source, floor)
+        weights[spec.name] = policy_weights(spec, sc, source, parts)
+    return specs, weights
 
 
 def _named(base: PolicySpec, spec: PolicySpec) -> PolicySpec:

@@ -247,6 +247,7 @@ def shadow_cmd(
         checked_collisions,
         from_file,
     )
+    from warehouse.provenance import given_checkpoints
 
     from .checks import (
         check_set_keys,
@@ -371,14 +372,20 @@ def shadow_cmd(
             "navigator": inc[1],
             "settings": _side_settings(sc_inc),
             # the checkpoint files of the networks each side ran, with their sha256
-            "weights": parts_weights((inc_disp, inc_nav), sc.physics.collisions),
+            "weights": parts_weights(
+                (inc_disp, inc_nav), sc.physics.collisions, given_checkpoints(specs[0], sc_inc, src)
+            ),
         },
         "candidate": {
             "policy": candidate,
             "dispatcher": cand[0],
             "navigator": cand[1],
             "settings": _side_settings(sc_cand),
-            "weights": parts_weights((cand_disp, cand_nav), sc.physics.collisions),
+            "weights": parts_weights(
+                (cand_disp, cand_nav),
+                sc.physics.collisions,
+                given_checkpoints(specs[1], sc_cand, src),
+            ),
         },
     }
     from warehouse.report import staged_dir, versions
