@@ -250,13 +250,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     args = ap.parse_args(argv)
+    if args.threads < 0:  # (torch_threads would take it for 0, torch's default, silently)
+        ap.error(f"--threads: expected 0 (torch's default) or more, got {args.threads}")
     try:  # a bad device or checkpoint: one line, exit 2
         pick_device(args.device, field="--device")
         policy = load_learned_navigator(None, args.checkpoint, device=args.device)
     except InputError as exc:
         ap.error(exc.one_line())
     cfg = policy.scorer.net.cfg  # type: ignore[attr-defined]
+    from warehouse.bench import machine_info
+
     with torch_threads(args.threads):  # 0: torch's default
+        print("machine: " + ", ".join(f"{k}={v}" for k, v in machine_info().items()))
         print(f"device={policy.device} threads={torch.get_num_threads()} torch={torch.__version__}")
         print(f"{'robots':>8} {'wall ms':>9} {'decisions/s':>14} {'cpu ms':>9} {'per cpu-s':>14}")
         for r in benchmark(policy, cfg.obs_dim, cfg.n_actions):

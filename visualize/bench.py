@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 from typing import Any
-
-import numpy as np
 
 #: The 1,000-robot floor of the benchmark (generator layout, ~5,600 cells).
 BIG_LAYOUT = {
@@ -126,15 +123,31 @@ def _positive(text: str) -> int:
     return value
 
 
+def machine_line() -> str:
+    """``machine: cpu=…, cores=…, python=…, numpy=…, numba=…, …, pygame-ce=…``: what the figures
+    ran on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from warehouse.bench import machine_info
+
+    info = machine_info()
+    for dist in ("pygame-ce", "pygame"):
+        try:
+            info[dist] = version(dist)
+            break
+        except PackageNotFoundError:
+            continue
+    return "machine: " + ", ".join(f"{k}={v}" for k, v in info.items())
+
+
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from warehouse.cli.checks import OneLineParser
+
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--frames", type=_positive, default=60, help="timed frames (≥ 1)")
     p.add_argument("--steps", type=_positive, default=300, help="timed fleet steps (≥ 1)")
     args = p.parse_args(argv)
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"python {platform.python_version()}, numpy {np.__version__}"
-    )
+    print(machine_line())
     r = bench_render(frames=args.frames)
     print("render:", {k: round(v, 2) for k, v in r.items()})
     r = bench_recording(steps=args.steps)

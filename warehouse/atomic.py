@@ -20,6 +20,21 @@ def current_umask() -> int:
     return mask
 
 
+def link_or_move(item: Path, dest: Path) -> None:
+    """Move the file ``item`` to ``dest``, raising :class:`FileExistsError` if ``dest`` exists
+    (atomically where the file system has hard links)."""
+    try:
+        os.link(item, dest)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here: check, then move
+        if dest.exists():
+            raise FileExistsError(dest) from None
+        os.replace(item, dest)
+        return
+    item.unlink()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``, on error it is

@@ -205,6 +205,7 @@ def run_policy_bench(
 def machine_info() -> dict[str, str]:
     """Versions and CPU of this machine, recorded with every benchmark."""
     import os
+    from importlib.metadata import PackageNotFoundError, version
 
     import numba
 
@@ -218,12 +219,17 @@ def machine_info() -> dict[str, str]:
     except OSError:
         pass
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    try:  # (read from the installed package: importing torch here would cost seconds)
+        torch = version("torch")
+    except PackageNotFoundError:
+        torch = "not installed"
     return {
         "cpu": cpu,
         "cores": str(os.cpu_count()),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numba": numba.__version__,
+        "torch": torch,
         "platform": platform.platform(),
         "load_average_1min": f"{load:.2f}",
     }

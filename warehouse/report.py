@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .atomic import current_umask, write_text_atomic
+from .atomic import current_umask, link_or_move, write_text_atomic
 from .errors import InputError
 from .kpis import KPI_NAMES
 
@@ -297,7 +297,7 @@ def _publish_into(stage: Path, final: Path) -> None:
                     raise FileExistsError(dest)
                 os.rename(item, dest)
             else:
-                _link_or_move(item, dest)
+                link_or_move(item, dest)
             moved.append(dest)
     except FileExistsError:
         for done in moved:
@@ -308,21 +308,6 @@ def _publish_into(stage: Path, final: Path) -> None:
         raise InputError(
             final, None, f"{dest.name} was written there meanwhile by another run; nothing replaced"
         ) from None
-
-
-def _link_or_move(item: Path, dest: Path) -> None:
-    """Move the file ``item`` to ``dest``, raising :class:`FileExistsError` if ``dest`` exists
-    (atomically where the file system has hard links)."""
-    try:
-        os.link(item, dest)
-    except FileExistsError:
-        raise
-    except OSError:  # no hard links here: check, then move
-        if dest.exists():
-            raise FileExistsError(dest) from None
-        os.replace(item, dest)
-        return
-    item.unlink()
 
 
 def write_outputs(results: Results, folder: Path, report: dict[str, Any]) -> list[Path]:

@@ -103,10 +103,10 @@ def bench(
     if policy_mode:
         where = "small" if scenario is None else scenario  # ("" is refused, not small)
         results: list[Any] = _bench_policies(where, policy, steps, seed, repeat)
-        table = _policy_table(results, get_threads())
+        table = _policy_table(results, get_threads(), repeat)
     else:
         results = _bench_core(sizes, apis, steps, seed, repeat, console)
-        table = _core_table(results, get_threads())
+        table = _core_table(results, get_threads(), repeat)
     Console().print(table)
     if out is not None:
         from .main import invoked_command
@@ -114,18 +114,50 @@ def bench(
         payload = {
             "command": invoked_command(),  # (as a shell reads it)
             "repeat": repeat,
+            "aggregate": AGGREGATE,
             "threads": get_threads(),
+            **({"torch_threads": 1} if policy_mode else {}),  # (run_policy_bench's, as in runs)
             "machine": machine_info(),
             "results": [as_dict(r) for r in results],
         }
-        try:  # "x": a file that appeared while the benchmark ran is not replaced
-            with out.open("x", encoding="utf-8") as fh:
-                fh.write(json.dumps(payload, indent=2) + "\n")
-        except FileExistsError:
-            raise InputError(out, "--out", "already exists; choose another name") from None
-        except OSError as exc:
-            raise InputError(out, "--out", f"cannot write: {exc.strerror}") from None
+        _write_new(out, json.dumps(payload, indent=2) + "\n")
         typer.echo(f"wrote {out}")
+
+
+#: How ``--repeat`` runs of one row become its figures (said in the table and the JSON file).
+AGGREGATE = "fastest: the run with the highest wall-clock agent-steps/s, all its figures"
+
+
+def _write_new(out: Path, text: str) -> None:
+    """Write ``text`` to the new file ``out``: into a temporary file next to it, then linked
+    into place (:func:`~warehouse.atomic.link_or_move`), so that a failed write leaves nothing
+    and a file that appeared while the benchmark ran is never replaced (one-line
+    :class:`InputError` for ``--out``)."""
+    import contextlib
+    import os
+    import tempfile
+
+    from warehouse.atomic import current_umask, link_or_move
+
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())
+        link_or_move(Path(tmp), out)  # (refuses an ``out`` that exists, unlike a rename)
+        tmp = None
+    except FileExistsError:
+        raise InputError(out, "--out", "already exists; choose another name") from None
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise InputError(out, "--out", f"cannot write: {why}") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def _bench_core(
@@ -143,10 +175,17 @@ def _bench_core(
     return results
 
 
-def _core_table(results: list[Any], threads: int) -> Any:
+def _runs(repeat: int) -> str:
+    """How the table's rows were aggregated, for its title."""
+    return "" if repeat == 1 else f"; fastest of {repeat} runs"
+
+
+def _core_table(results: list[Any], threads: int, repeat: int = 1) -> Any:
     from rich.table import Table
 
-    table = Table(title=f"warehouse bench: agent-steps per second ({threads} thread(s))")
+    table = Table(
+        title=f"warehouse bench: agent-steps per second ({threads} thread(s){_runs(repeat)})"
+    )
     for col in ("robots", "cells", "API", "steps", "wall s", "agent-steps/s", "CPU agent-steps/s"):
         table.add_column(col, justify="right")
     for r in results:
@@ -185,13 +224,13 @@ def _bench_policies(
     return results
 
 
-def _policy_table(results: list[Any], threads: int) -> Any:
+def _policy_table(results: list[Any], threads: int, repeat: int = 1) -> Any:
     from rich.table import Table
 
     first = results[0]
     table = Table(
         title=f"warehouse bench: whole fleet step, {first.scenario} ({first.robots} robots, "
-        f"{first.nodes} cells; {threads} thread(s))"
+        f"{first.nodes} cells; {threads} thread(s){_runs(repeat)})"
     )
     for col in ("policy", "steps", "ms/step", "CPU ms/step", "agent-steps/s", "CPU agent-steps/s"):
         table.add_column(col, justify="left" if col == "policy" else "right")

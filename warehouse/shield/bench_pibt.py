@@ -14,7 +14,6 @@ returns the figures as a dict for ``warehouse bench``.
 
 from __future__ import annotations
 
-import platform
 import time
 from typing import Any
 
@@ -55,6 +54,7 @@ def bench_shield(
     from agents import make_navigator
     from hierarchy import GreedyDispatcher
 
+    from ..bench import machine_info
     from ..core.physics import resolve_physical
     from ..fleet import Fleet
 
@@ -67,16 +67,20 @@ def bench_shield(
     changed: list[int] = []
     conflicts: list[int] = []
 
+    bookkeeping = [0.0]  # wall seconds of the counts below, left out of the fleet step
+
     def timed(sim_, actions, preferences, mask):  # type: ignore[no-untyped-def]
         t0, c0 = time.perf_counter(), time.thread_time()
         out = shield(sim_, actions, preferences, mask)
-        times.append(time.perf_counter() - t0)
+        t1 = time.perf_counter()
+        times.append(t1 - t0)
         cpu.append(time.thread_time() - c0)
         changed.append(int((out != actions).sum()))
         target = sim_.floor.nbr[sim_.state.pos, actions]
         conflicts.append(
             int(resolve_physical(sim_.state.pos, target, sim_.floor.n_nodes).failed.sum())
         )
+        bookkeeping[0] += time.perf_counter() - t1
         return out
 
     sim.shield = timed  # type: ignore[assignment]
@@ -88,9 +92,10 @@ def bench_shield(
     cpu.clear()
     changed.clear()
     conflicts.clear()
+    bookkeeping[0] = 0.0
     t0 = time.perf_counter()
     fleet.run(steps)
-    step_s = (time.perf_counter() - t0) / steps
+    step_s = (time.perf_counter() - t0 - bookkeeping[0]) / steps
     ms = np.array(times) * 1e3
     cpu_ms = np.array(cpu) * 1e3
     return {
@@ -111,12 +116,16 @@ def bench_shield(
         "conflicting_per_step": float(np.mean(conflicts)),
         "changed_per_step": float(np.mean(changed)),
         "incidents": int(sim.incidents),
-        "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
+        "machine": machine_info(),
     }
 
 
 def main(argv: list[str] | None = None) -> None:
+    from agents import NAVIGATORS
     from warehouse.cli.checks import OneLineParser
+
+    from ..bench import machine_info
+    from ..errors import InputError
 
     p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--robots", type=int, nargs="+", default=[1000])
@@ -131,16 +140,35 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if len(set(args.robots)) != len(args.robots) or min(args.robots) < 1:
         p.error(f"--robots: fleet sizes must be ≥ 1 and distinct, got {args.robots}")
+    for flag, value in (
+        ("--steps", args.steps),
+        ("--shelf-rows", args.shelf_rows),
+        ("--shelf-cols", args.shelf_cols),
+    ):
+        if value < 1:  # (a rate over zero steps divides by zero)
+            p.error(f"{flag}: expected a whole number ≥ 1, got {value}")
+    if args.navigator != "greedy" and args.navigator not in NAVIGATORS:
+        known = ", ".join(["greedy", *sorted(NAVIGATORS)])
+        p.error(f"--navigator: unknown navigator {args.navigator!r} (known: {known})")
+    flags = {"layout.shelf_rows": "--shelf-rows", "layout.shelf_cols": "--shelf-cols"}
+    flags |= {"tasks": "--tasks", "fleet.robots": "--robots"}
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in machine_info().items()))
     for n in args.robots:
-        r = bench_shield(
-            robots=n,
-            steps=args.steps,
-            navigator=args.navigator,
-            tasks=args.tasks,
-            collisions=args.collisions,
-            shelf_rows=args.shelf_rows,
-            shelf_cols=args.shelf_cols,
-        )
+        try:
+            r = bench_shield(
+                robots=n,
+                steps=args.steps,
+                navigator=args.navigator,
+                tasks=args.tasks,
+                collisions=args.collisions,
+                shelf_rows=args.shelf_rows,
+                shelf_cols=args.shelf_cols,
+            )
+        except InputError as exc:  # the floor or tasks the options asked for: one line
+            field = exc.field or ""
+            named = next((f for key, f in flags.items() if field.startswith(key)), None)
+            p.error(InputError(None, named, exc.message).one_line() if named else exc.one_line())
+        r.pop("machine")  # (on the line above)
         print(
             " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items())
         )
