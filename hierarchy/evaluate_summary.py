@@ -147,7 +147,7 @@ def summarize(rows: list[dict[str, Any]], nav: str) -> str:
     means over the seeds both configs define) with the paired per-seed differences behind them.
     The networks the rows were measured with are named from their records
     (:func:`weights_line`)."""
-    lines = [f"NAV = `{nav}`. Mean ± std over seeds.", ""]
+    lines = [f"NAV = `{nav}`. Mean ± std over seeds (population s.d., ddof 0).", ""]
     if used := weights_line(rows):
         lines[1:1] = ["", used]
     looks = sorted({r["lookahead"] for r in rows if r.get("lookahead") is not None})
