@@ -334,12 +334,16 @@ def write_outputs(results: Results, folder: Path, report: dict[str, Any]) -> lis
 
 # ---------------------------------------------------------------------- printed table
 def format_cell(summary: dict[str, Any]) -> str:
-    """``"812.3 ± 10.2"`` (``"—"`` when undefined)."""
+    """``"812.3 ± 10.2"`` (``"—"`` when undefined); a KPI defined on only some seeds says on
+    how many its mean is: ``"61.2 ± 3.1 (2/3 seeds)"``."""
     mean, ci = summary["mean"], summary["ci95"]
     if mean is None:
         return "—"
     text = _fmt(mean)
-    return f"{text} ± {_fmt(ci)}" if ci is not None else text
+    text = f"{text} ± {_fmt(ci)}" if ci is not None else text
+    per_seed = summary.get("per_seed") or []
+    defined = sum(v is not None for v in per_seed)
+    return f"{text} ({defined}/{len(per_seed)} seeds)" if defined < len(per_seed) else text
 
 
 #: Formats of :func:`_fmt` by magnitude: below each bound, the format before it is used.
@@ -384,14 +388,21 @@ def kpi_table(report: dict[str, Any]) -> Any:
         f"{report['scenario']}: {report['robots']} robots, {report['steps']} steps, "
         + seeds_text(report["seeds"])
     )
-    table = Table(title=title, caption="mean ± 95% CI over seeds (Student t)")
+    rows = [
+        (name, [format_cell(run["kpis"][name]) for run in report["runs"]])
+        for name in shown_kpis(report)
+    ]
+    caption = "mean ± 95% CI over seeds (Student t)"
+    if any(cell.endswith(" seeds)") for _, cells in rows for cell in cells):
+        caption += "; (k/n seeds): the KPI is defined on k of the n seeds"
+    table = Table(title=title, caption=caption)
     # KPI names never shrink (two "throughput_p…" rows would be ambiguous); in a narrow
     # terminal the value cells wrap at the "±" instead.
     table.add_column("KPI", no_wrap=True, min_width=max(map(len, KPI_NAMES)))
     for run in report["runs"]:
         table.add_column(run["policy"], justify="right", overflow="fold")
-    for name in shown_kpis(report):
-        table.add_row(name, *(format_cell(run["kpis"][name]) for run in report["runs"]))
+    for name, cells in rows:
+        table.add_row(name, *cells)
     return table
 
 
