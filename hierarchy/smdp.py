@@ -7,9 +7,11 @@ task, or was repaired; also one idle at the last decision that was busy in betwe
 part's account: an order from the starvation guard or a task swap, a breakdown, a charge, or
 shut in by the closures: ``Simulation.shut_in``), a robot reached its waypoint sub-goal (a hub
 route, ``--routes``), an order arrived, an order held because its pick location or station was
-closed became dispatchable (its cells reopened: ``faults.closures``), or ``period`` steps
-passed. The learned dispatcher uses the same clock when it runs inside a
-:class:`~warehouse.fleet.Fleet`, so training and evaluation decide at the same moments.
+closed became dispatchable (its cells reopened: ``faults.closures``), cells or edges reopened
+for a robot idle at the last decision on a closed cell from which it reached no such order (its
+way out led only into a part the closures cut off), or ``period`` steps passed. The learned
+dispatcher uses the same clock when it runs inside a :class:`~warehouse.fleet.Fleet`, so
+training and evaluation decide at the same moments.
 
 :class:`DispatchEnv` wraps a fleet with no dispatcher: the caller applies a decision, then
 :meth:`DispatchEnv.advance` lets the navigator and the shield run the floor until the next
@@ -78,6 +80,9 @@ class DecisionClock:
         self._busy: np.ndarray | None = None
         self._shut: np.ndarray | None = None
         self._routed: np.ndarray | None = None
+        self._stranded: np.ndarray | None = None
+        self._closed: np.ndarray | None = None
+        self._mask: np.ndarray | None = None
         self._orders = -1
         self._t = -(10**9)
 
@@ -97,6 +102,8 @@ class DecisionClock:
             return True
         if sim.order_closures_possible and (open_since(sim, orders) > self._t).any():
             return True  # held orders became dispatchable: their cells reopened (like arrivals)
+        if self._stranded is not None and self._stranded[idle].any() and self._reopened(sim):
+            return True  # cells reopened for a robot on a closed one that reached no order
         if self._routed is not None and (self._routed & (sim.state.waypoint < 0)).any():
             return True  # a robot reached (or dropped) its waypoint sub-goal
         if (~self._idle[idle]).any():
@@ -117,6 +124,25 @@ class DecisionClock:
         self._routed = routed if routed.any() else None
         self._orders = sim.orders.count
         self._t = sim.t
+        self._stranded = self._closed = self._mask = None
+        dist = sim.dist
+        on = np.flatnonzero(idle & dist.closed[sim.state.pos]) if dist.closed_any else None
+        if on is not None and on.size:  # idle on a closed cell: which orders does it reach?
+            picks = sim.orders.pick[sim.dispatchable_orders()]
+            none = ~dist.reaches(picks[None, :], sim.state.pos[on][:, None]).any(axis=1)
+            if none.any():  # (each array is replaced when the closures change: set_closed)
+                self._stranded = np.zeros(sim.n_robots, dtype=bool)
+                self._stranded[on[none]] = True
+                self._closed, self._mask = dist.closed, dist.mask
+
+    def _reopened(self, sim: Simulation) -> bool:
+        """Whether a cell or edge the scheduled closures closed at the last decision is open
+        now."""
+        dist = sim.dist
+        if dist.closed is self._closed and dist.mask is self._mask:
+            return False  # (``set_closed`` replaces both arrays whenever the closures change)
+        assert self._closed is not None and self._mask is not None
+        return bool((self._closed & ~dist.closed).any() or (dist.mask & ~self._mask).any())
 
 
 class NoDispatch:

@@ -24,8 +24,9 @@ nearest open cells (waypoints, as parking gives; the navigators and shields driv
 into a part the closures cut off, unless the robot stands in one). A loaded robot keeps its
 order and waits outside a closed station, or, with ``faults.redirect_loaded``, takes it to the
 nearest open station (:func:`redirect_loaded`). At each closure event (the clocks of
-:func:`route_sets`), idle robots drop a waypoint a closure that began since closes or cuts off
-(:func:`stale_waypoints`): those inside are then sent out, the others wait or park anew. With
+:func:`route_sets`), robots drop a waypoint a closure that began since closes or cuts off
+(:func:`stale_waypoints`): those inside are then sent out, idle ones outside wait or park anew,
+and those at work drive on to their pick or station. With
 the battery model on (:mod:`.battery`), a closed charger, or one the closures cut off
 (``Battery.cut``), is not handed out, the robots driving to or charging on a charger a closure
 closes or cuts off lose it (:meth:`.Battery.close_chargers`), and robots queued for a charger
@@ -191,7 +192,7 @@ def closure_duties(sim: Simulation) -> None:
     held, :meth:`Simulation.release_orders`; with ``faults.redirect_loaded`` a closed station
     holds no order while another is open, :meth:`Simulation.station_held_until`), with
     ``faults.redirect_loaded`` robots carrying an order to a closed or cut-off station take it
-    to the nearest open one (:func:`redirect_loaded`), at a closure event idle robots drop
+    to the nearest open one (:func:`redirect_loaded`), at a closure event robots drop
     waypoints it took (:func:`stale_waypoints`), and robots inside it that have nothing to do
     there are sent out (:func:`evacuation_moves`). With the battery model on, robots first lose
     a charger it closes, and queued robots a waiting cell it closes
@@ -291,16 +292,18 @@ def drop_steps(sim: Simulation, picks: np.ndarray, stations: np.ndarray) -> np.n
 
 
 def stale_waypoints(sim: Simulation) -> np.ndarray:
-    """Idle robots with no battery business whose waypoint (a parking spot, a cell an
-    evacuation sent them to, a dispatcher's sub-goal) a scheduled closure now closes, or the
-    closures cut off from where the robot stands (:attr:`Simulation.shut_in`): a closure
-    that began after the waypoint was set. :func:`closure_duties` drops these waypoints at
-    each closure event, so robots inside are sent out (:func:`robots_to_evacuate`) and the
-    others wait where they stand or are given a new spot (``policies.park_idle``). Robots
-    on battery business have their cells checked by :meth:`.Battery.close_chargers`."""
+    """Robots with no battery business, idle or at work, whose waypoint (a parking spot, a
+    cell an evacuation sent them to, a dispatcher's sub-goal such as a hub route) a scheduled
+    closure now closes, or the closures cut off from where the robot stands
+    (:attr:`Simulation.shut_in`): a closure that began after the waypoint was set.
+    :func:`closure_duties` drops these waypoints at each closure event, so robots inside are
+    sent out (:func:`robots_to_evacuate`), idle ones outside wait where they stand or are given
+    a new spot (``policies.park_idle``), and robots driving to a pick or a station drive on to
+    it. Robots on battery business have their cells checked by
+    :meth:`.Battery.close_chargers`."""
     s = sim.state
     wp = s.waypoint
-    heading = (wp >= 0) & (s.phase == Phase.IDLE)
+    heading = wp >= 0
     if sim.battery is not None:
         heading &= s.charge == Charge.NONE
     if not heading.any():
