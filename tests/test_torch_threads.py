@@ -101,7 +101,7 @@ def test_offline_training_gives_the_count_back(two_threads, tmp_path: Path, caps
 def test_evaluation_runner_gives_the_count_back(two_threads, tmp_path: Path, monkeypatch) -> None:
     import hierarchy.evaluate as ev
 
-    seen = _spy(monkeypatch, ev, "run_one")
+    seen = _spy(monkeypatch, ev, "run_recorded")  # (the runner records the weights too)
     monkeypatch.setattr(ev, "SCENARIOS", [("small", "small", False, {})])
     ev.main(["--out", str(tmp_path / "e"), "--seeds", "1", "--steps", "10",
              "--scenarios", "small", "--configs", "rule_based (block)"])  # fmt: skip
