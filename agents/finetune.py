@@ -13,7 +13,8 @@ simulator with shared-parameter PPO (:mod:`agents.finetune_ppo`). One **iteratio
    the log, and then ``on_pause="stop"`` ends the run (the CLI exits with code 3), while
    ``on_pause="wait"`` waits up to ``pause_wait_s`` for an operator to create ``RUN/CONTINUE``
    (that accepts the rollout and goes on; it is deleted) before stopping;
-3. GAE per robot and minibatch epochs of PPO.
+3. GAE per robot and minibatch epochs of PPO (the learning rules ``shaping``,
+   ``ppo.skip_forced_rows`` and ``bootstrap``: :mod:`agents.finetune_ppo`).
 
 Every random draw of iteration ``i`` (episode seeds, action sampling, minibatch order) comes
 from generators seeded by ``(seed, i)``, so ``resume=True`` — which restores actor, critic and
@@ -57,7 +58,7 @@ from .finetune_ppo import (
     make_critic,
     make_optimizer,
     ppo_update,
-    progress,
+    shaping,
 )
 from .networks import NavigatorNet
 
@@ -136,6 +137,8 @@ class Floors:
 
 def rollout(floors: Floors, cfg: FinetuneConfig, it: int) -> tuple[Samples, dict[str, float]]:
     """Iteration ``it``'s episodes, flattened, with advantages (module docstring)."""
+    from warehouse.fleet import run_dispatcher
+
     p = cfg.ppo
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("obs", "mask", "act", "logp", "val")}
     parts["adv"], parts["ret"] = [], []
@@ -163,12 +166,18 @@ def rollout(floors: Floors, cfg: FinetuneConfig, it: int) -> tuple[Samples, dict
             buf["act"].append(nav.last_act)
             buf["logp"].append(nav.last_logp)
             buf["val"].append(nav.last_value)
-            gain = progress(fleet.sim, nav.last_target, nav.last_pos)
+            gamma = None if cfg.shaping == "difference" else p.gamma
+            gain = shaping(fleet.sim, nav.last_target, nav.last_pos, gamma)
             rew[t] = (st.result.reward + cfg.progress_reward * gain) * cfg.reward_scale
             incidents += st.result.incidents
             deliveries += int(st.result.delivered.sum())
         robot_steps += T * n
         reward_sum += float(rew.sum())
+        if cfg.bootstrap == "decision" and fleet.dispatcher is not None:
+            # V(s_T) of what the next step's navigator would decide on: after that step's
+            # dispatcher, as every value before it (the episode ends here: the next rollout
+            # resets the fleet)
+            run_dispatcher(fleet.dispatcher, fleet.sim)
         last = nav.value(fleet.sim, fleet.observer())  # (in the frame the robots decided in)
         values = np.stack(buf["val"]).astype(np.float64)
         adv, ret = gae(rew, values, last, p.gamma, p.gae_lambda)

@@ -21,17 +21,34 @@ over a ``(T, N)`` array (one column per robot, vectorized over robots)::
 
 Reward of a robot for a step: ``reward_scale · (r + progress_reward · g)``, where ``r`` is the
 simulation's reward (delivery, collision, metres travelled; :class:`~warehouse.config.RewardConfig`)
-and ``g ∈ {−1, 0, 1}`` the steps of floor distance it gained toward the target it had when it
-decided. The shaping term pays for progress along a leg (a difference of potentials
-``−distance`` with the target held fixed), so it does not reward finishing a leg twice and does
-not punish the jump of the distance when a new target is set. Without it the sparse delivery
-reward loses to the immediate collision and travel costs and the policy learns to wait
-everywhere (measured: 0 deliveries after 20 iterations).
+and ``g`` the shaping term, potential-based with ``Φ = −d``, ``d`` the floor distance to the
+target the robot had when it decided (held fixed over the step, so the shaping does not reward
+finishing a leg twice and pays nothing for the jump of the distance when a new target is set;
+0 without a target or with an unreachable one). ``shaping`` picks its form:
+
+* ``"potential"`` (default): ``g = γ Φ(s') − Φ(s) = d(s) − γ d(s')`` (not clipped), the shaping
+  that provably keeps the optimal policy (Ng, Harada and Russell 1999) along each leg, whose
+  discounted sum telescopes to ``γ^n Φ(s_n) − Φ(s_0)``;
+* ``"difference"`` (:data:`LEGACY`, the shipped networks'): ``g = clip(d(s) − d(s'), −1, 1)``,
+  without γ.
+
+Without it the sparse delivery reward loses to the immediate collision and travel costs and the
+policy learns to wait everywhere (measured: 0 deliveries after 20 iterations).
 
 The rollout is cut by time (no terminal states: the warehouse is lifelong), so the last step
-bootstraps from ``V(s_T)``. Loss per minibatch (CleanRL)::
+bootstraps from ``V(s_T)``: with ``bootstrap="decision"`` (default) read on the observation the
+next step's navigator would decide on, after that step's dispatcher (as every ``V(s_t)`` is);
+``"before_dispatch"`` (legacy) reads it before, when a robot that just finished a leg has not
+yet got its next order. Loss per minibatch (CleanRL)::
 
     L = L_clip(ρ, Â) − c_ent · H[π] + c_v · ½ (V − R)²
+
+With ``ppo.skip_forced_rows`` (default, the dispatcher's rule too: :mod:`hierarchy.ppo`) the
+policy terms — clipped surrogate, its advantage normalisation, entropy, approximate KL (the
+early stop) and clip fraction — are over the rows whose robot had a choice; a robot with one
+allowed action (picking, dropping, broken down) has ratio 1 and no entropy, and would only
+dilute them. The value loss is over every row. ``False`` (legacy; the CLI's
+``--policy-rows all``) keeps every row in the policy terms.
 """
 
 from __future__ import annotations
@@ -56,6 +73,18 @@ from warehouse.floor import UNREACHABLE
 from .networks import NavigatorNet
 
 PAUSE_ACTIONS = ("stop", "wait")
+SHAPINGS = ("potential", "difference")
+#: ``--policy-rows`` of the CLI: ``free`` is ``ppo.skip_forced_rows``, ``all`` its legacy False
+POLICY_ROWS = ("free", "all")
+BOOTSTRAPS = ("decision", "before_dispatch")
+#: the learning rules the shipped networks (``agents/weights/cql_pibt.*``, ``cql_physical.*``)
+#: and every checkpoint written before these settings existed were trained with: a saved config
+#: without them reads as these (:meth:`FinetuneConfig.from_json`), not as the defaults
+LEGACY: dict[str, Any] = {
+    "shaping": "difference",
+    "ppo.skip_forced_rows": False,
+    "bootstrap": "before_dispatch",
+}
 
 
 def _navigator_ppo() -> PPOConfig:
@@ -93,6 +122,12 @@ class FinetuneConfig:
     #: decide robots in long north-south single lanes in the mirrored frame, as the deployed
     #: navigators do (agents/lane_view.py); samples are kept in the frame the network saw
     lane_view: bool = False
+    #: progress shaping (module doc): "potential", γ·Φ(s') − Φ(s); "difference" (legacy), the
+    #: undiscounted clip(d(s) − d(s'), −1, 1)
+    shaping: str = "potential"
+    #: the rollout's bootstrap value: "decision", after the next step's dispatcher (what the
+    #: navigator would decide on); "before_dispatch" (legacy)
+    bootstrap: str = "decision"
 
     def __post_init__(self) -> None:
         if self.updates < 1 or self.rollout_steps < 1 or not self.scenarios:
@@ -103,6 +138,17 @@ class FinetuneConfig:
             raise ValueError(f"on_pause must be one of {PAUSE_ACTIONS}")
         if self.collision_rise is not None and self.collision_rise <= 0:
             raise ValueError("collision_rise must be > 0")
+        for name, allowed in (
+            ("shaping", SHAPINGS), ("bootstrap", BOOTSTRAPS),
+        ):  # fmt: skip
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+
+    @property
+    def policy_rows(self) -> str:
+        """The rows of the policy terms, as the CLI's ``--policy-rows`` names them: ``free``
+        (``ppo.skip_forced_rows``) or ``all``."""
+        return "free" if self.ppo.skip_forced_rows else "all"
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "scenarios": list(self.scenarios), "ppo": self.ppo.to_dict()}
@@ -110,11 +156,13 @@ class FinetuneConfig:
     @classmethod
     def from_json(cls, data: Any, source: str | Path | None = None) -> FinetuneConfig:
         """The config :meth:`to_json` saved (in ``source``); a field it lacks reads as the
-        default. An unknown key, a value of the wrong type or out of range is an
-        :class:`~warehouse.errors.InputError` naming ``extra.finetune.config.KEY``."""
+        default, but a learning rule of :data:`LEGACY` as its legacy value (the checkpoint was
+        trained with it, and a resumed run must go on with it). An unknown key, a value of the
+        wrong type or out of range is an :class:`~warehouse.errors.InputError` naming
+        ``extra.finetune.config.KEY``."""
         from hierarchy.settings import checked_dataclass
 
-        found = checked_dataclass(cls, data, source, "extra.finetune.config")
+        found = checked_dataclass(cls, data, source, "extra.finetune.config", missing=LEGACY)
         return cast(FinetuneConfig, found)
 
 
@@ -207,14 +255,23 @@ class SamplingNavigator:
 
 def progress(sim: Any, target: np.ndarray, before: np.ndarray) -> np.ndarray:
     """Steps each robot came closer to the target it had when deciding, in ``[-1, 1]`` (0 for
-    robots without a target or with an unreachable one)."""
+    robots without a target or with an unreachable one): the ``"difference"`` shaping."""
+    return shaping(sim, target, before, None)
+
+
+def shaping(sim: Any, target: np.ndarray, before: np.ndarray, gamma: float | None) -> np.ndarray:
+    """Each robot's shaping term for the step from ``before`` to ``sim.state.pos``, with the
+    target it had when deciding held fixed (module doc): ``d(s) − γ d(s')`` (``γ Φ(s') − Φ(s)``
+    with ``Φ = −d``), or with ``gamma=None`` the legacy ``clip(d(s) − d(s'), −1, 1)``; 0 for
+    robots without a target or with an unreachable one."""
     out = np.zeros(target.shape[0], dtype=np.float64)
     has = target >= 0
     if has.any():
         d0 = sim.dist.lookup(target[has], before[has]).astype(np.int64)
         d1 = sim.dist.lookup(target[has], sim.state.pos[has]).astype(np.int64)
         ok = (d0 != UNREACHABLE) & (d1 != UNREACHABLE)
-        out[has] = np.where(ok, np.clip(d0 - d1, -1, 1), 0)
+        gain = np.clip(d0 - d1, -1, 1) if gamma is None else d0 - gamma * d1
+        out[has] = np.where(ok, gain, 0)
     return out
 
 
@@ -258,7 +315,9 @@ def ppo_loss(
     """The minibatch loss on rows ``idx`` (module docstring); ``policy=False``: value only."""
     p = cfg.ppo
     v_loss = 0.5 * ((value_of(critic, s.obs[idx]) - s.returns[idx]) ** 2).mean()
-    if not policy:
+    if policy and p.skip_forced_rows:  # (the critic keeps every row)
+        idx = idx[s.mask[idx].sum(-1) > 1]
+    if not policy or idx.numel() == 0:  # (no approx_kl: nothing for the early stop)
         zero = torch.zeros(())
         return p.vf_coef * v_loss, {"value_loss": v_loss, "policy_loss": zero}
     logits = policy_logits(actor, s.obs[idx], s.mask[idx], cfg.temperature)
@@ -309,8 +368,9 @@ def ppo_update(
             opt.step()
             for key, val in info.items():
                 stats.setdefault(key, []).append(float(val.detach()))
-            kl.append(float(info.get("approx_kl", torch.zeros(()))))
-        if policy and p.target_kl is not None and np.mean(kl) > p.target_kl:
+            if "approx_kl" in info:  # (not in a minibatch without a free row)
+                kl.append(float(info["approx_kl"]))
+        if policy and p.target_kl is not None and kl and np.mean(kl) > p.target_kl:
             break
     out = {k: float(np.mean(v)) for k, v in stats.items()}
     out["explained_variance"] = explained_variance(s.values.numpy(), s.returns.numpy())

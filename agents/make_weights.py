@@ -30,16 +30,21 @@ online with PPO, two processes side by side: the networks of the hierarchy's nav
 The same as::
 
     T=agents/scenarios
+    LEGACY="--shaping difference --policy-rows all --bootstrap before_dispatch"
     FLOORS=tiny,small,one_way_aisles,$T/tiny_T.yaml,$T/small_T.yaml,$T/one_way_aisles_T.yaml
     for SEED in 0 1 2; do
       warehouse train-navigator --algo ppo --init agents/weights/cql.json --steps 100 --lr 3e-4 \\
-          --collisions pibt --ckpt-every 25 --scenarios $FLOORS --seed $SEED \\
+          --collisions pibt --ckpt-every 25 --scenarios $FLOORS --seed $SEED $LEGACY \\
           --out runs/navigator/cql_pibt_seed$SEED
     done
     warehouse ensemble runs/navigator/cql_pibt_seed{0,1,2}/model.json \\
         --out runs/navigator/cql_pibt/model
     warehouse train-navigator --algo ppo --init agents/weights/cql.json --steps 150 --lr 3e-4 \\
-        --collisions physical --collision-rise 2 --ckpt-every 25 --out runs/navigator/cql_physical
+        --collisions physical --collision-rise 2 --ckpt-every 25 $LEGACY \\
+        --out runs/navigator/cql_physical
+
+(``$LEGACY``: the learning rules the shipped networks were trained with, not the corrected
+defaults; :data:`agents.finetune_ppo.LEGACY`.)
 
 Every step is skipped when its output exists, so an interrupted run continues. Collection and
 training are deterministic on the CPU (seed 0, one torch thread per process), so the command
@@ -81,20 +86,28 @@ _FT = FinetuneConfig()
 #: the navigator's training floors turned about their diagonal (``layout.transpose``)
 TRANSPOSED = tuple(f"agents/scenarios/{name}_T.yaml" for name in _FT.scenarios)
 #: Online fine-tuning of ``cql_pibt`` (the CLI's ``--steps 100 --lr 3e-4 --collisions pibt
-#: --ckpt-every 25 --scenarios`` the training floors and their transposes), once per seed of
+#: --ckpt-every 25 --shaping difference --policy-rows all --bootstrap before_dispatch
+#: --scenarios`` the training floors and their transposes), once per seed of
 #: :data:`FINETUNE_SEEDS`; the shipped file records it in ``extra.finetune``.
 FINETUNE = replace(
     _FT,
     updates=100,
     collisions="pibt",
     ckpt_every=25,
-    ppo=replace(_FT.ppo, lr=3e-4),
+    ppo=replace(_FT.ppo, lr=3e-4, skip_forced_rows=False),
     scenarios=(*_FT.scenarios, *TRANSPOSED),
+    # the learning rules the shipped networks were trained with (agents.finetune_ppo.LEGACY):
+    # undiscounted shaping, forced rows in the policy loss, the bootstrap value read before
+    # the dispatcher. The corrected defaults would change the shipped weights, which
+    # ``--check`` rebuilds bit for bit; they stay pinned until the networks are retrained.
+    # (``ppo.skip_forced_rows=False`` above is the CLI's ``--policy-rows all``)
+    shaping="difference",
+    bootstrap="before_dispatch",
 )
 #: the seeds of ``cql_pibt``'s fine-tunings; it ships as their Q-ensemble
 FINETUNE_SEEDS = (0, 1, 2)
 #: ... and of ``cql_physical`` (``--steps 150 --lr 3e-4 --collisions physical --collision-rise 2
-#: --ckpt-every 25``, the training floors as they are), seed 0.
+#: --ckpt-every 25``, the training floors as they are, the same legacy learning rules), seed 0.
 FINETUNE_PHYSICAL = replace(
     FINETUNE, updates=150, collisions="physical", collision_rise=2.0, scenarios=_FT.scenarios
 )

@@ -11,7 +11,8 @@ policy ensemble (mean logits, :mod:`hierarchy.ensemble`) and copies it into
     warehouse train-dispatcher \\
         tiny,hierarchy/scenarios/train_narrow.yaml,hierarchy/scenarios/train_wide.yaml \\
         --collisions pibt --steps 48000 --out runs/ppo_dispatcher/sS --seed S --envs 4 \\
-        --horizon 300 --lr 5e-4 --set imitation_min_updates=0
+        --horizon 300 --lr 5e-4 --set imitation_min_updates=0 \\
+        --set imitation_bootstrap=false --set ppo.skip_forced_rows=false
 
 followed by ``warehouse ensemble runs/ppo_dispatcher/s{0,1,2,3,4}/policy.json --out
 runs/ppo_dispatcher/ensemble/policy`` and a copy of ``ensemble/policy.*`` to
@@ -57,8 +58,11 @@ DISPATCHER = TrainConfig(
     n_envs=4,
     horizon=300,
     seed=0,
-    ppo=PPOConfig(lr=5e-4),
+    # the rules as they were when these weights were made (the rebuild is bit for bit): no
+    # forced-row exclusion in PPO's policy terms, no bootstrap at the warm start's horizon
+    ppo=PPOConfig(lr=5e-4, skip_forced_rows=False),
     imitation_min_updates=0,  # the warm start as it was when these weights were made
+    imitation_bootstrap=False,
     eval_seeds=(1000,),
 )
 #: The training seeds of the shipped ensemble's members.

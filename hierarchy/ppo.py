@@ -9,7 +9,10 @@ reward accumulated until the next event ``R_i = Σ_{j<τ_i} γ^j r_{t_i + j}`` a
 
 Each event holds the choices of several deciding robots (*rows*); every row shares its event's
 advantage (a factorised joint policy with a shared team reward, as in MAPPO). The policy loss is
-the clipped surrogate over rows; the value loss is over events.
+the clipped surrogate over rows; the value loss is over events. A row whose mask allows one
+action only (a *forced* row: ratio 1, entropy 0, no gradient) is left out of the policy terms:
+the advantage normalisation, the surrogate's mean, the entropy, approx-KL and clip fraction
+(``PPOConfig.skip_forced_rows``; the value loss keeps every event).
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ class PPOConfig:
     max_grad_norm: float = 0.5
     norm_adv: bool = True
     target_kl: float | None = 0.05  #: stop the epochs early above this approximate KL
+    #: leave rows with one allowed action out of the policy terms (module docstring); False:
+    #: the rule before the thirty-fifth session (runs saved before it read as False)
+    skip_forced_rows: bool = True
 
     def __post_init__(self) -> None:
         checks = {
@@ -128,6 +134,12 @@ def policy_terms(
     return pg_loss, masked_entropy(logits).mean(), info
 
 
+def forced_rows(mask: torch.Tensor) -> torch.Tensor:
+    """``(B,)`` bool: the rows of ``mask (B, A)`` that allow one action only (their choice is
+    forced: log-probability 0 under any policy, ratio 1, entropy 0, no gradient)."""
+    return mask.sum(dim=-1) <= 1
+
+
 def explained_variance(pred: np.ndarray, target: np.ndarray) -> float:
     """``1 − Var(target − pred) / Var(target)`` (nan when the target is constant)."""
     var = float(np.var(target))
@@ -159,35 +171,44 @@ def ppo_update(
     """Minibatch epochs of PPO on one rollout; returns the diagnostics' means over every
     minibatch of every epoch run (an early stop on KL ends the epochs)."""
     n_rows, n_events = batch.actions.shape[0], batch.glob.shape[0]
-    row_chunks = max(1, min(cfg.minibatches, n_rows))
+    free = forced_rows(batch.mask).logical_not().numpy() if cfg.skip_forced_rows else None
+    n_policy = n_rows if free is None else int(free.sum())
+    row_chunks = max(1, min(cfg.minibatches, n_policy))
     ev_chunks = max(1, min(cfg.minibatches, n_events))
     stats: dict[str, list[float]] = {}
     for _epoch in range(cfg.epochs):
-        rows = np.array_split(rng.permutation(n_rows), row_chunks)
+        order = rng.permutation(n_rows)  # (the same draws with or without forced rows)
+        rows = np.array_split(order if free is None else order[free[order]], row_chunks)
         events = np.array_split(rng.permutation(n_events), ev_chunks)
         epoch_kl = []
         for i in range(max(row_chunks, ev_chunks)):
             mb = torch.as_tensor(rows[i % row_chunks])
             eb = torch.as_tensor(events[i % ev_chunks])
-            ev = batch.row_event[mb]
-            logits = net.logits(batch.cand[mb], batch.glob[ev], batch.mask[mb])
-            pg_loss, entropy, info = policy_terms(
-                logits, batch.actions[mb], batch.logp[mb], batch.advantages[ev],
-                clip_eps=cfg.clip_eps, norm_adv=cfg.norm_adv,
-            )  # fmt: skip
+            parts: list[tuple[str, torch.Tensor]] = []
+            if mb.numel():  # (none only when every row of the rollout is forced)
+                ev = batch.row_event[mb]
+                logits = net.logits(batch.cand[mb], batch.glob[ev], batch.mask[mb])
+                pg_loss, entropy, info = policy_terms(
+                    logits, batch.actions[mb], batch.logp[mb], batch.advantages[ev],
+                    clip_eps=cfg.clip_eps, norm_adv=cfg.norm_adv,
+                )  # fmt: skip
+                parts = [
+                    ("policy_loss", pg_loss), ("entropy", entropy),
+                    ("approx_kl", info["approx_kl"]), ("clipfrac", info["clipfrac"]),
+                ]  # fmt: skip
+                epoch_kl.append(float(info["approx_kl"]))
             v_loss = 0.5 * ((net.value(batch.glob[eb]) - batch.returns[eb]) ** 2).mean()
-            loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+            if parts:
+                loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+            else:
+                loss = cfg.vf_coef * v_loss
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
             opt.step()
-            for key, val in (
-                ("policy_loss", pg_loss), ("value_loss", v_loss), ("entropy", entropy),
-                ("approx_kl", info["approx_kl"]), ("clipfrac", info["clipfrac"]),
-            ):  # fmt: skip
+            for key, val in [*parts[:1], ("value_loss", v_loss), *parts[1:]]:
                 stats.setdefault(key, []).append(float(val.detach()))
-            epoch_kl.append(float(info["approx_kl"]))
-        if cfg.target_kl is not None and np.mean(epoch_kl) > cfg.target_kl:
+        if cfg.target_kl is not None and epoch_kl and np.mean(epoch_kl) > cfg.target_kl:
             break
     out = {k: float(np.mean(v)) for k, v in stats.items()}
     out["explained_variance"] = explained_variance(batch.values.numpy(), batch.returns.numpy())

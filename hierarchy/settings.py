@@ -93,8 +93,9 @@ def checked_dataclass(
     """A ``cls`` (a frozen dataclass, nested ones included) from the JSON object ``data`` of
     ``source`` (a saved config), every value checked against its field's type (strictly: no
     text for numbers, no numbers for flags) and range. A field ``data`` lacks takes its value
-    from ``missing``, else the default; an unknown key, a wrong type or a value out of range
-    is an :class:`~warehouse.errors.InputError` naming ``field.KEY``."""
+    from ``missing``, else the default (a dotted key ``"inner.name"`` of ``missing`` serves
+    the nested dataclass ``inner``); an unknown key, a wrong type or a value out of range is an
+    :class:`~warehouse.errors.InputError` naming ``field.KEY``."""
     if not isinstance(data, dict):
         raise InputError(source, field, f"expected an object, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
@@ -103,13 +104,21 @@ def checked_dataclass(
         raise InputError(source, f"{field}.{unknown[0]}", "unknown setting")
     kw: dict[str, Any] = {}
     for name in names:
+        hint = hints[name]
+        inner = {
+            key.removeprefix(f"{name}."): value
+            for key, value in (missing or {}).items()
+            if key.startswith(f"{name}.")
+        }
         if name not in data:
             if missing and name in missing:
                 kw[name] = missing[name]
+            elif inner and dataclasses.is_dataclass(hint):
+                kw[name] = checked_dataclass(hint, {}, source, f"{field}.{name}", inner)  # type: ignore[arg-type]
             continue
-        hint, raw = hints[name], data[name]
+        raw = data[name]
         if dataclasses.is_dataclass(hint):
-            kw[name] = checked_dataclass(hint, raw, source, f"{field}.{name}")  # type: ignore[arg-type]
+            kw[name] = checked_dataclass(hint, raw, source, f"{field}.{name}", inner)  # type: ignore[arg-type]
             continue
         try:
             value = raw if not isinstance(raw, list) else tuple(raw)  # (JSON has no tuples)

@@ -90,6 +90,11 @@ class TrainConfig:
     #: ... repeated until at least this many gradient steps (small floors give few rows);
     #: a config saved before this field existed reads as 0 (:data:`LEGACY_DEFAULTS`)
     imitation_min_updates: int = 600
+    #: the warm start's value targets bootstrap at the horizon, which cuts the lifelong floor
+    #: short (it is no terminal state): ``G_i + γ^(steps to horizon) V(s_H)`` with the critic
+    #: being fitted (:func:`warm_start_targets`); False: ``G_i`` alone, biased low near the
+    #: horizon (the rule before the thirty-fifth session; saved runs lacking it read as False)
+    imitation_bootstrap: bool = True
     eval_every: int = 5  #: iterations between evaluations, and after the last (0: never)
     eval_steps: int = 300
     eval_seeds: tuple[int, ...] = (1000, 1001)
@@ -124,7 +129,11 @@ class TrainConfig:
 
 
 #: Fields added after runs were saved, with the value that reproduces those runs.
-LEGACY_DEFAULTS: dict[str, Any] = {"imitation_min_updates": 0}
+LEGACY_DEFAULTS: dict[str, Any] = {
+    "imitation_min_updates": 0,
+    "imitation_bootstrap": False,
+    "ppo.skip_forced_rows": False,
+}
 
 
 def resolve_navigator(spec: str) -> Any:
@@ -283,6 +292,35 @@ def teacher_choice(decision: Decision, robots: np.ndarray, orders: np.ndarray) -
     return np.where(match.any(axis=1), match.argmax(axis=1), k)
 
 
+def horizon_returns(
+    rewards: np.ndarray, taus: np.ndarray, gamma: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per event of one episode cut at its horizon: the discounted reward from its decision to
+    the horizon ``G_i`` (semi-Markov, as :func:`~hierarchy.ppo.smdp_gae` with λ = 1 and no
+    bootstrap) and ``γ^(steps from its decision to the horizon)``, the weight of ``V(s_H)``."""
+    n = rewards.shape[0]
+    ret, _ = smdp_gae(rewards, np.zeros(n), 0.0, taus, np.zeros(n, bool), gamma, 1.0)
+    to_end = np.cumsum(taus[::-1].astype(np.float64))[::-1]
+    return ret, gamma**to_end
+
+
+def warm_start_targets(
+    net: CandidateScorer,
+    returns: torch.Tensor,
+    to_horizon: torch.Tensor,
+    episode: torch.Tensor,
+    end_glob: torch.Tensor,
+) -> torch.Tensor:
+    """The warm start's value targets ``G_i + γ^(steps to horizon) V(s_H)``: the horizon cuts
+    the lifelong floor short, so the return beyond it is the critic's own estimate at the
+    episode's last state (partial-episode bootstrapping, Pardo et al. 2018), recomputed as the
+    critic is fitted (no gradient through it). Without it the targets of the events near the
+    horizon miss everything after it and are biased low (``TrainConfig.imitation_bootstrap``)."""
+    with torch.no_grad():
+        end_value = net.value(end_glob)
+    return returns + to_horizon * end_value[episode]
+
+
 def imitate(
     net: CandidateScorer, pool: FloorPool, navigators: list[Any], cfg: TrainConfig
 ) -> dict[str, float]:
@@ -290,6 +328,9 @@ def imitate(
     teacher = HungarianDispatcher(lookahead=cfg.features.lookahead, anticipate=cfg.anticipate)
     rng = np.random.default_rng(_iteration_seed(cfg.seed, _WARM, 1))
     roll = Rollout()
+    to_horizon: list[np.ndarray] = []  # per event: γ^(steps from its decision to the horizon)
+    episode: list[np.ndarray] = []  # per event: its episode
+    ends: list[np.ndarray] = []  # per episode: the global features at the horizon
     for e in range(cfg.imitation_episodes):
         env = DispatchEnv(
             pool.randomized(rng, cfg.randomize),
@@ -319,11 +360,11 @@ def imitate(
             taus.append(step.tau)
             alive = not step.done
         n = len(rewards)
-        _, ret = smdp_gae(
-            np.array(rewards), np.zeros(n), 0.0, np.array(taus), np.zeros(n, bool),
-            cfg.ppo.gamma, 1.0,
-        )  # fmt: skip
+        ret, to_end = horizon_returns(np.array(rewards), np.array(taus), cfg.ppo.gamma)
         roll.returns.append(ret)
+        to_horizon.append(to_end)
+        episode.append(np.full(n, len(ends), dtype=np.int64))
+        ends.append(global_features(env.sim))
     if not roll.glob:
         return {}
     cand = torch.as_tensor(np.concatenate(roll.cand))
@@ -332,6 +373,9 @@ def imitate(
     target = torch.as_tensor(np.concatenate(roll.actions), dtype=torch.int64)
     glob = torch.as_tensor(np.stack(roll.glob))
     returns = torch.as_tensor(np.concatenate(roll.returns), dtype=torch.float32)
+    end_glob = torch.as_tensor(np.stack(ends))
+    end_weight = torch.as_tensor(np.concatenate(to_horizon), dtype=torch.float32)
+    event_episode = torch.as_tensor(np.concatenate(episode))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     n_rows = target.shape[0]
     per_epoch = max(1, n_rows // 256)
@@ -341,7 +385,10 @@ def imitate(
             mb_t = torch.as_tensor(mb)
             logits = net.logits(cand[mb_t], glob[row_event[mb_t]], mask[mb_t])
             ce = -log_probs(logits, target[mb_t]).mean()
-            v_loss = ((net.value(glob) - returns) ** 2).mean()
+            v_target = returns
+            if cfg.imitation_bootstrap:
+                v_target = warm_start_targets(net, returns, end_weight, event_episode, end_glob)
+            v_loss = ((net.value(glob) - v_target) ** 2).mean()
             opt.zero_grad()
             (ce + 0.5 * v_loss).backward()
             opt.step()

@@ -123,6 +123,8 @@ def test_dispatcher_ratio_is_exactly_one_before_the_first_update(
 def test_navigator_ppo_entropy_and_gradients_over_masked_actions() -> None:
     """Masked actions (``-inf`` logits) add exactly 0 to the entropy and get no gradient;
     nothing in the loss's gradient is NaN."""
+    from dataclasses import replace
+
     from agents.finetune_ppo import FinetuneConfig, Samples, make_critic, ppo_loss
     from agents.networks import NavigatorNet, NetworkConfig
 
@@ -133,7 +135,8 @@ def test_navigator_ppo_entropy_and_gradients_over_masked_actions() -> None:
     mask = torch.tensor([[1, 1, 0, 0, 1], [1, 0, 0, 0, 0], [1, 1, 1, 1, 1], [1, 0, 1, 0, 0]])
     mask = mask.bool()
     actions = torch.tensor([4, 0, 3, 2])
-    cfg = FinetuneConfig(temperature=0.7)
+    ppo = replace(FinetuneConfig().ppo, skip_forced_rows=False)  # (the forced row 1 counts too)
+    cfg = FinetuneConfig(temperature=0.7, ppo=ppo)
     with torch.no_grad():
         z = actor.scores(obs) / 0.7
     hand = []

@@ -252,7 +252,8 @@ def _recorded_augment(out: Path) -> str:
 
 PPO_ONLY = (
     "init", "scenarios", "rollout_steps", "collisions", "temperature", "collision_limit",
-    "collision_rise", "on_pause", "pause_wait", "lane_view",
+    "collision_rise", "on_pause", "pause_wait", "lane_view", "shaping", "policy_rows",
+    "bootstrap",
 )  # fmt: skip
 
 
@@ -348,6 +349,27 @@ def train_cmd(
             "as deployed (agents/lane_view.py)."
         ),
     ] = False,
+    shaping: Annotated[
+        str,
+        typer.Option(
+            help="ppo: progress shaping, potential (γ·Φ(s') − Φ(s)) or difference (undiscounted, "
+            "as the shipped networks were trained)."
+        ),
+    ] = "potential",
+    policy_rows: Annotated[
+        str,
+        typer.Option(
+            help="ppo: rows of the policy loss: free (robots with a choice of move) or all "
+            "(forced ones too, as the shipped networks were trained)."
+        ),
+    ] = "free",
+    bootstrap: Annotated[
+        str,
+        typer.Option(
+            help="ppo: the rollout's last value read after the next step's dispatcher "
+            "(decision) or before it (before_dispatch, as the shipped networks were trained)."
+        ),
+    ] = "decision",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Train the shared navigation network offline (CQL or behaviour cloning), or fine-tune
@@ -401,6 +423,7 @@ def train_cmd(
                 ctx, out, init, scenarios=tuple(names), lr=lr, seed=seed,
                 rollout_steps=rollout_steps, collisions=collisions, temperature=temperature,
                 lane_view=lane_view, eval_scenario=eval_scenario or "small", eval_steps=eval_steps,
+                shaping=shaping, policy_rows=policy_rows, bootstrap=bootstrap,
             )  # fmt: skip
         with removed_on_input_error(out):
             _finetune(
@@ -419,6 +442,9 @@ def train_cmd(
                 on_pause=on_pause,
                 pause_wait_s=pause_wait,
                 lane_view=lane_view,
+                shaping=shaping,
+                policy_rows=policy_rows,
+                bootstrap=bootstrap,
                 seed=seed,
                 ckpt_every=ckpt_every or 10,
                 eval_every=eval_every,
@@ -515,18 +541,31 @@ def _finetune(
     from dataclasses import replace
 
     from agents.finetune import finetune
-    from agents.finetune_ppo import PAUSE_ACTIONS, FinetuneConfig
+    from agents.finetune_ppo import (
+        BOOTSTRAPS,
+        PAUSE_ACTIONS,
+        POLICY_ROWS,
+        SHAPINGS,
+        FinetuneConfig,
+    )
     from warehouse.policies import checked_collisions
     from warehouse.threads import torch_threads
 
     if init is None and not resume:
         raise InputError(None, "--init", "--algo ppo needs the checkpoint to start from")
-    if kw["on_pause"] not in PAUSE_ACTIONS:
-        raise InputError(None, "--on-pause", f"expected stop or wait, got {kw['on_pause']!r}")
+    for name, allowed in (
+        ("on_pause", PAUSE_ACTIONS), ("shaping", SHAPINGS), ("policy_rows", POLICY_ROWS),
+        ("bootstrap", BOOTSTRAPS),
+    ):  # fmt: skip
+        if kw[name] not in allowed:
+            expected = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+            raise InputError(None, _option(name), f"expected {expected}, got {kw[name]!r}")
     checked_collisions(str(kw["collisions"]))
     if not kw["scenarios"]:
         raise InputError(None, "--scenarios", "give at least one scenario")
+    skip_forced_rows = kw.pop("policy_rows") == "free"  # (a PPO setting, the dispatcher's too)
     cfg = FinetuneConfig(**kw)  # type: ignore[arg-type]
+    cfg = replace(cfg, ppo=replace(cfg.ppo, skip_forced_rows=skip_forced_rows))
     if lr is not None:
         cfg = replace(cfg, ppo=replace(cfg.ppo, lr=lr))
     with torch_threads(threads):
