@@ -161,11 +161,16 @@ def _ids(method: str, kind: str, ids: Any) -> np.ndarray:
     return arr.astype(np.int32, copy=False)
 
 
+def _shield_name(shield: Shield) -> str:
+    """``shield 'name'`` for error messages (a bare function has no ``name``: its repr)."""
+    return f"shield {getattr(shield, 'name', shield)!r}"
+
+
 def _shield_actions(shield: Shield, answer: Any, n: int) -> np.ndarray:
     """A shield's answer as ``(n,)`` int64 actions, or the one-line :class:`PartError` naming
     it: ``None``, a wrong shape or anything but integers (``2.7`` is not the action 2, nor
     ``True`` the action 1) is refused, as the navigator's actions are."""
-    where = f"shield {getattr(shield, 'name', shield)!r}"  # (a bare function has no name)
+    where = _shield_name(shield)
     if answer is None:
         raise PartError(where, f"returned None, expected an integer array of shape ({n},)")
     shielded = np.asarray(answer)
@@ -727,11 +732,14 @@ class Simulation:
         shield = self.shield
         if shield is not None:
             mask = self.action_mask() if getattr(shield, "needs_mask", True) else None
-            shielded = _shield_actions(shield, shield(self, actions, preferences, mask), n)
+            # (a copy: a shield that writes its answer into the proposal and returns it must
+            # not erase the proposal its changes are measured against)
+            answer = shield(self, actions.copy(), preferences, mask)
+            shielded = _shield_actions(shield, answer, n)
             intervened = np.empty(n, dtype=bool)
             changed = shield_changes_kernel(pos, f.nbr, actions, shielded, intervened, target)
             if changed < 0:
-                raise PartError(f"shield {shield.name!r}", "returned an action out of range")
+                raise PartError(_shield_name(shield), "returned an action out of range")
             if changed:
                 # the move rule holds for the shield's moves as for the navigator's (a broken or
                 # working robot, a closed cell, an edge the floor lacks): one it breaks is named
@@ -740,7 +748,7 @@ class Simulation:
                 if (bad := np.flatnonzero(allowed != shielded)).size:
                     i = int(bad[0])
                     raise PartError(
-                        f"shield {shield.name!r}",
+                        _shield_name(shield),
                         f"returned a move the action mask forbids (robot {i}, action "
                         f"{int(shielded[i])}; {bad.size} robot(s) in all)",
                     )
