@@ -54,6 +54,8 @@ class MiniSim:
     """The parts of a Simulation the shields read, with fixed targets (``-1``: none) and a
     greedy shortest-path navigator, stepped by hand."""
 
+    closures_possible = False  # no cell ever closes (the swap reads the floor's moves)
+
     def __init__(self, floor, pos, target, since_goal, frozen=()):
         self.floor = floor
         n = len(pos)

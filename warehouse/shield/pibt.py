@@ -118,12 +118,12 @@ def pibt_search(
     best move needs a swap (:func:`~warehouse.shield.swap_rules.swap_agent`) takes its
     candidates in the swap's order and, once it has moved, pulls its partner
     (:func:`~warehouse.shield.swap_rules.pull_partner`). The swap reads ``fmask`` (n_nodes, A)
-    the floor's moves, ``outdeg`` (n_nodes,) its moves out of each node, ``slot`` (N,) each
-    robot's row of the distance ``table`` (-1: no target), ``target`` (N,) each robot's target
-    node (-1: none) and ``frozen`` (N,) the robots that may only WAIT; without ``swap`` they are
-    not read. numba compiles the swap rules into this function; its cache folder follows
-    every kernel source (:mod:`warehouse.jit_cache`), so a change to
-    :mod:`warehouse.shield.swap_rules` alone reaches it.
+    the moves open now (the floor's, less closures), ``outdeg`` (n_nodes,) their count out of
+    each node, ``slot`` (N,) each robot's row of the distance ``table`` (-1: no target),
+    ``target`` (N,) each robot's target node (-1: none) and ``frozen`` (N,) the robots that may
+    only WAIT; without ``swap`` they are not read. numba compiles the swap rules into this
+    function; its cache folder follows every kernel source (:mod:`warehouse.jit_cache`), so a
+    change to :mod:`warehouse.shield.swap_rules` alone reaches it.
     """
     n = pos.shape[0]
     n_act = cand.shape[1]

@@ -30,8 +30,13 @@ the swap added (:func:`~warehouse.shield.pibt.pibt_search` with ``swap=True``; t
   never swaps.
 * **Swap possible**: walk back from ``i`` away from ``j`` (the pull ``i`` would lead); it is
   possible at the first node with two or more ways on, impossible at a dead end.
-* **Neighbours** are the floor's moves out of a node (``floor.mask``/``floor.nbr``: one-way
-  aisles count only their allowed direction). A way on is not counted when a robot that may
+* **Neighbours** are the moves out of a node that the move rule allows now
+  (:meth:`~warehouse.core.Simulation.action_mask` for a robot there: one-way aisles count only
+  their allowed direction; closed edges, ``sim.dist.mask``, and moves into closed cells,
+  random or scheduled, do not count, except a scheduled-closed cell a robot inside may step
+  onto on its way out, ``sim.dist.leave``): a closed cell is no room to step aside, and a
+  corridor a closure ends is a dead end. Without closures they are the floor's moves
+  (``floor.mask``/``floor.nbr``). A way on is not counted when a robot that may
   only WAIT (busy, broken) stands there, or a robot stands on its target in a cell with a
   single way out (LaCAM's rule). The pull itself must be a move ``j``'s action mask allows
   (``j``'s node to ``i``'s): a swap that needs a reverse move the floor forbids is not possible.
@@ -48,6 +53,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from warehouse.core.kernels import action_mask_kernel
+from warehouse.core.state import Phase
+
 from .pibt import PIBTShield, pibt_search
 
 
@@ -60,14 +68,47 @@ class PIBTSwapShield(PIBTShield):
         super().__init__(stall_steps=stall_steps)
         self._floor = None
         self._outdeg = np.zeros(0, np.int64)
+        # the open moves under the closures last seen: (dist.mask, dist.leave, closed, moves,
+        # outdeg), reused while none of them changes
+        self._open: tuple | None = None
+
+    def _moves(self, sim) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+        """``(fmask, outdeg)``: the moves out of each node that the move rule allows a robot
+        there now (``(n_nodes, A)`` bool) and their count per node, WAIT and self-moves left
+        out (module docstring, *Neighbours*). The floor's own while nothing is closed."""
+        floor = sim.floor
+        if self._floor is not floor:
+            self._outdeg = _out_degree(floor, floor.mask)
+            self._floor = floor
+            self._open = None
+        if not sim.closures_possible:
+            return floor.mask, self._outdeg
+        dist = sim.dist
+        closed = sim.closed_until > sim.t
+        if dist.mask is floor.mask and not closed.any():
+            return floor.mask, self._outdeg
+        cached = self._open
+        if (
+            cached is not None
+            and cached[0] is dist.mask
+            and cached[1] is dist.leave
+            and np.array_equal(cached[2], closed)
+        ):
+            return cached[3], cached[4]
+        # the move rule itself (one physics): the action mask of a free robot on every node
+        n = floor.n_nodes  # (the dtypes of FleetState's pos, broken and phase)
+        moves = np.empty((n, floor.n_actions), dtype=bool)
+        action_mask_kernel(
+            np.arange(n, dtype=np.int32), dist.mask, floor.nbr, np.zeros(n, np.int32),
+            np.full(n, Phase.IDLE, np.int8), sim.closed_until, sim.t, True, dist.leave, moves,
+        )  # fmt: skip
+        outdeg = _out_degree(floor, moves)
+        self._open = (dist.mask, dist.leave, closed, moves, outdeg)
+        return moves, outdeg
 
     def _plan(self, sim, pos, cand, mask, nxt, act, roots, frozen):  # type: ignore[no-untyped-def]
         floor = sim.floor
-        if self._floor is not floor:
-            own = np.arange(floor.n_nodes)[:, None]
-            moves = floor.mask[:, 1:] & (floor.nbr[:, 1:] != own)
-            self._outdeg = moves.sum(axis=1).astype(np.int64)
-            self._floor = floor
+        fmask, outdeg = self._moves(sim)
         target, slot = sim.target_slots()
         sc = self.scratch(floor.n_nodes, pos.size)
         pibt_search(
@@ -81,10 +122,16 @@ class PIBTSwapShield(PIBTShield):
             sc.occ,
             sc.res,
             True,
-            floor.mask,
-            self._outdeg,
+            fmask,
+            outdeg,
             np.asarray(slot, dtype=np.int64),
             sim.dist.table,
             np.asarray(target, dtype=np.int64),
             np.asarray(frozen, dtype=np.bool_),
         )
+
+
+def _out_degree(floor, moves: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Per node: the moves ``moves`` allows out of it to another node (int64)."""
+    own = np.arange(floor.n_nodes)[:, None]
+    return (moves[:, 1:] & (floor.nbr[:, 1:] != own)).sum(axis=1).astype(np.int64)

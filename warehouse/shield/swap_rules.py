@@ -21,8 +21,9 @@ def _no_way(u, occ, target, frozen, outdeg):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def _ways_on(v, came_from, fnbr, fmask, occ, target, frozen, outdeg):  # pragma: no cover
-    """``(count, last)``: the floor's moves out of ``v`` to another node than ``came_from``
-    that are usable (:func:`_no_way`), and the last such node."""
+    """``(count, last)``: the open moves (``fmask``: the floor's, less closures) out of ``v``
+    to another node than ``came_from`` that are usable (:func:`_no_way`), and the last such
+    node."""
     count = 0
     last = -1
     for a in range(1, fnbr.shape[1]):
