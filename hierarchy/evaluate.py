@@ -261,7 +261,9 @@ def task_row(task: tuple) -> dict[str, Any]:
     guard |= {} if park is None else {"park_idle": park}
     return {"scenario": name, "seen_in_training": seen, "config": label, "seed": seed,
             **({"settings": settings} if (settings := task_settings(name, overrides)) else {}),
-            "dispatcher": disp, "navigator": navigator, "collisions": mode,
+            "dispatcher": disp, "navigator": navigator,
+            # (the KPIs' "collisions", a count, takes the place of the mode the row once named)
+            "collisions": mode, "collision_mode": mode,
             "lookahead": look, **guard}  # fmt: skip
 
 

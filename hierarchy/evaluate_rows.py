@@ -62,7 +62,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 
 #: Result-row fields that are not numbers: names, flags, and the ``--set`` settings and networks
 #: (objects). Every other field is a KPI or a dispatch setting: a number, or null.
-TEXT_FIELDS = ("scenario", "config", "dispatcher", "navigator")
+TEXT_FIELDS = ("scenario", "config", "dispatcher", "navigator", "collision_mode")
 FLAG_FIELDS = ("seen_in_training", "anticipate", "task_swaps")
 OBJECT_FIELDS = ("settings", "weights")
 
