@@ -25,8 +25,10 @@ into a part the closures cut off, unless the robot stands in one). A loaded robo
 order and waits outside a closed station, or, with ``faults.redirect_loaded``, takes it to the
 nearest open station (:func:`redirect_loaded`). At each closure event (the clocks of
 :func:`route_sets`), robots drop a waypoint a closure that began since closes or cuts off
-(:func:`stale_waypoints`): those inside are then sent out, idle ones outside wait or park anew,
-and those at work drive on to their pick or station. With
+(:func:`stale_waypoints`; for a robot shut in, one outside its part): those inside are then
+sent out, idle ones outside wait or park anew, and those at work drive on to their pick or
+station; and a loaded robot sent out drops its evacuation waypoint once its station is open
+again (:func:`spent_evacuations`), or when ``faults.redirect_loaded`` gives it an open one. With
 the battery model on (:mod:`.battery`), a closed charger, or one the closures cut off
 (``Battery.cut``), is not handed out, the robots driving to or charging on a charger a closure
 closes or cuts off lose it (:meth:`.Battery.close_chargers`), and robots queued for a charger
@@ -218,9 +220,7 @@ def closure_duties(sim: Simulation) -> None:
     if sim.config.faults.redirect_loaded:
         redirect_loaded(sim)
     if sim._routes and sim.t in sim._routes:  # a closure began or ended: waypoints it took
-        stale = stale_waypoints(sim)
-        if stale.size:  # those inside are sent out below, the others wait or park again
-            sim.set_waypoints(stale, np.full(stale.size, -1, dtype=np.int32))
+        drop_waypoints(sim)  # (those inside are sent out below, the others wait or park again)
     robots = robots_to_evacuate(sim)
     if robots.size:
         robots, cells = evacuation_moves(sim, robots)
@@ -232,6 +232,34 @@ def closure_duties(sim: Simulation) -> None:
             robots, cells = robots[~queued], cells[~queued]
         if robots.size:
             sim.set_waypoints(robots, cells)
+            s.evacuation[robots] = cells  # (an evacuation waypoint: :func:`spent_evacuations`)
+
+
+def drop_waypoints(sim: Simulation) -> None:
+    """At a closure event (a closure begins or ends, the clocks of :func:`route_sets`; the
+    simulation calls this also when the last one ends): robots drop the waypoints the closures
+    took (:func:`stale_waypoints`) and the evacuation waypoints whose reason they took away
+    (:func:`spent_evacuations`)."""
+    robots = np.union1d(stale_waypoints(sim), spent_evacuations(sim)).astype(np.int32)
+    if robots.size:
+        sim.set_waypoints(robots, np.full(robots.size, -1, dtype=np.int32))
+
+
+def spent_evacuations(sim: Simulation) -> np.ndarray:
+    """Robots with a task and no battery business driving to the cell an evacuation sent them
+    to (:attr:`~.state.FleetState.evacuation`; a dispatcher's sub-goal is not one) whose task
+    goal (a loaded robot's station) is open now and reached from where they stand: the
+    evacuation has lost its reason, they drive to it (:func:`drop_waypoints`)."""
+    s = sim.state
+    evac = (s.waypoint >= 0) & (s.waypoint == s.evacuation) & (s.task_goal >= 0)
+    if sim.battery is not None:
+        evac &= s.charge == Charge.NONE
+    robots = np.flatnonzero(evac).astype(np.int32)
+    if robots.size == 0:
+        return robots
+    goal = s.task_goal[robots]
+    back = ~sim.dist.closed[goal] & sim.dist.reaches(goal, s.pos[robots])
+    return robots[back]
 
 
 def redirect_loaded(sim: Simulation) -> None:
@@ -272,6 +300,8 @@ def redirect_loaded(sim: Simulation) -> None:
     robots, goal = robots[ok], stations[best[ok]]
     sim.orders.station[s.order[robots]] = goal
     s.task_goal[robots] = goal
+    evac = robots[(s.waypoint[robots] >= 0) & (s.waypoint[robots] == s.evacuation[robots])]
+    s.waypoint[evac] = -1  # sent out for want of a station: it drives to the new one
     sim.state_changed()
     sim._reset_progress(robots)
 
@@ -295,7 +325,9 @@ def stale_waypoints(sim: Simulation) -> np.ndarray:
     """Robots with no battery business, idle or at work, whose waypoint (a parking spot, a
     cell an evacuation sent them to, a dispatcher's sub-goal such as a hub route) a scheduled
     closure now closes, or the closures cut off from where the robot stands
-    (:attr:`Simulation.shut_in`): a closure that began after the waypoint was set.
+    (:attr:`Simulation.shut_in`: in a part the robot is not in, or, for a robot shut in, out
+    of its part; :meth:`~warehouse.floor.DistanceCache.reaches`): a closure that began after
+    the waypoint was set.
     :func:`closure_duties` drops these waypoints at each closure event, so robots inside are
     sent out (:func:`robots_to_evacuate`), idle ones outside wait where they stand or are given
     a new spot (``policies.park_idle``), and robots driving to a pick or a station drive on to
@@ -308,11 +340,13 @@ def stale_waypoints(sim: Simulation) -> np.ndarray:
         heading &= s.charge == Charge.NONE
     if not heading.any():
         return np.zeros(0, dtype=np.int32)
-    to = np.maximum(wp, 0)
+    robots = np.flatnonzero(heading).astype(np.int32)
+    to = wp[robots]
     lost = sim.dist.closed[to]
-    if sim.shut_in is not None:
-        lost |= sim.shut_in[to] & ~sim.shut_in[s.pos]
-    return np.flatnonzero(heading & lost).astype(np.int32)
+    if sim.shut_in is not None:  # cut off: in a part the robot is not in, or out of its part
+        here = s.pos[robots]
+        lost |= (sim.shut_in[to] & ~sim.shut_in[here]) | ~sim.dist.reaches(to, here)
+    return robots[lost]
 
 
 def robots_to_evacuate(sim: Simulation) -> np.ndarray:

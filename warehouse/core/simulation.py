@@ -95,6 +95,7 @@ from .closures import (
     closure_events,
     cut_off,
     cut_off_events,
+    drop_waypoints,
     route_sets,
 )
 from .kernels import (
@@ -592,8 +593,8 @@ class Simulation:
 
     def set_waypoints(self, robots: np.ndarray, nodes: np.ndarray) -> None:
         """Route ``robots`` through sub-goal ``nodes`` (-1 clears) before their task goal: one
-        node per robot, or one for all. Ids that are not integers or lie out of range are an
-        :class:`AssignError`."""
+        node per robot, or one for all (not an evacuation waypoint, ``state.evacuation``). Ids
+        that are not integers or lie out of range are an :class:`AssignError`."""
         robots = _ids("set_waypoints", "robot", robots)
         nodes = _ids("set_waypoints", "node", np.asarray(nodes).reshape(-1))
         if nodes.size != robots.size and nodes.size != 1:
@@ -608,6 +609,7 @@ class Simulation:
                 robots, nodes = robots[keep], np.broadcast_to(nodes, keep.shape)[keep]
         self._targets = None
         self.state.waypoint[robots] = nodes
+        self.state.evacuation[robots] = -1
         self._reset_progress(robots)
 
     def state_changed(self) -> None:
@@ -817,6 +819,8 @@ class Simulation:
             driving = s.phase == Phase.TO_PICK
             closure_duties(self)
             handed_back = driving & (s.phase == Phase.IDLE)
+        elif self._routes and self.t in self._routes:  # the last one ended: waypoints it left
+            drop_waypoints(self)
         if self.battery is not None:
             # robots the faults and closure duties made idle (repaired, an order handed back)
             # that must charge queue now; and when a closure began or ended, the chargers it

@@ -49,6 +49,10 @@ class FleetState:
     order: np.ndarray  #: int32 order being served, -1 for none
     task_goal: np.ndarray  #: int32 node the task needs next (pick, station or goal), -1 for none
     waypoint: np.ndarray  #: int32 dispatcher sub-goal visited before task_goal, -1 for none
+    #: int32 the cell a scheduled closure's evacuation last sent the robot to
+    #: (:func:`~.closures.closure_duties`), -1 for none: its waypoint is an evacuation one
+    #: while the two are equal (any other sub-goal resets it, ``Simulation.set_waypoints``)
+    evacuation: np.ndarray
     timer: np.ndarray  #: int32 steps left picking / dropping
     broken: np.ndarray  #: int32 steps left broken down (0 = working)
     since_goal: np.ndarray  #: int32 steps since the robot last reached a sub-goal or goal
@@ -86,6 +90,7 @@ class FleetState:
             order=i32(-1),
             task_goal=i32(-1),
             waypoint=i32(-1),
+            evacuation=i32(-1),
             timer=i32(),
             broken=i32(),
             since_goal=i32(),
