@@ -36,3 +36,22 @@ def test_the_printed_table_explains_k_of_n_only_when_a_cell_has_it() -> None:
     full = _printed(_report([60.0, 61.0, 62.0]))
     assert "seeds)" not in full and "defined on k" not in full
     assert "(2/3 seeds)" in markdown_table(_report([60.0, None, 62.0]))
+
+
+def test_the_sweep_table_says_over_how_many_seeds_a_mean_is() -> None:
+    import pandas as pd
+
+    from warehouse.cli.cmd_sweep import SWEEP_COLUMNS, sweep_table
+
+    rows = []
+    for robots, p50 in ((10, [40.0, None, 44.0]), (20, [30.0, 31.0, 32.0])):
+        for seed, value in enumerate(p50):
+            row = dict.fromkeys(SWEEP_COLUMNS, 1.0)
+            row.update({"fleet.robots": robots, "seed": seed, "gridlocked": False})
+            rows.append({**row, "cycle_time_p50": value})
+    table = pd.DataFrame(rows)
+    console = Console(width=200, record=True)
+    console.print(sweep_table(table, pd.DataFrame(), ["fleet.robots"], "t"))
+    text = console.export_text()
+    assert "42 (2/3 seeds)" in text and "31 (" not in text
+    assert "(k/n seeds): the mean of the k seeds that define it" in text

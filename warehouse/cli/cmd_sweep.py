@@ -387,10 +387,12 @@ def sweep_table(table: Any, paired: Any, keys: list[str], title: str) -> Any:
         shown.add_column(header, justify="right", min_width=len(header), overflow="fold")
     shown.add_column("jams", justify="right", min_width=4)
     deltas = paired[paired["kpi"] == "deliveries"] if compared else paired
+    partial = False  # a KPI defined on only some seeds: said in its cell and the caption
     for i, (values, rows) in enumerate(groups):
         values = values if isinstance(values, tuple) else (values,)
         stats = [summarize(rows[kpi].tolist()) for kpi in SWEEP_COLUMNS]
-        cells = [format_cell(stats[0]), *(_cell(s["mean"]) for s in stats[1:])]
+        cells = [format_cell(stats[0]), *(_mean_cell(s) for s in stats[1:])]
+        partial = partial or any(c.endswith(" seeds)") for c in cells)
         if compared:
             delta = deltas.iloc[i - 1] if i else None
             cells.insert(1, "base" if delta is None else _delta(delta["diff"], delta["ci95"]))
@@ -398,7 +400,22 @@ def sweep_table(table: Any, paired: Any, keys: list[str], title: str) -> Any:
             cells.insert(2, "—" if i == 0 else _step_delta(groups[i - 1][1], rows))
         jams = f"{int(rows['gridlocked'].sum())}/{len(rows)}"
         shown.add_row(*(_cell(v) for v in values), *cells, jams)
+    if partial:
+        shown.caption = f"{shown.caption}; (k/n seeds): the mean of the k seeds that define it"
     return shown
+
+
+def _mean_cell(summary: dict[str, Any]) -> str:
+    """The mean of a :func:`~warehouse.report.summarize` as a cell, saying over how many seeds
+    when the KPI is undefined on some (a median cycle time without deliveries)."""
+    text = _cell(summary["mean"])
+    per_seed = summary["per_seed"]
+    defined = sum(v is not None for v in per_seed)
+    return (
+        text
+        if summary["mean"] is None or defined == len(per_seed)
+        else (f"{text} ({defined}/{len(per_seed)} seeds)")
+    )
 
 
 def _step_delta(before: Any, rows: Any) -> str:
