@@ -58,6 +58,7 @@ def fake_sim(floor, pos, since_goal=None):
         state=state,
         dist=SimpleNamespace(table=np.zeros((1, floor.n_nodes), np.uint16)),
         target_slots=lambda: (target, np.full(n, -1, np.int64)),
+        closures_possible=False,  # (a floor without scheduled or random closures)
     )
 
 

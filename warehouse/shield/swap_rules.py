@@ -98,7 +98,7 @@ def swap_agent(
         if allowed[i, cand[i, c]]:
             first = cand[i, c]
             break
-    if first <= 0:
+    if first <= 0:  # WAIT first: no swap, pushed or not (pibt_swap, *Pushed robots*)
         return -1, 0
     v = nbr[p, first]
     j = occ[v]

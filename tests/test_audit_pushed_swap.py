@@ -1,0 +1,171 @@
+"""Audit of the ``pibt_swap`` shield: a pushed robot whose own first candidate is WAIT starts
+no swap (``swap_rules.swap_agent``; the *Pushed robots* note of ``warehouse.shield.pibt_swap``).
+A pushed robot cannot pull (its pusher takes its node), so a swap would only reorder its
+candidates; both orders tried gridlocked the rule-based fleet more often over an hour. These
+tests pin the rule and the safety of the shield with polite (rule-based-like) robots."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import networkx as nx
+import numpy as np
+from test_pibt import check_safe
+
+from warehouse.floor import NodeKind, compile_floor, graph_from_grid
+from warehouse.floor.distances import UNREACHABLE
+from warehouse.shield.pibt import PIBTShield
+from warehouse.shield.pibt_swap import PIBTSwapShield
+
+WAIT, N, E, S, W = range(5)
+
+
+# ---------------------------------------------------------------- helpers (as in test_pibt_swap)
+def grid_floor(rows: list[str]):
+    """``.`` aisle, ``#`` blocked."""
+    kinds = np.array(
+        [[NodeKind.BLOCKED if ch == "#" else NodeKind.AISLE for ch in r] for r in rows]
+    )
+    return compile_floor(graph_from_grid(kinds))
+
+
+def at(floor, r, c) -> int:
+    return int(floor.cell_of[r, c])
+
+
+def dist_table(floor, targets) -> np.ndarray:
+    """``table[k, v]``: steps from node ``v`` to ``targets[k]`` along the floor's moves."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(floor.n_nodes))
+    graph.add_edges_from(zip(*(m.tolist() for m in floor.moves()), strict=True))
+    table = np.full((len(targets), floor.n_nodes), UNREACHABLE, dtype=np.uint16)
+    for k, g in enumerate(targets):
+        for v, d in nx.shortest_path_length(graph, target=int(g)).items():
+            table[k, v] = d
+    return table
+
+
+class PoliteSim:
+    """The parts of a Simulation the shields read, with fixed targets, stepped by hand. Each
+    robot proposes the move that gets closest to its target (preferences: minus the distance,
+    WAIT last among equals); a *polite* robot proposes WAIT instead when that move's cell is
+    held, as the rule-based navigator does, so two polite robots facing each other never
+    conflict and the shield never sees them."""
+
+    closures_possible = False
+
+    def __init__(self, floor, pos, target, since_goal, polite):
+        self.floor = floor
+        n = len(pos)
+        target = np.asarray(target, dtype=np.int32)
+        self.dist = SimpleNamespace(table=dist_table(floor, target))
+        self._targets = (target, np.arange(n, dtype=np.int64))
+        self.state = SimpleNamespace(
+            pos=np.asarray(pos, dtype=np.int32),
+            target=target,
+            since_goal=np.asarray(since_goal, dtype=np.int32),
+            since_progress=np.zeros(n, np.int32),
+        )
+        self.polite = np.asarray(polite, dtype=bool)
+
+    def target_slots(self):
+        return self._targets
+
+    def proposals(self):
+        pos = self.state.pos
+        d = self.dist.table[np.arange(pos.size)[:, None], self.floor.nbr[pos]]
+        score = np.where(self.floor.mask[pos], -d.astype(np.float64), -np.inf)
+        score[:, 0] -= 0.5
+        actions = score.argmax(axis=1)
+        dest = self.floor.nbr[pos, actions]
+        held = np.isin(dest, pos) & (dest != pos) & self.polite
+        return np.where(held, WAIT, actions), score
+
+    def step(self, shield):
+        actions, prefs = self.proposals()
+        mask = self.floor.mask[self.state.pos]
+        out = shield(self, actions, prefs, mask)
+        check_safe(self.floor, self.state.pos, out, mask)
+        self.state.pos = self.floor.nbr[self.state.pos, out].astype(np.int32)
+        arrived = self.state.pos == self.state.target
+        self.state.since_goal = np.where(arrived, 0, self.state.since_goal + 1).astype(np.int32)
+        return out
+
+
+def first_arrivals(sim, shield, steps: int) -> np.ndarray:
+    first = np.full(sim.state.pos.size, -1)
+    for t in range(steps):
+        sim.step(shield)
+        hit = (sim.state.pos == sim.state.target) & (first < 0)
+        first[hit] = t + 1
+    return first
+
+
+# ---------------------------------------------------------------- a two-cell spur off one lane
+#: a one-lane aisle (row 0) with two-cell dead-end spurs below columns 1, 3 and 5
+LANE = [".......", "#.#.#.#", "#.#.#.#"]
+
+
+def lane_case(floor, i_at=(0, 3), j_at=(1, 3)):
+    """Robot 0 (highest priority, not polite) passes west along the lane through (0, 3), where
+    robot 1 waits (politely) to enter the spur below it, whose end (2, 3) is its target;
+    robot 2 in the spur leaves it for the lane's east end."""
+    pos = [at(floor, 0, 4), at(floor, *i_at), at(floor, *j_at)]
+    target = [at(floor, 0, 0), at(floor, 2, 3), at(floor, 0, 6)]
+    return PoliteSim(floor, pos, target, [20, 10, 0], polite=[False, True, True])
+
+
+def test_a_pushed_robot_that_proposed_wait_moves_as_under_plain_pibt():
+    """Robot 1, pushed, goes into the spur and pushes robot 2 to its end, as plain PIBT does;
+    a swap (backing off west) is not started for a robot whose own first candidate is WAIT."""
+    f = grid_floor(LANE)
+    sim = lane_case(f)
+    actions, _ = sim.proposals()
+    assert actions.tolist() == [W, WAIT, WAIT]  # robot 0 runs into robot 1, who waits
+    out = sim.step(PIBTSwapShield())
+    assert out.tolist() == [W, S, S]
+    assert lane_case(f).step(PIBTShield()).tolist() == [W, S, S]
+
+
+def test_the_pusher_gets_through_and_the_two_polite_robots_lock_in_the_spur():
+    """The known cost of the rule: robot 0 passes, robots 1 and 2 (each waiting for the other's
+    cell, neither proposing a move) stay in the spur for good; the shield never sees them."""
+    f = grid_floor(LANE)
+    sim = lane_case(f)
+    first = first_arrivals(sim, PIBTSwapShield(), 60)
+    assert first[0] > 0 and (first[1:] < 0).all(), first
+    assert sim.state.pos[1:].tolist() == [at(f, 1, 3), at(f, 2, 3)]
+
+
+def test_a_pushed_robot_on_its_target_does_not_swap():
+    """Robot 1 stands on its target at the spur's mouth: pushed, it moves on as under plain
+    PIBT (its moves all lead away from its target, so no swap is required)."""
+    f = grid_floor(LANE)
+    pos = [at(f, 0, 4), at(f, 0, 3), at(f, 1, 3)]
+    target = [at(f, 0, 0), at(f, 0, 3), at(f, 0, 6)]
+
+    def sim():
+        return PoliteSim(f, pos, target, [20, 10, 0], polite=[False, True, True])
+
+    np.testing.assert_array_equal(sim().step(PIBTSwapShield()), sim().step(PIBTShield()))
+
+
+def test_random_polite_fleets_stay_safe_and_the_swap_fires():
+    """Random small floors with spurs, robots polite or not, four steps each: every joint move
+    is safe (checked in ``step``), and the swap (of robots that do not propose WAIT) changes
+    some of them against plain PIBT."""
+    rng = np.random.default_rng(5)
+    floors = [grid_floor(LANE), grid_floor(["#.#", "...", "#.#", "#.#"])]
+    changed = 0
+    for k in range(600):
+        f = floors[k % 2]
+        n = int(rng.integers(2, 6))
+        pos = rng.permutation(f.n_nodes)[:n]
+        target = rng.integers(0, f.n_nodes, n)
+        sim = PoliteSim(f, pos, target, rng.integers(0, 20, n), rng.random(n) < 0.7)
+        for _ in range(4):
+            actions, prefs = sim.proposals()
+            plain = PIBTShield()(sim, actions, prefs, f.mask[sim.state.pos])
+            out = sim.step(PIBTSwapShield())
+            changed += int(not np.array_equal(out, plain))
+    assert changed >= 3, changed
