@@ -321,10 +321,14 @@ def _observe_rows(
     obst = obst_grid.ravel()
     robots = robot_grid[0].ravel()
     carrying = robot_grid[1].ravel()
+    # Rows of ``out`` (and of ``table``) are addressed by offsets, not as per-row views: each
+    # view of a row would count a reference (an atomic increment and decrement) per robot.
+    flat = out.reshape(out.size)  # a view (reshape refuses a non-contiguous out; ravel copies)
+    ncol = u(out.shape[1])
     for i in range(lo, hi):
         p = u(pos[i])
         slot = target_slot[i]
-        row = out[i]
+        o = u(i) * ncol  # the robot's row: flat[o : o + ncol]
         r0 = node_pos[p, 0]
         c0 = node_pos[p, 1]
         g0 = u(r0) * width + u(c0)
@@ -332,50 +336,50 @@ def _observe_rows(
             base = dr * sd
             g = g0 + dr * width
             for dc in range(sd):
-                row[base + dc] = obst[g + dc]
-                row[k + base + dc] = robots[g + dc]
-                row[u(2) * k + base + dc] = carrying[g + dc]
-        row[k + center] = zero
-        row[u(2) * k + center] = zero
+                flat[o + base + dc] = obst[g + dc]
+                flat[o + k + base + dc] = robots[g + dc]
+                flat[o + u(2) * k + base + dc] = carrying[g + dc]
+        flat[o + k + center] = zero
+        flat[o + u(2) * k + center] = zero
         d0 = np.int32(0)
         ch3 = u(3) * k
         if slot < 0:
             for c in range(k):
-                row[ch3 + c] = zero
+                flat[o + ch3 + c] = zero
         else:
-            trow = table[slot]
-            d0 = np.int32(trow[p])
+            s = u(slot)
+            d0 = np.int32(table[s, p])
             for dr in range(sd):
                 g = g0 + dr * width
                 base = ch3 + dr * sd
                 for dc in range(sd):
                     v = cells[g + dc]
                     if v == sentinel:
-                        row[base + dc] = one
+                        flat[o + base + dc] = one
                         continue
-                    d = np.int32(trow[u(v)])
+                    d = np.int32(table[s, u(v)])
                     if d >= UNREACHABLE:
-                        row[base + dc] = one
+                        flat[o + base + dc] = one
                     else:
                         delta = min(max(d - d0, -span), span)
-                        row[base + dc] = ctg[delta + span]
+                        flat[o + base + dc] = ctg[delta + span]
         f = u(4) * k
         for q in range(u(12)):
-            row[f + q] = zero
+            flat[o + f + q] = zero
         if slot >= 0:
             t = target[i]
             dr_ = np.float32(node_pos[t, 0] - r0) / size
             dc_ = np.float32(node_pos[t, 1] - c0) / size
-            row[f] = min(max(dr_, -one), one)
-            row[f + u(1)] = min(max(dc_, -one), one)
+            flat[o + f] = min(max(dr_, -one), one)
+            flat[o + f + u(1)] = min(max(dc_, -one), one)
             if d0 >= UNREACHABLE:
-                row[f + u(2)] = one
+                flat[o + f + u(2)] = one
             else:
-                row[f + u(2)] = min(np.float32(d0) / diam, one)
-        row[f + u(3 + phase[i])] = one
-        row[f + u(9)] = one if broken[i] > 0 else zero
-        row[f + u(10)] = min(np.float32(timer[i]) / work, one)
-        row[f + u(11)] = one if waypoint[i] >= 0 else zero
+                flat[o + f + u(2)] = min(np.float32(d0) / diam, one)
+        flat[o + f + u(3 + phase[i])] = one
+        flat[o + f + u(9)] = one if broken[i] > 0 else zero
+        flat[o + f + u(10)] = min(np.float32(timer[i]) / work, one)
+        flat[o + f + u(11)] = one if waypoint[i] >= 0 else zero
 
 
 @numba.njit(cache=True)
