@@ -84,13 +84,72 @@ def stops_on_ctrl_c(executor: Any) -> Iterator[None]:
 INTERRUPTED = 130
 
 
+#: how long after a swallowed Ctrl-C it is pressed again (:func:`watch_ctrl_c`)
+_PRESS_AGAIN_S = 0.05
+
+_pressed = False  #: whether Ctrl-C was pressed since :func:`watch_ctrl_c` (:func:`ctrl_c_pressed`)
+
+
+def ctrl_c_pressed() -> bool:
+    """Whether Ctrl-C was pressed since :func:`watch_ctrl_c`: an error raised after it (numba
+    left half way through compiling a kernel fails with its own ``RuntimeError``) is the
+    interrupt's doing, and the command reports it as ``interrupted``."""
+    return _pressed
+
+
+def _on_ctrl_c(signum: int, frame: Any) -> None:
+    global _pressed
+    _pressed = True
+    signal.default_int_handler(signum, frame)  # KeyboardInterrupt, as without this handler
+
+
+def watch_ctrl_c() -> None:
+    """Make Ctrl-C stop a command also while numba compiles a kernel (the first run after an
+    install or an edit). Its compiler calls back into Python: a KeyboardInterrupt raised in
+    such a callback is only printed ("Exception ignored on calling ctypes callback function")
+    and the command ran on, or numba, left half way, failed later with a ``RuntimeError``.
+
+    * A :data:`sys.unraisablehook` has a thread press a swallowed Ctrl-C again a moment later
+      (``_thread.interrupt_main``; pressed at once it would land in the hook, still inside the
+      callback); one that lands in a later callback comes back and is pressed again, until it
+      reaches the command's own code. Other unraisable exceptions go to the hook there was.
+    * Python's own SIGINT handler (only that one: not a handler someone else set, nor an
+      ignored signal) is wrapped to note the press (:func:`ctrl_c_pressed`).
+
+    Idempotent; the handler only in the main thread."""
+    previous = sys.unraisablehook
+    if not getattr(previous, "keeps_ctrl_c", False):
+
+        def hook(unraisable: Any) -> None:
+            if isinstance(unraisable.exc_value, KeyboardInterrupt):
+                import _thread
+
+                again = threading.Timer(_PRESS_AGAIN_S, _thread.interrupt_main)
+                again.daemon = True
+                again.start()
+                return
+            previous(unraisable)
+
+        hook.keeps_ctrl_c = True  # type: ignore[attr-defined]
+        sys.unraisablehook = hook
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_ctrl_c)
+
+
 def run_main(main: Callable[[], Any]) -> None:
     """Run a ``python -m`` entry point: Ctrl-C prints one line, ``interrupted``, and exits
     :data:`INTERRUPTED`, with no traceback (as the ``warehouse`` command does)."""
+    watch_ctrl_c()
     try:
         main()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr, flush=True)
+        sys.exit(INTERRUPTED)
+    except Exception:
+        if not ctrl_c_pressed():
+            raise
+        print("interrupted", file=sys.stderr, flush=True)  # (numba stopped half way, say)
         sys.exit(INTERRUPTED)
 
 

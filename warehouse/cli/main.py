@@ -21,7 +21,7 @@ from typing import Any
 import typer
 
 from warehouse.errors import InputError
-from warehouse.interrupt import INTERRUPTED
+from warehouse.interrupt import INTERRUPTED, ctrl_c_pressed, watch_ctrl_c
 
 app = typer.Typer(
     name="warehouse",
@@ -128,6 +128,7 @@ def invoked_command() -> str:
 def main(argv: list[str] | None = None) -> None:
     from warehouse.plugins import load_plugins
 
+    watch_ctrl_c()  # (a Ctrl-C while numba compiles still stops the command)
     _register_commands()
     exceptions = _click_exceptions()
     args = sys.argv[1:] if argv is None else list(argv)
@@ -153,6 +154,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(INTERRUPTED)
     except KeyboardInterrupt:  # (before or after the command: typer turns one in it into 130)
         code = INTERRUPTED
+    except Exception:
+        if not ctrl_c_pressed():
+            raise
+        code = INTERRUPTED  # the interrupt's doing (numba stopped half way through a kernel)
     if code == INTERRUPTED:  # Ctrl-C: one line, no traceback (typer swallowed it silently)
         print("interrupted", file=sys.stderr)
     # As click's standalone mode: always exit, with a command's typer.Exit(N) code (3: paused).
