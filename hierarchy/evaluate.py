@@ -109,25 +109,9 @@ DEFAULT_CONFIGS = tuple(
 )
 
 
-def run_one(
-    target: str,
-    disp: str,
-    nav: str,
-    mode: str,
-    seed: int,
-    steps: int,
-    overrides: dict[str, Any] | None = None,
-    lookahead: int | None = None,
-    max_order_age: float | None = None,
-    task_swaps: bool = False,
-    park_idle: float | None = None,
-    anticipate: bool = False,
-) -> dict[str, Any]:
-    """The KPIs of one run (:func:`run_recorded` without the weights' record)."""
-    return run_recorded(
-        target, disp, nav, mode, seed, steps, overrides, lookahead, max_order_age, task_swaps,
-        park_idle, anticipate,
-    )[0]  # fmt: skip
+def run_one(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The KPIs of one run: :func:`run_recorded`, same arguments, without the weights' record."""
+    return run_recorded(*args, **kwargs)[0]
 
 
 def run_recorded(

@@ -8,43 +8,15 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import networkx as nx
 import numpy as np
+from swap_scenes import WAIT, S, W, at, dist_table, first_arrivals, grid_floor
 from test_pibt import check_safe
 
-from warehouse.floor import NodeKind, compile_floor, graph_from_grid
-from warehouse.floor.distances import UNREACHABLE
 from warehouse.shield.pibt import PIBTShield
 from warehouse.shield.pibt_swap import PIBTSwapShield
 
-WAIT, N, E, S, W = range(5)
 
-
-# ---------------------------------------------------------------- helpers (as in test_pibt_swap)
-def grid_floor(rows: list[str]):
-    """``.`` aisle, ``#`` blocked."""
-    kinds = np.array(
-        [[NodeKind.BLOCKED if ch == "#" else NodeKind.AISLE for ch in r] for r in rows]
-    )
-    return compile_floor(graph_from_grid(kinds))
-
-
-def at(floor, r, c) -> int:
-    return int(floor.cell_of[r, c])
-
-
-def dist_table(floor, targets) -> np.ndarray:
-    """``table[k, v]``: steps from node ``v`` to ``targets[k]`` along the floor's moves."""
-    graph = nx.DiGraph()
-    graph.add_nodes_from(range(floor.n_nodes))
-    graph.add_edges_from(zip(*(m.tolist() for m in floor.moves()), strict=True))
-    table = np.full((len(targets), floor.n_nodes), UNREACHABLE, dtype=np.uint16)
-    for k, g in enumerate(targets):
-        for v, d in nx.shortest_path_length(graph, target=int(g)).items():
-            table[k, v] = d
-    return table
-
-
+# ---------------------------------------------------------------- a stand-in for the simulation
 class PoliteSim:
     """The parts of a Simulation the shields read, with fixed targets, stepped by hand. Each
     robot proposes the move that gets closest to its target (preferences: minus the distance,
@@ -90,15 +62,6 @@ class PoliteSim:
         arrived = self.state.pos == self.state.target
         self.state.since_goal = np.where(arrived, 0, self.state.since_goal + 1).astype(np.int32)
         return out
-
-
-def first_arrivals(sim, shield, steps: int) -> np.ndarray:
-    first = np.full(sim.state.pos.size, -1)
-    for t in range(steps):
-        sim.step(shield)
-        hit = (sim.state.pos == sim.state.target) & (first < 0)
-        first[hit] = t + 1
-    return first
 
 
 # ---------------------------------------------------------------- a two-cell spur off one lane

@@ -9,27 +9,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from swap_scenes import E, N, S, at, first_arrivals, grid_floor
 from test_pibt import check_safe
 
 from warehouse.core.kernels import action_mask_kernel
-from warehouse.floor import NodeKind, compile_floor, graph_from_grid
 from warehouse.floor.distances import DistanceCache
 from warehouse.shield.pibt import PIBTShield
 from warehouse.shield.pibt_swap import PIBTSwapShield
-
-WAIT, N, E, S, W = range(5)
-
-
-def grid_floor(rows: list[str]):
-    """``.`` aisle, ``#`` blocked (``graph_from_grid``)."""
-    kinds = np.array(
-        [[NodeKind.BLOCKED if ch == "#" else NodeKind.AISLE for ch in r] for r in rows]
-    )
-    return compile_floor(graph_from_grid(kinds))
-
-
-def at(floor, r, c):
-    return int(floor.cell_of[r, c])
 
 
 class ClosedSim:
@@ -93,16 +79,6 @@ class ClosedSim:
         self.state.since_goal = np.where(arrived, 0, self.state.since_goal + 1).astype(np.int32)
         self.t += 1
         return out
-
-
-def first_arrivals(sim, shield, steps):
-    """Step ``steps`` times; the step at which each robot first stood on its target (-1)."""
-    first = np.full(sim.state.pos.size, -1)
-    for t in range(steps):
-        sim.step(shield)
-        hit = (sim.state.pos == sim.state.target) & (first < 0)
-        first[hit] = t + 1
-    return first
 
 
 #: a three-cell spur below (0, 1) with a side pocket at (2, 2): with the pocket open a robot in

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-import networkx as nx
 import numpy as np
 import pytest
+from swap_scenes import WAIT, E, N, W, at, dist_table, first_arrivals, grid_floor
 from test_pibt import check_safe
 
 import warehouse
@@ -16,38 +16,11 @@ from hierarchy import GreedyDispatcher
 from warehouse.core.physics import resolve_physical
 from warehouse.fleet import Fleet
 from warehouse.floor import NodeKind, compile_floor, graph_from_grid
-from warehouse.floor.distances import UNREACHABLE
 from warehouse.kpis import compute_kpis
 from warehouse.shield import make_shield
 from warehouse.shield.pibt import PIBTShield
 from warehouse.shield.pibt_swap import PIBTSwapShield
 from warehouse.validate import validate_trajectory
-
-WAIT, N, E, S, W = range(5)
-
-
-def grid_floor(rows: list[str], row_dirs=None, col_dirs=None):
-    """``.`` aisle, ``#`` blocked; optional one-way rows/columns (``graph_from_grid``)."""
-    kinds = np.array(
-        [[NodeKind.BLOCKED if ch == "#" else NodeKind.AISLE for ch in r] for r in rows]
-    )
-    return compile_floor(graph_from_grid(kinds, row_directions=row_dirs, col_directions=col_dirs))
-
-
-def at(floor, r, c):
-    return int(floor.cell_of[r, c])
-
-
-def dist_table(floor, targets) -> np.ndarray:
-    """``table[k, v]``: steps from node ``v`` to ``targets[k]`` along the floor's directed moves."""
-    graph = nx.DiGraph()
-    graph.add_nodes_from(range(floor.n_nodes))
-    graph.add_edges_from(zip(*(m.tolist() for m in floor.moves()), strict=True))
-    table = np.full((len(targets), floor.n_nodes), UNREACHABLE, dtype=np.uint16)
-    for k, g in enumerate(targets):
-        for v, d in nx.shortest_path_length(graph, target=int(g)).items():
-            table[k, v] = d
-    return table
 
 
 class MiniSim:
@@ -102,16 +75,6 @@ class MiniSim:
         arrived = self.state.pos == self.state.target
         self.state.since_goal = np.where(arrived, 0, self.state.since_goal + 1).astype(np.int32)
         return out
-
-
-def first_arrivals(sim, shield, steps):
-    """Step ``steps`` times; the step at which each robot first stood on its target (-1)."""
-    first = np.full(sim.state.pos.size, -1)
-    for t in range(steps):
-        sim.step(shield)
-        hit = (sim.state.pos == sim.state.target) & (first < 0)
-        first[hit] = t + 1
-    return first
 
 
 # ---------------------------------------------------------------- a station in a dead end
