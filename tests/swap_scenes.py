@@ -46,3 +46,16 @@ def first_arrivals(sim, shield, steps: int) -> np.ndarray:
         hit = (sim.state.pos == sim.state.target) & (first < 0)
         first[hit] = t + 1
     return first
+
+
+def shielded_step(sim, shield, actions, prefs, mask) -> np.ndarray:
+    """One step of a stand-in ``sim``: the shield's joint action for the proposals, checked
+    safe and allowed, then applied (positions, and ``since_goal`` reset on arrival)."""
+    from test_pibt import check_safe
+
+    out = shield(sim, actions, prefs, mask)
+    check_safe(sim.floor, sim.state.pos, out, mask)
+    sim.state.pos = sim.floor.nbr[sim.state.pos, out].astype(np.int32)
+    arrived = sim.state.pos == sim.state.target
+    sim.state.since_goal = np.where(arrived, 0, sim.state.since_goal + 1).astype(np.int32)
+    return out

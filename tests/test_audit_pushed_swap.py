@@ -9,8 +9,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
-from swap_scenes import WAIT, S, W, at, dist_table, first_arrivals, grid_floor
-from test_pibt import check_safe
+from swap_scenes import WAIT, S, W, at, dist_table, first_arrivals, grid_floor, shielded_step
 
 from warehouse.shield.pibt import PIBTShield
 from warehouse.shield.pibt_swap import PIBTSwapShield
@@ -56,11 +55,7 @@ class PoliteSim:
     def step(self, shield):
         actions, prefs = self.proposals()
         mask = self.floor.mask[self.state.pos]
-        out = shield(self, actions, prefs, mask)
-        check_safe(self.floor, self.state.pos, out, mask)
-        self.state.pos = self.floor.nbr[self.state.pos, out].astype(np.int32)
-        arrived = self.state.pos == self.state.target
-        self.state.since_goal = np.where(arrived, 0, self.state.since_goal + 1).astype(np.int32)
+        out = shielded_step(self, shield, actions, prefs, mask)
         return out
 
 

@@ -9,8 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from swap_scenes import E, N, S, at, first_arrivals, grid_floor
-from test_pibt import check_safe
+from swap_scenes import E, N, S, at, first_arrivals, grid_floor, shielded_step
 
 from warehouse.core.kernels import action_mask_kernel
 from warehouse.floor.distances import DistanceCache
@@ -72,11 +71,7 @@ class ClosedSim:
     def step(self, shield):
         actions, prefs = self.greedy()
         mask = self.mask()
-        out = shield(self, actions, prefs, mask)
-        check_safe(self.floor, self.state.pos, out, mask)
-        self.state.pos = self.floor.nbr[self.state.pos, out].astype(np.int32)
-        arrived = self.state.pos == self.state.target
-        self.state.since_goal = np.where(arrived, 0, self.state.since_goal + 1).astype(np.int32)
+        out = shielded_step(self, shield, actions, prefs, mask)
         self.t += 1
         return out
 

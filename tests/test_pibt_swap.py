@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from swap_scenes import WAIT, E, N, W, at, dist_table, first_arrivals, grid_floor
+from swap_scenes import WAIT, E, N, W, at, dist_table, first_arrivals, grid_floor, shielded_step
 from test_pibt import check_safe
 
 import warehouse
@@ -69,11 +69,7 @@ class MiniSim:
         """One step: returns the joint action after checking it is safe and allowed."""
         actions, prefs = self.greedy()
         mask = self.mask()
-        out = shield(self, actions, prefs, mask)
-        check_safe(self.floor, self.state.pos, out, mask)
-        self.state.pos = self.floor.nbr[self.state.pos, out].astype(np.int32)
-        arrived = self.state.pos == self.state.target
-        self.state.since_goal = np.where(arrived, 0, self.state.since_goal + 1).astype(np.int32)
+        out = shielded_step(self, shield, actions, prefs, mask)
         return out
 
 
