@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.errors import InputError
+from warehouse.provenance import network_digest as _digest
+from warehouse.provenance import network_file, same_network
 
 
 def learned_parts(row: dict[str, Any]) -> set[str]:
@@ -118,27 +120,30 @@ def is_short_record(weights: dict[str, Any]) -> bool:
 
 
 def network_digest(record: Any) -> str:
-    """The sha256 a ``weights`` entry gives: of the weights a part loaded, of the checkpoint
-    given to a part that does not say what it loaded, or an older row's digest text."""
-    if isinstance(record, str):
-        return record
-    return str(record.get("sha256") or record.get("checkpoint_sha256") or "?")
+    """The sha256 a ``weights`` entry gives (:func:`warehouse.provenance.network_digest`: of
+    the weights a part loaded, of the checkpoint given to a part that does not say what it
+    loaded, of its JSON, or an older row's digest text); ``?`` where it gives none."""
+    return _digest(record) or "?"
 
 
 def network_name(part: str, record: Any) -> str:
-    """How the summary and the errors name a ``weights`` entry: the part and its file (an
-    older row's entries are named by network)."""
+    """How the summary and the errors name a ``weights`` entry: the part and its file
+    (:func:`warehouse.provenance.network_file`; an older row's entries are named by network)."""
     if isinstance(record, str):
         return part
-    return f"{part} {record.get('file') or record.get('checkpoint') or '?'}"
+    return f"{part} {network_file(record) or '?'}"
 
 
 def same_networks(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two rows' ``weights`` records say the same networks: equal records; or, with one
-    of the older form (:func:`is_short_record`), every network of the newer one among its
-    digests (it named every network the config might run)."""
-    if is_short_record(a) == is_short_record(b):
+    """Whether two rows' ``weights`` records say the same networks: the same parts, each of
+    the same network (:func:`warehouse.provenance.same_network`: the same digests, whatever
+    folder the row was measured from); or, with one of the older form
+    (:func:`is_short_record`), every network of the newer one among its digests (it named
+    every network the config might run)."""
+    if is_short_record(a) and is_short_record(b):
         return a == b
+    if not (is_short_record(a) or is_short_record(b)):
+        return a.keys() == b.keys() and all(same_network(a[k], b[k]) for k in a)
     old, new = (a, b) if is_short_record(a) else (b, a)
     digests = {v[:12] for v in old.values()}
     return all(network_digest(r)[:12] in digests for r in new.values())
@@ -175,7 +180,7 @@ def check_mergeable(origins: list[tuple[str, list[dict[str, Any]]]]) -> None:
 def _weights_diff(a: dict[str, Any], b: dict[str, Any]) -> tuple[str, str]:
     """The entries where two ``weights`` records differ, as text for each side (all of them
     where one record is of the older form)."""
-    keys = [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
+    keys = [k for k in dict.fromkeys([*a, *b]) if not same_network(a.get(k), b.get(k))]
 
     def text(w: dict[str, Any]) -> str:
         shown = [k for k in keys if k in w] if is_short_record(a) != is_short_record(b) else keys

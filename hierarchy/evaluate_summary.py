@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from warehouse.errors import display_path
+from warehouse.report import format_ratio
 
 from .evaluate_rows import learned_parts, network_digest, network_name
 
@@ -42,13 +43,19 @@ def _gridlocked(rows: list[dict[str, Any]]) -> str:
     return f"{jams}/{len(rows)}"
 
 
+#: the values a ratio of the summary is read against: parity and the targets of issue 5
+RATIO_MARKS = (1.0, 1.22, 0.65)
+
+
 def _ratio(a: float, b: float) -> str:
-    """``a / b`` as text; ``0 / 0`` and ``x / 0`` spelled out, missing data ``n/a``."""
+    """``a / b`` as text, to 3 decimals, or more where 3 would put it on or past one of
+    :data:`RATIO_MARKS` though it is on the other side (``0.99997``, not ``1.000``, beside a
+    target of ≥ 1.0); ``0 / 0`` and ``x / 0`` spelled out, missing data ``n/a``."""
     if np.isnan(a) or np.isnan(b):
         return "n/a"
     if b == 0:
         return "0 / 0 (both zero)" if a == 0 else f"{a:.1f} / 0"
-    return f"{a / b:.3f}"
+    return format_ratio(a / b, RATIO_MARKS)
 
 
 def _common(
@@ -143,7 +150,8 @@ def _rows(n: int) -> str:
 
 
 def summarize(rows: list[dict[str, Any]], nav: str) -> str:
-    """Markdown: per scenario the mean ± std of every config, then the target ratios (of the
+    """Markdown: per scenario the mean ± std of every config (a KPI undefined on some of its
+    seeds says on how many its mean is, ``(k/n seeds)``), then the target ratios (of the
     means over the seeds both configs define) with the paired per-seed differences behind them.
     The networks the rows were measured with are named from their records
     (:func:`weights_line`)."""
@@ -186,7 +194,10 @@ def summarize(rows: list[dict[str, Any]], nav: str) -> str:
             cells = []
             for m in METRICS:  # over the seeds that define it (None: no data, or undefined)
                 v = np.array([r[m] for r in rs if r.get(m) is not None], dtype=float)
-                cells.append(f"{v.mean():.1f} ± {v.std():.1f}" if v.size else "n/a")
+                cell = f"{v.mean():.1f} ± {v.std():.1f}" if v.size else "n/a"
+                if 0 < v.size < len(rs):  # (as the run table: the seeds its mean covers)
+                    cell += f" ({v.size}/{len(rs)} seeds)"
+                cells.append(cell)
             cells.append(_gridlocked(rs))
             lines.append(f"| {c} | {len(rs)} | " + " | ".join(cells) + " |")
         lines.append("")

@@ -121,15 +121,23 @@ def best_under_budget(
 
 
 def table(choices: list[Choice]) -> str:
-    """Markdown table of :func:`best_under_budget`."""
+    """Markdown table of :func:`best_under_budget` (ratios never rounded onto 1 or the 1.22
+    target from the other side: :func:`warehouse.report.format_ratio`)."""
+    from warehouse.report import format_ratio
+
+    marks = (1.0, 1.22)
     lines = [
         "| floor | budget: rule-based fleet's oldest waiting order | best within the budget | "
         "best ignoring it |",
         "|---|---|---|---|",
     ]
     for c in choices:
-        within = "none" if c.setting is None else f"{c.ratio:.3f} ({c.setting}, {c.oldest_s:.0f} s)"
-        top = f"{c.best_ratio:.3f} ({c.best_setting}, {c.best_oldest_s:.0f} s)"
+        within = (
+            "none"
+            if c.setting is None
+            else f"{format_ratio(c.ratio, marks)} ({c.setting}, {c.oldest_s:.0f} s)"
+        )
+        top = f"{format_ratio(c.best_ratio, marks)} ({c.best_setting}, {c.best_oldest_s:.0f} s)"
         lines.append(f"| {c.floor} | {c.budget_s:.0f} s | {within} | {top} |")
     return "\n".join(lines)
 

@@ -434,7 +434,7 @@ def test_energy_per_delivery_is_undefined_when_nothing_was_delivered() -> None:
 
     lines = summarize([row(0, kpis), row(1, done)], "x").splitlines()
     cells = next(x for x in lines if x.startswith("| rule_based (physical) | 2 |")).split(" | ")
-    assert cells[5] == f"{done['energy_per_delivery_wh']:.1f} ± 0.0"  # seed 1 only
+    assert cells[5] == f"{done['energy_per_delivery_wh']:.1f} ± 0.0 (1/2 seeds)"  # seed 1 only
     lines = summarize([row(0, kpis)], "x").splitlines()
     assert (
         next(x for x in lines if x.startswith("| rule_based (physical) | 1 |")).split(" | ")[5]

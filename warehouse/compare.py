@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import InputError, display_path
 from .jsonio import read_json_object
+from .provenance import network_digest, network_file, same_network
 from .report import paired_rows
 
 #: ``report.json`` values are checked strictly: ``"30"`` is not the number 30, ``true`` not 1,
@@ -149,37 +150,24 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
 
 def _weights_that_differ(label: str, run_a: Any, run_b: Any) -> dict[str, list[Any]]:
     """``{"LABEL.weights.PART": [base, other]}`` for each part whose recorded network differs
-    between two runs (:mod:`warehouse.provenance`): the files, or where the files have the same
-    name, the first 12 hex digits of their weights' sha256 (``None``: no network). Reports
-    that record no weights (older ones) are not compared."""
+    between two runs (:func:`warehouse.provenance.same_network`: the same digests are the same
+    network, whatever folder each run named its file from): the files, or where the files have
+    the same name, the first 12 hex digits of their sha256
+    (:func:`~warehouse.provenance.network_digest`; ``None``: no network). Reports that record
+    no weights (older ones) are not compared."""
     weights_a, weights_b = run_a.get("weights"), run_b.get("weights")
     if not (isinstance(weights_a, dict) and isinstance(weights_b, dict)):
         return {}
     out: dict[str, list[Any]] = {}
     for part in sorted(set(weights_a) | set(weights_b)):
         was, now = weights_a.get(part), weights_b.get(part)
-        if was == now:
+        if same_network(was, now):
             continue
-        shown = [_network_name(w) for w in (was, now)]
+        shown: list[Any] = [network_file(w) for w in (was, now)]
         if shown[0] == shown[1]:  # the same file name, other contents
-            shown = [_network_digest(w) for w in (was, now)]
+            shown = [d[:12] if (d := network_digest(w)) else None for w in (was, now)]
         out[f"{label}.weights.{part}"] = shown
     return out
-
-
-def _network_name(record: Any) -> Any:
-    """The file a ``weights`` record names (``None``: no network)."""
-    if not isinstance(record, dict):
-        return record
-    return record.get("file", record.get("checkpoint"))
-
-
-def _network_digest(record: Any) -> Any:
-    """The first 12 hex digits of a ``weights`` record's sha256 (``None``: no network)."""
-    if not isinstance(record, dict):
-        return record
-    digest = record.get("sha256", record.get("checkpoint_sha256", record.get("json_sha256")))
-    return digest[:12] if isinstance(digest, str) else digest
 
 
 def _versions_that_differ(a: dict[str, Any], b: dict[str, Any]) -> dict[str, list[Any]]:

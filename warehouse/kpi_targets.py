@@ -22,9 +22,10 @@ nothing) does not meet the target on that seed, and keeps its setting from ``mee
 With one swept key whose values are all numbers, the settings are taken in numeric order and
 the answer is the smallest that ``meets`` (and the smallest that meets in the mean, when that
 one is smaller); when none does and the largest fails even in the mean, the two largest values'
-means say whether the trend points to a larger value. With several swept keys or a non-numeric
-one there is no "smallest": every setting is judged, in the sweep's order, and those that meet
-are listed.
+means say whether the trend points to a larger value (paired by seed, every missed target's
+step with 95 % confidence, widened from three targets on as the bounds are). With several
+swept keys or a non-numeric one there is no "smallest": every setting is judged, in the sweep's
+order, and those that meet are listed.
 """
 
 from __future__ import annotations
@@ -190,8 +191,10 @@ def decide(
     * ``larger_may_meet``: in numeric order with two values or more, when no setting meets and
       the largest fails even in the mean: whether every target it misses moved towards it from
       the value before, paired by seed with 95 % confidence (the CI of the mean per-seed
-      difference excludes 0 on the target's side); ``trend``: those moves, ``{"kpi", "from",
-      "to", "diff", "ci95", "towards"}``. ``None`` when not asked, or when a move cannot be
+      difference excludes 0 on the target's side, widened as the bounds from three targets on,
+      so that all the moves hold together); ``trend``: those moves, ``{"kpi", "from", "to",
+      "diff", "ci95", "towards"}`` (and ``joint_ci95``, the widened half-width, from three
+      targets on). ``None`` when not asked, or when a move cannot be
       read (a mean undefined, or fewer than two seeds to pair).
 
     Every setting's per-seed values are over the same seeds, in the same order.
@@ -218,7 +221,7 @@ def decide(
             last, before = ordered[-1][1], ordered[-2][1]
             for target, now in zip(targets, judged[-1]["targets"], strict=True):
                 if now["verdict"] != "meets":
-                    trend.append(_move(target, before[target.kpi], last[target.kpi]))
+                    trend.append(_move(target, before[target.kpi], last[target.kpi], len(targets)))
             if all(t["towards"] is not None for t in trend):
                 larger_may_meet = all(t["towards"] for t in trend)
     return {
@@ -236,20 +239,27 @@ def decide(
 
 
 def _move(
-    target: Target, before: Sequence[float | None], after: Sequence[float | None]
+    target: Target, before: Sequence[float | None], after: Sequence[float | None], targets: int = 1
 ) -> dict[str, Any]:
     """How ``target.kpi`` moved from one setting to the next, paired by seed, and whether it
-    moved towards the target with 95 % confidence (``None``: cannot be read)."""
+    moved towards the target with 95 % confidence (``None``: cannot be read). ``targets``: how
+    many targets the sweep has; from three on, the interval is widened as the bounds of
+    :func:`judge` are (:func:`joint_scale`), so that the moves of every target hold together
+    with 95 % confidence; its half-width is then ``joint_ci95`` (``ci95`` stays the
+    two-sided 95 % one)."""
     from .report import summarize
 
     start, end = summarize(list(before))["mean"], summarize(list(after))["mean"]
     pairs = zip(before, after, strict=True)
-    diff = summarize([b - a for a, b in pairs if a is not None and b is not None])
+    steps = [b - a for a, b in pairs if a is not None and b is not None]
+    diff = summarize(steps)
+    scale = joint_scale(targets, len(steps))
+    half = None if diff["ci95"] is None else _round(diff["ci95"] * scale)
     towards = None
-    if start is not None and end is not None and diff["ci95"] is not None:
-        low, high = diff["mean"] - diff["ci95"], diff["mean"] + diff["ci95"]
+    if start is not None and end is not None and half is not None:
+        low, high = diff["mean"] - half, diff["mean"] + half
         towards = low > 0 if target.op == ">=" else high < 0
-    return {
+    move = {
         "kpi": target.kpi,
         "from": start,
         "to": end,
@@ -257,6 +267,9 @@ def _move(
         "ci95": diff["ci95"],
         "towards": towards,
     }
+    if scale != 1.0:
+        move["joint_ci95"] = half
+    return move
 
 
 def summary_lines(result: dict[str, Any], targets: Sequence[Target]) -> list[str]:
@@ -318,7 +331,9 @@ def summary_lines(result: dict[str, Any], targets: Sequence[Target]) -> list[str
                 x0, x1 = (j["setting"][key] for j in result["settings"][-2:])
                 moves = "; ".join(
                     f"{m['kpi']} {_moved(m)} from {_num_or(m['from'])} at {x0} "
-                    f"to {_num_or(m['to'])} at {x1} (paired by seed: {_paired(m)})"
+                    f"to {_num_or(m['to'])} at {x1} (paired by seed: {_paired(m)}"
+                    + _joint(m, n_targets)
+                    + ")"
                     for m in result["trend"]
                 )
                 if result["larger_may_meet"]:
@@ -378,6 +393,19 @@ def _paired(move: dict[str, Any]) -> str:
     from .report import format_paired
 
     return format_paired({"diff": move["diff"], "ci95": move["ci95"], "ratio": None})
+
+
+def _joint(move: dict[str, Any], targets: int) -> str:
+    """``; widened to ± H for 3 targets, …``: the half-width that decided ``towards`` where it is
+    not the shown 95 % one (:func:`_move`)."""
+    if move.get("joint_ci95") is None:
+        return ""
+    from .report import _fmt
+
+    return (
+        f"; widened to ± {_fmt(move['joint_ci95'])} for {targets} targets, "
+        f"one-sided {1 - 0.05 / targets:.1%}"
+    )
 
 
 def _label(setting: dict[str, Any]) -> str:

@@ -77,6 +77,45 @@ def parts_weights(
     return {name: w for name, w in found.items() if w is not None}
 
 
+#: the digests of a record, the one that identifies its network first
+DIGEST_KEYS = ("sha256", "checkpoint_sha256", "json_sha256")
+
+
+def network_file(record: Any) -> str | None:
+    """The checkpoint file a ``weights`` record names: the one its part loaded, else the one it
+    was given (``None``: no record, or one that names no file). It is as the run's working
+    folder saw it, so one network run from two folders is named two ways
+    (:func:`same_network`)."""
+    if not isinstance(record, Mapping):
+        return None
+    name = record.get("file") or record.get("checkpoint")
+    return name if isinstance(name, str) else None
+
+
+def network_digest(record: Any) -> str | None:
+    """The sha256 that identifies a ``weights`` record's network: of the weights its part
+    loaded, else of the checkpoint it was given, else of the JSON it loaded (the first of
+    :data:`DIGEST_KEYS` it has); an older ``hierarchy.evaluate`` row's digest text as it is;
+    ``None`` for a record without one."""
+    if isinstance(record, str):
+        return record
+    if not isinstance(record, Mapping):
+        return None
+    return next((d for k in DIGEST_KEYS if isinstance(d := record.get(k), str) and d), None)
+
+
+def same_network(a: Any, b: Any) -> bool:
+    """Whether two ``weights`` records (of one part) say the same network: equal records, or
+    records with the same digests that name the file another way (relative to another working
+    folder, or through a link)."""
+    if a == b:
+        return True
+    if not (isinstance(a, Mapping) and isinstance(b, Mapping)):
+        return False
+    digests = [{k: r.get(k) for k in DIGEST_KEYS} for r in (a, b)]
+    return network_digest(a) is not None and digests[0] == digests[1]
+
+
 def given_checkpoints(spec: Any, scenario: Any, source: Path | None) -> dict[str, Path]:
     """The ``checkpoint=`` :func:`warehouse.policies.build_policy` gives each part of ``spec``
     from ``scenario`` (its file ``source``): its ``policies.<part>_checkpoint``, by part."""

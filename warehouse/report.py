@@ -428,7 +428,18 @@ def format_paired(row: dict[str, Any]) -> str:
     text = ("+" if diff > 0 else "") + _fmt(diff)
     if ci is not None:
         text += f" ± {_fmt(ci)}"
-    return text + (f" (×{ratio:.3f})" if ratio is not None else "")
+    return text + (f" (×{format_ratio(ratio)})" if ratio is not None else "")
+
+
+def format_ratio(x: float, marks: Sequence[float] = (1.0,)) -> str:
+    """``x`` to 3 decimals, or more where 3 would put it on or past one of ``marks`` though it is
+    on the other side: ``0.99997``, not ``1.000``, for a ratio just below parity."""
+    for decimals in range(3, 16):
+        text = f"{x:.{decimals}f}"
+        shown = float(text)
+        if all((shown > m) - (shown < m) == (x > m) - (x < m) for m in marks):
+            break
+    return text
 
 
 def paired_table(report: dict[str, Any]) -> Any:
