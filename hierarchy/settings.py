@@ -10,6 +10,7 @@ range; a bad one is an :class:`~warehouse.errors.InputError` naming ``--set KEY`
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -64,16 +65,31 @@ def apply_settings(cfg: Any, items: dict[str, Any]) -> Any:
         if key not in keys:
             known = ", ".join(k for k in keys if k not in FLAGGED)
             raise InputError(None, flag, f"unknown setting; known: {known}")
-        try:
-            value = TypeAdapter(keys[key]).validate_python(raw)
-        except ValidationError as exc:
-            msg = exc.errors()[0]["msg"]
-            raise InputError(None, flag, f"{raw!r}: {msg}") from None
+        value = checked_value(keys[key], raw, None, flag)
         try:
             cfg = _replace_dotted(cfg, key.split("."), value)
         except ValueError as exc:
             raise InputError(None, flag, str(exc)) from None
     return cfg
+
+
+def checked_value(hint: Any, raw: Any, source: str | Path | None, field: str) -> Any:
+    """``raw`` (a YAML or JSON value) as a field of type ``hint``, strictly: no text for
+    numbers, no ``true``/``false`` for numbers nor numbers for flags, no NaN or infinity; a list
+    for a tuple and a whole float for an integer (``8.0``, ``1e3``) are accepted. Else an
+    :class:`~warehouse.errors.InputError` naming ``field`` of ``source``."""
+    value = tuple(raw) if isinstance(raw, list) else raw  # (YAML and JSON have no tuples)
+    if hint in (int, int | None) and isinstance(raw, float) and raw.is_integer():
+        value = int(raw)
+    try:
+        value = TypeAdapter(hint).validate_python(value, strict=True)
+    except ValidationError as exc:
+        msg = exc.errors()[0]["msg"]
+        raise InputError(source, field, f"{raw!r}: {msg}") from None
+    for number in value if isinstance(value, tuple) else (value,):
+        if isinstance(number, float) and not math.isfinite(number):
+            raise InputError(source, field, f"expected a finite number, got {number}")
+    return value
 
 
 def _replace_dotted(obj: Any, path: list[str], value: Any) -> Any:
@@ -120,12 +136,7 @@ def checked_dataclass(
         if dataclasses.is_dataclass(hint):
             kw[name] = checked_dataclass(hint, raw, source, f"{field}.{name}", inner)  # type: ignore[arg-type]
             continue
-        try:
-            value = raw if not isinstance(raw, list) else tuple(raw)  # (JSON has no tuples)
-            kw[name] = TypeAdapter(hint).validate_python(value, strict=True)
-        except ValidationError as exc:
-            msg = exc.errors()[0]["msg"]
-            raise InputError(source, f"{field}.{name}", f"{raw!r}: {msg}") from None
+        kw[name] = checked_value(hint, raw, source, f"{field}.{name}")
     try:
         return cls(**kw)
     except (ValueError, TypeError) as exc:

@@ -54,9 +54,15 @@ def _yaml_scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        import yaml
+        from warehouse.errors import InputError
 
-        return value if value and yaml.safe_load(value) == value else _yaml_value(value)
+        from .safe_yaml import parse_yaml  # (as scenario files are read: ``1e3`` is a number)
+
+        try:
+            bare = bool(value) and parse_yaml(value, None) == value
+        except InputError:
+            bare = False
+        return value if bare else _yaml_value(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_yaml_scalar(v) for v in value) + "]"
     return repr(value)

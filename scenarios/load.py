@@ -167,7 +167,7 @@ def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputE
     elif kind == "bool_number":  # Section's check names the field in its context
         ctx = err.get("ctx", {})
         field = field_path([*raw, str(ctx.get("name"))])
-        msg = f"expected a number, got {ctx.get('value')}"
+        msg = str(ctx.get("problem"))
     elif kind in _PLAIN_WORDS:  # pydantic's wording names Python types; say it in YAML terms
         msg = f"{_PLAIN_WORDS[kind]}, got {_as_yaml(err.get('input'))}"
     else:
@@ -176,6 +176,8 @@ def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputE
         quiet = kind in ("missing", "cell")  # no value to show; a cell's message shows it
         if not quiet and (value is None or isinstance(value, str | int | float | bool)):
             msg += f", got {_as_yaml(value)}"
+        if kind == "string_type" and isinstance(value, int | float):  # name: 2024, name: yes
+            msg += " (to mean text, put it in quotes)"
     more = exc.error_count() - 1
     if more:
         msg += f" (+{more} more problem{'s' if more > 1 else ''})"

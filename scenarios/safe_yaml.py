@@ -10,10 +10,15 @@
   self-referencing aliases are refused too;
 * a key repeated in one mapping is refused (plain PyYAML keeps the last one silently);
 * empty, binary (NUL bytes / not UTF-8) and oversized (> :data:`MAX_BYTES`) files are refused.
+
+Numbers in scientific notation read as YAML 1.2 reads them: ``1e3``, ``-2E-2``, ``1.5e3`` are
+floats (YAML 1.1, which PyYAML follows, wants a dot and a signed exponent and read them as text).
+:class:`SafeDumper` writes text that would read as such a number in quotes.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +30,25 @@ from warehouse.errors import InputError
 MAX_BYTES = 16 * 1024 * 1024  #: largest file read, bytes
 MAX_DEPTH = 64  #: deepest nesting of lists / mappings
 MAX_NODES = 1_000_000  #: most nodes after expanding every alias
+
+
+#: Floats with an exponent that YAML 1.2's core schema reads and YAML 1.1 does not: no dot
+#: (``1e3``) or an unsigned exponent (``1.5e3``). The rest of 1.1's floats resolve as before.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$")
+
+
+def _read_exponent_floats(cls: type[yaml.SafeLoader] | type[yaml.SafeDumper]) -> None:
+    """Resolve :data:`_EXPONENT_FLOAT` scalars of ``cls`` (a loader, or a dumper: which then
+    quotes such text) as floats, after the resolvers it has."""
+    cls.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+.0123456789"))
+
+
+class SafeDumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` whose output :func:`parse_yaml` reads back as written: text such as
+    ``'1e3'`` is quoted."""
+
+
+_read_exponent_floats(SafeDumper)
 
 
 class _TooDeep(Exception):
@@ -47,6 +71,9 @@ class _BoundedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+_read_exponent_floats(_BoundedLoader)
 
 
 def _line(mark: Any) -> str | None:

@@ -23,8 +23,17 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-_NUMBERS = (int, float, int | None, float | None)
-_NUMBER_LISTS = (list[int], tuple[int, ...], list[float], tuple[float, ...])
+#: number annotations and the word pydantic's errors use for each
+_NUMBERS: dict[Any, str] = {
+    int: "integer",
+    float: "number",
+    int | None: "integer",
+    float | None: "number",
+}
+_NUMBER_LISTS: dict[Any, str] = {
+    list[int]: "integer", tuple[int, ...]: "integer", list[float]: "number",
+    tuple[float, ...]: "number",
+}  # fmt: skip
 #: the largest count of steps, orders or cells a setting may give (as ``episode.steps``): the
 #: core keeps such counts in int32/int64 arrays, and a larger one would overflow them
 MAX_COUNT = 10_000_000
@@ -42,8 +51,9 @@ CollisionMode = Annotated[str, AfterValidator(_known_collision_mode)]
 
 
 class Section(BaseModel):
-    """Base: frozen, unknown keys rejected, strict-ish numbers (no NaN or infinity, and
-    ``true``/``false`` are not numbers)."""
+    """Base: frozen, unknown keys rejected, strict-ish numbers (no NaN or infinity, ``true``/
+    ``false`` are not numbers and neither is text: ``robots: "12"`` is refused, as a number is
+    not text; a whole float such as ``12.0`` or ``1e3`` stays a valid count)."""
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
@@ -51,23 +61,33 @@ class Section(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _booleans_are_not_numbers(cls, data: Any) -> Any:
+    def _booleans_and_text_are_not_numbers(cls, data: Any) -> Any:
         if isinstance(data, dict):
             for name, field in cls.model_fields.items():
                 value = data.get(name)
-                if isinstance(value, bool) and field.annotation in _NUMBERS:
-                    raise PydanticCustomError(
-                        "bool_number", "{name}: expected a number, got {value}",
-                        {"name": name, "value": str(value).lower()},
-                    )  # fmt: skip
-                if isinstance(value, list | tuple) and field.annotation in _NUMBER_LISTS:
+                if kind := _NUMBERS.get(field.annotation):
+                    _check_number(name, value, kind)
+                elif (kind := _NUMBER_LISTS.get(field.annotation)) and isinstance(
+                    value, list | tuple
+                ):
                     for i, item in enumerate(value):  # seeds: [true] is not seed 1
-                        if isinstance(item, bool):
-                            raise PydanticCustomError(
-                                "bool_number", "{name}: expected a number, got {value}",
-                                {"name": f"{name}[{i}]", "value": str(item).lower()},
-                            )  # fmt: skip
+                        _check_number(f"{name}[{i}]", item, kind)
         return data
+
+
+def _check_number(name: str, value: Any, kind: str) -> None:
+    """Refuse ``true``/``false`` and text (``"12"``) as the value of the number field ``name``
+    (``kind``: "integer" or "number"); the error names the field in its context (``name``)."""
+    if isinstance(value, bool):
+        problem = f"expected a number, got {str(value).lower()}"
+    elif isinstance(value, str):
+        shown = repr(value) if len(value) <= 40 else f"{value[:40]!r}…"
+        problem = f"Input should be a valid {kind}, got text {shown} (write numbers without quotes)"
+    else:
+        return
+    raise PydanticCustomError(
+        "bool_number", "{name}: {problem}", {"name": name, "problem": problem}
+    )
 
 
 class FleetConfig(Section):

@@ -66,7 +66,9 @@ def _dump(data: dict[str, Any]) -> str:
     lists of plain values (cells, walls, seeds) on one line."""
     import yaml
 
-    class Dumper(yaml.SafeDumper):
+    from scenarios.safe_yaml import SafeDumper
+
+    class Dumper(SafeDumper):  # (quotes text such as '1e3', which reads back as a number)
         pass
 
     def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
