@@ -560,13 +560,45 @@ class Recording:
 
     def _time_counters(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The fleet's ``phase_steps`` ``(N_PHASES,)`` and ``blocked_steps`` ``(1,)`` after ``k``
-        steps."""
+        steps (rows of :attr:`_running_time_counters`)."""
+        phase_steps, blocked = self._running_time_counters
+        return phase_steps[k].copy(), blocked[k : k + 1].copy()
+
+    @cached_property
+    def _running_time_counters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per frame, the fleet's ``phase_steps`` ``(T+1, N_PHASES)`` and ``blocked_steps``
+        ``(T+1,)`` so far (row 0: zeros): built once, so reading a late frame of a long log
+        does not sum every step before it again."""
         a = self.arrays
-        stepping = self.stepping_phase[:k]
-        phase_steps = np.bincount(stepping.ravel(), minlength=N_PHASES).astype(np.int64)
+        stepping = self.stepping_phase
+        steps = stepping.shape[0]
+        rows = np.arange(steps, dtype=np.int64)[:, None] * N_PHASES
+        per_step = np.bincount((rows + stepping).ravel(), minlength=steps * N_PHASES)
+        phase_steps = np.zeros((steps + 1, N_PHASES), dtype=np.int64)
+        np.cumsum(per_step.reshape(steps, N_PHASES), axis=0, out=phase_steps[1:])
         driving = np.isin(stepping, (Phase.TO_PICK, Phase.TO_DROP, Phase.TO_GOAL))
-        blocked = np.count_nonzero(driving & (a["pos"][1 : k + 1] == a["pos"][:k]))
-        return phase_steps, np.array([blocked], dtype=np.int64)
+        stuck = np.count_nonzero(driving & (a["pos"][1:] == a["pos"][:-1]), axis=1)
+        blocked = np.zeros(steps + 1, dtype=np.int64)
+        np.cumsum(stuck, out=blocked[1:])
+        return phase_steps, blocked
+
+    @cached_property
+    def _running_battery(self) -> dict[str, np.ndarray]:
+        """Per frame ``(T+1, N)``, the battery counters so far (``battery_*`` arrays): the
+        lowest charge, the steps begun queued for, driving to or at a charger, and the times
+        the charge reached 0; built once, as :attr:`_running_time_counters`."""
+        from .core.state import Charge
+
+        charge, soc = self.arrays["battery_charge"], self.arrays["battery_soc"]
+        began = charge[:-1]
+        counted = (began == Charge.QUEUED) | (began == Charge.TO_CHARGER)
+        counted |= began == Charge.CHARGING
+        dead = (charge[1:] == Charge.DEPLETED) & (began != Charge.DEPLETED)
+        out = {"soc_min_wh": np.minimum.accumulate(soc, axis=0)}
+        for name, flags in (("charge_steps", counted), ("depletions", dead)):
+            out[name] = np.zeros(charge.shape, dtype=np.int64)
+            np.cumsum(flags, axis=0, dtype=np.int64, out=out[name][1:])
+        return out
 
     def _lost_per_frame(self) -> np.ndarray:
         """Arrivals dropped so far, per frame. Recordings without the per-step log know only
@@ -660,17 +692,10 @@ class Recording:
         for name in counters:
             setattr(s, name, cum[name][k].copy())
         if "battery_soc" in a:  # the battery model's counters (kpis.charging_share, ...)
-            from .core.state import Charge
-
-            charge, soc = a["battery_charge"], a["battery_soc"]
-            s.soc_wh = soc[k].copy()
-            s.charge = charge[k].copy()
-            s.soc_min_wh = soc[: k + 1].min(axis=0)
-            began = charge[:k]
-            counted = (began == Charge.QUEUED) | (began == Charge.TO_CHARGER)
-            s.charge_steps = (counted | (began == Charge.CHARGING)).sum(axis=0).astype(np.int64)
-            dead = (charge[1 : k + 1] == Charge.DEPLETED) & (began != Charge.DEPLETED)
-            s.depletions = dead.sum(axis=0).astype(np.int64)
+            s.soc_wh = a["battery_soc"][k].copy()
+            s.charge = a["battery_charge"][k].copy()
+            for name, running in self._running_battery.items():
+                setattr(s, name, running[k].copy())
         s.phase_steps, s.blocked_steps = self._time_counters(k)
         s.distance_m = cum["distance_m"][k].copy()
         return s
