@@ -382,9 +382,9 @@ class Battery:
         dead = alive & (s.soc_wh <= 0.0)
         if dead.any():
             s.soc_wh[dead] = 0.0
-            s.waypoint[dead & (began == _TO)] = -1  # its charger goes to the next in line
+            s.set_waypoint(dead & (began == _TO), -1)  # its charger goes to the next in line
             waiting = dead & (self.wait_at >= 0)
-            s.waypoint[waiting & (s.waypoint == self.wait_at)] = -1
+            s.set_waypoint(waiting & (s.waypoint == self.wait_at), -1)
             self.wait_at[waiting] = -1
             s.charge[dead] = _DEPLETED
             s.depletions += dead
@@ -398,7 +398,7 @@ class Battery:
             self.rescue_at[back] = _NEVER
         arrived = (s.charge == _TO) & (s.pos == self.claim)
         s.charge[arrived] = _CHARGING
-        s.waypoint[arrived] = -1
+        s.set_waypoint(arrived, -1)
         self.queue_needy(s, t)
         # idle robots on a charger step off it when they just filled up, when another robot
         # claims it (PIBT may push an idle robot onto it) or while robots queue for one
@@ -486,7 +486,7 @@ class Battery:
         robots = robots[np.lexsort((robots, -s.soc_wh[robots]))][:waiting]
         driving = robots[s.charge[robots] == _TO]
         on = robots[s.charge[robots] == _CHARGING]
-        s.waypoint[driving] = -1  # (its charger was its waypoint)
+        s.set_waypoint(driving, -1)  # (its charger was its waypoint)
         s.charge[robots] = _NONE
         self.claim[robots] = -1
         self.by_chance[robots] = False
@@ -521,7 +521,7 @@ class Battery:
         rows = self._charger_row[s.pos[robots]]
         exit_to = _first_free_exits(rows, self._exits, taken)
         sent = robots[exit_to >= 0]
-        s.waypoint[sent] = exit_to[exit_to >= 0]
+        s.set_waypoint(sent, exit_to[exit_to >= 0])
         self.off_from[sent] = s.pos[sent]
         return sent.astype(np.int64)
 
@@ -564,7 +564,7 @@ class Battery:
         at_once = on[mine]  # each stands on its own charger: no two want the same one
         self.claim[at_once] = chargers[mine]
         s.charge[at_once] = _CHARGING
-        s.waypoint[at_once] = -1
+        s.set_waypoint(at_once, -1)
         taken[chargers[mine]] = True
         given = [at_once.astype(np.int64)]
         free = chargers[~taken[chargers] & (on < 0)]
@@ -576,7 +576,7 @@ class Battery:
             sent, to = rest[pick >= 0], free[pick[pick >= 0]]
             self.claim[sent] = to
             s.charge[sent] = _TO
-            s.waypoint[sent] = to
+            s.set_waypoint(sent, to)
             self.wait_at[sent] = -1
             given.append(sent.astype(np.int64))
         out = np.concatenate(given)
@@ -596,21 +596,21 @@ class Battery:
         if self.cut is not None:  # shut in by the closures on its way: it cannot get there
             lost |= (s.charge == _TO) & (self.claim >= 0) & self.cut[s.pos]
         driving = lost & (s.charge == _TO)
-        s.waypoint[driving] = -1  # (the charger was its waypoint)
+        s.set_waypoint(driving, -1)  # (the charger was its waypoint)
         low = s.soc_wh < self.threshold
         s.charge[lost & low] = _QUEUED  # its place: queued_at, kept
         s.charge[lost & ~low] = _NONE
         self.claim[lost] = -1
         gone = (s.charge == _QUEUED) & (self.wait_at >= 0)
         gone &= closed[np.maximum(self.wait_at, 0)]
-        s.waypoint[gone & (s.waypoint == self.wait_at)] = -1
+        s.set_waypoint(gone & (s.waypoint == self.wait_at), -1)
         self.wait_at[gone] = -1
         # a robot stepping off a charger towards a cell closed since: the next free exit
         off = (self.off_from >= 0) & (s.waypoint >= 0)
         off &= closed[np.maximum(s.waypoint, 0)]
         if off.any():
             again = np.flatnonzero(off)
-            s.waypoint[again] = -1
+            s.set_waypoint(again, -1)
             self.off_from[again] = -1
             self._step_off(s, again, dist)  # (none free: retried while the charger is wanted)
         return np.flatnonzero(driving | gone | off)
@@ -689,12 +689,12 @@ class Battery:
             self.wait_at[robots[got]] = cell[got]
         held = queued & (self.wait_at >= 0)
         there = held & (s.pos == self.wait_at)
-        s.waypoint[there] = -1  # it waits there (a parking sub-goal it had is dropped)
+        s.set_waypoint(there, -1)  # it waits there (a parking sub-goal it had is dropped)
         back = held & ~there & (s.waypoint != self.wait_at)
         if not back.any():
             return np.zeros(0, dtype=np.int64)
         robots = np.flatnonzero(back)
-        s.waypoint[robots] = self.wait_at[robots]
+        s.set_waypoint(robots, self.wait_at[robots])
         return robots.astype(np.int64)
 
     def _is_wait(self, dist: DistanceCache) -> np.ndarray:

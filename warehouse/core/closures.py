@@ -28,7 +28,8 @@ nearest open station (:func:`redirect_loaded`). At each closure event (the clock
 (:func:`stale_waypoints`; for a robot shut in, one outside its part): those inside are then
 sent out, idle ones outside wait or park anew, and those at work drive on to their pick or
 station; and a loaded robot sent out drops its evacuation waypoint once its station is open
-again (:func:`spent_evacuations`), or when ``faults.redirect_loaded`` gives it an open one. With
+again (:func:`spent_evacuations`), or when ``faults.redirect_loaded`` gives it an open one; an
+idle one (or one queued for a charger) once the cell it was sent out of reopens. With
 the battery model on (:mod:`.battery`), a closed charger, or one the closures cut off
 (``Battery.cut``), is not handed out, the robots driving to or charging on a charger a closure
 closes or cuts off lose it (:meth:`.Battery.close_chargers`), and robots queued for a charger
@@ -224,15 +225,10 @@ def closure_duties(sim: Simulation) -> None:
     robots = robots_to_evacuate(sim)
     if robots.size:
         robots, cells = evacuation_moves(sim, robots)
-        queued = s.charge[robots] == Charge.QUEUED
-        if queued.any():  # (set_waypoints leaves robots on battery business alone)
-            s.waypoint[robots[queued]] = cells[queued]
+        if robots.size:  # an evacuation waypoint, and whence (:func:`spent_evacuations`)
+            s.set_waypoint(robots, cells, evacuated_from=s.pos[robots])
             sim.state_changed()
-            sim._reset_progress(robots[queued])
-            robots, cells = robots[~queued], cells[~queued]
-        if robots.size:
-            sim.set_waypoints(robots, cells)
-            s.evacuation[robots] = cells  # (an evacuation waypoint: :func:`spent_evacuations`)
+            sim._reset_progress(robots)
 
 
 def drop_waypoints(sim: Simulation) -> None:
@@ -241,25 +237,35 @@ def drop_waypoints(sim: Simulation) -> None:
     took (:func:`stale_waypoints`) and the evacuation waypoints whose reason they took away
     (:func:`spent_evacuations`)."""
     robots = np.union1d(stale_waypoints(sim), spent_evacuations(sim)).astype(np.int32)
-    if robots.size:
-        sim.set_waypoints(robots, np.full(robots.size, -1, dtype=np.int32))
+    if robots.size:  # (queued evacuees too, whose waypoints set_waypoints leaves alone)
+        sim.state.set_waypoint(robots, -1)
+        sim.state_changed()
+        sim._reset_progress(robots)
 
 
 def spent_evacuations(sim: Simulation) -> np.ndarray:
-    """Robots with a task and no battery business driving to the cell an evacuation sent them
-    to (:attr:`~.state.FleetState.evacuation`; a dispatcher's sub-goal is not one) whose task
-    goal (a loaded robot's station) is open now and reached from where they stand: the
-    evacuation has lost its reason, they drive to it (:func:`drop_waypoints`)."""
+    """Robots with no battery business, or queued for a charger, driving to the cell an
+    evacuation sent them to (:attr:`~.state.FleetState.evacuation`; a dispatcher's sub-goal is
+    not one) whose evacuation has lost its reason (:func:`drop_waypoints`): for a robot with a
+    task, its task goal (a loaded robot's station) is open now and reached from where it
+    stands (it drives there); for an idle one, the cell it was sent out of has reopened (it
+    waits, or parks anew), or it still stands inside a closure (it is sent out afresh from
+    where it stands, :func:`robots_to_evacuate`)."""
     s = sim.state
-    evac = (s.waypoint >= 0) & (s.waypoint == s.evacuation) & (s.task_goal >= 0)
-    if sim.battery is not None:
-        evac &= s.charge == Charge.NONE
+    evac = (s.waypoint >= 0) & (s.waypoint == s.evacuation)
+    if sim.battery is not None:  # (a robot queued for a charger is sent out as an idle one)
+        evac &= (s.charge == Charge.NONE) | (s.charge == Charge.QUEUED)
     robots = np.flatnonzero(evac).astype(np.int32)
     if robots.size == 0:
         return robots
+    closed = sim.dist.closed
     goal = s.task_goal[robots]
-    back = ~sim.dist.closed[goal] & sim.dist.reaches(goal, s.pos[robots])
-    return robots[back]
+    working = goal >= 0
+    back = working & ~closed[np.maximum(goal, 0)]
+    back &= sim.dist.reaches(np.maximum(goal, 0), s.pos[robots])
+    origin = s.evacuated_from[robots]
+    idle = ~working & ((origin < 0) | ~closed[np.maximum(origin, 0)] | closed[s.pos[robots]])
+    return robots[back | idle]
 
 
 def redirect_loaded(sim: Simulation) -> None:
@@ -301,7 +307,7 @@ def redirect_loaded(sim: Simulation) -> None:
     sim.orders.station[s.order[robots]] = goal
     s.task_goal[robots] = goal
     evac = robots[(s.waypoint[robots] >= 0) & (s.waypoint[robots] == s.evacuation[robots])]
-    s.waypoint[evac] = -1  # sent out for want of a station: it drives to the new one
+    s.set_waypoint(evac, -1)  # sent out for want of a station: it drives to the new one
     sim.state_changed()
     sim._reset_progress(robots)
 

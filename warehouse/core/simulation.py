@@ -517,7 +517,7 @@ class Simulation:
             robots, orders, self.t, s.phase, s.order, s.task_goal, ob.pick, ob.robot,
             ob.assigned, ob.open_ids,
         )  # fmt: skip
-        s.waypoint[robots] = -1
+        s.set_waypoint(robots, -1)
         self._reset_progress(robots)
 
     def exchange_orders(self, robots: np.ndarray, orders: np.ndarray) -> None:
@@ -558,11 +558,11 @@ class Simulation:
         s.phase[released] = Phase.IDLE
         s.order[released] = -1
         s.task_goal[released] = -1
-        s.waypoint[released] = -1
+        s.set_waypoint(released, -1)
         s.phase[moved] = Phase.TO_PICK
         s.order[moved] = new
         s.task_goal[moved] = ob.pick[new]
-        s.waypoint[moved] = -1
+        s.set_waypoint(moved, -1)
         ob.robot[new] = moved
         self._targets = None
         self._reset_progress(np.concatenate([moved, released]))
@@ -587,7 +587,7 @@ class Simulation:
         s.phase[robots] = Phase.IDLE
         s.order[robots] = -1
         s.task_goal[robots] = -1
-        s.waypoint[robots] = -1
+        s.set_waypoint(robots, -1)
         self._targets = None
         self._reset_progress(robots)
 
@@ -608,8 +608,7 @@ class Simulation:
             if not keep.all():
                 robots, nodes = robots[keep], np.broadcast_to(nodes, keep.shape)[keep]
         self._targets = None
-        self.state.waypoint[robots] = nodes
-        self.state.evacuation[robots] = -1
+        self.state.set_waypoint(robots, nodes)
         self._reset_progress(robots)
 
     def state_changed(self) -> None:

@@ -51,8 +51,10 @@ class FleetState:
     waypoint: np.ndarray  #: int32 dispatcher sub-goal visited before task_goal, -1 for none
     #: int32 the cell a scheduled closure's evacuation last sent the robot to
     #: (:func:`~.closures.closure_duties`), -1 for none: its waypoint is an evacuation one
-    #: while the two are equal (any other sub-goal resets it, ``Simulation.set_waypoints``)
+    #: while the two are equal (any other sub-goal resets it: :meth:`set_waypoint`)
     evacuation: np.ndarray
+    #: int32 the (closed) cell the robot stood on when that evacuation sent it out, -1 for none
+    evacuated_from: np.ndarray
     timer: np.ndarray  #: int32 steps left picking / dropping
     broken: np.ndarray  #: int32 steps left broken down (0 = working)
     since_goal: np.ndarray  #: int32 steps since the robot last reached a sub-goal or goal
@@ -91,6 +93,7 @@ class FleetState:
             task_goal=i32(-1),
             waypoint=i32(-1),
             evacuation=i32(-1),
+            evacuated_from=i32(-1),
             timer=i32(),
             broken=i32(),
             since_goal=i32(),
@@ -123,6 +126,21 @@ class FleetState:
     @property
     def carrying(self) -> np.ndarray:
         return (self.phase == _TO_DROP) | (self.phase == _DROPPING)
+
+    def set_waypoint(
+        self, robots: np.ndarray, nodes: np.ndarray | int, evacuated_from: np.ndarray | None = None
+    ) -> None:
+        """Write the waypoints of ``robots`` (``nodes``, -1 clears) together with their
+        evacuation mark: an evacuation waypoint when ``evacuated_from`` (the closed cells the
+        robots stand on) is given, else none. Every waypoint written outside the move kernel
+        goes through here, so no sub-goal is ever taken for a stale evacuation one."""
+        self.waypoint[robots] = nodes
+        if evacuated_from is None:
+            self.evacuation[robots] = -1
+            self.evacuated_from[robots] = -1
+        else:
+            self.evacuation[robots] = nodes
+            self.evacuated_from[robots] = evacuated_from
 
     @property
     def target(self) -> np.ndarray:
