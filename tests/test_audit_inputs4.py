@@ -225,3 +225,19 @@ def test_a_run_keeps_text_that_reads_as_a_number(
     assert code == 0, err
     scenario, _ = load_scenario(tmp_path / "o" / "scenario.yaml")
     assert scenario.name == "1e3"
+
+
+def test_a_whole_float_for_a_parts_count_is_taken_as_the_count(tmp_path: Path) -> None:
+    """``patience: 1e1`` was refused ("takes patience as int, got 10.0") although scenario
+    counts take 10.0; now the part gets the integer 10, and a fractional one stays an error."""
+    from warehouse.policies import part_args
+
+    def args(value: object) -> dict[str, object]:
+        sc, _ = load_scenario("tiny")
+        sc = apply_overrides(sc, {"policies.navigator_args": {"rule_based": {"patience": value}}})
+        return part_args("navigator", "rule_based", sc)
+
+    got = args(parse_yaml("1e1", None))
+    assert got == {"patience": 10} and type(got["patience"]) is int
+    with pytest.raises(InputError, match="takes patience as int, got 10.5"):
+        args(10.5)

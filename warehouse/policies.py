@@ -243,6 +243,14 @@ def part_args(part: str, name: str, scenario: Scenario) -> dict[str, Any]:
             takes = f"it takes: {', '.join(sorted(named))}" if named else "it takes none"
             raise InputError(None, field, f"the {part} {name!r} has no keyword {key!r} ({takes})")
         expected = _expected_type(factory, by_name[key])
+        if (  # a whole float for a count (``1e1``, ``10.0``), as scenario counts take it
+            expected is not None
+            and isinstance(value, float)
+            and value.is_integer()
+            and _fits(value, expected[0]) is False
+            and _fits(int(value), expected[0]) is True
+        ):
+            value = args[key] = int(value)
         if expected is not None and _fits(value, expected[0]) is False:
             raise InputError(
                 None,
