@@ -239,5 +239,5 @@ def test_a_whole_float_for_a_parts_count_is_taken_as_the_count(tmp_path: Path) -
 
     got = args(parse_yaml("1e1", None))
     assert got == {"patience": 10} and type(got["patience"]) is int
-    with pytest.raises(InputError, match="takes patience as int, got 10.5"):
+    with pytest.raises(InputError, match=r"takes patience as int, got 10\.5"):
         args(10.5)
