@@ -239,7 +239,7 @@ class WarehouseModel(mesa.Model):
         if recorder is True:
             from .recording import EpisodeRecorder
 
-            return EpisodeRecorder(self.sim, meta=meta)
+            return EpisodeRecorder(self.sim, meta=meta, expected_steps=self.max_steps)
         if callable(recorder) and not hasattr(recorder, "capture"):
             return recorder(self.sim, meta)
         return recorder

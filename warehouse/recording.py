@@ -157,24 +157,37 @@ class EpisodeRecorder:
     """
 
     def __init__(
-        self, sim: Simulation, *, meta: dict[str, Any], store_preferences: bool = True
+        self,
+        sim: Simulation,
+        *,
+        meta: dict[str, Any],
+        store_preferences: bool = True,
+        expected_steps: int | None = None,
     ) -> None:
+        """``expected_steps``: the episode's length where it is known; the columns are sized
+        for it up front (up to what a loadable recording holds; more steps still fit: the
+        columns grow)."""
         if sim.t != 0:
             raise ValueError("create the EpisodeRecorder right after sim.reset()")
         self.meta = dict(meta)
         self.store_preferences = store_preferences
         self.floor = sim.floor
         self.config = sim.config
-        self._frames: dict[str, list[np.ndarray]] = {k: [] for k in FRAME_FIELDS}
-        self._steps: dict[str, list[np.ndarray]] = {k: [] for k in STEP_FIELDS}
-        self._prefs: list[np.ndarray] = []
-        self._closed: list[np.ndarray] = []
-        #: the battery model's charge and state per frame (``battery``; empty while it is off)
-        self._soc: list[np.ndarray] = []
-        self._charge: list[np.ndarray] = []
-        self._incidents: list[int] = []
-        self._new_orders: list[int] = []
-        self._lost: list[int] = []
+        layout = _layout(
+            sim.state, sim.floor.n_actions, store_preferences, battery=sim.battery is not None
+        )
+        step_bytes = sum(math.prod(shape) * dtype.itemsize for _, shape, dtype in layout.values())
+        steps = min(int(expected_steps or 0), MAX_RECORDING_BYTES // max(step_bytes, 1))
+        rows = 1 + max(steps, 15)  # (frames: one more than steps)
+        #: every per-frame and per-step array (:func:`_layout`), one growing buffer each
+        self._columns = {
+            k: _Column(shape, dtype, rows - 1 + extra)
+            for k, (extra, shape, dtype) in layout.items()
+        }
+        #: closed nodes of every frame, concatenated, and where each frame's start
+        self._closed = _Column((), np.dtype(np.int32), rows)
+        self._closed_ptr = _Column((), np.dtype(np.int64), rows + 1)
+        self._closed_ptr.append(0)
         self._lost_before = int(sim.orders.lost)
         self._sim = sim
         self._routes = _routes(sim)
@@ -183,22 +196,24 @@ class EpisodeRecorder:
 
     @property
     def steps(self) -> int:
-        return len(self._incidents)
+        return self._columns["incidents"].n
 
     def _frame(self, sim: Simulation) -> None:
-        s = sim.state
+        s, cols = sim.state, self._columns
         for k in FRAME_FIELDS:
-            self._frames[k].append(getattr(s, k).copy())
-        self._closed.append(sim.closed_nodes().astype(np.int32))
+            cols[k].append(getattr(s, k))
+        closed = sim.closed_nodes()
+        self._closed.extend(closed)
+        self._closed_ptr.append(self._closed.n)
         if sim.battery is not None:
-            self._soc.append(s.soc_wh.copy())
-            self._charge.append(s.charge.copy())
+            cols["battery_soc"].append(s.soc_wh)
+            cols["battery_charge"].append(s.charge)
 
     def capture(self, sim: Simulation, fleet_step: FleetStep) -> None:
         """Log the step just taken (``fleet_step`` is what :meth:`Fleet.step` returned)."""
         if sim is not self._sim or sim.t != self.steps + 1:
             raise ValueError("capture() must follow every step of the recorded simulation")
-        r = fleet_step.result
+        r, cols = fleet_step.result, self._columns
         src = {
             "proposed": fleet_step.proposed,
             "actions": r.actions,
@@ -208,28 +223,31 @@ class EpisodeRecorder:
             "moved_m": r.moved_m,
         }
         for k in STEP_FIELDS:
-            self._steps[k].append(np.asarray(src[k], dtype=_STEP_DTYPES[k]))
+            cols[k].append(np.asarray(src[k], dtype=_STEP_DTYPES[k]))
         if self.store_preferences:
             prefs = fleet_step.preferences
             if prefs is None:  # a navigator without scores: NaN rows
                 prefs = np.full((sim.n_robots, sim.floor.n_actions), np.nan)
-            self._prefs.append(np.asarray(prefs, dtype=np.float32))
-        self._incidents.append(int(r.incidents))
-        self._new_orders.append(int(r.new_orders))
+            cols["preferences"].append(np.asarray(prefs, dtype=np.float32))
+        cols["new_orders"].append(int(r.new_orders))
         lost = int(sim.orders.lost)
-        self._lost.append(lost - self._lost_before)
+        cols["orders_lost"].append(lost - self._lost_before)
         self._lost_before = lost
+        cols["incidents"].append(int(r.incidents))  # (last: it counts the steps captured)
         self._frame(sim)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Everything :meth:`save` writes, as arrays (``meta_json`` included)."""
+        """Everything :meth:`save` writes, as arrays (``meta_json`` included), the caller's own."""
+        return {k: v.copy() for k, v in self._arrays().items()}
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """What :meth:`arrays` returns, the columns as views of the recorder's buffers."""
         sim, f = self._sim, self.floor
         if sim.t != self.steps:
             raise ValueError(
                 f"the simulation is at step {sim.t} but {self.steps} steps were captured; "
                 "save right after the last capture()"
             )
-        n = sim.n_robots
         out: dict[str, np.ndarray] = {
             f"floor_{k}": np.asarray(getattr(f, k)) for k in _FLOOR_FIELDS
         }
@@ -238,19 +256,13 @@ class EpisodeRecorder:
             out["floor_transit"] = np.asarray(f.transit, dtype=np.bool_)
         if f.charger.any():  # drawn chargers (none: nothing written, as before)
             out["floor_charger"] = np.asarray(f.charger, dtype=np.bool_)
-        for k in FRAME_FIELDS:
-            out[k] = np.stack(self._frames[k])
-        for k in STEP_FIELDS:
-            rows = self._steps[k]
-            out[k] = np.stack(rows) if rows else np.zeros((0, n), dtype=_STEP_DTYPES[k])
+        cols = self._columns
+        for k in (*FRAME_FIELDS, *STEP_FIELDS):
+            out[k] = cols[k].rows
         if self.store_preferences:
-            out["preferences"] = (
-                np.stack(self._prefs)
-                if self._prefs
-                else np.zeros((0, n, f.n_actions), dtype=np.float32)
-            )
-        out["closed_nodes"] = np.concatenate(self._closed).astype(np.int32)
-        out["closed_ptr"] = np.concatenate([[0], np.cumsum([c.size for c in self._closed])])
+            out["preferences"] = cols["preferences"].rows
+        out["closed_nodes"] = self._closed.rows
+        out["closed_ptr"] = self._closed_ptr.rows
         if self._routes:
             sets = list(self._routes.values())
             out["route_clock"] = np.asarray(list(self._routes), dtype=np.int64)
@@ -263,12 +275,11 @@ class EpisodeRecorder:
             ptr = np.concatenate([[0], np.cumsum([m.shape[0] for m in moves])])
             out["edge_ptr"] = ptr.astype(np.int64)
             out["edge_moves"] = np.concatenate(moves).reshape(-1, 2).astype(np.int32)
-        if self._soc:
-            out["battery_soc"] = np.stack(self._soc)
-            out["battery_charge"] = np.stack(self._charge)
-        out["incidents"] = np.asarray(self._incidents, dtype=np.int32)
-        out["new_orders"] = np.asarray(self._new_orders, dtype=np.int32)
-        out["orders_lost"] = np.asarray(self._lost, dtype=np.int32)
+        if "battery_soc" in cols:
+            out["battery_soc"] = cols["battery_soc"].rows
+            out["battery_charge"] = cols["battery_charge"].rows
+        for k in ("incidents", "new_orders", "orders_lost"):
+            out[k] = cols[k].rows
         ob = sim.orders
         for k in _ORDER_FIELDS:
             out[f"orders_{k}"] = np.asarray(getattr(ob, k)[: ob.count]).copy()
@@ -295,14 +306,109 @@ class EpisodeRecorder:
         return out
 
     def save(self, path: str | Path) -> Path:
-        """Write the recording atomically (temp file + rename) as a compressed ``.npz``."""
+        """Write the recording atomically (temp file + rename) as a compressed ``.npz``.
+
+        A recording :func:`load_recording` would refuse as too large is not written: the
+        :class:`InputError` names ``path`` and what to change."""
         path = Path(path)
+        arrays = self._arrays()
+        sizes = {k: int(v.nbytes) for k, v in arrays.items()}
+        if refused := _oversize(sizes, {k: v.shape for k, v in arrays.items()}):
+            _, total, rule = refused
+            less = "fewer steps or robots" + (", or without preferences" * self.store_preferences)
+            why = f"the arrays would inflate to {total:,} bytes{rule}"
+            raise InputError(path, None, f"not written, it could not be loaded ({why}): {less}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = self.arrays()
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             # numpy's stubs match ``**arrays`` against the ``allow_pickle: bool`` parameter
             np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
         return path
+
+
+class _Column:
+    """One array recorded row by row: a preallocated buffer that doubles when it is full, so a
+    row costs its raw bytes (amortized), not a Python object; :attr:`rows` is the filled part."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, capacity: int) -> None:
+        self._buf = np.empty((max(capacity, 1), *shape), dtype=dtype)
+        self.n = 0
+
+    def _reserve(self, n: int) -> None:
+        if n > self._buf.shape[0]:
+            grown = np.empty(
+                (max(n, 2 * self._buf.shape[0]), *self._buf.shape[1:]), self._buf.dtype
+            )
+            grown[: self.n] = self._buf[: self.n]
+            self._buf = grown
+
+    def append(self, row: Any) -> None:
+        """Add one row (copied, cast to the column's dtype)."""
+        if np.shape(row) != self._buf.shape[1:]:
+            raise ValueError(f"a row of shape {np.shape(row)}, expected {self._buf.shape[1:]}")
+        self._reserve(self.n + 1)
+        self._buf[self.n] = row
+        self.n += 1
+
+    def extend(self, values: np.ndarray) -> None:
+        """Add the entries of the 1-D ``values`` (cast to the column's dtype)."""
+        self._reserve(self.n + values.size)
+        self._buf[self.n : self.n + values.size] = values
+        self.n += values.size
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The rows recorded so far (a view: later rows never change it)."""
+        return self._buf[: self.n]
+
+
+def _layout(
+    state: FleetState, n_actions: int, preferences: bool, *, battery: bool
+) -> dict[str, tuple[int, tuple[int, ...], np.dtype]]:
+    """``{array: (rows beyond T, row shape, dtype)}`` for the arrays a recording of ``state``'s
+    robots holds a row of per frame (``T+1`` rows) or per step (``T``)."""
+    n = state.n
+    out: dict[str, tuple[int, tuple[int, ...], np.dtype]] = {
+        k: (1, (n,), getattr(state, k).dtype) for k in FRAME_FIELDS
+    }
+    out.update({k: (0, (n,), np.dtype(_STEP_DTYPES[k])) for k in STEP_FIELDS})
+    if preferences:
+        out["preferences"] = (0, (n, n_actions), np.dtype(np.float32))
+    if battery:
+        out["battery_soc"] = (1, (n,), state.soc_wh.dtype)
+        out["battery_charge"] = (1, (n,), state.charge.dtype)
+    out.update({k: (0, (), np.dtype(np.int32)) for k in ("incidents", "new_orders", "orders_lost")})
+    return out
+
+
+def check_recording_fits(
+    path: str | Path,
+    floor: CompiledFloor,
+    robots: int,
+    steps: int,
+    *,
+    preferences: bool = True,
+    battery: bool = False,
+) -> None:
+    """Refuse, before the run, a recording that :func:`load_recording` would refuse whatever
+    happens in it: the arrays whose shapes the run's ``steps`` and ``robots`` fix (not the
+    order book, closures or the JSON text, which only add to it) already inflate past the
+    bound. The :class:`InputError` names ``path`` and the options to change."""
+    arrays = {f"floor_{k}": np.asarray(getattr(floor, k)) for k in _FLOOR_FIELDS}
+    shapes = {k: v.shape for k, v in arrays.items()}
+    sizes = {k: int(v.nbytes) for k, v in arrays.items()}
+    layout = _layout(FleetState.empty(robots), floor.n_actions, preferences, battery=battery)
+    for k, (extra, shape, dtype) in layout.items():
+        shapes[k] = (steps + extra, *shape)
+        sizes[k] = math.prod(shapes[k]) * dtype.itemsize
+    shapes["closed_ptr"] = (steps + 2,)
+    sizes["closed_ptr"] = 8 * (steps + 2)
+    if refused := _oversize(sizes, shapes):
+        _, total, rule = refused
+        why = f"its arrays would inflate to {total:,} bytes or more{rule}"
+        run = f"a recording of {steps:,} steps of {robots:,} robots"
+        raise InputError(
+            path, "--record", f"{run} could not be loaded ({why}): fewer --steps or --robots"
+        )
 
 
 def _config_doc(config: SimConfig) -> dict[str, Any]:
@@ -821,17 +927,27 @@ def _check_member_sizes(path: Path, archive: zipfile.ZipFile) -> None:
                 path, name, f"header claims {claimed:,} bytes, the member holds {info.file_size:,}"
             )
         sizes[name], shapes[name] = claimed, shape
+    if refused := _oversize(sizes, shapes):
+        largest, total, rule = refused
+        raise InputError(path, largest, f"the arrays inflate to {total:,} bytes{rule}")
+
+
+def _oversize(
+    sizes: dict[str, int], shapes: dict[str, tuple[int, ...]]
+) -> tuple[str | None, int, str] | None:
+    """Whether arrays inflating to ``sizes`` bytes (by name) with these ``shapes`` are too large
+    to load: the one rule of :func:`load_recording`, :meth:`EpisodeRecorder.save` (before
+    writing them) and :func:`check_recording_fits` (before a run). ``None`` when they fit,
+    else the largest array, the total and the rule broken (``"; at most ... bytes are read"``,
+    ``", more than ... holds (...)"``)."""
     total = sum(sizes.values())
     largest = max(sizes, key=sizes.__getitem__, default=None)
     if total > MAX_RECORDING_BYTES:
-        why = (
-            f"the arrays inflate to {total:,} bytes; at most {MAX_RECORDING_BYTES:,} bytes are read"
-        )
-        raise InputError(path, largest, why)
+        return largest, total, f"; at most {MAX_RECORDING_BYTES:,} bytes are read"
     limit, what = _size_bound(shapes)
     if total > limit:
-        why = f"the arrays inflate to {total:,} bytes, more than {what} holds ({limit:,})"
-        raise InputError(path, largest, why)
+        return largest, total, f", more than {what} holds ({limit:,})"
+    return None
 
 
 def _size_bound(shapes: dict[str, tuple[int, ...]]) -> tuple[int, str]:
@@ -840,20 +956,29 @@ def _size_bound(shapes: dict[str, tuple[int, ...]]) -> tuple[int, str]:
     (``floor_nbr``: ``(n, A)``) and grid cells (``floor_cell_of``), as the headers claim; and
     what that is, in words. Per frame: every per-robot array with the preferences, the closed
     nodes and the closure schedule's sets, an order per robot and room for 40 more; once: the
-    floor and ``meta_json`` (4 bytes a character: the nodes, the robots' counters, the floor's
+    floor, the order book (``orders_*``: ``(M,)``; arrivals need not keep pace with the robots)
+    and ``meta_json`` (4 bytes a character: the nodes, the robots' counters, the floor's
     text)."""
 
     def dims(name: str) -> tuple[int, int]:
         shape = shapes.get(name, ())
         return (shape[0], shape[1]) if len(shape) == 2 else (0, 0)
 
+    def len_of(name: str) -> int:
+        shape = shapes.get(name, ())
+        return shape[0] if len(shape) == 1 else 0
+
     frames, robots = dims("pos")
     nodes, actions = dims("floor_nbr")
     cells = math.prod(dims("floor_cell_of"))
+    orders = max((len_of(f"orders_{k}") for k in _ORDER_FIELDS), default=0)
     per_frame = robots * (actions + 22) + 2 * nodes * (actions + 1) + 256
-    entries = (frames + 1) * per_frame + nodes * (3 * actions + 8) + cells
+    entries = (frames + 1) * per_frame + nodes * (3 * actions + 8) + cells + 6 * orders
     text = 4 * (64 * nodes + 32 * robots + 4 * cells)
-    what = f"a recording of {max(frames - 1, 0)} steps, {robots} robots and {nodes} nodes"
+    what = (
+        f"a recording of {max(frames - 1, 0)} steps, {robots} robots, {nodes} nodes and "
+        f"{orders} orders"
+    )
     return 8 * entries + text + _FIXED_BYTES, what
 
 

@@ -170,6 +170,11 @@ def run(
             input_file(record, "--record", "file name")  # (the run makes --out, checked below)
         else:
             new_output_file(record, "--record", "file name")
+        from warehouse.recording import check_recording_fits
+
+        # (before hours of simulation: a recording too large to load again is refused now)
+        battery = exp.scenario.battery.capacity_wh is not None
+        check_recording_fits(record, exp.floor, exp.robots, exp.steps, battery=battery)
     from warehouse.floor.checks import dead_end_note
 
     # only plain pibt: pibt_swap gets robots past dead ends (docs/results_swap.md)
