@@ -166,3 +166,23 @@ def test_the_run_tables_paired_ratio_never_reads_as_parity_from_the_wrong_side()
 
     assert format_paired({"diff": -0.1, "ci95": 1.6, "ratio": 0.99997}).endswith("(×0.99997)")
     assert format_paired({"diff": 3.67, "ci95": 3.79, "ratio": 1.0081}).endswith("(×1.008)")
+
+
+def test_compare_with_an_older_report_does_not_list_unrecorded_parts_as_differences(
+    tmp_path: Path,
+) -> None:
+    """An older report records no dispatcher, navigator or collision mode per run: ``compare``
+    listed ``cql.dispatcher: None → greedy`` as a difference. Parts are compared where both
+    reports record them (as weights and versions are); a real difference is still named."""
+    a = _report(tmp_path / "a", {})
+    old = tmp_path / "old"
+    old.mkdir()
+    report = json.loads((a / "report.json").read_text("utf-8"))
+    for part in ("dispatcher", "navigator", "collisions"):
+        del report["runs"][0][part]
+    (old / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    differ = compare_reports(old, a)["differ"]
+    assert not any(k.startswith("cql.") for k in differ), differ
+    report["runs"][0]["dispatcher"] = "hungarian"
+    (old / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    assert compare_reports(old, a)["differ"]["cql.dispatcher"] == ["hungarian", "greedy"]

@@ -266,10 +266,11 @@ def compare_reports(base: str | Path, other: str | Path) -> dict[str, Any]:
         )
     differ = {k: [a.get(k), b.get(k)] for k in ("scenario", "robots") if a.get(k) != b.get(k)}
     differ |= _settings_that_differ(base_path, other_path)
-    for label, run_a, run_b in matched:  # same label, other parts: say so (older reports: None)
+    for label, run_a, run_b in matched:  # same label, other parts: say so
         for part in ("dispatcher", "navigator", "collisions"):
-            if run_a.get(part) != run_b.get(part):
-                differ[f"{label}.{part}"] = [run_a.get(part), run_b.get(part)]
+            was, now = run_a.get(part), run_b.get(part)
+            if was is not None and now is not None and was != now:  # (older reports: None)
+                differ[f"{label}.{part}"] = [was, now]
         differ |= _weights_that_differ(label, run_a, run_b)
     differ |= _versions_that_differ(a, b)
     paired_names = {run["policy"] for _, run_a, run_b in matched for run in (run_a, run_b)}
