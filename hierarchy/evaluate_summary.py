@@ -122,14 +122,17 @@ def _time_table(groups: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
 
 def weights_line(rows: list[dict[str, Any]]) -> str | None:
     """The summary's sentence on the networks behind ``rows``, from their ``weights`` records:
-    each network's file and sha256 (:func:`~hierarchy.evaluate_rows.network_name`), with row
-    counts where rows ran different ones, and how many rows of learned configs record none
-    (written before rows recorded them)."""
+    each network's file and sha256 (:func:`~hierarchy.evaluate_rows.network_name`; a network
+    whose file rows name two ways, from two working folders, once), with row counts where rows
+    ran different ones, and how many rows of learned configs record none (written before rows
+    recorded them)."""
     learned = [r for r in rows if learned_parts(r) or r.get("weights")]
     seen: dict[str, dict[str, int]] = {}  # network → digest → rows
+    first: dict[tuple[str, str], str] = {}  # (part, digest) → the name it was first seen by
     for r in learned:
         for part, record in (r.get("weights") or {}).items():
-            name, digest = network_name(part, record), network_digest(record)
+            digest = network_digest(record)  # (one network run from two folders: named once)
+            name = first.setdefault((part, digest), network_name(part, record))
             counts = seen.setdefault(name, {})
             counts[digest] = counts.get(digest, 0) + 1
     unknown = sum(not r.get("weights") for r in learned)

@@ -186,3 +186,19 @@ def test_compare_with_an_older_report_does_not_list_unrecorded_parts_as_differen
     report["runs"][0]["dispatcher"] = "hungarian"
     (old / "report.json").write_text(json.dumps(report), encoding="utf-8")
     assert compare_reports(old, a)["differ"]["cql.dispatcher"] == ["hungarian", "greedy"]
+
+
+def test_the_summary_names_one_network_once_whatever_folder_its_rows_came_from() -> None:
+    """Rows merged from runs in two working folders name one network's file two ways; the
+    summary's weights line listed it twice. It is named once, by the first file name seen; a
+    network with other digests is still listed with its row counts."""
+    from hierarchy.evaluate_summary import weights_line
+
+    here = {"file": "agents/weights/cql.json", "sha256": SHA_W, "json_sha256": SHA_J}
+    there = {**here, "file": "/elsewhere/agents/weights/cql.json"}
+    rows = [_evaluated(0, {"navigator": here}), _evaluated(1, {"navigator": there})]
+    line = weights_line(rows)
+    assert line is not None and line.count("cql.json") == 1 and SHA_W in line, line
+    rows.append(_evaluated(2, {"navigator": {**here, "sha256": "c" * 64}}))
+    line = weights_line(rows)
+    assert line is not None and "(2 rows)" in line and "(1 row)" in line, line
