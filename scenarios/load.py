@@ -174,7 +174,8 @@ def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputE
         msg = err["msg"].removeprefix("Value error, ")  # our own validators' messages
         value = err.get("input")
         quiet = kind in ("missing", "cell")  # no value to show; a cell's message shows it
-        if not quiet and (value is None or isinstance(value, str | int | float | bool)):
+        scalar = value is None or isinstance(value, str | int | float | bool)
+        if not quiet and (scalar or kind.endswith("_type")):  # (robots: [3]: show the list)
             msg += f", got {_as_yaml(value)}"
         if kind == "string_type" and isinstance(value, int | float):  # name: 2024, name: yes
             msg += " (to mean text, put it in quotes)"

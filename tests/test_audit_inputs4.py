@@ -241,3 +241,11 @@ def test_a_whole_float_for_a_parts_count_is_taken_as_the_count(tmp_path: Path) -
     assert got == {"patience": 10} and type(got["patience"]) is int
     with pytest.raises(InputError, match=r"takes patience as int, got 10\.5"):
         args(10.5)
+
+
+def test_a_list_where_a_number_is_due_is_shown_in_the_error(tmp_path: Path) -> None:
+    """``fleet.robots: [3]`` said "Input should be a valid integer" without the value given."""
+    with pytest.raises(
+        InputError, match=r"fleet\.robots: Input should be a valid integer, got \[3\]"
+    ):
+        load_scenario(_write(tmp_path, "fleet: {robots: [3]}"))
