@@ -4,6 +4,7 @@ them wrapped around one dispatcher at once."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -84,7 +85,7 @@ def test_parking_refuses_a_wait_that_is_not_a_finite_number() -> None:
     with pytest.raises(ValueError, match="finite number ≥ 0, got inf"):
         IdleParking(GreedyDispatcher(), math.inf)
     for bad in (math.nan, -1.0):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=re.escape(f"finite number ≥ 0, got {bad}")):
             IdleParking(GreedyDispatcher(), bad)
 
 

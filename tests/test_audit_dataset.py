@@ -275,6 +275,9 @@ def test_a_terminated_collect_leaves_nothing_behind(tmp_path):
         deadline = time.monotonic() + 60
         while not list(tmp_path.glob(".ds.*/shard_00000.npz")) and time.monotonic() < deadline:
             time.sleep(0.05)
+        # the case named: a staged shard exists when the signal comes (a guard, not a timing)
+        assert list(tmp_path.glob(".ds.*/shard_00000.npz")), "collect never staged a shard"
+        assert proc.poll() is None, "collect ended before the signal"
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:

@@ -113,7 +113,7 @@ def test_a_failed_screenshot_leaves_no_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pygame.image, "save", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="No space left on device"):
         v.screenshot()
     assert list(tmp_path.iterdir()) == []
     monkeypatch.setattr(pygame.image, "save", real_save)
@@ -153,7 +153,7 @@ def test_a_running_capture_is_not_under_its_final_name(tmp_path: Path) -> None:
 
     v._capture.append_data = broken
     v.source.advance()
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="No space left on device"):
         v.draw()
     assert v._capture is None
     assert sorted(p.name for p in tmp_path.iterdir()) == [name.name]
@@ -175,7 +175,7 @@ def test_a_figure_is_closed_even_when_saving_it_fails(tmp_path: Path) -> None:
     save_figure_atomic(fig, tmp_path / "ok.png")
     assert (tmp_path / "ok.png").stat().st_size > 0 and plt.get_fignums() == []
     fig, _ = plt.subplots()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="'no-such-format' is not supported"):
         save_figure_atomic(fig, tmp_path / "bad.png", format="no-such-format")
     assert plt.get_fignums() == [] and not (tmp_path / "bad.png").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.png"]

@@ -6,12 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from cli_helpers import run_cli
 
+from warehouse import runner
 from warehouse.cli.main import main
 
 TINY_LAYOUT = "layout: {type: generator, shelf_rows: 2, shelf_cols: 2, block_length: 4}\n"
@@ -123,7 +123,11 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
         [],
         "s.yaml: line 1: unsupported YAML tag",
     ),
-    "alias_bomb": ({"s.yaml": alias_bomb()}, [], "s.yaml: line "),
+    "alias_bomb": (
+        {"s.yaml": alias_bomb()},
+        [],
+        "s.yaml: line 6: document expands to more than 1,000,000 nodes (alias bomb?)",
+    ),
     "deep_nesting": ({"s.yaml": "a: " + "[" * 1000 + "]" * 1000 + "\n"}, [], "s.yaml: line 1"),
     "deep_mapping": (
         {"s.yaml": "".join("  " * i + f"k{i}:\n" for i in range(1000))},
@@ -209,12 +213,13 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(
             path.write_text(content, encoding="utf-8")
     scenario = next((p for p in files if p.endswith("s.yaml")), "s.yaml")
     monkeypatch.chdir(tmp_path)
+    episodes: list[object] = []  # bad input is refused before any episode runs
+    monkeypatch.setattr(runner, "_run_episode", lambda *args, **kw: episodes.append(args))
     before = snapshot(tmp_path)
-    start = time.perf_counter()
     code, out, err = run_cli(
         ["run", scenario, "--steps", "5", "--seeds", "0", "--out", "out", *extra], capsys
     )
-    assert time.perf_counter() - start < 10, "bad input must fail fast"
+    assert episodes == []
     assert code == 2, (out, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1, err

@@ -52,5 +52,5 @@ def test_bc_learns_a_toy_mapping() -> None:
         rec = algo.update(batch)
     assert rec.loss < first.loss / 3
     assert rec.accuracy > 0.95
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="BC uses one logit head"):
         BCConfig(network=NetworkConfig(heads=2))

@@ -128,7 +128,7 @@ def test_damaged_checkpoint_is_an_input_error(tmp_path: Path, how: str, match: s
     _damage(stem, how)
     with pytest.raises(InputError, match=match):
         load_algorithm(stem)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=match):
         load_network(stem)
 
 

@@ -129,9 +129,9 @@ def test_target_network_follows_by_polyak_averaging() -> None:
 
 
 def test_config_validation() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"alpha must be in \[0, 100\]"):
         CQLConfig(alpha=-1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"CQL uses two Q heads \(double Q\)"):
         CQLConfig(network=NetworkConfig(heads=1))
     cfg = CQLConfig(alpha=5.0)
     assert CQLConfig.from_json(cfg.to_json()) == cfg

@@ -140,7 +140,7 @@ def test_failed_collection_leaves_nothing_behind(tmp_path: Path) -> None:
         raise RuntimeError("interrupted")
 
     cfg = CollectConfig(targets=("tiny",), episodes=1, steps=3)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="interrupted"):
         collect(cfg, tmp_path / "ds", progress=boom)
     assert list(tmp_path.iterdir()) == []
     collect(cfg, tmp_path / "ds")

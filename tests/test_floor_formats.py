@@ -695,8 +695,14 @@ def test_load_map_size_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_load_map_wrong_format_forced_is_input_error(tmp_path: Path):
     path = tmp_path / "k.map"
     path.write_text(RHCR)
-    for fmt in ("movingai", "pogema", "ascii", "json", "graphml"):
-        with pytest.raises(InputError):
+    for fmt, message in (
+        ("movingai", "header: line 1: expected 'type octile'"),
+        ("pogema", "line 1: unknown map character '3'"),
+        ("ascii", "line 1: unknown map character '3'"),
+        ("json", "line 1: invalid JSON"),
+        ("graphml", "line 1: invalid XML"),
+    ):
+        with pytest.raises(InputError, match=message):
             load_map(path, fmt=fmt)
 
 

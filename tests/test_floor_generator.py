@@ -144,7 +144,8 @@ def test_cell_size_and_name():
     ],
 )
 def test_invalid_layouts(kwargs):
-    with pytest.raises(ValueError):
+    (field,) = kwargs  # the message names the setting
+    with pytest.raises(ValueError, match=field):
         generate_warehouse(WarehouseLayout(**kwargs))
 
 

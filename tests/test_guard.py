@@ -71,7 +71,7 @@ def test_without_overdue_orders_the_guard_changes_nothing() -> None:
     GreedyDispatcher().dispatch(a)
     AgeGuard(GreedyDispatcher(), 1e9).dispatch(b)
     np.testing.assert_array_equal(a.state.order, b.state.order)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_age_s must be > 0"):
         AgeGuard(FIFODispatcher(), 0.0)
 
 

@@ -268,16 +268,16 @@ def test_merge_refuses_rows_that_cannot_share_a_table(tmp_path, capsys) -> None:
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert "error: --merge: this run: " in err and expected in err, err
     # the same file twice, a seed twice within one file
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exc:
         ev.main(["--out", str(tmp_path / "d"), *argv, "--configs", "none",
                  "--merge", earlier, earlier])  # fmt: skip
-    assert "seed 0 is also in" in capsys.readouterr().err
+    assert exc.value.code == 2 and "seed 0 is also in" in capsys.readouterr().err
     rows = json.loads((tmp_path / "a" / "results.json").read_text())
     (tmp_path / "twice.json").write_text(json.dumps([rows[0], rows[0]]))
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exc:
         ev.main(["--out", str(tmp_path / "d"), *argv, "--configs", "none",
                  "--merge", str(tmp_path / "twice.json")])  # fmt: skip
-    assert "seed 0 appears twice" in capsys.readouterr().err
+    assert exc.value.code == 2 and "seed 0 appears twice" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
 
 

@@ -70,7 +70,7 @@ def test_taken_spots_busy_and_routed_robots_are_left_alone() -> None:
     s.waypoint[1] = -1
     s.phase[1] = Phase.TO_PICK  # a robot with a task is not idle
     assert parking_moves(sim, 0, spots)[0].tolist() == [0]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"after_s must be a finite number ≥ 0, got -1\.0"):
         IdleParking(GreedyDispatcher(), -1.0)
 
 

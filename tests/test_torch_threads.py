@@ -44,7 +44,7 @@ def test_torch_threads_sets_and_gives_back(two_threads) -> None:
     assert torch.get_num_threads() == 2
     with torch_threads(0):  # 0: as it is
         assert torch.get_num_threads() == 2
-    with pytest.raises(RuntimeError), torch_threads(1):
+    with pytest.raises(RuntimeError, match="the count comes back"), torch_threads(1):
         raise RuntimeError("the count comes back on errors too")
     assert torch.get_num_threads() == 2
 

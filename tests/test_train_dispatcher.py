@@ -65,7 +65,7 @@ def test_policy_round_trip(tmp_path: Path) -> None:
     data = bytearray(w.read_bytes())
     data[-1] ^= 1
     w.write_bytes(bytes(data))
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="sha256 does not match the policy's JSON"):
         load_policy(path)
 
 
@@ -126,7 +126,7 @@ def test_a_resumed_run_keeps_the_curve_it_resumed_from(tmp_path: Path) -> None:
 
 def test_resume_refuses_other_settings(tmp_path: Path) -> None:
     train(replace(TINY, total_steps=60), tmp_path, log_tensorboard=False)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="config: differs from this run's settings"):
         train(replace(TINY, seed=5), tmp_path, resume=True, log_tensorboard=False)
 
 
