@@ -452,7 +452,11 @@ def train(
         state = load_training_state(ckpt, net, opt)
         saved = TrainConfig.from_dict(state.get("config"), ckpt / "state.json")
         if replace(saved, total_steps=cfg.total_steps) != cfg:
-            raise InputError(ckpt / "state.json", "config", "differs from this run's settings")
+            diff = _settings_diff(asdict(saved), asdict(cfg))
+            shown = "; ".join(f"{k}: {a!r} in the run, {b!r} now" for k, a, b in diff[:3])
+            more = f" (+{len(diff) - 3} more)" if len(diff) > 3 else ""
+            why = f"differs from this run's settings: {shown}{more}"
+            raise InputError(ckpt / "state.json", "config", why)
         done = state.get("iteration")
         if isinstance(done, bool) or not isinstance(done, int) or done < 0:
             why = f"expected a count ≥ 0, got {done!r}"
@@ -529,3 +533,18 @@ def train(
         writer.close()
     net.eval()
     return net
+
+
+def _settings_diff(
+    a: dict[str, Any], b: dict[str, Any], prefix: str = ""
+) -> list[tuple[str, Any, Any]]:
+    """``(dotted key, a's value, b's value)`` for every setting that differs between two
+    :func:`dataclasses.asdict` configs (``total_steps`` aside: a resume may extend it)."""
+    out: list[tuple[str, Any, Any]] = []
+    for key in a.keys() | b.keys():
+        va, vb = a.get(key), b.get(key)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += _settings_diff(va, vb, f"{prefix}{key}.")
+        elif va != vb and f"{prefix}{key}" != "total_steps":
+            out.append((f"{prefix}{key}", va, vb))
+    return sorted(out)

@@ -24,7 +24,7 @@ from hierarchy.features import FeatureConfig
 from hierarchy.network import CandidateScorer, NetConfig
 from hierarchy.ppo import PPOConfig
 from hierarchy.ppo_dispatcher import PPODispatcher
-from hierarchy.train import TrainConfig, train
+from hierarchy.train import TrainConfig, _settings_diff, train
 from scenarios import apply_overrides, build_floor, load_scenario
 from warehouse.cli.main import main
 from warehouse.core import Simulation
@@ -126,8 +126,17 @@ def test_a_resumed_run_keeps_the_curve_it_resumed_from(tmp_path: Path) -> None:
 
 def test_resume_refuses_other_settings(tmp_path: Path) -> None:
     train(replace(TINY, total_steps=60), tmp_path, log_tensorboard=False)
-    with pytest.raises(InputError, match="config: differs from this run's settings"):
+    with pytest.raises(
+        InputError, match=r"config: differs from this run's settings: seed: 0 in the run, 5 now$"
+    ):
         train(replace(TINY, seed=5), tmp_path, resume=True, log_tensorboard=False)
+    nested = replace(TINY, ppo=replace(TINY.ppo, clip_eps=0.3))  # a nested setting, dotted
+    with pytest.raises(InputError, match=r"ppo\.clip_eps: 0\.2 in the run, 0\.3 now"):
+        train(nested, tmp_path, resume=True, log_tensorboard=False)
+    # total_steps may grow on a resume: it is no difference
+    assert not any(
+        k == "total_steps" for k, *_ in _settings_diff({"total_steps": 1}, {"total_steps": 2})
+    )
 
 
 def test_cli_smoke_run_and_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
