@@ -14,6 +14,7 @@ import pytest
 from cli_helpers import TINY, fails_cleanly, run_cli, snapshot
 
 import warehouse
+import warehouse.recorder as recorder
 import warehouse.recording as recording
 from agents import make_navigator
 from hierarchy import GreedyDispatcher
@@ -48,7 +49,7 @@ def test_the_recorder_holds_about_the_raw_bytes_of_the_run():
     try:
         rec = _recorder(fleet, steps, expected_steps=steps)
         # what the recorder's own code allocated and still holds
-        own = tracemalloc.Filter(True, recording.__file__)
+        own = tracemalloc.Filter(True, recorder.__file__)
         held = tracemalloc.take_snapshot().filter_traces([own]).statistics("filename")[0].size
     finally:
         tracemalloc.stop()

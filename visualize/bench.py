@@ -5,7 +5,7 @@
 * frames per second of ``render_mode="rgb_array"`` at 1,000 robots with every overlay on
   (heatmap, planned paths, sub-goals, flashes, a selected robot with its inspector, HUD);
 * the slowdown of a fleet run when every step is recorded with
-  :class:`~warehouse.recording.EpisodeRecorder`.
+  :class:`~warehouse.recorder.EpisodeRecorder`.
 
 Results are written up in ``docs/benchmarks.md``.
 """
@@ -89,7 +89,7 @@ def bench_render(*, frames: int = 60, warmup: int = 20, seed: int = 0) -> dict[s
 def bench_recording(*, steps: int = 300, seed: int = 0, robots: int = 1000) -> dict[str, float]:
     """Steps per CPU second of a fleet run without and with an :class:`EpisodeRecorder`
     (CPU time of this process, so other load on the machine does not skew the ratio)."""
-    from warehouse.recording import EpisodeRecorder
+    from warehouse.recorder import EpisodeRecorder
 
     overrides = {**BIG_LAYOUT, "fleet.robots": robots}
     timings: dict[bool, list[float]] = {}

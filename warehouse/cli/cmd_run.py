@@ -164,13 +164,13 @@ def run(
     if record is not None:
         import importlib.util
 
-        if importlib.util.find_spec("warehouse.recording") is None:
+        if importlib.util.find_spec("warehouse.recorder") is None:
             raise InputError(None, "--record", "recording is not available in this install")
         if into_out := out is not None and _inside(record, out):
             input_file(record, "--record", "file name")  # (the run makes --out, checked below)
         else:
             new_output_file(record, "--record", "file name")
-        from warehouse.recording import check_recording_fits
+        from warehouse.recorder import check_recording_fits
 
         # (before hours of simulation: a recording too large to load again is refused now)
         battery = exp.scenario.battery.capacity_wh is not None
