@@ -8,15 +8,19 @@ stations, unreachable pick locations or stations).
 
 A target that is not a YAML file is a *map file*: it becomes the default :class:`Scenario` with
 ``layout: {type: file, path: <absolute path>}``; pick locations and stations are then inferred
-by the floor parser's documented rule.
+by the floor parser's documented rule. An in-memory networkx graph (``make_env(G)``,
+``WarehouseModel(G)``) is read by the rules of a JSON waypoint graph of it
+(:func:`graph_scenario`) and becomes the default scenario on that floor, as a map file does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from os import PathLike
 from pathlib import Path
 from typing import Any, get_args
 
+import networkx as nx
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
@@ -49,9 +53,19 @@ EXPECTED_TARGET = "expected a built-in scenario name, a scenario file or a map f
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 _LAYOUT_TAGS = ("generator", "ascii", "file")
 
+#: What errors name as the file of an in-memory floor graph (``make_env(G)``).
+GRAPH_SOURCE = "graph"
+#: ``layout.path`` of the scenario on an in-memory graph: the floor is the graph, no file.
+GRAPH_LAYOUT_PATH = "<networkx graph>"
+
 
 def load_scenario(target: str | Path) -> tuple[Scenario, Path | None]:
     """Resolve ``target`` and return the validated scenario and the file it came from."""
+    if not isinstance(target, str | PathLike):  # (a Python caller's mistake: not a file name)
+        raise TypeError(
+            f"{EXPECTED_TARGET} (str or Path; make_env and WarehouseModel also take a networkx "
+            f"graph), got {type(target).__name__}"
+        )
     if not str(target).strip():  # (as a path, "" would be ".", the current folder)
         raise InputError(None, None, f"empty target {str(target)!r}: {EXPECTED_TARGET}")
     path = builtin_path(str(target)) if isinstance(target, str) else None
@@ -73,6 +87,33 @@ def map_scenario(path: Path, fmt: str = "auto") -> Scenario:
     read_text(path, what="map file", max_bytes=MAX_FILE_BYTES)  # fail early: missing, binary, empty
     layout = FileLayout(path=str(path.resolve()), format=fmt)  # type: ignore[arg-type]
     return Scenario(name=path.stem, description=f"map file {path.name}", layout=layout)
+
+
+def graph_scenario(
+    graph: Any, overrides: Mapping[str, Any] | None = None
+) -> tuple[Scenario, nx.Graph]:
+    """The default scenario on the floor of an in-memory networkx ``Graph`` or ``DiGraph`` (as
+    a map file gets it), and the floor graph to pass to :func:`build_floor` as ``graph=``: read
+    by exactly the rules of a node-link JSON file of it
+    (:func:`~warehouse.floor.formats.read_graph`; errors name :data:`GRAPH_SOURCE`), a new graph
+    (``graph`` is not changed). A layout setting among ``overrides`` (keys as
+    :func:`apply_overrides` takes them) other than ``layout.transpose`` is refused: the graph is
+    the floor, so it would be ignored."""
+    from warehouse.floor.formats import read_graph
+
+    for key in overrides or ():
+        dotted = SHORTCUTS.get(key, key)
+        if dotted.split(".")[0] == "layout" and dotted != "layout.transpose":
+            raise InputError(
+                None,
+                key,
+                "the floor is the networkx graph given: no layout setting but "
+                "layout.transpose applies to it",
+            )
+    floor_graph = read_graph(graph, source=GRAPH_SOURCE)
+    layout = FileLayout(path=GRAPH_LAYOUT_PATH, format="json")
+    name = str(floor_graph.graph["name"])
+    return Scenario(name=name, description="networkx graph", layout=layout), floor_graph
 
 
 def _looks_like_pogema_yaml(data: Any) -> bool:
@@ -345,23 +386,60 @@ def parse_value(raw: str, key: str, source: Path | None = None) -> Any:
 
 
 def build_floor(
-    scenario: Scenario, source: Path | None = None, overrides: Mapping[str, str] | None = None
+    scenario: Scenario,
+    source: Path | None = None,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    graph: nx.Graph | None = None,
 ) -> CompiledFloor:
     """Build and compile the scenario's floor graph and check that the scenario fits on it.
 
     ``overrides``: the settings the command line changed (:func:`apply_overrides`' keys), each
     with the option that set it (``--set faults.closures``, ``--robots``). A setting that fits
     the schema but not this floor (a closed cell off the floor, more robots than free cells)
-    is then reported against that option, not against the scenario file."""
+    is then reported against that option, not against the scenario file. ``graph``: the floor
+    graph :func:`graph_scenario` read from an in-memory graph, built instead of the layout's
+    (``layout.transpose``, ``physics.speed_m_s`` and the checks apply to it as to a file's)."""
     if not overrides:
-        return _build_floor(scenario, source)
+        return _build_floor(scenario, source, graph)
     try:
-        return _build_floor(scenario, source)
+        return _build_floor(scenario, source, graph)
     except InputError as exc:
         raise blame_override(exc, dict(overrides), dict(overrides)) from None
 
 
-def _build_floor(scenario: Scenario, source: Path | None) -> CompiledFloor:
+def _build_floor(
+    scenario: Scenario, source: Path | None, given: nx.Graph | None = None
+) -> CompiledFloor:
+    layout = scenario.layout
+    where: str | Path | None = source  # what floor errors name
+    if given is not None:
+        graph, where = given, GRAPH_SOURCE
+    else:
+        graph = _layout_graph(scenario, source)
+    if layout.transpose:
+        from warehouse.floor.transform import transpose_floor
+
+        graph = transpose_floor(graph)
+    speed = scenario.physics.speed_m_s
+    if speed is not None:  # travel time follows edge length: long edges become chains
+        from warehouse.floor.transit import split_long_edges
+
+        graph = split_long_edges(
+            graph,
+            speed,
+            scenario.physics.step_seconds,
+            source=where,
+            what="floor given as a networkx graph" if given is not None else _floor_kind(layout),
+            cell_size=scenario.physics.cell_size,
+        )
+    floor = compile_floor(graph, source=where)
+    check_fits(scenario, floor, source)
+    return floor
+
+
+def _layout_graph(scenario: Scenario, source: Path | None) -> nx.Graph:
+    """The floor graph the scenario's layout describes (generated, drawn or read from a file)."""
     layout = scenario.layout
     cell = scenario.physics.cell_size or 1.0
     if isinstance(layout, GeneratorLayout):
@@ -393,25 +471,7 @@ def _build_floor(scenario: Scenario, source: Path | None) -> CompiledFloor:
             raise InputError(map_path, None, f"malformed map file: {exc}") from None
     else:  # pragma: no cover - the discriminated union guarantees one of the above
         raise InputError(source, "layout.type", "unknown layout")
-    if layout.transpose:
-        from warehouse.floor.transform import transpose_floor
-
-        graph = transpose_floor(graph)
-    speed = scenario.physics.speed_m_s
-    if speed is not None:  # travel time follows edge length: long edges become chains
-        from warehouse.floor.transit import split_long_edges
-
-        graph = split_long_edges(
-            graph,
-            speed,
-            scenario.physics.step_seconds,
-            source=source,
-            what=_floor_kind(layout),
-            cell_size=scenario.physics.cell_size,
-        )
-    floor = compile_floor(graph, source=source)
-    check_fits(scenario, floor, source)
-    return floor
+    return graph
 
 
 def _floor_kind(layout: GeneratorLayout | AsciiLayout | FileLayout) -> str:

@@ -8,9 +8,12 @@ Flow of the package: scenario (``scenarios``) → floor (``warehouse.floor``) �
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .jit_cache import configure as _configure_jit_cache
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __version__ = "0.1.0"
 
@@ -18,14 +21,20 @@ _configure_jit_cache()  # before any numba kernel is compiled (warehouse.jit_cac
 
 
 def make_env(
-    scenario: str | Path = "small",
+    scenario: str | Path | nx.Graph = "small",
     *,
     seed: int | None = None,
     render_mode: str | None = None,
     state: str = "grid",
     **overrides: Any,
 ):
-    """Build the PettingZoo ParallelEnv of a built-in scenario name or a scenario/map file.
+    """Build the PettingZoo ParallelEnv of a built-in scenario name, a scenario/map file or a
+    networkx ``Graph``/``DiGraph`` floor.
+
+    A graph's nodes and edges carry the attributes of a JSON waypoint graph (``pos``, ``kind``,
+    ``length`` …; :mod:`warehouse.floor.formats.graphio`) and are checked by exactly its rules:
+    the env is the one ``save_graph(G, "g.json")`` then ``make_env("g.json")`` builds, on the
+    default scenario. ``G`` is not changed; errors name ``graph`` and the node or edge.
 
     ``overrides`` are scenario settings, by short name (``robots=10``, ``steps=200``,
     ``collisions="physical"``, ``tasks="goal_visit"``) or dotted path (``**{"fleet.robots": 10}``).
@@ -35,17 +44,22 @@ def make_env(
     that stream. ``state``: what ``env.state()`` returns, ``"grid"`` (the occupancy grid) or
     ``"channels"`` (five channels for a centralized critic; :class:`~warehouse.env.WarehouseEnv`).
     """
-    from scenarios import apply_overrides, build_floor, load_scenario
+    import networkx as nx
+
+    from scenarios import apply_overrides, build_floor, graph_scenario, load_scenario
 
     from .env import WarehouseEnv
 
-    sc, source = load_scenario(scenario)
+    graph = None
+    if isinstance(scenario, nx.Graph):
+        (sc, graph), source = graph_scenario(scenario, overrides), None
+    else:
+        sc, source = load_scenario(scenario)
     if "collisions" in overrides:  # the env's mode, also over a scenario's policies.shield
         overrides = {**overrides, "policies.shield": None}
     sc = apply_overrides(sc, overrides, source)
-    env = WarehouseEnv(
-        build_floor(sc, source), sc, render_mode=render_mode, source=source, state=state
-    )
+    floor = build_floor(sc, source, graph=graph)
+    env = WarehouseEnv(floor, sc, render_mode=render_mode, source=source, state=state)
     if seed is not None:
         env.reset(seed=seed)
     return env

@@ -136,10 +136,12 @@ def _kpi_reporter(name: str) -> Any:
 class WarehouseModel(mesa.Model):
     """One run of a scenario with one policy and one seed (see module docstring).
 
-    ``scenario`` is a built-in name, a scenario or map file, or a loaded
-    :class:`~scenarios.Scenario` (then pass its ``source``). Extra keyword arguments are
-    scenario overrides (``robots=40``, ``**{"fleet.robots": 40}``), so ``mesa.batch_run`` can
-    sweep any setting. ``floor`` reuses an already built floor of the same scenario.
+    ``scenario`` is a built-in name, a scenario or map file, a loaded
+    :class:`~scenarios.Scenario` (then pass its ``source``), or a networkx ``Graph``/``DiGraph``
+    floor, read as :func:`warehouse.make_env` reads one (the default scenario on it). Extra
+    keyword arguments are scenario overrides (``robots=40``, ``**{"fleet.robots": 40}``), so
+    ``mesa.batch_run`` can sweep any setting. ``floor`` reuses an already built floor of the
+    same scenario.
     ``check_checkpoints=False`` lets a ``policies.*_checkpoint`` that this policy does not load
     pass (a sweep or comparison checks that some policy of the whole run loads it).
     ``last_only=True`` (as ``warehouse sweep`` runs it) computes the model reporters after the
@@ -168,10 +170,15 @@ class WarehouseModel(mesa.Model):
         **overrides: Any,
     ) -> None:
         super().__init__(seed=seed)
-        from scenarios import Scenario, apply_overrides, build_floor, load_scenario
+        import networkx as nx
 
+        from scenarios import Scenario, apply_overrides, build_floor, graph_scenario, load_scenario
+
+        graph = None
         if isinstance(scenario, Scenario):
             sc = scenario
+        elif isinstance(scenario, nx.Graph):
+            (sc, graph), source = graph_scenario(scenario, overrides), None
         else:
             sc, source = load_scenario(scenario)
         sc = apply_overrides(sc, overrides, source)
@@ -195,7 +202,7 @@ class WarehouseModel(mesa.Model):
         self.collect_every = int(collect_every or sc.episode.collect_every)
         self.last_only = bool(last_only)
 
-        floor = floor if floor is not None else build_floor(sc, source)
+        floor = floor if floor is not None else build_floor(sc, source, graph=graph)
         config = sc.sim_config(spec.collisions_for(sc))
         self.sim = Simulation(floor, config)
         if check_checkpoints:
@@ -226,7 +233,7 @@ class WarehouseModel(mesa.Model):
         self.running = self.max_steps > 0
 
     def _make_recorder(self, recorder: Any) -> Any:
-        """``True``: a :class:`warehouse.recording.EpisodeRecorder`; a callable: a factory
+        """``True``: a :class:`warehouse.recorder.EpisodeRecorder`; a callable: a factory
         ``(sim, meta) -> recorder``; else the given object (or ``None``)."""
         if recorder is None or recorder is False:
             return None
@@ -237,7 +244,7 @@ class WarehouseModel(mesa.Model):
             "steps": self.max_steps,
         }
         if recorder is True:
-            from .recording import EpisodeRecorder
+            from .recorder import EpisodeRecorder
 
             return EpisodeRecorder(self.sim, meta=meta, expected_steps=self.max_steps)
         if callable(recorder) and not hasattr(recorder, "capture"):

@@ -7,13 +7,14 @@
   (:mod:`.pogema`);
 * RHCR ``.map`` — :func:`parse_rhcr` (:mod:`.rhcr`);
 * networkx node-link JSON and GraphML (non-grid floors) — :func:`parse_node_link_json`,
-  :func:`parse_graphml`, and :func:`save_graph` to write them (:mod:`.graphio`);
+  :func:`parse_graphml`, and :func:`save_graph` to write them (:mod:`.graphio`); an in-memory
+  networkx graph — :func:`read_graph`, by the rules of a JSON file of it;
 * any file — :func:`load_map`, with format detection (:mod:`.detect`).
 """
 
 from .ascii import parse_ascii
 from .detect import FORMATS, detect_format, load_map
-from .graphio import parse_graphml, parse_node_link_json, save_graph
+from .graphio import parse_graphml, parse_node_link_json, read_graph, save_graph
 from .movingai import parse_movingai
 from .pogema import parse_pogema, parse_pogema_yaml
 from .rhcr import parse_rhcr
@@ -29,5 +30,6 @@ __all__ = [
     "parse_pogema",
     "parse_pogema_yaml",
     "parse_rhcr",
+    "read_graph",
     "save_graph",
 ]

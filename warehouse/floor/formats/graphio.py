@@ -1,5 +1,8 @@
 """Non-grid floors as networkx node-link JSON or GraphML, and :func:`save_graph`.
 
+An in-memory networkx graph (``warehouse.make_env(G)``) is read by :func:`read_graph`, by the
+rules below for a JSON file of it (one function, :func:`_from_node_link`, checks both).
+
 Node attributes:
 
 * ``pos`` — ``[row, col]``, two finite numbers (a floor drawn on a grid of cells; fractional
@@ -84,7 +87,78 @@ _TUPLE_ID = re.compile(r"^\((-?\d+), (-?\d+)\)$")
 # ---------------------------------------------------------------------------------- reading
 def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph") -> nx.Graph:
     """Floor graph of a networkx node-link JSON document (see module docstring)."""
-    data = loads_json_strict(text, source)
+    return _from_node_link(loads_json_strict(text, source), source, name)
+
+
+def read_graph(graph: Any, *, source: Source = "graph", name: str = "graph") -> nx.Graph:
+    """Floor graph of an in-memory networkx ``Graph`` or ``DiGraph``, checked by exactly the
+    rules a node-link JSON file of it gets: it is read as :func:`save_graph` writes it (tuples
+    as lists, numpy values as Python numbers), so the floor equals the one read back from that
+    file. Errors name the node (``node 'a1'.kind``) or edge (``edge 'a1'-'a2'.length``) under
+    ``source``. A new graph is returned; ``graph`` is not changed."""
+    if not isinstance(graph, nx.Graph):
+        raise InputError(
+            source, None, f"expected a networkx Graph or DiGraph, got {type(graph).__name__}"
+        )
+    ids = list(graph.nodes)
+    pairs = list(graph.edges)
+    data = _node_link_data(graph)
+    try:  # the file's values, all at once (what save_graph writes, read back)
+        plain = json.loads(json.dumps(data, default=_json_default))
+    except (TypeError, ValueError, RecursionError):  # name the value no file could hold
+        plain = _json_values(data, source, ids, pairs)
+    return _from_node_link(
+        plain,
+        source,
+        name,
+        node_at=lambda i: f"node {ids[i]!r}",
+        edge_at=lambda j: f"edge {pairs[j][0]!r}-{pairs[j][1]!r}",
+        edge_field=lambda u, v: f"edge {u!r}-{v!r}",
+    )
+
+
+def _json_values(
+    data: dict[str, Any], source: Source, ids: list[Any], pairs: list[tuple[Any, ...]]
+) -> dict[str, Any]:
+    """:func:`read_graph`'s node-link ``data`` as a JSON file holds it, value by value: a node
+    id, edge end or attribute this module reads that JSON cannot hold is an error naming it;
+    another attribute (ignored, as a file's) is kept as it is."""
+
+    def plain(value: Any, field: str | None) -> Any:
+        try:
+            return json.loads(json.dumps(value, default=_json_default))
+        except (TypeError, ValueError, RecursionError) as exc:
+            if field is None:
+                return value
+            raise InputError(source, field, f"not a JSON value ({exc}), got {value!r}") from None
+
+    def entry(attrs: dict[str, Any], known: tuple[str, ...], where: str) -> dict[str, Any]:
+        return {str(k): plain(v, f"{where}.{k}" if k in known else None) for k, v in attrs.items()}
+
+    out = dict(data)
+    out["graph"] = entry(data["graph"], (*GRAPH_ATTRS, TRANSIT_KEY), "graph")
+    out["nodes"] = [
+        entry(node, ("id", *NODE_ATTRS), f"node {ids[i]!r}") for i, node in enumerate(data["nodes"])
+    ]
+    out["edges"] = [
+        entry(edge, ("source", "target", *EDGE_ATTRS), f"edge {pairs[j][0]!r}-{pairs[j][1]!r}")
+        for j, edge in enumerate(data["edges"])
+    ]
+    return out
+
+
+def _from_node_link(
+    data: Any,
+    source: Source,
+    name: str,
+    *,
+    node_at: Callable[[int], str] | None = None,
+    edge_at: Callable[[int], str] | None = None,
+    edge_field: Callable[[Any, Any], str | None] = lambda u, v: None,
+) -> nx.Graph:
+    """The floor graph of parsed node-link ``data`` (a JSON file's, or :func:`read_graph`'s):
+    the one set of rules for both. ``node_at(i)`` / ``edge_at(j)`` name the ``i``-th node and
+    ``j``-th edge in errors (default: ``nodes[i]``, ``edges[j]``, a file's list entries)."""
     if not isinstance(data, dict):
         raise InputError(source, None, "expected a node-link JSON object with 'nodes'")
     multigraph = data.get("multigraph", False)
@@ -111,21 +185,23 @@ def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph
     attrs = data.get("graph", {})
     if not isinstance(attrs, dict):
         raise InputError(source, "graph", "expected an object of graph attributes")
+    node_at = node_at or (lambda i: f"nodes[{i}]")
+    edge_at = edge_at or (lambda j: f"{edge_key}[{j}]")
 
     ids: dict[Any, int] = {}
     clean_nodes = []
     for i, node in enumerate(nodes):
         if not isinstance(node, dict) or "id" not in node:
-            raise InputError(source, f"nodes[{i}]", "expected an object with an 'id'")
-        key = _hashable(node["id"], source, f"nodes[{i}].id")
+            raise InputError(source, node_at(i), "expected an object with an 'id'")
+        key = _hashable(node["id"], source, f"{node_at(i)}.id")
         if key in ids:
-            raise InputError(source, f"nodes[{i}].id", f"duplicate of nodes[{ids[key]}]")
+            raise InputError(source, f"{node_at(i)}.id", f"duplicate of {node_at(ids[key])}")
         ids[key] = i
         clean_nodes.append({**node, "id": key})
     clean_edges = []
     seen_edges: dict[tuple[Any, ...], int] = {}
     for j, edge in enumerate(edges):
-        field = f"{edge_key}[{j}]"
+        field = edge_at(j)
         if not isinstance(edge, dict):
             raise InputError(source, field, "expected an object with 'source' and 'target'")
         ends = []
@@ -142,7 +218,7 @@ def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph
             _positive(edge["length"], source, f"{field}.length", text_ok=False)
         pair = tuple(ends) if directed else tuple(sorted(ends, key=repr))
         if pair in seen_edges:
-            raise InputError(source, field, f"duplicate of {edge_key}[{seen_edges[pair]}]")
+            raise InputError(source, field, f"duplicate of {edge_at(seen_edges[pair])}")
         seen_edges[pair] = j
         clean_edges.append({**edge, "source": ends[0], "target": ends[1]})
 
@@ -170,11 +246,11 @@ def parse_node_link_json(text: str, *, source: Source = None, name: str = "graph
                 graph.nodes[key]["transit"] = True
     for i, (_node, data_) in enumerate(graph.nodes(data=True)):
         if "pos" not in data_:
-            raise InputError(source, f"nodes[{i}].pos", "missing (row, col) position")
-        data_["pos"] = _pair(data_["pos"], source, f"nodes[{i}].pos", text_ok=False)
+            raise InputError(source, f"{node_at(i)}.pos", "missing (row, col) position")
+        data_["pos"] = _pair(data_["pos"], source, f"{node_at(i)}.pos", text_ok=False)
         if "cell" in data_:
-            data_["cell"] = _whole_pair(data_["cell"], source, f"nodes[{i}].cell", text_ok=False)
-    return _finish(graph, source, lambda i: f"nodes[{i}]", lambda u, v: None)
+            data_["cell"] = _whole_pair(data_["cell"], source, f"{node_at(i)}.cell", text_ok=False)
+    return _finish(graph, source, node_at, edge_field)
 
 
 def parse_graphml(text: str, *, source: Source = None, name: str = "graph") -> nx.Graph:
@@ -582,17 +658,22 @@ def save_graph(graph: nx.Graph, path: str | Path) -> Path:
 
 
 def _node_link_text(graph: nx.Graph) -> str:
+    return json.dumps(_node_link_data(graph), indent=1, default=_json_default) + "\n"
+
+
+def _node_link_data(graph: nx.Graph) -> dict[str, Any]:
+    """What :func:`save_graph` writes to a JSON file, before it is text: the node-link data,
+    edges under ``edges``, transit nodes marked on the nodes (``graph`` is not changed)."""
     params = inspect.signature(nx.node_link_data).parameters
     kw = {"edges": "edges"} if "edges" in params else {"link": "edges"}
     transit = graph.graph.get(TRANSIT_KEY)
-    if transit is not None:  # the mark on the nodes instead of a list in the graph
+    if isinstance(transit, set | frozenset | list | tuple):  # marks on the nodes instead
         graph = graph.copy()
         del graph.graph[TRANSIT_KEY]
         for node in transit:
             if node in graph:
                 graph.nodes[node]["transit"] = True
-    data = nx.node_link_data(graph, **kw)
-    return json.dumps(data, indent=1, default=_json_default) + "\n"
+    return nx.node_link_data(graph, **kw)
 
 
 def _json_default(value: Any) -> Any:
