@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 from pathlib import Path
@@ -296,9 +295,6 @@ def test_tasks_and_set_flags(tmp_path: Path, capsys) -> None:
     assert kpis["cycle_time_p50"]["mean"] is None  # goal_visit has no orders
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("warehouse.recording") is None, reason="no recorder module"
-)
 def test_record_option(tmp_path: Path, capsys) -> None:
     from warehouse.recording import load_recording
 
@@ -311,9 +307,6 @@ def test_record_option(tmp_path: Path, capsys) -> None:
     assert recording.meta["seed"] == 2
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("warehouse.recording") is None, reason="no recorder module"
-)
 def test_jobs_give_the_same_files_as_one_process(tmp_path: Path, capsys, monkeypatch) -> None:
     """``--jobs 2`` runs the episodes in worker processes (the recorded one here) and writes
     the same report, series and recording as one process."""

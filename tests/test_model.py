@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import mesa
 import numpy as np
 import pytest
@@ -142,9 +140,6 @@ def test_batch_run_one_row_per_run() -> None:
     assert all(r["steps"] == 12 and r["robots"] == r["fleet.robots"] for r in rows)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("warehouse.recording") is None, reason="no recorder module"
-)
 def test_recorder_captures_every_step() -> None:
     model = WarehouseModel("tiny", seed=0, steps=15, recorder=True)
     model.run()

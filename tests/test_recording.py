@@ -113,7 +113,8 @@ def test_floor_and_graph_rebuilt_with_same_node_ids(recorded):
 
 
 def test_validator_reads_the_log(tmp_path):
-    validate = pytest.importorskip("warehouse.validate")
+    from warehouse import validate
+
     fleet = make_fleet("tiny", robots=8)  # block shield: no conflicts
     record(fleet, seed=1, steps=80, path=tmp_path / "ok.npz")
     rec = load_recording(tmp_path / "ok.npz")
