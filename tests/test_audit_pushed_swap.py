@@ -87,7 +87,9 @@ def test_a_pushed_robot_that_proposed_wait_moves_as_under_plain_pibt():
 
 def test_the_pusher_gets_through_and_the_two_polite_robots_lock_in_the_spur():
     """The known cost of the rule: robot 0 passes, robots 1 and 2 (each waiting for the other's
-    cell, neither proposing a move) stay in the spur for good; the shield never sees them."""
+    cell, neither proposing a move) stay in the spur; the shield never sees them. For good only
+    here: this stand-in never advances ``since_progress``, and in the simulation the shield's
+    stall rescue frees them (``tests/test_audit_polite_lock.py``)."""
     f = grid_floor(LANE)
     sim = lane_case(f)
     first = first_arrivals(sim, PIBTSwapShield(), 60)
