@@ -499,7 +499,9 @@ class Renderer:
         if robots.size == 0:
             return
         length = 60 if frame.n_robots <= 200 else 16
-        routes = plan_paths(self.floor, frame.dist, frame.pos[robots], frame.target[robots], length)
+        routes = plan_paths(
+            self.floor, frame.dist, frame.pos[robots], frame.target[robots], length, sim=frame.sim
+        )
         step = routes[:, 1:]
         fresh = step != routes[:, :-1]
         who = np.broadcast_to(np.arange(robots.size)[:, None], step.shape)[fresh]

@@ -243,11 +243,22 @@ def frame_from_recording(
 
 # ---------------------------------------------------------------------------------- paths
 def plan_paths(
-    floor: CompiledFloor, dist: Any, pos: np.ndarray, target: np.ndarray, length: int
+    floor: CompiledFloor,
+    dist: Any,
+    pos: np.ndarray,
+    target: np.ndarray,
+    length: int,
+    *,
+    sim: Any = None,
 ) -> np.ndarray:
     """Planned routes ``(len(pos), length + 1)`` of node ids, following strictly decreasing
     distance-to-target on the floor (the rule-based plan); a route that has arrived (or has no
-    target / no path) repeats its last node. ``target`` < 0 means no target."""
+    target / no path) repeats its last node. ``target`` < 0 means no target.
+
+    Each move is one the move rule allows: ``sim``'s (:meth:`Simulation.move_mask`, the live
+    simulation or a recording's frame; closed edges and closed cells), so a route goes around a
+    closure as the robot does; without ``sim``, the floor's moves less closed edges
+    (``dist.mask``)."""
     pos = np.asarray(pos, dtype=np.int32)
     target = np.asarray(target, dtype=np.int32)
     out = np.empty((pos.size, length + 1), dtype=np.int32)
@@ -260,15 +271,17 @@ def plan_paths(
     slots[has] = dist.slots(target[has])
     table = dist.table
     cur = pos.copy()
-    nbr, mask = floor.nbr, floor.mask
+    nbr, mask = floor.nbr, dist.mask
+    rows = np.arange(cur.size)
     for i in range(1, length + 1):
         cand = nbr[cur]  # (k, A)
         d = table[slots[:, None], cand].astype(np.int64)
-        d = np.where(mask[cur], d, UNREACHABLE + 1)
+        allowed = mask[cur] if sim is None else sim.move_mask(cur)
+        d = np.where(allowed, d, UNREACHABLE + 1)
         best = d.argmin(axis=1)
         here = table[slots, cur].astype(np.int64)
-        go = has & (d[np.arange(cur.size), best] < here)
-        cur = np.where(go, cand[np.arange(cur.size), best], cur).astype(np.int32)
+        go = has & (d[rows, best] < here)
+        cur = np.where(go, cand[rows, best], cur).astype(np.int32)
         out[:, i] = cur
     return out
 

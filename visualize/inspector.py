@@ -129,8 +129,9 @@ def inspect_robot(frame: Frame, robot: int) -> RobotInspection:
     if target >= 0:
         d = int(frame.dist.lookup(np.array([target]), np.array([node]))[0])
         steps = None if d >= UNREACHABLE else d
+        length = min(MAX_PATH, d if steps else 0)
         route = plan_paths(
-            f, frame.dist, np.array([node]), np.array([target]), min(MAX_PATH, d if steps else 0)
+            f, frame.dist, np.array([node]), np.array([target]), length, sim=frame.sim
         )[0]
         path = path_cells(f, route)
     st = frame.step

@@ -627,16 +627,34 @@ class Simulation:
         action_mask_kernel(*self._move_rule_inputs(), out)
         return out
 
+    def move_mask(self, nodes: np.ndarray) -> np.ndarray:
+        """``(k, A)`` bool: the actions the move rule (:meth:`action_mask`) allows now from
+        each of ``nodes`` to a robot free to move (not broken down, not at work): the floor's
+        moves less closed edges and closed cells. The visualizer plans its routes with it."""
+        nodes = np.ascontiguousarray(nodes, dtype=self.state.pos.dtype).reshape(-1)
+        free = np.zeros(nodes.size, dtype=self.state.broken.dtype)
+        idle = np.zeros(nodes.size, dtype=self.state.phase.dtype)
+        out = np.empty((nodes.size, self.floor.n_actions), dtype=bool)
+        action_mask_kernel(nodes, *self._open_moves(), free, idle, *self._closures(), out)
+        return out
+
     def _move_rule_inputs(self) -> tuple:
-        """What the move rule (:func:`~.kernels.move_allowed`) reads: positions, the floor's
+        """What the move rule (:func:`~.kernels.move_targets_kernel`,
+        :func:`~.kernels.action_mask_kernel`) reads: positions, the floor's
         edges, breakdowns, work phases and closures (a closed cell is entered only by a robot
         inside a scheduled closure moving outward, :attr:`DistanceCache.leave`)."""
-        s, f = self.state, self.floor
-        closures = self.closures_possible
+        s = self.state
         broken = s.broken if self.battery is None else self.battery.frozen(s)
-        leave = self.dist.leave  # robots inside a scheduled closure may move outward
-        mask = self.dist.mask  # the floor's moves, less those closed edges take away
-        return s.pos, mask, f.nbr, broken, s.phase, self.closed_until, self.t, closures, leave
+        return s.pos, *self._open_moves(), broken, s.phase, *self._closures()
+
+    def _open_moves(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(mask, nbr)``: the floor's moves, less those closed edges take away."""
+        return self.dist.mask, self.floor.nbr
+
+    def _closures(self) -> tuple[np.ndarray, int, bool, np.ndarray]:
+        """``(closed_until, t, closures_possible, leave)``: the closed cells the move rule
+        reads (robots inside a scheduled closure may move outward: ``dist.leave``)."""
+        return self.closed_until, self.t, self.closures_possible, self.dist.leave
 
     def target_slots(self) -> tuple[np.ndarray, np.ndarray]:
         """``(target, slot)``: each robot's target node (-1 none) and its row in ``dist.table``
