@@ -99,3 +99,17 @@ def test_a_replayed_frame_draws_the_route_of_the_recorded_closures(tmp_path) -> 
         assert replayed.tolist() == live[k].tolist(), k
     cells = [tuple(c) for c in live[0].tolist()]
     assert len(cells) == 14 and (0, 3) not in cells and cells[-1] == (0, 5)
+
+
+def test_station_queues_are_one_count_for_the_core_and_the_viewer() -> None:
+    """The viewer's frames counted station queues with their own copy of the rule (and the
+    core's could return one entry too many for a goal past the last station); both now use
+    ``station_queue_counts``, which counts only goals that are stations."""
+    import numpy as np
+
+    from warehouse.core.state import station_queue_counts
+
+    stations = np.array([3, 7, 9])
+    goal = np.array([7, 9, 9, 12, 5, 3])  # 12 past the last station, 5 between two
+    carrying = np.array([True, True, True, True, True, False])
+    assert station_queue_counts(stations, goal, carrying).tolist() == [0, 1, 2]

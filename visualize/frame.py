@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from warehouse.core.state import Phase
+from warehouse.core.state import Phase, station_queue_counts
 from warehouse.floor import UNREACHABLE, CompiledFloor
 
 
@@ -120,11 +120,9 @@ class Frame:
         return self.sim.dist
 
     def station_queues(self) -> np.ndarray:
-        """Robots carrying an order to each station (indexed like ``floor.stations``)."""
-        stations = self.floor.stations
-        goal = self.task_goal[self.carrying]
-        idx = np.searchsorted(stations, goal)
-        return np.bincount(idx, minlength=stations.size)[: stations.size]
+        """Robots carrying an order to each station (indexed like ``floor.stations``; the core's
+        count, :func:`~warehouse.core.state.station_queue_counts`, of this frame's state)."""
+        return station_queue_counts(self.floor.stations, self.task_goal, self.carrying)
 
 
 def closed_moves(floor: CompiledFloor, mask: np.ndarray) -> np.ndarray:

@@ -115,7 +115,7 @@ from .kernels import (
 )
 from .physics import PhysicsScratch
 from .ranks import rank_within_groups
-from .state import Charge, FleetState, OrderBook, Phase
+from .state import Charge, FleetState, OrderBook, Phase, station_queue_counts
 
 _SEED_BOUND = 2**31  #: seeds drawn for seedless resets are below this (any part's seed range)
 # Plain ints: enum attribute lookups are slow on the hot path.
@@ -705,10 +705,7 @@ class Simulation:
     def station_queues(self) -> np.ndarray:
         """Robots heading to or working at each station (indexed like ``floor.stations``)."""
         s = self.state
-        carrying = s.carrying
-        goal = s.task_goal[carrying]
-        idx = np.searchsorted(self.floor.stations, goal)
-        return np.bincount(idx, minlength=self.floor.stations.size)
+        return station_queue_counts(self.floor.stations, s.task_goal, s.carrying)
 
     # ------------------------------------------------------------------ the step
     def step(self, actions: np.ndarray, preferences: np.ndarray | None = None) -> StepResult:

@@ -148,6 +148,19 @@ class FleetState:
         return np.where(self.waypoint >= 0, self.waypoint, self.task_goal)
 
 
+def station_queue_counts(
+    stations: np.ndarray, task_goal: np.ndarray, carrying: np.ndarray
+) -> np.ndarray:
+    """Robots carrying an order to each station (indexed like ``stations``, sorted node ids):
+    the count :meth:`~warehouse.core.Simulation.station_queues` and the viewer's frames show
+    (a goal that is not one of ``stations`` counts nowhere)."""
+    goal = task_goal[carrying]
+    idx = np.searchsorted(stations, goal)
+    at = idx < stations.size
+    at[at] = stations[idx[at]] == goal[at]
+    return np.bincount(idx[at], minlength=stations.size)
+
+
 @dataclass
 class OrderBook:
     """Growable arrays of every order ever created; ``open_ids`` are the unassigned ones."""
