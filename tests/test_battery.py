@@ -320,6 +320,20 @@ def test_a_robot_driving_to_its_charger_is_moved_by_the_stall_rescue():
     assert s.depletions[0] == 0  # it reached the charger in time
 
 
+def _count_tasks_only(monkeypatch) -> None:
+    """Undo the kernel's count of idle robots with a waypoint (``progress_kernel`` since the
+    thirty-sixth session, which covers the robots below too): only robots with a task count,
+    as before, so that the tests below show what ``Battery.progress_phase`` alone adds."""
+    import warehouse.core.simulation as simulation
+
+    real = simulation.progress_kernel
+
+    def tasks_only(slot, table, pos, phase, waypoint, *rest):
+        real(slot, table, pos, phase, np.full_like(waypoint, -1), *rest)
+
+    monkeypatch.setattr(simulation, "progress_kernel", tasks_only)
+
+
 def test_without_counting_its_stall_the_robot_to_the_charger_locks_the_lane(monkeypatch):
     """The mechanism of the gridlocks: a robot driving to its charger is IDLE, so its
     ``since_progress`` stayed 0 and the stall rescue never took it over; the highest-priority
@@ -327,6 +341,7 @@ def test_without_counting_its_stall_the_robot_to_the_charger_locks_the_lane(monk
     from warehouse.core.battery import Battery
 
     monkeypatch.setattr(Battery, "progress_phase", lambda self, s: s.phase)
+    _count_tasks_only(monkeypatch)
     sim = lane_scene()
     charging, picked = run_waiting_navigator(sim, 100)
     s = sim.state
@@ -413,6 +428,7 @@ def test_without_counting_its_stall_the_full_robot_blocks_its_charger(monkeypatc
         return np.where(s.charge == Charge.TO_CHARGER, np.int8(Phase.TO_PICK), s.phase)
 
     monkeypatch.setattr(Battery, "progress_phase", old)
+    _count_tasks_only(monkeypatch)
     sim = charger_queue_scene()
     left, charging = run_queue(sim, 300)
     s = sim.state

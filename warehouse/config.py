@@ -174,13 +174,15 @@ class PhysicsConfig(Section):
         30,
         ge=1,
         le=MAX_COUNT,
-        description="A robot with a task and no progress for this many steps is stuck.",
+        description="A robot with a task (or driving to a sub-goal) and no progress for this many "
+        "steps is stuck.",
     )
     jam_after: int = Field(
         300,
         ge=1,
         le=MAX_COUNT,
-        description="A robot with a task and no progress for this many steps is jammed: held by "
+        description="A robot with a task (or driving to a sub-goal) and no progress for this many "
+        "steps is jammed: held by "
         "a jam, not slowed by traffic. A run ending with a quarter of its fleet jammed is "
         "gridlocked.",
     )

@@ -36,9 +36,10 @@ name                               definition (unit)
 ``energy_kwh``                     distance × ``physics.energy_wh_per_metre`` + robots × simulated
                                    time × ``physics.idle_power_w`` (kWh)
 ``stuck_robots``                   robots with a task and no progress towards its target for
-                                   ``physics.stuck_after`` steps, at the end of the run (a robot
-                                   driving to or stepping off its charger counts as one with a
-                                   task: ``Battery.progress_phase``)
+                                   ``physics.stuck_after`` steps, at the end of the run (an idle
+                                   robot driving to a sub-goal counts as one with a task, and so
+                                   does one driving to or stepping off its charger:
+                                   ``Battery.progress_phase``)
 ``stuck_robot_share``              share of robot-steps that ended with the robot stuck, as
                                    ``stuck_robots`` counts it after every step (0..1): the
                                    robot-time stuck over the whole run, where ``stuck_robots``

@@ -35,7 +35,7 @@ array                 shape, dtype     meaning
 ``waypoint``          (T+1, N) int32   dispatcher sub-goal (-1 none)
 ``broken``            (T+1, N) int32   steps left broken down
 ``timer``             (T+1, N) int32   steps left picking / dropping
-``since_progress``    (T+1, N) int32   steps with a task and no progress
+``since_progress``    (T+1, N) int32   steps driving to a target and no progress
 ``proposed``          (T, N) int8      navigator actions before the shield
 ``actions``           (T, N) int8      executed actions (after masking and the shield)
 ``intervened``        (T, N) bool      the shield changed the action

@@ -511,11 +511,23 @@ def move_and_advance_kernel(
 
 @numba.njit(cache=True)
 def progress_kernel(
-    slot, table, pos, phase, reset, best_dist, since_progress, dist_now, stuck_after, stuck_steps
+    slot,
+    table,
+    pos,
+    phase,
+    waypoint,
+    reset,
+    best_dist,
+    since_progress,
+    dist_now,
+    stuck_after,
+    stuck_steps,
 ):  # pragma: no cover - compiled
     """Closest approach to the target and steps without progress (``_update_progress``), and
     ``stuck_steps[i] += 1`` for robots that end the step stuck (``since_progress ≥
-    stuck_after``, the rule of ``kpis.stuck_robots``)."""
+    stuck_after``, the rule of ``kpis.stuck_robots``). A robot counts while it drives to a
+    target: with a task (not at work), or idle with a sub-goal (a parking spot, an evacuation
+    cell), so that the shields' stall rescue moves it when its navigator keeps it waiting."""
     big = np.int32(2147483647)
     for i in range(pos.size):
         d = np.int32(0)
@@ -525,7 +537,8 @@ def progress_kernel(
         improved = d < best_dist[i]
         if reset[i] or improved:
             best_dist[i] = d
-        has_task = phase[i] != IDLE and phase[i] != PICKING and phase[i] != DROPPING
+        at_work = phase[i] == PICKING or phase[i] == DROPPING
+        has_task = not at_work and (phase[i] != IDLE or waypoint[i] >= 0)
         if reset[i] or improved or not has_task:
             since_progress[i] = 0
         elif since_progress[i] < big:

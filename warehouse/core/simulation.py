@@ -888,6 +888,7 @@ class Simulation:
             self.dist.table,
             s.pos,
             s.phase if self.battery is None else self.battery.progress_phase(s),
+            s.waypoint,
             reset,
             s.best_dist,
             s.since_progress,

@@ -58,7 +58,7 @@ class FleetState:
     timer: np.ndarray  #: int32 steps left picking / dropping
     broken: np.ndarray  #: int32 steps left broken down (0 = working)
     since_goal: np.ndarray  #: int32 steps since the robot last reached a sub-goal or goal
-    since_progress: np.ndarray  #: int32 steps with a task and no progress (for stuck robots)
+    since_progress: np.ndarray  #: int32 steps driving to a target and no progress (stuck robots)
     best_dist: np.ndarray  #: int32 closest distance to the current target since it was set
     # Cumulative counters (KPIs are pure functions of these).
     distance_m: np.ndarray  #: float64 metres travelled
