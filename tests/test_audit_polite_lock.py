@@ -12,7 +12,7 @@ undoes the lock, and fuzz the rescue with polite fleets (the other fuzz tests ke
 from __future__ import annotations
 
 import numpy as np
-from swap_scenes import WAIT, at, grid_floor
+from swap_scenes import WAIT, at, first_arrivals, grid_floor
 from test_audit_pushed_swap import LANE, PoliteSim, lane_case
 
 from warehouse.shield.pibt_swap import PIBTSwapShield
@@ -52,22 +52,12 @@ def progress_case(floor) -> ProgressSim:
     return ProgressSim(floor, s.pos, s.target, s.since_goal, base.polite)
 
 
-def arrivals(sim: ProgressSim, shield, steps: int) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Step ``sim``; the step at which each robot first stood on its target (-1: never)."""
-    first = np.full(sim.state.pos.size, -1)
-    for t in range(steps):
-        sim.step(shield)
-        hit = (sim.state.pos == sim.state.target) & (first < 0)
-        first[hit] = t + 1
-    return first
-
-
 def test_the_stall_rescue_frees_the_two_polite_robots_in_the_spur():
     """With the progress counter the two polite robots of the pinned lock get past each other
     under ``pibt_swap`` once they have stalled for ``stall_steps`` steps (not before: until
     then the shield never sees them), and every robot reaches its target."""
     f = grid_floor(LANE)
-    first = arrivals(progress_case(f), PIBTSwapShield(), 60)
+    first = first_arrivals(progress_case(f), PIBTSwapShield(), 60)
     assert (first > 0).all(), first
     assert (first[1:] > 16).all(), first  # the rescue, not the navigator, freed them
 
@@ -76,7 +66,7 @@ def test_without_the_rescue_the_polite_robots_stay_locked():
     """``stall_steps=0`` switches the rescue off: the same scene then locks as pinned."""
     f = grid_floor(LANE)
     sim = progress_case(f)
-    first = arrivals(sim, PIBTSwapShield(stall_steps=0), 60)
+    first = first_arrivals(sim, PIBTSwapShield(stall_steps=0), 60)
     assert first[0] > 0 and (first[1:] < 0).all(), first
     assert sim.state.pos[1:].tolist() == [at(f, 1, 3), at(f, 2, 3)]
 
