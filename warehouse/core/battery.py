@@ -345,11 +345,12 @@ class Battery:
         stepping off its charger (charged full, still on the charger cell, idle, with the
         waypoint it was given or a later one), counts its steps without getting closer as a
         robot with a task does (``since_progress``), so the shields' stall rescue (PIBT) moves
-        it when its navigator keeps it waiting. (An ``IDLE`` robot's count stays 0: without
-        this, a robot on its way to a charger that its navigator parks in a lane, the
-        highest-priority robot there, is never moved, and a full robot whose navigator waits
-        stands on its charger, the next in line queued behind it.) A queued robot driving to its
-        waiting cell counts the same way."""
+        it when its navigator keeps it waiting. (Before the progress kernel counted every idle
+        robot with a waypoint, an ``IDLE`` robot's count stayed 0: without this, a robot on its
+        way to a charger that its navigator parks in a lane, the highest-priority robot there,
+        was never moved, and a full robot whose navigator waits stood on its charger, the next
+        in line queued behind it. These robots have a waypoint, so the kernel's own rule now
+        covers them too.) A queued robot driving to its waiting cell counts the same way."""
         busy = (s.charge == _TO) | (self.off_from >= 0)
         if self.use_waits:
             busy |= (s.charge == _QUEUED) & (s.waypoint >= 0)
