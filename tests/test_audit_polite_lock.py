@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from swap_scenes import WAIT, at, first_arrivals, grid_floor
-from test_audit_pushed_swap import LANE, PoliteSim, lane_case
+from test_audit_pushed_swap import LANE, PoliteSim, lane_case, random_polite_fleets
 
 from warehouse.shield.pibt_swap import PIBTSwapShield
 
@@ -75,16 +75,9 @@ def test_random_polite_fleets_under_the_rescue_stay_safe():
     """Random small floors with spurs and polite fleets, long enough for robots to stall:
     every joint move is safe and allowed (checked in ``step``), and the rescue moves robots
     that proposed WAIT."""
-    rng = np.random.default_rng(10)
-    floors = [grid_floor(LANE), grid_floor(["#.#", "...", "#.#", "#.#"])]
     shield = PIBTSwapShield(stall_steps=4)
     rescued_moves = 0
-    for k in range(120):
-        f = floors[k % 2]
-        n = int(rng.integers(2, 6))
-        pos = rng.permutation(f.n_nodes)[:n]
-        target = rng.integers(0, f.n_nodes, n)
-        sim = ProgressSim(f, pos, target, rng.integers(0, 20, n), rng.random(n) < 0.7)
+    for _f, sim in random_polite_fleets(seed=10, count=120, make=ProgressSim):
         for _ in range(12):
             actions, _ = sim.proposals()
             stalled = sim.state.since_progress >= shield.stall_steps

@@ -110,19 +110,27 @@ def test_a_pushed_robot_on_its_target_does_not_swap():
     np.testing.assert_array_equal(sim().step(PIBTSwapShield()), sim().step(PIBTShield()))
 
 
-def test_random_polite_fleets_stay_safe_and_the_swap_fires():
-    """Random small floors with spurs, robots polite or not, four steps each: every joint move
-    is safe (checked in ``step``), and the swap (of robots that do not propose WAIT) changes
-    some of them against plain PIBT."""
-    rng = np.random.default_rng(5)
+def random_polite_fleets(seed: int, count: int, make=None):  # type: ignore[no-untyped-def]
+    """``count`` random fleets of 2–5 robots on two small floors with spurs, about 70 % of
+    them polite: ``(floor, make(floor, pos, target, since_goal, polite))`` (``make``:
+    :class:`PoliteSim` unless given)."""
+    make = make or PoliteSim
+    rng = np.random.default_rng(seed)
     floors = [grid_floor(LANE), grid_floor(["#.#", "...", "#.#", "#.#"])]
-    changed = 0
-    for k in range(600):
+    for k in range(count):
         f = floors[k % 2]
         n = int(rng.integers(2, 6))
         pos = rng.permutation(f.n_nodes)[:n]
         target = rng.integers(0, f.n_nodes, n)
-        sim = PoliteSim(f, pos, target, rng.integers(0, 20, n), rng.random(n) < 0.7)
+        yield f, make(f, pos, target, rng.integers(0, 20, n), rng.random(n) < 0.7)
+
+
+def test_random_polite_fleets_stay_safe_and_the_swap_fires():
+    """Random small floors with spurs, robots polite or not, four steps each: every joint move
+    is safe (checked in ``step``), and the swap (of robots that do not propose WAIT) changes
+    some of them against plain PIBT."""
+    changed = 0
+    for f, sim in random_polite_fleets(seed=5, count=600):
         for _ in range(4):
             actions, prefs = sim.proposals()
             plain = PIBTShield()(sim, actions, prefs, f.mask[sim.state.pos])
