@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from warehouse.core import state
 from warehouse.core.state import Phase, station_queue_counts
 from warehouse.floor import UNREACHABLE, CompiledFloor
 
@@ -107,13 +108,16 @@ class Frame:
 
     def stalled(self) -> tuple[np.ndarray, np.ndarray]:
         """``(stuck, jammed)`` bool per robot: no progress for ``physics.stuck_after`` steps, and
-        for ``physics.jam_after`` (the ``stuck_robots`` and ``jammed_robots`` KPIs)."""
-        p = self.sim.config.physics
-        return self.since_progress >= p.stuck_after, self.since_progress >= p.jam_after
+        for ``physics.jam_after`` (the rule of the ``stuck_robots`` and ``jammed_robots`` KPIs,
+        :func:`warehouse.kpis.stalled`)."""
+        from warehouse import kpis
+
+        return kpis.stalled(self.since_progress, self.sim.config.physics)
 
     @property
     def target(self) -> np.ndarray:
-        return np.where(self.waypoint >= 0, self.waypoint, self.task_goal)
+        """Where each robot drives (the core's rule, :func:`warehouse.core.state.drive_target`)."""
+        return state.drive_target(self.waypoint, self.task_goal)
 
     @property
     def dist(self) -> Any:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from warehouse.core.state import drive_target
+
 from .draw import Timeline
 from .frame import Congestion, Frame, frame_from_recording, recorded_chargers
 
@@ -37,7 +39,7 @@ class ReplaySource:
         self.k = 0
         self.congestion = Congestion(self.floor.n_nodes)
         a = rec.arrays
-        self._targets = np.where(a["waypoint"] >= 0, a["waypoint"], a["task_goal"])
+        self._targets = drive_target(a["waypoint"], a["task_goal"])
         self._events = np.flatnonzero(a["incidents"] > 0)
         self._frame: Frame | None = None
         self._chargers = recorded_chargers(rec)  #: None: recorded with the battery off

@@ -73,6 +73,7 @@ import numpy as np
 from .core.state import Phase
 
 if TYPE_CHECKING:
+    from .config import PhysicsConfig
     from .core import Simulation
 
 KPI_NAMES = (
@@ -226,8 +227,15 @@ def energy_kwh(sim: Simulation) -> float:
     return (drive_wh + base_wh) / 1000.0
 
 
+def stalled(since_progress: np.ndarray, physics: PhysicsConfig) -> tuple[np.ndarray, np.ndarray]:
+    """``(stuck, jammed)`` bool per entry of ``since_progress`` (steps driving to a target and
+    no progress, any shape): at least ``physics.stuck_after`` steps, and ``physics.jam_after``;
+    the rule of :func:`stuck_robots` and :func:`jammed_robots` (and of the viewer's marks)."""
+    return since_progress >= physics.stuck_after, since_progress >= physics.jam_after
+
+
 def stuck_robots(sim: Simulation) -> int:
-    return int((sim.state.since_progress >= sim.config.physics.stuck_after).sum())
+    return int(stalled(sim.state.since_progress, sim.config.physics)[0].sum())
 
 
 def stuck_robot_share(sim: Simulation) -> float:
@@ -238,7 +246,7 @@ def stuck_robot_share(sim: Simulation) -> float:
 
 
 def jammed_robots(sim: Simulation) -> int:
-    return int((sim.state.since_progress >= sim.config.physics.jam_after).sum())
+    return int(stalled(sim.state.since_progress, sim.config.physics)[1].sum())
 
 
 def oldest_open_order_s(sim: Simulation) -> float | None:

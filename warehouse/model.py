@@ -37,6 +37,7 @@ import mesa
 import numpy as np
 
 from .core import Simulation
+from .core.simulation import _check_seed
 from .fleet import Fleet
 from .kpis import KPI_FUNCTIONS
 from .policies import PolicySpec, build_policy, check_checkpoints_used, resolve_policy
@@ -142,6 +143,8 @@ class WarehouseModel(mesa.Model):
     keyword arguments are scenario overrides (``robots=40``, ``**{"fleet.robots": 40}``), so
     ``mesa.batch_run`` can sweep any setting. ``floor`` reuses an already built floor of the
     same scenario.
+    ``seed`` is a non-negative integer (a numpy one too); anything else is refused with the
+    core's ``TypeError``/``ValueError`` before the model is built.
     ``check_checkpoints=False`` lets a ``policies.*_checkpoint`` that this policy does not load
     pass (a sweep or comparison checks that some policy of the whole run loads it).
     ``last_only=True`` (as ``warehouse sweep`` runs it) computes the model reporters after the
@@ -169,6 +172,7 @@ class WarehouseModel(mesa.Model):
         check_checkpoints: bool = True,
         **overrides: Any,
     ) -> None:
+        seed = _check_seed(seed)  # (the core's rule and message: before Mesa's own, unclear one)
         super().__init__(seed=seed)
         import networkx as nx
 

@@ -215,7 +215,9 @@ class EpisodeRecorder:
         sizes = {k: int(v.nbytes) for k, v in arrays.items()}
         if refused := _oversize(sizes, {k: v.shape for k, v in arrays.items()}):
             _, total, rule = refused
-            less = "fewer steps or robots" + (", or without preferences" * self.store_preferences)
+            less = "fewer steps or robots" + (
+                ", or without preferences (--no-record-preferences)" * self.store_preferences
+            )
             why = f"the arrays would inflate to {total:,} bytes{rule}"
             raise InputError(path, None, f"not written, it could not be loaded ({why}): {less}")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -306,9 +308,8 @@ def check_recording_fits(
         _, total, rule = refused
         why = f"its arrays would inflate to {total:,} bytes or more{rule}"
         run = f"a recording of {steps:,} steps of {robots:,} robots"
-        raise InputError(
-            path, "--record", f"{run} could not be loaded ({why}): fewer --steps or --robots"
-        )
+        less = "fewer --steps or --robots" + (", or --no-record-preferences" * preferences)
+        raise InputError(path, "--record", f"{run} could not be loaded ({why}): {less}")
 
 
 def _config_doc(config: SimConfig) -> dict[str, Any]:

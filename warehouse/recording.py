@@ -98,11 +98,12 @@ import networkx as nx
 import numpy as np
 
 from .config import SimConfig
-from .core.state import N_PHASES, FleetState, OrderBook, Phase
+from .core.state import N_PHASES, FleetState, OrderBook, Phase, drive_target
 from .errors import InputError, display_path
 from .floor import CompiledFloor, DistanceCache, NodeKind
 from .floor.transit import SPLIT_KEY, TRANSIT_KEY
 from .jsonio import loads_json_strict
+from .kpis import stalled
 
 if TYPE_CHECKING:
     from .core import Simulation
@@ -307,13 +308,13 @@ class Recording:
             "waits": csum(
                 (a["phase"][1:] != Phase.IDLE)
                 & (a["pos"][1:] == a["pos"][:-1])
-                & ((a["waypoint"][1:] >= 0) | (a["task_goal"][1:] >= 0))
+                & (drive_target(a["waypoint"][1:], a["task_goal"][1:]) >= 0)
             ),
             "distance_m": distance,
             # broken down as step k + 1 began; a breakdown sets the timer above its countdown
             "broken_steps": csum(a["broken"][:-1] > 0),
             # stuck as each step ended (kpis.stuck_robot_share), what the live counter adds
-            "stuck_steps": csum(a["since_progress"][1:] >= self.config.physics.stuck_after),
+            "stuck_steps": csum(stalled(a["since_progress"][1:], self.config.physics)[0]),
             "breakdowns": csum(a["broken"][1:] > np.maximum(a["broken"][:-1] - 1, 0)),
             "incidents": csum(a["incidents"]),
             "orders_lost": self._lost_per_frame(),

@@ -87,6 +87,14 @@ def run(
         Path | None,
         typer.Option("--record", help="Record the first episode for replay into this file."),
     ] = None,
+    record_preferences: Annotated[
+        bool | None,
+        typer.Option(
+            "--record-preferences/--no-record-preferences",
+            help="With --record: keep the navigator's scores of every move, which the replay's "
+            "inspector shows (the default); without them the file is smaller.",
+        ),
+    ] = None,
     sets: SetOpt = None,
     baseline: Annotated[
         str | None,
@@ -125,6 +133,10 @@ def run(
     )
     from warehouse.runner import parse_seeds, prepare, run_experiment
 
+    if record is None and record_preferences is not None:  # (it would be silently ignored)
+        flag = "--record-preferences" if record_preferences else "--no-record-preferences"
+        raise InputError(None, flag, "only with --record")
+    preferences = record_preferences is not False
     policies = name_list(policy, "--policy") if policy is not None else None
     check_set_keys(
         sets,
@@ -174,7 +186,9 @@ def run(
 
         # (before hours of simulation: a recording too large to load again is refused now)
         battery = exp.scenario.battery.capacity_wh is not None
-        check_recording_fits(record, exp.floor, exp.robots, exp.steps, battery=battery)
+        check_recording_fits(
+            record, exp.floor, exp.robots, exp.steps, preferences=preferences, battery=battery
+        )
     from warehouse.floor.checks import dead_end_note
 
     # only plain pibt: pibt_swap gets robots past dead ends (docs/results_swap.md)
@@ -225,7 +239,7 @@ def run(
         results = run_experiment(
             exp,
             progress=lambda n: bar.update(task, advance=n, description=name),
-            record=record is not None,
+            record=_recorder(preferences, exp.steps) if record is not None else False,
             on_recorder=recorders.append,
             jobs=jobs,
         )
@@ -249,6 +263,22 @@ def run(
 def _inside(record: Path, out: Path) -> bool:
     """Whether the file ``record`` goes straight into the folder ``out`` (made or not yet)."""
     return record.resolve().parent == Path(out).resolve()
+
+
+def _recorder(preferences: bool, steps: int) -> Any:
+    """What ``run_experiment(record=...)`` takes: ``True`` (the model's own recorder, with the
+    navigator's preferences), or a factory of one without them (``--no-record-preferences``)."""
+    if preferences:
+        return True
+    return functools.partial(_recorder_without_preferences, steps=steps)
+
+
+def _recorder_without_preferences(sim: Any, meta: dict[str, Any], *, steps: int) -> Any:
+    """An episode recorder that leaves the navigator's preferences out (a factory
+    ``(sim, meta) -> recorder`` as :class:`~warehouse.model.WarehouseModel` takes one)."""
+    from warehouse.recorder import EpisodeRecorder
+
+    return EpisodeRecorder(sim, meta=meta, store_preferences=False, expected_steps=steps)
 
 
 def _save_record(recorder: Any, path: Path) -> None:

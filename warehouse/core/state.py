@@ -144,8 +144,15 @@ class FleetState:
 
     @property
     def target(self) -> np.ndarray:
-        """Where the robot is driving now: its waypoint if any, else its task goal, else -1."""
-        return np.where(self.waypoint >= 0, self.waypoint, self.task_goal)
+        """Where the robot is driving now: its waypoint if any, else its task goal, else -1
+        (:func:`drive_target`)."""
+        return drive_target(self.waypoint, self.task_goal)
+
+
+def drive_target(waypoint: np.ndarray, task_goal: np.ndarray) -> np.ndarray:
+    """Where each robot drives: its ``waypoint`` if any, else its ``task_goal``, else -1; the
+    rule of :attr:`FleetState.target`, on arrays of any shape (a frame, a recording's log)."""
+    return np.where(waypoint >= 0, waypoint, task_goal)
 
 
 def station_queue_counts(
