@@ -632,6 +632,55 @@ def assign_kernel(
 
 
 @numba.njit(cache=True)
+def write_orders_kernel(
+    pick, station, step, lo, book_pick, book_station, arrival, assigned, robot, delivered,
+    open_ids,
+):  # fmt: skip  # pragma: no cover - compiled
+    """Orders ``pick[j] → station[j]`` created at ``step``, written into the order book's arrays
+    at ids ``lo + j`` (unassigned, no robot, not delivered), the one rule of
+    :meth:`~warehouse.core.state.OrderBook.add`. Returns ``open_ids`` with the new ids appended
+    (a new array)."""
+    k = pick.size
+    for j in range(k):
+        i = lo + j
+        book_pick[i] = pick[j]
+        book_station[i] = station[j]
+        arrival[i] = step
+        assigned[i] = -1
+        robot[i] = -1
+        delivered[i] = -1
+    n_open = open_ids.size
+    out = np.empty(n_open + k, open_ids.dtype)
+    out[:n_open] = open_ids
+    for j in range(k):
+        out[n_open + j] = lo + j
+    return out
+
+
+@numba.njit(cache=True)
+def arrival_draws_kernel(cdf, u, picks, stations, station_idx, keep):  # pragma: no cover
+    """The first ``keep`` arrivals of a step: order ``j`` picks at
+    ``picks[min(searchsorted(cdf, u[j]), picks.size - 1)]`` (the leftmost bin with
+    ``cdf ≥ u[j]``, as ``np.searchsorted``: Zipf popularity) for ``stations[station_idx[j]]``.
+    One compiled pass instead of a handful of numpy calls per step."""
+    last = picks.size - 1
+    pick = np.empty(keep, picks.dtype)
+    station = np.empty(keep, stations.dtype)
+    for j in range(keep):
+        x = u[j]
+        a, b = 0, cdf.size
+        while a < b:  # leftmost index with cdf[index] >= x
+            m = (a + b) >> 1
+            if cdf[m] < x:
+                a = m + 1
+            else:
+                b = m
+        pick[j] = picks[min(a, last)]
+        station[j] = stations[station_idx[j]]
+    return pick, station
+
+
+@numba.njit(cache=True)
 def reset_progress_kernel(robots, slot, table, pos, best_dist, since_progress):  # pragma: no cover
     """Robots with a new target start tracking progress afresh: the closest approach is where
     they stand (0 without a target) and no step without progress yet."""

@@ -101,6 +101,7 @@ from .closures import (
 from .kernels import (
     action_mask_kernel,
     any_at_least,
+    arrival_draws_kernel,
     assign_kernel,
     check_assign_kernel,
     finish_step_kernel,
@@ -943,14 +944,20 @@ class Simulation:
         if k == 0:
             return 0
         u = self.rng_orders.random(k)
-        picks = f.picks[np.minimum(np.searchsorted(self._pick_cdf, u), f.picks.size - 1)]
-        stations = f.stations[self.rng_orders.integers(f.stations.size, size=k)]
-        room = tasks.max_open_orders - self.orders.open_ids.size
-        if room < k:
-            self.orders.lost += k - max(room, 0)
-            picks, stations = picks[: max(room, 0)], stations[: max(room, 0)]
-        self.orders.add(picks, stations, self.t)
-        return int(picks.size)
+        station_idx = self.rng_orders.integers(f.stations.size, size=k)
+        ob = self.orders
+        room = tasks.max_open_orders - ob.open_ids.size
+        keep = k
+        if room < k:  # over the backlog cap: the last ones are lost
+            keep = max(room, 0)
+            ob.lost += k - keep
+            if keep == 0:
+                return 0
+        picks, stations = arrival_draws_kernel(
+            self._pick_cdf, u, f.picks, f.stations, station_idx, keep
+        )
+        ob.add(picks, stations, self.t)
+        return keep
 
     def _faults(self) -> None:
         fc, s = self.config.faults, self.state

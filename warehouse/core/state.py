@@ -183,20 +183,23 @@ class OrderBook:
     open_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
 
     def add(self, pick: np.ndarray, station: np.ndarray, step: int) -> np.ndarray:
+        """Orders ``pick[j] → station[j]`` created at ``step``, open; returns their ids."""
+        from .kernels import write_orders_kernel
+
         k = int(pick.size)
+        self.reserve(k)
+        lo = self.count
+        self.open_ids = write_orders_kernel(
+            np.asarray(pick, np.int32), np.asarray(station, np.int32), step, lo, self.pick,
+            self.station, self.arrival, self.assigned, self.robot, self.delivered, self.open_ids,
+        )  # fmt: skip
+        self.count = lo + k
+        return np.arange(lo, lo + k, dtype=np.int32)
+
+    def reserve(self, k: int) -> None:
+        """Make room for ``k`` more orders in the arrays (they grow by doubling)."""
         if self.count + k > self.pick.size:
             self._grow(max(2 * self.pick.size, self.count + k, 256))
-        lo, hi = self.count, self.count + k
-        ids = np.arange(lo, hi, dtype=np.int32)
-        self.pick[lo:hi] = pick
-        self.station[lo:hi] = station
-        self.arrival[lo:hi] = step
-        self.assigned[lo:hi] = -1
-        self.robot[lo:hi] = -1
-        self.delivered[lo:hi] = -1
-        self.count = hi
-        self.open_ids = np.concatenate([self.open_ids, ids])
-        return ids
 
     def _grow(self, size: int) -> None:
         for name in ("pick", "station", "arrival", "assigned", "robot", "delivered"):
