@@ -19,7 +19,7 @@ import numpy as np
 
 from .anticipation import order_pool
 from .factories import hungarian_factory, ppo_factory
-from .matching import travel_steps
+from .matching import by_goal_parts, travel_steps
 
 if TYPE_CHECKING:
     from warehouse.core import Simulation
@@ -105,7 +105,9 @@ def assign_nearest(sim: Simulation, robots: np.ndarray, orders: np.ndarray) -> N
         steps = travel_steps(sim, picks[:, None], sim.state.pos[robots][None, :])
         cost = never_where_unreached(steps, steps)
     else:  # (the hot path: compiled floors are connected, every pair is reached)
-        cost = sim.dist.lookup(picks[:, None], sim.state.pos[robots][None, :]).astype(np.int64)
+        nodes = sim.state.pos[robots][None, :]
+        cost = by_goal_parts(sim.dist.lookup, sim.dist.capacity, picks[:, None], nodes)
+        cost = cost.astype(np.int64)
     choice = greedy_match(cost)
     ok = choice >= 0
     sim.assign(robots[choice[ok]], orders[ok])

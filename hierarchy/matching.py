@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,15 +16,42 @@ if TYPE_CHECKING:
 _BIG = 1e9
 
 
+def by_goal_parts(
+    table: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    capacity: int,
+    goals: np.ndarray,
+    nodes: np.ndarray,
+) -> np.ndarray:
+    """``table(goals, nodes)`` (:meth:`~warehouse.floor.DistanceCache.lookup` or ``reaches``),
+    asked for at most ``capacity`` goals at a time (the rows its cache holds) when ``goals``
+    varies along one axis: a floor of a big fleet has more pick cells, parking spots or open
+    orders than the cache holds rows, which asked at once is a ``MemoryError``. The same
+    answer as one call."""
+    goals, nodes = np.asarray(goals), np.asarray(nodes)
+    along = [i for i, n in enumerate(goals.shape) if n > 1]
+    if goals.size <= capacity or len(along) != 1:
+        return table(goals, nodes)
+    axis = along[0]
+    nodes = nodes.reshape((1,) * (goals.ndim - nodes.ndim) + nodes.shape)
+    parts = []
+    for start in range(0, goals.shape[axis], capacity):
+        cut = [slice(None)] * goals.ndim
+        cut[axis] = slice(start, start + capacity)
+        part_nodes = nodes if nodes.shape[axis] == 1 else nodes[tuple(cut)]
+        parts.append(table(goals[tuple(cut)], part_nodes))
+    return np.concatenate(parts, axis=axis)
+
+
 def travel_steps(sim: Simulation, goals: np.ndarray, nodes: np.ndarray) -> np.ndarray:
     """Float steps from ``nodes`` to ``goals`` (broadcast like
     :meth:`~warehouse.floor.DistanceCache.lookup`), ``inf`` where no path leads: none on the
     floor, or while closures are in force none around them (a pair reached only through closed
     cells or edges, :meth:`~warehouse.floor.DistanceCache.reaches`, waits for them to reopen;
     no dispatcher hands it out)."""
-    d = sim.dist.lookup(goals, nodes).astype(np.float64)
-    if sim.dist.closed_any:
-        d[~sim.dist.reaches(goals, nodes)] = np.inf
+    dist = sim.dist
+    d = by_goal_parts(dist.lookup, dist.capacity, goals, nodes).astype(np.float64)
+    if dist.closed_any:
+        d[~by_goal_parts(dist.reaches, dist.capacity, goals, nodes)] = np.inf
     else:
         d[d >= UNREACHABLE] = np.inf
     return d

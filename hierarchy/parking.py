@@ -53,10 +53,11 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
-from warehouse.floor import UNREACHABLE, NodeKind
+from warehouse.floor import NodeKind
 
 from .features import grid_centre_nodes
 from .hungarian import solve_assignment
+from .matching import travel_steps
 
 if TYPE_CHECKING:
     from warehouse.core import Simulation
@@ -156,10 +157,7 @@ def parking_moves(
     free = spots[~taken[spots]]
     to = np.full(robots.size, -1, dtype=np.int32)
     if free.size:
-        cost = sim.dist.lookup(free[None, :], s.pos[robots][:, None]).astype(np.float64)
-        cost[cost >= UNREACHABLE] = np.inf
-        if around:  # spots reached only through scheduled-closed cells
-            cost[~sim.dist.reaches(free[None, :], s.pos[robots][:, None])] = np.inf
+        cost = travel_steps(sim, free[None, :], s.pos[robots][:, None])
         rows, cols = solve_assignment(cost)
         to[rows] = free[cols]
     keep = (to >= 0) | lost[robots]  # new spots, and lost spots dropped

@@ -36,6 +36,7 @@ from warehouse.fleet import Fleet
 
 from .dispatchers import busy_count
 from .features import Decision, FeatureConfig, apply_decision, decision_features
+from .matching import by_goal_parts
 from .swaps import TaskSwaps
 
 
@@ -129,7 +130,8 @@ class DecisionClock:
         on = np.flatnonzero(idle & dist.closed[sim.state.pos]) if dist.closed_any else None
         if on is not None and on.size:  # idle on a closed cell: which orders does it reach?
             picks = sim.orders.pick[sim.dispatchable_orders()]
-            none = ~dist.reaches(picks[None, :], sim.state.pos[on][:, None]).any(axis=1)
+            nodes = sim.state.pos[on][:, None]
+            none = ~by_goal_parts(dist.reaches, dist.capacity, picks[None, :], nodes).any(axis=1)
             if none.any():  # (each array is replaced when the closures change: set_closed)
                 self._stranded = np.zeros(sim.n_robots, dtype=bool)
                 self._stranded[on[none]] = True
