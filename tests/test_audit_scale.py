@@ -92,3 +92,35 @@ def test_travel_steps_with_more_goals_than_cache_rows() -> None:
     want = travel_steps(sims[0], picks[None, :], sims[0].state.pos[:, None])
     got = travel_steps(sims[1], picks[None, :], sims[1].state.pos[:, None])
     assert picks.size == 40 and np.array_equal(want, got)
+
+
+def test_a_fleet_with_more_targets_than_512_mib_of_rows_runs(monkeypatch) -> None:
+    """Every robot's target needs a distance row at once (``Simulation.target_slots``): the
+    simulation's cache holds at least one per robot, beyond its byte budget if it must. With a
+    budget of 16 rows, 40 robots bound for distinct goals were a MemoryError traceback."""
+    import functools
+
+    import warehouse
+    from agents import RuleBasedNavigator
+    from warehouse.core import simulation
+
+    def run(budget: int | None) -> tuple[np.ndarray, int]:
+        cache = (
+            DistanceCache if budget is None else functools.partial(DistanceCache, max_bytes=budget)
+        )
+        monkeypatch.setattr(simulation, "DistanceCache", cache)
+        env = warehouse.make_env("small", robots=40, tasks="goal_visit")
+        env.reset(seed=1)
+        sim = env.sim
+        assert np.unique(sim.state.task_goal).size > 16  # more distinct targets than 16 rows
+        nav = RuleBasedNavigator()
+        nav.reset(0)
+        for _ in range(60):
+            sim.step(*nav.act(sim, None, sim.action_mask()))
+        assert sim.state.deliveries.sum() > 0  # goals reached, new ones drawn
+        return sim.state.pos.copy(), sim.dist.capacity
+
+    pos_small, capacity = run(1)
+    pos_full, _ = run(None)
+    assert capacity == 40 + 64
+    assert np.array_equal(pos_small, pos_full)

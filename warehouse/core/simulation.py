@@ -211,8 +211,9 @@ class Simulation:
     def __init__(self, floor: CompiledFloor, config: SimConfig | None = None) -> None:
         self.floor = floor
         self.config = config or SimConfig()
-        self.dist = DistanceCache(floor)
         self.n_robots = int(self.config.fleet.robots)
+        # every robot's target needs a row at once (target_slots), beyond 512 MiB if it must
+        self.dist = DistanceCache(floor, min_rows=self.n_robots + 64)
         self.cell_size = float(self.config.physics.cell_size or floor.cell_size)
         self._length_m = floor.length * (self.cell_size / floor.cell_size)
         self.shield: Shield | None = make_shield(self.config.physics.collisions)

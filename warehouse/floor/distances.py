@@ -52,10 +52,14 @@ class DistanceCache:
     ``lookup(goals, nodes)`` returns ``dist(nodes[i] → goals[i])`` for whole arrays at once.
     """
 
-    def __init__(self, floor: CompiledFloor, *, max_bytes: int = 512 * 2**20) -> None:
+    def __init__(
+        self, floor: CompiledFloor, *, max_bytes: int = 512 * 2**20, min_rows: int = 0
+    ) -> None:
         self.floor = floor
         n = floor.n_nodes
-        self.capacity = max(16, min(n, max_bytes // max(1, 2 * n)))
+        #: rows held at most: ``max_bytes`` worth, but never fewer than ``min_rows`` (a fleet's
+        #: robots need a row each for their targets at once) nor more than one per node
+        self.capacity = max(16, min(n, max(max_bytes // max(1, 2 * n), min_rows)))
         self.table = np.full((min(self.capacity, 64), n), UNREACHABLE, dtype=np.uint16)
         self.slot_of = np.full(n, -1, dtype=np.int32)  # goal node -> row in table
         self.goal_in_slot = np.full(self.table.shape[0], -1, dtype=np.int32)
