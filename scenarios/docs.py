@@ -128,7 +128,8 @@ def _comment(text: str, indent: str) -> list[str]:
 def scenario_template() -> str:
     """A scenario file with every setting at its default, each under its description
     (``warehouse validate --template``); it loads to the defaults of :class:`Scenario`."""
-    data = Scenario().model_dump(mode="json")
+    # (with the settings a dump leaves out at their default: fleet.start_cells, tasks.goals)
+    data = Scenario().model_dump(mode="json", context={"all_settings": True})
     lines = [
         "# A scenario with every setting at its default (warehouse validate --template).",
         "# Keep what you change and delete the rest; `warehouse validate FILE` checks it.",

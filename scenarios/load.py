@@ -6,8 +6,10 @@ violations (unknown keys, wrong types, out-of-range values), missing / malformed
 files, and floors that cannot hold the scenario (more robots than free cells, no pick locations or
 stations, unreachable pick locations or stations).
 
-A target that is not a YAML file is a *map file*: it becomes the default :class:`Scenario` with
-``layout: {type: file, path: <absolute path>}``; pick locations and stations are then inferred
+A ``.json`` target naming an ``agentFile`` and a ``mapFile`` is a League of Robot Runners
+problem file (:func:`lorr_scenario`). Any other target that is not a YAML file is a *map file*:
+it becomes the default :class:`Scenario` with ``layout: {type: file, path: <absolute path>}``;
+pick locations and stations are then inferred
 by the floor parser's documented rule. An in-memory networkx graph (``make_env(G)``,
 ``WarehouseModel(G)``) is read by the rules of a JSON waypoint graph of it
 (:func:`graph_scenario`) and becomes the default scenario on that floor, as a map file does.
@@ -74,6 +76,8 @@ def load_scenario(target: str | Path) -> tuple[Scenario, Path | None]:
         raise InputError(path, None, "no such built-in scenario or file")
     if path.is_dir():
         raise InputError(path, None, "is a folder, expected a scenario or map file")
+    if path.suffix.lower() == ".json" and _is_lorr_problem(path):
+        return lorr_scenario(path), path.resolve()
     if path.suffix.lower() not in SCENARIO_SUFFIXES:
         return map_scenario(path), path.resolve()
     data = read_yaml(path)
@@ -87,6 +91,35 @@ def map_scenario(path: Path, fmt: str = "auto") -> Scenario:
     read_text(path, what="map file", max_bytes=MAX_FILE_BYTES)  # fail early: missing, binary, empty
     layout = FileLayout(path=str(path.resolve()), format=fmt)  # type: ignore[arg-type]
     return Scenario(name=path.stem, description=f"map file {path.name}", layout=layout)
+
+
+def _is_lorr_problem(path: Path) -> bool:
+    """A ``.json`` target naming an ``agentFile`` and a ``mapFile`` is a LoRR problem file."""
+    from warehouse.floor.formats.lorr import looks_like_lorr_problem
+
+    return looks_like_lorr_problem(read_text(path, what="map file", max_bytes=MAX_FILE_BYTES))
+
+
+def lorr_scenario(path: Path) -> Scenario:
+    """The default scenario of a League of Robot Runners problem file
+    (:mod:`warehouse.floor.formats.lorr`): its map, fixed starts (``fleet.start_cells``) and
+    fixed goal sequence (``tasks.goals`` in ``goal_visit`` mode, ``tasks.assignment``)."""
+    from warehouse.floor.formats.lorr import read_lorr_problem
+
+    problem = read_lorr_problem(path)
+    data = {
+        "name": path.stem,
+        "description": f"League of Robot Runners problem {path.name}",
+        "layout": {"type": "file", "path": str(problem.map_path), "format": "movingai"},
+        "fleet": {"robots": len(problem.starts), "start_cells": problem.starts},
+        "tasks": {
+            "mode": "goal_visit",
+            "goals": problem.goals,
+            "assignment": problem.assignment,
+            "reveal": problem.reveal,
+        },
+    }
+    return validate_scenario(data, path)
 
 
 def graph_scenario(
@@ -502,6 +535,10 @@ def check_fits(scenario: Scenario, floor: CompiledFloor, source: Path | None) ->
             raise InputError(source, "layout", "the floor has no stations")
     elif not floor.goal_ok.any():
         raise InputError(source, "layout", "the floor has no goal cells")
+    if scenario.fleet.start_cells or scenario.tasks.goals:  # on the floor, where robots may be
+        from warehouse.core.fixed_tasks import fixed_cells
+
+        fixed_cells(floor, scenario, source)
     if scenario.faults.closures:  # every closed cell lies on the floor, every closure holds a step
         from warehouse.core.closure_entries import resolve_closures  # (imports the core: only here)
 

@@ -17,8 +17,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -90,20 +93,129 @@ def _check_number(name: str, value: Any, kind: str) -> None:
     )
 
 
+def _shown(value: Any) -> str:
+    """A bad value as an error message shows it: JSON, cut at 40 characters."""
+    shown = json.dumps(value, default=repr)
+    return shown[:40] + ("…" if len(shown) > 40 else "")
+
+
+def _cell(value: Any) -> tuple[int, int]:
+    """``[row, col]``: two whole numbers (not true/false, not 4.0)."""
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        return (int(value[0]), int(value[1]))
+    raise PydanticCustomError(
+        "cell",
+        "expected [row, col], two whole numbers, got {value}",
+        {"value": _shown(value)},
+    )
+
+
+#: A floor cell ``[row, col]`` as the floor drawing, a map file or a graph's node ``pos`` gives it
+Cell = Annotated[tuple[int, int], BeforeValidator(_cell)]
+
+
+def _without_defaults(
+    model: BaseModel, data: dict[str, Any], info: SerializationInfo, names: tuple[str, ...]
+) -> dict[str, Any]:
+    """``data`` (a section as dumped) without the settings ``names`` that are at their default,
+    so a scenario, report or recording that does not use them is written as before they existed;
+    ``context={"all_settings": True}`` keeps them (``warehouse validate --template``)."""
+    if isinstance(info.context, dict) and info.context.get("all_settings"):
+        return data
+    for name in names:
+        if getattr(model, name) == type(model).model_fields[name].default:
+            data.pop(name, None)
+    return data
+
+
 class FleetConfig(Section):
-    robots: int = Field(20, ge=1, le=100_000, description="Number of robots.")
+    robots: int = Field(
+        20,
+        ge=1,
+        le=100_000,
+        description="Number of robots (with fleet.start_cells and no robots given: their count).",
+    )
     start: Literal["random", "stations", "spread"] = Field(
         "random",
         description="Start placement: random free start cells, packed near stations, or evenly "
         "spread over the floor (deterministic given the seed).",
     )
+    start_cells: tuple[Cell, ...] = Field(
+        (),
+        description="Fixed start cells [row, col], robot i on the i-th (a LoRR agent file's "
+        "starts): one per robot, all different, cells a robot may start on; fleet.start is "
+        "then not used and no seed changes them. Empty: fleet.start places the robots.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _robots_from_start_cells(cls, data: Any) -> Any:
+        """Start cells and no robot count: one robot per start cell."""
+        if isinstance(data, dict) and "robots" not in data:
+            cells = data.get("start_cells")
+            if isinstance(cells, list | tuple) and cells:
+                data = {**data, "robots": len(cells)}
+        return data
+
+    @field_validator("start_cells")
+    @classmethod
+    def _start_cells_distinct(
+        cls, cells: tuple[tuple[int, int], ...]
+    ) -> tuple[tuple[int, int], ...]:
+        """Two robots cannot start on one cell."""
+        seen: dict[tuple[int, int], int] = {}
+        for i, cell in enumerate(cells):
+            if cell in seen:
+                raise ValueError(
+                    f"[{i}]: ({cell[0]}, {cell[1]}) given twice (also [{seen[cell]}]): two "
+                    "robots cannot start on one cell"
+                )
+            seen[cell] = i
+        return cells
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unused(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        return _without_defaults(self, handler(self), info, ("start_cells",))
+
+
+#: How a fixed goal sequence (``tasks.goals``) is handed out (League of Robot Runners 2023 names)
+Assignment = Literal["greedy", "roundrobin", "roundrobin_fixed"]
 
 
 class TasksConfig(Section):
     mode: Literal["pickup_delivery", "goal_visit"] = Field(
         "pickup_delivery",
         description="pickup_delivery: orders go pick location → station. goal_visit: lifelong "
-        "MAPF, each robot gets a new random goal on arrival.",
+        "MAPF, each robot gets a new random goal on arrival (or the next of tasks.goals).",
+    )
+    goals: tuple[Cell, ...] = Field(
+        (),
+        description="goal_visit: a fixed task sequence of goal cells [row, col] (a LoRR task "
+        "file), handed out by tasks.assignment instead of random goals; no seed changes it. "
+        "Empty: random goals.",
+    )
+    assignment: Assignment = Field(
+        "greedy",
+        description="How tasks.goals is handed out. greedy: the next goal goes to whichever "
+        "robot reaches its goal first (in one step, lower robot ids first); roundrobin: robot i "
+        "visits goals i, i+N, i+2N, … (N robots), the sequence repeating endlessly; "
+        "roundrobin_fixed: the same without repeating. A robot left without a goal waits idle "
+        "to the end (deliveries counts the goals reached).",
+    )
+    reveal: int = Field(
+        1,
+        ge=1,
+        le=MAX_COUNT,
+        description="Goals each robot holds under greedy (LoRR numTasksReveal): its goal and "
+        "the next reveal−1, taken from tasks.goals as it gets them, visited in order; robots see "
+        "only their current goal. Under roundrobin a robot's goals are fixed, so it changes "
+        "nothing.",
     )
     arrival_rate: float = Field(
         0.5,
@@ -135,6 +247,29 @@ class TasksConfig(Section):
         "delivered) per station: every dispatcher holds a station's other open orders until "
         "one is delivered, and gives the oldest first. null: no limit.",
     )
+
+    @field_validator("goals")
+    @classmethod
+    def _goals_need_goal_visit(
+        cls, goals: tuple[tuple[int, int], ...], info: ValidationInfo
+    ) -> tuple[tuple[int, int], ...]:
+        if goals and info.data.get("mode", "goal_visit") != "goal_visit":
+            raise ValueError("needs tasks.mode: goal_visit (pickup_delivery draws its orders)")
+        return goals
+
+    @field_validator("assignment", "reveal")
+    @classmethod
+    def _need_goals(cls, value: Any, info: ValidationInfo) -> Any:
+        default = cls.model_fields[str(info.field_name)].default
+        if value != default and not info.data.get("goals", True):
+            raise ValueError("needs tasks.goals (a fixed goal sequence to hand out)")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unused(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        return _without_defaults(self, handler(self), info, ("goals", "assignment", "reveal"))
 
 
 class PhysicsConfig(Section):
@@ -205,31 +340,6 @@ class RewardConfig(Section):
         "when it moves away; 0 on a step where its target changes). Shaping for learners "
         "trained from scratch, where the delivery reward alone is too sparse.",
     )
-
-
-def _shown(value: Any) -> str:
-    """A bad value as an error message shows it: JSON, cut at 40 characters."""
-    shown = json.dumps(value, default=repr)
-    return shown[:40] + ("…" if len(shown) > 40 else "")
-
-
-def _cell(value: Any) -> tuple[int, int]:
-    """``[row, col]``: two whole numbers (not true/false, not 4.0)."""
-    if (
-        isinstance(value, list | tuple)
-        and len(value) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    ):
-        return (int(value[0]), int(value[1]))
-    raise PydanticCustomError(
-        "cell",
-        "expected [row, col], two whole numbers, got {value}",
-        {"value": _shown(value)},
-    )
-
-
-#: A floor cell ``[row, col]`` as the floor drawing, a map file or a graph's node ``pos`` gives it
-Cell = Annotated[tuple[int, int], BeforeValidator(_cell)]
 
 
 def _node_name(value: Any) -> str | int:

@@ -26,7 +26,9 @@ Task rules, applied to every robot after the moves of a step:
   (``orders.delivered`` = the step count after this step), the robot is ``IDLE`` again; zero
   work times fall through within the same step;
 * goal_visit: reaching the goal counts as a delivery and a new goal is drawn at once (never the
-  robot's own cell when another exists).
+  robot's own cell when another exists); with a fixed goal sequence (``tasks.goals``) the robot
+  takes its next goal by ``tasks.assignment`` instead, or goes idle when none is left
+  (:mod:`.fixed_tasks`; no draw). Fixed start cells (``fleet.start_cells``) draw nothing either.
 
 Then the clock advances, faults are drawn (breakdowns stop a robot for ``breakdown_steps``;
 closed aisle and parking cells are masked for ``closure_steps``), the scheduled closures that
@@ -85,7 +87,7 @@ from typing import Any
 import numpy as np
 
 from ..config import SimConfig
-from ..errors import PartError
+from ..errors import InputError, PartError
 from ..floor import UNREACHABLE, CompiledFloor, DistanceCache, NodeKind
 from ..shield import Shield, make_shield
 from .battery import Battery
@@ -98,6 +100,7 @@ from .closures import (
     drop_waypoints,
     route_sets,
 )
+from .fixed_tasks import GoalQueue, fixed_cells
 from .kernels import (
     action_mask_kernel,
     any_at_least,
@@ -272,6 +275,15 @@ class Simulation:
                 raise ValueError("layout: the floor has no stations")
         elif not f.goal_ok.any():
             raise ValueError("layout: the floor has no goal cells")
+        try:  # fixed starts and goals (scenario files are checked when loaded: check_fits)
+            self._start_cells, goals = fixed_cells(f, self.config)
+        except InputError as exc:
+            raise ValueError(exc.one_line()) from None
+        tasks = self.config.tasks
+        #: the fixed goal sequence and who holds which goal (``tasks.goals``), or None
+        self._goal_queue = (
+            None if goals is None else GoalQueue(goals, n, tasks.assignment, tasks.reveal)
+        )
 
     def rng_states(self) -> dict[str, Any]:
         """The state of every generator of the episode (the root and its five streams): equal
@@ -324,7 +336,7 @@ class Simulation:
         self.state.pos[:] = self._start_positions()
         if tasks.mode == "goal_visit":
             robots = np.arange(self.n_robots)
-            self._new_goals(robots)
+            self._new_goals(robots, first=True)
         self._reset_battery()
         self._seeded = True
         if self.dist.closed_any:  # a scheduled closure from time 0: robots start inside
@@ -400,6 +412,9 @@ class Simulation:
             self._reset_progress(changed)
 
     def _start_positions(self) -> np.ndarray:
+        """Start nodes: ``fleet.start_cells`` where given (no draw), else by ``fleet.start``."""
+        if self._start_cells is not None:
+            return self._start_cells.copy()
         f, n = self.floor, self.n_robots
         cand = np.flatnonzero(f.start_ok).astype(np.int32)
         mode = self.config.fleet.start
@@ -921,8 +936,19 @@ class Simulation:
             refused=refused,
         )
 
-    def _new_goals(self, robots: np.ndarray) -> None:
+    def _new_goals(self, robots: np.ndarray, first: bool = False) -> None:
+        """Give ``robots`` (ascending ids) their next goal: the next of ``tasks.goals`` by
+        ``tasks.assignment`` (a robot with none left goes idle), else a random goal cell.
+        ``first``: the episode's first goals (the fixed sequence from its start)."""
         s = self.state
+        queue = self._goal_queue
+        if queue is not None:
+            queue.reset() if first else queue.advance(robots)
+            goals = queue.current(robots)
+            s.phase[robots] = np.where(goals >= 0, _TO_GOAL, _IDLE).astype(s.phase.dtype)
+            s.task_goal[robots] = goals
+            self._targets = None
+            return
         cells = self._goal_cells
         goals = cells[self.rng_goals.integers(cells.size, size=robots.size)]
         same = goals == s.pos[robots]  # never "arrive" without moving when there is a choice

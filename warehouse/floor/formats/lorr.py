@@ -1,0 +1,235 @@
+"""League of Robot Runners (LoRR) problem files: a map, each robot's start and a task sequence.
+
+Followed: the LoRR start kit's ``Input_Output_Format.md`` (2023: "Input JSON Format"; 2024:
+"Input Problem File") and its 2023 ``src/CompetitionSystem.cpp`` / ``src/driver.cpp``
+(github.com/MAPF-Competition/Start-Kit), which the 2023 benchmark archive's problems run on.
+
+The problem file is a JSON object (paths relative to it; like a scenario's map file, they may not
+leave its folder)::
+
+    {"mapFile": "maps/warehouse_small.map",   # a MovingAI .map (movingai.py)
+     "agentFile": "agents/ws_20.agents",       # start cells
+     "taskFile": "tasks/ws.tasks",             # the task sequence
+     "teamSize": 20,                           # robots: the agent file's first teamSize starts
+     "numTasksReveal": 1,                      # 2023: tasks each robot holds (tasks.reveal)
+     "taskAssignmentStrategy": "greedy"}       # 2023: greedy | roundrobin | roundrobin_fixed
+
+The agent and task files hold whole numbers, one a line: the first is the count ``n``, then ``n``
+cells, each linearized as ``row * width + col`` (``width`` from the map's header). A task line of
+the 2024 format may list several errands separated by commas (one task visits them in order);
+such multi-errand tasks have no counterpart here (a goal is one cell and each goal reached counts
+once) and are refused; 2024 task files of one errand a line read as 2023 ones.
+
+What the run does with it (:func:`read_lorr_problem` returns the settings; ``warehouse run
+problem.json`` runs them): the map is the floor, the starts are ``fleet.start_cells``, the tasks
+``tasks.goals`` in ``tasks.mode: goal_visit``, handed out by ``tasks.assignment`` (the strategy;
+default ``greedy`` for 2024 files, which leave task assignment to the entrant's scheduler) with
+``tasks.reveal`` = ``numTasksReveal`` (2023: a whole number of tasks each robot holds; 2024's
+fraction of the team size revealed to a scheduler is not used: a robot gets one task at a time).
+Robots move to the four neighbours and wait; LoRR's robots also face a direction and spend a
+step per quarter turn (its ``MAPF_T`` model), so throughput here is not comparable to LoRR's
+leaderboard. Keys other than the six above (later formats' ``delayConfig`` and such) are refused
+rather than ignored.
+
+Errors are one-line :class:`~warehouse.errors.InputError` naming the file and the key or line:
+a missing referenced file, a count line that disagrees with the lines, a line that is not a
+whole number, a cell off the map or on an obstacle, two robots on one start, ``teamSize`` above
+the agent file's count.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...errors import InputError
+from .common import MAX_FILE_BYTES, read_map_text, split_lines
+
+#: the keys of a problem file this reader takes
+KEYS = (
+    "mapFile",
+    "agentFile",
+    "taskFile",
+    "teamSize",
+    "numTasksReveal",
+    "taskAssignmentStrategy",
+)
+#: LoRR 2023's task assignment strategies (their names here: ``tasks.assignment``)
+STRATEGIES = ("greedy", "roundrobin", "roundrobin_fixed")
+_WHOLE = re.compile(r"[+-]?\d{1,12}")
+
+
+@dataclass(frozen=True)
+class LorrProblem:
+    """The settings a LoRR problem file gives (cells as ``(row, col)``)."""
+
+    map_path: Path  #: the map file (absolute)
+    starts: list[tuple[int, int]]  #: one per robot, robot order
+    goals: list[tuple[int, int]]  #: the task sequence
+    assignment: str  #: greedy, roundrobin or roundrobin_fixed
+    reveal: int  #: tasks each robot holds (greedy)
+
+
+def looks_like_lorr_problem(text: str) -> bool:
+    """A JSON object naming an ``agentFile`` and a ``mapFile``: a LoRR problem, not a graph."""
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and "agentFile" in data and "mapFile" in data
+
+
+def read_lorr_problem(path: str | Path) -> LorrProblem:
+    """Read a LoRR problem file and the files it names (see module docstring)."""
+    from ...jsonio import loads_json_strict
+
+    path = Path(path)
+    data = loads_json_strict(read_map_text(path), path)
+    if not isinstance(data, dict):
+        raise InputError(path, None, "expected a JSON object (a LoRR problem file)")
+    for key in data:
+        if key not in KEYS:
+            raise InputError(
+                path, key, f"not read by this reader (it takes {', '.join(KEYS)}): refused, "
+                "not ignored"
+            )  # fmt: skip
+    map_path = _referenced(path, data, "mapFile")
+    agent_path = _referenced(path, data, "agentFile")
+    task_path = _referenced(path, data, "taskFile")
+    height, width, free = _map_grid(map_path)
+
+    starts = _cells(agent_path, height, width, free, what="start", errands=False)
+    team = data.get("teamSize", len(starts))
+    if isinstance(team, bool) or not isinstance(team, int) or team < 1:
+        raise InputError(path, "teamSize", f"expected a positive whole number, got {team!r}")
+    if team > len(starts):
+        raise InputError(
+            path,
+            "teamSize",
+            f"is {team} but agentFile {data['agentFile']!r} lists {len(starts)} starts",
+        )
+    starts = starts[:team]  # (LoRR reads the first teamSize)
+    seen: dict[tuple[int, int], int] = {}
+    for i, cell in enumerate(starts):
+        if cell in seen:
+            raise InputError(
+                agent_path,
+                f"line {i + 2}",
+                f"start ({cell[0]}, {cell[1]}) is also robot {seen[cell]}'s (line "
+                f"{seen[cell] + 2}): two robots cannot start on one cell",
+            )
+        seen[cell] = i
+    goals = _cells(task_path, height, width, free, what="task", errands=True)
+    if not goals:
+        raise InputError(task_path, "line 1", "no tasks: the count is 0")
+
+    strategy = data.get("taskAssignmentStrategy", "greedy")
+    if strategy not in STRATEGIES:
+        raise InputError(
+            path,
+            "taskAssignmentStrategy",
+            f"expected one of {', '.join(STRATEGIES)}, got {json.dumps(strategy)[:40]}",
+        )
+    reveal = 1
+    if "taskAssignmentStrategy" in data:  # 2023: a whole number of tasks per robot
+        raw = data.get("numTasksReveal", 1)
+        whole = isinstance(raw, int | float) and not isinstance(raw, bool) and raw == int(raw)
+        if not whole or raw < 1:
+            raise InputError(
+                path, "numTasksReveal", f"expected a whole number ≥ 1 (2023 format), got {raw!r}"
+            )
+        reveal = int(raw)
+    return LorrProblem(map_path, starts, goals, str(strategy), reveal)
+
+
+def _referenced(problem: Path, data: dict[str, Any], key: str) -> Path:
+    """The file ``data[key]`` names, relative to the problem file and inside its folder."""
+    if key not in data:
+        raise InputError(problem, key, "missing (the file of the problem's " + _ROLE[key] + ")")
+    name = data[key]
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(problem, key, f"expected a file path, got {json.dumps(name)[:40]}")
+    base = problem.resolve().parent
+    full = (base / name).resolve()
+    if not full.is_relative_to(base):
+        raise InputError(problem, key, f"{name!r} leaves the problem file's folder")
+    if not full.is_file():
+        why = "is not a regular file" if full.exists() else "not found"
+        raise InputError(problem, key, f"{_ROLE[key]} {name!r} {why}")
+    if full.stat().st_size > MAX_FILE_BYTES:
+        raise InputError(problem, key, f"{name!r} is larger than 50 MB")
+    return full
+
+
+_ROLE = {"mapFile": "map", "agentFile": "start cells", "taskFile": "tasks"}
+
+
+def _map_grid(map_path: Path) -> tuple[int, int, np.ndarray]:
+    """``(height, width, free)`` of the MovingAI map: ``free[r, c]`` for a passable cell."""
+    from .movingai import parse_movingai
+
+    graph = parse_movingai(read_map_text(map_path), source=map_path, name=map_path.stem)
+    height, width = graph.graph["grid_shape"]
+    free = np.zeros((height, width), dtype=bool)
+    for (r, c), kind in graph.nodes(data="kind"):
+        free[r, c] = kind != "blocked"
+    return int(height), int(width), free
+
+
+def _cells(
+    path: Path, height: int, width: int, free: np.ndarray, *, what: str, errands: bool
+) -> list[tuple[int, int]]:
+    """The cells of an agent or task file: the count, then one linearized cell a line."""
+    lines = [(i + 1, line.strip()) for i, line in enumerate(split_lines(read_map_text(path)))]
+    while lines and not lines[-1][1]:
+        lines.pop()
+    lineno, first = lines[0]
+    count = _whole(path, lineno, first, "the count of lines that follow")
+    body = lines[1:]
+    if count < 0 or count != len(body):
+        raise InputError(
+            path,
+            f"line {lineno}",
+            f"the count says {count} but {len(body)} line(s) follow it",
+        )
+    cells = []
+    for lineno, text in body:
+        if errands and "," in text.rstrip(","):
+            n = len([p for p in text.split(",") if p.strip()])
+            raise InputError(
+                path,
+                f"line {lineno}",
+                f"a task of {n} errands (LoRR 2024 format): multi-errand tasks are not "
+                "supported (a goal here is one cell); give one cell a line",
+            )
+        index = _whole(path, lineno, text.rstrip(","), f"a linearized {what} cell")
+        if not 0 <= index < height * width:
+            raise InputError(
+                path,
+                f"line {lineno}",
+                f"cell {index} is off the map (0..{height * width - 1}: row * {width} + col)",
+            )
+        r, c = divmod(index, width)
+        if not free[r, c]:
+            raise InputError(
+                path, f"line {lineno}", f"cell {index} (row {r}, col {c}) is an obstacle"
+            )
+        cells.append((r, c))
+    return cells
+
+
+def _whole(path: Path, lineno: int, text: str, what: str) -> int:
+    if not _WHOLE.fullmatch(text):
+        shown = repr(text[:40]) if text else "an empty line"
+        raise InputError(path, f"line {lineno}", f"expected {what} (a whole number), got {shown}")
+    return int(text)
+
+
+__all__ = ["KEYS", "STRATEGIES", "LorrProblem", "looks_like_lorr_problem", "read_lorr_problem"]
