@@ -256,7 +256,10 @@ def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputE
     more = exc.error_count() - 1
     if more:
         msg += f" (+{more} more problem{'s' if more > 1 else ''})"
-    return InputError(source, field, msg)
+    out = InputError(source, field, msg)
+    if kind == "needs":  # the setting it needs (an override of it is named: blame_override)
+        out.depends_on = (err["ctx"]["setting"],)  # type: ignore[attr-defined]
+    return out
 
 
 def _as_yaml(value: Any) -> str:
@@ -325,7 +328,14 @@ def apply_overrides(
                     f"given beside {names.get(other, other)}, which sets all of {whole}: "
                     "give one of them",
                 )
-    data = scenario.model_dump()
+    # every setting, those a dump leaves out at their default included (fleet.start_cells,
+    # tasks.goals ...: they can be set)
+    data = scenario.model_dump(context={"all_settings": True})
+    fixed = {SHORTCUTS.get(key, key) for key in overrides}
+    if "fleet.start_cells" in fixed and "fleet.robots" not in fixed:
+        fleet = scenario.fleet  # robots counted from the old start cells, or not given: the new
+        if fleet.start_cells or "robots" not in fleet.model_fields_set:
+            data["fleet"].pop("robots")
     # The kind of floor first: it decides which other layout settings exist.
     ordered = sorted(overrides.items(), key=lambda kv: SHORTCUTS.get(kv[0], kv[0]) != "layout.type")
     for key, value in ordered:

@@ -40,6 +40,8 @@ _NUMBER_LISTS: dict[Any, str] = {
 #: the largest count of steps, orders or cells a setting may give (as ``episode.steps``): the
 #: core keeps such counts in int32/int64 arrays, and a larger one would overflow them
 MAX_COUNT = 10_000_000
+#: the longest fixed goal sequence (``tasks.goals``; the lines of a LoRR task file)
+MAX_GOALS = 1_000_000
 
 
 def _known_collision_mode(mode: str) -> str:
@@ -146,6 +148,7 @@ class FleetConfig(Section):
     )
     start_cells: tuple[Cell, ...] = Field(
         (),
+        max_length=100_000,
         description="Fixed start cells [row, col], robot i on the i-th (a LoRR agent file's "
         "starts): one per robot, all different, cells a robot may start on; fleet.start is "
         "then not used and no seed changes them. Empty: fleet.start places the robots.",
@@ -184,6 +187,15 @@ class FleetConfig(Section):
         return _without_defaults(self, handler(self), info, ("start_cells",))
 
 
+def _needs(setting: str, what: str) -> PydanticCustomError:
+    """A setting that needs another (``setting``): the error names it in ``depends_on``, so an
+    override that changed ``setting`` is named (``--tasks``), not the file's unchanged entry."""
+    colon = ":" if not what.startswith("(") else ""
+    return PydanticCustomError(
+        "needs", "needs {setting}{colon} {what}", {"setting": setting, "colon": colon, "what": what}
+    )
+
+
 #: How a fixed goal sequence (``tasks.goals``) is handed out (League of Robot Runners 2023 names)
 Assignment = Literal["greedy", "roundrobin", "roundrobin_fixed"]
 
@@ -196,6 +208,7 @@ class TasksConfig(Section):
     )
     goals: tuple[Cell, ...] = Field(
         (),
+        max_length=MAX_GOALS,
         description="goal_visit: a fixed task sequence of goal cells [row, col] (a LoRR task "
         "file), handed out by tasks.assignment instead of random goals; no seed changes it. "
         "Empty: random goals.",
@@ -254,7 +267,7 @@ class TasksConfig(Section):
         cls, goals: tuple[tuple[int, int], ...], info: ValidationInfo
     ) -> tuple[tuple[int, int], ...]:
         if goals and info.data.get("mode", "goal_visit") != "goal_visit":
-            raise ValueError("needs tasks.mode: goal_visit (pickup_delivery draws its orders)")
+            raise _needs("tasks.mode", "goal_visit (pickup_delivery draws its orders)")
         return goals
 
     @field_validator("assignment", "reveal")
@@ -262,7 +275,7 @@ class TasksConfig(Section):
     def _need_goals(cls, value: Any, info: ValidationInfo) -> Any:
         default = cls.model_fields[str(info.field_name)].default
         if value != default and not info.data.get("goals", True):
-            raise ValueError("needs tasks.goals (a fixed goal sequence to hand out)")
+            raise _needs("tasks.goals", "(a fixed goal sequence to hand out)")
         return value
 
     @model_serializer(mode="wrap")

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from ..config import SimConfig
     from ..floor import CompiledFloor
 
+#: goals all robots together may hold under greedy (``fleet.robots × tasks.reveal``, at most the
+#: sequence's length each): the queue keeps a slot for each (8 bytes)
+MAX_HELD = 2**25
+
 
 def _nodes(
     floor: CompiledFloor,
@@ -86,6 +90,14 @@ def fixed_cells(
         )
     if tasks.goals and tasks.mode == "goal_visit":
         goals = _nodes(floor, tasks.goals, floor.goal_ok, source, "tasks.goals", "a goal cell")
+        held = fleet.robots * min(tasks.reveal, goals.size)
+        if tasks.assignment == "greedy" and held > MAX_HELD:
+            raise InputError(
+                source,
+                "tasks.reveal",
+                f"{tasks.reveal} goals held by each of {fleet.robots} robots is too many (at "
+                f"most {MAX_HELD} in all)",
+            )
     return starts, goals
 
 
@@ -96,7 +108,8 @@ class GoalQueue:
         self.goals = goals
         self.n = n_robots
         self.assignment = assignment
-        self.reveal = reveal if assignment == "greedy" else 1
+        # (no robot holds more goals than the sequence has: a larger reveal hands out the same)
+        self.reveal = min(reveal, goals.size) if assignment == "greedy" else 1
         self.held = np.zeros((n_robots, self.reveal), dtype=np.int64)
         self.next_task = 0
 

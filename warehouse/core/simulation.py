@@ -837,6 +837,8 @@ class Simulation:
         self._after_moves, self._restarted = True, None
         if goals_reached:  # goal_visit: a reached goal counts as a delivery, draw a new one
             self._new_goals(np.flatnonzero(reached_goal))
+            if self._goal_queue is not None:  # (a fixed sequence run out: the task is done)
+                became_idle |= reached_goal & (s.phase == _IDLE)
         self.t += 1
         self._rerouted = None
         if self.battery is not None:

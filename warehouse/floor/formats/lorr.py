@@ -34,12 +34,15 @@ rather than ignored.
 Errors are one-line :class:`~warehouse.errors.InputError` naming the file and the key or line:
 a missing referenced file, a count line that disagrees with the lines, a line that is not a
 whole number, a cell off the map or on an obstacle, two robots on one start, ``teamSize`` above
-the agent file's count.
+the agent file's count, ``numTasksReveal`` not a whole number from 1 to ``MAX_COUNT`` (NaN and
+Infinity included), an agent or task file of more than :data:`MAX_LINES` cells (refused before
+its lines are read).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from ...config import MAX_COUNT, MAX_GOALS
 from ...errors import InputError
 from .common import MAX_FILE_BYTES, read_map_text, split_lines
 
@@ -62,6 +66,9 @@ KEYS = (
 #: LoRR 2023's task assignment strategies (their names here: ``tasks.assignment``)
 STRATEGIES = ("greedy", "roundrobin", "roundrobin_fixed")
 _WHOLE = re.compile(r"[+-]?\d{1,12}")
+#: lines after the count an agent or task file may hold (``tasks.goals``' limit): a larger file
+#: is refused before its lines are read
+MAX_LINES = MAX_GOALS
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,7 @@ def read_lorr_problem(path: str | Path) -> LorrProblem:
     starts = _cells(agent_path, height, width, free, what="start", errands=False)
     team = data.get("teamSize", len(starts))
     if isinstance(team, bool) or not isinstance(team, int) or team < 1:
-        raise InputError(path, "teamSize", f"expected a positive whole number, got {team!r}")
+        raise InputError(path, "teamSize", f"expected a positive whole number, got {_shown(team)}")
     if team > len(starts):
         raise InputError(
             path,
@@ -140,10 +147,18 @@ def read_lorr_problem(path: str | Path) -> LorrProblem:
     reveal = 1
     if "taskAssignmentStrategy" in data:  # 2023: a whole number of tasks per robot
         raw = data.get("numTasksReveal", 1)
-        whole = isinstance(raw, int | float) and not isinstance(raw, bool) and raw == int(raw)
-        if not whole or raw < 1:
+        number = isinstance(raw, int) or (isinstance(raw, float) and math.isfinite(raw))
+        if isinstance(raw, bool) or not number or raw != int(raw) or raw < 1:  # (NaN, Infinity)
             raise InputError(
-                path, "numTasksReveal", f"expected a whole number ≥ 1 (2023 format), got {raw!r}"
+                path,
+                "numTasksReveal",
+                f"expected a whole number ≥ 1 (2023 format), got {_shown(raw)}",
+            )
+        if raw > MAX_COUNT:
+            raise InputError(
+                path,
+                "numTasksReveal",
+                f"expected a whole number ≥ 1 and ≤ {MAX_COUNT}, got {_shown(raw)}",
             )
         reveal = int(raw)
     return LorrProblem(map_path, starts, goals, str(strategy), reveal)
@@ -187,7 +202,16 @@ def _cells(
     path: Path, height: int, width: int, free: np.ndarray, *, what: str, errands: bool
 ) -> list[tuple[int, int]]:
     """The cells of an agent or task file: the count, then one linearized cell a line."""
-    lines = [(i + 1, line.strip()) for i, line in enumerate(split_lines(read_map_text(path)))]
+    text = read_map_text(path)
+    # the size first, counted without splitting: a file of millions of lines is refused at once
+    normal = text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
+    limit = f"agent and task files are limited to {MAX_LINES}"
+    if (follow := normal.count("\n")) > MAX_LINES:
+        raise InputError(path, "line 1", f"{follow} lines follow the count; {limit}")
+    head = normal.partition("\n")[0].strip()
+    if _WHOLE.fullmatch(head) and int(head) > MAX_LINES:
+        raise InputError(path, "line 1", f"the count is {int(head)}; {limit}")
+    lines = [(i + 1, line.strip()) for i, line in enumerate(split_lines(text))]
     while lines and not lines[-1][1]:
         lines.pop()
     lineno, first = lines[0]
@@ -223,6 +247,12 @@ def _cells(
             )
         cells.append((r, c))
     return cells
+
+
+def _shown(value: Any) -> str:
+    """A bad value as the JSON file spells it (``null``, ``true``, ``"3"``), cut at 40."""
+    shown = json.dumps(value)
+    return shown[:40] + ("…" if len(shown) > 40 else "")
 
 
 def _whole(path: Path, lineno: int, text: str, what: str) -> int:
