@@ -23,20 +23,24 @@ def by_goal_parts(
     nodes: np.ndarray,
 ) -> np.ndarray:
     """``table(goals, nodes)`` (:meth:`~warehouse.floor.DistanceCache.lookup` or ``reaches``),
-    asked for at most ``capacity`` goals at a time (the rows its cache holds) when ``goals``
-    varies along one axis: a floor of a big fleet has more pick cells, parking spots or open
-    orders than the cache holds rows, which asked at once is a ``MemoryError``. The same
-    answer as one call."""
+    asked for at most ``capacity`` goals at a time (the rows its cache holds), cut along the first
+    axis ``goals`` varies on: a floor of a big fleet has more pick cells, parking spots or open
+    orders than the cache holds rows, which asked at once is a ``MemoryError``. The same answer
+    as one call (``goals`` and ``nodes`` broadcast like numpy, either with more dimensions)."""
     goals, nodes = np.asarray(goals), np.asarray(nodes)
-    along = [i for i, n in enumerate(goals.shape) if n > 1]
-    if goals.size <= capacity or len(along) != 1:
+    ndim = max(goals.ndim, nodes.ndim)  # (aligned on their last axes, as numpy broadcasts)
+    goals = goals.reshape((1,) * (ndim - goals.ndim) + goals.shape)
+    nodes = nodes.reshape((1,) * (ndim - nodes.ndim) + nodes.shape)
+    along = [i for i in range(ndim) if goals.shape[i] > 1]
+    if goals.size <= capacity or not along:
         return table(goals, nodes)
     axis = along[0]
-    nodes = nodes.reshape((1,) * (goals.ndim - nodes.ndim) + nodes.shape)
+    # goals in one slice along ``axis``: a part holds as many slices as fit (at least one)
+    step = max(1, capacity // (goals.size // goals.shape[axis]))
     parts = []
-    for start in range(0, goals.shape[axis], capacity):
-        cut = [slice(None)] * goals.ndim
-        cut[axis] = slice(start, start + capacity)
+    for start in range(0, goals.shape[axis], step):
+        cut = [slice(None)] * ndim
+        cut[axis] = slice(start, start + step)
         part_nodes = nodes if nodes.shape[axis] == 1 else nodes[tuple(cut)]
         parts.append(table(goals[tuple(cut)], part_nodes))
     return np.concatenate(parts, axis=axis)

@@ -331,8 +331,8 @@ def apply_overrides(
     # every setting, those a dump leaves out at their default included (fleet.start_cells,
     # tasks.goals ...: they can be set)
     data = scenario.model_dump(context={"all_settings": True})
-    fixed = {SHORTCUTS.get(key, key) for key in overrides}
-    if "fleet.start_cells" in fixed and "fleet.robots" not in fixed:
+    overridden = {SHORTCUTS.get(key, key) for key in overrides}
+    if "fleet.start_cells" in overridden and "fleet.robots" not in overridden:
         fleet = scenario.fleet  # robots counted from the old start cells, or not given: the new
         if fleet.start_cells or "robots" not in fleet.model_fields_set:
             data["fleet"].pop("robots")
@@ -367,9 +367,23 @@ def apply_overrides(
             node.clear()  # another kind of floor: the old kind's settings do not apply
         node[dotted[-1]] = value
     try:
-        return validate_scenario(data, source)
+        out = validate_scenario(data, source)
     except InputError as exc:
         raise blame_override(exc, overrides, names) from None
+    if out.layout.transpose != scenario.layout.transpose and _is_lorr_source(source):
+        key = next(k for k in overrides if SHORTCUTS.get(k, k) in ("layout.transpose", "layout"))
+        raise InputError(
+            None,
+            names.get(key, key),
+            "not with a League of Robot Runners problem: its starts and tasks are cells of its "
+            "map as drawn, and cells named with a turned floor are the turned floor's",
+        )
+    return out
+
+
+def _is_lorr_source(source: Path | None) -> bool:
+    """Whether ``source`` is a League of Robot Runners problem file (:func:`lorr_scenario`)."""
+    return source is not None and source.suffix.lower() == ".json" and _is_lorr_problem(source)
 
 
 def blame_override(exc: InputError, overrides: dict[str, Any], names: dict[str, str]) -> InputError:

@@ -112,6 +112,19 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+#: settings that list cells, as many as the fleet's robots or a task file's lines
+_CELL_LISTS = ("fleet.start_cells", "tasks.goals")
+
+
+def _left_out_defaults() -> dict[str, Any]:
+    """``{"tasks.reveal": 1, ...}``: the settings a ``scenario.yaml`` leaves out at their
+    default (:data:`warehouse.config.LEFT_OUT_AT_DEFAULT`), as YAML reads them."""
+    from .config import LEFT_OUT_AT_DEFAULT, SimConfig
+
+    full = SimConfig().model_dump(mode="json", context={"all_settings": True})
+    return {f"{s}.{n}": full[s][n] for s, names in LEFT_OUT_AT_DEFAULT.items() for n in names}
+
+
 def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
     """The scenario settings in which the two runs differ, from the ``scenario.yaml`` beside each
     ``report.json`` (``{}`` when either has none). The name and
@@ -127,6 +140,8 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
         a, b = (_flat(read_yaml(f) or {}) for f in files)
     except InputError:
         return {}  # the comparison of the reports stands without it
+    left_out = _left_out_defaults()  # (a file lacks them at their default: take it)
+    a, b = left_out | a, left_out | b
     out: dict[str, list[Any]] = {}
     for key in sorted(set(a) | set(b)):
         if key in ("name", "description", "fleet.robots"):
@@ -144,6 +159,8 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
         was, now = a.get(key), b.get(key)
         if key in ("layout.map", "layout.path"):
             was, now = "(differs)", "(differs)"
+        elif key in _CELL_LISTS:  # (up to a million cells: shown as whether there are any)
+            was, now = ("(differs)" if value else value for value in (was, now))
         out[key] = [was, now]
     return out
 

@@ -120,6 +120,15 @@ def _cell(value: Any) -> tuple[int, int]:
 Cell = Annotated[tuple[int, int], BeforeValidator(_cell)]
 
 
+#: the settings of each section a dump leaves out while at their default
+#: (``context={"all_settings": True}`` keeps them): a run folder's ``scenario.yaml`` lacks them,
+#: so a reader of one (``warehouse compare``) takes their defaults
+LEFT_OUT_AT_DEFAULT: dict[str, tuple[str, ...]] = {
+    "fleet": ("start_cells",),
+    "tasks": ("goals", "assignment", "reveal"),
+}
+
+
 def _without_defaults(
     model: BaseModel, data: dict[str, Any], info: SerializationInfo, names: tuple[str, ...]
 ) -> dict[str, Any]:
@@ -184,7 +193,7 @@ class FleetConfig(Section):
     def _leave_out_unused(
         self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
     ) -> dict[str, Any]:
-        return _without_defaults(self, handler(self), info, ("start_cells",))
+        return _without_defaults(self, handler(self), info, LEFT_OUT_AT_DEFAULT["fleet"])
 
 
 def _needs(setting: str, what: str) -> PydanticCustomError:
@@ -282,7 +291,7 @@ class TasksConfig(Section):
     def _leave_out_unused(
         self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
     ) -> dict[str, Any]:
-        return _without_defaults(self, handler(self), info, ("goals", "assignment", "reveal"))
+        return _without_defaults(self, handler(self), info, LEFT_OUT_AT_DEFAULT["tasks"])
 
 
 class PhysicsConfig(Section):

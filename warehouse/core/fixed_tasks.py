@@ -149,5 +149,5 @@ class GoalQueue:
         return out
 
     def state(self) -> dict[str, Any]:
-        """What a robot holds and the next task (tests, the inspector)."""
+        """What each robot holds and the next task to hand out (a copy; the tests read it)."""
         return {"held": self.held.copy(), "next_task": self.next_task}

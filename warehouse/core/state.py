@@ -183,15 +183,21 @@ class OrderBook:
     open_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
 
     def add(self, pick: np.ndarray, station: np.ndarray, step: int) -> np.ndarray:
-        """Orders ``pick[j] → station[j]`` created at ``step``, open; returns their ids."""
+        """Orders ``pick[j] → station[j]`` created at ``step``, open; returns their ids.
+        ``station`` broadcasts to ``pick`` (one station for all); other shapes are a
+        ``ValueError`` (the compiled writer reads ``station[j]`` for every ``j``, unchecked)."""
         from .kernels import write_orders_kernel
 
+        pick = np.asarray(pick, np.int32).reshape(-1)
+        station = np.asarray(station, np.int32)
+        if station.shape != pick.shape:
+            station = np.ascontiguousarray(np.broadcast_to(station, pick.shape))
         k = int(pick.size)
         self.reserve(k)
         lo = self.count
         self.open_ids = write_orders_kernel(
-            np.asarray(pick, np.int32), np.asarray(station, np.int32), step, lo, self.pick,
-            self.station, self.arrival, self.assigned, self.robot, self.delivered, self.open_ids,
+            pick, station, int(step), lo, self.pick, self.station, self.arrival, self.assigned,
+            self.robot, self.delivered, self.open_ids,
         )  # fmt: skip
         self.count = lo + k
         return np.arange(lo, lo + k, dtype=np.int32)

@@ -66,6 +66,7 @@ KEYS = (
 #: LoRR 2023's task assignment strategies (their names here: ``tasks.assignment``)
 STRATEGIES = ("greedy", "roundrobin", "roundrobin_fixed")
 _WHOLE = re.compile(r"[+-]?\d{1,12}")
+_WHOLE_LINES = re.compile(r"[+-]?\d{1,12}(?:\n[+-]?\d{1,12})*")
 #: lines after the count an agent or task file may hold (``tasks.goals``' limit): a larger file
 #: is refused before its lines are read
 MAX_LINES = MAX_GOALS
@@ -211,21 +212,41 @@ def _cells(
     head = normal.partition("\n")[0].strip()
     if _WHOLE.fullmatch(head) and int(head) > MAX_LINES:
         raise InputError(path, "line 1", f"the count is {int(head)}; {limit}")
-    lines = [(i + 1, line.strip()) for i, line in enumerate(split_lines(text))]
-    while lines and not lines[-1][1]:
+    lines = [line.strip() for line in split_lines(text)]
+    while lines and not lines[-1]:
         lines.pop()
-    lineno, first = lines[0]
-    count = _whole(path, lineno, first, "the count of lines that follow")
-    body = lines[1:]
-    if count < 0 or count != len(body):
+    count = _whole(path, 1, lines[0], "the count of lines that follow")
+    if count < 0 or count != len(lines) - 1:
         raise InputError(
-            path,
-            f"line {lineno}",
-            f"the count says {count} but {len(body)} line(s) follow it",
+            path, "line 1", f"the count says {count} but {len(lines) - 1} line(s) follow it"
         )
+    texts = [line.rstrip(",") for line in lines[1:]]  # line j + 2 of the file
+    # every line a whole number in one match, then parsed and checked as arrays; the first bad
+    # line (by the rules below, in line order) is found line by line
+    if texts and _WHOLE_LINES.fullmatch("\n".join(texts)):
+        index = np.fromiter(map(int, texts), np.int64, len(texts))
+        on_map = (index >= 0) & (index < height * width)
+        r, c = np.divmod(np.where(on_map, index, 0), width)
+        if (on_map & free[r, c]).all():
+            return list(zip(r.tolist(), c.tolist(), strict=True))
+    return _first_bad_line(path, texts, height, width, free, what=what, errands=errands)
+
+
+def _first_bad_line(
+    path: Path,
+    texts: list[str],
+    height: int,
+    width: int,
+    free: np.ndarray,
+    *,
+    what: str,
+    errands: bool,
+) -> list[tuple[int, int]]:
+    """:func:`_cells` line by line (``texts[j]``: line ``j + 2``, trailing commas cut): the
+    error of the first line that is not a free cell of the map, or the cells when all are."""
     cells = []
-    for lineno, text in body:
-        if errands and "," in text.rstrip(","):
+    for lineno, text in enumerate(texts, start=2):
+        if errands and "," in text:
             n = len([p for p in text.split(",") if p.strip()])
             raise InputError(
                 path,
@@ -233,7 +254,7 @@ def _cells(
                 f"a task of {n} errands (LoRR 2024 format): multi-errand tasks are not "
                 "supported (a goal here is one cell); give one cell a line",
             )
-        index = _whole(path, lineno, text.rstrip(","), f"a linearized {what} cell")
+        index = _whole(path, lineno, text, f"a linearized {what} cell")
         if not 0 <= index < height * width:
             raise InputError(
                 path,
