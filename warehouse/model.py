@@ -37,7 +37,7 @@ import mesa
 import numpy as np
 
 from .core import Simulation
-from .core.simulation import _check_seed
+from .core.simulation import check_seed
 from .fleet import Fleet
 from .kpis import KPI_FUNCTIONS
 from .policies import PolicySpec, build_policy, check_checkpoints_used, resolve_policy
@@ -172,7 +172,7 @@ class WarehouseModel(mesa.Model):
         check_checkpoints: bool = True,
         **overrides: Any,
     ) -> None:
-        seed = _check_seed(seed)  # (the core's rule and message: before Mesa's own, unclear one)
+        seed = check_seed(seed)  # (the core's rule and message: before Mesa's own, unclear one)
         super().__init__(seed=seed)
         import networkx as nx
 

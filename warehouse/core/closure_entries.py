@@ -224,7 +224,7 @@ def node_label(floor: CompiledFloor, node: int) -> str:
     return f"{key} ({r}, {c})" if isinstance(key, str | int) else _cell((r, c))
 
 
-def _offset(floor: CompiledFloor) -> tuple[int, int]:
+def cell_offset(floor: CompiledFloor) -> tuple[int, int]:
     """User cell minus compiled cell: a waypoint graph without ``grid_shape`` is shifted so its
     top-left node sits at (0, 0); users address cells as their file writes them."""
     node = floor.nodes[0]
@@ -237,18 +237,18 @@ def _offset(floor: CompiledFloor) -> tuple[int, int]:
 
 
 def _user_cell(floor: CompiledFloor, node: int) -> np.ndarray:
-    return floor.pos[node] + np.asarray(_offset(floor))
+    return floor.pos[node] + np.asarray(cell_offset(floor))
 
 
 def _extent(floor: CompiledFloor) -> str:
-    dr, dc = _offset(floor)
+    dr, dc = cell_offset(floor)
     h, w = floor.shape
     return f"rows {dr}..{dr + h - 1}, cols {dc}..{dc + w - 1}"
 
 
 def _inside(floor: CompiledFloor, cell: tuple[int, int]) -> tuple[int, int] | None:
     """The compiled cell of a user cell, or None outside the floor's extent."""
-    dr, dc = _offset(floor)
+    dr, dc = cell_offset(floor)
     r, c = cell[0] - dr, cell[1] - dc
     h, w = floor.shape
     return (r, c) if 0 <= r < h and 0 <= c < w else None

@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InputError
-from .closure_entries import _offset as cell_offset
-from .closure_entries import node_at_cell
+from .closure_entries import cell_offset, node_at_cell
 
 if TYPE_CHECKING:
     from ..config import SimConfig

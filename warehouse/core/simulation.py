@@ -126,7 +126,7 @@ _SEED_BOUND = 2**31  #: seeds drawn for seedless resets are below this (any part
 _IDLE, _TO_PICK, _TO_GOAL = int(Phase.IDLE), int(Phase.TO_PICK), int(Phase.TO_GOAL)
 
 
-def _check_seed(seed: Any) -> int:
+def check_seed(seed: Any) -> int:
     """``seed`` as an ``int``; TypeError/ValueError unless it is a non-negative whole number."""
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
@@ -300,7 +300,7 @@ class Simulation:
         A seed is a non-negative whole number (a numpy integer too, kept as an ``int``); anything
         else is refused before the episode changes."""
         if seed is not None:
-            seed = _check_seed(seed)
+            seed = check_seed(seed)
         if seed is None:
             # The root generator only spawns the child streams (which reads its SeedSequence,
             # not its bit generator), so this draw is independent of every episode's streams.
