@@ -14,6 +14,8 @@ proposed WAIT (they may be pushed aside). Every other robot keeps its move: its 
 reserved. Robots that may only WAIT (busy, broken) are never pushed. The planned robots are
 visited in decreasing priority; a robot that proposed WAIT and was not pushed by a
 higher-priority one keeps waiting, so only conflicting robots and the robots they push change.
+(The ``pibt_swap`` shield also plans the pair of a swap a stalled robot committed to,
+:mod:`warehouse.shield.pibt_swap`, *Commitment*.)
 
 Priorities. ``priority = since_goal + ε_id`` with ``since_goal`` the steps since the robot last
 reached its sub-goal or goal and ``ε_id ∈ [0, 1)`` a fixed golden-ratio hash of the robot id, so
@@ -82,7 +84,7 @@ def pibt_plan(
     no_robots = np.zeros(0, np.int64)
     pibt_search(
         pos, nbr, cand, allowed, nxt, act, roots, occ, res, False, no_nodes, no_robots, no_robots,
-        np.zeros((0, 0), np.uint16), no_robots, np.zeros(0, np.bool_),
+        np.zeros((0, 0), np.uint16), no_robots, np.zeros(0, np.bool_), no_robots,
     )  # fmt: skip
 
 
@@ -104,6 +106,7 @@ def pibt_search(
     table: np.ndarray,
     target: np.ndarray,
     frozen: np.ndarray,
+    pulled: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """Plan the unplanned robots in place.
 
@@ -121,9 +124,11 @@ def pibt_search(
     the moves open now (the floor's, less closures), ``outdeg`` (n_nodes,) their count out of
     each node, ``slot`` (N,) each robot's row of the distance ``table`` (-1: no target),
     ``target`` (N,) each robot's target node (-1: none) and ``frozen`` (N,) the robots that may
-    only WAIT; without ``swap`` they are not read. numba compiles the swap rules into this
-    function; its cache folder follows every kernel source (:mod:`warehouse.jit_cache`), so a
-    change to :mod:`warehouse.shield.swap_rules` alone reaches it.
+    only WAIT; without ``swap`` they are not read. With ``swap`` it writes ``pulled`` (N,): the
+    robot each robot pulled into the node it left (-1: none). numba compiles the swap rules
+    into this function; its cache folder follows every kernel source
+    (:mod:`warehouse.jit_cache`), so a change to :mod:`warehouse.shield.swap_rules` alone
+    reaches it.
     """
     n = pos.shape[0]
     n_act = cand.shape[1]
@@ -206,6 +211,10 @@ def pibt_search(
                 act[i] = 0
                 res[p] = i
                 ret = 0
+    if swap:
+        for i in range(n):
+            j = pull[i]
+            pulled[i] = j if j >= 0 and nxt[j] == pos[i] and nxt[i] != pos[i] else -1
     for i in range(n):  # every write above was at a robot's node or a neighbour of it
         p = pos[i]
         occ[p] = -1
@@ -260,9 +269,15 @@ class PIBTShield:
         actions, rescued = self._rescue(sim, actions, mask, frozen)
         target = nbr[pos, actions].astype(np.int32, copy=False)
         failed = scratch.physics.resolve(pos32, target).failed
-        if not failed.any():
+        held = self._held(sim, pos, actions, mask, frozen, rescued)
+        if not failed.any() and held is None:
             return actions
 
+        if held is not None:  # planned as if their moves failed: with the robots following
+            stay = target.copy()
+            stay[held[0]] = pos32[held[0]]
+            failed = failed | scratch.physics.resolve(pos32, stay).failed
+            failed[held[0]] = True
         staying = target == pos
         plan = failed | (staying & ~frozen)  # roots and pushable robots
         nxt = np.where(plan, -1, target).astype(np.int64)
@@ -278,10 +293,20 @@ class PIBTShield:
             planned = (at < idx.size) & (idx[np.minimum(at, idx.size - 1)] == stalled)
             key[at[planned]] = _finite(score[planned])
         key[np.arange(idx.size), actions[idx]] = np.inf
+        if held is not None:  # followers may not take their barred moves
+            _, followers, keep = held
+            mask[followers] &= keep
         cand = np.zeros((n, n_act), dtype=np.int64)
         cand[idx] = np.argsort(-key, axis=1, kind="stable")
         self._plan(sim, pos, cand, mask, nxt, act, roots.astype(np.int64), frozen)
         return act
+
+    def _held(self, sim, pos, actions, mask, frozen, rescued):  # type: ignore[no-untyped-def]
+        """Robots to plan although their proposals do not conflict: ``(robots, followers,
+        keep)`` with ``followers`` (a subset of ``robots``) allowed only the moves of the
+        ``(k, A)`` bool ``keep``, or None. Plain PIBT plans no such robot (the swap shield's
+        commitments, :mod:`~warehouse.shield.pibt_swap`)."""
+        return None
 
     def _plan(self, sim, pos, cand, mask, nxt, act, roots, frozen):  # type: ignore[no-untyped-def]
         """Run PIBT over the unplanned robots (``nxt == -1``), in place (:func:`pibt_plan`)."""

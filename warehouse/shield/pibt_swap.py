@@ -52,8 +52,29 @@ the swap added (:func:`~warehouse.shield.pibt.pibt_search` with ``swap=True``; t
   0 on ``spurs``): LaCAM*'s reversed order 4 of 5 on ``spurs_narrow``, the robot's other moves
   first in preference order 3 of 5 on ``spurs``.
 
+* **Commitment** (a swap over several steps): LaCAM* plans every agent at every step, so its
+  swap goes on, step after step, until the corridor opens onto a junction where one robot
+  steps aside. This shield passes proposals that do not conflict, so a navigator that sends the
+  pulled robot back (the rule-based navigator's idle robot, pushed ahead of the robot that
+  wants its node) undid a swap the next step: a two-step shuttle between the dead end and the
+  cell before it, the rescued robot never arriving (``tests/test_audit_dead_end_shuttle.py``).
+  So a pull made by a stalled robot (the stall rescue's, :mod:`warehouse.shield.pibt`) commits
+  the pair: while the leader stays stalled with the same target, neither robot may only WAIT,
+  and the pulled robot stands on a neighbour of the leader, closer to the leader's target, a
+  step at which the pulled robot proposes to drive back towards that target plans the two
+  although their proposals do not conflict (with the robots driving into their nodes, as
+  behind a failed move), the pulled robot barred from every move that brings it closer to the
+  leader's target: the leader, rescued, swaps again, pushes it aside, or waits, but never
+  pushes it back in. At other steps both keep their moves. A new pull by the leader replaces
+  its commitment. Commitments live on the shield from one step to the next of the same episode
+  (the same ``sim.state``, clock ``sim.t + 1``): a reset, or a call at another step, finds
+  none, and the calls of one step see the same commitments. Swaps by robots that are not
+  stalled commit nothing. Planning the pulled robot at every step instead (ranked away from
+  the leader's target) or letting it be pushed back gridlocked ``spurs_narrow`` on other seeds
+  (``tests/test_audit_dead_end_shuttle.py``, docstring).
+
 LaCAM*'s second rule ("clear" from one step ahead) is not used. No RNG is used: the same inputs
-give the same joint move.
+(and the same commitments) give the same joint move.
 """
 
 from __future__ import annotations
@@ -64,6 +85,9 @@ from warehouse.core.kernels import action_mask_kernel
 from warehouse.core.state import Phase
 
 from .pibt import PIBTShield, pibt_search
+
+#: commitments: ``(state, t, leaders, followers, goals)``, each leader's follower and target
+_Commits = tuple[object, int, np.ndarray, np.ndarray, np.ndarray]
 
 
 class PIBTSwapShield(PIBTShield):
@@ -78,6 +102,11 @@ class PIBTSwapShield(PIBTShield):
         # the open moves under the closures last seen: (dist.mask, dist.leave, closed, moves,
         # outdeg), reused while none of them changes
         self._open: tuple | None = None
+        # swap commitments (module docstring, *Commitment*): those that hold at the step
+        # being planned, those made for the next step, and the ones this call found valid
+        self._commits: _Commits | None = None
+        self._next: _Commits | None = None
+        self._active: _Commits | None = None
 
     def _moves(self, sim) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
         """``(fmask, outdeg)``: the moves out of each node that the move rule allows a robot
@@ -113,11 +142,53 @@ class PIBTSwapShield(PIBTShield):
         self._open = (dist.mask, dist.leave, closed, moves, outdeg)
         return moves, outdeg
 
+    def _held(self, sim, pos, actions, mask, frozen, rescued):  # type: ignore[no-untyped-def]
+        """The pairs of the commitments that hold now (module docstring, *Commitment*) whose
+        follower proposes to drive back towards its leader's target: both are planned, the
+        follower barred from every move that brings it closer to that target."""
+        s, t = sim.state, getattr(sim, "t", None)  # (no clock: a bare scene, no commitments)
+        nxt = self._next
+        if nxt is not None and nxt[0] is s and nxt[1] == t:  # the first call of this step
+            self._commits = nxt
+        self._next = self._active = None
+        c = self._commits
+        if c is None or t is None or c[0] is not s or c[1] != t:  # another episode's or step's
+            return None
+        lead, follow, goal = c[2], c[3], c[4]
+        target, slot = sim.target_slots()
+        ok = (
+            (s.since_progress[lead] >= max(self.stall_steps, 1))
+            & (target[lead] == goal)
+            & ~frozen[lead]
+            & ~frozen[follow]
+        )
+        pl, pf = pos[lead], pos[follow]
+        nbr = sim.floor.nbr
+        ok &= (nbr[pl, 1:] == pf[:, None]).any(axis=1)  # neighbours
+        table = sim.dist.table
+        row = slot[lead]
+        ok &= table[row, pf] < table[row, pl]  # the follower still stands ahead of its leader
+        if not ok.any():
+            return None
+        lead, follow, goal, row = lead[ok], follow[ok], goal[ok], row[ok]
+        self._active = (s, t, lead, follow, goal)
+        pf = pos[follow]
+        here = table[row, pf]
+        back = table[row, nbr[pf, actions[follow]]] < here  # the follower would drive back
+        if not back.any():  # nothing to hold: the commitments go on to the next step
+            self._next = (s, t + 1, lead, follow, goal)
+            return None
+        lead, follow, row, here = lead[back], follow[back], row[back], here[back]
+        followers, first = np.unique(follow, return_index=True)  # one leader each: the lowest id
+        keep = table[row[first][:, None], nbr[pos[followers]]] >= here[first][:, None]
+        return np.union1d(lead, followers), followers, keep
+
     def _plan(self, sim, pos, cand, mask, nxt, act, roots, frozen):  # type: ignore[no-untyped-def]
         floor = sim.floor
         fmask, outdeg = self._moves(sim)
         target, slot = sim.target_slots()
         sc = self.scratch(floor.n_nodes, pos.size)
+        pulled = np.full(pos.size, -1, dtype=np.int64)
         pibt_search(
             pos,
             floor.nbr,
@@ -135,7 +206,29 @@ class PIBTSwapShield(PIBTShield):
             sim.dist.table,
             np.asarray(target, dtype=np.int64),
             np.asarray(frozen, dtype=np.bool_),
+            pulled,
         )
+        self._commit(sim, pulled, target, frozen)
+
+    def _commit(self, sim, pulled, target, frozen) -> None:  # type: ignore[no-untyped-def]
+        """The commitments for the next step: the pulls made now by stalled robots, and the
+        commitments that held now (a leader's new pull replaces its old one)."""
+        s, t = sim.state, getattr(sim, "t", None)
+        if self.stall_steps <= 0 or t is None:
+            return
+        stalled = (s.since_progress >= self.stall_steps) & (target >= 0) & ~frozen
+        lead = np.flatnonzero(stalled & (pulled >= 0))
+        follow = pulled[lead]
+        if self._active is not None:
+            old = self._active
+            keep = ~np.isin(old[2], lead)
+            lead = np.concatenate([lead, old[2][keep]])
+            follow = np.concatenate([follow, old[3][keep]])
+        if lead.size == 0:
+            return
+        order = np.argsort(lead, kind="stable")
+        lead, follow = lead[order], follow[order]
+        self._next = (s, t + 1, lead, follow, np.asarray(target, dtype=np.int64)[lead])
 
 
 def _out_degree(floor, moves: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
