@@ -60,7 +60,9 @@ the swap added (:func:`~warehouse.shield.pibt.pibt_search` with ``swap=True``; t
   cell before it, the rescued robot never arriving (``tests/test_audit_dead_end_shuttle.py``).
   So a pull made by a stalled robot (the stall rescue's, :mod:`warehouse.shield.pibt`) commits
   the pair: while the leader stays stalled with the same target, neither robot may only WAIT,
-  and the pulled robot stands on a neighbour of the leader, closer to the leader's target, a
+  the pulled robot has no target of its own (the idle robot the yield rule sends back; one
+  driving to a target of its own is left to PIBT, as holding it could bar it from its own way
+  for good) and stands on a neighbour of the leader, closer to the leader's target, a
   step at which the pulled robot proposes to drive back towards that target plans the two
   although their proposals do not conflict (with the robots driving into their nodes, as
   behind a failed move), the pulled robot barred from every move that brings it closer to the
@@ -168,6 +170,7 @@ class PIBTSwapShield(PIBTShield):
         table = sim.dist.table
         row = slot[lead]
         ok &= table[row, pf] < table[row, pl]  # the follower still stands ahead of its leader
+        ok &= target[follow] < 0  # an idle robot with nowhere to go (one with a target: PIBT's)
         if not ok.any():
             return None
         lead, follow, goal, row = lead[ok], follow[ok], goal[ok], row[ok]
