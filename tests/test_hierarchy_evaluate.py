@@ -375,7 +375,8 @@ def test_summary_counts_the_gridlocked_seeds_of_each_config() -> None:
         (["--out", "o", "--seeds", "many"], "error: argument --seeds: invalid int value: 'many'"),
         (
             ["--out", "o", "--set", "fleet.robotz=3"],
-            "error: --set fleet.robotz: unknown setting (allowed: robots, start, start_cells) (on train_wide)",
+            "error: --set fleet.robotz: unknown setting (allowed: robots, start, start_cells) "
+            "(on train_wide)",
         ),
         # fits the schema, not the floor: the option is named, not the floor's scenario file
         (
