@@ -270,10 +270,11 @@ class PIBTShield:
         target = nbr[pos, actions].astype(np.int32, copy=False)
         failed = scratch.physics.resolve(pos32, target).failed
         held = self._held(sim, pos, actions, mask, frozen, rescued)
-        if not failed.any() and held is None:
+        forced = held is not None and held[0].size > 0
+        if not failed.any() and not forced:
             return actions
 
-        if held is not None:  # planned as if their moves failed: with the robots following
+        if forced:  # planned as if their moves failed: with the robots following
             stay = target.copy()
             stay[held[0]] = pos32[held[0]]
             failed = failed | scratch.physics.resolve(pos32, stay).failed
@@ -302,10 +303,11 @@ class PIBTShield:
         return act
 
     def _held(self, sim, pos, actions, mask, frozen, rescued):  # type: ignore[no-untyped-def]
-        """Robots to plan although their proposals do not conflict: ``(robots, followers,
-        keep)`` with ``followers`` (a subset of ``robots``) allowed only the moves of the
-        ``(k, A)`` bool ``keep``, or None. Plain PIBT plans no such robot (the swap shield's
-        commitments, :mod:`~warehouse.shield.pibt_swap`)."""
+        """Robots to plan although their proposals do not conflict, and robots whose moves are
+        restricted whenever they are planned (held or pushed): ``(robots, followers, keep)``
+        with ``followers`` allowed only the moves of the ``(k, A)`` bool ``keep`` (``robots``
+        may be empty), or None. Plain PIBT has neither (the swap shield's commitments,
+        :mod:`~warehouse.shield.pibt_swap`)."""
         return None
 
     def _plan(self, sim, pos, cand, mask, nxt, act, roots, frozen):  # type: ignore[no-untyped-def]

@@ -65,12 +65,14 @@ the swap added (:func:`~warehouse.shield.pibt.pibt_search` with ``swap=True``; t
   for good) and stands on a neighbour of the leader, closer to the leader's target, a
   step at which the pulled robot proposes to drive back towards that target plans the two
   although their proposals do not conflict (with the robots driving into their nodes, as
-  behind a failed move), the pulled robot barred from every move that brings it closer to the
-  leader's target: the leader, rescued, swaps again, pushes it aside, or waits, but never
-  pushes it back in. At other steps both keep their moves. A new pull by the leader replaces
-  its commitment. Commitments live on the shield from one step to the next of the same episode
-  (the same ``sim.state``, clock ``sim.t + 1``): a reset, or a call at another step, finds
-  none, and the calls of one step see the same commitments. Swaps by robots that are not
+  behind a failed move), and whenever the pulled robot is planned (so, or pushed) it is barred
+  from every move that brings it closer to the leader's target: the leader, rescued, swaps
+  again, pushes it aside, or waits, but never pushes it back in (barring only its proposals
+  let a pulled robot that waited be pushed straight back in by its leader, a shuttle for good:
+  ``tests/test_audit_commitment.py``). At other steps both keep their moves. A new pull by the
+  leader replaces its commitment. Commitments live on the shield from one step to the next of
+  the same episode (the same ``sim.state``, clock ``sim.t + 1``): a reset, or a call at another
+  step, finds none, and the calls of one step see the same commitments. Swaps by robots that are not
   stalled commit nothing. Planning the pulled robot at every step instead (ranked away from
   the leader's target) or letting it be pushed back gridlocked ``spurs_narrow`` on other seeds
   (``tests/test_audit_dead_end_shuttle.py``, docstring).
@@ -145,9 +147,10 @@ class PIBTSwapShield(PIBTShield):
         return moves, outdeg
 
     def _held(self, sim, pos, actions, mask, frozen, rescued):  # type: ignore[no-untyped-def]
-        """The pairs of the commitments that hold now (module docstring, *Commitment*) whose
-        follower proposes to drive back towards its leader's target: both are planned, the
-        follower barred from every move that brings it closer to that target."""
+        """The commitments that hold now (module docstring, *Commitment*): the pairs whose
+        follower proposes to drive back towards its leader's target are planned (both), and
+        every follower is barred from the moves that bring it closer to that target, whether
+        planned so or pushed. None while no commitment holds."""
         s, t = sim.state, getattr(sim, "t", None)  # (no clock: a bare scene, no commitments)
         nxt = self._next
         if nxt is not None and nxt[0] is s and nxt[1] == t:  # the first call of this step
@@ -175,16 +178,15 @@ class PIBTSwapShield(PIBTShield):
             return None
         lead, follow, goal, row = lead[ok], follow[ok], goal[ok], row[ok]
         self._active = (s, t, lead, follow, goal)
+        self._next = (s, t + 1, lead, follow, goal)  # they go on (:meth:`_commit` adds new ones)
         pf = pos[follow]
         here = table[row, pf]
         back = table[row, nbr[pf, actions[follow]]] < here  # the follower would drive back
-        if not back.any():  # nothing to hold: the commitments go on to the next step
-            self._next = (s, t + 1, lead, follow, goal)
-            return None
-        lead, follow, row, here = lead[back], follow[back], row[back], here[back]
+        # every follower, planned for whatever reason (held, pushed), is barred from the moves
+        # back: one that waited and was pushed by its leader went straight back in
         followers, first = np.unique(follow, return_index=True)  # one leader each: the lowest id
         keep = table[row[first][:, None], nbr[pos[followers]]] >= here[first][:, None]
-        return np.union1d(lead, followers), followers, keep
+        return np.union1d(lead[back], follow[back]), followers, keep
 
     def _plan(self, sim, pos, cand, mask, nxt, act, roots, frozen):  # type: ignore[no-untyped-def]
         floor = sim.floor
@@ -219,6 +221,8 @@ class PIBTSwapShield(PIBTShield):
         s, t = sim.state, getattr(sim, "t", None)
         if self.stall_steps <= 0 or t is None:
             return
+        if self._active is None and pulled.max(initial=-1) < 0:
+            return  # no pull and no commitment: nothing to carry (the common case, ~1 µs)
         stalled = (s.since_progress >= self.stall_steps) & (target >= 0) & ~frozen
         lead = np.flatnonzero(stalled & (pulled >= 0))
         follow = pulled[lead]
