@@ -21,9 +21,10 @@ whose goal is a dead-end cell; robot 1 is idle, bound for a parking spot (a wayp
   steps where it drives back, ranked away, 1362, 1251, 1469, 1685, 1596; that rule with its
   own ranking 1456, 1251, 1469, 1698, 1596, none gridlocked, but it held a pulled robot with a
   task of its own for good (the hierarchy's seed 2: 1,736 → 323). The shipped rule holds only
-  a pulled robot without a target: over seeds 0-9 the rule-based fleet 1,084.8 → 1,285.7
-  deliveries (3 seeds gridlocked before and after, none with a commitment at the jam: the
-  station-crowd cycle of docs/results_swap.md), the hierarchy 1,763.4 → 1,772.5, none
+  a pulled robot without a target, barred from moves back whenever it is planned
+  (``tests/test_audit_commitment.py``): over seeds 0-9 the rule-based fleet 1,084.8 → 1,253.6
+  deliveries (4 seeds gridlocked against 3, none with a commitment at the jam: the
+  station-crowd cycle of docs/results_swap.md, part 4), the hierarchy 1,763.4 → 1,773.1, none
   gridlocked; ``spurs`` level.
 * ``pibt``, a spur off a main aisle (``SPUR``), still pinned (``xfail(strict=True)``: it starts
   to pass, and so fails as XPASS, once the lock is gone): robot 0's goal is the main aisle's
