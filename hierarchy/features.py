@@ -66,6 +66,7 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 
 from warehouse.core.closures import drop_steps
@@ -177,22 +178,55 @@ def candidate_set(
     sim: Simulation, robots: np.ndarray, cfg: FeatureConfig, *, anticipate: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Considered orders ``(M,)``, each robot's top-K column indices ``(R, K)`` into them
-    (-1 where masked) and the ``(R, M)`` float distance matrix (inf = unreachable, or reached
-    only through closed cells: :func:`~hierarchy.matching.travel_steps`)."""
+    (-1 where masked) and the ``(R, M)`` float distance matrix, column-major (inf =
+    unreachable, or reached only through closed cells: :func:`~hierarchy.matching.travel_steps`).
+    """
     k = cfg.candidates
     size = max(cfg.lookahead * robots.size, k)
     orders = order_pool(sim, robots, size, anticipate=anticipate)
     picks = sim.orders.pick[orders]
-    d = travel_steps(sim, picks[None, :], sim.state.pos[robots][:, None])
+    # (R, M), stored column-major: one order's distances to all robots side by side, as the
+    # distance table gathers them fast and the per-order reductions (nearest robot) read them
+    d = travel_steps(sim, picks[:, None], sim.state.pos[robots][None, :]).T
     m = orders.size
     # Nearest first; ties go to the older order (smaller column = older).
-    key = d + np.arange(m)[None, :] * 1e-6
-    top = np.argsort(key, axis=1, kind="stable")[:, :k]
+    top = smallest_k(d, np.arange(m) * 1e-6, k)
     valid = np.isfinite(np.take_along_axis(d, top, axis=1))
     top = np.where(valid, top, -1)
     if top.shape[1] < k:
         top = np.pad(top, ((0, 0), (0, k - top.shape[1])), constant_values=-1)
     return orders, top, d
+
+
+@numba.njit(cache=True)
+def smallest_k(d: np.ndarray, tie: np.ndarray, k: int) -> np.ndarray:  # pragma: no cover
+    """Column indices of the ``k`` smallest entries of each row of ``key = d + tie[None, :]``
+    (all of them where it has fewer columns), smallest first, ties to the lower column: the
+    first ``k`` columns of ``np.argsort(key, axis=1, kind="stable")``, in one pass that neither
+    sorts nor stores ``key`` (no NaN in it). It walks ``d`` column by column, the fast order for
+    a column-major ``d`` (:func:`candidate_set`'s). Compiled."""
+    r, m = d.shape
+    k = min(k, m)
+    out = np.empty((r, k), np.int64)
+    best = np.empty((r, k), np.float64)  # each row's k smallest keys so far, in order
+    n = np.zeros(r, np.int64)  # how many each row holds
+    for j in range(m):
+        for i in range(r):
+            v = d[i, j] + tie[j]  # (numpy's sum: one rounding)
+            if n[i] == k:
+                if not v < best[i, k - 1]:  # (an equal key keeps the lower column)
+                    continue
+                p = k - 1  # the largest drops out
+            else:
+                p = n[i]
+                n[i] += 1
+            while p > 0 and best[i, p - 1] > v:  # after the keys not larger: stable
+                best[i, p] = best[i, p - 1]
+                out[i, p] = out[i, p - 1]
+                p -= 1
+            best[i, p] = v
+            out[i, p] = j
+    return out
 
 
 def decision_features(

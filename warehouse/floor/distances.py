@@ -108,6 +108,11 @@ class DistanceCache:
             nodes = np.asarray(nodes)
             if nodes.ndim == 1 or nodes.shape[0] == 1:  # the (rows, 1) × (cols,) outer form
                 return _gather_outer(self.table, slot[:, 0], nodes.reshape(-1))
+        if slot.ndim == 2 and slot.shape[0] == 1 and np.ndim(nodes) == 2:
+            nodes = np.asarray(nodes)
+            if nodes.shape[1] == 1:  # the transposed form (1, cols) × (rows, 1): robots × orders
+                out = _gather_outer(self.table, slot[0], nodes[:, 0])
+                return np.ascontiguousarray(out.T)  # (numpy's gather is 5-10× slower here)
         return self.table[slot, nodes]
 
     def reaches(self, goals: np.ndarray, nodes: np.ndarray) -> np.ndarray:
