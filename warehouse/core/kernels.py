@@ -681,6 +681,21 @@ def arrival_draws_kernel(cdf, u, picks, stations, station_idx, keep):  # pragma:
 
 
 @numba.njit(cache=True)
+def arrivals_kernel(
+    cdf, u, picks, stations, station_idx, keep, step, lo, book_pick, book_station, arrival,
+    assigned, robot, delivered, open_ids,
+):  # fmt: skip  # pragma: no cover - compiled
+    """A step's first ``keep`` arrivals drawn by :func:`arrival_draws_kernel` and written into
+    the order book by :func:`write_orders_kernel` in one call (a step's arrivals cost one
+    compiled call, not two and the Python between them). Returns the new ``open_ids``."""
+    pick, station = arrival_draws_kernel(cdf, u, picks, stations, station_idx, keep)
+    return write_orders_kernel(
+        pick, station, step, lo, book_pick, book_station, arrival, assigned, robot, delivered,
+        open_ids,
+    )  # fmt: skip
+
+
+@numba.njit(cache=True)
 def reset_progress_kernel(robots, slot, table, pos, best_dist, since_progress):  # pragma: no cover
     """Robots with a new target start tracking progress afresh: the closest approach is where
     they stand (0 without a target) and no step without progress yet."""

@@ -104,7 +104,6 @@ from .fixed_tasks import GoalQueue, fixed_cells
 from .kernels import (
     action_mask_kernel,
     any_at_least,
-    arrival_draws_kernel,
     assign_kernel,
     check_assign_kernel,
     finish_step_kernel,
@@ -982,10 +981,7 @@ class Simulation:
             ob.lost += k - keep
             if keep == 0:
                 return 0
-        picks, stations = arrival_draws_kernel(
-            self._pick_cdf, u, f.picks, f.stations, station_idx, keep
-        )
-        ob.add(picks, stations, self.t)
+        ob.add_arrivals(self._pick_cdf, u, f.picks, f.stations, station_idx, keep, self.t)
         return keep
 
     def _faults(self) -> None:

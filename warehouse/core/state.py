@@ -202,6 +202,28 @@ class OrderBook:
         self.count = lo + k
         return np.arange(lo, lo + k, dtype=np.int32)
 
+    def add_arrivals(
+        self,
+        cdf: np.ndarray,
+        u: np.ndarray,
+        picks: np.ndarray,
+        stations: np.ndarray,
+        station_idx: np.ndarray,
+        keep: int,
+        step: int,
+    ) -> None:
+        """A step's first ``keep`` arrivals, drawn from ``u`` and ``station_idx`` by the rule of
+        :func:`~warehouse.core.kernels.arrival_draws_kernel` and added as :meth:`add` adds
+        orders, in one compiled call (the simulation's hot path)."""
+        from .kernels import arrivals_kernel
+
+        self.reserve(keep)
+        self.open_ids = arrivals_kernel(
+            cdf, u, picks, stations, station_idx, keep, step, self.count, self.pick,
+            self.station, self.arrival, self.assigned, self.robot, self.delivered, self.open_ids,
+        )  # fmt: skip
+        self.count += keep
+
     def reserve(self, k: int) -> None:
         """Make room for ``k`` more orders in the arrays (they grow by doubling)."""
         if self.count + k > self.pick.size:
