@@ -27,12 +27,15 @@ def by_goal_parts(
     axis ``goals`` varies on: a floor of a big fleet has more pick cells, parking spots or open
     orders than the cache holds rows, which asked at once is a ``MemoryError``. The same answer
     as one call (``goals`` and ``nodes`` broadcast like numpy, either with more dimensions)."""
-    goals, nodes = np.asarray(goals), np.asarray(nodes)
+    goals = np.asarray(goals)
+    if goals.size <= capacity:  # (the common case, every step: one call)
+        return table(goals, nodes)
+    nodes = np.asarray(nodes)
     ndim = max(goals.ndim, nodes.ndim)  # (aligned on their last axes, as numpy broadcasts)
     goals = goals.reshape((1,) * (ndim - goals.ndim) + goals.shape)
     nodes = nodes.reshape((1,) * (ndim - nodes.ndim) + nodes.shape)
     along = [i for i in range(ndim) if goals.shape[i] > 1]
-    if goals.size <= capacity or not along:
+    if not along:
         return table(goals, nodes)
     axis = along[0]
     # goals in one slice along ``axis``: a part holds as many slices as fit (at least one)
