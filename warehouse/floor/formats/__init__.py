@@ -9,7 +9,10 @@
 * networkx node-link JSON and GraphML (non-grid floors) — :func:`parse_node_link_json`,
   :func:`parse_graphml`, and :func:`save_graph` to write them (:mod:`.graphio`); an in-memory
   networkx graph — :func:`read_graph`, by the rules of a JSON file of it;
-* any file — :func:`load_map`, with format detection (:mod:`.detect`).
+* any file — :func:`load_map`, with format detection (:mod:`.detect`);
+* League of Robot Runners problem files (a map, agent starts and a task sequence) —
+  :func:`~.lorr.read_lorr_problem` (:mod:`.lorr`), read as a scenario by
+  :func:`scenarios.load.lorr_scenario`.
 """
 
 from .ascii import parse_ascii
