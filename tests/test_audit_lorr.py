@@ -18,6 +18,7 @@ from warehouse.config import FleetConfig, SimConfig, TasksConfig
 from warehouse.core import Simulation
 from warehouse.core.fixed_tasks import GoalQueue
 from warehouse.core.state import Phase
+from warehouse.errors import InputError
 from warehouse.floor import compile_floor
 from warehouse.floor.formats import parse_movingai
 
@@ -229,3 +230,28 @@ def test_goal_on_own_cell_and_repeated_goal_are_reached_one_a_step() -> None:
         wait(sim)
         assert sim.state.deliveries.tolist() == [reached]
     assert tuple(int(v) for v in sim.floor.pos[sim.state.task_goal[0]]) == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("team", "expected"),
+    [
+        (2.0, None),  # a whole float is a count, as numTasksReveal's 3.0 is
+        (1.5, "p.json: teamSize: expected a whole number ≥ 1, got 1.5"),
+        ("2", 'p.json: teamSize: expected a whole number ≥ 1, got "2"'),
+        (True, "p.json: teamSize: expected a whole number ≥ 1, got true"),
+        (0, "p.json: teamSize: expected a whole number ≥ 1, got 0"),
+    ],
+)
+def test_team_size_is_read_as_a_count_like_num_tasks_reveal(
+    tmp_path: Path, team: object, expected: str | None
+) -> None:
+    """``teamSize: 2.0`` was refused while ``numTasksReveal: 3.0`` was accepted: both are
+    counts now, read by one rule."""
+    path = _problem(tmp_path, teamSize=team)
+    if expected is None:
+        sc, _ = load_scenario(path)
+        assert sc.fleet.robots == 2
+        return
+    with pytest.raises(InputError) as exc:
+        load_scenario(path)
+    assert exc.value.one_line().endswith(expected)

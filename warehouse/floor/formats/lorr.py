@@ -114,9 +114,7 @@ def read_lorr_problem(path: str | Path) -> LorrProblem:
     height, width, free = _map_grid(map_path)
 
     starts = _cells(agent_path, height, width, free, what="start", errands=False)
-    team = data.get("teamSize", len(starts))
-    if isinstance(team, bool) or not isinstance(team, int) or team < 1:
-        raise InputError(path, "teamSize", f"expected a positive whole number, got {_shown(team)}")
+    team = _count(path, data, "teamSize", len(starts))
     if team > len(starts):
         raise InputError(
             path,
@@ -147,22 +145,23 @@ def read_lorr_problem(path: str | Path) -> LorrProblem:
         )
     reveal = 1
     if "taskAssignmentStrategy" in data:  # 2023: a whole number of tasks per robot
-        raw = data.get("numTasksReveal", 1)
-        number = isinstance(raw, int) or (isinstance(raw, float) and math.isfinite(raw))
-        if isinstance(raw, bool) or not number or raw != int(raw) or raw < 1:  # (NaN, Infinity)
-            raise InputError(
-                path,
-                "numTasksReveal",
-                f"expected a whole number ≥ 1 (2023 format), got {_shown(raw)}",
-            )
-        if raw > MAX_COUNT:
-            raise InputError(
-                path,
-                "numTasksReveal",
-                f"expected a whole number ≥ 1 and ≤ {MAX_COUNT}, got {_shown(raw)}",
-            )
-        reveal = int(raw)
+        reveal = _count(path, data, "numTasksReveal", 1, " (2023 format)")
     return LorrProblem(map_path, starts, goals, str(strategy), reveal)
+
+
+def _count(path: Path, data: dict[str, Any], key: str, default: int, note: str = "") -> int:
+    """``data[key]`` (``default`` when absent) as a count from 1 to ``MAX_COUNT``: a whole
+    number, a whole float (``3.0``, as counts are read elsewhere) included; anything else (text,
+    true/false, NaN, infinity, a fraction) is a one-line error naming the key."""
+    raw = data.get(key, default)
+    number = isinstance(raw, int) or (isinstance(raw, float) and math.isfinite(raw))
+    if isinstance(raw, bool) or not number or raw != int(raw) or raw < 1:
+        raise InputError(path, key, f"expected a whole number ≥ 1{note}, got {_shown(raw)}")
+    if raw > MAX_COUNT:
+        raise InputError(
+            path, key, f"expected a whole number ≥ 1 and ≤ {MAX_COUNT}, got {_shown(raw)}"
+        )
+    return int(raw)
 
 
 def _referenced(problem: Path, data: dict[str, Any], key: str) -> Path:
