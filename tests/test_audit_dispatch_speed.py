@@ -107,3 +107,23 @@ def test_transposed_lookup_is_numpys_gather(seed: int) -> None:
         want = dist.table[dist.slots(goals.ravel()).reshape(goals.shape), nodes]
         assert got.dtype == want.dtype and got.flags.c_contiguous
         assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_reaches_around_closed_nodes_is_numpys_gather(seed: int) -> None:
+    """``reaches`` gathers through ``lookup``'s compiled path now: the same answer as numpy's
+    fancy index of the table against each row's ``far``, in every outer form, while closed
+    nodes make some pairs reachable only through them."""
+    sim = _sim("small", 30, 2.0, 5, seed)
+    rng = np.random.default_rng(seed)
+    dist = sim.dist
+    dist.set_closed(rng.choice(sim.floor.n_nodes, 40, replace=False))
+    for r, m in ((1, 1), (1, 7), (9, 1), (30, 57)):
+        picks = rng.choice(sim.floor.picks, m)
+        cells = rng.choice(sim.floor.n_nodes, r)
+        for goals, nodes in ((picks[None, :], cells[:, None]), (picks[:, None], cells[None, :])):
+            got = dist.reaches(goals, nodes)
+            slot = dist.slots(goals.ravel()).reshape(goals.shape)
+            want = dist.table[slot, nodes].astype(np.int64) <= dist.far[slot]
+            assert got.shape == want.shape and np.array_equal(got, want)
+    assert got.any() and not got.all()  # (30 × 57: pairs on both sides of the closures)

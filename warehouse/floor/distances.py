@@ -103,7 +103,11 @@ class DistanceCache:
     def lookup(self, goals: np.ndarray, nodes: np.ndarray) -> np.ndarray:
         """Distances (uint16, steps) from ``nodes`` to ``goals``; broadcasts like numpy."""
         goals = np.asarray(goals)
-        slot: np.ndarray = self.slots(goals.ravel()).reshape(goals.shape)
+        return self._gather(self.slots(goals.ravel()).reshape(goals.shape), nodes)
+
+    def _gather(self, slot: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        """``self.table[slot, nodes]`` (broadcast like numpy), with the compiled gather for the
+        outer forms a dispatcher asks for (orders × robots and robots × orders)."""
         if slot.ndim == 2 and slot.shape[1] == 1 and np.ndim(nodes) in (1, 2):
             nodes = np.asarray(nodes)
             if nodes.ndim == 1 or nodes.shape[0] == 1:  # the (rows, 1) × (cols,) outer form
@@ -121,7 +125,7 @@ class DistanceCache:
         (``lookup(...) < UNREACHABLE``)."""
         goals = np.asarray(goals)
         slot = self.slots(goals.ravel()).reshape(goals.shape)
-        return self.table[slot, nodes].astype(np.int64) <= self.far[slot]
+        return self._gather(slot, nodes).astype(np.int64) <= self.far[slot]
 
     @property
     def closed_any(self) -> bool:
