@@ -9,7 +9,7 @@ unit.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -129,21 +129,30 @@ LEFT_OUT_AT_DEFAULT: dict[str, tuple[str, ...]] = {
 }
 
 
-def _without_defaults(
-    model: BaseModel, data: dict[str, Any], info: SerializationInfo, names: tuple[str, ...]
-) -> dict[str, Any]:
-    """``data`` (a section as dumped) without the settings ``names`` that are at their default,
-    so a scenario, report or recording that does not use them is written as before they existed;
-    ``context={"all_settings": True}`` keeps them (``warehouse validate --template``)."""
-    if isinstance(info.context, dict) and info.context.get("all_settings"):
+class _LeavesOutDefaults(Section):
+    """A section whose settings :data:`LEFT_OUT_AT_DEFAULT` names (under its ``_section``) are
+    left out of a dump while at their default, so a scenario, report or recording that does not
+    use them is written as before they existed; ``context={"all_settings": True}`` keeps them
+    (``warehouse validate --template``, ``--set``)."""
+
+    _section: ClassVar[str]
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unused(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        data = handler(self)
+        if isinstance(info.context, dict) and info.context.get("all_settings"):
+            return data
+        for name in LEFT_OUT_AT_DEFAULT[self._section]:
+            if getattr(self, name) == type(self).model_fields[name].default:
+                data.pop(name, None)
         return data
-    for name in names:
-        if getattr(model, name) == type(model).model_fields[name].default:
-            data.pop(name, None)
-    return data
 
 
-class FleetConfig(Section):
+class FleetConfig(_LeavesOutDefaults):
+    _section: ClassVar[str] = "fleet"
+
     robots: int = Field(
         20,
         ge=1,
@@ -189,12 +198,6 @@ class FleetConfig(Section):
             seen[cell] = i
         return cells
 
-    @model_serializer(mode="wrap")
-    def _leave_out_unused(
-        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
-    ) -> dict[str, Any]:
-        return _without_defaults(self, handler(self), info, LEFT_OUT_AT_DEFAULT["fleet"])
-
 
 def _needs(setting: str, what: str) -> PydanticCustomError:
     """A setting that needs another (``setting``): the error names it in ``depends_on``, so an
@@ -209,7 +212,9 @@ def _needs(setting: str, what: str) -> PydanticCustomError:
 Assignment = Literal["greedy", "roundrobin", "roundrobin_fixed"]
 
 
-class TasksConfig(Section):
+class TasksConfig(_LeavesOutDefaults):
+    _section: ClassVar[str] = "tasks"
+
     mode: Literal["pickup_delivery", "goal_visit"] = Field(
         "pickup_delivery",
         description="pickup_delivery: orders go pick location → station. goal_visit: lifelong "
@@ -286,12 +291,6 @@ class TasksConfig(Section):
         if value != default and not info.data.get("goals", True):
             raise _needs("tasks.goals", "(a fixed goal sequence to hand out)")
         return value
-
-    @model_serializer(mode="wrap")
-    def _leave_out_unused(
-        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
-    ) -> dict[str, Any]:
-        return _without_defaults(self, handler(self), info, LEFT_OUT_AT_DEFAULT["tasks"])
 
 
 class PhysicsConfig(Section):
