@@ -154,6 +154,18 @@ def resolve_navigator(spec: str) -> Any:
     raise InputError(None, "navigator", f"unknown navigator {spec!r}; known: {sorted(NAVIGATORS)}")
 
 
+def check_dispatchable(scenario: Scenario, source: Path | None) -> None:
+    """Refuse a training scenario without orders (``tasks.mode: goal_visit``): the dispatcher
+    would see no decision and train on nothing."""
+    if scenario.tasks.mode == "goal_visit":
+        raise InputError(
+            source,
+            "tasks.mode",
+            "is goal_visit: it has no orders to dispatch (train the dispatcher on "
+            "pickup_delivery scenarios)",
+        )
+
+
 class FloorPool:
     """Scenarios, their compiled floors and shared distance caches, built once."""
 
@@ -163,6 +175,7 @@ class FloorPool:
         self.entries: list[tuple[Scenario, Path | None, CompiledFloor, DistanceCache | None]] = []
         for name in names:
             sc, src = load_scenario(name)
+            check_dispatchable(sc, src)
             if collisions:
                 sc = apply_overrides(sc, {"collisions": collisions}, src)
             floor = build_floor(sc, src)
@@ -184,7 +197,8 @@ class FloorPool:
     def randomized(self, rng: np.random.Generator, cfg: RandomizeConfig) -> Simulation:
         idx = int(rng.integers(len(self.entries)))
         sc, _, floor, _ = self.entries[idx]
-        starts = int(floor.start_ok.sum())
+        # (fixed starts: the first robots of them, :func:`~warehouse.core.fixed_tasks.fixed_cells`)
+        starts = len(sc.fleet.start_cells) or int(floor.start_ok.sum())
         robots = round(sc.fleet.robots * rng.uniform(*cfg.robots))
         rate = float(sc.tasks.arrival_rate * rng.uniform(*cfg.arrival))
         broken = cfg.breakdown_prob if rng.random() < cfg.breakdown_share else 0.0

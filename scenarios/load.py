@@ -332,9 +332,12 @@ def apply_overrides(
     # tasks.goals ...: they can be set)
     data = scenario.model_dump(context={"all_settings": True})
     overridden = {SHORTCUTS.get(key, key) for key in overrides}
-    if "fleet.start_cells" in overridden and "fleet.robots" not in overridden:
+    new_cells = next(
+        (v for k, v in overrides.items() if SHORTCUTS.get(k, k) == "fleet.start_cells"), None
+    )
+    if new_cells and "fleet.robots" not in overridden:
         fleet = scenario.fleet  # robots counted from the old start cells, or not given: the new
-        if fleet.start_cells or "robots" not in fleet.model_fields_set:
+        if fleet.start_cells or "robots" not in fleet.model_fields_set:  # (none: robots stay)
             data["fleet"].pop("robots")
     # The kind of floor first: it decides which other layout settings exist.
     ordered = sorted(overrides.items(), key=lambda kv: SHORTCUTS.get(kv[0], kv[0]) != "layout.type")

@@ -157,7 +157,8 @@ class FleetConfig(_LeavesOutDefaults):
         20,
         ge=1,
         le=100_000,
-        description="Number of robots (with fleet.start_cells and no robots given: their count).",
+        description="Number of robots (with fleet.start_cells: their count when not given, "
+        "else at most their count, on the first of them).",
     )
     start: Literal["random", "stations", "spread"] = Field(
         "random",
@@ -168,8 +169,9 @@ class FleetConfig(_LeavesOutDefaults):
         (),
         max_length=100_000,
         description="Fixed start cells [row, col], robot i on the i-th (a LoRR agent file's "
-        "starts): one per robot, all different, cells a robot may start on; fleet.start is "
-        "then not used and no seed changes them. Empty: fleet.start places the robots.",
+        "starts): at least one per robot (fleet.robots take the first), all different, cells a "
+        "robot may start on; fleet.start is then not used and no seed changes them. Empty: "
+        "fleet.start places the robots.",
     )
 
     @model_validator(mode="before")

@@ -71,22 +71,24 @@ def fixed_cells(
     floor: CompiledFloor, config: SimConfig, source: str | Path | None = None
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """``(starts, goals)``: ``fleet.start_cells`` and ``tasks.goals`` as int32 node ids on
-    ``floor`` (None where not given). Raises :class:`InputError` for a start cell count other
-    than ``fleet.robots`` (naming ``fleet.robots``), a cell off the floor, on a shelf or wall,
-    a start a robot may not take or a goal it may not be sent to (naming the entry)."""
+    ``floor`` (None where not given). ``fleet.robots`` robots take the first ``fleet.robots``
+    start cells (as LoRR's ``teamSize`` takes the first starts of its agent file); every start
+    cell is checked all the same. Raises :class:`InputError` for fewer start cells than
+    ``fleet.robots`` (naming ``fleet.robots``), a cell off the floor, on a shelf or wall, a
+    start a robot may not take or a goal it may not be sent to (naming the entry)."""
     fleet, tasks = config.fleet, config.tasks
     starts = goals = None
     if fleet.start_cells:
-        if len(fleet.start_cells) != fleet.robots:
+        if len(fleet.start_cells) < fleet.robots:
             raise InputError(
                 source,
                 "fleet.robots",
                 f"is {fleet.robots} but fleet.start_cells gives {len(fleet.start_cells)} start "
-                "cells (one per robot)",
+                "cells (one per robot; fewer robots take the first of them)",
             )
         starts = _nodes(
             floor, fleet.start_cells, floor.start_ok, source, "fleet.start_cells", "a start cell"
-        )
+        )[: fleet.robots]
     if tasks.goals and tasks.mode == "goal_visit":
         goals = _nodes(floor, tasks.goals, floor.goal_ok, source, "tasks.goals", "a goal cell")
         held = fleet.robots * min(tasks.reveal, goals.size)
