@@ -81,7 +81,7 @@ def held_orders(sim: Simulation, idle: np.ndarray, orders: np.ndarray) -> np.nda
     start = np.concatenate([sim.state.pos[idle], stations])
     delay = np.concatenate([np.zeros(idle.size), wait])
     steps = travel_steps(sim, sim.orders.pick[orders][None, :], start[:, None])
-    rows, cols = solve_assignment(steps + delay[:, None])
+    rows, cols = solve_assignment(steps + delay[:, None], overwrite=True)
     held[cols[rows >= idle.size]] = True
     return held
 

@@ -349,17 +349,32 @@ def floor_hubs(floor: Any, grid: int) -> np.ndarray:
 
 def grid_centre_nodes(floor: Any, nodes: np.ndarray, grid: int) -> np.ndarray:
     """Of ``nodes``, the one nearest the centre of each cell of a ``grid × grid`` split of the
-    floor (int32, sorted, duplicates removed)."""
+    floor (int32, sorted, duplicates removed; among equally near nodes the first in ``nodes``,
+    as numpy's ``argmin`` of the squared distances picks it)."""
     h, w = floor.shape
     cr, cc = np.meshgrid((np.arange(grid) + 0.5) * h / grid, (np.arange(grid) + 0.5) * w / grid)
     centres = np.stack([cr.ravel(), cc.ravel()], axis=1)  # (grid², 2)
-    rc = floor.pos[nodes].astype(np.float64)
-    step = max(1, 2**22 // max(1, nodes.size))  # centres per chunk: about 32 MB of distances
-    nearest = np.concatenate([
-        ((rc[None, :, :] - centres[i : i + step, None, :]) ** 2).sum(-1).argmin(axis=1)
-        for i in range(0, len(centres), step)
-    ])  # fmt: skip
+    rc = np.ascontiguousarray(floor.pos[nodes], dtype=np.float64)
+    if rc.shape[0] == 0:
+        raise ValueError("grid_centre_nodes: no nodes to choose from")
+    nearest = np.empty(centres.shape[0], np.int64)
+    _nearest_nodes(rc, centres, nearest)  # (a big fleet's parking: seconds in numpy, 10k × 20k)
     return np.unique(nodes[nearest]).astype(np.int32)
+
+
+@numba.njit(cache=True)
+def _nearest_nodes(rc, centres, out):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """``out[i]`` = ``argmin(((rc - centres[i]) ** 2).sum(-1))``: the same float64 squares and
+    sum as numpy's, the first index among equal ones."""
+    for i in range(centres.shape[0]):
+        best, arg = np.inf, 0
+        for j in range(rc.shape[0]):
+            dr = rc[j, 0] - centres[i, 0]
+            dc = rc[j, 1] - centres[i, 1]
+            d = dr * dr + dc * dc
+            if d < best:
+                best, arg = d, j
+        out[i] = arg
 
 
 def _hub_routes(  # type: ignore[no-untyped-def]

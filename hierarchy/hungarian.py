@@ -85,7 +85,7 @@ class HungarianDispatcher:
         cost = assignment_costs(
             sim, robots, orders, with_delivery=self.with_delivery, age_weight=self.age_weight
         )
-        r, c = solve_assignment(cost)
+        r, c = solve_assignment(cost, overwrite=True)
         return robots[r], orders[c]
 
     def dispatch(self, sim: Simulation) -> None:

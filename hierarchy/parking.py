@@ -158,7 +158,7 @@ def parking_moves(
     to = np.full(robots.size, -1, dtype=np.int32)
     if free.size:
         cost = travel_steps(sim, free[None, :], s.pos[robots][:, None])
-        rows, cols = solve_assignment(cost)
+        rows, cols = solve_assignment(cost, overwrite=True)
         to[rows] = free[cols]
     keep = (to >= 0) | lost[robots]  # new spots, and lost spots dropped
     return robots[keep], to[keep]
