@@ -18,24 +18,36 @@ from typing import Any
 
 import numpy as np
 
+#: The first held-out seed: every update's seed lies below it (fewer than 10,000 updates).
+HELD_OUT = 10_000
+
+
+def held_out_seed(seed: int, updates: int) -> int:
+    """The seed of the final evaluation: one that neither the first reset (``seed``) nor an
+    update (``seed + 1 … seed + updates``) trained on."""
+    return seed + max(HELD_OUT, updates + 1)
+
 
 def train(
     scenario: str = "small",
     *,
     updates: int = 250,
     steps: int = 200,
-    progress: float = 0.0,
+    progress: float | None = None,
     seed: int = 0,
     log: Any = print,
 ) -> dict[str, Any]:
-    """Train and return ``{"deliveries": per-update list, "held_out": deliveries}``."""
+    """Train and return ``{"deliveries": per-update list, "held_out": deliveries}``.
+    ``progress``: ``reward.progress`` (``None``: the scenario's own)."""
     import torch
     from torch import nn
 
     import warehouse
 
     torch.manual_seed(seed)
-    overrides: dict[str, Any] = {"episode.steps": steps, "reward.progress": progress}
+    overrides: dict[str, Any] = {"episode.steps": steps}
+    if progress is not None:
+        overrides["reward.progress"] = progress
     env = warehouse.make_env(scenario, **overrides)
     obs, mask = env.reset_arrays(seed=seed)
     n_actions = mask.shape[1]
@@ -86,7 +98,7 @@ def train(
         history.append(int(env.sim.state.deliveries.sum()))
         if update % 25 == 0 or update == updates - 1:
             log(f"update {update:4d}  deliveries {history[-1]:3d}")
-    obs, mask = env.reset_arrays(seed=10_000 + seed)  # a seed no update trained on
+    obs, mask = env.reset_arrays(seed=held_out_seed(seed, updates))
     with torch.no_grad():
         while not env.truncated:
             obs, mask, _ = env.step_arrays(act(policy(obs, mask)[0]).numpy())
@@ -96,20 +108,27 @@ def train(
 
 
 def main(argv: list[str] | None = None) -> None:
-    from warehouse.cli.checks import OneLineParser
+    from warehouse.cli.checks import MAX_TRAIN_SEED, OneLineParser
     from warehouse.threads import torch_threads
 
     p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenario", default="small", help="Built-in name, scenario or map file.")
     p.add_argument("--updates", type=int, default=250, help="Episodes (one update each).")
     p.add_argument("--steps", type=int, default=200, help="Steps per episode.")
-    p.add_argument("--progress", type=float, default=0.0, help="reward.progress (shaping).")
+    p.add_argument(
+        "--progress",
+        type=float,
+        default=None,
+        help="reward.progress (shaping); default: the scenario's own (0 on the built-ins).",
+    )
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.updates < 1 or args.steps < 1:
         p.error("--updates and --steps must be ≥ 1")
-    if not np.isfinite(args.progress):
+    if args.progress is not None and not np.isfinite(args.progress):
         p.error(f"--progress: expected a finite number, got {args.progress}")
+    if not 0 <= args.seed <= MAX_TRAIN_SEED:  # (env seeds are ≥ 0; torch's fill 64 bits)
+        p.error(f"--seed: expected a whole number from 0 to 2**64 - 1, got {args.seed}")
     from warehouse.errors import InputError
 
     try:

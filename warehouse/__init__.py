@@ -46,20 +46,35 @@ def make_env(
     """
     import networkx as nx
 
-    from scenarios import apply_overrides, build_floor, graph_scenario, load_scenario
+    from scenarios import (
+        apply_overrides,
+        blame_override,
+        build_floor,
+        graph_scenario,
+        load_scenario,
+    )
+    from scenarios.load import SHORTCUTS
 
     from .env import WarehouseEnv
+    from .errors import InputError
 
     graph = None
     if isinstance(scenario, nx.Graph):
         (sc, graph), source = graph_scenario(scenario, overrides), None
     else:
         sc, source = load_scenario(scenario)
+    # a setting given here that the floor or the dispatcher refuses is named (by its dotted
+    # path), not blamed on the scenario file, as apply_overrides names those the schema refuses
+    names = {key: SHORTCUTS.get(key, key) for key in overrides}
     if "collisions" in overrides:  # the env's mode, also over a scenario's policies.shield
         overrides = {**overrides, "policies.shield": None}
+        names["policies.shield"] = "collisions"
     sc = apply_overrides(sc, overrides, source)
-    floor = build_floor(sc, source, graph=graph)
-    env = WarehouseEnv(floor, sc, render_mode=render_mode, source=source, state=state)
+    floor = build_floor(sc, source, names, graph=graph)
+    try:
+        env = WarehouseEnv(floor, sc, render_mode=render_mode, source=source, state=state)
+    except InputError as exc:
+        raise blame_override(exc, overrides, names) from None
     if seed is not None:
         env.reset(seed=seed)
     return env

@@ -20,14 +20,15 @@ observation    ``{"observation": Box(-1, 1, (4·(2r+1)² + 12,), float32),
                array (one of a few cached ones, one per mask pattern, up to 16 actions). Layout
                below; :mod:`warehouse.core.observe` is the reference.
 reward         per robot, the scenario's ``reward`` section; default −1 per metre travelled,
-               +100 per delivered order (goal_visit: per goal reached), −50 per collision the
-               robot took part in, + ``per_step`` (default 0), + ``progress`` (default 0) per
-               shortest-path step closer to the robot's target (shaping for learners trained
-               from scratch).
-infos          per robot, flat: ``cost`` (safety cost, 1.0 per collision the robot took part
-               in) and the fleet's counters of the step: ``incidents`` (collision incidents),
-               ``new_orders`` (orders that arrived) and ``step`` (the step count). Each agent
-               has a dict of its own (wrappers may add keys per agent). The per-robot
+               +100 per delivered order (goal_visit: per goal reached), −50 on a step the
+               robot's own move fails in a collision (``collided``; a robot standing still that
+               another runs into is not charged), + ``per_step`` (default 0), + ``progress``
+               (default 0) per shortest-path step closer to the robot's target (shaping for
+               learners trained from scratch).
+infos          per robot, flat: ``cost`` (safety cost, 1.0 on a step the collision reward
+               charges the robot) and the fleet's counters of the step: ``incidents`` (collision
+               incidents), ``new_orders`` (orders that arrived) and ``step`` (the step count).
+               Each agent has a dict of its own (wrappers may add keys per agent). The per-robot
                arrays of the step (``moved_m``, ``delivered``, ``collided``, ``intervened``: the
                shield changed the action, ``refused``: the action was masked or out of range,
                ...) are in ``env.last_result``

@@ -176,7 +176,17 @@ class WarehouseModel(mesa.Model):
         super().__init__(seed=seed)
         import networkx as nx
 
-        from scenarios import Scenario, apply_overrides, build_floor, graph_scenario, load_scenario
+        from scenarios import (
+            Scenario,
+            apply_overrides,
+            blame_override,
+            build_floor,
+            graph_scenario,
+            load_scenario,
+        )
+        from scenarios.load import SHORTCUTS
+
+        from .errors import InputError
 
         graph = None
         if isinstance(scenario, Scenario):
@@ -206,9 +216,15 @@ class WarehouseModel(mesa.Model):
         self.collect_every = int(collect_every or sc.episode.collect_every)
         self.last_only = bool(last_only)
 
-        floor = floor if floor is not None else build_floor(sc, source, graph=graph)
+        # a setting given here that the floor or the simulation refuses is named, not blamed on
+        # the scenario file (as make_env and the command line name it)
+        names = {key: SHORTCUTS.get(key, key) for key in overrides}
+        floor = floor if floor is not None else build_floor(sc, source, names, graph=graph)
         config = sc.sim_config(spec.collisions_for(sc))
-        self.sim = Simulation(floor, config)
+        try:
+            self.sim = Simulation(floor, config)
+        except InputError as exc:
+            raise blame_override(exc, overrides, names) from None
         if check_checkpoints:
             check_checkpoints_used([spec], sc, source)
         dispatcher_obj, navigator_obj = build_policy(spec, sc, source, floor)

@@ -94,8 +94,8 @@ def train_dispatcher_cmd(
     from hierarchy.features import FeatureConfig
     from hierarchy.ppo import PPOConfig
     from hierarchy.settings import apply_settings
-    from hierarchy.train import TrainConfig, resolve_navigator, train
-    from scenarios import describe, parse_assignment
+    from hierarchy.train import TrainConfig, check_dispatchable, resolve_navigator, train
+    from scenarios import describe, load_scenario, parse_assignment
     from warehouse.jsonio import read_json_object
     from warehouse.policies import checked_collisions
     from warehouse.threads import torch_threads
@@ -158,6 +158,7 @@ def train_dispatcher_cmd(
         targets = _targets(target)
         for name in targets:  # bad scenarios and navigators fail before anything is written
             describe(name)
+            check_dispatchable(*load_scenario(name))
         try:
             resolve_navigator(navigator)
         except InputError as exc:

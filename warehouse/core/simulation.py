@@ -194,7 +194,7 @@ class StepResult:
 
     actions: np.ndarray  #: int64 actions executed this step (after masking and the shield)
     reward: np.ndarray  #: float32
-    cost: np.ndarray  #: float32 safety cost (1 per collision the robot took part in)
+    cost: np.ndarray  #: float32 safety cost (1 where the robot's own move failed: ``collided``)
     moved_m: np.ndarray  #: float32 metres travelled this step
     delivered: np.ndarray  #: bool, delivered an order / reached a goal this step
     collided: np.ndarray  #: bool, its move failed by conflict
