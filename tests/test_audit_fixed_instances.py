@@ -143,10 +143,15 @@ def test_clearing_the_start_cells_keeps_the_fleet_size(tmp_path: Path) -> None:
 
 def test_dispatcher_training_fleets_on_fixed_starts(tmp_path: Path) -> None:
     """Domain randomization draws fleets of 0.6–1.4 × the scenario's robots: on fixed starts
-    each takes the first of them and none outgrows them (it was a traceback)."""
+    (of a pickup-delivery floor) each takes the first of them and none outgrows them (it was a
+    traceback)."""
     from hierarchy.train import FloorPool, RandomizeConfig
 
-    pool = FloorPool((str(_problem(tmp_path)),), None)
+    (tmp_path / "m.map").write_text(MAP)
+    path = tmp_path / "s.yaml"  # (orders to dispatch: goal_visit is refused for training)
+    starts = json.dumps([list(c) for c in STARTS])
+    path.write_text(f"layout: {{type: file, path: m.map}}\nfleet: {{start_cells: {starts}}}\n")
+    pool = FloorPool((str(path),), None)
     rng = np.random.default_rng(0)
     sizes = set()
     for _ in range(12):
