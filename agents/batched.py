@@ -193,7 +193,29 @@ class BatchedPolicy:
         scores, actions = self.scorer(sim, obs, mask)
         if actions is None:
             actions = np.where(mask, scores, -np.inf).argmax(axis=1).astype(np.int64)
+        holding = getattr(sim, "holding_goal", _nothing_held)()
+        if holding is not None and holding.any():
+            actions, scores = _hold_goals(actions, scores, mask, holding)
         return actions, scores
+
+
+def _nothing_held() -> None:
+    return None
+
+
+def _hold_goals(
+    actions: np.ndarray, scores: np.ndarray, mask: np.ndarray, holding: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-shot MAPF: a robot standing on its goal waits, WAIT ranked first among its moves
+    (a shield may still push it off, and it drives back). The networks were trained on lifelong
+    floors, where a robot on its goal gets the next one at once, so they never learned to hold
+    one (on the README's one-shot instance the hierarchy's robots left their goals for good)."""
+    hold = holding & mask[:, 0]
+    actions = np.where(hold, 0, actions).astype(np.int64)
+    scores = np.array(scores, dtype=np.float32, copy=True)
+    top = np.where(mask, scores, -np.inf).max(axis=1)
+    scores[hold, 0] = top[hold] + 1.0
+    return actions, scores
 
 
 # ------------------------------------------------------------------------------ benchmark

@@ -18,7 +18,10 @@ whole fleet at once (one compiled pass, robots taken in id order):
    errand (an order, a charger): then the idle one, driving to a sub-goal such as a parking
    spot, yields (else a robot parked in a one-lane aisle that made way for a loaded robot and
    is sent back to its spot turns it back, over and over); an idle robot standing on a node
-   a robot wants yields too. A yielding robot moves to the free neighbour closest to its own
+   a robot wants yields too (in a one-shot MAPF run, ``tasks.assignment: one_shot``, so does a
+   robot standing on its goal, which never counts as waiting for the escape rule, and a robot
+   that reached its goal once gives way to one that has not, as an idle one does). A yielding
+   robot moves to the free neighbour closest to its own
    target, else follows a neighbour that is leaving, else pushes back a robot heading into it
    (which then yields in turn), else waits. When the loser's side is boxed in (a dead end), the
    winner's side backs off instead and the boxed-in robot holds the right of way for
@@ -80,6 +83,9 @@ _WAIT_PENALTY = np.float32(1e-3)
 _FOLLOW_DEPTH = 32
 # bits of the navigator's ``mode`` (the options that change its rules)
 _CLEAR_IDLE, _STRICT_FOLLOW, _ROTATE, _RETRY_PUSH = 1, 2, 4, 8
+#: set per call in one-shot MAPF runs (``tasks.assignment: one_shot``): a robot standing on its
+#: target holds it, neither waiting (no escape) nor in the way (it yields as an idle one does)
+_HOLD_GOAL = 16
 
 
 def distance_preferences(sim: Simulation, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -332,6 +338,7 @@ def _navigate(
                 frozen[i] = False
                 break
     yielding = np.zeros(n, np.bool_)
+    holding = np.zeros(n, np.bool_)  # _HOLD_GOAL: on its target, holding it
     chain = np.empty((2, n), np.int32)  # _yield's pushing chains (robots, their pushes)
     # everything _yield reads and writes, passed as one tuple
     scene = (
@@ -347,6 +354,7 @@ def _navigate(
                 prefs[i, a] = (-penalty if a == 0 else np.float32(-1.0)) if mask[i, a] else ninf
             continue
         d0 = np.int64(table[s, p])
+        holding[i] = (mode & _HOLD_GOAL) != 0 and d0 == 0
         best_a, best_rank = -1, 3
         for a in range(n_act):
             u = nbr[p, a]
@@ -404,7 +412,7 @@ def _navigate(
         j = occ[want[i]]
         if j < 0 or frozen[j] or yielding[j]:
             continue
-        if slot[j] < 0:
+        if slot[j] < 0 or holding[j]:
             if resv[pos[j]] < 0:
                 resv[pos[j]] = i
             _yield(j, pos[i], scene)
@@ -448,7 +456,7 @@ def _navigate(
             act[i] = 0
         for a in range(n_act):
             claimed[nbr[pos[i], a]] = False
-        if slot[i] >= 0 and not frozen[i] and act[i] == 0:
+        if slot[i] >= 0 and not frozen[i] and act[i] == 0 and not holding[i]:
             waited[i] += 1
         else:
             waited[i] = 0
@@ -543,6 +551,9 @@ class RuleBasedNavigator:
             self._no_noise = np.ones(n)
             self._need_noise = False
         _, slot = sim.target_slots()
+        phase, hold = s.phase, getattr(sim, "one_shot_goals", None) is not None
+        if hold:  # one-shot MAPF: a robot that reached its goal once gives way as an idle one
+            phase = np.where(s.arrived, np.int8(_IDLE), s.phase).astype(s.phase.dtype)
         stalled = self._need_noise or any_at_least(s.since_progress, 8 * self.patience)
         noise = self.rng.random(n) if stalled else self._no_noise
         actions = np.empty(n, dtype=np.int64)
@@ -560,7 +571,7 @@ class RuleBasedNavigator:
             2 * self.patience,
             noise,
             self._bfs,
-            self.mode,
+            self.mode | (_HOLD_GOAL if hold else 0),
             self._occ,
             self._claimed,
             self._resv,
@@ -570,7 +581,7 @@ class RuleBasedNavigator:
             actions,
             self._want,
             prefs,
-            s.phase,
+            phase,
             s.charge,
         )
         return actions, prefs

@@ -124,6 +124,11 @@ def test_hand_computed_kpis_match_the_report(scripted: Path) -> None:
         "oldest_open_order_s": 0.0,  # the one order was assigned at once
         "orders_arrived": 1,  # the scripted one (arrival_rate 0: no others)
         "orders_lost": 0,
+        "solved": None,  # not a one-shot MAPF run (tasks.assignment: one_shot)
+        "on_goal_share": None,
+        "makespan": None,
+        "sum_of_costs": None,
+        "sum_of_costs_lb": None,
         "steps": steps,
         "robots": robots,
     }
@@ -397,9 +402,11 @@ def test_breakdown_kpis_in_the_report_and_the_model_series(tmp_path: Path) -> No
     kpis = report["runs"][0]["kpis"]
     assert kpis["breakdowns"]["per_seed"][0] > 0 and 0 < kpis["breakdown_share"]["mean"] < 1
     assert "breakdown_share" in markdown_table(report)
-    # every KPI but the battery's (undefined without a battery model) is printed
+    # every KPI but the battery's (undefined without a battery model) and the one-shot MAPF
+    # ones is printed
     battery = {"charging_share", "battery_depletions", "min_soc"}
-    assert kpi_table(report).row_count == len(KPI_NAMES) - len(battery)
+    one_shot = {"solved", "on_goal_share", "makespan", "sum_of_costs", "sum_of_costs_lb"}
+    assert kpi_table(report).row_count == len(KPI_NAMES) - len(battery) - len(one_shot)
     assert not any(f"| {name} |" in markdown_table(report) for name in battery)
     new = tmp_path / "new.json"
     new.write_text(json.dumps(report))

@@ -211,7 +211,7 @@ def _needs(setting: str, what: str) -> PydanticCustomError:
 
 
 #: How a fixed goal sequence (``tasks.goals``) is handed out (League of Robot Runners 2023 names)
-Assignment = Literal["greedy", "roundrobin", "roundrobin_fixed"]
+Assignment = Literal["greedy", "roundrobin", "roundrobin_fixed", "one_shot"]
 
 
 class TasksConfig(_LeavesOutDefaults):
@@ -235,7 +235,10 @@ class TasksConfig(_LeavesOutDefaults):
         "robot reaches its goal first (in one step, lower robot ids first); roundrobin: robot i "
         "visits goals i, i+N, i+2N, … (N robots), the sequence repeating endlessly; "
         "roundrobin_fixed: the same without repeating. A robot left without a goal waits idle "
-        "to the end (deliveries counts the goals reached).",
+        "to the end (deliveries counts the goals reached). one_shot: robot i's one goal is "
+        "tasks.goals[i]; it holds it after arriving (pushed off, it drives back): the run is a "
+        "one-shot MAPF instance (deliveries counts first arrivals; KPIs solved, makespan, "
+        "sum_of_costs).",
     )
     reveal: int = Field(
         1,
@@ -292,6 +295,12 @@ class TasksConfig(_LeavesOutDefaults):
         default = cls.model_fields[str(info.field_name)].default
         if value != default and not info.data.get("goals", True):
             raise _needs("tasks.goals", "(a fixed goal sequence to hand out)")
+        if info.field_name == "reveal" and value != default:
+            if info.data.get("assignment") == "one_shot":
+                raise ValueError(
+                    "does not apply under tasks.assignment one_shot (each robot holds its one "
+                    "goal, tasks.goals[i])"
+                )
         return value
 
 

@@ -53,6 +53,20 @@ name                               definition (unit)
 ``orders_arrived``                 orders that arrived during the run (the demand), lost ones
                                    included
 ``orders_lost``                    arrivals dropped because ``tasks.max_open_orders`` were open
+``solved``                         one-shot MAPF (``tasks.assignment: one_shot``; ``None``
+                                   otherwise, as the four below): 1 if every robot stands on
+                                   its goal at the end of the run, else 0 (POGEMA's CSR)
+``on_goal_share``                  share of robots on their goal at the end (POGEMA's ISR)
+``makespan``                       when solved, the first step from which every robot stayed on
+                                   its goal to the end (steps); else ``None``
+``sum_of_costs``                   when solved, the sum over robots of the first step from which
+                                   it stayed on its goal to the end (0 for a robot that never
+                                   left a goal it started on; one pushed off and back counts
+                                   its last arrival); else ``None``
+``sum_of_costs_lb``                the sum over robots of the shortest path's steps from start
+                                   to goal on the floor (closures aside): the usual lower bound,
+                                   so ``sum_of_costs / sum_of_costs_lb`` is the suboptimality
+                                   (``None`` when a goal cannot be reached)
 ``steps``, ``robots``              run length (steps) and fleet size
 =================================  ============================================================
 
@@ -103,9 +117,17 @@ KPI_NAMES = (
     "oldest_open_order_s",
     "orders_arrived",
     "orders_lost",
+    "solved",
+    "on_goal_share",
+    "makespan",
+    "sum_of_costs",
+    "sum_of_costs_lb",
     "steps",
     "robots",
 )
+
+#: The one-shot MAPF KPIs, ``None`` unless ``tasks.assignment`` is ``one_shot``.
+ONE_SHOT_KPIS = ("solved", "on_goal_share", "makespan", "sum_of_costs", "sum_of_costs_lb")
 
 
 def deliveries(sim: Simulation) -> int:
@@ -267,6 +289,49 @@ def orders_arrived(sim: Simulation) -> int:
 
 def orders_lost(sim: Simulation) -> int:
     return int(sim.orders.lost)
+
+
+def _one_shot(sim: Simulation) -> np.ndarray | None:
+    """Per robot, the clock since which it has stood on its goal (-1: off it); None unless the
+    run is a one-shot MAPF instance."""
+    if sim.config.tasks.assignment != "one_shot" or not sim.config.tasks.goals:
+        return None
+    return sim.state.goal_since
+
+
+def solved(sim: Simulation) -> int | None:
+    """1 if every robot stands on its goal now (a one-shot instance solved), else 0."""
+    since = _one_shot(sim)
+    return None if since is None else int(bool((since >= 0).all()))
+
+
+def on_goal_share(sim: Simulation) -> float | None:
+    since = _one_shot(sim)
+    if since is None:
+        return None
+    return float(np.count_nonzero(since >= 0)) / since.size if since.size else 0.0
+
+
+def makespan(sim: Simulation) -> int | None:
+    """The first step from which every robot stayed on its goal to now; None unless solved."""
+    since = _one_shot(sim)
+    if since is None or not solved(sim):
+        return None
+    return int(since.max()) if since.size else 0
+
+
+def sum_of_costs(sim: Simulation) -> int | None:
+    """Sum over robots of the first step from which each stayed on its goal to now; None
+    unless solved."""
+    since = _one_shot(sim)
+    if since is None or not solved(sim):
+        return None
+    return int(since.sum())
+
+
+def sum_of_costs_lb(sim: Simulation) -> int | None:
+    """Sum over robots of the steps of a shortest path from start to goal (closures aside)."""
+    return None if _one_shot(sim) is None else sim.sum_of_costs_lb
 
 
 def steps(sim: Simulation) -> int:

@@ -378,6 +378,9 @@ class Recording:
         phase_steps = np.zeros((steps + 1, N_PHASES), dtype=np.int64)
         np.cumsum(per_step.reshape(steps, N_PHASES), axis=0, out=phase_steps[1:])
         driving = np.isin(stepping, (Phase.TO_PICK, Phase.TO_DROP, Phase.TO_GOAL))
+        if self._one_shot_goals is not None:  # a robot that begins the step on its goal holds it
+            holding = (a["pos"][:-1] == a["task_goal"][:-1]) & (a["waypoint"][:-1] < 0)
+            driving &= ~(holding & (stepping == Phase.TO_GOAL))
         stuck = np.count_nonzero(driving & (a["pos"][1:] == a["pos"][:-1]), axis=1)
         blocked = np.zeros(steps + 1, dtype=np.int64)
         np.cumsum(stuck, out=blocked[1:])
@@ -499,7 +502,36 @@ class Recording:
                 setattr(s, name, running[k].copy())
         s.phase_steps, s.blocked_steps = self._time_counters(k)
         s.distance_m = cum["distance_m"][k].copy()
+        if self._one_shot_goals is not None:  # one-shot MAPF: arrivals and goals held
+            s.arrived = cum["deliveries"][k] > 0
+            s.goal_since = self._goal_since[k].copy()
         return s
+
+    @cached_property
+    def _one_shot_goals(self) -> np.ndarray | None:
+        """Robot i's one goal (node) in a one-shot MAPF run (``tasks.assignment: one_shot``),
+        else None."""
+        return self._shell.one_shot_goals
+
+    @cached_property
+    def _goal_since(self) -> np.ndarray:
+        """``(T+1, N)``: per frame, the clock since which each robot has stood on its goal
+        without a break (-1 off it), as the core keeps ``state.goal_since``."""
+        goals = self._one_shot_goals
+        assert goals is not None
+        on = self.arrays["pos"] == goals
+        frames = np.arange(on.shape[0], dtype=np.int64)[:, None]
+        last_off = np.maximum.accumulate(np.where(on, -1, frames), axis=0)
+        return np.where(on, last_off + 1, -1)
+
+    @cached_property
+    def _sum_of_costs_lb(self) -> int | None:
+        """The one-shot lower bound of the recorded run (its starts: frame 0)."""
+        from .core.simulation import one_shot_lower_bound
+
+        goals = self._one_shot_goals
+        assert goals is not None
+        return one_shot_lower_bound(self.floor, self.dist, self.arrays["pos"][0], goals)
 
     def frame_orders(self, k: int) -> OrderBook:
         """The order book as it was at frame ``k``."""
@@ -548,6 +580,8 @@ class Recording:
         sim.closed_until = np.zeros(self.floor.n_nodes, dtype=np.int64)
         sim.closed_until[self.closed_at(k)] = k + 1  # closed at step k, whatever the length
         sim.dist = self._dist_for(self.route_closed_at(k), self.closed_moves_at(k))
+        if self._one_shot_goals is not None:
+            sim.sum_of_costs_lb = self._sum_of_costs_lb
         return sim
 
     def closed_at(self, k: int) -> np.ndarray:

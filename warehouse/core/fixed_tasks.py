@@ -18,6 +18,10 @@ Assignment rules (the names and rules of LoRR's 2023 start kit, ``src/Competitio
 * ``roundrobin_fixed`` (``FixedAssignSystem``): the same without repeating.
 
 A robot left without a goal is idle (``Phase.IDLE``, no target) to the end of the episode.
+
+``one_shot`` is not handed out by the queue: robot ``i``'s one goal is ``tasks.goals[i]`` (the
+first ``fleet.robots`` goals), which it holds after arriving (a one-shot MAPF instance; the
+simulation keeps it, :attr:`~warehouse.core.Simulation.one_shot_goals`).
 """
 
 from __future__ import annotations
@@ -90,6 +94,13 @@ def fixed_cells(
             floor, fleet.start_cells, floor.start_ok, source, "fleet.start_cells", "a start cell"
         )[: fleet.robots]
     if tasks.goals and tasks.mode == "goal_visit":
+        if tasks.assignment == "one_shot" and len(tasks.goals) < fleet.robots:
+            raise InputError(
+                source,
+                "tasks.goals",
+                f"gives {len(tasks.goals)} goals but fleet.robots is {fleet.robots} "
+                "(one_shot: one goal per robot; more goals than robots: the first of them)",
+            )
         goals = _nodes(floor, tasks.goals, floor.goal_ok, source, "tasks.goals", "a goal cell")
         held = fleet.robots * min(tasks.reveal, goals.size)
         if tasks.assignment == "greedy" and held > MAX_HELD:

@@ -442,6 +442,8 @@ def move_and_advance_kernel(
     picked,
     phase_steps,
     blocked_steps,
+    one_shot,
+    arrived,
 ):  # pragma: no cover - compiled
     """Apply the resolved moves and advance every robot's task by one step.
 
@@ -450,6 +452,11 @@ def move_and_advance_kernel(
     step in, and the robots that begin it driving and do not move. ``picked`` flags the robots
     that finished picking (their target became the station). Returns how many robots reached
     their ``goal_visit`` goal.
+
+    ``one_shot`` (``tasks.assignment: one_shot``): a robot keeps its goal after reaching it;
+    only its first arrival counts (``arrived`` flags it: ``reached_goal``, ``delivered`` and
+    ``deliveries`` once per robot), and a robot that begins the step on its goal and stays
+    there holds it: that step is not a blocked one.
     """
     goals_reached = 0
     for i in range(pos.size):
@@ -459,7 +466,8 @@ def move_and_advance_kernel(
         ph = phase[i]
         phase_steps[ph] += 1
         if not mv and (ph == TO_PICK or ph == TO_DROP or ph == TO_GOAL):
-            blocked_steps[0] += 1
+            if not (one_shot and ph == TO_GOAL and waypoint[i] < 0 and p == task_goal[i]):
+                blocked_steps[0] += 1
         m = length_m[p, actions[i]] if mv else np.float32(0.0)
         moved_m[i] = m
         q = final[i]
@@ -501,6 +509,9 @@ def move_and_advance_kernel(
             order[i] = -1
             task_goal[i] = -1
         rg = at_goal and phase[i] == TO_GOAL
+        if one_shot and rg:  # held after the first arrival: that one counts, no later one
+            rg = not arrived[i]
+            arrived[i] = True
         reached_goal[i] = rg
         goals_reached += rg
         delivered[i] = dd or rg

@@ -29,6 +29,11 @@ Task rules, applied to every robot after the moves of a step:
   robot's own cell when another exists); with a fixed goal sequence (``tasks.goals``) the robot
   takes its next goal by ``tasks.assignment`` instead, or goes idle when none is left
   (:mod:`.fixed_tasks`; no draw). Fixed start cells (``fleet.start_cells``) draw nothing either.
+  Under ``tasks.assignment: one_shot`` (one-shot MAPF) robot i's one goal is ``tasks.goals[i]``:
+  it keeps it as its target after arriving (pushed off, it drives back), only its first arrival
+  counts, and ``state.goal_since`` records since when each robot has stood on its goal (the
+  KPIs ``makespan``, ``sum_of_costs``); a robot standing on its goal is neither blocked, nor
+  stuck, nor gains PIBT priority (``since_goal`` stays 0).
 
 Then the clock advances, faults are drawn (breakdowns stop a robot for ``breakdown_steps``;
 closed aisle and parking cells are masked for ``closure_steps``), the scheduled closures that
@@ -279,10 +284,17 @@ class Simulation:
         except InputError as exc:
             raise ValueError(exc.one_line()) from None
         tasks = self.config.tasks
+        #: one-shot MAPF (``tasks.assignment: one_shot``): robot i's one goal, held after arrival
+        self.one_shot_goals: np.ndarray | None = None
+        if goals is not None and tasks.assignment == "one_shot":
+            self.one_shot_goals, goals = goals[:n], None
         #: the fixed goal sequence and who holds which goal (``tasks.goals``), or None
         self._goal_queue = (
             None if goals is None else GoalQueue(goals, n, tasks.assignment, tasks.reveal)
         )
+        #: one-shot: the sum over robots of the steps from start to goal on the open floor
+        #: (the sum of costs' lower bound; None when a goal cannot be reached), set by reset
+        self.sum_of_costs_lb: int | None = None
 
     def rng_states(self) -> dict[str, Any]:
         """The state of every generator of the episode (the root and its five streams): equal
@@ -336,11 +348,24 @@ class Simulation:
         if tasks.mode == "goal_visit":
             robots = np.arange(self.n_robots)
             self._new_goals(robots, first=True)
+        if self.one_shot_goals is not None:
+            self._reset_one_shot()
         self._reset_battery()
         self._seeded = True
         if self.dist.closed_any:  # a scheduled closure from time 0: robots start inside
             closure_duties(self)
         self._reset_progress(np.arange(self.n_robots))
+
+    def _reset_one_shot(self) -> None:
+        """One-shot MAPF at reset: who starts on its goal (on it since clock 0) and the sum of
+        costs' lower bound, the steps from each start to its goal on the floor without
+        closures (a robot that cannot reach its goal makes it None)."""
+        s, goals = self.state, self.one_shot_goals
+        assert goals is not None
+        s.goal_since[:] = np.where(s.pos == goals, 0, -1)
+        self.sum_of_costs_lb = one_shot_lower_bound(
+            self.floor, self.dist if not self.dist.closed_any else None, s.pos, goals
+        )
 
     def _reset_battery(self) -> None:
         """The battery model of ``battery`` (None while it is off) and the starting charge."""
@@ -830,15 +855,22 @@ class Simulation:
             picked,
             s.phase_steps,
             s.blocked_steps,
+            self.one_shot_goals is not None,
+            s.arrived,
         )
         s.pos = res.final
         self.incidents += res.incidents
         self._after_moves, self._restarted = True, None
-        if goals_reached:  # goal_visit: a reached goal counts as a delivery, draw a new one
+        if goals_reached and self.one_shot_goals is None:
+            # goal_visit: a reached goal counts as a delivery, draw a new one (one-shot: the
+            # robot holds its goal)
             self._new_goals(np.flatnonzero(reached_goal))
             if self._goal_queue is not None:  # (a fixed sequence run out: the task is done)
                 became_idle |= reached_goal & (s.phase == _IDLE)
         self.t += 1
+        if self.one_shot_goals is not None:  # on its goal without a break since when
+            on = s.pos == self.one_shot_goals
+            s.goal_since[:] = np.where(on, np.where(s.goal_since >= 0, s.goal_since, self.t), -1)
         self._rerouted = None
         if self.battery is not None:
             sent = self.battery.step(s, moved_m, self.t, self.dist)
@@ -901,11 +933,18 @@ class Simulation:
         if self._restarted is not None:
             reset |= self._restarted
         self._after_moves, self._restarted = False, None
+        progress_phase = s.phase if self.battery is None else self.battery.progress_phase(s)
+        if self.one_shot_goals is not None:
+            # a robot holding its goal is not driving: it neither stalls nor gains priority
+            # (PIBT's priority restarts at the goal), so others may push it off and it returns
+            holding = self.holding_goal()
+            progress_phase = np.where(holding, _IDLE, progress_phase).astype(s.phase.dtype)
+            s.since_goal[holding] = 0
         progress_kernel(
             slot,
             self.dist.table,
             s.pos,
-            s.phase if self.battery is None else self.battery.progress_phase(s),
+            progress_phase,
             s.waypoint,
             reset,
             s.best_dist,
@@ -942,6 +981,11 @@ class Simulation:
         ``tasks.assignment`` (a robot with none left goes idle), else a random goal cell.
         ``first``: the episode's first goals (the fixed sequence from its start)."""
         s = self.state
+        if self.one_shot_goals is not None:  # one-shot MAPF: robot i's one goal, from the start
+            s.phase[robots] = _TO_GOAL
+            s.task_goal[robots] = self.one_shot_goals[robots]
+            self._targets = None
+            return
         queue = self._goal_queue
         if queue is not None:
             queue.reset() if first else queue.advance(robots)
@@ -1041,6 +1085,26 @@ class Simulation:
     def seconds(self) -> float:
         """Simulated time so far."""
         return self.t * self.config.physics.step_seconds
+
+    def holding_goal(self) -> np.ndarray | None:
+        """One-shot MAPF (``tasks.assignment: one_shot``): the robots standing on their goal,
+        holding it (bool, one per robot); None in every other run."""
+        if self.one_shot_goals is None:
+            return None
+        s = self.state
+        return (s.waypoint < 0) & (s.pos == s.task_goal) & (s.phase == _TO_GOAL)
+
+
+def one_shot_lower_bound(
+    floor: CompiledFloor, dist: DistanceCache | None, starts: np.ndarray, goals: np.ndarray
+) -> int | None:
+    """The sum over robots of the steps from ``starts[i]`` to ``goals[i]`` on ``floor`` (one
+    distance row per distinct goal, looked up at once); None when a goal cannot be reached.
+    ``dist``: a distance cache of the floor without closures to read (None: a fresh one)."""
+    if dist is None:
+        dist = DistanceCache(floor, min_rows=int(np.unique(goals).size) + 1)
+    steps = dist.lookup(goals, starts).astype(np.int64)
+    return None if bool((steps >= UNREACHABLE).any()) else int(steps.sum())
 
 
 _ASSIGN_ERRORS = {

@@ -71,6 +71,11 @@ class FleetState:
     breakdowns: np.ndarray  #: int64 times the robot broke down
     broken_steps: np.ndarray  #: int64 steps begun broken down
     stuck_steps: np.ndarray  #: int64 steps that ended stuck (``physics.stuck_after``)
+    # One-shot MAPF (``tasks.assignment: one_shot``; all False / -1 otherwise).
+    arrived: np.ndarray  #: bool reached its goal at least once (its first arrival counted)
+    #: int64 the clock since which the robot has stood on its goal without a break, -1 while
+    #: it is off it (the one-shot KPIs: ``makespan``, ``sum_of_costs``)
+    goal_since: np.ndarray
     # Fleet totals (not per robot) for the time-share KPIs, by the phase each step began in.
     phase_steps: np.ndarray  #: int64 (N_PHASES,) robot-steps begun in each phase
     blocked_steps: np.ndarray  #: int64 (1,) robot-steps begun driving that ended without a move
@@ -109,6 +114,8 @@ class FleetState:
             breakdowns=i64(),
             broken_steps=i64(),
             stuck_steps=i64(),
+            arrived=np.zeros(n, dtype=bool),
+            goal_since=np.full(n, -1, dtype=np.int64),
             phase_steps=np.zeros(N_PHASES, dtype=np.int64),
             blocked_steps=np.zeros(1, dtype=np.int64),
             soc_wh=np.zeros(n),
