@@ -7,7 +7,8 @@ files, and floors that cannot hold the scenario (more robots than free cells, no
 stations, unreachable pick locations or stations).
 
 A ``.json`` target naming an ``agentFile`` and a ``mapFile`` is a League of Robot Runners
-problem file (:func:`lorr_scenario`). Any other target that is not a YAML file is a *map file*:
+problem file (:func:`lorr_scenario`), a ``.scen`` target a MovingAI MAPF scenario file
+(:func:`movingai_scen_scenario`). Any other target that is not a YAML file is a *map file*:
 it becomes the default :class:`Scenario` with ``layout: {type: file, path: <absolute path>}``;
 pick locations and stations are then inferred
 by the floor parser's documented rule. An in-memory networkx graph (``make_env(G)``,
@@ -53,6 +54,8 @@ EXPECTED_TARGET = "expected a built-in scenario name, a scenario file or a map f
 
 #: File suffixes read as scenario files; anything else is a map file.
 SCENARIO_SUFFIXES = (".yaml", ".yml")
+#: The suffix of a MovingAI MAPF scenario file (:func:`movingai_scen_scenario`).
+SCEN_SUFFIX = ".scen"
 _LAYOUT_TAGS = ("generator", "ascii", "file")
 
 #: What errors name as the file of an in-memory floor graph (``make_env(G)``).
@@ -78,6 +81,8 @@ def load_scenario(target: str | Path) -> tuple[Scenario, Path | None]:
         raise InputError(path, None, "is a folder, expected a scenario or map file")
     if path.suffix.lower() == ".json" and _is_lorr_problem(path):
         return lorr_scenario(path), path.resolve()
+    if path.suffix.lower() == SCEN_SUFFIX:
+        return movingai_scen_scenario(path), path.resolve()
     if path.suffix.lower() not in SCENARIO_SUFFIXES:
         return map_scenario(path), path.resolve()
     data = read_yaml(path)
@@ -118,6 +123,25 @@ def lorr_scenario(path: Path) -> Scenario:
             "assignment": problem.assignment,
             "reveal": problem.reveal,
         },
+    }
+    return validate_scenario(data, path)
+
+
+def movingai_scen_scenario(path: Path) -> Scenario:
+    """The one-shot MAPF instance of a MovingAI scenario file
+    (:mod:`warehouse.floor.formats.movingai_scen`): its map, the agents' starts
+    (``fleet.start_cells``) and goals (``tasks.goals`` in ``goal_visit`` mode, ``tasks.assignment:
+    one_shot``: robot ``i``'s one goal is goal ``i``)."""
+    from warehouse.floor.formats.movingai_scen import read_movingai_scen
+
+    scen = read_movingai_scen(path)
+    data = {
+        "name": path.stem,
+        "description": f"MovingAI scenario {path.name}: one-shot MAPF, {len(scen.starts)} "
+        f"agents on {scen.map_path.name}",
+        "layout": {"type": "file", "path": str(scen.map_path), "format": "movingai"},
+        "fleet": {"robots": len(scen.starts), "start_cells": scen.starts},
+        "tasks": {"mode": "goal_visit", "goals": scen.goals, "assignment": "one_shot"},
     }
     return validate_scenario(data, path)
 
@@ -373,20 +397,28 @@ def apply_overrides(
         out = validate_scenario(data, source)
     except InputError as exc:
         raise blame_override(exc, overrides, names) from None
-    if out.layout.transpose != scenario.layout.transpose and _is_lorr_source(source):
+    if out.layout.transpose != scenario.layout.transpose and (what := _fixed_source(source)):
         key = next(k for k in overrides if SHORTCUTS.get(k, k) in ("layout.transpose", "layout"))
         raise InputError(
             None,
             names.get(key, key),
-            "not with a League of Robot Runners problem: its starts and tasks are cells of its "
-            "map as drawn, and cells named with a turned floor are the turned floor's",
+            f"not with {what}: its starts and tasks are cells of its map as drawn, and cells "
+            "named with a turned floor are the turned floor's",
         )
     return out
 
 
-def _is_lorr_source(source: Path | None) -> bool:
-    """Whether ``source`` is a League of Robot Runners problem file (:func:`lorr_scenario`)."""
-    return source is not None and source.suffix.lower() == ".json" and _is_lorr_problem(source)
+def _fixed_source(source: Path | None) -> str | None:
+    """What ``source`` is when it is a file of cells on its map as drawn: a League of Robot
+    Runners problem file (:func:`lorr_scenario`) or a MovingAI scenario file
+    (:func:`movingai_scen_scenario`); None for any other."""
+    if source is None:
+        return None
+    if source.suffix.lower() == ".json" and _is_lorr_problem(source):
+        return "a League of Robot Runners problem"
+    if source.suffix.lower() == SCEN_SUFFIX:
+        return "a MovingAI scenario file"
+    return None
 
 
 def blame_override(exc: InputError, overrides: dict[str, Any], names: dict[str, str]) -> InputError:
@@ -517,8 +549,7 @@ def _layout_graph(scenario: Scenario, source: Path | None) -> nx.Graph:
     elif isinstance(layout, FileLayout):
         from warehouse.floor.formats import load_map
 
-        base = source.parent if source is not None else Path.cwd()
-        map_path = resolve_map_path(layout.path, base, source)
+        map_path = resolve_map_path(layout.path, layout_base(source), source)
         read_text(map_path, what="map file", max_bytes=MAX_FILE_BYTES)
         if layout.map_name is not None and map_path.suffix.lower() not in (".yaml", ".yml"):
             what = f"picks a map of a POGEMA YAML file, not of {layout.path}"
@@ -574,6 +605,18 @@ def check_fits(scenario: Scenario, floor: CompiledFloor, source: Path | None) ->
         from warehouse.core.battery import resolve_chargers
 
         resolve_chargers(floor, scenario, source)
+
+
+def layout_base(source: Path | None) -> Path:
+    """The folder ``layout.path`` is relative to and must lie in: the scenario file's (the
+    current folder without one); for a MovingAI scenario file the folder above it, whose
+    subfolders the map is looked up in (the benchmark ships ``mapf-map/`` beside
+    ``scen-random/``)."""
+    if source is None:
+        return Path.cwd()
+    if source.suffix.lower() == SCEN_SUFFIX:
+        return source.resolve().parent.parent
+    return source.parent
 
 
 def resolve_map_path(path: str, base: Path, source: Path | None) -> Path:

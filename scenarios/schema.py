@@ -26,8 +26,8 @@ class FloorLayout(Section):
         description="Swap rows and columns (mirror the floor about its main diagonal): "
         "north-south aisles run east-west, the west wall becomes the north wall. Cells named "
         "elsewhere in the scenario (closures, chargers, fleet.start_cells, tasks.goals) are "
-        "those of the turned floor; a League of Robot Runners problem file, whose cells are its "
-        "map's, runs only as drawn.",
+        "those of the turned floor; a League of Robot Runners problem file or a MovingAI "
+        "scenario file, whose cells are its map's, runs only as drawn.",
     )
 
 

@@ -30,7 +30,7 @@ def map_copy_name(scenario: Any) -> str | None:
 def write_rerun_scenario(experiment: Any, folder: Path) -> list[Path]:
     """Write ``scenario.yaml`` (and the map copy) of ``experiment`` into ``folder``; returns the
     files written."""
-    from scenarios.load import PATH_KEYS, resolve_map_path
+    from scenarios.load import PATH_KEYS, layout_base, resolve_map_path
     from scenarios.schema import PoliciesConfig, floor_wide_last
 
     from .runner import PART_SETTINGS
@@ -42,7 +42,7 @@ def write_rerun_scenario(experiment: Any, folder: Path) -> list[Path]:
     base = source.parent if source is not None else Path.cwd()
     written = []
     if (name := map_copy_name(experiment.scenario)) is not None:
-        original = resolve_map_path(scenario["layout"]["path"], base, source)
+        original = resolve_map_path(scenario["layout"]["path"], layout_base(source), source)
         written.append(folder / name)
         shutil.copyfile(original, written[-1])
         scenario["layout"]["path"] = name

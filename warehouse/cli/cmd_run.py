@@ -26,7 +26,10 @@ from .checks import (
 
 TargetArg = Annotated[
     str,
-    typer.Argument(help="Built-in scenario name, scenario YAML file or map file."),
+    typer.Argument(
+        help="Built-in scenario name, scenario YAML file, map file, League of Robot Runners "
+        "problem .json or MovingAI .scen file."
+    ),
 ]
 SeedsOpt = Annotated[
     str | None,

@@ -156,7 +156,11 @@ def _load_viewer_module() -> Any:
 def view(
     ctx: typer.Context,
     target: Annotated[
-        str, typer.Argument(help="Built-in scenario name, scenario YAML file or map file.")
+        str,
+        typer.Argument(
+            help="Built-in scenario name, scenario YAML file, map file, League of Robot Runners "
+            "problem .json or MovingAI .scen file."
+        ),
     ] = "small",
     policy: Annotated[
         str | None, typer.Option("--policy", help="Policy name (default: the scenario's).")

@@ -12,7 +12,10 @@
 * any file — :func:`load_map`, with format detection (:mod:`.detect`);
 * League of Robot Runners problem files (a map, agent starts and a task sequence) —
   :func:`~.lorr.read_lorr_problem` (:mod:`.lorr`), read as a scenario by
-  :func:`scenarios.load.lorr_scenario`.
+  :func:`scenarios.load.lorr_scenario`;
+* MovingAI MAPF benchmark scenario files (``.scen``: a map, each agent's start and goal) —
+  :func:`~.movingai_scen.read_movingai_scen` (:mod:`.movingai_scen`), read as a one-shot
+  scenario by :func:`scenarios.load.movingai_scen_scenario`.
 """
 
 from .ascii import parse_ascii
