@@ -21,11 +21,14 @@ whole fleet at once (one compiled pass, robots taken in id order):
    a robot wants yields too (in a one-shot MAPF run, ``tasks.assignment: one_shot``, so does a
    robot standing on its goal, which never counts as waiting for the escape rule, and a robot
    that reached its goal once gives way to one that has not, as an idle one does). A yielding
-   robot moves to the free neighbour closest to its own
-   target, else follows a neighbour that is leaving, else pushes back a robot heading into it
-   (which then yields in turn), else waits. When the loser's side is boxed in (a dead end), the
-   winner's side backs off instead and the boxed-in robot holds the right of way for
-   ``2 × patience`` steps so that it gets past. Yielders and winners go first: any other robot
+   robot moves to the free neighbour closest to its own target (in a one-shot run one that is
+   not a step ahead of the robot it makes way for, when there is one: else a robot on its goal
+   at a junction steps back into the aisle the other robot wants to drive down, is driven
+   ahead of it, and the two shuttle there for good, ``tests/test_one_shot_liveness.py``), else
+   follows a neighbour that is leaving, else pushes back a robot heading into it (which then
+   yields in turn), else waits. When the loser's side is boxed in (a dead end), the winner's
+   side backs off instead and the boxed-in robot holds the right of way for ``2 × patience``
+   steps so that it gets past. Yielders and winners go first: any other robot
    that wants the node a yielder or a winner moves to waits.
 
    With ``clear_idle`` (the ``rule_based_push`` navigator) a yielding robot boxed in by idle
@@ -248,7 +251,10 @@ def _yield(y, avoid, scene):  # pragma: no cover - compiled
     while True:
         yielding[r] = True
         p = pos[r]
-        best_a, best_d = -1, 1 << 30
+        best_a, best_d = -1, 1 << 40
+        # _HOLD_GOAL: the robot made way for, whose way on from ``p`` a free node is not taken
+        o = occ[av] if (mode & _HOLD_GOAL) != 0 else -1
+        so = slot[o] if o >= 0 else -1
         follow_a, push_a, push_k = -1, -1, -1
         for a in range(1, n_act):
             if not mask[r, a]:
@@ -261,6 +267,8 @@ def _yield(y, avoid, scene):  # pragma: no cover - compiled
                 if claimed[u]:
                     continue
                 d = 0 if slot[r] < 0 else np.int64(table[slot[r], u])
+                if so >= 0 and table[so, u] < table[so, p]:
+                    d += 1 << 32  # ahead of the robot made way for: only when nothing else
                 if d < best_d:
                     best_a, best_d = a, d
             elif want[k] != u and want[k] != p:
