@@ -593,6 +593,15 @@ def check_fits(scenario: Scenario, floor: CompiledFloor, source: Path | None) ->
             raise InputError(source, "layout", "the floor has no stations")
     elif not floor.goal_ok.any():
         raise InputError(source, "layout", "the floor has no goal cells")
+    elif scenario.tasks.assignment == "one_shot" and not scenario.tasks.goals:
+        goal_cells = int(np.count_nonzero(floor.goal_ok))
+        if scenario.fleet.robots > goal_cells:  # a random instance: a different goal each
+            raise InputError(
+                source,
+                "fleet.robots",
+                f"must be ≤ goal cells ({goal_cells}) in a random one-shot instance "
+                "(tasks.assignment one_shot without tasks.goals: each robot a different goal)",
+            )
     if scenario.fleet.start_cells or scenario.tasks.goals:  # on the floor, where robots may be
         from warehouse.core.fixed_tasks import fixed_cells
 

@@ -199,18 +199,20 @@ def test_bad_one_shot_instances_are_one_line_errors(
     fails_cleanly([*argv, "--out", "out"], tmp_path, capsys, expected)
 
 
-def test_one_shot_needs_goals(
+def test_one_shot_needs_goal_visit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Without tasks.goals one_shot is a random instance (tests/test_one_shot_random.py); it
+    still needs goal_visit."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.map").write_text(OPEN)
     (tmp_path / "s.yaml").write_text(
         "layout: {type: file, path: m.map}\nfleet: {robots: 2}\n"
-        "tasks: {mode: goal_visit, assignment: one_shot}\n"
+        "tasks: {mode: pickup_delivery, assignment: one_shot}\n"
     )
     argv = ["run", "s.yaml", "--policy", "rule_based", "--steps", "5", "--seeds", "0"]
     line = fails_cleanly([*argv, "--out", "out"], tmp_path, capsys, "s.yaml: tasks.assignment")
-    assert "tasks.goals" in line
+    assert "needs tasks.mode: goal_visit" in line
 
 
 # --- front-ends --------------------------------------------------------------------------------

@@ -227,7 +227,7 @@ class TasksConfig(_LeavesOutDefaults):
         max_length=MAX_GOALS,
         description="goal_visit: a fixed task sequence of goal cells [row, col] (a LoRR task "
         "file), handed out by tasks.assignment instead of random goals; no seed changes it. "
-        "Empty: random goals.",
+        "Empty: random goals (under tasks.assignment one_shot a random one-shot instance).",
     )
     assignment: Assignment = Field(
         "greedy",
@@ -238,7 +238,9 @@ class TasksConfig(_LeavesOutDefaults):
         "to the end (deliveries counts the goals reached). one_shot: robot i's one goal is "
         "tasks.goals[i]; it holds it after arriving (pushed off, it drives back): the run is a "
         "one-shot MAPF instance (deliveries counts first arrivals; KPIs solved, makespan, "
-        "sum_of_costs).",
+        "sum_of_costs). The others need tasks.goals; one_shot without them (tasks.mode "
+        "goal_visit) is a random instance: at reset each robot draws a different goal cell "
+        "from the seed.",
     )
     reveal: int = Field(
         1,
@@ -293,14 +295,17 @@ class TasksConfig(_LeavesOutDefaults):
     @classmethod
     def _need_goals(cls, value: Any, info: ValidationInfo) -> Any:
         default = cls.model_fields[str(info.field_name)].default
-        if value != default and not info.data.get("goals", True):
-            raise _needs("tasks.goals", "(a fixed goal sequence to hand out)")
         if info.field_name == "reveal" and value != default:
             if info.data.get("assignment") == "one_shot":
                 raise ValueError(
-                    "does not apply under tasks.assignment one_shot (each robot holds its one "
-                    "goal, tasks.goals[i])"
+                    "does not apply under tasks.assignment one_shot (each robot holds its one goal)"
                 )
+        goals = info.data.get("goals", True)
+        if value == "one_shot" and not goals:  # a random one-shot instance, drawn at reset
+            if info.data.get("mode", "goal_visit") != "goal_visit":
+                raise _needs("tasks.mode", "goal_visit (one_shot: each robot one goal to hold)")
+        elif value != default and not goals:
+            raise _needs("tasks.goals", "(a fixed goal sequence to hand out)")
         return value
 
 

@@ -294,7 +294,7 @@ def orders_lost(sim: Simulation) -> int:
 def _one_shot(sim: Simulation) -> np.ndarray | None:
     """Per robot, the clock since which it has stood on its goal (-1: off it); None unless the
     run is a one-shot MAPF instance."""
-    if sim.config.tasks.assignment != "one_shot" or not sim.config.tasks.goals:
+    if sim.config.tasks.assignment != "one_shot" or sim.config.tasks.mode != "goal_visit":
         return None
     return sim.state.goal_since
 

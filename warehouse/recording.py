@@ -510,8 +510,12 @@ class Recording:
     @cached_property
     def _one_shot_goals(self) -> np.ndarray | None:
         """Robot i's one goal (node) in a one-shot MAPF run (``tasks.assignment: one_shot``),
-        else None."""
-        return self._shell.one_shot_goals
+        else None: ``tasks.goals``, or in a random instance the goals drawn at reset (its
+        robots' task goals in frame 0; a one-shot goal never changes)."""
+        shell = self._shell
+        if shell.one_shot_goals is None and shell.random_one_shot:
+            return self.arrays["task_goal"][0].astype(np.int32)
+        return shell.one_shot_goals
 
     @cached_property
     def _goal_since(self) -> np.ndarray:
@@ -581,6 +585,7 @@ class Recording:
         sim.closed_until[self.closed_at(k)] = k + 1  # closed at step k, whatever the length
         sim.dist = self._dist_for(self.route_closed_at(k), self.closed_moves_at(k))
         if self._one_shot_goals is not None:
+            sim.one_shot_goals = self._one_shot_goals  # (a random instance's: drawn at reset)
             sim.sum_of_costs_lb = self._sum_of_costs_lb
         return sim
 

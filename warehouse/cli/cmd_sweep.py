@@ -17,7 +17,10 @@ then, so a sweep that finished meanwhile is not overwritten). It holds:
   answer (:func:`warehouse.kpi_targets.decide`).
 
 The printed table has one row per combination: its means over the seeds, deliveries ± 95 % CI,
-the paired difference in deliveries against the baseline, and its gridlocked seeds. With
+the paired difference in deliveries against the baseline, and its gridlocked seeds; a sweep of
+one-shot MAPF instances (``tasks.assignment: one_shot``) shows the success rate (``solved``) ± 95 %
+CI and its paired difference, ``on_goal_share``, ``makespan``, ``sum_of_costs`` and its ratio to
+``sum_of_costs_lb`` instead (:data:`ONE_SHOT_COLUMNS`). With
 ``--target KPI>=VALUE`` / ``KPI<=VALUE`` (repeatable, all must hold) the lines after it name the
 smallest swept value that meets every target with 95 % confidence (:mod:`warehouse.kpi_targets`).
 """
@@ -58,6 +61,19 @@ SWEEP_COLUMNS = {
     "open_orders": "backlog",
     "collisions": "coll.",
     "cycle_time_p50": "p50 s",
+}
+
+#: The same for a sweep of one-shot MAPF instances (``tasks.assignment: one_shot``): the success
+#: rate (``solved``) with its 95 % CI and paired difference, then means; ``SoC/LB`` is
+#: ``sum_of_costs / sum_of_costs_lb`` per seed (the printed table only, not a KPI).
+SOC_RATIO = "sum_of_costs_over_lb"
+ONE_SHOT_COLUMNS = {
+    "solved": "solved",
+    "on_goal_share": "on goal",
+    "makespan": "makespan",
+    "sum_of_costs": "SoC",
+    SOC_RATIO: "SoC/LB",
+    "collisions": "coll.",
 }
 
 
@@ -355,30 +371,44 @@ def paired_frame(table: Any, keys: list[str]) -> Any:
 
 def sweep_table(table: Any, paired: Any, keys: list[str], title: str) -> Any:
     """A rich Table, one row per combination of swept values: the :data:`SWEEP_COLUMNS` KPIs
-    over its seeds, its paired difference in deliveries against the first row, and how many
-    of its seeds ended gridlocked."""
+    over its seeds (:data:`ONE_SHOT_COLUMNS` when every run is a one-shot MAPF instance), its
+    paired difference in the first of them (deliveries; the success rate) against the first
+    row, and how many of its seeds ended gridlocked."""
     from rich.table import Table
 
     from warehouse.report import format_cell, summarize
 
+    one_shot = "solved" in table.columns and bool(table["solved"].notna().all())
+    columns = ONE_SHOT_COLUMNS if one_shot else SWEEP_COLUMNS
+    headline = next(iter(columns))
+    if one_shot:  # per seed; undefined (NaN) where the instance was not solved
+        table = table.assign(**{SOC_RATIO: table["sum_of_costs"] / table["sum_of_costs_lb"]})
     n_seeds, compared = int(table["seed"].nunique()), len(paired) > 0
     groups = list(table.groupby(keys, sort=False)) if keys else [((), table)]
     # one swept setting with three values or more: each row against the one before too
     stepwise = compared and len(keys) == 1 and len(groups) >= 3
-    caption = [f"final KPIs, means over {n_seeds} seed(s), deliveries ± 95% CI"]
+    what = "solved (the success rate)" if one_shot else "deliveries"
+    caption = [f"final KPIs, means over {n_seeds} seed(s), {what} ± 95% CI"]
     if compared:
-        caption.append("Δ: deliveries minus the first row's, paired by seed (± 95% CI)")
+        caption.append(f"Δ: {headline} minus the first row's, paired by seed (± 95% CI)")
     if stepwise:
         caption.append("Δ prev: minus the row before's, paired the same way")
-    caption.append(
-        "deliveries per hour of simulated time; backlog: open orders at the end; collisions, "
-        "median cycle time (s); jams: seeds that ended gridlocked"
-    )
+    if one_shot:
+        caption.append(
+            "on goal: share of robots on their goal at the end; makespan, SoC (sum of costs) "
+            "and SoC/LB (over the sum of shortest-path lengths): over the solved seeds; "
+            "collisions; jams: seeds that ended gridlocked"
+        )
+    else:
+        caption.append(
+            "deliveries per hour of simulated time; backlog: open orders at the end; "
+            "collisions, median cycle time (s); jams: seeds that ended gridlocked"
+        )
     caption.append("every KPI in sweep.csv" + (" and paired.csv" if compared else ""))
     shown = Table(title=title, caption="; ".join(caption))
     for col in keys:
         shown.add_column(col.rsplit(".", 1)[-1], justify="right", overflow="fold")
-    headers = list(SWEEP_COLUMNS.values())
+    headers = list(columns.values())
     if compared:
         headers.insert(1, "Δ")
     if stepwise:
@@ -386,18 +416,18 @@ def sweep_table(table: Any, paired: Any, keys: list[str], title: str) -> Any:
     for header in headers:
         shown.add_column(header, justify="right", min_width=len(header), overflow="fold")
     shown.add_column("jams", justify="right", min_width=4)
-    deltas = paired[paired["kpi"] == "deliveries"] if compared else paired
+    deltas = paired[paired["kpi"] == headline] if compared else paired
     partial = False  # a KPI defined on only some seeds: said in its cell and the caption
     for i, (values, rows) in enumerate(groups):
         values = values if isinstance(values, tuple) else (values,)
-        stats = [summarize(rows[kpi].tolist()) for kpi in SWEEP_COLUMNS]
+        stats = [summarize(rows[kpi].tolist()) for kpi in columns]
         cells = [format_cell(stats[0]), *(_mean_cell(s) for s in stats[1:])]
         partial = partial or any(c.endswith(" seeds)") for c in cells)
         if compared:
             delta = deltas.iloc[i - 1] if i else None
             cells.insert(1, "base" if delta is None else _delta(delta["diff"], delta["ci95"]))
         if stepwise:
-            cells.insert(2, "—" if i == 0 else _step_delta(groups[i - 1][1], rows))
+            cells.insert(2, "—" if i == 0 else _step_delta(groups[i - 1][1], rows, headline))
         jams = f"{int(rows['gridlocked'].sum())}/{len(rows)}"
         shown.add_row(*(_cell(v) for v in values), *cells, jams)
     if partial:
@@ -418,14 +448,14 @@ def _mean_cell(summary: dict[str, Any]) -> str:
     )
 
 
-def _step_delta(before: Any, rows: Any) -> str:
-    """Deliveries of ``rows`` minus those of ``before``, paired by seed (± 95% CI)."""
+def _step_delta(before: Any, rows: Any, name: str = "deliveries") -> str:
+    """KPI ``name`` of ``rows`` minus that of ``before``, paired by seed (± 95% CI)."""
     from warehouse.report import paired_rows, summarize
 
     def kpi(runs: Any) -> dict[str, Any]:
-        return {"deliveries": summarize(runs.sort_values("seed")["deliveries"].tolist())}
+        return {name: summarize(runs.sort_values("seed")[name].tolist())}
 
-    row = paired_rows(kpi(rows), kpi(before), ["deliveries"])["deliveries"]
+    row = paired_rows(kpi(rows), kpi(before), [name])[name]
     return _delta(row["diff"], row["ci95"])
 
 

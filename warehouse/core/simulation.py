@@ -29,11 +29,13 @@ Task rules, applied to every robot after the moves of a step:
   robot's own cell when another exists); with a fixed goal sequence (``tasks.goals``) the robot
   takes its next goal by ``tasks.assignment`` instead, or goes idle when none is left
   (:mod:`.fixed_tasks`; no draw). Fixed start cells (``fleet.start_cells``) draw nothing either.
-  Under ``tasks.assignment: one_shot`` (one-shot MAPF) robot i's one goal is ``tasks.goals[i]``:
-  it keeps it as its target after arriving (pushed off, it drives back), only its first arrival
-  counts, and ``state.goal_since`` records since when each robot has stood on its goal (the
-  KPIs ``makespan``, ``sum_of_costs``); a robot standing on its goal is neither blocked, nor
-  stuck, nor gains PIBT priority (``since_goal`` stays 0).
+  Under ``tasks.assignment: one_shot`` (one-shot MAPF) robot i's one goal is ``tasks.goals[i]``
+  (without them a random instance: at reset each robot draws a different goal cell from the goal
+  stream, the starts placed by ``fleet.start`` as in any run): it keeps it as its target after
+  arriving (pushed off, it drives back), only its first arrival counts, and
+  ``state.goal_since`` records since when each robot has stood on its goal (the KPIs
+  ``makespan``, ``sum_of_costs``); a robot standing on its goal is neither blocked, nor stuck,
+  nor gains PIBT priority (``since_goal`` stays 0).
 
 Then the clock advances, faults are drawn (breakdowns stop a robot for ``breakdown_steps``;
 closed aisle and parking cells are masked for ``closure_steps``), the scheduled closures that
@@ -285,9 +287,19 @@ class Simulation:
             raise ValueError(exc.one_line()) from None
         tasks = self.config.tasks
         #: one-shot MAPF (``tasks.assignment: one_shot``): robot i's one goal, held after arrival
+        #: (``tasks.goals[i]``; without them drawn at each reset, None until the first)
         self.one_shot_goals: np.ndarray | None = None
         if goals is not None and tasks.assignment == "one_shot":
             self.one_shot_goals, goals = goals[:n], None
+        #: a random one-shot instance (``one_shot`` without ``tasks.goals``): :meth:`reset`
+        #: draws each robot a different goal cell from ``rng_goals``
+        self.random_one_shot = tasks.assignment == "one_shot" and self.one_shot_goals is None
+        self.random_one_shot &= tasks.mode == "goal_visit"
+        if self.random_one_shot and n > int(np.count_nonzero(f.goal_ok)):
+            raise ValueError(
+                f"fleet.robots: must be ≤ goal cells ({int(np.count_nonzero(f.goal_ok))}) in a "
+                "random one-shot instance (each robot a different goal)"
+            )
         #: the fixed goal sequence and who holds which goal (``tasks.goals``), or None
         self._goal_queue = (
             None if goals is None else GoalQueue(goals, n, tasks.assignment, tasks.reveal)
@@ -345,6 +357,10 @@ class Simulation:
             self._pick_cdf = np.cumsum(w / w.sum())
         self._goal_cells = np.flatnonzero(f.goal_ok).astype(np.int32)
         self.state.pos[:] = self._start_positions()
+        if self.random_one_shot:  # each robot a different goal cell, without replacement
+            self.one_shot_goals = self.rng_goals.choice(
+                self._goal_cells, size=self.n_robots, replace=False
+            )
         if tasks.mode == "goal_visit":
             robots = np.arange(self.n_robots)
             self._new_goals(robots, first=True)
@@ -938,6 +954,7 @@ class Simulation:
             # a robot holding its goal is not driving: it neither stalls nor gains priority
             # (PIBT's priority restarts at the goal), so others may push it off and it returns
             holding = self.holding_goal()
+            assert holding is not None  # (a one-shot run)
             progress_phase = np.where(holding, _IDLE, progress_phase).astype(s.phase.dtype)
             s.since_goal[holding] = 0
         progress_kernel(
