@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from tests.cli_helpers import fails_cleanly
+from cli_helpers import fails_cleanly
 
 
 def test_train_dispatcher_refuses_a_scenario_without_orders(
