@@ -328,6 +328,12 @@ def _allowed_keys(loc: list[str], data: Any) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
+def dotted_names(overrides: Mapping[str, Any]) -> dict[str, str]:
+    """Each override's key and the dotted setting it sets (``robots`` → ``fleet.robots``): what
+    errors name an override by, rather than the scenario file (:func:`blame_override`)."""
+    return {key: SHORTCUTS.get(key, key) for key in overrides}
+
+
 def apply_overrides(
     scenario: Scenario,
     overrides: dict[str, Any],
@@ -342,7 +348,7 @@ def apply_overrides(
     if not overrides:
         return scenario
     names = names or {}
-    dotted_of = {key: SHORTCUTS.get(key, key) for key in overrides}
+    dotted_of = dotted_names(overrides)
     for key, full in dotted_of.items():  # fleet.robots beside fleet: one of them was dropped
         for other, whole in dotted_of.items():
             if full.startswith(f"{whole}."):
@@ -355,10 +361,8 @@ def apply_overrides(
     # every setting, those a dump leaves out at their default included (fleet.start_cells,
     # tasks.goals ...: they can be set)
     data = scenario.model_dump(context={"all_settings": True})
-    overridden = {SHORTCUTS.get(key, key) for key in overrides}
-    new_cells = next(
-        (v for k, v in overrides.items() if SHORTCUTS.get(k, k) == "fleet.start_cells"), None
-    )
+    overridden = set(dotted_of.values())
+    new_cells = next((overrides[k] for k, v in dotted_of.items() if v == "fleet.start_cells"), None)
     if new_cells and "fleet.robots" not in overridden:
         fleet = scenario.fleet  # robots counted from the old start cells, or not given: the new
         if fleet.start_cells or "robots" not in fleet.model_fields_set:  # (none: robots stay)

@@ -53,7 +53,7 @@ def make_env(
         graph_scenario,
         load_scenario,
     )
-    from scenarios.load import SHORTCUTS
+    from scenarios.load import dotted_names
 
     from .env import WarehouseEnv
     from .errors import InputError
@@ -65,7 +65,7 @@ def make_env(
         sc, source = load_scenario(scenario)
     # a setting given here that the floor or the dispatcher refuses is named (by its dotted
     # path), not blamed on the scenario file, as apply_overrides names those the schema refuses
-    names = {key: SHORTCUTS.get(key, key) for key in overrides}
+    names = dotted_names(overrides)
     if "collisions" in overrides:  # the env's mode, also over a scenario's policies.shield
         overrides = {**overrides, "policies.shield": None}
         names["policies.shield"] = "collisions"

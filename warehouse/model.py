@@ -184,7 +184,7 @@ class WarehouseModel(mesa.Model):
             graph_scenario,
             load_scenario,
         )
-        from scenarios.load import SHORTCUTS
+        from scenarios.load import dotted_names
 
         from .errors import InputError
 
@@ -218,7 +218,7 @@ class WarehouseModel(mesa.Model):
 
         # a setting given here that the floor or the simulation refuses is named, not blamed on
         # the scenario file (as make_env and the command line name it)
-        names = {key: SHORTCUTS.get(key, key) for key in overrides}
+        names = dotted_names(overrides)
         floor = floor if floor is not None else build_floor(sc, source, names, graph=graph)
         config = sc.sim_config(spec.collisions_for(sc))
         try:

@@ -98,7 +98,7 @@ import networkx as nx
 import numpy as np
 
 from .config import SimConfig
-from .core.state import N_PHASES, FleetState, OrderBook, Phase, drive_target
+from .core.state import N_PHASES, FleetState, OrderBook, Phase, drive_target, holding_goal
 from .errors import InputError, display_path
 from .floor import CompiledFloor, DistanceCache, NodeKind
 from .floor.transit import SPLIT_KEY, TRANSIT_KEY
@@ -379,8 +379,9 @@ class Recording:
         np.cumsum(per_step.reshape(steps, N_PHASES), axis=0, out=phase_steps[1:])
         driving = np.isin(stepping, (Phase.TO_PICK, Phase.TO_DROP, Phase.TO_GOAL))
         if self._one_shot_goals is not None:  # a robot that begins the step on its goal holds it
-            holding = (a["pos"][:-1] == a["task_goal"][:-1]) & (a["waypoint"][:-1] < 0)
-            driving &= ~(holding & (stepping == Phase.TO_GOAL))
+            driving &= ~holding_goal(
+                a["pos"][:-1], a["task_goal"][:-1], a["waypoint"][:-1], stepping
+            )
         stuck = np.count_nonzero(driving & (a["pos"][1:] == a["pos"][:-1]), axis=1)
         blocked = np.zeros(steps + 1, dtype=np.int64)
         np.cumsum(stuck, out=blocked[1:])

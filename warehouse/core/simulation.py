@@ -125,7 +125,7 @@ from .kernels import (
 )
 from .physics import PhysicsScratch
 from .ranks import rank_within_groups
-from .state import Charge, FleetState, OrderBook, Phase, station_queue_counts
+from .state import Charge, FleetState, OrderBook, Phase, holding_goal, station_queue_counts
 
 _SEED_BOUND = 2**31  #: seeds drawn for seedless resets are below this (any part's seed range)
 # Plain ints: enum attribute lookups are slow on the hot path.
@@ -1109,7 +1109,7 @@ class Simulation:
         if self.one_shot_goals is None:
             return None
         s = self.state
-        return (s.waypoint < 0) & (s.pos == s.task_goal) & (s.phase == _TO_GOAL)
+        return holding_goal(s.pos, s.task_goal, s.waypoint, s.phase)
 
 
 def one_shot_lower_bound(

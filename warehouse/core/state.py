@@ -156,6 +156,15 @@ class FleetState:
         return drive_target(self.waypoint, self.task_goal)
 
 
+def holding_goal(
+    pos: np.ndarray, task_goal: np.ndarray, waypoint: np.ndarray, phase: np.ndarray
+) -> np.ndarray:
+    """One-shot MAPF: the robots standing on their goal, holding it (no waypoint, driving to the
+    goal they stand on); the rule of the move kernel's blocked count, of
+    ``Simulation.holding_goal`` and of a recording's rebuilt counters (any array shape)."""
+    return (waypoint < 0) & (pos == task_goal) & (phase == Phase.TO_GOAL)
+
+
 def drive_target(waypoint: np.ndarray, task_goal: np.ndarray) -> np.ndarray:
     """Where each robot drives: its ``waypoint`` if any, else its ``task_goal``, else -1; the
     rule of :attr:`FleetState.target`, on arrays of any shape (a frame, a recording's log)."""
