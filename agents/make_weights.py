@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -191,7 +192,9 @@ def finetune_all(work: Path, init: Path) -> None:
         for folder, cfg in _runs(name)
         if not (work / folder / "model.json").is_file()
     ]
-    with ProcessPoolExecutor(max_workers=2) as pool, stops_on_ctrl_c(pool):
+    # "spawn": workers start clean (no forked numba or torch thread state), as the runner's
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    with pool, stops_on_ctrl_c(pool):
         with workers_ignore_ctrl_c():  # (submit starts the workers)
             futures = [pool.submit(_finetune_quietly, cfg, out, init) for out, cfg in todo]
         for future in futures:

@@ -33,10 +33,10 @@ rather than ignored.
 
 Errors are one-line :class:`~warehouse.errors.InputError` naming the file and the key or line:
 a missing referenced file, a count line that disagrees with the lines, a line that is not a
-whole number, a cell off the map or on an obstacle, two robots on one start, ``teamSize`` above
-the agent file's count, ``numTasksReveal`` not a whole number from 1 to ``MAX_COUNT`` (NaN and
-Infinity included), an agent or task file of more than :data:`MAX_LINES` cells (refused before
-its lines are read).
+whole number, a cell off the map, on an obstacle or cut off from the main floor (which the floor
+treats as blocked), two robots on one start, ``teamSize`` above the agent file's count,
+``numTasksReveal`` not a whole number from 1 to ``MAX_COUNT`` (NaN and Infinity included), an
+agent or task file of more than :data:`MAX_LINES` cells (refused before its lines are read).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ import numpy as np
 from ...config import MAX_COUNT, MAX_GOALS
 from ...errors import InputError
 from .common import MAX_FILE_BYTES, read_map_text, split_lines
+from .movingai import movingai_cells
 
 #: the keys of a problem file this reader takes
 KEYS = (
@@ -111,9 +112,11 @@ def read_lorr_problem(path: str | Path) -> LorrProblem:
     map_path = _referenced(path, data, "mapFile")
     agent_path = _referenced(path, data, "agentFile")
     task_path = _referenced(path, data, "taskFile")
-    height, width, free = _map_grid(map_path)
+    free, main = movingai_cells(map_path)
+    height, width = free.shape
+    grid = (height, width, free, main)
 
-    starts = _cells(agent_path, height, width, free, what="start", errands=False)
+    starts = _cells(agent_path, *grid, what="start", errands=False)
     team = _count(path, data, "teamSize", len(starts))
     if team > len(starts):
         raise InputError(
@@ -132,7 +135,7 @@ def read_lorr_problem(path: str | Path) -> LorrProblem:
                 f"{seen[cell] + 2}): two robots cannot start on one cell",
             )
         seen[cell] = i
-    goals = _cells(task_path, height, width, free, what="task", errands=True)
+    goals = _cells(task_path, *grid, what="task", errands=True)
     if not goals:
         raise InputError(task_path, "line 1", "no tasks: the count is 0")
 
@@ -186,22 +189,18 @@ def _referenced(problem: Path, data: dict[str, Any], key: str) -> Path:
 _ROLE = {"mapFile": "map", "agentFile": "start cells", "taskFile": "tasks"}
 
 
-def _map_grid(map_path: Path) -> tuple[int, int, np.ndarray]:
-    """``(height, width, free)`` of the MovingAI map: ``free[r, c]`` for a passable cell."""
-    from .movingai import parse_movingai
-
-    graph = parse_movingai(read_map_text(map_path), source=map_path, name=map_path.stem)
-    height, width = graph.graph["grid_shape"]
-    free = np.zeros((height, width), dtype=bool)
-    for (r, c), kind in graph.nodes(data="kind"):
-        free[r, c] = kind != "blocked"
-    return int(height), int(width), free
-
-
 def _cells(
-    path: Path, height: int, width: int, free: np.ndarray, *, what: str, errands: bool
+    path: Path,
+    height: int,
+    width: int,
+    free: np.ndarray,
+    main: np.ndarray,
+    *,
+    what: str,
+    errands: bool,
 ) -> list[tuple[int, int]]:
-    """The cells of an agent or task file: the count, then one linearized cell a line."""
+    """The cells of an agent or task file: the count, then one linearized cell a line, each a
+    cell of the floor a run compiles (``main``: free and not cut off from the main floor)."""
     text = read_map_text(path)
     # the size first, counted without splitting: a file of millions of lines is refused at once
     normal = text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
@@ -226,9 +225,9 @@ def _cells(
         index = np.fromiter(map(int, texts), np.int64, len(texts))
         on_map = (index >= 0) & (index < height * width)
         r, c = np.divmod(np.where(on_map, index, 0), width)
-        if (on_map & free[r, c]).all():
+        if (on_map & main[r, c]).all():
             return list(zip(r.tolist(), c.tolist(), strict=True))
-    return _first_bad_line(path, texts, height, width, free, what=what, errands=errands)
+    return _first_bad_line(path, texts, height, width, free, main, what=what, errands=errands)
 
 
 def _first_bad_line(
@@ -237,6 +236,7 @@ def _first_bad_line(
     height: int,
     width: int,
     free: np.ndarray,
+    main: np.ndarray,
     *,
     what: str,
     errands: bool,
@@ -264,6 +264,13 @@ def _first_bad_line(
         if not free[r, c]:
             raise InputError(
                 path, f"line {lineno}", f"cell {index} (row {r}, col {c}) is an obstacle"
+            )
+        if not main[r, c]:
+            raise InputError(
+                path,
+                f"line {lineno}",
+                f"cell {index} (row {r}, col {c}) is cut off from the main floor (the floor "
+                "treats it as blocked)",
             )
         cells.append((r, c))
     return cells

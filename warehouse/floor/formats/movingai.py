@@ -24,11 +24,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 
 from ...errors import InputError
 from ..grid import graph_from_grid
 from ..kinds import NodeKind
-from .common import check_size, fill_missing_kinds, grid_codes, split_lines
+from .common import check_size, fill_missing_kinds, grid_codes, read_map_text, split_lines
 
 PASSABLE = ".GSE"
 BLOCKED = "@OTW"
@@ -106,4 +107,22 @@ def _positive_int(entry: tuple[int, str], field: str, source: str | Path | None)
     return number
 
 
-__all__ = ["parse_movingai"]
+def movingai_cells(map_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(free, main)`` of a MovingAI map file, boolean ``(height, width)`` arrays: a passable
+    cell, and a cell of the floor a run compiles from it (free and not cut off from the main
+    floor). The readers of files that name cells of the map (MovingAI ``.scen``, LoRR agent and
+    task files) check their cells against both."""
+    from ..compiled import compile_floor
+
+    graph = parse_movingai(read_map_text(map_path), source=map_path, name=map_path.stem)
+    height, width = graph.graph["grid_shape"]
+    free = np.zeros((height, width), dtype=bool)
+    for (r, c), kind in graph.nodes(data="kind"):
+        free[r, c] = kind != "blocked"
+    floor = compile_floor(graph, source=map_path)
+    main = np.zeros((height, width), dtype=bool)
+    main[floor.pos[:, 0], floor.pos[:, 1]] = True
+    return free, main
+
+
+__all__ = ["movingai_cells", "parse_movingai"]

@@ -41,6 +41,7 @@ from pathlib import Path
 from ...config import MAX_GOALS
 from ...errors import InputError, display_path
 from .common import read_map_text, split_lines
+from .movingai import movingai_cells
 
 #: the columns of an agent line
 COLUMNS = (
@@ -122,7 +123,8 @@ def read_movingai_scen(path: str | Path) -> MovingAIScenario:
                 "every agent of a scenario file is on one map",
             )
     map_path = _find_map(path, name, first.lineno)
-    free, main = _map_cells(map_path)
+    free_cells, main_cells = movingai_cells(map_path)
+    free, main = free_cells.tolist(), main_cells.tolist()
     height, width = len(free), len(free[0])
 
     starts: dict[tuple[int, int], int] = {}
@@ -259,25 +261,6 @@ def _is_file(path: Path) -> bool:
         return path.is_file()
     except OSError:
         return False
-
-
-def _map_cells(map_path: Path) -> tuple[list[list[bool]], list[list[bool]]]:
-    """``(free, main)`` of the map, ``[row][col]``: a passable cell, and one of the floor the
-    run compiles (free and not cut off from the main floor)."""
-    import numpy as np
-
-    from ..compiled import compile_floor
-    from .movingai import parse_movingai
-
-    graph = parse_movingai(read_map_text(map_path), source=map_path, name=map_path.stem)
-    height, width = graph.graph["grid_shape"]
-    free = np.zeros((height, width), dtype=bool)
-    for (r, c), kind in graph.nodes(data="kind"):
-        free[r, c] = kind != "blocked"
-    floor = compile_floor(graph, source=map_path)
-    main = np.zeros((height, width), dtype=bool)
-    main[floor.pos[:, 0], floor.pos[:, 1]] = True
-    return free.tolist(), main.tolist()
 
 
 __all__ = ["COLUMNS", "MAX_AGENTS", "MAX_LINES", "MovingAIScenario", "read_movingai_scen"]

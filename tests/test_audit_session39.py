@@ -1,0 +1,88 @@
+"""Fixes of the thirty-ninth session's lead engineer (one test per fix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def test_make_weights_fine_tunes_in_spawned_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``agents.make_weights`` built its pool of fine-tuning workers with the platform's default
+    start method: ``fork`` on Linux, which copies the parent's torch and numba threads into the
+    workers (a DeprecationWarning on Python 3.12+ when threads exist). Its workers are spawned
+    now, as the runner's and the evaluation's are."""
+    import agents.make_weights as mw
+
+    made: list[dict[str, Any]] = []
+
+    class Pool:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(kwargs)
+
+        def __enter__(self) -> Pool:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def submit(self, *args: Any) -> None:
+            raise AssertionError("nothing is left to fine-tune")
+
+        def shutdown(self, **kwargs: Any) -> None:
+            return None
+
+    for name in mw.FINETUNED:  # every run already done: the pool starts and runs nothing
+        for folder, _ in mw._runs(name):
+            (tmp_path / folder).mkdir(parents=True)
+            (tmp_path / folder / "model.json").write_text("{}")
+        (tmp_path / name).mkdir(exist_ok=True)
+        (tmp_path / name / "model.json").write_text("{}")
+    monkeypatch.setattr(mw, "ProcessPoolExecutor", Pool)
+    mw.finetune_all(tmp_path, tmp_path / "cql.json")
+    assert len(made) == 1
+    assert made[0]["mp_context"].get_start_method() == "spawn"
+
+
+#: a 3 × 5 MovingAI map whose cell (2, 3) (linearized 13) is free but walled in: the floor drops
+#: it (cut off from the main floor)
+_WALLED_IN = "type octile\nheight 3\nwidth 5\nmap\n.....\n@@@@@\n..@.@\n"
+
+
+@pytest.mark.parametrize(
+    ("agents", "tasks", "blamed"),
+    [
+        ("3\n0\n4\n13\n", "2\n1\n3\n", "a.agents: line 4"),
+        ("3\n0\n4\n1\n", "2\n1\n13\n", "t.tasks: line 3"),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_lorr_cell_cut_off_from_the_floor_names_its_line(
+    command: str,
+    agents: str,
+    tasks: str,
+    blamed: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A League of Robot Runners start or task on a free cell the floor drops (walled in) was
+    blamed on the problem file's ``fleet.start_cells[2]`` / ``tasks.goals[1]``, settings the
+    user never wrote; the error now names the agent or task file's line, as it does for an
+    obstacle and as the MovingAI ``.scen`` reader does."""
+    from cli_helpers import fails_cleanly
+
+    (tmp_path / "m.map").write_text(_WALLED_IN)
+    (tmp_path / "a.agents").write_text(agents)
+    (tmp_path / "t.tasks").write_text(tasks)
+    problem = tmp_path / "p.json"
+    problem.write_text(
+        '{"mapFile": "m.map", "agentFile": "a.agents", "taskFile": "t.tasks", "teamSize": 3}'
+    )
+    argv = [command, str(problem)]
+    if command == "run":
+        argv += ["--steps", "5", "--seeds", "0", "--out", str(tmp_path / "out")]
+    line = fails_cleanly(argv, tmp_path, capsys, f"{tmp_path / blamed}:")
+    assert "cell 13 (row 2, col 3) is cut off from the main floor" in line
