@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from warehouse.config import MAX_COUNT, CollisionMode, Section, SimConfig
 
@@ -142,6 +143,13 @@ class EpisodeConfig(Section):
     collect_every: int = Field(
         20, ge=1, le=1_000_000, description="Period of the KPI time series in kpis.csv (steps)."
     )
+    stop_when_solved: bool = Field(
+        False,
+        description="One-shot MAPF instances (tasks.assignment one_shot) only: end the episode "
+        "after the first step at which every robot stands on its goal (the env terminates "
+        "every agent; warehouse run and sweep stop there, KPIs over the steps run), not after "
+        "episode.steps (still the limit).",
+    )
 
     @field_validator("seeds")
     @classmethod
@@ -264,6 +272,23 @@ class Scenario(SimConfig):
     layout: Layout = Field(default_factory=GeneratorLayout, description="The floor.")
     episode: EpisodeConfig = EpisodeConfig()
     policies: PoliciesConfig = PoliciesConfig()
+
+    @field_validator("episode")
+    @classmethod
+    def _stop_when_solved_one_shot(
+        cls, episode: EpisodeConfig, info: ValidationInfo
+    ) -> EpisodeConfig:
+        """Only a one-shot MAPF instance is ever solved: elsewhere the setting would do
+        nothing."""
+        tasks = info.data.get("tasks")
+        if episode.stop_when_solved and tasks is not None and tasks.assignment != "one_shot":
+            raise PydanticCustomError(
+                "needs",
+                "stop_when_solved: needs {setting}: one_shot (only a one-shot MAPF instance is "
+                "solved), got {assignment}",
+                {"setting": "tasks.assignment", "assignment": tasks.assignment},
+            )
+        return episode
 
     @model_validator(mode="before")
     @classmethod

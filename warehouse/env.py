@@ -3,6 +3,11 @@
 =============  ===================================================================================
 agents         ``robot_0 … robot_{N-1}``; all act every step. Lifelong: nobody terminates; every
                agent is truncated after ``episode.steps`` steps (then ``agents`` is empty).
+               A one-shot MAPF instance with ``episode.stop_when_solved`` terminates every
+               agent at the first step after which every robot stands on its goal
+               (:meth:`Simulation.solved <warehouse.core.Simulation.solved>`; truncated too if
+               that is step ``episode.steps``); ``agents`` is empty then, and a ``step`` after
+               the episode ended (either way) is an error: ``reset`` starts the next one.
 actions        ``Discrete(A)``. Grid floors: ``A = 5``, 0 wait, 1 north, 2 east, 3 south, 4 west.
                Other floors: 0 wait, ``1..A-1`` the neighbour slots of
                :mod:`warehouse.floor.compiled`. A masked or out-of-range action is refused (the
@@ -73,7 +78,9 @@ assignments (``stuck_robots`` and ``oldest_open_order_s`` can differ from the ru
 Beneath the dict API sits the array API used by training, benchmarks and the Mesa runner:
 :meth:`reset_arrays` and :meth:`step_arrays`; the dict API is a view over it. The array API
 never ends an episode (a lifelong floor runs on); :attr:`WarehouseEnv.truncated` says when the
-scenario's ``episode.steps`` are done, where the dict API truncates every agent.
+scenario's ``episode.steps`` are done, where the dict API truncates every agent, and
+:attr:`WarehouseEnv.terminated` when a one-shot instance with ``episode.stop_when_solved`` is
+solved, where it terminates every agent.
 """
 
 from __future__ import annotations
@@ -130,6 +137,8 @@ class WarehouseEnv(ParallelEnv):
         self.sim = Simulation(floor, scenario.sim_config(scenario.policies.shield))
         self.observer = Observer(self.sim)
         self.max_steps = int(scenario.episode.steps)
+        #: end the episode when the one-shot instance is solved (``episode.stop_when_solved``)
+        self.stop_when_solved = bool(scenario.episode.stop_when_solved)
         self.dispatcher = dispatcher or scenario_dispatcher(
             scenario.policies.dispatcher, scenario, source, strict=True
         )
@@ -186,6 +195,12 @@ class WarehouseEnv(ParallelEnv):
     def truncated(self) -> bool:
         """Whether the scenario's ``episode.steps`` steps have been taken since the reset."""
         return self.sim.t >= self.max_steps
+
+    @property
+    def terminated(self) -> bool:
+        """Whether the episode ended solved: ``episode.stop_when_solved`` and every robot on its
+        one-shot goal now (:meth:`Simulation.solved <warehouse.core.Simulation.solved>`)."""
+        return self.stop_when_solved and bool(self.sim.solved())
 
     def set_dispatcher(self, dispatcher: Any | None) -> None:
         """Attach the dispatcher called after every step (``None``: nobody assigns orders)."""
@@ -265,14 +280,16 @@ class WarehouseEnv(ParallelEnv):
         try:
             agents = self.agents
             truncated = self.sim.t >= self.max_steps
+            terminated = self.terminated
             rewards = dict(zip(agents, res.reward.tolist(), strict=True))
-            terms = self._flags[False].copy()  # agents == possible_agents while the episode runs
+            # agents == possible_agents while the episode runs (all end together)
+            terms = self._flags[terminated].copy()
             truncs = self._flags[truncated].copy()
             infos = self._infos(res)
             out = self._obs_dict(pending.buffer, self._mask_rows(mask))
         finally:
             pending.result()
-        if truncated:
+        if truncated or terminated:
             self.agents = []
         if self.render_mode == "human":
             self.render()

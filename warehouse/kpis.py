@@ -14,7 +14,8 @@ name                               definition (unit)
                                    between the closest ranks (``numpy.percentile``'s default)
 ``utilization``                    share of robot-steps spent with a task, the step that ends
                                    one included (0..1): in ``pickup_delivery`` the sum of the
-                                   three phase shares below
+                                   three phase shares below; one-shot runs leave out the steps
+                                   a robot began holding its goal (its task done)
 ``empty_travel_share``             share of robot-steps spent driving to a pick (0..1)
 ``loaded_travel_share``            share of robot-steps spent carrying an order to its station
 ``handling_share``                 share of robot-steps spent picking or dropping
@@ -87,7 +88,7 @@ import numpy as np
 from .core.state import Phase
 
 if TYPE_CHECKING:
-    from .config import PhysicsConfig
+    from .config import PhysicsConfig, TasksConfig
     from .core import Simulation
 
 KPI_NAMES = (
@@ -291,18 +292,24 @@ def orders_lost(sim: Simulation) -> int:
     return int(sim.orders.lost)
 
 
+def is_one_shot(tasks: TasksConfig) -> bool:
+    """Whether runs of the ``tasks`` settings are one-shot MAPF instances, the runs that define
+    :data:`ONE_SHOT_KPIS` (``tasks.assignment: one_shot``)."""
+    return tasks.assignment == "one_shot" and tasks.mode == "goal_visit"
+
+
 def _one_shot(sim: Simulation) -> np.ndarray | None:
     """Per robot, the clock since which it has stood on its goal (-1: off it); None unless the
     run is a one-shot MAPF instance."""
-    if sim.config.tasks.assignment != "one_shot" or sim.config.tasks.mode != "goal_visit":
+    if not is_one_shot(sim.config.tasks):
         return None
     return sim.state.goal_since
 
 
 def solved(sim: Simulation) -> int | None:
-    """1 if every robot stands on its goal now (a one-shot instance solved), else 0."""
-    since = _one_shot(sim)
-    return None if since is None else int(bool((since >= 0).all()))
+    """1 if every robot stands on its goal now (a one-shot instance solved: the core's rule,
+    :meth:`Simulation.solved`), else 0."""
+    return None if _one_shot(sim) is None else int(bool(sim.solved()))
 
 
 def on_goal_share(sim: Simulation) -> float | None:

@@ -20,6 +20,10 @@ Data collection (``model.datacollector``):
   collision of two moving robots counts on both), so it does not sum to the ``collisions`` KPI,
   which counts incidents.
 
+A one-shot MAPF instance with ``episode.stop_when_solved`` ends after the first step at which it
+is solved (``running`` turns False then, as after ``steps`` steps; its last collection is that
+step's, and every KPI counts the steps run).
+
 Entry ``i`` of ``datacollector.model_vars`` is the state after step ``i + 1`` (``None`` where
 nothing was collected), the indexing ``mesa.batch_run`` expects, whatever ``collect_every``
 (``warehouse sweep`` uses this).
@@ -215,6 +219,8 @@ class WarehouseModel(mesa.Model):
         self.max_steps = int(steps or sc.episode.steps)
         self.collect_every = int(collect_every or sc.episode.collect_every)
         self.last_only = bool(last_only)
+        #: end the run at the step the one-shot instance is solved (``episode.stop_when_solved``)
+        self.stop_when_solved = bool(sc.episode.stop_when_solved)
 
         # a setting given here that the floor or the simulation refuses is named, not blamed on
         # the scenario file (as make_env and the command line name it)
@@ -273,13 +279,15 @@ class WarehouseModel(mesa.Model):
 
     # ------------------------------------------------------------------ stepping
     def step(self) -> None:
-        """One fleet step; collect data every ``collect_every`` steps and at the end."""
+        """One fleet step; collect data every ``collect_every`` steps and at the end: after
+        ``max_steps`` steps, or, with ``episode.stop_when_solved``, after the first step at which
+        the one-shot instance is solved (:meth:`Simulation.solved`)."""
         fleet_step = self.fleet.step()
         self._count_visits()
         if self.recorder is not None:
             self.recorder.capture(self.sim, fleet_step)
         t = self.sim.t
-        done = t >= self.max_steps
+        done = t >= self.max_steps or (self.stop_when_solved and bool(self.sim.solved()))
         if done or (t % self.collect_every == 0 and not self.last_only):
             self.datacollector.collect(self)
         else:  # keep entry i at step i + 1, which mesa.batch_run reads

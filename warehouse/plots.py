@@ -48,7 +48,8 @@ def plot_deliveries(series: pd.DataFrame, path: Path, exp: Experiment | None = N
     for policy, df in series.groupby("policy", sort=False):
         wide = df.pivot_table(index="step", columns="seed", values="deliveries")
         wide.loc[0] = 0  # nothing is delivered before the first step
-        wide = wide.sort_index()
+        # a seed that ended early (episode.stop_when_solved) keeps its count to the end
+        wide = wide.sort_index().ffill()
         x = wide.index.to_numpy() * ((step_s or 1.0) / unit_s)
         ax.plot(x, wide.mean(axis=1).to_numpy(), label=str(policy))
         if wide.shape[1] > 1:
@@ -87,14 +88,16 @@ def plot_congestion(visits: dict[str, np.ndarray], exp: Experiment, path: Path) 
         squeeze=False,
         layout="constrained",
     )
-    denom = max(1, len(exp.seeds) * exp.steps)
+    # the steps each policy's seeds ran (a robot stands somewhere every step; fewer than
+    # seeds × steps where episodes ended early: episode.stop_when_solved)
+    denoms = {p: max(1.0, float(np.nansum(g)) / max(exp.robots, 1)) for p, g in visits.items()}
     cmap = plt.get_cmap("magma").with_extremes(bad="#9e9e9e")
-    peaks = [float(np.nanmax(g)) for g in visits.values() if np.isfinite(g).any()]
-    vmax = max(peaks, default=0.0) / denom or 1.0  # (no visited cell at all: a 0 to 1 scale)
+    peaks = [float(np.nanmax(g)) / denoms[p] for p, g in visits.items() if np.isfinite(g).any()]
+    vmax = max(peaks, default=0.0) or 1.0  # (no visited cell at all: a 0 to 1 scale)
     image = None
     for ax, (policy, grid) in zip(axes.flat, visits.items(), strict=False):
         image = ax.imshow(
-            np.ma.masked_invalid(grid / denom), cmap=cmap,
+            np.ma.masked_invalid(grid / denoms[policy]), cmap=cmap,
             norm=PowerNorm(0.5, vmin=0.0, vmax=vmax), interpolation="nearest",
         )  # fmt: skip
         f = exp.floor

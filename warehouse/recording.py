@@ -295,6 +295,8 @@ class Recording:
         distance = np.zeros((self.n_frames, n), dtype=np.float64)
         for k, row in enumerate(a["moved_m"]):  # added step by step exactly as the core does
             distance[k + 1] = distance[k] + row
+        # one-shot: a step begun holding its goal is neither busy nor a wait (as the core counts)
+        working = ~self._held if self._one_shot_goals is not None else True
         return {
             "deliveries": csum(a["delivered"]),
             "interventions": csum(a["intervened"]),
@@ -303,12 +305,14 @@ class Recording:
             # with a task after the step, or ended one in it, or handed its order back to a
             # closure after driving (as the core counts)
             "busy_steps": csum(
-                (a["phase"][1:] != Phase.IDLE) | (a["delivered"] > 0) | self._handed_back
+                ((a["phase"][1:] != Phase.IDLE) | (a["delivered"] > 0) | self._handed_back)
+                & working
             ),
             "waits": csum(
                 (a["phase"][1:] != Phase.IDLE)
                 & (a["pos"][1:] == a["pos"][:-1])
                 & (drive_target(a["waypoint"][1:], a["task_goal"][1:]) >= 0)
+                & working
             ),
             "distance_m": distance,
             # broken down as step k + 1 began; a breakdown sets the timer above its countdown
@@ -337,6 +341,16 @@ class Recording:
         stepping[took] = Phase.TO_PICK
         stepping[given_up & ~self._handed_back] = Phase.IDLE
         return stepping
+
+    @cached_property
+    def _held(self) -> np.ndarray:
+        """``(T, N)``: one-shot MAPF, the robots that began step ``k + 1`` holding their goal
+        (:func:`~warehouse.core.state.holding_goal`; ``Simulation.step`` counts them neither
+        blocked, busy nor waiting)."""
+        a = self.arrays
+        return holding_goal(
+            a["pos"][:-1], a["task_goal"][:-1], a["waypoint"][:-1], self.stepping_phase
+        )
 
     @cached_property
     def _handed_back(self) -> np.ndarray:
@@ -379,9 +393,7 @@ class Recording:
         np.cumsum(per_step.reshape(steps, N_PHASES), axis=0, out=phase_steps[1:])
         driving = np.isin(stepping, (Phase.TO_PICK, Phase.TO_DROP, Phase.TO_GOAL))
         if self._one_shot_goals is not None:  # a robot that begins the step on its goal holds it
-            driving &= ~holding_goal(
-                a["pos"][:-1], a["task_goal"][:-1], a["waypoint"][:-1], stepping
-            )
+            driving &= ~self._held
         stuck = np.count_nonzero(driving & (a["pos"][1:] == a["pos"][:-1]), axis=1)
         blocked = np.zeros(steps + 1, dtype=np.int64)
         np.cumsum(stuck, out=blocked[1:])

@@ -330,6 +330,8 @@ def _run_episode(
         done = t
 
     kpis = model.run(tick)
+    if progress is not None and done < exp.steps:  # stopped early (episode.stop_when_solved)
+        progress(exp.steps - done)  # the bar counts every episode's steps as done
     series = model.series()
     series.insert(0, "seed", seed)
     series.insert(0, "policy", spec.name)

@@ -112,8 +112,10 @@ def check_collisions_swept(
 
 def check_targets_defined(goals: list[Any], variants: list[Any]) -> None:
     """A target on a KPI that one of the swept scenarios ``variants`` never defines is refused
-    before anything runs: order KPIs in goal_visit mode, battery KPIs without a battery."""
+    before anything runs: order KPIs in goal_visit mode, battery KPIs without a battery, the
+    one-shot MAPF KPIs outside one-shot instances."""
     from warehouse.kpi_targets import BATTERY_KPIS, UNDEFINED_IN_MODE
+    from warehouse.kpis import ONE_SHOT_KPIS, is_one_shot
 
     for goal in goals:
         for mode in sorted({v.tasks.mode for v in variants}):
@@ -129,4 +131,11 @@ def check_targets_defined(goals: list[Any], variants: list[Any]) -> None:
                 "--target",
                 f"{goal.kpi} is undefined without the battery model (battery.capacity_wh): "
                 f"{goal.text!r}",
+            )
+        if goal.kpi in ONE_SHOT_KPIS and not all(is_one_shot(v.tasks) for v in variants):
+            raise InputError(
+                None,
+                "--target",
+                f"{goal.kpi} is undefined unless tasks.assignment is one_shot (a one-shot MAPF "
+                f"instance): {goal.text!r}",
             )

@@ -35,7 +35,7 @@ Task rules, applied to every robot after the moves of a step:
   arriving (pushed off, it drives back), only its first arrival counts, and
   ``state.goal_since`` records since when each robot has stood on its goal (the KPIs
   ``makespan``, ``sum_of_costs``); a robot standing on its goal is neither blocked, nor stuck,
-  nor gains PIBT priority (``since_goal`` stays 0).
+  nor busy (``utilization``, ``waits``), nor gains PIBT priority (``since_goal`` stays 0).
 
 Then the clock advances, faults are drawn (breakdowns stop a robot for ``breakdown_steps``;
 closed aisle and parking cells are masked for ``closure_steps``), the scheduled closures that
@@ -830,6 +830,8 @@ class Simulation:
             intervened = np.zeros(n, dtype=bool)
 
         res = self._physics.resolve(pos, target)
+        # one-shot: the robots that begin the step holding their goal (their task is done)
+        held = self.holding_goal()
         self._targets = None  # tasks and goals change below
         moved_m = np.empty(n, dtype=np.float32)
         moved = np.empty(n, dtype=bool)
@@ -946,6 +948,10 @@ class Simulation:
         )
         if handed_back is not None:  # their step began with a task: it counts (as phase_steps)
             s.busy_steps[handed_back] += 1
+        if held is not None:  # a step begun holding its goal is no task and no wait (as blocked)
+            counted = held & ((s.phase != _IDLE) | delivered)
+            s.busy_steps -= counted
+            s.waits -= counted & (s.phase != _IDLE) & ~moved & (target >= 0)
         if self._restarted is not None:
             reset |= self._restarted
         self._after_moves, self._restarted = False, None
@@ -1110,6 +1116,15 @@ class Simulation:
             return None
         s = self.state
         return holding_goal(s.pos, s.task_goal, s.waypoint, s.phase)
+
+    def solved(self) -> bool | None:
+        """One-shot MAPF (``tasks.assignment: one_shot``): whether every robot stands on its
+        goal now; None in every other run. The one rule for a solved instance: the KPI
+        ``solved`` and the end of an episode under ``episode.stop_when_solved`` (the env, the
+        Mesa model and so ``warehouse run`` and ``sweep``) read it."""
+        if self.one_shot_goals is None:
+            return None
+        return bool((self.state.goal_since >= 0).all())
 
 
 def one_shot_lower_bound(
