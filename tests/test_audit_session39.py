@@ -86,3 +86,30 @@ def test_lorr_cell_cut_off_from_the_floor_names_its_line(
         argv += ["--steps", "5", "--seeds", "0", "--out", str(tmp_path / "out")]
     line = fails_cleanly(argv, tmp_path, capsys, f"{tmp_path / blamed}:")
     assert "cell 13 (row 2, col 3) is cut off from the main floor" in line
+
+
+def test_report_of_a_run_stopped_when_solved_says_its_steps_are_a_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under ``episode.stop_when_solved`` each seed stops when solved; the table's title said
+    "1000 steps" and ``report.json`` ``steps: 1000`` as if every seed had run them. The title
+    now says the steps are a limit, and ``report.json`` records the setting (the KPI ``steps``
+    says how long each seed ran)."""
+    import json
+
+    from cli_helpers import TINY, run_cli
+
+    one_shot = ["--set", "tasks.mode=goal_visit", "--set", "tasks.assignment=one_shot"]
+    common = ["run", str(TINY), *one_shot, "--robots", "3", "--seeds", "0,1", "--steps", "300"]
+    code, out, _ = run_cli(
+        [*common, "--set", "episode.stop_when_solved=true", "--out", str(tmp_path / "a")], capsys
+    )
+    assert code == 0
+    assert "until solved, at most 300 steps" in " ".join(out.split())
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert report["stop_when_solved"] is True and report["steps"] == 300
+    ran = report["runs"][0]["kpis"]["steps"]["per_seed"]
+    assert all(s < 300 for s in ran), ran  # both seeds solved before the limit
+    code, out, _ = run_cli([*common, "--out", str(tmp_path / "b")], capsys)
+    assert code == 0 and "until solved" not in out
+    assert "stop_when_solved" not in json.loads((tmp_path / "b" / "report.json").read_text())

@@ -12,6 +12,9 @@ so the same seeds give byte-identical files apart from ``created``)::
                "weights": {}}],
      "created": "2026-01-01T12:00:00+00:00"}
 
+A run of a one-shot instance with ``episode.stop_when_solved`` adds ``"stop_when_solved": true``:
+``steps`` is then the limit, and the KPI ``steps`` the steps each seed ran.
+
 ``weights`` gives, per part that runs a network, the checkpoint file it loaded and the sha256
 of its weights and of its JSON (:mod:`warehouse.provenance`), e.g. ``{"navigator": {"file":
 "agents/weights/cql_pibt.json", "sha256": "...", "json_sha256": "..."}}``; ``{}`` for a policy
@@ -193,6 +196,8 @@ def build_report(
         "versions": versions(),
         "runs": runs,
     }
+    if exp.scenario.episode.stop_when_solved:  # steps is the limit; the KPI steps what ran
+        report["stop_when_solved"] = True
     if len(runs) > 1:
         report["paired"] = paired_comparison(runs, baseline or default_baseline(runs))
     if created is not None:
@@ -384,9 +389,11 @@ def kpi_table(report: dict[str, Any]) -> Any:
     """A rich Table: one row per KPI (:func:`shown_kpis`), one column per policy."""
     from rich.table import Table
 
-    title = (
-        f"{report['scenario']}: {report['robots']} robots, {report['steps']} steps, "
-        + seeds_text(report["seeds"])
+    steps = f"{report['steps']} steps"
+    if report.get("stop_when_solved"):  # each seed ran until solved (the KPI steps says how long)
+        steps = f"until solved, at most {report['steps']} steps"
+    title = f"{report['scenario']}: {report['robots']} robots, {steps}, " + seeds_text(
+        report["seeds"]
     )
     rows = [
         (name, [format_cell(run["kpis"][name]) for run in report["runs"]])
