@@ -113,3 +113,53 @@ def test_report_of_a_run_stopped_when_solved_says_its_steps_are_a_limit(
     code, out, _ = run_cli([*common, "--out", str(tmp_path / "b")], capsys)
     assert code == 0 and "until solved" not in out
     assert "stop_when_solved" not in json.loads((tmp_path / "b" / "report.json").read_text())
+
+
+def _tiny_fleet(**overrides: Any) -> Any:
+    """A rule-based fleet on ``tiny`` with ``overrides``, reset on seed 0."""
+    from agents import make_navigator
+    from hierarchy import make_dispatcher
+    from scenarios import apply_overrides, build_floor, load_scenario
+    from warehouse.core import Simulation
+    from warehouse.fleet import Fleet
+
+    sc, src = load_scenario("tiny")
+    sc = apply_overrides(sc, overrides, src)
+    sim = Simulation(build_floor(sc, src), sc.sim_config())
+    fleet = Fleet(sim, make_dispatcher("greedy"), make_navigator("rule_based"))
+    fleet.reset(0)
+    return fleet
+
+
+def test_viewer_hud_shows_a_one_shot_instance_s_own_kpis(tmp_path: Path) -> None:
+    """The viewer's HUD showed orders, throughput and cycle times for one-shot MAPF runs, where
+    there are none; it now shows robots on their goal, whether (since when) the instance is
+    solved and the sum of costs against its bound, live and in a replay alike. Lifelong runs
+    keep their line."""
+    import numpy as np
+
+    from visualize.draw import kpi_line
+    from visualize.frame import frame_from_recording, frame_from_sim
+    from warehouse.recording import EpisodeRecorder, load_recording
+
+    one_shot = {"tasks.mode": "goal_visit", "tasks.assignment": "one_shot", "fleet.robots": 3}
+    fleet = _tiny_fleet(**one_shot)
+    recorder = EpisodeRecorder(fleet.sim, meta={})
+    lines = []
+    for _ in range(60):
+        recorder.capture(fleet.sim, fleet.step())
+        lines.append(kpi_line(frame_from_sim(fleet.sim, fleet.last)))
+    first = lines[0]
+    assert first.startswith("on goal ") and "not solved" in first and "sum of costs -" in first
+    assert "delivered" not in first and "open orders" not in first
+    s = fleet.sim.state
+    assert np.array_equal(s.pos, fleet.sim.one_shot_goals)  # solved within 60 steps
+    assert f"on goal 3/3   solved at step {int(s.goal_since.max())}" in lines[-1]
+    assert f"(bound {fleet.sim.sum_of_costs_lb})" in lines[-1]
+    recorder.save(tmp_path / "r.npz")
+    rec = load_recording(tmp_path / "r.npz")
+    assert [kpi_line(frame_from_recording(rec, t)) for t in (1, 60)] == [lines[0], lines[-1]]
+    lifelong = _tiny_fleet()
+    lifelong.step()
+    line = kpi_line(frame_from_sim(lifelong.sim, lifelong.last))
+    assert line.startswith("delivered ") and "open orders" in line

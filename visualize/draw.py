@@ -175,6 +175,32 @@ def _graph_edges(floor: CompiledFloor) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------- renderer
+def kpi_line(frame: Frame) -> str:
+    """The HUD's second line: the live KPIs of the frame. A one-shot MAPF instance
+    (``tasks.assignment: one_shot``) shows its own (robots on their goal, solved since which
+    step, the sum of costs against its lower bound) instead of orders and throughput."""
+    k = frame.kpis
+    # recordings made before the jammed_robots KPI have no such entry
+    jammed = f" ({k['jammed_robots']} jammed)" if k.get("jammed_robots") else ""
+    safety = f"collisions {k['collisions']}   shield {k['shield_interventions']}   "
+    if k.get("solved") is not None:
+        on_goal = round(k["on_goal_share"] * frame.n_robots)
+        solved = f"solved at step {k['makespan']}" if k["solved"] else "not solved"
+        soc = k.get("sum_of_costs")
+        return (
+            f"on goal {on_goal}/{frame.n_robots}   {solved}   "
+            f"sum of costs {'-' if soc is None else soc} (bound {k['sum_of_costs_lb']})   "
+            f"{safety}stuck {k['stuck_robots']}{jammed}   {k['distance_m']:.0f} m"
+        )
+    p50 = k.get("cycle_time_p50")
+    return (
+        f"delivered {k['deliveries']}   {k['throughput_per_hour']:.0f}/h   {safety}"
+        f"util {k['utilization']:.0%}   stuck {k['stuck_robots']}{jammed}   "
+        f"open orders {frame.open_picks.size}   "
+        f"cycle p50 {'-' if p50 is None else f'{p50:.0f}s'}   {k['distance_m']:.0f} m"
+    )
+
+
 class Renderer:
     """Draws frames of one floor onto an offscreen canvas of ``size`` pixels."""
 
@@ -574,7 +600,6 @@ class Renderer:
         w = self.size[0]
         pg.draw.rect(canvas, pal.PANEL, (0, 0, w, HUD_H))
         pg.draw.line(canvas, pal.PANEL_EDGE, (0, HUD_H - 1), (w, HUD_H - 1))
-        k = frame.kpis
         minutes, secs = divmod(frame.seconds, 60.0)
         fps = f"{self.fps:4.0f} FPS   " if self.fps > 0 else ""  # none measured (headless)
         head = f"step {frame.t}   {int(minutes)}:{secs:04.1f} sim   {fps}"
@@ -594,17 +619,7 @@ class Renderer:
         if frame.label:
             head = f"{frame.label}   {head}"
         canvas.blit(self.text(head, 18), (8, 5))
-        p50 = k.get("cycle_time_p50")
-        # recordings made before the jammed_robots KPI have no such entry
-        jammed = f" ({k['jammed_robots']} jammed)" if k.get("jammed_robots") else ""
-        kpi = (
-            f"delivered {k['deliveries']}   {k['throughput_per_hour']:.0f}/h   "
-            f"collisions {k['collisions']}   shield {k['shield_interventions']}   "
-            f"util {k['utilization']:.0%}   stuck {k['stuck_robots']}{jammed}   "
-            f"open orders {frame.open_picks.size}   "
-            f"cycle p50 {'-' if p50 is None else f'{p50:.0f}s'}   {k['distance_m']:.0f} m"
-        )
-        canvas.blit(self.text(kpi, 18, pal.TEXT_DIM), (8, 24))
+        canvas.blit(self.text(kpi_line(frame), 18, pal.TEXT_DIM), (8, 24))
         x = 8
         filled = [*zip(pal.STATE_NAMES, pal.STATE_COLORS, strict=True)]
         filled += [("order", pal.ORDER), ("sub-goal", pal.SUBGOAL)]
