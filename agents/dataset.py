@@ -15,8 +15,10 @@ key             shape          dtype       meaning
 ``action``      ``(n,)``       int8        the EXECUTED action (``StepResult.actions``)
 ``reward``      ``(n,)``       float32     the robot's reward for the step
 ``next_obs``    ``(n, D)``     float16     observation after the step (and the dispatcher)
-``terminated``  ``(n,)``       bool        always False: the warehouse is lifelong
-``truncated``   ``(n,)``       bool        True on the last step of an episode
+``terminated``  ``(n,)``       bool        True on the step that solved a one-shot instance
+                                           with ``episode.stop_when_solved`` (its episode's
+                                           last); always False on a lifelong floor
+``truncated``   ``(n,)``       bool        True on step ``steps`` of an episode (the limit)
 ``mask``        ``(n, A)``     int8        action mask before the step (1 = allowed)
 ``next_mask``   ``(n, A)``     int8        action mask after the step
 ==============  =============  ==========  ==================================================
@@ -30,13 +32,19 @@ training as float16 and batches are converted to float32 on the fly.
 ``behavior``, ``epsilon``, ``episodes``, ``steps``, ``collisions``, ``n_transitions``,
 ``obs_shape``, ``radius``, ``observation`` (the :class:`~warehouse.config.ObservationConfig` the
 observations were built with: ``radius``, ``intent``), ``n_actions``, ``dtypes`` and ``shards``
-(``file``, ``n``, ``sha256``). The loader (:func:`load_dataset`) opens shards with
+(``file``, ``n``, ``sha256``); a collection from a one-shot scenario with
+``episode.stop_when_solved`` adds ``stop_when_solved`` (per scenario), and only its rows may be
+``terminated``. The loader (:func:`load_dataset`) opens shards with
 ``allow_pickle=False``, checks every hash, and refuses a schema mismatch, missing or extra keys,
 wrong shapes or dtypes, object arrays and non-finite values with an
 :class:`~warehouse.errors.InputError`.
 
 Collection (:func:`collect`) steps a :class:`~warehouse.fleet.Fleet` whose navigator is
-:class:`EpsilonGreedyNavigator`; every step yields ``N`` transitions as array slices. With
+:class:`EpsilonGreedyNavigator`; every step yields ``N`` transitions as array slices. An episode
+runs ``steps`` steps, or, on a one-shot instance with ``episode.stop_when_solved``, ends at the
+first step after which it is solved (:meth:`Simulation.solved
+<warehouse.core.Simulation.solved>`, the env's termination): that step's rows are
+``terminated`` (a true terminal: CQL does not bootstrap there) and no further step is logged. With
 ``learned`` set, the ε-greedy fleet's base is a :class:`~agents.mixed_behavior.MixedNavigator`
 (a learned network's moves mixed into the behaviour navigator's, DAgger-style), and the manifest
 records it under ``learned`` (``checkpoint`` relative to the dataset folder, its ``sha256``,
@@ -259,6 +267,7 @@ def collect(
 
     seeds = _episode_seeds(cfg)
     fleets: list[tuple[str, Any, int]] = []
+    stops: list[bool] = []  #: per target: episodes end when solved (episode.stop_when_solved)
     modes: set[str] = set()  # the collision mode the fleets ran (a --set may have changed it)
     for target in cfg.targets:
         sc, src = load_scenario(target)
@@ -287,6 +296,7 @@ def collect(
         nav = EpsilonGreedyNavigator(behavior, cfg.epsilon, observation=observation)
         fleet = Fleet(sim, scenario_dispatcher(sc.policies.dispatcher, sc, src, strict=True), nav)
         fleets.append((target, fleet, int(cfg.steps or sc.episode.steps)))
+        stops.append(bool(sc.episode.stop_when_solved))
     dims = {
         (f.observer.size, f.sim.floor.n_actions, f.observer.radius, f.observer.config.intent)
         for _, f, _ in fleets
@@ -305,9 +315,9 @@ def collect(
             raise InputError(
                 None, "--shard-size", f"a shard of {rows:,} transitions does not fit in memory"
             ) from None
-        for _, fleet, steps in fleets:
+        for (_, fleet, steps), stop in zip(fleets, stops, strict=True):
             for seed in seeds:
-                _run_episode(fleet, seed, steps, writer, progress)
+                _run_episode(fleet, seed, steps, writer, progress, stop_when_solved=stop)
         writer.flush()
         manifest = {
             "schema_version": SCHEMA_VERSION,
@@ -329,6 +339,8 @@ def collect(
             "dtypes": {k: dt.name for k, (dt, _) in FIELDS.items()},
             "shards": writer.shards,
         }
+        if any(stops):  # (a lifelong dataset's manifest is as before)
+            manifest["stop_when_solved"] = stops
         if cfg.learned is not None:
             ckpt = Path(cfg.learned).with_suffix(".safetensors")
             manifest["learned"] = {
@@ -358,16 +370,25 @@ def _mixed(cfg: CollectConfig, behavior: Any) -> Any:
 
 
 def _run_episode(
-    fleet: Any, seed: int, steps: int, writer: ShardWriter, progress: Callable[[int], None] | None
+    fleet: Any,
+    seed: int,
+    steps: int,
+    writer: ShardWriter,
+    progress: Callable[[int], None] | None,
+    *,
+    stop_when_solved: bool = False,
 ) -> None:
-    """``steps`` transitions per robot. The fleet runs one step more: the observation and mask
-    of step ``t + 1`` are the next observation and mask of step ``t``."""
+    """``steps`` transitions per robot, or with ``stop_when_solved`` up to the first step after
+    which the one-shot instance is solved (``terminated`` there). The fleet runs one step more:
+    the observation and mask of step ``t + 1`` are the next observation and mask of step
+    ``t``."""
     fleet.reset(seed)
     prev = fleet.step()
     n = fleet.sim.n_robots
     no = np.zeros(n, dtype=bool)
     last = np.ones(n, dtype=bool)
     for t in range(steps):
+        solved = stop_when_solved and bool(fleet.sim.solved())  # after step t (the env's rule)
         cur = fleet.step()
         res = prev.result
         writer.add(
@@ -375,13 +396,15 @@ def _run_episode(
             action=res.actions,
             reward=res.reward,
             next_obs=cur.obs,
-            terminated=no,
+            terminated=last if solved else no,
             truncated=last if t == steps - 1 else no,
             mask=prev.mask,
             next_mask=cur.mask,
         )
         if progress is not None:
             progress(n)
+        if solved:
+            return
         prev = cur
 
 
@@ -442,6 +465,9 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     if not 0.0 <= man["epsilon"] <= 1.0:  # (NaN fails too)
         raise InputError(path, "epsilon", f"expected a number in [0, 1], got {man['epsilon']!r}")
     _check_layout(path, man)
+    stops = man.get("stop_when_solved", [])
+    if not isinstance(stops, list) or not all(isinstance(v, bool) for v in stops):
+        raise InputError(path, "stop_when_solved", "expected a list of true/false")
     seen: set[str] = set()
     for i, sh in enumerate(man["shards"]):
         ok = isinstance(sh, dict) and isinstance(sh.get("file"), str)
@@ -532,9 +558,12 @@ def _short_of_room(n: int, size: int, obs_dim: int, n_actions: int) -> str | Non
     )
 
 
-def load_shard(path: Path, expected_sha: str, n: int, obs_dim: int, n_actions: int):
+def load_shard(
+    path: Path, expected_sha: str, n: int, obs_dim: int, n_actions: int, *, terminals: bool = False
+):
     """Verified arrays of one shard (dict key -> array). The file is read once: the bytes
-    hashed are the bytes loaded (a file changed after the check is never loaded)."""
+    hashed are the bytes loaded (a file changed after the check is never loaded).
+    ``terminals``: rows may be ``terminated`` (the manifest's ``stop_when_solved``)."""
     if not path.is_file():
         raise InputError(path, None, "shard listed in the manifest is missing")
     if why := _short_of_room(n, path.stat().st_size, obs_dim, n_actions):
@@ -601,8 +630,13 @@ def load_shard(path: Path, expected_sha: str, n: int, obs_dim: int, n_actions: i
     for key in ("terminated", "truncated"):  # (a bool array's bytes may hold any value)
         if out[key].view(np.uint8).max(initial=0) > 1:
             raise InputError(path, key, "flags must be stored as 0/1")
-    if out["terminated"].any():  # (CQL would stop bootstrapping there)
-        raise InputError(path, "terminated", "must be false: the warehouse is lifelong")
+    if not terminals and out["terminated"].any():  # (CQL would stop bootstrapping there)
+        raise InputError(
+            path,
+            "terminated",
+            "must be false: the warehouse is lifelong (only a collection with "
+            "episode.stop_when_solved ends episodes)",
+        )
     return out
 
 
@@ -669,9 +703,14 @@ def load_datasets(folders: Sequence[str | Path], *, limit: int | None = None) ->
         raise InputError(
             paths[0] / MANIFEST, "n_transitions", f"{rows:,} transitions do not fit in memory"
         ) from None
+    # the folders whose episodes may end solved (their rows may be terminated)
+    ends = {p for p, m in zip(paths, mans, strict=True) if any(m.get("stop_when_solved", ()))}
     start = 0
     for path, sh in todo:
-        arrays = load_shard(path / sh["file"], sh["sha256"], sh["n"], obs_dim, n_actions)
+        arrays = load_shard(
+            path / sh["file"], sh["sha256"], sh["n"], obs_dim, n_actions,
+            terminals=path in ends,
+        )  # fmt: skip
         take = min(sh["n"], rows - start)
         for k, v in arrays.items():
             cat[k][start : start + take] = v[:take]

@@ -11,7 +11,9 @@ The defaults are the held-out comparison of docs/results.md, part 1 (the second 
 them out). ``behavior`` is the data-collection policy: the rule-based navigator with ε-random
 allowed moves (``--epsilon``, default 0.1); ``*_sampled`` run the greedy twin's network.
 Every (scenario, seed, policy) runs through :class:`~warehouse.fleet.Fleet` with the scenario's
-dispatcher; the table shows per-scenario means over seeds of the KPIs of :mod:`warehouse.kpis`.
+dispatcher (a one-shot scenario with ``episode.stop_when_solved`` stops where it is solved, as
+``warehouse run`` does); the table shows per-scenario means over seeds of the KPIs of
+:mod:`warehouse.kpis` (over the steps run).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def run_one(target: str, seed: int, steps: int, collisions: str, policy: Any) ->
     sim = Simulation(build_floor(sc, src), sc.sim_config())
     fleet = Fleet(sim, scenario_dispatcher(sc.policies.dispatcher, sc, src, strict=True), policy)
     fleet.reset(seed)
-    fleet.run(steps)
+    fleet.run(steps, stop_when_solved=sc.episode.stop_when_solved)  # (KPIs over the steps run)
     return compute_kpis(sim)
 
 

@@ -5,7 +5,10 @@ simulator with shared-parameter PPO (:mod:`agents.finetune_ppo`). One **iteratio
 
 1. for every training floor (``scenarios``), a fresh episode of ``rollout_steps`` steps
    (greedy dispatcher, ``collisions`` mode) stepped through :class:`~warehouse.fleet.Fleet`,
-   every robot sampling its move from the policy — one forward pass per step for the fleet;
+   every robot sampling its move from the policy — one forward pass per step for the fleet. On a
+   one-shot floor with ``episode.stop_when_solved``, an episode ends where the env ends it:
+   solved (terminal: no bootstrap) or after ``episode.steps`` steps (bootstrapped), and the
+   rollout's next step starts a new episode on the next seed of the iteration;
 2. the **collision guard** (``physical`` mode): collisions per 1k robot-steps over the rollout
    (all floors together) are compared with ``collision_limit`` and with ``collision_rise`` × the
    rate of the first rollout (the initial network). Above either, training *pauses*: no update
@@ -54,7 +57,7 @@ from .finetune_ppo import (
     FinetuneConfig,
     Samples,
     SamplingNavigator,
-    gae,
+    episodes_gae,
     make_critic,
     make_optimizer,
     ppo_update,
@@ -85,6 +88,15 @@ class FinetuneResult:
 
 def iteration_seed(seed: int, it: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, it, stream]).generate_state(1)[0])
+
+
+def episode_seed(seed: int, it: int, floor: int, episode: int) -> int:
+    """The seed of episode ``episode`` of floor ``floor`` in iteration ``it``'s rollout: the
+    first (every lifelong rollout's one) is ``iteration_seed(seed, it, 10 + floor)``; later
+    ones (a one-shot floor's episodes that ended inside the rollout) draw on their own."""
+    if episode == 0:
+        return iteration_seed(seed, it, 10 + floor)
+    return int(np.random.SeedSequence([seed, it, 10 + floor, episode]).generate_state(1)[0])
 
 
 def load_init(path: str | Path) -> tuple[NavigatorNet, dict[str, Any], Any]:
@@ -124,9 +136,13 @@ class Floors:
 
         self.fleets = []
         self.navs = []
+        #: per floor: the episode limit where episodes end solved (episode.stop_when_solved,
+        #: episode.steps), else None (the rollout is one episode)
+        self.limits: list[int | None] = []
         for target in cfg.scenarios:
             sc, src = load_scenario(target)
             sc = apply_overrides(sc, {"collisions": cfg.collisions}, src)
+            self.limits.append(int(sc.episode.steps) if sc.episode.stop_when_solved else None)
             nav = SamplingNavigator(
                 actor, critic, cfg.temperature, observation, lane_view=cfg.lane_view
             )
@@ -137,16 +153,18 @@ class Floors:
 
 def rollout(floors: Floors, cfg: FinetuneConfig, it: int) -> tuple[Samples, dict[str, float]]:
     """Iteration ``it``'s episodes, flattened, with advantages (module docstring)."""
-    from warehouse.fleet import run_dispatcher
-
     p = cfg.ppo
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("obs", "mask", "act", "logp", "val")}
     parts["adv"], parts["ret"] = [], []
     incidents = deliveries = robot_steps = 0
     reward_sum = 0.0
     for e, (fleet, nav) in enumerate(zip(floors.fleets, floors.navs, strict=True)):
-        fleet.reset(iteration_seed(cfg.seed, it, 10 + e))
+        limit = floors.limits[e]
+        episode = 0
+        fleet.reset(episode_seed(cfg.seed, it, e, episode))
         T, n = cfg.rollout_steps, fleet.sim.n_robots
+        #: each episode's (end, bootstrap value or None where it terminated solved)
+        ends: list[tuple[int, np.ndarray | None]] = []
         buf: dict[str, list[np.ndarray]] = {k: [] for k in ("obs", "mask", "act", "logp", "val")}
         rew = np.zeros((T, n), dtype=np.float64)
         for t in range(T):
@@ -171,16 +189,19 @@ def rollout(floors: Floors, cfg: FinetuneConfig, it: int) -> tuple[Samples, dict
             rew[t] = (st.result.reward + cfg.progress_reward * gain) * cfg.reward_scale
             incidents += st.result.incidents
             deliveries += int(st.result.delivered.sum())
+            solved = limit is not None and bool(fleet.sim.solved())
+            if solved or (limit is not None and fleet.sim.t >= limit):
+                # the episode ends as the env ends it: solved (terminal), or cut by its limit
+                ends.append((t + 1, None if solved else _bootstrap(fleet, nav, cfg)))
+                if t + 1 < T:  # the next step starts a new episode
+                    episode += 1
+                    fleet.reset(episode_seed(cfg.seed, it, e, episode))
         robot_steps += T * n
         reward_sum += float(rew.sum())
-        if cfg.bootstrap == "decision" and fleet.dispatcher is not None:
-            # V(s_T) of what the next step's navigator would decide on: after that step's
-            # dispatcher, as every value before it (the episode ends here: the next rollout
-            # resets the fleet)
-            run_dispatcher(fleet.dispatcher, fleet.sim)
-        last = nav.value(fleet.sim, fleet.observer())  # (in the frame the robots decided in)
+        if not ends or ends[-1][0] != T:  # the rollout cuts the episode by time
+            ends.append((T, _bootstrap(fleet, nav, cfg)))
         values = np.stack(buf["val"]).astype(np.float64)
-        adv, ret = gae(rew, values, last, p.gamma, p.gae_lambda)
+        adv, ret = episodes_gae(rew, values, ends, p.gamma, p.gae_lambda)
         for k, v in buf.items():
             parts[k].append(np.concatenate(v))
         parts["adv"].append(adv.reshape(-1))
@@ -206,6 +227,18 @@ def rollout(floors: Floors, cfg: FinetuneConfig, it: int) -> tuple[Samples, dict
     return samples, stats
 
 
+def _bootstrap(fleet: Any, nav: SamplingNavigator, cfg: FinetuneConfig) -> np.ndarray:
+    """``V(s)`` of an episode cut by time, in the frame the robots decided in: with
+    ``bootstrap="decision"`` of what the next step's navigator would decide on, after that
+    step's dispatcher, as every value before it (the episode ends here: the fleet is reset
+    before it steps again)."""
+    from warehouse.fleet import run_dispatcher
+
+    if cfg.bootstrap == "decision" and fleet.dispatcher is not None:
+        run_dispatcher(fleet.dispatcher, fleet.sim)
+    return nav.value(fleet.sim, fleet.observer())
+
+
 def evaluate_greedy(actor: Any, observation: Any, cfg: FinetuneConfig) -> dict[str, Any]:
     """KPIs of the greedy network on ``eval_scenario`` (``collisions`` mode)."""
     from hierarchy import make_dispatcher
@@ -223,7 +256,7 @@ def evaluate_greedy(actor: Any, observation: Any, cfg: FinetuneConfig) -> dict[s
     policy.observation = observation  # type: ignore[attr-defined]
     fleet = Fleet(sim, make_dispatcher(cfg.dispatcher), policy)
     fleet.reset(cfg.eval_seed)
-    fleet.run(cfg.eval_steps)
+    fleet.run(cfg.eval_steps, stop_when_solved=sc.episode.stop_when_solved)
     actor.train()
     return compute_kpis(sim)
 

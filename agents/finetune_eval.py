@@ -59,7 +59,7 @@ def run_one(target: str, seed: int, steps: int, collisions: str, nav: Any) -> di
     sc = apply_overrides(sc, {"collisions": collisions}, src)
     fleet = Fleet(Simulation(build_floor(sc, src), sc.sim_config()), make_dispatcher("greedy"), nav)
     fleet.reset(seed)
-    fleet.run(steps)
+    fleet.run(steps, stop_when_solved=sc.episode.stop_when_solved)  # (KPIs over the steps run)
     return compute_kpis(fleet.sim)
 
 

@@ -39,7 +39,10 @@ The rollout is cut by time (no terminal states: the warehouse is lifelong), so t
 bootstraps from ``V(s_T)``: with ``bootstrap="decision"`` (default) read on the observation the
 next step's navigator would decide on, after that step's dispatcher (as every ``V(s_t)`` is);
 ``"before_dispatch"`` (legacy) reads it before, when a robot that just finished a leg has not
-yet got its next order. Loss per minibatch (CleanRL)::
+yet got its next order. A one-shot floor with ``episode.stop_when_solved`` ends episodes
+inside the rollout, as the env ends them: a solved one is terminal (``V = 0`` after it), one
+cut by ``episode.steps`` bootstraps as the rollout's end does (:func:`episodes_gae`). Loss per
+minibatch (CleanRL)::
 
     L = L_clip(ρ, Â) − c_ent · H[π] + c_v · ½ (V − R)²
 
@@ -278,7 +281,8 @@ def shaping(sim: Any, target: np.ndarray, before: np.ndarray, gamma: float | Non
 def gae(
     rewards: np.ndarray, values: np.ndarray, last_value: np.ndarray, gamma: float, lam: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Advantages and returns for ``(T, N)`` rewards/values without terminals (module doc)."""
+    """Advantages and returns for ``(T, N)`` rewards/values of one episode's steps, bootstrapped
+    from ``last_value`` after the last (module doc; 0 where the episode terminated)."""
     adv = np.zeros(rewards.shape, dtype=np.float64)
     next_adv = np.zeros(rewards.shape[1], dtype=np.float64)
     next_value = np.asarray(last_value, dtype=np.float64)
@@ -288,6 +292,32 @@ def gae(
         adv[t] = next_adv
         next_value = values[t]
     return adv, adv + values
+
+
+def episodes_gae(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    ends: list[tuple[int, np.ndarray | None]],
+    gamma: float,
+    lam: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`gae` over a rollout of consecutive episodes: ``ends`` lists each episode's end
+    ``(stop, last_value)`` in order (its rows ``[previous stop, stop)``; the last ``stop`` is
+    ``T``), ``last_value`` the bootstrap ``V(s_stop)`` of a rollout or episode cut by time, or
+    ``None`` where the episode terminated (solved: nothing follows, no bootstrap). Nothing
+    flows across an end: the next row starts a new episode."""
+    if not ends or ends[-1][0] != rewards.shape[0]:
+        raise ValueError("the last episode must end at the rollout's last step")
+    if len(ends) == 1 and ends[0][1] is not None:  # one episode cut by time (lifelong)
+        return gae(rewards, values, ends[0][1], gamma, lam)
+    advs, rets, start = [], [], 0
+    for stop, last in ends:
+        tail = np.zeros(rewards.shape[1]) if last is None else last
+        adv, ret = gae(rewards[start:stop], values[start:stop], tail, gamma, lam)
+        advs.append(adv)
+        rets.append(ret)
+        start = stop
+    return np.concatenate(advs), np.concatenate(rets)
 
 
 @dataclass

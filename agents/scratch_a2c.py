@@ -8,8 +8,10 @@ and the measurement behind ``reward.progress``::
 
 Every robot runs the same network on its own observation (:mod:`warehouse.core.observe`).
 One update is one episode of ``--steps`` steps for the whole fleet: advantage actor-critic
-with n-step returns bootstrapped at the truncation, an entropy bonus and masked logits. It
-prints the fleet's deliveries per episode and, at the end, on a held-out seed.
+with n-step returns bootstrapped at the truncation, an entropy bonus and masked logits. A
+one-shot instance with ``episode.stop_when_solved`` ends its episode where the env terminates
+it (:attr:`~warehouse.env.WarehouseEnv.terminated`: solved), without a bootstrap. It prints the
+fleet's deliveries per episode and, at the end, on a held-out seed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,22 @@ def held_out_seed(seed: int, updates: int) -> int:
     """The seed of the final evaluation: one that neither the first reset (``seed``) nor an
     update (``seed + 1 … seed + updates``) trained on."""
     return seed + max(HELD_OUT, updates + 1)
+
+
+def episode_over(env: Any) -> bool:
+    """Whether the env's episode has ended: truncated after ``episode.steps`` steps, or
+    terminated (a one-shot instance with ``episode.stop_when_solved``, solved)."""
+    return bool(env.truncated or env.terminated)
+
+
+def discounted_returns(rewards: list[Any], bootstrap: Any, gamma: float) -> list[Any]:
+    """n-step returns of an episode's per-step rewards (oldest first), from ``bootstrap``
+    after the last step: ``V(s_T)`` where it was truncated, 0 where it terminated."""
+    ret, returns = bootstrap, []
+    for r in reversed(rewards):
+        ret = r + gamma * ret
+        returns.append(ret)
+    return returns[::-1]
 
 
 def train(
@@ -69,7 +87,7 @@ def train(
     for update in range(updates):
         obs, mask = env.reset_arrays(seed=seed + 1 + update)
         logps, values, rewards, entropies = [], [], [], []
-        while not env.truncated:
+        while not episode_over(env):
             logits, value = policy(obs, mask)
             action = act(logits)
             obs, mask, result = env.step_arrays(action.numpy())
@@ -79,12 +97,10 @@ def train(
             values.append(value)
             rewards.append(torch.as_tensor(result.reward) / 100.0)
         with torch.no_grad():
-            ret = policy(obs, mask)[1]  # truncated, not terminated: bootstrap
-        returns = []
-        for r in reversed(rewards):
-            ret = r + gamma * ret
-            returns.append(ret)
-        returns_t, values_t = torch.stack(returns[::-1]), torch.stack(values)
+            last = policy(obs, mask)[1]  # truncated: bootstrap; terminated (solved): none
+            last = torch.zeros_like(last) if env.terminated else last
+        returns = discounted_returns(rewards, last, gamma)
+        returns_t, values_t = torch.stack(returns), torch.stack(values)
         advantage = (returns_t - values_t).detach()
         loss = (
             -(torch.stack(logps) * advantage).mean()
@@ -100,10 +116,10 @@ def train(
             log(f"update {update:4d}  deliveries {history[-1]:3d}")
     obs, mask = env.reset_arrays(seed=held_out_seed(seed, updates))
     with torch.no_grad():
-        while not env.truncated:
+        while not episode_over(env):
             obs, mask, _ = env.step_arrays(act(policy(obs, mask)[0]).numpy())
     held_out = int(env.sim.state.deliveries.sum())
-    log(f"held-out seed: {held_out} deliveries in {steps} steps")
+    log(f"held-out seed: {held_out} deliveries in {env.sim.t} steps")
     return {"deliveries": history, "held_out": held_out}
 
 

@@ -180,7 +180,8 @@ def latest_checkpoint(folder: Path) -> Path | None:
 
 
 def evaluate(net: NavigatorNet, scenario: str, steps: int, seed: int) -> dict[str, Any]:
-    """KPIs of ``steps`` steps of ``scenario`` (physical collisions) driven by ``net``."""
+    """KPIs of ``steps`` steps of ``scenario`` (physical collisions) driven by ``net`` (fewer
+    where a one-shot scenario with ``episode.stop_when_solved`` is solved first)."""
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
     from warehouse.fleet import Fleet
@@ -197,7 +198,7 @@ def evaluate(net: NavigatorNet, scenario: str, steps: int, seed: int) -> dict[st
     policy = BatchedPolicy(NetworkScorer(net, device=device), name="eval")
     fleet = Fleet(sim, scenario_dispatcher(sc.policies.dispatcher, sc, src, strict=True), policy)
     fleet.reset(seed)
-    fleet.run(steps)
+    fleet.run(steps, stop_when_solved=sc.episode.stop_when_solved)  # (KPIs over the steps run)
     net.train(was_training)
     return compute_kpis(sim)
 

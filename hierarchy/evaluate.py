@@ -139,7 +139,7 @@ def run_recorded(
     sim = Simulation(_floor(sc, src, build_floor), sc.sim_config())
     fleet = Fleet(sim, dispatcher, navigator)
     fleet.reset(seed)
-    fleet.run(steps)
+    fleet.run(steps, stop_when_solved=sc.episode.stop_when_solved)  # (KPIs over the steps run)
     k = compute_kpis(sim)
     delivered = cast(int, k["deliveries"])  # nothing delivered: undefined, not the total
     k["energy_per_delivery_wh"] = (

@@ -199,8 +199,10 @@ class WarehouseEnv(ParallelEnv):
     @property
     def terminated(self) -> bool:
         """Whether the episode ended solved: ``episode.stop_when_solved`` and every robot on its
-        one-shot goal now (:meth:`Simulation.solved <warehouse.core.Simulation.solved>`)."""
-        return self.stop_when_solved and bool(self.sim.solved())
+        one-shot goal now (:meth:`Simulation.solved <warehouse.core.Simulation.solved>`), after
+        a step (an instance whose robots all start on their goals ends after its first step,
+        as the dict API, the Mesa model and ``warehouse run`` end it)."""
+        return self.stop_when_solved and self.sim.t > 0 and bool(self.sim.solved())
 
     def set_dispatcher(self, dispatcher: Any | None) -> None:
         """Attach the dispatcher called after every step (``None``: nobody assigns orders)."""

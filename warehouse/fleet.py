@@ -67,9 +67,15 @@ class Fleet:
         )
         return self.last
 
-    def run(self, steps: int) -> None:
-        for _ in range(steps):
+    def run(self, steps: int, *, stop_when_solved: bool = False) -> int:
+        """Take ``steps`` steps, or with ``stop_when_solved`` (a scenario's
+        ``episode.stop_when_solved``) stop after the first step at which the one-shot instance is
+        solved (:meth:`Simulation.solved`, the env's termination); returns the steps taken."""
+        for t in range(steps):
             self.step()
+            if stop_when_solved and self.sim.solved():
+                return t + 1
+        return steps
 
 
 def run_dispatcher(dispatcher: Any, sim: Simulation) -> None:
