@@ -163,3 +163,26 @@ def test_viewer_hud_shows_a_one_shot_instance_s_own_kpis(tmp_path: Path) -> None
     lifelong.step()
     line = kpi_line(frame_from_sim(lifelong.sim, lifelong.last))
     assert line.startswith("delivered ") and "open orders" in line
+
+
+@pytest.mark.parametrize("stop", [True, False])
+def test_live_viewer_ends_a_run_stopped_when_solved_where_run_ends_it(stop: bool) -> None:
+    """``warehouse view`` of a one-shot instance with ``episode.stop_when_solved`` kept stepping
+    past the solve (to ``episode.steps``), unlike ``warehouse run`` and the env; it now ends
+    there. Without the setting it runs on to the step limit."""
+    pytest.importorskip("pygame")
+    from visualize.viewer import live_viewer
+
+    overrides = {
+        "tasks.mode": "goal_visit",
+        "tasks.assignment": "one_shot",
+        "fleet.robots": 3,
+        "episode.stop_when_solved": stop,
+    }
+    v = live_viewer("tiny", policy="rule_based", steps=200, overrides=overrides, headless=True)
+    taken = 0
+    while v.source.advance():
+        taken += 1
+    sim = v.source.fleet.sim
+    assert sim.solved()
+    assert taken == (int(sim.state.goal_since.max()) if stop else 200)

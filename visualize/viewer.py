@@ -76,10 +76,20 @@ class LiveSource:
 
     replay = False
 
-    def __init__(self, fleet: Any, seed: int | None, *, label: str = "", max_steps: int = 0):
+    def __init__(
+        self,
+        fleet: Any,
+        seed: int | None,
+        *,
+        label: str = "",
+        max_steps: int = 0,
+        stop_when_solved: bool = False,
+    ):
         self.fleet = fleet
         self.label = label
         self.max_steps = int(max_steps)
+        #: end the run when the one-shot instance is solved (``episode.stop_when_solved``)
+        self.stop_when_solved = stop_when_solved
         self.floor = fleet.sim.floor
         self.congestion = Congestion(self.floor.n_nodes)
         self.restart(seed)
@@ -106,6 +116,10 @@ class LiveSource:
         return self._frame
 
     def at_end(self) -> bool:
+        """After ``max_steps`` steps, or solved under ``episode.stop_when_solved`` (where
+        ``warehouse run`` and the env end the episode)."""
+        if self.stop_when_solved and self.t > 0 and self.fleet.sim.solved():
+            return True
         return self.max_steps > 0 and self.t >= self.max_steps
 
     def advance(self) -> bool:
@@ -518,5 +532,6 @@ def live_viewer(
     fleet = Fleet(sim, dispatcher, navigator)
     label = f"{sc.name} | {spec.name}"
     max_steps = sc.episode.steps if steps is None else steps
-    src = LiveSource(fleet, seed, label=label, max_steps=max_steps)
+    stop = bool(sc.episode.stop_when_solved)
+    src = LiveSource(fleet, seed, label=label, max_steps=max_steps, stop_when_solved=stop)
     return Viewer(src, next_seed=seed + 1, **viewer_kw)
