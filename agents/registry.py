@@ -7,6 +7,7 @@ from typing import Any
 
 from .base import Navigator
 from .finetune_nav import finetuned_navigator, sampled_bc_navigator, sampled_cql_navigator
+from .lacam import lacam_navigator
 from .learned import (
     bc_navigator,
     cql_navigator,
@@ -73,6 +74,9 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     "cql_sampled": sampled_cql_navigator,
     # the BC network sampled the same way: the baseline of cql_sampled
     "bc_sampled": sampled_bc_navigator,
+    # one-shot MAPF only (tasks.assignment: one_shot): the LaCAM search plans the whole fleet
+    # to its goals (agents/lacam.py); node_budget is the search's iteration limit
+    "lacam": lacam_navigator,
 }
 
 
@@ -86,6 +90,7 @@ CHECKPOINT_NAVIGATORS = frozenset(NAVIGATORS) - {
     "random",
     "behavior",
     "cql_tuned",
+    "lacam",
 }
 
 

@@ -179,6 +179,7 @@ def build_policy(
     kwargs = checkpoint_kwargs("navigator", spec.navigator, scenario, source)
     args = part_args("navigator", spec.navigator, scenario)
     navigator = _built("navigator", spec.navigator, args, make_navigator, {**kwargs, **args})
+    check_fits_tasks(spec, navigator, scenario, source)
     if floor is not None:
         check_fits_floor(spec, navigator, floor)
     return dispatcher, navigator
@@ -190,6 +191,18 @@ def from_file(exc: InputError, source: Path | None) -> InputError:
     if exc.source is None and (exc.field or "").startswith("policies."):
         return InputError(source, exc.field, exc.message)
     return exc
+
+
+def check_fits_tasks(
+    spec: PolicySpec, navigator: Any, scenario: Scenario, source: Path | None = None
+) -> None:
+    """A navigator that plans one-shot MAPF instances only (``one_shot_only``, the ``lacam``
+    navigator) is refused outside them, against ``tasks.assignment`` of the scenario."""
+    assignment = scenario.tasks.assignment
+    if getattr(navigator, "one_shot_only", False) and assignment != "one_shot":
+        from agents.lacam import one_shot_refusal
+
+        raise InputError(source, "tasks.assignment", one_shot_refusal(spec.navigator, assignment))
 
 
 def check_fits_floor(spec: PolicySpec, navigator: Any, floor: Any) -> None:

@@ -107,6 +107,7 @@ def pibt_search(
     target: np.ndarray,
     frozen: np.ndarray,
     pulled: np.ndarray,
+    hold: bool = False,
 ) -> None:  # pragma: no cover - compiled
     """Plan the unplanned robots in place.
 
@@ -125,7 +126,9 @@ def pibt_search(
     each node, ``slot`` (N,) each robot's row of the distance ``table`` (-1: no target),
     ``target`` (N,) each robot's target node (-1: none) and ``frozen`` (N,) the robots that may
     only WAIT; without ``swap`` they are not read. With ``swap`` it writes ``pulled`` (N,): the
-    robot each robot pulled into the node it left (-1: none). numba compiles the swap rules
+    robot each robot pulled into the node it left (-1: none). ``hold`` (robots hold their
+    goals for good: the ``lacam`` navigator) selects LaCAM*'s own swap-required rule
+    (:func:`~warehouse.shield.swap_rules.swap_required`). numba compiles the swap rules
     into this function; its cache folder follows every kernel source
     (:mod:`warehouse.jit_cache`), so a change to :mod:`warehouse.shield.swap_rules` alone
     reaches it.
@@ -164,7 +167,7 @@ def pibt_search(
                 seen[i] = True
                 j, back = swap_agent(
                     i, pos, nbr, cand, allowed, nxt, occ, slot, table, fmask, target, frozen,
-                    outdeg, order,
+                    outdeg, order, hold,
                 )  # fmt: skip
                 pull[i] = j
                 pull_act[i] = back

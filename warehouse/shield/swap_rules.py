@@ -39,20 +39,36 @@ def _ways_on(v, came_from, fnbr, fmask, occ, target, frozen, outdeg):  # pragma:
 
 @numba.njit(cache=True)
 def swap_required(
-    pusher, puller, v_pusher, v_puller, slot, table, fnbr, fmask, occ, target, frozen, outdeg
+    pusher,
+    puller,
+    v_pusher,
+    v_puller,
+    slot,
+    table,
+    fnbr,
+    fmask,
+    occ,
+    target,
+    frozen,
+    outdeg,
+    hold=False,
 ):  # pragma: no cover - compiled
     """Must ``pusher`` (at ``v_pusher``) and ``puller`` (at ``v_puller``) exchange places?
     (:mod:`warehouse.shield.pibt_swap`). Only where the walk ahead of the pusher ends with no
     way on: where it ends because the pusher's own way stops (its target, or its path leaving
     the line) while the line goes on, the puller can be pushed on instead (LaCAM* swaps there
     too, for a pusher that stays on its goal for good; here a robot leaves its target within
-    ``pick_time`` steps)."""
+    ``pick_time`` steps). With ``hold`` (robots hold their goals for good: the ``lacam``
+    navigator's one-shot plans) LaCAM*'s rule: a walk that ends at the pusher's target
+    requires the swap too."""
     sp = slot[pusher]
     if sp < 0:
         return False
     sq = slot[puller]
     for _ in range(fnbr.shape[0]):  # the distance falls at every node: bounded anyway
         if not table[sp, v_puller] < table[sp, v_pusher]:
+            if hold:
+                break  # LaCAM*: swap when the walk ends at the pusher's target (below)
             return False  # the line goes on past the pusher's way: push the puller on
         count, last = _ways_on(v_puller, v_pusher, fnbr, fmask, occ, target, frozen, outdeg)
         if count >= 2:
@@ -85,10 +101,25 @@ def swap_possible(
 
 @numba.njit(cache=True)
 def swap_agent(
-    i, pos, nbr, cand, allowed, nxt, occ, slot, table, fmask, target, frozen, outdeg, order
+    i,
+    pos,
+    nbr,
+    cand,
+    allowed,
+    nxt,
+    occ,
+    slot,
+    table,
+    fmask,
+    target,
+    frozen,
+    outdeg,
+    order,
+    hold=False,
 ):  # pragma: no cover - compiled
     """Set ``order[i]`` (``i``'s candidates) and return ``(j, action)``: the robot ``i`` will
-    pull and ``j``'s move into ``i``'s node, or ``(-1, 0)`` without a swap."""
+    pull and ``j``'s move into ``i``'s node, or ``(-1, 0)`` without a swap (``hold``:
+    :func:`swap_required`)."""
     n_act = cand.shape[1]
     for c in range(n_act):
         order[i, c] = cand[i, c]
@@ -111,7 +142,7 @@ def swap_agent(
             break
     if back < 0:
         return -1, 0
-    if not swap_required(i, j, p, v, slot, table, nbr, fmask, occ, target, frozen, outdeg):
+    if not swap_required(i, j, p, v, slot, table, nbr, fmask, occ, target, frozen, outdeg, hold):
         return -1, 0
     if not swap_possible(v, p, nbr, fmask, occ, target, frozen, outdeg):
         return -1, 0

@@ -1,0 +1,256 @@
+"""The ``lacam`` navigator: a complete one-shot MAPF planner (LaCAM with LaCAM*'s PIBT and
+swap as its configuration generator; the search is :mod:`agents.lacam_search`).
+
+It runs only in one-shot MAPF runs (``tasks.assignment: one_shot``: each robot one goal,
+``sim.one_shot_goals``); elsewhere it is refused before a run starts
+(:func:`warehouse.policies.build_policy`) and its :meth:`~LaCAMNavigator.act` raises the same
+one-line :class:`~warehouse.errors.InputError`.
+
+* **Plan.** At its first :meth:`~LaCAMNavigator.act` of an episode it searches a plan from the
+  robots' nodes to their goals: a sequence of configurations (every robot's node), each one
+  step from the last, without vertex or swap conflicts, under the moves the move rule allows
+  now (``sim.move_mask``: one-way aisles, closed edges and closed cells). Robots the action
+  mask holds to WAIT (broken down) are fixed obstacles of that plan. Distances to each goal
+  are the simulation's (:class:`~warehouse.floor.DistanceCache` rows, computed on the reversed
+  graph, so directed edges count).
+* **Follow.** Each step it returns the actions that move every robot to its node of the next
+  configuration; after the last one the robots wait on their goals.
+* **Replan.** When the robots are not where the plan expected them (a shield moved one, a
+  fault stopped one) or the mask forbids a planned move, it searches again from where they are.
+* **Budget.** The search stops after ``node_budget`` iterations (a count, never a clock: runs
+  are bit-reproducible). Without a plan the fleet takes the configuration generator's one-step
+  successor (a PIBT step with the swap, LaCAM's priorities: a robot off its goal gains one a
+  step), and the navigator searches again after 2, 4, 8, ... steps (doubling after each failed
+  search, at most :data:`RETRY_MAX`); a search that succeeds starts the count again.
+
+No RNG: the search, the generator and their tie-breaks are deterministic (``reset`` only
+forgets the plan). :attr:`LaCAMNavigator.stats` says what happened in the episode.
+
+Run it under the ``block`` or ``physical`` collision mode (``block`` is the default): a plan
+has no conflicts, so neither changes it. The PIBT shields' stall rescue replaces the moves of a
+robot that has not come closer to its goal for ``stall_steps`` steps, which a plan that parks a
+robot to let others pass often does: each such step costs a replan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from warehouse.core import Simulation
+from warehouse.errors import InputError
+
+from .lacam_search import lacam_search, pibt_step
+
+#: the longest wait, in steps, between two searches after failed ones
+RETRY_MAX = 64
+#: the default ``node_budget``: search iterations (one successor generated each)
+NODE_BUDGET = 20_000
+
+
+def one_shot_refusal(name: str, assignment: str) -> str:
+    """The message that refuses the one-shot navigator ``name`` under ``assignment``."""
+    return (
+        f"the navigator {name!r} plans one-shot MAPF instances only (tasks.assignment: "
+        f"one_shot), got {assignment!r}"
+    )
+
+
+class LaCAMNavigator:
+    """LaCAM planner for one-shot MAPF runs (see module docstring)."""
+
+    name = "lacam"
+    needs_observation = False
+    #: :func:`warehouse.policies.build_policy` refuses it outside one-shot runs
+    one_shot_only = True
+
+    def __init__(self, *, node_budget: int = NODE_BUDGET, swap: bool = True) -> None:
+        if isinstance(node_budget, bool) or not isinstance(node_budget, int | np.integer):
+            raise ValueError(f"node_budget: expected a whole number ≥ 1, got {node_budget!r}")
+        if node_budget < 1:
+            raise ValueError(f"node_budget: expected a whole number ≥ 1, got {node_budget!r}")
+        self.node_budget = int(node_budget)
+        self.swap = bool(swap)
+        self.reset(None)
+
+    def reset(self, seed: int | None) -> None:
+        """Forget the plan and the statistics (the navigator draws no random numbers)."""
+        self._plan: np.ndarray | None = None
+        self._t0 = 0  # the clock at the plan's first configuration
+        self._goals: np.ndarray | None = None
+        self._table: np.ndarray | None = None
+        self._table_key: tuple[Any, ...] | None = None
+        self._prio: np.ndarray | None = None  # the fallback's PIBT priorities
+        self._next_search = 0  # the clock from which a search may run again
+        self._failed = 0  # searches in a row that found no plan
+        #: what happened this episode: ``searches`` run, ``expanded`` (iterations, all
+        #: searches), ``explored`` (configurations, all searches), ``solved`` (searches that
+        #: found a plan), ``replans`` (searches after the first), ``fallback_steps`` (steps
+        #: taken by the generator without a plan), ``plan_length`` (steps of the last plan
+        #: found, -1 before one), ``found`` (whether the last search found one)
+        self.stats: dict[str, Any] = {
+            "searches": 0,
+            "expanded": 0,
+            "explored": 0,
+            "solved": 0,
+            "replans": 0,
+            "fallback_steps": 0,
+            "plan_length": -1,
+            "found": False,
+        }
+        #: every plan found this episode: ``(clock, (T + 1, N) configurations)``
+        self.plans: list[tuple[int, np.ndarray]] = []
+
+    # ------------------------------------------------------------------ the step
+    def act(
+        self, sim: Simulation, obs: np.ndarray | None, mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        goals = sim.one_shot_goals
+        if goals is None:
+            raise InputError(
+                None, "tasks.assignment", one_shot_refusal(self.name, sim.config.tasks.assignment)
+            )
+        f = sim.floor
+        pos = sim.state.pos.astype(np.int64)
+        goals = np.asarray(goals, dtype=np.int64)
+        mask = np.asarray(mask, dtype=bool)
+        table = self._distances(sim, goals)
+        if self._goals is None or not np.array_equal(self._goals, goals):
+            self._goals = goals.copy()
+            self._plan = None
+            self._prio = table[np.arange(pos.size), pos] / max(pos.size, 1)
+        else:
+            self._advance_priorities(pos, goals)
+        nxt = self._planned(sim.t, pos, goals)
+        actions = None if nxt is None else _actions_to(f.nbr, pos, nxt, mask)
+        if actions is None and not np.array_equal(pos, goals):
+            if sim.t >= self._next_search:
+                nxt = self._search(sim, pos, goals, mask, table)
+                actions = None if nxt is None else _actions_to(f.nbr, pos, nxt, mask)
+            if actions is None:  # no plan: one step of the configuration generator
+                actions = self._fallback(sim, pos, goals, mask, table)
+        if actions is None:
+            actions = np.zeros(pos.size, dtype=np.int64)
+        return actions, _preferences(f.nbr, pos, table, actions, mask)
+
+    def _planned(self, t: int, pos: np.ndarray, goals: np.ndarray) -> np.ndarray | None:
+        """The plan's next configuration when the robots stand where it expects them now
+        (its last one, the goals, once it has ended); None when there is no plan or they do
+        not."""
+        plan = self._plan
+        if plan is None:
+            return None
+        k = t - self._t0
+        if k < 0:
+            return None
+        k = min(k, plan.shape[0] - 1)
+        if not np.array_equal(plan[k], pos):
+            return None
+        return plan[min(k + 1, plan.shape[0] - 1)]
+
+    def _search(
+        self,
+        sim: Simulation,
+        pos: np.ndarray,
+        goals: np.ndarray,
+        mask: np.ndarray,
+        table: np.ndarray,
+    ) -> np.ndarray | None:
+        """Search a plan from ``pos``; its first step, or None (then the next search waits)."""
+        f = sim.floor
+        moves = sim.move_mask(np.arange(f.n_nodes))
+        moves[:, 0] = True
+        own = np.arange(f.n_nodes)[:, None]
+        outdeg = (moves[:, 1:] & (f.nbr[:, 1:] != own)).sum(axis=1).astype(np.int64)
+        frozen = ~mask[:, 1:].any(axis=1)
+        found, plan, expanded, explored = lacam_search(
+            pos, goals, f.nbr, moves, outdeg, frozen, table, self.node_budget, self.swap
+        )
+        st = self.stats
+        st["replans"] += st["searches"] > 0
+        st["searches"] += 1
+        st["expanded"] += int(expanded)
+        st["explored"] += int(explored)
+        st["found"] = bool(found)
+        if not found:
+            self._plan = None
+            self._failed += 1
+            self._next_search = sim.t + min(2**self._failed, RETRY_MAX)
+            return None
+        st["solved"] += 1
+        st["plan_length"] = int(plan.shape[0] - 1)
+        self._failed = 0
+        self._next_search = 0
+        self._plan, self._t0 = plan, int(sim.t)
+        self.plans.append((int(sim.t), plan))
+        return plan[min(1, plan.shape[0] - 1)]
+
+    def _fallback(
+        self,
+        sim: Simulation,
+        pos: np.ndarray,
+        goals: np.ndarray,
+        mask: np.ndarray,
+        table: np.ndarray,
+    ) -> np.ndarray | None:
+        """The configuration generator's successor of ``pos`` (PIBT with the swap, the
+        fallback's priorities), as actions; None when it has none (everyone waits)."""
+        f = sim.floor
+        moves = sim.move_mask(np.arange(f.n_nodes))
+        moves[:, 0] = True
+        own = np.arange(f.n_nodes)[:, None]
+        outdeg = (moves[:, 1:] & (f.nbr[:, 1:] != own)).sum(axis=1).astype(np.int64)
+        frozen = ~mask[:, 1:].any(axis=1)
+        assert self._prio is not None
+        order = np.argsort(-self._prio, kind="stable").astype(np.int32)
+        ok, nxt = pibt_step(pos, order, goals, f.nbr, moves, outdeg, frozen, table, self.swap)
+        self.stats["fallback_steps"] += 1
+        return _actions_to(f.nbr, pos, nxt, mask) if ok else None
+
+    def _advance_priorities(self, pos: np.ndarray, goals: np.ndarray) -> None:
+        """LaCAM's priorities, one step on: +1 off the goal, the fraction alone on it."""
+        prio = self._prio
+        assert prio is not None
+        self._prio = np.where(pos != goals, prio + 1.0, prio - np.floor(prio))
+
+    def _distances(self, sim: Simulation, goals: np.ndarray) -> np.ndarray:
+        """``(N, n_nodes)`` uint16: row ``i`` the steps from every node to robot ``i``'s goal
+        (the simulation's distance rows), cached while the goals and the rows are unchanged."""
+        key = (goals.tobytes(), sim.dist.version, id(sim.dist))
+        if self._table is None or self._table_key != key:
+            nodes = np.arange(sim.floor.n_nodes)
+            self._table = np.ascontiguousarray(
+                sim.dist.lookup(goals[:, None], nodes[None, :]), dtype=np.uint16
+            )
+            self._table_key = key
+        return self._table
+
+
+def _actions_to(
+    nbr: np.ndarray, pos: np.ndarray, nxt: np.ndarray, mask: np.ndarray
+) -> np.ndarray | None:
+    """The action taking each robot from ``pos`` to ``nxt`` (WAIT to stay), or None when one
+    of them is not an allowed move."""
+    hits = (nbr[pos] == nxt[:, None]) & mask
+    hits[:, 0] = nxt == pos
+    if not hits.any(axis=1).all():
+        return None
+    return hits.argmax(axis=1).astype(np.int64)
+
+
+def _preferences(
+    nbr: np.ndarray, pos: np.ndarray, table: np.ndarray, actions: np.ndarray, mask: np.ndarray
+) -> np.ndarray:
+    """``(N, A)`` scores: the chosen action first (1), the others by minus the distance of
+    their node to the robot's goal, ``-inf`` where masked (for shields that rank moves)."""
+    rows = np.arange(pos.size)[:, None]
+    scores = -table[rows, nbr[pos]].astype(np.float32)
+    scores[np.arange(pos.size), actions] = 1.0
+    return np.where(mask, scores, -np.inf).astype(np.float32)
+
+
+def lacam_navigator(*, node_budget: int = NODE_BUDGET, **_: object) -> LaCAMNavigator:
+    """The ``lacam`` navigator; ``node_budget`` (``policies.navigator_args``) is the search's
+    iteration limit. Other keywords (a caller's ``device=``) are ignored."""
+    return LaCAMNavigator(node_budget=node_budget)

@@ -1,0 +1,297 @@
+"""The ``lacam`` navigator (agents/lacam.py, agents/lacam_search.py): a complete one-shot MAPF
+planner. Its plans are valid joint moves, its runs' KPIs agree with its plans, it solves the
+reverse-order aisle that the PIBT-family planners cannot (tests/test_one_shot_liveness.py),
+proves a 2-node swap unsolvable while the fleet keeps acting, replans when a robot is moved,
+repeats bit for bit, and is refused outside one-shot runs."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_helpers import TINY, fails_cleanly, run_cli
+
+from agents import CHECKPOINT_NAVIGATORS, NAVIGATORS, make_navigator
+from agents.lacam import LaCAMNavigator
+from scenarios import load_scenario
+from scenarios.load import apply_overrides, build_floor
+from warehouse import kpis
+from warehouse.core import Simulation
+from warehouse.errors import InputError
+from warehouse.fleet import Fleet
+from warehouse.floor.checks import one_way_moves
+
+#: tests/test_one_shot_liveness.py's floor: a one-lane aisle (row 1, columns 1-7) between two
+#: junctions (columns 0 and 8), each with a dead-end pocket above and below
+AISLE = "type octile\nheight 3\nwidth 9\nmap\n.@@@@@@@.\n.........\n.@@@@@@@.\n"
+#: a path of two cells: two robots there can never exchange places
+PAIR = "type octile\nheight 1\nwidth 2\nmap\n..\n"
+#: a small open floor with a few shelves (random one-shot instances)
+ROOM = "type octile\nheight 6\nwidth 7\nmap\n.......\n.@@.@@.\n.......\n.@.@.@.\n.......\n...@...\n"
+
+
+def _fixed(folder: Path, drawing: str, starts, goals, collisions: str = "block", extra: str = ""):  # type: ignore[no-untyped-def]
+    """A one-shot scenario on ``drawing`` with these start and goal cells, as a fleet driven
+    by a ``lacam`` navigator."""
+    (folder / "m.map").write_text(drawing)
+    s, g = (json.dumps([list(c) for c in cells]) for cells in (starts, goals))
+    (folder / "s.yaml").write_text(
+        "layout: {type: file, path: m.map}\n"
+        f"fleet: {{start_cells: {s}}}\n"
+        f"tasks: {{mode: goal_visit, goals: {g}, assignment: one_shot}}\n" + extra
+    )
+    sc, src = load_scenario(folder / "s.yaml")
+    sc = apply_overrides(sc, {"collisions": collisions}, src)
+    return sc, src
+
+
+def _fleet(sc, src, navigator: LaCAMNavigator | None = None) -> Fleet:  # type: ignore[no-untyped-def]
+    nav = navigator if navigator is not None else LaCAMNavigator()
+    fleet = Fleet(Simulation(build_floor(sc, src), sc.sim_config()), None, nav)
+    fleet.reset(0)
+    return fleet
+
+
+def _random(folder: Path, robots: int, drawing: str = ROOM):  # type: ignore[no-untyped-def]
+    (folder / "m.map").write_text(drawing)
+    sc, src = load_scenario(folder / "m.map")
+    over = {"tasks.mode": "goal_visit", "tasks.assignment": "one_shot", "fleet.robots": robots}
+    return apply_overrides(sc, over, src), src
+
+
+def _check_plan(sim: Simulation, plan: np.ndarray) -> None:
+    """Consecutive configurations are joint moves along allowed (directed) edges or waits,
+    without vertex or swap conflicts."""
+    f = sim.floor
+    allowed = sim.move_mask(np.arange(f.n_nodes))
+    for a, b in itertools.pairwise(plan):
+        assert np.unique(b).size == b.size, "vertex conflict"
+        for i in range(a.size):
+            if a[i] != b[i]:
+                step = (f.nbr[a[i]] == b[i]) & allowed[a[i]]
+                step[0] = False
+                assert step.any(), f"robot {i}: {a[i]} -> {b[i]} is no move of the floor"
+        at = {int(v): i for i, v in enumerate(a)}
+        for i in range(a.size):
+            j = at.get(int(b[i]))
+            if j is not None and j != i:
+                assert b[j] != a[i], f"robots {i} and {j} swap"
+
+
+def _solved_at(fleet: Fleet, steps: int) -> int | None:
+    sim = fleet.sim
+    for t in range(steps):
+        fleet.step()
+        if bool((sim.state.pos == sim.one_shot_goals).all()):
+            return t + 1
+    return None
+
+
+def test_lacam_is_a_registered_navigator_without_weights() -> None:
+    assert "lacam" in NAVIGATORS and "lacam" not in CHECKPOINT_NAVIGATORS
+    nav = make_navigator("lacam", node_budget=7)
+    assert isinstance(nav, LaCAMNavigator) and nav.node_budget == 7
+    with pytest.raises(ValueError, match="node_budget"):
+        make_navigator("lacam", node_budget=0)
+
+
+@pytest.mark.parametrize("collisions", ["block", "physical", "pibt", "pibt_swap"])
+def test_two_robots_whose_goals_lie_in_reverse_order_in_an_aisle_pass(
+    collisions: str, tmp_path: Path
+) -> None:
+    """The strict xfail of tests/test_one_shot_liveness.py, solved: robot 0 at (1, 4) with its
+    goal at (1, 5), robot 1 at (1, 5) with its goal at (1, 4). Both must leave the one-lane
+    aisle at one end and come back in the other order; one search plans it, and the robots
+    stay on their goals afterwards."""
+    sc, src = _fixed(tmp_path, AISLE, [(1, 4), (1, 5)], [(1, 5), (1, 4)], collisions)
+    fleet = _fleet(sc, src)
+    solved = _solved_at(fleet, 300)
+    nav = fleet.navigator
+    assert solved is not None and solved == nav.stats["plan_length"], (solved, nav.stats)
+    assert nav.stats["searches"] == 1 and nav.stats["found"]
+    for _ in range(20):
+        fleet.step()
+    assert np.array_equal(fleet.sim.state.pos, fleet.sim.one_shot_goals)
+    assert kpis.solved(fleet.sim) == 1 and kpis.makespan(fleet.sim) == solved
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_instances_plans_are_valid_and_the_kpis_agree(seed: int, tmp_path: Path) -> None:
+    """On random one-shot instances the plan's configurations are valid joint moves, the run
+    follows it without a replan, and the run's KPIs are the plan's: solved, makespan = plan
+    length, sum of costs = each robot's last arrival in the plan."""
+    sc, src = _random(tmp_path, 12)
+    fleet = _fleet(sc, src)
+    fleet.reset(seed)
+    sim = fleet.sim
+    start = sim.state.pos.copy()
+    for _ in range(80):
+        fleet.step()
+    nav = fleet.navigator
+    assert nav.stats["searches"] == 1 and nav.stats["replans"] == 0, nav.stats
+    ((t0, plan),) = nav.plans
+    assert t0 == 0 and np.array_equal(plan[0], start)
+    assert np.array_equal(plan[-1], sim.one_shot_goals)
+    _check_plan(sim, plan)
+    assert kpis.solved(sim) == 1
+    assert kpis.makespan(sim) == plan.shape[0] - 1 == nav.stats["plan_length"]
+    on = plan == plan[-1]
+    last = np.array([np.flatnonzero(~on[:, i]).max(initial=-1) + 1 for i in range(on.shape[1])])
+    assert kpis.sum_of_costs(sim) == int(last.sum())
+
+
+def test_one_way_aisles_are_followed(tmp_path: Path) -> None:
+    """On a floor with one-way aisles (directed edges) the plan moves along them only."""
+    sc, src = load_scenario("one_way_aisles")
+    over = {"tasks.mode": "goal_visit", "tasks.assignment": "one_shot", "fleet.robots": 10}
+    sc = apply_overrides(sc, over, src)
+    fleet = _fleet(sc, src)
+    fleet.reset(3)
+    assert one_way_moves(fleet.sim.floor)[0].size > 0
+    fleet.step()
+    nav = fleet.navigator
+    assert nav.stats["found"], nav.stats
+    _check_plan(fleet.sim, nav.plans[0][1])
+
+
+def test_a_swap_on_two_cells_exhausts_the_search_and_the_fleet_keeps_acting(
+    tmp_path: Path,
+) -> None:
+    """Two robots that must exchange the two cells of a path: no plan exists. The search
+    explores every configuration and ends below its budget with no solution (complete); the
+    navigator answers every step (the generator's step, then searches again later), and no
+    move conflicts."""
+    sc, src = _fixed(tmp_path, PAIR, [(0, 0), (0, 1)], [(0, 1), (0, 0)], "physical")
+    fleet = _fleet(sc, src, LaCAMNavigator(node_budget=1000))
+    for _ in range(30):
+        step = fleet.step()
+        assert step.proposed.shape == (2,)
+    nav = fleet.navigator
+    st = nav.stats
+    assert st["found"] is False and st["solved"] == 0 and st["plan_length"] == -1
+    assert 2 <= st["searches"] < 30  # retried, but not at every step
+    assert st["expanded"] < 1000 * st["searches"]  # ended before the budget: exhausted
+    assert st["fallback_steps"] == 30
+    assert fleet.sim.incidents == 0 and kpis.solved(fleet.sim) == 0
+
+
+def test_the_budget_is_a_count_and_a_tight_one_falls_back(tmp_path: Path) -> None:
+    """With a budget too small to reach the goals (1 iteration), no plan is found, the
+    generator moves the fleet, and later searches (fewer robots left to route) may
+    succeed; the budget comes through ``policies.navigator_args``."""
+    sc, src = _fixed(
+        tmp_path,
+        AISLE,
+        [(1, 1), (1, 7)],
+        [(1, 7), (0, 0)],
+        extra="policies: {navigator: lacam, navigator_args: {lacam: {node_budget: 1}}}\n",
+    )
+    from warehouse.policies import build_policy, resolve_policy
+
+    _, nav = build_policy(resolve_policy(None, sc, source=src), sc, src)
+    assert isinstance(nav, LaCAMNavigator) and nav.node_budget == 1
+    fleet = _fleet(sc, src, nav)
+    fleet.reset(0)
+    fleet.step()
+    assert nav.stats["searches"] == 1 and not nav.stats["found"]
+    assert nav.stats["fallback_steps"] == 1 and nav.stats["expanded"] == 1
+
+
+def test_same_seed_same_actions(tmp_path: Path) -> None:
+    """Two fleets on one random instance and seed propose the same actions at every step, and
+    a reset repeats them."""
+    sc, src = _random(tmp_path, 14)
+    runs = []
+    for _ in range(2):
+        fleet = _fleet(sc, src)
+        for _ in range(2):
+            fleet.reset(5)
+            runs.append(np.stack([fleet.step().proposed for _ in range(40)]))
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+
+
+def test_a_displaced_robot_makes_it_replan_from_where_the_robots_are(tmp_path: Path) -> None:
+    """A robot moved off the plan (as a shield or a script might) makes the next act search
+    again from the robots' nodes; the new plan starts there and the run still ends solved."""
+    sc, src = _random(tmp_path, 8)
+    fleet = _fleet(sc, src)
+    fleet.reset(1)
+    sim, nav = fleet.sim, fleet.navigator
+    for _ in range(2):
+        fleet.step()
+    assert nav.stats["searches"] == 1
+    taken = set(sim.state.pos.tolist())
+    f = sim.floor
+    moved = None
+    for r in range(sim.n_robots):  # a robot with a free neighbour: put it there
+        for v in f.nbr[sim.state.pos[r], 1:][f.mask[sim.state.pos[r], 1:]]:
+            if int(v) not in taken:
+                moved = (r, int(v))
+                break
+        if moved:
+            break
+    assert moved is not None
+    sim.state.pos[moved[0]] = moved[1]
+    sim.state_changed()
+    fleet.step()
+    assert nav.stats["searches"] == 2 and nav.stats["replans"] == 1
+    t, plan = nav.plans[-1]
+    assert t == 2 and plan[0, moved[0]] == moved[1]
+    _check_plan(sim, plan)
+    assert _solved_at(fleet, 100) is not None
+
+
+def test_a_lifelong_run_refuses_lacam_with_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    line = fails_cleanly(
+        ["run", str(TINY), "--policy", "lacam", "--steps", "5", "--out", str(out)],
+        tmp_path,
+        capsys,
+        "",
+    )
+    assert "tasks.assignment" in line and "one_shot" in line and "lacam" in line, line
+    assert not out.exists()
+    line = fails_cleanly(
+        ["sweep", str(TINY), "--set", "fleet.robots=2,3", "--policy", "lacam", "--out", "o"],
+        tmp_path,
+        capsys,
+        "",
+    )
+    assert "tasks.assignment" in line
+
+
+def test_the_mesa_model_and_a_fleet_refuse_lacam_outside_one_shot_runs() -> None:
+    from warehouse.model import WarehouseModel
+
+    with pytest.raises(InputError, match=r"tasks\.assignment"):
+        WarehouseModel("tiny", policy="lacam", steps=3)
+    sc, src = load_scenario("tiny")
+    fleet = Fleet(Simulation(build_floor(sc, src), sc.sim_config()), None, LaCAMNavigator())
+    fleet.reset(0)
+    with pytest.raises(InputError, match=r"tasks\.assignment: .*one_shot"):
+        fleet.step()
+
+
+def test_a_movingai_scen_file_runs_under_lacam(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``warehouse run FILE.scen --policy lacam``: the reverse-order aisle as a MovingAI
+    scenario file, solved, the KPIs in kpis.csv."""
+    (tmp_path / "aisle.map").write_text(AISLE)
+    lines = ["version 1", "0\taisle.map\t9\t3\t4\t1\t5\t1\t1", "0\taisle.map\t9\t3\t5\t1\t4\t1\t1"]
+    (tmp_path / "a.scen").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    argv = ["run", str(tmp_path / "a.scen"), "--policy", "lacam", "--steps", "60"]
+    code, _, err = run_cli([*argv, "--seeds", "0", "--out", str(out)], capsys)
+    assert code == 0, err
+    with open(out / "kpis.csv", newline="") as f:
+        row = list(csv.DictReader(f))[-1]  # the series' last row: the run's end
+    assert row["solved"] == "1" and int(row["makespan"]) <= 20, row
+    assert row["collisions"] == "0"
