@@ -94,18 +94,24 @@ def test_fixed_starts_keep_their_cells_and_draw_the_goals(tmp_path: Path) -> Non
 
 
 def test_the_goals_come_from_the_goal_stream_only(tmp_path: Path) -> None:
-    """The starts are placed as in a lifelong run of the same seed (``rng_start``); the goals are
-    the first draw of ``rng_goals``; the order and fault streams are left alone."""
+    """The starts are the first robots of a permutation of the start cells (``rng_start``), the
+    goals those of a permutation of the goal cells (``rng_goals``,
+    :func:`~warehouse.core.simulation.nested_goals`): instances nest across fleet sizes. The
+    order and fault streams are left alone."""
+    from warehouse.core.simulation import nested_goals
+
     sim = _sim(_scenario(tmp_path))
     lifelong = _sim(_lifelong(tmp_path))
     sim.reset(seed=11)
     lifelong.reset(seed=11)
-    assert sim.state.pos.tolist() == lifelong.state.pos.tolist()
-    fresh = np.random.default_rng(11).spawn(4)[1]
+    streams = np.random.default_rng(11).spawn(4)
+    starts = streams[3].permutation(np.flatnonzero(sim.floor.start_ok).astype(np.int32))[:6]
+    assert sim.state.pos.tolist() == starts.tolist()
     cells = np.flatnonzero(sim.floor.goal_ok).astype(np.int32)
     assert sim.one_shot_goals is not None
-    assert sim.one_shot_goals.tolist() == fresh.choice(cells, size=6, replace=False).tolist()
-    for name in ("rng_orders", "rng_faults", "rng_start", "rng_battery"):
+    expected = nested_goals(streams[1].permutation(cells), starts)
+    assert sim.one_shot_goals.tolist() == expected.tolist()
+    for name in ("rng_orders", "rng_faults", "rng_battery"):
         assert sim.rng_states()[name] == lifelong.rng_states()[name], name
 
 
@@ -323,3 +329,33 @@ def test_sweep_table_of_lifelong_runs_keeps_its_columns(
     code, out, err = run_cli([*argv, "--steps", "10", "--seeds", "0", "--out", "w"], capsys)
     assert code == 0, err
     assert "deliv." in out and "backlog" in out and "SoC/LB" not in out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_instances_nest_across_fleet_sizes_and_no_goal_is_its_robot_s_start(
+    tmp_path: Path, seed: int
+) -> None:
+    """As the first n agents of a MovingAI ``.scen`` file: the instance of n robots is the first
+    n robots of the instance of more, seed by seed, so a sweep over ``fleet.robots`` adds robots
+    to one instance. No robot draws its own start as its goal (it would count as solved from
+    step 0)."""
+    drawn = {}
+    for n in (2, 5, 9):
+        (tmp_path / str(n)).mkdir()
+        sim = _sim(_scenario(tmp_path / str(n), n))
+        sim.reset(seed=seed)
+        assert sim.one_shot_goals is not None
+        goals, starts = sim.one_shot_goals.tolist(), sim.state.pos.tolist()
+        assert len(set(goals)) == n and len(set(starts)) == n
+        assert all(g != s for g, s in zip(goals, starts, strict=True))
+        drawn[n] = list(zip(starts, goals, strict=True))
+    assert drawn[5][:2] == drawn[2] and drawn[9][:5] == drawn[5]
+
+
+def test_a_robot_keeps_its_start_as_goal_only_when_no_other_cell_is_left() -> None:
+    from warehouse.core.simulation import nested_goals
+
+    order = np.array([4, 7, 2], dtype=np.int32)
+    assert nested_goals(order, np.array([4, 7, 2])).tolist() == [7, 4, 2]
+    assert nested_goals(order, np.array([7, 4])).tolist() == [4, 7]
+    assert nested_goals(order, np.array([4, 9, 1])).tolist() == [7, 4, 2]

@@ -357,10 +357,9 @@ class Simulation:
             self._pick_cdf = np.cumsum(w / w.sum())
         self._goal_cells = np.flatnonzero(f.goal_ok).astype(np.int32)
         self.state.pos[:] = self._start_positions()
-        if self.random_one_shot:  # each robot a different goal cell, without replacement
-            self.one_shot_goals = self.rng_goals.choice(
-                self._goal_cells, size=self.n_robots, replace=False
-            )
+        if self.random_one_shot:  # each robot a different goal cell, not its own start
+            order = self.rng_goals.permutation(self._goal_cells)
+            self.one_shot_goals = nested_goals(order, self.state.pos)
         if tasks.mode == "goal_visit":
             robots = np.arange(self.n_robots)
             self._new_goals(robots, first=True)
@@ -458,6 +457,8 @@ class Simulation:
         f, n = self.floor, self.n_robots
         cand = np.flatnonzero(f.start_ok).astype(np.int32)
         mode = self.config.fleet.start
+        if mode == "random" and self.random_one_shot:  # nested: n robots, the first n of n + 1
+            return self.rng_start.permutation(cand)[:n].astype(np.int32)
         if mode == "random":
             return self.rng_start.choice(cand, size=n, replace=False).astype(np.int32)
         if mode == "spread":
@@ -1125,6 +1126,28 @@ class Simulation:
         if self.one_shot_goals is None:
             return None
         return bool((self.state.goal_since >= 0).all())
+
+
+def nested_goals(order: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """A random one-shot instance's goals: robot ``i`` (in id order) takes the first cell of
+    ``order`` (a random permutation of the goal cells) that no robot before it took and that is
+    not its own start (its start only when no other cell is left). Robot ``i``'s goal depends on
+    the robots before it alone, so the instance of ``n`` robots is the first ``n`` robots of the
+    instance of more (as the first ``n`` agents of a MovingAI ``.scen`` file) when their starts
+    are too. A loop over robots, run once a reset."""
+    goals = np.empty(starts.size, dtype=np.int32)
+    used = np.zeros(int(order.max(initial=0)) + 1, dtype=bool)
+    cells = order.tolist()
+    k = 0  # cells[:k] are all taken
+    for i, start in enumerate(starts.tolist()):
+        while used[cells[k]]:
+            k += 1
+        j = k  # the first free cell that is not its start (taken ones beyond k are few)
+        while j < len(cells) and (used[cells[j]] or cells[j] == start):
+            j += 1
+        goal = cells[j if j < len(cells) else k]  # else: no cell left but its own start
+        goals[i], used[goal] = goal, True
+    return goals
 
 
 def one_shot_lower_bound(
