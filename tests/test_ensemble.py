@@ -222,7 +222,7 @@ def test_make_weights_ships_the_seeded_fine_tunings_as_one_ensemble(
 class _InlinePool:
     """A stand-in for ProcessPoolExecutor that runs each task when submitted."""
 
-    def __init__(self, max_workers: int) -> None:
+    def __init__(self, max_workers: int, mp_context: object = None) -> None:
         pass
 
     def __enter__(self) -> _InlinePool:
