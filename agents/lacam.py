@@ -23,8 +23,10 @@ one-line :class:`~warehouse.errors.InputError`.
   step), and the navigator searches again after 2, 4, 8, ... steps (doubling after each failed
   search, at most :data:`RETRY_MAX`); a search that succeeds starts the count again.
 
-No RNG: the search, the generator and their tie-breaks are deterministic (``reset`` only
-forgets the plan). :attr:`LaCAMNavigator.stats` says what happened in the episode.
+Randomness: the generator breaks ties between equally short moves by a stream of the
+navigator's own (:func:`~agents.lacam_search.seed_state`), seeded by ``reset(seed)`` (``Fleet``
+passes the episode's seed) and never the simulation's streams: the same seed gives the same
+plans and actions. :attr:`LaCAMNavigator.stats` says what happened in the episode.
 
 Run it under the ``block`` or ``physical`` collision mode (``block`` is the default): a plan
 has no conflicts, so neither changes it. The PIBT shields' stall rescue replaces the moves of a
@@ -41,7 +43,7 @@ import numpy as np
 from warehouse.core import Simulation
 from warehouse.errors import InputError
 
-from .lacam_search import lacam_search, pibt_step
+from .lacam_search import lacam_search, pibt_step, seed_state
 
 #: the longest wait, in steps, between two searches after failed ones
 RETRY_MAX = 64
@@ -75,7 +77,9 @@ class LaCAMNavigator:
         self.reset(None)
 
     def reset(self, seed: int | None) -> None:
-        """Forget the plan and the statistics (the navigator draws no random numbers)."""
+        """Forget the plan and the statistics, and seed the tie-break stream from ``seed``
+        (``None``: seed 0)."""
+        self._rng = seed_state(seed)  # the generator's tie-breaks: this navigator's own
         self._plan: np.ndarray | None = None
         self._t0 = 0  # the clock at the plan's first configuration
         self._goals: np.ndarray | None = None
@@ -165,8 +169,9 @@ class LaCAMNavigator:
         outdeg = (moves[:, 1:] & (f.nbr[:, 1:] != own)).sum(axis=1).astype(np.int64)
         frozen = ~mask[:, 1:].any(axis=1)
         found, plan, expanded, explored = lacam_search(
-            pos, goals, f.nbr, moves, outdeg, frozen, table, self.node_budget, self.swap
-        )
+            pos, goals, f.nbr, moves, outdeg, frozen, table, self.node_budget, self.swap,
+            self._rng,
+        )  # fmt: skip
         st = self.stats
         st["replans"] += st["searches"] > 0
         st["searches"] += 1
@@ -204,7 +209,9 @@ class LaCAMNavigator:
         frozen = ~mask[:, 1:].any(axis=1)
         assert self._prio is not None
         order = np.argsort(-self._prio, kind="stable").astype(np.int32)
-        ok, nxt = pibt_step(pos, order, goals, f.nbr, moves, outdeg, frozen, table, self.swap)
+        ok, nxt = pibt_step(
+            pos, order, goals, f.nbr, moves, outdeg, frozen, table, self.swap, self._rng
+        )
         self.stats["fallback_steps"] += 1
         return _actions_to(f.nbr, pos, nxt, mask) if ok else None
 

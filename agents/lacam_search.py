@@ -20,19 +20,28 @@ refinement is not implemented).
 
 The configuration generator is PIBT (Okumura et al., AIJ 2022) over the robots in the node's
 priority order, with LaCAM*'s swap: the shields' compiled search
-:func:`warehouse.shield.pibt.pibt_search` with ``swap=True`` (one PIBT in the project), the
-constrained robots entering it as already planned. Its candidates are each robot's allowed
-moves ranked by the distance of their node to the robot's goal (ties: a free node, then WAIT,
-then a node a robot stands on; then the action index). A successor with a vertex or swap
-conflict (PIBT could not make room for a constrained robot) is no successor.
+:func:`warehouse.shield.pibt.pibt_search` with ``swap=True`` and ``hold=True`` (one PIBT in
+the project), the constrained robots entering it as already planned. ``hold`` selects
+LaCAM*'s rules for robots that stay on their goals for good, its *clear* rule included: a
+robot steps aside for a robot next to it that must pass it on the line ahead
+(:func:`warehouse.shield.swap_rules.swap_agent`); without it, the two shuttled in and out of
+an aisle for good. Its candidates are each robot's allowed moves ranked by the distance of
+their node to the robot's goal (ties: a free node, then WAIT, then a node a robot stands on;
+then random, as LaCAM's PIBT draws its tie-breakers anew for each successor; then the action
+index). A fixed tie-break sent every pushed robot the same way at every visit, so PIBT cycled
+and a configuration's successors stayed the same. A successor with a vertex or swap conflict
+(PIBT could not make room for a constrained robot) is no successor.
 
 Priorities, as LaCAM's: at the start ``dist(start, goal) / N``; in a successor a robot off its
 goal gains 1, a robot on its goal keeps the fraction only. Robots that may only WAIT
 (``frozen``) stay where they are in every configuration: fixed obstacles for the search.
 
 Everything is arrays (configurations, priorities, orders, the constraint pool, an open-addressing
-hash table of explored configurations), grown by doubling. The search is deterministic: no RNG,
-and its budget is a count of iterations (``node_budget``), never a clock.
+hash table of explored configurations), grown by doubling. Its only randomness is the
+tie-break stream: splitmix64 over a ``(1,)`` uint64 state of the navigator's own
+(:func:`seed_state`, seeded through the navigator's ``reset(seed)``, never the simulation's
+streams), advanced in place; the same state gives the same plan. Its budget is a count of
+iterations (``node_budget``), never a clock.
 """
 
 from __future__ import annotations
@@ -46,6 +55,13 @@ _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
 #: the sort key of an action the robot may not take (after every allowed one)
 _BARRED = np.int64(1) << np.int64(40)
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)  # splitmix64 (Steele et al., 2014)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+#: the random bits of a candidate's sort key (ties of distance and kind broken by them)
+_TIE_BITS = np.int64(16)
+#: the tag that sets the tie-break stream apart from every other stream of a seed
+_TAG = 0x1AC4A7
 
 
 @numba.njit(cache=True)
@@ -62,6 +78,24 @@ def _grow2(a, rows):  # pragma: no cover - compiled
     out = np.empty((rows, a.shape[1]), a.dtype)
     out[: a.shape[0]] = a
     return out
+
+
+@numba.njit(cache=True, inline="always")
+def _draw(rng):  # pragma: no cover - compiled
+    """The next 64 bits of the splitmix64 stream whose state is ``rng[0]`` (advanced)."""
+    z = rng[0] + _GAMMA
+    rng[0] = z
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+def seed_state(seed: int | None) -> np.ndarray:
+    """The tie-break stream's state for ``seed`` (``None``: seed 0), as ``(1,)`` uint64: the
+    navigator's own, derived through :class:`numpy.random.SeedSequence` with a tag of its own
+    so that it shares nothing with the simulation's streams."""
+    seq = np.random.SeedSequence([0 if seed is None else int(seed), _TAG])
+    return seq.generate_state(1, np.uint64)
 
 
 @numba.njit(cache=True)
@@ -91,13 +125,13 @@ def _order(prio):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def generate(
-    pos, nxt, order, goals, nbr, moves, outdeg, frozen, table, swap, scratch
+    pos, nxt, order, goals, nbr, moves, outdeg, frozen, table, swap, scratch, rng
 ):  # pragma: no cover - compiled
     """The configuration generator: fill ``nxt`` (N,) with every robot's next node, the
     constrained robots' entries given (``-1``: free), by PIBT (with LaCAM*'s swap when
     ``swap``) over ``order``. Returns whether the successor is valid (no vertex or swap
     conflict, every robot planned). ``scratch``: :func:`make_scratch`'s arrays, node-sized ones
-    all -1 on entry and on exit."""
+    all -1 on entry and on exit; ``rng`` the tie-break stream's state (:func:`_draw`)."""
     occ, res, mark, slot, cand, allowed, act, pulled = scratch
     n = pos.shape[0]
     n_act = nbr.shape[1]
@@ -114,8 +148,9 @@ def generate(
                 continue
             v = nbr[p, a]
             tie = 1 if a == 0 else (2 if mark[v] >= 0 else 0)
-            keys[a] = np.int64(table[i, v]) * 4 + tie
-        for a in range(n_act):  # insertion sort, stable: ties by action index
+            bits = np.int64(_draw(rng) >> np.uint64(64 - _TIE_BITS))
+            keys[a] = ((np.int64(table[i, v]) * 4 + tie) << _TIE_BITS) + bits
+        for a in range(n_act):  # insertion sort by key (the same key: by action index)
             cand[i, a] = a
         for a in range(1, n_act):
             c = cand[i, a]
@@ -198,7 +233,7 @@ def _constrain(c, pos, nxt, c_parent, c_who, c_where, res, mark):  # pragma: no 
 
 @numba.njit(cache=True)
 def lacam_search(
-    starts, goals, nbr, moves, outdeg, frozen, table, node_budget, swap
+    starts, goals, nbr, moves, outdeg, frozen, table, node_budget, swap, rng
 ):  # pragma: no cover - compiled
     """Search a plan from ``starts`` to ``goals`` (module docstring).
 
@@ -207,7 +242,8 @@ def lacam_search(
     (n_nodes,) int64 their count to other nodes; ``frozen`` (N,) robots that may only WAIT;
     ``table`` (N, n_nodes) uint16: row ``i`` the steps from each node to robot ``i``'s goal;
     ``node_budget`` the most iterations (one constraint popped and one successor generated
-    each). Returns ``(found, plan, expanded, explored)``: ``plan`` (T + 1, N) int64, the
+    each); ``rng`` (1,) uint64 the tie-break stream's state, advanced in place. Returns
+    ``(found, plan, expanded, explored)``: ``plan`` (T + 1, N) int64, the
     configurations from ``starts`` to ``goals`` (empty without a solution), the iterations
     run and the configurations explored."""
     n = starts.shape[0]
@@ -311,7 +347,7 @@ def lacam_search(
         if not ok:
             continue
         if not generate(pos, nxt, order[s], goals, nbr, moves, outdeg, frozen, table, swap,
-                        scratch):  # fmt: skip
+                        scratch, rng):  # fmt: skip
             continue
         h = _hash(nxt)
         m = slots.shape[0] - 1
@@ -407,11 +443,11 @@ def lacam_search(
 
 
 @numba.njit(cache=True)
-def pibt_step(pos, order, goals, nbr, moves, outdeg, frozen, table, swap):  # pragma: no cover
+def pibt_step(pos, order, goals, nbr, moves, outdeg, frozen, table, swap, rng):  # pragma: no cover
     """One configuration-generator step from ``pos`` without constraints (the fallback when
-    the search finds no plan): ``(valid, nxt)``."""
+    the search finds no plan): ``(valid, nxt)``; ``rng`` as :func:`lacam_search`'s."""
     n = pos.shape[0]
     scratch = make_scratch(nbr.shape[0], n, nbr.shape[1])
     nxt = np.full(n, -1, np.int64)
-    ok = generate(pos, nxt, order, goals, nbr, moves, outdeg, frozen, table, swap, scratch)
+    ok = generate(pos, nxt, order, goals, nbr, moves, outdeg, frozen, table, swap, scratch, rng)
     return ok, nxt

@@ -2,7 +2,9 @@
 planner. Its plans are valid joint moves, its runs' KPIs agree with its plans, it solves the
 reverse-order aisle that the PIBT-family planners cannot (tests/test_one_shot_liveness.py),
 proves a 2-node swap unsolvable while the fleet keeps acting, replans when a robot is moved,
-repeats bit for bit, and is refused outside one-shot runs."""
+repeats bit for bit (its tie-breaks are a stream of its own, seeded by reset), is refused
+outside one-shot runs, and solves warehouse instances along the search's first descent (its
+generator lets a robot clear an aisle for one behind it: LaCAM*'s clear rule)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from cli_helpers import TINY, fails_cleanly, run_cli
 
 from agents import CHECKPOINT_NAVIGATORS, NAVIGATORS, make_navigator
 from agents.lacam import LaCAMNavigator
+from agents.lacam_search import seed_state
 from scenarios import load_scenario
 from scenarios.load import apply_overrides, build_floor
 from warehouse import kpis
@@ -28,8 +31,13 @@ from warehouse.floor.checks import one_way_moves
 #: tests/test_one_shot_liveness.py's floor: a one-lane aisle (row 1, columns 1-7) between two
 #: junctions (columns 0 and 8), each with a dead-end pocket above and below
 AISLE = "type octile\nheight 3\nwidth 9\nmap\n.@@@@@@@.\n.........\n.@@@@@@@.\n"
+#: :data:`AISLE` standing up: a one-lane aisle (column 1, rows 1-7) between two junctions
+#: (rows 0 and 8), each with a dead-end pocket west and east
+VAISLE = "type octile\nheight 9\nwidth 3\nmap\n...\n" + "@.@\n" * 7 + "...\n"
 #: a path of two cells: two robots there can never exchange places
 PAIR = "type octile\nheight 1\nwidth 2\nmap\n..\n"
+#: the MovingAI warehouse of the results page (docs/results_mapf.md)
+WAREHOUSE = Path(__file__).resolve().parents[2] / "shared/maps/movingai/warehouse-10-20-10-2-1.map"
 #: a small open floor with a few shelves (random one-shot instances)
 ROOM = "type octile\nheight 6\nwidth 7\nmap\n.......\n.@@.@@.\n.......\n.@.@.@.\n.......\n...@...\n"
 
@@ -295,3 +303,86 @@ def test_a_movingai_scen_file_runs_under_lacam(
         row = list(csv.DictReader(f))[-1]  # the series' last row: the run's end
     assert row["solved"] == "1" and int(row["makespan"]) <= 20, row
     assert row["collisions"] == "0"
+
+
+def test_a_robot_clears_the_aisle_for_one_that_must_pass_it(tmp_path: Path) -> None:
+    """Robot 0 at the aisle's west junction (1, 0) must pass robot 1 (at (1, 1), its goal
+    (1, 3)) to reach its goal (1, 5). The swap pulls robot 1 out to the junction; pushed back
+    from there, robot 1 must step into a pocket (LaCAM*'s clear rule), not re-enter the aisle
+    ahead of robot 0, which made the two shuttle for good. With a budget of one iteration
+    the search never finds a plan, so the generator's steps alone move the fleet."""
+    sc, src = _fixed(tmp_path, AISLE, [(1, 0), (1, 1)], [(1, 5), (1, 3)])
+    nav = LaCAMNavigator(node_budget=1)
+    fleet = _fleet(sc, src, nav)
+    solved = _solved_at(fleet, 40)
+    assert solved is not None and solved <= 12, (solved, nav.stats)
+    assert nav.stats["fallback_steps"] >= solved - 1 and nav.stats["solved"] <= 1, nav.stats
+    assert fleet.sim.incidents == 0
+
+
+def test_the_tie_breaks_are_the_navigators_own_seeded_stream(tmp_path: Path) -> None:
+    """The generator breaks ties between equally short moves by a stream of the navigator's
+    own, seeded by ``reset(seed)``: the same seed gives the same plan, another seed (on the
+    same instance) another plan, and acting leaves the simulation's streams alone."""
+    sc, src = _random(tmp_path, 14)
+    fleet = _fleet(sc, src)
+    fleet.reset(4)
+    sim, nav = fleet.sim, fleet.navigator
+    mask = sim.action_mask()
+    streams = [sim.rng, sim.rng_orders, sim.rng_goals, sim.rng_faults, sim.rng_start]
+    before = [g.bit_generator.state for g in streams]
+    plans = {}
+    for seed in (0, 1, 2, 3, 0):
+        nav.reset(seed)
+        assert np.array_equal(nav._rng, seed_state(seed))
+        nav.act(sim, None, mask)
+        assert nav.stats["found"], nav.stats
+        ((_, plan),) = nav.plans
+        _check_plan(sim, plan)
+        if seed in plans:
+            assert np.array_equal(plans[seed], plan)
+        plans[seed] = plan
+    assert len({p.tobytes() for p in plans.values()}) > 1
+    assert [g.bit_generator.state for g in streams] == before
+    assert not np.array_equal(seed_state(0), seed_state(1))
+    assert np.array_equal(seed_state(None), seed_state(0))
+
+
+@pytest.mark.skipif(not WAREHOUSE.exists(), reason="the shared MovingAI maps are absent")
+def test_a_warehouse_instance_is_solved_along_the_first_descent() -> None:
+    """warehouse-10-20-10-2-1 with 200 robots (a random one-shot instance, as on the results
+    page): the search finds a plan on its first descent, one iteration a step of the plan
+    (before: 0 of 3 seeds within the 20,000-iteration budget, the generator's successors
+    shuttling robots in and out of the aisles)."""
+    sc, src = load_scenario(WAREHOUSE)
+    over = {"tasks.mode": "goal_visit", "tasks.assignment": "one_shot", "fleet.robots": 200}
+    sc = apply_overrides(sc, over, src)
+    fleet = _fleet(sc, src)
+    fleet.reset(0)
+    fleet.step()
+    st = fleet.navigator.stats
+    assert st["found"] and st["searches"] == 1, st
+    assert st["expanded"] <= st["plan_length"] + 50, st
+    ((_, plan),) = fleet.navigator.plans
+    _check_plan(fleet.sim, plan)
+    assert np.array_equal(plan[-1], fleet.sim.one_shot_goals)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_robot_pushed_off_its_goal_does_not_always_take_the_same_equal_move(
+    seed: int, tmp_path: Path
+) -> None:
+    """The aisle standing up (:data:`VAISLE`): robot 1 stands on its goal, the south junction
+    (8, 1); robot 0, in the pocket west of it, must pass it into the aisle (goal (3, 1)).
+    Pushed, robot 1 has two equally short moves: north into the aisle ahead of robot 0 (which
+    the swap then undoes: robot 0 steps back, robot 1 is pulled home) or into the east pocket.
+    A fixed tie-break (action index: north first) took the aisle at every step, for good; the
+    navigator's seeded stream soon picks the pocket. The generator's steps alone move the
+    fleet (a budget of one iteration)."""
+    sc, src = _fixed(tmp_path, VAISLE, [(8, 0), (8, 1)], [(3, 1), (8, 1)])
+    nav = LaCAMNavigator(node_budget=1)
+    fleet = _fleet(sc, src, nav)
+    fleet.reset(seed)
+    solved = _solved_at(fleet, 60)
+    assert solved is not None, nav.stats
+    assert nav.stats["solved"] <= 1 and fleet.sim.incidents == 0, nav.stats

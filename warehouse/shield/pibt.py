@@ -127,8 +127,9 @@ def pibt_search(
     ``target`` (N,) each robot's target node (-1: none) and ``frozen`` (N,) the robots that may
     only WAIT; without ``swap`` they are not read. With ``swap`` it writes ``pulled`` (N,): the
     robot each robot pulled into the node it left (-1: none). ``hold`` (robots hold their
-    goals for good: the ``lacam`` navigator) selects LaCAM*'s own swap-required rule
-    (:func:`~warehouse.shield.swap_rules.swap_required`). numba compiles the swap rules
+    goals for good: the ``lacam`` navigator) selects LaCAM*'s own rules: its swap-required
+    rule (:func:`~warehouse.shield.swap_rules.swap_required`) and its clear rule
+    (:func:`~warehouse.shield.swap_rules.swap_agent`). numba compiles the swap rules
     into this function; its cache folder follows every kernel source
     (:mod:`warehouse.jit_cache`), so a change to :mod:`warehouse.shield.swap_rules` alone
     reaches it.

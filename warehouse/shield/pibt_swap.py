@@ -77,8 +77,9 @@ the swap added (:func:`~warehouse.shield.pibt.pibt_search` with ``swap=True``; t
   the leader's target) or letting it be pushed back gridlocked ``spurs_narrow`` on other seeds
   (``tests/test_audit_dead_end_shuttle.py``, docstring).
 
-LaCAM*'s second rule ("clear" from one step ahead) is not used. No RNG is used: the same inputs
-(and the same commitments) give the same joint move.
+LaCAM*'s second rule ("clear" from one step ahead) is not used here (the ``lacam``
+navigator's generator uses it: ``hold``, :func:`~warehouse.shield.swap_rules.swap_agent`). No
+RNG is used: the same inputs (and the same commitments) give the same joint move.
 """
 
 from __future__ import annotations

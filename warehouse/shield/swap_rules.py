@@ -99,6 +99,42 @@ def swap_possible(
     return False
 
 
+@numba.njit(cache=True, inline="always")
+def _move_into(j, u, p, nbr, allowed):  # pragma: no cover - compiled
+    """``j``'s allowed move from ``u`` into ``p`` (-1: none)."""
+    for a in range(1, nbr.shape[1]):
+        if allowed[j, a] and nbr[u, a] == p:
+            return a
+    return -1
+
+
+@numba.njit(cache=True)
+def _clear_for(
+    i, p, v, nbr, allowed, slot, table, fmask, occ, target, frozen, outdeg
+):  # pragma: no cover - compiled
+    """LaCAM*'s *clear* case (its ``swap_possible_and_required``, after Push and Swap):
+    ``(k, action)`` for a robot ``k`` next to ``i`` (at ``p``, heading for ``v``) that will
+    need to pass ``i`` on the line ahead (:func:`swap_required` of ``k`` pushing ``i`` one
+    step on, from ``p`` to ``v``) where there is room for ``i`` to step aside behind ``p``
+    (:func:`swap_possible`), with ``k``'s move into ``p``; ``(-1, -1)`` for none. ``i`` then
+    moves away from ``v`` and ``k`` passes."""
+    for a in range(1, nbr.shape[1]):
+        u = nbr[p, a]
+        if u == p or u == v:
+            continue
+        k = occ[u]
+        if k < 0 or k == i:
+            continue
+        back = _move_into(k, u, p, nbr, allowed)
+        if back < 0:
+            continue
+        if swap_required(
+            k, i, p, v, slot, table, nbr, fmask, occ, target, frozen, outdeg, True
+        ) and swap_possible(v, p, nbr, fmask, occ, target, frozen, outdeg):
+            return k, back
+    return -1, -1
+
+
 @numba.njit(cache=True)
 def swap_agent(
     i,
@@ -118,8 +154,9 @@ def swap_agent(
     hold=False,
 ):  # pragma: no cover - compiled
     """Set ``order[i]`` (``i``'s candidates) and return ``(j, action)``: the robot ``i`` will
-    pull and ``j``'s move into ``i``'s node, or ``(-1, 0)`` without a swap (``hold``:
-    :func:`swap_required`)."""
+    pull and ``j``'s move into ``i``'s node, or ``(-1, 0)`` without a swap. ``hold`` (the
+    ``lacam`` navigator): LaCAM*'s rules, :func:`swap_required`'s and, when the robot on
+    ``i``'s best node needs no swap, the clear rule (:func:`_clear_for`)."""
     n_act = cand.shape[1]
     for c in range(n_act):
         order[i, c] = cand[i, c]
@@ -132,19 +169,21 @@ def swap_agent(
     if first <= 0:  # WAIT first: no swap, pushed or not (pibt_swap, *Pushed robots*)
         return -1, 0
     v = nbr[p, first]
+    if v == p:
+        return -1, 0
     j = occ[v]
-    if v == p or j < 0 or j == i or nxt[j] >= 0:
-        return -1, 0
-    back = -1  # j's move into i's node
-    for a in range(1, n_act):
-        if allowed[j, a] and nbr[v, a] == p:
-            back = a
-            break
+    back = -1
+    if j >= 0 and j != i and nxt[j] < 0:
+        back = _move_into(j, v, p, nbr, allowed)  # j's move into i's node
+        if back >= 0 and not (
+            swap_required(i, j, p, v, slot, table, nbr, fmask, occ, target, frozen, outdeg, hold)
+            and swap_possible(v, p, nbr, fmask, occ, target, frozen, outdeg)
+        ):
+            back = -1
+    if back < 0 and hold:  # LaCAM*'s clear operation: make way for a robot behind
+        j, back = _clear_for(i, p, v, nbr, allowed, slot, table, fmask, occ, target, frozen,
+                             outdeg)  # fmt: skip
     if back < 0:
-        return -1, 0
-    if not swap_required(i, j, p, v, slot, table, nbr, fmask, occ, target, frozen, outdeg, hold):
-        return -1, 0
-    if not swap_possible(v, p, nbr, fmask, occ, target, frozen, outdeg):
         return -1, 0
     # moves away in reversed preference order, then WAIT, then the blocked move
     k = 0
