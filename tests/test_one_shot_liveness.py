@@ -76,7 +76,8 @@ def test_a_robot_passing_a_held_goal_steps_off_the_holders_way_back(
     strict=True,
     reason="order swap in a one-lane aisle: the two robots must leave the aisle at one end "
     "and come back in the other order, which no local rule (navigator yield, PIBT push, "
-    "LaCAM*'s swap) plans; they shuttle with period 2 (see the test's docstring)",
+    "LaCAM*'s swap) plans; they shuttle with period 2 (see the test's docstring); the lacam "
+    "planner's search solves it (tests/test_lacam.py)",
 )
 @pytest.mark.parametrize("collisions", ["pibt", "pibt_swap"])
 def test_two_robots_whose_goals_lie_in_reverse_order_in_an_aisle_pass(
