@@ -186,3 +186,39 @@ def test_live_viewer_ends_a_run_stopped_when_solved_where_run_ends_it(stop: bool
     sim = v.source.fleet.sim
     assert sim.solved()
     assert taken == (int(sim.state.goal_since.max()) if stop else 200)
+
+
+def test_bench_lacam_times_the_search_and_records_what_it_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m agents.bench_lacam``: one row per instance in its JSON (plan found, the
+    search's iterations at least the plan's length), and a summary row per fleet size; bad
+    options are one-line errors, exit 2."""
+    import json
+
+    from agents.bench_lacam import main
+
+    out = tmp_path / "b.json"
+    main(["tiny", "--robots", "2,4", "--seeds", "0..2", "--out", str(out)])
+    data = json.loads(out.read_text())
+    assert [(r["robots"], r["seed"]) for r in data["rows"]] == [
+        (n, s) for n in (2, 4) for s in range(3)
+    ]
+    for r in data["rows"]:
+        assert r["found"] and r["iterations"] >= r["plan_length"] >= 1
+        assert r["first_step_cpu_ms"] > 0
+    assert [r["robots"] for r in data["summary"]] == [2, 4]
+    assert all(r["found"] == "3/3" for r in data["summary"])
+    assert "cpu" in data["machine"]
+    capsys.readouterr()
+    for argv, said in (
+        (["tiny", "--robots", "0"], "--robots: expected whole numbers ≥ 1"),
+        (["tiny", "--seeds", "x"], "--seeds"),
+        (["tiny", "--robots", "100000"], "fleet.robots"),
+        (["nosuch.map"], "nosuch.map"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert said in err and "Traceback" not in err, err
