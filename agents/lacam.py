@@ -17,6 +17,10 @@ one-line :class:`~warehouse.errors.InputError`.
   configuration; after the last one the robots wait on their goals.
 * **Replan.** When the robots are not where the plan expected them (a shield moved one, a
   fault stopped one) or the mask forbids a planned move, it searches again from where they are.
+* **Refine.** With ``refine`` (off by default) every search, replans too, spends its whole
+  budget after its first solution on LaCAM*'s anytime refinement
+  (:mod:`agents.lacam_search`) and the fleet follows the cheapest plan found (least sum of
+  loss); :attr:`~LaCAMNavigator.stats` gives the first solution's and the plan's costs.
 * **Budget.** The search stops after ``node_budget`` iterations (a count, never a clock: runs
   are bit-reproducible). Without a plan the fleet takes the configuration generator's one-step
   successor (a PIBT step with the swap, LaCAM's priorities: a robot off its goal gains one a
@@ -67,13 +71,18 @@ class LaCAMNavigator:
     #: :func:`warehouse.policies.build_policy` refuses it outside one-shot runs
     one_shot_only = True
 
-    def __init__(self, *, node_budget: int = NODE_BUDGET, swap: bool = True) -> None:
+    def __init__(
+        self, *, node_budget: int = NODE_BUDGET, swap: bool = True, refine: bool = False
+    ) -> None:
         if isinstance(node_budget, bool) or not isinstance(node_budget, int | np.integer):
             raise ValueError(f"node_budget: expected a whole number ≥ 1, got {node_budget!r}")
         if node_budget < 1:
             raise ValueError(f"node_budget: expected a whole number ≥ 1, got {node_budget!r}")
         self.node_budget = int(node_budget)
         self.swap = bool(swap)
+        if not isinstance(refine, bool | np.bool_):
+            raise ValueError(f"refine: expected true or false, got {refine!r}")
+        self.refine = bool(refine)
         self.reset(None)
 
     def reset(self, seed: int | None) -> None:
@@ -92,7 +101,13 @@ class LaCAMNavigator:
         #: searches), ``explored`` (configurations, all searches), ``solved`` (searches that
         #: found a plan), ``replans`` (searches after the first), ``fallback_steps`` (steps
         #: taken by the generator without a plan), ``plan_length`` (steps of the last plan
-        #: found, -1 before one), ``found`` (whether the last search found one)
+        #: found, -1 before one), ``found`` (whether the last search found one); of the last
+        #: search that found a plan: ``first_iterations`` (its iterations until its first
+        #: solution; the rest refined it), ``first_cost`` and ``cost`` (the sum of loss, the
+        #: refinement's objective, of its first solution and of its plan), ``first_sum_of_costs``
+        #: and ``sum_of_costs`` (their sums of costs as :func:`warehouse.kpis.sum_of_costs`
+        #: counts them: each robot's last arrival), ``first_plan_length`` (the first
+        #: solution's steps); without ``refine`` the first solution is the plan; -1 before one
         self.stats: dict[str, Any] = {
             "searches": 0,
             "expanded": 0,
@@ -102,6 +117,12 @@ class LaCAMNavigator:
             "fallback_steps": 0,
             "plan_length": -1,
             "found": False,
+            "first_iterations": -1,
+            "first_plan_length": -1,
+            "first_cost": -1,
+            "cost": -1,
+            "first_sum_of_costs": -1,
+            "sum_of_costs": -1,
         }
         #: every plan found this episode: ``(clock, (T + 1, N) configurations)``
         self.plans: list[tuple[int, np.ndarray]] = []
@@ -168,9 +189,9 @@ class LaCAMNavigator:
         own = np.arange(f.n_nodes)[:, None]
         outdeg = (moves[:, 1:] & (f.nbr[:, 1:] != own)).sum(axis=1).astype(np.int64)
         frozen = ~mask[:, 1:].any(axis=1)
-        found, plan, expanded, explored = lacam_search(
+        found, plan, expanded, explored, first, first_expanded, _ = lacam_search(
             pos, goals, f.nbr, moves, outdeg, frozen, table, self.node_budget, self.swap,
-            self._rng,
+            self._rng, self.refine,
         )  # fmt: skip
         st = self.stats
         st["replans"] += st["searches"] > 0
@@ -185,6 +206,10 @@ class LaCAMNavigator:
             return None
         st["solved"] += 1
         st["plan_length"] = int(plan.shape[0] - 1)
+        st["first_iterations"] = int(first_expanded)
+        st["first_plan_length"] = int(first.shape[0] - 1)
+        st["first_cost"], st["first_sum_of_costs"] = plan_costs(first, goals)
+        st["cost"], st["sum_of_costs"] = plan_costs(plan, goals)
         self._failed = 0
         self._next_search = 0
         self._plan, self._t0 = plan, int(sim.t)
@@ -234,6 +259,19 @@ class LaCAMNavigator:
         return self._table
 
 
+def plan_costs(plan: np.ndarray, goals: np.ndarray) -> tuple[int, int]:
+    """``(sum of loss, sum of costs)`` of ``plan`` ((T + 1, N) configurations ending on
+    ``goals``): the robots not staying on their goals, summed over the steps (LaCAM*'s
+    objective, the refinement's), and each robot's last arrival on its goal, summed (as
+    :func:`warehouse.kpis.sum_of_costs` counts a run that follows the plan from its start).
+    They differ by the steps robots wait on their goals before leaving them again."""
+    on = plan == goals[None, :]
+    loss = int((~(on[:-1] & on[1:])).sum())
+    off = ~on
+    last = np.where(off.any(axis=0), plan.shape[0] - np.argmax(off[::-1], axis=0), 0)
+    return loss, int(last.sum())
+
+
 def _actions_to(
     nbr: np.ndarray, pos: np.ndarray, nxt: np.ndarray, mask: np.ndarray
 ) -> np.ndarray | None:
@@ -257,7 +295,10 @@ def _preferences(
     return np.where(mask, scores, -np.inf).astype(np.float32)
 
 
-def lacam_navigator(*, node_budget: int = NODE_BUDGET, **_: object) -> LaCAMNavigator:
+def lacam_navigator(
+    *, node_budget: int = NODE_BUDGET, refine: bool = False, **_: object
+) -> LaCAMNavigator:
     """The ``lacam`` navigator; ``node_budget`` (``policies.navigator_args``) is the search's
-    iteration limit. Other keywords (a caller's ``device=``) are ignored."""
-    return LaCAMNavigator(node_budget=node_budget)
+    iteration limit, ``refine`` spends all of it (LaCAM*'s anytime refinement of the sum of
+    loss after the first solution). Other keywords (a caller's ``device=``) are ignored."""
+    return LaCAMNavigator(node_budget=node_budget, refine=refine)

@@ -15,8 +15,23 @@ configuration becomes a new high-level node on top of the stack; one explored be
 again (LaCAM*), so the search comes back to it. A high-level node whose tree is used up leaves
 the stack. Since the trees enumerate every successor of every configuration, the search is
 complete: with an unlimited budget it finds a solution when there is one and otherwise ends
-without one. It is not optimal (the first solution found is returned; LaCAM*'s anytime
-refinement is not implemented).
+without one. Without ``refine`` it returns the first solution found, not a cheapest one.
+
+With ``refine`` (LaCAM*'s anytime refinement) the search goes on after the first solution
+until its budget is spent or its stack empties, and returns the cheapest solution found. The
+cost is LaCAM*'s *sum of loss*: a step costs the robots not staying on their goals, so a plan
+costs each robot's steps up to its last arrival less the steps it waited on its goal before
+leaving it again (the sum of costs, :func:`warehouse.kpis.sum_of_costs`, when no robot does;
+never more). Each high-level node keeps its least known cost ``g`` from the start, its
+successors (the explored graph's edges) and ``h``, the sum of every robot's steps to its goal.
+A successor explored before adds an edge, and a cheaper cost spreads from it through the
+explored graph, each improved node taking the improving one as its parent (Dijkstra-style
+rewiring); a node whose ``g + h`` cannot beat the best solution is pruned, not expanded or
+pushed. A known successor found after the first solution sends the search back to the start
+instead, with probability :data:`RESTART_RATE` (lacam2's random restart; without it the
+depth-first search stays near the goal, where no shortcut is). Before the first solution the
+search runs as without ``refine``; when the stack empties the plan is optimal for the sum of
+loss (over the moves the generator and the constraint trees can reach: all of them).
 
 The configuration generator is PIBT (Okumura et al., AIJ 2022) over the robots in the node's
 priority order, with LaCAM*'s swap: the shields' compiled search
@@ -62,6 +77,9 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _TIE_BITS = np.int64(16)
 #: the tag that sets the tie-break stream apart from every other stream of a seed
 _TAG = 0x1AC4A7
+#: refine: the chance that a known successor found after the first solution sends the search
+#: back to the start instead of to it (lacam2's random restart), from the tie-break stream
+RESTART_RATE = 0.01
 
 
 @numba.njit(cache=True)
@@ -233,9 +251,10 @@ def _constrain(c, pos, nxt, c_parent, c_who, c_where, res, mark):  # pragma: no 
 
 @numba.njit(cache=True)
 def lacam_search(
-    starts, goals, nbr, moves, outdeg, frozen, table, node_budget, swap, rng
+    starts, goals, nbr, moves, outdeg, frozen, table, node_budget, swap, rng, refine
 ):  # pragma: no cover - compiled
-    """Search a plan from ``starts`` to ``goals`` (module docstring).
+    """Search a plan from ``starts`` to ``goals`` (module docstring; ``refine``: LaCAM*'s
+    anytime refinement, its section).
 
     ``starts``, ``goals`` (N,) int64 node ids; ``nbr`` (n_nodes, A) the floor's move table;
     ``moves`` (n_nodes, A) bool the moves allowed out of each node (WAIT always); ``outdeg``
@@ -243,9 +262,12 @@ def lacam_search(
     ``table`` (N, n_nodes) uint16: row ``i`` the steps from each node to robot ``i``'s goal;
     ``node_budget`` the most iterations (one constraint popped and one successor generated
     each); ``rng`` (1,) uint64 the tie-break stream's state, advanced in place. Returns
-    ``(found, plan, expanded, explored)``: ``plan`` (T + 1, N) int64, the
-    configurations from ``starts`` to ``goals`` (empty without a solution), the iterations
-    run and the configurations explored."""
+    ``(found, plan, expanded, explored, first_plan, first_expanded, cost)``: ``plan``
+    (T + 1, N) int64, the configurations from ``starts`` to ``goals`` (empty without a
+    solution), the iterations run, the configurations explored, the first solution found and
+    the iterations run until then (without ``refine``: ``plan`` and ``expanded``; -1 without
+    a solution), and ``plan``'s cost by the search (``refine``: its sum of loss; otherwise
+    its steps; -1 without a solution)."""
     n = starts.shape[0]
     n_nodes, n_act = nbr.shape
     scratch = make_scratch(n_nodes, n, n_act)
@@ -256,7 +278,11 @@ def lacam_search(
     steps = np.empty((cap, n), np.int32)  # priority: steps off the goal + frac
     order = np.empty((cap, n), np.int32)
     parent = np.empty(cap, np.int64)
-    g = np.empty(cap, np.int64)  # steps from the start along the parents (an upper bound)
+    # the cost from the start along the parents (an upper bound): steps, or with ``refine``
+    # the sum of loss, kept least over the explored graph by rewiring
+    g = np.empty(cap, np.int64)
+    hval = np.empty(cap, np.int64)  # refine: the sum of distances to the goals
+    e_head = np.empty(cap, np.int64)  # refine: each node's successors (linked through e_next)
     hsh = np.empty(cap, np.uint64)
     head = np.empty(cap, np.int64)  # each node's constraint queue (linked through c_next)
     tail = np.empty(cap, np.int64)
@@ -271,6 +297,13 @@ def lacam_search(
     # explored configurations: open addressing, -1 empty
     slots = np.full(1024, -1, np.int64)
     stack = np.empty(cap, np.int64)
+    # refine: the explored graph's edges (successor, its sum of loss) and the rewiring queue
+    ecap = 1024 if refine else 1
+    e_to = np.empty(ecap, np.int64)
+    e_cost = np.empty(ecap, np.int64)
+    e_next = np.empty(ecap, np.int64)
+    n_e = 0
+    queue = np.empty(ecap, np.int64)
     frac = np.empty(n, np.float64)
     prio = np.empty(n, np.float64)
     for i in range(n):
@@ -282,6 +315,8 @@ def lacam_search(
     order[0] = _order(prio)
     parent[0] = -1
     g[0] = 0
+    hval[0] = _h(starts, table) if refine else 0
+    e_head[0] = -1
     hsh[0] = _hash(cfg[0])
     c_parent[0] = -1
     c_depth[0] = 0
@@ -300,11 +335,19 @@ def lacam_search(
             at_goal = False
     if at_goal:
         found = 0
+    first_plan = np.empty((0, n), np.int64)
+    first_expanded = -1
+    if found >= 0:
+        first_plan = _backtrack(found, parent, cfg)
+        first_expanded = 0
     pos = np.empty(n, np.int64)
     nxt = np.empty(n, np.int64)
     expanded = 0
-    while sp > 0 and found < 0 and expanded < node_budget:
+    while sp > 0 and (refine or found < 0) and expanded < node_budget:
         s = stack[sp - 1]
+        if refine and found >= 0 and g[s] + hval[s] >= g[found]:
+            sp -= 1  # it cannot beat the best solution: pruned
+            continue
         c = head[s]
         if c < 0:  # its constraint tree is used up
             sp -= 1
@@ -367,6 +410,36 @@ def lacam_search(
             k = (k + 1) & m
         if sp == stack.shape[0]:
             stack = _grow1(stack, 2 * sp)
+        loss = _loss(pos, nxt, goals) if refine else 1
+        if refine and known >= 0:  # explored before: a successor of ``s``, the costs
+            # rewired through the explored graph, and back onto the stack if it may still
+            # lead to a cheaper solution (LaCAM*)
+            e = e_head[s]
+            while e >= 0 and e_to[e] != known:
+                e = e_next[e]
+            if e < 0:
+                if n_e == ecap:
+                    ecap *= 2
+                    e_to = _grow1(e_to, ecap)
+                    e_cost = _grow1(e_cost, ecap)
+                    e_next = _grow1(e_next, ecap)
+                e_to[n_e] = known
+                e_cost[n_e] = loss
+                e_next[n_e] = e_head[s]
+                e_head[s] = n_e
+                n_e += 1
+            stack, sp, queue = _rewire(
+                s, g, hval, parent, e_head, e_to, e_cost, e_next, found, stack, sp, queue
+            )
+            back = known
+            if found >= 0 and np.float64(_draw(rng) >> np.uint64(11)) * 2.0**-53 < RESTART_RATE:
+                back = 0  # a random restart: the search goes on from the start
+            if found < 0 or g[back] + hval[back] < g[found]:
+                if sp == stack.shape[0]:
+                    stack = _grow1(stack, 2 * sp)
+                stack[sp] = back
+                sp += 1
+            continue
         if known >= 0:  # explored before: back onto the stack (LaCAM*), and a shorter
             # way to it becomes its parent
             if g[s] + 1 < g[known] and not _ancestor(known, s, parent):
@@ -383,6 +456,8 @@ def lacam_search(
             parent = _grow1(parent, cap)
             g = _grow1(g, cap)
             hsh = _grow1(hsh, cap)
+            hval = _grow1(hval, cap)
+            e_head = _grow1(e_head, cap)
             head = _grow1(head, cap)
             tail = _grow1(tail, cap)
         q = n_h
@@ -398,8 +473,21 @@ def lacam_search(
             prio[i] = steps[q, i] + frac[i]
         order[q] = _order(prio)
         parent[q] = s
-        g[q] = g[s] + 1
+        g[q] = g[s] + loss
         hsh[q] = h
+        e_head[q] = -1
+        if refine:
+            hval[q] = _h(nxt, table)
+            if n_e == ecap:
+                ecap *= 2
+                e_to = _grow1(e_to, ecap)
+                e_cost = _grow1(e_cost, ecap)
+                e_next = _grow1(e_next, ecap)
+            e_to[n_e] = q
+            e_cost[n_e] = loss
+            e_next[n_e] = e_head[s]
+            e_head[s] = n_e
+            n_e += 1
         if n_c == ccap:
             ccap *= 2
             c_parent = _grow1(c_parent, ccap)
@@ -422,24 +510,104 @@ def lacam_search(
                 while slots[k] >= 0:
                     k = (k + 1) & m
                 slots[k] = r
+        if refine and at_goal:  # the first solution (the goal is explored once)
+            found = q
+            first_plan = _backtrack(found, parent, cfg)
+            first_expanded = expanded
+            continue  # its f is its g: it would only be pruned
+        if refine and found >= 0 and g[q] + hval[q] >= g[found]:
+            continue  # explored, but it cannot beat the best solution
         stack[sp] = q
         sp += 1
         if at_goal:
             found = q
     if found < 0:
-        return False, np.empty((0, n), np.int64), expanded, n_h
+        empty = np.empty((0, n), np.int64)
+        return False, empty, expanded, n_h, empty, -1, -1
+    plan = _backtrack(found, parent, cfg)
+    if not refine:
+        first_plan = plan
+        first_expanded = expanded
+    return True, plan, expanded, n_h, first_plan, first_expanded, g[found]
+
+
+@numba.njit(cache=True)
+def _backtrack(q, parent, cfg):  # pragma: no cover - compiled
+    """The configurations from the start to high-level node ``q`` along the parents, as a
+    ``(T + 1, N)`` int64 array."""
     length = 0
-    q = found
-    while q >= 0:
+    k = q
+    while k >= 0:
         length += 1
-        q = parent[q]
-    plan = np.empty((length, n), np.int64)
-    q = found
+        k = parent[k]
+    plan = np.empty((length, cfg.shape[1]), np.int64)
+    k = q
     for t in range(length - 1, -1, -1):
-        for i in range(n):
-            plan[t, i] = cfg[q, i]
-        q = parent[q]
-    return True, plan, expanded, n_h
+        for i in range(cfg.shape[1]):
+            plan[t, i] = cfg[k, i]
+        k = parent[k]
+    return plan
+
+
+@numba.njit(cache=True)
+def _loss(pos, nxt, goals):  # pragma: no cover - compiled
+    """LaCAM*'s sum of loss of the step ``pos`` -> ``nxt``: the robots not staying on their
+    goals (one staying on its goal costs nothing, every other robot 1)."""
+    cost = 0
+    for i in range(pos.shape[0]):
+        if pos[i] != goals[i] or nxt[i] != goals[i]:
+            cost += 1
+    return cost
+
+
+@numba.njit(cache=True)
+def _h(config, table):  # pragma: no cover - compiled
+    """The refinement's heuristic: the sum of every robot's steps to its goal (admissible
+    for the sum of loss: a robot ``d`` steps away loses at least ``d``)."""
+    total = 0
+    for i in range(config.shape[0]):
+        total += np.int64(table[i, config[i]])
+    return total
+
+
+@numba.njit(cache=True)
+def _rewire(
+    s, g, hval, parent, e_head, e_to, e_cost, e_next, found, stack, sp, queue
+):  # pragma: no cover - compiled
+    """LaCAM*'s rewiring after a new edge out of ``s``: a cheaper cost spreads breadth-first
+    from ``s`` through the explored graph's edges (each improved node takes the improving
+    node as its parent), and an improved node that may still beat the best solution
+    (``found``, -1 before one) goes back onto the stack. Returns ``(stack, sp, queue)`` (both
+    arrays grown when full)."""
+    queue[0] = s
+    lo = 0
+    hi = 1
+    while lo < hi:
+        u = queue[lo % queue.shape[0]]
+        lo += 1
+        e = e_head[u]
+        while e >= 0:
+            v = e_to[e]
+            cand = g[u] + e_cost[e]
+            if cand < g[v]:
+                g[v] = cand
+                parent[v] = u
+                if hi - lo == queue.shape[0]:  # full: unroll into one twice the size
+                    bigger = np.empty(2 * queue.shape[0], np.int64)
+                    for k in range(hi - lo):
+                        bigger[k] = queue[(lo + k) % queue.shape[0]]
+                    hi -= lo
+                    lo = 0
+                    queue = bigger
+                queue[hi % queue.shape[0]] = v
+                hi += 1
+                if found >= 0 and v != found and cand + hval[v] < g[found]:
+                    if sp == stack.shape[0]:
+                        stack = _grow1(stack, 2 * sp)
+                    stack[sp] = v
+                    sp += 1
+            e = e_next[e]
+    return stack, sp, queue
 
 
 @numba.njit(cache=True)

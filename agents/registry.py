@@ -75,7 +75,8 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     # the BC network sampled the same way: the baseline of cql_sampled
     "bc_sampled": sampled_bc_navigator,
     # one-shot MAPF only (tasks.assignment: one_shot): the LaCAM search plans the whole fleet
-    # to its goals (agents/lacam.py); node_budget is the search's iteration limit
+    # to its goals (agents/lacam.py); node_budget is the search's iteration limit, refine
+    # LaCAM*'s anytime refinement
     "lacam": lacam_navigator,
 }
 

@@ -4,11 +4,14 @@ reverse-order aisle that the PIBT-family planners cannot (tests/test_one_shot_li
 proves a 2-node swap unsolvable while the fleet keeps acting, replans when a robot is moved,
 repeats bit for bit (its tie-breaks are a stream of its own, seeded by reset), is refused
 outside one-shot runs, and solves warehouse instances along the search's first descent (its
-generator lets a robot clear an aisle for one behind it: LaCAM*'s clear rule)."""
+generator lets a robot clear an aisle for one behind it: LaCAM*'s clear rule). With ``refine``
+(LaCAM*'s anytime refinement) it finds cheaper plans than the first, and the optimum of a
+brute-force search when its budget lets the search end."""
 
 from __future__ import annotations
 
 import csv
+import heapq
 import itertools
 import json
 from pathlib import Path
@@ -18,7 +21,7 @@ import pytest
 from cli_helpers import TINY, fails_cleanly, run_cli
 
 from agents import CHECKPOINT_NAVIGATORS, NAVIGATORS, make_navigator
-from agents.lacam import LaCAMNavigator
+from agents.lacam import LaCAMNavigator, plan_costs
 from agents.lacam_search import seed_state
 from scenarios import load_scenario
 from scenarios.load import apply_overrides, build_floor
@@ -386,3 +389,214 @@ def test_a_robot_pushed_off_its_goal_does_not_always_take_the_same_equal_move(
     solved = _solved_at(fleet, 60)
     assert solved is not None, nav.stats
     assert nav.stats["solved"] <= 1 and fleet.sim.incidents == 0, nav.stats
+
+
+# ---------------------------------------------------------------------- LaCAM*'s refinement
+
+
+def _joint_moves(sim: Simulation, config: tuple[int, ...]):  # type: ignore[no-untyped-def]
+    """Every configuration one step from ``config`` under the project's movement rules: each
+    robot waits or takes an allowed (directed) move, no two end on one node, no two swap
+    (rotations and following allowed, as in ``block``)."""
+    f = sim.floor
+    allowed = sim.move_mask(np.arange(f.n_nodes))
+    options = [
+        [
+            v,
+            *(
+                int(f.nbr[v, a])
+                for a in range(1, f.nbr.shape[1])
+                if allowed[v, a] and f.nbr[v, a] != v
+            ),
+        ]
+        for v in config
+    ]
+    n = len(config)
+    for nxt in itertools.product(*options):
+        if len(set(nxt)) < n:
+            continue
+        if any(
+            nxt[i] == config[j] and nxt[j] == config[i]
+            for i, j in itertools.combinations(range(n), 2)
+        ):
+            continue
+        yield nxt
+
+
+def _optimal_costs(sim: Simulation) -> tuple[int, int]:
+    """``(least sum of loss, least sum of costs)`` from the robots' nodes to their goals, by
+    Dijkstra over joint configurations (brute force, for 2-3 robots on a tiny floor). The sum
+    of costs: over states (configuration, robots finished), a robot finishing on its goal to
+    stay there for good and every unfinished robot costing 1 a step."""
+    start = tuple(int(v) for v in sim.state.pos)
+    goals = tuple(int(v) for v in sim.one_shot_goals)
+    n = len(start)
+    best: dict[tuple[int, ...], int] = {start: 0}
+    queue: list[tuple[int, tuple[int, ...]]] = [(0, start)]
+    loss = -1
+    while queue:
+        d, c = heapq.heappop(queue)
+        if d > best[c]:
+            continue
+        if c == goals:
+            loss = d
+            break
+        for nxt in _joint_moves(sim, c):
+            e = d + sum(not (c[i] == goals[i] == nxt[i]) for i in range(n))
+            if e < best.get(nxt, e + 1):
+                best[nxt] = e
+                heapq.heappush(queue, (e, nxt))
+
+    def finish(c: tuple[int, ...], done: int) -> list[int]:  # every way to finish some more
+        can = [i for i in range(n) if not done >> i & 1 and c[i] == goals[i]]
+        return [
+            done | sum(1 << i for i in sub)
+            for k in range(len(can) + 1)
+            for sub in itertools.combinations(can, k)
+        ]
+
+    best2 = {(start, m): 0 for m in finish(start, 0)}
+    queue2 = [(0, start, m) for m in finish(start, 0)]
+    heapq.heapify(queue2)
+    soc = -1
+    while queue2:
+        d, c, done = heapq.heappop(queue2)
+        if d > best2[(c, done)]:
+            continue
+        if done == (1 << n) - 1:
+            soc = d
+            break
+        e = d + n - bin(done).count("1")
+        for nxt in _joint_moves(sim, c):
+            if any(done >> i & 1 and nxt[i] != c[i] for i in range(n)):
+                continue
+            for m in finish(nxt, done):
+                if e < best2.get((nxt, m), e + 1):
+                    best2[(nxt, m)] = e
+                    heapq.heappush(queue2, (e, nxt, m))
+    return loss, soc
+
+
+@pytest.mark.parametrize(
+    ("starts", "goals"),
+    [
+        ([(2, 8), (1, 3)], [(1, 4), (1, 5)]),
+        ([(1, 7), (0, 8), (1, 5)], [(2, 8), (1, 2), (1, 8)]),
+    ],
+)
+def test_refinement_reaches_the_brute_force_optimum(starts, goals, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Instances on :data:`AISLE` whose first solution is not the cheapest: with a budget the
+    search does not use up, refinement ends with an empty open list and its plan has the least
+    sum of loss a brute-force search finds (here also the least sum of costs); the plan is
+    valid, and the run that follows it reports that sum of costs as its KPI."""
+    sc, src = _fixed(tmp_path, AISLE, starts, goals)
+    nav = LaCAMNavigator(node_budget=200_000, refine=True)
+    fleet = _fleet(sc, src, nav)
+    sim = fleet.sim
+    loss, soc = _optimal_costs(sim)
+    solved = _solved_at(fleet, 100)
+    st = nav.stats
+    assert st["searches"] == 1 and st["found"], st
+    assert st["expanded"] < 200_000, st  # the open list emptied: the plan is optimal
+    assert st["first_cost"] > st["cost"] == loss, (st, loss)
+    assert st["sum_of_costs"] == soc, (st, soc)
+    ((_, plan),) = nav.plans
+    _check_plan(sim, plan)
+    assert plan_costs(plan, sim.one_shot_goals) == (loss, soc)
+    assert solved == st["plan_length"] == kpis.makespan(sim)
+    assert kpis.sum_of_costs(sim) == soc
+
+
+def test_without_refinement_the_first_solution_is_the_plan(tmp_path: Path) -> None:
+    """``refine`` is off by default: the search stops at its first solution, a costlier plan
+    than the refined one on the same instance."""
+    sc, src = _fixed(tmp_path, AISLE, [(2, 8), (1, 3)], [(1, 4), (1, 5)])
+    nav = make_navigator("lacam")
+    assert isinstance(nav, LaCAMNavigator) and nav.refine is False
+    fleet = _fleet(sc, src, nav)
+    fleet.step()
+    st = nav.stats
+    assert st["expanded"] == st["first_iterations"] and st["plan_length"] == st["first_plan_length"]
+    assert (
+        (st["first_cost"], st["first_sum_of_costs"]) == (st["cost"], st["sum_of_costs"]) == (21, 22)
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_refinement_finds_a_cheaper_valid_plan_and_repeats_it(seed: int, tmp_path: Path) -> None:
+    """A random instance of 8 robots on :data:`ROOM`: the refined plan costs less than the
+    first solution (sum of loss and the sum of costs KPI), is valid, the run follows it and
+    reports its sum of costs, the search spends its whole budget, and the same seed gives the
+    same plan."""
+    sc, src = _random(tmp_path, 8)
+    plans = []
+    for _ in range(2):
+        nav = LaCAMNavigator(node_budget=3000, refine=True)
+        fleet = _fleet(sc, src, nav)
+        fleet.reset(seed)
+        sim = fleet.sim
+        solved = _solved_at(fleet, 100)
+        st = nav.stats
+        assert st["searches"] == 1 and st["expanded"] == 3000, st
+        assert st["first_iterations"] < 100 and st["first_cost"] > st["cost"], st
+        assert st["first_sum_of_costs"] > st["sum_of_costs"], st
+        ((_, plan),) = nav.plans
+        _check_plan(sim, plan)
+        assert plan_costs(plan, sim.one_shot_goals) == (st["cost"], st["sum_of_costs"])
+        assert solved == kpis.makespan(sim) == st["plan_length"]
+        assert kpis.sum_of_costs(sim) == st["sum_of_costs"]
+        plans.append(plan)
+    assert np.array_equal(plans[0], plans[1])
+
+
+def test_a_replan_refines_too(tmp_path: Path) -> None:
+    """A displaced robot makes the navigator search again from where the robots are; that
+    search refines as well (it spends its budget past its first solution)."""
+    sc, src = _random(tmp_path, 8)
+    nav = LaCAMNavigator(node_budget=500, refine=True)
+    fleet = _fleet(sc, src, nav)
+    fleet.reset(2)
+    sim = fleet.sim
+    fleet.step()
+    free = sorted(set(range(sim.floor.n_nodes)) - set(sim.state.pos.tolist()))
+    f = sim.floor
+    robot, node = next(
+        (r, int(v))
+        for r in range(sim.n_robots)
+        for v in f.nbr[sim.state.pos[r], 1:][f.mask[sim.state.pos[r], 1:]]
+        if int(v) in free
+    )
+    sim.state.pos[robot] = node
+    sim.state_changed()
+    fleet.step()
+    st = nav.stats
+    assert st["replans"] == 1 and st["expanded"] == 1000, st
+    assert st["first_iterations"] < 500 and st["cost"] <= st["first_cost"], st
+    _check_plan(sim, nav.plans[-1][1])
+    assert _solved_at(fleet, 100) is not None
+
+
+def test_refine_comes_through_navigator_args_and_a_bad_value_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``policies.navigator_args.lacam.refine`` reaches the navigator; a value that is not
+    true/false is a one-line error naming the field (exit 2, nothing written)."""
+    from warehouse.policies import build_policy, resolve_policy
+
+    sc, src = _fixed(
+        tmp_path,
+        AISLE,
+        [(1, 4), (1, 5)],
+        [(1, 5), (1, 4)],
+        extra="policies: {navigator: lacam, navigator_args: {lacam: {refine: true}}}\n",
+    )
+    _, nav = build_policy(resolve_policy(None, sc, source=src), sc, src)
+    assert isinstance(nav, LaCAMNavigator) and nav.refine is True
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "s.yaml", "--steps", "5", "--out", "out"]
+    line = fails_cleanly(
+        [*argv, "--set", "policies.navigator_args.lacam.refine=maybe"], tmp_path, capsys, ""
+    )
+    assert "policies.navigator_args.lacam.refine" in line, line
+    with pytest.raises(ValueError, match="refine"):
+        LaCAMNavigator(refine=1)  # type: ignore[arg-type]
