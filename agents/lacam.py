@@ -124,7 +124,9 @@ class LaCAMNavigator:
             "first_sum_of_costs": -1,
             "sum_of_costs": -1,
         }
-        #: every plan found this episode: ``(clock, (T + 1, N) configurations)``
+        #: the plan the fleet follows: ``[(clock, (T + 1, N) configurations)]``, empty before
+        #: one is found. Earlier plans are dropped: a run that replans often (under a PIBT
+        #: shield, breakdowns, closures) would hold hundreds of them.
         self.plans: list[tuple[int, np.ndarray]] = []
 
     # ------------------------------------------------------------------ the step
@@ -213,7 +215,7 @@ class LaCAMNavigator:
         self._failed = 0
         self._next_search = 0
         self._plan, self._t0 = plan, int(sim.t)
-        self.plans.append((int(sim.t), plan))
+        self.plans = [(int(sim.t), plan)]
         return plan[min(1, plan.shape[0] - 1)]
 
     def _fallback(
