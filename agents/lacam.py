@@ -186,11 +186,7 @@ class LaCAMNavigator:
     ) -> np.ndarray | None:
         """Search a plan from ``pos``; its first step, or None (then the next search waits)."""
         f = sim.floor
-        moves = sim.move_mask(np.arange(f.n_nodes))
-        moves[:, 0] = True
-        own = np.arange(f.n_nodes)[:, None]
-        outdeg = (moves[:, 1:] & (f.nbr[:, 1:] != own)).sum(axis=1).astype(np.int64)
-        frozen = ~mask[:, 1:].any(axis=1)
+        moves, outdeg, frozen = _move_inputs(sim, mask)
         found, plan, expanded, explored, first, first_expanded, _ = lacam_search(
             pos, goals, f.nbr, moves, outdeg, frozen, table, self.node_budget, self.swap,
             self._rng, self.refine,
@@ -229,11 +225,7 @@ class LaCAMNavigator:
         """The configuration generator's successor of ``pos`` (PIBT with the swap, the
         fallback's priorities), as actions; None when it has none (everyone waits)."""
         f = sim.floor
-        moves = sim.move_mask(np.arange(f.n_nodes))
-        moves[:, 0] = True
-        own = np.arange(f.n_nodes)[:, None]
-        outdeg = (moves[:, 1:] & (f.nbr[:, 1:] != own)).sum(axis=1).astype(np.int64)
-        frozen = ~mask[:, 1:].any(axis=1)
+        moves, outdeg, frozen = _move_inputs(sim, mask)
         assert self._prio is not None
         order = np.argsort(-self._prio, kind="stable").astype(np.int32)
         ok, nxt = pibt_step(
@@ -272,6 +264,19 @@ def plan_costs(plan: np.ndarray, goals: np.ndarray) -> tuple[int, int]:
     off = ~on
     last = np.where(off.any(axis=0), plan.shape[0] - np.argmax(off[::-1], axis=0), 0)
     return loss, int(last.sum())
+
+
+def _move_inputs(sim: Simulation, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the search and its generator read of the move rules now: ``moves`` (n_nodes, A),
+    the moves allowed out of each node (WAIT always); ``outdeg`` (n_nodes,), their count to
+    other nodes; ``frozen`` (N,), the robots the action mask holds to WAIT."""
+    f = sim.floor
+    moves = sim.move_mask(np.arange(f.n_nodes))
+    moves[:, 0] = True
+    own = np.arange(f.n_nodes)[:, None]
+    outdeg = np.asarray((moves[:, 1:] & (f.nbr[:, 1:] != own)).sum(axis=1), dtype=np.int64)
+    frozen = np.logical_not(mask[:, 1:].any(axis=1))
+    return moves, outdeg, frozen
 
 
 def _actions_to(

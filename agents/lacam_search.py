@@ -418,16 +418,9 @@ def lacam_search(
             while e >= 0 and e_to[e] != known:
                 e = e_next[e]
             if e < 0:
-                if n_e == ecap:
-                    ecap *= 2
-                    e_to = _grow1(e_to, ecap)
-                    e_cost = _grow1(e_cost, ecap)
-                    e_next = _grow1(e_next, ecap)
-                e_to[n_e] = known
-                e_cost[n_e] = loss
-                e_next[n_e] = e_head[s]
-                e_head[s] = n_e
-                n_e += 1
+                e_to, e_cost, e_next, n_e = _add_edge(
+                    s, known, loss, e_head, e_to, e_cost, e_next, n_e
+                )
             stack, sp, queue = _rewire(
                 s, g, hval, parent, e_head, e_to, e_cost, e_next, found, stack, sp, queue
             )
@@ -478,16 +471,7 @@ def lacam_search(
         e_head[q] = -1
         if refine:
             hval[q] = _h(nxt, table)
-            if n_e == ecap:
-                ecap *= 2
-                e_to = _grow1(e_to, ecap)
-                e_cost = _grow1(e_cost, ecap)
-                e_next = _grow1(e_next, ecap)
-            e_to[n_e] = q
-            e_cost[n_e] = loss
-            e_next[n_e] = e_head[s]
-            e_head[s] = n_e
-            n_e += 1
+            e_to, e_cost, e_next, n_e = _add_edge(s, q, loss, e_head, e_to, e_cost, e_next, n_e)
         if n_c == ccap:
             ccap *= 2
             c_parent = _grow1(c_parent, ccap)
@@ -568,6 +552,21 @@ def _h(config, table):  # pragma: no cover - compiled
     for i in range(config.shape[0]):
         total += np.int64(table[i, config[i]])
     return total
+
+
+@numba.njit(cache=True)
+def _add_edge(s, to, cost, e_head, e_to, e_cost, e_next, n_e):  # pragma: no cover - compiled
+    """Add the edge ``s → to`` of cost ``cost`` at the head of ``s``'s list of successors (the
+    edge arrays grown by doubling when full); returns the edge arrays and their new count."""
+    if n_e == e_to.shape[0]:
+        e_to = _grow1(e_to, 2 * n_e)
+        e_cost = _grow1(e_cost, 2 * n_e)
+        e_next = _grow1(e_next, 2 * n_e)
+    e_to[n_e] = to
+    e_cost[n_e] = cost
+    e_next[n_e] = e_head[s]
+    e_head[s] = n_e
+    return e_to, e_cost, e_next, n_e + 1
 
 
 @numba.njit(cache=True)
