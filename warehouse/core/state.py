@@ -7,6 +7,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from .kernels import arrivals_kernel, write_orders_kernel
+
 
 class Phase(IntEnum):
     """What a robot is doing. ``broken`` is a separate timer on top of the phase."""
@@ -202,8 +204,6 @@ class OrderBook:
         """Orders ``pick[j] → station[j]`` created at ``step``, open; returns their ids.
         ``station`` broadcasts to ``pick`` (one station for all); other shapes are a
         ``ValueError`` (the compiled writer reads ``station[j]`` for every ``j``, unchecked)."""
-        from .kernels import write_orders_kernel
-
         pick = np.asarray(pick, np.int32).reshape(-1)
         station = np.asarray(station, np.int32)
         if station.shape != pick.shape:
@@ -231,8 +231,6 @@ class OrderBook:
         """A step's first ``keep`` arrivals, drawn from ``u`` and ``station_idx`` by the rule of
         :func:`~warehouse.core.kernels.arrival_draws_kernel` and added as :meth:`add` adds
         orders, in one compiled call (the simulation's hot path)."""
-        from .kernels import arrivals_kernel
-
         self.reserve(keep)
         self.open_ids = arrivals_kernel(
             cdf, u, picks, stations, station_idx, keep, step, self.count, self.pick,
