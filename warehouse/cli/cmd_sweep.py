@@ -230,8 +230,14 @@ def sweep(
     names = sorted({spec.name for spec in specs})
     minutes = sorted({n_steps * v.physics.step_seconds / 60 for v in variants})
     span = f"{minutes[0]:g}" + (f"–{minutes[-1]:g}" if len(minutes) > 1 else "")
+    stops = [v.episode.stop_when_solved for v in variants]  # runs that end when solved
+    steps_text = f"× {n_steps} steps"
+    if all(stops):
+        steps_text = f"until solved, at most {n_steps} steps"
+    elif any(stops):
+        steps_text = f"× at most {n_steps} steps (until solved where episode.stop_when_solved)"
     title = (
-        f"sweep of {sc.name}: {n_runs} runs × {n_steps} steps "
+        f"sweep of {sc.name}: {n_runs} runs {steps_text} "
         f"({span} min); policy {', '.join(names)}, collisions {', '.join(modes)}"
     )
     Console().print(sweep_table(table, paired, list(grid), title))

@@ -9,6 +9,10 @@ from typing import Any
 
 from warehouse.errors import InputError
 
+#: the ``episode.*`` settings a sweep's runs read from ``--set`` (the others are ``--steps``'
+#: and ``--seeds``', or not read by a sweep)
+SWEEPABLE_EPISODE = frozenset({"episode.stop_when_solved"})
+
 
 def parse_grid(sets: Any, policy: str | None) -> tuple[dict[str, list[Any]], dict[str, list[str]]]:
     """``({dotted key: values}, {dotted key: values as typed})`` of the ``--set`` items.
@@ -32,7 +36,7 @@ def parse_grid(sets: Any, policy: str | None) -> tuple[dict[str, list[Any]], dic
         if key in grid:  # (as check_set_keys words it for the other commands)
             raise InputError(None, option, f"given twice (also as {typed_as[key]!r})")
         typed_as[key] = typed
-        if key == "episode" or key.startswith("episode."):
+        if (key == "episode" or key.startswith("episode.")) and key not in SWEEPABLE_EPISODE:
             # Every sweep run gets --steps/--seeds; a swept episode setting would be ignored.
             raise InputError(None, option, "cannot be swept; use --steps and --seeds")
         if policy and key in ("policies", "policies.dispatcher", "policies.navigator"):
