@@ -11,7 +11,9 @@ One update is one episode of ``--steps`` steps for the whole fleet: advantage ac
 with n-step returns bootstrapped at the truncation, an entropy bonus and masked logits. A
 one-shot instance with ``episode.stop_when_solved`` ends its episode where the env terminates
 it (:attr:`~warehouse.env.WarehouseEnv.terminated`: solved), without a bootstrap. It prints the
-fleet's deliveries per episode and, at the end, on a held-out seed.
+fleet's deliveries per episode and, at the end, on a held-out seed; on one-shot instances also
+whether the episode was solved, the share of robots on their goal and its steps
+(:meth:`~warehouse.env.WarehouseEnv.episode_metrics`).
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def train(
     seed: int = 0,
     log: Any = print,
 ) -> dict[str, Any]:
-    """Train and return ``{"deliveries": per-update list, "held_out": deliveries}``.
+    """Train and return ``{"deliveries": per-update list, "held_out": deliveries}``; on a
+    one-shot instance also per-update lists ``solved``, ``on_goal_share`` and ``steps`` and the
+    held-out episode's ``held_out_metrics`` (:meth:`~warehouse.env.WarehouseEnv.episode_metrics`).
     ``progress``: ``reward.progress`` (``None``: the scenario's own)."""
     import torch
     from torch import nn
@@ -84,6 +88,9 @@ def train(
         return torch.multinomial(logits.softmax(-1), 1, generator=sampler).squeeze(-1)
 
     gamma, history = 0.97, []
+    one_shot: dict[str, list[Any]] | None = None  # per-update one-shot metrics
+    if env.episode_metrics() is not None:
+        one_shot = {"solved": [], "on_goal_share": [], "steps": []}
     for update in range(updates):
         obs, mask = env.reset_arrays(seed=seed + 1 + update)
         logps, values, rewards, entropies = [], [], [], []
@@ -112,15 +119,35 @@ def train(
         nn.utils.clip_grad_norm_(params, 0.5)
         optim.step()
         history.append(int(env.sim.state.deliveries.sum()))
+        metrics = env.episode_metrics()
+        if one_shot is not None and metrics is not None:
+            for key, values in one_shot.items():
+                values.append(metrics[key])
         if update % 25 == 0 or update == updates - 1:
-            log(f"update {update:4d}  deliveries {history[-1]:3d}")
+            log(f"update {update:4d}  deliveries {history[-1]:3d}" + _one_shot_line(metrics))
     obs, mask = env.reset_arrays(seed=held_out_seed(seed, updates))
     with torch.no_grad():
         while not episode_over(env):
             obs, mask, _ = env.step_arrays(act(policy(obs, mask)[0]).numpy())
     held_out = int(env.sim.state.deliveries.sum())
-    log(f"held-out seed: {held_out} deliveries in {env.sim.t} steps")
-    return {"deliveries": history, "held_out": held_out}
+    metrics = env.episode_metrics()
+    log(
+        f"held-out seed: {held_out} deliveries in {env.sim.t} steps"
+        + _one_shot_line(metrics, steps=False)
+    )
+    out: dict[str, Any] = {"deliveries": history, "held_out": held_out}
+    if one_shot is not None:
+        out.update(one_shot, held_out_metrics=metrics)
+    return out
+
+
+def _one_shot_line(metrics: dict[str, Any] | None, steps: bool = True) -> str:
+    """The log's one-shot columns: solved, share of robots on their goal and (``steps``) the
+    episode's steps; "" when the run is no one-shot instance."""
+    if metrics is None:
+        return ""
+    line = f"  solved {int(metrics['solved'])}  on_goal {metrics['on_goal_share']:.2f}"
+    return line + (f"  steps {metrics['steps']:4d}" if steps else "")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -289,9 +289,14 @@ def test_scratch_a2c_ends_a_solved_episode_there_without_bootstrap(
     monkeypatch.setattr(a2c, "discounted_returns", record)
     lines: list[str] = []
     out = a2c.train(str(_one_cell(tmp_path)), updates=2, steps=5, log=lines.append)
-    assert out == {"deliveries": [1, 1], "held_out": 1}
+    assert {k: out[k] for k in ("deliveries", "held_out", "solved", "steps")} == {
+        "deliveries": [1, 1],
+        "held_out": 1,
+        "solved": [True, True],
+        "steps": [1, 1],
+    }
     assert [b.tolist() for b in bootstraps] == [[0.0], [0.0]]
-    assert lines[-1] == "held-out seed: 1 deliveries in 1 steps"
+    assert lines[-1] == "held-out seed: 1 deliveries in 1 steps  solved 1  on_goal 1.00"
 
 
 def test_discounted_returns_by_hand() -> None:

@@ -37,7 +37,9 @@ infos          per robot, flat: ``cost`` (safety cost, 1.0 on a step the collisi
                arrays of the step (``moved_m``, ``delivered``, ``collided``, ``intervened``: the
                shield changed the action, ``refused``: the action was masked or out of range,
                ...) are in ``env.last_result``
-               (:class:`~warehouse.core.StepResult`); kept out of the dicts for speed.
+               (:class:`~warehouse.core.StepResult`); kept out of the dicts for speed. In a
+               one-shot run the step that ends the episode (solved or truncated) adds
+               ``metrics`` to every agent's dict (a copy each): :meth:`episode_metrics`.
 state()        the occupancy grid ``(H, W)`` float32: 1 robot, 2 robot carrying an order
                (``state_space``). With ``state="channels"``, ``(5, H, W)`` float32 for a
                centralized critic: robots; robots carrying an order; how many robots head for
@@ -93,6 +95,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from . import kpis
 from .core import Observer, Simulation, StepResult
 from .fleet import run_dispatcher
 from .floor import CompiledFloor
@@ -204,6 +207,24 @@ class WarehouseEnv(ParallelEnv):
         as the dict API, the Mesa model and ``warehouse run`` end it)."""
         return self.stop_when_solved and self.sim.t > 0 and bool(self.sim.solved())
 
+    def episode_metrics(self) -> dict[str, Any] | None:
+        """A one-shot instance's metrics now (POGEMA's, the KPIs of :mod:`warehouse.kpis`):
+        ``solved`` (bool: every robot on its goal, CSR), ``on_goal_share`` (ISR), ``makespan``
+        and ``sum_of_costs`` (``None`` unless solved), ``sum_of_costs_lb`` (``None`` when a goal
+        is unreachable) and ``steps``; ``None`` outside one-shot runs. The dict API puts them in
+        every agent's infos (``metrics``) at the step that ends the episode."""
+        solved = kpis.solved(self.sim)
+        if solved is None:
+            return None
+        return {
+            "solved": bool(solved),
+            "on_goal_share": kpis.on_goal_share(self.sim),
+            "makespan": kpis.makespan(self.sim),
+            "sum_of_costs": kpis.sum_of_costs(self.sim),
+            "sum_of_costs_lb": kpis.sum_of_costs_lb(self.sim),
+            "steps": self.sim.t,
+        }
+
     def set_dispatcher(self, dispatcher: Any | None) -> None:
         """Attach the dispatcher called after every step (``None``: nobody assigns orders)."""
         self.dispatcher = dispatcher
@@ -292,6 +313,10 @@ class WarehouseEnv(ParallelEnv):
         finally:
             pending.result()
         if truncated or terminated:
+            metrics = self.episode_metrics()
+            if metrics is not None:  # one-shot: the episode's metrics, a dict per agent
+                for info in infos.values():
+                    info["metrics"] = metrics.copy()
             self.agents = []
         if self.render_mode == "human":
             self.render()
