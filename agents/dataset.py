@@ -60,6 +60,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
@@ -71,6 +72,7 @@ import numpy as np
 
 from warehouse.atomic import sha256_file
 from warehouse.errors import InputError
+from warehouse.interrupt import signals_deferred
 from warehouse.jsonio import read_json_object
 
 SCHEMA_VERSION = 1
@@ -161,8 +163,12 @@ class ShardWriter:
             return
         name = f"shard_{len(self.shards):05d}.npz"
         path = self.folder / name
-        # numpy's stubs match ``**arrays`` against savez's ``allow_pickle: bool`` parameter
-        np.savez(path, **{k: v[: self._fill] for k, v in self._buf.items()})  # type: ignore[arg-type]
+        arrays = {k: v[: self._fill] for k, v in self._buf.items()}
+        # a Ctrl-C or SIGTERM waits for the shard: cut inside savez, the half-written zip's
+        # close fails with an error of its own (a traceback, not the one-line stop)
+        with signals_deferred(signal.SIGINT, signal.SIGTERM):
+            # numpy's stubs match ``**arrays`` against savez's ``allow_pickle: bool`` parameter
+            np.savez(path, **arrays)  # type: ignore[arg-type]
         self.shards.append({"file": name, "n": self._fill, "sha256": file_sha256(path)})
         self.count += self._fill
         self._fill = 0

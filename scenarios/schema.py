@@ -252,9 +252,11 @@ class PoliciesConfig(Section):
     navigator_args: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Keyword arguments of navigators, by name: {rule_based: {patience: 4}} "
-        "(--set policies.navigator_args.rule_based.patience=4, sweepable). Every policy of a "
-        "run whose navigator has that name gets them, installed packages' navigators too; a run "
-        "where none has it refuses them.",
+        "(--set policies.navigator_args.rule_based.patience=4, sweepable). The lacam planner "
+        "takes node_budget (search iterations per search, a whole number ≥ 1, default 20000) "
+        "and refine (LaCAM*'s anytime refinement, default false): see *A complete planner*. "
+        "Every policy of a run whose navigator has that name gets them, installed packages' "
+        "navigators too; a run where none has it refuses them.",
     )
     dispatcher_args: dict[str, dict[str, Any]] = Field(
         default_factory=dict,

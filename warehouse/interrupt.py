@@ -22,21 +22,33 @@ from typing import Any
 def ctrl_c_deferred() -> Iterator[None]:
     """A Ctrl-C during the block is held back and raised when the block ends. For steps that
     must not be cut in two: making a staging folder and taking note of it, so that the
-    clean-up sees every folder made. Python runs signal handlers in the main thread whichever
-    thread the signal reached, so this swaps the handler rather than a thread's signal mask
-    (torch and numba threads would take the signal instead). Does nothing outside the main
-    thread."""
+    clean-up sees every folder made (:func:`signals_deferred` of SIGINT)."""
+    with signals_deferred(signal.SIGINT):
+        yield
+
+
+@contextlib.contextmanager
+def signals_deferred(*signums: int) -> Iterator[None]:
+    """The signals ``signums`` arriving during the block are held back and raised, once each,
+    when it ends, to the handlers that were in place (KeyboardInterrupt for SIGINT by default;
+    ``warehouse collect``'s SIGTERM handler exits). For writes that must not be cut in two:
+    an exception raised inside ``np.savez`` leaves its zip file half written, and closing it
+    then fails with a second error that hides the first (a traceback instead of the one-line
+    stop). Python runs signal handlers in the main thread whichever thread the signal reached,
+    so this swaps the handlers rather than a thread's signal mask (torch and numba threads
+    would take the signal instead). Does nothing outside the main thread."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in signums}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught:  # as the previous handler would have had it (KeyboardInterrupt by default)
-            signal.raise_signal(signal.SIGINT)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for s in dict.fromkeys(caught):  # as the previous handler would have had it
+            signal.raise_signal(s)
 
 
 @contextlib.contextmanager
