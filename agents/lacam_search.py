@@ -287,12 +287,11 @@ def lacam_search(
     head = np.empty(cap, np.int64)  # each node's constraint queue (linked through c_next)
     tail = np.empty(cap, np.int64)
     # constraints (low-level nodes): a root per high-level node (c_parent -1, depth 0)
-    ccap = 1024
-    c_parent = np.empty(ccap, np.int64)
-    c_who = np.empty(ccap, np.int64)
-    c_where = np.empty(ccap, np.int64)
-    c_depth = np.empty(ccap, np.int64)
-    c_next = np.empty(ccap, np.int64)
+    c_parent = np.empty(1024, np.int64)
+    c_who = np.empty(1024, np.int64)
+    c_where = np.empty(1024, np.int64)
+    c_depth = np.empty(1024, np.int64)
+    c_next = np.empty(1024, np.int64)
     n_c = 0
     # explored configurations: open addressing, -1 empty
     slots = np.full(1024, -1, np.int64)
@@ -363,24 +362,10 @@ def lacam_search(
             for a in range(n_act):
                 if a > 0 and (frozen[i] or not moves[p, a] or nbr[p, a] == p):
                     continue
-                if n_c == ccap:
-                    ccap *= 2
-                    c_parent = _grow1(c_parent, ccap)
-                    c_who = _grow1(c_who, ccap)
-                    c_where = _grow1(c_where, ccap)
-                    c_depth = _grow1(c_depth, ccap)
-                    c_next = _grow1(c_next, ccap)
-                c_parent[n_c] = c
-                c_who[n_c] = i
-                c_where[n_c] = nbr[p, a]
-                c_depth[n_c] = d + 1
-                c_next[n_c] = -1
-                if head[s] < 0:
-                    head[s] = n_c
-                else:
-                    c_next[tail[s]] = n_c
-                tail[s] = n_c
-                n_c += 1
+                c_parent, c_who, c_where, c_depth, c_next, n_c = _push_constraint(
+                    s, c, i, nbr[p, a], d + 1, head, tail,
+                    c_parent, c_who, c_where, c_depth, c_next, n_c,
+                )  # fmt: skip
         for i in range(n):
             nxt[i] = -1
             mark[pos[i]] = i
@@ -472,19 +457,10 @@ def lacam_search(
         if refine:
             hval[q] = _h(nxt, table)
             e_to, e_cost, e_next, n_e = _add_edge(s, q, loss, e_head, e_to, e_cost, e_next, n_e)
-        if n_c == ccap:
-            ccap *= 2
-            c_parent = _grow1(c_parent, ccap)
-            c_who = _grow1(c_who, ccap)
-            c_where = _grow1(c_where, ccap)
-            c_depth = _grow1(c_depth, ccap)
-            c_next = _grow1(c_next, ccap)
-        c_parent[n_c] = -1
-        c_depth[n_c] = 0
-        c_next[n_c] = -1
-        head[q] = n_c
-        tail[q] = n_c
-        n_c += 1
+        head[q] = -1  # its constraint tree: the root alone (no robot constrained)
+        c_parent, c_who, c_where, c_depth, c_next, n_c = _push_constraint(
+            q, -1, -1, -1, 0, head, tail, c_parent, c_who, c_where, c_depth, c_next, n_c
+        )
         slots[k] = q
         if 2 * n_h > slots.shape[0]:  # rehash into a table twice the size
             slots = np.full(2 * slots.shape[0], -1, np.int64)
@@ -552,6 +528,33 @@ def _h(config, table):  # pragma: no cover - compiled
     for i in range(config.shape[0]):
         total += np.int64(table[i, config[i]])
     return total
+
+
+@numba.njit(cache=True)
+def _push_constraint(
+    s, parent_c, who, where, depth, head, tail, c_parent, c_who, c_where, c_depth, c_next, n_c
+):  # pragma: no cover - compiled
+    """Append the constraint "robot ``who`` moves to ``where``" (below ``parent_c``, at
+    ``depth``; a root: ``-1``, ``-1``, ``-1``, 0) to high-level node ``s``'s queue (``head``,
+    ``tail``, linked through ``c_next``), the pool grown by doubling when full; returns the
+    pool's arrays and its new count."""
+    if n_c == c_parent.shape[0]:
+        c_parent = _grow1(c_parent, 2 * n_c)
+        c_who = _grow1(c_who, 2 * n_c)
+        c_where = _grow1(c_where, 2 * n_c)
+        c_depth = _grow1(c_depth, 2 * n_c)
+        c_next = _grow1(c_next, 2 * n_c)
+    c_parent[n_c] = parent_c
+    c_who[n_c] = who
+    c_where[n_c] = where
+    c_depth[n_c] = depth
+    c_next[n_c] = -1
+    if head[s] < 0:
+        head[s] = n_c
+    else:
+        c_next[tail[s]] = n_c
+    tail[s] = n_c
+    return c_parent, c_who, c_where, c_depth, c_next, n_c + 1
 
 
 @numba.njit(cache=True)
