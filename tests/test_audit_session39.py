@@ -262,3 +262,38 @@ def test_a_signal_during_a_shard_write_waits_for_the_shard(
     assert exc.value.code == 128 + signum
     with np.load(tmp_path / "shard_00000.npz", allow_pickle=False) as shard:
         assert shard["action"].shape == (4,)  # written whole before the stop
+
+
+def test_reward_on_goal_pays_each_step_a_robot_ends_on_its_one_shot_goal() -> None:
+    """``reward.on_goal`` (default 0): in one-shot runs, a reward per step a robot ends on its
+    goal, so a learner is paid for holding it (h9's training run: robots arrived, then drove
+    off for free). The same run with and without it differs by exactly that term; elsewhere
+    the setting is refused (it would do nothing)."""
+    import numpy as np
+
+    import warehouse
+    from agents import RuleBasedNavigator
+
+    one_shot = {"tasks.mode": "goal_visit", "tasks.assignment": "one_shot", "fleet.robots": 3}
+    runs = []
+    for on_goal in (0.0, 2.5):
+        env = warehouse.make_env("tiny", **one_shot, **{"reward.on_goal": on_goal})
+        obs, _ = env.reset(seed=4)
+        nav = RuleBasedNavigator()
+        nav.reset(4)
+        rewards, on = [], []
+        for _ in range(40):
+            mask = np.stack([obs[a]["action_mask"] for a in env.agents]).astype(bool)
+            moves, _ = nav.act(env.sim, None, mask)
+            obs, r, _, _, _ = env.step(dict(zip(env.agents, moves.tolist(), strict=True)))
+            rewards.append([r[a] for a in env.possible_agents])
+            on.append((env.sim.state.pos == env.sim.one_shot_goals).tolist())
+        runs.append((np.array(rewards, np.float32), np.array(on)))
+    (plain, on_plain), (paid, on_paid) = runs
+    assert np.array_equal(on_plain, on_paid)  # a reward term changes no move
+    assert on_plain.any()  # (some robot stood on its goal: the test has teeth)
+    assert np.array_equal(paid - plain, np.float32(2.5) * on_plain)
+    from warehouse.errors import InputError
+
+    with pytest.raises(InputError, match=r"reward\.on_goal: needs tasks\.assignment: one_shot"):
+        warehouse.make_env("tiny", **{"reward.on_goal": 1.0})

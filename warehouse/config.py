@@ -377,6 +377,12 @@ class RewardConfig(Section):
         "when it moves away; 0 on a step where its target changes). Shaping for learners "
         "trained from scratch, where the delivery reward alone is too sparse.",
     )
+    on_goal: float = Field(
+        0.0,
+        description="One-shot MAPF instances (tasks.assignment one_shot) only: reward per step "
+        "a robot ends standing on its goal (delivery pays its first arrival once). Shaping for "
+        "learners, whose robots otherwise drive off their goals for free.",
+    )
 
 
 def _node_name(value: Any) -> str | int:
@@ -681,3 +687,18 @@ class SimConfig(Section):
     faults: FaultsConfig = FaultsConfig()
     observation: ObservationConfig = ObservationConfig()
     battery: BatteryConfig = BatteryConfig()
+
+    @field_validator("reward")
+    @classmethod
+    def _on_goal_one_shot(cls, reward: RewardConfig, info: ValidationInfo) -> RewardConfig:
+        """Only a one-shot MAPF instance keeps robots on goals: elsewhere the term would do
+        nothing."""
+        tasks = info.data.get("tasks")
+        if reward.on_goal != 0.0 and tasks is not None and tasks.assignment != "one_shot":
+            raise PydanticCustomError(
+                "needs",
+                "on_goal: needs {setting}: one_shot (only a one-shot MAPF instance holds robots "
+                "on their goals), got {assignment}",
+                {"setting": "tasks.assignment", "assignment": tasks.assignment},
+            )
+        return reward

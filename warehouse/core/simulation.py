@@ -985,6 +985,8 @@ class Simulation:
                 same[self._rerouted] = False
             closer = (dist_before - dist_after).astype(np.float64) * same
             reward += (rw.progress * closer).astype(np.float32)
+        if rw.on_goal != 0.0 and self.one_shot_goals is not None:  # one-shot: holding pays
+            reward += np.float32(rw.on_goal) * (s.pos == self.one_shot_goals)
         return StepResult(
             actions=actions,
             reward=reward,
