@@ -297,3 +297,44 @@ def test_reward_on_goal_pays_each_step_a_robot_ends_on_its_one_shot_goal() -> No
 
     with pytest.raises(InputError, match=r"reward\.on_goal: needs tasks\.assignment: one_shot"):
         warehouse.make_env("tiny", **{"reward.on_goal": 1.0})
+
+
+def test_viewer_draws_robots_holding_their_one_shot_goal_as_idle(tmp_path: Path) -> None:
+    """In one-shot runs a robot standing on its goal kept its phase ``to_goal`` and was drawn
+    in the "to pick" colour, like the robots still driving (h8): a solved instance looked busy.
+    It is drawn idle now (its task done), live and in a replay, and the inspector says so;
+    lifelong frames draw phases as before."""
+    pytest.importorskip("pygame")
+    import numpy as np
+
+    from visualize import palette as pal
+    from visualize.draw import Renderer
+    from visualize.frame import frame_from_recording, frame_from_sim
+    from visualize.inspector import inspect_robot
+    from warehouse.recording import EpisodeRecorder, load_recording
+
+    one_shot = {"tasks.mode": "goal_visit", "tasks.assignment": "one_shot", "fleet.robots": 3}
+    fleet = _tiny_fleet(**one_shot)
+    recorder = EpisodeRecorder(fleet.sim, meta={})
+    r = Renderer(fleet.sim.floor, (200, 170))  # small cells: no id labels over the robots
+    seen_driving = False
+    for t in range(1, 61):
+        recorder.capture(fleet.sim, fleet.step())
+        frame = frame_from_sim(fleet.sim, fleet.last)
+        on_goal = fleet.sim.state.pos == fleet.sim.one_shot_goals
+        canvas = r.draw(frame)
+        for i in range(3):
+            x, y = r.robot_screen_center(frame, i)
+            shown = tuple(canvas.get_at((int(x), int(y))))[:3]
+            expected = pal.STATE_COLORS[0 if on_goal[i] else 1]  # idle, else driving
+            assert shown == expected, (t, i)
+            assert inspect_robot(frame, i).state == ("idle" if on_goal[i] else "to_pick")
+        seen_driving |= not on_goal.all()
+    assert seen_driving and on_goal.all()  # both kinds were drawn
+    recorder.save(tmp_path / "r.npz")
+    replayed = frame_from_recording(load_recording(tmp_path / "r.npz"), 60)
+    assert np.array_equal(replayed.shown_phase, frame.shown_phase)
+    lifelong = _tiny_fleet()
+    lifelong.step()
+    frame = frame_from_sim(lifelong.sim, lifelong.last)
+    assert frame.shown_phase is frame.phase

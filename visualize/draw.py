@@ -414,7 +414,7 @@ class Renderer:
     def _paint_markers(self, frame: Frame, clip: tuple[int, int, int, int]) -> None:
         pg, c, f = self.pg, self.view.cell, self.floor
         ov = self.overlays
-        states = pal.robot_states(frame.phase, frame.broken)
+        states = pal.robot_states(frame.shown_phase, frame.broken)
         colors = pal.STATE_RGB[states]
         px = Pixels(pg, self.canvas)
         try:

@@ -115,6 +115,16 @@ class Frame:
         return kpis.stalled(self.since_progress, self.sim.config.physics)
 
     @property
+    def shown_phase(self) -> np.ndarray:
+        """The phase a robot is drawn in: its own, but a robot holding its one-shot goal
+        (:func:`warehouse.core.state.holding_goal`; one-shot runs only) shows as idle, its task
+        done, so the robots still driving stand out."""
+        if self.kpis.get("solved") is None:  # (not a one-shot run)
+            return self.phase
+        held = state.holding_goal(self.pos, self.task_goal, self.waypoint, self.phase)
+        return np.where(held, Phase.IDLE, self.phase).astype(self.phase.dtype)
+
+    @property
     def target(self) -> np.ndarray:
         """Where each robot drives (the core's rule, :func:`warehouse.core.state.drive_target`)."""
         return state.drive_target(self.waypoint, self.task_goal)

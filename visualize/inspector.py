@@ -145,7 +145,7 @@ def inspect_robot(frame: Frame, robot: int) -> RobotInspection:
         mask = None if st.mask is None else np.asarray(st.mask[robot], bool)
         intervened = bool(st.intervened[robot]) if st.intervened is not None else False
         collided = bool(st.collided[robot]) if st.collided is not None else False
-    state = robot_states(frame.phase[robot : robot + 1], frame.broken[robot : robot + 1])[0]
+    state = robot_states(frame.shown_phase[robot : robot + 1], frame.broken[robot : robot + 1])[0]
     stuck, jammed = (bool(flag[robot]) for flag in frame.stalled())
     battery: dict[str, Any] = {}
     if frame.battery:
