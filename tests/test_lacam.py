@@ -94,12 +94,10 @@ def _check_plan(sim: Simulation, plan: np.ndarray) -> None:
 
 
 def _solved_at(fleet: Fleet, steps: int) -> int | None:
-    sim = fleet.sim
-    for t in range(steps):
-        fleet.step()
-        if bool((sim.state.pos == sim.one_shot_goals).all()):
-            return t + 1
-    return None
+    """The first step after which every robot stands on its goal (None: not within ``steps``):
+    the stop of ``episode.stop_when_solved`` (:meth:`Fleet.run`)."""
+    taken = fleet.run(steps, stop_when_solved=True)
+    return taken if fleet.sim.solved() else None
 
 
 def test_lacam_is_a_registered_navigator_without_weights() -> None:

@@ -40,13 +40,10 @@ def _fleet(folder: Path, starts, goals, collisions: str) -> Fleet:  # type: igno
 
 
 def _solved_at(fleet: Fleet, steps: int) -> int | None:
-    """The first step after which every robot stands on its goal (None: not within ``steps``)."""
-    sim = fleet.sim
-    for t in range(steps):
-        fleet.step()
-        if bool((sim.state.pos == sim.one_shot_goals).all()):
-            return t + 1
-    return None
+    """The first step after which every robot stands on its goal (None: not within ``steps``):
+    the stop of ``episode.stop_when_solved`` (:meth:`Fleet.run`)."""
+    taken = fleet.run(steps, stop_when_solved=True)
+    return taken if fleet.sim.solved() else None
 
 
 @pytest.mark.parametrize("collisions", ["pibt", "pibt_swap"])
