@@ -12,7 +12,6 @@ compilation is not timed. Prints one row per fleet size (means over seeds, and t
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -85,9 +84,9 @@ def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> None:
     from warehouse.bench import machine_info
-    from warehouse.cli.checks import seed_list
+    from warehouse.cli.checks import OneLineParser, new_output_file, seed_list
 
-    ap = argparse.ArgumentParser(prog="python -m agents.bench_lacam", description=__doc__)
+    ap = OneLineParser(prog="python -m agents.bench_lacam", description=__doc__)
     ap.add_argument("target", help="scenario or map file, or a built-in scenario")
     ap.add_argument("--robots", default="50,100,200,400", help="fleet sizes, comma-separated")
     ap.add_argument("--seeds", default="0..4", help="seeds: 0..4 or 0,3,7")
@@ -106,6 +105,11 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(exc.one_line())
     if args.node_budget is not None and args.node_budget < 1:
         ap.error(f"--node-budget: expected a whole number ≥ 1, got {args.node_budget}")
+    if args.out is not None:  # checked before the benchmark, not after it
+        try:
+            new_output_file(args.out, "--out")
+        except InputError as exc:
+            ap.error(exc.one_line())
     try:
         time_search(args.target, 2, 0, args.node_budget)  # compile, untimed
         rows = [time_search(args.target, n, s, args.node_budget) for n in sizes for s in seeds]

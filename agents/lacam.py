@@ -25,7 +25,15 @@ one-line :class:`~warehouse.errors.InputError`.
   are bit-reproducible). Without a plan the fleet takes the configuration generator's one-step
   successor (a PIBT step with the swap, LaCAM's priorities: a robot off its goal gains one a
   step), and the navigator searches again after 2, 4, 8, ... steps (doubling after each failed
-  search, at most :data:`RETRY_MAX`); a search that succeeds starts the count again.
+  search, at most :data:`RETRY_MAX`); a search that succeeds starts the count again. A change
+  of the floor the distances route on (a scheduled closure that starts or lifts) ends the
+  wait: the next step searches, once per change (random closures, which leave the distances
+  alone, do not).
+* **Unsolvable now.** A search due on an instance that plainly has no plan (a robot off its
+  goal held to WAIT, or standing where a held robot blocks its goal for good, a goal no
+  allowed move enters, or a robot whose node does not reach its goal on the floor as it is:
+  a one-way floor, a closure cutting it off) is not run: the fleet takes the generator's
+  step, ``stats["unsolvable"]`` counts it, and the check runs again at the next step.
 
 Randomness: the generator breaks ties between equally short moves by a stream of the
 navigator's own (:func:`~agents.lacam_search.seed_state`), seeded by ``reset(seed)`` (``Fleet``
@@ -92,15 +100,16 @@ class LaCAMNavigator:
         self._plan: np.ndarray | None = None
         self._t0 = 0  # the clock at the plan's first configuration
         self._goals: np.ndarray | None = None
-        self._table: np.ndarray | None = None
-        self._table_key: tuple[Any, ...] | None = None
         self._prio: np.ndarray | None = None  # the fallback's PIBT priorities
         self._next_search = 0  # the clock from which a search may run again
         self._failed = 0  # searches in a row that found no plan
+        self._floor_key: tuple[int, int] | None = None  # the floor the back-off waits on
         #: what happened this episode: ``searches`` run, ``expanded`` (iterations, all
         #: searches), ``explored`` (configurations, all searches), ``solved`` (searches that
         #: found a plan), ``replans`` (searches after the first), ``fallback_steps`` (steps
-        #: taken by the generator without a plan), ``plan_length`` (steps of the last plan
+        #: taken by the generator without a plan), ``unsolvable`` (searches due but not run:
+        #: the instance was plainly unsolvable then, :func:`_plainly_unsolvable`; the check
+        #: runs again at the next step), ``plan_length`` (steps of the last plan
         #: found, -1 before one), ``found`` (whether the last search found one); of the last
         #: search that found a plan: ``first_iterations`` (its iterations until its first
         #: solution; the rest refined it), ``first_cost`` and ``cost`` (the sum of loss, the
@@ -115,6 +124,7 @@ class LaCAMNavigator:
             "solved": 0,
             "replans": 0,
             "fallback_steps": 0,
+            "unsolvable": 0,
             "plan_length": -1,
             "found": False,
             "first_iterations": -1,
@@ -142,24 +152,39 @@ class LaCAMNavigator:
         pos = sim.state.pos.astype(np.int64)
         goals = np.asarray(goals, dtype=np.int64)
         mask = np.asarray(mask, dtype=bool)
-        table = self._distances(sim, goals)
+        table, slot = _distances(sim, goals)
         if self._goals is None or not np.array_equal(self._goals, goals):
             self._goals = goals.copy()
             self._plan = None
-            self._prio = table[np.arange(pos.size), pos] / max(pos.size, 1)
+            self._prio = table[slot, pos] / max(pos.size, 1)
         else:
             self._advance_priorities(pos, goals)
+        self._notice_floor_change(sim)
         nxt = self._planned(sim.t, pos, goals)
         actions = None if nxt is None else _actions_to(f.nbr, pos, nxt, mask)
         if actions is None and not np.array_equal(pos, goals):
+            inputs = _move_inputs(sim, mask)
             if sim.t >= self._next_search:
-                nxt = self._search(sim, pos, goals, mask, table)
-                actions = None if nxt is None else _actions_to(f.nbr, pos, nxt, mask)
+                if _plainly_unsolvable(sim, pos, goals, inputs[0], inputs[2]):
+                    self.stats["unsolvable"] += 1  # no search: it could only fail
+                else:
+                    nxt = self._search(sim, pos, goals, table, slot, inputs)
+                    actions = None if nxt is None else _actions_to(f.nbr, pos, nxt, mask)
             if actions is None:  # no plan: one step of the configuration generator
-                actions = self._fallback(sim, pos, goals, mask, table)
+                actions = self._fallback(sim, pos, goals, mask, table, slot, inputs)
         if actions is None:
             actions = np.zeros(pos.size, dtype=np.int64)
-        return actions, _preferences(f.nbr, pos, table, actions, mask)
+        return actions, _preferences(f.nbr, pos, table, slot, actions, mask)
+
+    def _notice_floor_change(self, sim: Simulation) -> None:
+        """A change of the floor the distances route on (a scheduled closure that starts or
+        lifts, :attr:`~warehouse.floor.DistanceCache.rebuilds`) ends the wait after failed
+        searches: the next search runs now, once per change (a failed one doubles the wait
+        as before)."""
+        key = (id(sim.dist), int(sim.dist.rebuilds))
+        if self._floor_key is not None and key != self._floor_key:
+            self._next_search = min(self._next_search, int(sim.t))
+        self._floor_key = key
 
     def _planned(self, t: int, pos: np.ndarray, goals: np.ndarray) -> np.ndarray | None:
         """The plan's next configuration when the robots stand where it expects them now
@@ -181,14 +206,16 @@ class LaCAMNavigator:
         sim: Simulation,
         pos: np.ndarray,
         goals: np.ndarray,
-        mask: np.ndarray,
         table: np.ndarray,
+        slot: np.ndarray,
+        inputs: tuple[np.ndarray, np.ndarray, np.ndarray],
     ) -> np.ndarray | None:
-        """Search a plan from ``pos``; its first step, or None (then the next search waits)."""
+        """Search a plan from ``pos`` (``table``, ``slot``: :func:`_distances`; ``inputs``:
+        :func:`_move_inputs`); its first step, or None (then the next search waits)."""
         f = sim.floor
-        moves, outdeg, frozen = _move_inputs(sim, mask)
+        moves, outdeg, frozen = inputs
         found, plan, expanded, explored, first, first_expanded, _ = lacam_search(
-            pos, goals, f.nbr, moves, outdeg, frozen, table, self.node_budget, self.swap,
+            pos, goals, f.nbr, moves, outdeg, frozen, table, slot, self.node_budget, self.swap,
             self._rng, self.refine,
         )  # fmt: skip
         st = self.stats
@@ -221,15 +248,18 @@ class LaCAMNavigator:
         goals: np.ndarray,
         mask: np.ndarray,
         table: np.ndarray,
+        slot: np.ndarray,
+        inputs: tuple[np.ndarray, np.ndarray, np.ndarray],
     ) -> np.ndarray | None:
         """The configuration generator's successor of ``pos`` (PIBT with the swap, the
-        fallback's priorities), as actions; None when it has none (everyone waits)."""
+        fallback's priorities; ``inputs``: :func:`_move_inputs`), as actions; None when it has
+        none (everyone waits)."""
         f = sim.floor
-        moves, outdeg, frozen = _move_inputs(sim, mask)
+        moves, outdeg, frozen = inputs
         assert self._prio is not None
         order = np.argsort(-self._prio, kind="stable").astype(np.int32)
         ok, nxt = pibt_step(
-            pos, order, goals, f.nbr, moves, outdeg, frozen, table, self.swap, self._rng
+            pos, order, goals, f.nbr, moves, outdeg, frozen, table, slot, self.swap, self._rng
         )
         self.stats["fallback_steps"] += 1
         return _actions_to(f.nbr, pos, nxt, mask) if ok else None
@@ -240,17 +270,16 @@ class LaCAMNavigator:
         assert prio is not None
         self._prio = np.where(pos != goals, prio + 1.0, prio - np.floor(prio))
 
-    def _distances(self, sim: Simulation, goals: np.ndarray) -> np.ndarray:
-        """``(N, n_nodes)`` uint16: row ``i`` the steps from every node to robot ``i``'s goal
-        (the simulation's distance rows), cached while the goals and the rows are unchanged."""
-        key = (goals.tobytes(), sim.dist.version, id(sim.dist))
-        if self._table is None or self._table_key != key:
-            nodes = np.arange(sim.floor.n_nodes)
-            self._table = np.ascontiguousarray(
-                sim.dist.lookup(goals[:, None], nodes[None, :]), dtype=np.uint16
-            )
-            self._table_key = key
-        return self._table
+
+def _distances(sim: Simulation, goals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The simulation's distance rows, read in place (never copied: a copy of a row per robot
+    was robots × nodes uint16, 155 MB at 2,000 robots on warehouse-20-40-10-2-1):
+    ``(table, slot)``, row ``slot[i]`` of ``table`` the steps from every node to robot ``i``'s
+    goal (:class:`~warehouse.floor.DistanceCache`, computed on the reversed graph, so directed
+    edges count). Asked for at every step: a row the cache evicted since (least recently used
+    first) is computed again, the same, and the cache holds a row for every robot at once."""
+    slot = sim.dist.slots(goals).astype(np.int64)
+    return sim.dist.table, slot
 
 
 def plan_costs(plan: np.ndarray, goals: np.ndarray) -> tuple[int, int]:
@@ -279,6 +308,37 @@ def _move_inputs(sim: Simulation, mask: np.ndarray) -> tuple[np.ndarray, np.ndar
     return moves, outdeg, frozen
 
 
+def _plainly_unsolvable(
+    sim: Simulation,
+    pos: np.ndarray,
+    goals: np.ndarray,
+    moves: np.ndarray,
+    frozen: np.ndarray,
+) -> bool:
+    """Whether no plan can exist from ``pos`` under the moves allowed now (``moves``,
+    ``frozen``: :func:`_move_inputs`), by a look at the distance rows and the moves, without a
+    search: a robot off its goal that may only wait, or whose goal a robot that may only wait
+    stands on, or that no allowed move enters, or that its node does not reach around the
+    closures (:meth:`~warehouse.floor.DistanceCache.reaches`; ``UNREACHABLE``: not at all, as
+    on a one-way floor). Each is a configuration the search can never reach (its
+    robots that may only wait stay where they are); an instance it might solve is never
+    called unsolvable."""
+    off = pos != goals
+    if (off & frozen).any():
+        return True
+    held = np.zeros(moves.shape[0], dtype=bool)
+    held[pos[frozen]] = True
+    if (off & held[goals]).any():
+        return True
+    nbr = sim.floor.nbr
+    own = np.arange(moves.shape[0])[:, None]
+    entered = np.zeros(moves.shape[0], dtype=bool)
+    entered[nbr[moves & (nbr != own)]] = True
+    if (off & ~entered[goals]).any():
+        return True
+    return not bool(sim.dist.reaches(goals[off], pos[off]).all())
+
+
 def _actions_to(
     nbr: np.ndarray, pos: np.ndarray, nxt: np.ndarray, mask: np.ndarray
 ) -> np.ndarray | None:
@@ -292,11 +352,17 @@ def _actions_to(
 
 
 def _preferences(
-    nbr: np.ndarray, pos: np.ndarray, table: np.ndarray, actions: np.ndarray, mask: np.ndarray
+    nbr: np.ndarray,
+    pos: np.ndarray,
+    table: np.ndarray,
+    slot: np.ndarray,
+    actions: np.ndarray,
+    mask: np.ndarray,
 ) -> np.ndarray:
     """``(N, A)`` scores: the chosen action first (1), the others by minus the distance of
-    their node to the robot's goal, ``-inf`` where masked (for shields that rank moves)."""
-    rows = np.arange(pos.size)[:, None]
+    their node to the robot's goal (row ``slot[i]`` of ``table``), ``-inf`` where masked (for
+    shields that rank moves)."""
+    rows = slot[:, None]
     scores = -table[rows, nbr[pos]].astype(np.float32)
     scores[np.arange(pos.size), actions] = 1.0
     return np.where(mask, scores, -np.inf).astype(np.float32)

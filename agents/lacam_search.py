@@ -149,7 +149,8 @@ def generate(
     constrained robots' entries given (``-1``: free), by PIBT (with LaCAM*'s swap when
     ``swap``) over ``order``. Returns whether the successor is valid (no vertex or swap
     conflict, every robot planned). ``scratch``: :func:`make_scratch`'s arrays, node-sized ones
-    all -1 on entry and on exit; ``rng`` the tie-break stream's state (:func:`_draw`)."""
+    all -1 on entry and on exit (robot ``i`` reads row ``slot[i]`` of ``table``); ``rng`` the
+    tie-break stream's state (:func:`_draw`)."""
     occ, res, mark, slot, cand, allowed, act, pulled = scratch
     n = pos.shape[0]
     n_act = nbr.shape[1]
@@ -167,7 +168,7 @@ def generate(
             v = nbr[p, a]
             tie = 1 if a == 0 else (2 if mark[v] >= 0 else 0)
             bits = np.int64(_draw(rng) >> np.uint64(64 - _TIE_BITS))
-            keys[a] = ((np.int64(table[i, v]) * 4 + tie) << _TIE_BITS) + bits
+            keys[a] = ((np.int64(table[slot[i], v]) * 4 + tie) << _TIE_BITS) + bits
         for a in range(n_act):  # insertion sort by key (the same key: by action index)
             cand[i, a] = a
         for a in range(1, n_act):
@@ -206,15 +207,16 @@ def generate(
 
 
 @numba.njit(cache=True)
-def make_scratch(n_nodes, n_robots, n_actions):  # pragma: no cover - compiled
+def make_scratch(n_nodes, slot, n_actions):  # pragma: no cover - compiled
     """The work arrays of :func:`generate`: node-sized ``occ``, ``res``, ``mark`` (all -1),
-    the robots' rows of the distance table (``slot``: robot ``i`` reads row ``i``), and
+    the robots' rows of the distance table (``slot``: robot ``i`` reads row ``slot[i]``), and
     robot-sized candidates, allowed moves, actions and pulls."""
+    n_robots = slot.shape[0]
     return (
         np.full(n_nodes, -1, np.int64),
         np.full(n_nodes, -1, np.int64),
         np.full(n_nodes, -1, np.int64),
-        np.arange(n_robots, dtype=np.int64),
+        slot.astype(np.int64),
         np.zeros((n_robots, n_actions), np.int64),
         np.zeros((n_robots, n_actions), np.bool_),
         np.zeros(n_robots, np.int64),
@@ -251,7 +253,7 @@ def _constrain(c, pos, nxt, c_parent, c_who, c_where, res, mark):  # pragma: no 
 
 @numba.njit(cache=True)
 def lacam_search(
-    starts, goals, nbr, moves, outdeg, frozen, table, node_budget, swap, rng, refine
+    starts, goals, nbr, moves, outdeg, frozen, table, slot, node_budget, swap, rng, refine
 ):  # pragma: no cover - compiled
     """Search a plan from ``starts`` to ``goals`` (module docstring; ``refine``: LaCAM*'s
     anytime refinement, its section).
@@ -259,7 +261,8 @@ def lacam_search(
     ``starts``, ``goals`` (N,) int64 node ids; ``nbr`` (n_nodes, A) the floor's move table;
     ``moves`` (n_nodes, A) bool the moves allowed out of each node (WAIT always); ``outdeg``
     (n_nodes,) int64 their count to other nodes; ``frozen`` (N,) robots that may only WAIT;
-    ``table`` (N, n_nodes) uint16: row ``i`` the steps from each node to robot ``i``'s goal;
+    ``table`` (rows, n_nodes) uint16 and ``slot`` (N,) int64: row ``slot[i]`` the steps from
+    each node to robot ``i``'s goal (the simulation's distance rows, read in place);
     ``node_budget`` the most iterations (one constraint popped and one successor generated
     each); ``rng`` (1,) uint64 the tie-break stream's state, advanced in place. Returns
     ``(found, plan, expanded, explored, first_plan, first_expanded, cost)``: ``plan``
@@ -270,7 +273,7 @@ def lacam_search(
     its steps; -1 without a solution)."""
     n = starts.shape[0]
     n_nodes, n_act = nbr.shape
-    scratch = make_scratch(n_nodes, n, n_act)
+    scratch = make_scratch(n_nodes, slot, n_act)
     mark, res = scratch[2], scratch[1]
     # high-level nodes
     cap = 256
@@ -306,7 +309,7 @@ def lacam_search(
     frac = np.empty(n, np.float64)
     prio = np.empty(n, np.float64)
     for i in range(n):
-        x = np.float64(table[i, starts[i]]) / n
+        x = np.float64(table[slot[i], starts[i]]) / n
         steps[0, i] = np.int32(np.floor(x))
         frac[i] = x - np.floor(x)
         cfg[0, i] = starts[i]
@@ -314,7 +317,7 @@ def lacam_search(
     order[0] = _order(prio)
     parent[0] = -1
     g[0] = 0
-    hval[0] = _h(starts, table) if refine else 0
+    hval[0] = _h(starts, table, slot) if refine else 0
     e_head[0] = -1
     hsh[0] = _hash(cfg[0])
     c_parent[0] = -1
@@ -455,7 +458,7 @@ def lacam_search(
         hsh[q] = h
         e_head[q] = -1
         if refine:
-            hval[q] = _h(nxt, table)
+            hval[q] = _h(nxt, table, slot)
             e_to, e_cost, e_next, n_e = _add_edge(s, q, loss, e_head, e_to, e_cost, e_next, n_e)
         head[q] = -1  # its constraint tree: the root alone (no robot constrained)
         c_parent, c_who, c_where, c_depth, c_next, n_c = _push_constraint(
@@ -521,12 +524,12 @@ def _loss(pos, nxt, goals):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _h(config, table):  # pragma: no cover - compiled
+def _h(config, table, slot):  # pragma: no cover - compiled
     """The refinement's heuristic: the sum of every robot's steps to its goal (admissible
     for the sum of loss: a robot ``d`` steps away loses at least ``d``)."""
     total = 0
     for i in range(config.shape[0]):
-        total += np.int64(table[i, config[i]])
+        total += np.int64(table[slot[i], config[i]])
     return total
 
 
@@ -613,11 +616,14 @@ def _rewire(
 
 
 @numba.njit(cache=True)
-def pibt_step(pos, order, goals, nbr, moves, outdeg, frozen, table, swap, rng):  # pragma: no cover
+def pibt_step(
+    pos, order, goals, nbr, moves, outdeg, frozen, table, slot, swap, rng
+):  # pragma: no cover - compiled
     """One configuration-generator step from ``pos`` without constraints (the fallback when
-    the search finds no plan): ``(valid, nxt)``; ``rng`` as :func:`lacam_search`'s."""
+    the search finds no plan): ``(valid, nxt)``; ``table``, ``slot`` and ``rng`` as
+    :func:`lacam_search`'s."""
     n = pos.shape[0]
-    scratch = make_scratch(nbr.shape[0], n, nbr.shape[1])
+    scratch = make_scratch(nbr.shape[0], slot, nbr.shape[1])
     nxt = np.full(n, -1, np.int64)
     ok = generate(pos, nxt, order, goals, nbr, moves, outdeg, frozen, table, swap, scratch, rng)
     return ok, nxt

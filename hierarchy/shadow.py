@@ -320,8 +320,11 @@ def run_shadow(
     *,
     steps: int,
     seed: int | None,
+    stop_when_solved: bool = False,
 ) -> ShadowLog:
-    """Drive ``sim`` with the incumbent ``(dispatcher, navigator)`` for ``steps`` steps."""
+    """Drive ``sim`` with the incumbent ``(dispatcher, navigator)`` for ``steps`` steps, or with
+    ``stop_when_solved`` (``episode.stop_when_solved``) until the step at which the one-shot
+    instance is solved, as ``warehouse run`` stops (:meth:`Fleet.run`)."""
     log = ShadowLog()
     fleet = Fleet(
         sim,
@@ -329,7 +332,7 @@ def run_shadow(
         _SpyNavigator(incumbent[1], candidate[1], log),
     )
     fleet.reset(seed)
-    fleet.run(steps)
+    fleet.run(steps, stop_when_solved=stop_when_solved)
     return log
 
 

@@ -147,8 +147,8 @@ class EpisodeConfig(Section):
         False,
         description="One-shot MAPF instances (tasks.assignment one_shot) only: end the episode "
         "after the first step at which every robot stands on its goal (the env terminates "
-        "every agent; warehouse run and sweep stop there, KPIs over the steps run), not after "
-        "episode.steps (still the limit).",
+        "every agent; warehouse run, sweep and shadow stop there, KPIs over the steps run), not "
+        "after episode.steps (still the limit).",
     )
 
     @field_validator("seeds")

@@ -37,9 +37,10 @@ infos          per robot, flat: ``cost`` (safety cost, 1.0 on a step the collisi
                arrays of the step (``moved_m``, ``delivered``, ``collided``, ``intervened``: the
                shield changed the action, ``refused``: the action was masked or out of range,
                ...) are in ``env.last_result``
-               (:class:`~warehouse.core.StepResult`); kept out of the dicts for speed. In a
-               one-shot run the step that ends the episode (solved or truncated) adds
-               ``metrics`` to every agent's dict (a copy each): :meth:`episode_metrics`.
+               (:class:`~warehouse.core.StepResult`); kept out of the dicts for speed. The
+               step that ends the episode adds ``metrics`` to every agent's dict (a copy
+               each): in a one-shot run (solved or truncated) :meth:`episode_metrics`, in a
+               lifelong one (truncated) :meth:`lifelong_metrics`.
 state()        the occupancy grid ``(H, W)`` float32: 1 robot, 2 robot carrying an order
                (``state_space``). With ``state="channels"``, ``(5, H, W)`` float32 for a
                centralized critic: robots; robots carrying an order; how many robots head for
@@ -225,6 +226,21 @@ class WarehouseEnv(ParallelEnv):
             "steps": self.sim.t,
         }
 
+    def lifelong_metrics(self) -> dict[str, Any] | None:
+        """A lifelong episode's metrics now (the KPIs of :mod:`warehouse.kpis`):
+        ``throughput_per_step`` (deliveries per step, POGEMA's lifelong metric, its average
+        throughput), ``deliveries``, ``collisions`` (incidents) and ``steps``; ``None`` in
+        one-shot runs (:meth:`episode_metrics`). The dict API puts them in every agent's infos
+        (``metrics``) at the episode's last step."""
+        if self.sim.one_shot_goals is not None:
+            return None
+        return {
+            "throughput_per_step": kpis.throughput_per_step(self.sim),
+            "deliveries": kpis.deliveries(self.sim),
+            "collisions": kpis.collisions(self.sim),
+            "steps": self.sim.t,
+        }
+
     def set_dispatcher(self, dispatcher: Any | None) -> None:
         """Attach the dispatcher called after every step (``None``: nobody assigns orders)."""
         self.dispatcher = dispatcher
@@ -313,8 +329,8 @@ class WarehouseEnv(ParallelEnv):
         finally:
             pending.result()
         if truncated or terminated:
-            metrics = self.episode_metrics()
-            if metrics is not None:  # one-shot: the episode's metrics, a dict per agent
+            metrics = self.episode_metrics() or self.lifelong_metrics()
+            if metrics is not None:  # the episode's metrics, a dict per agent
                 for info in infos.values():
                     info["metrics"] = metrics.copy()
             self.agents = []

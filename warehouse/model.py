@@ -269,6 +269,8 @@ class WarehouseModel(mesa.Model):
             "seed": self.seed,
             "steps": self.max_steps,
         }
+        if self.stop_when_solved:  # steps is the limit (as in report.json); the frames: the run
+            meta["stop_when_solved"] = True
         if recorder is True:
             from .recorder import EpisodeRecorder
 

@@ -15,6 +15,11 @@ so the same seeds give byte-identical files apart from ``created``)::
 A run of a one-shot instance with ``episode.stop_when_solved`` adds ``"stop_when_solved": true``:
 ``steps`` is then the limit, and the KPI ``steps`` the steps each seed ran.
 
+A run whose navigator counts what it did (a ``stats`` dict, as ``lacam``'s searches, iterations,
+plans and fallback steps) adds ``"navigator_stats"``: one dict per seed, in the order of
+``seeds``, of its whole-number and true/false entries at the episode's end
+(:func:`warehouse.runner.navigator_stats`); a run of any other navigator has no such key.
+
 ``weights`` gives, per part that runs a network, the checkpoint file it loaded and the sha256
 of its weights and of its JSON (:mod:`warehouse.provenance`), e.g. ``{"navigator": {"file":
 "agents/weights/cql_pibt.json", "sha256": "...", "json_sha256": "..."}}``; ``{}`` for a policy
@@ -188,6 +193,8 @@ def build_report(
                 "weights": exp.weights.get(spec.name, {}),
             }
         )
+        if any(r.navigator_stats is not None for r in per):  # (lacam: its searches, per seed)
+            runs[-1]["navigator_stats"] = [r.navigator_stats for r in per]
     report: dict[str, Any] = {
         "scenario": exp.scenario.name,
         "seeds": list(exp.seeds),

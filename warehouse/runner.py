@@ -264,6 +264,8 @@ class RunResult:
     kpis: dict[str, Any]
     series: pd.DataFrame  #: model-level DataCollector series with policy/seed columns
     robots: pd.DataFrame | None  #: per-robot counters series (may be None)
+    #: the navigator's counts of the episode (:func:`navigator_stats`; None: it keeps none)
+    navigator_stats: dict[str, int] | None = None
 
 
 @dataclass
@@ -341,7 +343,25 @@ def _run_episode(
         robots.insert(0, "policy", spec.name)
     if record and on_recorder is not None and model.recorder is not None:
         on_recorder(model.recorder)
-    return RunResult(spec.name, seed, kpis, series, robots), model.visits
+    stats = navigator_stats(model.fleet.navigator)
+    return RunResult(spec.name, seed, kpis, series, robots, stats), model.visits
+
+
+def navigator_stats(navigator: Any) -> dict[str, int] | None:
+    """The counts a navigator kept of its episode (its ``stats`` dict, as ``lacam``'s
+    :attr:`~agents.lacam.LaCAMNavigator.stats`), for ``report.json``: the whole numbers and
+    true/false values only (a time measured would differ between runs), keys sorted; None
+    when it keeps no ``stats`` dict."""
+    stats = getattr(navigator, "stats", None)
+    if not isinstance(stats, dict):
+        return None
+    counts: dict[str, int] = {}
+    for key, value in sorted(stats.items(), key=lambda item: str(item[0])):
+        if isinstance(value, bool | np.bool_):
+            counts[str(key)] = bool(value)
+        elif isinstance(value, int | np.integer):
+            counts[str(key)] = int(value)
+    return counts
 
 
 def _gather(exp: Experiment, done: dict[tuple[int, int], tuple[RunResult, np.ndarray]]) -> Results:

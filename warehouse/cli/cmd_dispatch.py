@@ -228,7 +228,8 @@ def shadow_cmd(
     incumbent its parking), so two trained dispatchers can be compared: --candidate-set
     policies.dispatcher_checkpoint=RUN/policy.json
 
-    The floor runs under the incumbent's collision mode (--collisions sets both sides').
+    The floor runs under the incumbent's collision mode (--collisions sets both sides'). A
+    one-shot instance with episode.stop_when_solved ends at the step it is solved, as in run.
     Writes shadow.json (per kind: decisions, agreement, mean margin, mean margin when
     diverging, first divergence step; per side: the checkpoint file and sha256 of each network
     it ran), divergences.csv (one row per diverging robot decision:
@@ -357,6 +358,7 @@ def shadow_cmd(
         (cand_disp, cand_nav),
         steps=n_steps,
         seed=seed,
+        stop_when_solved=sc.episode.stop_when_solved,
     )
     from .main import invoked_command
 
@@ -415,8 +417,12 @@ def shadow_cmd(
     def num(x: float | None) -> str:
         return "n/a" if x is None else f"{x:.3f}"
 
+    ran = f"{n_steps} steps"
+    if sc.episode.stop_when_solved:  # (the steps taken: to the solving step, or the limit)
+        solved = "solved" if sim.solved() else "not solved"
+        ran = f"{summary['steps']} steps ({solved}; at most {n_steps})"
     typer.echo(
-        f"shadow {candidate} vs {incumbent} on {target}, {n_steps} steps, seed {seed}\n"
+        f"shadow {candidate} vs {incumbent} on {target}, {ran}, seed {seed}\n"
         f"  dispatch:   agreement {pct(d['agreement'])} over {d['decisions']} robot decisions, "
         f"mean margin {num(d['mean_margin'])}; {pct(d['assignment_agreement'])} of "
         f"{d['assignments']} robots either side gave an order"
