@@ -112,15 +112,17 @@ from .kernels import (
     action_mask_kernel,
     any_at_least,
     assign_kernel,
+    bitgen_address,
     check_assign_kernel,
     finish_step_kernel,
     fits_int32,
     idle_kernel,
-    move_and_advance_kernel,
     move_targets_kernel,
     progress_kernel,
     reset_progress_kernel,
+    resolve_and_advance_kernel,
     shield_changes_kernel,
+    step_moves_kernel,
     target_slots_kernel,
 )
 from .physics import PhysicsScratch
@@ -181,15 +183,18 @@ def _shield_actions(shield: Shield, answer: Any, n: int) -> np.ndarray:
     """A shield's answer as ``(n,)`` int64 actions, or the one-line :class:`PartError` naming
     it: ``None``, a wrong shape or anything but integers (``2.7`` is not the action 2, nor
     ``True`` the action 1) is refused, as the navigator's actions are."""
-    where = _shield_name(shield)
     if answer is None:
-        raise PartError(where, f"returned None, expected an integer array of shape ({n},)")
+        raise PartError(
+            _shield_name(shield), f"returned None, expected an integer array of shape ({n},)"
+        )
     shielded = np.asarray(answer)
     if shielded.shape != (n,):  # (the kernel below reads one action per robot)
-        raise PartError(where, f"returned actions of shape {shielded.shape}, expected ({n},)")
+        raise PartError(
+            _shield_name(shield), f"returned actions of shape {shielded.shape}, expected ({n},)"
+        )
     if n and shielded.dtype.kind not in "iu":
         raise PartError(
-            where,
+            _shield_name(shield),
             f"returned actions of dtype {shielded.dtype}, expected integers (action indices)",
         )
     return shielded if shielded.dtype == np.int64 else shielded.astype(np.int64)
@@ -793,9 +798,9 @@ class Simulation:
             actions = actions.astype(np.int64)
         legal = np.empty(n, dtype=np.int64)
         target = np.empty(n, dtype=np.int32)
+        refused = np.empty(n, dtype=bool)  # legal != actions
         pos = s.pos
-        move_targets_kernel(actions, *self._move_rule_inputs(), legal, target)
-        refused = legal != actions
+        step_moves_kernel(actions, *self._move_rule_inputs(), legal, target, refused)
         actions = legal
 
         # reward.progress: the distance to each robot's target as the step begins
@@ -830,10 +835,11 @@ class Simulation:
         else:
             intervened = np.zeros(n, dtype=bool)
 
-        res = self._physics.resolve(pos, target)
         # one-shot: the robots that begin the step holding their goal (their task is done)
         held = self.holding_goal()
         self._targets = None  # tasks and goals change below
+        final = np.empty(n, dtype=np.int32)  # the physics' outcome (resolve_physical)
+        failed = np.empty(n, dtype=bool)
         moved_m = np.empty(n, dtype=np.float32)
         moved = np.empty(n, dtype=bool)
         delivered = np.empty(n, dtype=bool)
@@ -842,11 +848,18 @@ class Simulation:
         reached_goal = np.empty(n, dtype=bool)
         picked = np.empty(n, dtype=bool)
         ob = self.orders
-        goals_reached = move_and_advance_kernel(
+        ph = self._physics
+        incidents, goals_reached = resolve_and_advance_kernel(
             pos,
-            res.final,
+            target,
+            ph.occ,
+            ph.count,
+            ph.head,
+            ph.nxt,
+            ph.contested,
+            final,
+            failed,
             actions,
-            res.failed,
             intervened,
             self._length_m,
             s.distance_m,
@@ -877,8 +890,9 @@ class Simulation:
             self.one_shot_goals is not None,
             s.arrived,
         )
-        s.pos = res.final
-        self.incidents += res.incidents
+        incidents = int(incidents)
+        s.pos = final
+        self.incidents += incidents
         self._after_moves, self._restarted = True, None
         if goals_reached and self.one_shot_goals is None:
             # goal_visit: a reached goal counts as a delivery, draw a new one (one-shot: the
@@ -926,6 +940,7 @@ class Simulation:
         rw = cfg.reward
         reward = np.empty(n, dtype=np.float32)
         reset = np.empty(n, dtype=bool)
+        cost = np.empty(n, dtype=np.float32)  # failed as float32
         target, slot = self.target_slots()
         finish_step_kernel(
             s.phase,
@@ -937,7 +952,7 @@ class Simulation:
             s.waits,
             s.since_goal,
             moved_m,
-            res.failed,
+            failed,
             became_idle,
             picked,
             float(rw.per_metre),
@@ -946,6 +961,7 @@ class Simulation:
             float(rw.per_step),
             reward,
             reset,
+            cost,
         )
         if handed_back is not None:  # their step began with a task: it counts (as phase_steps)
             s.busy_steps[handed_back] += 1
@@ -990,12 +1006,12 @@ class Simulation:
         return StepResult(
             actions=actions,
             reward=reward,
-            cost=res.failed.astype(np.float32),
+            cost=cost,
             moved_m=moved_m,
             delivered=delivered,
-            collided=res.failed,
+            collided=failed,
             intervened=intervened,
-            incidents=res.incidents,
+            incidents=incidents,
             reached_waypoint=reached_wp,
             became_idle=became_idle,
             new_orders=new_orders,
@@ -1038,20 +1054,21 @@ class Simulation:
         if tasks.mode != "pickup_delivery" or tasks.arrival_rate <= 0:
             return 0
         lam = tasks.arrival_rate * self.config.physics.step_seconds
-        k = int(self.rng_orders.poisson(lam))
+        gen = self.rng_orders
+        k = int(gen.poisson(lam))
         if k == 0:
             return 0
-        u = self.rng_orders.random(k)
-        station_idx = self.rng_orders.integers(f.stations.size, size=k)
         ob = self.orders
         room = tasks.max_open_orders - ob.open_ids.size
         keep = k
         if room < k:  # over the backlog cap: the last ones are lost
             keep = max(room, 0)
             ob.lost += k - keep
-            if keep == 0:
-                return 0
-        ob.add_arrivals(self._pick_cdf, u, f.picks, f.stations, station_idx, keep, self.t)
+        # ``u = gen.random(k)``, ``station_idx = gen.integers(f.stations.size, size=k)`` drawn
+        # in the compiled call (numpy's ``integers`` cost ~20 µs a step in its argument
+        # handling). The address is looked up at every call (0.2 µs): a replaced or copied
+        # generator is never drawn through a stale one, and ``gen`` lives through the call.
+        ob.draw_arrivals(bitgen_address(gen), k, self._pick_cdf, f.picks, f.stations, keep, self.t)
         return keep
 
     def _faults(self) -> None:

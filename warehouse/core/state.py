@@ -7,7 +7,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from .kernels import arrivals_kernel, write_orders_kernel
+from .kernels import arrivals_kernel, draw_arrivals_kernel, write_orders_kernel
 
 
 class Phase(IntEnum):
@@ -235,6 +235,27 @@ class OrderBook:
         self.open_ids = arrivals_kernel(
             cdf, u, picks, stations, station_idx, keep, step, self.count, self.pick,
             self.station, self.arrival, self.assigned, self.robot, self.delivered, self.open_ids,
+        )  # fmt: skip
+        self.count += keep
+
+    def draw_arrivals(
+        self,
+        bitgen: int,
+        k: int,
+        cdf: np.ndarray,
+        picks: np.ndarray,
+        stations: np.ndarray,
+        keep: int,
+        step: int,
+    ) -> None:
+        """A step's ``k`` arrivals drawn from the order stream whose ``bitgen_t`` lies at
+        ``bitgen`` (:func:`~warehouse.core.kernels.bitgen_address`) as ``u = rng.random(k)``,
+        ``station_idx = rng.integers(stations.size, size=k)`` would draw them, the first
+        ``keep`` added as :meth:`add_arrivals` adds them, in one compiled call."""
+        self.reserve(keep)
+        self.open_ids = draw_arrivals_kernel(
+            bitgen, k, cdf, picks, stations, keep, step, self.count, self.pick, self.station,
+            self.arrival, self.assigned, self.robot, self.delivered, self.open_ids,
         )  # fmt: skip
         self.count += keep
 
