@@ -7,6 +7,7 @@ from typing import Any
 
 from .base import Navigator
 from .finetune_nav import finetuned_navigator, sampled_bc_navigator, sampled_cql_navigator
+from .guided import guided_navigator
 from .lacam import lacam_navigator
 from .learned import (
     bc_navigator,
@@ -78,6 +79,9 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     # to its goals (agents/lacam.py); node_budget is the search's iteration limit, refine
     # LaCAM*'s anytime refinement
     "lacam": lacam_navigator,
+    # lifelong MAPF at high density: traffic-flow guide paths (agents/guided.py), to run under
+    # a PIBT shield; vertex_weight and contraflow_weight weigh the congestion costs
+    "guided": guided_navigator,
 }
 
 
@@ -92,6 +96,7 @@ CHECKPOINT_NAVIGATORS = frozenset(NAVIGATORS) - {
     "behavior",
     "cql_tuned",
     "lacam",
+    "guided",
 }
 
 

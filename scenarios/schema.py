@@ -255,6 +255,8 @@ class PoliciesConfig(Section):
         "(--set policies.navigator_args.rule_based.patience=4, sweepable). The lacam planner "
         "takes node_budget (search iterations per search, a whole number ≥ 1, default 20000) "
         "and refine (LaCAM*'s anytime refinement, default false): see *A complete planner*. "
+        "The guided navigator takes vertex_weight and contraflow_weight (the congestion costs "
+        "of its guide paths, numbers ≥ 0, defaults 0.1 and 1.0): see *Traffic-flow guidance*. "
         "Every policy of a run whose navigator has that name gets them, installed packages' "
         "navigators too; a run where none has it refuses them.",
     )

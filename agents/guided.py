@@ -1,0 +1,229 @@
+"""The ``guided`` navigator: traffic-flow guide paths for lifelong MAPF at high density.
+
+At high density every robot of the rule-based fleet takes the same shortest aisles and traffic
+jams there. Guidance (Chen, Harabor, Li and Stuckey, "Traffic Flow Optimisation for Lifelong
+Multi-Agent Path Finding", AAAI 2024) spreads it out:
+
+* **Guide paths.** Each robot gets a *guide path* to its target from a spatial A* (no time
+  dimension) whose edge costs grow with the traffic the other robots' guide paths put on the
+  floor: vertex congestion (paths through the node) and, above all, contraflow (paths over the
+  same edge the other way). A path is planned when the robot's target changes, when it stands
+  two or more moves from its path (a shield pushed it aside; it rejoins it nearby when it can),
+  when it stands off its path after a PIBT shield's stall rescue moved it (the rescue moves a
+  robot that has not come closer to its target for ``stall_steps`` steps by the plain shortest
+  distance; pulled back onto its old path it would stall again), and for the whole fleet when the
+  floor's distances change (a scheduled closure opens or closes: ``sim.dist.rebuilds``). The
+  flow is kept incrementally: a robot's old path's flow is taken out before it plans, its new
+  path's added after, and the edges it has passed are taken out as it goes. The searches run in
+  robot id order; at the first step the whole fleet plans, each search seeing the paths of the
+  lower ids.
+* **Guide heuristic.** Each robot proposes its path's next move and ranks every action by the
+  steps to go along its path from the nearest path node (``-inf`` for masked actions), so a PIBT
+  shield (``--collisions pibt`` / ``pibt_swap``) ranks the alternatives of conflicting robots by
+  the guide, not by the plain shortest distance.
+
+Robots without a target, busy or at their target wait (their best score is WAIT), as with
+:class:`~agents.rule_based.RuleBasedNavigator`; a one-shot robot on its goal holds it. A robot
+whose goal its search cannot reach (closures) ranks moves by the plain distance
+(:func:`~agents.rule_based.distance_preferences`' scores).
+
+The navigator proposes moves that may conflict; run it under a PIBT shield. Under the default
+``block`` collision mode conflicting moves just wait: head-on pairs in one-lane aisles wait
+until ``physics.stuck_after`` (docs/results_guidance.md).
+
+Settings (``policies.navigator_args.guided``): ``vertex_weight`` (default 0.1) and
+``contraflow_weight`` (default 1.0), the weights of the two congestion costs (0 and 0: plain
+shortest guide paths). The navigator draws no random numbers; the same run gives the same
+paths and moves, bit for bit. The compiled kernels are :mod:`agents.guided_paths`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from warehouse.core import Simulation
+
+from .guided_paths import (
+    NEED_NONE,
+    NEED_OFF,
+    compact,
+    guide_scores,
+    plan_paths,
+    reverse_moves,
+    track,
+)
+
+#: default weight of vertex congestion (per guide path through the node)
+VERTEX_WEIGHT = 0.1
+#: steps without progress after which a robot off its path searches a new one, when the
+#: collision mode has no stall rescue of its own (:class:`~warehouse.shield.pibt.PIBTShield`'s
+#: default ``stall_steps``)
+STALL_STEPS = 16
+#: default weight of contraflow ((paths this way + 1) × paths the other way)
+CONTRAFLOW_WEIGHT = 1.0
+
+
+def _weight(name: str, value: Any) -> float:
+    """``value`` as a finite weight ≥ 0, else the one-line ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{name}: expected a number ≥ 0, got {value!r}")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name}: expected a number ≥ 0, got {value!r}")
+    return float(value)
+
+
+class GuidedNavigator:
+    """Traffic-flow guided navigator (see module docstring)."""
+
+    name = "guided"
+    needs_observation = False
+    #: the path pool's first size: this many entries a robot, at least :attr:`POOL_MIN` (it
+    #: grows when full)
+    POOL_PER_ROBOT = 64
+    POOL_MIN = 1024
+
+    def __init__(
+        self, *, vertex_weight: float = VERTEX_WEIGHT, contraflow_weight: float = CONTRAFLOW_WEIGHT
+    ) -> None:
+        self.vertex_weight = _weight("vertex_weight", vertex_weight)
+        self.contraflow_weight = _weight("contraflow_weight", contraflow_weight)
+        self.reset(None)
+
+    def reset(self, seed: int | None) -> None:
+        """Forget every guide path and its flow (the navigator draws no random numbers: ``seed``
+        changes nothing)."""
+        self._key: tuple[Any, ...] | None = None  # (floor, fleet size, distance cache, rebuilds)
+        #: what happened this episode: ``searches`` (guide paths searched: for new targets,
+        #: after stall rescues, for robots that could not rejoin), ``off_path`` (times a robot
+        #: stood two or more moves off its path), ``rejoined`` (of them, those that rejoined
+        #: it nearby instead of a search), ``refreshes`` (whole-fleet replans after the floor's
+        #: distances changed), ``unreachable`` (searches that found no path)
+        self.stats: dict[str, int] = {
+            "searches": 0,
+            "off_path": 0,
+            "rejoined": 0,
+            "refreshes": 0,
+            "unreachable": 0,
+        }
+
+    # ------------------------------------------------------------------ state
+    def _setup(self, sim: Simulation) -> None:
+        """(Re)build the per-floor and per-robot arrays: no robot has a guide path."""
+        f = sim.floor
+        n, n_nodes, n_act = sim.n_robots, f.n_nodes, f.n_actions
+        self.g_target = np.full(n, -1, dtype=np.int32)
+        self.g_start = np.zeros(n, dtype=np.int64)
+        self.g_len = np.zeros(n, dtype=np.int64)
+        self.g_k = np.zeros(n, dtype=np.int64)
+        self.g_from = np.zeros(n, dtype=np.int64)
+        self.flow = np.zeros((n_nodes, n_act), dtype=np.int32)
+        self.vflow = np.zeros(n_nodes, dtype=np.int32)
+        cap = max(self.POOL_MIN, self.POOL_PER_ROBOT * n)
+        self.pool_nodes = np.empty(cap, dtype=np.int32)
+        self.pool_acts = np.empty(cap, dtype=np.int8)
+        self.pool_used = np.zeros(1, dtype=np.int64)
+        self._need = np.zeros(n, dtype=np.int8)
+        self._rev = reverse_moves(f.nbr, np.ascontiguousarray(sim.dist.mask))
+        heap = n_nodes * n_act + 1
+        self._scratch = (
+            np.full(n_nodes, np.inf),
+            np.full(n_nodes, -1, dtype=np.int64),
+            np.full(n_nodes, -1, dtype=np.int64),
+            np.zeros(n_nodes, dtype=np.int8),
+            np.empty(n_nodes, dtype=np.int64),
+            np.empty(heap),
+            np.empty(heap),
+            np.empty(heap, dtype=np.int64),
+        )
+        self._out_nodes = np.empty(n_nodes, dtype=np.int32)
+        self._out_acts = np.empty(n_nodes, dtype=np.int8)
+
+    def _grow_pool(self, extra: int) -> None:
+        """Compact the live paths into a pool with room for ``extra`` more entries."""
+        live = int(self.g_len[self.g_len > 0].sum())
+        cap = max(2 * (live + extra), self.pool_nodes.size)
+        nodes = np.empty(cap, dtype=np.int32)
+        acts = np.empty(cap, dtype=np.int8)
+        self.pool_used[0] = compact(
+            self.g_start, self.g_len, self.pool_nodes, self.pool_acts, nodes, acts
+        )
+        self.pool_nodes, self.pool_acts = nodes, acts
+
+    def flow_of(self, robot: int) -> list[tuple[int, int]]:
+        """The moves ``(node, action)`` whose flow robot ``robot``'s guide path still counts."""
+        s, length, first = int(self.g_start[robot]), int(self.g_len[robot]), int(self.g_from[robot])
+        if length <= 0:
+            return []
+        return [
+            (int(self.pool_nodes[s + j]), int(self.pool_acts[s + j]))
+            for j in range(first, length - 1)
+        ]
+
+    def path(self, robot: int) -> np.ndarray:
+        """Robot ``robot``'s guide path (node ids, where it was planned from first, its target
+        last); empty without one."""
+        s, length = int(self.g_start[robot]), int(self.g_len[robot])
+        return self.pool_nodes[s : s + max(length, 0)].copy()
+
+    # ------------------------------------------------------------------ the step
+    def act(
+        self, sim: Simulation, obs: np.ndarray | None, mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        f, s, dist = sim.floor, sim.state, sim.dist
+        key = (id(f), sim.n_robots, id(dist))
+        if self._key is None or self._key[:3] != key:
+            self._setup(sim)
+        elif self._key[3] != dist.rebuilds:  # the floor's distances changed: plan all again
+            self._setup(sim)
+            self.stats["refreshes"] += 1
+        self._key = (*key, dist.rebuilds)
+        target, slot = sim.target_slots()
+        # a PIBT shield's stall rescue moves robots stalled this long (its default without one)
+        stall = int(getattr(sim.shield, "stall_steps", STALL_STEPS))
+        mopen = np.ascontiguousarray(dist.mask)
+        count = track(
+            s.pos, target, self.g_target, self.g_start, self.g_len, self.g_k, self.g_from,
+            self.pool_nodes, self.pool_acts, self.flow, self.vflow, f.nbr, mopen, self._need,
+            s.since_progress, stall,
+        )  # fmt: skip
+        if count:
+            order = np.flatnonzero(self._need != NEED_NONE)
+            counts = np.zeros(3, dtype=np.int64)
+            off = int(np.count_nonzero(self._need[order] == NEED_OFF))
+            first = 0
+            while first < order.size:
+                first = plan_paths(
+                    order, first, self._need, s.pos, slot, dist.table, dist.far, self.g_start,
+                    self.g_len, self.g_k, self.g_from, self.pool_nodes, self.pool_acts,
+                    self.pool_used, self.flow, self.vflow, f.nbr, mopen, dist.closed, self._rev,
+                    self.vertex_weight, self.contraflow_weight, self._scratch, self._out_nodes,
+                    self._out_acts, counts,
+                )  # fmt: skip
+                if first < order.size:
+                    self._grow_pool(f.n_nodes)
+            st = self.stats
+            st["off_path"] += off
+            st["rejoined"] += int(counts[0])
+            st["searches"] += int(counts[1])
+            st["unreachable"] += int(counts[2])
+        actions = np.empty(s.n, dtype=np.int64)
+        prefs = np.empty((s.n, f.n_actions), dtype=np.float32)
+        guide_scores(
+            s.pos, target, slot, dist.table, self.g_start, self.g_len, self.g_k,
+            self.pool_nodes, f.nbr, mopen, np.ascontiguousarray(mask, dtype=bool), actions, prefs,
+        )  # fmt: skip
+        return actions, prefs
+
+
+def guided_navigator(
+    *,
+    vertex_weight: float = VERTEX_WEIGHT,
+    contraflow_weight: float = CONTRAFLOW_WEIGHT,
+    **_: object,
+) -> GuidedNavigator:
+    """The ``guided`` navigator; ``vertex_weight`` and ``contraflow_weight``
+    (``policies.navigator_args``) weigh vertex congestion and contraflow in the guide paths'
+    costs. Other keywords (a caller's ``device=``) are ignored."""
+    return GuidedNavigator(vertex_weight=vertex_weight, contraflow_weight=contraflow_weight)

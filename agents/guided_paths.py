@@ -1,0 +1,543 @@
+"""Compiled parts of the ``guided`` navigator (:mod:`agents.guided`): guide paths, their traffic
+flow, and the guide heuristic.
+
+Everything here works on arrays only (numba, ``cache=True``); the navigator calls three kernels a
+step, each one loop over the fleet:
+
+* :func:`track`: where each robot stands on its guide path, the flow of the edges it has passed
+  taken out, and which robots need a new guide path;
+* :func:`plan_paths`: a guide path for each of those robots, in id order, by a spatial A* (no
+  time dimension) whose edge costs grow with the flow the other guide paths put on the floor
+  (:func:`astar`); the old path's flow is taken out before and the new one's added after;
+* :func:`guide_scores`: each robot's preference scores (minus the guide heuristic) and its
+  proposal (the best of them).
+
+**Flow.** ``flow[v, a]`` counts the guide paths that still have to take the move ``a`` out of
+node ``v``; ``vflow[v]`` is their sum over ``a`` (the paths still to pass through ``v``). Only
+the part of a path ahead of its robot counts: the edges a robot has passed are taken out as it
+goes (:func:`track`).
+
+**Edge cost** of the move ``v -a-> u`` in a guide path's search:
+``1 + vertex_weight * vflow[u] + contraflow_weight * (flow[v, a] + 1) * flow[u, rev[v, a]]``,
+``rev[v, a]`` the move back from ``u`` to ``v``: a path is pushed off nodes many paths cross
+and, above all, off edges paths already take the other way (contraflow; the product makes a
+lane that carries traffic both ways cost more the more it carries), as in Chen, Harabor, Li and
+Stuckey, "Traffic Flow Optimisation for Lifelong Multi-Agent Path Finding" (AAAI 2024). The
+search's heuristic is the simulation's distance row of the goal (unit steps, a lower bound of
+every cost, consistent), so the search is an exact least-cost search.
+
+**Guide heuristic.** A robot at index ``k`` of its path ``P`` (``L`` moves long) ranks each node
+``u`` it may step to by ``h(u) = min_j (δ(u, P[j]) + L - j)`` over the path nodes ``j`` in the
+window ``[k - 2, k + 3]``, ``δ`` 0 on the node, 1 one allowed move away; the steps to go along the
+path from the nearest path node, as the paper's distance-to-path heuristic, evaluated near the
+robot only (no per-robot table of the whole floor: 10,000 robots on a 70,000-node floor). A node
+two or more moves from every window node gets ``L - k + 2``. A robot standing two or more moves
+away from its path (pushed aside by a shield) rejoins it nearby (:func:`reconnect`) or gets a
+new one from where it stands; so does a robot off its path that a stall rescue moved
+(:func:`track`).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+#: distance rows' mark of "no path" (:data:`warehouse.floor.UNREACHABLE`)
+_UNREACHABLE = 65535
+#: path nodes before / after the robot's index that the heuristic and the tracking look at
+BACK, AHEAD = 2, 3
+#: path nodes ahead of the robot's index that a robot off its path may rejoin, and the most
+#: moves it may take to get there (:func:`reconnect`)
+REJOIN, REJOIN_DEPTH = 12, 4
+#: ``need`` codes of :func:`track`: why a robot gets a new guide path
+NEED_NONE, NEED_TARGET, NEED_OFF = 0, 1, 2
+
+
+@numba.njit(cache=True)
+def reverse_moves(nbr, mask):  # pragma: no cover - compiled
+    """``(n_nodes, A)`` int8: the action leading back from ``nbr[v, a]`` to ``v`` (-1 where ``a``
+    is WAIT, not allowed, or no move leads back)."""
+    n, n_act = nbr.shape
+    rev = np.full((n, n_act), -1, np.int8)
+    for v in range(n):
+        for a in range(1, n_act):
+            u = nbr[v, a]
+            if not mask[v, a] or u == v:
+                continue
+            for b in range(1, n_act):
+                if nbr[u, b] == v and mask[u, b]:
+                    rev[v, a] = b
+                    break
+    return rev
+
+
+@numba.njit(cache=True, inline="always")
+def _add_flow(nodes, acts, start, first, last, sign, flow, vflow):  # pragma: no cover - compiled
+    """Add ``sign`` to the flow of the path edges ``first .. last - 1`` (``nodes``/``acts`` the
+    pool, ``start`` the path's offset in it)."""
+    for j in range(first, last):
+        v = nodes[start + j]
+        flow[v, acts[start + j]] += sign
+        vflow[v] += sign
+
+
+@numba.njit(cache=True)
+def track(
+    pos,
+    target,
+    g_target,
+    g_start,
+    g_len,
+    g_k,
+    g_from,
+    pool_nodes,
+    pool_acts,
+    flow,
+    vflow,
+    nbr,
+    mopen,
+    need,
+    since_progress,
+    stall,
+):  # pragma: no cover - compiled
+    """Locate every robot on its guide path and say who needs a new one.
+
+    A robot whose target changed (or that has none any more) loses its path (its remaining flow
+    is taken out); ``need[i]`` becomes :data:`NEED_TARGET` when it has a target. A robot with a
+    path is looked for in the window of its index: on a path node its index moves there and the
+    flow of the edges behind it is taken out. Off the path, a robot that has not come closer to
+    its target for ``stall`` steps (``since_progress``; 0: never) searches a new path from where
+    it stands (:data:`NEED_TARGET`): a PIBT shield's stall rescue, which moves such a robot by
+    the plain shortest distance, has taken it off, and pulled back onto its old path it would
+    stall again. Otherwise one move from a path node it keeps the nearest such index; farther
+    away it needs a new path (:data:`NEED_OFF`). Returns how many need one."""
+    n = pos.size
+    n_act = nbr.shape[1]
+    count = 0
+    for i in range(n):
+        need[i] = NEED_NONE
+        if target[i] != g_target[i]:
+            if g_len[i] > 0:
+                _add_flow(pool_nodes, pool_acts, g_start[i], g_from[i], g_len[i] - 1, -1,
+                          flow, vflow)  # fmt: skip
+            g_len[i] = 0
+            g_target[i] = target[i]
+            if target[i] >= 0:
+                need[i] = NEED_TARGET
+                count += 1
+            continue
+        if target[i] < 0 or g_len[i] <= 0:
+            continue  # no target, or no guide path to it (the distance fallback)
+        p = pos[i]
+        s = g_start[i]
+        last = g_len[i] - 1
+        k = g_k[i]
+        lo, hi = max(0, k - BACK), min(last, k + AHEAD)
+        found = -1
+        for j in range(k, hi + 1):  # forward first: a robot that moved on
+            if pool_nodes[s + j] == p:
+                found = j
+                break
+        if found < 0:
+            for j in range(k - 1, lo - 1, -1):
+                if pool_nodes[s + j] == p:
+                    found = j
+                    break
+        if found < 0 and stall > 0 and since_progress[i] >= stall:
+            need[i] = NEED_TARGET  # a stall rescue moved it off its path: search from here
+            count += 1
+            continue
+        if found < 0:  # one allowed move from a window node?
+            for j in range(hi, lo - 1, -1):
+                q = pool_nodes[s + j]
+                for a in range(1, n_act):
+                    if mopen[p, a] and nbr[p, a] == q:
+                        found = j
+                        break
+                if found >= 0:
+                    break
+            if found < 0:
+                need[i] = NEED_OFF
+                count += 1
+                continue
+        g_k[i] = found
+        if found > g_from[i]:
+            _add_flow(pool_nodes, pool_acts, s, g_from[i], found, -1, flow, vflow)
+            g_from[i] = found
+    return count
+
+
+@numba.njit(cache=True, inline="always")
+def _before(f1, g1, n1, f2, g2, n2):  # pragma: no cover - compiled
+    """A* order: lower f, then higher g (nearer the goal), then lower node id."""
+    if f1 != f2:
+        return f1 < f2
+    if g1 != g2:
+        return g1 > g2
+    return n1 < n2
+
+
+@numba.njit(cache=True)
+def astar(
+    start,
+    row,
+    far,
+    nbr,
+    mopen,
+    closed,
+    flow,
+    vflow,
+    rev,
+    wv,
+    wc,
+    gsc,
+    par,
+    par_act,
+    state,
+    touched,
+    hf,
+    hg,
+    hn,
+    out_nodes,
+    out_acts,
+):  # pragma: no cover - compiled
+    """Least-cost path from ``start`` to the goal of the distance row ``row`` (``row[v]``: unit
+    steps from ``v`` to the goal, its heuristic) under the flow costs (module docstring).
+
+    Moves are those of ``mopen`` (the floor's, less closed edges); closed nodes are never
+    entered, nor nodes that reach the goal only through closures (``row[v] > far``). Writes the
+    path's nodes (start first, goal last) and the action out of each (``out_acts[j]`` from node
+    ``j`` to ``j + 1``) and returns its node count, or -1 when the goal cannot be reached.
+    ``gsc``, ``par``, ``par_act``, ``state`` are node-sized scratch (``inf``/-1/-1/0 on entry and
+    on exit); ``touched`` node-sized, ``hf``, ``hg``, ``hn`` the heap (``n_nodes * A``)."""
+    if row[start] > far:
+        return -1
+    n_act = nbr.shape[1]
+    ntouch = 0
+    size = 0
+    gsc[start] = 0.0
+    par[start] = -1
+    touched[ntouch] = start
+    ntouch += 1
+    state[start] = 1
+    # push start
+    hf[0], hg[0], hn[0] = np.float64(row[start]), 0.0, start
+    size = 1
+    goal_found = -1
+    while size > 0:
+        # pop the minimum
+        g0, v = hg[0], hn[0]
+        size -= 1
+        if size > 0:
+            lf, lg, ln = hf[size], hg[size], hn[size]
+            i = 0
+            while True:
+                c = 2 * i + 1
+                if c >= size:
+                    break
+                if c + 1 < size and _before(hf[c + 1], hg[c + 1], hn[c + 1], hf[c], hg[c], hn[c]):
+                    c += 1
+                if _before(hf[c], hg[c], hn[c], lf, lg, ln):
+                    hf[i], hg[i], hn[i] = hf[c], hg[c], hn[c]
+                    i = c
+                else:
+                    break
+            hf[i], hg[i], hn[i] = lf, lg, ln
+        if state[v] == 2 or g0 > gsc[v]:
+            continue  # a stale entry
+        state[v] = 2
+        if row[v] == 0:
+            goal_found = v
+            break
+        for a in range(1, n_act):
+            if not mopen[v, a]:
+                continue
+            u = nbr[v, a]
+            if u == v or closed[u] or state[u] == 2:
+                continue
+            hu = row[u]
+            if hu > far:
+                continue
+            cost = 1.0 + wv * vflow[u]
+            b = rev[v, a]
+            if b >= 0:
+                cost += wc * (flow[v, a] + 1) * flow[u, b]
+            g = g0 + cost
+            if g >= gsc[u]:
+                continue
+            if state[u] == 0:
+                touched[ntouch] = u
+                ntouch += 1
+                state[u] = 1
+            gsc[u] = g
+            par[u] = v
+            par_act[u] = a
+            f = g + hu
+            # push (lazy: the old entry goes stale)
+            i = size
+            size += 1
+            while i > 0:
+                pi = (i - 1) // 2
+                if _before(f, g, u, hf[pi], hg[pi], hn[pi]):
+                    hf[i], hg[i], hn[i] = hf[pi], hg[pi], hn[pi]
+                    i = pi
+                else:
+                    break
+            hf[i], hg[i], hn[i] = f, g, u
+    length = -1
+    if goal_found >= 0:
+        length = 0
+        v = goal_found
+        while v >= 0:
+            length += 1
+            v = par[v]
+        v = goal_found
+        j = length - 1
+        out_acts[j] = 0
+        while v >= 0:
+            out_nodes[j] = v
+            if j > 0:
+                out_acts[j - 1] = par_act[v]
+            v = par[v]
+            j -= 1
+    for t in range(ntouch):
+        v = touched[t]
+        gsc[v] = np.inf
+        par[v] = -1
+        par_act[v] = -1
+        state[v] = 0
+    return length
+
+
+@numba.njit(cache=True)
+def reconnect(
+    p,
+    k,
+    pool_nodes,
+    pool_acts,
+    s,
+    last,
+    nbr,
+    mopen,
+    closed,
+    depth,
+    par,
+    par_act,
+    state,
+    queue,
+    out_nodes,
+    out_acts,
+):  # pragma: no cover - compiled
+    """A robot on ``p`` off its path (``pool_*[s : s + last + 1]``, index ``k``): the path from
+    ``p`` back onto it and on along it, written to ``out_nodes``/``out_acts``; returns its node
+    count, or -1 when no path node of ``[k - BACK, k + REJOIN]`` lies within
+    :data:`REJOIN_DEPTH` moves (the caller searches a new path). Of the path nodes in reach the
+    one with the fewest steps to go (moves there + steps along the path from there) is taken.
+    ``depth``, ``par``, ``par_act``, ``state`` are :func:`astar`'s scratch (left as found),
+    ``queue`` node-sized."""
+    n_act = nbr.shape[1]
+    lo, hi = max(0, k - BACK), min(last, k + REJOIN)
+    head, tail = 0, 1
+    queue[0] = p
+    state[p] = 1
+    depth[p] = 0.0
+    par[p] = -1
+    best, best_v, best_j = np.inf, -1, -1
+    while head < tail:
+        v = queue[head]
+        head += 1
+        d = depth[v]
+        for j in range(hi, lo - 1, -1):
+            if pool_nodes[s + j] == v:
+                if d + last - j < best:
+                    best, best_v, best_j = d + last - j, v, j
+                break
+        if d >= REJOIN_DEPTH:
+            continue
+        for a in range(1, n_act):
+            if not mopen[v, a]:
+                continue
+            u = nbr[v, a]
+            if u == v or closed[u] or state[u] != 0:
+                continue
+            state[u] = 1
+            depth[u] = d + 1.0
+            par[u] = v
+            par_act[u] = a
+            queue[tail] = u
+            tail += 1
+    length = -1
+    if best_v >= 0:
+        m = int(depth[best_v])  # moves onto the path
+        length = m + 1 + last - best_j
+        v, j = best_v, m
+        while v >= 0:  # the way back onto the path, from its end
+            out_nodes[j] = v
+            if j > 0:
+                out_acts[j - 1] = par_act[v]
+            v = par[v]
+            j -= 1
+        for j in range(best_j, last + 1):  # then along the path
+            out_nodes[m + j - best_j] = pool_nodes[s + j]
+            out_acts[m + j - best_j] = pool_acts[s + j]
+    for t in range(tail):
+        v = queue[t]
+        depth[v] = np.inf
+        par[v] = -1
+        par_act[v] = -1
+        state[v] = 0
+    return length
+
+
+@numba.njit(cache=True)
+def plan_paths(
+    order,
+    first,
+    need,
+    pos,
+    slot,
+    table,
+    far,
+    g_start,
+    g_len,
+    g_k,
+    g_from,
+    pool_nodes,
+    pool_acts,
+    pool_used,
+    flow,
+    vflow,
+    nbr,
+    mopen,
+    closed,
+    rev,
+    wv,
+    wc,
+    scratch,
+    out_nodes,
+    out_acts,
+    counts,
+):  # pragma: no cover - compiled
+    """Give the robots ``order[first:]`` new guide paths, one after the other (each search sees
+    the flow of the paths planned before it). A robot off its path (``need`` :data:`NEED_OFF`)
+    rejoins it when it can (:func:`reconnect`, ``counts[0]`` counts them); the others, and
+    those that cannot, search one (:func:`astar`, ``counts[1]``). A robot's old path's
+    remaining flow is taken out first; its new path is written at ``pool_used[0]`` and its flow
+    added. A robot whose goal cannot be reached gets none (``g_len`` 0: the navigator falls
+    back to plain distances; ``counts[2]``).
+
+    Returns the position in ``order`` where it stopped: ``order.size`` when all are done, less
+    when the pool has no room for a path (the caller grows it and calls again from there)."""
+    gsc, par, par_act, state, touched, hf, hg, hn = scratch
+    cap = pool_nodes.size
+    for t in range(first, order.size):
+        i = order[t]
+        length = -1
+        if need[i] == NEED_OFF and g_len[i] > 0:
+            length = reconnect(
+                pos[i], g_k[i], pool_nodes, pool_acts, g_start[i], g_len[i] - 1, nbr, mopen,
+                closed, gsc, par, par_act, state, touched, out_nodes, out_acts,
+            )  # fmt: skip
+        if length > 0 and pool_used[0] + length > cap:
+            return t  # no room: the caller grows the pool (the old path is still there)
+        if g_len[i] > 0:
+            _add_flow(pool_nodes, pool_acts, g_start[i], g_from[i], g_len[i] - 1, -1, flow, vflow)
+            g_len[i] = 0
+        if length > 0:
+            counts[0] += 1
+        else:
+            s = slot[i]
+            counts[1] += 1
+            length = astar(
+                pos[i], table[s], far[s], nbr, mopen, closed, flow, vflow, rev, wv, wc, gsc, par,
+                par_act, state, touched, hf, hg, hn, out_nodes, out_acts,
+            )  # fmt: skip
+            if length <= 0:
+                counts[2] += 1
+                continue
+            if pool_used[0] + length > cap:
+                need[i] = NEED_TARGET  # searched again after the pool grows
+                counts[1] -= 1
+                return t
+        at = pool_used[0]
+        for j in range(length):
+            pool_nodes[at + j] = out_nodes[j]
+            pool_acts[at + j] = out_acts[j]
+        pool_used[0] = at + length
+        g_start[i], g_len[i], g_k[i], g_from[i] = at, length, 0, 0
+        _add_flow(pool_nodes, pool_acts, at, 0, length - 1, 1, flow, vflow)
+    return order.size
+
+
+@numba.njit(cache=True)
+def compact(g_start, g_len, pool_nodes, pool_acts, new_nodes, new_acts):  # pragma: no cover
+    """Copy the live paths into ``new_nodes``/``new_acts`` (robot order), moving ``g_start``;
+    returns the entries used."""
+    at = 0
+    for i in range(g_start.size):
+        if g_len[i] <= 0:
+            continue
+        s = g_start[i]
+        for j in range(g_len[i]):
+            new_nodes[at + j] = pool_nodes[s + j]
+            new_acts[at + j] = pool_acts[s + j]
+        g_start[i] = at
+        at += g_len[i]
+    return at
+
+
+@numba.njit(cache=True)
+def guide_scores(
+    pos, target, slot, table, g_start, g_len, g_k, pool_nodes, nbr, mopen, mask, act, prefs
+):  # pragma: no cover - compiled
+    """Each robot's ``(A,)`` preference scores and proposal (module docstring).
+
+    Robots with a guide path: ``-h(u)`` of each allowed action's node ``u`` (WAIT 1e-3 lower, so
+    a move wins a tie); robots with a target but no guide path: minus the distance to the target
+    (``1e6`` when unreachable), as :func:`agents.rule_based.distance_preferences`; robots
+    without a target: WAIT ``-1e-3``, moves ``-1``. Masked actions ``-inf``. The proposal is the
+    best allowed action (lowest index among equals)."""
+    n = pos.size
+    n_act = nbr.shape[1]
+    ninf = np.float32(-np.inf)
+    penalty = np.float32(1e-3)
+    for i in range(n):
+        p = pos[i]
+        best_a = 0
+        best = ninf
+        has_path = target[i] >= 0 and g_len[i] > 0
+        s = g_start[i]
+        last = g_len[i] - 1
+        k = g_k[i]
+        lo, hi = max(0, k - BACK), min(last, k + AHEAD)
+        for a in range(n_act):
+            if not mask[i, a]:
+                prefs[i, a] = ninf
+                continue
+            u = nbr[p, a]
+            if target[i] < 0:
+                sc = -penalty if a == 0 else np.float32(-1.0)
+            elif has_path:
+                h = last - k + 2
+                for j in range(lo, hi + 1):
+                    q = pool_nodes[s + j]
+                    togo = last - j
+                    if u == q:
+                        if togo < h:
+                            h = togo
+                        continue
+                    if togo + 1 >= h:
+                        continue
+                    for b in range(1, n_act):
+                        if mopen[u, b] and nbr[u, b] == q:
+                            h = togo + 1
+                            break
+                sc = -np.float32(h) - (penalty if a == 0 else np.float32(0.0))
+            else:
+                d = table[slot[i], u]
+                df = np.float32(1e6) if d >= _UNREACHABLE else np.float32(d)
+                sc = -df - (penalty if a == 0 else np.float32(0.0))
+            prefs[i, a] = sc
+            if sc > best:
+                best, best_a = sc, a
+        act[i] = best_a

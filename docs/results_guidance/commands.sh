@@ -1,0 +1,40 @@
+#!/bin/bash
+# The runs of docs/results_guidance.md, from the repository's parent folder layout
+# (/work/main, maps in /work/shared/maps). Each sweep writes sweep.csv; the copies here are
+# named MAP_POLICY[_COLLISIONS].csv.
+set -e
+M=../shared/maps
+
+# kiva (RHCR), 5 seeds, under pibt and under the default block
+for coll in pibt block; do
+  for pol in rule_based guided; do
+    warehouse sweep $M/rhcr/kiva.map --set tasks.mode=goal_visit --set physics.collisions=$coll \
+      --set fleet.robots=100,200,300,400 --seeds 0..4 --steps 1000 --policy $pol --jobs 1 \
+      --out runs/guidance/kiva_${pol}_${coll}
+  done
+done
+
+# LoRR warehouse_large and sortation_large, seed 0 (seeds 1 and 2 were cut for time but at
+# 10,000 robots on warehouse_large, below)
+for map in warehouse_large sortation_large; do
+  for pol in rule_based guided; do
+    warehouse sweep $M/lorr/$map.map --set tasks.mode=goal_visit --set physics.collisions=pibt \
+      --set fleet.robots=2000,4000,6000,8000,10000 --seeds 0 --steps 1000 --policy $pol \
+      --jobs 1 --out runs/guidance/${map}_${pol}
+  done
+done
+
+# warehouse_large, 10,000 robots, seeds 1 and 2 (*_10k_seeds12.csv)
+for pol in rule_based guided; do
+  warehouse sweep $M/lorr/warehouse_large.map --set tasks.mode=goal_visit \
+    --set physics.collisions=pibt --set fleet.robots=10000 --seeds 1,2 --steps 1000 \
+    --policy $pol --jobs 1 --out runs/guidance/warehouse_large_${pol}_10k_seeds12
+done
+
+# the tables
+python docs/results_guidance/table.py docs/results_guidance/kiva_rule_based_pibt.csv \
+  docs/results_guidance/kiva_guided_pibt.csv
+
+# navigator overhead: CPU time (thread_time) of navigator.act, seed 0, 200 steps
+python docs/results_guidance/timing.py $M/lorr/warehouse_large.map 200 \
+  2000,4000,6000,8000,10000 rule_based,guided
