@@ -29,7 +29,8 @@ whose goal its search cannot reach (closures) ranks moves by the plain distance
 
 The navigator proposes moves that may conflict; run it under a PIBT shield. Under the default
 ``block`` collision mode conflicting moves just wait: head-on pairs in one-lane aisles wait
-until ``physics.stuck_after`` (docs/results_guidance.md).
+until ``physics.stuck_after`` (docs/results_guidance.md); ``run``, ``sweep`` and ``view`` warn
+under ``block`` and ``physical`` (:attr:`GuidedNavigator.needs_pibt`).
 
 Settings (``policies.navigator_args.guided``): ``vertex_weight`` (default 0.1) and
 ``contraflow_weight`` (default 1.0), the weights of the two congestion costs (0 and 0: plain
@@ -79,6 +80,9 @@ class GuidedNavigator:
 
     name = "guided"
     needs_observation = False
+    #: it proposes moves that may conflict and leaves them to a PIBT shield: ``run``, ``sweep``
+    #: and ``view`` warn under ``block`` and ``physical`` (:func:`warehouse.policies.pibt_note`)
+    needs_pibt = True
     #: the path pool's first size: this many entries a robot, at least :attr:`POOL_MIN` (it
     #: grows when full)
     POOL_PER_ROBOT = 64

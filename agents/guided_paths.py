@@ -331,7 +331,8 @@ def reconnect(
     """A robot on ``p`` off its path (``pool_*[s : s + last + 1]``, index ``k``): the path from
     ``p`` back onto it and on along it, written to ``out_nodes``/``out_acts``; returns its node
     count, or -1 when no path node of ``[k - BACK, k + REJOIN]`` lies within
-    :data:`REJOIN_DEPTH` moves (the caller searches a new path). Of the path nodes in reach the
+    :data:`REJOIN_DEPTH` moves, or when the joined path would not fit ``out_*`` (the caller
+    searches a new path). Of the path nodes in reach the
     one with the fewest steps to go (moves there + steps along the path from there) is taken.
     ``depth``, ``par``, ``par_act``, ``state`` are :func:`astar`'s scratch (left as found),
     ``queue`` node-sized."""
@@ -367,7 +368,8 @@ def reconnect(
             queue[tail] = u
             tail += 1
     length = -1
-    if best_v >= 0:
+    # a rejoined path longer than the output arrays (rejoins may lengthen it): search afresh
+    if best_v >= 0 and int(depth[best_v]) + 1 + last - best_j <= out_nodes.size:
         m = int(depth[best_v])  # moves onto the path
         length = m + 1 + last - best_j
         v, j = best_v, m

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -504,16 +505,24 @@ def live_viewer(
     steps: int | None = None,
     overrides: dict[str, Any] | None = None,
     names: dict[str, str] | None = None,
+    on_note: Callable[[str], None] | None = None,
     **viewer_kw: Any,
 ) -> Viewer:
     """A viewer on a live run of a scenario (built-in name or file) with a named policy.
     ``names``: the command-line option that set each of ``overrides`` (``--set KEY``,
-    ``--robots``), which a bad value's error names instead of the scenario file."""
+    ``--robots``), which a bad value's error names instead of the scenario file. ``on_note``
+    gets the line of a navigator that needs a PIBT shield the run lacks
+    (:func:`warehouse.policies.pibt_note`)."""
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.core import Simulation
     from warehouse.errors import InputError
     from warehouse.fleet import Fleet
-    from warehouse.policies import build_policy, check_checkpoints_used, resolve_policy
+    from warehouse.policies import (
+        build_policy,
+        check_checkpoints_used,
+        pibt_note,
+        resolve_policy,
+    )
     from warehouse.runner import blame_setting
 
     sc, source = load_scenario(scenario)
@@ -529,6 +538,9 @@ def live_viewer(
         dispatcher, navigator = build_policy(spec, sc, source, sim.floor)
     except InputError as exc:
         raise blame_setting(exc, overrides or {}, names or {}, source) from None
+    note = pibt_note(spec, navigator, sc, "--set physics.collisions=pibt")
+    if note is not None and on_note is not None:
+        on_note(note)
     fleet = Fleet(sim, dispatcher, navigator)
     label = f"{sc.name} | {spec.name}"
     max_steps = sc.episode.steps if steps is None else steps

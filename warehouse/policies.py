@@ -205,6 +205,29 @@ def check_fits_tasks(
         raise InputError(source, "tasks.assignment", one_shot_refusal(spec.navigator, assignment))
 
 
+#: collision modes with no PIBT shield to rank the alternatives of conflicting robots: a
+#: navigator that leaves its conflicts to one (``needs_pibt``) jams under them
+UNRANKED_MODES = ("block", "physical")
+
+
+def pibt_note(
+    spec: PolicySpec, navigator: Any, scenario: Scenario, setting: str = "--collisions pibt"
+) -> str | None:
+    """One line for a navigator that proposes moves that may conflict and leaves them to a PIBT
+    shield (``needs_pibt``: the ``guided`` navigator) running under ``block`` or ``physical``,
+    where the conflicting moves wait or collide and the floor jams; ``None`` otherwise.
+    ``setting`` is how the command changes the collision mode."""
+    mode = spec.collisions_for(scenario)
+    if not getattr(navigator, "needs_pibt", False) or mode not in UNRANKED_MODES:
+        return None
+    outcome = "wait and the floor jams" if mode == "block" else "collide"
+    return (
+        f"{spec.name}: the navigator {spec.navigator!r} proposes moves that may conflict and "
+        f"leaves them to a PIBT shield; under physics.collisions={mode} they {outcome}: use "
+        f"{setting} (or pibt_swap)"
+    )
+
+
 def check_fits_floor(spec: PolicySpec, navigator: Any, floor: Any) -> None:
     """A learned navigator reads an egocentric grid window and answers WAIT, N, E, S, W. On a
     floor that is not a grid the actions are neighbour slots (:mod:`warehouse.floor.compiled`),

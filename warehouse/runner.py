@@ -24,6 +24,7 @@ from .policies import (
     build_policy,
     check_checkpoints_used,
     from_file,
+    pibt_note,
     resolve_policy,
 )
 from .threads import torch_threads
@@ -171,7 +172,7 @@ def prepare(
     try:
         specs, weights = _checked_policies(
             chosen, sc, source, floor, dispatcher=dispatcher, navigator=navigator,
-            collisions=collisions,
+            collisions=collisions, notes=notes,
         )  # fmt: skip
     except InputError as exc:  # a setting the command line gave names its option
         if exc.field == "policy":  # a policy that does not fit the floor: who chose it
@@ -213,10 +214,12 @@ def _checked_policies(
     dispatcher: str | None,
     navigator: str | None,
     collisions: str | None,
+    notes: list[str] | None = None,
 ) -> tuple[list[PolicySpec], dict[str, dict[str, dict[str, str]]]]:
     """The run's policies, their settings checked and their checkpoints loaded (so a bad one
     fails before anything runs), and the network files each one's parts loaded, by policy
-    (:func:`warehouse.provenance.policy_weights`)."""
+    (:func:`warehouse.provenance.policy_weights`). A policy whose navigator needs a PIBT shield
+    it does not get adds a line to ``notes`` (:func:`~warehouse.policies.pibt_note`)."""
     from .provenance import policy_weights
 
     specs = [
@@ -240,6 +243,8 @@ def _checked_policies(
     for spec in specs:
         parts = build_policy(spec, sc, source, floor)
         weights[spec.name] = policy_weights(spec, sc, source, parts)
+        if notes is not None and (note := pibt_note(spec, parts[1], sc)):
+            notes.append(note)
     return specs, weights
 
 

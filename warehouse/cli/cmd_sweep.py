@@ -107,7 +107,12 @@ def sweep(
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.atomic import write_text_atomic
     from warehouse.kpi_targets import decide, parse_target, summary_lines
-    from warehouse.policies import build_policy, check_checkpoints_used, resolve_policy
+    from warehouse.policies import (
+        build_policy,
+        check_checkpoints_used,
+        pibt_note,
+        resolve_policy,
+    )
     from warehouse.report import GRIDLOCK_SHARE, is_gridlocked, report_json, staged_dir
     from warehouse.runner import parse_seeds
     from warehouse.threads import torch_threads
@@ -149,6 +154,7 @@ def sweep(
             built[key] = build_floor(variant, source, named)
         floors.append(built[key])
     check_distinct(grid, labels, variants)
+    notes: list[str] = []  # a navigator that needs a PIBT shield it does not get
     try:
         specs = [resolve_policy(policy, v, source=source) for v in variants]
         for variant in variants:  # a checkpoint must be loaded by some combination
@@ -156,11 +162,16 @@ def sweep(
         # build every combination's policy (its parts' settings, its checkpoints) as `warehouse
         # run` does: a bad --set value fails here, not after the combinations before it ran
         for spec, variant, floor in zip(specs, variants, floors, strict=True):
-            build_policy(spec, variant, source, floor)
+            _, nav = build_policy(spec, variant, source, floor)
+            note = pibt_note(spec, nav, variant, "--set physics.collisions=pibt")
+            if note is not None and note not in notes:
+                notes.append(note)
     except InputError as exc:  # a setting a --set gave names that option
         raise blamed(exc, grid, named, source, policy) from None
     check_collisions_swept(grid, specs, variants)
     check_targets_defined(goals, variants)
+    for note in notes:
+        typer.echo(f"warning: {note}", err=True)
     chosen_out = out
     out = writable_out_folder(out or new_run_folder(f"sweep-{sc.name}"), writes=SWEEP_FILES)
 

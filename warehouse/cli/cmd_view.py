@@ -206,6 +206,7 @@ def view(
             steps=steps,
             overrides=overrides,
             names=names,
+            on_note=lambda note: typer.echo(f"warning: {note}", err=True),
             size=_size(size),
             headless=headless_frames is not None,
             out_dir=headless_frames or Path("."),
