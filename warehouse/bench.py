@@ -163,19 +163,21 @@ def run_policy_bench(
     (a :class:`warehouse.runner.Experiment` from :func:`warehouse.runner.prepare`) after
     ``warmup`` untimed steps (numba compilation, the first distance rows)."""
     from .model import WarehouseModel
+    from .policies import pibt_note_told
     from .threads import torch_threads
 
     spec = exp.policies[policy]
-    model = WarehouseModel(
-        exp.scenario,
-        source=exp.source,
-        floor=exp.floor,
-        seed=seed,
-        policy=spec,
-        steps=warmup + steps,
-        per_robot=False,
-        check_checkpoints=False,  # prepare checked them
-    )
+    with pibt_note_told():  # (prepare put it in exp.notes)
+        model = WarehouseModel(
+            exp.scenario,
+            source=exp.source,
+            floor=exp.floor,
+            seed=seed,
+            policy=spec,
+            steps=warmup + steps,
+            per_robot=False,
+            check_checkpoints=False,  # prepare checked them
+        )
     fleet, sim = model.fleet, model.sim
     with torch_threads(1, only_if_loaded=True):  # as in runs (warehouse.threads)
         for _ in range(warmup):

@@ -116,19 +116,33 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
 _CELL_LISTS = ("fleet.start_cells", "tasks.goals")
 
 
+#: the scenario's choice of the policy, which ``--policy``, ``--dispatcher`` and ``--navigator``
+#: override and a ``scenario.yaml`` then does not record: each report says which parts every
+#: run ran (``POLICY.dispatcher``, ``POLICY.navigator`` in ``differ``)
+_POLICY_CHOICES = ("policies.dispatcher", "policies.navigator")
+
+
 def _left_out_defaults() -> dict[str, Any]:
-    """``{"tasks.reveal": 1, ...}``: the settings a ``scenario.yaml`` leaves out at their
-    default (:data:`warehouse.config.LEFT_OUT_AT_DEFAULT`), as YAML reads them."""
+    """``{"tasks.reveal": 1, "policies.anticipate": False, ...}``: the settings a
+    ``scenario.yaml`` leaves out at their default (:data:`warehouse.config.LEFT_OUT_AT_DEFAULT`;
+    the ``policies`` section of a run of the command's policies, all but the parts' settings
+    that are not at their default: :func:`warehouse.rerun.write_rerun_scenario`), as YAML reads
+    them."""
+    from scenarios.schema import PoliciesConfig
+
     from .config import LEFT_OUT_AT_DEFAULT, SimConfig
 
     full = SimConfig().model_dump(mode="json", context={"all_settings": True})
-    return {f"{s}.{n}": full[s][n] for s, names in LEFT_OUT_AT_DEFAULT.items() for n in names}
+    out = {f"{s}.{n}": full[s][n] for s, names in LEFT_OUT_AT_DEFAULT.items() for n in names}
+    return out | _flat(PoliciesConfig().model_dump(mode="json"), "policies.")
 
 
 def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
     """The scenario settings in which the two runs differ, from the ``scenario.yaml`` beside each
     ``report.json`` (``{}`` when either has none). The name and
-    the fleet size are reported from the reports themselves; a floor drawing or map path is
+    the fleet size are reported from the reports themselves, as are the parts each policy ran
+    (:data:`_POLICY_CHOICES`: the file's are not what ran where the command chose them); a
+    floor drawing or map path is
     shown as ``(differs)``, as are two map files of the same name (each run folder's copy) whose
     contents differ."""
     from scenarios.safe_yaml import read_yaml  # (bounded: no alias bomb, no deep nesting)
@@ -144,7 +158,7 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
     a, b = left_out | a, left_out | b
     out: dict[str, list[Any]] = {}
     for key in sorted(set(a) | set(b)):
-        if key in ("name", "description", "fleet.robots"):
+        if key in ("name", "description", "fleet.robots", *_POLICY_CHOICES):
             continue
         same = a.get(key) == b.get(key)
         if key == "episode.seeds" and not same:  # the same seeds in another order: paired

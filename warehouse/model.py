@@ -34,6 +34,7 @@ heatmap).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,14 @@ from .core import Simulation
 from .core.simulation import check_seed
 from .fleet import Fleet
 from .kpis import KPI_FUNCTIONS
-from .policies import PolicySpec, build_policy, check_checkpoints_used, resolve_policy
+from .policies import (
+    PibtWarning,
+    PolicySpec,
+    build_policy,
+    check_checkpoints_used,
+    pibt_note,
+    resolve_policy,
+)
 
 ROBOT_COUNTERS = (
     "deliveries",
@@ -149,6 +157,8 @@ class WarehouseModel(mesa.Model):
     same scenario.
     ``seed`` is a non-negative integer (a numpy one too); anything else is refused with the
     core's ``TypeError``/``ValueError`` before the model is built.
+    A navigator that leaves its conflicts to a PIBT shield (``guided``) under ``block`` or
+    ``physical`` warns with :class:`~warehouse.policies.PibtWarning`: the floor jams.
     ``check_checkpoints=False`` lets a ``policies.*_checkpoint`` that this policy does not load
     pass (a sweep or comparison checks that some policy of the whole run loads it).
     ``last_only=True`` (as ``warehouse sweep`` runs it) computes the model reporters after the
@@ -234,6 +244,8 @@ class WarehouseModel(mesa.Model):
         if check_checkpoints:
             check_checkpoints_used([spec], sc, source)
         dispatcher_obj, navigator_obj = build_policy(spec, sc, source, floor)
+        if (note := pibt_note(spec, navigator_obj, sc, "collisions='pibt'")) is not None:
+            warnings.warn(note, PibtWarning, stacklevel=2)  # (as warehouse run's warning line)
         self.fleet = Fleet(self.sim, dispatcher_obj, navigator_obj)
         self.fleet.reset(self.seed)
         self.recorder = self._make_recorder(recorder)

@@ -14,6 +14,9 @@ with it, so two runs of different dispatchers never share a label.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -226,6 +229,21 @@ def pibt_note(
         f"leaves them to a PIBT shield; under physics.collisions={mode} they {outcome}: use "
         f"{setting} (or pibt_swap)"
     )
+
+
+class PibtWarning(UserWarning):
+    """A navigator that leaves its conflicts to a PIBT shield runs without one
+    (:func:`pibt_note`): :class:`warehouse.model.WarehouseModel` warns with it when built."""
+
+
+@contextlib.contextmanager
+def pibt_note_told() -> Iterator[None]:
+    """Inside, :class:`PibtWarning` is not raised: a command that prints the
+    :func:`pibt_note` once for the run (``warehouse run``, ``sweep``, ``bench``) builds its
+    models here, so the note is not given again, in another shape, for every episode."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PibtWarning)
+        yield
 
 
 def check_fits_floor(spec: PolicySpec, navigator: Any, floor: Any) -> None:

@@ -25,6 +25,7 @@ from .policies import (
     check_checkpoints_used,
     from_file,
     pibt_note,
+    pibt_note_told,
     resolve_policy,
 )
 from .threads import torch_threads
@@ -117,7 +118,8 @@ def scenario_names_policy(sc: Any, overrides: dict[str, Any]) -> bool:
     if "policies" in overrides:
         return True
     given = set(sc.policies.model_fields_set) if "policies" in sc.model_fields_set else set()
-    given |= {k.removeprefix("policies.") for k in overrides if k.startswith("policies.")}
+    # (policies.navigator_args.guided.vertex_weight: a setting of policies.navigator_args)
+    given |= {k.split(".")[1] for k in overrides if k.startswith("policies.")}
     return bool(given - set(PART_SETTINGS))
 
 
@@ -318,16 +320,17 @@ def _run_episode(
 ) -> tuple[RunResult, np.ndarray]:
     """One (policy, seed) episode: its result and its per-node visit counts."""
     spec = exp.policies[p_idx]
-    model = WarehouseModel(
-        exp.scenario,
-        source=exp.source,
-        floor=exp.floor,
-        seed=seed,
-        policy=spec,
-        steps=exp.steps,
-        recorder=record or None,
-        check_checkpoints=False,  # prepare checked them over all policies
-    )
+    with pibt_note_told():  # (prepare put it in exp.notes, once for the run)
+        model = WarehouseModel(
+            exp.scenario,
+            source=exp.source,
+            floor=exp.floor,
+            seed=seed,
+            policy=spec,
+            steps=exp.steps,
+            recorder=record or None,
+            check_checkpoints=False,  # prepare checked them over all policies
+        )
     done = 0
 
     def tick(t: int) -> None:

@@ -215,6 +215,8 @@ def _bench_policies(
 
     names = name_list(policy, "--policy") if policy is not None else None
     exp = prepare(scenario, policies=names)  # one-line errors for the scenario and policies
+    for note in exp.notes:  # (guided without a PIBT shield: as warehouse run says it)
+        typer.echo(f"warning: {note}", err=True)
     console = Console(stderr=True)
     results = []
     for i, spec in enumerate(exp.policies):

@@ -297,8 +297,10 @@ def _sweep_model(**kwargs: Any) -> Any:
     threads on a fleet's small batches are several times slower, see
     :mod:`warehouse.threads`)."""
     from warehouse.model import WarehouseModel
+    from warehouse.policies import pibt_note_told
 
-    model = WarehouseModel(**kwargs)
+    with pibt_note_told():  # (the sweep printed it once)
+        model = WarehouseModel(**kwargs)
     if "torch" in sys.modules:
         import torch
 
