@@ -291,22 +291,34 @@ def astar(
         while v >= 0:
             length += 1
             v = par[v]
-        v = goal_found
-        j = length - 1
-        out_acts[j] = 0
-        while v >= 0:
-            out_nodes[j] = v
-            if j > 0:
-                out_acts[j - 1] = par_act[v]
-            v = par[v]
-            j -= 1
-    for t in range(ntouch):
-        v = touched[t]
-        gsc[v] = np.inf
+        out_acts[length - 1] = 0
+        _write_back(goal_found, length - 1, par, par_act, out_nodes, out_acts)
+    _clear(touched, ntouch, gsc, par, par_act, state)
+    return length
+
+
+@numba.njit(cache=True)
+def _write_back(v, j, par, par_act, out_nodes, out_acts):  # pragma: no cover - compiled
+    """Write the search tree's way to ``v`` (``par``/``par_act``) into ``out_*``, ``v`` at index
+    ``j`` and its ancestors before it; the move into each node goes to the entry before it."""
+    while v >= 0:
+        out_nodes[j] = v
+        if j > 0:
+            out_acts[j - 1] = par_act[v]
+        v = par[v]
+        j -= 1
+
+
+@numba.njit(cache=True)
+def _clear(nodes, count, cost, par, par_act, state):  # pragma: no cover - compiled
+    """Leave a search's scratch as found: the first ``count`` of ``nodes`` back to ``inf``, -1,
+    -1 and 0."""
+    for t in range(count):
+        v = nodes[t]
+        cost[v] = np.inf
         par[v] = -1
         par_act[v] = -1
         state[v] = 0
-    return length
 
 
 @numba.njit(cache=True)
@@ -372,22 +384,11 @@ def reconnect(
     if best_v >= 0 and int(depth[best_v]) + 1 + last - best_j <= out_nodes.size:
         m = int(depth[best_v])  # moves onto the path
         length = m + 1 + last - best_j
-        v, j = best_v, m
-        while v >= 0:  # the way back onto the path, from its end
-            out_nodes[j] = v
-            if j > 0:
-                out_acts[j - 1] = par_act[v]
-            v = par[v]
-            j -= 1
+        _write_back(best_v, m, par, par_act, out_nodes, out_acts)  # the way onto the path
         for j in range(best_j, last + 1):  # then along the path
             out_nodes[m + j - best_j] = pool_nodes[s + j]
             out_acts[m + j - best_j] = pool_acts[s + j]
-    for t in range(tail):
-        v = queue[t]
-        depth[v] = np.inf
-        par[v] = -1
-        par_act[v] = -1
-        state[v] = 0
+    _clear(queue, tail, depth, par, par_act, state)
     return length
 
 
