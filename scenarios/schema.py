@@ -197,6 +197,19 @@ class PoliciesConfig(Section):
         "of the PettingZoo env; `--collisions` (`collisions=` of make_env) overrides it; "
         "default: physics.collisions.",
     )
+    run: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="The policies `warehouse run` runs side by side when not given --policy, "
+        "each named as --policy takes it or as report.json names it (rule_based/pibt: under "
+        "pibt; rule_based:hungarian+rule_based: with those parts). A run folder's scenario.yaml "
+        "lists here the policies chosen with --policy, --dispatcher, --navigator or "
+        "--collisions, so that the file runs them again. Default: the policy of dispatcher and "
+        "navigator (the command's default policies when the section names none). Read by "
+        "`warehouse run` and `warehouse bench --scenario`; the other commands (sweep, view, "
+        "shadow, WarehouseModel) run dispatcher and navigator, and make_env the dispatcher.",
+    )
     order_pool: int | None = Field(
         None,
         ge=1,
@@ -266,6 +279,18 @@ class PoliciesConfig(Section):
     )
 
     _part_args = field_validator("navigator_args", "dispatcher_args")(_check_part_args)
+
+    @field_validator("run")
+    @classmethod
+    def _run_names(cls, names: list[str] | None) -> list[str] | None:
+        """Names, each once (what they name is checked by ``warehouse run``)."""
+        if names is None:
+            return names
+        if any(not name.strip() for name in names):
+            raise ValueError("a policy name is empty")
+        if len(set(names)) != len(names):
+            raise ValueError("policies repeat")
+        return names
 
 
 class Scenario(SimConfig):

@@ -518,6 +518,7 @@ def live_viewer(
     from warehouse.errors import InputError
     from warehouse.fleet import Fleet
     from warehouse.policies import (
+        SET_PIBT,
         build_policy,
         check_checkpoints_used,
         pibt_note,
@@ -538,7 +539,7 @@ def live_viewer(
         dispatcher, navigator = build_policy(spec, sc, source, sim.floor)
     except InputError as exc:
         raise blame_setting(exc, overrides or {}, names or {}, source) from None
-    note = pibt_note(spec, navigator, sc, "--set physics.collisions=pibt")
+    note = pibt_note(spec, navigator, sc, SET_PIBT)  # (policies.shield where it decides)
     if note is not None and on_note is not None:
         on_note(note)
     fleet = Fleet(sim, dispatcher, navigator)

@@ -43,6 +43,16 @@ def make_env(
     With ``seed`` the env is reset once with it, so the first ``reset()`` without a seed continues
     that stream. ``state``: what ``env.state()`` returns, ``"grid"`` (the occupancy grid) or
     ``"channels"`` (five channels for a centralized critic; :class:`~warehouse.env.WarehouseEnv`).
+
+    The env takes the robots' moves from the caller (``env.step(actions)``) and gives them their
+    tasks with the scenario's dispatcher (``policies.dispatcher`` and its settings). A setting
+    given here that the env does not use is refused with a ``ValueError`` (:data:`ENV_UNUSED`):
+    a navigator (``navigator=``, its checkpoint and arguments, ``policies.run``: navigators run
+    in ``warehouse run`` and :class:`~warehouse.model.WarehouseModel`), ``seeds`` (use ``seed``
+    or ``reset(seed=...)``), ``episode.collect_every``, a dispatcher checkpoint the dispatcher
+    does not load and another dispatcher's arguments. A scenario *file* loads as it is, so one
+    file serves ``warehouse run`` and the env: the env runs its ``policies.shield`` and
+    dispatcher, and does not use its navigator, navigator settings or ``policies.run``.
     """
     import networkx as nx
 
@@ -58,6 +68,7 @@ def make_env(
     from .env import WarehouseEnv
     from .errors import InputError
 
+    _check_used(overrides)
     graph = None
     if isinstance(scenario, nx.Graph):
         (sc, graph), source = graph_scenario(scenario, overrides), None
@@ -71,6 +82,7 @@ def make_env(
         names["policies.shield"] = "collisions"
     sc = apply_overrides(sc, overrides, source)
     floor = build_floor(sc, source, names, graph=graph)
+    _check_dispatcher_settings_used(overrides, sc)
     try:
         env = WarehouseEnv(floor, sc, render_mode=render_mode, source=source, state=state)
     except InputError as exc:
@@ -78,6 +90,75 @@ def make_env(
     if seed is not None:
         env.reset(seed=seed)
     return env
+
+
+_MOVES = (
+    "the env takes the robots' moves from the caller (env.step(actions)); navigators run in "
+    "`warehouse run` and WarehouseModel"
+)
+#: settings :func:`make_env` refuses as keywords (by their dotted path, and anything below
+#: them): the env does not use them (why)
+ENV_UNUSED = {
+    "policies.navigator": _MOVES,
+    "policies.navigator_checkpoint": _MOVES,
+    "policies.navigator_args": _MOVES,
+    "policies.run": _MOVES,
+    "episode.seeds": "the env is seeded by make_env(seed=...) or env.reset(seed=...)",
+    "episode.collect_every": "it is the period of `warehouse run`'s kpis.csv; the env keeps "
+    "no series",
+}
+
+
+def _unused(key: str, value: Any) -> tuple[str, str] | None:
+    """``(setting, why)`` for an override of a setting the env does not use (a whole section
+    given as a mapping: its first such setting); ``None`` when the env uses it."""
+    from scenarios.load import SHORTCUTS
+
+    dotted = SHORTCUTS.get(key, key)
+    for setting, why in ENV_UNUSED.items():
+        if dotted == setting or dotted.startswith(f"{setting}."):
+            return setting, why
+        section, _, name = setting.partition(".")
+        if dotted == section and isinstance(value, dict) and name in value:
+            return setting, why
+    return None
+
+
+def _check_used(overrides: dict[str, Any]) -> None:
+    """A keyword of :func:`make_env` that the env would ignore: a one-line ``ValueError``."""
+    for key, value in overrides.items():
+        if (found := _unused(key, value)) is not None:
+            setting, why = found
+            named = key if key == setting else f"{key} ({setting})"
+            raise ValueError(f"make_env: {named}={value!r} has no effect in the env: {why}")
+
+
+def _check_dispatcher_settings_used(overrides: dict[str, Any], sc: Any) -> None:
+    """A dispatcher checkpoint given to :func:`make_env` that the scenario's dispatcher does
+    not load, or arguments given for another dispatcher: a one-line ``ValueError`` (the env
+    runs one dispatcher)."""
+    from scenarios.load import SHORTCUTS
+
+    from .policies import checkpoint_kwargs
+
+    name = sc.policies.dispatcher
+    for key, value in overrides.items():
+        dotted = SHORTCUTS.get(key, key)
+        section = value if dotted == "policies" and isinstance(value, dict) else {}
+        if dotted == "policies.dispatcher_checkpoint" or "dispatcher_checkpoint" in section:
+            if sc.policies.dispatcher_checkpoint and not checkpoint_kwargs("dispatcher", name, sc):
+                why = f"its dispatcher {name!r} loads no checkpoint"
+                raise ValueError(f"make_env: {key}={value!r} has no effect in the env: {why}")
+        args = section.get("dispatcher_args") if section else None
+        if dotted == "policies.dispatcher_args":
+            args = value
+        parts = dotted.split(".")
+        given = set(args) if isinstance(args, dict) else set()
+        if parts[:2] == ["policies", "dispatcher_args"] and len(parts) > 2:
+            given = {parts[2]}
+        if others := sorted(str(n) for n in given - {name}):
+            why = f"it runs the dispatcher {name!r}, not {', '.join(others)}"
+            raise ValueError(f"make_env: {key}={value!r} has no effect in the env: {why}")
 
 
 def set_threads(n: int) -> None:

@@ -116,10 +116,12 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
 _CELL_LISTS = ("fleet.start_cells", "tasks.goals")
 
 
-#: the scenario's choice of the policy, which ``--policy``, ``--dispatcher`` and ``--navigator``
-#: override and a ``scenario.yaml`` then does not record: each report says which parts every
-#: run ran (``POLICY.dispatcher``, ``POLICY.navigator`` in ``differ``)
-_POLICY_CHOICES = ("policies.dispatcher", "policies.navigator")
+#: the scenario's choice of the policies, which ``--policy``, ``--dispatcher`` and
+#: ``--navigator`` override (a ``scenario.yaml`` written before ``policies.run`` does not record
+#: them; one written since lists them there): each report says which parts every run ran
+#: (``POLICY.dispatcher``, ``POLICY.navigator`` in ``differ``) and the policies are matched by
+#: the reports' names
+_POLICY_CHOICES = ("policies.dispatcher", "policies.navigator", "policies.run")
 
 
 def _left_out_defaults() -> dict[str, Any]:

@@ -213,21 +213,36 @@ def check_fits_tasks(
 UNRANKED_MODES = ("block", "physical")
 
 
+#: the hint of :func:`pibt_note` for a command that changes the collision mode with ``--set``
+SET_PIBT = "--set {field}=pibt"
+
+
+def mode_setting(scenario: Scenario) -> str:
+    """The scenario setting that decides the collision mode of a policy with none of its own:
+    ``policies.shield`` where the scenario sets one (``physics.collisions`` does not override
+    it), else ``physics.collisions``."""
+    return "policies.shield" if scenario.policies.shield else "physics.collisions"
+
+
 def pibt_note(
     spec: PolicySpec, navigator: Any, scenario: Scenario, setting: str = "--collisions pibt"
 ) -> str | None:
     """One line for a navigator that proposes moves that may conflict and leaves them to a PIBT
     shield (``needs_pibt``: the ``guided`` navigator) running under ``block`` or ``physical``,
     where the conflicting moves wait or collide and the floor jams; ``None`` otherwise.
-    ``setting`` is how the command changes the collision mode."""
+    ``setting`` is how the command changes the collision mode; a ``{field}`` in it
+    (:data:`SET_PIBT`) becomes the setting that decides it (:func:`mode_setting`)."""
     mode = spec.collisions_for(scenario)
     if not getattr(navigator, "needs_pibt", False) or mode not in UNRANKED_MODES:
         return None
     outcome = "wait and the floor jams" if mode == "block" else "collide"
+    field = mode_setting(scenario)
+    # (a policy's own mode is the physics.collisions its simulation runs)
+    decides = "physics.collisions" if spec.collisions else field
     return (
         f"{spec.name}: the navigator {spec.navigator!r} proposes moves that may conflict and "
-        f"leaves them to a PIBT shield; under physics.collisions={mode} they {outcome}: use "
-        f"{setting} (or pibt_swap)"
+        f"leaves them to a PIBT shield; under {decides}={mode} they {outcome}: use "
+        f"{setting.replace('{field}', field)} (or pibt_swap)"
     )
 
 

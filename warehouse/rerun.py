@@ -4,7 +4,10 @@
 copied beside it (``scenario_map.EXT``: a scenario's map must lie in its folder), checkpoint
 paths relative to the original scenario file become absolute, and a run of the command's
 default policies leaves ``policies`` out but for the settings of the parts
-(:data:`warehouse.runner.PART_SETTINGS`), so the file compares the same policies.
+(:data:`warehouse.runner.PART_SETTINGS`), so the file compares the same policies. Policies the
+command's flags chose (``--policy``, ``--dispatcher``, ``--navigator``, ``--collisions``) are
+listed as ``policies.run``, by the names ``report.json`` gives them, so the file alone runs them
+again.
 """
 
 from __future__ import annotations
@@ -50,12 +53,20 @@ def write_rerun_scenario(experiment: Any, folder: Path) -> list[Path]:
     for key in (k.removeprefix("policies.") for k in PATH_KEYS):
         if settings.get(key):  # relative to the original file (given with --set: absolute)
             settings[key] = str((base / Path(settings[key]).expanduser()).resolve())
-    if not experiment.names_policy:  # re-running the file compares the same policies
+    # (a file that names no parts of its own, maybe a list of policies.run: as the default's)
+    if not getattr(experiment, "names_parts", experiment.names_policy):
         scenario.pop("policies", None)
         unset = PoliciesConfig()
         kept = {k: settings[k] for k in PART_SETTINGS if settings[k] != getattr(unset, k)}
-        if kept:  # ... with the same dispatch settings and networks
+        if kept:  # re-running the file compares the same policies, with the same settings
             scenario["policies"] = kept
+    # the policies the flags chose, else the file's own list, first (none: left out, as before)
+    listed = getattr(experiment, "listed", None) or settings.get("run")
+    rest = {k: v for k, v in (scenario.get("policies") or {}).items() if k != "run"}
+    if listed:
+        scenario["policies"] = {"run": list(listed), **rest}
+    elif "policies" in scenario:
+        scenario["policies"] = rest
     written.append(folder / "scenario.yaml")
     write_text_atomic(written[-1], _dump(scenario))
     return written

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, display_path
 from .model import WarehouseModel
 from .policies import (
     PolicySpec,
@@ -93,10 +93,17 @@ class Experiment:
     #: whether the scenario (file or ``--set``) names its own policy; when not, the run used
     #: the command's default policies and the written ``scenario.yaml`` leaves ``policies`` out
     names_policy: bool = True
+    #: whether it names a policy by its parts (a ``policies`` field but :data:`PART_SETTINGS`
+    #: and ``run``): when not, the written ``scenario.yaml`` leaves the parts out as well
+    names_parts: bool = True
     #: what the request changed that the user should hear of (printed as warnings)
     notes: list[str] = field(default_factory=list)
     #: policy → the network files its parts loaded (:mod:`warehouse.provenance`)
     weights: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    #: the policies the written ``scenario.yaml`` lists as ``policies.run``: the names of those
+    #: the command's flags chose (``--policy``, ``--dispatcher``, ``--navigator``,
+    #: ``--collisions``); ``None`` where the scenario alone picks what ran
+    listed: list[str] | None = None
 
     @property
     def robots(self) -> int:
@@ -112,15 +119,43 @@ PART_SETTINGS = (
 )  # fmt: skip
 
 
-def scenario_names_policy(sc: Any, overrides: dict[str, Any]) -> bool:
+def scenario_names_policy(sc: Any, overrides: dict[str, Any], but: Sequence[str] = ()) -> bool:
     """Whether the scenario file or the overrides choose a policy (any ``policies`` field but
-    :data:`PART_SETTINGS`)."""
-    if "policies" in overrides:
+    :data:`PART_SETTINGS` and ``but``; ``navigator=`` is ``policies.navigator``)."""
+    from scenarios.load import SHORTCUTS
+
+    keys = [SHORTCUTS.get(k, k) for k in overrides]
+    if "policies" in keys:
         return True
     given = set(sc.policies.model_fields_set) if "policies" in sc.model_fields_set else set()
     # (policies.navigator_args.guided.vertex_weight: a setting of policies.navigator_args)
-    given |= {k.split(".")[1] for k in overrides if k.startswith("policies.")}
-    return bool(given - set(PART_SETTINGS))
+    given |= {k.split(".")[1] for k in keys if k.startswith("policies.")}
+    return bool(given - set(PART_SETTINGS) - set(but))
+
+
+def policy_entry(
+    text: str, field: str = "--policy"
+) -> tuple[str, str | None, str | None, str | None]:
+    """``(policy, dispatcher, navigator, collisions)`` of a policy as ``report.json`` names it:
+    ``POLICY[:DISPATCHER+NAVIGATOR][/COLLISIONS]`` (:func:`~warehouse.policies.overridden_name`;
+    ``rule_based:hungarian+rule_based/pibt``); the parts not named are ``None``. A part's name
+    holds none of ``:``, ``+``, ``/`` (:mod:`warehouse.plugins`), so the name splits one way."""
+    rest, slash, mode = text.partition("/")
+    base, colon, parts = rest.partition(":")
+    dispatcher, plus, navigator = parts.partition("+")
+    if (
+        not base
+        or (slash and (not mode or "/" in mode))
+        or (colon and not (plus and dispatcher and navigator))
+    ):
+        raise InputError(
+            None,
+            field,
+            f"cannot read the policy {text!r}; use POLICY[:DISPATCHER+NAVIGATOR][/COLLISIONS]",
+        )
+    if colon:
+        return base, dispatcher, navigator, mode or None
+    return base, None, None, mode or None
 
 
 def prepare(
@@ -158,9 +193,16 @@ def prepare(
     # Does the scenario (file or --set) name a policy of its own? (Checked before the overrides
     # rebuild the model and mark every section as set.)
     names_policy = scenario_names_policy(sc, overrides)
+    names_parts = scenario_names_policy(sc, overrides, but=("run",))
     sc = apply_overrides(sc, overrides, source, names)
     floor = build_floor(sc, source, names)  # a floor check names the flag that failed it
     chosen: list[str | None] = list(policies) if policies else [None]
+    entries: tuple[Path | None, str] = (None, "--policy")  # where `chosen`'s names come from
+    if not policies and sc.policies.run:
+        chosen = list(sc.policies.run)
+        given = _given_key(overrides, "policies.run")
+        entries = (None, names[given]) if given else (source, "policies.run")
+        _check_run_list_used(sc.policies.run, entries, overrides, names)
     notes: list[str] = []
     if not policies and default_policies and not names_policy:
         chosen = list(default_policies)
@@ -174,14 +216,21 @@ def prepare(
     try:
         specs, weights = _checked_policies(
             chosen, sc, source, floor, dispatcher=dispatcher, navigator=navigator,
-            collisions=collisions, notes=notes,
+            collisions=collisions, notes=notes, entries=entries,
         )  # fmt: skip
     except InputError as exc:  # a setting the command line gave names its option
         if exc.field == "policy":  # a policy that does not fit the floor: who chose it
             by_file = not policies and names_policy
             where = (source, "policies") if by_file else (None, "--policy")
+            if by_file and chosen != [None]:  # (a list of policies.run)
+                where = entries
             raise InputError(*where, exc.message) from None
+        if (exc.source, exc.field) == entries:
+            raise
         raise blame_setting(exc, overrides, names, source) from None
+    # Policies the command chose (flags): the written scenario.yaml lists them as policies.run,
+    # so that the file alone runs them again (warehouse.rerun)
+    by_flags = policies or any(x is not None for x in (dispatcher, navigator, collisions))
     return Experiment(
         target=target,
         scenario=sc,
@@ -191,9 +240,39 @@ def prepare(
         seeds=list(sc.episode.seeds),
         steps=int(sc.episode.steps),
         names_policy=names_policy,
+        names_parts=names_parts,
         notes=notes,
         weights=weights,
+        listed=[spec.name for spec in specs] if by_flags else None,
     )
+
+
+def _given_key(overrides: dict[str, Any], setting: str) -> str | None:
+    """The override key that sets ``setting`` (by its dotted path or short name), if any."""
+    from scenarios.load import SHORTCUTS
+
+    return next((k for k in overrides if SHORTCUTS.get(k, k) == setting), None)
+
+
+def _check_run_list_used(
+    listed: list[str],
+    entries: tuple[Path | None, str],
+    overrides: dict[str, Any],
+    names: dict[str, str],
+) -> None:
+    """A ``--set`` of ``policies.dispatcher`` or ``policies.navigator`` where ``policies.run``
+    (``entries``: in the file, or set by an option) lists the policies would be ignored:
+    refused."""
+    source, field = entries
+    where = f"{display_path(source)}'s {field}" if source is not None else field
+    for setting in ("policies.dispatcher", "policies.navigator"):
+        if key := _given_key(overrides, setting):
+            raise InputError(
+                None,
+                names[key],
+                f"{where} ({', '.join(listed)}) picks the policies, which would ignore it: use "
+                "--policy, or --dispatcher/--navigator for every policy of the list",
+            )
 
 
 def blame_setting(
@@ -217,29 +296,21 @@ def _checked_policies(
     navigator: str | None,
     collisions: str | None,
     notes: list[str] | None = None,
+    entries: tuple[Path | None, str] = (None, "--policy"),
 ) -> tuple[list[PolicySpec], dict[str, dict[str, dict[str, str]]]]:
     """The run's policies, their settings checked and their checkpoints loaded (so a bad one
     fails before anything runs), and the network files each one's parts loaded, by policy
     (:func:`warehouse.provenance.policy_weights`). A policy whose navigator needs a PIBT shield
-    it does not get adds a line to ``notes`` (:func:`~warehouse.policies.pibt_note`)."""
+    it does not get adds a line to ``notes`` (:func:`~warehouse.policies.pibt_note`).
+
+    ``chosen`` names each policy as ``report.json`` does (:func:`policy_entry`; ``None``: the
+    scenario's); ``entries``, where those names come from (``--policy``, or the file's
+    ``policies.run``), which an error in one names. The flags override every policy's parts."""
     from .provenance import policy_weights
 
-    specs = [
-        _named(
-            resolve_policy(n, sc, source=source),
-            resolve_policy(
-                n,
-                sc,
-                dispatcher=dispatcher,
-                navigator=navigator,
-                collisions=collisions,
-                source=source,
-            ),
-        )
-        for n in chosen
-    ]
+    specs = [_entry_spec(n, sc, source, entries, dispatcher, navigator, collisions) for n in chosen]
     if len({s.name for s in specs}) != len(specs):
-        raise InputError(None, "--policy", "policies repeat")
+        raise InputError(*entries, "policies repeat")
     check_checkpoints_used(specs, sc, source)
     weights = {}
     for spec in specs:
@@ -248,6 +319,58 @@ def _checked_policies(
         if notes is not None and (note := pibt_note(spec, parts[1], sc)):
             notes.append(note)
     return specs, weights
+
+
+def listed_policies(sc: Any, source: Path | None) -> list[PolicySpec]:
+    """The policies the scenario's ``policies.run`` lists, checked as ``warehouse run`` checks
+    them (an error names the file's ``policies.run``); ``[]`` when it lists none."""
+    where = (source, "policies.run")
+    specs = [_entry_spec(n, sc, source, where, None, None, None) for n in sc.policies.run or ()]
+    if len({s.name for s in specs}) != len(specs):
+        raise InputError(*where, "policies repeat")
+    return specs
+
+
+def _entry_spec(
+    entry: str | None,
+    sc: Any,
+    source: Path | None,
+    entries: tuple[Path | None, str],
+    dispatcher: str | None,
+    navigator: str | None,
+    collisions: str | None,
+) -> PolicySpec:
+    """The policy ``entry`` names (:func:`policy_entry`; ``None``: the scenario's) with the
+    parts the flags give, named as :func:`~warehouse.policies.overridden_name` names it: a
+    policy a report names (``rule_based/pibt``) is that policy again."""
+    base_name: str | None = None
+    parts: tuple[str | None, str | None, str | None] = (None, None, None)
+    if entry is not None:
+        try:
+            base_name, *rest = policy_entry(entry, entries[1])
+        except InputError as exc:
+            raise InputError(*entries, exc.message) from None
+        parts = (rest[0], rest[1], rest[2])
+        try:
+            resolve_policy(
+                base_name, sc, dispatcher=parts[0], navigator=parts[1], collisions=parts[2]
+            )
+        except InputError as exc:  # the entry itself: named where it was written
+            message = exc.message if exc.field == "--policy" else f"{entry!r}: {exc.message}"
+            raise InputError(*entries, message) from None
+
+    def given(flag: str | None, own: str | None) -> str | None:
+        return flag if flag is not None else own
+
+    spec = resolve_policy(
+        base_name,
+        sc,
+        dispatcher=given(dispatcher, parts[0]),
+        navigator=given(navigator, parts[1]),
+        collisions=given(collisions, parts[2]),
+        source=source,
+    )
+    return _named(resolve_policy(base_name, sc, source=source), spec)
 
 
 def _named(base: PolicySpec, spec: PolicySpec) -> PolicySpec:

@@ -63,7 +63,9 @@ def run(
         typer.Option(
             "--policy",
             help="Policies, comma separated: rule_based, random, hierarchical, a navigator "
-            "(greedy dispatcher), or DISPATCHER+NAVIGATOR (see warehouse list).",
+            "(greedy dispatcher), or DISPATCHER+NAVIGATOR (see warehouse list); or as "
+            "report.json names one (rule_based/pibt, rule_based:fifo+random). Default: the "
+            "scenario's policies.run, else its dispatcher and navigator.",
         ),
     ] = None,
     seeds: SeedsOpt = None,
@@ -119,8 +121,11 @@ def run(
 ) -> None:
     """Run a scenario with one or more policies on the same seeds; print and save KPIs.
 
-    Without --policy: the scenario's policies section, or, when it has none, the learned
-    hierarchy (PPO dispatcher + CQL navigator + PIBT shield) beside the rule-based fleet.
+    Without --policy: the scenario's policies section (its policies.run, else its dispatcher
+    and navigator), or, when it has none, the learned hierarchy (PPO dispatcher + CQL
+    navigator + PIBT shield) beside the rule-based fleet. The run folder's scenario.yaml lists
+    the policies that flags chose as policies.run, so warehouse run RUN/scenario.yaml runs them
+    again.
     """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -151,7 +156,9 @@ def run(
     for item in sets or ():
         key = item.partition("=")[0].strip()
         full = SHORTCUTS.get(key, key)  # (`navigator` is `policies.navigator`)
-        if policies and full in ("policies", "policies.dispatcher", "policies.navigator"):
+        if policies and full in (
+            "policies", "policies.dispatcher", "policies.navigator", "policies.run"
+        ):  # fmt: skip
             # --policy decides the parts; the --set would be silently ignored.
             raise InputError(
                 None, f"--set {key}", "--policy picks the policies; use --dispatcher/--navigator"

@@ -116,16 +116,17 @@ def validate(
 
 def _check_policies(scenario: Scenario, source: Path | None) -> None:
     """The ``policies`` section names registered parts and checkpoints that load, for the
-    policies ``warehouse run FILE`` runs: the scenario's own, or, when it names none, the
-    command's default ones (with the section's settings, checkpoints included)."""
+    policies ``warehouse run FILE`` runs: those its ``policies.run`` lists, else the scenario's
+    own, or, when it names none, the command's default ones (with the section's settings,
+    checkpoints included)."""
     from warehouse.policies import build_policy, check_checkpoints_used, from_file, resolve_policy
-    from warehouse.runner import scenario_names_policy
+    from warehouse.runner import listed_policies, scenario_names_policy
 
     from .cmd_run import DEFAULT_POLICIES
 
     names = [None] if scenario_names_policy(scenario, {}) else list(DEFAULT_POLICIES)
     try:
-        specs = [resolve_policy(name, scenario) for name in names]
+        specs = listed_policies(scenario, source) or [resolve_policy(n, scenario) for n in names]
     except InputError as exc:  # reported against the file's field, not a command-line flag
         field = {"--dispatcher": "policies.dispatcher", "--navigator": "policies.navigator"}
         raise InputError(source, field.get(exc.field or "", exc.field), exc.message) from None

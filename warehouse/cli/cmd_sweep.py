@@ -108,6 +108,7 @@ def sweep(
     from warehouse.atomic import write_text_atomic
     from warehouse.kpi_targets import decide, parse_target, summary_lines
     from warehouse.policies import (
+        SET_PIBT,
         build_policy,
         check_checkpoints_used,
         pibt_note,
@@ -163,7 +164,7 @@ def sweep(
         # run` does: a bad --set value fails here, not after the combinations before it ran
         for spec, variant, floor in zip(specs, variants, floors, strict=True):
             _, nav = build_policy(spec, variant, source, floor)
-            note = pibt_note(spec, nav, variant, "--set physics.collisions=pibt")
+            note = pibt_note(spec, nav, variant, SET_PIBT)  # (policies.shield where it decides)
             if note is not None and note not in notes:
                 notes.append(note)
     except InputError as exc:  # a setting a --set gave names that option
