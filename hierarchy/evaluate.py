@@ -102,10 +102,15 @@ CONFIGS: dict[str, tuple[str, str, str]] = {
     # PIBT with LaCAM*'s swap (docs/results_swap.md); NAV runs the network tuned under PIBT
     "hierarchical (pibt_swap)": ("ppo", "NAV", "pibt_swap"),
     "rule_based (pibt_swap)": ("greedy", "rule_based", "pibt_swap"),
+    # The traffic-flow-guided navigator (agents/guided.py, docs/results_guidance.md; its default
+    # settings) under each dispatcher; it needs the PIBT shield (forty-first session)
+    "greedy + guided (pibt)": ("greedy", "guided", "pibt"),
+    "ppo + guided (pibt)": ("ppo", "guided", "pibt"),
+    "hungarian + guided (pibt)": ("hungarian", "guided", "pibt"),
 }
-#: what runs without ``--configs``
+#: what runs without ``--configs`` (not the opt-in rows above: push, unlock, swap, guided)
 DEFAULT_CONFIGS = tuple(
-    c for c in CONFIGS if "_push" not in c and "_unlock" not in c and "pibt_swap" not in c
+    c for c in CONFIGS if not any(opt in c for opt in ("_push", "_unlock", "pibt_swap", "guided"))
 )
 
 
