@@ -14,7 +14,10 @@ fine-tuned under PIBT in the ``pibt`` and ``pibt_swap`` columns, the one fine-tu
 shield in ``physical`` mode; the table says which was used). Rows of configs with a network
 record the files their parts loaded, with their sha256 (``weights``, :mod:`warehouse.provenance`);
 ``--merge FILE`` adds earlier rows to
-the table and refuses rows that cannot share it (another setup, other networks, a seed twice)."""
+the table and refuses rows that cannot share it (another setup, other networks, a seed twice).
+Floors on the maps of ``../shared/maps`` (LoRR, kiva) need that folder beside the checkout:
+without it the default set leaves them out (a line on stderr says so), and ``--scenarios``
+naming one is an error."""
 
 from __future__ import annotations
 
@@ -277,7 +280,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--steps", type=int, default=400)
-    p.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS))
+    p.add_argument("--scenarios", default=None)
     p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS))
     p.add_argument(
         "--merge",
@@ -367,7 +370,8 @@ def evaluate(
     from warehouse.cli.checks import name_list
 
     try:
-        wanted = set(name_list(args.scenarios, "--scenarios"))
+        named = args.scenarios is not None  # (the default set skips a floor without its map)
+        wanted = set(name_list(args.scenarios or ",".join(DEFAULT_SCENARIOS), "--scenarios"))
         confs = [c for c in name_list(args.configs, "--configs") if c != "none"]
     except InputError as exc:
         error(exc.one_line())
@@ -384,6 +388,12 @@ def evaluate(
         for name, target, seen, overrides in SCENARIOS
         if name in wanted
     ]
+    # a floor on a map of ../shared/maps that is not there: the default set leaves it out (a
+    # fresh clone has no ../shared), one named with --scenarios is refused before anything runs
+    missing = [(n, t) for n, t, *_ in floors if t.endswith(".map") and not Path(t).is_file()]
+    if named and missing:
+        name, target = missing[0]
+        error(f"--scenarios: {name} needs the map file {target}, which is not there")
     # a value wrong for a floor (a closed cell off it, too many robots) names its --set option,
     # as `warehouse run --set` does, not the floor's scenario file; a dispatch flag's value
     # (--lookahead 0) names the flag

@@ -441,3 +441,20 @@ def test_energy_per_delivery_is_undefined_when_nothing_was_delivered() -> None:
         next(x for x in lines if x.startswith("| rule_based (physical) | 1 |")).split(" | ")[5]
         == "n/a"
     )
+
+
+def test_a_named_floor_without_its_map_is_refused(tmp_path, capsys, monkeypatch) -> None:
+    """A floor on a map of ``../shared/maps`` that is not there (a checkout without
+    ``../shared``): named with ``--scenarios`` it is an error (exit 2, one line naming the floor
+    and the file) before anything runs, not a table that silently lacks it."""
+    import pytest
+
+    ghost = tmp_path / "nowhere" / "kiva.map"
+    monkeypatch.setattr(ev, "SCENARIOS", [*ev.SCENARIOS, ("ghost_peak", str(ghost), False, {})])
+    with pytest.raises(SystemExit) as exc:
+        ev.main(["--out", str(tmp_path / "out"), "--seeds", "1", "--steps", "5",
+                 "--scenarios", "small,ghost_peak", "--configs", "rule_based (block)"])  # fmt: skip
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"error: --scenarios: ghost_peak needs the map file {ghost}" in err
+    assert not (tmp_path / "out").exists()
