@@ -54,10 +54,21 @@ def test_collisions_keyword_overrides_the_policies_shield(shielded: Path) -> Non
     assert incidents_under_random_moves(env) > 0  # the same moves collide without the shield
 
 
-def test_a_dotted_physics_setting_stays_below_the_policies_shield(shielded: Path) -> None:
-    # as in `warehouse run --set physics.collisions=...`: the policy's shield still decides
-    env = warehouse.make_env(shielded, **{"physics.collisions": "block"})
-    assert env.sim.config.physics.collisions == "pibt"
+def test_a_dotted_physics_setting_below_the_policies_shield_is_refused(shielded: Path) -> None:
+    """The scenario's ``policies.shield`` decides the mode, so a ``physics.collisions`` given
+    here would be ignored: refused in one line that names the keyword to use (as ``warehouse run
+    --set physics.collisions=...`` is refused there)."""
+    for given in ({"physics.collisions": "block"}, {"physics": {"collisions": "block"}}):
+        with pytest.raises(ValueError, match=r"^make_env: physics\.collisions has no effect .*"
+                           r"policies\.shield \(pibt\).*use collisions=$"):  # fmt: skip
+            warehouse.make_env(shielded, **given)
+    # without a policies.shield it decides, and collisions= decides over both
+    plain = shielded.with_name("plain.yaml")
+    plain.write_text(SCENARIO.replace("policies: {shield: pibt}\n", ""))
+    env = warehouse.make_env(plain, **{"physics.collisions": "block"})
+    assert env.sim.config.physics.collisions == "block"
+    env = warehouse.make_env(shielded, collisions="block")
+    assert env.sim.config.physics.collisions == "block"
 
 
 def test_without_policies_shield_the_env_runs_physics_collisions() -> None:

@@ -81,6 +81,11 @@ def make_env(
         overrides = {**overrides, "policies.shield": None}
         names["policies.shield"] = "collisions"
     sc = apply_overrides(sc, overrides, source)
+    if sc.policies.shield and _sets_physics_mode(overrides):
+        raise ValueError(
+            f"make_env: physics.collisions has no effect in the env: the scenario's "
+            f"policies.shield ({sc.policies.shield}) sets its collision mode; use collisions="
+        )
     floor = build_floor(sc, source, names, graph=graph)
     _check_dispatcher_settings_used(overrides, sc)
     try:
@@ -107,6 +112,15 @@ ENV_UNUSED = {
     "episode.collect_every": "it is the period of `warehouse run`'s kpis.csv; the env keeps "
     "no series",
 }
+
+
+def _sets_physics_mode(overrides: dict[str, Any]) -> bool:
+    """Whether ``overrides`` set ``physics.collisions`` by its dotted path or in a ``physics``
+    mapping (``collisions=`` is the env's own mode, :func:`make_env`)."""
+    physics = overrides.get("physics")
+    return "physics.collisions" in overrides or (
+        isinstance(physics, dict) and "collisions" in physics
+    )
 
 
 def _unused(key: str, value: Any) -> tuple[str, str] | None:

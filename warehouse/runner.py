@@ -228,6 +228,7 @@ def prepare(
         if (exc.source, exc.field) == entries:
             raise
         raise blame_setting(exc, overrides, names, source) from None
+    _check_mode_setting_used(overrides, names, specs, sc)
     # Policies the command chose (flags): the written scenario.yaml lists them as policies.run,
     # so that the file alone runs them again (warehouse.rerun)
     by_flags = policies or any(x is not None for x in (dispatcher, navigator, collisions))
@@ -252,6 +253,29 @@ def _given_key(overrides: dict[str, Any], setting: str) -> str | None:
     from scenarios.load import SHORTCUTS
 
     return next((k for k in overrides if SHORTCUTS.get(k, k) == setting), None)
+
+
+def _check_mode_setting_used(
+    overrides: dict[str, Any], names: dict[str, str], specs: list[PolicySpec], sc: Any
+) -> None:
+    """A ``--set physics.collisions`` that no policy of the run reads would be silently ignored:
+    refused. A policy reads it only when it has no collision mode of its own (``hierarchical``:
+    pibt; ``--collisions``) and the scenario sets no ``policies.shield``."""
+    key = _given_key(overrides, "physics.collisions")
+    if key is None:  # (a whole physics section given as a mapping)
+        physics = overrides.get("physics")
+        key = "physics" if isinstance(physics, dict) and "collisions" in physics else None
+    if key is None or (any(s.collisions is None for s in specs) and not sc.policies.shield):
+        return
+    if all(s.collisions for s in specs):
+        modes = ", ".join(f"{s.name} runs under {s.collisions}" for s in specs)
+        why = f"every policy has a collision mode of its own ({modes}); use --collisions"
+    else:
+        why = (
+            f"the scenario's policies.shield ({sc.policies.shield}) sets the collision mode "
+            "instead; use --collisions or --set policies.shield"
+        )
+    raise InputError(None, names.get(key, f"--set {key}"), f"its value would be ignored: {why}")
 
 
 def _check_run_list_used(
