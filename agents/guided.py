@@ -11,8 +11,10 @@ Multi-Agent Path Finding", AAAI 2024) spreads it out:
   two or more moves from its path (a shield pushed it aside; it rejoins it nearby when it can),
   when it stands off its path after a PIBT shield's stall rescue moved it (the rescue moves a
   robot that has not come closer to its target for ``stall_steps`` steps by the plain shortest
-  distance; pulled back onto its old path it would stall again), and for the whole fleet when the
-  floor's distances change (a scheduled closure opens or closes: ``sim.dist.rebuilds``). The
+  distance; pulled back onto its old path it would stall again), for the whole fleet when the
+  floor's distances change (a scheduled closure opens or closes: ``sim.dist.rebuilds``), and
+  for a robot whose search found no path (it stood deep inside closed cells, say) once it stands
+  on another node. The
   flow is kept incrementally: a robot's old path's flow is taken out before it plans, its new
   path's added after, and the edges it has passed are taken out as it goes. The searches run in
   robot id order; at the first step the whole fleet plans, each search seeing the paths of the
@@ -34,8 +36,11 @@ under ``block`` and ``physical`` (:attr:`GuidedNavigator.needs_pibt`).
 
 Settings (``policies.navigator_args.guided``): ``vertex_weight`` (default 0.1) and
 ``contraflow_weight`` (default 1.0), the weights of the two congestion costs (0 and 0: plain
-shortest guide paths). The navigator draws no random numbers; the same run gives the same
-paths and moves, bit for bit. The compiled kernels are :mod:`agents.guided_paths`.
+shortest guide paths); ``suboptimality`` (default 1.0, at least 1), the weight ``w`` of the
+search's heuristic: 1 searches least-cost guide paths, more runs weighted A* (a guide path at
+most ``w`` times the least cost, searched faster; docs/results_guidance.md measures it). The
+navigator draws no random numbers; the same run gives the same paths and moves, bit for bit.
+The compiled kernels are :mod:`agents.guided_paths`.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ from .guided_paths import (
     guide_scores,
     plan_paths,
     reverse_moves,
+    search_scratch,
+    successors,
     track,
 )
 
@@ -64,14 +71,17 @@ VERTEX_WEIGHT = 0.1
 STALL_STEPS = 16
 #: default weight of contraflow ((paths this way + 1) × paths the other way)
 CONTRAFLOW_WEIGHT = 1.0
+#: default weight of the guide-path search's heuristic: 1 is an exact least-cost search
+SUBOPTIMALITY = 1.0
 
 
-def _weight(name: str, value: Any) -> float:
-    """``value`` as a finite weight ≥ 0, else the one-line ``ValueError`` naming ``name``."""
+def _weight(name: str, value: Any, least: float = 0.0) -> float:
+    """``value`` as a finite number ≥ ``least``, else the one-line ``ValueError`` naming
+    ``name``."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name}: expected a number ≥ 0, got {value!r}")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: expected a number ≥ 0, got {value!r}")
+        raise ValueError(f"{name}: expected a number ≥ {least:g}, got {value!r}")
+    if not np.isfinite(value) or value < least:
+        raise ValueError(f"{name}: expected a number ≥ {least:g}, got {value!r}")
     return float(value)
 
 
@@ -89,16 +99,24 @@ class GuidedNavigator:
     POOL_MIN = 1024
 
     def __init__(
-        self, *, vertex_weight: float = VERTEX_WEIGHT, contraflow_weight: float = CONTRAFLOW_WEIGHT
+        self,
+        *,
+        vertex_weight: float = VERTEX_WEIGHT,
+        contraflow_weight: float = CONTRAFLOW_WEIGHT,
+        suboptimality: float = SUBOPTIMALITY,
     ) -> None:
         self.vertex_weight = _weight("vertex_weight", vertex_weight)
         self.contraflow_weight = _weight("contraflow_weight", contraflow_weight)
+        self.suboptimality = _weight("suboptimality", suboptimality, least=1.0)
         self.reset(None)
 
     def reset(self, seed: int | None) -> None:
         """Forget every guide path and its flow (the navigator draws no random numbers: ``seed``
         changes nothing)."""
-        self._key: tuple[Any, ...] | None = None  # (floor, fleet size, distance cache, rebuilds)
+        #: what the arrays were built for: the floor and distance cache themselves (compared by
+        #: identity: an ``id()`` can be reused once an object is freed), the fleet size and the
+        #: distance cache's ``rebuilds``
+        self._key: tuple[Any, ...] | None = None
         #: what happened this episode: ``searches`` (guide paths searched: for new targets,
         #: after stall rescues, for robots that could not rejoin), ``off_path`` (times a robot
         #: stood two or more moves off its path), ``rejoined`` (of them, those that rejoined
@@ -122,6 +140,8 @@ class GuidedNavigator:
         self.g_len = np.zeros(n, dtype=np.int64)
         self.g_k = np.zeros(n, dtype=np.int64)
         self.g_from = np.zeros(n, dtype=np.int64)
+        #: per robot: the node its last search failed from (-1: none), :func:`track`
+        self.g_fail = np.full(n, -1, dtype=np.int64)
         self.flow = np.zeros((n_nodes, n_act), dtype=np.int32)
         self.vflow = np.zeros(n_nodes, dtype=np.int32)
         cap = max(self.POOL_MIN, self.POOL_PER_ROBOT * n)
@@ -129,18 +149,10 @@ class GuidedNavigator:
         self.pool_acts = np.empty(cap, dtype=np.int8)
         self.pool_used = np.zeros(1, dtype=np.int64)
         self._need = np.zeros(n, dtype=np.int8)
-        self._rev = reverse_moves(f.nbr, np.ascontiguousarray(sim.dist.mask))
-        heap = n_nodes * n_act + 1
-        self._scratch = (
-            np.full(n_nodes, np.inf),
-            np.full(n_nodes, -1, dtype=np.int64),
-            np.full(n_nodes, -1, dtype=np.int64),
-            np.zeros(n_nodes, dtype=np.int8),
-            np.empty(n_nodes, dtype=np.int64),
-            np.empty(heap),
-            np.empty(heap),
-            np.empty(heap, dtype=np.int64),
-        )
+        mopen = np.ascontiguousarray(sim.dist.mask)
+        self._rev = reverse_moves(f.nbr, mopen)
+        self._succ = successors(f.nbr, mopen, sim.dist.closed)
+        self._scratch = search_scratch(n_nodes, n_act)
         self._out_nodes = np.empty(n_nodes, dtype=np.int32)
         self._out_acts = np.empty(n_nodes, dtype=np.int8)
 
@@ -176,21 +188,21 @@ class GuidedNavigator:
         self, sim: Simulation, obs: np.ndarray | None, mask: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         f, s, dist = sim.floor, sim.state, sim.dist
-        key = (id(f), sim.n_robots, id(dist))
-        if self._key is None or self._key[:3] != key:
+        old = self._key
+        if old is None or old[0] is not f or old[1] is not dist or old[2] != sim.n_robots:
             self._setup(sim)
-        elif self._key[3] != dist.rebuilds:  # the floor's distances changed: plan all again
+        elif old[3] != dist.rebuilds:  # the floor's distances changed: plan all again
             self._setup(sim)
             self.stats["refreshes"] += 1
-        self._key = (*key, dist.rebuilds)
+        self._key = (f, dist, sim.n_robots, dist.rebuilds)
         target, slot = sim.target_slots()
         # a PIBT shield's stall rescue moves robots stalled this long (its default without one)
         stall = int(getattr(sim.shield, "stall_steps", STALL_STEPS))
         mopen = np.ascontiguousarray(dist.mask)
         count = track(
             s.pos, target, self.g_target, self.g_start, self.g_len, self.g_k, self.g_from,
-            self.pool_nodes, self.pool_acts, self.flow, self.vflow, f.nbr, mopen, self._need,
-            s.since_progress, stall,
+            self.g_fail, self.pool_nodes, self.pool_acts, self.flow, self.vflow, f.nbr, mopen,
+            self._need, s.since_progress, stall,
         )  # fmt: skip
         if count:
             order = np.flatnonzero(self._need != NEED_NONE)
@@ -201,8 +213,9 @@ class GuidedNavigator:
                 first = plan_paths(
                     order, first, self._need, s.pos, slot, dist.table, dist.far, self.g_start,
                     self.g_len, self.g_k, self.g_from, self.pool_nodes, self.pool_acts,
-                    self.pool_used, self.flow, self.vflow, f.nbr, mopen, dist.closed, self._rev,
-                    self.vertex_weight, self.contraflow_weight, self._scratch, self._out_nodes,
+                    self.pool_used, self.g_target, self.g_fail, self.flow, self.vflow, f.nbr,
+                    mopen, dist.closed, self._succ, self._rev, self.vertex_weight,
+                    self.contraflow_weight, self.suboptimality, self._scratch, self._out_nodes,
                     self._out_acts, counts,
                 )  # fmt: skip
                 if first < order.size:
@@ -225,9 +238,15 @@ def guided_navigator(
     *,
     vertex_weight: float = VERTEX_WEIGHT,
     contraflow_weight: float = CONTRAFLOW_WEIGHT,
+    suboptimality: float = SUBOPTIMALITY,
     **_: object,
 ) -> GuidedNavigator:
     """The ``guided`` navigator; ``vertex_weight`` and ``contraflow_weight``
     (``policies.navigator_args``) weigh vertex congestion and contraflow in the guide paths'
-    costs. Other keywords (a caller's ``device=``) are ignored."""
-    return GuidedNavigator(vertex_weight=vertex_weight, contraflow_weight=contraflow_weight)
+    costs, ``suboptimality`` (≥ 1) the search's heuristic (1: exact least-cost guide paths).
+    Other keywords (a caller's ``device=``) are ignored."""
+    return GuidedNavigator(
+        vertex_weight=vertex_weight,
+        contraflow_weight=contraflow_weight,
+        suboptimality=suboptimality,
+    )

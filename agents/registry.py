@@ -80,7 +80,8 @@ NAVIGATORS: dict[str, Callable[..., Navigator]] = {
     # LaCAM*'s anytime refinement
     "lacam": lacam_navigator,
     # lifelong MAPF at high density: traffic-flow guide paths (agents/guided.py), to run under
-    # a PIBT shield; vertex_weight and contraflow_weight weigh the congestion costs
+    # a PIBT shield; vertex_weight and contraflow_weight weigh the congestion costs,
+    # suboptimality the search's heuristic
     "guided": guided_navigator,
 }
 

@@ -38,3 +38,18 @@ python docs/results_guidance/table.py docs/results_guidance/kiva_rule_based_pibt
 # navigator overhead: CPU time (thread_time) of navigator.act, seed 0, 200 steps
 python docs/results_guidance/timing.py $M/lorr/warehouse_large.map 200 \
   2000,4000,6000,8000,10000 rule_based,guided
+
+# forty-first session: the faster search, against the first version (a frozen copy of 017f812),
+# run alternately, one fleet size at a time (CPU time of navigator.act, 200 steps)
+ML=$PWD/$M/lorr/warehouse_large.map
+rm -rf /tmp/before && mkdir /tmp/before && git archive 017f812 | tar -x -C /tmp/before
+for n in 2000 4000 6000 8000 10000; do
+  (cd /tmp/before && PYTHONPATH=. python docs/results_guidance/timing.py $ML 200 $n guided)
+  python docs/results_guidance/timing.py $ML 200 $n guided
+done
+
+# forty-first session: the weighted search (opt-in policies.navigator_args.guided.suboptimality)
+for w in 1 3 2; do
+  python docs/results_guidance/timing.py $ML 1000 10000 guided \
+    policies.navigator_args.guided.suboptimality=$w
+done

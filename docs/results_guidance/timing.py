@@ -1,11 +1,13 @@
 """Navigator overhead of docs/results_guidance.md: CPU time of ``navigator.act``.
 
-``python docs/results_guidance/timing.py MAP STEPS ROBOTS,... POLICY,...`` prints one JSON line
-per (policy, fleet size): seed 0, ``tasks.mode: goal_visit``, the ``pibt`` shield, the greedy
-dispatcher (as ``warehouse run MAP --policy POLICY --collisions pibt``); the first step's
-``act`` (every guide path searched; the first policy run also loads numba's cached kernels)
-and the mean of the others, in CPU seconds of the thread (``time.thread_time``, not inflated
-by other processes on a shared machine), and the whole step's mean."""
+``python docs/results_guidance/timing.py MAP STEPS ROBOTS,... POLICY,... [KEY=VALUE ...]``
+prints one JSON line per (policy, fleet size): seed 0, ``tasks.mode: goal_visit``, the ``pibt``
+shield, the greedy dispatcher (as ``warehouse run MAP --policy POLICY --collisions pibt``), and
+the ``KEY=VALUE`` scenario settings (as ``--set``, the value read as YAML; e.g.
+``policies.navigator_args.guided.suboptimality=2``); the first step's ``act`` (every guide path
+searched; the first policy run also loads numba's cached kernels) and the mean of the others, in
+CPU seconds of the thread (``time.thread_time``, not inflated by other processes on a shared
+machine), and the whole step's mean."""
 
 from __future__ import annotations
 
@@ -14,17 +16,20 @@ import sys
 import time
 from typing import Any
 
+import yaml
+
 from scenarios import apply_overrides, build_floor, load_scenario
 from warehouse.core import Simulation
 from warehouse.fleet import Fleet
 from warehouse.policies import build_policy, resolve_policy
 
 
-def main(target: str, steps: int, sizes: str, policies: str) -> None:
+def main(target: str, steps: int, sizes: str, policies: str, settings: list[str]) -> None:
+    extra = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in settings)}
     for robots in map(int, sizes.split(",")):
         for policy in policies.split(","):
             sc, source = load_scenario(target)
-            over = {"tasks.mode": "goal_visit", "fleet.robots": robots}
+            over = {"tasks.mode": "goal_visit", "fleet.robots": robots, **extra}
             sc = apply_overrides(sc, over, source)
             spec = resolve_policy(policy, sc, collisions="pibt", source=source)
             sim = Simulation(build_floor(sc, source), sc.sim_config(spec.collisions_for(sc)))
@@ -55,8 +60,10 @@ def main(target: str, steps: int, sizes: str, policies: str) -> None:
                 "deliveries": int(sim.state.deliveries.sum()),
                 "stats": getattr(navigator, "stats", None),
             }
+            if extra:
+                row["settings"] = extra
             print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4])
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:])

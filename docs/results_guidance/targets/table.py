@@ -12,6 +12,7 @@ written), and stops if one does not."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics as st
 import sys
@@ -74,12 +75,16 @@ def _ratio(x: float) -> str:
 
 
 def main(argv: list[str]) -> None:
-    new = _load(argv[0].split(","))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("new", help="hierarchy.evaluate results.json files, comma separated")
+    parser.add_argument("committed", nargs="+", help="the committed results.json files")
+    args = parser.parse_args(argv)
+    new = _load(args.new.split(","))
     steps = {row["steps"] for row in new}
     assert len(steps) == 1, steps
     committed = {
         (r["scenario"], r["config"], r["seed"]): r
-        for r in _load(argv[1:])
+        for r in _load(args.committed)
         if r["steps"] in steps and r["config"] in BASE
     }
     print(f"{check(new, committed)} re-run rows equal the committed ones (utilization aside)\n")
