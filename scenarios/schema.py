@@ -207,8 +207,11 @@ class PoliciesConfig(Section):
         "lists here the policies chosen with --policy, --dispatcher, --navigator or "
         "--collisions, so that the file runs them again. Default: the policy of dispatcher and "
         "navigator (the command's default policies when the section names none). Read by "
-        "`warehouse run` and `warehouse bench --scenario`; the other commands (sweep, view, "
-        "shadow, WarehouseModel) run dispatcher and navigator, and make_env the dispatcher.",
+        "`warehouse run` and `warehouse bench --scenario`; the commands that run one policy "
+        "(`warehouse sweep` and `warehouse view` without --policy, `warehouse shadow`'s "
+        "incumbent without --incumbent, WarehouseModel without policy=) run the list's one "
+        "policy, with its parts and collision mode, and refuse a list of several. make_env, "
+        "which takes no navigator, refuses it as a keyword and leaves a file's list unread.",
     )
     order_pool: int | None = Field(
         None,

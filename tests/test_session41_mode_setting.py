@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from warehouse.cli.main import main
@@ -80,3 +81,26 @@ def test_a_physics_collisions_some_policy_reads_runs(
         "hierarchical": "pibt",
         "rule_based": "pibt",
     }
+
+
+def test_sweep_refuses_a_single_ignored_physics_collisions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As ``run``: one value of ``physics.collisions`` under a ``policies.shield`` (a swept one
+    was refused already) is refused before anything runs; without the shield it runs."""
+    path = tmp_path / "s.yaml"
+    path.write_text(SHIELDED)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        main(["sweep", str(path), "--set", "physics.collisions=physical",
+              "--set", "fleet.robots=4,6", "--out", str(out)])  # fmt: skip
+    assert exc.value.code == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--set physics.collisions: its value would be ignored: policies.shield (block)" in line
+    assert not out.exists()
+    path.write_text(SHIELDED.replace("policies: {shield: block}\n", ""))
+    with pytest.raises(SystemExit) as exc:
+        main(["sweep", str(path), "--set", "physics.collisions=physical",
+              "--set", "fleet.robots=4,6", "--out", str(out)])  # fmt: skip
+    assert exc.value.code == 0
+    assert set(pd.read_csv(out / "sweep.csv")["collision_mode"]) == {"physical"}

@@ -508,7 +508,9 @@ def live_viewer(
     on_note: Callable[[str], None] | None = None,
     **viewer_kw: Any,
 ) -> Viewer:
-    """A viewer on a live run of a scenario (built-in name or file) with a named policy.
+    """A viewer on a live run of a scenario (built-in name or file) with a named policy (as
+    ``warehouse run --policy`` names it; ``None``: the one the scenario's ``policies.run`` lists,
+    else its dispatcher and navigator; :func:`warehouse.runner.one_policy_spec`).
     ``names``: the command-line option that set each of ``overrides`` (``--set KEY``,
     ``--robots``), which a bad value's error names instead of the scenario file. ``on_note``
     gets the line of a navigator that needs a PIBT shield the run lacks
@@ -522,13 +524,21 @@ def live_viewer(
         build_policy,
         check_checkpoints_used,
         pibt_note,
-        resolve_policy,
     )
-    from warehouse.runner import blame_setting
+    from warehouse.runner import blame_setting, one_policy_spec
 
     sc, source = load_scenario(scenario)
     sc = apply_overrides(sc, overrides or {}, source, names)
-    spec = resolve_policy(policy, sc, source=source)
+    # named and resolved as by `warehouse run` (without --policy: the one the scenario's
+    # policies.run lists, else its dispatcher and navigator)
+    spec = one_policy_spec(
+        policy,
+        sc,
+        source,
+        overrides=overrides,
+        names=names,
+        runs="warehouse view runs one policy",
+    )
     config = sc.sim_config(spec.collisions_for(sc))
     named = {key: (names or {}).get(key, key) for key in overrides or {}}
     sim = Simulation(build_floor(sc, source, named), config)

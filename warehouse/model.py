@@ -51,7 +51,6 @@ from .policies import (
     build_policy,
     check_checkpoints_used,
     pibt_note,
-    resolve_policy,
 )
 
 ROBOT_COUNTERS = (
@@ -155,6 +154,10 @@ class WarehouseModel(mesa.Model):
     keyword arguments are scenario overrides (``robots=40``, ``**{"fleet.robots": 40}``), so
     ``mesa.batch_run`` can sweep any setting. ``floor`` reuses an already built floor of the
     same scenario.
+    ``policy`` is named as ``warehouse run --policy`` takes it (``"guided/pibt"``:
+    ``guided`` under ``pibt``); without it the model runs the one policy the scenario's
+    ``policies.run`` lists (a list of several is refused: pass ``policy=``), else the scenario's
+    dispatcher and navigator. ``dispatcher``, ``navigator`` and ``collisions`` override its parts.
     ``seed`` is a non-negative integer (a numpy one too); anything else is refused with the
     core's ``TypeError``/``ValueError`` before the model is built.
     A navigator that leaves its conflicts to a PIBT shield (``guided``) under ``block`` or
@@ -212,14 +215,24 @@ class WarehouseModel(mesa.Model):
         sc = apply_overrides(sc, overrides, source)
         if isinstance(policy, PolicySpec):
             spec = policy
-        else:
-            spec = resolve_policy(
-                policy or None,
-                sc,
-                dispatcher=dispatcher,
-                navigator=navigator,
-                collisions=collisions,
-            )
+        else:  # (named and resolved as by `warehouse run`; the scenario's policies.run too)
+            from .runner import one_policy_spec
+
+            try:
+                spec = one_policy_spec(
+                    policy or None,
+                    sc,
+                    source,
+                    dispatcher=dispatcher,
+                    navigator=navigator,
+                    collisions=collisions,
+                    overrides=overrides,
+                    names=dotted_names(overrides),
+                    runs="WarehouseModel runs one policy",
+                    pick="policy=",
+                )
+            except InputError as exc:  # a setting given here is named, not the file
+                raise blame_override(exc, overrides, dotted_names(overrides)) from None
         self.scenario = sc
         self.policy = spec
         self.seed = int(seed)

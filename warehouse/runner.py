@@ -283,20 +283,65 @@ def _check_run_list_used(
     entries: tuple[Path | None, str],
     overrides: dict[str, Any],
     names: dict[str, str],
+    instead: str = "--policy, or --dispatcher/--navigator for every policy of the list",
 ) -> None:
     """A ``--set`` of ``policies.dispatcher`` or ``policies.navigator`` where ``policies.run``
     (``entries``: in the file, or set by an option) lists the policies would be ignored:
-    refused."""
+    refused, saying to use ``instead``."""
     source, field = entries
     where = f"{display_path(source)}'s {field}" if source is not None else field
     for setting in ("policies.dispatcher", "policies.navigator"):
         if key := _given_key(overrides, setting):
             raise InputError(
                 None,
-                names[key],
+                names.get(key, key),
                 f"{where} ({', '.join(listed)}) picks the policies, which would ignore it: use "
-                "--policy, or --dispatcher/--navigator for every policy of the list",
+                f"{instead}",
             )
+
+
+def one_policy_spec(
+    policy: str | None,
+    sc: Any,
+    source: Path | None,
+    *,
+    dispatcher: str | None = None,
+    navigator: str | None = None,
+    collisions: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    names: dict[str, str] | None = None,
+    runs: str = "this command runs one policy",
+    pick: str = "--policy",
+) -> PolicySpec:
+    """The policy of a command that runs one (``sweep``, ``view``, ``shadow``'s incumbent,
+    :class:`~warehouse.model.WarehouseModel`), named and resolved as ``warehouse run`` resolves
+    each of its own: ``policy`` when given (as ``--policy`` takes it, ``rule_based/pibt`` too),
+    else the one policy the scenario's ``policies.run`` lists, else its dispatcher and
+    navigator; ``dispatcher``, ``navigator`` and ``collisions`` (flags) override its parts.
+
+    A list of several policies is an :class:`InputError` naming it (the file's
+    ``policies.run``, or the option of ``names`` that set it in ``overrides``) that says
+    ``runs`` and to pick one with ``pick`` (``--policy``; ``policy=`` for the Python API); so is
+    an override of ``policies.dispatcher`` or ``policies.navigator`` that the list would
+    ignore."""
+    overrides, names = overrides or {}, names or {}
+    entries: tuple[Path | None, str] = (None, "--policy")
+    entry = policy
+    listed = sc.policies.run
+    if policy is None and listed:
+        given = _given_key(overrides, "policies.run")
+        entries = (None, names.get(given, given)) if given else (source, "policies.run")
+        example = f"{pick} {listed[0]}" if pick.startswith("--") else f"{pick}{listed[0]!r}"
+        if len(listed) > 1:
+            raise InputError(
+                *entries,
+                f"lists {len(listed)} policies ({', '.join(listed)}), and {runs}: pick it with "
+                f"{pick} (e.g. {example})",
+            )
+        name = f"{pick} NAME" if pick.startswith("--") else f"{pick}NAME"
+        _check_run_list_used(listed, entries, overrides, names, instead=name)
+        entry = listed[0]
+    return _entry_spec(entry, sc, source, entries, dispatcher, navigator, collisions)
 
 
 def blame_setting(

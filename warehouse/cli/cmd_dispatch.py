@@ -209,7 +209,11 @@ def shadow_cmd(
     candidate: str = typer.Option(
         "hierarchical", help="Policy whose decisions are only logged (or DISPATCHER+NAVIGATOR)."
     ),
-    incumbent: str = typer.Option("rule_based", help="Policy that drives the floor."),
+    incumbent: str | None = typer.Option(
+        None,
+        help="Policy that drives the floor (default: the one the scenario's policies.run lists, "
+        "else rule_based).",
+    ),
     steps: int | None = typer.Option(None, min=1, help="Steps (default: the scenario's)."),
     seed: int = typer.Option(0, min=0, help="Seed of the episode."),
     robots: int | None = typer.Option(None, min=1, help="Override the fleet size."),
@@ -227,6 +231,10 @@ def shadow_cmd(
     one policy its own checkpoint, order pool, starvation guard or task swaps (and the
     incumbent its parking), so two trained dispatchers can be compared: --candidate-set
     policies.dispatcher_checkpoint=RUN/policy.json
+
+    Without --incumbent, the one policy the scenario's policies.run lists drives the floor (a
+    run folder's scenario.yaml: the policy the run's flags chose), else rule_based; a list of
+    several is refused.
 
     The floor runs under the incumbent's collision mode (--collisions sets both sides'). A
     one-shot instance with episode.stop_when_solved ends at the step it is solved, as in run.
@@ -250,6 +258,7 @@ def shadow_cmd(
         from_file,
     )
     from warehouse.provenance import given_checkpoints
+    from warehouse.runner import one_policy_spec
 
     from .checks import (
         check_set_keys,
@@ -261,7 +270,7 @@ def shadow_cmd(
     )
 
     candidate = one_policy(candidate, "--candidate")
-    incumbent = one_policy(incumbent, "--incumbent")
+    incumbent = None if incumbent is None else one_policy(incumbent, "--incumbent")
     episode_steps(steps)
 
     # scenario.yaml: the floor's scenario, as `warehouse run` writes it (shadow it again from there)
@@ -273,7 +282,9 @@ def shadow_cmd(
     check_set_keys(incumbent_sets, option="--incumbent-set")
     for item in sets or ():
         key = item.partition("=")[0].strip()
-        if SHORTCUTS.get(key, key) in ("policies", "policies.dispatcher", "policies.navigator"):
+        if SHORTCUTS.get(key, key) in (
+            "policies", "policies.dispatcher", "policies.navigator", "policies.run"
+        ):  # fmt: skip
             # --incumbent and --candidate pick the parts; the --set would be silently ignored
             raise InputError(None, f"--set {key}", "--incumbent and --candidate pick the policies")
     sc, src = load_scenario(target)
@@ -283,7 +294,14 @@ def shadow_cmd(
     folder = writable_out_folder(
         Path(out) if out is not None else new_run_folder(f"shadow-{sc.name}"), writes=writes
     )
-    inc = _parts(policy_parts, incumbent, sc, "--incumbent")
+    if incumbent is None and sc.policies.run:  # the policy the file lists drives the floor
+        listed = one_policy_spec(
+            None, sc, src, runs="shadow's incumbent is one policy", pick="--incumbent"
+        )
+        incumbent, inc = listed.name, (listed.dispatcher, listed.navigator, listed.collisions)
+    else:
+        incumbent = incumbent or "rule_based"
+        inc = _parts(policy_parts, incumbent, sc, "--incumbent")
     cand = _parts(policy_parts, candidate, sc, "--candidate")
     overrides: dict[str, object] = dict(parse_assignment(text, src) for text in sets or ())
     names = {key: f"--set {key}" for key in overrides}

@@ -83,7 +83,12 @@ def sweep(
     seeds: SeedsOpt = None,
     steps: StepsOpt = None,
     policy: Annotated[
-        str | None, typer.Option("--policy", help="Policy for every run (default: scenario's).")
+        str | None,
+        typer.Option(
+            "--policy",
+            help="Policy for every run, as `run --policy` takes it (default: the scenario's: the "
+            "one its policies.run lists, else its dispatcher and navigator).",
+        ),
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Parallel processes.")] = 1,
     out: OutOpt = None,
@@ -107,15 +112,9 @@ def sweep(
     from scenarios import apply_overrides, build_floor, load_scenario
     from warehouse.atomic import write_text_atomic
     from warehouse.kpi_targets import decide, parse_target, summary_lines
-    from warehouse.policies import (
-        SET_PIBT,
-        build_policy,
-        check_checkpoints_used,
-        pibt_note,
-        resolve_policy,
-    )
+    from warehouse.policies import SET_PIBT, build_policy, check_checkpoints_used, pibt_note
     from warehouse.report import GRIDLOCK_SHARE, is_gridlocked, report_json, staged_dir
-    from warehouse.runner import parse_seeds
+    from warehouse.runner import one_policy_spec, parse_seeds
     from warehouse.threads import torch_threads
 
     from .checks import FLAG_OF
@@ -138,7 +137,8 @@ def sweep(
     # checks --steps and --seeds like a scenario
     base = apply_overrides(sc, episode, source, {k: FLAG_OF[k] for k in episode})
     seed_list, n_steps = list(base.episode.seeds), base.episode.steps
-    resolve_policy(policy, base)
+    if policy is not None:  # (named as `warehouse run --policy` takes it: guided/pibt too)
+        one_policy_spec(policy, base, source)
     # Check every combination now, so nothing runs (or is written) on bad input.
     named = {k: f"--set {k}" for k in grid}
     built: dict[str, Any] = {}
@@ -157,7 +157,15 @@ def sweep(
     check_distinct(grid, labels, variants)
     notes: list[str] = []  # a navigator that needs a PIBT shield it does not get
     try:
-        specs = [resolve_policy(policy, v, source=source) for v in variants]
+        # each run's policy, as `warehouse run` resolves it (--policy, else the one policy the
+        # combination's policies.run lists, else its dispatcher and navigator): the same one
+        # WarehouseModel resolves in the runs
+        specs = [
+            one_policy_spec(
+                policy, v, source, overrides=grid, names=named, runs="a sweep runs one policy"
+            )
+            for v in variants
+        ]
         for variant in variants:  # a checkpoint must be loaded by some combination
             check_checkpoints_used(specs, variant, source)
         # build every combination's policy (its parts' settings, its checkpoints) as `warehouse
@@ -168,7 +176,8 @@ def sweep(
             if note is not None and note not in notes:
                 notes.append(note)
     except InputError as exc:  # a setting a --set gave names that option
-        raise blamed(exc, grid, named, source, policy) from None
+        listed = any(v.policies.run for v in variants)
+        raise blamed(exc, grid, named, source, policy, listed) from None
     check_collisions_swept(grid, specs, variants)
     check_targets_defined(goals, variants)
     for note in notes:

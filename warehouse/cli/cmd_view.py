@@ -163,7 +163,12 @@ def view(
         ),
     ] = "small",
     policy: Annotated[
-        str | None, typer.Option("--policy", help="Policy name (default: the scenario's).")
+        str | None,
+        typer.Option(
+            "--policy",
+            help="Policy name, as `run --policy` takes it (default: the scenario's: the one its "
+            "policies.run lists, else its dispatcher and navigator).",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the run.")] = 0,
     steps: Annotated[

@@ -39,7 +39,12 @@ def parse_grid(sets: Any, policy: str | None) -> tuple[dict[str, list[Any]], dic
         if (key == "episode" or key.startswith("episode.")) and key not in SWEEPABLE_EPISODE:
             # Every sweep run gets --steps/--seeds; a swept episode setting would be ignored.
             raise InputError(None, option, "cannot be swept; use --steps and --seeds")
-        if policy and key in ("policies", "policies.dispatcher", "policies.navigator"):
+        if policy and key in (
+            "policies",
+            "policies.dispatcher",
+            "policies.navigator",
+            "policies.run",
+        ):
             raise InputError(None, option, "--policy picks the policy of every run; drop one")
         labels[key] = split_values(raw)
         grid[key] = [parse_value(v, option, None) for v in labels[key]]
@@ -56,9 +61,11 @@ def blamed(
     named: dict[str, str],
     source: Any,
     policy: str | None,
+    listed: bool = False,
 ) -> InputError:
     """``exc`` (a policy's check) naming the ``--set`` that gave the failed setting, or the
-    option or scenario file that chose the policy (as ``warehouse run`` names them)."""
+    option or scenario file that chose the policy (as ``warehouse run`` names them; ``listed``:
+    the file's ``policies.run`` chose it)."""
     from warehouse.runner import blame_setting
 
     if exc.field == "policy":  # a policy that does not fit the floor: who chose it
@@ -67,7 +74,7 @@ def blamed(
         swept = next((k for k in grid if k == "policies" or k.startswith("policies.")), None)
         if swept is not None:
             return InputError(None, named[swept], exc.message)
-        return InputError(source, "policies", exc.message)
+        return InputError(source, "policies.run" if listed else "policies", exc.message)
     return blame_setting(exc, grid, named, source)
 
 
@@ -94,13 +101,17 @@ def check_distinct(
 def check_collisions_swept(
     grid: dict[str, list[Any]], specs: list[Any], variants: list[Any]
 ) -> None:
-    """A swept ``physics.collisions`` (or ``policies.shield``) that the policy's own collision
-    mode overrides would run every value the same: refused, naming the ``--set``."""
+    """A ``physics.collisions`` (or ``policies.shield``) given with ``--set`` that the policy's
+    own collision mode overrides would be ignored (a swept one would run every value the same):
+    refused, naming the ``--set``; so is a single value (as ``warehouse run --set`` refuses it)."""
     for field in ("physics.collisions", "policies.shield"):
         section, name = field.split(".")
         keys = [k for k in grid if k in (field, section)]
-        if not keys or len({getattr(getattr(v, section), name) for v in variants}) < 2:
+        if keys and section in keys and not any(name in (v or {}) for v in grid[section]):
+            keys.remove(section)  # (a whole section given without this field)
+        if not keys:
             continue
+        values = "its values" if len(grid[keys[0]]) > 1 else "its value"
         for spec, variant in zip(specs, variants, strict=True):
             if spec.collisions:
                 why = f"the policy {spec.name} runs under {spec.collisions} whatever it says"
@@ -111,7 +122,7 @@ def check_collisions_swept(
                 )
             else:
                 continue
-            raise InputError(None, f"--set {keys[0]}", f"its values would be ignored: {why}")
+            raise InputError(None, f"--set {keys[0]}", f"{values} would be ignored: {why}")
 
 
 def check_targets_defined(goals: list[Any], variants: list[Any]) -> None:
