@@ -109,6 +109,11 @@ def track(
     need,
     since_progress,
     stall,
+    g_best,
+    g_tbest,
+    t,
+    guide_stall,
+    backstop,
 ):  # pragma: no cover - compiled
     """Locate every robot on its guide path and say who needs a new one.
 
@@ -125,7 +130,13 @@ def track(
     two changes of the floor's distances (after which the navigator plans every path anew)
     whether a search finds a path depends on where it starts only, and a robot deep inside
     closed cells, whose search cannot leave them, gets a path once it has stepped out.
-    Returns how many need one."""
+
+    Guide progress: ``g_best[i]`` is the fewest steps to go along its path robot ``i`` has
+    stood at (on a path node ``L - k``, one move from one ``L - k + 1``), ``g_tbest[i]`` the
+    step ``t`` it last got fewer. With ``guide_stall`` the rescue follows the guide
+    (:meth:`agents.guided.GuidedNavigator.stalled`), and a robot counts as moved by it when it
+    has not come closer by the plain distance for ``stall`` steps and not along its path
+    either, or by the plain distance for ``backstop`` steps. Returns how many need one."""
     n = pos.size
     n_act = nbr.shape[1]
     count = 0
@@ -164,10 +175,14 @@ def track(
                 if pool_nodes[s + j] == p:
                     found = j
                     break
-        if found < 0 and stall > 0 and since_progress[i] >= stall:
+        rescued = stall > 0 and since_progress[i] >= stall
+        if rescued and guide_stall:
+            rescued = t - g_tbest[i] >= stall or since_progress[i] >= backstop
+        if found < 0 and rescued:
             need[i] = NEED_TARGET  # a stall rescue moved it off its path: search from here
             count += 1
             continue
+        off = 0
         if found < 0:  # one allowed move from a window node?
             for j in range(hi, lo - 1, -1):
                 q = pool_nodes[s + j]
@@ -181,6 +196,10 @@ def track(
                 need[i] = NEED_OFF
                 count += 1
                 continue
+            off = 1
+        if last - found + off < g_best[i]:
+            g_best[i] = last - found + off
+            g_tbest[i] = t
         g_k[i] = found
         if found > g_from[i]:
             _add_flow(pool_nodes, pool_acts, s, g_from[i], found, -1, flow, vflow)

@@ -272,9 +272,12 @@ class PoliciesConfig(Section):
         "takes node_budget (search iterations per search, a whole number ≥ 1, default 20000) "
         "and refine (LaCAM*'s anytime refinement, default false): see *A complete planner*. "
         "The guided navigator takes vertex_weight and contraflow_weight (the congestion costs "
-        "of its guide paths, numbers ≥ 0, defaults 0.1 and 1.0) and suboptimality (the weight "
-        "of its search's heuristic, a number ≥ 1, default 1.0: least-cost guide paths): see "
-        "*Traffic-flow guidance*. "
+        "of its guide paths, numbers ≥ 0, defaults 0.1 and 1.0), suboptimality (the weight of "
+        "its search's heuristic, a number ≥ 1, default 1.0: least-cost guide paths) and "
+        "guide_rescue (true or false, default true: the PIBT shields' stall rescue follows its "
+        "guide paths, so a robot still getting closer along its guide is not rescued until it "
+        "has not come closer by the plain distance for 3 × stall_steps steps; false: the plain "
+        "shortest-distance rescue of earlier sessions): see *Traffic-flow guidance*. "
         "Every policy of a run whose navigator has that name gets them, installed packages' "
         "navigators too; a run where none has it refuses them.",
     )

@@ -197,10 +197,11 @@ def test_a_robot_a_stall_rescue_moved_off_its_path_searches_from_where_it_stands
     """The PIBT shields' stall rescue moves a robot that has not come closer to its target for
     ``stall_steps`` steps by the plain shortest distance: off its guide path, such a robot
     gets a new path from there, not pulled back onto the old one (where it would stall
-    again); one move off without a stall it keeps its path."""
+    again); one move off without a stall it keeps its path. (The plain rescue: ``guide_rescue``
+    off; tests/test_session41_guided_rescue.py tests the rescue that follows the guide.)"""
     sim = hand_sim(np.full((5, 9), A, np.int8), 1, collisions="pibt")
     send(sim, [(2, 0)], [(2, 8)])
-    nav = GuidedNavigator()
+    nav = GuidedNavigator(guide_rescue=False)
     plan(nav, sim)
     old = nav.path(0)
     off = sim.floor.cell_of[3, 1]  # one move off the path, beside (2, 1)

@@ -38,6 +38,14 @@ it may push waiting robots aside. Stalled robots also hold the highest prioritie
 gone longest without reaching a goal), which is the setting of PIBT's reachability argument.
 ``stall_steps=0`` switches the rescue off.
 
+A navigator may shape the rescue (opt-in, :meth:`PIBTShield.stall_hint`): before a step it
+hands the shield its own per-robot stall test (the ``guided`` navigator's: no progress along
+its guide path either). For that step a robot is rescued only when both tests say it stalled,
+or when it has not come closer to its target by the plain distance for ``BACKSTOP ×
+stall_steps`` steps (the liveness backstop: a bad hint cannot keep a robot from the rescue for
+good). So a hint can only delay a rescue, never add one. Without a hint for the step (every
+other navigator) the rescue is the plain one above, bit for bit.
+
 The recursion runs in :func:`pibt_search`, a numba function with an explicit stack; the
 ``pibt_swap`` shield runs the same search with the swap (:mod:`warehouse.shield.pibt_swap`).
 """
@@ -247,9 +255,41 @@ class PIBTShield:
     name = "pibt"
     needs_mask = True
 
+    #: a robot that has not come closer to its target by the plain distance for this many
+    #: times ``stall_steps`` steps is rescued whatever a navigator's hint says (the backstop)
+    BACKSTOP = 3
+
     def __init__(self, *, stall_steps: int = 16) -> None:
         self.stall_steps = stall_steps  #: steps without progress before the rescue (0: off)
         self._scratch: PIBTScratch | None = None
+        #: a navigator's stall test for one step: ``(state, t, stalled)`` (:meth:`stall_hint`)
+        self._hint: tuple[object, object, np.ndarray] | None = None
+        #: robot-steps rescued since the shield was made (a count for measurements)
+        self.rescues = 0
+
+    def stall_hint(self, sim, stalled: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+        """A navigator's own stall test for the step about to be shielded (opt-in, module
+        docstring): ``stalled`` (N,) bool, the robots it calls stalled. It holds for this
+        step of this episode only (``sim.state`` and ``sim.t``); at that step a robot is
+        rescued when it is stalled both by the plain distance and by ``stalled``, or by the
+        plain distance for ``BACKSTOP × stall_steps`` steps."""
+        stalled = np.array(stalled, dtype=bool).reshape(-1)
+        if stalled.size != sim.state.pos.size:
+            n = sim.state.pos.size
+            raise ValueError(f"stall_hint: expected {n} flags, one per robot, got {stalled.size}")
+        self._hint = (sim.state, getattr(sim, "t", None), stalled)
+
+    def stalled(self, sim) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """(N,) bool: the robots whose stall the rescue answers at this step, before the
+        target and WAIT-only filters: ``since_progress ≥ stall_steps`` (at least 1), narrowed
+        by a navigator's hint for this step (:meth:`stall_hint`) up to the backstop."""
+        since = np.asarray(sim.state.since_progress)
+        stall = max(self.stall_steps, 1)
+        plain = since >= stall
+        h = self._hint
+        if h is None or h[0] is not sim.state or h[1] != getattr(sim, "t", None):
+            return plain
+        return (plain & h[2]) | (since >= self.BACKSTOP * stall)
 
     def scratch(self, n_nodes: int, n_robots: int) -> PIBTScratch:
         """This shield's work arrays for a floor of ``n_nodes`` and ``n_robots`` robots."""
@@ -327,10 +367,11 @@ class PIBTShield:
         s = sim.state
         if self.stall_steps <= 0:
             return actions, None
-        stalled = (s.since_progress >= self.stall_steps) & (s.target >= 0) & ~frozen
+        stalled = self.stalled(sim) & (s.target >= 0) & ~frozen
         if not stalled.any():
             return actions, None
         idx = np.flatnonzero(stalled)
+        self.rescues += idx.size
         dist = _target_distance(sim, idx).astype(np.float64)  # (k, A)
         dist[:, 0] += 0.5  # WAIT last among equally short moves
         score = np.where(mask[idx], -dist, -np.inf)

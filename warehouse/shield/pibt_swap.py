@@ -73,9 +73,10 @@ the swap added (:func:`~warehouse.shield.pibt.pibt_search` with ``swap=True``; t
   leader replaces its commitment. Commitments live on the shield from one step to the next of
   the same episode (the same ``sim.state``, clock ``sim.t + 1``): a reset, or a call at another
   step, finds none, and the calls of one step see the same commitments. Swaps by robots that are not
-  stalled commit nothing. Planning the pulled robot at every step instead (ranked away from
-  the leader's target) or letting it be pushed back gridlocked ``spurs_narrow`` on other seeds
-  (``tests/test_audit_dead_end_shuttle.py``, docstring).
+  stalled commit nothing. (Stalled: as the rescue sees it, a navigator's hint included,
+  :meth:`~warehouse.shield.pibt.PIBTShield.stalled`.) Planning the pulled robot at every step
+  instead (ranked away from the leader's target) or letting it be pushed back gridlocked
+  ``spurs_narrow`` on other seeds (``tests/test_audit_dead_end_shuttle.py``, docstring).
 
 LaCAM*'s second rule ("clear" from one step ahead) is not used here (the ``lacam``
 navigator's generator uses it: ``hold``, :func:`~warehouse.shield.swap_rules.swap_agent`). No
@@ -162,12 +163,7 @@ class PIBTSwapShield(PIBTShield):
             return None
         lead, follow, goal = c[2], c[3], c[4]
         target, slot = sim.target_slots()
-        ok = (
-            (s.since_progress[lead] >= max(self.stall_steps, 1))
-            & (target[lead] == goal)
-            & ~frozen[lead]
-            & ~frozen[follow]
-        )
+        ok = self.stalled(sim)[lead] & (target[lead] == goal) & ~frozen[lead] & ~frozen[follow]
         pl, pf = pos[lead], pos[follow]
         nbr = sim.floor.nbr
         ok &= (nbr[pl, 1:] == pf[:, None]).any(axis=1)  # neighbours
@@ -224,7 +220,7 @@ class PIBTSwapShield(PIBTShield):
             return
         if self._active is None and pulled.max(initial=-1) < 0:
             return  # no pull and no commitment: nothing to carry (the common case, ~1 µs)
-        stalled = (s.since_progress >= self.stall_steps) & (target >= 0) & ~frozen
+        stalled = self.stalled(sim) & (target >= 0) & ~frozen
         lead = np.flatnonzero(stalled & (pulled >= 0))
         follow = pulled[lead]
         if self._active is not None:
