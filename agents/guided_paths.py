@@ -233,6 +233,19 @@ def successors(nbr, mopen, closed):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always")
+def _file_entry(e, bk, cur, ring, mask, heads, enext, over, over_min):  # pragma: no cover
+    """File bucket entry ``e`` (bucket ``bk``) in the ring when ``bk`` is within its reach of
+    the current bucket ``cur``, else at the head of the overflow list ``over``: the new
+    ``(over, over_min, 1 if filed in the ring else 0)``."""
+    if bk < cur + ring:
+        enext[e] = heads[bk & mask]
+        heads[bk & mask] = e
+        return over, over_min, 1
+    enext[e] = over
+    return e, min(over_min, bk), 0
+
+
+@numba.njit(cache=True, inline="always")
 def _heap_push(hf, hg, hn, size, f, g, u):  # pragma: no cover - compiled
     """Push ``(f, g, u)`` onto the binary heap ``hf``/``hg``/``hn`` of ``size`` entries
     (:func:`_before` order); returns the new size."""
@@ -322,14 +335,10 @@ def astar(
                     while e >= 0:
                         nxt = enext[e]
                         bk = np.int64(min(ef[e] * BUCKET_SCALE, BUCKET_TOP))
-                        if bk < cur + ring:
-                            enext[e] = heads[bk & mask]
-                            heads[bk & mask] = e
-                            nring += 1
-                        else:
-                            enext[e] = over
-                            over = e
-                            over_min = min(over_min, bk)
+                        over, over_min, added = _file_entry(
+                            e, bk, cur, ring, mask, heads, enext, over, over_min
+                        )
+                        nring += added
                         e = nxt
                 e = heads[cur & mask]
                 if e >= 0:
@@ -391,14 +400,10 @@ def astar(
             e = nent
             nent += 1
             ef[e], eg[e], en[e] = f, g, u
-            if bk < cur + ring:
-                enext[e] = heads[bk & mask]
-                heads[bk & mask] = e
-                nring += 1
-            else:
-                enext[e] = over
-                over = e
-                over_min = min(over_min, bk)
+            over, over_min, added = _file_entry(
+                e, bk, cur, ring, mask, heads, enext, over, over_min
+            )
+            nring += added
     if nring > 0:
         heads[:] = -1
     length = -1
