@@ -309,7 +309,8 @@ def finetune(
 ) -> FinetuneResult:
     """Fine-tune (or resume) into ``out``; see the module docstring."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-    from torch.utils.tensorboard import SummaryWriter
+
+    from warehouse.tb import summary_writer
 
     out = Path(out)
     ckpt_dir = out / "checkpoints"
@@ -371,7 +372,7 @@ def finetune(
         return save_finetune(out / "model", meta, actor, step=it, finetune=info(it))
 
     # the update that made the checkpoint logged at step `start`: its point stays
-    writer = SummaryWriter(str(out / "tb"), purge_step=start + 1 if start else None)
+    writer = summary_writer(out / "tb", purge_step=start + 1 if start else None)
     progress = Progress(
         TextColumn("[bold]ppo[/]"),
         BarColumn(),

@@ -233,7 +233,8 @@ def train(cfg: TrainConfig, *, show_progress: bool = True) -> dict[str, Any]:
 
 def _train(cfg: TrainConfig, *, show_progress: bool) -> dict[str, Any]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-    from torch.utils.tensorboard import SummaryWriter
+
+    from warehouse.tb import summary_writer
 
     from .batched import pick_device
 
@@ -289,7 +290,7 @@ def _train(cfg: TrainConfig, *, show_progress: bool) -> dict[str, Any]:
         save_checkpoint(ckpt_dir / f"step_{step:08d}", algo, step=step, rng=rng, extra=extra)
 
     # a resumed run drops the events a killed run logged after its last checkpoint
-    writer = SummaryWriter(str(Path(cfg.out) / "tb"), purge_step=start + 1 if start else None)
+    writer = summary_writer(Path(cfg.out) / "tb", purge_step=start + 1 if start else None)
     sums: dict[str, float] = {}
     summed = 0  # updates in sums (after a resume the first window may be shorter)
     last: dict[str, float] = {}

@@ -15,9 +15,10 @@ shield in ``physical`` mode; the table says which was used). Rows of configs wit
 record the files their parts loaded, with their sha256 (``weights``, :mod:`warehouse.provenance`);
 ``--merge FILE`` adds earlier rows to
 the table and refuses rows that cannot share it (another setup, other networks, a seed twice).
-Floors on the maps of ``../shared/maps`` (LoRR, kiva) need that folder beside the checkout:
-without it the default set leaves them out (a line on stderr says so), and ``--scenarios``
-naming one is an error."""
+Floors on the maps of ``../shared/maps`` (LoRR, kiva) need that folder beside the checkout, or
+``--maps DIR`` naming where it is (a folder holding ``lorr/`` and ``rhcr/``): without it the
+default set leaves them out (a line on stderr says so), and ``--scenarios`` naming one is an
+error; so is a floor's map file missing from the folder ``--maps`` names."""
 
 from __future__ import annotations
 
@@ -115,6 +116,15 @@ CONFIGS: dict[str, tuple[str, str, str]] = {
 DEFAULT_CONFIGS = tuple(
     c for c in CONFIGS if not any(opt in c for opt in ("_push", "_unlock", "pibt_swap", "guided"))
 )
+
+
+def on_maps(target: str, maps: Path | None) -> str:
+    """``target``, a floor of :data:`SCENARIOS`, with a map of :data:`SHARED_MAPS` read from the
+    folder ``maps`` instead (``--maps``; ``None``: as it is)."""
+    path = Path(target)
+    if maps is None or not path.is_relative_to(SHARED_MAPS):
+        return target
+    return str(maps / path.relative_to(SHARED_MAPS))
 
 
 def run_one(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -283,6 +293,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scenarios", default=None)
     p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS))
     p.add_argument(
+        "--maps",
+        type=Path,
+        default=None,
+        help=f"Folder of the shared benchmark maps (default: {SHARED_MAPS}, beside the "
+        "checkout); the LoRR and kiva floors read lorr/ and rhcr/ there.",
+    )
+    p.add_argument(
         "--merge",
         type=Path,
         nargs="*",
@@ -339,6 +356,9 @@ def main(argv: list[str] | None = None) -> None:
     for flag in ("--seeds", "--steps", "--jobs"):
         if (value := getattr(args, flag[2:])) < 1:
             p.error(f"{flag}: expected a whole number ≥ 1, got {value}")
+    if args.maps is not None and not args.maps.is_dir():
+        what = "is not a folder" if args.maps.exists() else "no such folder"
+        p.error(f"--maps: {args.maps}: {what}")
     try:
         # an existing folder is fine (docs/results_* are written again); a file is not
         writable_out_folder(args.out)
@@ -383,14 +403,19 @@ def evaluate(
         error(f"--configs: unknown {', '.join(map(repr, bad))} (known: {', '.join(CONFIGS)})")
     # each floor's own overrides, then --set; checked on every floor now (not in a worker, and
     # before anything is written)
+    maps = getattr(args, "maps", None)
     floors = [
-        (name, target, seen, {**overrides, **sets})
+        (name, on_maps(target, maps), seen, {**overrides, **sets})
         for name, target, seen, overrides in SCENARIOS
         if name in wanted
     ]
     # a floor on a map of ../shared/maps that is not there: the default set leaves it out (a
-    # fresh clone has no ../shared), one named with --scenarios is refused before anything runs
+    # fresh clone has no ../shared), one named with --scenarios is refused before anything runs;
+    # so is one missing from the folder --maps names
     missing = [(n, t) for n, t, *_ in floors if t.endswith(".map") and not Path(t).is_file()]
+    if maps is not None and missing:
+        name, target = missing[0]
+        error(f"--maps: {name} needs the map file {target}, which is not there")
     if named and missing:
         name, target = missing[0]
         error(f"--scenarios: {name} needs the map file {target}, which is not there")

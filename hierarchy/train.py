@@ -485,11 +485,11 @@ def train(
     navigators = [resolve_navigator(cfg.navigator) for _ in range(cfg.n_envs)]
     writer = None
     if log_tensorboard:
-        from torch.utils.tensorboard import SummaryWriter
+        from warehouse.tb import summary_writer
 
         # steps are environment steps; the checkpointed iteration's point stays
         purge = start * cfg.n_envs * cfg.horizon + 1 if start else None
-        writer = SummaryWriter(str(out / "tb"), purge_step=purge)
+        writer = summary_writer(out / "tb", purge_step=purge)
     warm: dict[str, float] = {}
     if start == 0 and cfg.imitation_episodes > 0:
         warm = imitate(net, pool, navigators, cfg)

@@ -18,6 +18,7 @@ by the floor parser's documented rule. An in-memory networkx graph (``make_env(G
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
@@ -270,6 +271,8 @@ def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputE
         msg = f"{_PLAIN_WORDS[kind]}, got {_as_yaml(err.get('input'))}"
     else:
         msg = err["msg"].removeprefix("Value error, ")  # our own validators' messages
+        if entry := re.match(r"\[(\d+)\]: ", msg):  # "[1]: ...": an entry of this list
+            field, msg = f"{field}[{entry.group(1)}]", msg[entry.end() :]
         value = err.get("input")
         quiet = kind in ("missing", "cell")  # no value to show; a cell's message shows it
         scalar = value is None or isinstance(value, str | int | float | bool)
@@ -431,18 +434,30 @@ def blame_override(exc: InputError, overrides: dict[str, Any], names: dict[str, 
     field = exc.field or ""
     for key in overrides:
         dotted = SHORTCUTS.get(key, key)
-        if field == dotted or field.startswith(f"{dotted}."):
+        if field == dotted:
             return InputError(None, names.get(key, key), exc.message)
+        if field.startswith((f"{dotted}.", f"{dotted}[")):  # inside a section or list given whole
+            return InputError(None, _inside(names.get(key, key), key, dotted, field), exc.message)
         if dotted.startswith(f"{field}."):  # the message may name the rest: said once
             rest = f"{dotted[len(field) + 1 :]}: "
             return InputError(None, names.get(key, key), exc.message.removeprefix(rest))
-        if field.startswith(f"{dotted}["):  # an entry of a list given whole: say which
-            return InputError(None, names.get(key, key), f"{field[len(dotted) :]}: {exc.message}")
     for key in overrides:  # a setting the failed one depends on (the step a closure needs)
         if SHORTCUTS.get(key, key) in getattr(exc, "depends_on", ()):
             where = f"{field} ({exc.source})" if exc.source else field
             return InputError(None, names.get(key, key), f"{where}: {exc.message}")
     return exc
+
+
+def _inside(name: str, key: str, dotted: str, field: str) -> str:
+    """What an error names for ``field``, a setting inside the section or list ``dotted`` that
+    the override ``key`` (named ``name``: ``--set faults``, ``faults``, ``--robots``) gave whole:
+    the field's whole dotted path, as an error in a scenario file names it (``--set
+    faults.closures[1].start_s``), where the name spells the setting; else the name, then the
+    rest of the path (``--flag: [1]``)."""
+    for spelled in (key, dotted):
+        if name == spelled or name.endswith(f" {spelled}"):
+            return f"{name.removesuffix(spelled)}{field}"
+    return f"{name}: {field[len(dotted) :].removeprefix('.')}"
 
 
 #: ``policies`` fields that map part names to keyword arguments (any keys below them).

@@ -211,7 +211,18 @@ class PoliciesConfig(Section):
         "(`warehouse sweep` and `warehouse view` without --policy, `warehouse shadow`'s "
         "incumbent without --incumbent, WarehouseModel without policy=) run the list's one "
         "policy, with its parts and collision mode, and refuse a list of several. make_env, "
-        "which takes no navigator, refuses it as a keyword and leaves a file's list unread.",
+        "which takes no navigator, refuses it as a keyword and runs a file's list's dispatcher "
+        "and collision mode (a list that differs in one: an error, unless dispatcher= or "
+        "collisions= picks it).",
+    )
+    baseline: str | None = Field(
+        None,
+        min_length=1,
+        description="The policy `warehouse run` compares the others with, seed by seed (the "
+        "report's paired section), named as --baseline takes it: one of the policies the run "
+        "runs, else a one-line error. A run folder's scenario.yaml records here the --baseline "
+        "given, so that the file pairs the same way again; --baseline wins over it. Default: "
+        "the rule-based fleet if it runs, else the first. Read by `warehouse run` only.",
     )
     order_pool: int | None = Field(
         None,

@@ -27,6 +27,20 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, out, err
 
 
+def given_once(base: list[str], extra: list[str]) -> list[str]:
+    """``base`` then ``extra``, less the options of ``base`` (``--opt value``) that ``extra``
+    gives again: every command refuses an option of one value given twice."""
+    again = {arg for arg in extra if arg.startswith("--")}
+    out, i = [], 0
+    while i < len(base):
+        if base[i] in again:  # the option, and its value where it takes one
+            i += 2 if i + 1 < len(base) and not base[i + 1].startswith("--") else 1
+        else:
+            out.append(base[i])
+            i += 1
+    return [*out, *extra]
+
+
 def snapshot(root: Path) -> set[str]:
     """Every path below ``root``."""
     return {str(p.relative_to(root)) for p in root.rglob("*")}

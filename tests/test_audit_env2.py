@@ -25,7 +25,7 @@ BATTERY = str(DOCS / "results_battery" / "small_battery.yaml")
         (
             "small",
             {"faults.closures": [{"cells": [[40, 3]], "start_s": 0}]},
-            "faults.closures: [0].cells[0]: (40, 3) is not a floor cell: outside the floor "
+            "faults.closures[0].cells[0]: (40, 3) is not a floor cell: outside the floor "
             "(rows 0..12, cols 0..58)",
         ),
         (

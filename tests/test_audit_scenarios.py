@@ -89,7 +89,7 @@ def test_booleans_are_not_seeds(tmp_path: Path, capsys) -> None:
         ["validate", str(path)], tmp_path, capsys, f"{path}: episode.seeds[1]: expected a number"
     )
     argv = ["validate", "tiny", "--set", "episode.seeds=[false]"]
-    fails_cleanly(argv, tmp_path, capsys, "--set episode.seeds: [0]: expected a number, got false")
+    fails_cleanly(argv, tmp_path, capsys, "--set episode.seeds[0]: expected a number, got false")
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import given_once, run_cli
 
 import warehouse
 from warehouse.model import WarehouseModel
@@ -126,7 +126,10 @@ def test_collect_train_and_fine_tune_are_warning_free(tmp_path: Path, capsys) ->
     short = ["--eval-every", "5", "--eval-steps", "10", "--no-progress"]
     train = ["train-navigator", "--data", str(data), "--steps", "5", *short]
     _cli([*train, "--algo", "cql", "--augment", "mirror", "--out", str(nav)], capsys)
-    _cli([*train, "--algo", "cql", "--steps", "10", "--resume", "--out", str(nav)], capsys)
+    _cli(
+        [*given_once(train, ["--steps", "10"]), "--algo", "cql", "--resume", "--out", str(nav)],
+        capsys,
+    )
     ppo = ["train-navigator", "--algo", "ppo", "--init", str(nav / "model.json"), "--steps", "1"]
     ft, disp = tmp_path / "ft", tmp_path / "disp"
     _cli([*ppo, "--rollout-steps", "8", "--scenarios", "tiny", "--out", str(ft)], capsys)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import given_once, run_cli
 
 from warehouse import runner
 from warehouse.cli.main import main
@@ -217,7 +217,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(
     monkeypatch.setattr(runner, "_run_episode", lambda *args, **kw: episodes.append(args))
     before = snapshot(tmp_path)
     code, out, err = run_cli(
-        ["run", scenario, "--steps", "5", "--seeds", "0", "--out", "out", *extra], capsys
+        given_once(["run", scenario, "--steps", "5", "--seeds", "0", "--out", "out"], extra), capsys
     )
     assert episodes == []
     assert code == 2, (out, err)

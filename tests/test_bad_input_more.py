@@ -246,7 +246,7 @@ def test_bad_closures_given_with_set_name_the_option(tmp_path, monkeypatch, caps
     (tmp_path / "s.yaml").write_text(TINY_LAYOUT, "utf-8")
     bad = "faults.closures=[{cells: [[3, 3]], start_s: 3, end_s: 1}]"
     run = ["run", "s.yaml", "--steps", "5", "--seeds", "0", "--out", "out", "--set", bad]
-    fails_cleanly(run, tmp_path, capsys, "--set faults.closures: [0].end_s: must be after start_s")
+    fails_cleanly(run, tmp_path, capsys, "--set faults.closures[0].end_s: must be after start_s")
 
 
 def test_ensemble_checks_its_members_and_out(tmp_path, monkeypatch, capsys) -> None:

@@ -390,7 +390,7 @@ def test_validate_lists_edges_and_what_they_cut_off(tmp_path, capsys, monkeypatc
 
 BAD_EDGE = "faults.closures=[{edges: [[[3, 3], [3, 5]]], start_s: 0}]"
 WHY_EDGE = (
-    "--set faults.closures: [0].edges[0]: (3, 3)–(3, 5) is not an edge of the floor: no move "
+    "--set faults.closures[0].edges[0]: (3, 3)–(3, 5) is not an edge of the floor: no move "
     "joins the two"
 )
 

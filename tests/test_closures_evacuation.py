@@ -104,7 +104,7 @@ def test_the_cli_names_the_node_entry_of_the_file(tmp_path: Path, capsys, monkey
 
 BAD = "faults.closures=[{cells: [[999, 999]], start_s: 0, end_s: 60}]"
 WHY = (
-    "--set faults.closures: [0].cells[0]: (999, 999) is not a floor cell: outside the floor "
+    "--set faults.closures[0].cells[0]: (999, 999) is not a floor cell: outside the floor "
     "(rows 0..12, cols 0..58)"
 )
 
@@ -132,7 +132,7 @@ def test_a_sweep_checks_the_closures_of_every_combination(tmp_path, capsys, monk
     good = "{cells: [[3, 3]], start_s: 0}"
     bad = "{cells: [[3, 300]], start_s: 0}"
     argv = ["sweep", "small", "--set", f"faults.closures=[{good}],[{bad}]", "--steps", "5"]
-    line = fails_cleanly([*argv, "--out", "o"], tmp_path, capsys, "--set faults.closures: [0]")
+    line = fails_cleanly([*argv, "--out", "o"], tmp_path, capsys, "--set faults.closures[0]")
     assert "(3, 300) is not a floor cell" in line
 
 

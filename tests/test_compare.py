@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import given_once, run_cli
 
 from warehouse.kpis import KPI_NAMES
 from warehouse.report import PAIRED_KPIS
@@ -33,7 +33,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("pibt", ["--policy", "rule_based", "--set", "physics.collisions=pibt"]),
     ):
         try:
-            main([*RUN, *extra, "--out", str(root / name)])
+            main([*given_once(RUN, extra), "--out", str(root / name)])
         except SystemExit as exc:
             assert exc.code in (0, None)
     return root

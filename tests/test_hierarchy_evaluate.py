@@ -388,7 +388,7 @@ def test_summary_counts_the_gridlocked_seeds_of_each_config() -> None:
                 *("--out", "o", "--scenarios", "small,faults", "--set", "fleet.robots=3"),
                 *("--set", "faults.closures=[{cells: [[99, 99]], start_s: 0}]"),
             ],
-            "error: --set faults.closures: [0].cells[0]: (99, 99) is not a floor cell: "
+            "error: --set faults.closures[0].cells[0]: (99, 99) is not a floor cell: "
             "outside the floor (rows 0..12, cols 0..58) (on small)",
         ),
         (["--out", "o", "--scenarios", "small,,faults"], "error: --scenarios: empty name"),

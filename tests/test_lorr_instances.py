@@ -218,7 +218,7 @@ BAD_SCENARIOS = [
     ),
     ("fleet: {start_cells: [[1, 1]]}\n", "s.yaml: fleet.start_cells[0]: (1, 1) is not a floor"),
     ("fleet: {start_cells: [[0, 9]]}\n", "s.yaml: fleet.start_cells[0]: (0, 9) is not a floor"),
-    ("fleet: {start_cells: [[0, 0], [0, 0]]}\n", "s.yaml: fleet.start_cells: [1]: (0, 0) given"),
+    ("fleet: {start_cells: [[0, 0], [0, 0]]}\n", "s.yaml: fleet.start_cells[1]: (0, 0) given"),
     (
         "fleet: {robots: 2}\ntasks: {mode: goal_visit, goals: [[0, 0], [3, 0]]}\n",
         "s.yaml: tasks.goals[1]: (3, 0) is not a floor cell: outside the floor",

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import TINY, TINY_LAYOUT, fails_cleanly, run_cli
+from cli_helpers import TINY, TINY_LAYOUT, fails_cleanly, given_once, run_cli
 
 # ------------------------------------------------------------------------------------ sweep
 SWEEP = ["sweep", "tiny", "--policy", "rule_based", "--seeds", "0", "--steps", "5"]
@@ -26,7 +26,7 @@ SWEEP = ["sweep", "tiny", "--policy", "rule_based", "--seeds", "0", "--steps", "
 )
 def test_sweep_rejects_ignored_or_bad_settings(extra, expected, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    fails_cleanly([*SWEEP, *extra, "--out", "o"], tmp_path, capsys, expected)
+    fails_cleanly([*given_once(SWEEP, extra), "--out", "o"], tmp_path, capsys, expected)
 
 
 def test_sweep_table_shows_list_values(tmp_path: Path, capsys) -> None:
@@ -314,8 +314,12 @@ def test_train_dispatcher_bad_input_writes_nothing(extra, expected, tmp_path, mo
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        (["--candidate", "nope+rule_based"], "--candidate: unknown dispatcher 'nope'"),
-        (["--candidate", "greedy+nope"], "--candidate: unknown navigator 'nope'"),
+        # (the message `run --policy` gives for the name, session 42)
+        (
+            ["--candidate", "nope+rule_based"],
+            "--candidate: 'nope+rule_based': unknown dispatcher 'nope'",
+        ),
+        (["--candidate", "greedy+nope"], "--candidate: 'greedy+nope': unknown navigator 'nope'"),
         (["--incumbent", "nope"], "--incumbent: unknown policy 'nope'"),
     ],
 )

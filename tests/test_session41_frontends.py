@@ -300,11 +300,12 @@ def test_make_env_says_where_navigators_run() -> None:
 
 
 def test_make_env_loads_a_file_whose_policies_serve_warehouse_run(tmp_path: Path) -> None:
-    """The file's navigator, its arguments and policies.run are for the commands: the env
-    loads the file, and runs its shield and its dispatcher (which a keyword may still set)."""
+    """The file's navigator and its arguments are for the commands: the env loads the file,
+    and runs its shield and its dispatcher (which a keyword may still set). (A file whose
+    policies.run lists the policies: their dispatcher and mode, test_session42_frontends.py.)"""
     path = tmp_path / "both.yaml"
     policies = {
-        "navigator": "guided", "shield": "pibt", "run": ["guided", "rule_based/block"],
+        "navigator": "guided", "shield": "pibt",
         "navigator_args": {"guided": {"vertex_weight": 0.5}}, "dispatcher": "hungarian",
     }  # fmt: skip
     layout = {"type": "generator", "shelf_rows": 2, "shelf_cols": 2}

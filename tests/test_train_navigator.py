@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_helpers import given_once
 
 from agents.checkpoint import load_algorithm, read_checkpoint
 from agents.dataset import CollectConfig, collect
@@ -179,12 +180,12 @@ def test_bc_run_and_refusals(data: Path, tmp_path: Path, capsys) -> None:
     ck = run / "checkpoints" / "step_00000002.safetensors"
     ck.write_bytes(ck.read_bytes()[:100])
     capsys.readouterr()
-    assert _cli([*args, "--steps", "4", "--resume"]) == 2
+    assert _cli(given_once(args, ["--steps", "4", "--resume"])) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {ck}:")
     # Resuming with the other algorithm is refused as well.
     (run / "checkpoints" / "step_00000002.json").unlink()
-    assert _cli([*args, "--algo", "cql", "--steps", "4", "--resume"]) == 2
+    assert _cli(given_once(args, ["--algo", "cql", "--steps", "4", "--resume"])) == 2
 
 
 def test_resume_refuses_settings_that_it_would_ignore(data: Path, tmp_path: Path, capsys) -> None:

@@ -525,7 +525,7 @@ def live_viewer(
         check_checkpoints_used,
         pibt_note,
     )
-    from warehouse.runner import blame_setting, one_policy_spec
+    from warehouse.runner import blame_setting, chosen_by, one_policy_spec
 
     sc, source = load_scenario(scenario)
     sc = apply_overrides(sc, overrides or {}, source, names)
@@ -548,6 +548,10 @@ def live_viewer(
         check_checkpoints_used([spec], sc, source)
         dispatcher, navigator = build_policy(spec, sc, source, sim.floor)
     except InputError as exc:
+        if exc.field == "policy":  # one that does not fit the floor: named where it was chosen
+            raise InputError(
+                *chosen_by(policy, sc, source, overrides, names), exc.message
+            ) from None
         raise blame_setting(exc, overrides or {}, names or {}, source) from None
     note = pibt_note(spec, navigator, sc, SET_PIBT)  # (policies.shield where it decides)
     if note is not None and on_note is not None:

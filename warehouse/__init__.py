@@ -49,10 +49,17 @@ def make_env(
     given here that the env does not use is refused with a ``ValueError`` (:data:`ENV_UNUSED`):
     a navigator (``navigator=``, its checkpoint and arguments, ``policies.run``: navigators run
     in ``warehouse run`` and :class:`~warehouse.model.WarehouseModel`), ``seeds`` (use ``seed``
-    or ``reset(seed=...)``), ``episode.collect_every``, a dispatcher checkpoint the dispatcher
-    does not load and another dispatcher's arguments. A scenario *file* loads as it is, so one
-    file serves ``warehouse run`` and the env: the env runs its ``policies.shield`` and
-    dispatcher, and does not use its navigator, navigator settings or ``policies.run``.
+    or ``reset(seed=...)``), ``policies.baseline``, ``episode.collect_every``, a dispatcher
+    checkpoint the dispatcher does not load and another dispatcher's arguments.
+
+    A scenario *file* loads as it is, so one file serves ``warehouse run`` and the env, which
+    does not use its navigator or navigator settings. Where the file's ``policies.run`` lists
+    the policies (a run folder's ``scenario.yaml``), the env runs as they run in ``warehouse
+    run``: their dispatcher, not the file's ``policies.dispatcher``, and the collision mode they
+    run under (``rule_based/pibt``: pibt), not the file's ``policies.shield``. A list whose
+    policies differ in their dispatcher (or mode) is refused with a ``ValueError`` unless
+    ``dispatcher=`` (``collisions=``) picks it: a keyword wins over the list. Otherwise the env
+    runs the file's ``policies.dispatcher`` and ``policies.shield``.
     """
     import networkx as nx
 
@@ -81,6 +88,7 @@ def make_env(
         overrides = {**overrides, "policies.shield": None}
         names["policies.shield"] = "collisions"
     sc = apply_overrides(sc, overrides, source)
+    sc = _listed_parts(sc, source, overrides)
     if sc.policies.shield and _sets_physics_mode(overrides):
         raise ValueError(
             f"make_env: physics.collisions has no effect in the env: the scenario's "
@@ -108,10 +116,60 @@ ENV_UNUSED = {
     "policies.navigator_checkpoint": _MOVES,
     "policies.navigator_args": _MOVES,
     "policies.run": _MOVES,
+    "policies.baseline": "it is the policy `warehouse run` compares the others with",
     "episode.seeds": "the env is seeded by make_env(seed=...) or env.reset(seed=...)",
     "episode.collect_every": "it is the period of `warehouse run`'s kpis.csv; the env keeps "
     "no series",
 }
+
+
+def _listed_parts(sc: Any, source: Path | None, overrides: dict[str, Any]) -> Any:
+    """``sc`` with the dispatcher and collision mode of the policies its ``policies.run`` lists
+    (:func:`make_env`): as ``policies.dispatcher`` and ``policies.shield``, where no keyword
+    (``overrides``) gives them; ``sc`` itself when it lists none. Listed policies that differ
+    in one: a ``ValueError`` (an unknown name: the :class:`~warehouse.errors.InputError`
+    naming the file's ``policies.run``)."""
+    from scenarios.load import SHORTCUTS
+
+    from .errors import display_path
+    from .runner import listed_policies
+
+    specs = listed_policies(sc, source)
+    if not specs:
+        return sc
+    given: set[str] = set()
+    for key, value in overrides.items():
+        dotted = SHORTCUTS.get(key, key)
+        given.add(dotted)
+        if isinstance(value, dict):  # (a whole section: policies={...}, physics={...})
+            given |= {f"{dotted}.{name}" for name in value}
+    where = f"{display_path(source)}'s policies.run" if source is not None else "policies.run"
+    names = ", ".join(spec.name for spec in specs)
+    update: dict[str, Any] = {}
+    if "policies.dispatcher" not in given:
+        dispatchers = sorted({spec.dispatcher for spec in specs})
+        if len(dispatchers) > 1:
+            raise ValueError(
+                f"make_env: {where} ({names}) runs the dispatchers {', '.join(dispatchers)}, and "
+                "the env runs one: pick it with dispatcher=NAME"
+            )
+        update["dispatcher"] = dispatchers[0]
+    own = {spec.collisions for spec in specs} - {None}
+    if own and not given & {"physics.collisions", "policies.shield"}:
+        modes = sorted({spec.collisions_for(sc) for spec in specs})
+        if len(modes) > 1:
+            raise ValueError(
+                f"make_env: {where} ({names}) runs under the collision modes "
+                f"{', '.join(modes)}, and the env runs one: pick it with collisions=MODE"
+            )
+        update["shield"] = modes[0]
+    elif own and _sets_physics_mode(overrides) and "collisions" not in overrides:
+        raise ValueError(
+            f"make_env: physics.collisions has no effect in the env: {where} ({names}) sets "
+            "its collision mode; use collisions="
+        )
+    policies = sc.policies.model_copy(update=update)
+    return sc.model_copy(update={"policies": policies})
 
 
 def _sets_physics_mode(overrides: dict[str, Any]) -> bool:

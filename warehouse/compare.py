@@ -160,7 +160,8 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
     a, b = left_out | a, left_out | b
     out: dict[str, list[Any]] = {}
     for key in sorted(set(a) | set(b)):
-        if key in ("name", "description", "fleet.robots", *_POLICY_CHOICES):
+        # (policies.baseline pairs a run's own policies: no setting of the runs compared)
+        if key in ("name", "description", "fleet.robots", "policies.baseline", *_POLICY_CHOICES):
             continue
         same = a.get(key) == b.get(key)
         if key == "episode.seeds" and not same:  # the same seeds in another order: paired

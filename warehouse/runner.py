@@ -104,6 +104,10 @@ class Experiment:
     #: the command's flags chose (``--policy``, ``--dispatcher``, ``--navigator``,
     #: ``--collisions``); ``None`` where the scenario alone picks what ran
     listed: list[str] | None = None
+    #: the policy the others are compared with (``--baseline``, else the scenario's
+    #: ``policies.baseline``), by its full name; ``None``: the report's default
+    #: (:func:`~warehouse.report.default_baseline`)
+    baseline: str | None = None
 
     @property
     def robots(self) -> int:
@@ -111,11 +115,13 @@ class Experiment:
 
 
 #: ``policies`` fields that say how the run's parts work (the dispatch settings, the networks
-#: the learned parts load), not which policy runs: given alone (in the file or with ``--set``),
-#: the command's default policies still run, with them
+#: the learned parts load) or which of its policies the others are compared with (``baseline``),
+#: not which policy runs: given alone (in the file or with ``--set``), the command's default
+#: policies still run, with them
 PART_SETTINGS = (
     "order_pool", "anticipate", "max_order_age", "task_swaps", "park_idle",
     "dispatcher_checkpoint", "navigator_checkpoint", "dispatcher_args", "navigator_args",
+    "baseline",
 )  # fmt: skip
 
 
@@ -171,12 +177,16 @@ def prepare(
     navigator: str | None = None,
     sets: Sequence[str] = (),
     default_policies: Sequence[str] | None = None,
+    baseline: str | None = None,
 ) -> Experiment:
     """Load and check a run request (raises InputError; writes nothing).
 
     Without ``policies`` the scenario's own ``policies`` section runs; a scenario that has none
     runs ``default_policies`` instead when given (``warehouse run``: the learned hierarchy beside
-    the rule-based fleet).
+    the rule-based fleet). ``baseline`` (``--baseline``), else the scenario's
+    ``policies.baseline``, names the policy the others are compared with: one of the run's
+    (:func:`baseline_name`). One given here is written into the scenario (its
+    ``policies.baseline``), so that the run folder's ``scenario.yaml`` pairs the same way again.
     """
     from scenarios import apply_overrides, build_floor, load_scenario, parse_assignment
 
@@ -229,6 +239,15 @@ def prepare(
             raise
         raise blame_setting(exc, overrides, names, source) from None
     _check_mode_setting_used(overrides, names, specs, sc)
+    ran = [spec.name for spec in specs]
+    if baseline is not None:  # (recorded: the run folder's scenario.yaml pairs the same way)
+        baseline = baseline_name(baseline, ran)
+        policies_config = sc.policies.model_copy(update={"baseline": baseline})
+        sc = sc.model_copy(update={"policies": policies_config})
+    elif sc.policies.baseline is not None:
+        given = _given_key(overrides, "policies.baseline")
+        where = (None, names[given]) if given else (source, "policies.baseline")
+        baseline = baseline_name(sc.policies.baseline, ran, where)
     # Policies the command chose (flags): the written scenario.yaml lists them as policies.run,
     # so that the file alone runs them again (warehouse.rerun)
     by_flags = policies or any(x is not None for x in (dispatcher, navigator, collisions))
@@ -244,8 +263,24 @@ def prepare(
         names_parts=names_parts,
         notes=notes,
         weights=weights,
-        listed=[spec.name for spec in specs] if by_flags else None,
+        listed=ran if by_flags else None,
+        baseline=baseline,
     )
+
+
+def baseline_name(
+    baseline: str, names: list[str], where: tuple[Path | None, str] = (None, "--baseline")
+) -> str:
+    """The run's policy ``baseline`` names: its full name (``rule_based/pibt``), or the name as
+    given to ``--policy`` when one policy of the run has it (``rule_based``); else an
+    :class:`InputError` against ``where`` (``--baseline``, or the file's
+    ``policies.baseline``)."""
+    if baseline in names:
+        return baseline
+    given = [name for name in names if name.partition("/")[0] == baseline]
+    if len(given) == 1:
+        return given[0]
+    raise InputError(*where, f"{baseline!r} is not a policy of this run ({', '.join(names)})")
 
 
 def _given_key(overrides: dict[str, Any], setting: str) -> str | None:
@@ -342,6 +377,36 @@ def one_policy_spec(
         _check_run_list_used(listed, entries, overrides, names, instead=name)
         entry = listed[0]
     return _entry_spec(entry, sc, source, entries, dispatcher, navigator, collisions)
+
+
+def chosen_by(
+    policy: str | None,
+    sc: Any,
+    source: Path | None,
+    overrides: dict[str, Any] | None = None,
+    names: dict[str, str] | None = None,
+    pick: str = "--policy",
+) -> tuple[Path | None, str]:
+    """Where the one policy of :func:`one_policy_spec` was chosen, as ``(file, field)`` for an
+    :class:`InputError` about the policy itself (one that does not fit the floor): ``pick``
+    when ``policy`` is given, else the option of ``names`` that set the scenario's
+    ``policies.run`` (or another of its ``policies`` fields) in ``overrides``, else the
+    scenario file's ``policies.run`` when it lists the policy, else its ``policies``."""
+    from scenarios.load import SHORTCUTS
+
+    overrides, names = overrides or {}, names or {}
+    if policy is not None:
+        return None, pick
+    section = overrides.get("policies")  # (a whole section given: --set policies={...})
+    if sc.policies.run:
+        given = _given_key(overrides, "policies.run")
+        given = given or ("policies" if isinstance(section, dict) and "run" in section else None)
+        return (None, names.get(given, given)) if given else (source, "policies.run")
+    for key in overrides:
+        dotted = SHORTCUTS.get(key, key)
+        if dotted == "policies" or dotted.removeprefix("policies.") in ("dispatcher", "navigator"):
+            return None, names.get(key, key)
+    return source, "policies"
 
 
 def blame_setting(

@@ -207,12 +207,15 @@ def train_dispatcher_cmd(
 def shadow_cmd(
     target: str = typer.Argument(..., help="Scenario name, scenario file or map file."),
     candidate: str = typer.Option(
-        "hierarchical", help="Policy whose decisions are only logged (or DISPATCHER+NAVIGATOR)."
+        "hierarchical",
+        help="Policy whose decisions are only logged, as run --policy takes it (or "
+        "DISPATCHER+NAVIGATOR).",
     ),
     incumbent: str | None = typer.Option(
         None,
-        help="Policy that drives the floor (default: the one the scenario's policies.run lists, "
-        "else rule_based).",
+        help="Policy that drives the floor, as run --policy takes it (default: the scenario's: "
+        "the one its policies.run lists, else its dispatcher and navigator, rule_based where it "
+        "names none).",
     ),
     steps: int | None = typer.Option(None, min=1, help="Steps (default: the scenario's)."),
     seed: int = typer.Option(0, min=0, help="Seed of the episode."),
@@ -232,9 +235,11 @@ def shadow_cmd(
     incumbent its parking), so two trained dispatchers can be compared: --candidate-set
     policies.dispatcher_checkpoint=RUN/policy.json
 
-    Without --incumbent, the one policy the scenario's policies.run lists drives the floor (a
-    run folder's scenario.yaml: the policy the run's flags chose), else rule_based; a list of
-    several is refused.
+    --incumbent and --candidate take a policy as `run --policy` does, report.json's names too
+    (rule_based/pibt, rule_based:hungarian+rule_based_push). Without --incumbent, the
+    scenario's own policy drives the floor, as `run` runs it: the one its policies.run lists (a
+    run folder's scenario.yaml: the policy the run's flags chose), else its policies.dispatcher
+    and policies.navigator (rule_based where it names none); a list of several is refused.
 
     The floor runs under the incumbent's collision mode (--collisions sets both sides'). A
     one-shot instance with episode.stop_when_solved ends at the step it is solved, as in run.
@@ -245,7 +250,7 @@ def shadow_cmd(
     for dispatch, -1 none, and action indices for navigation, 0 WAIT; margin is empty for a
     side without probabilities) and divergence.png.
     """
-    from hierarchy.shadow import for_shield, parts_weights, policy_parts, run_shadow, write_report
+    from hierarchy.shadow import for_shield, parts_weights, run_shadow, write_report
     from scenarios import apply_overrides, build_floor, load_scenario, parse_assignment
     from scenarios.load import SHORTCUTS, blame_override
     from warehouse.core import Simulation
@@ -258,7 +263,7 @@ def shadow_cmd(
         from_file,
     )
     from warehouse.provenance import given_checkpoints
-    from warehouse.runner import one_policy_spec
+    from warehouse.runner import one_policy_spec, scenario_names_policy
 
     from .checks import (
         check_set_keys,
@@ -294,15 +299,20 @@ def shadow_cmd(
     folder = writable_out_folder(
         Path(out) if out is not None else new_run_folder(f"shadow-{sc.name}"), writes=writes
     )
-    if incumbent is None and sc.policies.run:  # the policy the file lists drives the floor
-        listed = one_policy_spec(
-            None, sc, src, runs="shadow's incumbent is one policy", pick="--incumbent"
-        )
-        incumbent, inc = listed.name, (listed.dispatcher, listed.navigator, listed.collisions)
-    else:
-        incumbent = incumbent or "rule_based"
-        inc = _parts(policy_parts, incumbent, sc, "--incumbent")
-    cand = _parts(policy_parts, candidate, sc, "--candidate")
+    # Both sides named and resolved as `warehouse run` resolves a policy (report.json's names,
+    # rule_based/pibt, too); without --incumbent, the scenario's own policy drives the floor, as
+    # `warehouse run` runs it: the one its policies.run lists, else its dispatcher and navigator
+    # (rule_based where it names none)
+    # (the file's own dispatcher and navigator, no list: its scenario.yaml lists the incumbent,
+    # as they are left out of it, so that the file alone shadows the same incumbent again)
+    by_parts = incumbent is None and not sc.policies.run and scenario_names_policy(sc, {})
+    inc_spec = _side_spec(one_policy_spec, incumbent, sc, src, "--incumbent")
+    cand_spec = _side_spec(one_policy_spec, candidate, sc, src, "--candidate")
+    incumbent, inc = inc_spec.name, (inc_spec.dispatcher, inc_spec.navigator, inc_spec.collisions)
+    candidate, cand = (
+        cand_spec.name,
+        (cand_spec.dispatcher, cand_spec.navigator, cand_spec.collisions),
+    )
     overrides: dict[str, object] = dict(parse_assignment(text, src) for text in sets or ())
     names = {key: f"--set {key}" for key in overrides}
     if robots is not None:
@@ -422,8 +432,11 @@ def shadow_cmd(
     from warehouse.rerun import write_rerun_scenario
 
     # the floor's scenario (every --set and --robots applied; the sides' own settings are in
-    # shadow.json), policies left out: --incumbent and --candidate pick them
-    floor_run = SimpleNamespace(scenario=sc, source=src, names_policy=False)
+    # shadow.json), policies left out: --incumbent and --candidate pick them (an incumbent the
+    # file's dispatcher and navigator chose is listed as its policies.run)
+    floor_run = SimpleNamespace(
+        scenario=sc, source=src, names_policy=False, listed=[incumbent] if by_parts else None
+    )
     with final_out_folder(folder, chosen, anew, writes) as folder, staged_dir(folder) as stage:
         summary = write_report(log, sim, stage, meta)
         written = write_rerun_scenario(floor_run, stage)
@@ -470,20 +483,20 @@ def _side_settings(scenario: Any) -> dict[str, Any]:
     return {k: getattr(scenario.policies, k.removeprefix("policies.")) for k in SIDE_SETTINGS}
 
 
-def _parts(policy_parts: Any, name: str, scenario: Any, flag: str) -> Any:
-    """``policy_parts`` with its errors reported against ``flag`` (not ``--policy``)."""
-    from agents import NAVIGATORS
-    from hierarchy import DISPATCHERS
-
+def _side_spec(
+    one_policy_spec: Any, name: str | None, scenario: Any, source: Path | None, flag: str
+) -> Any:
+    """The policy of one side (:func:`warehouse.runner.one_policy_spec`: ``name`` as ``run
+    --policy`` takes it; ``None``: the scenario's own), its errors reported against ``flag``
+    (not ``--policy``); the scenario's errors name its file's field."""
     try:
-        disp, nav, mode = policy_parts(name, scenario)
+        return one_policy_spec(
+            name, scenario, source, runs="shadow's incumbent is one policy", pick=flag
+        )
     except InputError as exc:
-        raise InputError(exc.source, flag, exc.message) from None
-    if disp not in DISPATCHERS:
-        raise InputError(None, flag, f"unknown dispatcher {disp!r}; known: {sorted(DISPATCHERS)}")
-    if nav not in NAVIGATORS:
-        raise InputError(None, flag, f"unknown navigator {nav!r}; known: {sorted(NAVIGATORS)}")
-    return disp, nav, mode
+        if exc.source is None and exc.field == "--policy":
+            raise InputError(None, flag, exc.message) from None
+        raise
 
 
 def register(app: typer.Typer) -> None:

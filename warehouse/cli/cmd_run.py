@@ -105,8 +105,9 @@ def run(
         str | None,
         typer.Option(
             "--baseline",
-            help="Policy the others are compared with, seed by seed (default: the rule-based "
-            "fleet if it runs, else the first).",
+            help="Policy the others are compared with, seed by seed (default: the scenario's "
+            "policies.baseline, else the rule-based fleet if it runs, else the first); the run "
+            "folder's scenario.yaml records it.",
         ),
     ] = None,
     jobs: Annotated[
@@ -124,8 +125,8 @@ def run(
     Without --policy: the scenario's policies section (its policies.run, else its dispatcher
     and navigator), or, when it has none, the learned hierarchy (PPO dispatcher + CQL
     navigator + PIBT shield) beside the rule-based fleet. The run folder's scenario.yaml lists
-    the policies that flags chose as policies.run, so warehouse run RUN/scenario.yaml runs them
-    again.
+    the policies that flags chose as policies.run, and --baseline as policies.baseline, so
+    warehouse run RUN/scenario.yaml runs and pairs them again.
     """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -163,6 +164,8 @@ def run(
             raise InputError(
                 None, f"--set {key}", "--policy picks the policies; use --dispatcher/--navigator"
             )
+        if baseline is not None and full == "policies.baseline":  # (one would be dropped)
+            raise InputError(None, f"--set {key}", "--baseline sets it too; give it once")
     exp = prepare(
         target,
         policies=policies,
@@ -177,9 +180,8 @@ def run(
         # A scenario without a policies section: the learned hierarchy beside the rule-based
         # fleet, on the same seeds (unless --dispatcher/--navigator pick the parts).
         default_policies=DEFAULT_POLICIES if dispatcher is None and navigator is None else None,
+        baseline=baseline,
     )
-    if baseline is not None:
-        baseline = _baseline_name(baseline, [spec.name for spec in exp.policies])
     for changed in exp.notes:
         typer.echo(f"warning: {changed}", err=True)
     into_out = False  # whether --record names a file straight in --out
@@ -253,7 +255,7 @@ def run(
             on_recorder=recorders.append,
             jobs=jobs,
         )
-    report = build_report(results, created=now_iso(), baseline=baseline)
+    report = build_report(results, created=now_iso(), baseline=exp.baseline)
     # (a run started in the same second may have taken the default folder meanwhile)
     anew = functools.partial(new_run_folder, exp.scenario.name)
     with final_out_folder(out, given, anew, kept) as out, staged_dir(out) as stage:
@@ -302,16 +304,3 @@ def _save_record(recorder: Any, path: Path) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
-
-
-def _baseline_name(baseline: str, names: list[str]) -> str:
-    """The run's policy ``--baseline`` names: its full name (``rule_based/pibt``), or the
-    name as given to ``--policy`` when one policy of the run has it (``rule_based``)."""
-    if baseline in names:
-        return baseline
-    given = [name for name in names if name.partition("/")[0] == baseline]
-    if len(given) == 1:
-        return given[0]
-    raise InputError(
-        None, "--baseline", f"{baseline!r} is not a policy of this run ({', '.join(names)})"
-    )

@@ -6,7 +6,10 @@ other installed packages are registered first (:mod:`warehouse.plugins`). Every
 :class:`InputError`, every usage error of the command line (an unknown option, a value out of
 range or of the wrong type, a missing argument) and any command's ``typer.Exit(2)`` ends as one
 line on stderr and exit code 2, with no traceback. Ctrl-C ends as ``interrupted`` on stderr,
-exit code 130 (worker processes keep quiet: :mod:`warehouse.interrupt`).
+exit code 130 (worker processes keep quiet: :mod:`warehouse.interrupt`). An option that takes one
+value given twice (``--steps 10 --steps 20``), or an on/off flag given both ways (``--resume
+--no-resume``), is such a usage error in every command (:class:`GivenOnce`): click would keep the
+last and silently drop the others.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from types import ModuleType
 from typing import Any
 
 import typer
+from typer._click import Command, Context
+from typer.core import TyperCommand
 
 from warehouse.errors import InputError
 from warehouse.interrupt import INTERRUPTED, ctrl_c_pressed, watch_ctrl_c
@@ -46,6 +51,55 @@ def _register_commands() -> None:
         if info.name.startswith("cmd_"):
             importlib.import_module(f"warehouse.cli.{info.name}").register(app)
     _group_commands(app)
+    for cmd in app.registered_commands:  # every command refuses a single-value option twice
+        base = cmd.cls or TyperCommand
+        if not issubclass(base, GivenOnce):
+            cmd.cls = type(base.__name__, (GivenOnce, base), {})
+
+
+class GivenOnce(Command):
+    """A command (mixed in before typer's command class) that refuses, as a usage error, an
+    option taking one value given more than once and an on/off flag given both ways: click keeps
+    the last value and silently drops the others. Options meant to repeat (``multiple``: ``--set``,
+    ``--target``), counters and a flag repeated the same way are left alone; so is a command line
+    asking for ``--help``."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        if not ctx.resilient_parsing:
+            try:
+                _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+            except _click_exceptions().UsageError:
+                pass  # (click's own parse below reports it)
+            else:
+                _check_given_once(order, args, ctx)
+        return super().parse_args(ctx, args)
+
+
+def _check_given_once(order: list[Any], args: Sequence[str], ctx: Context) -> None:
+    """Raise a usage error for the first option of the command line ``args`` (parsed in
+    ``order``, one entry per occurrence) that takes one value and is given twice, or for an
+    on/off flag given both ways."""
+    if any(getattr(param, "is_eager", False) for param in order):  # --help: shown, nothing run
+        return
+    counts: dict[int, int] = {}
+    for param in order:
+        counts[id(param)] = counts.get(id(param), 0) + 1
+    shown = set()
+    for param in order:
+        if counts[id(param)] < 2 or id(param) in shown or param.param_type_name != "option":
+            continue
+        shown.add(id(param))
+        if param.multiple or param.count:
+            continue
+        name = max(param.opts, key=len)
+        if not param.is_flag:
+            times = "twice" if counts[id(param)] == 2 else f"{counts[id(param)]} times"
+            raise _click_exceptions().UsageError(f"{name}: given {times}", ctx)
+        given = args[: args.index("--")] if "--" in args else args  # (the flags' spellings)
+        on = [o for o in param.opts if o in given]
+        off = [o for o in param.secondary_opts if o in given]
+        if on and off:
+            raise _click_exceptions().UsageError(f"{name}: given as {on[0]} and {off[0]}", ctx)
 
 
 #: ``warehouse --help`` lists the commands in these panels, in this order: the flow of a user's
