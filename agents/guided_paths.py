@@ -582,10 +582,14 @@ def plan_paths(
     ``wv``, ``wc`` are the cost weights, ``wh`` the heuristic's (:func:`astar`).
 
     Returns the position in ``order`` where it stopped: ``order.size`` when all are done, less
-    when the pool has no room for a path (the caller grows it and calls again from there)."""
+    when the pool has no room for a path as long as ``out_nodes`` (the longest a search or a
+    rejoin writes): the caller grows the pool and calls again from there. It stops before it
+    touches that robot, so no search or rejoin is done twice."""
     gsc, par, par_act, state, touched = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
-    cap = pool_nodes.size
+    room = pool_nodes.size - out_nodes.size
     for t in range(first, order.size):
+        if pool_used[0] > room:
+            return t  # maybe no room: the caller grows the pool
         i = order[t]
         length = -1
         if need[i] == NEED_OFF and g_len[i] > 0:
@@ -593,8 +597,6 @@ def plan_paths(
                 pos[i], g_k[i], pool_nodes, pool_acts, g_start[i], g_len[i] - 1, nbr, mopen,
                 closed, gsc, par, par_act, state, touched, out_nodes, out_acts,
             )  # fmt: skip
-        if length > 0 and pool_used[0] + length > cap:
-            return t  # no room: the caller grows the pool (the old path is still there)
         if g_len[i] > 0:
             _add_flow(pool_nodes, pool_acts, g_start[i], g_from[i], g_len[i] - 1, -1, flow, vflow)
             g_len[i] = 0
@@ -611,10 +613,6 @@ def plan_paths(
                 counts[2] += 1
                 g_fail[i] = pos[i]
                 continue
-            if pool_used[0] + length > cap:
-                need[i] = NEED_TARGET  # searched again after the pool grows
-                counts[1] -= 1
-                return t
         at = pool_used[0]
         for j in range(length):
             pool_nodes[at + j] = out_nodes[j]

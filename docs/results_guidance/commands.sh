@@ -82,3 +82,46 @@ for flag in true false; do
 done
 python $R table docs/results_guidance/{kiva,warehouse_large}_guided_rescue_*.csv
 python $R table docs/results_guidance/kiva_guided_pibt_swap_rescue_*.csv
+
+# forty-second session: plan_paths stops for room before it touches a robot (no search done
+# twice). Bit-identity: the kiva sweep below from this tree and from a frozen copy of 2724aef
+# (same sweep.csv byte for byte; with guide_rescue=false it equals kiva_guided_pibt.csv). The
+# stops (each one a repeated search or rejoin on 2724aef), counted on the frozen copy, and the
+# time, alternately (frozen copy, this tree, twice):
+rm -rf /tmp/head && mkdir /tmp/head && git archive 2724aef | tar -x -C /tmp/head
+cp docs/results_guidance/pool_stops.py /tmp/head/docs/results_guidance/
+(cd /tmp/head && PYTHONPATH=. python docs/results_guidance/pool_stops.py $K 400 1000)
+(cd /tmp/head && PYTHONPATH=. python docs/results_guidance/pool_stops.py $ML 4000 200)
+for r in 1 2; do
+  (cd /tmp/head && PYTHONPATH=. python docs/results_guidance/timing.py $ML 200 4000 guided)
+  python docs/results_guidance/timing.py $ML 200 4000 guided
+done
+
+# forty-second session: the kiva rows with today's default (the guide's rescue): the sweep of
+# the top without guide_rescue=false. Under block it rewrites kiva_guided_block.csv byte for
+# byte (the block shield takes no hint), so only the pibt sweep is kept, as
+# kiva_guided_pibt_guide_rescue.csv.
+for coll in pibt block; do
+  warehouse sweep $K --set tasks.mode=goal_visit --set physics.collisions=$coll \
+    --set fleet.robots=100,200,300,400 --seeds 0..4 --steps 1000 --policy guided --jobs 1 \
+    --out runs/guidance/kiva_guided_${coll}_guide_rescue
+done
+python docs/results_guidance/table.py docs/results_guidance/kiva_rule_based_pibt.csv \
+  docs/results_guidance/kiva_guided_pibt_guide_rescue.csv
+python docs/results_guidance/table.py --rescue docs/results_guidance/kiva_guided_pibt.csv \
+  docs/results_guidance/kiva_guided_pibt_guide_rescue.csv
+
+# forty-second session: the guide's rescue on sortation_large (10,000 robots seeds 0, 1, 2,
+# 8,000 robots seed 0) and on warehouse_large under pibt_swap (10,000 and 8,000 robots, seed 0),
+# true against false, 1,000 steps. Run one (size, seed, setting) a process, from a frozen copy
+# of 2724aef (the same runs as this tree, above); CPU seconds are rough (shared machine).
+S=$PWD/$M/lorr/sortation_large.map
+D=docs/results_guidance
+for flag in true false; do
+  python $R $S 10000 0,1,2 1000 $G=$flag > $D/sortation_large_guided_rescue_$flag.csv
+  python $R $S 8000 0 1000 $G=$flag | tail -n +2 >> $D/sortation_large_guided_rescue_$flag.csv
+  python $R $ML 10000,8000 0 1000 $G=$flag physics.collisions=pibt_swap \
+    > $D/warehouse_large_guided_pibt_swap_rescue_$flag.csv
+done
+python $R table $D/sortation_large_guided_rescue_*.csv
+python $R table $D/warehouse_large_guided_pibt_swap_rescue_*.csv
