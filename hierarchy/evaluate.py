@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
     p = parser()
     args = p.parse_args(argv)
     from scenarios import parse_assignment
-    from warehouse.cli.checks import check_set_keys, writable_out_folder
+    from warehouse.cli.checks import RUN_ONLY, check_set_keys, writable_out_folder
 
     for flag in ("--seeds", "--steps", "--jobs"):
         if (value := getattr(args, flag[2:])) < 1:
@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # an existing folder is fine (docs/results_* are written again); a file is not
         writable_out_folder(args.out)
-        check_set_keys(args.sets)  # a key given twice: one value would be dropped
+        check_set_keys(args.sets, unused=RUN_ONLY)  # a key given twice: one value dropped
     except InputError as exc:
         p.error(exc.one_line())
     try:

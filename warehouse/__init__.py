@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from .jit_cache import configure as _configure_jit_cache
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import networkx as nx
 
 __version__ = "0.1.0"
@@ -59,7 +61,9 @@ def make_env(
     run under (``rule_based/pibt``: pibt), not the file's ``policies.shield``. A list whose
     policies differ in their dispatcher (or mode) is refused with a ``ValueError`` unless
     ``dispatcher=`` (``collisions=``) picks it: a keyword wins over the list. Otherwise the env
-    runs the file's ``policies.dispatcher`` and ``policies.shield``.
+    runs the file's ``policies.dispatcher`` and ``policies.shield``. ``WarehouseEnv(floor,
+    scenario)`` built directly follows the same rule (:func:`~warehouse.env.env_scenario`), and
+    ``env.scenario`` says what runs: those parts, the list left out.
     """
     import networkx as nx
 
@@ -72,7 +76,7 @@ def make_env(
     )
     from scenarios.load import dotted_names
 
-    from .env import WarehouseEnv
+    from .env import WarehouseEnv, env_scenario
     from .errors import InputError
 
     _check_used(overrides)
@@ -88,7 +92,7 @@ def make_env(
         overrides = {**overrides, "policies.shield": None}
         names["policies.shield"] = "collisions"
     sc = apply_overrides(sc, overrides, source)
-    sc = _listed_parts(sc, source, overrides)
+    sc = env_scenario(sc, source, _picked(overrides))  # (the rule WarehouseEnv follows)
     if sc.policies.shield and _sets_physics_mode(overrides):
         raise ValueError(
             f"make_env: physics.collisions has no effect in the env: the scenario's "
@@ -123,53 +127,18 @@ ENV_UNUSED = {
 }
 
 
-def _listed_parts(sc: Any, source: Path | None, overrides: dict[str, Any]) -> Any:
-    """``sc`` with the dispatcher and collision mode of the policies its ``policies.run`` lists
-    (:func:`make_env`): as ``policies.dispatcher`` and ``policies.shield``, where no keyword
-    (``overrides``) gives them; ``sc`` itself when it lists none. Listed policies that differ
-    in one: a ``ValueError`` (an unknown name: the :class:`~warehouse.errors.InputError`
-    naming the file's ``policies.run``)."""
+def _picked(overrides: dict[str, Any]) -> set[str]:
+    """The dotted settings ``overrides`` give (a whole section given as a mapping: each of its
+    fields too), which win over a file's ``policies.run`` (:func:`~warehouse.env.env_scenario`)."""
     from scenarios.load import SHORTCUTS
 
-    from .errors import display_path
-    from .runner import listed_policies
-
-    specs = listed_policies(sc, source)
-    if not specs:
-        return sc
     given: set[str] = set()
     for key, value in overrides.items():
         dotted = SHORTCUTS.get(key, key)
         given.add(dotted)
         if isinstance(value, dict):  # (a whole section: policies={...}, physics={...})
             given |= {f"{dotted}.{name}" for name in value}
-    where = f"{display_path(source)}'s policies.run" if source is not None else "policies.run"
-    names = ", ".join(spec.name for spec in specs)
-    update: dict[str, Any] = {}
-    if "policies.dispatcher" not in given:
-        dispatchers = sorted({spec.dispatcher for spec in specs})
-        if len(dispatchers) > 1:
-            raise ValueError(
-                f"make_env: {where} ({names}) runs the dispatchers {', '.join(dispatchers)}, and "
-                "the env runs one: pick it with dispatcher=NAME"
-            )
-        update["dispatcher"] = dispatchers[0]
-    own = {spec.collisions for spec in specs} - {None}
-    if own and not given & {"physics.collisions", "policies.shield"}:
-        modes = sorted({spec.collisions_for(sc) for spec in specs})
-        if len(modes) > 1:
-            raise ValueError(
-                f"make_env: {where} ({names}) runs under the collision modes "
-                f"{', '.join(modes)}, and the env runs one: pick it with collisions=MODE"
-            )
-        update["shield"] = modes[0]
-    elif own and _sets_physics_mode(overrides) and "collisions" not in overrides:
-        raise ValueError(
-            f"make_env: physics.collisions has no effect in the env: {where} ({names}) sets "
-            "its collision mode; use collisions="
-        )
-    policies = sc.policies.model_copy(update=update)
-    return sc.model_copy(update={"policies": policies})
+    return given
 
 
 def _sets_physics_mode(overrides: dict[str, Any]) -> bool:
@@ -181,13 +150,18 @@ def _sets_physics_mode(overrides: dict[str, Any]) -> bool:
     )
 
 
-def _unused(key: str, value: Any) -> tuple[str, str] | None:
-    """``(setting, why)`` for an override of a setting the env does not use (a whole section
-    given as a mapping: its first such setting); ``None`` when the env uses it."""
+def unused_setting(
+    key: str, value: Any, table: Mapping[str, str] | None = None
+) -> tuple[str, str] | None:
+    """``(setting, why)`` for an override ``key`` (a short name or dotted path) of a setting of
+    ``table`` (``{dotted setting: why it is not used}``; default :data:`ENV_UNUSED`, what the env
+    does not use; :data:`warehouse.cli.checks.RUN_ONLY`, what only ``warehouse run`` reads): the
+    setting or anything below it, or a whole section given as a mapping that holds it (its first
+    such setting); ``None`` when none is."""
     from scenarios.load import SHORTCUTS
 
     dotted = SHORTCUTS.get(key, key)
-    for setting, why in ENV_UNUSED.items():
+    for setting, why in (ENV_UNUSED if table is None else table).items():
         if dotted == setting or dotted.startswith(f"{setting}."):
             return setting, why
         section, _, name = setting.partition(".")
@@ -199,7 +173,7 @@ def _unused(key: str, value: Any) -> tuple[str, str] | None:
 def _check_used(overrides: dict[str, Any]) -> None:
     """A keyword of :func:`make_env` that the env would ignore: a one-line ``ValueError``."""
     for key, value in overrides.items():
-        if (found := _unused(key, value)) is not None:
+        if (found := unused_setting(key, value)) is not None:
             setting, why = found
             named = key if key == setting else f"{key} ({setting})"
             raise ValueError(f"make_env: {named}={value!r} has no effect in the env: {why}")

@@ -89,7 +89,7 @@ solved, where it terminates every agent.
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -104,6 +104,61 @@ from .floor import CompiledFloor
 _MAX_CACHED_ACTIONS = 16  # action masks are cached per pattern up to this many actions
 _INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 _BOOLS = frozenset({bool, np.bool_})
+
+
+def env_scenario(
+    scenario: Any,
+    source: Any = None,
+    picked: Collection[str] = (),
+    caller: str = "make_env",
+) -> Any:
+    """``scenario`` as the env runs it. Where its ``policies.run`` lists policies (a run
+    folder's ``scenario.yaml``), the env runs them as ``warehouse run`` runs them: their
+    dispatcher as ``policies.dispatcher`` and the collision mode they run under
+    (``rule_based/pibt``: pibt) as ``policies.shield``, not the file's own; the list itself is
+    left out of the result, which says what runs (so a second call changes nothing).
+    ``picked``: the dotted settings the caller gave explicitly (:func:`warehouse.make_env`'s
+    keywords), which win over the list. Listed policies that differ in their dispatcher (or
+    mode) where nothing picks it: a one-line ``ValueError`` (an unknown name: the
+    :class:`~warehouse.errors.InputError` naming the file's ``policies.run``); so is a
+    ``physics.collisions`` picked where the list sets the mode. A scenario that lists none is
+    returned as it is."""
+    from .errors import display_path
+    from .runner import listed_policies
+
+    specs = listed_policies(scenario, source)
+    if not specs:
+        return scenario
+    given = set(picked)
+    where = f"{display_path(source)}'s policies.run" if source is not None else "policies.run"
+    names = ", ".join(spec.name for spec in specs)
+    how = "" if caller == "make_env" else "make_env(..., "  # (only make_env takes keywords)
+    update: dict[str, Any] = {"run": None}
+    if "policies.dispatcher" not in given:
+        dispatchers = sorted({spec.dispatcher for spec in specs})
+        if len(dispatchers) > 1:
+            raise ValueError(
+                f"{caller}: {where} ({names}) runs the dispatchers {', '.join(dispatchers)}, "
+                f"and the env runs one: pick it with {how}dispatcher=NAME{')' if how else ''}"
+            )
+        update["dispatcher"] = dispatchers[0]
+    own = {spec.collisions for spec in specs} - {None}
+    if own and not given & {"physics.collisions", "policies.shield"}:
+        modes = sorted({spec.collisions_for(scenario) for spec in specs})
+        if len(modes) > 1:
+            raise ValueError(
+                f"{caller}: {where} ({names}) runs under the collision modes "
+                f"{', '.join(modes)}, and the env runs one: pick it with "
+                f"{how}collisions=MODE{')' if how else ''}"
+            )
+        update["shield"] = modes[0]
+    elif own and "policies.shield" not in given:  # (physics.collisions alone: ignored)
+        raise ValueError(
+            f"{caller}: physics.collisions has no effect in the env: {where} ({names}) sets "
+            "its collision mode; use collisions="
+        )
+    policies = scenario.policies.model_copy(update=update)
+    return scenario.model_copy(update={"policies": policies})
 
 
 class WarehouseEnv(ParallelEnv):
@@ -125,9 +180,15 @@ class WarehouseEnv(ParallelEnv):
     ) -> None:
         """``source``: the scenario's file, if any; relative paths in it (the dispatcher's
         ``policies.dispatcher_checkpoint``) count from its folder, as in ``warehouse run``.
-        ``state``: ``"grid"`` or ``"channels"`` (what :meth:`state` returns)."""
+        ``state``: ``"grid"`` or ``"channels"`` (what :meth:`state` returns). A scenario whose
+        ``policies.run`` lists policies runs their dispatcher and collision mode
+        (:func:`env_scenario`, the rule :func:`warehouse.make_env` follows too)."""
         from .policies import scenario_dispatcher  # the default sub-goal source
 
+        # the parts of the policies a file's policies.run lists (a run folder's scenario.yaml),
+        # as make_env runs them; a dispatcher given here is no choice of the list's
+        picked = ("policies.dispatcher",) if dispatcher is not None else ()
+        scenario = env_scenario(scenario, source, picked, caller="WarehouseEnv")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
         if render_mode is not None:  # fail here, not in the middle of a (human mode) step

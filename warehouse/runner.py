@@ -178,6 +178,7 @@ def prepare(
     sets: Sequence[str] = (),
     default_policies: Sequence[str] | None = None,
     baseline: str | None = None,
+    pairs: bool = True,
 ) -> Experiment:
     """Load and check a run request (raises InputError; writes nothing).
 
@@ -187,6 +188,8 @@ def prepare(
     ``policies.baseline``, names the policy the others are compared with: one of the run's
     (:func:`baseline_name`). One given here is written into the scenario (its
     ``policies.baseline``), so that the run folder's ``scenario.yaml`` pairs the same way again.
+    ``pairs`` False: the caller compares no policies (``warehouse bench``), so the scenario's
+    ``policies.baseline`` is recorded data, not checked against the policies that run.
     """
     from scenarios import apply_overrides, build_floor, load_scenario, parse_assignment
 
@@ -240,14 +243,16 @@ def prepare(
         raise blame_setting(exc, overrides, names, source) from None
     _check_mode_setting_used(overrides, names, specs, sc)
     ran = [spec.name for spec in specs]
+    # the policies as given (greedy+rule_based_push, which runs as rule_based_push)
+    typed = [str(entry) for entry in chosen] if None not in chosen else []
     if baseline is not None:  # (recorded: the run folder's scenario.yaml pairs the same way)
-        baseline = baseline_name(baseline, ran)
+        baseline = baseline_name(baseline, ran, typed=typed)
         policies_config = sc.policies.model_copy(update={"baseline": baseline})
         sc = sc.model_copy(update={"policies": policies_config})
-    elif sc.policies.baseline is not None:
+    elif sc.policies.baseline is not None and pairs:
         given = _given_key(overrides, "policies.baseline")
         where = (None, names[given]) if given else (source, "policies.baseline")
-        baseline = baseline_name(sc.policies.baseline, ran, where)
+        baseline = baseline_name(sc.policies.baseline, ran, where, typed)
     # Policies the command chose (flags): the written scenario.yaml lists them as policies.run,
     # so that the file alone runs them again (warehouse.rerun)
     by_flags = policies or any(x is not None for x in (dispatcher, navigator, collisions))
@@ -269,18 +274,25 @@ def prepare(
 
 
 def baseline_name(
-    baseline: str, names: list[str], where: tuple[Path | None, str] = (None, "--baseline")
+    baseline: str,
+    names: list[str],
+    where: tuple[Path | None, str] = (None, "--baseline"),
+    typed: Sequence[str] = (),
 ) -> str:
-    """The run's policy ``baseline`` names: its full name (``rule_based/pibt``), or the name as
-    given to ``--policy`` when one policy of the run has it (``rule_based``); else an
-    :class:`InputError` against ``where`` (``--baseline``, or the file's
-    ``policies.baseline``)."""
+    """The run's policy ``baseline`` names: its full name (``rule_based/pibt``), the name as
+    given to ``--policy`` (``typed``, in the order of ``names``: ``greedy+rule_based_push``, which
+    runs as ``rule_based_push``), or a name without its mode when one policy of the run has it
+    (``rule_based``); else an :class:`InputError` against ``where`` (``--baseline``, or the
+    file's ``policies.baseline``, which ``--baseline`` overrides)."""
     if baseline in names:
         return baseline
+    if typed.count(baseline) == 1:
+        return names[list(typed).index(baseline)]
     given = [name for name in names if name.partition("/")[0] == baseline]
     if len(given) == 1:
         return given[0]
-    raise InputError(*where, f"{baseline!r} is not a policy of this run ({', '.join(names)})")
+    hint = "" if where[1] == "--baseline" else "; --baseline NAME picks another"
+    raise InputError(*where, f"{baseline!r} is not a policy of this run ({', '.join(names)}){hint}")
 
 
 def _given_key(overrides: dict[str, Any], setting: str) -> str | None:
@@ -508,15 +520,13 @@ def _entry_spec(
 
 
 def _named(base: PolicySpec, spec: PolicySpec) -> PolicySpec:
-    """Name a policy whose parts were changed by flags: ``rule_based:fifo+random/pibt``."""
+    """Name a policy whose parts were changed by flags: ``rule_based:fifo+random/pibt``
+    (:func:`~warehouse.policies.overridden_name`)."""
     from dataclasses import replace
 
-    suffix = ""
-    if (spec.dispatcher, spec.navigator) != (base.dispatcher, base.navigator):
-        suffix += f":{spec.dispatcher}+{spec.navigator}"
-    if spec.collisions != base.collisions:
-        suffix += f"/{spec.collisions}"
-    return replace(spec, name=base.name + suffix)
+    from .policies import overridden_name
+
+    return replace(spec, name=overridden_name(base, spec))
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -121,14 +121,28 @@ FLAG_KEYS = {
 FLAG_OF = {key: flag for flag, key in FLAG_KEYS.items()}
 
 
+#: Settings only ``warehouse run`` reads (why): the commands that run no comparison refuse them
+#: as ``--set`` (:func:`check_set_keys`'s ``unused``, by :func:`warehouse.unused_setting`, as
+#: :func:`warehouse.make_env` refuses :data:`warehouse.ENV_UNUSED`); in a scenario *file* (a run
+#: folder's ``scenario.yaml``) they are recorded data, and load
+RUN_ONLY = {
+    "policies.baseline": "only `warehouse run` reads it (the policy its report compares the "
+    "others with)",
+}
+
+
 def check_set_keys(
     sets: list[str] | tuple[str, ...] | None,
     flags: dict[str, object] | None = None,
     option: str = "--set",
+    unused: dict[str, str] | None = None,
 ) -> None:
     """Each ``KEY=VALUE`` of ``sets`` names its key once, and no key that a flag given here
     (``flags``: ``{"--robots": value or None}``) sets too: one of the two values would be
-    silently dropped. Shortcuts count as their dotted key (``robots`` = ``fleet.robots``)."""
+    silently dropped. Shortcuts count as their dotted key (``robots`` = ``fleet.robots``).
+    ``unused``: settings the command does not read (``{dotted: why}``, :data:`RUN_ONLY`), which
+    ``sets`` may not give (its value would be silently ignored), nor a section of them given
+    whole (``policies={baseline: x}``)."""
     from scenarios.load import SHORTCUTS
 
     seen: dict[str, str] = {}
@@ -138,10 +152,34 @@ def check_set_keys(
         if key in seen:
             raise InputError(None, f"{option} {typed}", f"given twice (also as {seen[key]!r})")
         seen[key] = typed
+        check_setting_used(typed, item.partition("=")[2], unused, option)
     for flag, value in (flags or {}).items():
         key = FLAG_KEYS[flag]
         if value is not None and key in seen:
             raise InputError(None, f"{option} {seen[key]}", f"{flag} sets {key} too; give it once")
+
+
+def check_setting_used(
+    key: str, raw: Any, unused: dict[str, str] | None, option: str = "--set"
+) -> None:
+    """``option KEY=RAW`` (``raw``: the value as typed, or read already) sets none of the
+    settings ``unused`` lists (:func:`check_set_keys`): else a one-line :class:`InputError`
+    naming it and why its value would be ignored."""
+    if not unused:
+        return
+    from warehouse import unused_setting
+
+    value = raw
+    sections = {setting.partition(".")[0] for setting in unused}
+    if isinstance(raw, str) and key in sections and raw.strip():  # (a section given whole)
+        from scenarios.load import parse_value
+
+        with suppress(InputError):  # (a value that cannot be read is reported where it is read)
+            value = parse_value(raw, f"{option} {key}")
+    if (found := unused_setting(key, value, unused)) is not None:
+        setting, why = found
+        inside = f"{setting}: " if key in sections else ""
+        raise InputError(None, f"{option} {key}", f"its value would be ignored: {inside}{why}")
 
 
 def check_out_folder(out: Path | str, flag: str = "--out", writes: tuple[str, ...] = ()) -> Path:

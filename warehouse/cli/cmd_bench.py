@@ -214,7 +214,9 @@ def _bench_policies(
     from .checks import name_list
 
     names = name_list(policy, "--policy") if policy is not None else None
-    exp = prepare(scenario, policies=names)  # one-line errors for the scenario and policies
+    # one-line errors for the scenario and policies (a file's policies.baseline, recorded by
+    # `warehouse run`, is not checked: the benchmark compares no policies)
+    exp = prepare(scenario, policies=names, pairs=False)
     for note in exp.notes:  # (guided without a PIBT shield: as warehouse run says it)
         typer.echo(f"warning: {note}", err=True)
     console = Console(stderr=True)

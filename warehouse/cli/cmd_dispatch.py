@@ -266,6 +266,7 @@ def shadow_cmd(
     from warehouse.runner import one_policy_spec, scenario_names_policy
 
     from .checks import (
+        RUN_ONLY,
         check_set_keys,
         episode_steps,
         final_out_folder,
@@ -282,8 +283,10 @@ def shadow_cmd(
     writes: tuple[str, ...] = ("shadow.json", "divergences.csv", "divergence.png", "scenario.yaml")
     if out is not None:
         writable_out_folder(Path(out), writes=writes)
-    check_set_keys(sets, {"--robots": robots, "--steps": steps, "--collisions": collisions})
-    check_set_keys(candidate_sets, option="--candidate-set")
+    check_set_keys(  # (a --set policies.baseline too: shadow compares no policies' KPIs)
+        sets, {"--robots": robots, "--steps": steps, "--collisions": collisions}, unused=RUN_ONLY
+    )
+    check_set_keys(candidate_sets, option="--candidate-set")  # (check_side_settings: which)
     check_set_keys(incumbent_sets, option="--incumbent-set")
     for item in sets or ():
         key = item.partition("=")[0].strip()
@@ -302,10 +305,8 @@ def shadow_cmd(
     # Both sides named and resolved as `warehouse run` resolves a policy (report.json's names,
     # rule_based/pibt, too); without --incumbent, the scenario's own policy drives the floor, as
     # `warehouse run` runs it: the one its policies.run lists, else its dispatcher and navigator
-    # (rule_based where it names none)
-    # (the file's own dispatcher and navigator, no list: its scenario.yaml lists the incumbent,
-    # as they are left out of it, so that the file alone shadows the same incumbent again)
-    by_parts = incumbent is None and not sc.policies.run and scenario_names_policy(sc, {})
+    # (rule_based where it names none: the default, which its scenario.yaml need not list)
+    by_default = incumbent is None and not sc.policies.run and not scenario_names_policy(sc, {})
     inc_spec = _side_spec(one_policy_spec, incumbent, sc, src, "--incumbent")
     cand_spec = _side_spec(one_policy_spec, candidate, sc, src, "--candidate")
     incumbent, inc = inc_spec.name, (inc_spec.dispatcher, inc_spec.navigator, inc_spec.collisions)
@@ -432,10 +433,18 @@ def shadow_cmd(
     from warehouse.rerun import write_rerun_scenario
 
     # the floor's scenario (every --set and --robots applied; the sides' own settings are in
-    # shadow.json), policies left out: --incumbent and --candidate pick them (an incumbent the
-    # file's dispatcher and navigator chose is listed as its policies.run)
+    # shadow.json), its policies.run the incumbent that drove the floor (as `run` lists the
+    # policies its flags chose): --incumbent's, with --collisions in its name, or the file's
+    # own (the default, rule_based, left out as before); so the file alone shadows the same
+    # incumbent on the same floor again
+    drove = incumbent
+    if collisions is not None:  # (named as `run --policy NAME --collisions MODE` names it)
+        drove = one_policy_spec(incumbent, sc, src, collisions=collisions).name
     floor_run = SimpleNamespace(
-        scenario=sc, source=src, names_policy=False, listed=[incumbent] if by_parts else None
+        scenario=_recorded_baseline(sc, drove),
+        source=src,
+        names_policy=False,
+        listed=None if by_default else [drove],
     )
     with final_out_folder(folder, chosen, anew, writes) as folder, staged_dir(folder) as stage:
         summary = write_report(log, sim, stage, meta)
@@ -481,6 +490,22 @@ def _side_settings(scenario: Any) -> dict[str, Any]:
     from warehouse.policies import SIDE_SETTINGS
 
     return {k: getattr(scenario.policies, k.removeprefix("policies.")) for k in SIDE_SETTINGS}
+
+
+def _recorded_baseline(scenario: Any, incumbent: str) -> Any:
+    """``scenario`` without a ``policies.baseline`` that names no policy of the list written
+    with it (``[incumbent]``): `warehouse run` would refuse the written file."""
+    from warehouse.runner import baseline_name
+
+    baseline = scenario.policies.baseline
+    if baseline is None:
+        return scenario
+    try:
+        baseline_name(baseline, [incumbent])
+        return scenario
+    except InputError:
+        policies = scenario.policies.model_copy(update={"baseline": None})
+        return scenario.model_copy(update={"policies": policies})
 
 
 def _side_spec(

@@ -142,6 +142,7 @@ def collect_cmd(
     from warehouse.policies import checked_collisions
 
     from .checks import (
+        RUN_ONLY,
         check_out_folder,
         check_set_keys,
         episode_steps,
@@ -161,6 +162,7 @@ def collect_cmd(
             "--steps": steps,
             "--collisions": collisions if given(ctx, "collisions") else None,
         },
+        unused=RUN_ONLY,
     )
     _check_collect_sets(sets, intent)
     if learned is not None:

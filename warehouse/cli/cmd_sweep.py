@@ -117,7 +117,7 @@ def sweep(
     from warehouse.runner import one_policy_spec, parse_seeds
     from warehouse.threads import torch_threads
 
-    from .checks import FLAG_OF
+    from .checks import FLAG_OF, RUN_ONLY, check_setting_used
     from .sweep_inputs import (
         blamed,
         check_collisions_swept,
@@ -130,6 +130,9 @@ def sweep(
     goals = [parse_target(text, sweep_kpis()) for text in targets or ()]
     sc, source = load_scenario(target)
     grid, labels = parse_grid(sets or (), policy)
+    for key, values in grid.items():  # (a sweep compares no policies: policies.baseline)
+        for value in values:
+            check_setting_used(key, value, RUN_ONLY)
     parsed_seeds = parse_seeds(seeds)
     episode: dict[str, Any] = {"episode.steps": sc.episode.steps if steps is None else steps}
     if parsed_seeds is not None:
