@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from scenarios import builtin_path
 
@@ -60,3 +63,22 @@ def fails_cleanly(
     assert "Traceback" not in out + err
     assert snapshot(root) == before
     return lines[0]
+
+
+def run_ok(out: Path, capsys: pytest.CaptureFixture[str], target: str | Path, *argv: str) -> Path:
+    """``warehouse run TARGET ARGV --out OUT``; must exit 0. Returns ``out``."""
+    code, stdout, err = run_cli(["run", str(target), *argv, "--out", str(out)], capsys)
+    assert code == 0, (stdout, err)
+    return out
+
+
+def report_of(folder: Path) -> dict[str, Any]:
+    """``report.json`` of a run folder without ``created`` (the time it was written)."""
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    report.pop("created")
+    return report
+
+
+def written_policies(folder: Path) -> Any:
+    """The ``policies`` section of a run folder's ``scenario.yaml`` (None: left out)."""
+    return yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8")).get("policies")

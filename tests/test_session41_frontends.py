@@ -4,7 +4,6 @@ decides the collision mode, and ``make_env`` refuses keywords the env does not u
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,9 @@ from typing import Any
 import pytest
 import yaml
 from cli_helpers import TINY, run_cli
+from cli_helpers import report_of as _report
+from cli_helpers import run_ok as _run
+from cli_helpers import written_policies as _policies
 
 import warehouse
 from scenarios import apply_overrides, load_scenario, parse_assignment
@@ -20,25 +22,6 @@ from warehouse.policies import SET_PIBT, build_policy, pibt_note, resolve_policy
 from warehouse.runner import policy_entry, prepare
 
 SHORT = ["--steps", "20", "--seeds", "0,1"]
-
-
-def _run(out: Path, capsys: pytest.CaptureFixture[str], target: str | Path, *argv: str) -> Path:
-    """``warehouse run TARGET ARGV --out OUT``; must exit 0."""
-    code, stdout, err = run_cli(["run", str(target), *argv, "--out", str(out)], capsys)
-    assert code == 0, (stdout, err)
-    return out
-
-
-def _report(folder: Path) -> dict[str, Any]:
-    """``report.json`` of a run folder without ``created`` (the time it was written)."""
-    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-    report.pop("created")
-    return report
-
-
-def _policies(folder: Path) -> Any:
-    """The ``policies`` section of a run folder's ``scenario.yaml`` (None: left out)."""
-    return yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8")).get("policies")
 
 
 # ------------------------------------------------------ run folders that run again, alone

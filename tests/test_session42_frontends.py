@@ -12,31 +12,15 @@ from typing import Any
 import pytest
 import yaml
 from cli_helpers import TINY, fails_cleanly, run_cli
+from cli_helpers import report_of as _report
+from cli_helpers import run_ok as _run
+from cli_helpers import written_policies as _policies
 
 import warehouse
 from hierarchy import evaluate as ev
 from warehouse.compare import compare_reports
 
 SHORT = ["--steps", "20", "--seeds", "0,1"]
-
-
-def _run(out: Path, capsys: pytest.CaptureFixture[str], target: str | Path, *argv: str) -> Path:
-    """``warehouse run TARGET ARGV --out OUT``; must exit 0."""
-    code, stdout, err = run_cli(["run", str(target), *argv, "--out", str(out)], capsys)
-    assert code == 0, (stdout, err)
-    return out
-
-
-def _report(folder: Path) -> dict[str, Any]:
-    """``report.json`` of a run folder without ``created``."""
-    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-    report.pop("created")
-    return report
-
-
-def _policies(folder: Path) -> Any:
-    """The ``policies`` section of a run folder's ``scenario.yaml`` (None: left out)."""
-    return yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8")).get("policies")
 
 
 def _scenario(tmp_path: Path, name: str, policies: dict[str, Any]) -> Path:

@@ -91,24 +91,10 @@ def test_a_dispatcher_training_resumed_in_the_same_second_keeps_its_curve(tmp_pa
     """``train-dispatcher``'s resume, started at once (no pause) by a process whose id sorts
     first, shows the curve of an uninterrupted run."""
     import torch
+    from test_train_dispatcher import TINY  # (its smoke run's config)
 
-    from hierarchy.ppo import PPOConfig
-    from hierarchy.train import TrainConfig, train
+    from hierarchy.train import train
 
-    # (as test_train_dispatcher's smoke run)
-    TINY = TrainConfig(
-        scenarios=("tiny",),
-        collisions="pibt",
-        total_steps=3 * 60,
-        n_envs=1,
-        horizon=60,
-        hidden=16,
-        ppo=PPOConfig(epochs=2, minibatches=2),
-        imitation_episodes=1,
-        imitation_epochs=2,
-        imitation_min_updates=0,
-        eval_every=0,
-    )
     torch.set_num_threads(1)
     train(TINY, tmp_path / "full")
     train(replace(TINY, total_steps=2 * 60), tmp_path / "part")
