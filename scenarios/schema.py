@@ -222,7 +222,8 @@ class PoliciesConfig(Section):
         "report's paired section), named as --baseline takes it: one of the policies the run "
         "runs, else a one-line error. A run folder's scenario.yaml records here the --baseline "
         "given, so that the file pairs the same way again; --baseline wins over it. Default: "
-        "the rule-based fleet if it runs, else the first. Read by `warehouse run` only.",
+        "the rule-based fleet if it runs, else the first. Read by `warehouse run` only: a file's "
+        "loads everywhere, and a --set of it to another command is a one-line error.",
     )
     order_pool: int | None = Field(
         None,
