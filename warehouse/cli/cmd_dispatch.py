@@ -307,8 +307,8 @@ def shadow_cmd(
     # `warehouse run` runs it: the one its policies.run lists, else its dispatcher and navigator
     # (rule_based where it names none: the default, which its scenario.yaml need not list)
     by_default = incumbent is None and not sc.policies.run and not scenario_names_policy(sc, {})
-    inc_spec = _side_spec(one_policy_spec, incumbent, sc, src, "--incumbent")
-    cand_spec = _side_spec(one_policy_spec, candidate, sc, src, "--candidate")
+    inc_spec = _side_spec(incumbent, sc, src, "--incumbent")
+    cand_spec = _side_spec(candidate, sc, src, "--candidate")
     incumbent, inc = inc_spec.name, (inc_spec.dispatcher, inc_spec.navigator, inc_spec.collisions)
     candidate, cand = (
         cand_spec.name,
@@ -508,12 +508,12 @@ def _recorded_baseline(scenario: Any, incumbent: str) -> Any:
         return scenario.model_copy(update={"policies": policies})
 
 
-def _side_spec(
-    one_policy_spec: Any, name: str | None, scenario: Any, source: Path | None, flag: str
-) -> Any:
+def _side_spec(name: str | None, scenario: Any, source: Path | None, flag: str) -> Any:
     """The policy of one side (:func:`warehouse.runner.one_policy_spec`: ``name`` as ``run
     --policy`` takes it; ``None``: the scenario's own), its errors reported against ``flag``
     (not ``--policy``); the scenario's errors name its file's field."""
+    from warehouse.runner import one_policy_spec
+
     try:
         return one_policy_spec(
             name, scenario, source, runs="shadow's incumbent is one policy", pick=flag
