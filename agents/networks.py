@@ -117,6 +117,9 @@ class NavigatorNet(nn.Module):
         if cfg.encoder not in ("mlp", "conv"):
             raise ValueError(f"unknown encoder {cfg.encoder!r}")
         self.cfg = cfg
+        #: inference weights derived from the parameters (:meth:`_inference`), with the
+        #: parameters' identities and versions they were derived from
+        self._derived: tuple[tuple[tuple[int, int], ...], _Inference] | None = None
         if cfg.members > 1:
             single = replace(cfg, members=1)
             self.members = nn.ModuleList(NavigatorNet(single) for _ in range(cfg.members))
@@ -197,6 +200,8 @@ class NavigatorNet(nn.Module):
         With a ``workspace`` (under ``torch.inference_mode``) the result lives in a buffer that the
         next call overwrites.
         """
+        if workspace is not None and self.cfg.encoder == "mlp" and self.cfg.hidden:
+            return self._inference().scores(obs, workspace)
         if self.cfg.members > 1:
             # the same sum in the same order with or without buffers; with a workspace it builds
             # up in the first member's buffer (overwritten by the next call)
@@ -211,6 +216,70 @@ class NavigatorNet(nn.Module):
         w = head.weight.view(h, a, -1).mean(dim=0)
         bias = head.bias.view(h, a).mean(dim=0)
         return _addmm(bias, self._hidden(obs, workspace), w.t(), workspace, "scores")
+
+    def _inference(self) -> _Inference:
+        """The weights :meth:`scores` reads at inference, derived once and kept while no
+        parameter changes (an optimizer step or ``load_state_dict`` bumps a parameter's version;
+        ``.to()`` gives new ones)."""
+        key = tuple((p.data_ptr(), p._version) for p in self.parameters())
+        if self._derived is None or self._derived[0] != key:
+            nets = cast(list[NavigatorNet], list(self.members)) if self.cfg.members > 1 else [self]
+            with torch.no_grad():
+                self._derived = (key, _Inference(nets))
+        return self._derived[1]
+
+
+class _Inference:
+    """Inference of an MLP-encoder network or ensemble from weights derived once.
+
+    Every member's window layer, laid out over the whole observation row
+    (:meth:`NavigatorNet._window_weight`), is stacked into one matrix, so one product encodes the
+    window for every member; each member's torso then reads its own columns of it. The heads'
+    mean is taken once. The members' scores are added in their order and divided by their count,
+    as :meth:`NavigatorNet.scores` does without a workspace, and on the CPU the scores equal that
+    path's bit for bit (``tests/test_session43_inference.py``, every shipped network): a stacked
+    product gives each column the same dot product.
+    """
+
+    def __init__(self, nets: list[NavigatorNet]) -> None:
+        self.members = len(nets)
+        self.width = nets[0].cfg.window_dim
+        self.base = nets[0].base_size
+        self.enc_wt = torch.cat([net._window_weight() for net in nets]).t()
+        self.enc_bias = torch.cat([cast(nn.Linear, net.encoder[0]).bias for net in nets])
+        d = self.width
+        self.torsos: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
+        self.first: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        for net in nets:
+            layers = cast(list[nn.Linear], list(net.torso)[:-1][::2])  # [Linear, ReLU] pairs
+            w = layers[0].weight
+            self.first.append((layers[0].bias, w[:, :d].t(), w[:, d:].t()))
+            rest: list[tuple[torch.Tensor, torch.Tensor]] = [
+                (layer.bias, layer.weight.t()) for layer in layers[1:]
+            ]
+            head = cast(nn.Linear, net.torso[-1])
+            h, a = net.cfg.heads, net.cfg.n_actions
+            mean_w = head.weight.view(h, a, -1).mean(dim=0)
+            rest.append((head.bias.view(h, a).mean(dim=0), mean_w.t()))
+            self.torsos.append(rest)
+
+    def scores(self, obs: torch.Tensor, ws: Workspace) -> torch.Tensor:
+        """``(B, A)`` scores into the workspace's buffers (overwritten by the next call)."""
+        d, b = self.width, self.base
+        feats = obs[:, b : b + N_FEATURES]
+        enc = _addmm(self.enc_bias, obs, self.enc_wt, ws, "enc").relu_()
+        total: torch.Tensor | None = None
+        for k, (first, rest) in enumerate(zip(self.first, self.torsos, strict=True)):
+            bias, we, wf = first
+            z = _addmm(bias, enc[:, k * d : (k + 1) * d], we, ws, f"m{k}.h0").addmm_(feats, wf)
+            z = z.relu_()
+            for i, (bias, wt) in enumerate(rest[:-1], start=1):
+                z = _addmm(bias, z, wt, ws, f"m{k}.h{i}").relu_()
+            bias, wt = rest[-1]
+            out = _addmm(bias, z, wt, ws, f"m{k}.scores")
+            total = out if total is None else total.add_(out)
+        assert total is not None
+        return total.div_(self.members) if self.members > 1 else total
 
 
 class Workspace:
