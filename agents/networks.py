@@ -120,6 +120,7 @@ class NavigatorNet(nn.Module):
         #: inference weights derived from the parameters (:meth:`_inference`), with the
         #: parameters' identities and versions they were derived from
         self._derived: tuple[tuple[tuple[int, int], ...], _Inference] | None = None
+        self._leaves: list[nn.Module] | None = None  # the modules that hold parameters
         if cfg.members > 1:
             single = replace(cfg, members=1)
             self.members = nn.ModuleList(NavigatorNet(single) for _ in range(cfg.members))
@@ -221,7 +222,14 @@ class NavigatorNet(nn.Module):
         """The weights :meth:`scores` reads at inference, derived once and kept while no
         parameter changes (an optimizer step or ``load_state_dict`` bumps a parameter's version;
         ``.to()`` gives new ones)."""
-        key = tuple((p.data_ptr(), p._version) for p in self.parameters())
+        if self._leaves is None:  # (the modules are fixed; their parameters are read each call)
+            self._leaves = [m for m in self.modules() if m._parameters]
+        key = tuple(
+            (p.data_ptr(), p._version)
+            for m in self._leaves
+            for p in m._parameters.values()
+            if p is not None
+        )
         if self._derived is None or self._derived[0] != key:
             nets = cast(list[NavigatorNet], list(self.members)) if self.cfg.members > 1 else [self]
             with torch.no_grad():

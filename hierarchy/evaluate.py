@@ -16,14 +16,16 @@ record the files their parts loaded, with their sha256 (``weights``, :mod:`wareh
 ``--merge FILE`` adds earlier rows to
 the table and refuses rows that cannot share it (another setup, other networks, a seed twice).
 Floors on the maps of ``../shared/maps`` (LoRR, kiva) need that folder beside the checkout, or
-``--maps DIR`` naming where it is (a folder holding ``lorr/`` and ``rhcr/``): without it the
-default set leaves them out (a line on stderr says so), and ``--scenarios`` naming one is an
-error; so is a floor's map file missing from the folder ``--maps`` names."""
+``--maps DIR`` naming where it is (a folder holding ``lorr/`` and ``rhcr/``; default: the
+environment variable ``WAREHOUSE_MAPS`` where it is set): without it the default set leaves them
+out (a line on stderr says so), and ``--scenarios`` naming one is an error; so is a floor's map
+file missing from the folder ``--maps`` (or ``WAREHOUSE_MAPS``) names."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -40,6 +42,9 @@ from .evaluate_rows import check_mergeable, read_rows
 from .evaluate_summary import summarize
 
 SHARED_MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"
+#: the environment variable naming the folder of :data:`SHARED_MAPS` elsewhere: ``--maps``'s
+#: default (set but empty: not set)
+MAPS_VARIABLE = "WAREHOUSE_MAPS"
 TRAIN_WIDE = str(Path(__file__).resolve().parent / "scenarios" / "train_wide.yaml")
 
 #: name, path or built-in, seen in training?, overrides
@@ -296,8 +301,9 @@ def parser() -> argparse.ArgumentParser:
         "--maps",
         type=Path,
         default=None,
-        help=f"Folder of the shared benchmark maps (default: {SHARED_MAPS}, beside the "
-        "checkout); the LoRR and kiva floors read lorr/ and rhcr/ there.",
+        help=f"Folder of the shared benchmark maps (default: ${MAPS_VARIABLE} where it is set, "
+        f"else {SHARED_MAPS}, beside the checkout); the LoRR and kiva floors read lorr/ and "
+        "rhcr/ there.",
     )
     p.add_argument(
         "--merge",
@@ -356,9 +362,12 @@ def main(argv: list[str] | None = None) -> None:
     for flag in ("--seeds", "--steps", "--jobs"):
         if (value := getattr(args, flag[2:])) < 1:
             p.error(f"{flag}: expected a whole number ≥ 1, got {value}")
+    args.maps_from = "--maps"  # (the option or variable that named the folder, for errors)
+    if args.maps is None and os.environ.get(MAPS_VARIABLE):  # (--maps wins)
+        args.maps, args.maps_from = Path(os.environ[MAPS_VARIABLE]), MAPS_VARIABLE
     if args.maps is not None and not args.maps.is_dir():
         what = "is not a folder" if args.maps.exists() else "no such folder"
-        p.error(f"--maps: {args.maps}: {what}")
+        p.error(f"{args.maps_from}: {args.maps}: {what}")
     try:
         # an existing folder is fine (docs/results_* are written again); a file is not
         writable_out_folder(args.out)
@@ -404,6 +413,7 @@ def evaluate(
     # each floor's own overrides, then --set; checked on every floor now (not in a worker, and
     # before anything is written)
     maps = getattr(args, "maps", None)
+    maps_from = getattr(args, "maps_from", "--maps")
     floors = [
         (name, on_maps(target, maps), seen, {**overrides, **sets})
         for name, target, seen, overrides in SCENARIOS
@@ -411,11 +421,11 @@ def evaluate(
     ]
     # a floor on a map of ../shared/maps that is not there: the default set leaves it out (a
     # fresh clone has no ../shared), one named with --scenarios is refused before anything runs;
-    # so is one missing from the folder --maps names
+    # so is one missing from the folder --maps (or WAREHOUSE_MAPS) names
     missing = [(n, t) for n, t, *_ in floors if t.endswith(".map") and not Path(t).is_file()]
     if maps is not None and missing:
         name, target = missing[0]
-        error(f"--maps: {name} needs the map file {target}, which is not there")
+        error(f"{maps_from}: {name} needs the map file {target}, which is not there")
     if named and missing:
         name, target = missing[0]
         error(f"--scenarios: {name} needs the map file {target}, which is not there")

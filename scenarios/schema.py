@@ -221,9 +221,23 @@ class PoliciesConfig(Section):
         description="The policy `warehouse run` compares the others with, seed by seed (the "
         "report's paired section), named as --baseline takes it: one of the policies the run "
         "runs, else a one-line error. A run folder's scenario.yaml records here the --baseline "
-        "given, so that the file pairs the same way again; --baseline wins over it. Default: "
+        "given, so that the file pairs the same way again; --baseline wins over it. It goes "
+        "with the file's own policies: where --policy (or --set policies.run) replaces them and "
+        "it names none of the new ones, the run pairs against the default and says so in a "
+        "warning, and its scenario.yaml leaves it out. Default: "
         "the rule-based fleet if it runs, else the first. Read by `warehouse run` only: a file's "
         "loads everywhere, and a --set of it to another command is a one-line error.",
+    )
+    candidate: str | None = Field(
+        None,
+        min_length=1,
+        description="The policy `warehouse shadow` logs the decisions of beside the incumbent "
+        "that drives the floor, named as --candidate takes it; a name that does not resolve is "
+        "a one-line error. A shadow folder's scenario.yaml records here the candidate that ran "
+        "(with --collisions in its name, as run names it: hierarchical/block), so that the file "
+        "shadows the same candidate again; --candidate wins over it. Default: hierarchical. "
+        "Read by `warehouse shadow` only: a file's loads everywhere, and a --set of it is a "
+        "one-line error (shadow: --candidate picks it).",
     )
     order_pool: int | None = Field(
         None,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared_maps_folder
 
 from agents import make_navigator
 from agents.lane_view import MIRROR, LaneView, north_south_lanes
@@ -61,7 +62,6 @@ def test_lane_cells_are_the_long_north_south_single_lanes(tmp_path):
 
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_MAPS = ROOT.parent / "shared" / "maps"
 BUILT_IN = ["tiny", "small", "one_way_aisles", "faults", "medium", "large"]
 
 
@@ -72,9 +72,9 @@ BUILT_IN = ["tiny", "small", "one_way_aisles", "faults", "medium", "large"]
 def test_no_floor_of_the_results_has_a_long_north_south_lane(target):
     """So the view changes nothing on them: every committed result stays as it is."""
     if target.endswith(".map"):
-        path = SHARED_MAPS / target
+        path = shared_maps_folder() / target  # (WAREHOUSE_MAPS, else ../shared/maps)
         if not path.exists():
-            pytest.skip("../shared/maps is not there (a fresh clone)")
+            pytest.skip(f"{path} is not there")
         target = str(path)
     elif "/" in target:
         target = str(ROOT / target)

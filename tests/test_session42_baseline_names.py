@@ -46,15 +46,14 @@ def test_a_file_baseline_as_listed(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_a_file_baseline_not_run_says_baseline_picks_another(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The file's own list without its baseline (session 43: a list --policy replaces takes the
+    default baseline instead, tests/test_session43_baseline.py)."""
     monkeypatch.chdir(tmp_path)
     data = yaml.safe_load(TINY.read_text(encoding="utf-8"))
-    data["policies"] = {"run": ["rule_based", "random"], "baseline": "random"}
+    data["policies"] = {"run": ["rule_based", "rule_based_push"], "baseline": "random"}
     Path("s.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
     line = fails_cleanly(
-        ["run", "s.yaml", "--policy", "rule_based,rule_based_push", *SHORT, "--out", "o"],
-        tmp_path,
-        capsys,
-        "s.yaml: policies.baseline",
+        ["run", "s.yaml", *SHORT, "--out", "o"], tmp_path, capsys, "s.yaml: policies.baseline"
     )
     assert "'random' is not a policy of this run" in line
     assert line.endswith("--baseline NAME picks another")

@@ -96,9 +96,13 @@ def test_a_files_baseline_loads_and_runs_where_nothing_pairs(
     for argv in runs:
         code, out, err = run_cli(argv, capsys)
         assert code == 0, (argv, out, err)
-    # warehouse run still checks it: it is the run that pairs
-    code, _, err = run_cli(["run", str(two), "--policy", "rule_based", "--steps", "3"], capsys)
-    assert code == 2 and "policies.baseline: 'random' is not a policy of this run" in err
+    # warehouse run still checks it against the file's own list: it is the run that pairs
+    out = ["--steps", "3", "--seeds", "0", "--out", str(tmp_path / "run")]
+    code, _, err = run_cli(["run", str(one), "--set", "policies.run=[random]", *out], capsys)
+    assert code == 0 and "policies.baseline 'rule_based' is not one of the policies" in err
+    bad = _scenario(tmp_path, "bad.yaml", {"run": ["random"], "baseline": "rule_based"})
+    code, _, err = run_cli(["run", str(bad), "--steps", "3"], capsys)
+    assert code == 2 and "policies.baseline: 'rule_based' is not a policy of this run" in err
 
 
 # ------------------------------------------------------ 2. WarehouseEnv built directly
@@ -193,7 +197,8 @@ def test_shadows_scenario_yaml_records_the_incumbent_that_drove_the_floor(
     path = _scenario(tmp_path, "s.yaml", {"run": ["rule_based"], "baseline": "rule_based"})
     cand = ("--candidate", "rule_based")
     first = _shadow(tmp_path, capsys, "first", path, "--incumbent", "random", *cand)
-    assert _listed(tmp_path / "first") == {"run": ["random"]}  # (no baseline of another policy)
+    # (no baseline of another policy; the candidate: tests/test_session43_frontends.py)
+    assert _listed(tmp_path / "first") == {"run": ["random"], "candidate": "rule_based"}
     again = _shadow(tmp_path, capsys, "again", tmp_path / "first" / "scenario.yaml", *cand)
     assert again["incumbent"]["policy"] == "random"
     assert _figures(again) == _figures(first)
@@ -201,7 +206,11 @@ def test_shadows_scenario_yaml_records_the_incumbent_that_drove_the_floor(
     own = _shadow(tmp_path, capsys, "own", path, *cand)
     assert own["incumbent"]["policy"] == "rule_based"
     assert _figures(own) != _figures(first)
-    assert _listed(tmp_path / "own") == {"run": ["rule_based"], "baseline": "rule_based"}
+    assert _listed(tmp_path / "own") == {
+        "run": ["rule_based"],
+        "baseline": "rule_based",
+        "candidate": "rule_based",
+    }
 
 
 def test_shadows_scenario_yaml_names_the_incumbents_collision_mode(
@@ -213,7 +222,10 @@ def test_shadows_scenario_yaml_names_the_incumbents_collision_mode(
     cand = ("--candidate", "rule_based/pibt")
     flags = ("--incumbent", "rule_based", "--collisions", "pibt", *cand)
     first = _shadow(tmp_path, capsys, "first", path, *flags)
-    assert _listed(tmp_path / "first") == {"run": ["rule_based/pibt"]}
+    assert _listed(tmp_path / "first") == {
+        "run": ["rule_based/pibt"],
+        "candidate": "rule_based/pibt",
+    }
     again = _shadow(tmp_path, capsys, "again", tmp_path / "first" / "scenario.yaml", *cand)
     assert again["collisions"] == first["collisions"] == "pibt"
     assert _figures(again) == _figures(first)

@@ -51,8 +51,9 @@ def make_env(
     given here that the env does not use is refused with a ``ValueError`` (:data:`ENV_UNUSED`):
     a navigator (``navigator=``, its checkpoint and arguments, ``policies.run``: navigators run
     in ``warehouse run`` and :class:`~warehouse.model.WarehouseModel`), ``seeds`` (use ``seed``
-    or ``reset(seed=...)``), ``policies.baseline``, ``episode.collect_every``, a dispatcher
-    checkpoint the dispatcher does not load and another dispatcher's arguments.
+    or ``reset(seed=...)``), ``policies.baseline``, ``policies.candidate``,
+    ``episode.collect_every``, a dispatcher checkpoint the dispatcher does not load and another
+    dispatcher's arguments.
 
     A scenario *file* loads as it is, so one file serves ``warehouse run`` and the env, which
     does not use its navigator or navigator settings. Where the file's ``policies.run`` lists
@@ -121,6 +122,7 @@ ENV_UNUSED = {
     "policies.navigator_args": _MOVES,
     "policies.run": _MOVES,
     "policies.baseline": "it is the policy `warehouse run` compares the others with",
+    "policies.candidate": "it is the policy `warehouse shadow` logs the decisions of",
     "episode.seeds": "the env is seeded by make_env(seed=...) or env.reset(seed=...)",
     "episode.collect_every": "it is the period of `warehouse run`'s kpis.csv; the env keeps "
     "no series",

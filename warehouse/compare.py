@@ -122,6 +122,9 @@ _CELL_LISTS = ("fleet.start_cells", "tasks.goals")
 #: (``POLICY.dispatcher``, ``POLICY.navigator`` in ``differ``) and the policies are matched by
 #: the reports' names
 _POLICY_CHOICES = ("policies.dispatcher", "policies.navigator", "policies.run")
+#: what a run folder's ``scenario.yaml`` records beside its settings (read by one command each:
+#: :data:`warehouse.cli.checks.RUN_ONLY`), never listed as a difference
+_RECORDED_ONLY = ("policies.baseline", "policies.candidate")
 
 
 def _left_out_defaults() -> dict[str, Any]:
@@ -160,8 +163,9 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
     a, b = left_out | a, left_out | b
     out: dict[str, list[Any]] = {}
     for key in sorted(set(a) | set(b)):
-        # (policies.baseline pairs a run's own policies: no setting of the runs compared)
-        if key in ("name", "description", "fleet.robots", "policies.baseline", *_POLICY_CHOICES):
+        # (policies.baseline pairs a run's own policies, and policies.candidate is what a
+        # shadow folder's file records: no setting of the runs compared)
+        if key in ("name", "description", "fleet.robots", *_RECORDED_ONLY, *_POLICY_CHOICES):
             continue
         same = a.get(key) == b.get(key)
         if key == "episode.seeds" and not same:  # the same seeds in another order: paired

@@ -116,12 +116,12 @@ class Experiment:
 
 #: ``policies`` fields that say how the run's parts work (the dispatch settings, the networks
 #: the learned parts load) or which of its policies the others are compared with (``baseline``),
-#: not which policy runs: given alone (in the file or with ``--set``), the command's default
-#: policies still run, with them
+#: not which policy runs (nor ``candidate``, what a shadow folder's file records): given alone
+#: (in the file or with ``--set``), the command's default policies still run, with them
 PART_SETTINGS = (
     "order_pool", "anticipate", "max_order_age", "task_swaps", "park_idle",
     "dispatcher_checkpoint", "navigator_checkpoint", "dispatcher_args", "navigator_args",
-    "baseline",
+    "baseline", "candidate",
 )  # fmt: skip
 
 
@@ -193,8 +193,11 @@ def prepare(
     """
     from scenarios import apply_overrides, build_floor, load_scenario, parse_assignment
 
-    from .cli.checks import FLAG_OF
+    from .cli.checks import FLAG_OF, check_setting_used, unused_but
 
+    for item in sets:  # (policies.candidate: only shadow reads it; its value would be ignored)
+        key, _, raw = item.partition("=")
+        check_setting_used(key.strip(), raw, unused_but("policies.baseline"))
     sc, source = load_scenario(target)
     overrides: dict[str, Any] = dict(parse_assignment(s, source) for s in sets)
     names = {key: f"--set {key}" for key in overrides}
@@ -249,10 +252,26 @@ def prepare(
         baseline = baseline_name(baseline, ran, typed=typed)
         policies_config = sc.policies.model_copy(update={"baseline": baseline})
         sc = sc.model_copy(update={"policies": policies_config})
-    elif sc.policies.baseline is not None and pairs:
+    elif (recorded := sc.policies.baseline) is not None and pairs:
         given = _given_key(overrides, "policies.baseline")
         where = (None, names[given]) if given else (source, "policies.baseline")
-        baseline = baseline_name(sc.policies.baseline, ran, where, typed)
+        run_key = _given_key(overrides, "policies.run")
+        replaced = "--policy" if policies else names[run_key] if run_key else None
+        if replaced and not given and not _names_policy_of(recorded, ran, typed):
+            # The file's baseline goes with the file's policies, which the command replaced.
+            then = (
+                "the report pairs against its default baseline (--baseline NAME picks one)"
+                if len(ran) > 1
+                else "it is left out (one policy runs)"
+            )
+            notes.append(
+                f"{source}: policies.baseline {recorded!r} is not one of the "
+                f"policies {replaced} runs ({', '.join(ran)}); {then}"
+            )
+            policies_config = sc.policies.model_copy(update={"baseline": None})
+            sc = sc.model_copy(update={"policies": policies_config})
+        else:
+            baseline = baseline_name(recorded, ran, where, typed)
     # Policies the command chose (flags): the written scenario.yaml lists them as policies.run,
     # so that the file alone runs them again (warehouse.rerun)
     by_flags = policies or any(x is not None for x in (dispatcher, navigator, collisions))
@@ -293,6 +312,16 @@ def baseline_name(
         return given[0]
     hint = "" if where[1] == "--baseline" else "; --baseline NAME picks another"
     raise InputError(*where, f"{baseline!r} is not a policy of this run ({', '.join(names)}){hint}")
+
+
+def _names_policy_of(baseline: str, names: list[str], typed: Sequence[str]) -> bool:
+    """Whether ``baseline`` names one or more of the run's policies, by any of the forms
+    :func:`baseline_name` takes."""
+    return (
+        baseline in names
+        or baseline in typed
+        or any(name.partition("/")[0] == baseline for name in names)
+    )
 
 
 def _given_key(overrides: dict[str, Any], setting: str) -> str | None:

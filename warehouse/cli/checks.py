@@ -121,14 +121,23 @@ FLAG_KEYS = {
 FLAG_OF = {key: flag for flag, key in FLAG_KEYS.items()}
 
 
-#: Settings only ``warehouse run`` reads (why): the commands that run no comparison refuse them
-#: as ``--set`` (:func:`check_set_keys`'s ``unused``, by :func:`warehouse.unused_setting`, as
-#: :func:`warehouse.make_env` refuses :data:`warehouse.ENV_UNUSED`); in a scenario *file* (a run
-#: folder's ``scenario.yaml``) they are recorded data, and load
+#: Settings only one comparing command reads (why): ``policies.baseline`` (``warehouse run``)
+#: and ``policies.candidate`` (``warehouse shadow``). The commands that run no comparison refuse
+#: them as ``--set`` (:func:`check_set_keys`'s ``unused``, by :func:`warehouse.unused_setting`,
+#: as :func:`warehouse.make_env` refuses :data:`warehouse.ENV_UNUSED`), and each of the two
+#: refuses the other's (:func:`unused_but`); in a scenario *file* (a run or shadow folder's
+#: ``scenario.yaml``) they are recorded data, and load
 RUN_ONLY = {
     "policies.baseline": "only `warehouse run` reads it (the policy its report compares the "
     "others with)",
+    "policies.candidate": "only `warehouse shadow` reads it (the policy whose decisions it "
+    "logs beside the incumbent's)",
 }
+
+
+def unused_but(setting: str) -> dict[str, str]:
+    """:data:`RUN_ONLY` less ``setting``: what the one command that reads ``setting`` refuses."""
+    return {key: why for key, why in RUN_ONLY.items() if key != setting}
 
 
 def check_set_keys(

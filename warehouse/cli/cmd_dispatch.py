@@ -24,6 +24,9 @@ TrainSetOpt = Annotated[
 ]
 
 
+#: ``warehouse shadow``'s candidate where neither ``--candidate`` nor the scenario names one
+DEFAULT_CANDIDATE = "hierarchical"
+
 CandidateSetOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -206,10 +209,11 @@ def train_dispatcher_cmd(
 
 def shadow_cmd(
     target: str = typer.Argument(..., help="Scenario name, scenario file or map file."),
-    candidate: str = typer.Option(
-        "hierarchical",
+    candidate: str | None = typer.Option(
+        None,
         help="Policy whose decisions are only logged, as run --policy takes it (or "
-        "DISPATCHER+NAVIGATOR).",
+        "DISPATCHER+NAVIGATOR); default: the scenario's policies.candidate (a shadow folder's "
+        f"scenario.yaml records the one that ran), else {DEFAULT_CANDIDATE}.",
     ),
     incumbent: str | None = typer.Option(
         None,
@@ -236,10 +240,12 @@ def shadow_cmd(
     policies.dispatcher_checkpoint=RUN/policy.json
 
     --incumbent and --candidate take a policy as `run --policy` does, report.json's names too
-    (rule_based/pibt, rule_based:hungarian+rule_based_push). Without --incumbent, the
-    scenario's own policy drives the floor, as `run` runs it: the one its policies.run lists (a
-    run folder's scenario.yaml: the policy the run's flags chose), else its policies.dispatcher
-    and policies.navigator (rule_based where it names none); a list of several is refused.
+    (rule_based/pibt, rule_based:hungarian+rule_based_push). Without --candidate, the
+    scenario's policies.candidate is the candidate (hierarchical where it names none). Without
+    --incumbent, the scenario's own policy drives the floor, as `run` runs it: the one its
+    policies.run lists (a run folder's scenario.yaml: the policy the run's flags chose), else
+    its policies.dispatcher and policies.navigator (rule_based where it names none); a list of
+    several is refused.
 
     The floor runs under the incumbent's collision mode (--collisions sets both sides'). A
     one-shot instance with episode.stop_when_solved ends at the step it is solved, as in run.
@@ -248,7 +254,10 @@ def shadow_cmd(
     it ran), divergences.csv (one row per diverging robot decision:
     step, kind, robot, row, col, incumbent, candidate, margin; incumbent/candidate are order ids
     for dispatch, -1 none, and action indices for navigation, 0 WAIT; margin is empty for a
-    side without probabilities) and divergence.png.
+    side without probabilities), divergence.png and scenario.yaml (the floor's scenario; its
+    policies.run lists the incumbent that drove and its policies.candidate the candidate, each
+    named with --collisions as run names it, so `warehouse shadow OUT/scenario.yaml` shadows
+    the same again).
     """
     from hierarchy.shadow import for_shield, parts_weights, run_shadow, write_report
     from scenarios import apply_overrides, build_floor, load_scenario, parse_assignment
@@ -266,16 +275,16 @@ def shadow_cmd(
     from warehouse.runner import one_policy_spec, scenario_names_policy
 
     from .checks import (
-        RUN_ONLY,
         check_set_keys,
         episode_steps,
         final_out_folder,
         new_run_folder,
         one_policy,
+        unused_but,
         writable_out_folder,
     )
 
-    candidate = one_policy(candidate, "--candidate")
+    candidate = None if candidate is None else one_policy(candidate, "--candidate")
     incumbent = None if incumbent is None else one_policy(incumbent, "--incumbent")
     episode_steps(steps)
 
@@ -284,14 +293,17 @@ def shadow_cmd(
     if out is not None:
         writable_out_folder(Path(out), writes=writes)
     check_set_keys(  # (a --set policies.baseline too: shadow compares no policies' KPIs)
-        sets, {"--robots": robots, "--steps": steps, "--collisions": collisions}, unused=RUN_ONLY
+        sets,
+        {"--robots": robots, "--steps": steps, "--collisions": collisions},
+        unused=unused_but("policies.candidate"),
     )
     check_set_keys(candidate_sets, option="--candidate-set")  # (check_side_settings: which)
     check_set_keys(incumbent_sets, option="--incumbent-set")
     for item in sets or ():
         key = item.partition("=")[0].strip()
         if SHORTCUTS.get(key, key) in (
-            "policies", "policies.dispatcher", "policies.navigator", "policies.run"
+            "policies", "policies.dispatcher", "policies.navigator", "policies.run",
+            "policies.candidate",
         ):  # fmt: skip
             # --incumbent and --candidate pick the parts; the --set would be silently ignored
             raise InputError(None, f"--set {key}", "--incumbent and --candidate pick the policies")
@@ -308,7 +320,17 @@ def shadow_cmd(
     # (rule_based where it names none: the default, which its scenario.yaml need not list)
     by_default = incumbent is None and not sc.policies.run and not scenario_names_policy(sc, {})
     inc_spec = _side_spec(incumbent, sc, src, "--incumbent")
-    cand_spec = _side_spec(candidate, sc, src, "--candidate")
+    # the candidate: --candidate's, else the file's policies.candidate (a shadow folder's
+    # scenario.yaml records the one that ran), else the default; an error names where it was
+    cand_where: tuple[Path | None, str] = (None, "--candidate")
+    if candidate is None and sc.policies.candidate is not None:
+        cand_where = (src, "policies.candidate")
+        try:
+            candidate = one_policy(sc.policies.candidate, "policies.candidate")
+        except InputError as exc:
+            raise InputError(*cand_where, exc.message) from None
+    candidate = DEFAULT_CANDIDATE if candidate is None else candidate
+    cand_spec = _side_spec(candidate, sc, src, "--candidate", where=cand_where)
     incumbent, inc = inc_spec.name, (inc_spec.dispatcher, inc_spec.navigator, inc_spec.collisions)
     candidate, cand = (
         cand_spec.name,
@@ -440,8 +462,15 @@ def shadow_cmd(
     drove = incumbent
     if collisions is not None:  # (named as `run --policy NAME --collisions MODE` names it)
         drove = one_policy_spec(incumbent, sc, src, collisions=collisions).name
+    # and its policies.candidate the candidate, named as the incumbent is (--collisions, which
+    # set the candidate's mode too, in its name: hierarchical/block)
+    proposed = candidate
+    if collisions is not None:
+        proposed = one_policy_spec(candidate, sc, src, collisions=collisions).name
+    recorded = _recorded_baseline(sc, drove)
+    policies = recorded.policies.model_copy(update={"candidate": proposed})
     floor_run = SimpleNamespace(
-        scenario=_recorded_baseline(sc, drove),
+        scenario=recorded.model_copy(update={"policies": policies}),
         source=src,
         names_policy=False,
         listed=None if by_default else [drove],
@@ -508,10 +537,17 @@ def _recorded_baseline(scenario: Any, incumbent: str) -> Any:
         return scenario.model_copy(update={"policies": policies})
 
 
-def _side_spec(name: str | None, scenario: Any, source: Path | None, flag: str) -> Any:
+def _side_spec(
+    name: str | None,
+    scenario: Any,
+    source: Path | None,
+    flag: str,
+    where: tuple[Path | None, str] | None = None,
+) -> Any:
     """The policy of one side (:func:`warehouse.runner.one_policy_spec`: ``name`` as ``run
-    --policy`` takes it; ``None``: the scenario's own), its errors reported against ``flag``
-    (not ``--policy``); the scenario's errors name its file's field."""
+    --policy`` takes it; ``None``: the scenario's own), its errors reported against ``where``
+    (``(file, field)`` that named it; default: ``flag``, not ``--policy``); the scenario's
+    errors name its file's field."""
     from warehouse.runner import one_policy_spec
 
     try:
@@ -520,7 +556,7 @@ def _side_spec(name: str | None, scenario: Any, source: Path | None, flag: str) 
         )
     except InputError as exc:
         if exc.source is None and exc.field == "--policy":
-            raise InputError(None, flag, exc.message) from None
+            raise InputError(*(where or (None, flag)), exc.message) from None
         raise
 
 
