@@ -78,6 +78,10 @@ the swap added (:func:`~warehouse.shield.pibt.pibt_search` with ``swap=True``; t
   instead (ranked away from the leader's target) or letting it be pushed back gridlocked
   ``spurs_narrow`` on other seeds (``tests/test_audit_dead_end_shuttle.py``, docstring).
 
+The shield counts what its swap did since it was made, for measurements: ``swaps``, the pulls
+(robot-steps at which a robot pulled another into the node it left), and ``commitments``, those
+made by stalled robots (each commits its pair). Reading them changes no run.
+
 LaCAM*'s second rule ("clear" from one step ahead) is not used here (the ``lacam``
 navigator's generator uses it: ``hold``, :func:`~warehouse.shield.swap_rules.swap_agent`). No
 RNG is used: the same inputs (and the same commitments) give the same joint move.
@@ -113,6 +117,11 @@ class PIBTSwapShield(PIBTShield):
         self._commits: _Commits | None = None
         self._next: _Commits | None = None
         self._active: _Commits | None = None
+        #: pulls made since the shield was made: robot-steps at which a robot pulled another
+        #: into the node it left (the search's ``pulled``; a count for measurements)
+        self.swaps = 0
+        #: of those, the pulls made by stalled robots: each commits its pair (*Commitment*)
+        self.commitments = 0
 
     def _moves(self, sim) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
         """``(fmask, outdeg)``: the moves out of each node that the move rule allows a robot
@@ -210,6 +219,7 @@ class PIBTSwapShield(PIBTShield):
             np.asarray(frozen, dtype=np.bool_),
             pulled,
         )
+        self.swaps += int(np.count_nonzero(pulled >= 0))
         self._commit(sim, pulled, target, frozen)
 
     def _commit(self, sim, pulled, target, frozen) -> None:  # type: ignore[no-untyped-def]
@@ -223,6 +233,7 @@ class PIBTSwapShield(PIBTShield):
         stalled = self.stalled(sim) & (target >= 0) & ~frozen
         lead = np.flatnonzero(stalled & (pulled >= 0))
         follow = pulled[lead]
+        self.commitments += lead.size
         if self._active is not None:
             old = self._active
             keep = ~np.isin(old[2], lead)

@@ -1,4 +1,4 @@
-"""The tables of the guided navigator on issue 5's target floors (forty-first session).
+"""The tables of the guided navigator on issue 5's target floors (sessions 41 and 43).
 
 ``python docs/results_guidance/targets/table.py NEW.json[,NEW2.json...] COMMITTED.json...``:
 one row per floor, deliveries (mean ± std over seeds, population s.d. as ``summary.md``) of the
@@ -8,7 +8,10 @@ results.json); then the ratios of means to ``rule_based (block)``, ``rule_based 
 ``greedy + guided (pibt)``; then paired per-seed differences (mean ± standard error). It first
 checks that every row NEW re-ran of a committed config equals the committed row on every KPI
 both record but ``utilization`` (whose definition changed after the committed rows were
-written), and stops if one does not."""
+written), and stops if one does not. With ``--old OLD.json[,...]`` (the guided rows of an earlier
+measurement: the plain stall rescue's, forty-first session) it ends with each guided config's
+change from OLD, per floor: NEW minus OLD, paired per seed (mean ± standard error), and the
+ratio of the means."""
 
 from __future__ import annotations
 
@@ -78,6 +81,7 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("new", help="hierarchy.evaluate results.json files, comma separated")
     parser.add_argument("committed", nargs="+", help="the committed results.json files")
+    parser.add_argument("--old", help="earlier guided rows (results.json), comma separated")
     args = parser.parse_args(argv)
     new = _load(args.new.split(","))
     steps = {row["steps"] for row in new}
@@ -125,6 +129,37 @@ def main(argv: list[str]) -> None:
             d = [seeds[f][a][s] - seeds[f][b][s] for s in common]
             se = st.stdev(d) / len(d) ** 0.5 if len(d) > 1 else float("nan")
             cells.append(f"{st.mean(d):+.1f} ± {se:.1f}" if d else "—")
+        print(f"| {f} | " + " | ".join(cells) + " |")
+    if args.old:
+        _changes(seeds, floors, _load(args.old.split(",")))
+
+
+def _changes(
+    seeds: dict[str, dict[str, dict[int, float]]], floors: list[str], old: list[dict[str, Any]]
+) -> None:
+    """Each guided config's deliveries against ``old`` rows: new − old paired per seed (mean ±
+    standard error) and the ratio of means, one row per floor."""
+    before: dict[tuple[str, str], dict[int, float]] = {}
+    for r in old:
+        if r["config"] in GUIDED:
+            before.setdefault((r["scenario"], r["config"]), {})[r["seed"]] = float(r["deliveries"])
+    configs = [c for c in GUIDED if any(seeds[f].get(c) for f in floors)]
+    print("\nChange from the earlier rows (`--old`): deliveries new − old, paired per seed (mean ± "
+          "standard error), and the ratio of means:\n")  # fmt: skip
+    print("| floor | " + " | ".join(SHORT[c] for c in configs) + " |")
+    print("|---|" + "---:|" * len(configs))
+    for f in floors:
+        cells = []
+        for c in configs:
+            now, then = seeds[f].get(c, {}), before.get((f, c), {})
+            common = sorted(set(now) & set(then))
+            if not common:
+                cells.append("—")
+                continue
+            d = [now[s] - then[s] for s in common]
+            se = st.stdev(d) / len(d) ** 0.5 if len(d) > 1 else float("nan")
+            ratio = st.mean(now[s] for s in common) / st.mean(then[s] for s in common)
+            cells.append(f"{st.mean(d):+.1f} ± {se:.1f} (×{ratio:.3f})")
         print(f"| {f} | " + " | ".join(cells) + " |")
 
 
