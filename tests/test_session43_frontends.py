@@ -48,7 +48,9 @@ def _same_shadow(a: tuple[dict[str, Any], bytes], b: tuple[dict[str, Any], bytes
     for key in ("dispatch", "navigation", "collisions", "steps", "robots", "seed"):
         assert a[0][key] == b[0][key], key
     for side in ("incumbent", "candidate"):
-        for key in ("dispatcher", "navigator", "settings", "weights"):
+        # (the policy's name too: shadow.json names it as the written scenario.yaml does, with
+        # --collisions in it, so the re-shadow from that file writes the same name)
+        for key in ("policy", "dispatcher", "navigator", "settings", "weights"):
             assert a[0][side][key] == b[0][side][key], (side, key)
     assert a[1] == b[1]
 

@@ -411,6 +411,21 @@ def shadow_cmd(
         seed=seed,
         stop_when_solved=sc.episode.stop_when_solved,
     )
+    # The names the sides ran under, as the written scenario.yaml records them (shadow.json
+    # names them the same way, so a re-shadow from that file writes the same names). The
+    # floor's scenario (every --set and --robots applied; the sides' own settings are in
+    # shadow.json), its policies.run the incumbent that drove the floor (as `run` lists the
+    # policies its flags chose): --incumbent's, with --collisions in its name, or the file's
+    # own (the default, rule_based, left out as before); so the file alone shadows the same
+    # incumbent on the same floor again
+    drove = incumbent
+    if collisions is not None:  # (named as `run --policy NAME --collisions MODE` names it)
+        drove = one_policy_spec(incumbent, sc, src, collisions=collisions).name
+    # and its policies.candidate the candidate, named as the incumbent is (--collisions, which
+    # set the candidate's mode too, in its name: hierarchical/block)
+    proposed = candidate
+    if collisions is not None:
+        proposed = one_policy_spec(candidate, sc, src, collisions=collisions).name
     from .main import invoked_command
 
     meta = {
@@ -421,7 +436,8 @@ def shadow_cmd(
         "robots": sc.fleet.robots,
         "collisions": sc.physics.collisions,
         "incumbent": {
-            "policy": incumbent,
+            # (the default incumbent is not listed: the file's mode is its physics.collisions)
+            "policy": incumbent if by_default else drove,
             "dispatcher": inc[0],
             "navigator": inc[1],
             "settings": _side_settings(sc_inc),
@@ -431,7 +447,7 @@ def shadow_cmd(
             ),
         },
         "candidate": {
-            "policy": candidate,
+            "policy": proposed,
             "dispatcher": cand[0],
             "navigator": cand[1],
             "settings": _side_settings(sc_cand),
@@ -454,19 +470,6 @@ def shadow_cmd(
 
     from warehouse.rerun import write_rerun_scenario
 
-    # the floor's scenario (every --set and --robots applied; the sides' own settings are in
-    # shadow.json), its policies.run the incumbent that drove the floor (as `run` lists the
-    # policies its flags chose): --incumbent's, with --collisions in its name, or the file's
-    # own (the default, rule_based, left out as before); so the file alone shadows the same
-    # incumbent on the same floor again
-    drove = incumbent
-    if collisions is not None:  # (named as `run --policy NAME --collisions MODE` names it)
-        drove = one_policy_spec(incumbent, sc, src, collisions=collisions).name
-    # and its policies.candidate the candidate, named as the incumbent is (--collisions, which
-    # set the candidate's mode too, in its name: hierarchical/block)
-    proposed = candidate
-    if collisions is not None:
-        proposed = one_policy_spec(candidate, sc, src, collisions=collisions).name
     recorded = _recorded_baseline(sc, drove)
     policies = recorded.policies.model_copy(update={"candidate": proposed})
     floor_run = SimpleNamespace(
