@@ -169,6 +169,8 @@ def _ids(method: str, kind: str, ids: Any) -> np.ndarray:
         raise AssignError(f"{method}: {kind} ids must be a list (1-D), got shape {arr.shape}")
     if arr.size and arr.dtype.kind not in "iu":
         raise AssignError(f"{method}: {kind} ids must be integers, got dtype {arr.dtype}")
+    if arr.dtype == np.int32:  # (the common case: ids from idle_robots, open_orders)
+        return arr
     if arr.size and arr.dtype.itemsize >= 4 and not fits_int32(arr):
         raise AssignError(f"{method}: {kind} ids out of range")
     return arr.astype(np.int32, copy=False)
