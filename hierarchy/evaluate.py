@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -37,14 +36,11 @@ from warehouse.core import Simulation
 from warehouse.errors import InputError
 from warehouse.fleet import Fleet
 from warehouse.kpis import compute_kpis
+from warehouse.maps import MAPS_VARIABLE, SHARED_MAPS, named_maps_folder
 
 from .evaluate_rows import check_mergeable, read_rows
 from .evaluate_summary import summarize
 
-SHARED_MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"
-#: the environment variable naming the folder of :data:`SHARED_MAPS` elsewhere: ``--maps``'s
-#: default (set but empty: not set)
-MAPS_VARIABLE = "WAREHOUSE_MAPS"
 TRAIN_WIDE = str(Path(__file__).resolve().parent / "scenarios" / "train_wide.yaml")
 
 #: name, path or built-in, seen in training?, overrides
@@ -357,21 +353,22 @@ def main(argv: list[str] | None = None) -> None:
     p = parser()
     args = p.parse_args(argv)
     from scenarios import parse_assignment
-    from warehouse.cli.checks import RUN_ONLY, check_set_keys, writable_out_folder
+    from warehouse.cli.checks import READ_BY_ONE_COMMAND, check_set_keys, writable_out_folder
 
     for flag in ("--seeds", "--steps", "--jobs"):
         if (value := getattr(args, flag[2:])) < 1:
             p.error(f"{flag}: expected a whole number ≥ 1, got {value}")
     args.maps_from = "--maps"  # (the option or variable that named the folder, for errors)
-    if args.maps is None and os.environ.get(MAPS_VARIABLE):  # (--maps wins)
-        args.maps, args.maps_from = Path(os.environ[MAPS_VARIABLE]), MAPS_VARIABLE
+    if args.maps is None and (named := named_maps_folder()) is not None:  # (--maps wins)
+        args.maps, args.maps_from = named, MAPS_VARIABLE
     if args.maps is not None and not args.maps.is_dir():
         what = "is not a folder" if args.maps.exists() else "no such folder"
         p.error(f"{args.maps_from}: {args.maps}: {what}")
     try:
         # an existing folder is fine (docs/results_* are written again); a file is not
         writable_out_folder(args.out)
-        check_set_keys(args.sets, unused=RUN_ONLY)  # a key given twice: one value dropped
+        # a key given twice: one value dropped; a setting only run or shadow reads: ignored
+        check_set_keys(args.sets, unused=READ_BY_ONE_COMMAND)
     except InputError as exc:
         p.error(exc.one_line())
     try:

@@ -239,6 +239,24 @@ class PoliciesConfig(Section):
         "Read by `warehouse shadow` only: a file's loads everywhere, and a --set of it is a "
         "one-line error (shadow: --candidate picks it).",
     )
+    candidate_set: dict[str, Any] | None = Field(
+        None,
+        description="The candidate's own settings in `warehouse shadow`, as --candidate-set "
+        "gives them: a mapping of policies settings, by their names in this section "
+        "({dispatcher_checkpoint: RUN/policy.json, max_order_age: 30}), of "
+        "dispatcher_checkpoint, navigator_checkpoint, order_pool, anticipate, max_order_age "
+        "and task_swaps (park_idle: the incumbent's only), each checked as its field here (a "
+        "checkpoint path relative to the scenario file). A shadow folder's scenario.yaml "
+        "records here the candidate's settings that ran (checkpoint paths absolute), so that "
+        "the file shadows the same again; --candidate-set wins over it key by key. Default: "
+        "none. Read by `warehouse shadow` only: a file's loads everywhere, and a --set of it is "
+        "a one-line error (shadow: --candidate-set gives it).",
+    )
+    incumbent_set: dict[str, Any] | None = Field(
+        None,
+        description="The incumbent's own settings in `warehouse shadow`, as candidate_set for "
+        "the candidate (--incumbent-set), park_idle too.",
+    )
     order_pool: int | None = Field(
         None,
         ge=1,
@@ -313,6 +331,36 @@ class PoliciesConfig(Section):
     )
 
     _part_args = field_validator("navigator_args", "dispatcher_args")(_check_part_args)
+
+    @field_validator("candidate_set", "incumbent_set")
+    @classmethod
+    def _side_settings(cls, given: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Only the settings a side may have alone (:data:`warehouse.policies.SIDE_SETTINGS`,
+        as ``--candidate-set`` takes them), each valid as its own field: ``KEY: why``."""
+        if given is None:
+            return given
+        from pydantic import ValidationError
+
+        from warehouse.policies import SIDE_SETTINGS
+
+        allowed = [key.removeprefix("policies.") for key in SIDE_SETTINGS]
+        for key, value in given.items():
+            if key not in allowed:
+                raise PydanticCustomError(
+                    "side_setting",
+                    "{key}: only {allowed} can differ",
+                    {"key": str(key), "allowed": ", ".join(allowed)},
+                )
+            try:
+                cls.model_validate({key: value})
+            except ValidationError as exc:  # (worded as a --candidate-set value's error)
+                from scenarios.load import _input_error
+
+                why = _input_error(exc, {key: value}, None).message
+                raise PydanticCustomError(
+                    "side_setting", "{key}: {why}", {"key": key, "why": why}
+                ) from None
+        return given
 
     @field_validator("run")
     @classmethod

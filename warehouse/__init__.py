@@ -52,8 +52,8 @@ def make_env(
     a navigator (``navigator=``, its checkpoint and arguments, ``policies.run``: navigators run
     in ``warehouse run`` and :class:`~warehouse.model.WarehouseModel`), ``seeds`` (use ``seed``
     or ``reset(seed=...)``), ``policies.baseline``, ``policies.candidate``,
-    ``episode.collect_every``, a dispatcher checkpoint the dispatcher does not load and another
-    dispatcher's arguments.
+    ``policies.candidate_set``, ``policies.incumbent_set``, ``episode.collect_every``, a
+    dispatcher checkpoint the dispatcher does not load and another dispatcher's arguments.
 
     A scenario *file* loads as it is, so one file serves ``warehouse run`` and the env, which
     does not use its navigator or navigator settings. Where the file's ``policies.run`` lists
@@ -123,6 +123,8 @@ ENV_UNUSED = {
     "policies.run": _MOVES,
     "policies.baseline": "it is the policy `warehouse run` compares the others with",
     "policies.candidate": "it is the policy `warehouse shadow` logs the decisions of",
+    "policies.candidate_set": "it is the candidate's own settings in `warehouse shadow`",
+    "policies.incumbent_set": "it is the incumbent's own settings in `warehouse shadow`",
     "episode.seeds": "the env is seeded by make_env(seed=...) or env.reset(seed=...)",
     "episode.collect_every": "it is the period of `warehouse run`'s kpis.csv; the env keeps "
     "no series",
@@ -157,9 +159,9 @@ def unused_setting(
 ) -> tuple[str, str] | None:
     """``(setting, why)`` for an override ``key`` (a short name or dotted path) of a setting of
     ``table`` (``{dotted setting: why it is not used}``; default :data:`ENV_UNUSED`, what the env
-    does not use; :data:`warehouse.cli.checks.RUN_ONLY`, what only ``warehouse run`` reads): the
-    setting or anything below it, or a whole section given as a mapping that holds it (its first
-    such setting); ``None`` when none is."""
+    does not use; :data:`warehouse.cli.checks.READ_BY_ONE_COMMAND`, what only ``warehouse run``
+    or only ``warehouse shadow`` reads): the setting or anything below it, or a whole section
+    given as a mapping that holds it (its first such setting); ``None`` when none is."""
     from scenarios.load import SHORTCUTS
 
     dotted = SHORTCUTS.get(key, key)

@@ -123,8 +123,14 @@ _CELL_LISTS = ("fleet.start_cells", "tasks.goals")
 #: the reports' names
 _POLICY_CHOICES = ("policies.dispatcher", "policies.navigator", "policies.run")
 #: what a run folder's ``scenario.yaml`` records beside its settings (read by one command each:
-#: :data:`warehouse.cli.checks.RUN_ONLY`), never listed as a difference
-_RECORDED_ONLY = ("policies.baseline", "policies.candidate")
+#: :data:`warehouse.cli.checks.READ_BY_ONE_COMMAND`), never listed as a difference (nor what
+#: lies below them: ``policies.candidate_set.order_pool``)
+_RECORDED_ONLY = (
+    "policies.baseline",
+    "policies.candidate",
+    "policies.candidate_set",
+    "policies.incumbent_set",
+)
 
 
 def _left_out_defaults() -> dict[str, Any]:
@@ -163,9 +169,11 @@ def _settings_that_differ(base: Path, other: Path) -> dict[str, list[Any]]:
     a, b = left_out | a, left_out | b
     out: dict[str, list[Any]] = {}
     for key in sorted(set(a) | set(b)):
-        # (policies.baseline pairs a run's own policies, and policies.candidate is what a
-        # shadow folder's file records: no setting of the runs compared)
+        # (policies.baseline pairs a run's own policies, and policies.candidate and the sides'
+        # own settings are what a shadow folder's file records: no setting of the runs compared)
         if key in ("name", "description", "fleet.robots", *_RECORDED_ONLY, *_POLICY_CHOICES):
+            continue
+        if key.startswith(tuple(f"{recorded}." for recorded in _RECORDED_ONLY)):
             continue
         same = a.get(key) == b.get(key)
         if key == "episode.seeds" and not same:  # the same seeds in another order: paired

@@ -116,12 +116,13 @@ class Experiment:
 
 #: ``policies`` fields that say how the run's parts work (the dispatch settings, the networks
 #: the learned parts load) or which of its policies the others are compared with (``baseline``),
-#: not which policy runs (nor ``candidate``, what a shadow folder's file records): given alone
-#: (in the file or with ``--set``), the command's default policies still run, with them
+#: not which policy runs (nor ``candidate`` and the sides' own settings, what a shadow
+#: folder's file records): given alone (in the file or with ``--set``), the command's default
+#: policies still run, with them
 PART_SETTINGS = (
     "order_pool", "anticipate", "max_order_age", "task_swaps", "park_idle",
     "dispatcher_checkpoint", "navigator_checkpoint", "dispatcher_args", "navigator_args",
-    "baseline", "candidate",
+    "baseline", "candidate", "candidate_set", "incumbent_set",
 )  # fmt: skip
 
 

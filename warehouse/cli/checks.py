@@ -70,14 +70,17 @@ def episode_steps(steps: int | None, flag: str = "--steps") -> int | None:
     return steps
 
 
-def one_policy(text: str, flag: str) -> str:
+#: why a list is refused by :func:`one_policy` where the caller says nothing else
+SEVERAL_POLICIES = "warehouse run --policy A,B runs several"
+
+
+def one_policy(text: str, flag: str, several: str = SEVERAL_POLICIES) -> str:
     """The one policy name of ``flag``, stripped as the names of ``run --policy A,B`` are; a list
-    is refused (only ``warehouse run`` compares several policies)."""
+    is refused, ``several`` saying what to do instead (default: only ``warehouse run`` compares
+    several policies)."""
     name = text.strip()
     if "," in name:
-        raise InputError(
-            None, flag, f"takes one policy, got {text!r} (warehouse run --policy A,B runs several)"
-        )
+        raise InputError(None, flag, f"takes one policy, got {text!r} ({several})")
     if not name:
         raise InputError(None, flag, f"expected a policy name, got {text!r}")
     return name
@@ -121,23 +124,30 @@ FLAG_KEYS = {
 FLAG_OF = {key: flag for flag, key in FLAG_KEYS.items()}
 
 
-#: Settings only one comparing command reads (why): ``policies.baseline`` (``warehouse run``)
-#: and ``policies.candidate`` (``warehouse shadow``). The commands that run no comparison refuse
-#: them as ``--set`` (:func:`check_set_keys`'s ``unused``, by :func:`warehouse.unused_setting`,
-#: as :func:`warehouse.make_env` refuses :data:`warehouse.ENV_UNUSED`), and each of the two
+#: Settings only one comparing command reads, and why: ``policies.baseline`` (``warehouse run``)
+#: and :data:`SHADOW_SETTINGS` (``warehouse shadow``). The other commands refuse them as
+#: ``--set`` (:func:`check_set_keys`'s ``unused``, by :func:`warehouse.unused_setting`, as
+#: :func:`warehouse.make_env` refuses :data:`warehouse.ENV_UNUSED`), and each of the two
 #: refuses the other's (:func:`unused_but`); in a scenario *file* (a run or shadow folder's
-#: ``scenario.yaml``) they are recorded data, and load
-RUN_ONLY = {
+#: ``scenario.yaml``) they are recorded data, and the file loads everywhere.
+READ_BY_ONE_COMMAND = {
     "policies.baseline": "only `warehouse run` reads it (the policy its report compares the "
     "others with)",
     "policies.candidate": "only `warehouse shadow` reads it (the policy whose decisions it "
     "logs beside the incumbent's)",
+    "policies.candidate_set": "only `warehouse shadow` reads it (the candidate's own "
+    "settings, as --candidate-set gives them)",
+    "policies.incumbent_set": "only `warehouse shadow` reads it (the incumbent's own "
+    "settings, as --incumbent-set gives them)",
 }
+#: The settings of :data:`READ_BY_ONE_COMMAND` that ``warehouse shadow`` reads.
+SHADOW_SETTINGS = ("policies.candidate", "policies.candidate_set", "policies.incumbent_set")
 
 
-def unused_but(setting: str) -> dict[str, str]:
-    """:data:`RUN_ONLY` less ``setting``: what the one command that reads ``setting`` refuses."""
-    return {key: why for key, why in RUN_ONLY.items() if key != setting}
+def unused_but(*settings: str) -> dict[str, str]:
+    """:data:`READ_BY_ONE_COMMAND` less ``settings``: what the one command that reads them
+    refuses."""
+    return {key: why for key, why in READ_BY_ONE_COMMAND.items() if key not in settings}
 
 
 def check_set_keys(
@@ -149,9 +159,9 @@ def check_set_keys(
     """Each ``KEY=VALUE`` of ``sets`` names its key once, and no key that a flag given here
     (``flags``: ``{"--robots": value or None}``) sets too: one of the two values would be
     silently dropped. Shortcuts count as their dotted key (``robots`` = ``fleet.robots``).
-    ``unused``: settings the command does not read (``{dotted: why}``, :data:`RUN_ONLY`), which
-    ``sets`` may not give (its value would be silently ignored), nor a section of them given
-    whole (``policies={baseline: x}``)."""
+    ``unused``: settings the command does not read (``{dotted: why}``,
+    :data:`READ_BY_ONE_COMMAND`), which ``sets`` may not give (its value would be silently
+    ignored), nor a section of them given whole (``policies={baseline: x}``)."""
     from scenarios.load import SHORTCUTS
 
     seen: dict[str, str] = {}

@@ -32,14 +32,16 @@ CandidateSetOpt = Annotated[
     typer.Option(
         "--candidate-set",
         help="policies.* setting KEY=VALUE for the candidate only (a checkpoint, order_pool, "
-        "anticipate, max_order_age, task_swaps); repeatable.",
+        "anticipate, max_order_age, task_swaps); repeatable; wins, key by key, over the "
+        "scenario's policies.candidate_set (a shadow folder's scenario.yaml records them).",
     ),
 ]
 IncumbentSetOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--incumbent-set",
-        help="As --candidate-set, for the incumbent only; park_idle too (parks the fleet).",
+        help="As --candidate-set, for the incumbent only (over policies.incumbent_set); "
+        "park_idle too (parks the fleet).",
     ),
 ]
 
@@ -237,7 +239,9 @@ def shadow_cmd(
     --set applies to both policies (and the floor); --candidate-set and --incumbent-set give
     one policy its own checkpoint, order pool, starvation guard or task swaps (and the
     incumbent its parking), so two trained dispatchers can be compared: --candidate-set
-    policies.dispatcher_checkpoint=RUN/policy.json
+    policies.dispatcher_checkpoint=RUN/policy.json. They win, key by key, over the scenario's
+    policies.candidate_set and policies.incumbent_set (mappings of the same settings by their
+    names in the policies section; checkpoint paths relative to the file).
 
     --incumbent and --candidate take a policy as `run --policy` does, report.json's names too
     (rule_based/pibt, rule_based:hungarian+rule_based_push). Without --candidate, the
@@ -256,8 +260,9 @@ def shadow_cmd(
     for dispatch, -1 none, and action indices for navigation, 0 WAIT; margin is empty for a
     side without probabilities), divergence.png and scenario.yaml (the floor's scenario; its
     policies.run lists the incumbent that drove and its policies.candidate the candidate, each
-    named with --collisions as run names it, so `warehouse shadow OUT/scenario.yaml` shadows
-    the same again).
+    named with --collisions as run names it, and its policies.incumbent_set and candidate_set
+    each side's own settings, checkpoint paths absolute, so `warehouse shadow OUT/scenario.yaml`
+    shadows the same again).
     """
     from hierarchy.shadow import for_shield, parts_weights, run_shadow, write_report
     from scenarios import apply_overrides, build_floor, load_scenario, parse_assignment
@@ -275,6 +280,7 @@ def shadow_cmd(
     from warehouse.runner import one_policy_spec, scenario_names_policy
 
     from .checks import (
+        SHADOW_SETTINGS,
         check_set_keys,
         episode_steps,
         final_out_folder,
@@ -295,7 +301,7 @@ def shadow_cmd(
     check_set_keys(  # (a --set policies.baseline too: shadow compares no policies' KPIs)
         sets,
         {"--robots": robots, "--steps": steps, "--collisions": collisions},
-        unused=unused_but("policies.candidate"),
+        unused=unused_but(*SHADOW_SETTINGS),
     )
     check_set_keys(candidate_sets, option="--candidate-set")  # (check_side_settings: which)
     check_set_keys(incumbent_sets, option="--incumbent-set")
@@ -307,6 +313,12 @@ def shadow_cmd(
         ):  # fmt: skip
             # --incumbent and --candidate pick the parts; the --set would be silently ignored
             raise InputError(None, f"--set {key}", "--incumbent and --candidate pick the policies")
+        if SHORTCUTS.get(key, key) in ("policies.candidate_set", "policies.incumbent_set"):
+            raise InputError(
+                None,
+                f"--set {key}",
+                "--candidate-set and --incumbent-set give each side its own settings",
+            )
     sc, src = load_scenario(target)
     from warehouse.rerun import map_copy_name
 
@@ -326,7 +338,7 @@ def shadow_cmd(
     if candidate is None and sc.policies.candidate is not None:
         cand_where = (src, "policies.candidate")
         try:
-            candidate = one_policy(sc.policies.candidate, "policies.candidate")
+            candidate = one_policy(sc.policies.candidate, "policies.candidate", ONE_CANDIDATE)
         except InputError as exc:
             raise InputError(*cand_where, exc.message) from None
     candidate = DEFAULT_CANDIDATE if candidate is None else candidate
@@ -357,27 +369,41 @@ def shadow_cmd(
     # A scenario file's policies.*_checkpoint goes to the parts that load one, as in a run.
     specs = [PolicySpec(incumbent, *inc[:2]), PolicySpec(candidate, *cand[:2])]
     check_checkpoints_used(specs, sc, src)
-    # what one side alone is given (relative paths count from the current folder)
-    side_items, side_given = [], []
+    # what one side alone is given: the flag's settings (relative paths count from the current
+    # folder), and the file's policies.incumbent_set / candidate_set (a shadow folder's
+    # scenario.yaml records what ran; relative paths count from the file) but for the keys the
+    # flag gives anew (the flag wins key by key); an error names the option or the file's field
+    side_items, side_given, side_filed = [], [], []
     flags = ("--incumbent-set", "--candidate-set")
-    for spec, items, flag in zip(specs, (incumbent_sets, candidate_sets), flags, strict=True):
+    in_file = (sc.policies.incumbent_set, sc.policies.candidate_set)
+    for spec, items, flag, filed_as in zip(
+        specs, (incumbent_sets, candidate_sets), flags, in_file, strict=True
+    ):
         given = dict(_side_assignment(text, flag) for text in items or ())
-        check_side_settings(spec, list(given), flag)
-        if flag == "--candidate-set" and "policies.park_idle" in given:
-            # parking sets waypoints; shadow compares orders and moves, on the floor the
-            # incumbent's: the candidate's parking would change nothing it reports
-            raise InputError(
-                None,
-                f"{flag} policies.park_idle",
-                "the candidate's parking is never compared (shadow compares the orders idle "
-                "robots are given and the moves, and the incumbent parks the fleet): give it "
-                "with --incumbent-set or --set",
-            )
+        field = _SIDE_FIELD[flag]
+        filed = {k: v for k, v in _filed_side(filed_as, src).items() if k not in given}
+        for key, where in [*((k, flag) for k in given), *((k, field) for k in filed)]:
+            try:
+                check_side_settings(spec, [key], flag)
+                if flag == "--candidate-set" and key == "policies.park_idle":
+                    # parking sets waypoints; shadow compares orders and moves, on the floor
+                    # the incumbent's: the candidate's parking would change nothing it reports
+                    raise InputError(
+                        None,
+                        f"{flag} {key}",
+                        "the candidate's parking is never compared (shadow compares the orders "
+                        "idle robots are given and the moves, and the incumbent parks the "
+                        "fleet): give it with --incumbent-set or --set",
+                    )
+            except InputError as exc:
+                raise _side_error(exc, key, where, src) from None
         try:
-            side_items.append(apply_overrides(sc, given, src))
+            side_items.append(apply_overrides(sc, {**filed, **given}, src))
         except InputError as exc:
-            raise InputError(None, f"{flag} {exc.field}", exc.message) from None
+            where = flag if exc.field in given or exc.field not in filed else field
+            raise _side_error(exc, exc.field or "", where, src) from None
         side_given.append(given)
+        side_filed.append(filed)
     sc_inc, sc_cand = side_items
 
     sim = Simulation(build_floor(sc, src, names), sc.sim_config())
@@ -385,12 +411,16 @@ def shadow_cmd(
     # Each side's parts as ``warehouse run`` builds them (checkpoints, part arguments, order
     # pool, guard, swaps, parking; refused arguments and floors are one-line errors).
     built = []
-    for spec, side, given, flag in zip(specs, side_items, side_given, flags, strict=True):
+    for spec, side, given, filed, flag in zip(
+        specs, side_items, side_given, side_filed, flags, strict=True
+    ):
         try:
             built.append(build_policy(spec, side, src, sim.floor))
         except InputError as exc:  # a setting the command line gave names its option
             if exc.source is None and exc.field in given:
                 raise InputError(None, f"{flag} {exc.field}", exc.message) from None
+            if exc.field in filed:  # (one the file's policies.*_set gave: names that field)
+                raise _side_error(exc, exc.field or "", _SIDE_FIELD[flag], src) from None
             blamed = blame_override(exc, overrides, names)
             raise (from_file(exc, src) if blamed is exc else blamed) from None
     (inc_disp, inc_nav), (cand_disp, cand_nav) = built
@@ -413,11 +443,11 @@ def shadow_cmd(
     )
     # The names the sides ran under, as the written scenario.yaml records them (shadow.json
     # names them the same way, so a re-shadow from that file writes the same names). The
-    # floor's scenario (every --set and --robots applied; the sides' own settings are in
-    # shadow.json), its policies.run the incumbent that drove the floor (as `run` lists the
-    # policies its flags chose): --incumbent's, with --collisions in its name, or the file's
-    # own (the default, rule_based, left out as before); so the file alone shadows the same
-    # incumbent on the same floor again
+    # floor's scenario (every --set and --robots applied; the sides' own settings: its
+    # policies.*_set, below), its policies.run the incumbent that drove the floor (as `run`
+    # lists the policies its flags chose): --incumbent's, with --collisions in its name, or
+    # the file's own (the default, rule_based, left out as before); so the file alone shadows
+    # the same incumbent on the same floor again
     drove = incumbent
     if collisions is not None:  # (named as `run --policy NAME --collisions MODE` names it)
         drove = one_policy_spec(incumbent, sc, src, collisions=collisions).name
@@ -471,7 +501,12 @@ def shadow_cmd(
     from warehouse.rerun import write_rerun_scenario
 
     recorded = _recorded_baseline(sc, drove)
-    policies = recorded.policies.model_copy(update={"candidate": proposed})
+    # and each side's own settings (its file's and its flag's; checkpoint paths absolute), so
+    # that the file alone shadows the same sides again
+    sides = [{k.removeprefix("policies."): v for k, v in {**f, **g}.items()} or None
+             for f, g in zip(side_filed, side_given, strict=True)]  # fmt: skip
+    update = {"candidate": proposed, "incumbent_set": sides[0], "candidate_set": sides[1]}
+    policies = recorded.policies.model_copy(update=update)
     floor_run = SimpleNamespace(
         scenario=recorded.model_copy(update={"policies": policies}),
         source=src,
@@ -503,6 +538,40 @@ def shadow_cmd(
         f"\n  wrote {folder}/shadow.json, divergences.csv, divergence.png, "
         + ", ".join(path.name for path in written)
     )
+
+
+#: the scenario field that records each side's own settings, by the option that gives them
+_SIDE_FIELD = {
+    "--incumbent-set": "policies.incumbent_set",
+    "--candidate-set": "policies.candidate_set",
+}
+#: why a scenario's ``policies.candidate`` names one policy (:func:`.checks.one_policy`)
+ONE_CANDIDATE = "shadow logs one candidate's decisions; shadow each candidate in turn"
+
+
+def _filed_side(settings: dict[str, Any] | None, source: Path | None) -> dict[str, Any]:
+    """A scenario's ``policies.candidate_set`` (or ``incumbent_set``) by dotted keys, as
+    ``--candidate-set`` gives them: a checkpoint path relative to the scenario file made
+    absolute (as :func:`warehouse.rerun.write_rerun_scenario` writes the file's own)."""
+    from scenarios.load import PATH_KEYS
+
+    base = source.parent if source is not None else Path.cwd()
+    out: dict[str, Any] = {}
+    for key, value in (settings or {}).items():
+        dotted = f"policies.{key}"
+        if dotted in PATH_KEYS and isinstance(value, str) and value:
+            value = str((base / Path(value).expanduser()).resolve())
+        out[dotted] = value
+    return out
+
+
+def _side_error(exc: InputError, key: str, where: str, source: Path | None) -> InputError:
+    """``exc``, about the side setting ``key`` (dotted), named as where it was given: ``where``
+    an option (``--candidate-set policies.order_pool``) or a scenario file's field
+    (``FILE: policies.candidate_set: order_pool: ...``, as the file's own check words it)."""
+    if where.startswith("--"):
+        return InputError(None, f"{where} {key}", exc.message)
+    return InputError(source, where, f"{key.removeprefix('policies.')}: {exc.message}")
 
 
 def _side_assignment(text: str, flag: str) -> tuple[str, Any]:

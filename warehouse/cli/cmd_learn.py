@@ -142,7 +142,7 @@ def collect_cmd(
     from warehouse.policies import checked_collisions
 
     from .checks import (
-        RUN_ONLY,
+        READ_BY_ONE_COMMAND,
         check_out_folder,
         check_set_keys,
         episode_steps,
@@ -162,7 +162,7 @@ def collect_cmd(
             "--steps": steps,
             "--collisions": collisions if given(ctx, "collisions") else None,
         },
-        unused=RUN_ONLY,
+        unused=READ_BY_ONE_COMMAND,
     )
     _check_collect_sets(sets, intent)
     if learned is not None:

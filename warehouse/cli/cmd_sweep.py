@@ -117,7 +117,7 @@ def sweep(
     from warehouse.runner import one_policy_spec, parse_seeds
     from warehouse.threads import torch_threads
 
-    from .checks import FLAG_OF, RUN_ONLY, check_setting_used
+    from .checks import FLAG_OF, READ_BY_ONE_COMMAND, check_setting_used
     from .sweep_inputs import (
         blamed,
         check_collisions_swept,
@@ -132,7 +132,7 @@ def sweep(
     grid, labels = parse_grid(sets or (), policy)
     for key, values in grid.items():  # (a sweep compares no policies: policies.baseline)
         for value in values:
-            check_setting_used(key, value, RUN_ONLY)
+            check_setting_used(key, value, READ_BY_ONE_COMMAND)
     parsed_seeds = parse_seeds(seeds)
     episode: dict[str, Any] = {"episode.steps": sc.episode.steps if steps is None else steps}
     if parsed_seeds is not None:

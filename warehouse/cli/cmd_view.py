@@ -191,12 +191,12 @@ def view(
     """
     from scenarios import parse_assignment
 
-    from .checks import RUN_ONLY, check_set_keys, episode_steps, one_policy
+    from .checks import READ_BY_ONE_COMMAND, check_set_keys, episode_steps, one_policy
 
     policy = None if policy is None else one_policy(policy, "--policy")
     episode_steps(steps)
     _check_frame_options(ctx, headless_frames)
-    check_set_keys(sets, {"--robots": robots, "--steps": steps}, unused=RUN_ONLY)
+    check_set_keys(sets, {"--robots": robots, "--steps": steps}, unused=READ_BY_ONE_COMMAND)
     overrides: dict[str, Any] = dict(parse_assignment(text) for text in sets or ())
     names = {key: f"--set {key}" for key in overrides}  # a bad value's error names its option
     if robots is not None:
