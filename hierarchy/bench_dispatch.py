@@ -6,6 +6,9 @@ with and without :class:`~hierarchy.swaps.TaskSwaps`, and prints the mean and 95
 wall time of one ``dispatch`` call per step (every step calls it; most steps decide nothing),
 after a short untimed run of the same setting. ``--park-idle S`` adds parking
 (:mod:`hierarchy.parking`) to every row; ``medium`` is the floor with idle robots to park.
+``--network 16,192,1200`` times instead the shipped dispatcher network's logits for that many
+deciding robots (all slots valid), member after member and with the members stacked
+(:class:`~hierarchy.network._Stacked`), alternating the two, CPU time on one thread.
 Results are recorded in docs/benchmarks.md.
 """
 
@@ -83,6 +86,50 @@ def time_dispatch(
     return np.array(timed.seconds)
 
 
+def time_network(
+    robots: int, rounds: int = 5, calls: int | None = None, seed: int = 0
+) -> tuple[float, float]:
+    """Fastest CPU seconds per ``logits`` call of the shipped dispatcher for ``robots``
+    deciding robots, over ``rounds`` alternating rounds of ``calls`` calls (default: about
+    5,000 robots' worth): (member after member, stacked)."""
+    import torch
+
+    from warehouse.threads import torch_threads
+
+    from .checkpoint import load_policy
+    from .network import ScorerEnsemble, encoder_input, valid_prefix
+    from .ppo_dispatcher import DEFAULT_WEIGHTS
+
+    net, features, _, _ = load_policy(DEFAULT_WEIGHTS)
+    if not isinstance(net, ScorerEnsemble):  # pragma: no cover (the shipped one is)
+        raise TypeError("the shipped dispatcher is not an ensemble")
+    net.eval()
+    g = torch.Generator().manual_seed(seed)
+    k = features.slots
+    cand = torch.randn(robots, k, net.cfg.n_cand, generator=g)
+    glob = torch.randn(1, net.cfg.n_global, generator=g).expand(robots, -1)
+    mask = torch.ones(robots, k + 1, dtype=torch.bool)
+
+    def members() -> None:
+        x, prefix = encoder_input(cand, glob), valid_prefix(mask)
+        torch.stack([m.infer(x, glob, mask, prefix) for m in net.scorers()]).mean(dim=0)
+
+    def stacked() -> None:
+        net._stacked().logits(cand, glob, mask, valid_prefix(mask))
+
+    calls = calls or max(3, 5_000 // robots)
+    best = [float("inf"), float("inf")]
+    with torch_threads(1), torch.no_grad():
+        for _ in range(rounds):
+            for i, f in enumerate((members, stacked)):
+                f()  # warm
+                c0 = time.process_time()
+                for _ in range(calls):
+                    f()
+                best[i] = min(best[i], (time.process_time() - c0) / calls)
+    return best[0], best[1]
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line of :func:`main` (one-line usage errors, exit code 2)."""
     from warehouse.cli.checks import OneLineParser
@@ -94,6 +141,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--park-idle", type=float, default=None, help="Parking after S seconds idle.")
     p.add_argument("--anticipate", action="store_true", help="Anticipation (pooled dispatchers).")
+    p.add_argument("--network", default=None, help="Robot counts: time the network instead.")
     return p
 
 
@@ -105,6 +153,20 @@ def main(argv: list[str] | None = None) -> None:
 
     p = parser()
     args = p.parse_args(argv)
+    if args.network is not None:
+        try:
+            counts = [int(c) for c in name_list(args.network, "--network")]
+        except (InputError, ValueError):
+            p.error(f"--network: expected whole numbers ≥ 1, got {args.network!r}")
+        if min(counts) < 1:
+            p.error(f"--network: expected whole numbers ≥ 1, got {args.network!r}")
+        print("| robots | member after member, µs | stacked, µs | stacked / members |")
+        print("|---:|---:|---:|---:|")
+        for robots in counts:
+            members, stacked = time_network(robots)
+            ratio = stacked / members
+            print(f"| {robots} | {members * 1e6:.0f} | {stacked * 1e6:.0f} | {ratio:.2f} |")
+        return
     try:
         floors = name_list(args.scenarios, "--scenarios")
         dispatchers = name_list(args.dispatchers, "--dispatchers")

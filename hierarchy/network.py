@@ -143,6 +143,14 @@ def _tanh_slots(h: torch.Tensor, b: int, k: int, prefix: int | None) -> None:
         h.view(b, k, -1)[:, :prefix].tanh_()
 
 
+#: largest hidden layer (rows × members × width values) an ensemble computes with its members
+#: stacked (:class:`_Stacked`): 204 robots of 8 slots for the shipped 5 × 64 ensemble. Larger
+#: ones run member after member, faster there on the 2-core Xeon measured (stacked took 0.63x
+#: the time at 16 robots, 0.75-0.81x at 128, 0.96-1.01x at 256, 1.4-1.9x at 1,200: ``python -m
+#: hierarchy.bench_dispatch --network 16,128,256,1200``, docs/benchmarks.md)
+STACKED_MAX = 2**19
+
+
 class ScorerEnsemble(nn.Module):
     """``members`` scorers of one shape; logits and values are their means.
 
@@ -158,6 +166,9 @@ class ScorerEnsemble(nn.Module):
         self.cfg = cfg
         one = replace(cfg, members=1)
         self.members = nn.ModuleList(CandidateScorer(one) for _ in range(cfg.members))
+        #: the weights :class:`_Stacked` derived, with the key of the parameters they came from
+        self._derived: tuple[tuple[tuple[int, int], ...], _Stacked] | None = None
+        self._leaves: list[nn.Module] | None = None  # the modules that hold parameters
 
     def scorers(self) -> list[CandidateScorer]:
         return [cast(CandidateScorer, m) for m in self.members]
@@ -165,12 +176,101 @@ class ScorerEnsemble(nn.Module):
     def logits(self, cand: torch.Tensor, glob: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if torch.is_grad_enabled():
             return torch.stack([m.logits(cand, glob, mask) for m in self.scorers()]).mean(dim=0)
-        # without gradients: one encoder input and one mask check for all members
-        x, prefix = encoder_input(cand, glob), valid_prefix(mask)
+        # without gradients: one mask check for all members; the members stacked for small
+        # inputs on the CPU (where it is bit for bit) of a width _tanh_slots allows (multiples
+        # of 64), else one after another
+        prefix = valid_prefix(mask)
+        size = cand.shape[0] * cand.shape[1] * self.cfg.members * self.cfg.hidden
+        if self.cfg.hidden % 64 == 0 and 0 < size <= STACKED_MAX and cand.device.type == "cpu":
+            return self._stacked().logits(cand, glob, mask, prefix)
+        x = encoder_input(cand, glob)  # (one encoder input for all members)
         return torch.stack([m.infer(x, glob, mask, prefix) for m in self.scorers()]).mean(dim=0)
 
     def value(self, glob: torch.Tensor) -> torch.Tensor:
         return torch.stack([m.value(glob) for m in self.scorers()]).mean(dim=0)
+
+    def _stacked(self) -> _Stacked:
+        """The members' weights stacked for inference, derived once and kept while no parameter
+        changes: an optimizer step, ``load_state_dict`` or any in-place update bumps a
+        parameter's version; ``.to()`` or assigning ``.data`` gives it a new address (the kept
+        weights hold the old tensors, so no new one can reuse their address)."""
+        if self._leaves is None:  # (the modules are fixed; their parameters are read each call)
+            self._leaves = [m for m in self.modules() if m._parameters]
+        params = [p for m in self._leaves for p in m._parameters.values() if p is not None]
+        key = tuple((p.data_ptr(), p._version) for p in params)
+        if self._derived is None or self._derived[0] != key:
+            with torch.no_grad():
+                self._derived = (key, _Stacked(self.scorers(), params))
+        return self._derived[1]
+
+
+class _Stacked:
+    """An ensemble's inference with its members stacked: :meth:`CandidateScorer.infer` for every
+    member and the mean of their logits, bit for bit, in less than half the operations.
+
+    The members' first encoder layers are one matrix, so one product encodes every slot for
+    every member (a stacked product gives each column the same dot product); the hidden
+    ``H × H`` layers and the WAIT head's first two layers are one batched product over the
+    members (``baddbmm``: on the CPU one ``addmm`` per member, the same values); ``tanh``,
+    pooling, masking and the mean run once over all members. The one-output layers (slot
+    scores, WAIT logit) stay one ``addmm`` per member: a batched product with one output column
+    rounds differently, and so does an ``addmm`` into a strided output.
+    ``tests/test_session44_dispatcher_inference.py`` compares the logits with the per-member
+    path for the shipped dispatcher at 1 to 1,250 robots (8 to 10,000 product rows), several
+    masks and 1 and 2 threads, and on the decisions of runs on ``small`` and ``medium``.
+    """
+
+    def __init__(self, nets: list[CandidateScorer], params: list[nn.Parameter]) -> None:
+        self.held = [p.detach() for p in params]  # (keeps their addresses from being reused)
+        self.members, self.hidden = len(nets), nets[0].cfg.hidden
+
+        def lin(net: CandidateScorer, path: str) -> nn.Linear:
+            return cast(nn.Linear, net.get_submodule(path))
+
+        def batched(path: str) -> tuple[torch.Tensor, torch.Tensor]:
+            """``(M, 1, out)`` biases and ``(M, in, out)`` transposed weights of layer ``path``."""
+            layers = [lin(net, path) for net in nets]
+            bias = torch.stack([layer.bias for layer in layers])[:, None, :]
+            return bias, torch.stack([layer.weight for layer in layers]).transpose(1, 2)
+
+        def each(path: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
+            return [(lin(net, path).bias, lin(net, path).weight.t()) for net in nets]
+
+        first = [lin(net, "encoder.0") for net in nets]
+        self.first = (torch.cat([f.bias for f in first]), torch.cat([f.weight for f in first]).t())
+        self.second, self.wait1, self.wait2 = (
+            batched("encoder.2"),
+            batched("wait.0"),
+            batched("wait.2"),
+        )
+        self.score, self.wait3 = each("score"), each("wait.4")
+
+    def logits(
+        self, cand: torch.Tensor, glob: torch.Tensor, mask: torch.Tensor, prefix: int | None
+    ) -> torch.Tensor:
+        """The ensemble's masked logits ``(B, K+1)`` (a new tensor) from ``cand (B, K, F)``,
+        ``glob (B, G)``, ``mask`` and ``prefix`` (:func:`valid_prefix`)."""
+        (b, k, _), m, h, g = cand.shape, self.members, self.hidden, glob.shape[-1]
+        n = b * k
+        x = torch.cat([cand, glob[:, None, :].expand(b, k, g)], dim=-1)  # encoder_input
+        enc = torch.addmm(self.first[0], x.view(n, -1), self.first[1])  # (B·K, M·H)
+        _tanh_slots(enc, b, k, prefix)
+        hid = torch.baddbmm(self.second[0], enc.view(n, m, h).transpose(0, 1), self.second[1])
+        _tanh_slots(hid.view(m * n, h), m * b, k, prefix)  # (M, B·K, H)
+        hk = hid.view(m, b, k, h)
+        out = x.new_empty(m, b, k + 1)
+        for i, (bias, wt) in enumerate(self.score):
+            out[i, :, :k] = torch.addmm(bias, hid[i], wt).view(b, k)
+        if prefix is None:
+            hk.masked_fill_(~mask[None, :, :k, None], -1.0)
+        elif prefix < k:
+            hk[:, :, prefix:].fill_(-1.0)
+        pooled = torch.cat([glob.expand(m, b, g), hk.amax(dim=2)], dim=-1)  # [g, max_k h_k]
+        w = torch.baddbmm(self.wait1[0], pooled, self.wait1[1]).tanh_()
+        w = torch.baddbmm(self.wait2[0], w, self.wait2[1]).tanh_()
+        for i, (bias, wt) in enumerate(self.wait3):
+            out[i, :, k:] = torch.addmm(bias, w[i], wt)  # (a strided out= rounds otherwise)
+        return out.masked_fill_(~mask, float("-inf")).mean(dim=0)
 
 
 Scorer = CandidateScorer | ScorerEnsemble
