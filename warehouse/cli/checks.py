@@ -115,13 +115,14 @@ FLAG_KEYS = {
     "--robots": "fleet.robots",
     "--steps": "episode.steps",
     "--seeds": "episode.seeds",
+    "--seed": "episode.seeds",  # (shadow's one episode)
     "--tasks": "tasks.mode",
     "--collisions": "physics.collisions",
     "--dispatcher": "policies.dispatcher",
     "--navigator": "policies.navigator",
 }
 #: The flag that sets each of those keys (errors in a flag's value name the flag).
-FLAG_OF = {key: flag for flag, key in FLAG_KEYS.items()}
+FLAG_OF = {key: flag for flag, key in FLAG_KEYS.items() if flag != "--seed"}
 
 
 #: Settings only one comparing command reads, and why: ``policies.baseline`` (``warehouse run``)

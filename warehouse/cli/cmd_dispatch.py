@@ -224,7 +224,9 @@ def shadow_cmd(
         "names none).",
     ),
     steps: int | None = typer.Option(None, min=1, help="Steps (default: the scenario's)."),
-    seed: int = typer.Option(0, min=0, help="Seed of the episode."),
+    seed: int | None = typer.Option(
+        None, min=0, help="Seed of the episode (default: the scenario's first episode.seeds)."
+    ),
     robots: int | None = typer.Option(None, min=1, help="Override the fleet size."),
     collisions: str | None = typer.Option(None, help="Collision mode (default: incumbent's)."),
     out: str | None = typer.Option(
@@ -300,7 +302,7 @@ def shadow_cmd(
         writable_out_folder(Path(out), writes=writes)
     check_set_keys(  # (a --set policies.baseline too: shadow compares no policies' KPIs)
         sets,
-        {"--robots": robots, "--steps": steps, "--collisions": collisions},
+        {"--robots": robots, "--steps": steps, "--seed": seed, "--collisions": collisions},
         unused=unused_but(*SHADOW_SETTINGS),
     )
     check_set_keys(candidate_sets, option="--candidate-set")  # (check_side_settings: which)
@@ -352,6 +354,12 @@ def shadow_cmd(
     names = {key: f"--set {key}" for key in overrides}
     if robots is not None:
         overrides["fleet.robots"], names["fleet.robots"] = robots, "--robots"
+    # one episode: --steps long (else the scenario's), seeded by --seed (else the scenario's
+    # first seed); as settings, so the written scenario.yaml records what ran
+    if steps is not None:
+        overrides["episode.steps"], names["episode.steps"] = steps, "--steps"
+    if seed is not None:
+        overrides["episode.seeds"], names["episode.seeds"] = [seed], "--seed"
     # The floor's collision mode is the one the incumbent runs under alone (``warehouse run``):
     # --collisions, else its own shield, else the scenario's policies.shield, else its physics.
     as_set = apply_overrides(sc, overrides, src, names)
@@ -407,7 +415,7 @@ def shadow_cmd(
     sc_inc, sc_cand = side_items
 
     sim = Simulation(build_floor(sc, src, names), sc.sim_config())
-    n_steps = steps or sc.episode.steps
+    n_steps, seed = sc.episode.steps, sc.episode.seeds[0]
     # Each side's parts as ``warehouse run`` builds them (checkpoints, part arguments, order
     # pool, guard, swaps, parking; refused arguments and floors are one-line errors).
     built = []
