@@ -133,13 +133,14 @@ def cql_tuned_navigator(
     *, device: str | None = None, lane_view: bool = True, **_: object
 ) -> ModeMatchedNavigator:
     """The network fine-tuned for the floor's collision mode: ``cql_pibt`` under the PIBT
-    shields (``pibt`` and ``pibt_swap``, which is PIBT plus the swap manoeuvre), ``cql_physical``
-    without a shield, the offline ``cql`` network otherwise."""
+    shields (``pibt``, ``pibt_swap``, which is PIBT plus the swap manoeuvre, and ``pibt_lacam``),
+    ``cql_physical`` without a shield, the offline ``cql`` network otherwise."""
     pibt = cql_pibt_navigator(device=device, lane_view=lane_view)
     return ModeMatchedNavigator(
         {
             "pibt": pibt,
             "pibt_swap": pibt,
+            "pibt_lacam": pibt,
             "physical": cql_physical_navigator(device=device, lane_view=lane_view),
         },
         cql_navigator(device=device, lane_view=lane_view),

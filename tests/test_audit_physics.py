@@ -125,7 +125,7 @@ def _split_floor(rng: np.random.Generator):
             return floor
 
 
-@pytest.mark.parametrize("mode", ["block", "pibt", "pibt_swap"])
+@pytest.mark.parametrize("mode", ["block", "pibt", "pibt_swap", "pibt_lacam"])
 @pytest.mark.parametrize("seed", range(6))
 def test_shields_keep_robots_on_transit_chains_apart(seed: int, mode: str) -> None:
     """Fleets packed onto floors of long edges (robots start on transit nodes too), random

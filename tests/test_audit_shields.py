@@ -23,7 +23,7 @@ from warehouse.shield import make_shield
 from warehouse.shield.pibt import priorities
 
 WAIT, N, E, S, W = range(5)
-SHIELDS = ("block", "pibt", "pibt_swap")
+SHIELDS = ("block", "pibt", "pibt_swap", "pibt_lacam")
 
 
 # ---------------------------------------------------------------- helpers (as in test_pibt.py)

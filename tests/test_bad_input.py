@@ -62,7 +62,7 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
         {"s.yaml": "physics: {collisions: bounce}\n"},
         [],
         "s.yaml: physics.collisions: expected a collision mode: physical, block, pibt, "
-        "pibt_swap, got 'bounce'",
+        "pibt_swap, pibt_lacam, got 'bounce'",
     ),
     "duplicate_key": (
         {"s.yaml": "fleet:\n  robots: 3\n  robots: 4\n"},

@@ -32,7 +32,7 @@ from warehouse.kpis import compute_kpis
 from warehouse.shield.pibt import PIBTShield
 from warehouse.shield.pibt_swap import PIBTSwapShield
 
-MODES = ("physical", "block", "pibt", "pibt_swap")
+MODES = ("physical", "block", "pibt", "pibt_swap", "pibt_lacam")
 IDLE, TO_PICK, PICKING, TO_DROP, DROPPING = range(5)
 _KINDS = np.array(
     [NodeKind.AISLE] * 6

@@ -77,7 +77,8 @@ def test_a_bad_entry_point_is_one_line_and_exit_2(installed, point, message, cap
 def test_an_installed_shield_is_a_collision_mode(installed, tmp_path: Path, capsys) -> None:
     code, out, err = run_cli(["list"], capsys)
     assert code == 0, err
-    assert "collision modes (--collisions): physical, block, pibt, pibt_swap, loaded_first" in out
+    modes = "physical, block, pibt, pibt_swap, pibt_lacam, loaded_first"
+    assert f"collision modes (--collisions): {modes}" in " ".join(out.split())  # (wrapped)
     scenario = tmp_path / "s.yaml"
     scenario.write_text("name: s\nlayout: {type: generator}\nfleet: {robots: 30}\n"
                         "physics: {collisions: loaded_first}\n", "utf-8")  # fmt: skip
@@ -100,7 +101,7 @@ def test_unknown_collision_mode_in_a_file_names_the_field(tmp_path: Path, capsys
     assert code == 2 and out == "" and "Traceback" not in err
     assert err.strip() == (
         f"error: {scenario}: physics.collisions: expected a collision mode: physical, block, "
-        "pibt, pibt_swap, got 'loaded_first'"
+        "pibt, pibt_swap, pibt_lacam, got 'loaded_first'"
     )
 
 

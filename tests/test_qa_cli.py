@@ -229,8 +229,8 @@ COLLECT = ["collect", "tiny", "--steps", "4", "--out", "d"]
         (["--behavior", "nope"], "--behavior: unknown navigator 'nope'"),
         (
             ["--collisions", "bounce"],
-            "--collisions: expected a collision mode: physical, block, pibt, pibt_swap, got "
-            "'bounce'",
+            "--collisions: expected a collision mode: physical, block, pibt, pibt_swap, "
+            "pibt_lacam, got 'bounce'",
         ),
         (["--intent", "--set", "observation.radius=0"], "observation.radius: "),
     ],

@@ -50,8 +50,8 @@ def _known_collision_mode(mode: str) -> str:
     return check_collision_mode(mode)
 
 
-#: ``physical``, ``block``, ``pibt``, ``pibt_swap`` or the name of a shield an installed package
-#: registers
+#: ``physical``, ``block``, ``pibt``, ``pibt_swap``, ``pibt_lacam`` or the name of a shield an
+#: installed package registers
 CollisionMode = Annotated[str, AfterValidator(_known_collision_mode)]
 
 
@@ -330,8 +330,11 @@ class PhysicsConfig(Section):
         "block",
         description="physical: conflicting moves fail and count as collisions; block: a shield "
         "turns conflicting moves into WAIT (lower robot id wins); pibt: the PIBT shield; "
-        "pibt_swap: PIBT plus the swap manoeuvre, for floors with dead-end stations or picks; or "
-        "a shield an installed package registers (`warehouse list`).",
+        "pibt_swap: PIBT plus the swap manoeuvre, for floors with dead-end stations or picks; "
+        "pibt_lacam (exploratory): pibt_swap plus a jam repair, a LaCAM search over a window "
+        "of the floor round a robot that made no progress for 200 steps, whose plan the robots "
+        "there then follow (docs/results_swap.md, part 6); or a shield an installed package "
+        "registers (`warehouse list`).",
     )
     energy_wh_per_metre: float = Field(
         0.08, ge=0.0, le=1_000.0, description="Drive energy per metre travelled, watt-hours."

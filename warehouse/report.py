@@ -493,7 +493,7 @@ def gridlock_warnings(report: dict[str, Any]) -> list[str]:
             seeds = ", ".join(map(str, jammed))
             hint = (
                 ""
-                if run["collisions"] in ("pibt", "pibt_swap")
+                if run["collisions"] in ("pibt", "pibt_swap", "pibt_lacam")
                 else "; the PIBT shield (--collisions pibt) resolves such jams"
             )
             if hint and run["navigator"] in ("rule_based", "rule_based_push", "rule_based_unlock"):

@@ -78,7 +78,8 @@ def run(
         str | None,
         typer.Option(
             "--collisions",
-            help="physical, block, pibt, pibt_swap or an installed shield (warehouse list).",
+            help="physical, block, pibt, pibt_swap, pibt_lacam or an installed shield (warehouse "
+            "list).",
         ),
     ] = None,
     dispatcher: Annotated[

@@ -9,7 +9,9 @@ better) from the navigator; ``mask`` is the ``(N, A)`` action mask, or ``None`` 
 Collision modes map to shields: ``physical`` (none: conflicts happen and are counted),
 ``block`` (:class:`BlockShield`), ``pibt`` (:class:`~warehouse.shield.pibt.PIBTShield`) and
 ``pibt_swap`` (:class:`~warehouse.shield.pibt_swap.PIBTSwapShield`: PIBT plus LaCAM*'s swap,
-which lets two robots pass each other in a corridor or a dead end).
+which lets two robots pass each other in a corridor or a dead end) and ``pibt_lacam``
+(:class:`~warehouse.shield.pibt_lacam.PIBTLaCAMShield`: ``pibt_swap`` plus a windowed LaCAM
+search that repairs jams, exploratory).
 Whatever a shield returns still goes through the physics: a conflict it lets through fails and
 is counted as a collision, so a faulty shield cannot hide one. The move rule holds for its actions
 as for the navigator's: an action out of range or one the action mask forbids (a broken-down or
@@ -89,6 +91,12 @@ def _pibt_swap() -> Shield:
     return PIBTSwapShield()
 
 
+def _pibt_lacam() -> Shield:
+    from .pibt_lacam import PIBTLaCAMShield  # lazy, as _pibt
+
+    return PIBTLaCAMShield()
+
+
 #: collision mode → factory of its shield (``None``: no shield). Installed packages add theirs
 #: through the ``warehouse_fleet.shields`` entry points (:mod:`warehouse.plugins`).
 SHIELDS: dict[str, Callable[[], Shield | None]] = {
@@ -96,6 +104,7 @@ SHIELDS: dict[str, Callable[[], Shield | None]] = {
     "block": BlockShield,
     "pibt": _pibt,
     "pibt_swap": _pibt_swap,
+    "pibt_lacam": _pibt_lacam,
 }
 
 

@@ -1,7 +1,7 @@
 """Benchmark of the PIBT shield: milliseconds per step on a generated warehouse.
 
 Run ``python -m warehouse.shield.bench_pibt [--robots 1000] [--steps 200] [--navigator
-rule_based|greedy|random] [--collisions pibt|pibt_swap]`` (``greedy``: the argmax of the
+rule_based|greedy|random] [--collisions pibt|pibt_swap|pibt_lacam]`` (``greedy``: the argmax of the
 rule-based preferences, so every conflict reaches the shield; ``random``: a stress test with
 many conflicts). The floor is the ``small`` scenario's generator layout scaled to
 ``shelf_rows x shelf_cols`` blocks (40 x 20 gives 9,585 free cells, ~10 % density at 1,000
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--tasks", default="goal_visit", help="goal_visit (all robots busy) or pickup_delivery"
     )
-    p.add_argument("--collisions", choices=("pibt", "pibt_swap"), default="pibt")
+    p.add_argument("--collisions", choices=("pibt", "pibt_swap", "pibt_lacam"), default="pibt")
     p.add_argument("--shelf-rows", type=int, default=40)
     p.add_argument("--shelf-cols", type=int, default=20)
     args = p.parse_args(argv)
