@@ -280,7 +280,7 @@ def test_time_shares_count_what_robots_do_during_each_step() -> None:
 def test_gridlock_warning_names_the_fixes_that_apply() -> None:
     """A rule-based fleet that jams under ``block`` is pointed to the PIBT shield and to the
     navigator that undoes both kinds of jam; that navigator itself, only to PIBT; a fleet under
-    PIBT to neither."""
+    PIBT to neither, one under ``pibt_swap`` to the jam repair of ``pibt_lacam``."""
     from warehouse.report import gridlock_warnings
 
     def line(navigator: str, collisions: str) -> str:
@@ -295,6 +295,11 @@ def test_gridlock_warning_names_the_fixes_that_apply() -> None:
     )
     assert line("rule_based_push_unlock", "block").endswith("resolves such jams")
     assert line("rule_based", "pibt").endswith("so its means mix working and jammed runs")
+    assert line("rule_based", "pibt_lacam").endswith("so its means mix working and jammed runs")
+    assert line("rule_based", "pibt_swap").endswith(
+        "the jam repair of --collisions pibt_lacam (exploratory) freed such jams at dead-end "
+        "stations (docs/results_swap.md, part 6)"
+    )
 
 
 def test_orders_arrived_counts_the_lost_ones_too() -> None:

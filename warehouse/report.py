@@ -498,6 +498,11 @@ def gridlock_warnings(report: dict[str, Any]) -> list[str]:
             )
             if hint and run["navigator"] in ("rule_based", "rule_based_push", "rule_based_unlock"):
                 hint += ", as does the rule_based_push_unlock navigator"
+            if run["collisions"] == "pibt_swap":  # (the station crowd of dead-end floors)
+                hint = (
+                    "; the jam repair of --collisions pibt_lacam (exploratory) freed such jams "
+                    "at dead-end stations (docs/results_swap.md, part 6)"
+                )
             lines.append(
                 f"warning: {run['policy']} ({run['collisions']}) ended gridlocked on "
                 f"{len(jammed)} of {len(report['seeds'])} seeds ({seeds}): ≥ "
