@@ -155,15 +155,53 @@ def congestion_map(sim: Simulation, pool: int = POOL) -> np.ndarray:
     return np.bincount(bi * pool + bj, minlength=pool * pool).reshape(pool, pool).astype(np.float32)
 
 
-def _integral(sim: Simulation) -> np.ndarray:
-    """Summed-area table of robot occupancy, shape ``(H + 1, W + 1)``."""
+def _integral(sim: Simulation, rc: np.ndarray | None = None) -> np.ndarray:
+    """Summed-area table of robot occupancy, shape ``(H + 1, W + 1)`` (``rc``: every robot's
+    cell, ``floor.pos[state.pos]``, when the caller has it). Compiled, one pass."""
     h, w = sim.floor.shape
-    occ = np.zeros((h, w), dtype=np.int64)
-    rc = sim.floor.pos[sim.state.pos]
-    np.add.at(occ, (rc[:, 0], rc[:, 1]), 1)
-    ii = np.zeros((h + 1, w + 1), dtype=np.int64)
-    ii[1:, 1:] = occ.cumsum(0).cumsum(1)
+    if rc is None:
+        rc = sim.floor.pos[sim.state.pos]
+    return _integral_table(rc, h, w)
+
+
+@numba.njit(cache=True)
+def _integral_table(rc, h, w):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """``ii[1:, 1:]`` = the cumulative sums (rows, then columns) of the robots per cell of
+    ``rc``; int64, so exactly numpy's ``occ.cumsum(0).cumsum(1)``."""
+    ii = np.zeros((h + 1, w + 1), np.int64)
+    for n in range(rc.shape[0]):
+        ii[rc[n, 0] + 1, rc[n, 1] + 1] += 1
+    for i in range(1, h + 1):
+        for j in range(1, w + 1):
+            ii[i, j] += ii[i - 1, j] + ii[i, j - 1] - ii[i - 1, j - 1]
     return ii
+
+
+@numba.njit(cache=True)
+def _count_targets(target, picks, n_nodes):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Robots whose ``target`` is each of ``picks``: ``np.bincount(target[target >= 0],
+    minlength=n_nodes)[picks]``."""
+    count = np.zeros(n_nodes, np.int64)
+    for t in target:
+        if t >= 0:
+            count[t] += 1
+    out = np.empty(picks.size, np.int64)
+    for j in range(picks.size):
+        out[j] = count[picks[j]]
+    return out
+
+
+@numba.njit(cache=True)
+def _near_counts(ii, rc, reach):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Robots in the box of cells within ``reach`` of each cell of ``rc`` (clipped to the
+    floor): :func:`_box_sum` of those boxes, without its dozen whole-array passes."""
+    h, w = ii.shape[0] - 1, ii.shape[1] - 1
+    out = np.empty(rc.shape[0], np.int64)
+    for j in range(rc.shape[0]):
+        r0, r1 = min(max(rc[j, 0] - reach, 0), h - 1), min(max(rc[j, 0] + reach, 0), h - 1)
+        c0, c1 = min(max(rc[j, 1] - reach, 0), w - 1), min(max(rc[j, 1] + reach, 0), w - 1)
+        out[j] = ii[r1 + 1, c1 + 1] - ii[r0, c1 + 1] - ii[r1 + 1, c0] + ii[r0, c0]
+    return out
 
 
 def _box_sum(ii: np.ndarray, r0, c0, r1, c1) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -182,20 +220,28 @@ def candidate_set(
     unreachable, or reached only through closed cells: :func:`~hierarchy.matching.travel_steps`).
     """
     k = cfg.candidates
+    orders, top, d = _nearest_orders(sim, robots, cfg, anticipate=anticipate)
+    valid = np.isfinite(np.take_along_axis(d, top, axis=1))
+    top = np.where(valid, top, -1)
+    if top.shape[1] < k:
+        top = np.pad(top, ((0, 0), (0, k - top.shape[1])), constant_values=-1)
+    return orders, top, d
+
+
+def _nearest_orders(
+    sim: Simulation, robots: np.ndarray, cfg: FeatureConfig, *, anticipate: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`candidate_set`'s orders and distances, and each robot's ``min(K, M)`` nearest
+    columns as :func:`smallest_k` gives them (unreachable ones not yet marked, no padding)."""
+    k = cfg.candidates
     size = max(cfg.lookahead * robots.size, k)
     orders = order_pool(sim, robots, size, anticipate=anticipate)
     picks = sim.orders.pick[orders]
     # (R, M), stored column-major: one order's distances to all robots side by side, as the
     # distance table gathers them fast and the per-order reductions (nearest robot) read them
     d = travel_steps(sim, picks[:, None], sim.state.pos[robots][None, :]).T
-    m = orders.size
     # Nearest first; ties go to the older order (smaller column = older).
-    top = smallest_k(d, np.arange(m) * 1e-6, k)
-    valid = np.isfinite(np.take_along_axis(d, top, axis=1))
-    top = np.where(valid, top, -1)
-    if top.shape[1] < k:
-        top = np.pad(top, ((0, 0), (0, k - top.shape[1])), constant_values=-1)
-    return orders, top, d
+    return orders, smallest_k(d, np.arange(orders.size) * 1e-6, k), d
 
 
 @numba.njit(cache=True)
@@ -229,11 +275,72 @@ def smallest_k(d: np.ndarray, tie: np.ndarray, k: int) -> np.ndarray:  # pragma:
     return out
 
 
+@numba.njit(cache=True)
+def _candidate_slots(  # type: ignore[no-untyped-def]  # pragma: no cover
+    d, top, orders, per_order, rrc, prc, ii, scale, cand, dist, cand_orders, valid, col
+):
+    """Fill the ``(R, K)`` slot arrays of :func:`decision_features` in one pass: ``cand``
+    (features 0-11), ``dist``, ``cand_orders``, ``valid`` and ``col`` (the slot's column of
+    ``d``, 0 where masked). ``top``: :func:`smallest_k`'s columns (``min(K, M)`` of them; a
+    slot past them or at an unreachable order is masked); ``per_order``: the ``(M, 6)``
+    float64 per-order parts (features 1, 2, 3, 8, 9, then the station queue / robots per
+    station); ``ii``: the occupancy summed-area table. Every value is the float64 expression
+    of the numpy version, rounded once to float32. Compiled."""
+    r, m = d.shape
+    k = cand.shape[1]
+    kk = top.shape[1]
+    # each order's nearest deciding robot and its steps (np.min / np.argmin over axis 0:
+    # the first row among equal ones; d holds no NaN)
+    best = np.empty(m, np.float64)
+    nearest = np.empty(m, np.int64)
+    for j in range(m):
+        b, a = d[0, j], 0
+        for i in range(1, r):
+            if d[i, j] < b:
+                b, a = d[i, j], i
+        best[j] = b
+        nearest[j] = a
+    for i in range(r):
+        for s in range(k):
+            c = top[i, s] if s < kk else -1
+            if c < 0 or not np.isfinite(d[i, c]):
+                valid[i, s] = False
+                col[i, s] = 0
+                dist[i, s] = np.inf
+                cand_orders[i, s] = -1
+                for q in range(cand.shape[2]):
+                    cand[i, s, q] = 0.0
+                continue
+            my = d[i, c]
+            valid[i, s] = True
+            col[i, s] = c
+            dist[i, s] = my
+            cand_orders[i, s] = orders[c]
+            r0, r1 = min(rrc[i, 0], prc[c, 0]), max(rrc[i, 0], prc[c, 0])
+            c0, c1 = min(rrc[i, 1], prc[c, 1]), max(rrc[i, 1], prc[c, 1])
+            area = (r1 - r0 + 1) * (c1 - c0 + 1)
+            box = ii[r1 + 1, c1 + 1] - ii[r0, c1 + 1] - ii[r1 + 1, c0] + ii[r0, c0]
+            cand[i, s, 0] = my / scale
+            cand[i, s, 1] = per_order[c, 0]
+            cand[i, s, 2] = per_order[c, 1]
+            cand[i, s, 3] = per_order[c, 2]
+            cand[i, s, 4] = s / k
+            cand[i, s, 5] = 1.0 if nearest[c] == i else 0.0
+            cand[i, s, 6] = (my - best[c]) / scale
+            cand[i, s, 7] = per_order[c, 5]
+            cand[i, s, 8] = per_order[c, 3]
+            cand[i, s, 9] = per_order[c, 4]
+            cand[i, s, 10] = (np.float64(box) / np.float64(area)) * 4.0
+            cand[i, s, 11] = 1.0
+
+
 def decision_features(
     sim: Simulation, robots: np.ndarray, cfg: FeatureConfig, *, anticipate: bool = False
 ) -> Decision:
     """Features of the decision of ``robots`` (all at once, no per-robot loop); ``anticipate``
-    leaves out the orders held for robots finishing a delivery."""
+    leaves out the orders held for robots finishing a delivery. The per-order parts are numpy
+    passes over the ``M`` considered orders; the ``(R, K)`` slots are filled by one compiled
+    pass (:func:`_candidate_slots`), bit for bit the former numpy expressions."""
     s, f, ob = sim.state, sim.floor, sim.orders
     k = cfg.candidates
     robots = np.asarray(robots, dtype=np.int32)
@@ -241,7 +348,7 @@ def decision_features(
     glob = global_features(sim)
     orders = np.zeros(0, np.int32)
     if r and sim.dispatchable_orders().size:
-        orders, top, d = candidate_set(sim, robots, cfg, anticipate=anticipate)
+        orders, top, d = _nearest_orders(sim, robots, cfg, anticipate=anticipate)
     if orders.size == 0:  # no robot decides, or nothing to choose: WAIT only
         n = cfg.slots
         mask = np.zeros((r, n + 1), dtype=bool)
@@ -258,65 +365,44 @@ def decision_features(
     h, w = f.shape
     scale = float(h + w)
     m = orders.size
-    valid = top >= 0
-    col = np.where(valid, top, 0)
-    cand_orders = np.where(valid, orders[col], -1).astype(np.int32)
     picks = ob.pick[orders]
     stations = ob.station[orders]
-
-    my_d = np.take_along_axis(d, col, axis=1)  # (R, K)
-    best_d = d.min(axis=0)  # (M,) nearest deciding robot per order
-    nearest_robot = np.argmin(d, axis=0)  # ties: lowest row
     drop = drop_steps(sim, picks, stations)
     drop[drop >= UNREACHABLE] = 4 * scale
     age = (sim.t - ob.arrival[orders]).astype(np.float64)
     queues = sim.station_queues()
     st_idx = np.searchsorted(f.stations, stations)
     per_station = max(1.0, sim.n_robots / max(1, f.stations.size))
-    targeting = np.bincount(s.target[s.target >= 0], minlength=f.n_nodes)
-    ii = _integral(sim)
+    rc = f.pos[s.pos]  # (N, 2) every robot's cell
+    ii = _integral(sim, rc)
     prc = f.pos[picks]  # (M, 2)
-    near_pick = _box_sum(ii, prc[:, 0] - 2, prc[:, 1] - 2, prc[:, 0] + 2, prc[:, 1] + 2)
-    rrc = f.pos[s.pos[robots]]  # (R, 2)
-    pr, pc = prc[col, 0], prc[col, 1]  # (R, K)
-    r0 = np.minimum(rrc[:, None, 0], pr)
-    r1 = np.maximum(rrc[:, None, 0], pr)
-    c0 = np.minimum(rrc[:, None, 1], pc)
-    c1 = np.maximum(rrc[:, None, 1], pc)
-    area = (r1 - r0 + 1) * (c1 - c0 + 1)
-    route = _box_sum(ii, r0, c0, r1, c1) / area
-
-    finite_my = np.where(np.isfinite(my_d), my_d, 4 * scale)
+    near_pick = _near_counts(ii, prc, 2)  # robots within 2 cells of each pick
+    # the per-order parts of the features (float64, as the slots' values are made from them)
     per_order = np.stack(
         [
             drop / scale,
             np.log1p(age) / 6.0,
             np.arange(m) / max(m, 1),
-            np.minimum(targeting[picks], 3) / 3.0,
+            np.minimum(_count_targets(s.target, picks, f.n_nodes), 3) / 3.0,
             near_pick / 5.0,
+            queues[st_idx] / per_station,
         ],
         axis=1,
-    )[col]  # (R, K, 5)
-    cand = np.zeros((r, k, N_CAND), dtype=np.float32)
-    cand[..., 0] = finite_my / scale
-    cand[..., 1] = per_order[..., 0]
-    cand[..., 2] = per_order[..., 1]
-    cand[..., 3] = per_order[..., 2]
-    cand[..., 4] = np.arange(k)[None, :] / k
-    cand[..., 5] = nearest_robot[col] == np.arange(r)[:, None]
-    cand[..., 6] = (finite_my - best_d[col]) / scale
-    cand[..., 7] = queues[st_idx][col] / per_station
-    cand[..., 8] = per_order[..., 3]
-    cand[..., 9] = per_order[..., 4]
-    cand[..., 10] = route * 4.0
-    cand[..., 11] = 1.0
-    cand[~valid] = 0.0
-    dist = np.where(valid, my_d, np.inf)
+    )  # (M, 6)
+    rrc = rc[robots]  # (R, 2)
+    cand = np.empty((r, k, N_CAND), dtype=np.float32)
+    dist = np.empty((r, k), dtype=np.float64)
+    cand_orders = np.empty((r, k), dtype=np.int32)
+    valid = np.empty((r, k), dtype=bool)
+    col = np.empty((r, k), dtype=np.int64)
+    _candidate_slots(
+        d, top, orders, per_order, rrc, prc, ii, scale, cand, dist, cand_orders, valid, col
+    )
     waypoints = None
     if cfg.routes:
         cand, valid, cand_orders, dist, waypoints = _hub_routes(
-            sim, s.pos[robots], rrc, pr, pc, ii, cfg, cand, valid, cand_orders, dist,
-            picks[col], scale,
+            sim, s.pos[robots], rrc, prc[col, 0], prc[col, 1], ii, cfg, cand, valid,
+            cand_orders, dist, picks[col], scale,
         )  # fmt: skip
     mask = np.concatenate([valid, np.ones((r, 1), dtype=bool)], axis=1)
     return Decision(
