@@ -82,3 +82,33 @@ def report_of(folder: Path) -> dict[str, Any]:
 def written_policies(folder: Path) -> Any:
     """The ``policies`` section of a run folder's ``scenario.yaml`` (None: left out)."""
     return yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8")).get("policies")
+
+
+def tiny_with_policies(tmp_path: Path, name: str, policies: dict[str, Any]) -> Path:
+    """The built-in ``tiny`` scenario with this ``policies`` section, written as ``name``."""
+    path = tmp_path / name
+    data = yaml.safe_load(TINY.read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump({**data, "policies": policies}), encoding="utf-8")
+    return path
+
+
+def shadow_into(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, target: Path | str, *flags: str
+) -> tuple[dict[str, Any], bytes]:
+    """``warehouse shadow TARGET FLAGS --out NAME``: shadow.json and divergences.csv."""
+    out = tmp_path / name
+    code, stdout, err = run_cli(["shadow", str(target), *flags, "--out", str(out)], capsys)
+    assert code == 0, (stdout, err)
+    summary = json.loads((out / "shadow.json").read_text(encoding="utf-8"))
+    return summary, (out / "divergences.csv").read_bytes()
+
+
+def assert_same_shadow(a: tuple[dict[str, Any], bytes], b: tuple[dict[str, Any], bytes]) -> None:
+    """Two :func:`shadow_into` results agree: the figures, the floor's mode, each side's name,
+    parts, settings and networks, and every divergence."""
+    for key in ("dispatch", "navigation", "collisions", "steps", "robots", "seed"):
+        assert a[0][key] == b[0][key], key
+    for side in ("incumbent", "candidate"):
+        for key in ("policy", "dispatcher", "navigator", "settings", "weights"):
+            assert a[0][side][key] == b[0][side][key], (side, key)
+    assert a[1] == b[1]

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from cli_helpers import TINY, fails_cleanly, run_cli, run_ok
+from cli_helpers import TINY, fails_cleanly, run_cli, run_ok, shadow_into, written_policies
+from cli_helpers import assert_same_shadow as _same_shadow
+from cli_helpers import tiny_with_policies as _scenario
 from conftest import MAPS_VARIABLE, SHARED_MAPS, shared_maps_folder
 
 import warehouse
@@ -24,41 +25,16 @@ from warehouse.runner import scenario_names_policy
 STEPS = ("--steps", "30")
 
 
-def _scenario(tmp_path: Path, name: str, policies: dict[str, Any]) -> Path:
-    """The built-in ``tiny`` scenario with this ``policies`` section."""
-    path = tmp_path / name
-    data = yaml.safe_load(TINY.read_text(encoding="utf-8"))
-    path.write_text(yaml.safe_dump({**data, "policies": policies}), encoding="utf-8")
-    return path
+def _written(folder: Path) -> dict[str, Any]:
+    """The ``policies`` section of a shadow folder's ``scenario.yaml`` (empty: left out)."""
+    return dict(written_policies(folder) or {})
 
 
 def _shadow(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, target: Path, *flags: str
 ) -> tuple[dict[str, Any], bytes]:
     """``warehouse shadow TARGET --steps 30 FLAGS --out NAME``: shadow.json, divergences.csv."""
-    out = tmp_path / name
-    code, stdout, err = run_cli(["shadow", str(target), *STEPS, *flags, "--out", str(out)], capsys)
-    assert code == 0, (stdout, err)
-    summary = json.loads((out / "shadow.json").read_text(encoding="utf-8"))
-    return summary, (out / "divergences.csv").read_bytes()
-
-
-def _same_shadow(a: tuple[dict[str, Any], bytes], b: tuple[dict[str, Any], bytes]) -> None:
-    """The figures, the floor's mode, each side's parts and settings, and every divergence."""
-    for key in ("dispatch", "navigation", "collisions", "steps", "robots", "seed"):
-        assert a[0][key] == b[0][key], key
-    for side in ("incumbent", "candidate"):
-        # (the policy's name too: shadow.json names it as the written scenario.yaml does, with
-        # --collisions in it, so the re-shadow from that file writes the same name)
-        for key in ("policy", "dispatcher", "navigator", "settings", "weights"):
-            assert a[0][side][key] == b[0][side][key], (side, key)
-    assert a[1] == b[1]
-
-
-def _written(folder: Path) -> dict[str, Any]:
-    """The ``policies`` section of a shadow folder's ``scenario.yaml``."""
-    data = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
-    return dict(data.get("policies") or {})
+    return shadow_into(tmp_path, capsys, name, target, *STEPS, *flags)
 
 
 # ------------------------------------------------------ 1. shadow records its candidate

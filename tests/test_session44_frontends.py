@@ -7,13 +7,14 @@ folder is defined once (:mod:`warehouse.maps`)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from cli_helpers import TINY, fails_cleanly, run_cli, run_ok
+from cli_helpers import TINY, fails_cleanly, run_cli, run_ok, written_policies
+from cli_helpers import assert_same_shadow as _same_shadow
+from cli_helpers import shadow_into as _shadow
+from cli_helpers import tiny_with_policies as _scenario
 
 import warehouse
 from scenarios import load_scenario
@@ -30,42 +31,12 @@ CANDIDATE = ("--candidate", "ppo+cql_pibt")
 HUNGARIAN = "rule_based:hungarian+rule_based"
 
 
-def _scenario(tmp_path: Path, name: str, policies: dict[str, Any]) -> Path:
-    """The built-in ``tiny`` scenario with this ``policies`` section."""
-    path = tmp_path / name
-    data = yaml.safe_load(TINY.read_text(encoding="utf-8"))
-    path.write_text(yaml.safe_dump({**data, "policies": policies}), encoding="utf-8")
-    return path
-
-
-def _shadow(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, target: Path | str, *flags: str
-) -> tuple[dict[str, Any], bytes]:
-    """``warehouse shadow TARGET FLAGS --out NAME``: shadow.json, divergences.csv."""
-    out = tmp_path / name
-    code, stdout, err = run_cli(["shadow", str(target), *flags, "--out", str(out)], capsys)
-    assert code == 0, (stdout, err)
-    summary = json.loads((out / "shadow.json").read_text(encoding="utf-8"))
-    return summary, (out / "divergences.csv").read_bytes()
-
-
-def _same_shadow(a: tuple[dict[str, Any], bytes], b: tuple[dict[str, Any], bytes]) -> None:
-    """The figures, each side's name, parts, settings and networks, and every divergence."""
-    for key in ("dispatch", "navigation", "collisions", "steps", "robots", "seed"):
-        assert a[0][key] == b[0][key], key
-    for side in ("incumbent", "candidate"):
-        for key in ("policy", "dispatcher", "navigator", "settings", "weights"):
-            assert a[0][side][key] == b[0][side][key], (side, key)
-    assert a[1] == b[1]
+# ------------------------------------------------ 1. shadow records each side's settings
 
 
 def _written(folder: Path) -> dict[str, Any]:
-    """The ``policies`` section of a shadow folder's ``scenario.yaml``."""
-    data = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
-    return dict(data.get("policies") or {})
-
-
-# ------------------------------------------------ 1. shadow records each side's settings
+    """The ``policies`` section of a shadow folder's ``scenario.yaml`` (empty: left out)."""
+    return dict(written_policies(folder) or {})
 
 
 def test_a_shadow_folder_shadows_its_sides_settings_again(
