@@ -38,7 +38,10 @@ then it plans the robots near the jam over several steps with the compiled LaCAM
   may only WAIT) is dropped.
 
 Measured in docs/results_swap.md, part 6: on ``spurs_narrow`` it frees the four gridlocked
-seeds of the rule-based fleet and changes no run without such a jam.
+seeds of the rule-based fleet and changes no run without such a jam. It is not for dense
+lifelong floors: on RHCR's kiva its plans (median 103 steps, up to 370 robots, the cells they
+need barred to everyone else) gridlocked 2 of 5 rule-based runs at 200 robots, and on LoRR
+warehouse_large its searches, mostly without a plan within the budget, made runs 5-10x slower.
 
 Counters for measurements (reading them changes no run): ``repairs`` searches run (one per
 window tried), ``plans`` searches that found a plan, ``planned_steps`` plan steps followed,
