@@ -6,8 +6,6 @@ count and thread count, and the stacked weights must follow every change of the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +26,7 @@ from hierarchy.network import (  # noqa: E402
 )
 from hierarchy.ppo_dispatcher import PPODispatcher  # noqa: E402
 from warehouse.fleet import Fleet  # noqa: E402
+from warehouse.threads import torch_threads  # noqa: E402
 
 #: every shipped dispatcher policy (the ``ppo`` dispatcher's ensemble)
 WEIGHTS = sorted((Path(__file__).resolve().parents[1] / "hierarchy" / "weights").glob("*.json"))
@@ -35,16 +34,6 @@ WEIGHTS = sorted((Path(__file__).resolve().parents[1] / "hierarchy" / "weights")
 #: (204 robots for the shipped ensemble), and up to 10,000 rows
 ROBOTS = (1, 2, 5, 15, 16, 17, 31, 64, 100, 127, 204, 205, 350, 1250)
 MASKS = ("full", "prefix3", "none", "gaps")
-
-
-@contextmanager
-def _threads(n: int) -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _inputs(b: int, kind: str, seed: int = 0, k: int = 8, n_cand: int = 12, n_global: int = 27):
@@ -92,7 +81,7 @@ def test_the_shipped_dispatcher_is_an_ensemble_the_stacked_path_serves() -> None
 @pytest.mark.parametrize("path", WEIGHTS, ids=lambda p: p.stem)
 def test_stacked_logits_equal_the_members_one_by_one_bit_for_bit(path: Path, threads: int) -> None:
     net = _shipped(path)
-    with _threads(threads), torch.no_grad():
+    with torch_threads(threads), torch.no_grad():
         for b in ROBOTS:
             for kind in MASKS:
                 args = _inputs(b, kind, seed=b)
@@ -106,7 +95,7 @@ def test_stacked_logits_equal_the_members_one_by_one_bit_for_bit(path: Path, thr
 def test_stacked_logits_at_every_row_count_to_10000(threads: int) -> None:
     """1 to 1,250 robots one by one (8 to 10,000 product rows), full slots and gaps."""
     net = _shipped(WEIGHTS[0])
-    with _threads(threads), torch.no_grad():
+    with torch_threads(threads), torch.no_grad():
         for b in range(1, 1251):
             for kind in ("full", "gaps") if b <= 400 else ("full",):
                 args = _inputs(b, kind, seed=b)
@@ -149,7 +138,7 @@ def test_real_decisions_score_the_same_both_ways(scenario: str) -> None:
     env = warehouse.make_env(scenario, collisions="pibt")
     _Checked.calls = _Checked.stacked = 0
     fleet = Fleet(env.sim, _Checked.load(), RuleBasedNavigator())
-    with _threads(1):
+    with torch_threads(1):
         fleet.reset(3)
         fleet.run(150)
     assert _Checked.stacked > 10  # the test means something: the stacked path was taken
