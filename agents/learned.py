@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from warehouse.errors import InputError
+from warehouse.shield import PIBT_MODES
 
 if TYPE_CHECKING:  # torch is imported only when a learned navigator is built
     from .batched import BatchedPolicy
@@ -138,9 +139,7 @@ def cql_tuned_navigator(
     pibt = cql_pibt_navigator(device=device, lane_view=lane_view)
     return ModeMatchedNavigator(
         {
-            "pibt": pibt,
-            "pibt_swap": pibt,
-            "pibt_lacam": pibt,
+            **dict.fromkeys(PIBT_MODES, pibt),
             "physical": cql_physical_navigator(device=device, lane_view=lane_view),
         },
         cql_navigator(device=device, lane_view=lane_view),

@@ -487,13 +487,15 @@ def rows_table(
 
 def gridlock_warnings(report: dict[str, Any]) -> list[str]:
     """One line per policy with gridlocked seeds (see :data:`GRIDLOCK_SHARE`)."""
+    from .shield import PIBT_MODES
+
     lines = []
     for run in report["runs"]:
         if jammed := run.get("gridlocked_seeds"):
             seeds = ", ".join(map(str, jammed))
             hint = (
                 ""
-                if run["collisions"] in ("pibt", "pibt_swap", "pibt_lacam")
+                if run["collisions"] in PIBT_MODES
                 else "; the PIBT shield (--collisions pibt) resolves such jams"
             )
             if hint and run["navigator"] in ("rule_based", "rule_based_push", "rule_based_unlock"):

@@ -97,6 +97,10 @@ def _pibt_lacam() -> Shield:
     return PIBTLaCAMShield()
 
 
+#: the collision modes whose shield is PIBT (plain, with the swap, with the jam repair): a
+#: navigator tuned under PIBT runs under each, and a gridlock there is no case for PIBT
+PIBT_MODES = ("pibt", "pibt_swap", "pibt_lacam")
+
 #: collision mode → factory of its shield (``None``: no shield). Installed packages add theirs
 #: through the ``warehouse_fleet.shields`` entry points (:mod:`warehouse.plugins`).
 SHIELDS: dict[str, Callable[[], Shield | None]] = {

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from . import PIBT_MODES
+
 
 class GreedyNavigator:
     """Argmax of the rule-based preferences (shortest path, no traffic rules): the CS-PIBT
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--tasks", default="goal_visit", help="goal_visit (all robots busy) or pickup_delivery"
     )
-    p.add_argument("--collisions", choices=("pibt", "pibt_swap", "pibt_lacam"), default="pibt")
+    p.add_argument("--collisions", choices=PIBT_MODES, default="pibt")
     p.add_argument("--shelf-rows", type=int, default=40)
     p.add_argument("--shelf-cols", type=int, default=20)
     args = p.parse_args(argv)
