@@ -203,7 +203,7 @@ def validate_scenario(data: Any, source: Path | None) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise _input_error(exc, data, source) from None
+        raise input_error_from(exc, data, source) from None
     base = source.parent if source is not None else Path.cwd()
     for key in PATH_KEYS:
         value = getattr(scenario.policies, key.removeprefix("policies."))
@@ -249,7 +249,10 @@ def field_path(loc: Sequence[Any]) -> str:
     return out
 
 
-def _input_error(exc: ValidationError, data: Any, source: Path | None) -> InputError:
+def input_error_from(exc: ValidationError, data: Any, source: Path | None) -> InputError:
+    """The first problem of a scenario's ``exc`` as a one-line :class:`InputError` naming the
+    field as the file spells it (``data``: the mapping that was validated, for the allowed keys of
+    an unknown one; ``source``: the file, ``None`` for a value given on the command line)."""
     err = exc.errors()[0]
     raw = list(err["loc"])
     if len(raw) >= 2 and raw[0] == "layout" and raw[1] in _LAYOUT_TAGS:

@@ -354,9 +354,9 @@ class PoliciesConfig(Section):
             try:
                 cls.model_validate({key: value})
             except ValidationError as exc:  # (worded as a --candidate-set value's error)
-                from scenarios.load import _input_error
+                from scenarios.load import input_error_from
 
-                why = _input_error(exc, {key: value}, None).message
+                why = input_error_from(exc, {key: value}, None).message
                 raise PydanticCustomError(
                     "side_setting", "{key}: {why}", {"key": key, "why": why}
                 ) from None

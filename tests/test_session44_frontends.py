@@ -247,9 +247,13 @@ def test_a_files_candidate_list_has_its_own_message(
         "takes one policy, got 'random, guided' (shadow logs one candidate's decisions; shadow "
         "each candidate in turn)"
     ), line
-    # (the flag keeps its own advice)
+    # (the flag gives the same advice since the forty-fifth session; the incumbent's keeps
+    # run's, which compares several policies driving the floor)
     argv = ["shadow", "tiny", "--candidate", "a,b", "--out", str(tmp_path / "o")]
     line = fails_cleanly(argv, tmp_path, capsys, "--candidate: takes one policy, got 'a,b'")
+    assert line.endswith("(shadow logs one candidate's decisions; shadow each candidate in turn)")
+    argv = ["shadow", "tiny", "--incumbent", "a,b", "--out", str(tmp_path / "o")]
+    line = fails_cleanly(argv, tmp_path, capsys, "--incumbent: takes one policy, got 'a,b'")
     assert "warehouse run --policy A,B runs several" in line
 
 

@@ -292,7 +292,7 @@ def shadow_cmd(
         writable_out_folder,
     )
 
-    candidate = None if candidate is None else one_policy(candidate, "--candidate")
+    candidate = None if candidate is None else one_policy(candidate, "--candidate", ONE_CANDIDATE)
     incumbent = None if incumbent is None else one_policy(incumbent, "--incumbent")
     episode_steps(steps)
 
