@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
+import numba
 import numpy as np
 import torch
 
@@ -139,13 +140,41 @@ class NetworkScorer:
             obs, mask = self.lane_view.mirror(obs, mask, mirrored)  # type: ignore[union-attr]
         with torch.inference_mode():
             x, m = self._to_device(obs, mask)
-            s = self.net.scores(x, self._workspace).masked_fill_(~m, -torch.inf)
-            a = s.argmax(dim=1)
-            # a copy: the workspace buffer is overwritten by the next call
-            scores, actions = s.cpu().numpy().copy(), a.cpu().numpy().astype(np.int64)
+            s = self.net.scores(x, self._workspace)
+            if self.device.type == "cpu":  # one compiled pass; new arrays (the buffer is reused)
+                scores, actions = masked_argmax(s.numpy(), m.numpy())
+            else:
+                s = s.masked_fill_(~m, -torch.inf)
+                a = s.argmax(dim=1)
+                scores, actions = s.cpu().numpy().copy(), a.cpu().numpy().astype(np.int64)
         if mirrored is not None:
             LaneView.unmirror(scores, actions, mirrored)
         return scores, actions
+
+
+def masked_argmax(values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(scores, actions)``: new ``(N, A)`` float32 scores, ``values`` with ``-inf`` where
+    ``mask`` is False, and each row's first largest index (int64; a NaN counts as the largest,
+    the first one wins), as ``torch`` ``masked_fill`` and ``argmax`` give them."""
+    scores = np.empty(values.shape, dtype=np.float32)
+    actions = np.empty(values.shape[0], dtype=np.int64)
+    _masked_argmax(values, mask, scores, actions)
+    return scores, actions
+
+
+@numba.njit(cache=True, nogil=True)
+def _masked_argmax(values, mask, scores, actions):  # pragma: no cover - compiled
+    ninf = np.float32(-np.inf)
+    for i in range(values.shape[0]):
+        best, top = 0, values[i, 0] if mask[i, 0] else ninf
+        scores[i, 0] = top
+        for j in range(1, values.shape[1]):
+            v = values[i, j] if mask[i, j] else ninf
+            scores[i, j] = v
+            take = (v > top) | ((v != v) & (top == top))  # no branches: masks are random
+            best = j if take else best
+            top = v if take else top
+        actions[i] = best
 
 
 class RuleBasedScorer:

@@ -237,6 +237,12 @@ class NavigatorNet(nn.Module):
         return self._derived[1]
 
 
+#: From this many rows on the CPU, :class:`_Inference` reads row-major copies of its weights;
+#: below it, the layer-by-layer path's transposed views. Under 16 rows MKL takes other matrix
+#: kernels on this project's CPU, whose sums round differently with the other layout.
+LARGE_ROWS = 16
+
+
 class _Inference:
     """Inference of an MLP-encoder network or ensemble from weights derived once.
 
@@ -247,6 +253,13 @@ class _Inference:
     as :meth:`NavigatorNet.scores` does without a workspace, and on the CPU the scores equal that
     path's bit for bit (``tests/test_session43_inference.py``, every shipped network): a stacked
     product gives each column the same dot product.
+
+    From :data:`LARGE_ROWS` rows on the CPU, the window layer and the torso's hidden layers read
+    row-major copies of their weights instead of transposed views: the same sums, 12-30 %
+    cheaper on one thread (12 % at 10,000 robots), no faster on two. Under that many rows on
+    several threads, each member's window is encoded by its own product, as the plain path
+    does: there a stacked product rounded differently (4 and 5 rows, two threads).
+    ``tests/test_session45_inference.py`` checks the bits on one and two threads.
     """
 
     def __init__(self, nets: list[NavigatorNet]) -> None:
@@ -270,16 +283,35 @@ class _Inference:
             mean_w = head.weight.view(h, a, -1).mean(dim=0)
             rest.append((head.bias.view(h, a).mean(dim=0), mean_w.t()))
             self.torsos.append(rest)
+        # the large path's row-major (K, N) copies (the output layers keep their views: a
+        # row-major copy is not measurably faster, docs/benchmarks.md, forty-fifth session)
+        self.enc_w = self.enc_wt.contiguous()
+        self.first_rows = [(b, we.contiguous(), wf.contiguous()) for b, we, wf in self.first]
+        self.torsos_rows = [
+            [(b, wt.contiguous()) for b, wt in rest[:-1]] + rest[-1:] for rest in self.torsos
+        ]
 
     def scores(self, obs: torch.Tensor, ws: Workspace) -> torch.Tensor:
         """``(B, A)`` scores into the workspace's buffers (overwritten by the next call)."""
         d, b = self.width, self.base
+        cpu, large = obs.device.type == "cpu", obs.shape[0] >= LARGE_ROWS
+        if cpu and large:
+            enc_wt, firsts, torsos = self.enc_w, self.first_rows, self.torsos_rows
+        else:
+            enc_wt, firsts, torsos = self.enc_wt, self.first, self.torsos
+        split = cpu and not large and torch.get_num_threads() > 1  # one product per member
         feats = obs[:, b : b + N_FEATURES]
-        enc = _addmm(self.enc_bias, obs, self.enc_wt, ws, "enc").relu_()
+        if not split:
+            enc = _addmm(self.enc_bias, obs, enc_wt, ws, "enc").relu_()
         total: torch.Tensor | None = None
-        for k, (first, rest) in enumerate(zip(self.first, self.torsos, strict=True)):
+        for k, (first, rest) in enumerate(zip(firsts, torsos, strict=True)):
             bias, we, wf = first
-            z = _addmm(bias, enc[:, k * d : (k + 1) * d], we, ws, f"m{k}.h0").addmm_(feats, wf)
+            cols = slice(k * d, (k + 1) * d)
+            if split:
+                e = _addmm(self.enc_bias[cols], obs, enc_wt[:, cols], ws, f"m{k}.enc").relu_()
+            else:
+                e = enc[:, cols]
+            z = _addmm(bias, e, we, ws, f"m{k}.h0").addmm_(feats, wf)
             z = z.relu_()
             for i, (bias, wt) in enumerate(rest[:-1], start=1):
                 z = _addmm(bias, z, wt, ws, f"m{k}.h{i}").relu_()
