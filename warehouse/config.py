@@ -333,9 +333,10 @@ class PhysicsConfig(Section):
         "pibt_swap: PIBT plus the swap manoeuvre, for floors with dead-end stations or picks; "
         "pibt_lacam (exploratory): pibt_swap plus a jam repair, a LaCAM search over a window "
         "of the floor round a robot that made no progress for 200 steps, whose plan the robots "
-        "there then follow, for small dead-end floors (on dense lifelong floors its plans can "
-        "gridlock the fleet and its searches cost 5-10x the run's time: docs/results_swap.md, "
-        "part 6); or a shield an installed package registers (`warehouse list`).",
+        "there then follow, for dead-end floors (capped for dense lifelong floors: at most 32 "
+        "robots a window, 32 steps a plan, a back-off after searches without a plan; "
+        "docs/results_swap.md, part 6); or a shield an installed package registers "
+        "(`warehouse list`).",
     )
     energy_wh_per_metre: float = Field(
         0.08, ge=0.0, le=1_000.0, description="Drive energy per metre travelled, watt-hours."

@@ -12,12 +12,19 @@ then it plans the robots near the jam over several steps with the compiled LaCAM
   ``physics.jam_after``). The most stalled one (ties: the lowest id) seeds the repair. At most
   one plan is in force; a new search starts no sooner than ``cooldown`` steps (16) after the
   last one. Until its first search the mode gives the run of ``pibt_swap``, bit for bit.
+* **Back-off.** After ``f`` search calls in a row that put no plan in force (no plan within the
+  budget, a window too crowded, nothing to plan), the next call waits ``cooldown * 2**min(f - 1,
+  max_backoff)`` steps instead of ``cooldown``: 16, 32, 64, ... up to 1,024
+  (``MAX_BACKOFF`` = 6). A plan found resets it. So a floor whose jams the search cannot solve
+  stops paying for searches.
 * **Window.** The nodes within ``radius`` moves (6; either way) of the seed robot, less the
   nodes of robots that may only WAIT (busy, broken). The robots standing in it are the
   instance's agents; every robot outside it is left out of the search, and the window's moves
   out of it are closed (the rest of the floor is an obstacle for the search). When the search
   finds no plan the radius doubles, ``widen`` times at most (2: 12, then 24 moves), and stops
-  when the window no longer takes in more robots.
+  when the window no longer takes in more robots. A window with more than ``max_agents``
+  robots (``MAX_AGENTS`` = 32; the whole fleet of ``spurs_narrow`` is 30) is not searched, nor
+  any wider one: the call ends without a plan and PIBT keeps the crowd.
 * **Goals.** Agents in decreasing ``since_progress`` (ties: the lowest id) take the free
   window node nearest to their target (``sim.dist``), ties by the fewest moves from where they
   stand, then the node id; a robot without a target takes the free node nearest to it (its
@@ -35,17 +42,25 @@ then it plans the robots near the jam over several steps with the compiled LaCAM
   other robot is barred from the nodes the plan still needs. The joint move then goes through
   the PIBT shield as usual, so only a conflict-free joint move reaches the floor whatever the
   plan says. A plan that stops holding (most often: an agent reached its target and works, so
-  may only WAIT) is dropped.
+  may only WAIT) is dropped. A plan longer than ``max_follow`` steps (``MAX_FOLLOW`` = 32) is
+  cut to its first ``max_follow`` steps when it is found: after them PIBT takes over, the
+  nodes barred to the other robots are only those of the cut plan, and a jam that persists is
+  searched again.
 
 Measured in docs/results_swap.md, part 6: on ``spurs_narrow`` it frees the four gridlocked
-seeds of the rule-based fleet and changes no run without such a jam. It is not for dense
-lifelong floors: on RHCR's kiva its plans (median 103 steps, up to 370 robots, the cells they
-need barred to everyone else) gridlocked 2 of 5 rule-based runs at 200 robots, and on LoRR
-warehouse_large its searches, mostly without a plan within the budget, made runs 5-10x slower.
+seeds of the rule-based fleet and changes no run without such a jam. Without the three caps
+(forty-fourth session) it hurt dense lifelong floors: on RHCR's kiva its plans (median 103
+steps, up to 370 robots, the cells they need barred to everyone else) gridlocked 2 of 5
+rule-based runs at 200 robots, and on LoRR warehouse_large its searches, mostly without a plan
+within the budget, made runs 5-10x slower. With them ("Caps for dense floors") no kiva run
+gridlocks, the paired change of the mean deliveries is small at every size, and the runs cost
+about what ``pibt_swap``'s do.
 
 Counters for measurements (reading them changes no run): ``repairs`` searches run (one per
 window tried), ``plans`` searches that found a plan, ``planned_steps`` plan steps followed,
-``search_iterations`` iterations spent, ``dropped`` plans dropped before their end.
+``search_iterations`` iterations spent, ``dropped`` plans dropped before their end,
+``crowded`` windows not searched for more than ``max_agents`` robots, ``cut`` plans cut to
+``max_follow`` steps.
 """
 
 from __future__ import annotations
@@ -55,6 +70,15 @@ import numpy as np
 from warehouse.floor.distances import UNREACHABLE
 
 from .pibt_swap import PIBTSwapShield
+
+#: the most robots a window may hold; a more crowded one is not searched (PIBT keeps it)
+MAX_AGENTS = 32
+#: the most steps of a plan followed; then PIBT takes over, and a jam that persists is searched
+#: again
+MAX_FOLLOW = 32
+#: after ``f`` search calls in a row without a plan, the next waits ``cooldown * 2**min(f - 1,
+#: MAX_BACKOFF)`` steps
+MAX_BACKOFF = 6
 
 
 class PIBTLaCAMShield(PIBTSwapShield):
@@ -72,6 +96,9 @@ class PIBTLaCAMShield(PIBTSwapShield):
         node_budget: int = 5_000,
         cooldown: int = 16,
         widen: int = 2,
+        max_agents: int = MAX_AGENTS,
+        max_follow: int = MAX_FOLLOW,
+        max_backoff: int = MAX_BACKOFF,
     ) -> None:
         super().__init__(stall_steps=stall_steps)
         self.jam_steps = jam_steps
@@ -79,16 +106,23 @@ class PIBTLaCAMShield(PIBTSwapShield):
         self.node_budget = node_budget
         self.cooldown = cooldown
         self.widen = widen
+        self.max_agents = max_agents
+        self.max_follow = max_follow
+        self.max_backoff = max_backoff
         #: the plan in force: ``(state, t0, agents, plan)``, plan row ``k`` the agents' nodes at
         #: step ``t0 + k``
         self._plan_in_force: tuple[object, int, np.ndarray, np.ndarray] | None = None
-        self._last_search: tuple[object, int] | None = None
+        #: ``(state, step)``: no search before that step of that state's run
+        self._next_search: tuple[object, int] | None = None
+        self._failures = 0  # search calls in a row (this run) that started no plan
         self._following: np.ndarray | None = None  # agents following the plan at this call
         self.repairs = 0
         self.plans = 0
         self.planned_steps = 0
         self.search_iterations = 0
         self.dropped = 0
+        self.crowded = 0
+        self.cut = 0
 
     def stalled(self, sim) -> np.ndarray:  # type: ignore[no-untyped-def]
         """As :meth:`PIBTShield.stalled`, less the robots following a plan at this call."""
@@ -169,9 +203,11 @@ class PIBTLaCAMShield(PIBTSwapShield):
         if self.jam_steps <= 0:
             return
         s = sim.state
-        last = self._last_search
-        if last is not None and last[0] is s and 0 <= t - last[1] < self.cooldown:
+        nxt = self._next_search
+        if nxt is not None and nxt[0] is s and t < nxt[1]:
             return
+        if nxt is None or nxt[0] is not s:
+            self._failures = 0  # a new run
         since = np.asarray(s.since_progress)
         target, _ = sim.target_slots()
         target = np.asarray(target, dtype=np.int64)
@@ -181,20 +217,34 @@ class PIBTLaCAMShield(PIBTSwapShield):
             return
         key = np.where(jammed, since, -1)
         seed = int(np.argmax(key))  # the most stalled, the lowest id among equals
-        self._last_search = (s, t)
+        if self._search(sim, t, mask, seed, target):
+            self._failures = 0
+            wait = self.cooldown
+        else:
+            wait = self.cooldown << min(self._failures, self.max_backoff)
+            self._failures += 1
+        self._next_search = (s, int(t) + wait)
+
+    def _search(self, sim, t, mask, seed, target) -> bool:  # type: ignore[no-untyped-def]
+        """Search the windows around robot ``seed`` in turn; True when a plan was put in force."""
         from agents.lacam_search import lacam_search, seed_state  # lazy: agents imports us
 
+        s = sim.state
         radius = self.radius
         size = -1
         for _ in range(self.widen + 1):
-            inst = self._instance(sim, seed, mask, target, radius)
+            win, agents = self._window(sim, seed, mask, radius)
             radius *= 2
-            if inst is None:
-                return
-            agents, starts, goals, moves, outdeg, table = inst
-            if agents.size == size:
-                return  # the window stopped growing: no wider search would differ
+            if agents.size < 2 or agents.size == size:
+                return False  # nothing to plan, or no wider search would differ
+            if agents.size > self.max_agents:
+                self.crowded += 1
+                return False  # too crowded to plan: PIBT keeps it
             size = agents.size
+            inst = self._instance(sim, win, agents, mask, target)
+            if inst is None:
+                return False
+            starts, goals, moves, outdeg, table = inst
             self.repairs += 1
             n = agents.size
             found, plan, expanded, *_ = lacam_search(
@@ -204,19 +254,20 @@ class PIBTLaCAMShield(PIBTSwapShield):
             self.search_iterations += int(expanded)
             if found and plan.shape[0] >= 2:
                 self.plans += 1
+                if plan.shape[0] > self.max_follow + 1:
+                    self.cut += 1
+                    plan = plan[: self.max_follow + 1]
                 self._plan_in_force = (s, int(t), agents, plan)
-                return
+                return True
+        return False
 
-    def _instance(self, sim, seed, mask, target, radius):  # type: ignore[no-untyped-def]
-        """The local one-shot instance around robot ``seed``: ``(agents, starts, goals, moves,
-        outdeg, table)``, or None when there is nothing to plan."""
-        floor = sim.floor
-        nbr = floor.nbr
-        n_nodes = nbr.shape[0]
+    def _window(self, sim, seed, mask, radius):  # type: ignore[no-untyped-def]
+        """``(win, agents)``: the window's nodes (bool over the floor's nodes) within
+        ``radius`` moves of robot ``seed``, either way, less those of robots that may only
+        WAIT, and the robots standing in it."""
+        nbr = sim.floor.nbr
         pos = np.asarray(sim.state.pos, dtype=np.int64)
-        fmask, _ = self._moves(sim)
-        # the window: nodes within ``radius`` moves of the seed, either way
-        win = np.zeros(n_nodes, bool)
+        win = np.zeros(nbr.shape[0], bool)
         win[pos[seed]] = True
         front = np.array([pos[seed]])
         for _ in range(radius):
@@ -228,9 +279,16 @@ class PIBTLaCAMShield(PIBTSwapShield):
             front = nxt
         free = mask[:, 1:].any(axis=1)
         win[pos[~free]] = False  # robots that may only WAIT: obstacles
-        agents = np.flatnonzero(win[pos])
-        if agents.size < 2:
-            return None
+        return win, np.flatnonzero(win[pos])
+
+    def _instance(self, sim, win, agents, mask, target):  # type: ignore[no-untyped-def]
+        """The local one-shot instance of window ``win`` and its ``agents``: ``(starts, goals,
+        moves, outdeg, table)``, or None when there is nothing to plan."""
+        floor = sim.floor
+        nbr = floor.nbr
+        n_nodes = nbr.shape[0]
+        pos = np.asarray(sim.state.pos, dtype=np.int64)
+        fmask, _ = self._moves(sim)
         moves = fmask & win[nbr]
         moves &= win[:, None]
         moves[:, 0] = True
@@ -265,7 +323,7 @@ class PIBTLaCAMShield(PIBTSwapShield):
         if np.array_equal(goals, starts):
             return None
         table = _bfs_to(goals, nbr, moves, n_nodes)
-        return agents, starts, goals, moves, outdeg, table
+        return starts, goals, moves, outdeg, table
 
 
 def _bfs_from(starts: np.ndarray, nbr: np.ndarray, moves: np.ndarray, n_nodes: int) -> np.ndarray:
